@@ -1,0 +1,91 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let package = Package(
+    name: "Tidemark",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "tidemark", targets: ["tidemark"]),
+        .library(name: "TidemarkCore", targets: ["TidemarkCore"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+    ],
+    targets: [
+        // C libraries from the system (Debian: libpq-dev, libsqlite3-dev).
+        .systemLibrary(
+            name: "CLibPQ",
+            pkgConfig: "libpq",
+            providers: [.apt(["libpq-dev"]), .brew(["libpq"])]
+        ),
+        .systemLibrary(
+            name: "CSQLite",
+            pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"]), .brew(["sqlite3"])]
+        ),
+
+        // Value types, the Backend protocol and error enums. No I/O.
+        .target(
+            name: "TidemarkCore",
+            dependencies: [.product(name: "Logging", package: "swift-log")]
+        ),
+        // Pure planner: imports TidemarkCore only.
+        .target(name: "TidemarkPlanner", dependencies: ["TidemarkCore"]),
+        // Plan directories, inventories, rollout files.
+        .target(
+            name: "TidemarkFiles",
+            dependencies: [
+                "TidemarkCore",
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        .target(
+            name: "TidemarkPostgres",
+            dependencies: ["TidemarkCore", "CLibPQ", .product(name: "Logging", package: "swift-log")]
+        ),
+        .target(
+            name: "TidemarkSQLite",
+            dependencies: ["TidemarkCore", "CSQLite", .product(name: "Logging", package: "swift-log")]
+        ),
+        .target(
+            name: "TidemarkExecutor",
+            dependencies: ["TidemarkCore", "TidemarkPlanner", .product(name: "Logging", package: "swift-log")]
+        ),
+        .target(
+            name: "TidemarkNotify",
+            dependencies: ["TidemarkCore", .product(name: "Logging", package: "swift-log")]
+        ),
+        .executableTarget(
+            name: "tidemark",
+            dependencies: [
+                "TidemarkCore", "TidemarkPlanner", "TidemarkFiles", "TidemarkPostgres", "TidemarkSQLite",
+                "TidemarkExecutor", "TidemarkNotify",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "TidemarkTestSupport",
+            dependencies: ["TidemarkCore", .product(name: "Logging", package: "swift-log")]
+        ),
+
+        .testTarget(name: "TidemarkCoreTests", dependencies: ["TidemarkCore"]),
+        .testTarget(
+            name: "TidemarkFilesTests",
+            dependencies: ["TidemarkFiles", "TidemarkCore"],
+            resources: [.copy("Fixtures")]
+        ),
+        .testTarget(
+            name: "TidemarkBackendTests",
+            dependencies: ["TidemarkSQLite", "TidemarkPostgres", "TidemarkTestSupport", "TidemarkCore"]
+        ),
+        .testTarget(
+            name: "TidemarkCLITests",
+            dependencies: ["TidemarkCore", "TidemarkTestSupport"]
+        ),
+    ]
+)

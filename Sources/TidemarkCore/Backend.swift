@@ -1,0 +1,87 @@
+import Foundation
+import Logging
+
+/// One step for a backend to run: a script and the history row that records it.
+public struct StepRequest: Sendable, Hashable {
+    public var version: String
+    public var description: String
+    public var kind: StepKind
+    /// The script's path in the plan; empty for `skip` and `baseline`.
+    public var scriptPath: String
+    /// The SQL to run; empty for `skip` and `baseline`, which only record a row.
+    public var sql: String
+    public var checksum: String
+    /// False: the script runs as written, after a dirty-first history row is committed.
+    public var transactional: Bool
+    public var runID: String
+    public var appliedBy: String
+
+    public init(
+        version: String, description: String, kind: StepKind, scriptPath: String, sql: String, checksum: String,
+        transactional: Bool, runID: String, appliedBy: String
+    ) {
+        self.version = version
+        self.description = description
+        self.kind = kind
+        self.scriptPath = scriptPath
+        self.sql = sql
+        self.checksum = checksum
+        self.transactional = transactional
+        self.runID = runID
+        self.appliedBy = appliedBy
+    }
+}
+
+/// Cancels the statement running on a connection, from any thread. Thread-safe.
+public protocol StatementCanceller: Sendable {
+    /// Asks the server to cancel the running statement; a no-op if none runs.
+    func cancel()
+}
+
+/// Opens connections to targets of one kind. Backends are dumb: they connect, lock, read
+/// history and run one step; every migration decision lives in the planner and executor.
+/// Implementations are thread-safe.
+public protocol Backend: Sendable {
+    var kind: BackendKind { get }
+
+    /// Connects within `timeouts.connectTimeout`, applying the statement and lock timeouts to
+    /// the session. Blocks: call it on an executor-owned thread.
+    func connect(to target: Target, timeouts: Timeouts, logger: Logger) throws(BackendError) -> any BackendConnection
+}
+
+/// An open connection to one target.
+///
+/// Not thread-safe: a connection is used by one thread at a time (the executor's worker that
+/// opened it). Only `canceller` may be used from elsewhere. Closing happens in `deinit` too.
+public protocol BackendConnection: AnyObject {
+    var target: Target { get }
+
+    /// Takes the target's migration lock without blocking for longer than `timeout`.
+    /// Returns false when another run holds it.
+    func tryLock(timeout: Duration) throws(BackendError) -> Bool
+
+    /// Releases the lock taken by `tryLock`; a no-op if not held.
+    func unlock() throws(BackendError)
+
+    /// Creates `tidemark_history` (and the target's schema) if missing.
+    func ensureHistoryTable() throws(BackendError)
+
+    /// Every history row, oldest first; empty when the table does not exist yet.
+    func readHistory() throws(BackendError) -> [HistoryEntry]
+
+    /// Runs one step with its history row.
+    ///
+    /// Transactional: script and a success row commit together; on failure the transaction
+    /// rolls back, a failed row (success false, transactional true) is recorded, and the error
+    /// is thrown. Non-transactional: a row with no `finished_at` is committed first, the script
+    /// runs as written, then the row is completed; on failure the row keeps success false, so
+    /// the target reads as dirty.
+    @discardableResult
+    func run(_ step: StepRequest) throws(BackendError) -> HistoryEntry
+
+    /// Cancels a running statement from another thread.
+    var canceller: any StatementCanceller { get }
+
+    /// Closes the connection (releasing the lock); further calls fail.
+    func close()
+}

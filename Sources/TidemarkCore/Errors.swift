@@ -1,0 +1,111 @@
+/// A position in a text file, for `file:line:column: message` errors.
+public struct SourceLocation: Sendable, Hashable, Codable, CustomStringConvertible {
+    public var file: String
+    /// 1-based; 0 when unknown.
+    public var line: Int
+    /// 1-based; 0 when unknown.
+    public var column: Int
+
+    public init(file: String, line: Int = 0, column: Int = 0) {
+        self.file = file
+        self.line = line
+        self.column = column
+    }
+
+    public var description: String {
+        line > 0 ? "\(file):\(line):\(column == 0 ? 1 : column)" : file
+    }
+}
+
+/// A problem in a plan directory. Each renders one sentence naming the file and the fix.
+public enum PlanError: Error, Sendable, Hashable, CustomStringConvertible {
+    case directoryNotFound(path: String)
+    case noMigrations(path: String)
+    case mixedFormats(path: String, first: String, firstFormat: PlanFormat, second: String, secondFormat: PlanFormat)
+    case duplicateVersion(version: String, direction: String, first: String, second: String)
+    case undoWithoutForward(file: String, version: String)
+    case unparsableName(file: String, expected: String)
+    case unknownDirective(location: SourceLocation, directive: String)
+    case badDirective(location: SourceLocation, message: String)
+    case unreadable(file: String, reason: String)
+    case badPlanFile(location: SourceLocation, message: String)
+    case badMetadata(location: SourceLocation, message: String)
+
+    public var description: String {
+        switch self {
+        case .directoryNotFound(let path):
+            return "\(path): plan directory not found; pass --plan DIR or fix `plan:` in the inventory."
+        case .noMigrations(let path):
+            return "\(path): no migration scripts found; expected V1__name.sql, 0001_name.up.sql or <version>_<name>/up.sql."
+        case .mixedFormats(let path, let first, let firstFormat, let second, let secondFormat):
+            return "\(path): mixed plan formats: \(first) is \(firstFormat.rawValue) but \(second) is \(secondFormat.rawValue); rename the scripts to one format."
+        case .duplicateVersion(let version, let direction, let first, let second):
+            return "\(second): version \(version) already has a \(direction) script (\(first)); give one of them another version."
+        case .undoWithoutForward(let file, let version):
+            return "\(file): undo script for version \(version) has no forward script; add it or remove the undo."
+        case .unparsableName(let file, let expected):
+            return "\(file): cannot read a version from this name; expected \(expected)."
+        case .unknownDirective(let location, let directive):
+            return "\(location): unknown directive 'tidemark:\(directive)'; known: no-transaction, compensates <version>, data-loss-ok <reason>, irreversible <reason>."
+        case .badDirective(let location, let message):
+            return "\(location): \(message)"
+        case .unreadable(let file, let reason):
+            return "\(file): cannot read: \(reason)."
+        case .badPlanFile(let location, let message):
+            return "\(location): \(message)"
+        case .badMetadata(let location, let message):
+            return "\(location): \(message)"
+        }
+    }
+}
+
+/// A problem in an inventory file: always `file:line:column: message`.
+public struct InventoryError: Error, Sendable, Hashable, CustomStringConvertible {
+    public var location: SourceLocation
+    public var message: String
+
+    public init(location: SourceLocation, message: String) {
+        self.location = location
+        self.message = message
+    }
+
+    public var description: String { "\(location): \(message)" }
+}
+
+/// A backend failure, naming the target; never contains a password.
+public enum BackendError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// Connecting failed or timed out; `transient` errors may be retried before a step starts.
+    case connectionFailed(target: String, message: String, transient: Bool)
+    /// A statement failed outside a step (history table, lock, settings).
+    case queryFailed(target: String, message: String, sqlState: String?)
+    /// A step's script failed; `dirty` when it ran outside a transaction and may have left work behind.
+    case stepFailed(target: String, version: String, kind: StepKind, message: String, sqlState: String?, dirty: Bool)
+    /// The statement was cancelled (interrupt or statement_timeout).
+    case cancelled(target: String, version: String?)
+    /// The connection's URL or settings cannot be used by this backend.
+    case unsupported(target: String, message: String)
+    /// The connection was used after `close()`.
+    case closed(target: String)
+
+    public var description: String {
+        switch self {
+        case .connectionFailed(let target, let message, _):
+            return "\(target): cannot connect: \(message)"
+        case .queryFailed(let target, let message, let sqlState):
+            return "\(target): \(message)\(sqlState.map { " (SQLSTATE \($0))" } ?? "")"
+        case .stepFailed(let target, let version, let kind, let message, let sqlState, let dirty):
+            let state = sqlState.map { " (SQLSTATE \($0))" } ?? ""
+            let tail =
+                dirty
+                ? " It ran outside a transaction, so part of it may have been applied: the target is dirty; inspect it, then run `tidemark repair --target \(target) --mark-failed-step resolved|rolled-back`."
+                : " The transaction was rolled back; nothing of it remains."
+            return "\(target): \(kind.rawValue) step of version \(version) failed: \(message)\(state).\(tail)"
+        case .cancelled(let target, let version):
+            return "\(target): statement cancelled\(version.map { " while running version \($0)" } ?? "")."
+        case .unsupported(let target, let message):
+            return "\(target): \(message)"
+        case .closed(let target):
+            return "\(target): connection already closed."
+        }
+    }
+}

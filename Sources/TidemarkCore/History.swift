@@ -1,0 +1,137 @@
+import Foundation
+
+/// What a history row records.
+public enum StepKind: String, Sendable, Codable, CaseIterable {
+    /// A forward script ran.
+    case forward
+    /// An undo script ran: the version is rolled back (the forward row stays).
+    case undo
+    /// A compensating forward script ran (roll forward of a bad version).
+    case compensate
+    /// A compensating version recorded without running: the target never ran what it compensates.
+    case skip
+    /// The target was adopted at this version without running its scripts.
+    case baseline
+}
+
+/// One row of `tidemark_history`. Rows are never deleted. Thread-safe value.
+public struct HistoryEntry: Sendable, Hashable, Codable {
+    public var id: Int64
+    public var version: String
+    public var description: String
+    public var kind: StepKind
+    /// The script's path in the plan (empty for `skip` and `baseline`).
+    public var script: String
+    public var checksum: String
+    public var runID: String
+    public var appliedBy: String
+    public var startedAt: Date
+    /// Nil while a no-transaction step is running, or if it died mid-way.
+    public var finishedAt: Date?
+    public var executionMS: Int64
+    public var success: Bool
+    /// Whether the step ran inside Tidemark's transaction (a failed transactional step left nothing).
+    public var transactional: Bool
+    /// The error of a failed step, redacted.
+    public var error: String?
+
+    public init(
+        id: Int64, version: String, description: String, kind: StepKind, script: String, checksum: String,
+        runID: String, appliedBy: String, startedAt: Date, finishedAt: Date?, executionMS: Int64,
+        success: Bool, transactional: Bool, error: String? = nil
+    ) {
+        self.id = id
+        self.version = version
+        self.description = description
+        self.kind = kind
+        self.script = script
+        self.checksum = checksum
+        self.runID = runID
+        self.appliedBy = appliedBy
+        self.startedAt = startedAt
+        self.finishedAt = finishedAt
+        self.executionMS = executionMS
+        self.success = success
+        self.transactional = transactional
+        self.error = error
+    }
+
+    /// A failed step outside a transaction may have left part of its work behind.
+    public var leavesTargetDirty: Bool { !success && !transactional }
+}
+
+/// A version a target currently has in effect.
+public struct AppliedVersion: Sendable, Hashable, Codable {
+    public var version: String
+    public var kind: StepKind
+    public var checksum: String
+    /// The history row that put it there.
+    public var entryID: Int64
+
+    public init(version: String, kind: StepKind, checksum: String, entryID: Int64) {
+        self.version = version
+        self.kind = kind
+        self.checksum = checksum
+        self.entryID = entryID
+    }
+}
+
+/// A target's state: a fold over its history rows, oldest first. Thread-safe value.
+public struct TargetState: Sendable, Hashable, Codable {
+    /// Versions in effect, in the order they were applied.
+    public var applied: [AppliedVersion]
+    /// The failed no-transaction step that left the target in an unknown state, if any.
+    public var dirty: HistoryEntry?
+    /// The most recent row of any kind.
+    public var lastEntry: HistoryEntry?
+    /// How many rows the history holds.
+    public var entryCount: Int
+
+    public init(applied: [AppliedVersion] = [], dirty: HistoryEntry? = nil, lastEntry: HistoryEntry? = nil, entryCount: Int = 0) {
+        self.applied = applied
+        self.dirty = dirty
+        self.lastEntry = lastEntry
+        self.entryCount = entryCount
+    }
+
+    /// The state of a target whose history is empty.
+    public static let empty = TargetState()
+
+    /// Folds history rows (in any order; they are sorted by id) into a state.
+    ///
+    /// A successful forward, compensate, skip or baseline row puts its version in effect; a
+    /// successful undo takes it out. A failed transactional row changes nothing. A failed
+    /// no-transaction row (or one that never finished) makes the target dirty until a later
+    /// successful row for the same version.
+    public init(history: [HistoryEntry]) {
+        self.init()
+        for entry in history.sorted(by: { $0.id < $1.id }) {
+            apply(entry)
+        }
+    }
+
+    /// Adds one row to the fold.
+    public mutating func apply(_ entry: HistoryEntry) {
+        entryCount += 1
+        lastEntry = entry
+        guard entry.success else {
+            if entry.leavesTargetDirty { dirty = entry }
+            return
+        }
+        if let dirtyEntry = dirty, dirtyEntry.version == entry.version { dirty = nil }
+        switch entry.kind {
+        case .forward, .compensate, .skip, .baseline:
+            applied.removeAll { $0.version == entry.version }
+            applied.append(
+                AppliedVersion(version: entry.version, kind: entry.kind, checksum: entry.checksum, entryID: entry.id))
+        case .undo:
+            applied.removeAll { $0.version == entry.version }
+        }
+    }
+
+    public func isApplied(_ version: String) -> Bool {
+        applied.contains { $0.version == version }
+    }
+
+    public var isDirty: Bool { dirty != nil }
+}

@@ -1,0 +1,199 @@
+/// A tier decides which rollback rules apply to an environment.
+public enum Tier: String, Sendable, Codable, CaseIterable {
+    case dev, test, staging, prod
+}
+
+/// Timeouts applied to every connection and step; environments may override the defaults.
+public struct Timeouts: Sendable, Hashable, Codable {
+    /// How long to wait for a lock held by somebody else inside the database.
+    public var lockTimeout: Duration
+    /// The longest one statement may run.
+    public var statementTimeout: Duration
+    /// The longest a connection attempt may take.
+    public var connectTimeout: Duration
+
+    public init(
+        lockTimeout: Duration = .seconds(5), statementTimeout: Duration = .seconds(300),
+        connectTimeout: Duration = .seconds(10)
+    ) {
+        self.lockTimeout = lockTimeout
+        self.statementTimeout = statementTimeout
+        self.connectTimeout = connectTimeout
+    }
+
+    public static let standard = Timeouts()
+}
+
+extension Duration {
+    /// Whole milliseconds, rounded down (what `SET statement_timeout` takes).
+    public var milliseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * 1000 + attoseconds / 1_000_000_000_000_000
+    }
+}
+
+/// How to reach a target's database.
+public enum Connection: Sendable, Hashable, Codable {
+    /// A libpq URI or conninfo string, `sqlite:PATH`, or `memory:NAME` (tests).
+    case url(String)
+    /// A libpq service name (pg_service.conf).
+    case service(String)
+}
+
+/// Which backend a target's connection needs.
+public enum BackendKind: String, Sendable, Codable {
+    case postgres, sqlite, memory
+}
+
+/// One database (or one schema in a database) that Tidemark migrates. Thread-safe value.
+public struct Target: Sendable, Hashable, Codable {
+    public var name: String
+    public var environment: String
+    public var connection: Connection
+    /// The schema that holds the application tables and `tidemark_history` (PostgreSQL).
+    public var schema: String?
+    public var tags: [String]
+    /// The name of the environment variable that holds the password; never the password itself.
+    public var passwordEnv: String?
+
+    public init(
+        name: String, environment: String, connection: Connection, schema: String? = nil,
+        tags: [String] = [], passwordEnv: String? = nil
+    ) {
+        self.name = name
+        self.environment = environment
+        self.connection = connection
+        self.schema = schema
+        self.tags = tags
+        self.passwordEnv = passwordEnv
+    }
+
+    public var backendKind: BackendKind {
+        switch connection {
+        case .service: return .postgres
+        case .url(let url):
+            if url.hasPrefix("sqlite:") { return .sqlite }
+            if url.hasPrefix("memory:") { return .memory }
+            return .postgres
+        }
+    }
+
+    /// The connection with any password removed: safe for output, logs and reports.
+    public var redactedLocation: String {
+        switch connection {
+        case .service(let name): return "service=\(name)"
+        case .url(let url): return Redaction.redactConnectionString(url)
+        }
+    }
+}
+
+/// An environment: a tier, its rules and its targets. Thread-safe value.
+public struct Environment: Sendable, Hashable, Codable {
+    public var name: String
+    public var tier: Tier
+    /// Serving traffic: roll forward only. Defaults to true for `prod`, false otherwise.
+    public var live: Bool
+    /// Compliance: never roll back.
+    public var audit: Bool
+    /// Per-environment worker limit, within the fleet-wide one.
+    public var concurrency: Int?
+    /// The target that runs alone first; the rest wait for it.
+    public var canary: String?
+    /// Stop this environment (and later waves) after this many failures.
+    public var maxFailures: Int?
+    public var timeouts: Timeouts
+    public var targets: [Target]
+
+    public init(
+        name: String, tier: Tier, live: Bool? = nil, audit: Bool = false, concurrency: Int? = nil,
+        canary: String? = nil, maxFailures: Int? = nil, timeouts: Timeouts = .standard, targets: [Target]
+    ) {
+        self.name = name
+        self.tier = tier
+        self.live = live ?? (tier == .prod)
+        self.audit = audit
+        self.concurrency = concurrency
+        self.canary = canary
+        self.maxFailures = maxFailures
+        self.timeouts = timeouts
+        self.targets = targets
+    }
+}
+
+/// Where and when to send notifications.
+public struct NotifySink: Sendable, Hashable, Codable {
+    public enum Kind: String, Sendable, Codable { case slack, webhook }
+    public var name: String
+    public var kind: Kind
+    /// A literal URL from the inventory (for local receivers); prefer `urlEnv`.
+    public var url: String?
+    /// The environment variable holding the URL.
+    public var urlEnv: String?
+    /// The environment variable holding the HMAC secret.
+    public var secretEnv: String?
+    /// Event names or their last word; empty means every event.
+    public var on: [String]
+    /// Environment names; empty means every environment.
+    public var environments: [String]
+
+    public init(
+        name: String, kind: Kind, url: String? = nil, urlEnv: String? = nil, secretEnv: String? = nil,
+        on: [String] = [], environments: [String] = []
+    ) {
+        self.name = name
+        self.kind = kind
+        self.url = url
+        self.urlEnv = urlEnv
+        self.secretEnv = secretEnv
+        self.on = on
+        self.environments = environments
+    }
+}
+
+/// Environments, their targets, and how to roll out across them. Thread-safe value.
+public struct Inventory: Sendable, Hashable, Codable {
+    public var name: String
+    /// The inventory file it was read from.
+    public var file: String
+    /// The plan directory, resolved against the inventory file's directory.
+    public var planDirectory: String
+    /// Fleet-wide worker limit.
+    public var concurrency: Int
+    /// Environment names in wave order; environments not listed run last, in file order.
+    public var order: [String]
+    public var defaults: Timeouts
+    /// In file order.
+    public var environments: [Environment]
+    public var notify: [NotifySink]
+
+    public init(
+        name: String, file: String, planDirectory: String, concurrency: Int = 8, order: [String] = [],
+        defaults: Timeouts = .standard, environments: [Environment], notify: [NotifySink] = []
+    ) {
+        self.name = name
+        self.file = file
+        self.planDirectory = planDirectory
+        self.concurrency = concurrency
+        self.order = order
+        self.defaults = defaults
+        self.environments = environments
+        self.notify = notify
+    }
+
+    public var allTargets: [Target] { environments.flatMap(\.targets) }
+
+    public func environment(named name: String) -> Environment? {
+        environments.first { $0.name == name }
+    }
+
+    public func target(named name: String) -> Target? {
+        allTargets.first { $0.name == name }
+    }
+
+    /// Environments grouped into waves: `order` first, then any others in file order.
+    public var waves: [Environment] {
+        let listed = order.compactMap { environment(named: $0) }
+        let rest = environments.filter { !order.contains($0.name) }
+        return listed + rest
+    }
+}

@@ -1,0 +1,135 @@
+/// The on-disk layout a plan uses; one plan uses exactly one.
+public enum PlanFormat: String, Sendable, Codable {
+    /// `V3__add_email.sql` / `U3__add_email.sql`.
+    case flyway
+    /// `0003_add_email.up.sql` / `0003_add_email.down.sql`.
+    case golangMigrate = "golang-migrate"
+    /// `<version>_<name>/up.sql`, `down.sql`, optional `metadata.toml`.
+    case diesel
+}
+
+/// Why a script runs outside Tidemark's own transaction.
+public enum NoTransactionReason: Sendable, Hashable, Codable {
+    /// The script says `-- tidemark:no-transaction`.
+    case directive
+    /// Diesel's `metadata.toml` says `run_in_transaction = false`.
+    case dieselMetadata
+    /// The script writes its own `BEGIN` / `COMMIT` (Sqitch does this in every script).
+    case managesOwnTransaction(statement: String)
+    /// The script holds a statement PostgreSQL refuses inside a transaction block.
+    case refusedInTransaction(statement: String)
+
+    /// One phrase for `validate` and plan output.
+    public var explanation: String {
+        switch self {
+        case .directive: return "marked -- tidemark:no-transaction"
+        case .dieselMetadata: return "metadata.toml says run_in_transaction = false"
+        case .managesOwnTransaction(let statement):
+            return "manages its own transaction (\(statement)); runs as written"
+        case .refusedInTransaction(let statement):
+            return "holds \(statement), which PostgreSQL refuses inside a transaction block; runs as written"
+        }
+    }
+}
+
+/// One SQL script of a migration, forward or undo, with its directives. Thread-safe value.
+public struct Script: Sendable, Hashable, Codable {
+    /// Path relative to the plan directory (`V3__add_email.sql`, `2019-..._x/up.sql`).
+    public var path: String
+    public var sql: String
+    /// SHA-256 hex of the script bytes with CRLF normalised to LF.
+    public var checksum: String
+    /// Nil when the script runs inside Tidemark's transaction with its history row.
+    public var noTransaction: NoTransactionReason?
+    /// `-- tidemark:compensates V`: this forward version is the roll-forward of V.
+    public var compensates: Version?
+    /// `-- tidemark:data-loss-ok <reason>`.
+    public var dataLossAcknowledged: String?
+    /// `-- tidemark:irreversible <reason>` (undo scripts): only a restore can undo this version.
+    public var irreversible: String?
+
+    public init(
+        path: String, sql: String, checksum: String, noTransaction: NoTransactionReason? = nil,
+        compensates: Version? = nil, dataLossAcknowledged: String? = nil, irreversible: String? = nil
+    ) {
+        self.path = path
+        self.sql = sql
+        self.checksum = checksum
+        self.noTransaction = noTransaction
+        self.compensates = compensates
+        self.dataLossAcknowledged = dataLossAcknowledged
+        self.irreversible = irreversible
+    }
+
+    /// Whether Tidemark wraps the script and its history row in one transaction.
+    public var isTransactional: Bool { noTransaction == nil }
+}
+
+/// One version of a plan: its forward script and, usually, its undo script. Thread-safe value.
+public struct Migration: Sendable, Hashable, Codable {
+    public var version: Version
+    public var description: String
+    public var forward: Script
+    public var undo: Script?
+
+    public init(version: Version, description: String, forward: Script, undo: Script?) {
+        self.version = version
+        self.description = description
+        self.forward = forward
+        self.undo = undo
+    }
+
+    /// The version this one reverses by rolling forward, if it is a compensating migration.
+    public var compensates: Version? { forward.compensates }
+}
+
+/// A version that must never run again anywhere (`tidemark quarantine`).
+public struct QuarantineEntry: Sendable, Hashable, Codable {
+    public var version: Version
+    public var reason: String
+    /// When it was quarantined, as written in plan.yaml (ISO 8601).
+    public var at: String
+
+    public init(version: Version, reason: String, at: String) {
+        self.version = version
+        self.reason = reason
+        self.at = at
+    }
+}
+
+/// The ordered migrations of one schema, as read from `plans/<name>/`. Thread-safe value.
+public struct Plan: Sendable, Hashable, Codable {
+    public var name: String
+    /// The plan directory as given (absolute or relative to the working directory).
+    public var directory: String
+    public var format: PlanFormat
+    /// Sorted by version, ascending; versions are unique.
+    public var migrations: [Migration]
+    public var quarantine: [QuarantineEntry]
+
+    public init(
+        name: String, directory: String, format: PlanFormat, migrations: [Migration],
+        quarantine: [QuarantineEntry] = []
+    ) {
+        self.name = name
+        self.directory = directory
+        self.format = format
+        self.migrations = migrations.sorted { $0.version < $1.version }
+        self.quarantine = quarantine
+    }
+
+    public var versionStyle: VersionStyle { format == .diesel ? .diesel : .numeric }
+
+    public func migration(_ version: Version) -> Migration? {
+        migrations.first { $0.version == version }
+    }
+
+    public func isQuarantined(_ version: Version) -> Bool {
+        quarantine.contains { $0.version == version }
+    }
+
+    /// The newest version that is not quarantined: the default desired version.
+    public var latestUsableVersion: Version? {
+        migrations.last { !isQuarantined($0.version) }?.version
+    }
+}
