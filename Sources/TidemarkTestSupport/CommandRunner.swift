@@ -1,0 +1,77 @@
+import Foundation
+
+/// Runs the built `tidemark` executable as a user would, capturing its output and exit code.
+/// Thread-safe: each call starts its own process.
+public enum CommandRunner {
+    /// What one run of the command produced.
+    public struct Result: Sendable, CustomStringConvertible {
+        public var status: Int32
+        public var standardOutput: String
+        public var standardError: String
+
+        public var description: String {
+            "exit \(status)\n--- stdout\n\(standardOutput)--- stderr\n\(standardError)"
+        }
+    }
+
+    /// The repository root (the folder holding Package.swift), found from this source file.
+    public static let repositoryRoot: URL = {
+        var url = URL(fileURLWithPath: #filePath)
+        while url.path != "/" {
+            url.deleteLastPathComponent()
+            if FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) { return url }
+        }
+        return URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
+    }()
+
+    /// The `tidemark` binary beside the running test bundle (SwiftPM builds it with the tests).
+    public static var executable: URL {
+        let testBinary = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+        var directory = testBinary.deletingLastPathComponent()
+        // macOS runs tests from inside a .xctest bundle: climb out of it.
+        while directory.pathExtension == "xctest" || directory.lastPathComponent == "MacOS"
+            || directory.lastPathComponent == "Contents"
+        {
+            directory.deleteLastPathComponent()
+        }
+        let candidate = directory.appendingPathComponent("tidemark")
+        if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
+        return repositoryRoot.appendingPathComponent(".build/debug/tidemark")
+    }
+
+    /// Runs `tidemark arguments…` in `directory` with `environment` added to this process's
+    /// environment, standard input closed (as under cron or CI).
+    public static func run(
+        _ arguments: [String], in directory: URL? = nil, environment: [String: String] = [:]
+    ) throws -> Result {
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = arguments
+        process.currentDirectoryURL = directory ?? repositoryRoot
+        var merged = ProcessInfo.processInfo.environment
+        for (key, value) in environment { merged[key] = value }
+        merged["NO_COLOR"] = "1"
+        process.environment = merged
+        let output = Pipe()
+        let errors = Pipe()
+        process.standardOutput = output
+        process.standardError = errors
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        // Read both pipes before waiting so a large output cannot fill a pipe and deadlock.
+        let outputData = output.fileHandleForReading.readDataToEndOfFile()
+        let errorData = errors.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Result(
+            status: process.terminationStatus,
+            standardOutput: String(decoding: outputData, as: UTF8.self),
+            standardError: String(decoding: errorData, as: UTF8.self))
+    }
+
+    /// A fresh temporary directory, removed by the caller.
+    public static func temporaryDirectory(_ prefix: String = "tidemark-test") throws -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("\(prefix)-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }
+}

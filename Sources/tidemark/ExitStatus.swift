@@ -1,0 +1,30 @@
+import ArgumentParser
+
+/// The documented exit codes (SPEC 4).
+enum ExitStatus: Int32 {
+    /// Every selected target reached its desired state, or there was nothing to do.
+    case success = 0
+    /// At least one target failed.
+    case failed = 1
+    /// Invalid input or usage.
+    case invalidInput = 2
+    /// Nothing failed, but some targets are blocked.
+    case blocked = 3
+    /// Another run holds a target's lock.
+    case locked = 4
+    /// Interrupted by SIGINT/SIGTERM.
+    case interrupted = 130
+
+    var exitCode: ExitCode { ExitCode(rawValue) }
+}
+
+/// An error that ends a command with a message on standard error and a documented exit code.
+struct CommandFailure: Error {
+    var status: ExitStatus
+    var message: String
+
+    init(_ status: ExitStatus, _ message: String) {
+        self.status = status
+        self.message = message
+    }
+}

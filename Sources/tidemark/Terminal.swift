@@ -1,0 +1,74 @@
+import Foundation
+
+/// Where command output goes: plain lines for pipes, cron and CI; colour only on a terminal.
+/// Thread-safe: writes go straight to the file descriptor.
+struct Terminal: Sendable {
+    let fileDescriptor: Int32
+
+    static let standardOutput = Terminal(fileDescriptor: STDOUT_FILENO)
+    static let standardError = Terminal(fileDescriptor: STDERR_FILENO)
+
+    /// True when the stream is a terminal and NO_COLOR is not set.
+    var usesColor: Bool {
+        isatty(fileDescriptor) == 1 && ProcessInfo.processInfo.environment["NO_COLOR"] == nil
+            && ProcessInfo.processInfo.environment["TERM"] != "dumb"
+    }
+
+    var isInteractive: Bool { isatty(fileDescriptor) == 1 }
+
+    /// Writes `text` followed by a newline unless it already ends with one.
+    func write(_ text: String) {
+        let line = text.hasSuffix("\n") ? text : text + "\n"
+        FileHandle(fileDescriptor: fileDescriptor, closeOnDealloc: false).write(Data(line.utf8))
+    }
+
+    enum Style: String {
+        case bold = "1", dim = "2", red = "31", green = "32", yellow = "33", cyan = "36"
+    }
+
+    func styled(_ text: String, _ style: Style) -> String {
+        usesColor ? "\u{1B}[\(style.rawValue)m\(text)\u{1B}[0m" : text
+    }
+}
+
+/// Renders rows as aligned columns (two spaces apart), the header first.
+struct TextTable {
+    var headers: [String]
+    var rows: [[String]] = []
+
+    init(_ headers: String...) { self.headers = headers }
+
+    mutating func add(_ cells: [String]) { rows.append(cells) }
+
+    func render() -> String {
+        var widths = headers.map(\.count)
+        for row in rows {
+            for (index, cell) in row.enumerated() where index < widths.count {
+                widths[index] = max(widths[index], cell.count)
+            }
+        }
+        func line(_ cells: [String]) -> String {
+            cells.enumerated().map { index, cell in
+                index == cells.count - 1 ? cell : cell.padding(toLength: widths[index], withPad: " ", startingAt: 0)
+            }.joined(separator: "  ")
+        }
+        return ([line(headers)] + rows.map(line)).joined(separator: "\n")
+    }
+}
+
+/// Encodes `value` as pretty JSON with sorted keys and ISO 8601 dates (stable for golden files).
+func renderJSON<T: Encodable>(_ value: T) throws -> String {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+    encoder.dateEncodingStrategy = .custom { date, encoder in
+        var container = encoder.singleValueContainer()
+        try container.encode(ISO8601Timestamp.string(from: date))
+    }
+    return String(decoding: try encoder.encode(value), as: UTF8.self)
+}
+
+enum ISO8601Timestamp {
+    static func string(from date: Date) -> String {
+        date.formatted(.iso8601.year().month().day().dateSeparator(.dash).time(includingFractionalSeconds: true).timeSeparator(.colon).timeZone(separator: .omitted))
+    }
+}
