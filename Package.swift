@@ -74,6 +74,7 @@ let package = Package(
         ),
 
         .testTarget(name: "TidemarkCoreTests", dependencies: ["TidemarkCore"]),
+        .testTarget(name: "TidemarkPlannerTests", dependencies: ["TidemarkPlanner", "TidemarkCore"]),
         .testTarget(
             name: "TidemarkFilesTests",
             dependencies: ["TidemarkFiles", "TidemarkCore"],

@@ -1,0 +1,150 @@
+/// What the planner decided for one target.
+public enum Action: String, Sendable, Codable, CaseIterable {
+    /// Already at the desired state.
+    case none
+    /// Apply pending versions.
+    case forward
+    /// Run undo scripts: the version goes down (undo rows are added; nothing is erased).
+    case rollback
+    /// Apply compensating versions that reverse bad ones (v3 → v4 → v5).
+    case rollforward
+    /// Only a human should decide; the reason says why and what to do.
+    case blocked
+}
+
+/// How to get rid of versions a target must lose.
+public enum Strategy: String, Sendable, Codable, CaseIterable {
+    /// Follow the rules: roll back where allowed, roll forward where required.
+    case auto
+    /// Roll back, where the rules allow it; refused (blocked) elsewhere.
+    case rollback
+    /// Roll forward everywhere (always allowed: it is just another deployment).
+    case rollforward
+}
+
+/// One step of a target's plan. Thread-safe value.
+public struct PlannedStep: Sendable, Hashable, Codable {
+    public var version: Version
+    public var description: String
+    public var kind: StepKind
+    /// The script's path in the plan; empty for `skip` and record-only undo of a skip.
+    public var script: String
+    public var checksum: String
+    public var transactional: Bool
+    /// The step may destroy data that only a backup brings back.
+    public var dataLosing: Bool
+    /// Why it is data-losing (statements found), or the acknowledgement from `data-loss-ok`.
+    public var dataLossNotes: [String]
+
+    public init(
+        version: Version, description: String, kind: StepKind, script: String, checksum: String,
+        transactional: Bool, dataLosing: Bool = false, dataLossNotes: [String] = []
+    ) {
+        self.version = version
+        self.description = description
+        self.kind = kind
+        self.script = script
+        self.checksum = checksum
+        self.transactional = transactional
+        self.dataLosing = dataLosing
+        self.dataLossNotes = dataLossNotes
+    }
+}
+
+/// What the planner saw of a target, so a saved rollout can refuse to run if it changed.
+public struct PlannedFrom: Sendable, Hashable, Codable {
+    /// The id of the newest history row (0 for an empty history).
+    public var lastEntryID: Int64
+    public var entryCount: Int
+    /// Versions in effect, in the order applied.
+    public var applied: [String]
+
+    public init(lastEntryID: Int64, entryCount: Int, applied: [String]) {
+        self.lastEntryID = lastEntryID
+        self.entryCount = entryCount
+        self.applied = applied
+    }
+
+    public init(_ state: TargetState) {
+        self.init(lastEntryID: state.lastEntry?.id ?? 0, entryCount: state.entryCount, applied: state.applied.map(\.version))
+    }
+}
+
+/// The decision for one target: action, ordered steps and a one-sentence reason. Thread-safe value.
+public struct TargetPlan: Sendable, Hashable, Codable {
+    public var target: String
+    public var environment: String
+    public var tier: Tier
+    public var action: Action
+    /// One sentence naming the rule followed (SPEC 1).
+    public var reason: String
+    public var steps: [PlannedStep]
+    /// The highest version in effect before, and after the steps (nil: nothing).
+    public var fromVersion: String?
+    public var toVersion: String?
+    public var plannedFrom: PlannedFrom
+
+    public init(
+        target: String, environment: String, tier: Tier, action: Action, reason: String, steps: [PlannedStep],
+        fromVersion: String?, toVersion: String?, plannedFrom: PlannedFrom
+    ) {
+        self.target = target
+        self.environment = environment
+        self.tier = tier
+        self.action = action
+        self.reason = reason
+        self.steps = steps
+        self.fromVersion = fromVersion
+        self.toVersion = toVersion
+        self.plannedFrom = plannedFrom
+    }
+
+    public var hasDataLosingStep: Bool { steps.contains(where: \.dataLosing) }
+}
+
+/// The targets of one environment, run as one wave. Thread-safe value.
+public struct Wave: Sendable, Hashable, Codable {
+    public var environment: String
+    public var tier: Tier
+    public var live: Bool
+    public var audit: Bool
+    public var canary: String?
+    public var targets: [TargetPlan]
+
+    public init(environment: String, tier: Tier, live: Bool, audit: Bool, canary: String?, targets: [TargetPlan]) {
+        self.environment = environment
+        self.tier = tier
+        self.live = live
+        self.audit = audit
+        self.canary = canary
+        self.targets = targets
+    }
+}
+
+/// A whole rollout: per wave, per target, what to do. `plan --out` saves it; `apply FILE` runs it.
+public struct Rollout: Sendable, Hashable, Codable {
+    public var schema = "tidemark.rollout/v1"
+    public var inventory: String
+    public var plan: String
+    /// The version every target is brought to (nil when the plan has no usable version).
+    public var desiredVersion: Version?
+    public var strategy: Strategy
+    public var waves: [Wave]
+
+    public init(inventory: String, plan: String, desiredVersion: Version?, strategy: Strategy, waves: [Wave]) {
+        self.inventory = inventory
+        self.plan = plan
+        self.desiredVersion = desiredVersion
+        self.strategy = strategy
+        self.waves = waves
+    }
+
+    public var targets: [TargetPlan] { waves.flatMap(\.targets) }
+
+    /// How many targets got each action.
+    public var actionCounts: [Action: Int] {
+        var counts: [Action: Int] = [:]
+        for target in targets { counts[target.action, default: 0] += 1 }
+        return counts
+    }
+}
