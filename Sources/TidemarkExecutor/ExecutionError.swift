@@ -1,0 +1,26 @@
+import TidemarkCore
+
+/// Why the executor refused or stopped work on a target; each names the target and the fix.
+public enum ExecutionError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// The target's history changed between `plan --out` and `apply FILE`.
+    case stateChanged(target: String, planned: PlannedFrom, found: PlannedFrom)
+    /// A script's checksum differs from the one the rollout was planned with.
+    case scriptChanged(target: String, script: String)
+    /// The rollout names a version or target the plan or inventory no longer has.
+    case unknownInRollout(target: String, what: String)
+
+    public var description: String {
+        switch self {
+        case .stateChanged(let target, let planned, let found):
+            return "\(target): its history changed since the rollout was planned (planned from \(Self.describe(planned)), found \(Self.describe(found))); run `tidemark plan` again."
+        case .scriptChanged(let target, let script):
+            return "\(target): \(script) changed since the rollout was planned; run `tidemark plan` again."
+        case .unknownInRollout(let target, let what):
+            return "\(target): the rollout refers to \(what), which is no longer in the plan or inventory; run `tidemark plan` again."
+        }
+    }
+
+    private static func describe(_ state: PlannedFrom) -> String {
+        "\(state.entryCount) history rows, in effect: \(state.applied.isEmpty ? "nothing" : state.applied.joined(separator: ", "))"
+    }
+}

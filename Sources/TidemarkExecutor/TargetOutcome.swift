@@ -1,0 +1,76 @@
+import Foundation
+import TidemarkCore
+
+/// How a target's part of a run ended.
+public enum Outcome: String, Sendable, Codable, CaseIterable {
+    /// Every planned step ran.
+    case succeeded
+    /// Nothing to do: the target was already at its desired state.
+    case unchanged
+    /// A step, the connection, or a check failed; the error says which.
+    case failed
+    /// The planner refused to act; the reason says what a human must decide.
+    case blocked
+    /// Not run: an earlier wave failed, or the run was interrupted before it started.
+    case skipped
+    /// Another run holds the target's lock.
+    case locked
+}
+
+/// What one step did. Thread-safe value.
+public struct StepResult: Sendable, Hashable, Codable {
+    public var version: String
+    public var kind: StepKind
+    public var script: String
+    public var success: Bool
+    public var executionMS: Int64
+    public var error: String?
+
+    public init(version: String, kind: StepKind, script: String, success: Bool, executionMS: Int64, error: String? = nil) {
+        self.version = version
+        self.kind = kind
+        self.script = script
+        self.success = success
+        self.executionMS = executionMS
+        self.error = error
+    }
+}
+
+/// What happened to one target in a run. Thread-safe value.
+public struct TargetOutcome: Sendable, Hashable, Codable {
+    public var target: String
+    public var environment: String
+    public var action: Action
+    public var outcome: Outcome
+    /// The planner's reason, or why the target was skipped.
+    public var reason: String
+    public var fromVersion: String?
+    public var toVersion: String?
+    public var steps: [StepResult]
+    public var error: String?
+    public var startedAt: Date?
+    public var finishedAt: Date?
+
+    public init(
+        target: String, environment: String, action: Action, outcome: Outcome, reason: String, fromVersion: String?,
+        toVersion: String?, steps: [StepResult] = [], error: String? = nil, startedAt: Date? = nil, finishedAt: Date? = nil
+    ) {
+        self.target = target
+        self.environment = environment
+        self.action = action
+        self.outcome = outcome
+        self.reason = reason
+        self.fromVersion = fromVersion
+        self.toVersion = toVersion
+        self.steps = steps
+        self.error = error
+        self.startedAt = startedAt
+        self.finishedAt = finishedAt
+    }
+
+    public init(plan: TargetPlan, outcome: Outcome, reason: String? = nil, error: String? = nil) {
+        self.init(
+            target: plan.target, environment: plan.environment, action: plan.action, outcome: outcome, reason: reason ?? plan.reason,
+            fromVersion: plan.fromVersion, toVersion: outcome == .succeeded ? plan.toVersion : plan.fromVersion, error: error)
+    }
+}

@@ -1,0 +1,160 @@
+import Foundation
+import Logging
+import TidemarkCore
+
+/// Carries out one target's plan: connect (retrying transient failures), lock, re-read state and
+/// refuse if it changed since planning, run each step with its history row, unlock.
+///
+/// Runs blocking backend calls on the calling thread: call it from an executor-owned worker.
+/// Thread-safe value; each `run` uses its own connection.
+public struct TargetRunner: Sendable {
+    public var plan: Plan
+    public var runID: String
+    public var appliedBy: String
+    public var retry: RetryPolicy
+    public var logger: Logger
+
+    public init(plan: Plan, runID: String, appliedBy: String, retry: RetryPolicy = RetryPolicy(), logger: Logger) {
+        self.plan = plan
+        self.runID = runID
+        self.appliedBy = appliedBy
+        self.retry = retry
+        self.logger = logger
+    }
+
+    /// Runs `targetPlan` against `target`. `shouldStop` is checked before every step: a step
+    /// that started is left to commit or roll back; no new one starts.
+    public func run(
+        _ targetPlan: TargetPlan, on target: Target, backend: any Backend, timeouts: Timeouts,
+        shouldStop: @Sendable () -> Bool = { false }, onConnection: (any StatementCanceller) -> Void = { _ in }
+    ) -> TargetOutcome {
+        switch targetPlan.action {
+        case .none: return TargetOutcome(plan: targetPlan, outcome: .unchanged)
+        case .blocked: return TargetOutcome(plan: targetPlan, outcome: .blocked)
+        case .forward, .rollback, .rollforward: break
+        }
+        var outcome = TargetOutcome(plan: targetPlan, outcome: .failed)
+        outcome.startedAt = Date()
+        defer { outcome.finishedAt = Date() }
+        var logger = self.logger
+        logger[metadataKey: "target"] = "\(target.name)"
+
+        let connection: any BackendConnection
+        do {
+            connection = try retry.connect(target: target, backend: backend, timeouts: timeouts, logger: logger)
+        } catch {
+            outcome.error = error.description
+            return finish(outcome)
+        }
+        defer { connection.close() }
+        onConnection(connection.canceller)
+
+        do {
+            try connection.ensureHistoryTable()
+            guard try connection.tryLock(timeout: timeouts.lockTimeout) else {
+                outcome.outcome = .locked
+                outcome.error = "\(target.name): another run holds this target's lock; it was left alone."
+                return finish(outcome)
+            }
+            defer { try? connection.unlock() }
+            let found = PlannedFrom(TargetState(history: try connection.readHistory()))
+            guard found == targetPlan.plannedFrom else {
+                throw ExecutionError.stateChanged(target: target.name, planned: targetPlan.plannedFrom, found: found)
+            }
+            for step in targetPlan.steps {
+                if shouldStop() {
+                    outcome.error = "interrupted before version \(step.version) (\(step.kind.rawValue)); the steps before it committed."
+                    return finish(outcome)
+                }
+                let request = try request(for: step, target: target.name)
+                let started = ContinuousClock.now
+                do {
+                    let entry = try connection.run(request)
+                    outcome.steps.append(
+                        StepResult(version: step.version.text, kind: step.kind, script: step.script, success: true, executionMS: entry.executionMS))
+                    outcome.toVersion = highest(outcome.toVersion, after: step)
+                    logger.info("\(step.kind.rawValue) \(step.version) ok", metadata: ["ms": "\(entry.executionMS)"])
+                } catch {
+                    let elapsed = (ContinuousClock.now - started).milliseconds
+                    outcome.steps.append(
+                        StepResult(version: step.version.text, kind: step.kind, script: step.script, success: false, executionMS: elapsed, error: error.description))
+                    throw error
+                }
+            }
+            outcome.outcome = .succeeded
+            outcome.toVersion = targetPlan.toVersion
+        } catch let error as BackendError {
+            outcome.error = error.description
+        } catch let error as ExecutionError {
+            outcome.error = error.description
+        } catch {
+            outcome.error = "\(target.name): \(error)"
+        }
+        return finish(outcome)
+    }
+
+    private func finish(_ outcome: TargetOutcome) -> TargetOutcome {
+        var outcome = outcome
+        outcome.finishedAt = Date()
+        return outcome
+    }
+
+    /// The version the target is at after `step` (an undo takes its version out).
+    private func highest(_ current: String?, after step: PlannedStep) -> String? {
+        step.kind == .undo ? current : step.version.text
+    }
+
+    /// The backend request for a planned step, checked against the plan as it is on disk now.
+    func request(for step: PlannedStep, target: String) throws(ExecutionError) -> StepRequest {
+        guard let migration = plan.migration(step.version) else {
+            throw .unknownInRollout(target: target, what: "version \(step.version)")
+        }
+        let recordOnly = step.kind == .skip || step.kind == .baseline || (step.kind == .undo && step.script.isEmpty)
+        let script: Script? = step.kind == .undo ? migration.undo : migration.forward
+        if !recordOnly {
+            guard let script, script.checksum == step.checksum else {
+                throw .scriptChanged(target: target, script: step.script)
+            }
+        }
+        return StepRequest(
+            version: step.version.text, description: migration.description, kind: step.kind, scriptPath: step.script,
+            sql: recordOnly ? "" : script?.sql ?? "", checksum: step.kind == .undo ? (script?.checksum ?? "") : migration.forward.checksum,
+            transactional: step.transactional, runID: runID, appliedBy: appliedBy)
+    }
+}
+
+/// Retries transient connection failures with capped exponential backoff and jitter, before any
+/// step starts. A step that started is never retried. Thread-safe value.
+public struct RetryPolicy: Sendable, Hashable {
+    public var attempts: Int
+    public var initialDelay: Duration
+    public var maximumDelay: Duration
+
+    public init(attempts: Int = 4, initialDelay: Duration = .milliseconds(200), maximumDelay: Duration = .seconds(5)) {
+        self.attempts = max(1, attempts)
+        self.initialDelay = initialDelay
+        self.maximumDelay = maximumDelay
+    }
+
+    /// The pause before retry number `attempt` (1-based): doubling, capped, with full jitter in its upper half.
+    public func delay(beforeRetry attempt: Int) -> Duration {
+        let base = initialDelay * (1 << min(attempt - 1, 20))
+        let capped = min(base, maximumDelay)
+        return capped / 2 + capped / 2 * Double.random(in: 0...1)
+    }
+
+    func connect(target: Target, backend: any Backend, timeouts: Timeouts, logger: Logger) throws(BackendError) -> any BackendConnection {
+        var attempt = 1
+        while true {
+            do {
+                return try backend.connect(to: target, timeouts: timeouts, logger: logger)
+            } catch {
+                guard case .connectionFailed(_, _, transient: true) = error, attempt < attempts else { throw error }
+                let pause = delay(beforeRetry: attempt)
+                logger.notice("connection failed, retrying in \(pause.milliseconds) ms: \(error)")
+                Thread.sleep(forTimeInterval: Double(pause.milliseconds) / 1000)
+                attempt += 1
+            }
+        }
+    }
+}
