@@ -125,14 +125,19 @@ public struct Wave: Sendable, Hashable, Codable {
 public struct Rollout: Sendable, Hashable, Codable {
     public var schema = "tidemark.rollout/v1"
     public var inventory: String
+    /// The inventory file the rollout was planned from, so `apply FILE` can find the targets.
+    public var inventoryFile: String?
     public var plan: String
     /// The version every target is brought to (nil when the plan has no usable version).
     public var desiredVersion: Version?
     public var strategy: Strategy
     public var waves: [Wave]
 
-    public init(inventory: String, plan: String, desiredVersion: Version?, strategy: Strategy, waves: [Wave]) {
+    public init(
+        inventory: String, inventoryFile: String? = nil, plan: String, desiredVersion: Version?, strategy: Strategy, waves: [Wave]
+    ) {
         self.inventory = inventory
+        self.inventoryFile = inventoryFile
         self.plan = plan
         self.desiredVersion = desiredVersion
         self.strategy = strategy

@@ -65,7 +65,7 @@ public struct Planner: Sendable {
                     environment: environment.name, tier: environment.tier, live: environment.live, audit: environment.audit,
                     canary: environment.canary, targets: plans))
         }
-        return Rollout(inventory: inventory.name, plan: plan.name, desiredVersion: desired, strategy: options.strategy, waves: waves)
+        return Rollout(inventory: inventory.name, inventoryFile: inventory.file, plan: plan.name, desiredVersion: desired, strategy: options.strategy, waves: waves)
     }
 
     /// The desired base versions at `desired`: not quarantined, not reversed by a compensation up to it.

@@ -1,0 +1,62 @@
+import Foundation
+import TidemarkCore
+
+/// The record of one run, written to `.tidemark/runs/<run-id>.json` (or `--report FILE`).
+/// Thread-safe value.
+public struct RunReport: Sendable, Codable {
+    public var schema = "tidemark.report/v1"
+    public var runID: String
+    public var inventory: String
+    public var plan: String
+    public var desiredVersion: String?
+    public var strategy: Strategy
+    public var appliedBy: String
+    public var dryRun: Bool
+    public var startedAt: Date
+    public var finishedAt: Date
+    public var interrupted: Bool
+    public var targets: [TargetOutcome]
+
+    public init(
+        runID: String, inventory: String, plan: String, desiredVersion: String?, strategy: Strategy, appliedBy: String, dryRun: Bool,
+        startedAt: Date, finishedAt: Date, interrupted: Bool = false, targets: [TargetOutcome]
+    ) {
+        self.runID = runID
+        self.inventory = inventory
+        self.plan = plan
+        self.desiredVersion = desiredVersion
+        self.strategy = strategy
+        self.appliedBy = appliedBy
+        self.dryRun = dryRun
+        self.startedAt = startedAt
+        self.finishedAt = finishedAt
+        self.interrupted = interrupted
+        self.targets = targets
+    }
+
+    /// How many targets ended with each outcome.
+    public var counts: [Outcome: Int] {
+        var counts: [Outcome: Int] = [:]
+        for target in targets { counts[target.outcome, default: 0] += 1 }
+        return counts
+    }
+
+    /// `12 targets: 7 succeeded, 3 unchanged, 2 blocked in 1.4 s`.
+    public var summaryLine: String {
+        let counts = self.counts
+        let parts = Outcome.allCases.compactMap { outcome in counts[outcome].map { "\($0) \(outcome.rawValue)" } }
+        let seconds = finishedAt.timeIntervalSince(startedAt)
+        let wall = seconds < 10 ? String(format: "%.2f s", seconds) : String(format: "%.1f s", seconds)
+        return "run \(runID): \(targets.count) target\(targets.count == 1 ? "" : "s"): \(parts.joined(separator: ", ")) in \(wall)"
+    }
+
+    /// Writes the report as JSON, creating folders; the file is readable by its owner only.
+    public func write(to url: URL) throws {
+        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        encoder.dateEncodingStrategy = .iso8601
+        try encoder.encode(self).write(to: url, options: .atomic)
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: url.path)
+    }
+}
