@@ -1,0 +1,332 @@
+import CSQLite
+import Foundation
+import Logging
+import TidemarkCore
+
+/// An open SQLite database file: the one owner of its `sqlite3` handle.
+///
+/// Not thread-safe and not `Sendable`: the executor's worker that opened it uses it alone (STYLE 6);
+/// only `canceller` may be called from other threads. The handle is closed by `close()` or, at the
+/// latest, in `deinit`; closing also drops the migration lock.
+public final class SQLiteConnection: BackendConnection {
+    public let target: Target
+    /// The absolute path of the database file.
+    public let databasePath: String
+    public let canceller: any StatementCanceller
+
+    private var handle: OpaquePointer?
+    private let watch: SQLiteStatementWatch
+    private let lockFile: SQLiteLockFile
+    private let timeouts: Timeouts
+    private let logger: Logger
+
+    /// Opens (creating if needed) the target's file, switches it to WAL and applies the timeouts.
+    init(target: Target, timeouts: Timeouts, logger: Logger) throws(BackendError) {
+        let path = try SQLiteBackend.databasePath(of: target)
+        let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        } catch {
+            throw .connectionFailed(
+                target: target.name, message: "cannot create the folder \(directory): \(error.localizedDescription)",
+                transient: false)
+        }
+
+        var opened: OpaquePointer?
+        let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
+        let openCode = sqlite3_open_v2(path, &opened, flags, nil)
+        guard openCode == SQLITE_OK, let db = opened else {
+            let message = opened.map { SQLiteError.message(of: $0) } ?? SQLiteError.text(of: openCode)
+            // sqlite3_open_v2 allocates a handle even when it fails; it must still be closed.
+            sqlite3_close_v2(opened)
+            throw .connectionFailed(
+                target: target.name, message: "cannot open \(path): \(message)", transient: SQLiteError.isTransient(openCode))
+        }
+        sqlite3_extended_result_codes(db, 1)
+        // Switching to WAL needs a moment of exclusive access; wait for it within the connect timeout.
+        sqlite3_busy_timeout(db, Self.clampedMilliseconds(timeouts.connectTimeout))
+        if let failure = Self.runScript("PRAGMA journal_mode = WAL", on: db).failure {
+            sqlite3_close_v2(db)
+            throw .connectionFailed(
+                target: target.name, message: "cannot open \(path): \(failure.message)",
+                transient: SQLiteError.isTransient(failure.code))
+        }
+        // From here on, waiting for another writer is bounded by the lock timeout.
+        sqlite3_busy_timeout(db, Self.clampedMilliseconds(timeouts.lockTimeout))
+
+        let watch = SQLiteStatementWatch(handle: db)
+        // The context is unretained: the connection keeps `watch` alive for as long as the
+        // handle exists, and removes the handler before closing.
+        sqlite3_progress_handler(db, Self.progressInterval, sqliteProgressHandler, Unmanaged.passUnretained(watch).toOpaque())
+
+        self.target = target
+        self.databasePath = path
+        self.handle = db
+        self.watch = watch
+        self.canceller = SQLiteCanceller(watch: watch)
+        self.lockFile = SQLiteLockFile(path: SQLiteBackend.lockFilePath(forDatabaseAt: path))
+        self.timeouts = timeouts
+        var logger = logger
+        logger[metadataKey: "target"] = "\(target.name)"
+        self.logger = logger
+        logger.debug("opened SQLite database", metadata: ["path": "\(path)"])
+    }
+
+    deinit {
+        close()
+    }
+
+    /// Virtual machine instructions between two progress checks: often enough for a timeout to
+    /// land within milliseconds, rare enough to cost nothing measurable.
+    private static let progressInterval: Int32 = 1_000
+
+    private static func clampedMilliseconds(_ duration: Duration) -> Int32 {
+        Int32(clamping: max(0, duration.milliseconds))
+    }
+
+    // MARK: Lock
+
+    public func tryLock(timeout: Duration) throws(BackendError) -> Bool {
+        _ = try openHandle()
+        do {
+            let acquired = try lockFile.acquire(timeout: timeout)
+            logger.debug(acquired ? "took the migration lock" : "migration lock held elsewhere")
+            return acquired
+        } catch {
+            throw .queryFailed(target: target.name, message: error.message, sqlState: nil)
+        }
+    }
+
+    public func unlock() throws(BackendError) {
+        _ = try openHandle()
+        lockFile.release()
+    }
+
+    // MARK: History
+
+    public func ensureHistoryTable() throws(BackendError) {
+        let db = try openHandle()
+        if let failure = Self.runScript(Self.createHistoryTableSQL, on: db).failure {
+            throw .queryFailed(
+                target: target.name, message: "cannot create tidemark_history: \(failure.message)", sqlState: nil)
+        }
+    }
+
+    public func readHistory() throws(BackendError) -> [HistoryEntry] {
+        let db = try openHandle()
+        do {
+            guard try Self.historyTableExists(db) else { return [] }
+            return try Self.query(Self.selectHistorySQL, on: db) { row throws(SQLiteFailure) in
+                try Self.historyEntry(from: row)
+            }
+        } catch {
+            throw .queryFailed(target: target.name, message: "cannot read tidemark_history: \(error.message)", sqlState: nil)
+        }
+    }
+
+    // MARK: Steps
+
+    @discardableResult
+    public func run(_ step: StepRequest) throws(BackendError) -> HistoryEntry {
+        let db = try openHandle()
+        logger.debug(
+            "running step",
+            metadata: ["version": "\(step.version)", "kind": "\(step.kind.rawValue)", "transactional": "\(step.transactional)"])
+        let entry: HistoryEntry
+        switch step.kind {
+        case .skip, .baseline:
+            // These record that a version is in effect without running it; any SQL is ignored.
+            entry = try recordOnly(step, on: db)
+        case .forward, .undo, .compensate:
+            entry = step.transactional ? try runInTransaction(step, on: db) : try runAsWritten(step, on: db)
+        }
+        logger.debug("step succeeded", metadata: ["version": "\(step.version)", "execution_ms": "\(entry.executionMS)"])
+        return entry
+    }
+
+    /// A `skip` or `baseline` row: committed on its own, nothing runs.
+    private func recordOnly(_ step: StepRequest, on db: OpaquePointer) throws(BackendError) -> HistoryEntry {
+        let now = SQLiteTimestamp.now()
+        var entry = makeEntry(step, startedAt: now)
+        entry.finishedAt = now.date
+        entry.success = true
+        do {
+            entry.id = try insert(entry, on: db)
+        } catch {
+            throw stepFailure(step, "cannot record the history row: \(error.message)", dirty: false)
+        }
+        return entry
+    }
+
+    /// BEGIN IMMEDIATE, the script, the success row, COMMIT; on failure ROLLBACK and a failed row.
+    private func runInTransaction(_ step: StepRequest, on db: OpaquePointer) throws(BackendError) -> HistoryEntry {
+        let started = SQLiteTimestamp.now()
+        let clockStart = ContinuousClock.now
+        // IMMEDIATE takes the write lock up front (waiting up to busy_timeout), so the script
+        // cannot fail half-way with SQLITE_BUSY when it first writes.
+        if let failure = Self.runScript("BEGIN IMMEDIATE", on: db).failure {
+            throw stepFailure(step, "cannot begin a transaction: \(failure.message)", dirty: false)
+        }
+        watch.arm(timeout: timeouts.statementTimeout)
+        let outcome = Self.runScript(step.sql, on: db, tracksTransaction: true)
+        let stop = watch.disarm()
+        let executionMS = Self.elapsedMilliseconds(since: clockStart)
+
+        if outcome.endedTransaction {
+            // The script committed or rolled back Tidemark's transaction itself: whatever ran
+            // before that is committed, and the history row can no longer commit with it.
+            rollbackIfOpen(db)
+            var message =
+                "the script ended Tidemark's transaction itself (its own COMMIT, ROLLBACK or END); mark it `-- tidemark:no-transaction`"
+            if let failure = outcome.failure { message += "; then \(describe(failure, stop: stop))" }
+            recordFailedRow(step, startedAt: started, executionMS: executionMS, transactional: false, error: message, on: db)
+            throw stepFailure(step, message, dirty: true)
+        }
+        if let failure = outcome.failure {
+            rollbackIfOpen(db)
+            let message = describe(failure, stop: stop)
+            recordFailedRow(step, startedAt: started, executionMS: executionMS, transactional: true, error: message, on: db)
+            if stop == .cancelled { throw .cancelled(target: target.name, version: step.version) }
+            throw stepFailure(step, message, dirty: false)
+        }
+
+        var entry = makeEntry(step, startedAt: started)
+        entry.finishedAt = SQLiteTimestamp.now().date
+        entry.executionMS = executionMS
+        entry.success = true
+        do throws(SQLiteFailure) {
+            entry.id = try insert(entry, on: db)
+            if let failure = Self.runScript("COMMIT", on: db).failure { throw failure }
+        } catch {
+            rollbackIfOpen(db)
+            let message = "cannot commit the step and its history row: \(error.message)"
+            recordFailedRow(step, startedAt: started, executionMS: executionMS, transactional: true, error: message, on: db)
+            throw stepFailure(step, message, dirty: false)
+        }
+        return entry
+    }
+
+    /// A dirty-first row, the script as written, then the row completed (or left failed).
+    private func runAsWritten(_ step: StepRequest, on db: OpaquePointer) throws(BackendError) -> HistoryEntry {
+        let started = SQLiteTimestamp.now()
+        var entry = makeEntry(step, startedAt: started)
+        entry.transactional = false
+        do {
+            // Committed before the script runs: if the process dies mid-way, the row without
+            // finished_at is what tells the next run that this target is dirty.
+            entry.id = try insert(entry, on: db)
+        } catch {
+            throw stepFailure(step, "cannot record the history row before running: \(error.message)", dirty: false)
+        }
+
+        let clockStart = ContinuousClock.now
+        watch.arm(timeout: timeouts.statementTimeout)
+        let outcome = Self.runScript(step.sql, on: db)
+        let stop = watch.disarm()
+        var failureMessage = outcome.failure.map { describe($0, stop: stop) }
+        if sqlite3_get_autocommit(db) == 0 {
+            // The script opened a transaction and failed inside it (or never closed it): roll it
+            // back so the history row update below is not swallowed by it.
+            rollbackIfOpen(db)
+            if failureMessage == nil {
+                failureMessage = "the script left a transaction open (BEGIN without COMMIT); it was rolled back"
+            }
+        }
+        entry.executionMS = Self.elapsedMilliseconds(since: clockStart)
+        entry.finishedAt = SQLiteTimestamp.now().date
+
+        if let failureMessage {
+            entry.error = failureMessage
+            if let updateFailure = update(entry, on: db) {
+                logger.warning(
+                    "cannot record the failure in tidemark_history; the row stays unfinished (dirty)",
+                    metadata: ["version": "\(step.version)", "error": "\(updateFailure.message)"])
+            }
+            throw stepFailure(step, failureMessage, dirty: true)
+        }
+        entry.success = true
+        if let updateFailure = update(entry, on: db) {
+            throw stepFailure(
+                step, "the script ran but its history row could not be completed: \(updateFailure.message)", dirty: true)
+        }
+        return entry
+    }
+
+    private func makeEntry(_ step: StepRequest, startedAt: SQLiteTimestamp) -> HistoryEntry {
+        HistoryEntry(
+            id: 0, version: step.version, description: step.description, kind: step.kind, script: step.scriptPath,
+            checksum: step.checksum, runID: step.runID, appliedBy: step.appliedBy, startedAt: startedAt.date,
+            finishedAt: nil, executionMS: 0, success: false, transactional: step.transactional, error: nil)
+    }
+
+    /// Records a failed step in its own (autocommit) transaction; a failure here is logged, not
+    /// thrown, because the step's own error is the one the caller needs.
+    private func recordFailedRow(
+        _ step: StepRequest, startedAt: SQLiteTimestamp, executionMS: Int64, transactional: Bool, error: String,
+        on db: OpaquePointer
+    ) {
+        var entry = makeEntry(step, startedAt: startedAt)
+        entry.finishedAt = SQLiteTimestamp.now().date
+        entry.executionMS = executionMS
+        entry.transactional = transactional
+        entry.error = error
+        do {
+            _ = try insert(entry, on: db)
+        } catch {
+            logger.warning(
+                "cannot record the failed step in tidemark_history",
+                metadata: ["version": "\(step.version)", "error": "\(error.message)"])
+        }
+    }
+
+    private func rollbackIfOpen(_ db: OpaquePointer) {
+        guard sqlite3_get_autocommit(db) == 0 else { return }
+        if let failure = Self.runScript("ROLLBACK", on: db).failure {
+            logger.warning("ROLLBACK failed", metadata: ["error": "\(failure.message)"])
+        }
+    }
+
+    private func describe(_ failure: SQLiteFailure, stop: SQLiteStatementWatch.StopReason?) -> String {
+        let place = failure.line.map { "line \($0): " } ?? ""
+        switch stop {
+        case .timeout(let limit):
+            return
+                "\(place)ran longer than the statement timeout (\(limit.milliseconds) ms) and was stopped; raise statement_timeout if it needs longer"
+        case .cancelled:
+            return "\(place)cancelled while running"
+        case nil:
+            return place + failure.message
+        }
+    }
+
+    private func stepFailure(_ step: StepRequest, _ message: String, dirty: Bool) -> BackendError {
+        logger.debug("step failed", metadata: ["version": "\(step.version)", "error": "\(message)"])
+        return .stepFailed(
+            target: target.name, version: step.version, kind: step.kind, message: message, sqlState: nil, dirty: dirty)
+    }
+
+    // MARK: Close
+
+    public func close() {
+        guard let db = handle else { return }
+        lockFile.release()
+        // Under the watch's lock, so no concurrent cancel() can reach the handle once freed.
+        watch.detach()
+        sqlite3_progress_handler(db, 0, nil, nil)
+        sqlite3_close_v2(db)
+        handle = nil
+        logger.debug("closed SQLite database")
+    }
+
+    private func openHandle() throws(BackendError) -> OpaquePointer {
+        guard let handle else { throw .closed(target: target.name) }
+        return handle
+    }
+}
+
+/// The progress handler: a C function, so it reaches its watch through the context pointer.
+private func sqliteProgressHandler(_ context: UnsafeMutableRawPointer?) -> Int32 {
+    guard let context else { return 0 }
+    let watch = Unmanaged<SQLiteStatementWatch>.fromOpaque(context).takeUnretainedValue()
+    return watch.shouldStop() ? 1 : 0
+}
