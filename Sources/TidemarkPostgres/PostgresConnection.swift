@@ -1,0 +1,498 @@
+import CLibPQ
+import Foundation
+import Logging
+import TidemarkCore
+
+/// An open connection to one PostgreSQL target: a database, or one schema in it.
+///
+/// Not thread-safe: used by one thread at a time, the executor's worker that opened it
+/// (blocking libpq calls stay off the Swift concurrency pool). Only `canceller` may be used from
+/// other threads. Closing, by `close()` or `deinit`, ends the session, which also releases the
+/// advisory lock.
+public final class PostgresConnection: BackendConnection {
+    public let target: Target
+    /// The schema that holds `tidemark_history` and keys the lock: the target's, or `public`.
+    public let schema: String
+    public let canceller: any StatementCanceller
+
+    private var connection: PGConnection?
+    private let timeouts: Timeouts
+    private let logger: Logger
+    private let parameters: ConnectParameters
+    /// `"schema".tidemark_history`: always qualified, so a script's `SET search_path` cannot
+    /// send a history row elsewhere.
+    private let historyTable: String
+    private let lockKey: Int64
+    private var holdsLock = false
+
+    /// How often `tryLock` asks again while another run holds the lock.
+    static let lockPollInterval: Duration = .milliseconds(100)
+
+    /// Connects and applies the session settings. Blocks for up to the connect timeout.
+    init(target: Target, timeouts: Timeouts, logger: Logger, environment: [String: String]) throws(BackendError) {
+        guard target.backendKind == .postgres else {
+            throw .unsupported(
+                target: target.name,
+                message: "\(target.redactedLocation) is not a PostgreSQL connection; use a postgres:// URL, a conninfo string or a service.")
+        }
+        let schema = target.schema ?? "public"
+        guard !schema.isEmpty, !schema.utf8.contains(0), schema.utf8.count <= PostgresSQL.maximumIdentifierBytes else {
+            throw .unsupported(
+                target: target.name,
+                message: "schema name '\(schema)' must be 1 to \(PostgresSQL.maximumIdentifierBytes) bytes without NUL characters; PostgreSQL would truncate or reject it.")
+        }
+        var logger = logger
+        logger[metadataKey: "target"] = "\(target.name)"
+        let parameters = ConnectParameters(target: target, timeouts: timeouts, environment: environment)
+        if let missing = parameters.missingPasswordEnv {
+            logger.warning("password_env \(missing) is not set; libpq falls back to PGPASSWORD and .pgpass")
+        }
+
+        let pg: PGConnection
+        do {
+            pg = try PGConnection.connect(parameters, logger: logger)
+        } catch {
+            let transient = ConnectionFailure.isTransient(error.message)
+            var message = parameters.redact(error.message)
+            if let missing = parameters.missingPasswordEnv, !transient {
+                message += " (password_env \(missing) is not set)"
+            }
+            throw .connectionFailed(target: target.name, message: message, transient: transient)
+        }
+
+        self.target = target
+        self.schema = schema
+        self.timeouts = timeouts
+        self.logger = logger
+        self.parameters = parameters
+        self.historyTable = PostgresSQL.historyTable(in: schema)
+        self.lockKey = PostgresSQL.advisoryLockKey(schema: schema)
+        self.canceller = pg.canceller
+        self.connection = pg
+
+        do {
+            try pg.execute(sessionSettings(local: false))
+        } catch {
+            connection = nil
+            throw failure("cannot apply the session settings (timeouts, search_path)", error)
+        }
+        logger.debug("connected", metadata: ["postgres.server_version": "\(pg.serverVersion)", "schema": "\(schema)"])
+    }
+
+    // MARK: - Lock
+
+    public func tryLock(timeout: Duration) throws(BackendError) -> Bool {
+        let pg = try open()
+        if holdsLock { return true }  // session advisory locks stack; keep exactly one
+        let clock = ContinuousClock()
+        let deadline = clock.now + max(timeout, .zero)
+        while true {
+            let rows: [PGRow]
+            do {
+                rows = try pg.query("SELECT pg_try_advisory_lock($1::bigint)", [String(lockKey)])
+            } catch {
+                throw failure("cannot take the migration lock", error)
+            }
+            if rows.first?.first == "t" {
+                holdsLock = true
+                return true
+            }
+            let remaining = deadline - clock.now
+            if remaining <= .zero {
+                logger.debug("migration lock held by another session", metadata: ["lock_key": "\(lockKey)"])
+                return false
+            }
+            // Polling keeps the wait bounded; pg_advisory_lock would block until the other run ends.
+            Thread.sleep(forTimeInterval: Self.seconds(min(remaining, Self.lockPollInterval)))
+        }
+    }
+
+    public func unlock() throws(BackendError) {
+        guard let pg = connection, holdsLock else { return }
+        // Whatever happens, the lock is not ours to release twice; a lost session dropped it anyway.
+        holdsLock = false
+        do {
+            try pg.query("SELECT pg_advisory_unlock($1::bigint)", [String(lockKey)])
+        } catch {
+            throw failure("cannot release the migration lock", error)
+        }
+    }
+
+    // MARK: - History
+
+    public func ensureHistoryTable() throws(BackendError) {
+        let pg = try open()
+        if try historyTableExists(pg) { return }
+        do throws(PGError) {
+            // Runs may start together on a new target (the executor creates the table before it
+            // locks); a short transaction-scoped lock keeps their CREATEs from racing on the catalog.
+            try pg.execute("BEGIN")
+            try pg.query("SELECT pg_advisory_xact_lock($1::bigint)", [String(PostgresSQL.creationLockKey(schema: schema))])
+            // Checked first: CREATE SCHEMA IF NOT EXISTS needs CREATE on the database even when
+            // the schema exists, which an application role often lacks.
+            let schemaExists = try pg.query("SELECT 1 FROM pg_namespace WHERE nspname = $1", [schema])
+            if schemaExists.isEmpty {
+                try pg.execute("CREATE SCHEMA IF NOT EXISTS \(PostgresSQL.quoteIdentifier(schema))")
+            }
+            try pg.execute(
+                """
+                CREATE TABLE IF NOT EXISTS \(historyTable) (
+                    id bigserial PRIMARY KEY,
+                    version text NOT NULL,
+                    description text NOT NULL,
+                    kind text NOT NULL,
+                    script text NOT NULL,
+                    checksum text NOT NULL,
+                    run_id text NOT NULL,
+                    applied_by text NOT NULL,
+                    started_at timestamptz NOT NULL,
+                    finished_at timestamptz,
+                    execution_ms bigint NOT NULL DEFAULT 0,
+                    success boolean NOT NULL,
+                    transactional boolean NOT NULL,
+                    error text
+                )
+                """)
+            try pg.execute("COMMIT")
+            logger.debug("created \(historyTable)")
+        } catch {
+            if pg.inTransactionBlock { _ = try? pg.execute("ROLLBACK") }
+            throw failure("cannot create \(historyTable)", error)
+        }
+    }
+
+    public func readHistory() throws(BackendError) -> [HistoryEntry] {
+        let pg = try open()
+        guard try historyTableExists(pg) else { return [] }
+        let rows: [PGRow]
+        do {
+            rows = try pg.query("SELECT \(Self.columns) FROM \(historyTable) ORDER BY id")
+        } catch {
+            throw failure("cannot read \(historyTable)", error)
+        }
+        var entries: [HistoryEntry] = []
+        entries.reserveCapacity(rows.count)
+        for row in rows { entries.append(try entry(from: row)) }
+        return entries
+    }
+
+    // MARK: - Steps
+
+    @discardableResult
+    public func run(_ step: StepRequest) throws(BackendError) -> HistoryEntry {
+        let pg = try open()
+        if pg.inTransactionBlock {
+            // Every path below ends its transaction; this guards against a caller's stray BEGIN.
+            logger.warning("a transaction was left open on the connection; rolling it back before the step")
+            _ = try? pg.execute("ROLLBACK")
+        }
+        let recordOnly = step.kind == .skip || step.kind == .baseline || step.sql.allSatisfy(\.isWhitespace)
+        if recordOnly { return try record(step, on: pg) }
+        return step.transactional ? try runInTransaction(step, on: pg) : try runAsWritten(step, on: pg)
+    }
+
+    public func close() {
+        holdsLock = false
+        connection = nil  // PGConnection.deinit frees the cancel handle and calls PQfinish
+    }
+
+    /// `skip`, `baseline` and empty scripts: only a row, in autocommit.
+    private func record(_ step: StepRequest, on pg: PGConnection) throws(BackendError) -> HistoryEntry {
+        let now = Date()
+        do {
+            return try insertRow(
+                step, on: pg, startedAt: now, finishedAt: now, executionMS: 0, success: true,
+                transactional: step.transactional, error: nil)
+        } catch {
+            throw failure("cannot record the \(step.kind.rawValue) row of version \(step.version)", error)
+        }
+    }
+
+    /// Script and success row commit together; a failure rolls back and leaves a failed row.
+    private func runInTransaction(_ step: StepRequest, on pg: PGConnection) throws(BackendError) -> HistoryEntry {
+        let startedAt = Date()
+        let clock = ContinuousClock()
+        let start = clock.now
+        var inScript = false
+        var committing = false
+        do throws(PGError) {
+            try pg.execute("BEGIN")
+            // SET LOCAL: an earlier script's plain SET may have changed the session's values.
+            try pg.execute(sessionSettings(local: true))
+            inScript = true
+            // The whole script as one query string, as psql -1 would: the server runs its
+            // statements in order inside our transaction and stops at the first error.
+            try pg.execute(step.sql)
+            inScript = false
+            let elapsed = (clock.now - start).milliseconds
+            guard pg.inTransactionBlock else {
+                // The script ended our transaction itself (a COMMIT the planner did not spot):
+                // its work is in, so record that honestly as having run outside our transaction.
+                logger.warning("version \(step.version): the script ended Tidemark's transaction itself; recording it as run outside a transaction")
+                return try insertRow(
+                    step, on: pg, startedAt: startedAt, finishedAt: Date(), executionMS: elapsed, success: true,
+                    transactional: false, error: nil)
+            }
+            let entry = try insertRow(
+                step, on: pg, startedAt: startedAt, finishedAt: Date(), executionMS: elapsed, success: true,
+                transactional: true, error: nil)
+            committing = true
+            try pg.execute("COMMIT")
+            return entry
+        } catch {
+            let elapsed = (clock.now - start).milliseconds
+            if pg.inTransactionBlock { _ = try? pg.execute("ROLLBACK") }
+            var message =
+                inScript
+                ? describe(error, in: step, at: error.position.map { location(ofScalar: $0 - 1, in: step.sql) })
+                : parameters.redact(error.fullMessage)
+            if !inScript { message = (committing ? "COMMIT failed: " : "cannot run the step's bookkeeping: ") + message }
+            if error.connectionLost {
+                message +=
+                    committing
+                    ? "; the connection was lost during COMMIT, so whether the step committed is unknown: check \(historyTable)"
+                    : "; the connection was lost, so the server rolled the transaction back"
+            } else {
+                do {
+                    _ = try retryingCancelled {
+                        () throws(PGError) in
+                        try insertRow(
+                            step, on: pg, startedAt: startedAt, finishedAt: Date(), executionMS: elapsed,
+                            success: false, transactional: true, error: historyError(message, error.sqlState))
+                    }
+                } catch {
+                    logger.warning("could not record the failed step in \(historyTable): \(parameters.redact(error.fullMessage))")
+                }
+            }
+            throw .stepFailed(
+                target: target.name, version: step.version, kind: step.kind, message: message,
+                sqlState: error.sqlState, dirty: false)
+        }
+    }
+
+    /// Outside Tidemark's transaction: a running row is committed first, the script's statements
+    /// are sent one at a time as psql sends them, then the row is completed. A failure leaves the
+    /// row unsuccessful, so the target reads as dirty until a human repairs it.
+    private func runAsWritten(_ step: StepRequest, on pg: PGConnection) throws(BackendError) -> HistoryEntry {
+        let startedAt = Date()
+        let clock = ContinuousClock()
+        let start = clock.now
+        let running: HistoryEntry
+        do throws(PGError) {
+            try pg.execute(sessionSettings(local: false))
+            running = try insertRow(
+                step, on: pg, startedAt: startedAt, finishedAt: nil, executionMS: 0, success: false,
+                transactional: false, error: nil)
+        } catch {
+            throw failure("cannot record the start of version \(step.version) in \(historyTable)", error)
+        }
+
+        // One statement per query string: a multi-statement string runs as one implicit
+        // transaction, where PostgreSQL refuses CREATE INDEX CONCURRENTLY, VACUUM and friends.
+        let statements = SQLScanner.statements(in: step.sql)
+        let offsets = PostgresSQL.scalarOffsets(of: statements.map(\.text), in: step.sql)
+        var failed: (error: PGError, message: String)?
+        for (index, statement) in statements.enumerated() {
+            do throws(PGError) {
+                try pg.execute(statement.text)
+            } catch {
+                let where_: (line: Int, column: Int?)
+                if let offset = offsets[index], let position = error.position {
+                    where_ = location(ofScalar: offset + position - 1, in: step.sql)
+                } else {
+                    where_ = (statement.line, nil)
+                }
+                failed = (error, describe(error, in: step, at: where_))
+                break
+            }
+        }
+        if failed == nil && pg.inTransactionBlock {
+            failed = (
+                PGError(message: "the script left a transaction open (BEGIN without COMMIT); it was rolled back"),
+                "\(step.scriptPath.isEmpty ? "script" : step.scriptPath): left a transaction open (BEGIN without COMMIT); it was rolled back"
+            )
+        }
+        if failed != nil && pg.inTransactionBlock {
+            // The script's own transaction is aborted or unfinished; the row update must not join it.
+            _ = try? pg.execute("ROLLBACK")
+        }
+        let elapsed = (clock.now - start).milliseconds
+
+        if let (error, message) = failed {
+            var message = message
+            if error.connectionLost {
+                message += "; the connection was lost, so its history row still reads as running"
+            } else {
+                do {
+                    _ = try retryingCancelled {
+                        () throws(PGError) in
+                        try completeRow(
+                            running.id, on: pg, finishedAt: Date(), executionMS: elapsed, success: false,
+                            error: historyError(message, error.sqlState))
+                    }
+                } catch {
+                    logger.warning("could not record the failure in \(historyTable): \(parameters.redact(error.fullMessage))")
+                }
+            }
+            throw .stepFailed(
+                target: target.name, version: step.version, kind: step.kind, message: message,
+                sqlState: error.sqlState, dirty: true)
+        }
+
+        do {
+            return try retryingCancelled {
+                () throws(PGError) -> HistoryEntry in
+                try completeRow(running.id, on: pg, finishedAt: Date(), executionMS: elapsed, success: true, error: nil)
+            }
+        } catch {
+            throw .stepFailed(
+                target: target.name, version: step.version, kind: step.kind,
+                message: "the script ran, but recording its success in \(historyTable) failed: \(parameters.redact(error.fullMessage))",
+                sqlState: error.sqlState, dirty: true)
+        }
+    }
+
+    // MARK: - Rows
+
+    /// The columns every history query returns, in `entry(from:)` order. Times travel as epoch
+    /// seconds (exact microseconds as numeric text) so `Date` values round-trip identically.
+    private static let columns = """
+        id, version, description, kind, script, checksum, run_id, applied_by, \
+        extract(epoch FROM started_at), extract(epoch FROM finished_at), execution_ms, success, transactional, error
+        """
+
+    private func insertRow(
+        _ step: StepRequest, on pg: PGConnection, startedAt: Date, finishedAt: Date?, executionMS: Int64,
+        success: Bool, transactional: Bool, error: String?
+    ) throws(PGError) -> HistoryEntry {
+        let rows = try pg.query(
+            """
+            INSERT INTO \(historyTable) (version, description, kind, script, checksum, run_id, applied_by, started_at,
+                finished_at, execution_ms, success, transactional, error)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, to_timestamp($8::float8), to_timestamp($9::float8), $10::bigint,
+                $11::boolean, $12::boolean, $13)
+            RETURNING \(Self.columns)
+            """,
+            [
+                step.version, step.description, step.kind.rawValue, step.scriptPath, step.checksum, step.runID,
+                step.appliedBy, Self.epoch(startedAt), finishedAt.map(Self.epoch), String(executionMS),
+                String(success), String(transactional), error,
+            ])
+        return try parsedRow(rows)
+    }
+
+    private func completeRow(
+        _ id: Int64, on pg: PGConnection, finishedAt: Date, executionMS: Int64, success: Bool, error: String?
+    ) throws(PGError) -> HistoryEntry {
+        let rows = try pg.query(
+            """
+            UPDATE \(historyTable)
+            SET success = $2::boolean, finished_at = to_timestamp($3::float8), execution_ms = $4::bigint, error = $5
+            WHERE id = $1::bigint
+            RETURNING \(Self.columns)
+            """,
+            [String(id), String(success), Self.epoch(finishedAt), String(executionMS), error])
+        return try parsedRow(rows)
+    }
+
+    private func parsedRow(_ rows: [PGRow]) throws(PGError) -> HistoryEntry {
+        guard let row = rows.first else { throw PGError(message: "\(historyTable) returned no row") }
+        do {
+            return try entry(from: row)
+        } catch {
+            throw PGError(message: error.description)
+        }
+    }
+
+    private func entry(from row: PGRow) throws(BackendError) -> HistoryEntry {
+        func text(_ index: Int) -> String? { index < row.count ? row[index] : nil }
+        guard let id = text(0).flatMap({ Int64($0) }), let version = text(1), let description = text(2),
+            let kind = text(3).flatMap(StepKind.init(rawValue:)), let script = text(4), let checksum = text(5),
+            let runID = text(6), let appliedBy = text(7), let startedAt = text(8).flatMap(Self.date),
+            let executionMS = text(10).flatMap({ Int64($0) }), let success = text(11), let transactional = text(12)
+        else {
+            throw .queryFailed(
+                target: target.name,
+                message: "\(historyTable) holds a row Tidemark cannot read (id \(text(0) ?? "?")); was it edited by hand?",
+                sqlState: nil)
+        }
+        return HistoryEntry(
+            id: id, version: version, description: description, kind: kind, script: script, checksum: checksum,
+            runID: runID, appliedBy: appliedBy, startedAt: startedAt, finishedAt: text(9).flatMap(Self.date),
+            executionMS: executionMS, success: success == "t", transactional: transactional == "t", error: text(13))
+    }
+
+    // MARK: - Helpers
+
+    private func open() throws(BackendError) -> PGConnection {
+        guard let connection else { throw .closed(target: target.name) }
+        return connection
+    }
+
+    private func historyTableExists(_ pg: PGConnection) throws(BackendError) -> Bool {
+        do {
+            // to_regclass is NULL, not an error, when the schema or table is missing.
+            let rows = try pg.query("SELECT to_regclass($1) IS NOT NULL", [historyTable])
+            return rows.first?.first == "t"
+        } catch {
+            throw failure("cannot look for \(historyTable)", error)
+        }
+    }
+
+    /// `SET [LOCAL]` statement_timeout, lock_timeout and search_path, as configured.
+    private func sessionSettings(local: Bool) -> String {
+        let set = local ? "SET LOCAL" : "SET"
+        let searchPath = target.schema.map(PostgresSQL.quoteIdentifier) ?? "DEFAULT"
+        return """
+            \(set) statement_timeout = \(max(0, timeouts.statementTimeout.milliseconds)); \
+            \(set) lock_timeout = \(max(0, timeouts.lockTimeout.milliseconds)); \
+            \(set) search_path TO \(searchPath)
+            """
+    }
+
+    private func failure(_ what: String, _ error: PGError) -> BackendError {
+        .queryFailed(target: target.name, message: parameters.redact("\(what): \(error.fullMessage)"), sqlState: error.sqlState)
+    }
+
+    /// `V3__add_email.sql:4:15: relation "x" does not exist (hint: …)`: the script's location first.
+    private func describe(_ error: PGError, in step: StepRequest, at location: (line: Int, column: Int?)?) -> String {
+        var prefix = step.scriptPath.isEmpty ? "script" : step.scriptPath
+        if let location {
+            prefix += step.scriptPath.isEmpty ? " line \(location.line)" : ":\(location.line)"
+            if let column = location.column, !step.scriptPath.isEmpty { prefix += ":\(column)" }
+        }
+        return parameters.redact("\(prefix): \(error.fullMessage)")
+    }
+
+    private func location(ofScalar offset: Int, in script: String) -> (line: Int, column: Int?) {
+        let found = PostgresSQL.lineAndColumn(in: script, scalarOffset: offset)
+        return (found.line, found.column)
+    }
+
+    /// The `error` column: the redacted message with its SQLSTATE.
+    private func historyError(_ message: String, _ sqlState: String?) -> String {
+        sqlState.map { "\(message) (SQLSTATE \($0))" } ?? message
+    }
+
+    /// Runs bookkeeping once more if a cancel meant for the script landed on it instead.
+    private func retryingCancelled<T>(_ body: () throws(PGError) -> T) throws(PGError) -> T {
+        do {
+            return try body()
+        } catch where error.isQueryCanceled {
+            return try body()
+        }
+    }
+
+    private static func epoch(_ date: Date) -> String {
+        String(date.timeIntervalSince1970)
+    }
+
+    private static func date(_ epoch: String) -> Date? {
+        Double(epoch).map { Date(timeIntervalSince1970: $0) }
+    }
+
+    private static func seconds(_ duration: Duration) -> Double {
+        let (seconds, attoseconds) = duration.components
+        return Double(seconds) + Double(attoseconds) / 1e18
+    }
+}

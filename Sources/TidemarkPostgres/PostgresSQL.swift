@@ -1,0 +1,79 @@
+import Foundation
+
+/// SQL text helpers for the PostgreSQL backend. Pure functions; thread-safe.
+enum PostgresSQL {
+    /// The longest identifier PostgreSQL keeps (NAMEDATALEN - 1 bytes); longer ones are truncated.
+    static let maximumIdentifierBytes = 63
+
+    /// `name` as a quoted identifier: `"tenant_42"`, embedded quotes doubled (`"a""b"`).
+    static func quoteIdentifier(_ name: String) -> String {
+        "\"" + name.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+
+    /// The schema-qualified, quoted name of the history table in `schema`.
+    static func historyTable(in schema: String) -> String {
+        quoteIdentifier(schema) + ".tidemark_history"
+    }
+
+    /// The advisory lock key of a schema's migrations: FNV-1a (64-bit) of `tidemark:<schema>`.
+    ///
+    /// Stable across processes and releases, unlike Swift's per-process seeded `Hasher`: every
+    /// Tidemark run, on any machine, must compute the same key for the same schema.
+    static func advisoryLockKey(schema: String) -> Int64 {
+        Int64(bitPattern: fnv1a64("tidemark:" + schema))
+    }
+
+    /// The key that serializes creating a schema's history table, distinct from the migration lock
+    /// so that creating the table never waits for another run's whole migration.
+    static func creationLockKey(schema: String) -> Int64 {
+        Int64(bitPattern: fnv1a64("tidemark-create:" + schema))
+    }
+
+    static func fnv1a64(_ text: String) -> UInt64 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in text.utf8 {
+            hash ^= UInt64(byte)
+            hash &*= 0x0000_0100_0000_01b3
+        }
+        return hash
+    }
+
+    /// The 1-based line and column of the character at 0-based `offset` (in Unicode scalars, as
+    /// PostgreSQL counts its error positions) in `text`.
+    static func lineAndColumn(in text: String, scalarOffset offset: Int) -> (line: Int, column: Int) {
+        var line = 1
+        var column = 1
+        for (index, scalar) in text.unicodeScalars.enumerated() {
+            if index >= offset { break }
+            if scalar == "\n" {
+                line += 1
+                column = 1
+            } else {
+                column += 1
+            }
+        }
+        return (line, column)
+    }
+
+    /// Where each statement starts in `script`, as a 0-based scalar offset (nil if not found).
+    ///
+    /// A statement's text is an exact slice of the script, so searching forward from the end of
+    /// the previous one finds it; error positions within it then map back to script lines.
+    static func scalarOffsets(of statements: [String], in script: String) -> [Int?] {
+        let scalars = Array(script.unicodeScalars)
+        var cursor = 0
+        return statements.map { statement -> Int? in
+            let needle = Array(statement.unicodeScalars)
+            guard let first = needle.first else { return nil }
+            var index = cursor
+            while index + needle.count <= scalars.count {
+                if scalars[index] == first && scalars[index..<(index + needle.count)].elementsEqual(needle) {
+                    cursor = index + needle.count
+                    return index
+                }
+                index += 1
+            }
+            return nil
+        }
+    }
+}
