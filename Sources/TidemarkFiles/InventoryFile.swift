@@ -1,0 +1,44 @@
+import Foundation
+import TidemarkCore
+
+/// Reads inventory files (`inventories/<name>.yaml`). Stateless; thread-safe.
+///
+/// The YAML is composed into a node tree with positions and walked key by key, so unknown keys
+/// and bad values are reported as `file:line:column: message`, all of them in one pass.
+public enum InventoryFile {
+    /// Reads and parses the inventory at `path`; a missing file is reported at line 0.
+    public static func load(at path: String) throws(InventoryProblems) -> Inventory {
+        func problem(_ message: String) -> InventoryProblems {
+            InventoryProblems(errors: [InventoryError(location: SourceLocation(file: path), message: message)])
+        }
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw problem("inventory not found")
+        }
+        guard !isDirectory.boolValue else {
+            throw problem("this is a directory; pass the inventory file, e.g. inventories/demo.yaml")
+        }
+        let data: Data
+        do {
+            data = try Data(contentsOf: URL(fileURLWithPath: path))
+        } catch {
+            throw problem("cannot read the inventory: \(FileReading.reason(for: error))")
+        }
+        guard var text = String(data: data, encoding: .utf8) else {
+            throw problem("the inventory is not UTF-8 text; save it as UTF-8")
+        }
+        if text.hasPrefix("\u{FEFF}") { text.removeFirst() }
+        return try parse(yaml: text, file: path)
+    }
+
+    /// Parses inventory YAML; `file` is the path used in messages and to resolve relative paths
+    /// (`plan:` and `sqlite:` URLs resolve against its directory).
+    public static func parse(yaml: String, file: String) throws(InventoryProblems) -> Inventory {
+        var parser = InventoryParser(file: file)
+        let inventory = parser.inventory(from: yaml)
+        guard let inventory, parser.errors.isEmpty else {
+            throw InventoryProblems(errors: parser.sortedErrors)
+        }
+        return inventory
+    }
+}

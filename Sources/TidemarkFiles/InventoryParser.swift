@@ -1,0 +1,597 @@
+import Foundation
+import TidemarkCore
+import Yams
+
+/// One pass over one inventory document, collecting every problem. Not shared; used by one call.
+struct InventoryParser {
+    static let inventoryKeys = ["inventory", "plan", "concurrency", "order", "defaults", "environments", "notify"]
+    static let timeoutKeys = ["lock_timeout", "statement_timeout", "connect_timeout"]
+    static let environmentKeys =
+        ["tier", "live", "audit", "concurrency", "canary", "max_failures"] + timeoutKeys + ["targets"]
+    static let targetKeys = ["name", "url", "service", "schema", "tags", "password_env"]
+    static let notifyKeys = ["name", "type", "url", "url_env", "secret_env", "on", "environments"]
+    static let events = ["run.started", "target.succeeded", "target.failed", "target.blocked", "wave.halted", "run.finished"]
+    static let eventWords = events.compactMap { $0.split(separator: ".").last.map(String.init) }
+    static let tiers = Tier.allCases.map(\.rawValue)
+
+    /// The known keys of one mapping, in file order, with their key and value nodes.
+    struct Fields {
+        var entries: [(key: String, keyNode: Node, value: Node)] = []
+
+        subscript(key: String) -> Node? {
+            entries.first { $0.key == key }?.value
+        }
+
+        func keyNode(_ key: String) -> Node? {
+            entries.first { $0.key == key }?.keyNode
+        }
+    }
+
+    let file: String
+    private(set) var errors: [InventoryError] = []
+    /// Target name → line of its first definition, across the whole inventory.
+    private var targetLines: [String: Int] = [:]
+
+    init(file: String) {
+        self.file = file
+    }
+
+    /// Errors in file order (line, then column); errors at the same place keep their order.
+    var sortedErrors: [InventoryError] {
+        errors.enumerated().sorted { a, b in
+            let (x, y) = (a.element.location, b.element.location)
+            if x.line != y.line { return x.line < y.line }
+            if x.column != y.column { return x.column < y.column }
+            return a.offset < b.offset
+        }.map(\.element)
+    }
+
+    // MARK: - Reporting
+
+    func location(_ node: Node) -> SourceLocation {
+        SourceLocation(file: file, line: node.line, column: node.column)
+    }
+
+    mutating func fail(_ node: Node, _ message: String) {
+        errors.append(InventoryError(location: location(node), message: message))
+    }
+
+    mutating func fail(line: Int, column: Int, _ message: String) {
+        errors.append(InventoryError(location: SourceLocation(file: file, line: line, column: column), message: message))
+    }
+
+    // MARK: - Top level
+
+    mutating func inventory(from yaml: String) -> Inventory? {
+        let root: Node
+        switch YAMLSupport.compose(yaml) {
+        case .failure(let problem):
+            fail(line: problem.line, column: problem.column, problem.message)
+            return nil
+        case .success(nil):
+            fail(line: 1, column: 1, "the inventory is empty; it needs at least plan and environments.")
+            return nil
+        case .success(let node?):
+            root = node
+        }
+        guard case .mapping(let mapping) = root else {
+            fail(root, "an inventory is a mapping with keys such as plan and environments, not \(root.kindDescription).")
+            return nil
+        }
+        let fields = fields(of: mapping, in: "inventory", known: Self.inventoryKeys)
+
+        let name = fields["inventory"].flatMap { text($0, "inventory", example: "inventory: demo") } ?? PathText.baseName(of: file)
+
+        var planDirectory = ""
+        if let node = fields["plan"] {
+            if let plan = text(node, "plan", example: "plan: ../plans/demo") {
+                planDirectory = PathText.resolve(plan, against: PathText.directory(of: file))
+            }
+        } else {
+            fail(root, "missing key 'plan': the plan directory, relative to this file, e.g. plan: ../plans/demo.")
+        }
+
+        let concurrency = fields["concurrency"].flatMap { integer($0, "concurrency", minimum: 1, example: "concurrency: 8") } ?? 8
+
+        var defaults = Timeouts.standard
+        if let node = fields["defaults"] {
+            if case .mapping(let defaultsMapping) = node {
+                let timeoutFields = self.fields(of: defaultsMapping, in: "defaults", known: Self.timeoutKeys)
+                applyTimeouts(timeoutFields, to: &defaults)
+            } else if !node.isNull {
+                fail(node, "defaults must be a mapping, e.g. defaults: { lock_timeout: 5s, statement_timeout: 5m, connect_timeout: 10s }.")
+            }
+        }
+
+        var environments: [Environment] = []
+        var declared: [String] = []
+        if let node = fields["environments"], let key = fields.keyNode("environments") {
+            (environments, declared) = self.environments(node, key: key, defaults: defaults)
+        } else {
+            fail(root, "missing key 'environments': a mapping of environment names to their tier and targets.")
+        }
+
+        let order = fields["order"].map { self.order($0, declared: declared) } ?? []
+        let notify = fields["notify"].map { sinks($0, declared: declared) } ?? []
+
+        return Inventory(
+            name: name, file: file, planDirectory: planDirectory, concurrency: concurrency, order: order,
+            defaults: defaults, environments: environments, notify: notify)
+    }
+
+    /// The mapping's known keys; unknown and non-text keys are reported. `<<` merge keys are
+    /// followed: merged entries fill in keys the mapping does not set itself.
+    mutating func fields(of mapping: Node.Mapping, in context: String, known: [String]) -> Fields {
+        var fields = Fields()
+        var merged: [Node] = []
+        for (keyNode, value) in mapping {
+            guard let key = keyNode.text else {
+                fail(keyNode, "keys in \(context) must be plain names, not \(keyNode.kindDescription).")
+                continue
+            }
+            if key == "<<" {
+                merged += value.sequence.map(Array.init) ?? [value]
+                continue
+            }
+            guard known.contains(key) else {
+                fail(keyNode, "unknown key '\(key)' in \(context)\(Self.hint(key, known: known))")
+                continue
+            }
+            fields.entries.append((key, keyNode, value))
+        }
+        for source in merged {
+            guard case .mapping(let sourceMapping) = source else {
+                fail(source, "a << merge in \(context) takes a mapping (an alias such as *defaults).")
+                continue
+            }
+            for entry in self.fields(of: sourceMapping, in: context, known: known).entries where fields[entry.key] == nil {
+                fields.entries.append(entry)
+            }
+        }
+        return fields
+    }
+
+    /// "; did you mean 'x'?" for a near miss, else "; known keys: a, b, c."
+    static func hint(_ key: String, known: [String]) -> String {
+        if let close = Suggestion.closest(to: key, among: known) { return "; did you mean '\(close)'?" }
+        return "; known keys: \(known.joined(separator: ", "))."
+    }
+
+    // MARK: - Values
+
+    /// A single non-empty value. `what` names it in messages; the value itself is not repeated,
+    /// because urls may hold secrets.
+    mutating func text(_ node: Node, _ what: String, example: String) -> String? {
+        if node.isNull {
+            fail(node, "\(what) is empty; give a value, e.g. \(example).")
+            return nil
+        }
+        guard let value = node.text, !value.isEmpty else {
+            fail(node, "\(what) must be a single value, not \(node.kindDescription), e.g. \(example).")
+            return nil
+        }
+        return value
+    }
+
+    mutating func integer(_ node: Node, _ what: String, minimum: Int, example: String) -> Int? {
+        let bound = minimum == 0 ? "0 or more" : "at least \(minimum)"
+        guard let value = node.text.flatMap({ Int($0.trimmingCharacters(in: .whitespaces)) }), value >= minimum else {
+            fail(node, "\(what) must be a whole number, \(bound)\(Self.got(node)), e.g. \(example).")
+            return nil
+        }
+        return value
+    }
+
+    mutating func bool(_ node: Node, _ what: String) -> Bool? {
+        guard case .scalar(let scalar) = node, scalar.style == .plain, let value = node.bool else {
+            fail(node, "\(what) must be true or false\(Self.got(node)).")
+            return nil
+        }
+        return value
+    }
+
+    mutating func duration(_ node: Node, _ what: String) -> Duration? {
+        guard let value = node.text, let duration = DurationText.parse(value) else {
+            let shown = node.text.map { " '\($0)'" } ?? ""
+            fail(node, "bad duration\(shown) for \(what); write a number and a unit, e.g. \(DurationText.examples).")
+            return nil
+        }
+        return duration
+    }
+
+    /// The name of an environment variable; the value is never repeated (it might be the secret).
+    mutating func environmentVariableName(_ node: Node, _ what: String, example: String) -> String? {
+        guard let value = node.text, let first = value.unicodeScalars.first,
+            first == "_" || (first.isASCII && first.properties.isAlphabetic),
+            value.unicodeScalars.allSatisfy({ $0 == "_" || ($0.isASCII && $0.properties.isAlphabetic) || ("0"..."9").contains($0) })
+        else {
+            fail(
+                node,
+                "\(what) must name an environment variable (letters, digits and _, not starting with a digit), e.g. \(what): \(example); it holds the variable's name, never the secret itself."
+            )
+            return nil
+        }
+        return value
+    }
+
+    /// A list of single values, each with its node.
+    mutating func list(_ node: Node, _ what: String, example: String) -> [(text: String, node: Node)] {
+        if node.isNull { return [] }
+        guard case .sequence(let sequence) = node else {
+            fail(node, "\(what) must be a list, e.g. \(example).")
+            return []
+        }
+        var items: [(String, Node)] = []
+        for item in sequence {
+            if let value = item.text, !value.isEmpty {
+                items.append((value, item))
+            } else {
+                fail(item, "each entry of \(what) must be a single value, not \(item.kindDescription), e.g. \(example).")
+            }
+        }
+        return items
+    }
+
+    /// " (got 'x')" for a scalar, "" otherwise.
+    static func got(_ node: Node) -> String {
+        if let value = node.text { return " (got '\(value)')" }
+        return node.isNull ? " (got nothing)" : " (got \(node.kindDescription))"
+    }
+
+    mutating func applyTimeouts(_ fields: Fields, to timeouts: inout Timeouts) {
+        if let node = fields["lock_timeout"], let value = duration(node, "lock_timeout") { timeouts.lockTimeout = value }
+        if let node = fields["statement_timeout"], let value = duration(node, "statement_timeout") {
+            timeouts.statementTimeout = value
+        }
+        if let node = fields["connect_timeout"], let value = duration(node, "connect_timeout") {
+            timeouts.connectTimeout = value
+        }
+    }
+
+    // MARK: - Environments
+
+    /// The environments in file order, and every declared name (also of broken environments,
+    /// so `order` and `notify` do not report them a second time).
+    mutating func environments(_ node: Node, key: Node, defaults: Timeouts) -> ([Environment], [String]) {
+        let example = "environments: { dev: { tier: dev, targets: [ { name: dev, url: \"sqlite:dev.db\" } ] } }"
+        guard case .mapping(let mapping) = node else {
+            if node.isNull {
+                fail(key, "environments is empty; add at least one environment, e.g. \(example).")
+            } else {
+                fail(node, "environments must be a mapping of environment names to settings, not \(node.kindDescription), e.g. \(example).")
+            }
+            return ([], [])
+        }
+        if mapping.isEmpty {
+            fail(node, "environments is empty; add at least one environment, e.g. \(example).")
+        }
+        var environments: [Environment] = []
+        var declared: [String] = []
+        for (keyNode, value) in mapping {
+            guard let name = keyNode.text, !name.isEmpty else {
+                fail(keyNode, "environment names must be plain names such as dev or prod, not \(keyNode.kindDescription).")
+                continue
+            }
+            declared.append(name)
+            if let environment = environment(name, key: keyNode, value: value, defaults: defaults) {
+                environments.append(environment)
+            }
+        }
+        return (environments, declared)
+    }
+
+    mutating func environment(_ name: String, key: Node, value: Node, defaults: Timeouts) -> Environment? {
+        let example = "\(name): { tier: dev, targets: [ { name: \(name), url: \"sqlite:\(name).db\" } ] }"
+        guard case .mapping(let mapping) = value, !mapping.isEmpty else {
+            if value.isNull || value.mapping != nil {
+                fail(key, "environment '\(name)' is empty; give it a tier and targets, e.g. \(example).")
+            } else {
+                fail(value, "environment '\(name)' must be a mapping with tier and targets, not \(value.kindDescription), e.g. \(example).")
+            }
+            return nil
+        }
+        let fields = fields(of: mapping, in: "environment '\(name)'", known: Self.environmentKeys)
+
+        var tier: Tier?
+        if let node = fields["tier"] {
+            tier = self.tier(node)
+        } else {
+            fail(key, "environment '\(name)' needs a tier: one of \(Self.tiers.joined(separator: ", ")).")
+        }
+        let live = fields["live"].flatMap { bool($0, "live") }
+        let audit = fields["audit"].flatMap { bool($0, "audit") } ?? false
+        let concurrency = fields["concurrency"].flatMap { integer($0, "concurrency", minimum: 1, example: "concurrency: 2") }
+        let maxFailures = fields["max_failures"].flatMap { integer($0, "max_failures", minimum: 0, example: "max_failures: 0") }
+        var timeouts = defaults
+        applyTimeouts(fields, to: &timeouts)
+
+        var targets: [Target] = []
+        let errorsBeforeTargets = errors.count
+        if let node = fields["targets"], let targetsKey = fields.keyNode("targets") {
+            targets = self.targets(node, key: targetsKey, environment: name)
+        } else {
+            fail(key, "environment '\(name)' has no targets; add targets: [ { name: ..., url: ... } ].")
+        }
+        let targetsAreComplete = errors.count == errorsBeforeTargets
+
+        var canary: String?
+        if let node = fields["canary"], let value = text(node, "canary", example: "canary: \(targets.first?.name ?? "prod-eu-1")") {
+            canary = value
+            let names = targets.map(\.name)
+            if targetsAreComplete && !names.contains(value) {
+                let suggestion = Suggestion.closest(to: value, among: names)
+                let fix = suggestion.map { "did you mean '\($0)'?" } ?? "name one of its targets."
+                fail(node, "canary '\(value)' is not a target of environment '\(name)'; \(fix)")
+            }
+        }
+
+        guard let tier else { return nil }
+        return Environment(
+            name: name, tier: tier, live: live, audit: audit, concurrency: concurrency, canary: canary,
+            maxFailures: maxFailures, timeouts: timeouts, targets: targets)
+    }
+
+    mutating func tier(_ node: Node) -> Tier? {
+        let tiers = Self.tiers.joined(separator: ", ")
+        guard let value = node.text else {
+            fail(node, "tier must be one of \(tiers)\(Self.got(node)).")
+            return nil
+        }
+        guard let tier = Tier(rawValue: value) else {
+            if let close = Suggestion.closest(to: value, among: Self.tiers) {
+                fail(node, "unknown tier '\(value)'; did you mean '\(close)'? Tiers are \(tiers).")
+            } else {
+                fail(node, "unknown tier '\(value)'; use one of \(tiers).")
+            }
+            return nil
+        }
+        return tier
+    }
+
+    // MARK: - Targets
+
+    mutating func targets(_ node: Node, key: Node, environment: String) -> [Target] {
+        let example = "targets: [ { name: \(environment), url: \"sqlite:\(environment).db\" } ]"
+        guard case .sequence(let sequence) = node else {
+            if node.isNull {
+                fail(key, "environment '\(environment)' has no targets; add \(example).")
+            } else {
+                fail(node, "targets must be a list, not \(node.kindDescription), e.g. \(example).")
+            }
+            return []
+        }
+        if sequence.isEmpty {
+            fail(node, "environment '\(environment)' has no targets; add \(example).")
+        }
+        return sequence.flatMap { target($0, environment: environment) }
+    }
+
+    /// One target entry, expanded into one target per value of its brace ranges.
+    mutating func target(_ node: Node, environment: String) -> [Target] {
+        guard case .mapping(let mapping) = node else {
+            fail(node, "each target is a mapping with a name and a url or service, e.g. - { name: \(environment), url: \"sqlite:\(environment).db\" }.")
+            return []
+        }
+        let writtenName = mapping["name"]?.text
+        let fields = fields(of: mapping, in: writtenName.map { "target '\($0)'" } ?? "target", known: Self.targetKeys)
+        guard let nameNode = fields["name"] else {
+            fail(node, "target in environment '\(environment)' needs a name, e.g. name: \(environment)-1.")
+            return []
+        }
+        guard let name = text(nameNode, "name", example: "name: \(environment)-1") else { return [] }
+
+        let errorsBefore = errors.count
+        let urlNode = fields["url"]
+        let serviceNode = fields["service"]
+        var url: String?
+        var service: String?
+        switch (urlNode, serviceNode) {
+        case (nil, nil):
+            fail(node, "target '\(name)' needs url (a PostgreSQL URI or conninfo, or sqlite:PATH) or service (a libpq service name).")
+        case (.some, .some):
+            let urlKey = fields.keyNode("url")
+            let serviceKey = fields.keyNode("service")
+            let later = [urlKey, serviceKey].compactMap { $0 }.max { ($0.line, $0.column) < ($1.line, $1.column) }
+            if let later { fail(later, "target '\(name)' has both url and service; keep one.") }
+        case (let urlNode?, nil):
+            url = text(urlNode, "url", example: "url: \"sqlite:\(environment).db\"")
+            if let value = url, value == "sqlite:" {
+                fail(urlNode, "url sqlite: needs a file path, e.g. url: \"sqlite:.tidemark/\(environment).db\".")
+                url = nil
+            }
+        case (nil, let serviceNode?):
+            service = text(serviceNode, "service", example: "service: billing")
+        }
+        let schema = fields["schema"].flatMap { text($0, "schema", example: "schema: tenant_42") }
+        let tags = fields["tags"].map { list($0, "tags", example: "tags: [eu, primary]").map(\.text) } ?? []
+        let passwordEnv = fields["password_env"].flatMap {
+            environmentVariableName($0, "password_env", example: "SHARD_PASSWORD")
+        }
+        guard errors.count == errorsBefore, url != nil || service != nil else { return [] }
+
+        // Brace ranges expand in name, url, service and schema together, zipped.
+        var expandable: [(node: Node, text: String, ranges: [BraceRange])] = []
+        for (fieldNode, value) in [(nameNode, name), (urlNode, url), (serviceNode, service), (fields["schema"], schema)] {
+            guard let fieldNode, let value else { continue }
+            switch BraceRange.ranges(in: value) {
+            case .success(let ranges):
+                expandable.append((fieldNode, value, ranges))
+            case .failure(.expandsToNothing(let written)):
+                fail(fieldNode, "range \(written) in target '\(name)' expands to nothing; write ascending numbers, e.g. {001..064}.")
+                return []
+            case .failure(.tooLarge(let written)):
+                fail(fieldNode, "range \(written) in target '\(name)' expands to more than \(BraceRange.limit) targets; split it.")
+                return []
+            }
+        }
+        let allRanges = expandable.flatMap(\.ranges)
+        if let first = allRanges.first {
+            for field in expandable {
+                if let other = field.ranges.first(where: { $0.count != first.count }) {
+                    fail(
+                        field.node,
+                        "ranges in target '\(name)' have different lengths: \(first.written) expands to \(first.count) but \(other.written) to \(other.count); give every range in one target the same length."
+                    )
+                    return []
+                }
+            }
+            if expandable[0].ranges.isEmpty && first.count > 1 {
+                fail(nameNode, "target '\(name)' has a range \(first.written) but its name has none, so every expanded target would be named '\(name)'; put the range in the name too, e.g. \(name)-\(first.written).")
+                return []
+            }
+        }
+
+        var targets: [Target] = []
+        let count = allRanges.first?.count ?? 1
+        var reportedDuplicate = false
+        for index in 0..<count {
+            func expanded(_ value: String?, _ fieldNode: Node?) -> String? {
+                guard let value else { return nil }
+                let ranges = expandable.first { $0.node == fieldNode && $0.text == value }?.ranges ?? []
+                return BraceRange.expand(value, ranges: ranges, at: index)
+            }
+            let targetName = expanded(name, nameNode) ?? name
+            if let firstLine = targetLines[targetName] {
+                if !reportedDuplicate {
+                    fail(nameNode, "duplicate target name '\(targetName)' (first at line \(firstLine)); target names must be unique across the inventory, so rename one.")
+                    reportedDuplicate = true
+                }
+                continue
+            }
+            targetLines[targetName] = nameNode.line
+            let connection: Connection
+            if let url = expanded(url, urlNode) {
+                connection = .url(resolveSQLitePath(in: url))
+            } else {
+                connection = .service(expanded(service, serviceNode) ?? "")
+            }
+            targets.append(
+                Target(
+                    name: targetName, environment: environment, connection: connection,
+                    schema: expanded(schema, fields["schema"]), tags: tags, passwordEnv: passwordEnv))
+        }
+        return targets
+    }
+
+    /// `sqlite:RELATIVE` resolved against the inventory file's directory, made absolute;
+    /// other URLs (PostgreSQL, `memory:`, `sqlite::memory:`, `sqlite:file:…`) unchanged.
+    func resolveSQLitePath(in url: String) -> String {
+        guard url.hasPrefix("sqlite:") else { return url }
+        let path = String(url.dropFirst("sqlite:".count))
+        if path == ":memory:" || path.hasPrefix("file:") { return url }
+        let base = PathText.absolute(PathText.directory(of: file))
+        return "sqlite:" + PathText.resolve(path, against: base)
+    }
+
+    // MARK: - Order and notifications
+
+    mutating func order(_ node: Node, declared: [String]) -> [String] {
+        var order: [String] = []
+        for (name, itemNode) in list(node, "order", example: "order: [dev, test, prod]") {
+            if order.contains(name) {
+                fail(itemNode, "environment '\(name)' is listed twice in order; list it once.")
+            } else if !declared.contains(name) {
+                fail(itemNode, "unknown environment '\(name)' in order\(Self.environmentHint(name, declared: declared))")
+            } else {
+                order.append(name)
+            }
+        }
+        return order
+    }
+
+    static func environmentHint(_ name: String, declared: [String]) -> String {
+        if let close = Suggestion.closest(to: name, among: declared) { return "; did you mean '\(close)'?" }
+        return "; environments are \(declared.joined(separator: ", "))."
+    }
+
+    mutating func sinks(_ node: Node, declared: [String]) -> [NotifySink] {
+        if node.isNull { return [] }
+        guard case .sequence(let sequence) = node else {
+            fail(node, "notify must be a list of sinks, e.g. notify: [ { name: oncall, type: slack, url_env: ONCALL_WEBHOOK_URL } ].")
+            return []
+        }
+        var sinks: [NotifySink] = []
+        var nameLines: [String: Int] = [:]
+        for item in sequence {
+            guard case .mapping(let mapping) = item else {
+                fail(item, "each notify sink is a mapping, e.g. - { name: oncall, type: slack, url_env: ONCALL_WEBHOOK_URL }.")
+                continue
+            }
+            let writtenName = mapping["name"]?.text
+            let fields = fields(of: mapping, in: writtenName.map { "notify sink '\($0)'" } ?? "notify sink", known: Self.notifyKeys)
+            guard let nameNode = fields["name"] else {
+                fail(item, "notify sink needs a name, e.g. name: oncall.")
+                continue
+            }
+            guard let name = text(nameNode, "name", example: "name: oncall") else { continue }
+            if let firstLine = nameLines[name] {
+                fail(nameNode, "duplicate notify sink name '\(name)' (first at line \(firstLine)); rename one.")
+            } else {
+                nameLines[name] = nameNode.line
+            }
+
+            var kind: NotifySink.Kind?
+            if let typeNode = fields["type"] {
+                if let value = typeNode.text, let parsed = NotifySink.Kind(rawValue: value) {
+                    kind = parsed
+                } else {
+                    fail(typeNode, "unknown notify type\(typeNode.text.map { " '\($0)'" } ?? ""); use slack or webhook.")
+                }
+            } else {
+                fail(item, "notify sink '\(name)' needs a type: slack or webhook.")
+            }
+
+            var url: String?
+            var urlEnv: String?
+            switch (fields["url"], fields["url_env"]) {
+            case (nil, nil):
+                fail(item, "notify sink '\(name)' needs url_env (the environment variable holding the webhook URL) or url.")
+            case (.some, .some):
+                let later = [fields.keyNode("url"), fields.keyNode("url_env")].compactMap { $0 }
+                    .max { ($0.line, $0.column) < ($1.line, $1.column) }
+                if let later { fail(later, "notify sink '\(name)' has both url and url_env; keep one (url_env keeps the URL out of the file).") }
+            case (let urlNode?, nil):
+                url = text(urlNode, "url", example: "url: \"http://127.0.0.1:9000/tidemark\"")
+            case (nil, let envNode?):
+                urlEnv = environmentVariableName(envNode, "url_env", example: "ONCALL_WEBHOOK_URL")
+            }
+            let secretEnv = fields["secret_env"].flatMap { environmentVariableName($0, "secret_env", example: "HOOK_SECRET") }
+
+            var events: [String] = []
+            if let onNode = fields["on"] {
+                for (event, eventNode) in list(onNode, "on", example: "on: [failed, blocked, finished]") {
+                    if Self.events.contains(event) || Self.eventWords.contains(event) {
+                        events.append(event)
+                    } else {
+                        let close = Suggestion.closest(to: event, among: Self.eventWords + Self.events)
+                        let hint = close.map { "did you mean '\($0)'? Events" } ?? "events"
+                        fail(
+                            eventNode,
+                            "unknown event '\(event)' in on; \(hint) are \(Self.events.joined(separator: ", ")), or their last word (\(Self.eventWords.joined(separator: ", "))).")
+                    }
+                }
+            }
+
+            var environments: [String] = []
+            if let environmentsNode = fields["environments"] {
+                for (environment, environmentNode) in list(environmentsNode, "environments", example: "environments: [prod]") {
+                    if declared.contains(environment) {
+                        environments.append(environment)
+                    } else {
+                        fail(
+                            environmentNode,
+                            "notify sink '\(name)' names unknown environment '\(environment)'\(Self.environmentHint(environment, declared: declared))")
+                    }
+                }
+            }
+
+            if let kind {
+                sinks.append(
+                    NotifySink(
+                        name: name, kind: kind, url: url, urlEnv: urlEnv, secretEnv: secretEnv, on: events,
+                        environments: environments))
+            }
+        }
+        return sinks
+    }
+}

@@ -1,0 +1,335 @@
+import Foundation
+import TidemarkCore
+
+/// Reads and writes plan directories (`plans/<name>/`). Stateless; thread-safe.
+///
+/// The layout (Flyway, golang-migrate or Diesel) is detected from the names. Loading collects
+/// every problem in the directory before failing, so one `validate` run lists them all.
+public enum PlanDirectory {
+    /// Reads plans/<name>/: detects the format, every problem collected (not just the first).
+    ///
+    /// Top-level files that are not `.sql` (plan.yaml, fingerprints.json, README.md, dot-files)
+    /// are ignored, and so are subdirectories without an `up.sql`.
+    public static func load(at path: String) throws(PlanProblems) -> Plan {
+        var loader = PlanLoader(directory: path)
+        return try loader.load()
+    }
+
+    /// Human notes for `validate`: versions without undo script, scripts that run outside a transaction and why (NoTransactionReason.explanation), quarantined versions.
+    ///
+    /// Also notes compensating migrations, acknowledged data loss and irreversible undos.
+    /// In version order; quarantined versions last.
+    public static func notices(for plan: Plan) -> [String] {
+        var notes: [String] = []
+        for migration in plan.migrations {
+            let version = migration.version.text
+            if migration.undo == nil {
+                notes.append(
+                    "version \(version) (\(migration.forward.path)) has no undo script; rolling it back will be blocked.")
+            }
+            for script in [migration.forward] + (migration.undo.map { [$0] } ?? []) {
+                if let reason = script.noTransaction {
+                    notes.append("\(script.path) runs outside a transaction: \(reason.explanation).")
+                }
+                if let reason = script.dataLossAcknowledged {
+                    notes.append("\(script.path) loses data (acknowledged: \(reason)).")
+                }
+            }
+            if let compensated = migration.compensates {
+                notes.append("version \(version) compensates version \(compensated.text) (rolls it forward).")
+            }
+            if let undo = migration.undo, let reason = undo.irreversible {
+                notes.append(
+                    "version \(version) is irreversible (\(reason)); rolling it back needs a restore from backup.")
+            }
+        }
+        for entry in plan.quarantine {
+            let since = entry.at.isEmpty ? "" : " since \(entry.at)"
+            notes.append("version \(entry.version.text) is quarantined\(since): \(entry.reason).")
+        }
+        return notes
+    }
+
+    /// Writes plan.yaml (name + quarantine list), preserving nothing else is fine; used by `tidemark quarantine` later.
+    ///
+    /// The file is replaced atomically.
+    public static func saveManifest(
+        name: String?, quarantine: [QuarantineEntry], to directory: String
+    ) throws(PlanManifestWriteError) {
+        let file = PathText.join(directory, PlanManifest.fileName)
+        let text = PlanManifest.render(name: name, quarantine: quarantine)
+        do {
+            try Data(text.utf8).write(to: URL(fileURLWithPath: file), options: .atomic)
+        } catch {
+            throw PlanManifestWriteError(file: file, reason: FileReading.reason(for: error))
+        }
+    }
+}
+
+/// One pass over one plan directory, collecting problems. Not shared; used by one call.
+private struct PlanLoader {
+    /// A version's scripts as found by name.
+    struct Pair {
+        var forward: ScriptName?
+        var undo: ScriptName?
+    }
+
+    /// A `compensates` directive waiting for the whole plan to be known.
+    struct Compensation {
+        var version: Version
+        var compensated: Version
+        var location: SourceLocation
+    }
+
+    let directory: String
+    var errors: [PlanError] = []
+    let fileManager = FileManager.default
+
+    init(directory: String) {
+        self.directory = directory
+    }
+
+    /// The path shown in messages: the plan directory as given, joined with `relative`.
+    func display(_ relative: String) -> String {
+        PathText.join(directory, relative)
+    }
+
+    func exists(_ path: String, directory wantDirectory: Bool) -> Bool {
+        var isDirectory: ObjCBool = false
+        return fileManager.fileExists(atPath: path, isDirectory: &isDirectory) && isDirectory.boolValue == wantDirectory
+    }
+
+    mutating func load() throws(PlanProblems) -> Plan {
+        guard exists(directory, directory: true) else {
+            throw PlanProblems(errors: [.directoryNotFound(path: directory)])
+        }
+        let names: [String]
+        do {
+            names = try fileManager.contentsOfDirectory(atPath: directory).sorted()
+        } catch {
+            throw PlanProblems(errors: [.unreadable(file: directory, reason: FileReading.reason(for: error))])
+        }
+
+        let scripts = findScripts(names)
+        let format = scripts.first?.format ?? .flyway
+        reportMixedFormats(scripts, format: format)
+        let (order, pairs) = pairUp(scripts)
+        for version in order {
+            if let pair = pairs[version], pair.forward == nil, let undo = pair.undo {
+                errors.append(.undoWithoutForward(file: display(undo.path), version: undo.version.text))
+            }
+        }
+        if !pairs.values.contains(where: { $0.forward != nil }) && errors.isEmpty {
+            throw PlanProblems(errors: [.noMigrations(path: directory)])
+        }
+
+        let style: VersionStyle = format == .diesel ? .diesel : .numeric
+        var migrations: [Migration] = []
+        var compensations: [Compensation] = []
+        for version in order {
+            guard let pair = pairs[version], let forwardName = pair.forward else { continue }
+            let metadata = forwardName.format == .diesel ? dieselMetadata(for: forwardName) : nil
+            guard let forward = readScript(forwardName, style: style, metadata: metadata) else { continue }
+            var undo: Script?
+            if let undoName = pair.undo {
+                guard let read = readScript(undoName, style: style, metadata: metadata) else { continue }
+                undo = read.script
+            }
+            if let compensates = forward.directives.compensates {
+                compensations.append(
+                    Compensation(version: version, compensated: compensates.version, location: compensates.location))
+            }
+            migrations.append(
+                Migration(version: version, description: forwardName.description, forward: forward.script, undo: undo))
+        }
+        checkCompensations(compensations, versions: Set(migrations.map(\.version)))
+
+        let manifest = readManifest(style: style, versions: Set(pairs.keys))
+        let name = manifest?.name ?? PathText.lastComponent(of: PathText.absolute(directory))
+        guard errors.isEmpty else { throw PlanProblems(errors: errors) }
+        return Plan(
+            name: name, directory: directory, format: format, migrations: migrations,
+            quarantine: manifest?.quarantine.map(\.entry) ?? [])
+    }
+
+    /// Every script the names describe, in name order; unparsable `.sql` names are reported.
+    mutating func findScripts(_ names: [String]) -> [ScriptName] {
+        var scripts: [ScriptName] = []
+        for name in names where !name.hasPrefix(".") {
+            let full = display(name)
+            if exists(full, directory: true) {
+                // Only a directory holding up.sql is a Diesel migration; others are not ours.
+                guard exists(PathText.join(full, "up.sql"), directory: false) else { continue }
+                guard let parsed = ScriptName.parseDieselDirectory(name) else {
+                    errors.append(.unparsableName(file: full, expected: ScriptName.expectedDieselForm))
+                    continue
+                }
+                scripts.append(
+                    ScriptName(
+                        format: .diesel, version: parsed.version, direction: .forward,
+                        description: parsed.description, path: name + "/up.sql"))
+                if exists(PathText.join(full, "down.sql"), directory: false) {
+                    scripts.append(
+                        ScriptName(
+                            format: .diesel, version: parsed.version, direction: .undo,
+                            description: parsed.description, path: name + "/down.sql"))
+                }
+            } else if name.lowercased().hasSuffix(".sql") {
+                guard let parsed = ScriptName.parseFile(name) else {
+                    errors.append(.unparsableName(file: full, expected: ScriptName.expectedForms))
+                    continue
+                }
+                scripts.append(parsed)
+            }
+        }
+        return scripts
+    }
+
+    /// One error per format other than the first file's, naming the first file of each.
+    mutating func reportMixedFormats(_ scripts: [ScriptName], format: PlanFormat) {
+        guard let first = scripts.first else { return }
+        var reported: Set<PlanFormat> = [format]
+        for script in scripts where !reported.contains(script.format) {
+            reported.insert(script.format)
+            errors.append(
+                .mixedFormats(
+                    path: directory, first: first.path, firstFormat: format, second: script.path,
+                    secondFormat: script.format))
+        }
+    }
+
+    /// Scripts grouped by version (in first-seen order); a second script for the same version
+    /// and direction is reported. Versions compare by value, so `1.2` and `1.02` collide.
+    mutating func pairUp(_ scripts: [ScriptName]) -> (order: [Version], pairs: [Version: Pair]) {
+        var order: [Version] = []
+        var pairs: [Version: Pair] = [:]
+        for script in scripts {
+            if pairs[script.version] == nil {
+                order.append(script.version)
+                pairs[script.version] = Pair()
+            }
+            let existing = script.direction == .forward ? pairs[script.version]?.forward : pairs[script.version]?.undo
+            if let existing {
+                errors.append(
+                    .duplicateVersion(
+                        version: script.version.text, direction: script.direction.rawValue, first: existing.path,
+                        second: display(script.path)))
+            } else if script.direction == .forward {
+                pairs[script.version]?.forward = script
+            } else {
+                pairs[script.version]?.undo = script
+            }
+        }
+        return (order, pairs)
+    }
+
+    /// The Diesel migration's metadata.toml, if it has one.
+    mutating func dieselMetadata(for forward: ScriptName) -> DieselMetadata? {
+        let relative = PathText.join(PathText.directory(of: forward.path), "metadata.toml")
+        let file = display(relative)
+        guard exists(file, directory: false) else { return nil }
+        guard let text = readText(file) else { return nil }
+        return DieselMetadata.parse(text, file: file, errors: &errors)
+    }
+
+    /// Reads one script: text, checksum, directives and whether it runs outside a transaction.
+    mutating func readScript(
+        _ name: ScriptName, style: VersionStyle, metadata: DieselMetadata?
+    ) -> (script: Script, directives: ScriptDirectives)? {
+        let file = display(name.path)
+        guard let data = readData(file) else { return nil }
+        guard var sql = String(data: data, encoding: .utf8) else {
+            errors.append(.unreadable(file: file, reason: "it is not UTF-8 text; save it as UTF-8"))
+            return nil
+        }
+        if sql.hasPrefix("\u{FEFF}") { sql.removeFirst() }
+        let directives = ScriptDirectives.read(
+            sql: sql, file: file, direction: name.direction, style: style, errors: &errors)
+        let noTransaction: NoTransactionReason?
+        if directives.noTransaction {
+            noTransaction = .directive
+        } else if let metadata, !metadata.runInTransaction {
+            noTransaction = .dieselMetadata
+        } else {
+            noTransaction = TransactionDetection.reason(for: sql)
+        }
+        let script = Script(
+            path: name.path, sql: sql, checksum: Checksum.sha256(of: data), noTransaction: noTransaction,
+            compensates: directives.compensates?.version, dataLossAcknowledged: directives.dataLossAcknowledged,
+            irreversible: directives.irreversible)
+        return (script, directives)
+    }
+
+    /// A compensating version must name an earlier version of this plan.
+    mutating func checkCompensations(_ compensations: [Compensation], versions: Set<Version>) {
+        for compensation in compensations {
+            let version = compensation.version.text
+            let compensated = compensation.compensated.text
+            let message: String
+            if compensation.compensated == compensation.version {
+                message =
+                    "version \(version) cannot compensate itself; name the earlier version this migration rolls forward."
+            } else if !versions.contains(compensation.compensated) {
+                message =
+                    "tidemark:compensates \(compensated): version \(compensated) is not in this plan; name the earlier version this migration rolls forward."
+            } else if compensation.compensated > compensation.version {
+                message =
+                    "version \(version) cannot compensate version \(compensated), which comes after it; a compensating migration needs a version above the one it rolls forward."
+            } else {
+                continue
+            }
+            errors.append(.badDirective(location: compensation.location, message: message))
+        }
+    }
+
+    /// plan.yaml, if present; quarantined versions must be in the plan.
+    mutating func readManifest(style: VersionStyle, versions: Set<Version>) -> PlanManifest? {
+        let file = display(PlanManifest.fileName)
+        guard exists(file, directory: false), let text = readText(file) else { return nil }
+        let manifest = PlanManifest.parse(text, file: file, style: style, errors: &errors)
+        for quarantined in manifest.quarantine where !versions.contains(quarantined.entry.version) {
+            errors.append(
+                .badPlanFile(
+                    location: quarantined.location,
+                    message:
+                        "quarantined version \(quarantined.entry.version.text) is not in this plan; remove it from plan.yaml or restore its scripts."
+                ))
+        }
+        return manifest
+    }
+
+    mutating func readData(_ file: String) -> Data? {
+        do {
+            return try Data(contentsOf: URL(fileURLWithPath: file))
+        } catch {
+            errors.append(.unreadable(file: file, reason: FileReading.reason(for: error)))
+            return nil
+        }
+    }
+
+    mutating func readText(_ file: String) -> String? {
+        guard let data = readData(file) else { return nil }
+        guard var text = String(data: data, encoding: .utf8) else {
+            errors.append(.unreadable(file: file, reason: "it is not UTF-8 text; save it as UTF-8"))
+            return nil
+        }
+        if text.hasPrefix("\u{FEFF}") { text.removeFirst() }
+        return text
+    }
+}
+
+/// Short reasons for file errors, without Foundation's long sentences. Pure; thread-safe.
+enum FileReading {
+    static func reason(for error: any Error) -> String {
+        if let cocoa = error as? CocoaError {
+            switch cocoa.code {
+            case .fileReadNoSuchFile, .fileNoSuchFile: return "no such file"
+            case .fileReadNoPermission, .fileWriteNoPermission: return "permission denied"
+            case .fileWriteOutOfSpace: return "no space left on the device"
+            case .fileWriteVolumeReadOnly: return "the file system is read-only"
+            default: break
+            }
+        }
+        return error.localizedDescription
+    }
+}

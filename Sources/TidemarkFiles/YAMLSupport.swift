@@ -1,0 +1,93 @@
+import Yams
+
+/// A YAML syntax error with libyaml's position. Thread-safe value.
+struct YAMLSyntaxProblem: Error, Sendable {
+    /// 1-based; 0 when unknown.
+    var line: Int
+    /// 1-based; 0 when unknown.
+    var column: Int
+    var message: String
+}
+
+/// Parsing YAML into a `Node` tree with positions, and reading nodes. Pure and thread-safe.
+enum YAMLSupport {
+    /// The document's root node (nil for an empty document), or the syntax error.
+    static func compose(_ yaml: String) -> Result<Node?, YAMLSyntaxProblem> {
+        do {
+            return .success(try Yams.compose(yaml: yaml))
+        } catch let error as YamlError {
+            return .failure(problem(from: error))
+        } catch {
+            return .failure(YAMLSyntaxProblem(line: 0, column: 0, message: "cannot parse YAML: \(error)"))
+        }
+    }
+
+    private static func problem(from error: YamlError) -> YAMLSyntaxProblem {
+        func syntax(_ context: YamlError.Context?, _ problem: String, _ mark: Mark) -> YAMLSyntaxProblem {
+            let while_ = context.map { " (\($0.text) at line \($0.mark.line), column \($0.mark.column))" } ?? ""
+            return YAMLSyntaxProblem(
+                line: mark.line, column: mark.column,
+                message: "YAML syntax error: \(problem)\(while_); check the indentation, quoting and brackets here.")
+        }
+        switch error {
+        case .scanner(let context, let problem, let mark, _),
+            .parser(let context, let problem, let mark, _),
+            .composer(let context, let problem, let mark, _):
+            return syntax(context, problem, mark)
+        case .reader(let problem, let offset, _, let yaml):
+            let (line, column) = offset.map { position(ofCharacterOffset: $0, in: yaml) } ?? (0, 0)
+            return YAMLSyntaxProblem(
+                line: line, column: column, message: "cannot read the file as YAML text: \(problem); save it as UTF-8.")
+        case .duplicatedKeysInMapping(let duplicates, let context):
+            let keys = duplicates.map { "'\($0)'" }.joined(separator: ", ")
+            return YAMLSyntaxProblem(
+                line: context.mark.line, column: context.mark.column,
+                message: "duplicate key \(keys) in one mapping; keep one of them.")
+        default:
+            return YAMLSyntaxProblem(line: 0, column: 0, message: "cannot parse YAML: \(error)")
+        }
+    }
+
+    private static func position(ofCharacterOffset offset: Int, in text: String) -> (line: Int, column: Int) {
+        var line = 1
+        var column = 1
+        for character in text.prefix(offset) {
+            if character == "\n" || character == "\r\n" {
+                line += 1
+                column = 1
+            } else {
+                column += 1
+            }
+        }
+        return (line, column)
+    }
+}
+
+extension Node {
+    /// A null scalar: nothing after the colon, `~` or `null`.
+    var isNull: Bool {
+        // Only plain scalars: `key: ''` and `key: 'null'` are text.
+        null != nil
+    }
+
+    /// "a mapping", "a list" or "a text value", for messages.
+    var kindDescription: String {
+        switch self {
+        case .mapping: return "a mapping"
+        case .sequence: return "a list"
+        case .scalar: return isNull ? "empty" : "a single value"
+        case .alias: return "an alias"
+        }
+    }
+
+    /// The scalar's text, or nil for mappings, lists, aliases and null.
+    var text: String? {
+        guard case .scalar(let scalar) = self, !isNull else { return nil }
+        return scalar.string
+    }
+
+    /// 1-based line, 0 when unknown.
+    var line: Int { mark?.line ?? 0 }
+    /// 1-based column, 0 when unknown.
+    var column: Int { mark?.column ?? 0 }
+}
