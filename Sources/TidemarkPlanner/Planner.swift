@@ -69,7 +69,7 @@ public struct Planner: Sendable {
     }
 
     /// The desired base versions at `desired`: not quarantined, not reversed by a compensation up to it.
-    func desiredBaseVersions(upTo desired: Version?) -> Set<Version> {
+    public func desiredBaseVersions(upTo desired: Version?) -> Set<Version> {
         guard let desired else { return [] }
         var result = Set<Version>()
         for migration in plan.migrations where migration.compensates == nil && migration.version <= desired {
@@ -288,7 +288,7 @@ public struct Planner: Sendable {
         steps += forwardSteps(pending: reapply, appliedVersions: remaining, effectiveAfterRemoval: remainingEffective, desired: desired)
         let undone = steps.filter { $0.kind == .undo }.map { "v\($0.version)" }
         let below = highestVersion(remaining.map(\.text))
-        let reason = "\(policy.rollbackRule) \(from.map { "v\($0)" } ?? "") → \(below.map { "v\($0)" } ?? "empty"): undoes \(undone.joined(separator: ", "))\(quarantineNote(toRemove))."
+        let reason = "\(policy.rollbackRule); undoes \(undone.joined(separator: ", ")) (\(from.map { "v\($0)" } ?? "empty") → \(below.map { "v\($0)" } ?? "empty"))\(quarantineNote(toRemove))."
         return result(.rollback, reason, steps, highestVersion(remaining.map(\.text) + steps.filter { $0.kind != .undo }.map(\.version.text)))
     }
 

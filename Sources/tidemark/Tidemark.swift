@@ -12,7 +12,10 @@ struct Tidemark: AsyncParsableCommand {
             130 interrupted.
             """,
         version: "0.1.0",
-        subcommands: []
+        subcommands: [
+            ValidateCommand.self, StatusCommand.self, PlanCommand.self, ApplyCommand.self, QuarantineCommand.self,
+            RevertCommand.self, HistoryCommand.self,
+        ]
     )
 
     /// Runs the command, mapping errors to the documented exit codes (SPEC 4): usage and

@@ -1,0 +1,92 @@
+import ArgumentParser
+import Foundation
+import TidemarkCore
+import TidemarkExecutor
+
+extension Tidemark {
+    /// `tidemark history`: every row of one target's history table, oldest first.
+    struct HistoryCommand: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "history",
+            abstract: "Show one target's migration history (every step ever run, nothing deleted)."
+        )
+
+        @OptionGroup var inventoryOption: InventoryOption
+        @Option(name: .customLong("target"), help: "The target's name.")
+        var target: String
+        @Flag(help: "Print one JSON document (schema tidemark.history/v1).")
+        var json = false
+        @OptionGroup var logging: LoggingOptions
+
+        func run() async throws {
+            let inventory = try inventoryOption.load()
+            let target = try inventory.requireTarget(target)
+            let environment = inventory.environment(named: target.environment)
+            let timeouts = environment?.timeouts ?? inventory.defaults
+            let logger = logging.makeLogger()
+            let backend = try Backends.standard.backend(for: target)
+
+            let pool = WorkerPool(threadCount: 1)
+            defer { pool.shutdown() }
+            let entries: [HistoryEntry]
+            do {
+                entries = try await pool.run { () throws -> [HistoryEntry] in
+                    let connection = try backend.connect(to: target, timeouts: timeouts, logger: logger)
+                    defer { connection.close() }
+                    return try connection.readHistory()
+                }
+            } catch {
+                throw CommandFailure(.failed, "\(error)")
+            }
+            let state = TargetState(history: entries)
+
+            if json {
+                let document = HistoryDocument(
+                    target: target.name, environment: target.environment, entries: entries,
+                    applied: state.applied.map(\.version), dirty: state.dirty?.version)
+                Terminal.standardOutput.write(try renderJSON(document))
+                return
+            }
+            Terminal.standardOutput.write(Self.render(target: target, entries: entries, state: state))
+        }
+
+        static func render(target: Target, entries: [HistoryEntry], state: TargetState) -> String {
+            guard !entries.isEmpty else {
+                return "\(target.name) (\(target.environment)): no history yet; nothing has been applied."
+            }
+            var table = TextTable("id", "version", "kind", "result", "started", "ms", "run", "description")
+            for entry in entries {
+                let result: String
+                if entry.success {
+                    result = "ok"
+                } else if entry.finishedAt == nil {
+                    result = "unfinished"
+                } else {
+                    result = entry.transactional ? "failed" : "failed-dirty"
+                }
+                table.add([
+                    String(entry.id), entry.version, entry.kind.rawValue, result, ISO8601Timestamp.string(from: entry.startedAt),
+                    String(entry.executionMS), entry.runID, entry.description,
+                ])
+            }
+            var lines = ["\(target.name) (\(target.environment))", table.render()]
+            let applied = state.applied.map(\.version)
+            lines.append("in effect: \(applied.isEmpty ? "nothing" : applied.joined(separator: ", "))")
+            if let dirty = state.dirty {
+                lines.append("DIRTY: version \(dirty.version) failed outside a transaction (row \(dirty.id)); inspect, then `tidemark repair`.")
+            }
+            return lines.joined(separator: "\n")
+        }
+    }
+}
+
+/// `tidemark history --json`.
+struct HistoryDocument: Encodable {
+    var schema = "tidemark.history/v1"
+    var target: String
+    var environment: String
+    var entries: [HistoryEntry]
+    /// Versions in effect, in the order applied.
+    var applied: [String]
+    var dirty: String?
+}

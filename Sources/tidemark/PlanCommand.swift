@@ -1,0 +1,45 @@
+import ArgumentParser
+import Foundation
+import TidemarkCore
+
+extension Tidemark {
+    /// `tidemark plan`: what apply would do, per target, and why.
+    struct PlanCommand: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "plan",
+            abstract: "Show, per target, whether apply would apply, roll back, roll forward, or stop and why.",
+            discussion: "Exits 0 when every target can reach the desired state, 3 when some are blocked, 1 when some cannot be read.")
+
+        @OptionGroup var inventoryOption: InventoryOption
+        @OptionGroup var selection: SelectionOptions
+        @OptionGroup var planning: PlanningOptions
+        @Option(help: "Save the rollout (with each target's planned-from state) for `tidemark apply FILE`.")
+        var out: String?
+        @Flag(help: "Print the rollout as JSON (schema tidemark.rollout/v1).")
+        var json = false
+        @OptionGroup var logging: LoggingOptions
+
+        func run() async throws {
+            let snapshot = try await FleetSnapshot.load(inventory: inventoryOption, selection: selection, logger: logging.makeLogger())
+            var rollout = try snapshot.rollout(planning)
+            if let inventoryFile = rollout.inventoryFile {
+                rollout.inventoryFile = URL(fileURLWithPath: inventoryFile).standardizedFileURL.path
+            }
+            if let out {
+                do {
+                    try Data(try renderJSON(rollout).utf8).write(to: URL(fileURLWithPath: out))
+                } catch {
+                    throw CommandFailure(.failed, "\(out): cannot write the rollout: \(error.localizedDescription)")
+                }
+            }
+            if json {
+                Terminal.standardOutput.write(try renderJSON(rollout))
+            } else {
+                Terminal.standardOutput.write(RolloutText.render(rollout, unreachable: snapshot.unreachable))
+                if let out { Terminal.standardOutput.write("saved to \(out); run it with `tidemark apply \(out)`") }
+            }
+            if !snapshot.unreachable.isEmpty { throw ExitStatus.failed.exitCode }
+            if rollout.targets.contains(where: { $0.action == .blocked }) { throw ExitStatus.blocked.exitCode }
+        }
+    }
+}

@@ -1,0 +1,53 @@
+import TidemarkCore
+import TidemarkExecutor
+
+/// Renders a rollout for people: per wave, each target's action, versions, reason and steps,
+/// data-losing steps marked.
+enum RolloutText {
+    static func render(_ rollout: Rollout, unreachable: [String: BackendError] = [:], terminal: Terminal = .standardOutput) -> String {
+        var lines: [String] = []
+        let desired = rollout.desiredVersion.map { "version \($0)" } ?? "no version"
+        lines.append("rollout of plan \(rollout.plan) to \(desired) (strategy \(rollout.strategy.rawValue))")
+        for (index, wave) in rollout.waves.enumerated() {
+            var flags = [wave.tier.rawValue]
+            if wave.tier == .prod { flags.append(wave.live ? "live" : "downtime window") }
+            if wave.audit { flags.append("audit") }
+            if let canary = wave.canary { flags.append("canary \(canary)") }
+            lines.append("")
+            lines.append(terminal.styled("wave \(index + 1): \(wave.environment) (\(flags.joined(separator: ", ")))", .bold))
+            for target in wave.targets {
+                let versions = "\(target.fromVersion ?? "-") → \(target.toVersion ?? "-")"
+                let action = terminal.styled(target.action.rawValue.padding(toLength: 11, withPad: " ", startingAt: 0), style(for: target.action))
+                lines.append("  \(target.target.padding(toLength: 14, withPad: " ", startingAt: 0)) \(action) \(versions)")
+                lines.append("      \(target.reason)")
+                for step in target.steps {
+                    var line = "      \(step.kind.rawValue.padding(toLength: 10, withPad: " ", startingAt: 0)) \(step.version.text.padding(toLength: 6, withPad: " ", startingAt: 0)) \(step.script.isEmpty ? "(record only)" : step.script)"
+                    if !step.transactional { line += "  [no transaction]" }
+                    if step.dataLosing {
+                        line += terminal.styled("  [DATA-LOSING: \(step.dataLossNotes.joined(separator: "; ")); only a backup restores it]", .yellow)
+                    }
+                    lines.append(line)
+                }
+            }
+        }
+        if !unreachable.isEmpty {
+            lines.append("")
+            lines.append(terminal.styled("unreachable (not planned):", .red))
+            for (name, error) in unreachable.sorted(by: { $0.key < $1.key }) { lines.append("  \(name): \(error)") }
+        }
+        let counts = rollout.actionCounts
+        let summary = Action.allCases.compactMap { action in counts[action].map { "\($0) \(action.rawValue)" } }
+        lines.append("")
+        lines.append("\(rollout.targets.count) target\(rollout.targets.count == 1 ? "" : "s"): \(summary.joined(separator: ", "))\(unreachable.isEmpty ? "" : ", \(unreachable.count) unreachable")")
+        return lines.joined(separator: "\n")
+    }
+
+    static func style(for action: Action) -> Terminal.Style {
+        switch action {
+        case .none: return .dim
+        case .forward: return .green
+        case .rollback, .rollforward: return .cyan
+        case .blocked: return .yellow
+        }
+    }
+}

@@ -1,0 +1,71 @@
+import ArgumentParser
+import Foundation
+import TidemarkCore
+import TidemarkFiles
+
+extension Tidemark {
+    /// `tidemark validate`: reads a plan (and an inventory), lists every problem, exits 0 or 2.
+    struct ValidateCommand: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "validate",
+            abstract: "Check a plan and an inventory; list every problem.",
+            discussion: "Exits 0 when both are valid, 2 with one `file:line:column: message` line per problem otherwise."
+        )
+
+        @OptionGroup var source: PlanSourceOptions
+
+        func run() async throws {
+            let out = Terminal.standardOutput
+            var problems: [String] = []
+            var planDirectory = source.plan
+
+            if let inventoryPath = source.inventory {
+                do {
+                    let inventory = try InventoryFile.load(at: inventoryPath)
+                    planDirectory = inventory.planDirectory
+                    out.write(Self.summary(of: inventory))
+                } catch {
+                    problems += error.errors.map(\.description)
+                }
+            }
+
+            if let planDirectory {
+                do {
+                    let plan = try PlanDirectory.load(at: planDirectory)
+                    out.write(Self.summary(of: plan))
+                    for notice in PlanDirectory.notices(for: plan) {
+                        out.write("  note: \(notice)")
+                    }
+                } catch {
+                    problems += error.errors.map(\.description)
+                }
+            }
+
+            guard problems.isEmpty else {
+                let err = Terminal.standardError
+                for problem in problems { err.write(problem) }
+                err.write("validate: \(problems.count) problem\(problems.count == 1 ? "" : "s") found.")
+                throw ExitStatus.invalidInput.exitCode
+            }
+            out.write("valid")
+        }
+
+        static func summary(of plan: Plan) -> String {
+            let versions = plan.migrations.count
+            let withoutUndo = plan.migrations.filter { $0.undo == nil }.count
+            let latest = plan.migrations.last.map { ", latest \($0.version)" } ?? ""
+            var line = "plan \(plan.name) (\(plan.directory)): \(versions) version\(versions == 1 ? "" : "s"), \(plan.format.rawValue) layout\(latest)"
+            if withoutUndo > 0 { line += ", \(withoutUndo) without undo script" }
+            if !plan.quarantine.isEmpty {
+                line += ", quarantined: \(plan.quarantine.map(\.version.text).joined(separator: ", "))"
+            }
+            return line
+        }
+
+        static func summary(of inventory: Inventory) -> String {
+            let targets = inventory.allTargets.count
+            let waves = inventory.waves.map(\.name).joined(separator: " → ")
+            return "inventory \(inventory.name) (\(inventory.file)): \(inventory.environments.count) environment\(inventory.environments.count == 1 ? "" : "s"), \(targets) target\(targets == 1 ? "" : "s"), waves \(waves)"
+        }
+    }
+}
