@@ -40,7 +40,13 @@ extension Tidemark {
                     let applied = state.applied.compactMap { Version($0.version, style: plan.versionStyle) }
                     let appliedSet = Set(applied)
                     let pending = desired.subtracting(appliedSet).sorted().map(\.text)
-                    let quarantined = applied.filter { plan.isQuarantined($0) }.map(\.text)
+                    let compensated = Set(
+                        state.applied.filter { $0.kind == .compensate }.compactMap { entry in
+                            Version(entry.version, style: plan.versionStyle).flatMap { plan.migration($0)?.compensates }
+                        })
+                    let quarantined = applied.filter { plan.isQuarantined($0) }.map { version in
+                        compensated.contains(version) ? "\(version) (compensated)" : version.text
+                    }
                     return StatusRow(
                         environment: environment.name, target: target.name, tier: environment.tier.rawValue,
                         version: applied.max()?.text, pending: pending, quarantinedApplied: quarantined, dirty: state.isDirty,
