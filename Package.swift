@@ -74,7 +74,10 @@ let package = Package(
         ),
 
         .testTarget(name: "TidemarkCoreTests", dependencies: ["TidemarkCore"]),
-        .testTarget(name: "TidemarkPlannerTests", dependencies: ["TidemarkPlanner", "TidemarkCore"]),
+        .testTarget(
+            name: "TidemarkPlannerTests",
+            dependencies: ["TidemarkPlanner", "TidemarkCore", "TidemarkExecutor", "TidemarkTestSupport"]
+        ),
         .testTarget(
             name: "TidemarkFilesTests",
             dependencies: ["TidemarkFiles", "TidemarkCore"],
