@@ -42,7 +42,7 @@ enum YAMLSupport {
             let keys = duplicates.map { "'\($0)'" }.joined(separator: ", ")
             return YAMLSyntaxProblem(
                 line: context.mark.line, column: context.mark.column,
-                message: "duplicate key \(keys) in one mapping; keep one of them.")
+                message: "key \(keys) appears more than once in this mapping; keep one of them.")
         default:
             return YAMLSyntaxProblem(line: 0, column: 0, message: "cannot parse YAML: \(error)")
         }

@@ -371,7 +371,7 @@ struct PlanErrorTests {
         try TestPaths.write("quarantine:\n  - { version: 7, reason: broke it, at: 2025-01-01 }\n", to: "plan.yaml", in: directory)
         #expect(
             planProblems(at: directory) == [
-                "\(directory)/plan.yaml:2:18: quarantined version 7 is not in this plan; remove it from plan.yaml or restore its scripts."
+                "\(directory)/plan.yaml:2:16: quarantined version 7 is not in this plan; remove it from plan.yaml or restore its scripts."
             ])
     }
 
