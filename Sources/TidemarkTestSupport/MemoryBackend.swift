@@ -1,1 +1,354 @@
+import Dispatch
+import Foundation
+import Logging
+import Synchronization
 import TidemarkCore
+
+/// An in-memory backend for planner, executor and fleet-scale tests: `memory:NAME` targets
+/// live in a `MemoryStore`. Thread-safe value.
+///
+/// It keeps a real schema (through the small dialect of `MemorySQL`), so steps fail the way a
+/// database fails: a transactional failure leaves the schema as it was, a no-transaction one
+/// keeps what ran before the failing statement. It passes the same conformance suite as the
+/// real backends.
+public struct MemoryBackend: Backend {
+    public let store: MemoryStore
+
+    public init(store: MemoryStore = .shared) {
+        self.store = store
+    }
+
+    public var kind: BackendKind { .memory }
+
+    public func connect(to target: Target, timeouts: Timeouts, logger: Logger) throws(BackendError)
+        -> any BackendConnection
+    {
+        let database = try store.database(of: target)
+        let injected: BackendError? = database.state.withLock { state in
+            guard state.pendingConnectFailures > 0 else { return nil }
+            state.pendingConnectFailures -= 1
+            return .connectionFailed(
+                target: target.name, message: "injected connection failure (MemoryStore.failNextConnections)",
+                transient: state.connectFailuresAreTransient)
+        }
+        if let injected { throw injected }
+        return MemoryConnection(
+            target: target, database: database, id: store.nextConnectionID(),
+            defaultLatency: store.defaultStepLatency(), timeouts: timeouts, logger: logger)
+    }
+}
+
+/// A connection to one in-memory database.
+///
+/// Not thread-safe (like every `BackendConnection`): one worker uses it; `canceller` may be
+/// called from anywhere. Closing (or deinit) releases the lock.
+public final class MemoryConnection: BackendConnection {
+    public let target: Target
+    public var canceller: any StatementCanceller { signal }
+
+    private var database: MemoryDatabase?
+    private let id: UInt64
+    private let defaultLatency: Duration
+    private let timeouts: Timeouts
+    private let logger: Logger
+    private let signal = MemoryCancelSignal()
+
+    init(target: Target, database: MemoryDatabase, id: UInt64, defaultLatency: Duration, timeouts: Timeouts, logger: Logger) {
+        self.target = target
+        self.database = database
+        self.id = id
+        self.defaultLatency = defaultLatency
+        self.timeouts = timeouts
+        self.logger = logger
+    }
+
+    deinit {
+        close()
+    }
+
+    // MARK: Lock
+
+    public func tryLock(timeout: Duration) throws(BackendError) -> Bool {
+        let database = try openDatabase()
+        let clock = ContinuousClock()
+        let deadline = clock.now.advanced(by: timeout)
+        let owner = id
+        while true {
+            let taken = database.state.withLock { state in
+                guard state.lockOwner == nil || state.lockOwner == owner else { return false }
+                state.lockOwner = owner
+                return true
+            }
+            if taken { return true }
+            let remaining = clock.now.duration(to: deadline)
+            guard remaining > .zero else { return false }
+            Thread.sleep(forTimeInterval: min(0.005, Double(remaining.milliseconds + 1) / 1000))
+        }
+    }
+
+    public func unlock() throws(BackendError) {
+        releaseLock(of: try openDatabase())
+    }
+
+    private func releaseLock(of database: MemoryDatabase) {
+        let owner = id
+        database.state.withLock { state in
+            if state.lockOwner == owner { state.lockOwner = nil }
+        }
+    }
+
+    // MARK: History
+
+    public func ensureHistoryTable() throws(BackendError) {
+        try openDatabase().state.withLock { $0.historyTableExists = true }
+    }
+
+    public func readHistory() throws(BackendError) -> [HistoryEntry] {
+        try openDatabase().state.withLock { $0.historyTableExists ? $0.history : [] }
+    }
+
+    // MARK: Steps
+
+    @discardableResult
+    public func run(_ step: StepRequest) throws(BackendError) -> HistoryEntry {
+        let database = try openDatabase()
+        let hasHistory = database.state.withLock { $0.historyTableExists }
+        guard hasHistory else {
+            throw .queryFailed(
+                target: target.name, message: "relation \"tidemark_history\" does not exist; call ensureHistoryTable() first",
+                sqlState: "42P01")
+        }
+        var entry = HistoryEntry(
+            id: 0, version: step.version, description: step.description, kind: step.kind, script: step.scriptPath,
+            checksum: step.checksum, runID: step.runID, appliedBy: step.appliedBy, startedAt: Date(), finishedAt: nil,
+            executionMS: 0, success: false, transactional: step.transactional, error: nil)
+        switch step.kind {
+        case .skip, .baseline:
+            // Recorded, never run: these say a version is in effect without its script.
+            entry.finishedAt = entry.startedAt
+            entry.success = true
+            return database.state.withLock { $0.append(entry) }
+        case .forward, .undo, .compensate:
+            break
+        }
+        let latency = database.state.withLock { $0.stepLatency } ?? defaultLatency
+        signal.begin()
+        defer { signal.end() }
+        return step.transactional
+            ? try runInTransaction(step, entry: entry, latency: latency, on: database)
+            : try runAsWritten(step, entry: entry, latency: latency, on: database)
+    }
+
+    /// Runs on a copy of the schema; the copy and the success row are stored together.
+    private func runInTransaction(_ step: StepRequest, entry: HistoryEntry, latency: Duration, on database: MemoryDatabase)
+        throws(BackendError) -> HistoryEntry
+    {
+        let clockStart = ContinuousClock.now
+        var schema = database.state.withLock { $0.schema }
+        var failure: StepFailure?
+        do throws(StepFailure) {
+            try pause(latency, line: nil)
+            for statement in SQLScanner.statements(in: step.sql) {
+                try checkCancelled(line: statement.line)
+                let parsed = MemorySQL.parse(statement.text)
+                if case .sleep(let duration) = parsed {
+                    try pause(duration, line: statement.line)
+                    continue
+                }
+                do {
+                    try MemorySQL.apply(parsed, to: &schema)
+                } catch {
+                    throw StepFailure(message: "line \(statement.line): \(error.message)", cancelled: false)
+                }
+            }
+        } catch {
+            failure = error
+        }
+        var entry = entry
+        entry.executionMS = max(0, clockStart.duration(to: .now).milliseconds)
+        entry.finishedAt = Date()
+        if let failure {
+            entry.error = failure.message
+            _ = database.state.withLock { $0.append(entry) }
+            if failure.cancelled { throw .cancelled(target: target.name, version: step.version) }
+            throw stepFailed(step, failure.message, dirty: false)
+        }
+        entry.success = true
+        let committed = schema
+        return database.state.withLock { state in
+            state.schema = committed
+            return state.append(entry)
+        }
+    }
+
+    /// A dirty-first row, then each statement applied to the live schema as it runs. A script's
+    /// own BEGIN … COMMIT is honoured: a failure inside it rolls that part back.
+    private func runAsWritten(_ step: StepRequest, entry: HistoryEntry, latency: Duration, on database: MemoryDatabase)
+        throws(BackendError) -> HistoryEntry
+    {
+        var entry = entry
+        entry.transactional = false
+        entry = database.state.withLock { $0.append(entry) }
+        let clockStart = ContinuousClock.now
+        // The schema as it was at the script's own BEGIN, while that transaction is open.
+        var ownTransaction: MemorySchema?
+        var failureMessage: String?
+        do throws(StepFailure) {
+            try pause(latency, line: nil)
+            for statement in SQLScanner.statements(in: step.sql) {
+                try checkCancelled(line: statement.line)
+                let parsed = MemorySQL.parse(statement.text)
+                switch parsed {
+                case .sleep(let duration):
+                    try pause(duration, line: statement.line)
+                case .begin:
+                    if ownTransaction == nil { ownTransaction = database.state.withLock { $0.schema } }
+                case .commit:
+                    ownTransaction = nil
+                case .rollback:
+                    if let saved = ownTransaction { database.state.withLock { $0.schema = saved } }
+                    ownTransaction = nil
+                default:
+                    let failure = database.state.withLock { state -> MemorySQL.Failure? in
+                        do throws(MemorySQL.Failure) {
+                            try MemorySQL.apply(parsed, to: &state.schema)
+                            return nil
+                        } catch {
+                            return error
+                        }
+                    }
+                    if let failure {
+                        throw StepFailure(message: "line \(statement.line): \(failure.message)", cancelled: false)
+                    }
+                }
+            }
+            if ownTransaction != nil {
+                throw StepFailure(
+                    message: "the script left a transaction open (BEGIN without COMMIT); it was rolled back", cancelled: false)
+            }
+        } catch {
+            failureMessage = error.message
+        }
+        if let saved = ownTransaction {
+            database.state.withLock { $0.schema = saved }
+        }
+        entry.executionMS = max(0, clockStart.duration(to: .now).milliseconds)
+        entry.finishedAt = Date()
+        if let failureMessage {
+            entry.error = failureMessage
+            let failed = entry
+            database.state.withLock { $0.replace(failed) }
+            throw stepFailed(step, failureMessage, dirty: true)
+        }
+        entry.success = true
+        let completed = entry
+        database.state.withLock { $0.replace(completed) }
+        return completed
+    }
+
+    /// Why a script stopped.
+    private struct StepFailure: Error {
+        var message: String
+        var cancelled: Bool
+    }
+
+    /// Simulated server time: bounded by the statement timeout, ended early by `cancel()`.
+    private func pause(_ duration: Duration, line: Int?) throws(StepFailure) {
+        guard duration > .zero else { return }
+        let place = line.map { "line \($0): " } ?? ""
+        switch signal.sleep(duration, timeout: timeouts.statementTimeout) {
+        case .completed:
+            return
+        case .timedOut:
+            throw StepFailure(
+                message:
+                    "\(place)ran longer than the statement timeout (\(timeouts.statementTimeout.milliseconds) ms) and was stopped; raise statement_timeout if it needs longer",
+                cancelled: false)
+        case .cancelled:
+            throw StepFailure(message: "\(place)cancelled while running", cancelled: true)
+        }
+    }
+
+    private func checkCancelled(line: Int) throws(StepFailure) {
+        if signal.isCancelled { throw StepFailure(message: "line \(line): cancelled while running", cancelled: true) }
+    }
+
+    private func stepFailed(_ step: StepRequest, _ message: String, dirty: Bool) -> BackendError {
+        logger.debug("step failed", metadata: ["target": "\(target.name)", "version": "\(step.version)"])
+        return .stepFailed(
+            target: target.name, version: step.version, kind: step.kind, message: message, sqlState: nil, dirty: dirty)
+    }
+
+    // MARK: Close
+
+    public func close() {
+        guard let database else { return }
+        releaseLock(of: database)
+        self.database = nil
+    }
+
+    private func openDatabase() throws(BackendError) -> MemoryDatabase {
+        guard let database else { throw .closed(target: target.name) }
+        return database
+    }
+}
+
+/// Lets another thread stop the step a `MemoryConnection` runs. Thread-safe: a `Mutex` for the
+/// flags, a semaphore to wake a simulated statement that is sleeping.
+final class MemoryCancelSignal: StatementCanceller {
+    enum SleepResult {
+        case completed, timedOut, cancelled
+    }
+
+    private struct State {
+        var running = false
+        var cancelled = false
+        /// A signal was sent and no sleep has consumed it yet.
+        var signalPending = false
+    }
+
+    private let state = Mutex(State())
+    private let wake = DispatchSemaphore(value: 0)
+
+    func cancel() {
+        state.withLock { state in
+            // A no-op between steps, like cancelling an idle server session.
+            guard state.running, !state.cancelled else { return }
+            state.cancelled = true
+            state.signalPending = true
+            wake.signal()
+        }
+    }
+
+    var isCancelled: Bool { state.withLock { $0.cancelled } }
+
+    func begin() {
+        state.withLock {
+            $0.running = true
+            $0.cancelled = false
+        }
+    }
+
+    func end() {
+        let drain = state.withLock { state in
+            state.running = false
+            defer { state.signalPending = false }
+            return state.signalPending
+        }
+        // Leave the semaphore at zero so a later step does not wake at once.
+        if drain { wake.wait() }
+    }
+
+    /// Sleeps for `duration`, or until `timeout` has passed, or until cancelled.
+    func sleep(_ duration: Duration, timeout: Duration) -> SleepResult {
+        if isCancelled { return .cancelled }
+        let limit = min(duration, timeout)
+        let nanoseconds = max(0, limit.components.seconds * 1_000_000_000 + limit.components.attoseconds / 1_000_000_000)
+        if wake.wait(timeout: .now() + .nanoseconds(Int(clamping: nanoseconds))) == .success {
+            state.withLock { $0.signalPending = false }
+            return .cancelled
+        }
+        if isCancelled { return .cancelled }
+        return timeout < duration ? .timedOut : .completed
+    }
+}

@@ -1,0 +1,660 @@
+import Dispatch
+import Foundation
+import Logging
+import Synchronization
+import TidemarkCore
+
+/// A conformance check that did not hold: names the backend, the check and what went wrong.
+/// Thread-safe value.
+public struct ConformanceFailure: Error, Sendable, CustomStringConvertible {
+    public var fixture: String
+    public var check: String
+    public var message: String
+
+    public init(fixture: String, check: String, message: String) {
+        self.fixture = fixture
+        self.check = check
+        self.message = message
+    }
+
+    public var description: String { "\(fixture) backend fails \(check): \(message)" }
+}
+
+/// One named check of `BackendConformance`. Thread-safe value.
+public struct ConformanceCheck: Sendable, CustomStringConvertible {
+    public let name: String
+    public let run: @Sendable (any BackendFixture) throws -> Void
+
+    public init(name: String, run: @escaping @Sendable (any BackendFixture) throws -> Void) {
+        self.name = name
+        self.run = run
+    }
+
+    public var description: String { name }
+}
+
+/// The behaviour every backend must show, the in-memory fake included (golang-migrate's
+/// `database/testing/testing.go` is the model). Each check takes a fixture, works on fresh
+/// targets, and throws a `ConformanceFailure` (or the backend's own unexpected error) when the
+/// backend misbehaves. Plain functions, no test framework, so any test runner can call them.
+/// Thread-safe: checks share nothing but the fixture.
+public enum BackendConformance {
+    /// Every check, in a stable order.
+    public static let allChecks: [ConformanceCheck] = [
+        ConformanceCheck(name: "historyTableIsCreatedIdempotently", run: historyTableIsCreatedIdempotently),
+        ConformanceCheck(name: "newTargetHasEmptyHistory", run: newTargetHasEmptyHistory),
+        ConformanceCheck(name: "lockIsExclusiveAcrossConnections", run: lockIsExclusiveAcrossConnections),
+        ConformanceCheck(name: "forwardThenUndoFoldsIntoTargetState", run: forwardThenUndoFoldsIntoTargetState),
+        ConformanceCheck(name: "failedTransactionalStepLeavesNoTrace", run: failedTransactionalStepLeavesNoTrace),
+        ConformanceCheck(name: "failedNoTransactionStepLeavesTargetDirty", run: failedNoTransactionStepLeavesTargetDirty),
+        ConformanceCheck(
+            name: "failedScriptInsideItsOwnTransactionIsRolledBack", run: failedScriptInsideItsOwnTransactionIsRolledBack),
+        ConformanceCheck(name: "noTransactionStepCompletesItsRow", run: noTransactionStepCompletesItsRow),
+        ConformanceCheck(name: "statementTimeoutStopsSlowStatement", run: statementTimeoutStopsSlowStatement),
+        ConformanceCheck(name: "cancelStopsRunningStatement", run: cancelStopsRunningStatement),
+        ConformanceCheck(name: "cancelWhileIdleIsANoOp", run: cancelWhileIdleIsANoOp),
+        ConformanceCheck(name: "skipAndBaselineRecordRowsWithoutRunningSQL", run: skipAndBaselineRecordRowsWithoutRunningSQL),
+        ConformanceCheck(name: "historyRowsRecordStepDetails", run: historyRowsRecordStepDetails),
+        ConformanceCheck(name: "historyPersistsAcrossConnections", run: historyPersistsAcrossConnections),
+        ConformanceCheck(name: "closedConnectionRefusesWork", run: closedConnectionRefusesWork),
+        ConformanceCheck(name: "siblingSchemasAreIndependent", run: siblingSchemasAreIndependent),
+    ]
+
+    /// Generous timeouts: the checks that test a timeout set their own.
+    public static let timeouts = Timeouts(lockTimeout: .seconds(5), statementTimeout: .seconds(30), connectTimeout: .seconds(10))
+
+    // MARK: History table
+
+    /// `ensureHistoryTable` can run any number of times, from any connection, and never loses rows.
+    public static func historyTableIsCreatedIdempotently(_ fixture: any BackendFixture) throws {
+        try check(fixture) { c in
+            let target = try fixture.makeTarget(name: "history-idempotent")
+            let first = try c.connect(target)
+            try first.ensureHistoryTable()
+            try first.ensureHistoryTable()
+            try c.expect(try first.readHistory().isEmpty, "history is not empty right after ensureHistoryTable()")
+            try first.run(step("1", .forward, sql: fixture.createTableSQL("tm_idempotent")))
+            let second = try c.connect(target)
+            try second.ensureHistoryTable()
+            try first.ensureHistoryTable()
+            let rows = try second.readHistory()
+            try c.expect(rows.count == 1, "ensureHistoryTable() on an existing table changed the rows: \(c.show(rows))")
+        }
+    }
+
+    /// A fresh target reads as an empty history, before and after the table exists.
+    public static func newTargetHasEmptyHistory(_ fixture: any BackendFixture) throws {
+        try check(fixture) { c in
+            let target = try fixture.makeTarget(name: "empty-history")
+            let connection = try c.connect(target)
+            let before = try connection.readHistory()
+            try c.expect(before.isEmpty, "readHistory() before ensureHistoryTable() returned \(c.show(before))")
+            try connection.ensureHistoryTable()
+            let after = try connection.readHistory()
+            try c.expect(after.isEmpty, "readHistory() on a new history table returned \(c.show(after))")
+            try c.expect(TargetState(history: after) == .empty, "an empty history does not fold into TargetState.empty")
+        }
+    }
+
+    // MARK: Lock
+
+    /// One connection holds the lock at a time; unlock, close and dropping the connection release it.
+    public static func lockIsExclusiveAcrossConnections(_ fixture: any BackendFixture) throws {
+        try check(fixture) { c in
+            let target = try fixture.makeTarget(name: "lock")
+            let a = try c.connect(target)
+            let b = try c.connect(target)
+            try a.ensureHistoryTable()
+            try c.expect(try a.tryLock(timeout: .milliseconds(200)), "the first tryLock on a free target returned false")
+            let started = ContinuousClock.now
+            try c.expect(
+                try !b.tryLock(timeout: .milliseconds(200)), "a second connection took the lock the first one holds")
+            let waited = started.duration(to: .now)
+            try c.expect(waited < .seconds(5), "tryLock(timeout: 200 ms) blocked for \(waited)")
+            // The holder can still work while locked.
+            try a.run(step("1", .forward, sql: fixture.createTableSQL("tm_locked")))
+
+            try a.unlock()
+            try c.expect(try b.tryLock(timeout: .seconds(2)), "tryLock still fails after the holder called unlock()")
+            try c.expect(try !a.tryLock(timeout: .milliseconds(200)), "the lock was taken twice after being handed over")
+
+            b.close()
+            try c.expect(try a.tryLock(timeout: .seconds(2)), "closing the holder's connection did not release the lock")
+            a.close()
+
+            // A connection dropped without close() releases the lock too (deinit closes it).
+            try holdLockAndDrop(target, c)
+            let e = try c.connect(target)
+            try c.expect(
+                try c.eventually { try e.tryLock(timeout: .milliseconds(500)) },
+                "a connection released without close() kept the lock")
+        }
+    }
+
+    private static func holdLockAndDrop(_ target: Target, _ c: CheckContext) throws {
+        let d = try c.connect(target)
+        try c.expect(try d.tryLock(timeout: .seconds(2)), "tryLock failed after every holder closed")
+    }
+
+    // MARK: Steps
+
+    /// Forward applies a version, undo takes it out again; both rows stay and the state folds.
+    public static func forwardThenUndoFoldsIntoTargetState(_ fixture: any BackendFixture) throws {
+        try check(fixture) { c in
+            let target = try fixture.makeTarget(name: "forward-undo")
+            let connection = try c.connect(target)
+            try connection.ensureHistoryTable()
+
+            let forward = try connection.run(step("1", .forward, sql: fixture.createTableSQL("tm_forward_undo")))
+            try c.expect(forward.success, "the forward row returned by run() is not successful")
+            var state = TargetState(history: try connection.readHistory())
+            try c.expect(state.isApplied("1"), "version 1 is not applied after its forward step")
+            try c.expect(try fixture.tableExists("tm_forward_undo", in: target), "the forward script's table does not exist")
+
+            try connection.run(step("1", .undo, sql: "DROP TABLE tm_forward_undo"))
+            let rows = try connection.readHistory()
+            state = TargetState(history: rows)
+            try c.expect(!state.isApplied("1"), "version 1 is still applied after its undo step")
+            try c.expect(
+                rows.map(\.kind) == [.forward, .undo] && rows.allSatisfy(\.success),
+                "expected a successful forward row and a successful undo row, got \(c.show(rows))")
+            try c.expect(
+                try !fixture.tableExists("tm_forward_undo", in: target), "the table is still there after the undo step")
+
+            // Up again, as `rehearse` does.
+            try connection.run(step("1", .forward, sql: fixture.createTableSQL("tm_forward_undo")))
+            state = TargetState(history: try connection.readHistory())
+            try c.expect(state.isApplied("1") && state.entryCount == 3, "re-applying version 1 did not fold as applied")
+        }
+    }
+
+    /// A transactional step whose script fails leaves nothing of it, one failed row, and the
+    /// state as it was; the connection keeps working.
+    public static func failedTransactionalStepLeavesNoTrace(_ fixture: any BackendFixture) throws {
+        try check(fixture) { c in
+            let target = try fixture.makeTarget(name: "failed-transaction")
+            let connection = try c.connect(target)
+            try connection.ensureHistoryTable()
+            try connection.run(step("1", .forward, sql: fixture.createTableSQL("tm_base")))
+
+            let script = fixture.createTableSQL("tm_partial") + ";\n" + fixture.failingSQL + ";\n"
+            let error = try c.expectFailure("a transactional step whose script fails") { () throws(BackendError) in
+                try connection.run(step("2", .forward, sql: script))
+            }
+            guard case .stepFailed(let name, let version, let kind, let message, _, let dirty) = error else {
+                throw c.failure("a failed script threw \(error) instead of BackendError.stepFailed")
+            }
+            try c.expect(name == target.name, "the error names '\(name)', not the target '\(target.name)'")
+            try c.expect(version == "2" && kind == .forward, "the error names version \(version) \(kind), not 2 forward")
+            try c.expect(!dirty, "a failed transactional step was reported dirty")
+            try c.expect(!message.isEmpty, "the error has no message")
+
+            try c.expect(
+                try !fixture.tableExists("tm_partial", in: target),
+                "the table created before the failing statement survived the rollback")
+            try c.expect(try fixture.tableExists("tm_base", in: target), "the earlier version's table disappeared")
+
+            let rows = try connection.readHistory()
+            try c.expect(rows.count == 2, "expected 2 rows (v1 success, v2 failure), got \(c.show(rows))")
+            if let failed = rows.last {
+                try c.expect(
+                    failed.version == "2" && !failed.success && failed.transactional,
+                    "the failed row is not (version 2, success false, transactional true): \(c.show([failed]))")
+                try c.expect(!(failed.error ?? "").isEmpty, "the failed row has no error text")
+                try c.expect(failed.finishedAt != nil, "the failed transactional row has no finished_at")
+            }
+            let state = TargetState(history: rows)
+            try c.expect(
+                state.applied.map(\.version) == ["1"] && !state.isDirty,
+                "the state changed after a failed transactional step: applied \(state.applied.map(\.version)), dirty \(state.isDirty)")
+
+            try connection.run(step("2", .forward, sql: fixture.createTableSQL("tm_partial")))
+            try c.expect(
+                TargetState(history: try connection.readHistory()).isApplied("2"),
+                "the connection could not run the step again after a failure")
+        }
+    }
+
+    /// A no-transaction step that fails leaves the target dirty, with the statements before the
+    /// failure applied and those after it not.
+    public static func failedNoTransactionStepLeavesTargetDirty(_ fixture: any BackendFixture) throws {
+        try check(fixture) { c in
+            let target = try fixture.makeTarget(name: "failed-no-transaction")
+            let connection = try c.connect(target)
+            try connection.ensureHistoryTable()
+
+            let script = [fixture.createTableSQL("tm_before"), fixture.failingSQL, fixture.createTableSQL("tm_after")]
+                .joined(separator: ";\n") + ";\n"
+            let error = try c.expectFailure("a no-transaction step whose script fails") { () throws(BackendError) in
+                try connection.run(step("1", .forward, sql: script, transactional: false))
+            }
+            guard case .stepFailed(let name, _, _, _, _, let dirty) = error else {
+                throw c.failure("a failed no-transaction script threw \(error) instead of BackendError.stepFailed")
+            }
+            try c.expect(name == target.name, "the error names '\(name)', not the target")
+            try c.expect(dirty, "a failed no-transaction step was not reported dirty")
+            try c.expect(try fixture.tableExists("tm_before", in: target), "the statement before the failure did not take effect")
+            try c.expect(try !fixture.tableExists("tm_after", in: target), "a statement after the failure ran")
+
+            let rows = try connection.readHistory()
+            try c.expect(rows.count == 1, "expected one row, got \(c.show(rows))")
+            if let row = rows.first {
+                try c.expect(
+                    !row.success && !row.transactional && !(row.error ?? "").isEmpty && row.finishedAt != nil,
+                    "expected a finished row with success false, transactional false and an error: \(c.show(rows))")
+            }
+            let state = TargetState(history: rows)
+            try c.expect(state.isDirty && state.dirty?.version == "1", "the target does not read as dirty at version 1")
+            try c.expect(!state.isApplied("1"), "the failed version reads as applied")
+
+            // A later successful run of the same version (after a human fixed it) clears dirty.
+            try connection.run(step("1", .forward, sql: fixture.createTableSQL("tm_after"), transactional: false))
+            let repaired = TargetState(history: try connection.readHistory())
+            try c.expect(!repaired.isDirty && repaired.isApplied("1"), "a successful re-run did not clear the dirty state")
+        }
+    }
+
+    /// A no-transaction script that opens its own transaction and fails inside it is rolled
+    /// back; the row records the failure and the connection stays usable.
+    public static func failedScriptInsideItsOwnTransactionIsRolledBack(_ fixture: any BackendFixture) throws {
+        try check(fixture) { c in
+            let target = try fixture.makeTarget(name: "own-transaction-failed")
+            let connection = try c.connect(target)
+            try connection.ensureHistoryTable()
+
+            let script = "BEGIN;\n\(fixture.createTableSQL("tm_inside"));\n\(fixture.failingSQL);\nCOMMIT;\n"
+            let error = try c.expectFailure("a script failing inside its own BEGIN … COMMIT") { () throws(BackendError) in
+                try connection.run(step("1", .forward, sql: script, transactional: false))
+            }
+            guard case .stepFailed(_, _, _, _, _, let dirty) = error, dirty else {
+                throw c.failure("expected BackendError.stepFailed(dirty: true), got \(error)")
+            }
+            try c.expect(
+                try !fixture.tableExists("tm_inside", in: target), "the script's own transaction was not rolled back")
+            let rows = try connection.readHistory()
+            try c.expect(
+                rows.count == 1 && rows.allSatisfy { !$0.success && $0.finishedAt != nil && $0.error != nil },
+                "expected one finished failed row, got \(c.show(rows))")
+
+            try connection.run(step("2", .forward, sql: fixture.createTableSQL("tm_after_failure")))
+            try c.expect(
+                try fixture.tableExists("tm_after_failure", in: target),
+                "the connection could not run a step after the script's transaction failed")
+        }
+    }
+
+    /// A successful no-transaction step completes its row; a script with its own BEGIN … COMMIT
+    /// runs as written.
+    public static func noTransactionStepCompletesItsRow(_ fixture: any BackendFixture) throws {
+        try check(fixture) { c in
+            let target = try fixture.makeTarget(name: "no-transaction")
+            let connection = try c.connect(target)
+            try connection.ensureHistoryTable()
+
+            let entry = try connection.run(step("1", .forward, sql: fixture.createTableSQL("tm_no_tx"), transactional: false))
+            try c.expect(
+                entry.success && !entry.transactional && entry.finishedAt != nil && entry.error == nil,
+                "run() returned an incomplete row: \(c.show([entry]))")
+            try connection.run(
+                step(
+                    "2", .forward, sql: "BEGIN;\n\(fixture.createTableSQL("tm_own_tx"));\nCOMMIT;\n", transactional: false))
+            let rows = try connection.readHistory()
+            try c.expect(
+                rows.count == 2 && rows.allSatisfy { $0.success && !$0.transactional && $0.finishedAt != nil },
+                "expected two completed no-transaction rows, got \(c.show(rows))")
+            let state = TargetState(history: rows)
+            try c.expect(state.isApplied("1") && state.isApplied("2") && !state.isDirty, "the state does not show 1 and 2 applied")
+            try c.expect(try fixture.tableExists("tm_no_tx", in: target), "the no-transaction script's table is missing")
+            try c.expect(try fixture.tableExists("tm_own_tx", in: target), "the script's own transaction did not commit")
+        }
+    }
+
+    // MARK: Timeouts and cancel
+
+    /// A statement running past the statement timeout is stopped early and rolled back.
+    public static func statementTimeoutStopsSlowStatement(_ fixture: any BackendFixture) throws {
+        try check(fixture) { c in
+            let target = try fixture.makeTarget(name: "statement-timeout")
+            var short = timeouts
+            short.statementTimeout = .milliseconds(300)
+            let connection = try c.connect(target, timeouts: short)
+            try connection.ensureHistoryTable()
+
+            let started = ContinuousClock.now
+            let error = try c.expectFailure("a 5 s statement under a 300 ms statement timeout") { () throws(BackendError) in
+                try connection.run(step("1", .forward, sql: fixture.slowSQL(seconds: 5)))
+            }
+            let elapsed = started.duration(to: .now)
+            try c.expect(elapsed < .seconds(3), "the statement was stopped only after \(elapsed)")
+            switch error {
+            case .cancelled: break
+            case .stepFailed(_, _, _, _, _, let dirty):
+                try c.expect(!dirty, "a timed-out transactional step was reported dirty")
+            default: throw c.failure("a statement timeout threw \(error); expected stepFailed or cancelled")
+            }
+            let rows = try connection.readHistory()
+            try c.expect(
+                rows.count == 1 && rows.allSatisfy { !$0.success && $0.transactional },
+                "expected one failed transactional row, got \(c.show(rows))")
+            try c.expect(!TargetState(history: rows).isApplied("1"), "the timed-out version reads as applied")
+
+            // The timeout must not stick to the connection.
+            try connection.run(step("2", .forward, sql: fixture.createTableSQL("tm_after_timeout")))
+            try c.expect(try fixture.tableExists("tm_after_timeout", in: target), "the step after a timeout did not run")
+        }
+    }
+
+    /// `canceller.cancel()` from another thread stops a running statement; nothing is applied.
+    public static func cancelStopsRunningStatement(_ fixture: any BackendFixture) throws {
+        try check(fixture) { c in
+            let target = try fixture.makeTarget(name: "cancel")
+            let setup = try c.connect(target)
+            try setup.ensureHistoryTable()
+            setup.close()
+
+            // The worker owns its connection (connections are not Sendable); only the canceller
+            // and the outcome cross threads.
+            let shared = Mutex<(canceller: (any StatementCanceller)?, outcome: Result<Void, BackendError>?, elapsed: Duration)>(
+                (nil, nil, .zero))
+            let finished = DispatchSemaphore(value: 0)
+            let worker = Thread {
+                defer { finished.signal() }
+                do throws(BackendError) {
+                    let connection = try fixture.backend.connect(to: target, timeouts: timeouts, logger: conformanceLogger)
+                    shared.withLock { $0.canceller = connection.canceller }
+                    let started = ContinuousClock.now
+                    defer { shared.withLock { $0.elapsed = started.duration(to: .now) } }
+                    try connection.run(step("1", .forward, sql: fixture.slowSQL(seconds: 5)))
+                    shared.withLock { $0.outcome = .success(()) }
+                } catch {
+                    shared.withLock { $0.outcome = .failure(error) }
+                }
+            }
+            worker.start()
+
+            // Cancelling before the statement starts is a no-op by contract, so keep asking
+            // until the worker returns.
+            let deadline = ContinuousClock.now.advanced(by: .seconds(8))
+            Thread.sleep(forTimeInterval: 0.3)
+            while finished.wait(timeout: .now() + .milliseconds(100)) == .timedOut {
+                guard ContinuousClock.now < deadline else { throw c.failure("the worker did not finish within 8 s") }
+                shared.withLock { $0.canceller }?.cancel()
+            }
+            let (outcome, elapsed) = shared.withLock { ($0.outcome, $0.elapsed) }
+            switch outcome {
+            case .success?, nil:
+                throw c.failure("the 5 s statement ran to completion despite cancel()")
+            case .failure(let error)?:
+                switch error {
+                case .cancelled: break
+                case .stepFailed(_, _, _, _, _, let dirty):
+                    try c.expect(!dirty, "a cancelled transactional step was reported dirty")
+                default: throw c.failure("cancel() made run() throw \(error); expected cancelled or stepFailed")
+                }
+            }
+            try c.expect(elapsed < .seconds(4), "the statement stopped only after \(elapsed)")
+
+            let after = try c.connect(target)
+            try c.expect(
+                !TargetState(history: try after.readHistory()).isApplied("1"), "the cancelled version reads as applied")
+        }
+    }
+
+    /// A cancel that arrives while nothing runs must not hit the next statement.
+    public static func cancelWhileIdleIsANoOp(_ fixture: any BackendFixture) throws {
+        try check(fixture) { c in
+            let target = try fixture.makeTarget(name: "idle-cancel")
+            let connection = try c.connect(target)
+            try connection.ensureHistoryTable()
+            connection.canceller.cancel()
+            connection.canceller.cancel()
+            try connection.run(step("1", .forward, sql: fixture.createTableSQL("tm_idle_cancel")))
+            try connection.run(step("2", .forward, sql: fixture.createTableSQL("tm_idle_cancel_2"), transactional: false))
+            let state = TargetState(history: try connection.readHistory())
+            try c.expect(state.isApplied("1") && state.isApplied("2"), "a cancel sent while idle stopped a later step")
+        }
+    }
+
+    // MARK: Rows
+
+    /// `skip` and `baseline` steps record a successful row and never run SQL.
+    public static func skipAndBaselineRecordRowsWithoutRunningSQL(_ fixture: any BackendFixture) throws {
+        try check(fixture) { c in
+            let target = try fixture.makeTarget(name: "skip")
+            let connection = try c.connect(target)
+            try connection.ensureHistoryTable()
+
+            let skip = try connection.run(step("5", .skip, sql: "", scriptPath: ""))
+            let baseline = try connection.run(step("7", .baseline, sql: "", scriptPath: ""))
+            // Defensive: even if a caller passes SQL, a skip never runs it.
+            try connection.run(step("8", .skip, sql: fixture.createTableSQL("tm_skipped"), scriptPath: ""))
+            try c.expect(skip.success && baseline.success, "skip/baseline rows are not successful")
+            try c.expect(try !fixture.tableExists("tm_skipped", in: target), "a skip step ran its SQL")
+
+            let rows = try connection.readHistory()
+            try c.expect(
+                rows.map(\.kind) == [.skip, .baseline, .skip] && rows.allSatisfy { $0.success && $0.finishedAt != nil },
+                "expected successful skip, baseline, skip rows, got \(c.show(rows))")
+            let state = TargetState(history: rows)
+            try c.expect(
+                state.applied.map(\.version) == ["5", "7", "8"] && state.applied.first?.kind == .skip,
+                "skip/baseline rows do not put their versions in effect: \(state.applied)")
+        }
+    }
+
+    /// Rows keep what the step said (kinds, checksums, run ids, applied_by, description with
+    /// quotes and non-ASCII text), ids and start times ascend, and `run` returns the stored row.
+    public static func historyRowsRecordStepDetails(_ fixture: any BackendFixture) throws {
+        try check(fixture) { c in
+            let target = try fixture.makeTarget(name: "row-details")
+            let connection = try c.connect(target)
+            try connection.ensureHistoryTable()
+
+            let requests = [
+                step(
+                    "1", .forward, sql: fixture.createTableSQL("tm_details"), runID: "run-a", appliedBy: "alice@ci-01",
+                    description: "add 'email' — naïve \"quotes\" ✓"),
+                step("1.1", .forward, sql: fixture.createTableSQL("tm_details_2"), transactional: false, runID: "run-a"),
+                step("1.1", .undo, sql: "DROP TABLE tm_details_2", runID: "run-b", appliedBy: "bob"),
+                step("2", .compensate, sql: fixture.createTableSQL("tm_details_3"), runID: "run-b", appliedBy: "bob"),
+                step("3", .skip, sql: "", scriptPath: "", runID: "run-c"),
+                step("4", .baseline, sql: "", scriptPath: "", runID: "run-c"),
+            ]
+            let before = Date().addingTimeInterval(-2)
+            var returned: [HistoryEntry] = []
+            for request in requests { returned.append(try connection.run(request)) }
+            let after = Date().addingTimeInterval(2)
+            let rows = try connection.readHistory()
+            try c.expect(rows.count == requests.count, "expected \(requests.count) rows, got \(c.show(rows))")
+
+            var previous: HistoryEntry?
+            for (index, (request, row)) in zip(requests, rows).enumerated() {
+                let label = "row \(index + 1) (\(request.kind.rawValue) \(request.version))"
+                try c.expect(
+                    row.version == request.version && row.kind == request.kind && row.description == request.description
+                        && row.script == request.scriptPath && row.checksum == request.checksum
+                        && row.runID == request.runID && row.appliedBy == request.appliedBy,
+                    "\(label) does not keep the request's fields: \(c.show([row]))")
+                try c.expect(row.success && row.error == nil, "\(label) is not a clean success: \(c.show([row]))")
+                try c.expect(row.transactional == request.transactional, "\(label) has transactional \(row.transactional)")
+                try c.expect(row.startedAt >= before && row.startedAt <= after, "\(label) started_at \(row.startedAt) is not now")
+                guard let finished = row.finishedAt else { throw c.failure("\(label) has no finished_at") }
+                try c.expect(finished.timeIntervalSince(row.startedAt) >= -0.001, "\(label) finished before it started")
+                try c.expect(row.executionMS >= 0, "\(label) has a negative execution_ms")
+                if let previous {
+                    try c.expect(row.id > previous.id, "ids do not ascend: \(previous.id) then \(row.id)")
+                    try c.expect(
+                        row.startedAt.timeIntervalSince(previous.startedAt) >= -0.001,
+                        "started_at goes back in time between row \(index) and \(label)")
+                }
+                let echo = returned[index]
+                try c.expect(
+                    echo.id == row.id && echo.version == row.version && echo.kind == row.kind
+                        && echo.checksum == row.checksum && echo.success == row.success
+                        && echo.transactional == row.transactional
+                        && abs(echo.startedAt.timeIntervalSince(row.startedAt)) < 0.002,
+                    "run() returned \(c.show([echo])) but stored \(c.show([row]))")
+                previous = row
+            }
+        }
+    }
+
+    /// What one connection wrote, a new connection reads.
+    public static func historyPersistsAcrossConnections(_ fixture: any BackendFixture) throws {
+        try check(fixture) { c in
+            let target = try fixture.makeTarget(name: "persist")
+            let first = try c.connect(target)
+            try first.ensureHistoryTable()
+            try first.run(step("1", .forward, sql: fixture.createTableSQL("tm_persist")))
+            _ = try? first.run(step("2", .forward, sql: fixture.failingSQL))
+            let written = try first.readHistory()
+            first.close()
+
+            let second = try c.connect(target)
+            let read = try second.readHistory()
+            try c.expect(
+                read.map(\.id) == written.map(\.id) && read.map(\.success) == [true, false],
+                "a new connection read \(c.show(read)) instead of \(c.show(written))")
+            try c.expect(try fixture.tableExists("tm_persist", in: target), "the table did not persist")
+        }
+    }
+
+    /// After `close()`, every call throws `BackendError.closed`; closing twice is harmless.
+    public static func closedConnectionRefusesWork(_ fixture: any BackendFixture) throws {
+        try check(fixture) { c in
+            let target = try fixture.makeTarget(name: "closed")
+            let connection = try c.connect(target)
+            try connection.ensureHistoryTable()
+            connection.close()
+            connection.close()
+            connection.canceller.cancel()
+            for (operation, call) in [
+                ("readHistory", { () throws(BackendError) in _ = try connection.readHistory() }),
+                ("tryLock", { () throws(BackendError) in _ = try connection.tryLock(timeout: .milliseconds(50)) }),
+                ("run", { () throws(BackendError) in _ = try connection.run(step("1", .forward, sql: "")) }),
+            ] as [(String, () throws(BackendError) -> Void)] {
+                let error = try c.expectFailure("\(operation) after close()", call)
+                guard case .closed(let name) = error, name == target.name else {
+                    throw c.failure("\(operation) after close() threw \(error) instead of BackendError.closed")
+                }
+            }
+        }
+    }
+
+    // MARK: Schemas
+
+    /// Two schemas of one database are independent targets: history, lock and tables. Passes
+    /// trivially for backends without schemas (`makeSiblingTarget` returns nil).
+    public static func siblingSchemasAreIndependent(_ fixture: any BackendFixture) throws {
+        try check(fixture) { c in
+            let target = try fixture.makeTarget(name: "schema-a")
+            guard let sibling = try fixture.makeSiblingTarget(of: target, name: "schema-b") else { return }
+            let a = try c.connect(target)
+            let b = try c.connect(sibling)
+            try a.ensureHistoryTable()
+            try c.expect(try b.readHistory().isEmpty, "the sibling sees the first schema's history table")
+            try b.ensureHistoryTable()
+
+            try c.expect(try a.tryLock(timeout: .milliseconds(200)), "cannot lock the first schema")
+            try c.expect(try b.tryLock(timeout: .milliseconds(200)), "locking one schema locked its sibling too")
+
+            try a.run(step("1", .forward, sql: fixture.createTableSQL("tm_same_name")))
+            try c.expect(try !fixture.tableExists("tm_same_name", in: sibling), "a table created in one schema shows in its sibling")
+            try c.expect(try b.readHistory().isEmpty, "a step in one schema wrote to its sibling's history")
+            try b.run(step("1", .forward, sql: fixture.createTableSQL("tm_same_name")))
+            try c.expect(try fixture.tableExists("tm_same_name", in: sibling), "the sibling's own table is missing")
+            try c.expect(try a.readHistory().count == 1 && b.readHistory().count == 1, "the histories are not one row each")
+            try a.unlock()
+            try b.unlock()
+        }
+    }
+
+    // MARK: Helpers
+
+    /// A step request with conformance defaults.
+    public static func step(
+        _ version: String, _ kind: StepKind, sql: String, transactional: Bool = true, scriptPath: String? = nil,
+        runID: String = "conformance-run", appliedBy: String = "conformance@localhost", description: String? = nil
+    ) -> StepRequest {
+        let path = scriptPath ?? "\(kind == .undo ? "U" : "V")\(version)__conformance.sql"
+        return StepRequest(
+            version: version, description: description ?? "conformance \(kind.rawValue) \(version)", kind: kind,
+            scriptPath: path, sql: sql, checksum: fakeChecksum(of: "\(kind.rawValue)\u{0}\(version)\u{0}\(sql)"),
+            transactional: transactional, runID: runID, appliedBy: appliedBy)
+    }
+
+    /// A stable 64-hex-digit stand-in for SHA-256 (this module does not link a crypto library).
+    static func fakeChecksum(of text: String) -> String {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        var parts: [String] = []
+        for round in 0..<4 {
+            for byte in text.utf8 {
+                hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3
+            }
+            hash ^= UInt64(round)
+            let hex = String(hash, radix: 16)
+            parts.append(String(repeating: "0", count: 16 - hex.count) + hex)
+        }
+        return parts.joined()
+    }
+
+    static let conformanceLogger = Logger(label: "tidemark.conformance", factory: { _ in SwiftLogNoOpLogHandler() })
+
+    /// Runs a check's body, turning unexpected errors into a failure that names the check.
+    private static func check(_ fixture: any BackendFixture, name: String = #function, _ body: (CheckContext) throws -> Void)
+        throws
+    {
+        let checkName = name.split(separator: "(").first.map(String.init) ?? name
+        let context = CheckContext(fixture: fixture, check: checkName)
+        do {
+            try body(context)
+        } catch let failure as ConformanceFailure {
+            throw failure
+        } catch {
+            throw context.failure("unexpected error: \(error)")
+        }
+    }
+}
+
+/// What one running check needs: its names, and small assertion helpers.
+struct CheckContext {
+    let fixture: any BackendFixture
+    let check: String
+
+    func failure(_ message: String) -> ConformanceFailure {
+        ConformanceFailure(fixture: fixture.description, check: check, message: message)
+    }
+
+    func expect(_ condition: @autoclosure () throws -> Bool, _ message: @autoclosure () -> String) throws {
+        guard try condition() else { throw failure(message()) }
+    }
+
+    func connect(_ target: Target, timeouts: Timeouts = BackendConformance.timeouts) throws -> any BackendConnection {
+        try fixture.backend.connect(to: target, timeouts: timeouts, logger: BackendConformance.conformanceLogger)
+    }
+
+    /// Runs `body`, which must throw a `BackendError`; returns it.
+    func expectFailure(_ what: String, _ body: () throws(BackendError) -> Void) throws -> BackendError {
+        do {
+            try body()
+        } catch {
+            return error
+        }
+        throw failure("\(what) did not throw")
+    }
+
+    /// Retries a few times: some servers release a dropped session's lock a moment later.
+    func eventually(_ attempt: () throws -> Bool) throws -> Bool {
+        for _ in 0..<5 where try attempt() { return true }
+        return false
+    }
+
+    /// Rows in one line each, for failure messages.
+    func show(_ rows: [HistoryEntry]) -> String {
+        if rows.isEmpty { return "[]" }
+        return "[" + rows.map { row in
+            "#\(row.id) \(row.kind.rawValue) \(row.version) success=\(row.success) transactional=\(row.transactional) "
+                + "finished=\(row.finishedAt.map { "\($0)" } ?? "nil") error=\(row.error ?? "nil")"
+        }.joined(separator: "; ") + "]"
+    }
+}

@@ -1,0 +1,474 @@
+/// The tiny SQL dialect the in-memory backend understands: enough DDL to have a schema to
+/// inspect and real failure semantics (creating an existing table, dropping a missing one,
+/// selecting from a missing table all fail, as in PostgreSQL). Everything else is accepted and
+/// does nothing. Pure and thread-safe.
+///
+/// Statements come from `SQLScanner.statements(in:)`; this file only reads one statement.
+enum MemorySQL {
+    /// One statement, parsed.
+    enum Statement: Sendable, Equatable {
+        case createTable(name: String, columns: [String], ifNotExists: Bool)
+        case dropTables(names: [String], ifExists: Bool)
+        case alterTable(name: String, ifExists: Bool, actions: [AlterAction])
+        case createIndex(name: String?, table: String, isUnique: Bool, ifNotExists: Bool)
+        case dropIndexes(names: [String], ifExists: Bool)
+        /// INSERT, SELECT … FROM, UPDATE, DELETE, TRUNCATE: fails when the table is missing.
+        case useTable(String)
+        /// `SELECT pg_sleep(seconds)`: keeps the "server" busy, honouring timeout and cancel.
+        case sleep(Duration)
+        case begin
+        case commit
+        case rollback
+        case noOp
+    }
+
+    /// One action of `ALTER TABLE`.
+    enum AlterAction: Sendable, Equatable {
+        case addColumn(String, ifNotExists: Bool)
+        case dropColumn(String, ifExists: Bool)
+        case renameTable(to: String)
+        case renameColumn(from: String, to: String)
+        case other
+    }
+
+    /// A statement that fails the way a database would.
+    struct Failure: Error, Sendable {
+        var message: String
+    }
+
+    // MARK: Parsing
+
+    static func parse(_ text: String) -> Statement {
+        var cursor = TokenCursor(tokens: tokenize(text))
+        guard let first = cursor.next() else { return .noOp }
+        switch first.upper {
+        case "CREATE": return parseCreate(&cursor)
+        case "DROP": return parseDrop(&cursor)
+        case "ALTER": return parseAlter(&cursor)
+        case "INSERT":
+            guard cursor.accept("INTO"), let table = cursor.name() else { return .noOp }
+            return .useTable(table)
+        case "UPDATE":
+            _ = cursor.accept("ONLY")
+            return cursor.name().map(Statement.useTable) ?? .noOp
+        case "DELETE":
+            guard cursor.accept("FROM") else { return .noOp }
+            _ = cursor.accept("ONLY")
+            return cursor.name().map(Statement.useTable) ?? .noOp
+        case "TRUNCATE":
+            _ = cursor.accept("TABLE")
+            _ = cursor.accept("ONLY")
+            return cursor.name().map(Statement.useTable) ?? .noOp
+        case "SELECT": return parseSelect(&cursor)
+        case "BEGIN", "START": return .begin
+        case "COMMIT", "END": return .commit
+        case "ROLLBACK", "ABORT":
+            // ROLLBACK TO SAVEPOINT undoes part of a transaction; the fake keeps it simple.
+            return cursor.accept("TO") ? .noOp : .rollback
+        default: return .noOp
+        }
+    }
+
+    private static func parseCreate(_ cursor: inout TokenCursor) -> Statement {
+        if cursor.accept("OR") { _ = cursor.accept("REPLACE") }
+        _ = cursor.accept("GLOBAL") || cursor.accept("LOCAL")
+        _ = cursor.accept("TEMP") || cursor.accept("TEMPORARY") || cursor.accept("UNLOGGED")
+        let isUnique = cursor.accept("UNIQUE")
+        if cursor.accept("INDEX") {
+            _ = cursor.accept("CONCURRENTLY")
+            let ifNotExists = cursor.accept(["IF", "NOT", "EXISTS"])
+            var name: String?
+            if !cursor.peek("ON") { name = cursor.name() }
+            guard cursor.accept("ON") else { return .noOp }
+            _ = cursor.accept("ONLY")
+            guard let table = cursor.name() else { return .noOp }
+            return .createIndex(name: name, table: table, isUnique: isUnique, ifNotExists: ifNotExists)
+        }
+        guard !isUnique, cursor.accept("TABLE") else { return .noOp }
+        let ifNotExists = cursor.accept(["IF", "NOT", "EXISTS"])
+        guard let name = cursor.name() else { return .noOp }
+        var columns: [String] = []
+        if cursor.acceptSymbol("(") {
+            for element in cursor.elementsUntilClose() {
+                guard let head = element.first else { continue }
+                if head.kind == .word,
+                    ["CONSTRAINT", "PRIMARY", "UNIQUE", "CHECK", "FOREIGN", "EXCLUDE", "LIKE"].contains(head.upper)
+                {
+                    continue
+                }
+                if head.kind == .word || head.kind == .quoted { columns.append(head.text) }
+            }
+        }
+        return .createTable(name: name, columns: columns, ifNotExists: ifNotExists)
+    }
+
+    private static func parseDrop(_ cursor: inout TokenCursor) -> Statement {
+        if cursor.accept("TABLE") {
+            let ifExists = cursor.accept(["IF", "EXISTS"])
+            return .dropTables(names: cursor.nameList(), ifExists: ifExists)
+        }
+        if cursor.accept("INDEX") {
+            _ = cursor.accept("CONCURRENTLY")
+            let ifExists = cursor.accept(["IF", "EXISTS"])
+            return .dropIndexes(names: cursor.nameList(), ifExists: ifExists)
+        }
+        return .noOp
+    }
+
+    private static func parseAlter(_ cursor: inout TokenCursor) -> Statement {
+        guard cursor.accept("TABLE") else { return .noOp }
+        let ifExists = cursor.accept(["IF", "EXISTS"])
+        _ = cursor.accept("ONLY")
+        guard let name = cursor.name() else { return .noOp }
+        var actions: [AlterAction] = []
+        // PostgreSQL takes several comma-separated actions in one ALTER TABLE.
+        for var action in cursor.remainingElements() {
+            actions.append(parseAlterAction(&action))
+        }
+        return .alterTable(name: name, ifExists: ifExists, actions: actions)
+    }
+
+    private static func parseAlterAction(_ cursor: inout TokenCursor) -> AlterAction {
+        if cursor.accept("ADD") {
+            let constraintWords = ["CONSTRAINT", "PRIMARY", "UNIQUE", "CHECK", "FOREIGN", "EXCLUDE"]
+            if constraintWords.contains(where: { cursor.peek($0) }) { return .other }
+            _ = cursor.accept("COLUMN")
+            let ifNotExists = cursor.accept(["IF", "NOT", "EXISTS"])
+            return cursor.identifier().map { .addColumn($0, ifNotExists: ifNotExists) } ?? .other
+        }
+        if cursor.accept("DROP") {
+            if cursor.peek("CONSTRAINT") { return .other }
+            _ = cursor.accept("COLUMN")
+            let ifExists = cursor.accept(["IF", "EXISTS"])
+            return cursor.identifier().map { .dropColumn($0, ifExists: ifExists) } ?? .other
+        }
+        if cursor.accept("RENAME") {
+            if cursor.accept("TO") { return cursor.identifier().map { .renameTable(to: $0) } ?? .other }
+            if cursor.peek("CONSTRAINT") { return .other }
+            _ = cursor.accept("COLUMN")
+            guard let from = cursor.identifier(), cursor.accept("TO"), let to = cursor.identifier() else { return .other }
+            return .renameColumn(from: from, to: to)
+        }
+        return .other
+    }
+
+    private static func parseSelect(_ cursor: inout TokenCursor) -> Statement {
+        if cursor.peek("PG_SLEEP") {
+            _ = cursor.next()
+            if cursor.acceptSymbol("("), let number = cursor.next(), number.kind == .number,
+                let seconds = Double(number.text)
+            {
+                return .sleep(.milliseconds(Int64((seconds * 1000).rounded())))
+            }
+            return .noOp
+        }
+        // The first table after a top-level FROM; a function (`FROM generate_series(…)`) or a
+        // subquery is not a table.
+        while let token = cursor.next() {
+            if token.kind == .symbol, token.text == "(" {
+                cursor.skipToClose()
+                continue
+            }
+            if token.kind == .word, token.upper == "FROM" {
+                guard let table = cursor.name(), !cursor.peekSymbol("(") else { return .noOp }
+                return .useTable(table)
+            }
+        }
+        return .noOp
+    }
+
+    // MARK: Applying
+
+    /// Applies a schema statement to `schema`; statements without a schema effect are no-ops.
+    static func apply(_ statement: Statement, to schema: inout MemorySchema) throws(Failure) {
+        switch statement {
+        case .createTable(let name, let columns, let ifNotExists):
+            if schema.tables[name] != nil {
+                if ifNotExists { return }
+                throw Failure(message: "relation \"\(name)\" already exists")
+            }
+            var seen: Set<String> = []
+            for column in columns where !seen.insert(column).inserted {
+                throw Failure(message: "column \"\(column)\" specified more than once")
+            }
+            schema.tables[name] = MemoryTable(name: name, columns: columns)
+        case .dropTables(let names, let ifExists):
+            for name in names {
+                guard schema.tables.removeValue(forKey: name) != nil else {
+                    if ifExists { continue }
+                    throw Failure(message: "table \"\(name)\" does not exist")
+                }
+                schema.indexes = schema.indexes.filter { $0.value.table != name }
+            }
+        case .alterTable(let name, let ifExists, let actions):
+            guard var table = schema.tables[name] else {
+                if ifExists { return }
+                throw Failure(message: "relation \"\(name)\" does not exist")
+            }
+            var tableName = name
+            for action in actions {
+                switch action {
+                case .addColumn(let column, let ifNotExists):
+                    if table.columns.contains(column) {
+                        if ifNotExists { continue }
+                        throw Failure(message: "column \"\(column)\" of relation \"\(tableName)\" already exists")
+                    }
+                    table.columns.append(column)
+                case .dropColumn(let column, let ifExists):
+                    guard let index = table.columns.firstIndex(of: column) else {
+                        if ifExists { continue }
+                        throw Failure(message: "column \"\(column)\" of relation \"\(tableName)\" does not exist")
+                    }
+                    table.columns.remove(at: index)
+                case .renameTable(let newName):
+                    if schema.tables[newName] != nil {
+                        throw Failure(message: "relation \"\(newName)\" already exists")
+                    }
+                    tableName = newName
+                case .renameColumn(let from, let to):
+                    guard let index = table.columns.firstIndex(of: from) else {
+                        throw Failure(message: "column \"\(from)\" does not exist")
+                    }
+                    if table.columns.contains(to) {
+                        throw Failure(message: "column \"\(to)\" of relation \"\(tableName)\" already exists")
+                    }
+                    table.columns[index] = to
+                case .other:
+                    continue
+                }
+            }
+            if tableName != name {
+                schema.tables.removeValue(forKey: name)
+                for (key, index) in schema.indexes where index.table == name { schema.indexes[key]?.table = tableName }
+            }
+            table.name = tableName
+            schema.tables[tableName] = table
+        case .createIndex(let name, let table, let isUnique, let ifNotExists):
+            guard schema.tables[table] != nil else { throw Failure(message: "relation \"\(table)\" does not exist") }
+            var indexName = name ?? "\(table)_idx"
+            if name == nil {
+                // PostgreSQL names an unnamed index after its table, adding a number if taken.
+                var suffix = 1
+                while schema.indexes[indexName] != nil || schema.tables[indexName] != nil {
+                    indexName = "\(table)_idx\(suffix)"
+                    suffix += 1
+                }
+            }
+            if schema.indexes[indexName] != nil || schema.tables[indexName] != nil {
+                if ifNotExists { return }
+                throw Failure(message: "relation \"\(indexName)\" already exists")
+            }
+            schema.indexes[indexName] = MemoryIndex(name: indexName, table: table, isUnique: isUnique)
+        case .dropIndexes(let names, let ifExists):
+            for name in names where schema.indexes.removeValue(forKey: name) == nil && !ifExists {
+                throw Failure(message: "index \"\(name)\" does not exist")
+            }
+        case .useTable(let table):
+            guard schema.tables[table] != nil else { throw Failure(message: "relation \"\(table)\" does not exist") }
+        case .sleep, .begin, .commit, .rollback, .noOp:
+            return
+        }
+    }
+
+    // MARK: Tokens
+
+    struct Token: Sendable, Equatable {
+        enum Kind: Sendable { case word, quoted, number, string, symbol }
+        var kind: Kind
+        /// Names folded as PostgreSQL folds them: words lower-cased, quoted names as written.
+        var text: String
+        /// Upper-cased, for keyword comparison (words only).
+        var upper: String
+    }
+
+    static func tokenize(_ text: String) -> [Token] {
+        let bytes = Array(text.utf8)
+        var tokens: [Token] = []
+        var index = 0
+        func isWordByte(_ byte: UInt8) -> Bool {
+            (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
+                || byte == UInt8(ascii: "_") || byte == UInt8(ascii: "$") || byte >= 0x80
+        }
+        while index < bytes.count {
+            let byte = bytes[index]
+            let next: UInt8? = index + 1 < bytes.count ? bytes[index + 1] : nil
+            if byte == 0x20 || byte == 0x09 || byte == 0x0A || byte == 0x0D || byte == 0x0C {
+                index += 1
+            } else if byte == UInt8(ascii: "-"), next == UInt8(ascii: "-") {
+                while index < bytes.count, bytes[index] != 0x0A { index += 1 }
+            } else if byte == UInt8(ascii: "/"), next == UInt8(ascii: "*") {
+                index += 2
+                while index + 1 < bytes.count, !(bytes[index] == UInt8(ascii: "*") && bytes[index + 1] == UInt8(ascii: "/")) {
+                    index += 1
+                }
+                index += 2
+            } else if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "'") {
+                var value: [UInt8] = []
+                index += 1
+                while index < bytes.count {
+                    if bytes[index] == byte {
+                        if index + 1 < bytes.count, bytes[index + 1] == byte {
+                            value.append(byte)
+                            index += 2
+                            continue
+                        }
+                        break
+                    }
+                    value.append(bytes[index])
+                    index += 1
+                }
+                index += 1
+                let string = String(decoding: value, as: UTF8.self)
+                tokens.append(Token(kind: byte == UInt8(ascii: "'") ? .string : .quoted, text: string, upper: ""))
+            } else if byte == UInt8(ascii: "$"), next == UInt8(ascii: "$") {
+                // A dollar-quoted body ($$ … $$): one string token.
+                index += 2
+                while index + 1 < bytes.count, !(bytes[index] == UInt8(ascii: "$") && bytes[index + 1] == UInt8(ascii: "$")) {
+                    index += 1
+                }
+                index += 2
+                tokens.append(Token(kind: .string, text: "", upper: ""))
+            } else if byte >= 0x30 && byte <= 0x39 {
+                let start = index
+                while index < bytes.count, (bytes[index] >= 0x30 && bytes[index] <= 0x39) || bytes[index] == UInt8(ascii: ".") {
+                    index += 1
+                }
+                let number = String(decoding: bytes[start..<index], as: UTF8.self)
+                tokens.append(Token(kind: .number, text: number, upper: number))
+            } else if isWordByte(byte) {
+                let start = index
+                while index < bytes.count, isWordByte(bytes[index]) { index += 1 }
+                let word = String(decoding: bytes[start..<index], as: UTF8.self)
+                tokens.append(Token(kind: .word, text: word.lowercased(), upper: word.uppercased()))
+            } else {
+                let symbol = String(UnicodeScalar(byte))
+                tokens.append(Token(kind: .symbol, text: symbol, upper: symbol))
+                index += 1
+            }
+        }
+        return tokens
+    }
+
+    /// Reads tokens front to back.
+    struct TokenCursor {
+        var tokens: [Token]
+        var position = 0
+
+        mutating func next() -> Token? {
+            guard position < tokens.count else { return nil }
+            defer { position += 1 }
+            return tokens[position]
+        }
+
+        func peek(_ keyword: String) -> Bool {
+            position < tokens.count && tokens[position].kind == .word && tokens[position].upper == keyword
+        }
+
+        func peekSymbol(_ symbol: String) -> Bool {
+            position < tokens.count && tokens[position].kind == .symbol && tokens[position].text == symbol
+        }
+
+        mutating func accept(_ keyword: String) -> Bool {
+            guard peek(keyword) else { return false }
+            position += 1
+            return true
+        }
+
+        /// Accepts the whole sequence or nothing.
+        mutating func accept(_ keywords: [String]) -> Bool {
+            let saved = position
+            for keyword in keywords where !accept(keyword) {
+                position = saved
+                return false
+            }
+            return true
+        }
+
+        mutating func acceptSymbol(_ symbol: String) -> Bool {
+            guard peekSymbol(symbol) else { return false }
+            position += 1
+            return true
+        }
+
+        /// An identifier: a word or a quoted name.
+        mutating func identifier() -> String? {
+            guard position < tokens.count, tokens[position].kind == .word || tokens[position].kind == .quoted else {
+                return nil
+            }
+            defer { position += 1 }
+            return tokens[position].text
+        }
+
+        /// A possibly schema-qualified name (`app.users`); the qualifier is dropped.
+        mutating func name() -> String? {
+            guard var name = identifier() else { return nil }
+            while acceptSymbol(".") {
+                guard let part = identifier() else { return nil }
+                name = part
+            }
+            return name
+        }
+
+        /// `a, b, c` followed by anything (CASCADE, RESTRICT).
+        mutating func nameList() -> [String] {
+            var names: [String] = []
+            while let name = name() {
+                names.append(name)
+                guard acceptSymbol(",") else { break }
+            }
+            return names
+        }
+
+        /// Skips to just past the `)` matching an already consumed `(`.
+        mutating func skipToClose() {
+            var depth = 1
+            while let token = next() {
+                guard token.kind == .symbol else { continue }
+                if token.text == "(" { depth += 1 }
+                if token.text == ")" {
+                    depth -= 1
+                    if depth == 0 { return }
+                }
+            }
+        }
+
+        /// The comma-separated elements up to the `)` matching an already consumed `(`.
+        mutating func elementsUntilClose() -> [[Token]] {
+            var elements: [[Token]] = [[]]
+            var depth = 1
+            while let token = next() {
+                if token.kind == .symbol {
+                    if token.text == "(" { depth += 1 }
+                    if token.text == ")" {
+                        depth -= 1
+                        if depth == 0 { break }
+                    }
+                    if token.text == ",", depth == 1 {
+                        elements.append([])
+                        continue
+                    }
+                }
+                elements[elements.count - 1].append(token)
+            }
+            return elements.filter { !$0.isEmpty }
+        }
+
+        /// The rest, split at top-level commas, each part as its own cursor.
+        mutating func remainingElements() -> [TokenCursor] {
+            var parts: [[Token]] = [[]]
+            var depth = 0
+            while let token = next() {
+                if token.kind == .symbol {
+                    if token.text == "(" { depth += 1 }
+                    if token.text == ")" { depth -= 1 }
+                    if token.text == ",", depth == 0 {
+                        parts.append([])
+                        continue
+                    }
+                }
+                parts[parts.count - 1].append(token)
+            }
+            return parts.filter { !$0.isEmpty }.map { TokenCursor(tokens: $0) }
+        }
+    }
+}

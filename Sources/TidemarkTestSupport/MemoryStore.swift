@@ -1,0 +1,185 @@
+import Synchronization
+import TidemarkCore
+
+/// The databases behind `memory:NAME` targets, with hooks for tests. Thread-safe: the store's
+/// directory and each database sit behind their own `Mutex`, so fleet-scale tests touching
+/// thousands of databases from many workers contend only on the brief directory look-up.
+///
+/// `MemoryStore.shared` is what `MemoryBackend()` uses; tests that must not see each other's
+/// databases make their own with `MemoryStore()`.
+public final class MemoryStore: Sendable {
+    /// The process-wide store.
+    public static let shared = MemoryStore()
+
+    private struct Directory {
+        var databases: [String: MemoryDatabase] = [:]
+        var defaultStepLatency: Duration = .zero
+    }
+
+    private let directory = Mutex(Directory())
+    private let connectionCounter = Atomic<UInt64>(0)
+
+    /// An empty store, independent of `shared`.
+    public init() {}
+
+    /// The database a target lives in: `memory:NAME`, combined with the target's schema when it
+    /// has one (`NAME/SCHEMA`), so two schemas of one database are independent targets.
+    public static func databaseName(of target: Target) throws(BackendError) -> String {
+        guard case .url(let url) = target.connection, url.hasPrefix("memory:") else {
+            throw .unsupported(target: target.name, message: "not an in-memory target; use `url: memory:NAME`.")
+        }
+        var name = url.dropFirst("memory:".count)
+        if name.hasPrefix("//") { name = name.dropFirst(2) }
+        guard !name.isEmpty else {
+            throw .unsupported(target: target.name, message: "`\(url)` names no database; use `memory:NAME`.")
+        }
+        return target.schema.map { "\(name)/\($0)" } ?? String(name)
+    }
+
+    // MARK: Inspection
+
+    /// The target's schema (tables, columns, indexes), or nil if nothing ever connected to it.
+    public func schema(of target: Target) -> MemorySchema? {
+        existingDatabase(of: target)?.state.withLock { $0.schema }
+    }
+
+    /// The target's table names, sorted; empty for an unknown database.
+    public func tables(of target: Target) -> [String] {
+        schema(of: target)?.tableNames ?? []
+    }
+
+    /// A table's columns in physical order, or nil when the table does not exist.
+    public func columns(of table: String, in target: Target) -> [String]? {
+        schema(of: target)?.tables[table]?.columns
+    }
+
+    /// Every history row, oldest first, whether or not the history table was created.
+    public func history(of target: Target) -> [HistoryEntry] {
+        existingDatabase(of: target)?.state.withLock { $0.history } ?? []
+    }
+
+    /// Whether some connection holds the target's migration lock.
+    public func isLocked(_ target: Target) -> Bool {
+        existingDatabase(of: target)?.state.withLock { $0.lockOwner != nil } ?? false
+    }
+
+    /// The names of every database the store holds, sorted.
+    public var databaseNames: [String] {
+        directory.withLock { $0.databases.keys.sorted() }
+    }
+
+    // MARK: Test hooks
+
+    /// Gives a target a starting schema and history (e.g. a fleet already at version 3), with the
+    /// history table in place. Replaces what the database held.
+    public func seed(_ target: Target, schema: MemorySchema = MemorySchema(), history: [HistoryEntry] = []) throws(BackendError) {
+        let database = try database(of: target)
+        database.state.withLock {
+            $0.schema = schema
+            $0.history = history.sorted { $0.id < $1.id }
+            $0.nextID = ($0.history.last?.id ?? 0) + 1
+            $0.historyTableExists = true
+        }
+    }
+
+    /// Makes the next `count` connection attempts to the target fail; `transient` failures are the
+    /// kind the executor retries.
+    public func failNextConnections(to target: Target, count: Int, transient: Bool = true) throws(BackendError) {
+        let database = try database(of: target)
+        database.state.withLock {
+            $0.pendingConnectFailures = max(0, count)
+            $0.connectFailuresAreTransient = transient
+        }
+    }
+
+    /// How many injected connection failures are still to come for the target.
+    public func pendingConnectionFailures(for target: Target) -> Int {
+        existingDatabase(of: target)?.state.withLock { $0.pendingConnectFailures } ?? 0
+    }
+
+    /// Adds artificial server time to every step run on the target (nil: back to the store's
+    /// default). The latency counts against the statement timeout and can be cancelled.
+    public func setStepLatency(_ latency: Duration?, for target: Target) throws(BackendError) {
+        let database = try database(of: target)
+        database.state.withLock { $0.stepLatency = latency }
+    }
+
+    /// Artificial server time for every step on databases without their own latency.
+    public func setDefaultStepLatency(_ latency: Duration) {
+        directory.withLock { $0.defaultStepLatency = latency }
+    }
+
+    /// Forgets one target's database.
+    public func removeDatabase(of target: Target) {
+        guard let name = try? Self.databaseName(of: target) else { return }
+        _ = directory.withLock { $0.databases.removeValue(forKey: name) }
+    }
+
+    /// Forgets every database and resets the default latency.
+    public func removeAll() {
+        directory.withLock { $0 = Directory() }
+    }
+
+    // MARK: For the backend
+
+    /// The target's database, created empty on first use (like a SQLite file).
+    func database(of target: Target) throws(BackendError) -> MemoryDatabase {
+        let name = try Self.databaseName(of: target)
+        return directory.withLock { directory in
+            if let database = directory.databases[name] { return database }
+            let database = MemoryDatabase(name: name)
+            directory.databases[name] = database
+            return database
+        }
+    }
+
+    func defaultStepLatency() -> Duration {
+        directory.withLock { $0.defaultStepLatency }
+    }
+
+    func nextConnectionID() -> UInt64 {
+        connectionCounter.add(1, ordering: .relaxed).newValue
+    }
+
+    private func existingDatabase(of target: Target) -> MemoryDatabase? {
+        guard let name = try? Self.databaseName(of: target) else { return nil }
+        return directory.withLock { $0.databases[name] }
+    }
+}
+
+/// One in-memory database. Thread-safe: everything sits behind its `Mutex`.
+final class MemoryDatabase: Sendable {
+    struct State {
+        var schema = MemorySchema()
+        var historyTableExists = false
+        var history: [HistoryEntry] = []
+        var nextID: Int64 = 1
+        /// The connection holding the migration lock.
+        var lockOwner: UInt64?
+        var pendingConnectFailures = 0
+        var connectFailuresAreTransient = true
+        var stepLatency: Duration?
+
+        /// Appends a row, giving it the next id; returns the row as stored.
+        mutating func append(_ entry: HistoryEntry) -> HistoryEntry {
+            var entry = entry
+            entry.id = nextID
+            nextID += 1
+            history.append(entry)
+            return entry
+        }
+
+        /// Replaces the row with `entry.id` (rows are appended in id order, so it is near the end).
+        mutating func replace(_ entry: HistoryEntry) {
+            if let index = history.lastIndex(where: { $0.id == entry.id }) { history[index] = entry }
+        }
+    }
+
+    let name: String
+    let state: Mutex<State>
+
+    init(name: String) {
+        self.name = name
+        state = Mutex(State())
+    }
+}
