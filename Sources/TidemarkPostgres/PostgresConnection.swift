@@ -208,48 +208,54 @@ public final class PostgresConnection: BackendConnection {
         }
     }
 
+    /// Where a transactional step was when it failed: it decides the message and what is known.
+    private enum Phase {
+        case begin, script, record, commit
+    }
+
     /// Script and success row commit together; a failure rolls back and leaves a failed row.
     private func runInTransaction(_ step: StepRequest, on pg: PGConnection) throws(BackendError) -> HistoryEntry {
         let startedAt = Date()
         let clock = ContinuousClock()
         let start = clock.now
-        var inScript = false
-        var committing = false
+        var phase = Phase.begin
+        var selfCommittedMS: Int64 = 0
         do throws(PGError) {
             try pg.execute("BEGIN")
             // SET LOCAL: an earlier script's plain SET may have changed the session's values.
             try pg.execute(sessionSettings(local: true))
-            inScript = true
+            phase = .script
             // The whole script as one query string, as psql -1 would: the server runs its
             // statements in order inside our transaction and stops at the first error.
             try pg.execute(step.sql)
-            inScript = false
             let elapsed = (clock.now - start).milliseconds
-            guard pg.inTransactionBlock else {
-                // The script ended our transaction itself (a COMMIT the planner did not spot):
-                // its work is in, so record that honestly as having run outside our transaction.
-                logger.warning("version \(step.version): the script ended Tidemark's transaction itself; recording it as run outside a transaction")
-                return try insertRow(
+            if pg.inTransactionBlock {
+                phase = .record
+                let entry = try insertRow(
                     step, on: pg, startedAt: startedAt, finishedAt: Date(), executionMS: elapsed, success: true,
-                    transactional: false, error: nil)
+                    transactional: true, error: nil)
+                phase = .commit
+                try pg.execute("COMMIT")
+                return entry
             }
-            let entry = try insertRow(
-                step, on: pg, startedAt: startedAt, finishedAt: Date(), executionMS: elapsed, success: true,
-                transactional: true, error: nil)
-            committing = true
-            try pg.execute("COMMIT")
-            return entry
+            selfCommittedMS = elapsed
         } catch {
             let elapsed = (clock.now - start).milliseconds
             if pg.inTransactionBlock { _ = try? pg.execute("ROLLBACK") }
-            var message =
-                inScript
-                ? describe(error, in: step, at: error.position.map { location(ofScalar: $0 - 1, in: step.sql) })
-                : parameters.redact(error.fullMessage)
-            if !inScript { message = (committing ? "COMMIT failed: " : "cannot run the step's bookkeeping: ") + message }
+            var message: String
+            switch phase {
+            case .script:
+                message = describe(error, in: step, at: error.position.map { location(ofScalar: $0 - 1, in: step.sql) })
+            case .begin:
+                message = parameters.redact("starting the step's transaction failed: \(error.fullMessage)")
+            case .record:
+                message = parameters.redact("recording the step in \(historyTable) failed: \(error.fullMessage)")
+            case .commit:
+                message = parameters.redact("COMMIT failed: \(error.fullMessage)")
+            }
             if error.connectionLost {
                 message +=
-                    committing
+                    phase == .commit
                     ? "; the connection was lost during COMMIT, so whether the step committed is unknown: check \(historyTable)"
                     : "; the connection was lost, so the server rolled the transaction back"
             } else {
@@ -267,6 +273,31 @@ public final class PostgresConnection: BackendConnection {
             throw .stepFailed(
                 target: target.name, version: step.version, kind: step.kind, message: message,
                 sqlState: error.sqlState, dirty: false)
+        }
+        // The script ended our transaction itself (a COMMIT the planner did not spot): its work
+        // is in, so record that honestly as having run outside our transaction.
+        logger.warning("version \(step.version): the script ended Tidemark's transaction itself; recording it as run outside a transaction")
+        return try recordSelfCommitted(step, on: pg, startedAt: startedAt, executionMS: selfCommittedMS)
+    }
+
+    /// Records a "transactional" script that committed on its own: its work is in, so a failure
+    /// to record it leaves the target in an unknown state, said as dirty.
+    private func recordSelfCommitted(
+        _ step: StepRequest, on pg: PGConnection, startedAt: Date, executionMS: Int64
+    ) throws(BackendError) -> HistoryEntry {
+        do {
+            return try retryingCancelled {
+                () throws(PGError) -> HistoryEntry in
+                try insertRow(
+                    step, on: pg, startedAt: startedAt, finishedAt: Date(), executionMS: executionMS, success: true,
+                    transactional: false, error: nil)
+            }
+        } catch {
+            throw .stepFailed(
+                target: target.name, version: step.version, kind: step.kind,
+                message: parameters.redact(
+                    "the script committed its own transaction, but recording it in \(historyTable) failed: \(error.fullMessage)"),
+                sqlState: error.sqlState, dirty: true)
         }
     }
 

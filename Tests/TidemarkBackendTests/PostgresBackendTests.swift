@@ -309,6 +309,16 @@ struct PostgresBackendTests {
         #expect(TargetState(history: try connection.readHistory()).isDirty)
     }
 
+    @Test func transactionalScriptThatCommitsItselfIsRecordedAsRunOutsideATransaction() throws {
+        let target = try fixture.makeTarget(name: "self-commit")
+        let connection = try connect(target)
+        let entry = try connection.run(step("1", "CREATE TABLE committed_early (id integer);\nCOMMIT;"))
+        #expect(entry.success)
+        #expect(!entry.transactional, "the work committed outside Tidemark's transaction")
+        #expect(try fixture.tableExists("committed_early", in: target))
+        #expect(try connection.readHistory() == [entry])
+    }
+
     @Test func copyFromStdinFailsTheStepInsteadOfHanging() throws {
         let target = try fixture.makeTarget(name: "copy")
         let connection = try connect(target)

@@ -14,10 +14,14 @@ struct PostgresFixture: BackendFixture {
     var backend: any Backend { PostgresBackend() }
     var description: String { "PostgreSQL" }
 
+    init(url: String) {
+        self.url = url
+    }
+
     /// Nil when no test server is configured.
     init?(environment: [String: String] = ProcessInfo.processInfo.environment) {
         guard let url = environment["TIDEMARK_TEST_POSTGRES_URL"], !url.isEmpty else { return nil }
-        self.url = url
+        self.init(url: url)
     }
 
     /// Whether the PostgreSQL tests can run (`scripts/with-postgres` sets the variable).
