@@ -46,7 +46,8 @@ enum TransactionDetection {
         if starts("REINDEX") {
             if words.contains("CONCURRENTLY") { return "REINDEX CONCURRENTLY" }
             // REINDEX SCHEMA / DATABASE / SYSTEM commit per table and refuse a transaction block.
-            if let scope = words.dropFirst().first(where: { ["SCHEMA", "DATABASE", "SYSTEM"].contains($0) }) {
+            let scopes = ["INDEX", "TABLE", "SCHEMA", "DATABASE", "SYSTEM"]
+            if let scope = words.dropFirst().first(where: { scopes.contains($0) }), scope != "INDEX", scope != "TABLE" {
                 return "REINDEX \(scope)"
             }
         }

@@ -224,6 +224,8 @@ struct TransactionDetectionTests {
             ("REINDEX (VERBOSE) TABLE CONCURRENTLY a;", "refused:REINDEX CONCURRENTLY at line 1"),
             ("REINDEX SCHEMA app;", "refused:REINDEX SCHEMA at line 1"),
             ("REINDEX TABLE a;", nil),
+            ("REINDEX TABLE database.a;", nil),
+            ("REINDEX (VERBOSE) DATABASE app;", "refused:REINDEX DATABASE at line 1"),
             ("CREATE DATABASE x;", "refused:CREATE DATABASE at line 1"),
             ("DROP DATABASE x;", "refused:DROP DATABASE at line 1"),
             ("CREATE TABLESPACE t LOCATION '/x';", "refused:CREATE TABLESPACE at line 1"),
