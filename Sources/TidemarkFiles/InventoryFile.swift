@@ -31,8 +31,11 @@ public enum InventoryFile {
         return try parse(yaml: text, file: path)
     }
 
-    /// Parses inventory YAML; `file` is the path used in messages and to resolve relative paths
-    /// (`plan:` and `sqlite:` URLs resolve against its directory).
+    /// Parses inventory YAML; `file` is the path used in messages and to resolve relative paths.
+    ///
+    /// `plan:` resolves against the file's directory and stays relative when `file` is relative;
+    /// a relative `sqlite:PATH` becomes `sqlite:/absolute/path` (against the working directory
+    /// when `file` itself is relative), so a backend opens the same file from anywhere.
     public static func parse(yaml: String, file: String) throws(InventoryProblems) -> Inventory {
         var parser = InventoryParser(file: file)
         let inventory = parser.inventory(from: yaml)
