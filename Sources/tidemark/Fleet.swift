@@ -16,8 +16,9 @@ struct SelectionOptions: ParsableArguments {
     /// The selected targets in inventory order; unknown names are a usage error (exit 2).
     func select(from inventory: Inventory) throws -> [Target] {
         for name in environments where inventory.environment(named: name) == nil {
-            let known = inventory.environments.map(\.name).joined(separator: ", ")
-            throw CommandFailure(.invalidInput, "\(inventory.file): no environment named '\(name)'; environments: \(known)")
+            let known = inventory.environments.map(\.name)
+            let hint = Suggestion.closest(to: name, among: known).map { "did you mean '\($0)'?" } ?? "environments: \(known.joined(separator: ", "))"
+            throw CommandFailure(.invalidInput, "\(inventory.file): no environment named '\(name)'; \(hint)")
         }
         for name in targets { _ = try inventory.requireTarget(name) }
         return inventory.allTargets.filter { target in

@@ -55,8 +55,8 @@ extension Inventory {
     func requireTarget(_ name: String) throws -> Target {
         if let target = target(named: name) { return target }
         let names = allTargets.map(\.name)
-        let close = names.filter { $0.hasPrefix(String(name.prefix(3))) }.prefix(5)
-        let hint = close.isEmpty ? "targets: \(names.prefix(8).joined(separator: ", "))\(names.count > 8 ? ", …" : "")" : "did you mean \(close.joined(separator: ", "))?"
+        let hint = Suggestion.closest(to: name, among: names).map { "did you mean '\($0)'?" }
+            ?? "targets: \(names.prefix(8).joined(separator: ", "))\(names.count > 8 ? ", …" : "")"
         throw CommandFailure(.invalidInput, "\(file): no target named '\(name)'; \(hint)")
     }
 }

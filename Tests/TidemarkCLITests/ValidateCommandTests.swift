@@ -69,6 +69,6 @@ import TidemarkTestSupport
     @Test func historyOfUnknownTargetNamesTheInventory() throws {
         let result = try CommandRunner.run(["history", "-i", "inventories/demo.yaml", "--target", "prod-eu-9"])
         #expect(result.status == 2, "\(result)")
-        #expect(result.standardError.contains("inventories/demo.yaml: no target named 'prod-eu-9'; did you mean prod-eu-1"), "\(result)")
+        #expect(result.standardError.contains("inventories/demo.yaml: no target named 'prod-eu-9'; did you mean 'prod-eu-1'?"), "\(result)")
     }
 }
