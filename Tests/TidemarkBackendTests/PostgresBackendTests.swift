@@ -90,6 +90,27 @@ struct PostgresBackendTests {
         #expect(error.description.hasPrefix("no-such-db: cannot connect:"))
     }
 
+    @Test func tooManyConnectionsIsTransient() throws {
+        // CONNECTION LIMIT 0 makes the server answer 53300 "too many connections for role".
+        let role = "tm_limited_role"
+        try fixture.admin { admin in
+            if try admin.query("SELECT 1 FROM pg_roles WHERE rolname = $1", [role]).isEmpty {
+                try admin.execute("CREATE ROLE \(role) LOGIN CONNECTION LIMIT 0")
+            }
+        }
+        let components = try #require(URLComponents(string: fixture.url))
+        let url = "postgres://\(role)@\(try #require(components.host)):\(try #require(components.port))\(components.path)"
+        let error = try #require(throws: BackendError.self) {
+            try backend.connect(to: Target(name: "limited", environment: "test", connection: .url(url)), timeouts: .standard, logger: logger)
+        }
+        guard case .connectionFailed(_, let message, let transient) = error else {
+            Issue.record("expected connectionFailed, got \(error)")
+            return
+        }
+        #expect(message.contains("too many connections"))
+        #expect(transient)
+    }
+
     @Test func refusedConnectionIsTransientAndNeverShowsThePassword() throws {
         let port = try closedPort()
         let password = "s3cret-\(UUID().uuidString)"
@@ -359,6 +380,26 @@ struct PostgresBackendTests {
         try connection.run(step("1", "CREATE TABLE inside_quoted (id integer);"))
         #expect(try fixture.tableExists("inside_quoted", in: target))
         #expect(try fixture.tableExists("tidemark_history", in: target))
+    }
+
+    @Test func historyTableHasTheSpecifiedColumns() throws {
+        let target = try fixture.makeTarget(name: "columns")
+        _ = try connect(target)
+        let columns = try fixture.admin { admin in
+            try admin.query(
+                """
+                SELECT column_name, data_type, is_nullable FROM information_schema.columns
+                WHERE table_schema = $1 AND table_name = 'tidemark_history' ORDER BY ordinal_position
+                """, [target.schema])
+        }
+        let described = columns.map { $0.compactMap { $0 }.joined(separator: " ") }
+        #expect(
+            described == [
+                "id bigint NO", "version text NO", "description text NO", "kind text NO", "script text NO",
+                "checksum text NO", "run_id text NO", "applied_by text NO", "started_at timestamp with time zone NO",
+                "finished_at timestamp with time zone YES", "execution_ms bigint NO", "success boolean NO",
+                "transactional boolean NO", "error text YES",
+            ])
     }
 
     @Test func concurrentRunsCreateTheHistoryTableOnce() throws {
