@@ -35,7 +35,7 @@ extension Tidemark {
             do {
                 try PlanDirectory.saveManifest(name: plan.name, quarantine: plan.quarantine + [entry], to: directory)
             } catch {
-                throw CommandFailure(.failed, "\(directory)/plan.yaml: cannot write: \(error)")
+                throw CommandFailure(.failed, error.description)
             }
             let compensated = plan.migrations.first { $0.compensates == migration.version }
             Terminal.standardOutput.write("quarantined version \(migration.version) (\(migration.description)): \(reason)")
