@@ -95,12 +95,25 @@ extension SQLiteConnection {
         }
     }
 
-    /// The line of the first non-blank character at or after `offset` (where SQLite started
-    /// parsing the failing statement).
+    /// The line where the statement that SQLite started parsing at `offset` really begins:
+    /// blanks and comments before it (left over from the previous statement's tail) skipped.
     private static func lineNumber(in buffer: UnsafeBufferPointer<CChar>, at offset: Int) -> Int {
+        let dash = CChar(UInt8(ascii: "-")), slash = CChar(UInt8(ascii: "/")), star = CChar(UInt8(ascii: "*"))
         var start = offset
-        while start < buffer.count, buffer[start] == 0x20 || buffer[start] == 0x0A || buffer[start] == 0x09 || buffer[start] == 0x0D {
-            start += 1
+        while start < buffer.count {
+            let byte = buffer[start]
+            let next = start + 1 < buffer.count ? buffer[start + 1] : 0
+            if byte == 0x20 || byte == 0x0A || byte == 0x09 || byte == 0x0D || byte == 0x0C {
+                start += 1
+            } else if byte == dash, next == dash {
+                while start < buffer.count, buffer[start] != 0x0A, buffer[start] != 0 { start += 1 }
+            } else if byte == slash, next == star {
+                start += 2
+                while start + 1 < buffer.count, !(buffer[start] == star && buffer[start + 1] == slash) { start += 1 }
+                start += 2
+            } else {
+                break
+            }
         }
         var line = 1
         for index in 0..<min(start, buffer.count) where buffer[index] == 0x0A { line += 1 }

@@ -148,17 +148,16 @@ public final class MemoryConnection: BackendConnection {
         var failure: StepFailure?
         do throws(StepFailure) {
             try pause(latency, line: nil)
-            for statement in SQLScanner.statements(in: step.sql) {
-                try checkCancelled(line: statement.line)
-                let parsed = MemorySQL.parse(statement.text)
+            for (line, parsed) in MemorySQL.statements(in: step.sql) {
+                try checkCancelled(line: line)
                 if case .sleep(let duration) = parsed {
-                    try pause(duration, line: statement.line)
+                    try pause(duration, line: line)
                     continue
                 }
                 do {
                     try MemorySQL.apply(parsed, to: &schema)
                 } catch {
-                    throw StepFailure(message: "line \(statement.line): \(error.message)", cancelled: false)
+                    throw StepFailure(message: "line \(line): \(error.message)", cancelled: false)
                 }
             }
         } catch {
@@ -195,12 +194,11 @@ public final class MemoryConnection: BackendConnection {
         var failureMessage: String?
         do throws(StepFailure) {
             try pause(latency, line: nil)
-            for statement in SQLScanner.statements(in: step.sql) {
-                try checkCancelled(line: statement.line)
-                let parsed = MemorySQL.parse(statement.text)
+            for (line, parsed) in MemorySQL.statements(in: step.sql) {
+                try checkCancelled(line: line)
                 switch parsed {
                 case .sleep(let duration):
-                    try pause(duration, line: statement.line)
+                    try pause(duration, line: line)
                 case .begin:
                     if ownTransaction == nil { ownTransaction = database.state.withLock { $0.schema } }
                 case .commit:
@@ -218,7 +216,7 @@ public final class MemoryConnection: BackendConnection {
                         }
                     }
                     if let failure {
-                        throw StepFailure(message: "line \(statement.line): \(failure.message)", cancelled: false)
+                        throw StepFailure(message: "line \(line): \(failure.message)", cancelled: false)
                     }
                 }
             }

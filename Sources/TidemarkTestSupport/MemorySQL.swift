@@ -1,3 +1,6 @@
+import Synchronization
+import TidemarkCore
+
 /// The tiny SQL dialect the in-memory backend understands: enough DDL to have a schema to
 /// inspect and real failure semantics (creating an existing table, dropping a missing one,
 /// selecting from a missing table all fail, as in PostgreSQL). Everything else is accepted and
@@ -37,6 +40,21 @@ enum MemorySQL {
     }
 
     // MARK: Parsing
+
+    /// A script's statements with their lines, split by `SQLScanner` and parsed. Fleet tests run
+    /// the same few scripts on thousands of targets, so results are cached by script text.
+    static func statements(in script: String) -> [(line: Int, statement: Statement)] {
+        if let cached = cache.withLock({ $0[script] }) { return cached }
+        let parsed = SQLScanner.statements(in: script).map { (line: $0.line, statement: parse($0.text)) }
+        cache.withLock { cache in
+            // A bound, not an LRU: tests use few distinct scripts; a flood just starts over.
+            if cache.count >= 4_096 { cache.removeAll(keepingCapacity: true) }
+            cache[script] = parsed
+        }
+        return parsed
+    }
+
+    private static let cache = Mutex<[String: [(line: Int, statement: Statement)]]>([:])
 
     static func parse(_ text: String) -> Statement {
         var cursor = TokenCursor(tokens: tokenize(text))
