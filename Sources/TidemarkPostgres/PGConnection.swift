@@ -105,21 +105,26 @@ final class PGConnection {
     private func collectResults() throws(PGError) -> [PGRow] {
         var rows: [PGRow] = []
         var failure: PGError?
+        var completed = 0  // one final result per statement; COPY's intermediate ones not counted
         while let result = PQgetResult(handle) {
             defer { PQclear(result) }
             let status = PQresultStatus(result)
             switch status {
             case PGRES_TUPLES_OK, PGRES_SINGLE_TUPLE:
                 rows = Self.rows(of: result)
+                completed += 1
             case PGRES_COMMAND_OK, PGRES_EMPTY_QUERY:
-                break
+                completed += 1
             case PGRES_COPY_IN, PGRES_COPY_BOTH:
                 // A script has no data to feed: end the COPY with an error so the statement fails.
                 PQputCopyEnd(handle, "Tidemark does not feed COPY FROM STDIN; use INSERT or COPY FROM a server file")
             case PGRES_COPY_OUT:
                 drainCopyOut()
             default:
-                if failure == nil { failure = PGError(result: result, connection: handle) }
+                if failure == nil {
+                    failure = PGError(result: result, connection: handle)
+                    failure?.completedStatements = completed
+                }
             }
         }
         if let failure { throw failure }

@@ -11,27 +11,35 @@ struct PGError: Error, Sendable, Hashable {
     var hint: String?
     /// 1-based character offset into the query string that failed (PG_DIAG_STATEMENT_POSITION).
     var position: Int?
+    /// Where inside a function the error arose (PL/pgSQL: `PL/pgSQL function f() line 3 at RAISE`),
+    /// first line only.
+    var context: String?
     /// True when the connection is gone: nothing more can be sent on it.
     var connectionLost: Bool
+    /// How many statements of a multi-statement query string completed before this error: with
+    /// no position (run-time errors have none), it tells which statement failed.
+    var completedStatements: Int?
 
     init(
         sqlState: String? = nil, message: String, detail: String? = nil, hint: String? = nil, position: Int? = nil,
-        connectionLost: Bool = false
+        context: String? = nil, connectionLost: Bool = false
     ) {
         self.sqlState = sqlState
         self.message = message
         self.detail = detail
         self.hint = hint
         self.position = position
+        self.context = context
         self.connectionLost = connectionLost
     }
 
     /// SQLSTATE 57014: a statement was cancelled (PQcancel or statement_timeout).
     var isQueryCanceled: Bool { sqlState == "57014" }
 
-    /// The message with its detail and hint, for error text: `primary (detail: …; hint: …)`.
+    /// The message with its detail, hint and context: `primary (detail: …; hint: …; where: …)`.
     var fullMessage: String {
-        let extras = [detail.map { "detail: \($0)" }, hint.map { "hint: \($0)" }].compactMap { $0 }
+        let extras = [detail.map { "detail: \($0)" }, hint.map { "hint: \($0)" }, context.map { "where: \($0)" }]
+            .compactMap { $0 }
         return extras.isEmpty ? message : "\(message) (\(extras.joined(separator: "; ")))"
     }
 
@@ -53,6 +61,13 @@ struct PGError: Error, Sendable, Hashable {
             hint: PGError.field(result, TIDEMARK_PG_DIAG_MESSAGE_HINT),
             position: PGError.field(result, TIDEMARK_PG_DIAG_STATEMENT_POSITION).flatMap { Int($0) },
             connectionLost: connectionLost)
+        // Only the innermost frame, and only a function's: nested call chains and the
+        // "SQL statement …" frames repeat the script's own text.
+        if let context = PGError.field(result, TIDEMARK_PG_DIAG_CONTEXT),
+            let first = context.split(whereSeparator: \.isNewline).first, first.hasPrefix("PL/")
+        {
+            self.context = String(first.prefix(200))
+        }
     }
 
     /// One diagnostic field of a result, nil when absent or empty.

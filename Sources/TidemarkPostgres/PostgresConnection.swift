@@ -245,7 +245,7 @@ public final class PostgresConnection: BackendConnection {
             var message: String
             switch phase {
             case .script:
-                message = describe(error, in: step, at: error.position.map { location(ofScalar: $0 - 1, in: step.sql) })
+                message = describe(error, in: step, at: scriptLocation(of: error, in: step.sql))
             case .begin:
                 message = parameters.redact("starting the step's transaction failed: \(error.fullMessage)")
             case .record:
@@ -493,6 +493,16 @@ public final class PostgresConnection: BackendConnection {
             if let column = location.column, !step.scriptPath.isEmpty { prefix += ":\(column)" }
         }
         return parameters.redact("\(prefix): \(error.fullMessage)")
+    }
+
+    /// Where in a script sent whole an error is: the server's position when it gave one (parse
+    /// and name-resolution errors), else the first line of the statement that failed, found by
+    /// counting the statements that completed before it (run-time errors carry no position).
+    private func scriptLocation(of error: PGError, in script: String) -> (line: Int, column: Int?)? {
+        if let position = error.position { return location(ofScalar: position - 1, in: script) }
+        guard let completed = error.completedStatements else { return nil }
+        let statements = SQLScanner.statements(in: script)
+        return completed < statements.count ? (statements[completed].line, nil) : nil
     }
 
     private func location(ofScalar offset: Int, in script: String) -> (line: Int, column: Int?) {

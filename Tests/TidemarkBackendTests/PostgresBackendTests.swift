@@ -265,6 +265,29 @@ struct PostgresBackendTests {
         #expect(!TargetState(history: history).isDirty)
     }
 
+    @Test func runTimeErrorsWithoutAPositionNameTheFailingStatementsLine() throws {
+        let connection = try connect(try fixture.makeTarget(name: "runtime-error"))
+        let script = """
+            CREATE TABLE unique_things (id integer PRIMARY KEY);
+            INSERT INTO unique_things VALUES (1); -- two statements on one line
+            ;;
+            /* a comment; with a semicolon */
+            INSERT INTO unique_things
+              VALUES (1);
+            """
+        let error = try #require(throws: BackendError.self) { try connection.run(step("2", script, path: "V2__dup.sql")) }
+        guard case .stepFailed(_, _, _, let message, let state, _) = error else {
+            Issue.record("expected stepFailed, got \(error)")
+            return
+        }
+        #expect(state == "23505")
+        #expect(message.hasPrefix("V2__dup.sql:5: duplicate key value violates unique constraint"), "\(message)")
+
+        let plpgsql = "SELECT 1;\nDO $$\nBEGIN\n  RAISE EXCEPTION 'boom %', 7 USING HINT = 'fix it';\nEND\n$$;"
+        let raised = try #require(throws: BackendError.self) { try connection.run(step("3", plpgsql, path: "V3__do.sql")) }
+        #expect(raised.description.contains("V3__do.sql:2: boom 7 (hint: fix it; where: PL/pgSQL function inline_code_block line 3 at RAISE)"), "\(raised)")
+    }
+
     @Test func errorLinesCountCharactersNotBytes() throws {
         let connection = try connect(try fixture.makeTarget(name: "unicode"))
         let script = "-- café ☕ 日本語\nSELECT 'ünïcödé';\nSELECT * FROM nowhere;"
