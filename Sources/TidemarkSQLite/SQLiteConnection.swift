@@ -51,8 +51,10 @@ public final class SQLiteConnection: BackendConnection {
                 target: target.name, message: "cannot open \(path): \(failure.message)",
                 transient: SQLiteError.isTransient(failure.code))
         }
-        // From here on, waiting for another writer is bounded by the lock timeout.
-        sqlite3_busy_timeout(db, Self.clampedMilliseconds(timeouts.lockTimeout))
+        // From here on, waiting for another writer is bounded by the lock timeout (zero: no
+        // bound, as `lock_timeout = 0` means in PostgreSQL).
+        let lockWait = timeouts.lockTimeout > .zero ? Self.clampedMilliseconds(timeouts.lockTimeout) : Int32.max
+        sqlite3_busy_timeout(db, lockWait)
 
         let watch = SQLiteStatementWatch(handle: db)
         // The context is unretained: the connection keeps `watch` alive for as long as the

@@ -37,9 +37,10 @@ final class SQLiteStatementWatch: Sendable {
         state = Mutex(State(target: InterruptTarget(handle: handle)))
     }
 
-    /// Starts watching a script that may run for at most `timeout`.
+    /// Starts watching a script that may run for at most `timeout`; zero or less means no
+    /// limit, as `statement_timeout = 0` does in PostgreSQL.
     func arm(timeout: Duration) {
-        let deadline = ContinuousClock.now.advanced(by: timeout)
+        let deadline = timeout > .zero ? ContinuousClock.now.advanced(by: timeout) : nil
         state.withLock {
             $0.armed = true
             $0.timeout = timeout

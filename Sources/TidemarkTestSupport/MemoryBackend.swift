@@ -139,7 +139,9 @@ public final class MemoryConnection: BackendConnection {
             : try runAsWritten(step, entry: entry, latency: latency, on: database)
     }
 
-    /// Runs on a copy of the schema; the copy and the success row are stored together.
+    /// Runs on a copy of the schema; the copy and the success row are stored together. (A change
+    /// another connection made meanwhile would be overwritten; migrations hold the target's lock,
+    /// so in use there is none.)
     private func runInTransaction(_ step: StepRequest, entry: HistoryEntry, latency: Duration, on database: MemoryDatabase)
         throws(BackendError) -> HistoryEntry
     {
@@ -337,9 +339,11 @@ final class MemoryCancelSignal: StatementCanceller {
         if drain { wake.wait() }
     }
 
-    /// Sleeps for `duration`, or until `timeout` has passed, or until cancelled.
+    /// Sleeps for `duration`, or until `timeout` has passed (zero or less: no limit, as
+    /// `statement_timeout = 0` in PostgreSQL), or until cancelled.
     func sleep(_ duration: Duration, timeout: Duration) -> SleepResult {
         if isCancelled { return .cancelled }
+        let timeout = timeout > .zero ? timeout : duration
         let limit = min(duration, timeout)
         let nanoseconds = max(0, limit.components.seconds * 1_000_000_000 + limit.components.attoseconds / 1_000_000_000)
         if wake.wait(timeout: .now() + .nanoseconds(Int(clamping: nanoseconds))) == .success {

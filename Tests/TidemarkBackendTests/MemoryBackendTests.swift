@@ -208,6 +208,12 @@ struct MemoryBackendTests {
         #expect(try other.run(BackendConformance.step("1", .forward, sql: "")).executionMS >= 25)
     }
 
+    @Test func zeroStatementTimeoutMeansNoLimit() throws {
+        let timeouts = Timeouts(lockTimeout: .zero, statementTimeout: .zero, connectTimeout: .zero)
+        let c = try connect(target("unlimited"), timeouts: timeouts)
+        #expect(run("SELECT pg_sleep(0.05)", on: c) == nil)
+    }
+
     @Test func seededHistoryAndSchemaReadBackAsState() throws {
         let t = target("seeded")
         let rows = (1...3).map { number in

@@ -188,6 +188,14 @@ struct SQLiteBackendTests {
         #expect(message.contains("statement timeout (200 ms)"), "\(message)")
     }
 
+    @Test func zeroTimeoutsMeanNoLimitAsInPostgreSQL() throws {
+        let timeouts = Timeouts(lockTimeout: .zero, statementTimeout: .zero, connectTimeout: .seconds(5))
+        let connection = try connect(target("unlimited", path: freshFolder().appendingPathComponent("u.db").path), timeouts: timeouts)
+        try connection.ensureHistoryTable()
+        let count = "WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c WHERE n < 200000) SELECT count(*) FROM c"
+        #expect(try connection.run(step("1", count)).success)
+    }
+
     @Test func scriptEndingTidemarksTransactionIsRecordedDirty() throws {
         let t = target("self-commit", path: freshFolder().appendingPathComponent("c.db").path)
         let connection = try connect(t)
