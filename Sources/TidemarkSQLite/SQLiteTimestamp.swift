@@ -28,7 +28,10 @@ struct SQLiteTimestamp: Sendable, Hashable {
 
     static func now() -> SQLiteTimestamp { SQLiteTimestamp(Date()) }
 
-    var date: Date { Date(timeIntervalSince1970: Double(milliseconds) / 1000) }
+    /// Half a microsecond past the millisecond: `Double` cannot hold most milliseconds exactly,
+    /// and formatters that truncate (Foundation's ISO 8601 style does) would otherwise print
+    /// `.451` for a stored `.452`. Rounding back (`init(_:)`) still gives the same millisecond.
+    var date: Date { Date(timeIntervalSince1970: (Double(milliseconds) + 0.0005) / 1000) }
 
     /// `YYYY-MM-DDTHH:MM:SS.mmmZ`; sorts as text in time order.
     var text: String {

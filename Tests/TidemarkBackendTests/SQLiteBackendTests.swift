@@ -310,5 +310,13 @@ struct SQLiteBackendTests {
             #expect(SQLiteTimestamp(text: timestamp.text) == timestamp)
             #expect(SQLiteTimestamp(timestamp.date) == timestamp)
         }
+        // Truncating formatters show the stored millisecond (half of these would print one less
+        // without the bias in `date`).
+        for milliseconds in Int64(1_764_026_647_000)..<1_764_026_648_000 {
+            let shown = SQLiteTimestamp(milliseconds: milliseconds).date.formatted(
+                .iso8601.year().month().day().time(includingFractionalSeconds: true))
+            let expected = String(milliseconds % 1000)
+            #expect(shown.hasSuffix(String(repeating: "0", count: 3 - expected.count) + expected), "\(shown)")
+        }
     }
 }
