@@ -89,7 +89,7 @@ let package = Package(
         ),
         .testTarget(
             name: "TidemarkCLITests",
-            dependencies: ["TidemarkCore", "TidemarkTestSupport"]
+            dependencies: ["TidemarkCore", "TidemarkTestSupport", "TidemarkSQLite", "TidemarkPostgres"]
         ),
     ]
 )

@@ -79,6 +79,9 @@ public protocol BackendConnection: AnyObject {
     @discardableResult
     func run(_ step: StepRequest) throws(BackendError) -> HistoryEntry
 
+    /// The tables and columns of the target's schema, read from the catalog (history table excluded).
+    func readSchema() throws(BackendError) -> SchemaSnapshot
+
     /// Cancels a running statement from another thread.
     var canceller: any StatementCanceller { get }
 

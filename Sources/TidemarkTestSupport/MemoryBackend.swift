@@ -107,6 +107,11 @@ public final class MemoryConnection: BackendConnection {
         try openDatabase().state.withLock { $0.historyTableExists ? $0.history : [] }
     }
 
+    public func readSchema() throws(BackendError) -> SchemaSnapshot {
+        let schema = try openDatabase().state.withLock { $0.schema }
+        return SchemaSnapshot(tables: schema.tables.mapValues(\.columns))
+    }
+
     // MARK: Steps
 
     @discardableResult

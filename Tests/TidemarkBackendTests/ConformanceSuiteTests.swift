@@ -95,6 +95,8 @@ final class DefectiveConnection: BackendConnection {
     func unlock() throws(BackendError) { try base.unlock() }
     func ensureHistoryTable() throws(BackendError) { try base.ensureHistoryTable() }
 
+    func readSchema() throws(BackendError) -> SchemaSnapshot { try base.readSchema() }
+
     func readHistory() throws(BackendError) -> [HistoryEntry] {
         let rows = try base.readHistory()
         switch defect {

@@ -1,0 +1,139 @@
+import Foundation
+import Logging
+import Testing
+import TidemarkCore
+import TidemarkPostgres
+import TidemarkSQLite
+import TidemarkTestSupport
+
+/// The README's story, run with the real binary against real databases: apply v1–v4, quarantine
+/// v4, `revert 4`, converge (dev/test/downtime roll back, live prod rolls forward), then a new
+/// environment that never runs v4. Asserts every target's history rows and schema.
+@Suite("Demo story", .serialized)
+struct DemoStoryTests {
+    enum Kind: String, CaseIterable, CustomTestStringConvertible {
+        case sqlite, postgres
+        var testDescription: String { rawValue }
+    }
+
+    static let postgresURL = ProcessInfo.processInfo.environment["TIDEMARK_TEST_POSTGRES_URL"].flatMap { $0.isEmpty ? nil : $0 }
+    static let backends: [Kind] = postgresURL == nil ? [.sqlite] : [.sqlite, .postgres]
+
+    /// `url:` (and `schema:`) of one target in the story inventory.
+    static func location(_ name: String, kind: Kind, run: String) -> String {
+        switch kind {
+        case .sqlite: return "url: \"sqlite:../dbs/\(name).db\""
+        case .postgres:
+            let schema = "story_\(run)_\(name.replacingOccurrences(of: "-", with: "_"))"
+            return "url: \"\(postgresURL ?? "")\", schema: \(schema)"
+        }
+    }
+
+    static func inventory(kind: Kind, run: String) -> String {
+        """
+        inventory: story
+        plan: ../plans/demo
+        order: [dev, test, prod-maintenance, prod]
+        environments:
+          dev:
+            tier: dev
+            targets: [ { name: dev, \(location("dev", kind: kind, run: run)) } ]
+          test:
+            tier: test
+            targets: [ { name: test, \(location("test", kind: kind, run: run)) } ]
+          prod-maintenance:
+            tier: prod
+            live: false
+            targets: [ { name: prod-ap-1, \(location("prod-ap-1", kind: kind, run: run)) } ]
+          prod:
+            tier: prod
+            live: true
+            canary: prod-eu-1
+            targets:
+              - { name: prod-eu-1, \(location("prod-eu-1", kind: kind, run: run)) }
+              - { name: prod-shard-1, \(location("prod-shard-1", kind: kind, run: run)) }
+              - { name: prod-shard-2, \(location("prod-shard-2", kind: kind, run: run)) }
+
+        """
+    }
+
+    @Test("The quarantine story converges every target", arguments: DemoStoryTests.backends)
+    func quarantineStoryConverges(_ kind: Kind) throws {
+        let root = try CommandRunner.temporaryDirectory("tidemark-story")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let run = String(UUID().uuidString.prefix(8)).lowercased()
+        let plans = root.appendingPathComponent("plans")
+        try FileManager.default.createDirectory(at: plans, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(
+            at: CommandRunner.repositoryRoot.appendingPathComponent("plans/demo"), to: plans.appendingPathComponent("demo"))
+        try FileManager.default.createDirectory(at: root.appendingPathComponent("inventories"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(at: root.appendingPathComponent("dbs"), withIntermediateDirectories: true)
+        let inventoryFile = root.appendingPathComponent("inventories/story.yaml")
+        try Self.inventory(kind: kind, run: run).write(to: inventoryFile, atomically: true, encoding: .utf8)
+        func tidemark(_ arguments: String...) throws -> CommandRunner.Result {
+            try CommandRunner.run(arguments, in: root)
+        }
+
+        let first = try tidemark("apply", "-i", "inventories/story.yaml", "--yes")
+        #expect(first.status == 0, "\(first)")
+        #expect(first.standardOutput.contains("6 targets: 6 succeeded"), "\(first)")
+
+        let quarantine = try tidemark("quarantine", "4", "--reason", "drops order totals", "-i", "inventories/story.yaml")
+        #expect(quarantine.status == 0, "\(quarantine)")
+        let blocked = try tidemark("plan", "-i", "inventories/story.yaml")
+        #expect(blocked.status == 3, "\(blocked)")
+        #expect(blocked.standardOutput.contains("write one with `tidemark revert 4`"), "\(blocked)")
+        #expect(blocked.standardOutput.contains("6 targets: 3 rollback, 3 blocked"), "\(blocked)")
+
+        let revert = try tidemark("revert", "4", "-i", "inventories/story.yaml")
+        #expect(revert.status == 0, "\(revert)")
+        let converge = try tidemark("apply", "-i", "inventories/story.yaml", "--yes")
+        #expect(converge.status == 0, "\(converge)")
+        #expect(converge.standardOutput.contains("6 targets: 3 rollback, 3 rollforward"), "\(converge)")
+        let settled = try tidemark("plan", "-i", "inventories/story.yaml")
+        #expect(settled.status == 0 && settled.standardOutput.contains("6 targets: 6 none"), "\(settled)")
+
+        try (Self.inventory(kind: kind, run: run) + """
+              eu-new:
+                tier: test
+                targets: [ { name: eu-new-1, \(Self.location("eu-new-1", kind: kind, run: run)) } ]
+
+            """).write(to: inventoryFile, atomically: true, encoding: .utf8)
+        let fresh = try tidemark("apply", "-i", "inventories/story.yaml", "--env", "eu-new")
+        #expect(fresh.status == 0, "\(fresh)")
+
+        // Every target's history and schema, read back through the backends.
+        let rolledBack = ["forward 1", "forward 2", "forward 3", "forward 4", "undo 4", "skip 5"]
+        let rolledForward = ["forward 1", "forward 2", "forward 3", "forward 4", "compensate 5"]
+        let expected: [String: [String]] = [
+            "dev": rolledBack, "test": rolledBack, "prod-ap-1": rolledBack,
+            "prod-eu-1": rolledForward, "prod-shard-1": rolledForward, "prod-shard-2": rolledForward,
+            "eu-new-1": ["forward 1", "forward 2", "forward 3", "skip 5"],
+        ]
+        let inventoryText = try String(contentsOf: inventoryFile, encoding: .utf8)
+        for (name, rows) in expected {
+            let target = try #require(Self.target(named: name, kind: kind, run: run, root: root), "\(inventoryText)")
+            let backend: any Backend = kind == .sqlite ? SQLiteBackend() : PostgresBackend()
+            let connection = try backend.connect(to: target, timeouts: .standard, logger: Logger(label: "story"))
+            defer { connection.close() }
+            let history = try connection.readHistory()
+            #expect(history.map { "\($0.kind.rawValue) \($0.version)" } == rows, "\(kind) \(name)")
+            #expect(history.allSatisfy { $0.success }, "\(kind) \(name)")
+            let schema = try connection.readSchema()
+            #expect(schema.tables.keys.sorted() == ["accounts", "orders"], "\(kind) \(name): \(schema)")
+            #expect(schema.tables["orders"]?.contains("total_cents") == true, "\(kind) \(name): \(schema)")
+            #expect(schema.tables["accounts"] == ["id", "name", "email"], "\(kind) \(name): \(schema)")
+        }
+    }
+
+    static func target(named name: String, kind: Kind, run: String, root: URL) -> Target? {
+        switch kind {
+        case .sqlite:
+            return Target(name: name, environment: "", connection: .url("sqlite:" + root.appendingPathComponent("dbs/\(name).db").path))
+        case .postgres:
+            return postgresURL.map {
+                Target(name: name, environment: "", connection: .url($0), schema: "story_\(run)_\(name.replacingOccurrences(of: "-", with: "_"))")
+            }
+        }
+    }
+}
