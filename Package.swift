@@ -57,7 +57,11 @@ let package = Package(
         ),
         .target(
             name: "TidemarkNotify",
-            dependencies: ["TidemarkCore", .product(name: "Logging", package: "swift-log")]
+            dependencies: [
+                "TidemarkCore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
         ),
         .executableTarget(
             name: "tidemark",
@@ -86,6 +90,14 @@ let package = Package(
         .testTarget(
             name: "TidemarkBackendTests",
             dependencies: ["TidemarkSQLite", "TidemarkPostgres", "TidemarkTestSupport", "TidemarkCore"]
+        ),
+        .testTarget(
+            name: "TidemarkNotifyTests",
+            dependencies: [
+                "TidemarkNotify", "TidemarkCore", "TidemarkTestSupport",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .testTarget(
             name: "TidemarkCLITests",

@@ -1,0 +1,148 @@
+import Foundation
+
+/// The kinds of notification a run produces (SPEC 6), named as sinks' `on:` lists name them.
+public enum EventKind: String, Sendable, Hashable, Codable, CaseIterable {
+    /// A run is about to write; `counts` holds the planned actions.
+    case runStarted = "run.started"
+    /// A target reached its desired state.
+    case targetSucceeded = "target.succeeded"
+    /// A step, the connection or a check failed on a target; `error` says which.
+    case targetFailed = "target.failed"
+    /// The planner refused to act on a target; `reason` says what a human must decide.
+    case targetBlocked = "target.blocked"
+    /// A wave's failures exceeded its `max_failures`, so later waves were not run.
+    case waveHalted = "wave.halted"
+    /// A run ended; `counts` and `environmentCounts` hold the outcomes.
+    case runFinished = "run.finished"
+    /// Sent only by `tidemark notify test`, to every sink whatever its `on:` list says.
+    case test = "notify.test"
+
+    /// The six kinds a run produces (`notify.test` is not one of them).
+    public static let runEvents: [EventKind] = [.runStarted, .targetSucceeded, .targetFailed, .targetBlocked, .waveHalted, .runFinished]
+
+    /// `failed` for `target.failed`: the short form an `on:` list may use.
+    public var lastWord: String {
+        rawValue.split(separator: ".").last.map(String.init) ?? rawValue
+    }
+
+    /// Whether an `on:` entry (a full name or its last word) selects this kind.
+    public func isNamed(by name: String) -> Bool {
+        name == rawValue || name == lastWord
+    }
+
+    /// Run-level kinds concern the whole run, not one environment.
+    public var isRunLevel: Bool {
+        self == .runStarted || self == .runFinished || self == .test
+    }
+}
+
+/// One thing that happened in a run, as notification sinks receive it. Thread-safe value.
+///
+/// Text that may quote a connection string (`error`, `reason`) is redacted when the event is
+/// made, so no sink, outbox file or log ever sees a password.
+public struct Event: Sendable, Hashable, Codable {
+    public var kind: EventKind
+    public var runID: String
+    /// The inventory's name.
+    public var inventory: String
+    /// The target's (or halted wave's) environment; nil for run-level events.
+    public var environment: String?
+    public var target: String?
+    /// The highest version in effect before; nil for run-level events or a new target.
+    public var fromVersion: String?
+    /// The version after (a target), or the desired version (run-level).
+    public var toVersion: String?
+    public var action: Action?
+    /// Why a target failed (redacted).
+    public var error: String?
+    /// The planner's reason, or why a wave halted (redacted).
+    public var reason: String?
+    /// When the event happened.
+    public var at: Date
+    /// When the target's (or run's) work started and finished, where known.
+    public var startedAt: Date?
+    public var finishedAt: Date?
+    /// Targets per outcome (`run.finished`) or per planned action (`run.started`).
+    public var counts: [String: Int]?
+    /// The same counts per environment.
+    public var environmentCounts: [String: [String: Int]]?
+
+    public init(
+        kind: EventKind, runID: String, inventory: String, environment: String? = nil, target: String? = nil,
+        fromVersion: String? = nil, toVersion: String? = nil, action: Action? = nil, error: String? = nil,
+        reason: String? = nil, at: Date = Date(), startedAt: Date? = nil, finishedAt: Date? = nil,
+        counts: [String: Int]? = nil, environmentCounts: [String: [String: Int]]? = nil
+    ) {
+        self.kind = kind
+        self.runID = runID
+        self.inventory = inventory
+        self.environment = environment
+        self.target = target
+        self.fromVersion = fromVersion
+        self.toVersion = toVersion
+        self.action = action
+        self.error = error.map(Self.redact)
+        self.reason = reason.map(Self.redact)
+        self.at = at
+        self.startedAt = startedAt
+        self.finishedAt = finishedAt
+        self.counts = counts
+        self.environmentCounts = environmentCounts
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case kind = "event", runID = "run_id", inventory, environment, target, fromVersion = "from", toVersion = "to", action, error,
+            reason, at, startedAt = "started_at", finishedAt = "finished_at", counts, environmentCounts = "environments"
+    }
+
+    /// How many targets the counts cover.
+    public var targetCount: Int { counts?.values.reduce(0, +) ?? 0 }
+
+    /// Tallies `(environment, word)` pairs, e.g. each target's environment and outcome, into
+    /// `counts` and `environmentCounts`. Pure; thread-safe.
+    public static func tally(_ entries: [(environment: String, word: String)]) -> (counts: [String: Int], environments: [String: [String: Int]]) {
+        var counts: [String: Int] = [:]
+        var environments: [String: [String: Int]] = [:]
+        for entry in entries {
+            counts[entry.word, default: 0] += 1
+            environments[entry.environment, default: [:]][entry.word, default: 0] += 1
+        }
+        return (counts, environments)
+    }
+
+    /// This event as seen by a sink that follows only `environments`: run-level counts keep
+    /// those environments alone. Nil when the event concerns none of them. Empty means all.
+    public func restricted(to environments: [String]) -> Event? {
+        guard !environments.isEmpty else { return self }
+        if let environment { return environments.contains(environment) ? self : nil }
+        guard kind.isRunLevel, kind != .test else { return self }
+        let kept = (environmentCounts ?? [:]).filter { environments.contains($0.key) }
+        guard !kept.isEmpty else { return nil }
+        var copy = self
+        copy.environmentCounts = kept
+        var counts: [String: Int] = [:]
+        for perEnvironment in kept.values {
+            for (word, count) in perEnvironment { counts[word, default: 0] += count }
+        }
+        copy.counts = counts
+        return copy
+    }
+
+    /// Redacts every connection string in `text`, word by word, so an error quoting two URLs
+    /// (or a URL and a conninfo `password=`) loses every password. Pure; thread-safe.
+    public static func redact(_ text: String) -> String {
+        var result = ""
+        var word = ""
+        for character in text {
+            if character.isWhitespace {
+                result += Redaction.redactConnectionString(word)
+                result.append(character)
+                word = ""
+            } else {
+                word.append(character)
+            }
+        }
+        result += Redaction.redactConnectionString(word)
+        return result
+    }
+}

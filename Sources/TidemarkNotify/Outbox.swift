@@ -1,0 +1,150 @@
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// One undelivered message as stored in `.tidemark/outbox/`: everything needed to send it
+/// again except the URL and the signature, which come from the environment at send time.
+/// Thread-safe value.
+struct OutboxEntry: Codable, Sendable {
+    var schema = OutboxEntry.schemaName
+    var deliveryID: String
+    var sink: String
+    var inventory: String
+    var event: String
+    var createdAt: Date
+    var sequence: Int
+    var attempts: Int
+    /// Why the last attempt failed (never holds the URL).
+    var lastError: String?
+    var headers: [String: String]
+    /// The exact JSON body, as text, so the file is readable and the bytes are re-sent as signed.
+    var body: String
+
+    static let schemaName = "tidemark.outbox/v1"
+
+    enum CodingKeys: String, CodingKey {
+        case schema, deliveryID = "delivery_id", sink, inventory, event, createdAt = "created_at", sequence, attempts
+        case lastError = "last_error", headers, body
+    }
+}
+
+/// The folder of undelivered messages, one JSON file per delivery (mode 0600, in a 0700
+/// folder: bodies may name targets and errors). Thread-safe: each call works on its own files;
+/// two runs reading one outbox at once may both send an entry, which the delivery id lets a
+/// receiver drop.
+struct Outbox: Sendable {
+    var directory: URL
+
+    /// The deliveries waiting for `inventory`, oldest first, and a sentence for each file that
+    /// could not be read (left in place for a human to look at).
+    func load(inventory: String) -> (deliveries: [Delivery], problems: [String]) {
+        let names: [String]
+        do {
+            names = try FileManager.default.contentsOfDirectory(atPath: directory.path)
+        } catch {
+            return ([], [])  // No outbox yet: nothing is waiting.
+        }
+        var deliveries: [Delivery] = []
+        var problems: [String] = []
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601WithFractionalSeconds
+        for name in names.sorted() where name.hasSuffix(".json") {
+            let file = directory.appendingPathComponent(name)
+            do {
+                let entry = try decoder.decode(OutboxEntry.self, from: Data(contentsOf: file))
+                guard entry.schema == OutboxEntry.schemaName else {
+                    problems.append("\(file.path): schema \(entry.schema) is not \(OutboxEntry.schemaName); left in place.")
+                    continue
+                }
+                if entry.inventory == inventory { deliveries.append(Delivery(entry: entry, file: file)) }
+            } catch {
+                problems.append("\(file.path): not a Tidemark outbox entry; left in place.")
+            }
+        }
+        return (deliveries, problems)
+    }
+
+    /// Writes `delivery` as one file, created 0600 (never briefly readable by others), moved
+    /// into place whole so a reader never sees half a file. Returns the file.
+    @discardableResult
+    func write(_ delivery: Delivery, lastError: String?) throws -> URL {
+        try createDirectory()
+        let entry = OutboxEntry(
+            deliveryID: delivery.id, sink: delivery.sink, inventory: delivery.inventory, event: delivery.event,
+            createdAt: delivery.createdAt, sequence: delivery.sequence, attempts: delivery.attempts, lastError: lastError,
+            headers: delivery.headers.filter { $0.key.lowercased() != Delivery.signatureHeader.lowercased() },
+            body: String(decoding: delivery.body, as: UTF8.self))
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        encoder.dateEncodingStrategy = .iso8601WithFractionalSeconds
+        let data = try encoder.encode(entry)
+        let file = delivery.outboxFile ?? directory.appendingPathComponent(Self.fileName(for: delivery))
+        let temporary = directory.appendingPathComponent(".\(delivery.id).tmp")
+        try Self.writePrivately(data, to: temporary)
+        guard rename(temporary.path, file.path) == 0 else {
+            let code = errno
+            unlink(temporary.path)
+            throw OutboxWriteError(path: file.path, reason: String(cString: strerror(code)))
+        }
+        return file
+    }
+
+    func remove(_ file: URL) {
+        try? FileManager.default.removeItem(at: file)
+    }
+
+    /// `20261124T230512345Z-000003-<delivery id>.json`: names sort oldest first.
+    static func fileName(for delivery: Delivery) -> String {
+        let stamp = Timestamp.string(delivery.createdAt).filter { $0.isNumber || $0 == "T" || $0 == "Z" }
+        let sequence = String(delivery.sequence)
+        return "\(stamp)-\(String(repeating: "0", count: max(0, 6 - sequence.count)))\(sequence)-\(delivery.id).json"
+    }
+
+    private func createDirectory() throws {
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+    }
+
+    private static func writePrivately(_ data: Data, to url: URL) throws {
+        let descriptor = open(url.path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        guard descriptor >= 0 else { throw OutboxWriteError(path: url.path, reason: String(cString: strerror(errno))) }
+        defer { close(descriptor) }
+        do {
+            try FileHandle(fileDescriptor: descriptor, closeOnDealloc: false).write(contentsOf: data)
+        } catch {
+            throw OutboxWriteError(path: url.path, reason: error.localizedDescription)
+        }
+    }
+}
+
+/// An outbox file could not be written. Thread-safe value.
+struct OutboxWriteError: Error, CustomStringConvertible {
+    var path: String
+    var reason: String
+    var description: String { "cannot write \(path): \(reason)" }
+}
+
+extension JSONEncoder.DateEncodingStrategy {
+    /// ISO 8601 with milliseconds, so an entry keeps its creation time to the millisecond.
+    static var iso8601WithFractionalSeconds: JSONEncoder.DateEncodingStrategy {
+        .custom { date, encoder in
+            var container = encoder.singleValueContainer()
+            try container.encode(Timestamp.string(date))
+        }
+    }
+}
+
+extension JSONDecoder.DateDecodingStrategy {
+    static var iso8601WithFractionalSeconds: JSONDecoder.DateDecodingStrategy {
+        .custom { decoder in
+            let container = try decoder.singleValueContainer()
+            let text = try container.decode(String.self)
+            if let date = try? Date(text, strategy: Date.ISO8601FormatStyle(includingFractionalSeconds: true)) { return date }
+            if let date = try? Date(text, strategy: Date.ISO8601FormatStyle()) { return date }
+            throw DecodingError.dataCorruptedError(in: container, debugDescription: "\(text) is not an ISO 8601 date")
+        }
+    }
+}

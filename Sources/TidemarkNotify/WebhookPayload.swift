@@ -1,0 +1,54 @@
+import Foundation
+import TidemarkCore
+
+/// The JSON body a `webhook` sink receives (SPEC 6, schema `tidemark.event/v1`). Thread-safe value.
+///
+/// The specified keys (`schema, event, run_id, inventory, environment, target, from, to,
+/// action, error, at`) are always present, `null` when they do not apply, so a receiver can
+/// read them without checking; `reason`, `started_at`, `finished_at`, `counts` and
+/// `environments` follow the same rule.
+struct WebhookPayload: Encodable {
+    static let schema = "tidemark.event/v1"
+
+    var event: Event
+
+    enum CodingKeys: String, CodingKey {
+        case schema, event, runID = "run_id", inventory, environment, target, from, to, action, error, at, reason
+        case startedAt = "started_at", finishedAt = "finished_at", counts, environments
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(Self.schema, forKey: .schema)
+        try container.encode(event.kind.rawValue, forKey: .event)
+        try container.encode(event.runID, forKey: .runID)
+        try container.encode(event.inventory, forKey: .inventory)
+        // Explicit nulls: Encodable's default would leave absent keys out.
+        try container.encode(event.environment, forKey: .environment)
+        try container.encode(event.target, forKey: .target)
+        try container.encode(event.fromVersion, forKey: .from)
+        try container.encode(event.toVersion, forKey: .to)
+        try container.encode(event.action?.rawValue, forKey: .action)
+        try container.encode(event.error, forKey: .error)
+        try container.encode(Timestamp.string(event.at), forKey: .at)
+        try container.encode(event.reason, forKey: .reason)
+        try container.encode(event.startedAt.map(Timestamp.string), forKey: .startedAt)
+        try container.encode(event.finishedAt.map(Timestamp.string), forKey: .finishedAt)
+        try container.encode(event.counts, forKey: .counts)
+        try container.encode(event.environmentCounts, forKey: .environments)
+    }
+
+    /// The exact bytes sent and signed: compact JSON, sorted keys.
+    func body() throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return try encoder.encode(self)
+    }
+}
+
+/// ISO 8601 in UTC with milliseconds: `2026-11-24T23:05:12.345Z`. Thread-safe.
+enum Timestamp {
+    static func string(_ date: Date) -> String {
+        date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
+    }
+}
