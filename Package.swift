@@ -100,6 +100,10 @@ let package = Package(
             ]
         ),
         .testTarget(
+            name: "TidemarkExecutorTests",
+            dependencies: ["TidemarkExecutor", "TidemarkPlanner", "TidemarkCore", "TidemarkTestSupport"]
+        ),
+        .testTarget(
             name: "TidemarkCLITests",
             dependencies: ["TidemarkCore", "TidemarkTestSupport", "TidemarkSQLite", "TidemarkPostgres"]
         ),

@@ -2,11 +2,26 @@ import Foundation
 import Logging
 import TidemarkCore
 
-/// Runs a rollout wave by wave in the inventory's order; a wave whose failures exceed its
-/// environment's `max_failures` stops the later waves, whose targets are reported `skipped`.
+/// What the executor reports while it runs, for progress displays and notifications.
+public enum ExecutionEvent: Sendable {
+    /// A wave (one environment) begins; `index` is 0-based of `count` waves.
+    case waveStarted(environment: String, index: Int, count: Int, targets: Int)
+    /// A target got a worker and is connecting.
+    case targetStarted(target: String, environment: String)
+    /// A target finished, whatever its outcome (also for unchanged, blocked and skipped targets).
+    case targetFinished(TargetOutcome)
+    /// A wave stopped early; its remaining targets and every later wave are skipped.
+    case waveHalted(environment: String, reason: String)
+}
+
+/// Runs a rollout wave by wave (the inventory's `order`), each target on a dedicated worker
+/// thread, within the fleet-wide and per-environment concurrency limits.
 ///
-/// Targets run one at a time on a dedicated worker thread (blocking C calls never run on the
-/// Swift concurrency pool). Thread-safe value.
+/// In each wave the canary runs alone first and the rest wait for it; a failed canary, or more
+/// failures than the environment's `max_failures` (default 0 for prod, unlimited otherwise),
+/// halts the wave and every later one, whose targets are reported `skipped`. A stop request
+/// (`RunControl`) starts no new target or step. Blocking libpq and sqlite3 calls run only on the
+/// executor's own threads, never on the Swift concurrency pool. Thread-safe value.
 public struct RolloutExecutor: Sendable {
     public var inventory: Inventory
     public var plan: Plan
@@ -14,61 +29,154 @@ public struct RolloutExecutor: Sendable {
     public var runID: String
     public var appliedBy: String
     public var logger: Logger
+    public var control: RunControl
+    /// The fleet-wide worker limit; defaults to the inventory's `concurrency`.
+    public var concurrency: Int
 
-    public init(inventory: Inventory, plan: Plan, registry: BackendRegistry, runID: String, appliedBy: String, logger: Logger) {
+    public init(
+        inventory: Inventory, plan: Plan, registry: BackendRegistry, runID: String, appliedBy: String, logger: Logger,
+        control: RunControl = RunControl(), concurrency: Int? = nil
+    ) {
         self.inventory = inventory
         self.plan = plan
         self.registry = registry
         self.runID = runID
         self.appliedBy = appliedBy
         self.logger = logger
+        self.control = control
+        self.concurrency = max(1, concurrency ?? inventory.concurrency)
     }
 
-    /// Executes `rollout`, calling `onOutcome` as each target finishes; returns every outcome in wave order.
-    public func execute(_ rollout: Rollout, onOutcome: @Sendable (TargetOutcome) -> Void = { _ in }) async -> [TargetOutcome] {
-        let pool = WorkerPool(threadCount: 1, name: "tidemark-apply")
+    /// Executes `rollout`; returns every target's outcome in wave order.
+    public func execute(
+        _ rollout: Rollout, onOutcome: @escaping @Sendable (TargetOutcome) -> Void = { _ in },
+        onEvent: @escaping @Sendable (ExecutionEvent) -> Void = { _ in }
+    ) async -> [TargetOutcome] {
+        let pool = WorkerPool(threadCount: concurrency, name: "tidemark-worker")
         defer { pool.shutdown() }
-        let runner = TargetRunner(plan: plan, runID: runID, appliedBy: appliedBy, logger: logger)
+        let report: @Sendable (TargetOutcome) -> Void = { outcome in
+            onEvent(.targetFinished(outcome))
+            onOutcome(outcome)
+        }
         var outcomes: [TargetOutcome] = []
         var haltedBy: String?
-        for wave in rollout.waves {
-            let environment = inventory.environment(named: wave.environment)
-            let maxFailures = environment?.maxFailures ?? (wave.tier == .prod ? 0 : Int.max)
-            var failures = 0
-            // The canary runs first; the rest of the wave waits for it.
-            let ordered = wave.targets.sorted { lhs, rhs in (lhs.target == wave.canary) && (rhs.target != wave.canary) }
-            for targetPlan in ordered {
-                if let haltedBy {
-                    let outcome = TargetOutcome(plan: targetPlan, outcome: .skipped, reason: "not run: \(haltedBy)")
+        for (index, wave) in rollout.waves.enumerated() {
+            if let reason = haltedBy ?? (control.isStopRequested ? "interrupted before this wave started" : nil) {
+                for targetPlan in wave.targets {
+                    let outcome = TargetOutcome(plan: targetPlan, outcome: .skipped, reason: "not run: \(reason)")
                     outcomes.append(outcome)
-                    onOutcome(outcome)
-                    continue
+                    report(outcome)
                 }
-                let outcome: TargetOutcome
-                if let target = inventory.target(named: targetPlan.target) {
-                    let timeouts = environment?.timeouts ?? inventory.defaults
-                    do {
-                        let backend = try registry.backend(for: target)
-                        outcome = (try? await pool.run { runner.run(targetPlan, on: target, backend: backend, timeouts: timeouts) })
-                            ?? TargetOutcome(plan: targetPlan, outcome: .failed, error: "\(target.name): worker stopped")
-                    } catch {
-                        outcome = TargetOutcome(plan: targetPlan, outcome: .failed, error: error.description)
-                    }
-                } else {
-                    outcome = TargetOutcome(
-                        plan: targetPlan, outcome: .failed,
-                        error: ExecutionError.unknownInRollout(target: targetPlan.target, what: "target \(targetPlan.target)").description)
-                }
-                outcomes.append(outcome)
-                onOutcome(outcome)
-                if outcome.outcome == .failed {
-                    failures += 1
-                    if failures > maxFailures {
-                        haltedBy = "wave \(wave.environment) halted after \(failures) failure\(failures == 1 ? "" : "s") (max_failures: \(maxFailures))"
-                    }
-                }
+                continue
+            }
+            onEvent(.waveStarted(environment: wave.environment, index: index, count: rollout.waves.count, targets: wave.targets.count))
+            let result = await run(wave, pool: pool, report: report, onEvent: onEvent)
+            outcomes += result.outcomes
+            if let halt = result.haltReason {
+                haltedBy = halt
+                onEvent(.waveHalted(environment: wave.environment, reason: halt))
             }
         }
         return outcomes
+    }
+
+    /// One wave: canary alone, then the rest with at most `limit` in flight.
+    private func run(
+        _ wave: Wave, pool: WorkerPool, report: @escaping @Sendable (TargetOutcome) -> Void,
+        onEvent: @escaping @Sendable (ExecutionEvent) -> Void
+    ) async -> (
+        outcomes: [TargetOutcome], haltReason: String?
+    ) {
+        let environment = inventory.environment(named: wave.environment)
+        let limit = min(concurrency, max(1, environment?.concurrency ?? concurrency))
+        let maxFailures = environment?.maxFailures ?? (wave.tier == .prod ? 0 : Int.max)
+        var byTarget: [String: TargetOutcome] = [:]
+        var failures = 0
+        var haltReason: String?
+
+        func record(_ outcome: TargetOutcome) {
+            byTarget[outcome.target] = outcome
+            report(outcome)
+            guard outcome.outcome == .failed else { return }
+            failures += 1
+            if haltReason == nil && failures > maxFailures {
+                haltReason =
+                    "wave \(wave.environment) halted after \(failures) failure\(failures == 1 ? "" : "s") (max_failures: \(maxFailures))"
+            }
+        }
+
+        var queue = wave.targets[...]
+        if let canaryName = wave.canary, let canary = wave.targets.first(where: { $0.target == canaryName }) {
+            queue = wave.targets.filter { $0.target != canaryName }[...]
+            let outcome = await runTarget(canary, pool: pool, onEvent: onEvent)
+            record(outcome)
+            // Said as the canary rule, whatever the failure budget: the canary exists to stop the rest.
+            if outcome.outcome == .failed {
+                haltReason = "canary \(canaryName) of wave \(wave.environment) failed, so the rest of the wave did not start"
+            }
+        }
+
+        await withTaskGroup(of: TargetOutcome.self) { group in
+            var inFlight = 0
+            func launchMore() {
+                while inFlight < limit, haltReason == nil, !control.isStopRequested, let next = queue.popFirst() {
+                    // Targets with nothing to run finish at once, without taking a worker.
+                    if next.action == .none || next.action == .blocked {
+                        record(TargetOutcome(plan: next, outcome: next.action == .none ? .unchanged : .blocked))
+                        continue
+                    }
+                    inFlight += 1
+                    group.addTask { await runTarget(next, pool: pool, onEvent: onEvent) }
+                }
+            }
+            launchMore()
+            for await outcome in group {
+                inFlight -= 1
+                record(outcome)
+                launchMore()
+            }
+        }
+        // Whatever did not start: halted or interrupted.
+        let notStarted = haltReason ?? "interrupted before this target started"
+        for targetPlan in queue {
+            record(TargetOutcome(plan: targetPlan, outcome: .skipped, reason: "not run: \(notStarted)"))
+        }
+        return (wave.targets.compactMap { byTarget[$0.target] }, haltReason)
+    }
+
+    /// One target on a pool thread; its running statement can be cancelled through `control`.
+    private func runTarget(
+        _ targetPlan: TargetPlan, pool: WorkerPool, onEvent: @escaping @Sendable (ExecutionEvent) -> Void
+    ) async -> TargetOutcome {
+        guard let target = inventory.target(named: targetPlan.target) else {
+            return TargetOutcome(
+                plan: targetPlan, outcome: .failed,
+                error: ExecutionError.unknownInRollout(target: targetPlan.target, what: "target \(targetPlan.target)").description)
+        }
+        let backend: any Backend
+        do {
+            backend = try registry.backend(for: target)
+        } catch {
+            return TargetOutcome(plan: targetPlan, outcome: .failed, error: error.description)
+        }
+        if control.isStopRequested {
+            return TargetOutcome(plan: targetPlan, outcome: .skipped, reason: "not run: interrupted before this target started")
+        }
+        let timeouts = inventory.environment(named: target.environment)?.timeouts ?? inventory.defaults
+        onEvent(.targetStarted(target: target.name, environment: target.environment))
+        let runner = TargetRunner(plan: plan, runID: runID, appliedBy: appliedBy, logger: logger)
+        let control = self.control
+        var outcome =
+            (try? await pool.run {
+                runner.run(
+                    targetPlan, on: target, backend: backend, timeouts: timeouts, shouldStop: { control.isStopRequested },
+                    onConnection: { control.register(target.name, canceller: $0) })
+            }) ?? TargetOutcome(plan: targetPlan, outcome: .failed, error: "\(target.name): the worker stopped")
+        control.unregister(target.name)
+        // A statement cancelled by a second interrupt is an interruption, not a failure of the target.
+        if outcome.outcome == .failed && control.isCancelRequested {
+            outcome.outcome = .interrupted
+        }
+        return outcome
     }
 }

@@ -15,6 +15,8 @@ public enum Outcome: String, Sendable, Codable, CaseIterable {
     case skipped
     /// Another run holds the target's lock.
     case locked
+    /// The run was interrupted while this target ran: steps that committed stay, the rest did not run.
+    case interrupted
 }
 
 /// What one step did. Thread-safe value.

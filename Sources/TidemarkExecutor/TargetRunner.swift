@@ -63,6 +63,7 @@ public struct TargetRunner: Sendable {
             }
             for step in targetPlan.steps {
                 if shouldStop() {
+                    outcome.outcome = .interrupted
                     outcome.error = "interrupted before version \(step.version) (\(step.kind.rawValue)); the steps before it committed."
                     return finish(outcome)
                 }

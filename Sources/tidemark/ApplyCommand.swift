@@ -50,6 +50,22 @@ extension Tidemark {
             let out = Terminal.standardOutput
             let startedAt = Date()
 
+            // 0. One apply per inventory at a time on this machine, taken before any work (not for a dry run).
+            let runID = makeRunID(now: startedAt)
+            let appliedBy = currentOperator()
+            var runLock: RunLock?
+            if !dryRun {
+                let lockFile = try inventory ?? Self.readRollout(rolloutFile ?? "").inventoryFile ?? rolloutFile ?? ""
+                do {
+                    runLock = try RunLock.acquire(inventoryFile: lockFile, runID: runID, appliedBy: appliedBy)
+                } catch let held as RunLock.Held {
+                    throw CommandFailure(.locked, held.description)
+                } catch {
+                    throw CommandFailure(.failed, "cannot take the run lock for \(lockFile): \(error.localizedDescription)")
+                }
+            }
+            defer { withExtendedLifetime(runLock) {} }
+
             // 1. The rollout: fresh from live state, or saved and checked against live state.
             var rollout: Rollout
             let snapshot: FleetSnapshot
@@ -83,18 +99,22 @@ extension Tidemark {
             }
             try confirmProductionWrites(writes, inventory: snapshot.inventory)
 
-            // 2. Execute.
-            let runID = makeRunID(now: startedAt)
-            let appliedBy = currentOperator()
-            var executor = RolloutExecutor(
-                inventory: snapshot.inventory, plan: snapshot.plan, registry: Backends.standard, runID: runID, appliedBy: appliedBy, logger: logger)
-            if let concurrency { executor.inventory.concurrency = concurrency }
+            // 2. Execute; signals stop it gently.
+            let control = RunControl()
+            let signals = SignalTrap(control: control)
+            defer { signals.release() }
+            let executor = RolloutExecutor(
+                inventory: snapshot.inventory, plan: snapshot.plan, registry: Backends.standard, runID: runID, appliedBy: appliedBy,
+                logger: logger, control: control, concurrency: concurrency)
             if !json && !writes.isEmpty { out.write("") }
-            let quiet = json
-            var outcomes = await executor.execute(rollout) { outcome in
-                guard !quiet, outcome.action != .none, outcome.outcome != .blocked else { return }
-                out.write(Self.line(for: outcome))
-            }
+            let progress = ProgressDisplay(quiet: json)
+            progress.start()
+            var outcomes = await executor.execute(
+                rollout,
+                onEvent: { event in
+                    progress.handle(event)
+                })
+            progress.stop()
             for (name, error) in snapshot.unreachable.sorted(by: { $0.key < $1.key }) {
                 let environment = snapshot.inventory.target(named: name)?.environment ?? ""
                 outcomes.append(
@@ -104,7 +124,8 @@ extension Tidemark {
             // 3. Report.
             let report = RunReport(
                 runID: runID, inventory: snapshot.inventory.name, plan: snapshot.plan.name, desiredVersion: rollout.desiredVersion?.text,
-                strategy: rollout.strategy, appliedBy: appliedBy, dryRun: false, startedAt: startedAt, finishedAt: Date(), targets: outcomes)
+                strategy: rollout.strategy, appliedBy: appliedBy, dryRun: false, startedAt: startedAt, finishedAt: Date(),
+                interrupted: control.isStopRequested, targets: outcomes)
             let reportURL = URL(fileURLWithPath: reportPath ?? ".tidemark/runs/\(runID).json")
             do {
                 try report.write(to: reportURL)
@@ -117,23 +138,15 @@ extension Tidemark {
                 out.write(report.summaryLine)
                 out.write("report: \(reportURL.path)")
             }
+            // Bounded by the flush timeout; what is not delivered waits in the outbox, and never changes the exit code.
+            if control.isStopRequested { throw ExitStatus.interrupted.exitCode }
             throw Self.exitStatus(for: outcomes).exitCode
-        }
-
-        static func line(for outcome: TargetOutcome) -> String {
-            let versions = "\(outcome.fromVersion ?? "-") → \(outcome.toVersion ?? "-")"
-            let steps = outcome.steps.map { "\($0.kind.rawValue) \($0.version)\($0.success ? "" : " FAILED")" }.joined(separator: ", ")
-            var line = "\(outcome.outcome.rawValue.padding(toLength: 9, withPad: " ", startingAt: 0)) \(outcome.target) (\(outcome.environment)) \(outcome.action.rawValue) \(versions)"
-            if !steps.isEmpty { line += ": \(steps)" }
-            if let error = outcome.error { line += "\n          \(error)" }
-            if outcome.outcome == .skipped { line += ": \(outcome.reason)" }
-            return line
         }
 
         /// 1 if anything failed, else 4 if a lock was held, else 3 if anything is blocked, else 0.
         static func exitStatus(for outcomes: [TargetOutcome]) -> ExitStatus {
             let kinds = Set(outcomes.map(\.outcome))
-            if kinds.contains(.failed) { return .failed }
+            if kinds.contains(.failed) || kinds.contains(.interrupted) { return .failed }
             if kinds.contains(.locked) { return .locked }
             if kinds.contains(.blocked) { return .blocked }
             return .success

@@ -22,6 +22,11 @@ struct Terminal: Sendable {
         FileHandle(fileDescriptor: fileDescriptor, closeOnDealloc: false).write(Data(line.utf8))
     }
 
+    /// Writes `text` as it is, without a newline (status lines redrawn in place).
+    func writeRaw(_ text: String) {
+        FileHandle(fileDescriptor: fileDescriptor, closeOnDealloc: false).write(Data(text.utf8))
+    }
+
     enum Style: String {
         case bold = "1", dim = "2", red = "31", green = "32", yellow = "33", cyan = "36"
     }

@@ -1,0 +1,137 @@
+import Foundation
+import Synchronization
+import TidemarkCore
+import TidemarkExecutor
+
+/// Shows a run's progress. On a terminal: finished targets scroll by above one live status line
+/// (wave, done / running / failed / skipped, the slowest running target, elapsed), redrawn four
+/// times a second. Otherwise: one plain line per event, stable for cron mail and CI logs.
+/// Thread-safe: events arrive from worker tasks; state sits behind a `Mutex`.
+final class ProgressDisplay: Sendable {
+    private struct State {
+        var wave = ""
+        var waveIndex = 0
+        var waveCount = 0
+        var waveTargets = 0
+        var done = 0
+        var failed = 0
+        var skipped = 0
+        var running: [String: ContinuousClock.Instant] = [:]
+        var statusShown = false
+    }
+
+    private let terminal: Terminal
+    private let live: Bool
+    private let quiet: Bool
+    private let started = ContinuousClock.now
+    private let state = Mutex(State())
+    private let ticker = Mutex<Task<Void, Never>?>(nil)
+
+    /// `quiet` prints nothing (for `--json`); `live` needs a terminal.
+    init(terminal: Terminal = .standardOutput, quiet: Bool) {
+        self.terminal = terminal
+        self.quiet = quiet
+        self.live = !quiet && terminal.isInteractive && ProcessInfo.processInfo.environment["TERM"] != "dumb"
+    }
+
+    func start() {
+        guard live else { return }
+        let task = Task { [weak self] in
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .milliseconds(250))
+                self?.redraw()
+            }
+        }
+        ticker.withLock { $0 = task }
+    }
+
+    func stop() {
+        ticker.withLock { task in
+            task?.cancel()
+            task = nil
+        }
+        guard live else { return }
+        state.withLock { state in
+            if state.statusShown { terminal.writeRaw("\r\u{1B}[K") }
+            state.statusShown = false
+        }
+    }
+
+    func handle(_ event: ExecutionEvent) {
+        guard !quiet else { return }
+        switch event {
+        case .waveStarted(let environment, let index, let count, let targets):
+            state.withLock { state in
+                state = State(wave: environment, waveIndex: index, waveCount: count, waveTargets: targets, statusShown: state.statusShown)
+            }
+            if !live { terminal.write("wave \(index + 1)/\(count): \(environment) (\(targets) target\(targets == 1 ? "" : "s"))") }
+        case .targetStarted(let target, _):
+            state.withLock { $0.running[target] = ContinuousClock.now }
+        case .targetFinished(let outcome):
+            state.withLock { state in
+                state.running[outcome.target] = nil
+                switch outcome.outcome {
+                case .failed, .locked, .interrupted: state.failed += 1
+                case .skipped: state.skipped += 1
+                default: state.done += 1
+                }
+            }
+            // Unchanged and blocked targets were shown in the plan; say only what ran or did not.
+            guard outcome.outcome != .unchanged, outcome.outcome != .blocked else { return }
+            print(Self.line(for: outcome, terminal: terminal))
+        case .waveHalted(let environment, let reason):
+            print(terminal.styled("wave \(environment) halted: \(reason)", .red))
+        }
+    }
+
+    /// Prints a line above the live status line.
+    private func print(_ line: String) {
+        state.withLock { state in
+            if live && state.statusShown {
+                terminal.writeRaw("\r\u{1B}[K")
+                state.statusShown = false
+            }
+            terminal.write(line)
+        }
+        if live { redraw() }
+    }
+
+    private func redraw() {
+        guard live else { return }
+        state.withLock { state in
+            guard !state.wave.isEmpty else { return }
+            let now = ContinuousClock.now
+            var parts = [
+                "wave \(state.waveIndex + 1)/\(state.waveCount) \(state.wave)", "\(state.done)/\(state.waveTargets) done",
+                "\(state.running.count) running", "\(state.failed) failed", "\(state.skipped) skipped",
+            ]
+            if let slowest = state.running.min(by: { $0.value < $1.value }) {
+                parts.append("slowest \(slowest.key) \(Self.seconds(now - slowest.value))")
+            }
+            parts.append("\(Self.seconds(now - started)) elapsed")
+            terminal.writeRaw("\r\u{1B}[K" + terminal.styled(parts.joined(separator: " · "), .dim))
+            state.statusShown = true
+        }
+    }
+
+    static func seconds(_ duration: Duration) -> String {
+        String(format: "%.1fs", Double(duration.milliseconds) / 1000)
+    }
+
+    /// `succeeded prod-eu-1 (prod) rollforward 4 → 5: compensate 5`.
+    static func line(for outcome: TargetOutcome, terminal: Terminal) -> String {
+        let versions = "\(outcome.fromVersion ?? "-") → \(outcome.toVersion ?? "-")"
+        let steps = outcome.steps.map { "\($0.kind.rawValue) \($0.version)\($0.success ? "" : " FAILED")" }.joined(separator: ", ")
+        let style: Terminal.Style =
+            switch outcome.outcome {
+            case .succeeded, .unchanged: .green
+            case .failed, .locked, .interrupted: .red
+            case .blocked, .skipped: .yellow
+            }
+        var line = "\(terminal.styled(outcome.outcome.rawValue.padding(toLength: 11, withPad: " ", startingAt: 0), style)) \(outcome.target) (\(outcome.environment)) \(outcome.action.rawValue) \(versions)"
+        if !steps.isEmpty { line += ": \(steps)" }
+        if let error = outcome.error { line += "\n            \(error)" }
+        if outcome.outcome == .skipped { line += ": \(outcome.reason)" }
+        return line
+    }
+}
