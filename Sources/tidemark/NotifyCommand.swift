@@ -1,0 +1,75 @@
+import ArgumentParser
+import Foundation
+import TidemarkCore
+import TidemarkNotify
+
+extension Tidemark {
+    /// `tidemark notify`: commands about the inventory's notification sinks.
+    struct NotifyCommand: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "notify",
+            abstract: "Check the inventory's notification sinks.",
+            subcommands: [NotifyTestCommand.self]
+        )
+    }
+
+    /// `tidemark notify test -i INVENTORY`: one `notify.test` event to every sink, each result reported.
+    struct NotifyTestCommand: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "test",
+            abstract: "Send one test event to every notification sink and report each result.",
+            discussion: """
+                Every sink in the inventory's notify list gets one `notify.test` event, whatever its \
+                on: and environments: lists say, with the usual retries within the flush timeout \
+                (TIDEMARK_NOTIFY_FLUSH_TIMEOUT, default 10s). Exit 0 when every sink got it, 1 otherwise. \
+                URLs and secrets are read from the environment and never printed.
+                """)
+
+        @OptionGroup var inventoryOption: InventoryOption
+        @OptionGroup var logging: LoggingOptions
+
+        func run() async throws {
+            let inventory = try inventoryOption.load()
+            guard !inventory.notify.isEmpty else {
+                throw CommandFailure(
+                    .invalidInput,
+                    "\(inventory.file): no notify sinks to test; add a notify: list, e.g. notify: [ { name: oncall, type: slack, url_env: ONCALL_WEBHOOK_URL } ].")
+            }
+            let environment = ProcessInfo.processInfo.environment
+            let options: DeliveryOptions
+            do {
+                options = try DeliveryOptions(environment: environment)
+            } catch {
+                throw CommandFailure(.invalidInput, error.description)
+            }
+            let notifier = Notifier(
+                sinks: inventory.notify, inventory: inventory.name, inventoryFile: inventory.file, outbox: RunNotifications.outboxDirectory,
+                environment: environment, logger: logging.makeLogger(), options: options)
+            let results = await notifier.sendTest(runID: "test-" + makeRunID())
+
+            let out = Terminal.standardOutput
+            var table = TextTable("sink", "type", "result", "status", "attempts", "time", "detail")
+            for result in results {
+                table.add([
+                    result.sink, result.kind,
+                    result.delivered ? "delivered" : "failed",
+                    result.status.map(String.init) ?? "-", String(result.attempts), Self.seconds(result.elapsed), result.delivered ? "" : result.detail,
+                ])
+            }
+            out.write("notify test: inventory \(inventory.name), \(results.count) sink\(results.count == 1 ? "" : "s")")
+            out.write(table.render())
+            let failed = results.filter { !$0.delivered }.count
+            if failed == 0 {
+                out.write("every sink got the test event.")
+                return
+            }
+            out.write("\(failed) of \(results.count) sink\(results.count == 1 ? "" : "s") did not get the test event.")
+            throw ExitStatus.failed.exitCode
+        }
+
+        static func seconds(_ duration: Duration) -> String {
+            let (seconds, attoseconds) = duration.components
+            return String(format: "%.2f s", Double(seconds) + Double(attoseconds) / 1e18)
+        }
+    }
+}

@@ -1,0 +1,113 @@
+import Foundation
+import Logging
+import Synchronization
+import TidemarkCore
+import TidemarkExecutor
+import TidemarkNotify
+
+/// Turns one `apply` run into notification events (SPEC 6) and hands them to the notifier,
+/// which delivers them in the background: nothing here waits for the network until `finish`.
+///
+/// Thread-safe: `handle(_:)` is called from the executor's event callback, on whatever
+/// thread finished the target; the little it remembers sits behind a `Mutex`, and the
+/// notifier is an actor whose `post` returns at once.
+final class RunNotifications: Sendable {
+    private let notifier: Notifier?
+    private let runID: String
+    private let inventory: String
+    private let desiredVersion: String?
+    private let startedAt: Date
+
+    private struct State {
+        /// Targets whose event was posted (or that produce none), so `finish` adds only the rest.
+        var recorded: Set<String> = []
+        var haltedWaves: Set<String> = []
+    }
+    private let state = Mutex(State())
+
+    private init(notifier: Notifier?, runID: String, inventory: String, desiredVersion: String?, startedAt: Date) {
+        self.notifier = notifier
+        self.runID = runID
+        self.inventory = inventory
+        self.desiredVersion = desiredVersion
+        self.startedAt = startedAt
+    }
+
+    /// Starts delivery to the inventory's sinks (the outbox of earlier runs goes first) and
+    /// posts `run.started`. An inventory without sinks gets an instance that does nothing.
+    /// A bad `TIDEMARK_NOTIFY_*` timeout is a usage error (exit 2), raised before anything runs.
+    static func start(inventory: Inventory, rollout: Rollout, runID: String, startedAt: Date, logger: Logger) async throws -> RunNotifications {
+        let desiredVersion = rollout.desiredVersion?.text
+        guard !inventory.notify.isEmpty else {
+            return RunNotifications(notifier: nil, runID: runID, inventory: inventory.name, desiredVersion: desiredVersion, startedAt: startedAt)
+        }
+        let environment = ProcessInfo.processInfo.environment
+        let options: DeliveryOptions
+        do {
+            options = try DeliveryOptions(environment: environment)
+        } catch {
+            throw CommandFailure(.invalidInput, error.description)
+        }
+        let notifier = Notifier(
+            sinks: inventory.notify, inventory: inventory.name, inventoryFile: inventory.file, outbox: outboxDirectory,
+            environment: environment, logger: logger, options: options)
+        await notifier.start()
+        let planned = Event.tally(rollout.targets.map { ($0.environment, $0.action.rawValue) })
+        notifier.post(
+            Event(
+                kind: .runStarted, runID: runID, inventory: inventory.name, toVersion: desiredVersion, at: startedAt, startedAt: startedAt,
+                counts: planned.counts, environmentCounts: planned.environments))
+        return RunNotifications(notifier: notifier, runID: runID, inventory: inventory.name, desiredVersion: desiredVersion, startedAt: startedAt)
+    }
+
+    /// `.tidemark/outbox`, beside `.tidemark/runs`.
+    static var outboxDirectory: URL { URL(fileURLWithPath: ".tidemark/outbox") }
+
+    /// Posts what one finished target means: `target.succeeded`; `target.blocked`; nothing
+    /// for `unchanged` or `skipped` (the halted wave has its own event, the count has the
+    /// rest); `target.failed` for everything else (failed, a held lock, interrupted: the
+    /// target did not get there). Returns at once.
+    func record(_ outcome: TargetOutcome) {
+        guard let notifier else { return }
+        state.withLock { _ = $0.recorded.insert(outcome.target) }
+        let kind: EventKind
+        if outcome.outcome == .succeeded {
+            kind = .targetSucceeded
+        } else if outcome.outcome == .blocked {
+            kind = .targetBlocked
+        } else if outcome.outcome == .unchanged || outcome.outcome == .skipped {
+            return
+        } else {
+            kind = .targetFailed
+        }
+        notifier.post(
+            Event(
+                kind: kind, runID: runID, inventory: inventory, environment: outcome.environment, target: outcome.target,
+                fromVersion: outcome.fromVersion, toVersion: outcome.toVersion, action: outcome.action,
+                error: kind == .targetFailed ? (outcome.error ?? "\(outcome.outcome.rawValue): \(outcome.reason)") : outcome.error,
+                reason: outcome.reason, startedAt: outcome.startedAt, finishedAt: outcome.finishedAt))
+    }
+
+    /// Posts `wave.halted` once per wave.
+    func waveHalted(environment: String, reason: String) {
+        guard let notifier, state.withLock({ $0.haltedWaves.insert(environment).inserted }) else { return }
+        notifier.post(Event(kind: .waveHalted, runID: runID, inventory: inventory, environment: environment, toVersion: desiredVersion, reason: reason))
+    }
+
+    /// Posts the events of outcomes the executor did not report (targets whose state could not
+    /// be read), then `run.finished` with counts per outcome and per environment, and waits for
+    /// delivery, at most the flush timeout. Never throws: a delivery problem is reported on
+    /// standard error and never changes the run's exit code.
+    func finish(_ outcomes: [TargetOutcome]) async {
+        guard let notifier else { return }
+        let unrecorded = state.withLock { state in outcomes.filter { !state.recorded.contains($0.target) } }
+        for outcome in unrecorded { record(outcome) }
+        let tally = Event.tally(outcomes.map { ($0.environment, $0.outcome.rawValue) })
+        notifier.post(
+            Event(
+                kind: .runFinished, runID: runID, inventory: inventory, toVersion: desiredVersion, startedAt: startedAt, finishedAt: Date(),
+                counts: tally.counts, environmentCounts: tally.environments))
+        // The notifier logs what it could not deliver (by sink name) through the run's logger.
+        _ = await notifier.finish()
+    }
+}
