@@ -82,9 +82,43 @@ public protocol BackendConnection: AnyObject {
     /// The tables and columns of the target's schema, read from the catalog (history table excluded).
     func readSchema() throws(BackendError) -> SchemaSnapshot
 
+    /// The target schema's structure from the catalog, normalised and hashed (history table
+    /// excluded; the schema's own name left out): what `rehearse` compares and `status --drift`
+    /// checks against `fingerprints.json`.
+    func fingerprint() throws(BackendError) -> SchemaFingerprint
+
     /// Cancels a running statement from another thread.
     var canceller: any StatementCanceller { get }
 
     /// Closes the connection (releasing the lock); further calls fail.
     func close()
+}
+
+/// A backup file and how it was made: what `backup` prints, the run report names, and
+/// `restore` reads back. Thread-safe value.
+public struct BackupRecord: Sendable, Hashable, Codable {
+    public var target: String
+    /// Where the file is (mode 0600).
+    public var path: String
+    /// How it was made, e.g. `pg_dump -Fc --schema app` or `sqlite3 online backup`.
+    public var method: String
+    public var bytes: Int64
+
+    public init(target: String, path: String, method: String, bytes: Int64) {
+        self.target = target
+        self.path = path
+        self.method = method
+        self.bytes = bytes
+    }
+}
+
+/// A backend that can copy a target's schema and data to a file and bring them back: the way
+/// back from a data-losing step, which no undo script can give. Implementations are thread-safe.
+public protocol BackupCapableBackend: Backend {
+    /// Writes a backup of `target` to `path` (created with mode 0600, folders as needed).
+    /// Blocks: call it on an executor-owned thread.
+    func backup(_ target: Target, to path: String, timeouts: Timeouts, logger: Logger) throws(BackendError) -> BackupRecord
+
+    /// Replaces the target's schema and data with the backup at `path`. Blocks.
+    func restore(_ target: Target, from path: String, timeouts: Timeouts, logger: Logger) throws(BackendError)
 }

@@ -86,6 +86,8 @@ public enum BackendError: Error, Sendable, Hashable, CustomStringConvertible {
     case unsupported(target: String, message: String)
     /// The connection was used after `close()`.
     case closed(target: String)
+    /// A backup or restore did not complete; `message` says which file and why.
+    case backupFailed(target: String, message: String)
 
     public var description: String {
         switch self {
@@ -106,6 +108,8 @@ public enum BackendError: Error, Sendable, Hashable, CustomStringConvertible {
             return "\(target): \(message)"
         case .closed(let target):
             return "\(target): connection already closed."
+        case .backupFailed(let target, let message):
+            return "\(target): \(message)"
         }
     }
 }

@@ -478,7 +478,7 @@ public final class PostgresConnection: BackendConnection {
 
     // MARK: - Helpers
 
-    private func open() throws(BackendError) -> PGConnection {
+    func open() throws(BackendError) -> PGConnection {
         guard let connection else { throw .closed(target: target.name) }
         return connection
     }
@@ -504,7 +504,7 @@ public final class PostgresConnection: BackendConnection {
             """
     }
 
-    private func failure(_ what: String, _ error: PGError) -> BackendError {
+    func failure(_ what: String, _ error: PGError) -> BackendError {
         .queryFailed(target: target.name, message: parameters.redact("\(what): \(error.fullMessage)"), sqlState: error.sqlState)
     }
 

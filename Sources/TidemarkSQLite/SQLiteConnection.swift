@@ -14,7 +14,7 @@ public final class SQLiteConnection: BackendConnection {
     public let databasePath: String
     public let canceller: any StatementCanceller
 
-    private var handle: OpaquePointer?
+    private(set) var handle: OpaquePointer?
     private let watch: SQLiteStatementWatch
     private let lockFile: SQLiteLockFile
     private let timeouts: Timeouts

@@ -58,6 +58,9 @@ public enum BackendConformance {
         ConformanceCheck(name: "historyPersistsAcrossConnections", run: historyPersistsAcrossConnections),
         ConformanceCheck(name: "closedConnectionRefusesWork", run: closedConnectionRefusesWork),
         ConformanceCheck(name: "siblingSchemasAreIndependent", run: siblingSchemasAreIndependent),
+        ConformanceCheck(name: "fingerprintIgnoresBuildPathAndHistory", run: fingerprintIgnoresBuildPathAndHistory),
+        ConformanceCheck(name: "fingerprintNamesEveryDifference", run: fingerprintNamesEveryDifference),
+        ConformanceCheck(name: "fingerprintSeesColumnOrderApart", run: fingerprintSeesColumnOrderApart),
     ]
 
     /// Generous timeouts: the checks that test a timeout set their own.
@@ -566,6 +569,85 @@ public enum BackendConformance {
             try c.expect(try a.readHistory().count == 1 && b.readHistory().count == 1, "the histories are not one row each")
             try a.unlock()
             try b.unlock()
+        }
+    }
+
+    // MARK: Fingerprints
+
+    /// Runs `scripts` as forward steps 1, 2, … on `target` and returns its fingerprint.
+    private static func build(_ target: Target, _ scripts: [String], _ c: CheckContext) throws -> SchemaFingerprint {
+        let connection = try c.connect(target)
+        defer { connection.close() }
+        try connection.ensureHistoryTable()
+        for (index, sql) in scripts.enumerated() {
+            try connection.run(step("\(index + 1)", .forward, sql: sql))
+        }
+        return try connection.fingerprint()
+    }
+
+    /// The same structure reached by different scripts (a table created whole, or grown by
+    /// `ADD COLUMN`; in a sibling schema where the backend has schemas) has one fingerprint, and
+    /// the history table never counts.
+    public static func fingerprintIgnoresBuildPathAndHistory(_ fixture: any BackendFixture) throws {
+        try check(fixture) { c in
+            let empty = try fixture.makeTarget(name: "fp-empty")
+            let bare = try c.connect(empty)
+            let beforeHistory = try bare.fingerprint()
+            try bare.ensureHistoryTable()
+            try bare.run(step("1", .forward, sql: "CREATE TABLE tm_fp_other (id integer)"))
+            try bare.run(step("1", .undo, sql: "DROP TABLE tm_fp_other"))
+            let afterHistory = try bare.fingerprint()
+            bare.close()
+            try c.expect(afterHistory.compare(to: beforeHistory) == .equal, "tidemark_history changed the fingerprint: \(afterHistory.compare(to: beforeHistory))")
+
+            let whole = try fixture.makeTarget(name: "fp-whole")
+            let grown = try fixture.makeSiblingTarget(of: whole, name: "fp-grown") ?? fixture.makeTarget(name: "fp-grown")
+            let a = try build(
+                whole, ["CREATE TABLE tm_fp (id integer, name text); CREATE INDEX tm_fp_name ON tm_fp (name)"], c)
+            let b = try build(
+                grown, ["CREATE TABLE tm_fp (id integer)", "ALTER TABLE tm_fp ADD COLUMN name text", "CREATE INDEX tm_fp_name ON tm_fp (name)"], c)
+            try c.expect(b.compare(to: a) == .equal, "equal structures have different fingerprints: \(b.compare(to: a).diff?.lines ?? [])")
+            try c.expect(a.hash == b.hash && a.hash.count == 64, "equal structures have different hashes: \(a.hash) vs \(b.hash)")
+        }
+    }
+
+    /// One structural difference (an index, a column) changes the fingerprint, and the diff names it.
+    public static func fingerprintNamesEveryDifference(_ fixture: any BackendFixture) throws {
+        try check(fixture) { c in
+            let base = "CREATE TABLE tm_fpd (id integer, name text)"
+            let reference = try build(try fixture.makeTarget(name: "fpd-ref"), [base, "CREATE INDEX tm_fpd_name ON tm_fpd (name)"], c)
+            let noIndex = try build(try fixture.makeTarget(name: "fpd-noindex"), [base], c)
+            guard case .different(let diff) = noIndex.compare(to: reference) else {
+                throw c.failure("a missing index left the fingerprint \(noIndex.compare(to: reference))")
+            }
+            try c.expect(noIndex.hash != reference.hash, "a missing index left the hash unchanged")
+            try c.expect(
+                diff.missing.contains { $0.contains("tm_fpd_name") } && diff.unexpected.isEmpty,
+                "the diff does not name the missing index tm_fpd_name: \(diff.lines)")
+
+            let extraColumn = try build(
+                try fixture.makeTarget(name: "fpd-column"), [base, "CREATE INDEX tm_fpd_name ON tm_fpd (name)", "ALTER TABLE tm_fpd ADD COLUMN note text"], c)
+            guard case .different(let columnDiff) = extraColumn.compare(to: reference) else {
+                throw c.failure("an extra column left the fingerprint \(extraColumn.compare(to: reference))")
+            }
+            try c.expect(
+                columnDiff.unexpected.contains { $0.hasPrefix("column tm_fpd.note") },
+                "the diff does not name the extra column tm_fpd.note: \(columnDiff.lines)")
+        }
+    }
+
+    /// Columns in another physical order (re-added last by an undo) are their own verdict:
+    /// neither equal nor a structural difference.
+    public static func fingerprintSeesColumnOrderApart(_ fixture: any BackendFixture) throws {
+        try check(fixture) { c in
+            let ordered = try build(try fixture.makeTarget(name: "fpo-a"), ["CREATE TABLE tm_fpo (id integer, a text, b text)"], c)
+            let readded = try build(
+                try fixture.makeTarget(name: "fpo-b"), ["CREATE TABLE tm_fpo (id integer, b text)", "ALTER TABLE tm_fpo ADD COLUMN a text"], c)
+            guard case .columnOrder(let diff) = readded.compare(to: ordered) else {
+                throw c.failure("columns in another order compare as \(readded.compare(to: ordered)), not column-order")
+            }
+            try c.expect(readded.structureHash == ordered.structureHash, "the structure hash depends on column order")
+            try c.expect(diff.lines.contains { $0.contains("tm_fpo") }, "the column-order diff does not name table tm_fpo: \(diff.lines)")
         }
     }
 

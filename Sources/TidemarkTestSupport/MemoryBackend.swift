@@ -38,6 +38,21 @@ public struct MemoryBackend: Backend {
     }
 }
 
+extension MemoryBackend: BackupCapableBackend {
+    /// Keeps a snapshot of the target's schema and history in the store under `path`; no file
+    /// is written (the store is the "disk" of this backend).
+    public func backup(_ target: Target, to path: String, timeouts: Timeouts, logger: Logger) throws(BackendError) -> BackupRecord {
+        try store.saveBackup(of: target, at: path)
+        return BackupRecord(target: target.name, path: path, method: "memory snapshot", bytes: 0)
+    }
+
+    public func restore(_ target: Target, from path: String, timeouts: Timeouts, logger: Logger) throws(BackendError) {
+        guard try store.restoreBackup(of: target, from: path) else {
+            throw .backupFailed(target: target.name, message: "no in-memory backup at \(path).")
+        }
+    }
+}
+
 /// A connection to one in-memory database.
 ///
 /// Not thread-safe (like every `BackendConnection`): one worker uses it; `canceller` may be
@@ -110,6 +125,20 @@ public final class MemoryConnection: BackendConnection {
     public func readSchema() throws(BackendError) -> SchemaSnapshot {
         let schema = try openDatabase().state.withLock { $0.schema }
         return SchemaSnapshot(tables: schema.tables.mapValues(\.columns))
+    }
+
+    /// Tables with their columns in order, and indexes; the dialect has no types, constraints
+    /// or other objects, so columns carry no definition.
+    public func fingerprint() throws(BackendError) -> SchemaFingerprint {
+        let schema = try openDatabase().state.withLock { $0.schema }
+        var builder = SchemaFingerprintBuilder()
+        for table in schema.tables.values {
+            builder.table(table.name, columns: table.columns.map { (name: $0, definition: "any") })
+        }
+        for index in schema.indexes.values {
+            builder.add("index", "\(index.table).\(index.name)", index.isUnique ? "unique" : "")
+        }
+        return builder.fingerprint
     }
 
     // MARK: Steps
@@ -357,5 +386,26 @@ final class MemoryCancelSignal: StatementCanceller {
         }
         if isCancelled { return .cancelled }
         return timeout < duration ? .timedOut : .completed
+    }
+}
+
+/// Scratch databases for rehearsals in tests: a fresh `memory:` database per call, forgotten
+/// on drop. Thread-safe value.
+public struct MemoryScratchProvider: ScratchDatabaseProvider {
+    public let store: MemoryStore
+
+    public init(store: MemoryStore = MemoryStore()) {
+        self.store = store
+    }
+
+    public var backend: any Backend { MemoryBackend(store: store) }
+    public var location: String { "an in-memory database" }
+
+    public func create() throws(BackendError) -> Target {
+        Target(name: "scratch", environment: "rehearse", connection: .url("memory:rehearse-\(UInt64.random(in: 0...UInt64.max))"))
+    }
+
+    public func drop(_ target: Target) {
+        store.removeDatabase(of: target)
     }
 }

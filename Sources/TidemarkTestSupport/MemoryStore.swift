@@ -14,6 +14,8 @@ public final class MemoryStore: Sendable {
     private struct Directory {
         var databases: [String: MemoryDatabase] = [:]
         var defaultStepLatency: Duration = .zero
+        /// Backups by path: schema and history as they were (`MemoryBackend.backup`).
+        var backups: [String: MemoryDatabase.State] = [:]
     }
 
     private let directory = Mutex(Directory())
@@ -131,6 +133,23 @@ public final class MemoryStore: Sendable {
             directory.databases[name] = database
             return database
         }
+    }
+
+    /// Keeps a copy of the target's schema and history under `path`.
+    func saveBackup(of target: Target, at path: String) throws(BackendError) {
+        let state = try database(of: target).state.withLock { $0 }
+        directory.withLock { $0.backups[path] = state }
+    }
+
+    /// Puts the copy saved under `path` back; false when there is none.
+    func restoreBackup(of target: Target, from path: String) throws(BackendError) -> Bool {
+        guard let saved = directory.withLock({ $0.backups[path] }) else { return false }
+        try database(of: target).state.withLock { state in
+            let lockOwner = state.lockOwner
+            state = saved
+            state.lockOwner = lockOwner
+        }
+        return true
     }
 
     func defaultStepLatency() -> Duration {

@@ -14,7 +14,7 @@ struct Tidemark: AsyncParsableCommand {
         version: "0.1.0",
         subcommands: [
             ValidateCommand.self, StatusCommand.self, PlanCommand.self, ApplyCommand.self, QuarantineCommand.self,
-            RevertCommand.self, HistoryCommand.self, NotifyCommand.self,
+            RevertCommand.self, HistoryCommand.self, NotifyCommand.self, RehearseCommand.self,
         ]
     )
 

@@ -14,6 +14,7 @@ enum BackendDefect: String, CaseIterable, Sendable, CustomTestStringConvertible 
     case closeIgnored
     case schemaIgnored
     case skipRecordedAsForward
+    case fingerprintIgnoresIndexes
 
     var testDescription: String { rawValue }
 
@@ -29,6 +30,7 @@ enum BackendDefect: String, CaseIterable, Sendable, CustomTestStringConvertible 
         case .closeIgnored: return "closedConnectionRefusesWork"
         case .schemaIgnored: return "siblingSchemasAreIndependent"
         case .skipRecordedAsForward: return "skipAndBaselineRecordRowsWithoutRunningSQL"
+        case .fingerprintIgnoresIndexes: return "fingerprintNamesEveryDifference"
         }
     }
 }
@@ -96,6 +98,12 @@ final class DefectiveConnection: BackendConnection {
     func ensureHistoryTable() throws(BackendError) { try base.ensureHistoryTable() }
 
     func readSchema() throws(BackendError) -> SchemaSnapshot { try base.readSchema() }
+
+    func fingerprint() throws(BackendError) -> SchemaFingerprint {
+        let fingerprint = try base.fingerprint()
+        guard defect == .fingerprintIgnoresIndexes else { return fingerprint }
+        return SchemaFingerprint(lines: fingerprint.lines.filter { !$0.hasPrefix("index ") })
+    }
 
     func readHistory() throws(BackendError) -> [HistoryEntry] {
         let rows = try base.readHistory()

@@ -54,6 +54,7 @@ final class MeteredConnection: BackendConnection {
     func ensureHistoryTable() throws(BackendError) { try base.ensureHistoryTable() }
     func readHistory() throws(BackendError) -> [HistoryEntry] { try base.readHistory() }
     func readSchema() throws(BackendError) -> SchemaSnapshot { try base.readSchema() }
+    func fingerprint() throws(BackendError) -> SchemaFingerprint { try base.fingerprint() }
     func close() { base.close() }
     func run(_ step: StepRequest) throws(BackendError) -> HistoryEntry {
         meter.enter(target.name)

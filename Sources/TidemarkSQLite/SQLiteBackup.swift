@@ -1,0 +1,93 @@
+import CSQLite
+import Foundation
+import Logging
+import TidemarkCore
+
+extension SQLiteBackend: BackupCapableBackend {
+    /// Copies the target's database to `path` with SQLite's online backup API: a consistent
+    /// copy even while other connections read, page by page, without stopping them.
+    public func backup(_ target: Target, to path: String, timeouts: Timeouts, logger: Logger) throws(BackendError) -> BackupRecord {
+        let source = try Self.databasePath(of: target)
+        guard FileManager.default.fileExists(atPath: source) else {
+            throw .backupFailed(target: target.name, message: "cannot back up \(source): the database file does not exist.")
+        }
+        try BackupFile.prepare(path, target: target.name)
+        try Self.copy(from: source, to: path, target: target, timeouts: timeouts)
+        try BackupFile.restrict(path, target: target.name)
+        logger.info("backup written", metadata: ["target": "\(target.name)", "path": "\(path)"])
+        return BackupRecord(target: target.name, path: path, method: "sqlite3 online backup", bytes: BackupFile.size(of: path))
+    }
+
+    /// Overwrites the target's database with the backup at `path`, through the same API (the
+    /// destination is locked while pages are copied, so no reader sees half a database).
+    public func restore(_ target: Target, from path: String, timeouts: Timeouts, logger: Logger) throws(BackendError) {
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw .backupFailed(target: target.name, message: "cannot restore from \(path): the file does not exist.")
+        }
+        let destination = try Self.databasePath(of: target)
+        try Self.copy(from: path, to: destination, target: target, timeouts: timeouts)
+        logger.info("restored", metadata: ["target": "\(target.name)", "path": "\(path)"])
+    }
+
+    /// Runs `sqlite3_backup_*` from one file to another, waiting for busy pages within the lock timeout.
+    private static func copy(from sourcePath: String, to destinationPath: String, target: Target, timeouts: Timeouts) throws(BackendError) {
+        var sourceHandle: OpaquePointer?
+        var destinationHandle: OpaquePointer?
+        // sqlite3_open_v2 hands back a handle even on failure; both are closed either way.
+        defer {
+            sqlite3_close_v2(sourceHandle)
+            sqlite3_close_v2(destinationHandle)
+        }
+        let sourceCode = sqlite3_open_v2(sourcePath, &sourceHandle, SQLITE_OPEN_READONLY, nil)
+        guard sourceCode == SQLITE_OK, let source = sourceHandle else {
+            throw .backupFailed(target: target.name, message: "cannot open \(sourcePath): \(SQLiteError.text(of: sourceCode))")
+        }
+        let destinationCode = sqlite3_open_v2(destinationPath, &destinationHandle, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nil)
+        guard destinationCode == SQLITE_OK, let destination = destinationHandle else {
+            throw .backupFailed(target: target.name, message: "cannot open \(destinationPath): \(SQLiteError.text(of: destinationCode))")
+        }
+        let wait = Int32(clamping: max(1_000, timeouts.lockTimeout.milliseconds))
+        sqlite3_busy_timeout(source, wait)
+        sqlite3_busy_timeout(destination, wait)
+        guard let backup = sqlite3_backup_init(destination, "main", source, "main") else {
+            throw .backupFailed(target: target.name, message: "cannot copy \(sourcePath) to \(destinationPath): \(SQLiteError.message(of: destination))")
+        }
+        var code: Int32
+        repeat {
+            code = sqlite3_backup_step(backup, -1)
+            if code == SQLITE_BUSY || code == SQLITE_LOCKED { sqlite3_sleep(50) }
+        } while code == SQLITE_OK || code == SQLITE_BUSY || code == SQLITE_LOCKED
+        let finish = sqlite3_backup_finish(backup)
+        guard code == SQLITE_DONE, finish == SQLITE_OK else {
+            throw .backupFailed(
+                target: target.name,
+                message: "cannot copy \(sourcePath) to \(destinationPath): \(SQLiteError.text(of: code == SQLITE_DONE ? finish : code))")
+        }
+    }
+}
+
+/// Backup files: folders made, mode 0600 before any byte is written. Thread-safe (stateless).
+enum BackupFile {
+    /// Creates `path`'s folder and an empty file readable only by its owner.
+    static func prepare(_ path: String, target: String) throws(BackendError) {
+        let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        do {
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        } catch {
+            throw .backupFailed(target: target, message: "cannot create the folder \(folder): \(error.localizedDescription)")
+        }
+        _ = FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600])
+        try restrict(path, target: target)
+    }
+
+    /// Sets mode 0600 (an existing file keeps its old mode when overwritten).
+    static func restrict(_ path: String, target: String) throws(BackendError) {
+        guard chmod(path, 0o600) == 0 else {
+            throw .backupFailed(target: target, message: "cannot make \(path) private (mode 0600): \(String(cString: strerror(errno)))")
+        }
+    }
+
+    static func size(of path: String) -> Int64 {
+        ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber)?.int64Value ?? 0
+    }
+}

@@ -1,0 +1,115 @@
+import ArgumentParser
+import Foundation
+import TidemarkCore
+import TidemarkExecutor
+import TidemarkFiles
+import TidemarkPostgres
+import TidemarkSQLite
+
+extension Tidemark {
+    /// `tidemark rehearse`: proves every version's undo restores the schema, on a scratch database.
+    struct RehearseCommand: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "rehearse",
+            abstract: "On a scratch database, run forward, undo and forward again for every version, checking the schema each time.",
+            discussion: """
+                Verdicts per version: ok, column-order, undo-does-not-restore (with the difference), forward-fails, \
+                undo-fails, re-apply-fails, re-apply-differs, irreversible, no-undo. Exits 1 when any version fails. \
+                Writes plans/<name>/fingerprints.json when every version passes, or with --record.
+                """)
+
+        @OptionGroup var source: PlanSourceOptions
+        @Option(name: .customLong("url"), help: "A PostgreSQL server for the scratch database (default: a temporary SQLite file).")
+        var scratchURL: String?
+        @Option(name: .customLong("from"), help: "Rehearse from this version (earlier versions are only applied forward).")
+        var fromVersion: String?
+        @Option(name: .customLong("to"), help: "Rehearse up to and including this version.")
+        var toVersion: String?
+        @Flag(help: "Go on after a failed version, on a rebuilt scratch database.")
+        var keepGoing = false
+        @Flag(help: "Write fingerprints.json even if some versions fail.")
+        var record = false
+        @Flag(help: "Print one JSON document (schema tidemark.rehearsal/v1).")
+        var json = false
+        @OptionGroup var logging: LoggingOptions
+
+        func run() async throws {
+            let logger = logging.makeLogger()
+            let planDirectory: String
+            if let inventoryPath = source.inventory {
+                do {
+                    planDirectory = try InventoryFile.load(at: inventoryPath).planDirectory
+                } catch {
+                    throw CommandFailure(.invalidInput, error.description)
+                }
+            } else {
+                planDirectory = source.plan ?? ""
+            }
+            let plan = try loadPlan(at: planDirectory)
+            let scratch: any ScratchDatabaseProvider =
+                scratchURL.map { PostgresScratchProvider(url: $0, logger: logger) } ?? SQLiteScratchProvider()
+            let rehearsal = Rehearsal(
+                plan: plan, scratch: scratch, logger: logger, from: try version(fromVersion, "--from", in: plan),
+                to: try version(toVersion, "--to", in: plan), keepGoing: keepGoing)
+
+            let out = Terminal.standardOutput
+            let json = self.json
+            if !json { out.write("rehearsing plan \(plan.name) on \(scratch.location)") }
+            let pool = WorkerPool(threadCount: 1, name: "tidemark-rehearse")
+            defer { pool.shutdown() }
+            let report: RehearsalReport
+            do {
+                report = try await pool.run {
+                    try rehearsal.run { result in
+                        if !json { out.write(Self.line(for: result)) }
+                    }
+                }
+            } catch let failure as Rehearsal.ScratchFailure {
+                throw CommandFailure(.failed, "rehearse: \(failure.message)")
+            }
+
+            var recordedPath: String?
+            if report.passed || record {
+                do {
+                    recordedPath = try FingerprintFile.record(report.fingerprints, backend: report.backend, plan: plan.name, inPlan: plan.directory)
+                } catch {
+                    throw CommandFailure(.failed, "\(error)")
+                }
+            }
+            if json {
+                out.write(try renderJSON(report))
+            } else {
+                out.write(Self.summary(report, recordedPath: recordedPath))
+            }
+            if !report.failures.isEmpty { throw ExitStatus.failed.exitCode }
+        }
+
+        private func version(_ text: String?, _ option: String, in plan: Plan) throws -> Version? {
+            guard let text else { return nil }
+            guard let version = Version(text, style: plan.versionStyle), plan.migration(version) != nil else {
+                throw CommandFailure(.invalidInput, "\(option) \(text): plan \(plan.name) has no version \(text)")
+            }
+            return version
+        }
+
+        static func line(for result: RehearsalResult) -> String {
+            var line = "  \(result.version) \(result.description): \(result.verdict.rawValue)"
+            if let error = result.error { line += ": \(error)" }
+            if let diff = result.diff, result.verdict != .ok {
+                line += diff.lines.prefix(12).map { "\n      \($0)" }.joined()
+                if diff.lines.count > 12 { line += "\n      … \(diff.lines.count - 12) more" }
+            }
+            return line
+        }
+
+        static func summary(_ report: RehearsalReport, recordedPath: String?) -> String {
+            var counts: [RehearsalVerdict: Int] = [:]
+            for result in report.results { counts[result.verdict, default: 0] += 1 }
+            let tally = RehearsalVerdict.allCases.compactMap { verdict in counts[verdict].map { "\($0) \(verdict.rawValue)" } }
+            var text = "\(report.results.count) versions: \(tally.joined(separator: ", ")); \(report.rebuilds) rebuilds; \(report.elapsedMS) ms"
+            if let recordedPath { text += "\nfingerprints recorded in \(recordedPath)" }
+            text += report.failures.isEmpty ? "\nrehearsal passed" : "\nrehearsal FAILED: \(report.failures.map(\.version).joined(separator: ", "))"
+            return text
+        }
+    }
+}
