@@ -1,0 +1,53 @@
+import Foundation
+import Testing
+import TidemarkTestSupport
+
+/// Rendered command output compared with golden files in Tests/TidemarkCLITests/Golden/.
+/// After an intended change, regenerate them with `TIDEMARK_UPDATE_GOLDEN=1 swift test --filter GoldenOutputTests`
+/// and review the diff.
+@Suite struct GoldenOutputTests {
+    static let goldenDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Golden")
+
+    func compare(_ actual: String, with name: String) throws {
+        let file = Self.goldenDirectory.appendingPathComponent(name)
+        if ProcessInfo.processInfo.environment["TIDEMARK_UPDATE_GOLDEN"] == "1" {
+            try actual.write(to: file, atomically: true, encoding: .utf8)
+            return
+        }
+        let expected = try String(contentsOf: file, encoding: .utf8)
+        #expect(actual == expected, "\(name) differs; if intended, regenerate with TIDEMARK_UPDATE_GOLDEN=1.\n--- actual\n\(actual)")
+    }
+
+    @Test func theQuarantinePlanReadsAsTheReadmeShowsIt() throws {
+        let root = try CommandRunner.temporaryDirectory("tidemark-golden")
+        defer { try? FileManager.default.removeItem(at: root) }
+        for folder in ["inventories", "plans"] {
+            try FileManager.default.copyItem(
+                at: CommandRunner.repositoryRoot.appendingPathComponent(folder), to: root.appendingPathComponent(folder))
+        }
+        // The revert header carries the date it was written: pin the file to compare it.
+        let steps: [[String]] = [
+            ["apply", "-i", "inventories/demo.yaml", "--yes"],
+            ["quarantine", "4", "--reason", "drops orders.total_cents, still read by invoicing", "-i", "inventories/demo.yaml"],
+        ]
+        for step in steps {
+            let result = try CommandRunner.run(step, in: root)
+            #expect(result.status == 0, "\(result)")
+        }
+        let blocked = try CommandRunner.run(["plan", "-i", "inventories/demo.yaml"], in: root)
+        #expect(blocked.status == 3)
+        try compare(blocked.standardOutput, with: "plan-quarantined-without-compensation.txt")
+
+        let revert = try CommandRunner.run(["revert", "4", "-i", "inventories/demo.yaml"], in: root)
+        #expect(revert.status == 0, "\(revert)")
+        let converge = try CommandRunner.run(["plan", "-i", "inventories/demo.yaml"], in: root)
+        #expect(converge.status == 0)
+        try compare(converge.standardOutput, with: "plan-after-revert.txt")
+    }
+
+    @Test func validateOfTheDemo() throws {
+        let result = try CommandRunner.run(["validate", "-i", "inventories/demo.yaml"])
+        #expect(result.status == 0)
+        try compare(result.standardOutput, with: "validate-demo.txt")
+    }
+}
