@@ -15,16 +15,21 @@ public struct DeliveryOptions: Sendable, Hashable {
     public var maximumBackoff: Duration
     /// A receiver's `Retry-After` is honoured up to this long.
     public var maximumRetryAfter: Duration
+    /// At most this many per-target Slack messages per sink and run; the summary counts the
+    /// rest. Slack takes about one message per second per webhook, and 64 identical "blocked"
+    /// messages bury the one that matters.
+    public var slackTargetMessageLimit: Int
 
     public init(
         requestTimeout: Duration = .seconds(5), flushTimeout: Duration = .seconds(10), initialBackoff: Duration = .milliseconds(500),
-        maximumBackoff: Duration = .seconds(8), maximumRetryAfter: Duration = .seconds(30)
+        maximumBackoff: Duration = .seconds(8), maximumRetryAfter: Duration = .seconds(30), slackTargetMessageLimit: Int = 20
     ) {
         self.requestTimeout = requestTimeout
         self.flushTimeout = flushTimeout
         self.initialBackoff = initialBackoff
         self.maximumBackoff = maximumBackoff
         self.maximumRetryAfter = maximumRetryAfter
+        self.slackTargetMessageLimit = slackTargetMessageLimit
     }
 
     /// The variable that overrides `flushTimeout` (`10s`, `500ms`, `2`).

@@ -27,6 +27,8 @@ public actor Notifier {
     private nonisolated let continuation: AsyncStream<Event>.Continuation
     private var router: Task<Void, Never>?
     private var sequence = 0
+    /// Per Slack sink: per-target messages made in this run, and those left out over the limit.
+    private var slackTargetMessages: [String: (made: Int, omitted: Int)] = [:]
     private var summary: DeliverySummary?
 
     /// - Parameters:
@@ -241,7 +243,18 @@ public actor Notifier {
             case .webhook:
                 body = try WebhookPayload(event: event).body()
             case .slack:
-                guard let message = SlackFormatter(inventoryFile: inventoryFile, sinkName: sink.name).message(for: event) else { return nil }
+                var tally = slackTargetMessages[sink.name] ?? (0, 0)
+                if event.target != nil {
+                    guard tally.made < options.slackTargetMessageLimit else {
+                        tally.omitted += 1
+                        slackTargetMessages[sink.name] = tally
+                        return nil
+                    }
+                }
+                let formatter = SlackFormatter(inventoryFile: inventoryFile, sinkName: sink.name)
+                guard let message = formatter.message(for: event, omitted: tally.omitted) else { return nil }
+                if event.target != nil { tally.made += 1 }
+                slackTargetMessages[sink.name] = tally
                 body = try message.body()
             }
         } catch {

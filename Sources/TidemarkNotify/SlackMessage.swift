@@ -7,6 +7,13 @@ struct SlackMessage: Encodable, Equatable {
     var text: String
     var blocks: [SlackBlock]
 
+    /// `text` is plain words: it is escaped here, because Slack reads it as mrkdwn too, and an
+    /// error quoting `<!channel>` must not page a whole channel.
+    init(text: String, blocks: [SlackBlock]) {
+        self.text = SlackFormatter.escape(text)
+        self.blocks = blocks
+    }
+
     /// The exact bytes sent: compact JSON, sorted keys.
     func body() throws -> Data {
         let encoder = JSONEncoder()
@@ -62,7 +69,9 @@ struct SlackFormatter: Sendable {
     /// The order outcomes are listed in: what needs a human first.
     static let outcomeOrder = ["failed", "locked", "blocked", "skipped", "succeeded", "unchanged"]
 
-    func message(for event: Event) -> SlackMessage? {
+    /// - Parameter omitted: per-target messages this sink left out of this run (over the
+    ///   limit), which the run summary mentions.
+    func message(for event: Event, omitted: Int = 0) -> SlackMessage? {
         let inventory = Self.escape(event.inventory)
         let target = Self.escape(event.target ?? "?")
         let environment = Self.escape(event.environment ?? "?")
@@ -70,10 +79,14 @@ struct SlackFormatter: Sendable {
         let run = "run `\(Self.escape(event.runID))`"
         switch event.kind {
         case .runFinished:
-            return summary(event)
+            return summary(event, omitted: omitted)
         case .targetFailed:
             let firstLine = event.error?.split(separator: "\n").first.map(String.init) ?? "no error text"
-            var blocks: [SlackBlock] = [.section(":x: *\(target)* (\(environment)) *failed*: \(change)")]
+            // A failed target's `to` is where it stopped, not where it was going.
+            let action = event.action.map { " during *\($0.rawValue)*" } ?? ""
+            let was = event.fromVersion != event.toVersion ? " (was \(Self.escape(event.fromVersion ?? "nothing")))" : ""
+            let stopped = "; at version \(Self.escape(event.toVersion ?? "nothing"))\(was)"
+            var blocks: [SlackBlock] = [.section(":x: *\(target)* (\(environment)) *failed*\(action)\(stopped)")]
             if let error = event.error, !error.isEmpty {
                 blocks.append(.section("```\(Self.escape(Self.truncate(error, to: 2000)))```"))
             }
@@ -82,7 +95,8 @@ struct SlackFormatter: Sendable {
                 text: "Tidemark \(event.inventory): \(event.target ?? "?") (\(event.environment ?? "?")) failed: \(Self.truncate(firstLine, to: 300))",
                 blocks: blocks)
         case .targetBlocked:
-            var blocks: [SlackBlock] = [.section(":no_entry: *\(target)* (\(environment)) is *blocked*: \(change)")]
+            let at = event.fromVersion.map { " at version \(Self.escape($0))" } ?? ""
+            var blocks: [SlackBlock] = [.section(":no_entry: *\(target)* (\(environment)) is *blocked*\(at)")]
             if let reason = event.reason ?? event.error, !reason.isEmpty {
                 blocks.append(.section("> \(Self.escape(Self.truncate(reason, to: 2000)))"))
             }
@@ -121,7 +135,7 @@ struct SlackFormatter: Sendable {
     /// The one summary of a run: a header naming the worst news, counts per outcome as fields,
     /// counts per environment, and where to look next. Nil when every target was unchanged, so
     /// a cron job that finds nothing to do stays quiet.
-    private func summary(_ event: Event) -> SlackMessage? {
+    private func summary(_ event: Event, omitted: Int) -> SlackMessage? {
         let counts = event.counts ?? [:]
         let total = counts.values.reduce(0, +)
         guard total > 0, counts.keys.contains(where: { $0 != "unchanged" }) else { return nil }
@@ -159,6 +173,10 @@ struct SlackFormatter: Sendable {
         var context = "inventory \(Self.escape(event.inventory))"
         if (counts["failed"] ?? 0) + (counts["blocked"] ?? 0) > 0 {
             context += " · each failed or blocked target has its own message · inspect one: `tidemark history -i \(Self.escape(inventoryFile)) --target NAME`"
+        }
+        if omitted > 0 {
+            context +=
+                " · \(omitted) more target message\(omitted == 1 ? " was" : "s were") left out to keep the channel readable; `tidemark status -i \(Self.escape(inventoryFile))` lists every target"
         }
         blocks.append(.context(context))
         let text = "Tidemark \(event.inventory): run \(event.runID) finished: \(Self.countsText(counts, order: order)) (\(total) target\(total == 1 ? "" : "s"))"

@@ -107,12 +107,15 @@ extension Tidemark {
                 inventory: snapshot.inventory, plan: snapshot.plan, registry: Backends.standard, runID: runID, appliedBy: appliedBy,
                 logger: logger, control: control, concurrency: concurrency)
             if !json && !writes.isEmpty { out.write("") }
+            let notifications = try await RunNotifications.start(
+                inventory: snapshot.inventory, rollout: rollout, runID: runID, startedAt: startedAt, logger: logger)
             let progress = ProgressDisplay(quiet: json)
             progress.start()
             var outcomes = await executor.execute(
                 rollout,
                 onEvent: { event in
                     progress.handle(event)
+                    notifications.handle(event)
                 })
             progress.stop()
             for (name, error) in snapshot.unreachable.sorted(by: { $0.key < $1.key }) {
@@ -139,6 +142,7 @@ extension Tidemark {
                 out.write("report: \(reportURL.path)")
             }
             // Bounded by the flush timeout; what is not delivered waits in the outbox, and never changes the exit code.
+            await notifications.finish(outcomes)
             if control.isStopRequested { throw ExitStatus.interrupted.exitCode }
             throw Self.exitStatus(for: outcomes).exitCode
         }

@@ -67,9 +67,11 @@ extension Tidemark {
             throw ExitStatus.failed.exitCode
         }
 
+        /// `12 ms` below a second, `1.23 s` above.
         static func seconds(_ duration: Duration) -> String {
             let (seconds, attoseconds) = duration.components
-            return String(format: "%.2f s", Double(seconds) + Double(attoseconds) / 1e18)
+            let total = Double(seconds) + Double(attoseconds) / 1e18
+            return total < 1 ? "\(Int((total * 1000).rounded())) ms" : String(format: "%.2f s", total)
         }
     }
 }

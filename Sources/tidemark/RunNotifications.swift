@@ -63,6 +63,16 @@ final class RunNotifications: Sendable {
     /// `.tidemark/outbox`, beside `.tidemark/runs`.
     static var outboxDirectory: URL { URL(fileURLWithPath: ".tidemark/outbox") }
 
+    /// Posts what the executor reports: each finished target (`record(_:)`) and each halted
+    /// wave. Returns at once; called from the executor's event callback.
+    func handle(_ event: ExecutionEvent) {
+        if case .targetFinished(let outcome) = event {
+            record(outcome)
+        } else if case .waveHalted(let environment, let reason) = event {
+            waveHalted(environment: environment, reason: reason)
+        }
+    }
+
     /// Posts what one finished target means: `target.succeeded`; `target.blocked`; nothing
     /// for `unchanged` or `skipped` (the halted wave has its own event, the count has the
     /// rest); `target.failed` for everything else (failed, a held lock, interrupted: the
