@@ -107,9 +107,9 @@ struct SlackFormatter: Sendable {
         case .waveHalted:
             let reason = event.reason.map { ": \(Self.escape($0))" } ?? ""
             return SlackMessage(
-                text: "Tidemark \(event.inventory): wave \(event.environment ?? "?") halted; later waves were not run.",
+                text: "Tidemark \(event.inventory): wave \(event.environment ?? "?") halted; its remaining targets and any later waves were not run.",
                 blocks: [
-                    .section(":octagonal_sign: Wave *\(environment)* halted\(reason). Later waves were not run."),
+                    .section(":octagonal_sign: Wave *\(environment)* halted\(reason). Its remaining targets and any later waves were not run."),
                     .context("\(run) · inventory \(inventory)"),
                 ])
         case .runStarted:

@@ -24,6 +24,9 @@ public final class HTTPTestReceiver: Sendable {
         case stall
         /// Read the request and close the connection without answering.
         case hangUp
+        /// Answer 200 with a body of `seconds` bytes sent one a second: a receiver that keeps
+        /// a connection busy without ever going idle.
+        case trickle(seconds: Int)
     }
 
     /// One request as received. Thread-safe value.
@@ -215,6 +218,12 @@ public final class HTTPTestReceiver: Sendable {
                 return
             case .hangUp:
                 return
+            case .trickle(let seconds):
+                guard sendAll(client, Data("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: \(seconds)\r\n\r\n".utf8)) else { return }
+                for _ in 0..<seconds {
+                    Thread.sleep(forTimeInterval: 1)
+                    guard sendAll(client, Data("x".utf8)), !state.withLock({ $0.stopped }) else { return }
+                }
             }
         }
     }

@@ -155,6 +155,27 @@ import TidemarkTestSupport
         #expect(permissions(folder) == 0o700, "the outbox folder is private")
     }
 
+    @Test func receiverThatTricklesIsCutOffAtTheRequestTimeout() async throws {
+        // Measured: URLSession's own timeouts do not end a receiver that sends a byte a second.
+        let receiver = try HTTPTestReceiver(replies: [.trickle(seconds: 30)])
+        defer { receiver.stop() }
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let log = LogCapture()
+        let notifier = notifier(
+            [webhook()], environment: ["HOOK_URL": receiver.url(), "HOOK_SECRET": secret], outbox: folder, log: log,
+            options: DeliveryOptions(requestTimeout: .seconds(1), flushTimeout: .seconds(20), initialBackoff: .milliseconds(100)))
+        await notifier.start()
+        notifier.post(SampleEvents.started(["dev"]))
+        let clock = ContinuousClock()
+        let started = clock.now
+        let summary = await notifier.finish()
+        #expect(clock.now - started < .seconds(15), "not held for the trickle's 30 s")
+        #expect(receiver.requests.map(\.reply) == [.trickle(seconds: 30), .status(200)])
+        #expect(summary.delivered == 1 && summary.sinks.first?.retries == 1)
+        #expect(log.text.contains("not delivered (no answer within 1.00 s)"), "\(log.text)")
+    }
+
     @Test func deadReceiverKeepsEventsInTheOutboxAndTheNextRunSendsThemFirst() async throws {
         let port = try HTTPTestReceiver.unusedPort()
         let url = "http://127.0.0.1:\(port)/hook"
