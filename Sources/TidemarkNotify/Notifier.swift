@@ -169,9 +169,10 @@ public actor Notifier {
             delivery(for: event, to: channel.sender.sink).map { (channel.sender, $0) }
         }
         let options = self.options
+        let logger = self.logger
         let results = await withTaskGroup(of: SinkTestResult.self) { group in
             for (sender, delivery) in deliveries {
-                group.addTask { await Self.test(delivery, with: sender, options: options) }
+                group.addTask { await Self.test(delivery, with: sender, options: options, logger: logger) }
             }
             var results: [String: SinkTestResult] = [:]
             for await result in group { results[result.sink] = result }
@@ -186,7 +187,7 @@ public actor Notifier {
         }
     }
 
-    private static func test(_ first: Delivery, with sender: Sender, options: DeliveryOptions) async -> SinkTestResult {
+    private static func test(_ first: Delivery, with sender: Sender, options: DeliveryOptions, logger: Logger) async -> SinkTestResult {
         let clock = ContinuousClock()
         let start = clock.now
         let deadline = start + options.flushTimeout
@@ -210,6 +211,7 @@ public actor Notifier {
                 lastReason = reason
                 retry += 1
                 let delay = options.backoff(retry: retry, retryAfter: retryAfter)
+                logger.debug("notify sink '\(sender.sink.name)': test attempt \(delivery.attempts) not delivered (\(reason))")
                 if clock.now + delay >= deadline {
                     let status = reason.hasPrefix("HTTP ") ? Int(reason.dropFirst(5)) : nil
                     return SinkTestResult(
