@@ -8,6 +8,8 @@ public enum ExecutionError: Error, Sendable, Hashable, CustomStringConvertible {
     case scriptChanged(target: String, script: String)
     /// The rollout names a version or target the plan or inventory no longer has.
     case unknownInRollout(target: String, what: String)
+    /// The backup before a data-losing step on a prod target failed, so the step did not run.
+    case backupFailed(target: String, version: String, message: String)
 
     public var description: String {
         switch self {
@@ -17,6 +19,8 @@ public enum ExecutionError: Error, Sendable, Hashable, CustomStringConvertible {
             return "\(target): \(script) changed since the rollout was planned; run `tidemark plan` again."
         case .unknownInRollout(let target, let what):
             return "\(target): the rollout refers to \(what), which is no longer in the plan or inventory; run `tidemark plan` again."
+        case .backupFailed(let target, let version, let message):
+            return "\(target): the backup before data-losing version \(version) failed, so that step did not run (the steps before it committed): \(message). Fix the backup, or pass --no-backup to go on without one."
         }
     }
 

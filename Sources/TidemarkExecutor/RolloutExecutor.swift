@@ -32,6 +32,8 @@ public struct RolloutExecutor: Sendable {
     public var control: RunControl
     /// The fleet-wide worker limit; defaults to the inventory's `concurrency`.
     public var concurrency: Int
+    /// Backups before data-losing steps on prod targets (`--no-backup`: `.disabled`).
+    public var backups = BackupPolicy()
 
     public init(
         inventory: Inventory, plan: Plan, registry: BackendRegistry, runID: String, appliedBy: String, logger: Logger,
@@ -164,7 +166,7 @@ public struct RolloutExecutor: Sendable {
         }
         let timeouts = inventory.environment(named: target.environment)?.timeouts ?? inventory.defaults
         onEvent(.targetStarted(target: target.name, environment: target.environment))
-        let runner = TargetRunner(plan: plan, runID: runID, appliedBy: appliedBy, logger: logger)
+        let runner = TargetRunner(plan: plan, runID: runID, appliedBy: appliedBy, logger: logger, backups: backups)
         let control = self.control
         var outcome =
             (try? await pool.run {

@@ -52,6 +52,10 @@ public struct TargetOutcome: Sendable, Hashable, Codable {
     public var error: String?
     public var startedAt: Date?
     public var finishedAt: Date?
+    /// The backup taken before the target's first data-losing step, if one was.
+    public var backup: BackupRecord?
+    /// The planned steps only a restore can undo (data-losing), as `4 forward (DROP COLUMN at line 1)`.
+    public var restoreOnlySteps: [String] = []
 
     public init(
         target: String, environment: String, action: Action, outcome: Outcome, reason: String, fromVersion: String?,

@@ -13,9 +13,15 @@ public struct TargetRunner: Sendable {
     public var appliedBy: String
     public var retry: RetryPolicy
     public var logger: Logger
+    /// Where backups before data-losing steps on `prod` targets go; `.disabled` is `--no-backup`.
+    public var backups: BackupPolicy
 
-    public init(plan: Plan, runID: String, appliedBy: String, retry: RetryPolicy = RetryPolicy(), logger: Logger) {
+    public init(
+        plan: Plan, runID: String, appliedBy: String, retry: RetryPolicy = RetryPolicy(), logger: Logger,
+        backups: BackupPolicy = BackupPolicy()
+    ) {
         self.plan = plan
+        self.backups = backups
         self.runID = runID
         self.appliedBy = appliedBy
         self.retry = retry
@@ -34,6 +40,9 @@ public struct TargetRunner: Sendable {
         case .forward, .rollback, .rollforward: break
         }
         var outcome = TargetOutcome(plan: targetPlan, outcome: .failed)
+        outcome.restoreOnlySteps = targetPlan.steps.filter(\.dataLosing).map { step in
+            "\(step.version) \(step.kind.rawValue) (\(step.dataLossNotes.joined(separator: "; ")))"
+        }
         outcome.startedAt = Date()
         defer { outcome.finishedAt = Date() }
         var logger = self.logger
@@ -68,6 +77,11 @@ public struct TargetRunner: Sendable {
                     return finish(outcome)
                 }
                 let request = try request(for: step, target: target.name)
+                if step.dataLosing && targetPlan.tier == .prod && outcome.backup == nil {
+                    guard try backUp(target, before: step, backend: backend, timeouts: timeouts, into: &outcome, logger: logger) else {
+                        return finish(outcome)
+                    }
+                }
                 let started = ContinuousClock.now
                 do {
                     let entry = try connection.run(request)
@@ -92,6 +106,32 @@ public struct TargetRunner: Sendable {
             outcome.error = "\(target.name): \(error)"
         }
         return finish(outcome)
+    }
+
+    /// Backs up `target` before its first data-losing step (SPEC 1). Returns false, with the
+    /// outcome's error set, when the backup failed: that step and every later one must not run.
+    /// With backups disabled (`--no-backup`), says so in the log and returns true.
+    private func backUp(
+        _ target: Target, before step: PlannedStep, backend: any Backend, timeouts: Timeouts, into outcome: inout TargetOutcome,
+        logger: Logger
+    ) throws(ExecutionError) -> Bool {
+        guard let path = backups.path(for: target.name, runID: runID) else {
+            logger.warning("no backup before data-losing step \(step.version) (\(step.kind.rawValue)): --no-backup was given")
+            return true
+        }
+        guard let capable = backend as? any BackupCapableBackend else {
+            outcome.error = ExecutionError.backupFailed(target: target.name, version: step.version.text, message: "the \(backend.kind.rawValue) backend cannot make backups").description
+            return false
+        }
+        do {
+            let record = try capable.backup(target, to: path, timeouts: timeouts, logger: logger)
+            outcome.backup = record
+            logger.notice("backed up before data-losing step \(step.version)", metadata: ["path": "\(record.path)"])
+            return true
+        } catch {
+            outcome.error = ExecutionError.backupFailed(target: target.name, version: step.version.text, message: error.description).description
+            return false
+        }
     }
 
     private func finish(_ outcome: TargetOutcome) -> TargetOutcome {
@@ -121,6 +161,25 @@ public struct TargetRunner: Sendable {
             version: step.version.text, description: migration.description, kind: step.kind, scriptPath: step.script,
             sql: recordOnly ? "" : script?.sql ?? "", checksum: step.kind == .undo ? (script?.checksum ?? "") : migration.forward.checksum,
             transactional: step.transactional, runID: runID, appliedBy: appliedBy)
+    }
+}
+
+/// Where `apply` puts the backup it takes before a `prod` target's first data-losing step.
+/// Thread-safe value.
+public struct BackupPolicy: Sendable, Hashable {
+    /// The folder holding one subfolder per target; nil: no backups (`--no-backup`).
+    public var directory: String?
+
+    public init(directory: String? = ".tidemark/backups") {
+        self.directory = directory
+    }
+
+    /// `--no-backup`: data-losing steps run without a backup first.
+    public static let disabled = BackupPolicy(directory: nil)
+
+    /// `<directory>/<target>/<run-id>.dump`, or nil when backups are disabled.
+    public func path(for target: String, runID: String) -> String? {
+        directory.map { URL(fileURLWithPath: $0).appendingPathComponent(target).appendingPathComponent("\(runID).dump").path }
     }
 }
 

@@ -27,6 +27,8 @@ extension Tidemark {
         var yes = false
         @Flag(help: "Show what would run; change nothing.")
         var dryRun = false
+        @Flag(help: "Do not back up prod targets before data-losing steps (only a restore undoes those steps).")
+        var noBackup = false
         @Option(help: "Fleet-wide worker limit (overrides the inventory's concurrency).")
         var concurrency: Int?
         @Option(name: .customLong("report"), help: "Write the run report here instead of .tidemark/runs/<run-id>.json.")
@@ -103,9 +105,10 @@ extension Tidemark {
             let control = RunControl()
             let signals = SignalTrap(control: control)
             defer { signals.release() }
-            let executor = RolloutExecutor(
+            var executor = RolloutExecutor(
                 inventory: snapshot.inventory, plan: snapshot.plan, registry: Backends.standard, runID: runID, appliedBy: appliedBy,
                 logger: logger, control: control, concurrency: concurrency)
+            executor.backups = noBackup ? .disabled : BackupPolicy()
             if !json && !writes.isEmpty { out.write("") }
             let notifications = try await RunNotifications.start(
                 inventory: snapshot.inventory, rollout: rollout, runID: runID, startedAt: startedAt, logger: logger)
@@ -139,6 +142,9 @@ extension Tidemark {
                 out.write(try renderJSON(report))
             } else {
                 out.write(report.summaryLine)
+                for outcome in outcomes {
+                    if let backup = outcome.backup { out.write("backup of \(outcome.target) before its data-losing steps: \(backup.path)") }
+                }
                 out.write("report: \(reportURL.path)")
             }
             // Bounded by the flush timeout; what is not delivered waits in the outbox, and never changes the exit code.

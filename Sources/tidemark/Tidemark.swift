@@ -14,7 +14,8 @@ struct Tidemark: AsyncParsableCommand {
         version: "0.1.0",
         subcommands: [
             ValidateCommand.self, StatusCommand.self, PlanCommand.self, ApplyCommand.self, QuarantineCommand.self,
-            RevertCommand.self, HistoryCommand.self, NotifyCommand.self, RehearseCommand.self,
+            RevertCommand.self, HistoryCommand.self, NotifyCommand.self, RehearseCommand.self, BackupCommand.self,
+            RestoreCommand.self,
         ]
     )
 
