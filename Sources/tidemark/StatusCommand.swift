@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import TidemarkCore
+import TidemarkExecutor
 import TidemarkPlanner
 
 extension Tidemark {
@@ -14,15 +15,18 @@ extension Tidemark {
         @OptionGroup var selection: SelectionOptions
         @Flag(help: "Print one JSON document (schema tidemark.status/v1).")
         var json = false
+        @Flag(help: "Compare each target's live schema with the fingerprint recorded for its version (reads every catalog).")
+        var drift = false
         @OptionGroup var logging: LoggingOptions
 
         func run() async throws {
             let snapshot = try await FleetSnapshot.load(inventory: inventoryOption, selection: selection, logger: logging.makeLogger())
-            let rows = Self.rows(snapshot)
+            var rows = Self.rows(snapshot)
+            if drift { try await StatusDrift.attach(to: &rows, snapshot: snapshot, logger: logging.makeLogger()) }
             if json {
                 Terminal.standardOutput.write(try renderJSON(StatusDocument(inventory: snapshot.inventory.name, plan: snapshot.plan.name, latest: snapshot.plan.latestUsableVersion?.text, targets: rows)))
             } else {
-                Terminal.standardOutput.write(Self.render(rows, snapshot: snapshot))
+                Terminal.standardOutput.write(Self.render(rows, snapshot: snapshot) + (drift ? StatusDrift.render(rows) : ""))
             }
             if !snapshot.unreachable.isEmpty { throw ExitStatus.failed.exitCode }
         }
@@ -86,6 +90,8 @@ struct StatusRow: Encodable {
     var dirty: Bool
     var lastRun: String?
     var error: String?
+    /// With `--drift`: the live schema against the recorded fingerprint of `version`.
+    var drift: DriftResult? = nil
 }
 
 struct StatusDocument: Encodable {
