@@ -105,7 +105,8 @@ let package = Package(
         ),
         .testTarget(
             name: "TidemarkCLITests",
-            dependencies: ["TidemarkCore", "TidemarkTestSupport", "TidemarkSQLite", "TidemarkPostgres"]
+            dependencies: ["TidemarkCore", "TidemarkTestSupport", "TidemarkSQLite", "TidemarkPostgres"],
+            exclude: ["Golden"]
         ),
     ]
 )
