@@ -1,7 +1,7 @@
 import Foundation
 import Logging
 
-/// How one HTTP attempt ended.
+/// How one HTTP attempt ended. Thread-safe value.
 enum AttemptOutcome: Sendable, Equatable {
     /// 2xx.
     case delivered(status: Int)

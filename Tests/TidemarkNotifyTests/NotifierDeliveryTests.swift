@@ -134,12 +134,13 @@ import TidemarkTestSupport
         notifier.post(SampleEvents.started(["prod"]))
         for index in 1...200 { notifier.post(SampleEvents.target(.targetSucceeded, "shard-\(index)", environment: "prod")) }
         notifier.post(SampleEvents.finished([("prod", "succeeded")]))
-        #expect(clock.now - posting < .seconds(2), "post never waits for the receiver")
+        #expect(clock.now - posting < .seconds(10), "post never waits for the receiver")
         _ = await receiver.waitForRequests(1)
 
         let finishing = clock.now
         let summary = await notifier.finish()
-        #expect(clock.now - finishing < .seconds(15), "finish is bounded by the 2 s flush")
+        // Generous (shared, noisy machines): the receiver would stall forever.
+        #expect(clock.now - finishing < .seconds(45), "finish is bounded by the 2 s flush")
         #expect(summary.kept == 202 && summary.delivered == 0)
         #expect(summary.warnings.first?.contains("notify sink 'audit': 202 messages not delivered within 2.00 s; kept in") == true, "\(summary.warnings)")
         // The request timeout ended the stalled request: the log says so, by sink name.
@@ -157,21 +158,23 @@ import TidemarkTestSupport
 
     @Test func receiverThatTricklesIsCutOffAtTheRequestTimeout() async throws {
         // Measured: URLSession's own timeouts do not end a receiver that sends a byte a second.
-        let receiver = try HTTPTestReceiver(replies: [.trickle(seconds: 30)])
+        let receiver = try HTTPTestReceiver(replies: [.trickle(seconds: 120)])
         defer { receiver.stop() }
         let folder = try temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let log = LogCapture()
         let notifier = notifier(
             [webhook()], environment: ["HOOK_URL": receiver.url(), "HOOK_SECRET": secret], outbox: folder, log: log,
-            options: DeliveryOptions(requestTimeout: .seconds(1), flushTimeout: .seconds(20), initialBackoff: .milliseconds(100)))
+            options: DeliveryOptions(requestTimeout: .seconds(1), flushTimeout: .seconds(90), initialBackoff: .milliseconds(100)))
         await notifier.start()
         notifier.post(SampleEvents.started(["dev"]))
-        let clock = ContinuousClock()
-        let started = clock.now
         let summary = await notifier.finish()
-        #expect(clock.now - started < .seconds(15), "not held for the trickle's 30 s")
-        #expect(receiver.requests.map(\.reply) == [.trickle(seconds: 30), .status(200)])
+        let requests = receiver.requests
+        #expect(requests.map(\.reply) == [.trickle(seconds: 120), .status(200)])
+        // Generous: other suites may hold the test process's threads, but nowhere near the trickle's 120 s.
+        if requests.count == 2 {
+            #expect(requests[1].receivedAt.timeIntervalSince(requests[0].receivedAt) < 60, "the retry came long before the trickle ended")
+        }
         #expect(summary.delivered == 1 && summary.sinks.first?.retries == 1)
         #expect(log.text.contains("not delivered (no answer within 1.00 s)"), "\(log.text)")
     }

@@ -49,8 +49,8 @@ import TidemarkTestSupport
                 """.write(to: root.appendingPathComponent(inventory), atomically: true, encoding: .utf8)
         }
 
-        func run(_ arguments: [String], environment: [String: String]) throws -> CommandRunner.Result {
-            try CommandRunner.run(arguments, in: root, environment: environment)
+        func run(_ arguments: [String], environment: [String: String]) async throws -> CommandRunner.Result {
+            try await runTidemark(arguments, in: root, environment: environment)
         }
 
         func remove() { try? FileManager.default.removeItem(at: root) }
@@ -76,14 +76,14 @@ import TidemarkTestSupport
         }
     }
 
-    @Test func applyDeliversSignedEventsRetriesA500AndSendsOneSlackSummary() throws {
+    @Test func applyDeliversSignedEventsRetriesA500AndSendsOneSlackSummary() async throws {
         let hook = try HTTPTestReceiver(replies: [.status(500)])
         let slack = try HTTPTestReceiver()
         let workspace = try Workspace(notify: Self.sinks)
         defer { workspace.remove() }
         let environment = ["TM_TEST_HOOK_URL": hook.url(), "TM_TEST_HOOK_SECRET": Self.secret, "TM_TEST_SLACK_URL": slack.url(path: "/slack")]
 
-        let result = try workspace.run(["apply", "-i", workspace.inventory, "--yes"], environment: environment)
+        let result = try await workspace.run(["apply", "-i", workspace.inventory, "--yes"], environment: environment)
         #expect(result.status == 0, "\(result)")
 
         let requests = hook.requests
@@ -129,7 +129,7 @@ import TidemarkTestSupport
         ]
 
         // Run 1: dev fails, the dev wave halts, prod is skipped; nobody is listening.
-        let first = try workspace.run(["apply", "-i", workspace.inventory, "--yes"], environment: environment)
+        let first = try await workspace.run(["apply", "-i", workspace.inventory, "--yes"], environment: environment)
         #expect(first.status == 1, "exit by the run's own outcome: \(first)")
         #expect(first.standardError.contains("notify sink 'audit': 4 messages not delivered within 1.00 s; kept in"), "\(first)")
         #expect(first.standardError.contains("notify sink 'oncall': 3 messages not delivered"), "\(first)")
@@ -145,7 +145,7 @@ import TidemarkTestSupport
         // Run 2: the receivers are up again on the same ports.
         let hook = try HTTPTestReceiver(port: hookPort)
         let slack = try HTTPTestReceiver(port: slackPort)
-        let second = try workspace.run(["apply", "-i", workspace.inventory, "--yes"], environment: environment)
+        let second = try await workspace.run(["apply", "-i", workspace.inventory, "--yes"], environment: environment)
         #expect(second.status == 1, "\(second)")
 
         let hookRequests = hook.requests
@@ -170,7 +170,7 @@ import TidemarkTestSupport
         #expect(outboxFiles(workspace.outbox).isEmpty)
     }
 
-    @Test func receiverThatNeverAnswersCannotHoldTheRunPastTheFlushBound() throws {
+    @Test func receiverThatNeverAnswersCannotHoldTheRunPastTheFlushBound() async throws {
         let hook = try HTTPTestReceiver(otherwise: .stall)
         defer { hook.stop() }
         let workspace = try Workspace(notify: Self.sinks)
@@ -182,7 +182,7 @@ import TidemarkTestSupport
         ]
         let clock = ContinuousClock()
         let started = clock.now
-        let result = try workspace.run(["apply", "-i", workspace.inventory, "--yes"], environment: environment)
+        let result = try await workspace.run(["apply", "-i", workspace.inventory, "--yes"], environment: environment)
         let elapsed = clock.now - started
         #expect(result.status == 0, "\(result)")
         #expect(elapsed < .seconds(15), "the run ended within the flush bound (took \(elapsed))")
@@ -191,25 +191,25 @@ import TidemarkTestSupport
         try expectNoSecrets(result, in: workspace, urls: [hook.url(), hook.url(path: "/slack")])
     }
 
-    @Test func hundredSuccessfulTargetsMakeOneSlackMessage() throws {
+    @Test func hundredSuccessfulTargetsMakeOneSlackMessage() async throws {
         let slack = try HTTPTestReceiver()
         let workspace = try Workspace(prodTargets: 100, notify: "  - { name: oncall, type: slack, url_env: TM_TEST_SLACK_URL }")
         defer { workspace.remove() }
-        let result = try workspace.run(["apply", "-i", workspace.inventory, "--yes"], environment: ["TM_TEST_SLACK_URL": slack.url(path: "/slack")])
+        let result = try await workspace.run(["apply", "-i", workspace.inventory, "--yes"], environment: ["TM_TEST_SLACK_URL": slack.url(path: "/slack")])
         #expect(result.status == 0, "\(result)")
         #expect(slack.requests.count == 1, "\(slack.requests.map(\.bodyText))")
         let text = try #require(slack.requests.first?.jsonObject()?["text"] as? String)
         #expect(text.contains("101 succeeded"), "\(text)")
     }
 
-    @Test func notifyTestReportsEachSinkAndExits1WhenOneFails() throws {
+    @Test func notifyTestReportsEachSinkAndExits1WhenOneFails() async throws {
         let slack = try HTTPTestReceiver()
         let hook = try HTTPTestReceiver(otherwise: .status(403))
         let workspace = try Workspace(notify: Self.sinks)
         defer { workspace.remove() }
         let environment = ["TM_TEST_HOOK_URL": hook.url(), "TM_TEST_HOOK_SECRET": Self.secret, "TM_TEST_SLACK_URL": slack.url(path: "/slack")]
 
-        let result = try workspace.run(["notify", "test", "-i", workspace.inventory], environment: environment)
+        let result = try await workspace.run(["notify", "test", "-i", workspace.inventory], environment: environment)
         #expect(result.status == 1, "\(result)")
         let lines = result.standardOutput.split(separator: "\n").map(String.init)
         #expect(lines.contains { $0.hasPrefix("audit ") && $0.contains("webhook") && $0.contains("failed") && $0.contains("403") }, "\(result)")
@@ -219,16 +219,16 @@ import TidemarkTestSupport
         try expectNoSecrets(result, in: workspace, urls: [hook.url(), slack.url(path: "/slack")])
 
         hook.script([], otherwise: .status(204))
-        let again = try workspace.run(["notify", "test", "-i", workspace.inventory], environment: environment)
+        let again = try await workspace.run(["notify", "test", "-i", workspace.inventory], environment: environment)
         #expect(again.status == 0, "\(again)")
         #expect(again.standardOutput.contains("every sink got the test event."))
         #expect(outboxFiles(workspace.outbox).isEmpty, "a test is never kept")
     }
 
-    @Test func badFlushTimeoutIsAUsageErrorBeforeAnythingRuns() throws {
+    @Test func badFlushTimeoutIsAUsageErrorBeforeAnythingRuns() async throws {
         let workspace = try Workspace(notify: Self.sinks)
         defer { workspace.remove() }
-        let result = try workspace.run(
+        let result = try await workspace.run(
             ["apply", "-i", workspace.inventory, "--yes"],
             environment: ["TM_TEST_HOOK_URL": "http://127.0.0.1:9/x", "TM_TEST_HOOK_SECRET": "x", "TIDEMARK_NOTIFY_FLUSH_TIMEOUT": "soon"])
         #expect(result.status == 2, "\(result)")

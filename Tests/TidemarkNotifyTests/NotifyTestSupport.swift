@@ -43,6 +43,22 @@ func hmacHex(_ body: Data, secret: String) -> String {
     return Data(code).map { String(format: "%02x", $0) }.joined()
 }
 
+/// Runs the `tidemark` binary on a thread of its own: a test waiting for the process must not
+/// hold one of the few threads of Swift's concurrency pool (two on a two-core machine), which
+/// the in-process notifier tests running beside it need to meet their time bounds.
+func runTidemark(_ arguments: [String], in directory: URL, environment: [String: String]) async throws -> CommandRunner.Result {
+    try await withCheckedThrowingContinuation { continuation in
+        let thread = Thread {
+            do {
+                continuation.resume(returning: try CommandRunner.run(arguments, in: directory, environment: environment))
+            } catch {
+                continuation.resume(throwing: error)
+            }
+        }
+        thread.start()
+    }
+}
+
 /// A temporary folder for one test's outbox (or whole workspace), removed by the caller.
 func temporaryFolder(_ prefix: String = "tidemark-notify") throws -> URL {
     try CommandRunner.temporaryDirectory(prefix)
