@@ -24,7 +24,9 @@ enum RolloutText {
                     var line = "      \(step.kind.rawValue.padding(toLength: 10, withPad: " ", startingAt: 0)) \(step.version.text.padding(toLength: 6, withPad: " ", startingAt: 0)) \(step.script.isEmpty ? "(record only)" : step.script)"
                     if !step.transactional { line += "  [no transaction]" }
                     if step.dataLosing {
-                        line += terminal.styled("  [DATA-LOSING: \(step.dataLossNotes.joined(separator: "; ")); only a backup restores it]", .yellow)
+                        // On prod, apply backs up first (unless --no-backup): say where, so the way back is known before the run.
+                        let backup = target.tier == .prod ? "; backed up first to .tidemark/backups/\(target.target)/" : ""
+                        line += terminal.styled("  [DATA-LOSING: \(step.dataLossNotes.joined(separator: "; ")); only a backup restores it\(backup)]", .yellow)
                     }
                     lines.append(line)
                 }

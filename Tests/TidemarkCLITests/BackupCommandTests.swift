@@ -107,7 +107,7 @@ struct BackupCommandTests {
             try? FileManager.default.removeItem(at: root)
         }
         let plan = try CommandRunner.run(["plan", "-i", "inventories/shop.yaml"], in: root)
-        #expect(plan.standardOutput.contains("[DATA-LOSING: DROP COLUMN at line 1; only a backup restores it]"), "\(plan)")
+        #expect(plan.standardOutput.contains("[DATA-LOSING: DROP COLUMN at line 1; only a backup restores it; backed up first to .tidemark/backups/shop/]"), "\(plan)")
 
         let applied = try CommandRunner.run(["apply", "-i", "inventories/shop.yaml", "--yes", "--report", "report.json"], in: root)
         #expect(applied.status == 0, "\(applied)")
