@@ -50,6 +50,11 @@ import TidemarkTestSupport
         }
 
         func run(_ arguments: [String], environment: [String: String]) async throws -> CommandRunner.Result {
+            try await runTidemark(arguments, in: root, environment: environment).result
+        }
+
+        /// The result, and how long the process ran.
+        func timedRun(_ arguments: [String], environment: [String: String]) async throws -> (result: CommandRunner.Result, elapsed: Duration) {
             try await runTidemark(arguments, in: root, environment: environment)
         }
 
@@ -180,12 +185,10 @@ import TidemarkTestSupport
             "TM_TEST_HOOK_URL": hook.url(), "TM_TEST_HOOK_SECRET": Self.secret, "TM_TEST_SLACK_URL": hook.url(path: "/slack"),
             "TIDEMARK_NOTIFY_FLUSH_TIMEOUT": "2s",
         ]
-        let clock = ContinuousClock()
-        let started = clock.now
-        let result = try await workspace.run(["apply", "-i", workspace.inventory, "--yes"], environment: environment)
-        let elapsed = clock.now - started
+        let (result, elapsed) = try await workspace.timedRun(["apply", "-i", workspace.inventory, "--yes"], environment: environment)
         #expect(result.status == 0, "\(result)")
-        #expect(elapsed < .seconds(15), "the run ended within the flush bound (took \(elapsed))")
+        // Generous for a loaded machine; without the flush bound the run would never end, as the receiver never answers.
+        #expect(elapsed < .seconds(30), "the run ended within the flush bound (took \(elapsed))")
         #expect(!hook.requests.isEmpty, "the receiver was reached and stalled")
         #expect(outboxFiles(workspace.outbox).count == 7, "6 webhook events and 1 Slack summary kept")
         try expectNoSecrets(result, in: workspace, urls: [hook.url(), hook.url(path: "/slack")])

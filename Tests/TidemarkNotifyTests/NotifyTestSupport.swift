@@ -43,14 +43,18 @@ func hmacHex(_ body: Data, secret: String) -> String {
     return Data(code).map { String(format: "%02x", $0) }.joined()
 }
 
-/// Runs the `tidemark` binary on a thread of its own: a test waiting for the process must not
-/// hold one of the few threads of Swift's concurrency pool (two on a two-core machine), which
-/// the in-process notifier tests running beside it need to meet their time bounds.
-func runTidemark(_ arguments: [String], in directory: URL, environment: [String: String]) async throws -> CommandRunner.Result {
+/// Runs the `tidemark` binary on a thread of its own, and says how long the process took as
+/// measured on that thread: a test waiting for the process must not hold one of the few threads
+/// of Swift's concurrency pool (two on a two-core machine), and the time must not include how
+/// long the awaiting test then waits for a pool thread while other suites hold them all.
+func runTidemark(_ arguments: [String], in directory: URL, environment: [String: String]) async throws -> (result: CommandRunner.Result, elapsed: Duration) {
     try await withCheckedThrowingContinuation { continuation in
         let thread = Thread {
+            let clock = ContinuousClock()
+            let started = clock.now
             do {
-                continuation.resume(returning: try CommandRunner.run(arguments, in: directory, environment: environment))
+                let result = try CommandRunner.run(arguments, in: directory, environment: environment)
+                continuation.resume(returning: (result, clock.now - started))
             } catch {
                 continuation.resume(throwing: error)
             }
