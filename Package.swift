@@ -72,6 +72,14 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Benchmark: plans and executes a large in-memory fleet (scripts/bench runs it; not a test).
+        .executableTarget(
+            name: "tidemark-bench",
+            dependencies: [
+                "TidemarkCore", "TidemarkPlanner", "TidemarkExecutor", "TidemarkTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .target(
             name: "TidemarkTestSupport",
             dependencies: ["TidemarkCore", .product(name: "Logging", package: "swift-log")]

@@ -186,8 +186,13 @@ public struct Inventory: Sendable, Hashable, Codable {
         environments.first { $0.name == name }
     }
 
+    /// The target called `name`. Searches in place: `allTargets` copies the whole fleet, which
+    /// made a lookup per target quadratic (10,000 targets: seconds of retain/release).
     public func target(named name: String) -> Target? {
-        allTargets.first { $0.name == name }
+        for environment in environments {
+            if let target = environment.targets.first(where: { $0.name == name }) { return target }
+        }
+        return nil
     }
 
     /// Environments grouped into waves: `order` first, then any others in file order.
