@@ -1,5 +1,8 @@
 import Foundation
+import Logging
 import Testing
+import TidemarkCore
+import TidemarkPostgres
 import TidemarkTestSupport
 
 /// `tidemark rehearse` as a user runs it: on a temporary SQLite file, on a scratch database of a
@@ -71,6 +74,52 @@ import TidemarkTestSupport
         #expect(file.contains("accounts_email"))
     }
 
+    /// Runs `sql` as the server's superuser (the URL's role), from a throwaway schema.
+    static func asSuperuser(_ sql: String) throws {
+        let target = Target(name: "setup", environment: "test", connection: .url(postgresURL ?? ""), schema: "rehearse_setup")
+        let connection = try PostgresBackend().connect(to: target, timeouts: .standard, logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
+        defer { connection.close() }
+        try connection.ensureHistoryTable()
+        try connection.run(BackendConformance.step("\(UInt32.random(in: 0...UInt32.max))", .forward, sql: sql))
+    }
+
+    @Test(
+        "Without CREATEDB the scratch is a temporary schema, dropped afterwards",
+        .enabled(if: postgresURL != nil, "TIDEMARK_TEST_POSTGRES_URL not set"))
+    func roleWithoutCreateDatabaseRehearsesInASchema() throws {
+        let url = Self.postgresURL ?? ""
+        let database = String(url.split(separator: "/").last?.split(separator: "?").first ?? "")
+        try Self.asSuperuser(
+            """
+            DO $$ BEGIN
+              IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'tidemark_rehearser') THEN
+                CREATE ROLE tidemark_rehearser LOGIN NOCREATEDB;
+              END IF;
+            END $$;
+            GRANT CREATE ON DATABASE "\(database)" TO tidemark_rehearser;
+            """)
+        guard let scheme = url.range(of: "://"), let at = url[scheme.upperBound...].firstIndex(of: "@") else {
+            Issue.record("unexpected TIDEMARK_TEST_POSTGRES_URL shape")
+            return
+        }
+        let limitedURL = String(url[..<scheme.upperBound]) + "tidemark_rehearser" + String(url[at...])
+        let root = try forgetfulPlan()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let result = try CommandRunner.run(["rehearse", "--plan", "plans/shop", "--url", limitedURL], in: root)
+        #expect(result.status == 1, "\(result)")
+        #expect(result.standardOutput.contains("+ index accounts.accounts_email"), "\(result)")
+        // Nothing left behind: no scratch schema remains (this raises if one does).
+        try Self.asSuperuser(
+            """
+            DO $$ BEGIN
+              IF EXISTS (SELECT 1 FROM pg_namespace n JOIN pg_roles r ON r.oid = n.nspowner
+                         WHERE n.nspname LIKE 'tidemark_rehearse_%' AND r.rolname = 'tidemark_rehearser') THEN
+                RAISE EXCEPTION 'a scratch schema was left behind';
+              END IF;
+            END $$
+            """)
+    }
+
     @Test func passingRehearsalRecordsFingerprints() throws {
         let root = try forgetfulPlan(fixed: true)
         defer { try? FileManager.default.removeItem(at: root) }
@@ -96,7 +145,9 @@ import TidemarkTestSupport
     /// the rehearsal covers 1–248 and reports 249–342 as not run.
     @Test(.enabled(if: postgresURL != nil, "TIDEMARK_TEST_POSTGRES_URL not set"))
     func lemmyCorpusFindings() async throws {
-        let corpus = CommandRunner.repositoryRoot.appendingPathComponent("../shared/corpora/lemmy").standardizedFileURL
+        // Beside the repository, as ../shared/corpora/README.md lays it out; TIDEMARK_LEMMY_CORPUS overrides.
+        let corpus = ProcessInfo.processInfo.environment["TIDEMARK_LEMMY_CORPUS"].map { URL(fileURLWithPath: $0) }
+            ?? CommandRunner.repositoryRoot.appendingPathComponent("../shared/corpora/lemmy").standardizedFileURL
         try #require(FileManager.default.fileExists(atPath: corpus.path), "the Lemmy corpus is missing at \(corpus.path)")
         // A copy: the rehearsal must not write into the shared corpus, and fingerprints.json
         // would be written only if every version passed.
