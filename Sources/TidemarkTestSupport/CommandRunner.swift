@@ -68,6 +68,25 @@ public enum CommandRunner {
             standardError: String(decoding: errorData, as: UTF8.self))
     }
 
+    /// The same, awaited without blocking a Swift concurrency thread: the process is waited for
+    /// on a thread of its own. Tests run in parallel on a pool as small as the core count, and a
+    /// blocked pool thread stalls every other suite (their timeouts then measure the wait).
+    public static func run(
+        _ arguments: [String], in directory: URL? = nil, environment: [String: String] = [:]
+    ) async throws -> Result {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Result, any Error>) in
+            let thread = Thread {
+                do {
+                    continuation.resume(returning: try run(arguments, in: directory, environment: environment) as Result)
+                } catch {
+                    continuation.resume(throwing: error)
+                }
+            }
+            thread.name = "tidemark-test-command"
+            thread.start()
+        }
+    }
+
     /// A fresh temporary directory, removed by the caller.
     public static func temporaryDirectory(_ prefix: String = "tidemark-test") throws -> URL {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("\(prefix)-\(UUID().uuidString)")

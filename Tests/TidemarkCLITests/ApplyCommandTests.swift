@@ -14,60 +14,60 @@ import TidemarkTestSupport
         return root
     }
 
-    @Test func prodWritesNeedYesWhenStandardInputIsNotATerminal() throws {
+    @Test func prodWritesNeedYesWhenStandardInputIsNotATerminal() async throws {
         let root = try workspace()
         defer { try? FileManager.default.removeItem(at: root) }
-        let refused = try CommandRunner.run(["apply", "-i", "inventories/demo.yaml"], in: root)
+        let refused = try await CommandRunner.run(["apply", "-i", "inventories/demo.yaml"], in: root)
         #expect(refused.status == 2, "\(refused)")
         #expect(refused.standardError.contains("refusing to write to 5 prod targets"), "\(refused)")
         #expect(refused.standardError.contains("pass --yes"), "\(refused)")
         // Nothing was written: every target still has an empty history.
-        let status = try CommandRunner.run(["status", "-i", "inventories/demo.yaml", "--json"], in: root)
+        let status = try await CommandRunner.run(["status", "-i", "inventories/demo.yaml", "--json"], in: root)
         #expect(status.status == 0, "\(status)")
         #expect(!status.standardOutput.contains("\"version\" : \""), "\(status)")
         // Dev alone needs no confirmation.
-        let dev = try CommandRunner.run(["apply", "-i", "inventories/demo.yaml", "--env", "dev"], in: root)
+        let dev = try await CommandRunner.run(["apply", "-i", "inventories/demo.yaml", "--env", "dev"], in: root)
         #expect(dev.status == 0, "\(dev)")
     }
 
-    @Test func dryRunChangesNothing() throws {
+    @Test func dryRunChangesNothing() async throws {
         let root = try workspace()
         defer { try? FileManager.default.removeItem(at: root) }
-        let dryRun = try CommandRunner.run(["apply", "-i", "inventories/demo.yaml", "--dry-run"], in: root)
+        let dryRun = try await CommandRunner.run(["apply", "-i", "inventories/demo.yaml", "--dry-run"], in: root)
         #expect(dryRun.status == 0, "\(dryRun)")
         #expect(dryRun.standardOutput.contains("dry run: nothing was changed (7 targets would be written)."), "\(dryRun)")
-        let plan = try CommandRunner.run(["plan", "-i", "inventories/demo.yaml"], in: root)
+        let plan = try await CommandRunner.run(["plan", "-i", "inventories/demo.yaml"], in: root)
         #expect(plan.standardOutput.contains("7 targets: 7 forward"), "\(plan)")
     }
 
-    @Test func savedRolloutRunsAsPlannedAndRefusesWhenATargetChanged() throws {
+    @Test func savedRolloutRunsAsPlannedAndRefusesWhenATargetChanged() async throws {
         let root = try workspace()
         defer { try? FileManager.default.removeItem(at: root) }
-        let saved = try CommandRunner.run(["plan", "-i", "inventories/demo.yaml", "--env", "dev", "--out", "dev.json"], in: root)
+        let saved = try await CommandRunner.run(["plan", "-i", "inventories/demo.yaml", "--env", "dev", "--out", "dev.json"], in: root)
         #expect(saved.status == 0, "\(saved)")
         let json = try String(contentsOf: root.appendingPathComponent("dev.json"), encoding: .utf8)
         #expect(json.contains("\"schema\" : \"tidemark.rollout/v1\""))
         #expect(json.contains("\"plannedFrom\""))
-        let applied = try CommandRunner.run(["apply", "dev.json"], in: root)
+        let applied = try await CommandRunner.run(["apply", "dev.json"], in: root)
         #expect(applied.status == 0, "\(applied)")
         #expect(applied.standardOutput.contains("1 target: 1 succeeded"), "\(applied)")
 
         // Plan again, then change the target behind the rollout's back: apply FILE refuses, runs nothing.
-        _ = try CommandRunner.run(["plan", "-i", "inventories/demo.yaml", "--env", "dev", "--to", "3", "--out", "back.json"], in: root)
-        let moved = try CommandRunner.run(["apply", "-i", "inventories/demo.yaml", "--target", "dev", "--to", "2"], in: root)
+        _ = try await CommandRunner.run(["plan", "-i", "inventories/demo.yaml", "--env", "dev", "--to", "3", "--out", "back.json"], in: root)
+        let moved = try await CommandRunner.run(["apply", "-i", "inventories/demo.yaml", "--target", "dev", "--to", "2"], in: root)
         #expect(moved.status == 0, "\(moved)")
-        let stale = try CommandRunner.run(["apply", "back.json"], in: root)
+        let stale = try await CommandRunner.run(["apply", "back.json"], in: root)
         #expect(stale.status == 2, "\(stale)")
         #expect(stale.standardError.contains("refusing to apply a stale rollout; nothing was run."), "\(stale)")
         #expect(stale.standardError.contains("dev: its history changed since the rollout was planned"), "\(stale)")
-        let history = try CommandRunner.run(["history", "-i", "inventories/demo.yaml", "--target", "dev", "--json"], in: root)
+        let history = try await CommandRunner.run(["history", "-i", "inventories/demo.yaml", "--target", "dev", "--json"], in: root)
         #expect(history.standardOutput.contains("\"applied\" : [\n    \"1\",\n    \"2\"\n  ]"), "\(history)")
     }
 
-    @Test func runReportIsWrittenWithEveryTarget() throws {
+    @Test func runReportIsWrittenWithEveryTarget() async throws {
         let root = try workspace()
         defer { try? FileManager.default.removeItem(at: root) }
-        let result = try CommandRunner.run(["apply", "-i", "inventories/demo.yaml", "--yes", "--report", "run.json"], in: root)
+        let result = try await CommandRunner.run(["apply", "-i", "inventories/demo.yaml", "--yes", "--report", "run.json"], in: root)
         #expect(result.status == 0, "\(result)")
         let data = try Data(contentsOf: root.appendingPathComponent("run.json"))
         let report = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])

@@ -58,7 +58,7 @@ struct DemoStoryTests {
     }
 
     @Test("The quarantine story converges every target", arguments: DemoStoryTests.backends)
-    func quarantineStoryConverges(_ kind: Kind) throws {
+    func quarantineStoryConverges(_ kind: Kind) async throws {
         let root = try CommandRunner.temporaryDirectory("tidemark-story")
         defer { try? FileManager.default.removeItem(at: root) }
         let run = String(UUID().uuidString.prefix(8)).lowercased()
@@ -70,27 +70,27 @@ struct DemoStoryTests {
         try FileManager.default.createDirectory(at: root.appendingPathComponent("dbs"), withIntermediateDirectories: true)
         let inventoryFile = root.appendingPathComponent("inventories/story.yaml")
         try Self.inventory(kind: kind, run: run).write(to: inventoryFile, atomically: true, encoding: .utf8)
-        func tidemark(_ arguments: String...) throws -> CommandRunner.Result {
-            try CommandRunner.run(arguments, in: root)
+        func tidemark(_ arguments: String...) async throws -> CommandRunner.Result {
+            try await CommandRunner.run(arguments, in: root)
         }
 
-        let first = try tidemark("apply", "-i", "inventories/story.yaml", "--yes")
+        let first = try await tidemark("apply", "-i", "inventories/story.yaml", "--yes")
         #expect(first.status == 0, "\(first)")
         #expect(first.standardOutput.contains("6 targets: 6 succeeded"), "\(first)")
 
-        let quarantine = try tidemark("quarantine", "4", "--reason", "drops order totals", "-i", "inventories/story.yaml")
+        let quarantine = try await tidemark("quarantine", "4", "--reason", "drops order totals", "-i", "inventories/story.yaml")
         #expect(quarantine.status == 0, "\(quarantine)")
-        let blocked = try tidemark("plan", "-i", "inventories/story.yaml")
+        let blocked = try await tidemark("plan", "-i", "inventories/story.yaml")
         #expect(blocked.status == 3, "\(blocked)")
         #expect(blocked.standardOutput.contains("write one with `tidemark revert 4`"), "\(blocked)")
         #expect(blocked.standardOutput.contains("6 targets: 3 rollback, 3 blocked"), "\(blocked)")
 
-        let revert = try tidemark("revert", "4", "-i", "inventories/story.yaml")
+        let revert = try await tidemark("revert", "4", "-i", "inventories/story.yaml")
         #expect(revert.status == 0, "\(revert)")
-        let converge = try tidemark("apply", "-i", "inventories/story.yaml", "--yes")
+        let converge = try await tidemark("apply", "-i", "inventories/story.yaml", "--yes")
         #expect(converge.status == 0, "\(converge)")
         #expect(converge.standardOutput.contains("6 targets: 3 rollback, 3 rollforward"), "\(converge)")
-        let settled = try tidemark("plan", "-i", "inventories/story.yaml")
+        let settled = try await tidemark("plan", "-i", "inventories/story.yaml")
         #expect(settled.status == 0 && settled.standardOutput.contains("6 targets: 6 none"), "\(settled)")
 
         try (Self.inventory(kind: kind, run: run) + """
@@ -99,7 +99,7 @@ struct DemoStoryTests {
                 targets: [ { name: eu-new-1, \(Self.location("eu-new-1", kind: kind, run: run)) } ]
 
             """).write(to: inventoryFile, atomically: true, encoding: .utf8)
-        let fresh = try tidemark("apply", "-i", "inventories/story.yaml", "--env", "eu-new")
+        let fresh = try await tidemark("apply", "-i", "inventories/story.yaml", "--env", "eu-new")
         #expect(fresh.status == 0, "\(fresh)")
 
         // Every target's history and schema, read back through the backends.

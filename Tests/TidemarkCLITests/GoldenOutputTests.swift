@@ -18,7 +18,7 @@ import TidemarkTestSupport
         #expect(actual == expected, "\(name) differs; if intended, regenerate with TIDEMARK_UPDATE_GOLDEN=1.\n--- actual\n\(actual)")
     }
 
-    @Test func theQuarantinePlanReadsAsTheReadmeShowsIt() throws {
+    @Test func theQuarantinePlanReadsAsTheReadmeShowsIt() async throws {
         let root = try CommandRunner.temporaryDirectory("tidemark-golden")
         defer { try? FileManager.default.removeItem(at: root) }
         for folder in ["inventories", "plans"] {
@@ -31,22 +31,22 @@ import TidemarkTestSupport
             ["quarantine", "4", "--reason", "drops orders.total_cents, still read by invoicing", "-i", "inventories/demo.yaml"],
         ]
         for step in steps {
-            let result = try CommandRunner.run(step, in: root)
+            let result = try await CommandRunner.run(step, in: root)
             #expect(result.status == 0, "\(result)")
         }
-        let blocked = try CommandRunner.run(["plan", "-i", "inventories/demo.yaml"], in: root)
+        let blocked = try await CommandRunner.run(["plan", "-i", "inventories/demo.yaml"], in: root)
         #expect(blocked.status == 3)
         try compare(blocked.standardOutput, with: "plan-quarantined-without-compensation.txt")
 
-        let revert = try CommandRunner.run(["revert", "4", "-i", "inventories/demo.yaml"], in: root)
+        let revert = try await CommandRunner.run(["revert", "4", "-i", "inventories/demo.yaml"], in: root)
         #expect(revert.status == 0, "\(revert)")
-        let converge = try CommandRunner.run(["plan", "-i", "inventories/demo.yaml"], in: root)
+        let converge = try await CommandRunner.run(["plan", "-i", "inventories/demo.yaml"], in: root)
         #expect(converge.status == 0)
         try compare(converge.standardOutput, with: "plan-after-revert.txt")
     }
 
-    @Test func validateOfTheDemo() throws {
-        let result = try CommandRunner.run(["validate", "-i", "inventories/demo.yaml"])
+    @Test func validateOfTheDemo() async throws {
+        let result = try await CommandRunner.run(["validate", "-i", "inventories/demo.yaml"])
         #expect(result.status == 0)
         try compare(result.standardOutput, with: "validate-demo.txt")
     }

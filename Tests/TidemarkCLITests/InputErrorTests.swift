@@ -60,25 +60,25 @@ import TidemarkTestSupport
     ]
 
     @Test("A bad inventory exits 2 naming file, line and column", arguments: inventoryCases)
-    func badInventory(_ testCase: InventoryCase) throws {
+    func badInventory(_ testCase: InventoryCase) async throws {
         let directory = try CommandRunner.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let file = directory.appendingPathComponent("bad.yaml")
         let plan = CommandRunner.repositoryRoot.appendingPathComponent("plans/demo").path
         try "inventory: t\nplan: \(plan)\n\(testCase.body)\n".write(to: file, atomically: true, encoding: .utf8)
         for command in [["validate", "-i", file.path], ["plan", "-i", file.path], ["apply", "-i", file.path, "--yes"]] {
-            let result = try CommandRunner.run(command)
+            let result = try await CommandRunner.run(command)
             #expect(result.status == 2, "\(command[0]): \(result)")
             #expect(result.standardError.hasPrefix(file.path + testCase.message), "\(command[0]): \(result)")
         }
     }
 
-    @Test func inventoryWithoutPlanKeyExits2() throws {
+    @Test func inventoryWithoutPlanKeyExits2() async throws {
         let directory = try CommandRunner.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let file = directory.appendingPathComponent("noplan.yaml")
         try "inventory: t\nenvironments:\n  \(Self.targetA)\n".write(to: file, atomically: true, encoding: .utf8)
-        let result = try CommandRunner.run(["validate", "-i", file.path])
+        let result = try await CommandRunner.run(["validate", "-i", file.path])
         #expect(result.status == 2)
         #expect(result.standardError.hasPrefix("\(file.path):1:1: missing key 'plan': the plan directory, relative to this file, e.g. plan: ../plans/demo."), "\(result)")
     }
@@ -98,24 +98,24 @@ import TidemarkTestSupport
     ]
 
     @Test("A bad plan exits 2 naming the file", arguments: planCases)
-    func badPlan(_ fixture: String, _ message: String) throws {
+    func badPlan(_ fixture: String, _ message: String) async throws {
         let directory = "Tests/TidemarkFilesTests/Fixtures/plans/errors/\(fixture)"
-        let result = try CommandRunner.run(["validate", "--plan", directory])
+        let result = try await CommandRunner.run(["validate", "--plan", directory])
         #expect(result.status == 2, "\(result)")
         #expect(result.standardError.hasPrefix(directory + message), "\(result)")
         #expect(result.standardError.contains("problem"), "\(result)")
     }
 
-    @Test func badFlagsExit2WithTheFix() throws {
-        let badStrategy = try CommandRunner.run(["plan", "-i", "inventories/demo.yaml", "--strategy", "sideways"])
+    @Test func badFlagsExit2WithTheFix() async throws {
+        let badStrategy = try await CommandRunner.run(["plan", "-i", "inventories/demo.yaml", "--strategy", "sideways"])
         #expect(badStrategy.status == 2, "\(badStrategy)")
-        let badVersion = try CommandRunner.run(["plan", "-i", "inventories/demo.yaml", "--to", "99"])
+        let badVersion = try await CommandRunner.run(["plan", "-i", "inventories/demo.yaml", "--to", "99"])
         #expect(badVersion.status == 2, "\(badVersion)")
         #expect(badVersion.standardError.contains("--to 99: plan demo has no version 99"), "\(badVersion)")
-        let badEnvironment = try CommandRunner.run(["status", "-i", "inventories/demo.yaml", "--env", "prd"])
+        let badEnvironment = try await CommandRunner.run(["status", "-i", "inventories/demo.yaml", "--env", "prd"])
         #expect(badEnvironment.status == 2, "\(badEnvironment)")
         #expect(badEnvironment.standardError.contains("no environment named 'prd'; did you mean 'prod'?"), "\(badEnvironment)")
-        let missingInventory = try CommandRunner.run(["status", "-i", "inventories/nope.yaml"])
+        let missingInventory = try await CommandRunner.run(["status", "-i", "inventories/nope.yaml"])
         #expect(missingInventory.status == 2, "\(missingInventory)")
         #expect(missingInventory.standardError.contains("inventories/nope.yaml"), "\(missingInventory)")
     }

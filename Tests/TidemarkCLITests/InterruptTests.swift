@@ -51,7 +51,7 @@ import TidemarkTestSupport
         Thread.sleep(forTimeInterval: 0.3)
     }
 
-    @Test func interruptFinishesRunningStepsWritesTheReportAndExits130() throws {
+    @Test func interruptFinishesRunningStepsWritesTheReportAndExits130() async throws {
         let root = try slowFleet()
         defer { try? FileManager.default.removeItem(at: root) }
         let process = try startApply(in: root, report: "interrupted.json")
@@ -69,18 +69,18 @@ import TidemarkTestSupport
         #expect(outcomes.contains("skipped"), "targets not started are skipped: \(outcomes)")
 
         // Nothing is half-applied, and a re-run converges from the real state.
-        let rerun = try CommandRunner.run(["apply", "-i", "inventories/slow.yaml"], in: root)
+        let rerun = try await CommandRunner.run(["apply", "-i", "inventories/slow.yaml"], in: root)
         #expect(rerun.status == 0, "\(rerun)")
-        let plan = try CommandRunner.run(["plan", "-i", "inventories/slow.yaml"], in: root)
+        let plan = try await CommandRunner.run(["plan", "-i", "inventories/slow.yaml"], in: root)
         #expect(plan.standardOutput.contains("4 targets: 4 none"), "\(plan)")
     }
 
-    @Test func aSecondApplyOfTheSameInventoryExits4NamingTheHolder() throws {
+    @Test func aSecondApplyOfTheSameInventoryExits4NamingTheHolder() async throws {
         let root = try slowFleet()
         defer { try? FileManager.default.removeItem(at: root) }
         let first = try startApply(in: root, report: "first.json")
         waitUntilRunning(root)
-        let second = try CommandRunner.run(["apply", "-i", "inventories/slow.yaml"], in: root)
+        let second = try await CommandRunner.run(["apply", "-i", "inventories/slow.yaml"], in: root)
         first.interrupt()
         first.waitUntilExit()
         #expect(second.status == 4, "\(second)")
