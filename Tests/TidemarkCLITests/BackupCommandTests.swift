@@ -100,16 +100,16 @@ struct BackupCommandTests {
     }
 
     @Test("apply backs up a prod target before its data-losing step; restore brings the rows back", arguments: kinds)
-    func restoreBringsBackRowsADataLosingStepDestroyed(_ kind: Kind) throws {
+    func restoreBringsBackRowsADataLosingStepDestroyed(_ kind: Kind) async throws {
         let (root, target) = try workspace(kind)
         defer {
             dropSchema(kind, target)
             try? FileManager.default.removeItem(at: root)
         }
-        let plan = try CommandRunner.run(["plan", "-i", "inventories/shop.yaml"], in: root)
+        let plan = try await CommandRunner.run(["plan", "-i", "inventories/shop.yaml"], in: root)
         #expect(plan.standardOutput.contains("[DATA-LOSING: DROP COLUMN at line 1; only a backup restores it; backed up first to .tidemark/backups/shop/]"), "\(plan)")
 
-        let applied = try CommandRunner.run(["apply", "-i", "inventories/shop.yaml", "--yes", "--report", "report.json"], in: root)
+        let applied = try await CommandRunner.run(["apply", "-i", "inventories/shop.yaml", "--yes", "--report", "report.json"], in: root)
         #expect(applied.status == 0, "\(applied)")
         #expect(applied.standardOutput.contains("backup of shop before its data-losing steps: "), "\(applied)")
         #expect(try !totalsAreIntact(kind, target), "the data-losing step did not lose the totals")
@@ -124,18 +124,18 @@ struct BackupCommandTests {
         #expect(mode.intValue == 0o600)
         #expect(report.contains(backup), "the report does not name the backup")
 
-        let refused = try CommandRunner.run(["restore", "-i", "inventories/shop.yaml", "--target", "shop", path], in: root)
+        let refused = try await CommandRunner.run(["restore", "-i", "inventories/shop.yaml", "--target", "shop", path], in: root)
         #expect(refused.status == 2, "\(refused)")
-        let restored = try CommandRunner.run(["restore", "-i", "inventories/shop.yaml", "--target", "shop", path, "--yes"], in: root)
+        let restored = try await CommandRunner.run(["restore", "-i", "inventories/shop.yaml", "--target", "shop", path, "--yes"], in: root)
         #expect(restored.status == 0, "\(restored)")
         #expect(try totalsAreIntact(kind, target), "the restore did not bring the rows back")
         // The history is the backup's too: the target is at version 1 again.
-        let status = try CommandRunner.run(["status", "-i", "inventories/shop.yaml", "--json"], in: root)
+        let status = try await CommandRunner.run(["status", "-i", "inventories/shop.yaml", "--json"], in: root)
         #expect(status.standardOutput.contains("\"version\" : \"1\""), "\(status)")
     }
 
     @Test("A failed backup stops the data-losing step; --no-backup must be said to go on", arguments: kinds)
-    func failedBackupRefusesTheStep(_ kind: Kind) throws {
+    func failedBackupRefusesTheStep(_ kind: Kind) async throws {
         let (root, target) = try workspace(kind)
         defer {
             dropSchema(kind, target)
@@ -145,41 +145,41 @@ struct BackupCommandTests {
         try FileManager.default.createDirectory(at: root.appendingPathComponent(".tidemark"), withIntermediateDirectories: true)
         try Data().write(to: root.appendingPathComponent(".tidemark/backups"))
 
-        let failed = try CommandRunner.run(["apply", "-i", "inventories/shop.yaml", "--yes"], in: root)
+        let failed = try await CommandRunner.run(["apply", "-i", "inventories/shop.yaml", "--yes"], in: root)
         #expect(failed.status == 1, "\(failed)")
         let text = failed.standardOutput + failed.standardError
         #expect(text.contains("the backup before data-losing version 2 failed, so that step did not run"), "\(failed)")
         #expect(try totalsAreIntact(kind, target), "the data-losing step ran although its backup failed")
 
-        let forced = try CommandRunner.run(["apply", "-i", "inventories/shop.yaml", "--yes", "--no-backup"], in: root)
+        let forced = try await CommandRunner.run(["apply", "-i", "inventories/shop.yaml", "--yes", "--no-backup"], in: root)
         #expect(forced.status == 0, "\(forced)")
         #expect(!forced.standardOutput.contains("backup of shop"), "\(forced)")
         #expect(try !totalsAreIntact(kind, target))
     }
 
     @Test("tidemark backup writes a private file that restore reads back", arguments: kinds)
-    func backupCommandRoundTrips(_ kind: Kind) throws {
+    func backupCommandRoundTrips(_ kind: Kind) async throws {
         let (root, target) = try workspace(kind)
         defer {
             dropSchema(kind, target)
             try? FileManager.default.removeItem(at: root)
         }
-        let first = try CommandRunner.run(["apply", "-i", "inventories/shop.yaml", "--yes", "--to", "1"], in: root)
+        let first = try await CommandRunner.run(["apply", "-i", "inventories/shop.yaml", "--yes", "--to", "1"], in: root)
         #expect(first.status == 0, "\(first)")
-        let backup = try CommandRunner.run(["backup", "-i", "inventories/shop.yaml", "--target", "shop", "--out", "shop.dump"], in: root)
+        let backup = try await CommandRunner.run(["backup", "-i", "inventories/shop.yaml", "--target", "shop", "--out", "shop.dump"], in: root)
         #expect(backup.status == 0, "\(backup)")
         #expect(backup.standardOutput.contains("backup of shop written to shop.dump"), "\(backup)")
         let mode = try FileManager.default.attributesOfItem(atPath: root.appendingPathComponent("shop.dump").path)[.posixPermissions] as? NSNumber
         #expect(mode?.intValue == 0o600)
 
-        let second = try CommandRunner.run(["apply", "-i", "inventories/shop.yaml", "--yes", "--no-backup"], in: root)
+        let second = try await CommandRunner.run(["apply", "-i", "inventories/shop.yaml", "--yes", "--no-backup"], in: root)
         #expect(second.status == 0, "\(second)")
         #expect(try !totalsAreIntact(kind, target))
-        let restored = try CommandRunner.run(["restore", "-i", "inventories/shop.yaml", "--target", "shop", "shop.dump", "--yes"], in: root)
+        let restored = try await CommandRunner.run(["restore", "-i", "inventories/shop.yaml", "--target", "shop", "shop.dump", "--yes"], in: root)
         #expect(restored.status == 0, "\(restored)")
         #expect(try totalsAreIntact(kind, target))
 
-        let missing = try CommandRunner.run(["backup", "-i", "inventories/shop.yaml", "--target", "shopp"], in: root)
+        let missing = try await CommandRunner.run(["backup", "-i", "inventories/shop.yaml", "--target", "shopp"], in: root)
         #expect(missing.status == 2, "\(missing)")
         #expect(missing.standardError.contains("did you mean 'shop'?"), "\(missing)")
     }

@@ -26,37 +26,37 @@ import TidemarkTestSupport
         #expect(process.terminationStatus == 0)
     }
 
-    @Test func columnAddedByHandIsReportedAsDrift() throws {
+    @Test func columnAddedByHandIsReportedAsDrift() async throws {
         let root = try workspace()
         defer { try? FileManager.default.removeItem(at: root) }
-        let recorded = try CommandRunner.run(["rehearse", "--plan", "plans/demo", "--record"], in: root)
+        let recorded = try await CommandRunner.run(["rehearse", "--plan", "plans/demo", "--record"], in: root)
         #expect(recorded.standardOutput.contains("fingerprints recorded in"), "\(recorded)")
 
 
-        let applied = try CommandRunner.run(["apply", "-i", "inventories/demo.yaml", "--yes"], in: root)
+        let applied = try await CommandRunner.run(["apply", "-i", "inventories/demo.yaml", "--yes"], in: root)
         #expect(applied.status == 0, "\(applied)")
-        let clean = try CommandRunner.run(["status", "-i", "inventories/demo.yaml", "--drift"], in: root)
+        let clean = try await CommandRunner.run(["status", "-i", "inventories/demo.yaml", "--drift"], in: root)
         #expect(clean.status == 0, "\(clean)")
         #expect(clean.standardOutput.contains("prod-shard-2: none"), "\(clean)")
         #expect(!clean.standardOutput.contains("DRIFT"), "\(clean)")
 
         try alterByHand(root.appendingPathComponent(".tidemark/demo/prod-shard-2.db"), "ALTER TABLE accounts ADD COLUMN nickname text")
-        let drifted = try CommandRunner.run(["status", "-i", "inventories/demo.yaml", "--drift"], in: root)
+        let drifted = try await CommandRunner.run(["status", "-i", "inventories/demo.yaml", "--drift"], in: root)
         #expect(drifted.status == 0, "\(drifted)")
         #expect(drifted.standardOutput.contains("prod-shard-2: DRIFT: + column accounts.nickname: text"), "\(drifted)")
         #expect(drifted.standardOutput.contains("prod-shard-1: none"), "\(drifted)")
 
-        let json = try CommandRunner.run(["status", "-i", "inventories/demo.yaml", "--drift", "--json"], in: root)
+        let json = try await CommandRunner.run(["status", "-i", "inventories/demo.yaml", "--drift", "--json"], in: root)
         #expect(json.standardOutput.contains("\"status\" : \"drift\""), "\(json)")
         #expect(json.standardOutput.contains("+ column accounts.nickname: text"), "\(json)")
-        let plain = try CommandRunner.run(["status", "-i", "inventories/demo.yaml", "--json"], in: root)
+        let plain = try await CommandRunner.run(["status", "-i", "inventories/demo.yaml", "--json"], in: root)
         #expect(!plain.standardOutput.contains("\"drift\""), "plain status must not read catalogs: \(plain)")
     }
 
-    @Test func driftWithoutRecordedFingerprintsSaysHowToRecordThem() throws {
+    @Test func driftWithoutRecordedFingerprintsSaysHowToRecordThem() async throws {
         let root = try workspace()
         defer { try? FileManager.default.removeItem(at: root) }
-        let result = try CommandRunner.run(["status", "-i", "inventories/demo.yaml", "--drift"], in: root)
+        let result = try await CommandRunner.run(["status", "-i", "inventories/demo.yaml", "--drift"], in: root)
         #expect(result.status == 2, "\(result)")
         #expect(result.standardError.contains("tidemark rehearse --plan"), "\(result)")
         #expect(result.standardError.contains("--record"), "\(result)")

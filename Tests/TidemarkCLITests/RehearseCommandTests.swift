@@ -49,12 +49,12 @@ import TidemarkTestSupport
     }
 
     @Test("An undo that forgets an index fails the rehearsal, and the output names the index", arguments: [false, true])
-    func forgottenIndexIsFound(onPostgres: Bool) throws {
+    func forgottenIndexIsFound(onPostgres: Bool) async throws {
         if onPostgres && Self.postgresURL == nil { return }
         let root = try forgetfulPlan()
         defer { try? FileManager.default.removeItem(at: root) }
         let scratch = onPostgres ? ["--url", Self.postgresURL ?? ""] : []
-        let text = try CommandRunner.run(["rehearse", "--plan", "plans/shop"] + scratch, in: root)
+        let text = try await CommandRunner.run(["rehearse", "--plan", "plans/shop"] + scratch, in: root)
         #expect(text.status == 1, "\(text)")
         #expect(text.standardOutput.contains("1 accounts: ok"), "\(text)")
         #expect(text.standardOutput.contains("2 orders: undo-does-not-restore"), "\(text)")
@@ -62,12 +62,12 @@ import TidemarkTestSupport
         #expect(text.standardOutput.contains("rehearsal FAILED: 2"), "\(text)")
         #expect(!FileManager.default.fileExists(atPath: root.appendingPathComponent("plans/shop/fingerprints.json").path))
 
-        let json = try decode(try CommandRunner.run(["rehearse", "--plan", "plans/shop", "--json"] + scratch, in: root))
+        let json = try decode(try await CommandRunner.run(["rehearse", "--plan", "plans/shop", "--json"] + scratch, in: root))
         #expect(json.schema == "tidemark.rehearsal/v1")
         #expect(json.results.map(\.verdict) == ["ok", "undo-does-not-restore"])
         #expect(json.results.last?.diff?.unexpected.contains { $0.hasPrefix("index accounts.accounts_email:") } == true)
 
-        let recorded = try CommandRunner.run(["rehearse", "--plan", "plans/shop", "--record"] + scratch, in: root)
+        let recorded = try await CommandRunner.run(["rehearse", "--plan", "plans/shop", "--record"] + scratch, in: root)
         #expect(recorded.status == 1, "\(recorded)")
         let file = try String(contentsOf: root.appendingPathComponent("plans/shop/fingerprints.json"), encoding: .utf8)
         #expect(file.contains(onPostgres ? "\"postgres\"" : "\"sqlite\""))
@@ -86,7 +86,7 @@ import TidemarkTestSupport
     @Test(
         "Without CREATEDB the scratch is a temporary schema, dropped afterwards",
         .enabled(if: postgresURL != nil, "TIDEMARK_TEST_POSTGRES_URL not set"))
-    func roleWithoutCreateDatabaseRehearsesInASchema() throws {
+    func roleWithoutCreateDatabaseRehearsesInASchema() async throws {
         let url = Self.postgresURL ?? ""
         let database = String(url.split(separator: "/").last?.split(separator: "?").first ?? "")
         try Self.asSuperuser(
@@ -105,7 +105,7 @@ import TidemarkTestSupport
         let limitedURL = String(url[..<scheme.upperBound]) + "tidemark_rehearser" + String(url[at...])
         let root = try forgetfulPlan()
         defer { try? FileManager.default.removeItem(at: root) }
-        let result = try CommandRunner.run(["rehearse", "--plan", "plans/shop", "--url", limitedURL], in: root)
+        let result = try await CommandRunner.run(["rehearse", "--plan", "plans/shop", "--url", limitedURL], in: root)
         #expect(result.status == 1, "\(result)")
         #expect(result.standardOutput.contains("+ index accounts.accounts_email"), "\(result)")
         // Nothing left behind: no scratch schema remains (this raises if one does).
@@ -120,10 +120,10 @@ import TidemarkTestSupport
             """)
     }
 
-    @Test func passingRehearsalRecordsFingerprints() throws {
+    @Test func passingRehearsalRecordsFingerprints() async throws {
         let root = try forgetfulPlan(fixed: true)
         defer { try? FileManager.default.removeItem(at: root) }
-        let result = try CommandRunner.run(["rehearse", "--plan", "plans/shop"], in: root)
+        let result = try await CommandRunner.run(["rehearse", "--plan", "plans/shop"], in: root)
         #expect(result.status == 0, "\(result)")
         #expect(result.standardOutput.contains("2 versions: 2 ok"), "\(result)")
         #expect(result.standardOutput.contains("rehearsal passed"), "\(result)")
@@ -132,10 +132,10 @@ import TidemarkTestSupport
         #expect(file.contains("\"sqlite\""))
     }
 
-    @Test func unknownVersionIsAUsageError() throws {
+    @Test func unknownVersionIsAUsageError() async throws {
         let root = try forgetfulPlan()
         defer { try? FileManager.default.removeItem(at: root) }
-        let result = try CommandRunner.run(["rehearse", "--plan", "plans/shop", "--to", "9"], in: root)
+        let result = try await CommandRunner.run(["rehearse", "--plan", "plans/shop", "--to", "9"], in: root)
         #expect(result.status == 2, "\(result)")
         #expect(result.standardError.contains("--to 9"), "\(result)")
     }
@@ -161,7 +161,7 @@ import TidemarkTestSupport
         let arguments = ["rehearse", "--plan", plan.path, "--url", Self.postgresURL ?? "", "--keep-going", "--json"]
         let run = try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<CommandRunner.Result, any Error>) in
             Thread.detachNewThread {
-                continuation.resume(with: Result { try CommandRunner.run(arguments, in: root) })
+                continuation.resume(with: Result { try CommandRunner.run(arguments, in: root) as CommandRunner.Result })
             }
         }
         #expect(run.status == 1, "\(run.standardError)")
