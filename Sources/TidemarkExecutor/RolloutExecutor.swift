@@ -56,6 +56,7 @@ public struct RolloutExecutor: Sendable {
     ) async -> [TargetOutcome] {
         let pool = WorkerPool(threadCount: concurrency, name: "tidemark-worker")
         defer { pool.shutdown() }
+        let fleet = FleetIndex(inventory)
         let report: @Sendable (TargetOutcome) -> Void = { outcome in
             onEvent(.targetFinished(outcome))
             onOutcome(outcome)
@@ -72,7 +73,7 @@ public struct RolloutExecutor: Sendable {
                 continue
             }
             onEvent(.waveStarted(environment: wave.environment, index: index, count: rollout.waves.count, targets: wave.targets.count))
-            let result = await run(wave, pool: pool, report: report, onEvent: onEvent)
+            let result = await run(wave, pool: pool, fleet: fleet, report: report, onEvent: onEvent)
             outcomes += result.outcomes
             if let halt = result.haltReason {
                 haltedBy = halt
@@ -84,12 +85,12 @@ public struct RolloutExecutor: Sendable {
 
     /// One wave: canary alone, then the rest with at most `limit` in flight.
     private func run(
-        _ wave: Wave, pool: WorkerPool, report: @escaping @Sendable (TargetOutcome) -> Void,
+        _ wave: Wave, pool: WorkerPool, fleet: FleetIndex, report: @escaping @Sendable (TargetOutcome) -> Void,
         onEvent: @escaping @Sendable (ExecutionEvent) -> Void
     ) async -> (
         outcomes: [TargetOutcome], haltReason: String?
     ) {
-        let environment = inventory.environment(named: wave.environment)
+        let environment = fleet.environments[wave.environment]
         let limit = min(concurrency, max(1, environment?.concurrency ?? concurrency))
         let maxFailures = environment?.maxFailures ?? (wave.tier == .prod ? 0 : Int.max)
         var byTarget: [String: TargetOutcome] = [:]
@@ -110,7 +111,7 @@ public struct RolloutExecutor: Sendable {
         var queue = wave.targets[...]
         if let canaryName = wave.canary, let canary = wave.targets.first(where: { $0.target == canaryName }) {
             queue = wave.targets.filter { $0.target != canaryName }[...]
-            let outcome = await runTarget(canary, pool: pool, onEvent: onEvent)
+            let outcome = await runTarget(canary, pool: pool, fleet: fleet, onEvent: onEvent)
             record(outcome)
             // Said as the canary rule, whatever the failure budget: the canary exists to stop the rest.
             if outcome.outcome == .failed {
@@ -128,7 +129,7 @@ public struct RolloutExecutor: Sendable {
                         continue
                     }
                     inFlight += 1
-                    group.addTask { await runTarget(next, pool: pool, onEvent: onEvent) }
+                    group.addTask { await runTarget(next, pool: pool, fleet: fleet, onEvent: onEvent) }
                 }
             }
             launchMore()
@@ -148,9 +149,9 @@ public struct RolloutExecutor: Sendable {
 
     /// One target on a pool thread; its running statement can be cancelled through `control`.
     private func runTarget(
-        _ targetPlan: TargetPlan, pool: WorkerPool, onEvent: @escaping @Sendable (ExecutionEvent) -> Void
+        _ targetPlan: TargetPlan, pool: WorkerPool, fleet: FleetIndex, onEvent: @escaping @Sendable (ExecutionEvent) -> Void
     ) async -> TargetOutcome {
-        guard let target = inventory.target(named: targetPlan.target) else {
+        guard let target = fleet.targets[targetPlan.target] else {
             return TargetOutcome(
                 plan: targetPlan, outcome: .failed,
                 error: ExecutionError.unknownInRollout(target: targetPlan.target, what: "target \(targetPlan.target)").description)
@@ -164,7 +165,7 @@ public struct RolloutExecutor: Sendable {
         if control.isStopRequested {
             return TargetOutcome(plan: targetPlan, outcome: .skipped, reason: "not run: interrupted before this target started")
         }
-        let timeouts = inventory.environment(named: target.environment)?.timeouts ?? inventory.defaults
+        let timeouts = fleet.environments[target.environment]?.timeouts ?? inventory.defaults
         onEvent(.targetStarted(target: target.name, environment: target.environment))
         let runner = TargetRunner(plan: plan, runID: runID, appliedBy: appliedBy, logger: logger, backups: backups)
         let control = self.control
@@ -180,5 +181,23 @@ public struct RolloutExecutor: Sendable {
             outcome.outcome = .interrupted
         }
         return outcome
+    }
+}
+
+/// Targets and environments by name, built once per run: a fleet of 10,000 targets must not
+/// scan the inventory once per target. Thread-safe value.
+struct FleetIndex: Sendable {
+    let targets: [String: Target]
+    let environments: [String: Environment]
+
+    init(_ inventory: Inventory) {
+        var targets: [String: Target] = [:]
+        var environments: [String: Environment] = [:]
+        for environment in inventory.environments {
+            environments[environment.name] = environment
+            for target in environment.targets { targets[target.name] = target }
+        }
+        self.targets = targets
+        self.environments = environments
     }
 }
