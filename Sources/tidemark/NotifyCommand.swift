@@ -35,16 +35,7 @@ extension Tidemark {
                     .invalidInput,
                     "\(inventory.file): no notify sinks to test; add a notify: list, e.g. notify: [ { name: oncall, type: slack, url_env: ONCALL_WEBHOOK_URL } ].")
             }
-            let environment = ProcessInfo.processInfo.environment
-            let options: DeliveryOptions
-            do {
-                options = try DeliveryOptions(environment: environment)
-            } catch {
-                throw CommandFailure(.invalidInput, error.description)
-            }
-            let notifier = Notifier(
-                sinks: inventory.notify, inventory: inventory.name, inventoryFile: inventory.file, outbox: RunNotifications.outboxDirectory,
-                environment: environment, logger: logging.makeLogger(), options: options)
+            let notifier = try RunNotifications.makeNotifier(for: inventory, logger: logging.makeLogger())
             let results = await notifier.sendTest(runID: "test-" + makeRunID())
 
             let out = Terminal.standardOutput

@@ -33,6 +33,21 @@ final class RunNotifications: Sendable {
         self.startedAt = startedAt
     }
 
+    /// A notifier for the inventory's sinks, with timeouts from `TIDEMARK_NOTIFY_*`; a bad value
+    /// there is a usage error (exit 2). Shared by `apply` and `notify test`.
+    static func makeNotifier(for inventory: Inventory, logger: Logger) throws -> Notifier {
+        let environment = ProcessInfo.processInfo.environment
+        let options: DeliveryOptions
+        do {
+            options = try DeliveryOptions(environment: environment)
+        } catch {
+            throw CommandFailure(.invalidInput, error.description)
+        }
+        return Notifier(
+            sinks: inventory.notify, inventory: inventory.name, inventoryFile: inventory.file, outbox: outboxDirectory,
+            environment: environment, logger: logger, options: options)
+    }
+
     /// Starts delivery to the inventory's sinks (the outbox of earlier runs goes first) and
     /// posts `run.started`. An inventory without sinks gets an instance that does nothing.
     /// A bad `TIDEMARK_NOTIFY_*` timeout is a usage error (exit 2), raised before anything runs.
@@ -41,16 +56,7 @@ final class RunNotifications: Sendable {
         guard !inventory.notify.isEmpty else {
             return RunNotifications(notifier: nil, runID: runID, inventory: inventory.name, desiredVersion: desiredVersion, startedAt: startedAt)
         }
-        let environment = ProcessInfo.processInfo.environment
-        let options: DeliveryOptions
-        do {
-            options = try DeliveryOptions(environment: environment)
-        } catch {
-            throw CommandFailure(.invalidInput, error.description)
-        }
-        let notifier = Notifier(
-            sinks: inventory.notify, inventory: inventory.name, inventoryFile: inventory.file, outbox: outboxDirectory,
-            environment: environment, logger: logger, options: options)
+        let notifier = try makeNotifier(for: inventory, logger: logger)
         await notifier.start()
         let planned = Event.tally(rollout.targets.map { ($0.environment, $0.action.rawValue) })
         notifier.post(
