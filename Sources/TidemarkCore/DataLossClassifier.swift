@@ -23,13 +23,18 @@ public enum DataLossClassifier {
     /// Every destructive statement of `sql`, in order (one finding per statement).
     public static func findings(in sql: String) -> [Finding] {
         SQLScanner.statements(in: sql, keywordLimit: 1).compactMap { statement in
-            classify(statement.text).map { Finding(kind: $0, line: statement.line) }
+            classify(tokens: statement.tokens).map { Finding(kind: $0, line: statement.line) }
         }
     }
 
     /// The kind of data loss one statement causes, or nil.
     public static func classify(_ statement: String) -> String? {
-        var tokens = SQLTokens(statement).tokens
+        classify(tokens: SQLScanner.statements(in: statement).first?.tokens ?? [])
+    }
+
+    /// The kind of data loss of one statement's tokens (from `SQLScanner`), or nil.
+    static func classify(tokens statementTokens: [SQLToken]) -> String? {
+        var tokens = statementTokens
         // WITH … AS (…) DELETE/UPDATE: judge the statement after the common table expressions.
         if tokens.first?.keyword == "WITH" {
             guard let main = tokens.indices.first(where: { index in
@@ -49,7 +54,7 @@ public enum DataLossClassifier {
         }
     }
 
-    private static func classifyDrop(_ tokens: [SQLTokens.Token]) -> String? {
+    private static func classifyDrop(_ tokens: [SQLToken]) -> String? {
         var rest = tokens.dropFirst()
         var prefix = ""
         if rest.first?.keyword == "MATERIALIZED" || rest.first?.keyword == "FOREIGN" {
@@ -74,7 +79,7 @@ public enum DataLossClassifier {
     }
 
     /// `ALTER TABLE [IF EXISTS] [ONLY] name action, action…`: each action on its own.
-    private static func classifyAlter(_ tokens: [SQLTokens.Token]) -> String? {
+    private static func classifyAlter(_ tokens: [SQLToken]) -> String? {
         guard tokens.count > 2, tokens[1].keyword == "TABLE" || (tokens[1].keyword == "FOREIGN" && tokens.count > 3) else { return nil }
         var index = tokens[1].keyword == "FOREIGN" ? 3 : 2
         if index + 1 < tokens.count, tokens[index].keyword == "IF", tokens[index + 1].keyword == "EXISTS" { index += 2 }
@@ -82,7 +87,7 @@ public enum DataLossClassifier {
         index += 1  // the table name, maybe schema-qualified
         while index + 1 < tokens.count && tokens[index].text == "." { index += 2 }
         guard index < tokens.count else { return nil }
-        var actions: [[SQLTokens.Token]] = [[]]
+        var actions: [[SQLToken]] = [[]]
         for token in tokens[index...] {
             if token.depth == 0 && token.text == "," {
                 actions.append([])
@@ -114,84 +119,5 @@ public enum DataLossClassifier {
             }
         }
         return nil
-    }
-}
-
-/// A statement as tokens: words, quoted names, literals and punctuation, each with its
-/// parenthesis depth; comments dropped. Enough for the classifier, not a SQL parser. Pure.
-struct SQLTokens {
-    struct Token {
-        /// The token as written (a quoted name or literal keeps its quotes).
-        var text: String
-        /// Upper-cased for bare words; nil for quoted names, literals and punctuation, so an
-        /// identifier written `"type"` is never taken for the keyword.
-        var keyword: String?
-        var depth: Int
-    }
-
-    var tokens: [Token] = []
-
-    init(_ sql: String) {
-        let scalars = Array(sql.unicodeScalars)
-        var index = 0
-        var depth = 0
-        func isWordScalar(_ scalar: Unicode.Scalar) -> Bool {
-            scalar == "_" || scalar == "$" || scalar.properties.isAlphabetic || ("0"..."9").contains(scalar)
-        }
-        while index < scalars.count {
-            let scalar = scalars[index]
-            let next: Unicode.Scalar? = index + 1 < scalars.count ? scalars[index + 1] : nil
-            if scalar.properties.isWhitespace {
-                index += 1
-            } else if scalar == "-" && next == "-" {
-                while index < scalars.count && scalars[index] != "\n" { index += 1 }
-            } else if scalar == "/" && next == "*" {
-                index += 2
-                while index + 1 < scalars.count && !(scalars[index] == "*" && scalars[index + 1] == "/") { index += 1 }
-                index += 2
-            } else if scalar == "'" || scalar == "\"" {
-                let start = index
-                index += 1
-                while index < scalars.count {
-                    if scalars[index] == scalar {
-                        // A doubled quote is an escaped quote inside the literal or name.
-                        if index + 1 < scalars.count && scalars[index + 1] == scalar {
-                            index += 2
-                            continue
-                        }
-                        break
-                    }
-                    index += 1
-                }
-                index += 1
-                tokens.append(Token(text: String(String.UnicodeScalarView(scalars[start..<min(index, scalars.count)])), keyword: nil, depth: depth))
-            } else if scalar == "$", let tagEnd = scalars[(index + 1)...].firstIndex(where: { !isWordScalar($0) || $0 == "$" }),
-                scalars[tagEnd] == "$", !scalars[(index + 1)..<tagEnd].contains(where: { ("0"..."9").contains($0) })
-            {
-                // $tag$ … $tag$: a function body or DO block, one opaque token.
-                let tag = Array(scalars[index...tagEnd])
-                var search = tagEnd + 1
-                var end = scalars.count
-                while search + tag.count <= scalars.count {
-                    if Array(scalars[search..<(search + tag.count)]) == tag {
-                        end = search + tag.count
-                        break
-                    }
-                    search += 1
-                }
-                tokens.append(Token(text: "$…$", keyword: nil, depth: depth))
-                index = end
-            } else if isWordScalar(scalar) {
-                let start = index
-                while index < scalars.count && isWordScalar(scalars[index]) { index += 1 }
-                let word = String(String.UnicodeScalarView(scalars[start..<index]))
-                tokens.append(Token(text: word, keyword: word.uppercased(), depth: depth))
-            } else {
-                if scalar == ")" { depth = max(0, depth - 1) }
-                tokens.append(Token(text: String(scalar), keyword: nil, depth: depth))
-                if scalar == "(" { depth += 1 }
-                index += 1
-            }
-        }
     }
 }

@@ -4,8 +4,9 @@ import Foundation
 /// quoting, comments and `BEGIN ATOMIC … END` bodies. Pure and thread-safe.
 ///
 /// Used to find statements that decide how a script must run (its own `BEGIN`/`COMMIT`,
-/// `CREATE INDEX CONCURRENTLY`) and to send a no-transaction script one statement at a time,
-/// because PostgreSQL runs a multi-statement query string as one implicit transaction.
+/// `CREATE INDEX CONCURRENTLY`), to classify data-losing statements, and to send a
+/// no-transaction script one statement at a time, because PostgreSQL runs a multi-statement
+/// query string as one implicit transaction. Reads tokens from `SQLLexer`.
 public enum SQLScanner {
     /// One statement of a script.
     public struct Statement: Sendable, Hashable {
@@ -14,178 +15,62 @@ public enum SQLScanner {
         /// 1-based line where the statement starts.
         public var line: Int
         /// The leading keywords, upper-cased, comments and quotes skipped (at most `limit`).
+        /// A statement that starts with quoted text starts with a marker: `'`, `"` or `$`.
         public var keywords: [String]
+        /// Every token of the statement, with its parenthesis depth within the statement.
+        public var tokens: [SQLToken]
     }
 
     /// The script's statements in order; empty statements (lone `;`, comments only) are dropped.
     public static func statements(in sql: String, keywordLimit: Int = 6) -> [Statement] {
-        let bytes = Array(sql.utf8)
+        let utf8 = Array(sql.utf8)
         var result: [Statement] = []
-        var start = 0
-        var startLine = 1
-        var line = 1
-        var index = 0
-        var hasToken = false
+        var current: [SQLToken] = []
+        var depth = 0
         var atomicDepth = 0  // inside CREATE FUNCTION … BEGIN ATOMIC … END
-        var currentWords: [String] = []
-        var word: [UInt8] = []
+        var words: [String] = []
 
-        func flushWord() {
-            if !word.isEmpty {
-                currentWords.append(String(decoding: word, as: UTF8.self).uppercased())
-                word.removeAll(keepingCapacity: true)
+        func finish(endingAt end: Int) {
+            defer {
+                current.removeAll(keepingCapacity: true)
+                words.removeAll(keepingCapacity: true)
+                depth = 0
+                atomicDepth = 0
             }
-        }
-        func finish(upTo end: Int) {
-            flushWord()
-            let text = String(decoding: bytes[start..<end], as: UTF8.self)
-            let keywords = Array(currentWords.prefix(keywordLimit))
-            if !keywords.isEmpty {
-                result.append(
-                    Statement(text: text.trimmingCharacters(in: .whitespacesAndNewlines), line: startLine, keywords: keywords))
+            guard let first = current.first else { return }
+            let text = String(decoding: utf8[first.start..<end], as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            var keywords: [String] = []
+            switch first.kind {
+            case .quoted: keywords.append(first.text.hasPrefix("\"") ? "\"" : "'")
+            case .dollarQuoted: keywords.append("$")
+            case .word, .punctuation: break
             }
-            currentWords.removeAll(keepingCapacity: true)
+            keywords += current.lazy.compactMap(\.keyword).prefix(max(0, keywordLimit - keywords.count))
+            result.append(Statement(text: text, line: first.line, keywords: Array(keywords.prefix(keywordLimit)), tokens: current))
         }
 
-        while index < bytes.count {
-            let byte = bytes[index]
-            let next: UInt8? = index + 1 < bytes.count ? bytes[index + 1] : nil
-            if byte == UInt8(ascii: "\n") { line += 1 }
-            let startsComment =
-                (byte == UInt8(ascii: "-") && next == UInt8(ascii: "-"))
-                || (byte == UInt8(ascii: "/") && next == UInt8(ascii: "*"))
-            if currentWords.isEmpty && word.isEmpty && !hasToken && !isSpace(byte) && !startsComment
-                && byte != UInt8(ascii: ";")
-            {
-                hasToken = true
-                start = index
-                startLine = line
+        for var token in SQLLexer.tokens(in: sql) {
+            if token.kind == .punctuation && token.text == ";" && atomicDepth == 0 {
+                finish(endingAt: token.start)
+                continue
             }
-            switch byte {
-            case UInt8(ascii: "-") where next == UInt8(ascii: "-"):
-                flushWord()
-                while index < bytes.count && bytes[index] != UInt8(ascii: "\n") { index += 1 }
-                continue
-            case UInt8(ascii: "/") where next == UInt8(ascii: "*"):
-                flushWord()
-                var depth = 1
-                index += 2
-                while index < bytes.count && depth > 0 {
-                    if bytes[index] == UInt8(ascii: "\n") { line += 1 }
-                    if bytes[index] == UInt8(ascii: "/") && index + 1 < bytes.count && bytes[index + 1] == UInt8(ascii: "*") {
-                        depth += 1
-                        index += 2
-                    } else if bytes[index] == UInt8(ascii: "*") && index + 1 < bytes.count
-                        && bytes[index + 1] == UInt8(ascii: "/")
-                    {
-                        depth -= 1
-                        index += 2
-                    } else {
-                        index += 1
-                    }
-                }
-                continue
-            case UInt8(ascii: "'"), UInt8(ascii: "\""):
-                // E'…' strings allow backslash escapes; standard strings double the quote.
-                let backslashEscapes =
-                    byte == UInt8(ascii: "'") && index >= 1
-                    && (bytes[index - 1] == UInt8(ascii: "E") || bytes[index - 1] == UInt8(ascii: "e"))
-                    && (index < 2 || !isIdentifier(bytes[index - 2]))
-                flushWord()
-                if currentWords.isEmpty { currentWords.append(byte == UInt8(ascii: "'") ? "'" : "\"") }
-                index += 1
-                while index < bytes.count {
-                    let c = bytes[index]
-                    if c == UInt8(ascii: "\n") { line += 1 }
-                    if backslashEscapes && c == UInt8(ascii: "\\") {
-                        index += 2
-                        continue
-                    }
-                    if c == byte {
-                        if index + 1 < bytes.count && bytes[index + 1] == byte {
-                            index += 2
-                            continue
-                        }
-                        break
-                    }
-                    index += 1
-                }
-                index += 1
-                continue
-            case UInt8(ascii: "$"):
-                if let tagEnd = dollarTagEnd(bytes, from: index), word.isEmpty || !isIdentifier(word.last ?? 0) {
-                    flushWord()
-                    let tag = Array(bytes[index...tagEnd])
-                    var scan = tagEnd + 1
-                    var closed = false
-                    while scan < bytes.count {
-                        if bytes[scan] == UInt8(ascii: "\n") { line += 1 }
-                        if bytes[scan] == UInt8(ascii: "$") && scan + tag.count <= bytes.count
-                            && Array(bytes[scan..<(scan + tag.count)]) == tag
-                        {
-                            scan += tag.count
-                            closed = true
-                            break
-                        }
-                        scan += 1
-                    }
-                    if currentWords.isEmpty { currentWords.append("$") }
-                    index = closed ? scan : bytes.count
-                    continue
-                }
-                word.append(byte)
-            case UInt8(ascii: ";"):
-                flushWord()
-                if atomicDepth > 0 {
-                    break
-                }
-                if hasToken { finish(upTo: index) }
-                hasToken = false
-                currentWords.removeAll(keepingCapacity: true)
-                start = index + 1
-            default:
-                if isIdentifier(byte) {
-                    word.append(byte)
-                } else {
-                    flushWord()
-                }
-            }
-            // Track BEGIN ATOMIC … END so its inner semicolons do not split the statement.
-            if !word.isEmpty, index + 1 >= bytes.count || !isIdentifier(bytes[index + 1]) {
-                let upper = String(decoding: word, as: UTF8.self).uppercased()
-                if upper == "ATOMIC", currentWords.last == "BEGIN", currentWords.contains("FUNCTION") || currentWords.contains("PROCEDURE") {
+            if token.kind == .punctuation && token.text == ")" { depth = max(0, depth - 1) }
+            token.depth = depth
+            if token.kind == .punctuation && token.text == "(" { depth += 1 }
+            if let keyword = token.keyword {
+                // Track BEGIN ATOMIC … END so its inner semicolons do not split the statement.
+                if keyword == "ATOMIC", words.last == "BEGIN", words.contains("FUNCTION") || words.contains("PROCEDURE") {
                     atomicDepth += 1
-                } else if upper == "END", atomicDepth > 0 {
+                } else if keyword == "END", atomicDepth > 0 {
                     atomicDepth -= 1
-                } else if upper == "CASE", atomicDepth > 0 {
+                } else if keyword == "CASE", atomicDepth > 0 {
                     atomicDepth += 1
                 }
-                flushWord()
+                words.append(keyword)
             }
-            index += 1
+            current.append(token)
         }
-        if hasToken { finish(upTo: bytes.count) }
+        finish(endingAt: utf8.count)
         return result
-    }
-
-    private static func isSpace(_ byte: UInt8) -> Bool {
-        byte == 0x20 || byte == 0x09 || byte == 0x0A || byte == 0x0D || byte == 0x0C
-    }
-
-    private static func isIdentifier(_ byte: UInt8) -> Bool {
-        (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
-            || byte == UInt8(ascii: "_") || byte >= 0x80
-    }
-
-    /// The index of the closing `$` of a dollar-quote tag starting at `start` (`$$`, `$body$`).
-    private static func dollarTagEnd(_ bytes: [UInt8], from start: Int) -> Int? {
-        var index = start + 1
-        while index < bytes.count {
-            let byte = bytes[index]
-            if byte == UInt8(ascii: "$") { return index }
-            guard isIdentifier(byte), !(index == start + 1 && byte >= 0x30 && byte <= 0x39) else { return nil }
-            index += 1
-        }
-        return nil
     }
 }
