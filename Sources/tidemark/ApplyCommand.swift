@@ -52,18 +52,24 @@ extension Tidemark {
             let out = Terminal.standardOutput
             let startedAt = Date()
 
+            // The saved rollout, if any, and the inventory the run is about: read once.
+            let saved = try rolloutFile.map(Self.readRollout)
+            guard let inventoryFile = inventory ?? saved?.inventoryFile else {
+                throw CommandFailure(
+                    .invalidInput, "\(rolloutFile ?? ""): the rollout does not say which inventory it was planned from; pass -i INVENTORY.")
+            }
+
             // 0. One apply per inventory at a time on this machine, taken before any work (not for a dry run).
             let runID = makeRunID(now: startedAt)
             let appliedBy = currentOperator()
             var runLock: RunLock?
             if !dryRun {
-                let lockFile = try inventory ?? Self.readRollout(rolloutFile ?? "").inventoryFile ?? rolloutFile ?? ""
                 do {
-                    runLock = try RunLock.acquire(inventoryFile: lockFile, runID: runID, appliedBy: appliedBy)
+                    runLock = try RunLock.acquire(inventoryFile: inventoryFile, runID: runID, appliedBy: appliedBy)
                 } catch let held as RunLock.Held {
                     throw CommandFailure(.locked, held.description)
                 } catch {
-                    throw CommandFailure(.failed, "cannot take the run lock for \(lockFile): \(error.localizedDescription)")
+                    throw CommandFailure(.failed, "cannot take the run lock for \(inventoryFile): \(error.localizedDescription)")
                 }
             }
             defer { withExtendedLifetime(runLock) {} }
@@ -71,11 +77,7 @@ extension Tidemark {
             // 1. The rollout: fresh from live state, or saved and checked against live state.
             var rollout: Rollout
             let snapshot: FleetSnapshot
-            if let rolloutFile {
-                let saved = try Self.readRollout(rolloutFile)
-                guard let inventoryFile = inventory ?? saved.inventoryFile else {
-                    throw CommandFailure(.invalidInput, "\(rolloutFile): the rollout does not say which inventory it was planned from; pass -i INVENTORY.")
-                }
+            if let rolloutFile, let saved {
                 var savedSelection = selection
                 savedSelection.targets = saved.targets.map(\.target)
                 snapshot = try await FleetSnapshot.load(inventory: try InventoryOption.parse(["-i", inventoryFile]), selection: savedSelection, logger: logger)
@@ -89,7 +91,7 @@ extension Tidemark {
                 }
                 rollout = saved
             } else {
-                snapshot = try await FleetSnapshot.load(inventory: try InventoryOption.parse(["-i", inventory ?? ""]), selection: selection, logger: logger)
+                snapshot = try await FleetSnapshot.load(inventory: try InventoryOption.parse(["-i", inventoryFile]), selection: selection, logger: logger)
                 rollout = try snapshot.rollout(planning)
             }
             if !json { out.write(RolloutText.render(rollout, unreachable: snapshot.unreachable)) }
