@@ -204,7 +204,11 @@ import TidemarkTestSupport
 
         // Run 2: the receiver is back on the same port, and the secret was rotated.
         let receiver = try HTTPTestReceiver(port: port)
-        let second = notifier([webhook()], environment: ["HOOK_URL": url, "HOOK_SECRET": secret], outbox: folder, options: options)
+        // A live receiver: the flush ends as soon as all four are delivered, so a generous bound
+        // costs nothing and keeps a loaded machine from turning slowness into a failure.
+        var liveOptions = options
+        liveOptions.flushTimeout = .seconds(30)
+        let second = notifier([webhook()], environment: ["HOOK_URL": url, "HOOK_SECRET": secret], outbox: folder, options: liveOptions)
         await second.start()
         second.post(SampleEvents.started(["dev"]))
         let secondSummary = await second.finish()
@@ -278,7 +282,7 @@ import TidemarkTestSupport
         ]
         let notifier = notifier(
             sinks, environment: ["SLACK_URL": up.url(path: "/slack"), "HOOK_URL": refusing.url(), "HOOK_SECRET": secret], outbox: folder,
-            options: DeliveryOptions(requestTimeout: .seconds(1), flushTimeout: .seconds(1), initialBackoff: .milliseconds(100)))
+            options: DeliveryOptions(requestTimeout: .seconds(5), flushTimeout: .seconds(5), initialBackoff: .milliseconds(100)))
         let results = await notifier.sendTest(runID: "test-1")
         #expect(results.map(\.sink) == ["oncall", "audit", "dead"])
         #expect(results[0].delivered && results[0].status == 200)

@@ -150,7 +150,11 @@ import TidemarkTestSupport
         // Run 2: the receivers are up again on the same ports.
         let hook = try HTTPTestReceiver(port: hookPort)
         let slack = try HTTPTestReceiver(port: slackPort)
-        let second = try await workspace.run(["apply", "-i", workspace.inventory, "--yes"], environment: environment)
+        // Live receivers: the flush ends once all is delivered, so a generous bound costs nothing
+        // and keeps a loaded machine from turning slowness into a failure.
+        var liveEnvironment = environment
+        liveEnvironment["TIDEMARK_NOTIFY_FLUSH_TIMEOUT"] = "30s"
+        let second = try await workspace.run(["apply", "-i", workspace.inventory, "--yes"], environment: liveEnvironment)
         #expect(second.status == 1, "\(second)")
 
         let hookRequests = hook.requests
