@@ -50,7 +50,7 @@ public struct DriftCheck: Sendable {
     /// Each target's drift by name. `versions` holds each target's version (nil: nothing applied,
     /// not checked); `recorded` gives the fingerprint of a version for a backend kind.
     public func check(
-        _ targets: [Target], versions: [String: String], inventory: Inventory, pool: WorkerPool,
+        _ targets: [Target], versions: [String: String], inventory: Inventory, pool: DispatchWorkers,
         recorded: @escaping @Sendable (_ version: String, _ backend: BackendKind) -> SchemaFingerprint?
     ) async -> [String: DriftResult] {
         await withTaskGroup(of: (String, DriftResult).self) { group in

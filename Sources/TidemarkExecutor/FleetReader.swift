@@ -15,7 +15,7 @@ public struct FleetReader: Sendable {
     }
 
     /// Each target's state by name, or the error that kept it from being read.
-    public func readStates(of targets: [Target], inventory: Inventory, pool: WorkerPool) async -> [String: Result<TargetState, BackendError>] {
+    public func readStates(of targets: [Target], inventory: Inventory, pool: DispatchWorkers) async -> [String: Result<TargetState, BackendError>] {
         await withTaskGroup(of: (String, Result<TargetState, BackendError>).self) { group in
             for target in targets {
                 let timeouts = inventory.environment(named: target.environment)?.timeouts ?? inventory.defaults

@@ -54,8 +54,7 @@ public struct RolloutExecutor: Sendable {
         _ rollout: Rollout, onOutcome: @escaping @Sendable (TargetOutcome) -> Void = { _ in },
         onEvent: @escaping @Sendable (ExecutionEvent) -> Void = { _ in }
     ) async -> [TargetOutcome] {
-        let pool = WorkerPool(threadCount: concurrency, name: "tidemark-worker")
-        defer { pool.shutdown() }
+        let pool = DispatchWorkers(count: concurrency, label: "tidemark-worker")
         let fleet = FleetIndex(inventory)
         let report: @Sendable (TargetOutcome) -> Void = { outcome in
             onEvent(.targetFinished(outcome))
@@ -85,7 +84,7 @@ public struct RolloutExecutor: Sendable {
 
     /// One wave: canary alone, then the rest with at most `limit` in flight.
     private func run(
-        _ wave: Wave, pool: WorkerPool, fleet: FleetIndex, report: @escaping @Sendable (TargetOutcome) -> Void,
+        _ wave: Wave, pool: DispatchWorkers, fleet: FleetIndex, report: @escaping @Sendable (TargetOutcome) -> Void,
         onEvent: @escaping @Sendable (ExecutionEvent) -> Void
     ) async -> (
         outcomes: [TargetOutcome], haltReason: String?
@@ -149,7 +148,7 @@ public struct RolloutExecutor: Sendable {
 
     /// One target on a pool thread; its running statement can be cancelled through `control`.
     private func runTarget(
-        _ targetPlan: TargetPlan, pool: WorkerPool, fleet: FleetIndex, onEvent: @escaping @Sendable (ExecutionEvent) -> Void
+        _ targetPlan: TargetPlan, pool: DispatchWorkers, fleet: FleetIndex, onEvent: @escaping @Sendable (ExecutionEvent) -> Void
     ) async -> TargetOutcome {
         guard let target = fleet.targets[targetPlan.target] else {
             return TargetOutcome(
@@ -169,12 +168,11 @@ public struct RolloutExecutor: Sendable {
         onEvent(.targetStarted(target: target.name, environment: target.environment))
         let runner = TargetRunner(plan: plan, runID: runID, appliedBy: appliedBy, logger: logger, backups: backups)
         let control = self.control
-        var outcome =
-            (try? await pool.run {
-                runner.run(
-                    targetPlan, on: target, backend: backend, timeouts: timeouts, shouldStop: { control.isStopRequested },
-                    onConnection: { control.register(target.name, canceller: $0) })
-            }) ?? TargetOutcome(plan: targetPlan, outcome: .failed, error: "\(target.name): the worker stopped")
+        var outcome = await pool.run {
+            runner.run(
+                targetPlan, on: target, backend: backend, timeouts: timeouts, shouldStop: { control.isStopRequested },
+                onConnection: { control.register(target.name, canceller: $0) })
+        }
         control.unregister(target.name)
         // A statement cancelled by a second interrupt is an interruption, not a failure of the target.
         if outcome.outcome == .failed && control.isCancelRequested {

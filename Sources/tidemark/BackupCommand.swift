@@ -25,8 +25,7 @@ extension Tidemark {
             let runner = BackupRunner(
                 registry: Backends.standard, timeouts: inventory.environment(named: target.environment)?.timeouts ?? inventory.defaults,
                 logger: logging.makeLogger())
-            let pool = WorkerPool(threadCount: 1, name: "tidemark-backup")
-            defer { pool.shutdown() }
+            let pool = DispatchWorkers(count: 1, label: "tidemark-backup")
             do {
                 let record = try await pool.run { try runner.backup(target, to: path) }
                 Terminal.standardOutput.write("backup of \(record.target) written to \(record.path) (\(record.method), \(record.bytes) bytes)")
@@ -67,8 +66,7 @@ extension Tidemark {
             let runner = BackupRunner(
                 registry: Backends.standard, timeouts: inventory.environment(named: target.environment)?.timeouts ?? inventory.defaults,
                 logger: logging.makeLogger())
-            let pool = WorkerPool(threadCount: 1, name: "tidemark-restore")
-            defer { pool.shutdown() }
+            let pool = DispatchWorkers(count: 1, label: "tidemark-restore")
             let path = self.path
             do {
                 try await pool.run { try runner.restore(target, from: path) }

@@ -62,8 +62,7 @@ struct FleetSnapshot {
         let inventory = try option.load()
         let plan = try loadPlan(at: inventory.planDirectory)
         let targets = try selection.select(from: inventory)
-        let pool = WorkerPool(threadCount: min(max(inventory.concurrency, 1), 16), name: "tidemark-read")
-        defer { pool.shutdown() }
+        let pool = DispatchWorkers(count: min(max(inventory.concurrency, 1), 16), label: "tidemark-read")
         let results = await FleetReader(registry: Backends.standard, logger: logger).readStates(of: targets, inventory: inventory, pool: pool)
         var states: [String: TargetState] = [:]
         var unreachable: [String: BackendError] = [:]

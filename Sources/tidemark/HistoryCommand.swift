@@ -26,8 +26,7 @@ extension Tidemark {
             let logger = logging.makeLogger()
             let backend = try Backends.standard.backend(for: target)
 
-            let pool = WorkerPool(threadCount: 1)
-            defer { pool.shutdown() }
+            let pool = DispatchWorkers(count: 1)
             let entries: [HistoryEntry]
             do {
                 entries = try await pool.run { () throws -> [HistoryEntry] in

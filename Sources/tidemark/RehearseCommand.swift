@@ -55,8 +55,7 @@ extension Tidemark {
             let out = Terminal.standardOutput
             let json = self.json
             if !json { out.write("rehearsing plan \(plan.name) on \(scratch.location)") }
-            let pool = WorkerPool(threadCount: 1, name: "tidemark-rehearse")
-            defer { pool.shutdown() }
+            let pool = DispatchWorkers(count: 1, label: "tidemark-rehearse")
             let report: RehearsalReport
             do {
                 report = try await pool.run {

@@ -21,8 +21,7 @@ enum StatusDrift {
         }
         var versions: [String: String] = [:]
         for row in rows where row.error == nil { versions[row.target] = row.version }
-        let pool = WorkerPool(threadCount: min(max(snapshot.inventory.concurrency, 1), 16), name: "tidemark-drift")
-        defer { pool.shutdown() }
+        let pool = DispatchWorkers(count: min(max(snapshot.inventory.concurrency, 1), 16), label: "tidemark-drift")
         let results = await DriftCheck(registry: Backends.standard, logger: logger).check(
             snapshot.targets, versions: versions, inventory: snapshot.inventory, pool: pool,
             recorded: { version, backend in file.fingerprint(of: version, backend: backend) })

@@ -1,0 +1,86 @@
+import Dispatch
+import Synchronization
+
+/// N concurrent Dispatch workers for blocking work (libpq, sqlite3), awaited from async code.
+///
+/// Each worker is a serial `DispatchQueue`; such a queue targets libdispatch's overcommitting
+/// root queue, so a worker blocked in a C call never keeps another from starting (measured on a
+/// 2-core Linux machine: 8 workers kept 8 of 8 blocking jobs in flight). Blocking work must not
+/// run on the Swift concurrency pool or `DispatchQueue.global()`, which grow slowly past the core
+/// count and stall unrelated async code (progress display, webhook delivery).
+///
+/// A job runs on an idle worker at once, or waits in first-in, first-out order for the next
+/// worker that finishes, so `count` is exactly the number of jobs in flight. Nothing needs shutting
+/// down: a worker holds a reference only while it runs a job, and the queues go when the last
+/// reference does. Thread-safe: jobs may be submitted from any thread or task.
+public final class DispatchWorkers: Sendable {
+    private struct State {
+        var idle: [DispatchQueue]
+        var waiting: [@Sendable () -> Void] = []
+        /// Index of the oldest waiting job: popping from the front stays O(1).
+        var head = 0
+
+        mutating func nextWaiting() -> (@Sendable () -> Void)? {
+            guard head < waiting.count else { return nil }
+            let job = waiting[head]
+            head += 1
+            if head == waiting.count {
+                waiting.removeAll(keepingCapacity: true)
+                head = 0
+            }
+            return job
+        }
+    }
+
+    public let count: Int
+    private let state: Mutex<State>
+
+    /// `count` workers (at least one) labelled `<label>-N`.
+    public init(count: Int, label: String = "tidemark-worker") {
+        self.count = max(1, count)
+        state = Mutex(State(idle: (0..<self.count).reversed().map { DispatchQueue(label: "\(label)-\($0)") }))
+    }
+
+    /// Runs `body` on a worker and returns its result to the awaiting task.
+    public func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+            submit {
+                do { continuation.resume(returning: try body()) } catch { continuation.resume(throwing: error) }
+            }
+        }
+    }
+
+    /// Runs `body`, which does not throw, on a worker.
+    public func run<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
+        await withCheckedContinuation { (continuation: CheckedContinuation<T, Never>) in
+            submit { continuation.resume(returning: body()) }
+        }
+    }
+
+    /// Queues `job`: it starts on an idle worker now, or on the next one to finish.
+    public func submit(_ job: @escaping @Sendable () -> Void) {
+        let worker = state.withLock { state -> DispatchQueue? in
+            guard let worker = state.idle.popLast() else {
+                state.waiting.append(job)
+                return nil
+            }
+            return worker
+        }
+        if let worker { start(job, on: worker) }
+    }
+
+    /// Runs `job`, then the waiting jobs one by one on the same worker, until none waits.
+    private func start(_ job: @escaping @Sendable () -> Void, on worker: DispatchQueue) {
+        worker.async {
+            var next: (@Sendable () -> Void)? = job
+            while let current = next {
+                current()
+                next = self.state.withLock { state in
+                    if let waiting = state.nextWaiting() { return waiting }
+                    state.idle.append(worker)
+                    return nil
+                }
+            }
+        }
+    }
+}

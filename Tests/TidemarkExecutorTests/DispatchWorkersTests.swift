@@ -1,0 +1,64 @@
+import Foundation
+import Synchronization
+import Testing
+
+@testable import TidemarkExecutor
+
+@Suite struct DispatchWorkersTests {
+    /// Jobs that block their thread, as libpq and sqlite3 calls do.
+    private final class Meter: Sendable {
+        private let state = Mutex((current: 0, maximum: 0, done: 0))
+        func enter() { state.withLock { $0.current += 1; $0.maximum = max($0.maximum, $0.current) } }
+        func leave() { state.withLock { $0.current -= 1; $0.done += 1 } }
+        var maximum: Int { state.withLock { $0.maximum } }
+        var done: Int { state.withLock { $0.done } }
+    }
+
+    @Test func keepsExactlyItsCountOfBlockingJobsInFlightAboveTheCoreCount() async {
+        let workers = DispatchWorkers(count: 8, label: "test-workers")
+        let meter = Meter()
+        await withTaskGroup(of: Void.self) { group in
+            for _ in 0..<48 {
+                group.addTask {
+                    await workers.run {
+                        meter.enter()
+                        Thread.sleep(forTimeInterval: 0.03)
+                        meter.leave()
+                    }
+                }
+            }
+        }
+        #expect(meter.done == 48)
+        #expect(meter.maximum == 8, "max in flight \(meter.maximum) on \(ProcessInfo.processInfo.activeProcessorCount) cores")
+    }
+
+    @Test func waitingJobsStartInTheOrderTheyCame() async {
+        let workers = DispatchWorkers(count: 1)
+        let order = Mutex<[Int]>([])
+        let gate = DispatchSemaphore(value: 0)
+        workers.submit { gate.wait() }
+        for index in 0..<20 { workers.submit { order.withLock { $0.append(index) } } }
+        gate.signal()
+        await workers.run { () -> Void in }
+        #expect(order.withLock { $0 } == Array(0..<20))
+    }
+
+    @Test func rethrowsWhatTheJobThrows() async {
+        struct Failure: Error {}
+        let workers = DispatchWorkers(count: 2)
+        await #expect(throws: Failure.self) { try await workers.run { () throws -> Int in throw Failure() } }
+        #expect(await workers.run { 42 } == 42)
+    }
+
+    @Test func isReleasedWhenItsLastJobIsDone() async {
+        weak var released: DispatchWorkers?
+        do {
+            let workers = DispatchWorkers(count: 4)
+            released = workers
+            for _ in 0..<10 { _ = await workers.run { 1 } }
+        }
+        // A worker drops its reference only after its last job returned its continuation.
+        for _ in 0..<100 where released != nil { try? await Task.sleep(for: .milliseconds(10)) }
+        #expect(released == nil)
+    }
+}
