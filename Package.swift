@@ -53,7 +53,7 @@ let package = Package(
         ),
         .target(
             name: "TidemarkExecutor",
-            dependencies: ["TidemarkCore", "TidemarkPlanner", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["TidemarkCore", .product(name: "Logging", package: "swift-log")]
         ),
         .target(
             name: "TidemarkNotify",
@@ -63,11 +63,19 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
+        // The use cases (status, plan, apply): inputs and sinks in, a report out; no terminal.
+        .target(
+            name: "TidemarkFleet",
+            dependencies: [
+                "TidemarkCore", "TidemarkPlanner", "TidemarkFiles", "TidemarkExecutor", "TidemarkNotify",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .executableTarget(
             name: "tidemark",
             dependencies: [
                 "TidemarkCore", "TidemarkPlanner", "TidemarkFiles", "TidemarkPostgres", "TidemarkSQLite",
-                "TidemarkExecutor", "TidemarkNotify",
+                "TidemarkExecutor", "TidemarkNotify", "TidemarkFleet",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -106,6 +114,10 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ]
+        ),
+        .testTarget(
+            name: "TidemarkFleetTests",
+            dependencies: ["TidemarkFleet", "TidemarkCore", "TidemarkFiles", "TidemarkExecutor", "TidemarkTestSupport"]
         ),
         .testTarget(
             name: "TidemarkExecutorTests",

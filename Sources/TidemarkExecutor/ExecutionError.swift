@@ -28,3 +28,13 @@ public enum ExecutionError: Error, Sendable, Hashable, CustomStringConvertible {
         "\(state.entryCount) history rows, in effect: \(state.applied.isEmpty ? "nothing" : state.applied.joined(separator: ", "))"
     }
 }
+
+extension TargetPlan {
+    /// Nil when `state` is the state this plan was made from; otherwise the error that refuses
+    /// to run it. The one stale check: `apply FILE` asks it of every target before anything
+    /// runs, and each target asks it again under its own lock.
+    public func staleness(found state: TargetState) -> ExecutionError? {
+        let found = PlannedFrom(state)
+        return found == plannedFrom ? nil : .stateChanged(target: target, planned: plannedFrom, found: found)
+    }
+}

@@ -2,18 +2,6 @@ import Foundation
 import Logging
 import TidemarkCore
 
-/// What the executor reports while it runs, for progress displays and notifications.
-public enum ExecutionEvent: Sendable {
-    /// A wave (one environment) begins; `index` is 0-based of `count` waves.
-    case waveStarted(environment: String, index: Int, count: Int, targets: Int)
-    /// A target got a worker and is connecting.
-    case targetStarted(target: String, environment: String)
-    /// A target finished, whatever its outcome (also for unchanged, blocked and skipped targets).
-    case targetFinished(TargetOutcome)
-    /// A wave stopped early; its remaining targets and every later wave are skipped.
-    case waveHalted(environment: String, reason: String)
-}
-
 /// Runs a rollout wave by wave (the inventory's `order`), each target on a dedicated worker
 /// thread, within the fleet-wide and per-environment concurrency limits.
 ///
@@ -52,7 +40,7 @@ public struct RolloutExecutor: Sendable {
     /// Executes `rollout`; returns every target's outcome in wave order.
     public func execute(
         _ rollout: Rollout, onOutcome: @escaping @Sendable (TargetOutcome) -> Void = { _ in },
-        onEvent: @escaping @Sendable (ExecutionEvent) -> Void = { _ in }
+        onEvent: @escaping @Sendable (RunEvent) -> Void = { _ in }
     ) async -> [TargetOutcome] {
         let pool = DispatchWorkers(count: concurrency, label: "tidemark-worker")
         let fleet = FleetIndex(inventory)
@@ -85,7 +73,7 @@ public struct RolloutExecutor: Sendable {
     /// One wave: canary alone, then the rest with at most `limit` in flight.
     private func run(
         _ wave: Wave, pool: DispatchWorkers, fleet: FleetIndex, report: @escaping @Sendable (TargetOutcome) -> Void,
-        onEvent: @escaping @Sendable (ExecutionEvent) -> Void
+        onEvent: @escaping @Sendable (RunEvent) -> Void
     ) async -> (
         outcomes: [TargetOutcome], haltReason: String?
     ) {
@@ -148,7 +136,7 @@ public struct RolloutExecutor: Sendable {
 
     /// One target on a pool thread; its running statement can be cancelled through `control`.
     private func runTarget(
-        _ targetPlan: TargetPlan, pool: DispatchWorkers, fleet: FleetIndex, onEvent: @escaping @Sendable (ExecutionEvent) -> Void
+        _ targetPlan: TargetPlan, pool: DispatchWorkers, fleet: FleetIndex, onEvent: @escaping @Sendable (RunEvent) -> Void
     ) async -> TargetOutcome {
         guard let target = fleet.targets[targetPlan.target] else {
             return TargetOutcome(

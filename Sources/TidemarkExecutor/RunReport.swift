@@ -60,3 +60,30 @@ public struct RunReport: Sendable, Codable {
         try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: url.path)
     }
 }
+
+/// How a run ended, in the order of SPEC 4's exit codes. Thread-safe value.
+public enum RunStatus: Sendable, Hashable {
+    /// Every target reached its desired state, or there was nothing to do (exit 0).
+    case succeeded
+    /// At least one target failed (exit 1).
+    case failed
+    /// Nothing failed, but some targets are blocked (exit 3).
+    case blocked
+    /// Another run held a target's lock (exit 4).
+    case locked
+    /// Stopped by a signal (exit 130).
+    case interrupted
+}
+
+extension RunReport {
+    /// Interrupted, else failed if anything failed, else locked if a lock was held, else blocked
+    /// if anything is blocked, else succeeded.
+    public var status: RunStatus {
+        if interrupted { return .interrupted }
+        let kinds = Set(targets.map(\.outcome))
+        if kinds.contains(.failed) || kinds.contains(.interrupted) { return .failed }
+        if kinds.contains(.locked) { return .locked }
+        if kinds.contains(.blocked) { return .blocked }
+        return .succeeded
+    }
+}

@@ -66,10 +66,7 @@ public struct TargetRunner: Sendable {
                 return finish(outcome)
             }
             defer { try? connection.unlock() }
-            let found = PlannedFrom(TargetState(history: try connection.readHistory()))
-            guard found == targetPlan.plannedFrom else {
-                throw ExecutionError.stateChanged(target: target.name, planned: targetPlan.plannedFrom, found: found)
-            }
+            if let stale = targetPlan.staleness(found: TargetState(history: try connection.readHistory())) { throw stale }
             for step in targetPlan.steps {
                 if shouldStop() {
                     outcome.outcome = .interrupted

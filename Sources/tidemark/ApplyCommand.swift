@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import TidemarkCore
 import TidemarkExecutor
-import TidemarkFiles
+import TidemarkFleet
 
 extension Tidemark {
     /// `tidemark apply`: plan and execute, or execute a rollout saved by `plan --out`.
@@ -48,152 +48,78 @@ extension Tidemark {
         }
 
         func run() async throws {
-            let logger = logging.makeLogger()
-            let out = Terminal.standardOutput
-            let startedAt = Date()
-
-            // The saved rollout, if any, and the inventory the run is about: read once.
-            let saved = try rolloutFile.map(Self.readRollout)
-            guard let inventoryFile = inventory ?? saved?.inventoryFile else {
-                throw CommandFailure(
-                    .invalidInput, "\(rolloutFile ?? ""): the rollout does not say which inventory it was planned from; pass -i INVENTORY.")
-            }
-
-            // 0. One apply per inventory at a time on this machine, taken before any work (not for a dry run).
-            let runID = makeRunID(now: startedAt)
-            let appliedBy = currentOperator()
-            var runLock: RunLock?
-            if !dryRun {
-                do {
-                    runLock = try RunLock.acquire(inventoryFile: inventoryFile, runID: runID, appliedBy: appliedBy)
-                } catch let held as RunLock.Held {
-                    throw CommandFailure(.locked, held.description)
-                } catch {
-                    throw CommandFailure(.failed, "cannot take the run lock for \(inventoryFile): \(error.localizedDescription)")
-                }
-            }
-            defer { withExtendedLifetime(runLock) {} }
-
-            // 1. The rollout: fresh from live state, or saved and checked against live state.
-            var rollout: Rollout
-            let snapshot: FleetSnapshot
-            if let rolloutFile, let saved {
-                var savedSelection = selection
-                savedSelection.targets = saved.targets.map(\.target)
-                snapshot = try await FleetSnapshot.load(inventory: try InventoryOption.parse(["-i", inventoryFile]), selection: savedSelection, logger: logger)
-                let changed = saved.targets.compactMap { planned -> String? in
-                    guard let state = snapshot.states[planned.target] else { return "\(planned.target): unreachable" }
-                    let found = PlannedFrom(state)
-                    return found == planned.plannedFrom ? nil : ExecutionError.stateChanged(target: planned.target, planned: planned.plannedFrom, found: found).description
-                }
-                if !changed.isEmpty {
-                    throw CommandFailure(.invalidInput, "\(rolloutFile): refusing to apply a stale rollout; nothing was run.\n" + changed.joined(separator: "\n"))
-                }
-                rollout = saved
+            let source: ApplyRequest.Source
+            if let rolloutFile {
+                source = .savedRollout(path: rolloutFile, inventory: inventory)
             } else {
-                snapshot = try await FleetSnapshot.load(inventory: try InventoryOption.parse(["-i", inventoryFile]), selection: selection, logger: logger)
-                rollout = try snapshot.rollout(planning)
+                source = .inventory(inventory ?? "", selection: selection.selection, desiredVersion: planning.desiredVersion, strategy: planning.strategy)
             }
-            if !json { out.write(RolloutText.render(rollout, unreachable: snapshot.unreachable)) }
-
-            let writes = rollout.targets.filter { [.forward, .rollback, .rollforward].contains($0.action) }
+            var request = ApplyRequest(source: source, confirmation: confirmation)
+            request.dryRun = dryRun
+            request.concurrency = concurrency
+            request.backups = noBackup ? .disabled : BackupPolicy()
+            request.reportPath = reportPath
+            request.trapsSignals = true
+            let result = try await ApplyRun(registry: Backends.standard, logger: logging.makeLogger())
+                .run(request, observer: ApplyPrinter(json: json))
             if dryRun {
-                if !json { out.write("\ndry run: nothing was changed (\(writes.count) target\(writes.count == 1 ? "" : "s") would be written).") }
+                if !json { Terminal.standardOutput.write("\ndry run: nothing was changed (\(result.writes.count) target\(result.writes.count == 1 ? "" : "s") would be written).") }
                 return
             }
-            try confirmProductionWrites(writes, inventory: snapshot.inventory)
-
-            // 2. Execute; signals stop it gently.
-            let control = RunControl()
-            let signals = SignalTrap(control: control)
-            defer { signals.release() }
-            var executor = RolloutExecutor(
-                inventory: snapshot.inventory, plan: snapshot.plan, registry: Backends.standard, runID: runID, appliedBy: appliedBy,
-                logger: logger, control: control, concurrency: concurrency)
-            executor.backups = noBackup ? .disabled : BackupPolicy()
-            if !json && !writes.isEmpty { out.write("") }
-            let notifications = try await RunNotifications.start(
-                inventory: snapshot.inventory, rollout: rollout, runID: runID, startedAt: startedAt, logger: logger)
-            let progress = ProgressDisplay(quiet: json)
-            progress.start()
-            var outcomes = await executor.execute(
-                rollout,
-                onEvent: { event in
-                    progress.handle(event)
-                    notifications.handle(event)
-                })
-            progress.stop()
-            for (name, error) in snapshot.unreachable.sorted(by: { $0.key < $1.key }) {
-                let environment = snapshot.inventory.target(named: name)?.environment ?? ""
-                outcomes.append(
-                    TargetOutcome(target: name, environment: environment, action: .none, outcome: .failed, reason: "its state could not be read", fromVersion: nil, toVersion: nil, error: error.description))
-            }
-
-            // 3. Report.
-            let report = RunReport(
-                runID: runID, inventory: snapshot.inventory.name, plan: snapshot.plan.name, desiredVersion: rollout.desiredVersion?.text,
-                strategy: rollout.strategy, appliedBy: appliedBy, dryRun: false, startedAt: startedAt, finishedAt: Date(),
-                interrupted: control.isStopRequested, targets: outcomes)
-            let reportURL = URL(fileURLWithPath: reportPath ?? ".tidemark/runs/\(runID).json")
-            do {
-                try report.write(to: reportURL)
-            } catch {
-                Terminal.standardError.write("warning: cannot write the run report to \(reportURL.path): \(error.localizedDescription)")
-            }
-            if json {
-                out.write(try renderJSON(report))
-            } else {
-                out.write(report.summaryLine)
-                for outcome in outcomes {
-                    if let backup = outcome.backup { out.write("backup of \(outcome.target) before its data-losing steps: \(backup.path)") }
-                }
-                out.write("report: \(reportURL.path)")
-            }
-            // Bounded by the flush timeout; what is not delivered waits in the outbox, and never changes the exit code.
-            await notifications.finish(outcomes)
-            if control.isStopRequested { throw ExitStatus.interrupted.exitCode }
-            throw Self.exitStatus(for: outcomes).exitCode
+            throw ExitStatus(result.status).exitCode
         }
 
-        /// 1 if anything failed, else 4 if a lock was held, else 3 if anything is blocked, else 0.
-        static func exitStatus(for outcomes: [TargetOutcome]) -> ExitStatus {
-            let kinds = Set(outcomes.map(\.outcome))
-            if kinds.contains(.failed) || kinds.contains(.interrupted) { return .failed }
-            if kinds.contains(.locked) { return .locked }
-            if kinds.contains(.blocked) { return .blocked }
-            return .success
+        /// `--yes`; otherwise the inventory's name typed on a terminal; otherwise a refusal.
+        private var confirmation: ApplyRequest.ProductionConfirmation {
+            if yes { return .given }
+            guard isatty(STDIN_FILENO) == 1 else { return .unavailable }
+            return .ask { prodTargets, inventory in
+                let count = "\(prodTargets.count) prod target\(prodTargets.count == 1 ? "" : "s")"
+                Terminal.standardOutput.write("\nThis writes to \(count): \(prodTargets.joined(separator: ", ")).")
+                Terminal.standardOutput.write("Type the inventory name (\(inventory.name)) to go on: ")
+                return readLine()?.trimmingCharacters(in: .whitespaces) == inventory.name
+            }
         }
+    }
+}
 
-        /// Prod writes need --yes off a terminal, or the inventory's name typed on one.
-        private func confirmProductionWrites(_ writes: [TargetPlan], inventory: Inventory) throws {
-            let prod = writes.filter { $0.tier == .prod }
-            guard !prod.isEmpty, !yes else { return }
-            let names = prod.map(\.target).joined(separator: ", ")
-            guard isatty(STDIN_FILENO) == 1 else {
-                throw CommandFailure(
-                    .invalidInput,
-                    "refusing to write to \(prod.count) prod target\(prod.count == 1 ? "" : "s") (\(names)) without confirmation: standard input is not a terminal, so pass --yes.")
-            }
-            Terminal.standardOutput.write("\nThis writes to \(prod.count) prod target\(prod.count == 1 ? "" : "s"): \(names).")
-            Terminal.standardOutput.write("Type the inventory name (\(inventory.name)) to go on: ")
-            guard let answer = readLine(), answer.trimmingCharacters(in: .whitespaces) == inventory.name else {
-                throw CommandFailure(.invalidInput, "not confirmed; nothing was changed.")
-            }
-        }
+/// Prints a run as it goes: the rollout, live progress, the summary and where the report is.
+/// With `--json`, only the report at the end. Thread-safe: events arrive from worker tasks.
+struct ApplyPrinter: ApplyObserver {
+    let json: Bool
+    let progress: ProgressDisplay
+    let out = Terminal.standardOutput
 
-        static func readRollout(_ path: String) throws -> Rollout {
-            do {
-                let decoder = JSONDecoder()
-                let rollout = try decoder.decode(Rollout.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
-                guard rollout.schema == "tidemark.rollout/v1" else {
-                    throw CommandFailure(.invalidInput, "\(path): schema \(rollout.schema) is not tidemark.rollout/v1.")
-                }
-                return rollout
-            } catch let failure as CommandFailure {
-                throw failure
-            } catch {
-                throw CommandFailure(.invalidInput, "\(path): not a rollout saved by `tidemark plan --out`: \(error.localizedDescription)")
-            }
+    init(json: Bool) {
+        self.json = json
+        self.progress = ProgressDisplay(quiet: json)
+    }
+
+    func planned(_ rollout: Rollout, unreachable: [String: BackendError]) {
+        if !json { out.write(RolloutText.render(rollout, unreachable: unreachable)) }
+    }
+
+    func executionStarted(writes: Int) {
+        if !json && writes > 0 { out.write("") }
+        progress.start()
+    }
+
+    func handle(_ event: RunEvent) { progress.handle(event) }
+
+    func interrupted(_ message: String) { Terminal.standardError.write("\n" + message) }
+
+    func finished(_ result: ApplyResult) {
+        progress.stop()
+        if let error = result.reportWriteError { Terminal.standardError.write("warning: \(error)") }
+        guard let report = result.report else { return }
+        if json {
+            out.write((try? renderJSON(report)) ?? "{}")
+            return
         }
+        out.write(report.summaryLine)
+        for outcome in report.targets {
+            if let backup = outcome.backup { out.write("backup of \(outcome.target) before its data-losing steps: \(backup.path)") }
+        }
+        if let path = result.reportPath { out.write("report: \(path)") }
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import TidemarkCore
+import TidemarkFleet
 import TidemarkExecutor
 
 extension Tidemark {
@@ -21,7 +22,7 @@ extension Tidemark {
         func run() async throws {
             let inventory = try inventoryOption.load()
             let target = try inventory.requireTarget(self.target)
-            let path = out ?? BackupPolicy().path(for: target.name, runID: makeRunID()) ?? ""
+            let path = out ?? BackupPolicy().path(for: target.name, runID: RunIdentity.makeRunID()) ?? ""
             let runner = BackupRunner(
                 registry: Backends.standard, timeouts: inventory.environment(named: target.environment)?.timeouts ?? inventory.defaults,
                 logger: logging.makeLogger())

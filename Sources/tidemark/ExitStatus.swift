@@ -1,4 +1,6 @@
 import ArgumentParser
+import TidemarkExecutor
+import TidemarkFleet
 
 /// The documented exit codes (SPEC 4).
 enum ExitStatus: Int32 {
@@ -16,6 +18,26 @@ enum ExitStatus: Int32 {
     case interrupted = 130
 
     var exitCode: ExitCode { ExitCode(rawValue) }
+
+    /// The exit code of a run that ended this way.
+    init(_ status: RunStatus) {
+        switch status {
+        case .succeeded: self = .success
+        case .failed: self = .failed
+        case .blocked: self = .blocked
+        case .locked: self = .locked
+        case .interrupted: self = .interrupted
+        }
+    }
+
+    /// The exit code of a use case's error.
+    init(_ category: FleetError.Category) {
+        switch category {
+        case .invalidInput: self = .invalidInput
+        case .locked: self = .locked
+        case .failed: self = .failed
+        }
+    }
 }
 
 /// An error that ends a command with a message on standard error and a documented exit code.

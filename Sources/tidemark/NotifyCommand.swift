@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import TidemarkCore
+import TidemarkFleet
 import TidemarkNotify
 
 extension Tidemark {
@@ -35,8 +36,14 @@ extension Tidemark {
                     .invalidInput,
                     "\(inventory.file): no notify sinks to test; add a notify: list, e.g. notify: [ { name: oncall, type: slack, url_env: ONCALL_WEBHOOK_URL } ].")
             }
-            let notifier = try RunNotifications.makeNotifier(for: inventory, logger: logging.makeLogger())
-            let results = await notifier.sendTest(runID: "test-" + makeRunID())
+            let notifier: Notifier
+            do {
+                notifier = try RunNotifications.makeNotifier(
+                    for: inventory, environment: ProcessInfo.processInfo.environment, outbox: StateDirectory().outbox, logger: logging.makeLogger())
+            } catch {
+                throw CommandFailure(.invalidInput, error.description)
+            }
+            let results = await notifier.sendTest(runID: "test-" + RunIdentity.makeRunID())
 
             let out = Terminal.standardOutput
             var table = TextTable("sink", "type", "result", "status", "attempts", "time", "detail")

@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import TidemarkCore
-import TidemarkFiles
+import TidemarkFleet
 
 /// `-i INVENTORY`: the inventory file most commands act on.
 struct InventoryOption: ParsableArguments {
@@ -10,12 +10,8 @@ struct InventoryOption: ParsableArguments {
     var inventory: String
 
     /// Loads the inventory, or fails with every problem as `file:line:column: message` (exit 2).
-    func load() throws -> Inventory {
-        do {
-            return try InventoryFile.load(at: inventory)
-        } catch {
-            throw CommandFailure(.invalidInput, error.description)
-        }
+    func load() throws(FleetError) -> Inventory {
+        try FleetInputs.inventory(at: inventory)
     }
 }
 
@@ -35,7 +31,33 @@ struct PlanSourceOptions: ParsableArguments {
             throw ValidationError("Give either --plan DIR or -i INVENTORY, not both.")
         }
     }
+
+    /// Where the plan comes from; `validate()` made sure exactly one was given.
+    var source: PlanSource {
+        if let inventory { return .inventory(inventory) }
+        return .directory(plan ?? "")
+    }
 }
+
+/// `--env E`… `--target T`…: which targets a fleet command acts on (default: all).
+struct SelectionOptions: ParsableArguments {
+    @Option(name: .customLong("env"), help: "Only targets of this environment (repeatable).")
+    var environments: [String] = []
+    @Option(name: .customLong("target"), help: "Only this target (repeatable).")
+    var targets: [String] = []
+
+    var selection: TargetSelection { TargetSelection(environments: environments, targets: targets) }
+}
+
+/// `--to V` and `--strategy S`.
+struct PlanningOptions: ParsableArguments {
+    @Option(name: .customLong("to"), help: "The desired version (default: the latest that is not quarantined).")
+    var desiredVersion: String?
+    @Option(help: "auto (follow the rules), rollback, or rollforward.")
+    var strategy: Strategy = .auto
+}
+
+extension Strategy: ExpressibleByArgument {}
 
 /// Logging to standard error; the level comes from `--verbose` or TIDEMARK_LOG_LEVEL.
 struct LoggingOptions: ParsableArguments {
@@ -47,16 +69,5 @@ struct LoggingOptions: ParsableArguments {
         var logger = Logger(label: label) { StreamLogHandler.standardError(label: $0) }
         logger.logLevel = verbose ? .debug : environmentLevel ?? .warning
         return logger
-    }
-}
-
-extension Inventory {
-    /// The target called `name`, or a usage error naming the inventory and close matches.
-    func requireTarget(_ name: String) throws -> Target {
-        if let target = target(named: name) { return target }
-        let names = allTargets.map(\.name)
-        let hint = Suggestion.closest(to: name, among: names).map { "did you mean '\($0)'?" }
-            ?? "targets: \(names.prefix(8).joined(separator: ", "))\(names.count > 8 ? ", …" : "")"
-        throw CommandFailure(.invalidInput, "\(file): no target named '\(name)'; \(hint)")
     }
 }

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
 import TidemarkCore
+import TidemarkFiles
+import TidemarkFleet
 
 extension Tidemark {
     /// `tidemark plan`: what apply would do, per target, and why.
@@ -20,17 +22,12 @@ extension Tidemark {
         @OptionGroup var logging: LoggingOptions
 
         func run() async throws {
-            let snapshot = try await FleetSnapshot.load(inventory: inventoryOption, selection: selection, logger: logging.makeLogger())
-            var rollout = try snapshot.rollout(planning)
-            if let inventoryFile = rollout.inventoryFile {
-                rollout.inventoryFile = URL(fileURLWithPath: inventoryFile).standardizedFileURL.path
-            }
+            let snapshot = try await FleetSnapshot.load(
+                inventoryFile: inventoryOption.inventory, selection: selection.selection, registry: Backends.standard, logger: logging.makeLogger())
+            var rollout = try snapshot.rollout(to: planning.desiredVersion, strategy: planning.strategy)
+            rollout.inventoryFile = rollout.inventoryFile.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
             if let out {
-                do {
-                    try Data(try renderJSON(rollout).utf8).write(to: URL(fileURLWithPath: out))
-                } catch {
-                    throw CommandFailure(.failed, "\(out): cannot write the rollout: \(error.localizedDescription)")
-                }
+                do { try RolloutFile.write(rollout, to: out) } catch { throw CommandFailure(.failed, error.description) }
             }
             if json {
                 Terminal.standardOutput.write(try renderJSON(rollout))

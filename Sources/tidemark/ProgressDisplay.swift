@@ -57,7 +57,7 @@ final class ProgressDisplay: Sendable {
         }
     }
 
-    func handle(_ event: ExecutionEvent) {
+    func handle(_ event: RunEvent) {
         guard !quiet else { return }
         switch event {
         case .waveStarted(let environment, let index, let count, let targets):

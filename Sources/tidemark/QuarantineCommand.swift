@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import TidemarkCore
+import TidemarkFleet
 import TidemarkFiles
 
 extension Tidemark {
@@ -22,8 +23,8 @@ extension Tidemark {
         }
 
         func run() async throws {
-            let directory = try source.planDirectory()
-            let plan = try loadPlan(at: directory)
+            let directory = try source.source.directory()
+            let plan = try FleetInputs.plan(at: directory)
             guard let parsed = Version(version, style: plan.versionStyle), let migration = plan.migration(parsed) else {
                 throw CommandFailure(.invalidInput, "\(directory): no version \(version) in plan \(plan.name).")
             }
@@ -35,7 +36,7 @@ extension Tidemark {
             do {
                 try PlanDirectory.saveManifest(name: plan.name, quarantine: plan.quarantine + [entry], to: directory)
             } catch {
-                throw CommandFailure(.failed, error.description)
+                throw CommandFailure(.failed, "\(error)")
             }
             let compensated = plan.migrations.first { $0.compensates == migration.version }
             Terminal.standardOutput.write("quarantined version \(migration.version) (\(migration.description)): \(reason)")
@@ -60,26 +61,18 @@ extension Tidemark {
         @OptionGroup var source: PlanSourceOptions
 
         func run() async throws {
-            let directory = try source.planDirectory()
-            let plan = try loadPlan(at: directory)
+            let directory = try source.source.directory()
+            let plan = try FleetInputs.plan(at: directory)
             let written: CompensationWriter.Written
             do {
                 written = try CompensationWriter.writeCompensation(of: version, in: plan)
             } catch {
-                throw CommandFailure(.invalidInput, error.description)
+                throw CommandFailure(.invalidInput, "\(error)")
             }
             Terminal.standardOutput.write("wrote version \(written.version), the roll-forward of version \(version):")
             Terminal.standardOutput.write("  \(directory)/\(written.forward)")
             Terminal.standardOutput.write("  \(directory)/\(written.undo)")
             Terminal.standardOutput.write("review it (an undo script restores structure, not data), commit it, then `tidemark plan`.")
         }
-    }
-}
-
-extension PlanSourceOptions {
-    /// The plan directory: `--plan DIR`, or the `plan:` of `-i INVENTORY`.
-    func planDirectory() throws -> String {
-        if let plan { return plan }
-        return try InventoryOption.parse(["-i", inventory ?? ""]).load().planDirectory
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import TidemarkCore
+import TidemarkFleet
 import TidemarkExecutor
 import TidemarkFiles
 import TidemarkPostgres
@@ -35,17 +36,8 @@ extension Tidemark {
 
         func run() async throws {
             let logger = logging.makeLogger()
-            let planDirectory: String
-            if let inventoryPath = source.inventory {
-                do {
-                    planDirectory = try InventoryFile.load(at: inventoryPath).planDirectory
-                } catch {
-                    throw CommandFailure(.invalidInput, error.description)
-                }
-            } else {
-                planDirectory = source.plan ?? ""
-            }
-            let plan = try loadPlan(at: planDirectory)
+            let planDirectory = try source.source.directory()
+            let plan = try FleetInputs.plan(at: planDirectory)
             let scratch: any ScratchDatabaseProvider =
                 scratchURL.map { PostgresScratchProvider(url: $0, logger: logger) } ?? SQLiteScratchProvider()
             let rehearsal = Rehearsal(

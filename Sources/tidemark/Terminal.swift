@@ -1,4 +1,5 @@
 import Foundation
+import TidemarkCore
 
 /// Where command output goes: plain lines for pipes, cron and CI; colour only on a terminal.
 /// Thread-safe: writes go straight to the file descriptor.
@@ -72,8 +73,3 @@ func renderJSON<T: Encodable>(_ value: T) throws -> String {
     return String(decoding: try encoder.encode(value), as: UTF8.self)
 }
 
-enum ISO8601Timestamp {
-    static func string(from date: Date) -> String {
-        date.formatted(.iso8601.year().month().day().dateSeparator(.dash).time(includingFractionalSeconds: true).timeSeparator(.colon).timeZone(separator: .omitted))
-    }
-}

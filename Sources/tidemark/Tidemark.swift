@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import TidemarkFleet
 
 @main
 struct Tidemark: AsyncParsableCommand {
@@ -34,6 +35,9 @@ struct Tidemark: AsyncParsableCommand {
         } catch let failure as CommandFailure {
             Terminal.standardError.write(failure.message)
             Foundation.exit(failure.status.rawValue)
+        } catch let failure as FleetError {
+            Terminal.standardError.write(failure.description)
+            Foundation.exit(ExitStatus(failure.category).rawValue)
         } catch {
             let code = exitCode(for: error)
             if code == .validationFailure {

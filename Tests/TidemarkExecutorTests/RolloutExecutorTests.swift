@@ -95,13 +95,13 @@ final class MeteredConnection: BackendConnection {
         }
 
         func execute(_ plan: Plan, control: RunControl = RunControl(), latency: Duration? = nil,
-                     onOutcome: @escaping @Sendable (TargetOutcome) -> Void = { _ in }) async -> ([TargetOutcome], [ExecutionEvent]) {
+                     onOutcome: @escaping @Sendable (TargetOutcome) -> Void = { _ in }) async -> ([TargetOutcome], [RunEvent]) {
             if let latency { store.setDefaultStepLatency(latency) }
             let rollout = Planner(inventory: inventory, plan: plan).plan(states: [:])
             let executor = RolloutExecutor(
                 inventory: inventory, plan: plan, registry: BackendRegistry([MeteredBackend(base: MemoryBackend(store: store), meter: meter)]),
                 runID: "r", appliedBy: "t", logger: RolloutExecutorTests.logger, control: control)
-            let events = Mutex<[ExecutionEvent]>([])
+            let events = Mutex<[RunEvent]>([])
             let outcomes = await executor.execute(rollout, onOutcome: onOutcome) { event in events.withLock { $0.append(event) } }
             return (outcomes, events.withLock { $0 })
         }

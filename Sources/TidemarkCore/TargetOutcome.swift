@@ -1,5 +1,4 @@
 import Foundation
-import TidemarkCore
 
 /// How a target's part of a run ended.
 public enum Outcome: String, Sendable, Codable, CaseIterable {

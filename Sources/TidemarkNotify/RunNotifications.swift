@@ -2,8 +2,6 @@ import Foundation
 import Logging
 import Synchronization
 import TidemarkCore
-import TidemarkExecutor
-import TidemarkNotify
 
 /// Turns one `apply` run into notification events (SPEC 6) and hands them to the notifier,
 /// which delivers them in the background: nothing here waits for the network until `finish`.
@@ -11,7 +9,7 @@ import TidemarkNotify
 /// Thread-safe: `handle(_:)` is called from the executor's event callback, on whatever
 /// thread finished the target; the little it remembers sits behind a `Mutex`, and the
 /// notifier is an actor whose `post` returns at once.
-final class RunNotifications: Sendable {
+public final class RunNotifications: Sendable {
     private let notifier: Notifier?
     private let runID: String
     private let inventory: String
@@ -33,30 +31,29 @@ final class RunNotifications: Sendable {
         self.startedAt = startedAt
     }
 
-    /// A notifier for the inventory's sinks, with timeouts from `TIDEMARK_NOTIFY_*`; a bad value
-    /// there is a usage error (exit 2). Shared by `apply` and `notify test`.
-    static func makeNotifier(for inventory: Inventory, logger: Logger) throws -> Notifier {
-        let environment = ProcessInfo.processInfo.environment
-        let options: DeliveryOptions
-        do {
-            options = try DeliveryOptions(environment: environment)
-        } catch {
-            throw CommandFailure(.invalidInput, error.description)
-        }
+    /// A notifier for the inventory's sinks, with timeouts from `TIDEMARK_NOTIFY_*` in
+    /// `environment`. Shared by `apply` and `notify test`.
+    public static func makeNotifier(
+        for inventory: Inventory, environment: [String: String], outbox: URL, logger: Logger
+    ) throws(NotifyError) -> Notifier {
+        let options = try DeliveryOptions(environment: environment)
         return Notifier(
-            sinks: inventory.notify, inventory: inventory.name, inventoryFile: inventory.file, outbox: outboxDirectory,
+            sinks: inventory.notify, inventory: inventory.name, inventoryFile: inventory.file, outbox: outbox,
             environment: environment, logger: logger, options: options)
     }
 
     /// Starts delivery to the inventory's sinks (the outbox of earlier runs goes first) and
     /// posts `run.started`. An inventory without sinks gets an instance that does nothing.
-    /// A bad `TIDEMARK_NOTIFY_*` timeout is a usage error (exit 2), raised before anything runs.
-    static func start(inventory: Inventory, rollout: Rollout, runID: String, startedAt: Date, logger: Logger) async throws -> RunNotifications {
+    /// A bad `TIDEMARK_NOTIFY_*` timeout throws before anything is sent.
+    public static func start(
+        inventory: Inventory, rollout: Rollout, runID: String, startedAt: Date, environment: [String: String], outbox: URL,
+        logger: Logger
+    ) async throws(NotifyError) -> RunNotifications {
         let desiredVersion = rollout.desiredVersion?.text
         guard !inventory.notify.isEmpty else {
             return RunNotifications(notifier: nil, runID: runID, inventory: inventory.name, desiredVersion: desiredVersion, startedAt: startedAt)
         }
-        let notifier = try makeNotifier(for: inventory, logger: logger)
+        let notifier = try makeNotifier(for: inventory, environment: environment, outbox: outbox, logger: logger)
         await notifier.start()
         let planned = Event.tally(rollout.targets.map { ($0.environment, $0.action.rawValue) })
         notifier.post(
@@ -66,12 +63,9 @@ final class RunNotifications: Sendable {
         return RunNotifications(notifier: notifier, runID: runID, inventory: inventory.name, desiredVersion: desiredVersion, startedAt: startedAt)
     }
 
-    /// `.tidemark/outbox`, beside `.tidemark/runs`.
-    static var outboxDirectory: URL { URL(fileURLWithPath: ".tidemark/outbox") }
-
     /// Posts what the executor reports: each finished target (`record(_:)`) and each halted
     /// wave. Returns at once; called from the executor's event callback.
-    func handle(_ event: ExecutionEvent) {
+    public func handle(_ event: RunEvent) {
         if case .targetFinished(let outcome) = event {
             record(outcome)
         } else if case .waveHalted(let environment, let reason) = event {
@@ -83,7 +77,7 @@ final class RunNotifications: Sendable {
     /// for `unchanged` or `skipped` (the halted wave has its own event, the count has the
     /// rest); `target.failed` for everything else (failed, a held lock, interrupted: the
     /// target did not get there). Returns at once.
-    func record(_ outcome: TargetOutcome) {
+    public func record(_ outcome: TargetOutcome) {
         guard let notifier else { return }
         state.withLock { _ = $0.recorded.insert(outcome.target) }
         let kind: EventKind
@@ -105,7 +99,7 @@ final class RunNotifications: Sendable {
     }
 
     /// Posts `wave.halted` once per wave.
-    func waveHalted(environment: String, reason: String) {
+    public func waveHalted(environment: String, reason: String) {
         guard let notifier, state.withLock({ $0.haltedWaves.insert(environment).inserted }) else { return }
         notifier.post(Event(kind: .waveHalted, runID: runID, inventory: inventory, environment: environment, toVersion: desiredVersion, reason: reason))
     }
@@ -114,7 +108,7 @@ final class RunNotifications: Sendable {
     /// be read), then `run.finished` with counts per outcome and per environment, and waits for
     /// delivery, at most the flush timeout. Never throws: a delivery problem is reported on
     /// standard error and never changes the run's exit code.
-    func finish(_ outcomes: [TargetOutcome]) async {
+    public func finish(_ outcomes: [TargetOutcome]) async {
         guard let notifier else { return }
         let unrecorded = state.withLock { state in outcomes.filter { !state.recorded.contains($0.target) } }
         for outcome in unrecorded { record(outcome) }

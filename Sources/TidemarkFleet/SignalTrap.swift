@@ -4,11 +4,12 @@ import TidemarkExecutor
 
 /// SIGINT and SIGTERM during `apply`: the first starts no new target or step and lets running
 /// transactions commit or roll back; the second cancels running statements. Either way the
-/// report is written and the run exits 130. Not thread-safe to release; handlers run on their own queue.
+/// report is written and the run exits 130. `onSignal` gets the sentence to show. Not
+/// thread-safe to release; handlers run on their own queue.
 final class SignalTrap {
     private let sources: [any DispatchSourceSignal]
 
-    init(control: RunControl, terminal: Terminal = .standardError) {
+    init(control: RunControl, onSignal: @escaping @Sendable (String) -> Void) {
         let queue = DispatchQueue(label: "tidemark.signals")
         var sources: [any DispatchSourceSignal] = []
         for signalNumber in [SIGINT, SIGTERM] {
@@ -17,10 +18,10 @@ final class SignalTrap {
             let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: queue)
             source.setEventHandler {
                 if control.isStopRequested {
-                    terminal.write("\ninterrupted again: cancelling running statements (\(control.runningCount) running); the report is still written.")
+                    onSignal("interrupted again: cancelling running statements (\(control.runningCount) running); the report is still written.")
                     control.cancelRunning()
                 } else {
-                    terminal.write("\ninterrupted: no new target or step starts; running steps commit or roll back (interrupt again to cancel them).")
+                    onSignal("interrupted: no new target or step starts; running steps commit or roll back (interrupt again to cancel them).")
                     control.requestStop()
                 }
             }

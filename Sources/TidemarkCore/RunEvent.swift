@@ -1,0 +1,14 @@
+import Foundation
+
+/// What a run reports while it runs, for progress displays and notifications: the executor
+/// emits these, and Notify reads them without knowing the executor. Thread-safe value.
+public enum RunEvent: Sendable {
+    /// A wave (one environment) begins; `index` is 0-based of `count` waves.
+    case waveStarted(environment: String, index: Int, count: Int, targets: Int)
+    /// A target got a worker and is connecting.
+    case targetStarted(target: String, environment: String)
+    /// A target finished, whatever its outcome (also for unchanged, blocked and skipped targets).
+    case targetFinished(TargetOutcome)
+    /// A wave stopped early; its remaining targets and every later wave are skipped.
+    case waveHalted(environment: String, reason: String)
+}

@@ -1,0 +1,244 @@
+import Foundation
+import Logging
+import TidemarkCore
+import TidemarkExecutor
+import TidemarkFiles
+import TidemarkNotify
+
+/// What to apply and how: the inputs of the run use case. Thread-safe value.
+public struct ApplyRequest: Sendable {
+    /// Plan from the targets' live state, or execute a rollout saved by `plan --out`.
+    public enum Source: Sendable, Hashable {
+        /// The inventory file; the selection, version and strategy say what to plan.
+        case inventory(String, selection: TargetSelection = .all, desiredVersion: String? = nil, strategy: Strategy = .auto)
+        /// A saved rollout, and the inventory to use when the file does not name one.
+        case savedRollout(path: String, inventory: String? = nil)
+    }
+
+    /// How writes to `prod` targets are confirmed (SPEC 4).
+    public enum ProductionConfirmation: Sendable {
+        /// `--yes`.
+        case given
+        /// Ask a person; the closure returns whether they confirmed (typed the inventory's name).
+        case ask(@Sendable (_ prodTargets: [String], _ inventory: Inventory) -> Bool)
+        /// Nobody to ask (standard input is not a terminal): refuse.
+        case unavailable
+    }
+
+    public var source: Source
+    public var confirmation: ProductionConfirmation
+    /// Plan and show, change nothing (no run lock, no report).
+    public var dryRun = false
+    /// The fleet-wide worker limit; nil: the inventory's `concurrency`.
+    public var concurrency: Int?
+    /// `--no-backup`: `.disabled`.
+    public var backups = BackupPolicy()
+    /// Where the report goes; nil: `<state>/runs/<run-id>.json`.
+    public var reportPath: String?
+    /// Where runs, the outbox and backups live (`.tidemark` in the working directory).
+    public var stateDirectory = StateDirectory()
+    /// Stops the run from outside; the caller may hold it to ask for a stop.
+    public var control = RunControl()
+    /// SIGINT and SIGTERM during execution stop the run gently (the first) or cancel running
+    /// statements (the second) instead of ending the process (SPEC 5).
+    public var trapsSignals = false
+    public var runID: String
+    /// `user@host`, recorded in every history row.
+    public var appliedBy: String
+    /// Where notification URLs, secrets and `TIDEMARK_NOTIFY_*` settings are looked up.
+    public var environment: [String: String]
+
+    public init(
+        source: Source, confirmation: ProductionConfirmation, runID: String = RunIdentity.makeRunID(),
+        appliedBy: String = RunIdentity.currentOperator(), environment: [String: String] = ProcessInfo.processInfo.environment
+    ) {
+        self.source = source
+        self.confirmation = confirmation
+        self.runID = runID
+        self.appliedBy = appliedBy
+        self.environment = environment
+    }
+}
+
+/// What a run tells its caller while it runs: a command prints it, a test records it. Every
+/// method has a default that does nothing. Called from worker threads: thread-safe.
+public protocol ApplyObserver: Sendable {
+    /// The rollout is known (before any confirmation); `unreachable` could not be read.
+    func planned(_ rollout: Rollout, unreachable: [String: BackendError])
+    /// Execution begins: `writes` targets will be written.
+    func executionStarted(writes: Int)
+    /// What the executor reports: waves, targets starting and finishing.
+    func handle(_ event: RunEvent)
+    /// SIGINT or SIGTERM arrived during execution; `message` says what happens now.
+    func interrupted(_ message: String)
+    /// Execution ended; the report is written, notifications are still being delivered.
+    func finished(_ result: ApplyResult)
+}
+
+extension ApplyObserver {
+    public func planned(_ rollout: Rollout, unreachable: [String: BackendError]) {}
+    public func executionStarted(writes: Int) {}
+    public func handle(_ event: RunEvent) {}
+    public func interrupted(_ message: String) {}
+    public func finished(_ result: ApplyResult) {}
+}
+
+/// An observer that ignores everything.
+public struct SilentApplyObserver: ApplyObserver {
+    public init() {}
+}
+
+/// What a run did. Thread-safe value.
+public struct ApplyResult: Sendable {
+    public var rollout: Rollout
+    /// Targets whose state could not be read (they are `failed` outcomes in the report).
+    public var unreachable: [String: BackendError]
+    /// Nil for a dry run.
+    public var report: RunReport?
+    /// Where the report was written, or why it could not be.
+    public var reportPath: String?
+    public var reportWriteError: String?
+    /// The targets the rollout writes (forward, rollback, rollforward).
+    public var writes: [TargetPlan] { rollout.targets.filter(\.action.writes) }
+
+    /// How the run ended, for the exit code (a dry run: succeeded).
+    public var status: RunStatus { report?.status ?? .succeeded }
+}
+
+/// Runs a rollout: the `tidemark apply` use case.
+///
+/// One apply per inventory per machine (the run lock, not for a dry run); the rollout planned
+/// from the targets' live state, or a saved rollout checked against it; the prod confirmation;
+/// execution in waves with backups; notifications; the report. Nothing is written before the
+/// confirmation. Thread-safe value.
+public struct ApplyRun: Sendable {
+    public var registry: BackendRegistry
+    public var logger: Logger
+
+    public init(registry: BackendRegistry, logger: Logger) {
+        self.registry = registry
+        self.logger = logger
+    }
+
+    /// Runs `request`; input problems, a held run lock and a refused confirmation throw before
+    /// anything is written. Everything after that ends in the returned result.
+    public func run(_ request: ApplyRequest, observer: some ApplyObserver = SilentApplyObserver()) async throws(FleetError) -> ApplyResult {
+        let startedAt = Date()
+        let source = try ResolvedSource(request.source)
+        let runLock = request.dryRun ? nil : try takeRunLock(inventoryFile: source.inventoryFile, request: request)
+        defer { withExtendedLifetime(runLock) {} }
+
+        let rollout: Rollout
+        let snapshot: FleetSnapshot
+        switch source {
+        case .fresh(let inventoryFile, let selection, let desiredVersion, let strategy):
+            snapshot = try await FleetSnapshot.load(inventoryFile: inventoryFile, selection: selection, registry: registry, logger: logger)
+            rollout = try snapshot.rollout(to: desiredVersion, strategy: strategy)
+        case .saved(let path, let saved, let inventoryFile):
+            snapshot = try await FleetSnapshot.load(
+                inventoryFile: inventoryFile, selection: TargetSelection(targets: saved.targets.map(\.target)), registry: registry,
+                logger: logger)
+            let changes = saved.targets.compactMap { planned -> String? in
+                guard let state = snapshot.states[planned.target] else { return "\(planned.target): unreachable" }
+                return planned.staleness(found: state)?.description
+            }
+            guard changes.isEmpty else { throw .staleRollout(path: path, changes: changes) }
+            rollout = saved
+        }
+        observer.planned(rollout, unreachable: snapshot.unreachable)
+
+        var result = ApplyResult(rollout: rollout, unreachable: snapshot.unreachable)
+        if request.dryRun { return result }
+        try confirm(result.writes, inventory: snapshot.inventory, with: request.confirmation)
+
+        let notifications: RunNotifications
+        do {
+            notifications = try await RunNotifications.start(
+                inventory: snapshot.inventory, rollout: rollout, runID: request.runID, startedAt: startedAt,
+                environment: request.environment, outbox: request.stateDirectory.outbox, logger: logger)
+        } catch {
+            throw .notifySettings(error.description)
+        }
+        var executor = RolloutExecutor(
+            inventory: snapshot.inventory, plan: snapshot.plan, registry: registry, runID: request.runID, appliedBy: request.appliedBy,
+            logger: logger, control: request.control, concurrency: request.concurrency)
+        executor.backups = request.backups
+        let signals = request.trapsSignals ? SignalTrap(control: request.control, onSignal: observer.interrupted) : nil
+        observer.executionStarted(writes: result.writes.count)
+        let executed = await executor.execute(
+            rollout,
+            onEvent: { event in
+                observer.handle(event)
+                notifications.handle(event)
+            })
+        let outcomes = executed + snapshot.unreachableOutcomes
+        signals?.release()
+
+        let report = RunReport(
+            runID: request.runID, inventory: snapshot.inventory.name, plan: snapshot.plan.name, desiredVersion: rollout.desiredVersion?.text,
+            strategy: rollout.strategy, appliedBy: request.appliedBy, dryRun: false, startedAt: startedAt, finishedAt: Date(),
+            interrupted: request.control.isStopRequested, targets: outcomes)
+        let reportPath = request.reportPath ?? request.stateDirectory.report(runID: request.runID).path
+        result.report = report
+        do {
+            try report.write(to: URL(fileURLWithPath: reportPath))
+            result.reportPath = reportPath
+        } catch {
+            result.reportWriteError = "cannot write the run report to \(reportPath): \(error.localizedDescription)"
+        }
+        observer.finished(result)
+        // Bounded by the flush timeout; what is not delivered waits in the outbox and never changes the result.
+        await notifications.finish(outcomes)
+        return result
+    }
+
+    /// The request's source with a saved rollout read, and the inventory it is about.
+    private enum ResolvedSource {
+        case fresh(inventoryFile: String, TargetSelection, desiredVersion: String?, Strategy)
+        case saved(path: String, Rollout, inventoryFile: String)
+
+        init(_ source: ApplyRequest.Source) throws(FleetError) {
+            switch source {
+            case .inventory(let path, let selection, let desiredVersion, let strategy):
+                self = .fresh(inventoryFile: path, selection, desiredVersion: desiredVersion, strategy)
+            case .savedRollout(let path, let inventory):
+                let rollout: Rollout
+                do { rollout = try RolloutFile.read(at: path) } catch { throw .rolloutFile(error) }
+                guard let inventoryFile = inventory ?? rollout.inventoryFile else { throw .rolloutFile(.noInventory(path: path)) }
+                self = .saved(path: path, rollout, inventoryFile: inventoryFile)
+            }
+        }
+
+        var inventoryFile: String {
+            switch self {
+            case .fresh(let inventoryFile, _, _, _), .saved(_, _, let inventoryFile): return inventoryFile
+            }
+        }
+    }
+
+    private func takeRunLock(inventoryFile: String, request: ApplyRequest) throws(FleetError) -> RunLock {
+        do {
+            return try RunLock.acquire(inventoryFile: inventoryFile, runID: request.runID, appliedBy: request.appliedBy)
+        } catch let held as RunLock.Held {
+            throw .runLockHeld(held)
+        } catch {
+            throw .runLockUnavailable(inventory: inventoryFile, message: "\(error)")
+        }
+    }
+
+    /// Prod writes need `--yes`, or a person who confirms (SPEC 4).
+    private func confirm(_ writes: [TargetPlan], inventory: Inventory, with confirmation: ApplyRequest.ProductionConfirmation) throws(FleetError) {
+        let prod = writes.filter { $0.tier == .prod }.map(\.target)
+        guard !prod.isEmpty else { return }
+        switch confirmation {
+        case .given: return
+        case .unavailable: throw .confirmationRequired(prodTargets: prod)
+        case .ask(let ask): if !ask(prod, inventory) { throw .notConfirmed }
+        }
+    }
+}
+
+extension Action {
+    /// Whether a target with this action is written to.
+    public var writes: Bool { self == .forward || self == .rollback || self == .rollforward }
+}

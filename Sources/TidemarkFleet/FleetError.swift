@@ -1,0 +1,75 @@
+import TidemarkCore
+import TidemarkExecutor
+import TidemarkFiles
+
+/// Why a fleet use case (status, plan, apply) could not run. Each case renders one sentence
+/// naming the file, target or version and the fix; `category` says which exit code it means.
+/// Thread-safe value.
+public enum FleetError: Error, Sendable, CustomStringConvertible {
+    /// The inventory file has problems (each with `file:line:column`).
+    case inventory(InventoryProblems)
+    /// The plan directory has problems.
+    case plan(PlanProblems)
+    case unknownEnvironment(String, inventory: String, known: [String])
+    case unknownTarget(String, inventory: String, known: [String])
+    /// `--to TEXT` names no version of the plan.
+    case unknownVersion(String, plan: String, known: [String])
+    /// A saved rollout file that cannot be used.
+    case rolloutFile(RolloutFileError)
+    /// Some targets changed since the saved rollout was planned; nothing ran.
+    case staleRollout(path: String, changes: [String])
+    /// Another apply of the same inventory runs on this machine.
+    case runLockHeld(RunLock.Held)
+    case runLockUnavailable(inventory: String, message: String)
+    /// Prod targets would be written and nobody confirmed it.
+    case confirmationRequired(prodTargets: [String])
+    case notConfirmed
+    /// A `TIDEMARK_NOTIFY_*` setting is wrong.
+    case notifySettings(String)
+    /// `fingerprints.json` is missing from the plan.
+    case noFingerprints(planDirectory: String)
+    /// `fingerprints.json` cannot be read.
+    case fingerprints(PlanError)
+
+    /// Which documented exit code the error means.
+    public enum Category: Sendable {
+        case invalidInput, locked, failed
+    }
+
+    public var category: Category {
+        switch self {
+        case .runLockHeld: return .locked
+        case .runLockUnavailable: return .failed
+        default: return .invalidInput
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .inventory(let problems): return problems.description
+        case .plan(let problems): return problems.description
+        case .unknownEnvironment(let name, let inventory, let known):
+            let hint = Suggestion.closest(to: name, among: known).map { "did you mean '\($0)'?" } ?? "environments: \(known.joined(separator: ", "))"
+            return "\(inventory): no environment named '\(name)'; \(hint)"
+        case .unknownTarget(let name, let inventory, let known):
+            let hint = Suggestion.closest(to: name, among: known).map { "did you mean '\($0)'?" }
+                ?? "targets: \(known.prefix(8).joined(separator: ", "))\(known.count > 8 ? ", …" : "")"
+            return "\(inventory): no target named '\(name)'; \(hint)"
+        case .unknownVersion(let text, let plan, let known):
+            let listed = "\(known.prefix(3).joined(separator: ", "))\(known.count > 3 ? " … \(known.last ?? "")" : "")"
+            return "--to \(text): plan \(plan) has no version \(text); versions: \(listed)"
+        case .rolloutFile(let error): return error.description
+        case .staleRollout(let path, let changes):
+            return "\(path): refusing to apply a stale rollout; nothing was run.\n" + changes.joined(separator: "\n")
+        case .runLockHeld(let held): return held.description
+        case .runLockUnavailable(let inventory, let message): return "cannot take the run lock for \(inventory): \(message)"
+        case .confirmationRequired(let names):
+            return "refusing to write to \(names.count) prod target\(names.count == 1 ? "" : "s") (\(names.joined(separator: ", "))) without confirmation: standard input is not a terminal, so pass --yes."
+        case .notConfirmed: return "not confirmed; nothing was changed."
+        case .notifySettings(let message): return message
+        case .noFingerprints(let directory):
+            return "\(FingerprintFile.path(inPlan: directory)): no recorded fingerprints; run `tidemark rehearse --plan \(directory) --record` first."
+        case .fingerprints(let error): return error.description
+        }
+    }
+}

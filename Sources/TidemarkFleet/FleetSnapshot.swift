@@ -1,0 +1,65 @@
+import Logging
+import TidemarkCore
+import TidemarkExecutor
+import TidemarkFiles
+import TidemarkPlanner
+
+/// An inventory, its plan, the selected targets and their live state: what status, plan and
+/// apply start from. Thread-safe value.
+public struct FleetSnapshot: Sendable {
+    public var inventory: Inventory
+    public var plan: Plan
+    public var targets: [Target]
+    public var states: [String: TargetState]
+    /// Targets whose state could not be read, with the reason.
+    public var unreachable: [String: BackendError]
+
+    public init(inventory: Inventory, plan: Plan, targets: [Target], states: [String: TargetState], unreachable: [String: BackendError]) {
+        self.inventory = inventory
+        self.plan = plan
+        self.targets = targets
+        self.states = states
+        self.unreachable = unreachable
+    }
+
+    /// Reads the inventory at `inventoryFile` and its plan, then every selected target's state.
+    public static func load(
+        inventoryFile: String, selection: TargetSelection, registry: BackendRegistry, logger: Logger
+    ) async throws(FleetError) -> FleetSnapshot {
+        let inventory = try FleetInputs.inventory(at: inventoryFile)
+        let plan = try FleetInputs.plan(at: inventory.planDirectory)
+        return await read(inventory: inventory, plan: plan, targets: try selection.select(from: inventory), registry: registry, logger: logger)
+    }
+
+    /// Reads the state of `targets`, at most the inventory's concurrency (up to 16) at a time.
+    public static func read(inventory: Inventory, plan: Plan, targets: [Target], registry: BackendRegistry, logger: Logger) async -> FleetSnapshot {
+        let workers = DispatchWorkers(count: min(max(inventory.concurrency, 1), 16), label: "tidemark-read")
+        let results = await FleetReader(registry: registry, logger: logger).readStates(of: targets, inventory: inventory, pool: workers)
+        var states: [String: TargetState] = [:]
+        var unreachable: [String: BackendError] = [:]
+        for (name, result) in results {
+            switch result {
+            case .success(let state): states[name] = state
+            case .failure(let error): unreachable[name] = error
+            }
+        }
+        return FleetSnapshot(inventory: inventory, plan: plan, targets: targets, states: states, unreachable: unreachable)
+    }
+
+    /// The rollout for the targets whose state could be read.
+    public func rollout(to desiredVersion: String? = nil, strategy: Strategy = .auto) throws(FleetError) -> Rollout {
+        let options = PlannerOptions(
+            desiredVersion: try FleetInputs.version(desiredVersion, in: plan), strategy: strategy,
+            targets: Set(targets.map(\.name).filter { states[$0] != nil }))
+        return Planner(inventory: inventory, plan: plan).plan(states: states, options: options)
+    }
+
+    /// The targets that could not be read, as `failed` outcomes for a run report.
+    public var unreachableOutcomes: [TargetOutcome] {
+        unreachable.sorted { $0.key < $1.key }.map { name, error in
+            TargetOutcome(
+                target: name, environment: inventory.target(named: name)?.environment ?? "", action: .none, outcome: .failed,
+                reason: "its state could not be read", fromVersion: nil, toVersion: nil, error: error.description)
+        }
+    }
+}

@@ -1,0 +1,87 @@
+import Foundation
+import Logging
+import TidemarkCore
+import TidemarkExecutor
+import TidemarkFiles
+import TidemarkPlanner
+
+/// Where one target stands: the `tidemark status` row. Thread-safe value.
+public struct StatusRow: Sendable, Encodable {
+    public var environment: String
+    public var target: String
+    public var tier: String
+    public var version: String?
+    public var pending: [String]
+    public var quarantinedApplied: [String]
+    public var dirty: Bool
+    /// The newest history row: `<when> <kind> <version>[ (failed)]`.
+    public var lastRun: String?
+    /// Why the target could not be read.
+    public var error: String?
+    /// With `--drift`: the live schema against the recorded fingerprint of `version`.
+    public var drift: DriftResult?
+}
+
+/// The status use case: every selected target's version, pending and quarantined versions,
+/// dirtiness and, on request, drift.
+public enum FleetStatus {
+    /// One row per selected target, in wave order.
+    public static func rows(_ snapshot: FleetSnapshot) -> [StatusRow] {
+        let plan = snapshot.plan
+        let desired = Planner(inventory: snapshot.inventory, plan: plan).desiredBaseVersions(upTo: plan.latestUsableVersion)
+        let selected = Set(snapshot.targets.map(\.name))
+        return snapshot.inventory.waves.flatMap { environment in
+            environment.targets.filter { selected.contains($0.name) }.map { target in
+                var row = StatusRow(
+                    environment: environment.name, target: target.name, tier: environment.tier.rawValue, version: nil, pending: [],
+                    quarantinedApplied: [], dirty: false)
+                guard let state = snapshot.states[target.name] else {
+                    row.error = snapshot.unreachable[target.name]?.description
+                    return row
+                }
+                let applied = state.applied.compactMap { Version($0.version, style: plan.versionStyle) }
+                let compensated = Set(
+                    state.applied.filter { $0.kind == .compensate }.compactMap { entry in
+                        Version(entry.version, style: plan.versionStyle).flatMap { plan.migration($0)?.compensates }
+                    })
+                row.version = applied.max()?.text
+                row.pending = desired.subtracting(applied).sorted().map(\.text)
+                row.quarantinedApplied = applied.filter { plan.isQuarantined($0) }.map { version in
+                    compensated.contains(version) ? "\(version) (compensated)" : version.text
+                }
+                row.dirty = state.isDirty
+                row.lastRun = state.lastEntry.map {
+                    "\(ISO8601Timestamp.string(from: $0.startedAt)) \($0.kind.rawValue) \($0.version)\($0.success ? "" : " (failed)")"
+                }
+                return row
+            }
+        }
+    }
+
+    /// Fills in `drift` for every row at a version: each target's live fingerprint against
+    /// `fingerprints.json`. No recorded fingerprints is an input error naming the fix.
+    public static func attachDrift(
+        to rows: inout [StatusRow], snapshot: FleetSnapshot, registry: BackendRegistry, logger: Logger
+    ) async throws(FleetError) {
+        let file: FingerprintFile
+        do {
+            guard let loaded = try FingerprintFile.load(inPlan: snapshot.plan.directory) else {
+                throw FleetError.noFingerprints(planDirectory: snapshot.plan.directory)
+            }
+            file = loaded
+        } catch let error as PlanError {
+            throw .fingerprints(error)
+        } catch let error as FleetError {
+            throw error
+        } catch {
+            throw .noFingerprints(planDirectory: snapshot.plan.directory)
+        }
+        var versions: [String: String] = [:]
+        for row in rows where row.error == nil { versions[row.target] = row.version }
+        let workers = DispatchWorkers(count: min(max(snapshot.inventory.concurrency, 1), 16), label: "tidemark-drift")
+        let results = await DriftCheck(registry: registry, logger: logger).check(
+            snapshot.targets, versions: versions, inventory: snapshot.inventory, pool: workers,
+            recorded: { version, backend in file.fingerprint(of: version, backend: backend) })
+        for index in rows.indices { rows[index].drift = results[rows[index].target] }
+    }
+}
