@@ -30,6 +30,8 @@ public enum FleetError: Error, Sendable, CustomStringConvertible {
     case noFingerprints(planDirectory: String)
     /// `fingerprints.json` cannot be read.
     case fingerprints(PlanError)
+    /// A target that had to be read could not be.
+    case unreadable(BackendError)
 
     /// Which documented exit code the error means.
     public enum Category: Sendable {
@@ -39,7 +41,7 @@ public enum FleetError: Error, Sendable, CustomStringConvertible {
     public var category: Category {
         switch self {
         case .runLockHeld: return .locked
-        case .runLockUnavailable: return .failed
+        case .runLockUnavailable, .unreadable: return .failed
         default: return .invalidInput
         }
     }
@@ -70,6 +72,7 @@ public enum FleetError: Error, Sendable, CustomStringConvertible {
         case .noFingerprints(let directory):
             return "\(FingerprintFile.path(inPlan: directory)): no recorded fingerprints; run `tidemark rehearse --plan \(directory) --record` first."
         case .fingerprints(let error): return error.description
+        case .unreadable(let error): return error.description
         }
     }
 }

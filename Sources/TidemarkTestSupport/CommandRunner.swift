@@ -39,14 +39,38 @@ public enum CommandRunner {
         return repositoryRoot.appendingPathComponent(".build/debug/tidemark")
     }
 
+    /// Another OS user to run the command as (through `setpriv`; the tests must run as root).
+    public struct User: Sendable {
+        public var name: String
+        public var group: String
+
+        public init(name: String, group: String) {
+            self.name = name
+            self.group = group
+        }
+
+        /// Debian's unprivileged user.
+        public static let nobody = User(name: "nobody", group: "nogroup")
+
+        /// Whether this process may run commands as another user.
+        public static var canSwitch: Bool {
+            geteuid() == 0 && FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv")
+        }
+    }
+
     /// Runs `tidemark arguments…` in `directory` with `environment` added to this process's
-    /// environment, standard input closed (as under cron or CI).
+    /// environment, standard input closed (as under cron or CI), as `user` if one is given.
     public static func run(
-        _ arguments: [String], in directory: URL? = nil, environment: [String: String] = [:]
+        _ arguments: [String], in directory: URL? = nil, environment: [String: String] = [:], as user: User? = nil
     ) throws -> Result {
         let process = Process()
-        process.executableURL = executable
-        process.arguments = arguments
+        if let user {
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
+            process.arguments = ["--reuid=\(user.name)", "--regid=\(user.group)", "--clear-groups", "--", executable.path] + arguments
+        } else {
+            process.executableURL = executable
+            process.arguments = arguments
+        }
         process.currentDirectoryURL = directory ?? repositoryRoot
         var merged = ProcessInfo.processInfo.environment
         for (key, value) in environment { merged[key] = value }
@@ -72,12 +96,12 @@ public enum CommandRunner {
     /// on a thread of its own. Tests run in parallel on a pool as small as the core count, and a
     /// blocked pool thread stalls every other suite (their timeouts then measure the wait).
     public static func run(
-        _ arguments: [String], in directory: URL? = nil, environment: [String: String] = [:]
+        _ arguments: [String], in directory: URL? = nil, environment: [String: String] = [:], as user: User? = nil
     ) async throws -> Result {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Result, any Error>) in
             let thread = Thread {
                 do {
-                    continuation.resume(returning: try run(arguments, in: directory, environment: environment) as Result)
+                    continuation.resume(returning: try run(arguments, in: directory, environment: environment, as: user) as Result)
                 } catch {
                     continuation.resume(throwing: error)
                 }

@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
 import TidemarkCore
-import TidemarkExecutor
+import TidemarkFleet
 
 extension Tidemark {
     /// `tidemark history`: every row of one target's history table, oldest first.
@@ -19,34 +19,17 @@ extension Tidemark {
         @OptionGroup var logging: LoggingOptions
 
         func run() async throws {
-            let inventory = try inventoryOption.load()
-            let target = try inventory.requireTarget(target)
-            let environment = inventory.environment(named: target.environment)
-            let timeouts = environment?.timeouts ?? inventory.defaults
-            let logger = logging.makeLogger()
-            let backend = try Backends.standard.backend(for: target)
-
-            let pool = DispatchWorkers(count: 1)
-            let entries: [HistoryEntry]
-            do {
-                entries = try await pool.run { () throws -> [HistoryEntry] in
-                    let connection = try backend.connect(to: target, timeouts: timeouts, logger: logger)
-                    defer { connection.close() }
-                    return try connection.readHistory()
-                }
-            } catch {
-                throw CommandFailure(.failed, "\(error)")
-            }
+            let (target, entries) = try await TargetHistory.read(
+                target: target, inventoryFile: inventoryOption.inventory, registry: Backends.standard, logger: logging.makeLogger())
             let state = TargetState(history: entries)
-
             if json {
                 let document = HistoryDocument(
                     target: target.name, environment: target.environment, entries: entries,
                     applied: state.applied.map(\.version), dirty: state.dirty?.version)
                 Terminal.standardOutput.write(try renderJSON(document))
-                return
+            } else {
+                Terminal.standardOutput.write(Self.render(target: target, entries: entries, state: state))
             }
-            Terminal.standardOutput.write(Self.render(target: target, entries: entries, state: state))
         }
 
         static func render(target: Target, entries: [HistoryEntry], state: TargetState) -> String {
