@@ -29,20 +29,18 @@ struct SelectionOptions: ParsableArguments {
 
 /// `--to V` and `--strategy S`.
 struct PlanningOptions: ParsableArguments {
-    @Option(name: .customLong("to"), help: "The desired version (default: the latest that is not quarantined).")
+    @Option(name: .customLong("to"), help: "The desired version, 0 for no version (default: the latest that is not quarantined).")
     var desiredVersion: String?
     @Option(help: "auto (follow the rules), rollback, or rollforward.")
     var strategy: Strategy = .auto
 
-    func version(in plan: Plan) throws -> Version? {
-        guard let text = desiredVersion else { return nil }
-        guard let version = Version(text, style: plan.versionStyle), plan.migration(version) != nil else {
-            let known = plan.migrations.map(\.version.text)
-            throw CommandFailure(
-                .invalidInput,
-                "--to \(text): plan \(plan.name) has no version \(text); versions: \(known.prefix(3).joined(separator: ", "))\(known.count > 3 ? " … \(known.last ?? "")" : "")")
+    func version(in plan: Plan) throws -> DesiredVersion {
+        guard let text = desiredVersion else { return .latest }
+        do {
+            return try DesiredVersion(parsing: text, in: plan)
+        } catch {
+            throw CommandFailure(.invalidInput, "--to \(text): \(error)")
         }
-        return version
     }
 }
 
