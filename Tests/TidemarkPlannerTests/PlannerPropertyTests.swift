@@ -148,7 +148,7 @@ struct GeneratedCase: CustomStringConvertible {
                 let quarantinedRuns = target.steps.filter { ($0.kind == .forward || $0.kind == .compensate) && world.plan.isQuarantined($0.version) }
                 #expect(quarantinedRuns.isEmpty, "\(world): \(target.target) runs quarantined \(quarantinedRuns.map(\.version))")
                 // Live prod and audited targets never get an undo step.
-                // (The rule restated here, not asked of RollbackPolicy, so a broken policy cannot vouch for itself.)
+                // (The rule restated here, not asked of RuleTable, so a broken table cannot vouch for itself.)
                 if let environment = world.inventory.environment(named: target.environment),
                     environment.audit || (environment.tier == .prod && environment.live)
                 {
