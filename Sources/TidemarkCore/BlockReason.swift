@@ -11,7 +11,7 @@ public enum BlockReason: Sendable, Hashable, Codable {
     /// `applied` is in effect but `missing`, which comes before it, is not.
     case outOfOrderGap(applied: Version, missing: Version)
     /// A roll back is required but a version cannot be undone by script: a restore is the way back.
-    case cannotUndo(UndoObstacle)
+    case cannotUndo(because: UndoObstacle)
     /// A roll forward is required but the version has no compensating migration (`tidemark revert`).
     case noCompensation(version: Version)
     /// A roll forward is required but the version's compensating migration is itself quarantined.

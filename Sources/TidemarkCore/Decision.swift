@@ -7,11 +7,11 @@ public enum Decision: Sendable, Hashable, Codable {
     /// versions this target passes over without ever running them.
     case applyPending(neverRun: [Version])
     /// Undo versions, as `rule` allows; `quarantined` are the plan's entries for the versions removed.
-    case rollBack(Rule, quarantined: [QuarantineEntry])
+    case rollBack(rule: Rule, quarantined: [QuarantineEntry])
     /// Reverse versions by compensating ones, as `rule` requires.
-    case rollForward(Rule, compensations: [Compensation], quarantined: [QuarantineEntry])
+    case rollForward(rule: Rule, compensations: [Compensation], quarantined: [QuarantineEntry])
     /// Only a human should decide; `rule` is the rule the target was following, when one applied.
-    case blocked(BlockReason, rule: Rule?)
+    case blocked(reason: BlockReason, rule: Rule?)
 
     /// The action this decision takes.
     public var action: Action {

@@ -14,7 +14,7 @@ public enum Rule: Sendable, Hashable, Codable {
     case forcedRollForward
     /// `--strategy auto` where the environment allows roll back but the undo path is impossible
     /// and every version that must go has a compensating version: roll forward instead.
-    case undoImpossible(UndoObstacle)
+    case undoImpossible(because: UndoObstacle)
 
     /// What the rule does with versions that must go: `.rollback` or `.rollforward`.
     public var action: Action {

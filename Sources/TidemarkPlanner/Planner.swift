@@ -116,17 +116,17 @@ public struct Planner: Sendable {
 
         // Blocked: the target's state is not one a machine should act on.
         if let dirty = state.dirty {
-            return result(.blocked(.dirty(version: dirty.version, historyRow: dirty.id), rule: nil))
+            return result(.blocked(reason: .dirty(version: dirty.version, historyRow: dirty.id), rule: nil))
         }
         var applied: [Applied] = []
         for entry in state.applied {
             guard let version = Version(entry.version, style: plan.versionStyle), let migration = migrationsByVersion[version] else {
-                return result(.blocked(.unknownVersion(version: entry.version, plan: plan.name), rule: nil))
+                return result(.blocked(reason: .unknownVersion(version: entry.version, plan: plan.name), rule: nil))
             }
             if (entry.kind == .forward || entry.kind == .compensate) && entry.checksum != migration.forward.checksum {
                 return result(
                     .blocked(
-                        .checksumMismatch(
+                        reason: .checksumMismatch(
                             version: entry.version, applied: entry.checksum, script: migration.forward.path,
                             current: migration.forward.checksum),
                         rule: nil))
@@ -146,7 +146,7 @@ public struct Planner: Sendable {
 
         // An applied, undone-by-nobody version above a pending one: applying out of order is a human call.
         if let highestStaying = staying.max(), let gap = pending.filter({ $0 < highestStaying }).min() {
-            return result(.blocked(.outOfOrderGap(applied: highestStaying, missing: gap), rule: nil))
+            return result(.blocked(reason: .outOfOrderGap(applied: highestStaying, missing: gap), rule: nil))
         }
 
         if toRemove.isEmpty {
@@ -164,7 +164,7 @@ public struct Planner: Sendable {
         }
         switch RuleTable.removal(on: environment, strategy: strategy) {
         case .refused(let rule):
-            return result(.blocked(.forcedRollbackRefused, rule: rule))
+            return result(.blocked(reason: .forcedRollbackRefused, rule: rule))
         case .rollForward(let rule):
             return rollForward(rule)
         case .rollBack(let rule, let fallsBackToRollForward):
@@ -174,7 +174,7 @@ public struct Planner: Sendable {
             if fallsBackToRollForward, case .cannotUndo(let obstacle)? = rolledBack.blocked,
                 toRemove.allSatisfy({ compensator[$0] != nil })
             {
-                let forward = rollForward(.undoImpossible(obstacle))
+                let forward = rollForward(.undoImpossible(because: obstacle))
                 if forward.action != .blocked { return forward }
             }
             return rolledBack
@@ -207,10 +207,10 @@ public struct Planner: Sendable {
         var compensations: [Compensation] = []
         for version in toRemove.sorted() {
             guard let migration = compensator[version] else {
-                return result(.blocked(.noCompensation(version: version), rule: rule))
+                return result(.blocked(reason: .noCompensation(version: version), rule: rule))
             }
             if !quarantine.mayRun(migration.version) {
-                return result(.blocked(.compensationQuarantined(version: version, compensation: migration.version), rule: rule))
+                return result(.blocked(reason: .compensationQuarantined(version: version, compensation: migration.version), rule: rule))
             }
             compensations.append(
                 Compensation(before: staying.filter { $0 < version }.max(), reversed: version, compensation: migration.version))
@@ -223,7 +223,7 @@ public struct Planner: Sendable {
         steps += compensations.compactMap { item in migrationsByVersion[item.compensation].map { step($0, kind: .compensate, memo: memo) } }
         steps.sort { $0.version < $1.version }
         return result(
-            .rollForward(rule, compensations: compensations, quarantined: quarantine.entries(removing: toRemove)), steps,
+            .rollForward(rule: rule, compensations: compensations, quarantined: quarantine.entries(removing: toRemove)), steps,
             to: highestVersion(Array(appliedVersions.map(\.text)) + steps.map(\.version.text)))
     }
 
@@ -244,10 +244,10 @@ public struct Planner: Sendable {
                         transactional: true))
             case .forward, .compensate, .undo:
                 guard let undo = item.migration.undo else {
-                    return result(.blocked(.cannotUndo(.noUndoScript(version: item.version)), rule: rule))
+                    return result(.blocked(reason: .cannotUndo(because: .noUndoScript(version: item.version)), rule: rule))
                 }
                 if let why = undo.irreversible {
-                    return result(.blocked(.cannotUndo(.irreversible(version: item.version, reason: why)), rule: rule))
+                    return result(.blocked(reason: .cannotUndo(because: .irreversible(version: item.version, reason: why)), rule: rule))
                 }
                 steps.append(step(item.migration, kind: .undo, memo: memo))
             }
@@ -258,7 +258,7 @@ public struct Planner: Sendable {
         steps += forwardSteps(
             pending: reapply, appliedVersions: remaining, effectiveAfterRemoval: remainingEffective, desired: desired, memo: memo)
         return result(
-            .rollBack(rule, quarantined: quarantine.entries(removing: toRemove)), steps,
+            .rollBack(rule: rule, quarantined: quarantine.entries(removing: toRemove)), steps,
             to: highestVersion(remaining.map(\.text) + steps.filter { $0.kind != .undo }.map(\.version.text)),
             lowest: highestVersion(remaining.map(\.text)))
     }

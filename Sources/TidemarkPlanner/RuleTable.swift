@@ -19,11 +19,11 @@ public enum RuleTable {
     public enum Removal: Sendable, Hashable {
         /// Run undo scripts, as the rule allows. `fallsBackToRollForward`: under `--strategy auto`, an
         /// impossible undo path gives way to compensating versions where they all exist.
-        case rollBack(Rule, fallsBackToRollForward: Bool)
+        case rollBack(rule: Rule, fallsBackToRollForward: Bool)
         /// Apply compensating versions, as the rule requires.
-        case rollForward(Rule)
+        case rollForward(rule: Rule)
         /// `--strategy rollback` asked for what the rule forbids.
-        case refused(Rule)
+        case refused(rule: Rule)
     }
 
     /// The rule an environment follows when versions must go and nobody forces a strategy.
@@ -44,11 +44,11 @@ public enum RuleTable {
     public static func removal(on environment: Environment, strategy: Strategy) -> Removal {
         let rule = rule(for: environment)
         switch (strategy, rule.action) {
-        case (.rollforward, _): return .rollForward(.forcedRollForward)
-        case (.rollback, .rollforward): return .refused(rule)
-        case (.auto, .rollforward): return .rollForward(rule)
-        case (.auto, _): return .rollBack(rule, fallsBackToRollForward: true)
-        case (.rollback, _): return .rollBack(rule, fallsBackToRollForward: false)
+        case (.rollforward, _): return .rollForward(rule: .forcedRollForward)
+        case (.rollback, .rollforward): return .refused(rule: rule)
+        case (.auto, .rollforward): return .rollForward(rule: rule)
+        case (.auto, _): return .rollBack(rule: rule, fallsBackToRollForward: true)
+        case (.rollback, _): return .rollBack(rule: rule, fallsBackToRollForward: false)
         }
     }
 }

@@ -50,7 +50,7 @@ import TidemarkPlanner
         #expect(
             result?.decision
                 == .rollForward(
-                    .liveProduction, compensations: [Compensation(before: B.v(3), reversed: B.v(4), compensation: B.v(5))],
+                    rule: .liveProduction, compensations: [Compensation(before: B.v(3), reversed: B.v(4), compensation: B.v(5))],
                     quarantined: plan.quarantine))
         #expect(kinds(result) == ["compensate 5"])
         #expect(result?.steps.first?.compensates == B.v(4))
@@ -63,7 +63,7 @@ import TidemarkPlanner
         let result = plans(plan, applied: [1, 2, 3, 4])
         let rules: [String: Rule] = ["dev": .nonProduction(tier: .dev), "test": .nonProduction(tier: .test), "prod-ap-1": .downtimeWindow]
         for (name, rule) in rules {
-            #expect(result[name]?.decision == .rollBack(rule, quarantined: plan.quarantine), "\(name)")
+            #expect(result[name]?.decision == .rollBack(rule: rule, quarantined: plan.quarantine), "\(name)")
             #expect(kinds(result[name]) == ["undo 4", "skip 5"], "\(name)")
             // The way down and where it lands (v3), then v5 recorded as skip: the target ends at 5.
             #expect(result[name]?.lowestVersion == "3", "\(name)")
@@ -87,15 +87,15 @@ import TidemarkPlanner
 
     @Test func quarantineWithoutCompensationBlocksLiveProdWithRevertHint() {
         let result = plans(demoPlan(withV5: false), applied: [1, 2, 3, 4])
-        #expect(result["prod-eu-1"]?.decision == .blocked(.noCompensation(version: B.v(4)), rule: .liveProduction))
+        #expect(result["prod-eu-1"]?.decision == .blocked(reason: .noCompensation(version: B.v(4)), rule: .liveProduction))
         #expect(result["dev"]?.action == .rollback)
         #expect(kinds(result["dev"]) == ["undo 4"])
     }
 
     @Test func forcedRollbackOfLiveProdIsRefusedWithTheReason() {
         let result = plans(demoPlan(), applied: [1, 2, 3, 4], strategy: .rollback)
-        #expect(result["prod-eu-1"]?.decision == .blocked(.forcedRollbackRefused, rule: .liveProduction))
-        #expect(result["audit-1"]?.decision == .blocked(.forcedRollbackRefused, rule: .audited))
+        #expect(result["prod-eu-1"]?.decision == .blocked(reason: .forcedRollbackRefused, rule: .liveProduction))
+        #expect(result["audit-1"]?.decision == .blocked(reason: .forcedRollbackRefused, rule: .audited))
         #expect(result["dev"]?.rule == .nonProduction(tier: .dev))
     }
 
@@ -108,10 +108,10 @@ import TidemarkPlanner
 
     @Test func lowerDesiredVersionRollsBackOrForwardBySameRules() {
         let result = plans(demoPlan(quarantine4: false, withV5: false), applied: [1, 2, 3, 4], to: .version(B.v(2)))
-        #expect(result["dev"]?.decision == .rollBack(.nonProduction(tier: .dev), quarantined: []))
+        #expect(result["dev"]?.decision == .rollBack(rule: .nonProduction(tier: .dev), quarantined: []))
         #expect(kinds(result["dev"]) == ["undo 4", "undo 3"])
         #expect(result["dev"]?.toVersion == "2")
-        #expect(result["prod-eu-1"]?.decision == .blocked(.noCompensation(version: B.v(3)), rule: .liveProduction))
+        #expect(result["prod-eu-1"]?.decision == .blocked(reason: .noCompensation(version: B.v(3)), rule: .liveProduction))
     }
 
     @Test func devRollsBackToEmptyButLiveProdDoesNot() {
@@ -122,8 +122,8 @@ import TidemarkPlanner
             #expect(result[name]?.toVersion == nil, "\(name)")
             #expect(result[name]?.lowestVersion == nil, "\(name)")
         }
-        #expect(result["prod-eu-1"]?.decision == .blocked(.noCompensation(version: B.v(1)), rule: .liveProduction))
-        #expect(result["audit-1"]?.decision == .blocked(.noCompensation(version: B.v(1)), rule: .audited))
+        #expect(result["prod-eu-1"]?.decision == .blocked(reason: .noCompensation(version: B.v(1)), rule: .liveProduction))
+        #expect(result["audit-1"]?.decision == .blocked(reason: .noCompensation(version: B.v(1)), rule: .audited))
         #expect(result["fresh-1"]?.decision == .upToDate)
     }
 
@@ -141,7 +141,7 @@ import TidemarkPlanner
     @Test func missingUndoBlocksRollbackSayingRestoreIsTheWayBack() {
         let plan = B.plan([B.migration(1), B.migration(2, undo: .none)], quarantine: [2])
         let result = plans(plan, applied: [1, 2])
-        #expect(result["dev"]?.decision == .blocked(.cannotUndo(.noUndoScript(version: B.v(2))), rule: .nonProduction(tier: .dev)))
+        #expect(result["dev"]?.decision == .blocked(reason: .cannotUndo(because: .noUndoScript(version: B.v(2))), rule: .nonProduction(tier: .dev)))
     }
 
     @Test func irreversibleUndoBlocksWithItsReason() {
@@ -149,24 +149,24 @@ import TidemarkPlanner
         let result = plans(plan, applied: [1, 2])
         #expect(
             result["dev"]?.decision
-                == .blocked(.cannotUndo(.irreversible(version: B.v(2), reason: "ALTER TYPE … ADD VALUE")), rule: .nonProduction(tier: .dev)))
+                == .blocked(reason: .cannotUndo(because: .irreversible(version: B.v(2), reason: "ALTER TYPE … ADD VALUE")), rule: .nonProduction(tier: .dev)))
     }
 
     @Test func autoRollsForwardWhereTheUndoIsImpossibleButACompensationExists() {
         let plan = B.plan([B.migration(1), B.migration(2, undo: .none), B.migration(3, compensates: 2)], quarantine: [2])
         let result = plans(plan, applied: [1, 2])
-        #expect(result["dev"]?.rule == .undoImpossible(.noUndoScript(version: B.v(2))))
+        #expect(result["dev"]?.rule == .undoImpossible(because: .noUndoScript(version: B.v(2))))
         #expect(result["dev"]?.action == .rollforward)
         #expect(kinds(result["dev"]) == ["compensate 3"])
         // A forced roll back does not fall back.
         let forced = plans(plan, applied: [1, 2], strategy: .rollback)
-        #expect(forced["dev"]?.blocked == .cannotUndo(.noUndoScript(version: B.v(2))))
+        #expect(forced["dev"]?.blocked == .cannotUndo(because: .noUndoScript(version: B.v(2))))
     }
 
     @Test func quarantinedCompensationCannotRollForward() {
         let plan = B.plan([B.migration(1), B.migration(2), B.migration(3, compensates: 2)], quarantine: [2, 3])
         let result = plans(plan, applied: [1, 2])
-        #expect(result["prod-eu-1"]?.decision == .blocked(.compensationQuarantined(version: B.v(2), compensation: B.v(3)), rule: .liveProduction))
+        #expect(result["prod-eu-1"]?.decision == .blocked(reason: .compensationQuarantined(version: B.v(2), compensation: B.v(3)), rule: .liveProduction))
         #expect(kinds(result["dev"]) == ["undo 2"])
     }
 
@@ -186,7 +186,7 @@ import TidemarkPlanner
         let rollout = Planner(inventory: inventory, plan: plan).plan(
             states: ["dev": dirty, "test": mismatch, "prod-ap-1": unknown, "prod-eu-1": gap])
         let byName = Dictionary(uniqueKeysWithValues: rollout.targets.map { ($0.target, $0) })
-        #expect(byName["dev"]?.decision == .blocked(.dirty(version: "2", historyRow: 9), rule: nil))
+        #expect(byName["dev"]?.decision == .blocked(reason: .dirty(version: "2", historyRow: 9), rule: nil))
         #expect(
             byName["test"]?.blocked
                 == .checksumMismatch(version: "1", applied: "edited", script: "V1__x.sql", current: plan.migrations[0].forward.checksum))
@@ -221,9 +221,9 @@ import TidemarkPlanner
         #expect(RuleTable.rule(for: environment(.prod, live: false, audit: true)) == .audited)
         #expect(RuleTable.rule(for: environment(.dev, audit: true)) == .audited)
         #expect(RuleTable.rule(for: environment(.staging)) == .nonProduction(tier: .staging))
-        #expect(RuleTable.removal(on: environment(.prod, live: true), strategy: .rollback) == .refused(.liveProduction))
-        #expect(RuleTable.removal(on: environment(.dev), strategy: .rollforward) == .rollForward(.forcedRollForward))
-        #expect(RuleTable.removal(on: environment(.dev), strategy: .auto) == .rollBack(.nonProduction(tier: .dev), fallsBackToRollForward: true))
-        #expect(RuleTable.removal(on: environment(.test), strategy: .rollback) == .rollBack(.nonProduction(tier: .test), fallsBackToRollForward: false))
+        #expect(RuleTable.removal(on: environment(.prod, live: true), strategy: .rollback) == .refused(rule: .liveProduction))
+        #expect(RuleTable.removal(on: environment(.dev), strategy: .rollforward) == .rollForward(rule: .forcedRollForward))
+        #expect(RuleTable.removal(on: environment(.dev), strategy: .auto) == .rollBack(rule: .nonProduction(tier: .dev), fallsBackToRollForward: true))
+        #expect(RuleTable.removal(on: environment(.test), strategy: .rollback) == .rollBack(rule: .nonProduction(tier: .test), fallsBackToRollForward: false))
     }
 }
