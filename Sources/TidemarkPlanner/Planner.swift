@@ -90,7 +90,7 @@ public struct Planner: Sendable {
     private typealias Applied = (version: Version, entry: AppliedVersion, migration: Migration)
 
     /// Builds a target's plan from a decision; its reason is rendered by `ReasonText`.
-    private struct Outcome {
+    private struct TargetPlanMaker {
         var target: Target
         var environment: Environment
         var state: TargetState
@@ -112,7 +112,7 @@ public struct Planner: Sendable {
         steps memo: StepMemo = StepMemo()
     ) -> TargetPlan
     {
-        let result = Outcome(target: target, environment: environment, state: state, from: highestVersion(state.applied.map(\.version)))
+        let result = TargetPlanMaker(target: target, environment: environment, state: state, from: highestVersion(state.applied.map(\.version)))
 
         // Blocked: the target's state is not one a machine should act on.
         if let dirty = state.dirty {
@@ -202,7 +202,7 @@ public struct Planner: Sendable {
 
     private func rollForward(
         toRemove: Set<Version>, pending: Set<Version>, appliedVersions: Set<Version>, staying: Set<Version>, desired: Version?,
-        rule: Rule, memo: StepMemo, result: Outcome
+        rule: Rule, memo: StepMemo, result: TargetPlanMaker
     ) -> TargetPlan {
         var compensations: [Compensation] = []
         for version in toRemove.sorted() {
@@ -229,7 +229,7 @@ public struct Planner: Sendable {
 
     private func rollBack(
         applied: [Applied], toRemove: Set<Version>, desiredSet: Set<Version>, desired: Version?, rule: Rule, memo: StepMemo,
-        result: Outcome
+        result: TargetPlanMaker
     ) -> TargetPlan {
         guard let lowest = toRemove.min() else { return result(.upToDate) }
         // Undo is a stack: everything applied at or above the lowest version to remove comes off, newest first.
