@@ -35,10 +35,12 @@ public struct PlannedStep: Sendable, Hashable, Codable {
     public var dataLosing: Bool
     /// Why it is data-losing (statements found), or the acknowledgement from `data-loss-ok`.
     public var dataLossNotes: [String]
+    /// For a compensating version (a `compensate` or `skip` step): the version it reverses.
+    public var compensates: Version?
 
     public init(
         version: Version, description: String, kind: StepKind, script: String, checksum: String,
-        transactional: Bool, dataLosing: Bool = false, dataLossNotes: [String] = []
+        transactional: Bool, dataLosing: Bool = false, dataLossNotes: [String] = [], compensates: Version? = nil
     ) {
         self.version = version
         self.description = description
@@ -48,6 +50,7 @@ public struct PlannedStep: Sendable, Hashable, Codable {
         self.transactional = transactional
         self.dataLosing = dataLosing
         self.dataLossNotes = dataLossNotes
+        self.compensates = compensates
     }
 }
 
@@ -76,30 +79,43 @@ public struct TargetPlan: Sendable, Hashable, Codable {
     public var environment: String
     public var tier: Tier
     public var action: Action
-    /// One sentence naming the rule followed (SPEC 1).
+    /// One sentence naming the rule followed (SPEC 1), rendered from `decision` by `ReasonText`.
     public var reason: String
+    /// The decision as values (nil in rollouts saved before it was recorded).
+    public var decision: Decision?
     public var steps: [PlannedStep]
     /// The highest version in effect before, and after the steps (nil: nothing).
     public var fromVersion: String?
     public var toVersion: String?
+    /// For a roll back: the highest version in effect once the undo steps have run, before any
+    /// forward or skip step (nil: no version, or not a roll back). The way down, said before the way up.
+    public var lowestVersion: String?
     public var plannedFrom: PlannedFrom
 
     public init(
-        target: String, environment: String, tier: Tier, action: Action, reason: String, steps: [PlannedStep],
-        fromVersion: String?, toVersion: String?, plannedFrom: PlannedFrom
+        target: String, environment: String, tier: Tier, action: Action, reason: String, decision: Decision? = nil,
+        steps: [PlannedStep], fromVersion: String?, toVersion: String?, lowestVersion: String? = nil, plannedFrom: PlannedFrom
     ) {
         self.target = target
         self.environment = environment
         self.tier = tier
         self.action = action
         self.reason = reason
+        self.decision = decision
         self.steps = steps
         self.fromVersion = fromVersion
         self.toVersion = toVersion
+        self.lowestVersion = lowestVersion
         self.plannedFrom = plannedFrom
     }
 
     public var hasDataLosingStep: Bool { steps.contains(where: \.dataLosing) }
+
+    /// The rule of SPEC 1 the decision follows, if versions had to go.
+    public var rule: Rule? { decision?.rule }
+
+    /// Why the target is blocked, or nil.
+    public var blocked: BlockReason? { decision?.blockReason }
 }
 
 /// The targets of one environment, run as one wave. Thread-safe value.

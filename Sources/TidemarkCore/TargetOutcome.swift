@@ -47,6 +47,8 @@ public struct TargetOutcome: Sendable, Hashable, Codable {
     public var reason: String
     public var fromVersion: String?
     public var toVersion: String?
+    /// A roll back's low point: the version in effect after its undo steps (nil: none).
+    public var lowestVersion: String?
     public var steps: [StepResult]
     public var error: String?
     public var startedAt: Date?
@@ -77,5 +79,6 @@ public struct TargetOutcome: Sendable, Hashable, Codable {
         self.init(
             target: plan.target, environment: plan.environment, action: plan.action, outcome: outcome, reason: reason ?? plan.reason,
             fromVersion: plan.fromVersion, toVersion: outcome == .succeeded ? plan.toVersion : plan.fromVersion, error: error)
+        lowestVersion = plan.lowestVersion
     }
 }

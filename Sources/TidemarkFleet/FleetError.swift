@@ -1,6 +1,7 @@
 import TidemarkCore
 import TidemarkExecutor
 import TidemarkFiles
+import TidemarkPlanner
 
 /// Why a fleet use case (status, plan, apply) could not run. Each case renders one sentence
 /// naming the file, target or version and the fix; `category` says which exit code it means.
@@ -13,7 +14,7 @@ public enum FleetError: Error, Sendable, CustomStringConvertible {
     case unknownEnvironment(String, inventory: String, known: [String])
     case unknownTarget(String, inventory: String, known: [String])
     /// `--to TEXT` names no version of the plan.
-    case unknownVersion(String, plan: String, known: [String])
+    case desiredVersion(DesiredVersionError)
     /// A saved rollout file that cannot be used.
     case rolloutFile(RolloutFileError)
     /// Some targets changed since the saved rollout was planned; nothing ran.
@@ -57,9 +58,10 @@ public enum FleetError: Error, Sendable, CustomStringConvertible {
             let hint = Suggestion.closest(to: name, among: known).map { "did you mean '\($0)'?" }
                 ?? "targets: \(known.prefix(8).joined(separator: ", "))\(known.count > 8 ? ", …" : "")"
             return "\(inventory): no target named '\(name)'; \(hint)"
-        case .unknownVersion(let text, let plan, let known):
-            let listed = "\(known.prefix(3).joined(separator: ", "))\(known.count > 3 ? " … \(known.last ?? "")" : "")"
-            return "--to \(text): plan \(plan) has no version \(text); versions: \(listed)"
+        case .desiredVersion(let error):
+            switch error {
+            case .unknownVersion(let text, _, _): return "--to \(text): \(error)"
+            }
         case .rolloutFile(let error): return error.description
         case .staleRollout(let path, let changes):
             return "\(path): refusing to apply a stale rollout; nothing was run.\n" + changes.joined(separator: "\n")

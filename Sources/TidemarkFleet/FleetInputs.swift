@@ -1,5 +1,6 @@
 import TidemarkCore
 import TidemarkFiles
+import TidemarkPlanner
 
 /// Reads what every fleet command starts from, with errors that name the file and the fix.
 public enum FleetInputs {
@@ -21,13 +22,14 @@ public enum FleetInputs {
         }
     }
 
-    /// The version `--to TEXT` names in `plan`; nil text: nil (the planner's default).
-    public static func version(_ text: String?, in plan: Plan) throws(FleetError) -> Version? {
-        guard let text else { return nil }
-        guard let version = Version(text, style: plan.versionStyle), plan.migration(version) != nil else {
-            throw .unknownVersion(text, plan: plan.name, known: plan.migrations.map(\.version.text))
+    /// What `--to TEXT` asks for in `plan`: nil text is the latest usable version, `0` no version.
+    public static func desiredVersion(_ text: String?, in plan: Plan) throws(FleetError) -> DesiredVersion {
+        guard let text else { return .latest }
+        do {
+            return try DesiredVersion(parsing: text, in: plan)
+        } catch {
+            throw .desiredVersion(error)
         }
-        return version
     }
 }
 

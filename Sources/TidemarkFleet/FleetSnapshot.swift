@@ -49,7 +49,7 @@ public struct FleetSnapshot: Sendable {
     /// The rollout for the targets whose state could be read.
     public func rollout(to desiredVersion: String? = nil, strategy: Strategy = .auto) throws(FleetError) -> Rollout {
         let options = PlannerOptions(
-            desiredVersion: try FleetInputs.version(desiredVersion, in: plan), strategy: strategy,
+            desiredVersion: try FleetInputs.desiredVersion(desiredVersion, in: plan), strategy: strategy,
             targets: Set(targets.map(\.name).filter { states[$0] != nil }))
         return Planner(inventory: inventory, plan: plan).plan(states: states, options: options)
     }

@@ -2,13 +2,12 @@ import TidemarkCore
 
 /// What to plan for: the desired version, the strategy, and which targets.
 public struct PlannerOptions: Sendable, Hashable {
-    /// Nil: the latest version that is not quarantined.
-    public var desiredVersion: Version?
+    public var desiredVersion: DesiredVersion
     public var strategy: Strategy
     /// Target names to plan; nil plans every target of the inventory.
     public var targets: Set<String>?
 
-    public init(desiredVersion: Version? = nil, strategy: Strategy = .auto, targets: Set<String>? = nil) {
+    public init(desiredVersion: DesiredVersion = .latest, strategy: Strategy = .auto, targets: Set<String>? = nil) {
         self.desiredVersion = desiredVersion
         self.strategy = strategy
         self.targets = targets
@@ -25,14 +24,15 @@ public struct PlannerOptions: Sendable, Hashable {
 /// version D is the set of base versions up to D that are neither quarantined nor reversed by a
 /// compensating version up to D. A target's *effective* versions are its applied base versions
 /// that no applied compensation reverses. The planner moves the effective set to the desired
-/// set: pending versions are applied; versions that must go are undone where the rules allow
-/// roll back, and compensated where they require roll forward. Compensating versions due on a
-/// target that never ran what they reverse are recorded as `skip`.
+/// set: pending versions are applied; versions that must go are undone or compensated as the
+/// `RuleTable` says. Compensating versions due on a target that never ran what they reverse are
+/// recorded as `skip`. What quarantine means is `QuarantineRule`'s; the words are `ReasonText`'s.
 public struct Planner: Sendable {
     public let inventory: Inventory
     public let plan: Plan
     private let compensator: [Version: Migration]
     private let migrationsByVersion: [Version: Migration]
+    private let quarantine: QuarantineRule
 
     public init(inventory: Inventory, plan: Plan) {
         self.inventory = inventory
@@ -47,12 +47,13 @@ public struct Planner: Sendable {
         }
         self.compensator = compensator
         self.migrationsByVersion = byVersion
+        self.quarantine = QuarantineRule(plan: plan)
     }
 
     /// Plans every selected target; `states` holds each target's state by name (a target with
     /// no entry is planned from an empty history).
     public func plan(states: [String: TargetState], options: PlannerOptions = PlannerOptions()) -> Rollout {
-        let desired = options.desiredVersion ?? plan.latestUsableVersion
+        let desired = options.desiredVersion.resolved(in: plan)
         let steps = StepMemo()
         var waves: [Wave] = []
         for environment in inventory.waves {
@@ -76,7 +77,7 @@ public struct Planner: Sendable {
         guard let desired else { return [] }
         var result = Set<Version>()
         for migration in plan.migrations where migration.compensates == nil && migration.version <= desired {
-            if plan.isQuarantined(migration.version) { continue }
+            if !quarantine.mayRun(migration.version) { continue }
             if let reverser = compensator[migration.version], reverser.version <= desired { continue }
             result.insert(migration.version)
         }
@@ -85,38 +86,50 @@ public struct Planner: Sendable {
 
     // MARK: - One target
 
+    /// What one target has applied, as the plan knows it.
+    private typealias Applied = (version: Version, entry: AppliedVersion, migration: Migration)
+
+    /// Builds a target's plan from a decision; its reason is rendered by `ReasonText`.
+    private struct TargetPlanMaker {
+        var target: Target
+        var environment: Environment
+        var state: TargetState
+        var from: String?
+
+        /// `to`: the highest version in effect after `steps` (nil: none); without steps the target stays where it is.
+        func callAsFunction(_ decision: Decision, _ steps: [PlannedStep] = [], to: String? = nil, lowest: String? = nil) -> TargetPlan {
+            var plan = TargetPlan(
+                target: target.name, environment: environment.name, tier: environment.tier, action: decision.action, reason: "",
+                decision: decision, steps: steps, fromVersion: from, toVersion: steps.isEmpty ? from : to,
+                lowestVersion: lowest, plannedFrom: PlannedFrom(state))
+            plan.reason = ReasonText.sentence(for: plan)
+            return plan
+        }
+    }
+
     func planTarget(
         _ target: Target, in environment: Environment, state: TargetState, desired: Version?, strategy: Strategy,
         steps memo: StepMemo = StepMemo()
     ) -> TargetPlan
     {
-        let policy = RollbackPolicy(environment: environment)
-        let from = highestVersion(state.applied.map(\.version))
-        func result(_ action: Action, _ reason: String, _ steps: [PlannedStep] = [], to: String? = nil) -> TargetPlan {
-            TargetPlan(
-                target: target.name, environment: environment.name, tier: environment.tier, action: action,
-                reason: "\(target.name) \(reason)", steps: steps, fromVersion: from, toVersion: action == .blocked ? from : (to ?? from),
-                plannedFrom: PlannedFrom(state))
-        }
+        let result = TargetPlanMaker(target: target, environment: environment, state: state, from: highestVersion(state.applied.map(\.version)))
 
         // Blocked: the target's state is not one a machine should act on.
         if let dirty = state.dirty {
-            return result(
-                .blocked,
-                "is dirty: version \(dirty.version) failed outside a transaction (history row \(dirty.id)) and may be half-applied; inspect it, then run `tidemark repair --target \(target.name) --mark-failed-step resolved|rolled-back`."
-            )
+            return result(.blocked(reason: .dirty(version: dirty.version, historyRow: dirty.id), rule: nil))
         }
-        var applied: [(version: Version, entry: AppliedVersion, migration: Migration)] = []
+        var applied: [Applied] = []
         for entry in state.applied {
             guard let version = Version(entry.version, style: plan.versionStyle), let migration = migrationsByVersion[version] else {
-                return result(
-                    .blocked,
-                    "has version \(entry.version) applied, which plan \(plan.name) does not know; restore its script to the plan or find which plan this target belongs to.")
+                return result(.blocked(reason: .unknownVersion(version: entry.version, plan: plan.name), rule: nil))
             }
             if (entry.kind == .forward || entry.kind == .compensate) && entry.checksum != migration.forward.checksum {
                 return result(
-                    .blocked,
-                    "ran version \(entry.version) with checksum \(entry.checksum.prefix(12)), but \(migration.forward.path) now has \(migration.forward.checksum.prefix(12)); applied scripts must not change: restore the file, or add a new version for the change.")
+                    .blocked(
+                        reason: .checksumMismatch(
+                            version: entry.version, applied: entry.checksum, script: migration.forward.path,
+                            current: migration.forward.checksum),
+                        rule: nil))
             }
             applied.append((version, entry, migration))
         }
@@ -133,46 +146,35 @@ public struct Planner: Sendable {
 
         // An applied, undone-by-nobody version above a pending one: applying out of order is a human call.
         if let highestStaying = staying.max(), let gap = pending.filter({ $0 < highestStaying }).min() {
-            return result(
-                .blocked,
-                "has version \(highestStaying) applied but not \(gap), which comes before it (out-of-order gap); apply \(gap) by hand if it is independent, or roll back past it.")
+            return result(.blocked(reason: .outOfOrderGap(applied: highestStaying, missing: gap), rule: nil))
         }
 
         if toRemove.isEmpty {
             let steps = forwardSteps(
                 pending: pending, appliedVersions: appliedVersions, effectiveAfterRemoval: staying, desired: desired, memo: memo)
-            return decide(target: target, environment: environment, steps: steps, from: from, result: result)
+            guard !steps.isEmpty else { return result(.upToDate) }
+            return result(.applyPending(neverRun: quarantine.neverRun(passedBy: steps)), steps, to: steps.last.map(\.version.text))
         }
 
-        // Versions must go: roll back where allowed, roll forward where required.
-        let rollForwardRule = policy.rollForwardRule
-        switch strategy {
-        case .rollback where rollForwardRule != nil:
-            return result(
-                .blocked,
-                "\(rollForwardRule ?? ""): a forced roll back (--strategy rollback) is refused; use --strategy auto to roll forward.")
-        case .rollforward:
-            return rollForward(
-                target: target, environment: environment, toRemove: toRemove, pending: pending, appliedVersions: appliedVersions,
-                staying: staying, desired: desired, from: from, rule: "is rolled forward as asked (--strategy rollforward)",
+        // Versions must go: the rule table says how.
+        func rollForward(_ rule: Rule) -> TargetPlan {
+            self.rollForward(
+                toRemove: toRemove, pending: pending, appliedVersions: appliedVersions, staying: staying, desired: desired, rule: rule,
                 memo: memo, result: result)
-        case .auto where rollForwardRule != nil, .rollback where rollForwardRule != nil:
-            return rollForward(
-                target: target, environment: environment, toRemove: toRemove, pending: pending, appliedVersions: appliedVersions,
-                staying: staying, desired: desired, from: from, rule: rollForwardRule ?? "", memo: memo, result: result)
-        case .auto, .rollback:
+        }
+        switch RuleTable.removal(on: environment, strategy: strategy) {
+        case .refused(let rule):
+            return result(.blocked(reason: .forcedRollbackRefused, rule: rule))
+        case .rollForward(let rule):
+            return rollForward(rule)
+        case .rollBack(let rule, let fallsBackToRollForward):
             let rolledBack = rollBack(
-                target: target, environment: environment, policy: policy, applied: applied, toRemove: toRemove, desiredSet: desiredSet,
-                desired: desired, from: from, memo: memo, result: result)
-            // Auto: if the undo path is impossible but a compensation exists, roll forward instead.
-            if strategy == .auto, rolledBack.action == .blocked,
+                applied: applied, toRemove: toRemove, desiredSet: desiredSet, desired: desired, rule: rule, memo: memo, result: result)
+            // The undo path is impossible, but every version that must go has a compensation: roll forward instead.
+            if fallsBackToRollForward, case .cannotUndo(let obstacle)? = rolledBack.blocked,
                 toRemove.allSatisfy({ compensator[$0] != nil })
             {
-                let forward = rollForward(
-                    target: target, environment: environment, toRemove: toRemove, pending: pending,
-                    appliedVersions: appliedVersions, staying: staying, desired: desired, from: from,
-                    rule: "cannot be rolled back (\(rolledBack.reason.dropFirst(target.name.count + 1).prefix(while: { $0 != ";" })))",
-                    memo: memo, result: result)
+                let forward = rollForward(.undoImpossible(because: obstacle))
                 if forward.action != .blocked { return forward }
             }
             return rolledBack
@@ -190,82 +192,46 @@ public struct Planner: Sendable {
             if pending.contains(migration.version) {
                 steps.append(step(migration, kind: .forward, memo: memo))
             } else if let reversed = migration.compensates, !appliedVersions.contains(migration.version),
-                !plan.isQuarantined(migration.version), !effectiveAfterRemoval.contains(reversed)
+                quarantine.mayRun(migration.version), !effectiveAfterRemoval.contains(reversed)
             {
-                steps.append(skipStep(migration, reversed: reversed))
+                steps.append(step(migration, kind: .skip, memo: memo))
             }
         }
         return steps
     }
 
-    private func decide(
-        target: Target, environment: Environment, steps: [PlannedStep], from: String?,
-        result: (Action, String, [PlannedStep], String?) -> TargetPlan
-    ) -> TargetPlan {
-        guard !steps.isEmpty else {
-            return result(.none, "is at the desired state\(from.map { " (version \($0))" } ?? " (nothing to apply)"); nothing to do.", [], nil)
-        }
-        let to = steps.last.map(\.version.text)
-        let forwards = steps.filter { $0.kind == .forward }.map(\.version.text)
-        let skips = steps.filter { $0.kind == .skip }
-        var reason = forwards.isEmpty ? "records" : "applies pending version\(forwards.count == 1 ? "" : "s") \(listed(forwards))"
-        if !skips.isEmpty {
-            let skipText = skips.map { "v\($0.version) as skip (it compensates v\(compensatedVersion(of: $0.version)), which this target never ran)" }
-            reason += forwards.isEmpty ? " " + skipText.joined(separator: ", ") : "; records " + skipText.joined(separator: ", ")
-        }
-        let neverRun = plan.quarantine.map(\.version).filter { quarantined in
-            steps.contains { $0.version > quarantined }
-        }
-        if !neverRun.isEmpty {
-            reason += "; quarantined \(neverRun.map { "v\($0)" }.joined(separator: ", ")) never runs here"
-        }
-        return result(.forward, reason + ".", steps, to)
-    }
-
     private func rollForward(
-        target: Target, environment: Environment, toRemove: Set<Version>, pending: Set<Version>, appliedVersions: Set<Version>,
-        staying: Set<Version>, desired: Version?, from: String?, rule: String, memo: StepMemo,
-        result: (Action, String, [PlannedStep], String?) -> TargetPlan
+        toRemove: Set<Version>, pending: Set<Version>, appliedVersions: Set<Version>, staying: Set<Version>, desired: Version?,
+        rule: Rule, memo: StepMemo, result: TargetPlanMaker
     ) -> TargetPlan {
-        var compensations: [(reversed: Version, migration: Migration)] = []
+        var compensations: [Compensation] = []
         for version in toRemove.sorted() {
             guard let migration = compensator[version] else {
-                return result(
-                    .blocked,
-                    "\(rule), but version \(version) has no compensating migration in the plan; write one with `tidemark revert \(version)` (from its undo script) and plan again.",
-                    [], nil)
+                return result(.blocked(reason: .noCompensation(version: version), rule: rule))
             }
-            if plan.isQuarantined(migration.version) {
-                return result(
-                    .blocked,
-                    "\(rule), but version \(migration.version), which compensates \(version), is quarantined; write a new compensating version with `tidemark revert \(version)`.",
-                    [], nil)
+            if !quarantine.mayRun(migration.version) {
+                return result(.blocked(reason: .compensationQuarantined(version: version, compensation: migration.version), rule: rule))
             }
-            compensations.append((version, migration))
+            compensations.append(
+                Compensation(before: staying.filter { $0 < version }.max(), reversed: version, compensation: migration.version))
         }
-        let compensating = Set(compensations.map(\.migration.version))
+        let compensating = Set(compensations.map(\.compensation))
         var steps = forwardSteps(
             pending: pending, appliedVersions: appliedVersions, effectiveAfterRemoval: staying.union(toRemove), desired: desired,
             memo: memo)
         steps.removeAll { compensating.contains($0.version) }
-        steps += compensations.map { step($0.migration, kind: .compensate, memo: memo) }
+        steps += compensations.compactMap { item in migrationsByVersion[item.compensation].map { step($0, kind: .compensate, memo: memo) } }
         steps.sort { $0.version < $1.version }
-        // The audit trail as the spec writes it: the version before the bad one → the bad one → its compensation.
-        let trail = compensations.map { item in
-            let before = staying.filter { $0 < item.reversed }.max().map { "v\($0)" } ?? "empty"
-            return "\(before) → v\(item.reversed) → v\(item.migration.version)"
-        }.joined(separator: ", ")
-        let reverses = compensations.map { "v\($0.migration.version) reverses v\($0.reversed)" }.joined(separator: ", ")
-        let reason = "\(rule) \(trail) (\(reverses))\(quarantineNote(toRemove))."
-        return result(.rollforward, reason, steps, highestVersion(Array(appliedVersions.map(\.text)) + steps.map(\.version.text)))
+        return result(
+            .rollForward(rule: rule, compensations: compensations, quarantined: quarantine.entries(removing: toRemove)), steps,
+            to: highestVersion(Array(appliedVersions.map(\.text)) + steps.map(\.version.text)))
     }
 
     private func rollBack(
-        target: Target, environment: Environment, policy: RollbackPolicy,
-        applied: [(version: Version, entry: AppliedVersion, migration: Migration)], toRemove: Set<Version>, desiredSet: Set<Version>,
-        desired: Version?, from: String?, memo: StepMemo, result: (Action, String, [PlannedStep], String?) -> TargetPlan
+        applied: [Applied], toRemove: Set<Version>, desiredSet: Set<Version>, desired: Version?, rule: Rule, memo: StepMemo,
+        result: TargetPlanMaker
     ) -> TargetPlan {
-        guard let lowest = toRemove.min() else { return result(.none, "has nothing to roll back.", [], nil) }
+        guard let lowest = toRemove.min() else { return result(.upToDate) }
         // Undo is a stack: everything applied at or above the lowest version to remove comes off, newest first.
         let unwound = applied.filter { $0.version >= lowest }.sorted { $0.version > $1.version }
         var steps: [PlannedStep] = []
@@ -278,16 +244,10 @@ public struct Planner: Sendable {
                         transactional: true))
             case .forward, .compensate, .undo:
                 guard let undo = item.migration.undo else {
-                    return result(
-                        .blocked,
-                        "\(policy.rollbackRule), but version \(item.version) has no undo script; only a restore from backup takes it back (`tidemark restore`).",
-                        [], nil)
+                    return result(.blocked(reason: .cannotUndo(because: .noUndoScript(version: item.version)), rule: rule))
                 }
                 if let why = undo.irreversible {
-                    return result(
-                        .blocked,
-                        "\(policy.rollbackRule), but version \(item.version) is irreversible (\(why)); only a restore from backup takes it back (`tidemark restore`).",
-                        [], nil)
+                    return result(.blocked(reason: .cannotUndo(because: .irreversible(version: item.version, reason: why)), rule: rule))
                 }
                 steps.append(step(item.migration, kind: .undo, memo: memo))
             }
@@ -297,51 +257,37 @@ public struct Planner: Sendable {
         let reapply = desiredSet.subtracting(remainingEffective)
         steps += forwardSteps(
             pending: reapply, appliedVersions: remaining, effectiveAfterRemoval: remainingEffective, desired: desired, memo: memo)
-        let undone = steps.filter { $0.kind == .undo }.map { "v\($0.version)" }
-        let below = highestVersion(remaining.map(\.text))
-        let reason = "\(policy.rollbackRule); undoes \(undone.joined(separator: ", ")) (\(from.map { "v\($0)" } ?? "empty") → \(below.map { "v\($0)" } ?? "empty"))\(quarantineNote(toRemove))."
-        return result(.rollback, reason, steps, highestVersion(remaining.map(\.text) + steps.filter { $0.kind != .undo }.map(\.version.text)))
+        return result(
+            .rollBack(rule: rule, quarantined: quarantine.entries(removing: toRemove)), steps,
+            to: highestVersion(remaining.map(\.text) + steps.filter { $0.kind != .undo }.map(\.version.text)),
+            lowest: highestVersion(remaining.map(\.text)))
     }
 
     // MARK: - Helpers
-
-    private func quarantineNote(_ versions: Set<Version>) -> String {
-        let notes = versions.sorted().compactMap { version in
-            plan.quarantine.first { $0.version == version }.map { "v\(version) is quarantined: \($0.reason)" }
-        }
-        return notes.isEmpty ? "" : "; " + notes.joined(separator: "; ")
-    }
-
-    private func compensatedVersion(of version: Version) -> String {
-        migrationsByVersion[version]?.compensates?.text ?? "?"
-    }
 
     private func step(_ migration: Migration, kind: StepKind, memo: StepMemo) -> PlannedStep {
         memo.step(migration.version, kind) { step(migration, kind: kind) }
     }
 
     private func step(_ migration: Migration, kind: StepKind) -> PlannedStep {
+        if kind == .skip {
+            // Recorded, not run: nothing to classify.
+            return PlannedStep(
+                version: migration.version, description: migration.description, kind: .skip, script: migration.forward.path,
+                checksum: migration.forward.checksum, transactional: true, compensates: migration.compensates)
+        }
         let script = kind == .undo ? (migration.undo ?? migration.forward) : migration.forward
         let findings = DataLossClassifier.findings(in: script.sql).map(\.description)
         var notes = findings
         if let acknowledged = script.dataLossAcknowledged { notes.append("acknowledged: \(acknowledged)") }
         return PlannedStep(
             version: migration.version, description: migration.description, kind: kind, script: script.path,
-            checksum: script.checksum, transactional: script.isTransactional, dataLosing: !findings.isEmpty, dataLossNotes: notes)
-    }
-
-    private func skipStep(_ migration: Migration, reversed: Version) -> PlannedStep {
-        PlannedStep(
-            version: migration.version, description: migration.description, kind: .skip, script: migration.forward.path,
-            checksum: migration.forward.checksum, transactional: true)
+            checksum: script.checksum, transactional: script.isTransactional, dataLosing: !findings.isEmpty, dataLossNotes: notes,
+            compensates: kind == .undo ? nil : migration.compensates)
     }
 
     private func highestVersion(_ texts: [String]) -> String? {
         texts.compactMap { Version($0, style: plan.versionStyle) }.max()?.text
-    }
-
-    private func listed(_ versions: [String]) -> String {
-        versions.count > 4 ? "\(versions[0])…\(versions[versions.count - 1]) (\(versions.count))" : versions.joined(separator: ", ")
     }
 }
 

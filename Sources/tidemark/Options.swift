@@ -51,7 +51,7 @@ struct SelectionOptions: ParsableArguments {
 
 /// `--to V` and `--strategy S`.
 struct PlanningOptions: ParsableArguments {
-    @Option(name: .customLong("to"), help: "The desired version (default: the latest that is not quarantined).")
+    @Option(name: .customLong("to"), help: "The desired version, 0 for no version (default: the latest that is not quarantined).")
     var desiredVersion: String?
     @Option(help: "auto (follow the rules), rollback, or rollforward.")
     var strategy: Strategy = .auto

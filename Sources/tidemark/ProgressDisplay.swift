@@ -118,9 +118,13 @@ final class ProgressDisplay: Sendable {
         String(format: "%.1fs", Double(duration.milliseconds) / 1000)
     }
 
-    /// `succeeded prod-eu-1 (prod) rollforward 4 → 5: compensate 5`.
+    /// `succeeded prod-eu-1 (prod) rollforward 4 → 5: compensate 5`;
+    /// `succeeded dev (dev) rollback 4 → 3, then skip 5: undo 4, skip 5`.
     static func line(for outcome: TargetOutcome, terminal: Terminal) -> String {
-        let versions = "\(outcome.fromVersion ?? "-") → \(outcome.toVersion ?? "-")"
+        let versions =
+            outcome.action == .rollback && outcome.outcome == .succeeded
+            ? RolloutText.path(from: outcome.fromVersion, lowest: outcome.lowestVersion, to: outcome.toVersion, steps: outcome.steps.map { ($0.kind, $0.version) })
+            : "\(outcome.fromVersion ?? "-") → \(outcome.toVersion ?? "-")"
         let steps = outcome.steps.map { "\($0.kind.rawValue) \($0.version)\($0.success ? "" : " FAILED")" }.joined(separator: ", ")
         let style: Terminal.Style =
             switch outcome.outcome {

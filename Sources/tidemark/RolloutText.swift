@@ -16,7 +16,7 @@ enum RolloutText {
             lines.append("")
             lines.append(terminal.styled("wave \(index + 1): \(wave.environment) (\(flags.joined(separator: ", ")))", .bold))
             for target in wave.targets {
-                let versions = "\(target.fromVersion ?? "-") → \(target.toVersion ?? "-")"
+                let versions = Self.versions(of: target)
                 let action = terminal.styled(target.action.rawValue.padding(toLength: 11, withPad: " ", startingAt: 0), style(for: target.action))
                 lines.append("  \(target.target.padding(toLength: 14, withPad: " ", startingAt: 0)) \(action) \(versions)")
                 lines.append("      \(target.reason)")
@@ -35,13 +35,40 @@ enum RolloutText {
         if !unreachable.isEmpty {
             lines.append("")
             lines.append(terminal.styled("unreachable (not planned):", .red))
-            for (name, error) in unreachable.sorted(by: { $0.key < $1.key }) { lines.append("  \(name): \(error)") }
+            // A BackendError names its target already.
+            for (_, error) in unreachable.sorted(by: { $0.key < $1.key }) { lines.append("  \(error)") }
         }
         let counts = rollout.actionCounts
         let summary = Action.allCases.compactMap { action in counts[action].map { "\($0) \(action.rawValue)" } }
         lines.append("")
-        lines.append("\(rollout.targets.count) target\(rollout.targets.count == 1 ? "" : "s"): \(summary.joined(separator: ", "))\(unreachable.isEmpty ? "" : ", \(unreachable.count) unreachable")")
+        let planned = "\(rollout.targets.count) target\(rollout.targets.count == 1 ? "" : "s")\(summary.isEmpty ? " planned" : ": " + summary.joined(separator: ", "))"
+        lines.append(planned + (unreachable.isEmpty ? "" : ", \(unreachable.count) unreachable"))
         return lines.joined(separator: "\n")
+    }
+
+    /// `4 → 5`; a roll back says the way down first and where it lands: `4 → 3, then skip 5`.
+    static func versions(of target: TargetPlan) -> String {
+        // A rollout saved before `lowestVersion` was recorded (no decision) keeps the plain form.
+        guard target.action == .rollback, target.decision != nil else {
+            return "\(target.fromVersion ?? "-") → \(target.toVersion ?? "-")"
+        }
+        return path(from: target.fromVersion, lowest: target.lowestVersion, to: target.toVersion, steps: target.steps.map { ($0.kind, $0.version.text) })
+    }
+
+    /// `4 → 3, then forward 3, 4, then skip 5` when the steps start with undo steps; else `4 → 5`.
+    static func path(from: String?, lowest: String?, to: String?, steps: [(kind: StepKind, version: String)]) -> String {
+        guard steps.first?.kind == .undo else { return "\(from ?? "-") → \(to ?? "-")" }
+        // The steps after the undo steps, grouped by kind in order: "forward 3, 4, then skip 5".
+        var groups: [(kind: StepKind, versions: [String])] = []
+        for step in steps.drop(while: { $0.kind == .undo }) {
+            if let last = groups.last, last.kind == step.kind {
+                groups[groups.count - 1].versions.append(step.version)
+            } else {
+                groups.append((step.kind, [step.version]))
+            }
+        }
+        let then = groups.map { ", then \($0.kind.rawValue) \($0.versions.joined(separator: ", "))" }.joined()
+        return "\(from ?? "-") → \(lowest ?? "-")\(then)"
     }
 
     static func style(for action: Action) -> Terminal.Style {

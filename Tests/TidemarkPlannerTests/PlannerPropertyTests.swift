@@ -33,7 +33,7 @@ struct GeneratedCase: CustomStringConvertible {
             "\(migration.version)\(migration.compensates.map { "(comp \($0))" } ?? "")\(migration.undo == nil ? "(no undo)" : "")"
         }
         let environments = inventory.environments.map { "\($0.name):\($0.tier.rawValue)\($0.live ? ",live" : "")\($0.audit ? ",audit" : "")" }
-        return "seed \(seed): plan [\(migrations.joined(separator: " "))], quarantine \(plan.quarantine.map(\.version.text)), envs \(environments), to \(options.desiredVersion?.text ?? "latest"), strategy \(options.strategy)"
+        return "seed \(seed): plan [\(migrations.joined(separator: " "))], quarantine \(plan.quarantine.map(\.version.text)), envs \(environments), to \(options.desiredVersion), strategy \(options.strategy)"
     }
 }
 
@@ -97,7 +97,7 @@ struct GeneratedCase: CustomStringConvertible {
             let reached = Int.random(in: 0...baseCount, using: &random)
             guard reached > 0 else { continue }
             let rollout = Planner(inventory: inventory, plan: early).plan(
-                states: [:], options: PlannerOptions(desiredVersion: v(reached), targets: [target.name]))
+                states: [:], options: PlannerOptions(desiredVersion: .version(v(reached)), targets: [target.name]))
             _ = await execute(rollout, inventory: inventory, plan: early, store: store)
         }
 
@@ -118,7 +118,12 @@ struct GeneratedCase: CustomStringConvertible {
         let plan = Plan(name: "prop", directory: "plans/prop", format: .flyway, migrations: migrations, quarantine: quarantine)
 
         let strategy: Strategy = Double.random(in: 0..<1, using: &random) < 0.6 ? .auto : (Bool.random(using: &random) ? .rollback : .rollforward)
-        let desired: Version? = Double.random(in: 0..<1, using: &random) < 0.2 ? plan.migrations.randomElement(using: &random)?.version : nil
+        // Mostly the latest; sometimes a version of the plan; sometimes no version at all (`--to 0`).
+        let roll = Double.random(in: 0..<1, using: &random)
+        let desired: DesiredVersion =
+            if roll < 0.15, let version = plan.migrations.randomElement(using: &random)?.version { .version(version) }
+            else if roll < 0.2 { .empty }
+            else { .latest }
         return GeneratedCase(seed: seed, inventory: inventory, plan: plan, options: PlannerOptions(desiredVersion: desired, strategy: strategy), store: store)
     }
 
@@ -136,11 +141,14 @@ struct GeneratedCase: CustomStringConvertible {
 
             for target in rollout.targets {
                 actionsSeen.insert(target.action)
+                // The typed decision and the action agree; a blocked target says why, as a value.
+                #expect(target.decision?.action == target.action, "\(world): \(target.target)")
+                #expect((target.blocked != nil) == (target.action == .blocked), "\(world): \(target.target)")
                 // Never a quarantined forward step.
                 let quarantinedRuns = target.steps.filter { ($0.kind == .forward || $0.kind == .compensate) && world.plan.isQuarantined($0.version) }
                 #expect(quarantinedRuns.isEmpty, "\(world): \(target.target) runs quarantined \(quarantinedRuns.map(\.version))")
                 // Live prod and audited targets never get an undo step.
-                // (The rule restated here, not asked of RollbackPolicy, so a broken policy cannot vouch for itself.)
+                // (The rule restated here, not asked of RuleTable, so a broken table cannot vouch for itself.)
                 if let environment = world.inventory.environment(named: target.environment),
                     environment.audit || (environment.tier == .prod && environment.live)
                 {

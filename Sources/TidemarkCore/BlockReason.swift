@@ -1,0 +1,21 @@
+/// Why the planner stops at a target and asks a human (SPEC 3's `blocked` reasons). Thread-safe value.
+///
+/// `ReasonText` turns a reason, with the rule the target follows, into the sentence people read.
+public enum BlockReason: Sendable, Hashable, Codable {
+    /// A step that ran outside a transaction failed (history row `historyRow`): part of it may have run.
+    case dirty(version: String, historyRow: Int64)
+    /// The target has a version applied that the plan does not know.
+    case unknownVersion(version: String, plan: String)
+    /// An applied script changed since it ran: `applied` is the checksum recorded, `current` the file's.
+    case checksumMismatch(version: String, applied: String, script: String, current: String)
+    /// `applied` is in effect but `missing`, which comes before it, is not.
+    case outOfOrderGap(applied: Version, missing: Version)
+    /// A roll back is required but a version cannot be undone by script: a restore is the way back.
+    case cannotUndo(because: UndoObstacle)
+    /// A roll forward is required but the version has no compensating migration (`tidemark revert`).
+    case noCompensation(version: Version)
+    /// A roll forward is required but the version's compensating migration is itself quarantined.
+    case compensationQuarantined(version: Version, compensation: Version)
+    /// `--strategy rollback` on an environment whose rule requires roll forward.
+    case forcedRollbackRefused
+}
