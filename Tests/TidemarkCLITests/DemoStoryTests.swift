@@ -16,8 +16,7 @@ struct DemoStoryTests {
         var testDescription: String { rawValue }
     }
 
-    static let postgresURL = ProcessInfo.processInfo.environment["TIDEMARK_TEST_POSTGRES_URL"].flatMap { $0.isEmpty ? nil : $0 }
-    static let backends: [Kind] = postgresURL == nil ? [.sqlite] : [.sqlite, .postgres]
+    static let backends: [Kind] = TestPostgres.isAvailable ? [.sqlite, .postgres] : [.sqlite]
 
     /// `url:` (and `schema:`) of one target in the story inventory.
     static func location(_ name: String, kind: Kind, run: String) -> String {
@@ -25,7 +24,7 @@ struct DemoStoryTests {
         case .sqlite: return "url: \"sqlite:../dbs/\(name).db\""
         case .postgres:
             let schema = "story_\(run)_\(name.replacingOccurrences(of: "-", with: "_"))"
-            return "url: \"\(postgresURL ?? "")\", schema: \(schema)"
+            return "url: \"\(TestPostgres.url ?? "")\", schema: \(schema)"
         }
     }
 
@@ -114,7 +113,7 @@ struct DemoStoryTests {
         for (name, rows) in expected {
             let target = try #require(Self.target(named: name, kind: kind, run: run, root: root), "\(inventoryText)")
             let backend: any Backend = kind == .sqlite ? SQLiteBackend() : PostgresBackend()
-            let connection = try backend.connect(to: target, timeouts: .standard, logger: Logger(label: "story"))
+            let connection = try backend.connect(to: target, timeouts: .standard, logger: .silent)
             defer { connection.close() }
             let history = try connection.readHistory()
             #expect(history.map { "\($0.kind.rawValue) \($0.version)" } == rows, "\(kind) \(name)")
@@ -131,7 +130,7 @@ struct DemoStoryTests {
         case .sqlite:
             return Target(name: name, environment: "", connection: .url("sqlite:" + root.appendingPathComponent("dbs/\(name).db").path))
         case .postgres:
-            return postgresURL.map {
+            return TestPostgres.url.map {
                 Target(name: name, environment: "", connection: .url($0), schema: "story_\(run)_\(name.replacingOccurrences(of: "-", with: "_"))")
             }
         }
