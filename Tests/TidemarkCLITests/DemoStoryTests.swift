@@ -18,13 +18,19 @@ struct DemoStoryTests {
 
     static let backends: [Kind] = TestPostgres.isAvailable ? [.sqlite, .postgres] : [.sqlite]
 
+    /// Every target the story creates.
+    static let targetNames = ["dev", "test", "prod-ap-1", "prod-eu-1", "prod-shard-1", "prod-shard-2", "eu-new-1"]
+
+    /// The PostgreSQL schema of one target of one run of the story.
+    static func schema(_ name: String, run: String) -> String {
+        "story_\(run)_\(name.replacingOccurrences(of: "-", with: "_"))"
+    }
+
     /// `url:` (and `schema:`) of one target in the story inventory.
     static func location(_ name: String, kind: Kind, run: String) -> String {
         switch kind {
         case .sqlite: return "url: \"sqlite:../dbs/\(name).db\""
-        case .postgres:
-            let schema = "story_\(run)_\(name.replacingOccurrences(of: "-", with: "_"))"
-            return "url: \"\(TestPostgres.url ?? "")\", schema: \(schema)"
+        case .postgres: return "url: \"\(TestPostgres.url ?? "")\", schema: \(schema(name, run: run))"
         }
     }
 
@@ -61,6 +67,11 @@ struct DemoStoryTests {
         let root = try CommandRunner.temporaryDirectory("tidemark-story")
         defer { try? FileManager.default.removeItem(at: root) }
         let run = String(UUID().uuidString.prefix(8)).lowercased()
+        defer {
+            if kind == .postgres {
+                for name in Self.targetNames { try? TestPostgres.dropSchema(Self.schema(name, run: run)) }
+            }
+        }
         let plans = root.appendingPathComponent("plans")
         try FileManager.default.createDirectory(at: plans, withIntermediateDirectories: true)
         try FileManager.default.copyItem(
@@ -131,7 +142,7 @@ struct DemoStoryTests {
             return Target(name: name, environment: "", connection: .url("sqlite:" + root.appendingPathComponent("dbs/\(name).db").path))
         case .postgres:
             return TestPostgres.url.map {
-                Target(name: name, environment: "", connection: .url($0), schema: "story_\(run)_\(name.replacingOccurrences(of: "-", with: "_"))")
+                Target(name: name, environment: "", connection: .url($0), schema: schema(name, run: run))
             }
         }
     }

@@ -93,8 +93,9 @@ import TidemarkCore
 
     @Test func failedNoTransactionRowMakesTheTargetDirty() {
         let rows = Rows()
+        let applied1 = rows.row(.forward, "1")
         let failed = rows.row(.forward, "2", success: false, transactional: false)
-        let state = TargetState(history: [rows.row(.forward, "1"), failed])
+        let state = TargetState(history: [applied1, failed])
         #expect(state.isDirty)
         #expect(state.dirty == failed)
         #expect(applied(state) == ["forward 1"])
