@@ -88,9 +88,12 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // In-memory backend, backend fixtures (SQLite, PostgreSQL), conformance suite, test helpers.
         .target(
             name: "TidemarkTestSupport",
-            dependencies: ["TidemarkCore", .product(name: "Logging", package: "swift-log")]
+            dependencies: [
+                "TidemarkCore", "TidemarkPostgres", "TidemarkSQLite", .product(name: "Logging", package: "swift-log"),
+            ]
         ),
 
         .testTarget(name: "TidemarkCoreTests", dependencies: ["TidemarkCore"]),

@@ -363,7 +363,7 @@ public enum BackendConformance {
             let worker = Thread {
                 defer { finished.signal() }
                 do throws(BackendError) {
-                    let connection = try fixture.backend.connect(to: target, timeouts: timeouts, logger: conformanceLogger)
+                    let connection = try fixture.backend.connect(to: target, timeouts: timeouts, logger: Logger.silent)
                     shared.withLock { $0.canceller = connection.canceller }
                     let started = ContinuousClock.now
                     defer { shared.withLock { $0.elapsed = started.duration(to: .now) } }
@@ -680,8 +680,6 @@ public enum BackendConformance {
         return parts.joined()
     }
 
-    static let conformanceLogger = Logger(label: "tidemark.conformance", factory: { _ in SwiftLogNoOpLogHandler() })
-
     /// Runs a check's body, turning unexpected errors into a failure that names the check.
     private static func check(_ fixture: any BackendFixture, name: String = #function, _ body: (CheckContext) throws -> Void)
         throws
@@ -712,7 +710,7 @@ struct CheckContext {
     }
 
     func connect(_ target: Target, timeouts: Timeouts = BackendConformance.timeouts) throws -> any BackendConnection {
-        try fixture.backend.connect(to: target, timeouts: timeouts, logger: BackendConformance.conformanceLogger)
+        try fixture.backend.connect(to: target, timeouts: timeouts, logger: Logger.silent)
     }
 
     /// Runs `body`, which must throw a `BackendError`; returns it.

@@ -115,7 +115,7 @@ do {
     exit(2)
 }
 
-let logger = Logger(label: "tidemark-bench") { _ in SwiftLogNoOpLogHandler() }
+let logger = Logger.silent
 let clock = ContinuousClock()
 let startRSS = memoryKB("VmRSS")
 let total = clock.now

@@ -5,18 +5,10 @@ import TidemarkTestSupport
 
 /// The backends the conformance suite runs against.
 enum ConformanceFixtures {
-    /// A PostgreSQL server for the suite (`scripts/with-postgres` sets it); nil or empty: none.
-    static let postgresURL: String? = {
-        guard let url = ProcessInfo.processInfo.environment["TIDEMARK_TEST_POSTGRES_URL"], !url.isEmpty else {
-            return nil
-        }
-        return url
-    }()
-
     /// Every backend under test. Adding a backend is one line here.
     static let all: [any BackendFixture] = {
         var fixtures: [any BackendFixture] = [SQLiteFixture(), MemoryFixture()]
-        // ▶ One line per backend. PostgreSQL joins only when TIDEMARK_TEST_POSTGRES_URL is set.
+        // ▶ One line per backend. PostgreSQL joins only when TestPostgres.url is set.
         if let postgres = PostgresFixture() {
             fixtures.append(postgres)
         } else {
@@ -50,21 +42,18 @@ struct BackendConformanceTests {
         try conformanceCase.check.run(conformanceCase.fixture)
     }
 
-    // TIDEMARK_TEST_POSTGRES_URL not set: PostgreSQL conformance skipped; run scripts/with-postgres swift test
-    // (this test shows as skipped then; with the variable set it checks that the PostgreSQL
-    // fixture really is in the list above, so its checks ran in `backendPassesCheck`).
-    @Test(
-        "PostgreSQL backend runs the conformance suite",
-        .enabled(
-            if: ConformanceFixtures.postgresURL != nil,
-            "TIDEMARK_TEST_POSTGRES_URL not set: PostgreSQL conformance skipped; run scripts/with-postgres swift test"))
-    func postgresRunsConformance() {
-        let registered = ConformanceFixtures.all.contains { $0.backend.kind == .postgres }
-        if !registered {
-            withKnownIssue("the PostgreSQL fixture is not registered in ConformanceFixtures.all yet") {
-                Issue.record("TIDEMARK_TEST_POSTGRES_URL is set but no PostgreSQL fixture runs the conformance checks")
-            }
-        }
+    // Without TIDEMARK_TEST_POSTGRES_URL this test is skipped (and the warning above printed).
+    // With it, PostgreSQL must be among the backends of `backendPassesCheck`, every check with it,
+    // and its fixture must reach the server: otherwise this fails.
+    @Test("PostgreSQL backend runs the conformance suite", .enabled(if: TestPostgres.isAvailable, Comment(rawValue: TestPostgres.skipReason)))
+    func postgresRunsConformance() throws {
+        let postgres = try #require(
+            ConformanceFixtures.all.first { $0.backend.kind == .postgres },
+            "TIDEMARK_TEST_POSTGRES_URL is set but no PostgreSQL fixture runs the conformance checks")
+        let checks = ConformanceFixtures.cases.filter { $0.fixture.backend.kind == .postgres }.map(\.check.name)
+        #expect(checks == BackendConformance.allChecks.map(\.name))
+        let target = try postgres.makeTarget(name: "registered")
+        #expect(try !postgres.tableExists("tidemark_history", in: target), "a fresh target's schema is empty")
     }
 
     @Test("Every check is listed once in allChecks")

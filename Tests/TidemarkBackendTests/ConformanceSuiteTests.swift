@@ -77,35 +77,29 @@ struct SilentCanceller: StatementCanceller {
     func cancel() {}
 }
 
-final class DefectiveConnection: BackendConnection {
-    let base: any BackendConnection
+/// A connection with one defect: forwards everything else.
+final class DefectiveConnection: ForwardingConnection {
     let defect: BackendDefect
 
     init(base: any BackendConnection, defect: BackendDefect) {
-        self.base = base
         self.defect = defect
+        super.init(base: base)
     }
 
-    var target: Target { base.target }
-    var canceller: any StatementCanceller { defect == .cancelIgnored ? SilentCanceller() : base.canceller }
+    override var canceller: any StatementCanceller { defect == .cancelIgnored ? SilentCanceller() : base.canceller }
 
-    func tryLock(timeout: Duration) throws(BackendError) -> Bool {
+    override func tryLock(timeout: Duration) throws(BackendError) -> Bool {
         let taken = try base.tryLock(timeout: timeout)
         return defect == .lockNeverExclusive ? true : taken
     }
 
-    func unlock() throws(BackendError) { try base.unlock() }
-    func ensureHistoryTable() throws(BackendError) { try base.ensureHistoryTable() }
-
-    func readSchema() throws(BackendError) -> SchemaSnapshot { try base.readSchema() }
-
-    func fingerprint() throws(BackendError) -> SchemaFingerprint {
+    override func fingerprint() throws(BackendError) -> SchemaFingerprint {
         let fingerprint = try base.fingerprint()
         guard defect == .fingerprintIgnoresIndexes else { return fingerprint }
         return SchemaFingerprint(lines: fingerprint.lines.filter { !$0.hasPrefix("index ") })
     }
 
-    func readHistory() throws(BackendError) -> [HistoryEntry] {
+    override func readHistory() throws(BackendError) -> [HistoryEntry] {
         let rows = try base.readHistory()
         switch defect {
         case .historyForgotten: return []
@@ -121,13 +115,13 @@ final class DefectiveConnection: BackendConnection {
     }
 
     @discardableResult
-    func run(_ step: StepRequest) throws(BackendError) -> HistoryEntry {
+    override func run(_ step: StepRequest) throws(BackendError) -> HistoryEntry {
         var step = step
         if defect == .skipRecordedAsForward, step.kind == .skip { step.kind = .forward }
         return try base.run(step)
     }
 
-    func close() {
+    override func close() {
         if defect != .closeIgnored { base.close() }
     }
 }

@@ -9,7 +9,6 @@ import TidemarkTestSupport
 /// What only the in-memory backend does: its SQL dialect, its test hooks, its speed.
 @Suite("In-memory backend")
 struct MemoryBackendTests {
-    static let logger = Logger(label: "tidemark.test.memory") { _ in SwiftLogNoOpLogHandler() }
     let store = MemoryStore()
 
     func target(_ name: String = "db", schema: String? = nil) -> Target {
@@ -17,7 +16,7 @@ struct MemoryBackendTests {
     }
 
     func connect(_ target: Target, timeouts: Timeouts = BackendConformance.timeouts) throws -> any BackendConnection {
-        let connection = try MemoryBackend(store: store).connect(to: target, timeouts: timeouts, logger: Self.logger)
+        let connection = try MemoryBackend(store: store).connect(to: target, timeouts: timeouts, logger: Logger.silent)
         try connection.ensureHistoryTable()
         return connection
     }
@@ -223,7 +222,7 @@ struct MemoryBackendTests {
                 finishedAt: Date(), executionMS: 1, success: true, transactional: true)
         }
         try store.seed(t, schema: MemorySchema(tables: ["a": MemoryTable(name: "a", columns: ["id"])]), history: rows)
-        let c = try MemoryBackend(store: store).connect(to: t, timeouts: .standard, logger: Self.logger)
+        let c = try MemoryBackend(store: store).connect(to: t, timeouts: .standard, logger: Logger.silent)
         #expect(try c.readHistory() == rows)
         #expect(TargetState(history: rows).applied.map(\.version) == ["1", "2", "3"])
         let next = try c.run(BackendConformance.step("4", .forward, sql: "DROP TABLE a"))
@@ -238,7 +237,7 @@ struct MemoryBackendTests {
         let mine = try connect(t)
         #expect(try mine.tryLock(timeout: .zero))
         #expect(store.isLocked(t))
-        let theirs = try MemoryBackend(store: other).connect(to: t, timeouts: .standard, logger: Self.logger)
+        let theirs = try MemoryBackend(store: other).connect(to: t, timeouts: .standard, logger: Logger.silent)
         #expect(try theirs.tryLock(timeout: .zero), "a lock in one store blocked another store")
         mine.close()
         #expect(!store.isLocked(t))
@@ -257,7 +256,7 @@ struct MemoryBackendTests {
     }
 
     @Test func runBeforeTheHistoryTableExistsFails() throws {
-        let c = try MemoryBackend(store: store).connect(to: target("no-history"), timeouts: .standard, logger: Self.logger)
+        let c = try MemoryBackend(store: store).connect(to: target("no-history"), timeouts: .standard, logger: Logger.silent)
         #expect(throws: BackendError.self) { try c.run(BackendConformance.step("1", .forward, sql: "")) }
     }
 
@@ -281,7 +280,7 @@ struct MemoryBackendTests {
             for index in stride(from: worker, to: count, by: workers) {
                 do {
                     let target = Target(name: "shard-\(index)", environment: "prod", connection: .url("memory:shard-\(index)"))
-                    let connection = try backend.connect(to: target, timeouts: .standard, logger: Self.logger)
+                    let connection = try backend.connect(to: target, timeouts: .standard, logger: Logger.silent)
                     guard try connection.tryLock(timeout: .zero) else { throw BackendError.closed(target: target.name) }
                     try connection.ensureHistoryTable()
                     _ = TargetState(history: try connection.readHistory())

@@ -14,11 +14,11 @@ import Testing
 
 /// PostgreSQL-specific behaviour on a real server (`scripts/with-postgres swift test`): what the
 /// shared conformance suite cannot say about libpq connections, scripts and locks.
-@Suite("PostgreSQL backend", .enabled(if: PostgresFixture.isAvailable))
+@Suite("PostgreSQL backend", .enabled(if: TestPostgres.isAvailable, Comment(rawValue: TestPostgres.skipReason)))
 struct PostgresBackendTests {
     let fixture: PostgresFixture
     let backend = PostgresBackend()
-    let logger = Logger(label: "tidemark.test.postgres", factory: { _ in SwiftLogNoOpLogHandler() })
+    let logger = Logger.silent
 
     init() throws {
         fixture = try #require(PostgresFixture())
@@ -427,7 +427,7 @@ struct PostgresBackendTests {
 
     @Test func concurrentRunsCreateTheHistoryTableOnce() throws {
         var target = try fixture.makeTarget(name: "race")
-        target.schema = PostgresFixture.uniqueSchemaName(for: "race-new")
+        target.schema = TestPostgres.uniqueSchemaName(for: "race-new")
         let failures = Mutex<[String]>([])
         let group = DispatchGroup()
         for _ in 0..<6 {

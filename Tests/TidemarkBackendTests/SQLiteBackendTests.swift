@@ -17,7 +17,6 @@ import TidemarkTestSupport
 /// What only the SQLite backend does: files, paths, the flock lock, busy waits, line numbers.
 @Suite("SQLite backend")
 struct SQLiteBackendTests {
-    static let logger = Logger(label: "tidemark.test.sqlite") { _ in SwiftLogNoOpLogHandler() }
     let fixture = SQLiteFixture()
 
     /// A fresh folder for one test, inside the fixture's folder (removed at process exit).
@@ -32,7 +31,7 @@ struct SQLiteBackendTests {
     }
 
     func connect(_ target: Target, timeouts: Timeouts = BackendConformance.timeouts) throws -> any BackendConnection {
-        try SQLiteBackend().connect(to: target, timeouts: timeouts, logger: Self.logger)
+        try SQLiteBackend().connect(to: target, timeouts: timeouts, logger: Logger.silent)
     }
 
     func step(_ version: String, _ sql: String, transactional: Bool = true) -> StepRequest {
@@ -245,7 +244,7 @@ struct SQLiteBackendTests {
         let slowSQL = fixture.slowSQL(seconds: 5)
         let worker = Thread {
             defer { finished.signal() }
-            guard let connection = try? SQLiteBackend().connect(to: t, timeouts: BackendConformance.timeouts, logger: Self.logger)
+            guard let connection = try? SQLiteBackend().connect(to: t, timeouts: BackendConformance.timeouts, logger: Logger.silent)
             else { return }
             shared.withLock { $0 = connection.canceller }
             _ = try? connection.run(BackendConformance.step("1", .forward, sql: slowSQL))
@@ -278,7 +277,7 @@ struct SQLiteBackendTests {
         DispatchQueue.concurrentPerform(iterations: 8) { index in
             do {
                 let connection = try SQLiteBackend().connect(
-                    to: t, timeouts: BackendConformance.timeouts, logger: Self.logger)
+                    to: t, timeouts: BackendConformance.timeouts, logger: Logger.silent)
                 try connection.ensureHistoryTable()
                 try connection.run(BackendConformance.step("\(index + 1)", .baseline, sql: "", scriptPath: ""))
             } catch {

@@ -2,7 +2,6 @@ import Foundation
 import Logging
 import Testing
 import TidemarkCore
-import TidemarkPostgres
 import TidemarkSQLite
 import TidemarkTestSupport
 
@@ -15,9 +14,7 @@ struct BackupCommandTests {
         var testDescription: String { rawValue }
     }
 
-    static let postgresURL = ProcessInfo.processInfo.environment["TIDEMARK_TEST_POSTGRES_URL"].flatMap { $0.isEmpty ? nil : $0 }
-    static let kinds: [Kind] = postgresURL == nil ? [.sqlite] : [.sqlite, .postgres]
-    static let logger = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
+    static let kinds: [Kind] = TestPostgres.isAvailable ? [.sqlite, .postgres] : [.sqlite]
 
     /// A workspace with a two-version plan (v1 creates orders with two rows, v2 drops their
     /// totals: data-losing) and an inventory with one prod target.
@@ -35,9 +32,9 @@ struct BackupCommandTests {
         for (name, text) in files {
             try text.write(to: plan.appendingPathComponent(name), atomically: true, encoding: .utf8)
         }
-        let schema = "backup_\(UInt32.random(in: 0...UInt32.max))"
+        let schema = TestPostgres.uniqueSchemaName(for: "backup")
         let location =
-            kind == .sqlite ? "url: \"sqlite:../dbs/shop.db\"" : "url: \"\(Self.postgresURL ?? "")\", schema: \(schema)"
+            kind == .sqlite ? "url: \"sqlite:../dbs/shop.db\"" : "url: \"\(TestPostgres.url ?? "")\", schema: \(schema)"
         let inventory = """
             inventory: shop
             plan: ../plans/shop
@@ -50,53 +47,48 @@ struct BackupCommandTests {
         let target =
             kind == .sqlite
             ? Target(name: "shop", environment: "prod", connection: .url("sqlite:\(root.path)/dbs/shop.db"))
-            : Target(name: "shop", environment: "prod", connection: .url(Self.postgresURL ?? ""), schema: schema)
+            : Target(name: "shop", environment: "prod", connection: .url(TestPostgres.url ?? ""), schema: schema)
         return (root, target)
     }
 
-    /// Whether the orders' totals add up to 1750 (both rows, with their values), checked by a
-    /// step that fails otherwise (a CHECK on a temporary table, the same SQL on both backends).
-    /// The step runs where its history row cannot disturb the target's: on a copy of the SQLite
-    /// file, or from a sibling PostgreSQL schema reading the target's table by its qualified name.
+    /// Whether the orders' totals add up to 1750 (both rows, with their values), checked by SQL
+    /// that fails otherwise (a CHECK on a temporary table, the same SQL on both backends). It runs
+    /// where its history row cannot disturb the target's: on a copy of the SQLite file, or as the
+    /// test server's administrator reading the target's table by its qualified name.
     func totalsAreIntact(_ kind: Kind, _ target: Target) throws -> Bool {
-        var checker = target
-        var table = "orders"
-        let backend: any Backend
+        func check(_ table: String) -> String {
+            "CREATE TEMP TABLE tm_check (n integer CHECK (n = 1750)); INSERT INTO tm_check SELECT sum(total_cents) FROM \(table); DROP TABLE tm_check"
+        }
         switch kind {
         case .sqlite:
             let copy = FileManager.default.temporaryDirectory.appendingPathComponent("tidemark-check-\(UUID().uuidString).db").path
-            _ = try SQLiteBackend().backup(target, to: copy, timeouts: .standard, logger: Self.logger)
-            checker.connection = .url("sqlite:\(copy)")
-            backend = SQLiteBackend()
+            defer {
+                for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: copy + suffix) }
+            }
+            _ = try SQLiteBackend().backup(target, to: copy, timeouts: .standard, logger: .silent)
+            let connection = try SQLiteBackend().connect(
+                to: Target(name: "check", environment: "test", connection: .url("sqlite:\(copy)")), timeouts: .standard, logger: .silent)
+            defer { connection.close() }
+            try connection.ensureHistoryTable()
+            do {
+                try connection.run(BackendConformance.step("check", .forward, sql: check("orders")))
+                return true
+            } catch {
+                return false
+            }
         case .postgres:
-            table = "\"\(target.schema ?? "public")\".orders"
-            checker.schema = "\(target.schema ?? "public")_check"
-            backend = PostgresBackend()
-        }
-        let connection = try backend.connect(to: checker, timeouts: .standard, logger: Self.logger)
-        defer {
-            if kind == .postgres, let schema = checker.schema {
-                _ = try? connection.run(BackendConformance.step("drop", .forward, sql: "DROP SCHEMA \"\(schema)\" CASCADE"))
+            do {
+                try TestPostgres.execute(check(TestPostgres.quoted(target.schema ?? "public") + ".orders"))
+                return true
+            } catch {
+                return false
             }
-            connection.close()
-            if kind == .sqlite, case .url(let url) = checker.connection {
-                for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: String(url.dropFirst("sqlite:".count)) + suffix) }
-            }
-        }
-        try connection.ensureHistoryTable()
-        let sql = "CREATE TEMP TABLE tm_check (n integer CHECK (n = 1750)); INSERT INTO tm_check SELECT sum(total_cents) FROM \(table); DROP TABLE tm_check"
-        do {
-            try connection.run(BackendConformance.step("check", .forward, sql: sql))
-            return true
-        } catch {
-            return false
         }
     }
 
     func dropSchema(_ kind: Kind, _ target: Target) {
-        guard kind == .postgres, let schema = target.schema, let backend = try? PostgresBackend().connect(to: Target(name: "x", environment: "x", connection: target.connection), timeouts: .standard, logger: Self.logger) else { return }
-        _ = try? backend.run(BackendConformance.step("drop", .forward, sql: "DROP SCHEMA IF EXISTS \"\(schema)\" CASCADE"))
-        backend.close()
+        guard kind == .postgres, let schema = target.schema else { return }
+        try? TestPostgres.dropSchema(schema)
     }
 
     @Test("apply backs up a prod target before its data-losing step; restore brings the rows back", arguments: kinds)

@@ -16,16 +16,21 @@ struct DemoStoryTests {
         var testDescription: String { rawValue }
     }
 
-    static let postgresURL = ProcessInfo.processInfo.environment["TIDEMARK_TEST_POSTGRES_URL"].flatMap { $0.isEmpty ? nil : $0 }
-    static let backends: [Kind] = postgresURL == nil ? [.sqlite] : [.sqlite, .postgres]
+    static let backends: [Kind] = TestPostgres.isAvailable ? [.sqlite, .postgres] : [.sqlite]
+
+    /// Every target the story creates.
+    static let targetNames = ["dev", "test", "prod-ap-1", "prod-eu-1", "prod-shard-1", "prod-shard-2", "eu-new-1"]
+
+    /// The PostgreSQL schema of one target of one run of the story.
+    static func schema(_ name: String, run: String) -> String {
+        "story_\(run)_\(name.replacingOccurrences(of: "-", with: "_"))"
+    }
 
     /// `url:` (and `schema:`) of one target in the story inventory.
     static func location(_ name: String, kind: Kind, run: String) -> String {
         switch kind {
         case .sqlite: return "url: \"sqlite:../dbs/\(name).db\""
-        case .postgres:
-            let schema = "story_\(run)_\(name.replacingOccurrences(of: "-", with: "_"))"
-            return "url: \"\(postgresURL ?? "")\", schema: \(schema)"
+        case .postgres: return "url: \"\(TestPostgres.url ?? "")\", schema: \(schema(name, run: run))"
         }
     }
 
@@ -62,6 +67,11 @@ struct DemoStoryTests {
         let root = try CommandRunner.temporaryDirectory("tidemark-story")
         defer { try? FileManager.default.removeItem(at: root) }
         let run = String(UUID().uuidString.prefix(8)).lowercased()
+        defer {
+            if kind == .postgres {
+                for name in Self.targetNames { try? TestPostgres.dropSchema(Self.schema(name, run: run)) }
+            }
+        }
         let plans = root.appendingPathComponent("plans")
         try FileManager.default.createDirectory(at: plans, withIntermediateDirectories: true)
         try FileManager.default.copyItem(
@@ -114,7 +124,7 @@ struct DemoStoryTests {
         for (name, rows) in expected {
             let target = try #require(Self.target(named: name, kind: kind, run: run, root: root), "\(inventoryText)")
             let backend: any Backend = kind == .sqlite ? SQLiteBackend() : PostgresBackend()
-            let connection = try backend.connect(to: target, timeouts: .standard, logger: Logger(label: "story"))
+            let connection = try backend.connect(to: target, timeouts: .standard, logger: .silent)
             defer { connection.close() }
             let history = try connection.readHistory()
             #expect(history.map { "\($0.kind.rawValue) \($0.version)" } == rows, "\(kind) \(name)")
@@ -131,8 +141,8 @@ struct DemoStoryTests {
         case .sqlite:
             return Target(name: name, environment: "", connection: .url("sqlite:" + root.appendingPathComponent("dbs/\(name).db").path))
         case .postgres:
-            return postgresURL.map {
-                Target(name: name, environment: "", connection: .url($0), schema: "story_\(run)_\(name.replacingOccurrences(of: "-", with: "_"))")
+            return TestPostgres.url.map {
+                Target(name: name, environment: "", connection: .url($0), schema: schema(name, run: run))
             }
         }
     }

@@ -1,14 +1,13 @@
 import Foundation
-import Logging
 import Testing
 import TidemarkCore
-import TidemarkPostgres
 import TidemarkTestSupport
 
 /// `tidemark rehearse` as a user runs it: on a temporary SQLite file, on a scratch database of a
 /// PostgreSQL server, and on the Lemmy corpus (342 real migrations).
 @Suite struct RehearseCommandTests {
-    static let postgresURL = ProcessInfo.processInfo.environment["TIDEMARK_TEST_POSTGRES_URL"].flatMap { $0.isEmpty ? nil : $0 }
+    /// The rehearsal runs on a temporary SQLite file (false), and on PostgreSQL (true) when there is one.
+    static let onPostgresCases = TestPostgres.isAvailable ? [false, true] : [false]
 
     /// The rehearsal document, as far as these tests read it.
     struct Document: Decodable {
@@ -48,12 +47,11 @@ import TidemarkTestSupport
         try JSONDecoder().decode(Document.self, from: Data(result.standardOutput.utf8))
     }
 
-    @Test("An undo that forgets an index fails the rehearsal, and the output names the index", arguments: [false, true])
+    @Test("An undo that forgets an index fails the rehearsal, and the output names the index", arguments: onPostgresCases)
     func forgottenIndexIsFound(onPostgres: Bool) async throws {
-        if onPostgres && Self.postgresURL == nil { return }
         let root = try forgetfulPlan()
         defer { try? FileManager.default.removeItem(at: root) }
-        let scratch = onPostgres ? ["--url", Self.postgresURL ?? ""] : []
+        let scratch = onPostgres ? ["--url", TestPostgres.url ?? ""] : []
         let text = try await CommandRunner.run(["rehearse", "--plan", "plans/shop"] + scratch, in: root)
         #expect(text.status == 1, "\(text)")
         #expect(text.standardOutput.contains("1 accounts: ok"), "\(text)")
@@ -74,22 +72,13 @@ import TidemarkTestSupport
         #expect(file.contains("accounts_email"))
     }
 
-    /// Runs `sql` as the server's superuser (the URL's role), from a throwaway schema.
-    static func asSuperuser(_ sql: String) throws {
-        let target = Target(name: "setup", environment: "test", connection: .url(postgresURL ?? ""), schema: "rehearse_setup")
-        let connection = try PostgresBackend().connect(to: target, timeouts: .standard, logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
-        defer { connection.close() }
-        try connection.ensureHistoryTable()
-        try connection.run(BackendConformance.step("\(UInt32.random(in: 0...UInt32.max))", .forward, sql: sql))
-    }
-
     @Test(
         "Without CREATEDB the scratch is a temporary schema, dropped afterwards",
-        .enabled(if: postgresURL != nil, "TIDEMARK_TEST_POSTGRES_URL not set"))
+        .enabled(if: TestPostgres.isAvailable, Comment(rawValue: TestPostgres.skipReason)))
     func roleWithoutCreateDatabaseRehearsesInASchema() async throws {
-        let url = Self.postgresURL ?? ""
+        let url = TestPostgres.url ?? ""
         let database = String(url.split(separator: "/").last?.split(separator: "?").first ?? "")
-        try Self.asSuperuser(
+        try TestPostgres.execute(
             """
             DO $$ BEGIN
               IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'tidemark_rehearser') THEN
@@ -109,7 +98,7 @@ import TidemarkTestSupport
         #expect(result.status == 1, "\(result)")
         #expect(result.standardOutput.contains("+ index accounts.accounts_email"), "\(result)")
         // Nothing left behind: no scratch schema remains (this raises if one does).
-        try Self.asSuperuser(
+        try TestPostgres.execute(
             """
             DO $$ BEGIN
               IF EXISTS (SELECT 1 FROM pg_namespace n JOIN pg_roles r ON r.oid = n.nspowner
@@ -143,7 +132,7 @@ import TidemarkTestSupport
     /// The Lemmy corpus on PostgreSQL: what its undo scripts really do (../shared/corpora/lemmy).
     /// Versions 1–247 apply on PostgreSQL 15 and 248 fails forward (it needs PostgreSQL 16), so
     /// the rehearsal covers 1–248 and reports 249–342 as not run.
-    @Test(.enabled(if: postgresURL != nil, "TIDEMARK_TEST_POSTGRES_URL not set"))
+    @Test(.enabled(if: TestPostgres.isAvailable, Comment(rawValue: TestPostgres.skipReason)))
     func lemmyCorpusFindings() async throws {
         // Beside the repository, as ../shared/corpora/README.md lays it out; TIDEMARK_LEMMY_CORPUS overrides.
         let corpus = ProcessInfo.processInfo.environment["TIDEMARK_LEMMY_CORPUS"].map { URL(fileURLWithPath: $0) }
@@ -158,7 +147,7 @@ import TidemarkTestSupport
 
         // About a minute and a half: waited for on a thread of its own, not one of the Swift
         // concurrency pool's few threads, which the other tests running alongside need.
-        let arguments = ["rehearse", "--plan", plan.path, "--url", Self.postgresURL ?? "", "--keep-going", "--json"]
+        let arguments = ["rehearse", "--plan", plan.path, "--url", TestPostgres.url ?? "", "--keep-going", "--json"]
         let run = try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<CommandRunner.Result, any Error>) in
             Thread.detachNewThread {
                 continuation.resume(with: Result { try CommandRunner.run(arguments, in: root) as CommandRunner.Result })

@@ -30,6 +30,22 @@ import TidemarkCore
         Case(
             sql: "WITH old AS (SELECT id FROM post WHERE removed) DELETE FROM comment", expected: "DELETE without WHERE"),
         Case(sql: "DELETE FROM t USING (SELECT id FROM u WHERE u.x) b", expected: "DELETE without WHERE"),
+        Case(sql: "drop table t", expected: "DROP TABLE"),
+        Case(sql: "-- clear the cache\nTRUNCATE TABLE cache", expected: "TRUNCATE"),
+        Case(sql: "DROP FOREIGN TABLE remote_orders", expected: "DROP FOREIGN TABLE"),
+        Case(sql: "DROP SEQUENCE order_numbers", expected: "DROP SEQUENCE"),
+        Case(sql: "DROP DATABASE shop", expected: "DROP DATABASE"),
+        Case(sql: "DROP OWNED BY app_role", expected: "DROP OWNED"),
+        Case(sql: "DROP DOMAIN email_address CASCADE", expected: "DROP DOMAIN … CASCADE"),
+        Case(sql: "DROP VIEW v CASCADE", expected: "DROP VIEW … CASCADE"),
+        Case(sql: "DROP EXTENSION hstore CASCADE", expected: "DROP EXTENSION … CASCADE"),
+        Case(sql: "ALTER TABLE IF EXISTS ONLY app.orders DROP COLUMN note", expected: "DROP COLUMN"),
+        Case(sql: "ALTER FOREIGN TABLE remote_orders DROP COLUMN note", expected: "DROP COLUMN"),
+        Case(sql: "ALTER TABLE t DROP CONSTRAINT t_check, DROP COLUMN d", expected: "DROP COLUMN"),
+        Case(sql: "ALTER TABLE t ALTER type TYPE bigint", expected: "ALTER COLUMN TYPE"),
+        Case(sql: "ALTER TABLE t ALTER COLUMN \"drop\" SET DATA TYPE bigint USING (\"drop\"::bigint)", expected: "ALTER COLUMN TYPE"),
+        // A WHERE inside a subquery does not limit the statement itself.
+        Case(sql: "UPDATE orders SET total = (SELECT max(total) FROM orders o WHERE o.id = 1)", expected: "UPDATE without WHERE"),
 
         // Data-preserving: keywords as names, WHERE clauses, constraint and default drops.
         Case(sql: "ALTER TABLE t RENAME COLUMN type TO kind", expected: nil),
@@ -70,6 +86,17 @@ import TidemarkCore
         Case(sql: "CREATE TABLE drop_log (type text, truncate boolean)", expected: nil),
         Case(sql: "SELECT 'DROP TABLE x' AS hint", expected: nil),
         Case(sql: "CREATE FUNCTION f() RETURNS void AS $$ DELETE FROM t $$ LANGUAGE sql", expected: nil),
+        Case(sql: "CREATE FUNCTION f() RETURNS int LANGUAGE sql BEGIN ATOMIC DELETE FROM t; SELECT 1; END", expected: nil),
+        Case(sql: "/* DROP TABLE orders; */ SELECT 1", expected: nil),
+        Case(sql: "DROP EXTENSION hstore", expected: nil),
+        Case(sql: "DROP TYPE mood", expected: nil),
+        Case(sql: "ALTER TABLE t ADD CONSTRAINT t_check CHECK (total > 0)", expected: nil),
+        Case(sql: "ALTER TABLE t ALTER COLUMN c SET STATISTICS 100", expected: nil),
+        Case(sql: "ALTER INDEX orders_idx RENAME TO orders_total_idx", expected: nil),
+        Case(sql: "ALTER TYPE mood ADD VALUE 'meh'", expected: nil),
+        Case(sql: "UPDATE orders SET note = '' WHERE (SELECT true)", expected: nil),
+        Case(sql: "INSERT INTO archive SELECT * FROM orders", expected: nil),
+        Case(sql: "", expected: nil),
     ]
 
     @Test("Each statement gets the expected verdict", arguments: cases)
@@ -87,5 +114,26 @@ import TidemarkCore
             TRUNCATE order_cache;
             """
         #expect(DataLossClassifier.findings(in: script).map(\.description) == ["DROP COLUMN at line 4", "TRUNCATE at line 6"])
+    }
+
+    @Test func everyDestructiveStatementIsFoundOncePerStatement() {
+        let script = """
+            DROP TABLE a; DROP TABLE b;
+            CREATE FUNCTION f() RETURNS void AS $$ TRUNCATE c; $$ LANGUAGE sql;
+            ALTER TABLE d DROP COLUMN x, DROP COLUMN y;
+            DELETE FROM e
+            """
+        #expect(
+            DataLossClassifier.findings(in: script).map(\.description)
+                == ["DROP TABLE at line 1", "DROP TABLE at line 1", "DROP COLUMN at line 3", "DELETE without WHERE at line 4"])
+    }
+
+    @Test func scriptWithoutDestructiveStatementsHasNoFindings() {
+        #expect(DataLossClassifier.findings(in: "CREATE TABLE a (id int);\nINSERT INTO a VALUES (1);\n-- DROP TABLE a;").isEmpty)
+    }
+
+    @Test func classifyReadsOnlyTheFirstStatement() {
+        #expect(DataLossClassifier.classify("SELECT 1; DROP TABLE t") == nil)
+        #expect(DataLossClassifier.classify("DROP TABLE t; SELECT 1") == "DROP TABLE")
     }
 }

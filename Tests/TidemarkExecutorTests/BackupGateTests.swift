@@ -10,7 +10,6 @@ import TidemarkTestSupport
 /// data-losing step; other tiers and `--no-backup` are not; a backend that cannot back up
 /// stops the step.
 @Suite struct BackupGateTests {
-    static let logger = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
 
     /// v1 creates two tables, v2 and v3 each drop one (both data-losing).
     static let plan = Plan(
@@ -34,7 +33,7 @@ import TidemarkTestSupport
             name: "i", file: "i.yaml", planDirectory: "plans/p", environments: [Environment(name: "e", tier: tier, targets: [target])])
         let rollout = Planner(inventory: inventory, plan: Self.plan).plan(states: [:])
         let targetPlan = try #require(rollout.targets.first)
-        let runner = TargetRunner(plan: Self.plan, runID: "run-1", appliedBy: "test", logger: Self.logger, backups: backups)
+        let runner = TargetRunner(plan: Self.plan, runID: "run-1", appliedBy: "test", logger: Logger.silent, backups: backups)
         return (runner.run(targetPlan, on: target, backend: backend(store), timeouts: .standard), store, target)
     }
 
@@ -44,7 +43,7 @@ import TidemarkTestSupport
         #expect(outcome.backup?.path.hasSuffix("backups/t/run-1.dump") == true)
         #expect(outcome.restoreOnlySteps == ["2 forward (DROP TABLE at line 1)", "3 forward (DROP TABLE at line 1)"])
         // Restoring the snapshot brings back the state before v2: both tables, history through v1.
-        try MemoryBackend(store: store).restore(target, from: outcome.backup?.path ?? "", timeouts: .standard, logger: Self.logger)
+        try MemoryBackend(store: store).restore(target, from: outcome.backup?.path ?? "", timeouts: .standard, logger: Logger.silent)
         #expect(store.tables(of: target) == ["a", "b"])
         #expect(store.history(of: target).map(\.version) == ["1"])
     }

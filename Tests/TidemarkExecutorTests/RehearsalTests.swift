@@ -6,7 +6,6 @@ import TidemarkTestSupport
 
 /// `Rehearsal` on the in-memory backend: every verdict, rebuilds after a failure, stop or go on.
 @Suite struct RehearsalTests {
-    static let logger = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
 
     /// A plan from (forward, undo) pairs; versions 1, 2, ….
     static func plan(_ scripts: [(String, String?)]) -> Plan {
@@ -22,7 +21,7 @@ import TidemarkTestSupport
     }
 
     static func rehearse(_ plan: Plan, keepGoing: Bool = false) throws -> RehearsalReport {
-        try Rehearsal(plan: plan, scratch: MemoryScratchProvider(), logger: logger, keepGoing: keepGoing).run()
+        try Rehearsal(plan: plan, scratch: MemoryScratchProvider(), logger: .silent, keepGoing: keepGoing).run()
     }
 
     @Test func undoThatForgetsAnIndexIsCaughtAndNamed() throws {

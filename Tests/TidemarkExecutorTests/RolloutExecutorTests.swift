@@ -40,23 +40,16 @@ struct MeteredBackend: Backend {
     }
 }
 
-final class MeteredConnection: BackendConnection {
-    let base: any BackendConnection
+/// Enters and leaves the meter around each step; forwards everything else.
+final class MeteredConnection: ForwardingConnection {
     let meter: InFlightMeter
+
     init(base: any BackendConnection, meter: InFlightMeter) {
-        self.base = base
         self.meter = meter
+        super.init(base: base)
     }
-    var target: Target { base.target }
-    var canceller: any StatementCanceller { base.canceller }
-    func tryLock(timeout: Duration) throws(BackendError) -> Bool { try base.tryLock(timeout: timeout) }
-    func unlock() throws(BackendError) { try base.unlock() }
-    func ensureHistoryTable() throws(BackendError) { try base.ensureHistoryTable() }
-    func readHistory() throws(BackendError) -> [HistoryEntry] { try base.readHistory() }
-    func readSchema() throws(BackendError) -> SchemaSnapshot { try base.readSchema() }
-    func fingerprint() throws(BackendError) -> SchemaFingerprint { try base.fingerprint() }
-    func close() { base.close() }
-    func run(_ step: StepRequest) throws(BackendError) -> HistoryEntry {
+
+    override func run(_ step: StepRequest) throws(BackendError) -> HistoryEntry {
         meter.enter(target.name)
         defer { meter.leave(target.name) }
         return try base.run(step)
@@ -64,7 +57,6 @@ final class MeteredConnection: BackendConnection {
 }
 
 @Suite struct RolloutExecutorTests {
-    static let logger = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
 
     static func plan(_ sql: [String] = ["CREATE TABLE a (id int);", "CREATE TABLE b (id int);"]) -> Plan {
         Plan(
@@ -100,7 +92,7 @@ final class MeteredConnection: BackendConnection {
             let rollout = Planner(inventory: inventory, plan: plan).plan(states: [:])
             let executor = RolloutExecutor(
                 inventory: inventory, plan: plan, registry: BackendRegistry([MeteredBackend(base: MemoryBackend(store: store), meter: meter)]),
-                runID: "r", appliedBy: "t", logger: RolloutExecutorTests.logger, control: control)
+                runID: "r", appliedBy: "t", logger: Logger.silent, control: control)
             let events = Mutex<[RunEvent]>([])
             let outcomes = await executor.execute(rollout, onOutcome: onOutcome) { event in events.withLock { $0.append(event) } }
             return (outcomes, events.withLock { $0 })
@@ -190,7 +182,7 @@ final class MeteredConnection: BackendConnection {
     @Test func aTargetLockedByAnotherRunIsReportedAndLeftAlone() async throws {
         let fleet = Fleet([("dev", .dev, 2, nil, false, nil)], concurrency: 2)
         let held = try #require(fleet.inventory.target(named: "dev-2"))
-        let other = try MemoryBackend(store: fleet.store).connect(to: held, timeouts: .standard, logger: Self.logger)
+        let other = try MemoryBackend(store: fleet.store).connect(to: held, timeouts: .standard, logger: Logger.silent)
         #expect(try other.tryLock(timeout: .milliseconds(100)))
         defer { other.close() }
         var inventory = fleet.inventory

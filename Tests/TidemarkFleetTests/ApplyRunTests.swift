@@ -11,7 +11,6 @@ import TidemarkTestSupport
 
 /// The apply use case driven as a library, on the in-memory backend: no binary, no terminal.
 @Suite struct ApplyRunTests {
-    static let logger = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
 
     /// A plan of three versions and an inventory of dev (2 targets) and live prod (1), on disk.
     struct Workspace {
@@ -52,7 +51,7 @@ import TidemarkTestSupport
         }
 
         func run(_ request: ApplyRequest, observer: some ApplyObserver = SilentApplyObserver()) async throws(FleetError) -> ApplyResult {
-            try await ApplyRun(registry: registry, logger: ApplyRunTests.logger).run(request, observer: observer)
+            try await ApplyRun(registry: registry, logger: Logger.silent).run(request, observer: observer)
         }
 
         func tables(of target: String) throws -> Set<String> {
@@ -136,7 +135,7 @@ import TidemarkTestSupport
         let workspace = try Workspace()
         let snapshot = try await FleetSnapshot.load(
             inventoryFile: workspace.inventory, selection: TargetSelection(environments: ["dev"]), registry: workspace.registry,
-            logger: Self.logger)
+            logger: .silent)
         let path = workspace.root.appendingPathComponent("rollout.json").path
         try RolloutFile.write(try snapshot.rollout(to: "1"), to: path)
 
@@ -151,7 +150,7 @@ import TidemarkTestSupport
         #expect(try workspace.tables(of: "dev-1").isEmpty)
 
         let fresh = try await FleetSnapshot.load(
-            inventoryFile: workspace.inventory, selection: TargetSelection(targets: ["dev-1"]), registry: workspace.registry, logger: Self.logger)
+            inventoryFile: workspace.inventory, selection: TargetSelection(targets: ["dev-1"]), registry: workspace.registry, logger: .silent)
         try RolloutFile.write(try fresh.rollout(to: "1"), to: path)
         let result = try await workspace.run(workspace.request(.savedRollout(path: path)))
         #expect(result.status == .succeeded)
@@ -174,7 +173,7 @@ import TidemarkTestSupport
     @Test func unreadableTargetsAreFailedOutcomesAndTheRunFails() async throws {
         let workspace = try Workspace()
         // A backend registry without the memory backend cannot read any target.
-        let result = try await ApplyRun(registry: BackendRegistry([]), logger: Self.logger).run(
+        let result = try await ApplyRun(registry: BackendRegistry([]), logger: .silent).run(
             workspace.request(.inventory(workspace.inventory, selection: TargetSelection(environments: ["dev"]))))
         #expect(result.status == .failed)
         #expect(result.unreachable.keys.sorted() == ["dev-1", "dev-2"])

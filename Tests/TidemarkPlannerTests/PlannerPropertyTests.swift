@@ -39,7 +39,6 @@ struct GeneratedCase: CustomStringConvertible {
 
 @Suite struct PlannerPropertyTests {
     static let cases = 1_000
-    static let logger = Logger(label: "tidemark.property") { _ in SwiftLogNoOpLogHandler() }
 
     static func v(_ number: Int) -> Version { Version(numeric: String(number)) ?? Version(numeric: "0")! }
 
@@ -62,7 +61,7 @@ struct GeneratedCase: CustomStringConvertible {
     static func execute(_ rollout: Rollout, inventory: Inventory, plan: Plan, store: MemoryStore) async -> [TargetOutcome] {
         let executor = RolloutExecutor(
             inventory: inventory, plan: plan, registry: BackendRegistry([MemoryBackend(store: store)]), runID: "prop",
-            appliedBy: "property@test", logger: logger)
+            appliedBy: "property@test", logger: .silent)
         return await executor.execute(rollout)
     }
 

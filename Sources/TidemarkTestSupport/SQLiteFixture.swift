@@ -1,17 +1,18 @@
 import Foundation
 import TidemarkCore
 import TidemarkSQLite
-import TidemarkTestSupport
 
 /// The SQLite backend under conformance test: one fresh file per target in a temporary folder
 /// that is removed when the test process exits. Thread-safe (stateless).
-struct SQLiteFixture: BackendFixture {
-    var description: String { "sqlite" }
+public struct SQLiteFixture: BackendFixture {
+    public init() {}
 
-    var backend: any Backend { SQLiteBackend() }
+    public var description: String { "sqlite" }
+
+    public var backend: any Backend { SQLiteBackend() }
 
     /// One folder per test process; removed at exit so runs leave nothing in the temp folder.
-    static let directory: URL = {
+    public static let directory: URL = {
         let url = FileManager.default.temporaryDirectory
             .appendingPathComponent("tidemark-sqlite-conformance-\(ProcessInfo.processInfo.processIdentifier)-\(UUID().uuidString)")
         try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
@@ -19,31 +20,31 @@ struct SQLiteFixture: BackendFixture {
         return url
     }()
 
-    func makeTarget(name: String) throws -> Target {
+    public func makeTarget(name: String) throws -> Target {
         let path = Self.directory.appendingPathComponent("\(name)-\(UUID().uuidString).db").path
         return Target(name: name, environment: "conformance", connection: .url("sqlite:\(path)"))
     }
 
     /// SQLite has no schemas: each target is its own file.
-    func makeSiblingTarget(of target: Target, name: String) throws -> Target? { nil }
+    public func makeSiblingTarget(of target: Target, name: String) throws -> Target? { nil }
 
-    func createTableSQL(_ table: String) -> String {
+    public func createTableSQL(_ table: String) -> String {
         "CREATE TABLE \(table) (id INTEGER)"
     }
 
     /// SQLite resolves table names when the statement is prepared, which happens only after the
     /// statements before it have run, so this fails mid-script as the suite needs.
-    var failingSQL: String { "SELECT * FROM tidemark_missing_table" }
+    public var failingSQL: String { "SELECT * FROM tidemark_missing_table" }
 
     /// SQLite has no sleep function: a recursive count keeps the engine busy instead. About five
     /// million rows per second on a slow machine, more on a fast one: "about" `seconds`, never
     /// so short that a 300 ms timeout or a cancel after 300 ms could miss it.
-    func slowSQL(seconds: Int) -> String {
+    public func slowSQL(seconds: Int) -> String {
         let rows = max(1, seconds) * 5_000_000
         return "WITH RECURSIVE tm_count(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM tm_count WHERE n < \(rows)) SELECT count(*) FROM tm_count"
     }
 
-    func tableExists(_ table: String, in target: Target) throws -> Bool {
+    public func tableExists(_ table: String, in target: Target) throws -> Bool {
         try SQLiteBackend.tableExists(table, in: target)
     }
 }

@@ -1,0 +1,27 @@
+import TidemarkCore
+
+/// A connection that forwards every call to another one. Tests subclass it and override only
+/// what they change: a defect to catch, a meter around steps. When `BackendConnection` gains a
+/// requirement, this is the one wrapper to extend.
+///
+/// Not thread-safe, like the connection it wraps; `canceller` may be used from other threads.
+open class ForwardingConnection: BackendConnection {
+    /// The connection every call goes to.
+    public let base: any BackendConnection
+
+    public init(base: any BackendConnection) {
+        self.base = base
+    }
+
+    open var target: Target { base.target }
+    open var canceller: any StatementCanceller { base.canceller }
+    open func tryLock(timeout: Duration) throws(BackendError) -> Bool { try base.tryLock(timeout: timeout) }
+    open func unlock() throws(BackendError) { try base.unlock() }
+    open func ensureHistoryTable() throws(BackendError) { try base.ensureHistoryTable() }
+    open func readHistory() throws(BackendError) -> [HistoryEntry] { try base.readHistory() }
+    @discardableResult
+    open func run(_ step: StepRequest) throws(BackendError) -> HistoryEntry { try base.run(step) }
+    open func readSchema() throws(BackendError) -> SchemaSnapshot { try base.readSchema() }
+    open func fingerprint() throws(BackendError) -> SchemaFingerprint { try base.fingerprint() }
+    open func close() { base.close() }
+}
