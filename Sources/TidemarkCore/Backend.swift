@@ -79,9 +79,6 @@ public protocol BackendConnection: AnyObject {
     @discardableResult
     func run(_ step: StepRequest) throws(BackendError) -> HistoryEntry
 
-    /// The tables and columns of the target's schema, read from the catalog (history table excluded).
-    func readSchema() throws(BackendError) -> SchemaSnapshot
-
     /// The target schema's structure from the catalog, normalised and hashed (history table
     /// excluded; the schema's own name left out): what `rehearse` compares and `status --drift`
     /// checks against `fingerprints.json`.

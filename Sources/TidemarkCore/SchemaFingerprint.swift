@@ -1,3 +1,5 @@
+import Foundation
+
 /// A schema's structure as its catalog tells it, normalised into sorted readable lines and
 /// hashed, so two targets (or one target before and after an undo) compare by value and a
 /// difference can be named. Thread-safe value.
@@ -36,6 +38,18 @@ public struct SchemaFingerprint: Sendable, Hashable, Codable {
     }
 
     private static func isStructural(_ line: String) -> Bool { !line.hasPrefix(columnOrderPrefix) }
+
+    /// Each table's columns in physical order, read back from the `column-order` lines.
+    public var columnsByTable: [String: [String]] {
+        var tables: [String: [String]] = [:]
+        for line in lines where line.hasPrefix(Self.columnOrderPrefix) {
+            let rest = line.dropFirst(Self.columnOrderPrefix.count)
+            guard let colon = rest.range(of: ":") else { continue }
+            let columns = rest[colon.upperBound...].trimmingCharacters(in: .whitespaces)
+            tables[String(rest[..<colon.lowerBound])] = columns.isEmpty ? [] : columns.components(separatedBy: ", ")
+        }
+        return tables
+    }
 }
 
 /// Builds a fingerprint's lines the same way in every backend. Not thread-safe (a local value).

@@ -176,29 +176,6 @@ public final class PostgresConnection: BackendConnection {
         return entries
     }
 
-    public func readSchema() throws(BackendError) -> SchemaSnapshot {
-        let pg = try open()
-        let rows: [PGRow]
-        do {
-            rows = try pg.query(
-                """
-                SELECT c.table_name, c.column_name
-                FROM information_schema.columns c
-                JOIN information_schema.tables t ON t.table_schema = c.table_schema AND t.table_name = c.table_name
-                WHERE c.table_schema = $1 AND t.table_type = 'BASE TABLE' AND c.table_name <> 'tidemark_history'
-                ORDER BY c.table_name, c.ordinal_position
-                """, [schema])
-        } catch {
-            throw failure("cannot read the schema", error)
-        }
-        var snapshot = SchemaSnapshot()
-        for row in rows {
-            guard row.count >= 2, let table = row[0], let column = row[1] else { continue }
-            snapshot.tables[table, default: []].append(column)
-        }
-        return snapshot
-    }
-
     // MARK: - Steps
 
     @discardableResult

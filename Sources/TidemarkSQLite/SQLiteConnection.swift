@@ -126,26 +126,6 @@ public final class SQLiteConnection: BackendConnection {
         }
     }
 
-    public func readSchema() throws(BackendError) -> SchemaSnapshot {
-        let db = try openHandle()
-        do {
-            let tables = try Self.query(
-                "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name <> 'tidemark_history' ORDER BY name",
-                on: db
-            ) { row throws(SQLiteFailure) in row.text(0) }
-            var snapshot = SchemaSnapshot()
-            for table in tables {
-                // table_info lists columns by their position in the table (cid).
-                snapshot.tables[table] = try Self.query("SELECT name FROM pragma_table_info(?) ORDER BY cid", [.text(table)], on: db) {
-                    row throws(SQLiteFailure) in row.text(0)
-                }
-            }
-            return snapshot
-        } catch {
-            throw .queryFailed(target: target.name, message: "cannot read the schema: \(error.message)", sqlState: nil)
-        }
-    }
-
     // MARK: Steps
 
     @discardableResult

@@ -21,7 +21,6 @@ open class ForwardingConnection: BackendConnection {
     open func readHistory() throws(BackendError) -> [HistoryEntry] { try base.readHistory() }
     @discardableResult
     open func run(_ step: StepRequest) throws(BackendError) -> HistoryEntry { try base.run(step) }
-    open func readSchema() throws(BackendError) -> SchemaSnapshot { try base.readSchema() }
     open func fingerprint() throws(BackendError) -> SchemaFingerprint { try base.fingerprint() }
     open func close() { base.close() }
 }

@@ -122,11 +122,6 @@ public final class MemoryConnection: BackendConnection {
         try openDatabase().state.withLock { $0.historyTableExists ? $0.history : [] }
     }
 
-    public func readSchema() throws(BackendError) -> SchemaSnapshot {
-        let schema = try openDatabase().state.withLock { $0.schema }
-        return SchemaSnapshot(tables: schema.tables.mapValues(\.columns))
-    }
-
     /// Tables with their columns in order, and indexes; the dialect has no types, constraints
     /// or other objects, so columns carry no definition.
     public func fingerprint() throws(BackendError) -> SchemaFingerprint {
