@@ -665,19 +665,9 @@ public enum BackendConformance {
             transactional: transactional, runID: runID, appliedBy: appliedBy)
     }
 
-    /// A stable 64-hex-digit stand-in for SHA-256 (this module does not link a crypto library).
+    /// The SHA-256 of `text`, standing in for a script's checksum.
     static func fakeChecksum(of text: String) -> String {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        var parts: [String] = []
-        for round in 0..<4 {
-            for byte in text.utf8 {
-                hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3
-            }
-            hash ^= UInt64(round)
-            let hex = String(hash, radix: 16)
-            parts.append(String(repeating: "0", count: 16 - hex.count) + hex)
-        }
-        return parts.joined()
+        SHA256Hex.digest(text)
     }
 
     static let conformanceLogger = Logger(label: "tidemark.conformance", factory: { _ in SwiftLogNoOpLogHandler() })
