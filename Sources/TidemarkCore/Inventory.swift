@@ -186,6 +186,12 @@ public struct Inventory: Sendable, Hashable, Codable {
         environments.first { $0.name == name }
     }
 
+    /// The timeouts that govern `target`: its environment's, or the inventory's defaults when
+    /// the environment is not in this inventory (a target built by hand, a stale rollout).
+    public func timeouts(for target: Target) -> Timeouts {
+        environment(named: target.environment)?.timeouts ?? defaults
+    }
+
     /// The target called `name`. Searches in place: `allTargets` copies the whole fleet, which
     /// made a lookup per target quadratic (10,000 targets: seconds of retain/release).
     public func target(named name: String) -> Target? {
