@@ -64,7 +64,7 @@ public struct DriftCheck: Sendable {
                     do {
                         let live = try await pool.run { () throws -> SchemaFingerprint in
                             let backend = try registry.backend(for: target)
-                            let connection = try backend.connect(to: target, timeouts: timeouts, logger: logger)
+                            let connection = try backend.connect(to: target, access: .readOnly, timeouts: timeouts, logger: logger)
                             defer { connection.close() }
                             return try connection.fingerprint()
                         }

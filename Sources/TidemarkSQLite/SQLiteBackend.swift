@@ -5,7 +5,7 @@ import TidemarkCore
 
 /// The embedded backend: one SQLite file per target, `sqlite:PATH`. Thread-safe (stateless).
 ///
-/// Each connection opens the file (creating it and its parent folders on first use), switches
+/// Each read-write connection opens the file (creating it and its parent folders on first use), switches
 /// it to WAL so readers are not blocked by a running step, and sets `busy_timeout` to the lock
 /// timeout. The migration lock is an advisory `flock` on a sidecar file (`PATH.tidemark-lock`)
 /// rather than an exclusive transaction, so each step can still commit on its own; the kernel
@@ -15,11 +15,12 @@ public struct SQLiteBackend: Backend {
 
     public var kind: BackendKind { .sqlite }
 
-    /// Opens `target`'s database file. Blocks: call it on an executor-owned thread.
-    public func connect(to target: Target, timeouts: Timeouts, logger: Logger) throws(BackendError)
+    /// Opens `target`'s database file (read-only never creates it). Blocks: call it on an
+    /// executor-owned thread.
+    public func connect(to target: Target, access: ConnectionAccess, timeouts: Timeouts, logger: Logger) throws(BackendError)
         -> any BackendConnection
     {
-        try SQLiteConnection(target: target, timeouts: timeouts, logger: logger)
+        try SQLiteConnection(target: target, access: access, timeouts: timeouts, logger: logger)
     }
 
     /// The absolute database path of a `sqlite:PATH` target. Relative paths resolve against the

@@ -168,7 +168,12 @@ public final class MemoryStore: Sendable {
     }
 
     private func existingDatabase(of target: Target) -> MemoryDatabase? {
-        guard let name = try? Self.databaseName(of: target) else { return nil }
+        try? storedDatabase(of: target)
+    }
+
+    /// The target's database if something created it; never creates one (read-only connections).
+    func storedDatabase(of target: Target) throws(BackendError) -> MemoryDatabase? {
+        let name = try Self.databaseName(of: target)
         return shard(of: name).databases.withLock { $0[name] }
     }
 

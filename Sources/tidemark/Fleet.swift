@@ -58,13 +58,15 @@ struct FleetSnapshot {
     var unreachable: [String: BackendError]
 
     /// Loads and reads everything; input problems exit 2.
-    static func load(inventory option: InventoryOption, selection: SelectionOptions, logger: Logger) async throws -> FleetSnapshot {
+    static func load(
+        inventory option: InventoryOption, selection: SelectionOptions, missingDatabases: FleetReader.MissingDatabases = .readAsEmpty, logger: Logger
+    ) async throws -> FleetSnapshot {
         let inventory = try option.load()
         let plan = try loadPlan(at: inventory.planDirectory)
         let targets = try selection.select(from: inventory)
         let pool = WorkerPool(threadCount: min(max(inventory.concurrency, 1), 16), name: "tidemark-read")
         defer { pool.shutdown() }
-        let results = await FleetReader(registry: Backends.standard, logger: logger).readStates(of: targets, inventory: inventory, pool: pool)
+        let results = await FleetReader(registry: Backends.standard, logger: logger).readStates(of: targets, inventory: inventory, pool: pool, missingDatabases: missingDatabases)
         var states: [String: TargetState] = [:]
         var unreachable: [String: BackendError] = [:]
         for (name, result) in results {

@@ -31,7 +31,7 @@ extension Tidemark {
             let entries: [HistoryEntry]
             do {
                 entries = try await pool.run { () throws -> [HistoryEntry] in
-                    let connection = try backend.connect(to: target, timeouts: timeouts, logger: logger)
+                    let connection = try backend.connect(to: target, access: .readOnly, timeouts: timeouts, logger: logger)
                     defer { connection.close() }
                     return try connection.readHistory()
                 }

@@ -20,7 +20,7 @@ extension Tidemark {
         @OptionGroup var logging: LoggingOptions
 
         func run() async throws {
-            let snapshot = try await FleetSnapshot.load(inventory: inventoryOption, selection: selection, logger: logging.makeLogger())
+            let snapshot = try await FleetSnapshot.load(inventory: inventoryOption, selection: selection, missingDatabases: .reported, logger: logging.makeLogger())
             var rows = Self.rows(snapshot)
             if drift { try await StatusDrift.attach(to: &rows, snapshot: snapshot, logger: logging.makeLogger()) }
             if json {
