@@ -68,15 +68,7 @@ public struct Target: Sendable, Hashable, Codable {
         self.passwordEnv = passwordEnv
     }
 
-    public var backendKind: BackendKind {
-        switch connection {
-        case .service: return .postgres
-        case .url(let url):
-            if url.hasPrefix("sqlite:") { return .sqlite }
-            if url.hasPrefix("memory:") { return .memory }
-            return .postgres
-        }
-    }
+    public var backendKind: BackendKind { location.backendKind }
 
     /// The connection with any password removed: safe for output, logs and reports.
     public var redactedLocation: String {
