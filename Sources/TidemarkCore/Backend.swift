@@ -38,7 +38,7 @@ public protocol StatementCanceller: Sendable {
     func cancel()
 }
 
-/// What a connection may do to its target.
+/// What a connection may do to its target. Thread-safe value.
 ///
 /// Read commands (`status`, `plan`, `history`, drift checks) connect `readOnly`, so they never
 /// create anything: a mistyped SQLite path must not become an empty database that `apply` then

@@ -51,7 +51,7 @@ public struct FleetReader: Sendable {
 }
 
 extension FleetReader {
-    /// What a target whose database does not exist yet (a new SQLite file) reads as.
+    /// What a target whose database does not exist yet (a new SQLite file) reads as. Thread-safe value.
     public enum MissingDatabases: Sendable, Hashable {
         /// An error naming the target and the path: `status` and `history` say so.
         case reported
