@@ -30,7 +30,7 @@ let package = Package(
         // Value types, the Backend protocol and error enums. No I/O.
         .target(
             name: "TidemarkCore",
-            dependencies: [.product(name: "Logging", package: "swift-log")]
+            dependencies: [.product(name: "Logging", package: "swift-log"), .product(name: "Crypto", package: "swift-crypto")]
         ),
         // Pure planner: imports TidemarkCore only.
         .target(name: "TidemarkPlanner", dependencies: ["TidemarkCore"]),
@@ -40,7 +40,6 @@ let package = Package(
             dependencies: [
                 "TidemarkCore",
                 .product(name: "Yams", package: "Yams"),
-                .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
         .target(
@@ -60,7 +59,6 @@ let package = Package(
             dependencies: [
                 "TidemarkCore",
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
         // The use cases (status, plan, apply): inputs and sinks in, a report out; no terminal.

@@ -38,6 +38,20 @@ public protocol StatementCanceller: Sendable {
     func cancel()
 }
 
+/// What a connection may do to its target. Thread-safe value.
+///
+/// Read commands (`status`, `plan`, `history`, drift checks) connect `readOnly`, so they never
+/// create anything: a mistyped SQLite path must not become an empty database that `apply` then
+/// migrates as if it were the target.
+public enum ConnectionAccess: Sendable, Hashable {
+    /// Reads history, schema and fingerprints. The database must exist (else
+    /// `BackendError.databaseNotFound`); nothing is created (no file, no history table, no lock
+    /// file), and `ensureHistoryTable`, `tryLock` and `run` fail with `BackendError.readOnly`.
+    case readOnly
+    /// Everything `apply` needs; a SQLite database file that does not exist is created.
+    case readWrite
+}
+
 /// Opens connections to targets of one kind. Backends are dumb: they connect, lock, read
 /// history and run one step; every migration decision lives in the planner and executor.
 /// Implementations are thread-safe.
@@ -46,7 +60,15 @@ public protocol Backend: Sendable {
 
     /// Connects within `timeouts.connectTimeout`, applying the statement and lock timeouts to
     /// the session. Blocks: call it on an executor-owned thread.
-    func connect(to target: Target, timeouts: Timeouts, logger: Logger) throws(BackendError) -> any BackendConnection
+    func connect(to target: Target, access: ConnectionAccess, timeouts: Timeouts, logger: Logger) throws(BackendError)
+        -> any BackendConnection
+}
+
+extension Backend {
+    /// Connects read-write: what `apply`, `repair`, `rehearse` and backups need.
+    public func connect(to target: Target, timeouts: Timeouts, logger: Logger) throws(BackendError) -> any BackendConnection {
+        try connect(to: target, access: .readWrite, timeouts: timeouts, logger: logger)
+    }
 }
 
 /// An open connection to one target.
@@ -87,8 +109,17 @@ public protocol BackendConnection: AnyObject {
     /// Cancels a running statement from another thread.
     var canceller: any StatementCanceller { get }
 
+    /// Where this connection created a new database (a SQLite file that was not there), or nil:
+    /// `apply` says so, because a mistyped path would otherwise go unnoticed.
+    var createdDatabase: String? { get }
+
     /// Closes the connection (releasing the lock); further calls fail.
     func close()
+}
+
+extension BackendConnection {
+    /// Nil: only backends that create databases on connect (SQLite) say otherwise.
+    public var createdDatabase: String? { nil }
 }
 
 /// A backup file and how it was made: what `backup` prints, the run report names, and

@@ -88,6 +88,11 @@ public enum BackendError: Error, Sendable, Hashable, CustomStringConvertible {
     case closed(target: String)
     /// A backup or restore did not complete; `message` says which file and why.
     case backupFailed(target: String, message: String)
+    /// A read-only connection found no database at `location` (a SQLite file that does not
+    /// exist, an in-memory database never created); read commands never create one.
+    case databaseNotFound(target: String, location: String)
+    /// A change (`operation`) was asked of a read-only connection.
+    case readOnly(target: String, operation: String)
 
     public var description: String {
         switch self {
@@ -110,6 +115,10 @@ public enum BackendError: Error, Sendable, Hashable, CustomStringConvertible {
             return "\(target): connection already closed."
         case .backupFailed(let target, let message):
             return "\(target): \(message)"
+        case .databaseNotFound(let target, let location):
+            return "\(target): no database at \(location); check the path in the inventory (`tidemark apply` creates a new database there)."
+        case .readOnly(let target, let operation):
+            return "\(target): cannot \(operation) on a read-only connection; only `apply` and `repair` change a target."
         }
     }
 }

@@ -68,15 +68,7 @@ public struct Target: Sendable, Hashable, Codable {
         self.passwordEnv = passwordEnv
     }
 
-    public var backendKind: BackendKind {
-        switch connection {
-        case .service: return .postgres
-        case .url(let url):
-            if url.hasPrefix("sqlite:") { return .sqlite }
-            if url.hasPrefix("memory:") { return .memory }
-            return .postgres
-        }
-    }
+    public var backendKind: BackendKind { location.backendKind }
 
     /// The connection with any password removed: safe for output, logs and reports.
     public var redactedLocation: String {
@@ -184,6 +176,12 @@ public struct Inventory: Sendable, Hashable, Codable {
 
     public func environment(named name: String) -> Environment? {
         environments.first { $0.name == name }
+    }
+
+    /// The timeouts that govern `target`: its environment's, or the inventory's defaults when
+    /// the environment is not in this inventory (a target built by hand, a stale rollout).
+    public func timeouts(for target: Target) -> Timeouts {
+        environment(named: target.environment)?.timeouts ?? defaults
     }
 
     /// The target called `name`. Searches in place: `allTargets` copies the whole fleet, which

@@ -56,7 +56,7 @@ public struct DriftCheck: Sendable {
         await withTaskGroup(of: (String, DriftResult).self) { group in
             for target in targets {
                 guard let version = versions[target.name] else { continue }
-                let timeouts = inventory.environment(named: target.environment)?.timeouts ?? inventory.defaults
+                let timeouts = inventory.timeouts(for: target)
                 group.addTask { [registry, logger, differenceLimit] in
                     guard let expected = recorded(version, target.backendKind) else {
                         return (target.name, DriftResult(status: .unrecorded, error: "no fingerprint recorded for version \(version) on \(target.backendKind.rawValue); run `tidemark rehearse --record`"))
@@ -64,7 +64,7 @@ public struct DriftCheck: Sendable {
                     do {
                         let live = try await pool.run { () throws -> SchemaFingerprint in
                             let backend = try registry.backend(for: target)
-                            let connection = try backend.connect(to: target, timeouts: timeouts, logger: logger)
+                            let connection = try backend.connect(to: target, access: .readOnly, timeouts: timeouts, logger: logger)
                             defer { connection.close() }
                             return try connection.fingerprint()
                         }

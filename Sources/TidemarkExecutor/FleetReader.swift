@@ -14,21 +14,27 @@ public struct FleetReader: Sendable {
         self.logger = logger
     }
 
-    /// Each target's state by name, or the error that kept it from being read.
-    public func readStates(of targets: [Target], inventory: Inventory, pool: DispatchWorkers) async -> [String: Result<TargetState, BackendError>] {
+    /// Each target's state by name, or the error that kept it from being read. Connections are
+    /// read-only, so reading never creates a database; `missingDatabases` says whether one that
+    /// does not exist yet is an error (`status`) or reads as empty (`plan`, `apply`, which creates it).
+    public func readStates(
+        of targets: [Target], inventory: Inventory, pool: DispatchWorkers, missingDatabases: MissingDatabases = .reported
+    ) async -> [String: Result<TargetState, BackendError>] {
         await withTaskGroup(of: (String, Result<TargetState, BackendError>).self) { group in
             for target in targets {
-                let timeouts = inventory.environment(named: target.environment)?.timeouts ?? inventory.defaults
+                let timeouts = inventory.timeouts(for: target)
                 group.addTask { [registry, retry, logger] in
                     let result: Result<TargetState, BackendError>
                     do {
                         result = .success(
                             try await pool.run { () throws -> TargetState in
                                 let backend = try registry.backend(for: target)
-                                let connection = try retry.connect(target: target, backend: backend, timeouts: timeouts, logger: logger)
+                                let connection = try retry.connect(target: target, backend: backend, access: .readOnly, timeouts: timeouts, logger: logger)
                                 defer { connection.close() }
                                 return TargetState(history: try connection.readHistory())
                             })
+                    } catch BackendError.databaseNotFound(_, _) where missingDatabases == .readAsEmpty {
+                        result = .success(.empty)
                     } catch let error as BackendError {
                         result = .failure(error)
                     } catch {
@@ -41,5 +47,15 @@ public struct FleetReader: Sendable {
             for await (name, result) in group { states[name] = result }
             return states
         }
+    }
+}
+
+extension FleetReader {
+    /// What a target whose database does not exist yet (a new SQLite file) reads as. Thread-safe value.
+    public enum MissingDatabases: Sendable, Hashable {
+        /// An error naming the target and the path: `status` and `history` say so.
+        case reported
+        /// An empty history: what `plan` and `apply` work from (`apply` creates the database).
+        case readAsEmpty
     }
 }

@@ -152,7 +152,7 @@ public struct RolloutExecutor: Sendable {
         if control.isStopRequested {
             return TargetOutcome(plan: targetPlan, outcome: .skipped, reason: "not run: interrupted before this target started")
         }
-        let timeouts = fleet.environments[target.environment]?.timeouts ?? inventory.defaults
+        let timeouts = inventory.timeouts(for: target)
         onEvent(.targetStarted(target: target.name, environment: target.environment))
         let runner = TargetRunner(plan: plan, runID: runID, appliedBy: appliedBy, logger: logger, backups: backups)
         let control = self.control

@@ -1,4 +1,5 @@
 import Foundation
+import TidemarkCore
 
 /// Keeps two `apply` runs of the same inventory from running at once on one machine, whoever
 /// runs them.
@@ -97,11 +98,6 @@ public final class RunLock {
 
     /// FNV-1a: stable across runs and machines, unlike Swift's seeded `Hasher`.
     static func stableHash(_ text: String) -> String {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in text.utf8 {
-            hash ^= UInt64(byte)
-            hash = hash &* 0x0000_0100_0000_01B3
-        }
-        return String(hash, radix: 16)
+        String(StableHash.fnv1a64(text), radix: 16)
     }
 }

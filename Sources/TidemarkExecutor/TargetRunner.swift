@@ -50,13 +50,19 @@ public struct TargetRunner: Sendable {
 
         let connection: any BackendConnection
         do {
-            connection = try retry.connect(target: target, backend: backend, timeouts: timeouts, logger: logger)
+            connection = try retry.connect(target: target, backend: backend, timeouts: timeouts, logger: logger, shouldStop: shouldStop)
         } catch {
+            // A stop that ended the wait between connection attempts is an interruption.
+            if shouldStop() { outcome.outcome = .interrupted }
             outcome.error = error.description
             return finish(outcome)
         }
         defer { connection.close() }
         onConnection(connection.canceller)
+        if let created = connection.createdDatabase {
+            // Said plainly: a mistyped path in the inventory lands here, and only the operator can tell.
+            logger.warning("\(target.name): created new database at \(created); nothing was there before this run")
+        }
 
         do {
             try connection.ensureHistoryTable()
@@ -193,25 +199,44 @@ public struct RetryPolicy: Sendable, Hashable {
         self.maximumDelay = maximumDelay
     }
 
-    /// The pause before retry number `attempt` (1-based): doubling, capped, with full jitter in its upper half.
+    /// The pause before retry number `attempt` (1-based): the shared `Backoff`.
     public func delay(beforeRetry attempt: Int) -> Duration {
-        let base = initialDelay * (1 << min(attempt - 1, 20))
-        let capped = min(base, maximumDelay)
-        return capped / 2 + capped / 2 * Double.random(in: 0...1)
+        Backoff(initial: initialDelay, maximum: maximumDelay).delay(beforeRetry: attempt)
     }
 
-    func connect(target: Target, backend: any Backend, timeouts: Timeouts, logger: Logger) throws(BackendError) -> any BackendConnection {
+    /// Connects, retrying transient failures. `shouldStop` ends the wait between attempts
+    /// early (the last error is thrown), so an interrupt is never slept through.
+    func connect(
+        target: Target, backend: any Backend, access: ConnectionAccess = .readWrite, timeouts: Timeouts, logger: Logger,
+        shouldStop: () -> Bool = { false }
+    ) throws(BackendError) -> any BackendConnection {
         var attempt = 1
         while true {
             do {
-                return try backend.connect(to: target, timeouts: timeouts, logger: logger)
+                return try backend.connect(to: target, access: access, timeouts: timeouts, logger: logger)
             } catch {
-                guard case .connectionFailed(_, _, transient: true) = error, attempt < attempts else { throw error }
+                guard case .connectionFailed(_, _, transient: true) = error, attempt < attempts, !shouldStop() else { throw error }
                 let pause = delay(beforeRetry: attempt)
                 logger.notice("connection failed, retrying in \(pause.milliseconds) ms: \(error)")
-                Thread.sleep(forTimeInterval: Double(pause.milliseconds) / 1000)
+                guard Self.wait(pause, unless: shouldStop) else { throw error }
                 attempt += 1
             }
+        }
+    }
+
+    /// How often a wait between attempts looks at `shouldStop`: short enough that an interrupt
+    /// feels immediate, long enough to cost nothing.
+    static let stopCheckInterval: Duration = .milliseconds(20)
+
+    /// Sleeps for `duration` in short slices; returns false as soon as `shouldStop` says so.
+    static func wait(_ duration: Duration, unless shouldStop: () -> Bool) -> Bool {
+        let clock = ContinuousClock()
+        let deadline = clock.now + duration
+        while true {
+            if shouldStop() { return false }
+            let remaining = clock.now.duration(to: deadline)
+            if remaining <= .zero { return true }
+            Thread.sleep(forTimeInterval: Double(min(remaining, stopCheckInterval).milliseconds + 1) / 1000)
         }
     }
 }

@@ -1,5 +1,5 @@
-import Crypto
 import Foundation
+import TidemarkCore
 
 /// Script checksums as recorded in `tidemark_history`. Pure and thread-safe.
 public enum Checksum {
@@ -8,7 +8,7 @@ public enum Checksum {
     /// A script checked out on Windows (CRLF) and on Linux (LF) is the same script, so both
     /// hash the same. A lone CR (not followed by LF) is kept.
     public static func sha256(of data: Data) -> String {
-        var hasher = SHA256()
+        var hasher = SHA256Hex.Hasher()
         var chunk: [UInt8] = []
         chunk.reserveCapacity(min(data.count, 64 * 1024))
         var pendingCR = false
@@ -23,15 +23,12 @@ public enum Checksum {
                 chunk.append(byte)
             }
             if chunk.count >= 64 * 1024 {
-                hasher.update(data: chunk)
+                hasher.update(chunk)
                 chunk.removeAll(keepingCapacity: true)
             }
         }
         if pendingCR { chunk.append(0x0D) }
-        hasher.update(data: chunk)
-        return hasher.finalize().map { byte in
-            let hex = String(byte, radix: 16)
-            return byte < 0x10 ? "0" + hex : hex
-        }.joined()
+        hasher.update(chunk)
+        return hasher.finalize()
     }
 }

@@ -395,8 +395,8 @@ struct InventoryParser {
             if let later { fail(later, "target '\(name)' has both url and service; keep one.") }
         case (let urlNode?, nil):
             url = text(urlNode, "url", example: "url: \"sqlite:\(environment).db\"")
-            if let value = url, value == "sqlite:" {
-                fail(urlNode, "url sqlite: needs a file path, e.g. url: \"sqlite:.tidemark/\(environment).db\".")
+            if let value = url, case .sqlite(path: "") = ConnectionLocation(.url(value)) {
+                fail(urlNode, "url \(value) needs a file path, e.g. url: \"sqlite:.tidemark/\(environment).db\".")
                 url = nil
             }
         case (nil, let serviceNode?):
@@ -473,14 +473,14 @@ struct InventoryParser {
         return targets
     }
 
-    /// `sqlite:RELATIVE` resolved against the inventory file's directory, made absolute;
-    /// other URLs (PostgreSQL, `memory:`, `sqlite::memory:`, `sqlite:file:…`) unchanged.
+    /// A SQLite file path (`sqlite:PATH`, `sqlite://PATH`, `sqlite:///abs`) resolved against the
+    /// inventory file's directory and normalised, as `sqlite:/absolute/path`; other URLs
+    /// (PostgreSQL, `memory:`, `sqlite::memory:`, `sqlite:file:…`) unchanged.
     func resolveSQLitePath(in url: String) -> String {
-        guard url.hasPrefix("sqlite:") else { return url }
-        let path = String(url.dropFirst("sqlite:".count))
-        if path == ":memory:" || path.hasPrefix("file:") { return url }
+        let location = ConnectionLocation(.url(url))
+        guard let path = location.sqliteFilePath, !path.hasPrefix("file:") else { return url }
         let base = PathText.absolute(PathText.directory(of: file))
-        return "sqlite:" + PathText.resolve(path, against: base)
+        return ConnectionLocation.sqlite(path: PathText.resolve(path, against: base)).url ?? url
     }
 
     // MARK: - Order and notifications

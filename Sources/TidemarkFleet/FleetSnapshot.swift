@@ -23,18 +23,27 @@ public struct FleetSnapshot: Sendable {
     }
 
     /// Reads the inventory at `inventoryFile` and its plan, then every selected target's state.
+    /// Reading never creates a database; `missingDatabases` says whether a target whose
+    /// database does not exist yet is unreachable (`status`) or empty (`plan`, `apply`).
     public static func load(
-        inventoryFile: String, selection: TargetSelection, registry: BackendRegistry, logger: Logger
+        inventoryFile: String, selection: TargetSelection, missingDatabases: FleetReader.MissingDatabases = .readAsEmpty,
+        registry: BackendRegistry, logger: Logger
     ) async throws(FleetError) -> FleetSnapshot {
         let inventory = try FleetInputs.inventory(at: inventoryFile)
         let plan = try FleetInputs.plan(at: inventory.planDirectory)
-        return await read(inventory: inventory, plan: plan, targets: try selection.select(from: inventory), registry: registry, logger: logger)
+        return await read(
+            inventory: inventory, plan: plan, targets: try selection.select(from: inventory), missingDatabases: missingDatabases,
+            registry: registry, logger: logger)
     }
 
     /// Reads the state of `targets`, at most the inventory's concurrency (up to 16) at a time.
-    public static func read(inventory: Inventory, plan: Plan, targets: [Target], registry: BackendRegistry, logger: Logger) async -> FleetSnapshot {
+    public static func read(
+        inventory: Inventory, plan: Plan, targets: [Target], missingDatabases: FleetReader.MissingDatabases = .readAsEmpty,
+        registry: BackendRegistry, logger: Logger
+    ) async -> FleetSnapshot {
         let workers = DispatchWorkers(count: min(max(inventory.concurrency, 1), 16), label: "tidemark-read")
-        let results = await FleetReader(registry: registry, logger: logger).readStates(of: targets, inventory: inventory, pool: workers)
+        let results = await FleetReader(registry: registry, logger: logger).readStates(
+            of: targets, inventory: inventory, pool: workers, missingDatabases: missingDatabases)
         var states: [String: TargetState] = [:]
         var unreachable: [String: BackendError] = [:]
         for (name, result) in results {

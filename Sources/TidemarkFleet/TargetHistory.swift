@@ -4,16 +4,17 @@ import TidemarkExecutor
 
 /// The history use case: every row of one target's history table, oldest first.
 public enum TargetHistory {
-    /// The named target and its history rows; the table is only read, never created.
+    /// The named target and its history rows, through a read-only connection: nothing is
+    /// created, neither the history table nor a missing SQLite file.
     public static func read(
         target name: String, inventoryFile: String, registry: BackendRegistry, logger: Logger
     ) async throws(FleetError) -> (target: Target, entries: [HistoryEntry]) {
         let inventory = try FleetInputs.inventory(at: inventoryFile)
         let target = try inventory.requireTarget(name)
-        let timeouts = inventory.environment(named: target.environment)?.timeouts ?? inventory.defaults
+        let timeouts = inventory.timeouts(for: target)
         do {
             let entries = try await DispatchWorkers(count: 1, label: "tidemark-history").run { () throws(BackendError) -> [HistoryEntry] in
-                let connection = try registry.backend(for: target).connect(to: target, timeouts: timeouts, logger: logger)
+                let connection = try registry.backend(for: target).connect(to: target, access: .readOnly, timeouts: timeouts, logger: logger)
                 defer { connection.close() }
                 return try connection.readHistory()
             }

@@ -1,5 +1,5 @@
-import Crypto
 import Foundation
+import TidemarkCore
 
 /// One message for one sink: the exact body and the headers to send, except the signature,
 /// which is computed at each send from the secret in the environment (so no secret-derived
@@ -65,7 +65,6 @@ struct Delivery: Sendable {
 
     /// Lower-case hex HMAC-SHA256 of `body` under `secret`. Pure; thread-safe.
     static func signature(of body: Data, secret: Data) -> String {
-        let code = HMAC<SHA256>.authenticationCode(for: body, using: SymmetricKey(data: secret))
-        return code.map { byte in String(byte, radix: 16).count == 1 ? "0" + String(byte, radix: 16) : String(byte, radix: 16) }.joined()
+        SHA256Hex.authenticationCode(for: body, key: secret)
     }
 }

@@ -32,7 +32,7 @@ public struct DeliveryOptions: Sendable, Hashable {
         self.slackTargetMessageLimit = slackTargetMessageLimit
     }
 
-    /// The variable that overrides `flushTimeout` (`10s`, `500ms`, `2`).
+    /// The variable that overrides `flushTimeout` (`10s`, `500ms`; the inventory's duration grammar).
     public static let flushTimeoutVariable = "TIDEMARK_NOTIFY_FLUSH_TIMEOUT"
     /// The variable that overrides `requestTimeout`.
     public static let requestTimeoutVariable = "TIDEMARK_NOTIFY_REQUEST_TIMEOUT"
@@ -42,38 +42,21 @@ public struct DeliveryOptions: Sendable, Hashable {
     public init(environment: [String: String]) throws(NotifyError) {
         self.init()
         if let text = environment[Self.flushTimeoutVariable], !text.isEmpty {
-            guard let duration = Self.parseDuration(text) else { throw .badDuration(variable: Self.flushTimeoutVariable, value: text) }
+            guard let duration = DurationText.parse(text) else { throw .badDuration(variable: Self.flushTimeoutVariable, value: text) }
             flushTimeout = duration
         }
         if let text = environment[Self.requestTimeoutVariable], !text.isEmpty {
-            guard let duration = Self.parseDuration(text), duration > .zero else {
+            guard let duration = DurationText.parse(text), duration > .zero else {
                 throw .badDuration(variable: Self.requestTimeoutVariable, value: text)
             }
             requestTimeout = duration
         }
     }
 
-    /// `250ms`, `2s`, `1m`, or a bare number of seconds (`1.5`). Nil for anything else.
-    static func parseDuration(_ text: String) -> Duration? {
-        let trimmed = text.trimmingCharacters(in: .whitespaces)
-        let units: [(suffix: String, seconds: Double)] = [("ms", 0.001), ("s", 1), ("m", 60)]
-        for unit in units where trimmed.hasSuffix(unit.suffix) {
-            guard let amount = Double(trimmed.dropLast(unit.suffix.count)), amount >= 0, amount.isFinite else { return nil }
-            return .milliseconds(Int64((amount * unit.seconds * 1000).rounded()))
-        }
-        guard let seconds = Double(trimmed), seconds >= 0, seconds.isFinite else { return nil }
-        return .milliseconds(Int64((seconds * 1000).rounded()))
-    }
-
-    /// The delay before retry number `retry` (1 for the first): capped exponential backoff with
-    /// "equal jitter" (half fixed, half random), so a fleet of runs that all failed at once does
-    /// not retry in lockstep yet never retries immediately. A receiver's `Retry-After`, capped,
-    /// wins when it asks for longer.
+    /// The delay before retry number `retry` (1 for the first): the shared `Backoff`; a
+    /// receiver's `Retry-After`, capped, wins when it asks for longer.
     func backoff(retry: Int, retryAfter: Duration?) -> Duration {
-        let exponent = min(max(retry - 1, 0), 20)
-        let ceiling = min(initialBackoff * (1 << exponent), maximumBackoff)
-        let milliseconds = max(ceiling.milliseconds, 2)
-        let jittered = Duration.milliseconds(milliseconds / 2 + Int64.random(in: 0...(milliseconds / 2)))
+        let jittered = Backoff(initial: initialBackoff, maximum: maximumBackoff).delay(beforeRetry: retry)
         guard let retryAfter else { return jittered }
         return max(jittered, min(retryAfter, maximumRetryAfter))
     }

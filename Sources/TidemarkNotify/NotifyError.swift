@@ -1,3 +1,5 @@
+import TidemarkCore
+
 /// Why a sink cannot be used or a setting cannot be read. Each case renders one sentence naming
 /// the sink or variable and the fix; none ever repeats a URL or a secret. Thread-safe value.
 public enum NotifyError: Error, Sendable, Hashable, CustomStringConvertible {
@@ -19,7 +21,7 @@ public enum NotifyError: Error, Sendable, Hashable, CustomStringConvertible {
         case .missingSecret(let sink, let variable):
             return "notify sink '\(sink)': environment variable \(variable) (its secret_env) is not set, and Tidemark does not send unsigned events to a sink that expects signatures; export it."
         case .badDuration(let variable, let value):
-            return "\(variable)=\(value) is not a duration; use e.g. 10s, 500ms or 2."
+            return "\(variable)=\(value) is not a duration; write a number and a unit, e.g. \(DurationText.examples)."
         }
     }
 }

@@ -16,8 +16,12 @@ public struct PostgresBackend: Backend {
     /// counts it), then sets `statement_timeout`, `lock_timeout` and, for a target with a schema,
     /// `search_path`. The password comes from the variable `target.passwordEnv` names, if set.
     /// Blocks: call it on an executor-owned thread.
-    public func connect(to target: Target, timeouts: Timeouts, logger: Logger) throws(BackendError) -> any BackendConnection {
+    ///
+    /// Read-only sessions refuse every change and create nothing (no schema, no history table).
+    public func connect(to target: Target, access: ConnectionAccess, timeouts: Timeouts, logger: Logger) throws(BackendError)
+        -> any BackendConnection
+    {
         try PostgresConnection(
-            target: target, timeouts: timeouts, logger: logger, environment: ProcessInfo.processInfo.environment)
+            target: target, access: access, timeouts: timeouts, logger: logger, environment: ProcessInfo.processInfo.environment)
     }
 }

@@ -8,17 +8,14 @@ extension PostgresBackend: BackupCapableBackend {
     /// (never its argument list, which other users can read in `ps`).
     public func backup(_ target: Target, to path: String, timeouts: Timeouts, logger: Logger) throws(BackendError) -> BackupRecord {
         let invocation = try PostgresTool.invocation(for: target, timeouts: timeouts)
-        try PostgresTool.prepareFile(path, target: target.name)
+        try BackupFile.prepare(path, target: target.name)
         var arguments = ["--format=custom", "--file=\(path)", "--dbname=\(invocation.connection)"]
         if let schema = target.schema { arguments.append("--schema=\(schema)") }
         try PostgresTool.run("pg_dump", arguments, invocation: invocation, target: target, what: "back up to \(path)")
-        guard chmod(path, 0o600) == 0 else {
-            throw .backupFailed(target: target.name, message: "cannot make \(path) private (mode 0600)")
-        }
+        try BackupFile.restrict(path, target: target.name)
         logger.info("backup written", metadata: ["target": "\(target.name)", "path": "\(path)"])
         let method = target.schema.map { "pg_dump -Fc --schema=\($0)" } ?? "pg_dump -Fc"
-        let size = ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber)?.int64Value ?? 0
-        return BackupRecord(target: target.name, path: path, method: method, bytes: size)
+        return BackupRecord(target: target.name, path: path, method: method, bytes: BackupFile.size(of: path))
     }
 
     /// `pg_restore --clean --if-exists --single-transaction` of a backup made by `backup`: every
@@ -85,19 +82,6 @@ enum PostgresTool {
         }
         if result.hasSuffix("?") || result.hasSuffix("&") { result.removeLast() }
         return result
-    }
-
-    static func prepareFile(_ path: String, target: String) throws(BackendError) {
-        let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
-        do {
-            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        } catch {
-            throw .backupFailed(target: target, message: "cannot create the folder \(folder): \(error.localizedDescription)")
-        }
-        // Created private before pg_dump writes a byte: it truncates, keeping the mode.
-        guard FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600]), chmod(path, 0o600) == 0 else {
-            throw .backupFailed(target: target, message: "cannot create \(path)")
-        }
     }
 
     /// The newest `name` binary: Debian's /usr/lib/postgresql/<major>/bin first (pg_dump must

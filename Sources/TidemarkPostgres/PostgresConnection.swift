@@ -14,6 +14,7 @@ public final class PostgresConnection: BackendConnection {
     /// The schema that holds `tidemark_history` and keys the lock: the target's, or `public`.
     public let schema: String
     public let canceller: any StatementCanceller
+    public let access: ConnectionAccess
 
     private var connection: PGConnection?
     private let timeouts: Timeouts
@@ -29,7 +30,8 @@ public final class PostgresConnection: BackendConnection {
     static let lockPollInterval: Duration = .milliseconds(100)
 
     /// Connects and applies the session settings. Blocks for up to the connect timeout.
-    init(target: Target, timeouts: Timeouts, logger: Logger, environment: [String: String]) throws(BackendError) {
+    /// Read-only sessions also set `default_transaction_read_only`, so even a bug cannot write.
+    init(target: Target, access: ConnectionAccess = .readWrite, timeouts: Timeouts, logger: Logger, environment: [String: String]) throws(BackendError) {
         guard target.backendKind == .postgres else {
             throw .unsupported(
                 target: target.name,
@@ -61,6 +63,7 @@ public final class PostgresConnection: BackendConnection {
         }
 
         self.target = target
+        self.access = access
         self.schema = schema
         self.timeouts = timeouts
         self.logger = logger
@@ -82,7 +85,7 @@ public final class PostgresConnection: BackendConnection {
     // MARK: - Lock
 
     public func tryLock(timeout: Duration) throws(BackendError) -> Bool {
-        let pg = try open()
+        let pg = try openWritable("take the migration lock")
         if holdsLock { return true }  // session advisory locks stack; keep exactly one
         let clock = ContinuousClock()
         let deadline = clock.now + max(timeout, .zero)
@@ -121,7 +124,7 @@ public final class PostgresConnection: BackendConnection {
     // MARK: - History
 
     public func ensureHistoryTable() throws(BackendError) {
-        let pg = try open()
+        let pg = try openWritable("create \(historyTable)")
         if try historyTableExists(pg) { return }
         do throws(PGError) {
             // Runs may start together on a new target (the executor creates the table before it
@@ -180,7 +183,7 @@ public final class PostgresConnection: BackendConnection {
 
     @discardableResult
     public func run(_ step: StepRequest) throws(BackendError) -> HistoryEntry {
-        let pg = try open()
+        let pg = try openWritable("run version \(step.version)")
         if pg.inTransactionBlock {
             // Every path below ends its transaction; this guards against a caller's stray BEGIN.
             logger.warning("a transaction was left open on the connection; rolling it back before the step")
@@ -460,6 +463,13 @@ public final class PostgresConnection: BackendConnection {
         return connection
     }
 
+    /// The connection, for a change: refused on a read-only connection before the server is asked.
+    private func openWritable(_ operation: String) throws(BackendError) -> PGConnection {
+        let pg = try open()
+        guard access == .readWrite else { throw .readOnly(target: target.name, operation: operation) }
+        return pg
+    }
+
     private func historyTableExists(_ pg: PGConnection) throws(BackendError) -> Bool {
         do {
             // to_regclass is NULL, not an error, when the schema or table is missing.
@@ -477,7 +487,8 @@ public final class PostgresConnection: BackendConnection {
         return """
             \(set) statement_timeout = \(max(0, timeouts.statementTimeout.milliseconds)); \
             \(set) lock_timeout = \(max(0, timeouts.lockTimeout.milliseconds)); \
-            \(set) search_path TO \(searchPath)
+            \(set) search_path TO \(searchPath)\
+            \(access == .readOnly ? "; \(set) default_transaction_read_only = on" : "")
             """
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import TidemarkCore
 
 /// SQL text helpers for the PostgreSQL backend. Pure functions; thread-safe.
 enum PostgresSQL {
@@ -20,22 +21,13 @@ enum PostgresSQL {
     /// Stable across processes and releases, unlike Swift's per-process seeded `Hasher`: every
     /// Tidemark run, on any machine, must compute the same key for the same schema.
     static func advisoryLockKey(schema: String) -> Int64 {
-        Int64(bitPattern: fnv1a64("tidemark:" + schema))
+        Int64(bitPattern: StableHash.fnv1a64("tidemark:" + schema))
     }
 
     /// The key that serializes creating a schema's history table, distinct from the migration lock
     /// so that creating the table never waits for another run's whole migration.
     static func creationLockKey(schema: String) -> Int64 {
-        Int64(bitPattern: fnv1a64("tidemark-create:" + schema))
-    }
-
-    static func fnv1a64(_ text: String) -> UInt64 {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in text.utf8 {
-            hash ^= UInt64(byte)
-            hash &*= 0x0000_0100_0000_01b3
-        }
-        return hash
+        Int64(bitPattern: StableHash.fnv1a64("tidemark-create:" + schema))
     }
 
     /// The 1-based line and column of the character at 0-based `offset` (in Unicode scalars, as

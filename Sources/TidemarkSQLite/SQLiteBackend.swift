@@ -5,7 +5,7 @@ import TidemarkCore
 
 /// The embedded backend: one SQLite file per target, `sqlite:PATH`. Thread-safe (stateless).
 ///
-/// Each connection opens the file (creating it and its parent folders on first use), switches
+/// Each read-write connection opens the file (creating it and its parent folders on first use), switches
 /// it to WAL so readers are not blocked by a running step, and sets `busy_timeout` to the lock
 /// timeout. The migration lock is an advisory `flock` on a sidecar file (`PATH.tidemark-lock`)
 /// rather than an exclusive transaction, so each step can still commit on its own; the kernel
@@ -15,36 +15,34 @@ public struct SQLiteBackend: Backend {
 
     public var kind: BackendKind { .sqlite }
 
-    /// Opens `target`'s database file. Blocks: call it on an executor-owned thread.
-    public func connect(to target: Target, timeouts: Timeouts, logger: Logger) throws(BackendError)
+    /// Opens `target`'s database file (read-only never creates it). Blocks: call it on an
+    /// executor-owned thread.
+    public func connect(to target: Target, access: ConnectionAccess, timeouts: Timeouts, logger: Logger) throws(BackendError)
         -> any BackendConnection
     {
-        try SQLiteConnection(target: target, timeouts: timeouts, logger: logger)
+        try SQLiteConnection(target: target, access: access, timeouts: timeouts, logger: logger)
     }
 
-    /// The absolute database path of a `sqlite:PATH` target. Relative paths resolve against the
-    /// current directory (inventory loading normally makes them absolute already);
-    /// `sqlite://PATH` and `sqlite:///abs/path` are accepted too.
+    /// The absolute database path of a `sqlite:PATH` target (the forms are `ConnectionLocation`'s).
+    /// Relative paths resolve against the current directory (inventory loading normally makes
+    /// them absolute already).
     public static func databasePath(of target: Target) throws(BackendError) -> String {
-        guard case .url(let url) = target.connection, url.hasPrefix("sqlite:") else {
+        let location = target.location
+        guard case .sqlite = location else {
             throw .unsupported(
                 target: target.name, message: "not a SQLite target; SQLite targets use `url: sqlite:PATH`.")
         }
-        var path = String(url.dropFirst("sqlite:".count))
-        if path.hasPrefix("//") { path.removeFirst(2) }
-        guard !path.isEmpty, path != ":memory:" else {
-            throw .unsupported(
-                target: target.name,
-                message: "`\(url)` names no database file; use `sqlite:PATH` with a file path (an in-memory database would not keep its history).")
+        guard let path = location.sqliteFilePath else {
+            throw .unsupported(target: target.name, message: location.problem ?? "no database file.")
         }
         if target.schema != nil {
             throw .unsupported(
                 target: target.name,
                 message: "SQLite has no schemas; remove `schema:` from this target or give it its own file.")
         }
-        if !path.hasPrefix("/") {
-            path = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
-                .appendingPathComponent(path).standardizedFileURL.path
+        if let relative = location.relativeSQLitePath {
+            return URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
+                .appendingPathComponent(relative).standardizedFileURL.path
         }
         return path
     }

@@ -65,29 +65,3 @@ extension SQLiteBackend: BackupCapableBackend {
         }
     }
 }
-
-/// Backup files: folders made, mode 0600 before any byte is written. Thread-safe (stateless).
-enum BackupFile {
-    /// Creates `path`'s folder and an empty file readable only by its owner.
-    static func prepare(_ path: String, target: String) throws(BackendError) {
-        let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
-        do {
-            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        } catch {
-            throw .backupFailed(target: target, message: "cannot create the folder \(folder): \(error.localizedDescription)")
-        }
-        _ = FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600])
-        try restrict(path, target: target)
-    }
-
-    /// Sets mode 0600 (an existing file keeps its old mode when overwritten).
-    static func restrict(_ path: String, target: String) throws(BackendError) {
-        guard chmod(path, 0o600) == 0 else {
-            throw .backupFailed(target: target, message: "cannot make \(path) private (mode 0600): \(String(cString: strerror(errno)))")
-        }
-    }
-
-    static func size(of path: String) -> Int64 {
-        ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber)?.int64Value ?? 0
-    }
-}

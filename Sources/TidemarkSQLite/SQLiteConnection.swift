@@ -13,6 +13,9 @@ public final class SQLiteConnection: BackendConnection {
     /// The absolute path of the database file.
     public let databasePath: String
     public let canceller: any StatementCanceller
+    public let access: ConnectionAccess
+    /// The path, when this connection created the database file.
+    public let createdDatabase: String?
 
     private(set) var handle: OpaquePointer?
     private let watch: SQLiteStatementWatch
@@ -20,20 +23,30 @@ public final class SQLiteConnection: BackendConnection {
     private let timeouts: Timeouts
     private let logger: Logger
 
-    /// Opens (creating if needed) the target's file, switches it to WAL and applies the timeouts.
-    init(target: Target, timeouts: Timeouts, logger: Logger) throws(BackendError) {
+    /// Opens the target's file, switches it to WAL and applies the timeouts. Read-write creates
+    /// the file (and its folders) when missing; read-only never does: a missing file is
+    /// `BackendError.databaseNotFound`.
+    init(target: Target, access: ConnectionAccess, timeouts: Timeouts, logger: Logger) throws(BackendError) {
         let path = try SQLiteBackend.databasePath(of: target)
-        let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
-        do {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        } catch {
-            throw .connectionFailed(
-                target: target.name, message: "cannot create the folder \(directory): \(error.localizedDescription)",
-                transient: false)
+        let existed = FileManager.default.fileExists(atPath: path)
+        let flags: Int32
+        switch access {
+        case .readOnly:
+            guard existed else { throw .databaseNotFound(target: target.name, location: path) }
+            flags = SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX
+        case .readWrite:
+            let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
+            do {
+                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            } catch {
+                throw .connectionFailed(
+                    target: target.name, message: "cannot create the folder \(directory): \(error.localizedDescription)",
+                    transient: false)
+            }
+            flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
         }
 
         var opened: OpaquePointer?
-        let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
         let openCode = sqlite3_open_v2(path, &opened, flags, nil)
         guard openCode == SQLITE_OK, let db = opened else {
             let message = opened.map { SQLiteError.message(of: $0) } ?? SQLiteError.text(of: openCode)
@@ -45,7 +58,8 @@ public final class SQLiteConnection: BackendConnection {
         sqlite3_extended_result_codes(db, 1)
         // Switching to WAL needs a moment of exclusive access; wait for it within the connect timeout.
         sqlite3_busy_timeout(db, Self.clampedMilliseconds(timeouts.connectTimeout))
-        if let failure = Self.runScript("PRAGMA journal_mode = WAL", on: db).failure {
+        // A read-only connection cannot switch the journal mode; it reads whatever mode the file has.
+        if access == .readWrite, let failure = Self.runScript("PRAGMA journal_mode = WAL", on: db).failure {
             sqlite3_close_v2(db)
             throw .connectionFailed(
                 target: target.name, message: "cannot open \(path): \(failure.message)",
@@ -63,6 +77,8 @@ public final class SQLiteConnection: BackendConnection {
 
         self.target = target
         self.databasePath = path
+        self.access = access
+        self.createdDatabase = existed ? nil : path
         self.handle = db
         self.watch = watch
         self.canceller = SQLiteCanceller(watch: watch)
@@ -89,7 +105,7 @@ public final class SQLiteConnection: BackendConnection {
     // MARK: Lock
 
     public func tryLock(timeout: Duration) throws(BackendError) -> Bool {
-        _ = try openHandle()
+        _ = try writableHandle("take the migration lock")
         do {
             let acquired = try lockFile.acquire(timeout: timeout)
             logger.debug(acquired ? "took the migration lock" : "migration lock held elsewhere")
@@ -107,7 +123,7 @@ public final class SQLiteConnection: BackendConnection {
     // MARK: History
 
     public func ensureHistoryTable() throws(BackendError) {
-        let db = try openHandle()
+        let db = try writableHandle("create tidemark_history")
         if let failure = Self.runScript(Self.createHistoryTableSQL, on: db).failure {
             throw .queryFailed(
                 target: target.name, message: "cannot create tidemark_history: \(failure.message)", sqlState: nil)
@@ -130,7 +146,7 @@ public final class SQLiteConnection: BackendConnection {
 
     @discardableResult
     public func run(_ step: StepRequest) throws(BackendError) -> HistoryEntry {
-        let db = try openHandle()
+        let db = try writableHandle("run version \(step.version)")
         logger.debug(
             "running step",
             metadata: ["version": "\(step.version)", "kind": "\(step.kind.rawValue)", "transactional": "\(step.transactional)"])
@@ -323,6 +339,13 @@ public final class SQLiteConnection: BackendConnection {
     private func openHandle() throws(BackendError) -> OpaquePointer {
         guard let handle else { throw .closed(target: target.name) }
         return handle
+    }
+
+    /// The handle, for a change: refused on a read-only connection before SQLite is asked.
+    private func writableHandle(_ operation: String) throws(BackendError) -> OpaquePointer {
+        let db = try openHandle()
+        guard access == .readWrite else { throw .readOnly(target: target.name, operation: operation) }
+        return db
     }
 }
 

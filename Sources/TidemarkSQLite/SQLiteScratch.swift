@@ -17,7 +17,7 @@ public struct SQLiteScratchProvider: ScratchDatabaseProvider {
     public func create() throws(BackendError) -> Target {
         let name = "tidemark-rehearse-\(UUID().uuidString.lowercased()).db"
         let path = URL(fileURLWithPath: folder).appendingPathComponent(name).path
-        return Target(name: "scratch", environment: "rehearse", connection: .url("sqlite:\(path)"))
+        return Target(name: "scratch", environment: "rehearse", connection: ConnectionLocation.sqlite(path: path).connection)
     }
 
     public func drop(_ target: Target) {

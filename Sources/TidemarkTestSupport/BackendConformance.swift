@@ -61,6 +61,8 @@ public enum BackendConformance {
         ConformanceCheck(name: "fingerprintIgnoresBuildPathAndHistory", run: fingerprintIgnoresBuildPathAndHistory),
         ConformanceCheck(name: "fingerprintNamesEveryDifference", run: fingerprintNamesEveryDifference),
         ConformanceCheck(name: "fingerprintSeesColumnOrderApart", run: fingerprintSeesColumnOrderApart),
+        ConformanceCheck(name: "readOnlyConnectionToANewTargetCreatesNothing", run: readOnlyConnectionToANewTargetCreatesNothing),
+        ConformanceCheck(name: "readOnlyConnectionReadsButRefusesChanges", run: readOnlyConnectionReadsButRefusesChanges),
     ]
 
     /// Generous timeouts: the checks that test a timeout set their own.
@@ -653,6 +655,76 @@ public enum BackendConformance {
 
     // MARK: Helpers
 
+    // MARK: Read-only connections
+
+    /// A read-only connection to a target nothing has written yet creates nothing: where the
+    /// database itself is missing (a SQLite file, an in-memory database) it fails with
+    /// `databaseNotFound` naming the target, and asking again still finds nothing; where the
+    /// database exists (a PostgreSQL schema) it reads an empty history and refuses to create
+    /// the history table. Either way no `tidemark_history` appears.
+    public static func readOnlyConnectionToANewTargetCreatesNothing(_ fixture: any BackendFixture) throws {
+        try check(fixture) { c in
+            let target = try fixture.makeTarget(name: "read-only-new")
+            let connection: any BackendConnection
+            do {
+                connection = try c.connect(target, access: .readOnly)
+            } catch let error as BackendError {
+                guard case .databaseNotFound(let name, _) = error, name == target.name else {
+                    throw c.failure("a read-only connection to a new target failed with \(error), not databaseNotFound naming \(target.name)")
+                }
+                let again = try c.expectFailure("a second read-only connection after a failed one") { () throws(BackendError) in
+                    try c.fixture.backend.connect(to: target, access: .readOnly, timeouts: BackendConformance.timeouts, logger: Logger.silent).close()
+                }
+                guard case .databaseNotFound = again else {
+                    throw c.failure("the failed read-only connection left something behind: the second one failed with \(again)")
+                }
+                try c.expect(!(try fixture.tableExists("tidemark_history", in: target)), "a failed read-only connection created tidemark_history")
+                return
+            }
+            defer { connection.close() }
+            let rows = try connection.readHistory()
+            try c.expect(rows.isEmpty, "a read-only connection to a new target read \(c.show(rows))")
+            let refused = try c.expectFailure("ensureHistoryTable() on a read-only connection") { () throws(BackendError) in try connection.ensureHistoryTable() }
+            guard case .readOnly(let name, _) = refused, name == target.name else {
+                throw c.failure("ensureHistoryTable() on a read-only connection failed with \(refused), not readOnly naming \(target.name)")
+            }
+            try c.expect(!(try fixture.tableExists("tidemark_history", in: target)), "a read-only connection created tidemark_history")
+        }
+    }
+
+    /// A read-only connection to a migrated target reads its history and fingerprint, and
+    /// refuses the lock, the history table and steps with `readOnly`, changing nothing.
+    public static func readOnlyConnectionReadsButRefusesChanges(_ fixture: any BackendFixture) throws {
+        try check(fixture) { c in
+            let target = try fixture.makeTarget(name: "read-only-existing")
+            let writer = try c.connect(target)
+            try writer.ensureHistoryTable()
+            try writer.run(step("1", .forward, sql: fixture.createTableSQL("tm_read_only")))
+            let written = try writer.readHistory()
+            let fingerprint = try writer.fingerprint()
+            writer.close()
+
+            let reader = try c.connect(target, access: .readOnly)
+            defer { reader.close() }
+            let read = try reader.readHistory()
+            try c.expect(read == written, "a read-only connection read a different history: \(c.show(read))")
+            try c.expect(try reader.fingerprint() == fingerprint, "a read-only connection read a different fingerprint")
+            let attempts: [(String, () throws(BackendError) -> Void)] = [
+                ("tryLock", { () throws(BackendError) in _ = try reader.tryLock(timeout: .milliseconds(100)) }),
+                ("ensureHistoryTable", { () throws(BackendError) in try reader.ensureHistoryTable() }),
+                ("run", { () throws(BackendError) in try reader.run(step("2", .forward, sql: fixture.createTableSQL("tm_read_only_2"))) }),
+            ]
+            for (what, attempt) in attempts {
+                let refused = try c.expectFailure("\(what) on a read-only connection", attempt)
+                guard case .readOnly(let name, _) = refused, name == target.name else {
+                    throw c.failure("\(what) on a read-only connection failed with \(refused), not readOnly naming \(target.name)")
+                }
+            }
+            try c.expect(try reader.readHistory() == written, "a refused change still changed the history")
+            try c.expect(!(try fixture.tableExists("tm_read_only_2", in: target)), "a refused step still ran")
+        }
+    }
+
     /// A step request with conformance defaults.
     public static func step(
         _ version: String, _ kind: StepKind, sql: String, transactional: Bool = true, scriptPath: String? = nil,
@@ -665,19 +737,9 @@ public enum BackendConformance {
             transactional: transactional, runID: runID, appliedBy: appliedBy)
     }
 
-    /// A stable 64-hex-digit stand-in for SHA-256 (this module does not link a crypto library).
+    /// The SHA-256 of `text`, standing in for a script's checksum.
     static func fakeChecksum(of text: String) -> String {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        var parts: [String] = []
-        for round in 0..<4 {
-            for byte in text.utf8 {
-                hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3
-            }
-            hash ^= UInt64(round)
-            let hex = String(hash, radix: 16)
-            parts.append(String(repeating: "0", count: 16 - hex.count) + hex)
-        }
-        return parts.joined()
+        SHA256Hex.digest(text)
     }
 
     /// Runs a check's body, turning unexpected errors into a failure that names the check.
@@ -709,8 +771,10 @@ struct CheckContext {
         guard try condition() else { throw failure(message()) }
     }
 
-    func connect(_ target: Target, timeouts: Timeouts = BackendConformance.timeouts) throws -> any BackendConnection {
-        try fixture.backend.connect(to: target, timeouts: timeouts, logger: Logger.silent)
+    func connect(_ target: Target, access: ConnectionAccess = .readWrite, timeouts: Timeouts = BackendConformance.timeouts) throws
+        -> any BackendConnection
+    {
+        try fixture.backend.connect(to: target, access: access, timeouts: timeouts, logger: Logger.silent)
     }
 
     /// Runs `body`, which must throw a `BackendError`; returns it.

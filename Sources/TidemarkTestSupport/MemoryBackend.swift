@@ -20,10 +20,21 @@ public struct MemoryBackend: Backend {
 
     public var kind: BackendKind { .memory }
 
-    public func connect(to target: Target, timeouts: Timeouts, logger: Logger) throws(BackendError)
+    /// Read-write creates the target's database on first use, like a SQLite file; read-only
+    /// fails with `databaseNotFound` when nothing ever created it.
+    public func connect(to target: Target, access: ConnectionAccess, timeouts: Timeouts, logger: Logger) throws(BackendError)
         -> any BackendConnection
     {
-        let database = try store.database(of: target)
+        let database: MemoryDatabase
+        switch access {
+        case .readWrite:
+            database = try store.database(of: target)
+        case .readOnly:
+            guard let existing = try store.storedDatabase(of: target) else {
+                throw .databaseNotFound(target: target.name, location: "memory:\(try MemoryStore.databaseName(of: target))")
+            }
+            database = existing
+        }
         let injected: BackendError? = database.state.withLock { state in
             guard state.pendingConnectFailures > 0 else { return nil }
             state.pendingConnectFailures -= 1
@@ -33,7 +44,7 @@ public struct MemoryBackend: Backend {
         }
         if let injected { throw injected }
         return MemoryConnection(
-            target: target, database: database, id: store.nextConnectionID(),
+            target: target, database: database, access: access, id: store.nextConnectionID(),
             defaultLatency: store.defaultStepLatency(), timeouts: timeouts, logger: logger)
     }
 }
@@ -62,15 +73,20 @@ public final class MemoryConnection: BackendConnection {
     public var canceller: any StatementCanceller { signal }
 
     private var database: MemoryDatabase?
+    private let access: ConnectionAccess
     private let id: UInt64
     private let defaultLatency: Duration
     private let timeouts: Timeouts
     private let logger: Logger
     private let signal = MemoryCancelSignal()
 
-    init(target: Target, database: MemoryDatabase, id: UInt64, defaultLatency: Duration, timeouts: Timeouts, logger: Logger) {
+    init(
+        target: Target, database: MemoryDatabase, access: ConnectionAccess, id: UInt64, defaultLatency: Duration, timeouts: Timeouts,
+        logger: Logger
+    ) {
         self.target = target
         self.database = database
+        self.access = access
         self.id = id
         self.defaultLatency = defaultLatency
         self.timeouts = timeouts
@@ -84,7 +100,7 @@ public final class MemoryConnection: BackendConnection {
     // MARK: Lock
 
     public func tryLock(timeout: Duration) throws(BackendError) -> Bool {
-        let database = try openDatabase()
+        let database = try writableDatabase("take the migration lock")
         let clock = ContinuousClock()
         let deadline = clock.now.advanced(by: timeout)
         let owner = id
@@ -115,7 +131,7 @@ public final class MemoryConnection: BackendConnection {
     // MARK: History
 
     public func ensureHistoryTable() throws(BackendError) {
-        try openDatabase().state.withLock { $0.historyTableExists = true }
+        try writableDatabase("create tidemark_history").state.withLock { $0.historyTableExists = true }
     }
 
     public func readHistory() throws(BackendError) -> [HistoryEntry] {
@@ -140,7 +156,7 @@ public final class MemoryConnection: BackendConnection {
 
     @discardableResult
     public func run(_ step: StepRequest) throws(BackendError) -> HistoryEntry {
-        let database = try openDatabase()
+        let database = try writableDatabase("run version \(step.version)")
         let hasHistory = database.state.withLock { $0.historyTableExists }
         guard hasHistory else {
             throw .queryFailed(
@@ -318,6 +334,13 @@ public final class MemoryConnection: BackendConnection {
 
     private func openDatabase() throws(BackendError) -> MemoryDatabase {
         guard let database else { throw .closed(target: target.name) }
+        return database
+    }
+
+    /// The database, for a change: refused on a read-only connection, as a real backend refuses.
+    private func writableDatabase(_ operation: String) throws(BackendError) -> MemoryDatabase {
+        let database = try openDatabase()
+        guard access == .readWrite else { throw .readOnly(target: target.name, operation: operation) }
         return database
     }
 }

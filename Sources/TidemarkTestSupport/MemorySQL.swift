@@ -1,3 +1,4 @@
+import Foundation
 import Synchronization
 import TidemarkCore
 
@@ -6,7 +7,8 @@ import TidemarkCore
 /// selecting from a missing table all fail, as in PostgreSQL). Everything else is accepted and
 /// does nothing. Pure and thread-safe.
 ///
-/// Statements come from `SQLScanner.statements(in:)`; this file only reads one statement.
+/// Statements and their tokens come from Core's `SQLScanner` and `SQLLexer` (the one lexer);
+/// this file only reads one statement's tokens.
 enum MemorySQL {
     /// One statement, parsed.
     enum Statement: Sendable, Equatable {
@@ -45,7 +47,7 @@ enum MemorySQL {
     /// the same few scripts on thousands of targets, so results are cached by script text.
     static func statements(in script: String) -> [(line: Int, statement: Statement)] {
         if let cached = cache.withLock({ $0[script] }) { return cached }
-        let parsed = SQLScanner.statements(in: script).map { (line: $0.line, statement: parse($0.text)) }
+        let parsed = SQLScanner.statements(in: script).map { (line: $0.line, statement: parse($0.tokens)) }
         cache.withLock { cache in
             // A bound, not an LRU: tests use few distinct scripts; a flood just starts over.
             if cache.count >= 4_096 { cache.removeAll(keepingCapacity: true) }
@@ -56,8 +58,9 @@ enum MemorySQL {
 
     private static let cache = Mutex<[String: [(line: Int, statement: Statement)]]>([:])
 
-    static func parse(_ text: String) -> Statement {
-        var cursor = TokenCursor(tokens: tokenize(text))
+    /// One statement's tokens, as `SQLScanner` split them.
+    static func parse(_ statement: [SQLToken]) -> Statement {
+        var cursor = TokenCursor(tokens: dialectTokens(statement))
         guard let first = cursor.next() else { return .noOp }
         switch first.upper {
         case "CREATE": return parseCreate(&cursor)
@@ -299,72 +302,48 @@ enum MemorySQL {
         var upper: String
     }
 
-    static func tokenize(_ text: String) -> [Token] {
-        let bytes = Array(text.utf8)
-        var tokens: [Token] = []
+    /// Core's tokens in the dialect's terms: bare names folded to lower case as PostgreSQL folds
+    /// them, quotes removed from names and strings, and a decimal number (which the lexer reads
+    /// as `0`, `.`, `5`) joined into one token.
+    static func dialectTokens(_ tokens: [SQLToken]) -> [Token] {
+        var result: [Token] = []
         var index = 0
-        func isWordByte(_ byte: UInt8) -> Bool {
-            (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
-                || byte == UInt8(ascii: "_") || byte == UInt8(ascii: "$") || byte >= 0x80
-        }
-        while index < bytes.count {
-            let byte = bytes[index]
-            let next: UInt8? = index + 1 < bytes.count ? bytes[index + 1] : nil
-            if byte == 0x20 || byte == 0x09 || byte == 0x0A || byte == 0x0D || byte == 0x0C {
-                index += 1
-            } else if byte == UInt8(ascii: "-"), next == UInt8(ascii: "-") {
-                while index < bytes.count, bytes[index] != 0x0A { index += 1 }
-            } else if byte == UInt8(ascii: "/"), next == UInt8(ascii: "*") {
-                index += 2
-                while index + 1 < bytes.count, !(bytes[index] == UInt8(ascii: "*") && bytes[index + 1] == UInt8(ascii: "/")) {
-                    index += 1
+        while index < tokens.count {
+            let token = tokens[index]
+            switch token.kind {
+            case .word where token.text.first.map { $0.isASCII && $0.isNumber } == true:
+                var number = token.text
+                if index + 2 < tokens.count, tokens[index + 1].text == ".", tokens[index + 1].start == token.end,
+                    tokens[index + 2].kind == .word, tokens[index + 2].start == tokens[index + 1].end,
+                    tokens[index + 2].text.allSatisfy({ $0.isASCII && $0.isNumber })
+                {
+                    number += "." + tokens[index + 2].text
+                    index += 2
                 }
-                index += 2
-            } else if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "'") {
-                var value: [UInt8] = []
-                index += 1
-                while index < bytes.count {
-                    if bytes[index] == byte {
-                        if index + 1 < bytes.count, bytes[index + 1] == byte {
-                            value.append(byte)
-                            index += 2
-                            continue
-                        }
-                        break
-                    }
-                    value.append(bytes[index])
-                    index += 1
-                }
-                index += 1
-                let string = String(decoding: value, as: UTF8.self)
-                tokens.append(Token(kind: byte == UInt8(ascii: "'") ? .string : .quoted, text: string, upper: ""))
-            } else if byte == UInt8(ascii: "$"), next == UInt8(ascii: "$") {
-                // A dollar-quoted body ($$ … $$): one string token.
-                index += 2
-                while index + 1 < bytes.count, !(bytes[index] == UInt8(ascii: "$") && bytes[index + 1] == UInt8(ascii: "$")) {
-                    index += 1
-                }
-                index += 2
-                tokens.append(Token(kind: .string, text: "", upper: ""))
-            } else if byte >= 0x30 && byte <= 0x39 {
-                let start = index
-                while index < bytes.count, (bytes[index] >= 0x30 && bytes[index] <= 0x39) || bytes[index] == UInt8(ascii: ".") {
-                    index += 1
-                }
-                let number = String(decoding: bytes[start..<index], as: UTF8.self)
-                tokens.append(Token(kind: .number, text: number, upper: number))
-            } else if isWordByte(byte) {
-                let start = index
-                while index < bytes.count, isWordByte(bytes[index]) { index += 1 }
-                let word = String(decoding: bytes[start..<index], as: UTF8.self)
-                tokens.append(Token(kind: .word, text: word.lowercased(), upper: word.uppercased()))
-            } else {
-                let symbol = String(UnicodeScalar(byte))
-                tokens.append(Token(kind: .symbol, text: symbol, upper: symbol))
-                index += 1
+                result.append(Token(kind: .number, text: number, upper: number))
+            case .word:
+                result.append(Token(kind: .word, text: token.text.lowercased(), upper: token.keyword ?? token.text.uppercased()))
+            case .quoted:
+                let isName = token.text.hasPrefix("\"")
+                result.append(Token(kind: isName ? .quoted : .string, text: unquoted(token.text), upper: ""))
+            case .dollarQuoted:
+                result.append(Token(kind: .string, text: "", upper: ""))
+            case .punctuation:
+                result.append(Token(kind: .symbol, text: token.text, upper: token.text))
             }
+            index += 1
         }
-        return tokens
+        return result
+    }
+
+    /// A quoted token's value: `"a""b"` is `a"b`, `'it''s'` is `it's`, `E'x'` is `x`.
+    static func unquoted(_ text: String) -> String {
+        var body = Substring(text)
+        if body.first == "E" || body.first == "e" { body = body.dropFirst() }
+        guard let quote = body.first else { return "" }
+        body = body.dropFirst()
+        if body.last == quote { body = body.dropLast() }
+        return body.replacingOccurrences(of: String(repeating: quote, count: 2), with: String(quote))
     }
 
     /// Reads tokens front to back.

@@ -31,15 +31,12 @@ public final class MemoryStore: Sendable {
     /// The database a target lives in: `memory:NAME`, combined with the target's schema when it
     /// has one (`NAME/SCHEMA`), so two schemas of one database are independent targets.
     public static func databaseName(of target: Target) throws(BackendError) -> String {
-        guard case .url(let url) = target.connection, url.hasPrefix("memory:") else {
+        let location = target.location
+        guard case .memory(let name) = location else {
             throw .unsupported(target: target.name, message: "not an in-memory target; use `url: memory:NAME`.")
         }
-        var name = url.dropFirst("memory:".count)
-        if name.hasPrefix("//") { name = name.dropFirst(2) }
-        guard !name.isEmpty else {
-            throw .unsupported(target: target.name, message: "`\(url)` names no database; use `memory:NAME`.")
-        }
-        return target.schema.map { "\(name)/\($0)" } ?? String(name)
+        if let problem = location.problem { throw .unsupported(target: target.name, message: problem) }
+        return target.schema.map { "\(name)/\($0)" } ?? name
     }
 
     // MARK: Inspection
@@ -168,7 +165,12 @@ public final class MemoryStore: Sendable {
     }
 
     private func existingDatabase(of target: Target) -> MemoryDatabase? {
-        guard let name = try? Self.databaseName(of: target) else { return nil }
+        try? storedDatabase(of: target)
+    }
+
+    /// The target's database if something created it; never creates one (read-only connections).
+    func storedDatabase(of target: Target) throws(BackendError) -> MemoryDatabase? {
+        let name = try Self.databaseName(of: target)
         return shard(of: name).databases.withLock { $0[name] }
     }
 

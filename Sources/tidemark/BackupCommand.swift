@@ -24,7 +24,7 @@ extension Tidemark {
             let target = try inventory.requireTarget(self.target)
             let path = out ?? BackupPolicy().path(for: target.name, runID: RunIdentity.makeRunID()) ?? ""
             let runner = BackupRunner(
-                registry: Backends.standard, timeouts: inventory.environment(named: target.environment)?.timeouts ?? inventory.defaults,
+                registry: Backends.standard, timeouts: inventory.timeouts(for: target),
                 logger: logging.makeLogger())
             let pool = DispatchWorkers(count: 1, label: "tidemark-backup")
             do {
@@ -65,7 +65,7 @@ extension Tidemark {
                 throw CommandFailure(.invalidInput, "refusing to restore prod target \(target.name) without confirmation: pass --yes.")
             }
             let runner = BackupRunner(
-                registry: Backends.standard, timeouts: inventory.environment(named: target.environment)?.timeouts ?? inventory.defaults,
+                registry: Backends.standard, timeouts: inventory.timeouts(for: target),
                 logger: logging.makeLogger())
             let pool = DispatchWorkers(count: 1, label: "tidemark-restore")
             let path = self.path

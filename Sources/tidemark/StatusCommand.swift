@@ -22,7 +22,8 @@ extension Tidemark {
         func run() async throws {
             let logger = logging.makeLogger()
             let snapshot = try await FleetSnapshot.load(
-                inventoryFile: inventoryOption.inventory, selection: selection.selection, registry: Backends.standard, logger: logger)
+                inventoryFile: inventoryOption.inventory, selection: selection.selection, missingDatabases: .reported, registry: Backends.standard,
+                logger: logger)
             var rows = FleetStatus.rows(snapshot)
             if drift { try await FleetStatus.attachDrift(to: &rows, snapshot: snapshot, registry: Backends.standard, logger: logger) }
             if json {

@@ -15,6 +15,7 @@ enum BackendDefect: String, CaseIterable, Sendable, CustomTestStringConvertible 
     case schemaIgnored
     case skipRecordedAsForward
     case fingerprintIgnoresIndexes
+    case readOnlyIgnored
 
     var testDescription: String { rawValue }
 
@@ -31,6 +32,7 @@ enum BackendDefect: String, CaseIterable, Sendable, CustomTestStringConvertible 
         case .schemaIgnored: return "siblingSchemasAreIndependent"
         case .skipRecordedAsForward: return "skipAndBaselineRecordRowsWithoutRunningSQL"
         case .fingerprintIgnoresIndexes: return "fingerprintNamesEveryDifference"
+        case .readOnlyIgnored: return "readOnlyConnectionToANewTargetCreatesNothing"
         }
     }
 }
@@ -64,12 +66,13 @@ struct DefectiveBackend: Backend {
 
     var kind: BackendKind { base.kind }
 
-    func connect(to target: Target, timeouts: Timeouts, logger: Logger) throws(BackendError) -> any BackendConnection {
+    func connect(to target: Target, access: ConnectionAccess, timeouts: Timeouts, logger: Logger) throws(BackendError) -> any BackendConnection {
         var target = target
         var timeouts = timeouts
         if defect == .schemaIgnored { target.schema = nil }
         if defect == .statementTimeoutIgnored { timeouts.statementTimeout = .seconds(60) }
-        return DefectiveConnection(base: try base.connect(to: target, timeouts: timeouts, logger: logger), defect: defect)
+        let access = defect == .readOnlyIgnored ? .readWrite : access
+        return DefectiveConnection(base: try base.connect(to: target, access: access, timeouts: timeouts, logger: logger), defect: defect)
     }
 }
 

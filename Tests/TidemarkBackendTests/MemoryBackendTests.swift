@@ -46,6 +46,19 @@ struct MemoryBackendTests {
         #expect(store.tables(of: t) == ["users"])
     }
 
+    @Test func dialectReadsCoreLexerTokensNestedCommentsQuotedNamesAndDollarBodies() throws {
+        let t = target()
+        let c = try connect(t)
+        // Nested block comment, doubled quotes in a name, a tagged dollar body holding a `;`,
+        // and a decimal pg_sleep: each read the way Core's SQLLexer reads it.
+        #expect(run("""
+            CREATE TABLE b /* outer /* inner */ still comment */ (id int, "Odd""Name" text, note text DEFAULT 'a;b');
+            CREATE FUNCTION f() RETURNS int AS $body$ BEGIN DROP TABLE b; RETURN 1; END $body$ LANGUAGE plpgsql;
+            SELECT pg_sleep(0.01);
+            """, on: c) == nil)
+        #expect(store.columns(of: "b", in: t) == ["id", "Odd\"Name", "note"])
+    }
+
     @Test func dropTableAndIndexFailWhenMissingUnlessIfExists() throws {
         let t = target()
         let c = try connect(t)

@@ -21,13 +21,45 @@ import TidemarkTestSupport
         #expect(refused.status == 2, "\(refused)")
         #expect(refused.standardError.contains("refusing to write to 5 prod targets"), "\(refused)")
         #expect(refused.standardError.contains("pass --yes"), "\(refused)")
-        // Nothing was written: every target still has an empty history.
+        // Nothing was written: no database file exists, and status (which never creates one) says so.
+        #expect(!FileManager.default.fileExists(atPath: root.appendingPathComponent(".tidemark/demo/dev.db").path))
         let status = try await CommandRunner.run(["status", "-i", "inventories/demo.yaml", "--json"], in: root)
-        #expect(status.status == 0, "\(status)")
+        #expect(status.status == 1, "\(status)")
         #expect(!status.standardOutput.contains("\"version\" : \""), "\(status)")
+        #expect(!FileManager.default.fileExists(atPath: root.appendingPathComponent(".tidemark/demo").path), "status created a database")
         // Dev alone needs no confirmation.
         let dev = try await CommandRunner.run(["apply", "-i", "inventories/demo.yaml", "--env", "dev"], in: root)
         #expect(dev.status == 0, "\(dev)")
+    }
+
+    @Test func readCommandsNeverCreateADatabaseAndApplySaysWhenItDoes() async throws {
+        let root = try workspace()
+        defer { try? FileManager.default.removeItem(at: root) }
+        try """
+            inventory: typo
+            plan: ../plans/demo
+            environments:
+              dev: { tier: dev, targets: [ { name: dev, url: "sqlite:../data/dve.db" } ] }
+            """.write(to: root.appendingPathComponent("inventories/typo.yaml"), atomically: true, encoding: .utf8)
+        let mistyped = root.appendingPathComponent("data/dve.db").path
+
+        let status = try await CommandRunner.run(["status", "-i", "inventories/typo.yaml"], in: root)
+        #expect(status.status == 1, "\(status)")
+        #expect(status.standardOutput.contains("dev: no database at \(mistyped); check the path in the inventory"), "\(status)")
+        let history = try await CommandRunner.run(["history", "-i", "inventories/typo.yaml", "--target", "dev"], in: root)
+        #expect(history.status != 0, "\(history)")
+        #expect(history.standardError.contains("no database at \(mistyped)"), "\(history)")
+        let plan = try await CommandRunner.run(["plan", "-i", "inventories/typo.yaml"], in: root)
+        #expect(plan.status == 0 && plan.standardOutput.contains("1 target: 1 forward"), "\(plan)")
+        #expect(!FileManager.default.fileExists(atPath: mistyped), "a read command created the database")
+        #expect(!FileManager.default.fileExists(atPath: root.appendingPathComponent("data").path), "a read command created its folder")
+
+        let apply = try await CommandRunner.run(["apply", "-i", "inventories/typo.yaml"], in: root)
+        #expect(apply.status == 0, "\(apply)")
+        #expect(apply.standardError.contains("dev: created new database at \(mistyped)"), "\(apply)")
+        #expect(FileManager.default.fileExists(atPath: mistyped))
+        let again = try await CommandRunner.run(["apply", "-i", "inventories/typo.yaml"], in: root)
+        #expect(!again.standardError.contains("created new database"), "\(again)")
     }
 
     @Test func dryRunChangesNothing() async throws {

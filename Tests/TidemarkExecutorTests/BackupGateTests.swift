@@ -59,8 +59,8 @@ import TidemarkTestSupport
         struct PlainBackend: Backend {
             let base: MemoryBackend
             var kind: BackendKind { .memory }
-            func connect(to target: Target, timeouts: Timeouts, logger: Logger) throws(BackendError) -> any BackendConnection {
-                try base.connect(to: target, timeouts: timeouts, logger: logger)
+            func connect(to target: Target, access: ConnectionAccess, timeouts: Timeouts, logger: Logger) throws(BackendError) -> any BackendConnection {
+                try base.connect(to: target, access: access, timeouts: timeouts, logger: logger)
             }
         }
         let (outcome, store, target) = try run(tier: .prod, backups: BackupPolicy(directory: "backups")) { PlainBackend(base: MemoryBackend(store: $0)) }

@@ -35,8 +35,8 @@ struct MeteredBackend: Backend {
     let meter: InFlightMeter
     var kind: BackendKind { .memory }
 
-    func connect(to target: Target, timeouts: Timeouts, logger: Logger) throws(BackendError) -> any BackendConnection {
-        MeteredConnection(base: try base.connect(to: target, timeouts: timeouts, logger: logger), meter: meter)
+    func connect(to target: Target, access: ConnectionAccess, timeouts: Timeouts, logger: Logger) throws(BackendError) -> any BackendConnection {
+        MeteredConnection(base: try base.connect(to: target, access: access, timeouts: timeouts, logger: logger), meter: meter)
     }
 }
 

@@ -155,6 +155,22 @@ struct InventoryFileTests {
         #expect(relative.allTargets.first?.connection == .url("sqlite:" + URL(fileURLWithPath: cwd).appendingPathComponent("data/dev.db").standardizedFileURL.path))
     }
 
+    @Test func everySQLiteFormResolvesAsTheBackendReadsIt() throws {
+        let inventory = try InventoryFile.parse(yaml: """
+            plan: p
+            environments:
+              dev:
+                tier: dev
+                targets:
+                  - { name: plain, url: "sqlite:data/dev.db" }
+                  - { name: slashes, url: "sqlite://data/dev.db" }
+                  - { name: absolute, url: "sqlite:///srv/dev.db" }
+            """, file: "/srv/fleet/inventories/demo.yaml")
+        #expect(inventory.allTargets.map(\.connection) == [
+            .url("sqlite:/srv/fleet/inventories/data/dev.db"), .url("sqlite:/srv/fleet/inventories/data/dev.db"), .url("sqlite:/srv/dev.db"),
+        ])
+    }
+
     @Test func durationsAcceptMillisecondsSecondsMinutesHoursAndCombinations() throws {
         let inventory = try InventoryFile.parse(yaml: """
             plan: p

@@ -308,7 +308,11 @@ import TidemarkTestSupport
     @Test func timeoutsComeFromTheEnvironment() throws {
         let options = try DeliveryOptions(environment: ["TIDEMARK_NOTIFY_FLUSH_TIMEOUT": "2s", "TIDEMARK_NOTIFY_REQUEST_TIMEOUT": "500ms"])
         #expect(options.flushTimeout == .seconds(2) && options.requestTimeout == .milliseconds(500))
-        #expect(try DeliveryOptions(environment: ["TIDEMARK_NOTIFY_FLUSH_TIMEOUT": "1.5"]).flushTimeout == .milliseconds(1500))
+        #expect(try DeliveryOptions(environment: ["TIDEMARK_NOTIFY_FLUSH_TIMEOUT": "1m30s"]).flushTimeout == .seconds(90))
+        // The inventory's grammar: a bare number has no unit and is refused.
+        #expect(throws: NotifyError.badDuration(variable: "TIDEMARK_NOTIFY_FLUSH_TIMEOUT", value: "2")) {
+            try DeliveryOptions(environment: ["TIDEMARK_NOTIFY_FLUSH_TIMEOUT": "2"])
+        }
         #expect(throws: NotifyError.badDuration(variable: "TIDEMARK_NOTIFY_FLUSH_TIMEOUT", value: "soon")) {
             try DeliveryOptions(environment: ["TIDEMARK_NOTIFY_FLUSH_TIMEOUT": "soon"])
         }

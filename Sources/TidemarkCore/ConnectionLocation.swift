@@ -1,0 +1,95 @@
+/// Where a target's database is, read from its `url` or `service`: which backend serves it and
+/// what that backend needs. The one place that knows the accepted forms, so the inventory
+/// parser, the registry and the backends agree. Thread-safe value.
+///
+/// Forms: a libpq URI (`postgres://…`, `postgresql://…`) or conninfo string (`host=… dbname=…`);
+/// a libpq service; `sqlite:PATH`, `sqlite://PATH` (the same) or `sqlite:///abs/path`;
+/// `memory:NAME` (the test backend).
+public enum ConnectionLocation: Sendable, Hashable {
+    /// A libpq URI or conninfo string, as written (libpq parses it).
+    case postgres(String)
+    /// A libpq service name (pg_service.conf).
+    case service(String)
+    /// A SQLite database, as written after `sqlite:` and an optional `//`. Relative paths are
+    /// made absolute against the inventory's folder when it is loaded.
+    case sqlite(path: String)
+    /// An in-memory database of the test backend, as written after `memory:` and an optional `//`.
+    case memory(name: String)
+
+    /// Reads `connection`; every URL that is neither `sqlite:` nor `memory:` is PostgreSQL's.
+    public init(_ connection: Connection) {
+        switch connection {
+        case .service(let name):
+            self = .service(name)
+        case .url(let url):
+            if let path = Self.remainder(of: url, scheme: "sqlite:") {
+                self = .sqlite(path: path)
+            } else if let name = Self.remainder(of: url, scheme: "memory:") {
+                self = .memory(name: name)
+            } else {
+                self = .postgres(url)
+            }
+        }
+    }
+
+    /// The location written back as a target's connection (`sqlite:PATH` for SQLite).
+    public var connection: Connection {
+        switch self {
+        case .postgres(let url): return .url(url)
+        case .service(let name): return .service(name)
+        case .sqlite(let path): return .url("sqlite:" + path)
+        case .memory(let name): return .url("memory:" + name)
+        }
+    }
+
+    /// The location as an inventory's `url:` writes it; nil for a service.
+    public var url: String? {
+        guard case .url(let url) = connection else { return nil }
+        return url
+    }
+
+    public var backendKind: BackendKind {
+        switch self {
+        case .postgres, .service: return .postgres
+        case .sqlite: return .sqlite
+        case .memory: return .memory
+        }
+    }
+
+    /// Why this location names no database (one sentence with the fix), or nil when it does.
+    public var problem: String? {
+        switch self {
+        case .sqlite(let path) where path.isEmpty || path == ":memory:":
+            return "`sqlite:\(path)` names no database file; use `sqlite:PATH` with a file path (an in-memory database would not keep its history)."
+        case .memory(let name) where name.isEmpty:
+            return "`memory:` names no database; use `memory:NAME`."
+        default:
+            return nil
+        }
+    }
+
+    /// The SQLite file this location names, or nil (another backend, or no file: see `problem`).
+    public var sqliteFilePath: String? {
+        guard case .sqlite(let path) = self, problem == nil else { return nil }
+        return path
+    }
+
+    /// The SQLite file path when it is relative and must be resolved against a folder; nil for
+    /// absolute paths, other locations, and `file:` URIs (SQLite resolves those itself).
+    public var relativeSQLitePath: String? {
+        guard let path = sqliteFilePath, !path.hasPrefix("/"), !path.hasPrefix("file:") else { return nil }
+        return path
+    }
+
+    /// What follows `scheme` and an optional `//` in `url`, or nil when `url` has another scheme.
+    private static func remainder(of url: String, scheme: String) -> String? {
+        guard url.hasPrefix(scheme) else { return nil }
+        let rest = url.dropFirst(scheme.count)
+        return String(rest.hasPrefix("//") ? rest.dropFirst(2) : rest)
+    }
+}
+
+extension Target {
+    /// Where this target's database is.
+    public var location: ConnectionLocation { ConnectionLocation(connection) }
+}

@@ -1,0 +1,37 @@
+/// The one duration grammar, for inventories (`lock_timeout: 5s`) and environment variables
+/// (`TIDEMARK_NOTIFY_FLUSH_TIMEOUT=2s`): one or more `<whole number><unit>` parts, units `h`,
+/// `m`, `s`, `ms`, largest first, each at most once (`500ms`, `5s`, `1h`, `1m30s`).
+///
+/// A bare number is refused: `lock_timeout = 5` means 5 ms to PostgreSQL but libpq's
+/// `connect_timeout=5` means 5 s, so a number without a unit is a guess either way.
+/// Pure and thread-safe.
+public enum DurationText {
+    /// Examples for error messages.
+    public static let examples = "500ms, 5s, 5m, 1h or 1m30s"
+
+    /// The duration `text` spells (surrounding spaces ignored); nil for anything else.
+    public static func parse(_ text: String) -> Duration? {
+        let units: [(name: Substring, milliseconds: Int64)] = [("h", 3_600_000), ("m", 60_000), ("s", 1000), ("ms", 1)]
+        var rest = Substring(text).drop { $0 == " " || $0 == "\t" }
+        while let last = rest.last, last == " " || last == "\t" { rest.removeLast() }
+        guard !rest.isEmpty else { return nil }
+        var total: Int64 = 0
+        var nextUnit = 0
+        while !rest.isEmpty {
+            let digits = rest.prefix { $0.isASCII && $0.isNumber }
+            guard !digits.isEmpty, digits.count <= 12, let amount = Int64(digits) else { return nil }
+            rest = rest.dropFirst(digits.count)
+            let letters = rest.prefix { $0.isASCII && $0.isLetter }
+            guard let unit = units.indices.first(where: { units[$0].name == letters }), unit >= nextUnit else {
+                return nil
+            }
+            let (part, partOverflow) = amount.multipliedReportingOverflow(by: units[unit].milliseconds)
+            let (sum, sumOverflow) = total.addingReportingOverflow(part)
+            guard !partOverflow, !sumOverflow else { return nil }
+            total = sum
+            nextUnit = unit + 1
+            rest = rest.dropFirst(letters.count)
+        }
+        return .milliseconds(total)
+    }
+}
