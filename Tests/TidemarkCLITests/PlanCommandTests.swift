@@ -41,12 +41,16 @@ import TidemarkTestSupport
         let root = try CommandRunner.temporaryDirectory("tidemark-unreachable")
         defer { try? FileManager.default.removeItem(at: root) }
         let plan = CommandRunner.repositoryRoot.appendingPathComponent("plans/demo").path
-        // A database "inside" the inventory file: no directory can be made there, so neither target opens.
+        // Each target's "database" is a directory: it exists, so it is not read as a new empty
+        // database, and no SQLite file opens there.
+        for name in ["t1.db", "t2.db"] {
+            try FileManager.default.createDirectory(at: root.appendingPathComponent(name), withIntermediateDirectories: false)
+        }
         let inventory = """
             inventory: gone
             plan: \(plan)
             environments:
-              dev: { tier: dev, targets: [ { name: t1, url: "sqlite:gone.yaml/t1.db" }, { name: t2, url: "sqlite:gone.yaml/t2.db" } ] }
+              dev: { tier: dev, targets: [ { name: t1, url: "sqlite:t1.db" }, { name: t2, url: "sqlite:t2.db" } ] }
             """
         try inventory.write(to: root.appendingPathComponent("gone.yaml"), atomically: true, encoding: .utf8)
         let result = try await CommandRunner.run(["plan", "-i", "gone.yaml"], in: root)
