@@ -128,21 +128,9 @@ public struct Event: Sendable, Hashable, Codable {
         return copy
     }
 
-    /// Redacts every connection string in `text`, word by word, so an error quoting two URLs
-    /// (or a URL and a conninfo `password=`) loses every password. Pure; thread-safe.
+    /// Redacts every password in `text`, however many connection strings it quotes and however
+    /// they are spaced or quoted. Pure; thread-safe.
     public static func redact(_ text: String) -> String {
-        var result = ""
-        var word = ""
-        for character in text {
-            if character.isWhitespace {
-                result += Redaction.redactConnectionString(word)
-                result.append(character)
-                word = ""
-            } else {
-                word.append(character)
-            }
-        }
-        result += Redaction.redactConnectionString(word)
-        return result
+        Redaction.redactConnectionString(text)
     }
 }

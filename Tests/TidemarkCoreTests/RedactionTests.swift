@@ -22,6 +22,14 @@ import TidemarkCore
         Case(connection: "host=db port=5432 password=s3cret dbname=shop", redacted: "host=db port=5432 password=*** dbname=shop"),
         Case(connection: "password=s3cret", redacted: "password=***"),
         Case(connection: "host=a password=one host=b password=two", redacted: "host=a password=*** host=b password=***"),
+        // Quoted conninfo values, with spaces and escaped quotes, lose all of the password.
+        Case(connection: "host=db password='s3cret and more' dbname=shop", redacted: "host=db password=*** dbname=shop"),
+        Case(connection: "password='s3cret\\'s' user=app", redacted: "password=*** user=app"),
+        // Spaces around `=` are allowed in conninfo.
+        Case(connection: "host=db password = s3cret dbname=shop", redacted: "host=db password = *** dbname=shop"),
+        Case(connection: "PGPASSWORD=s3cret pg_dump", redacted: "PGPASSWORD=*** pg_dump"),
+        // A URI quoted inside a sentence ends at the quote.
+        Case(connection: "cannot reach 'postgres://app:s3cret@db/shop': refused", redacted: "cannot reach 'postgres://app:***@db/shop': refused"),
         // Nothing secret: unchanged.
         Case(connection: "postgres://app@db/shop", redacted: "postgres://app@db/shop"),
         Case(connection: "postgres://db:5432/shop", redacted: "postgres://db:5432/shop"),
