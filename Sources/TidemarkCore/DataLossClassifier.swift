@@ -35,11 +35,15 @@ public enum DataLossClassifier {
     /// The kind of data loss of one statement's tokens (from `SQLScanner`), or nil.
     static func classify(tokens statementTokens: [SQLToken]) -> String? {
         var tokens = statementTokens
-        // WITH … AS (…) DELETE/UPDATE: judge the statement after the common table expressions.
+        // WITH x AS (DELETE …) …: a data-modifying common table expression loses data like the
+        // statement would; then judge the statement after the common table expressions.
         if tokens.first?.keyword == "WITH" {
             guard let main = tokens.indices.first(where: { index in
                 tokens[index].depth == 0 && ["SELECT", "INSERT", "UPDATE", "DELETE", "MERGE"].contains(tokens[index].keyword)
             }) else { return nil }
+            for body in commonTableExpressions(tokens[..<main]) {
+                if let found = classify(tokens: body) { return found }
+            }
             tokens = Array(tokens[main...])
         }
         guard let first = tokens.first?.keyword else { return nil }
@@ -52,6 +56,24 @@ public enum DataLossClassifier {
         case "ALTER": return classifyAlter(tokens)
         default: return nil
         }
+    }
+
+    /// The bodies of `name AS (…)`, each with its depth taken down to the statement's level.
+    private static func commonTableExpressions(_ tokens: ArraySlice<SQLToken>) -> [[SQLToken]] {
+        var bodies: [[SQLToken]] = []
+        var current: [SQLToken]?
+        for token in tokens {
+            if token.depth == 0 {
+                if let body = current { bodies.append(body) }
+                current = token.kind == .punctuation && token.text == "(" ? [] : nil
+            } else if current != nil {
+                var inner = token
+                inner.depth -= 1
+                current?.append(inner)
+            }
+        }
+        if let body = current { bodies.append(body) }
+        return bodies
     }
 
     private static func classifyDrop(_ tokens: [SQLToken]) -> String? {

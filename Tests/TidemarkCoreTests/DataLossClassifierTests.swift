@@ -30,6 +30,9 @@ import TidemarkCore
         Case(
             sql: "WITH old AS (SELECT id FROM post WHERE removed) DELETE FROM comment", expected: "DELETE without WHERE"),
         Case(sql: "DELETE FROM t USING (SELECT id FROM u WHERE u.x) b", expected: "DELETE without WHERE"),
+        // A data-modifying common table expression loses data like the statement would.
+        Case(sql: "WITH gone AS (DELETE FROM comment RETURNING id) SELECT count(*) FROM gone", expected: "DELETE without WHERE"),
+        Case(sql: "WITH a AS (SELECT 1), b AS MATERIALIZED (UPDATE post SET body = '' RETURNING id) SELECT * FROM b", expected: "UPDATE without WHERE"),
         Case(sql: "drop table t", expected: "DROP TABLE"),
         Case(sql: "-- clear the cache\nTRUNCATE TABLE cache", expected: "TRUNCATE"),
         Case(sql: "DROP FOREIGN TABLE remote_orders", expected: "DROP FOREIGN TABLE"),
@@ -48,6 +51,7 @@ import TidemarkCore
         Case(sql: "UPDATE orders SET total = (SELECT max(total) FROM orders o WHERE o.id = 1)", expected: "UPDATE without WHERE"),
 
         // Data-preserving: keywords as names, WHERE clauses, constraint and default drops.
+        Case(sql: "WITH gone AS (DELETE FROM comment WHERE removed RETURNING id) SELECT count(*) FROM gone", expected: nil),
         Case(sql: "ALTER TABLE t RENAME COLUMN type TO kind", expected: nil),
         Case(sql: "ALTER TABLE t ADD COLUMN type text", expected: nil),
         Case(sql: "ALTER TABLE t ADD type text", expected: nil),
