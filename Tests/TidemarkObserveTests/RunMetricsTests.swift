@@ -76,3 +76,26 @@ import TidemarkExecutor
         #expect(!text.contains("inventory=\"other\""))
     }
 }
+
+@Suite struct RunTraceTests {
+    @Test func aFailedStepCarriesItsErrorWithoutThePassword() {
+        var outcome = TargetOutcome(
+            target: "shard-1", environment: "prod", action: .forward, outcome: .failed, reason: "r", fromVersion: "1", toVersion: "1",
+            steps: [StepResult(version: "2", kind: .forward, script: "V2.sql", success: false, executionMS: 40, error: "cannot reach postgres://app:hunter2@db/app")],
+            error: "cannot reach postgres://app:hunter2@db/app", startedAt: Date(timeIntervalSince1970: 10), finishedAt: Date(timeIntervalSince1970: 11))
+        outcome.steps[0].startedAt = Date(timeIntervalSince1970: 10.5)
+        let report = RunReport(
+            runID: "r1", inventory: "fleet", plan: "app", desiredVersion: "2", strategy: .auto, appliedBy: "ops", dryRun: false,
+            startedAt: Date(timeIntervalSince1970: 9), finishedAt: Date(timeIntervalSince1970: 12), targets: [outcome])
+        let spans = RunTrace.spans(report, traceID: Span.newTraceID())
+        #expect(spans.map(\.name) == ["tidemark.run", "tidemark.wave", "tidemark.target", "tidemark.step"])
+        let step = spans[3]
+        #expect(step.start == Date(timeIntervalSince1970: 10.5) && step.end == Date(timeIntervalSince1970: 10.54))
+        #expect(step.status == .error("cannot reach postgres://app:***@db/app"))
+        #expect(step.attribute("error.message") == .string("cannot reach postgres://app:***@db/app"))
+        #expect(spans[2].status == .error("cannot reach postgres://app:***@db/app"))
+        let body = String(decoding: OTLPEncoding.body(spans, resource: ["service.name": "t"], format: .json), as: UTF8.self)
+        #expect(!body.contains("hunter2"))
+        #expect(!OTLPEncoding.body(spans, resource: [:], format: .protobuf).contains(Data("hunter2".utf8)))
+    }
+}
