@@ -11,7 +11,6 @@ import TidemarkTestSupport
 /// A 1,000-target in-memory run: its HTML page, the trace it exports. Shared by the page and
 /// trace suites.
 struct ThousandTargetRun {
-    static let logger = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
     let root: URL
     let store = MemoryStore()
     var inventory: String { root.appendingPathComponent("inventories/fleet.yaml").path }
@@ -77,7 +76,7 @@ struct ThousandTargetRun {
     }
 
     func run(environment: [String: String] = [:]) async throws -> ApplyResult {
-        try await ApplyRun(registry: BackendRegistry([MemoryBackend(store: store)]), logger: Self.logger).run(request(environment: environment))
+        try await ApplyRun(registry: BackendRegistry([MemoryBackend(store: store)]), logger: .silent).run(request(environment: environment))
     }
 }
 

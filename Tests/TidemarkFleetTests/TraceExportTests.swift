@@ -12,7 +12,6 @@ import TidemarkTestSupport
 /// Traces sent to a test OTLP/HTTP receiver on 127.0.0.1 and decoded with the OpenTelemetry
 /// protocol definitions (PyPI `opentelemetry-proto`, installed by scripts/install-deps).
 @Suite struct TraceExportTests {
-    static let logger = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
 
     /// dev-{1..2} and prod-{1..3} (live, max_failures 5) on the memory backend, with a webhook
     /// sink; prod-3 already has an `orders` table, so its version 2 fails.
@@ -53,7 +52,7 @@ import TidemarkTestSupport
                 source: .inventory(inventory), confirmation: .given, runID: "run-\(UUID().uuidString.prefix(8))", appliedBy: "test@host",
                 environment: environment)
             request.stateDirectory = StateDirectory(root: root.appendingPathComponent(".tidemark"))
-            return try await ApplyRun(registry: BackendRegistry([MemoryBackend(store: store)]), logger: TraceExportTests.logger).run(request)
+            return try await ApplyRun(registry: BackendRegistry([MemoryBackend(store: store)]), logger: .silent).run(request)
         }
     }
 
