@@ -56,6 +56,9 @@ public enum FleetPage {
         for version in versions where seen.contains(version) {
             body += "<span class=\"chip\" style=\"background:\(palette[version] ?? noVersionColour)\">v\(e(version))\(version == latest ? " (latest)" : "")</span>"
         }
+        if targets.contains(where: { $0.version.map { palette[$0] == nil } ?? false }) {
+            body += "<span class=\"chip\" style=\"background:\(unknownVersionColour)\">not in the plan</span>"
+        }
         body += "<span class=\"chip dirty-key\">! dirty</span><span class=\"chip drift-key\">drift</span><span class=\"chip\" style=\"background:#98a2b3\">? unreadable</span></div>\n"
 
         var environments: [String] = []
@@ -68,13 +71,17 @@ public enum FleetPage {
             let members = byEnvironment[environment] ?? []
             var perVersion: [String: Int] = [:]
             for target in members { perVersion[target.error == nil ? (target.version.map { "v\($0)" } ?? "no version") : "unreadable", default: 0] += 1 }
-            let summary = perVersion.sorted { $0.key < $1.key }.map { "\($0.value) at \($0.key)" }.joined(separator: ", ")
+            // No version first, then the plan's order (v9 before v10), versions the plan lacks, unreadable.
+            let order = ["no version"] + versions.map { "v\($0)" }
+            let rank = { (key: String) in order.firstIndex(of: key) ?? (key == "unreadable" ? order.count + 1 : order.count) }
+            let summary = perVersion.sorted { (rank($0.key), $0.key) < (rank($1.key), $1.key) }.map { "\($0.value) at \($0.key)" }.joined(separator: ", ")
             body += "<h2>\(e(environment)) · \(members.count) target\(members.count == 1 ? "" : "s"): \(e(summary))</h2>\n<div class=\"grid named\">"
             for target in members {
                 var classes = ["cell"]
                 if target.dirty { classes.append("dirty") }
                 if target.drift == .drift { classes.append("drift") }
-                let colour = target.error != nil ? "#98a2b3" : target.version.flatMap { palette[$0] } ?? noVersionColour
+                let colour =
+                    target.error != nil ? "#98a2b3" : target.version.map { palette[$0] ?? unknownVersionColour } ?? noVersionColour
                 let mark = target.error != nil ? "?" : target.dirty ? "!" : ""
                 let label = target.version.map { "v\($0)" } ?? "–"
                 body += "<span class=\"\(classes.joined(separator: " "))\" data-target=\"\(e(target.target))\" style=\"background:\(colour)\" "
@@ -93,24 +100,26 @@ public enum FleetPage {
 
     static let noVersionColour = "#d0d5dd"
 
-    /// The latest usable version green; each older one a step further along a blue-to-amber
-    /// ramp; a version past the latest (quarantined) red-violet.
+    /// The latest usable version green; older ones blue, violet, magenta, orange, brown as they
+    /// fall further behind; a version past the latest (quarantined) dark red.
     static func colours(versions: [String], latest: String?) -> [String: String] {
+        let behind = ["#3b82c4", "#7b61c9", "#c06ab0", "#e0803a", "#b5542c"]
         var colours: [String: String] = [:]
         let latestIndex = latest.flatMap { versions.firstIndex(of: $0) } ?? (versions.count - 1)
         for (index, version) in versions.enumerated() {
             if index == latestIndex {
                 colours[version] = "#2e9d57"
             } else if index > latestIndex {
-                colours[version] = "#a23b72"
+                colours[version] = "#8b1e3f"
             } else {
-                // Hue from 200 (just behind) to 35 (far behind).
-                let behind = Double(latestIndex - index) / Double(max(latestIndex, 1))
-                colours[version] = "hsl(\(Int(200 - 165 * behind)),65%,48%)"
+                colours[version] = behind[min(latestIndex - index, behind.count) - 1]
             }
         }
         return colours
     }
+
+    /// A version the plan does not know.
+    static let unknownVersionColour = "#1d2330"
 
     private static func e(_ text: String) -> String { HTMLPage.escape(text) }
 

@@ -80,59 +80,6 @@ struct ThousandTargetRun {
     }
 }
 
-/// Where tests leave what a person may want to look at (screenshots): `.build/test-artifacts`,
-/// or `TIDEMARK_TEST_ARTIFACTS`.
-enum TestArtifacts {
-    static var directory: URL {
-        let url = ProcessInfo.processInfo.environment["TIDEMARK_TEST_ARTIFACTS"].map { URL(fileURLWithPath: $0) }
-            ?? CommandRunner.repositoryRoot.appendingPathComponent(".build/test-artifacts")
-        try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        return url
-    }
-}
-
-/// Headless Chromium (Debian `chromium`, installed by scripts/install-deps) loading a page
-/// from a file, every HTTP request routed to a recording proxy on 127.0.0.1.
-struct HeadlessChromium {
-    struct Load {
-        var dom: String
-        /// Lines Chromium logged for the page's console (messages, errors, refused requests).
-        var console: [String]
-        /// What the page asked of the network (the proxy saw it).
-        var requests: [HTTPTestReceiver.Request]
-    }
-
-    static func load(_ page: URL, screenshot: URL? = nil) async throws -> Load {
-        try #require(ExternalTool.exists("chromium"), "chromium is missing: scripts/install-deps --peers installs it")
-        let proxy = try HTTPTestReceiver()
-        defer { proxy.stop() }
-        let profile = FileManager.default.temporaryDirectory.appendingPathComponent("tidemark-chromium-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(at: profile) }
-        var arguments = [
-            "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--no-default-browser-check", "--disable-extensions",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-domain-reliability",
-            "--user-data-dir=\(profile.path)", "--proxy-server=http://127.0.0.1:\(proxy.port)", "--proxy-bypass-list=<-loopback>",
-            "--enable-logging=stderr", "--v=0", "--hide-scrollbars", "--virtual-time-budget=3000",
-        ]
-        if let screenshot {
-            arguments += ["--window-size=1400,2200", "--screenshot=\(screenshot.path)"]
-        } else {
-            arguments.append("--dump-dom")
-        }
-        let result = try await ExternalTool.run("chromium", arguments + [page.absoluteString])
-        try #require(result.status == 0, "chromium failed:\n\(result)")
-        let console = result.standardError.split(separator: "\n").map(String.init).filter { $0.contains(":CONSOLE") }
-        return Load(dom: result.standardOutput, console: console, requests: proxy.requests.filter { !isBrowserService($0) })
-    }
-
-    /// Chromium's own background traffic (network time, component updates, sign-in), which
-    /// some builds send despite the flags above: not the page's doing. Anything else is.
-    static func isBrowserService(_ request: HTTPTestReceiver.Request) -> Bool {
-        let host = (request.header("host") ?? "").split(separator: ":").first.map(String.init) ?? ""
-        return ["google.com", "googleapis.com", "gstatic.com", "gvt1.com"].contains { host == $0 || host.hasSuffix("." + $0) }
-    }
-}
-
 @Suite struct RunPageTests {
     @Test func aThousandTargetRunPageLoadsCleanWithEveryTargetAndNoRequest() async throws {
         let fleet = try ThousandTargetRun()
@@ -168,7 +115,7 @@ struct HeadlessChromium {
         #expect(has("shard-{001..004,009..960} (956 targets)"))
         #expect(has("Backups taken (956)"))
 
-        let screenshot = TestArtifacts.directory.appendingPathComponent("run-1000-targets.png")
+        let screenshot = HeadlessChromium.artifacts.appendingPathComponent("run-1000-targets.png")
         try? FileManager.default.removeItem(at: screenshot)
         let shot = try await HeadlessChromium.load(URL(fileURLWithPath: pagePath), screenshot: screenshot)
         #expect(shot.console.isEmpty && shot.requests.isEmpty)
