@@ -37,8 +37,11 @@ public final class URLSessionTransport: HTTPTransport {
     public init(timeout: Duration) {
         self.timeout = timeout
         let configuration = URLSessionConfiguration.ephemeral
-        configuration.timeoutIntervalForRequest = timeout.seconds
-        configuration.timeoutIntervalForResource = timeout.seconds
+        // Rounded up to whole seconds: measured here, FoundationNetworking drops the fraction,
+        // so 0.7 s timed out at once and 1.5 s after one second. The request's own deadline
+        // below keeps the exact value.
+        configuration.timeoutIntervalForRequest = max(1, timeout.seconds.rounded(.up))
+        configuration.timeoutIntervalForResource = max(1, timeout.seconds.rounded(.up))
         configuration.requestCachePolicy = .reloadIgnoringLocalCacheData
         configuration.urlCache = nil
         configuration.httpCookieStorage = nil

@@ -70,11 +70,11 @@ public enum RunTrace {
         ]
         if let from = outcome.fromVersion { attributes.append(("tidemark.version.from", .string(from))) }
         if let to = outcome.toVersion { attributes.append(("tidemark.version.to", .string(to))) }
-        if outcome.outcome == .blocked || outcome.outcome == .skipped { attributes.append(("tidemark.reason", .string(Event.redact(outcome.reason)))) }
+        if outcome.outcome == .blocked || outcome.outcome == .skipped { attributes.append(("tidemark.reason", .string(Redaction.redactConnectionString(outcome.reason)))) }
         if let backup = outcome.backup { attributes.append(("tidemark.backup", .string(backup.path))) }
         let status: Span.Status
         switch outcome.outcome {
-        case .failed, .locked, .interrupted: status = .error(Event.redact(outcome.error ?? outcome.outcome.rawValue))
+        case .failed, .locked, .interrupted: status = .error(Redaction.redactConnectionString(outcome.error ?? outcome.outcome.rawValue))
         case .succeeded, .unchanged: status = .ok
         case .blocked, .skipped: status = .unset
         }
@@ -91,8 +91,8 @@ public enum RunTrace {
                 ("tidemark.action", .string(outcome.action.rawValue)), ("tidemark.outcome", .string(step.success ? "succeeded" : "failed")),
             ]
             if !step.script.isEmpty { stepAttributes.append(("tidemark.step.script", .string(step.script))) }
-            let stepStatus: Span.Status = step.success ? .ok : .error(Event.redact(step.error ?? "failed"))
-            if let error = step.error { stepAttributes.append(("error.message", .string(Event.redact(error)))) }
+            let stepStatus: Span.Status = step.success ? .ok : .error(Redaction.redactConnectionString(step.error ?? "failed"))
+            if let error = step.error { stepAttributes.append(("error.message", .string(Redaction.redactConnectionString(error)))) }
             spans.append(
                 Span(
                     traceID: traceID, spanID: Span.newSpanID(), parentSpanID: spanID, name: "tidemark.step", start: stepStart, end: stepEnd,

@@ -20,7 +20,8 @@ import TidemarkTestSupport
         let store = MemoryStore()
         var inventory: String { root.appendingPathComponent("inventories/fleet.yaml").path }
 
-        init(webhook: String) throws {
+        /// `webhook`: the URL of a webhook sink; nil: no `notify:` at all.
+        init(webhook: String?) throws {
             root = FileManager.default.temporaryDirectory.appendingPathComponent("tidemark-trace-\(UUID().uuidString)")
             let plans = root.appendingPathComponent("plans/app")
             try FileManager.default.createDirectory(at: plans, withIntermediateDirectories: true)
@@ -31,7 +32,7 @@ import TidemarkTestSupport
             ]
             for (name, sql) in scripts { try sql.write(to: plans.appendingPathComponent(name), atomically: true, encoding: .utf8) }
             let id = UUID().uuidString
-            try """
+            try ("""
                 inventory: fleet
                 plan: ../plans/app
                 concurrency: 2
@@ -39,9 +40,10 @@ import TidemarkTestSupport
                 environments:
                   dev: { tier: dev, targets: [ { name: "dev-{1..2}", url: "memory:\(id)-dev-{1..2}" } ] }
                   prod: { tier: prod, live: true, max_failures: 5, targets: [ { name: "prod-{1..3}", url: "memory:\(id)-prod-{1..3}" } ] }
-                notify:
-                  - { name: audit, type: webhook, url: "\(webhook)" }
-                """.write(toFile: inventory, atomically: true, encoding: .utf8)
+
+                """
+                + (webhook.map { "notify:\n  - { name: audit, type: webhook, url: \"\($0)\" }\n" } ?? "")).write(
+                    toFile: inventory, atomically: true, encoding: .utf8)
             let fleet = try FleetInputs.inventory(at: inventory)
             let prod3 = try #require(fleet.target(named: "prod-3"))
             try store.seed(prod3, schema: MemorySchema(tables: ["orders": MemoryTable(name: "orders", columns: ["id"])]))
@@ -213,13 +215,12 @@ import TidemarkTestSupport
     @Test func aCollectorThatNeverAnswersCostsTheExportDeadlineAndNothingElse() async throws {
         let collector = try HTTPTestReceiver(otherwise: .stall)
         defer { collector.stop() }
-        let fleet = try Fleet(webhook: "http://127.0.0.1:\(try HTTPTestReceiver.unusedPort())/hook")
+        // No webhook sink: what the run waits for after its report is the trace export alone.
+        let fleet = try Fleet(webhook: nil)
         defer { try? FileManager.default.removeItem(at: fleet.root) }
         let clock = ContinuousClock()
         let started = clock.now
-        let result = try await fleet.run(environment: [
-            "OTEL_EXPORTER_OTLP_ENDPOINT": collector.url(path: "/"), "OTEL_EXPORTER_OTLP_TIMEOUT": "700", "TIDEMARK_NOTIFY_FLUSH_TIMEOUT": "1s",
-        ])
+        let result = try await fleet.run(environment: ["OTEL_EXPORTER_OTLP_ENDPOINT": collector.url(path: "/"), "OTEL_EXPORTER_OTLP_TIMEOUT": "700"])
         let elapsed = clock.now - started
         let report = try #require(result.report)
         // The run itself is as it would be without a collector.
@@ -230,9 +231,10 @@ import TidemarkTestSupport
         }
         #expect(reason == "no answer within 0.70 s", "\(reason)")
         #expect(collector.requests.count == 1)
-        // Everything after the report (trace export, webhooks side by side) is bounded by its deadline.
-        let afterRun = elapsed - .milliseconds(Int64(report.finishedAt.timeIntervalSince(report.startedAt) * 1000))
-        #expect(afterRun < .milliseconds(2500), "took \(elapsed) in all")
+        // After the report, the run waited for the deadline (0.7 s) and not much more: the slack
+        // is for writing the page and for a loaded machine's scheduling, not a second attempt.
+        let afterReport = elapsed - .milliseconds(Int64(report.finishedAt.timeIntervalSince(report.startedAt) * 1000))
+        #expect(afterReport >= .milliseconds(600) && afterReport < .milliseconds(3000), "waited \(afterReport) after the report, \(elapsed) in all")
     }
 
     @Test func badOrAbsentSettingsExportNothingAndNeverStopTheRun() throws {
