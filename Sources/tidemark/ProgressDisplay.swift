@@ -19,6 +19,8 @@ final class ProgressDisplay: Sendable {
         var skipped = 0
         var running: [String: ContinuousClock.Instant] = [:]
         var statusShown = false
+        /// After `stop()`: a ticker iteration already past its sleep must not draw again.
+        var stopped = false
     }
 
     private let terminal: Terminal
@@ -44,6 +46,8 @@ final class ProgressDisplay: Sendable {
         let task = Task { [weak self] in
             while !Task.isCancelled {
                 try? await Task.sleep(for: .milliseconds(250))
+                // Cancelled while asleep: the sleep returns early, and drawing now would leave a stale status line.
+                if Task.isCancelled { break }
                 self?.redraw()
             }
         }
@@ -59,6 +63,7 @@ final class ProgressDisplay: Sendable {
         state.withLock { state in
             if state.statusShown { terminal.writeRaw("\r\u{1B}[K") }
             state.statusShown = false
+            state.stopped = true
         }
     }
 
@@ -105,7 +110,7 @@ final class ProgressDisplay: Sendable {
     private func redraw() {
         guard live else { return }
         state.withLock { state in
-            guard !state.wave.isEmpty else { return }
+            guard !state.wave.isEmpty, !state.stopped else { return }
             let now = ContinuousClock.now
             var parts = [
                 "wave \(state.waveIndex + 1)/\(state.waveCount) \(state.wave)", "\(state.done)/\(state.waveTargets) done",
