@@ -189,7 +189,13 @@ public struct ApplyRun: Sendable {
                 observer.handle(event)
                 notifications.handle(event)
             })
-        let outcomes = executed + snapshot.unreachableOutcomes
+        // In the inventory's order: a target that could not be read stands in its wave, where
+        // the report's readers (the run page's grid, the metrics) look for it.
+        let position = Dictionary(
+            snapshot.inventory.waves.flatMap(\.targets).enumerated().map { ($1.name, $0) }, uniquingKeysWith: { first, _ in first })
+        let outcomes = (executed + snapshot.unreachableOutcomes).enumerated().sorted { left, right in
+            (position[left.element.target] ?? Int.max, left.offset) < (position[right.element.target] ?? Int.max, right.offset)
+        }.map(\.element)
         signals?.release()
 
         var report = RunReport(
