@@ -52,6 +52,13 @@ enum RunTimeline {
             }
             y += max(laneHeight, 12) + laneGap
         }
+        // Before the first target started, the run read every target's state and planned.
+        if let first = report.targets.compactMap(\.startedAt).min(), first.timeIntervalSince(start) * scale > 40 {
+            let width = first.timeIntervalSince(start) * scale
+            shapes.insert(
+                "<rect x=\"\(f(labelWidth))\" y=\"16\" width=\"\(f(width))\" height=\"\(f(y - laneGap - 14))\" fill=\"#f2f4f7\"/>"
+                    + "<text x=\"\(f(labelWidth + width / 2))\" y=\"\(f(min(y - laneGap, 30)))\" text-anchor=\"middle\">reading and planning</text>", at: 0)
+        }
         // Five ticks along the top: 0, a quarter, half, three quarters, the end.
         var axis: [String] = []
         for tick in 0...4 {
