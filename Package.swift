@@ -61,11 +61,16 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Seeing a run: grouping for fleet-scale text, Prometheus metrics, OTLP traces, HTML pages.
+        .target(
+            name: "TidemarkObserve",
+            dependencies: ["TidemarkCore", "TidemarkExecutor", "TidemarkNotify", .product(name: "Logging", package: "swift-log")]
+        ),
         // The use cases (status, plan, apply): inputs and sinks in, a report out; no terminal.
         .target(
             name: "TidemarkFleet",
             dependencies: [
-                "TidemarkCore", "TidemarkPlanner", "TidemarkFiles", "TidemarkExecutor", "TidemarkNotify",
+                "TidemarkCore", "TidemarkPlanner", "TidemarkFiles", "TidemarkExecutor", "TidemarkNotify", "TidemarkObserve",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -73,7 +78,7 @@ let package = Package(
             name: "tidemark",
             dependencies: [
                 "TidemarkCore", "TidemarkPlanner", "TidemarkFiles", "TidemarkPostgres", "TidemarkSQLite",
-                "TidemarkExecutor", "TidemarkNotify", "TidemarkFleet",
+                "TidemarkExecutor", "TidemarkNotify", "TidemarkFleet", "TidemarkObserve",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -119,6 +124,10 @@ let package = Package(
         .testTarget(
             name: "TidemarkFleetTests",
             dependencies: ["TidemarkFleet", "TidemarkCore", "TidemarkFiles", "TidemarkExecutor", "TidemarkTestSupport"]
+        ),
+        .testTarget(
+            name: "TidemarkObserveTests",
+            dependencies: ["TidemarkObserve", "TidemarkCore", "TidemarkExecutor", "TidemarkTestSupport"]
         ),
         .testTarget(
             name: "TidemarkExecutorTests",

@@ -66,12 +66,14 @@ public struct Event: Sendable, Hashable, Codable {
     public var counts: [String: Int]?
     /// The same counts per environment.
     public var environmentCounts: [String: [String: Int]]?
+    /// The run's OpenTelemetry trace id (32 hex digits), when traces are exported.
+    public var traceID: String?
 
     public init(
         kind: EventKind, runID: String, inventory: String, environment: String? = nil, target: String? = nil,
         fromVersion: String? = nil, toVersion: String? = nil, action: Action? = nil, error: String? = nil,
         reason: String? = nil, at: Date = Date(), startedAt: Date? = nil, finishedAt: Date? = nil,
-        counts: [String: Int]? = nil, environmentCounts: [String: [String: Int]]? = nil
+        counts: [String: Int]? = nil, environmentCounts: [String: [String: Int]]? = nil, traceID: String? = nil
     ) {
         self.kind = kind
         self.runID = runID
@@ -88,11 +90,12 @@ public struct Event: Sendable, Hashable, Codable {
         self.finishedAt = finishedAt
         self.counts = counts
         self.environmentCounts = environmentCounts
+        self.traceID = traceID
     }
 
     enum CodingKeys: String, CodingKey {
         case kind = "event", runID = "run_id", inventory, environment, target, fromVersion = "from", toVersion = "to", action, error,
-            reason, at, startedAt = "started_at", finishedAt = "finished_at", counts, environmentCounts = "environments"
+            reason, at, startedAt = "started_at", finishedAt = "finished_at", counts, environmentCounts = "environments", traceID = "trace_id"
     }
 
     /// How many targets the counts cover.

@@ -26,14 +26,19 @@ public struct StepResult: Sendable, Hashable, Codable {
     public var success: Bool
     public var executionMS: Int64
     public var error: String?
+    /// When the step began (nil in reports written before it was recorded): traces place it.
+    public var startedAt: Date?
 
-    public init(version: String, kind: StepKind, script: String, success: Bool, executionMS: Int64, error: String? = nil) {
+    public init(
+        version: String, kind: StepKind, script: String, success: Bool, executionMS: Int64, error: String? = nil, startedAt: Date? = nil
+    ) {
         self.version = version
         self.kind = kind
         self.script = script
         self.success = success
         self.executionMS = executionMS
         self.error = error
+        self.startedAt = startedAt
     }
 }
 

@@ -15,6 +15,8 @@ public struct RunReport: Sendable, Codable {
     public var startedAt: Date
     public var finishedAt: Date
     public var interrupted: Bool
+    /// The OpenTelemetry trace of the run, as 32 hex digits (nil: no traces were exported).
+    public var traceID: String?
     public var targets: [TargetOutcome]
 
     public init(

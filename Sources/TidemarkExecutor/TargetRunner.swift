@@ -86,16 +86,17 @@ public struct TargetRunner: Sendable {
                     }
                 }
                 let started = ContinuousClock.now
+                let startedAt = Date()
                 do {
                     let entry = try connection.run(request)
                     outcome.steps.append(
-                        StepResult(version: step.version.text, kind: step.kind, script: step.script, success: true, executionMS: entry.executionMS))
+                        StepResult(version: step.version.text, kind: step.kind, script: step.script, success: true, executionMS: entry.executionMS, startedAt: startedAt))
                     outcome.toVersion = highest(outcome.toVersion, after: step)
                     logger.info("\(step.kind.rawValue) \(step.version) ok", metadata: ["ms": "\(entry.executionMS)"])
                 } catch {
                     let elapsed = (ContinuousClock.now - started).milliseconds
                     outcome.steps.append(
-                        StepResult(version: step.version.text, kind: step.kind, script: step.script, success: false, executionMS: elapsed, error: error.description))
+                        StepResult(version: step.version.text, kind: step.kind, script: step.script, success: false, executionMS: elapsed, error: error.description, startedAt: startedAt))
                     throw error
                 }
             }

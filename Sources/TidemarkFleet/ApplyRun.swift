@@ -4,6 +4,7 @@ import TidemarkCore
 import TidemarkExecutor
 import TidemarkFiles
 import TidemarkNotify
+import TidemarkObserve
 
 /// What to apply and how: the inputs of the run use case. Thread-safe value.
 public struct ApplyRequest: Sendable {
@@ -33,8 +34,10 @@ public struct ApplyRequest: Sendable {
     public var concurrency: Int?
     /// `--no-backup`: `.disabled`.
     public var backups = BackupPolicy()
-    /// Where the report goes; nil: `<state>/runs/<run-id>.json`.
+    /// Where the report goes; nil: `<state>/runs/<run-id>.json`. Its HTML page goes beside it.
     public var reportPath: String?
+    /// `--metrics-file`: where the run's Prometheus metrics go at the end (nil: nowhere).
+    public var metricsPath: String?
     /// Where runs, the outbox and backups live (`.tidemark` in the working directory).
     public var stateDirectory = StateDirectory()
     /// Stops the run from outside; the caller may hold it to ask for a stop.
@@ -98,6 +101,12 @@ public struct ApplyResult: Sendable {
     /// Where the report was written, or why it could not be.
     public var reportPath: String?
     public var reportWriteError: String?
+    /// Where the HTML page and the metrics were written; what could not be (never a failed run).
+    public var pagePath: String?
+    public var metricsPath: String?
+    public var observationErrors: [String] = []
+    /// How the trace export went (nil: no OTLP endpoint set). Known only once `run` returns.
+    public var traceExport: TraceExporter.Result?
     /// The targets the rollout writes (forward, rollback, rollforward).
     public var writes: [TargetPlan] { rollout.targets.filter(\.action.writes) }
 
@@ -151,11 +160,20 @@ public struct ApplyRun: Sendable {
         if request.dryRun { return result }
         try confirm(result.writes, inventory: snapshot.inventory, with: request.confirmation)
 
+        // Traces go out after the run, under their own deadline; bad OTEL_* settings only cost the traces.
+        let tracing: TraceSettings?
+        do {
+            tracing = try TraceSettings(environment: request.environment)
+        } catch {
+            logger.warning("\(error)")
+            tracing = nil
+        }
+        let traceID = tracing.map { _ in Span.newTraceID() }
         let notifications: RunNotifications
         do {
             notifications = try await RunNotifications.start(
                 inventory: snapshot.inventory, rollout: rollout, runID: request.runID, startedAt: startedAt,
-                environment: request.environment, outbox: request.stateDirectory.outbox, logger: logger)
+                environment: request.environment, outbox: request.stateDirectory.outbox, logger: logger, traceID: traceID)
         } catch {
             throw .notifySettings(error.description)
         }
@@ -171,13 +189,20 @@ public struct ApplyRun: Sendable {
                 observer.handle(event)
                 notifications.handle(event)
             })
-        let outcomes = executed + snapshot.unreachableOutcomes
+        // In the inventory's order: a target that could not be read stands in its wave, where
+        // the report's readers (the run page's grid, the metrics) look for it.
+        let position = Dictionary(
+            snapshot.inventory.waves.flatMap(\.targets).enumerated().map { ($1.name, $0) }, uniquingKeysWith: { first, _ in first })
+        let outcomes = (executed + snapshot.unreachableOutcomes).enumerated().sorted { left, right in
+            (position[left.element.target] ?? Int.max, left.offset) < (position[right.element.target] ?? Int.max, right.offset)
+        }.map(\.element)
         signals?.release()
 
-        let report = RunReport(
+        var report = RunReport(
             runID: request.runID, inventory: snapshot.inventory.name, plan: snapshot.plan.name, desiredVersion: rollout.desiredVersion?.text,
             strategy: rollout.strategy, appliedBy: request.appliedBy, dryRun: false, startedAt: startedAt, finishedAt: Date(),
             interrupted: request.control.isStopRequested, targets: outcomes)
+        report.traceID = traceID
         let reportPath = request.reportPath ?? request.stateDirectory.report(runID: request.runID).path
         result.report = report
         do {
@@ -186,10 +211,40 @@ public struct ApplyRun: Sendable {
         } catch {
             result.reportWriteError = "cannot write the run report to \(reportPath): \(error.localizedDescription)"
         }
+        writeObservations(of: report, rollout: rollout, request: request, reportPath: reportPath, into: &result)
         observer.finished(result)
-        // Bounded by the flush timeout; what is not delivered waits in the outbox and never changes the result.
+        // Both bounded by their own deadlines, side by side; neither changes how the run ended.
+        async let exported = exportTrace(of: report, settings: tracing, traceID: traceID)
+        // What is not delivered waits in the outbox.
         await notifications.finish(outcomes)
+        result.traceExport = await exported
         return result
+    }
+
+    /// The run's spans to the OTLP collector, when `OTEL_EXPORTER_OTLP_*ENDPOINT` is set.
+    private func exportTrace(of report: RunReport, settings: TraceSettings?, traceID: String?) async -> TraceExporter.Result? {
+        guard let settings, let traceID else { return nil }
+        return await TraceExporter(settings: settings, logger: logger).export(RunTrace.spans(report, traceID: traceID))
+    }
+
+    /// The HTML page beside the report and, with `--metrics-file`, the metrics. A file that
+    /// cannot be written is said in the result; it never changes how the run ended.
+    private func writeObservations(of report: RunReport, rollout: Rollout, request: ApplyRequest, reportPath: String, into result: inout ApplyResult) {
+        let pageURL = request.reportPath == nil ? request.stateDirectory.page(runID: report.runID) : StateDirectory.page(besideReport: reportPath)
+        do {
+            try RunPageFile.write(report, to: pageURL)
+            result.pagePath = pageURL.path
+        } catch {
+            result.observationErrors.append("cannot write the run page to \(pageURL.path): \(error.localizedDescription)")
+        }
+        if let metricsPath = request.metricsPath {
+            do {
+                try MetricsFile.write(RunMetrics.document(report: report, rollout: rollout), inventory: report.inventory, to: metricsPath)
+                result.metricsPath = metricsPath
+            } catch {
+                result.observationErrors.append("cannot write the metrics to \(metricsPath): \(error.localizedDescription)")
+            }
+        }
     }
 
     /// The request's source with a saved rollout read, and the inventory it is about.

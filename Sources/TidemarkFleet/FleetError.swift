@@ -1,6 +1,8 @@
+import Foundation
 import TidemarkCore
 import TidemarkExecutor
 import TidemarkFiles
+import TidemarkObserve
 import TidemarkPlanner
 
 /// Why a fleet use case (status, plan, apply) could not run. Each case renders one sentence
@@ -33,6 +35,8 @@ public enum FleetError: Error, Sendable, CustomStringConvertible {
     case fingerprints(PlanError)
     /// A target that had to be read could not be.
     case unreadable(BackendError)
+    /// `tidemark report RUN_ID`: no such report, or one that cannot be read.
+    case runReport(runID: String, path: String, reason: String)
 
     /// Which documented exit code the error means.
     public enum Category: Sendable {
@@ -68,13 +72,15 @@ public enum FleetError: Error, Sendable, CustomStringConvertible {
         case .runLockHeld(let held): return held.description
         case .runLockUnavailable(let inventory, let message): return "cannot take the run lock for \(inventory): \(message)"
         case .confirmationRequired(let names):
-            return "refusing to write to \(names.count) prod target\(names.count == 1 ? "" : "s") (\(names.joined(separator: ", "))) without confirmation: standard input is not a terminal, so pass --yes."
+            return "refusing to write to \(names.count) prod target\(names.count == 1 ? "" : "s") (\(TargetNames.compressed(names))) without confirmation: standard input is not a terminal, so pass --yes."
         case .notConfirmed: return "not confirmed; nothing was changed."
         case .notifySettings(let message): return message
         case .noFingerprints(let directory):
             return "\(FingerprintFile.path(inPlan: directory)): no recorded fingerprints; run `tidemark rehearse --plan \(directory) --record` first."
         case .fingerprints(let error): return error.description
         case .unreadable(let error): return error.description
+        case .runReport(let runID, let path, let reason):
+            return "\(path): cannot read the report of run \(runID) (\(reason)); `ls \(URL(fileURLWithPath: path).deletingLastPathComponent().path)` lists the runs kept here."
         }
     }
 }

@@ -3,6 +3,7 @@ import Logging
 import TidemarkCore
 import TidemarkExecutor
 import TidemarkFiles
+import TidemarkObserve
 import TidemarkPlanner
 
 /// Where one target stands: the `tidemark status` row. Thread-safe value.
@@ -83,5 +84,30 @@ public enum FleetStatus {
             snapshot.targets, versions: versions, inventory: snapshot.inventory, pool: workers,
             recorded: { version, backend in file.fingerprint(of: version, backend: backend) })
         for index in rows.indices { rows[index].drift = results[rows[index].target] }
+    }
+}
+
+extension FleetStatus {
+    /// `status --metrics-file`: each target's version and dirtiness, and how many are not converged.
+    public static func metrics(_ rows: [StatusRow], inventory: String) -> MetricsDocument {
+        RunMetrics.document(
+            inventory: inventory,
+            targets: rows.map { row in
+                RunMetrics.TargetSample(
+                    environment: row.environment, target: row.target, version: row.version, dirty: row.dirty,
+                    converged: row.error == nil && row.pending.isEmpty && !row.dirty, reachable: row.error == nil)
+            })
+    }
+
+    /// `status --html`: the fleet drawn, each target coloured by version, dirty and drift marked.
+    public static func page(_ rows: [StatusRow], snapshot: FleetSnapshot, at date: Date = Date()) -> String {
+        FleetPage.render(
+            inventory: snapshot.inventory.name, plan: snapshot.plan.name, versions: snapshot.plan.migrations.map(\.version.text),
+            latest: snapshot.plan.latestUsableVersion?.text,
+            targets: rows.map { row in
+                FleetPage.Target(
+                    environment: row.environment, target: row.target, version: row.version, pending: row.pending, dirty: row.dirty,
+                    drift: row.drift?.status, error: row.error)
+            }, at: date)
     }
 }

@@ -15,6 +15,15 @@ public struct StateDirectory: Sendable, Hashable {
 
     /// `runs/<run-id>.json`.
     public func report(runID: String) -> URL { runs.appendingPathComponent("\(runID).json") }
+
+    /// `runs/<run-id>.html`: the report as a page, beside the JSON.
+    public func page(runID: String) -> URL { runs.appendingPathComponent("\(runID).html") }
+
+    /// The page beside a report written elsewhere (`--report out.json`: `out.html`).
+    public static func page(besideReport path: String) -> URL {
+        let url = URL(fileURLWithPath: path)
+        return url.pathExtension == "json" ? url.deletingPathExtension().appendingPathExtension("html") : url.appendingPathExtension("html")
+    }
 }
 
 /// Who runs, and the id of a run. Thread-safe (stateless).

@@ -7,15 +7,15 @@ import TidemarkCore
 #endif
 
 /// What a receiver answered: its status and the one header Tidemark reads. Thread-safe value.
-struct HTTPAnswer: Sendable {
-    var status: Int
+public struct HTTPAnswer: Sendable {
+    public var status: Int
     /// `Retry-After` in seconds (a 429's or 503's request to wait), when given as seconds.
-    var retryAfter: Duration?
+    public var retryAfter: Duration?
 }
 
 /// Sends one POST. Implementations must be thread-safe: every sink's queue calls `post` from
-/// its own task.
-protocol HTTPTransport: Sendable {
+/// its own task. Also used by trace export (TidemarkObserve).
+public protocol HTTPTransport: Sendable {
     func post(_ url: URL, headers: [String: String], body: Data) async throws -> HTTPAnswer
     /// Cancels whatever is still in flight; no `post` is made afterwards.
     func shutdown()
@@ -30,15 +30,18 @@ protocol HTTPTransport: Sendable {
 /// timeout, but neither that nor `timeoutIntervalForResource` ends a receiver that trickles one
 /// byte a second (10 s for a 2 s timeout), so each request also has its own deadline that
 /// cancels the task. Thread-safe: URLSession is, and each request's state sits behind a `Mutex`.
-final class URLSessionTransport: HTTPTransport {
+public final class URLSessionTransport: HTTPTransport {
     private let session: URLSession
     private let timeout: Duration
 
-    init(timeout: Duration) {
+    public init(timeout: Duration) {
         self.timeout = timeout
         let configuration = URLSessionConfiguration.ephemeral
-        configuration.timeoutIntervalForRequest = timeout.seconds
-        configuration.timeoutIntervalForResource = timeout.seconds
+        // Rounded up to whole seconds: measured here, FoundationNetworking drops the fraction,
+        // so 0.7 s timed out at once and 1.5 s after one second. The request's own deadline
+        // below keeps the exact value.
+        configuration.timeoutIntervalForRequest = max(1, timeout.seconds.rounded(.up))
+        configuration.timeoutIntervalForResource = max(1, timeout.seconds.rounded(.up))
         configuration.requestCachePolicy = .reloadIgnoringLocalCacheData
         configuration.urlCache = nil
         configuration.httpCookieStorage = nil
@@ -46,7 +49,7 @@ final class URLSessionTransport: HTTPTransport {
         session = URLSession(configuration: configuration)
     }
 
-    func post(_ url: URL, headers: [String: String], body: Data) async throws -> HTTPAnswer {
+    public func post(_ url: URL, headers: [String: String], body: Data) async throws -> HTTPAnswer {
         var request = URLRequest(url: url)
         request.httpMethod = "POST"
         for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
@@ -75,7 +78,7 @@ final class URLSessionTransport: HTTPTransport {
         }
     }
 
-    func shutdown() {
+    public func shutdown() {
         session.invalidateAndCancel()
     }
 
@@ -134,8 +137,8 @@ private final class RequestState: Sendable {
 
 /// Why an attempt failed, in words that never include the URL (URLSession's own messages and
 /// error user-info can carry it). Pure; thread-safe.
-enum TransportFailure {
-    static func describe(_ error: any Error, timeout: Duration) -> String {
+public enum TransportFailure {
+    public static func describe(_ error: any Error, timeout: Duration) -> String {
         guard let urlError = error as? URLError else {
             if error is CancellationError { return "cancelled" }
             return "network error"

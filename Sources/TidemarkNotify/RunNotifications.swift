@@ -15,6 +15,7 @@ public final class RunNotifications: Sendable {
     private let inventory: String
     private let desiredVersion: String?
     private let startedAt: Date
+    private let traceID: String?
 
     private struct State {
         /// Targets whose event was posted (or that produce none), so `finish` adds only the rest.
@@ -23,8 +24,9 @@ public final class RunNotifications: Sendable {
     }
     private let state = Mutex(State())
 
-    private init(notifier: Notifier?, runID: String, inventory: String, desiredVersion: String?, startedAt: Date) {
+    private init(notifier: Notifier?, runID: String, inventory: String, desiredVersion: String?, startedAt: Date, traceID: String?) {
         self.notifier = notifier
+        self.traceID = traceID
         self.runID = runID
         self.inventory = inventory
         self.desiredVersion = desiredVersion
@@ -44,14 +46,15 @@ public final class RunNotifications: Sendable {
 
     /// Starts delivery to the inventory's sinks (the outbox of earlier runs goes first) and
     /// posts `run.started`. An inventory without sinks gets an instance that does nothing.
-    /// A bad `TIDEMARK_NOTIFY_*` timeout throws before anything is sent.
+    /// A bad `TIDEMARK_NOTIFY_*` timeout throws before anything is sent. `traceID`, the run's
+    /// OpenTelemetry trace, goes in every event.
     public static func start(
         inventory: Inventory, rollout: Rollout, runID: String, startedAt: Date, environment: [String: String], outbox: URL,
-        logger: Logger
+        logger: Logger, traceID: String? = nil
     ) async throws(NotifyError) -> RunNotifications {
         let desiredVersion = rollout.desiredVersion?.text
         guard !inventory.notify.isEmpty else {
-            return RunNotifications(notifier: nil, runID: runID, inventory: inventory.name, desiredVersion: desiredVersion, startedAt: startedAt)
+            return RunNotifications(notifier: nil, runID: runID, inventory: inventory.name, desiredVersion: desiredVersion, startedAt: startedAt, traceID: traceID)
         }
         let notifier = try makeNotifier(for: inventory, environment: environment, outbox: outbox, logger: logger)
         await notifier.start()
@@ -59,8 +62,8 @@ public final class RunNotifications: Sendable {
         notifier.post(
             Event(
                 kind: .runStarted, runID: runID, inventory: inventory.name, toVersion: desiredVersion, at: startedAt, startedAt: startedAt,
-                counts: planned.counts, environmentCounts: planned.environments))
-        return RunNotifications(notifier: notifier, runID: runID, inventory: inventory.name, desiredVersion: desiredVersion, startedAt: startedAt)
+                counts: planned.counts, environmentCounts: planned.environments, traceID: traceID))
+        return RunNotifications(notifier: notifier, runID: runID, inventory: inventory.name, desiredVersion: desiredVersion, startedAt: startedAt, traceID: traceID)
     }
 
     /// Posts what the executor reports: each finished target (`record(_:)`) and each halted
@@ -95,13 +98,13 @@ public final class RunNotifications: Sendable {
                 kind: kind, runID: runID, inventory: inventory, environment: outcome.environment, target: outcome.target,
                 fromVersion: outcome.fromVersion, toVersion: outcome.toVersion, action: outcome.action,
                 error: kind == .targetFailed ? (outcome.error ?? "\(outcome.outcome.rawValue): \(outcome.reason)") : outcome.error,
-                reason: outcome.reason, startedAt: outcome.startedAt, finishedAt: outcome.finishedAt))
+                reason: outcome.reason, startedAt: outcome.startedAt, finishedAt: outcome.finishedAt, traceID: traceID))
     }
 
     /// Posts `wave.halted` once per wave.
     public func waveHalted(environment: String, reason: String) {
         guard let notifier, state.withLock({ $0.haltedWaves.insert(environment).inserted }) else { return }
-        notifier.post(Event(kind: .waveHalted, runID: runID, inventory: inventory, environment: environment, toVersion: desiredVersion, reason: reason))
+        notifier.post(Event(kind: .waveHalted, runID: runID, inventory: inventory, environment: environment, toVersion: desiredVersion, reason: reason, traceID: traceID))
     }
 
     /// Posts the events of outcomes the executor did not report (targets whose state could not
@@ -116,7 +119,7 @@ public final class RunNotifications: Sendable {
         notifier.post(
             Event(
                 kind: .runFinished, runID: runID, inventory: inventory, toVersion: desiredVersion, startedAt: startedAt, finishedAt: Date(),
-                counts: tally.counts, environmentCounts: tally.environments))
+                counts: tally.counts, environmentCounts: tally.environments, traceID: traceID))
         // The notifier logs what it could not deliver (by sink name) through the run's logger.
         _ = await notifier.finish()
     }

@@ -6,7 +6,7 @@ import TidemarkCore
 /// The specified keys (`schema, event, run_id, inventory, environment, target, from, to,
 /// action, error, at`) are always present, `null` when they do not apply, so a receiver can
 /// read them without checking; `reason`, `started_at`, `finished_at`, `counts` and
-/// `environments` follow the same rule.
+/// `environments` and `trace_id` (the run's OpenTelemetry trace) follow the same rule.
 struct WebhookPayload: Encodable {
     static let schema = "tidemark.event/v1"
 
@@ -14,7 +14,7 @@ struct WebhookPayload: Encodable {
 
     enum CodingKeys: String, CodingKey {
         case schema, event, runID = "run_id", inventory, environment, target, from, to, action, error, at, reason
-        case startedAt = "started_at", finishedAt = "finished_at", counts, environments
+        case startedAt = "started_at", finishedAt = "finished_at", counts, environments, traceID = "trace_id"
     }
 
     func encode(to encoder: any Encoder) throws {
@@ -36,6 +36,7 @@ struct WebhookPayload: Encodable {
         try container.encode(event.finishedAt.map(Timestamp.string), forKey: .finishedAt)
         try container.encode(event.counts, forKey: .counts)
         try container.encode(event.environmentCounts, forKey: .environments)
+        try container.encode(event.traceID, forKey: .traceID)
     }
 
     /// The exact bytes sent and signed: compact JSON, sorted keys.

@@ -3,6 +3,7 @@ import Foundation
 import TidemarkCore
 import TidemarkExecutor
 import TidemarkFleet
+import TidemarkObserve
 
 extension Tidemark {
     /// `tidemark apply`: plan and execute, or execute a rollout saved by `plan --out`.
@@ -33,8 +34,12 @@ extension Tidemark {
         var concurrency: Int?
         @Option(name: .customLong("report"), help: "Write the run report here instead of .tidemark/runs/<run-id>.json.")
         var reportPath: String?
+        @Option(help: "At the end, write the run's Prometheus metrics here (atomically, for node_exporter's textfile collector).")
+        var metricsFile: String?
         @Flag(help: "Print the run report as JSON (schema tidemark.report/v1).")
         var json = false
+        @Flag(help: "List every target, instead of one entry per group of identical plans and outcomes (also -v).")
+        var perTarget = false
         @OptionGroup var logging: LoggingOptions
 
         func validate() throws {
@@ -59,9 +64,10 @@ extension Tidemark {
             request.concurrency = concurrency
             request.backups = noBackup ? .disabled : BackupPolicy()
             request.reportPath = reportPath
+            request.metricsPath = metricsFile
             request.trapsSignals = true
             let result = try await ApplyRun(registry: Backends.standard, logger: logging.makeLogger())
-                .run(request, observer: ApplyPrinter(json: json))
+                .run(request, observer: ApplyPrinter(json: json, perTarget: perTarget || logging.verbose))
             if dryRun {
                 if !json { Terminal.standardOutput.write("\ndry run: nothing was changed (\(result.writes.count) target\(result.writes.count == 1 ? "" : "s") would be written).") }
                 return
@@ -75,7 +81,9 @@ extension Tidemark {
             guard isatty(STDIN_FILENO) == 1 else { return .unavailable }
             return .ask { prodTargets, inventory in
                 let count = "\(prodTargets.count) prod target\(prodTargets.count == 1 ? "" : "s")"
-                Terminal.standardOutput.write("\nThis writes to \(count): \(prodTargets.joined(separator: ", ")).")
+                // Counts and grouped names: a fleet of 500 shards is one line, not 500 names.
+                let names = perTarget || logging.verbose ? prodTargets.joined(separator: ", ") : TargetNames.compressed(prodTargets)
+                Terminal.standardOutput.write("\nThis writes to \(count): \(names).")
                 Terminal.standardOutput.write("Type the inventory name (\(inventory.name)) to go on: ")
                 return readLine()?.trimmingCharacters(in: .whitespaces) == inventory.name
             }

@@ -2,21 +2,25 @@ import Foundation
 import TidemarkCore
 import TidemarkExecutor
 import TidemarkFleet
+import TidemarkObserve
 
 /// Prints a run as it goes: the rollout, live progress, the summary and where the report is.
 /// With `--json`, only the report at the end. Thread-safe: events arrive from worker tasks.
 struct ApplyPrinter: ApplyObserver {
     let json: Bool
+    let perTarget: Bool
     let progress: ProgressDisplay
     let out = Terminal.standardOutput
 
-    init(json: Bool) {
+    /// Without `perTarget`, identical plans and outcomes are printed as groups.
+    init(json: Bool, perTarget: Bool) {
         self.json = json
-        self.progress = ProgressDisplay(quiet: json)
+        self.perTarget = perTarget
+        self.progress = ProgressDisplay(quiet: json, perTarget: perTarget)
     }
 
     func planned(_ rollout: Rollout, unreachable: [String: BackendError]) {
-        if !json { out.write(RolloutText.render(rollout, unreachable: unreachable)) }
+        if !json { out.write(RolloutText.render(rollout, unreachable: unreachable, perTarget: perTarget)) }
     }
 
     func executionStarted(writes: Int) {
@@ -31,15 +35,33 @@ struct ApplyPrinter: ApplyObserver {
     func finished(_ result: ApplyResult) {
         progress.stop()
         if let error = result.reportWriteError { Terminal.standardError.write("warning: \(error)") }
+        for error in result.observationErrors { Terminal.standardError.write("warning: \(error)") }
         guard let report = result.report else { return }
         if json {
             out.write((try? renderJSON(report)) ?? "{}")
             return
         }
-        out.write(report.summaryLine)
-        for outcome in report.targets {
-            if let backup = outcome.backup { out.write("backup of \(outcome.target) before its data-losing steps: \(backup.path)") }
+        if !perTarget {
+            // What the progress did not print one by one: the targets that succeeded or were skipped, grouped.
+            let quiet: Set<Outcome> = [.unchanged, .blocked]
+            let grouped = report.targets.filter { !OutcomeGroup.standsAlone($0.outcome) && !quiet.contains($0.outcome) }
+            for group in OutcomeGroup.groups(of: grouped) {
+                out.write(ProgressDisplay.line(for: group.representative, name: group.countedName, terminal: out))
+            }
         }
-        if let path = result.reportPath { out.write("report: \(path)") }
+        out.write(report.summaryLine)
+        let backedUp = report.targets.filter { $0.backup != nil }
+        if perTarget || backedUp.count <= 3 {
+            for outcome in backedUp {
+                if let backup = outcome.backup { out.write("backup of \(outcome.target) before its data-losing steps: \(backup.path)") }
+            }
+        } else if let first = backedUp.first?.backup {
+            // One folder per target under the same root (BackupPolicy): say the layout once.
+            let file = URL(fileURLWithPath: first.path)
+            let layout = file.deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("<target>").appendingPathComponent(file.lastPathComponent).path
+            out.write("backups of \(TargetNames.counted(backedUp.map(\.target))) before their data-losing steps: \(layout)")
+        }
+        if let path = result.reportPath { out.write("report: \(path)\(result.pagePath.map { " (page: \($0))" } ?? "")") }
+        if let path = result.metricsPath { out.write("metrics: \(path)") }
     }
 }

@@ -19,6 +19,8 @@ extension Tidemark {
         var out: String?
         @Flag(help: "Print the rollout as JSON (schema tidemark.rollout/v1).")
         var json = false
+        @Flag(help: "List every target with its steps, instead of one entry per group of identical plans (also -v).")
+        var perTarget = false
         @OptionGroup var logging: LoggingOptions
 
         func run() async throws {
@@ -32,7 +34,7 @@ extension Tidemark {
             if json {
                 Terminal.standardOutput.write(try renderJSON(rollout))
             } else {
-                Terminal.standardOutput.write(RolloutText.render(rollout, unreachable: snapshot.unreachable))
+                Terminal.standardOutput.write(RolloutText.render(rollout, unreachable: snapshot.unreachable, perTarget: perTarget || logging.verbose))
                 if let out { Terminal.standardOutput.write("saved to \(out); run it with `tidemark apply \(out)`") }
             }
             if !snapshot.unreachable.isEmpty { throw ExitStatus.failed.exitCode }

@@ -2,6 +2,7 @@ import Foundation
 import Synchronization
 import TidemarkCore
 import TidemarkExecutor
+import TidemarkObserve
 
 /// Shows a run's progress. On a terminal: finished targets scroll by above one live status line
 /// (wave, done / running / failed / skipped, the slowest running target, elapsed), redrawn four
@@ -18,19 +19,25 @@ final class ProgressDisplay: Sendable {
         var skipped = 0
         var running: [String: ContinuousClock.Instant] = [:]
         var statusShown = false
+        /// After `stop()`: a ticker iteration already past its sleep must not draw again.
+        var stopped = false
     }
 
     private let terminal: Terminal
     private let live: Bool
     private let quiet: Bool
+    private let perTarget: Bool
     private let started = ContinuousClock.now
     private let state = Mutex(State())
     private let ticker = Mutex<Task<Void, Never>?>(nil)
 
-    /// `quiet` prints nothing (for `--json`); `live` needs a terminal.
-    init(terminal: Terminal = .standardOutput, quiet: Bool) {
+    /// `quiet` prints nothing (for `--json`); `live` needs a terminal. Without `perTarget`, only
+    /// targets that stand alone (failed, locked, interrupted) are printed as they finish; the
+    /// rest are printed in groups at the end (`ApplyPrinter`).
+    init(terminal: Terminal = .standardOutput, quiet: Bool, perTarget: Bool = true) {
         self.terminal = terminal
         self.quiet = quiet
+        self.perTarget = perTarget
         self.live = !quiet && terminal.isInteractive && ProcessInfo.processInfo.environment["TERM"] != "dumb"
     }
 
@@ -39,6 +46,8 @@ final class ProgressDisplay: Sendable {
         let task = Task { [weak self] in
             while !Task.isCancelled {
                 try? await Task.sleep(for: .milliseconds(250))
+                // Cancelled while asleep: the sleep returns early, and drawing now would leave a stale status line.
+                if Task.isCancelled { break }
                 self?.redraw()
             }
         }
@@ -54,6 +63,7 @@ final class ProgressDisplay: Sendable {
         state.withLock { state in
             if state.statusShown { terminal.writeRaw("\r\u{1B}[K") }
             state.statusShown = false
+            state.stopped = true
         }
     }
 
@@ -78,6 +88,7 @@ final class ProgressDisplay: Sendable {
             }
             // Unchanged and blocked targets were shown in the plan; say only what ran or did not.
             guard outcome.outcome != .unchanged, outcome.outcome != .blocked else { return }
+            guard perTarget || OutcomeGroup.standsAlone(outcome.outcome) else { return }
             print(Self.line(for: outcome, terminal: terminal))
         case .waveHalted(let environment, let reason):
             print(terminal.styled("wave \(environment) halted: \(reason)", .red))
@@ -99,7 +110,7 @@ final class ProgressDisplay: Sendable {
     private func redraw() {
         guard live else { return }
         state.withLock { state in
-            guard !state.wave.isEmpty else { return }
+            guard !state.wave.isEmpty, !state.stopped else { return }
             let now = ContinuousClock.now
             var parts = [
                 "wave \(state.waveIndex + 1)/\(state.waveCount) \(state.wave)", "\(state.done)/\(state.waveTargets) done",
@@ -120,7 +131,8 @@ final class ProgressDisplay: Sendable {
 
     /// `succeeded prod-eu-1 (prod) rollforward 4 → 5: compensate 5`;
     /// `succeeded dev (dev) rollback 4 → 3, then skip 5: undo 4, skip 5`.
-    static func line(for outcome: TargetOutcome, terminal: Terminal) -> String {
+    /// `name` replaces the target's name (a group's `shard-{01..40} (40 targets)`).
+    static func line(for outcome: TargetOutcome, name: String? = nil, terminal: Terminal) -> String {
         let versions =
             outcome.action == .rollback && outcome.outcome == .succeeded
             ? RolloutText.path(from: outcome.fromVersion, lowest: outcome.lowestVersion, to: outcome.toVersion, steps: outcome.steps.map { ($0.kind, $0.version) })
@@ -132,7 +144,7 @@ final class ProgressDisplay: Sendable {
             case .failed, .locked, .interrupted: .red
             case .blocked, .skipped: .yellow
             }
-        var line = "\(terminal.styled(outcome.outcome.rawValue.padding(toLength: 11, withPad: " ", startingAt: 0), style)) \(outcome.target) (\(outcome.environment)) \(outcome.action.rawValue) \(versions)"
+        var line = "\(terminal.styled(outcome.outcome.rawValue.padding(toLength: 11, withPad: " ", startingAt: 0), style)) \(name ?? outcome.target) (\(outcome.environment)) \(outcome.action.rawValue) \(versions)"
         if !steps.isEmpty { line += ": \(steps)" }
         if let error = outcome.error { line += "\n            \(error)" }
         if outcome.outcome == .skipped { line += ": \(outcome.reason)" }

@@ -1,10 +1,14 @@
 import TidemarkCore
 import TidemarkExecutor
+import TidemarkObserve
 
-/// Renders a rollout for people: per wave, each target's action, versions, reason and steps,
-/// data-losing steps marked.
+/// Renders a rollout for people: per wave, each target's (or group of identical targets')
+/// action, versions, reason and steps, data-losing steps marked.
 enum RolloutText {
-    static func render(_ rollout: Rollout, unreachable: [String: BackendError] = [:], terminal: Terminal = .standardOutput) -> String {
+    /// Targets with identical plans are one entry (`shard-{01..40} (40 targets)`) unless `perTarget`.
+    static func render(
+        _ rollout: Rollout, unreachable: [String: BackendError] = [:], perTarget: Bool = false, terminal: Terminal = .standardOutput
+    ) -> String {
         var lines: [String] = []
         let desired = rollout.desiredVersion.map { "version \($0)" } ?? "no version"
         lines.append("rollout of plan \(rollout.plan) to \(desired) (strategy \(rollout.strategy.rawValue))")
@@ -15,17 +19,20 @@ enum RolloutText {
             if let canary = wave.canary { flags.append("canary \(canary)") }
             lines.append("")
             lines.append(terminal.styled("wave \(index + 1): \(wave.environment) (\(flags.joined(separator: ", ")))", .bold))
-            for target in wave.targets {
+            // Identical plans read as one entry; --per-target lists every target (blocked ones always are).
+            for group in TargetGroup.groups(of: wave, perTarget: perTarget) {
+                let target = group.representative
                 let versions = Self.versions(of: target)
                 let action = terminal.styled(target.action.rawValue.padding(toLength: 11, withPad: " ", startingAt: 0), style(for: target.action))
-                lines.append("  \(target.target.padding(toLength: 14, withPad: " ", startingAt: 0)) \(action) \(versions)")
-                lines.append("      \(target.reason)")
+                lines.append("  \(padded(group.countedName, 14)) \(action) \(versions)")
+                lines.append("      \(group.reason)")
                 for step in target.steps {
                     var line = "      \(step.kind.rawValue.padding(toLength: 10, withPad: " ", startingAt: 0)) \(step.version.text.padding(toLength: 6, withPad: " ", startingAt: 0)) \(step.script.isEmpty ? "(record only)" : step.script)"
                     if !step.transactional { line += "  [no transaction]" }
                     if step.dataLosing {
                         // On prod, apply backs up first (unless --no-backup): say where, so the way back is known before the run.
-                        let backup = target.tier == .prod ? "; backed up first to .tidemark/backups/\(target.target)/" : ""
+                        let folder = group.isSingle ? target.target : "<target>"
+                        let backup = target.tier == .prod ? "; backed up first to .tidemark/backups/\(folder)/" : ""
                         line += terminal.styled("  [DATA-LOSING: \(step.dataLossNotes.joined(separator: "; ")); only a backup restores it\(backup)]", .yellow)
                     }
                     lines.append(line)
@@ -69,6 +76,11 @@ enum RolloutText {
         }
         let then = groups.map { ", then \($0.kind.rawValue) \($0.versions.joined(separator: ", "))" }.joined()
         return "\(from ?? "-") → \(lowest ?? "-")\(then)"
+    }
+
+    /// `text` filled with spaces to `width`; longer text is kept whole (`padding(toLength:)` would cut it).
+    static func padded(_ text: String, _ width: Int) -> String {
+        text.count >= width ? text : text + String(repeating: " ", count: width - text.count)
     }
 
     static func style(for action: Action) -> Terminal.Style {

@@ -3,6 +3,7 @@ import Foundation
 import TidemarkCore
 import TidemarkExecutor
 import TidemarkFleet
+import TidemarkObserve
 
 extension Tidemark {
     /// `tidemark status`: where every target stands.
@@ -17,6 +18,10 @@ extension Tidemark {
         var json = false
         @Flag(help: "Compare each target's live schema with the fingerprint recorded for its version (reads every catalog).")
         var drift = false
+        @Option(help: "Write each target's version as Prometheus metrics here (for node_exporter's textfile collector).")
+        var metricsFile: String?
+        @Option(help: "Draw the fleet as one self-contained HTML page here: targets coloured by version, dirty and drift marked.")
+        var html: String?
         @OptionGroup var logging: LoggingOptions
 
         func run() async throws {
@@ -30,6 +35,20 @@ extension Tidemark {
                 Terminal.standardOutput.write(try renderJSON(StatusDocument(inventory: snapshot.inventory.name, plan: snapshot.plan.name, latest: snapshot.plan.latestUsableVersion?.text, targets: rows)))
             } else {
                 Terminal.standardOutput.write(Self.render(rows, plan: snapshot.plan) + (drift ? StatusDrift.render(rows) : ""))
+            }
+            if let metricsFile {
+                do {
+                    try MetricsFile.write(FleetStatus.metrics(rows, inventory: snapshot.inventory.name), inventory: snapshot.inventory.name, to: metricsFile)
+                } catch {
+                    throw CommandFailure(.failed, "cannot write the metrics to \(metricsFile): \(error.localizedDescription)")
+                }
+            }
+            if let html {
+                do {
+                    try Data(FleetStatus.page(rows, snapshot: snapshot).utf8).write(to: URL(fileURLWithPath: html), options: .atomic)
+                } catch {
+                    throw CommandFailure(.failed, "cannot write the page to \(html): \(error.localizedDescription)")
+                }
             }
             if !snapshot.unreachable.isEmpty { throw ExitStatus.failed.exitCode }
         }

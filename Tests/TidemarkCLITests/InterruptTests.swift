@@ -42,10 +42,12 @@ import TidemarkTestSupport
         return process
     }
 
-    /// Waits (bounded) until the first target's database exists: the run is under way.
+    /// Waits (bounded) until the first target's lock file exists: execution is under way (the
+    /// database file alone appears while planning reads it, before SIGINT is trapped, and a
+    /// loaded machine can be interrupted there).
     func waitUntilRunning(_ root: URL) {
         let deadline = Date().addingTimeInterval(30)
-        while !FileManager.default.fileExists(atPath: root.appendingPathComponent("dbs/db-1.db").path) && Date() < deadline {
+        while !FileManager.default.fileExists(atPath: root.appendingPathComponent("dbs/db-1.db.tidemark-lock").path) && Date() < deadline {
             Thread.sleep(forTimeInterval: 0.05)
         }
         Thread.sleep(forTimeInterval: 0.3)
