@@ -15,7 +15,7 @@ public enum SavedRun {
             throw .runReport(runID: runID, path: url.path, reason: FileManager.default.fileExists(atPath: url.path) ? "not readable" : "no such file")
         }
         let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .iso8601
+        decoder.dateDecodingStrategy = .iso8601Milliseconds
         do {
             return try decoder.decode(RunReport.self, from: data)
         } catch {

@@ -1,4 +1,5 @@
 import Foundation
+import TidemarkCore
 
 #if canImport(Glibc)
     import Glibc
@@ -51,7 +52,7 @@ struct Outbox: Sendable {
         var deliveries: [Delivery] = []
         var problems: [String] = []
         let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .iso8601WithFractionalSeconds
+        decoder.dateDecodingStrategy = .iso8601Milliseconds
         for name in names.sorted() where name.hasSuffix(".json") {
             let file = directory.appendingPathComponent(name)
             do {
@@ -80,7 +81,7 @@ struct Outbox: Sendable {
             body: String(decoding: delivery.body, as: UTF8.self))
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        encoder.dateEncodingStrategy = .iso8601WithFractionalSeconds
+        encoder.dateEncodingStrategy = .iso8601Milliseconds
         let data = try encoder.encode(entry)
         let file = delivery.outboxFile ?? directory.appendingPathComponent(Self.fileName(for: delivery))
         let temporary = directory.appendingPathComponent(".\(delivery.id).tmp")
@@ -99,7 +100,7 @@ struct Outbox: Sendable {
 
     /// `20261124T230512345Z-000003-<delivery id>.json`: names sort oldest first.
     static func fileName(for delivery: Delivery) -> String {
-        let stamp = Timestamp.string(delivery.createdAt).filter { $0.isNumber || $0 == "T" || $0 == "Z" }
+        let stamp = ISO8601Timestamp.string(from: delivery.createdAt).filter { $0.isNumber || $0 == "T" || $0 == "Z" }
         let sequence = String(delivery.sequence)
         return "\(stamp)-\(String(repeating: "0", count: max(0, 6 - sequence.count)))\(sequence)-\(delivery.id).json"
     }
@@ -125,26 +126,4 @@ struct OutboxWriteError: Error, CustomStringConvertible {
     var path: String
     var reason: String
     var description: String { "cannot write \(path): \(reason)" }
-}
-
-extension JSONEncoder.DateEncodingStrategy {
-    /// ISO 8601 with milliseconds, so an entry keeps its creation time to the millisecond.
-    static var iso8601WithFractionalSeconds: JSONEncoder.DateEncodingStrategy {
-        .custom { date, encoder in
-            var container = encoder.singleValueContainer()
-            try container.encode(Timestamp.string(date))
-        }
-    }
-}
-
-extension JSONDecoder.DateDecodingStrategy {
-    static var iso8601WithFractionalSeconds: JSONDecoder.DateDecodingStrategy {
-        .custom { decoder in
-            let container = try decoder.singleValueContainer()
-            let text = try container.decode(String.self)
-            if let date = try? Date(text, strategy: Date.ISO8601FormatStyle(includingFractionalSeconds: true)) { return date }
-            if let date = try? Date(text, strategy: Date.ISO8601FormatStyle()) { return date }
-            throw DecodingError.dataCorruptedError(in: container, debugDescription: "\(text) is not an ISO 8601 date")
-        }
-    }
 }

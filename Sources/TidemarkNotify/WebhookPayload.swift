@@ -30,10 +30,10 @@ struct WebhookPayload: Encodable {
         try container.encode(event.toVersion, forKey: .to)
         try container.encode(event.action?.rawValue, forKey: .action)
         try container.encode(event.error, forKey: .error)
-        try container.encode(Timestamp.string(event.at), forKey: .at)
+        try container.encode(ISO8601Timestamp.string(from: event.at), forKey: .at)
         try container.encode(event.reason, forKey: .reason)
-        try container.encode(event.startedAt.map(Timestamp.string), forKey: .startedAt)
-        try container.encode(event.finishedAt.map(Timestamp.string), forKey: .finishedAt)
+        try container.encode(event.startedAt.map(ISO8601Timestamp.string(from:)), forKey: .startedAt)
+        try container.encode(event.finishedAt.map(ISO8601Timestamp.string(from:)), forKey: .finishedAt)
         try container.encode(event.counts, forKey: .counts)
         try container.encode(event.environmentCounts, forKey: .environments)
         try container.encode(event.traceID, forKey: .traceID)
@@ -44,12 +44,5 @@ struct WebhookPayload: Encodable {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return try encoder.encode(self)
-    }
-}
-
-/// ISO 8601 in UTC with milliseconds: `2026-11-24T23:05:12.345Z`. Thread-safe.
-enum Timestamp {
-    static func string(_ date: Date) -> String {
-        date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
     }
 }

@@ -66,10 +66,7 @@ struct TextTable {
 func renderJSON<T: Encodable>(_ value: T) throws -> String {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-    encoder.dateEncodingStrategy = .custom { date, encoder in
-        var container = encoder.singleValueContainer()
-        try container.encode(ISO8601Timestamp.string(from: date))
-    }
+    encoder.dateEncodingStrategy = .iso8601Milliseconds
     return String(decoding: try encoder.encode(value), as: UTF8.self)
 }
 

@@ -84,6 +84,9 @@ import TidemarkTestSupport
         let path = try #require(result.reportPath)
         let written = try JSONDecoder.iso8601.decode(RunReport.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
         #expect(written.runID == result.report?.runID)
+        // Times are kept to the millisecond: the saved report says how long the run took.
+        let report = try #require(result.report)
+        #expect(abs(written.finishedAt.timeIntervalSince(written.startedAt) - report.finishedAt.timeIntervalSince(report.startedAt)) < 0.002)
         #expect(recorder.entries.first == "planned 3")
         #expect(recorder.entries.contains("started 3"))
         #expect(recorder.entries.last == "reported")
@@ -185,7 +188,7 @@ import TidemarkTestSupport
 extension JSONDecoder {
     static var iso8601: JSONDecoder {
         let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .iso8601
+        decoder.dateDecodingStrategy = .iso8601Milliseconds
         return decoder
     }
 }
