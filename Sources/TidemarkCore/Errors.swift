@@ -104,7 +104,7 @@ public enum BackendError: Error, Sendable, Hashable, CustomStringConvertible {
             let state = sqlState.map { " (SQLSTATE \($0))" } ?? ""
             let tail =
                 dirty
-                ? " It ran outside a transaction, so part of it may have been applied: the target is dirty; inspect it, then run `tidemark repair --target \(target) --mark-failed-step resolved|rolled-back`."
+                ? " It ran outside a transaction, so part of it may have been applied: the target is dirty until it is repaired."
                 : " The transaction was rolled back; nothing of it remains."
             return "\(target): \(kind.rawValue) step of version \(version) failed: \(message)\(state).\(tail)"
         case .cancelled(let target, let version):

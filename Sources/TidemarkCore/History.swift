@@ -12,6 +12,29 @@ public enum StepKind: String, Sendable, Codable, CaseIterable {
     case skip
     /// The target was adopted at this version without running its scripts.
     case baseline
+    /// A dirty step's resolution (`tidemark repair`): `resolved` or `rolled-back`, the first word
+    /// of the row's description. The failed row stays; nothing runs.
+    case repair
+}
+
+/// How a dirty step was resolved by `tidemark repair` (SPEC 2.3, 9). Thread-safe value.
+public enum RepairResolution: String, Sendable, Hashable, Codable, CaseIterable {
+    /// The failed step counts as completed (a failed forward: its version is in effect).
+    case resolved
+    /// The failed step counts as never run (a failed forward: its version is not in effect and
+    /// the next apply runs it again).
+    case rolledBack = "rolled-back"
+
+    /// The description of a `repair` row: the resolution first, then why (`rolled-back: …`).
+    public func rowDescription(_ note: String) -> String {
+        note.isEmpty ? rawValue : "\(rawValue): \(note)"
+    }
+
+    /// The resolution a `repair` row's description starts with.
+    public init?(rowDescription: String) {
+        let word = rowDescription.prefix { $0 != ":" && !$0.isWhitespace }
+        self.init(rawValue: String(word))
+    }
 }
 
 /// One row of `tidemark_history`. Rows are never deleted. Thread-safe value.
@@ -57,7 +80,12 @@ public struct HistoryEntry: Sendable, Hashable, Codable {
     }
 
     /// A failed step outside a transaction may have left part of its work behind.
-    public var leavesTargetDirty: Bool { !success && !transactional }
+    public var leavesTargetDirty: Bool { !success && !transactional && kind != .repair }
+
+    /// A `repair` row's resolution; nil for every other kind.
+    public var repairResolution: RepairResolution? {
+        kind == .repair ? RepairResolution(rowDescription: description) : nil
+    }
 }
 
 /// A version a target currently has in effect.
@@ -102,7 +130,9 @@ public struct TargetState: Sendable, Hashable, Codable {
     /// A successful forward, compensate, skip or baseline row puts its version in effect; a
     /// successful undo takes it out. A failed transactional row changes nothing. A failed
     /// no-transaction row (or one that never finished) makes the target dirty until a later
-    /// successful row for the same version.
+    /// successful row for the same version. A `repair` row for the dirty version ends the
+    /// dirtiness: `resolved` as if the failed step had completed (a forward's version is in
+    /// effect, an undo's is not), `rolled-back` as if it had never run.
     public init(history: [HistoryEntry]) {
         self.init()
         for entry in history.sorted(by: { $0.id < $1.id }) {
@@ -118,6 +148,10 @@ public struct TargetState: Sendable, Hashable, Codable {
             if entry.leavesTargetDirty { dirty = entry }
             return
         }
+        if entry.kind == .repair {
+            applyRepair(entry)
+            return
+        }
         if let dirtyEntry = dirty, dirtyEntry.version == entry.version { dirty = nil }
         switch entry.kind {
         case .forward, .compensate, .skip, .baseline:
@@ -126,6 +160,24 @@ public struct TargetState: Sendable, Hashable, Codable {
                 AppliedVersion(version: entry.version, kind: entry.kind, checksum: entry.checksum, entryID: entry.id))
         case .undo:
             applied.removeAll { $0.version == entry.version }
+        case .repair:
+            break
+        }
+    }
+
+    /// A repair row counts only against the dirty step of its version; any other is a record.
+    private mutating func applyRepair(_ entry: HistoryEntry) {
+        guard let failed = dirty, failed.version == entry.version, let resolution = entry.repairResolution else { return }
+        dirty = nil
+        guard resolution == .resolved else { return }
+        switch failed.kind {
+        case .forward, .compensate, .skip, .baseline:
+            applied.removeAll { $0.version == failed.version }
+            applied.append(AppliedVersion(version: failed.version, kind: failed.kind, checksum: failed.checksum, entryID: entry.id))
+        case .undo:
+            applied.removeAll { $0.version == failed.version }
+        case .repair:
+            break
         }
     }
 

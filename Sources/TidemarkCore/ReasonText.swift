@@ -2,9 +2,11 @@
 /// values into the sentences of `plan` and the rollout file. Thread-safe (no state).
 public enum ReasonText {
     /// The one-sentence reason of a target's plan, starting with the target's name.
-    public static func sentence(for plan: TargetPlan) -> String {
+    /// `inventoryFile` goes into the commands a reason shows (`tidemark repair -i …`); nil only
+    /// where no reason can name a command (a group of identical plans: blocked ones are never grouped).
+    public static func sentence(for plan: TargetPlan, inventoryFile: String?) -> String {
         guard let decision = plan.decision else { return plan.reason }
-        return "\(plan.target) \(clause(decision, plan: plan))."
+        return "\(plan.target) \(clause(decision, plan: plan, inventoryFile: inventoryFile))."
     }
 
     /// The rule as a clause ("is live production: roll forward keeps the audit trail").
@@ -33,7 +35,7 @@ public enum ReasonText {
         }
     }
 
-    private static func clause(_ decision: Decision, plan: TargetPlan) -> String {
+    private static func clause(_ decision: Decision, plan: TargetPlan, inventoryFile: String?) -> String {
         switch decision {
         case .upToDate:
             return "is at the desired state\(plan.fromVersion.map { " (version \($0))" } ?? " (nothing to apply)"); nothing to do"
@@ -60,17 +62,17 @@ public enum ReasonText {
             let reverses = compensations.map { "v\($0.compensation) reverses v\($0.reversed)" }
             return "\(clause(rule)) \(trail.joined(separator: ", ")) (\(reverses.joined(separator: ", ")))\(note(quarantined))"
         case .blocked(let reason, let rule):
-            return clause(reason, rule: rule, target: plan.target)
+            return clause(reason, rule: rule, target: plan.target, inventoryFile: inventoryFile)
         }
     }
 
     /// A blocked reason with the rule it came up against, and what a human can do.
-    private static func clause(_ reason: BlockReason, rule: Rule?, target: String) -> String {
+    private static func clause(_ reason: BlockReason, rule: Rule?, target: String, inventoryFile: String?) -> String {
         // "<rule>, but <obstacle>" where a rule required the impossible step.
         let ruleBut = rule.map { "\(clause($0)), but " } ?? ""
         switch reason {
         case .dirty(let version, let row):
-            return "is dirty: version \(version) failed outside a transaction (history row \(row)) and may be half-applied; inspect it, then run `tidemark repair --target \(target) --mark-failed-step resolved|rolled-back`"
+            return "is dirty: version \(version) failed outside a transaction (history row \(row)) and may be half-applied; \(inventoryFile.map { RepairHint.sentence(inventoryFile: $0, target: target) } ?? "diagnose it with `tidemark repair` for this target")"
         case .unknownVersion(let version, let plan):
             return "has version \(version) applied, which plan \(plan) does not know; restore its script to the plan or find which plan this target belongs to"
         case .checksumMismatch(let version, let applied, let script, let current):

@@ -154,7 +154,9 @@ public struct RolloutExecutor: Sendable {
         }
         let timeouts = inventory.timeouts(for: target)
         onEvent(.targetStarted(target: target.name, environment: target.environment))
-        let runner = TargetRunner(plan: plan, runID: runID, appliedBy: appliedBy, logger: logger, backups: backups)
+        var configured = TargetRunner(plan: plan, runID: runID, appliedBy: appliedBy, logger: logger, backups: backups)
+        configured.inventoryFile = inventory.file
+        let runner = configured
         let control = self.control
         var outcome = await pool.run {
             runner.run(

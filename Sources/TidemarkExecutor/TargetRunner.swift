@@ -15,6 +15,8 @@ public struct TargetRunner: Sendable {
     public var logger: Logger
     /// Where backups before data-losing steps on `prod` targets go; `.disabled` is `--no-backup`.
     public var backups: BackupPolicy
+    /// The inventory file, for the `tidemark repair -i …` command a dirty failure shows.
+    public var inventoryFile: String?
 
     public init(
         plan: Plan, runID: String, appliedBy: String, retry: RetryPolicy = RetryPolicy(), logger: Logger,
@@ -104,6 +106,9 @@ public struct TargetRunner: Sendable {
             outcome.toVersion = targetPlan.toVersion
         } catch let error as BackendError {
             outcome.error = error.description
+            if case .stepFailed(_, _, _, _, _, dirty: true) = error, let inventoryFile {
+                outcome.error = "\(error.description) Next: \(RepairHint.sentence(inventoryFile: inventoryFile, target: target.name))."
+            }
         } catch let error as ExecutionError {
             outcome.error = error.description
         } catch {

@@ -37,6 +37,10 @@ public enum FleetError: Error, Sendable, CustomStringConvertible {
     case unreadable(BackendError)
     /// `tidemark report RUN_ID`: no such report, or one that cannot be read.
     case runReport(runID: String, path: String, reason: String)
+    /// `tidemark repair --target T` named targets that are not dirty.
+    case notDirty(targets: [String], inventory: String)
+    /// `repair --auto` needs fingerprints of these versions that `fingerprints.json` lacks.
+    case repairNeedsFingerprints(versions: [String], backends: [BackendKind], planDirectory: String)
 
     /// Which documented exit code the error means.
     public enum Category: Sendable {
@@ -81,6 +85,17 @@ public enum FleetError: Error, Sendable, CustomStringConvertible {
         case .unreadable(let error): return error.description
         case .runReport(let runID, let path, let reason):
             return "\(path): cannot read the report of run \(runID) (\(reason)); `ls \(URL(fileURLWithPath: path).deletingLastPathComponent().path)` lists the runs kept here."
+        case .notDirty(let targets, let inventory):
+            let names = targets.map { "'\($0)'" }.joined(separator: ", ")
+            return "\(inventory): \(names) \(targets.count == 1 ? "is" : "are") not dirty; repair only acts on a target whose no-transaction step failed (see `tidemark status -i \(RepairHint.shellWord(inventory))`)."
+        case .repairNeedsFingerprints(let versions, let backends, let directory):
+            let plan = RepairHint.shellWord(directory)
+            let commands = backends.map { backend in
+                backend == .postgres
+                    ? "`tidemark rehearse --plan \(plan) --url postgres://SCRATCH_SERVER/DB --record`"
+                    : "`tidemark rehearse --plan \(plan) --record`"
+            }
+            return "\(FingerprintFile.path(inPlan: directory)): no recorded \(backends.map(\.rawValue).joined(separator: " and ")) fingerprint for version \(versions.joined(separator: ", ")), so --auto can prove nothing and changed nothing; run \(commands.joined(separator: " and ")) first, or decide by hand with --mark-failed-step."
         }
     }
 }

@@ -20,7 +20,7 @@ public struct TargetGroup: Sendable, Hashable {
         guard !isSingle else { return representative.reason }
         var plan = representative
         plan.target = name
-        return plan.decision == nil ? representative.reason : ReasonText.sentence(for: plan)
+        return plan.decision == nil ? representative.reason : ReasonText.sentence(for: plan, inventoryFile: nil)
     }
 
     init(_ first: TargetPlan, _ rest: [TargetPlan]) {

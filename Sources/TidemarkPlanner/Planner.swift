@@ -95,6 +95,7 @@ public struct Planner: Sendable {
         var environment: Environment
         var state: TargetState
         var from: String?
+        var inventoryFile: String
 
         /// `to`: the highest version in effect after `steps` (nil: none); without steps the target stays where it is.
         func callAsFunction(_ decision: Decision, _ steps: [PlannedStep] = [], to: String? = nil, lowest: String? = nil) -> TargetPlan {
@@ -102,7 +103,7 @@ public struct Planner: Sendable {
                 target: target.name, environment: environment.name, tier: environment.tier, action: decision.action, reason: "",
                 decision: decision, steps: steps, fromVersion: from, toVersion: steps.isEmpty ? from : to,
                 lowestVersion: lowest, plannedFrom: PlannedFrom(state))
-            plan.reason = ReasonText.sentence(for: plan)
+            plan.reason = ReasonText.sentence(for: plan, inventoryFile: inventoryFile)
             return plan
         }
     }
@@ -112,7 +113,7 @@ public struct Planner: Sendable {
         steps memo: StepMemo = StepMemo()
     ) -> TargetPlan
     {
-        let result = TargetPlanMaker(target: target, environment: environment, state: state, from: highestVersion(state.applied.map(\.version)))
+        let result = TargetPlanMaker(target: target, environment: environment, state: state, from: highestVersion(state.applied.map(\.version)), inventoryFile: inventory.file)
 
         // Blocked: the target's state is not one a machine should act on.
         if let dirty = state.dirty {
@@ -242,7 +243,7 @@ public struct Planner: Sendable {
                     PlannedStep(
                         version: item.version, description: item.migration.description, kind: .undo, script: "", checksum: "",
                         transactional: true))
-            case .forward, .compensate, .undo:
+            case .forward, .compensate, .undo, .repair:
                 guard let undo = item.migration.undo else {
                     return result(.blocked(reason: .cannotUndo(because: .noUndoScript(version: item.version)), rule: rule))
                 }

@@ -189,7 +189,7 @@ public final class PostgresConnection: BackendConnection {
             logger.warning("a transaction was left open on the connection; rolling it back before the step")
             _ = try? pg.execute("ROLLBACK")
         }
-        let recordOnly = step.kind == .skip || step.kind == .baseline || step.sql.allSatisfy(\.isWhitespace)
+        let recordOnly = step.kind == .skip || step.kind == .baseline || step.kind == .repair || step.sql.allSatisfy(\.isWhitespace)
         if recordOnly { return try record(step, on: pg) }
         return step.transactional ? try runInTransaction(step, on: pg) : try runAsWritten(step, on: pg)
     }
@@ -336,7 +336,8 @@ public final class PostgresConnection: BackendConnection {
                 } else {
                     where_ = (statement.line, nil)
                 }
-                failed = (error, describe(error, in: step, at: where_))
+                let progress = StatementProgress(completed: index, total: statements.count, line: statement.line)
+                failed = (error, "\(progress): \(describe(error, in: step, at: where_))")
                 break
             }
         }

@@ -1,3 +1,4 @@
+import Foundation
 import TidemarkCore
 
 extension PostgresConnection {
@@ -10,7 +11,9 @@ extension PostgresConnection {
     /// Definitions come from PostgreSQL's own deparsers (`pg_get_indexdef`, `pg_get_viewdef`, …)
     /// in "pretty" mode with `search_path` set to the target's schema only: they qualify a name
     /// only when it is not visible, so the schema's own name never appears and the same
-    /// structure in two schemas has one fingerprint. Function bodies are compared by MD5.
+    /// structure in two schemas has one fingerprint. Functions are described by their whole
+    /// definition (settings, SECURITY DEFINER, volatility, strictness, parallel safety, language,
+    /// signature; the body by MD5), and an index left INVALID says so.
     public func fingerprint() throws(BackendError) -> SchemaFingerprint {
         let pg = try open()
         do {
@@ -25,6 +28,18 @@ extension PostgresConnection {
         } catch {
             throw failure("cannot read the schema fingerprint", error)
         }
+    }
+
+    /// A function's `name=value` setting with the target's own schema written `<schema>`, so
+    /// `SET search_path FROM CURRENT` reads alike in two schemas of the same structure.
+    static func withoutOwnSchema(_ setting: String, schema: String) -> String {
+        guard let equals = setting.firstIndex(of: "=") else { return setting }
+        let name = setting[..<equals]
+        let items = setting[setting.index(after: equals)...].split(separator: ",").map { item -> String in
+            let trimmed = item.trimmingCharacters(in: .whitespaces)
+            return trimmed == schema || trimmed == PostgresSQL.quoteIdentifier(schema) ? "<schema>" : trimmed
+        }
+        return "\(name)=\(items.joined(separator: ", "))"
     }
 
     /// Extension members are catalogued in `pg_depend` with deptype 'e'.
@@ -81,13 +96,15 @@ extension PostgresConnection {
 
         for row in try pg.query(
             """
-            SELECT t.relname, i.relname, pg_get_indexdef(i.oid, 0, true)
+            SELECT t.relname, i.relname, pg_get_indexdef(i.oid, 0, true), x.indisvalid
             FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid
             JOIN pg_namespace n ON n.oid = t.relnamespace
             WHERE n.nspname = $1 AND t.relname <> $2 AND \(notExtensionMember("pg_class", "t.oid"))
             """, [schema, history])
         {
-            builder.add("index", "\(text(row, 0)).\(text(row, 1))", text(row, 2))
+            // An index left by a failed CREATE INDEX CONCURRENTLY is INVALID: not the index the
+            // script meant, and what `tidemark repair` names with the DROP that clears it.
+            builder.add("index", "\(text(row, 0)).\(text(row, 1))", text(row, 2) + (text(row, 3) == "f" ? InvalidIndex.marker : ""))
         }
 
         for row in try pg.query(
@@ -119,17 +136,35 @@ extension PostgresConnection {
                 "\(text(row, 1)) start \(text(row, 2)) increment \(text(row, 3)) min \(text(row, 4)) max \(text(row, 5)) cache \(text(row, 6))\(text(row, 7) == "t" ? " cycle" : "")\(owner.isEmpty ? "" : " owned by \(owner)")")
         }
 
+        // The whole definition, as `CREATE FUNCTION` would state it: signature, result, language,
+        // volatility, strictness, SECURITY DEFINER, leakproof, parallel safety, cost, rows, the
+        // SET clauses (`SET search_path FROM CURRENT` is stored as its value) and the body, whether
+        // a string (`prosrc`, or `probin` for C) or a SQL-standard `BEGIN ATOMIC` body (PostgreSQL 14+).
+        let sqlBody = pg.serverVersion >= 140_000 ? "CASE WHEN p.prosqlbody IS NOT NULL THEN md5(pg_get_function_sqlbody(p.oid)) END" : "NULL"
         for row in try pg.query(
             """
             SELECT p.proname || '(' || pg_get_function_identity_arguments(p.oid) || ')', p.prokind,
-                   coalesce(pg_get_function_result(p.oid), ''), l.lanname, p.provolatile, md5(p.prosrc)
+                   coalesce(pg_get_function_result(p.oid), ''), l.lanname, p.provolatile,
+                   coalesce(\(sqlBody), md5(p.prosrc)), p.proisstrict, p.prosecdef, p.proleakproof, p.proparallel,
+                   p.procost, p.prorows, coalesce(array_to_string(p.proconfig, E'\\n'), ''), coalesce(p.probin, '')
             FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace JOIN pg_language l ON l.oid = p.prolang
             WHERE n.nspname = $1 AND \(notExtensionMember("pg_proc", "p.oid"))
             """, [schema])
         {
             let kind = ["p": "procedure", "a": "aggregate", "w": "window-function"][text(row, 1)] ?? "function"
             let volatility = ["i": "immutable", "s": "stable"][text(row, 4)] ?? "volatile"
-            builder.add(kind, text(row, 0), "returns \(text(row, 2)) language \(text(row, 3)) \(volatility) body-md5 \(text(row, 5))")
+            let parallel = ["s": "safe", "r": "restricted"][text(row, 9)] ?? "unsafe"
+            var detail = "returns \(text(row, 2)) language \(text(row, 3)) \(volatility)"
+            if text(row, 6) == "t" { detail += " strict" }
+            if text(row, 7) == "t" { detail += " security definer" }
+            if text(row, 8) == "t" { detail += " leakproof" }
+            detail += " parallel \(parallel) cost \(text(row, 10))"
+            if text(row, 11) != "0" { detail += " rows \(text(row, 11))" }
+            for setting in text(row, 12).split(separator: "\n") {
+                detail += " set \(Self.withoutOwnSchema(String(setting), schema: schema))"
+            }
+            if !text(row, 13).isEmpty { detail += " object-file \(text(row, 13))" }
+            builder.add(kind, text(row, 0), "\(detail) body-md5 \(text(row, 5))")
         }
 
         for row in try pg.query(

@@ -152,8 +152,9 @@ public final class SQLiteConnection: BackendConnection {
             metadata: ["version": "\(step.version)", "kind": "\(step.kind.rawValue)", "transactional": "\(step.transactional)"])
         let entry: HistoryEntry
         switch step.kind {
-        case .skip, .baseline:
-            // These record that a version is in effect without running it; any SQL is ignored.
+        case .skip, .baseline, .repair:
+            // These record that a version is in effect (or how a dirty step was resolved)
+            // without running anything; any SQL is ignored.
             entry = try recordOnly(step, on: db)
         case .forward, .undo, .compensate:
             entry = step.transactional ? try runInTransaction(step, on: db) : try runAsWritten(step, on: db)
@@ -241,7 +242,11 @@ public final class SQLiteConnection: BackendConnection {
         watch.arm(timeout: timeouts.statementTimeout)
         let outcome = Self.runScript(step.sql, on: db)
         let stop = watch.disarm()
-        var failureMessage = outcome.failure.map { describe($0, stop: stop) }
+        var failureMessage = outcome.failure.map { failure in
+            let progress = StatementProgress(
+                completed: outcome.completed, total: SQLScanner.statements(in: step.sql).count, line: failure.line ?? 1)
+            return "\(progress): \(describe(failure, stop: stop))"
+        }
         if sqlite3_get_autocommit(db) == 0 {
             // The script opened a transaction and failed inside it (or never closed it): roll it
             // back so the history row update below is not swallowed by it.

@@ -41,6 +41,8 @@ extension SQLiteConnection {
         var failure: SQLiteFailure?
         /// A statement of the script ended the transaction that was open when it started.
         var endedTransaction = false
+        /// Statements that completed.
+        var completed = 0
     }
 
     /// Runs every statement of `sql` in order, stopping at the first failure: what
@@ -85,6 +87,7 @@ extension SQLiteConnection {
                     outcome.failure = failure
                     return outcome
                 }
+                outcome.completed += 1
                 if tracksTransaction, wasInTransaction, sqlite3_get_autocommit(db) != 0 {
                     outcome.endedTransaction = true
                 }

@@ -168,8 +168,9 @@ public final class MemoryConnection: BackendConnection {
             checksum: step.checksum, runID: step.runID, appliedBy: step.appliedBy, startedAt: Date(), finishedAt: nil,
             executionMS: 0, success: false, transactional: step.transactional, error: nil)
         switch step.kind {
-        case .skip, .baseline:
-            // Recorded, never run: these say a version is in effect without its script.
+        case .skip, .baseline, .repair:
+            // Recorded, never run: these say a version is in effect (or how a dirty step was
+            // resolved) without a script.
             entry.finishedAt = entry.startedAt
             entry.success = true
             return database.state.withLock { $0.append(entry) }
@@ -241,7 +242,8 @@ public final class MemoryConnection: BackendConnection {
         var failureMessage: String?
         do throws(StepFailure) {
             try pause(latency, line: nil)
-            for (line, parsed) in MemorySQL.statements(in: step.sql) {
+            let statements = MemorySQL.statements(in: step.sql)
+            for (index, (line, parsed)) in statements.enumerated() {
                 try checkCancelled(line: line)
                 switch parsed {
                 case .sleep(let duration):
@@ -263,7 +265,8 @@ public final class MemoryConnection: BackendConnection {
                         }
                     }
                     if let failure {
-                        throw StepFailure(message: "line \(line): \(failure.message)", cancelled: false)
+                        let progress = StatementProgress(completed: index, total: statements.count, line: line)
+                        throw StepFailure(message: "\(progress): line \(line): \(failure.message)", cancelled: false)
                     }
                 }
             }

@@ -21,6 +21,7 @@ extension Tidemark {
         func run() async throws {
             let (target, entries) = try await TargetHistory.read(
                 target: target, inventoryFile: inventoryOption.inventory, registry: Backends.standard, logger: logging.makeLogger())
+            let inventoryFile = inventoryOption.inventory
             let state = TargetState(history: entries)
             if json {
                 let document = HistoryDocument(
@@ -28,11 +29,11 @@ extension Tidemark {
                     applied: state.applied.map(\.version), dirty: state.dirty?.version)
                 Terminal.standardOutput.write(try renderJSON(document))
             } else {
-                Terminal.standardOutput.write(Self.render(target: target, entries: entries, state: state))
+                Terminal.standardOutput.write(Self.render(target: target, entries: entries, state: state, inventoryFile: inventoryFile))
             }
         }
 
-        static func render(target: Target, entries: [HistoryEntry], state: TargetState) -> String {
+        static func render(target: Target, entries: [HistoryEntry], state: TargetState, inventoryFile: String) -> String {
             guard !entries.isEmpty else {
                 return "\(target.name) (\(target.environment)): no history yet; nothing has been applied."
             }
@@ -55,7 +56,8 @@ extension Tidemark {
             let applied = state.applied.map(\.version)
             lines.append("in effect: \(applied.isEmpty ? "nothing" : applied.joined(separator: ", "))")
             if let dirty = state.dirty {
-                lines.append("DIRTY: version \(dirty.version) failed outside a transaction (row \(dirty.id)); inspect, then `tidemark repair`.")
+                lines.append(
+                    "DIRTY: version \(dirty.version) failed outside a transaction (row \(dirty.id)); \(RepairHint.sentence(inventoryFile: inventoryFile, target: target.name)).")
             }
             return lines.joined(separator: "\n")
         }

@@ -1,0 +1,375 @@
+import Foundation
+import Logging
+import TidemarkCore
+import TidemarkExecutor
+import TidemarkFiles
+
+/// What `tidemark repair` is asked to do. Thread-safe value.
+public struct RepairRequest: Sendable {
+    /// Diagnose only, record what the schema proves, or record a human's decision.
+    public enum Mode: Sendable, Hashable {
+        /// No `--auto`, no `--mark-failed-step`: change nothing.
+        case diagnose
+        /// `--auto`: record `rolled-back` or `resolved` only where the fingerprint proves it.
+        case auto
+        /// `--mark-failed-step resolved|rolled-back`.
+        case mark(RepairResolution)
+
+        public var writes: Bool { self != .diagnose }
+    }
+
+    public var inventoryFile: String
+    /// `--target` and `--env`; none: every dirty target of the inventory.
+    public var selection: TargetSelection
+    public var mode: Mode
+    public var confirmation: ApplyRequest.ProductionConfirmation
+    public var runID: String
+    /// `user@host`, recorded in the repair row.
+    public var appliedBy: String
+    /// How long to wait for a target's lock before reporting it as held.
+    public var lockWait: Duration = .seconds(1)
+
+    public init(
+        inventoryFile: String, selection: TargetSelection = .all, mode: Mode, confirmation: ApplyRequest.ProductionConfirmation,
+        runID: String = RunIdentity.makeRunID(), appliedBy: String = RunIdentity.currentOperator()
+    ) {
+        self.inventoryFile = inventoryFile
+        self.selection = selection
+        self.mode = mode
+        self.confirmation = confirmation
+        self.runID = runID
+        self.appliedBy = appliedBy
+    }
+}
+
+/// One dirty target: its failed step, what its schema says, and what repair did. Thread-safe value.
+public struct DirtyTarget: Sendable, Hashable, Encodable {
+    /// What repair did to the target.
+    public enum Outcome: String, Sendable, Hashable, Codable {
+        /// Diagnosed; nothing recorded (no `--auto`, `--mark-failed-step`).
+        case diagnosed
+        /// A `repair` row was recorded; the target is no longer dirty.
+        case repaired
+        /// `--auto` could not prove a resolution: the target stays dirty.
+        case leftDirty = "left-dirty"
+        /// Another run holds the target's lock: nothing was read or written.
+        case locked
+        /// The target could not be read or the row could not be written.
+        case failed
+    }
+
+    public var target: String
+    public var environment: String
+    public var tier: String
+    /// The failed step: its version, kind, history row and error (which says where it stopped).
+    public var version: String
+    public var kind: StepKind
+    public var historyRow: Int64
+    public var error: String?
+    public var failedAt: Date
+    public var diagnosis: DirtyDiagnosis
+    /// PostgreSQL indexes left INVALID (a failed `CREATE INDEX CONCURRENTLY`), with their DROP.
+    public var invalidIndexes: [InvalidIndex]
+    public var outcome: Outcome
+    /// The resolution recorded, and its row.
+    public var resolution: RepairResolution?
+    public var repairRow: Int64?
+    /// Why `--auto` left it dirty, why it failed, or that it is locked.
+    public var note: String?
+}
+
+/// What `tidemark repair` found and did. Thread-safe value.
+public struct RepairReport: Sendable, Encodable {
+    public var schema = "tidemark.repair/v1"
+    public var inventory: String
+    public var plan: String
+    /// `diagnose`, `auto`, `resolved` or `rolled-back`.
+    public var mode: String
+    /// Every selected dirty target, in inventory order.
+    public var targets: [DirtyTarget]
+    /// Selected targets that are not dirty (when not named one by one).
+    public var clean: [String]
+    /// Selected targets that could not be read: name → error.
+    public var unreachable: [String: String]
+
+    /// How the run ended: locked (exit 4) before failed (1) before left dirty by `--auto` (3).
+    public var status: RunStatus {
+        if targets.contains(where: { $0.outcome == .locked }) { return .locked }
+        if !unreachable.isEmpty || targets.contains(where: { $0.outcome == .failed }) { return .failed }
+        if targets.contains(where: { $0.outcome == .leftDirty }) { return .blocked }
+        return .succeeded
+    }
+}
+
+/// Diagnoses dirty targets from their live schema and records their resolution: the
+/// `tidemark repair` use case (SPEC 9). Never deletes a history row; only appends `repair` rows,
+/// each under the target's lock after reading its history again. Thread-safe value.
+public struct RepairRun: Sendable {
+    public var registry: BackendRegistry
+    public var logger: Logger
+
+    public init(registry: BackendRegistry, logger: Logger) {
+        self.registry = registry
+        self.logger = logger
+    }
+
+    /// Runs `request`. Input problems (an unknown target, a named target that is not dirty,
+    /// `--auto` without the fingerprints it needs) and a refused confirmation throw before anything
+    /// is written.
+    public func run(_ request: RepairRequest) async throws(FleetError) -> RepairReport {
+        let inventory = try FleetInputs.inventory(at: request.inventoryFile)
+        let plan = try FleetInputs.plan(at: inventory.planDirectory)
+        let targets = try request.selection.select(from: inventory)
+        let fingerprints: FingerprintFile?
+        do {
+            fingerprints = try FingerprintFile.load(inPlan: plan.directory)
+        } catch {
+            throw .fingerprints(error)
+        }
+        let examiner = Examiner(
+            registry: registry, logger: logger, style: plan.versionStyle, fingerprints: fingerprints, lockWait: request.lockWait)
+        let workers = DispatchWorkers(count: min(max(inventory.concurrency, 1), 16), label: "tidemark-repair")
+
+        // Pass 1: read and diagnose every selected target, each under its lock, writing nothing.
+        let found = await examine(targets, inventory: inventory, pool: workers) { target, timeouts in
+            Examined { () throws(BackendError) in
+                try examiner.examine(target, timeouts: timeouts, tier: inventory.environment(named: target.environment)?.tier)
+            }
+        }
+        var report = RepairReport(
+            inventory: inventory.name, plan: plan.name, mode: request.mode.name, targets: [], clean: [], unreachable: [:])
+        for target in targets {
+            switch found[target.name] {
+            case .dirty(let dirty): report.targets.append(dirty)
+            case .clean: report.clean.append(target.name)
+            case .failed(let error): report.unreachable[target.name] = error.description
+            case .none: break
+            }
+        }
+        let notDirty = request.selection.targets.filter { report.clean.contains($0) }
+        if !notDirty.isEmpty { throw .notDirty(targets: notDirty, inventory: inventory.file) }
+        guard request.mode.writes else { return report }
+
+        let toWrite = report.targets.filter { $0.outcome == .diagnosed }
+        if request.mode == .auto {
+            let lacking = toWrite.filter { $0.diagnosis.verdict == .unrecorded }
+            if !lacking.isEmpty {
+                let versions = Set(lacking.flatMap(\.diagnosis.unrecordedVersions))
+                let backends = Set(lacking.compactMap { inventory.target(named: $0.target)?.backendKind })
+                throw .repairNeedsFingerprints(
+                    versions: versions.sorted(), backends: backends.sorted { $0.rawValue < $1.rawValue }, planDirectory: plan.directory)
+            }
+        }
+        let decisions = toWrite.compactMap { dirty -> (String, RepairResolution)? in
+            switch request.mode {
+            case .diagnose: return nil
+            case .mark(let resolution): return (dirty.target, resolution)
+            case .auto: return dirty.diagnosis.provenResolution.map { (dirty.target, $0) }
+            }
+        }
+        let prod = toWrite.filter { dirty in dirty.tier == Tier.prod.rawValue && decisions.contains { $0.0 == dirty.target } }.map(\.target)
+        if !prod.isEmpty {
+            switch request.confirmation {
+            case .given: break
+            case .unavailable: throw .confirmationRequired(prodTargets: prod)
+            case .ask(let ask): if !ask(prod, inventory) { throw .notConfirmed }
+            }
+        }
+
+        // Pass 2: under each target's lock again, check it is still dirty at the same row (and,
+        // for --auto, that the schema still proves the same), then record the repair row.
+        let resolutions = Dictionary(decisions, uniquingKeysWith: { first, _ in first })
+        let byName = Dictionary(toWrite.map { ($0.target, $0) }, uniquingKeysWith: { first, _ in first })
+        let written = await examine(targets.filter { resolutions[$0.name] != nil }, inventory: inventory, pool: workers) { target, timeouts in
+            guard let resolution = resolutions[target.name], let earlier = byName[target.name] else { return .clean }
+            return Examined { () throws(BackendError) in
+                try examiner.record(
+                    resolution, on: target, earlier: earlier, timeouts: timeouts, proven: request.mode == .auto, runID: request.runID,
+                    appliedBy: request.appliedBy)
+            }
+        }
+        for index in report.targets.indices {
+            let name = report.targets[index].target
+            guard byName[name] != nil else { continue }
+            if case .dirty(let updated) = written[name] {
+                report.targets[index] = updated
+            } else if case .failed(let error) = written[name] {
+                report.targets[index].outcome = .failed
+                report.targets[index].note = error.description
+            } else if resolutions[name] == nil {
+                report.targets[index].outcome = .leftDirty
+                report.targets[index].note = Self.unprovenNote(report.targets[index].diagnosis)
+            }
+        }
+        return report
+    }
+
+    /// Why `--auto` did not record anything for a diagnosis.
+    static func unprovenNote(_ diagnosis: DirtyDiagnosis) -> String {
+        switch diagnosis.verdict {
+        case .neither: return "the live schema matches neither recorded fingerprint (partly applied); fix it by hand, then mark it"
+        case .indistinguishable:
+            return "the fingerprints before and after the step are the same, so the schema cannot prove either; mark it by hand"
+        case .unreadable: return "its schema could not be read"
+        case .unrecorded: return "no recorded fingerprint for version \(diagnosis.unrecordedVersions.joined(separator: ", "))"
+        case .equalsBefore, .equalsAfter: return ""
+        }
+    }
+
+    /// What reading one target gave.
+    enum Examined: Sendable {
+        case dirty(DirtyTarget)
+        case clean
+        case failed(BackendError)
+
+        /// What `body` returns, or the error it throws.
+        init(_ body: () throws(BackendError) -> Examined) {
+            do {
+                self = try body()
+            } catch {
+                self = .failed(error)
+            }
+        }
+    }
+
+    private func examine(
+        _ targets: [Target], inventory: Inventory, pool: DispatchWorkers,
+        _ body: @escaping @Sendable (Target, Timeouts) -> Examined
+    ) async -> [String: Examined] {
+        await withTaskGroup(of: (String, Examined).self) { group in
+            for target in targets {
+                let timeouts = inventory.environment(named: target.environment)?.timeouts ?? inventory.defaults
+                group.addTask {
+                    let result = await pool.run { () -> Examined in body(target, timeouts) }
+                    return (target.name, result)
+                }
+            }
+            var results: [String: Examined] = [:]
+            for await (name, result) in group { results[name] = result }
+            return results
+        }
+    }
+}
+
+extension RepairRequest.Mode {
+    var name: String {
+        switch self {
+        case .diagnose: return "diagnose"
+        case .auto: return "auto"
+        case .mark(let resolution): return resolution.rawValue
+        }
+    }
+}
+
+/// Reads one target under its lock: its history, and, when dirty, its live fingerprint held
+/// against the recorded ones. Blocks: runs on a repair worker. Thread-safe value.
+private struct Examiner: Sendable {
+    var registry: BackendRegistry
+    var logger: Logger
+    var style: VersionStyle
+    var fingerprints: FingerprintFile?
+    var lockWait: Duration
+
+    /// A clean target is told apart without its lock (a running apply may hold it); a dirty
+    /// one is diagnosed under the lock, so no step runs while its schema is read.
+    func examine(_ target: Target, timeouts: Timeouts, tier: Tier?) throws(BackendError) -> RepairRun.Examined {
+        let connection = try registry.backend(for: target).connect(to: target, timeouts: timeouts, logger: logger)
+        defer { connection.close() }
+        guard let seen = TargetState(history: try connection.readHistory()).dirty else { return .clean }
+        guard try connection.tryLock(timeout: lockWait) else {
+            var locked = diagnosisless(seen, target: target, tier: tier)
+            locked.outcome = .locked
+            locked.note = "another run holds this target's lock; it was left alone"
+            return .dirty(locked)
+        }
+        defer { try? connection.unlock() }
+        let state = TargetState(history: try connection.readHistory())
+        guard let failed = state.dirty else { return .clean }
+        return .dirty(diagnose(failed, state: state, on: connection, target: target, tier: tier))
+    }
+
+    /// Records `resolution` if the target is still dirty at the same row and, when `proven`, the
+    /// schema still proves it.
+    func record(
+        _ resolution: RepairResolution, on target: Target, earlier: DirtyTarget, timeouts: Timeouts, proven: Bool, runID: String,
+        appliedBy: String
+    ) throws(BackendError) -> RepairRun.Examined {
+        try withLock(target, timeouts: timeouts) { connection throws(BackendError) in
+            let state = TargetState(history: try connection.readHistory())
+            guard let failed = state.dirty, failed.id == earlier.historyRow else {
+                var changed = earlier
+                changed.outcome = .leftDirty
+                changed.note = "its history changed since it was diagnosed; run repair again"
+                return .dirty(changed)
+            }
+            var dirty = diagnose(failed, state: state, on: connection, target: target, tier: nil)
+            dirty.tier = earlier.tier
+            if proven && dirty.diagnosis.provenResolution != resolution {
+                dirty.outcome = .leftDirty
+                dirty.note = "its schema changed since it was diagnosed; run repair again"
+                return .dirty(dirty)
+            }
+            let why = proven ? "proven: \(Self.proof(dirty.diagnosis))" : "marked by hand"
+            let row = try connection.run(
+                StepRequest(
+                    version: failed.version, description: resolution.rowDescription("\(why) (failed row \(failed.id))"), kind: .repair,
+                    scriptPath: "", sql: "", checksum: failed.checksum, transactional: true, runID: runID, appliedBy: appliedBy))
+            dirty.outcome = .repaired
+            dirty.resolution = resolution
+            dirty.repairRow = row.id
+            return .dirty(dirty)
+        } locked: {
+            var locked = earlier
+            locked.outcome = .locked
+            locked.note = "another run holds this target's lock; nothing was recorded"
+            return .dirty(locked)
+        }
+    }
+
+    /// `the live schema equals version 1`.
+    static func proof(_ diagnosis: DirtyDiagnosis) -> String {
+        let version = diagnosis.verdict == .equalsBefore ? diagnosis.beforeVersion : diagnosis.afterVersion
+        return "the live schema equals \(version.map { "version \($0)" } ?? "the empty schema")"
+    }
+
+    private func diagnose(
+        _ failed: HistoryEntry, state: TargetState, on connection: any BackendConnection, target: Target, tier: Tier?
+    ) -> DirtyTarget {
+        let (before, after) = DirtyDiagnosis.bounds(of: failed, state: state, style: style)
+        let diagnosis: DirtyDiagnosis
+        var invalid: [InvalidIndex] = []
+        do {
+            let live = try connection.fingerprint()
+            invalid = InvalidIndex.found(in: live, schema: target.backendKind == .postgres ? (target.schema ?? "public") : nil)
+            diagnosis = DirtyDiagnosis.judge(live: live, before: before, after: after) { version in
+                fingerprints?.fingerprint(of: version, backend: target.backendKind)
+            }
+        } catch {
+            diagnosis = DirtyDiagnosis(verdict: .unreadable, beforeVersion: before, afterVersion: after, error: error.description)
+        }
+        return DirtyTarget(
+            target: target.name, environment: target.environment, tier: tier?.rawValue ?? "", version: failed.version, kind: failed.kind,
+            historyRow: failed.id, error: failed.error, failedAt: failed.startedAt, diagnosis: diagnosis, invalidIndexes: invalid,
+            outcome: .diagnosed)
+    }
+
+    /// A dirty target known from its history alone (its lock is held elsewhere).
+    private func diagnosisless(_ failed: HistoryEntry, target: Target, tier: Tier?) -> DirtyTarget {
+        DirtyTarget(
+            target: target.name, environment: target.environment, tier: tier?.rawValue ?? "", version: failed.version, kind: failed.kind,
+            historyRow: failed.id, error: failed.error, failedAt: failed.startedAt,
+            diagnosis: DirtyDiagnosis(verdict: .unreadable, beforeVersion: nil, afterVersion: nil, error: "not read: the target's lock is held"),
+            invalidIndexes: [], outcome: .diagnosed)
+    }
+
+    private func withLock(
+        _ target: Target, timeouts: Timeouts, _ body: (any BackendConnection) throws(BackendError) -> RepairRun.Examined,
+        locked: () -> RepairRun.Examined
+    ) throws(BackendError) -> RepairRun.Examined {
+        let connection = try registry.backend(for: target).connect(to: target, timeouts: timeouts, logger: logger)
+        defer { connection.close() }
+        guard try connection.tryLock(timeout: lockWait) else { return locked() }
+        defer { try? connection.unlock() }
+        return try body(connection)
+    }
+}
