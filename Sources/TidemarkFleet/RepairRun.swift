@@ -238,7 +238,7 @@ public struct RepairRun: Sendable {
     ) async -> [String: Examined] {
         await withTaskGroup(of: (String, Examined).self) { group in
             for target in targets {
-                let timeouts = inventory.environment(named: target.environment)?.timeouts ?? inventory.defaults
+                let timeouts = inventory.timeouts(for: target)
                 group.addTask {
                     let result = await pool.run { () -> Examined in body(target, timeouts) }
                     return (target.name, result)
@@ -273,9 +273,20 @@ private struct Examiner: Sendable {
     /// A clean target is told apart without its lock (a running apply may hold it); a dirty
     /// one is diagnosed under the lock, so no step runs while its schema is read.
     func examine(_ target: Target, timeouts: Timeouts, tier: Tier?) throws(BackendError) -> RepairRun.Examined {
-        let connection = try registry.backend(for: target).connect(to: target, timeouts: timeouts, logger: logger)
+        let backend = try registry.backend(for: target)
+        let seen: HistoryEntry
+        do {
+            // Read-only first: selecting the whole inventory must not create a database anywhere.
+            let reader = try backend.connect(to: target, access: .readOnly, timeouts: timeouts, logger: logger)
+            defer { reader.close() }
+            guard let dirty = TargetState(history: try reader.readHistory()).dirty else { return .clean }
+            seen = dirty
+        } catch {
+            if case .databaseNotFound = error { return .clean }
+            throw error
+        }
+        let connection = try backend.connect(to: target, access: .readWrite, timeouts: timeouts, logger: logger)
         defer { connection.close() }
-        guard let seen = TargetState(history: try connection.readHistory()).dirty else { return .clean }
         guard try connection.tryLock(timeout: lockWait) else {
             var locked = diagnosisless(seen, target: target, tier: tier)
             locked.outcome = .locked

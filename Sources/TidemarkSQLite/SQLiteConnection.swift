@@ -245,7 +245,9 @@ public final class SQLiteConnection: BackendConnection {
         var failureMessage = outcome.failure.map { failure in
             let progress = StatementProgress(
                 completed: outcome.completed, total: SQLScanner.statements(in: step.sql).count, line: failure.line ?? 1)
-            return "\(progress): \(describe(failure, stop: stop))"
+            var unplaced = failure
+            unplaced.line = nil  // the progress names the line
+            return "\(progress): \(describe(unplaced, stop: stop))"
         }
         if sqlite3_get_autocommit(db) == 0 {
             // The script opened a transaction and failed inside it (or never closed it): roll it

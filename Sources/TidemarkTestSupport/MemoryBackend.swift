@@ -266,7 +266,7 @@ public final class MemoryConnection: BackendConnection {
                     }
                     if let failure {
                         let progress = StatementProgress(completed: index, total: statements.count, line: line)
-                        throw StepFailure(message: "\(progress): line \(line): \(failure.message)", cancelled: false)
+                        throw StepFailure(message: "\(progress): \(failure.message)", cancelled: false)
                     }
                 }
             }
