@@ -18,4 +18,7 @@ public enum BlockReason: Sendable, Hashable, Codable {
     case compensationQuarantined(version: Version, compensation: Version)
     /// `--strategy rollback` on an environment whose rule requires roll forward.
     case forcedRollbackRefused
+    /// The drift gate (`drift: block`): the live schema is not the one recorded for `version`
+    /// (nil: no version, the empty schema); `differences` are the first `- recorded` / `+ live` lines.
+    case drift(version: String?, differences: [String], count: Int)
 }

@@ -94,6 +94,8 @@ public struct Environment: Sendable, Hashable, Codable {
     /// Stop this environment (and later waves) after this many failures.
     public var maxFailures: Int?
     public var timeouts: Timeouts
+    /// `drift:` in the environment; nil: the inventory's default.
+    public var drift: DriftPolicy?
     public var targets: [Target]
 
     public init(
@@ -154,6 +156,8 @@ public struct Inventory: Sendable, Hashable, Codable {
     /// Environment names in wave order; environments not listed run last, in file order.
     public var order: [String]
     public var defaults: Timeouts
+    /// `drift:` in `defaults` (SPEC 9): what apply does when a target's schema drifted.
+    public var defaultDrift: DriftPolicy = .off
     /// In file order.
     public var environments: [Environment]
     public var notify: [NotifySink]
@@ -182,6 +186,11 @@ public struct Inventory: Sendable, Hashable, Codable {
     /// the environment is not in this inventory (a target built by hand, a stale rollout).
     public func timeouts(for target: Target) -> Timeouts {
         environment(named: target.environment)?.timeouts ?? defaults
+    }
+
+    /// The drift gate that governs `target`: its environment's `drift:`, else `defaults`' drift.
+    public func driftPolicy(for target: Target) -> DriftPolicy {
+        environment(named: target.environment)?.drift ?? defaultDrift
     }
 
     /// The target called `name`. Searches in place: `allTargets` copies the whole fleet, which

@@ -9,6 +9,11 @@ public enum ReasonText {
         return "\(plan.target) \(clause(decision, plan: plan, inventoryFile: inventoryFile))."
     }
 
+    /// The sentence of a reason found while executing (the drift gate), for the run report.
+    public static func sentence(for reason: BlockReason, target: String, inventoryFile: String) -> String {
+        "\(target) \(clause(reason, rule: nil, target: target, inventoryFile: inventoryFile))."
+    }
+
     /// The rule as a clause ("is live production: roll forward keeps the audit trail").
     public static func clause(_ rule: Rule) -> String {
         switch rule {
@@ -85,6 +90,9 @@ public enum ReasonText {
             return "\(ruleBut)version \(version) has no compensating migration in the plan; write one with `tidemark revert \(version)` (from its undo script) and plan again"
         case .compensationQuarantined(let version, let compensation):
             return "\(ruleBut)version \(compensation), which compensates \(version), is quarantined; write a new compensating version with `tidemark revert \(version)`"
+        case .drift(let version, let differences, let count):
+            let more = count > differences.count ? "; … \(count - differences.count) more" : ""
+            return "has drifted: its live schema is not the one recorded for \(version.map { "version \($0)" } ?? "an empty target") (\(differences.joined(separator: "; "))\(more)); someone changed it outside the plan. Undo the change, or compare with `tidemark status -i \(RepairHint.shellWord(inventoryFile)) --target \(RepairHint.shellWord(target)) --drift`; drift: block keeps Tidemark off it until then"
         case .forcedRollbackRefused:
             return "\(rule.map { "\(clause($0)): " } ?? "")a forced roll back (--strategy rollback) is refused; use --strategy auto to roll forward"
         }

@@ -62,6 +62,10 @@ public struct TargetOutcome: Sendable, Hashable, Codable {
     public var backup: BackupRecord?
     /// The planned steps only a restore can undo (data-losing), as `4 forward (DROP COLUMN at line 1)`.
     public var restoreOnlySteps: [String] = []
+    /// Why the executor blocked the target (the drift gate); nil when the planner did, or nothing did.
+    public var blockedBy: BlockReason?
+    /// `drift: warn`: the live schema differed from the recorded one, and the target was migrated anyway.
+    public var driftWarning: String?
 
     public init(
         target: String, environment: String, action: Action, outcome: Outcome, reason: String, fromVersion: String?,

@@ -22,6 +22,8 @@ public struct RolloutExecutor: Sendable {
     public var concurrency: Int
     /// Backups before data-losing steps on prod targets (`--no-backup`: `.disabled`).
     public var backups = BackupPolicy()
+    /// `apply --drift` / `drift:`: fingerprint each target before touching it; nil: no gate.
+    public var driftGate: DriftGate?
 
     public init(
         inventory: Inventory, plan: Plan, registry: BackendRegistry, runID: String, appliedBy: String, logger: Logger,
@@ -156,6 +158,7 @@ public struct RolloutExecutor: Sendable {
         onEvent(.targetStarted(target: target.name, environment: target.environment))
         var configured = TargetRunner(plan: plan, runID: runID, appliedBy: appliedBy, logger: logger, backups: backups)
         configured.inventoryFile = inventory.file
+        configured.driftGate = driftGate
         let runner = configured
         let control = self.control
         var outcome = await pool.run {

@@ -17,6 +17,8 @@ public struct TargetRunner: Sendable {
     public var backups: BackupPolicy
     /// The inventory file, for the `tidemark repair -i …` command a dirty failure shows.
     public var inventoryFile: String?
+    /// `apply --drift`: fingerprint the target before touching it; nil: no gate.
+    public var driftGate: DriftGate?
 
     public init(
         plan: Plan, runID: String, appliedBy: String, retry: RetryPolicy = RetryPolicy(), logger: Logger,
@@ -74,7 +76,25 @@ public struct TargetRunner: Sendable {
                 return finish(outcome)
             }
             defer { try? connection.unlock() }
-            if let stale = targetPlan.staleness(found: TargetState(history: try connection.readHistory())) { throw stale }
+            let state = TargetState(history: try connection.readHistory())
+            if let stale = targetPlan.staleness(found: state) { throw stale }
+            if let driftGate, driftGate.policy(target) != .off {
+                switch try driftGate.check(connection, target: target, state: state, style: plan.versionStyle) {
+                case .clean: break
+                case .unrecorded(let version):
+                    logger.warning("\(target.name): no fingerprint recorded for version \(version); the drift gate cannot check it (run `tidemark rehearse --record`)")
+                case .drifted(let reason):
+                    let sentence = ReasonText.sentence(for: reason, target: target.name, inventoryFile: inventoryFile ?? "INVENTORY")
+                    if driftGate.policy(target) == .block {
+                        outcome.outcome = .blocked
+                        outcome.reason = sentence
+                        outcome.blockedBy = reason
+                        return finish(outcome)
+                    }
+                    outcome.driftWarning = sentence
+                    logger.warning("\(sentence)")
+                }
+            }
             for step in targetPlan.steps {
                 if shouldStop() {
                     outcome.outcome = .interrupted

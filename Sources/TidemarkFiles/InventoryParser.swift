@@ -7,7 +7,7 @@ struct InventoryParser {
     static let inventoryKeys = ["inventory", "plan", "concurrency", "order", "defaults", "environments", "notify"]
     static let timeoutKeys = ["lock_timeout", "statement_timeout", "connect_timeout"]
     static let environmentKeys =
-        ["tier", "live", "audit", "concurrency", "canary", "max_failures"] + timeoutKeys + ["targets"]
+        ["tier", "live", "audit", "concurrency", "canary", "max_failures", "drift"] + timeoutKeys + ["targets"]
     static let targetKeys = ["name", "url", "service", "schema", "tags", "password_env"]
     static let notifyKeys = ["name", "type", "url", "url_env", "secret_env", "on", "environments"]
     static let events = ["run.started", "target.succeeded", "target.failed", "target.blocked", "wave.halted", "run.finished"]
@@ -94,10 +94,12 @@ struct InventoryParser {
         let concurrency = fields["concurrency"].flatMap { integer($0, "concurrency", minimum: 1, example: "concurrency: 8") } ?? 8
 
         var defaults = Timeouts.standard
+        var defaultDrift = DriftPolicy.off
         if let node = fields["defaults"] {
             if case .mapping(let defaultsMapping) = node {
-                let timeoutFields = self.fields(of: defaultsMapping, in: "defaults", known: Self.timeoutKeys)
+                let timeoutFields = self.fields(of: defaultsMapping, in: "defaults", known: Self.timeoutKeys + ["drift"])
                 applyTimeouts(timeoutFields, to: &defaults)
+                if let driftNode = timeoutFields["drift"], let value = drift(driftNode) { defaultDrift = value }
             } else if !node.isNull {
                 fail(node, "defaults must be a mapping, e.g. defaults: { lock_timeout: 5s, statement_timeout: 5m, connect_timeout: 10s }.")
             }
@@ -114,9 +116,21 @@ struct InventoryParser {
         let order = fields["order"].map { self.order($0, declared: declared) } ?? []
         let notify = fields["notify"].map { sinks($0, declared: declared) } ?? []
 
-        return Inventory(
+        var inventory = Inventory(
             name: name, file: file, planDirectory: planDirectory, concurrency: concurrency, order: order,
             defaults: defaults, environments: environments, notify: notify)
+        inventory.defaultDrift = defaultDrift
+        return inventory
+    }
+
+    /// `drift: off|warn|block`.
+    mutating func drift(_ node: Node) -> DriftPolicy? {
+        let value = node.bool == false ? "off" : node.text ?? ""
+        guard let policy = DriftPolicy(rawValue: value) else {
+            fail(node, "drift must be off, warn or block\(Self.got(node)), e.g. drift: block.")
+            return nil
+        }
+        return policy
     }
 
     /// The mapping's known keys; unknown and non-text keys are reported. `<<` merge keys are
@@ -326,9 +340,11 @@ struct InventoryParser {
         }
 
         guard let tier else { return nil }
-        return Environment(
+        var environment = Environment(
             name: name, tier: tier, live: live, audit: audit, concurrency: concurrency, canary: canary,
             maxFailures: maxFailures, timeouts: timeouts, targets: targets)
+        environment.drift = fields["drift"].flatMap { drift($0) }
+        return environment
     }
 
     mutating func tier(_ node: Node) -> Tier? {

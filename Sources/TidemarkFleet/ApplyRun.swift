@@ -34,6 +34,8 @@ public struct ApplyRequest: Sendable {
     public var concurrency: Int?
     /// `--no-backup`: `.disabled`.
     public var backups = BackupPolicy()
+    /// `--drift warn|block|off`: overrides every environment's `drift:`; nil: the inventory decides.
+    public var drift: DriftPolicy?
     /// Where the report goes; nil: `<state>/runs/<run-id>.json`. Its HTML page goes beside it.
     public var reportPath: String?
     /// `--metrics-file`: where the run's Prometheus metrics go at the end (nil: nowhere).
@@ -181,6 +183,7 @@ public struct ApplyRun: Sendable {
             inventory: snapshot.inventory, plan: snapshot.plan, registry: registry, runID: request.runID, appliedBy: request.appliedBy,
             logger: logger, control: request.control, concurrency: request.concurrency)
         executor.backups = request.backups
+        executor.driftGate = try driftGate(for: result.writes, inventory: snapshot.inventory, plan: snapshot.plan, override: request.drift)
         let signals = request.trapsSignals ? SignalTrap(control: request.control, onSignal: observer.interrupted) : nil
         observer.executionStarted(writes: result.writes.count)
         let executed = await executor.execute(
@@ -279,6 +282,26 @@ public struct ApplyRun: Sendable {
         } catch {
             throw .runLockUnavailable(inventory: inventoryFile, message: "\(error)")
         }
+    }
+
+    /// The drift gate when any target to be written has `drift: warn|block`; its fingerprints
+    /// must be recorded (else the fix is named and nothing runs).
+    private func driftGate(for writes: [TargetPlan], inventory: Inventory, plan: Plan, override: DriftPolicy?) throws(FleetError) -> DriftGate? {
+        let policy: @Sendable (Target) -> DriftPolicy = { target in override ?? inventory.driftPolicy(for: target) }
+        let gated = writes.contains { planned in inventory.target(named: planned.target).map(policy) ?? .off != .off }
+        guard gated else { return nil }
+        let file: FingerprintFile
+        do {
+            guard let loaded = try FingerprintFile.load(inPlan: plan.directory) else { throw FleetError.noFingerprints(planDirectory: plan.directory) }
+            file = loaded
+        } catch let error as PlanError {
+            throw .fingerprints(error)
+        } catch let error as FleetError {
+            throw error
+        } catch {
+            throw .noFingerprints(planDirectory: plan.directory)
+        }
+        return DriftGate(policy: policy, recorded: { version, backend in file.fingerprint(of: version, backend: backend) })
     }
 
     /// Prod writes need `--yes`, or a person who confirms (SPEC 4).

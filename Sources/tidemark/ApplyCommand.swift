@@ -5,6 +5,8 @@ import TidemarkExecutor
 import TidemarkFleet
 import TidemarkObserve
 
+extension DriftPolicy: ExpressibleByArgument {}
+
 extension Tidemark {
     /// `tidemark apply`: plan and execute, or execute a rollout saved by `plan --out`.
     struct ApplyCommand: AsyncParsableCommand {
@@ -36,6 +38,8 @@ extension Tidemark {
         var reportPath: String?
         @Option(help: "At the end, write the run's Prometheus metrics here (atomically, for node_exporter's textfile collector).")
         var metricsFile: String?
+        @Option(help: "Fingerprint each target before touching it: warn reports drift, block leaves a drifted target blocked (overrides drift: in the inventory; off disables it).")
+        var drift: DriftPolicy?
         @Flag(help: "Print the run report as JSON (schema tidemark.report/v1).")
         var json = false
         @Flag(help: "List every target, instead of one entry per group of identical plans and outcomes (also -v).")
@@ -65,6 +69,7 @@ extension Tidemark {
             request.backups = noBackup ? .disabled : BackupPolicy()
             request.reportPath = reportPath
             request.metricsPath = metricsFile
+            request.drift = drift
             request.trapsSignals = true
             let result = try await ApplyRun(registry: Backends.standard, logger: logging.makeLogger())
                 .run(request, observer: ApplyPrinter(json: json, perTarget: perTarget || logging.verbose))

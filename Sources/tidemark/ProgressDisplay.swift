@@ -86,9 +86,10 @@ final class ProgressDisplay: Sendable {
                 default: state.done += 1
                 }
             }
-            // Unchanged and blocked targets were shown in the plan; say only what ran or did not.
-            guard outcome.outcome != .unchanged, outcome.outcome != .blocked else { return }
-            guard perTarget || OutcomeGroup.standsAlone(outcome.outcome) else { return }
+            // Unchanged and blocked targets were shown in the plan; say only what ran or did not
+            // (and what the drift gate blocked or warned about, which the plan could not know).
+            guard outcome.outcome != .unchanged, outcome.outcome != .blocked || outcome.blockedBy != nil else { return }
+            guard perTarget || OutcomeGroup.standsAlone(outcome.outcome) || outcome.driftWarning != nil else { return }
             print(Self.line(for: outcome, terminal: terminal))
         case .waveHalted(let environment, let reason):
             print(terminal.styled("wave \(environment) halted: \(reason)", .red))
@@ -148,6 +149,8 @@ final class ProgressDisplay: Sendable {
         if !steps.isEmpty { line += ": \(steps)" }
         if let error = outcome.error { line += "\n            \(error)" }
         if outcome.outcome == .skipped { line += ": \(outcome.reason)" }
+        if outcome.blockedBy != nil { line += "\n            \(outcome.reason)" }
+        if let warning = outcome.driftWarning { line += "\n            drift (warn): \(warning)" }
         return line
     }
 }

@@ -312,7 +312,7 @@ struct PostgresBackendTests {
         }
         #expect(dirty)
         #expect(state == "42703")
-        #expect(message.hasPrefix("V3__dirty.sql:3:11: column \"nope\" does not exist"), "\(message)")
+        #expect(message.hasPrefix("stopped at statement 3 of 3, line 3: V3__dirty.sql:3:11: column \"nope\" does not exist"), "\(message)")
         #expect(try fixture.tableExists("half_done", in: target), "statements before the failure stay")
 
         let history = try connection.readHistory()

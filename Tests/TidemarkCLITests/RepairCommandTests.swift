@@ -245,3 +245,44 @@ struct RepairCommandTests {
         #expect(still.standardOutput.components(separatedBy: "\"outcome\" : \"diagnosed\"").count == 4, "\(still)")
     }
 }
+
+/// The drift gate (`apply --drift`, `drift:` in the inventory) on real databases: a target
+/// changed by hand is blocked with the difference, the others migrate.
+@Suite("Drift gate", .serialized)
+struct DriftGateTests {
+    typealias Kind = RepairCommandTests.Kind
+
+    @Test("A target changed by hand is blocked; the others migrate", arguments: RepairCommandTests.backends)
+    func driftedTargetIsBlockedAndTheRestMigrate(_ kind: Kind) async throws {
+        let suite = RepairCommandTests()
+        let fleet = try suite.makeFleet(kind)
+        defer { suite.cleanUp(fleet) }
+        let rehearse =
+            kind == .postgres
+            ? try await CommandRunner.run(["rehearse", "--plan", "plans/shop", "--url", TestPostgres.url ?? "", "--record"], in: fleet.root)
+            : try await fleet.tidemark("rehearse", "--plan", "plans/shop", "--record")
+        #expect(rehearse.status == 0, "\(rehearse)")
+        let first = try await fleet.tidemark("apply", "-i", "inventories/shop.yaml", "--to", "1", "--yes")
+        #expect(first.status == 0, "\(first)")
+        try fleet.byHand("shop-2", "ALTER TABLE orders ADD COLUMN nickname text;")
+
+        let blocked = try await fleet.tidemark("apply", "-i", "inventories/shop.yaml", "--drift", "block", "--yes")
+        #expect(blocked.status == 3, "\(blocked)")
+        #expect(blocked.standardOutput.contains("shop-2 has drifted: its live schema is not the one recorded for version 1"), "\(blocked)")
+        #expect(blocked.standardOutput.contains("+ column orders.nickname: text"), "\(blocked)")
+        #expect(blocked.standardOutput.contains("3 succeeded, 1 blocked"), "\(blocked)")
+
+        // The same from the inventory's defaults, without the flag.
+        let file = fleet.root.appendingPathComponent("inventories/shop.yaml")
+        let text = try String(contentsOf: file, encoding: .utf8)
+        try text.replacingOccurrences(of: "environments:", with: "defaults: { drift: block }\nenvironments:")
+            .write(to: file, atomically: true, encoding: .utf8)
+        let again = try await fleet.tidemark("apply", "-i", "inventories/shop.yaml", "--yes")
+        #expect(again.status == 3 && again.standardOutput.contains("shop-2 has drifted"), "\(again)")
+
+        // warn reports and migrates.
+        let warned = try await fleet.tidemark("apply", "-i", "inventories/shop.yaml", "--drift", "warn", "--yes")
+        #expect(warned.status == 0, "\(warned)")
+        #expect(warned.standardOutput.contains("drift (warn): shop-2 has drifted"), "\(warned)")
+    }
+}
