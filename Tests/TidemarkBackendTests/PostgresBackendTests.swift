@@ -550,6 +550,46 @@ struct PostgresBackendTests {
 
     // MARK: Helpers
 
+    /// crates.io's version 182: an undo that recreates a function without the `SET search_path
+    /// FROM CURRENT` its original had. The fingerprint must see it; the same function in two
+    /// schemas must still read alike.
+    @Test func functionsAreFingerprintedByTheirWholeDefinition() throws {
+        let body = "RETURNS integer LANGUAGE sql AS $$ SELECT 1 $$"
+        let original = try connect(try fixture.makeTarget(name: "fn-original"))
+        try original.run(step("1", "CREATE FUNCTION answer() \(body) STABLE SECURITY DEFINER SET search_path FROM CURRENT;"))
+        let twin = try connect(try fixture.makeTarget(name: "fn-twin"))
+        try twin.run(step("1", "CREATE FUNCTION answer() \(body) STABLE SECURITY DEFINER SET search_path FROM CURRENT;"))
+        #expect(try twin.fingerprint().compare(to: original.fingerprint()) == .equal, "the schema's own name must not count")
+
+        let recreated = try connect(try fixture.makeTarget(name: "fn-recreated"))
+        try recreated.run(step("1", "CREATE FUNCTION answer() \(body) STABLE SECURITY DEFINER;"))
+        let diff = try #require(try recreated.fingerprint().compare(to: original.fingerprint()).diff)
+        #expect(diff.missing.contains { $0.contains("security definer") && $0.contains("set search_path=<schema>") }, "\(diff.lines)")
+
+        for (name, change) in [("volatility", "VOLATILE SECURITY DEFINER SET search_path FROM CURRENT"), ("security", "STABLE SET search_path FROM CURRENT"),
+                               ("strict", "STABLE STRICT SECURITY DEFINER SET search_path FROM CURRENT"), ("parallel", "STABLE PARALLEL SAFE SECURITY DEFINER SET search_path FROM CURRENT")] {
+            let other = try connect(try fixture.makeTarget(name: "fn-\(name)"))
+            try other.run(step("1", "CREATE FUNCTION answer() \(body) \(change);"))
+            #expect(try other.fingerprint().compare(to: original.fingerprint()) != .equal, "\(name) must change the fingerprint")
+        }
+    }
+
+    /// A failed `CREATE UNIQUE INDEX CONCURRENTLY` leaves an INVALID index: the fingerprint says
+    /// so, and repair reads it back with the statement that drops it.
+    @Test func invalidIndexIsMarkedInTheFingerprint() throws {
+        let target = try fixture.makeTarget(name: "invalid-index")
+        let connection = try connect(target)
+        try connection.run(step("1", "CREATE TABLE codes (code text); INSERT INTO codes VALUES ('a'), ('a');"))
+        #expect(throws: BackendError.self) {
+            try connection.run(step("2", "CREATE UNIQUE INDEX CONCURRENTLY codes_key ON codes (code);", transactional: false))
+        }
+        let print = try connection.fingerprint()
+        #expect(print.lines.contains { $0.hasPrefix("index codes.codes_key:") && $0.hasSuffix(" INVALID") }, "\(print.lines)")
+        let invalid = InvalidIndex.found(in: print, schema: target.schema)
+        #expect(invalid.map(\.name) == ["codes_key"])
+        #expect(invalid.first?.dropStatement == "DROP INDEX CONCURRENTLY IF EXISTS \"\(target.schema ?? "")\".\"codes_key\";")
+    }
+
     private func connect(_ target: Target) throws -> any BackendConnection {
         let connection = try backend.connect(to: target, timeouts: .standard, logger: logger)
         try connection.ensureHistoryTable()
