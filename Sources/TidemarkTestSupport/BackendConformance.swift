@@ -47,6 +47,8 @@ public enum BackendConformance {
         ConformanceCheck(name: "forwardThenUndoFoldsIntoTargetState", run: forwardThenUndoFoldsIntoTargetState),
         ConformanceCheck(name: "failedTransactionalStepLeavesNoTrace", run: failedTransactionalStepLeavesNoTrace),
         ConformanceCheck(name: "failedNoTransactionStepLeavesTargetDirty", run: failedNoTransactionStepLeavesTargetDirty),
+        ConformanceCheck(name: "failedNoTransactionStepSaysWhereItStopped", run: failedNoTransactionStepSaysWhereItStopped),
+        ConformanceCheck(name: "repairRowRecordsAResolutionWithoutRunningSQL", run: repairRowRecordsAResolutionWithoutRunningSQL),
         ConformanceCheck(
             name: "failedScriptInsideItsOwnTransactionIsRolledBack", run: failedScriptInsideItsOwnTransactionIsRolledBack),
         ConformanceCheck(name: "noTransactionStepCompletesItsRow", run: noTransactionStepCompletesItsRow),
@@ -256,6 +258,50 @@ public enum BackendConformance {
             try connection.run(step("1", .forward, sql: fixture.createTableSQL("tm_after"), transactional: false))
             let repaired = TargetState(history: try connection.readHistory())
             try c.expect(!repaired.isDirty && repaired.isApplied("1"), "a successful re-run did not clear the dirty state")
+        }
+    }
+
+    /// A failed no-transaction step says how many statements completed and where the failing one
+    /// starts (SPEC 9: `stopped at statement 3 of 4, line 3`), in the error and the history row.
+    public static func failedNoTransactionStepSaysWhereItStopped(_ fixture: any BackendFixture) throws {
+        try check(fixture) { c in
+            let target = try fixture.makeTarget(name: "statement-progress")
+            let connection = try c.connect(target)
+            try connection.ensureHistoryTable()
+            let script = [fixture.createTableSQL("tm_one"), fixture.createTableSQL("tm_two"), fixture.failingSQL, fixture.createTableSQL("tm_four")]
+                .joined(separator: ";\n") + ";\n"
+            let error = try c.expectFailure("a no-transaction step whose third statement fails") { () throws(BackendError) in
+                try connection.run(step("1", .forward, sql: script, transactional: false))
+            }
+            guard case .stepFailed(_, _, _, let message, _, _) = error else {
+                throw c.failure("expected BackendError.stepFailed, got \(error)")
+            }
+            let expected = StatementProgress(completed: 2, total: 4, line: 3)
+            try c.expect(StatementProgress(message: message) == expected, "the error does not start with '\(expected)': \(message)")
+            let row = try connection.readHistory().last
+            try c.expect(
+                StatementProgress(message: row?.error ?? "") == expected, "the history row's error does not start with '\(expected)': \(c.show(row.map { [$0] } ?? []))")
+        }
+    }
+
+    /// A `repair` step records a row and runs nothing; `rolled-back` ends the dirtiness with the
+    /// version not applied, and the failed row stays.
+    public static func repairRowRecordsAResolutionWithoutRunningSQL(_ fixture: any BackendFixture) throws {
+        try check(fixture) { c in
+            let target = try fixture.makeTarget(name: "repair-row")
+            let connection = try c.connect(target)
+            try connection.ensureHistoryTable()
+            _ = try? connection.run(step("1", .forward, sql: fixture.failingSQL + ";\n", transactional: false))
+            try c.expect(TargetState(history: try connection.readHistory()).isDirty, "the failed no-transaction step did not leave the target dirty")
+            let repair = StepRequest(
+                version: "1", description: RepairResolution.rolledBack.rowDescription("marked by hand"), kind: .repair, scriptPath: "",
+                sql: fixture.createTableSQL("tm_never"), checksum: "c1", transactional: true, runID: "run-r", appliedBy: "tests")
+            let row = try connection.run(repair)
+            try c.expect(row.success && row.kind == .repair && row.repairResolution == .rolledBack, "the repair row reads back as \(c.show([row]))")
+            try c.expect(try !fixture.tableExists("tm_never", in: target), "a repair step ran its SQL")
+            let rows = try connection.readHistory()
+            let state = TargetState(history: rows)
+            try c.expect(rows.count == 2 && !state.isDirty && !state.isApplied("1"), "after rolled-back: \(c.show(rows))")
         }
     }
 
