@@ -6,9 +6,9 @@ public struct StepRequest: Sendable, Hashable {
     public var version: String
     public var description: String
     public var kind: StepKind
-    /// The script's path in the plan; empty for `skip` and `baseline`.
+    /// The script's path in the plan; empty for `skip`, `baseline` and `repair`.
     public var scriptPath: String
-    /// The SQL to run; empty for `skip` and `baseline`, which only record a row.
+    /// The SQL to run; empty for `skip`, `baseline` and `repair`, which only record a row.
     public var sql: String
     public var checksum: String
     /// False: the script runs as written, after a dirty-first history row is committed.
