@@ -10,7 +10,7 @@ public enum ReasonText {
     }
 
     /// The sentence of a reason found while executing (the drift gate), for the run report.
-    public static func sentence(for reason: BlockReason, target: String, inventoryFile: String) -> String {
+    public static func sentence(for reason: BlockReason, target: String, inventoryFile: String?) -> String {
         "\(target) \(clause(reason, rule: nil, target: target, inventoryFile: inventoryFile))."
     }
 
@@ -92,7 +92,10 @@ public enum ReasonText {
             return "\(ruleBut)version \(compensation), which compensates \(version), is quarantined; write a new compensating version with `tidemark revert \(version)`"
         case .drift(let version, let differences, let count):
             let more = count > differences.count ? "; … \(count - differences.count) more" : ""
-            return "has drifted: its live schema is not the one recorded for \(version.map { "version \($0)" } ?? "an empty target") (\(differences.joined(separator: "; "))\(more)); someone changed it outside the plan. Undo the change, or compare with `tidemark status -i \(RepairHint.shellWord(inventoryFile)) --target \(RepairHint.shellWord(target)) --drift`; drift: block keeps Tidemark off it until then"
+            let compare = inventoryFile.map {
+                ", or compare with `tidemark status -i \(RepairHint.shellWord($0)) --target \(RepairHint.shellWord(target)) --drift`"
+            } ?? ""
+            return "has drifted: its live schema is not the one recorded for \(version.map { "version \($0)" } ?? "an empty target") (\(differences.joined(separator: "; "))\(more)); someone changed it outside the plan. Undo the change\(compare); drift: block keeps Tidemark off it until then"
         case .forcedRollbackRefused:
             return "\(rule.map { "\(clause($0)): " } ?? "")a forced roll back (--strategy rollback) is refused; use --strategy auto to roll forward"
         }

@@ -84,7 +84,7 @@ public struct TargetRunner: Sendable {
                 case .unrecorded(let version):
                     logger.warning("\(target.name): no fingerprint recorded for version \(version); the drift gate cannot check it (run `tidemark rehearse --record`)")
                 case .drifted(let reason):
-                    let sentence = ReasonText.sentence(for: reason, target: target.name, inventoryFile: inventoryFile ?? "INVENTORY")
+                    let sentence = ReasonText.sentence(for: reason, target: target.name, inventoryFile: inventoryFile)
                     if driftGate.policy(target) == .block {
                         outcome.outcome = .blocked
                         outcome.reason = sentence
