@@ -14,26 +14,23 @@ import TidemarkTestSupport
 
     /// A plan of three versions and an inventory of dev (2 targets) and live prod (1), on disk.
     struct Workspace {
-        let root: URL
+        let files: TestWorkspace
         let store = MemoryStore()
-        var inventory: String { root.appendingPathComponent("inventories/fleet.yaml").path }
-        var planDirectory: URL { root.appendingPathComponent("plans/app") }
+        var root: URL { files.root }
+        var inventory: String { files.inventory }
         var state: StateDirectory { StateDirectory(root: root.appendingPathComponent(".tidemark")) }
         var registry: BackendRegistry { BackendRegistry([MemoryBackend(store: store)]) }
 
-        init(prodCanFail: Bool = false) throws {
-            root = FileManager.default.temporaryDirectory.appendingPathComponent("tidemark-apply-run-\(UUID().uuidString)")
-            let plans = root.appendingPathComponent("plans/app")
-            try FileManager.default.createDirectory(at: plans, withIntermediateDirectories: true)
-            try FileManager.default.createDirectory(at: root.appendingPathComponent("inventories"), withIntermediateDirectories: true)
-            let scripts = [
-                "V1__users.sql": "CREATE TABLE users (id INTEGER)", "U1__users.sql": "DROP TABLE users",
-                "V2__orders.sql": "CREATE TABLE orders (id INTEGER)", "U2__orders.sql": "DROP TABLE orders",
-                "V3__items.sql": "CREATE TABLE items (id INTEGER)", "U3__items.sql": "DROP TABLE items",
-            ]
-            for (name, sql) in scripts { try sql.write(to: plans.appendingPathComponent(name), atomically: true, encoding: .utf8) }
-            let id = UUID().uuidString
-            try """
+        init() throws {
+            files = try TestWorkspace(
+                prefix: "tidemark-apply-run",
+                scripts: [
+                    "V1__users.sql": "CREATE TABLE users (id INTEGER)", "U1__users.sql": "DROP TABLE users",
+                    "V2__orders.sql": "CREATE TABLE orders (id INTEGER)", "U2__orders.sql": "DROP TABLE orders",
+                    "V3__items.sql": "CREATE TABLE items (id INTEGER)", "U3__items.sql": "DROP TABLE items",
+                ]
+            ) { id in
+                """
                 inventory: fleet
                 plan: ../plans/app
                 concurrency: 4
@@ -41,7 +38,8 @@ import TidemarkTestSupport
                 environments:
                   dev: { tier: dev, targets: [ { name: "dev-{1..2}", url: "memory:\(id)-dev-{1..2}" } ] }
                   prod: { tier: prod, live: true, targets: [ { name: prod-1, url: "memory:\(id)-prod-1" } ] }
-                """.write(toFile: root.appendingPathComponent("inventories/fleet.yaml").path, atomically: true, encoding: .utf8)
+                """
+            }
         }
 
         func request(_ source: ApplyRequest.Source, confirmation: ApplyRequest.ProductionConfirmation = .given) -> ApplyRequest {

@@ -11,27 +11,25 @@ import TidemarkTestSupport
 /// A 1,000-target in-memory run: its HTML page, the trace it exports. Shared by the page and
 /// trace suites.
 struct ThousandTargetRun {
-    let root: URL
+    let files: TestWorkspace
     let store = MemoryStore()
-    var inventory: String { root.appendingPathComponent("inventories/fleet.yaml").path }
+    var root: URL { files.root }
+    var inventory: String { files.inventory }
     var state: StateDirectory { StateDirectory(root: root.appendingPathComponent(".tidemark")) }
 
     /// dev-{01..40}; live prod shard-{001..960} (max_failures 10): shard-005 and shard-006 refuse
     /// connections (failed), shard-007 holds version 9 (blocked), shard-008 is dirty (blocked).
     /// Version 3 drops a column: data-losing, so every prod target is backed up first.
     init(prefix: String = "tidemark-thousand") throws {
-        root = FileManager.default.temporaryDirectory.appendingPathComponent("\(prefix)-\(UUID().uuidString)")
-        let plans = root.appendingPathComponent("plans/app")
-        try FileManager.default.createDirectory(at: plans, withIntermediateDirectories: true)
-        try FileManager.default.createDirectory(at: root.appendingPathComponent("inventories"), withIntermediateDirectories: true)
-        let scripts = [
-            "V1__users.sql": "CREATE TABLE users (id INTEGER, nick TEXT)", "U1__users.sql": "DROP TABLE users",
-            "V2__orders.sql": "CREATE TABLE orders (id INTEGER)", "U2__orders.sql": "DROP TABLE orders",
-            "V3__drop_nick.sql": "ALTER TABLE users DROP COLUMN nick", "U3__drop_nick.sql": "ALTER TABLE users ADD COLUMN nick TEXT",
-        ]
-        for (name, sql) in scripts { try sql.write(to: plans.appendingPathComponent(name), atomically: true, encoding: .utf8) }
-        let id = UUID().uuidString
-        try """
+        files = try TestWorkspace(
+            prefix: prefix,
+            scripts: [
+                "V1__users.sql": "CREATE TABLE users (id INTEGER, nick TEXT)", "U1__users.sql": "DROP TABLE users",
+                "V2__orders.sql": "CREATE TABLE orders (id INTEGER)", "U2__orders.sql": "DROP TABLE orders",
+                "V3__drop_nick.sql": "ALTER TABLE users DROP COLUMN nick", "U3__drop_nick.sql": "ALTER TABLE users ADD COLUMN nick TEXT",
+            ]
+        ) { id in
+            """
             inventory: fleet
             plan: ../plans/app
             concurrency: 8
@@ -43,7 +41,8 @@ struct ThousandTargetRun {
                 live: true
                 max_failures: 10
                 targets: [ { name: "shard-{001..960}", url: "memory:\(id)-shard-{001..960}" } ]
-            """.write(toFile: inventory, atomically: true, encoding: .utf8)
+            """
+        }
 
         let fleet = try FleetInputs.inventory(at: inventory)
         func target(_ name: String) throws -> Target { try #require(fleet.target(named: name)) }

@@ -16,23 +16,21 @@ import TidemarkTestSupport
     /// dev-{1..2} and prod-{1..3} (live, max_failures 5) on the memory backend, with a webhook
     /// sink; prod-3 already has an `orders` table, so its version 2 fails.
     struct Fleet {
-        let root: URL
+        let files: TestWorkspace
         let store = MemoryStore()
-        var inventory: String { root.appendingPathComponent("inventories/fleet.yaml").path }
+        var root: URL { files.root }
+        var inventory: String { files.inventory }
 
         /// `webhook`: the URL of a webhook sink; nil: no `notify:` at all.
         init(webhook: String?) throws {
-            root = FileManager.default.temporaryDirectory.appendingPathComponent("tidemark-trace-\(UUID().uuidString)")
-            let plans = root.appendingPathComponent("plans/app")
-            try FileManager.default.createDirectory(at: plans, withIntermediateDirectories: true)
-            try FileManager.default.createDirectory(at: root.appendingPathComponent("inventories"), withIntermediateDirectories: true)
-            let scripts = [
-                "V1__users.sql": "CREATE TABLE users (id INTEGER)", "U1__users.sql": "DROP TABLE users",
-                "V2__orders.sql": "CREATE TABLE orders (id INTEGER)", "U2__orders.sql": "DROP TABLE orders",
-            ]
-            for (name, sql) in scripts { try sql.write(to: plans.appendingPathComponent(name), atomically: true, encoding: .utf8) }
-            let id = UUID().uuidString
-            try ("""
+            files = try TestWorkspace(
+                prefix: "tidemark-trace",
+                scripts: [
+                    "V1__users.sql": "CREATE TABLE users (id INTEGER)", "U1__users.sql": "DROP TABLE users",
+                    "V2__orders.sql": "CREATE TABLE orders (id INTEGER)", "U2__orders.sql": "DROP TABLE orders",
+                ]
+            ) { id in
+                """
                 inventory: fleet
                 plan: ../plans/app
                 concurrency: 2
@@ -42,8 +40,8 @@ import TidemarkTestSupport
                   prod: { tier: prod, live: true, max_failures: 5, targets: [ { name: "prod-{1..3}", url: "memory:\(id)-prod-{1..3}" } ] }
 
                 """
-                + (webhook.map { "notify:\n  - { name: audit, type: webhook, url: \"\($0)\" }\n" } ?? "")).write(
-                    toFile: inventory, atomically: true, encoding: .utf8)
+                    + (webhook.map { "notify:\n  - { name: audit, type: webhook, url: \"\($0)\" }\n" } ?? "")
+            }
             let fleet = try FleetInputs.inventory(at: inventory)
             let prod3 = try #require(fleet.target(named: "prod-3"))
             try store.seed(prod3, schema: MemorySchema(tables: ["orders": MemoryTable(name: "orders", columns: ["id"])]))
