@@ -46,7 +46,7 @@ public enum PlanError: Error, Sendable, Hashable, CustomStringConvertible {
         case .unparsableName(let file, let expected):
             return "\(file): cannot read a version from this name; expected \(expected)."
         case .unknownDirective(let location, let directive):
-            return "\(location): unknown directive 'tidemark:\(directive)'; known: no-transaction, compensates <version>, data-loss-ok <reason>, irreversible <reason>."
+            return "\(location): unknown directive 'tidemark:\(directive)'; known: no-transaction, compensates <version>, data-loss-ok <reason>, lock-ok <reason>, irreversible <reason>."
         case .badDirective(let location, let message):
             return "\(location): \(message)"
         case .unreadable(let file, let reason):

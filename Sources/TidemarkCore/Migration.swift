@@ -47,11 +47,15 @@ public struct Script: Sendable, Hashable, Codable {
     public var dataLossAcknowledged: String?
     /// `-- tidemark:irreversible <reason>` (undo scripts): only a restore can undo this version.
     public var irreversible: String?
+    /// `-- tidemark:lock-ok <reason>`: its lock-risky statements may run on live environments.
+    public var lockAcknowledged: String?
 
     public init(
         path: String, sql: String, checksum: String, noTransaction: NoTransactionReason? = nil,
-        compensates: Version? = nil, dataLossAcknowledged: String? = nil, irreversible: String? = nil
+        compensates: Version? = nil, dataLossAcknowledged: String? = nil, irreversible: String? = nil,
+        lockAcknowledged: String? = nil
     ) {
+        self.lockAcknowledged = lockAcknowledged
         self.path = path
         self.sql = sql
         self.checksum = checksum

@@ -34,6 +34,9 @@ public enum PlanDirectory {
                 if let reason = script.dataLossAcknowledged {
                     notes.append("\(script.path) loses data (acknowledged: \(reason)).")
                 }
+                if let reason = script.lockAcknowledged {
+                    notes.append("\(script.path) may lock live tables (acknowledged: \(reason)).")
+                }
             }
             if let compensated = migration.compensates {
                 notes.append("version \(version) compensates version \(compensated.text) (rolls it forward).")
@@ -256,7 +259,7 @@ private struct PlanLoader {
         let script = Script(
             path: name.path, sql: sql, checksum: Checksum.sha256(of: data), noTransaction: noTransaction,
             compensates: directives.compensates?.version, dataLossAcknowledged: directives.dataLossAcknowledged,
-            irreversible: directives.irreversible)
+            irreversible: directives.irreversible, lockAcknowledged: directives.lockAcknowledged)
         return (script, directives)
     }
 

@@ -12,6 +12,8 @@ struct ScriptDirectives: Sendable {
     var compensates: (version: Version, location: SourceLocation)?
     /// `-- tidemark:data-loss-ok <reason>`.
     var dataLossAcknowledged: String?
+    /// `-- tidemark:lock-ok <reason>`: lock-risky statements acknowledged for live environments.
+    var lockAcknowledged: String?
     /// `-- tidemark:irreversible <reason>` (undo scripts only).
     var irreversible: String?
 
@@ -48,7 +50,7 @@ struct ScriptDirectives: Sendable {
                 errors.append(.badDirective(location: location, message: message))
             }
 
-            let known = ["no-transaction", "compensates", "data-loss-ok", "irreversible"]
+            let known = ["no-transaction", "compensates", "data-loss-ok", "lock-ok", "irreversible"]
             guard known.contains(name) else {
                 errors.append(.unknownDirective(location: location, directive: name))
                 continue
@@ -90,6 +92,14 @@ struct ScriptDirectives: Sendable {
                     )
                 } else {
                     directives.dataLossAcknowledged = argument
+                }
+            case "lock-ok":
+                if argument.isEmpty {
+                    fail(
+                        "tidemark:lock-ok needs a reason, e.g. -- tidemark:lock-ok orders is written only by the nightly batch."
+                    )
+                } else {
+                    directives.lockAcknowledged = argument
                 }
             default:  // irreversible
                 if direction == .forward {

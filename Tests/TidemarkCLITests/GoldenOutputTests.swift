@@ -50,4 +50,20 @@ import TidemarkTestSupport
         #expect(result.status == 0)
         try compare(result.standardOutput, with: "validate-demo.txt")
     }
+
+    /// A plan whose scripts break every rule of the lock-risk catalogue (and hold safe forms that must not be flagged).
+    @Test func lintOfAPlanCoveringEveryRule() async throws {
+        let plan = Self.goldenDirectory.appendingPathComponent("lint-fixture").path
+        let text = try await CommandRunner.run(["lint", "--plan", plan])
+        #expect(text.status == 0, "\(text)")
+        try compare(text.standardOutput.replacingOccurrences(of: plan, with: "lint-fixture"), with: "lint-fixture.txt")
+
+        let json = try await CommandRunner.run(["lint", "--plan", plan, "--json"])
+        #expect(json.status == 0, "\(json)")
+        try compare(json.standardOutput.replacingOccurrences(of: plan, with: "lint-fixture"), with: "lint-fixture.json")
+        let document = try JSONSerialization.jsonObject(with: Data(json.standardOutput.utf8)) as? [String: Any]
+        #expect(document?["schema"] as? String == "tidemark.lint/v1")
+        let rules = Set((document?["findings"] as? [[String: Any]] ?? []).compactMap { $0["rule"] as? String })
+        #expect(rules.count == 15, "rules flagged: \(rules.sorted())")
+    }
 }

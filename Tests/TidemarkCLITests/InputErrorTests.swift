@@ -89,7 +89,7 @@ import TidemarkTestSupport
         ("mixed-formats", ": mixed plan formats: 0002_golang.up.sql is golang-migrate but V1__flyway.sql is flyway; rename the scripts to one format."),
         ("undo-without-forward", "/U2__b.sql: undo script for version 2 has no forward script; add it or remove the undo."),
         ("unparsable-name", "/R__views.sql: cannot read a version from this name; expected V<version>__<description>.sql"),
-        ("unknown-directive", "/V1__a.sql:2:6: unknown directive 'tidemark:no-transactoin'; known: no-transaction, compensates <version>, data-loss-ok <reason>, irreversible <reason>."),
+        ("unknown-directive", "/V1__a.sql:2:6: unknown directive 'tidemark:no-transactoin'; known: no-transaction, compensates <version>, data-loss-ok <reason>, lock-ok <reason>, irreversible <reason>."),
         ("bad-compensates", "/U5__e.sql:1:4: tidemark:compensates belongs in a forward script, not an undo script"),
         ("irreversible-in-forward", "/V1__drop_orders.sql:2:4: tidemark:irreversible belongs in an undo script"),
         ("bad-metadata", "/2019-02-26-002946_create_users/metadata.toml:2:1: cannot read this line; metadata.toml holds `key = value` lines"),

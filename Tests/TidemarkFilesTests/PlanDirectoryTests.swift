@@ -322,7 +322,7 @@ struct PlanErrorTests {
         let path = TestPaths.plan("errors/unknown-directive")
         #expect(
             planProblems(at: path) == [
-                "\(path)/V1__a.sql:2:6: unknown directive 'tidemark:no-transactoin'; known: no-transaction, compensates <version>, data-loss-ok <reason>, irreversible <reason>."
+                "\(path)/V1__a.sql:2:6: unknown directive 'tidemark:no-transactoin'; known: no-transaction, compensates <version>, data-loss-ok <reason>, lock-ok <reason>, irreversible <reason>."
             ])
     }
 
