@@ -91,6 +91,12 @@ public protocol BackendConnection: AnyObject {
     /// Every history row, oldest first; empty when the table does not exist yet.
     func readHistory() throws(BackendError) -> [HistoryEntry]
 
+    /// The catalog's estimate of the rows of each of `relations` (as scripts write them, maybe
+    /// `schema.name`, resolved like the target's scripts are), for an index the estimate of its
+    /// table. One cheap catalog query, never a scan. Relations that do not exist, or that the
+    /// backend cannot estimate, are absent from the result.
+    func estimatedRows(of relations: [String]) throws(BackendError) -> [String: Double]
+
     /// Runs one step with its history row.
     ///
     /// Transactional: script and a success row commit together; on failure the transaction

@@ -21,4 +21,7 @@ public enum BlockReason: Sendable, Hashable, Codable {
     /// The drift gate (`drift: block`): the live schema is not the one recorded for `version`
     /// (nil: no version, the empty schema); `differences` are the first `- recorded` / `+ live` lines.
     case drift(version: String?, differences: [String], count: Int)
+    /// On a live environment, a step would hold a lock for a scan or rewrite of a table estimated
+    /// larger than `lock_risk_rows`, and its script does not say `-- tidemark:lock-ok`.
+    case lockRisk(version: Version, script: String, risk: LockRisk, threshold: Int)
 }

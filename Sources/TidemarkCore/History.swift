@@ -114,6 +114,10 @@ public struct TargetState: Sendable, Hashable, Codable {
     public var lastEntry: HistoryEntry?
     /// How many rows the history holds.
     public var entryCount: Int
+    /// The catalog's estimate of rows in the relations the plan's lock-risky statements touch,
+    /// by name as the scripts write it (PostgreSQL `pg_class.reltuples`; read with the state,
+    /// never by a scan). Absent: no estimate (SQLite, or the relation does not exist yet).
+    public var estimatedRows: [String: Double] = [:]
 
     public init(applied: [AppliedVersion] = [], dirty: HistoryEntry? = nil, lastEntry: HistoryEntry? = nil, entryCount: Int = 0) {
         self.applied = applied

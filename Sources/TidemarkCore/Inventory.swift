@@ -96,15 +96,31 @@ public struct Environment: Sendable, Hashable, Codable {
     public var timeouts: Timeouts
     /// `drift:` in the environment; nil: the inventory's default.
     public var drift: DriftPolicy?
+    /// `lock_risk_rows`: on a live environment, a lock-risky step on a table with more estimated
+    /// rows than this blocks the target (SPEC 13).
+    public var lockRiskRows: Int
+    /// `lock_retries`: how often a transactional step that timed out waiting for a lock is tried again.
+    public var lockRetries: Int
     public var targets: [Target]
+
+    /// The default `lock_risk_rows`.
+    public static let defaultLockRiskRows = 100_000
+
+    /// The default `lock_retries`: 5 on a live environment, where waiting out a busy table beats
+    /// failing the deployment; 0 elsewhere.
+    public static func defaultLockRetries(live: Bool) -> Int { live ? 5 : 0 }
 
     public init(
         name: String, tier: Tier, live: Bool? = nil, audit: Bool = false, concurrency: Int? = nil,
-        canary: String? = nil, maxFailures: Int? = nil, timeouts: Timeouts = .standard, targets: [Target]
+        canary: String? = nil, maxFailures: Int? = nil, timeouts: Timeouts = .standard, lockRiskRows: Int? = nil,
+        lockRetries: Int? = nil, targets: [Target]
     ) {
+        let live = live ?? (tier == .prod)
+        self.lockRiskRows = lockRiskRows ?? Self.defaultLockRiskRows
+        self.lockRetries = lockRetries ?? Self.defaultLockRetries(live: live)
         self.name = name
         self.tier = tier
-        self.live = live ?? (tier == .prod)
+        self.live = live
         self.audit = audit
         self.concurrency = concurrency
         self.canary = canary

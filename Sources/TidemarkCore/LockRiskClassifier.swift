@@ -298,3 +298,19 @@ public enum LockRiskClassifier {
         name.split(separator: ".").last.map(String.init) ?? name
     }
 }
+
+extension Plan {
+    /// The relations the plan's lock-risky statements change (forward and undo scripts), sorted:
+    /// the tables whose size estimates `plan` reads from each target.
+    public var lockRiskRelations: [String] {
+        var relations = Set<String>()
+        for migration in migrations {
+            for script in [migration.forward] + (migration.undo.map { [$0] } ?? []) {
+                for finding in LockRiskClassifier.findings(in: script.sql) {
+                    if let relation = finding.relation { relations.insert(relation) }
+                }
+            }
+        }
+        return relations.sorted()
+    }
+}

@@ -96,6 +96,10 @@ public enum ReasonText {
                 ", or compare with `tidemark status -i \(RepairHint.shellWord($0)) --target \(RepairHint.shellWord(target)) --drift`"
             } ?? ""
             return "has drifted: its live schema is not the one recorded for \(version.map { "version \($0)" } ?? "an empty target") (\(differences.joined(separator: "; "))\(more)); someone changed it outside the plan. Undo the change\(compare); drift: block keeps Tidemark off it until then"
+        case .lockRisk(let version, let script, let risk, let threshold):
+            let table = risk.relations.first.map { " on \($0)" } ?? ""
+            let held = risk.rule.rewrites ? "while it rewrites the table" : "while it scans every row"
+            return "is live, but version \(version) (\(script):\(risk.line)) would hold \(risk.rule.lock.rawValue)\(table) \(held) (\(risk.rule.rawValue)), \(risk.estimatedRows.map { LockRisk.rowCount($0) } ?? "?") estimated rows, over lock_risk_rows \(threshold); \(risk.rule.fix), or acknowledge it in the script with -- tidemark:lock-ok <reason>"
         case .forcedRollbackRefused:
             return "\(rule.map { "\(clause($0)): " } ?? "")a forced roll back (--strategy rollback) is refused; use --strategy auto to roll forward"
         }

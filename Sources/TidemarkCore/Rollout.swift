@@ -37,6 +37,10 @@ public struct PlannedStep: Sendable, Hashable, Codable {
     public var dataLossNotes: [String]
     /// For a compensating version (a `compensate` or `skip` step): the version it reverses.
     public var compensates: Version?
+    /// The lock-risky statements of the script (SPEC 13), with each target's size estimate once planned.
+    public var lockRisks: [LockRisk] = []
+    /// The script's `-- tidemark:lock-ok <reason>`.
+    public var lockAcknowledged: String?
 
     public init(
         version: Version, description: String, kind: StepKind, script: String, checksum: String,
@@ -167,5 +171,28 @@ public struct Rollout: Sendable, Hashable, Codable {
         var counts: [Action: Int] = [:]
         for target in targets { counts[target.action, default: 0] += 1 }
         return counts
+    }
+}
+
+extension PlannedStep {
+    private enum CodingKeys: String, CodingKey {
+        case version, description, kind, script, checksum, transactional, dataLosing, dataLossNotes, compensates, lockRisks,
+            lockAcknowledged
+    }
+
+    /// Rollouts saved before lock risks were planned have no `lockRisks`: they read as none.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(
+            version: try container.decode(Version.self, forKey: .version),
+            description: try container.decode(String.self, forKey: .description),
+            kind: try container.decode(StepKind.self, forKey: .kind), script: try container.decode(String.self, forKey: .script),
+            checksum: try container.decode(String.self, forKey: .checksum),
+            transactional: try container.decode(Bool.self, forKey: .transactional),
+            dataLosing: try container.decode(Bool.self, forKey: .dataLosing),
+            dataLossNotes: try container.decode([String].self, forKey: .dataLossNotes),
+            compensates: try container.decodeIfPresent(Version.self, forKey: .compensates))
+        lockRisks = try container.decodeIfPresent([LockRisk].self, forKey: .lockRisks) ?? []
+        lockAcknowledged = try container.decodeIfPresent(String.self, forKey: .lockAcknowledged)
     }
 }

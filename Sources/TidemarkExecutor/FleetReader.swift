@@ -17,8 +17,11 @@ public struct FleetReader: Sendable {
     /// Each target's state by name, or the error that kept it from being read. Connections are
     /// read-only, so reading never creates a database; `missingDatabases` says whether one that
     /// does not exist yet is an error (`status`) or reads as empty (`plan`, `apply`, which creates it).
+    /// `relations`: the tables the plan's lock-risky statements touch; their catalog size
+    /// estimates are read in the same connection (one query), for the planner's lock-risk check.
     public func readStates(
-        of targets: [Target], inventory: Inventory, pool: DispatchWorkers, missingDatabases: MissingDatabases = .reported
+        of targets: [Target], inventory: Inventory, pool: DispatchWorkers, missingDatabases: MissingDatabases = .reported,
+        relations: [String] = []
     ) async -> [String: Result<TargetState, BackendError>] {
         await withTaskGroup(of: (String, Result<TargetState, BackendError>).self) { group in
             for target in targets {
@@ -31,7 +34,9 @@ public struct FleetReader: Sendable {
                                 let backend = try registry.backend(for: target)
                                 let connection = try retry.connect(target: target, backend: backend, access: .readOnly, timeouts: timeouts, logger: logger)
                                 defer { connection.close() }
-                                return TargetState(history: try connection.readHistory())
+                                var state = TargetState(history: try connection.readHistory())
+                                if !relations.isEmpty { state.estimatedRows = try connection.estimatedRows(of: relations) }
+                                return state
                             })
                     } catch BackendError.databaseNotFound(_, _) where missingDatabases == .readAsEmpty {
                         result = .success(.empty)

@@ -6,8 +6,10 @@ import Yams
 struct InventoryParser {
     static let inventoryKeys = ["inventory", "plan", "concurrency", "order", "defaults", "environments", "notify"]
     static let timeoutKeys = ["lock_timeout", "statement_timeout", "connect_timeout"]
+    /// Lock safety on live environments (SPEC 13), in an environment or `defaults`.
+    static let lockKeys = ["lock_risk_rows", "lock_retries"]
     static let environmentKeys =
-        ["tier", "live", "audit", "concurrency", "canary", "max_failures", "drift"] + timeoutKeys + ["targets"]
+        ["tier", "live", "audit", "concurrency", "canary", "max_failures", "drift"] + timeoutKeys + lockKeys + ["targets"]
     static let targetKeys = ["name", "url", "service", "schema", "tags", "password_env"]
     static let notifyKeys = ["name", "type", "url", "url_env", "secret_env", "on", "environments"]
     static let events = ["run.started", "target.succeeded", "target.failed", "target.blocked", "wave.halted", "run.finished"]
@@ -95,10 +97,12 @@ struct InventoryParser {
 
         var defaults = Timeouts.standard
         var defaultDrift = DriftPolicy.off
+        var lockDefaults = LockSettings()
         if let node = fields["defaults"] {
             if case .mapping(let defaultsMapping) = node {
-                let timeoutFields = self.fields(of: defaultsMapping, in: "defaults", known: Self.timeoutKeys + ["drift"])
+                let timeoutFields = self.fields(of: defaultsMapping, in: "defaults", known: Self.timeoutKeys + ["drift"] + Self.lockKeys)
                 applyTimeouts(timeoutFields, to: &defaults)
+                applyLockSettings(timeoutFields, to: &lockDefaults)
                 if let driftNode = timeoutFields["drift"], let value = drift(driftNode) { defaultDrift = value }
             } else if !node.isNull {
                 fail(node, "defaults must be a mapping, e.g. defaults: { lock_timeout: 5s, statement_timeout: 5m, connect_timeout: 10s }.")
@@ -108,7 +112,7 @@ struct InventoryParser {
         var environments: [Environment] = []
         var declared: [String] = []
         if let node = fields["environments"], let key = fields.keyNode("environments") {
-            (environments, declared) = self.environments(node, key: key, defaults: defaults)
+            (environments, declared) = self.environments(node, key: key, defaults: defaults, lockDefaults: lockDefaults)
         } else {
             fail(root, "missing key 'environments': a mapping of environment names to their tier and targets.")
         }
@@ -262,11 +266,27 @@ struct InventoryParser {
         }
     }
 
+    /// `lock_risk_rows` and `lock_retries` as written; unset ones fall back to `defaults`, then to
+    /// `Environment`'s defaults (which depend on `live`).
+    struct LockSettings {
+        var riskRows: Int?
+        var retries: Int?
+    }
+
+    mutating func applyLockSettings(_ fields: Fields, to settings: inout LockSettings) {
+        if let node = fields["lock_risk_rows"], let value = integer(node, "lock_risk_rows", minimum: 0, example: "lock_risk_rows: 100000") {
+            settings.riskRows = value
+        }
+        if let node = fields["lock_retries"], let value = integer(node, "lock_retries", minimum: 0, example: "lock_retries: 5") {
+            settings.retries = value
+        }
+    }
+
     // MARK: - Environments
 
     /// The environments in file order, and every declared name (also of broken environments,
     /// so `order` and `notify` do not report them a second time).
-    mutating func environments(_ node: Node, key: Node, defaults: Timeouts) -> ([Environment], [String]) {
+    mutating func environments(_ node: Node, key: Node, defaults: Timeouts, lockDefaults: LockSettings) -> ([Environment], [String]) {
         let example = "environments: { dev: { tier: dev, targets: [ { name: dev, url: \"sqlite:dev.db\" } ] } }"
         guard case .mapping(let mapping) = node else {
             if node.isNull {
@@ -287,14 +307,14 @@ struct InventoryParser {
                 continue
             }
             declared.append(name)
-            if let environment = environment(name, key: keyNode, value: value, defaults: defaults) {
+            if let environment = environment(name, key: keyNode, value: value, defaults: defaults, lockDefaults: lockDefaults) {
                 environments.append(environment)
             }
         }
         return (environments, declared)
     }
 
-    mutating func environment(_ name: String, key: Node, value: Node, defaults: Timeouts) -> Environment? {
+    mutating func environment(_ name: String, key: Node, value: Node, defaults: Timeouts, lockDefaults: LockSettings) -> Environment? {
         let example = "\(name): { tier: dev, targets: [ { name: \(name), url: \"sqlite:\(name).db\" } ] }"
         guard case .mapping(let mapping) = value, !mapping.isEmpty else {
             if value.isNull || value.mapping != nil {
@@ -318,6 +338,8 @@ struct InventoryParser {
         let maxFailures = fields["max_failures"].flatMap { integer($0, "max_failures", minimum: 0, example: "max_failures: 0") }
         var timeouts = defaults
         applyTimeouts(fields, to: &timeouts)
+        var lock = lockDefaults
+        applyLockSettings(fields, to: &lock)
 
         var targets: [Target] = []
         let errorsBeforeTargets = errors.count
@@ -342,7 +364,7 @@ struct InventoryParser {
         guard let tier else { return nil }
         var environment = Environment(
             name: name, tier: tier, live: live, audit: audit, concurrency: concurrency, canary: canary,
-            maxFailures: maxFailures, timeouts: timeouts, targets: targets)
+            maxFailures: maxFailures, timeouts: timeouts, lockRiskRows: lock.riskRows, lockRetries: lock.retries, targets: targets)
         environment.drift = fields["drift"].flatMap { drift($0) }
         return environment
     }

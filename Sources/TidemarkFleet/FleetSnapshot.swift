@@ -43,7 +43,8 @@ public struct FleetSnapshot: Sendable {
     ) async -> FleetSnapshot {
         let workers = DispatchWorkers(count: min(max(inventory.concurrency, 1), 16), label: "tidemark-read")
         let results = await FleetReader(registry: registry, logger: logger).readStates(
-            of: targets, inventory: inventory, pool: workers, missingDatabases: missingDatabases)
+            of: targets, inventory: inventory, pool: workers, missingDatabases: missingDatabases,
+            relations: plan.lockRiskRelations)
         var states: [String: TargetState] = [:]
         var unreachable: [String: BackendError] = [:]
         for (name, result) in results {

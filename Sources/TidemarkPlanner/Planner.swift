@@ -114,6 +114,46 @@ public struct Planner: Sendable {
     ) -> TargetPlan
     {
         let result = TargetPlanMaker(target: target, environment: environment, state: state, from: highestVersion(state.applied.map(\.version)), inventoryFile: inventory.file)
+        let plan = planVersions(target, in: environment, state: state, desired: desired, strategy: strategy, memo: memo, result: result)
+        return checkingLocks(plan, target: target, environment: environment, state: state, result: result)
+    }
+
+    /// SPEC 13: each lock-risky step gets the target's size estimate of the table it changes; on a
+    /// live environment, a scan or rewrite of a table estimated above `lock_risk_rows` blocks the
+    /// target unless the script says `-- tidemark:lock-ok`. Dev and test only show the risk.
+    /// SQLite targets have no such locks (one writer at a time, no catalog estimates): no risk shown.
+    private func checkingLocks(
+        _ plan: TargetPlan, target: Target, environment: Environment, state: TargetState, result: TargetPlanMaker
+    ) -> TargetPlan {
+        guard plan.steps.contains(where: { !$0.lockRisks.isEmpty }) else { return plan }
+        var plan = plan
+        for index in plan.steps.indices where !plan.steps[index].lockRisks.isEmpty {
+            if target.backendKind == .sqlite {
+                plan.steps[index].lockRisks = []
+                continue
+            }
+            for riskIndex in plan.steps[index].lockRisks.indices {
+                let relation = plan.steps[index].lockRisks[riskIndex].relations.first
+                plan.steps[index].lockRisks[riskIndex].estimatedRows = relation.flatMap { state.estimatedRows[$0] }
+            }
+        }
+        guard environment.live else { return plan }
+        for step in plan.steps where step.lockAcknowledged == nil {
+            if let risk = step.lockRisks.first(where: { $0.exceeds(environment.lockRiskRows) }) {
+                return result(
+                    .blocked(
+                        reason: .lockRisk(version: step.version, script: step.script, risk: risk, threshold: environment.lockRiskRows),
+                        rule: nil))
+            }
+        }
+        return plan
+    }
+
+    /// The plan of versions alone (SPEC 1 and 3), before lock risks are weighed.
+    private func planVersions(
+        _ target: Target, in environment: Environment, state: TargetState, desired: Version?, strategy: Strategy,
+        memo: StepMemo, result: TargetPlanMaker
+    ) -> TargetPlan {
 
         // Blocked: the target's state is not one a machine should act on.
         if let dirty = state.dirty {
@@ -281,10 +321,13 @@ public struct Planner: Sendable {
         let findings = DataLossClassifier.findings(in: script.sql).map(\.description)
         var notes = findings
         if let acknowledged = script.dataLossAcknowledged { notes.append("acknowledged: \(acknowledged)") }
-        return PlannedStep(
+        var step = PlannedStep(
             version: migration.version, description: migration.description, kind: kind, script: script.path,
             checksum: script.checksum, transactional: script.isTransactional, dataLosing: !findings.isEmpty, dataLossNotes: notes,
             compensates: kind == .undo ? nil : migration.compensates)
+        step.lockRisks = LockRiskClassifier.findings(in: script.sql).map(LockRisk.init)
+        step.lockAcknowledged = script.lockAcknowledged
+        return step
     }
 
     private func highestVersion(_ texts: [String]) -> String? {

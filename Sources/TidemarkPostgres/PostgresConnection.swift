@@ -179,6 +179,38 @@ public final class PostgresConnection: BackendConnection {
         return entries
     }
 
+    /// `pg_class.reltuples` (for an index, its table's), or the statistics collector's live-tuple
+    /// count when larger (`reltuples` is -1 before the first ANALYZE and lags behind bulk loads).
+    /// Names resolve through the session's search_path, the target's schema, as its scripts do.
+    public func estimatedRows(of relations: [String]) throws(BackendError) -> [String: Double] {
+        guard !relations.isEmpty else { return [:] }
+        let pg = try open()
+        // Each name part quoted, so a name the script quoted keeps its case; to_regclass is NULL,
+        // not an error, for a relation that does not exist (yet).
+        let quoted = relations.map { $0.split(separator: ".").map { PostgresSQL.quoteIdentifier(String($0)) }.joined(separator: ".") }
+        let rows: [PGRow]
+        do {
+            rows = try pg.query(
+                """
+                SELECT r.ordinality, greatest(t.reltuples, pg_stat_get_live_tuples(t.oid))::float8
+                FROM unnest($1::text[]) WITH ORDINALITY AS r(name, ordinality)
+                JOIN pg_class c ON c.oid = to_regclass(r.name)
+                LEFT JOIN pg_index i ON i.indexrelid = c.oid
+                JOIN pg_class t ON t.oid = coalesce(i.indrelid, c.oid)
+                """, [PostgresSQL.textArray(quoted)])
+        } catch {
+            throw failure("cannot read the catalog's row estimates", error)
+        }
+        var result: [String: Double] = [:]
+        for row in rows {
+            guard row.count == 2, let position = row[0].flatMap({ Int($0) }), position >= 1, position <= relations.count,
+                let estimate = row[1].flatMap({ Double($0) })
+            else { continue }
+            result[relations[position - 1]] = max(0, estimate)
+        }
+        return result
+    }
+
     // MARK: - Steps
 
     @discardableResult

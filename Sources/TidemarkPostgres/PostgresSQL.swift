@@ -11,6 +11,14 @@ enum PostgresSQL {
         "\"" + name.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }
 
+    /// `values` as a PostgreSQL text array literal for a `$1::text[]` parameter: `{"a","b\\"c"}`.
+    static func textArray(_ values: [String]) -> String {
+        let elements = values.map { value in
+            "\"" + value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+        }
+        return "{" + elements.joined(separator: ",") + "}"
+    }
+
     /// The schema-qualified, quoted name of the history table in `schema`.
     static func historyTable(in schema: String) -> String {
         quoteIdentifier(schema) + ".tidemark_history"

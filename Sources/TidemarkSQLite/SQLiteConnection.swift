@@ -130,6 +130,13 @@ public final class SQLiteConnection: BackendConnection {
         }
     }
 
+    /// None: SQLite keeps no row estimates without ANALYZE, and takes no PostgreSQL-style table
+    /// locks (one writer at a time; busy waits are `lock_retries`' business).
+    public func estimatedRows(of relations: [String]) throws(BackendError) -> [String: Double] {
+        _ = try openHandle()
+        return [:]
+    }
+
     public func readHistory() throws(BackendError) -> [HistoryEntry] {
         let db = try openHandle()
         do {

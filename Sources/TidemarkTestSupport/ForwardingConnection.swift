@@ -19,6 +19,9 @@ open class ForwardingConnection: BackendConnection {
     open func unlock() throws(BackendError) { try base.unlock() }
     open func ensureHistoryTable() throws(BackendError) { try base.ensureHistoryTable() }
     open func readHistory() throws(BackendError) -> [HistoryEntry] { try base.readHistory() }
+    open func estimatedRows(of relations: [String]) throws(BackendError) -> [String: Double] {
+        try base.estimatedRows(of: relations)
+    }
     @discardableResult
     open func run(_ step: StepRequest) throws(BackendError) -> HistoryEntry { try base.run(step) }
     open func fingerprint() throws(BackendError) -> SchemaFingerprint { try base.fingerprint() }

@@ -138,6 +138,12 @@ public final class MemoryConnection: BackendConnection {
         try openDatabase().state.withLock { $0.historyTableExists ? $0.history : [] }
     }
 
+    /// The estimates a test set with `MemoryStore.setEstimatedRows`.
+    public func estimatedRows(of relations: [String]) throws(BackendError) -> [String: Double] {
+        let known = try openDatabase().state.withLock { $0.estimatedRows }
+        return known.filter { relations.contains($0.key) }
+    }
+
     /// Tables with their columns in order, and indexes; the dialect has no types, constraints
     /// or other objects, so columns carry no definition.
     public func fingerprint() throws(BackendError) -> SchemaFingerprint {

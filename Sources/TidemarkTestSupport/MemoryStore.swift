@@ -107,6 +107,12 @@ public final class MemoryStore: Sendable {
         database.state.withLock { $0.stepLatency = latency }
     }
 
+    /// Sets the catalog estimates the target's connections report (`estimatedRows(of:)`), by relation name.
+    public func setEstimatedRows(_ rows: [String: Double], for target: Target) throws(BackendError) {
+        let database = try database(of: target)
+        database.state.withLock { $0.estimatedRows = rows }
+    }
+
     /// Artificial server time for every step on databases without their own latency.
     public func setDefaultStepLatency(_ latency: Duration) {
         let nanoseconds = latency.components.seconds * 1_000_000_000 + latency.components.attoseconds / 1_000_000_000
@@ -196,6 +202,8 @@ final class MemoryDatabase: Sendable {
         var pendingConnectFailures = 0
         var connectFailuresAreTransient = true
         var stepLatency: Duration?
+        /// What `estimatedRows(of:)` answers, by relation name (set by tests).
+        var estimatedRows: [String: Double] = [:]
 
         /// Appends a row, giving it the next id; returns the row as stored.
         mutating func append(_ entry: HistoryEntry) -> HistoryEntry {

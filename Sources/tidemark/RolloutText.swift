@@ -36,6 +36,12 @@ enum RolloutText {
                         line += terminal.styled("  [DATA-LOSING: \(step.dataLossNotes.joined(separator: "; ")); only a backup restores it\(backup)]", .yellow)
                     }
                     lines.append(line)
+                    // SPEC 13: each lock-risky statement with this target's size; the acknowledgement if any.
+                    for risk in step.lockRisks {
+                        let acknowledged = step.lockAcknowledged.map { "; lock-ok: \($0)" } ?? ""
+                        lines.append(
+                            "        " + terminal.styled("[LOCK RISK: \(risk.summary) (\(risk.rule.rawValue), line \(risk.line))\(acknowledged)]", .yellow))
+                    }
                 }
             }
         }

@@ -185,6 +185,35 @@ struct InventoryFileTests {
         #expect(inventory.environments[1].timeouts.lockTimeout == .milliseconds(500))
     }
 
+    @Test func lockSettingsComeFromTheEnvironmentThenDefaultsThenLiveness() throws {
+        let inventory = try InventoryFile.parse(yaml: """
+            plan: p
+            defaults: { lock_risk_rows: 50000 }
+            environments:
+              dev: { tier: dev, targets: [ { name: d, url: "memory:d" } ] }
+              prod: { tier: prod, targets: [ { name: p, url: "memory:p" } ] }
+              eu: { tier: prod, lock_risk_rows: 1000000, lock_retries: 2, targets: [ { name: e, url: "memory:e" } ] }
+            """, file: inventoryFile)
+        #expect(inventory.environments.map(\.lockRiskRows) == [50_000, 50_000, 1_000_000])
+        #expect(inventory.environments.map(\.lockRetries) == [0, 5, 2])
+        let plain = try InventoryFile.parse(yaml: """
+            plan: p
+            environments: { dev: { tier: dev, targets: [ { name: d, url: "memory:d" } ] } }
+            """, file: inventoryFile)
+        #expect(plain.environments[0].lockRiskRows == 100_000)
+    }
+
+    @Test func badLockSettingsNameFileLineAndColumn() {
+        #expect(inventoryProblems("""
+            plan: p
+            defaults: { lock_retries: many }
+            environments: { prod: { tier: prod, lock_risk_rows: -1, targets: [ { name: d, url: "memory:d" } ] } }
+            """) == [
+                "inventories/test.yaml:2:27: lock_retries must be a whole number, 0 or more (got 'many'), e.g. lock_retries: 5.",
+                "inventories/test.yaml:3:53: lock_risk_rows must be a whole number, 0 or more (got '-1'), e.g. lock_risk_rows: 100000.",
+            ])
+    }
+
     @Test func anchorsAndMergeKeysShareSettings() throws {
         let inventory = try InventoryFile.parse(yaml: """
             plan: p
@@ -244,7 +273,7 @@ struct InventoryErrorTests {
                 colour: blue
                 targets: [ { name: d, url: "memory:d", pasword_env: PW } ]
             """) == [
-                "inventories/test.yaml:5:5: unknown key 'colour' in environment 'dev'; known keys: tier, live, audit, concurrency, canary, max_failures, drift, lock_timeout, statement_timeout, connect_timeout, targets.",
+                "inventories/test.yaml:5:5: unknown key 'colour' in environment 'dev'; known keys: tier, live, audit, concurrency, canary, max_failures, drift, lock_timeout, statement_timeout, connect_timeout, lock_risk_rows, lock_retries, targets.",
                 "inventories/test.yaml:6:44: unknown key 'pasword_env' in target 'd'; did you mean 'password_env'?",
             ])
     }
