@@ -123,7 +123,9 @@ let package = Package(
         ),
         .testTarget(
             name: "TidemarkFleetTests",
-            dependencies: ["TidemarkFleet", "TidemarkCore", "TidemarkFiles", "TidemarkExecutor", "TidemarkTestSupport"]
+            dependencies: [
+                "TidemarkFleet", "TidemarkCore", "TidemarkFiles", "TidemarkExecutor", "TidemarkTestSupport", "TidemarkPostgres",
+            ]
         ),
         .testTarget(
             name: "TidemarkObserveTests",

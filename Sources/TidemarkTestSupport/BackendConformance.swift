@@ -65,6 +65,7 @@ public enum BackendConformance {
         ConformanceCheck(name: "fingerprintSeesColumnOrderApart", run: fingerprintSeesColumnOrderApart),
         ConformanceCheck(name: "readOnlyConnectionToANewTargetCreatesNothing", run: readOnlyConnectionToANewTargetCreatesNothing),
         ConformanceCheck(name: "readOnlyConnectionReadsButRefusesChanges", run: readOnlyConnectionReadsButRefusesChanges),
+        ConformanceCheck(name: "estimatedRowsReadsOnlyAndOmitsMissingRelations", run: estimatedRowsReadsOnlyAndOmitsMissingRelations),
     ]
 
     /// Generous timeouts: the checks that test a timeout set their own.
@@ -768,6 +769,25 @@ public enum BackendConformance {
             }
             try c.expect(try reader.readHistory() == written, "a refused change still changed the history")
             try c.expect(!(try fixture.tableExists("tm_read_only_2", in: target)), "a refused step still ran")
+        }
+    }
+
+    /// Size estimates (SPEC 13) are read on a read-only connection, never fail for a relation that
+    /// does not exist (it is absent from the answer), and are never negative.
+    public static func estimatedRowsReadsOnlyAndOmitsMissingRelations(_ fixture: any BackendFixture) throws {
+        try check(fixture) { c in
+            let target = try fixture.makeTarget(name: "estimates")
+            let writer = try c.connect(target)
+            try writer.ensureHistoryTable()
+            try writer.run(step("1", .forward, sql: fixture.createTableSQL("tm_estimated")))
+            writer.close()
+
+            let reader = try c.connect(target, access: .readOnly)
+            defer { reader.close() }
+            try c.expect(try reader.estimatedRows(of: []).isEmpty, "estimates of no relation are not empty")
+            let estimates = try reader.estimatedRows(of: ["tm_estimated", "tm_no_such_table"])
+            try c.expect(estimates["tm_no_such_table"] == nil, "a relation that does not exist has an estimate: \(estimates)")
+            try c.expect(estimates.values.allSatisfy { $0 >= 0 }, "a negative estimate: \(estimates)")
         }
     }
 
