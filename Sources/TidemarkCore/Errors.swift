@@ -122,3 +122,16 @@ public enum BackendError: Error, Sendable, Hashable, CustomStringConvertible {
         }
     }
 }
+
+extension BackendError {
+    /// The SQLSTATEs of a statement that gave up waiting for a lock: PostgreSQL's
+    /// `lock_not_available` (55P03, raised by `lock_timeout`) and the SQLite backend's busy database.
+    public static let lockTimeoutStates: Set<String> = ["55P03", "SQLITE_BUSY"]
+
+    /// A transactional step that failed only because it could not get a lock in time: it rolled
+    /// back completely, so trying it again is safe (SPEC 13's `lock_retries`).
+    public var isLockTimeout: Bool {
+        guard case .stepFailed(_, _, _, _, let sqlState?, let dirty) = self else { return false }
+        return !dirty && Self.lockTimeoutStates.contains(sqlState)
+    }
+}

@@ -11,4 +11,7 @@ public enum RunEvent: Sendable {
     case targetFinished(TargetOutcome)
     /// A wave stopped early; its remaining targets and every later wave are skipped.
     case waveHalted(environment: String, reason: String)
+    /// A transactional step timed out waiting for a lock and rolled back; it runs again after
+    /// `delay` as attempt `attempt` of at most `of` (`lock_retries` + 1).
+    case stepRetrying(target: String, version: String, kind: StepKind, attempt: Int, of: Int, delay: Duration, error: String)
 }

@@ -28,9 +28,14 @@ public struct StepResult: Sendable, Hashable, Codable {
     public var error: String?
     /// When the step began (nil in reports written before it was recorded): traces place it.
     public var startedAt: Date?
+    /// How many times the step ran when it had to wait out lock timeouts (`lock_retries`); nil: once.
+    public var attempts: Int?
+    /// The error of each attempt that timed out waiting for a lock, in order.
+    public var lockTimeouts: [String]?
 
     public init(
-        version: String, kind: StepKind, script: String, success: Bool, executionMS: Int64, error: String? = nil, startedAt: Date? = nil
+        version: String, kind: StepKind, script: String, success: Bool, executionMS: Int64, error: String? = nil, startedAt: Date? = nil,
+        attempts: Int? = nil, lockTimeouts: [String]? = nil
     ) {
         self.version = version
         self.kind = kind
@@ -39,6 +44,8 @@ public struct StepResult: Sendable, Hashable, Codable {
         self.executionMS = executionMS
         self.error = error
         self.startedAt = startedAt
+        self.attempts = attempts
+        self.lockTimeouts = lockTimeouts
     }
 }
 

@@ -163,8 +163,9 @@ public struct RolloutExecutor: Sendable {
         let control = self.control
         var outcome = await pool.run {
             runner.run(
-                targetPlan, on: target, backend: backend, timeouts: timeouts, shouldStop: { control.isStopRequested },
-                onConnection: { control.register(target.name, canceller: $0) })
+                targetPlan, on: target, backend: backend, timeouts: timeouts,
+                lockRetries: fleet.environments[target.environment]?.lockRetries ?? 0, shouldStop: { control.isStopRequested },
+                onConnection: { control.register(target.name, canceller: $0) }, onEvent: onEvent)
         }
         control.unregister(target.name)
         // A statement cancelled by a second interrupt is an interruption, not a failure of the target.

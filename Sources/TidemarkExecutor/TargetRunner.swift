@@ -19,6 +19,8 @@ public struct TargetRunner: Sendable {
     public var inventoryFile: String?
     /// `apply --drift`: fingerprint the target before touching it; nil: no gate.
     public var driftGate: DriftGate?
+    /// The pauses between attempts of a step that timed out waiting for a lock (`lock_retries`).
+    public var lockBackoff = Backoff(initial: .milliseconds(500), maximum: .seconds(10))
 
     public init(
         plan: Plan, runID: String, appliedBy: String, retry: RetryPolicy = RetryPolicy(), logger: Logger,
@@ -34,9 +36,15 @@ public struct TargetRunner: Sendable {
 
     /// Runs `targetPlan` against `target`. `shouldStop` is checked before every step: a step
     /// that started is left to commit or roll back; no new one starts.
+    ///
+    /// A transactional step that fails only because it timed out waiting for a lock rolled back
+    /// completely: it runs again, up to `lockRetries` more times, after a `lockBackoff` pause
+    /// (each retry told to `onEvent`, each attempt's failure left in the history as a failed
+    /// transactional row). No-transaction steps and every other error are never retried.
     public func run(
-        _ targetPlan: TargetPlan, on target: Target, backend: any Backend, timeouts: Timeouts,
-        shouldStop: @Sendable () -> Bool = { false }, onConnection: (any StatementCanceller) -> Void = { _ in }
+        _ targetPlan: TargetPlan, on target: Target, backend: any Backend, timeouts: Timeouts, lockRetries: Int = 0,
+        shouldStop: @Sendable () -> Bool = { false }, onConnection: (any StatementCanceller) -> Void = { _ in },
+        onEvent: (RunEvent) -> Void = { _ in }
     ) -> TargetOutcome {
         switch targetPlan.action {
         case .none: return TargetOutcome(plan: targetPlan, outcome: .unchanged)
@@ -107,19 +115,41 @@ public struct TargetRunner: Sendable {
                         return finish(outcome)
                     }
                 }
-                let started = ContinuousClock.now
+                var lockTimeouts: [String] = []
                 let startedAt = Date()
-                do {
-                    let entry = try connection.run(request)
-                    outcome.steps.append(
-                        StepResult(version: step.version.text, kind: step.kind, script: step.script, success: true, executionMS: entry.executionMS, startedAt: startedAt))
-                    outcome.toVersion = highest(outcome.toVersion, after: step)
-                    logger.info("\(step.kind.rawValue) \(step.version) ok", metadata: ["ms": "\(entry.executionMS)"])
-                } catch {
-                    let elapsed = (ContinuousClock.now - started).milliseconds
-                    outcome.steps.append(
-                        StepResult(version: step.version.text, kind: step.kind, script: step.script, success: false, executionMS: elapsed, error: error.description, startedAt: startedAt))
-                    throw error
+                while true {
+                    let started = ContinuousClock.now
+                    let attempts = lockTimeouts.isEmpty ? nil : lockTimeouts.count + 1
+                    do {
+                        let entry = try connection.run(request)
+                        outcome.steps.append(
+                            StepResult(
+                                version: step.version.text, kind: step.kind, script: step.script, success: true, executionMS: entry.executionMS,
+                                startedAt: startedAt, attempts: attempts, lockTimeouts: lockTimeouts.isEmpty ? nil : lockTimeouts))
+                        outcome.toVersion = highest(outcome.toVersion, after: step)
+                        logger.info("\(step.kind.rawValue) \(step.version) ok", metadata: ["ms": "\(entry.executionMS)", "attempts": "\(attempts ?? 1)"])
+                        break
+                    } catch {
+                        if step.transactional, error.isLockTimeout, lockTimeouts.count < lockRetries, !shouldStop() {
+                            lockTimeouts.append(error.description)
+                            let pause = lockBackoff.delay(beforeRetry: lockTimeouts.count)
+                            logger.notice(
+                                "\(step.kind.rawValue) \(step.version) timed out waiting for a lock; retrying in \(pause.milliseconds) ms",
+                                metadata: ["attempt": "\(lockTimeouts.count + 1)", "of": "\(lockRetries + 1)"])
+                            onEvent(
+                                .stepRetrying(
+                                    target: target.name, version: step.version.text, kind: step.kind, attempt: lockTimeouts.count + 1,
+                                    of: lockRetries + 1, delay: pause, error: error.description))
+                            if RetryPolicy.wait(pause, unless: shouldStop) { continue }
+                        }
+                        let elapsed = (ContinuousClock.now - started).milliseconds
+                        outcome.steps.append(
+                            StepResult(
+                                version: step.version.text, kind: step.kind, script: step.script, success: false, executionMS: elapsed,
+                                error: error.description, startedAt: startedAt, attempts: attempts,
+                                lockTimeouts: lockTimeouts.isEmpty ? nil : lockTimeouts))
+                        throw error
+                    }
                 }
             }
             outcome.outcome = .succeeded

@@ -191,7 +191,7 @@ public final class SQLiteConnection: BackendConnection {
         // IMMEDIATE takes the write lock up front (waiting up to busy_timeout), so the script
         // cannot fail half-way with SQLITE_BUSY when it first writes.
         if let failure = Self.runScript("BEGIN IMMEDIATE", on: db).failure {
-            throw stepFailure(step, "cannot begin a transaction: \(failure.message)", dirty: false)
+            throw stepFailure(step, "cannot begin a transaction: \(failure.message)", dirty: false, busy: SQLiteError.isTransient(failure.code))
         }
         watch.arm(timeout: timeouts.statementTimeout)
         let outcome = Self.runScript(step.sql, on: db, tracksTransaction: true)
@@ -213,7 +213,7 @@ public final class SQLiteConnection: BackendConnection {
             let message = describe(failure, stop: stop)
             recordFailedRow(step, startedAt: started, executionMS: executionMS, transactional: true, error: message, on: db)
             if stop == .cancelled { throw .cancelled(target: target.name, version: step.version) }
-            throw stepFailure(step, message, dirty: false)
+            throw stepFailure(step, message, dirty: false, busy: stop == nil && SQLiteError.isTransient(failure.code))
         }
 
         var entry = makeEntry(step, startedAt: started)
@@ -331,10 +331,13 @@ public final class SQLiteConnection: BackendConnection {
         }
     }
 
-    private func stepFailure(_ step: StepRequest, _ message: String, dirty: Bool) -> BackendError {
+    /// `busy`: another connection held the database past busy_timeout (SQLite's lock timeout),
+    /// reported as SQLSTATE-like `SQLITE_BUSY` so the executor may retry the step (`lock_retries`).
+    private func stepFailure(_ step: StepRequest, _ message: String, dirty: Bool, busy: Bool = false) -> BackendError {
         logger.debug("step failed", metadata: ["version": "\(step.version)", "error": "\(message)"])
         return .stepFailed(
-            target: target.name, version: step.version, kind: step.kind, message: message, sqlState: nil, dirty: dirty)
+            target: target.name, version: step.version, kind: step.kind, message: message, sqlState: busy ? "SQLITE_BUSY" : nil,
+            dirty: dirty)
     }
 
     // MARK: Close

@@ -93,6 +93,11 @@ final class ProgressDisplay: Sendable {
             print(Self.line(for: outcome, terminal: terminal))
         case .waveHalted(let environment, let reason):
             print(terminal.styled("wave \(environment) halted: \(reason)", .red))
+        case .stepRetrying(let target, let version, let kind, let attempt, let of, let delay, _):
+            print(
+                terminal.styled(
+                    "retrying   \(target) \(kind.rawValue) \(version): timed out waiting for a lock (rolled back); attempt \(attempt) of \(of) in \(delay.milliseconds) ms",
+                    .yellow))
         }
     }
 
@@ -138,7 +143,10 @@ final class ProgressDisplay: Sendable {
             outcome.action == .rollback && outcome.outcome == .succeeded
             ? RolloutText.path(from: outcome.fromVersion, lowest: outcome.lowestVersion, to: outcome.toVersion, steps: outcome.steps.map { ($0.kind, $0.version) })
             : "\(outcome.fromVersion ?? "-") → \(outcome.toVersion ?? "-")"
-        let steps = outcome.steps.map { "\($0.kind.rawValue) \($0.version)\($0.success ? "" : " FAILED")" }.joined(separator: ", ")
+        let steps = outcome.steps.map { step in
+            let attempts = step.attempts.map { " (\($0) attempts, \(step.lockTimeouts?.count ?? 0) lock timeout\(step.lockTimeouts?.count == 1 ? "" : "s"))" } ?? ""
+            return "\(step.kind.rawValue) \(step.version)\(step.success ? "" : " FAILED")\(attempts)"
+        }.joined(separator: ", ")
         let style: Terminal.Style =
             switch outcome.outcome {
             case .succeeded, .unchanged: .green
