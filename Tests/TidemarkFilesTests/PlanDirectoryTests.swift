@@ -353,6 +353,7 @@ struct PlanErrorTests {
                 "\(path)/V1__a.sql:1:4: tidemark:no-transaction takes no arguments; remove 'now'.",
                 "\(path)/V1__a.sql:2:4: tidemark:data-loss-ok needs a reason, e.g. -- tidemark:data-loss-ok the column has been unused since 2023.",
                 "\(path)/V1__a.sql:3:4: tidemark:no-transaction appears twice (first at line 1); keep one.",
+                "\(path)/V1__a.sql:4:4: tidemark:lock-ok needs a reason, e.g. -- tidemark:lock-ok orders is written only by the nightly batch.",
                 "\(path)/U1__a.sql:1:4: tidemark:irreversible needs a reason, e.g. -- tidemark:irreversible ALTER TYPE ... ADD VALUE cannot be undone; restore from a backup.",
             ])
     }

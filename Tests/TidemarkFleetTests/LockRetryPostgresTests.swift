@@ -10,9 +10,11 @@ import TidemarkTestSupport
 @testable import TidemarkFleet
 
 /// SPEC 13's lock-timeout retries on a real PostgreSQL: another connection holds an ACCESS
-/// EXCLUSIVE lock on the table for three seconds while `apply` runs an ALTER TABLE with a 1 s
-/// `lock_timeout`. With `lock_retries` (5 by default on live) the step fails with 55P03, rolls
-/// back, and is run again until it gets the lock; with `lock_retries: 0` it fails as before.
+/// EXCLUSIVE lock on the table while `apply` runs an ALTER TABLE with a 1 s `lock_timeout`, and
+/// lets go once the first attempt has timed out (so the test does not depend on how fast a busy
+/// machine gets to the step). With `lock_retries` (5 by default on live) the step fails with
+/// 55P03, rolls back, and is run again until it gets the lock; with `lock_retries: 0` it fails
+/// as before.
 @Suite(.enabled(if: TestPostgres.isAvailable, Comment(rawValue: TestPostgres.skipReason)), .serialized)
 struct LockRetryPostgresTests {
     struct Target {
@@ -38,11 +40,13 @@ struct LockRetryPostgresTests {
                 """.write(toFile: inventory, atomically: true, encoding: .utf8)
         }
 
-        /// Holds ACCESS EXCLUSIVE on `orders` from another connection for `seconds`; returns once it is held.
-        func holdTableLock(seconds: Double) async throws -> Task<Void, any Error> {
+        /// Holds ACCESS EXCLUSIVE on `orders` from another connection until `releaseTableLock()`
+        /// (at most a minute); returns once it is held.
+        func holdTableLock() async throws -> Task<Void, Never> {
             let table = TestPostgres.quoted(schema) + ".orders"
             let holder = Task.detached {
-                try TestPostgres.execute("LOCK TABLE \(table) IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(\(seconds))")
+                // Ended by pg_terminate_backend: its error is the expected end.
+                _ = try? TestPostgres.execute("LOCK TABLE \(table) IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(60) /* \(schema) holder */")
             }
             let held = """
                 DO $tm$ BEGIN IF NOT EXISTS (
@@ -58,12 +62,18 @@ struct LockRetryPostgresTests {
             return holder
         }
 
-        func apply() async throws -> ApplyResult {
+        /// Ends the holder's session, releasing its lock.
+        func releaseTableLock() throws {
+            try TestPostgres.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE '%\(schema) holder%' AND pid <> pg_backend_pid()")
+        }
+
+        func apply(observer: some ApplyObserver = SilentApplyObserver()) async throws -> ApplyResult {
             var request = ApplyRequest(
                 source: .inventory(inventory), confirmation: .given, runID: "lock-retry-\(UUID().uuidString.prefix(8))", appliedBy: "test@host",
                 environment: [:])
             request.stateDirectory = StateDirectory(root: root.appendingPathComponent(".tidemark"))
-            return try await ApplyRun(registry: BackendRegistry([PostgresBackend()]), logger: .silent).run(request)
+            return try await ApplyRun(registry: BackendRegistry([PostgresBackend()]), logger: .silent).run(request, observer: observer)
         }
 
         func history() throws -> [HistoryEntry] {
@@ -80,12 +90,22 @@ struct LockRetryPostgresTests {
         }
     }
 
+    /// Lets the table lock go when the first retry is announced.
+    final class ReleaseOnRetry: ApplyObserver, Sendable {
+        let target: Target
+        init(_ target: Target) { self.target = target }
+        func handle(_ event: RunEvent) {
+            if case .stepRetrying(_, _, _, let attempt, _, _, _) = event, attempt == 2 { try? target.releaseTableLock() }
+        }
+    }
+
     @Test func aStepThatTimesOutOnALockIsRetriedUntilItGetsTheLockAndRecordedOnce() async throws {
         let target = try Target(lockRetries: nil)  // live: 5 by default
         defer { target.cleanUp() }
-        let holder = try await target.holdTableLock(seconds: 3)
-        let result = try await target.apply()
-        try await holder.value
+        let holder = try await target.holdTableLock()
+        let result = try await target.apply(observer: ReleaseOnRetry(target))
+        try target.releaseTableLock()
+        await holder.value
 
         #expect(result.status == .succeeded, "\(result.report?.targets.first?.error ?? "")")
         let step = try #require(result.report?.targets.first?.steps.first)
@@ -106,9 +126,10 @@ struct LockRetryPostgresTests {
     @Test func withoutLockRetriesTheStepFailsAsBefore() async throws {
         let target = try Target(lockRetries: 0)
         defer { target.cleanUp() }
-        let holder = try await target.holdTableLock(seconds: 3)
+        let holder = try await target.holdTableLock()
         let result = try await target.apply()
-        try await holder.value
+        try target.releaseTableLock()
+        await holder.value
 
         #expect(result.status == .failed)
         let step = try #require(result.report?.targets.first?.steps.first)

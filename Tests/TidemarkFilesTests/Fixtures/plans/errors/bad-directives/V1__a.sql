@@ -1,4 +1,5 @@
 -- tidemark:no-transaction now
 -- tidemark:data-loss-ok
 -- tidemark:no-transaction
+-- tidemark:lock-ok
 SELECT 1;
