@@ -237,11 +237,7 @@ private struct PlanLoader {
         _ name: ScriptName, style: VersionStyle, metadata: DieselMetadata?
     ) -> (script: Script, directives: ScriptDirectives)? {
         let file = display(name.path)
-        guard let data = readData(file) else { return nil }
-        guard var sql = String(data: data, encoding: .utf8) else {
-            errors.append(.unreadable(file: file, reason: "it is not UTF-8 text; save it as UTF-8"))
-            return nil
-        }
+        guard let data = readData(file), var sql = utf8Text(data, file: file) else { return nil }
         if sql.hasPrefix("\u{FEFF}") { sql.removeFirst() }
         let directives = ScriptDirectives.read(
             sql: sql, file: file, direction: name.direction, style: style, errors: &errors)
@@ -307,12 +303,21 @@ private struct PlanLoader {
         }
     }
 
-    mutating func readText(_ file: String) -> String? {
-        guard let data = readData(file) else { return nil }
-        guard var text = String(data: data, encoding: .utf8) else {
-            errors.append(.unreadable(file: file, reason: "it is not UTF-8 text; save it as UTF-8"))
+    /// `data` as text; text that is not UTF-8 is reported where its first bad byte is.
+    mutating func utf8Text(_ data: Data, file: String) -> String? {
+        let bytes = Array(data)
+        if let offset = JSONTextPosition.firstInvalidUTF8(in: bytes) {
+            errors.append(
+                .badPlanFile(
+                    location: SourceLocation(file: file, byteOffset: offset, in: bytes),
+                    message: "this file is not UTF-8 text here; save it as UTF-8."))
             return nil
         }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    mutating func readText(_ file: String) -> String? {
+        guard let data = readData(file), var text = utf8Text(data, file: file) else { return nil }
         if text.hasPrefix("\u{FEFF}") { text.removeFirst() }
         return text
     }
