@@ -7,7 +7,7 @@ import TidemarkCore
 /// and bad values are reported as `file:line:column: message`, all of them in one pass.
 public enum InventoryFile {
     /// The most targets one inventory may hold, brace ranges expanded.
-    public static let targetLimit = BraceRange.limit
+    public static let targetLimit = InputLimits.targets
 
     /// Reads and parses the inventory at `path`; a missing file is reported at line 0.
     public static func load(at path: String) throws(InventoryProblems) -> Inventory {
@@ -20,6 +20,11 @@ public enum InventoryFile {
         }
         guard !isDirectory.boolValue else {
             throw problem("this is a directory; pass the inventory file, e.g. inventories/demo.yaml")
+        }
+        let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+        guard size <= InputLimits.inventoryBytes else {
+            throw problem(
+                "the inventory is \(InputLimits.size(size)); Tidemark reads inventories up to \(InputLimits.size(InputLimits.inventoryBytes)): write many targets as one brace range, e.g. shard-{001..064}, or split the fleet")
         }
         let data: Data
         do {

@@ -30,7 +30,7 @@ struct InventoryParser {
     /// The most mappings and keys one inventory may bring in through `<<` merges. An alias
     /// repeats its whole mapping, so merges of merges multiply: without a bound, a few hundred
     /// bytes could ask for billions of keys.
-    static let mergeLimit = 10_000
+    static let mergeLimit = InputLimits.mergedKeys
 
     let file: String
     private(set) var errors: [InventoryError] = []

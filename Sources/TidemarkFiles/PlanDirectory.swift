@@ -237,8 +237,20 @@ private struct PlanLoader {
         _ name: ScriptName, style: VersionStyle, metadata: DieselMetadata?
     ) -> (script: Script, directives: ScriptDirectives)? {
         let file = display(name.path)
-        guard let data = readData(file), var sql = utf8Text(data, file: file) else { return nil }
+        guard let data = readData(file, limit: InputLimits.scriptBytes, what: "scripts"), var sql = utf8Text(data, file: file)
+        else { return nil }
         if sql.hasPrefix("\u{FEFF}") { sql.removeFirst() }
+        let statements = SQLScanner.statements(in: sql, keywordLimit: 16)
+        if statements.count > InputLimits.statementsPerScript {
+            let first = statements[InputLimits.statementsPerScript]
+            errors.append(
+                .badPlanFile(
+                    location: SourceLocation(file: file, line: first.line, column: 1),
+                    message:
+                        "this script has more than \(InputLimits.statementsPerScript) statements (this is the first past the limit); split it into several versions."
+                ))
+            return nil
+        }
         let directives = ScriptDirectives.read(
             sql: sql, file: file, direction: name.direction, style: style, errors: &errors)
         let noTransaction: NoTransactionReason?
@@ -247,7 +259,7 @@ private struct PlanLoader {
         } else if let metadata, !metadata.runInTransaction {
             noTransaction = .dieselMetadata
         } else {
-            noTransaction = TransactionDetection.reason(for: sql)
+            noTransaction = TransactionDetection.reason(for: statements)
         }
         let script = Script(
             path: name.path, sql: sql, checksum: Checksum.sha256(of: data), noTransaction: noTransaction,
@@ -294,7 +306,16 @@ private struct PlanLoader {
         return manifest
     }
 
-    mutating func readData(_ file: String) -> Data? {
+    /// The file's bytes; a file over `limit` bytes is reported without being read.
+    mutating func readData(_ file: String, limit: Int, what: String) -> Data? {
+        let size = (try? fileManager.attributesOfItem(atPath: file)[.size] as? Int) ?? 0
+        guard size <= limit else {
+            errors.append(
+                .unreadable(
+                    file: file,
+                    reason: "it is \(InputLimits.size(size)); Tidemark reads \(what) up to \(InputLimits.size(limit)), so split it (load bulk data with COPY from a file)"))
+            return nil
+        }
         do {
             return try Data(contentsOf: URL(fileURLWithPath: file))
         } catch {
@@ -317,7 +338,9 @@ private struct PlanLoader {
     }
 
     mutating func readText(_ file: String) -> String? {
-        guard let data = readData(file), var text = utf8Text(data, file: file) else { return nil }
+        guard let data = readData(file, limit: InputLimits.planSettingsBytes, what: "plan settings files"),
+            var text = utf8Text(data, file: file)
+        else { return nil }
         if text.hasPrefix("\u{FEFF}") { text.removeFirst() }
         return text
     }
