@@ -125,7 +125,7 @@ public enum JSONTextPosition {
     struct Reader {
         /// An open object or array and where the reader is in it.
         enum Frame {
-            case object(expectingKey: Bool, afterComma: Bool)
+            case object(expectingKey: Bool)
             /// `started` once the first element began (or the list was seen to be empty).
             case array(count: Int, started: Bool)
         }
@@ -178,7 +178,7 @@ public enum JSONTextPosition {
             switch bytes[index] {
             case UInt8(ascii: "{"):
                 index += 1
-                stack.append(.object(expectingKey: true, afterComma: false))
+                stack.append(.object(expectingKey: true))
                 path.append(.key(""))
                 return nil
             case UInt8(ascii: "["):
@@ -202,9 +202,10 @@ public enum JSONTextPosition {
         mutating func continueContainer() -> (offset: Int, problem: String)? {
             guard let frame = stack.last else { return nil }
             switch frame {
-            case .object(let expectingKey, let afterComma):
+            case .object(let expectingKey):
                 if expectingKey {
-                    if index < bytes.count, bytes[index] == UInt8(ascii: "}"), !afterComma {
+                    // `JSONDecoder` accepts a trailing comma, so a `}` after one is no error here.
+                    if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
                         index += 1
                         stack.removeLast()
                         path.removeLast()
@@ -221,14 +222,14 @@ public enum JSONTextPosition {
                     }
                     index += 1
                     path[path.count - 1] = .key(key.text)
-                    stack[stack.count - 1] = .object(expectingKey: false, afterComma: false)
+                    stack[stack.count - 1] = .object(expectingKey: false)
                     return value()
                 }
                 guard index < bytes.count else { return (index, "the text ends inside an object") }
                 if bytes[index] == UInt8(ascii: ",") {
                     index += 1
                     skipSpace()
-                    stack[stack.count - 1] = .object(expectingKey: true, afterComma: true)
+                    stack[stack.count - 1] = .object(expectingKey: true)
                     return nil
                 }
                 if bytes[index] == UInt8(ascii: "}") {
@@ -255,7 +256,8 @@ public enum JSONTextPosition {
                     stack[stack.count - 1] = .array(count: count + 1, started: true)
                     path[path.count - 1] = .index(count + 1)
                     skipSpace()
-                    markValue()
+                    // A trailing comma, as `JSONDecoder` accepts it.
+                    if index < bytes.count, bytes[index] == UInt8(ascii: "]") { return nil }
                     return value()
                 }
                 if bytes[index] == UInt8(ascii: "]") {
