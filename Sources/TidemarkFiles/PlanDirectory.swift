@@ -237,7 +237,7 @@ private struct PlanLoader {
         _ name: ScriptName, style: VersionStyle, metadata: DieselMetadata?
     ) -> (script: Script, directives: ScriptDirectives)? {
         let file = display(name.path)
-        guard let data = readData(file, limit: InputLimits.scriptBytes, what: "scripts"), var sql = utf8Text(data, file: file)
+        guard let data = readData(file, limit: InputLimits.scriptBytes, what: "scripts", fix: "split it (load bulk data with COPY from a file)"), var sql = utf8Text(data, file: file)
         else { return nil }
         if sql.hasPrefix("\u{FEFF}") { sql.removeFirst() }
         let statements = SQLScanner.statements(in: sql, keywordLimit: 16)
@@ -307,13 +307,13 @@ private struct PlanLoader {
     }
 
     /// The file's bytes; a file over `limit` bytes is reported without being read.
-    mutating func readData(_ file: String, limit: Int, what: String) -> Data? {
+    mutating func readData(_ file: String, limit: Int, what: String, fix: String) -> Data? {
         let size = (try? fileManager.attributesOfItem(atPath: file)[.size] as? Int) ?? 0
         guard size <= limit else {
             errors.append(
                 .unreadable(
                     file: file,
-                    reason: "it is \(InputLimits.size(size)); Tidemark reads \(what) up to \(InputLimits.size(limit)), so split it (load bulk data with COPY from a file)"))
+                    reason: "it is \(InputLimits.size(size)); Tidemark reads \(what) up to \(InputLimits.size(limit)): \(fix)"))
             return nil
         }
         do {
@@ -338,7 +338,7 @@ private struct PlanLoader {
     }
 
     mutating func readText(_ file: String) -> String? {
-        guard let data = readData(file, limit: InputLimits.planSettingsBytes, what: "plan settings files"),
+        guard let data = readData(file, limit: InputLimits.planSettingsBytes, what: "plan.yaml and metadata.toml", fix: "keep settings only in it"),
             var text = utf8Text(data, file: file)
         else { return nil }
         if text.hasPrefix("\u{FEFF}") { text.removeFirst() }

@@ -76,7 +76,18 @@ import TidemarkCore
         try Data(repeating: 0x28, count: InputLimits.scriptBytes + 1).write(to: URL(fileURLWithPath: directory + "/V1__big.sql"))
         #expect(
             planProblems(at: directory) == [
-                "\(directory)/V1__big.sql: cannot read: it is 8388609 bytes; Tidemark reads scripts up to 8 MiB, so split it (load bulk data with COPY from a file)."
+                "\(directory)/V1__big.sql: cannot read: it is 8388609 bytes; Tidemark reads scripts up to 8 MiB: split it (load bulk data with COPY from a file)."
+            ])
+    }
+
+    @Test func aPlanYAMLPastItsLimitIsRefusedUnread() throws {
+        let directory = try TestPaths.temporaryDirectory()
+        defer { TestPaths.remove(directory) }
+        try TestPaths.write("SELECT 1;\n", to: "V1__a.sql", in: directory)
+        try Data(repeating: 0x23, count: 2 * 1024 * 1024).write(to: URL(fileURLWithPath: directory + "/plan.yaml"))
+        #expect(
+            planProblems(at: directory) == [
+                "\(directory)/plan.yaml: cannot read: it is 2 MiB; Tidemark reads plan.yaml and metadata.toml up to 1 MiB: keep settings only in it."
             ])
     }
 
