@@ -91,6 +91,15 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Fuzz targets: every parser with the contract it keeps on any input (scripts/fuzz).
+        .target(
+            name: "TidemarkFuzz",
+            dependencies: ["TidemarkCore", "TidemarkFiles", "TidemarkNotify"]
+        ),
+        // libFuzzer's driver, declared for the fuzz executable (defined only with -sanitize=fuzzer).
+        .target(name: "CFuzzerDriver"),
+        // Runs libFuzzer when built with -sanitize=fuzzer -D FUZZING (scripts/fuzz); otherwise replays files.
+        .executableTarget(name: "tidemark-fuzz", dependencies: ["TidemarkFuzz", "CFuzzerDriver"]),
         // In-memory backend, backend fixtures (SQLite, PostgreSQL), conformance suite, test helpers.
         .target(
             name: "TidemarkTestSupport",
@@ -134,6 +143,11 @@ let package = Package(
         .testTarget(
             name: "TidemarkExecutorTests",
             dependencies: ["TidemarkExecutor", "TidemarkPlanner", "TidemarkCore", "TidemarkTestSupport"]
+        ),
+        .testTarget(
+            name: "TidemarkFuzzTests",
+            dependencies: ["TidemarkFuzz", "TidemarkFiles", "TidemarkCore", "TidemarkNotify"],
+            resources: [.copy("Regressions")]
         ),
         .testTarget(
             name: "TidemarkCLITests",

@@ -38,7 +38,11 @@ public enum SQLScanner {
                 atomicDepth = 0
             }
             guard let first = current.first else { return }
-            let text = String(decoding: utf8[first.start..<end], as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            // Trim only what the lexer skips as space: a no-break space is part of a token, and
+            // trimming it would leave a statement with tokens but no text.
+            var textEnd = end
+            while textEnd > first.start, SQLLexer.isSpace(utf8[textEnd - 1]) { textEnd -= 1 }
+            let text = String(decoding: utf8[first.start..<textEnd], as: UTF8.self)
             var keywords: [String] = []
             switch first.kind {
             case .quoted: keywords.append(first.text.hasPrefix("\"") ? "\"" : "'")

@@ -6,7 +6,7 @@
 /// holding anything else are literal text.
 struct BraceRange: Sendable, Hashable {
     /// The most values one range may expand to.
-    static let limit = 100_000
+    static let limit = InputLimits.targets
 
     /// Where the range sits in the text, `{` to `}` inclusive.
     var bounds: Range<String.Index>

@@ -31,10 +31,19 @@ public struct FingerprintFile: Sendable, Hashable, Codable {
     public static func load(inPlan directory: String) throws(PlanError) -> FingerprintFile? {
         let path = path(inPlan: directory)
         guard FileManager.default.fileExists(atPath: path) else { return nil }
+        let data: Data
         do {
-            return try JSONDecoder().decode(FingerprintFile.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
+            data = try Data(contentsOf: URL(fileURLWithPath: path))
         } catch {
-            throw .unreadable(file: path, reason: "not a fingerprints file (\(error.localizedDescription)); record it again with `tidemark rehearse --record`")
+            throw .unreadable(file: path, reason: FileReading.reason(for: error))
+        }
+        do {
+            return try JSONDecoder().decode(FingerprintFile.self, from: data)
+        } catch {
+            let (position, message) = JSONTextPosition.describe(error, in: Array(data))
+            throw .badPlanFile(
+                location: SourceLocation(file: path, line: position.line, column: position.column),
+                message: "not a fingerprints file: \(message); record it again with `tidemark rehearse --record`.")
         }
     }
 

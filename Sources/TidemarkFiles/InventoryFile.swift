@@ -6,6 +6,9 @@ import TidemarkCore
 /// The YAML is composed into a node tree with positions and walked key by key, so unknown keys
 /// and bad values are reported as `file:line:column: message`, all of them in one pass.
 public enum InventoryFile {
+    /// The most targets one inventory may hold, brace ranges expanded.
+    public static let targetLimit = InputLimits.targets
+
     /// Reads and parses the inventory at `path`; a missing file is reported at line 0.
     public static func load(at path: String) throws(InventoryProblems) -> Inventory {
         func problem(_ message: String) -> InventoryProblems {
@@ -18,11 +21,24 @@ public enum InventoryFile {
         guard !isDirectory.boolValue else {
             throw problem("this is a directory; pass the inventory file, e.g. inventories/demo.yaml")
         }
+        let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+        guard size <= InputLimits.inventoryBytes else {
+            throw problem(
+                "the inventory is \(InputLimits.size(size)); Tidemark reads inventories up to \(InputLimits.size(InputLimits.inventoryBytes)): write many targets as one brace range, e.g. shard-{001..064}, or split the fleet")
+        }
         let data: Data
         do {
             data = try Data(contentsOf: URL(fileURLWithPath: path))
         } catch {
             throw problem("cannot read the inventory: \(FileReading.reason(for: error))")
+        }
+        let bytes = Array(data)
+        if let offset = JSONTextPosition.firstInvalidUTF8(in: bytes) {
+            throw InventoryProblems(errors: [
+                InventoryError(
+                    location: SourceLocation(file: path, byteOffset: offset, in: bytes),
+                    message: "the inventory is not UTF-8 text here; save it as UTF-8.")
+            ])
         }
         guard var text = String(data: data, encoding: .utf8) else {
             throw problem("the inventory is not UTF-8 text; save it as UTF-8")

@@ -29,8 +29,17 @@ struct InventoryParser {
         }
     }
 
+    /// The most mappings and keys one inventory may bring in through `<<` merges. An alias
+    /// repeats its whole mapping, so merges of merges multiply: without a bound, a few hundred
+    /// bytes could ask for billions of keys.
+    static let mergeLimit = InputLimits.mergedKeys
+
     let file: String
     private(set) var errors: [InventoryError] = []
+    /// Mappings and keys brought in through `<<` merges so far, against `mergeLimit`.
+    private var mergedSoFar = 0
+    /// Targets expanded so far (duplicates included), against `InventoryFile.targetLimit`.
+    private var targetsSoFar = 0
     /// Target name → line of its first definition, across the whole inventory.
     private var targetLines: [String: Int] = [:]
 
@@ -161,6 +170,14 @@ struct InventoryParser {
             guard case .mapping(let sourceMapping) = source else {
                 fail(source, "a << merge in \(context) takes a mapping (an alias such as *defaults).")
                 continue
+            }
+            let before = mergedSoFar
+            mergedSoFar += 1 + sourceMapping.count
+            guard mergedSoFar <= Self.mergeLimit else {
+                if before <= Self.mergeLimit {
+                    fail(source, "<< merges in this inventory bring in more than \(Self.mergeLimit) keys (a merge of merges repeats each one); merge fewer mappings.")
+                }
+                break
             }
             for entry in self.fields(of: sourceMapping, in: context, known: known).entries where fields[entry.key] == nil {
                 fields.entries.append(entry)
@@ -481,6 +498,14 @@ struct InventoryParser {
 
         var targets: [Target] = []
         let count = allRanges.first?.count ?? 1
+        let before = targetsSoFar
+        targetsSoFar += count
+        guard targetsSoFar <= InventoryFile.targetLimit else {
+            if before <= InventoryFile.targetLimit {
+                fail(nameNode, "this inventory expands to more than \(InventoryFile.targetLimit) targets; split the fleet into several inventories.")
+            }
+            return []
+        }
         var reportedDuplicate = false
         for index in 0..<count {
             func expanded(_ value: String?, _ fieldNode: Node?) -> String? {

@@ -240,12 +240,20 @@ private struct PlanLoader {
         _ name: ScriptName, style: VersionStyle, metadata: DieselMetadata?
     ) -> (script: Script, directives: ScriptDirectives)? {
         let file = display(name.path)
-        guard let data = readData(file) else { return nil }
-        guard var sql = String(data: data, encoding: .utf8) else {
-            errors.append(.unreadable(file: file, reason: "it is not UTF-8 text; save it as UTF-8"))
+        guard let data = readData(file, limit: InputLimits.scriptBytes, what: "scripts", fix: "split it (load bulk data with COPY from a file)"), var sql = utf8Text(data, file: file)
+        else { return nil }
+        if sql.hasPrefix("\u{FEFF}") { sql.removeFirst() }
+        let statements = SQLScanner.statements(in: sql, keywordLimit: 16)
+        if statements.count > InputLimits.statementsPerScript {
+            let first = statements[InputLimits.statementsPerScript]
+            errors.append(
+                .badPlanFile(
+                    location: SourceLocation(file: file, line: first.line, column: 1),
+                    message:
+                        "this script has more than \(InputLimits.statementsPerScript) statements (this is the first past the limit); split it into several versions."
+                ))
             return nil
         }
-        if sql.hasPrefix("\u{FEFF}") { sql.removeFirst() }
         let directives = ScriptDirectives.read(
             sql: sql, file: file, direction: name.direction, style: style, errors: &errors)
         let noTransaction: NoTransactionReason?
@@ -254,7 +262,7 @@ private struct PlanLoader {
         } else if let metadata, !metadata.runInTransaction {
             noTransaction = .dieselMetadata
         } else {
-            noTransaction = TransactionDetection.reason(for: sql)
+            noTransaction = TransactionDetection.reason(for: statements)
         }
         let script = Script(
             path: name.path, sql: sql, checksum: Checksum.sha256(of: data), noTransaction: noTransaction,
@@ -301,7 +309,16 @@ private struct PlanLoader {
         return manifest
     }
 
-    mutating func readData(_ file: String) -> Data? {
+    /// The file's bytes; a file over `limit` bytes is reported without being read.
+    mutating func readData(_ file: String, limit: Int, what: String, fix: String) -> Data? {
+        let size = (try? fileManager.attributesOfItem(atPath: file)[.size] as? Int) ?? 0
+        guard size <= limit else {
+            errors.append(
+                .unreadable(
+                    file: file,
+                    reason: "it is \(InputLimits.size(size)); Tidemark reads \(what) up to \(InputLimits.size(limit)): \(fix)"))
+            return nil
+        }
         do {
             return try Data(contentsOf: URL(fileURLWithPath: file))
         } catch {
@@ -310,12 +327,23 @@ private struct PlanLoader {
         }
     }
 
-    mutating func readText(_ file: String) -> String? {
-        guard let data = readData(file) else { return nil }
-        guard var text = String(data: data, encoding: .utf8) else {
-            errors.append(.unreadable(file: file, reason: "it is not UTF-8 text; save it as UTF-8"))
+    /// `data` as text; text that is not UTF-8 is reported where its first bad byte is.
+    mutating func utf8Text(_ data: Data, file: String) -> String? {
+        let bytes = Array(data)
+        if let offset = JSONTextPosition.firstInvalidUTF8(in: bytes) {
+            errors.append(
+                .badPlanFile(
+                    location: SourceLocation(file: file, byteOffset: offset, in: bytes),
+                    message: "this file is not UTF-8 text here; save it as UTF-8."))
             return nil
         }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    mutating func readText(_ file: String) -> String? {
+        guard let data = readData(file, limit: InputLimits.planSettingsBytes, what: "plan.yaml and metadata.toml", fix: "keep settings only in it"),
+            var text = utf8Text(data, file: file)
+        else { return nil }
         if text.hasPrefix("\u{FEFF}") { text.removeFirst() }
         return text
     }

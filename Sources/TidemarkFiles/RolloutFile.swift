@@ -19,9 +19,14 @@ public enum RolloutFile {
         do {
             rollout = try JSONDecoder().decode(Rollout.self, from: data)
         } catch {
-            throw .notARollout(path: path, message: describe(error))
+            let (position, message) = JSONTextPosition.describe(error, in: Array(data))
+            throw .notARollout(location: SourceLocation(file: path, line: position.line, column: position.column), message: message)
         }
-        guard rollout.schema == schema else { throw .wrongSchema(path: path, schema: rollout.schema) }
+        guard rollout.schema == schema else {
+            let position = JSONTextPosition.position(ofValueAt: [JSONTextPosition.Key("schema")], in: Array(data))
+            throw .wrongSchema(
+                location: SourceLocation(file: path, line: position?.line ?? 1, column: position?.column ?? 1), schema: rollout.schema)
+        }
         return rollout
     }
 
@@ -40,31 +45,15 @@ public enum RolloutFile {
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         return try encoder.encode(rollout)
     }
-
-    /// Decoding errors say which key is wrong, not Foundation's "data couldn't be read".
-    private static func describe(_ error: any Error) -> String {
-        switch error {
-        case DecodingError.keyNotFound(let key, let context):
-            return "missing \(path(context.codingPath + [key]))"
-        case DecodingError.typeMismatch(_, let context), DecodingError.valueNotFound(_, let context):
-            return "wrong value at \(path(context.codingPath)): \(context.debugDescription)"
-        case DecodingError.dataCorrupted(let context):
-            return context.codingPath.isEmpty ? "not JSON" : "bad value at \(path(context.codingPath)): \(context.debugDescription)"
-        default:
-            return error.localizedDescription
-        }
-    }
-
-    private static func path(_ keys: [any CodingKey]) -> String {
-        keys.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined().trimmingPrefix(".").description
-    }
 }
 
 /// Why a rollout file cannot be read or written. Thread-safe value.
 public enum RolloutFileError: Error, Sendable, CustomStringConvertible {
     case unreadable(path: String, message: String)
-    case notARollout(path: String, message: String)
-    case wrongSchema(path: String, schema: String)
+    /// Not JSON, or not a rollout: where in the file, and what is wrong there.
+    case notARollout(location: SourceLocation, message: String)
+    /// A rollout of another schema version; `location` is its `schema` value.
+    case wrongSchema(location: SourceLocation, schema: String)
     case unwritable(path: String, message: String)
     /// The rollout does not say which inventory it was planned from.
     case noInventory(path: String)
@@ -72,8 +61,9 @@ public enum RolloutFileError: Error, Sendable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .unreadable(let path, let message): return "\(path): cannot read the rollout: \(message)"
-        case .notARollout(let path, let message): return "\(path): not a rollout saved by `tidemark plan --out`: \(message)"
-        case .wrongSchema(let path, let schema): return "\(path): schema \(schema) is not \(RolloutFile.schema)."
+        case .notARollout(let location, let message):
+            return "\(location): not a rollout saved by `tidemark plan --out`: \(message)"
+        case .wrongSchema(let location, let schema): return "\(location): schema \(schema) is not \(RolloutFile.schema)."
         case .unwritable(let path, let message): return "\(path): cannot write the rollout: \(message)"
         case .noInventory(let path): return "\(path): the rollout does not say which inventory it was planned from; pass -i INVENTORY."
         }

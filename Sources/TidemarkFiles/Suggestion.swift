@@ -4,7 +4,12 @@ public enum Suggestion {
     public static func closest(to word: String, among candidates: [String]) -> String? {
         let lowered = word.lowercased()
         var best: (candidate: String, distance: Int)?
-        for candidate in candidates {
+        // A suggestion is at most three edits away, and an edit changes the length by at most
+        // one: candidates whose length differs by more are skipped unread. Words past 64
+        // characters are no typos of a key or a name, so a long value costs nothing either.
+        let length = lowered.count
+        guard length <= 64 else { return nil }
+        for candidate in candidates where abs(candidate.count - length) <= 3 {
             let distance = editDistance(lowered, candidate.lowercased())
             if distance < (best?.distance ?? Int.max) { best = (candidate, distance) }
         }

@@ -9,7 +9,12 @@ enum TransactionDetection {
     /// Why the script must run as written, or nil when it can run inside a transaction.
     /// The first such statement in the script decides.
     static func reason(for sql: String) -> NoTransactionReason? {
-        for statement in SQLScanner.statements(in: sql, keywordLimit: 16) {
+        reason(for: SQLScanner.statements(in: sql, keywordLimit: 16))
+    }
+
+    /// The same for statements already scanned (with at least 16 keywords each).
+    static func reason(for statements: [SQLScanner.Statement]) -> NoTransactionReason? {
+        for statement in statements {
             let words = statement.keywords
             if let label = transactionControl(words) {
                 return .managesOwnTransaction(statement: "\(label) at line \(statement.line)")

@@ -1,3 +1,4 @@
+import TidemarkCore
 import Yams
 
 /// A YAML syntax error with libyaml's position. Thread-safe value.
@@ -16,10 +17,38 @@ enum YAMLSupport {
         do {
             return .success(try Yams.compose(yaml: yaml))
         } catch let error as YamlError {
-            return .failure(problem(from: error))
+            return .failure(clamped(problem(from: error), in: yaml))
         } catch {
-            return .failure(YAMLSyntaxProblem(line: 0, column: 0, message: "cannot parse YAML: \(error)"))
+            return .failure(YAMLSyntaxProblem(line: 1, column: 1, message: "cannot parse YAML: \(error)"))
         }
+    }
+
+    /// The problem with its position moved inside `text`: libyaml reports a document that ends
+    /// too early (`[` with no `]`) at the line after the last one, which no editor can show.
+    /// Lines break as libyaml breaks them: `\r\n`, `\r`, `\n`, NEL, LS and PS.
+    static func clamped(_ problem: YAMLSyntaxProblem, in text: String) -> YAMLSyntaxProblem {
+        var lines = 1
+        var lastLineLength = 0
+        var previous: Unicode.Scalar?
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\n" where previous == "\r":
+                break
+            case "\n", "\r", "\u{85}", "\u{2028}", "\u{2029}":
+                lines += 1
+                lastLineLength = 0
+            default:
+                lastLineLength += 1
+            }
+            previous = scalar
+        }
+        var problem = problem
+        if problem.line < 1 {
+            (problem.line, problem.column) = (1, 1)
+        } else if problem.line > lines {
+            (problem.line, problem.column) = (lines, lastLineLength + 1)
+        }
+        return problem
     }
 
     private static func problem(from error: YamlError) -> YAMLSyntaxProblem {
@@ -35,7 +64,9 @@ enum YAMLSupport {
             .composer(let context, let problem, let mark, _):
             return syntax(context, problem, mark)
         case .reader(let problem, let offset, _, let yaml):
-            let (line, column) = offset.map { position(ofCharacterOffset: $0, in: yaml) } ?? (0, 0)
+            // libyaml counts the offset in bytes of the UTF-8 text.
+            let position = offset.map { JSONTextPosition.position(ofOffset: $0, in: Array(yaml.utf8)) }
+            let (line, column) = position.map { ($0.line, $0.column) } ?? (1, 1)
             return YAMLSyntaxProblem(
                 line: line, column: column, message: "cannot read the file as YAML text: \(problem); save it as UTF-8.")
         case .duplicatedKeysInMapping(let duplicates, let context):
@@ -44,22 +75,8 @@ enum YAMLSupport {
                 line: context.mark.line, column: context.mark.column,
                 message: "key \(keys) appears more than once in this mapping; keep one of them.")
         default:
-            return YAMLSyntaxProblem(line: 0, column: 0, message: "cannot parse YAML: \(error)")
+            return YAMLSyntaxProblem(line: 1, column: 1, message: "cannot parse YAML: \(error)")
         }
-    }
-
-    private static func position(ofCharacterOffset offset: Int, in text: String) -> (line: Int, column: Int) {
-        var line = 1
-        var column = 1
-        for character in text.prefix(offset) {
-            if character == "\n" || character == "\r\n" {
-                line += 1
-                column = 1
-            } else {
-                column += 1
-            }
-        }
-        return (line, column)
     }
 }
 

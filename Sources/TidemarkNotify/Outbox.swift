@@ -51,19 +51,20 @@ struct Outbox: Sendable {
         }
         var deliveries: [Delivery] = []
         var problems: [String] = []
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .iso8601Milliseconds
         for name in names.sorted() where name.hasSuffix(".json") {
             let file = directory.appendingPathComponent(name)
+            let data: Data
             do {
-                let entry = try decoder.decode(OutboxEntry.self, from: Data(contentsOf: file))
-                guard entry.schema == OutboxEntry.schemaName else {
-                    problems.append("\(file.path): schema \(entry.schema) is not \(OutboxEntry.schemaName); left in place.")
-                    continue
-                }
+                data = try Data(contentsOf: file)
+            } catch {
+                problems.append("\(file.path): cannot read: \(error.localizedDescription); left in place.")
+                continue
+            }
+            do {
+                let entry = try OutboxFile.entry(from: data, file: file.path)
                 if entry.inventory == inventory { deliveries.append(Delivery(entry: entry, file: file)) }
             } catch {
-                problems.append("\(file.path): not a Tidemark outbox entry; left in place.")
+                problems.append("\(error); left in place.")
             }
         }
         return (deliveries, problems)
@@ -119,6 +120,58 @@ struct Outbox: Sendable {
             throw OutboxWriteError(path: url.path, reason: error.localizedDescription)
         }
     }
+}
+
+/// Reads one outbox file's bytes, as the next run does before sending them again. Stateless;
+/// thread-safe.
+public enum OutboxFile {
+    /// The schema of the entries this version reads and writes.
+    public static let schema = OutboxEntry.schemaName
+
+    /// What one outbox file holds, without its headers and body. Thread-safe value.
+    public struct Summary: Sendable, Hashable {
+        public var schema: String
+        public var deliveryID: String
+        public var sink: String
+        public var inventory: String
+        public var event: String
+    }
+
+    /// The entry in `data`, or why it is not one (at a position in `file`).
+    public static func read(_ data: Data, file: String) throws(OutboxFileError) -> Summary {
+        let entry = try entry(from: data, file: file)
+        return Summary(schema: entry.schema, deliveryID: entry.deliveryID, sink: entry.sink, inventory: entry.inventory, event: entry.event)
+    }
+
+    static func entry(from data: Data, file: String) throws(OutboxFileError) -> OutboxEntry {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601Milliseconds
+        let entry: OutboxEntry
+        do {
+            entry = try decoder.decode(OutboxEntry.self, from: data)
+        } catch {
+            let (position, message) = JSONTextPosition.describe(error, in: Array(data))
+            throw OutboxFileError(
+                location: SourceLocation(file: file, line: position.line, column: position.column),
+                message: "not a Tidemark outbox entry: \(message)")
+        }
+        guard entry.schema == OutboxEntry.schemaName else {
+            let position = JSONTextPosition.position(ofValueAt: [JSONTextPosition.Key("schema")], in: Array(data))
+            throw OutboxFileError(
+                location: SourceLocation(file: file, line: position?.line ?? 1, column: position?.column ?? 1),
+                message: "schema \(entry.schema) is not \(OutboxEntry.schemaName)")
+        }
+        return entry
+    }
+}
+
+/// An outbox file that is not an entry this version reads: where, and what is wrong there.
+/// Thread-safe value.
+public struct OutboxFileError: Error, Sendable, Hashable, CustomStringConvertible {
+    public var location: SourceLocation
+    public var message: String
+
+    public var description: String { "\(location): \(message)" }
 }
 
 /// An outbox file could not be written. Thread-safe value.

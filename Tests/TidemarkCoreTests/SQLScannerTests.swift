@@ -2,6 +2,15 @@ import Testing
 import TidemarkCore
 
 @Suite struct SQLScannerTests {
+    /// Found by the `sql` fuzz target: the text was trimmed of Unicode spaces the lexer reads as
+    /// part of a word, so a statement of one no-break space had a token but empty text.
+    @Test func aStatementOfANoBreakSpaceKeepsItsText() {
+        let statements = SQLScanner.statements(in: "\u{A0}")
+        #expect(statements.map(\.text) == ["\u{A0}"])
+        #expect(SQLScanner.statements(in: "SELECT 1 \u{A0}; \n").map(\.text) == ["SELECT 1 \u{A0}"])
+        #expect(SQLScanner.statements(in: "SELECT 1 \t\r\n;").map(\.text) == ["SELECT 1"])
+    }
+
     @Test func splitsOnTopLevelSemicolonsOnly() {
         let sql = """
             -- leading comment; with a semicolon

@@ -24,6 +24,28 @@ func inventory(environments: String) throws -> Inventory {
 
 @Suite("Inventory files")
 struct InventoryFileTests {
+    /// Found by the `inventory` fuzz target's contract: libyaml reports a document that ends
+    /// inside a flow list at the line after the last, outside the file.
+    @Test func yamlEndingTooEarlyIsReportedAtTheEndOfItsLastLine() {
+        #expect(
+            inventoryProblems("plan: [[[[") == [
+                "inventories/test.yaml:1:11: YAML syntax error: did not find expected node content (while parsing a flow node at line 2, column 1); check the indentation, quoting and brackets here."
+            ])
+    }
+
+    @Test func inventoryThatIsNotUTF8IsReportedAtItsFirstBadByte() throws {
+        let directory = try TestPaths.temporaryDirectory()
+        defer { TestPaths.remove(directory) }
+        let file = directory + "/fleet.yaml"
+        try Data("plan: p\nenvironments: {}\n# caf".utf8 + [0xE9, 0x0A]).write(to: URL(fileURLWithPath: file))
+        do {
+            _ = try InventoryFile.load(at: file)
+            Issue.record("the inventory loaded")
+        } catch {
+            #expect(error.errors.map(\.description) == ["\(file):3:6: the inventory is not UTF-8 text here; save it as UTF-8."])
+        }
+    }
+
     @Test func specExampleLoadsWithWavesDefaultsTargetsAndSinks() throws {
         let path = TestPaths.inventory("demo.yaml")
         let inventory = try InventoryFile.load(at: path)

@@ -402,13 +402,13 @@ struct PlanErrorTests {
             ])
     }
 
-    @Test func scriptThatIsNotUTF8IsUnreadable() throws {
+    @Test func scriptThatIsNotUTF8IsReportedAtItsFirstBadByte() throws {
         let directory = try TestPaths.temporaryDirectory()
         defer { TestPaths.remove(directory) }
         try Data([0x53, 0x45, 0xFF, 0xFE, 0x0A]).write(to: URL(fileURLWithPath: directory + "/V1__latin1.sql"))
         #expect(
             planProblems(at: directory) == [
-                "\(directory)/V1__latin1.sql: cannot read: it is not UTF-8 text; save it as UTF-8."
+                "\(directory)/V1__latin1.sql:1:3: this file is not UTF-8 text here; save it as UTF-8."
             ])
     }
 

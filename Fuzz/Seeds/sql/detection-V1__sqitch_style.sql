@@ -1,0 +1,7 @@
+-- Deploy app:users to pg
+
+BEGIN;
+
+CREATE TABLE users (id integer PRIMARY KEY);
+
+COMMIT;

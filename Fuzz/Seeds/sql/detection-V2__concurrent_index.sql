@@ -1,0 +1,3 @@
+CREATE TABLE events (id bigint, at timestamptz);
+-- builds without locking writes
+CREATE INDEX CONCURRENTLY events_at ON events (at);

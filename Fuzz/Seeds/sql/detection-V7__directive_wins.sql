@@ -1,0 +1,4 @@
+-- tidemark:no-transaction
+BEGIN;
+SELECT 1;
+COMMIT;

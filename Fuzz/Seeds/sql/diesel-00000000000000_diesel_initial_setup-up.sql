@@ -1,0 +1,1 @@
+CREATE FUNCTION diesel_noop() RETURNS void AS $$ BEGIN END; $$ LANGUAGE plpgsql;

@@ -1,0 +1,1 @@
+CREATE INDEX posts_id ON posts (id);

@@ -1,0 +1,2 @@
+-- Orders table.
+CREATE TABLE orders (id integer PRIMARY KEY, status text);

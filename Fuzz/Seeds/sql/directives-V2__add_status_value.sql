@@ -1,0 +1,4 @@
+-- Adds a value to the enum.
+
+-- tidemark:no-transaction
+ALTER TYPE order_status ADD VALUE 'refunded';

@@ -1,0 +1,2 @@
+-- tidemark:compensates 1
+SELECT 5;

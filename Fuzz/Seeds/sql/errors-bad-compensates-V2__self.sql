@@ -1,0 +1,2 @@
+-- tidemark:compensates 2
+SELECT 2;

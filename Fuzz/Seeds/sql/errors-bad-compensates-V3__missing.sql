@@ -1,0 +1,2 @@
+-- tidemark:compensates 9
+SELECT 3;

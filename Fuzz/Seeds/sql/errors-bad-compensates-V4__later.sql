@@ -1,0 +1,2 @@
+-- tidemark:compensates 5
+SELECT 4;

@@ -1,0 +1,2 @@
+-- tidemark:compensates one
+SELECT 6;

@@ -1,0 +1,2 @@
+-- tidemark:irreversible
+SELECT 1;

@@ -1,0 +1,3 @@
+-- Drops the orders.
+-- tidemark:irreversible data is gone
+DROP TABLE orders;

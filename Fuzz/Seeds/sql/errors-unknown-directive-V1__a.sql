@@ -1,0 +1,3 @@
+-- Adds a column.
+  -- tidemark:no-transactoin
+SELECT 1;

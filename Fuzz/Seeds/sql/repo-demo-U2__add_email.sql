@@ -1,0 +1,2 @@
+DROP INDEX accounts_email;
+ALTER TABLE accounts DROP COLUMN email;

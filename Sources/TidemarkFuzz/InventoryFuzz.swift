@@ -1,0 +1,52 @@
+import TidemarkCore
+import TidemarkFiles
+
+/// The inventory parser: a value whose targets are unique, within the limits, in declared
+/// environments; or errors in file order, each at a position inside the file.
+enum InventoryFuzz {
+    static func run(_ input: [UInt8]) -> ContractViolation? {
+        func fail(_ message: String) -> ContractViolation { ContractViolation(.inventory, message) }
+        let folder = ScratchDirectory.folder("inventories")
+        let file = "\(folder)/fuzz.yaml"
+        guard ScratchDirectory.write(input, to: file) else { return nil }
+        let bounds = TextBounds(input)
+        do {
+            let inventory = try InventoryFile.load(at: file)
+            let targets = inventory.environments.flatMap(\.targets)
+            if targets.count > InventoryFile.targetLimit {
+                return fail("\(targets.count) targets, more than the limit of \(InventoryFile.targetLimit)")
+            }
+            var names = Set<String>()
+            for target in targets where !names.insert(target.name).inserted {
+                return fail("target name '\(target.name)' appears twice")
+            }
+            if let empty = inventory.environments.first(where: \.targets.isEmpty) {
+                return fail("environment '\(empty.name)' has no targets")
+            }
+            let declared = Set(inventory.environments.map(\.name))
+            if let unknown = inventory.order.first(where: { !declared.contains($0) }) {
+                return fail("order names '\(unknown)', which is not an environment")
+            }
+            return nil
+        } catch {
+            guard !error.errors.isEmpty else { return fail("InventoryProblems without errors") }
+            var previous = (line: 0, column: 0)
+            for problem in error.errors {
+                let location = problem.location
+                guard location.file == file else { return fail("error names \(location.file), not \(file): \(problem)") }
+                guard bounds.contains(line: location.line, column: location.column) else {
+                    return fail("\(bounds.outside(line: location.line, column: location.column)): \(problem)")
+                }
+                guard !problem.message.isEmpty else { return fail("empty message at \(location)") }
+                guard problem.description == "\(file):\(location.line):\(location.column): \(problem.message)" else {
+                    return fail("error does not render as file:line:column: message: \(problem)")
+                }
+                guard (previous.line, previous.column) <= (location.line, location.column) else {
+                    return fail("errors out of file order: \(problem) after line \(previous.line)")
+                }
+                previous = (location.line, location.column)
+            }
+            return nil
+        }
+    }
+}

@@ -1,0 +1,110 @@
+import Foundation
+import TidemarkCore
+import TidemarkFiles
+
+/// A plan directory written from the input. A line `=== PATH` starts a file (at most two path
+/// components, so Diesel's `<version>_<name>/up.sql` can be written); text before the first
+/// such line is `V1__fuzz.sql`. Contract: a plan whose versions ascend and whose scripts are
+/// files of the directory; or errors that name files of the directory, at positions inside them.
+enum PlanFuzz {
+    static let maximumFiles = 32
+
+    static func run(_ input: [UInt8]) -> ContractViolation? {
+        func fail(_ message: String) -> ContractViolation { ContractViolation(.plan, message) }
+        let directory = ScratchDirectory.emptyFolder("plan")
+        var written: [String: [UInt8]] = [:]
+        for (path, content) in files(from: input) where written[path] == nil {
+            let full = directory + "/" + path
+            let parent = (full as NSString).deletingLastPathComponent
+            do {
+                try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true)
+            } catch {
+                continue  // a file already holds that name
+            }
+            var isDirectory: ObjCBool = false
+            if FileManager.default.fileExists(atPath: full, isDirectory: &isDirectory) { continue }
+            if ScratchDirectory.write(content, to: full) { written[full] = content }
+        }
+
+        do {
+            let plan = try PlanDirectory.load(at: directory)
+            for (earlier, later) in zip(plan.migrations, plan.migrations.dropFirst()) where !(earlier.version < later.version) {
+                return fail("versions out of order: \(earlier.version.text) before \(later.version.text)")
+            }
+            for migration in plan.migrations {
+                for script in [migration.forward] + (migration.undo.map { [$0] } ?? []) {
+                    guard let bytes = written[directory + "/" + script.path] else {
+                        return fail("script \(script.path) is not a file of the plan")
+                    }
+                    guard script.checksum == Checksum.sha256(of: Data(bytes)) else {
+                        return fail("checksum of \(script.path) is not the checksum of its bytes")
+                    }
+                }
+            }
+            let versions = Set(plan.migrations.map(\.version))
+            if let stray = plan.quarantine.first(where: { !versions.contains($0.version) }) {
+                return fail("quarantined version \(stray.version.text) is not in the plan")
+            }
+            return nil
+        } catch {
+            guard !error.errors.isEmpty else { return fail("PlanProblems without errors") }
+            for problem in error.errors {
+                if let violation = check(problem, directory: directory, written: written) { return fail(violation) }
+            }
+            return nil
+        }
+    }
+
+    /// Why `problem` breaks the contract, or nil.
+    static func check(_ problem: PlanError, directory: String, written: [String: [UInt8]]) -> String? {
+        func inside(_ file: String) -> Bool { file == directory || file.hasPrefix(directory + "/") }
+        switch problem {
+        case .unknownDirective(let location, _), .badDirective(let location, _), .badPlanFile(let location, _),
+            .badMetadata(let location, _):
+            guard let content = written[location.file] else { return "\(problem): names a file that was not written" }
+            let bounds = TextBounds(content)
+            guard bounds.contains(line: location.line, column: location.column) else {
+                return "\(bounds.outside(line: location.line, column: location.column)): \(problem)"
+            }
+            return nil
+        case .directoryNotFound(let path), .noMigrations(let path), .mixedFormats(let path, _, _, _, _):
+            return path == directory ? nil : "\(problem): names \(path), not the plan directory"
+        case .duplicateVersion(_, _, _, let file), .undoWithoutForward(let file, _), .unparsableName(let file, _),
+            .unreadable(let file, _):
+            return inside(file) ? nil : "\(problem): names a file outside the plan directory"
+        }
+    }
+
+    /// The files the input describes, paths made safe: no `..`, no absolute paths, at most two
+    /// components of at most 64 bytes.
+    static func files(from input: [UInt8]) -> [(path: String, content: [UInt8])] {
+        var files: [(path: String, content: [UInt8])] = []
+        var path = "V1__fuzz.sql"
+        var content: [UInt8] = []
+        var lineStart = 0
+        let header = Array("=== ".utf8)
+        while lineStart < input.count {
+            let lineEnd = input[lineStart...].firstIndex(of: 0x0A).map { $0 + 1 } ?? input.count
+            let line = input[lineStart..<lineEnd]
+            if line.starts(with: header) {
+                files.append((path, content))
+                content = []
+                let name = String(decoding: line.dropFirst(header.count).filter { $0 != 0x0A && $0 != 0x0D }, as: UTF8.self)
+                path = safePath(name)
+                if files.count >= maximumFiles { break }
+            } else {
+                content += line
+            }
+            lineStart = lineEnd
+        }
+        files.append((path, content))
+        return files.filter { !$0.path.isEmpty }
+    }
+
+    static func safePath(_ name: String) -> String {
+        let components = name.split(separator: "/")
+            .map { String(decoding: $0.utf8.filter { $0 != 0 }.prefix(64), as: UTF8.self) }
+            .filter { !$0.isEmpty && $0 != "." && $0 != ".." }
+        return components.prefix(2).joined(separator: "/")
+    }
+}
