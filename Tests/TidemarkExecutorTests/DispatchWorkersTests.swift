@@ -11,18 +11,27 @@ import Testing
         func enter() { state.withLock { $0.current += 1; $0.maximum = max($0.maximum, $0.current) } }
         func leave() { state.withLock { $0.current -= 1; $0.done += 1 } }
         var maximum: Int { state.withLock { $0.maximum } }
+        var current: Int { state.withLock { $0.current } }
         var done: Int { state.withLock { $0.done } }
     }
 
     @Test func keepsExactlyItsCountOfBlockingJobsInFlightAboveTheCoreCount() async {
         let workers = DispatchWorkers(count: 8, label: "test-workers")
         let meter = Meter()
+        // The first 8 jobs block until all 8 run at once (or 20 s pass): on a loaded machine a
+        // job that merely slept could end before the eighth started, and prove nothing.
+        let allStarted = DispatchSemaphore(value: 0)
         await withTaskGroup(of: Void.self) { group in
-            for _ in 0..<48 {
+            for index in 0..<48 {
                 group.addTask {
                     await workers.run {
                         meter.enter()
-                        Thread.sleep(forTimeInterval: 0.03)
+                        if index < 8 {
+                            if meter.current == 8 { for _ in 0..<8 { allStarted.signal() } }
+                            _ = allStarted.wait(timeout: .now() + 20)
+                        } else {
+                            Thread.sleep(forTimeInterval: 0.005)
+                        }
                         meter.leave()
                     }
                 }
