@@ -166,6 +166,25 @@ public struct Rollout: Sendable, Hashable, Codable {
 
     public var targets: [TargetPlan] { waves.flatMap(\.targets) }
 
+    /// The rollout with every version read again as a plan of `style` reads it. A rollout file
+    /// keeps only a version's text, and an all-digit Diesel version (`20190301000000`) would
+    /// otherwise come back numeric and match no version of its own plan.
+    public func versions(readAs style: VersionStyle) -> Rollout {
+        func reread(_ version: Version) -> Version { Version(version.text, style: style) ?? version }
+        var copy = self
+        copy.desiredVersion = desiredVersion.map(reread)
+        for wave in copy.waves.indices {
+            for target in copy.waves[wave].targets.indices {
+                for step in copy.waves[wave].targets[target].steps.indices {
+                    copy.waves[wave].targets[target].steps[step].version = reread(copy.waves[wave].targets[target].steps[step].version)
+                    copy.waves[wave].targets[target].steps[step].compensates =
+                        copy.waves[wave].targets[target].steps[step].compensates.map(reread)
+                }
+            }
+        }
+        return copy
+    }
+
     /// How many targets got each action.
     public var actionCounts: [Action: Int] {
         var counts: [Action: Int] = [:]

@@ -154,7 +154,7 @@ public struct ApplyRun: Sendable {
                 return planned.staleness(found: state)?.description
             }
             guard changes.isEmpty else { throw .staleRollout(path: path, changes: changes) }
-            rollout = saved
+            rollout = saved.versions(readAs: snapshot.plan.versionStyle)
         }
         observer.planned(rollout, unreachable: snapshot.unreachable)
 

@@ -190,3 +190,37 @@ extension JSONDecoder {
         return decoder
     }
 }
+
+/// A saved rollout of a Diesel plan whose versions are all digits runs as planned: the file keeps
+/// only a version's text, which alone would read back as a numeric version.
+@Suite struct SavedDieselRolloutTests {
+    @Test func allDigitDieselVersionsMatchTheirPlanWhenReadBack() async throws {
+        let files = try TestWorkspace(
+            prefix: "tidemark-diesel-rollout",
+            scripts: [
+                "20190301000000_users/up.sql": "CREATE TABLE users (id INTEGER)", "20190301000000_users/down.sql": "DROP TABLE users",
+                "20190302000000_orders/up.sql": "CREATE TABLE orders (id INTEGER)", "20190302000000_orders/down.sql": "DROP TABLE orders",
+            ]
+        ) { id in
+            """
+            inventory: fleet
+            plan: ../plans/app
+            environments:
+              dev: { tier: dev, targets: [ { name: dev-1, url: "memory:\(id)-dev-1" } ] }
+            """
+        }
+        let store = MemoryStore()
+        let registry = BackendRegistry([MemoryBackend(store: store)])
+        let snapshot = try await FleetSnapshot.load(inventoryFile: files.inventory, selection: .all, registry: registry, logger: .silent)
+        #expect(snapshot.plan.versionStyle == .diesel)
+        let path = files.root.appendingPathComponent("rollout.json").path
+        try RolloutFile.write(try snapshot.rollout(), to: path)
+
+        var request = ApplyRequest(source: .savedRollout(path: path), confirmation: .given, runID: "diesel", appliedBy: "test@host", environment: [:])
+        request.stateDirectory = StateDirectory(root: files.root.appendingPathComponent(".tidemark"))
+        let result = try await ApplyRun(registry: registry, logger: .silent).run(request)
+        #expect(result.status == .succeeded, "\(result.report?.targets.map { $0.error ?? "" } ?? [])")
+        let target = try #require(try FleetInputs.inventory(at: files.inventory).target(named: "dev-1"))
+        #expect(store.columns(of: "orders", in: target) == ["id"])
+    }
+}
