@@ -109,14 +109,7 @@ public enum DataLossClassifier {
         index += 1  // the table name, maybe schema-qualified
         while index + 1 < tokens.count && tokens[index].text == "." { index += 2 }
         guard index < tokens.count else { return nil }
-        var actions: [[SQLToken]] = [[]]
-        for token in tokens[index...] {
-            if token.depth == 0 && token.text == "," {
-                actions.append([])
-            } else {
-                actions[actions.count - 1].append(token)
-            }
-        }
+        let actions = SQLScanner.commaSeparated(tokens[index...])
         for action in actions {
             let words = action.filter { $0.depth == 0 }
             guard let verb = words.first?.keyword else { continue }

@@ -125,14 +125,7 @@ public enum LockRiskClassifier {
         index = table.next
         if index < tokens.count, tokens[index].text == "*" { index += 1 }
         guard index < tokens.count else { return [] }
-        var actions: [[SQLToken]] = [[]]
-        for token in tokens[index...] {
-            if token.depth == 0 && token.text == "," {
-                actions.append([])
-            } else {
-                actions[actions.count - 1].append(token)
-            }
-        }
+        let actions = SQLScanner.commaSeparated(tokens[index...])
         return actions.flatMap { alterAction($0, table: table.name) }
     }
 

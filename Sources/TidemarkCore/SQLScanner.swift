@@ -22,6 +22,20 @@ public enum SQLScanner {
     }
 
     /// The script's statements in order; empty statements (lone `;`, comments only) are dropped.
+    /// `tokens` split at the commas of the statement's own level (not inside parentheses): the
+    /// actions of one `ALTER TABLE t a, b, c`.
+    public static func commaSeparated(_ tokens: ArraySlice<SQLToken>) -> [[SQLToken]] {
+        var parts: [[SQLToken]] = [[]]
+        for token in tokens {
+            if token.depth == 0 && token.kind == .punctuation && token.text == "," {
+                parts.append([])
+            } else {
+                parts[parts.count - 1].append(token)
+            }
+        }
+        return parts
+    }
+
     public static func statements(in sql: String, keywordLimit: Int = 6) -> [Statement] {
         let utf8 = Array(sql.utf8)
         var result: [Statement] = []

@@ -290,17 +290,7 @@ public struct ApplyRun: Sendable {
         let policy: @Sendable (Target) -> DriftPolicy = { target in override ?? inventory.driftPolicy(for: target) }
         let gated = writes.contains { planned in inventory.target(named: planned.target).map(policy) ?? .off != .off }
         guard gated else { return nil }
-        let file: FingerprintFile
-        do {
-            guard let loaded = try FingerprintFile.load(inPlan: plan.directory) else { throw FleetError.noFingerprints(planDirectory: plan.directory) }
-            file = loaded
-        } catch let error as PlanError {
-            throw .fingerprints(error)
-        } catch let error as FleetError {
-            throw error
-        } catch {
-            throw .noFingerprints(planDirectory: plan.directory)
-        }
+        let file = try FleetInputs.fingerprints(of: plan)
         return DriftGate(policy: policy, recorded: { version, backend in file.fingerprint(of: version, backend: backend) })
     }
 

@@ -22,6 +22,19 @@ public enum FleetInputs {
         }
     }
 
+    /// The plan's recorded fingerprints (`fingerprints.json`); none recorded is an error naming
+    /// the `tidemark rehearse … --record` that writes them.
+    public static func fingerprints(of plan: Plan) throws(FleetError) -> FingerprintFile {
+        let loaded: FingerprintFile?
+        do {
+            loaded = try FingerprintFile.load(inPlan: plan.directory)
+        } catch {
+            throw .fingerprints(error)
+        }
+        guard let loaded else { throw .noFingerprints(planDirectory: plan.directory) }
+        return loaded
+    }
+
     /// What `--to TEXT` asks for in `plan`: nil text is the latest usable version, `0` no version.
     public static func desiredVersion(_ text: String?, in plan: Plan) throws(FleetError) -> DesiredVersion {
         guard let text else { return .latest }

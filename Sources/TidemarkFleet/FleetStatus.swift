@@ -64,19 +64,7 @@ public enum FleetStatus {
     public static func attachDrift(
         to rows: inout [StatusRow], snapshot: FleetSnapshot, registry: BackendRegistry, logger: Logger
     ) async throws(FleetError) {
-        let file: FingerprintFile
-        do {
-            guard let loaded = try FingerprintFile.load(inPlan: snapshot.plan.directory) else {
-                throw FleetError.noFingerprints(planDirectory: snapshot.plan.directory)
-            }
-            file = loaded
-        } catch let error as PlanError {
-            throw .fingerprints(error)
-        } catch let error as FleetError {
-            throw error
-        } catch {
-            throw .noFingerprints(planDirectory: snapshot.plan.directory)
-        }
+        let file = try FleetInputs.fingerprints(of: snapshot.plan)
         var versions: [String: String] = [:]
         for row in rows where row.error == nil { versions[row.target] = row.version }
         let workers = DispatchWorkers(count: min(max(snapshot.inventory.concurrency, 1), 16), label: "tidemark-drift")

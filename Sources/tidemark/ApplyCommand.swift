@@ -82,16 +82,8 @@ extension Tidemark {
 
         /// `--yes`; otherwise the inventory's name typed on a terminal; otherwise a refusal.
         private var confirmation: ApplyRequest.ProductionConfirmation {
-            if yes { return .given }
-            guard isatty(STDIN_FILENO) == 1 else { return .unavailable }
-            return .ask { prodTargets, inventory in
-                let count = "\(prodTargets.count) prod target\(prodTargets.count == 1 ? "" : "s")"
-                // Counts and grouped names: a fleet of 500 shards is one line, not 500 names.
-                let names = perTarget || logging.verbose ? prodTargets.joined(separator: ", ") : TargetNames.compressed(prodTargets)
-                Terminal.standardOutput.write("\nThis writes to \(count): \(names).")
-                Terminal.standardOutput.write("Type the inventory name (\(inventory.name)) to go on: ")
-                return readLine()?.trimmingCharacters(in: .whitespaces) == inventory.name
-            }
+            // Counts and grouped names: a fleet of 500 shards is one line, not 500 names.
+            .fromTerminal(yes: yes, doing: "This writes to", grouped: !(perTarget || logging.verbose))
         }
     }
 }

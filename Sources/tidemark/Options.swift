@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import TidemarkCore
 import TidemarkFleet
+import TidemarkObserve
 
 /// `-i INVENTORY`: the inventory file most commands act on.
 struct InventoryOption: ParsableArguments {
@@ -69,5 +70,21 @@ struct LoggingOptions: ParsableArguments {
         var logger = Logger(label: label) { StreamLogHandler.standardError(label: $0) }
         logger.logLevel = verbose ? .debug : environmentLevel ?? .warning
         return logger
+    }
+}
+
+extension ApplyRequest.ProductionConfirmation {
+    /// `--yes`; otherwise, on a terminal, the inventory's name typed after `doing` and the prod
+    /// targets (grouped into brace ranges, or one by one); otherwise a refusal.
+    static func fromTerminal(yes: Bool, doing: String, grouped: Bool) -> Self {
+        if yes { return .given }
+        guard isatty(STDIN_FILENO) == 1 else { return .unavailable }
+        return .ask { prodTargets, inventory in
+            let count = "\(prodTargets.count) prod target\(prodTargets.count == 1 ? "" : "s")"
+            let names = grouped ? TargetNames.compressed(prodTargets) : prodTargets.joined(separator: ", ")
+            Terminal.standardOutput.write("\n\(doing) \(count): \(names).")
+            Terminal.standardOutput.write("Type the inventory name (\(inventory.name)) to go on: ")
+            return readLine()?.trimmingCharacters(in: .whitespaces) == inventory.name
+        }
     }
 }

@@ -54,14 +54,7 @@ extension Tidemark {
 
         /// `--yes`; otherwise the inventory's name typed on a terminal; otherwise a refusal.
         private var confirmation: ApplyRequest.ProductionConfirmation {
-            if yes { return .given }
-            guard isatty(STDIN_FILENO) == 1 else { return .unavailable }
-            return .ask { prodTargets, inventory in
-                let count = "\(prodTargets.count) prod target\(prodTargets.count == 1 ? "" : "s")"
-                Terminal.standardOutput.write("\nThis records a repair on \(count): \(prodTargets.joined(separator: ", ")).")
-                Terminal.standardOutput.write("Type the inventory name (\(inventory.name)) to go on: ")
-                return readLine()?.trimmingCharacters(in: .whitespaces) == inventory.name
-            }
+            .fromTerminal(yes: yes, doing: "This records a repair on", grouped: false)
         }
 
         // MARK: - Words
