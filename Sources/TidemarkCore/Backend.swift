@@ -32,6 +32,24 @@ public struct StepRequest: Sendable, Hashable {
     }
 }
 
+/// A table another tool keeps in a target, named as that tool names it, and the columns to
+/// read from it (`tidemark adopt` reads foreign histories this way). Thread-safe value.
+public struct ForeignTable: Sendable, Hashable, Codable {
+    /// The PostgreSQL schema it lives in; nil: the target's schema.
+    public var schema: String?
+    public var name: String
+    public var columns: [String]
+
+    public init(schema: String? = nil, name: String, columns: [String]) {
+        self.schema = schema
+        self.name = name
+        self.columns = columns
+    }
+
+    /// `schema.name`, or `name`.
+    public var qualifiedName: String { schema.map { "\($0).\(name)" } ?? name }
+}
+
 /// Cancels the statement running on a connection, from any thread. Thread-safe.
 public protocol StatementCanceller: Sendable {
     /// Asks the server to cancel the running statement; a no-op if none runs.
@@ -96,6 +114,11 @@ public protocol BackendConnection: AnyObject {
     /// table. One cheap catalog query, never a scan. Relations that do not exist, or that the
     /// backend cannot estimate, are absent from the result.
     func estimatedRows(of relations: [String]) throws(BackendError) -> [String: Double]
+
+    /// The rows of a table another tool owns, `table.columns` as text (booleans as the database
+    /// writes them as text, NULL as nil), in no particular order; nil when the table does not
+    /// exist. Only reads: allowed on a read-only connection, and never writes the table.
+    func readRows(of table: ForeignTable) throws(BackendError) -> [[String?]]?
 
     /// Runs one step with its history row.
     ///

@@ -211,6 +211,21 @@ public final class PostgresConnection: BackendConnection {
         return result
     }
 
+    /// `SELECT col::text, …` from the table, qualified with its schema (the target's when the
+    /// tool named none), after `to_regclass` says it exists.
+    public func readRows(of table: ForeignTable) throws(BackendError) -> [[String?]]? {
+        let pg = try open()
+        let qualified = PostgresSQL.quoteIdentifier(table.schema ?? schema) + "." + PostgresSQL.quoteIdentifier(table.name)
+        do {
+            let exists = try pg.query("SELECT to_regclass($1) IS NOT NULL", [qualified])
+            guard exists.first?.first == "t" else { return nil }
+            let columns = table.columns.map { "\(PostgresSQL.quoteIdentifier($0))::text" }.joined(separator: ", ")
+            return try pg.query("SELECT \(columns) FROM \(qualified)")
+        } catch {
+            throw failure("cannot read \(table.qualifiedName)", error)
+        }
+    }
+
     // MARK: - Steps
 
     @discardableResult

@@ -151,6 +151,32 @@ public final class SQLiteConnection: BackendConnection {
 
     // MARK: Steps
 
+    /// SQLite has no schemas: a table another tool named with a schema is looked for in an
+    /// attached database of that name only if one is attached, which Tidemark never does, so it
+    /// reads as missing.
+    public func readRows(of table: ForeignTable) throws(BackendError) -> [[String?]]? {
+        guard table.schema == nil else { return nil }
+        let db = try openHandle()
+        do {
+            let found = try Self.query(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1", [.text(table.name)], on: db
+            ) { _ in true }
+            guard !found.isEmpty else { return nil }
+            let columns = table.columns.map(Self.quoteIdentifier).joined(separator: ", ")
+            let count = Int32(table.columns.count)
+            return try Self.query("SELECT \(columns) FROM \(Self.quoteIdentifier(table.name))", on: db) { row in
+                (0..<count).map { row.optionalText($0) }
+            }
+        } catch {
+            throw .queryFailed(target: target.name, message: "cannot read \(table.name): \(error.message)", sqlState: nil)
+        }
+    }
+
+    /// `"name"`, with quotes doubled.
+    static func quoteIdentifier(_ name: String) -> String {
+        "\"" + name.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+
     @discardableResult
     public func run(_ step: StepRequest) throws(BackendError) -> HistoryEntry {
         let db = try writableHandle("run version \(step.version)")

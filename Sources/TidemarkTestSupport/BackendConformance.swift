@@ -66,6 +66,7 @@ public enum BackendConformance {
         ConformanceCheck(name: "readOnlyConnectionToANewTargetCreatesNothing", run: readOnlyConnectionToANewTargetCreatesNothing),
         ConformanceCheck(name: "readOnlyConnectionReadsButRefusesChanges", run: readOnlyConnectionReadsButRefusesChanges),
         ConformanceCheck(name: "estimatedRowsReadsOnlyAndOmitsMissingRelations", run: estimatedRowsReadsOnlyAndOmitsMissingRelations),
+        ConformanceCheck(name: "foreignTableRowsReadAsTextOnAReadOnlyConnection", run: foreignTableRowsReadAsTextOnAReadOnlyConnection),
     ]
 
     /// Generous timeouts: the checks that test a timeout set their own.
@@ -788,6 +789,24 @@ public enum BackendConformance {
             let estimates = try reader.estimatedRows(of: ["tm_estimated", "tm_no_such_table"])
             try c.expect(estimates["tm_no_such_table"] == nil, "a relation that does not exist has an estimate: \(estimates)")
             try c.expect(estimates.values.allSatisfy { $0 >= 0 }, "a negative estimate: \(estimates)")
+        }
+    }
+
+    /// Another tool's history table reads back as text, NULL as nil, on a read-only connection
+    /// that creates nothing; a table that is not there reads as nil.
+    public static func foreignTableRowsReadAsTextOnAReadOnlyConnection(_ fixture: any BackendFixture) throws {
+        try check(fixture) { c in
+            let target = try fixture.makeTarget(name: "foreign")
+            try fixture.createForeignTable(
+                "tm_foreign_history", columns: ["version", "note"], rows: [["1", "it's first"], ["2", nil]], in: target)
+            let reader = try c.connect(target, access: .readOnly)
+            defer { reader.close() }
+            let rows = try reader.readRows(of: ForeignTable(name: "tm_foreign_history", columns: ["note", "version"]))
+            let sorted = rows?.sorted { ($0.last ?? nil) ?? "" < ($1.last ?? nil) ?? "" }
+            try c.expect(sorted == [["it's first", "1"], [nil, "2"]], "foreign rows read back as \(String(describing: rows))")
+            let missing = try reader.readRows(of: ForeignTable(name: "tm_no_such_history", columns: ["version"]))
+            try c.expect(missing == nil, "a missing table read as \(String(describing: missing))")
+            try c.expect(try reader.readHistory().isEmpty, "reading a foreign table created Tidemark history")
         }
     }
 
