@@ -326,6 +326,119 @@ struct AdoptCommandTests {
     }
 }
 
+/// `tidemark adopt` on SQLite files: golang-migrate's SQLite table, a live schema checked against
+/// `fingerprints.json` (refused, then `--force`), `--baseline` for an untracked target, and prod's
+/// confirmation.
+@Suite("Adopt on SQLite", .serialized)
+struct AdoptSQLiteTests {
+    /// golang-migrate's table, as `database/sqlite3/sqlite3.go` `ensureVersionTable` creates it.
+    static let golangMigrateDDL = """
+        CREATE TABLE IF NOT EXISTS schema_migrations (version uint64,dirty bool);
+        CREATE UNIQUE INDEX IF NOT EXISTS version_unique ON schema_migrations (version);
+        """
+    static let scripts = [
+        "1_create_orders.up.sql": "CREATE TABLE orders (id integer PRIMARY KEY, code text NOT NULL);\n",
+        "1_create_orders.down.sql": "DROP TABLE orders;\n",
+        "2_add_qty.up.sql": "ALTER TABLE orders ADD COLUMN qty integer NOT NULL DEFAULT 1;\n",
+        "2_add_qty.down.sql": "ALTER TABLE orders DROP COLUMN qty;\n",
+        "3_create_notes.up.sql": "CREATE TABLE notes (id integer PRIMARY KEY, order_id integer NOT NULL, body text);\n",
+        "3_create_notes.down.sql": "DROP TABLE notes;\n",
+    ]
+    static let targets = ["s-ok", "s-drift", "s-untracked", "s-fresh"]
+
+    func sqlite(_ root: URL, _ target: String, _ sql: String) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["sqlite3", "-bail", root.appendingPathComponent("dbs/\(target).db").path, sql]
+        let output = Pipe()
+        process.standardOutput = output
+        try process.run()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        try #require(process.terminationStatus == 0, "sqlite3 on \(target): \(sql)")
+        return text
+    }
+
+    func history(_ root: URL, _ target: String) throws -> [HistoryEntry] {
+        let location = Target(name: target, environment: "prod", connection: .url("sqlite:\(root.path)/dbs/\(target).db"))
+        let connection = try SQLiteBackend().connect(to: location, access: .readOnly, timeouts: .standard, logger: .silent)
+        defer { connection.close() }
+        return try connection.readHistory()
+    }
+
+    @Test func fingerprintsBaselineAndProdConfirmation() async throws {
+        let root = try CommandRunner.temporaryDirectory("tidemark-adopt-sqlite")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let plan = root.appendingPathComponent("plans/app")
+        for folder in [plan, root.appendingPathComponent("inventories"), root.appendingPathComponent("dbs")] {
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        }
+        for (name, text) in Self.scripts { try text.write(to: plan.appendingPathComponent(name), atomically: true, encoding: .utf8) }
+        let lines = Self.targets.map { "      - { name: \($0), url: \"sqlite:../dbs/\($0).db\" }" }
+        try """
+            inventory: shop
+            plan: ../plans/app
+            environments:
+              prod:
+                tier: prod
+                live: false
+                targets:
+            \(lines.joined(separator: "\n"))
+
+            """.write(to: root.appendingPathComponent("inventories/shop.yaml"), atomically: true, encoding: .utf8)
+        let rehearse = try await CommandRunner.run(["rehearse", "--plan", "plans/app", "--record"], in: root)
+        #expect(rehearse.status == 0, "\(rehearse)")
+
+        // Three targets at version 2, built by hand; golang-migrate tracked two, one drifted.
+        let upTo2 = Self.scripts["1_create_orders.up.sql", default: ""] + Self.scripts["2_add_qty.up.sql", default: ""]
+        for target in ["s-ok", "s-drift", "s-untracked"] { _ = try sqlite(root, target, upTo2) }
+        for target in ["s-ok", "s-drift"] {
+            _ = try sqlite(root, target, Self.golangMigrateDDL + "DELETE FROM schema_migrations; INSERT INTO schema_migrations (version, dirty) VALUES (2, 0);")
+        }
+        _ = try sqlite(root, "s-drift", "ALTER TABLE orders ADD COLUMN added_by_hand text;")
+        let theirs = ".dump schema_migrations"
+        let before = try ["s-ok", "s-drift"].map { try sqlite(root, $0, theirs) }
+
+        // Prod without --yes off a terminal: refused before anything is written.
+        let unconfirmed = try await CommandRunner.run(["adopt", "-i", "inventories/shop.yaml", "--target", "s-ok"], in: root)
+        #expect(unconfirmed.status == 2 && unconfirmed.standardError.contains("--yes"), "\(unconfirmed)")
+        #expect(try history(root, "s-ok").isEmpty)
+
+        let adopt = try await CommandRunner.run(["adopt", "-i", "inventories/shop.yaml", "--target", "s-ok", "--target", "s-drift", "--yes"], in: root)
+        #expect(adopt.status == 3, "\(adopt)")
+        #expect(adopt.standardOutput.contains("s-ok (prod): adopted at 2 from golang-migrate (2 baseline rows)"), "\(adopt)")
+        #expect(adopt.standardOutput.contains("note: the live schema matches fingerprints.json at version 2"), "\(adopt)")
+        #expect(adopt.standardOutput.contains("s-drift (prod): refused (fingerprint-mismatch)"), "\(adopt)")
+        #expect(adopt.standardOutput.contains("+ column orders.added_by_hand"), "\(adopt)")
+        #expect(try history(root, "s-drift").isEmpty)
+
+        let forced = try await CommandRunner.run(["adopt", "-i", "inventories/shop.yaml", "--target", "s-drift", "--force", "--yes"], in: root)
+        #expect(forced.status == 0, "\(forced)")
+        let forcedRows = try history(root, "s-drift")
+        #expect(forcedRows.count == 2 && forcedRows.allSatisfy { $0.kind == .baseline && $0.description.contains("forced over a schema difference at version 2") })
+
+        let untracked = try await CommandRunner.run(["adopt", "-i", "inventories/shop.yaml", "--target", "s-untracked", "--yes"], in: root)
+        #expect(untracked.status == 3 && untracked.standardOutput.contains("pass --baseline V"), "\(untracked)")
+        let baseline = try await CommandRunner.run(["adopt", "-i", "inventories/shop.yaml", "--target", "s-untracked", "--baseline", "2", "--yes"], in: root)
+        #expect(baseline.status == 0, "\(baseline)")
+        #expect(try history(root, "s-untracked").map(\.description) == ["baseline --baseline 2", "baseline --baseline 2"])
+
+        // Apply: each adopted target runs only version 3; the fresh one runs all three.
+        let apply = try await CommandRunner.run(["apply", "-i", "inventories/shop.yaml", "--yes"], in: root)
+        #expect(apply.status == 0, "\(apply)")
+        for target in ["s-ok", "s-drift", "s-untracked"] {
+            #expect(try history(root, target).filter { $0.kind == .forward }.map(\.version) == ["3"], "\(target)")
+        }
+        #expect(try history(root, "s-fresh").filter { $0.kind == .forward }.map(\.version) == ["1", "2", "3"])
+
+        // Rolling an adopted version back runs its undo script: the table really goes.
+        let back = try await CommandRunner.run(["apply", "-i", "inventories/shop.yaml", "--target", "s-ok", "--to", "1", "--yes"], in: root)
+        #expect(back.status == 0, "\(back)")
+        #expect(try sqlite(root, "s-ok", "SELECT name FROM pragma_table_info('orders') ORDER BY cid;") == "id\ncode\n")
+        #expect(try ["s-ok", "s-drift"].map { try sqlite(root, $0, theirs) } == before)
+    }
+}
+
 /// Flyway's checksum of a file, through Tidemark's implementation (checked against Flyway's own
 /// output in FlywayChecksumTests).
 enum FlywayChecksumOracle {
