@@ -151,7 +151,7 @@ let package = Package(
         ),
         .testTarget(
             name: "TidemarkCLITests",
-            dependencies: ["TidemarkCore", "TidemarkTestSupport", "TidemarkSQLite", "TidemarkPostgres"],
+            dependencies: ["TidemarkCore", "TidemarkTestSupport", "TidemarkSQLite", "TidemarkPostgres", "TidemarkExecutor", "TidemarkFleet"],
             exclude: ["Golden"]
         ),
     ]

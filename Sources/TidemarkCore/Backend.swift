@@ -15,10 +15,12 @@ public struct StepRequest: Sendable, Hashable {
     public var transactional: Bool
     public var runID: String
     public var appliedBy: String
+    /// Which attempt this is (1-based): a step retried after a lock timeout records each attempt.
+    public var attempt: Int
 
     public init(
         version: String, description: String, kind: StepKind, scriptPath: String, sql: String, checksum: String,
-        transactional: Bool, runID: String, appliedBy: String
+        transactional: Bool, runID: String, appliedBy: String, attempt: Int = 1
     ) {
         self.version = version
         self.description = description
@@ -29,6 +31,7 @@ public struct StepRequest: Sendable, Hashable {
         self.transactional = transactional
         self.runID = runID
         self.appliedBy = appliedBy
+        self.attempt = attempt
     }
 }
 

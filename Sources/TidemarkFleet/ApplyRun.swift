@@ -136,7 +136,7 @@ public struct ApplyRun: Sendable {
     public func run(_ request: ApplyRequest, observer: some ApplyObserver = SilentApplyObserver()) async throws(FleetError) -> ApplyResult {
         let startedAt = Date()
         let source = try ResolvedSource(request.source)
-        let runLock = request.dryRun ? nil : try takeRunLock(inventoryFile: source.inventoryFile, request: request)
+        let runLock = request.dryRun ? nil : try takeRunLock(source: source, request: request)
         defer { withExtendedLifetime(runLock) {} }
 
         let rollout: Rollout
@@ -159,7 +159,8 @@ public struct ApplyRun: Sendable {
         observer.planned(rollout, unreachable: snapshot.unreachable)
 
         var result = ApplyResult(rollout: rollout, unreachable: snapshot.unreachable)
-        if request.dryRun { return result }
+        // A partition that holds no target: no run, no report, no notification.
+        if request.dryRun || (rollout.targets.isEmpty && snapshot.unreachable.isEmpty) { return result }
         try confirm(result.writes, inventory: snapshot.inventory, with: request.confirmation)
 
         // Traces go out after the run, under their own deadline; bad OTEL_* settings only cost the traces.
@@ -272,11 +273,20 @@ public struct ApplyRun: Sendable {
             case .fresh(let inventoryFile, _, _, _), .saved(_, _, let inventoryFile): return inventoryFile
             }
         }
+
+        /// What part of the inventory the run lock covers: one partition, or all of it.
+        var lockScope: String? {
+            switch self {
+            case .fresh(_, let selection, _, _): return selection.partition.map { "partition \($0)" }
+            case .saved: return nil
+            }
+        }
     }
 
-    private func takeRunLock(inventoryFile: String, request: ApplyRequest) throws(FleetError) -> RunLock {
+    private func takeRunLock(source: ResolvedSource, request: ApplyRequest) throws(FleetError) -> RunLock {
+        let inventoryFile = source.inventoryFile
         do {
-            return try RunLock.acquire(inventoryFile: inventoryFile, runID: request.runID, appliedBy: request.appliedBy)
+            return try RunLock.acquire(inventoryFile: inventoryFile, scope: source.lockScope, runID: request.runID, appliedBy: request.appliedBy)
         } catch let held as RunLock.Held {
             throw .runLockHeld(held)
         } catch {

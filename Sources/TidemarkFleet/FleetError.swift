@@ -15,6 +15,8 @@ public enum FleetError: Error, Sendable, CustomStringConvertible {
     case plan(PlanProblems)
     case unknownEnvironment(String, inventory: String, known: [String])
     case unknownTarget(String, inventory: String, known: [String])
+    /// `--partition` that is not I/N with 0 ≤ I < N.
+    case partition(String, reason: String)
     /// `--to TEXT` names no version of the plan.
     case desiredVersion(DesiredVersionError)
     /// A saved rollout file that cannot be used.
@@ -68,6 +70,7 @@ public enum FleetError: Error, Sendable, CustomStringConvertible {
             let hint = Suggestion.closest(to: name, among: known).map { "did you mean '\($0)'?" }
                 ?? "targets: \(known.prefix(8).joined(separator: ", "))\(known.count > 8 ? ", …" : "")"
             return "\(inventory): no target named '\(name)'; \(hint)"
+        case .partition(let text, let reason): return "--partition \(text): \(reason)."
         case .desiredVersion(let error):
             switch error {
             case .unknownVersion(let text, _, _): return "--to \(text): \(error)"

@@ -509,7 +509,7 @@ public enum BackendConformance {
                     description: "add 'email' — naïve \"quotes\" ✓"),
                 step("1.1", .forward, sql: fixture.createTableSQL("tm_details_2"), transactional: false, runID: "run-a"),
                 step("1.1", .undo, sql: "DROP TABLE tm_details_2", runID: "run-b", appliedBy: "bob"),
-                step("2", .compensate, sql: fixture.createTableSQL("tm_details_3"), runID: "run-b", appliedBy: "bob"),
+                step("2", .compensate, sql: fixture.createTableSQL("tm_details_3"), runID: "run-b", appliedBy: "bob", attempt: 3),
                 step("3", .skip, sql: "", scriptPath: "", runID: "run-c"),
                 step("4", .baseline, sql: "", scriptPath: "", runID: "run-c"),
             ]
@@ -530,6 +530,7 @@ public enum BackendConformance {
                     "\(label) does not keep the request's fields: \(c.show([row]))")
                 try c.expect(row.success && row.error == nil, "\(label) is not a clean success: \(c.show([row]))")
                 try c.expect(row.transactional == request.transactional, "\(label) has transactional \(row.transactional)")
+                try c.expect(row.attempt == request.attempt, "\(label) has attempt \(row.attempt), not \(request.attempt)")
                 try c.expect(row.startedAt >= before && row.startedAt <= after, "\(label) started_at \(row.startedAt) is not now")
                 guard let finished = row.finishedAt else { throw c.failure("\(label) has no finished_at") }
                 try c.expect(finished.timeIntervalSince(row.startedAt) >= -0.001, "\(label) finished before it started")
@@ -544,7 +545,7 @@ public enum BackendConformance {
                 try c.expect(
                     echo.id == row.id && echo.version == row.version && echo.kind == row.kind
                         && echo.checksum == row.checksum && echo.success == row.success
-                        && echo.transactional == row.transactional
+                        && echo.transactional == row.transactional && echo.attempt == row.attempt
                         && abs(echo.startedAt.timeIntervalSince(row.startedAt)) < 0.002,
                     "run() returned \(c.show([echo])) but stored \(c.show([row]))")
                 previous = row
@@ -813,13 +814,14 @@ public enum BackendConformance {
     /// A step request with conformance defaults.
     public static func step(
         _ version: String, _ kind: StepKind, sql: String, transactional: Bool = true, scriptPath: String? = nil,
-        runID: String = "conformance-run", appliedBy: String = "conformance@localhost", description: String? = nil
+        runID: String = "conformance-run", appliedBy: String = "conformance@localhost", description: String? = nil,
+        attempt: Int = 1
     ) -> StepRequest {
         let path = scriptPath ?? "\(kind == .undo ? "U" : "V")\(version)__conformance.sql"
         return StepRequest(
             version: version, description: description ?? "conformance \(kind.rawValue) \(version)", kind: kind,
             scriptPath: path, sql: sql, checksum: fakeChecksum(of: "\(kind.rawValue)\u{0}\(version)\u{0}\(sql)"),
-            transactional: transactional, runID: runID, appliedBy: appliedBy)
+            transactional: transactional, runID: runID, appliedBy: appliedBy, attempt: attempt)
     }
 
     /// The SHA-256 of `text`, standing in for a script's checksum.

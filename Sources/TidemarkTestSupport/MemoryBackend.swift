@@ -180,7 +180,7 @@ public final class MemoryConnection: BackendConnection {
         var entry = HistoryEntry(
             id: 0, version: step.version, description: step.description, kind: step.kind, script: step.scriptPath,
             checksum: step.checksum, runID: step.runID, appliedBy: step.appliedBy, startedAt: Date(), finishedAt: nil,
-            executionMS: 0, success: false, transactional: step.transactional, error: nil)
+            executionMS: 0, success: false, transactional: step.transactional, error: nil, attempt: step.attempt)
         switch step.kind {
         case .skip, .baseline, .repair:
             // Recorded, never run: these say a version is in effect (or how a dirty step was

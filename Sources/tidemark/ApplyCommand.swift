@@ -50,8 +50,8 @@ extension Tidemark {
             if rolloutFile == nil && inventory == nil {
                 throw ValidationError("Say what to apply: -i INVENTORY, or a rollout FILE saved by `tidemark plan --out`.")
             }
-            if rolloutFile != nil && (planning.desiredVersion != nil || planning.strategy != .auto || !selection.targets.isEmpty || !selection.environments.isEmpty) {
-                throw ValidationError("A saved rollout already fixes targets, version and strategy; drop --to, --strategy, --env and --target.")
+            if rolloutFile != nil && (planning.desiredVersion != nil || planning.strategy != .auto || selection.isGiven) {
+                throw ValidationError("A saved rollout already fixes targets, version and strategy; drop --to, --strategy, --env, --target and --partition.")
             }
             if let concurrency, concurrency < 1 { throw ValidationError("--concurrency must be at least 1.") }
         }
@@ -73,6 +73,10 @@ extension Tidemark {
             request.trapsSignals = true
             let result = try await ApplyRun(registry: Backends.standard, logger: logging.makeLogger())
                 .run(request, observer: ApplyPrinter(json: json, perTarget: perTarget || logging.verbose))
+            if !json, let note = selection.emptyPartitionNote(inventory: inventory ?? "", targetsPlanned: result.rollout.targets.count) {
+                Terminal.standardOutput.write(note)
+                return
+            }
             if dryRun {
                 if !json { Terminal.standardOutput.write("\ndry run: nothing was changed (\(result.writes.count) target\(result.writes.count == 1 ? "" : "s") would be written).") }
                 return

@@ -47,7 +47,34 @@ struct SelectionOptions: ParsableArguments {
     @Option(name: .customLong("target"), help: "Only this target (repeatable).")
     var targets: [String] = []
 
-    var selection: TargetSelection { TargetSelection(environments: environments, targets: targets) }
+    @Option(
+        name: .customLong("partition"),
+        help: "Only slice I of N of the selected targets (0-based, by a stable hash of each name): N runners given 0/N … N-1/N cover every target once.")
+    var partition: String?
+
+    func validate() throws {
+        if let partition {
+            do {
+                _ = try Partition(parsing: partition)
+            } catch {
+                throw ValidationError(error.description)
+            }
+        }
+    }
+
+    /// The selection; `validate()` has checked `--partition`.
+    var selection: TargetSelection {
+        TargetSelection(environments: environments, targets: targets, partition: partition.flatMap { try? Partition(parsing: $0) })
+    }
+
+    /// What to say when `--partition` left nothing to do (nil when it did not).
+    func emptyPartitionNote(inventory: String, targetsPlanned: Int) -> String? {
+        guard targetsPlanned == 0, let partition = selection.partition else { return nil }
+        return "partition \(partition) holds none of the selected targets of \(inventory) (each target's slice is a stable hash of its name); nothing to do."
+    }
+
+    /// Whether any of these options narrows the fleet.
+    var isGiven: Bool { !environments.isEmpty || !targets.isEmpty || partition != nil }
 }
 
 /// `--to V` and `--strategy S`.
