@@ -225,3 +225,13 @@ extension ForeignHistory.Problem {
         }
     }
 }
+
+extension SchemaFingerprint {
+    /// This fingerprint without the history tables other migration tools keep in the target's
+    /// own schema (`flyway_schema_history`, `schema_migrations`, `__diesel_schema_migrations`):
+    /// bookkeeping, like `tidemark_history`, that an adopted target keeps so its team can go back,
+    /// and that no fingerprint recorded by `rehearse` has.
+    public var withoutForeignHistories: SchemaFingerprint {
+        ForeignTool.allCases.filter { $0.historyTable.schema == nil }.reduce(self) { $0.excludingTable($1.historyTable.name) }
+    }
+}

@@ -432,9 +432,7 @@ private struct Adopter: Sendable {
         let planVersions = plan.migrations.map(\.version)
 
         var decision: AdoptionDecision
-        var foreignTable: String?
         if case let (tool, rows)? = found.first {
-            foreignTable = tool.historyTable.name
             let foreign = ForeignHistory.read(tool, rows: rows, planVersions: planVersions)
             if let problem = foreign.problem { return .failure(.foreignHistory(tool, problem)) }
             var mapped: [(migration: Migration, evidence: String)] = []
@@ -480,8 +478,8 @@ private struct Adopter: Sendable {
             decision.notes.append("fingerprints.json has no \(target.backendKind.rawValue) fingerprint of version \(top.text): the live schema was not compared")
             return .success(decision)
         }
-        var live = try connection.fingerprint()
-        if let foreignTable { live = live.excludingTable(foreignTable) }
+        // The other tool's table stays (the way back), and no recorded fingerprint has it.
+        let live = try connection.fingerprint().withoutForeignHistories
         if case .different(let diff) = live.compare(to: expected) {
             guard force else { return .failure(.fingerprintMismatch(version: top.text, diff: diff)) }
             decision.forced = diff.summary()

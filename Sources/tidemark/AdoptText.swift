@@ -26,7 +26,8 @@ extension Tidemark.AdoptCommand {
             let verb = target.outcome == .adopted ? "adopted" : "would adopt"
             let at = target.versions.last.map { "at \($0.version)" } ?? "at no version"
             let rows = target.versions.count
-            var lines = ["\(head): \(verb) \(at) from \(target.source ?? "?") (\(rows) baseline row\(rows == 1 ? "" : "s"))"]
+            let source = target.source == "baseline" ? "--baseline" : target.source ?? "?"
+            var lines = ["\(head): \(verb) \(at) from \(source) (\(rows) baseline row\(rows == 1 ? "" : "s"))"]
             if !target.versions.isEmpty {
                 let byEvidence = Dictionary(grouping: target.versions, by: \.evidence)
                 for evidence in byEvidence.keys.sorted() {

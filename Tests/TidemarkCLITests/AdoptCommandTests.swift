@@ -423,6 +423,10 @@ struct AdoptSQLiteTests {
         #expect(baseline.status == 0, "\(baseline)")
         #expect(try history(root, "s-untracked").map(\.description) == ["baseline --baseline 2", "baseline --baseline 2"])
 
+        // golang-migrate's table stays in the schema, and is not drift.
+        let drift = try await CommandRunner.run(["status", "-i", "inventories/shop.yaml", "--target", "s-ok", "--drift"], in: root)
+        #expect(drift.status == 0 && drift.standardOutput.contains("  s-ok: none"), "\(drift)")
+
         // Apply: each adopted target runs only version 3; the fresh one runs all three.
         let apply = try await CommandRunner.run(["apply", "-i", "inventories/shop.yaml", "--yes"], in: root)
         #expect(apply.status == 0, "\(apply)")
