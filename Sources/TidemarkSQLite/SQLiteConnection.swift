@@ -179,24 +179,43 @@ public final class SQLiteConnection: BackendConnection {
 
     // MARK: Steps
 
-    /// SQLite has no schemas: a table another tool named with a schema is looked for in an
-    /// attached database of that name only if one is attached, which Tidemark never does, so it
-    /// reads as missing.
+    /// SQLite has no schemas. A table another tool names with a schema lives in the database file
+    /// beside the target's, named as the schema with the target's extension, as Sqitch keeps its
+    /// registry (`sqitch.db` beside `shop.db`); that file is opened read-only, never created.
     public func readRows(of table: ForeignTable) throws(BackendError) -> [[String?]]? {
-        guard table.schema == nil else { return nil }
         let db = try openHandle()
+        guard let schema = table.schema else { return try Self.readRows(of: table, on: db, target: target.name) }
+        let path = Self.siblingDatabasePath(of: databasePath, named: schema)
+        guard FileManager.default.fileExists(atPath: path) else { return nil }
+        var handle: OpaquePointer?
+        let code = sqlite3_open_v2(path, &handle, SQLITE_OPEN_READONLY, nil)
+        defer { sqlite3_close_v2(handle) }
+        guard code == SQLITE_OK, let handle else {
+            throw .queryFailed(target: target.name, message: "cannot open \(path): \(SQLiteError.text(of: code))", sqlState: nil)
+        }
+        sqlite3_busy_timeout(handle, 5_000)
+        return try Self.readRows(of: table, on: handle, target: target.name)
+    }
+
+    /// `<folder>/<name>.<ext>` for a database at `<folder>/<base>.<ext>` (no extension: `<folder>/<name>`).
+    static func siblingDatabasePath(of path: String, named name: String) -> String {
+        let url = URL(fileURLWithPath: path)
+        let base = url.lastPathComponent
+        let sibling = base.firstIndex(of: ".").map { name + base[$0...] } ?? name
+        return url.deletingLastPathComponent().appendingPathComponent(sibling).path
+    }
+
+    private static func readRows(of table: ForeignTable, on db: OpaquePointer, target: String) throws(BackendError) -> [[String?]]? {
         do {
-            let found = try Self.query(
-                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1", [.text(table.name)], on: db
-            ) { _ in true }
+            let found = try query("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1", [.text(table.name)], on: db) { _ in true }
             guard !found.isEmpty else { return nil }
-            let columns = table.columns.map(Self.quoteIdentifier).joined(separator: ", ")
+            let columns = table.columns.map(quoteIdentifier).joined(separator: ", ")
             let count = Int32(table.columns.count)
-            return try Self.query("SELECT \(columns) FROM \(Self.quoteIdentifier(table.name))", on: db) { row in
+            return try query("SELECT \(columns) FROM \(quoteIdentifier(table.name))", on: db) { row in
                 (0..<count).map { row.optionalText($0) }
             }
         } catch {
-            throw .queryFailed(target: target.name, message: "cannot read \(table.name): \(error.message)", sqlState: nil)
+            throw .queryFailed(target: target, message: "cannot read \(table.qualifiedName): \(error.message)", sqlState: nil)
         }
     }
 
