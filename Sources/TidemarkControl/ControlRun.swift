@@ -77,6 +77,12 @@ public struct Claim: Sendable, Hashable {
     public var previousRunner: String?
     /// How many times it has been claimed, this claim included.
     public var claims: Int
+    /// Planned from an empty state because its creator could not read it.
+    public var mustReadState = false
+
+    /// Whether the target's real state must be read and the target planned again before it runs:
+    /// claimed before (a runner died or was interrupted with it), or never read.
+    public var needsFreshState: Bool { claims > 1 || mustReadState }
 }
 
 /// Where a run stands, for a runner deciding whether to wait, stop or leave. Thread-safe value.

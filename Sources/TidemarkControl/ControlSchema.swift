@@ -35,6 +35,7 @@ public enum ControlSchema {
             canary boolean NOT NULL,
             max_failures integer,
             plan jsonb NOT NULL,
+            replan boolean NOT NULL DEFAULT false,
             state text NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'claimed', 'done')),
             runner text,
             lease_until timestamptz,

@@ -21,7 +21,7 @@ extension ControlStore {
     /// Stores `run` with its rollout (one row per target, in wave order) and its `run.started`
     /// event, unless an open run with the same key appeared meanwhile: then that one is returned.
     /// Serialized per key by a transaction-scoped advisory lock.
-    public func create(_ run: ControlRun, rollout: Rollout, inventory: Inventory, startedEvent: Event?) throws(ControlError) -> ControlRun {
+    public func create(_ run: ControlRun, rollout: Rollout, inventory: Inventory, unread: Set<String> = [], startedEvent: Event?) throws(ControlError) -> ControlRun {
         try with { session throws(BackendError) in
             try session.transaction { session throws(BackendError) in
                 try session.query("SELECT pg_advisory_xact_lock(hashtextextended($1, 7))", [run.key])
@@ -40,13 +40,16 @@ extension ControlStore {
                         ControlStore.json(run.scripts), run.createdBy,
                     ])
                 var position = 0
-                var rows: [(String, String, Int, Int, Bool, Int?, String)] = []
+                var rows: [(String, String, Int, Int, Bool, Int?, String, Bool)] = []
                 for (index, wave) in rollout.waves.enumerated() {
                     let environment = inventory.environment(named: wave.environment)
                     let maxFailures = environment?.maxFailures ?? (wave.tier == .prod ? 0 : nil)
                     for target in wave.targets {
                         rows.append(
-                            (target.target, wave.environment, index, position, target.target == wave.canary, maxFailures, ControlStore.json(target)))
+                            (
+                                target.target, wave.environment, index, position, target.target == wave.canary, maxFailures, ControlStore.json(target),
+                                unread.contains(target.target)
+                            ))
                         position += 1
                     }
                 }
@@ -55,9 +58,10 @@ extension ControlStore {
                     let batch = rows[start..<min(rows.count, start + 500)]
                     try session.query(
                         """
-                        INSERT INTO tidemark_control.targets (run_id, target, environment, wave, position, canary, max_failures, plan)
-                        SELECT $1, t, e, w, p, c, m, j::jsonb
-                        FROM unnest($2::text[], $3::text[], $4::int[], $5::int[], $6::boolean[], $7::int[], $8::text[]) AS u(t, e, w, p, c, m, j)
+                        INSERT INTO tidemark_control.targets (run_id, target, environment, wave, position, canary, max_failures, plan, replan)
+                        SELECT $1, t, e, w, p, c, m, j::jsonb, r
+                        FROM unnest($2::text[], $3::text[], $4::int[], $5::int[], $6::boolean[], $7::int[], $8::text[], $9::boolean[])
+                            AS u(t, e, w, p, c, m, j, r)
                         """,
                         [
                             run.runID, ControlStore.textArray(batch.map(\.0)), ControlStore.textArray(batch.map(\.1)),
@@ -66,12 +70,23 @@ extension ControlStore {
                             "{" + batch.map { $0.4 ? "t" : "f" }.joined(separator: ",") + "}",
                             "{" + batch.map { $0.5.map(String.init) ?? "NULL" }.joined(separator: ",") + "}",
                             ControlStore.textArray(batch.map(\.6)),
+                            "{" + batch.map { $0.7 ? "t" : "f" }.joined(separator: ",") + "}",
                         ])
                 }
                 if let startedEvent { try Self.insertEvent(startedEvent, runID: run.runID, on: session) }
                 return run
             }
         }
+    }
+
+    /// Holds the key's creation lock for this session: runners starting together wait here while
+    /// the first reads the fleet and stores the run, then join it instead of planning it again.
+    public func lockCreation(key: String) throws(ControlError) {
+        try with { session throws(BackendError) in try session.query("SELECT pg_advisory_lock(hashtextextended($1, 7))", [key]) }
+    }
+
+    public func unlockCreation(key: String) throws(ControlError) {
+        try with { session throws(BackendError) in try session.query("SELECT pg_advisory_unlock(hashtextextended($1, 7))", [key]) }
     }
 
     /// Records that `runner` takes part in `runID`, serving `serves` (for `tidemark runs`).
@@ -116,13 +131,13 @@ extension ControlStore {
                 UPDATE tidemark_control.targets t
                 SET state = 'claimed', runner = $3, lease_until = now() + $4::interval, claims = t.claims + 1
                 FROM pick WHERE t.run_id = $1 AND t.target = pick.target
-                RETURNING t.plan::text, pick.previous, t.claims
+                RETURNING t.plan::text, pick.previous, t.claims, t.replan
                 """, [runID, served, runner, ControlStore.interval(lease)]
             ).first
         }
         guard let row else { return nil }
         guard let plan = ControlStore.decode(TargetPlan.self, row[0]) else { throw .corrupt(runID: runID, what: "a target's plan") }
-        return Claim(plan: plan, previousRunner: row[1], claims: Int(row[2] ?? "1") ?? 1)
+        return Claim(plan: plan, previousRunner: row[1], claims: Int(row[2] ?? "1") ?? 1, mustReadState: row[3] == "t")
     }
 
     /// Puts a claimed target back for later (its lock was held: the previous runner may still be

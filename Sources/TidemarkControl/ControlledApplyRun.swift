@@ -105,25 +105,22 @@ public struct ControlledApplyRun: Sendable {
                 throw .runMismatch(runID: runID, what: "\(found.inventory) (plan \(found.plan), \(found.selection), --to \(found.desiredVersion ?? "latest"))")
             }
             run = found
-        } else if let open = try await control.call({ () throws(ControlError) in try store.openRun(key: key) }) {
-            run = open
         } else {
-            let snapshot = await FleetSnapshot.read(inventory: inventory, plan: plan, targets: selected, registry: registry, logger: logger)
-            // A target this runner cannot reach is planned from an empty state: whoever claims it
-            // reads its real state first and plans it again (the same path as a takeover).
-            var states = snapshot.states
-            for name in snapshot.unreachable.keys { states[name] = .empty }
-            let rollout = Planner(inventory: inventory, plan: plan).plan(
-                states: states, options: PlannerOptions(desiredVersion: desired, strategy: strategy, targets: Set(selected.map(\.name))))
-            let fresh = ControlRun(
-                runID: request.apply.runID, key: key, inventory: inventory.name, plan: plan.name, selection: RunKey.describe(selection),
-                desiredVersion: rollout.desiredVersion?.text ?? desiredText, strategy: strategy, scripts: scripts, createdBy: appliedBy)
-            let planned = Event.tally(rollout.targets.map { ($0.environment, $0.action.rawValue) })
-            let started = Event(
-                kind: .runStarted, runID: fresh.runID, inventory: inventory.name, toVersion: fresh.desiredVersion, at: startedAt,
-                startedAt: startedAt, counts: planned.counts, environmentCounts: planned.environments)
-            run = try await control.call { () throws(ControlError) in try store.create(fresh, rollout: rollout, inventory: inventory, startedEvent: started) }
-            created = run.runID == fresh.runID
+            try await control.call { () throws(ControlError) in try store.lockCreation(key: key) }
+            do throws(ControlError) {
+                if let open = try await control.call({ () throws(ControlError) in try store.openRun(key: key) }) {
+                    run = open
+                } else {
+                    run = try await create(
+                        key: key, scripts: scripts, inventory: inventory, plan: plan, selected: selected, selection: selection, desired: desired,
+                        desiredText: desiredText, strategy: strategy, request: request, startedAt: startedAt, store: store, control: control)
+                    created = run.runID == request.apply.runID
+                }
+                try await control.call { () throws(ControlError) in try store.unlockCreation(key: key) }
+            } catch {
+                _ = try? await control.call { () throws(ControlError) in try store.unlockCreation(key: key) }
+                throw error
+            }
         }
         if let script = run.firstDifferingScript(from: scripts) { throw .planDiffers(runID: run.runID, script: script) }
         let runID = run.runID
@@ -194,6 +191,10 @@ public struct ControlledApplyRun: Sendable {
 
         let lost = worker.lost ?? keeper.lost
         let finishedRun = run
+        if lost == nil && keeper.stopRequested {
+            // `tidemark stop`: what nobody runs is skipped, so the run ends for every runner.
+            _ = try? await control.call { () throws(ControlError) in try store.skipRemaining(runID, reason: "the run was stopped (tidemark stop)") }
+        }
         if lost == nil {
             let finished = Event.self
             _ = try? await control.call { () throws(ControlError) in
@@ -229,6 +230,34 @@ public struct ControlledApplyRun: Sendable {
         }
         observer.finished(result.apply)
         return result
+    }
+}
+
+extension ControlledApplyRun {
+    /// Reads the selected targets, plans them and stores the run (under the key's creation lock).
+    fileprivate func create(
+        key: String, scripts: [String: String], inventory: Inventory, plan: Plan, selected: [Target], selection: TargetSelection,
+        desired: DesiredVersion, desiredText: String?, strategy: Strategy, request: ControlledApplyRequest, startedAt: Date,
+        store: ControlStore, control: ControlCalls
+    ) async throws(ControlError) -> ControlRun {
+        let snapshot = await FleetSnapshot.read(inventory: inventory, plan: plan, targets: selected, registry: registry, logger: logger)
+        // A target this runner cannot reach is planned from an empty state and marked: whoever
+        // claims it reads its real state first and plans it again (as a takeover does).
+        var states = snapshot.states
+        for name in snapshot.unreachable.keys { states[name] = .empty }
+        let unread = Set(snapshot.unreachable.keys)
+        let rollout = Planner(inventory: inventory, plan: plan).plan(
+            states: states, options: PlannerOptions(desiredVersion: desired, strategy: strategy, targets: Set(selected.map(\.name))))
+        let fresh = ControlRun(
+            runID: request.apply.runID, key: key, inventory: inventory.name, plan: plan.name, selection: RunKey.describe(selection),
+            desiredVersion: rollout.desiredVersion?.text ?? desiredText, strategy: strategy, scripts: scripts, createdBy: request.apply.appliedBy)
+        let planned = Event.tally(rollout.targets.map { ($0.environment, $0.action.rawValue) })
+        let started = Event(
+            kind: .runStarted, runID: fresh.runID, inventory: inventory.name, toVersion: fresh.desiredVersion, at: startedAt,
+            startedAt: startedAt, counts: planned.counts, environmentCounts: planned.environments)
+        return try await control.call { () throws(ControlError) in
+            try store.create(fresh, rollout: rollout, inventory: inventory, unread: unread, startedEvent: started)
+        }
     }
 }
 

@@ -130,35 +130,25 @@ final class RunnerLoop: Sendable {
         }
         observer.handle(.targetStarted(target: target.name, environment: target.environment))
         let timeouts = inventory.timeouts(for: target)
-        let read: Result<TargetState, BackendError> = await pool.run { [registry, logger] in
-            do {
-                let backend = try registry.backend(for: target)
-                let connection = try backend.connect(to: target, access: .readOnly, timeouts: timeouts, logger: logger)
-                defer { connection.close() }
-                return .success(TargetState(history: try connection.readHistory()))
-            } catch BackendError.databaseNotFound(_, _) {
-                return .success(.empty)
-            } catch let error as BackendError {
-                return .failure(error)
-            } catch {
-                return .failure(.queryFailed(target: target.name, message: "\(error)", sqlState: nil))
-            }
-        }
-        let current: TargetState
-        switch read {
-        case .success(let state): current = state
-        case .failure(let error):
-            await record(TargetOutcome(plan: planned, outcome: .failed, error: error.description))
-            return
-        }
         var targetPlan = planned
-        if planned.staleness(found: current) != nil {
-            // Taken over from a runner that died mid-target, or changed since the run was planned.
-            let replanned = Planner(inventory: inventory, plan: plan).plan(
-                states: [target.name: current], options: PlannerOptions(desiredVersion: desired, strategy: strategy, targets: [target.name]))
-            if let fresh = replanned.targets.first { targetPlan = fresh }
-            logger.notice(
-                "\(target.name): its state differs from the run's plan\(claim.previousRunner.map { " (taken over from \($0))" } ?? ""); planned again: \(targetPlan.action.rawValue)")
+        if claim.needsFreshState {
+            // Taken over from a runner that died or stopped mid-target, or never read: its real state
+            // decides (TargetRunner checks it again under the target's lock).
+            let read = await readState(of: target, timeouts: timeouts)
+            let current: TargetState
+            switch read {
+            case .success(let state): current = state
+            case .failure(let error):
+                await record(TargetOutcome(plan: planned, outcome: .failed, error: error.description))
+                return
+            }
+            if planned.staleness(found: current) != nil {
+                let replanned = Planner(inventory: inventory, plan: plan).plan(
+                    states: [target.name: current], options: PlannerOptions(desiredVersion: desired, strategy: strategy, targets: [target.name]))
+                if let fresh = replanned.targets.first { targetPlan = fresh }
+                logger.notice(
+                    "\(target.name): its state differs from the run's plan\(claim.previousRunner.map { " (taken over from \($0))" } ?? ""); planned again: \(targetPlan.action.rawValue)")
+            }
         }
         var outcome: TargetOutcome
         switch targetPlan.action {
@@ -205,6 +195,24 @@ final class RunnerLoop: Sendable {
             return
         }
         await record(outcome)
+    }
+
+    /// The target's history, read on a worker thread (a missing database reads as empty).
+    private func readState(of target: Target, timeouts: Timeouts) async -> Result<TargetState, BackendError> {
+        await pool.run { [registry, logger] in
+            do {
+                let backend = try registry.backend(for: target)
+                let connection = try backend.connect(to: target, access: .readOnly, timeouts: timeouts, logger: logger)
+                defer { connection.close() }
+                return .success(TargetState(history: try connection.readHistory()))
+            } catch BackendError.databaseNotFound(_, _) {
+                return .success(.empty)
+            } catch let error as BackendError {
+                return .failure(error)
+            } catch {
+                return .failure(.queryFailed(target: target.name, message: "\(error)", sqlState: nil))
+            }
+        }
     }
 
     private func record(_ outcome: TargetOutcome) async {
