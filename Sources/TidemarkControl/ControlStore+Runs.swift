@@ -111,7 +111,7 @@ extension ControlStore {
     /// the canary alone while it is not done, never after a halt or a stop; a pending target or
     /// one whose lease ran out (its runner died). `FOR UPDATE SKIP LOCKED`: runners claiming at
     /// once never wait for each other and never get the same target.
-    public func claim(_ runID: String, runner: String, served: String, lease: Duration) throws(ControlError) -> Claim? {
+    public func claim(_ runID: String, runner: String, served: String?, lease: Duration) throws(ControlError) -> Claim? {
         let row = try with { session throws(BackendError) in
             try session.query(
                 """
@@ -123,7 +123,7 @@ extension ControlStore {
                 pick AS (
                     SELECT t.target, t.runner AS previous FROM tidemark_control.targets t, current, canary, run
                     WHERE t.run_id = $1 AND t.wave = current.wave AND run.halted IS NULL AND NOT run.stop_requested
-                      AND t.target = ANY($2::text[])
+                      AND ($2::text[] IS NULL OR t.target = ANY($2::text[]))
                       AND (t.state = 'pending' OR (t.state = 'claimed' AND t.lease_until < now()))
                       AND (canary.open = 0 OR t.canary)
                     ORDER BY t.position LIMIT 1
@@ -159,7 +159,19 @@ extension ControlStore {
         _ outcome: TargetOutcome, runID: String, runner: String, event: Event?, haltEvent: @Sendable (String, String) -> Event?
     ) throws(ControlError) -> (recorded: Bool, halted: String?) {
         try with { session throws(BackendError) in
-            try session.transaction { session throws(BackendError) in
+            if outcome.outcome != .failed {
+                // Cannot halt anything: the outcome and its event in one statement, one round trip.
+                let updated = try session.query(
+                    """
+                    WITH done AS (
+                        UPDATE tidemark_control.targets SET state = 'done', outcome = $4, result = $5::jsonb, finished_at = now(), lease_until = NULL
+                        WHERE run_id = $1 AND target = $2 AND runner = $3 AND state = 'claimed' RETURNING run_id),
+                    event AS (INSERT INTO tidemark_control.events (run_id, event) SELECT run_id, $6::jsonb FROM done WHERE $6::text IS NOT NULL)
+                    SELECT count(*) FROM done
+                    """, [runID, outcome.target, runner, outcome.outcome.rawValue, ControlStore.json(outcome), event.map { ControlStore.json($0) }])
+                return (updated.first?.first == "1", nil)
+            }
+            return try session.transaction { session throws(BackendError) in
                 let updated = try session.query(
                     """
                     UPDATE tidemark_control.targets SET state = 'done', outcome = $4, result = $5::jsonb, finished_at = now(), lease_until = NULL
@@ -222,13 +234,13 @@ extension ControlStore {
     }
 
     /// Where the run stands for a runner serving `served`.
-    public func progress(_ runID: String, served: String) throws(ControlError) -> RunProgress {
+    public func progress(_ runID: String, served: String?) throws(ControlError) -> RunProgress {
         let row = try with { session throws(BackendError) in
             try session.query(
                 """
                 SELECT r.halted, r.stop_requested,
                     (SELECT count(*) FROM tidemark_control.targets t WHERE t.run_id = $1 AND t.state <> 'done'),
-                    (SELECT count(*) FROM tidemark_control.targets t WHERE t.run_id = $1 AND t.state <> 'done' AND t.target = ANY($2::text[]))
+                    (SELECT count(*) FROM tidemark_control.targets t WHERE t.run_id = $1 AND t.state <> 'done' AND ($2::text[] IS NULL OR t.target = ANY($2::text[])))
                 FROM tidemark_control.runs r WHERE r.run_id = $1
                 """, [runID, served]
             ).first

@@ -143,7 +143,7 @@ public struct ControlledApplyRun: Sendable {
         } catch {
             throw .fleet(error)
         }
-        let servedList = ControlStore.textArray(served.map(\.target))
+        let servedList: String? = served.count == plans.count ? nil : ControlStore.textArray(served.map(\.target))
         let serves = request.serve.isEmpty ? "all" : request.serve.joined(separator: ",")
         try await control.call { () throws(ControlError) in try store.join(runID, runner: runner, serves: serves) }
 

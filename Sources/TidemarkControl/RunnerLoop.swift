@@ -15,7 +15,8 @@ final class RunnerLoop: Sendable {
     let control: ControlCalls
     let runID: String
     let runner: String
-    let served: String
+    /// The targets this runner may claim as a text array; nil: every target of the run.
+    let served: String?
     let lease: Duration
     let poll: Duration
     let inventory: Inventory
@@ -37,7 +38,7 @@ final class RunnerLoop: Sendable {
     private let state = Mutex(State())
 
     init(
-        store: ControlStore, control: ControlCalls, runID: String, runner: String, served: String, lease: Duration, poll: Duration,
+        store: ControlStore, control: ControlCalls, runID: String, runner: String, served: String?, lease: Duration, poll: Duration,
         inventory: Inventory, plan: Plan, desired: DesiredVersion, strategy: Strategy, registry: BackendRegistry, logger: Logger,
         runControl: RunControl, keeper: LeaseKeeper, targetRunner: TargetRunner, pool: DispatchWorkers, observer: any ApplyObserver
     ) {
