@@ -109,6 +109,11 @@ public struct ApplyResult: Sendable {
     public var observationErrors: [String] = []
     /// How the trace export went (nil: no OTLP endpoint set). Known only once `run` returns.
     public var traceExport: TraceExporter.Result?
+    public init(rollout: Rollout, unreachable: [String: BackendError] = [:]) {
+        self.rollout = rollout
+        self.unreachable = unreachable
+    }
+
     /// The targets the rollout writes (forward, rollback, rollforward).
     public var writes: [TargetPlan] { rollout.targets.filter(\.action.writes) }
 
@@ -233,7 +238,7 @@ public struct ApplyRun: Sendable {
 
     /// The HTML page beside the report and, with `--metrics-file`, the metrics. A file that
     /// cannot be written is said in the result; it never changes how the run ended.
-    private func writeObservations(of report: RunReport, rollout: Rollout, request: ApplyRequest, reportPath: String, into result: inout ApplyResult) {
+    public func writeObservations(of report: RunReport, rollout: Rollout, request: ApplyRequest, reportPath: String, into result: inout ApplyResult) {
         let pageURL = request.reportPath == nil ? request.stateDirectory.page(runID: report.runID) : StateDirectory.page(besideReport: reportPath)
         do {
             try RunPageFile.write(report, to: pageURL)
@@ -296,7 +301,7 @@ public struct ApplyRun: Sendable {
 
     /// The drift gate when any target to be written has `drift: warn|block`; its fingerprints
     /// must be recorded (else the fix is named and nothing runs).
-    private func driftGate(for writes: [TargetPlan], inventory: Inventory, plan: Plan, override: DriftPolicy?) throws(FleetError) -> DriftGate? {
+    public func driftGate(for writes: [TargetPlan], inventory: Inventory, plan: Plan, override: DriftPolicy?) throws(FleetError) -> DriftGate? {
         let policy: @Sendable (Target) -> DriftPolicy = { target in override ?? inventory.driftPolicy(for: target) }
         let gated = writes.contains { planned in inventory.target(named: planned.target).map(policy) ?? .off != .off }
         guard gated else { return nil }
@@ -305,7 +310,7 @@ public struct ApplyRun: Sendable {
     }
 
     /// Prod writes need `--yes`, or a person who confirms (SPEC 4).
-    private func confirm(_ writes: [TargetPlan], inventory: Inventory, with confirmation: ApplyRequest.ProductionConfirmation) throws(FleetError) {
+    public func confirm(_ writes: [TargetPlan], inventory: Inventory, with confirmation: ApplyRequest.ProductionConfirmation) throws(FleetError) {
         let prod = writes.filter { $0.tier == .prod }.map(\.target)
         guard !prod.isEmpty else { return }
         switch confirmation {

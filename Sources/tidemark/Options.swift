@@ -115,3 +115,25 @@ extension ApplyRequest.ProductionConfirmation {
         }
     }
 }
+
+/// `--control URL`: the PostgreSQL control database that coordinates many runners (SPEC 11).
+struct ControlDatabaseOption: ParsableArguments {
+    @Option(name: .customLong("control"), help: "The PostgreSQL control database (a libpq URL; its password from PGPASSWORD or .pgpass).")
+    var control: String?
+
+    var database: ControlDatabase? { control.map { ControlDatabase(url: $0) } }
+}
+
+/// `--run-id`, `--serve`, `--lease`: how a runner takes part in a many-runner rollout.
+struct RunnerOptions: ParsableArguments {
+    @Option(name: .customLong("run-id"), help: "Join this run (default: the open run for the same inventory, plan, selectors and --to, or a new one).")
+    var runID: String?
+    @Option(name: .customLong("serve"), help: "Claim only these targets: an environment, tag:NAME or a target name (repeatable; default: all).")
+    var serve: [String] = []
+    @Option(help: "How long a claim holds without renewal (\(DurationText.examples)); a runner that dies loses its targets after it.")
+    var lease: String = "30s"
+
+    var leaseDuration: Duration? { DurationText.parse(lease).flatMap { $0 > .zero ? $0 : nil } }
+
+    var isGiven: Bool { runID != nil || !serve.isEmpty || lease != "30s" }
+}
