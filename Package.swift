@@ -115,7 +115,7 @@ let package = Package(
         ),
         .testTarget(
             name: "TidemarkFilesTests",
-            dependencies: ["TidemarkFiles", "TidemarkCore"],
+            dependencies: ["TidemarkFiles", "TidemarkCore", "TidemarkTestSupport"],
             resources: [.copy("Fixtures")]
         ),
         .testTarget(

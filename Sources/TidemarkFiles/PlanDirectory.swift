@@ -3,7 +3,7 @@ import TidemarkCore
 
 /// Reads and writes plan directories (`plans/<name>/`). Stateless; thread-safe.
 ///
-/// The layout (Flyway, golang-migrate or Diesel) is detected from the names. Loading collects
+/// The layout (Flyway, golang-migrate, Diesel, or Sqitch when a sqitch.plan is present) is detected. Loading collects
 /// every problem in the directory before failing, so one `validate` run lists them all.
 public enum PlanDirectory {
     /// Reads plans/<name>/: detects the format, every problem collected (not just the first).
@@ -113,6 +113,9 @@ private struct PlanLoader {
             throw PlanProblems(errors: [.unreadable(file: directory, reason: FileReading.reason(for: error))])
         }
 
+        if names.contains(SqitchPlanFile.fileName) && exists(display(SqitchPlanFile.fileName), directory: false) {
+            return try loadSqitch(names)
+        }
         let scripts = findScripts(names)
         let format = scripts.first?.format ?? .flyway
         reportMixedFormats(scripts, format: format)
@@ -153,6 +156,87 @@ private struct PlanLoader {
         return Plan(
             name: name, directory: directory, format: format, migrations: migrations,
             quarantine: manifest?.quarantine.map(\.entry) ?? [])
+    }
+
+    /// A Sqitch project: sqitch.plan read as Sqitch reads it, version k is the k-th change, its
+    /// scripts `deploy/`, `revert/` and `verify/` `<name>.sql`, or `<name>@<tag>.sql` for a change
+    /// reworked later in the plan (the newest `<name>.sql` belongs to the newest change of that name).
+    mutating func loadSqitch(_ names: [String]) throws(PlanProblems) -> Plan {
+        let planFile = display(SqitchPlanFile.fileName)
+        // Any Flyway, golang-migrate or Diesel script next to sqitch.plan makes the plan ambiguous.
+        for script in findScripts(names) {
+            errors.append(
+                .mixedFormats(
+                    path: directory, first: SqitchPlanFile.fileName, firstFormat: .sqitch, second: script.path,
+                    secondFormat: script.format))
+            break
+        }
+        guard let data = readData(planFile, limit: InputLimits.scriptBytes, what: "sqitch.plan files", fix: "split the project"),
+            let text = utf8Text(data, file: planFile)
+        else { throw PlanProblems(errors: errors) }
+        let sqitch: SqitchPlanFile
+        do {
+            sqitch = try SqitchPlanFile.parse(text, file: planFile)
+        } catch {
+            throw PlanProblems(errors: errors + error.errors)
+        }
+        var migrations: [Migration] = []
+        for (offset, change) in sqitch.changes.enumerated() {
+            let position = offset + 1
+            guard let version = Version(numeric: String(position)) else { continue }
+            let scriptTag = scriptTag(for: change)
+            let relative = sqitchScriptPath(change.name, tag: scriptTag)
+            let location = SourceLocation(file: planFile, line: change.line, column: change.column)
+            let deployPath = "deploy/" + relative
+            guard exists(display(deployPath), directory: false) else {
+                let why =
+                    scriptTag == nil
+                    ? "add it (sqitch add \(change.name) writes one)"
+                    : "change \"\(change.name)\" is reworked later in the plan, so this one's scripts carry the tag @\(scriptTag ?? ""); `sqitch rework` copies them there"
+                errors.append(
+                    .badPlanFile(
+                        location: location,
+                        message: "change \"\(change.name)\" (version \(position)) has no deploy script \(display(deployPath)); \(why)."))
+                continue
+            }
+            func script(_ path: String, _ direction: ScriptName.Direction) -> Script? {
+                readScript(
+                    ScriptName(format: .sqitch, version: version, direction: direction, description: change.name, path: path),
+                    style: .numeric, metadata: nil)?.script
+            }
+            guard let forward = script(deployPath, .forward) else { continue }
+            let revertPath = "revert/" + relative
+            let verifyPath = "verify/" + relative
+            let undo = exists(display(revertPath), directory: false) ? script(revertPath, .undo) : nil
+            let verify = exists(display(verifyPath), directory: false) ? script(verifyPath, .forward) : nil
+            migrations.append(
+                Migration(
+                    version: version, description: change.name, forward: forward, undo: undo, verify: verify,
+                    sqitch: SqitchChange(
+                        project: sqitch.project, name: change.name, id: change.id, tags: change.tags, scriptTag: scriptTag,
+                        line: change.line)))
+        }
+        let manifest = readManifest(style: .numeric, versions: Set(migrations.map(\.version)))
+        guard errors.isEmpty else { throw PlanProblems(errors: errors) }
+        if migrations.isEmpty { throw PlanProblems(errors: [.noMigrations(path: directory)]) }
+        return Plan(
+            name: manifest?.name ?? sqitch.project, directory: directory, format: .sqitch, migrations: migrations,
+            quarantine: manifest?.quarantine.map(\.entry) ?? [])
+    }
+
+    /// The tag a reworked change's old scripts carry: the first of its rework tags whose deploy
+    /// script exists, else the first (as App::Sqitch::Plan::Change finds it); nil if not reworked.
+    func scriptTag(for change: SqitchPlanFile.Change) -> String? {
+        guard let first = change.reworkTags.first else { return nil }
+        let found = change.reworkTags.first { tag in
+            exists(display("deploy/" + sqitchScriptPath(change.name, tag: tag)), directory: false)
+        }
+        return found ?? first
+    }
+
+    /// `name.sql`, or `name@tag.sql`; a name with `/` is a path under the script folder.
+    func sqitchScriptPath(_ name: String, tag: String?) -> String {
+        name + (tag.map { "@" + $0 } ?? "") + ".sql"
     }
 
     /// Every script the names describe, in name order; unparsable `.sql` names are reported.
