@@ -21,6 +21,8 @@ public enum PlanDirectory {
     /// In version order; quarantined versions last.
     public static func notices(for plan: Plan) -> [String] {
         var notes: [String] = []
+        // Sqitch writes BEGIN … COMMIT in every script: one line for all of them, not one each.
+        var selfManaged: [String] = []
         for migration in plan.migrations {
             let version = migration.version.text
             if migration.undo == nil {
@@ -28,7 +30,9 @@ public enum PlanDirectory {
                     "version \(version) (\(migration.forward.path)) has no undo script; rolling it back will be blocked.")
             }
             for script in [migration.forward] + (migration.undo.map { [$0] } ?? []) {
-                if let reason = script.noTransaction {
+                if plan.format == .sqitch, case .managesOwnTransaction = script.noTransaction {
+                    selfManaged.append(script.path)
+                } else if let reason = script.noTransaction {
                     notes.append("\(script.path) runs outside a transaction: \(reason.explanation).")
                 }
                 if let reason = script.dataLossAcknowledged {
@@ -46,11 +50,45 @@ public enum PlanDirectory {
                     "version \(version) is irreversible (\(reason)); rolling it back needs a restore from backup.")
             }
         }
+        if !selfManaged.isEmpty {
+            let all = selfManaged.count == plan.migrations.reduce(0) { $0 + 1 + ($1.undo == nil ? 0 : 1) }
+            notes.append(
+                "\(all ? "all \(selfManaged.count)" : "\(selfManaged.count)") deploy and revert scripts manage their own transaction (BEGIN … COMMIT, as Sqitch writes them); they run as written.")
+        }
         for entry in plan.quarantine {
             let since = entry.at.isEmpty ? "" : " since \(entry.at)"
             notes.append("version \(entry.version.text) is quarantined\(since): \(entry.reason).")
         }
         return notes
+    }
+
+    /// What `validate` says of a plan in Sqitch's layout: its project, changes and tags, the
+    /// reworked changes and where their old scripts are, and which versions have verify scripts.
+    /// Empty for other layouts.
+    public static func sqitchSummary(for plan: Plan) -> [String] {
+        let changes = plan.migrations.compactMap { migration in migration.sqitch.map { (migration, $0) } }
+        guard plan.format == .sqitch, let project = changes.first?.1.project else { return [] }
+        var lines: [String] = []
+        let tags = changes.flatMap { migration, change in change.tags.map { "@\($0) (version \(migration.version.text))" } }
+        let names = Set(changes.map(\.1.name))
+        lines.append(
+            "sqitch project \(project) (\(SqitchPlanFile.fileName)): \(changes.count) change\(changes.count == 1 ? "" : "s") (\(names.count) name\(names.count == 1 ? "" : "s")), "
+                + (tags.isEmpty ? "no tags" : "tags " + tags.joined(separator: ", ")))
+        var seen: Set<String> = []
+        for (_, change) in changes where seen.insert(change.name).inserted {
+            let versions = changes.filter { $0.1.name == change.name }
+            guard versions.count > 1 else { continue }
+            let described = versions.map { migration, _ in "version \(migration.version.text) (\(migration.forward.path))" }
+            lines.append("reworked: \(change.name) is \(described.joined(separator: ", then "))")
+        }
+        let missing = changes.filter { $0.0.verify == nil }.map { "\($0.0.version.text) (\($0.1.qualifiedName))" }
+        if missing.isEmpty {
+            lines.append("verify scripts: all \(changes.count) versions have one; `rehearse` runs them, and `apply --verify`.")
+        } else {
+            lines.append(
+                "verify scripts: \(changes.count - missing.count) of \(changes.count) versions have one; missing for version\(missing.count == 1 ? "" : "s") \(missing.joined(separator: ", ")).")
+        }
+        return lines
     }
 
     /// Writes plan.yaml (name + quarantine list), preserving nothing else is fine; used by `tidemark quarantine` later.

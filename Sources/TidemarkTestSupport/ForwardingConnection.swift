@@ -24,6 +24,7 @@ open class ForwardingConnection: BackendConnection {
     }
     @discardableResult
     open func run(_ step: StepRequest) throws(BackendError) -> HistoryEntry { try base.run(step) }
+    open func verify(_ request: VerifyRequest) throws(BackendError) { try base.verify(request) }
     open func fingerprint() throws(BackendError) -> SchemaFingerprint { try base.fingerprint() }
     open func close() { base.close() }
 }
