@@ -131,7 +131,6 @@ public struct TargetRunner: Sendable {
                                 startedAt: startedAt, attempts: attempts, lockTimeouts: lockTimeouts.isEmpty ? nil : lockTimeouts))
                         outcome.toVersion = highest(outcome.toVersion, after: step)
                         logger.info("\(step.kind.rawValue) \(step.version) ok", metadata: ["ms": "\(entry.executionMS)", "attempts": "\(attempts ?? 1)"])
-                        try verifyStep(step, on: connection, into: &outcome, logger: logger)
                         break
                     } catch {
                         if step.transactional, error.isLockTimeout, lockTimeouts.count < lockRetries, !shouldStop() {
@@ -155,6 +154,8 @@ public struct TargetRunner: Sendable {
                         throw error
                     }
                 }
+                // After the step's loop: a verify failure is not the step's failure (it committed).
+                try verifyStep(step, on: connection, into: &outcome, logger: logger)
             }
             outcome.outcome = .succeeded
             outcome.toVersion = targetPlan.toVersion
