@@ -123,7 +123,7 @@ public enum BackendError: Error, Sendable, Hashable, CustomStringConvertible {
             return "\(target): cannot \(operation) on a read-only connection; only `apply` and `repair` change a target."
         case .verifyFailed(let target, let version, let script, let message, let sqlState):
             let state = sqlState.map { " (SQLSTATE \($0))" } ?? ""
-            return "\(target): verify script \(script) of version \(version) failed: \(message)\(state). The forward step committed and stays recorded; fix the schema with a new version, or roll it back."
+            return "\(target): verify script \(script) of version \(version) failed: \(message)\(state). The forward step committed and stays recorded: fix the verify script, or the schema with a new version, or roll the version back."
         }
     }
 }
