@@ -228,6 +228,11 @@ public struct ControlledApplyRun: Sendable {
         } catch {
             result.apply.reportWriteError = "cannot write the run report to \(reportPath): \(error.localizedDescription)"
         }
+        // This runner's page beside its report, and its metrics with --metrics-file.
+        var beside = request.apply
+        beside.reportPath = reportPath
+        ApplyRun(registry: registry, logger: logger).writeObservations(
+            of: report, rollout: rollout, request: beside, reportPath: reportPath, into: &result.apply)
         observer.finished(result.apply)
         return result
     }
