@@ -208,7 +208,9 @@ public struct ControlledApplyRun: Sendable {
             _ = try? await control.call { () throws(ControlError) in try store.leave(runID, runner: runner) }
         }
         await keeper.stop(drain: lost == nil)
+        // Delivered or kept in the outbox: only then are this runner's events marked delivered.
         if let notifier { _ = await notifier.finish() }
+        _ = try? await control.call { () throws(ControlError) in keeper.finishDelivery() }
 
         let progress = lost == nil ? try? await control.call { () throws(ControlError) in try store.progress(runID, served: servedList) } : nil
         result.lost = lost
