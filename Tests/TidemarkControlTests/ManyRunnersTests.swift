@@ -184,3 +184,44 @@ struct ManyRunnersTests {
         }
     }
 }
+
+/// Interrupting one runner stops only that runner; `--run-id` joins or is refused.
+@Suite(.serialized, .enabled(if: TestPostgres.isAvailable, Comment(rawValue: TestPostgres.skipReason)))
+struct RunnerInterruptTests {
+    /// SIGINT on one of two runners: it exits 130 after its running steps; the other finishes
+    /// the run, including the target the interrupted one was in the middle of, each step once.
+    @Test func interruptedRunnerStopsAloneAndTheOtherFinishesItsTargets() async throws {
+        let fleet = try ControlFleet(perWave: 3, stepSeconds: 0.2)
+        defer { fleet.remove() }
+        let interrupted = try CommandRunner.launch(fleet.apply(["--lease", "1s"]), in: fleet.directory)
+        try await Task.sleep(for: .milliseconds(400))
+        let other = try CommandRunner.launch(fleet.apply(["--lease", "1s"]), in: fleet.directory)
+        try await Task.sleep(for: .milliseconds(900))
+        interrupted.send(SIGINT)
+        let first = await interrupted.wait()
+        let second = await other.wait()
+        #expect(first.status == 130, "\(first)")
+        #expect(second.status == 0, "\(second)")
+        let session = try fleet.session()
+        for target in fleet.targets {
+            #expect(try fleet.history(target.schema, on: session) == ["forward 1", "forward 2", "forward 3", "forward 4"], "\(target.name)")
+        }
+    }
+
+    @Test func runIDJoinsThatRunOrIsRefused() async throws {
+        let fleet = try ControlFleet(perWave: 1, stepSeconds: 0)
+        defer { fleet.remove() }
+        let unknown = try await CommandRunner.run(fleet.apply(["--run-id", "no-such-run"]), in: fleet.directory)
+        #expect(unknown.status == 2, "\(unknown)")
+        #expect(unknown.standardError.contains("no run no-such-run in the control database"), "\(unknown)")
+        let first = try await CommandRunner.run(fleet.apply(), in: fleet.directory)
+        #expect(first.status == 0, "\(first)")
+        let runID = try #require(ControlFleet.runID(in: first.standardOutput))
+        let other = try await CommandRunner.run(fleet.apply(["--run-id", runID, "--to", "2"]), in: fleet.directory)
+        #expect(other.status == 2, "\(other)")
+        #expect(other.standardError.contains("run \(runID) is a rollout of"), "\(other)")
+        let again = try await CommandRunner.run(fleet.apply(["--run-id", runID]), in: fleet.directory)
+        #expect(again.status == 0, "\(again)")
+        #expect(again.standardOutput.contains("run \(runID): joined as runner"), "\(again)")
+    }
+}
