@@ -180,7 +180,7 @@ public struct AdoptedTarget: Sendable, Hashable, Encodable {
     var inputError = false
 
     enum CodingKeys: String, CodingKey {
-        case target, environment, tier, source, outcome, versions, rowDescription = "row_description", refusal, reason, notes, forced
+        case target, environment, tier, source, outcome, versions, rowDescription, refusal, reason, notes, forced
     }
 }
 
@@ -195,10 +195,6 @@ public struct AdoptReport: Sendable, Encodable {
     public var targets: [AdoptedTarget]
     /// Where the report was written (nil for a dry run).
     public var reportPath: String?
-
-    enum CodingKeys: String, CodingKey {
-        case schema, runID = "run_id", inventory, plan, dryRun = "dry_run", targets, reportPath = "report_path"
-    }
 
     /// How the run ended. Failed before locked before input refusals before other refusals.
     public enum Status: Sendable, Hashable {
