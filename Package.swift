@@ -123,7 +123,7 @@ let package = Package(
         ),
         .testTarget(
             name: "TidemarkFilesTests",
-            dependencies: ["TidemarkFiles", "TidemarkCore"],
+            dependencies: ["TidemarkFiles", "TidemarkCore", "TidemarkTestSupport"],
             resources: [.copy("Fixtures")]
         ),
         .testTarget(

@@ -53,6 +53,29 @@ public struct ForeignTable: Sendable, Hashable, Codable {
     public var qualifiedName: String { schema.map { "\($0).\(name)" } ?? name }
 }
 
+/// A verify script to run after its version's forward step (Sqitch's `verify/`). Thread-safe value.
+public struct VerifyRequest: Sendable, Hashable {
+    public var version: String
+    /// The script's path in the plan (`verify/users.sql`), named in its errors.
+    public var scriptPath: String
+    public var sql: String
+    /// False when the script manages its own transaction (Sqitch's `BEGIN; … ROLLBACK;`).
+    public var transactional: Bool
+
+    public init(version: String, scriptPath: String, sql: String, transactional: Bool) {
+        self.version = version
+        self.scriptPath = scriptPath
+        self.sql = sql
+        self.transactional = transactional
+    }
+
+    /// The verify script of `migration`, or nil when it has none.
+    public init?(for migration: Migration) {
+        guard let script = migration.verify else { return nil }
+        self.init(version: migration.version.text, scriptPath: script.path, sql: script.sql, transactional: script.isTransactional)
+    }
+}
+
 /// Cancels the statement running on a connection, from any thread. Thread-safe.
 public protocol StatementCanceller: Sendable {
     /// Asks the server to cancel the running statement; a no-op if none runs.
@@ -132,6 +155,12 @@ public protocol BackendConnection: AnyObject {
     /// the target reads as dirty.
     @discardableResult
     func run(_ step: StepRequest) throws(BackendError) -> HistoryEntry
+
+    /// Runs a verify script and records nothing: a script that manages its own transaction runs
+    /// as written, any other inside a transaction that is rolled back, so a verify changes
+    /// nothing; a transaction the script leaves open is rolled back. Throws `.verifyFailed`
+    /// with the script's error.
+    func verify(_ request: VerifyRequest) throws(BackendError)
 
     /// The target schema's structure from the catalog, normalised and hashed (history table
     /// excluded; the schema's own name left out): what `rehearse` compares and `status --drift`

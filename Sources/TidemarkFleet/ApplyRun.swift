@@ -36,6 +36,8 @@ public struct ApplyRequest: Sendable {
     public var backups = BackupPolicy()
     /// `--drift warn|block|off`: overrides every environment's `drift:`; nil: the inventory decides.
     public var drift: DriftPolicy?
+    /// `--verify`: run each version's verify script (Sqitch's `verify/`) after its forward step.
+    public var verify = false
     /// Where the report goes; nil: `<state>/runs/<run-id>.json`. Its HTML page goes beside it.
     public var reportPath: String?
     /// `--metrics-file`: where the run's Prometheus metrics go at the end (nil: nowhere).
@@ -189,6 +191,7 @@ public struct ApplyRun: Sendable {
             inventory: snapshot.inventory, plan: snapshot.plan, registry: registry, runID: request.runID, appliedBy: request.appliedBy,
             logger: logger, control: request.control, concurrency: request.concurrency)
         executor.backups = request.backups
+        executor.verify = request.verify
         executor.driftGate = try driftGate(for: result.writes, inventory: snapshot.inventory, plan: snapshot.plan, override: request.drift)
         let signals = request.trapsSignals ? SignalTrap(control: request.control, onSignal: observer.interrupted) : nil
         observer.executionStarted(writes: result.writes.count)

@@ -284,6 +284,21 @@ public final class PostgresConnection: BackendConnection {
         return step.transactional ? try runInTransaction(step, on: pg) : try runAsWritten(step, on: pg)
     }
 
+    public func verify(_ request: VerifyRequest) throws(BackendError) {
+        let pg = try openWritable("run verify script \(request.scriptPath)")
+        if pg.inTransactionBlock { _ = try? pg.execute("ROLLBACK") }
+        // Whatever happens, no transaction stays open: a verify changes nothing.
+        defer { if pg.inTransactionBlock { _ = try? pg.execute("ROLLBACK") } }
+        do throws(PGError) {
+            if request.transactional { try pg.execute("BEGIN") }
+            try pg.execute(request.sql)
+        } catch {
+            throw .verifyFailed(
+                target: target.name, version: request.version, script: request.scriptPath,
+                message: parameters.redact(error.fullMessage), sqlState: error.sqlState)
+        }
+    }
+
     public func close() {
         holdsLock = false
         connection = nil  // PGConnection.deinit frees the cancel handle and calls PQfinish

@@ -245,6 +245,23 @@ public final class SQLiteConnection: BackendConnection {
         return entry
     }
 
+    public func verify(_ request: VerifyRequest) throws(BackendError) {
+        let db = try writableHandle("run verify script \(request.scriptPath)")
+        rollbackIfOpen(db)
+        // Whatever happens, no transaction stays open: a verify changes nothing.
+        defer { rollbackIfOpen(db) }
+        if request.transactional, let failure = Self.runScript("BEGIN", on: db).failure {
+            throw .verifyFailed(target: target.name, version: request.version, script: request.scriptPath, message: failure.message, sqlState: nil)
+        }
+        watch.arm(timeout: timeouts.statementTimeout)
+        let outcome = Self.runScript(request.sql, on: db)
+        let stop = watch.disarm()
+        if let failure = outcome.failure {
+            throw .verifyFailed(
+                target: target.name, version: request.version, script: request.scriptPath, message: describe(failure, stop: stop), sqlState: nil)
+        }
+    }
+
     /// A `skip` or `baseline` row: committed on its own, nothing runs.
     private func recordOnly(_ step: StepRequest, on db: OpaquePointer) throws(BackendError) -> HistoryEntry {
         let now = SQLiteTimestamp.now()

@@ -199,6 +199,21 @@ public final class MemoryConnection: BackendConnection {
             : try runAsWritten(step, entry: entry, latency: latency, on: database)
     }
 
+    /// Runs the statements on a copy of the schema, which is then dropped: a verify changes nothing.
+    public func verify(_ request: VerifyRequest) throws(BackendError) {
+        let database = try writableDatabase("run verify script \(request.scriptPath)")
+        var schema = database.state.withLock { $0.schema }
+        for (line, parsed) in MemorySQL.statements(in: request.sql) {
+            do {
+                try MemorySQL.apply(parsed, to: &schema)
+            } catch {
+                throw .verifyFailed(
+                    target: target.name, version: request.version, script: request.scriptPath, message: "line \(line): \(error.message)",
+                    sqlState: nil)
+            }
+        }
+    }
+
     /// Runs on a copy of the schema; the copy and the success row are stored together. (A change
     /// another connection made meanwhile would be overwritten; migrations hold the target's lock,
     /// so in use there is none.)

@@ -41,6 +41,8 @@ extension Tidemark {
         var metricsFile: String?
         @Option(help: "Fingerprint each target before touching it: warn reports drift, block leaves a drifted target blocked (overrides drift: in the inventory; off disables it).")
         var drift: DriftPolicy?
+        @Flag(help: "Run each version's verify script (Sqitch's verify/) after its forward step; a failing verify fails the target (the step stays committed).")
+        var verify = false
         @Flag(help: "Print the run report as JSON (schema tidemark.report/v1).")
         var json = false
         @Flag(help: "List every target, instead of one entry per group of identical plans and outcomes (also -v).")
@@ -82,6 +84,7 @@ extension Tidemark {
             request.reportPath = reportPath
             request.metricsPath = metricsFile
             request.drift = drift
+            request.verify = verify
             request.trapsSignals = true
             if !dryRun, rolloutFile == nil, try controlDatabase.control != nil || runner.isGiven || declaresControl(inventory ?? "") {
                 try await runControlled(request)
