@@ -7,8 +7,8 @@ public enum ForeignTool: String, Sendable, Hashable, Codable, CaseIterable {
     case diesel
     case sqitch
 
-    /// The tools whose history Tidemark can read today.
-    public static let readable: [ForeignTool] = [.flyway, .golangMigrate, .diesel]
+    /// The tools whose history Tidemark can read, in the order `--from auto` looks.
+    public static let readable: [ForeignTool] = [.flyway, .golangMigrate, .diesel, .sqitch]
 
     /// The table the tool keeps its history in, with the columns adopt reads, as the tool
     /// creates it (Flyway `getRawCreateScript`, golang-migrate `ensureVersionTable`, Diesel
