@@ -24,7 +24,7 @@ extension Tidemark {
     struct AdoptCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "adopt",
-            abstract: "Record baseline rows for the versions another tool (Flyway, golang-migrate, Diesel) already applied.",
+            abstract: "Record baseline rows for the versions another tool (Flyway, golang-migrate, Diesel, Sqitch) already applied.",
             discussion: """
                 Per selected target (all of the inventory when none is selected), reads the other tool's \
                 history table, maps it onto the plan, checks Flyway checksums and, where fingerprints.json \

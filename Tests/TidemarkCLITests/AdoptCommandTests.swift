@@ -559,6 +559,57 @@ struct AdoptSqitchTests {
         #expect(changed.status == 3 && changed.standardOutput.contains("refused (checksum-mismatch)"), "\(changed)")
         #expect(changed.standardOutput.contains("Sqitch deployed change users from a script whose SHA-1 is"), "\(changed)")
     }
+
+    /// On PostgreSQL Sqitch keeps its registry in schema `sqitch` of the database, one per
+    /// database: each target here is a database of its own.
+    @Test(.enabled(if: TestPostgres.isAvailable, Comment(rawValue: TestPostgres.skipReason)))
+    func sqitchRegistryInPostgreSQLIsRead() async throws {
+        let server = try #require(TestPostgres.url.flatMap { URL(string: $0) })
+        let suffix = String(UUID().uuidString.prefix(8)).lowercased()
+        let names = ["at-v1", "fresh"]
+        func database(_ target: String) -> String { "adopt_sqitch_\(suffix)_\(target.replacingOccurrences(of: "-", with: "_"))" }
+        func url(_ target: String) -> String { server.deletingLastPathComponent().appendingPathComponent(database(target)).absoluteString }
+        for target in names { _ = try run("psql", [server.absoluteString, "-X", "-q", "-c", "CREATE DATABASE \(database(target))"], in: URL(fileURLWithPath: "/")) }
+        defer {
+            for target in names { _ = try? run("psql", [server.absoluteString, "-X", "-q", "-c", "DROP DATABASE IF EXISTS \(database(target))"], in: URL(fileURLWithPath: "/")) }
+        }
+        let root = try CommandRunner.temporaryDirectory("tidemark-adopt-sqitch-pg")
+        defer { try? FileManager.default.removeItem(at: root) }
+        try FileManager.default.createDirectory(at: root.appendingPathComponent("plans"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(at: root.appendingPathComponent("inventories"), withIntermediateDirectories: true)
+        let plan = root.appendingPathComponent("plans/blog")
+        try FileManager.default.copyItem(at: Self.example, to: plan)
+        let lines = names.map { "      - { name: \($0), url: \"\(url($0))\" }" }
+        try """
+            inventory: blog
+            plan: ../plans/blog
+            environments:
+              dev:
+                tier: dev
+                targets:
+            \(lines.joined(separator: "\n"))
+
+            """.write(to: root.appendingPathComponent("inventories/blog.yaml"), atomically: true, encoding: .utf8)
+        let deploy = try run("sqitch", ["deploy", "db:\(url("at-v1"))", "--to", "@v1.0"], in: plan)
+        try #require(deploy.status == 0, "sqitch deploy: \(deploy.output)")
+        let theirs = ["-X", "-A", "-t", "-c", "SELECT change_id, change, project, committed_at, script_hash FROM sqitch.changes ORDER BY committed_at"]
+        let before = try run("psql", [url("at-v1")] + theirs, in: root)
+
+        let adopt = try await CommandRunner.run(["adopt", "-i", "inventories/blog.yaml", "--target", "at-v1"], in: root)
+        #expect(adopt.status == 0 && adopt.standardOutput.contains("at-v1 (dev): adopted at 3 from sqitch (3 baseline rows)"), "\(adopt)")
+        let apply = try await CommandRunner.run(["apply", "-i", "inventories/blog.yaml", "--yes"], in: root)
+        #expect(apply.status == 0, "\(apply)")
+        func fingerprint(_ target: String) throws -> SchemaFingerprint {
+            let location = Target(name: target, environment: "dev", connection: .url(url(target)))
+            let connection = try PostgresBackend().connect(to: location, access: .readOnly, timeouts: .standard, logger: .silent)
+            defer { connection.close() }
+            return try connection.fingerprint()
+        }
+        #expect(try fingerprint("at-v1").compare(to: fingerprint("fresh")) == .equal)
+        #expect(try run("psql", [url("at-v1")] + theirs, in: root).output == before.output)
+        let status = try run("sqitch", ["status", "db:\(url("at-v1"))"], in: plan)
+        #expect(status.status == 0 && status.output.contains("# Name:     user_posts"), "\(status.output)")
+    }
 }
 
 /// Flyway's checksum of a file, through Tidemark's implementation (checked against Flyway's own
