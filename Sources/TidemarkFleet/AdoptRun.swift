@@ -288,6 +288,8 @@ public struct AdoptRun: Sendable {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
             try encoder.encode(report).write(to: path, options: .atomic)
+            // As run reports are: they name every target of the fleet.
+            try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path.path)
         } catch {
             report.reportPath = nil
             logger.warning("cannot write the adopt report \(path.path): \(error)")
