@@ -254,7 +254,7 @@ public struct AdoptRun: Sendable {
 
         // Pass 1: read and decide every selected target, writing nothing.
         let tiers = Dictionary(targets.map { ($0.name, inventory.environment(named: $0.environment)?.tier.rawValue ?? "") }, uniquingKeysWith: { a, _ in a })
-        let read = await each(targets, inventory: inventory, pool: workers) { target, timeouts in
+        let read = await workers.each(targets, inventory: inventory) { target, timeouts in
             adopter.examine(target, timeouts: timeouts, tier: tiers[target.name] ?? "")
         }
         var report = AdoptReport(
@@ -274,12 +274,12 @@ public struct AdoptRun: Sendable {
 
         // Pass 2: under each target's lock, decide again; record only what pass 1 showed.
         let earlier = Dictionary(toWrite.map { ($0.target, $0) }, uniquingKeysWith: { a, _ in a })
-        let written = await each(targets.filter { earlier[$0.name] != nil }, inventory: inventory, pool: workers) { target, timeouts in
+        let written = await workers.each(targets.filter { earlier[$0.name] != nil }, inventory: inventory) { target, timeouts -> AdoptedTarget? in
             guard let seen = earlier[target.name] else { return nil }
             return adopter.record(target, timeouts: timeouts, earlier: seen, runID: request.runID, appliedBy: request.appliedBy)
         }
         for index in report.targets.indices {
-            if let updated = written[report.targets[index].target] { report.targets[index] = updated }
+            if let updated = written[report.targets[index].target] ?? nil { report.targets[index] = updated }
         }
         let path = request.stateDirectory.runs.appendingPathComponent("\(request.runID).adopt.json")
         do {
@@ -295,24 +295,6 @@ public struct AdoptRun: Sendable {
             logger.warning("cannot write the adopt report \(path.path): \(error)")
         }
         return report
-    }
-
-    private func each(
-        _ targets: [Target], inventory: Inventory, pool: DispatchWorkers,
-        _ body: @escaping @Sendable (Target, Timeouts) -> AdoptedTarget?
-    ) async -> [String: AdoptedTarget] {
-        await withTaskGroup(of: (String, AdoptedTarget?).self) { group in
-            for target in targets {
-                let timeouts = inventory.timeouts(for: target)
-                group.addTask {
-                    let result = await pool.run { () -> AdoptedTarget? in body(target, timeouts) }
-                    return (target.name, result)
-                }
-            }
-            var results: [String: AdoptedTarget] = [:]
-            for await (name, result) in group { results[name] = result }
-            return results
-        }
     }
 }
 
