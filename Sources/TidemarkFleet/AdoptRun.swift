@@ -377,6 +377,12 @@ private struct Adopter: Sendable {
         } catch {
             result.outcome = .failed
             result.reason = error.description
+            // Rows already recorded stay (history is never deleted): say so, since adopt will now
+            // refuse the target as Tidemark's.
+            let recorded = result.versions.filter { $0.historyRow != nil }.map(\.version)
+            if !recorded.isEmpty {
+                result.reason? += "; baseline rows for \(recorded.joined(separator: ", ")) were recorded before it failed, and apply would run the others again: fix what failed, drop the tidemark_history table this adopt created, and adopt it again"
+            }
         }
         return result
     }
