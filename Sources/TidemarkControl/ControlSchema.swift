@@ -81,9 +81,13 @@ public enum ControlSchema {
         do {
             return try session.transaction { session throws(BackendError) -> Result<Int, ControlError> in
                 try session.query("SELECT pg_advisory_xact_lock(x'\(migrationLockKey)'::bigint)")
+                // Checked first: CREATE SCHEMA IF NOT EXISTS needs CREATE on the database even when
+                // the schema exists, which a runner's role (owning only its schema) lacks.
+                if try session.query("SELECT 1 FROM pg_namespace WHERE nspname = 'tidemark_control'").isEmpty {
+                    try session.execute("CREATE SCHEMA tidemark_control")
+                }
                 try session.execute(
                     """
-                    CREATE SCHEMA IF NOT EXISTS tidemark_control;
                     CREATE TABLE IF NOT EXISTS tidemark_control.schema_version (
                         version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now(), applied_by text NOT NULL)
                     """)

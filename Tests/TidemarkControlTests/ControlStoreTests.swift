@@ -34,6 +34,44 @@ struct ControlSchemaTests {
         #expect(try session.query("SELECT count(*) FROM tidemark_control.runs").first?.first == "0")
     }
 
+    /// The least a runner needs: a role that owns `tidemark_control` and may not create anything
+    /// else in the database. A role without the schema is refused, naming what is missing.
+    @Test func aRoleOwningOnlyTheControlSchemaMigratesAndRunsIt() throws {
+        let database = try Self.freshDatabase()
+        let runner = TestPostgres.uniqueSchemaName(for: "runner")
+        let stranger = TestPostgres.uniqueSchemaName(for: "stranger")
+        defer {
+            _ = try? database.admin.query("DROP DATABASE IF EXISTS \(TestPostgres.quoted(database.name)) WITH (FORCE)")
+            _ = try? database.admin.query("DROP ROLE IF EXISTS \(TestPostgres.quoted(runner))")
+            _ = try? database.admin.query("DROP ROLE IF EXISTS \(TestPostgres.quoted(stranger))")
+        }
+        try database.admin.query("CREATE ROLE \(TestPostgres.quoted(runner)) LOGIN")
+        try database.admin.query("CREATE ROLE \(TestPostgres.quoted(stranger)) LOGIN")
+        let owner = try PostgresSession(
+            target: Target(name: "control", environment: "", connection: .url(database.url)), timeouts: .standard, logger: .silent)
+        try owner.query("REVOKE ALL ON DATABASE \(TestPostgres.quoted(database.name)) FROM PUBLIC")
+        try owner.query("GRANT CONNECT ON DATABASE \(TestPostgres.quoted(database.name)) TO \(TestPostgres.quoted(runner)), \(TestPostgres.quoted(stranger))")
+        try owner.query("CREATE SCHEMA tidemark_control AUTHORIZATION \(TestPostgres.quoted(runner))")
+        owner.close()
+
+        func url(as role: String) throws -> String {
+            var components = try #require(URLComponents(string: database.url))
+            components.user = role
+            return try #require(components.string)
+        }
+        try ControlStore(database: ControlDatabase(url: try url(as: runner)), appliedBy: "test", logger: .silent).close()
+        let session = try PostgresSession(
+            target: Target(name: "control", environment: "", connection: .url(try url(as: runner))), timeouts: .standard, logger: .silent)
+        #expect(try session.query("SELECT max(version) FROM tidemark_control.schema_version").first?.first == "\(ControlSchema.currentVersion)")
+        session.close()
+
+        #expect {
+            _ = try ControlStore(database: ControlDatabase(url: try url(as: stranger)), appliedBy: "test", logger: .silent)
+        } throws: { error in
+            "\(error)".contains("permission denied for schema tidemark_control")
+        }
+    }
+
     @Test func newerSchemaThanTheBinaryKnowsIsRefused() throws {
         let database = try Self.freshDatabase()
         defer { _ = try? database.admin.query("DROP DATABASE IF EXISTS \(TestPostgres.quoted(database.name)) WITH (FORCE)") }
