@@ -227,6 +227,13 @@ struct SqitchPlanTests {
             ])
     }
 
+    @Test func aChangeRequiringAnUnreadableLineIsNotReportedToo() throws {
+        let text = header + "users 2024-01-31T25:00:00Z \(planner)\nposts [users] 2024-01-02T00:00:00Z \(planner)\n"
+        let (directory, errors) = try sqitchErrors(text, scripts: ["deploy/users.sql", "deploy/posts.sql"])
+        defer { TestPaths.remove(directory) }
+        #expect(errors.map(location) == [SourceLocation(file: directory + "/sqitch.plan", line: 4, column: 7)])
+    }
+
     @Test func mixingSqitchWithAnotherLayoutNamesBothFiles() throws {
         let text = header + "users 2024-01-01T00:00:00Z \(planner)\n"
         let (directory, errors) = try sqitchErrors(text, scripts: ["deploy/users.sql", "V2__more.sql"])
