@@ -15,10 +15,12 @@ public struct StepRequest: Sendable, Hashable {
     public var transactional: Bool
     public var runID: String
     public var appliedBy: String
+    /// Which attempt this is (1-based): a step retried after a lock timeout records each attempt.
+    public var attempt: Int
 
     public init(
         version: String, description: String, kind: StepKind, scriptPath: String, sql: String, checksum: String,
-        transactional: Bool, runID: String, appliedBy: String
+        transactional: Bool, runID: String, appliedBy: String, attempt: Int = 1
     ) {
         self.version = version
         self.description = description
@@ -29,7 +31,26 @@ public struct StepRequest: Sendable, Hashable {
         self.transactional = transactional
         self.runID = runID
         self.appliedBy = appliedBy
+        self.attempt = attempt
     }
+}
+
+/// A table another tool keeps in a target, named as that tool names it, and the columns to
+/// read from it (`tidemark adopt` reads foreign histories this way). Thread-safe value.
+public struct ForeignTable: Sendable, Hashable, Codable {
+    /// The PostgreSQL schema it lives in; nil: the target's schema.
+    public var schema: String?
+    public var name: String
+    public var columns: [String]
+
+    public init(schema: String? = nil, name: String, columns: [String]) {
+        self.schema = schema
+        self.name = name
+        self.columns = columns
+    }
+
+    /// `schema.name`, or `name`.
+    public var qualifiedName: String { schema.map { "\($0).\(name)" } ?? name }
 }
 
 /// A verify script to run after its version's forward step (Sqitch's `verify/`). Thread-safe value.
@@ -119,6 +140,11 @@ public protocol BackendConnection: AnyObject {
     /// table. One cheap catalog query, never a scan. Relations that do not exist, or that the
     /// backend cannot estimate, are absent from the result.
     func estimatedRows(of relations: [String]) throws(BackendError) -> [String: Double]
+
+    /// The rows of a table another tool owns, `table.columns` as text (booleans as the database
+    /// writes them as text, NULL as nil), in no particular order; nil when the table does not
+    /// exist. Only reads: allowed on a read-only connection, and never writes the table.
+    func readRows(of table: ForeignTable) throws(BackendError) -> [[String?]]?
 
     /// Runs one step with its history row.
     ///

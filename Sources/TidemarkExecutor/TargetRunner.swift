@@ -43,7 +43,8 @@ public struct TargetRunner: Sendable {
     /// A transactional step that fails only because it timed out waiting for a lock rolled back
     /// completely: it runs again, up to `lockRetries` more times, after a `lockBackoff` pause
     /// (each retry told to `onEvent`, each attempt's failure left in the history as a failed
-    /// transactional row). No-transaction steps and every other error are never retried.
+    /// transactional row, and every row naming its `attempt`). No-transaction steps and every
+    /// other error are never retried.
     public func run(
         _ targetPlan: TargetPlan, on target: Target, backend: any Backend, timeouts: Timeouts, lockRetries: Int = 0,
         shouldStop: @Sendable () -> Bool = { false }, onConnection: (any StatementCanceller) -> Void = { _ in },
@@ -112,7 +113,7 @@ public struct TargetRunner: Sendable {
                     outcome.error = "interrupted before version \(step.version) (\(step.kind.rawValue)); the steps before it committed."
                     return finish(outcome)
                 }
-                let request = try request(for: step, target: target.name)
+                var request = try request(for: step, target: target.name)
                 if step.dataLosing && targetPlan.tier == .prod && outcome.backup == nil {
                     guard try backUp(target, before: step, backend: backend, timeouts: timeouts, into: &outcome, logger: logger) else {
                         return finish(outcome)
@@ -123,6 +124,7 @@ public struct TargetRunner: Sendable {
                 while true {
                     let started = ContinuousClock.now
                     let attempts = lockTimeouts.isEmpty ? nil : lockTimeouts.count + 1
+                    request.attempt = lockTimeouts.count + 1
                     do {
                         let entry = try connection.run(request)
                         outcome.steps.append(
