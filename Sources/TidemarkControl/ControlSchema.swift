@@ -46,6 +46,7 @@ public enum ControlSchema {
             PRIMARY KEY (run_id, target)
         );
         CREATE INDEX targets_open ON tidemark_control.targets (run_id, wave, position) WHERE state <> 'done';
+        CREATE INDEX targets_open_canaries ON tidemark_control.targets (run_id, wave) WHERE canary AND state <> 'done';
         CREATE TABLE tidemark_control.runners (
             run_id text NOT NULL REFERENCES tidemark_control.runs ON DELETE CASCADE,
             runner text NOT NULL,

@@ -110,22 +110,23 @@ extension ControlStore {
     /// Claims the next target `runner` may serve: in the lowest wave that is not done everywhere,
     /// the canary alone while it is not done, never after a halt or a stop; a pending target or
     /// one whose lease ran out (its runner died). `FOR UPDATE SKIP LOCKED`: runners claiming at
-    /// once never wait for each other and never get the same target.
+    /// once never wait for each other and never get the same target. Every condition that does
+    /// not depend on the row is a scalar subquery (one InitPlan), so the server walks the open
+    /// targets' index in position order and stops at the first claimable one.
     public func claim(_ runID: String, runner: String, served: String?, lease: Duration) throws(ControlError) -> Claim? {
         let row = try with { session throws(BackendError) in
             try session.query(
                 """
-                WITH run AS (SELECT halted, stop_requested FROM tidemark_control.runs WHERE run_id = $1),
-                current AS (SELECT min(wave) AS wave FROM tidemark_control.targets WHERE run_id = $1 AND state <> 'done'),
-                canary AS (
-                    SELECT count(*) AS open FROM tidemark_control.targets t, current
-                    WHERE t.run_id = $1 AND t.wave = current.wave AND t.canary AND t.state <> 'done'),
-                pick AS (
-                    SELECT t.target, t.runner AS previous FROM tidemark_control.targets t, current, canary, run
-                    WHERE t.run_id = $1 AND t.wave = current.wave AND run.halted IS NULL AND NOT run.stop_requested
+                WITH pick AS (
+                    SELECT t.target, t.runner AS previous FROM tidemark_control.targets t
+                    WHERE t.run_id = $1 AND t.state <> 'done'
+                      AND t.wave = (SELECT min(wave) FROM tidemark_control.targets WHERE run_id = $1 AND state <> 'done')
+                      AND (SELECT halted IS NULL AND NOT stop_requested FROM tidemark_control.runs WHERE run_id = $1)
                       AND ($2::text[] IS NULL OR t.target = ANY($2::text[]))
                       AND (t.state = 'pending' OR (t.state = 'claimed' AND t.lease_until < now()))
-                      AND (canary.open = 0 OR t.canary)
+                      AND (t.canary OR NOT EXISTS (
+                          SELECT 1 FROM tidemark_control.targets c WHERE c.run_id = $1 AND c.canary AND c.state <> 'done'
+                            AND c.wave = (SELECT min(wave) FROM tidemark_control.targets WHERE run_id = $1 AND state <> 'done')))
                     ORDER BY t.position LIMIT 1
                     FOR UPDATE OF t SKIP LOCKED)
                 UPDATE tidemark_control.targets t

@@ -179,14 +179,25 @@ public struct ControlledApplyRun: Sendable {
             throw .fleet(error)
         }
         let targetRunner = gateConfiguration
+        let concurrency = max(1, request.apply.concurrency ?? inventory.concurrency)
+        // One control session per worker (the first is the runner's own), each on a thread of its own.
+        var stores = [store]
+        for _ in 1..<max(1, concurrency) {
+            stores.append(
+                try await control.call { () throws(ControlError) in
+                    try ControlStore(database: database, appliedBy: appliedBy, logger: logger, environment: request.apply.environment)
+                })
+        }
+        defer { for extra in stores.dropFirst() { extra.close() } }
+        let workerControl = ControlCalls(pool: DispatchWorkers(count: concurrency, label: "tidemark-control-worker"))
         let worker = RunnerLoop(
-            store: store, control: control, runID: runID, runner: runner, served: servedList, lease: request.lease,
+            stores: stores, control: workerControl, runID: runID, runner: runner, served: servedList, lease: request.lease,
             poll: request.pollInterval, inventory: inventory, plan: plan, desired: desired, strategy: strategy, registry: registry,
             logger: logger, runControl: runControl, keeper: keeper, targetRunner: targetRunner,
-            pool: DispatchWorkers(count: max(1, request.apply.concurrency ?? inventory.concurrency), label: "tidemark-worker"),
+            pool: DispatchWorkers(count: concurrency, label: "tidemark-worker"),
             observer: observer)
         observer.executionStarted(writes: served.filter(\.action.writes).count)
-        let outcomes = await worker.work(concurrency: max(1, request.apply.concurrency ?? inventory.concurrency))
+        let outcomes = await worker.work()
         signals?.release()
 
         let lost = worker.lost ?? keeper.lost
@@ -208,7 +219,9 @@ public struct ControlledApplyRun: Sendable {
             _ = try? await control.call { () throws(ControlError) in try store.leave(runID, runner: runner) }
         }
         await keeper.stop(drain: lost == nil)
+        // Delivered or kept in the outbox: only then are this runner's events marked delivered.
         if let notifier { _ = await notifier.finish() }
+        _ = try? await control.call { () throws(ControlError) in keeper.finishDelivery() }
 
         let progress = lost == nil ? try? await control.call { () throws(ControlError) in try store.progress(runID, served: servedList) } : nil
         result.lost = lost
@@ -228,6 +241,11 @@ public struct ControlledApplyRun: Sendable {
         } catch {
             result.apply.reportWriteError = "cannot write the run report to \(reportPath): \(error.localizedDescription)"
         }
+        // This runner's page beside its report, and its metrics with --metrics-file.
+        var beside = request.apply
+        beside.reportPath = reportPath
+        ApplyRun(registry: registry, logger: logger).writeObservations(
+            of: report, rollout: rollout, request: beside, reportPath: reportPath, into: &result.apply)
         observer.finished(result.apply)
         return result
     }

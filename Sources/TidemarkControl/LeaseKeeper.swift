@@ -69,6 +69,15 @@ final class LeaseKeeper: Sendable {
         }
     }
 
+    /// After the notifier flushed: marks this runner's events delivered, then ends the session,
+    /// which releases the delivery lock (blocks: call it on a control thread).
+    func finishDelivery() {
+        if notifier != nil && lost == nil {
+            do { try store.confirmDelivered(runID, runner: runner) } catch { logger.warning("\(error)") }
+        }
+        store.close()
+    }
+
     private func loop() {
         let interval = max(Double(lease.milliseconds) / 3000, 0.05)
         let slice = 0.02
@@ -82,7 +91,6 @@ final class LeaseKeeper: Sendable {
             Thread.sleep(forTimeInterval: min(slice, max(0, next.timeIntervalSinceNow)))
         }
         if state.withLock({ $0.drain && $0.lost == nil }) { drainEvents() }
-        store.close()
         let continuation = state.withLock { state -> CheckedContinuation<Void, Never>? in
             state.done = true
             defer { state.finished = nil }
@@ -115,7 +123,7 @@ final class LeaseKeeper: Sendable {
     private func deliver() throws(ControlError) -> Int {
         guard let notifier else { return 0 }
         if !state.withLock({ $0.holdsDeliveryLock }) {
-            guard try store.tryDeliveryLock(runID) else { return try store.undeliveredCount(runID) }
+            guard try store.tryDeliveryLock(runID) else { return try store.undeliveredCount(runID, runner: runner) }
             state.withLock { $0.holdsDeliveryLock = true }
         }
         while true {
@@ -153,19 +161,29 @@ extension ControlStore {
         }
     }
 
-    func undeliveredCount(_ runID: String) throws(ControlError) -> Int {
+    /// Events nobody has taken yet, or that a deliverer took and never confirmed, other than `runner`'s.
+    func undeliveredCount(_ runID: String, runner: String) throws(ControlError) -> Int {
         try with { session throws(BackendError) in
-            Int(try session.query("SELECT count(*) FROM tidemark_control.events WHERE run_id = $1 AND delivered_at IS NULL", [runID]).first?.first??.description ?? "0") ?? 0
+            Int(
+                try session.query(
+                    "SELECT count(*) FROM tidemark_control.events WHERE run_id = $1 AND delivered_at IS NULL AND delivered_by IS DISTINCT FROM $2",
+                    [runID, runner]
+                ).first?.first??.description ?? "0") ?? 0
         }
     }
 
-    /// Marks up to `eventBatch` undelivered events delivered by `runner` and returns them in order.
+    /// Takes up to `eventBatch` undelivered events for `runner` and returns them in order, each with
+    /// its delivery key (the run and the event's row). Events another deliverer took but never
+    /// confirmed (it died) are taken again: sent again under the same delivery ids.
     func takeEvents(_ runID: String, runner: String) throws(ControlError) -> [Event] {
         let rows = try with { session throws(BackendError) in
             try session.query(
                 """
-                UPDATE tidemark_control.events SET delivered_by = $2, delivered_at = now()
-                WHERE id IN (SELECT id FROM tidemark_control.events WHERE run_id = $1 AND delivered_at IS NULL ORDER BY id LIMIT \(ControlStore.eventBatch))
+                UPDATE tidemark_control.events SET delivered_by = $2
+                WHERE id IN (
+                    SELECT id FROM tidemark_control.events
+                    WHERE run_id = $1 AND delivered_at IS NULL AND delivered_by IS DISTINCT FROM $2
+                    ORDER BY id LIMIT \(ControlStore.eventBatch))
                 RETURNING id, event::text
                 """, [runID, runner])
         }
@@ -174,6 +192,19 @@ extension ControlStore {
             let rightID: Int64 = right.first.flatMap { $0 }.flatMap { Int64($0) } ?? 0
             return leftID < rightID
         }
-        return ordered.compactMap { row in row.count > 1 ? ControlStore.decode(Event.self, row[1]) : nil }
+        return ordered.compactMap { row in
+            guard row.count > 1, var event = ControlStore.decode(Event.self, row[1]) else { return nil }
+            event.deliveryKey = "\(runID)/\(row[0] ?? "")"
+            return event
+        }
+    }
+
+    /// After the notifier flushed (delivered, or kept in the outbox): `runner`'s events are delivered.
+    func confirmDelivered(_ runID: String, runner: String) throws(ControlError) {
+        try with { session throws(BackendError) in
+            try session.query(
+                "UPDATE tidemark_control.events SET delivered_at = now() WHERE run_id = $1 AND delivered_by = $2 AND delivered_at IS NULL",
+                [runID, runner])
+        }
     }
 }

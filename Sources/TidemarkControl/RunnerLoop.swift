@@ -11,7 +11,8 @@ import TidemarkPlanner
 /// Blocking calls run on the executor's worker threads and the control queue, never on the Swift
 /// concurrency pool. Thread-safe: its little state sits behind a `Mutex`.
 final class RunnerLoop: Sendable {
-    let store: ControlStore
+    /// One control session per worker, so workers never queue behind each other's claims.
+    let stores: [ControlStore]
     let control: ControlCalls
     let runID: String
     let runner: String
@@ -38,11 +39,11 @@ final class RunnerLoop: Sendable {
     private let state = Mutex(State())
 
     init(
-        store: ControlStore, control: ControlCalls, runID: String, runner: String, served: String?, lease: Duration, poll: Duration,
+        stores: [ControlStore], control: ControlCalls, runID: String, runner: String, served: String?, lease: Duration, poll: Duration,
         inventory: Inventory, plan: Plan, desired: DesiredVersion, strategy: Strategy, registry: BackendRegistry, logger: Logger,
         runControl: RunControl, keeper: LeaseKeeper, targetRunner: TargetRunner, pool: DispatchWorkers, observer: any ApplyObserver
     ) {
-        self.store = store
+        self.stores = stores
         self.control = control
         self.runID = runID
         self.runner = runner
@@ -66,10 +67,10 @@ final class RunnerLoop: Sendable {
     var lost: ControlError? { state.withLock { $0.lost } }
 
     /// Runs `concurrency` workers until they all stop; returns this runner's outcomes in the order they finished.
-    func work(concurrency: Int) async -> [TargetOutcome] {
+    func work() async -> [TargetOutcome] {
         await withTaskGroup(of: Void.self) { group in
-            for _ in 0..<concurrency {
-                group.addTask { await self.workerLoop() }
+            for store in stores {
+                group.addTask { await self.workerLoop(store: store) }
             }
         }
         return state.withLock { $0.outcomes }
@@ -86,7 +87,7 @@ final class RunnerLoop: Sendable {
 
     private var shouldStop: Bool { runControl.isStopRequested || lost != nil || keeper.lost != nil }
 
-    private func workerLoop() async {
+    private func workerLoop(store: ControlStore) async {
         while !shouldStop {
             let claim: Claim?
             do {
@@ -98,7 +99,7 @@ final class RunnerLoop: Sendable {
                 return
             }
             if let claim {
-                await handle(claim)
+                await handle(claim, store: store)
                 continue
             }
             let progress: RunProgress
@@ -120,13 +121,13 @@ final class RunnerLoop: Sendable {
 
     /// Runs one claimed target: its real state read first, re-planned when it differs from the
     /// stored plan; the outcome recorded with its event.
-    private func handle(_ claim: Claim) async {
+    private func handle(_ claim: Claim, store: ControlStore) async {
         let planned = claim.plan
         guard let target = inventory.target(named: planned.target) else {
             await record(
                 TargetOutcome(
                     plan: planned, outcome: .failed,
-                    error: ExecutionError.unknownInRollout(target: planned.target, what: "target \(planned.target)").description))
+                    error: ExecutionError.unknownInRollout(target: planned.target, what: "target \(planned.target)").description), store: store)
             return
         }
         observer.handle(.targetStarted(target: target.name, environment: target.environment))
@@ -140,7 +141,7 @@ final class RunnerLoop: Sendable {
             switch read {
             case .success(let state): current = state
             case .failure(let error):
-                await record(TargetOutcome(plan: planned, outcome: .failed, error: error.description))
+                await record(TargetOutcome(plan: planned, outcome: .failed, error: error.description), store: store)
                 return
             }
             if planned.staleness(found: current) != nil {
@@ -160,7 +161,7 @@ final class RunnerLoop: Sendable {
             do {
                 backend = try registry.backend(for: target)
             } catch {
-                await record(TargetOutcome(plan: targetPlan, outcome: .failed, error: error.description))
+                await record(TargetOutcome(plan: targetPlan, outcome: .failed, error: error.description), store: store)
                 return
             }
             let runner = targetRunner
@@ -195,7 +196,7 @@ final class RunnerLoop: Sendable {
             }
             return
         }
-        await record(outcome)
+        await record(outcome, store: store)
     }
 
     /// The target's history, read on a worker thread (a missing database reads as empty).
@@ -216,7 +217,7 @@ final class RunnerLoop: Sendable {
         }
     }
 
-    private func record(_ outcome: TargetOutcome) async {
+    private func record(_ outcome: TargetOutcome, store: ControlStore) async {
         var outcome = outcome
         if outcome.finishedAt == nil { outcome.finishedAt = Date() }
         let finished = outcome

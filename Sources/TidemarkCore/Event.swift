@@ -68,6 +68,10 @@ public struct Event: Sendable, Hashable, Codable {
     public var environmentCounts: [String: [String: Int]]?
     /// The run's OpenTelemetry trace id (32 hex digits), when traces are exported.
     public var traceID: String?
+    /// What makes each delivery of this event the same one (`X-Tidemark-Delivery` is derived from
+    /// it and the sink), so an event sent again by another runner is a duplicate a receiver drops;
+    /// nil: every delivery gets a fresh id. Not part of the payload.
+    public var deliveryKey: String?
 
     public init(
         kind: EventKind, runID: String, inventory: String, environment: String? = nil, target: String? = nil,

@@ -7,8 +7,8 @@ public enum ForeignTool: String, Sendable, Hashable, Codable, CaseIterable {
     case diesel
     case sqitch
 
-    /// The tools whose history Tidemark can read today.
-    public static let readable: [ForeignTool] = [.flyway, .golangMigrate, .diesel]
+    /// The tools whose history Tidemark can read, in the order `--from auto` looks.
+    public static let readable: [ForeignTool] = [.flyway, .golangMigrate, .diesel, .sqitch]
 
     /// The table the tool keeps its history in, with the columns adopt reads, as the tool
     /// creates it (Flyway `getRawCreateScript`, golang-migrate `ensureVersionTable`, Diesel
@@ -21,7 +21,8 @@ public enum ForeignTool: String, Sendable, Hashable, Codable, CaseIterable {
                 columns: ["installed_rank", "version", "description", "type", "script", "checksum", "success"])
         case .golangMigrate: return ForeignTable(name: "schema_migrations", columns: ["version", "dirty"])
         case .diesel: return ForeignTable(name: "__diesel_schema_migrations", columns: ["version", "run_on"])
-        case .sqitch: return ForeignTable(schema: "sqitch", name: "changes", columns: ["change_id", "change", "project"])
+        case .sqitch:
+            return ForeignTable(schema: "sqitch", name: "changes", columns: ["change_id", "change", "project", "committed_at", "script_hash"])
         }
     }
 }
@@ -43,14 +44,21 @@ public struct ForeignVersion: Sendable, Hashable, Codable {
     public var evidence: Evidence
     /// Flyway's CRC32 checksum of the script it ran, when it recorded one.
     public var checksum: Int32?
-    /// The script the tool recorded (Flyway), if any.
+    /// The script the tool recorded (Flyway), or the change's name (Sqitch), if any.
     public var script: String?
+    /// Sqitch: the project the change belongs to, and the SHA-1 of the deploy script it ran.
+    public var project: String?
+    public var scriptHash: String?
 
-    public init(version: String, evidence: Evidence, checksum: Int32? = nil, script: String? = nil) {
+    public init(
+        version: String, evidence: Evidence, checksum: Int32? = nil, script: String? = nil, project: String? = nil, scriptHash: String? = nil
+    ) {
         self.version = version
         self.evidence = evidence
         self.checksum = checksum
         self.script = script
+        self.project = project
+        self.scriptHash = scriptHash
     }
 }
 
@@ -99,8 +107,7 @@ public struct ForeignHistory: Sendable, Hashable, Codable {
         case .flyway: return flyway(rows, planVersions: planVersions)
         case .golangMigrate: return golangMigrate(rows, planVersions: planVersions)
         case .diesel: return diesel(rows)
-        case .sqitch:
-            return ForeignHistory(tool: tool, inEffect: [], problem: .unreadable("Sqitch registries are not read yet"), rowCount: rows.count)
+        case .sqitch: return sqitch(rows)
         }
     }
 
@@ -203,6 +210,22 @@ public struct ForeignHistory: Sendable, Hashable, Codable {
             versions = below + versions
         }
         return ForeignHistory(tool: .flyway, inEffect: versions, baseline: baseline, notes: notes, rowCount: rows.count)
+    }
+
+    /// Sqitch's registry `changes`: one row per change deployed and not reverted (`sqitch revert`
+    /// deletes the row; `events` keeps the story), keyed by the change id Sqitch computes from
+    /// the plan. In deploy order; every project's rows (the caller keeps its plan's).
+    static func sqitch(_ rows: [[String?]]) -> ForeignHistory {
+        var versions: [(committed: String, version: ForeignVersion)] = []
+        for row in rows {
+            guard row.count == 5, let id = row[0], !id.isEmpty else {
+                return ForeignHistory(tool: .sqitch, inEffect: [], problem: .unreadable("a sqitch.changes row without change_id"), rowCount: rows.count)
+            }
+            versions.append(
+                (row[3] ?? "", ForeignVersion(version: id, evidence: .recorded, script: row[1], project: row[2], scriptHash: row[4])))
+        }
+        versions.sort { $0.committed < $1.committed }
+        return ForeignHistory(tool: .sqitch, inEffect: versions.map(\.version), rowCount: rows.count)
     }
 
     /// PostgreSQL writes booleans as `t`/`true`, SQLite as `1`.

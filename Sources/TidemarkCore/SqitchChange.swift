@@ -33,6 +33,15 @@ public struct SqitchChange: Sendable, Hashable, Codable {
         scriptTag.map { "\(name)@\($0)" } ?? name
     }
 
+    /// What Sqitch records as a change's `script_hash`: the SHA-1 hex of its deploy script's
+    /// bytes, as read from disk (App::Sqitch::Plan::Change `script_hash`).
+    public static func scriptHash(of bytes: Data) -> String {
+        Insecure.SHA1.hash(data: bytes).map { byte in
+            let hex = String(byte, radix: 16)
+            return byte < 16 ? "0" + hex : hex
+        }.joined()
+    }
+
     /// Sqitch's change id for the change whose `info` text (App::Sqitch::Plan::Change `info`) is
     /// given: SHA-1 of `change <byte length>\0<info>`, in the style of a git object id.
     public static func id(info: String) -> String {

@@ -1,5 +1,6 @@
 import Dispatch
 import Synchronization
+import TidemarkCore
 
 /// N concurrent Dispatch workers for blocking work (libpq, sqlite3), awaited from async code.
 ///
@@ -81,6 +82,34 @@ public final class DispatchWorkers: Sendable {
                     return nil
                 }
             }
+        }
+    }
+}
+
+extension DispatchWorkers {
+    /// Runs `body` for each target on a worker, with the target's timeouts, and returns the
+    /// results by target name. The blocking work is the body's; the awaiting is a sliding
+    /// window of a few child tasks per worker, because the Swift runtime keeps a task group's
+    /// children in a list it walks to remove each finished one: 100,000 children at once cost
+    /// quadratic time (115 s to read 100,000 in-memory targets' states, 0.24 s for 10,000).
+    public func each<Value: Sendable>(
+        _ targets: [Target], inventory: Inventory, _ body: @escaping @Sendable (Target, Timeouts) -> Value
+    ) async -> [String: Value] {
+        await withTaskGroup(of: (String, Value).self) { group in
+            var pending = targets[...]
+            func addNext() {
+                guard let target = pending.popFirst() else { return }
+                let timeouts = inventory.timeouts(for: target)
+                group.addTask { (target.name, await self.run { body(target, timeouts) }) }
+            }
+            for _ in 0..<count * 4 { addNext() }
+            var results: [String: Value] = [:]
+            results.reserveCapacity(targets.count)
+            for await (name, value) in group {
+                results[name] = value
+                addNext()
+            }
+            return results
         }
     }
 }

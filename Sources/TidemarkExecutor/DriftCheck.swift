@@ -53,37 +53,30 @@ public struct DriftCheck: Sendable {
         _ targets: [Target], versions: [String: String], inventory: Inventory, pool: DispatchWorkers,
         recorded: @escaping @Sendable (_ version: String, _ backend: BackendKind) -> SchemaFingerprint?
     ) async -> [String: DriftResult] {
-        await withTaskGroup(of: (String, DriftResult).self) { group in
-            for target in targets {
-                guard let version = versions[target.name] else { continue }
-                let timeouts = inventory.timeouts(for: target)
-                group.addTask { [registry, logger, differenceLimit] in
-                    guard let expected = recorded(version, target.backendKind) else {
-                        return (target.name, DriftResult(status: .unrecorded, error: "no fingerprint recorded for version \(version) on \(target.backendKind.rawValue); run `tidemark rehearse --record`"))
-                    }
-                    do {
-                        let live = try await pool.run { () throws -> SchemaFingerprint in
-                            let backend = try registry.backend(for: target)
-                            let connection = try backend.connect(to: target, access: .readOnly, timeouts: timeouts, logger: logger)
-                            defer { connection.close() }
-                            return try connection.fingerprint().withoutForeignHistories
-                        }
-                        switch live.compare(to: expected) {
-                        case .equal:
-                            return (target.name, DriftResult(status: .none))
-                        case .columnOrder(let diff):
-                            return (target.name, DriftResult(status: .columnOrder, differences: Array(diff.lines.prefix(differenceLimit)), differenceCount: diff.lines.count))
-                        case .different(let diff):
-                            return (target.name, DriftResult(status: .drift, differences: Array(diff.lines.prefix(differenceLimit)), differenceCount: diff.lines.count))
-                        }
-                    } catch {
-                        return (target.name, DriftResult(status: .unreadable, error: "\(error)"))
-                    }
-                }
+        let checked = targets.filter { versions[$0.name] != nil }
+        return await pool.each(checked, inventory: inventory) { [registry, logger, differenceLimit] target, timeouts in
+            guard let version = versions[target.name] else { return DriftResult(status: .unrecorded) }
+            guard let expected = recorded(version, target.backendKind) else {
+                return DriftResult(
+                    status: .unrecorded,
+                    error: "no fingerprint recorded for version \(version) on \(target.backendKind.rawValue); run `tidemark rehearse --record`")
             }
-            var results: [String: DriftResult] = [:]
-            for await (name, result) in group { results[name] = result }
-            return results
+            do {
+                let backend = try registry.backend(for: target)
+                let connection = try backend.connect(to: target, access: .readOnly, timeouts: timeouts, logger: logger)
+                defer { connection.close() }
+                let live = try connection.fingerprint().withoutForeignHistories
+                switch live.compare(to: expected) {
+                case .equal:
+                    return DriftResult(status: .none)
+                case .columnOrder(let diff):
+                    return DriftResult(status: .columnOrder, differences: Array(diff.lines.prefix(differenceLimit)), differenceCount: diff.lines.count)
+                case .different(let diff):
+                    return DriftResult(status: .drift, differences: Array(diff.lines.prefix(differenceLimit)), differenceCount: diff.lines.count)
+                }
+            } catch {
+                return DriftResult(status: .unreadable, error: "\(error)")
+            }
         }
     }
 }

@@ -23,34 +23,21 @@ public struct FleetReader: Sendable {
         of targets: [Target], inventory: Inventory, pool: DispatchWorkers, missingDatabases: MissingDatabases = .reported,
         relations: [String] = []
     ) async -> [String: Result<TargetState, BackendError>] {
-        await withTaskGroup(of: (String, Result<TargetState, BackendError>).self) { group in
-            for target in targets {
-                let timeouts = inventory.timeouts(for: target)
-                group.addTask { [registry, retry, logger] in
-                    let result: Result<TargetState, BackendError>
-                    do {
-                        result = .success(
-                            try await pool.run { () throws -> TargetState in
-                                let backend = try registry.backend(for: target)
-                                let connection = try retry.connect(target: target, backend: backend, access: .readOnly, timeouts: timeouts, logger: logger)
-                                defer { connection.close() }
-                                var state = TargetState(history: try connection.readHistory())
-                                if !relations.isEmpty { state.estimatedRows = try connection.estimatedRows(of: relations) }
-                                return state
-                            })
-                    } catch BackendError.databaseNotFound(_, _) where missingDatabases == .readAsEmpty {
-                        result = .success(.empty)
-                    } catch let error as BackendError {
-                        result = .failure(error)
-                    } catch {
-                        result = .failure(.queryFailed(target: target.name, message: "\(error)", sqlState: nil))
-                    }
-                    return (target.name, result)
-                }
+        await pool.each(targets, inventory: inventory) { [registry, retry, logger] target, timeouts in
+            do {
+                let backend = try registry.backend(for: target)
+                let connection = try retry.connect(target: target, backend: backend, access: .readOnly, timeouts: timeouts, logger: logger)
+                defer { connection.close() }
+                var state = TargetState(history: try connection.readHistory())
+                if !relations.isEmpty { state.estimatedRows = try connection.estimatedRows(of: relations) }
+                return .success(state)
+            } catch BackendError.databaseNotFound(_, _) where missingDatabases == .readAsEmpty {
+                return .success(.empty)
+            } catch let error as BackendError {
+                return .failure(error)
+            } catch {
+                return .failure(.queryFailed(target: target.name, message: "\(error)", sqlState: nil))
             }
-            var states: [String: Result<TargetState, BackendError>] = [:]
-            for await (name, result) in group { states[name] = result }
-            return states
         }
     }
 }

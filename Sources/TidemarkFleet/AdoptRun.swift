@@ -62,6 +62,8 @@ public enum AdoptRefusal: Error, Sendable, Hashable {
     case unknownVersions(ForeignTool, [String])
     /// Flyway's recorded checksum differs from the plan script's.
     case checksumMismatch(version: String, script: String, recorded: Int32, computed: Int32)
+    /// Sqitch's recorded SHA-1 of a deploy script differs from the plan script's.
+    case scriptHashMismatch(change: String, script: String, recorded: String, computed: String)
     /// The live schema differs from `fingerprints.json` at the version it would be adopted at.
     case fingerprintMismatch(version: String, diff: SchemaDiff)
     /// The target's database does not exist.
@@ -93,7 +95,7 @@ public enum AdoptRefusal: Error, Sendable, Hashable {
             case .unreadable: return "unreadable"
             }
         case .unknownVersions: return "unknown-version"
-        case .checksumMismatch: return "checksum-mismatch"
+        case .checksumMismatch, .scriptHashMismatch: return "checksum-mismatch"
         case .fingerprintMismatch: return "fingerprint-mismatch"
         case .databaseMissing: return "database-missing"
         case .changedSinceRead: return "changed"
@@ -117,6 +119,8 @@ public enum AdoptRefusal: Error, Sendable, Hashable {
             return "\(tool.rawValue) recorded version\(versions.count == 1 ? "" : "s") \(versions.joined(separator: ", ")), which the plan \(planDirectory) does not have; add \(versions.count == 1 ? "it" : "them") to the plan, or point the inventory at the plan this target was migrated with"
         case .checksumMismatch(let version, let script, let recorded, let computed):
             return "\(script): Flyway recorded checksum \(recorded) for version \(version), the script's is \(computed), so it changed since Flyway ran it; put back the script as it ran, or run `flyway repair` if the change is meant"
+        case .scriptHashMismatch(let change, let script, let recorded, let computed):
+            return "\(script): Sqitch deployed change \(change) from a script whose SHA-1 is \(recorded), the script's is \(computed), so it changed since; put back the script as it ran, or rework the change in sqitch.plan if the change is meant"
         case .fingerprintMismatch(let version, let diff):
             return "its live schema differs from fingerprints.json at version \(version) (\(diff.summary())); find out why, or pass --force to adopt it anyway (recorded in its rows)"
         case .databaseMissing:
@@ -124,7 +128,7 @@ public enum AdoptRefusal: Error, Sendable, Hashable {
         case .changedSinceRead:
             return "its history changed while adopt ran; nothing was recorded, run adopt again"
         case .unsupported(let tool):
-            return "reading \(tool.rawValue)'s history is not supported yet; adopt it with --baseline V"
+            return "\(tool.rawValue)'s history maps only onto a plan in \(tool.rawValue)'s layout; point the inventory at that plan, or adopt it with --baseline V"
         }
     }
 }
@@ -180,7 +184,7 @@ public struct AdoptedTarget: Sendable, Hashable, Encodable {
     var inputError = false
 
     enum CodingKeys: String, CodingKey {
-        case target, environment, tier, source, outcome, versions, rowDescription = "row_description", refusal, reason, notes, forced
+        case target, environment, tier, source, outcome, versions, rowDescription, refusal, reason, notes, forced
     }
 }
 
@@ -195,10 +199,6 @@ public struct AdoptReport: Sendable, Encodable {
     public var targets: [AdoptedTarget]
     /// Where the report was written (nil for a dry run).
     public var reportPath: String?
-
-    enum CodingKeys: String, CodingKey {
-        case schema, runID = "run_id", inventory, plan, dryRun = "dry_run", targets, reportPath = "report_path"
-    }
 
     /// How the run ended. Failed before locked before input refusals before other refusals.
     public enum Status: Sendable, Hashable {
@@ -254,7 +254,7 @@ public struct AdoptRun: Sendable {
 
         // Pass 1: read and decide every selected target, writing nothing.
         let tiers = Dictionary(targets.map { ($0.name, inventory.environment(named: $0.environment)?.tier.rawValue ?? "") }, uniquingKeysWith: { a, _ in a })
-        let read = await each(targets, inventory: inventory, pool: workers) { target, timeouts in
+        let read = await workers.each(targets, inventory: inventory) { target, timeouts in
             adopter.examine(target, timeouts: timeouts, tier: tiers[target.name] ?? "")
         }
         var report = AdoptReport(
@@ -274,12 +274,12 @@ public struct AdoptRun: Sendable {
 
         // Pass 2: under each target's lock, decide again; record only what pass 1 showed.
         let earlier = Dictionary(toWrite.map { ($0.target, $0) }, uniquingKeysWith: { a, _ in a })
-        let written = await each(targets.filter { earlier[$0.name] != nil }, inventory: inventory, pool: workers) { target, timeouts in
+        let written = await workers.each(targets.filter { earlier[$0.name] != nil }, inventory: inventory) { target, timeouts -> AdoptedTarget? in
             guard let seen = earlier[target.name] else { return nil }
             return adopter.record(target, timeouts: timeouts, earlier: seen, runID: request.runID, appliedBy: request.appliedBy)
         }
         for index in report.targets.indices {
-            if let updated = written[report.targets[index].target] { report.targets[index] = updated }
+            if let updated = written[report.targets[index].target] ?? nil { report.targets[index] = updated }
         }
         let path = request.stateDirectory.runs.appendingPathComponent("\(request.runID).adopt.json")
         do {
@@ -288,29 +288,13 @@ public struct AdoptRun: Sendable {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
             try encoder.encode(report).write(to: path, options: .atomic)
+            // As run reports are: they name every target of the fleet.
+            try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path.path)
         } catch {
             report.reportPath = nil
             logger.warning("cannot write the adopt report \(path.path): \(error)")
         }
         return report
-    }
-
-    private func each(
-        _ targets: [Target], inventory: Inventory, pool: DispatchWorkers,
-        _ body: @escaping @Sendable (Target, Timeouts) -> AdoptedTarget?
-    ) async -> [String: AdoptedTarget] {
-        await withTaskGroup(of: (String, AdoptedTarget?).self) { group in
-            for target in targets {
-                let timeouts = inventory.timeouts(for: target)
-                group.addTask {
-                    let result = await pool.run { () -> AdoptedTarget? in body(target, timeouts) }
-                    return (target.name, result)
-                }
-            }
-            var results: [String: AdoptedTarget] = [:]
-            for await (name, result) in group { results[name] = result }
-            return results
-        }
     }
 }
 
@@ -393,6 +377,12 @@ private struct Adopter: Sendable {
         } catch {
             result.outcome = .failed
             result.reason = error.description
+            // Rows already recorded stay (history is never deleted): say so, since adopt will now
+            // refuse the target as Tidemark's.
+            let recorded = result.versions.filter { $0.historyRow != nil }.map(\.version)
+            if !recorded.isEmpty {
+                result.reason? += "; baseline rows for \(recorded.joined(separator: ", ")) were recorded before it failed, and apply would run the others again: fix what failed, drop the tidemark_history table this adopt created, and adopt it again"
+            }
         }
         return result
     }
@@ -419,9 +409,10 @@ private struct Adopter: Sendable {
         if !history.isEmpty { return .failure(.tidemarkHistory(rows: history.count)) }
         let tools: [ForeignTool]
         switch source {
-        case .auto: tools = ForeignTool.readable
+        // Sqitch's changes map only onto a plan read from sqitch.plan (by change id).
+        case .auto: tools = ForeignTool.readable.filter { $0 != .sqitch || plan.format == .sqitch }
         case .tool(let tool):
-            guard ForeignTool.readable.contains(tool) else { return .failure(.unsupported(tool)) }
+            guard tool != .sqitch || plan.format == .sqitch else { return .failure(.unsupported(tool)) }
             tools = [tool]
         }
         var found: [(ForeignTool, [[String?]])] = []
@@ -437,10 +428,33 @@ private struct Adopter: Sendable {
             if let problem = foreign.problem { return .failure(.foreignHistory(tool, problem)) }
             var mapped: [(migration: Migration, evidence: String)] = []
             var unknown: [String] = []
-            for version in foreign.inEffect {
-                guard let parsed = Version(version.version, style: plan.versionStyle), let migration = plan.migration(parsed) else {
-                    unknown.append(version.version)
+            var notes = foreign.notes
+            var inEffect = foreign.inEffect
+            if tool == .sqitch {
+                // One registry holds every project deployed to the database; this plan's only.
+                let project = plan.migrations.first?.sqitch?.project
+                let others = inEffect.filter { $0.project != project }
+                if !others.isEmpty {
+                    notes.append("\(others.count) change\(others.count == 1 ? "" : "s") of other Sqitch projects (\(Set(others.compactMap(\.project)).sorted().joined(separator: ", "))) left out")
+                }
+                inEffect.removeAll { $0.project != project }
+            }
+            for version in inEffect {
+                guard let migration = Self.migration(of: version, tool: tool, in: plan) else {
+                    unknown.append(tool == .sqitch ? "\(version.script ?? "?") (\(version.version))" : version.version)
                     continue
+                }
+                if let recorded = version.scriptHash {
+                    let path = URL(fileURLWithPath: plan.directory).appendingPathComponent(migration.forward.path).path
+                    let computed: String
+                    do {
+                        computed = SqitchChange.scriptHash(of: try Data(contentsOf: URL(fileURLWithPath: path)))
+                    } catch {
+                        throw .queryFailed(target: target.name, message: "cannot read \(path): \(error.localizedDescription)", sqlState: nil)
+                    }
+                    if computed != recorded {
+                        return .failure(.scriptHashMismatch(change: version.script ?? migration.description, script: path, recorded: recorded, computed: computed))
+                    }
                 }
                 if let recorded = version.checksum {
                     let path = URL(fileURLWithPath: plan.directory).appendingPathComponent(migration.forward.path).path
@@ -460,7 +474,7 @@ private struct Adopter: Sendable {
             mapped.sort { $0.migration.version < $1.migration.version }
             decision = AdoptionDecision(
                 source: tool.rawValue, rowDescription: "adopted from \(tool.rawValue)", versions: mapped,
-                notes: foreign.notes + Self.unverified(tool, mapped))
+                notes: notes + Self.unverified(tool, mapped))
         } else if let baseline {
             let versions = plan.migrations.filter { $0.version <= baseline }.map { (migration: $0, evidence: "baseline") }
             decision = AdoptionDecision(
@@ -490,6 +504,13 @@ private struct Adopter: Sendable {
         return .success(decision)
     }
 
+    /// The plan's migration a version of the tool's history names: Sqitch by change id (a
+    /// reworked change has its own), the others by version as the plan's layout writes it.
+    static func migration(of version: ForeignVersion, tool: ForeignTool, in plan: Plan) -> Migration? {
+        if tool == .sqitch { return plan.migrations.first { $0.sqitch?.id == version.version } }
+        return Version(version.version, style: plan.versionStyle).flatMap { plan.migration($0) }
+    }
+
     /// What the tool's history cannot vouch for.
     static func unverified(_ tool: ForeignTool, _ mapped: [(migration: Migration, evidence: String)]) -> [String] {
         switch tool {
@@ -498,7 +519,9 @@ private struct Adopter: Sendable {
             return ["golang-migrate records neither checksums nor earlier versions: \(below) version\(below == 1 ? "" : "s") below its latest taken as applied"]
         case .diesel:
             return ["Diesel records no checksums: the scripts were not compared with what ran"]
-        case .flyway, .sqitch:
+        case .sqitch:
+            return ["Sqitch records each change by its id and the SHA-1 of its deploy script: both checked"]
+        case .flyway:
             return []
         }
     }

@@ -131,7 +131,7 @@ public struct RepairRun: Sendable {
         let workers = DispatchWorkers(count: min(max(inventory.concurrency, 1), 16), label: "tidemark-repair")
 
         // Pass 1: read and diagnose every selected target, each under its lock, writing nothing.
-        let found = await examine(targets, inventory: inventory, pool: workers) { target, timeouts in
+        let found = await workers.each(targets, inventory: inventory) { target, timeouts in
             Examined { () throws(BackendError) in
                 try examiner.examine(target, timeouts: timeouts, tier: inventory.environment(named: target.environment)?.tier)
             }
@@ -180,7 +180,7 @@ public struct RepairRun: Sendable {
         // for --auto, that the schema still proves the same), then record the repair row.
         let resolutions = Dictionary(decisions, uniquingKeysWith: { first, _ in first })
         let byName = Dictionary(toWrite.map { ($0.target, $0) }, uniquingKeysWith: { first, _ in first })
-        let written = await examine(targets.filter { resolutions[$0.name] != nil }, inventory: inventory, pool: workers) { target, timeouts in
+        let written = await workers.each(targets.filter { resolutions[$0.name] != nil }, inventory: inventory) { target, timeouts -> Examined in
             guard let resolution = resolutions[target.name], let earlier = byName[target.name] else { return .clean }
             return Examined { () throws(BackendError) in
                 try examiner.record(
@@ -229,24 +229,6 @@ public struct RepairRun: Sendable {
             } catch {
                 self = .failed(error)
             }
-        }
-    }
-
-    private func examine(
-        _ targets: [Target], inventory: Inventory, pool: DispatchWorkers,
-        _ body: @escaping @Sendable (Target, Timeouts) -> Examined
-    ) async -> [String: Examined] {
-        await withTaskGroup(of: (String, Examined).self) { group in
-            for target in targets {
-                let timeouts = inventory.timeouts(for: target)
-                group.addTask {
-                    let result = await pool.run { () -> Examined in body(target, timeouts) }
-                    return (target.name, result)
-                }
-            }
-            var results: [String: Examined] = [:]
-            for await (name, result) in group { results[name] = result }
-            return results
         }
     }
 }

@@ -264,7 +264,18 @@ public actor Notifier {
             return nil
         }
         sequence += 1
+        if let key = event.deliveryKey {
+            return Delivery(
+                id: Self.deliveryID(key: key, sink: sink.name), sink: sink.name, inventory: inventory, event: event.kind.rawValue, body: body,
+                createdAt: Date(), sequence: sequence)
+        }
         return Delivery(sink: sink.name, inventory: inventory, event: event.kind.rawValue, body: body, createdAt: Date(), sequence: sequence)
+    }
+
+    /// A stable delivery id in UUID form from an event's delivery key and the sink's name.
+    static func deliveryID(key: String, sink: String) -> String {
+        let hex = Array(SHA256Hex.digest("\(key)\u{0}\(sink)").prefix(32))
+        return [hex[0..<8], hex[8..<12], hex[12..<16], hex[16..<20], hex[20..<32]].map { String($0) }.joined(separator: "-")
     }
 
     /// Belt and braces: a URL or secret that somehow reached an error text (a script that

@@ -63,33 +63,7 @@ public enum CommandRunner {
     public static func run(
         _ arguments: [String], in directory: URL? = nil, environment: [String: String] = [:], as user: User? = nil
     ) throws -> Result {
-        let process = Process()
-        if let user {
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
-            process.arguments = ["--reuid=\(user.name)", "--regid=\(user.group)", "--clear-groups", "--", executable.path] + arguments
-        } else {
-            process.executableURL = executable
-            process.arguments = arguments
-        }
-        process.currentDirectoryURL = directory ?? repositoryRoot
-        var merged = ProcessInfo.processInfo.environment
-        for (key, value) in environment { merged[key] = value }
-        merged["NO_COLOR"] = "1"
-        process.environment = merged
-        let output = Pipe()
-        let errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        // Read both pipes before waiting so a large output cannot fill a pipe and deadlock.
-        let outputData = output.fileHandleForReading.readDataToEndOfFile()
-        let errorData = errors.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Result(
-            status: process.terminationStatus,
-            standardOutput: String(decoding: outputData, as: UTF8.self),
-            standardError: String(decoding: errorData, as: UTF8.self))
+        try launch(arguments, in: directory, environment: environment, as: user).collect()
     }
 
     /// The same, awaited without blocking a Swift concurrency thread: the process is waited for
@@ -136,26 +110,38 @@ public enum CommandRunner {
         /// Waits for the process on a thread of its own and returns what it printed.
         public func wait() async -> Result {
             await withCheckedContinuation { (continuation: CheckedContinuation<Result, Never>) in
-                let thread = Thread { [self] in
-                    let outputData = output.fileHandleForReading.readDataToEndOfFile()
-                    let errorData = errors.fileHandleForReading.readDataToEndOfFile()
-                    process.waitUntilExit()
-                    continuation.resume(
-                        returning: Result(
-                            status: process.terminationStatus, standardOutput: String(decoding: outputData, as: UTF8.self),
-                            standardError: String(decoding: errorData, as: UTF8.self)))
-                }
+                let thread = Thread { [self] in continuation.resume(returning: collect()) }
                 thread.name = "tidemark-test-launched"
                 thread.start()
             }
         }
+
+        /// Blocks until the process ends and returns what it printed. Both pipes are read before
+        /// waiting, so a large output cannot fill a pipe and deadlock.
+        func collect() -> Result {
+            let outputData = output.fileHandleForReading.readDataToEndOfFile()
+            let errorData = errors.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            return Result(
+                status: process.terminationStatus, standardOutput: String(decoding: outputData, as: UTF8.self),
+                standardError: String(decoding: errorData, as: UTF8.self))
+        }
     }
 
-    /// Starts `tidemark arguments…` in `directory` as `run` does, without waiting for it.
-    public static func launch(_ arguments: [String], in directory: URL? = nil, environment: [String: String] = [:]) throws -> Launched {
+    /// Starts `tidemark arguments…` in `directory` with `environment` added to this process's
+    /// environment, standard input closed (as under cron or CI), as `user` if one is given,
+    /// without waiting for it.
+    public static func launch(
+        _ arguments: [String], in directory: URL? = nil, environment: [String: String] = [:], as user: User? = nil
+    ) throws -> Launched {
         let process = Process()
-        process.executableURL = executable
-        process.arguments = arguments
+        if let user {
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
+            process.arguments = ["--reuid=\(user.name)", "--regid=\(user.group)", "--clear-groups", "--", executable.path] + arguments
+        } else {
+            process.executableURL = executable
+            process.arguments = arguments
+        }
         process.currentDirectoryURL = directory ?? repositoryRoot
         var merged = ProcessInfo.processInfo.environment
         for (key, value) in environment { merged[key] = value }

@@ -24,10 +24,11 @@ extension Tidemark {
     struct AdoptCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "adopt",
-            abstract: "Record baseline rows for the versions another tool (Flyway, golang-migrate, Diesel) already applied.",
+            abstract: "Record baseline rows for the versions another tool (Flyway, golang-migrate, Diesel, Sqitch) already applied.",
             discussion: """
                 Per selected target (all of the inventory when none is selected), reads the other tool's \
-                history table, maps it onto the plan, checks Flyway checksums and, where fingerprints.json \
+                history table (Sqitch: its registry), maps it onto the plan, checks Flyway checksums and Sqitch \
+                script hashes and, where fingerprints.json \
                 records the version, the live schema, and records one baseline row per version in effect. \
                 The other tool's table is never written, so going back is possible. Refused targets are \
                 left alone with the reason (exit 3; exit 2 when a target is Tidemark's already). \

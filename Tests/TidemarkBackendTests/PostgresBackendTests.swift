@@ -421,7 +421,7 @@ struct PostgresBackendTests {
                 "id bigint NO", "version text NO", "description text NO", "kind text NO", "script text NO",
                 "checksum text NO", "run_id text NO", "applied_by text NO", "started_at timestamp with time zone NO",
                 "finished_at timestamp with time zone YES", "execution_ms bigint NO", "success boolean NO",
-                "transactional boolean NO", "error text YES",
+                "transactional boolean NO", "error text YES", "attempt integer NO",
             ])
     }
 

@@ -443,6 +443,175 @@ struct AdoptSQLiteTests {
     }
 }
 
+/// `tidemark adopt --from sqitch` after the real `sqitch deploy` (plans/sqitch-example: a tag, a
+/// reworked change) to SQLite targets at different changes, each with its registry `sqitch.db`
+/// beside it, as Sqitch keeps it.
+@Suite("Adopt from Sqitch", .serialized, .enabled(if: ExternalTool.exists("sqitch")))
+struct AdoptSqitchTests {
+    static let example = CommandRunner.repositoryRoot.appendingPathComponent("plans/sqitch-example")
+    static let targets = ["at-posts", "at-v1", "at-latest", "fresh"]
+
+    func run(_ tool: String, _ arguments: [String], in directory: URL) throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = [tool] + arguments
+        process.currentDirectoryURL = directory
+        var environment = ProcessInfo.processInfo.environment
+        environment["SQITCH_FULLNAME"] = "Adopt Test"
+        environment["SQITCH_EMAIL"] = "adopt@tidemark.test"
+        process.environment = environment
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        return (process.terminationStatus, text)
+    }
+
+    func history(_ root: URL, _ target: String) throws -> [HistoryEntry] {
+        let location = Target(name: target, environment: "dev", connection: .url("sqlite:\(root.path)/dbs/\(target)/app.db"))
+        let connection = try SQLiteBackend().connect(to: location, access: .readOnly, timeouts: .standard, logger: .silent)
+        defer { connection.close() }
+        return try connection.readHistory()
+    }
+
+    func fingerprint(_ root: URL, _ target: String) throws -> SchemaFingerprint {
+        let location = Target(name: target, environment: "dev", connection: .url("sqlite:\(root.path)/dbs/\(target)/app.db"))
+        let connection = try SQLiteBackend().connect(to: location, access: .readOnly, timeouts: .standard, logger: .silent)
+        defer { connection.close() }
+        return try connection.fingerprint()
+    }
+
+    @Test func sqitchDeployedTargetsAreAdoptedAndReachTheSchemaOfAFreshOne() async throws {
+        let root = try CommandRunner.temporaryDirectory("tidemark-adopt-sqitch")
+        defer { try? FileManager.default.removeItem(at: root) }
+        try FileManager.default.createDirectory(at: root.appendingPathComponent("plans"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(at: root.appendingPathComponent("inventories"), withIntermediateDirectories: true)
+        let plan = root.appendingPathComponent("plans/blog")
+        try FileManager.default.copyItem(at: Self.example, to: plan)
+        for target in Self.targets {
+            try FileManager.default.createDirectory(at: root.appendingPathComponent("dbs/\(target)"), withIntermediateDirectories: true)
+        }
+        let lines = Self.targets.map { "      - { name: \($0), url: \"sqlite:../dbs/\($0)/app.db\" }" }
+        try """
+            inventory: blog
+            plan: ../plans/blog
+            environments:
+              dev:
+                tier: dev
+                targets:
+            \(lines.joined(separator: "\n"))
+
+            """.write(to: root.appendingPathComponent("inventories/blog.yaml"), atomically: true, encoding: .utf8)
+
+        // The real sqitch deploys: to posts (2), to @v1.0 (3), and everything (5, with the rework).
+        for (target, to) in [("at-posts", ["--to", "posts"]), ("at-v1", ["--to", "@v1.0"]), ("at-latest", [])] {
+            let deploy = try run("sqitch", ["deploy", "db:sqlite:\(root.path)/dbs/\(target)/app.db"] + to, in: plan)
+            try #require(deploy.status == 0, "sqitch deploy \(target): \(deploy.output)")
+        }
+        // Where Sqitch keeps a SQLite registry: sqitch.db beside the database.
+        #expect(FileManager.default.fileExists(atPath: root.appendingPathComponent("dbs/at-posts/sqitch.db").path))
+        let registries = ["at-posts", "at-v1", "at-latest"].map { root.appendingPathComponent("dbs/\($0)/sqitch.db") }
+        let before = try registries.map { try Data(contentsOf: $0) }
+
+        let adopt = try await CommandRunner.run(["adopt", "-i", "inventories/blog.yaml", "--from", "sqitch", "--json"], in: root)
+        #expect(adopt.status == 3, "\(adopt)")
+        let document = try #require(try JSONSerialization.jsonObject(with: Data(adopt.standardOutput.utf8)) as? [String: Any])
+        let targets = Dictionary(
+            uniqueKeysWithValues: (document["targets"] as? [[String: Any]] ?? []).map { ($0["target"] as? String ?? "", $0) })
+        func versions(_ name: String) -> [String] {
+            (targets[name]?["versions"] as? [[String: Any]] ?? []).compactMap { $0["version"] as? String }
+        }
+        #expect(versions("at-posts") == ["1", "2"], "\(adopt)")
+        #expect(versions("at-v1") == ["1", "2", "3"], "\(adopt)")
+        #expect(versions("at-latest") == ["1", "2", "3", "4", "5"], "\(adopt)")
+        #expect(targets["fresh"]?["refusal"] as? String == "database-missing", "\(adopt)")
+
+        let apply = try await CommandRunner.run(["apply", "-i", "inventories/blog.yaml", "--yes"], in: root)
+        #expect(apply.status == 0, "\(apply)")
+        #expect(try history(root, "at-posts").filter { $0.kind == .forward }.map(\.version) == ["3", "4", "5"])
+        #expect(try history(root, "at-v1").filter { $0.kind == .forward }.map(\.version) == ["4", "5"])
+        #expect(try history(root, "at-latest").filter { $0.kind == .forward }.isEmpty)
+        let reference = try fingerprint(root, "fresh")
+        for target in ["at-posts", "at-v1", "at-latest"] {
+            #expect(try fingerprint(root, target).compare(to: reference) == .equal, "\(target)")
+        }
+
+        // Sqitch's registry is byte for byte as it was, and sqitch still reads it.
+        #expect(try registries.map { try Data(contentsOf: $0) } == before)
+        let status = try run("sqitch", ["status", "db:sqlite:\(root.path)/dbs/at-posts/app.db"], in: plan)
+        #expect(status.status == 0 && status.output.contains("# Project:  blog") && status.output.contains("# Name:     posts"), "\(status.output)")
+
+        // A deploy script edited since Sqitch ran it is refused.
+        let edited = plan.appendingPathComponent("deploy/users.sql")
+        try (try String(contentsOf: edited, encoding: .utf8) + "-- edited\n").write(to: edited, atomically: true, encoding: .utf8)
+        try FileManager.default.createDirectory(at: root.appendingPathComponent("dbs/again"), withIntermediateDirectories: true)
+        try FileManager.default.copyItem(at: registries[0], to: root.appendingPathComponent("dbs/again/sqitch.db"))
+        _ = try run("sqlite3", [root.appendingPathComponent("dbs/again/app.db").path, "CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT NOT NULL);"], in: root)
+        try """
+            inventory: again
+            plan: ../plans/blog
+            environments:
+              dev: { tier: dev, targets: [ { name: again, url: "sqlite:../dbs/again/app.db" } ] }
+            """.write(to: root.appendingPathComponent("inventories/again.yaml"), atomically: true, encoding: .utf8)
+        let changed = try await CommandRunner.run(["adopt", "-i", "inventories/again.yaml"], in: root)
+        #expect(changed.status == 3 && changed.standardOutput.contains("refused (checksum-mismatch)"), "\(changed)")
+        #expect(changed.standardOutput.contains("Sqitch deployed change users from a script whose SHA-1 is"), "\(changed)")
+    }
+
+    /// On PostgreSQL Sqitch keeps its registry in schema `sqitch` of the database, one per
+    /// database: each target here is a database of its own.
+    @Test(.enabled(if: TestPostgres.isAvailable, Comment(rawValue: TestPostgres.skipReason)))
+    func sqitchRegistryInPostgreSQLIsRead() async throws {
+        let server = try #require(TestPostgres.url.flatMap { URL(string: $0) })
+        let suffix = String(UUID().uuidString.prefix(8)).lowercased()
+        let names = ["at-v1", "fresh"]
+        func database(_ target: String) -> String { "adopt_sqitch_\(suffix)_\(target.replacingOccurrences(of: "-", with: "_"))" }
+        func url(_ target: String) -> String { server.deletingLastPathComponent().appendingPathComponent(database(target)).absoluteString }
+        for target in names { _ = try run("psql", [server.absoluteString, "-X", "-q", "-c", "CREATE DATABASE \(database(target))"], in: URL(fileURLWithPath: "/")) }
+        defer {
+            for target in names { _ = try? run("psql", [server.absoluteString, "-X", "-q", "-c", "DROP DATABASE IF EXISTS \(database(target))"], in: URL(fileURLWithPath: "/")) }
+        }
+        let root = try CommandRunner.temporaryDirectory("tidemark-adopt-sqitch-pg")
+        defer { try? FileManager.default.removeItem(at: root) }
+        try FileManager.default.createDirectory(at: root.appendingPathComponent("plans"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(at: root.appendingPathComponent("inventories"), withIntermediateDirectories: true)
+        let plan = root.appendingPathComponent("plans/blog")
+        try FileManager.default.copyItem(at: Self.example, to: plan)
+        let lines = names.map { "      - { name: \($0), url: \"\(url($0))\" }" }
+        try """
+            inventory: blog
+            plan: ../plans/blog
+            environments:
+              dev:
+                tier: dev
+                targets:
+            \(lines.joined(separator: "\n"))
+
+            """.write(to: root.appendingPathComponent("inventories/blog.yaml"), atomically: true, encoding: .utf8)
+        let deploy = try run("sqitch", ["deploy", "db:\(url("at-v1"))", "--to", "@v1.0"], in: plan)
+        try #require(deploy.status == 0, "sqitch deploy: \(deploy.output)")
+        let theirs = ["-X", "-A", "-t", "-c", "SELECT change_id, change, project, committed_at, script_hash FROM sqitch.changes ORDER BY committed_at"]
+        let before = try run("psql", [url("at-v1")] + theirs, in: root)
+
+        let adopt = try await CommandRunner.run(["adopt", "-i", "inventories/blog.yaml", "--target", "at-v1"], in: root)
+        #expect(adopt.status == 0 && adopt.standardOutput.contains("at-v1 (dev): adopted at 3 from sqitch (3 baseline rows)"), "\(adopt)")
+        let apply = try await CommandRunner.run(["apply", "-i", "inventories/blog.yaml", "--yes"], in: root)
+        #expect(apply.status == 0, "\(apply)")
+        func fingerprint(_ target: String) throws -> SchemaFingerprint {
+            let location = Target(name: target, environment: "dev", connection: .url(url(target)))
+            let connection = try PostgresBackend().connect(to: location, access: .readOnly, timeouts: .standard, logger: .silent)
+            defer { connection.close() }
+            return try connection.fingerprint()
+        }
+        #expect(try fingerprint("at-v1").compare(to: fingerprint("fresh")) == .equal)
+        #expect(try run("psql", [url("at-v1")] + theirs, in: root).output == before.output)
+        let status = try run("sqitch", ["status", "db:\(url("at-v1"))"], in: plan)
+        #expect(status.status == 0 && status.output.contains("# Name:     user_posts"), "\(status.output)")
+    }
+}
+
 /// Flyway's checksum of a file, through Tidemark's implementation (checked against Flyway's own
 /// output in FlywayChecksumTests).
 enum FlywayChecksumOracle {

@@ -67,3 +67,19 @@ import TidemarkCore
         #expect(builder.fingerprint.excludingTable("schema_migrations") == expected.fingerprint)
     }
 }
+
+/// Sqitch's registry `changes`, as `sqitch deploy` filled it (rows read from a real registry).
+@Suite struct SqitchRegistryTests {
+    @Test func changesAreInEffectInDeployOrderWithTheirHashes() {
+        let rows: [[String?]] = [
+            ["9c3f", "flips", "flipr", "2026-11-29 19:56:13.100", "aa11"],
+            ["e350b6d59f0f07f9462c4eb5ec4ce615a87ac4f0", "users", "flipr", "2026-11-29 19:56:12.897", "b5c0b2f29554b2a5e7d53b9fd63010d89e03777b"],
+        ]
+        let history = ForeignHistory.read(.sqitch, rows: rows, planVersions: [])
+        #expect(history.problem == nil)
+        #expect(history.inEffect.map(\.script) == ["users", "flips"])
+        #expect(history.inEffect.first?.scriptHash == "b5c0b2f29554b2a5e7d53b9fd63010d89e03777b")
+        #expect(history.inEffect.allSatisfy { $0.project == "flipr" })
+        #expect(ForeignHistory.read(.sqitch, rows: [[nil, "x", "p", nil, nil]], planVersions: []).problem != nil)
+    }
+}

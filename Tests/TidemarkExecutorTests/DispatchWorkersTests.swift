@@ -1,6 +1,7 @@
 import Foundation
 import Synchronization
 import Testing
+import TidemarkCore
 
 @testable import TidemarkExecutor
 
@@ -69,5 +70,28 @@ import Testing
         // A worker drops its reference only after its last job returned its continuation.
         for _ in 0..<100 where released != nil { try? await Task.sleep(for: .milliseconds(10)) }
         #expect(released == nil)
+    }
+
+    /// `each`: every target once, by name, with its environment's timeouts, never more than
+    /// `count` bodies at a time however many targets there are.
+    @Test func eachRunsEveryTargetOnceWithItsTimeoutsAndAtMostCountAtATime() async {
+        let slow = Timeouts(lockTimeout: .seconds(7), statementTimeout: .seconds(70), connectTimeout: .seconds(3))
+        let targets = (0..<5_000).map { Target(name: "t-\($0)", environment: $0 % 2 == 0 ? "even" : "odd", connection: .url("memory:t-\($0)")) }
+        let inventory = Inventory(
+            name: "i", file: "i.yaml", planDirectory: "plans/p",
+            environments: [
+                Environment(name: "even", tier: .dev, targets: targets.filter { $0.environment == "even" }),
+                Environment(name: "odd", tier: .dev, timeouts: slow, targets: targets.filter { $0.environment == "odd" }),
+            ])
+        let workers = DispatchWorkers(count: 3, label: "test-each")
+        let meter = Meter()
+        let results = await workers.each(targets, inventory: inventory) { target, timeouts in
+            meter.enter()
+            defer { meter.leave() }
+            return "\(target.name) \(timeouts.lockTimeout == slow.lockTimeout ? "slow" : "standard")"
+        }
+        #expect(results.count == targets.count && meter.done == targets.count)
+        #expect(targets.allSatisfy { results[$0.name] == "\($0.name) \($0.environment == "odd" ? "slow" : "standard")" })
+        #expect(meter.maximum <= 3)
     }
 }

@@ -84,6 +84,8 @@ import TidemarkTestSupport
         let path = try #require(report.reportPath)
         let written = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as? [String: Any]
         #expect(written?["schema"] as? String == "tidemark.adopt/v1")
+        let mode = try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int
+        #expect(mode == 0o600)
     }
 
     @Test func aTargetWhoseLockIsHeldIsLeftAlone() async throws {
