@@ -204,13 +204,21 @@ struct SqitchPlanParser {
         var sinceTag: [String: Int] = [:]
         /// The newest change of each name, by index.
         var newest: [String: Int] = [:]
+        /// Names of change lines that could not be read.
+        var unreadable: Set<String> = []
         while index < lines.count {
             let chars = lines[index]
             let number = index + 1
             index += 1
             let (content, note) = Self.splitNote(chars)
             if content.allSatisfy(Self.isBlank) { continue }
-            guard let entry = readEntry(content, line: number) else { continue }
+            guard let entry = readEntry(content, line: number) else {
+                // Reported already; its name still counts as declared, so the changes that
+                // require it are not reported too.
+                let name = content.drop(while: { Self.isBlank($0) || $0 == "+" || $0 == "@" }).prefix { !Self.isBlank($0) && $0 != "[" }
+                unreadable.insert(String(name))
+                continue
+            }
             if entry.isTag {
                 if let earlier = tagLines[entry.name] {
                     report(line: number, column: entry.column, "tag @\(entry.name) is already declared on line \(earlier); give this tag another name.")
@@ -231,7 +239,9 @@ struct SqitchPlanParser {
                         "change \"\(entry.name)\" is already declared on line \(earlier) with no tag between; to rework it, tag the plan first (`sqitch tag`) and then `sqitch rework \(entry.name)`, otherwise give it another name.")
                     continue
                 }
-                checkRequirements(entry, line: number, project: projectName, changes: changes, tagLines: tagLines, newest: newest)
+                checkRequirements(
+                    entry, line: number, project: projectName, changes: changes, tagLines: tagLines, newest: newest,
+                    unreadable: unreadable)
                 if let reworked = newest[entry.name] {
                     // Sqitch's rework tags: the tags after the reworked change, newest first, then its own.
                     var reworkTags: [String] = []
@@ -500,12 +510,13 @@ struct SqitchPlanParser {
     /// `change@tag` needs the change declared before that tag. Other projects and ids are not checked.
     mutating func checkRequirements(
         _ entry: Entry, line: Int, project: String, changes: [SqitchPlanFile.Change], tagLines: [String: Int],
-        newest: [String: Int]
+        newest: [String: Int], unreadable: Set<String>
     ) {
         for dependency in entry.dependencies where !dependency.conflicts {
             if let other = dependency.project, other != project { continue }
             if dependency.project == nil, dependency.id != nil { continue }
             let text = dependency.rendered(planProject: project)
+            if let change = dependency.change, unreadable.contains(change) { continue }
             switch (dependency.change, dependency.tag) {
             case let (change?, tag?):
                 if let tagLine = tagLines[tag], let declared = newest[change], changes[declared].line < tagLine { continue }

@@ -67,6 +67,7 @@ public enum BackendConformance {
         ConformanceCheck(name: "readOnlyConnectionReadsButRefusesChanges", run: readOnlyConnectionReadsButRefusesChanges),
         ConformanceCheck(name: "estimatedRowsReadsOnlyAndOmitsMissingRelations", run: estimatedRowsReadsOnlyAndOmitsMissingRelations),
         ConformanceCheck(name: "foreignTableRowsReadAsTextOnAReadOnlyConnection", run: foreignTableRowsReadAsTextOnAReadOnlyConnection),
+        ConformanceCheck(name: "verifyRecordsNothingAndChangesNothing", run: verifyRecordsNothingAndChangesNothing),
     ]
 
     /// Generous timeouts: the checks that test a timeout set their own.
@@ -812,6 +813,39 @@ public enum BackendConformance {
     }
 
     /// A step request with conformance defaults.
+    /// A verify script (Sqitch's `verify/`) writes no history row and leaves nothing behind, with
+    /// or without its own transaction; a failing one throws `.verifyFailed` naming the script, and
+    /// a transaction it leaves open is rolled back, so the next step runs.
+    public static func verifyRecordsNothingAndChangesNothing(_ fixture: any BackendFixture) throws {
+        try check(fixture) { c in
+            let target = try fixture.makeTarget(name: "verify")
+            let connection = try c.connect(target)
+            try connection.ensureHistoryTable()
+            try connection.run(step("1", .forward, sql: fixture.createTableSQL("tm_verified")))
+
+            try connection.verify(
+                VerifyRequest(version: "1", scriptPath: "verify/plain.sql", sql: fixture.createTableSQL("tm_verify_plain"), transactional: true))
+            try connection.verify(
+                VerifyRequest(
+                    version: "1", scriptPath: "verify/own.sql", sql: "BEGIN;\n\(fixture.createTableSQL("tm_verify_own"));\nROLLBACK;\n",
+                    transactional: false))
+            try c.expect(try !fixture.tableExists("tm_verify_plain", in: target), "a verify without its own transaction left a table")
+            try c.expect(try !fixture.tableExists("tm_verify_own", in: target), "a verify with BEGIN … ROLLBACK left a table")
+
+            let error = try c.expectFailure("a failing verify") { () throws(BackendError) in
+                try connection.verify(
+                    VerifyRequest(version: "1", scriptPath: "verify/bad.sql", sql: "BEGIN;\n\(fixture.failingSQL);\n", transactional: false))
+            }
+            guard case .verifyFailed(let name, "1", "verify/bad.sql", _, _) = error, name == target.name else {
+                throw c.failure("expected BackendError.verifyFailed for verify/bad.sql, got \(error)")
+            }
+            let rows = try connection.readHistory()
+            try c.expect(rows.count == 1 && rows.allSatisfy(\.success), "verifies wrote history rows: \(c.show(rows))")
+            try connection.run(step("2", .forward, sql: fixture.createTableSQL("tm_after_verify")))
+            try c.expect(try fixture.tableExists("tm_after_verify", in: target), "no step could run after a failed verify")
+        }
+    }
+
     public static func step(
         _ version: String, _ kind: StepKind, sql: String, transactional: Bool = true, scriptPath: String? = nil,
         runID: String = "conformance-run", appliedBy: String = "conformance@localhost", description: String? = nil,

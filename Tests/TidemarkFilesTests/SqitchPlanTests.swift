@@ -227,6 +227,13 @@ struct SqitchPlanTests {
             ])
     }
 
+    @Test func aChangeRequiringAnUnreadableLineIsNotReportedToo() throws {
+        let text = header + "users 2024-01-31T25:00:00Z \(planner)\nposts [users] 2024-01-02T00:00:00Z \(planner)\n"
+        let (directory, errors) = try sqitchErrors(text, scripts: ["deploy/users.sql", "deploy/posts.sql"])
+        defer { TestPaths.remove(directory) }
+        #expect(errors.map(location) == [SourceLocation(file: directory + "/sqitch.plan", line: 4, column: 7)])
+    }
+
     @Test func mixingSqitchWithAnotherLayoutNamesBothFiles() throws {
         let text = header + "users 2024-01-01T00:00:00Z \(planner)\n"
         let (directory, errors) = try sqitchErrors(text, scripts: ["deploy/users.sql", "V2__more.sql"])
@@ -255,6 +262,38 @@ struct SqitchPlanTests {
         }
         let theirs = printed.standardOutput.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
         #expect(theirs == ours)
+    }
+
+    /// Plans the real sqitch refuses (exit non-zero) are refused here too, at the line it names.
+    @Test(.enabled(if: sqitchInstalled || required, "sqitch is not installed: run scripts/install-deps --peers"))
+    func plansSqitchRefusesAreRefused() async throws {
+        let cases: [(plan: String, line: Int)] = [
+            (header + "users 2024-01-01T00:00:00Z \(planner)\nposts 2024-01-01T00:00:01Z \(planner)\nusers 2024-01-02T00:00:00Z \(planner)\n", 6),
+            (
+                header + "users 2024-01-01T00:00:00Z \(planner)\n@v1 2024-01-01T00:00:01Z \(planner)\n"
+                    + "posts 2024-01-01T00:00:02Z \(planner)\nusers [users@v2] 2024-01-02T00:00:00Z \(planner)\n", 7
+            ),
+            (header + "users 2024-13-01T00:00:00Z \(planner)\n", 4),
+            (header + "users [nobody] 2024-01-01T00:00:00Z \(planner)\n", 4),
+            ("%project=shop\nusers 2024-01-01T00:00:00Z \(planner)\n", 2),
+        ]
+        for (text, line) in cases {
+            let directory = try TestPaths.temporaryDirectory()
+            defer { TestPaths.remove(directory) }
+            try TestPaths.write("[core]\n\tengine = sqlite\n", to: "sqitch.conf", in: directory)
+            try TestPaths.write(text, to: "sqitch.plan", in: directory)
+            for name in ["users", "posts", "users@v1"] {
+                try TestPaths.write("SELECT 1;\n", to: "deploy/\(name).sql", in: directory)
+            }
+            let theirs = try await ExternalTool.run("sqitch", ["plan", "--no-headers"], in: URL(fileURLWithPath: directory))
+            #expect(theirs.status != 0, "sqitch accepted:\n\(text)\n\(theirs)")
+            do {
+                _ = try PlanDirectory.load(at: directory)
+                Issue.record("Tidemark accepted a plan sqitch refuses:\n\(text)")
+            } catch {
+                #expect(error.errors.compactMap(location).map(\.line) == [line], "\(error)")
+            }
+        }
     }
 
     @Test(.enabled(if: sqitchInstalled || required, "sqitch is not installed: run scripts/install-deps --peers"))
