@@ -73,6 +73,30 @@ struct ControlFleet {
         }
     }
 
+    /// Waits (up to `timeout`) until the runner with process id `pid` holds a claim in this
+    /// fleet's run, so a test kills or interrupts it mid-work, not before it started or after it
+    /// finished (on a loaded machine a fixed delay can land on either side).
+    func waitUntilClaiming(pid: Int32, timeout: Duration = .seconds(60)) async throws -> Bool {
+        let session = try session()
+        defer { session.close() }
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            // The first runner of a fresh cluster creates the control schema: until then, nothing to read.
+            guard try session.query("SELECT to_regclass('tidemark_control.targets') IS NOT NULL").first?.first == "t" else {
+                try await Task.sleep(for: .milliseconds(20))
+                continue
+            }
+            let rows = try session.query(
+                """
+                SELECT count(*) FROM tidemark_control.targets t JOIN tidemark_control.runs r USING (run_id)
+                WHERE r.inventory = $1 AND t.state = 'claimed' AND t.runner LIKE '%/' || $2 || '-%'
+                """, [name, String(pid)])
+            if let count = rows.first?.first ?? nil, (Int(count) ?? 0) > 0 { return true }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        return false
+    }
+
     /// The run id a runner printed (`run ID: created as runner …` / `joined`).
     static func runID(in output: String) -> String? {
         for line in output.split(separator: "\n") where line.hasPrefix("run ") && (line.contains(": created as runner") || line.contains(": joined as runner")) {

@@ -20,7 +20,9 @@ struct ManyRunnersTests {
             defer { fleet.remove() }
             let runners = try (0..<3).map { _ in try CommandRunner.launch(fleet.apply(["--lease", "1s"]), in: fleet.directory) }
             let victim = Int.random(in: 0..<3)
-            try await Task.sleep(for: .milliseconds(Int.random(in: 300...1500)))
+            // Killed at a random moment of its work: after its first claim, up to half a second later.
+            #expect(try await fleet.waitUntilClaiming(pid: runners[victim].processIdentifier), "trial \(trial): the victim never claimed")
+            try await Task.sleep(for: .milliseconds(Int.random(in: 0...500)))
             runners[victim].send(SIGKILL)
             var results: [CommandRunner.Result] = []
             for runner in runners { results.append(await runner.wait()) }
@@ -196,7 +198,8 @@ struct RunnerInterruptTests {
         let interrupted = try CommandRunner.launch(fleet.apply(["--lease", "1s"]), in: fleet.directory)
         try await Task.sleep(for: .milliseconds(400))
         let other = try CommandRunner.launch(fleet.apply(["--lease", "1s"]), in: fleet.directory)
-        try await Task.sleep(for: .milliseconds(900))
+        // Interrupted in the middle of a target, whatever the machine's load.
+        #expect(try await fleet.waitUntilClaiming(pid: interrupted.processIdentifier), "the runner never claimed")
         interrupted.send(SIGINT)
         let first = await interrupted.wait()
         let second = await other.wait()

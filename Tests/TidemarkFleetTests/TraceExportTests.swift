@@ -229,10 +229,12 @@ import TidemarkTestSupport
         }
         #expect(reason == "no answer within 0.70 s", "\(reason)")
         #expect(collector.requests.count == 1)
-        // After the report, the run waited for the deadline (0.7 s) and not much more: the slack
-        // is for writing the page and for a loaded machine's scheduling, not a second attempt.
+        // After the report, the run waited for the deadline (0.7 s), and the deadline ended the
+        // wait: URLSession's own default would hold it 60 s. The upper bound is that, not a timing
+        // goal: a loaded shared machine stretched 0.7 s to over 3 s once; one request shows there
+        // was no second attempt.
         let afterReport = elapsed - .milliseconds(Int64(report.finishedAt.timeIntervalSince(report.startedAt) * 1000))
-        #expect(afterReport >= .milliseconds(600) && afterReport < .milliseconds(3000), "waited \(afterReport) after the report, \(elapsed) in all")
+        #expect(afterReport >= .milliseconds(600) && afterReport < .seconds(30), "waited \(afterReport) after the report, \(elapsed) in all")
     }
 
     @Test func badOrAbsentSettingsExportNothingAndNeverStopTheRun() throws {
