@@ -159,10 +159,12 @@ struct ManyRunnersTests {
 
     /// `tidemark stop RUN_ID` stops every runner: running steps finish, the rest is skipped.
     @Test func stopStopsEveryRunner() async throws {
-        let fleet = try ControlFleet(perWave: 4, stepSeconds: 0.2)
+        // Slow steps (8 s of work for the two runners at least), and the stop sent once a runner
+        // holds a claim: on a loaded machine starting `runs` and `stop` takes seconds.
+        let fleet = try ControlFleet(perWave: 4, stepSeconds: 1.0)
         defer { fleet.remove() }
         let runners = try (0..<2).map { _ in try CommandRunner.launch(fleet.apply(["--lease", "1s"]), in: fleet.directory) }
-        try await Task.sleep(for: .milliseconds(1200))
+        #expect(try await fleet.waitUntilClaiming(pid: runners[0].processIdentifier), "the runner never claimed")
         let runs = try await CommandRunner.run(["runs", "--control", fleet.url, "--json"], in: fleet.directory)
         let document = try #require(try JSONSerialization.jsonObject(with: Data(runs.standardOutput.utf8)) as? [String: Any])
         let run = try #require((document["runs"] as? [[String: Any]] ?? []).first { $0["inventory"] as? String == fleet.name })
