@@ -74,11 +74,19 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // One rollout, many runners: the control database (SPEC 11), over TidemarkPostgres's session.
+        .target(
+            name: "TidemarkControl",
+            dependencies: [
+                "TidemarkCore", "TidemarkPlanner", "TidemarkFiles", "TidemarkExecutor", "TidemarkNotify", "TidemarkFleet", "TidemarkPostgres",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .executableTarget(
             name: "tidemark",
             dependencies: [
                 "TidemarkCore", "TidemarkPlanner", "TidemarkFiles", "TidemarkPostgres", "TidemarkSQLite",
-                "TidemarkExecutor", "TidemarkNotify", "TidemarkFleet", "TidemarkObserve",
+                "TidemarkExecutor", "TidemarkNotify", "TidemarkFleet", "TidemarkObserve", "TidemarkControl",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -115,7 +123,7 @@ let package = Package(
         ),
         .testTarget(
             name: "TidemarkFilesTests",
-            dependencies: ["TidemarkFiles", "TidemarkCore"],
+            dependencies: ["TidemarkFiles", "TidemarkCore", "TidemarkTestSupport"],
             resources: [.copy("Fixtures")]
         ),
         .testTarget(
@@ -150,8 +158,14 @@ let package = Package(
             resources: [.copy("Regressions")]
         ),
         .testTarget(
+            name: "TidemarkControlTests",
+            dependencies: [
+                "TidemarkControl", "TidemarkCore", "TidemarkPostgres", "TidemarkTestSupport", "TidemarkFleet", "TidemarkExecutor",
+            ]
+        ),
+        .testTarget(
             name: "TidemarkCLITests",
-            dependencies: ["TidemarkCore", "TidemarkTestSupport", "TidemarkSQLite", "TidemarkPostgres"],
+            dependencies: ["TidemarkCore", "TidemarkTestSupport", "TidemarkSQLite", "TidemarkPostgres", "TidemarkExecutor", "TidemarkFleet"],
             exclude: ["Golden"]
         ),
     ]

@@ -15,10 +15,12 @@ public struct StepRequest: Sendable, Hashable {
     public var transactional: Bool
     public var runID: String
     public var appliedBy: String
+    /// Which attempt this is (1-based): a step retried after a lock timeout records each attempt.
+    public var attempt: Int
 
     public init(
         version: String, description: String, kind: StepKind, scriptPath: String, sql: String, checksum: String,
-        transactional: Bool, runID: String, appliedBy: String
+        transactional: Bool, runID: String, appliedBy: String, attempt: Int = 1
     ) {
         self.version = version
         self.description = description
@@ -29,6 +31,48 @@ public struct StepRequest: Sendable, Hashable {
         self.transactional = transactional
         self.runID = runID
         self.appliedBy = appliedBy
+        self.attempt = attempt
+    }
+}
+
+/// A table another tool keeps in a target, named as that tool names it, and the columns to
+/// read from it (`tidemark adopt` reads foreign histories this way). Thread-safe value.
+public struct ForeignTable: Sendable, Hashable, Codable {
+    /// The PostgreSQL schema it lives in; nil: the target's schema.
+    public var schema: String?
+    public var name: String
+    public var columns: [String]
+
+    public init(schema: String? = nil, name: String, columns: [String]) {
+        self.schema = schema
+        self.name = name
+        self.columns = columns
+    }
+
+    /// `schema.name`, or `name`.
+    public var qualifiedName: String { schema.map { "\($0).\(name)" } ?? name }
+}
+
+/// A verify script to run after its version's forward step (Sqitch's `verify/`). Thread-safe value.
+public struct VerifyRequest: Sendable, Hashable {
+    public var version: String
+    /// The script's path in the plan (`verify/users.sql`), named in its errors.
+    public var scriptPath: String
+    public var sql: String
+    /// False when the script manages its own transaction (Sqitch's `BEGIN; … ROLLBACK;`).
+    public var transactional: Bool
+
+    public init(version: String, scriptPath: String, sql: String, transactional: Bool) {
+        self.version = version
+        self.scriptPath = scriptPath
+        self.sql = sql
+        self.transactional = transactional
+    }
+
+    /// The verify script of `migration`, or nil when it has none.
+    public init?(for migration: Migration) {
+        guard let script = migration.verify else { return nil }
+        self.init(version: migration.version.text, scriptPath: script.path, sql: script.sql, transactional: script.isTransactional)
     }
 }
 
@@ -97,6 +141,11 @@ public protocol BackendConnection: AnyObject {
     /// backend cannot estimate, are absent from the result.
     func estimatedRows(of relations: [String]) throws(BackendError) -> [String: Double]
 
+    /// The rows of a table another tool owns, `table.columns` as text (booleans as the database
+    /// writes them as text, NULL as nil), in no particular order; nil when the table does not
+    /// exist. Only reads: allowed on a read-only connection, and never writes the table.
+    func readRows(of table: ForeignTable) throws(BackendError) -> [[String?]]?
+
     /// Runs one step with its history row.
     ///
     /// Transactional: script and a success row commit together; on failure the transaction
@@ -106,6 +155,12 @@ public protocol BackendConnection: AnyObject {
     /// the target reads as dirty.
     @discardableResult
     func run(_ step: StepRequest) throws(BackendError) -> HistoryEntry
+
+    /// Runs a verify script and records nothing: a script that manages its own transaction runs
+    /// as written, any other inside a transaction that is rolled back, so a verify changes
+    /// nothing; a transaction the script leaves open is rolled back. Throws `.verifyFailed`
+    /// with the script's error.
+    func verify(_ request: VerifyRequest) throws(BackendError)
 
     /// The target schema's structure from the catalog, normalised and hashed (history table
     /// excluded; the schema's own name left out): what `rehearse` compares and `status --drift`

@@ -93,6 +93,8 @@ public enum BackendError: Error, Sendable, Hashable, CustomStringConvertible {
     case databaseNotFound(target: String, location: String)
     /// A change (`operation`) was asked of a read-only connection.
     case readOnly(target: String, operation: String)
+    /// A verify script (Sqitch's `verify/`) failed after its version's forward step committed.
+    case verifyFailed(target: String, version: String, script: String, message: String, sqlState: String?)
 
     public var description: String {
         switch self {
@@ -119,6 +121,9 @@ public enum BackendError: Error, Sendable, Hashable, CustomStringConvertible {
             return "\(target): no database at \(location); check the path in the inventory (`tidemark apply` creates a new database there)."
         case .readOnly(let target, let operation):
             return "\(target): cannot \(operation) on a read-only connection; only `apply` and `repair` change a target."
+        case .verifyFailed(let target, let version, let script, let message, let sqlState):
+            let state = sqlState.map { " (SQLSTATE \($0))" } ?? ""
+            return "\(target): verify script \(script) of version \(version) failed: \(message)\(state). The forward step committed and stays recorded: fix the verify script, or the schema with a new version, or roll the version back."
         }
     }
 }

@@ -57,11 +57,15 @@ public struct HistoryEntry: Sendable, Hashable, Codable {
     public var transactional: Bool
     /// The error of a failed step, redacted.
     public var error: String?
+    /// Which attempt of its step this row records: 1, or more when earlier attempts timed out
+    /// waiting for a lock and were retried (`lock_retries`, SPEC 13). Each attempt has its row.
+    /// Tables written before the column existed read as 1.
+    public var attempt: Int
 
     public init(
         id: Int64, version: String, description: String, kind: StepKind, script: String, checksum: String,
         runID: String, appliedBy: String, startedAt: Date, finishedAt: Date?, executionMS: Int64,
-        success: Bool, transactional: Bool, error: String? = nil
+        success: Bool, transactional: Bool, error: String? = nil, attempt: Int = 1
     ) {
         self.id = id
         self.version = version
@@ -77,6 +81,26 @@ public struct HistoryEntry: Sendable, Hashable, Codable {
         self.success = success
         self.transactional = transactional
         self.error = error
+        self.attempt = attempt
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case id, version, description, kind, script, checksum, runID, appliedBy, startedAt, finishedAt, executionMS
+        case success, transactional, error, attempt
+    }
+
+    /// Saved rollouts and reports written before `attempt` existed decode with attempt 1.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(
+            id: try c.decode(Int64.self, forKey: .id), version: try c.decode(String.self, forKey: .version),
+            description: try c.decode(String.self, forKey: .description), kind: try c.decode(StepKind.self, forKey: .kind),
+            script: try c.decode(String.self, forKey: .script), checksum: try c.decode(String.self, forKey: .checksum),
+            runID: try c.decode(String.self, forKey: .runID), appliedBy: try c.decode(String.self, forKey: .appliedBy),
+            startedAt: try c.decode(Date.self, forKey: .startedAt), finishedAt: try c.decodeIfPresent(Date.self, forKey: .finishedAt),
+            executionMS: try c.decode(Int64.self, forKey: .executionMS), success: try c.decode(Bool.self, forKey: .success),
+            transactional: try c.decode(Bool.self, forKey: .transactional), error: try c.decodeIfPresent(String.self, forKey: .error),
+            attempt: try c.decodeIfPresent(Int.self, forKey: .attempt) ?? 1)
     }
 
     /// A failed step outside a transaction may have left part of its work behind.

@@ -160,6 +160,24 @@ public struct NotifySink: Sendable, Hashable, Codable {
     }
 }
 
+/// Where the control database of a many-runner rollout is (SPEC 11): a libpq URL and the
+/// variable holding its password, never the password. Thread-safe value.
+public struct ControlDatabase: Sendable, Hashable, Codable {
+    public var url: String
+    public var passwordEnv: String?
+
+    public init(url: String, passwordEnv: String? = nil) {
+        self.url = url
+        self.passwordEnv = passwordEnv
+    }
+
+    /// As a target, so the PostgreSQL connection code (URL, service, password_env, redaction)
+    /// serves it unchanged; named `control database` in every message.
+    public var target: Target {
+        Target(name: "control database", environment: "", connection: .url(url), passwordEnv: passwordEnv)
+    }
+}
+
 /// Environments, their targets, and how to roll out across them. Thread-safe value.
 public struct Inventory: Sendable, Hashable, Codable {
     public var name: String
@@ -177,6 +195,8 @@ public struct Inventory: Sendable, Hashable, Codable {
     /// In file order.
     public var environments: [Environment]
     public var notify: [NotifySink]
+    /// `control: {url, password_env}` (SPEC 11): the control database runners share; nil: none.
+    public var control: ControlDatabase?
 
     public init(
         name: String, file: String, planDirectory: String, concurrency: Int = 8, order: [String] = [],

@@ -6,6 +6,8 @@ public enum PlanFormat: String, Sendable, Codable {
     case golangMigrate = "golang-migrate"
     /// `<version>_<name>/up.sql`, `down.sql`, optional `metadata.toml`.
     case diesel
+    /// `sqitch.plan` with `deploy/`, `revert/` and optional `verify/`: versions are positions in the plan.
+    case sqitch
 }
 
 /// Why a script runs outside Tidemark's own transaction.
@@ -75,12 +77,22 @@ public struct Migration: Sendable, Hashable, Codable {
     public var description: String
     public var forward: Script
     public var undo: Script?
+    /// A script that checks the forward step worked (Sqitch's `verify/`): run after the forward
+    /// step by `rehearse` and by `apply --verify`; an error from it fails the step's target.
+    public var verify: Script?
+    /// The Sqitch change this version is, for plans in the Sqitch layout.
+    public var sqitch: SqitchChange?
 
-    public init(version: Version, description: String, forward: Script, undo: Script?) {
+    public init(
+        version: Version, description: String, forward: Script, undo: Script?, verify: Script? = nil,
+        sqitch: SqitchChange? = nil
+    ) {
         self.version = version
         self.description = description
         self.forward = forward
         self.undo = undo
+        self.verify = verify
+        self.sqitch = sqitch
     }
 
     /// The version this one reverses by rolling forward, if it is a compensating migration.

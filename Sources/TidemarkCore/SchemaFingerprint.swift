@@ -39,6 +39,18 @@ public struct SchemaFingerprint: Sendable, Hashable, Codable {
 
     private static func isStructural(_ line: String) -> Bool { !line.hasPrefix(columnOrderPrefix) }
 
+    /// This fingerprint without `table` and what hangs off it (its columns, column order,
+    /// indexes, constraints, triggers): how a schema looks to Tidemark when another tool's
+    /// history table sits in it (`tidemark adopt`).
+    public func excludingTable(_ table: String) -> SchemaFingerprint {
+        SchemaFingerprint(
+            lines: lines.filter { line in
+                let body = line.hasPrefix(Self.columnOrderPrefix) ? Substring(line.dropFirst(Self.columnOrderPrefix.count)) : line.drop { $0 != " " }.dropFirst()
+                let name = body.prefix { $0 != ":" }
+                return !(name == table || name.hasPrefix(table + "."))
+            })
+    }
+
     /// Each table's columns in physical order, read back from the `column-order` lines.
     public var columnsByTable: [String: [String]] {
         var tables: [String: [String]] = [:]

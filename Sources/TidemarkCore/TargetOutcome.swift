@@ -32,6 +32,9 @@ public struct StepResult: Sendable, Hashable, Codable {
     public var attempts: Int?
     /// The error of each attempt that timed out waiting for a lock, in order.
     public var lockTimeouts: [String]?
+    /// `apply --verify`: true when the version's verify script passed after the step, false when it
+    /// failed (the step committed; `error` holds the verify's error); nil: not verified.
+    public var verified: Bool?
 
     public init(
         version: String, kind: StepKind, script: String, success: Bool, executionMS: Int64, error: String? = nil, startedAt: Date? = nil,

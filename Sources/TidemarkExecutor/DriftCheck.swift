@@ -66,7 +66,7 @@ public struct DriftCheck: Sendable {
                             let backend = try registry.backend(for: target)
                             let connection = try backend.connect(to: target, access: .readOnly, timeouts: timeouts, logger: logger)
                             defer { connection.close() }
-                            return try connection.fingerprint()
+                            return try connection.fingerprint().withoutForeignHistories
                         }
                         switch live.compare(to: expected) {
                         case .equal:

@@ -39,7 +39,7 @@ public struct DriftGate: Sendable {
         } else {
             expected = SchemaFingerprint(lines: [])
         }
-        switch try connection.fingerprint().compare(to: expected) {
+        switch try connection.fingerprint().withoutForeignHistories.compare(to: expected) {
         case .equal, .columnOrder: return .clean
         case .different(let diff):
             return .drifted(.drift(version: version, differences: Array(diff.lines.prefix(differenceLimit)), count: diff.lines.count))

@@ -11,6 +11,8 @@ public enum RehearsalVerdict: String, Sendable, Codable, CaseIterable {
     /// After the undo, the schema differs from the previous version's; the diff names how.
     case undoDoesNotRestore = "undo-does-not-restore"
     case forwardFails = "forward-fails"
+    /// The forward script ran but the version's verify script (Sqitch's `verify/`) failed after it.
+    case verifyFails = "verify-fails"
     case undoFails = "undo-fails"
     /// The forward script failed when run again after its undo.
     case reapplyFails = "re-apply-fails"
@@ -28,7 +30,7 @@ public enum RehearsalVerdict: String, Sendable, Codable, CaseIterable {
     public var isFailure: Bool {
         switch self {
         case .ok, .columnOrder, .irreversible, .noUndo, .notRun: return false
-        case .undoDoesNotRestore, .forwardFails, .undoFails, .reapplyFails, .reapplyDiffers: return true
+        case .undoDoesNotRestore, .forwardFails, .verifyFails, .undoFails, .reapplyFails, .reapplyDiffers: return true
         }
     }
 }
@@ -96,8 +98,8 @@ public struct RehearsalReport: Sendable, Hashable, Encodable {
 }
 
 /// Rehearses a plan's rollback path on scratch databases (SPEC 1, 7): for each version in order,
-/// forward, fingerprint, undo, check the schema equals the previous version's, forward again,
-/// check it equals the first time's.
+/// forward, fingerprint, verify (when the version has a verify script), undo, check the schema
+/// equals the previous version's, forward again, verify again, check it equals the first time's.
 ///
 /// After a failure the scratch database is dropped and rebuilt by applying every forward script
 /// up to and including the failed version, so one bad undo does not poison the versions after
@@ -196,6 +198,9 @@ public struct Rehearsal: Sendable {
             return (result(.forwardFails, error: error), nil)
         }
         let afterForward = try session.fingerprint()
+        if let error = session.verify(migration) {
+            return (result(.verifyFails, error: error), afterForward)
+        }
         guard let undo = migration.undo else { return (result(.noUndo), afterForward) }
         if let reason = undo.irreversible { return (result(.irreversible, error: reason), afterForward) }
         if let error = session.run(migration, .undo) {
@@ -208,6 +213,9 @@ public struct Rehearsal: Sendable {
         }
         if let error = session.run(migration, .forward) {
             return (result(.reapplyFails, error: error), afterForward)
+        }
+        if let error = session.verify(migration) {
+            return (result(.verifyFails, error: "after re-applying: \(error)"), afterForward)
         }
         let afterReapply = try session.fingerprint()
         switch afterReapply.compare(to: afterForward) {
@@ -268,6 +276,17 @@ private struct ScratchSession {
             checksum: script.checksum, transactional: script.isTransactional, runID: runID, appliedBy: "tidemark rehearse")
         do {
             try connection.run(request)
+            return nil
+        } catch {
+            return error.description
+        }
+    }
+
+    /// Runs the version's verify script, if it has one; returns its error text, or nil.
+    func verify(_ migration: Migration) -> String? {
+        guard let request = VerifyRequest(for: migration) else { return nil }
+        do {
+            try connection.verify(request)
             return nil
         } catch {
             return error.description

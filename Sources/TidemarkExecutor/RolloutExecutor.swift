@@ -24,6 +24,8 @@ public struct RolloutExecutor: Sendable {
     public var backups = BackupPolicy()
     /// `apply --drift` / `drift:`: fingerprint each target before touching it; nil: no gate.
     public var driftGate: DriftGate?
+    /// `apply --verify`: run each version's verify script after its forward step.
+    public var verify = false
 
     public init(
         inventory: Inventory, plan: Plan, registry: BackendRegistry, runID: String, appliedBy: String, logger: Logger,
@@ -159,6 +161,7 @@ public struct RolloutExecutor: Sendable {
         var configured = TargetRunner(plan: plan, runID: runID, appliedBy: appliedBy, logger: logger, backups: backups)
         configured.inventoryFile = inventory.file
         configured.driftGate = driftGate
+        configured.verify = verify
         let runner = configured
         let control = self.control
         var outcome = await pool.run {

@@ -39,7 +39,7 @@ public final class RunControl: Sendable {
     /// How many targets have an open connection doing work.
     public var runningCount: Int { state.withLock { $0.running.count } }
 
-    func register(_ target: String, canceller: any StatementCanceller) {
+    public func register(_ target: String, canceller: any StatementCanceller) {
         let cancelNow = state.withLock { state -> Bool in
             state.running[target] = canceller
             return state.cancelRequested
@@ -47,7 +47,7 @@ public final class RunControl: Sendable {
         if cancelNow { canceller.cancel() }
     }
 
-    func unregister(_ target: String) {
+    public func unregister(_ target: String) {
         _ = state.withLock { $0.running.removeValue(forKey: target) }
     }
 }

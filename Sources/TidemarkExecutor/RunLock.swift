@@ -18,8 +18,10 @@ public final class RunLock {
         public var inventory: String
         /// What the holder wrote: pid, user, host, run id, start time.
         public var holder: String
+        /// The part of the inventory the lock covers (`partition 1/4`); nil for all of it.
+        public var scope: String?
         public var description: String {
-            "another tidemark apply of \(inventory) is running (\(holder.isEmpty ? "holder unknown" : holder)); it holds the run lock until it ends."
+            "another tidemark apply of \(inventory)\(scope.map { " (\($0))" } ?? "") is running (\(holder.isEmpty ? "holder unknown" : holder)); it holds the run lock until it ends."
         }
     }
 
@@ -48,12 +50,17 @@ public final class RunLock {
         close(descriptor)
     }
 
-    /// Takes the lock for `inventoryFile` or throws `Held` at once (never waits).
-    public static func acquire(inventoryFile: String, runID: String, appliedBy: String, directory: String = directory()) throws -> RunLock {
+    /// Takes the lock for `inventoryFile` or throws `Held` at once (never waits). A `scope`
+    /// (`partition 1/4`) locks only that part of the inventory: runs of disjoint partitions may
+    /// share a machine (each target's own lock still guards every step).
+    public static func acquire(
+        inventoryFile: String, scope: String? = nil, runID: String, appliedBy: String, directory: String = directory()
+    ) throws -> RunLock {
         let absolute = URL(fileURLWithPath: inventoryFile).standardizedFileURL.path
         try prepare(directory: directory)
         let name = URL(fileURLWithPath: absolute).deletingPathExtension().lastPathComponent
-        let path = URL(fileURLWithPath: directory).appendingPathComponent("\(name)-\(stableHash(absolute)).lock").path
+        let key = scope.map { "\(absolute)\u{0}\($0)" } ?? absolute
+        let path = URL(fileURLWithPath: directory).appendingPathComponent("\(name)-\(stableHash(key)).lock").path
         var writable = true
         var descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o666)
         if descriptor >= 0 {
@@ -73,7 +80,7 @@ public final class RunLock {
         guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
             let holder = (try? String(contentsOfFile: path, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
             close(descriptor)
-            throw Held(inventory: inventoryFile, holder: holder)
+            throw Held(inventory: inventoryFile, holder: holder, scope: scope)
         }
         if writable {
             let text = "pid \(getpid()), \(appliedBy), run \(runID), started \(Date().formatted(.iso8601))\n"

@@ -19,6 +19,9 @@ public struct TargetRunner: Sendable {
     public var inventoryFile: String?
     /// `apply --drift`: fingerprint the target before touching it; nil: no gate.
     public var driftGate: DriftGate?
+    /// `apply --verify`: after each forward or compensating step, run the version's verify
+    /// script (Sqitch's `verify/`); a failing verify fails the target, the step staying committed.
+    public var verify = false
     /// The pauses between attempts of a step that timed out waiting for a lock (`lock_retries`).
     public var lockBackoff = Backoff(initial: .milliseconds(500), maximum: .seconds(10))
 
@@ -40,7 +43,8 @@ public struct TargetRunner: Sendable {
     /// A transactional step that fails only because it timed out waiting for a lock rolled back
     /// completely: it runs again, up to `lockRetries` more times, after a `lockBackoff` pause
     /// (each retry told to `onEvent`, each attempt's failure left in the history as a failed
-    /// transactional row). No-transaction steps and every other error are never retried.
+    /// transactional row, and every row naming its `attempt`). No-transaction steps and every
+    /// other error are never retried.
     public func run(
         _ targetPlan: TargetPlan, on target: Target, backend: any Backend, timeouts: Timeouts, lockRetries: Int = 0,
         shouldStop: @Sendable () -> Bool = { false }, onConnection: (any StatementCanceller) -> Void = { _ in },
@@ -109,7 +113,7 @@ public struct TargetRunner: Sendable {
                     outcome.error = "interrupted before version \(step.version) (\(step.kind.rawValue)); the steps before it committed."
                     return finish(outcome)
                 }
-                let request = try request(for: step, target: target.name)
+                var request = try request(for: step, target: target.name)
                 if step.dataLosing && targetPlan.tier == .prod && outcome.backup == nil {
                     guard try backUp(target, before: step, backend: backend, timeouts: timeouts, into: &outcome, logger: logger) else {
                         return finish(outcome)
@@ -120,6 +124,7 @@ public struct TargetRunner: Sendable {
                 while true {
                     let started = ContinuousClock.now
                     let attempts = lockTimeouts.isEmpty ? nil : lockTimeouts.count + 1
+                    request.attempt = lockTimeouts.count + 1
                     do {
                         let entry = try connection.run(request)
                         outcome.steps.append(
@@ -151,6 +156,8 @@ public struct TargetRunner: Sendable {
                         throw error
                     }
                 }
+                // After the step's loop: a verify failure is not the step's failure (it committed).
+                try verifyStep(step, on: connection, into: &outcome, logger: logger)
             }
             outcome.outcome = .succeeded
             outcome.toVersion = targetPlan.toVersion
@@ -165,6 +172,26 @@ public struct TargetRunner: Sendable {
             outcome.error = "\(target.name): \(error)"
         }
         return finish(outcome)
+    }
+
+    /// With `verify`, runs the verify script of a forward or compensating step that just
+    /// committed. A failure is recorded on that step (which stays a success: it ran and
+    /// committed, and the history says so) and thrown, failing the target at that version.
+    private func verifyStep(
+        _ step: PlannedStep, on connection: any BackendConnection, into outcome: inout TargetOutcome, logger: Logger
+    ) throws(BackendError) {
+        guard verify, step.kind == .forward || step.kind == .compensate, let migration = plan.migration(step.version),
+            let request = VerifyRequest(for: migration), let index = outcome.steps.indices.last
+        else { return }
+        do {
+            try connection.verify(request)
+            outcome.steps[index].verified = true
+            logger.info("verify \(step.version) ok", metadata: ["script": "\(request.scriptPath)"])
+        } catch {
+            outcome.steps[index].verified = false
+            outcome.steps[index].error = error.description
+            throw error
+        }
     }
 
     /// Backs up `target` before its first data-losing step (SPEC 1). Returns false, with the

@@ -12,6 +12,8 @@ public enum CompensationWriter {
         case alreadyCompensated(version: String, by: String)
         case isCompensation(version: String, of: String)
         case cannotWrite(path: String, reason: String)
+        /// A Sqitch plan's versions are lines of sqitch.plan, which Sqitch itself writes.
+        case sqitchLayout(plan: String, change: String)
 
         public var description: String {
             switch self {
@@ -27,6 +29,8 @@ public enum CompensationWriter {
                 return "version \(version) is itself the compensation of \(of); revert \(of)'s compensation by writing a new version by hand."
             case .cannotWrite(let path, let reason):
                 return "\(path): cannot write: \(reason)."
+            case .sqitchLayout(let plan, let change):
+                return "\(plan): this plan is in Sqitch's layout, whose versions are lines of sqitch.plan; add the roll-forward with `sqitch add revert_\(change)` and copy revert/\(change).sql into its deploy script."
             }
         }
     }
@@ -51,6 +55,7 @@ public enum CompensationWriter {
         if let reversed = bad.compensates { throw .isCompensation(version: version.text, of: reversed.text) }
         guard let undo = bad.undo else { throw .noUndo(plan: plan.directory, version: version.text) }
         if let reason = undo.irreversible { throw .irreversible(plan: plan.directory, version: version.text, reason: reason) }
+        if plan.format == .sqitch { throw .sqitchLayout(plan: plan.directory, change: bad.description) }
 
         let next = nextVersion(after: plan, now: now)
         let name = "revert_" + slug(bad.description)
@@ -120,6 +125,7 @@ public enum CompensationWriter {
         case .flyway: return ("V\(version)__\(name).sql", "U\(version)__\(name).sql")
         case .golangMigrate: return ("\(version)_\(name).up.sql", "\(version)_\(name).down.sql")
         case .diesel: return ("\(version)_\(name)/up.sql", "\(version)_\(name)/down.sql")
+        case .sqitch: return ("deploy/\(name).sql", "revert/\(name).sql")
         }
     }
 

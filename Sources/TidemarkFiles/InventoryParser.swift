@@ -4,7 +4,7 @@ import Yams
 
 /// One pass over one inventory document, collecting every problem. Not shared; used by one call.
 struct InventoryParser {
-    static let inventoryKeys = ["inventory", "plan", "concurrency", "order", "defaults", "environments", "notify"]
+    static let inventoryKeys = ["inventory", "plan", "concurrency", "order", "defaults", "environments", "notify", "control"]
     static let timeoutKeys = ["lock_timeout", "statement_timeout", "connect_timeout"]
     /// Lock safety on live environments (SPEC 13), in an environment or `defaults`.
     static let lockKeys = ["lock_risk_rows", "lock_retries"]
@@ -133,7 +133,24 @@ struct InventoryParser {
             name: name, file: file, planDirectory: planDirectory, concurrency: concurrency, order: order,
             defaults: defaults, environments: environments, notify: notify)
         inventory.defaultDrift = defaultDrift
+        inventory.control = fields["control"].flatMap { control($0) }
         return inventory
+    }
+
+    /// `control: { url: postgres://…, password_env: VAR }` (SPEC 11).
+    mutating func control(_ node: Node) -> ControlDatabase? {
+        guard case .mapping(let mapping) = node else {
+            fail(node, "control must be a mapping, e.g. control: { url: \"postgres://tidemark@control.db.internal/tidemark\", password_env: CONTROL_PASSWORD }.")
+            return nil
+        }
+        let fields = fields(of: mapping, in: "control", known: ["url", "password_env"])
+        guard let urlNode = fields["url"] else {
+            fail(node, "control needs a url: the PostgreSQL control database, e.g. url: \"postgres://tidemark@control.db.internal/tidemark\".")
+            return nil
+        }
+        guard let url = text(urlNode, "url", example: "url: \"postgres://tidemark@control.db.internal/tidemark\"") else { return nil }
+        let passwordEnv = fields["password_env"].flatMap { text($0, "password_env", example: "password_env: CONTROL_PASSWORD") }
+        return ControlDatabase(url: url, passwordEnv: passwordEnv)
     }
 
     /// `drift: off|warn|block`.

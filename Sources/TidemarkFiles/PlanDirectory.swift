@@ -3,7 +3,7 @@ import TidemarkCore
 
 /// Reads and writes plan directories (`plans/<name>/`). Stateless; thread-safe.
 ///
-/// The layout (Flyway, golang-migrate or Diesel) is detected from the names. Loading collects
+/// The layout (Flyway, golang-migrate, Diesel, or Sqitch when a sqitch.plan is present) is detected. Loading collects
 /// every problem in the directory before failing, so one `validate` run lists them all.
 public enum PlanDirectory {
     /// Reads plans/<name>/: detects the format, every problem collected (not just the first).
@@ -21,6 +21,8 @@ public enum PlanDirectory {
     /// In version order; quarantined versions last.
     public static func notices(for plan: Plan) -> [String] {
         var notes: [String] = []
+        // Sqitch writes BEGIN … COMMIT in every script: one line for all of them, not one each.
+        var selfManaged: [String] = []
         for migration in plan.migrations {
             let version = migration.version.text
             if migration.undo == nil {
@@ -28,7 +30,9 @@ public enum PlanDirectory {
                     "version \(version) (\(migration.forward.path)) has no undo script; rolling it back will be blocked.")
             }
             for script in [migration.forward] + (migration.undo.map { [$0] } ?? []) {
-                if let reason = script.noTransaction {
+                if plan.format == .sqitch, case .managesOwnTransaction = script.noTransaction {
+                    selfManaged.append(script.path)
+                } else if let reason = script.noTransaction {
                     notes.append("\(script.path) runs outside a transaction: \(reason.explanation).")
                 }
                 if let reason = script.dataLossAcknowledged {
@@ -46,11 +50,45 @@ public enum PlanDirectory {
                     "version \(version) is irreversible (\(reason)); rolling it back needs a restore from backup.")
             }
         }
+        if !selfManaged.isEmpty {
+            let all = selfManaged.count == plan.migrations.reduce(0) { $0 + 1 + ($1.undo == nil ? 0 : 1) }
+            notes.append(
+                "\(all ? "all \(selfManaged.count)" : "\(selfManaged.count)") deploy and revert scripts manage their own transaction (BEGIN … COMMIT, as Sqitch writes them); they run as written.")
+        }
         for entry in plan.quarantine {
             let since = entry.at.isEmpty ? "" : " since \(entry.at)"
             notes.append("version \(entry.version.text) is quarantined\(since): \(entry.reason).")
         }
         return notes
+    }
+
+    /// What `validate` says of a plan in Sqitch's layout: its project, changes and tags, the
+    /// reworked changes and where their old scripts are, and which versions have verify scripts.
+    /// Empty for other layouts.
+    public static func sqitchSummary(for plan: Plan) -> [String] {
+        let changes = plan.migrations.compactMap { migration in migration.sqitch.map { (migration, $0) } }
+        guard plan.format == .sqitch, let project = changes.first?.1.project else { return [] }
+        var lines: [String] = []
+        let tags = changes.flatMap { migration, change in change.tags.map { "@\($0) (version \(migration.version.text))" } }
+        let names = Set(changes.map(\.1.name))
+        lines.append(
+            "sqitch project \(project) (\(SqitchPlanFile.fileName)): \(changes.count) change\(changes.count == 1 ? "" : "s") (\(names.count) name\(names.count == 1 ? "" : "s")), "
+                + (tags.isEmpty ? "no tags" : "tags " + tags.joined(separator: ", ")))
+        var seen: Set<String> = []
+        for (_, change) in changes where seen.insert(change.name).inserted {
+            let versions = changes.filter { $0.1.name == change.name }
+            guard versions.count > 1 else { continue }
+            let described = versions.map { migration, _ in "version \(migration.version.text) (\(migration.forward.path))" }
+            lines.append("reworked: \(change.name) is \(described.joined(separator: ", then "))")
+        }
+        let missing = changes.filter { $0.0.verify == nil }.map { "\($0.0.version.text) (\($0.1.qualifiedName))" }
+        if missing.isEmpty {
+            lines.append("verify scripts: all \(changes.count) versions have one; `rehearse` runs them, and `apply --verify`.")
+        } else {
+            lines.append(
+                "verify scripts: \(changes.count - missing.count) of \(changes.count) versions have one; missing for version\(missing.count == 1 ? "" : "s") \(missing.joined(separator: ", ")).")
+        }
+        return lines
     }
 
     /// Writes plan.yaml (name + quarantine list), preserving nothing else is fine; used by `tidemark quarantine` later.
@@ -113,6 +151,9 @@ private struct PlanLoader {
             throw PlanProblems(errors: [.unreadable(file: directory, reason: FileReading.reason(for: error))])
         }
 
+        if names.contains(SqitchPlanFile.fileName) && exists(display(SqitchPlanFile.fileName), directory: false) {
+            return try loadSqitch(names)
+        }
         let scripts = findScripts(names)
         let format = scripts.first?.format ?? .flyway
         reportMixedFormats(scripts, format: format)
@@ -153,6 +194,87 @@ private struct PlanLoader {
         return Plan(
             name: name, directory: directory, format: format, migrations: migrations,
             quarantine: manifest?.quarantine.map(\.entry) ?? [])
+    }
+
+    /// A Sqitch project: sqitch.plan read as Sqitch reads it, version k is the k-th change, its
+    /// scripts `deploy/`, `revert/` and `verify/` `<name>.sql`, or `<name>@<tag>.sql` for a change
+    /// reworked later in the plan (the newest `<name>.sql` belongs to the newest change of that name).
+    mutating func loadSqitch(_ names: [String]) throws(PlanProblems) -> Plan {
+        let planFile = display(SqitchPlanFile.fileName)
+        // Any Flyway, golang-migrate or Diesel script next to sqitch.plan makes the plan ambiguous.
+        for script in findScripts(names) {
+            errors.append(
+                .mixedFormats(
+                    path: directory, first: SqitchPlanFile.fileName, firstFormat: .sqitch, second: script.path,
+                    secondFormat: script.format))
+            break
+        }
+        guard let data = readData(planFile, limit: InputLimits.scriptBytes, what: "sqitch.plan files", fix: "split the project"),
+            let text = utf8Text(data, file: planFile)
+        else { throw PlanProblems(errors: errors) }
+        let sqitch: SqitchPlanFile
+        do {
+            sqitch = try SqitchPlanFile.parse(text, file: planFile)
+        } catch {
+            throw PlanProblems(errors: errors + error.errors)
+        }
+        var migrations: [Migration] = []
+        for (offset, change) in sqitch.changes.enumerated() {
+            let position = offset + 1
+            guard let version = Version(numeric: String(position)) else { continue }
+            let scriptTag = scriptTag(for: change)
+            let relative = sqitchScriptPath(change.name, tag: scriptTag)
+            let location = SourceLocation(file: planFile, line: change.line, column: change.column)
+            let deployPath = "deploy/" + relative
+            guard exists(display(deployPath), directory: false) else {
+                let why =
+                    scriptTag == nil
+                    ? "add it (sqitch add \(change.name) writes one)"
+                    : "change \"\(change.name)\" is reworked later in the plan, so this one's scripts carry the tag @\(scriptTag ?? ""); `sqitch rework` copies them there"
+                errors.append(
+                    .badPlanFile(
+                        location: location,
+                        message: "change \"\(change.name)\" (version \(position)) has no deploy script \(display(deployPath)); \(why)."))
+                continue
+            }
+            func script(_ path: String, _ direction: ScriptName.Direction) -> Script? {
+                readScript(
+                    ScriptName(format: .sqitch, version: version, direction: direction, description: change.name, path: path),
+                    style: .numeric, metadata: nil)?.script
+            }
+            guard let forward = script(deployPath, .forward) else { continue }
+            let revertPath = "revert/" + relative
+            let verifyPath = "verify/" + relative
+            let undo = exists(display(revertPath), directory: false) ? script(revertPath, .undo) : nil
+            let verify = exists(display(verifyPath), directory: false) ? script(verifyPath, .forward) : nil
+            migrations.append(
+                Migration(
+                    version: version, description: change.name, forward: forward, undo: undo, verify: verify,
+                    sqitch: SqitchChange(
+                        project: sqitch.project, name: change.name, id: change.id, tags: change.tags, scriptTag: scriptTag,
+                        line: change.line)))
+        }
+        let manifest = readManifest(style: .numeric, versions: Set(migrations.map(\.version)))
+        guard errors.isEmpty else { throw PlanProblems(errors: errors) }
+        if migrations.isEmpty { throw PlanProblems(errors: [.noMigrations(path: directory)]) }
+        return Plan(
+            name: manifest?.name ?? sqitch.project, directory: directory, format: .sqitch, migrations: migrations,
+            quarantine: manifest?.quarantine.map(\.entry) ?? [])
+    }
+
+    /// The tag a reworked change's old scripts carry: the first of its rework tags whose deploy
+    /// script exists, else the first (as App::Sqitch::Plan::Change finds it); nil if not reworked.
+    func scriptTag(for change: SqitchPlanFile.Change) -> String? {
+        guard let first = change.reworkTags.first else { return nil }
+        let found = change.reworkTags.first { tag in
+            exists(display("deploy/" + sqitchScriptPath(change.name, tag: tag)), directory: false)
+        }
+        return found ?? first
+    }
+
+    /// `name.sql`, or `name@tag.sql`; a name with `/` is a path under the script folder.
+    func sqitchScriptPath(_ name: String, tag: String?) -> String {
+        name + (tag.map { "@" + $0 } ?? "") + ".sql"
     }
 
     /// Every script the names describe, in name order; unparsable `.sql` names are reported.

@@ -36,6 +36,8 @@ public struct ApplyRequest: Sendable {
     public var backups = BackupPolicy()
     /// `--drift warn|block|off`: overrides every environment's `drift:`; nil: the inventory decides.
     public var drift: DriftPolicy?
+    /// `--verify`: run each version's verify script (Sqitch's `verify/`) after its forward step.
+    public var verify = false
     /// Where the report goes; nil: `<state>/runs/<run-id>.json`. Its HTML page goes beside it.
     public var reportPath: String?
     /// `--metrics-file`: where the run's Prometheus metrics go at the end (nil: nowhere).
@@ -109,6 +111,11 @@ public struct ApplyResult: Sendable {
     public var observationErrors: [String] = []
     /// How the trace export went (nil: no OTLP endpoint set). Known only once `run` returns.
     public var traceExport: TraceExporter.Result?
+    public init(rollout: Rollout, unreachable: [String: BackendError] = [:]) {
+        self.rollout = rollout
+        self.unreachable = unreachable
+    }
+
     /// The targets the rollout writes (forward, rollback, rollforward).
     public var writes: [TargetPlan] { rollout.targets.filter(\.action.writes) }
 
@@ -136,7 +143,7 @@ public struct ApplyRun: Sendable {
     public func run(_ request: ApplyRequest, observer: some ApplyObserver = SilentApplyObserver()) async throws(FleetError) -> ApplyResult {
         let startedAt = Date()
         let source = try ResolvedSource(request.source)
-        let runLock = request.dryRun ? nil : try takeRunLock(inventoryFile: source.inventoryFile, request: request)
+        let runLock = request.dryRun ? nil : try takeRunLock(source: source, request: request)
         defer { withExtendedLifetime(runLock) {} }
 
         let rollout: Rollout
@@ -159,7 +166,8 @@ public struct ApplyRun: Sendable {
         observer.planned(rollout, unreachable: snapshot.unreachable)
 
         var result = ApplyResult(rollout: rollout, unreachable: snapshot.unreachable)
-        if request.dryRun { return result }
+        // A partition that holds no target: no run, no report, no notification.
+        if request.dryRun || (rollout.targets.isEmpty && snapshot.unreachable.isEmpty) { return result }
         try confirm(result.writes, inventory: snapshot.inventory, with: request.confirmation)
 
         // Traces go out after the run, under their own deadline; bad OTEL_* settings only cost the traces.
@@ -183,6 +191,7 @@ public struct ApplyRun: Sendable {
             inventory: snapshot.inventory, plan: snapshot.plan, registry: registry, runID: request.runID, appliedBy: request.appliedBy,
             logger: logger, control: request.control, concurrency: request.concurrency)
         executor.backups = request.backups
+        executor.verify = request.verify
         executor.driftGate = try driftGate(for: result.writes, inventory: snapshot.inventory, plan: snapshot.plan, override: request.drift)
         let signals = request.trapsSignals ? SignalTrap(control: request.control, onSignal: observer.interrupted) : nil
         observer.executionStarted(writes: result.writes.count)
@@ -232,7 +241,7 @@ public struct ApplyRun: Sendable {
 
     /// The HTML page beside the report and, with `--metrics-file`, the metrics. A file that
     /// cannot be written is said in the result; it never changes how the run ended.
-    private func writeObservations(of report: RunReport, rollout: Rollout, request: ApplyRequest, reportPath: String, into result: inout ApplyResult) {
+    public func writeObservations(of report: RunReport, rollout: Rollout, request: ApplyRequest, reportPath: String, into result: inout ApplyResult) {
         let pageURL = request.reportPath == nil ? request.stateDirectory.page(runID: report.runID) : StateDirectory.page(besideReport: reportPath)
         do {
             try RunPageFile.write(report, to: pageURL)
@@ -272,11 +281,20 @@ public struct ApplyRun: Sendable {
             case .fresh(let inventoryFile, _, _, _), .saved(_, _, let inventoryFile): return inventoryFile
             }
         }
+
+        /// What part of the inventory the run lock covers: one partition, or all of it.
+        var lockScope: String? {
+            switch self {
+            case .fresh(_, let selection, _, _): return selection.partition.map { "partition \($0)" }
+            case .saved: return nil
+            }
+        }
     }
 
-    private func takeRunLock(inventoryFile: String, request: ApplyRequest) throws(FleetError) -> RunLock {
+    private func takeRunLock(source: ResolvedSource, request: ApplyRequest) throws(FleetError) -> RunLock {
+        let inventoryFile = source.inventoryFile
         do {
-            return try RunLock.acquire(inventoryFile: inventoryFile, runID: request.runID, appliedBy: request.appliedBy)
+            return try RunLock.acquire(inventoryFile: inventoryFile, scope: source.lockScope, runID: request.runID, appliedBy: request.appliedBy)
         } catch let held as RunLock.Held {
             throw .runLockHeld(held)
         } catch {
@@ -286,7 +304,7 @@ public struct ApplyRun: Sendable {
 
     /// The drift gate when any target to be written has `drift: warn|block`; its fingerprints
     /// must be recorded (else the fix is named and nothing runs).
-    private func driftGate(for writes: [TargetPlan], inventory: Inventory, plan: Plan, override: DriftPolicy?) throws(FleetError) -> DriftGate? {
+    public func driftGate(for writes: [TargetPlan], inventory: Inventory, plan: Plan, override: DriftPolicy?) throws(FleetError) -> DriftGate? {
         let policy: @Sendable (Target) -> DriftPolicy = { target in override ?? inventory.driftPolicy(for: target) }
         let gated = writes.contains { planned in inventory.target(named: planned.target).map(policy) ?? .off != .off }
         guard gated else { return nil }
@@ -295,7 +313,7 @@ public struct ApplyRun: Sendable {
     }
 
     /// Prod writes need `--yes`, or a person who confirms (SPEC 4).
-    private func confirm(_ writes: [TargetPlan], inventory: Inventory, with confirmation: ApplyRequest.ProductionConfirmation) throws(FleetError) {
+    public func confirm(_ writes: [TargetPlan], inventory: Inventory, with confirmation: ApplyRequest.ProductionConfirmation) throws(FleetError) {
         let prod = writes.filter { $0.tier == .prod }.map(\.target)
         guard !prod.isEmpty else { return }
         switch confirmation {

@@ -15,6 +15,8 @@ public enum FleetError: Error, Sendable, CustomStringConvertible {
     case plan(PlanProblems)
     case unknownEnvironment(String, inventory: String, known: [String])
     case unknownTarget(String, inventory: String, known: [String])
+    /// `--partition` that is not I/N with 0 ≤ I < N.
+    case partition(String, reason: String)
     /// `--to TEXT` names no version of the plan.
     case desiredVersion(DesiredVersionError)
     /// A saved rollout file that cannot be used.
@@ -41,6 +43,8 @@ public enum FleetError: Error, Sendable, CustomStringConvertible {
     case notDirty(targets: [String], inventory: String)
     /// `repair --auto` needs fingerprints of these versions that `fingerprints.json` lacks.
     case repairNeedsFingerprints(versions: [String], backends: [BackendKind], planDirectory: String)
+    /// `adopt --baseline V` names no version of the plan.
+    case adoptBaseline(String, planDirectory: String, latest: String?)
 
     /// Which documented exit code the error means.
     public enum Category: Sendable {
@@ -66,6 +70,7 @@ public enum FleetError: Error, Sendable, CustomStringConvertible {
             let hint = Suggestion.closest(to: name, among: known).map { "did you mean '\($0)'?" }
                 ?? "targets: \(known.prefix(8).joined(separator: ", "))\(known.count > 8 ? ", …" : "")"
             return "\(inventory): no target named '\(name)'; \(hint)"
+        case .partition(let text, let reason): return "--partition \(text): \(reason)."
         case .desiredVersion(let error):
             switch error {
             case .unknownVersion(let text, _, _): return "--to \(text): \(error)"
@@ -88,6 +93,9 @@ public enum FleetError: Error, Sendable, CustomStringConvertible {
         case .notDirty(let targets, let inventory):
             let names = targets.map { "'\($0)'" }.joined(separator: ", ")
             return "\(inventory): \(names) \(targets.count == 1 ? "is" : "are") not dirty; repair only acts on a target whose no-transaction step failed (see `tidemark status -i \(RepairHint.shellWord(inventory))`)."
+        case .adoptBaseline(let text, let directory, let latest):
+            let range = latest.map { "its versions end at \($0)" } ?? "it has no versions"
+            return "--baseline \(text): the plan \(directory) has no version \(text) (\(range)); give the version the untracked targets are at."
         case .repairNeedsFingerprints(let versions, let backends, let directory):
             let plan = RepairHint.shellWord(directory)
             let commands = backends.map { backend in

@@ -350,7 +350,7 @@ private struct Examiner: Sendable {
         let diagnosis: DirtyDiagnosis
         var invalid: [InvalidIndex] = []
         do {
-            let live = try connection.fingerprint()
+            let live = try connection.fingerprint().withoutForeignHistories
             invalid = InvalidIndex.found(in: live, schema: target.backendKind == .postgres ? (target.schema ?? "public") : nil)
             diagnosis = DirtyDiagnosis.judge(live: live, before: before, after: after) { version in
                 fingerprints?.fingerprint(of: version, backend: target.backendKind)

@@ -1,15 +1,18 @@
 import TidemarkCore
 import TidemarkFiles
 
-/// Which targets a fleet command acts on: `--env E`… and `--target T`… (none given: all).
-/// Thread-safe value.
+/// Which targets a fleet command acts on: `--env E`… and `--target T`… (none given: all), and
+/// `--partition I/N` (one static slice of those). Thread-safe value.
 public struct TargetSelection: Sendable, Hashable {
     public var environments: [String]
     public var targets: [String]
+    /// Only the targets in this slice of the fleet (SPEC 11, without a control database).
+    public var partition: Partition?
 
-    public init(environments: [String] = [], targets: [String] = []) {
+    public init(environments: [String] = [], targets: [String] = [], partition: Partition? = nil) {
         self.environments = environments
         self.targets = targets
+        self.partition = partition
     }
 
     /// Every target of the inventory.
@@ -24,8 +27,55 @@ public struct TargetSelection: Sendable, Hashable {
         for name in targets { _ = try inventory.requireTarget(name) }
         return inventory.allTargets.filter { target in
             (environments.isEmpty || environments.contains(target.environment)) && (targets.isEmpty || targets.contains(target.name))
+                && (partition?.contains(target.name) ?? true)
         }
     }
+}
+
+/// `--partition I/N`: slice `index` (0-based) of `count`, by a stable hash of each target's name,
+/// so N runners started with 0/N … N-1/N (a Kubernetes Indexed Job, a CI matrix) cover every
+/// target exactly once, on any machine, in any release. A target's slice depends only on its
+/// name: adding targets moves no existing one. Thread-safe value.
+public struct Partition: Sendable, Hashable, CustomStringConvertible {
+    public let index: Int
+    public let count: Int
+
+    /// The most slices a fleet may be cut into; far more than any fleet has runners.
+    public static let maximumCount = 10_000
+
+    public init(index: Int, count: Int) throws(FleetError) {
+        guard count >= 1, count <= Self.maximumCount else {
+            throw .partition("\(index)/\(count)", reason: "N must be between 1 and \(Self.maximumCount)")
+        }
+        guard index >= 0, index < count else {
+            throw .partition(
+                "\(index)/\(count)",
+                reason: "I is 0-based: the slices of \(count) are 0/\(count) to \(count - 1)/\(count)")
+        }
+        self.index = index
+        self.count = count
+    }
+
+    /// `I/N`, as `--partition` takes it.
+    public init(parsing text: String) throws(FleetError) {
+        let parts = text.split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count == 2, let index = Int(parts[0]), let count = Int(parts[1]) else {
+            throw .partition(text, reason: "write it as I/N, e.g. 0/4 for the first of four slices (I is 0-based)")
+        }
+        try self.init(index: index, count: count)
+    }
+
+    /// Whether `targetName` falls in this slice: FNV-1a of the name, modulo `count`.
+    public func contains(_ targetName: String) -> Bool {
+        Self.slice(of: targetName, count: count) == index
+    }
+
+    /// The slice `targetName` falls in, of `count`.
+    public static func slice(of targetName: String, count: Int) -> Int {
+        Int(StableHash.fnv1a64(targetName) % UInt64(max(1, count)))
+    }
+
+    public var description: String { "\(index)/\(count)" }
 }
 
 extension Inventory {

@@ -20,6 +20,8 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     case outbox
     /// `plans/<name>/fingerprints.json` (`FingerprintFile.load`).
     case fingerprints
+    /// `sqitch.plan` (`SqitchPlanFile.parse`): pragmas, changes, tags, reworks, dependencies.
+    case sqitch
 
     /// Runs the parser on `input` and checks its contract; nil when it holds.
     public func run(_ input: [UInt8]) -> ContractViolation? {
@@ -30,6 +32,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         case .rollout: return RolloutFuzz.run(input)
         case .outbox: return OutboxFuzz.run(input)
         case .fingerprints: return FingerprintFuzz.run(input)
+        case .sqitch: return SqitchFuzz.run(input)
         }
     }
 }

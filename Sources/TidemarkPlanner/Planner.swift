@@ -278,12 +278,14 @@ public struct Planner: Sendable {
         var steps: [PlannedStep] = []
         for item in unwound {
             switch item.entry.kind {
-            case .skip, .baseline:
+            // A skipped version never ran, so there is nothing to undo. An adopted (baseline)
+            // version did run, by another tool, and its objects are there: its undo script runs.
+            case .skip:
                 steps.append(
                     PlannedStep(
                         version: item.version, description: item.migration.description, kind: .undo, script: "", checksum: "",
                         transactional: true))
-            case .forward, .compensate, .undo, .repair:
+            case .forward, .compensate, .undo, .repair, .baseline:
                 guard let undo = item.migration.undo else {
                     return result(.blocked(reason: .cannotUndo(because: .noUndoScript(version: item.version)), rule: rule))
                 }

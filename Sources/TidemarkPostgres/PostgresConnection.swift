@@ -25,6 +25,8 @@ public final class PostgresConnection: BackendConnection {
     private let historyTable: String
     private let lockKey: Int64
     private var holdsLock = false
+    /// Set once this session saw (or made) a history table with every column `run` writes.
+    private var historyIsCurrent = false
 
     /// How often `tryLock` asks again while another run holds the lock.
     static let lockPollInterval: Duration = .milliseconds(100)
@@ -125,7 +127,16 @@ public final class PostgresConnection: BackendConnection {
 
     public func ensureHistoryTable() throws(BackendError) {
         let pg = try openWritable("create \(historyTable)")
-        if try historyTableExists(pg) { return }
+        switch try historyShape(pg) {
+        case .current:
+            historyIsCurrent = true
+            return
+        case .withoutAttempt:
+            try addAttemptColumn(pg)
+            historyIsCurrent = true
+            return
+        case .absent: break
+        }
         do throws(PGError) {
             // Runs may start together on a new target (the executor creates the table before it
             // locks); a short transaction-scoped lock keeps their CREATEs from racing on the catalog.
@@ -153,10 +164,12 @@ public final class PostgresConnection: BackendConnection {
                     execution_ms bigint NOT NULL DEFAULT 0,
                     success boolean NOT NULL,
                     transactional boolean NOT NULL,
-                    error text
+                    error text,
+                    attempt integer NOT NULL DEFAULT 1
                 )
                 """)
             try pg.execute("COMMIT")
+            historyIsCurrent = true
             logger.debug("created \(historyTable)")
         } catch {
             if pg.inTransactionBlock { _ = try? pg.execute("ROLLBACK") }
@@ -164,12 +177,32 @@ public final class PostgresConnection: BackendConnection {
         }
     }
 
+    /// Brings a table written by an older Tidemark up to date: `attempt` (SPEC 13) is added with
+    /// default 1, which is what every earlier row was. A constant default makes this a catalog
+    /// change on PostgreSQL 11 and later: no rewrite, a brief lock. Older binaries keep working
+    /// (they name their columns and the default fills the new one).
+    private func addAttemptColumn(_ pg: PGConnection) throws(BackendError) {
+        do throws(PGError) {
+            try pg.execute("BEGIN")
+            try pg.query("SELECT pg_advisory_xact_lock($1::bigint)", [String(PostgresSQL.creationLockKey(schema: schema))])
+            try pg.execute("ALTER TABLE \(historyTable) ADD COLUMN IF NOT EXISTS attempt integer NOT NULL DEFAULT 1")
+            try pg.execute("COMMIT")
+            logger.notice("added the attempt column to \(historyTable) (written by an older Tidemark)")
+        } catch {
+            if pg.inTransactionBlock { _ = try? pg.execute("ROLLBACK") }
+            throw failure("cannot add the attempt column to \(historyTable) (written by an older Tidemark)", error)
+        }
+    }
+
     public func readHistory() throws(BackendError) -> [HistoryEntry] {
         let pg = try open()
-        guard try historyTableExists(pg) else { return [] }
+        let shape = try historyShape(pg)
+        guard shape != .absent else { return [] }
+        // A read-only connection cannot upgrade an older table: it reads every row as attempt 1.
+        let columns = shape == .current ? Self.columns : Self.columnsBeforeAttempt
         let rows: [PGRow]
         do {
-            rows = try pg.query("SELECT \(Self.columns) FROM \(historyTable) ORDER BY id")
+            rows = try pg.query("SELECT \(columns) FROM \(historyTable) ORDER BY id")
         } catch {
             throw failure("cannot read \(historyTable)", error)
         }
@@ -211,6 +244,21 @@ public final class PostgresConnection: BackendConnection {
         return result
     }
 
+    /// `SELECT col::text, …` from the table, qualified with its schema (the target's when the
+    /// tool named none), after `to_regclass` says it exists.
+    public func readRows(of table: ForeignTable) throws(BackendError) -> [[String?]]? {
+        let pg = try open()
+        let qualified = PostgresSQL.quoteIdentifier(table.schema ?? schema) + "." + PostgresSQL.quoteIdentifier(table.name)
+        do {
+            let exists = try pg.query("SELECT to_regclass($1) IS NOT NULL", [qualified])
+            guard exists.first?.first == "t" else { return nil }
+            let columns = table.columns.map { "\(PostgresSQL.quoteIdentifier($0))::text" }.joined(separator: ", ")
+            return try pg.query("SELECT \(columns) FROM \(qualified)")
+        } catch {
+            throw failure("cannot read \(table.qualifiedName)", error)
+        }
+    }
+
     // MARK: - Steps
 
     @discardableResult
@@ -221,9 +269,34 @@ public final class PostgresConnection: BackendConnection {
             logger.warning("a transaction was left open on the connection; rolling it back before the step")
             _ = try? pg.execute("ROLLBACK")
         }
+        // A writer that never called ensureHistoryTable (repair, adopt) upgrades an older table too.
+        if !historyIsCurrent {
+            switch try historyShape(pg) {
+            case .withoutAttempt:
+                try addAttemptColumn(pg)
+                historyIsCurrent = true
+            case .current: historyIsCurrent = true
+            case .absent: break  // the row's INSERT names the missing table
+            }
+        }
         let recordOnly = step.kind == .skip || step.kind == .baseline || step.kind == .repair || step.sql.allSatisfy(\.isWhitespace)
         if recordOnly { return try record(step, on: pg) }
         return step.transactional ? try runInTransaction(step, on: pg) : try runAsWritten(step, on: pg)
+    }
+
+    public func verify(_ request: VerifyRequest) throws(BackendError) {
+        let pg = try openWritable("run verify script \(request.scriptPath)")
+        if pg.inTransactionBlock { _ = try? pg.execute("ROLLBACK") }
+        // Whatever happens, no transaction stays open: a verify changes nothing.
+        defer { if pg.inTransactionBlock { _ = try? pg.execute("ROLLBACK") } }
+        do throws(PGError) {
+            if request.transactional { try pg.execute("BEGIN") }
+            try pg.execute(request.sql)
+        } catch {
+            throw .verifyFailed(
+                target: target.name, version: request.version, script: request.scriptPath,
+                message: parameters.redact(error.fullMessage), sqlState: error.sqlState)
+        }
     }
 
     public func close() {
@@ -425,8 +498,11 @@ public final class PostgresConnection: BackendConnection {
     /// seconds (exact microseconds as numeric text) so `Date` values round-trip identically.
     private static let columns = """
         id, version, description, kind, script, checksum, run_id, applied_by, \
-        extract(epoch FROM started_at), extract(epoch FROM finished_at), execution_ms, success, transactional, error
+        extract(epoch FROM started_at), extract(epoch FROM finished_at), execution_ms, success, transactional, error, attempt
         """
+
+    /// `columns` for a table an older Tidemark created, before `attempt`.
+    private static let columnsBeforeAttempt = columns.replacingOccurrences(of: ", attempt", with: ", 1")
 
     private func insertRow(
         _ step: StepRequest, on pg: PGConnection, startedAt: Date, finishedAt: Date?, executionMS: Int64,
@@ -435,15 +511,15 @@ public final class PostgresConnection: BackendConnection {
         let rows = try pg.query(
             """
             INSERT INTO \(historyTable) (version, description, kind, script, checksum, run_id, applied_by, started_at,
-                finished_at, execution_ms, success, transactional, error)
+                finished_at, execution_ms, success, transactional, error, attempt)
             VALUES ($1, $2, $3, $4, $5, $6, $7, to_timestamp($8::float8), to_timestamp($9::float8), $10::bigint,
-                $11::boolean, $12::boolean, $13)
+                $11::boolean, $12::boolean, $13, $14::integer)
             RETURNING \(Self.columns)
             """,
             [
                 step.version, step.description, step.kind.rawValue, step.scriptPath, step.checksum, step.runID,
                 step.appliedBy, Self.epoch(startedAt), finishedAt.map(Self.epoch), String(executionMS),
-                String(success), String(transactional), error,
+                String(success), String(transactional), error, String(step.attempt),
             ])
         return try parsedRow(rows)
     }
@@ -486,7 +562,8 @@ public final class PostgresConnection: BackendConnection {
         return HistoryEntry(
             id: id, version: version, description: description, kind: kind, script: script, checksum: checksum,
             runID: runID, appliedBy: appliedBy, startedAt: startedAt, finishedAt: text(9).flatMap(Self.date),
-            executionMS: executionMS, success: success == "t", transactional: transactional == "t", error: text(13))
+            executionMS: executionMS, success: success == "t", transactional: transactional == "t", error: text(13),
+            attempt: text(14).flatMap { Int($0) } ?? 1)
     }
 
     // MARK: - Helpers
@@ -503,11 +580,22 @@ public final class PostgresConnection: BackendConnection {
         return pg
     }
 
-    private func historyTableExists(_ pg: PGConnection) throws(BackendError) -> Bool {
+    /// What the history table looks like: missing, current, or written by a Tidemark from before
+    /// the `attempt` column.
+    private enum HistoryShape {
+        case absent, withoutAttempt, current
+    }
+
+    private func historyShape(_ pg: PGConnection) throws(BackendError) -> HistoryShape {
         do {
             // to_regclass is NULL, not an error, when the schema or table is missing.
-            let rows = try pg.query("SELECT to_regclass($1) IS NOT NULL", [historyTable])
-            return rows.first?.first == "t"
+            let rows = try pg.query(
+                """
+                SELECT to_regclass($1) IS NOT NULL,
+                    EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass($1) AND attname = 'attempt' AND NOT attisdropped)
+                """, [historyTable])
+            guard let row = rows.first, row.first == "t" else { return .absent }
+            return row.count > 1 && row[1] == "t" ? .current : .withoutAttempt
         } catch {
             throw failure("cannot look for \(historyTable)", error)
         }

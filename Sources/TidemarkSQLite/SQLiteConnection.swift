@@ -22,6 +22,8 @@ public final class SQLiteConnection: BackendConnection {
     private let lockFile: SQLiteLockFile
     private let timeouts: Timeouts
     private let logger: Logger
+    /// Set once this connection saw (or made) a history table with every column `run` writes.
+    private var historyIsCurrent = false
 
     /// Opens the target's file, switches it to WAL and applies the timeouts. Read-write creates
     /// the file (and its folders) when missing; read-only never does: a missing file is
@@ -128,6 +130,30 @@ public final class SQLiteConnection: BackendConnection {
             throw .queryFailed(
                 target: target.name, message: "cannot create tidemark_history: \(failure.message)", sqlState: nil)
         }
+        try upgradeHistoryTable(db)
+    }
+
+    /// Adds what an older Tidemark's table lacks (`attempt`), once per connection. Another
+    /// process may add it at the same moment: its "duplicate column" is success for us.
+    private func upgradeHistoryTable(_ db: OpaquePointer) throws(BackendError) {
+        guard !historyIsCurrent else { return }
+        do throws(SQLiteFailure) {
+            switch try Self.historyShape(db) {
+            case .absent: return  // the row's INSERT names the missing table
+            case .current: break
+            case .withoutAttempt:
+                if let failure = Self.runScript(Self.addAttemptColumnSQL, on: db).failure, try Self.historyShape(db) != .current {
+                    throw failure
+                }
+                logger.notice("added the attempt column to tidemark_history (written by an older Tidemark)")
+            }
+            historyIsCurrent = true
+        } catch {
+            throw .queryFailed(
+                target: target.name,
+                message: "cannot add the attempt column to tidemark_history (written by an older Tidemark): \(error.message)",
+                sqlState: nil)
+        }
     }
 
     /// None: SQLite keeps no row estimates without ANALYZE, and takes no PostgreSQL-style table
@@ -140,8 +166,10 @@ public final class SQLiteConnection: BackendConnection {
     public func readHistory() throws(BackendError) -> [HistoryEntry] {
         let db = try openHandle()
         do {
-            guard try Self.historyTableExists(db) else { return [] }
-            return try Self.query(Self.selectHistorySQL, on: db) { row throws(SQLiteFailure) in
+            let shape = try Self.historyShape(db)
+            guard shape != .absent else { return [] }
+            // A read-only connection cannot upgrade an older table: it reads every row as attempt 1.
+            return try Self.query(Self.selectHistorySQL(shape), on: db) { row throws(SQLiteFailure) in
                 try Self.historyEntry(from: row)
             }
         } catch {
@@ -151,9 +179,56 @@ public final class SQLiteConnection: BackendConnection {
 
     // MARK: Steps
 
+    /// SQLite has no schemas. A table another tool names with a schema lives in the database file
+    /// beside the target's, named as the schema with the target's extension, as Sqitch keeps its
+    /// registry (`sqitch.db` beside `shop.db`); that file is opened read-only, never created.
+    public func readRows(of table: ForeignTable) throws(BackendError) -> [[String?]]? {
+        let db = try openHandle()
+        guard let schema = table.schema else { return try Self.readRows(of: table, on: db, target: target.name) }
+        let path = Self.siblingDatabasePath(of: databasePath, named: schema)
+        guard FileManager.default.fileExists(atPath: path) else { return nil }
+        var handle: OpaquePointer?
+        let code = sqlite3_open_v2(path, &handle, SQLITE_OPEN_READONLY, nil)
+        defer { sqlite3_close_v2(handle) }
+        guard code == SQLITE_OK, let handle else {
+            throw .queryFailed(target: target.name, message: "cannot open \(path): \(SQLiteError.text(of: code))", sqlState: nil)
+        }
+        sqlite3_busy_timeout(handle, 5_000)
+        return try Self.readRows(of: table, on: handle, target: target.name)
+    }
+
+    /// `<folder>/<name>.<ext>` for a database at `<folder>/<base>.<ext>` (no extension: `<folder>/<name>`).
+    static func siblingDatabasePath(of path: String, named name: String) -> String {
+        let url = URL(fileURLWithPath: path)
+        let base = url.lastPathComponent
+        let sibling = base.firstIndex(of: ".").map { name + base[$0...] } ?? name
+        return url.deletingLastPathComponent().appendingPathComponent(sibling).path
+    }
+
+    private static func readRows(of table: ForeignTable, on db: OpaquePointer, target: String) throws(BackendError) -> [[String?]]? {
+        do {
+            let found = try query("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1", [.text(table.name)], on: db) { _ in true }
+            guard !found.isEmpty else { return nil }
+            let columns = table.columns.map(quoteIdentifier).joined(separator: ", ")
+            let count = Int32(table.columns.count)
+            return try query("SELECT \(columns) FROM \(quoteIdentifier(table.name))", on: db) { row in
+                (0..<count).map { row.optionalText($0) }
+            }
+        } catch {
+            throw .queryFailed(target: target, message: "cannot read \(table.qualifiedName): \(error.message)", sqlState: nil)
+        }
+    }
+
+    /// `"name"`, with quotes doubled.
+    static func quoteIdentifier(_ name: String) -> String {
+        "\"" + name.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+
     @discardableResult
     public func run(_ step: StepRequest) throws(BackendError) -> HistoryEntry {
         let db = try writableHandle("run version \(step.version)")
+        // A writer that never called ensureHistoryTable (repair, adopt) upgrades an older table too.
+        try upgradeHistoryTable(db)
         logger.debug(
             "running step",
             metadata: ["version": "\(step.version)", "kind": "\(step.kind.rawValue)", "transactional": "\(step.transactional)"])
@@ -168,6 +243,23 @@ public final class SQLiteConnection: BackendConnection {
         }
         logger.debug("step succeeded", metadata: ["version": "\(step.version)", "execution_ms": "\(entry.executionMS)"])
         return entry
+    }
+
+    public func verify(_ request: VerifyRequest) throws(BackendError) {
+        let db = try writableHandle("run verify script \(request.scriptPath)")
+        rollbackIfOpen(db)
+        // Whatever happens, no transaction stays open: a verify changes nothing.
+        defer { rollbackIfOpen(db) }
+        if request.transactional, let failure = Self.runScript("BEGIN", on: db).failure {
+            throw .verifyFailed(target: target.name, version: request.version, script: request.scriptPath, message: failure.message, sqlState: nil)
+        }
+        watch.arm(timeout: timeouts.statementTimeout)
+        let outcome = Self.runScript(request.sql, on: db)
+        let stop = watch.disarm()
+        if let failure = outcome.failure {
+            throw .verifyFailed(
+                target: target.name, version: request.version, script: request.scriptPath, message: describe(failure, stop: stop), sqlState: nil)
+        }
     }
 
     /// A `skip` or `baseline` row: committed on its own, nothing runs.
@@ -288,7 +380,7 @@ public final class SQLiteConnection: BackendConnection {
         HistoryEntry(
             id: 0, version: step.version, description: step.description, kind: step.kind, script: step.scriptPath,
             checksum: step.checksum, runID: step.runID, appliedBy: step.appliedBy, startedAt: startedAt.date,
-            finishedAt: nil, executionMS: 0, success: false, transactional: step.transactional, error: nil)
+            finishedAt: nil, executionMS: 0, success: false, transactional: step.transactional, error: nil, attempt: step.attempt)
     }
 
     /// Records a failed step in its own (autocommit) transaction; a failure here is logged, not

@@ -195,21 +195,38 @@ extension SQLiteConnection {
             execution_ms  INTEGER NOT NULL DEFAULT 0,
             success       INTEGER NOT NULL,
             transactional INTEGER NOT NULL DEFAULT 1,
-            error         TEXT
+            error         TEXT,
+            attempt       INTEGER NOT NULL DEFAULT 1
         )
         """
 
-    static let selectHistorySQL = """
+    /// Adds `attempt` (SPEC 13) to a table an older Tidemark created; every earlier row was attempt 1.
+    static let addAttemptColumnSQL = "ALTER TABLE tidemark_history ADD COLUMN attempt INTEGER NOT NULL DEFAULT 1"
+
+    /// Every row, oldest first; a table from before `attempt` reads each row as attempt 1.
+    static func selectHistorySQL(_ shape: HistoryShape) -> String {
+        """
         SELECT id, version, description, kind, script, checksum, run_id, applied_by,
-               started_at, finished_at, execution_ms, success, transactional, error
+               started_at, finished_at, execution_ms, success, transactional, error, \(shape == .current ? "attempt" : "1")
         FROM tidemark_history ORDER BY id
         """
+    }
 
-    static func historyTableExists(_ db: OpaquePointer) throws(SQLiteFailure) -> Bool {
+    /// What the history table looks like: missing, current, or written by a Tidemark from before
+    /// the `attempt` column.
+    enum HistoryShape {
+        case absent, withoutAttempt, current
+    }
+
+    static func historyShape(_ db: OpaquePointer) throws(SQLiteFailure) -> HistoryShape {
         let rows = try query(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'tidemark_history'", on: db
-        ) { _ in true }
-        return !rows.isEmpty
+            """
+            SELECT (SELECT count(*) FROM pragma_table_info('tidemark_history') WHERE name = 'attempt')
+            FROM sqlite_master WHERE type = 'table' AND name = 'tidemark_history'
+            """, on: db
+        ) { row in row.integer(0) }
+        guard let attemptColumns = rows.first else { return .absent }
+        return attemptColumns > 0 ? .current : .withoutAttempt
     }
 
     static func historyEntry(from row: SQLiteRow) throws(SQLiteFailure) -> HistoryEntry {
@@ -234,7 +251,7 @@ extension SQLiteConnection {
             id: id, version: row.text(1), description: row.text(2), kind: kind, script: row.text(4),
             checksum: row.text(5), runID: row.text(6), appliedBy: row.text(7), startedAt: started.date,
             finishedAt: finished, executionMS: row.integer(10), success: row.integer(11) != 0,
-            transactional: row.integer(12) != 0, error: row.optionalText(13))
+            transactional: row.integer(12) != 0, error: row.optionalText(13), attempt: Int(row.integer(14)))
     }
 
     /// Inserts `entry` (its `id` ignored) and returns the new row id.
@@ -243,8 +260,8 @@ extension SQLiteConnection {
             """
             INSERT INTO tidemark_history
                 (version, description, kind, script, checksum, run_id, applied_by,
-                 started_at, finished_at, execution_ms, success, transactional, error)
-            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+                 started_at, finished_at, execution_ms, success, transactional, error, attempt)
+            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
             """,
             [
                 .text(entry.version), .text(entry.description), .text(entry.kind.rawValue), .text(entry.script),
@@ -252,7 +269,7 @@ extension SQLiteConnection {
                 .text(SQLiteTimestamp(entry.startedAt).text),
                 entry.finishedAt.map { .text(SQLiteTimestamp($0).text) } ?? .null,
                 .integer(entry.executionMS), .integer(entry.success ? 1 : 0), .integer(entry.transactional ? 1 : 0),
-                entry.error.map { .text($0) } ?? .null,
+                entry.error.map { .text($0) } ?? .null, .integer(Int64(entry.attempt)),
             ],
             on: db)
         return sqlite3_last_insert_rowid(db)

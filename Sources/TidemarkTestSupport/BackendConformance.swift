@@ -66,6 +66,7 @@ public enum BackendConformance {
         ConformanceCheck(name: "readOnlyConnectionToANewTargetCreatesNothing", run: readOnlyConnectionToANewTargetCreatesNothing),
         ConformanceCheck(name: "readOnlyConnectionReadsButRefusesChanges", run: readOnlyConnectionReadsButRefusesChanges),
         ConformanceCheck(name: "estimatedRowsReadsOnlyAndOmitsMissingRelations", run: estimatedRowsReadsOnlyAndOmitsMissingRelations),
+        ConformanceCheck(name: "foreignTableRowsReadAsTextOnAReadOnlyConnection", run: foreignTableRowsReadAsTextOnAReadOnlyConnection),
     ]
 
     /// Generous timeouts: the checks that test a timeout set their own.
@@ -508,7 +509,7 @@ public enum BackendConformance {
                     description: "add 'email' — naïve \"quotes\" ✓"),
                 step("1.1", .forward, sql: fixture.createTableSQL("tm_details_2"), transactional: false, runID: "run-a"),
                 step("1.1", .undo, sql: "DROP TABLE tm_details_2", runID: "run-b", appliedBy: "bob"),
-                step("2", .compensate, sql: fixture.createTableSQL("tm_details_3"), runID: "run-b", appliedBy: "bob"),
+                step("2", .compensate, sql: fixture.createTableSQL("tm_details_3"), runID: "run-b", appliedBy: "bob", attempt: 3),
                 step("3", .skip, sql: "", scriptPath: "", runID: "run-c"),
                 step("4", .baseline, sql: "", scriptPath: "", runID: "run-c"),
             ]
@@ -529,6 +530,7 @@ public enum BackendConformance {
                     "\(label) does not keep the request's fields: \(c.show([row]))")
                 try c.expect(row.success && row.error == nil, "\(label) is not a clean success: \(c.show([row]))")
                 try c.expect(row.transactional == request.transactional, "\(label) has transactional \(row.transactional)")
+                try c.expect(row.attempt == request.attempt, "\(label) has attempt \(row.attempt), not \(request.attempt)")
                 try c.expect(row.startedAt >= before && row.startedAt <= after, "\(label) started_at \(row.startedAt) is not now")
                 guard let finished = row.finishedAt else { throw c.failure("\(label) has no finished_at") }
                 try c.expect(finished.timeIntervalSince(row.startedAt) >= -0.001, "\(label) finished before it started")
@@ -543,7 +545,7 @@ public enum BackendConformance {
                 try c.expect(
                     echo.id == row.id && echo.version == row.version && echo.kind == row.kind
                         && echo.checksum == row.checksum && echo.success == row.success
-                        && echo.transactional == row.transactional
+                        && echo.transactional == row.transactional && echo.attempt == row.attempt
                         && abs(echo.startedAt.timeIntervalSince(row.startedAt)) < 0.002,
                     "run() returned \(c.show([echo])) but stored \(c.show([row]))")
                 previous = row
@@ -791,16 +793,35 @@ public enum BackendConformance {
         }
     }
 
+    /// Another tool's history table reads back as text, NULL as nil, on a read-only connection
+    /// that creates nothing; a table that is not there reads as nil.
+    public static func foreignTableRowsReadAsTextOnAReadOnlyConnection(_ fixture: any BackendFixture) throws {
+        try check(fixture) { c in
+            let target = try fixture.makeTarget(name: "foreign")
+            try fixture.createForeignTable(
+                "tm_foreign_history", columns: ["version", "note"], rows: [["1", "it's first"], ["2", nil]], in: target)
+            let reader = try c.connect(target, access: .readOnly)
+            defer { reader.close() }
+            let rows = try reader.readRows(of: ForeignTable(name: "tm_foreign_history", columns: ["note", "version"]))
+            let sorted = rows?.sorted { ($0.last ?? nil) ?? "" < ($1.last ?? nil) ?? "" }
+            try c.expect(sorted == [["it's first", "1"], [nil, "2"]], "foreign rows read back as \(String(describing: rows))")
+            let missing = try reader.readRows(of: ForeignTable(name: "tm_no_such_history", columns: ["version"]))
+            try c.expect(missing == nil, "a missing table read as \(String(describing: missing))")
+            try c.expect(try reader.readHistory().isEmpty, "reading a foreign table created Tidemark history")
+        }
+    }
+
     /// A step request with conformance defaults.
     public static func step(
         _ version: String, _ kind: StepKind, sql: String, transactional: Bool = true, scriptPath: String? = nil,
-        runID: String = "conformance-run", appliedBy: String = "conformance@localhost", description: String? = nil
+        runID: String = "conformance-run", appliedBy: String = "conformance@localhost", description: String? = nil,
+        attempt: Int = 1
     ) -> StepRequest {
         let path = scriptPath ?? "\(kind == .undo ? "U" : "V")\(version)__conformance.sql"
         return StepRequest(
             version: version, description: description ?? "conformance \(kind.rawValue) \(version)", kind: kind,
             scriptPath: path, sql: sql, checksum: fakeChecksum(of: "\(kind.rawValue)\u{0}\(version)\u{0}\(sql)"),
-            transactional: transactional, runID: runID, appliedBy: appliedBy)
+            transactional: transactional, runID: runID, appliedBy: appliedBy, attempt: attempt)
     }
 
     /// The SHA-256 of `text`, standing in for a script's checksum.

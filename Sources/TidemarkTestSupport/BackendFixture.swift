@@ -23,6 +23,26 @@ public protocol BackendFixture: Sendable, CustomStringConvertible {
     /// SQL that keeps the server busy for about `seconds` seconds (for timeouts and cancel).
     func slowSQL(seconds: Int) -> String
 
+    /// Creates `table` (text columns) in the target's schema with these rows, outside Tidemark's
+    /// history, as another migration tool would have left it.
+    func createForeignTable(_ table: String, columns: [String], rows: [[String?]], in target: Target) throws
+
     /// Whether `table` exists in the target's schema, checked outside Tidemark's history.
     func tableExists(_ table: String, in target: Target) throws -> Bool
+}
+
+/// `CREATE TABLE` and `INSERT` statements for a fixture's foreign table, in SQL both PostgreSQL
+/// and SQLite read.
+enum ForeignTableSQL {
+    static func statements(_ table: String, columns: [String], rows: [[String?]], qualifier: String? = nil) -> String {
+        let name = (qualifier.map { quote($0) + "." } ?? "") + quote(table)
+        var sql = "CREATE TABLE \(name) (\(columns.map { "\(quote($0)) text" }.joined(separator: ", ")));\n"
+        for row in rows {
+            let values = row.map { value in value.map { "'" + $0.replacingOccurrences(of: "'", with: "''") + "'" } ?? "NULL" }
+            sql += "INSERT INTO \(name) VALUES (\(values.joined(separator: ", ")));\n"
+        }
+        return sql
+    }
+
+    static func quote(_ name: String) -> String { "\"" + name.replacingOccurrences(of: "\"", with: "\"\"") + "\"" }
 }

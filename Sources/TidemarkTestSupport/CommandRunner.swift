@@ -111,6 +111,65 @@ public enum CommandRunner {
         }
     }
 
+    /// A `tidemark` process started and not waited for: a test can signal it (SIGKILL a runner)
+    /// and then collect what it printed. Thread-safe: the process is only signalled and awaited.
+    public final class Launched: @unchecked Sendable {
+        // @unchecked: Process and Pipe are not Sendable; this type only signals the process and
+        // reads each pipe once, on the thread `wait()` starts.
+        private let process: Process
+        private let output: Pipe
+        private let errors: Pipe
+
+        init(process: Process, output: Pipe, errors: Pipe) {
+            self.process = process
+            self.output = output
+            self.errors = errors
+        }
+
+        public var processIdentifier: Int32 { process.processIdentifier }
+
+        /// Sends `signal` (SIGKILL, SIGINT) to the process.
+        public func send(_ signal: Int32) {
+            kill(process.processIdentifier, signal)
+        }
+
+        /// Waits for the process on a thread of its own and returns what it printed.
+        public func wait() async -> Result {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Result, Never>) in
+                let thread = Thread { [self] in
+                    let outputData = output.fileHandleForReading.readDataToEndOfFile()
+                    let errorData = errors.fileHandleForReading.readDataToEndOfFile()
+                    process.waitUntilExit()
+                    continuation.resume(
+                        returning: Result(
+                            status: process.terminationStatus, standardOutput: String(decoding: outputData, as: UTF8.self),
+                            standardError: String(decoding: errorData, as: UTF8.self)))
+                }
+                thread.name = "tidemark-test-launched"
+                thread.start()
+            }
+        }
+    }
+
+    /// Starts `tidemark arguments…` in `directory` as `run` does, without waiting for it.
+    public static func launch(_ arguments: [String], in directory: URL? = nil, environment: [String: String] = [:]) throws -> Launched {
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = arguments
+        process.currentDirectoryURL = directory ?? repositoryRoot
+        var merged = ProcessInfo.processInfo.environment
+        for (key, value) in environment { merged[key] = value }
+        merged["NO_COLOR"] = "1"
+        process.environment = merged
+        let output = Pipe()
+        let errors = Pipe()
+        process.standardOutput = output
+        process.standardError = errors
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        return Launched(process: process, output: output, errors: errors)
+    }
+
     /// A fresh temporary directory, removed by the caller.
     public static func temporaryDirectory(_ prefix: String = "tidemark-test") throws -> URL {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("\(prefix)-\(UUID().uuidString)")

@@ -23,7 +23,9 @@ open class ForwardingConnection: BackendConnection {
         try base.estimatedRows(of: relations)
     }
     @discardableResult
+    open func readRows(of table: ForeignTable) throws(BackendError) -> [[String?]]? { try base.readRows(of: table) }
     open func run(_ step: StepRequest) throws(BackendError) -> HistoryEntry { try base.run(step) }
+    open func verify(_ request: VerifyRequest) throws(BackendError) { try base.verify(request) }
     open func fingerprint() throws(BackendError) -> SchemaFingerprint { try base.fingerprint() }
     open func close() { base.close() }
 }

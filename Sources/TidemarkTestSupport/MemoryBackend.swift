@@ -144,6 +144,14 @@ public final class MemoryConnection: BackendConnection {
         return known.filter { relations.contains($0.key) }
     }
 
+    /// The rows a test set with `MemoryStore.setForeignTable`, the requested columns in order (a
+    /// column the table lacks reads as NULL).
+    public func readRows(of table: ForeignTable) throws(BackendError) -> [[String?]]? {
+        guard let stored = try openDatabase().state.withLock({ $0.foreignTables[table.qualifiedName] }) else { return nil }
+        let positions = table.columns.map { stored.columns.firstIndex(of: $0) }
+        return stored.rows.map { row in positions.map { position in position.flatMap { $0 < row.count ? row[$0] : nil } } }
+    }
+
     /// Tables with their columns in order, and indexes; the dialect has no types, constraints
     /// or other objects, so columns carry no definition.
     public func fingerprint() throws(BackendError) -> SchemaFingerprint {
@@ -172,7 +180,7 @@ public final class MemoryConnection: BackendConnection {
         var entry = HistoryEntry(
             id: 0, version: step.version, description: step.description, kind: step.kind, script: step.scriptPath,
             checksum: step.checksum, runID: step.runID, appliedBy: step.appliedBy, startedAt: Date(), finishedAt: nil,
-            executionMS: 0, success: false, transactional: step.transactional, error: nil)
+            executionMS: 0, success: false, transactional: step.transactional, error: nil, attempt: step.attempt)
         switch step.kind {
         case .skip, .baseline, .repair:
             // Recorded, never run: these say a version is in effect (or how a dirty step was
@@ -189,6 +197,21 @@ public final class MemoryConnection: BackendConnection {
         return step.transactional
             ? try runInTransaction(step, entry: entry, latency: latency, on: database)
             : try runAsWritten(step, entry: entry, latency: latency, on: database)
+    }
+
+    /// Runs the statements on a copy of the schema, which is then dropped: a verify changes nothing.
+    public func verify(_ request: VerifyRequest) throws(BackendError) {
+        let database = try writableDatabase("run verify script \(request.scriptPath)")
+        var schema = database.state.withLock { $0.schema }
+        for (line, parsed) in MemorySQL.statements(in: request.sql) {
+            do {
+                try MemorySQL.apply(parsed, to: &schema)
+            } catch {
+                throw .verifyFailed(
+                    target: target.name, version: request.version, script: request.scriptPath, message: "line \(line): \(error.message)",
+                    sqlState: nil)
+            }
+        }
     }
 
     /// Runs on a copy of the schema; the copy and the success row are stored together. (A change

@@ -35,6 +35,10 @@ public struct MemoryFixture: BackendFixture {
         "SELECT pg_sleep(\(seconds))"
     }
 
+    public func createForeignTable(_ table: String, columns: [String], rows: [[String?]], in target: Target) throws {
+        try store.setForeignTable(table, columns: columns, rows: rows, for: target)
+    }
+
     public func tableExists(_ table: String, in target: Target) throws -> Bool {
         store.columns(of: table, in: target) != nil
     }

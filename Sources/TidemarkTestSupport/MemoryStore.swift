@@ -85,6 +85,17 @@ public final class MemoryStore: Sendable {
         }
     }
 
+    /// Gives the target a table another tool keeps (`flyway_schema_history`, …) with these rows,
+    /// as text; `name` may be `schema.table`. Replaces a table of that name.
+    public func setForeignTable(_ name: String, columns: [String], rows: [[String?]], for target: Target) throws(BackendError) {
+        try database(of: target).state.withLock { $0.foreignTables[name] = (columns, rows) }
+    }
+
+    /// The rows of a table set with `setForeignTable`, or nil.
+    public func foreignRows(of name: String, in target: Target) -> [[String?]]? {
+        existingDatabase(of: target)?.state.withLock { $0.foreignTables[name]?.rows }
+    }
+
     /// Makes the next `count` connection attempts to the target fail; `transient` failures are the
     /// kind the executor retries.
     public func failNextConnections(to target: Target, count: Int, transient: Bool = true) throws(BackendError) {
@@ -204,6 +215,9 @@ final class MemoryDatabase: Sendable {
         var stepLatency: Duration?
         /// What `estimatedRows(of:)` answers, by relation name (set by tests).
         var estimatedRows: [String: Double] = [:]
+        /// Tables another tool keeps (a foreign history), by `ForeignTable.qualifiedName`: their
+        /// columns and rows as text (set by tests; the dialect stores no rows).
+        var foreignTables: [String: (columns: [String], rows: [[String?]])] = [:]
 
         /// Appends a row, giving it the next id; returns the row as stored.
         mutating func append(_ entry: HistoryEntry) -> HistoryEntry {

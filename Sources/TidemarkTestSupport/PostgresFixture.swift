@@ -36,6 +36,10 @@ public struct PostgresFixture: BackendFixture {
 
     public func slowSQL(seconds: Int) -> String { "SELECT pg_sleep(\(seconds))" }
 
+    public func createForeignTable(_ table: String, columns: [String], rows: [[String?]], in target: Target) throws {
+        try TestPostgres.execute(ForeignTableSQL.statements(table, columns: columns, rows: rows, qualifier: target.schema ?? "public"))
+    }
+
     public func tableExists(_ table: String, in target: Target) throws -> Bool {
         try TestPostgres.tableExists(table, inSchema: target.schema ?? "public")
     }

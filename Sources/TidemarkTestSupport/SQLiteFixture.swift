@@ -44,7 +44,36 @@ public struct SQLiteFixture: BackendFixture {
         return "WITH RECURSIVE tm_count(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM tm_count WHERE n < \(rows)) SELECT count(*) FROM tm_count"
     }
 
+    /// Written by the `sqlite3` shell, a writer outside Tidemark, as another tool would.
+    public func createForeignTable(_ table: String, columns: [String], rows: [[String?]], in target: Target) throws {
+        try SQLiteShell.run(ForeignTableSQL.statements(table, columns: columns, rows: rows), on: try SQLiteBackend.databasePath(of: target))
+    }
+
     public func tableExists(_ table: String, in target: Target) throws -> Bool {
         try SQLiteBackend.tableExists(table, in: target)
+    }
+}
+
+/// Runs SQL through the `sqlite3` command-line shell, outside Tidemark. Thread-safe (stateless).
+public enum SQLiteShell {
+    /// Runs `sql` on the database file at `path` (created if missing); throws with the shell's
+    /// error output when it fails.
+    public static func run(_ sql: String, on path: String) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["sqlite3", "-bail", path]
+        let input = Pipe()
+        let errors = Pipe()
+        process.standardInput = input
+        process.standardError = errors
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        input.fileHandleForWriting.write(Data(sql.utf8))
+        try input.fileHandleForWriting.close()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            throw BackendError.queryFailed(target: path, message: "sqlite3: \(message)", sqlState: nil)
+        }
     }
 }

@@ -65,6 +65,25 @@ public enum TestPostgres {
         }
     }
 
+    /// Whether `table` in `schema` has a column `column`, read from the catalog.
+    public static func columnExists(_ column: String, table: String, inSchema schema: String) throws -> Bool {
+        let name = (quoted(schema) + "." + quoted(table)).replacingOccurrences(of: "'", with: "''")
+        let columnLiteral = column.replacingOccurrences(of: "'", with: "''")
+        do {
+            try execute(
+                """
+                DO $tm$ BEGIN
+                  IF NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass('\(name)') AND attname = '\(columnLiteral)' AND NOT attisdropped)
+                  THEN RAISE EXCEPTION USING ERRCODE = '\(absentState)'; END IF;
+                END $tm$
+                """)
+            return true
+        } catch let error as BackendError {
+            if case .stepFailed(_, _, _, _, let state, _) = error, state == absentState { return false }
+            throw error
+        }
+    }
+
     /// Runs `sql` as the URL's role, in one transaction, outside every test target.
     ///
     /// The public backend is the only way in from here (the test support is built in release for

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import TidemarkControl
 import TidemarkCore
 import TidemarkExecutor
 import TidemarkFleet
@@ -40,18 +41,31 @@ extension Tidemark {
         var metricsFile: String?
         @Option(help: "Fingerprint each target before touching it: warn reports drift, block leaves a drifted target blocked (overrides drift: in the inventory; off disables it).")
         var drift: DriftPolicy?
+        @Flag(help: "Run each version's verify script (Sqitch's verify/) after its forward step; a failing verify fails the target (the step stays committed).")
+        var verify = false
         @Flag(help: "Print the run report as JSON (schema tidemark.report/v1).")
         var json = false
         @Flag(help: "List every target, instead of one entry per group of identical plans and outcomes (also -v).")
         var perTarget = false
+        @OptionGroup var controlDatabase: ControlDatabaseOption
+        @OptionGroup var runner: RunnerOptions
         @OptionGroup var logging: LoggingOptions
 
         func validate() throws {
+            if runner.leaseDuration == nil {
+                throw ValidationError("--lease \(runner.lease): not a duration; use \(DurationText.examples).")
+            }
+            if rolloutFile != nil && (controlDatabase.control != nil || runner.isGiven) {
+                throw ValidationError("A saved rollout runs in one process; --control, --run-id, --serve and --lease take -i INVENTORY.")
+            }
+            if dryRun && (controlDatabase.control != nil || runner.isGiven) {
+                throw ValidationError("--dry-run changes nothing and joins no run; drop --control, --run-id, --serve and --lease (or use `tidemark plan`).")
+            }
             if rolloutFile == nil && inventory == nil {
                 throw ValidationError("Say what to apply: -i INVENTORY, or a rollout FILE saved by `tidemark plan --out`.")
             }
-            if rolloutFile != nil && (planning.desiredVersion != nil || planning.strategy != .auto || !selection.targets.isEmpty || !selection.environments.isEmpty) {
-                throw ValidationError("A saved rollout already fixes targets, version and strategy; drop --to, --strategy, --env and --target.")
+            if rolloutFile != nil && (planning.desiredVersion != nil || planning.strategy != .auto || selection.isGiven) {
+                throw ValidationError("A saved rollout already fixes targets, version and strategy; drop --to, --strategy, --env, --target and --partition.")
             }
             if let concurrency, concurrency < 1 { throw ValidationError("--concurrency must be at least 1.") }
         }
@@ -70,14 +84,48 @@ extension Tidemark {
             request.reportPath = reportPath
             request.metricsPath = metricsFile
             request.drift = drift
+            request.verify = verify
             request.trapsSignals = true
+            if !dryRun, rolloutFile == nil, try controlDatabase.control != nil || runner.isGiven || declaresControl(inventory ?? "") {
+                try await runControlled(request)
+                return
+            }
             let result = try await ApplyRun(registry: Backends.standard, logger: logging.makeLogger())
                 .run(request, observer: ApplyPrinter(json: json, perTarget: perTarget || logging.verbose))
+            if !json, let note = selection.emptyPartitionNote(inventory: inventory ?? "", targetsPlanned: result.rollout.targets.count) {
+                Terminal.standardOutput.write(note)
+                return
+            }
             if dryRun {
                 if !json { Terminal.standardOutput.write("\ndry run: nothing was changed (\(result.writes.count) target\(result.writes.count == 1 ? "" : "s") would be written).") }
                 return
             }
             throw ExitStatus(result.status).exitCode
+        }
+
+        /// Whether the inventory names a control database (`control:`): then every apply of it joins a run.
+        private func declaresControl(_ path: String) throws -> Bool {
+            try FleetInputs.inventory(at: path).control != nil
+        }
+
+        /// This runner's part of a rollout coordinated through the control database (SPEC 11).
+        private func runControlled(_ apply: ApplyRequest) async throws {
+            var request = ControlledApplyRequest(apply: apply, database: controlDatabase.database)
+            request.joinRunID = runner.runID
+            request.serve = runner.serve
+            request.lease = runner.leaseDuration ?? .seconds(30)
+            let printer = ApplyPrinter(json: json, perTarget: perTarget || logging.verbose)
+            let result: ControlledApplyResult
+            do {
+                result = try await ControlledApplyRun(registry: Backends.standard, logger: logging.makeLogger()).run(request, observer: printer)
+            } catch {
+                throw CommandFailure(ExitStatus(error.category), error.description)
+            }
+            let said = ControlText.runnerSummary(result)
+            if !json { Terminal.standardOutput.write(said) }
+            if result.servedNothing { return }
+            if let lost = result.lost { throw CommandFailure(.failed, lost.description) }
+            throw ExitStatus(result.apply.status).exitCode
         }
 
         /// `--yes`; otherwise the inventory's name typed on a terminal; otherwise a refusal.

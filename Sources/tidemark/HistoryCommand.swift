@@ -39,7 +39,7 @@ extension Tidemark {
             }
             var table = TextTable("id", "version", "kind", "result", "started", "ms", "run", "description")
             for entry in entries {
-                let result: String
+                var result: String
                 if entry.success {
                     result = "ok"
                 } else if entry.finishedAt == nil {
@@ -47,6 +47,8 @@ extension Tidemark {
                 } else {
                     result = entry.transactional ? "failed" : "failed-dirty"
                 }
+                // A step retried after lock timeouts has a row per attempt; the attempt tells them apart.
+                if entry.attempt > 1 { result += " (attempt \(entry.attempt))" }
                 table.add([
                     String(entry.id), entry.version, entry.kind.rawValue, result, ISO8601Timestamp.string(from: entry.startedAt),
                     String(entry.executionMS), entry.runID, entry.description,

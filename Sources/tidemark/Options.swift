@@ -47,7 +47,34 @@ struct SelectionOptions: ParsableArguments {
     @Option(name: .customLong("target"), help: "Only this target (repeatable).")
     var targets: [String] = []
 
-    var selection: TargetSelection { TargetSelection(environments: environments, targets: targets) }
+    @Option(
+        name: .customLong("partition"),
+        help: "Only slice I of N of the selected targets (0-based, by a stable hash of each name): N runners given 0/N … N-1/N cover every target once.")
+    var partition: String?
+
+    func validate() throws {
+        if let partition {
+            do {
+                _ = try Partition(parsing: partition)
+            } catch {
+                throw ValidationError(error.description)
+            }
+        }
+    }
+
+    /// The selection; `validate()` has checked `--partition`.
+    var selection: TargetSelection {
+        TargetSelection(environments: environments, targets: targets, partition: partition.flatMap { try? Partition(parsing: $0) })
+    }
+
+    /// What to say when `--partition` left nothing to do (nil when it did not).
+    func emptyPartitionNote(inventory: String, targetsPlanned: Int) -> String? {
+        guard targetsPlanned == 0, let partition = selection.partition else { return nil }
+        return "partition \(partition) holds none of the selected targets of \(inventory) (each target's slice is a stable hash of its name); nothing to do."
+    }
+
+    /// Whether any of these options narrows the fleet.
+    var isGiven: Bool { !environments.isEmpty || !targets.isEmpty || partition != nil }
 }
 
 /// `--to V` and `--strategy S`.
@@ -87,4 +114,26 @@ extension ApplyRequest.ProductionConfirmation {
             return readLine()?.trimmingCharacters(in: .whitespaces) == inventory.name
         }
     }
+}
+
+/// `--control URL`: the PostgreSQL control database that coordinates many runners (SPEC 11).
+struct ControlDatabaseOption: ParsableArguments {
+    @Option(name: .customLong("control"), help: "The PostgreSQL control database (a libpq URL; its password from PGPASSWORD or .pgpass).")
+    var control: String?
+
+    var database: ControlDatabase? { control.map { ControlDatabase(url: $0) } }
+}
+
+/// `--run-id`, `--serve`, `--lease`: how a runner takes part in a many-runner rollout.
+struct RunnerOptions: ParsableArguments {
+    @Option(name: .customLong("run-id"), help: "Join this run (default: the open run for the same inventory, plan, selectors and --to, or a new one).")
+    var runID: String?
+    @Option(name: .customLong("serve"), help: "Claim only these targets: an environment, tag:NAME or a target name (repeatable; default: all).")
+    var serve: [String] = []
+    @Option(help: "How long a claim holds without renewal (\(DurationText.examples)); a runner that dies loses its targets after it.")
+    var lease: String = "30s"
+
+    var leaseDuration: Duration? { DurationText.parse(lease).flatMap { $0 > .zero ? $0 : nil } }
+
+    var isGiven: Bool { runID != nil || !serve.isEmpty || lease != "30s" }
 }

@@ -36,6 +36,9 @@ extension Tidemark {
             } else {
                 Terminal.standardOutput.write(RolloutText.render(rollout, unreachable: snapshot.unreachable, perTarget: perTarget || logging.verbose))
                 if let out { Terminal.standardOutput.write("saved to \(out); run it with `tidemark apply \(out)`") }
+                if let note = selection.emptyPartitionNote(inventory: inventoryOption.inventory, targetsPlanned: rollout.targets.count) {
+                    Terminal.standardOutput.write(note)
+                }
             }
             if !snapshot.unreachable.isEmpty { throw ExitStatus.failed.exitCode }
             if rollout.targets.contains(where: { $0.action == .blocked }) { throw ExitStatus.blocked.exitCode }

@@ -14,7 +14,7 @@ extension Tidemark {
             commandName: "rehearse",
             abstract: "On a scratch database, run forward, undo and forward again for every version, checking the schema each time.",
             discussion: """
-                Verdicts per version: ok, column-order, undo-does-not-restore (with the difference), forward-fails, \
+                Verdicts per version: ok, column-order, undo-does-not-restore (with the difference), forward-fails, verify-fails (the version's verify script failed after its forward), \
                 undo-fails, re-apply-fails, re-apply-differs, irreversible, no-undo. Exits 1 when any version fails. \
                 Writes plans/<name>/fingerprints.json when every version passes, or with --record.
                 """)

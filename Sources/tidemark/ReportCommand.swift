@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import TidemarkControl
 import TidemarkExecutor
 import TidemarkFleet
 import TidemarkObserve
@@ -18,9 +19,20 @@ extension Tidemark {
         var json = false
         @Option(help: "Write the run as one self-contained HTML page here.")
         var html: String?
+        @OptionGroup var controlDatabase: ControlDatabaseOption
+        @OptionGroup var logging: LoggingOptions
 
         func run() async throws {
-            let report = try SavedRun.read(runID)
+            let report: RunReport
+            if controlDatabase.control != nil {
+                // The whole run from the control database, whichever runner ran each target.
+                let store = try ControlCommand.open(controlDatabase, logging: logging)
+                do { report = try ControlReport.assemble(runID, from: store) } catch {
+                    throw CommandFailure(ExitStatus(error.category), error.description)
+                }
+            } else {
+                report = try SavedRun.read(runID)
+            }
             if let html {
                 do { try RunPageFile.write(report, to: URL(fileURLWithPath: html)) } catch {
                     throw CommandFailure(.failed, "cannot write the page to \(html): \(error.localizedDescription)")

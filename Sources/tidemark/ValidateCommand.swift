@@ -33,6 +33,9 @@ extension Tidemark {
                 do {
                     let plan = try PlanDirectory.load(at: planDirectory)
                     out.write(Self.summary(of: plan))
+                    for line in PlanDirectory.sqitchSummary(for: plan) {
+                        out.write("  \(line)")
+                    }
                     for notice in PlanDirectory.notices(for: plan) {
                         out.write("  note: \(notice)")
                     }

@@ -53,6 +53,9 @@ struct DefectiveFixture: BackendFixture {
     var failingSQL: String { base.failingSQL }
     /// Short, so checks of the timeout and cancel defects fail in a second rather than five.
     func slowSQL(seconds: Int) -> String { "SELECT pg_sleep(1)" }
+    func createForeignTable(_ table: String, columns: [String], rows: [[String?]], in target: Target) throws {
+        try base.createForeignTable(table, columns: columns, rows: rows, in: target)
+    }
     func tableExists(_ table: String, in target: Target) throws -> Bool {
         var target = target
         if defect == .schemaIgnored { target.schema = nil }
@@ -153,6 +156,7 @@ struct ConformanceSuiteTests {
             func createTableSQL(_ table: String) -> String { base.createTableSQL(table) }
             var failingSQL: String { base.failingSQL }
             func slowSQL(seconds: Int) -> String { base.slowSQL(seconds: seconds) }
+            func createForeignTable(_ table: String, columns: [String], rows: [[String?]], in target: Target) throws {}
             func tableExists(_ table: String, in target: Target) throws -> Bool { false }
         }
         let failure = #expect(throws: ConformanceFailure.self) {

@@ -38,6 +38,25 @@ struct SQLiteBackendTests {
         BackendConformance.step(version, .forward, sql: sql, transactional: transactional)
     }
 
+    /// A schema-qualified foreign table is read from the file beside the target's, as Sqitch
+    /// keeps its SQLite registry (`sqitch.db` beside `shop.db`), read-only and never created.
+    @Test func schemaQualifiedForeignTableIsReadFromTheSiblingFile() throws {
+        let folder = freshFolder()
+        let shop = folder.appendingPathComponent("shop.db").path
+        try SQLiteShell.run("CREATE TABLE orders (id integer);", on: shop)
+        let registry = ForeignTable(schema: "sqitch", name: "changes", columns: ["change", "project"])
+        let connection = try SQLiteBackend().connect(to: target("shop", path: shop), access: .readOnly, timeouts: .standard, logger: .silent)
+        defer { connection.close() }
+        #expect(try connection.readRows(of: registry) == nil)
+        #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent("sqitch.db").path))
+        try SQLiteShell.run(
+            "CREATE TABLE changes (change text, project text); INSERT INTO changes VALUES ('users', 'flipr');",
+            on: folder.appendingPathComponent("sqitch.db").path)
+        #expect(try connection.readRows(of: registry) == [["users", "flipr"]])
+        #expect(SQLiteConnection.siblingDatabasePath(of: "/x/app", named: "sqitch") == "/x/sqitch")
+        #expect(SQLiteConnection.siblingDatabasePath(of: "/x/app.v2.sqlite", named: "sqitch") == "/x/sqitch.v2.sqlite")
+    }
+
     // MARK: Files and paths
 
     @Test func connectCreatesTheFileItsFoldersAndSwitchesToWAL() throws {

@@ -136,4 +136,22 @@ import TidemarkCore
         #expect(!rows.row(.forward, "1", success: false, transactional: true).leavesTargetDirty)
         #expect(!rows.row(.forward, "1", success: true, transactional: false).leavesTargetDirty)
     }
+
+    /// Saved rollouts and reports written before rows had an `attempt` still decode (as attempt
+    /// 1); a row with one keeps it through a round trip.
+    @Test func aRowWithoutAnAttemptDecodesAsTheFirstAttempt() throws {
+        var row = Rows().row(.forward, "1")
+        row.attempt = 4
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .iso8601
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        let data = try encoder.encode(row)
+        #expect(try decoder.decode(HistoryEntry.self, from: data) == row)
+        var object = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        #expect(object.removeValue(forKey: "attempt") as? Int == 4)
+        let old = try decoder.decode(HistoryEntry.self, from: try JSONSerialization.data(withJSONObject: object))
+        row.attempt = 1
+        #expect(old == row)
+    }
 }

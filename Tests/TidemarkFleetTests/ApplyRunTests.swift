@@ -171,6 +171,24 @@ import TidemarkTestSupport
         #expect(try workspace.tables(of: "dev-1").isEmpty)
     }
 
+    /// Partitions of one inventory are disjoint: each has its own run lock, and the same
+    /// partition twice is refused naming it.
+    @Test func eachPartitionHasItsOwnRunLock() async throws {
+        let workspace = try Workspace()
+        let held = try RunLock.acquire(inventoryFile: workspace.inventory, scope: "partition 0/2", runID: "first", appliedBy: "someone@else")
+        await #expect {
+            try await workspace.run(
+                workspace.request(.inventory(workspace.inventory, selection: TargetSelection(partition: try Partition(index: 0, count: 2)))))
+        } throws: { error in
+            guard case FleetError.runLockHeld(let holder) = error else { return false }
+            return holder.description.contains("(partition 0/2)") && holder.holder.contains("run first")
+        }
+        let other = try await workspace.run(
+            workspace.request(.inventory(workspace.inventory, selection: TargetSelection(partition: try Partition(index: 1, count: 2)))))
+        #expect(other.status == .succeeded)
+        withExtendedLifetime(held) {}
+    }
+
     @Test func unreadableTargetsAreFailedOutcomesAndTheRunFails() async throws {
         let workspace = try Workspace()
         // A backend registry without the memory backend cannot read any target.

@@ -119,6 +119,9 @@ struct LockRetryPostgresTests {
         #expect(rows.filter(\.success).count == 1)
         #expect(rows.filter { !$0.success }.count == attempts - 1)
         #expect(rows.allSatisfy { $0.transactional })
+        // Each row names its attempt: the failed ones 1…N-1, the one that committed N.
+        #expect(rows.map(\.attempt) == Array(1...attempts))
+        #expect(rows.last?.success == true && rows.last?.attempt == attempts)
         let state = TargetState(history: try target.history())
         #expect(state.applied.map(\.version) == ["1"])
     }

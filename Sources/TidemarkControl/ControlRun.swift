@@ -1,0 +1,112 @@
+import Foundation
+import TidemarkCore
+import TidemarkPostgres
+
+/// A run as the control database holds it. Thread-safe value.
+public struct ControlRun: Sendable, Hashable {
+    public var runID: String
+    /// The digest of inventory, plan, selectors, version and strategy: runners with the same key join one run.
+    public var key: String
+    public var inventory: String
+    public var plan: String
+    public var selection: String
+    public var desiredVersion: String?
+    public var strategy: Strategy
+    /// Every script of the plan the run was planned with: path → checksum.
+    public var scripts: [String: String]
+    public var state: String
+    /// Why later waves do not start (a failure some runner saw); nil: not halted.
+    public var halted: String?
+    public var stopRequested: Bool
+    public var createdBy: String
+    public var createdAt: Date
+
+    static let columns =
+        "run_id, run_key, inventory, plan, selection, desired_version, strategy, scripts::text, state, halted, stop_requested, created_by, extract(epoch from created_at)::float8"
+
+    init?(row: [String?]) {
+        guard row.count >= 13, let runID = row[0], let key = row[1], let inventory = row[2], let plan = row[3], let selection = row[4],
+            let strategy = row[6].flatMap(Strategy.init(rawValue:)), let state = row[8]
+        else { return nil }
+        self.runID = runID
+        self.key = key
+        self.inventory = inventory
+        self.plan = plan
+        self.selection = selection
+        self.desiredVersion = row[5]
+        self.strategy = strategy
+        self.scripts = ControlStore.decode([String: String].self, row[7]) ?? [:]
+        self.state = state
+        self.halted = row[9]
+        self.stopRequested = row[10] == "t"
+        self.createdBy = row[11] ?? ""
+        self.createdAt = Date(timeIntervalSince1970: row[12].flatMap(Double.init) ?? 0)
+    }
+
+    public init(
+        runID: String, key: String, inventory: String, plan: String, selection: String, desiredVersion: String?, strategy: Strategy,
+        scripts: [String: String], createdBy: String
+    ) {
+        self.runID = runID
+        self.key = key
+        self.inventory = inventory
+        self.plan = plan
+        self.selection = selection
+        self.desiredVersion = desiredVersion
+        self.strategy = strategy
+        self.scripts = scripts
+        self.state = "running"
+        self.halted = nil
+        self.stopRequested = false
+        self.createdBy = createdBy
+        self.createdAt = Date()
+    }
+
+    /// The first script (in path order) whose checksum differs between the run's plan and `scripts`,
+    /// or that only one of them has; nil when the plans are the same.
+    public func firstDifferingScript(from scripts: [String: String]) -> String? {
+        let paths = Set(self.scripts.keys).union(scripts.keys).sorted()
+        return paths.first { self.scripts[$0] != scripts[$0] }
+    }
+}
+
+/// One target of a run, as a runner claimed it. Thread-safe value.
+public struct Claim: Sendable, Hashable {
+    public var plan: TargetPlan
+    /// The runner that held it before (its lease ran out): the target's real state must be read again.
+    public var previousRunner: String?
+    /// How many times it has been claimed, this claim included.
+    public var claims: Int
+    /// Planned from an empty state because its creator could not read it.
+    public var mustReadState = false
+
+    /// Whether the target's real state must be read and the target planned again before it runs:
+    /// claimed before (a runner died or was interrupted with it), or never read.
+    public var needsFreshState: Bool { claims > 1 || mustReadState }
+}
+
+/// Where a run stands, for a runner deciding whether to wait, stop or leave. Thread-safe value.
+public struct RunProgress: Sendable, Hashable {
+    public var halted: String?
+    public var stopRequested: Bool
+    /// Targets of the run not done yet.
+    public var open: Int
+    /// Targets this runner serves that are not done yet.
+    public var openServed: Int
+}
+
+/// One row of `tidemark runs`. Thread-safe value.
+public struct RunSummary: Sendable, Hashable, Codable {
+    public var runID: String
+    public var inventory: String
+    public var plan: String
+    public var desiredVersion: String?
+    public var state: String
+    public var halted: String?
+    public var stopRequested: Bool
+    /// Targets per state (`pending`, `claimed`) and, for done ones, per outcome.
+    public var counts: [String: Int]
+    public var runners: [String]
+    public var createdAt: Date
+    public var lastHeartbeat: Date?
+}

@@ -1,0 +1,106 @@
+import TidemarkCore
+import TidemarkPostgres
+
+/// The control database's own schema, `tidemark_control`, migrated by Tidemark like any plan:
+/// numbered migrations recorded in `tidemark_control.schema_version`, each applied once under a
+/// transaction-scoped advisory lock so runners starting together migrate it once. Pure data and
+/// one blocking function.
+public enum ControlSchema {
+    /// The migrations this binary knows, in order; version N is `migrations[N - 1]`.
+    static let migrations: [String] = [
+        """
+        CREATE TABLE tidemark_control.runs (
+            run_id text PRIMARY KEY,
+            run_key text NOT NULL,
+            inventory text NOT NULL,
+            plan text NOT NULL,
+            selection text NOT NULL,
+            desired_version text,
+            strategy text NOT NULL,
+            scripts jsonb NOT NULL,
+            state text NOT NULL DEFAULT 'running' CHECK (state IN ('running', 'finished')),
+            halted text,
+            stop_requested boolean NOT NULL DEFAULT false,
+            created_by text NOT NULL,
+            created_at timestamptz NOT NULL DEFAULT now(),
+            finished_at timestamptz
+        );
+        CREATE UNIQUE INDEX runs_one_open_per_key ON tidemark_control.runs (run_key) WHERE state = 'running';
+        CREATE TABLE tidemark_control.targets (
+            run_id text NOT NULL REFERENCES tidemark_control.runs ON DELETE CASCADE,
+            target text NOT NULL,
+            environment text NOT NULL,
+            wave integer NOT NULL,
+            position integer NOT NULL,
+            canary boolean NOT NULL,
+            max_failures integer,
+            plan jsonb NOT NULL,
+            replan boolean NOT NULL DEFAULT false,
+            state text NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'claimed', 'done')),
+            runner text,
+            lease_until timestamptz,
+            claims integer NOT NULL DEFAULT 0,
+            outcome text,
+            result jsonb,
+            finished_at timestamptz,
+            PRIMARY KEY (run_id, target)
+        );
+        CREATE INDEX targets_open ON tidemark_control.targets (run_id, wave, position) WHERE state <> 'done';
+        CREATE TABLE tidemark_control.runners (
+            run_id text NOT NULL REFERENCES tidemark_control.runs ON DELETE CASCADE,
+            runner text NOT NULL,
+            serves text NOT NULL,
+            joined_at timestamptz NOT NULL DEFAULT now(),
+            heartbeat_at timestamptz NOT NULL DEFAULT now(),
+            left_at timestamptz,
+            PRIMARY KEY (run_id, runner)
+        );
+        CREATE TABLE tidemark_control.events (
+            id bigserial PRIMARY KEY,
+            run_id text NOT NULL REFERENCES tidemark_control.runs ON DELETE CASCADE,
+            event jsonb NOT NULL,
+            created_at timestamptz NOT NULL DEFAULT now(),
+            delivered_by text,
+            delivered_at timestamptz
+        );
+        CREATE INDEX events_undelivered ON tidemark_control.events (run_id, id) WHERE delivered_at IS NULL;
+        """
+    ]
+
+    /// The newest schema version this binary writes.
+    public static var currentVersion: Int { migrations.count }
+
+    /// A constant key for `pg_advisory_xact_lock`: runners starting together migrate once.
+    static let migrationLockKey = "7469646d61726b01"  // "tidm" "ark" 01
+
+    /// Creates or migrates `tidemark_control`; refuses a schema newer than `currentVersion`.
+    /// Returns the version it found before migrating.
+    @discardableResult
+    public static func migrate(_ session: PostgresSession, appliedBy: String) throws(ControlError) -> Int {
+        do {
+            return try session.transaction { session throws(BackendError) -> Result<Int, ControlError> in
+                try session.query("SELECT pg_advisory_xact_lock(x'\(migrationLockKey)'::bigint)")
+                try session.execute(
+                    """
+                    CREATE SCHEMA IF NOT EXISTS tidemark_control;
+                    CREATE TABLE IF NOT EXISTS tidemark_control.schema_version (
+                        version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now(), applied_by text NOT NULL)
+                    """)
+                let found = Int(try session.query("SELECT coalesce(max(version), 0) FROM tidemark_control.schema_version").first?.first??.description ?? "0") ?? 0
+                guard found <= currentVersion else { return .failure(.schemaTooNew(found: found, known: currentVersion)) }
+                for version in (found + 1)...max(found + 1, currentVersion) where version <= currentVersion {
+                    try session.execute(migrations[version - 1])
+                    try session.query(
+                        "INSERT INTO tidemark_control.schema_version (version, applied_by) VALUES ($1, $2)", [String(version), appliedBy])
+                }
+                return .success(found)
+            }.get()
+        } catch let error as ControlError {
+            throw error
+        } catch let error as BackendError {
+            throw .unreachable(error)
+        } catch {
+            throw .lost(.queryFailed(target: session.name, message: "\(error)", sqlState: nil))
+        }
+    }
+}

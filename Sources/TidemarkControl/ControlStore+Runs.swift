@@ -1,0 +1,348 @@
+import Foundation
+import TidemarkCore
+import TidemarkPostgres
+
+extension ControlStore {
+    /// The run `runID`, or nil.
+    public func run(_ runID: String) throws(ControlError) -> ControlRun? {
+        try with { session throws(BackendError) in
+            try session.query("SELECT \(ControlRun.columns) FROM tidemark_control.runs WHERE run_id = $1", [runID]).first.flatMap(ControlRun.init(row:))
+        }
+    }
+
+    /// The open run for `key`, or nil.
+    public func openRun(key: String) throws(ControlError) -> ControlRun? {
+        try with { session throws(BackendError) in
+            try session.query("SELECT \(ControlRun.columns) FROM tidemark_control.runs WHERE run_key = $1 AND state = 'running'", [key])
+                .first.flatMap(ControlRun.init(row:))
+        }
+    }
+
+    /// Stores `run` with its rollout (one row per target, in wave order) and its `run.started`
+    /// event, unless an open run with the same key appeared meanwhile: then that one is returned.
+    /// Serialized per key by a transaction-scoped advisory lock.
+    public func create(_ run: ControlRun, rollout: Rollout, inventory: Inventory, unread: Set<String> = [], startedEvent: Event?) throws(ControlError) -> ControlRun {
+        try with { session throws(BackendError) in
+            try session.transaction { session throws(BackendError) in
+                try session.query("SELECT pg_advisory_xact_lock(hashtextextended($1, 7))", [run.key])
+                if let open = try session.query(
+                    "SELECT \(ControlRun.columns) FROM tidemark_control.runs WHERE run_key = $1 AND state = 'running'", [run.key]
+                ).first.flatMap(ControlRun.init(row:)) {
+                    return open
+                }
+                try session.query(
+                    """
+                    INSERT INTO tidemark_control.runs (run_id, run_key, inventory, plan, selection, desired_version, strategy, scripts, created_by)
+                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9)
+                    """,
+                    [
+                        run.runID, run.key, run.inventory, run.plan, run.selection, run.desiredVersion, run.strategy.rawValue,
+                        ControlStore.json(run.scripts), run.createdBy,
+                    ])
+                var position = 0
+                var rows: [(String, String, Int, Int, Bool, Int?, String, Bool)] = []
+                for (index, wave) in rollout.waves.enumerated() {
+                    let environment = inventory.environment(named: wave.environment)
+                    let maxFailures = environment?.maxFailures ?? (wave.tier == .prod ? 0 : nil)
+                    for target in wave.targets {
+                        rows.append(
+                            (
+                                target.target, wave.environment, index, position, target.target == wave.canary, maxFailures, ControlStore.json(target),
+                                unread.contains(target.target)
+                            ))
+                        position += 1
+                    }
+                }
+                // In batches through unnest: 1,000 targets are a handful of statements, not 1,000.
+                for start in stride(from: 0, to: rows.count, by: 500) {
+                    let batch = rows[start..<min(rows.count, start + 500)]
+                    try session.query(
+                        """
+                        INSERT INTO tidemark_control.targets (run_id, target, environment, wave, position, canary, max_failures, plan, replan)
+                        SELECT $1, t, e, w, p, c, m, j::jsonb, r
+                        FROM unnest($2::text[], $3::text[], $4::int[], $5::int[], $6::boolean[], $7::int[], $8::text[], $9::boolean[])
+                            AS u(t, e, w, p, c, m, j, r)
+                        """,
+                        [
+                            run.runID, ControlStore.textArray(batch.map(\.0)), ControlStore.textArray(batch.map(\.1)),
+                            "{" + batch.map { String($0.2) }.joined(separator: ",") + "}",
+                            "{" + batch.map { String($0.3) }.joined(separator: ",") + "}",
+                            "{" + batch.map { $0.4 ? "t" : "f" }.joined(separator: ",") + "}",
+                            "{" + batch.map { $0.5.map(String.init) ?? "NULL" }.joined(separator: ",") + "}",
+                            ControlStore.textArray(batch.map(\.6)),
+                            "{" + batch.map { $0.7 ? "t" : "f" }.joined(separator: ",") + "}",
+                        ])
+                }
+                if let startedEvent { try Self.insertEvent(startedEvent, runID: run.runID, on: session) }
+                return run
+            }
+        }
+    }
+
+    /// Holds the key's creation lock for this session: runners starting together wait here while
+    /// the first reads the fleet and stores the run, then join it instead of planning it again.
+    public func lockCreation(key: String) throws(ControlError) {
+        try with { session throws(BackendError) in try session.query("SELECT pg_advisory_lock(hashtextextended($1, 7))", [key]) }
+    }
+
+    public func unlockCreation(key: String) throws(ControlError) {
+        try with { session throws(BackendError) in try session.query("SELECT pg_advisory_unlock(hashtextextended($1, 7))", [key]) }
+    }
+
+    /// Records that `runner` takes part in `runID`, serving `serves` (for `tidemark runs`).
+    public func join(_ runID: String, runner: String, serves: String) throws(ControlError) {
+        try with { session throws(BackendError) in
+            try session.query(
+                """
+                INSERT INTO tidemark_control.runners (run_id, runner, serves) VALUES ($1, $2, $3)
+                ON CONFLICT (run_id, runner) DO UPDATE SET heartbeat_at = now(), left_at = NULL
+                """, [runID, runner, serves])
+        }
+    }
+
+    /// Every target name of the run, in rollout order.
+    public func targetNames(_ runID: String) throws(ControlError) -> [String] {
+        try with { session throws(BackendError) in
+            try session.query("SELECT target FROM tidemark_control.targets WHERE run_id = $1 ORDER BY position", [runID]).compactMap { $0.first ?? nil }
+        }
+    }
+
+    /// Claims the next target `runner` may serve: in the lowest wave that is not done everywhere,
+    /// the canary alone while it is not done, never after a halt or a stop; a pending target or
+    /// one whose lease ran out (its runner died). `FOR UPDATE SKIP LOCKED`: runners claiming at
+    /// once never wait for each other and never get the same target.
+    public func claim(_ runID: String, runner: String, served: String?, lease: Duration) throws(ControlError) -> Claim? {
+        let row = try with { session throws(BackendError) in
+            try session.query(
+                """
+                WITH run AS (SELECT halted, stop_requested FROM tidemark_control.runs WHERE run_id = $1),
+                current AS (SELECT min(wave) AS wave FROM tidemark_control.targets WHERE run_id = $1 AND state <> 'done'),
+                canary AS (
+                    SELECT count(*) AS open FROM tidemark_control.targets t, current
+                    WHERE t.run_id = $1 AND t.wave = current.wave AND t.canary AND t.state <> 'done'),
+                pick AS (
+                    SELECT t.target, t.runner AS previous FROM tidemark_control.targets t, current, canary, run
+                    WHERE t.run_id = $1 AND t.wave = current.wave AND run.halted IS NULL AND NOT run.stop_requested
+                      AND ($2::text[] IS NULL OR t.target = ANY($2::text[]))
+                      AND (t.state = 'pending' OR (t.state = 'claimed' AND t.lease_until < now()))
+                      AND (canary.open = 0 OR t.canary)
+                    ORDER BY t.position LIMIT 1
+                    FOR UPDATE OF t SKIP LOCKED)
+                UPDATE tidemark_control.targets t
+                SET state = 'claimed', runner = $3, lease_until = now() + $4::interval, claims = t.claims + 1
+                FROM pick WHERE t.run_id = $1 AND t.target = pick.target
+                RETURNING t.plan::text, pick.previous, t.claims, t.replan
+                """, [runID, served, runner, ControlStore.interval(lease)]
+            ).first
+        }
+        guard let row else { return nil }
+        guard let plan = ControlStore.decode(TargetPlan.self, row[0]) else { throw .corrupt(runID: runID, what: "a target's plan") }
+        return Claim(plan: plan, previousRunner: row[1], claims: Int(row[2] ?? "1") ?? 1, mustReadState: row[3] == "t")
+    }
+
+    /// Puts a claimed target back for later (its lock was held: the previous runner may still be
+    /// finishing it): nobody takes it before `lease` has passed.
+    public func release(_ runID: String, target: String, runner: String, lease: Duration) throws(ControlError) {
+        try with { session throws(BackendError) in
+            try session.query(
+                """
+                UPDATE tidemark_control.targets SET runner = NULL, lease_until = now() + $4::interval
+                WHERE run_id = $1 AND target = $2 AND runner = $3 AND state = 'claimed'
+                """, [runID, target, runner, ControlStore.interval(lease)])
+        }
+    }
+
+    /// Records a target's outcome (if `runner` still holds it) with its event; a failure that
+    /// exceeds its wave's `max_failures`, or a failed canary, halts the run's later waves for every
+    /// runner. Returns the halt reason when this outcome caused it (the caller reports the halt).
+    public func record(
+        _ outcome: TargetOutcome, runID: String, runner: String, event: Event?, haltEvent: @Sendable (String, String) -> Event?
+    ) throws(ControlError) -> (recorded: Bool, halted: String?) {
+        try with { session throws(BackendError) in
+            if outcome.outcome != .failed {
+                // Cannot halt anything: the outcome and its event in one statement, one round trip.
+                let updated = try session.query(
+                    """
+                    WITH done AS (
+                        UPDATE tidemark_control.targets SET state = 'done', outcome = $4, result = $5::jsonb, finished_at = now(), lease_until = NULL
+                        WHERE run_id = $1 AND target = $2 AND runner = $3 AND state = 'claimed' RETURNING run_id),
+                    event AS (INSERT INTO tidemark_control.events (run_id, event) SELECT run_id, $6::jsonb FROM done WHERE $6::text IS NOT NULL)
+                    SELECT count(*) FROM done
+                    """, [runID, outcome.target, runner, outcome.outcome.rawValue, ControlStore.json(outcome), event.map { ControlStore.json($0) }])
+                return (updated.first?.first == "1", nil)
+            }
+            return try session.transaction { session throws(BackendError) in
+                let updated = try session.query(
+                    """
+                    UPDATE tidemark_control.targets SET state = 'done', outcome = $4, result = $5::jsonb, finished_at = now(), lease_until = NULL
+                    WHERE run_id = $1 AND target = $2 AND runner = $3 AND state = 'claimed'
+                    RETURNING wave, canary, max_failures, environment
+                    """, [runID, outcome.target, runner, outcome.outcome.rawValue, ControlStore.json(outcome)])
+                guard let row = updated.first else { return (false, nil) }
+                if let event { try Self.insertEvent(event, runID: runID, on: session) }
+                guard outcome.outcome == .failed, let wave = row[0] else { return (true, nil) }
+                let environment = row[3] ?? outcome.environment
+                let reason: String
+                if row[1] == "t" {
+                    reason = "canary \(outcome.target) of wave \(environment) failed, so the rest of the wave did not start"
+                } else {
+                    let failures = Int(
+                        try session.query(
+                            "SELECT count(*) FROM tidemark_control.targets WHERE run_id = $1 AND wave = $2 AND outcome = 'failed'", [runID, wave]
+                        ).first?.first??.description ?? "0") ?? 0
+                    guard let limit = row[2].flatMap(Int.init), failures > limit else { return (true, nil) }
+                    reason = "wave \(environment) halted after \(failures) failure\(failures == 1 ? "" : "s") (max_failures: \(limit))"
+                }
+                let halted = try session.query(
+                    "UPDATE tidemark_control.runs SET halted = $2 WHERE run_id = $1 AND halted IS NULL RETURNING halted", [runID, reason])
+                guard !halted.isEmpty else { return (true, nil) }
+                if let event = haltEvent(environment, reason) { try Self.insertEvent(event, runID: runID, on: session) }
+                return (true, reason)
+            }
+        }
+    }
+
+    /// After a halt or a stop: every target nobody runs (pending, or claimed by a runner whose
+    /// lease ran out) is done as `skipped` with `reason`. Idempotent; any runner may do it.
+    public func skipRemaining(_ runID: String, reason: String) throws(ControlError) -> Int {
+        try with { session throws(BackendError) in
+            try session.transaction { session throws(BackendError) in
+                let rows = try session.query(
+                    """
+                    SELECT target, plan::text FROM tidemark_control.targets
+                    WHERE run_id = $1 AND (state = 'pending' OR (state = 'claimed' AND (runner IS NULL OR lease_until < now())))
+                    ORDER BY position FOR UPDATE SKIP LOCKED
+                    """, [runID])
+                var names: [String] = []
+                var results: [String] = []
+                for row in rows {
+                    guard let name = row[0], let plan = ControlStore.decode(TargetPlan.self, row[1]) else { continue }
+                    names.append(name)
+                    var outcome = TargetOutcome(plan: plan, outcome: .skipped, reason: "not run: \(reason)")
+                    outcome.finishedAt = Date()
+                    results.append(ControlStore.json(outcome))
+                }
+                guard !names.isEmpty else { return 0 }
+                try session.query(
+                    """
+                    UPDATE tidemark_control.targets t SET state = 'done', outcome = 'skipped', result = u.r::jsonb, finished_at = now(), lease_until = NULL
+                    FROM unnest($2::text[], $3::text[]) AS u(n, r) WHERE t.run_id = $1 AND t.target = u.n
+                    """, [runID, ControlStore.textArray(names), ControlStore.textArray(results)])
+                return names.count
+            }
+        }
+    }
+
+    /// Where the run stands for a runner serving `served`.
+    public func progress(_ runID: String, served: String?) throws(ControlError) -> RunProgress {
+        let row = try with { session throws(BackendError) in
+            try session.query(
+                """
+                SELECT r.halted, r.stop_requested,
+                    (SELECT count(*) FROM tidemark_control.targets t WHERE t.run_id = $1 AND t.state <> 'done'),
+                    (SELECT count(*) FROM tidemark_control.targets t WHERE t.run_id = $1 AND t.state <> 'done' AND ($2::text[] IS NULL OR t.target = ANY($2::text[])))
+                FROM tidemark_control.runs r WHERE r.run_id = $1
+                """, [runID, served]
+            ).first
+        }
+        guard let row else { throw .unknownRun(runID) }
+        return RunProgress(
+            halted: row[0], stopRequested: row[1] == "t", open: Int(row[2] ?? "0") ?? 0, openServed: Int(row[3] ?? "0") ?? 0)
+    }
+
+    /// Marks the run finished when every target is done; true for the one runner that did it
+    /// (it stores `finishedEvent`, built from every target's outcome).
+    public func finishIfDone(_ runID: String, finishedEvent: @Sendable ([TargetOutcome]) -> Event?) throws(ControlError) -> Bool {
+        try with { session throws(BackendError) in
+            try session.transaction { session throws(BackendError) in
+                let done = try session.query(
+                    """
+                    UPDATE tidemark_control.runs SET state = 'finished', finished_at = now()
+                    WHERE run_id = $1 AND state = 'running'
+                      AND NOT EXISTS (SELECT 1 FROM tidemark_control.targets WHERE run_id = $1 AND state <> 'done')
+                    RETURNING run_id
+                    """, [runID])
+                guard !done.isEmpty else { return false }
+                let outcomes = try session.query(
+                    "SELECT result::text FROM tidemark_control.targets WHERE run_id = $1 ORDER BY position", [runID]
+                ).compactMap { ControlStore.decode(TargetOutcome.self, $0.first ?? nil) }
+                if let event = finishedEvent(outcomes) { try Self.insertEvent(event, runID: runID, on: session) }
+                return true
+            }
+        }
+    }
+
+    /// Renews `runner`'s leases and heartbeat; returns whether `tidemark stop` asked the run to stop.
+    public func renew(_ runID: String, runner: String, lease: Duration) throws(ControlError) -> Bool {
+        try with { session throws(BackendError) in
+            try session.query(
+                """
+                UPDATE tidemark_control.targets SET lease_until = now() + $3::interval
+                WHERE run_id = $1 AND runner = $2 AND state = 'claimed'
+                """, [runID, runner, ControlStore.interval(lease)])
+            let rows = try session.query(
+                """
+                WITH beat AS (UPDATE tidemark_control.runners SET heartbeat_at = now() WHERE run_id = $1 AND runner = $2)
+                SELECT stop_requested FROM tidemark_control.runs WHERE run_id = $1
+                """, [runID, runner])
+            return rows.first?.first == "t"
+        }
+    }
+
+    /// The runner leaves the run (for `tidemark runs`).
+    public func leave(_ runID: String, runner: String) throws(ControlError) {
+        try with { session throws(BackendError) in
+            try session.query("UPDATE tidemark_control.runners SET left_at = now() WHERE run_id = $1 AND runner = $2", [runID, runner])
+        }
+    }
+
+    /// `tidemark stop RUN_ID`: every runner stops claiming; false when no open run has that id.
+    public func requestStop(_ runID: String) throws(ControlError) -> Bool {
+        try with { session throws(BackendError) in
+            !(try session.query(
+                "UPDATE tidemark_control.runs SET stop_requested = true WHERE run_id = $1 AND state = 'running' RETURNING run_id", [runID]
+            ).isEmpty)
+        }
+    }
+
+    /// Every target's outcome so far, in rollout order (nil for targets not done).
+    public func outcomes(_ runID: String) throws(ControlError) -> [(plan: TargetPlan?, state: String, runner: String?, outcome: TargetOutcome?)] {
+        let rows = try with { session throws(BackendError) in
+            try session.query(
+                "SELECT plan::text, state, runner, result::text FROM tidemark_control.targets WHERE run_id = $1 ORDER BY position", [runID])
+        }
+        return rows.map { row in
+            (ControlStore.decode(TargetPlan.self, row[0]), row[1] ?? "", row[2], ControlStore.decode(TargetOutcome.self, row[3]))
+        }
+    }
+
+    /// The runs, newest first, with counts, runners seen and their last heartbeat.
+    public func runs(limit: Int = 50) throws(ControlError) -> [RunSummary] {
+        let rows = try with { session throws(BackendError) in
+            try session.query(
+                """
+                SELECT r.run_id, r.inventory, r.plan, r.desired_version, r.state, r.halted, r.stop_requested,
+                    extract(epoch from r.created_at)::float8,
+                    (SELECT json_object_agg(k, n)::text FROM (
+                        SELECT coalesce(t.outcome, t.state) AS k, count(*) AS n FROM tidemark_control.targets t
+                        WHERE t.run_id = r.run_id GROUP BY 1) c),
+                    (SELECT string_agg(runner, ',' ORDER BY joined_at) FROM tidemark_control.runners x WHERE x.run_id = r.run_id),
+                    (SELECT extract(epoch from max(heartbeat_at))::float8 FROM tidemark_control.runners x WHERE x.run_id = r.run_id)
+                FROM tidemark_control.runs r ORDER BY r.created_at DESC LIMIT $1
+                """, [String(limit)])
+        }
+        return rows.compactMap { row in
+            guard let runID = row[0] else { return nil }
+            return RunSummary(
+                runID: runID, inventory: row[1] ?? "", plan: row[2] ?? "", desiredVersion: row[3], state: row[4] ?? "", halted: row[5],
+                stopRequested: row[6] == "t", counts: ControlStore.decode([String: Int].self, row[8]) ?? [:],
+                runners: row[9].map { $0.split(separator: ",").map(String.init) } ?? [],
+                createdAt: Date(timeIntervalSince1970: row[7].flatMap(Double.init) ?? 0),
+                lastHeartbeat: row[10].flatMap(Double.init).map(Date.init(timeIntervalSince1970:)))
+        }
+    }
+
+    static func insertEvent(_ event: Event, runID: String, on session: PostgresSession) throws(BackendError) {
+        try session.query("INSERT INTO tidemark_control.events (run_id, event) VALUES ($1, $2::jsonb)", [runID, ControlStore.json(event)])
+    }
+}

@@ -1,0 +1,84 @@
+import Foundation
+import Logging
+import Synchronization
+import TidemarkCore
+import TidemarkPostgres
+
+/// One runner's session with the control database (SPEC 11): runs, claims under leases, outcomes,
+/// events. Every method is one short statement or transaction and blocks: call it from an
+/// executor-owned thread (a `DispatchWorkers` queue), never from the Swift concurrency pool.
+///
+/// Thread-safe: the libpq session is confined by a `Mutex`, so one statement runs at a time.
+/// The database's clock (`now()`) decides every lease, never a runner's.
+public final class ControlStore: Sendable {
+    private let session: Mutex<PostgresSession>
+    /// Who the control database is in messages.
+    public let name: String
+
+    /// Connects to `database` and creates or migrates `tidemark_control`. An unreachable
+    /// database or a schema newer than this binary is an input problem: nothing has run yet.
+    public init(
+        database: ControlDatabase, appliedBy: String, logger: Logger, timeouts: Timeouts = Timeouts(connectTimeout: .seconds(10)),
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws(ControlError) {
+        let opened: PostgresSession
+        do {
+            opened = try PostgresSession(target: database.target, timeouts: timeouts, logger: logger, environment: environment)
+        } catch {
+            throw .unreachable(error)
+        }
+        try ControlSchema.migrate(opened, appliedBy: appliedBy)
+        name = opened.name
+        session = Mutex(opened)
+    }
+
+    /// Runs `body` on the session; a failure is the control database lost (exit 1).
+    @discardableResult
+    func with<T: Sendable>(_ body: (PostgresSession) throws(BackendError) -> T) throws(ControlError) -> T {
+        let result: Result<T, BackendError> = session.withLock { session in
+            do throws(BackendError) { return .success(try body(session)) } catch { return .failure(error) }
+        }
+        switch result {
+        case .success(let value): return value
+        case .failure(let error): throw .lost(error)
+        }
+    }
+
+    /// Closes the session (a heartbeat or a test ends it early).
+    public func close() {
+        session.withLock { $0.close() }
+    }
+
+    static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        encoder.dateEncodingStrategy = .iso8601Milliseconds
+        return encoder
+    }()
+
+    static let decoder: JSONDecoder = {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601Milliseconds
+        return decoder
+    }()
+
+    static func json(_ value: some Encodable) -> String {
+        (try? encoder.encode(value)).map { String(decoding: $0, as: UTF8.self) } ?? "null"
+    }
+
+    static func decode<T: Decodable>(_ type: T.Type, _ text: String?) -> T? {
+        guard let text else { return nil }
+        return try? decoder.decode(type, from: Data(text.utf8))
+    }
+
+    /// `{"a","b"}`: a PostgreSQL text array literal, every element quoted.
+    static func textArray(_ values: [String]) -> String {
+        let quoted = values.map { value in
+            "\"" + value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+        }
+        return "{" + quoted.joined(separator: ",") + "}"
+    }
+
+    /// `30000 milliseconds`: an interval parameter.
+    static func interval(_ duration: Duration) -> String { "\(max(0, duration.milliseconds)) milliseconds" }
+}

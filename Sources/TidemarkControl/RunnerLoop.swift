@@ -1,0 +1,259 @@
+import Foundation
+import Logging
+import Synchronization
+import TidemarkCore
+import TidemarkExecutor
+import TidemarkFleet
+import TidemarkPlanner
+
+/// One runner's workers: each claims a target, runs it, records the outcome, and claims the next,
+/// until nothing it serves is left, the run halts or stops, or the control database is lost.
+/// Blocking calls run on the executor's worker threads and the control queue, never on the Swift
+/// concurrency pool. Thread-safe: its little state sits behind a `Mutex`.
+final class RunnerLoop: Sendable {
+    let store: ControlStore
+    let control: ControlCalls
+    let runID: String
+    let runner: String
+    /// The targets this runner may claim as a text array; nil: every target of the run.
+    let served: String?
+    let lease: Duration
+    let poll: Duration
+    let inventory: Inventory
+    let plan: Plan
+    let desired: DesiredVersion
+    let strategy: Strategy
+    let registry: BackendRegistry
+    let logger: Logger
+    let runControl: RunControl
+    let keeper: LeaseKeeper
+    let targetRunner: TargetRunner
+    let pool: DispatchWorkers
+    let observer: any ApplyObserver
+
+    private struct State {
+        var outcomes: [TargetOutcome] = []
+        var lost: ControlError?
+    }
+    private let state = Mutex(State())
+
+    init(
+        store: ControlStore, control: ControlCalls, runID: String, runner: String, served: String?, lease: Duration, poll: Duration,
+        inventory: Inventory, plan: Plan, desired: DesiredVersion, strategy: Strategy, registry: BackendRegistry, logger: Logger,
+        runControl: RunControl, keeper: LeaseKeeper, targetRunner: TargetRunner, pool: DispatchWorkers, observer: any ApplyObserver
+    ) {
+        self.store = store
+        self.control = control
+        self.runID = runID
+        self.runner = runner
+        self.served = served
+        self.lease = lease
+        self.poll = poll
+        self.inventory = inventory
+        self.plan = plan
+        self.desired = desired
+        self.strategy = strategy
+        self.registry = registry
+        self.logger = logger
+        self.runControl = runControl
+        self.keeper = keeper
+        self.targetRunner = targetRunner
+        self.pool = pool
+        self.observer = observer
+    }
+
+    /// The control database failed under a worker.
+    var lost: ControlError? { state.withLock { $0.lost } }
+
+    /// Runs `concurrency` workers until they all stop; returns this runner's outcomes in the order they finished.
+    func work(concurrency: Int) async -> [TargetOutcome] {
+        await withTaskGroup(of: Void.self) { group in
+            for _ in 0..<concurrency {
+                group.addTask { await self.workerLoop() }
+            }
+        }
+        return state.withLock { $0.outcomes }
+    }
+
+    private func loseControl(_ error: ControlError) {
+        let first = state.withLock { state -> Bool in
+            defer { if state.lost == nil { state.lost = error } }
+            return state.lost == nil
+        }
+        if first { logger.error("\(error)") }
+        runControl.requestStop()
+    }
+
+    private var shouldStop: Bool { runControl.isStopRequested || lost != nil || keeper.lost != nil }
+
+    private func workerLoop() async {
+        while !shouldStop {
+            let claim: Claim?
+            do {
+                claim = try await control.call { [store, runID, runner, served, lease] () throws(ControlError) in
+                    try store.claim(runID, runner: runner, served: served, lease: lease)
+                }
+            } catch {
+                loseControl(error)
+                return
+            }
+            if let claim {
+                await handle(claim)
+                continue
+            }
+            let progress: RunProgress
+            do {
+                progress = try await control.call { [store, runID, served] () throws(ControlError) in try store.progress(runID, served: served) }
+            } catch {
+                loseControl(error)
+                return
+            }
+            if let reason = progress.halted ?? (progress.stopRequested ? "the run was stopped (tidemark stop)" : nil) {
+                _ = try? await control.call { [store, runID] () throws(ControlError) in try store.skipRemaining(runID, reason: reason) }
+                return
+            }
+            if progress.openServed == 0 { return }
+            // Targets of this runner wait for an earlier wave, a canary, or a lease to run out.
+            try? await Task.sleep(for: poll)
+        }
+    }
+
+    /// Runs one claimed target: its real state read first, re-planned when it differs from the
+    /// stored plan; the outcome recorded with its event.
+    private func handle(_ claim: Claim) async {
+        let planned = claim.plan
+        guard let target = inventory.target(named: planned.target) else {
+            await record(
+                TargetOutcome(
+                    plan: planned, outcome: .failed,
+                    error: ExecutionError.unknownInRollout(target: planned.target, what: "target \(planned.target)").description))
+            return
+        }
+        observer.handle(.targetStarted(target: target.name, environment: target.environment))
+        let timeouts = inventory.timeouts(for: target)
+        var targetPlan = planned
+        if claim.needsFreshState {
+            // Taken over from a runner that died or stopped mid-target, or never read: its real state
+            // decides (TargetRunner checks it again under the target's lock).
+            let read = await readState(of: target, timeouts: timeouts)
+            let current: TargetState
+            switch read {
+            case .success(let state): current = state
+            case .failure(let error):
+                await record(TargetOutcome(plan: planned, outcome: .failed, error: error.description))
+                return
+            }
+            if planned.staleness(found: current) != nil {
+                let replanned = Planner(inventory: inventory, plan: plan).plan(
+                    states: [target.name: current], options: PlannerOptions(desiredVersion: desired, strategy: strategy, targets: [target.name]))
+                if let fresh = replanned.targets.first { targetPlan = fresh }
+                logger.notice(
+                    "\(target.name): its state differs from the run's plan\(claim.previousRunner.map { " (taken over from \($0))" } ?? ""); planned again: \(targetPlan.action.rawValue)")
+            }
+        }
+        var outcome: TargetOutcome
+        switch targetPlan.action {
+        case .none: outcome = TargetOutcome(plan: targetPlan, outcome: .unchanged)
+        case .blocked: outcome = TargetOutcome(plan: targetPlan, outcome: .blocked)
+        case .forward, .rollback, .rollforward:
+            let backend: any Backend
+            do {
+                backend = try registry.backend(for: target)
+            } catch {
+                await record(TargetOutcome(plan: targetPlan, outcome: .failed, error: error.description))
+                return
+            }
+            let runner = targetRunner
+            let runControl = self.runControl
+            let lockRetries = inventory.environment(named: target.environment)?.lockRetries ?? 0
+            let observer = self.observer
+            let chosen = targetPlan
+            outcome = await pool.run {
+                runner.run(
+                    chosen, on: target, backend: backend, timeouts: timeouts, lockRetries: lockRetries,
+                    shouldStop: { runControl.isStopRequested }, onConnection: { runControl.register(target.name, canceller: $0) },
+                    onEvent: { observer.handle($0) })
+            }
+            runControl.unregister(target.name)
+            if outcome.outcome == .failed && runControl.isCancelRequested { outcome.outcome = .interrupted }
+        }
+        if outcome.outcome == .interrupted {
+            // This runner was interrupted (SIGINT): the target goes back at once, for a runner that
+            // goes on to read its real state and finish it.
+            state.withLock { $0.outcomes.append(outcome) }
+            observer.handle(.targetFinished(outcome))
+            _ = try? await control.call { [store, runID, runner] () throws(ControlError) in
+                try store.release(runID, target: target.name, runner: runner, lease: .zero)
+            }
+            return
+        }
+        if outcome.outcome == .locked && claim.previousRunner != nil {
+            // The runner whose lease ran out still holds the target: it is alive, only slow. Leave
+            // the target to it; whoever claims it after the next lease reads its state again.
+            _ = try? await control.call { [store, runID, runner, lease] () throws(ControlError) in
+                try store.release(runID, target: target.name, runner: runner, lease: lease)
+            }
+            return
+        }
+        await record(outcome)
+    }
+
+    /// The target's history, read on a worker thread (a missing database reads as empty).
+    private func readState(of target: Target, timeouts: Timeouts) async -> Result<TargetState, BackendError> {
+        await pool.run { [registry, logger] in
+            do {
+                let backend = try registry.backend(for: target)
+                let connection = try backend.connect(to: target, access: .readOnly, timeouts: timeouts, logger: logger)
+                defer { connection.close() }
+                return .success(TargetState(history: try connection.readHistory()))
+            } catch BackendError.databaseNotFound(_, _) {
+                return .success(.empty)
+            } catch let error as BackendError {
+                return .failure(error)
+            } catch {
+                return .failure(.queryFailed(target: target.name, message: "\(error)", sqlState: nil))
+            }
+        }
+    }
+
+    private func record(_ outcome: TargetOutcome) async {
+        var outcome = outcome
+        if outcome.finishedAt == nil { outcome.finishedAt = Date() }
+        let finished = outcome
+        state.withLock { $0.outcomes.append(finished) }
+        observer.handle(.targetFinished(finished))
+        let event = Self.event(for: finished, runID: runID, inventory: inventory.name)
+        let inventoryName = inventory.name
+        let runID = self.runID
+        do {
+            let result = try await control.call { [store, runner] () throws(ControlError) in
+                try store.record(finished, runID: runID, runner: runner, event: event) { environment, reason in
+                    Event(kind: .waveHalted, runID: runID, inventory: inventoryName, environment: environment, reason: reason)
+                }
+            }
+            if let halted = result.halted { observer.handle(.waveHalted(environment: finished.environment, reason: halted)) }
+            if !result.recorded {
+                logger.warning("\(finished.target): its lease ran out before the outcome was recorded; another runner took it over")
+            }
+        } catch {
+            loseControl(error)
+        }
+    }
+
+    /// The notification a finished target means (as `RunNotifications.record`): none for
+    /// unchanged and skipped targets.
+    static func event(for outcome: TargetOutcome, runID: String, inventory: String) -> Event? {
+        let kind: EventKind
+        switch outcome.outcome {
+        case .succeeded: kind = .targetSucceeded
+        case .blocked: kind = .targetBlocked
+        case .unchanged, .skipped: return nil
+        case .failed, .locked, .interrupted: kind = .targetFailed
+        }
+        return Event(
+            kind: kind, runID: runID, inventory: inventory, environment: outcome.environment, target: outcome.target,
+            fromVersion: outcome.fromVersion, toVersion: outcome.toVersion, action: outcome.action,
+            error: kind == .targetFailed ? (outcome.error ?? "\(outcome.outcome.rawValue): \(outcome.reason)") : outcome.error,
+            reason: outcome.reason, startedAt: outcome.startedAt, finishedAt: outcome.finishedAt)
+    }
+}

@@ -1,0 +1,505 @@
+import Foundation
+import Logging
+import TidemarkCore
+import TidemarkExecutor
+import TidemarkFiles
+
+/// What `tidemark adopt` is asked to do. Thread-safe value.
+public struct AdoptRequest: Sendable {
+    /// `--from`: which tool's history to read.
+    public enum Source: Sendable, Hashable {
+        /// Whichever tool's table is there (two on one target is a refusal).
+        case auto
+        case tool(ForeignTool)
+    }
+
+    public var inventoryFile: String
+    public var selection: TargetSelection
+    public var source: Source
+    /// `--baseline V`: targets that no tool tracked are adopted as being at version V.
+    public var baseline: String?
+    /// `--force`: adopt although the live schema differs from `fingerprints.json` (recorded).
+    public var force: Bool
+    /// `--dry-run`: read and decide, record nothing, write no report.
+    public var dryRun: Bool
+    public var confirmation: ApplyRequest.ProductionConfirmation
+    public var runID: String
+    /// `user@host`, recorded in every baseline row.
+    public var appliedBy: String
+    /// How long to wait for a target's lock before reporting it as held.
+    public var lockWait: Duration = .seconds(1)
+    /// Where the report goes (`runs/<run-id>.adopt.json`).
+    public var stateDirectory = StateDirectory()
+
+    public init(
+        inventoryFile: String, selection: TargetSelection = .all, source: Source = .auto, baseline: String? = nil, force: Bool = false,
+        dryRun: Bool = false, confirmation: ApplyRequest.ProductionConfirmation, runID: String = RunIdentity.makeRunID(),
+        appliedBy: String = RunIdentity.currentOperator()
+    ) {
+        self.inventoryFile = inventoryFile
+        self.selection = selection
+        self.source = source
+        self.baseline = baseline
+        self.force = force
+        self.dryRun = dryRun
+        self.confirmation = confirmation
+        self.runID = runID
+        self.appliedBy = appliedBy
+    }
+}
+
+/// Why adopt left a target alone. Each case renders one sentence with the fix. Thread-safe value.
+public enum AdoptRefusal: Error, Sendable, Hashable {
+    /// The target already has `tidemark_history` rows: it is Tidemark's already.
+    case tidemarkHistory(rows: Int)
+    /// No history table of the tools looked for, and no `--baseline`.
+    case noForeignHistory(lookedFor: [ForeignTool])
+    /// Two tools' tables on one target: which one is telling the truth is a human's call.
+    case twoTools([ForeignTool])
+    /// The other tool's history is dirty, failed, or unreadable.
+    case foreignHistory(ForeignTool, ForeignHistory.Problem)
+    /// The tool recorded versions the plan does not have.
+    case unknownVersions(ForeignTool, [String])
+    /// Flyway's recorded checksum differs from the plan script's.
+    case checksumMismatch(version: String, script: String, recorded: Int32, computed: Int32)
+    /// The live schema differs from `fingerprints.json` at the version it would be adopted at.
+    case fingerprintMismatch(version: String, diff: SchemaDiff)
+    /// The target's database does not exist.
+    case databaseMissing
+    /// Its history changed between the read and the write; nothing was recorded.
+    case changedSinceRead
+    /// `--from sqitch`: the Sqitch registry is not read yet.
+    case unsupported(ForeignTool)
+
+    /// Refusals that mean the command was pointed at the wrong thing (exit 2), not a target
+    /// that needs a human first (exit 3).
+    public var isInputError: Bool {
+        switch self {
+        case .tidemarkHistory, .unsupported: return true
+        default: return false
+        }
+    }
+
+    /// A stable word for scripts (`--json`).
+    public var code: String {
+        switch self {
+        case .tidemarkHistory: return "tidemark-history"
+        case .noForeignHistory: return "no-foreign-history"
+        case .twoTools: return "two-tools"
+        case .foreignHistory(_, let problem):
+            switch problem {
+            case .dirty: return "dirty"
+            case .failed: return "failed"
+            case .unreadable: return "unreadable"
+            }
+        case .unknownVersions: return "unknown-version"
+        case .checksumMismatch: return "checksum-mismatch"
+        case .fingerprintMismatch: return "fingerprint-mismatch"
+        case .databaseMissing: return "database-missing"
+        case .changedSinceRead: return "changed"
+        case .unsupported: return "unsupported"
+        }
+    }
+
+    /// One sentence: why, and what to do.
+    public func sentence(planDirectory: String, inventory: String) -> String {
+        let shellInventory = RepairHint.shellWord(inventory)
+        switch self {
+        case .tidemarkHistory(let rows):
+            return "it already has \(rows) tidemark_history row\(rows == 1 ? "" : "s"), so it is Tidemark's already; see `tidemark status -i \(shellInventory)`"
+        case .noForeignHistory(let tools):
+            return "no \(tools.map(\.tableName).joined(separator: ", ")) table found; pass --baseline V to adopt it as being at version V, or --from TOOL if its history lives elsewhere"
+        case .twoTools(let tools):
+            return "both \(tools.map { "\($0.rawValue) (\($0.tableName))" }.joined(separator: " and ")) keep a history here; choose the one that is right with --from"
+        case .foreignHistory(let tool, let problem):
+            return problem.sentence(tool)
+        case .unknownVersions(let tool, let versions):
+            return "\(tool.rawValue) recorded version\(versions.count == 1 ? "" : "s") \(versions.joined(separator: ", ")), which the plan \(planDirectory) does not have; add \(versions.count == 1 ? "it" : "them") to the plan, or point the inventory at the plan this target was migrated with"
+        case .checksumMismatch(let version, let script, let recorded, let computed):
+            return "\(script): Flyway recorded checksum \(recorded) for version \(version), the script's is \(computed), so it changed since Flyway ran it; put back the script as it ran, or run `flyway repair` if the change is meant"
+        case .fingerprintMismatch(let version, let diff):
+            return "its live schema differs from fingerprints.json at version \(version) (\(diff.summary())); find out why, or pass --force to adopt it anyway (recorded in its rows)"
+        case .databaseMissing:
+            return "its database does not exist; check the inventory's url"
+        case .changedSinceRead:
+            return "its history changed while adopt ran; nothing was recorded, run adopt again"
+        case .unsupported(let tool):
+            return "reading \(tool.rawValue)'s history is not supported yet; adopt it with --baseline V"
+        }
+    }
+}
+
+extension ForeignTool {
+    /// The table as users know it (`flyway_schema_history`, `sqitch.changes`).
+    public var tableName: String { historyTable.qualifiedName }
+}
+
+/// One version adopt records (or would). Thread-safe value.
+public struct AdoptedVersion: Sendable, Hashable, Encodable {
+    /// The plan's version.
+    public var version: String
+    /// `recorded`, `below-latest`, `below-baseline`, or `baseline` (`--baseline V`).
+    public var evidence: String
+    /// The baseline row written, when written.
+    public var historyRow: Int64?
+}
+
+/// One target: what its other tool said and what adopt did. Thread-safe value.
+public struct AdoptedTarget: Sendable, Hashable, Encodable {
+    public enum Outcome: String, Sendable, Hashable, Encodable {
+        /// Baseline rows were recorded.
+        case adopted
+        /// `--dry-run`: these rows would be recorded.
+        case wouldAdopt = "would-adopt"
+        /// Left alone; `reason` says why and the fix.
+        case refused
+        /// Another run holds its lock; nothing was read or written.
+        case locked
+        /// It could not be read or the rows could not be written.
+        case failed
+    }
+
+    public var target: String
+    public var environment: String
+    public var tier: String
+    /// Where the versions came from: `golang-migrate`, `flyway`, `diesel`, or `baseline`.
+    public var source: String?
+    public var outcome: Outcome
+    public var versions: [AdoptedVersion]
+    /// The baseline rows' description (`adopted from diesel`).
+    public var rowDescription: String?
+    /// The refusal, as a stable word.
+    public var refusal: String?
+    /// Why it was refused or failed, with the fix.
+    public var reason: String?
+    /// What could not be verified, or what the other tool's history holds that is not mapped.
+    public var notes: [String]
+    /// `--force` adopted it over a fingerprint difference: the difference.
+    public var forced: String?
+    /// Whether the refusal is an input error (exit 2).
+    var inputError = false
+
+    enum CodingKeys: String, CodingKey {
+        case target, environment, tier, source, outcome, versions, rowDescription = "row_description", refusal, reason, notes, forced
+    }
+}
+
+/// What `tidemark adopt` found and did. Thread-safe value.
+public struct AdoptReport: Sendable, Encodable {
+    public var schema = "tidemark.adopt/v1"
+    public var runID: String
+    public var inventory: String
+    public var plan: String
+    public var dryRun: Bool
+    /// Every selected target, in inventory order.
+    public var targets: [AdoptedTarget]
+    /// Where the report was written (nil for a dry run).
+    public var reportPath: String?
+
+    enum CodingKeys: String, CodingKey {
+        case schema, runID = "run_id", inventory, plan, dryRun = "dry_run", targets, reportPath = "report_path"
+    }
+
+    /// How the run ended. Failed before locked before input refusals before other refusals.
+    public enum Status: Sendable, Hashable {
+        case succeeded, refused, invalidInput, locked, failed
+    }
+
+    public var status: Status {
+        let outcomes = Set(targets.map(\.outcome))
+        if outcomes.contains(.failed) { return .failed }
+        if outcomes.contains(.locked) { return .locked }
+        if targets.contains(where: { $0.outcome == .refused && $0.inputError }) { return .invalidInput }
+        if outcomes.contains(.refused) { return .refused }
+        return .succeeded
+    }
+}
+
+/// Moves targets that another tool migrated to Tidemark: the `tidemark adopt` use case (SPEC
+/// 10). Reads each target's other-tool history, maps it onto the plan, and appends one `baseline`
+/// row per version in effect, under the target's lock after reading everything again. Never
+/// writes the other tool's tables. Thread-safe value.
+public struct AdoptRun: Sendable {
+    public var registry: BackendRegistry
+    public var logger: Logger
+
+    public init(registry: BackendRegistry, logger: Logger) {
+        self.registry = registry
+        self.logger = logger
+    }
+
+    /// Runs `request`. Input problems (an unknown target, a `--baseline` the plan lacks) and a
+    /// refused confirmation throw before anything is written.
+    public func run(_ request: AdoptRequest) async throws(FleetError) -> AdoptReport {
+        let inventory = try FleetInputs.inventory(at: request.inventoryFile)
+        let plan = try FleetInputs.plan(at: inventory.planDirectory)
+        let targets = try request.selection.select(from: inventory)
+        var baseline: Version?
+        if let text = request.baseline {
+            guard let version = Version(text, style: plan.versionStyle), let migration = plan.migration(version) else {
+                throw .adoptBaseline(text, planDirectory: plan.directory, latest: plan.migrations.last?.version.text)
+            }
+            baseline = migration.version
+        }
+        let fingerprints: FingerprintFile?
+        do {
+            fingerprints = try FingerprintFile.load(inPlan: plan.directory)
+        } catch {
+            throw .fingerprints(error)
+        }
+        let adopter = Adopter(
+            registry: registry, logger: logger, inventoryFile: inventory.file, plan: plan, source: request.source, baseline: baseline, force: request.force,
+            fingerprints: fingerprints, lockWait: request.lockWait)
+        let workers = DispatchWorkers(count: min(max(inventory.concurrency, 1), 16), label: "tidemark-adopt")
+
+        // Pass 1: read and decide every selected target, writing nothing.
+        let tiers = Dictionary(targets.map { ($0.name, inventory.environment(named: $0.environment)?.tier.rawValue ?? "") }, uniquingKeysWith: { a, _ in a })
+        let read = await each(targets, inventory: inventory, pool: workers) { target, timeouts in
+            adopter.examine(target, timeouts: timeouts, tier: tiers[target.name] ?? "")
+        }
+        var report = AdoptReport(
+            runID: request.runID, inventory: inventory.name, plan: plan.name, dryRun: request.dryRun,
+            targets: targets.compactMap { read[$0.name] })
+        if request.dryRun { return report }
+
+        let toWrite = report.targets.filter { $0.outcome == .wouldAdopt }
+        let prod = toWrite.filter { $0.tier == Tier.prod.rawValue }.map(\.target)
+        if !prod.isEmpty {
+            switch request.confirmation {
+            case .given: break
+            case .unavailable: throw .confirmationRequired(prodTargets: prod)
+            case .ask(let ask): if !ask(prod, inventory) { throw .notConfirmed }
+            }
+        }
+
+        // Pass 2: under each target's lock, decide again; record only what pass 1 showed.
+        let earlier = Dictionary(toWrite.map { ($0.target, $0) }, uniquingKeysWith: { a, _ in a })
+        let written = await each(targets.filter { earlier[$0.name] != nil }, inventory: inventory, pool: workers) { target, timeouts in
+            guard let seen = earlier[target.name] else { return nil }
+            return adopter.record(target, timeouts: timeouts, earlier: seen, runID: request.runID, appliedBy: request.appliedBy)
+        }
+        for index in report.targets.indices {
+            if let updated = written[report.targets[index].target] { report.targets[index] = updated }
+        }
+        let path = request.stateDirectory.runs.appendingPathComponent("\(request.runID).adopt.json")
+        do {
+            try FileManager.default.createDirectory(at: request.stateDirectory.runs, withIntermediateDirectories: true)
+            report.reportPath = path.path
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            try encoder.encode(report).write(to: path, options: .atomic)
+        } catch {
+            report.reportPath = nil
+            logger.warning("cannot write the adopt report \(path.path): \(error)")
+        }
+        return report
+    }
+
+    private func each(
+        _ targets: [Target], inventory: Inventory, pool: DispatchWorkers,
+        _ body: @escaping @Sendable (Target, Timeouts) -> AdoptedTarget?
+    ) async -> [String: AdoptedTarget] {
+        await withTaskGroup(of: (String, AdoptedTarget?).self) { group in
+            for target in targets {
+                let timeouts = inventory.timeouts(for: target)
+                group.addTask {
+                    let result = await pool.run { () -> AdoptedTarget? in body(target, timeouts) }
+                    return (target.name, result)
+                }
+            }
+            var results: [String: AdoptedTarget] = [:]
+            for await (name, result) in group { results[name] = result }
+            return results
+        }
+    }
+}
+
+/// What adopt decided for one target from what it read. Thread-safe value.
+struct AdoptionDecision: Sendable {
+    var source: String
+    var rowDescription: String
+    /// The plan's migrations in effect, oldest first, with how the other tool vouched for each.
+    var versions: [(migration: Migration, evidence: String)]
+    var notes: [String]
+    var forced: String?
+}
+
+/// Reads and records one target. Blocks: runs on an adopt worker. Thread-safe value.
+private struct Adopter: Sendable {
+    var registry: BackendRegistry
+    var logger: Logger
+    var inventoryFile: String
+    var plan: Plan
+    var source: AdoptRequest.Source
+    var baseline: Version?
+    var force: Bool
+    var fingerprints: FingerprintFile?
+    var lockWait: Duration
+
+    /// Pass 1: a read-only connection (nothing is created, no lock is taken).
+    func examine(_ target: Target, timeouts: Timeouts, tier: String) -> AdoptedTarget {
+        var result = AdoptedTarget(
+            target: target.name, environment: target.environment, tier: tier, source: nil, outcome: .failed, versions: [], notes: [])
+        do {
+            let connection = try registry.backend(for: target).connect(to: target, access: .readOnly, timeouts: timeouts, logger: logger)
+            defer { connection.close() }
+            switch try decide(on: connection, target: target) {
+            case .success(let decision): fill(&result, with: decision, outcome: .wouldAdopt)
+            case .failure(let refusal): refuse(&result, refusal)
+            }
+        } catch {
+            if case .databaseNotFound = error {
+                refuse(&result, .databaseMissing)
+            } else {
+                result.reason = error.description
+            }
+        }
+        return result
+    }
+
+    /// Pass 2: under the lock, the same decision again, then one baseline row per version.
+    func record(_ target: Target, timeouts: Timeouts, earlier: AdoptedTarget, runID: String, appliedBy: String) -> AdoptedTarget {
+        var result = earlier
+        do {
+            let connection = try registry.backend(for: target).connect(to: target, access: .readWrite, timeouts: timeouts, logger: logger)
+            defer { connection.close() }
+            guard try connection.tryLock(timeout: lockWait) else {
+                result.outcome = .locked
+                result.reason = "another run holds this target's lock; nothing was recorded"
+                return result
+            }
+            defer { try? connection.unlock() }
+            let decision: AdoptionDecision
+            switch try decide(on: connection, target: target) {
+            case .success(let again): decision = again
+            case .failure(let refusal):
+                refuse(&result, refusal)
+                return result
+            }
+            guard decision.source == earlier.source, decision.versions.map(\.migration.version.text) == earlier.versions.map(\.version) else {
+                refuse(&result, .changedSinceRead)
+                return result
+            }
+            try connection.ensureHistoryTable()
+            fill(&result, with: decision, outcome: .adopted)
+            for index in decision.versions.indices {
+                let migration = decision.versions[index].migration
+                let row = try connection.run(
+                    StepRequest(
+                        version: migration.version.text, description: decision.rowDescription, kind: .baseline, scriptPath: "", sql: "",
+                        checksum: migration.forward.checksum, transactional: true, runID: runID, appliedBy: appliedBy))
+                result.versions[index].historyRow = row.id
+            }
+        } catch {
+            result.outcome = .failed
+            result.reason = error.description
+        }
+        return result
+    }
+
+    private func fill(_ result: inout AdoptedTarget, with decision: AdoptionDecision, outcome: AdoptedTarget.Outcome) {
+        result.outcome = outcome
+        result.source = decision.source
+        result.rowDescription = decision.rowDescription
+        result.versions = decision.versions.map { AdoptedVersion(version: $0.migration.version.text, evidence: $0.evidence, historyRow: nil) }
+        result.notes = decision.notes
+        result.forced = decision.forced
+    }
+
+    private func refuse(_ result: inout AdoptedTarget, _ refusal: AdoptRefusal) {
+        result.outcome = .refused
+        result.refusal = refusal.code
+        result.reason = refusal.sentence(planDirectory: plan.directory, inventory: inventoryFile)
+        result.inputError = refusal.isInputError
+    }
+
+    /// Reads Tidemark's history, the other tool's, and the live schema, and decides.
+    func decide(on connection: any BackendConnection, target: Target) throws(BackendError) -> Result<AdoptionDecision, AdoptRefusal> {
+        let history = try connection.readHistory()
+        if !history.isEmpty { return .failure(.tidemarkHistory(rows: history.count)) }
+        let tools: [ForeignTool]
+        switch source {
+        case .auto: tools = ForeignTool.readable
+        case .tool(let tool):
+            guard ForeignTool.readable.contains(tool) else { return .failure(.unsupported(tool)) }
+            tools = [tool]
+        }
+        var found: [(ForeignTool, [[String?]])] = []
+        for tool in tools {
+            if let rows = try connection.readRows(of: tool.historyTable) { found.append((tool, rows)) }
+        }
+        if found.count > 1 { return .failure(.twoTools(found.map(\.0))) }
+        let planVersions = plan.migrations.map(\.version)
+
+        var decision: AdoptionDecision
+        if case let (tool, rows)? = found.first {
+            let foreign = ForeignHistory.read(tool, rows: rows, planVersions: planVersions)
+            if let problem = foreign.problem { return .failure(.foreignHistory(tool, problem)) }
+            var mapped: [(migration: Migration, evidence: String)] = []
+            var unknown: [String] = []
+            for version in foreign.inEffect {
+                guard let parsed = Version(version.version, style: plan.versionStyle), let migration = plan.migration(parsed) else {
+                    unknown.append(version.version)
+                    continue
+                }
+                if let recorded = version.checksum {
+                    let path = URL(fileURLWithPath: plan.directory).appendingPathComponent(migration.forward.path).path
+                    let computed: Int32
+                    do {
+                        computed = try FlywayChecksum.ofFile(atPath: path)
+                    } catch {
+                        throw .queryFailed(target: target.name, message: "cannot read \(path): \(error.localizedDescription)", sqlState: nil)
+                    }
+                    if computed != recorded {
+                        return .failure(.checksumMismatch(version: migration.version.text, script: path, recorded: recorded, computed: computed))
+                    }
+                }
+                mapped.append((migration, version.evidence.rawValue))
+            }
+            if !unknown.isEmpty { return .failure(.unknownVersions(tool, unknown)) }
+            mapped.sort { $0.migration.version < $1.migration.version }
+            decision = AdoptionDecision(
+                source: tool.rawValue, rowDescription: "adopted from \(tool.rawValue)", versions: mapped,
+                notes: foreign.notes + Self.unverified(tool, mapped))
+        } else if let baseline {
+            let versions = plan.migrations.filter { $0.version <= baseline }.map { (migration: $0, evidence: "baseline") }
+            decision = AdoptionDecision(
+                source: "baseline", rowDescription: "baseline --baseline \(baseline.text)", versions: versions,
+                notes: ["no tool's history: the versions up to \(baseline.text) are taken on your word (--baseline)"])
+        } else {
+            return .failure(.noForeignHistory(lookedFor: tools))
+        }
+
+        guard let top = decision.versions.last?.migration.version else {
+            decision.notes.append("no version is in effect: apply will run every version")
+            return .success(decision)
+        }
+        guard let expected = fingerprints?.fingerprint(of: top.text, backend: target.backendKind) else {
+            decision.notes.append("fingerprints.json has no \(target.backendKind.rawValue) fingerprint of version \(top.text): the live schema was not compared")
+            return .success(decision)
+        }
+        // The other tool's table stays (the way back), and no recorded fingerprint has it.
+        let live = try connection.fingerprint().withoutForeignHistories
+        if case .different(let diff) = live.compare(to: expected) {
+            guard force else { return .failure(.fingerprintMismatch(version: top.text, diff: diff)) }
+            decision.forced = diff.summary()
+            decision.rowDescription += "; forced over a schema difference at version \(top.text): \(diff.summary())"
+        } else {
+            decision.notes.append("the live schema matches fingerprints.json at version \(top.text)")
+        }
+        return .success(decision)
+    }
+
+    /// What the tool's history cannot vouch for.
+    static func unverified(_ tool: ForeignTool, _ mapped: [(migration: Migration, evidence: String)]) -> [String] {
+        switch tool {
+        case .golangMigrate:
+            let below = mapped.filter { $0.evidence == ForeignVersion.Evidence.belowLatest.rawValue }.count
+            return ["golang-migrate records neither checksums nor earlier versions: \(below) version\(below == 1 ? "" : "s") below its latest taken as applied"]
+        case .diesel:
+            return ["Diesel records no checksums: the scripts were not compared with what ran"]
+        case .flyway, .sqitch:
+            return []
+        }
+    }
+}

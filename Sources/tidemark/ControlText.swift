@@ -1,0 +1,39 @@
+import Foundation
+import TidemarkControl
+import TidemarkCore
+
+/// The words for many-runner rollouts: a runner's closing lines and the `tidemark runs` table.
+enum ControlText {
+    /// What this runner was part of, and how its part ended.
+    static func runnerSummary(_ result: ControlledApplyResult) -> String {
+        var lines = ["run \(result.runID): \(result.created ? "created" : "joined") as runner \(result.runner)"]
+        if result.servedNothing {
+            lines.append("this runner serves no target of run \(result.runID) (check --serve); nothing to do.")
+        }
+        if let halted = result.halted { lines.append("later waves halted for every runner: \(halted)") }
+        if result.stoppedByControl { lines.append("stopped by `tidemark stop \(result.runID)`: running steps finished, nothing new started.") }
+        return lines.joined(separator: "\n")
+    }
+
+    /// One line per run: id, state, counts, runners seen, last heartbeat.
+    static func runsTable(_ runs: [RunSummary], now: Date = Date()) -> String {
+        guard !runs.isEmpty else { return "no runs in the control database." }
+        var lines = ["RUN                        STATE     INVENTORY  TO     TARGETS                                  RUNNERS  LAST HEARTBEAT"]
+        for run in runs {
+            let state = run.stopRequested && run.state == "running" ? "stopping" : run.halted != nil ? "\(run.state)/halted" : run.state
+            let order = ["succeeded", "unchanged", "failed", "blocked", "skipped", "locked", "interrupted", "claimed", "pending"]
+            let counts = order.compactMap { key in run.counts[key].map { "\($0) \(key)" } }.joined(separator: ", ")
+            let beat = run.lastHeartbeat.map { "\(Int(now.timeIntervalSince($0).rounded()))s ago" } ?? "-"
+            lines.append(
+                [
+                    run.runID.padding(toLength: 26, withPad: " ", startingAt: 0), state.padding(toLength: 9, withPad: " ", startingAt: 0),
+                    run.inventory.padding(toLength: 10, withPad: " ", startingAt: 0),
+                    (run.desiredVersion ?? "-").padding(toLength: 6, withPad: " ", startingAt: 0),
+                    counts.padding(toLength: max(40, counts.count), withPad: " ", startingAt: 0),
+                    String(run.runners.count).padding(toLength: 8, withPad: " ", startingAt: 0), beat,
+                ].joined(separator: " "))
+            if let halted = run.halted { lines.append("    halted: \(halted)") }
+        }
+        return lines.joined(separator: "\n")
+    }
+}

@@ -1,0 +1,78 @@
+import ArgumentParser
+import Foundation
+import TidemarkControl
+import TidemarkCore
+import TidemarkFleet
+
+extension Tidemark {
+    /// `tidemark runs --control URL`: the runs a control database coordinates.
+    struct RunsCommand: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "runs", abstract: "List the runs in a control database: state, counts, runners seen, last heartbeat.")
+
+        @OptionGroup var controlDatabase: ControlDatabaseOption
+        @Flag(help: "Print the runs as JSON (schema tidemark.runs/v1).")
+        var json = false
+        @OptionGroup var logging: LoggingOptions
+
+        func validate() throws {
+            if controlDatabase.control == nil { throw ValidationError("Say which control database: --control URL.") }
+        }
+
+        func run() async throws {
+            let store = try ControlCommand.open(controlDatabase, logging: logging)
+            let runs: [RunSummary]
+            do { runs = try store.runs() } catch { throw CommandFailure(ExitStatus(error.category), error.description) }
+            if json {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+                encoder.dateEncodingStrategy = .iso8601Milliseconds
+                struct Document: Encodable {
+                    var schema = "tidemark.runs/v1"
+                    var runs: [RunSummary]
+                }
+                Terminal.standardOutput.write(String(decoding: try encoder.encode(Document(runs: runs)), as: UTF8.self))
+            } else {
+                Terminal.standardOutput.write(ControlText.runsTable(runs))
+            }
+        }
+    }
+
+    /// `tidemark stop RUN_ID --control URL`: every runner of the run stops claiming.
+    struct StopCommand: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "stop",
+            abstract: "Stop every runner of a run: each finishes its running steps, starts nothing new, and the rest is skipped.")
+
+        @Argument(help: "The run id (tidemark runs lists them).")
+        var runID: String
+        @OptionGroup var controlDatabase: ControlDatabaseOption
+        @OptionGroup var logging: LoggingOptions
+
+        func validate() throws {
+            if controlDatabase.control == nil { throw ValidationError("Say which control database: --control URL.") }
+        }
+
+        func run() async throws {
+            let store = try ControlCommand.open(controlDatabase, logging: logging)
+            let stopped: Bool
+            do { stopped = try store.requestStop(runID) } catch { throw CommandFailure(ExitStatus(error.category), error.description) }
+            guard stopped else {
+                throw CommandFailure(.invalidInput, "no open run \(runID) in the control database; `tidemark runs --control URL` lists the runs.")
+            }
+            Terminal.standardOutput.write("run \(runID): stop requested; every runner finishes its running steps and starts nothing new.")
+        }
+    }
+}
+
+/// Opening the control database for the commands that only read or flag it.
+enum ControlCommand {
+    static func open(_ option: ControlDatabaseOption, logging: LoggingOptions) throws -> ControlStore {
+        guard let database = option.database else { throw CommandFailure(.invalidInput, ControlError.noControlDatabase.description) }
+        do {
+            return try ControlStore(database: database, appliedBy: RunIdentity.currentOperator(), logger: logging.makeLogger())
+        } catch {
+            throw CommandFailure(ExitStatus(error.category), error.description)
+        }
+    }
+}

@@ -1,0 +1,88 @@
+import Foundation
+import TidemarkCore
+import TidemarkPostgres
+import TidemarkTestSupport
+
+/// A fleet of PostgreSQL schema targets in two waves (`first`, `second`), a plan of four slow
+/// versions, and an inventory in a fresh folder; the control database is the test cluster's.
+/// The inventory's name is unique, so runs of other tests never share its run key.
+struct ControlFleet {
+    let directory: URL
+    let name: String
+    let url: String
+    /// Target name → schema, in inventory order.
+    let targets: [(name: String, schema: String)]
+
+    /// `perWave` targets in each wave; every step sleeps `stepSeconds`; `notifyURL` adds a webhook sink.
+    init(perWave: Int, stepSeconds: Double, maxFailures: Int = 0, notifyURL: String? = nil) throws {
+        guard let url = TestPostgres.url else { throw BackendError.unsupported(target: "test", message: TestPostgres.skipReason) }
+        self.url = url
+        directory = try CommandRunner.temporaryDirectory("tidemark-control")
+        name = "ctl" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(10)
+        let plan = directory.appendingPathComponent("plans/app")
+        try FileManager.default.createDirectory(at: plan, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(at: directory.appendingPathComponent("inventories"), withIntermediateDirectories: true)
+        for version in 1...4 {
+            try "CREATE TABLE t\(version) (id int);\nSELECT pg_sleep(\(stepSeconds));\n".write(
+                to: plan.appendingPathComponent("V\(version)__t\(version).sql"), atomically: true, encoding: .utf8)
+            try "DROP TABLE t\(version);\n".write(to: plan.appendingPathComponent("U\(version)__t\(version).sql"), atomically: true, encoding: .utf8)
+        }
+        let last = String(format: "%02d", perWave)
+        var targets: [(String, String)] = []
+        for wave in ["a", "b"] {
+            for index in 1...perWave { targets.append(("\(wave)-\(String(format: "%02d", index))", "\(name)_\(wave)_\(String(format: "%02d", index))")) }
+        }
+        self.targets = targets
+        let notify = notifyURL.map { "notify:\n  - { name: hook, type: webhook, url: \"\($0)\" }\n" } ?? ""
+        let inventory = """
+            inventory: \(name)
+            plan: ../plans/app
+            concurrency: 2
+            order: [first, second]
+            environments:
+              first:
+                tier: test
+                max_failures: \(maxFailures)
+                targets:
+                  - { name: "a-{01..\(last)}", url: "\(url)", schema: "\(name)_a_{01..\(last)}" }
+              second:
+                tier: test
+                targets:
+                  - { name: "b-{01..\(last)}", url: "\(url)", schema: "\(name)_b_{01..\(last)}", tags: [late] }
+            \(notify)
+            """
+        try inventory.write(to: directory.appendingPathComponent("inventories/fleet.yaml"), atomically: true, encoding: .utf8)
+    }
+
+    /// `apply -i inventories/fleet.yaml --control URL --yes` and `extra`.
+    func apply(_ extra: [String] = [], control: String? = nil) -> [String] {
+        ["apply", "-i", "inventories/fleet.yaml", "--control", control ?? url, "--yes"] + extra
+    }
+
+    /// A session on the test database, for reading history and the control tables.
+    func session() throws -> PostgresSession {
+        try PostgresSession(target: Target(name: "test", environment: "", connection: .url(url)), timeouts: .standard, logger: .silent)
+    }
+
+    /// The successful steps in `schema`'s history, as `kind version`, in order; failed rows as `failed kind version`.
+    func history(_ schema: String, on session: PostgresSession) throws -> [String] {
+        let exists = try session.query("SELECT to_regclass($1) IS NOT NULL", [TestPostgres.quoted(schema) + ".tidemark_history"]).first?.first
+        guard exists == "t" else { return [] }
+        return try session.query("SELECT kind, version, success FROM \(TestPostgres.quoted(schema)).tidemark_history ORDER BY id").map { row in
+            (row[2] == "t" ? "" : "failed ") + "\(row[0] ?? "") \(row[1] ?? "")"
+        }
+    }
+
+    /// The run id a runner printed (`run ID: created as runner …` / `joined`).
+    static func runID(in output: String) -> String? {
+        for line in output.split(separator: "\n") where line.hasPrefix("run ") && (line.contains(": created as runner") || line.contains(": joined as runner")) {
+            return line.dropFirst(4).split(separator: ":").first.map(String.init)
+        }
+        return nil
+    }
+
+    func remove() {
+        try? FileManager.default.removeItem(at: directory)
+        for target in targets { try? TestPostgres.dropSchema(target.schema) }
+    }
+}

@@ -1,0 +1,107 @@
+import Foundation
+import Testing
+import TidemarkControl
+import TidemarkCore
+import TidemarkFleet
+import TidemarkPostgres
+import TidemarkTestSupport
+
+/// The control schema on a database of its own: created once, versioned, a newer one refused.
+@Suite(.enabled(if: TestPostgres.isAvailable, Comment(rawValue: TestPostgres.skipReason)))
+struct ControlSchemaTests {
+    /// A fresh database in the test cluster and its URL; dropped by `drop`.
+    static func freshDatabase() throws -> (name: String, url: String, admin: PostgresSession) {
+        let url = try #require(TestPostgres.url)
+        let admin = try PostgresSession(target: Target(name: "test", environment: "", connection: .url(url)), timeouts: .standard, logger: .silent)
+        let name = TestPostgres.uniqueSchemaName(for: "control")
+        try admin.query("CREATE DATABASE \(TestPostgres.quoted(name))")
+        let base = url.split(separator: "?", maxSplits: 1).first.map(String.init) ?? url
+        let slash = try #require(base.lastIndex(of: "/"))
+        return (name, String(base[...slash]) + name, admin)
+    }
+
+    @Test func schemaIsCreatedOnceAndRecordsItsVersion() throws {
+        let database = try Self.freshDatabase()
+        defer { _ = try? database.admin.query("DROP DATABASE IF EXISTS \(TestPostgres.quoted(database.name)) WITH (FORCE)") }
+        let first = try ControlStore(database: ControlDatabase(url: database.url), appliedBy: "test", logger: .silent)
+        first.close()
+        let second = try ControlStore(database: ControlDatabase(url: database.url), appliedBy: "test", logger: .silent)
+        second.close()
+        let session = try PostgresSession(
+            target: Target(name: "control", environment: "", connection: .url(database.url)), timeouts: .standard, logger: .silent)
+        let versions = try session.query("SELECT version FROM tidemark_control.schema_version ORDER BY version").map { $0.first ?? nil }
+        #expect(versions == ["\(ControlSchema.currentVersion)"])
+        #expect(try session.query("SELECT count(*) FROM tidemark_control.runs").first?.first == "0")
+    }
+
+    @Test func newerSchemaThanTheBinaryKnowsIsRefused() throws {
+        let database = try Self.freshDatabase()
+        defer { _ = try? database.admin.query("DROP DATABASE IF EXISTS \(TestPostgres.quoted(database.name)) WITH (FORCE)") }
+        try ControlStore(database: ControlDatabase(url: database.url), appliedBy: "test", logger: .silent).close()
+        let session = try PostgresSession(
+            target: Target(name: "control", environment: "", connection: .url(database.url)), timeouts: .standard, logger: .silent)
+        try session.query("INSERT INTO tidemark_control.schema_version (version, applied_by) VALUES (99, 'a newer tidemark')")
+        #expect {
+            _ = try ControlStore(database: ControlDatabase(url: database.url), appliedBy: "test", logger: .silent)
+        } throws: { error in
+            guard let error = error as? ControlError, case .schemaTooNew(let found, let known) = error else { return false }
+            return found == 99 && known == ControlSchema.currentVersion && error.category == .invalidInput
+        }
+    }
+}
+
+/// What decides who serves and joins what: pure rules.
+struct ControlRulesTests {
+    @Test func serveSelectorsMatchEnvironmentTagOrTargetName() {
+        let target = Target(name: "eu-1", environment: "prod", connection: .url("postgres://x/y"), tags: ["eu"])
+        #expect(ServeSelector.serves([], target: target))
+        #expect(ServeSelector.serves(["prod"], target: target))
+        #expect(ServeSelector.serves(["tag:eu"], target: target))
+        #expect(ServeSelector.serves(["dev", "eu-1"], target: target))
+        #expect(!ServeSelector.serves(["tag:us", "dev", "eu-2"], target: target))
+        #expect(!ServeSelector.serves(["prod"], target: nil))
+    }
+
+    @Test func firstDifferingScriptIsNamedInPathOrder() {
+        let run = ControlRun(
+            runID: "r", key: "k", inventory: "i", plan: "p", selection: "env=all target=all", desiredVersion: "3", strategy: .auto,
+            scripts: ["V1__a.sql": "aa", "V2__b.sql": "bb", "V3__c.sql": "cc"], createdBy: "test")
+        #expect(run.firstDifferingScript(from: ["V1__a.sql": "aa", "V2__b.sql": "bb", "V3__c.sql": "cc"]) == nil)
+        #expect(run.firstDifferingScript(from: ["V1__a.sql": "aa", "V2__b.sql": "XX", "V3__c.sql": "YY"]) == "V2__b.sql")
+        #expect(run.firstDifferingScript(from: ["V1__a.sql": "aa", "V2__b.sql": "bb"]) == "V3__c.sql")
+        #expect(run.firstDifferingScript(from: ["V0__z.sql": "zz", "V1__a.sql": "aa", "V2__b.sql": "bb", "V3__c.sql": "cc"]) == "V0__z.sql")
+    }
+
+    @Test func inventoryControlKeyIsReadAndCheckedLikeEveryKey() throws {
+        let directory = try CommandRunner.temporaryDirectory("tidemark-control-inventory")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let plan = directory.appendingPathComponent("plans/app")
+        try FileManager.default.createDirectory(at: plan, withIntermediateDirectories: true)
+        try "CREATE TABLE t (id int);\n".write(to: plan.appendingPathComponent("V1__t.sql"), atomically: true, encoding: .utf8)
+        let good = directory.appendingPathComponent("good.yaml")
+        try """
+            inventory: fleet
+            plan: plans/app
+            control: { url: "postgres://tidemark@control.db.internal/tidemark", password_env: CONTROL_PASSWORD }
+            environments:
+              dev: { tier: dev, targets: [ { name: dev, url: "sqlite:dev.db" } ] }
+            """.write(to: good, atomically: true, encoding: .utf8)
+        let inventory = try FleetInputs.inventory(at: good.path)
+        #expect(inventory.control == ControlDatabase(url: "postgres://tidemark@control.db.internal/tidemark", passwordEnv: "CONTROL_PASSWORD"))
+
+        let bad = directory.appendingPathComponent("bad.yaml")
+        try """
+            inventory: fleet
+            plan: plans/app
+            control: { uri: "postgres://x/y" }
+            environments:
+              dev: { tier: dev, targets: [ { name: dev, url: "sqlite:dev.db" } ] }
+            """.write(to: bad, atomically: true, encoding: .utf8)
+        #expect {
+            _ = try FleetInputs.inventory(at: bad.path)
+        } throws: { error in
+            let text = "\(error)"
+            return text.contains("bad.yaml:3:") && text.contains("unknown key 'uri' in control") && text.contains("control needs a url")
+        }
+    }
+}

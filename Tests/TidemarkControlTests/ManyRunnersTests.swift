@@ -1,0 +1,179 @@
+import Foundation
+import Testing
+import TidemarkCore
+import TidemarkPostgres
+import TidemarkTestSupport
+
+/// Real `tidemark` processes sharing one run through a real PostgreSQL control database, with
+/// PostgreSQL schema targets in the same cluster (SPEC 11).
+@Suite(.serialized, .enabled(if: TestPostgres.isAvailable, Comment(rawValue: TestPostgres.skipReason)))
+struct ManyRunnersTests {
+    /// Three runners, one killed with SIGKILL at a random moment, three trials: every target
+    /// converges, no step runs twice, the report lists every target once, and the webhook gets
+    /// each event at most once (every event not in the killed runner's hands, exactly once).
+    @Test func runnerKilledMidRunIsTakenOverAndEveryTargetConvergesOnce() async throws {
+        for trial in 1...3 {
+            let receiver = try HTTPTestReceiver()
+            defer { receiver.stop() }
+            let fleet = try ControlFleet(perWave: 4, stepSeconds: 0.25, notifyURL: receiver.url())
+            defer { fleet.remove() }
+            let runners = try (0..<3).map { _ in try CommandRunner.launch(fleet.apply(["--lease", "1s"]), in: fleet.directory) }
+            let victim = Int.random(in: 0..<3)
+            try await Task.sleep(for: .milliseconds(Int.random(in: 300...1500)))
+            runners[victim].send(SIGKILL)
+            var results: [CommandRunner.Result] = []
+            for runner in runners { results.append(await runner.wait()) }
+            let survivors = results.enumerated().filter { $0.offset != victim }.map(\.element)
+            for result in survivors { #expect(result.status == 0, "trial \(trial): \(result)") }
+            #expect(results[victim].status != 0, "trial \(trial): the victim was killed")
+            let runID = try #require(survivors.compactMap { ControlFleet.runID(in: $0.standardOutput) }.first, "trial \(trial)")
+
+            // Every target at version 4, each version applied exactly once, nothing failed.
+            let session = try fleet.session()
+            for target in fleet.targets {
+                #expect(
+                    try fleet.history(target.schema, on: session) == ["forward 1", "forward 2", "forward 3", "forward 4"],
+                    "trial \(trial): \(target.name)")
+            }
+
+            // The run's report from the control database: every target once.
+            let report = try await CommandRunner.run(["report", runID, "--control", fleet.url, "--json"], in: fleet.directory)
+            #expect(report.status == 0, "\(report)")
+            let document = try #require(try JSONSerialization.jsonObject(with: Data(report.standardOutput.utf8)) as? [String: Any])
+            let reported = (document["targets"] as? [[String: Any]] ?? []).compactMap { $0["target"] as? String }
+            #expect(reported.sorted() == fleet.targets.map(\.name).sorted(), "trial \(trial)")
+            let outcomes = Set((document["targets"] as? [[String: Any]] ?? []).compactMap { $0["outcome"] as? String })
+            #expect(outcomes.isSubset(of: ["succeeded", "unchanged"]), "trial \(trial): \(outcomes)")
+
+            // Events: stored once per run; none delivered twice; all but the killed runner's in-flight ones arrived.
+            let stored = try session.query(
+                "SELECT event->>'event', coalesce(event->>'target', ''), coalesce(delivered_by, '') FROM tidemark_control.events WHERE run_id = $1",
+                [runID])
+            let victimMark = "/\(runners[victim].processIdentifier)-"
+            let expected = Set(stored.filter { !($0[2] ?? "").contains(victimMark) }.map { "\($0[0] ?? "") \($0[1] ?? "")" })
+            let storedKeys = stored.map { "\($0[0] ?? "") \($0[1] ?? "")" }
+            #expect(Set(storedKeys).count == storedKeys.count, "trial \(trial): an event stored twice: \(storedKeys)")
+            #expect(storedKeys.filter { $0.hasPrefix("run.finished") }.count == 1)
+            #expect(storedKeys.filter { $0.hasPrefix("run.started") }.count == 1)
+            let requests = await receiver.waitForRequests(expected.count, timeout: .seconds(10))
+            let received = requests.compactMap { request -> String? in
+                guard let body = request.jsonObject() else { return nil }
+                return "\(body["event"] as? String ?? "") \(body["target"] as? String ?? "")"
+            }
+            #expect(Set(received).count == received.count, "trial \(trial): an event delivered twice: \(received)")
+            #expect(expected.isSubset(of: Set(received)), "trial \(trial): missing \(expected.subtracting(received))")
+        }
+    }
+
+    /// A failure in wave 1 (max_failures: 0) seen by one runner: no runner starts anything of wave 2.
+    @Test func failureInFirstWaveHaltsSecondWaveForEveryRunner() async throws {
+        let fleet = try ControlFleet(perWave: 3, stepSeconds: 0.05)
+        defer { fleet.remove() }
+        // a-02 already has t1: its version 1 fails.
+        let broken = fleet.targets[1]
+        try TestPostgres.execute("CREATE SCHEMA \(TestPostgres.quoted(broken.schema)); CREATE TABLE \(TestPostgres.quoted(broken.schema)).t1 (id int)")
+        let runners = try (0..<3).map { index in
+            try CommandRunner.launch(fleet.apply(index == 0 ? ["--serve", "a-02"] : []), in: fleet.directory)
+        }
+        var results: [CommandRunner.Result] = []
+        for runner in runners { results.append(await runner.wait()) }
+        #expect(results.contains { $0.status == 1 }, "\(results)")
+        let session = try fleet.session()
+        for target in fleet.targets where target.name.hasPrefix("b-") {
+            #expect(try fleet.history(target.schema, on: session).isEmpty, "\(target.name) was started after the halt")
+        }
+        #expect(try fleet.history(broken.schema, on: session).first == "failed forward 1")
+        let runID = try #require(results.compactMap { ControlFleet.runID(in: $0.standardOutput) }.first)
+        let report = try await CommandRunner.run(["report", runID, "--control", fleet.url, "--json"], in: fleet.directory)
+        #expect(report.status == 1)
+        let document = try #require(try JSONSerialization.jsonObject(with: Data(report.standardOutput.utf8)) as? [String: Any])
+        for target in document["targets"] as? [[String: Any]] ?? [] where (target["target"] as? String ?? "").hasPrefix("b-") {
+            #expect(target["outcome"] as? String == "skipped")
+        }
+    }
+
+    /// An unreachable control database at start: exit 2 with the reason, nothing runs.
+    @Test func unreachableControlDatabaseAtStartExitsTwoAndRunsNothing() async throws {
+        let fleet = try ControlFleet(perWave: 1, stepSeconds: 0)
+        defer { fleet.remove() }
+        let port = try HTTPTestReceiver.unusedPort()
+        let result = try await CommandRunner.run(
+            fleet.apply(control: "postgres://tidemark:hunter2@127.0.0.1:\(port)/control?connect_timeout=2"), in: fleet.directory)
+        #expect(result.status == 2, "\(result)")
+        #expect(result.standardError.contains("cannot reach the control database, so nothing ran"), "\(result)")
+        #expect(!result.standardError.contains("hunter2"))
+        let session = try fleet.session()
+        for target in fleet.targets { #expect(try fleet.history(target.schema, on: session).isEmpty) }
+    }
+
+    /// The control database lost mid-run (its sessions terminated): the runner stops claiming,
+    /// finishes its running steps, exits 1 saying so; the same command again converges.
+    @Test func controlDatabaseLostMidRunExitsOneAndRerunConverges() async throws {
+        let fleet = try ControlFleet(perWave: 4, stepSeconds: 0.15)
+        defer { fleet.remove() }
+        let control = fleet.url + (fleet.url.contains("?") ? "&" : "?") + "application_name=tm_control_\(fleet.name)"
+        let runner = try CommandRunner.launch(fleet.apply(["--lease", "1s"], control: control), in: fleet.directory)
+        try await Task.sleep(for: .milliseconds(900))
+        try TestPostgres.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'tm_control_\(fleet.name)'")
+        let first = await runner.wait()
+        #expect(first.status == 1, "\(first)")
+        #expect(first.standardError.contains("lost the control database"), "\(first)")
+        let again = try await CommandRunner.run(fleet.apply(["--lease", "1s"], control: control), in: fleet.directory)
+        #expect(again.status == 0, "\(again)")
+        let session = try fleet.session()
+        for target in fleet.targets {
+            #expect(try fleet.history(target.schema, on: session) == ["forward 1", "forward 2", "forward 3", "forward 4"], "\(target.name)")
+        }
+    }
+
+    /// A runner whose plan differs from the run's is refused, naming the first differing script;
+    /// a runner that serves no target of the run says so and exits 0.
+    @Test func differentPlanIsRefusedAndRunnerServingNothingExitsZero() async throws {
+        let fleet = try ControlFleet(perWave: 1, stepSeconds: 0.6)
+        defer { fleet.remove() }
+        let first = try CommandRunner.launch(fleet.apply(), in: fleet.directory)
+        try await Task.sleep(for: .milliseconds(1500))
+        let idle = try await CommandRunner.run(fleet.apply(["--serve", "nowhere"]), in: fleet.directory)
+        #expect(idle.status == 0, "\(idle)")
+        #expect(idle.standardOutput.contains("serves no target of run"), "\(idle)")
+        try "CREATE TABLE t2 (id bigint);\n".write(
+            to: fleet.directory.appendingPathComponent("plans/app/V2__t2.sql"), atomically: true, encoding: .utf8)
+        let differs = try await CommandRunner.run(fleet.apply(), in: fleet.directory)
+        let done = await first.wait()
+        #expect(done.status == 0, "\(done)")
+        // The first runner may have finished meanwhile; then the changed plan starts a new run and is not refused.
+        if differs.status == 2 {
+            #expect(differs.standardError.contains("V2__t2.sql is not the script the run was planned with"), "\(differs)")
+        }
+    }
+
+    /// `tidemark stop RUN_ID` stops every runner: running steps finish, the rest is skipped.
+    @Test func stopStopsEveryRunner() async throws {
+        let fleet = try ControlFleet(perWave: 4, stepSeconds: 0.2)
+        defer { fleet.remove() }
+        let runners = try (0..<2).map { _ in try CommandRunner.launch(fleet.apply(["--lease", "1s"]), in: fleet.directory) }
+        try await Task.sleep(for: .milliseconds(1200))
+        let runs = try await CommandRunner.run(["runs", "--control", fleet.url, "--json"], in: fleet.directory)
+        let document = try #require(try JSONSerialization.jsonObject(with: Data(runs.standardOutput.utf8)) as? [String: Any])
+        let run = try #require((document["runs"] as? [[String: Any]] ?? []).first { $0["inventory"] as? String == fleet.name })
+        let runID = try #require(run["runID"] as? String)
+        let stop = try await CommandRunner.run(["stop", runID, "--control", fleet.url], in: fleet.directory)
+        #expect(stop.status == 0, "\(stop)")
+        var results: [CommandRunner.Result] = []
+        for runner in runners { results.append(await runner.wait()) }
+        for result in results { #expect(result.status == 130 || result.status == 0, "\(result)") }
+        let report = try await CommandRunner.run(["report", runID, "--control", fleet.url, "--json"], in: fleet.directory)
+        let assembled = try #require(try JSONSerialization.jsonObject(with: Data(report.standardOutput.utf8)) as? [String: Any])
+        let outcomes = (assembled["targets"] as? [[String: Any]] ?? []).compactMap { $0["outcome"] as? String }
+        #expect(outcomes.count == fleet.targets.count)
+        #expect(outcomes.contains("skipped"), "\(outcomes)")
+        // Running steps finished (committed), none failed, none started after the stop reached every runner.
+        let session = try fleet.session()
+        let all = ["forward 1", "forward 2", "forward 3", "forward 4"]
+        for target in fleet.targets {
+            let steps = try fleet.history(target.schema, on: session)
+            #expect(Array(all.prefix(steps.count)) == steps, "\(target.name): \(steps)")
+        }
+    }
+}
