@@ -12,10 +12,9 @@ struct DieselMetadata: Sendable, Hashable {
     static func parse(_ text: String, file: String, errors: inout [PlanError]) -> DieselMetadata {
         var metadata = DieselMetadata()
         var lineNumber = 0
-        for rawLine in text.split(separator: "\n", omittingEmptySubsequences: false) {
+        for rawLine in TextLines(text) {
             lineNumber += 1
             var line = rawLine
-            if line.hasSuffix("\r") { line = line.dropLast() }
             if lineNumber == 1, line.hasPrefix("\u{FEFF}") { line = line.dropFirst() }
             if let hash = line.firstIndex(of: "#") { line = line[..<hash] }
 

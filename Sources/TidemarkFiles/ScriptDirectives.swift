@@ -29,10 +29,9 @@ struct ScriptDirectives: Sendable {
         var directives = ScriptDirectives()
         var seen: [String: Int] = [:]
         var lineNumber = 0
-        for rawLine in sql.split(separator: "\n", omittingEmptySubsequences: false) {
+        for rawLine in TextLines(sql) {
             lineNumber += 1
             var line = rawLine
-            if line.hasSuffix("\r") { line = line.dropLast() }
             if lineNumber == 1, line.hasPrefix("\u{FEFF}") { line = line.dropFirst() }
             let trimmed = line.drop { $0 == " " || $0 == "\t" }
             if trimmed.isEmpty { continue }

@@ -51,6 +51,15 @@ import TidemarkTestSupport
         try compare(result.standardOutput, with: "validate-demo.txt")
     }
 
+    /// Yams reads `YAMS_DEFAULT_ENCODING` on every parse (and prints a line to standard output
+    /// when it is set); Tidemark parses its YAML as UTF-8 whatever the environment says.
+    @Test func yamlEncodingVariableChangesNothing() async throws {
+        let result = try await CommandRunner.run(
+            ["validate", "-i", "inventories/demo.yaml"], environment: ["YAMS_DEFAULT_ENCODING": "UTF16"])
+        #expect(result.status == 0)
+        try compare(result.standardOutput, with: "validate-demo.txt")
+    }
+
     /// A plan whose scripts break every rule of the lock-risk catalogue (and hold safe forms that must not be flagged).
     @Test func lintOfAPlanCoveringEveryRule() async throws {
         let plan = Self.goldenDirectory.appendingPathComponent("lint-fixture").path

@@ -112,6 +112,56 @@ struct PlanChecksumTests {
     }
 }
 
+/// Files saved with Windows line endings read as the same lines (found while profiling the
+/// plan fuzz target: Swift reads `\r\n` as one `Character`, so splitting at "\n" made a CRLF
+/// file one long line).
+@Suite("Windows line endings")
+struct WindowsLineEndingTests {
+    @Test func crlfScriptKeepsItsDirectives() throws {
+        let directory = try TestPaths.temporaryDirectory()
+        defer { TestPaths.remove(directory) }
+        try TestPaths.write(
+            "-- tidemark:no-transaction\r\n-- tidemark:data-loss-ok the column was never read\r\nALTER TABLE t DROP COLUMN c;\r\n",
+            to: "V1__drop_c.sql", in: directory)
+        let script = try PlanDirectory.load(at: directory).migrations[0].forward
+        #expect(script.noTransaction == .directive)
+        #expect(script.dataLossAcknowledged == "the column was never read")
+    }
+
+    @Test func crlfScriptReportsADirectiveErrorOnItsOwnLine() throws {
+        let directory = try TestPaths.temporaryDirectory()
+        defer { TestPaths.remove(directory) }
+        try TestPaths.write("-- a comment\r\n-- tidemark:no-transaction now\r\nSELECT 1;\r\n", to: "V1__a.sql", in: directory)
+        #expect(
+            planProblems(at: directory) == [
+                "\(directory)/V1__a.sql:2:4: tidemark:no-transaction takes no arguments; remove 'now'."
+            ])
+    }
+
+    @Test func crlfDieselMetadataReadsEveryLine() throws {
+        let directory = try TestPaths.temporaryDirectory()
+        defer { TestPaths.remove(directory) }
+        let migration = "2019-02-26-002946_add_index"
+        try TestPaths.write("CREATE INDEX CONCURRENTLY i ON t (a);\r\n", to: "\(migration)/up.sql", in: directory)
+        try TestPaths.write("DROP INDEX CONCURRENTLY i;\r\n", to: "\(migration)/down.sql", in: directory)
+        try TestPaths.write("# CONCURRENTLY cannot run in a transaction\r\nrun_in_transaction = false\r\n", to: "\(migration)/metadata.toml", in: directory)
+        let forward = try PlanDirectory.load(at: directory).migrations[0].forward
+        #expect(forward.noTransaction == .dieselMetadata)
+    }
+
+    @Test func crlfDieselMetadataErrorNamesItsLineAndColumn() throws {
+        let directory = try TestPaths.temporaryDirectory()
+        defer { TestPaths.remove(directory) }
+        let migration = "2019-02-26-002946_add_index"
+        try TestPaths.write("SELECT 1;\r\n", to: "\(migration)/up.sql", in: directory)
+        try TestPaths.write("# a comment\r\nrun_in_transaction = maybe\r\n", to: "\(migration)/metadata.toml", in: directory)
+        #expect(
+            planProblems(at: directory) == [
+                "\(directory)/\(migration)/metadata.toml:2:22: run_in_transaction must be true or false, not 'maybe'."
+            ])
+    }
+}
+
 @Suite("Plan directives")
 struct PlanDirectiveTests {
     let plan: Plan
