@@ -15,10 +15,16 @@ struct ControlFleet {
 
     /// `perWave` targets in each wave; every step sleeps `stepSeconds`; `notifyURL` adds a webhook sink.
     init(perWave: Int, stepSeconds: Double, maxFailures: Int = 0, notifyURL: String? = nil) throws {
-        guard let url = TestPostgres.url else { throw BackendError.unsupported(target: "test", message: TestPostgres.skipReason) }
-        self.url = url
+        guard let clusterURL = TestPostgres.url else { throw BackendError.unsupported(target: "test", message: TestPostgres.skipReason) }
         directory = try CommandRunner.temporaryDirectory("tidemark-control")
         name = "ctl" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(10)
+        // A database of its own for the targets and the control schema: these steps hold
+        // transactions open for a while (pg_sleep), and PostgreSQL makes a CREATE INDEX
+        // CONCURRENTLY in another test wait for every older transaction of the same database.
+        let admin = try PostgresSession(target: Target(name: "test", environment: "", connection: .url(clusterURL)), timeouts: .standard, logger: .silent)
+        defer { admin.close() }
+        try admin.query("CREATE DATABASE \(TestPostgres.quoted(name))")
+        url = try Self.url(of: name, in: clusterURL)
         let plan = directory.appendingPathComponent("plans/app")
         try FileManager.default.createDirectory(at: plan, withIntermediateDirectories: true)
         try FileManager.default.createDirectory(at: directory.appendingPathComponent("inventories"), withIntermediateDirectories: true)
@@ -73,30 +79,6 @@ struct ControlFleet {
         }
     }
 
-    /// Waits (up to `timeout`) until the runner with process id `pid` holds a claim in this
-    /// fleet's run, so a test kills or interrupts it mid-work, not before it started or after it
-    /// finished (on a loaded machine a fixed delay can land on either side).
-    func waitUntilClaiming(pid: Int32, timeout: Duration = .seconds(60)) async throws -> Bool {
-        let session = try session()
-        defer { session.close() }
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            // The first runner of a fresh cluster creates the control schema: until then, nothing to read.
-            guard try session.query("SELECT to_regclass('tidemark_control.targets') IS NOT NULL").first?.first == "t" else {
-                try await Task.sleep(for: .milliseconds(20))
-                continue
-            }
-            let rows = try session.query(
-                """
-                SELECT count(*) FROM tidemark_control.targets t JOIN tidemark_control.runs r USING (run_id)
-                WHERE r.inventory = $1 AND t.state = 'claimed' AND t.runner LIKE '%/' || $2 || '-%'
-                """, [name, String(pid)])
-            if let count = rows.first?.first ?? nil, (Int(count) ?? 0) > 0 { return true }
-            try await Task.sleep(for: .milliseconds(20))
-        }
-        return false
-    }
-
     /// The run id a runner printed (`run ID: created as runner …` / `joined`).
     static func runID(in output: String) -> String? {
         for line in output.split(separator: "\n") where line.hasPrefix("run ") && (line.contains(": created as runner") || line.contains(": joined as runner")) {
@@ -107,6 +89,63 @@ struct ControlFleet {
 
     func remove() {
         try? FileManager.default.removeItem(at: directory)
-        for target in targets { try? TestPostgres.dropSchema(target.schema) }
+        guard let clusterURL = TestPostgres.url,
+            let admin = try? PostgresSession(target: Target(name: "test", environment: "", connection: .url(clusterURL)), timeouts: .standard, logger: .silent)
+        else { return }
+        _ = try? admin.query("DROP DATABASE IF EXISTS \(TestPostgres.quoted(name)) WITH (FORCE)")
+        admin.close()
+    }
+
+    /// `clusterURL` with its database replaced by `database`.
+    static func url(of database: String, in clusterURL: String) throws -> String {
+        guard var components = URLComponents(string: clusterURL) else {
+            throw BackendError.unsupported(target: "test", message: "cannot read \(TestPostgres.variable) as a URL")
+        }
+        components.path = "/" + database
+        guard let url = components.string else { throw BackendError.unsupported(target: "test", message: "cannot build a URL for \(database)") }
+        return url
+    }
+
+    /// Waits (up to `timeout`), on a thread of its own, until one of the runners `pids` holds a
+    /// claim in this fleet's run, and returns that runner's process id (nil: none did). A test
+    /// kills or interrupts a runner mid-work this way, not after a fixed delay, which a loaded
+    /// machine lands before it started or after it finished; polling on a thread of its own
+    /// because the test pool's few threads may all be blocked by other suites.
+    func claimingRunner(among pids: [Int32], timeout: Duration = .seconds(60)) async throws -> Int32? {
+        let url = self.url
+        let name = self.name
+        return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Int32?, any Error>) in
+            let thread = Thread {
+                do {
+                    let session = try PostgresSession(
+                        target: Target(name: "test", environment: "", connection: .url(url)), timeouts: .standard, logger: .silent)
+                    defer { session.close() }
+                    let deadline = ContinuousClock.now + timeout
+                    while ContinuousClock.now < deadline {
+                        // The first runner creates the control schema: until then, nothing to read.
+                        if try session.query("SELECT to_regclass('tidemark_control.targets') IS NOT NULL").first?.first == "t" {
+                            let rows = try session.query(
+                                """
+                                SELECT t.runner FROM tidemark_control.targets t JOIN tidemark_control.runs r USING (run_id)
+                                WHERE r.inventory = $1 AND t.state = 'claimed' AND t.runner IS NOT NULL
+                                """, [name])
+                            for row in rows {
+                                guard let runner = row.first ?? nil else { continue }
+                                if let pid = pids.first(where: { runner.contains("/\($0)-") }) {
+                                    continuation.resume(returning: pid)
+                                    return
+                                }
+                            }
+                        }
+                        Thread.sleep(forTimeInterval: 0.01)
+                    }
+                    continuation.resume(returning: nil)
+                } catch {
+                    continuation.resume(throwing: error)
+                }
+            }
+            thread.name = "tidemark-test-claims"
+            thread.start()
+        }
     }
 }

@@ -19,9 +19,11 @@ struct ManyRunnersTests {
             let fleet = try ControlFleet(perWave: 4, stepSeconds: 0.25, notifyURL: receiver.url())
             defer { fleet.remove() }
             let runners = try (0..<3).map { _ in try CommandRunner.launch(fleet.apply(["--lease", "1s"]), in: fleet.directory) }
-            let victim = Int.random(in: 0..<3)
-            // Killed at a random moment of its work: after its first claim, up to half a second later.
-            #expect(try await fleet.waitUntilClaiming(pid: runners[victim].processIdentifier), "trial \(trial): the victim never claimed")
+            // The victim: the first runner seen holding a claim, killed at a random moment of its
+            // work, up to half a second after that.
+            let pids = runners.map(\.processIdentifier)
+            let claiming = try #require(try await fleet.claimingRunner(among: pids), "trial \(trial): no runner ever claimed")
+            let victim = try #require(pids.firstIndex(of: claiming))
             try await Task.sleep(for: .milliseconds(Int.random(in: 0...500)))
             runners[victim].send(SIGKILL)
             var results: [CommandRunner.Result] = []
@@ -80,7 +82,9 @@ struct ManyRunnersTests {
         defer { fleet.remove() }
         // a-02 already has t1: its version 1 fails.
         let broken = fleet.targets[1]
-        try TestPostgres.execute("CREATE SCHEMA \(TestPostgres.quoted(broken.schema)); CREATE TABLE \(TestPostgres.quoted(broken.schema)).t1 (id int)")
+        let setup = try fleet.session()
+        try setup.execute("CREATE SCHEMA \(TestPostgres.quoted(broken.schema)); CREATE TABLE \(TestPostgres.quoted(broken.schema)).t1 (id int)")
+        setup.close()
         let runners = try (0..<3).map { index in
             try CommandRunner.launch(fleet.apply(index == 0 ? ["--serve", "a-02"] : []), in: fleet.directory)
         }
@@ -159,12 +163,12 @@ struct ManyRunnersTests {
 
     /// `tidemark stop RUN_ID` stops every runner: running steps finish, the rest is skipped.
     @Test func stopStopsEveryRunner() async throws {
-        // Slow steps (8 s of work for the two runners at least), and the stop sent once a runner
+        // Slow steps (4 s of work for the two runners at least), and the stop sent once a runner
         // holds a claim: on a loaded machine starting `runs` and `stop` takes seconds.
-        let fleet = try ControlFleet(perWave: 4, stepSeconds: 1.0)
+        let fleet = try ControlFleet(perWave: 4, stepSeconds: 0.5)
         defer { fleet.remove() }
         let runners = try (0..<2).map { _ in try CommandRunner.launch(fleet.apply(["--lease", "1s"]), in: fleet.directory) }
-        #expect(try await fleet.waitUntilClaiming(pid: runners[0].processIdentifier), "the runner never claimed")
+        #expect(try await fleet.claimingRunner(among: runners.map(\.processIdentifier)) != nil, "no runner ever claimed")
         let runs = try await CommandRunner.run(["runs", "--control", fleet.url, "--json"], in: fleet.directory)
         let document = try #require(try JSONSerialization.jsonObject(with: Data(runs.standardOutput.utf8)) as? [String: Any])
         let run = try #require((document["runs"] as? [[String: Any]] ?? []).first { $0["inventory"] as? String == fleet.name })
@@ -201,7 +205,7 @@ struct RunnerInterruptTests {
         try await Task.sleep(for: .milliseconds(400))
         let other = try CommandRunner.launch(fleet.apply(["--lease", "1s"]), in: fleet.directory)
         // Interrupted in the middle of a target, whatever the machine's load.
-        #expect(try await fleet.waitUntilClaiming(pid: interrupted.processIdentifier), "the runner never claimed")
+        #expect(try await fleet.claimingRunner(among: [interrupted.processIdentifier]) != nil, "the runner never claimed")
         interrupted.send(SIGINT)
         let first = await interrupted.wait()
         let second = await other.wait()
