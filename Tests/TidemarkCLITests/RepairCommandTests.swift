@@ -257,6 +257,12 @@ struct DriftGateTests {
         let suite = RepairCommandTests()
         let fleet = try suite.makeFleet(kind)
         defer { suite.cleanUp(fleet) }
+        // Version 2's CREATE INDEX CONCURRENTLY waits for every older transaction of the whole
+        // database, other suites' long ones included when the suite runs in parallel: a lock
+        // timeout here would test the machine's load, not the drift gate.
+        let inventoryFile = fleet.root.appendingPathComponent("inventories/shop.yaml")
+        try String(contentsOf: inventoryFile, encoding: .utf8).replacingOccurrences(of: "    tier: prod\n", with: "    tier: prod\n    lock_timeout: 2m\n")
+            .write(to: inventoryFile, atomically: true, encoding: .utf8)
         let rehearse =
             kind == .postgres
             ? try await CommandRunner.run(["rehearse", "--plan", "plans/shop", "--url", TestPostgres.url ?? "", "--record"], in: fleet.root)

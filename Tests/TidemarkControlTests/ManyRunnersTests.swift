@@ -19,12 +19,12 @@ struct ManyRunnersTests {
             let fleet = try ControlFleet(perWave: 4, stepSeconds: 0.25, notifyURL: receiver.url())
             defer { fleet.remove() }
             let runners = try (0..<3).map { _ in try CommandRunner.launch(fleet.apply(["--lease", "1s"]), in: fleet.directory) }
-            // The victim: the first runner seen holding a claim, killed at a random moment of its
-            // work, up to half a second after that.
+            // The victim: a runner seen holding a claim, after a random pause from the start, killed
+            // at once (a pause after the claim could let it finish its last target first).
+            try await Task.sleep(for: .milliseconds(Int.random(in: 0...800)))
             let pids = runners.map(\.processIdentifier)
             let claiming = try #require(try await fleet.claimingRunner(among: pids), "trial \(trial): no runner ever claimed")
             let victim = try #require(pids.firstIndex(of: claiming))
-            try await Task.sleep(for: .milliseconds(Int.random(in: 0...500)))
             runners[victim].send(SIGKILL)
             var results: [CommandRunner.Result] = []
             for runner in runners { results.append(await runner.wait()) }
