@@ -95,8 +95,8 @@ let package = Package(
         .executableTarget(
             name: "tidemark-bench",
             dependencies: [
-                "TidemarkCore", "TidemarkPlanner", "TidemarkExecutor", "TidemarkTestSupport",
-                .product(name: "Logging", package: "swift-log"),
+                "TidemarkCore", "TidemarkPlanner", "TidemarkExecutor", "TidemarkFleet", "TidemarkControl", "TidemarkPostgres",
+                "TidemarkTestSupport", .product(name: "Logging", package: "swift-log"),
             ]
         ),
         // Fuzz targets: every parser with the contract it keeps on any input (scripts/fuzz).

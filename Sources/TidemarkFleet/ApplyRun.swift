@@ -147,7 +147,7 @@ public struct ApplyRun: Sendable {
         defer { withExtendedLifetime(runLock) {} }
 
         let rollout: Rollout
-        let snapshot: FleetSnapshot
+        var snapshot: FleetSnapshot
         switch source {
         case .fresh(let inventoryFile, let selection, let desiredVersion, let strategy):
             snapshot = try await FleetSnapshot.load(inventoryFile: inventoryFile, selection: selection, registry: registry, logger: logger)
@@ -163,6 +163,9 @@ public struct ApplyRun: Sendable {
             guard changes.isEmpty else { throw .staleRollout(path: path, changes: changes) }
             rollout = saved.versions(readAs: snapshot.plan.versionStyle)
         }
+        // Planned: the states are not needed again (at 100,000 targets they are 50 MB), and each
+        // target's runner reads its state again under the target's lock.
+        snapshot.states = [:]
         observer.planned(rollout, unreachable: snapshot.unreachable)
 
         var result = ApplyResult(rollout: rollout, unreachable: snapshot.unreachable)

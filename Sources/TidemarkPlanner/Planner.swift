@@ -115,7 +115,9 @@ public struct Planner: Sendable {
     {
         let result = TargetPlanMaker(target: target, environment: environment, state: state, from: highestVersion(state.applied.map(\.version)), inventoryFile: inventory.file)
         let plan = planVersions(target, in: environment, state: state, desired: desired, strategy: strategy, memo: memo, result: result)
-        return checkingLocks(plan, target: target, environment: environment, state: state, result: result)
+        var checked = checkingLocks(plan, target: target, environment: environment, state: state, result: result)
+        checked.steps = memo.shared(checked.steps)
+        return checked
     }
 
     /// SPEC 13: each lock-risky step gets the target's size estimate of the table it changes; on a
@@ -126,15 +128,24 @@ public struct Planner: Sendable {
         _ plan: TargetPlan, target: Target, environment: Environment, state: TargetState, result: TargetPlanMaker
     ) -> TargetPlan {
         guard plan.steps.contains(where: { !$0.lockRisks.isEmpty }) else { return plan }
+        // SQLite takes no table locks that block readers the way these do: its risks go.
+        let sqlite = target.backendKind == .sqlite
+        func estimate(_ risk: LockRisk) -> Double? {
+            sqlite ? nil : risk.relations.first.flatMap { state.estimatedRows[$0] }
+        }
+        // The steps are written only when something changes: a write copies the target's steps
+        // (a kilobyte per target at 100,000 targets), and the copy would be made even for an
+        // unchanged value, as the optimizer makes an array unique before a loop that may write it.
         var plan = plan
-        for index in plan.steps.indices where !plan.steps[index].lockRisks.isEmpty {
-            if target.backendKind == .sqlite {
-                plan.steps[index].lockRisks = []
-                continue
-            }
-            for riskIndex in plan.steps[index].lockRisks.indices {
-                let relation = plan.steps[index].lockRisks[riskIndex].relations.first
-                plan.steps[index].lockRisks[riskIndex].estimatedRows = relation.flatMap { state.estimatedRows[$0] }
+        if sqlite || plan.steps.contains(where: { step in step.lockRisks.contains { estimate($0) != $0.estimatedRows } }) {
+            plan.steps = plan.steps.map { step in
+                var step = step
+                step.lockRisks = sqlite ? [] : step.lockRisks.map { risk in
+                    var risk = risk
+                    risk.estimatedRows = estimate(risk)
+                    return risk
+                }
+                return step
             }
         }
         guard environment.live else { return plan }
@@ -229,6 +240,8 @@ public struct Planner: Sendable {
     {
         guard let desired else { return [] }
         var steps: [PlannedStep] = []
+        // Room for the pending versions exactly (skips are rare): each target keeps its steps.
+        steps.reserveCapacity(pending.count)
         for migration in plan.migrations where migration.version <= desired {
             if pending.contains(migration.version) {
                 steps.append(step(migration, kind: .forward, memo: memo))
@@ -348,6 +361,8 @@ final class StepMemo {
     }
 
     private var steps: [Key: PlannedStep] = [:]
+    /// Step lists already planned, by their steps' keys: targets planned alike share one array.
+    private var lists: [[Key]: [PlannedStep]] = [:]
 
     func step(_ version: Version, _ kind: StepKind, make: () -> PlannedStep) -> PlannedStep {
         let key = Key(version: version, kind: kind)
@@ -355,5 +370,15 @@ final class StepMemo {
         let step = make()
         steps[key] = step
         return step
+    }
+
+    /// `list`, or an equal list planned before for another target: a fleet's targets mostly
+    /// get the same steps, and one shared array instead of one each is a kilobyte per target.
+    func shared(_ list: [PlannedStep]) -> [PlannedStep] {
+        guard !list.isEmpty else { return list }
+        let key = list.map { Key(version: $0.version, kind: $0.kind) }
+        if let known = lists[key], known == list { return known }
+        lists[key] = list
+        return list
     }
 }

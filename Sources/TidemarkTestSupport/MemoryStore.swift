@@ -224,6 +224,9 @@ final class MemoryDatabase: Sendable {
             var entry = entry
             entry.id = nextID
             nextID += 1
+            // Room for one more row at a time while histories are short (a fleet of 100,000 targets
+            // keeps 100,000 of them; doubling growth left a third of each unused), doubling beyond.
+            if history.count == history.capacity { history.reserveCapacity(history.count < 16 ? history.count + 1 : history.count * 2) }
             history.append(entry)
             return entry
         }
