@@ -65,7 +65,11 @@ public enum ControlSchema {
             delivered_at timestamptz
         );
         CREATE INDEX events_undelivered ON tidemark_control.events (run_id, id) WHERE delivered_at IS NULL;
+        """,
+        // 2: a run's targets read back a page at a time in rollout order (ControlStore.outcomes).
         """
+        CREATE INDEX targets_position ON tidemark_control.targets (run_id, position);
+        """,
     ]
 
     /// The newest schema version this binary writes.

@@ -40,22 +40,22 @@ extension ControlStore {
                         ControlStore.json(run.scripts), run.createdBy,
                     ])
                 var position = 0
-                var rows: [(String, String, Int, Int, Bool, Int?, String, Bool)] = []
+                var rows: [(target: TargetPlan, environment: String, wave: Int, position: Int, canary: Bool, maxFailures: Int?)] = []
                 for (index, wave) in rollout.waves.enumerated() {
                     let environment = inventory.environment(named: wave.environment)
                     let maxFailures = environment?.maxFailures ?? (wave.tier == .prod ? 0 : nil)
                     for target in wave.targets {
-                        rows.append(
-                            (
-                                target.target, wave.environment, index, position, target.target == wave.canary, maxFailures, ControlStore.json(target),
-                                unread.contains(target.target)
-                            ))
+                        rows.append((target, wave.environment, index, position, target.target == wave.canary, maxFailures))
                         position += 1
                     }
                 }
                 // In batches through unnest: 1,000 targets are a handful of statements, not 1,000.
+                // Each batch's plans are encoded as it goes (100,000 plans as JSON at once were 170 MB).
                 for start in stride(from: 0, to: rows.count, by: 500) {
-                    let batch = rows[start..<min(rows.count, start + 500)]
+                    let batch = rows[start..<min(rows.count, start + 500)].map { row in
+                        (row.target.target, row.environment, row.wave, row.position, row.canary, row.maxFailures, ControlStore.json(row.target),
+                         unread.contains(row.target.target))
+                    }
                     try session.query(
                         """
                         INSERT INTO tidemark_control.targets (run_id, target, environment, wave, position, canary, max_failures, plan, replan)
@@ -253,7 +253,7 @@ extension ControlStore {
 
     /// Marks the run finished when every target is done; true for the one runner that did it
     /// (it stores `finishedEvent`, built from every target's outcome).
-    public func finishIfDone(_ runID: String, finishedEvent: @Sendable ([TargetOutcome]) -> Event?) throws(ControlError) -> Bool {
+    public func finishIfDone(_ runID: String, finishedEvent: @Sendable ([(environment: String, outcome: String)]) -> Event?) throws(ControlError) -> Bool {
         try with { session throws(BackendError) in
             try session.transaction { session throws(BackendError) in
                 let done = try session.query(
@@ -264,9 +264,10 @@ extension ControlStore {
                     RETURNING run_id
                     """, [runID])
                 guard !done.isEmpty else { return false }
+                // The counts only: each target's environment and outcome, never its whole result.
                 let outcomes = try session.query(
-                    "SELECT result::text FROM tidemark_control.targets WHERE run_id = $1 ORDER BY position", [runID]
-                ).compactMap { ControlStore.decode(TargetOutcome.self, $0.first ?? nil) }
+                    "SELECT environment, outcome FROM tidemark_control.targets WHERE run_id = $1 AND outcome IS NOT NULL ORDER BY position", [runID]
+                ).map { (environment: $0[0] ?? "", outcome: $0[1] ?? "") }
                 if let event = finishedEvent(outcomes) { try Self.insertEvent(event, runID: runID, on: session) }
                 return true
             }
@@ -308,14 +309,33 @@ extension ControlStore {
 
     /// Every target's outcome so far, in rollout order (nil for targets not done).
     public func outcomes(_ runID: String) throws(ControlError) -> [(plan: TargetPlan?, state: String, runner: String?, outcome: TargetOutcome?)] {
-        let rows = try with { session throws(BackendError) in
-            try session.query(
-                "SELECT plan::text, state, runner, result::text FROM tidemark_control.targets WHERE run_id = $1 ORDER BY position", [runID])
-        }
-        return rows.map { row in
-            (ControlStore.decode(TargetPlan.self, row[0]), row[1] ?? "", row[2], ControlStore.decode(TargetOutcome.self, row[3]))
+        // A page at a time, decoded as it comes, the plans' equal step lists shared: 100,000 plans
+        // read whole were 170 MB of JSON in libpq's result, again as strings, then decoded.
+        let steps = StepListInterner()
+        var all: [(plan: TargetPlan?, state: String, runner: String?, outcome: TargetOutcome?)] = []
+        var after = -1
+        while true {
+            let rows = try with { session throws(BackendError) in
+                try session.query(
+                    """
+                    SELECT position, plan::text, state, runner, result::text FROM tidemark_control.targets
+                    WHERE run_id = $1 AND position > $2 ORDER BY position LIMIT $3
+                    """, [runID, String(after), String(Self.outcomePage)])
+            }
+            for row in rows {
+                all.append(
+                    (
+                        ControlStore.decode(TargetPlan.self, row[1]).map(steps.sharing), row[2] ?? "", row[3],
+                        ControlStore.decode(TargetOutcome.self, row[4])
+                    ))
+            }
+            guard rows.count == Self.outcomePage, let last = rows.last?[0].flatMap({ Int($0) }) else { return all }
+            after = last
         }
     }
+
+    /// Rows per query when a run's targets are read back.
+    static let outcomePage = 2_000
 
     /// The runs, newest first, with counts, runners seen and their last heartbeat.
     public func runs(limit: Int = 50) throws(ControlError) -> [RunSummary] {

@@ -210,7 +210,7 @@ public struct ControlledApplyRun: Sendable {
             let finished = Event.self
             _ = try? await control.call { () throws(ControlError) in
                 try store.finishIfDone(runID) { all in
-                    let tally = finished.tally(all.map { ($0.environment, $0.outcome.rawValue) })
+                    let tally = finished.tally(all.map { ($0.environment, $0.outcome) })
                     return Event(
                         kind: .runFinished, runID: runID, inventory: inventory.name, toVersion: finishedRun.desiredVersion, startedAt: finishedRun.createdAt,
                         finishedAt: Date(), counts: tally.counts, environmentCounts: tally.environments)

@@ -33,7 +33,7 @@ public struct FingerprintFile: Sendable, Hashable, Codable {
         guard FileManager.default.fileExists(atPath: path) else { return nil }
         let data: Data
         do {
-            data = try Data(contentsOf: URL(fileURLWithPath: path))
+            data = try FileContents.data(atPath: path)
         } catch {
             throw .unreadable(file: path, reason: FileReading.reason(for: error))
         }

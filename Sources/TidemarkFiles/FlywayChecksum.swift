@@ -1,4 +1,5 @@
 import Foundation
+import TidemarkCore
 
 /// Flyway's checksum of a SQL migration, computed as Flyway computes it, so `tidemark adopt` can
 /// tell whether the script in the plan is the one Flyway ran. Thread-safe (stateless).
@@ -36,7 +37,7 @@ public enum FlywayChecksum {
 
     /// The checksum of the script file at `path`.
     public static func ofFile(atPath path: String) throws -> Int32 {
-        of(try Data(contentsOf: URL(fileURLWithPath: path)))
+        of(try FileContents.data(atPath: path))
     }
 }
 

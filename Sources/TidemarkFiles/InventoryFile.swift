@@ -28,7 +28,7 @@ public enum InventoryFile {
         }
         let data: Data
         do {
-            data = try Data(contentsOf: URL(fileURLWithPath: path))
+            data = try FileContents.data(atPath: path)
         } catch {
             throw problem("cannot read the inventory: \(FileReading.reason(for: error))")
         }

@@ -442,7 +442,7 @@ private struct PlanLoader {
             return nil
         }
         do {
-            return try Data(contentsOf: URL(fileURLWithPath: file))
+            return try FileContents.data(atPath: file)
         } catch {
             errors.append(.unreadable(file: file, reason: FileReading.reason(for: error)))
             return nil

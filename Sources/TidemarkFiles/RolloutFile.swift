@@ -11,7 +11,7 @@ public enum RolloutFile {
     public static func read(at path: String) throws(RolloutFileError) -> Rollout {
         let data: Data
         do {
-            data = try Data(contentsOf: URL(fileURLWithPath: path))
+            data = try FileContents.data(atPath: path)
         } catch {
             throw .unreadable(path: path, message: error.localizedDescription)
         }

@@ -448,7 +448,7 @@ private struct Adopter: Sendable {
                     let path = URL(fileURLWithPath: plan.directory).appendingPathComponent(migration.forward.path).path
                     let computed: String
                     do {
-                        computed = SqitchChange.scriptHash(of: try Data(contentsOf: URL(fileURLWithPath: path)))
+                        computed = SqitchChange.scriptHash(of: try FileContents.data(atPath: path))
                     } catch {
                         throw .queryFailed(target: target.name, message: "cannot read \(path): \(error.localizedDescription)", sqlState: nil)
                     }

@@ -1,4 +1,5 @@
 import Foundation
+import TidemarkCore
 import TidemarkExecutor
 
 /// A run's report as it was saved (`.tidemark/runs/<run-id>.json`): the `tidemark report`
@@ -10,7 +11,7 @@ public enum SavedRun {
         let url = isFile ? URL(fileURLWithPath: runID) : state.report(runID: runID)
         let data: Data
         do {
-            data = try Data(contentsOf: url)
+            data = try FileContents.data(at: url)
         } catch {
             throw .runReport(runID: runID, path: url.path, reason: FileManager.default.fileExists(atPath: url.path) ? "not readable" : "no such file")
         }

@@ -55,7 +55,7 @@ struct Outbox: Sendable {
             let file = directory.appendingPathComponent(name)
             let data: Data
             do {
-                data = try Data(contentsOf: file)
+                data = try FileContents.data(at: file)
             } catch {
                 problems.append("\(file.path): cannot read: \(error.localizedDescription); left in place.")
                 continue

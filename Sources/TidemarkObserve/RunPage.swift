@@ -11,9 +11,23 @@ public enum RunPage {
     static let namedCellLimit = 60
 
     public static func render(_ report: RunReport) -> String {
+        var page = ""
+        emit(report) { page += $0 }
+        return page
+    }
+
+    /// The page in pieces, in order, each handed to `piece` (joined by `render`, written as they
+    /// come by `RunPageFile`): a runner's page of 25,000 targets built as one string was four
+    /// copies of 17 MB at once.
+    public static func emit<Failure: Error>(_ report: RunReport, _ piece: (String) throws(Failure) -> Void) throws(Failure) {
         let seconds = report.finishedAt.timeIntervalSince(report.startedAt)
         let status = RunMetrics.result(of: report.status)
-        var body = "<h1>Run \(e(report.runID)) <span class=\"badge\" style=\"background:\(statusColour(report.status))\">\(e(status))</span></h1>\n"
+        let marker = "\u{0}body\u{0}"
+        let document = HTMLPage.document(title: "tidemark run \(report.runID) (\(status))", style: "", body: marker, script: HTMLPage.script)
+        let split = document.range(of: marker) ?? document.endIndex..<document.endIndex
+        try piece(String(document[..<split.lowerBound]))
+
+        var head = "<h1>Run \(e(report.runID)) <span class=\"badge\" style=\"background:\(statusColour(report.status))\">\(e(status))</span></h1>\n"
         var meta = [
             "inventory <b>\(e(report.inventory))</b>", "plan <b>\(e(report.plan))</b>",
             "to version <b>\(e(report.desiredVersion ?? "none"))</b>", "strategy <b>\(e(report.strategy.rawValue))</b>",
@@ -22,23 +36,23 @@ public enum RunPage {
         ]
         if report.interrupted { meta.append("<b>interrupted</b>") }
         if let traceID = report.traceID { meta.append("trace <b><code>\(e(traceID))</code></b>") }
-        body += "<p class=\"meta\">\(meta.joined(separator: " · "))</p>\n"
+        head += "<p class=\"meta\">\(meta.joined(separator: " · "))</p>\n"
 
         let counts = report.counts
-        body += "<div class=\"chips\">"
+        head += "<div class=\"chips\">"
         for outcome in Outcome.allCases {
             guard let count = counts[outcome] else { continue }
-            body += "<span class=\"chip\" data-outcome=\"\(outcome.rawValue)\" style=\"background:\(HTMLPage.colour(outcome))\" title=\"click to dim or show\">\(count) \(outcome.rawValue)</span>"
+            head += "<span class=\"chip\" data-outcome=\"\(outcome.rawValue)\" style=\"background:\(HTMLPage.colour(outcome))\" title=\"click to dim or show\">\(count) \(outcome.rawValue)</span>"
         }
-        body += "</div>\n"
-
-        body += attention(report.targets)
-        body += waves(report.targets)
-        body += "<h2>Timeline</h2>\n" + RunTimeline.svg(report)
-        body += dataLosing(report.targets)
-        body += backups(report.targets)
-        body += "<div id=\"detail\"></div>\n"
-        return HTMLPage.document(title: "tidemark run \(report.runID) (\(status))", style: "", body: body, script: HTMLPage.script)
+        head += "</div>\n"
+        try piece(head)
+        try piece(attention(report.targets))
+        try waves(report.targets, piece)
+        try piece("<h2>Timeline</h2>\n" + RunTimeline.svg(report))
+        try piece(dataLosing(report.targets))
+        try piece(backups(report.targets))
+        try piece("<div id=\"detail\"></div>\n")
+        try piece(String(document[split.upperBound...]))
     }
 
     private static func e(_ text: String) -> String { HTMLPage.escape(text) }
@@ -72,7 +86,8 @@ public enum RunPage {
     }
 
     /// One grid per wave (environment, in run order): a cell per target coloured by outcome.
-    private static func waves(_ outcomes: [TargetOutcome]) -> String {
+    /// One grid per wave, handed over a few hundred cells at a time.
+    private static func waves<Failure: Error>(_ outcomes: [TargetOutcome], _ piece: (String) throws(Failure) -> Void) throws(Failure) {
         var environments: [String] = []
         var byEnvironment: [String: [TargetOutcome]] = [:]
         for outcome in outcomes {
@@ -93,10 +108,14 @@ public enum RunPage {
                 html += "style=\"background:\(HTMLPage.colour(outcome.outcome))\" title=\"\(e(title(outcome)))\" data-detail=\"\(e(detail(outcome)))\">"
                 html += named ? e(outcome.target) : ""
                 html += "</span>"
+                if html.utf8.count > 1 << 16 {
+                    try piece(html)
+                    html = ""
+                }
             }
             html += "</div>\n"
         }
-        return html
+        try piece(html)
     }
 
     /// Steps only a restore undoes, targets with the same steps and backup state grouped
@@ -174,8 +193,8 @@ public enum RunPage {
 /// Writes a run's page: readable by its owner only, like the JSON report (it names targets and errors).
 public enum RunPageFile {
     public static func write(_ report: RunReport, to url: URL) throws {
-        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-        try Data(RunPage.render(report).utf8).write(to: url, options: .atomic)
-        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: url.path)
+        try OwnerOnlyFile.write(to: url) { file in
+            try RunPage.emit(report) { piece in try file.write(contentsOf: Data(piece.utf8)) }
+        }
     }
 }

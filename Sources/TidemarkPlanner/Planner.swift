@@ -361,8 +361,8 @@ final class StepMemo {
     }
 
     private var steps: [Key: PlannedStep] = [:]
-    /// Step lists already planned, by their steps' keys: targets planned alike share one array.
-    private var lists: [[Key]: [PlannedStep]] = [:]
+    /// Step lists already planned: targets planned alike share one array.
+    private let lists = StepListInterner()
 
     func step(_ version: Version, _ kind: StepKind, make: () -> PlannedStep) -> PlannedStep {
         let key = Key(version: version, kind: kind)
@@ -372,13 +372,8 @@ final class StepMemo {
         return step
     }
 
-    /// `list`, or an equal list planned before for another target: a fleet's targets mostly
-    /// get the same steps, and one shared array instead of one each is a kilobyte per target.
+    /// `list`, or an equal list planned before for another target.
     func shared(_ list: [PlannedStep]) -> [PlannedStep] {
-        guard !list.isEmpty else { return list }
-        let key = list.map { Key(version: $0.version, kind: $0.kind) }
-        if let known = lists[key], known == list { return known }
-        lists[key] = list
-        return list
+        lists.shared(list)
     }
 }

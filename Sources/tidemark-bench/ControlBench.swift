@@ -49,8 +49,16 @@ enum ControlBench {
         var runners: [(process: Process, output: Pipe)] = []
         for index in 0..<settings.runners {
             let process = Process()
-            process.executableURL = URL(fileURLWithPath: executable)
-            process.arguments = ["--runner", inventoryFile, "--control", url, "--concurrency", String(settings.concurrency)]
+            let arguments = ["--runner", inventoryFile, "--control", url, "--concurrency", String(settings.concurrency)]
+            // TIDEMARK_BENCH_WRAPPER="heaptrack -o /tmp/runner": each runner under a profiler.
+            let wrapper = ProcessInfo.processInfo.environment["TIDEMARK_BENCH_WRAPPER"].map { $0.split(separator: " ").map(String.init) } ?? []
+            if let tool = wrapper.first {
+                process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+                process.arguments = [tool] + wrapper.dropFirst() + [executable] + arguments
+            } else {
+                process.executableURL = URL(fileURLWithPath: executable)
+                process.arguments = arguments
+            }
             process.currentDirectoryURL = directory
             var environment = ProcessInfo.processInfo.environment
             environment["TIDEMARK_BENCH_RUNNER"] = String(index + 1)

@@ -55,7 +55,9 @@ import TidemarkTestSupport
         let apply = try await CommandRunner.run(["apply", "-i", "inventories/fleet.yaml", "--yes", "--env", "dev"], in: root)
         #expect(apply.status == 0, "\(apply)")
         let runs = try FileManager.default.contentsOfDirectory(atPath: root.appendingPathComponent(".tidemark/runs").path).sorted()
-        let runID = try #require(runs.last { $0.hasSuffix(".json") }).replacingOccurrences(of: ".json", with: "")
+        // The run apply printed: the fixture's own run may share its second, and ids sort by their random part.
+        let summary = try #require(apply.standardOutput.split(separator: "\n").first { $0.hasPrefix("run ") })
+        let runID = String(summary.dropFirst(4).prefix { $0 != ":" })
         #expect(runs.contains("\(runID).html"), "every run writes its page: \(runs)")
 
         let report = try await CommandRunner.run(["report", runID, "--html", "again.html"], in: root)
