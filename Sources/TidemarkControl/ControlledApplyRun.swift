@@ -128,7 +128,8 @@ public struct ControlledApplyRun: Sendable {
         // What this runner serves, and the run's rollout as stored.
         let stored = try await control.call { () throws(ControlError) in try store.outcomes(runID) }
         let plans = stored.compactMap(\.plan)
-        let served = plans.filter { ServeSelector.serves(request.serve, target: inventory.target(named: $0.target)) }
+        let fleet = FleetIndex(inventory)
+        let served = plans.filter { ServeSelector.serves(request.serve, target: fleet.targets[$0.target]) }
         let rollout = RunKey.rollout(of: plans, inventory: inventory, plan: plan, run: run)
         observer.planned(rollout, unreachable: [:])
         let runner = "\(appliedBy)/\(ProcessInfo.processInfo.processIdentifier)-\(String(UInt16.random(in: 0...UInt16.max), radix: 16))"

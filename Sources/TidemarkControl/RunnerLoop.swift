@@ -21,6 +21,8 @@ final class RunnerLoop: Sendable {
     let lease: Duration
     let poll: Duration
     let inventory: Inventory
+    /// The inventory's targets by name: one lookup per claim.
+    let fleet: FleetIndex
     let plan: Plan
     let desired: DesiredVersion
     let strategy: Strategy
@@ -51,6 +53,7 @@ final class RunnerLoop: Sendable {
         self.lease = lease
         self.poll = poll
         self.inventory = inventory
+        self.fleet = FleetIndex(inventory)
         self.plan = plan
         self.desired = desired
         self.strategy = strategy
@@ -123,7 +126,7 @@ final class RunnerLoop: Sendable {
     /// stored plan; the outcome recorded with its event.
     private func handle(_ claim: Claim, store: ControlStore) async {
         let planned = claim.plan
-        guard let target = inventory.target(named: planned.target) else {
+        guard let target = fleet.targets[planned.target] else {
             await record(
                 TargetOutcome(
                     plan: planned, outcome: .failed,

@@ -230,7 +230,8 @@ public struct Inventory: Sendable, Hashable, Codable {
     }
 
     /// The target called `name`. Searches in place: `allTargets` copies the whole fleet, which
-    /// made a lookup per target quadratic (10,000 targets: seconds of retain/release).
+    /// made a lookup per target quadratic (10,000 targets: seconds of retain/release). For a
+    /// lookup per target, build a `FleetIndex` once.
     public func target(named name: String) -> Target? {
         for environment in environments {
             if let target = environment.targets.first(where: { $0.name == name }) { return target }

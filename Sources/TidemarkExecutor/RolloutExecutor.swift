@@ -178,21 +178,3 @@ public struct RolloutExecutor: Sendable {
         return outcome
     }
 }
-
-/// Targets and environments by name, built once per run: a fleet of 10,000 targets must not
-/// scan the inventory once per target. Thread-safe value.
-struct FleetIndex: Sendable {
-    let targets: [String: Target]
-    let environments: [String: Environment]
-
-    init(_ inventory: Inventory) {
-        var targets: [String: Target] = [:]
-        var environments: [String: Environment] = [:]
-        for environment in inventory.environments {
-            environments[environment.name] = environment
-            for target in environment.targets { targets[target.name] = target }
-        }
-        self.targets = targets
-        self.environments = environments
-    }
-}

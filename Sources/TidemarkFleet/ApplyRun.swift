@@ -309,7 +309,8 @@ public struct ApplyRun: Sendable {
     /// must be recorded (else the fix is named and nothing runs).
     public func driftGate(for writes: [TargetPlan], inventory: Inventory, plan: Plan, override: DriftPolicy?) throws(FleetError) -> DriftGate? {
         let policy: @Sendable (Target) -> DriftPolicy = { target in override ?? inventory.driftPolicy(for: target) }
-        let gated = writes.contains { planned in inventory.target(named: planned.target).map(policy) ?? .off != .off }
+        let fleet = FleetIndex(inventory)
+        let gated = writes.contains { planned in fleet.targets[planned.target].map(policy) ?? .off != .off }
         guard gated else { return nil }
         let file = try FleetInputs.fingerprints(of: plan)
         return DriftGate(policy: policy, recorded: { version, backend in file.fingerprint(of: version, backend: backend) })
