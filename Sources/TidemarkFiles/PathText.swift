@@ -11,32 +11,34 @@ enum PathText {
 
     /// The directory part of `path` (`inventories` for `inventories/demo.yaml`; empty for `demo.yaml`).
     static func directory(of path: String) -> String {
-        guard let slash = path.lastIndex(of: "/") else { return "" }
-        if slash == path.startIndex { return "/" }
-        return String(path[..<slash])
+        let bytes = path.utf8
+        guard let slash = bytes.lastIndex(of: separator) else { return "" }
+        if slash == bytes.startIndex { return "/" }
+        return text(bytes[..<slash])
     }
 
     /// The last component (`demo.yaml`), ignoring trailing slashes.
     static func lastComponent(of path: String) -> String {
-        let trimmed = path.hasSuffix("/") && path.count > 1 ? String(path.dropLast()) : path
-        guard let slash = trimmed.lastIndex(of: "/") else { return trimmed }
-        return String(trimmed[trimmed.index(after: slash)...])
+        var bytes = path.utf8[...]
+        if bytes.count > 1, bytes.last == separator { bytes = bytes.dropLast() }
+        guard let slash = bytes.lastIndex(of: separator) else { return text(bytes) }
+        return text(bytes[bytes.index(after: slash)...])
     }
 
     /// The last component without its extension (`demo` for `inventories/demo.yaml`).
     static func baseName(of path: String) -> String {
-        let last = lastComponent(of: path)
-        guard let dot = last.lastIndex(of: "."), dot != last.startIndex else { return last }
-        return String(last[..<dot])
+        let last = lastComponent(of: path).utf8
+        guard let dot = last.lastIndex(of: UInt8(ascii: ".")), dot != last.startIndex else { return text(last[...]) }
+        return text(last[..<dot])
     }
 
     /// Removes `.` components, empty components and `..` that follow a real component.
     /// A relative path stays relative (`inventories/../plans/demo` → `plans/demo`); leading
     /// `..` components of a relative path are kept; `..` above `/` is dropped.
     static func normalize(_ path: String) -> String {
-        let isAbsolute = path.hasPrefix("/")
-        var parts: [Substring] = []
-        for component in path.split(separator: "/", omittingEmptySubsequences: true) {
+        let isAbsolute = path.utf8.first == separator
+        var parts: [String] = []
+        for component in path.utf8.split(separator: separator, omittingEmptySubsequences: true).map(text) {
             switch component {
             case ".":
                 continue
@@ -53,6 +55,15 @@ enum PathText {
         let joined = parts.joined(separator: "/")
         if isAbsolute { return "/" + joined }
         return joined.isEmpty ? "." : joined
+    }
+
+    /// Paths are split at the byte `/`, never at a `Character`: a name starting with a combining
+    /// mark (U+0301, U+06DC …) makes `/` and the mark one `Character`, so a `Character` search
+    /// missed that separator (`plan/\u{6DC}V1__a.sql` was one component). Found by the `plan` fuzzer.
+    private static let separator = UInt8(ascii: "/")
+
+    private static func text(_ bytes: Substring.UTF8View) -> String {
+        String(decoding: bytes, as: UTF8.self)
     }
 
     /// `path` made absolute against the current working directory, then normalised.

@@ -59,8 +59,8 @@ enum PlanFuzz {
         for (path, content) in files {
             let full = directory + "/" + path
             guard written[full] == nil, !folders.contains(full) else { continue }
-            if let slash = path.firstIndex(of: "/") {  // at most two components (safePath)
-                let folder = directory + "/" + path[..<slash]
+            if let slash = path.utf8.firstIndex(of: UInt8(ascii: "/")) {  // at most two components (safePath)
+                let folder = directory + "/" + String(decoding: path.utf8[..<slash], as: UTF8.self)
                 guard written[folder] == nil else { continue }
                 if !folders.contains(folder) {
                     guard mkdir(folder, 0o755) == 0 else { continue }
@@ -74,7 +74,9 @@ enum PlanFuzz {
 
     /// Why `problem` breaks the contract, or nil.
     static func check(_ problem: PlanError, directory: String, written: [String: [UInt8]]) -> String? {
-        func inside(_ file: String) -> Bool { file == directory || file.hasPrefix(directory + "/") }
+        // Byte prefixes: `/` followed by a combining mark is one Character, so `hasPrefix` on
+        // Characters said a file of the directory was outside it.
+        func inside(_ file: String) -> Bool { file == directory || file.utf8.starts(with: (directory + "/").utf8) }
         switch problem {
         case .unknownDirective(let location, _), .badDirective(let location, _), .badPlanFile(let location, _),
             .badMetadata(let location, _):
@@ -119,8 +121,8 @@ enum PlanFuzz {
     }
 
     static func safePath(_ name: String) -> String {
-        let components = name.split(separator: "/")
-            .map { String(decoding: $0.utf8.filter { $0 != 0 }.prefix(64), as: UTF8.self) }
+        let components = name.utf8.split(separator: UInt8(ascii: "/"))
+            .map { String(decoding: $0.filter { $0 != 0 }.prefix(64), as: UTF8.self) }
             .filter { !$0.isEmpty && $0 != "." && $0 != ".." }
         return components.prefix(2).joined(separator: "/")
     }
