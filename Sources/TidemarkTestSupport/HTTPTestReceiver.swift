@@ -63,10 +63,26 @@ public final class HTTPTestReceiver: Sendable {
 
     /// Listens on 127.0.0.1:`port` (0: any free port); answers with `replies` in order, then
     /// `otherwise` for every later request.
-    public init(port: Int = 0, replies: [Reply] = [], otherwise: Reply = .status(200)) throws {
-        let descriptor = try Self.listeningSocket(port: port)
-        self.listener = descriptor.socket
-        self.port = descriptor.port
+    public convenience init(port: Int = 0, replies: [Reply] = [], otherwise: Reply = .status(200)) throws {
+        let bound = try Self.boundSocket(port: port)
+        try self.init(listeningOn: bound, replies: replies, otherwise: otherwise)
+    }
+
+    /// Listens on the port `closed` has held since it was made (the same socket, so nothing
+    /// else can have taken the port in between): the receiver that was down comes back up.
+    public convenience init(reopening closed: ClosedPort, replies: [Reply] = [], otherwise: Reply = .status(200)) throws {
+        let socket = try closed.take()
+        try self.init(listeningOn: (socket, closed.port), replies: replies, otherwise: otherwise)
+    }
+
+    private init(listeningOn bound: (socket: Int32, port: Int), replies: [Reply], otherwise: Reply) throws {
+        guard listen(bound.socket, 64) == 0 else {
+            let message = String(cString: strerror(errno))
+            close(bound.socket)
+            throw ReceiverError(description: "listen on 127.0.0.1:\(bound.port): \(message)")
+        }
+        self.listener = bound.socket
+        self.port = bound.port
         self.state = Mutex(State(replies: replies, otherwise: otherwise))
         let thread = Thread { [self] in acceptLoop() }
         thread.name = "HTTPTestReceiver-accept"
@@ -119,20 +135,47 @@ public final class HTTPTestReceiver: Sendable {
         _ = acceptorDone.wait(timeout: .now() + 5)
     }
 
-    /// A loopback port with nothing listening on it (free a moment ago): a receiver that is down.
-    public static func unusedPort() throws -> Int {
-        let descriptor = try listeningSocket(port: 0)
-        close(descriptor.socket)
-        return descriptor.port
+    /// A loopback port that refuses connections: a receiver that is down. The port stays bound
+    /// (not listening) while the value lives, so no other socket takes it, neither another
+    /// test's listener nor an outgoing connection's source port; `HTTPTestReceiver(reopening:)`
+    /// brings a receiver up on it. (A port closed and reused later could be taken in between:
+    /// that made a test fail with "Address already in use" under a loaded CI.)
+    public final class ClosedPort: Sendable {
+        public let port: Int
+        private let socket: Mutex<Int32?>
+
+        public init() throws {
+            let bound = try HTTPTestReceiver.boundSocket(port: 0)
+            self.port = bound.port
+            self.socket = Mutex(bound.socket)
+        }
+
+        deinit {
+            if let descriptor = socket.withLock({ $0 }) { close(descriptor) }
+        }
+
+        /// `http://127.0.0.1:PORT/PATH`.
+        public func url(path: String = "/hook") -> String {
+            "http://127.0.0.1:\(port)\(path.hasPrefix("/") ? path : "/" + path)"
+        }
+
+        fileprivate func take() throws -> Int32 {
+            guard let descriptor = socket.withLock({ held -> Int32? in
+                defer { held = nil }
+                return held
+            }) else { throw ReceiverError(description: "port \(port) was already reopened") }
+            return descriptor
+        }
     }
 
     // MARK: - Sockets
 
-    private struct ReceiverError: Error, CustomStringConvertible {
+    fileprivate struct ReceiverError: Error, CustomStringConvertible {
         var description: String
     }
 
-    private static func listeningSocket(port: Int) throws -> (socket: Int32, port: Int) {
+    /// A TCP socket bound to 127.0.0.1:`port` (0: any free port), not yet listening.
+    private static func boundSocket(port: Int) throws -> (socket: Int32, port: Int) {
         #if os(Linux)
             let socketType = Int32(SOCK_STREAM.rawValue)
         #else
@@ -140,8 +183,11 @@ public final class HTTPTestReceiver: Sendable {
         #endif
         let descriptor = socket(AF_INET, socketType, 0)
         guard descriptor >= 0 else { throw ReceiverError(description: "socket: \(String(cString: strerror(errno)))") }
-        var yes: Int32 = 1
-        _ = setsockopt(descriptor, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size))
+        if port != 0 {
+            // A port named again (a receiver restarted on it) may still hold TIME_WAIT connections.
+            var yes: Int32 = 1
+            _ = setsockopt(descriptor, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size))
+        }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = in_port_t(UInt16(port).bigEndian)
@@ -149,10 +195,10 @@ public final class HTTPTestReceiver: Sendable {
         let bound = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
-        guard bound == 0, listen(descriptor, 64) == 0 else {
+        guard bound == 0 else {
             let message = String(cString: strerror(errno))
             close(descriptor)
-            throw ReceiverError(description: "bind/listen on 127.0.0.1:\(port): \(message)")
+            throw ReceiverError(description: "bind 127.0.0.1:\(port): \(message)")
         }
         var actual = sockaddr_in()
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)

@@ -109,9 +109,10 @@ struct ManyRunnersTests {
     @Test func unreachableControlDatabaseAtStartExitsTwoAndRunsNothing() async throws {
         let fleet = try ControlFleet(perWave: 1, stepSeconds: 0)
         defer { fleet.remove() }
-        let port = try HTTPTestReceiver.unusedPort()
+        let port = try HTTPTestReceiver.ClosedPort()
+        defer { withExtendedLifetime(port) {} }
         let result = try await CommandRunner.run(
-            fleet.apply(control: "postgres://tidemark:hunter2@127.0.0.1:\(port)/control?connect_timeout=2"), in: fleet.directory)
+            fleet.apply(control: "postgres://tidemark:hunter2@127.0.0.1:\(port.port)/control?connect_timeout=2"), in: fleet.directory)
         #expect(result.status == 2, "\(result)")
         #expect(result.standardError.contains("cannot reach the control database, so nothing ran"), "\(result)")
         #expect(!result.standardError.contains("hunter2"))

@@ -197,7 +197,9 @@ import TidemarkTestSupport
     @Test func jsonGoesToTheTracesEndpointAsGiven() async throws {
         let collector = try HTTPTestReceiver()
         defer { collector.stop() }
-        let fleet = try Fleet(webhook: "http://127.0.0.1:\(try HTTPTestReceiver.unusedPort())/hook")
+        let deadHook = try HTTPTestReceiver.ClosedPort()
+        defer { withExtendedLifetime(deadHook) {} }
+        let fleet = try Fleet(webhook: deadHook.url(path: "/hook"))
         defer { try? FileManager.default.removeItem(at: fleet.root) }
         let result = try await fleet.run(environment: [
             "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": collector.url(path: "/custom/traces"), "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:1",

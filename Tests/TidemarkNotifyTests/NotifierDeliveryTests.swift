@@ -180,8 +180,8 @@ import TidemarkTestSupport
     }
 
     @Test func deadReceiverKeepsEventsInTheOutboxAndTheNextRunSendsThemFirst() async throws {
-        let port = try HTTPTestReceiver.unusedPort()
-        let url = "http://127.0.0.1:\(port)/hook"
+        let port = try HTTPTestReceiver.ClosedPort()
+        let url = port.url(path: "/hook")
         let folder = try temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let options = DeliveryOptions(requestTimeout: .seconds(1), flushTimeout: .seconds(1), initialBackoff: .milliseconds(100))
@@ -203,7 +203,7 @@ import TidemarkTestSupport
         }
 
         // Run 2: the receiver is back on the same port, and the secret was rotated.
-        let receiver = try HTTPTestReceiver(port: port)
+        let receiver = try HTTPTestReceiver(reopening: port)
         // A live receiver: the flush ends as soon as all four are delivered, so a generous bound
         // costs nothing and keeps a loaded machine from turning slowness into a failure.
         var liveOptions = options
@@ -272,13 +272,14 @@ import TidemarkTestSupport
     @Test func notifyTestReportsEverySinkWhateverItsOnList() async throws {
         let up = try HTTPTestReceiver()
         let refusing = try HTTPTestReceiver(otherwise: .status(403))
-        let down = try HTTPTestReceiver.unusedPort()
+        let down = try HTTPTestReceiver.ClosedPort()
+        defer { withExtendedLifetime(down) {} }
         let folder = try temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let sinks = [
             NotifySink(name: "oncall", kind: .slack, urlEnv: "SLACK_URL", on: ["failed"]),
             NotifySink(name: "audit", kind: .webhook, urlEnv: "HOOK_URL", secretEnv: "HOOK_SECRET"),
-            NotifySink(name: "dead", kind: .webhook, url: "http://127.0.0.1:\(down)/hook"),
+            NotifySink(name: "dead", kind: .webhook, url: down.url(path: "/hook")),
         ]
         let notifier = notifier(
             sinks, environment: ["SLACK_URL": up.url(path: "/slack"), "HOOK_URL": refusing.url(), "HOOK_SECRET": secret], outbox: folder,

@@ -123,10 +123,10 @@ import TidemarkTestSupport
     }
 
     @Test func receiverDownLeavesTheExitCodeAloneAndTheNextRunSendsTheOutboxFirst() async throws {
-        let hookPort = try HTTPTestReceiver.unusedPort()
-        let slackPort = try HTTPTestReceiver.unusedPort()
-        let hookURL = "http://127.0.0.1:\(hookPort)/hook"
-        let slackURL = "http://127.0.0.1:\(slackPort)/slack"
+        let hookPort = try HTTPTestReceiver.ClosedPort()
+        let slackPort = try HTTPTestReceiver.ClosedPort()
+        let hookURL = hookPort.url(path: "/hook")
+        let slackURL = slackPort.url(path: "/slack")
         let workspace = try Workspace(brokenPlan: true, notify: Self.sinks)
         defer { workspace.remove() }
         let environment = [
@@ -149,8 +149,8 @@ import TidemarkTestSupport
         #expect(kept.filter { $0.sink == "oncall" }.map(\.event) == ["target.failed", "wave.halted", "run.finished"])
 
         // Run 2: the receivers are up again on the same ports.
-        let hook = try HTTPTestReceiver(port: hookPort)
-        let slack = try HTTPTestReceiver(port: slackPort)
+        let hook = try HTTPTestReceiver(reopening: hookPort)
+        let slack = try HTTPTestReceiver(reopening: slackPort)
         // Live receivers: the flush ends once all is delivered, so a generous bound costs nothing
         // and keeps a loaded machine from turning slowness into a failure.
         var liveEnvironment = environment
