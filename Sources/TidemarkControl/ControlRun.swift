@@ -109,4 +109,81 @@ public struct RunSummary: Sendable, Hashable, Codable {
     public var runners: [String]
     public var createdAt: Date
     public var lastHeartbeat: Date?
+    /// Runners alive now: not left, heartbeat within their lease. A running run with none
+    /// waits until a runner joins or `tidemark stop` ends it.
+    public var liveRunners: Int
+}
+
+/// Why the lowest open wave of a run does not move, as a waiting runner sees it: its targets
+/// nobody holds (pending, or claimed under a lease that ran out) and the runners alive now with
+/// what they serve. Thread-safe value.
+public struct WaveWait: Sendable, Hashable {
+    /// A target of the wave nobody holds.
+    public struct Unheld: Sendable, Hashable {
+        public var target: String
+        public var environment: String
+        /// The runner that held it last, when its lease ran out (it died or lost the control database).
+        public var lastRunner: String?
+        /// How long ago that lease ran out.
+        public var leaseEndedSecondsAgo: Double?
+
+        public init(target: String, environment: String, lastRunner: String? = nil, leaseEndedSecondsAgo: Double? = nil) {
+            self.target = target
+            self.environment = environment
+            self.lastRunner = lastRunner
+            self.leaseEndedSecondsAgo = leaseEndedSecondsAgo
+        }
+    }
+
+    /// A runner that renewed its heartbeat lately and has not left, with its `--serve`
+    /// selectors (empty: it serves every target).
+    public struct LiveRunner: Sendable, Hashable {
+        public var runner: String
+        public var selectors: [String]
+
+        public init(runner: String, selectors: [String]) {
+            self.runner = runner
+            self.selectors = selectors
+        }
+    }
+
+    /// The lowest wave not done, 0-based.
+    public var wave: Int
+    public var unheld: [Unheld]
+    public var live: [LiveRunner]
+
+    public init(wave: Int, unheld: [Unheld], live: [LiveRunner]) {
+        self.wave = wave
+        self.unheld = unheld
+        self.live = live
+    }
+
+    /// The unheld targets no live runner may claim: nothing will move them until a runner that
+    /// serves them starts or the run is stopped.
+    public func unserved(in fleet: FleetIndex) -> [Unheld] {
+        unheld.filter { target in
+            !live.contains { ServeSelector.serves($0.selectors, target: fleet.targets[target.target]) }
+        }
+    }
+
+    /// The warning a waiting runner prints: which targets, who held them, and the two ways on.
+    public static func notice(runID: String, wave: Int, unserved: [Unheld]) -> String {
+        var environments: [String] = []
+        for target in unserved where !environments.contains(target.environment) { environments.append(target.environment) }
+        let shown = unserved.prefix(5).map(\.target).joined(separator: ", ")
+        let more = unserved.count > 5 ? " and \(unserved.count - 5) more" : ""
+        let count = unserved.count == 1 ? "1 target" : "\(unserved.count) targets"
+        var text = "run \(runID) waits on wave \(wave + 1) (\(environments.joined(separator: ", "))): \(count) no live runner serves: \(shown)\(more)"
+        if let dead = unserved.first(where: { $0.lastRunner != nil }), let runner = dead.lastRunner {
+            let ago = dead.leaseEndedSecondsAgo.map { " \(Self.elapsed($0)) ago" } ?? ""
+            text += " (\(dead.target) was held by runner \(runner), whose lease ran out\(ago))"
+        }
+        let serve = environments.map { "--serve \($0)" }.joined(separator: " ")
+        return text + ". Start a runner that serves them (\(serve)), or end the run: tidemark stop \(runID) --control …"
+    }
+
+    static func elapsed(_ seconds: Double) -> String {
+        let whole = max(0, Int(seconds.rounded()))
+        return whole < 120 ? "\(whole) s" : "\(whole / 60) min"
+    }
 }

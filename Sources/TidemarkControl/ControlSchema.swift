@@ -70,6 +70,11 @@ public enum ControlSchema {
         """
         CREATE INDEX targets_position ON tidemark_control.targets (run_id, position);
         """,
+        // Each runner's lease: a runner that missed a whole lease of heartbeats is dead, the same
+        // rule that lets others take its targets over (a waiting runner says when only dead ones serve a wave).
+        """
+        ALTER TABLE tidemark_control.runners ADD COLUMN lease_ms bigint;
+        """,
     ]
 
     /// The newest schema version this binary writes.

@@ -89,14 +89,16 @@ extension ControlStore {
         try with { session throws(BackendError) in try session.query("SELECT pg_advisory_unlock(hashtextextended($1, 7))", [key]) }
     }
 
-    /// Records that `runner` takes part in `runID`, serving `serves` (for `tidemark runs`).
-    public func join(_ runID: String, runner: String, serves: String) throws(ControlError) {
+    /// Records that `runner` takes part in `runID`, serving `serves` (`all` or its `--serve`
+    /// selectors joined by commas) under leases of `lease` (for `tidemark runs`, and for runners
+    /// that wait to tell a live runner from a dead one).
+    public func join(_ runID: String, runner: String, serves: String, lease: Duration) throws(ControlError) {
         try with { session throws(BackendError) in
             try session.query(
                 """
-                INSERT INTO tidemark_control.runners (run_id, runner, serves) VALUES ($1, $2, $3)
-                ON CONFLICT (run_id, runner) DO UPDATE SET heartbeat_at = now(), left_at = NULL
-                """, [runID, runner, serves])
+                INSERT INTO tidemark_control.runners (run_id, runner, serves, lease_ms) VALUES ($1, $2, $3, $4)
+                ON CONFLICT (run_id, runner) DO UPDATE SET heartbeat_at = now(), left_at = NULL, lease_ms = $4
+                """, [runID, runner, serves, String(lease.milliseconds)])
         }
     }
 
@@ -251,6 +253,44 @@ extension ControlStore {
             halted: row[0], stopRequested: row[1] == "t", open: Int(row[2] ?? "0") ?? 0, openServed: Int(row[3] ?? "0") ?? 0)
     }
 
+    /// Why the lowest open wave does not move (see `WaveWait`): nil when every target is done.
+    /// A runner is alive when it has not left and renewed its heartbeat within its own lease
+    /// (heartbeats come every third of it), the rule by which its targets are taken over.
+    /// When a live runner serves every target, nobody is left out and the targets are not read.
+    public func waveWait(_ runID: String) throws(ControlError) -> WaveWait? {
+        try with { session throws(BackendError) -> WaveWait? in
+            let lowest = try session.query(
+                "SELECT min(wave) FROM tidemark_control.targets WHERE run_id = $1 AND state <> 'done'", [runID]
+            ).first ?? []
+            guard let wave = lowest.first.flatMap({ $0 }).flatMap({ Int($0) }) else { return nil }
+            let live = try session.query(
+                """
+                SELECT runner, serves FROM tidemark_control.runners
+                WHERE run_id = $1 AND \(ControlStore.isLive("tidemark_control.runners")) ORDER BY joined_at
+                """, [runID]
+            ).map { row in
+                let serves = row[1] ?? "all"
+                return WaveWait.LiveRunner(
+                    runner: row[0] ?? "", selectors: serves == "all" ? [] : serves.split(separator: ",").map(String.init))
+            }
+            if live.contains(where: { $0.selectors.isEmpty }) { return WaveWait(wave: wave, unheld: [], live: live) }
+            let unheld = try session.query(
+                """
+                SELECT target, environment, runner, extract(epoch FROM now() - lease_until)::float8
+                FROM tidemark_control.targets
+                WHERE run_id = $1 AND wave = $2 AND (state = 'pending' OR (state = 'claimed' AND lease_until < now()))
+                ORDER BY position
+                """, [runID, String(wave)]
+            ).map { row in
+                // A target put back with `release` has no runner; only a lease that ran out names one.
+                let expired = row[2] == nil ? nil : row[3].flatMap(Double.init)
+                return WaveWait.Unheld(
+                    target: row[0] ?? "", environment: row[1] ?? "", lastRunner: expired == nil ? nil : row[2], leaseEndedSecondsAgo: expired)
+            }
+            return WaveWait(wave: wave, unheld: unheld, live: live)
+        }
+    }
+
     /// Marks the run finished when every target is done; true for the one runner that did it
     /// (it stores `finishedEvent`, built from every target's outcome).
     public func finishIfDone(_ runID: String, finishedEvent: @Sendable ([(environment: String, outcome: String)]) -> Event?) throws(ControlError) -> Bool {
@@ -348,7 +388,8 @@ extension ControlStore {
                         SELECT coalesce(t.outcome, t.state) AS k, count(*) AS n FROM tidemark_control.targets t
                         WHERE t.run_id = r.run_id GROUP BY 1) c),
                     (SELECT string_agg(runner, ',' ORDER BY joined_at) FROM tidemark_control.runners x WHERE x.run_id = r.run_id),
-                    (SELECT extract(epoch from max(heartbeat_at))::float8 FROM tidemark_control.runners x WHERE x.run_id = r.run_id)
+                    (SELECT extract(epoch from max(heartbeat_at))::float8 FROM tidemark_control.runners x WHERE x.run_id = r.run_id),
+                    (SELECT count(*) FROM tidemark_control.runners x WHERE x.run_id = r.run_id AND \(ControlStore.isLive("x")))
                 FROM tidemark_control.runs r ORDER BY r.created_at DESC LIMIT $1
                 """, [String(limit)])
         }
@@ -359,8 +400,15 @@ extension ControlStore {
                 stopRequested: row[6] == "t", counts: ControlStore.decode([String: Int].self, row[8]) ?? [:],
                 runners: row[9].map { $0.split(separator: ",").map(String.init) } ?? [],
                 createdAt: Date(timeIntervalSince1970: row[7].flatMap(Double.init) ?? 0),
-                lastHeartbeat: row[10].flatMap(Double.init).map(Date.init(timeIntervalSince1970:)))
+                lastHeartbeat: row[10].flatMap(Double.init).map(Date.init(timeIntervalSince1970:)), liveRunners: Int(row[11] ?? "0") ?? 0)
         }
+    }
+
+    /// Whether the runner row `alias` is alive: it has not left and renewed its heartbeat within
+    /// its own lease (heartbeats come every third of it), the rule by which its targets are
+    /// taken over. Rows from before leases were stored count a lease as 90 s.
+    static func isLive(_ alias: String) -> String {
+        "\(alias).left_at IS NULL AND \(alias).heartbeat_at > now() - coalesce(\(alias).lease_ms, 90000) * interval '1 millisecond'"
     }
 
     static func insertEvent(_ event: Event, runID: String, on session: PostgresSession) throws(BackendError) {

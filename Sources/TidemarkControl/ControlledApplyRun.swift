@@ -146,7 +146,7 @@ public struct ControlledApplyRun: Sendable {
         }
         let servedList: String? = served.count == plans.count ? nil : ControlStore.textArray(served.map(\.target))
         let serves = request.serve.isEmpty ? "all" : request.serve.joined(separator: ",")
-        try await control.call { () throws(ControlError) in try store.join(runID, runner: runner, serves: serves) }
+        try await control.call { () throws(ControlError) in try store.join(runID, runner: runner, serves: serves, lease: request.lease) }
 
         // Notifications: events are stored with the outcomes; one runner at a time delivers them.
         let notifier: Notifier?

@@ -37,8 +37,15 @@ final class RunnerLoop: Sendable {
     private struct State {
         var outcomes: [TargetOutcome] = []
         var lost: ControlError?
+        /// When a waiting worker next looks for targets no live runner serves, and how long it
+        /// waits after saying so (doubling, up to `Self.longestNoticeGap`).
+        var nextNoticeCheck: ContinuousClock.Instant
+        var noticeGap: Duration
     }
-    private let state = Mutex(State())
+    private let state: Mutex<State>
+    /// How long a runner waits without a claim before it looks for targets nobody serves.
+    let noticeAfter: Duration
+    static let longestNoticeGap: Duration = .seconds(600)
 
     init(
         stores: [ControlStore], control: ControlCalls, runID: String, runner: String, served: String?, lease: Duration, poll: Duration,
@@ -64,6 +71,8 @@ final class RunnerLoop: Sendable {
         self.targetRunner = targetRunner
         self.pool = pool
         self.observer = observer
+        self.noticeAfter = max(lease * 2, .seconds(5))
+        self.state = Mutex(State(nextNoticeCheck: ContinuousClock.now + noticeAfter, noticeGap: noticeAfter))
     }
 
     /// The control database failed under a worker.
@@ -102,6 +111,10 @@ final class RunnerLoop: Sendable {
                 return
             }
             if let claim {
+                state.withLock { state in
+                    state.nextNoticeCheck = ContinuousClock.now + noticeAfter
+                    state.noticeGap = noticeAfter
+                }
                 await handle(claim, store: store)
                 continue
             }
@@ -118,7 +131,30 @@ final class RunnerLoop: Sendable {
             }
             if progress.openServed == 0 { return }
             // Targets of this runner wait for an earlier wave, a canary, or a lease to run out.
+            await sayWhyTheRunWaits(store: store)
             try? await Task.sleep(for: poll)
+        }
+    }
+
+    /// After `noticeAfter` without a claim, one worker looks at the lowest open wave: targets
+    /// nobody holds and no live runner serves (their runner died, or none was started for them)
+    /// hold the run until someone acts, so the runner says which and how to go on, then again
+    /// after twice as long (at most every ten minutes) while nothing changes.
+    private func sayWhyTheRunWaits(store: ControlStore) async {
+        let due = state.withLock { state -> Bool in
+            guard ContinuousClock.now >= state.nextNoticeCheck else { return false }
+            state.nextNoticeCheck = ContinuousClock.now + noticeAfter
+            return true
+        }
+        guard due else { return }
+        let looked = try? await control.call { [store, runID] () throws(ControlError) in try store.waveWait(runID) }
+        guard let wait = looked.flatMap({ $0 }) else { return }
+        let unserved = wait.unserved(in: fleet)
+        guard !unserved.isEmpty else { return }
+        logger.warning("\(WaveWait.notice(runID: runID, wave: wait.wave, unserved: unserved))")
+        state.withLock { state in
+            state.nextNoticeCheck = ContinuousClock.now + state.noticeGap
+            state.noticeGap = min(state.noticeGap * 2, Self.longestNoticeGap)
         }
     }
 

@@ -15,14 +15,15 @@ enum ControlText {
         return lines.joined(separator: "\n")
     }
 
-    /// One line per run: id, state, counts, runners seen, last heartbeat.
+    /// One line per run: id, state, counts, runners seen (and alive, while it runs), last heartbeat.
     static func runsTable(_ runs: [RunSummary], now: Date = Date()) -> String {
         guard !runs.isEmpty else { return "no runs in the control database." }
-        var lines = ["RUN                        STATE     INVENTORY  TO     TARGETS                                  RUNNERS  LAST HEARTBEAT"]
+        var lines = ["RUN                        STATE     INVENTORY  TO     TARGETS                                  RUNNERS     LAST HEARTBEAT"]
         for run in runs {
             let state = run.stopRequested && run.state == "running" ? "stopping" : run.halted != nil ? "\(run.state)/halted" : run.state
             let order = ["succeeded", "unchanged", "failed", "blocked", "skipped", "locked", "interrupted", "claimed", "pending"]
             let counts = order.compactMap { key in run.counts[key].map { "\($0) \(key)" } }.joined(separator: ", ")
+            let runners = run.state == "running" ? "\(run.runners.count) (\(run.liveRunners) live)" : String(run.runners.count)
             let beat = run.lastHeartbeat.map { "\(Int(now.timeIntervalSince($0).rounded()))s ago" } ?? "-"
             lines.append(
                 [
@@ -30,9 +31,12 @@ enum ControlText {
                     run.inventory.padding(toLength: 10, withPad: " ", startingAt: 0),
                     (run.desiredVersion ?? "-").padding(toLength: 6, withPad: " ", startingAt: 0),
                     counts.padding(toLength: max(40, counts.count), withPad: " ", startingAt: 0),
-                    String(run.runners.count).padding(toLength: 8, withPad: " ", startingAt: 0), beat,
+                    runners.padding(toLength: 11, withPad: " ", startingAt: 0), beat,
                 ].joined(separator: " "))
             if let halted = run.halted { lines.append("    halted: \(halted)") }
+            if run.state == "running" && run.liveRunners == 0 {
+                lines.append("    no live runner: the run waits for one; start a runner, or end it with tidemark stop \(run.runID)")
+            }
         }
         return lines.joined(separator: "\n")
     }

@@ -100,6 +100,40 @@ struct ControlRulesTests {
         #expect(!ServeSelector.serves(["prod"], target: nil))
     }
 
+    /// A waiting runner names the targets of the blocking wave that no live runner may claim,
+    /// whose lease ran out, and how to go on; targets a live runner serves are not named.
+    @Test func waveWaitNamesOnlyTargetsNoLiveRunnerServes() {
+        func target(_ name: String, _ environment: String, tags: [String] = []) -> Target {
+            Target(name: name, environment: environment, connection: .url("postgres://x/y"), tags: tags)
+        }
+        let inventory = Inventory(
+            name: "fleet", file: "inventories/fleet.yaml", planDirectory: "plans/app",
+            environments: [
+                Environment(name: "eu", tier: .prod, targets: [target("eu-1", "eu"), target("eu-2", "eu", tags: ["canary"])]),
+                Environment(name: "us", tier: .prod, targets: [target("us-1", "us")]),
+            ])
+        let fleet = FleetIndex(inventory)
+        let unheld = [
+            WaveWait.Unheld(target: "eu-1", environment: "eu", lastRunner: "host-a/41-9f", leaseEndedSecondsAgo: 12.4),
+            WaveWait.Unheld(target: "eu-2", environment: "eu"),
+            WaveWait.Unheld(target: "us-1", environment: "us"),
+        ]
+        let byTag = WaveWait(wave: 0, unheld: unheld, live: [.init(runner: "b", selectors: ["tag:canary", "us"])])
+        #expect(byTag.unserved(in: fleet).map(\.target) == ["eu-1"])
+        let nobody = WaveWait(wave: 0, unheld: unheld, live: [])
+        #expect(nobody.unserved(in: fleet).count == 3)
+        let everything = WaveWait(wave: 0, unheld: unheld, live: [.init(runner: "c", selectors: [])])
+        #expect(everything.unserved(in: fleet).isEmpty)
+
+        let notice = WaveWait.notice(runID: "r-1", wave: 1, unserved: nobody.unserved(in: fleet))
+        #expect(
+            notice
+                == "run r-1 waits on wave 2 (eu, us): 3 targets no live runner serves: eu-1, eu-2, us-1 (eu-1 was held by runner host-a/41-9f, "
+                + "whose lease ran out 12 s ago). Start a runner that serves them (--serve eu --serve us), or end the run: tidemark stop r-1 --control …")
+        let many = (1...7).map { WaveWait.Unheld(target: "t-\($0)", environment: "dev", lastRunner: "old", leaseEndedSecondsAgo: 600) }
+        #expect(WaveWait.notice(runID: "r", wave: 0, unserved: many).contains(": t-1, t-2, t-3, t-4, t-5 and 2 more (t-1 was held by runner old, whose lease ran out 10 min ago)"))
+    }
+
     @Test func firstDifferingScriptIsNamedInPathOrder() {
         let run = ControlRun(
             runID: "r", key: "k", inventory: "i", plan: "p", selection: "env=all target=all", desiredVersion: "3", strategy: .auto,

@@ -76,6 +76,49 @@ struct ManyRunnersTests {
         (document["targets"] as? [[String: Any]] ?? []).filter { $0["outcome"] as? String == "unchanged" }.count
     }
 
+    /// The only runner serving wave 1 is killed mid-target and the runner left serves wave 2
+    /// only: it waits, and says why (the target, whose lease ran out, `--serve first` or
+    /// `tidemark stop`); a runner started for wave 1 takes the target over and the run converges.
+    @Test func runnerWaitingOnTargetsOnlyADeadRunnerServedSaysSoUntilOneIsStarted() async throws {
+        let fleet = try ControlFleet(perWave: 1, stepSeconds: 1)
+        defer { fleet.remove() }
+        let doomed = try CommandRunner.launch(fleet.apply(["--serve", "first", "--lease", "1s"]), in: fleet.directory)
+        #expect(try await fleet.claimingRunner(among: [doomed.processIdentifier]) != nil, "the first runner never claimed")
+        doomed.send(SIGKILL)
+        _ = await doomed.wait()
+        // Its one-second lease ran out: `tidemark runs` says the run has no live runner.
+        try await Task.sleep(for: .seconds(2))
+        let orphaned = try await CommandRunner.run(["runs", "--control", fleet.url], in: fleet.directory)
+        #expect(orphaned.standardOutput.contains(" 1 (0 live) "), "\(orphaned)")
+        #expect(orphaned.standardOutput.contains("    no live runner: the run waits for one; start a runner, or end it with tidemark stop "), "\(orphaned)")
+        let waiting = try CommandRunner.launch(fleet.apply(["--serve", "second", "--lease", "1s"]), in: fleet.directory)
+        // It says so after 5 s without a claim (twice its lease, at least 5 s); a loaded machine
+        // gets generous room before the rescue starts.
+        try await Task.sleep(for: .seconds(12))
+        // `tidemark runs` counts the dead runner as seen, not as live.
+        let runs = try await CommandRunner.run(["runs", "--control", fleet.url, "--json"], in: fleet.directory)
+        let listed = try #require(try JSONSerialization.jsonObject(with: Data(runs.standardOutput.utf8)) as? [String: Any])
+        let run = try #require((listed["runs"] as? [[String: Any]] ?? []).first { $0["inventory"] as? String == fleet.name })
+        #expect((run["runners"] as? [String])?.count == 2 && run["liveRunners"] as? Int == 1, "\(run)")
+        let table = try await CommandRunner.run(["runs", "--control", fleet.url], in: fleet.directory)
+        #expect(table.standardOutput.contains(" 2 (1 live) "), "\(table)")
+        let rescue = try await CommandRunner.run(fleet.apply(["--serve", "first", "--lease", "1s"]), in: fleet.directory)
+        #expect(rescue.status == 0, "\(rescue)")
+        let waited = await waiting.wait()
+        #expect(waited.status == 0, "\(waited)")
+        let runID = try #require(ControlFleet.runID(in: waited.standardOutput), "\(waited)")
+        #expect(
+            waited.standardError.contains("run \(runID) waits on wave 1 (first): 1 target no live runner serves: a-01 (a-01 was held by runner "),
+            "\(waited)")
+        #expect(waited.standardError.contains("whose lease ran out"), "\(waited)")
+        #expect(waited.standardError.contains("Start a runner that serves them (--serve first), or end the run: tidemark stop \(runID) --control …"))
+        #expect(!rescue.standardError.contains("no live runner serves"), "the rescue claims at once: \(rescue)")
+        let session = try fleet.session()
+        for target in fleet.targets {
+            #expect(try fleet.history(target.schema, on: session) == ["forward 1", "forward 2", "forward 3", "forward 4"], "\(target.name)")
+        }
+    }
+
     /// A failure in wave 1 (max_failures: 0) seen by one runner: no runner starts anything of wave 2.
     @Test func failureInFirstWaveHaltsSecondWaveForEveryRunner() async throws {
         let fleet = try ControlFleet(perWave: 3, stepSeconds: 0.05)
