@@ -49,7 +49,7 @@ final class RunnerLoop: Sendable {
 
     init(
         stores: [ControlStore], control: ControlCalls, runID: String, runner: String, served: String?, lease: Duration, poll: Duration,
-        inventory: Inventory, plan: Plan, desired: DesiredVersion, strategy: Strategy, registry: BackendRegistry, logger: Logger,
+        inventory: Inventory, fleet: FleetIndex, plan: Plan, desired: DesiredVersion, strategy: Strategy, registry: BackendRegistry, logger: Logger,
         runControl: RunControl, keeper: LeaseKeeper, targetRunner: TargetRunner, pool: DispatchWorkers, observer: any ApplyObserver
     ) {
         self.stores = stores
@@ -60,7 +60,7 @@ final class RunnerLoop: Sendable {
         self.lease = lease
         self.poll = poll
         self.inventory = inventory
-        self.fleet = FleetIndex(inventory)
+        self.fleet = fleet
         self.plan = plan
         self.desired = desired
         self.strategy = strategy

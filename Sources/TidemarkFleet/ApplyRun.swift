@@ -306,10 +306,13 @@ public struct ApplyRun: Sendable {
     }
 
     /// The drift gate when any target to be written has `drift: warn|block`; its fingerprints
-    /// must be recorded (else the fix is named and nothing runs).
-    public func driftGate(for writes: [TargetPlan], inventory: Inventory, plan: Plan, override: DriftPolicy?) throws(FleetError) -> DriftGate? {
+    /// must be recorded (else the fix is named and nothing runs). `fleet`: the inventory's index
+    /// when the caller has built one already.
+    public func driftGate(
+        for writes: [TargetPlan], inventory: Inventory, plan: Plan, override: DriftPolicy?, fleet known: FleetIndex? = nil
+    ) throws(FleetError) -> DriftGate? {
         let policy: @Sendable (Target) -> DriftPolicy = { target in override ?? inventory.driftPolicy(for: target) }
-        let fleet = FleetIndex(inventory)
+        let fleet = known ?? FleetIndex(inventory)
         let gated = writes.contains { planned in fleet.targets[planned.target].map(policy) ?? .off != .off }
         guard gated else { return nil }
         let file = try FleetInputs.fingerprints(of: plan)
