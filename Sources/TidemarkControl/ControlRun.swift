@@ -187,3 +187,19 @@ public struct WaveWait: Sendable, Hashable {
         return whole < 120 ? "\(whole) s" : "\(whole / 60) min"
     }
 }
+
+/// What `tidemark runs --prune` deleted, and how many runs are left. Thread-safe value.
+public struct PruneSummary: Sendable, Hashable, Codable {
+    public var runs: Int
+    public var targets: Int
+    public var events: Int
+    /// Runs left in the control database.
+    public var kept: Int
+
+    public init(runs: Int, targets: Int, events: Int, kept: Int) {
+        self.runs = runs
+        self.targets = targets
+        self.events = events
+        self.kept = kept
+    }
+}

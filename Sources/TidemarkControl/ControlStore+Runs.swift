@@ -347,6 +347,27 @@ extension ControlStore {
         }
     }
 
+    /// Deletes the runs that finished more than `age` ago, with their targets, runners and
+    /// events (one statement); a run still running is never deleted, however old. Returns what went.
+    public func prune(finishedBefore age: Duration) throws(ControlError) -> PruneSummary {
+        let row = try with { session throws(BackendError) in
+            try session.query(
+                """
+                WITH old AS (
+                    SELECT run_id FROM tidemark_control.runs
+                    WHERE state = 'finished' AND finished_at < now() - $1::interval FOR UPDATE),
+                gone AS (DELETE FROM tidemark_control.runs WHERE run_id IN (SELECT run_id FROM old))
+                SELECT (SELECT count(*) FROM old),
+                    (SELECT count(*) FROM tidemark_control.targets WHERE run_id IN (SELECT run_id FROM old)),
+                    (SELECT count(*) FROM tidemark_control.events WHERE run_id IN (SELECT run_id FROM old)),
+                    (SELECT count(*) FROM tidemark_control.runs) - (SELECT count(*) FROM old)
+                """, [ControlStore.interval(age)]
+            ).first
+        }
+        func count(_ index: Int) -> Int { row.flatMap { Int($0[index] ?? "") } ?? 0 }
+        return PruneSummary(runs: count(0), targets: count(1), events: count(2), kept: count(3))
+    }
+
     /// Every target's outcome so far, in rollout order (nil for targets not done).
     public func outcomes(_ runID: String) throws(ControlError) -> [(plan: TargetPlan?, state: String, runner: String?, outcome: TargetOutcome?)] {
         // A page at a time, decoded as it comes, the plans' equal step lists shared: 100,000 plans

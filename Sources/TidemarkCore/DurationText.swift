@@ -1,6 +1,7 @@
 /// The one duration grammar, for inventories (`lock_timeout: 5s`) and environment variables
-/// (`TIDEMARK_NOTIFY_FLUSH_TIMEOUT=2s`): one or more `<whole number><unit>` parts, units `h`,
-/// `m`, `s`, `ms`, largest first, each at most once (`500ms`, `5s`, `1h`, `1m30s`).
+/// (`TIDEMARK_NOTIFY_FLUSH_TIMEOUT=2s`) and options (`runs --prune 90d`): one or more
+/// `<whole number><unit>` parts, units `d`, `h`, `m`, `s`, `ms`, largest first, each at most
+/// once (`500ms`, `5s`, `1h`, `1m30s`, `90d`).
 ///
 /// A bare number is refused: `lock_timeout = 5` means 5 ms to PostgreSQL but libpq's
 /// `connect_timeout=5` means 5 s, so a number without a unit is a guess either way.
@@ -11,7 +12,7 @@ public enum DurationText {
 
     /// The duration `text` spells (surrounding spaces ignored); nil for anything else.
     public static func parse(_ text: String) -> Duration? {
-        let units: [(name: Substring, milliseconds: Int64)] = [("h", 3_600_000), ("m", 60_000), ("s", 1000), ("ms", 1)]
+        let units: [(name: Substring, milliseconds: Int64)] = [("d", 86_400_000), ("h", 3_600_000), ("m", 60_000), ("s", 1000), ("ms", 1)]
         var rest = Substring(text).drop { $0 == " " || $0 == "\t" }
         while let last = rest.last, last == " " || last == "\t" { rest.removeLast() }
         guard !rest.isEmpty else { return nil }

@@ -15,6 +15,15 @@ enum ControlText {
         return lines.joined(separator: "\n")
     }
 
+    /// `pruned 2 runs that finished more than 90d ago (2000 targets, 2004 events); 5 runs kept.`
+    static func pruned(_ summary: PruneSummary, age: String) -> String {
+        func count(_ value: Int, _ noun: String) -> String {
+            "\(value) \(noun)\(value == 1 ? "" : "s")"
+        }
+        let what = "\(count(summary.targets, "target")), \(count(summary.events, "event"))"
+        return "pruned \(count(summary.runs, "run")) that finished more than \(age) ago (\(what)); \(count(summary.kept, "run")) kept."
+    }
+
     /// One line per run: id, state, counts, runners seen (and alive, while it runs), last heartbeat.
     static func runsTable(_ runs: [RunSummary], now: Date = Date()) -> String {
         guard !runs.isEmpty else { return "no runs in the control database." }

@@ -119,6 +119,46 @@ struct ManyRunnersTests {
         }
     }
 
+    /// `tidemark runs --prune AGE` deletes the runs that finished before it, with their targets
+    /// and events, and keeps newer runs and running ones however old; a bad age exits 2.
+    @Test func pruneDeletesOnlyRunsThatFinishedBeforeTheAge() async throws {
+        let fleet = try ControlFleet(perWave: 1, stepSeconds: 0)
+        defer { fleet.remove() }
+        let first = try await CommandRunner.run(fleet.apply(), in: fleet.directory)
+        let second = try await CommandRunner.run(fleet.apply(), in: fleet.directory)
+        let old = try #require(ControlFleet.runID(in: first.standardOutput), "\(first)")
+        let recent = try #require(ControlFleet.runID(in: second.standardOutput), "\(second)")
+        #expect(old != recent && first.status == 0 && second.status == 0)
+        let session = try fleet.session()
+        defer { session.close() }
+        try session.query("UPDATE tidemark_control.runs SET finished_at = now() - interval '100 days' WHERE run_id = $1", [old])
+        // A run that is still running is kept, however old.
+        try session.query(
+            """
+            INSERT INTO tidemark_control.runs (run_id, run_key, inventory, plan, selection, strategy, scripts, created_by, created_at)
+            VALUES ('stale-running', 'k-stale', 'other', 'app', 'all', 'auto', '{}', 'test', now() - interval '200 days')
+            """)
+
+        let bad = try await CommandRunner.run(["runs", "--control", fleet.url, "--prune", "90"], in: fleet.directory)
+        #expect(bad.status == 2 && bad.standardError.contains("--prune 90: not a duration; use e.g. 90d"), "\(bad)")
+
+        let pruned = try await CommandRunner.run(["runs", "--control", fleet.url, "--prune", "90d"], in: fleet.directory)
+        #expect(pruned.status == 0, "\(pruned)")
+        let oldEvents = 4  // run.started, two target.succeeded, run.finished
+        #expect(
+            pruned.standardOutput.contains("pruned 1 run that finished more than 90d ago (2 targets, \(oldEvents) events); 2 runs kept."),
+            "\(pruned)")
+        let left = try session.query("SELECT run_id FROM tidemark_control.runs ORDER BY run_id").compactMap { $0.first ?? nil }
+        #expect(Set(left) == [recent, "stale-running"])
+        for table in ["targets", "runners", "events"] {
+            #expect(try session.query("SELECT count(*) FROM tidemark_control.\(table) WHERE run_id = $1", [old]).first?.first == "0", "\(table)")
+        }
+        let again = try await CommandRunner.run(["runs", "--control", fleet.url, "--prune", "90d", "--json"], in: fleet.directory)
+        let document = try #require(try JSONSerialization.jsonObject(with: Data(again.standardOutput.utf8)) as? [String: Any], "\(again)")
+        #expect(document["schema"] as? String == "tidemark.runs.prune/v1")
+        #expect((document["pruned"] as? [String: Any])?["runs"] as? Int == 0)
+    }
+
     /// A failure in wave 1 (max_failures: 0) seen by one runner: no runner starts anything of wave 2.
     @Test func failureInFirstWaveHaltsSecondWaveForEveryRunner() async throws {
         let fleet = try ControlFleet(perWave: 3, stepSeconds: 0.05)
