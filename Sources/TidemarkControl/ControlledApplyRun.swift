@@ -193,7 +193,7 @@ public struct ControlledApplyRun: Sendable {
         let workerControl = ControlCalls(pool: DispatchWorkers(count: concurrency, label: "tidemark-control-worker"))
         let worker = RunnerLoop(
             stores: stores, control: workerControl, runID: runID, runner: runner, served: servedList, lease: request.lease,
-            poll: request.pollInterval, inventory: inventory, fleet: fleet, plan: plan, desired: desired, strategy: strategy, registry: registry,
+            poll: request.pollInterval, inventory: inventory, fleet: fleet, rollout: rollout, plan: plan, desired: desired, strategy: strategy, registry: registry,
             logger: logger, runControl: runControl, keeper: keeper, targetRunner: targetRunner,
             pool: DispatchWorkers(count: concurrency, label: "tidemark-worker"),
             observer: observer)

@@ -41,7 +41,13 @@ final class RunnerLoop: Sendable {
         /// waits after saying so (doubling, up to `Self.longestNoticeGap`).
         var nextNoticeCheck: ContinuousClock.Instant
         var noticeGap: Duration
+        /// The waves (by environment) this runner has said it started on.
+        var announcedWaves: Set<String> = []
     }
+    /// Each wave's place in the run's rollout and its size, by environment (one per wave), for
+    /// the `wave 2/3: prod (40 targets)` line when this runner first claims in it.
+    let waves: [String: (index: Int, targets: Int)]
+    let waveCount: Int
     private let state: Mutex<State>
     /// How long a runner waits without a claim before it looks for targets nobody serves.
     let noticeAfter: Duration
@@ -49,7 +55,7 @@ final class RunnerLoop: Sendable {
 
     init(
         stores: [ControlStore], control: ControlCalls, runID: String, runner: String, served: String?, lease: Duration, poll: Duration,
-        inventory: Inventory, fleet: FleetIndex, plan: Plan, desired: DesiredVersion, strategy: Strategy, registry: BackendRegistry, logger: Logger,
+        inventory: Inventory, fleet: FleetIndex, rollout: Rollout, plan: Plan, desired: DesiredVersion, strategy: Strategy, registry: BackendRegistry, logger: Logger,
         runControl: RunControl, keeper: LeaseKeeper, targetRunner: TargetRunner, pool: DispatchWorkers, observer: any ApplyObserver
     ) {
         self.stores = stores
@@ -61,6 +67,10 @@ final class RunnerLoop: Sendable {
         self.poll = poll
         self.inventory = inventory
         self.fleet = fleet
+        var waves: [String: (index: Int, targets: Int)] = [:]
+        for (index, wave) in rollout.waves.enumerated() { waves[wave.environment] = (index, wave.targets.count) }
+        self.waves = waves
+        self.waveCount = rollout.waves.count
         self.plan = plan
         self.desired = desired
         self.strategy = strategy
@@ -158,6 +168,14 @@ final class RunnerLoop: Sendable {
         }
     }
 
+    /// The first claim of this runner in a wave starts that wave for it (waves go in order fleet-wide).
+    private func announceWave(of planned: TargetPlan) {
+        guard let wave = waves[planned.environment] else { return }
+        let first = state.withLock { $0.announcedWaves.insert(planned.environment).inserted }
+        guard first else { return }
+        observer.handle(.waveStarted(environment: planned.environment, index: wave.index, count: waveCount, targets: wave.targets))
+    }
+
     /// Runs one claimed target: its real state read first, re-planned when it differs from the
     /// stored plan; the outcome recorded with its event.
     private func handle(_ claim: Claim, store: ControlStore) async {
@@ -169,6 +187,7 @@ final class RunnerLoop: Sendable {
                     error: ExecutionError.unknownInRollout(target: planned.target, what: "target \(planned.target)").description), store: store)
             return
         }
+        announceWave(of: planned)
         observer.handle(.targetStarted(target: target.name, environment: target.environment))
         let timeouts = inventory.timeouts(for: target)
         var targetPlan = planned

@@ -113,6 +113,9 @@ struct ManyRunnersTests {
         #expect(waited.standardError.contains("whose lease ran out"), "\(waited)")
         #expect(waited.standardError.contains("Start a runner that serves them (--serve first), or end the run: tidemark stop \(runID) --control …"))
         #expect(!rescue.standardError.contains("no live runner serves"), "the rescue claims at once: \(rescue)")
+        // Each runner says when it starts on a wave, and only on the waves it ran.
+        #expect(rescue.standardOutput.contains("wave 1/2: first (1 target)") && !rescue.standardOutput.contains("wave 2/2"), "\(rescue)")
+        #expect(waited.standardOutput.contains("wave 2/2: second (1 target)") && !waited.standardOutput.contains("wave 1/2"), "\(waited)")
         let session = try fleet.session()
         for target in fleet.targets {
             #expect(try fleet.history(target.schema, on: session) == ["forward 1", "forward 2", "forward 3", "forward 4"], "\(target.name)")
