@@ -241,12 +241,7 @@ public struct AdoptRun: Sendable {
             }
             baseline = migration.version
         }
-        let fingerprints: FingerprintFile?
-        do {
-            fingerprints = try FingerprintFile.load(inPlan: plan.directory)
-        } catch {
-            throw .fingerprints(error)
-        }
+        let fingerprints = try FleetInputs.recordedFingerprints(of: plan)
         let adopter = Adopter(
             registry: registry, logger: logger, inventoryFile: inventory.file, plan: plan, source: request.source, baseline: baseline, force: request.force,
             fingerprints: fingerprints, lockWait: request.lockWait)

@@ -25,14 +25,18 @@ public enum FleetInputs {
     /// The plan's recorded fingerprints (`fingerprints.json`); none recorded is an error naming
     /// the `tidemark rehearse … --record` that writes them.
     public static func fingerprints(of plan: Plan) throws(FleetError) -> FingerprintFile {
-        let loaded: FingerprintFile?
+        guard let loaded = try recordedFingerprints(of: plan) else { throw .noFingerprints(planDirectory: plan.directory) }
+        return loaded
+    }
+
+    /// The plan's `fingerprints.json` when `rehearse` has recorded one (nil when it has not); a
+    /// file that cannot be read is an input error naming it.
+    public static func recordedFingerprints(of plan: Plan) throws(FleetError) -> FingerprintFile? {
         do {
-            loaded = try FingerprintFile.load(inPlan: plan.directory)
+            return try FingerprintFile.load(inPlan: plan.directory)
         } catch {
             throw .fingerprints(error)
         }
-        guard let loaded else { throw .noFingerprints(planDirectory: plan.directory) }
-        return loaded
     }
 
     /// What `--to TEXT` asks for in `plan`: nil text is the latest usable version, `0` no version.

@@ -120,12 +120,7 @@ public struct RepairRun: Sendable {
         let inventory = try FleetInputs.inventory(at: request.inventoryFile)
         let plan = try FleetInputs.plan(at: inventory.planDirectory)
         let targets = try request.selection.select(from: inventory)
-        let fingerprints: FingerprintFile?
-        do {
-            fingerprints = try FingerprintFile.load(inPlan: plan.directory)
-        } catch {
-            throw .fingerprints(error)
-        }
+        let fingerprints = try FleetInputs.recordedFingerprints(of: plan)
         let examiner = Examiner(
             registry: registry, logger: logger, style: plan.versionStyle, fingerprints: fingerprints, lockWait: request.lockWait)
         let workers = DispatchWorkers(count: min(max(inventory.concurrency, 1), 16), label: "tidemark-repair")
