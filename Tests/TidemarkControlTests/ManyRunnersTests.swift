@@ -92,9 +92,15 @@ struct ManyRunnersTests {
         #expect(orphaned.standardOutput.contains(" 1 (0 live) "), "\(orphaned)")
         #expect(orphaned.standardOutput.contains("    no live runner: the run waits for one; start a runner, or end it with tidemark stop "), "\(orphaned)")
         let waiting = try CommandRunner.launch(fleet.apply(["--serve", "second", "--lease", "1s"]), in: fleet.directory)
-        // It says so after 5 s without a claim (twice its lease, at least 5 s); a loaded machine
-        // gets generous room before the rescue starts.
-        try await Task.sleep(for: .seconds(12))
+        // It says so 5 s after it joined without a claim (twice its lease, at least 5 s): wait
+        // until it has joined, then give a loaded machine generous room before the rescue starts.
+        let session = try fleet.session()
+        defer { session.close() }
+        let joined = ContinuousClock.now
+        while try session.query("SELECT count(*) FROM tidemark_control.runners").first?.first != "2", ContinuousClock.now - joined < .seconds(60) {
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        try await Task.sleep(for: .seconds(9))
         // `tidemark runs` counts the dead runner as seen, not as live.
         let runs = try await CommandRunner.run(["runs", "--control", fleet.url, "--json"], in: fleet.directory)
         let listed = try #require(try JSONSerialization.jsonObject(with: Data(runs.standardOutput.utf8)) as? [String: Any])
@@ -116,7 +122,6 @@ struct ManyRunnersTests {
         // Each runner says when it starts on a wave, and only on the waves it ran.
         #expect(rescue.standardOutput.contains("wave 1/2: first (1 target)") && !rescue.standardOutput.contains("wave 2/2"), "\(rescue)")
         #expect(waited.standardOutput.contains("wave 2/2: second (1 target)") && !waited.standardOutput.contains("wave 1/2"), "\(waited)")
-        let session = try fleet.session()
         for target in fleet.targets {
             #expect(try fleet.history(target.schema, on: session) == ["forward 1", "forward 2", "forward 3", "forward 4"], "\(target.name)")
         }
