@@ -291,6 +291,31 @@ extension ControlStore {
         }
     }
 
+    /// Marks `run` finished when every target is done, storing its `run.finished` event with the
+    /// counts of every target's outcome; true for the one caller that did it.
+    public func finishIfDone(_ run: ControlRun) throws(ControlError) -> Bool {
+        try finishIfDone(run.runID) { all in
+            let tally = Event.tally(all.map { ($0.environment, $0.outcome) })
+            return Event(
+                kind: .runFinished, runID: run.runID, inventory: run.inventory, toVersion: run.desiredVersion, startedAt: run.createdAt,
+                finishedAt: Date(), counts: tally.counts, environmentCounts: tally.environments)
+        }
+    }
+
+    /// After `tidemark stop`, when no live runner is left to see it (they all died): does what
+    /// the runners would have done, recording `skipped` for every target nobody holds and
+    /// finishing the run. Nil when a live runner is there to do it.
+    public func endWithoutRunners(_ runID: String) throws(ControlError) -> (skipped: Int, finished: Bool)? {
+        let live = try with { session throws(BackendError) in
+            try session.query(
+                "SELECT count(*) FROM tidemark_control.runners WHERE run_id = $1 AND \(ControlStore.isLive("tidemark_control.runners"))", [runID]
+            ).first?.first ?? nil
+        }
+        guard live == "0", let run = try run(runID) else { return nil }
+        let skipped = try skipRemaining(runID, reason: "the run was stopped (tidemark stop)")
+        return (skipped, try finishIfDone(run))
+    }
+
     /// Marks the run finished when every target is done; true for the one runner that did it
     /// (it stores `finishedEvent`, built from every target's outcome).
     public func finishIfDone(_ runID: String, finishedEvent: @Sendable ([(environment: String, outcome: String)]) -> Event?) throws(ControlError) -> Bool {

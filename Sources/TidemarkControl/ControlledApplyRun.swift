@@ -208,15 +208,7 @@ public struct ControlledApplyRun: Sendable {
             _ = try? await control.call { () throws(ControlError) in try store.skipRemaining(runID, reason: "the run was stopped (tidemark stop)") }
         }
         if lost == nil {
-            let finished = Event.self
-            _ = try? await control.call { () throws(ControlError) in
-                try store.finishIfDone(runID) { all in
-                    let tally = finished.tally(all.map { ($0.environment, $0.outcome) })
-                    return Event(
-                        kind: .runFinished, runID: runID, inventory: inventory.name, toVersion: finishedRun.desiredVersion, startedAt: finishedRun.createdAt,
-                        finishedAt: Date(), counts: tally.counts, environmentCounts: tally.environments)
-                }
-            }
+            _ = try? await control.call { () throws(ControlError) in try store.finishIfDone(finishedRun) }
             _ = try? await control.call { () throws(ControlError) in try store.leave(runID, runner: runner) }
         }
         await keeper.stop(drain: lost == nil)

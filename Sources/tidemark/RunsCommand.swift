@@ -85,6 +85,13 @@ extension Tidemark {
                 throw CommandFailure(.invalidInput, "no open run \(runID) in the control database; `tidemark runs --control URL` lists the runs.")
             }
             Terminal.standardOutput.write("run \(runID): stop requested; every runner finishes its running steps and starts nothing new.")
+            let ended: (skipped: Int, finished: Bool)?
+            do { ended = try store.endWithoutRunners(runID) } catch { throw CommandFailure(ExitStatus(error.category), error.description) }
+            if let ended {
+                let targets = ended.skipped == 1 ? "1 target" : "\(ended.skipped) targets"
+                Terminal.standardOutput.write(
+                    "no live runner is left to see it: \(targets) nobody was running recorded skipped\(ended.finished ? "; the run is finished." : ".")")
+            }
         }
     }
 }

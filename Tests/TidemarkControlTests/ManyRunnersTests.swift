@@ -127,6 +127,48 @@ struct ManyRunnersTests {
         }
     }
 
+    /// `tidemark stop` on a run whose runners all died does what they would have done: records
+    /// what nobody runs as skipped and finishes the run, so the same command starts a new run.
+    @Test func stopWithNoLiveRunnerFinishesTheRunItself() async throws {
+        let fleet = try ControlFleet(perWave: 2, stepSeconds: 1)
+        defer { fleet.remove() }
+        let doomed = try CommandRunner.launch(fleet.apply(["--lease", "1s"]), in: fleet.directory)
+        #expect(try await fleet.claimingRunner(among: [doomed.processIdentifier]) != nil, "the runner never claimed")
+        doomed.send(SIGKILL)
+        _ = await doomed.wait()
+        try await Task.sleep(for: .seconds(2))
+        let listed = try await CommandRunner.run(["runs", "--control", fleet.url, "--json"], in: fleet.directory)
+        let document = try #require(try JSONSerialization.jsonObject(with: Data(listed.standardOutput.utf8)) as? [String: Any], "\(listed)")
+        let runID = try #require((document["runs"] as? [[String: Any]])?.first?["runID"] as? String, "\(listed)")
+
+        let stop = try await CommandRunner.run(["stop", runID, "--control", fleet.url], in: fleet.directory)
+        #expect(stop.status == 0, "\(stop)")
+        #expect(stop.standardOutput.contains("no live runner is left to see it: "), "\(stop)")
+        #expect(stop.standardOutput.contains(" nobody was running recorded skipped; the run is finished."), "\(stop)")
+        let report = try await CommandRunner.run(["report", runID, "--control", fleet.url, "--json"], in: fleet.directory)
+        let assembled = try #require(try JSONSerialization.jsonObject(with: Data(report.standardOutput.utf8)) as? [String: Any], "\(report)")
+        let outcomes = (assembled["targets"] as? [[String: Any]] ?? []).compactMap { $0["outcome"] as? String }
+        #expect(outcomes.count == fleet.targets.count && outcomes.contains("skipped"), "\(outcomes)")
+        let session = try fleet.session()
+        defer { session.close() }
+        #expect(try session.query("SELECT state FROM tidemark_control.runs WHERE run_id = $1", [runID]).first?.first == "finished")
+        #expect(try session.query("SELECT count(*) FROM tidemark_control.events WHERE run_id = $1 AND event->>'event' = 'run.finished'", [runID]).first?.first == "1")
+
+        // The run key is free again: the same command starts a new run (not the stopped one) and
+        // converges. The killed runner's server session may still hold a target's lock for a
+        // moment after its step ends (exit 4, locked); then the command is simply run again.
+        var again = try await CommandRunner.run(fleet.apply(), in: fleet.directory)
+        #expect(ControlFleet.runID(in: again.standardOutput).map { $0 != runID } == true, "\(again)")
+        if again.status == 4 {
+            try await Task.sleep(for: .seconds(2))
+            again = try await CommandRunner.run(fleet.apply(), in: fleet.directory)
+        }
+        #expect(again.status == 0, "\(again)")
+        for target in fleet.targets {
+            #expect(try fleet.history(target.schema, on: session) == ["forward 1", "forward 2", "forward 3", "forward 4"], "\(target.name)")
+        }
+    }
+
     /// `tidemark runs --prune AGE` deletes the runs that finished before it, with their targets
     /// and events, and keeps newer runs and running ones however old; a bad age exits 2.
     @Test func pruneDeletesOnlyRunsThatFinishedBeforeTheAge() async throws {
