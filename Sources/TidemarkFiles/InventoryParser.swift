@@ -35,6 +35,8 @@ struct InventoryParser {
     static let mergeLimit = InputLimits.mergedKeys
 
     let file: String
+    /// Where the document ends, to keep every position a node gives inside it.
+    private var end = YAMLSupport.TextEnd("")
     private(set) var errors: [InventoryError] = []
     /// Mappings and keys brought in through `<<` merges so far, against `mergeLimit`.
     private var mergedSoFar = 0
@@ -60,7 +62,8 @@ struct InventoryParser {
     // MARK: - Reporting
 
     func location(_ node: Node) -> SourceLocation {
-        SourceLocation(file: file, line: node.line, column: node.column)
+        let (line, column) = end.clamp(line: node.line, column: node.column)
+        return SourceLocation(file: file, line: line, column: column)
     }
 
     mutating func fail(_ node: Node, _ message: String) {
@@ -74,6 +77,7 @@ struct InventoryParser {
     // MARK: - Top level
 
     mutating func inventory(from yaml: String) -> Inventory? {
+        end = YAMLSupport.TextEnd(yaml)
         let root: Node
         switch YAMLSupport.compose(yaml) {
         case .failure(let problem):

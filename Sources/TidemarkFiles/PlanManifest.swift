@@ -20,8 +20,10 @@ struct PlanManifest: Sendable {
     /// Parses plan.yaml `text`; `file` names it in messages. Problems are appended to `errors`.
     static func parse(_ text: String, file: String, style: VersionStyle, errors: inout [PlanError]) -> PlanManifest {
         var manifest = PlanManifest()
+        let end = YAMLSupport.TextEnd(text)
         func location(_ node: Node) -> SourceLocation {
-            SourceLocation(file: file, line: node.line, column: node.column)
+            let (line, column) = end.clamp(line: node.line, column: node.column)
+            return SourceLocation(file: file, line: line, column: column)
         }
         func fail(_ node: Node, _ message: String) {
             errors.append(.badPlanFile(location: location(node), message: message))

@@ -27,32 +27,51 @@ enum YAMLSupport {
         }
     }
 
-    /// The problem with its position moved inside `text`: libyaml reports a document that ends
-    /// too early (`[` with no `]`) at the line after the last one, which no editor can show.
-    /// Lines break as libyaml breaks them: `\r\n`, `\r`, `\n`, NEL, LS and PS.
+    /// The problem with its position moved inside `text` (see `TextEnd`).
     static func clamped(_ problem: YAMLSyntaxProblem, in text: String) -> YAMLSyntaxProblem {
-        var lines = 1
-        var lastLineLength = 0
-        var previous: Unicode.Scalar?
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\n" where previous == "\r":
-                break
-            case "\n", "\r", "\u{85}", "\u{2028}", "\u{2029}":
-                lines += 1
-                lastLineLength = 0
-            default:
-                lastLineLength += 1
-            }
-            previous = scalar
-        }
         var problem = problem
-        if problem.line < 1 {
-            (problem.line, problem.column) = (1, 1)
-        } else if problem.line > lines {
-            (problem.line, problem.column) = (lines, lastLineLength + 1)
-        }
+        (problem.line, problem.column) = TextEnd(text).clamp(line: problem.line, column: problem.column)
         return problem
+    }
+
+    /// Where a YAML text ends, to keep positions inside it: libyaml puts the end of the stream
+    /// on the line after the last one when the text does not end with a line break, and reports
+    /// there a document that ends too early (`[` with no `]`) and an empty value at the very end
+    /// (`? key` as the last line): no editor can show that line. Lines break as libyaml breaks
+    /// them: `\r\n`, `\r`, `\n`, NEL, LS and PS. Pure value; thread-safe.
+    struct TextEnd: Sendable {
+        /// Lines in the text (a text ending with a line break has an empty last line).
+        var lines: Int
+        /// Characters (Unicode scalars) on the last line.
+        var lastLineLength: Int
+
+        init(_ text: String) {
+            var lines = 1
+            var lastLineLength = 0
+            var previous: Unicode.Scalar?
+            for scalar in text.unicodeScalars {
+                switch scalar {
+                case "\n" where previous == "\r":
+                    break
+                case "\n", "\r", "\u{85}", "\u{2028}", "\u{2029}":
+                    lines += 1
+                    lastLineLength = 0
+                default:
+                    lastLineLength += 1
+                }
+                previous = scalar
+            }
+            self.lines = lines
+            self.lastLineLength = lastLineLength
+        }
+
+        /// `line` and `column` (1-based), or the end of the last line when they lie past it;
+        /// an unknown position (0) is the start.
+        func clamp(line: Int, column: Int) -> (line: Int, column: Int) {
+            if line < 1 { return (1, 1) }
+            if line > lines { return (lines, lastLineLength + 1) }
+            return (line, column)
+        }
     }
 
     private static func problem(from error: YamlError) -> YAMLSyntaxProblem {

@@ -33,6 +33,21 @@ struct InventoryFileTests {
             ])
     }
 
+    /// Found by the `inventory` fuzz target's contract (`Regressions/inventory/crash-dbdc2365…`):
+    /// an explicit key (`? concurrency`) on the last line, with no line break after it, has an
+    /// empty value that libyaml places on the line after the last; the error stays on the last line.
+    @Test func emptyValueAtTheVeryEndIsReportedOnTheLastLine() {
+        #expect(
+            inventoryProblems("# Toet:  ie /\n    ? concurrency   ") == [
+                "inventories/test.yaml:2:5: missing key 'plan': the plan directory, relative to this file, e.g. plan: ../plans/demo.",
+                "inventories/test.yaml:2:5: missing key 'environments': a mapping of environment names to their tier and targets.",
+                "inventories/test.yaml:2:21: concurrency must be a whole number, at least 1 (got nothing), e.g. concurrency: 8.",
+            ])
+        #expect(
+            inventoryProblems("plan: p\nenvironments: {}\n? concurrency").contains(
+                "inventories/test.yaml:3:14: concurrency must be a whole number, at least 1 (got nothing), e.g. concurrency: 8."))
+    }
+
     @Test func inventoryThatIsNotUTF8IsReportedAtItsFirstBadByte() throws {
         let directory = try TestPaths.temporaryDirectory()
         defer { TestPaths.remove(directory) }

@@ -440,6 +440,17 @@ struct PlanErrorTests {
             ])
     }
 
+    /// The inventory fuzzer's end-of-text finding, in plan.yaml: an empty value on the last
+    /// line without a line break stays on that line.
+    @Test func emptyPlanYamlValueAtTheVeryEndIsReportedOnTheLastLine() throws {
+        let directory = try TestPaths.temporaryDirectory()
+        defer { TestPaths.remove(directory) }
+        try TestPaths.write("SELECT 1;\n", to: "V1__a.sql", in: directory)
+        try TestPaths.write("quarantine: []\n? name", to: "plan.yaml", in: directory)
+        let problems = planProblems(at: directory)
+        #expect(problems.count == 1 && problems.allSatisfy { $0.hasPrefix("\(directory)/plan.yaml:2:7: ") }, "\(problems)")
+    }
+
     @Test func dieselDirectoryWithoutANumericVersionIsUnparsable() throws {
         let directory = try TestPaths.temporaryDirectory()
         defer { TestPaths.remove(directory) }
