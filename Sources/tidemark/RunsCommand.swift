@@ -8,12 +8,15 @@ extension Tidemark {
     /// `tidemark runs --control URL`: the runs a control database coordinates.
     struct RunsCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            commandName: "runs", abstract: "List the runs in a control database: state, counts, runners seen, last heartbeat.")
+            commandName: "runs", abstract: "List the runs in a control database (state, counts, runners seen and live, last heartbeat), or prune old ones.")
 
         @OptionGroup var controlDatabase: ControlDatabaseOption
         @Flag(help: "Print the runs as JSON (schema tidemark.runs/v1).")
         var json = false
-        @Option(help: "Delete the runs that finished more than this long ago (e.g. 90d or 12h), with their targets, runners and events; running runs are kept.")
+        @Option(
+            help: ArgumentHelp(
+                "Instead of listing, delete the runs that finished more than AGE ago (e.g. 90d or 12h), with their targets, runners and events; running runs are kept.",
+                valueName: "age"))
         var prune: String?
         @OptionGroup var logging: LoggingOptions
 
