@@ -37,10 +37,8 @@ final class RunnerLoop: Sendable {
     private struct State {
         var outcomes: [TargetOutcome] = []
         var lost: ControlError?
-        /// When a waiting worker next looks for targets no live runner serves, and how long it
-        /// waits after saying so (doubling, up to `Self.longestNoticeGap`).
-        var nextNoticeCheck: ContinuousClock.Instant
-        var noticeGap: Duration
+        /// When a waiting worker next looks for targets no live runner serves.
+        var notices: NoticeSchedule
         /// The waves (by environment) this runner has said it started on.
         var announcedWaves: Set<String> = []
     }
@@ -49,9 +47,6 @@ final class RunnerLoop: Sendable {
     let waves: [String: (index: Int, targets: Int)]
     let waveCount: Int
     private let state: Mutex<State>
-    /// How long a runner waits without a claim before it looks for targets nobody serves.
-    let noticeAfter: Duration
-    static let longestNoticeGap: Duration = .seconds(600)
 
     init(
         stores: [ControlStore], control: ControlCalls, runID: String, runner: String, served: String?, lease: Duration, poll: Duration,
@@ -81,8 +76,7 @@ final class RunnerLoop: Sendable {
         self.targetRunner = targetRunner
         self.pool = pool
         self.observer = observer
-        self.noticeAfter = max(lease * 2, .seconds(5))
-        self.state = Mutex(State(nextNoticeCheck: ContinuousClock.now + noticeAfter, noticeGap: noticeAfter))
+        self.state = Mutex(State(notices: NoticeSchedule(after: max(lease * 2, .seconds(5)), now: .now)))
     }
 
     /// The control database failed under a worker.
@@ -121,10 +115,7 @@ final class RunnerLoop: Sendable {
                 return
             }
             if let claim {
-                state.withLock { state in
-                    state.nextNoticeCheck = ContinuousClock.now + noticeAfter
-                    state.noticeGap = noticeAfter
-                }
+                state.withLock { $0.notices.claimed(at: .now) }
                 await handle(claim, store: store)
                 continue
             }
@@ -146,26 +137,18 @@ final class RunnerLoop: Sendable {
         }
     }
 
-    /// After `noticeAfter` without a claim, one worker looks at the lowest open wave: targets
-    /// nobody holds and no live runner serves (their runner died, or none was started for them)
-    /// hold the run until someone acts, so the runner says which and how to go on, then again
-    /// after twice as long (at most every ten minutes) while nothing changes.
+    /// When the schedule says so (twice the lease without a claim), one worker looks at the
+    /// lowest open wave: targets nobody holds and no live runner serves (their runner died, or
+    /// none was started for them) hold the run until someone acts, so the runner says which and
+    /// how to go on, then again after twice as long each time while nothing changes.
     private func sayWhyTheRunWaits(store: ControlStore) async {
-        let due = state.withLock { state -> Bool in
-            guard ContinuousClock.now >= state.nextNoticeCheck else { return false }
-            state.nextNoticeCheck = ContinuousClock.now + noticeAfter
-            return true
-        }
-        guard due else { return }
+        guard state.withLock({ $0.notices.shouldLook(at: .now) }) else { return }
         let looked = try? await control.call { [store, runID] () throws(ControlError) in try store.waveWait(runID) }
         guard let wait = looked.flatMap({ $0 }) else { return }
         let unserved = wait.unserved(in: fleet)
         guard !unserved.isEmpty else { return }
         logger.warning("\(WaveWait.notice(runID: runID, wave: wait.wave, unserved: unserved))")
-        state.withLock { state in
-            state.nextNoticeCheck = ContinuousClock.now + state.noticeGap
-            state.noticeGap = min(state.noticeGap * 2, Self.longestNoticeGap)
-        }
+        state.withLock { $0.notices.said(at: .now) }
     }
 
     /// The first claim of this runner in a wave starts that wave for it (waves go in order fleet-wide).
@@ -314,5 +297,41 @@ final class RunnerLoop: Sendable {
             fromVersion: outcome.fromVersion, toVersion: outcome.toVersion, action: outcome.action,
             error: kind == .targetFailed ? (outcome.error ?? "\(outcome.outcome.rawValue): \(outcome.reason)") : outcome.error,
             reason: outcome.reason, startedAt: outcome.startedAt, finishedAt: outcome.finishedAt)
+    }
+}
+
+/// When a waiting runner next looks for targets no live runner serves: `after` without a claim,
+/// and after saying so, twice as long as the time before, up to `longest`; a look that finds
+/// nothing to say is tried again `after` later; a claim starts over. Pure value.
+struct NoticeSchedule: Sendable {
+    let after: Duration
+    let longest: Duration
+    private(set) var next: ContinuousClock.Instant
+    private var gap: Duration
+
+    init(after: Duration, longest: Duration = .seconds(600), now: ContinuousClock.Instant) {
+        self.after = after
+        self.longest = longest
+        self.next = now + after
+        self.gap = after
+    }
+
+    /// This runner claimed a target: the run moves.
+    mutating func claimed(at now: ContinuousClock.Instant) {
+        gap = after
+        next = now + after
+    }
+
+    /// Whether to look now (and when to look again if the look finds nothing to say).
+    mutating func shouldLook(at now: ContinuousClock.Instant) -> Bool {
+        guard now >= next else { return false }
+        next = now + after
+        return true
+    }
+
+    /// The runner said why the run waits: the next time is twice as far off.
+    mutating func said(at now: ContinuousClock.Instant) {
+        gap = min(gap * 2, longest)
+        next = now + gap
     }
 }

@@ -1,10 +1,11 @@
 import Foundation
 import Testing
-import TidemarkControl
 import TidemarkCore
 import TidemarkFleet
 import TidemarkPostgres
 import TidemarkTestSupport
+
+@testable import TidemarkControl
 
 /// The control schema on a database of its own: created once, versioned, a newer one refused.
 @Suite(.enabled(if: TestPostgres.isAvailable, Comment(rawValue: TestPostgres.skipReason)))
@@ -132,6 +133,28 @@ struct ControlRulesTests {
                 + "whose lease ran out 12 s ago). Start a runner that serves them (--serve eu --serve us), or end the run: tidemark stop r-1 --control …")
         let many = (1...7).map { WaveWait.Unheld(target: "t-\($0)", environment: "dev", lastRunner: "old", leaseEndedSecondsAgo: 600) }
         #expect(WaveWait.notice(runID: "r", wave: 0, unserved: many).contains(": t-1, t-2, t-3, t-4, t-5 and 2 more (t-1 was held by runner old, whose lease ran out 10 min ago)"))
+    }
+
+    /// A waiting runner first looks after `after`, says why again after twice as long each time
+    /// (up to `longest`), looks again `after` later when it had nothing to say, and starts over on a claim.
+    @Test func noticeScheduleDoublesAfterEachNoticeAndStartsOverOnAClaim() {
+        let start = ContinuousClock.now
+        func at(_ seconds: Int) -> ContinuousClock.Instant { start + .seconds(seconds) }
+        var schedule = NoticeSchedule(after: .seconds(5), longest: .seconds(30), now: start)
+        func look(_ seconds: Int) -> Bool { schedule.shouldLook(at: at(seconds)) }
+        #expect(!look(4))
+        #expect(look(5))
+        schedule.said(at: at(5))
+        #expect(!look(14) && look(15), "10 s after the first notice")
+        schedule.said(at: at(15))
+        #expect(!look(34) && look(35), "20 s after the second")
+        schedule.said(at: at(35))
+        #expect(!look(64) && look(65), "at most 30 s")
+        #expect(!look(69) && look(70), "nothing to say: look again 5 s later")
+        schedule.claimed(at: at(71))
+        #expect(!look(75) && look(76))
+        schedule.said(at: at(76))
+        #expect(look(86), "the doubling started over with the claim")
     }
 
     @Test func firstDifferingScriptIsNamedInPathOrder() {
