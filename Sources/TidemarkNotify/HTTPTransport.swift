@@ -6,11 +6,28 @@ import TidemarkCore
     import FoundationNetworking
 #endif
 
-/// What a receiver answered: its status and the one header Tidemark reads. Thread-safe value.
+/// What a receiver answered: its status and the headers Tidemark reads. Thread-safe value.
 public struct HTTPAnswer: Sendable {
     public var status: Int
     /// `Retry-After` in seconds (a 429's or 503's request to wait), when given as seconds.
     public var retryAfter: Duration?
+    /// A 3xx's `Location`, reduced to its origin (`https://host:port`): the path of a webhook
+    /// URL can be its secret (Slack's is), so nothing past the origin is kept.
+    public var redirectOrigin: String?
+
+    public init(status: Int, retryAfter: Duration? = nil, redirectOrigin: String? = nil) {
+        self.status = status
+        self.retryAfter = retryAfter
+        self.redirectOrigin = redirectOrigin
+    }
+
+    /// `scheme://host[:port]` of `location` (absolute, or relative to `base`); nil when it names none.
+    static func origin(of location: String?, relativeTo base: URL?) -> String? {
+        guard let location, let url = URL(string: location, relativeTo: base)?.absoluteURL,
+            let scheme = url.scheme, let host = url.host, !host.isEmpty
+        else { return nil }
+        return "\(scheme)://\(host)" + (url.port.map { ":\($0)" } ?? "")
+    }
 }
 
 /// Sends one POST. Implementations must be thread-safe: every sink's queue calls `post` from
@@ -22,7 +39,13 @@ public protocol HTTPTransport: Sendable {
 }
 
 /// HTTP through FoundationNetworking (libcurl on Linux) on a session of its own, with a hard
-/// deadline per request.
+/// deadline per request, never following a redirect.
+///
+/// Redirects: a receiver that answers 3xx could send the event, and its signature, to another
+/// host, and FoundationNetworking follows redirects for tasks made with a completion handler
+/// without asking any delegate (seen here: a 307 was re-sent with an empty body and the
+/// `X-Tidemark-Signature` header, and reported delivered). So every task is driven by the
+/// session's delegate, which refuses each redirect: the 3xx itself is the answer.
 ///
 /// A dedicated session, not `URLSession.shared`, with `timeoutIntervalForRequest` set: the
 /// issue measured a per-request `timeoutInterval` on the shared session not ending a stalled
@@ -32,6 +55,7 @@ public protocol HTTPTransport: Sendable {
 /// cancels the task. Thread-safe: URLSession is, and each request's state sits behind a `Mutex`.
 public final class URLSessionTransport: HTTPTransport {
     private let session: URLSession
+    private let delegate = NoRedirects()
     private let timeout: Duration
 
     public init(timeout: Duration) {
@@ -46,7 +70,7 @@ public final class URLSessionTransport: HTTPTransport {
         configuration.urlCache = nil
         configuration.httpCookieStorage = nil
         configuration.httpShouldSetCookies = false
-        session = URLSession(configuration: configuration)
+        session = URLSession(configuration: configuration, delegate: delegate, delegateQueue: nil)
     }
 
     public func post(_ url: URL, headers: [String: String], body: Data) async throws -> HTTPAnswer {
@@ -57,14 +81,18 @@ public final class URLSessionTransport: HTTPTransport {
         let state = RequestState()
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<HTTPAnswer, any Error>) in
-                let task = session.dataTask(with: request) { _, response, error in
-                    // URLSession calls this exactly once, also after cancel().
+                let task = session.dataTask(with: request)
+                delegate.register(task) { response, error in
+                    // The delegate calls this exactly once, also after cancel().
                     if let error {
                         let timedOut = state.timedOut && (error as? URLError)?.code == .cancelled
                         continuation.resume(throwing: timedOut ? URLError(.timedOut) : error)
                     } else if let http = response as? HTTPURLResponse {
+                        let redirect = (300..<400).contains(http.statusCode) ? http.value(forHTTPHeaderField: "Location") : nil
                         continuation.resume(
-                            returning: HTTPAnswer(status: http.statusCode, retryAfter: Self.retryAfter(http.value(forHTTPHeaderField: "Retry-After"))))
+                            returning: HTTPAnswer(
+                                status: http.statusCode, retryAfter: Self.retryAfter(http.value(forHTTPHeaderField: "Retry-After")),
+                                redirectOrigin: HTTPAnswer.origin(of: redirect, relativeTo: url)))
                     } else {
                         continuation.resume(throwing: URLError(.badServerResponse))
                     }
@@ -92,6 +120,29 @@ public final class URLSessionTransport: HTTPTransport {
         formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
         guard let date = formatter.date(from: value) else { return nil }
         return .milliseconds(Int64(max(0, date.timeIntervalSinceNow) * 1000))
+    }
+}
+
+/// The session's delegate: refuses every redirect and hands each task's end to the closure its
+/// `post` registered. Thread-safe: the closures sit behind a `Mutex`.
+private final class NoRedirects: NSObject, URLSessionDataDelegate, Sendable {
+    typealias Completion = @Sendable (URLResponse?, (any Error)?) -> Void
+    private let completions = Mutex<[Int: Completion]>([:])
+
+    func register(_ task: URLSessionTask, completion: @escaping Completion) {
+        completions.withLock { $0[task.taskIdentifier] = completion }
+    }
+
+    func urlSession(
+        _ session: URLSession, task: URLSessionTask, willPerformHTTPRedirection response: HTTPURLResponse, newRequest request: URLRequest,
+        completionHandler: @escaping @Sendable (URLRequest?) -> Void
+    ) {
+        completionHandler(nil)
+    }
+
+    func urlSession(_ session: URLSession, task: URLSessionTask, didCompleteWithError error: (any Error)?) {
+        let completion = completions.withLock { $0.removeValue(forKey: task.taskIdentifier) }
+        completion?(task.response, error)
     }
 }
 

@@ -213,7 +213,7 @@ public actor Notifier {
                 let delay = options.backoff(retry: retry, retryAfter: retryAfter)
                 logger.debug("notify sink '\(sender.sink.name)': test attempt \(delivery.attempts) not delivered (\(reason))")
                 if clock.now + delay >= deadline {
-                    let status = reason.hasPrefix("HTTP ") ? Int(reason.dropFirst(5)) : nil
+                    let status = reason.hasPrefix("HTTP ") ? Int(reason.dropFirst(5).prefix(while: \.isNumber)) : nil
                     return SinkTestResult(
                         sink: sender.sink.name, kind: sender.sink.sink.kind.rawValue, delivered: false, status: status,
                         detail: "\(lastReason) (gave up after \(delivery.attempts) attempt\(delivery.attempts == 1 ? "" : "s"))",

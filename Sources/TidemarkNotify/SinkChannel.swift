@@ -7,7 +7,7 @@ enum AttemptOutcome: Sendable, Equatable {
     case delivered(status: Int)
     /// A 4xx other than 408 and 429: the receiver will not change its mind, so no retry.
     case refused(status: Int)
-    /// A connection error, a timeout, 408, 429 or 5xx: worth another try.
+    /// A connection error, a timeout, a redirect (never followed), 408, 429 or 5xx: worth another try.
     case retry(reason: String, retryAfter: Duration?)
 }
 
@@ -22,6 +22,11 @@ struct Sender: Sendable {
             let answer = try await transport.post(sink.url, headers: delivery.headers(signedWith: sink.secret), body: delivery.body)
             switch answer.status {
             case 200..<300: return .delivered(status: answer.status)
+            case 300..<400:
+                // Never followed (URLSessionTransport): a failed delivery, kept for the next run
+                // in case the sink's URL is fixed by then; the log names the origin only.
+                let target = answer.redirectOrigin.map { " to \($0)" } ?? ""
+                return .retry(reason: "HTTP \(answer.status) redirect\(target) (not followed)", retryAfter: nil)
             case 408: return .retry(reason: "HTTP 408", retryAfter: nil)
             case 429: return .retry(reason: "HTTP 429", retryAfter: answer.retryAfter)
             case 500..<600: return .retry(reason: "HTTP \(answer.status)", retryAfter: answer.retryAfter)

@@ -118,6 +118,33 @@ import TidemarkTestSupport
         #expect(!log.text.contains("127.0.0.1"))
     }
 
+    /// A receiver that redirects must not get the event, its signature or anything else sent on
+    /// to where it points: the 3xx is a failed delivery, kept in the outbox, and the log names
+    /// only the redirect's origin (a Slack URL's path is its secret).
+    @Test(arguments: [301, 302, 303, 307, 308])
+    func redirectIsAFailedDeliveryThatIsNeverFollowed(status: Int) async throws {
+        let elsewhere = try HTTPTestReceiver()
+        defer { elsewhere.stop() }
+        let location = elsewhere.url(path: "/services/T000/B000/secret-path")
+        let receiver = try HTTPTestReceiver(otherwise: .status(status, headers: ["Location": location]))
+        defer { receiver.stop() }
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let log = LogCapture()
+        let options = DeliveryOptions(requestTimeout: .seconds(2), flushTimeout: .seconds(1), initialBackoff: .milliseconds(100))
+        let notifier = notifier([webhook()], environment: ["HOOK_URL": receiver.url(), "HOOK_SECRET": secret], outbox: folder, log: log, options: options)
+        await notifier.start()
+        notifier.post(SampleEvents.started(["dev"]))
+        let summary = await notifier.finish()
+
+        #expect(elsewhere.requests.isEmpty, "the redirect was followed: \(elsewhere.requests.map(\.path))")
+        #expect(receiver.requests.count >= 1)
+        #expect(summary.delivered == 0 && summary.kept == 1, "\(summary)")
+        #expect(outboxFiles(folder).count == 1, "a redirected event is kept for the next run")
+        #expect(log.text.contains("HTTP \(status) redirect to http://127.0.0.1:\(elsewhere.port) (not followed)"), "\(log.text)")
+        #expect(!log.text.contains("secret-path"), "the redirect's path is never printed: \(log.text)")
+    }
+
     @Test func stalledReceiverNeitherDelaysPostNorOutlastsTheFlushBound() async throws {
         let receiver = try HTTPTestReceiver(otherwise: .stall)
         defer { receiver.stop() }
