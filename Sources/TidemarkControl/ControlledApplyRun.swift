@@ -229,6 +229,7 @@ public struct ControlledApplyRun: Sendable {
             request.apply.reportPath ?? request.apply.stateDirectory.runs.appendingPathComponent("\(runID)-\(RunKey.fileSafe(runner)).json").path
         result.apply.report = report
         do {
+            try request.apply.stateDirectory.prepare()
             try report.write(to: URL(fileURLWithPath: reportPath))
             result.apply.reportPath = reportPath
         } catch {

@@ -33,7 +33,7 @@ public enum RolloutFile {
     /// Writes `rollout` to `path` (pretty-printed, keys sorted, so saved rollouts diff well).
     public static func write(_ rollout: Rollout, to path: String) throws(RolloutFileError) {
         do {
-            try encode(rollout).write(to: URL(fileURLWithPath: path), options: .atomic)
+            try OwnerOnlyFile.write(encode(rollout), to: URL(fileURLWithPath: path))
         } catch {
             throw .unwritable(path: path, message: error.localizedDescription)
         }

@@ -278,13 +278,11 @@ public struct AdoptRun: Sendable {
         }
         let path = request.stateDirectory.runs.appendingPathComponent("\(request.runID).adopt.json")
         do {
-            try FileManager.default.createDirectory(at: request.stateDirectory.runs, withIntermediateDirectories: true)
             report.reportPath = path.path
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            try encoder.encode(report).write(to: path, options: .atomic)
             // As run reports are: they name every target of the fleet.
-            try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path.path)
+            try OwnerOnlyFile.write(encoder.encode(report), to: path)
         } catch {
             report.reportPath = nil
             logger.warning("cannot write the adopt report \(path.path): \(error)")

@@ -221,6 +221,7 @@ public struct ApplyRun: Sendable {
         let reportPath = request.reportPath ?? request.stateDirectory.report(runID: request.runID).path
         result.report = report
         do {
+            try request.stateDirectory.prepare()
             try report.write(to: URL(fileURLWithPath: reportPath))
             result.reportPath = reportPath
         } catch {

@@ -1,4 +1,5 @@
 import Foundation
+import TidemarkCore
 
 /// Where Tidemark keeps what a run leaves behind: `.tidemark/` in the working directory, with
 /// `runs/` (reports), `outbox/` (undelivered notifications) and `backups/`. Thread-safe value.
@@ -12,6 +13,12 @@ public struct StateDirectory: Sendable, Hashable {
     public var runs: URL { root.appendingPathComponent("runs") }
     public var outbox: URL { root.appendingPathComponent("outbox") }
     public var backups: URL { root.appendingPathComponent("backups") }
+
+    /// Makes `runs/` (and `.tidemark/`) 0700 when missing, and makes Tidemark's folders that an
+    /// older version created 0755 private (0700) when their owner runs it.
+    public func prepare() throws {
+        try OwnerOnlyFile.makeFolders(runs, tightening: [root, runs, outbox, backups])
+    }
 
     /// `runs/<run-id>.json`.
     public func report(runID: String) -> URL { runs.appendingPathComponent("\(runID).json") }

@@ -107,7 +107,7 @@ struct Outbox: Sendable {
     }
 
     private func createDirectory() throws {
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        try OwnerOnlyFile.makeFolders(directory)
     }
 
     private static func writePrivately(_ data: Data, to url: URL) throws {

@@ -39,7 +39,16 @@ public final class SQLiteConnection: BackendConnection {
         case .readWrite:
             let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
             do {
-                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+                try OwnerOnlyFile.makeFolders(URL(fileURLWithPath: directory))
+                // SQLite would create the file 0644; an empty file is a valid database, so
+                // make it first, readable by its owner only (its journal and WAL follow its mode).
+                if !existed {
+                    let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+                    if descriptor >= 0 {
+                        fchmod(descriptor, 0o600)
+                        Glibc.close(descriptor)
+                    }
+                }
             } catch {
                 throw .connectionFailed(
                     target: target.name, message: "cannot create the folder \(directory): \(error.localizedDescription)",

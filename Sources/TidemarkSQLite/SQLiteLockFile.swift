@@ -33,7 +33,7 @@ final class SQLiteLockFile {
     /// holder keeps it; throws the `errno` text when the file cannot be opened or locked.
     func acquire(timeout: Duration) throws(SQLiteLockError) -> Bool {
         if isHeld { return true }
-        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw SQLiteLockError(operation: "open \(path)", code: errno) }
         let clock = ContinuousClock()
         let deadline = clock.now.advanced(by: timeout)

@@ -45,7 +45,7 @@ extension Tidemark {
             }
             if let html {
                 do {
-                    try Data(FleetStatus.page(rows, snapshot: snapshot).utf8).write(to: URL(fileURLWithPath: html), options: .atomic)
+                    try OwnerOnlyFile.write(Data(FleetStatus.page(rows, snapshot: snapshot).utf8), to: URL(fileURLWithPath: html))
                 } catch {
                     throw CommandFailure(.failed, "cannot write the page to \(html): \(error.localizedDescription)")
                 }
