@@ -1,5 +1,5 @@
 # syntax=docker/dockerfile:1
-# The tidemark runner image (README "Running many runners"): a release build with the Swift
+# The tidemark runner image (docs/many-runners.md#the-runner-image): a release build with the Swift
 # runtime linked in, on Debian slim with what the binary loads (libpq, SQLite, libcurl for
 # webhooks and OTLP) and pg_dump/pg_restore for the backups taken before data-losing steps.
 #

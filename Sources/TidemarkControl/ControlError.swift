@@ -1,9 +1,9 @@
 import TidemarkCore
 import TidemarkFleet
 
-/// Why a many-runner rollout (SPEC 11) could not start or go on. Each case renders one sentence
-/// naming the run, script or control database and the fix; `category` gives the exit code.
-/// Thread-safe value.
+/// Why a many-runner rollout (docs/many-runners.md#one-run-across-runners-a-control-database) could
+/// not start or go on. Each case renders one sentence naming the run, script or control database
+/// and the fix; `category` gives the exit code. Thread-safe value.
 public enum ControlError: Error, Sendable, CustomStringConvertible {
     /// The control database could not be reached when the runner started: nothing ran.
     case unreachable(BackendError)

@@ -4,8 +4,9 @@ import Synchronization
 import TidemarkCore
 import TidemarkPostgres
 
-/// One runner's session with the control database (SPEC 11): runs, claims under leases, outcomes,
-/// events. Every method is one short statement or transaction and blocks: call it from an
+/// One runner's session with the control database
+/// (docs/many-runners.md#one-run-across-runners-a-control-database): runs, claims under leases,
+/// outcomes, events. Every method is one short statement or transaction and blocks: call it from an
 /// executor-owned thread (a `DispatchWorkers` queue), never from the Swift concurrency pool.
 ///
 /// Thread-safe: the libpq session is confined by a `Mutex`, so one statement runs at a time.

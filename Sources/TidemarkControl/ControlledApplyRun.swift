@@ -8,7 +8,8 @@ import TidemarkFleet
 import TidemarkNotify
 import TidemarkPlanner
 
-/// What a runner of a many-runner rollout is asked (SPEC 11): the apply request, where the
+/// What a runner of a many-runner rollout is asked
+/// (docs/many-runners.md#one-run-across-runners-a-control-database): the apply request, where the
 /// control database is, which run to join and which targets it may serve. Thread-safe value.
 public struct ControlledApplyRequest: Sendable {
     public var apply: ApplyRequest
@@ -48,7 +49,8 @@ public struct ControlledApplyResult: Sendable {
 }
 
 /// Runs this runner's part of a rollout coordinated through a PostgreSQL control database
-/// (SPEC 11): the `tidemark apply --control URL` use case.
+/// (docs/many-runners.md#one-run-across-runners-a-control-database): the
+/// `tidemark apply --control URL` use case.
 ///
 /// The first runner plans the selected targets and stores the rollout; the others join it. Each
 /// runner claims one target at a time (`FOR UPDATE SKIP LOCKED`) in the lowest wave not done
@@ -274,7 +276,7 @@ extension ControlledApplyRun {
 }
 
 /// Blocking control-database calls on the runner's own serial queue, never on the Swift
-/// concurrency pool (STYLE 6). Thread-safe.
+/// concurrency pool (ARCHITECTURE.md#concurrency). Thread-safe.
 struct ControlCalls: Sendable {
     let pool: DispatchWorkers
 

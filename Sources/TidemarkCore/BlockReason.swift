@@ -1,4 +1,5 @@
-/// Why the planner stops at a target and asks a human (SPEC 3's `blocked` reasons). Thread-safe value.
+/// Why the planner stops at a target and asks a human (the `blocked` reasons of
+/// docs/guide.md#the-rules-the-planner-follows). Thread-safe value.
 ///
 /// `ReasonText` turns a reason, with the rule the target follows, into the sentence people read.
 public enum BlockReason: Sendable, Hashable, Codable {

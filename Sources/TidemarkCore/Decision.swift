@@ -24,7 +24,8 @@ public enum Decision: Sendable, Hashable, Codable {
         }
     }
 
-    /// The rule of SPEC 1 followed (or that the block came up against), if versions had to go.
+    /// The rule (docs/guide.md#why-roll-back-why-roll-forward) followed (or that the block came up
+    /// against), if versions had to go.
     public var rule: Rule? {
         switch self {
         case .upToDate, .applyPending: return nil

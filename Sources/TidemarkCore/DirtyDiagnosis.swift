@@ -1,5 +1,6 @@
-/// What the live schema of a dirty target says about its failed step (SPEC 9): held against the
-/// recorded fingerprints of the state before the step and the state after it. Thread-safe value.
+/// What the live schema of a dirty target says about its failed step
+/// (docs/recovery.md#when-a-target-is-dirty): held against the recorded fingerprints of the state
+/// before the step and the state after it. Thread-safe value.
 ///
 /// For a failed forward of version N, "before" is the highest version the target has in effect
 /// (usually N-1; nil when it has none, an empty schema) and "after" is N. For a failed undo of N

@@ -134,7 +134,8 @@ extension BackendError {
     public static let lockTimeoutStates: Set<String> = ["55P03", "SQLITE_BUSY"]
 
     /// A transactional step that failed only because it could not get a lock in time: it rolled
-    /// back completely, so trying it again is safe (SPEC 13's `lock_retries`).
+    /// back completely, so trying it again is safe (`lock_retries`,
+    /// docs/live-production.md#lock-timeout-retries).
     public var isLockTimeout: Bool {
         guard case .stepFailed(_, _, _, _, let sqlState?, let dirty) = self else { return false }
         return !dirty && Self.lockTimeoutStates.contains(sqlState)

@@ -1,6 +1,7 @@
 import Foundation
 
-/// The kinds of notification a run produces (SPEC 6), named as sinks' `on:` lists name them.
+/// The kinds of notification a run produces (docs/observing.md#notifications), named as sinks'
+/// `on:` lists name them.
 public enum EventKind: String, Sendable, Hashable, Codable, CaseIterable {
     /// A run is about to write; `counts` holds the planned actions.
     case runStarted = "run.started"

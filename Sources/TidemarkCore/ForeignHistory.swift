@@ -1,6 +1,6 @@
 import Foundation
 
-/// Another migration tool whose history `tidemark adopt` reads (SPEC 10). Thread-safe value.
+/// Another migration tool whose history `tidemark adopt` reads (docs/adopting.md). Thread-safe value.
 public enum ForeignTool: String, Sendable, Hashable, Codable, CaseIterable {
     case flyway
     case golangMigrate = "golang-migrate"

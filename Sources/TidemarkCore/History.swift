@@ -17,7 +17,8 @@ public enum StepKind: String, Sendable, Codable, CaseIterable {
     case repair
 }
 
-/// How a dirty step was resolved by `tidemark repair` (SPEC 2.3, 9). Thread-safe value.
+/// How a dirty step was resolved by `tidemark repair` (docs/guide.md#history-table,
+/// docs/recovery.md#when-a-target-is-dirty). Thread-safe value.
 public enum RepairResolution: String, Sendable, Hashable, Codable, CaseIterable {
     /// The failed step counts as completed (a failed forward: its version is in effect).
     case resolved
@@ -58,8 +59,9 @@ public struct HistoryEntry: Sendable, Hashable, Codable {
     /// The error of a failed step, redacted.
     public var error: String?
     /// Which attempt of its step this row records: 1, or more when earlier attempts timed out
-    /// waiting for a lock and were retried (`lock_retries`, SPEC 13). Each attempt has its row.
-    /// Tables written before the column existed read as 1.
+    /// waiting for a lock and were retried (`lock_retries`,
+    /// docs/live-production.md#lock-timeout-retries). Each attempt has its row. Tables written
+    /// before the column existed read as 1.
     public var attempt: Int
 
     public init(

@@ -97,7 +97,7 @@ public struct Environment: Sendable, Hashable, Codable {
     /// `drift:` in the environment; nil: the inventory's default.
     public var drift: DriftPolicy?
     /// `lock_risk_rows`: on a live environment, a lock-risky step on a table with more estimated
-    /// rows than this blocks the target (SPEC 13).
+    /// rows than this blocks the target (docs/live-production.md#lint-and-lock-risk-in-the-plan).
     public var lockRiskRows: Int
     /// `lock_retries`: how often a transactional step that timed out waiting for a lock is tried again.
     public var lockRetries: Int
@@ -160,8 +160,9 @@ public struct NotifySink: Sendable, Hashable, Codable {
     }
 }
 
-/// Where the control database of a many-runner rollout is (SPEC 11): a libpq URL and the
-/// variable holding its password, never the password. Thread-safe value.
+/// Where the control database of a many-runner rollout is
+/// (docs/many-runners.md#one-run-across-runners-a-control-database): a libpq URL and the variable
+/// holding its password, never the password. Thread-safe value.
 public struct ControlDatabase: Sendable, Hashable, Codable {
     public var url: String
     public var passwordEnv: String?
@@ -190,12 +191,15 @@ public struct Inventory: Sendable, Hashable, Codable {
     /// Environment names in wave order; environments not listed run last, in file order.
     public var order: [String]
     public var defaults: Timeouts
-    /// `drift:` in `defaults` (SPEC 9): what apply does when a target's schema drifted.
+    /// `drift:` in `defaults` (docs/recovery.md#the-drift-gate-apply---drift-warnblock): what apply
+    /// does when a target's schema drifted.
     public var defaultDrift: DriftPolicy = .off
     /// In file order.
     public var environments: [Environment]
     public var notify: [NotifySink]
-    /// `control: {url, password_env}` (SPEC 11): the control database runners share; nil: none.
+    /// `control: {url, password_env}`
+    /// (docs/many-runners.md#one-run-across-runners-a-control-database): the control database
+    /// runners share; nil: none.
     public var control: ControlDatabase?
 
     public init(

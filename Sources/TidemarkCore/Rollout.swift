@@ -37,7 +37,9 @@ public struct PlannedStep: Sendable, Hashable, Codable {
     public var dataLossNotes: [String]
     /// For a compensating version (a `compensate` or `skip` step): the version it reverses.
     public var compensates: Version?
-    /// The lock-risky statements of the script (SPEC 13), with each target's size estimate once planned.
+    /// The lock-risky statements of the script
+    /// (docs/live-production.md#lint-and-lock-risk-in-the-plan), with each target's size estimate
+    /// once planned.
     public var lockRisks: [LockRisk] = []
     /// The script's `-- tidemark:lock-ok <reason>`.
     public var lockAcknowledged: String?
@@ -83,7 +85,8 @@ public struct TargetPlan: Sendable, Hashable, Codable {
     public var environment: String
     public var tier: Tier
     public var action: Action
-    /// One sentence naming the rule followed (SPEC 1), rendered from `decision` by `ReasonText`.
+    /// One sentence naming the rule followed (docs/guide.md#why-roll-back-why-roll-forward),
+    /// rendered from `decision` by `ReasonText`.
     public var reason: String
     /// The decision as values (nil in rollouts saved before it was recorded).
     public var decision: Decision?
@@ -115,7 +118,7 @@ public struct TargetPlan: Sendable, Hashable, Codable {
 
     public var hasDataLosingStep: Bool { steps.contains(where: \.dataLosing) }
 
-    /// The rule of SPEC 1 the decision follows, if versions had to go.
+    /// The rule (docs/guide.md#why-roll-back-why-roll-forward) the decision follows, if versions had to go.
     public var rule: Rule? { decision?.rule }
 
     /// Why the target is blocked, or nil.

@@ -1,4 +1,5 @@
-/// A rule of SPEC 1's table: why a target rolls back or rolls forward when versions must go.
+/// A rule of the table in docs/guide.md#why-roll-back-why-roll-forward: why a target rolls back or
+/// rolls forward when versions must go.
 ///
 /// The planner's `RuleTable` picks one per target; `ReasonText` words it. Thread-safe value.
 public enum Rule: Sendable, Hashable, Codable {

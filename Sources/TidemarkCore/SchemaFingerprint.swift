@@ -8,9 +8,9 @@ import Foundation
 /// `index users.users_email_key: CREATE UNIQUE INDEX users_email_key ON users USING btree (email)`.
 /// Everything is order-independent except one line per table, `column-order users: id, name,
 /// email`, which records the physical column order: two schemas that differ only there compare
-/// as `columnOrder`, not equal and not different (SPEC 7: re-adding a dropped column puts it last).
-/// The history table never appears; names of the target's own schema are left out, so the same
-/// structure in two PostgreSQL schemas has one fingerprint.
+/// as `columnOrder`, not equal and not different (docs/recovery.md#schema-fingerprints: re-adding a
+/// dropped column puts it last). The history table never appears; names of the target's own schema
+/// are left out, so the same structure in two PostgreSQL schemas has one fingerprint.
 public struct SchemaFingerprint: Sendable, Hashable, Codable {
     /// Sorted, unique lines.
     public var lines: [String]

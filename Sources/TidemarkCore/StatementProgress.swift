@@ -1,5 +1,6 @@
-/// How far a no-transaction step got before a statement failed (SPEC 9): the history row's
-/// error, the report and the step error start with it. Thread-safe value.
+/// How far a no-transaction step got before a statement failed
+/// (docs/recovery.md#when-a-target-is-dirty): the history row's error, the report and the step
+/// error start with it. Thread-safe value.
 public struct StatementProgress: Sendable, Hashable, Codable, CustomStringConvertible {
     /// Statements that completed before the failing one.
     public var completed: Int

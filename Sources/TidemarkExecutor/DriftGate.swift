@@ -1,7 +1,8 @@
 import TidemarkCore
 
-/// `apply --drift warn|block` (SPEC 9): before a target is touched, under its lock, its live
-/// fingerprint is held against the one recorded for the version it is at. Thread-safe value.
+/// `apply --drift warn|block` (docs/recovery.md#the-drift-gate-apply---drift-warnblock): before a
+/// target is touched, under its lock, its live fingerprint is held against the one recorded for the
+/// version it is at. Thread-safe value.
 public struct DriftGate: Sendable {
     /// Each target's policy (the command line, its environment's `drift:`, or `defaults`).
     public var policy: @Sendable (Target) -> DriftPolicy

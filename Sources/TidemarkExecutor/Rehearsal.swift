@@ -2,7 +2,8 @@ import Foundation
 import Logging
 import TidemarkCore
 
-/// What rehearsing one version found (SPEC 7).
+/// What rehearsing one version found
+/// (docs/recovery.md#rehearse-test-every-undo-script-on-a-scratch-database).
 public enum RehearsalVerdict: String, Sendable, Codable, CaseIterable {
     /// Forward, undo and forward again all ran; the undo restored the previous schema exactly.
     case ok
@@ -97,9 +98,11 @@ public struct RehearsalReport: Sendable, Hashable, Encodable {
     }
 }
 
-/// Rehearses a plan's rollback path on scratch databases (SPEC 1, 7): for each version in order,
-/// forward, fingerprint, verify (when the version has a verify script), undo, check the schema
-/// equals the previous version's, forward again, verify again, check it equals the first time's.
+/// Rehearses a plan's rollback path on scratch databases
+/// (docs/recovery.md#rehearse-test-every-undo-script-on-a-scratch-database): for each version in
+/// order, forward, fingerprint, verify (when the version has a verify script), undo, check the
+/// schema equals the previous version's, forward again, verify again, check it equals the first
+/// time's.
 ///
 /// After a failure the scratch database is dropped and rebuilt by applying every forward script
 /// up to and including the failed version, so one bad undo does not poison the versions after

@@ -96,7 +96,8 @@ public struct RunReport: Sendable, Codable {
     }
 }
 
-/// How a run ended, in the order of SPEC 4's exit codes. Thread-safe value.
+/// How a run ended, in the order of the exit codes' precedence (docs/reference.md#exit-codes).
+/// Thread-safe value.
 public enum RunStatus: Sendable, Hashable {
     /// Every target reached its desired state, or there was nothing to do (exit 0).
     case succeeded

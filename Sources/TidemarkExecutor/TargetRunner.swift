@@ -196,9 +196,10 @@ public struct TargetRunner: Sendable {
         }
     }
 
-    /// Backs up `target` before its first data-losing step (SPEC 1). Returns false, with the
-    /// outcome's error set, when the backup failed: that step and every later one must not run.
-    /// With backups disabled (`--no-backup`), says so in the log and returns true.
+    /// Backs up `target` before its first data-losing step
+    /// (docs/recovery.md#data-losing-steps-and-backups). Returns false, with the outcome's error
+    /// set, when the backup failed: that step and every later one must not run. With backups
+    /// disabled (`--no-backup`), says so in the log and returns true.
     private func backUp(
         _ target: Target, before step: PlannedStep, backend: any Backend, timeouts: Timeouts, into outcome: inout TargetOutcome,
         logger: Logger

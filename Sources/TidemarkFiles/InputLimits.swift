@@ -1,6 +1,6 @@
 /// What one input may cost: the bounds every file Tidemark reads is held to, so a file nobody
 /// meant (or somebody meant badly) ends in a clean error instead of hours or gigabytes.
-/// README "Limits" explains each one and what it costs at the bound.
+/// docs/reference.md#limits explains each one and what it costs at the bound.
 public enum InputLimits {
     /// Bytes of one migration script. Scanning costs up to ~160 bytes of memory per token, so a
     /// script of this size costs at most ~1.3 GB (one token per byte), ~0.5 GB for real SQL.

@@ -6,7 +6,8 @@ import Yams
 struct InventoryParser {
     static let inventoryKeys = ["inventory", "plan", "concurrency", "order", "defaults", "environments", "notify", "control"]
     static let timeoutKeys = ["lock_timeout", "statement_timeout", "connect_timeout"]
-    /// Lock safety on live environments (SPEC 13), in an environment or `defaults`.
+    /// Lock safety on live environments (docs/live-production.md#lint-and-lock-risk-in-the-plan),
+    /// in an environment or `defaults`.
     static let lockKeys = ["lock_risk_rows", "lock_retries"]
     static let environmentKeys =
         ["tier", "live", "audit", "concurrency", "canary", "max_failures", "drift"] + timeoutKeys + lockKeys + ["targets"]
@@ -141,7 +142,8 @@ struct InventoryParser {
         return inventory
     }
 
-    /// `control: { url: postgres://…, password_env: VAR }` (SPEC 11).
+    /// `control: { url: postgres://…, password_env: VAR }`
+    /// (docs/many-runners.md#one-run-across-runners-a-control-database).
     mutating func control(_ node: Node) -> ControlDatabase? {
         guard case .mapping(let mapping) = node else {
             fail(node, "control must be a mapping, e.g. control: { url: \"postgres://tidemark@control.db.internal/tidemark\", password_env: CONTROL_PASSWORD }.")

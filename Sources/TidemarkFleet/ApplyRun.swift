@@ -16,7 +16,7 @@ public struct ApplyRequest: Sendable {
         case savedRollout(path: String, inventory: String? = nil)
     }
 
-    /// How writes to `prod` targets are confirmed (SPEC 4).
+    /// How writes to `prod` targets are confirmed (docs/guide.md#commands).
     public enum ProductionConfirmation: Sendable {
         /// `--yes`.
         case given
@@ -47,7 +47,7 @@ public struct ApplyRequest: Sendable {
     /// Stops the run from outside; the caller may hold it to ask for a stop.
     public var control = RunControl()
     /// SIGINT and SIGTERM during execution stop the run gently (the first) or cancel running
-    /// statements (the second) instead of ending the process (SPEC 5).
+    /// statements (the second) instead of ending the process (docs/running.md#interrupts).
     public var trapsSignals = false
     public var runID: String
     /// `user@host`, recorded in every history row.
@@ -320,7 +320,7 @@ public struct ApplyRun: Sendable {
         return DriftGate(policy: policy, recorded: { version, backend in file.fingerprint(of: version, backend: backend) })
     }
 
-    /// Prod writes need `--yes`, or a person who confirms (SPEC 4).
+    /// Prod writes need `--yes`, or a person who confirms (docs/guide.md#commands).
     public func confirm(_ writes: [TargetPlan], inventory: Inventory, with confirmation: ApplyRequest.ProductionConfirmation) throws(FleetError) {
         let prod = writes.filter { $0.tier == .prod }.map(\.target)
         guard !prod.isEmpty else { return }

@@ -102,8 +102,9 @@ public struct RepairReport: Sendable, Encodable {
 }
 
 /// Diagnoses dirty targets from their live schema and records their resolution: the
-/// `tidemark repair` use case (SPEC 9). Never deletes a history row; only appends `repair` rows,
-/// each under the target's lock after reading its history again. Thread-safe value.
+/// `tidemark repair` use case (docs/recovery.md#when-a-target-is-dirty). Never deletes a history
+/// row; only appends `repair` rows, each under the target's lock after reading its history again.
+/// Thread-safe value.
 public struct RepairRun: Sendable {
     public var registry: BackendRegistry
     public var logger: Logger

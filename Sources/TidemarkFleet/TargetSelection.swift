@@ -6,7 +6,8 @@ import TidemarkFiles
 public struct TargetSelection: Sendable, Hashable {
     public var environments: [String]
     public var targets: [String]
-    /// Only the targets in this slice of the fleet (SPEC 11, without a control database).
+    /// Only the targets in this slice of the fleet
+    /// (docs/many-runners.md#static-partitions---partition-in: without a control database).
     public var partition: Partition?
 
     public init(environments: [String] = [], targets: [String] = [], partition: Partition? = nil) {

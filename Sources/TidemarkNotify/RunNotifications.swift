@@ -3,8 +3,9 @@ import Logging
 import Synchronization
 import TidemarkCore
 
-/// Turns one `apply` run into notification events (SPEC 6) and hands them to the notifier,
-/// which delivers them in the background: nothing here waits for the network until `finish`.
+/// Turns one `apply` run into notification events (docs/observing.md#notifications) and hands them
+/// to the notifier, which delivers them in the background: nothing here waits for the network until
+/// `finish`.
 ///
 /// Thread-safe: `handle(_:)` is called from the executor's event callback, on whatever
 /// thread finished the target; the little it remembers sits behind a `Mutex`, and the

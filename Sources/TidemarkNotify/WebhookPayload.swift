@@ -1,7 +1,8 @@
 import Foundation
 import TidemarkCore
 
-/// The JSON body a `webhook` sink receives (SPEC 6, schema `tidemark.event/v1`). Thread-safe value.
+/// The JSON body a `webhook` sink receives (schema `tidemark.event/v1`,
+/// docs/reference.md#tidemarkeventv1). Thread-safe value.
 ///
 /// The specified keys (`schema, event, run_id, inventory, environment, target, from, to,
 /// action, error, at`) are always present, `null` when they do not apply, so a receiver can

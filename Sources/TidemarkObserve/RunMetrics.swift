@@ -2,8 +2,8 @@ import Foundation
 import TidemarkCore
 import TidemarkExecutor
 
-/// The metrics of SPEC 12 for one run (`apply --metrics-file`) and for the fleet as `status`
-/// reads it (`status --metrics-file`). Pure; thread-safe (no state).
+/// The metrics (docs/observing.md#prometheus-metrics) for one run (`apply --metrics-file`) and for
+/// the fleet as `status` reads it (`status --metrics-file`). Pure; thread-safe (no state).
 public enum RunMetrics {
     /// Upper bounds of `tidemark_step_duration_seconds`, in seconds: from a quick DDL to a
     /// long backfill.

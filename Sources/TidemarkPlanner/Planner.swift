@@ -14,7 +14,8 @@ public struct PlannerOptions: Sendable, Hashable {
     }
 }
 
-/// Decides, per target, between apply, roll back, roll forward and blocked (SPEC 1 and 3).
+/// Decides, per target, between apply, roll back, roll forward and blocked
+/// (docs/guide.md#the-rules-the-planner-follows).
 ///
 /// A pure function of its inputs: no clock, no environment, no I/O; the same inputs always give
 /// the same rollout. Thread-safe (a value).
@@ -120,10 +121,11 @@ public struct Planner: Sendable {
         return checked
     }
 
-    /// SPEC 13: each lock-risky step gets the target's size estimate of the table it changes; on a
-    /// live environment, a scan or rewrite of a table estimated above `lock_risk_rows` blocks the
-    /// target unless the script says `-- tidemark:lock-ok`. Dev and test only show the risk.
-    /// SQLite targets have no such locks (one writer at a time, no catalog estimates): no risk shown.
+    /// docs/live-production.md#lint-and-lock-risk-in-the-plan: each lock-risky step gets the
+    /// target's size estimate of the table it changes; on a live environment, a scan or rewrite of
+    /// a table estimated above `lock_risk_rows` blocks the target unless the script says
+    /// `-- tidemark:lock-ok`. Dev and test only show the risk. SQLite targets have no such locks
+    /// (one writer at a time, no catalog estimates): no risk shown.
     private func checkingLocks(
         _ plan: TargetPlan, target: Target, environment: Environment, state: TargetState, result: TargetPlanMaker
     ) -> TargetPlan {
@@ -160,7 +162,8 @@ public struct Planner: Sendable {
         return plan
     }
 
-    /// The plan of versions alone (SPEC 1 and 3), before lock risks are weighed.
+    /// The plan of versions alone (docs/guide.md#the-rules-the-planner-follows), before lock risks
+    /// are weighed.
     private func planVersions(
         _ target: Target, in environment: Environment, state: TargetState, desired: Version?, strategy: Strategy,
         memo: StepMemo, result: TargetPlanMaker

@@ -1,6 +1,7 @@
 import TidemarkCore
 
-/// SPEC 1's quarantine row in one place: a quarantined version must never run again anywhere.
+/// The quarantine row of docs/guide.md#why-roll-back-why-roll-forward in one place: a quarantined
+/// version must never run again anywhere.
 ///
 /// Where a target has it in effect it must go like any version above the desired state (the
 /// `RuleTable` says undo or compensate); a compensating version that is itself quarantined cannot

@@ -1,7 +1,8 @@
 import TidemarkCore
 
-/// SPEC 1's rule table in one place: per environment and strategy, whether versions that must go
-/// are rolled back or rolled forward, and the rule that says why. Thread-safe (no state).
+/// The rule table of docs/guide.md#why-roll-back-why-roll-forward in one place: per environment and
+/// strategy, whether versions that must go are rolled back or rolled forward, and the rule that
+/// says why. Thread-safe (no state).
 ///
 /// | situation                               | rule               | versions that must go       |
 /// |-----------------------------------------|--------------------|-----------------------------|

@@ -177,10 +177,11 @@ public final class PostgresConnection: BackendConnection {
         }
     }
 
-    /// Brings a table written by an older Tidemark up to date: `attempt` (SPEC 13) is added with
-    /// default 1, which is what every earlier row was. A constant default makes this a catalog
-    /// change on PostgreSQL 11 and later: no rewrite, a brief lock. Older binaries keep working
-    /// (they name their columns and the default fills the new one).
+    /// Brings a table written by an older Tidemark up to date: `attempt`
+    /// (docs/decisions/0015-lock-retries-in-the-history.md) is added with default 1, which is what
+    /// every earlier row was. A constant default makes this a catalog change on PostgreSQL 11 and
+    /// later: no rewrite, a brief lock. Older binaries keep working (they name their columns and
+    /// the default fills the new one).
     private func addAttemptColumn(_ pg: PGConnection) throws(BackendError) {
         do throws(PGError) {
             try pg.execute("BEGIN")

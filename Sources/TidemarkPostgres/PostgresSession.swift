@@ -2,8 +2,9 @@ import Foundation
 import Logging
 import TidemarkCore
 
-/// A plain PostgreSQL session for Tidemark's own bookkeeping (the control database of SPEC 11):
-/// parameterised queries and transactions, nothing about migrations.
+/// A plain PostgreSQL session for Tidemark's own bookkeeping (the control database,
+/// docs/many-runners.md#one-run-across-runners-a-control-database): parameterised queries and
+/// transactions, nothing about migrations.
 ///
 /// Not thread-safe and not `Sendable`: like every libpq handle it belongs to one thread at a time;
 /// the type that confines it (the control store) says why it may cross threads. Blocks: call it

@@ -5,9 +5,9 @@ import TidemarkCore
 
 /// An open SQLite database file: the one owner of its `sqlite3` handle.
 ///
-/// Not thread-safe and not `Sendable`: the executor's worker that opened it uses it alone (STYLE 6);
-/// only `canceller` may be called from other threads. The handle is closed by `close()` or, at the
-/// latest, in `deinit`; closing also drops the migration lock.
+/// Not thread-safe and not `Sendable`: the executor's worker that opened it uses it alone
+/// (ARCHITECTURE.md#concurrency); only `canceller` may be called from other threads. The handle is
+/// closed by `close()` or, at the latest, in `deinit`; closing also drops the migration lock.
 public final class SQLiteConnection: BackendConnection {
     public let target: Target
     /// The absolute path of the database file.

@@ -178,8 +178,9 @@ extension SQLiteConnection {
 
     // MARK: tidemark_history
 
-    /// SPEC 2.3's columns plus `transactional` and `error`. Timestamps are ISO 8601 UTC text
-    /// with milliseconds, which SQLite's date functions read and which sorts in time order.
+    /// The columns of docs/guide.md#history-table plus `transactional` and `error`. Timestamps are
+    /// ISO 8601 UTC text with milliseconds, which SQLite's date functions read and which sorts in
+    /// time order.
     static let createHistoryTableSQL = """
         CREATE TABLE IF NOT EXISTS tidemark_history (
             id            INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -200,7 +201,8 @@ extension SQLiteConnection {
         )
         """
 
-    /// Adds `attempt` (SPEC 13) to a table an older Tidemark created; every earlier row was attempt 1.
+    /// Adds `attempt` (docs/decisions/0015-lock-retries-in-the-history.md) to a table an older
+    /// Tidemark created; every earlier row was attempt 1.
     static let addAttemptColumnSQL = "ALTER TABLE tidemark_history ADD COLUMN attempt INTEGER NOT NULL DEFAULT 1"
 
     /// Every row, oldest first; a table from before `attempt` reads each row as attempt 1.

@@ -265,7 +265,8 @@ public enum BackendConformance {
     }
 
     /// A failed no-transaction step says how many statements completed and where the failing one
-    /// starts (SPEC 9: `stopped at statement 3 of 4, line 3`), in the error and the history row.
+    /// starts (docs/recovery.md#when-a-target-is-dirty: `stopped at statement 3 of 4, line 3`), in
+    /// the error and the history row.
     public static func failedNoTransactionStepSaysWhereItStopped(_ fixture: any BackendFixture) throws {
         try check(fixture) { c in
             let target = try fixture.makeTarget(name: "statement-progress")
@@ -775,8 +776,9 @@ public enum BackendConformance {
         }
     }
 
-    /// Size estimates (SPEC 13) are read on a read-only connection, never fail for a relation that
-    /// does not exist (it is absent from the answer), and are never negative.
+    /// Size estimates (docs/live-production.md#lint-and-lock-risk-in-the-plan) are read on a
+    /// read-only connection, never fail for a relation that does not exist (it is absent from the
+    /// answer), and are never negative.
     public static func estimatedRowsReadsOnlyAndOmitsMissingRelations(_ fixture: any BackendFixture) throws {
         try check(fixture) { c in
             let target = try fixture.makeTarget(name: "estimates")

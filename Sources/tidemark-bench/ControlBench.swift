@@ -7,11 +7,11 @@ import TidemarkFleet
 import TidemarkPostgres
 import TidemarkTestSupport
 
-/// Many runner processes sharing one run through a real control database (SPEC 11), each on the
-/// in-memory backend: what the control database and each runner cost at a fleet's scale, with
-/// the targets themselves free. The parent writes the fleet as files, starts the runners (this
-/// binary with `--runner`), waits for them, then reads from the control database how the run
-/// ended and what it occupies.
+/// Many runner processes sharing one run through a real control database
+/// (docs/many-runners.md#one-run-across-runners-a-control-database), each on the in-memory backend:
+/// what the control database and each runner cost at a fleet's scale, with the targets themselves
+/// free. The parent writes the fleet as files, starts the runners (this binary with `--runner`),
+/// waits for them, then reads from the control database how the run ended and what it occupies.
 ///
 /// Each runner's in-memory targets live in its own process: a target claimed by one runner is
 /// migrated in that runner's store (nothing is killed here, so no target is taken over).

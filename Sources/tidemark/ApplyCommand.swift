@@ -108,7 +108,8 @@ extension Tidemark {
             try FleetInputs.inventory(at: path).control != nil
         }
 
-        /// This runner's part of a rollout coordinated through the control database (SPEC 11).
+        /// This runner's part of a rollout coordinated through the control database
+        /// (docs/many-runners.md#one-run-across-runners-a-control-database).
         private func runControlled(_ apply: ApplyRequest) async throws {
             var request = ControlledApplyRequest(apply: apply, database: controlDatabase.database)
             request.joinRunID = runner.runID

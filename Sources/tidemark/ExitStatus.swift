@@ -2,7 +2,7 @@ import ArgumentParser
 import TidemarkExecutor
 import TidemarkFleet
 
-/// The documented exit codes (SPEC 4).
+/// The documented exit codes (docs/reference.md#exit-codes).
 enum ExitStatus: Int32 {
     /// Every selected target reached its desired state, or there was nothing to do.
     case success = 0

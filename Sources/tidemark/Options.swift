@@ -116,7 +116,8 @@ extension ApplyRequest.ProductionConfirmation {
     }
 }
 
-/// `--control URL`: the PostgreSQL control database that coordinates many runners (SPEC 11).
+/// `--control URL`: the PostgreSQL control database that coordinates many runners
+/// (docs/many-runners.md#one-run-across-runners-a-control-database).
 struct ControlDatabaseOption: ParsableArguments {
     @Option(name: .customLong("control"), help: "The PostgreSQL control database (a libpq URL; its password from PGPASSWORD or .pgpass).")
     var control: String?

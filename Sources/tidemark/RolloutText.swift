@@ -36,7 +36,8 @@ enum RolloutText {
                         line += terminal.styled("  [DATA-LOSING: \(step.dataLossNotes.joined(separator: "; ")); only a backup restores it\(backup)]", .yellow)
                     }
                     lines.append(line)
-                    // SPEC 13: each lock-risky statement with this target's size; the acknowledgement if any.
+                    // docs/live-production.md#lint-and-lock-risk-in-the-plan: each lock-risky
+                    // statement with this target's size; the acknowledgement if any.
                     for risk in step.lockRisks {
                         let acknowledged = step.lockAcknowledged.map { "; lock-ok: \($0)" } ?? ""
                         lines.append(

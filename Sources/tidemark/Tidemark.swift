@@ -21,8 +21,8 @@ struct Tidemark: AsyncParsableCommand {
         ]
     )
 
-    /// Runs the command, mapping errors to the documented exit codes (SPEC 4): usage and
-    /// input errors exit 2, not ArgumentParser's 64.
+    /// Runs the command, mapping errors to the documented exit codes
+    /// (docs/reference.md#exit-codes): usage and input errors exit 2, not ArgumentParser's 64.
     static func main() async {
         do {
             var command = try parseAsRoot()

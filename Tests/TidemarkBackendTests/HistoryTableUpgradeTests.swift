@@ -8,8 +8,9 @@ import TidemarkTestSupport
 @testable import TidemarkSQLite
 
 /// Targets whose `tidemark_history` an older Tidemark created, before the `attempt` column
-/// (SPEC 13): read as they are by read-only commands, upgraded by the first writer, whichever
-/// command it is, and still writable by an older binary afterwards.
+/// (docs/decisions/0015-lock-retries-in-the-history.md): read as they are by read-only commands,
+/// upgraded by the first writer, whichever command it is, and still writable by an older binary
+/// afterwards.
 @Suite struct HistoryTableUpgradeTests {
     /// The row an older Tidemark wrote: version 1, forward, applied.
     static let legacyRowValues = """

@@ -6,7 +6,7 @@ import TidemarkPostgres
 import TidemarkSQLite
 import TidemarkTestSupport
 
-/// `tidemark adopt` with the real binary on real PostgreSQL (SPEC 10): targets migrated by
+/// `tidemark adopt` with the real binary on real PostgreSQL (docs/adopting.md): targets migrated by
 /// golang-migrate, Diesel and Flyway, their history tables made with each tool's own DDL and
 /// filled as the tool fills them, the schema built by running the Lemmy corpus's scripts with
 /// `psql`. Adopted targets then reach the latest version with `apply`, run nothing twice, end

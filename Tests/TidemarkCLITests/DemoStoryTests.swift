@@ -6,9 +6,10 @@ import TidemarkPostgres
 import TidemarkSQLite
 import TidemarkTestSupport
 
-/// The README's story, run with the real binary against real databases: apply v1–v4, quarantine
-/// v4, `revert 4`, converge (dev/test/downtime roll back, live prod rolls forward), then a new
-/// environment that never runs v4. Asserts every target's history rows and schema.
+/// The README's story (README.md#the-demo-one-bad-migration-forty-databases-3-am), run with the
+/// real binary against real databases: apply v1–v4, quarantine v4, `revert 4`, converge
+/// (dev/test/downtime roll back, live prod rolls forward), then a new environment that never runs
+/// v4. Asserts every target's history rows and schema.
 @Suite("Demo story", .serialized)
 struct DemoStoryTests {
     enum Kind: String, CaseIterable, CustomTestStringConvertible {

@@ -6,11 +6,12 @@ import TidemarkPostgres
 import TidemarkSQLite
 import TidemarkTestSupport
 
-/// `tidemark repair` with the real binary on real databases (SPEC 9): a no-transaction version
-/// whose first statement fails on some targets (a CHECK that some rows violate: nothing applied)
-/// and whose last fails on another (a UNIQUE index over duplicates: partly applied, and on
-/// PostgreSQL an INVALID index left by CONCURRENTLY). Diagnosis names each case, `--auto` marks
-/// only the provable ones, and after the data is fixed `apply` converges with every row kept.
+/// `tidemark repair` with the real binary on real databases
+/// (docs/recovery.md#when-a-target-is-dirty): a no-transaction version whose first statement fails
+/// on some targets (a CHECK that some rows violate: nothing applied) and whose last fails on
+/// another (a UNIQUE index over duplicates: partly applied, and on PostgreSQL an INVALID index left
+/// by CONCURRENTLY). Diagnosis names each case, `--auto` marks only the provable ones, and after
+/// the data is fixed `apply` converges with every row kept.
 @Suite("Repair", .serialized)
 struct RepairCommandTests {
     enum Kind: String, CaseIterable, CustomTestStringConvertible {

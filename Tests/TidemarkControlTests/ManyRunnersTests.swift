@@ -5,7 +5,8 @@ import TidemarkPostgres
 import TidemarkTestSupport
 
 /// Real `tidemark` processes sharing one run through a real PostgreSQL control database, with
-/// PostgreSQL schema targets in the same cluster (SPEC 11).
+/// PostgreSQL schema targets in the same cluster
+/// (docs/many-runners.md#one-run-across-runners-a-control-database).
 @Suite(.serialized, .enabled(if: TestPostgres.isAvailable, Comment(rawValue: TestPostgres.skipReason)))
 struct ManyRunnersTests {
     /// Three runners, one killed with SIGKILL at a random moment, three trials: every target

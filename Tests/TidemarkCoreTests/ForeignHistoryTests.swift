@@ -1,7 +1,7 @@
 import Testing
 import TidemarkCore
 
-/// `ForeignHistory`: what another tool's history table says is in effect (SPEC 10).
+/// `ForeignHistory`: what another tool's history table says is in effect (docs/adopting.md).
 @Suite struct ForeignHistoryTests {
     let plan = ["1", "2", "3", "4", "5"].compactMap { Version(numeric: $0) }
 

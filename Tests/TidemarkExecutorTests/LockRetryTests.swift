@@ -47,7 +47,8 @@ final class LockContendedConnection: ForwardingConnection {
     }
 }
 
-/// SPEC 13: which failures `lock_retries` retries, and how the attempts are reported.
+/// docs/live-production.md#lock-timeout-retries: which failures `lock_retries` retries, and how the
+/// attempts are reported.
 @Suite struct LockRetryTests {
     func run(failures: Int, lockRetries: Int, transactional: Bool = true, sqlState: String = "55P03") throws -> (TargetOutcome, [RunEvent]) {
         let store = MemoryStore()

@@ -3,7 +3,7 @@ import Testing
 import TidemarkCore
 @testable import TidemarkFiles
 
-/// What one input may cost (README "Limits"): past each bound, a clean error with its position.
+/// What one input may cost (docs/reference.md#limits): past each bound, a clean error with its position.
 @Suite("Input limits") struct InputLimitTests {
     func inventoryErrors(_ yaml: String) -> [String] {
         do {

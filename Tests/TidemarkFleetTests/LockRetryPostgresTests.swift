@@ -9,12 +9,12 @@ import TidemarkTestSupport
 
 @testable import TidemarkFleet
 
-/// SPEC 13's lock-timeout retries on a real PostgreSQL: another connection holds an ACCESS
-/// EXCLUSIVE lock on the table while `apply` runs an ALTER TABLE with a 1 s `lock_timeout`, and
-/// lets go once the first attempt has timed out (so the test does not depend on how fast a busy
-/// machine gets to the step). With `lock_retries` (5 by default on live) the step fails with
-/// 55P03, rolls back, and is run again until it gets the lock; with `lock_retries: 0` it fails
-/// as before.
+/// The lock-timeout retries (docs/live-production.md#lock-timeout-retries) on a real PostgreSQL:
+/// another connection holds an ACCESS EXCLUSIVE lock on the table while `apply` runs an ALTER TABLE
+/// with a 1 s `lock_timeout`, and lets go once the first attempt has timed out (so the test does
+/// not depend on how fast a busy machine gets to the step). With `lock_retries` (5 by default on
+/// live) the step fails with 55P03, rolls back, and is run again until it gets the lock; with
+/// `lock_retries: 0` it fails as before.
 @Suite(.enabled(if: TestPostgres.isAvailable, Comment(rawValue: TestPostgres.skipReason)), .serialized)
 struct LockRetryPostgresTests {
     struct Target {

@@ -9,9 +9,10 @@ import TidemarkTestSupport
 
 @testable import TidemarkFleet
 
-/// SPEC 13 on a real PostgreSQL: the same non-concurrent CREATE INDEX is blocked on a live prod
-/// target whose table holds 200,000 rows and planned forward on a dev target with 10, from each
-/// target's catalog estimate; once the script says `-- tidemark:lock-ok`, it runs on both.
+/// Lock risk (docs/live-production.md#lint-and-lock-risk-in-the-plan) on a real PostgreSQL: the
+/// same non-concurrent CREATE INDEX is blocked on a live prod target whose table holds 200,000 rows
+/// and planned forward on a dev target with 10, from each target's catalog estimate; once the
+/// script says `-- tidemark:lock-ok`, it runs on both.
 @Suite(.enabled(if: TestPostgres.isAvailable, Comment(rawValue: TestPostgres.skipReason)), .serialized)
 struct LockRiskPostgresTests {
     struct Fleet {

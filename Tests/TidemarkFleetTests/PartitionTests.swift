@@ -2,8 +2,8 @@ import Testing
 import TidemarkCore
 import TidemarkFleet
 
-/// `--partition I/N` (SPEC 11): N slices that cover every target exactly once, the same on every
-/// machine and in every release.
+/// `--partition I/N` (docs/many-runners.md#static-partitions---partition-in): N slices that cover
+/// every target exactly once, the same on every machine and in every release.
 @Suite struct PartitionTests {
     let names = (1...1_000).map { "tenant-\($0)" } + (1...64).map { String(format: "shard-%03d", $0) }
 

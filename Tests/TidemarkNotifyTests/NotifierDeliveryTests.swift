@@ -46,7 +46,7 @@ import TidemarkTestSupport
 
         let body = try #require(request.jsonObject())
         for key in ["schema", "event", "run_id", "inventory", "environment", "target", "from", "to", "action", "error", "at"] {
-            #expect(body.keys.contains(key), "SPEC 6 key \(key) present")
+            #expect(body.keys.contains(key), "tidemark.event/v1 key \(key) present")
         }
         #expect(body["schema"] as? String == "tidemark.event/v1")
         #expect(body["event"] as? String == "target.failed")

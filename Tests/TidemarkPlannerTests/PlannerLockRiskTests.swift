@@ -3,7 +3,8 @@ import Testing
 import TidemarkCore
 import TidemarkPlanner
 
-/// SPEC 13 in the planner: the same lock-risky step, weighed against each target's size estimate.
+/// Lock risk (docs/live-production.md#lint-and-lock-risk-in-the-plan) in the planner: the same
+/// lock-risky step, weighed against each target's size estimate.
 @Suite struct PlannerLockRiskTests {
     typealias B = PlanBuilder
 

@@ -3,7 +3,7 @@ import Testing
 import TidemarkCore
 import TidemarkPlanner
 
-/// The rules of SPEC 1, one scenario each, on the demo fleet's shape.
+/// The rules of docs/guide.md#why-roll-back-why-roll-forward, one scenario each, on the demo fleet's shape.
 @Suite struct PlannerRuleTests {
     typealias B = PlanBuilder
 
