@@ -242,7 +242,7 @@ public struct TargetRunner: Sendable {
         let recordOnly = step.kind == .skip || step.kind == .baseline || (step.kind == .undo && step.script.isEmpty)
         let script: Script? = step.kind == .undo ? migration.undo : migration.forward
         if !recordOnly {
-            guard let script, script.checksum == step.checksum else {
+            guard let script, script.matches(recordedChecksum: step.checksum) else {
                 throw .scriptChanged(target: target, script: step.script)
             }
         }

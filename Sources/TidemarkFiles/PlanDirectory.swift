@@ -386,8 +386,9 @@ private struct PlanLoader {
         } else {
             noTransaction = TransactionDetection.reason(for: statements)
         }
+        let checksums = Checksum.script(data, acknowledgements: directives.acknowledgementLines)
         let script = Script(
-            path: name.path, sql: sql, checksum: Checksum.sha256(of: data), noTransaction: noTransaction,
+            path: name.path, sql: sql, checksum: checksums.checksum, wholeFileChecksum: checksums.wholeFile, noTransaction: noTransaction,
             compensates: directives.compensates?.version, dataLossAcknowledged: directives.dataLossAcknowledged,
             irreversible: directives.irreversible, lockAcknowledged: directives.lockAcknowledged)
         return (script, directives)

@@ -178,7 +178,7 @@ public struct Planner: Sendable {
             guard let version = Version(entry.version, style: plan.versionStyle), let migration = migrationsByVersion[version] else {
                 return result(.blocked(reason: .unknownVersion(version: entry.version, plan: plan.name), rule: nil))
             }
-            if (entry.kind == .forward || entry.kind == .compensate) && entry.checksum != migration.forward.checksum {
+            if (entry.kind == .forward || entry.kind == .compensate) && !migration.forward.matches(recordedChecksum: entry.checksum) {
                 return result(
                     .blocked(
                         reason: .checksumMismatch(
