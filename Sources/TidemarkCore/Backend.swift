@@ -210,4 +210,14 @@ public protocol BackupCapableBackend: Backend {
 
     /// Replaces the target's schema and data with the backup at `path`. Blocks.
     func restore(_ target: Target, from path: String, timeouts: Timeouts, logger: Logger) throws(BackendError)
+
+    /// What a backup may wait for, and for how long, said before it starts (a backup must
+    /// never wait silently): `pg_dump waits at most 5s for a lock on each table`.
+    func backupWait(timeouts: Timeouts) -> String
+}
+
+extension BackupCapableBackend {
+    public func backupWait(timeouts: Timeouts) -> String {
+        "the backup waits at most \(DurationText.text(timeouts.lockTimeout)) for a lock"
+    }
 }
