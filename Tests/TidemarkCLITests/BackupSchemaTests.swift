@@ -204,4 +204,83 @@ struct BackupSchemaTests {
         try locker.execute("ROLLBACK")
         #expect(totalsAreIntact(schema), "the data-losing step ran without its backup")
     }
+
+    /// A folder whose pg_dump leaves out the rows of every `orders` table (as a pattern that
+    /// picked the wrong schema would), for `TIDEMARK_PG_BIN_DIR`.
+    func incompleteDumpTools(in root: URL) throws -> [String: String] {
+        let bin = root.appendingPathComponent("bin")
+        try FileManager.default.createDirectory(at: bin, withIntermediateDirectories: true)
+        let real = ProcessInfo.processInfo.environment["TIDEMARK_TEST_POSTGRES_BIN"] ?? "/usr/bin"
+        let scripts = [
+            "pg_dump": "#!/bin/sh\nexec '\(real)/pg_dump' \"$@\" '--exclude-table-data=*.orders'\n",
+            "pg_restore": "#!/bin/sh\nexec '\(real)/pg_restore' \"$@\"\n",
+        ]
+        for (tool, script) in scripts {
+            let path = bin.appendingPathComponent(tool).path
+            try script.write(toFile: path, atomically: true, encoding: .utf8)
+            chmod(path, 0o755)
+        }
+        return ["TIDEMARK_PG_BIN_DIR": bin.path]
+    }
+
+    @Test("A dump that lacks a table's rows is removed and refuses the data-losing step")
+    func incompleteDumpIsRemovedAndRefusesTheStep() async throws {
+        let schema = name("tm_incomplete_")
+        let root = try workspace(schema: schema)
+        defer {
+            try? TestPostgres.dropSchema(schema)
+            try? FileManager.default.removeItem(at: root)
+        }
+        let environment = try incompleteDumpTools(in: root)
+        let first = try await CommandRunner.run(["apply", "-i", "inventories/shop.yaml", "--yes", "--to", "1"], in: root)
+        #expect(first.status == 0, "\(first)")
+
+        let backup = try await CommandRunner.run(
+            ["backup", "-i", "inventories/shop.yaml", "--target", "shop", "--out", "shop.dump"], in: root, environment: environment)
+        #expect(backup.status == 1, "\(backup)")
+        #expect(backup.standardError.contains("lacks TABLE DATA \(schema).orders, so it is not kept as a backup"), "\(backup)")
+        let left = try FileManager.default.contentsOfDirectory(atPath: root.path).filter { $0.hasPrefix("shop.dump") }
+        #expect(left.isEmpty, "\(left)")
+
+        let applied = try await CommandRunner.run(["apply", "-i", "inventories/shop.yaml", "--yes"], in: root, environment: environment)
+        #expect(applied.status == 1, "\(applied)")
+        #expect((applied.standardOutput + applied.standardError).contains("the backup before data-losing version 2 failed, so that step did not run"), "\(applied)")
+        let backups = (try? FileManager.default.contentsOfDirectory(atPath: root.appendingPathComponent(".tidemark/backups/shop").path)) ?? []
+        #expect(backups.isEmpty, "\(backups)")
+        #expect(totalsAreIntact(schema), "the data-losing step ran without a complete backup")
+    }
+
+    @Test("Without schema:, the whole database is dumped and every table of every schema is checked")
+    func wholeDatabaseBackupListsEverySchemasTables() async throws {
+        let url = try #require(TestPostgres.url)
+        let database = name("tm_whole_")
+        let admin = try PostgresSession(
+            target: Target(name: "admin", environment: "test", connection: .url(url)), timeouts: .standard, logger: Logger(label: "test"))
+        defer {
+            try? admin.execute("DROP DATABASE IF EXISTS \(database) WITH (FORCE)")
+            admin.close()
+        }
+        try admin.execute("CREATE DATABASE \(database)")
+        let components = try #require(URLComponents(string: url))
+        let databaseURL = "postgres://\(components.user ?? "tidemark")@\(components.host ?? "127.0.0.1"):\(components.port ?? 5432)/\(database)"
+        let root = try workspace(schema: "", url: databaseURL)
+        defer { try? FileManager.default.removeItem(at: root) }
+        // No schema: in the inventory: the target is the whole database.
+        let inventoryPath = root.appendingPathComponent("inventories/shop.yaml")
+        let inventory = try String(contentsOf: inventoryPath, encoding: .utf8).replacingOccurrences(of: ", schema: ''", with: "")
+        try inventory.write(to: inventoryPath, atomically: true, encoding: .utf8)
+        let first = try await CommandRunner.run(["apply", "-i", "inventories/shop.yaml", "--yes", "--to", "1"], in: root)
+        #expect(first.status == 0, "\(first)")
+        let side = try PostgresSession(
+            target: Target(name: "side", environment: "test", connection: .url(databaseURL)), timeouts: .standard, logger: Logger(label: "test"))
+        try side.execute("CREATE SCHEMA \"Side Schema\"; CREATE TABLE \"Side Schema\".\"t 1\" (id integer); INSERT INTO \"Side Schema\".\"t 1\" VALUES (7)")
+        side.close()
+
+        let backup = try await CommandRunner.run(["backup", "-i", "inventories/shop.yaml", "--target", "shop", "--out", "whole.dump"], in: root)
+        #expect(backup.status == 0, "\(backup)")
+        #expect(backup.standardOutput.contains("(pg_dump -Fc, 3 tables checked, "), "\(backup)")
+        let list = try listing(root.appendingPathComponent("whole.dump").path)
+        #expect(list.contains("TABLE DATA public orders "), "\(list)")
+        #expect(list.contains("TABLE DATA Side Schema t 1 "), "\(list)")
+    }
 }
