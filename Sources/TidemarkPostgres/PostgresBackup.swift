@@ -277,15 +277,27 @@ enum PostgresTool {
             for secret in invocation.secrets.sorted(by: { $0.count > $1.count }) where !secret.isEmpty {
                 message = message.replacingOccurrences(of: secret, with: "***")
             }
-            if name == "pg_dump", message.contains("LOCK TABLE"), message.contains("statement timeout") || message.contains("lock timeout") {
-                message =
-                    "another session holds a lock on a table to back up, and pg_dump waited the target's lock_timeout "
-                    + "(\(DurationText.text(timeouts.lockTimeout))) for it; retry when it is released (\(message))"
+            // One line: the tools print a line each for the error, its detail and hint.
+            message = PGError.clean(message)
+            if name == "pg_dump", let table = lockedTable(in: message), message.contains("statement timeout") || message.contains("lock timeout") {
+                throw .backupFailed(
+                    target: target.name,
+                    message: "cannot \(what): another session holds a lock on \(table), and pg_dump gave up after the target's "
+                        + "lock_timeout (\(DurationText.text(timeouts.lockTimeout))); retry when that session has finished, or raise lock_timeout.")
             }
             throw .backupFailed(
                 target: target.name, message: "cannot \(what): \(name) exited with status \(process.terminationStatus): \(message)")
         }
         return standardOutput
+    }
+}
+
+extension PostgresTool {
+    /// The table of `Query was: LOCK TABLE "s".t IN ACCESS SHARE MODE` in pg_dump's error.
+    static func lockedTable(in message: String) -> String? {
+        guard let start = message.range(of: "LOCK TABLE "), let end = message.range(of: " IN ACCESS SHARE MODE", range: start.upperBound..<message.endIndex)
+        else { return nil }
+        return String(message[start.upperBound..<end.lowerBound])
     }
 }
 
