@@ -32,13 +32,11 @@ struct ConnectParameters: Sendable, Hashable {
         case .url(let url):
             // Parsed once, by libpq's parser; the keywords then go to PQconnectdbParams as they
             // are (expand_dbname = 0), and to pg_dump/pg_restore without the password.
-            secrets += ConnectParameters.passwords(in: url)
-            switch ConnInfo.parse(url) {
-            case .success(let info):
-                pairs += info.options
-                if let password = info.password { secrets.append(password) }
-            case .failure(let failure):
-                problem = failure.message
+            let parsed = ConnInfo.parse(url)
+            secrets += ConnectParameters.passwords(in: url, parsed: parsed)
+            switch parsed {
+            case .success(let info): pairs += info.options
+            case .failure(let failure): problem = failure.message
             }
         case .service(let name):
             pairs.append(Pair(keyword: "service", value: name))
@@ -93,10 +91,13 @@ struct ConnectParameters: Sendable, Hashable {
     /// conninfo string (`password=secret`, `password = 'se cret'`), raw and percent-decoded, as
     /// libpq reads them and as a person wrote them (a raw `@` or `/` makes the two differ).
     static func passwords(in connection: String) -> [String] {
+        passwords(in: connection, parsed: ConnInfo.parse(connection))
+    }
+
+    /// The same, given what libpq's parser made of `connection`.
+    static func passwords(in connection: String, parsed: Result<ConnInfo, ConnInfo.Problem>) -> [String] {
         var found: [String] = []
-        if ConnInfo.isConnectionString(connection), case .success(let info) = ConnInfo.parse(connection), let password = info.password {
-            found.append(password)
-        }
+        if case .success(let info) = parsed, let password = info.password { found.append(password) }
         if let written = ConnInfo.uriPassword(in: connection) { found.append(written) }
         if let scheme = connection.range(of: "://"), let range = Redaction.uriPasswordRange(in: connection[scheme.upperBound...]) {
             found.append(String(connection[range]))

@@ -21,7 +21,7 @@ extension PostgresBackend: BackupCapableBackend {
     /// reaches the tools only through their environment (see `PostgresTool`).
     public func backup(_ target: Target, to path: String, timeouts: Timeouts, logger: Logger) throws(BackendError) -> BackupRecord {
         let invocation = try PostgresTool.invocation(for: target, timeouts: timeouts)
-        let expected = try PostgresTool.tables(of: target, timeouts: timeouts, logger: logger)
+        let expected = try PostgresTool.tables(of: target, invocation: invocation, timeouts: timeouts, logger: logger)
         let partial = try BackupFile.prepare(path, target: target.name)
         do throws(BackendError) {
             var arguments = ["--format=custom", "--file=\(partial)", "--dbname=\(invocation.connection)"]
@@ -93,6 +93,8 @@ enum PostgresTool {
         /// The child's environment: ours, with `PGPASSWORD` when there is a password.
         var environment: [String: String]
         var secrets: [String]
+        /// The target's connection keywords, parsed once, for Tidemark's own catalog session.
+        var parameters: ConnectParameters
     }
 
     /// The variable that names a folder to take `pg_dump` and `pg_restore` from instead of the
@@ -113,7 +115,7 @@ enum PostgresTool {
         // client_encoding stays the tools' own choice (pg_dump sets it from the archive).
         let connection = ConnInfo.conninfoString(parameters.pairs, excluding: ["password", "client_encoding"])
         if let password = parameters.password { environment["PGPASSWORD"] = password }
-        return Invocation(connection: connection, environment: environment, secrets: parameters.secrets)
+        return Invocation(connection: connection, environment: environment, secrets: parameters.secrets, parameters: parameters)
     }
 
     /// `name` as a pg_dump pattern that matches exactly that name: double-quoted, inner `"`
@@ -149,8 +151,8 @@ enum PostgresTool {
     /// every schema but PostgreSQL's own (`pg_catalog`, `information_schema`, `pg_toast…`,
     /// `pg_temp…`), as pg_dump without `--schema` does; tables that belong to an extension are
     /// dumped as the extension, so they are left out.
-    static func tables(of target: Target, timeouts: Timeouts, logger: Logger) throws(BackendError) -> ExpectedTables {
-        let parameters = ConnectParameters(target: target, timeouts: timeouts, environment: ProcessInfo.processInfo.environment)
+    static func tables(of target: Target, invocation: Invocation, timeouts: Timeouts, logger: Logger) throws(BackendError) -> ExpectedTables {
+        let parameters = invocation.parameters
         let pg: PGConnection
         do {
             pg = try PGConnection.connect(parameters, logger: logger)
