@@ -38,7 +38,7 @@ public enum BackupFile {
     public static func commit(_ partial: String, to path: String, target: String) throws(BackendError) {
         try restrict(partial, target: target)
         guard size(of: partial) > 0 else {
-            throw .backupFailed(target: target, message: "the backup written to \(partial) is empty, so it is not kept.")
+            throw .backupFailed(target: target, message: "the backup written to \(partial) is empty, so it is not kept")
         }
         guard rename(partial, path) == 0 else {
             throw .backupFailed(target: target, message: "cannot move \(partial) to \(path): \(String(cString: strerror(errno)))")

@@ -35,7 +35,7 @@ extension PostgresBackend: BackupCapableBackend {
                     target: target.name,
                     message: "the dump \(target.schema.map { "of schema \(PostgresSQL.quoteIdentifier($0)) " } ?? "")lacks "
                         + "\(missing.prefix(5).joined(separator: ", "))\(missing.count > 5 ? " and \(missing.count - 5) more" : ""), "
-                        + "so it is not kept as a backup (pg_restore -l checked it against the catalog).")
+                        + "so it is not kept as a backup (pg_restore -l checked it against the catalog)")
             }
             try BackupFile.commit(partial, to: path, target: target.name)
         } catch {
@@ -175,7 +175,7 @@ enum PostgresTool {
             if let schema = target.schema {
                 guard !(try pg.query("SELECT 1 FROM pg_namespace WHERE nspname = $1", [schema])).isEmpty else {
                     throw BackendError.backupFailed(
-                        target: target.name, message: "cannot back up schema \(PostgresSQL.quoteIdentifier(schema)): it does not exist in the database.")
+                        target: target.name, message: "cannot back up schema \(PostgresSQL.quoteIdentifier(schema)): it does not exist in the database")
                 }
             }
             let rows = try pg.query(sql, target.schema.map { [$0] } ?? [])
@@ -285,7 +285,7 @@ enum PostgresTool {
                 throw .backupFailed(
                     target: target.name,
                     message: "cannot \(what): another session holds a lock on \(table), and pg_dump gave up after the target's "
-                        + "lock_timeout (\(DurationText.text(timeouts.lockTimeout))); retry when that session has finished, or raise lock_timeout.")
+                        + "lock_timeout (\(DurationText.text(timeouts.lockTimeout))); retry when that session has finished, or raise lock_timeout")
             }
             throw .backupFailed(
                 target: target.name, message: "cannot \(what): \(name) exited with status \(process.terminationStatus): \(message)")
