@@ -189,7 +189,8 @@ public struct BackupRecord: Sendable, Hashable, Codable {
     public var target: String
     /// Where the file is (mode 0600).
     public var path: String
-    /// How it was made, e.g. `pg_dump -Fc --schema app` or `sqlite3 online backup`.
+    /// How it was made and checked, e.g. `pg_dump -Fc --schema="app", 12 tables checked` or
+    /// `sqlite3 online backup`.
     public var method: String
     public var bytes: Int64
 
