@@ -27,6 +27,9 @@ extension Tidemark {
                 registry: Backends.standard, timeouts: inventory.timeouts(for: target),
                 logger: logging.makeLogger())
             let pool = DispatchWorkers(count: 1, label: "tidemark-backup")
+            if let waits = runner.backupWait(for: target) {
+                Terminal.standardOutput.write("backing up \(target.name) to \(path) (\(waits))")
+            }
             do {
                 let record = try await pool.run { try runner.backup(target, to: path) }
                 Terminal.standardOutput.write("backup of \(record.target) written to \(record.path) (\(record.method), \(record.bytes) bytes)")

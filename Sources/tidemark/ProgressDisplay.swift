@@ -98,6 +98,8 @@ final class ProgressDisplay: Sendable {
                 terminal.styled(
                     "retrying   \(target) \(kind.rawValue) \(version): timed out waiting for a lock (rolled back); attempt \(attempt) of \(of) in \(delay.milliseconds) ms",
                     .yellow))
+        case .backupStarted(let target, let version, let waits):
+            print("backing up \(target) before its data-losing step \(version) (\(waits))")
         }
     }
 
