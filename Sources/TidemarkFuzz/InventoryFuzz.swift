@@ -20,6 +20,13 @@ enum InventoryFuzz {
             for target in targets where !names.insert(target.name).inserted {
                 return fail("target name '\(target.name)' appears twice")
             }
+            // Names become paths and are printed: an accepted one is a TargetName, and no name holds a control character.
+            if let bad = targets.first(where: { TargetName($0.name) == nil }) {
+                return fail("target name '\(PrintableText.escaped(bad.name))' was accepted but breaks \(TargetName.rule)")
+            }
+            for name in [inventory.name] + inventory.environments.map(\.name) where PrintableText.firstControl(in: name) != nil {
+                return fail("name '\(PrintableText.escaped(name))' with a control character was accepted")
+            }
             if let empty = inventory.environments.first(where: \.targets.isEmpty) {
                 return fail("environment '\(empty.name)' has no targets")
             }
