@@ -202,6 +202,19 @@ import TidemarkTestSupport
 
     // MARK: - Printed text is escaped
 
+    @Test func logLinesEscapeThePathsAndMessagesTheyQuote() async throws {
+        let scratch = try Scratch(scripts: ["V1__a.sql": "CREATE TABLE a (x int);\n"])
+        defer { scratch.remove() }
+        let text = try String(contentsOfFile: scratch.inventory, encoding: .utf8)
+            .replacingOccurrences(of: "sqlite:../dev.db", with: #"sqlite:../dev\nFORGED log line.db"#)
+        try text.write(toFile: scratch.inventory, atomically: true, encoding: .utf8)
+        let apply = try await CommandRunner.run(["apply", "-i", scratch.inventory, "--yes"], in: scratch.root)
+        #expect(apply.status == 0, "\(apply)")
+        // The warning about the new database quotes its path: one line, the break escaped.
+        #expect(apply.standardError.contains(#"created new database at \#(scratch.root.path)/dev\nFORGED log line.db"#), "\(apply)")
+        #expect(!apply.standardError.contains("\nFORGED"), "\(apply)")
+    }
+
     @Test func historyAndReportEscapeTextFromTheDatabaseAndTheReport() async throws {
         // The description comes from the script's name; the error from SQLite, quoting the script.
         let scratch = try Scratch(scripts: [
