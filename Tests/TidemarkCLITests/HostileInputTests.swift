@@ -94,6 +94,17 @@ import TidemarkTestSupport
         try await expectRefused(scratch, "\(scratch.plan.path)/deploy/a.sql: resolves to ")
     }
 
+    @Test func aSqitchChangeNameThatClimbsOutOfThePlanIsRefused() async throws {
+        // Sqitch change names may hold `/` (a path under deploy/); `..` components must not lead out.
+        let scratch = try Scratch(scripts: [
+            "sqitch.plan": "%syntax-version=1.0.0\n%project=app\n\nx/../../../../outside/secret 2024-01-01T00:00:00Z Dev <dev@example.com> # a\n",
+            "deploy/x/keep.txt": "",
+        ])
+        defer { scratch.remove() }
+        let resolved = scratch.outside.appendingPathComponent("secret.sql").resolvingSymlinksInPath().path
+        try await expectRefused(scratch, "\(scratch.plan.path)/deploy/x/../../../../outside/secret.sql: resolves to \(resolved), outside the plan directory")
+    }
+
     @Test func linksInsideThePlanAndAPlanReachedThroughALinkWork() async throws {
         let scratch = try Scratch(scripts: ["V1__a.sql": "CREATE TABLE a (x int);\n", "shared/undo.sql": "DROP TABLE a;\n"])
         defer { scratch.remove() }
