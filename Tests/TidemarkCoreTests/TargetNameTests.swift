@@ -74,3 +74,15 @@ import TidemarkCore
         }
     }
 }
+
+/// Found by the `names` fuzzer; the redaction is being reworked elsewhere, so it is recorded as a
+/// known issue here: when the fix lands this test fails ("known issue was not recorded"), and
+/// the `withKnownIssue` wrapper and the restriction in NamesFuzz.checkRedaction go.
+@Suite struct RedactionByCharacterTests {
+    @Test func aQuotedPasswordStartingWithACombiningMarkIsRedactedWhole() {
+        let text = "host=db password='\u{05A8}x\tSECRET-REST' dbname=app"
+        withKnownIssue("Redaction reads conninfo by Character: the quote and the mark are one Character") {
+            #expect(Redaction.redactConnectionString(text) == "host=db password=*** dbname=app")
+        }
+    }
+}
