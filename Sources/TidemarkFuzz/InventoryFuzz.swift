@@ -45,8 +45,12 @@ enum InventoryFuzz {
                     return fail("\(bounds.outside(line: location.line, column: location.column)): \(problem)")
                 }
                 guard !problem.message.isEmpty else { return fail("empty message at \(location)") }
-                guard problem.description == "\(file):\(location.line):\(location.column): \(problem.message)" else {
+                // One line whatever the file holds: the message is printed escaped.
+                guard problem.description == "\(file):\(location.line):\(location.column): \(PrintableText.escaped(problem.message))" else {
                     return fail("error does not render as file:line:column: message: \(problem)")
+                }
+                guard PrintableText.firstControl(in: problem.description) == nil else {
+                    return fail("error holds a control character: \(PrintableText.escaped(problem.description))")
                 }
                 guard (previous.line, previous.column) <= (location.line, location.column) else {
                     return fail("errors out of file order: \(problem) after line \(previous.line)")
