@@ -226,6 +226,20 @@ import TidemarkTestSupport
         #expect(!apply.standardError.contains("\nFORGED"), "\(apply)")
     }
 
+    @Test func statusEscapesTheErrorItQuotes() async throws {
+        let scratch = try Scratch(scripts: ["V1__a.sql": "CREATE TABLE a (x int);\n"])
+        defer { scratch.remove() }
+        let text = try String(contentsOfFile: scratch.inventory, encoding: .utf8)
+            .replacingOccurrences(of: "sqlite:../dev.db", with: #"sqlite:../dev\nprod  prod-eu-1  prod  9  -  -  -  never\e[2J.db"#)
+        try text.write(toFile: scratch.inventory, atomically: true, encoding: .utf8)
+        // No database there: the status row quotes the path in its error, escaped.
+        let status = try await CommandRunner.run(["status", "-i", scratch.inventory], in: scratch.root)
+        #expect(status.status == 1, "\(status)")
+        #expect(!status.standardOutput.contains("\u{1B}"), "\(status)")
+        #expect(!status.standardOutput.contains("\nprod  prod-eu-1"), "\(status)")
+        #expect(status.standardOutput.contains(#"dev\nprod  prod-eu-1  prod  9  -  -  -  never\u{1B}[2J.db"#), "\(status)")
+    }
+
     @Test func historyAndReportEscapeTextFromTheDatabaseAndTheReport() async throws {
         // The description comes from the script's name; the error from SQLite, quoting the script.
         let scratch = try Scratch(scripts: [
