@@ -68,7 +68,9 @@ public enum FleetStatus {
         var versions: [String: String] = [:]
         for row in rows where row.error == nil { versions[row.target] = row.version }
         let workers = DispatchWorkers(count: min(max(snapshot.inventory.concurrency, 1), 16), label: "tidemark-drift")
-        let results = await DriftCheck(registry: registry, logger: logger).check(
+        var check = DriftCheck(registry: registry, logger: logger)
+        check.recordHint = RepairHint.rehearseRecord(inventoryFile: snapshot.inventory.file, planDirectory: snapshot.plan.directory)
+        let results = await check.check(
             snapshot.targets, versions: versions, inventory: snapshot.inventory, pool: workers,
             recorded: { version, backend in file.fingerprint(of: version, backend: backend) })
         for index in rows.indices { rows[index].drift = results[rows[index].target] }
