@@ -52,7 +52,8 @@ let package = Package(
         ),
         .target(
             name: "TidemarkExecutor",
-            dependencies: ["TidemarkCore", .product(name: "Logging", package: "swift-log")]
+            // The planner for the wave policy (WavePolicy), the rule the control database follows too.
+            dependencies: ["TidemarkCore", "TidemarkPlanner", .product(name: "Logging", package: "swift-log")]
         ),
         .target(
             name: "TidemarkNotify",

@@ -1,5 +1,6 @@
 import Foundation
 import TidemarkCore
+import TidemarkPlanner
 import TidemarkPostgres
 
 extension ControlStore {
@@ -41,9 +42,9 @@ extension ControlStore {
                     ])
                 var position = 0
                 var rows: [(target: TargetPlan, environment: String, wave: Int, position: Int, canary: Bool, maxFailures: Int?)] = []
+                let policy = WavePolicy(inventory: inventory)
                 for (index, wave) in rollout.waves.enumerated() {
-                    let environment = inventory.environment(named: wave.environment)
-                    let maxFailures = environment?.maxFailures ?? (wave.tier == .prod ? 0 : nil)
+                    let maxFailures = policy.rule(for: wave).maxFailures
                     for target in wave.targets {
                         rows.append((target, wave.environment, index, position, target.target == wave.canary, maxFailures))
                         position += 1
@@ -179,22 +180,26 @@ extension ControlStore {
                     """
                     UPDATE tidemark_control.targets SET state = 'done', outcome = $4, result = $5::jsonb, finished_at = now(), lease_until = NULL
                     WHERE run_id = $1 AND target = $2 AND runner = $3 AND state = 'claimed'
-                    RETURNING wave, canary, max_failures, environment
+                    RETURNING wave, canary, max_failures, environment, plan->>'tier'
                     """, [runID, outcome.target, runner, outcome.outcome.rawValue, ControlStore.json(outcome)])
                 guard let row = updated.first else { return (false, nil) }
                 if let event { try Self.insertEvent(event, runID: runID, on: session) }
                 guard outcome.outcome == .failed, let wave = row[0] else { return (true, nil) }
                 let environment = row[3] ?? outcome.environment
+                // The budget as stored when the run was opened; the rule is the executor's.
+                let rule = WavePolicy.Rule(
+                    environment: environment, tier: row[4].flatMap(Tier.init(rawValue:)) ?? .test, maxFailures: row[2].flatMap { Int($0) },
+                    concurrency: nil)
                 let reason: String
                 if row[1] == "t" {
-                    reason = "canary \(outcome.target) of wave \(environment) failed, so the rest of the wave did not start"
+                    reason = rule.canaryHalt(outcome.target)
                 } else {
                     let failures = Int(
                         try session.query(
                             "SELECT count(*) FROM tidemark_control.targets WHERE run_id = $1 AND wave = $2 AND outcome = 'failed'", [runID, wave]
                         ).first?.first??.description ?? "0") ?? 0
-                    guard let limit = row[2].flatMap(Int.init), failures > limit else { return (true, nil) }
-                    reason = "wave \(environment) halted after \(failures) failure\(failures == 1 ? "" : "s") (max_failures: \(limit))"
+                    guard let halt = rule.halt(afterFailures: failures) else { return (true, nil) }
+                    reason = halt
                 }
                 let halted = try session.query(
                     "UPDATE tidemark_control.runs SET halted = $2 WHERE run_id = $1 AND halted IS NULL RETURNING halted", [runID, reason])

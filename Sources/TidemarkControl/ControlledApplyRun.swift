@@ -182,7 +182,7 @@ public struct ControlledApplyRun: Sendable {
             throw .fleet(error)
         }
         let targetRunner = gateConfiguration
-        let concurrency = max(1, request.apply.concurrency ?? inventory.concurrency)
+        let concurrency = WavePolicy.workers(requested: request.apply.concurrency, inventory: inventory)
         // One control session per worker (the first is the runner's own), each on a thread of its own.
         var stores = [store]
         for _ in 1..<max(1, concurrency) {

@@ -67,7 +67,7 @@ public enum FleetStatus {
         let file = try FleetInputs.fingerprints(of: snapshot.plan)
         var versions: [String: String] = [:]
         for row in rows where row.error == nil { versions[row.target] = row.version }
-        let workers = DispatchWorkers(count: min(max(snapshot.inventory.concurrency, 1), 16), label: "tidemark-drift")
+        let workers = DispatchWorkers(count: WavePolicy.readWorkers(snapshot.inventory), label: "tidemark-drift")
         let results = await DriftCheck(registry: registry, logger: logger).check(
             snapshot.targets, versions: versions, inventory: snapshot.inventory, pool: workers,
             recorded: { version, backend in file.fingerprint(of: version, backend: backend) })

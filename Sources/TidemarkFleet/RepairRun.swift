@@ -3,6 +3,7 @@ import Logging
 import TidemarkCore
 import TidemarkExecutor
 import TidemarkFiles
+import TidemarkPlanner
 
 /// What `tidemark repair` is asked to do. Thread-safe value.
 public struct RepairRequest: Sendable {
@@ -124,7 +125,7 @@ public struct RepairRun: Sendable {
         let fingerprints = try FleetInputs.recordedFingerprints(of: plan)
         let examiner = Examiner(
             registry: registry, logger: logger, style: plan.versionStyle, fingerprints: fingerprints, lockWait: request.lockWait)
-        let workers = DispatchWorkers(count: min(max(inventory.concurrency, 1), 16), label: "tidemark-repair")
+        let workers = DispatchWorkers(count: WavePolicy.readWorkers(inventory), label: "tidemark-repair")
 
         // Pass 1: read and diagnose every selected target, each under its lock, writing nothing.
         let found = await workers.each(targets, inventory: inventory) { target, timeouts in
