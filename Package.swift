@@ -142,7 +142,7 @@ let package = Package(
         .testTarget(
             name: "TidemarkFleetTests",
             dependencies: [
-                "TidemarkFleet", "TidemarkCore", "TidemarkFiles", "TidemarkExecutor", "TidemarkTestSupport", "TidemarkPostgres",
+                "TidemarkFleet", "TidemarkCore", "TidemarkFiles", "TidemarkExecutor", "TidemarkPlanner", "TidemarkTestSupport", "TidemarkPostgres",
             ]
         ),
         .testTarget(

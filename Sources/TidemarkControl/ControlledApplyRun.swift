@@ -133,7 +133,7 @@ public struct ControlledApplyRun: Sendable {
         let fleet = FleetIndex(inventory)
         let served = plans.filter { ServeSelector.serves(request.serve, target: fleet.targets[$0.target]) }
         let rollout = RunKey.rollout(of: plans, inventory: inventory, plan: plan, run: run)
-        observer.planned(rollout, unreachable: [:])
+        observer.planned(rollout, unreachable: [:], policy: WavePolicy(inventory: inventory))
         let runner = "\(appliedBy)/\(ProcessInfo.processInfo.processIdentifier)-\(String(UInt16.random(in: 0...UInt16.max), radix: 16))"
         var result = ControlledApplyResult(apply: ApplyResult(rollout: rollout), runID: runID, created: created, runner: runner)
         guard !served.isEmpty else {

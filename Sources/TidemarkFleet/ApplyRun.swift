@@ -5,6 +5,7 @@ import TidemarkExecutor
 import TidemarkFiles
 import TidemarkNotify
 import TidemarkObserve
+import TidemarkPlanner
 
 /// What to apply and how: the inputs of the run use case. Thread-safe value.
 public struct ApplyRequest: Sendable {
@@ -70,8 +71,9 @@ public struct ApplyRequest: Sendable {
 /// What a run tells its caller while it runs: a command prints it, a test records it. Every
 /// method has a default that does nothing. Called from worker threads: thread-safe.
 public protocol ApplyObserver: Sendable {
-    /// The rollout is known (before any confirmation); `unreachable` could not be read.
-    func planned(_ rollout: Rollout, unreachable: [String: BackendError])
+    /// The rollout is known (before any confirmation); `unreachable` could not be read; `policy`
+    /// says what a failure in each wave stops.
+    func planned(_ rollout: Rollout, unreachable: [String: BackendError], policy: WavePolicy)
     /// Execution begins: `writes` targets will be written.
     func executionStarted(writes: Int)
     /// What the executor reports: waves, targets starting and finishing.
@@ -83,7 +85,7 @@ public protocol ApplyObserver: Sendable {
 }
 
 extension ApplyObserver {
-    public func planned(_ rollout: Rollout, unreachable: [String: BackendError]) {}
+    public func planned(_ rollout: Rollout, unreachable: [String: BackendError], policy: WavePolicy) {}
     public func executionStarted(writes: Int) {}
     public func handle(_ event: RunEvent) {}
     public func interrupted(_ message: String) {}
@@ -166,7 +168,7 @@ public struct ApplyRun: Sendable {
         // Planned: the states are not needed again (at 100,000 targets they are 50 MB), and each
         // target's runner reads its state again under the target's lock.
         snapshot.states = [:]
-        observer.planned(rollout, unreachable: snapshot.unreachable)
+        observer.planned(rollout, unreachable: snapshot.unreachable, policy: WavePolicy(inventory: snapshot.inventory))
 
         var result = ApplyResult(rollout: rollout, unreachable: snapshot.unreachable)
         // A partition that holds no target: no run, no report, no notification.

@@ -25,14 +25,19 @@ public struct WavePolicy: Sendable, Hashable {
         for environment in inventory.environments {
             rules[environment.name] = Rule(
                 environment: environment.name, tier: environment.tier,
-                maxFailures: environment.maxFailures ?? (environment.tier == .prod ? 0 : nil), concurrency: environment.concurrency)
+                maxFailures: environment.maxFailures ?? Self.defaultMaxFailures, concurrency: environment.concurrency)
         }
         self.rules = rules
     }
 
+    /// The rules as stored (a shared run's, as it was opened).
+    public init(rules: [Rule]) {
+        self.rules = Dictionary(rules.map { ($0.environment, $0) }, uniquingKeysWith: { first, _ in first })
+    }
+
     /// The rule of `wave` (an environment the inventory no longer names: the defaults).
     public func rule(for wave: Wave) -> Rule {
-        rules[wave.environment] ?? Rule(environment: wave.environment, tier: wave.tier, maxFailures: wave.tier == .prod ? 0 : nil, concurrency: nil)
+        rules[wave.environment] ?? Rule(environment: wave.environment, tier: wave.tier, maxFailures: Self.defaultMaxFailures, concurrency: nil)
     }
 
     /// Worker threads for a run: `--concurrency N`, else the inventory's `concurrency`; at least one.
@@ -70,7 +75,11 @@ public struct WavePolicy: Sendable, Hashable {
 
         /// Whether the wave still starts its own remaining targets once its budget is spent: a
         /// non-prod wave finishes them (they tell how far the failure reaches), a prod wave does not.
-        public var finishesOwnTargetsAfterHalt: Bool { false }
+        public var finishesOwnTargetsAfterHalt: Bool { tier != .prod }
+
+        /// Whether the wave still starts its own targets after the halt just decided (`canary`:
+        /// its canary failed, which stops the rest of the wave whatever the tier).
+        public func continues(afterHaltByCanary canary: Bool) -> Bool { finishesOwnTargetsAfterHalt && !canary }
 
         /// Why the wave halts after `failures` failures; nil while they are within its budget.
         public func halt(afterFailures failures: Int) -> String? {
@@ -129,8 +138,7 @@ public struct WavePolicy: Sendable, Hashable {
 
         /// Whether the wave may start another of its targets.
         public var startsMore: Bool {
-            guard haltReason != nil else { return true }
-            return rule.finishesOwnTargetsAfterHalt && !canaryFailed
+            haltReason == nil || rule.continues(afterHaltByCanary: canaryFailed)
         }
     }
 }

@@ -72,4 +72,33 @@ import TidemarkPlanner
         #expect(!progress.startsMore)
         #expect(progress.failures == 2)
     }
+
+    /// No `max_failures` anywhere: 0 in every environment, prod or not.
+    @Test func theDefaultBudgetIsZeroInEveryEnvironment() {
+        let policy = WavePolicy(inventory: inventory([environment("dev", .dev), environment("test", .test), environment("prod", .prod)]))
+        for (name, tier) in [("dev", Tier.dev), ("test", .test), ("prod", .prod)] {
+            #expect(policy.rule(for: wave(name, tier)).maxFailures == 0, "\(name)")
+        }
+        #expect(policy.rule(for: wave("gone", .dev)).maxFailures == 0, "an environment the inventory no longer names")
+    }
+
+    /// Over its budget, a non-prod wave finishes its own targets; a prod wave starts none.
+    @Test(arguments: [(Tier.dev, true), (.test, true), (.staging, true), (.prod, false)])
+    func aHaltedWaveFinishesItsOwnTargetsUnlessItIsProd(tier: Tier, finishes: Bool) {
+        var progress = WavePolicy.Progress(rule: WavePolicy.Rule(environment: "e", tier: tier, maxFailures: 0, concurrency: nil))
+        #expect(progress.record(.failed, target: "e-1", canary: false) == "wave e halted after 1 failure (max_failures: 0)")
+        #expect(progress.startsMore == finishes)
+    }
+
+    /// What `plan` says under each wave.
+    @Test(arguments: [
+        (Tier.dev, 0, false, "a failure in wave e stops the later waves (max_failures 0)"),
+        (.test, 2, false, "more than 2 failures in wave e stop the later waves (max_failures 2)"),
+        (.prod, 0, false, "a failure in wave e stops the later waves and its own targets not yet started (max_failures 0)"),
+        (.prod, 0, true, "a failure in wave e stops its own targets not yet started (max_failures 0)"),
+        (.dev, 0, true, nil),
+    ] as [(Tier, Int, Bool, String?)])
+    func theSummarySaysWhatAFailureStops(tier: Tier, budget: Int, last: Bool, said: String?) {
+        #expect(WavePolicy.Rule(environment: "e", tier: tier, maxFailures: budget, concurrency: nil).summary(last: last) == said)
+    }
 }
