@@ -46,6 +46,16 @@ public struct ControlledApplyResult: Sendable {
     public var stoppedByControl = false
     /// Why the run's later waves did not start, when some runner saw a failure.
     public var halted: String?
+    /// How every target of the run that this runner serves ended, whoever ran it.
+    public var served: [Outcome: Int] = [:]
+
+    /// How this runner's part ended, for its exit code: its own report, the control database
+    /// lost, and every target it serves (one skipped because a wave halted is a failure, as in
+    /// one process), by the one precedence.
+    public var status: RunStatus {
+        if servedNothing { return .succeeded }
+        return RunStatus.first(of: [apply.status, lost == nil ? .succeeded : .failed] + served.keys.map { RunStatus($0) })
+    }
 }
 
 /// Runs this runner's part of a rollout coordinated through a PostgreSQL control database
@@ -133,7 +143,14 @@ public struct ControlledApplyRun: Sendable {
         let fleet = FleetIndex(inventory)
         let served = plans.filter { ServeSelector.serves(request.serve, target: fleet.targets[$0.target]) }
         let rollout = RunKey.rollout(of: plans, inventory: inventory, plan: plan, run: run)
-        observer.planned(rollout, unreachable: [:], policy: WavePolicy(inventory: inventory))
+        // The waves follow the rule the run was opened with, which an older Tidemark stored
+        // without a failure budget outside prod: said once, here.
+        let (policy, legacy) = try await control.call { () throws(ControlError) in try store.wavePolicy(runID) }
+        if legacy {
+            logger.warning(
+                "run \(runID) was opened by an older Tidemark, which stored no max_failures for its non-prod waves: in this run a failure there does not stop the later waves (runs opened from now on stop at the first failure unless max_failures says otherwise)")
+        }
+        observer.planned(rollout, unreachable: [:], policy: policy)
         let runner = "\(appliedBy)/\(ProcessInfo.processInfo.processIdentifier)-\(String(UInt16.random(in: 0...UInt16.max), radix: 16))"
         var result = ControlledApplyResult(apply: ApplyResult(rollout: rollout), runID: runID, created: created, runner: runner)
         guard !served.isEmpty else {
@@ -194,11 +211,11 @@ public struct ControlledApplyRun: Sendable {
         defer { for extra in stores.dropFirst() { extra.close() } }
         let workerControl = ControlCalls(pool: DispatchWorkers(count: concurrency, label: "tidemark-control-worker"))
         let worker = RunnerLoop(
-            stores: stores, control: workerControl, runID: runID, runner: runner, served: servedList, lease: request.lease,
-            poll: request.pollInterval, inventory: inventory, fleet: fleet, rollout: rollout, plan: plan, desired: desired, strategy: strategy, registry: registry,
-            logger: logger, runControl: runControl, keeper: keeper, targetRunner: targetRunner,
-            pool: DispatchWorkers(count: concurrency, label: "tidemark-worker"),
-            observer: observer)
+            RunnerLoop.Context(
+                stores: stores, control: workerControl, runID: runID, runner: runner, served: servedList, lease: request.lease,
+                poll: request.pollInterval, inventory: inventory, fleet: fleet, rollout: rollout, plan: plan, desired: desired, strategy: strategy,
+                limited: policy.rules.values.contains { $0.concurrency != nil }, registry: registry, logger: logger, runControl: runControl,
+                keeper: keeper, targetRunner: targetRunner, pool: DispatchWorkers(count: concurrency, label: "tidemark-worker"), observer: observer))
         observer.executionStarted(writes: served.filter(\.action.writes).count)
         let outcomes = await worker.work()
         signals?.release()
@@ -219,6 +236,9 @@ public struct ControlledApplyRun: Sendable {
         _ = try? await control.call { () throws(ControlError) in keeper.finishDelivery() }
 
         let progress = lost == nil ? try? await control.call { () throws(ControlError) in try store.progress(runID, served: servedList) } : nil
+        if lost == nil, let served = try? await control.call({ () throws(ControlError) in try store.servedOutcomes(runID, served: servedList) }) {
+            result.served = served
+        }
         result.lost = lost
         result.halted = progress?.halted
         result.stoppedByControl = keeper.stopRequested

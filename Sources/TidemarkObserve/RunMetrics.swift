@@ -89,6 +89,7 @@ public enum RunMetrics {
         case .failed: return "failed"
         case .blocked: return "blocked"
         case .locked: return "locked"
+        case .deferred: return "deferred"
         case .interrupted: return "interrupted"
         }
     }

@@ -125,8 +125,8 @@ extension Tidemark {
             let said = ControlText.runnerSummary(result)
             if !json { Terminal.standardOutput.write(said) }
             if result.servedNothing { return }
-            if let lost = result.lost { throw CommandFailure(.failed, lost.description) }
-            throw ExitStatus(result.apply.status).exitCode
+            if let lost = result.lost, result.status != .interrupted { throw CommandFailure(.failed, lost.description) }
+            throw ExitStatus(result.status).exitCode
         }
 
         /// `--yes`; otherwise the inventory's name typed on a terminal; otherwise a refusal.
