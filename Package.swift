@@ -166,7 +166,10 @@ let package = Package(
         ),
         .testTarget(
             name: "TidemarkCLITests",
-            dependencies: ["TidemarkCore", "TidemarkTestSupport", "TidemarkSQLite", "TidemarkPostgres", "TidemarkExecutor", "TidemarkFleet"],
+            // The `tidemark` executable too: building these tests builds it, so they never run a stale binary.
+            dependencies: [
+                "tidemark", "TidemarkCore", "TidemarkTestSupport", "TidemarkSQLite", "TidemarkPostgres", "TidemarkExecutor", "TidemarkFleet",
+            ],
             exclude: ["Golden"]
         ),
     ]
