@@ -39,8 +39,12 @@ public struct Script: Sendable, Hashable, Codable {
     /// Path relative to the plan directory (`V3__add_email.sql`, `2019-..._x/up.sql`).
     public var path: String
     public var sql: String
-    /// SHA-256 hex of the script bytes with CRLF normalised to LF.
+    /// SHA-256 hex of the script bytes with CRLF normalised to LF, leaving out the
+    /// acknowledgement lines (`-- tidemark:lock-ok …`, `-- tidemark:data-loss-ok …`).
     public var checksum: String
+    /// The older form, every byte (CRLF as LF), when acknowledgement lines make it differ:
+    /// history rows written before acknowledgements were left out hold it, and still match.
+    public var wholeFileChecksum: String?
     /// Nil when the script runs inside Tidemark's transaction with its history row.
     public var noTransaction: NoTransactionReason?
     /// `-- tidemark:compensates V`: this forward version is the roll-forward of V.
@@ -53,10 +57,11 @@ public struct Script: Sendable, Hashable, Codable {
     public var lockAcknowledged: String?
 
     public init(
-        path: String, sql: String, checksum: String, noTransaction: NoTransactionReason? = nil,
+        path: String, sql: String, checksum: String, wholeFileChecksum: String? = nil, noTransaction: NoTransactionReason? = nil,
         compensates: Version? = nil, dataLossAcknowledged: String? = nil, irreversible: String? = nil,
         lockAcknowledged: String? = nil
     ) {
+        self.wholeFileChecksum = wholeFileChecksum
         self.lockAcknowledged = lockAcknowledged
         self.path = path
         self.sql = sql
@@ -65,6 +70,11 @@ public struct Script: Sendable, Hashable, Codable {
         self.compensates = compensates
         self.dataLossAcknowledged = dataLossAcknowledged
         self.irreversible = irreversible
+    }
+
+    /// Whether a history row's checksum is this script's, in either form.
+    public func matches(recordedChecksum: String) -> Bool {
+        recordedChecksum == checksum || recordedChecksum == wholeFileChecksum
     }
 
     /// Whether Tidemark wraps the script and its history row in one transaction.

@@ -16,6 +16,9 @@ struct ScriptDirectives: Sendable {
     var lockAcknowledged: String?
     /// `-- tidemark:irreversible <reason>` (undo scripts only).
     var irreversible: String?
+    /// The lines (1-based) holding `data-loss-ok` or `lock-ok`: acknowledgements, which change
+    /// nothing about how the script runs, so the checksum leaves them out (`Checksum.script`).
+    var acknowledgementLines: Set<Int> = []
 
     /// Reads the directives of `sql`; problems are appended to `errors`.
     ///
@@ -91,6 +94,7 @@ struct ScriptDirectives: Sendable {
                     )
                 } else {
                     directives.dataLossAcknowledged = argument
+                    directives.acknowledgementLines.insert(lineNumber)
                 }
             case "lock-ok":
                 if argument.isEmpty {
@@ -99,6 +103,7 @@ struct ScriptDirectives: Sendable {
                     )
                 } else {
                     directives.lockAcknowledged = argument
+                    directives.acknowledgementLines.insert(lineNumber)
                 }
             default:  // irreversible
                 if direction == .forward {

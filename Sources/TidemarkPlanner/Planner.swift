@@ -173,12 +173,15 @@ public struct Planner: Sendable {
         if let dirty = state.dirty {
             return result(.blocked(reason: .dirty(version: dirty.version, historyRow: dirty.id), rule: nil))
         }
+        if let tool = state.foreignHistory, state.applied.isEmpty {
+            return result(.blocked(reason: .adoptFirst(tool: tool, table: tool.historyTable.qualifiedName), rule: nil))
+        }
         var applied: [Applied] = []
         for entry in state.applied {
             guard let version = Version(entry.version, style: plan.versionStyle), let migration = migrationsByVersion[version] else {
                 return result(.blocked(reason: .unknownVersion(version: entry.version, plan: plan.name), rule: nil))
             }
-            if (entry.kind == .forward || entry.kind == .compensate) && entry.checksum != migration.forward.checksum {
+            if (entry.kind == .forward || entry.kind == .compensate) && !migration.forward.matches(recordedChecksum: entry.checksum) {
                 return result(
                     .blocked(
                         reason: .checksumMismatch(

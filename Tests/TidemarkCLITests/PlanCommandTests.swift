@@ -14,6 +14,40 @@ import TidemarkTestSupport
         return root
     }
 
+    /// The trap: a blocked message says to acknowledge the risk in the script, but dev already
+    /// ran it; the edit must not lock dev out with a checksum mismatch. Rows an older Tidemark
+    /// wrote with the whole file's checksum still match; a real edit still blocks.
+    @Test func acknowledgingARiskInAScriptDevAlreadyRanLeavesDevAlone() async throws {
+        let root = try workspace()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let applied = try await CommandRunner.run(["apply", "-i", "inventories/demo.yaml", "--env", "dev"], in: root)
+        #expect(applied.status == 0, "\(applied)")
+        let script = root.appendingPathComponent("plans/demo/V4__drop_order_totals.sql")
+        let original = try String(contentsOf: script, encoding: .utf8)
+        let acknowledged = "-- tidemark:data-loss-ok the billing service owns totals now\n" + original
+        try acknowledged.write(to: script, atomically: true, encoding: .utf8)
+
+        let plan = try await CommandRunner.run(["plan", "-i", "inventories/demo.yaml", "--env", "dev"], in: root)
+        #expect(plan.status == 0, "\(plan)")
+        #expect(plan.standardOutput.contains("  dev            none        4 → 4"), "\(plan)")
+
+        // A row an older Tidemark wrote after the acknowledgement was added holds the whole file's checksum.
+        let whole = try await ExternalTool.run("python3", ["-c", "import hashlib,sys; print(hashlib.sha256(open(sys.argv[1],'rb').read()).hexdigest())", script.path])
+        let checksum = whole.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines)
+        let update = try await ExternalTool.run(
+            "python3", ["-c", "import sqlite3,sys; db=sqlite3.connect(sys.argv[1]); db.execute(\"UPDATE tidemark_history SET checksum=? WHERE version='4'\", (sys.argv[2],)); db.commit()",
+                        root.appendingPathComponent(".tidemark/demo/dev.db").path, checksum])
+        #expect(update.status == 0, "\(update)")
+        let legacy = try await CommandRunner.run(["plan", "-i", "inventories/demo.yaml", "--env", "dev"], in: root)
+        #expect(legacy.status == 0, "\(legacy)")
+
+        // Anything else in the script is a change: blocked, as before.
+        try (acknowledged + "-- and one more thing\n").write(to: script, atomically: true, encoding: .utf8)
+        let changed = try await CommandRunner.run(["plan", "-i", "inventories/demo.yaml", "--env", "dev"], in: root)
+        #expect(changed.status == 3, "\(changed)")
+        #expect(changed.standardOutput.contains("checksum"), "\(changed)")
+    }
+
     @Test func toZeroRollsDevAndTestBackToEmptyButNotLiveProd() async throws {
         let root = try workspace()
         defer { try? FileManager.default.removeItem(at: root) }

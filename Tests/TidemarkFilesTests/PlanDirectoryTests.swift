@@ -110,6 +110,32 @@ struct PlanChecksumTests {
         #expect(Checksum.sha256(of: Data("a\rb".utf8)) != Checksum.sha256(of: Data("ab".utf8)))
         #expect(Checksum.sha256(of: Data("a\r".utf8)) != Checksum.sha256(of: Data("a".utf8)))
     }
+
+    /// Acknowledging a risk in a script some targets already ran must not change its checksum
+    /// for them; directives that change how a script runs do change it.
+    @Test func acknowledgementLinesAreLeftOutOfTheChecksumAndTheWholeFileFormIsKept() throws {
+        let directory = try TestPaths.temporaryDirectory()
+        defer { TestPaths.remove(directory) }
+        let body = "ALTER TABLE orders DROP COLUMN total;\n"
+        let acknowledged = "-- tidemark:lock-ok orders is tiny\r\n-- a note\n-- tidemark:data-loss-ok unused since 2023\n"
+        try TestPaths.write(body, to: "V1__plain.sql", in: directory)
+        try TestPaths.write(acknowledged + body, to: "V2__acknowledged.sql", in: directory)
+        try TestPaths.write("-- tidemark:no-transaction\n" + body, to: "V3__no_transaction.sql", in: directory)
+        try TestPaths.write("-- a note\n" + body, to: "V4__noted.sql", in: directory)
+        let plan = try PlanDirectory.load(at: directory)
+        let (plain, withAcknowledgements, noTransaction, noted) = (
+            plan.migrations[0].forward, plan.migrations[1].forward, plan.migrations[2].forward, plan.migrations[3].forward
+        )
+        #expect(plain.wholeFileChecksum == nil)
+        #expect(withAcknowledgements.checksum == noted.checksum, "only the two acknowledgement lines are left out")
+        #expect(withAcknowledgements.checksum != plain.checksum, "the ordinary comment stays in")
+        #expect(withAcknowledgements.wholeFileChecksum == Checksum.sha256(of: Data((acknowledged + body).utf8)))
+        #expect(withAcknowledgements.matches(recordedChecksum: noted.checksum))
+        #expect(withAcknowledgements.matches(recordedChecksum: Checksum.sha256(of: Data((acknowledged + body).utf8))))
+        #expect(!withAcknowledgements.matches(recordedChecksum: plain.checksum))
+        #expect(noTransaction.checksum != plain.checksum, "no-transaction changes how the script runs")
+        #expect(noTransaction.wholeFileChecksum == nil)
+    }
 }
 
 /// Files saved with Windows line endings read as the same lines (found while profiling the
