@@ -15,6 +15,9 @@ public struct StatusRow: Sendable, Encodable {
     public var pending: [String]
     public var quarantinedApplied: [String]
     public var dirty: Bool
+    /// At its desired state: readable, nothing pending, not dirty, and no quarantined version in
+    /// effect without its compensation (a target sitting on a quarantined v4 is not done).
+    public var converged = false
     /// The newest history row: `<when> <kind> <version>[ (failed)]`.
     public var lastRun: String?
     /// Why the target could not be read (the row names the target, so the sentence does not).
@@ -51,6 +54,8 @@ public enum FleetStatus {
                     compensated.contains(version) ? "\(version) (compensated)" : version.text
                 }
                 row.dirty = state.isDirty
+                let onQuarantined = applied.contains { plan.isQuarantined($0) && !compensated.contains($0) }
+                row.converged = row.pending.isEmpty && !row.dirty && !onQuarantined
                 row.lastRun = state.lastEntry.map {
                     "\(ISO8601Timestamp.string(from: $0.startedAt)) \($0.kind.rawValue) \($0.version)\($0.success ? "" : " (failed)")"
                 }
@@ -85,7 +90,7 @@ extension FleetStatus {
             targets: rows.map { row in
                 RunMetrics.TargetSample(
                     environment: row.environment, target: row.target, version: row.version, dirty: row.dirty,
-                    converged: row.error == nil && row.pending.isEmpty && !row.dirty, reachable: row.error == nil)
+                    converged: row.converged, reachable: row.error == nil)
             })
     }
 
@@ -97,7 +102,7 @@ extension FleetStatus {
             targets: rows.map { row in
                 FleetPage.Target(
                     environment: row.environment, target: row.target, version: row.version, pending: row.pending, dirty: row.dirty,
-                    drift: row.drift?.status, error: row.error)
+                    converged: row.converged, drift: row.drift?.status, error: row.error)
             }, at: date)
     }
 }

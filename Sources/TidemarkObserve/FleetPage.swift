@@ -13,15 +13,18 @@ public enum FleetPage {
         public var version: String?
         public var pending: [String]
         public var dirty: Bool
+        /// At its desired state (nothing pending, no quarantined version in effect uncompensated).
+        public var converged: Bool
         /// With `--drift`: what the live schema is against the recorded fingerprint.
         public var drift: DriftResult.Status?
         /// Why it could not be read.
         public var error: String?
 
         public init(
-            environment: String, target: String, version: String?, pending: [String], dirty: Bool, drift: DriftResult.Status? = nil,
-            error: String? = nil
+            environment: String, target: String, version: String?, pending: [String], dirty: Bool, converged: Bool? = nil,
+            drift: DriftResult.Status? = nil, error: String? = nil
         ) {
+            self.converged = converged ?? (pending.isEmpty && !dirty)
             self.environment = environment
             self.target = target
             self.version = version
@@ -39,7 +42,9 @@ public enum FleetPage {
         let dirty = targets.filter(\.dirty).count
         let drifted = targets.filter { $0.drift == .drift }.count
         let unreadable = targets.filter { $0.error != nil }.count
-        let behind = targets.filter { $0.error == nil && !$0.pending.isEmpty }.count
+        // Not at the desired state for a reason other than dirtiness: versions pending, or a
+        // quarantined version in effect that the plan will undo or compensate.
+        let behind = targets.filter { $0.error == nil && !$0.dirty && !$0.converged }.count
         var meta = [
             "plan <b>\(e(plan))</b>", "latest usable version <b>\(e(latest ?? "none"))</b>", "<b>\(targets.count)</b> targets",
             "<b>\(behind)</b> behind", "<b>\(dirty)</b> dirty",

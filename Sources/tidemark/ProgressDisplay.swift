@@ -86,9 +86,10 @@ final class ProgressDisplay: Sendable {
                 default: state.done += 1
                 }
             }
-            // Unchanged and blocked targets were shown in the plan; say only what ran or did not
-            // (and what the drift gate blocked or warned about, which the plan could not know).
-            guard outcome.outcome != .unchanged, outcome.outcome != .blocked || outcome.blockedBy != nil else { return }
+            // Unchanged targets were shown in the plan; say what ran, what did not, and what is
+            // blocked and why (with the plan printed far above, or not at all in a long run's log,
+            // a blocked target must not vanish from the outcome lines).
+            guard outcome.outcome != .unchanged else { return }
             guard perTarget || OutcomeGroup.standsAlone(outcome.outcome) || outcome.driftWarning != nil else { return }
             print(Self.line(for: outcome, terminal: terminal))
         case .waveHalted(let environment, let reason):
@@ -161,7 +162,7 @@ final class ProgressDisplay: Sendable {
         if !steps.isEmpty { line += ": \(steps)" }
         if let error = outcome.error { line += "\n            \(PrintableText.escaped(error))" }
         if outcome.outcome == .skipped { line += ": \(PrintableText.escaped(outcome.reason))" }
-        if outcome.blockedBy != nil { line += "\n            \(PrintableText.escaped(outcome.reason))" }
+        if outcome.outcome == .blocked, !outcome.reason.isEmpty { line += "\n            \(PrintableText.escaped(outcome.reason))" }
         if let warning = outcome.driftWarning { line += "\n            drift (warn): \(PrintableText.escaped(warning))" }
         return line
     }

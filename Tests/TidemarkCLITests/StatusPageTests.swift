@@ -49,6 +49,38 @@ import TidemarkTestSupport
         #expect(FileManager.default.fileExists(atPath: shot.path))
     }
 
+    /// The demo's 3 a.m. moment: v4 quarantined, no compensation yet. Live prod is blocked on v4;
+    /// apply's outcome lines and `report` say so with the reason, and the fleet page counts the
+    /// targets sitting on quarantined v4 as not at their desired state (it said `0 behind`).
+    @Test func blockedTargetsAndQuarantinedVersionsAreVisibleInApplyReportAndThePage() async throws {
+        let root = try CommandRunner.temporaryDirectory("tidemark-blocked-visible")
+        defer { try? FileManager.default.removeItem(at: root) }
+        for folder in ["inventories", "plans"] {
+            try FileManager.default.copyItem(at: CommandRunner.repositoryRoot.appendingPathComponent(folder), to: root.appendingPathComponent(folder))
+        }
+        let first = try await CommandRunner.run(["apply", "-i", "inventories/demo.yaml", "--yes"], in: root)
+        #expect(first.status == 0, "\(first)")
+        let quarantine = try await CommandRunner.run(["quarantine", "4", "--reason", "still read by invoicing", "-i", "inventories/demo.yaml"], in: root)
+        #expect(quarantine.status == 0, "\(quarantine)")
+
+        let apply = try await CommandRunner.run(["apply", "-i", "inventories/demo.yaml", "--yes"], in: root)
+        #expect(apply.status == 3, "\(apply)")
+        let outcomes = apply.standardOutput.components(separatedBy: "wave 1/").dropFirst().joined()
+        #expect(outcomes.contains("blocked     prod-eu-1 (prod) blocked 4 → 4\n            prod-eu-1 is live production"), "\(apply)")
+        #expect(outcomes.contains("write one with `tidemark revert 4 -i inventories/demo.yaml`"), "\(apply)")
+
+        let runID = try #require(apply.standardOutput.components(separatedBy: "run ").last?.split(separator: ":").first.map(String.init))
+        let report = try await CommandRunner.run(["report", runID], in: root)
+        #expect(report.status == 3, "the run's exit code: \(report)")
+        #expect(report.standardOutput.contains("prod-eu-1 is live production: roll forward keeps the audit trail, but version 4 has no compensating migration"), "\(report)")
+
+        let status = try await CommandRunner.run(["status", "-i", "inventories/demo.yaml", "--json", "--html", "fleet.html"], in: root)
+        #expect(status.status == 0, "\(status)")
+        #expect(status.standardOutput.components(separatedBy: "\"converged\" : false").count - 1 == 4, "the four live prod targets on v4: \(status)")
+        let page = try String(contentsOf: root.appendingPathComponent("fleet.html"), encoding: .utf8)
+        #expect(page.contains("<b>4</b> behind"), "\(page.prefix(2000))")
+    }
+
     @Test func reportRewritesTheRunPageAndPrintsTheRunGrouped() async throws {
         let root = try await GroupedOutputTests.fleet()
         defer { try? FileManager.default.removeItem(at: root) }
