@@ -143,7 +143,9 @@ public protocol BackendConnection: AnyObject {
 
     /// The rows of a table another tool owns, `table.columns` as text (booleans as the database
     /// writes them as text, NULL as nil), in no particular order; nil when the table does not
-    /// exist. Only reads: allowed on a read-only connection, and never writes the table.
+    /// exist or lacks one of the columns (a table that only shares the tool's table name, such
+    /// as an application's own `schema_migrations`, is not the tool's). Only reads: allowed on a
+    /// read-only connection, and never writes the table.
     func readRows(of table: ForeignTable) throws(BackendError) -> [[String?]]?
 
     /// Runs one step with its history row.

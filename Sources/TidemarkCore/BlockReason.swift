@@ -25,4 +25,7 @@ public enum BlockReason: Sendable, Hashable, Codable {
     /// On a live environment, a step would hold a lock for a scan or rewrite of a table estimated
     /// larger than `lock_risk_rows`, and its script does not say `-- tidemark:lock-ok`.
     case lockRisk(version: Version, script: String, risk: LockRisk, threshold: Int)
+    /// Another tool migrated the target (its history table holds rows) and Tidemark has no
+    /// version in effect there: `tidemark adopt` must record what is applied first.
+    case adoptFirst(tool: ForeignTool, table: String)
 }

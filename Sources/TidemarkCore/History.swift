@@ -144,6 +144,11 @@ public struct TargetState: Sendable, Hashable, Codable {
     /// by name as the scripts write it (PostgreSQL `pg_class.reltuples`; read with the state,
     /// never by a scan). Absent: no estimate (SQLite, or the relation does not exist yet).
     public var estimatedRows: [String: Double] = [:]
+    /// Another tool's history table (its exact shape, holding at least one row) on a target
+    /// where no version of Tidemark's is in effect: the target was migrated by that tool, and
+    /// running the plan from the start would run its versions again. Read with the state only
+    /// then; nil otherwise.
+    public var foreignHistory: ForeignTool?
 
     public init(applied: [AppliedVersion] = [], dirty: HistoryEntry? = nil, lastEntry: HistoryEntry? = nil, entryCount: Int = 0) {
         self.applied = applied

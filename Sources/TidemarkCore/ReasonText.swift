@@ -102,6 +102,11 @@ public enum ReasonText {
             return "is live, but version \(version) (\(script):\(risk.line)) would hold \(risk.rule.lock.rawValue)\(table) \(held) (\(risk.rule.rawValue)), \(risk.estimatedRows.map { LockRisk.rowCount($0) } ?? "?") estimated rows, over lock_risk_rows \(threshold); instead: \(risk.rule.fix); or, if the lock is acceptable, say so in the script: -- tidemark:lock-ok <reason>"
         case .forcedRollbackRefused:
             return "\(rule.map { "\(clause($0)): " } ?? "")a forced roll back (--strategy rollback) is refused; use --strategy auto to roll forward"
+        case .adoptFirst(let tool, let table):
+            let adopt =
+                inventoryFile.map { "`tidemark adopt -i \(RepairHint.shellWord($0)) --target \(RepairHint.shellWord(target))`" }
+                ?? "`tidemark adopt` for this target"
+            return "was migrated by \(tool.rawValue) (its \(table) table has rows) and has no Tidemark history: applying the plan from the start would run its versions again; record what is applied first with \(adopt), then plan again"
         }
     }
 

@@ -30,6 +30,7 @@ public struct FleetReader: Sendable {
                 defer { connection.close() }
                 var state = TargetState(history: try connection.readHistory())
                 if !relations.isEmpty { state.estimatedRows = try connection.estimatedRows(of: relations) }
+                if state.applied.isEmpty { state.foreignHistory = try Self.foreignHistory(on: connection) }
                 return .success(state)
             } catch BackendError.databaseNotFound(_, _) where missingDatabases == .readAsEmpty {
                 return .success(.empty)
@@ -43,6 +44,16 @@ public struct FleetReader: Sendable {
 }
 
 extension FleetReader {
+    /// The first tool whose history table, in its exact shape, holds a row: a table that only
+    /// shares the name (an application's own `schema_migrations`) or is empty does not count.
+    /// Read only for targets with no Tidemark version in effect, so a Tidemark fleet pays nothing.
+    static func foreignHistory(on connection: any BackendConnection) throws(BackendError) -> ForeignTool? {
+        for tool in ForeignTool.readable {
+            if let rows = try connection.readRows(of: tool.historyTable), !rows.isEmpty { return tool }
+        }
+        return nil
+    }
+
     /// What a target whose database does not exist yet (a new SQLite file) reads as. Thread-safe value.
     public enum MissingDatabases: Sendable, Hashable {
         /// An error naming the target and the path: `status` and `history` say so.

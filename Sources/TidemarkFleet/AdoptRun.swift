@@ -399,7 +399,11 @@ private struct Adopter: Sendable {
     /// Reads Tidemark's history, the other tool's, and the live schema, and decides.
     func decide(on connection: any BackendConnection, target: Target) throws(BackendError) -> Result<AdoptionDecision, AdoptRefusal> {
         let history = try connection.readHistory()
-        if !history.isEmpty { return .failure(.tidemarkHistory(rows: history.count)) }
+        // Rows of failed attempts only (an apply run before adopting, refused by the schema
+        // the other tool made) change nothing: the target is still the other tool's. A failed
+        // step outside a transaction may have changed the schema: that is a dirty target.
+        let onlyFailedAttempts = history.allSatisfy { !$0.success } && TargetState(history: history).dirty == nil
+        if !history.isEmpty && !onlyFailedAttempts { return .failure(.tidemarkHistory(rows: history.count)) }
         let tools: [ForeignTool]
         switch source {
         // Sqitch's changes map only onto a plan read from sqitch.plan (by change id).
@@ -477,6 +481,10 @@ private struct Adopter: Sendable {
             return .failure(.noForeignHistory(lookedFor: tools))
         }
 
+        if !history.isEmpty {
+            let attempts = "\(history.count) failed attempt\(history.count == 1 ? "" : "s")"
+            decision.notes.append("tidemark_history holds only \(attempts) (an apply before adopting); they change nothing and stay in the history")
+        }
         guard let top = decision.versions.last?.migration.version else {
             decision.notes.append("no version is in effect: apply will run every version")
             return .success(decision)

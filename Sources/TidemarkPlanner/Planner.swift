@@ -173,6 +173,9 @@ public struct Planner: Sendable {
         if let dirty = state.dirty {
             return result(.blocked(reason: .dirty(version: dirty.version, historyRow: dirty.id), rule: nil))
         }
+        if let tool = state.foreignHistory, state.applied.isEmpty {
+            return result(.blocked(reason: .adoptFirst(tool: tool, table: tool.historyTable.qualifiedName), rule: nil))
+        }
         var applied: [Applied] = []
         for entry in state.applied {
             guard let version = Version(entry.version, style: plan.versionStyle), let migration = migrationsByVersion[version] else {

@@ -253,6 +253,9 @@ public final class PostgresConnection: BackendConnection {
         do {
             let exists = try pg.query("SELECT to_regclass($1) IS NOT NULL", [qualified])
             guard exists.first?.first == "t" else { return nil }
+            let present = try pg.query(
+                "SELECT attname FROM pg_attribute WHERE attrelid = to_regclass($1) AND attnum > 0 AND NOT attisdropped", [qualified])
+            guard Set(table.columns).isSubset(of: Set(present.compactMap { $0.first ?? nil })) else { return nil }
             let columns = table.columns.map { "\(PostgresSQL.quoteIdentifier($0))::text" }.joined(separator: ", ")
             return try pg.query("SELECT \(columns) FROM \(qualified)")
         } catch {

@@ -218,6 +218,9 @@ public final class SQLiteConnection: BackendConnection {
         do {
             let found = try query("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1", [.text(table.name)], on: db) { _ in true }
             guard !found.isEmpty else { return nil }
+            // A missing column must say so: SQLite would read "version" as a string literal.
+            let present = try query("SELECT name FROM pragma_table_info(?1)", [.text(table.name)], on: db) { row in row.optionalText(0) }
+            guard Set(table.columns).isSubset(of: Set(present.compactMap { $0 })) else { return nil }
             let columns = table.columns.map(quoteIdentifier).joined(separator: ", ")
             let count = Int32(table.columns.count)
             return try query("SELECT \(columns) FROM \(quoteIdentifier(table.name))", on: db) { row in

@@ -797,7 +797,8 @@ public enum BackendConformance {
     }
 
     /// Another tool's history table reads back as text, NULL as nil, on a read-only connection
-    /// that creates nothing; a table that is not there reads as nil.
+    /// that creates nothing; a table that is not there, or lacks a column, reads as nil (never an
+    /// error, and never a column read as a string literal, as SQLite reads an unknown "name").
     public static func foreignTableRowsReadAsTextOnAReadOnlyConnection(_ fixture: any BackendFixture) throws {
         try check(fixture) { c in
             let target = try fixture.makeTarget(name: "foreign")
@@ -810,6 +811,8 @@ public enum BackendConformance {
             try c.expect(sorted == [["it's first", "1"], [nil, "2"]], "foreign rows read back as \(String(describing: rows))")
             let missing = try reader.readRows(of: ForeignTable(name: "tm_no_such_history", columns: ["version"]))
             try c.expect(missing == nil, "a missing table read as \(String(describing: missing))")
+            let otherShape = try reader.readRows(of: ForeignTable(name: "tm_foreign_history", columns: ["version", "dirty"]))
+            try c.expect(otherShape == nil, "a table without the column 'dirty' read as \(String(describing: otherShape))")
             try c.expect(try reader.readHistory().isEmpty, "reading a foreign table created Tidemark history")
         }
     }

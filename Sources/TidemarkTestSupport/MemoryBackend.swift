@@ -147,7 +147,9 @@ public final class MemoryConnection: BackendConnection {
     /// The rows a test set with `MemoryStore.setForeignTable`, the requested columns in order (a
     /// column the table lacks reads as NULL).
     public func readRows(of table: ForeignTable) throws(BackendError) -> [[String?]]? {
-        guard let stored = try openDatabase().state.withLock({ $0.foreignTables[table.qualifiedName] }) else { return nil }
+        guard let stored = try openDatabase().state.withLock({ $0.foreignTables[table.qualifiedName] }),
+            Set(table.columns).isSubset(of: Set(stored.columns))
+        else { return nil }
         let positions = table.columns.map { stored.columns.firstIndex(of: $0) }
         return stored.rows.map { row in positions.map { position in position.flatMap { $0 < row.count ? row[$0] : nil } } }
     }

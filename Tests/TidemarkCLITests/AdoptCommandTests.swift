@@ -366,6 +366,59 @@ struct AdoptSQLiteTests {
         return try connection.readHistory()
     }
 
+    /// The trap: `apply` before `adopt` on a target golang-migrate migrated. It must block with
+    /// the adopt command (not run v1 into `table orders already exists`), a table that only shares
+    /// the name must not block, and adopt must take a target whose only Tidemark rows are the
+    /// failed attempts an older Tidemark left there.
+    @Test func applyBeforeAdoptBlocksWithTheAdoptCommandAndAFailedAttemptDoesNotStopAdopt() async throws {
+        let root = try CommandRunner.temporaryDirectory("tidemark-adopt-first")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let plan = root.appendingPathComponent("plans/app")
+        for folder in [plan, root.appendingPathComponent("inventories"), root.appendingPathComponent("dbs")] {
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        }
+        for (name, text) in Self.scripts { try text.write(to: plan.appendingPathComponent(name), atomically: true, encoding: .utf8) }
+        try """
+            inventory: shop
+            plan: ../plans/app
+            environments:
+              dev:
+                tier: dev
+                targets:
+                  - { name: s-legacy, url: "sqlite:../dbs/s-legacy.db" }
+                  - { name: s-app, url: "sqlite:../dbs/s-app.db" }
+
+            """.write(to: root.appendingPathComponent("inventories/shop.yaml"), atomically: true, encoding: .utf8)
+        let upTo2 = Self.scripts["1_create_orders.up.sql", default: ""] + Self.scripts["2_add_qty.up.sql", default: ""]
+        // golang-migrate's table, still empty: what an older Tidemark saw before it ran v1 into the schema.
+        _ = try sqlite(root, "s-legacy", upTo2 + Self.golangMigrateDDL)
+        // An application's own table of that name, of another shape: not golang-migrate's.
+        _ = try sqlite(root, "s-app", "CREATE TABLE schema_migrations (id integer PRIMARY KEY, name text); INSERT INTO schema_migrations (name) VALUES ('x');")
+        let failed = try await CommandRunner.run(["apply", "-i", "inventories/shop.yaml", "--target", "s-legacy"], in: root)
+        #expect(failed.status == 1, "\(failed)")
+        #expect(try history(root, "s-legacy").count == 1, "one failed attempt recorded")
+        _ = try sqlite(root, "s-legacy", "INSERT INTO schema_migrations (version, dirty) VALUES (2, 0);")
+
+        let plan1 = try await CommandRunner.run(["plan", "-i", "inventories/shop.yaml"], in: root)
+        #expect(plan1.status == 3, "\(plan1)")
+        let command = "tidemark adopt -i inventories/shop.yaml --target s-legacy"
+        #expect(plan1.standardOutput.contains("s-legacy was migrated by golang-migrate (its schema_migrations table has rows) and has no Tidemark history"), "\(plan1)")
+        #expect(plan1.standardOutput.contains("`\(command)`"), "\(plan1)")
+        #expect(plan1.standardOutput.contains("  s-app          forward     - → 3"), "a table that only shares the name does not block: \(plan1)")
+        let apply = try await CommandRunner.run(["apply", "-i", "inventories/shop.yaml", "--target", "s-legacy"], in: root)
+        #expect(apply.status == 3, "\(apply)")
+        #expect(try history(root, "s-legacy").count == 1, "nothing ran")
+
+        // The command the reason printed, run as printed.
+        let adopt = try await CommandRunner.run(Array(command.split(separator: " ").dropFirst().map(String.init)), in: root)
+        #expect(adopt.status == 0, "\(adopt)")
+        #expect(adopt.standardOutput.contains("s-legacy (dev): adopted at 2 from golang-migrate"), "\(adopt)")
+        #expect(adopt.standardOutput.contains("tidemark_history holds only 1 failed attempt"), "\(adopt)")
+        let converge = try await CommandRunner.run(["apply", "-i", "inventories/shop.yaml", "--target", "s-legacy"], in: root)
+        #expect(converge.status == 0, "\(converge)")
+        #expect(converge.standardOutput.contains("forward 2 → 3"), "\(converge)")
+    }
+
     @Test func fingerprintsBaselineAndProdConfirmation() async throws {
         let root = try CommandRunner.temporaryDirectory("tidemark-adopt-sqlite")
         defer { try? FileManager.default.removeItem(at: root) }
