@@ -191,7 +191,8 @@ public struct BackupRecord: Sendable, Hashable, Codable {
     public var target: String
     /// Where the file is (mode 0600).
     public var path: String
-    /// How it was made, e.g. `pg_dump -Fc --schema app` or `sqlite3 online backup`.
+    /// How it was made and checked, e.g. `pg_dump -Fc --schema="app", 12 tables checked` or
+    /// `sqlite3 online backup`.
     public var method: String
     public var bytes: Int64
 
@@ -212,4 +213,14 @@ public protocol BackupCapableBackend: Backend {
 
     /// Replaces the target's schema and data with the backup at `path`. Blocks.
     func restore(_ target: Target, from path: String, timeouts: Timeouts, logger: Logger) throws(BackendError)
+
+    /// What a backup may wait for, and for how long, said before it starts (a backup must
+    /// never wait silently): `pg_dump waits at most 5s for a lock on each table`.
+    func backupWait(timeouts: Timeouts) -> String
+}
+
+extension BackupCapableBackend {
+    public func backupWait(timeouts: Timeouts) -> String {
+        "the backup waits at most \(DurationText.text(timeouts.lockTimeout)) for a lock"
+    }
 }

@@ -81,6 +81,22 @@ public enum ConnectionLocation: Sendable, Hashable {
         return path
     }
 
+    /// The URL schemes Tidemark reads (`scheme://`); every other `word://` is refused, because
+    /// libpq would take `postgress://host/db` as a conninfo string and the whole URL as a
+    /// database name on the local socket.
+    public static let knownSchemes = ["postgres", "postgresql", "sqlite", "memory"]
+
+    /// The scheme of `url` when it starts `scheme://` and Tidemark does not know it; nil
+    /// otherwise (a known scheme, `sqlite:PATH`, a conninfo string such as `host=db dbname=app`).
+    public static func unknownScheme(in url: String) -> String? {
+        guard let range = url.range(of: "://") else { return nil }
+        let scheme = url[..<range.lowerBound]
+        guard let first = scheme.unicodeScalars.first, first.isASCII, first.properties.isAlphabetic,
+            scheme.unicodeScalars.allSatisfy({ $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "+-.".unicodeScalars.contains($0)) })
+        else { return nil }
+        return knownSchemes.contains(String(scheme)) ? nil : String(scheme)
+    }
+
     /// What follows `scheme` and an optional `//` in `url`, or nil when `url` has another scheme.
     private static func remainder(of url: String, scheme: String) -> String? {
         guard url.hasPrefix(scheme) else { return nil }

@@ -35,4 +35,17 @@ public enum DurationText {
         }
         return .milliseconds(total)
     }
+
+    /// `duration` in the same grammar, largest units first (`5s`, `1m30s`, `1s500ms`, `0ms`):
+    /// how messages name an inventory's timeouts. Whole milliseconds; negative counts as 0.
+    public static func text(_ duration: Duration) -> String {
+        var rest = max(0, duration.milliseconds)
+        guard rest > 0 else { return "0ms" }
+        var parts = ""
+        for (name, milliseconds) in [("d", Int64(86_400_000)), ("h", 3_600_000), ("m", 60_000), ("s", 1000), ("ms", 1)] where rest >= milliseconds {
+            parts += "\(rest / milliseconds)\(name)"
+            rest %= milliseconds
+        }
+        return parts
+    }
 }

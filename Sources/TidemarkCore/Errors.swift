@@ -30,8 +30,15 @@ public enum PlanError: Error, Sendable, Hashable, CustomStringConvertible {
     case unreadable(file: String, reason: String)
     case badPlanFile(location: SourceLocation, message: String)
     case badMetadata(location: SourceLocation, message: String)
+    /// A script or folder that resolves (through a symlink or `..`) outside the plan directory.
+    case outsidePlan(link: String, resolved: String, directory: String)
+    /// A file name in the plan directory that is not UTF-8.
+    case fileNameNotUTF8(directory: String, name: String, byteOffset: Int)
 
-    public var description: String {
+    /// One line: file names and quoted text cannot add lines or send escape sequences.
+    public var description: String { PrintableText.escaped(text) }
+
+    private var text: String {
         switch self {
         case .directoryNotFound(let path):
             return "\(path): plan directory not found; pass --plan DIR or fix `plan:` in the inventory."
@@ -55,6 +62,10 @@ public enum PlanError: Error, Sendable, Hashable, CustomStringConvertible {
             return "\(location): \(message)"
         case .badMetadata(let location, let message):
             return "\(location): \(message)"
+        case .outsidePlan(let link, let resolved, let directory):
+            return "\(link): resolves to \(resolved), outside the plan directory \(directory); a plan is its folder, so scripts and folders must be inside it (a symlink is fine when it points inside the plan directory). Copy the file into the plan, or fix the link."
+        case .fileNameNotUTF8(let directory, let name, let byteOffset):
+            return "\(directory): the file name '\(name)' is not UTF-8 at byte \(byteOffset + 1); rename it in UTF-8."
         }
     }
 }
@@ -69,7 +80,8 @@ public struct InventoryError: Error, Sendable, Hashable, CustomStringConvertible
         self.message = message
     }
 
-    public var description: String { "\(location): \(message)" }
+    /// One line: control characters in quoted names or values are escaped.
+    public var description: String { "\(location): \(PrintableText.escaped(message))" }
 }
 
 /// A backend failure, naming the target; never contains a password.
@@ -96,7 +108,10 @@ public enum BackendError: Error, Sendable, Hashable, CustomStringConvertible {
     /// A verify script (Sqitch's `verify/`) failed after its version's forward step committed.
     case verifyFailed(target: String, version: String, script: String, message: String, sqlState: String?)
 
-    public var description: String {
+    /// One line: a server's message (or a name) cannot add lines or send escape sequences.
+    public var description: String { PrintableText.escaped(text) }
+
+    private var text: String {
         switch self {
         case .connectionFailed(let target, let message, _):
             return "\(target): cannot connect: \(message)"

@@ -5,32 +5,55 @@ public enum Redaction {
     /// (`postgres://u:secret@h/db`, wherever it stands in the text) and the value of each
     /// `password` keyword or query parameter (`password=secret`, `password = secret`,
     /// `password='a b\'c'`, `PGPASSWORD=secret`; the keyword in any case). Thread-safe (pure function).
+    ///
+    /// A password may hold any of `? ' @ : / % # space`, raw or percent-encoded: a URI's password
+    /// runs from the first `:` of its user information to the last `@` of the URI's word (it
+    /// ends at whitespace or a quote), or, when that word holds no `@` (a raw space or quote in
+    /// the password), to the last `@` on the line before the next URI. Hiding too much of a
+    /// malformed URL is the price of never showing part of a password.
     public static func redactConnectionString(_ text: String) -> String {
         redactKeywordValues(in: redactURIPasswords(in: text))
     }
 
-    /// `scheme://user:password@host…`: the part between the first `:` of the user info and the
-    /// authority's last `@`. The authority ends at `/`, `?`, whitespace or a quote.
+    /// `scheme://user:password@host…`: replaces each URI's password (see above).
     private static func redactURIPasswords(in text: String) -> String {
         var result = ""
         var rest = Substring(text)
         while let scheme = rest.range(of: "://") {
             result += rest[..<scheme.upperBound]
             rest = rest[scheme.upperBound...]
-            let authorityEnd = rest.firstIndex { $0 == "/" || $0 == "?" || $0.isWhitespace || $0 == "\"" || $0 == "'" } ?? rest.endIndex
-            let authority = rest[..<authorityEnd]
-            if let at = authority.lastIndex(of: "@"), let colon = authority[..<at].firstIndex(of: ":") {
-                result += authority[...colon]
-                result += "***"
-                rest = rest[at...]
-            }
+            guard let range = uriPasswordRange(in: rest) else { continue }
+            result += rest[..<range.lowerBound]
+            result += "***"
+            rest = rest[range.upperBound...]
         }
         return result + rest
     }
 
+    /// Where the password of the URI whose text starts at `rest` (just after `://`) is: between
+    /// the user information's `:` and the `@` that ends it. Nil when there is no `user:…@`.
+    public static func uriPasswordRange(in rest: Substring) -> Range<Substring.Index>? {
+        // The user name ends at the first `:`; `@`, `/`, a bracket (IPv6 host), whitespace or a
+        // quote before it means no password is written.
+        guard let colon = rest.firstIndex(where: { $0 == ":" || $0 == "@" || $0 == "/" || $0 == "[" || $0.isWhitespace || $0 == "\"" || $0 == "'" }),
+            rest[colon] == ":"
+        else { return nil }
+        let afterColon = rest.index(after: colon)
+        let wordEnd = rest[afterColon...].firstIndex { $0.isWhitespace || $0 == "\"" || $0 == "'" } ?? rest.endIndex
+        if let at = rest[afterColon..<wordEnd].lastIndex(of: "@") {
+            return afterColon..<at
+        }
+        // No `@` in the word: a raw space or quote in the password, or a `host:port` URI.
+        let lineEnd = rest[afterColon...].firstIndex(where: \.isNewline) ?? rest.endIndex
+        let nextURI = rest[afterColon..<lineEnd].range(of: "://")?.lowerBound ?? lineEnd
+        guard let at = rest[afterColon..<nextURI].lastIndex(of: "@") else { return nil }
+        return afterColon..<at
+    }
+
     /// `password` (any case, as a whole word's end: `PGPASSWORD` too), optional spaces, `=`,
-    /// optional spaces, then a value: quoted with `'` (backslash escapes, as in conninfo) or up
-    /// to whitespace or `&`.
+    /// optional spaces, then a value. After `?` or `&` (a URI's query) the value runs to the next
+    /// `&` or the end of the line; elsewhere it is a conninfo value: quoted with `'`, or up to
+    /// whitespace, backslash escaping the next character in both.
     private static func redactKeywordValues(in text: String) -> String {
         let characters = Array(text)
         let keyword = Array("password")
@@ -44,6 +67,7 @@ public enum Redaction {
                 index += 1
                 continue
             }
+            let inQuery = index > 0 && (characters[index - 1] == "?" || characters[index - 1] == "&")
             var cursor = index + keyword.count
             while cursor < characters.count, characters[cursor] == " " { cursor += 1 }
             guard cursor < characters.count, characters[cursor] == "=" else {
@@ -54,14 +78,19 @@ public enum Redaction {
             cursor += 1
             while cursor < characters.count, characters[cursor] == " " { cursor += 1 }
             result += String(characters[index..<cursor]) + "***"
-            if cursor < characters.count, characters[cursor] == "'" {
+            if inQuery {
+                while cursor < characters.count, characters[cursor] != "&", !characters[cursor].isNewline { cursor += 1 }
+            } else if cursor < characters.count, characters[cursor] == "'" {
                 cursor += 1
                 while cursor < characters.count, characters[cursor] != "'" {
                     cursor += characters[cursor] == "\\" ? 2 : 1
                 }
                 cursor = min(cursor + 1, characters.count)
             } else {
-                while cursor < characters.count, !characters[cursor].isWhitespace, characters[cursor] != "&" { cursor += 1 }
+                while cursor < characters.count, !characters[cursor].isWhitespace {
+                    cursor += characters[cursor] == "\\" ? 2 : 1
+                }
+                cursor = min(cursor, characters.count)
             }
             index = cursor
         }

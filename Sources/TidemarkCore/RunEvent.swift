@@ -14,4 +14,7 @@ public enum RunEvent: Sendable {
     /// A transactional step timed out waiting for a lock and rolled back; it runs again after
     /// `delay` as attempt `attempt` of at most `of` (`lock_retries` + 1).
     case stepRetrying(target: String, version: String, kind: StepKind, attempt: Int, of: Int, delay: Duration, error: String)
+    /// A backup starts before the target's first data-losing step (`version`); `waits` says
+    /// what it may wait for and how long (`pg_dump waits at most 5s for a lock on each table`).
+    case backupStarted(target: String, version: String, waits: String)
 }

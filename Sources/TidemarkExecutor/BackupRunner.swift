@@ -22,6 +22,13 @@ public struct BackupRunner: Sendable {
         public var locked: Bool
     }
 
+    /// What a backup of `target` may wait for (`pg_dump waits at most 5s for a lock on each
+    /// table`), to say before it starts; nil when its backend cannot back up.
+    public func backupWait(for target: Target) -> String? {
+        guard let backend = try? registry.backend(for: target) as? any BackupCapableBackend else { return nil }
+        return backend.backupWait(timeouts: timeouts)
+    }
+
     public func backup(_ target: Target, to path: String) throws(Failure) -> BackupRecord {
         try underLock(target) { backend throws(BackendError) in
             try backend.backup(target, to: path, timeouts: timeouts, logger: logger)

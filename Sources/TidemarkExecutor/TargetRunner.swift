@@ -117,7 +117,7 @@ public struct TargetRunner: Sendable {
                 }
                 var request = try request(for: step, target: target.name)
                 if step.dataLosing && targetPlan.tier == .prod && outcome.backup == nil {
-                    guard try backUp(target, before: step, backend: backend, timeouts: timeouts, into: &outcome, logger: logger) else {
+                    guard try backUp(target, before: step, backend: backend, timeouts: timeouts, into: &outcome, logger: logger, onEvent: onEvent) else {
                         return finish(outcome)
                     }
                 }
@@ -202,9 +202,18 @@ public struct TargetRunner: Sendable {
     /// disabled (`--no-backup`), says so in the log and returns true.
     private func backUp(
         _ target: Target, before step: PlannedStep, backend: any Backend, timeouts: Timeouts, into outcome: inout TargetOutcome,
-        logger: Logger
+        logger: Logger, onEvent: (RunEvent) -> Void
     ) throws(ExecutionError) -> Bool {
-        guard let path = backups.path(for: target.name, runID: runID) else {
+        let name: TargetName
+        switch TargetName.validated(target.name) {
+        case .success(let valid):
+            name = valid
+        case .failure(let refused):
+            // Inventories refuse such names; a target made elsewhere must not write outside the folder either.
+            outcome.error = ExecutionError.backupFailed(target: target.name, version: step.version.text, message: "\(refused).").description
+            return false
+        }
+        guard let path = backups.path(for: name, runID: runID) else {
             logger.warning("no backup before data-losing step \(step.version) (\(step.kind.rawValue)): --no-backup was given")
             return true
         }
@@ -212,6 +221,10 @@ public struct TargetRunner: Sendable {
             outcome.error = ExecutionError.backupFailed(target: target.name, version: step.version.text, message: "the \(backend.kind.rawValue) backend cannot make backups").description
             return false
         }
+        // Said before it starts: a backup may wait for locks other sessions hold.
+        let waits = capable.backupWait(timeouts: timeouts)
+        logger.notice("backing up before data-losing step \(step.version) (\(waits))", metadata: ["path": "\(path)"])
+        onEvent(.backupStarted(target: target.name, version: step.version.text, waits: waits))
         do {
             let record = try capable.backup(target, to: path, timeouts: timeouts, logger: logger)
             outcome.backup = record
@@ -266,9 +279,13 @@ public struct BackupPolicy: Sendable, Hashable {
     /// `--no-backup`: data-losing steps run without a backup first.
     public static let disabled = BackupPolicy(directory: nil)
 
-    /// `<directory>/<target>/<run-id>.dump`, or nil when backups are disabled.
-    public func path(for target: String, runID: String) -> String? {
-        directory.map { URL(fileURLWithPath: $0).appendingPathComponent(target).appendingPathComponent("\(runID).dump").path }
+    /// `<directory>/<target>/<run-id>.dump`, or nil when backups are disabled. Only a validated
+    /// `TargetName` becomes a folder here: it is exactly one path component, and two targets
+    /// never share one.
+    public func path(for target: TargetName, runID: String) -> String? {
+        directory.map {
+            URL(fileURLWithPath: $0).appendingPathComponent(target.pathComponent).appendingPathComponent("\(runID).dump").path
+        }
     }
 }
 

@@ -97,6 +97,14 @@ struct InventoryParser {
         let fields = fields(of: mapping, in: "inventory", known: Self.inventoryKeys)
 
         let name = fields["inventory"].flatMap { text($0, "inventory", example: "inventory: demo") } ?? PathText.baseName(of: file)
+        if let control = PrintableText.firstControl(in: name) {
+            let shown = PrintableText.escaped(name)
+            if let node = fields["inventory"] {
+                fail(node, "inventory name '\(shown)' holds the control character \(PrintableText.escaped(String(control.scalar))) at character \(control.position); names are printed in reports and logs, so write them without control characters.")
+            } else {
+                fail(line: 1, column: 1, "the inventory's file name '\(shown)' holds a control character; rename the file or set inventory: NAME.")
+            }
+        }
 
         var planDirectory = ""
         if let node = fields["plan"] {
@@ -155,8 +163,21 @@ struct InventoryParser {
             return nil
         }
         guard let url = text(urlNode, "url", example: "url: \"postgres://tidemark@control.db.internal/tidemark\"") else { return nil }
+        if let scheme = ConnectionLocation.unknownScheme(in: url), scheme != "sqlite", scheme != "memory" {
+            failUnknownScheme(scheme, at: urlNode, known: ["postgres", "postgresql"])
+            return nil
+        }
         let passwordEnv = fields["password_env"].flatMap { text($0, "password_env", example: "password_env: CONTROL_PASSWORD") }
         return ControlDatabase(url: url, passwordEnv: passwordEnv)
+    }
+
+    /// A `word://` URL Tidemark does not read; only the scheme is repeated (the URL may hold a password).
+    mutating func failUnknownScheme(_ scheme: String, at node: Node, known: [String]) {
+        let hint = Suggestion.closest(to: scheme, among: known).map { "did you mean '\($0)://'? " } ?? ""
+        let forms = known.map { $0 == "sqlite" ? "sqlite:PATH" : $0 == "memory" ? "memory:NAME" : "\($0)://" }
+        fail(
+            node,
+            "unknown URL scheme '\(PrintableText.escaped(scheme))://'; \(hint)Tidemark reads \(forms.joined(separator: ", ")) and libpq conninfo strings (host=… dbname=…).")
     }
 
     /// `drift: off|warn|block`.
@@ -347,6 +368,11 @@ struct InventoryParser {
                 continue
             }
             declared.append(name)
+            if let control = PrintableText.firstControl(in: name) {
+                fail(
+                    keyNode,
+                    "environment name '\(PrintableText.escaped(name))' holds the control character \(PrintableText.escaped(String(control.scalar))) at character \(control.position); names are printed in reports and logs, so write them without control characters.")
+            }
             if let environment = environment(name, key: keyNode, value: value, defaults: defaults, lockDefaults: lockDefaults) {
                 environments.append(environment)
             }
@@ -476,6 +502,9 @@ struct InventoryParser {
             if let value = url, case .sqlite(path: "") = ConnectionLocation(.url(value)) {
                 fail(urlNode, "url \(value) needs a file path, e.g. url: \"sqlite:.tidemark/\(environment).db\".")
                 url = nil
+            } else if let value = url, let scheme = ConnectionLocation.unknownScheme(in: value) {
+                failUnknownScheme(scheme, at: urlNode, known: ConnectionLocation.knownSchemes)
+                url = nil
             }
         case (nil, let serviceNode?):
             service = text(serviceNode, "service", example: "service: billing")
@@ -537,6 +566,12 @@ struct InventoryParser {
                 return BraceRange.expand(value, ranges: ranges, at: index)
             }
             let targetName = expanded(name, nameNode) ?? name
+            // Names become file names (backups), so the rule is checked on each expanded name;
+            // one message per entry is enough, as every expansion shares the same text.
+            if case .failure(let refused) = TargetName.validated(targetName) {
+                fail(nameNode, "\(refused).")
+                return []
+            }
             if let firstLine = targetLines[targetName] {
                 if !reportedDuplicate {
                     fail(nameNode, "duplicate target name '\(targetName)' (first at line \(firstLine)); target names must be unique across the inventory, so rename one.")
@@ -545,6 +580,11 @@ struct InventoryParser {
                 continue
             }
             targetLines[targetName] = nameNode.line
+            let targetSchema = expanded(schema, fields["schema"])
+            if let targetSchema, let schemaNode = fields["schema"], let problem = Self.schemaProblem(targetSchema) {
+                fail(schemaNode, "schema '\(PrintableText.escaped(targetSchema))' of target '\(targetName)' \(problem)")
+                return []
+            }
             let connection: Connection
             if let url = expanded(url, urlNode) {
                 connection = .url(resolveSQLitePath(in: url))
@@ -554,9 +594,25 @@ struct InventoryParser {
             targets.append(
                 Target(
                     name: targetName, environment: environment, connection: connection,
-                    schema: expanded(schema, fields["schema"]), tags: tags, passwordEnv: passwordEnv))
+                    schema: targetSchema, tags: tags, passwordEnv: passwordEnv))
         }
         return targets
+    }
+
+    /// PostgreSQL keeps identifiers in NAMEDATALEN (64) bytes, the last one a NUL: a longer name
+    /// is cut to 63 bytes (two long names would name one schema), and a NUL cannot be sent at all.
+    static let schemaByteLimit = 63
+
+    /// Why `schema` cannot name a PostgreSQL schema (a sentence ending the message), or nil.
+    static func schemaProblem(_ schema: String) -> String? {
+        if schema.utf8.contains(0) {
+            return "holds a NUL byte; PostgreSQL names cannot contain one."
+        }
+        let bytes = schema.utf8.count
+        if bytes > schemaByteLimit {
+            return "is \(bytes) bytes long; PostgreSQL names are at most \(schemaByteLimit) bytes (NAMEDATALEN 64, less its NUL) and cuts longer ones, so shorten it."
+        }
+        return nil
     }
 
     /// A SQLite file path (`sqlite:PATH`, `sqlite://PATH`, `sqlite:///abs`) resolved against the

@@ -123,11 +123,14 @@ private struct PlanLoader {
     }
 
     let directory: String
+    /// Where the plan directory really is: nothing outside it is read.
+    let folder: PlanFolder
     var errors: [PlanError] = []
     let fileManager = FileManager.default
 
     init(directory: String) {
         self.directory = directory
+        folder = PlanFolder(directory: directory)
     }
 
     /// The path shown in messages: the plan directory as given, joined with `relative`.
@@ -145,10 +148,13 @@ private struct PlanLoader {
             throw PlanProblems(errors: [.directoryNotFound(path: directory)])
         }
         let names: [String]
-        do {
-            names = try fileManager.contentsOfDirectory(atPath: directory).sorted()
-        } catch {
-            throw PlanProblems(errors: [.unreadable(file: directory, reason: FileReading.reason(for: error))])
+        switch folder.names() {
+        case .names(let found):
+            names = found.sorted()
+        case .badName(let bad):
+            throw PlanProblems(errors: [.fileNameNotUTF8(directory: directory, name: bad.shown, byteOffset: bad.byteOffset)])
+        case .unreadable(let reason):
+            throw PlanProblems(errors: [.unreadable(file: directory, reason: reason)])
         }
 
         if names.contains(SqitchPlanFile.fileName) && exists(display(SqitchPlanFile.fileName), directory: false) {
@@ -432,8 +438,13 @@ private struct PlanLoader {
         return manifest
     }
 
-    /// The file's bytes; a file over `limit` bytes is reported without being read.
+    /// The file's bytes; a file over `limit` bytes is reported without being read, and so is a
+    /// file that resolves outside the plan directory.
     mutating func readData(_ file: String, limit: Int, what: String, fix: String) -> Data? {
+        if let escape = folder.escape(of: relative(file)) {
+            errors.append(.outsidePlan(link: escape.link, resolved: escape.resolved, directory: directory))
+            return nil
+        }
         let size = (try? fileManager.attributesOfItem(atPath: file)[.size] as? Int) ?? 0
         guard size <= limit else {
             errors.append(
@@ -450,7 +461,15 @@ private struct PlanLoader {
         }
     }
 
-    /// `data` as text; text that is not UTF-8 is reported where its first bad byte is.
+    /// `file` (a `display` path) relative to the plan directory.
+    func relative(_ file: String) -> String {
+        guard !directory.isEmpty, file.hasPrefix(directory) else { return file }
+        return String(file.dropFirst(directory.count).drop { $0 == "/" })
+    }
+
+    /// `data` as text; text that is not UTF-8, or that holds a NUL byte, is reported where its
+    /// first bad byte is. PostgreSQL and SQLite both stop reading a statement at a NUL, so
+    /// everything after one was skipped while the step was recorded as run.
     mutating func utf8Text(_ data: Data, file: String) -> String? {
         let bytes = Array(data)
         if let offset = JSONTextPosition.firstInvalidUTF8(in: bytes) {
@@ -458,6 +477,13 @@ private struct PlanLoader {
                 .badPlanFile(
                     location: SourceLocation(file: file, byteOffset: offset, in: bytes),
                     message: "this file is not UTF-8 text here; save it as UTF-8."))
+            return nil
+        }
+        if let offset = bytes.firstIndex(of: 0) {
+            errors.append(
+                .badPlanFile(
+                    location: SourceLocation(file: file, byteOffset: offset, in: bytes),
+                    message: "this file holds a NUL byte here; databases stop reading a script at a NUL, so remove it (a script is text)."))
             return nil
         }
         return String(decoding: bytes, as: UTF8.self)

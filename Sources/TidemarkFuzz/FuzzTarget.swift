@@ -22,6 +22,9 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     case fingerprints
     /// `sqitch.plan` (`SqitchPlanFile.parse`): pragmas, changes, tags, reworks, dependencies.
     case sqitch
+    /// Target names as paths (`TargetName`: one component, an injective mapping) and the
+    /// redaction of passwords in URLs and conninfo strings (`Redaction`).
+    case names
 
     /// Runs the parser on `input` and checks its contract; nil when it holds.
     public func run(_ input: [UInt8]) -> ContractViolation? {
@@ -33,6 +36,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         case .outbox: return OutboxFuzz.run(input)
         case .fingerprints: return FingerprintFuzz.run(input)
         case .sqitch: return SqitchFuzz.run(input)
+        case .names: return NamesFuzz.run(input)
         }
     }
 }

@@ -20,6 +20,13 @@ enum InventoryFuzz {
             for target in targets where !names.insert(target.name).inserted {
                 return fail("target name '\(target.name)' appears twice")
             }
+            // Names become paths and are printed: an accepted one is a TargetName, and no name holds a control character.
+            if let bad = targets.first(where: { TargetName($0.name) == nil }) {
+                return fail("target name '\(PrintableText.escaped(bad.name))' was accepted but breaks \(TargetName.rule)")
+            }
+            for name in [inventory.name] + inventory.environments.map(\.name) where PrintableText.firstControl(in: name) != nil {
+                return fail("name '\(PrintableText.escaped(name))' with a control character was accepted")
+            }
             if let empty = inventory.environments.first(where: \.targets.isEmpty) {
                 return fail("environment '\(empty.name)' has no targets")
             }
@@ -38,8 +45,12 @@ enum InventoryFuzz {
                     return fail("\(bounds.outside(line: location.line, column: location.column)): \(problem)")
                 }
                 guard !problem.message.isEmpty else { return fail("empty message at \(location)") }
-                guard problem.description == "\(file):\(location.line):\(location.column): \(problem.message)" else {
+                // One line whatever the file holds: the message is printed escaped.
+                guard problem.description == "\(file):\(location.line):\(location.column): \(PrintableText.escaped(problem.message))" else {
                     return fail("error does not render as file:line:column: message: \(problem)")
+                }
+                guard PrintableText.firstControl(in: problem.description) == nil else {
+                    return fail("error holds a control character: \(PrintableText.escaped(problem.description))")
                 }
                 guard (previous.line, previous.column) <= (location.line, location.column) else {
                     return fail("errors out of file order: \(problem) after line \(previous.line)")

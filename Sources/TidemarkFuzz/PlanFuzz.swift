@@ -92,6 +92,11 @@ enum PlanFuzz {
         case .duplicateVersion(_, _, _, let file), .undoWithoutForward(let file, _), .unparsableName(let file, _),
             .unreadable(let file, _):
             return inside(file) ? nil : "\(problem): names a file outside the plan directory"
+        case .fileNameNotUTF8(let path, _, _):
+            return path == directory ? nil : "\(problem): names \(path), not the plan directory"
+        case .outsidePlan:
+            // The fuzzer writes no symlink and no `..`: nothing it writes can lead outside.
+            return "\(problem): a plan without symlinks was said to leave its folder"
         }
     }
 

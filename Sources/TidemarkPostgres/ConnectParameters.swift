@@ -4,11 +4,12 @@ import TidemarkCore
 /// The keyword/value pairs handed to `PQconnectdbParams` for one target, and the secrets that
 /// must be scrubbed from any text about it. Pure; thread-safe value.
 ///
-/// libpq does the real work: `expand_dbname=1` lets `dbname` hold a URI or conninfo string, and
-/// service files, `.pgpass`, `PG*` environment variables and `sslmode` all behave as in psql.
+/// libpq does the real work: its own parser (`PQconninfoParse`) reads the URI or conninfo string
+/// once, and service files, `.pgpass`, `PG*` environment variables and `sslmode` all behave as
+/// in psql.
 struct ConnectParameters: Sendable, Hashable {
-    /// In order: libpq keeps the last value of a repeated keyword, so what comes after `dbname`
-    /// overrides the URL and what comes before it may be overridden by the URL.
+    /// In order: libpq keeps the last value of a repeated keyword, so what comes after the
+    /// connection string's keywords overrides them and what comes before may be overridden.
     var pairs: [Pair]
     /// Passwords (from `password_env` and from the URL itself) to replace with `***` in any text.
     var secrets: [String]
@@ -22,18 +23,26 @@ struct ConnectParameters: Sendable, Hashable {
 
     init(target: Target, timeouts: Timeouts, environment: [String: String]) {
         var pairs: [Pair] = []
-        // Before dbname: a URL that names its own application_name keeps it.
+        // Before the connection string's own keywords: a URL that names its own
+        // application_name keeps it.
         pairs.append(Pair(keyword: "application_name", value: "tidemark"))
         var secrets: [String] = []
+        var problem: String?
         switch target.connection {
         case .url(let url):
-            pairs.append(Pair(keyword: "dbname", value: url))
-            secrets += ConnectParameters.passwords(in: url)
+            // Parsed once, by libpq's parser; the keywords then go to PQconnectdbParams as they
+            // are (expand_dbname = 0), and to pg_dump/pg_restore without the password.
+            let parsed = ConnInfo.parse(url)
+            secrets += ConnectParameters.passwords(in: url, parsed: parsed)
+            switch parsed {
+            case .success(let info): pairs += info.options
+            case .failure(let failure): problem = failure.message
+            }
         case .service(let name):
             pairs.append(Pair(keyword: "service", value: name))
         }
-        // After dbname: the inventory's timeout governs even if the URL sets one; libpq treats
-        // values below 2 s as 2 s, so say so rather than pretend.
+        // After the connection string: the inventory's timeout governs even if the URL sets one;
+        // libpq treats values below 2 s as 2 s, so say so rather than pretend.
         pairs.append(Pair(keyword: "connect_timeout", value: String(ConnectParameters.connectTimeoutSeconds(timeouts))))
         // Swift strings are UTF-8; error positions and identifiers must be counted in the same encoding.
         pairs.append(Pair(keyword: "client_encoding", value: "UTF8"))
@@ -47,9 +56,20 @@ struct ConnectParameters: Sendable, Hashable {
             }
         }
         self.pairs = pairs
-        self.secrets = secrets.filter { !$0.isEmpty }
+        var unique: [String] = []
+        for secret in secrets where !secret.isEmpty && !unique.contains(secret) { unique.append(secret) }
+        self.secrets = unique
         self.missingPasswordEnv = missing
+        self.problem = problem
     }
+
+    /// Why the connection string cannot be used (it did not parse, or libpq would read part of
+    /// its password as something else), in words holding no part of the password; nil when it can.
+    var problem: String?
+
+    /// The password libpq would send: the last `password` keyword (password_env's, or the
+    /// connection string's).
+    var password: String? { pairs.last { $0.keyword == "password" }?.value }
 
     /// Whole seconds, rounded up, at least 2 (libpq's minimum).
     static func connectTimeoutSeconds(_ timeouts: Timeouts) -> Int64 {
@@ -68,19 +88,23 @@ struct ConnectParameters: Sendable, Hashable {
     }
 
     /// Passwords written into a URI (`postgres://user:secret@host`, `?password=secret`) or a
-    /// conninfo string (`password=secret`, `password = 'se cret'`), raw and percent-decoded.
+    /// conninfo string (`password=secret`, `password = 'se cret'`), raw and percent-decoded, as
+    /// libpq reads them and as a person wrote them (a raw `@` or `/` makes the two differ).
     static func passwords(in connection: String) -> [String] {
+        passwords(in: connection, parsed: ConnInfo.parse(connection))
+    }
+
+    /// The same, given what libpq's parser made of `connection`.
+    static func passwords(in connection: String, parsed: Result<ConnInfo, ConnInfo.Problem>) -> [String] {
         var found: [String] = []
-        if let schemeEnd = connection.range(of: "://") {
-            let rest = connection[schemeEnd.upperBound...]
-            let authorityEnd = rest.firstIndex(where: { $0 == "/" || $0 == "?" }) ?? rest.endIndex
-            let authority = rest[..<authorityEnd]
-            if let at = authority.lastIndex(of: "@"), let colon = authority[..<at].firstIndex(of: ":") {
-                found.append(String(authority[authority.index(after: colon)..<at]))
-            }
+        if case .success(let info) = parsed, let password = info.password { found.append(password) }
+        if let written = ConnInfo.uriPassword(in: connection) { found.append(written) }
+        if let scheme = connection.range(of: "://"), let range = Redaction.uriPasswordRange(in: connection[scheme.upperBound...]) {
+            found.append(String(connection[range]))
         }
         var rest = Substring(connection)
-        while let keyword = rest.range(of: "password") {
+        while let keyword = rest.range(of: "password", options: .caseInsensitive) {
+            let inQuery = keyword.lowerBound > rest.startIndex && "?&".contains(rest[rest.index(before: keyword.lowerBound)])
             var index = keyword.upperBound
             while index < rest.endIndex, rest[index] == " " { index = rest.index(after: index) }
             guard index < rest.endIndex, rest[index] == "=" else {
@@ -90,16 +114,18 @@ struct ConnectParameters: Sendable, Hashable {
             index = rest.index(after: index)
             while index < rest.endIndex, rest[index] == " " { index = rest.index(after: index) }
             var value = ""
-            if index < rest.endIndex, rest[index] == "'" {
-                // conninfo quoting: single quotes, backslash escapes.
-                index = rest.index(after: index)
-                while index < rest.endIndex, rest[index] != "'" {
-                    if rest[index] == "\\", rest.index(after: index) < rest.endIndex { index = rest.index(after: index) }
+            if inQuery {
+                // A URI query value: up to the next parameter.
+                while index < rest.endIndex, rest[index] != "&" {
                     value.append(rest[index])
                     index = rest.index(after: index)
                 }
             } else {
-                while index < rest.endIndex, rest[index] != " ", rest[index] != "&" {
+                // conninfo: single quotes or up to whitespace, backslash escaping the next character.
+                let quoted = index < rest.endIndex && rest[index] == "'"
+                if quoted { index = rest.index(after: index) }
+                while index < rest.endIndex, quoted ? rest[index] != "'" : !rest[index].isWhitespace {
+                    if rest[index] == "\\", rest.index(after: index) < rest.endIndex { index = rest.index(after: index) }
                     value.append(rest[index])
                     index = rest.index(after: index)
                 }
@@ -134,6 +160,8 @@ enum ConnectionFailure {
         "not currently accepting connections",  // 55000 datallowconn = false
         "invalid connection option",
         "invalid uri",
+        "cannot parse the connection string",
+        "the url's password is not read as written",
         "invalid integer value",
         "invalid port number",
         "invalid sslmode",

@@ -33,10 +33,14 @@ final class PGConnection {
         PQfinish(handle)
     }
 
-    /// Opens a connection with `PQconnectdbParams` (`expand_dbname=1`, so `dbname` may be a URI
-    /// or conninfo string). Blocks for at most the `connect_timeout` in `parameters` per host.
-    /// The error carries libpq's message as is: the caller redacts it and names the target.
+    /// Opens a connection with `PQconnectdbParams` and the keywords libpq's parser read from the
+    /// connection string (`expand_dbname=0`: it was parsed once already). Blocks for at most the
+    /// `connect_timeout` in `parameters` per host. The error carries libpq's message as is: the
+    /// caller redacts it and names the target.
     static func connect(_ parameters: ConnectParameters, logger: Logger) throws(PGError) -> PGConnection {
+        if let problem = parameters.problem {
+            throw PGError(message: problem, connectionLost: true)
+        }
         // libpq wants NULL-terminated arrays of C strings; strdup gives them stable addresses.
         let keywords = parameters.pairs.map { strdup($0.keyword) }
         let values = parameters.pairs.map { strdup($0.value) }
@@ -48,7 +52,7 @@ final class PGConnection {
         let valueArray: [UnsafePointer<CChar>?] = values.map { $0.map { UnsafePointer($0) } } + [nil]
         let connected = keywordArray.withUnsafeBufferPointer { keywordBuffer in
             valueArray.withUnsafeBufferPointer { valueBuffer in
-                PQconnectdbParams(keywordBuffer.baseAddress, valueBuffer.baseAddress, 1)
+                PQconnectdbParams(keywordBuffer.baseAddress, valueBuffer.baseAddress, 0)
             }
         }
         guard let handle = connected else {

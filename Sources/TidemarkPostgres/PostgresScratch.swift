@@ -72,28 +72,19 @@ public struct PostgresScratchProvider: ScratchDatabaseProvider {
         }
     }
 
-    /// `url` pointing at database `name`: the path of a URI replaced, or `dbname=` appended to a
-    /// conninfo string (libpq keeps the last value of a repeated keyword).
+    /// `url` pointing at database `name`: the keywords libpq's parser reads from it, as a
+    /// conninfo string, with `dbname` replaced (editing the URL's text would cut a password
+    /// holding `/` or `?` in two). An unparsable URL is returned as it is: connecting to it
+    /// fails with the parse problem.
     static func url(_ url: String, withDatabase name: String) -> String {
-        guard let schemeEnd = url.range(of: "://") else {
-            return "\(url) dbname='\(name)'"
-        }
-        let rest = url[schemeEnd.upperBound...]
-        let authorityEnd = rest.firstIndex { $0 == "/" || $0 == "?" } ?? rest.endIndex
-        let queryStart = rest[authorityEnd...].firstIndex(of: "?") ?? rest.endIndex
-        return String(url[..<authorityEnd]) + "/" + name + String(rest[queryStart...])
+        guard case .success(let info) = ConnInfo.parse(url) else { return url }
+        let pairs = info.options.filter { $0.keyword != "dbname" } + [ConnectParameters.Pair(keyword: "dbname", value: name)]
+        return ConnInfo.conninfoString(pairs, excluding: [])
     }
 
     /// The database a URL made by `url(_:withDatabase:)` names.
     static func database(in url: String) -> String? {
-        if url.range(of: "://") == nil {
-            guard let range = url.range(of: "dbname='", options: .backwards) else { return nil }
-            return url[range.upperBound...].split(separator: "'").first.map(String.init)
-        }
-        guard let schemeEnd = url.range(of: "://") else { return nil }
-        let rest = url[schemeEnd.upperBound...]
-        guard let slash = rest.firstIndex(of: "/") else { return nil }
-        let path = rest[rest.index(after: slash)...].prefix { $0 != "?" }
-        return path.isEmpty ? nil : String(path)
+        guard case .success(let info) = ConnInfo.parse(url) else { return nil }
+        return info.options.last { $0.keyword == "dbname" }?.value
     }
 }

@@ -4,6 +4,10 @@ import Logging
 import TidemarkCore
 
 extension SQLiteBackend: BackupCapableBackend {
+    public func backupWait(timeouts: Timeouts) -> String {
+        "the copy waits at most \(DurationText.text(max(.seconds(1), timeouts.lockTimeout))) for another connection's write to finish"
+    }
+
     /// Copies the target's database to `path` with SQLite's online backup API: a consistent
     /// copy even while other connections read, page by page, without stopping them.
     public func backup(_ target: Target, to path: String, timeouts: Timeouts, logger: Logger) throws(BackendError) -> BackupRecord {
@@ -11,9 +15,14 @@ extension SQLiteBackend: BackupCapableBackend {
         guard FileManager.default.fileExists(atPath: source) else {
             throw .backupFailed(target: target.name, message: "cannot back up \(source): the database file does not exist.")
         }
-        try BackupFile.prepare(path, target: target.name)
-        try Self.copy(from: source, to: path, target: target, timeouts: timeouts)
-        try BackupFile.restrict(path, target: target.name)
+        let partial = try BackupFile.prepare(path, target: target.name)
+        do throws(BackendError) {
+            try Self.copy(from: source, to: partial, target: target, timeouts: timeouts)
+            try BackupFile.commit(partial, to: path, target: target.name)
+        } catch {
+            BackupFile.discard(partial)
+            throw error
+        }
         logger.info("backup written", metadata: ["target": "\(target.name)", "path": "\(path)"])
         return BackupRecord(target: target.name, path: path, method: "sqlite3 online backup", bytes: BackupFile.size(of: path))
     }
@@ -53,9 +62,15 @@ extension SQLiteBackend: BackupCapableBackend {
             throw .backupFailed(target: target.name, message: "cannot copy \(sourcePath) to \(destinationPath): \(SQLiteError.message(of: destination))")
         }
         var code: Int32
+        // Busy pages are waited for within the lock timeout, not forever: a backup never waits
+        // silently for a writer that does not finish.
+        let deadline = ContinuousClock.now + .milliseconds(Int64(wait))
         repeat {
             code = sqlite3_backup_step(backup, -1)
-            if code == SQLITE_BUSY || code == SQLITE_LOCKED { sqlite3_sleep(50) }
+            if code == SQLITE_BUSY || code == SQLITE_LOCKED {
+                if ContinuousClock.now >= deadline { break }
+                sqlite3_sleep(50)
+            }
         } while code == SQLITE_OK || code == SQLITE_BUSY || code == SQLITE_LOCKED
         let finish = sqlite3_backup_finish(backup)
         guard code == SQLITE_DONE, finish == SQLITE_OK else {

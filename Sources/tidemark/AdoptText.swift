@@ -1,4 +1,5 @@
 import Foundation
+import TidemarkCore
 import TidemarkFleet
 
 /// How `tidemark adopt` words its report for people.
@@ -7,7 +8,8 @@ extension Tidemark.AdoptCommand {
     static func render(_ report: AdoptReport) -> String {
         var lines: [String] = []
         for target in report.targets {
-            lines.append(contentsOf: block(target))
+            // Versions, notes and reasons come from another tool's history table: escaped.
+            lines.append(contentsOf: block(target).map { PrintableText.escaped($0) })
         }
         lines.append("")
         let counts = Dictionary(grouping: report.targets, by: \.outcome).mapValues(\.count)

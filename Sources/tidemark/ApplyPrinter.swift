@@ -53,7 +53,7 @@ struct ApplyPrinter: ApplyObserver {
         let backedUp = report.targets.filter { $0.backup != nil }
         if perTarget || backedUp.count <= 3 {
             for outcome in backedUp {
-                if let backup = outcome.backup { out.write("backup of \(outcome.target) before its data-losing steps: \(backup.path)") }
+                if let backup = outcome.backup { out.write("backup of \(PrintableText.escaped(outcome.target)) before its data-losing steps: \(backup.path)") }
             }
         } else if let first = backedUp.first?.backup {
             // One folder per target under the same root (BackupPolicy): say the layout once.

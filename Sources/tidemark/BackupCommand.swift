@@ -22,11 +22,22 @@ extension Tidemark {
         func run() async throws {
             let inventory = try inventoryOption.load()
             let target = try inventory.requireTarget(self.target)
-            let path = out ?? BackupPolicy().path(for: target.name, runID: RunIdentity.makeRunID()) ?? ""
+            let path: String
+            if let out {
+                path = out
+            } else {
+                switch TargetName.validated(target.name) {
+                case .success(let name): path = BackupPolicy().path(for: name, runID: RunIdentity.makeRunID()) ?? ""
+                case .failure(let refused): throw CommandFailure(.invalidInput, "\(refused).")
+                }
+            }
             let runner = BackupRunner(
                 registry: Backends.standard, timeouts: inventory.timeouts(for: target),
                 logger: logging.makeLogger())
             let pool = DispatchWorkers(count: 1, label: "tidemark-backup")
+            if let waits = runner.backupWait(for: target) {
+                Terminal.standardOutput.write("backing up \(target.name) to \(path) (\(waits))")
+            }
             do {
                 let record = try await pool.run { try runner.backup(target, to: path) }
                 Terminal.standardOutput.write("backup of \(record.target) written to \(record.path) (\(record.method), \(record.bytes) bytes)")

@@ -10,7 +10,7 @@ enum ControlText {
         if result.servedNothing {
             lines.append("this runner serves no target of run \(result.runID) (check --serve); nothing to do.")
         }
-        if let halted = result.halted { lines.append("later waves halted for every runner: \(halted)") }
+        if let halted = result.halted { lines.append("later waves halted for every runner: \(PrintableText.escaped(halted))") }
         if result.stoppedByControl { lines.append("stopped by `tidemark stop \(result.runID)`: running steps finished, nothing new started.") }
         return lines.joined(separator: "\n")
     }
@@ -37,12 +37,12 @@ enum ControlText {
             lines.append(
                 [
                     run.runID.padding(toLength: 26, withPad: " ", startingAt: 0), state.padding(toLength: 9, withPad: " ", startingAt: 0),
-                    run.inventory.padding(toLength: 10, withPad: " ", startingAt: 0),
-                    (run.desiredVersion ?? "-").padding(toLength: 6, withPad: " ", startingAt: 0),
+                    PrintableText.escaped(run.inventory).padding(toLength: 10, withPad: " ", startingAt: 0),
+                    PrintableText.escaped(run.desiredVersion ?? "-").padding(toLength: 6, withPad: " ", startingAt: 0),
                     counts.padding(toLength: max(40, counts.count), withPad: " ", startingAt: 0),
                     runners.padding(toLength: 11, withPad: " ", startingAt: 0), beat,
                 ].joined(separator: " "))
-            if let halted = run.halted { lines.append("    halted: \(halted)") }
+            if let halted = run.halted { lines.append("    halted: \(PrintableText.escaped(halted))") }
             if run.state == "running" && run.liveRunners == 0 {
                 lines.append("    no live runner: the run waits for one; start a runner, or end it with tidemark stop \(run.runID)")
             }

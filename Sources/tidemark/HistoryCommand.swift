@@ -35,7 +35,7 @@ extension Tidemark {
 
         static func render(target: Target, entries: [HistoryEntry], state: TargetState, inventoryFile: String) -> String {
             guard !entries.isEmpty else {
-                return "\(target.name) (\(target.environment)): no history yet; nothing has been applied."
+                return "\(PrintableText.escaped(target.name)) (\(PrintableText.escaped(target.environment))): no history yet; nothing has been applied."
             }
             var table = TextTable("id", "version", "kind", "result", "started", "ms", "run", "description")
             for entry in entries {
@@ -54,12 +54,13 @@ extension Tidemark {
                     String(entry.executionMS), entry.runID, entry.description,
                 ])
             }
-            var lines = ["\(target.name) (\(target.environment))", table.render()]
+            // The table escapes its cells (rows are read from the database); the header too.
+            var lines = ["\(PrintableText.escaped(target.name)) (\(PrintableText.escaped(target.environment)))", table.render()]
             let applied = state.applied.map(\.version)
-            lines.append("in effect: \(applied.isEmpty ? "nothing" : applied.joined(separator: ", "))")
+            lines.append("in effect: \(applied.isEmpty ? "nothing" : PrintableText.escaped(applied.joined(separator: ", ")))")
             if let dirty = state.dirty {
                 lines.append(
-                    "DIRTY: version \(dirty.version) failed outside a transaction (row \(dirty.id)); \(RepairHint.sentence(inventoryFile: inventoryFile, target: target.name)).")
+                    "DIRTY: version \(PrintableText.escaped(dirty.version)) failed outside a transaction (row \(dirty.id)); \(RepairHint.sentence(inventoryFile: inventoryFile, target: target.name)).")
             }
             return lines.joined(separator: "\n")
         }

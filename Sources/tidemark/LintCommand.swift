@@ -47,7 +47,8 @@ extension Tidemark {
             lines.append(
                 "\(report.findings.count) finding\(report.findings.count == 1 ? "" : "s") in \(report.scripts) script\(report.scripts == 1 ? "" : "s") of plan \(report.plan)"
                     + (flagged.isEmpty ? "" : ": " + flagged.map { "\($0.rule.rawValue) \($0.count)" }.joined(separator: ", ")))
-            return lines.joined(separator: "\n")
+            // Script names, relation names (quoted identifiers) and reasons come from the plan: escaped.
+            return lines.map { PrintableText.escaped($0) }.joined(separator: "\n")
         }
     }
 }

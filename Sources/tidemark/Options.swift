@@ -94,7 +94,7 @@ struct LoggingOptions: ParsableArguments {
 
     func makeLogger(label: String = "tidemark") -> Logger {
         let environmentLevel = ProcessInfo.processInfo.environment["TIDEMARK_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:))
-        var logger = Logger(label: label) { StreamLogHandler.standardError(label: $0) }
+        var logger = Logger(label: label) { EscapingLogHandler(label: $0) }
         logger.logLevel = verbose ? .debug : environmentLevel ?? .warning
         return logger
     }

@@ -74,7 +74,7 @@ final class ProgressDisplay: Sendable {
             state.withLock { state in
                 state = State(wave: environment, waveIndex: index, waveCount: count, waveTargets: targets, statusShown: state.statusShown)
             }
-            if !live { terminal.write("wave \(index + 1)/\(count): \(environment) (\(targets) target\(targets == 1 ? "" : "s"))") }
+            if !live { terminal.write("wave \(index + 1)/\(count): \(PrintableText.escaped(environment)) (\(targets) target\(targets == 1 ? "" : "s"))") }
         case .targetStarted(let target, _):
             state.withLock { $0.running[target] = ContinuousClock.now }
         case .targetFinished(let outcome):
@@ -92,12 +92,14 @@ final class ProgressDisplay: Sendable {
             guard perTarget || OutcomeGroup.standsAlone(outcome.outcome) || outcome.driftWarning != nil else { return }
             print(Self.line(for: outcome, terminal: terminal))
         case .waveHalted(let environment, let reason):
-            print(terminal.styled("wave \(environment) halted: \(reason)", .red))
+            print(terminal.styled("wave \(PrintableText.escaped(environment)) halted: \(PrintableText.escaped(reason))", .red))
         case .stepRetrying(let target, let version, let kind, let attempt, let of, let delay, _):
             print(
                 terminal.styled(
-                    "retrying   \(target) \(kind.rawValue) \(version): timed out waiting for a lock (rolled back); attempt \(attempt) of \(of) in \(delay.milliseconds) ms",
+                    "retrying   \(PrintableText.escaped(target)) \(kind.rawValue) \(PrintableText.escaped(version)): timed out waiting for a lock (rolled back); attempt \(attempt) of \(of) in \(delay.milliseconds) ms",
                     .yellow))
+        case .backupStarted(let target, let version, let waits):
+            print("backing up \(target) before its data-losing step \(version) (\(waits))")
         }
     }
 
@@ -119,11 +121,11 @@ final class ProgressDisplay: Sendable {
             guard !state.wave.isEmpty, !state.stopped else { return }
             let now = ContinuousClock.now
             var parts = [
-                "wave \(state.waveIndex + 1)/\(state.waveCount) \(state.wave)", "\(state.done)/\(state.waveTargets) done",
+                "wave \(state.waveIndex + 1)/\(state.waveCount) \(PrintableText.escaped(state.wave))", "\(state.done)/\(state.waveTargets) done",
                 "\(state.running.count) running", "\(state.failed) failed", "\(state.skipped) skipped",
             ]
             if let slowest = state.running.min(by: { $0.value < $1.value }) {
-                parts.append("slowest \(slowest.key) \(Self.seconds(now - slowest.value))")
+                parts.append("slowest \(PrintableText.escaped(slowest.key)) \(Self.seconds(now - slowest.value))")
             }
             parts.append("\(Self.seconds(now - started)) elapsed")
             terminal.writeRaw("\r\u{1B}[K" + terminal.styled(parts.joined(separator: " · "), .dim))
@@ -145,7 +147,7 @@ final class ProgressDisplay: Sendable {
             : "\(outcome.fromVersion ?? "-") → \(outcome.toVersion ?? "-")"
         let steps = outcome.steps.map { step in
             let attempts = step.attempts.map { " (\($0) attempts, \(step.lockTimeouts?.count ?? 0) lock timeout\(step.lockTimeouts?.count == 1 ? "" : "s"))" } ?? ""
-            return "\(step.kind.rawValue) \(step.version)\(step.success ? "" : " FAILED")\(attempts)"
+            return "\(step.kind.rawValue) \(PrintableText.escaped(step.version))\(step.success ? "" : " FAILED")\(attempts)"
         }.joined(separator: ", ")
         let style: Terminal.Style =
             switch outcome.outcome {
@@ -153,12 +155,14 @@ final class ProgressDisplay: Sendable {
             case .failed, .locked, .interrupted: .red
             case .blocked, .skipped: .yellow
             }
-        var line = "\(terminal.styled(outcome.outcome.rawValue.padding(toLength: 11, withPad: " ", startingAt: 0), style)) \(name ?? outcome.target) (\(outcome.environment)) \(outcome.action.rawValue) \(versions)"
+        // Every field may come from a saved report or a server: escaped, so none adds a line.
+        let shown = PrintableText.escaped(name ?? outcome.target)
+        var line = "\(terminal.styled(outcome.outcome.rawValue.padding(toLength: 11, withPad: " ", startingAt: 0), style)) \(shown) (\(PrintableText.escaped(outcome.environment))) \(outcome.action.rawValue) \(PrintableText.escaped(versions))"
         if !steps.isEmpty { line += ": \(steps)" }
-        if let error = outcome.error { line += "\n            \(error)" }
-        if outcome.outcome == .skipped { line += ": \(outcome.reason)" }
-        if outcome.blockedBy != nil { line += "\n            \(outcome.reason)" }
-        if let warning = outcome.driftWarning { line += "\n            drift (warn): \(warning)" }
+        if let error = outcome.error { line += "\n            \(PrintableText.escaped(error))" }
+        if outcome.outcome == .skipped { line += ": \(PrintableText.escaped(outcome.reason))" }
+        if outcome.blockedBy != nil { line += "\n            \(PrintableText.escaped(outcome.reason))" }
+        if let warning = outcome.driftWarning { line += "\n            drift (warn): \(PrintableText.escaped(warning))" }
         return line
     }
 }

@@ -39,7 +39,7 @@ extension Tidemark {
                 throw CommandFailure(.failed, "\(error)")
             }
             let compensated = plan.migrations.first { $0.compensates == migration.version }
-            Terminal.standardOutput.write("quarantined version \(migration.version) (\(migration.description)): \(reason)")
+            Terminal.standardOutput.write(PrintableText.escaped("quarantined version \(migration.version) (\(migration.description)): \(reason)"))
             Terminal.standardOutput.write("  written to \(directory)/plan.yaml")
             if let compensated {
                 Terminal.standardOutput.write("  version \(compensated.version) compensates it; next: `tidemark plan` shows who rolls back and who rolls forward.")

@@ -84,10 +84,11 @@ extension Tidemark {
         }
 
         static func line(for result: RehearsalResult) -> String {
-            var line = "  \(result.version) \(result.description): \(result.verdict.rawValue)"
-            if let error = result.error { line += ": \(error)" }
+            // Descriptions come from script names, errors from the server: escaped.
+            var line = "  \(result.version) \(PrintableText.escaped(result.description)): \(result.verdict.rawValue)"
+            if let error = result.error { line += ": \(PrintableText.escaped(error))" }
             if let diff = result.diff, result.verdict != .ok {
-                line += diff.lines.prefix(12).map { "\n      \($0)" }.joined()
+                line += diff.lines.prefix(12).map { "\n      \(PrintableText.escaped($0))" }.joined()
                 if diff.lines.count > 12 { line += "\n      … \(diff.lines.count - 12) more" }
             }
             return line

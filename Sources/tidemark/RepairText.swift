@@ -10,14 +10,15 @@ extension Tidemark.RepairCommand {
     static func render(_ report: RepairReport, inventoryFile: String) -> String {
         var lines: [String] = []
         for name in report.unreachable.keys.sorted() {
-            lines.append("\(name): cannot be read: \(report.unreachable[name] ?? "")")
+            lines.append(PrintableText.escaped("\(name): cannot be read: \(report.unreachable[name] ?? "")"))
         }
         guard !report.targets.isEmpty else {
             lines.append("No dirty targets among the \(report.clean.count) selected; nothing to repair.")
             return lines.joined(separator: "\n")
         }
         for dirty in report.targets {
-            lines.append(contentsOf: block(dirty))
+            // Errors, notes and names come from the database: each line escaped.
+            lines.append(contentsOf: block(dirty).map { PrintableText.escaped($0) })
             lines.append("")
         }
         if report.targets.count > 1 {

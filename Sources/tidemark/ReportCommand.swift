@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import TidemarkControl
+import TidemarkCore
 import TidemarkExecutor
 import TidemarkFleet
 import TidemarkObserve
@@ -53,8 +54,9 @@ extension Tidemark {
 /// others grouped.
 enum ReportText {
     static func render(_ report: RunReport) -> String {
-        var lines = [report.summaryLine]
-        if let traceID = report.traceID { lines.append("trace \(traceID)") }
+        // A saved report is a file anyone may have edited: every field is escaped as printed.
+        var lines = [PrintableText.escaped(report.summaryLine)]
+        if let traceID = report.traceID { lines.append("trace \(PrintableText.escaped(traceID))") }
         for group in OutcomeGroup.groups(of: report.targets) {
             lines.append(ProgressDisplay.line(for: group.representative, name: group.countedName, terminal: .standardOutput))
         }

@@ -11,37 +11,38 @@ enum RolloutText {
     ) -> String {
         var lines: [String] = []
         let desired = rollout.desiredVersion.map { "version \($0)" } ?? "no version"
-        lines.append("rollout of plan \(rollout.plan) to \(desired) (strategy \(rollout.strategy.rawValue))")
+        lines.append("rollout of plan \(PrintableText.escaped(rollout.plan)) to \(desired) (strategy \(rollout.strategy.rawValue))")
         for (index, wave) in rollout.waves.enumerated() {
             var flags = [wave.tier.rawValue]
             if wave.tier == .prod { flags.append(wave.live ? "live" : "downtime window") }
             if wave.audit { flags.append("audit") }
-            if let canary = wave.canary { flags.append("canary \(canary)") }
+            if let canary = wave.canary { flags.append("canary \(PrintableText.escaped(canary))") }
             lines.append("")
-            lines.append(terminal.styled("wave \(index + 1): \(wave.environment) (\(flags.joined(separator: ", ")))", .bold))
+            lines.append(terminal.styled("wave \(index + 1): \(PrintableText.escaped(wave.environment)) (\(flags.joined(separator: ", ")))", .bold))
             // Identical plans read as one entry; --per-target lists every target (blocked ones always are).
             for group in TargetGroup.groups(of: wave, perTarget: perTarget) {
                 let target = group.representative
-                let versions = Self.versions(of: target)
+                let versions = PrintableText.escaped(Self.versions(of: target))
                 let action = terminal.styled(target.action.rawValue.padding(toLength: 11, withPad: " ", startingAt: 0), style(for: target.action))
-                lines.append("  \(padded(group.countedName, 14)) \(action) \(versions)")
-                lines.append("      \(group.reason)")
+                lines.append("  \(padded(PrintableText.escaped(group.countedName), 14)) \(action) \(versions)")
+                // Reasons quote plan.yaml (quarantine reasons) and script directives: escaped.
+                lines.append("      \(PrintableText.escaped(group.reason))")
                 for step in target.steps {
-                    var line = "      \(step.kind.rawValue.padding(toLength: 10, withPad: " ", startingAt: 0)) \(step.version.text.padding(toLength: 6, withPad: " ", startingAt: 0)) \(step.script.isEmpty ? "(record only)" : step.script)"
+                    var line = "      \(step.kind.rawValue.padding(toLength: 10, withPad: " ", startingAt: 0)) \(PrintableText.escaped(step.version.text).padding(toLength: 6, withPad: " ", startingAt: 0)) \(step.script.isEmpty ? "(record only)" : PrintableText.escaped(step.script))"
                     if !step.transactional { line += "  [no transaction]" }
                     if step.dataLosing {
                         // On prod, apply backs up first (unless --no-backup): say where, so the way back is known before the run.
-                        let folder = group.isSingle ? target.target : "<target>"
+                        let folder = group.isSingle ? PrintableText.escaped(target.target) : "<target>"
                         let backup = target.tier == .prod ? "; backed up first to .tidemark/backups/\(folder)/" : ""
-                        line += terminal.styled("  [DATA-LOSING: \(step.dataLossNotes.joined(separator: "; ")); only a backup restores it\(backup)]", .yellow)
+                        line += terminal.styled("  [DATA-LOSING: \(PrintableText.escaped(step.dataLossNotes.joined(separator: "; "))); only a backup restores it\(backup)]", .yellow)
                     }
                     lines.append(line)
                     // docs/live-production.md#lint-and-lock-risk-in-the-plan: each lock-risky
                     // statement with this target's size; the acknowledgement if any.
                     for risk in step.lockRisks {
-                        let acknowledged = step.lockAcknowledged.map { "; lock-ok: \($0)" } ?? ""
+                        let acknowledged = step.lockAcknowledged.map { "; lock-ok: \(PrintableText.escaped($0))" } ?? ""
                         lines.append(
-                            "        " + terminal.styled("[LOCK RISK: \(risk.summary) (\(risk.rule.rawValue), line \(risk.line))\(acknowledged)]", .yellow))
+                            "        " + terminal.styled("[LOCK RISK: \(PrintableText.escaped(risk.summary)) (\(risk.rule.rawValue), line \(risk.line))\(acknowledged)]", .yellow))
                     }
                 }
             }
@@ -50,7 +51,7 @@ enum RolloutText {
             lines.append("")
             lines.append(terminal.styled("unreachable (not planned):", .red))
             // A BackendError names its target already.
-            for (_, error) in unreachable.sorted(by: { $0.key < $1.key }) { lines.append("  \(error)") }
+            for (_, error) in unreachable.sorted(by: { $0.key < $1.key }) { lines.append("  \(PrintableText.escaped(error.description))") }
         }
         let counts = rollout.actionCounts
         let summary = Action.allCases.compactMap { action in counts[action].map { "\($0) \(action.rawValue)" } }

@@ -67,8 +67,9 @@ extension Tidemark {
                 ])
             }
             let latest = plan.latestUsableVersion.map { "latest usable version \($0)" } ?? "no usable version"
+            // Quarantine reasons come from plan.yaml: escaped, like every cell of the table.
             let quarantine = plan.quarantine.isEmpty ? "" : "; quarantined: " + plan.quarantine.map { (entry: QuarantineEntry) in "v\(entry.version) (\(entry.reason))" }.joined(separator: ", ")
-            return "plan \(plan.name): \(latest)\(quarantine)\n" + table.render()
+            return PrintableText.escaped("plan \(plan.name): \(latest)\(quarantine)") + "\n" + table.render()
         }
     }
 }

@@ -17,10 +17,47 @@ struct Terminal: Sendable {
 
     var isInteractive: Bool { isatty(fileDescriptor) == 1 }
 
-    /// Writes `text` followed by a newline unless it already ends with one.
+    /// Writes `text` followed by a newline unless it already ends with one. A second guard
+    /// behind the printers, which escape every name and every text read from a database or a
+    /// file: control characters other than line breaks, tabs and this type's own colour codes
+    /// are escaped, so no text can move the cursor, clear the screen or rewrite a line.
     func write(_ text: String) {
-        let line = text.hasSuffix("\n") ? text : text + "\n"
+        let safe = Self.neutralized(text)
+        let line = safe.hasSuffix("\n") ? safe : safe + "\n"
         FileHandle(fileDescriptor: fileDescriptor, closeOnDealloc: false).write(Data(line.utf8))
+    }
+
+    /// `text` with every control character escaped (`PrintableText`) except `\n`, `\t` and the
+    /// colour sequences `styled(_:_:)` writes (`ESC [ digits m`).
+    static func neutralized(_ text: String) -> String {
+        guard text.unicodeScalars.contains(where: { PrintableText.isControl($0) && $0 != "\n" && $0 != "\t" }) else { return text }
+        let scalars = Array(text.unicodeScalars)
+        var result = String.UnicodeScalarView()
+        var index = 0
+        while index < scalars.count {
+            let scalar = scalars[index]
+            if scalar == "\u{1B}", let end = colourSequenceEnd(scalars, from: index) {
+                result.append(contentsOf: scalars[index...end])
+                index = end + 1
+                continue
+            }
+            if scalar == "\n" || !PrintableText.isControl(scalar) {
+                result.append(scalar)
+            } else {
+                result.append(contentsOf: PrintableText.escaped(String(scalar), keepingTabs: true).unicodeScalars)
+            }
+            index += 1
+        }
+        return String(result)
+    }
+
+    /// The index of the `m` closing `ESC [ digits m` starting at `start`, or nil.
+    private static func colourSequenceEnd(_ scalars: [Unicode.Scalar], from start: Int) -> Int? {
+        guard start + 2 < scalars.count, scalars[start + 1] == "[" else { return nil }
+        var index = start + 2
+        while index < scalars.count, index - start <= 4, ("0"..."9").contains(scalars[index]) { index += 1 }
+        guard index > start + 2, index < scalars.count, scalars[index] == "m" else { return nil }
+        return index
     }
 
     /// Writes `text` as it is, without a newline (status lines redrawn in place).
@@ -44,7 +81,8 @@ struct TextTable {
 
     init(_ headers: String...) { self.headers = headers }
 
-    mutating func add(_ cells: [String]) { rows.append(cells) }
+    /// Cells are one line each: names and text from a database or a file are escaped here.
+    mutating func add(_ cells: [String]) { rows.append(cells.map { PrintableText.escaped($0) }) }
 
     func render() -> String {
         var widths = headers.map(\.count)

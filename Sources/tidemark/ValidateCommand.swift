@@ -23,7 +23,7 @@ extension Tidemark {
                 do {
                     let inventory = try InventoryFile.load(at: inventoryPath)
                     planDirectory = inventory.planDirectory
-                    out.write(Self.summary(of: inventory))
+                    out.write(PrintableText.escaped(Self.summary(of: inventory)))
                 } catch {
                     problems += error.errors.map(\.description)
                 }
@@ -32,12 +32,12 @@ extension Tidemark {
             if let planDirectory {
                 do {
                     let plan = try PlanDirectory.load(at: planDirectory)
-                    out.write(Self.summary(of: plan))
+                    out.write(PrintableText.escaped(Self.summary(of: plan)))
                     for line in PlanDirectory.sqitchSummary(for: plan) {
-                        out.write("  \(line)")
+                        out.write("  \(PrintableText.escaped(line))")
                     }
                     for notice in PlanDirectory.notices(for: plan) {
-                        out.write("  note: \(notice)")
+                        out.write("  note: \(PrintableText.escaped(notice))")
                     }
                 } catch {
                     problems += error.errors.map(\.description)

@@ -45,6 +45,44 @@ import TidemarkCore
         #expect(!text.contains("s3cret") && !text.contains("p@ss"))
     }
 
+    /// Each character a password may hold, raw and percent-encoded in a URI (user information
+    /// and query), and quoted in conninfo, alone and inside a sentence: no piece survives.
+    @Test(
+        "A password with ? ' @ : / % # or a space loses every piece, however it is written",
+        arguments: ["?", "'", "@", ":", "/", "%", "#", " "])
+    func everySpecialCharacterIsRedacted(_ character: String) {
+        let password = "QzK7" + character + "WvJ9"
+        let encoded = password.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? password
+        let conninfo = password.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "'", with: "\\'")
+        let forms = [
+            "postgres://app:\(password)@db.internal:5432/shop",
+            "postgres://app:\(encoded)@db.internal:5432/shop",
+            "postgresql://app:\(password)@db/shop?sslmode=require",
+            "postgres://db/shop?password=\(encoded)&sslmode=require",
+            "postgres://db/shop?sslmode=require&password=\(password)",
+            "host=db user=app password='\(conninfo)' dbname=shop",
+            "host=db user=app password = '\(conninfo)'",
+        ]
+        for form in forms {
+            for text in [form, "cannot reach \(form): refused", "first line\n\(form) failed\nlast line"] {
+                let redacted = Redaction.redactConnectionString(text)
+                #expect(!redacted.contains("QzK7") && !redacted.contains("WvJ9"), "\(text) → \(redacted)")
+                #expect(redacted.contains("***"), "\(redacted)")
+            }
+        }
+        // What is not secret stays readable in the usual forms.
+        #expect(Redaction.redactConnectionString("postgres://app:\(encoded)@db.internal:5432/shop") == "postgres://app:***@db.internal:5432/shop")
+        #expect(Redaction.redactConnectionString("host=db password='\(conninfo)' dbname=shop") == "host=db password=*** dbname=shop")
+    }
+
+    @Test func conninfoValuesEndWhereLibpqEndsThem() {
+        // Unquoted conninfo values end at whitespace, not at `&`; a backslash escapes a space.
+        #expect(Redaction.redactConnectionString("password=a&b user=app") == "password=*** user=app")
+        #expect(Redaction.redactConnectionString("password=a\\ b user=app") == "password=*** user=app")
+        // A URI query value ends at `&`.
+        #expect(Redaction.redactConnectionString("postgres://h/db?password=a b&user=app") == "postgres://h/db?password=***&user=app")
+    }
+
     @Test func targetLocationNeverShowsThePassword() {
         let url = Target(name: "shop", environment: "prod", connection: .url("postgres://app:s3cret@db/shop"))
         #expect(url.redactedLocation == "postgres://app:***@db/shop")
