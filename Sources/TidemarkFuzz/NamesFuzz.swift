@@ -72,14 +72,7 @@ enum NamesFuzz {
     }
 
     /// Nil when the password is gone from both forms and nothing else changed.
-    static func checkRedaction(password written: String, selector: UInt8) -> String? {
-        // Restricted to what today's redaction promises: it reads conninfo by Character, so a
-        // password starting with a combining mark (U+0301, U+05A8) joins the opening quote into
-        // one Character, the value is read as unquoted, and all after its first blank is printed
-        // (Regressions/names/crash-238a9e47…). Such leading marks are dropped here until the
-        // redaction reads bytes or scalars; then this loop goes.
-        var password = written
-        while !password.isEmpty, ("'" + password).first != "'" { password.unicodeScalars.removeFirst() }
+    static func checkRedaction(password: String, selector: UInt8) -> String? {
         let schemes = ConnectionLocation.knownSchemes.filter { $0.hasPrefix("postgres") } + ["mysql", "mariadb"]
         let scheme = schemes[Int(selector) % schemes.count]
         let url = "\(scheme)://app:\(percentEncoded(password))@db.internal:5432/app?sslmode=require"

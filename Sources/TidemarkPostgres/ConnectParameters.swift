@@ -99,8 +99,8 @@ struct ConnectParameters: Sendable, Hashable {
         var found: [String] = []
         if case .success(let info) = parsed, let password = info.password { found.append(password) }
         if let written = ConnInfo.uriPassword(in: connection) { found.append(written) }
-        if let scheme = connection.range(of: "://"), let range = Redaction.uriPasswordRange(in: connection[scheme.upperBound...]) {
-            found.append(String(connection[range]))
+        if let scheme = connection.range(of: "://"), let written = Redaction.uriPassword(in: connection[scheme.upperBound...]) {
+            found.append(written)
         }
         var rest = Substring(connection)
         while let keyword = rest.range(of: "password", options: .caseInsensitive) {

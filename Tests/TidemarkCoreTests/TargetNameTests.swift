@@ -75,14 +75,17 @@ import TidemarkCore
     }
 }
 
-/// Found by the `names` fuzzer; the redaction is being reworked elsewhere, so it is recorded as a
-/// known issue here: when the fix lands this test fails ("known issue was not recorded"), and
-/// the `withKnownIssue` wrapper and the restriction in NamesFuzz.checkRedaction go.
-@Suite struct RedactionByCharacterTests {
+/// Found by the `names` fuzzer (Regressions/names/crash-238a9e47…): the redaction read text by
+/// `Character`, so the opening quote and a combining mark after it were one `Character`, the
+/// value was read as unquoted, and everything after its first blank was printed.
+@Suite struct RedactionByScalarTests {
     @Test func aQuotedPasswordStartingWithACombiningMarkIsRedactedWhole() {
         let text = "host=db password='\u{05A8}x\tSECRET-REST' dbname=app"
-        withKnownIssue("Redaction reads conninfo by Character: the quote and the mark are one Character") {
-            #expect(Redaction.redactConnectionString(text) == "host=db password=*** dbname=app")
-        }
+        #expect(Redaction.redactConnectionString(text) == "host=db password=*** dbname=app")
+    }
+
+    @Test func aURLPasswordStartingWithACombiningMarkIsRedacted() {
+        let text = "postgres://app:\u{0301}SECRET@db/app and postgres://app:\u{05A8}x@db/app"
+        #expect(Redaction.redactConnectionString(text) == "postgres://app:***@db/app and postgres://app:***@db/app")
     }
 }
