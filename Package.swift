@@ -52,7 +52,8 @@ let package = Package(
         ),
         .target(
             name: "TidemarkExecutor",
-            dependencies: ["TidemarkCore", .product(name: "Logging", package: "swift-log")]
+            // The planner for the wave policy (WavePolicy), the rule the control database follows too.
+            dependencies: ["TidemarkCore", "TidemarkPlanner", .product(name: "Logging", package: "swift-log")]
         ),
         .target(
             name: "TidemarkNotify",
@@ -141,7 +142,7 @@ let package = Package(
         .testTarget(
             name: "TidemarkFleetTests",
             dependencies: [
-                "TidemarkFleet", "TidemarkCore", "TidemarkFiles", "TidemarkExecutor", "TidemarkTestSupport", "TidemarkPostgres",
+                "TidemarkFleet", "TidemarkCore", "TidemarkFiles", "TidemarkExecutor", "TidemarkPlanner", "TidemarkTestSupport", "TidemarkPostgres",
             ]
         ),
         .testTarget(
@@ -165,7 +166,10 @@ let package = Package(
         ),
         .testTarget(
             name: "TidemarkCLITests",
-            dependencies: ["TidemarkCore", "TidemarkTestSupport", "TidemarkSQLite", "TidemarkPostgres", "TidemarkExecutor", "TidemarkFleet"],
+            // The `tidemark` executable too: building these tests builds it, so they never run a stale binary.
+            dependencies: [
+                "tidemark", "TidemarkCore", "TidemarkTestSupport", "TidemarkSQLite", "TidemarkPostgres", "TidemarkExecutor", "TidemarkFleet",
+            ],
             exclude: ["Golden"]
         ),
     ]

@@ -43,7 +43,7 @@ public enum ControlError: Error, Sendable, CustomStringConvertible {
         case .planDiffers(let runID, let script):
             return "this runner's plan differs from run \(runID)'s: \(script) is not the script the run was planned with; deploy the same plan to every runner (or start a new run with a new --run-id)."
         case .unknownRun(let runID):
-            return "no run \(runID) in the control database; `tidemark runs --control URL` lists the runs."
+            return "no run \(runID) in the control database; `tidemark runs --control <control-url>` lists the runs."
         case .runMismatch(let runID, let what):
             return "run \(runID) is a rollout of \(what); give the same inventory, plan, selectors and --to as the runner that started it, or drop --run-id."
         case .noControlDatabase:

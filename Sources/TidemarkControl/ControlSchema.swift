@@ -75,6 +75,22 @@ public enum ControlSchema {
         """
         ALTER TABLE tidemark_control.runners ADD COLUMN lease_ms bigint;
         """,
+        // 4: each wave's rule as the run was opened (WavePolicy): its failure budget, stored for
+        // every environment (version 3 and before stored none outside prod: unlimited), and its
+        // environment's concurrency, which holds across every runner's claims; and the wave that
+        // still finishes its own targets after a halt (a non-prod wave over its budget).
+        """
+        CREATE TABLE tidemark_control.waves (
+            run_id text NOT NULL REFERENCES tidemark_control.runs ON DELETE CASCADE,
+            wave integer NOT NULL,
+            environment text NOT NULL,
+            tier text NOT NULL,
+            max_failures integer NOT NULL,
+            concurrency integer,
+            PRIMARY KEY (run_id, wave)
+        );
+        ALTER TABLE tidemark_control.runs ADD COLUMN finishing_wave integer;
+        """,
     ]
 
     /// The newest schema version this binary writes.

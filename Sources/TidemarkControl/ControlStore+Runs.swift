@@ -1,5 +1,6 @@
 import Foundation
 import TidemarkCore
+import TidemarkPlanner
 import TidemarkPostgres
 
 extension ControlStore {
@@ -41,9 +42,9 @@ extension ControlStore {
                     ])
                 var position = 0
                 var rows: [(target: TargetPlan, environment: String, wave: Int, position: Int, canary: Bool, maxFailures: Int?)] = []
+                let policy = WavePolicy(inventory: inventory)
                 for (index, wave) in rollout.waves.enumerated() {
-                    let environment = inventory.environment(named: wave.environment)
-                    let maxFailures = environment?.maxFailures ?? (wave.tier == .prod ? 0 : nil)
+                    let maxFailures = policy.rule(for: wave).maxFailures
                     for target in wave.targets {
                         rows.append((target, wave.environment, index, position, target.target == wave.canary, maxFailures))
                         position += 1
@@ -73,6 +74,18 @@ extension ControlStore {
                             "{" + batch.map { $0.7 ? "t" : "f" }.joined(separator: ",") + "}",
                         ])
                 }
+                // Each wave's rule, so every runner of the run follows the one it was opened with.
+                let rules = rollout.waves.map { policy.rule(for: $0) }
+                try session.query(
+                    """
+                    INSERT INTO tidemark_control.waves (run_id, wave, environment, tier, max_failures, concurrency)
+                    SELECT $1, w - 1, e, t, m, c FROM unnest($2::text[], $3::text[], $4::int[], $5::int[]) WITH ORDINALITY AS u(e, t, m, c, w)
+                    """,
+                    [
+                        run.runID, ControlStore.textArray(rules.map(\.environment)), ControlStore.textArray(rules.map(\.tier.rawValue)),
+                        "{" + rules.map { String($0.maxFailures ?? WavePolicy.defaultMaxFailures) }.joined(separator: ",") + "}",
+                        "{" + rules.map { $0.concurrency.map(String.init) ?? "NULL" }.joined(separator: ",") + "}",
+                    ])
                 if let startedEvent { try Self.insertEvent(startedEvent, runID: run.runID, on: session) }
                 return run
             }
@@ -115,15 +128,46 @@ extension ControlStore {
     /// once never wait for each other and never get the same target. Every condition that does
     /// not depend on the row is a scalar subquery (one InitPlan), so the server walks the open
     /// targets' index in position order and stops at the first claimable one.
-    public func claim(_ runID: String, runner: String, served: String?, lease: Duration) throws(ControlError) -> Claim? {
+    ///
+    /// `limited`: some wave of the run has an environment `concurrency`. Then claims of the run
+    /// are serialized by a transaction-scoped advisory lock and a claim in that wave counts its
+    /// targets in flight (claimed under a live lease) first, so the limit holds across every
+    /// runner; without the lock two claims at once could each see room for one more.
+    public func claim(_ runID: String, runner: String, served: String?, lease: Duration, limited: Bool = false) throws(ControlError) -> Claim? {
         let row = try with { session throws(BackendError) in
-            try session.query(
+            guard limited else { return try Self.claim(runID, runner: runner, served: served, lease: lease, limited: false, on: session) }
+            return try session.transaction { session throws(BackendError) in
+                try session.query("SELECT pg_advisory_xact_lock(hashtextextended($1, 8))", [runID])
+                return try Self.claim(runID, runner: runner, served: served, lease: lease, limited: true, on: session)
+            }
+        }
+        guard let row else { return nil }
+        guard let plan = ControlStore.decode(TargetPlan.self, row[0]) else { throw .corrupt(runID: runID, what: "a target's plan") }
+        return Claim(plan: plan, previousRunner: row[1], claims: Int(row[2] ?? "1") ?? 1, mustReadState: row[3] == "t")
+    }
+
+    /// The claim statement: after a halt, only the wave that finishes its own targets
+    /// (`finishing_wave`) is still claimed from; `limited`: the wave's environment `concurrency`
+    /// counted against its targets in flight.
+    private static func claim(
+        _ runID: String, runner: String, served: String?, lease: Duration, limited: Bool, on session: PostgresSession
+    ) throws(BackendError) -> [String?]? {
+        let lowest = "(SELECT min(wave) FROM tidemark_control.targets WHERE run_id = $1 AND state <> 'done')"
+        let room =
+            limited
+            ? """
+              AND coalesce((SELECT concurrency FROM tidemark_control.waves WHERE run_id = $1 AND wave = \(lowest)), 2147483647) > (
+                  SELECT count(*) FROM tidemark_control.targets f WHERE f.run_id = $1 AND f.wave = \(lowest) AND f.state = 'claimed'
+                    AND f.runner IS NOT NULL AND f.lease_until >= now())
+              """ : ""
+        return try session.query(
                 """
                 WITH pick AS (
                     SELECT t.target, t.runner AS previous FROM tidemark_control.targets t
                     WHERE t.run_id = $1 AND t.state <> 'done'
-                      AND t.wave = (SELECT min(wave) FROM tidemark_control.targets WHERE run_id = $1 AND state <> 'done')
-                      AND (SELECT halted IS NULL AND NOT stop_requested FROM tidemark_control.runs WHERE run_id = $1)
+                      AND t.wave = \(lowest)
+                      AND (SELECT NOT stop_requested AND (halted IS NULL OR finishing_wave = \(lowest)) FROM tidemark_control.runs WHERE run_id = $1)
+                      \(room)
                       AND ($2::text[] IS NULL OR t.target = ANY($2::text[]))
                       AND (t.state = 'pending' OR (t.state = 'claimed' AND t.lease_until < now()))
                       AND (t.canary OR NOT EXISTS (
@@ -137,10 +181,42 @@ extension ControlStore {
                 RETURNING t.plan::text, pick.previous, t.claims, t.replan
                 """, [runID, served, runner, ControlStore.interval(lease)]
             ).first
+    }
+
+    /// Each wave's rule as the run was opened, by wave index; empty for a run opened before
+    /// version 4 of the control schema (see `waveRules(_:)`).
+    static func waveRules(_ runID: String, on session: PostgresSession) throws(BackendError) -> [Int: WavePolicy.Rule] {
+        var rules: [Int: WavePolicy.Rule] = [:]
+        for row in try session.query(
+            "SELECT wave, environment, tier, max_failures, concurrency FROM tidemark_control.waves WHERE run_id = $1", [runID])
+        {
+            guard let wave = row[0].flatMap({ Int($0) }), let environment = row[1], let tier = row[2].flatMap(Tier.init(rawValue:)) else { continue }
+            rules[wave] = WavePolicy.Rule(
+                environment: environment, tier: tier, maxFailures: row[3].flatMap { Int($0) }, concurrency: row[4].flatMap { Int($0) })
         }
-        guard let row else { return nil }
-        guard let plan = ControlStore.decode(TargetPlan.self, row[0]) else { throw .corrupt(runID: runID, what: "a target's plan") }
-        return Claim(plan: plan, previousRunner: row[1], claims: Int(row[2] ?? "1") ?? 1, mustReadState: row[3] == "t")
+        return rules
+    }
+
+    /// The run's wave policy as stored when it was opened. A run opened by a Tidemark before
+    /// version 4 of the control schema stored budgets for prod waves only: its other waves get
+    /// no budget (`maxFailures` nil, the old meaning: unlimited) and `legacy` is true.
+    public func wavePolicy(_ runID: String) throws(ControlError) -> (policy: WavePolicy, legacy: Bool) {
+        try with { session throws(BackendError) in
+            let stored = try Self.waveRules(runID, on: session)
+            if !stored.isEmpty { return (WavePolicy(rules: Array(stored.values)), false) }
+            let rows = try session.query(
+                """
+                SELECT DISTINCT ON (wave) environment, plan->>'tier', max_failures FROM tidemark_control.targets
+                WHERE run_id = $1 ORDER BY wave, position
+                """, [runID])
+            let rules = rows.compactMap { row -> WavePolicy.Rule? in
+                guard let environment = row[0] else { return nil }
+                return WavePolicy.Rule(
+                    environment: environment, tier: row[1].flatMap(Tier.init(rawValue:)) ?? .test, maxFailures: row[2].flatMap { Int($0) },
+                    concurrency: nil)
+            }
+            return (WavePolicy(rules: rules), rules.contains { $0.maxFailures == nil })
+        }
     }
 
     /// Puts a claimed target back for later (its lock was held: the previous runner may still be
@@ -179,25 +255,36 @@ extension ControlStore {
                     """
                     UPDATE tidemark_control.targets SET state = 'done', outcome = $4, result = $5::jsonb, finished_at = now(), lease_until = NULL
                     WHERE run_id = $1 AND target = $2 AND runner = $3 AND state = 'claimed'
-                    RETURNING wave, canary, max_failures, environment
+                    RETURNING wave, canary, max_failures, environment, plan->>'tier'
                     """, [runID, outcome.target, runner, outcome.outcome.rawValue, ControlStore.json(outcome)])
                 guard let row = updated.first else { return (false, nil) }
                 if let event { try Self.insertEvent(event, runID: runID, on: session) }
                 guard outcome.outcome == .failed, let wave = row[0] else { return (true, nil) }
                 let environment = row[3] ?? outcome.environment
+                // The rule as stored when the run was opened (the executor's); a run opened by a
+                // Tidemark before version 4 of this schema has only its budgets, nil outside prod.
+                let stored = try Self.waveRules(runID, on: session)[Int(wave) ?? -1]
+                let rule =
+                    stored
+                    ?? WavePolicy.Rule(
+                        environment: environment, tier: row[4].flatMap(Tier.init(rawValue:)) ?? .test, maxFailures: row[2].flatMap { Int($0) },
+                        concurrency: nil)
+                // Such an old run keeps its old meaning: a halt stops every claim.
+                let finishing = stored != nil && rule.continues(afterHaltByCanary: row[1] == "t") ? wave : nil
                 let reason: String
                 if row[1] == "t" {
-                    reason = "canary \(outcome.target) of wave \(environment) failed, so the rest of the wave did not start"
+                    reason = rule.canaryHalt(outcome.target)
                 } else {
                     let failures = Int(
                         try session.query(
                             "SELECT count(*) FROM tidemark_control.targets WHERE run_id = $1 AND wave = $2 AND outcome = 'failed'", [runID, wave]
                         ).first?.first??.description ?? "0") ?? 0
-                    guard let limit = row[2].flatMap(Int.init), failures > limit else { return (true, nil) }
-                    reason = "wave \(environment) halted after \(failures) failure\(failures == 1 ? "" : "s") (max_failures: \(limit))"
+                    guard let halt = rule.halt(afterFailures: failures) else { return (true, nil) }
+                    reason = halt
                 }
                 let halted = try session.query(
-                    "UPDATE tidemark_control.runs SET halted = $2 WHERE run_id = $1 AND halted IS NULL RETURNING halted", [runID, reason])
+                    "UPDATE tidemark_control.runs SET halted = $2, finishing_wave = $3 WHERE run_id = $1 AND halted IS NULL RETURNING halted",
+                    [runID, reason, finishing])
                 guard !halted.isEmpty else { return (true, nil) }
                 if let event = haltEvent(environment, reason) { try Self.insertEvent(event, runID: runID, on: session) }
                 return (true, reason)
@@ -207,15 +294,17 @@ extension ControlStore {
 
     /// After a halt or a stop: every target nobody runs (pending, or claimed by a runner whose
     /// lease ran out) is done as `skipped` with `reason`. Idempotent; any runner may do it.
-    public func skipRemaining(_ runID: String, reason: String) throws(ControlError) -> Int {
+    /// `keepingFinishingWave`: after a halt, the wave that finishes its own targets keeps them.
+    public func skipRemaining(_ runID: String, reason: String, keepingFinishingWave: Bool = false) throws(ControlError) -> Int {
         try with { session throws(BackendError) in
             try session.transaction { session throws(BackendError) in
                 let rows = try session.query(
                     """
                     SELECT target, plan::text FROM tidemark_control.targets
                     WHERE run_id = $1 AND (state = 'pending' OR (state = 'claimed' AND (runner IS NULL OR lease_until < now())))
+                      AND (NOT $2 OR wave IS DISTINCT FROM (SELECT finishing_wave FROM tidemark_control.runs WHERE run_id = $1))
                     ORDER BY position FOR UPDATE SKIP LOCKED
-                    """, [runID])
+                    """, [runID, keepingFinishingWave ? "t" : "f"])
                 var names: [String] = []
                 var results: [String] = []
                 for row in rows {
@@ -251,6 +340,24 @@ extension ControlStore {
         guard let row else { throw .unknownRun(runID) }
         return RunProgress(
             halted: row[0], stopRequested: row[1] == "t", open: Int(row[2] ?? "0") ?? 0, openServed: Int(row[3] ?? "0") ?? 0)
+    }
+
+    /// How many targets of the run that a runner serving `served` serves ended each way (every
+    /// runner's outcomes, skipped ones included): a runner's exit code tells the truth about them.
+    public func servedOutcomes(_ runID: String, served: String?) throws(ControlError) -> [Outcome: Int] {
+        let rows = try with { session throws(BackendError) in
+            try session.query(
+                """
+                SELECT outcome, count(*) FROM tidemark_control.targets
+                WHERE run_id = $1 AND outcome IS NOT NULL AND ($2::text[] IS NULL OR target = ANY($2::text[])) GROUP BY outcome
+                """, [runID, served])
+        }
+        var counts: [Outcome: Int] = [:]
+        for row in rows {
+            guard let outcome = row[0].flatMap(Outcome.init(rawValue:)) else { continue }
+            counts[outcome] = Int(row[1] ?? "0") ?? 0
+        }
+        return counts
     }
 
     /// Why the lowest open wave does not move (see `WaveWait`): nil when every target is done.

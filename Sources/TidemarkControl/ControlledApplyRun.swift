@@ -46,11 +46,22 @@ public struct ControlledApplyResult: Sendable {
     public var stoppedByControl = false
     /// Why the run's later waves did not start, when some runner saw a failure.
     public var halted: String?
+    /// How every target of the run that this runner serves ended, whoever ran it.
+    public var served: [Outcome: Int] = [:]
+
+    /// How this runner's part ended, for its exit code: its own report, the control database
+    /// lost, and every target it serves (one skipped because a wave halted is a failure, as in
+    /// one process), by the one precedence.
+    public var status: RunStatus {
+        if servedNothing { return .succeeded }
+        return RunStatus.first(of: [apply.status, lost == nil ? .succeeded : .failed] + served.keys.map { RunStatus($0) })
+    }
 }
 
 /// Runs this runner's part of a rollout coordinated through a PostgreSQL control database
 /// (docs/many-runners.md#one-run-across-runners-a-control-database): the
-/// `tidemark apply --control URL` use case.
+/// `tidemark apply --control URL` use case, `RunSession`'s stages with a runner loop
+/// (`RunnerOutcomes`) producing the outcomes.
 ///
 /// The first runner plans the selected targets and stores the rollout; the others join it. Each
 /// runner claims one target at a time (`FOR UPDATE SKIP LOCKED`) in the lowest wave not done
@@ -71,8 +82,55 @@ public struct ControlledApplyRun: Sendable {
     /// run halts or stops, or the control database is lost. Input problems (an unreachable control
     /// database, a different plan, an unknown run) throw before anything is written.
     public func run(_ request: ControlledApplyRequest, observer: some ApplyObserver = SilentApplyObserver()) async throws(ControlError) -> ControlledApplyResult {
-        let startedAt = Date()
-        guard case .inventory(let inventoryFile, let selection, let desiredText, let strategy) = request.apply.source else {
+        let source = RunnerOutcomes(request: request, registry: registry, logger: logger)
+        defer { source.close() }
+        let apply = try await RunSession(registry: registry, logger: logger).run(request.apply, source: source, observer: observer)
+        return source.result(apply)
+    }
+}
+
+/// A runner loop through the control database as a run's source of outcomes, and its sinks (the
+/// run's events are stored with the outcomes; one runner at a time delivers them). Thread-safe:
+/// what it learns while the run goes on sits behind a `Mutex`.
+final class RunnerOutcomes: OutcomeSource, RunSinks {
+    let request: ControlledApplyRequest
+    let registry: BackendRegistry
+    let logger: Logger
+    /// The runner's own serial queue for control-database calls.
+    let control = ControlCalls(pool: DispatchWorkers(count: 1, label: "tidemark-control"))
+    let runner: String
+
+    /// What the stages learn, for the next stage and the result.
+    private struct Joined: Sendable {
+        var store: ControlStore?
+        var run: ControlRun?
+        var created = false
+        var servedList: String?
+        var desired: DesiredVersion = .latest
+        var strategy: Strategy = .auto
+        var database: ControlDatabase?
+        var notifier: Notifier?
+        var keeper: LeaseKeeper?
+        var lost: ControlError?
+        var halted: String?
+        var served: [Outcome: Int] = [:]
+        var servedNothing = false
+    }
+    private let joined = Mutex(Joined())
+
+    init(request: ControlledApplyRequest, registry: BackendRegistry, logger: Logger) {
+        self.request = request
+        self.registry = registry
+        self.logger = logger
+        runner = "\(request.apply.appliedBy)/\(ProcessInfo.processInfo.processIdentifier)-\(String(UInt16.random(in: 0...UInt16.max), radix: 16))"
+    }
+
+    static func failure(_ error: FleetError) -> ControlError { .fleet(error) }
+
+    /// Inputs: the inventory and plan read, the run joined (or created and planned), what this
+    /// runner serves, the rule the run's waves follow.
+    func prepare(_ apply: ApplyRequest, startedAt: Date) async throws(ControlError) -> PreparedRun {
+        guard case .inventory(let inventoryFile, let selection, let desiredText, let strategy) = apply.source else {
             throw .fleet(.rolloutFile(.unreadable(path: "", message: "a saved rollout cannot be run with --control; give -i INVENTORY")))
         }
         let inventory: Inventory
@@ -88,23 +146,198 @@ public struct ControlledApplyRun: Sendable {
             throw .fleet(error)
         }
         guard let database = request.database ?? inventory.control else { throw .noControlDatabase }
-        let appliedBy = request.apply.appliedBy
-        let control = ControlCalls(pool: DispatchWorkers(count: 1, label: "tidemark-control"))
+        let appliedBy = apply.appliedBy
         let logger = self.logger
         let store = try await control.call { () throws(ControlError) in
-            try ControlStore(database: database, appliedBy: appliedBy, logger: logger, environment: request.apply.environment)
+            try ControlStore(database: database, appliedBy: appliedBy, logger: logger, environment: apply.environment)
         }
-        defer { store.close() }
+        joined.withLock {
+            $0.store = store
+            $0.database = database
+            $0.desired = desired
+            $0.strategy = strategy
+        }
 
         // Join or create.
         let key = RunKey.digest(inventory: inventory, plan: plan, selection: selection, desired: desiredText, strategy: strategy)
         let scripts = RunKey.scripts(of: plan)
+        let (run, created) = try await joinOrCreate(
+            key: key, scripts: scripts, inventory: inventory, plan: plan, selected: selected, selection: selection, desired: desired,
+            desiredText: desiredText, strategy: strategy, startedAt: startedAt, store: store, runID: apply.runID)
+        if let script = run.firstDifferingScript(from: scripts) { throw .planDiffers(runID: run.runID, script: script) }
+        let runID = run.runID
+
+        // What this runner serves, and the run's rollout as stored.
+        let stored = try await control.call { () throws(ControlError) in try store.outcomes(runID) }
+        let plans = stored.compactMap(\.plan)
+        let fleet = FleetIndex(inventory)
+        let served = plans.filter { ServeSelector.serves(request.serve, target: fleet.targets[$0.target]) }
+        let rollout = RunKey.rollout(of: plans, inventory: inventory, plan: plan, run: run)
+        // The waves follow the rule the run was opened with, which an older Tidemark stored
+        // without a failure budget outside prod: said once, here.
+        let (policy, legacy) = try await control.call { () throws(ControlError) in try store.wavePolicy(runID) }
+        if legacy {
+            logger.warning(
+                "run \(runID) was opened by an older Tidemark, which stored no max_failures for its non-prod waves: in this run a failure there does not stop the later waves (runs opened from now on stop at the first failure unless max_failures says otherwise)")
+        }
+        let servedList: String? = served.count == plans.count ? nil : ControlStore.textArray(served.map(\.target))
+        joined.withLock { [run, created] in
+            $0.run = run
+            $0.created = created
+            $0.servedList = servedList
+            $0.servedNothing = served.isEmpty
+        }
+        var prepared = PreparedRun(
+            runID: runID, inventory: inventory, plan: plan, rollout: rollout, policy: policy, writes: served.filter(\.action.writes),
+            // Each runner writes its own part; `tidemark report RUN_ID --control URL` assembles the run.
+            reportPath: apply.stateDirectory.runs.appendingPathComponent("\(runID)-\(RunKey.fileSafe(runner)).json").path)
+        prepared.fleet = fleet
+        prepared.executes = !served.isEmpty
+        prepared.traces = false
+        return prepared
+    }
+
+    /// Sinks: the runner joins the run, its notifier starts, and its lease keeper (which renews
+    /// its leases and, holding the run's delivery lock, hands the run's events to the notifier).
+    func sinks(for prepared: PreparedRun, request apply: ApplyRequest, startedAt: Date, traceID: String?) async throws(ControlError) -> any RunSinks {
+        let (store, database) = joined.withLock { ($0.store, $0.database) }
+        guard let store, let database else { throw .noControlDatabase }
+        let runID = prepared.runID
+        let runner = self.runner
+        let serves = request.serve.isEmpty ? "all" : request.serve.joined(separator: ",")
+        let lease = request.lease
+        try await control.call { () throws(ControlError) in try store.join(runID, runner: runner, serves: serves, lease: lease) }
+        let notifier: Notifier?
+        if prepared.inventory.notify.isEmpty {
+            notifier = nil
+        } else {
+            do {
+                let made = try RunNotifications.makeNotifier(
+                    for: prepared.inventory, environment: apply.environment, outbox: apply.stateDirectory.outbox, logger: logger)
+                await made.start()
+                notifier = made
+            } catch {
+                throw .fleet(.notifySettings(error.description))
+            }
+        }
+        let runControl = apply.control
+        let logger = self.logger
+        let keeper = try await control.call { () throws(ControlError) in
+            try LeaseKeeper(
+                database: database, runID: runID, runner: runner, lease: lease, appliedBy: apply.appliedBy, logger: logger,
+                environment: apply.environment, notifier: notifier, onStop: { runControl.requestStop() })
+        }
+        keeper.start()
+        joined.withLock {
+            $0.notifier = notifier
+            $0.keeper = keeper
+        }
+        return self
+    }
+
+    /// Outcomes: this runner's workers claim, run and record targets until nothing it serves is
+    /// left; then what nobody runs after a stop is skipped and the run finished when it is done.
+    func outcomes(
+        of prepared: PreparedRun, request apply: ApplyRequest, driftGate: DriftGate?, sinks: any RunSinks, observer: any ApplyObserver
+    ) async -> [TargetOutcome] {
+        let state = joined.withLock { $0 }
+        guard let store = state.store, let database = state.database, let keeper = state.keeper, let run = state.run else { return [] }
+        let runID = prepared.runID
+        var targetRunner = TargetRunner(plan: prepared.plan, runID: runID, appliedBy: apply.appliedBy, logger: logger, backups: apply.backups)
+        targetRunner.inventoryFile = prepared.inventory.file
+        targetRunner.driftGate = driftGate
+        let concurrency = WavePolicy.workers(requested: apply.concurrency, inventory: prepared.inventory)
+        // One control session per worker (the first is the runner's own), each on a thread of its own.
+        var stores = [store]
+        let logger = self.logger
+        for _ in 1..<max(1, concurrency) {
+            guard
+                let extra = try? await control.call({ () throws(ControlError) in
+                    try ControlStore(database: database, appliedBy: apply.appliedBy, logger: logger, environment: apply.environment)
+                })
+            else { break }
+            stores.append(extra)
+        }
+        defer { for extra in stores.dropFirst() { extra.close() } }
+        let worker = RunnerLoop(
+            RunnerLoop.Context(
+                stores: stores, control: ControlCalls(pool: DispatchWorkers(count: concurrency, label: "tidemark-control-worker")), runID: runID,
+                runner: runner, served: state.servedList, lease: request.lease, poll: request.pollInterval, inventory: prepared.inventory,
+                fleet: prepared.fleet, rollout: prepared.rollout, plan: prepared.plan, desired: state.desired, strategy: state.strategy,
+                limited: prepared.policy.rules.values.contains { $0.concurrency != nil }, registry: registry, logger: logger,
+                runControl: apply.control, keeper: keeper, targetRunner: targetRunner,
+                pool: DispatchWorkers(count: concurrency, label: "tidemark-worker"), observer: observer))
+        let outcomes = await worker.work()
+
+        let lost = worker.lost ?? keeper.lost
+        if lost == nil && keeper.stopRequested {
+            // `tidemark stop`: what nobody runs is skipped, so the run ends for every runner.
+            _ = try? await control.call { () throws(ControlError) in try store.skipRemaining(runID, reason: "the run was stopped (tidemark stop)") }
+        }
+        let runner = self.runner
+        if lost == nil {
+            _ = try? await control.call { () throws(ControlError) in try store.finishIfDone(run) }
+            _ = try? await control.call { () throws(ControlError) in try store.leave(runID, runner: runner) }
+        }
+        let servedList = state.servedList
+        let progress = lost == nil ? try? await control.call { () throws(ControlError) in try store.progress(runID, served: servedList) } : nil
+        let served = lost == nil ? try? await control.call { () throws(ControlError) in try store.servedOutcomes(runID, served: servedList) } : nil
+        joined.withLock {
+            $0.lost = lost
+            $0.halted = progress?.halted
+            $0.served = served ?? [:]
+        }
+        return outcomes
+    }
+
+    func interrupted(_ apply: ApplyRequest) -> Bool { apply.control.isStopRequested && joined.withLock { $0.lost } == nil }
+
+    /// Events were stored with the outcomes: nothing to hand on here.
+    func handle(_ event: RunEvent) {}
+
+    /// The lease keeper stops (delivering what is left while it holds the delivery lock); only
+    /// once delivered or kept in the outbox are this runner's events marked delivered.
+    func finish(_ outcomes: [TargetOutcome]) async {
+        let (keeper, notifier, lost) = joined.withLock { ($0.keeper, $0.notifier, $0.lost) }
+        guard let keeper else { return }
+        await keeper.stop(drain: lost == nil)
+        if let notifier { _ = await notifier.finish() }
+        _ = try? await control.call { () throws(ControlError) in keeper.finishDelivery() }
+    }
+
+    /// This runner's result: its part of the run and what it learned of the whole.
+    func result(_ apply: ApplyResult) -> ControlledApplyResult {
+        joined.withLock { state in
+            var result = ControlledApplyResult(apply: apply, runID: state.run?.runID ?? "", created: state.created, runner: runner)
+            result.servedNothing = state.servedNothing
+            result.lost = state.lost
+            result.halted = state.halted
+            result.served = state.served
+            result.stoppedByControl = state.keeper?.stopRequested ?? false
+            return result
+        }
+    }
+
+    /// Closes the runner's own control session.
+    func close() {
+        joined.withLock { $0.store }?.close()
+    }
+}
+
+extension RunnerOutcomes {
+    /// The run `--run-id` names, or the open run for `key`, or a new one planned and stored here
+    /// (under the key's creation lock, so runners starting together plan it once); `created`:
+    /// this runner stored it.
+    fileprivate func joinOrCreate(
+        key: String, scripts: [String: String], inventory: Inventory, plan: Plan, selected: [Target], selection: TargetSelection,
+        desired: DesiredVersion, desiredText: String?, strategy: Strategy, startedAt: Date, store: ControlStore, runID: String
+    ) async throws(ControlError) -> (ControlRun, created: Bool) {
         var created = false
         var run: ControlRun
-        if let runID = request.joinRunID {
-            guard let found = try await control.call({ () throws(ControlError) in try store.run(runID) }) else { throw .unknownRun(runID) }
+        if let joining = request.joinRunID {
+            guard let found = try await control.call({ () throws(ControlError) in try store.run(joining) }) else { throw .unknownRun(joining) }
             guard found.key == key else {
-                throw .runMismatch(runID: runID, what: "\(found.inventory) (plan \(found.plan), \(found.selection), --to \(found.desiredVersion ?? "latest"))")
+                throw .runMismatch(runID: joining, what: "\(found.inventory) (plan \(found.plan), \(found.selection), --to \(found.desiredVersion ?? "latest"))")
             }
             run = found
         } else {
@@ -115,8 +348,8 @@ public struct ControlledApplyRun: Sendable {
                 } else {
                     run = try await create(
                         key: key, scripts: scripts, inventory: inventory, plan: plan, selected: selected, selection: selection, desired: desired,
-                        desiredText: desiredText, strategy: strategy, request: request, startedAt: startedAt, store: store, control: control)
-                    created = run.runID == request.apply.runID
+                        desiredText: desiredText, strategy: strategy, startedAt: startedAt, store: store)
+                    created = run.runID == runID
                 }
                 try await control.call { () throws(ControlError) in try store.unlockCreation(key: key) }
             } catch {
@@ -124,135 +357,13 @@ public struct ControlledApplyRun: Sendable {
                 throw error
             }
         }
-        if let script = run.firstDifferingScript(from: scripts) { throw .planDiffers(runID: run.runID, script: script) }
-        let runID = run.runID
-
-        // What this runner serves, and the run's rollout as stored.
-        let stored = try await control.call { () throws(ControlError) in try store.outcomes(runID) }
-        let plans = stored.compactMap(\.plan)
-        let fleet = FleetIndex(inventory)
-        let served = plans.filter { ServeSelector.serves(request.serve, target: fleet.targets[$0.target]) }
-        let rollout = RunKey.rollout(of: plans, inventory: inventory, plan: plan, run: run)
-        observer.planned(rollout, unreachable: [:])
-        let runner = "\(appliedBy)/\(ProcessInfo.processInfo.processIdentifier)-\(String(UInt16.random(in: 0...UInt16.max), radix: 16))"
-        var result = ControlledApplyResult(apply: ApplyResult(rollout: rollout), runID: runID, created: created, runner: runner)
-        guard !served.isEmpty else {
-            result.servedNothing = true
-            return result
-        }
-        do {
-            try ApplyRun(registry: registry, logger: logger).confirm(
-                served.filter(\.action.writes), inventory: inventory, with: request.apply.confirmation)
-        } catch {
-            throw .fleet(error)
-        }
-        let servedList: String? = served.count == plans.count ? nil : ControlStore.textArray(served.map(\.target))
-        let serves = request.serve.isEmpty ? "all" : request.serve.joined(separator: ",")
-        try await control.call { () throws(ControlError) in try store.join(runID, runner: runner, serves: serves, lease: request.lease) }
-
-        // Notifications: events are stored with the outcomes; one runner at a time delivers them.
-        let notifier: Notifier?
-        if inventory.notify.isEmpty {
-            notifier = nil
-        } else {
-            do {
-                let made = try RunNotifications.makeNotifier(
-                    for: inventory, environment: request.apply.environment, outbox: request.apply.stateDirectory.outbox, logger: logger)
-                await made.start()
-                notifier = made
-            } catch {
-                throw .fleet(.notifySettings(error.description))
-            }
-        }
-        let runControl = request.apply.control
-        let keeper = try await control.call { () throws(ControlError) in
-            try LeaseKeeper(
-                database: database, runID: runID, runner: runner, lease: request.lease, appliedBy: appliedBy, logger: logger,
-                environment: request.apply.environment, notifier: notifier, onStop: { runControl.requestStop() })
-        }
-        keeper.start()
-        let signals = request.apply.trapsSignals ? SignalTrap(control: runControl, onSignal: observer.interrupted) : nil
-
-        var gateConfiguration = TargetRunner(plan: plan, runID: runID, appliedBy: appliedBy, logger: logger, backups: request.apply.backups)
-        gateConfiguration.inventoryFile = inventory.file
-        do {
-            gateConfiguration.driftGate = try ApplyRun(registry: registry, logger: logger).driftGate(
-                for: served.filter(\.action.writes), inventory: inventory, plan: plan, override: request.apply.drift, fleet: fleet)
-        } catch {
-            throw .fleet(error)
-        }
-        let targetRunner = gateConfiguration
-        let concurrency = max(1, request.apply.concurrency ?? inventory.concurrency)
-        // One control session per worker (the first is the runner's own), each on a thread of its own.
-        var stores = [store]
-        for _ in 1..<max(1, concurrency) {
-            stores.append(
-                try await control.call { () throws(ControlError) in
-                    try ControlStore(database: database, appliedBy: appliedBy, logger: logger, environment: request.apply.environment)
-                })
-        }
-        defer { for extra in stores.dropFirst() { extra.close() } }
-        let workerControl = ControlCalls(pool: DispatchWorkers(count: concurrency, label: "tidemark-control-worker"))
-        let worker = RunnerLoop(
-            stores: stores, control: workerControl, runID: runID, runner: runner, served: servedList, lease: request.lease,
-            poll: request.pollInterval, inventory: inventory, fleet: fleet, rollout: rollout, plan: plan, desired: desired, strategy: strategy, registry: registry,
-            logger: logger, runControl: runControl, keeper: keeper, targetRunner: targetRunner,
-            pool: DispatchWorkers(count: concurrency, label: "tidemark-worker"),
-            observer: observer)
-        observer.executionStarted(writes: served.filter(\.action.writes).count)
-        let outcomes = await worker.work()
-        signals?.release()
-
-        let lost = worker.lost ?? keeper.lost
-        let finishedRun = run
-        if lost == nil && keeper.stopRequested {
-            // `tidemark stop`: what nobody runs is skipped, so the run ends for every runner.
-            _ = try? await control.call { () throws(ControlError) in try store.skipRemaining(runID, reason: "the run was stopped (tidemark stop)") }
-        }
-        if lost == nil {
-            _ = try? await control.call { () throws(ControlError) in try store.finishIfDone(finishedRun) }
-            _ = try? await control.call { () throws(ControlError) in try store.leave(runID, runner: runner) }
-        }
-        await keeper.stop(drain: lost == nil)
-        // Delivered or kept in the outbox: only then are this runner's events marked delivered.
-        if let notifier { _ = await notifier.finish() }
-        _ = try? await control.call { () throws(ControlError) in keeper.finishDelivery() }
-
-        let progress = lost == nil ? try? await control.call { () throws(ControlError) in try store.progress(runID, served: servedList) } : nil
-        result.lost = lost
-        result.halted = progress?.halted
-        result.stoppedByControl = keeper.stopRequested
-        var report = RunReport(
-            runID: runID, inventory: inventory.name, plan: plan.name, desiredVersion: run.desiredVersion, strategy: strategy, appliedBy: appliedBy,
-            dryRun: false, startedAt: startedAt, finishedAt: Date(), interrupted: runControl.isStopRequested && lost == nil, targets: outcomes)
-        report.traceID = nil
-        // Each runner writes its own part; `tidemark report RUN_ID --control URL` assembles the run.
-        let reportPath =
-            request.apply.reportPath ?? request.apply.stateDirectory.runs.appendingPathComponent("\(runID)-\(RunKey.fileSafe(runner)).json").path
-        result.apply.report = report
-        do {
-            try request.apply.stateDirectory.prepare()
-            try report.write(to: URL(fileURLWithPath: reportPath))
-            result.apply.reportPath = reportPath
-        } catch {
-            result.apply.reportWriteError = "cannot write the run report to \(reportPath): \(error.localizedDescription)"
-        }
-        // This runner's page beside its report, and its metrics with --metrics-file.
-        var beside = request.apply
-        beside.reportPath = reportPath
-        ApplyRun(registry: registry, logger: logger).writeObservations(
-            of: report, rollout: rollout, request: beside, reportPath: reportPath, into: &result.apply)
-        observer.finished(result.apply)
-        return result
+        return (run, created)
     }
-}
 
-extension ControlledApplyRun {
     /// Reads the selected targets, plans them and stores the run (under the key's creation lock).
     fileprivate func create(
         key: String, scripts: [String: String], inventory: Inventory, plan: Plan, selected: [Target], selection: TargetSelection,
-        desired: DesiredVersion, desiredText: String?, strategy: Strategy, request: ControlledApplyRequest, startedAt: Date,
-        store: ControlStore, control: ControlCalls
+        desired: DesiredVersion, desiredText: String?, strategy: Strategy, startedAt: Date, store: ControlStore
     ) async throws(ControlError) -> ControlRun {
         let snapshot = await FleetSnapshot.read(inventory: inventory, plan: plan, targets: selected, registry: registry, logger: logger)
         // A target this runner cannot reach is planned from an empty state and marked: whoever

@@ -26,6 +26,7 @@ final class RunnerLoop: Sendable {
     let plan: Plan
     let desired: DesiredVersion
     let strategy: Strategy
+    let limited: Bool
     let registry: BackendRegistry
     let logger: Logger
     let runControl: RunControl
@@ -48,35 +49,61 @@ final class RunnerLoop: Sendable {
     let waveCount: Int
     private let state: Mutex<State>
 
-    init(
-        stores: [ControlStore], control: ControlCalls, runID: String, runner: String, served: String?, lease: Duration, poll: Duration,
-        inventory: Inventory, fleet: FleetIndex, rollout: Rollout, plan: Plan, desired: DesiredVersion, strategy: Strategy, registry: BackendRegistry, logger: Logger,
-        runControl: RunControl, keeper: LeaseKeeper, targetRunner: TargetRunner, pool: DispatchWorkers, observer: any ApplyObserver
-    ) {
-        self.stores = stores
-        self.control = control
-        self.runID = runID
-        self.runner = runner
-        self.served = served
-        self.lease = lease
-        self.poll = poll
-        self.inventory = inventory
-        self.fleet = fleet
+    /// Everything a runner's workers share: the run, this runner, the inputs, the parts they
+    /// call. One value, built once by `ControlledApplyRun`. Thread-safe value.
+    struct Context: Sendable {
+        /// One control session per worker (the first is the runner's own).
+        var stores: [ControlStore]
+        var control: ControlCalls
+        var runID: String
+        var runner: String
+        /// The targets this runner may claim as a text array; nil: every target of the run.
+        var served: String?
+        var lease: Duration
+        var poll: Duration
+        var inventory: Inventory
+        var fleet: FleetIndex
+        var rollout: Rollout
+        var plan: Plan
+        var desired: DesiredVersion
+        var strategy: Strategy
+        /// Some wave of the run limits its environment's targets in flight (see `ControlStore.claim`).
+        var limited: Bool
+        var registry: BackendRegistry
+        var logger: Logger
+        var runControl: RunControl
+        var keeper: LeaseKeeper
+        var targetRunner: TargetRunner
+        var pool: DispatchWorkers
+        var observer: any ApplyObserver
+    }
+
+    init(_ context: Context) {
+        self.stores = context.stores
+        self.control = context.control
+        self.runID = context.runID
+        self.runner = context.runner
+        self.served = context.served
+        self.lease = context.lease
+        self.poll = context.poll
+        self.inventory = context.inventory
+        self.fleet = context.fleet
         var waves: [String: (index: Int, targets: Int)] = [:]
-        for (index, wave) in rollout.waves.enumerated() { waves[wave.environment] = (index, wave.targets.count) }
+        for (index, wave) in context.rollout.waves.enumerated() { waves[wave.environment] = (index, wave.targets.count) }
         self.waves = waves
-        self.waveCount = rollout.waves.count
-        self.plan = plan
-        self.desired = desired
-        self.strategy = strategy
-        self.registry = registry
-        self.logger = logger
-        self.runControl = runControl
-        self.keeper = keeper
-        self.targetRunner = targetRunner
-        self.pool = pool
-        self.observer = observer
-        self.state = Mutex(State(notices: NoticeSchedule(after: max(lease * 2, .seconds(5)), now: .now)))
+        self.waveCount = context.rollout.waves.count
+        self.plan = context.plan
+        self.desired = context.desired
+        self.strategy = context.strategy
+        self.limited = context.limited
+        self.registry = context.registry
+        self.logger = context.logger
+        self.runControl = context.runControl
+        self.keeper = context.keeper
+        self.targetRunner = context.targetRunner
+        self.pool = context.pool
+        self.observer = context.observer
+        self.state = Mutex(State(notices: NoticeSchedule(after: max(context.lease * 2, .seconds(5)), now: .now)))
     }
 
     /// The control database failed under a worker.
@@ -107,8 +134,8 @@ final class RunnerLoop: Sendable {
         while !shouldStop {
             let claim: Claim?
             do {
-                claim = try await control.call { [store, runID, runner, served, lease] () throws(ControlError) in
-                    try store.claim(runID, runner: runner, served: served, lease: lease)
+                claim = try await control.call { [store, runID, runner, served, lease, limited] () throws(ControlError) in
+                    try store.claim(runID, runner: runner, served: served, lease: lease, limited: limited)
                 }
             } catch {
                 loseControl(error)
@@ -126,9 +153,16 @@ final class RunnerLoop: Sendable {
                 loseControl(error)
                 return
             }
-            if let reason = progress.halted ?? (progress.stopRequested ? "the run was stopped (tidemark stop)" : nil) {
+            if progress.stopRequested {
+                let reason = "the run was stopped (tidemark stop)"
                 _ = try? await control.call { [store, runID] () throws(ControlError) in try store.skipRemaining(runID, reason: reason) }
                 return
+            }
+            if let reason = progress.halted {
+                // A halted non-prod wave still finishes its own targets: they stay, the later waves go.
+                _ = try? await control.call { [store, runID] () throws(ControlError) in
+                    try store.skipRemaining(runID, reason: reason, keepingFinishingWave: true)
+                }
             }
             if progress.openServed == 0 { return }
             // Targets of this runner wait for an earlier wave, a canary, or a lease to run out.

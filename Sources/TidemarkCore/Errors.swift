@@ -144,6 +144,23 @@ public enum BackendError: Error, Sendable, Hashable, CustomStringConvertible {
 }
 
 extension BackendError {
+    /// The target the error is about.
+    public var target: String {
+        switch self {
+        case .connectionFailed(let target, _, _), .queryFailed(let target, _, _), .stepFailed(let target, _, _, _, _, _),
+            .cancelled(let target, _), .unsupported(let target, _), .closed(let target), .backupFailed(let target, _),
+            .databaseNotFound(let target, _), .readOnly(let target, _), .verifyFailed(let target, _, _, _, _):
+            return target
+        }
+    }
+
+    /// The sentence without the target's name in front, for where the name is said already (the
+    /// target's row of `tidemark status`).
+    public var detail: String {
+        let named = "\(target): "
+        return description.hasPrefix(named) ? String(description.dropFirst(named.count)) : description
+    }
+
     /// The SQLSTATEs of a statement that gave up waiting for a lock: PostgreSQL's
     /// `lock_not_available` (55P03, raised by `lock_timeout`) and the SQLite backend's busy database.
     public static let lockTimeoutStates: Set<String> = ["55P03", "SQLITE_BUSY"]

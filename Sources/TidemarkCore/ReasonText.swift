@@ -85,11 +85,14 @@ public enum ReasonText {
         case .outOfOrderGap(let applied, let missing):
             return "has version \(applied) applied but not \(missing), which comes before it (out-of-order gap); apply \(missing) by hand if it is independent, or roll back past it"
         case .cannotUndo(let obstacle):
-            return "\(ruleBut)\(clause(obstacle)); only a restore from backup takes it back (`tidemark restore`)"
+            let restore = inventoryFile.map {
+                "tidemark restore -i \(RepairHint.shellWord($0)) --target \(RepairHint.shellWord(target)) <backup-file>"
+            } ?? "tidemark restore"
+            return "\(ruleBut)\(clause(obstacle)); only a restore from backup takes it back (`\(restore)`)"
         case .noCompensation(let version):
-            return "\(ruleBut)version \(version) has no compensating migration in the plan; write one with `tidemark revert \(version)` (from its undo script) and plan again"
+            return "\(ruleBut)version \(version) has no compensating migration in the plan; write one with `\(revert(version, inventoryFile))` (from its undo script) and plan again"
         case .compensationQuarantined(let version, let compensation):
-            return "\(ruleBut)version \(compensation), which compensates \(version), is quarantined; write a new compensating version with `tidemark revert \(version)`"
+            return "\(ruleBut)version \(compensation), which compensates \(version), is quarantined; write a new compensating version with `\(revert(version, inventoryFile))`"
         case .drift(let version, let differences, let count):
             let more = count > differences.count ? "; … \(count - differences.count) more" : ""
             let compare = inventoryFile.map {
@@ -108,6 +111,11 @@ public enum ReasonText {
                 ?? "`tidemark adopt` for this target"
             return "was migrated by \(tool.rawValue) (its \(table) table has rows) and has no Tidemark history: applying the plan from the start would run its versions again; record what is applied first with \(adopt), then plan again"
         }
+    }
+
+    /// `tidemark revert V -i INVENTORY`, runnable as printed.
+    private static func revert(_ version: Version, _ inventoryFile: String?) -> String {
+        "tidemark revert \(version)" + (inventoryFile.map { " -i \(RepairHint.shellWord($0))" } ?? "")
     }
 
     private static func note(_ quarantined: [QuarantineEntry]) -> String {

@@ -12,6 +12,13 @@ public enum RepairHint {
         "diagnose it with `\(command(inventoryFile: inventoryFile, target: target))`, then record the way out with `--auto` (where the schema proves it) or `--mark-failed-step resolved` / `--mark-failed-step rolled-back`"
     }
 
+    /// `tidemark rehearse -i INVENTORY --record`, or with `--plan DIR` when no inventory is known:
+    /// records the fingerprints that repair's diagnosis and the drift gate compare with.
+    public static func rehearseRecord(inventoryFile: String?, planDirectory: String) -> String {
+        let source = inventoryFile.map { "-i \(shellWord($0))" } ?? "--plan \(shellWord(planDirectory))"
+        return "tidemark rehearse \(source) --record"
+    }
+
     /// `text` as one shell word: unchanged when it holds only safe characters, else single-quoted.
     public static func shellWord(_ text: String) -> String {
         let safe = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./:@%+=,")

@@ -41,6 +41,9 @@ public struct DriftCheck: Sendable {
     /// How many differences each result keeps.
     public var differenceLimit: Int
 
+    /// The command that records the missing fingerprints, as the user can run it.
+    public var recordHint = "tidemark rehearse --record"
+
     public init(registry: BackendRegistry, logger: Logger, differenceLimit: Int = 5) {
         self.registry = registry
         self.logger = logger
@@ -59,7 +62,7 @@ public struct DriftCheck: Sendable {
             guard let expected = recorded(version, target.backendKind) else {
                 return DriftResult(
                     status: .unrecorded,
-                    error: "no fingerprint recorded for version \(version) on \(target.backendKind.rawValue); run `tidemark rehearse --record`")
+                    error: "no fingerprint recorded for version \(version) on \(target.backendKind.rawValue); run `\(recordHint)`")
             }
             do {
                 let backend = try registry.backend(for: target)

@@ -14,11 +14,11 @@ public enum ExecutionError: Error, Sendable, Hashable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .stateChanged(let target, let planned, let found):
-            return "\(target): its history changed since the rollout was planned (planned from \(Self.describe(planned)), found \(Self.describe(found))); run `tidemark plan` again."
+            return "\(target): its history changed since the rollout was planned (planned from \(Self.describe(planned)), found \(Self.describe(found))); plan again (`tidemark plan -i <inventory> --out <rollout-file>`)."
         case .scriptChanged(let target, let script):
-            return "\(target): \(script) changed since the rollout was planned; run `tidemark plan` again."
+            return "\(target): \(script) changed since the rollout was planned; plan again (`tidemark plan -i <inventory> --out <rollout-file>`)."
         case .unknownInRollout(let target, let what):
-            return "\(target): the rollout refers to \(what), which is no longer in the plan or inventory; run `tidemark plan` again."
+            return "\(target): the rollout refers to \(what), which is no longer in the plan or inventory; plan again (`tidemark plan -i <inventory> --out <rollout-file>`)."
         case .backupFailed(let target, let version, let message):
             return "\(target): the backup before data-losing version \(version) failed, so that step did not run (the steps before it committed): \(message). Fix the backup, or pass --no-backup to go on without one."
         }

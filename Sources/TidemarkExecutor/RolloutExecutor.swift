@@ -1,13 +1,15 @@
 import Foundation
 import Logging
 import TidemarkCore
+import TidemarkPlanner
 
 /// Runs a rollout wave by wave (the inventory's `order`), each target on a dedicated worker
 /// thread, within the fleet-wide and per-environment concurrency limits.
 ///
-/// In each wave the canary runs alone first and the rest wait for it; a failed canary, or more
-/// failures than the environment's `max_failures` (default 0 for prod, unlimited otherwise),
-/// halts the wave and every later one, whose targets are reported `skipped`. A stop request
+/// Waves halt as `WavePolicy` says: the canary alone first, the rest waiting for it; a failed
+/// canary, or more failures than the environment's `max_failures` (default 0), stops the later
+/// waves, whose targets are reported `skipped`; a halted prod wave starts no new target of its
+/// own, a halted non-prod wave finishes its own. A stop request
 /// (`RunControl`) starts no new target or step. Blocking libpq and sqlite3 calls run only on the
 /// executor's own threads, never on the Swift concurrency pool. Thread-safe value.
 public struct RolloutExecutor: Sendable {
@@ -38,7 +40,7 @@ public struct RolloutExecutor: Sendable {
         self.appliedBy = appliedBy
         self.logger = logger
         self.control = control
-        self.concurrency = max(1, concurrency ?? inventory.concurrency)
+        self.concurrency = WavePolicy.workers(requested: concurrency, inventory: inventory)
     }
 
     /// Executes `rollout`; returns every target's outcome in wave order.
@@ -48,6 +50,7 @@ public struct RolloutExecutor: Sendable {
     ) async -> [TargetOutcome] {
         let pool = DispatchWorkers(count: concurrency, label: "tidemark-worker")
         let fleet = FleetIndex(inventory)
+        let policy = WavePolicy(inventory: inventory)
         let report: @Sendable (TargetOutcome) -> Void = { outcome in
             onEvent(.targetFinished(outcome))
             onOutcome(outcome)
@@ -64,7 +67,7 @@ public struct RolloutExecutor: Sendable {
                 continue
             }
             onEvent(.waveStarted(environment: wave.environment, index: index, count: rollout.waves.count, targets: wave.targets.count))
-            let result = await run(wave, pool: pool, fleet: fleet, report: report, onEvent: onEvent)
+            let result = await run(wave, rule: policy.rule(for: wave), pool: pool, fleet: fleet, report: report, onEvent: onEvent)
             outcomes += result.outcomes
             if let halt = result.haltReason {
                 haltedBy = halt
@@ -74,46 +77,34 @@ public struct RolloutExecutor: Sendable {
         return outcomes
     }
 
-    /// One wave: canary alone, then the rest with at most `limit` in flight.
+    /// One wave: canary alone, then the rest with at most the rule's limit in flight, while the
+    /// rule lets the wave start more.
     private func run(
-        _ wave: Wave, pool: DispatchWorkers, fleet: FleetIndex, report: @escaping @Sendable (TargetOutcome) -> Void,
+        _ wave: Wave, rule: WavePolicy.Rule, pool: DispatchWorkers, fleet: FleetIndex, report: @escaping @Sendable (TargetOutcome) -> Void,
         onEvent: @escaping @Sendable (RunEvent) -> Void
     ) async -> (
         outcomes: [TargetOutcome], haltReason: String?
     ) {
-        let environment = fleet.environments[wave.environment]
-        let limit = min(concurrency, max(1, environment?.concurrency ?? concurrency))
-        let maxFailures = environment?.maxFailures ?? (wave.tier == .prod ? 0 : Int.max)
+        let limit = rule.limit(workers: concurrency)
         var byTarget: [String: TargetOutcome] = [:]
-        var failures = 0
-        var haltReason: String?
+        var progress = WavePolicy.Progress(rule: rule)
 
         func record(_ outcome: TargetOutcome) {
             byTarget[outcome.target] = outcome
             report(outcome)
-            guard outcome.outcome == .failed else { return }
-            failures += 1
-            if haltReason == nil && failures > maxFailures {
-                haltReason =
-                    "wave \(wave.environment) halted after \(failures) failure\(failures == 1 ? "" : "s") (max_failures: \(maxFailures))"
-            }
+            _ = progress.record(outcome.outcome, target: outcome.target, canary: outcome.target == wave.canary)
         }
 
         var queue = wave.targets[...]
         if let canaryName = wave.canary, let canary = wave.targets.first(where: { $0.target == canaryName }) {
             queue = wave.targets.filter { $0.target != canaryName }[...]
-            let outcome = await runTarget(canary, pool: pool, fleet: fleet, onEvent: onEvent)
-            record(outcome)
-            // Said as the canary rule, whatever the failure budget: the canary exists to stop the rest.
-            if outcome.outcome == .failed {
-                haltReason = "canary \(canaryName) of wave \(wave.environment) failed, so the rest of the wave did not start"
-            }
+            record(await runTarget(canary, pool: pool, fleet: fleet, onEvent: onEvent))
         }
 
         await withTaskGroup(of: TargetOutcome.self) { group in
             var inFlight = 0
             func launchMore() {
-                while inFlight < limit, haltReason == nil, !control.isStopRequested, let next = queue.popFirst() {
+                while inFlight < limit, progress.startsMore, !control.isStopRequested, let next = queue.popFirst() {
                     // Targets with nothing to run finish at once, without taking a worker.
                     if next.action == .none || next.action == .blocked {
                         record(TargetOutcome(plan: next, outcome: next.action == .none ? .unchanged : .blocked))
@@ -131,11 +122,11 @@ public struct RolloutExecutor: Sendable {
             }
         }
         // Whatever did not start: halted or interrupted.
-        let notStarted = haltReason ?? "interrupted before this target started"
+        let notStarted = progress.haltReason ?? "interrupted before this target started"
         for targetPlan in queue {
             record(TargetOutcome(plan: targetPlan, outcome: .skipped, reason: "not run: \(notStarted)"))
         }
-        return (wave.targets.compactMap { byTarget[$0.target] }, haltReason)
+        return (wave.targets.compactMap { byTarget[$0.target] }, progress.haltReason)
     }
 
     /// One target on a pool thread; its running statement can be cancelled through `control`.

@@ -96,9 +96,8 @@ public struct RunReport: Sendable, Codable {
     }
 }
 
-/// How a run ended, in the order of the exit codes' precedence (docs/reference.md#exit-codes).
-/// Thread-safe value.
-public enum RunStatus: Sendable, Hashable {
+/// How a run ended (docs/reference.md#exit-codes). Thread-safe value.
+public enum RunStatus: Sendable, Hashable, CaseIterable {
     /// Every target reached its desired state, or there was nothing to do (exit 0).
     case succeeded
     /// At least one target failed (exit 1).
@@ -107,19 +106,37 @@ public enum RunStatus: Sendable, Hashable {
     case blocked
     /// Another run held a target's lock (exit 4).
     case locked
-    /// Stopped by a signal (exit 130).
+    /// Nothing failed, but some targets were deferred (exit 5; change windows and approvals).
+    case deferred
+    /// Stopped by a signal or `tidemark stop` (exit 130).
     case interrupted
+
+    /// When several apply, the first of these wins: interrupted, failed, locked, blocked,
+    /// deferred, succeeded. The one precedence every command's exit code follows.
+    public static let precedence: [RunStatus] = [.interrupted, .failed, .locked, .blocked, .deferred, .succeeded]
+
+    /// The status that wins among `statuses` (none: succeeded).
+    public static func first(of statuses: some Sequence<RunStatus>) -> RunStatus {
+        let present = Set(statuses)
+        return precedence.first(where: present.contains) ?? .succeeded
+    }
+
+    /// What one target's outcome says of its run. A target skipped because a wave was halted
+    /// did not reach its desired state: that is a failure of the run, whoever's target failed.
+    public init(_ outcome: Outcome) {
+        switch outcome {
+        case .succeeded, .unchanged: self = .succeeded
+        case .failed, .interrupted, .skipped: self = .failed
+        case .locked: self = .locked
+        case .blocked: self = .blocked
+        }
+    }
 }
 
 extension RunReport {
-    /// Interrupted, else failed if anything failed, else locked if a lock was held, else blocked
-    /// if anything is blocked, else succeeded.
+    /// Interrupted, else the first of its targets' statuses (`RunStatus.precedence`).
     public var status: RunStatus {
         if interrupted { return .interrupted }
-        let kinds = Set(targets.map(\.outcome))
-        if kinds.contains(.failed) || kinds.contains(.interrupted) { return .failed }
-        if kinds.contains(.locked) { return .locked }
-        if kinds.contains(.blocked) { return .blocked }
-        return .succeeded
+        return RunStatus.first(of: targets.map { RunStatus($0.outcome) })
     }
 }

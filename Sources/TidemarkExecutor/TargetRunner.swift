@@ -94,7 +94,7 @@ public struct TargetRunner: Sendable {
                 switch try driftGate.check(connection, target: target, state: state, style: plan.versionStyle) {
                 case .clean: break
                 case .unrecorded(let version):
-                    logger.warning("\(target.name): no fingerprint recorded for version \(version); the drift gate cannot check it (run `tidemark rehearse --record`)")
+                    logger.warning("\(target.name): no fingerprint recorded for version \(version); the drift gate cannot check it (run `\(RepairHint.rehearseRecord(inventoryFile: inventoryFile, planDirectory: plan.directory))`)")
                 case .drifted(let reason):
                     let sentence = ReasonText.sentence(for: reason, target: target.name, inventoryFile: inventoryFile)
                     if driftGate.policy(target) == .block {

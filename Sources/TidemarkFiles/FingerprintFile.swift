@@ -43,7 +43,7 @@ public struct FingerprintFile: Sendable, Hashable, Codable {
             let (position, message) = JSONTextPosition.describe(error, in: Array(data))
             throw .badPlanFile(
                 location: SourceLocation(file: path, line: position.line, column: position.column),
-                message: "not a fingerprints file: \(message); record it again with `tidemark rehearse --record`.")
+                message: "not a fingerprints file: \(message); record it again with `\(RepairHint.rehearseRecord(inventoryFile: nil, planDirectory: URL(fileURLWithPath: path).deletingLastPathComponent().relativePath))`.")
         }
     }
 

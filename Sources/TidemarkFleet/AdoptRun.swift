@@ -3,6 +3,7 @@ import Logging
 import TidemarkCore
 import TidemarkExecutor
 import TidemarkFiles
+import TidemarkPlanner
 
 /// What `tidemark adopt` is asked to do. Thread-safe value.
 public struct AdoptRequest: Sendable {
@@ -245,7 +246,7 @@ public struct AdoptRun: Sendable {
         let adopter = Adopter(
             registry: registry, logger: logger, inventoryFile: inventory.file, plan: plan, source: request.source, baseline: baseline, force: request.force,
             fingerprints: fingerprints, lockWait: request.lockWait)
-        let workers = DispatchWorkers(count: min(max(inventory.concurrency, 1), 16), label: "tidemark-adopt")
+        let workers = DispatchWorkers(count: WavePolicy.readWorkers(inventory), label: "tidemark-adopt")
 
         // Pass 1: read and decide every selected target, writing nothing.
         let tiers = Dictionary(targets.map { ($0.name, inventory.environment(named: $0.environment)?.tier.rawValue ?? "") }, uniquingKeysWith: { a, _ in a })

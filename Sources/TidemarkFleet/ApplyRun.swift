@@ -5,6 +5,7 @@ import TidemarkExecutor
 import TidemarkFiles
 import TidemarkNotify
 import TidemarkObserve
+import TidemarkPlanner
 
 /// What to apply and how: the inputs of the run use case. Thread-safe value.
 public struct ApplyRequest: Sendable {
@@ -70,8 +71,9 @@ public struct ApplyRequest: Sendable {
 /// What a run tells its caller while it runs: a command prints it, a test records it. Every
 /// method has a default that does nothing. Called from worker threads: thread-safe.
 public protocol ApplyObserver: Sendable {
-    /// The rollout is known (before any confirmation); `unreachable` could not be read.
-    func planned(_ rollout: Rollout, unreachable: [String: BackendError])
+    /// The rollout is known (before any confirmation); `unreachable` could not be read; `policy`
+    /// says what a failure in each wave stops.
+    func planned(_ rollout: Rollout, unreachable: [String: BackendError], policy: WavePolicy)
     /// Execution begins: `writes` targets will be written.
     func executionStarted(writes: Int)
     /// What the executor reports: waves, targets starting and finishing.
@@ -83,7 +85,7 @@ public protocol ApplyObserver: Sendable {
 }
 
 extension ApplyObserver {
-    public func planned(_ rollout: Rollout, unreachable: [String: BackendError]) {}
+    public func planned(_ rollout: Rollout, unreachable: [String: BackendError], policy: WavePolicy) {}
     public func executionStarted(writes: Int) {}
     public func handle(_ event: RunEvent) {}
     public func interrupted(_ message: String) {}
@@ -123,12 +125,11 @@ public struct ApplyResult: Sendable {
     public var status: RunStatus { report?.status ?? .succeeded }
 }
 
-/// Runs a rollout: the `tidemark apply` use case.
+/// Runs a rollout in this process: the `tidemark apply` use case without a control database.
 ///
 /// One apply per inventory per machine (the run lock, not for a dry run); the rollout planned
-/// from the targets' live state, or a saved rollout checked against it; the prod confirmation;
-/// execution in waves with backups; notifications; the report. Nothing is written before the
-/// confirmation. Thread-safe value.
+/// from the targets' live state, or a saved rollout checked against it; then `RunSession`'s
+/// stages with the local executor producing the outcomes. Thread-safe value.
 public struct ApplyRun: Sendable {
     public var registry: BackendRegistry
     public var logger: Logger
@@ -141,11 +142,67 @@ public struct ApplyRun: Sendable {
     /// Runs `request`; input problems, a held run lock and a refused confirmation throw before
     /// anything is written. Everything after that ends in the returned result.
     public func run(_ request: ApplyRequest, observer: some ApplyObserver = SilentApplyObserver()) async throws(FleetError) -> ApplyResult {
-        let startedAt = Date()
         let source = try ResolvedSource(request.source)
         let runLock = request.dryRun ? nil : try takeRunLock(source: source, request: request)
         defer { withExtendedLifetime(runLock) {} }
+        return try await RunSession(registry: registry, logger: logger)
+            .run(request, source: LocalOutcomes(source: source, registry: registry, logger: logger), observer: observer)
+    }
 
+    private func takeRunLock(source: ResolvedSource, request: ApplyRequest) throws(FleetError) -> RunLock {
+        let inventoryFile = source.inventoryFile
+        do {
+            return try RunLock.acquire(inventoryFile: inventoryFile, scope: source.lockScope, runID: request.runID, appliedBy: request.appliedBy)
+        } catch let held as RunLock.Held {
+            throw .runLockHeld(held)
+        } catch {
+            throw .runLockUnavailable(inventory: inventoryFile, message: "\(error)")
+        }
+    }
+}
+
+/// The request's source with a saved rollout read, and the inventory it is about.
+enum ResolvedSource: Sendable {
+    case fresh(inventoryFile: String, TargetSelection, desiredVersion: String?, Strategy)
+    case saved(path: String, Rollout, inventoryFile: String)
+
+    init(_ source: ApplyRequest.Source) throws(FleetError) {
+        switch source {
+        case .inventory(let path, let selection, let desiredVersion, let strategy):
+            self = .fresh(inventoryFile: path, selection, desiredVersion: desiredVersion, strategy)
+        case .savedRollout(let path, let inventory):
+            let rollout: Rollout
+            do { rollout = try RolloutFile.read(at: path) } catch { throw .rolloutFile(error) }
+            guard let inventoryFile = inventory ?? rollout.inventoryFile else { throw .rolloutFile(.noInventory(path: path)) }
+            self = .saved(path: path, rollout, inventoryFile: inventoryFile)
+        }
+    }
+
+    var inventoryFile: String {
+        switch self {
+        case .fresh(let inventoryFile, _, _, _), .saved(_, _, let inventoryFile): return inventoryFile
+        }
+    }
+
+    /// What part of the inventory the run lock covers: one partition, or all of it.
+    var lockScope: String? {
+        switch self {
+        case .fresh(_, let selection, _, _): return selection.partition.map { "partition \($0)" }
+        case .saved: return nil
+        }
+    }
+}
+
+/// The local executor as a run's source of outcomes: reads and plans the fleet (or checks a
+/// saved rollout against it), then runs the waves on this process's workers. Thread-safe value.
+struct LocalOutcomes: OutcomeSource {
+    let source: ResolvedSource
+    let registry: BackendRegistry
+    let logger: Logger
+
+    static func failure(_ error: FleetError) -> FleetError { error }
+
+    func prepare(_ request: ApplyRequest, startedAt: Date) async throws(FleetError) -> PreparedRun {
         let rollout: Rollout
         var snapshot: FleetSnapshot
         switch source {
@@ -166,170 +223,45 @@ public struct ApplyRun: Sendable {
         // Planned: the states are not needed again (at 100,000 targets they are 50 MB), and each
         // target's runner reads its state again under the target's lock.
         snapshot.states = [:]
-        observer.planned(rollout, unreachable: snapshot.unreachable)
-
-        var result = ApplyResult(rollout: rollout, unreachable: snapshot.unreachable)
+        var prepared = PreparedRun(
+            runID: request.runID, inventory: snapshot.inventory, plan: snapshot.plan, rollout: rollout,
+            policy: WavePolicy(inventory: snapshot.inventory), writes: rollout.targets.filter(\.action.writes),
+            reportPath: request.stateDirectory.report(runID: request.runID).path)
+        prepared.unreachable = snapshot.unreachable
+        prepared.unreachableOutcomes = snapshot.unreachableOutcomes
         // A partition that holds no target: no run, no report, no notification.
-        if request.dryRun || (rollout.targets.isEmpty && snapshot.unreachable.isEmpty) { return result }
-        try confirm(result.writes, inventory: snapshot.inventory, with: request.confirmation)
+        prepared.executes = !(request.dryRun || (rollout.targets.isEmpty && snapshot.unreachable.isEmpty))
+        return prepared
+    }
 
-        // Traces go out after the run, under their own deadline; bad OTEL_* settings only cost the traces.
-        let tracing: TraceSettings?
+    func sinks(for prepared: PreparedRun, request: ApplyRequest, startedAt: Date, traceID: String?) async throws(FleetError) -> any RunSinks {
         do {
-            tracing = try TraceSettings(environment: request.environment)
-        } catch {
-            logger.warning("\(error)")
-            tracing = nil
-        }
-        let traceID = tracing.map { _ in Span.newTraceID() }
-        let notifications: RunNotifications
-        do {
-            notifications = try await RunNotifications.start(
-                inventory: snapshot.inventory, rollout: rollout, runID: request.runID, startedAt: startedAt,
+            return try await RunNotifications.start(
+                inventory: prepared.inventory, rollout: prepared.rollout, runID: request.runID, startedAt: startedAt,
                 environment: request.environment, outbox: request.stateDirectory.outbox, logger: logger, traceID: traceID)
         } catch {
             throw .notifySettings(error.description)
         }
+    }
+
+    func outcomes(
+        of prepared: PreparedRun, request: ApplyRequest, driftGate: DriftGate?, sinks: any RunSinks, observer: any ApplyObserver
+    ) async -> [TargetOutcome] {
         var executor = RolloutExecutor(
-            inventory: snapshot.inventory, plan: snapshot.plan, registry: registry, runID: request.runID, appliedBy: request.appliedBy,
+            inventory: prepared.inventory, plan: prepared.plan, registry: registry, runID: request.runID, appliedBy: request.appliedBy,
             logger: logger, control: request.control, concurrency: request.concurrency)
         executor.backups = request.backups
         executor.verify = request.verify
-        executor.driftGate = try driftGate(for: result.writes, inventory: snapshot.inventory, plan: snapshot.plan, override: request.drift)
-        let signals = request.trapsSignals ? SignalTrap(control: request.control, onSignal: observer.interrupted) : nil
-        observer.executionStarted(writes: result.writes.count)
-        let executed = await executor.execute(
-            rollout,
+        executor.driftGate = driftGate
+        return await executor.execute(
+            prepared.rollout,
             onEvent: { event in
                 observer.handle(event)
-                notifications.handle(event)
+                sinks.handle(event)
             })
-        // In the inventory's order: a target that could not be read stands in its wave, where
-        // the report's readers (the run page's grid, the metrics) look for it.
-        let position = Dictionary(
-            snapshot.inventory.waves.flatMap(\.targets).enumerated().map { ($1.name, $0) }, uniquingKeysWith: { first, _ in first })
-        let outcomes = (executed + snapshot.unreachableOutcomes).enumerated().sorted { left, right in
-            (position[left.element.target] ?? Int.max, left.offset) < (position[right.element.target] ?? Int.max, right.offset)
-        }.map(\.element)
-        signals?.release()
-
-        var report = RunReport(
-            runID: request.runID, inventory: snapshot.inventory.name, plan: snapshot.plan.name, desiredVersion: rollout.desiredVersion?.text,
-            strategy: rollout.strategy, appliedBy: request.appliedBy, dryRun: false, startedAt: startedAt, finishedAt: Date(),
-            interrupted: request.control.isStopRequested, targets: outcomes)
-        report.traceID = traceID
-        let reportPath = request.reportPath ?? request.stateDirectory.report(runID: request.runID).path
-        result.report = report
-        do {
-            try request.stateDirectory.prepare()
-            try report.write(to: URL(fileURLWithPath: reportPath))
-            result.reportPath = reportPath
-        } catch {
-            result.reportWriteError = "cannot write the run report to \(reportPath): \(error.localizedDescription)"
-        }
-        writeObservations(of: report, rollout: rollout, request: request, reportPath: reportPath, into: &result)
-        observer.finished(result)
-        // Both bounded by their own deadlines, side by side; neither changes how the run ended.
-        async let exported = exportTrace(of: report, settings: tracing, traceID: traceID)
-        // What is not delivered waits in the outbox.
-        await notifications.finish(outcomes)
-        result.traceExport = await exported
-        return result
     }
 
-    /// The run's spans to the OTLP collector, when `OTEL_EXPORTER_OTLP_*ENDPOINT` is set.
-    private func exportTrace(of report: RunReport, settings: TraceSettings?, traceID: String?) async -> TraceExporter.Result? {
-        guard let settings, let traceID else { return nil }
-        return await TraceExporter(settings: settings, logger: logger).export(RunTrace.spans(report, traceID: traceID))
-    }
-
-    /// The HTML page beside the report and, with `--metrics-file`, the metrics. A file that
-    /// cannot be written is said in the result; it never changes how the run ended.
-    public func writeObservations(of report: RunReport, rollout: Rollout, request: ApplyRequest, reportPath: String, into result: inout ApplyResult) {
-        let pageURL = request.reportPath == nil ? request.stateDirectory.page(runID: report.runID) : StateDirectory.page(besideReport: reportPath)
-        do {
-            try RunPageFile.write(report, to: pageURL)
-            result.pagePath = pageURL.path
-        } catch {
-            result.observationErrors.append("cannot write the run page to \(pageURL.path): \(error.localizedDescription)")
-        }
-        if let metricsPath = request.metricsPath {
-            do {
-                try MetricsFile.write(RunMetrics.document(report: report, rollout: rollout), inventory: report.inventory, to: metricsPath)
-                result.metricsPath = metricsPath
-            } catch {
-                result.observationErrors.append("cannot write the metrics to \(metricsPath): \(error.localizedDescription)")
-            }
-        }
-    }
-
-    /// The request's source with a saved rollout read, and the inventory it is about.
-    private enum ResolvedSource {
-        case fresh(inventoryFile: String, TargetSelection, desiredVersion: String?, Strategy)
-        case saved(path: String, Rollout, inventoryFile: String)
-
-        init(_ source: ApplyRequest.Source) throws(FleetError) {
-            switch source {
-            case .inventory(let path, let selection, let desiredVersion, let strategy):
-                self = .fresh(inventoryFile: path, selection, desiredVersion: desiredVersion, strategy)
-            case .savedRollout(let path, let inventory):
-                let rollout: Rollout
-                do { rollout = try RolloutFile.read(at: path) } catch { throw .rolloutFile(error) }
-                guard let inventoryFile = inventory ?? rollout.inventoryFile else { throw .rolloutFile(.noInventory(path: path)) }
-                self = .saved(path: path, rollout, inventoryFile: inventoryFile)
-            }
-        }
-
-        var inventoryFile: String {
-            switch self {
-            case .fresh(let inventoryFile, _, _, _), .saved(_, _, let inventoryFile): return inventoryFile
-            }
-        }
-
-        /// What part of the inventory the run lock covers: one partition, or all of it.
-        var lockScope: String? {
-            switch self {
-            case .fresh(_, let selection, _, _): return selection.partition.map { "partition \($0)" }
-            case .saved: return nil
-            }
-        }
-    }
-
-    private func takeRunLock(source: ResolvedSource, request: ApplyRequest) throws(FleetError) -> RunLock {
-        let inventoryFile = source.inventoryFile
-        do {
-            return try RunLock.acquire(inventoryFile: inventoryFile, scope: source.lockScope, runID: request.runID, appliedBy: request.appliedBy)
-        } catch let held as RunLock.Held {
-            throw .runLockHeld(held)
-        } catch {
-            throw .runLockUnavailable(inventory: inventoryFile, message: "\(error)")
-        }
-    }
-
-    /// The drift gate when any target to be written has `drift: warn|block`; its fingerprints
-    /// must be recorded (else the fix is named and nothing runs). `fleet`: the inventory's index
-    /// when the caller has built one already.
-    public func driftGate(
-        for writes: [TargetPlan], inventory: Inventory, plan: Plan, override: DriftPolicy?, fleet known: FleetIndex? = nil
-    ) throws(FleetError) -> DriftGate? {
-        let policy: @Sendable (Target) -> DriftPolicy = { target in override ?? inventory.driftPolicy(for: target) }
-        let fleet = known ?? FleetIndex(inventory)
-        let gated = writes.contains { planned in fleet.targets[planned.target].map(policy) ?? .off != .off }
-        guard gated else { return nil }
-        let file = try FleetInputs.fingerprints(of: plan)
-        return DriftGate(policy: policy, recorded: { version, backend in file.fingerprint(of: version, backend: backend) })
-    }
-
-    /// Prod writes need `--yes`, or a person who confirms (docs/guide.md#commands).
-    public func confirm(_ writes: [TargetPlan], inventory: Inventory, with confirmation: ApplyRequest.ProductionConfirmation) throws(FleetError) {
-        let prod = writes.filter { $0.tier == .prod }.map(\.target)
-        guard !prod.isEmpty else { return }
-        switch confirmation {
-        case .given: return
-        case .unavailable: throw .confirmationRequired(prodTargets: prod)
-        case .ask(let ask): if !ask(prod, inventory) { throw .notConfirmed }
-        }
-    }
+    func interrupted(_ request: ApplyRequest) -> Bool { request.control.isStopRequested }
 }
 
 extension Action {

@@ -56,6 +56,24 @@ public enum PlanSource: Sendable, Hashable {
     case directory(String)
     case inventory(String)
 
+    /// The arguments that name this plan again in a printed command: `-i INVENTORY` or
+    /// `--plan DIR`, as given, quoted for a shell.
+    public var commandArguments: String {
+        switch self {
+        case .directory(let path): return "--plan \(RepairHint.shellWord(path))"
+        case .inventory(let path): return "-i \(RepairHint.shellWord(path))"
+        }
+    }
+
+    /// `-i INVENTORY` for a command that needs an inventory (`plan`): as given, or the named
+    /// placeholder `-i <inventory>` when only a plan directory was given.
+    public var inventoryArguments: String {
+        switch self {
+        case .directory: return "-i <inventory>"
+        case .inventory(let path): return "-i \(RepairHint.shellWord(path))"
+        }
+    }
+
     /// The plan directory.
     public func directory() throws(FleetError) -> String {
         switch self {

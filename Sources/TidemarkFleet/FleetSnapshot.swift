@@ -41,7 +41,7 @@ public struct FleetSnapshot: Sendable {
         inventory: Inventory, plan: Plan, targets: [Target], missingDatabases: FleetReader.MissingDatabases = .readAsEmpty,
         registry: BackendRegistry, logger: Logger
     ) async -> FleetSnapshot {
-        let workers = DispatchWorkers(count: min(max(inventory.concurrency, 1), 16), label: "tidemark-read")
+        let workers = DispatchWorkers(count: WavePolicy.readWorkers(inventory), label: "tidemark-read")
         let results = await FleetReader(registry: registry, logger: logger).readStates(
             of: targets, inventory: inventory, pool: workers, missingDatabases: missingDatabases,
             relations: plan.lockRiskRelations)

@@ -17,7 +17,7 @@ public struct StatusRow: Sendable, Encodable {
     public var dirty: Bool
     /// The newest history row: `<when> <kind> <version>[ (failed)]`.
     public var lastRun: String?
-    /// Why the target could not be read.
+    /// Why the target could not be read (the row names the target, so the sentence does not).
     public var error: String?
     /// With `--drift`: the live schema against the recorded fingerprint of `version`.
     public var drift: DriftResult?
@@ -37,7 +37,7 @@ public enum FleetStatus {
                     environment: environment.name, target: target.name, tier: environment.tier.rawValue, version: nil, pending: [],
                     quarantinedApplied: [], dirty: false)
                 guard let state = snapshot.states[target.name] else {
-                    row.error = snapshot.unreachable[target.name]?.description
+                    row.error = snapshot.unreachable[target.name]?.detail
                     return row
                 }
                 let applied = state.applied.compactMap { Version($0.version, style: plan.versionStyle) }
@@ -67,8 +67,10 @@ public enum FleetStatus {
         let file = try FleetInputs.fingerprints(of: snapshot.plan)
         var versions: [String: String] = [:]
         for row in rows where row.error == nil { versions[row.target] = row.version }
-        let workers = DispatchWorkers(count: min(max(snapshot.inventory.concurrency, 1), 16), label: "tidemark-drift")
-        let results = await DriftCheck(registry: registry, logger: logger).check(
+        let workers = DispatchWorkers(count: WavePolicy.readWorkers(snapshot.inventory), label: "tidemark-drift")
+        var check = DriftCheck(registry: registry, logger: logger)
+        check.recordHint = RepairHint.rehearseRecord(inventoryFile: snapshot.inventory.file, planDirectory: snapshot.plan.directory)
+        let results = await check.check(
             snapshot.targets, versions: versions, inventory: snapshot.inventory, pool: workers,
             recorded: { version, backend in file.fingerprint(of: version, backend: backend) })
         for index in rows.indices { rows[index].drift = results[rows[index].target] }

@@ -3,6 +3,7 @@ import Logging
 import TidemarkCore
 import TidemarkExecutor
 import TidemarkFiles
+import TidemarkPlanner
 
 /// What `tidemark repair` is asked to do. Thread-safe value.
 public struct RepairRequest: Sendable {
@@ -92,12 +93,19 @@ public struct RepairReport: Sendable, Encodable {
     /// Selected targets that could not be read: name → error.
     public var unreachable: [String: String]
 
-    /// How the run ended: locked (exit 4) before failed (1) before left dirty by `--auto` (3).
+    /// How the run ended, by the one precedence: failed (exit 1) before locked (4) before left
+    /// dirty by `--auto` (3).
     public var status: RunStatus {
-        if targets.contains(where: { $0.outcome == .locked }) { return .locked }
-        if !unreachable.isEmpty || targets.contains(where: { $0.outcome == .failed }) { return .failed }
-        if targets.contains(where: { $0.outcome == .leftDirty }) { return .blocked }
-        return .succeeded
+        var statuses: [RunStatus] = unreachable.isEmpty ? [] : [.failed]
+        for target in targets {
+            switch target.outcome {
+            case .locked: statuses.append(.locked)
+            case .failed: statuses.append(.failed)
+            case .leftDirty: statuses.append(.blocked)
+            default: continue
+            }
+        }
+        return RunStatus.first(of: statuses)
     }
 }
 
@@ -124,7 +132,7 @@ public struct RepairRun: Sendable {
         let fingerprints = try FleetInputs.recordedFingerprints(of: plan)
         let examiner = Examiner(
             registry: registry, logger: logger, style: plan.versionStyle, fingerprints: fingerprints, lockWait: request.lockWait)
-        let workers = DispatchWorkers(count: min(max(inventory.concurrency, 1), 16), label: "tidemark-repair")
+        let workers = DispatchWorkers(count: WavePolicy.readWorkers(inventory), label: "tidemark-repair")
 
         // Pass 1: read and diagnose every selected target, each under its lock, writing nothing.
         let found = await workers.each(targets, inventory: inventory) { target, timeouts in

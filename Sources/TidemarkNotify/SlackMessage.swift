@@ -172,7 +172,7 @@ struct SlackFormatter: Sendable {
         }
         var context = "inventory \(Self.escape(event.inventory))"
         if (counts["failed"] ?? 0) + (counts["blocked"] ?? 0) > 0 {
-            context += " · each failed or blocked target has its own message · inspect one: `tidemark history -i \(Self.escape(inventoryFile)) --target NAME`"
+            context += " · each failed or blocked target has its own message · inspect one: `tidemark history -i \(Self.escape(inventoryFile)) --target <target>`"
         }
         if omitted > 0 {
             context +=

@@ -82,13 +82,14 @@ public enum RunMetrics {
 
     static let lastFinishedName = "tidemark_run_last_finished_timestamp_seconds"
 
-    /// `succeeded`, `failed`, `blocked`, `locked` or `interrupted`: the run's exit status in a word.
+    /// `succeeded`, `failed`, `blocked`, `locked`, `deferred` or `interrupted`: the run's exit status in a word.
     public static func result(of status: RunStatus) -> String {
         switch status {
         case .succeeded: return "succeeded"
         case .failed: return "failed"
         case .blocked: return "blocked"
         case .locked: return "locked"
+        case .deferred: return "deferred"
         case .interrupted: return "interrupted"
         }
     }

@@ -63,6 +63,7 @@ public enum RunPage {
         case .failed: return "var(--fail)"
         case .blocked: return "var(--block)"
         case .locked: return "var(--lock)"
+        case .deferred: return "var(--block)"
         case .interrupted: return "var(--int)"
         }
     }

@@ -4,9 +4,6 @@ import TidemarkControl
 import TidemarkCore
 import TidemarkExecutor
 import TidemarkFleet
-import TidemarkObserve
-
-extension DriftPolicy: ExpressibleByArgument {}
 
 extension Tidemark {
     /// `tidemark apply`: plan and execute, or execute a rollout saved by `plan --out`.
@@ -71,62 +68,45 @@ extension Tidemark {
         }
 
         func run() async throws {
-            let source: ApplyRequest.Source
-            if let rolloutFile {
-                source = .savedRollout(path: rolloutFile, inventory: inventory)
-            } else {
-                source = .inventory(inventory ?? "", selection: selection.selection, desiredVersion: planning.desiredVersion, strategy: planning.strategy)
-            }
-            var request = ApplyRequest(source: source, confirmation: confirmation)
-            request.dryRun = dryRun
-            request.concurrency = concurrency
-            request.backups = noBackup ? .disabled : BackupPolicy()
-            request.reportPath = reportPath
-            request.metricsPath = metricsFile
-            request.drift = drift
-            request.verify = verify
-            request.trapsSignals = true
-            if !dryRun, rolloutFile == nil, try controlDatabase.control != nil || runner.isGiven || declaresControl(inventory ?? "") {
-                try await runControlled(request)
-                return
-            }
-            let result = try await ApplyRun(registry: Backends.standard, logger: logging.makeLogger())
-                .run(request, observer: ApplyPrinter(json: json, perTarget: perTarget || logging.verbose))
-            if !json, let note = selection.emptyPartitionNote(inventory: inventory ?? "", targetsPlanned: result.rollout.targets.count) {
-                Terminal.standardOutput.write(note)
-                return
-            }
-            if dryRun {
-                if !json { Terminal.standardOutput.write("\ndry run: nothing was changed (\(result.writes.count) target\(result.writes.count == 1 ? "" : "s") would be written).") }
-                return
-            }
-            throw ExitStatus(result.status).exitCode
-        }
-
-        /// Whether the inventory names a control database (`control:`): then every apply of it joins a run.
-        private func declaresControl(_ path: String) throws -> Bool {
-            try FleetInputs.inventory(at: path).control != nil
-        }
-
-        /// This runner's part of a rollout coordinated through the control database
-        /// (docs/many-runners.md#one-run-across-runners-a-control-database).
-        private func runControlled(_ apply: ApplyRequest) async throws {
+            let source: ApplyRequest.Source =
+                rolloutFile.map { .savedRollout(path: $0, inventory: inventory) }
+                ?? .inventory(inventory ?? "", selection: selection.selection, desiredVersion: planning.desiredVersion, strategy: planning.strategy)
+            var apply = ApplyRequest(source: source, confirmation: confirmation)
+            apply.dryRun = dryRun
+            apply.concurrency = concurrency
+            apply.backups = noBackup ? .disabled : BackupPolicy()
+            apply.reportPath = reportPath
+            apply.metricsPath = metricsFile
+            apply.drift = drift
+            apply.verify = verify
+            apply.trapsSignals = true
             var request = ControlledApplyRequest(apply: apply, database: controlDatabase.database)
             request.joinRunID = runner.runID
             request.serve = runner.serve
             request.lease = runner.leaseDuration ?? .seconds(30)
-            let printer = ApplyPrinter(json: json, perTarget: perTarget || logging.verbose)
-            let result: ControlledApplyResult
+            let outcome: ApplyOutcome
             do {
-                result = try await ControlledApplyRun(registry: Backends.standard, logger: logging.makeLogger()).run(request, observer: printer)
+                outcome = try await FleetApply(registry: Backends.standard, logger: logging.makeLogger())
+                    .run(request, sharingAsked: runner.isGiven, observer: ApplyPrinter(json: json, perTarget: perTarget || logging.verbose))
             } catch {
                 throw CommandFailure(ExitStatus(error.category), error.description)
             }
-            let said = ControlText.runnerSummary(result)
-            if !json { Terminal.standardOutput.write(said) }
-            if result.servedNothing { return }
-            if let lost = result.lost { throw CommandFailure(.failed, lost.description) }
-            throw ExitStatus(result.apply.status).exitCode
+            switch outcome {
+            case .local(let result):
+                if !json, let note = selection.emptyPartitionNote(inventory: inventory ?? "", targetsPlanned: result.rollout.targets.count) {
+                    Terminal.standardOutput.write(note)
+                    return
+                }
+                if dryRun {
+                    if !json { Terminal.standardOutput.write("\ndry run: nothing was changed (\(result.writes.count) target\(result.writes.count == 1 ? "" : "s") would be written).") }
+                    return
+                }
+            case .shared(let result):
+                if !json { Terminal.standardOutput.write(ControlText.runnerSummary(result)) }
+                if result.servedNothing { return }
+                if let lost = result.lost, result.status != .interrupted { throw CommandFailure(.failed, lost.description) }
+            }
+            throw ExitStatus(outcome.status).exitCode
         }
 
         /// `--yes`; otherwise the inventory's name typed on a terminal; otherwise a refusal.

@@ -2,6 +2,7 @@ import Foundation
 import TidemarkCore
 import TidemarkExecutor
 import TidemarkFleet
+import TidemarkPlanner
 import TidemarkObserve
 
 /// Prints a run as it goes: the rollout, live progress, the summary and where the report is.
@@ -19,8 +20,8 @@ struct ApplyPrinter: ApplyObserver {
         self.progress = ProgressDisplay(quiet: json, perTarget: perTarget)
     }
 
-    func planned(_ rollout: Rollout, unreachable: [String: BackendError]) {
-        if !json { out.write(RolloutText.render(rollout, unreachable: unreachable, perTarget: perTarget)) }
+    func planned(_ rollout: Rollout, unreachable: [String: BackendError], policy: WavePolicy) {
+        if !json { out.write(RolloutText.render(rollout, unreachable: unreachable, policy: policy, perTarget: perTarget)) }
     }
 
     func executionStarted(writes: Int) {

@@ -1,6 +1,7 @@
 import Foundation
 import TidemarkControl
 import TidemarkCore
+import TidemarkExecutor
 
 /// The words for many-runner rollouts: a runner's closing lines and the `tidemark runs` table.
 enum ControlText {
@@ -11,6 +12,12 @@ enum ControlText {
             lines.append("this runner serves no target of run \(result.runID) (check --serve); nothing to do.")
         }
         if let halted = result.halted { lines.append("later waves halted for every runner: \(PrintableText.escaped(halted))") }
+        // Its exit code speaks for every target it serves, not only those it ran.
+        let missed = Outcome.allCases.filter { RunStatus($0) != .succeeded }.compactMap { outcome in result.served[outcome].map { "\($0) \(outcome.rawValue)" } }
+        if !missed.isEmpty {
+            let total = result.served.values.reduce(0, +)
+            lines.append("of the \(total) target\(total == 1 ? "" : "s") of the run this runner serves, not at the desired state: \(missed.joined(separator: ", "))")
+        }
         if result.stoppedByControl { lines.append("stopped by `tidemark stop \(result.runID)`: running steps finished, nothing new started.") }
         return lines.joined(separator: "\n")
     }

@@ -14,6 +14,8 @@ enum ExitStatus: Int32 {
     case blocked = 3
     /// Another run holds a target's lock.
     case locked = 4
+    /// Nothing failed, but some targets were deferred.
+    case deferred = 5
     /// Interrupted by SIGINT/SIGTERM.
     case interrupted = 130
 
@@ -26,6 +28,7 @@ enum ExitStatus: Int32 {
         case .failed: self = .failed
         case .blocked: self = .blocked
         case .locked: self = .locked
+        case .deferred: self = .deferred
         case .interrupted: self = .interrupted
         }
     }

@@ -138,3 +138,5 @@ struct RunnerOptions: ParsableArguments {
 
     var isGiven: Bool { runID != nil || !serve.isEmpty || lease != "30s" }
 }
+
+extension DriftPolicy: ExpressibleByArgument {}

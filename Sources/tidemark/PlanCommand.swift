@@ -3,6 +3,7 @@ import Foundation
 import TidemarkCore
 import TidemarkFiles
 import TidemarkFleet
+import TidemarkPlanner
 
 extension Tidemark {
     /// `tidemark plan`: what apply would do, per target, and why.
@@ -34,7 +35,8 @@ extension Tidemark {
             if json {
                 Terminal.standardOutput.write(try renderJSON(rollout))
             } else {
-                Terminal.standardOutput.write(RolloutText.render(rollout, unreachable: snapshot.unreachable, perTarget: perTarget || logging.verbose))
+                Terminal.standardOutput.write(RolloutText.render(
+                        rollout, unreachable: snapshot.unreachable, policy: WavePolicy(inventory: snapshot.inventory), perTarget: perTarget || logging.verbose))
                 if let out { Terminal.standardOutput.write("saved to \(out); run it with `tidemark apply \(out)`") }
                 if let note = selection.emptyPartitionNote(inventory: inventoryOption.inventory, targetsPlanned: rollout.targets.count) {
                     Terminal.standardOutput.write(note)

@@ -42,9 +42,11 @@ extension Tidemark {
             Terminal.standardOutput.write(PrintableText.escaped("quarantined version \(migration.version) (\(migration.description)): \(reason)"))
             Terminal.standardOutput.write("  written to \(directory)/plan.yaml")
             if let compensated {
-                Terminal.standardOutput.write("  version \(compensated.version) compensates it; next: `tidemark plan` shows who rolls back and who rolls forward.")
+                Terminal.standardOutput.write(
+                    "  version \(compensated.version) compensates it; next: `tidemark plan \(source.source.inventoryArguments)` shows who rolls back and who rolls forward.")
             } else {
-                Terminal.standardOutput.write("  next: `tidemark revert \(migration.version)` writes its compensating version for targets that must roll forward; then `tidemark plan`.")
+                Terminal.standardOutput.write(
+                    "  next: `tidemark revert \(migration.version) \(source.source.commandArguments)` writes its compensating version for targets that must roll forward; then `tidemark plan \(source.source.inventoryArguments)`.")
             }
         }
     }
@@ -72,7 +74,8 @@ extension Tidemark {
             Terminal.standardOutput.write("wrote version \(written.version), the roll-forward of version \(version):")
             Terminal.standardOutput.write("  \(directory)/\(written.forward)")
             Terminal.standardOutput.write("  \(directory)/\(written.undo)")
-            Terminal.standardOutput.write("review it (an undo script restores structure, not data), commit it, then `tidemark plan`.")
+            Terminal.standardOutput.write(
+                "review it (an undo script restores structure, not data), commit it, then `tidemark plan \(source.source.inventoryArguments)`.")
         }
     }
 }

@@ -18,7 +18,7 @@ extension Tidemark.RepairCommand {
         }
         for dirty in report.targets {
             // Errors, notes and names come from the database: each line escaped.
-            lines.append(contentsOf: block(dirty).map { PrintableText.escaped($0) })
+            lines.append(contentsOf: block(dirty, inventoryFile: inventoryFile).map { PrintableText.escaped($0) })
             lines.append("")
         }
         if report.targets.count > 1 {
@@ -30,10 +30,10 @@ extension Tidemark.RepairCommand {
     }
 
     /// One target: the failed step, its error, the verdict with the first differences, invalid indexes, what was done.
-    static func block(_ dirty: DirtyTarget) -> [String] {
+    static func block(_ dirty: DirtyTarget, inventoryFile: String) -> [String] {
         var lines = ["\(dirty.target) (\(dirty.environment)): version \(dirty.version) \(dirty.kind.rawValue) failed outside a transaction (history row \(dirty.historyRow), \(ISO8601Timestamp.string(from: dirty.failedAt)))"]
         lines.append("  error:  \(dirty.error ?? "none recorded (the run died before the row was completed)")")
-        lines.append("  schema: \(verdict(dirty))")
+        lines.append("  schema: \(verdict(dirty, inventoryFile: inventoryFile))")
         let diagnosis = dirty.diagnosis
         if diagnosis.verdict == .neither || diagnosis.verdict == .indistinguishable {
             if let diff = diagnosis.differencesFromBefore, !diff.isEmpty {
@@ -58,7 +58,7 @@ extension Tidemark.RepairCommand {
     }
 
     /// `equals version 1 (nothing of 2 remains)`, `equals version 2 (it completed)`, `neither (partly applied)`.
-    static func verdict(_ dirty: DirtyTarget) -> String {
+    static func verdict(_ dirty: DirtyTarget, inventoryFile: String) -> String {
         let diagnosis = dirty.diagnosis
         let undo = dirty.kind == .undo
         switch diagnosis.verdict {
@@ -71,7 +71,7 @@ extension Tidemark.RepairCommand {
         case .indistinguishable:
             return "cannot tell: \(name(diagnosis.beforeVersion)) and \(name(diagnosis.afterVersion)) have the same recorded fingerprint"
         case .unrecorded:
-            return "unknown: no recorded fingerprint for version \(diagnosis.unrecordedVersions.joined(separator: ", ")) (run `tidemark rehearse --record`)"
+            return "unknown: no recorded fingerprint for version \(diagnosis.unrecordedVersions.joined(separator: ", ")) (run `\(RepairHint.rehearseRecord(inventoryFile: inventoryFile, planDirectory: ""))`)"
         case .unreadable:
             return "unknown: \(diagnosis.error ?? "the schema could not be read")"
         }

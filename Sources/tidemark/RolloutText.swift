@@ -1,13 +1,15 @@
 import TidemarkCore
 import TidemarkExecutor
 import TidemarkObserve
+import TidemarkPlanner
 
 /// Renders a rollout for people: per wave, each target's (or group of identical targets')
 /// action, versions, reason and steps, data-losing steps marked.
 enum RolloutText {
     /// Targets with identical plans are one entry (`shard-{01..40} (40 targets)`) unless `perTarget`.
     static func render(
-        _ rollout: Rollout, unreachable: [String: BackendError] = [:], perTarget: Bool = false, terminal: Terminal = .standardOutput
+        _ rollout: Rollout, unreachable: [String: BackendError] = [:], policy: WavePolicy? = nil, perTarget: Bool = false,
+        terminal: Terminal = .standardOutput
     ) -> String {
         var lines: [String] = []
         let desired = rollout.desiredVersion.map { "version \($0)" } ?? "no version"
@@ -19,6 +21,8 @@ enum RolloutText {
             if let canary = wave.canary { flags.append("canary \(PrintableText.escaped(canary))") }
             lines.append("")
             lines.append(terminal.styled("wave \(index + 1): \(PrintableText.escaped(wave.environment)) (\(flags.joined(separator: ", ")))", .bold))
+            // What a failure here stops, before anything runs (it names the environment: escaped).
+            if let said = policy?.rule(for: wave).summary(last: index == rollout.waves.count - 1) { lines.append("  \(PrintableText.escaped(said))") }
             // Identical plans read as one entry; --per-target lists every target (blocked ones always are).
             for group in TargetGroup.groups(of: wave, perTarget: perTarget) {
                 let target = group.representative

@@ -85,7 +85,7 @@ extension Tidemark {
             let stopped: Bool
             do { stopped = try store.requestStop(runID) } catch { throw CommandFailure(ExitStatus(error.category), error.description) }
             guard stopped else {
-                throw CommandFailure(.invalidInput, "no open run \(runID) in the control database; `tidemark runs --control URL` lists the runs.")
+                throw CommandFailure(.invalidInput, "no open run \(runID) in the control database; `tidemark runs --control <control-url>` lists the runs.")
             }
             Terminal.standardOutput.write("run \(runID): stop requested; every runner finishes its running steps and starts nothing new.")
             let ended: (skipped: Int, finished: Bool)?

@@ -32,6 +32,23 @@ import TidemarkTestSupport
         #expect(dev.status == 0, "\(dev)")
     }
 
+    /// The row of an unreachable target names it once, in its target column.
+    @Test func statusRowOfAnUnreachableTargetNamesItOnce() async throws {
+        let root = try workspace()
+        defer { try? FileManager.default.removeItem(at: root) }
+        try """
+            inventory: gone
+            plan: ../plans/demo
+            environments:
+              dev: { tier: dev, targets: [ { name: t1, url: "sqlite:../data/missing.db" } ] }
+            """.write(to: root.appendingPathComponent("inventories/gone.yaml"), atomically: true, encoding: .utf8)
+        let status = try await CommandRunner.run(["status", "-i", "inventories/gone.yaml"], in: root)
+        #expect(status.status == 1, "\(status)")
+        let row = try #require(status.standardOutput.split(separator: "\n").first { $0.contains("unreachable") }, "\(status)")
+        #expect(row.contains("unreachable: no database at "), "\(row)")
+        #expect(row.components(separatedBy: "t1").count == 2, "the name once: \(row)")
+    }
+
     @Test func readCommandsNeverCreateADatabaseAndApplySaysWhenItDoes() async throws {
         let root = try workspace()
         defer { try? FileManager.default.removeItem(at: root) }
@@ -45,7 +62,7 @@ import TidemarkTestSupport
 
         let status = try await CommandRunner.run(["status", "-i", "inventories/typo.yaml"], in: root)
         #expect(status.status == 1, "\(status)")
-        #expect(status.standardOutput.contains("dev: no database at \(mistyped); check the path in the inventory"), "\(status)")
+        #expect(status.standardOutput.contains("unreachable: no database at \(mistyped); check the path in the inventory"), "\(status)")
         let history = try await CommandRunner.run(["history", "-i", "inventories/typo.yaml", "--target", "dev"], in: root)
         #expect(history.status != 0, "\(history)")
         #expect(history.standardError.contains("no database at \(mistyped)"), "\(history)")

@@ -93,10 +93,13 @@ struct DemoStoryTests {
         #expect(quarantine.status == 0, "\(quarantine)")
         let blocked = try await tidemark("plan", "-i", "inventories/story.yaml")
         #expect(blocked.status == 3, "\(blocked)")
-        #expect(blocked.standardOutput.contains("write one with `tidemark revert 4`"), "\(blocked)")
+        #expect(blocked.standardOutput.contains("write one with `tidemark revert 4 -i inventories/story.yaml`"), "\(blocked)")
         #expect(blocked.standardOutput.contains("6 targets: 3 rollback, 3 blocked"), "\(blocked)")
 
-        let revert = try await tidemark("revert", "4", "-i", "inventories/story.yaml")
+        // The hint runs as printed.
+        let hint = try #require(blocked.standardOutput.components(separatedBy: "`tidemark ").dropFirst().first?.prefix { $0 != "`" })
+        #expect(hint == "revert 4 -i inventories/story.yaml")
+        let revert = try await CommandRunner.run(hint.split(separator: " ").map(String.init), in: root)
         #expect(revert.status == 0, "\(revert)")
         let converge = try await tidemark("apply", "-i", "inventories/story.yaml", "--yes")
         #expect(converge.status == 0, "\(converge)")

@@ -31,6 +31,10 @@ struct RepairCommandTests {
         func schema(_ target: String) -> String { "repair_\(run)_\(target.replacingOccurrences(of: "-", with: "_"))" }
 
         func tidemark(_ arguments: String...) async throws -> CommandRunner.Result {
+            try await tidemark(arguments)
+        }
+
+        func tidemark(_ arguments: [String]) async throws -> CommandRunner.Result {
             try await CommandRunner.run(arguments, in: root)
         }
 
@@ -244,6 +248,20 @@ struct RepairCommandTests {
         #expect(auto.standardError.contains("tidemark rehearse --plan plans/shop --record"), "\(auto)")
         let still = try await fleet.tidemark("repair", "-i", "inventories/shop.yaml", "--json")
         #expect(still.standardOutput.components(separatedBy: "\"outcome\" : \"diagnosed\"").count == 4, "\(still)")
+
+        // The diagnosis says how to record the fingerprints, and the command runs as printed
+        // (it said `tidemark rehearse --record`, which fails: "Say which plan").
+        let diagnosis = try await fleet.tidemark("repair", "-i", "inventories/shop.yaml")
+        let hint = try #require(
+            diagnosis.standardOutput.components(separatedBy: "(run `tidemark ").dropFirst().first?.prefix { $0 != "`" }, "\(diagnosis)")
+        #expect(hint == "rehearse -i inventories/shop.yaml --record", "\(diagnosis)")
+        let record = try await fleet.tidemark(hint.split(separator: " ").map(String.init))
+        #expect(record.status == 0, "\(record)")
+        // With the fingerprints recorded, --auto decides from the schema (3: one target is partly
+        // applied and stays for a human).
+        let repaired = try await fleet.tidemark("repair", "-i", "inventories/shop.yaml", "--auto", "--yes")
+        #expect(repaired.status == 3, "\(repaired)")
+        #expect(!repaired.standardOutput.contains("no recorded fingerprint") && !repaired.standardError.contains("rehearse"), "\(repaired)")
     }
 }
 

@@ -14,7 +14,9 @@ struct ControlFleet {
     let targets: [(name: String, schema: String)]
 
     /// `perWave` targets in each wave; every step sleeps `stepSeconds`; `notifyURL` adds a webhook sink.
-    init(perWave: Int, stepSeconds: Double, maxFailures: Int = 0, notifyURL: String? = nil) throws {
+    /// `firstMaxFailures`: the first wave's `max_failures` (nil: none, the default);
+    /// `firstConcurrency`: its `concurrency`.
+    init(perWave: Int, stepSeconds: Double, maxFailures: Int? = 0, firstConcurrency: Int? = nil, notifyURL: String? = nil) throws {
         guard let clusterURL = TestPostgres.url else { throw BackendError.unsupported(target: "test", message: TestPostgres.skipReason) }
         directory = try CommandRunner.temporaryDirectory("tidemark-control")
         name = "ctl" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(10)
@@ -48,7 +50,7 @@ struct ControlFleet {
             environments:
               first:
                 tier: test
-                max_failures: \(maxFailures)
+            \(maxFailures.map { "    max_failures: \($0)\n" } ?? "")\(firstConcurrency.map { "    concurrency: \($0)\n" } ?? "")\
                 targets:
                   - { name: "a-{01..\(last)}", url: "\(url)", schema: "\(name)_a_{01..\(last)}" }
               second:
@@ -63,6 +65,28 @@ struct ControlFleet {
     /// `apply -i inventories/fleet.yaml --control URL --yes` and `extra`.
     func apply(_ extra: [String] = [], control: String? = nil) -> [String] {
         ["apply", "-i", "inventories/fleet.yaml", "--control", control ?? url, "--yes"] + extra
+    }
+
+    /// For each target, from its history rows: when its first step started and its last finished.
+    func spans(on session: PostgresSession) throws -> [(target: String, start: Double, end: Double)] {
+        try targets.compactMap { target in
+            let exists = try session.query("SELECT to_regclass($1) IS NOT NULL", [TestPostgres.quoted(target.schema) + ".tidemark_history"]).first?.first
+            guard exists == "t" else { return nil }
+            let row = try session.query(
+                """
+                SELECT extract(epoch FROM min(started_at))::float8, extract(epoch FROM max(finished_at))::float8
+                FROM \(TestPostgres.quoted(target.schema)).tidemark_history
+                """
+            ).first
+            guard let start = row?[0].flatMap(Double.init), let end = row?[1].flatMap(Double.init) else { return nil }
+            return (target.name, start, end)
+        }
+    }
+
+    /// The most targets of `prefix` whose spans overlapped at one moment.
+    static func mostAtOnce(_ spans: [(target: String, start: Double, end: Double)], prefix: String) -> Int {
+        let chosen = spans.filter { $0.target.hasPrefix(prefix) }
+        return chosen.map { span in chosen.filter { $0.start <= span.start && span.start < $0.end }.count }.max() ?? 0
     }
 
     /// A session on the test database, for reading history and the control tables.

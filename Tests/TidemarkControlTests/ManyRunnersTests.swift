@@ -261,7 +261,8 @@ struct ManyRunnersTests {
         defer { fleet.remove() }
         let control = fleet.url + (fleet.url.contains("?") ? "&" : "?") + "application_name=tm_control_\(fleet.name)"
         let runner = try CommandRunner.launch(fleet.apply(["--lease", "1s"], control: control), in: fleet.directory)
-        try await Task.sleep(for: .milliseconds(900))
+        // Mid-run, whatever the machine's load: once the runner holds a claim.
+        #expect(try await fleet.claimingRunner(among: [runner.processIdentifier]) != nil, "the runner never claimed")
         try TestPostgres.execute(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'tm_control_\(fleet.name)'")
         let first = await runner.wait()
@@ -281,7 +282,8 @@ struct ManyRunnersTests {
         let fleet = try ControlFleet(perWave: 1, stepSeconds: 0.6)
         defer { fleet.remove() }
         let first = try CommandRunner.launch(fleet.apply(), in: fleet.directory)
-        try await Task.sleep(for: .milliseconds(1500))
+        // The run exists once its first runner holds a claim.
+        #expect(try await fleet.claimingRunner(among: [first.processIdentifier]) != nil, "the first runner never claimed")
         let idle = try await CommandRunner.run(fleet.apply(["--serve", "nowhere"]), in: fleet.directory)
         #expect(idle.status == 0, "\(idle)")
         #expect(idle.standardOutput.contains("serves no target of run"), "\(idle)")
@@ -337,7 +339,8 @@ struct RunnerInterruptTests {
         let fleet = try ControlFleet(perWave: 3, stepSeconds: 0.2)
         defer { fleet.remove() }
         let interrupted = try CommandRunner.launch(fleet.apply(["--lease", "1s"]), in: fleet.directory)
-        try await Task.sleep(for: .milliseconds(400))
+        // The second runner joins the run the first created (not one of its own).
+        #expect(try await fleet.claimingRunner(among: [interrupted.processIdentifier]) != nil, "the runner never claimed")
         let other = try CommandRunner.launch(fleet.apply(["--lease", "1s"]), in: fleet.directory)
         // Interrupted in the middle of a target, whatever the machine's load.
         #expect(try await fleet.claimingRunner(among: [interrupted.processIdentifier]) != nil, "the runner never claimed")

@@ -140,23 +140,42 @@ final class MeteredConnection: ForwardingConnection {
         #expect(fleet.meter.events.allSatisfy { $0.hasSuffix(" prod-1") })
     }
 
-    @Test func failuresBeyondTheBudgetStopTheWaveAndLaterWaves() async throws {
+    /// A non-prod wave over its budget finishes its own targets (they say how far the failure
+    /// reaches); the later waves do not start.
+    @Test func failuresBeyondTheBudgetStopTheLaterWavesWhileADevWaveFinishesItsOwn() async throws {
         let fleet = Fleet([("dev", .dev, 5, 1, false, 1), ("test", .test, 2, nil, false, nil)], concurrency: 1)
         for name in ["dev-1", "dev-2", "dev-3"] {
             try fleet.store.seed(try #require(fleet.inventory.target(named: name)), schema: MemorySchema(tables: ["a": MemoryTable(name: "a", columns: ["id"])]))
         }
         let (outcomes, _) = await fleet.execute(Self.plan())
-        #expect(outcomes.map(\.outcome) == [.failed, .failed, .skipped, .skipped, .skipped, .skipped, .skipped])
-        #expect(outcomes[2].reason.contains("wave dev halted after 2 failures (max_failures: 1)"))
+        #expect(outcomes.map(\.outcome) == [.failed, .failed, .failed, .succeeded, .succeeded, .skipped, .skipped])
+        #expect(outcomes[5].reason.contains("wave dev halted after 2 failures (max_failures: 1)"))
     }
 
-    @Test func devFailuresDoNotHaltByDefaultButProdStopsAtTheFirst() async throws {
+    /// No `max_failures` anywhere: one failed dev target keeps prod from starting (the default
+    /// budget is 0 in every environment), and dev finishes its own targets.
+    @Test func aDevFailureStopsTheLaterWavesByDefault() async throws {
         let fleet = Fleet([("dev", .dev, 3, 1, false, nil), ("prod", .prod, 3, 1, false, nil)], concurrency: 1)
-        for name in ["dev-1", "prod-1"] {
-            try fleet.store.seed(try #require(fleet.inventory.target(named: name)), schema: MemorySchema(tables: ["a": MemoryTable(name: "a", columns: ["id"])]))
-        }
+        try fleet.store.seed(try #require(fleet.inventory.target(named: "dev-1")), schema: MemorySchema(tables: ["a": MemoryTable(name: "a", columns: ["id"])]))
         let (outcomes, _) = await fleet.execute(Self.plan())
-        #expect(outcomes.map(\.outcome) == [.failed, .succeeded, .succeeded, .failed, .skipped, .skipped])
+        #expect(outcomes.map(\.outcome) == [.failed, .succeeded, .succeeded, .skipped, .skipped, .skipped])
+        #expect(outcomes[3].reason == "not run: wave dev halted after 1 failure (max_failures: 0)")
+    }
+
+    /// A prod wave starts no new target of its own once its budget is spent.
+    @Test func aProdWaveStartsNoNewTargetAfterItsFirstFailure() async throws {
+        let fleet = Fleet([("prod", .prod, 3, 1, false, nil)], concurrency: 1)
+        try fleet.store.seed(try #require(fleet.inventory.target(named: "prod-1")), schema: MemorySchema(tables: ["a": MemoryTable(name: "a", columns: ["id"])]))
+        let (outcomes, _) = await fleet.execute(Self.plan())
+        #expect(outcomes.map(\.outcome) == [.failed, .skipped, .skipped])
+    }
+
+    /// `max_failures: 1`: one failure lets the later waves run.
+    @Test func aBudgetLetsLaterWavesRunDespiteThatManyFailures() async throws {
+        let fleet = Fleet([("dev", .dev, 3, 1, false, 1), ("test", .test, 2, nil, false, nil)], concurrency: 1)
+        try fleet.store.seed(try #require(fleet.inventory.target(named: "dev-1")), schema: MemorySchema(tables: ["a": MemoryTable(name: "a", columns: ["id"])]))
+        let (outcomes, _) = await fleet.execute(Self.plan())
+        #expect(outcomes.map(\.outcome) == [.failed, .succeeded, .succeeded, .succeeded, .succeeded])
     }
 
     @Test func aStopRequestStartsNoNewTarget() async {

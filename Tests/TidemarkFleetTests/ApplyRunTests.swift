@@ -5,6 +5,7 @@ import Testing
 import TidemarkCore
 import TidemarkExecutor
 import TidemarkFiles
+import TidemarkPlanner
 import TidemarkTestSupport
 
 @testable import TidemarkFleet
@@ -62,7 +63,7 @@ import TidemarkTestSupport
     /// Records what the run tells its observer.
     final class Recorder: ApplyObserver {
         let log = Mutex<[String]>([])
-        func planned(_ rollout: Rollout, unreachable: [String: BackendError]) { log.withLock { $0.append("planned \(rollout.targets.count)") } }
+        func planned(_ rollout: Rollout, unreachable: [String: BackendError], policy: WavePolicy) { log.withLock { $0.append("planned \(rollout.targets.count)") } }
         func executionStarted(writes: Int) { log.withLock { $0.append("started \(writes)") } }
         func handle(_ event: RunEvent) {
             if case .targetFinished(let outcome) = event { log.withLock { $0.append("finished \(outcome.target) \(outcome.outcome.rawValue)") } }

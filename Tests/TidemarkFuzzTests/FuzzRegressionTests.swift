@@ -3,8 +3,10 @@ import Testing
 import TidemarkFuzz
 
 /// Every input a fuzz target once crashed on (kept in Regressions/<target>/ by scripts/fuzz),
-/// and the seed corpus, still keep the target's contract.
-@Suite struct FuzzRegressionTests {
+/// and the seed corpus, still keep the target's contract. Serialized: the targets write their
+/// inputs into one scratch folder per process (`ScratchDirectory`, one input at a time), so two
+/// tests running at once overwrote each other's files (seen as positions outside the input).
+@Suite(.serialized) struct FuzzRegressionTests {
     /// The files in `folder/<target>/`, by target.
     static func inputs(in folder: URL) -> [(target: FuzzTarget, file: URL)] {
         FuzzTarget.allCases.flatMap { target in
