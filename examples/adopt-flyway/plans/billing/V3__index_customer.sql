@@ -1,0 +1,1 @@
+CREATE INDEX invoices_customer ON invoices (customer);

@@ -1,0 +1,1 @@
+ALTER TABLE orders ADD COLUMN qty integer NOT NULL DEFAULT 1;

@@ -1,0 +1,7 @@
+-- Revert blog:user_posts from pg
+
+BEGIN;
+
+DROP VIEW user_posts;
+
+COMMIT;

@@ -1,0 +1,7 @@
+-- Revert blog:users_email from pg
+
+BEGIN;
+
+ALTER TABLE users DROP COLUMN email;
+
+COMMIT;

@@ -1,0 +1,7 @@
+-- Verify blog:user_posts on pg
+
+BEGIN;
+
+SELECT name, email, body FROM user_posts WHERE FALSE;
+
+ROLLBACK;

@@ -1,0 +1,5 @@
+CREATE TABLE orders (
+  id integer PRIMARY KEY,
+  code text NOT NULL,
+  qty integer NOT NULL
+);

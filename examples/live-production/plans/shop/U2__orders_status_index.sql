@@ -1,0 +1,2 @@
+DROP INDEX orders_status;
+ALTER TABLE orders ALTER COLUMN total_cents TYPE integer;
