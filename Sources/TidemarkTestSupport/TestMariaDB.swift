@@ -1,0 +1,75 @@
+import Foundation
+
+/// The MariaDB server tests may use, named by `TIDEMARK_TEST_MARIADB_URL` (`scripts/test` and
+/// `scripts/with-mariadb` start a throwaway server and set it). The variables are read here and
+/// nowhere else. Thread-safe: immutable state.
+///
+/// Under `TIDEMARK_REQUIRE_MARIADB=1` (set by `scripts/test`, which starts the server) a MariaDB
+/// test that finds no server fails instead of skipping: tests are enabled by `isEnabled` and then
+/// `#require` the URL.
+public enum TestMariaDB {
+    /// The name of the variable that holds the URL.
+    public static let variable = "TIDEMARK_TEST_MARIADB_URL"
+
+    /// The name of the variable that turns a missing server into a failure.
+    public static let requireVariable = "TIDEMARK_REQUIRE_MARIADB"
+
+    /// The test server's URL (`mysql://root@127.0.0.1:PORT/`, the root of a throwaway server);
+    /// nil when the variable is unset or empty.
+    public static let url: String? = url(in: ProcessInfo.processInfo.environment)
+
+    /// Whether a missing server is a failure rather than a skip.
+    public static let isRequired: Bool = isRequired(in: ProcessInfo.processInfo.environment)
+
+    /// Whether MariaDB tests can run.
+    public static var isAvailable: Bool { url != nil }
+
+    /// Whether MariaDB tests run: a server is there, or one is required (and its absence fails).
+    public static var isEnabled: Bool { isAvailable || isRequired }
+
+    /// Why MariaDB tests are skipped (or, when required, why they fail).
+    public static let skipReason =
+        "\(variable) not set: MariaDB tests skipped; run scripts/with-mariadb swift test (scripts/install-deps --mariadb installs the server)"
+
+    /// The URL as `environment` sets it; nil when unset or empty.
+    public static func url(in environment: [String: String]) -> String? {
+        guard let url = environment[variable], !url.isEmpty else { return nil }
+        return url
+    }
+
+    /// Whether `environment` requires the server.
+    public static func isRequired(in environment: [String: String]) -> Bool {
+        environment[requireVariable] == "1"
+    }
+
+    /// The URL, or a thrown error naming the variable and the fix (a failure under
+    /// `TIDEMARK_REQUIRE_MARIADB=1`).
+    public static func requireURL() throws -> String {
+        guard let url else { throw TestMariaDBError.noServer(skipReason) }
+        return url
+    }
+
+    /// A database name unique per call: `tm_<name>_<random>`, lower-case letters, digits and
+    /// `_`, within MySQL's 64-character limit.
+    public static func uniqueDatabaseName(for name: String) -> String {
+        let cleaned = String(name.lowercased().map { $0.isASCII && ($0.isLetter || $0.isNumber) ? $0 : "_" }.prefix(32))
+        let random = UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(12)
+        return "tm_\(cleaned)_\(random)"
+    }
+
+    /// `name` as a quoted MySQL identifier.
+    public static func quoted(_ name: String) -> String {
+        "`" + name.replacingOccurrences(of: "`", with: "``") + "`"
+    }
+}
+
+/// Why a MariaDB test could not reach its server.
+public enum TestMariaDBError: Error, CustomStringConvertible {
+    case noServer(String)
+
+    public var description: String {
+        switch self {
+        case .noServer(let reason): reason
+        }
+    }
+}
