@@ -15,7 +15,7 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
-        // C libraries from the system (Debian: libpq-dev, libsqlite3-dev).
+        // C libraries from the system (Debian: libpq-dev, libsqlite3-dev, libmariadb-dev).
         .systemLibrary(
             name: "CLibPQ",
             pkgConfig: "libpq",
@@ -25,6 +25,13 @@ let package = Package(
             name: "CSQLite",
             pkgConfig: "sqlite3",
             providers: [.apt(["libsqlite3-dev"]), .brew(["sqlite3"])]
+        ),
+
+        // MariaDB Connector/C: speaks to MySQL 5.7/8.x and MariaDB 10.x/11.x servers.
+        .systemLibrary(
+            name: "CMariaDB",
+            pkgConfig: "libmariadb",
+            providers: [.apt(["libmariadb-dev"]), .brew(["mariadb-connector-c"])]
         ),
 
         // Value types, the Backend protocol and error enums. No I/O.
