@@ -58,6 +58,10 @@ let package = Package(
             dependencies: ["TidemarkCore", "CSQLite", .product(name: "Logging", package: "swift-log")]
         ),
         .target(
+            name: "TidemarkMySQL",
+            dependencies: ["TidemarkCore", "CMariaDB", .product(name: "Logging", package: "swift-log")]
+        ),
+        .target(
             name: "TidemarkExecutor",
             dependencies: ["TidemarkCore", .product(name: "Logging", package: "swift-log")]
         ),
@@ -92,7 +96,7 @@ let package = Package(
         .executableTarget(
             name: "tidemark",
             dependencies: [
-                "TidemarkCore", "TidemarkPlanner", "TidemarkFiles", "TidemarkPostgres", "TidemarkSQLite",
+                "TidemarkCore", "TidemarkPlanner", "TidemarkFiles", "TidemarkPostgres", "TidemarkSQLite", "TidemarkMySQL",
                 "TidemarkExecutor", "TidemarkNotify", "TidemarkFleet", "TidemarkObserve", "TidemarkControl",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -119,7 +123,7 @@ let package = Package(
         .target(
             name: "TidemarkTestSupport",
             dependencies: [
-                "TidemarkCore", "TidemarkPostgres", "TidemarkSQLite", .product(name: "Logging", package: "swift-log"),
+                "TidemarkCore", "TidemarkPostgres", "TidemarkSQLite", "TidemarkMySQL", .product(name: "Logging", package: "swift-log"),
             ]
         ),
 
@@ -135,7 +139,7 @@ let package = Package(
         ),
         .testTarget(
             name: "TidemarkBackendTests",
-            dependencies: ["TidemarkSQLite", "TidemarkPostgres", "TidemarkTestSupport", "TidemarkCore"]
+            dependencies: ["TidemarkSQLite", "TidemarkPostgres", "TidemarkMySQL", "TidemarkTestSupport", "TidemarkCore"]
         ),
         .testTarget(
             name: "TidemarkNotifyTests",

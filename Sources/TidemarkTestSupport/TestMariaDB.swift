@@ -1,4 +1,7 @@
 import Foundation
+import Logging
+import TidemarkCore
+import TidemarkMySQL
 
 /// The MariaDB server tests may use, named by `TIDEMARK_TEST_MARIADB_URL` (`scripts/test` and
 /// `scripts/with-mariadb` start a throwaway server and set it). The variables are read here and
@@ -45,7 +48,12 @@ public enum TestMariaDB {
     /// The URL, or a thrown error naming the variable and the fix (a failure under
     /// `TIDEMARK_REQUIRE_MARIADB=1`).
     public static func requireURL() throws -> String {
-        guard let url else { throw TestMariaDBError.noServer(skipReason) }
+        guard let url else {
+            throw TestMariaDBError.noServer(
+                isRequired
+                    ? "\(requireVariable)=1 but \(variable) is not set: a MariaDB server is required here; run the tests through scripts/test or scripts/with-mariadb"
+                    : skipReason)
+        }
         return url
     }
 
@@ -60,6 +68,42 @@ public enum TestMariaDB {
     /// `name` as a quoted MySQL identifier.
     public static func quoted(_ name: String) -> String {
         "`" + name.replacingOccurrences(of: "`", with: "``") + "`"
+    }
+
+    /// Creates an empty database with a unique name (see `uniqueDatabaseName`) and returns it.
+    public static func createDatabase(for name: String) throws -> String {
+        let database = uniqueDatabaseName(for: name)
+        try execute("CREATE DATABASE \(quoted(database)) CHARACTER SET utf8mb4")
+        return database
+    }
+
+    /// Drops `database` and everything in it; a no-op when it does not exist.
+    public static func dropDatabase(_ database: String) throws {
+        try execute("DROP DATABASE IF EXISTS \(quoted(database))")
+    }
+
+    /// Whether `table` exists in `database`, read from the catalog.
+    public static func tableExists(_ table: String, inDatabase database: String) throws -> Bool {
+        let connection = try MySQLBackend().connect(to: adminTarget(), timeouts: .standard, logger: .silent)
+        defer { connection.close() }
+        return try connection.readRows(of: ForeignTable(schema: database, name: table, columns: [])) != nil
+    }
+
+    /// Runs `sql` (statements split as the backend splits them) as the URL's user, outside every
+    /// test target: as a step on an administration database, `tidemark_test_admin`, whose history
+    /// collects these rows and is never a test's target. Errors are the backend's `BackendError`.
+    public static func execute(_ sql: String) throws {
+        let connection = try MySQLBackend().connect(to: adminTarget(), timeouts: .standard, logger: .silent)
+        defer { connection.close() }
+        try connection.ensureHistoryTable()
+        try connection.run(
+            StepRequest(
+                version: UUID().uuidString, description: "test administration", kind: .forward, scriptPath: "",
+                sql: sql, checksum: "", transactional: false, runID: "test-admin", appliedBy: "tests"))
+    }
+
+    private static func adminTarget() throws -> Target {
+        Target(name: "test-admin", environment: "test", connection: .url(try requireURL()), schema: "tidemark_test_admin")
     }
 }
 
