@@ -48,6 +48,10 @@ public enum MySQLScript {
     /// Why a script cannot be split: `DELIMITER`, which only the `mysql` client understands.
     public struct DelimiterError: Error, Sendable, Hashable {
         public var line: Int
+
+        public init(line: Int) {
+            self.line = line
+        }
     }
 
     /// The statements of `script`, in order; empty ones (`;;`, comments only) left out.
@@ -63,6 +67,10 @@ public enum MySQLScript {
         var depth = 0  // BEGIN/CASE/IF/LOOP/REPEAT/WHILE … END nesting inside a compound body
         var compound = false
         var pendingEnd = false  // just saw END: the next word may be IF, CASE, LOOP, … (consumed)
+        // The token before a word inside a compound body: IF, REPEAT and WHILE open a block only
+        // where a statement starts (`IF(x > 0) THEN` after `;` is a statement, `SET a = IF(x, 1, 2)`
+        // a function call).
+        var previous = ""
 
         func finish(at end: Int) {
             let text = String(String.UnicodeScalarView(chars[start..<end])).trimmingCharacters(in: .whitespacesAndNewlines)
@@ -115,6 +123,7 @@ public enum MySQLScript {
                 words = []
                 compound = false
                 pendingEnd = false
+                previous = ""
             default:
                 if !sawCode {
                     begin(&start, &startLine, index, line, &sawCode)
@@ -134,27 +143,32 @@ public enum MySQLScript {
                             pendingEnd = false
                             if ["IF", "CASE", "LOOP", "REPEAT", "WHILE"].contains(upper) {
                                 index += word.unicodeScalars.count
+                                previous = upper
                                 continue
                             }
                         }
+                        let startsStatement = ["", ";", ":", "BEGIN", "THEN", "ELSE", "DO", "LOOP", "REPEAT"].contains(previous)
                         switch upper {
-                        case "BEGIN", "LOOP":
-                            depth += 1
+                        case "BEGIN":
+                            // BEGIN opens a block unless it is `BEGIN WORK` (a transaction).
+                            if following.map({ !$0.uppercased().hasPrefix("WORK") }) ?? true { depth += 1 }
                         case "CASE":
-                            depth += 1
+                            depth += 1  // a CASE expression ends with END too
+                        case "LOOP":
+                            if startsStatement { depth += 1 }
                         case "IF", "REPEAT", "WHILE":
-                            // IF(…) and REPEAT(…) are functions; IF [NOT] EXISTS is a clause.
-                            let after = following.map { String($0).uppercased() } ?? ""
-                            if following?.first != "(" && !after.hasPrefix("EXISTS") && !after.hasPrefix("NOT") { depth += 1 }
+                            if startsStatement && following?.first != "=" { depth += 1 }
                         case "END":
                             if depth > 0 { depth -= 1 }
                             pendingEnd = true
                         default:
                             break
                         }
+                        previous = upper
                     }
                     index += word.unicodeScalars.count
                 } else {
+                    if compound && (c == ";" || c == ":") { previous = String(c) } else if compound && !c.properties.isWhitespace { previous = "?" }
                     index += 1
                 }
             }

@@ -1,0 +1,104 @@
+import Foundation
+import Testing
+import TidemarkCore
+@testable import TidemarkMySQL
+import TidemarkTestSupport
+
+/// The MySQL backend on the real MariaDB server scripts/test starts: what the conformance suite
+/// does not cover (the server's flavour, passwords, DELIMITER, compound statements, lock names).
+@Suite(.enabled(if: TestMariaDB.isEnabled, Comment(rawValue: TestMariaDB.skipReason)))
+struct MariaDBBackendTests {
+    func target(_ name: String, url: String? = nil, database: String? = nil, passwordEnv: String? = nil) throws -> Target {
+        Target(
+            name: name, environment: "test", connection: .url(try url ?? TestMariaDB.requireURL()),
+            schema: try database ?? TestMariaDB.createDatabase(for: name), passwordEnv: passwordEnv)
+    }
+
+    func connect(_ target: Target, access: ConnectionAccess = .readWrite, environment: [String: String] = [:]) throws -> MySQLConnection {
+        try MySQLConnection(target: target, access: access, timeouts: BackendConformance.timeouts, logger: .silent, environment: environment)
+    }
+
+    func step(_ version: String, _ sql: String, path: String = "V1__test.sql") -> StepRequest {
+        StepRequest(
+            version: version, description: "test", kind: .forward, scriptPath: path, sql: sql, checksum: "c", transactional: true,
+            runID: "r", appliedBy: "tests")
+    }
+
+    @Test func theServerFlavourAndVersionAreReadOnConnect() throws {
+        let connection = try connect(try target("flavour"))
+        #expect(connection.server.flavour == .mariadb)
+        #expect(connection.server.version.hasPrefix("10.") || connection.server.version.hasPrefix("11."))
+        #expect(MySQLServer(versionText: "8.0.36").flavour == .mysql)
+        #expect(MySQLServer(versionText: "5.5.5-10.6.12-MariaDB-log").description == "MariaDB 10.6.12")
+    }
+
+    @Test func delimiterIsRefusedWithFileAndLineAndNothingIsRecorded() throws {
+        let target = try target("delimiter")
+        let connection = try connect(target)
+        try connection.ensureHistoryTable()
+        let error = try #require(throws: BackendError.self) {
+            try connection.run(step("1", "CREATE TABLE a (id int);\nDELIMITER $$\nCREATE PROCEDURE p() BEGIN SELECT 1; END$$\n", path: "V1__proc.sql"))
+        }
+        #expect("\(error)".contains("V1__proc.sql:2: DELIMITER is a command of the mysql client"))
+        #expect(try connection.readHistory().isEmpty)
+        #expect(try !TestMariaDB.tableExists("a", inDatabase: target.schema ?? ""))
+    }
+
+    @Test func aWrongPasswordFailsWithoutEchoingItAndPasswordEnvWins() throws {
+        let user = "tm_pw_" + UUID().uuidString.prefix(8).lowercased()
+        try TestMariaDB.execute("CREATE USER '\(user)'@'127.0.0.1' IDENTIFIED BY 'right-secret-42';\nGRANT ALL ON *.* TO '\(user)'@'127.0.0.1'")
+        let base = try TestMariaDB.requireURL()
+        let hostPort = base.replacingOccurrences(of: "mysql://root@", with: "")
+        let wrong = try target("wrong-password", url: "mysql://\(user):wrong-secret-99@\(hostPort)")
+        let error = try #require(throws: BackendError.self) { try connect(wrong) }
+        let text = "\(error)"
+        #expect(text.contains("wrong-password") && text.contains("1045"), "\(text)")
+        #expect(!text.contains("wrong-secret-99"))
+        // password_env wins over the URL's password.
+        var fromEnv = wrong
+        fromEnv.passwordEnv = "TM_TEST_PASSWORD"
+        let connection = try connect(fromEnv, environment: ["TM_TEST_PASSWORD": "right-secret-42"])
+        #expect(connection.server.flavour == .mariadb)
+    }
+
+    @Test func aReadOnlyConnectionToAMissingDatabaseSaysSoAndCreatesNothing() throws {
+        let missing = TestMariaDB.uniqueDatabaseName(for: "missing")
+        let error = try #require(throws: BackendError.self) { try connect(try target("missing", database: missing), access: .readOnly) }
+        guard case .databaseNotFound = error else { throw error }
+        let writer = try connect(try target("missing-rw", database: missing))
+        #expect(try writer.readHistory().isEmpty)
+        try writer.ensureHistoryTable()
+        #expect(try TestMariaDB.tableExists("tidemark_history", inDatabase: missing))
+    }
+
+    @Test func lockNamesStayWithinSixtyFourCharacters() {
+        #expect(MySQLSQL.lockName(database: "app") == "tidemark:app")
+        let long = String(repeating: "tenant_", count: 9)
+        let name = MySQLSQL.lockName(database: long)
+        #expect(name.count <= 64 && name.hasPrefix("tidemark:#"))
+        #expect(name == MySQLSQL.lockName(database: long))
+        #expect(name != MySQLSQL.lockName(database: long + "x"))
+    }
+
+    /// Mattermost's 109 MySQL versions (procedures without DELIMITER, PREPARE-guarded DDL) apply
+    /// one by one through the backend's own splitter.
+    @Test(.enabled(if: FileManager.default.fileExists(atPath: MariaDBBackendTests.corpus.path), "the mattermost-mysql corpus is not in ../shared/corpora"))
+    func theMattermostHistoryAppliesStatementByStatement() throws {
+        let target = try target("mattermost")
+        let connection = try connect(target)
+        try connection.ensureHistoryTable()
+        let files = try FileManager.default.contentsOfDirectory(atPath: Self.corpus.path).filter { $0.hasSuffix(".up.sql") }.sorted()
+        #expect(files.count == 109)
+        for file in files {
+            let sql = try String(contentsOf: Self.corpus.appendingPathComponent(file), encoding: .utf8)
+            try connection.run(step(String(file.prefix(4)), sql, path: file))
+        }
+        let rows = try connection.readHistory()
+        #expect(rows.count == 109 && rows.allSatisfy(\.success))
+        #expect(try TestMariaDB.tableExists("Posts", inDatabase: target.schema ?? ""))
+        #expect(try connection.fingerprint().lines.count > 100)
+    }
+
+    static let corpus = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .appendingPathComponent("../../../shared/corpora/mattermost-mysql").standardizedFileURL
+}
