@@ -300,7 +300,7 @@ public final class MySQLConnection: BackendConnection {
         let handle = try open()
         guard databaseExists else { return SchemaFingerprintBuilder().fingerprint }
         do {
-            return try MySQLFingerprint.read(database: database, on: handle)
+            return try MySQLFingerprint.read(database: database, server: server, on: handle)
         } catch {
             throw failure("cannot read the schema fingerprint", error)
         }

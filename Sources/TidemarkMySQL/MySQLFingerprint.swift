@@ -1,3 +1,4 @@
+import Foundation
 import TidemarkCore
 
 /// A database's structure from `information_schema`, normalised: what `rehearse` compares and
@@ -5,7 +6,7 @@ import TidemarkCore
 /// left out; the database's own name is removed from definitions, so two databases built by the
 /// same scripts fingerprint the same. Pure over one handle; not thread-safe (the handle is not).
 enum MySQLFingerprint {
-    static func read(database: String, on handle: MySQLHandle) throws(MySQLFailure) -> SchemaFingerprint {
+    static func read(database: String, server: MySQLServer, on handle: MySQLHandle) throws(MySQLFailure) -> SchemaFingerprint {
         let schema = MySQLSQL.literal(database)
         var builder = SchemaFingerprintBuilder()
         func strip(_ text: String?) -> String {
@@ -31,7 +32,9 @@ enum MySQLFingerprint {
             var definition = (row[2] ?? "").lowercased()
             if row[3] == "NO" { definition += " not null" }
             if let value = row[4] { definition += " default \(value)" }
-            let extra = (row[5] ?? "").lowercased()
+            // MySQL 8 marks expression defaults DEFAULT_GENERATED; MariaDB does not: not structure.
+            let extra = (row[5] ?? "").lowercased().replacingOccurrences(of: "default_generated", with: "")
+                .trimmingCharacters(in: .whitespaces)
             if !extra.isEmpty { definition += " \(extra)" }
             if let expression = row[6], !expression.isEmpty { definition += " as (\(strip(expression)))" }
             if let charset = row[7], !charset.isEmpty { definition += " charset \(charset)" }
@@ -99,13 +102,19 @@ enum MySQLFingerprint {
                 "FOREIGN KEY (\(fk.from.joined(separator: ", "))) REFERENCES \(fk.parent)(\(fk.to.joined(separator: ", "))) \(fk.rules)")
         }
 
-        for row in try handle.query(
-            """
-            SELECT TABLE_NAME, CONSTRAINT_NAME, CHECK_CLAUSE FROM information_schema.CHECK_CONSTRAINTS
-            WHERE CONSTRAINT_SCHEMA = \(schema) ORDER BY TABLE_NAME, CONSTRAINT_NAME
-            """)
-        {
-            builder.add("check", "\(row[0] ?? "").\(row[1] ?? "")", strip(row[2]))
+        // CHECK_CONSTRAINTS exists from MariaDB 10.2 and MySQL 8.0.16; MySQL's lacks TABLE_NAME,
+        // so the table comes from TABLE_CONSTRAINTS on both. MySQL 5.7 parses CHECK and ignores it.
+        if server.hasCheckConstraints {
+            for row in try handle.query(
+                """
+                SELECT t.TABLE_NAME, c.CONSTRAINT_NAME, c.CHECK_CLAUSE FROM information_schema.CHECK_CONSTRAINTS c
+                JOIN information_schema.TABLE_CONSTRAINTS t ON t.CONSTRAINT_SCHEMA = c.CONSTRAINT_SCHEMA
+                    AND t.CONSTRAINT_NAME = c.CONSTRAINT_NAME AND t.CONSTRAINT_TYPE = 'CHECK'
+                WHERE c.CONSTRAINT_SCHEMA = \(schema) ORDER BY t.TABLE_NAME, c.CONSTRAINT_NAME
+                """)
+            {
+                builder.add("check", "\(row[0] ?? "").\(row[1] ?? "")", strip(row[2]))
+            }
         }
         for row in try handle.query(
             "SELECT TABLE_NAME, VIEW_DEFINITION FROM information_schema.VIEWS WHERE TABLE_SCHEMA = \(schema) ORDER BY TABLE_NAME")

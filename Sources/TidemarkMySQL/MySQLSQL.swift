@@ -60,6 +60,15 @@ public struct MySQLServer: Sendable, Hashable, CustomStringConvertible {
         version = String(text.prefix { $0.isNumber || $0 == "." })
     }
 
+    /// The version's numbers (`[10, 11, 19]`).
+    public var versionNumbers: [Int] { version.split(separator: ".").compactMap { Int($0) } }
+
+    /// Whether `information_schema.CHECK_CONSTRAINTS` exists: MariaDB 10.2 and MySQL 8.0.16 on.
+    public var hasCheckConstraints: Bool {
+        let minimum = flavour == .mariadb ? [10, 2] : [8, 0, 16]
+        return versionNumbers.lexicographicallyPrecedes(minimum) == false
+    }
+
     /// `MariaDB 10.11.19`.
     public var description: String { "\(flavour.rawValue) \(version)" }
 }

@@ -102,3 +102,40 @@ struct MariaDBBackendTests {
     static let corpus = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .appendingPathComponent("../../../shared/corpora/mattermost-mysql").standardizedFileURL
 }
+
+/// The information_schema fingerprint on MariaDB: what SPEC-level structure it sees.
+@Suite(.enabled(if: TestMariaDB.isEnabled, Comment(rawValue: TestMariaDB.skipReason)))
+struct MariaDBFingerprintTests {
+    @Test func checksGeneratedColumnsPrefixesAndForeignKeyActionsAreSeenCountersAreNot() throws {
+        let database = try TestMariaDB.createDatabase(for: "fingerprint")
+        let target = Target(name: "fp", environment: "test", connection: .url(try TestMariaDB.requireURL()), schema: database)
+        let connection = try MySQLBackend().connect(to: target, timeouts: BackendConformance.timeouts, logger: .silent)
+        try connection.ensureHistoryTable()
+        try connection.run(
+            StepRequest(
+                version: "1", description: "schema", kind: .forward, scriptPath: "V1__s.sql",
+                sql: """
+                    CREATE TABLE parent (id INT PRIMARY KEY AUTO_INCREMENT, name VARCHAR(200) COLLATE utf8mb4_bin,
+                      total INT AS (id * 2) VIRTUAL, CONSTRAINT name_set CHECK (name <> ''), KEY name_prefix (name(10)));
+                    CREATE TABLE child (id INT, parent_id INT, FOREIGN KEY fk_parent (parent_id) REFERENCES parent (id) ON DELETE CASCADE);
+                    CREATE VIEW named AS SELECT name FROM parent;
+                    INSERT INTO parent (name) VALUES ('a'), ('b');
+                    """, checksum: "c", transactional: true, runID: "r", appliedBy: "tests"))
+        let lines = try connection.fingerprint().lines
+        let text = lines.joined(separator: "\n")
+        #expect(text.contains("check parent.name_set"), "\(text)")
+        #expect(text.contains("as (`id` * 2)"), "\(text)")
+        #expect(text.contains("name(10)"), "\(text)")
+        #expect(text.contains("ON DELETE CASCADE"), "\(text)")
+        #expect(text.contains("collate utf8mb4_bin"), "\(text)")
+        #expect(text.contains("view named"), "\(text)")
+        #expect(!text.contains(database), "the database's own name is in the fingerprint: \(text)")
+        #expect(!text.contains("tidemark_history"))
+        let before = try connection.fingerprint()
+        try connection.run(
+            StepRequest(
+                version: "2", description: "rows", kind: .forward, scriptPath: "V2__r.sql", sql: "INSERT INTO parent (name) VALUES ('c')",
+                checksum: "c", transactional: true, runID: "r", appliedBy: "tests"))
+        #expect(try connection.fingerprint() == before, "rows and AUTO_INCREMENT counters changed the fingerprint")
+    }
+}
