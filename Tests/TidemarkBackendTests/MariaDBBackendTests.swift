@@ -139,3 +139,50 @@ struct MariaDBFingerprintTests {
         #expect(try connection.fingerprint() == before, "rows and AUTO_INCREMENT counters changed the fingerprint")
     }
 }
+
+/// `backup` and `restore` through mariadb-dump and the mariadb client on the real server.
+@Suite(.enabled(if: TestMariaDB.isEnabled, Comment(rawValue: TestMariaDB.skipReason)))
+struct MariaDBBackupTests {
+    @Test func aBackupIsPrivateAndRestoresTablesRowsRoutinesAndHistory() throws {
+        let database = try TestMariaDB.createDatabase(for: "backup")
+        let target = Target(name: "bk", environment: "test", connection: .url(try TestMariaDB.requireURL()), schema: database)
+        let backend = MySQLBackend()
+        let connection = try backend.connect(to: target, timeouts: BackendConformance.timeouts, logger: .silent)
+        try connection.ensureHistoryTable()
+        func step(_ version: String, _ sql: String) -> StepRequest {
+            StepRequest(
+                version: version, description: "v\(version)", kind: .forward, scriptPath: "V\(version).sql", sql: sql, checksum: "c",
+                transactional: true, runID: "r", appliedBy: "tests")
+        }
+        try connection.run(step("1", "CREATE TABLE kept (id INT PRIMARY KEY, note TEXT);\nINSERT INTO kept VALUES (1, 'it''s kept');\nCREATE PROCEDURE p() BEGIN SELECT 1; END;"))
+        let before = try connection.fingerprint()
+
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("tm-mysql-backup-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let path = folder.appendingPathComponent("bk.sql").path
+        let record = try backend.backup(target, to: path, timeouts: BackendConformance.timeouts, logger: .silent)
+        #expect(record.bytes > 0 && record.method.contains("--single-transaction --routines --triggers --events"))
+        let mode = try #require(try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int)
+        #expect(mode & 0o077 == 0, "the backup is readable by others: \(String(mode, radix: 8))")
+
+        try connection.run(step("2", "DROP TABLE kept;\nDROP PROCEDURE p;\nCREATE TABLE later (id INT);"))
+        try backend.restore(target, from: path, timeouts: BackendConformance.timeouts, logger: .silent)
+
+        let after = try backend.connect(to: target, timeouts: BackendConformance.timeouts, logger: .silent)
+        #expect(try after.readRows(of: ForeignTable(name: "kept", columns: ["note"])) == [["it's kept"]])
+        #expect(try after.readHistory().map(\.version) == ["1"], "the history is the backup's again")
+        let lines = try after.fingerprint().lines
+        #expect(before.lines.allSatisfy { lines.contains($0) }, "missing after restore: \(before.lines.filter { !lines.contains($0) })")
+    }
+
+    @Test func aFailingDumpNamesTheTargetAndNeverThePassword() throws {
+        let base = try TestMariaDB.requireURL().replacingOccurrences(of: "mysql://root@", with: "mysql://root:not-the-password-77@")
+        let target = Target(name: "bk-bad", environment: "test", connection: .url(base), schema: "nope")
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("tm-mysql-backup-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let error = try #require(throws: BackendError.self) {
+            try MySQLBackend().backup(target, to: folder.appendingPathComponent("x.sql").path, timeouts: BackendConformance.timeouts, logger: .silent)
+        }
+        #expect("\(error)".contains("bk-bad") && !"\(error)".contains("not-the-password-77"), "\(error)")
+    }
+}
