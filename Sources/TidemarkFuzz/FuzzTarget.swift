@@ -22,6 +22,8 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     case fingerprints
     /// `sqitch.plan` (`SqitchPlanFile.parse`): pragmas, changes, tags, reworks, dependencies.
     case sqitch
+    /// A `mysql://` URL (`MySQLURL`) on the first line, a MySQL script (`MySQLScript`) after it.
+    case mysql
 
     /// Runs the parser on `input` and checks its contract; nil when it holds.
     public func run(_ input: [UInt8]) -> ContractViolation? {
@@ -33,6 +35,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         case .outbox: return OutboxFuzz.run(input)
         case .fingerprints: return FingerprintFuzz.run(input)
         case .sqitch: return SqitchFuzz.run(input)
+        case .mysql: return MySQLFuzz.run(input)
         }
     }
 }
