@@ -364,7 +364,7 @@ public final class MySQLConnection: BackendConnection {
                 }
             }
             throw .stepFailed(
-                target: target.name, version: step.version, kind: step.kind, message: message, sqlState: error.sqlState, dirty: false)
+                target: target.name, version: step.version, kind: step.kind, message: message, sqlState: error.reportedState, dirty: false)
         }
     }
 

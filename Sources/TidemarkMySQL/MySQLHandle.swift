@@ -21,6 +21,10 @@ struct MySQLFailure: Error, Sendable {
     /// The statement was cancelled (`KILL QUERY`: 1317) or ran past `max_statement_time` (1969).
     var isInterrupted: Bool { code == 1317 || code == 1969 }
 
+    /// The state Tidemark reports: a lock wait as `MYSQL_1205` or `MYSQL_1213` (their SQLSTATEs,
+    /// HY000 and 40001, say less), so the executor knows a rolled-back step may be retried.
+    var reportedState: String? { isLockWait ? "MYSQL_\(code)" : sqlState }
+
     /// `message (MySQL error 1146)`.
     var fullMessage: String { "\(message) (MySQL error \(code))" }
 }

@@ -186,3 +186,37 @@ struct MariaDBBackupTests {
         #expect("\(error)".contains("bk-bad") && !"\(error)".contains("not-the-password-77"), "\(error)")
     }
 }
+
+/// Lock waits on MariaDB: bounded by `lock_timeout`, and reported so a DML step is retried whole.
+@Suite(.enabled(if: TestMariaDB.isEnabled, Comment(rawValue: TestMariaDB.skipReason)))
+struct MariaDBLockWaitTests {
+    @Test func aRowLockWaitFailsWithinTheLockTimeoutAsARetryableLockTimeout() throws {
+        let database = try TestMariaDB.createDatabase(for: "rowlock")
+        let url = try TestMariaDB.requireURL()
+        let target = Target(name: "rowlock", environment: "test", connection: .url(url), schema: database)
+        let timeouts = Timeouts(lockTimeout: .seconds(1), statementTimeout: .seconds(30), connectTimeout: .seconds(10))
+        let connection = try MySQLBackend().connect(to: target, timeouts: timeouts, logger: .silent)
+        try connection.ensureHistoryTable()
+        func step(_ version: String, _ sql: String) -> StepRequest {
+            StepRequest(
+                version: version, description: "v", kind: .forward, scriptPath: "V\(version).sql", sql: sql, checksum: "c",
+                transactional: true, runID: "r", appliedBy: "tests")
+        }
+        try connection.run(step("1", "CREATE TABLE t (id INT PRIMARY KEY, n INT);\nINSERT INTO t VALUES (1, 0);"))
+
+        // Another session holds the row in an open transaction.
+        let holder = try MySQLHandle.connect(
+            MySQLConnectOptions(url: try MySQLURL(parsing: url), password: nil, optionFile: nil, optionGroup: nil, connectTimeoutSeconds: 5))
+        try holder.query("START TRANSACTION")
+        try holder.query("SELECT n FROM \(TestMariaDB.quoted(database)).t WHERE id = 1 FOR UPDATE")
+
+        let clock = ContinuousClock()
+        let start = clock.now
+        let error = try #require(throws: BackendError.self) { try connection.run(step("2", "UPDATE t SET n = n + 1 WHERE id = 1")) }
+        #expect(clock.now - start < .seconds(5), "the wait was not bounded by lock_timeout")
+        #expect(error.isLockTimeout, "\(error)")
+        try holder.query("ROLLBACK")
+        try connection.run(step("2", "UPDATE t SET n = n + 1 WHERE id = 1"))
+        #expect(try connection.readRows(of: ForeignTable(name: "t", columns: ["n"])) == [["1"]])
+    }
+}
