@@ -78,8 +78,10 @@ final class MySQLHandle {
             // TLS when offered: Connector/C falls back to plain when the server has none.
             mysql_ssl_set(handle, nil, nil, nil, nil, nil)
         case .required:
+            mysql_ssl_set(handle, nil, nil, nil, nil, nil)
             _ = tidemark_mysql_set_bool(handle, MYSQL_OPT_SSL_ENFORCE, 1)
         case .verifyCA, .verifyIdentity:  // Connector/C checks the chain and the host name together
+            mysql_ssl_set(handle, nil, nil, nil, nil, nil)
             _ = tidemark_mysql_set_bool(handle, MYSQL_OPT_SSL_ENFORCE, 1)
             _ = tidemark_mysql_set_bool(handle, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, 1)
         }
@@ -91,6 +93,15 @@ final class MySQLHandle {
             let failure = Self.failure(of: handle)
             mysql_close(handle)
             throw failure
+        }
+        // Connector/C 3.3 falls back to plain text when the server offers no TLS even with
+        // MYSQL_OPT_SSL_ENFORCE (measured against MariaDB 10.11 without certificates), so
+        // REQUIRED is enforced here: no cipher, no connection.
+        if url.effectiveSSLMode == .required, mysql_get_ssl_cipher(handle) == nil {
+            mysql_close(handle)
+            throw MySQLFailure(
+                code: 2026, sqlState: "HY000",
+                message: "ssl-mode=REQUIRED, but the server did not use TLS (it does not offer it); enable TLS on the server or use ssl-mode=PREFERRED")
         }
         // The URL's charset wins over one an option file set while connecting.
         if let charset = url.charset, mysql_set_character_set(handle, charset) != 0 {

@@ -220,3 +220,41 @@ struct MariaDBLockWaitTests {
         #expect(try connection.readRows(of: ForeignTable(name: "t", columns: ["n"])) == [["1"]])
     }
 }
+
+/// TLS modes and option files, against the test server (which has no TLS).
+@Suite(.enabled(if: TestMariaDB.isEnabled, Comment(rawValue: TestMariaDB.skipReason)))
+struct MariaDBConnectOptionTests {
+    func connect(_ url: String, optionFile: String? = nil, optionGroup: String? = nil) throws -> any BackendConnection {
+        let target = Target(
+            name: "opts", environment: "test", connection: .url(url), schema: "tidemark_test_admin", optionFile: optionFile,
+            optionGroup: optionGroup)
+        return try MySQLBackend().connect(to: target, timeouts: BackendConformance.timeouts, logger: .silent)
+    }
+
+    @Test func requiredTLSIsRefusedByAServerWithoutItAndPreferredFallsBack() throws {
+        let url = try TestMariaDB.requireURL()
+        _ = try connect(url + "?ssl-mode=DISABLED")
+        _ = try connect(url + "?ssl-mode=PREFERRED")
+        let error = try #require(throws: BackendError.self) { try connect(url + "?ssl-mode=REQUIRED") }
+        guard case .connectionFailed(let name, let message, _) = error else { throw error }
+        #expect(name == "opts" && message.contains("ssl-mode=REQUIRED, but the server did not use TLS"), "\(message)")
+        // VERIFY_IDENTITY is refused by Connector/C itself.
+        #expect(throws: BackendError.self) { try connect(url + "?ssl-mode=VERIFY_IDENTITY") }
+    }
+
+    @Test func theOptionFileGivesWhatTheURLLeavesOutAndTheURLWins() throws {
+        let user = "tm_opt_" + UUID().uuidString.prefix(8).lowercased()
+        try TestMariaDB.execute("CREATE USER '\(user)'@'127.0.0.1' IDENTIFIED BY 'from-the-file-1';\nGRANT ALL ON *.* TO '\(user)'@'127.0.0.1'")
+        let hostPort = try TestMariaDB.requireURL().replacingOccurrences(of: "mysql://root@", with: "")
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("tm-optfile-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let file = folder.appendingPathComponent("my.cnf")
+        // The file names a port nothing listens on and the password; the URL's port wins.
+        try "[tidemark]\nuser=\(user)\npassword=from-the-file-1\nport=1\n[other]\nuser=\(user)\npassword=not-it\n"
+            .write(to: file, atomically: true, encoding: .utf8)
+        _ = try connect("mysql://\(hostPort)", optionFile: file.path, optionGroup: "tidemark")
+        let error = try #require(throws: BackendError.self) { try connect("mysql://\(hostPort)", optionFile: file.path, optionGroup: "other") }
+        guard case .connectionFailed = error else { throw error }
+    }
+}
