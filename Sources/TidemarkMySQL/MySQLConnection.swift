@@ -26,6 +26,9 @@ public final class MySQLConnection: BackendConnection {
     private let lockName: String
     private var holdsLock = false
     private var databaseExists: Bool
+    /// The session's `sql_mode` when it connected, a literal: restored after every step, so a
+    /// script's `SET sql_mode` (a dump header's, say) does not change how the next step parses.
+    private var sqlMode = "''"
 
     static let lockPollInterval: Duration = .milliseconds(100)
 
@@ -91,6 +94,7 @@ public final class MySQLConnection: BackendConnection {
         do {
             try handle.query(sessionSettings())
             if access == .readOnly { try handle.query("SET SESSION TRANSACTION READ ONLY") }
+            if let mode = try handle.query("SELECT @@SESSION.sql_mode").first?.first ?? nil { sqlMode = MySQLSQL.literal(mode) }
             databaseExists = try Self.exists(database, on: handle)
             if databaseExists { try handle.query("USE \(MySQLSQL.quoteIdentifier(database))") }
         } catch {
@@ -260,6 +264,7 @@ public final class MySQLConnection: BackendConnection {
                 message: "\(place): DELIMITER is a command of the mysql client, not SQL; remove the DELIMITER lines and end each statement, a CREATE PROCEDURE … END included, with ';' (Tidemark splits compound statements itself).",
                 sqlState: nil, dirty: false)
         }
+        defer { _ = try? handle.query("SET SESSION sql_mode = \(sqlMode)") }
         if step.transactional && MySQLScript.isAllDML(statements) {
             return try runInTransaction(step, statements: statements, on: handle)
         }

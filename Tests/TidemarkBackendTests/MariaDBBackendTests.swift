@@ -258,3 +258,23 @@ struct MariaDBConnectOptionTests {
         guard case .connectionFailed = error else { throw error }
     }
 }
+
+/// A script's session changes do not reach the next step on the same connection.
+@Suite(.enabled(if: TestMariaDB.isEnabled, Comment(rawValue: TestMariaDB.skipReason)))
+struct MariaDBSessionTests {
+    @Test func aScriptsSQLModeIsUndoneBeforeTheNextStep() throws {
+        let database = try TestMariaDB.createDatabase(for: "sqlmode")
+        let target = Target(name: "sqlmode", environment: "test", connection: .url(try TestMariaDB.requireURL()), schema: database)
+        let connection = try MySQLBackend().connect(to: target, timeouts: BackendConformance.timeouts, logger: .silent)
+        try connection.ensureHistoryTable()
+        func step(_ version: String, _ sql: String) -> StepRequest {
+            StepRequest(
+                version: version, description: "v", kind: .forward, scriptPath: "V\(version).sql", sql: sql, checksum: "c",
+                transactional: true, runID: "r", appliedBy: "tests")
+        }
+        try connection.run(step("1", "SET SESSION sql_mode = 'ANSI_QUOTES';\nCREATE TABLE \"quoted\" (id INT);"))
+        // Under a leaked ANSI_QUOTES, "d" would be a column name and this would fail.
+        try connection.run(step("2", "CREATE TABLE plain (name VARCHAR(5) DEFAULT \"d\");"))
+        #expect(try TestMariaDB.tableExists("plain", inDatabase: database))
+    }
+}
