@@ -274,7 +274,9 @@ public enum MySQLURLError: Error, Sendable, Hashable, CustomStringConvertible {
     /// since a malformed URL's password cannot be told apart from its other parts.
     public static func echo(_ url: String) -> String {
         guard let at = url.lastIndex(of: "@") else { return url }
-        let scheme = url.range(of: "://").map { String(url[..<$0.upperBound]) } ?? ""
+        // Only a plain scheme is kept: a "://" further on may sit after the password.
+        let letters = url.prefix { $0.isASCII && $0.isLetter }
+        let scheme = url.dropFirst(letters.count).hasPrefix("://") && !letters.isEmpty ? letters + "://" : ""
         return scheme + "…" + url[at...]
     }
 }
