@@ -69,6 +69,10 @@ public struct MySQLURL: Sendable, Hashable {
         if rest.contains(where: { $0.isWhitespace }) {
             throw .malformed("it contains whitespace; percent-encode it (%20)")
         }
+        // Connector/C takes C strings: a raw control character (NUL above all) would cut a part short.
+        if rest.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) {
+            throw .malformed("it contains a control character; percent-encode it")
+        }
 
         // The query first, then the path, then the authority: a password may hold '/', '?' or
         // '@' only percent-encoded, so the authority ends at the first '/' or '?'.
@@ -219,8 +223,8 @@ extension MySQLURL: CustomStringConvertible {
     /// The URL rebuilt without its password (`mysql://app:***@db:3306/app?ssl-mode=REQUIRED`).
     public var description: String {
         var text = scheme + "://"
-        if let user {
-            text += Self.encode(user) + (password == nil ? "" : ":***") + "@"
+        if user != nil || password != nil {
+            text += (user.map(Self.encode) ?? "") + (password == nil ? "" : ":***") + "@"
         }
         if let host { text += host.contains(":") ? "[" + host.replacingOccurrences(of: "%", with: "%25") + "]" : Self.encode(host) }
         if let port { text += ":\(port)" }
