@@ -1,7 +1,8 @@
 # syntax=docker/dockerfile:1
 # The tidemark runner image (docs/many-runners.md#the-runner-image): a release build with the Swift
-# runtime linked in, on Debian slim with what the binary loads (libpq, SQLite, libcurl for
-# webhooks and OTLP) and pg_dump/pg_restore for the backups taken before data-losing steps.
+# runtime linked in, on Debian slim with what the binary loads (libpq, MariaDB Connector/C, SQLite,
+# libcurl for webhooks and OTLP), pg_dump/pg_restore and mariadb-dump/mariadb for the backups taken
+# before data-losing steps.
 #
 #   docker build -t tidemark:0.1 .
 #   docker run --rm -v "$PWD:/work" tidemark:0.1 status -i inventories/demo.yaml
@@ -14,7 +15,7 @@ ARG RUNTIME_IMAGE=debian:bookworm-slim
 
 FROM ${SWIFT_IMAGE} AS build
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends libpq-dev libsqlite3-dev libcurl4-openssl-dev pkg-config \
+    && apt-get install -y --no-install-recommends libpq-dev libmariadb-dev libsqlite3-dev libcurl4-openssl-dev pkg-config \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 # Dependencies first, so a source change does not fetch them again.
@@ -35,7 +36,7 @@ RUN apt-get update \
     && echo "deb [signed-by=/usr/share/postgresql-common/pgdg/apt.postgresql.org.asc] https://apt.postgresql.org/pub/repos/apt bookworm-pgdg main" \
         > /etc/apt/sources.list.d/pgdg.list \
     && apt-get update \
-    && apt-get install -y --no-install-recommends "postgresql-client-${PG_MAJOR}" libpq5 libsqlite3-0 libcurl4 tzdata \
+    && apt-get install -y --no-install-recommends "postgresql-client-${PG_MAJOR}" libpq5 libmariadb3 mariadb-client libsqlite3-0 libcurl4 tzdata \
     && apt-get purge -y --auto-remove curl \
     && rm -rf /var/lib/apt/lists/*
 COPY --from=build /out/tidemark /usr/local/bin/tidemark

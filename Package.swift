@@ -15,7 +15,7 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
-        // C libraries from the system (Debian: libpq-dev, libsqlite3-dev).
+        // C libraries from the system (Debian: libpq-dev, libsqlite3-dev, libmariadb-dev).
         .systemLibrary(
             name: "CLibPQ",
             pkgConfig: "libpq",
@@ -25,6 +25,13 @@ let package = Package(
             name: "CSQLite",
             pkgConfig: "sqlite3",
             providers: [.apt(["libsqlite3-dev"]), .brew(["sqlite3"])]
+        ),
+
+        // MariaDB Connector/C: speaks to MySQL 5.7/8.x and MariaDB 10.x/11.x servers.
+        .systemLibrary(
+            name: "CMariaDB",
+            pkgConfig: "libmariadb",
+            providers: [.apt(["libmariadb-dev"]), .brew(["mariadb-connector-c"])]
         ),
 
         // Value types, the Backend protocol and error enums. No I/O.
@@ -49,6 +56,10 @@ let package = Package(
         .target(
             name: "TidemarkSQLite",
             dependencies: ["TidemarkCore", "CSQLite", .product(name: "Logging", package: "swift-log")]
+        ),
+        .target(
+            name: "TidemarkMySQL",
+            dependencies: ["TidemarkCore", "CMariaDB", .product(name: "Logging", package: "swift-log")]
         ),
         .target(
             name: "TidemarkExecutor",
@@ -86,7 +97,7 @@ let package = Package(
         .executableTarget(
             name: "tidemark",
             dependencies: [
-                "TidemarkCore", "TidemarkPlanner", "TidemarkFiles", "TidemarkPostgres", "TidemarkSQLite",
+                "TidemarkCore", "TidemarkPlanner", "TidemarkFiles", "TidemarkPostgres", "TidemarkSQLite", "TidemarkMySQL",
                 "TidemarkExecutor", "TidemarkNotify", "TidemarkFleet", "TidemarkObserve", "TidemarkControl",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -113,7 +124,7 @@ let package = Package(
         .target(
             name: "TidemarkTestSupport",
             dependencies: [
-                "TidemarkCore", "TidemarkPostgres", "TidemarkSQLite", .product(name: "Logging", package: "swift-log"),
+                "TidemarkCore", "TidemarkPostgres", "TidemarkSQLite", "TidemarkMySQL", .product(name: "Logging", package: "swift-log"),
             ]
         ),
 
@@ -129,7 +140,7 @@ let package = Package(
         ),
         .testTarget(
             name: "TidemarkBackendTests",
-            dependencies: ["TidemarkSQLite", "TidemarkPostgres", "TidemarkTestSupport", "TidemarkCore"]
+            dependencies: ["TidemarkSQLite", "TidemarkPostgres", "TidemarkMySQL", "TidemarkTestSupport", "TidemarkCore"]
         ),
         .testTarget(
             name: "TidemarkNotifyTests",

@@ -4,6 +4,7 @@
 ///
 /// Forms: a libpq URI (`postgres://…`, `postgresql://…`) or conninfo string (`host=… dbname=…`);
 /// a libpq service; `sqlite:PATH`, `sqlite://PATH` (the same) or `sqlite:///abs/path`;
+/// `mysql://…` or `mariadb://…` (MySQL and MariaDB servers: `MySQLURL`'s grammar);
 /// `memory:NAME` (the test backend).
 public enum ConnectionLocation: Sendable, Hashable {
     /// A libpq URI or conninfo string, as written (libpq parses it).
@@ -13,6 +14,8 @@ public enum ConnectionLocation: Sendable, Hashable {
     /// A SQLite database, as written after `sqlite:` and an optional `//`. Relative paths are
     /// made absolute against the inventory's folder when it is loaded.
     case sqlite(path: String)
+    /// A MySQL or MariaDB server, the URL as written (`MySQLURL` parses it).
+    case mysql(String)
     /// An in-memory database of the test backend, as written after `memory:` and an optional `//`.
     case memory(name: String)
 
@@ -26,6 +29,8 @@ public enum ConnectionLocation: Sendable, Hashable {
                 self = .sqlite(path: path)
             } else if let name = Self.remainder(of: url, scheme: "memory:") {
                 self = .memory(name: name)
+            } else if MySQLURL.hasMySQLScheme(url) {
+                self = .mysql(url)
             } else {
                 self = .postgres(url)
             }
@@ -39,6 +44,7 @@ public enum ConnectionLocation: Sendable, Hashable {
         case .service(let name): return .service(name)
         case .sqlite(let path): return .url("sqlite:" + path)
         case .memory(let name): return .url("memory:" + name)
+        case .mysql(let url): return .url(url)
         }
     }
 
@@ -53,6 +59,7 @@ public enum ConnectionLocation: Sendable, Hashable {
         case .postgres, .service: return .postgres
         case .sqlite: return .sqlite
         case .memory: return .memory
+        case .mysql: return .mysql
         }
     }
 
@@ -63,6 +70,13 @@ public enum ConnectionLocation: Sendable, Hashable {
             return "`sqlite:\(path)` names no database file; use `sqlite:PATH` with a file path (an in-memory database would not keep its history)."
         case .memory(let name) where name.isEmpty:
             return "`memory:` names no database; use `memory:NAME`."
+        case .mysql(let url):
+            do {
+                _ = try MySQLURL(parsing: url)
+                return nil
+            } catch {
+                return "`\(MySQLURLError.echo(url))` is not a valid MySQL URL: \(error.description) (see docs/mysql.md)."
+            }
         default:
             return nil
         }

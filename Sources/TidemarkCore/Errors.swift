@@ -162,8 +162,10 @@ extension BackendError {
     }
 
     /// The SQLSTATEs of a statement that gave up waiting for a lock: PostgreSQL's
-    /// `lock_not_available` (55P03, raised by `lock_timeout`) and the SQLite backend's busy database.
-    public static let lockTimeoutStates: Set<String> = ["55P03", "SQLITE_BUSY"]
+    /// `lock_not_available` (55P03, raised by `lock_timeout`), the SQLite backend's busy database,
+    /// and MySQL's lock wait timeout (1205, metadata locks included) and deadlock (1213), after
+    /// which the MySQL backend has rolled the whole transaction back.
+    public static let lockTimeoutStates: Set<String> = ["55P03", "SQLITE_BUSY", "MYSQL_1205", "MYSQL_1213"]
 
     /// A transactional step that failed only because it could not get a lock in time: it rolled
     /// back completely, so trying it again is safe (`lock_retries`,

@@ -43,6 +43,8 @@ public enum Connection: Sendable, Hashable, Codable {
 /// Which backend a target's connection needs.
 public enum BackendKind: String, Sendable, Codable {
     case postgres, sqlite, memory
+    /// MySQL 5.7/8.x and MariaDB 10.x/11.x servers: one backend over MariaDB Connector/C.
+    case mysql
 }
 
 /// One database (or one schema in a database) that Tidemark migrates. Thread-safe value.
@@ -55,10 +57,15 @@ public struct Target: Sendable, Hashable, Codable {
     public var tags: [String]
     /// The name of the environment variable that holds the password; never the password itself.
     public var passwordEnv: String?
+    /// MySQL: an option file the client library reads before connecting (`option_file`); what
+    /// the URL names wins over it.
+    public var optionFile: String?
+    /// MySQL: the option-file group to read (`option_group`; default `client`).
+    public var optionGroup: String?
 
     public init(
         name: String, environment: String, connection: Connection, schema: String? = nil,
-        tags: [String] = [], passwordEnv: String? = nil
+        tags: [String] = [], passwordEnv: String? = nil, optionFile: String? = nil, optionGroup: String? = nil
     ) {
         self.name = name
         self.environment = environment
@@ -66,6 +73,8 @@ public struct Target: Sendable, Hashable, Codable {
         self.schema = schema
         self.tags = tags
         self.passwordEnv = passwordEnv
+        self.optionFile = optionFile
+        self.optionGroup = optionGroup
     }
 
     public var backendKind: BackendKind { location.backendKind }

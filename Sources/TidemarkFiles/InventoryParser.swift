@@ -11,7 +11,7 @@ struct InventoryParser {
     static let lockKeys = ["lock_risk_rows", "lock_retries"]
     static let environmentKeys =
         ["tier", "live", "audit", "concurrency", "canary", "max_failures", "drift"] + timeoutKeys + lockKeys + ["targets"]
-    static let targetKeys = ["name", "url", "service", "schema", "tags", "password_env"]
+    static let targetKeys = ["name", "url", "service", "schema", "tags", "password_env", "option_file", "option_group"]
     static let notifyKeys = ["name", "type", "url", "url_env", "secret_env", "on", "environments"]
     static let events = ["run.started", "target.succeeded", "target.failed", "target.blocked", "wave.halted", "run.finished"]
     static let eventWords = events.compactMap { $0.split(separator: ".").last.map(String.init) }
@@ -491,7 +491,7 @@ struct InventoryParser {
         var service: String?
         switch (urlNode, serviceNode) {
         case (nil, nil):
-            fail(node, "target '\(name)' needs url (a PostgreSQL URI or conninfo, or sqlite:PATH) or service (a libpq service name).")
+            fail(node, "target '\(name)' needs url (a PostgreSQL URI or conninfo, a mysql:// URL, or sqlite:PATH) or service (a libpq service name).")
         case (.some, .some):
             let urlKey = fields.keyNode("url")
             let serviceKey = fields.keyNode("service")
@@ -506,6 +506,16 @@ struct InventoryParser {
                 failUnknownScheme(scheme, at: urlNode, known: ConnectionLocation.knownSchemes)
                 url = nil
             }
+            // A MySQL URL is read by Tidemark's own grammar: its mistakes are found here, at
+            // load time (one written with a brace range is checked once expanded, at connect).
+            if let value = url, !value.contains("{"), case .mysql = ConnectionLocation(.url(value)) {
+                do {
+                    _ = try MySQLURL(parsing: value)
+                } catch {
+                    fail(urlNode, error.sentence(target: name, url: value))
+                    url = nil
+                }
+            }
         case (nil, let serviceNode?):
             service = text(serviceNode, "service", example: "service: billing")
         }
@@ -513,6 +523,19 @@ struct InventoryParser {
         let tags = fields["tags"].map { list($0, "tags", example: "tags: [eu, primary]").map(\.text) } ?? []
         let passwordEnv = fields["password_env"].flatMap {
             environmentVariableName($0, "password_env", example: "SHARD_PASSWORD")
+        }
+        // The MySQL client's own option files: read by Connector/C, relative to the inventory.
+        var optionFile = fields["option_file"].flatMap { text($0, "option_file", example: "option_file: ~/.my.cnf") }
+        let optionGroup = fields["option_group"].flatMap { text($0, "option_group", example: "option_group: tidemark") }
+        for key in ["option_file", "option_group"] {
+            guard let node = fields.keyNode(key) else { continue }
+            if url.map({ !MySQLURL.hasMySQLScheme($0) }) ?? true {
+                fail(node, "target '\(name)' sets \(key), which only a mysql:// or mariadb:// target reads; remove it.")
+            }
+        }
+        if let path = optionFile {
+            let expandedHome = path.hasPrefix("~/") ? (ProcessInfo.processInfo.environment["HOME"] ?? "~") + path.dropFirst(1) : path
+            optionFile = PathText.resolve(expandedHome, against: PathText.absolute(PathText.directory(of: file)))
         }
         guard errors.count == errorsBefore, url != nil || service != nil else { return [] }
 
@@ -594,7 +617,8 @@ struct InventoryParser {
             targets.append(
                 Target(
                     name: targetName, environment: environment, connection: connection,
-                    schema: targetSchema, tags: tags, passwordEnv: passwordEnv))
+                    schema: targetSchema, tags: tags, passwordEnv: passwordEnv, optionFile: optionFile,
+                    optionGroup: optionGroup))
         }
         return targets
     }

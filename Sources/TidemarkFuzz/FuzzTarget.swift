@@ -25,6 +25,8 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     /// Target names as paths (`TargetName`: one component, an injective mapping) and the
     /// redaction of passwords in URLs and conninfo strings (`Redaction`).
     case names
+    /// A `mysql://` URL (`MySQLURL`) on the first line, a MySQL script (`MySQLScript`) after it.
+    case mysql
 
     /// Runs the parser on `input` and checks its contract; nil when it holds.
     public func run(_ input: [UInt8]) -> ContractViolation? {
@@ -37,6 +39,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         case .fingerprints: return FingerprintFuzz.run(input)
         case .sqitch: return SqitchFuzz.run(input)
         case .names: return NamesFuzz.run(input)
+        case .mysql: return MySQLFuzz.run(input)
         }
     }
 }

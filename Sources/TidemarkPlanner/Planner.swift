@@ -130,8 +130,10 @@ public struct Planner: Sendable {
         _ plan: TargetPlan, target: Target, environment: Environment, state: TargetState, result: TargetPlanMaker
     ) -> TargetPlan {
         guard plan.steps.contains(where: { !$0.lockRisks.isEmpty }) else { return plan }
-        // SQLite takes no table locks that block readers the way these do: its risks go.
-        let sqlite = target.backendKind == .sqlite
+        // The rules are PostgreSQL's (what it locks, and CONCURRENTLY as the fix). SQLite takes
+        // no table locks that block readers the way these do, and MySQL's risks are its online
+        // DDL classes, which these rules do not describe: for both, the risks go.
+        let sqlite = target.backendKind != .postgres
         func estimate(_ risk: LockRisk) -> Double? {
             sqlite ? nil : risk.relations.first.flatMap { state.estimatedRows[$0] }
         }

@@ -186,6 +186,10 @@ public enum BackendConformance {
             let connection = try c.connect(target)
             try connection.ensureHistoryTable()
             try connection.run(step("1", .forward, sql: fixture.createTableSQL("tm_base")))
+            if !fixture.transactionalDDL {
+                try failedStepWithoutTransactionalDDL(fixture, c, target, connection)
+                return
+            }
 
             let script = fixture.createTableSQL("tm_partial") + ";\n" + fixture.failingSQL + ";\n"
             let error = try c.expectFailure("a transactional step whose script fails") { () throws(BackendError) in
@@ -223,6 +227,44 @@ public enum BackendConformance {
                 TargetState(history: try connection.readHistory()).isApplied("2"),
                 "the connection could not run the step again after a failure")
         }
+    }
+
+    /// Where DDL commits implicitly (MySQL, MariaDB): a DML-only step that fails is rolled back
+    /// whole with a failed transactional row; a "transactional" step with DDL that fails is said
+    /// honestly: dirty, recorded as non-transactional, at `statement 2 of 2`, its DDL in place.
+    private static func failedStepWithoutTransactionalDDL(
+        _ fixture: any BackendFixture, _ c: CheckContext, _ target: Target, _ connection: any BackendConnection
+    ) throws {
+        let table = ForeignTable(name: "tm_base", columns: ["id"])
+        let dml = "INSERT INTO tm_base (id) VALUES (1);\n" + fixture.failingSQL + ";\n"
+        let dmlError = try c.expectFailure("a DML-only step whose script fails") { () throws(BackendError) in
+            try connection.run(step("2", .forward, sql: dml))
+        }
+        guard case .stepFailed(let name, "2", .forward, _, _, let dirty) = dmlError, name == target.name else {
+            throw c.failure("a failed DML step threw \(dmlError) instead of BackendError.stepFailed for version 2")
+        }
+        try c.expect(!dirty, "a failed DML-only step was reported dirty")
+        try c.expect(try connection.readRows(of: table)?.isEmpty == true, "the INSERT before the failing statement survived the rollback")
+        var rows = try connection.readHistory()
+        try c.expect(
+            rows.count == 2 && rows.last.map { !$0.success && $0.transactional && $0.finishedAt != nil } == true,
+            "expected v1 and a failed transactional v2 row, got \(c.show(rows))")
+
+        let ddl = fixture.createTableSQL("tm_partial") + ";\n" + fixture.failingSQL + ";\n"
+        let ddlError = try c.expectFailure("a step with DDL whose script fails") { () throws(BackendError) in
+            try connection.run(step("3", .forward, sql: ddl))
+        }
+        guard case .stepFailed(_, "3", _, let message, _, let ddlDirty) = ddlError else {
+            throw c.failure("a failed DDL step threw \(ddlError) instead of BackendError.stepFailed for version 3")
+        }
+        try c.expect(ddlDirty, "a failed step whose DDL committed was not reported dirty")
+        try c.expect(message.contains("statement 2 of 2"), "the error does not say where the step stopped: \(message)")
+        try c.expect(try fixture.tableExists("tm_partial", in: target), "the DDL before the failure is not in place")
+        rows = try connection.readHistory()
+        try c.expect(
+            rows.last.map { $0.version == "3" && !$0.success && !$0.transactional && $0.finishedAt != nil } == true,
+            "the DDL step's row is not (version 3, failed, non-transactional, finished): \(c.show(rows))")
+        try c.expect(TargetState(history: rows).isDirty, "the target is not dirty after a half-applied DDL step")
     }
 
     /// A no-transaction step that fails leaves the target dirty, with the statements before the
@@ -324,8 +366,12 @@ public enum BackendConformance {
             guard case .stepFailed(_, _, _, _, _, let dirty) = error, dirty else {
                 throw c.failure("expected BackendError.stepFailed(dirty: true), got \(error)")
             }
+            // Where DDL commits implicitly the CREATE is in whatever the script's COMMIT would
+            // have done; elsewhere the script's transaction took it back.
             try c.expect(
-                try !fixture.tableExists("tm_inside", in: target), "the script's own transaction was not rolled back")
+                try fixture.tableExists("tm_inside", in: target) == !fixture.transactionalDDL,
+                fixture.transactionalDDL
+                    ? "the script's own transaction was not rolled back" : "the implicitly committed CREATE TABLE is missing")
             let rows = try connection.readHistory()
             try c.expect(
                 rows.count == 1 && rows.allSatisfy { !$0.success && $0.finishedAt != nil && $0.error != nil },
@@ -531,7 +577,9 @@ public enum BackendConformance {
                         && row.runID == request.runID && row.appliedBy == request.appliedBy,
                     "\(label) does not keep the request's fields: \(c.show([row]))")
                 try c.expect(row.success && row.error == nil, "\(label) is not a clean success: \(c.show([row]))")
-                try c.expect(row.transactional == request.transactional, "\(label) has transactional \(row.transactional)")
+                // Without transactional DDL a step with DDL runs, and is recorded, outside a transaction.
+                let transactional = request.transactional && (fixture.transactionalDDL || request.sql.isEmpty)
+                try c.expect(row.transactional == transactional, "\(label) has transactional \(row.transactional)")
                 try c.expect(row.attempt == request.attempt, "\(label) has attempt \(row.attempt), not \(request.attempt)")
                 try c.expect(row.startedAt >= before && row.startedAt <= after, "\(label) started_at \(row.startedAt) is not now")
                 guard let finished = row.finishedAt else { throw c.failure("\(label) has no finished_at") }
@@ -828,12 +876,27 @@ public enum BackendConformance {
             try connection.ensureHistoryTable()
             try connection.run(step("1", .forward, sql: fixture.createTableSQL("tm_verified")))
 
-            try connection.verify(
-                VerifyRequest(version: "1", scriptPath: "verify/plain.sql", sql: fixture.createTableSQL("tm_verify_plain"), transactional: true))
-            try connection.verify(
-                VerifyRequest(
-                    version: "1", scriptPath: "verify/own.sql", sql: "BEGIN;\n\(fixture.createTableSQL("tm_verify_own"));\nROLLBACK;\n",
-                    transactional: false))
+            let plain = VerifyRequest(
+                version: "1", scriptPath: "verify/plain.sql", sql: fixture.createTableSQL("tm_verify_plain"), transactional: true)
+            let own = VerifyRequest(
+                version: "1", scriptPath: "verify/own.sql", sql: "BEGIN;\n\(fixture.createTableSQL("tm_verify_own"));\nROLLBACK;\n",
+                transactional: false)
+            if fixture.transactionalDDL {
+                try connection.verify(plain)
+                try connection.verify(own)
+            } else {
+                // DDL would commit implicitly: a verify that could change the schema is refused
+                // before it runs, which is how it changes nothing there.
+                for request in [plain, own] {
+                    let error = try c.expectFailure("a verify with DDL where DDL commits implicitly") { () throws(BackendError) in
+                        try connection.verify(request)
+                    }
+                    guard case .verifyFailed(_, "1", request.scriptPath, _, _) = error else {
+                        throw c.failure("expected BackendError.verifyFailed for \(request.scriptPath), got \(error)")
+                    }
+                }
+                try connection.verify(VerifyRequest(version: "1", scriptPath: "verify/read.sql", sql: "SELECT id FROM tm_verified", transactional: true))
+            }
             try c.expect(try !fixture.tableExists("tm_verify_plain", in: target), "a verify without its own transaction left a table")
             try c.expect(try !fixture.tableExists("tm_verify_own", in: target), "a verify with BEGIN … ROLLBACK left a table")
 

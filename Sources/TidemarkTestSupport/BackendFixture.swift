@@ -29,6 +29,17 @@ public protocol BackendFixture: Sendable, CustomStringConvertible {
 
     /// Whether `table` exists in the target's schema, checked outside Tidemark's history.
     func tableExists(_ table: String, in target: Target) throws -> Bool
+
+    /// Whether DDL (`CREATE TABLE`) can be rolled back with its transaction. False on MySQL and
+    /// MariaDB, where DDL commits implicitly: a step with DDL then runs statement by statement
+    /// and is recorded as non-transactional, and the checks expect that honest record instead
+    /// (a transactional step's rollback is checked with DML there).
+    var transactionalDDL: Bool { get }
+}
+
+extension BackendFixture {
+    /// PostgreSQL, SQLite and the in-memory backend roll DDL back.
+    public var transactionalDDL: Bool { true }
 }
 
 /// `CREATE TABLE` and `INSERT` statements for a fixture's foreign table, in SQL both PostgreSQL

@@ -1,8 +1,10 @@
 import TidemarkExecutor
+import TidemarkMySQL
 import TidemarkPostgres
 import TidemarkSQLite
 
 enum Backends {
-    /// The backends this executable ships: PostgreSQL (libpq) and SQLite (the embedded default).
-    static let standard = BackendRegistry([PostgresBackend(), SQLiteBackend()])
+    /// The backends this executable ships: PostgreSQL (libpq), SQLite (the embedded default) and
+    /// MySQL/MariaDB (MariaDB Connector/C).
+    static let standard = BackendRegistry([PostgresBackend(), SQLiteBackend(), MySQLBackend()])
 }

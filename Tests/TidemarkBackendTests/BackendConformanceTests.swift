@@ -15,6 +15,13 @@ enum ConformanceFixtures {
             // Said once per test process: the static is initialised once.
             FileHandle.standardError.write(Data((postgresSkippedMessage + "\n").utf8))
         }
+        // MariaDB joins when TestMariaDB.url is set; under TIDEMARK_REQUIRE_MARIADB its absence
+        // fails `mariadbRunsConformance` below.
+        if let mariadb = MariaDBFixture() {
+            fixtures.append(mariadb)
+        } else {
+            FileHandle.standardError.write(Data((TestMariaDB.skipReason + "\n").utf8))
+        }
         return fixtures
     }()
 
@@ -54,6 +61,19 @@ struct BackendConformanceTests {
         #expect(checks == BackendConformance.allChecks.map(\.name))
         let target = try postgres.makeTarget(name: "registered")
         #expect(try !postgres.tableExists("tidemark_history", in: target), "a fresh target's schema is empty")
+    }
+
+    // Skipped without a MariaDB server unless scripts/test requires one (then its absence fails).
+    @Test("MariaDB backend runs the conformance suite", .enabled(if: TestMariaDB.isEnabled, Comment(rawValue: TestMariaDB.skipReason)))
+    func mariadbRunsConformance() throws {
+        _ = try TestMariaDB.requireURL()
+        let mariadb = try #require(
+            ConformanceFixtures.all.first { $0.backend.kind == .mysql },
+            "TIDEMARK_TEST_MARIADB_URL is set but no MariaDB fixture runs the conformance checks")
+        let checks = ConformanceFixtures.cases.filter { $0.fixture.backend.kind == .mysql }.map(\.check.name)
+        #expect(checks == BackendConformance.allChecks.map(\.name))
+        let target = try mariadb.makeTarget(name: "registered")
+        #expect(try !mariadb.tableExists("tidemark_history", in: target), "a fresh target's database is empty")
     }
 
     @Test("Every check is listed once in allChecks")

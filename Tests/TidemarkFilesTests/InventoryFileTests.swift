@@ -433,7 +433,7 @@ struct InventoryErrorTests {
                   - { name: nothing }
             """) == [
                 "inventories/test.yaml:8:9: target 'billing' has both url and service; keep one.",
-                "inventories/test.yaml:9:9: target 'nothing' needs url (a PostgreSQL URI or conninfo, or sqlite:PATH) or service (a libpq service name).",
+                "inventories/test.yaml:9:9: target 'nothing' needs url (a PostgreSQL URI or conninfo, a mysql:// URL, or sqlite:PATH) or service (a libpq service name).",
             ])
     }
 

@@ -1,0 +1,25 @@
+import Foundation
+import Logging
+import TidemarkCore
+
+/// The MySQL and MariaDB backend, over MariaDB Connector/C: MySQL 5.7/8.x and MariaDB
+/// 10.x/11.x servers, `mysql://` and `mariadb://` URLs (`MySQLURL`), the client's option files.
+///
+/// Thread-safe value: it holds no state. Each connection it opens belongs to the thread that
+/// opened it.
+public struct MySQLBackend: Backend {
+    public init() {}
+
+    public var kind: BackendKind { .mysql }
+
+    /// Connects within `timeouts.connectTimeout` (whole seconds), then sets the session's lock
+    /// waits, statement bound (MariaDB) and time zone. The database is the target's `schema`,
+    /// else the URL's. The password comes from the variable `target.passwordEnv` names, if set,
+    /// else the URL, else the option files. Blocks: call it on an executor-owned thread.
+    public func connect(to target: Target, access: ConnectionAccess, timeouts: Timeouts, logger: Logger) throws(BackendError)
+        -> any BackendConnection
+    {
+        try MySQLConnection(
+            target: target, access: access, timeouts: timeouts, logger: logger, environment: ProcessInfo.processInfo.environment)
+    }
+}

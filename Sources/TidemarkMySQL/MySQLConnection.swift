@@ -1,0 +1,579 @@
+import Foundation
+import Logging
+import TidemarkCore
+
+/// An open connection to one MySQL or MariaDB target: one database on a server.
+///
+/// Not thread-safe: used by one thread at a time, the executor's worker that opened it
+/// (blocking Connector/C calls stay off the Swift concurrency pool). Only `canceller` may be used
+/// from other threads. Closing, by `close()` or `deinit`, ends the session, which also releases
+/// the `GET_LOCK` lock, even when the process is killed.
+public final class MySQLConnection: BackendConnection {
+    public let target: Target
+    /// The database that holds `tidemark_history` and names the lock.
+    public let database: String
+    public let access: ConnectionAccess
+    public let canceller: any StatementCanceller
+    /// What the server is (flavour and version), read once when connecting.
+    public let server: MySQLServer
+
+    private var connection: MySQLHandle?
+    private let timeouts: Timeouts
+    private let logger: Logger
+    private let redactedPassword: String?
+    /// `` `db`.`tidemark_history` ``: always qualified, so a script's `USE` cannot send a row elsewhere.
+    private let historyTable: String
+    private let lockName: String
+    private var holdsLock = false
+    private var databaseExists: Bool
+    /// The session's `sql_mode` when it connected, a literal: restored after every step, so a
+    /// script's `SET sql_mode` (a dump header's, say) does not change how the next step parses.
+    private var sqlMode = "''"
+
+    static let lockPollInterval: Duration = .milliseconds(100)
+
+    init(target: Target, access: ConnectionAccess, timeouts: Timeouts, logger: Logger, environment: [String: String]) throws(BackendError) {
+        guard case .mysql(let text) = target.location else {
+            throw .unsupported(
+                target: target.name, message: "\(target.redactedLocation) is not a MySQL connection; use a mysql:// or mariadb:// URL.")
+        }
+        let url: MySQLURL
+        do {
+            url = try MySQLURL(parsing: text)
+        } catch {
+            throw .unsupported(target: target.name, message: "url \(MySQLURLError.echo(text)) is not a valid MySQL URL: \(error.description) (see docs/mysql.md).")
+        }
+        guard let database = target.schema ?? url.database, !database.isEmpty else {
+            throw .unsupported(
+                target: target.name,
+                message: "\(target.redactedLocation) names no database; add one to the URL (mysql://host/app) or set schema: app.")
+        }
+        guard database.count <= MySQLSQL.maximumIdentifierLength, !database.hasSuffix(" "), !database.contains("/"),
+            !database.unicodeScalars.contains(where: { $0.value == 0 })
+        else {
+            throw .unsupported(
+                target: target.name,
+                message: "database name '\(database)' must be 1 to \(MySQLSQL.maximumIdentifierLength) characters without '/', NUL or a trailing space; MySQL would reject it.")
+        }
+        var logger = logger
+        logger[metadataKey: "target"] = "\(target.name)"
+        var password = url.password
+        var missingPasswordEnv: String?
+        if let variable = target.passwordEnv {
+            if let value = environment[variable] { password = value } else { missingPasswordEnv = variable }
+        }
+        if let missingPasswordEnv {
+            logger.warning("password_env \(missingPasswordEnv) is not set; the client library falls back to its option files")
+        }
+        let seconds = max(1, Int((timeouts.connectTimeout.milliseconds + 999) / 1000))
+        let options = MySQLConnectOptions(
+            url: url, password: password, optionFile: target.optionFile, optionGroup: target.optionGroup,
+            connectTimeoutSeconds: UInt32(clamping: seconds))
+        self.redactedPassword = password.flatMap { $0.isEmpty ? nil : $0 }
+
+        let handle: MySQLHandle
+        do {
+            handle = try MySQLHandle.connect(options)
+        } catch {
+            var message = Self.redact(error.fullMessage, password: password)
+            if let missingPasswordEnv, error.code == 1045 { message += " (password_env \(missingPasswordEnv) is not set)" }
+            throw .connectionFailed(target: target.name, message: message, transient: Self.isTransient(error))
+        }
+        self.target = target
+        self.database = database
+        self.access = access
+        self.timeouts = timeouts
+        self.logger = logger
+        self.historyTable = MySQLSQL.quoteIdentifier(database) + ".tidemark_history"
+        self.lockName = MySQLSQL.lockName(database: database)
+        self.server = MySQLServer(versionText: handle.serverVersion)
+        self.canceller = MySQLCanceller(options: options, threadID: handle.threadID, logger: logger)
+        self.connection = handle
+        self.databaseExists = false
+
+        do {
+            try handle.query(sessionSettings())
+            if access == .readOnly { try handle.query("SET SESSION TRANSACTION READ ONLY") }
+            if let mode = try handle.query("SELECT @@SESSION.sql_mode").first?.first ?? nil { sqlMode = MySQLSQL.literal(mode) }
+            databaseExists = try Self.exists(database, on: handle)
+            if databaseExists { try handle.query("USE \(MySQLSQL.quoteIdentifier(database))") }
+        } catch {
+            connection = nil
+            throw failure("cannot apply the session settings (timeouts, time zone)", error)
+        }
+        if !databaseExists && access == .readOnly {
+            connection = nil
+            throw .databaseNotFound(target: target.name, location: "\(target.redactedLocation) (database \(database))")
+        }
+        logger.debug("connected", metadata: ["mysql.server": "\(server)", "database": "\(database)"])
+    }
+
+    // MARK: - Lock
+
+    public func tryLock(timeout: Duration) throws(BackendError) -> Bool {
+        let handle = try openWritable("take the migration lock")
+        if holdsLock { return true }
+        let clock = ContinuousClock()
+        let deadline = clock.now + max(timeout, .zero)
+        while true {
+            let rows: [MySQLRow]
+            do {
+                rows = try handle.query("SELECT GET_LOCK(\(MySQLSQL.literal(lockName)), 0)")
+            } catch {
+                throw failure("cannot take the migration lock", error)
+            }
+            if rows.first?.first == "1" {
+                holdsLock = true
+                return true
+            }
+            let remaining = deadline - clock.now
+            if remaining <= .zero {
+                logger.debug("migration lock held by another session", metadata: ["lock_name": "\(lockName)"])
+                return false
+            }
+            // Polling keeps the wait bounded and the lock name the only shared state.
+            Thread.sleep(forTimeInterval: Self.seconds(min(remaining, Self.lockPollInterval)))
+        }
+    }
+
+    public func unlock() throws(BackendError) {
+        guard let handle = connection, holdsLock else { return }
+        holdsLock = false
+        do {
+            try handle.query("SELECT RELEASE_LOCK(\(MySQLSQL.literal(lockName)))")
+        } catch {
+            throw failure("cannot release the migration lock", error)
+        }
+    }
+
+    // MARK: - History
+
+    public func ensureHistoryTable() throws(BackendError) {
+        let handle = try openWritable("create \(historyTable)")
+        do throws(MySQLFailure) {
+            if !databaseExists {
+                try handle.query("CREATE DATABASE IF NOT EXISTS \(MySQLSQL.quoteIdentifier(database)) CHARACTER SET utf8mb4")
+                try handle.query("USE \(MySQLSQL.quoteIdentifier(database))")
+                databaseExists = true
+            }
+            try handle.query(
+                """
+                CREATE TABLE IF NOT EXISTS \(historyTable) (
+                    id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,
+                    version VARCHAR(255) NOT NULL,
+                    description TEXT NOT NULL,
+                    kind VARCHAR(32) NOT NULL,
+                    script TEXT NOT NULL,
+                    checksum VARCHAR(255) NOT NULL,
+                    run_id VARCHAR(255) NOT NULL,
+                    applied_by VARCHAR(255) NOT NULL,
+                    started_at DATETIME(6) NOT NULL,
+                    finished_at DATETIME(6) NULL,
+                    execution_ms BIGINT NOT NULL DEFAULT 0,
+                    success BOOLEAN NOT NULL,
+                    transactional BOOLEAN NOT NULL,
+                    error TEXT NULL,
+                    attempt INT NOT NULL DEFAULT 1
+                ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin
+                """)
+        } catch {
+            throw failure("cannot create \(historyTable)", error)
+        }
+    }
+
+    public func readHistory() throws(BackendError) -> [HistoryEntry] {
+        let handle = try open()
+        guard databaseExists else { return [] }
+        let rows: [MySQLRow]
+        do {
+            guard try tableExists("tidemark_history", on: handle) else { return [] }
+            rows = try handle.query("SELECT \(Self.columns) FROM \(historyTable) ORDER BY id")
+        } catch {
+            throw failure("cannot read \(historyTable)", error)
+        }
+        var entries: [HistoryEntry] = []
+        entries.reserveCapacity(rows.count)
+        for row in rows { entries.append(try entry(from: row)) }
+        return entries
+    }
+
+    /// `information_schema.TABLES.TABLE_ROWS`: InnoDB's estimate, for an index its table's.
+    public func estimatedRows(of relations: [String]) throws(BackendError) -> [String: Double] {
+        guard !relations.isEmpty, databaseExists else { return [:] }
+        let handle = try open()
+        var result: [String: Double] = [:]
+        do {
+            for relation in relations {
+                let parts = relation.split(separator: ".").map(String.init)
+                let schema = parts.count == 2 ? parts[0] : database
+                let name = parts.last ?? relation
+                let rows = try handle.query(
+                    """
+                    SELECT TABLE_ROWS FROM information_schema.TABLES WHERE TABLE_SCHEMA = \(MySQLSQL.literal(schema))
+                    AND TABLE_NAME = \(MySQLSQL.literal(name))
+                    UNION ALL
+                    SELECT t.TABLE_ROWS FROM information_schema.STATISTICS s JOIN information_schema.TABLES t
+                    ON t.TABLE_SCHEMA = s.TABLE_SCHEMA AND t.TABLE_NAME = s.TABLE_NAME
+                    WHERE s.TABLE_SCHEMA = \(MySQLSQL.literal(schema)) AND s.INDEX_NAME = \(MySQLSQL.literal(name)) LIMIT 1
+                    """)
+                if let value = rows.first?.first.flatMap({ $0 }).flatMap(Double.init) { result[relation] = max(0, value) }
+            }
+        } catch {
+            throw failure("cannot read the row estimates", error)
+        }
+        return result
+    }
+
+    public func readRows(of table: ForeignTable) throws(BackendError) -> [[String?]]? {
+        let handle = try open()
+        guard databaseExists else { return nil }
+        let schema = table.schema ?? database
+        do {
+            let present = try handle.query(
+                """
+                SELECT COLUMN_NAME FROM information_schema.COLUMNS
+                WHERE TABLE_SCHEMA = \(MySQLSQL.literal(schema)) AND TABLE_NAME = \(MySQLSQL.literal(table.name))
+                """)
+            guard !present.isEmpty else { return nil }
+            let names = Set(present.compactMap { $0.first ?? nil }.map { $0.lowercased() })
+            guard table.columns.allSatisfy({ names.contains($0.lowercased()) }) else { return nil }
+            // No columns asked: only whether the table is there (an empty answer, not nil).
+            if table.columns.isEmpty { return [] }
+            let columns = table.columns.map { "CAST(\(MySQLSQL.quoteIdentifier($0)) AS CHAR)" }.joined(separator: ", ")
+            return try handle.query(
+                "SELECT \(columns) FROM \(MySQLSQL.quoteIdentifier(schema)).\(MySQLSQL.quoteIdentifier(table.name))")
+        } catch {
+            throw failure("cannot read \(table.qualifiedName)", error)
+        }
+    }
+
+    // MARK: - Steps
+
+    @discardableResult
+    public func run(_ step: StepRequest) throws(BackendError) -> HistoryEntry {
+        let handle = try openWritable("run version \(step.version)")
+        let recordOnly = step.kind == .skip || step.kind == .baseline || step.kind == .repair || step.sql.allSatisfy(\.isWhitespace)
+        if recordOnly { return try record(step, on: handle) }
+        let statements: [MySQLScript.Statement]
+        do {
+            statements = try MySQLScript.statements(in: step.sql)
+        } catch {
+            let place = step.scriptPath.isEmpty ? "script line \(error.line)" : "\(step.scriptPath):\(error.line)"
+            throw .stepFailed(
+                target: target.name, version: step.version, kind: step.kind,
+                message: "\(place): DELIMITER is a command of the mysql client, not SQL; remove the DELIMITER lines and end each statement, a CREATE PROCEDURE … END included, with ';' (Tidemark splits compound statements itself).",
+                sqlState: nil, dirty: false)
+        }
+        defer { _ = try? handle.query("SET SESSION sql_mode = \(sqlMode)") }
+        if step.transactional && MySQLScript.isAllDML(statements) {
+            return try runInTransaction(step, statements: statements, on: handle)
+        }
+        return try runStatementByStatement(step, statements: statements, on: handle)
+    }
+
+    /// A verify must change nothing, and DDL commits implicitly, so a verify script may hold
+    /// only DML and transaction control (`BEGIN`, `START TRANSACTION`, `ROLLBACK`); anything else
+    /// is refused before it runs, naming its line. The rest runs in a transaction rolled back.
+    public func verify(_ request: VerifyRequest) throws(BackendError) {
+        let handle = try openWritable("run verify script \(request.scriptPath)")
+        let statements: [MySQLScript.Statement]
+        do {
+            statements = try MySQLScript.statements(in: request.sql)
+        } catch {
+            throw .verifyFailed(
+                target: target.name, version: request.version, script: request.scriptPath,
+                message: "\(request.scriptPath):\(error.line): DELIMITER is a command of the mysql client, not SQL; remove it.", sqlState: nil)
+        }
+        if let writer = statements.first(where: { !$0.isDML && !$0.isTransactionControl }) {
+            throw .verifyFailed(
+                target: target.name, version: request.version, script: request.scriptPath,
+                message: "\(request.scriptPath):\(writer.line): a verify script on MySQL may only read (SELECT and other DML, rolled back); this statement would commit implicitly, so it was not run.",
+                sqlState: nil)
+        }
+        do throws(MySQLFailure) {
+            if request.transactional { try handle.query("START TRANSACTION") }
+            defer { _ = try? handle.query("ROLLBACK") }
+            for statement in statements { try handle.query(statement.text) }
+        } catch {
+            throw .verifyFailed(
+                target: target.name, version: request.version, script: request.scriptPath, message: redact(error.fullMessage),
+                sqlState: error.sqlState)
+        }
+    }
+
+    public func fingerprint() throws(BackendError) -> SchemaFingerprint {
+        let handle = try open()
+        guard databaseExists else { return SchemaFingerprintBuilder().fingerprint }
+        do {
+            return try MySQLFingerprint.read(database: database, server: server, on: handle)
+        } catch {
+            throw failure("cannot read the schema fingerprint", error)
+        }
+    }
+
+    public func close() {
+        holdsLock = false
+        connection = nil  // MySQLHandle.deinit calls mysql_close; the server drops GET_LOCK with the session
+    }
+
+    /// `skip`, `baseline`, `repair` and empty scripts: only a row, in autocommit.
+    private func record(_ step: StepRequest, on handle: MySQLHandle) throws(BackendError) -> HistoryEntry {
+        let now = Date()
+        do {
+            return try insertRow(
+                step, on: handle, startedAt: now, finishedAt: now, executionMS: 0, success: true, transactional: step.transactional,
+                error: nil)
+        } catch {
+            throw failure("cannot record the \(step.kind.rawValue) row of version \(step.version)", error)
+        }
+    }
+
+    /// DML only: every statement and the success row commit together; a failure rolls back and
+    /// leaves a failed row.
+    private func runInTransaction(
+        _ step: StepRequest, statements: [MySQLScript.Statement], on handle: MySQLHandle
+    ) throws(BackendError) -> HistoryEntry {
+        let startedAt = Date()
+        let clock = ContinuousClock()
+        let start = clock.now
+        var current: MySQLScript.Statement?
+        do throws(MySQLFailure) {
+            try handle.query("START TRANSACTION")
+            for statement in statements {
+                current = statement
+                try handle.query(statement.text)
+            }
+            current = nil
+            let entry = try insertRow(
+                step, on: handle, startedAt: startedAt, finishedAt: Date(), executionMS: (clock.now - start).milliseconds,
+                success: true, transactional: true, error: nil)
+            try handle.query("COMMIT")
+            return entry
+        } catch {
+            _ = try? handle.query("ROLLBACK")
+            var message: String
+            if let current {
+                message = describe(error, in: step, line: current.line)
+            } else {
+                message = redact("recording the step in \(historyTable) failed: \(error.fullMessage)")
+            }
+            if error.connectionLost {
+                message += "; the connection was lost, so the server rolled the transaction back"
+            } else {
+                do {
+                    _ = try insertRow(
+                        step, on: handle, startedAt: startedAt, finishedAt: Date(), executionMS: (clock.now - start).milliseconds,
+                        success: false, transactional: true, error: historyError(message, error))
+                } catch {
+                    logger.warning("could not record the failed step in \(historyTable): \(redact(error.fullMessage))")
+                }
+            }
+            throw .stepFailed(
+                target: target.name, version: step.version, kind: step.kind, message: message, sqlState: error.reportedState, dirty: false)
+        }
+    }
+
+    /// A step with DDL: MySQL commits each DDL statement implicitly, so nothing can roll the
+    /// step back. The row is written first as running, the statements run one by one, and the
+    /// row is completed; a failure leaves it failed at `statement N of M`, so the target reads
+    /// as dirty until `tidemark repair` resolves it.
+    private func runStatementByStatement(
+        _ step: StepRequest, statements: [MySQLScript.Statement], on handle: MySQLHandle
+    ) throws(BackendError) -> HistoryEntry {
+        let startedAt = Date()
+        let clock = ContinuousClock()
+        let start = clock.now
+        let running: HistoryEntry
+        do {
+            running = try insertRow(
+                step, on: handle, startedAt: startedAt, finishedAt: nil, executionMS: 0, success: false, transactional: false,
+                error: nil)
+        } catch {
+            throw failure("cannot record the start of version \(step.version) in \(historyTable)", error)
+        }
+        var failed: (error: MySQLFailure, message: String)?
+        for (index, statement) in statements.enumerated() {
+            do throws(MySQLFailure) {
+                try handle.query(statement.text)
+            } catch {
+                let progress = StatementProgress(completed: index, total: statements.count, line: statement.line)
+                failed = (error, "\(progress): \(describe(error, in: step, line: statement.line))")
+                break
+            }
+        }
+        let elapsed = (clock.now - start).milliseconds
+        // A script's own START TRANSACTION left open must not swallow the row's update.
+        if failed != nil { _ = try? handle.query("ROLLBACK") }
+        if let (error, message) = failed {
+            var message = message
+            if error.connectionLost {
+                message += "; the connection was lost, so its history row still reads as running"
+            } else {
+                do {
+                    try handle.query(sessionSettings())
+                    _ = try completeRow(running.id, on: handle, finishedAt: Date(), executionMS: elapsed, success: false, error: historyError(message, error))
+                } catch {
+                    logger.warning("could not record the failure in \(historyTable): \(redact(error.fullMessage))")
+                }
+            }
+            throw .stepFailed(
+                target: target.name, version: step.version, kind: step.kind, message: message, sqlState: error.sqlState, dirty: true)
+        }
+        do {
+            // A script may have changed the session (time zone, sql_mode): restored before the row.
+            try handle.query(sessionSettings())
+            try handle.query("COMMIT")
+            return try completeRow(running.id, on: handle, finishedAt: Date(), executionMS: elapsed, success: true, error: nil)
+        } catch {
+            throw .stepFailed(
+                target: target.name, version: step.version, kind: step.kind,
+                message: "the script ran, but recording its success in \(historyTable) failed: \(redact(error.fullMessage))",
+                sqlState: error.sqlState, dirty: true)
+        }
+    }
+
+    // MARK: - Rows
+
+    /// The columns every history query returns, in `entry(from:)` order; times as epoch seconds
+    /// with microseconds (the session's time zone is UTC).
+    private static let columns = """
+        id, version, description, kind, script, checksum, run_id, applied_by, \
+        UNIX_TIMESTAMP(started_at), UNIX_TIMESTAMP(finished_at), execution_ms, success, transactional, error, attempt
+        """
+
+    private func insertRow(
+        _ step: StepRequest, on handle: MySQLHandle, startedAt: Date, finishedAt: Date?, executionMS: Int64, success: Bool,
+        transactional: Bool, error: String?
+    ) throws(MySQLFailure) -> HistoryEntry {
+        let values = [
+            MySQLSQL.literal(step.version), MySQLSQL.literal(step.description), MySQLSQL.literal(step.kind.rawValue),
+            MySQLSQL.literal(step.scriptPath), MySQLSQL.literal(step.checksum), MySQLSQL.literal(step.runID),
+            MySQLSQL.literal(step.appliedBy), MySQLSQL.timestamp(startedAt), finishedAt.map(MySQLSQL.timestamp) ?? "NULL",
+            String(executionMS), success ? "TRUE" : "FALSE", transactional ? "TRUE" : "FALSE", error.map(MySQLSQL.literal) ?? "NULL",
+            String(step.attempt),
+        ]
+        try handle.query(
+            """
+            INSERT INTO \(historyTable) (version, description, kind, script, checksum, run_id, applied_by, started_at,
+                finished_at, execution_ms, success, transactional, error, attempt)
+            VALUES (\(values.joined(separator: ", ")))
+            """)
+        return try parsedRow(handle.query("SELECT \(Self.columns) FROM \(historyTable) WHERE id = LAST_INSERT_ID()"))
+    }
+
+    private func completeRow(
+        _ id: Int64, on handle: MySQLHandle, finishedAt: Date, executionMS: Int64, success: Bool, error: String?
+    ) throws(MySQLFailure) -> HistoryEntry {
+        try handle.query(
+            """
+            UPDATE \(historyTable) SET success = \(success ? "TRUE" : "FALSE"), finished_at = \(MySQLSQL.timestamp(finishedAt)),
+                execution_ms = \(executionMS), error = \(error.map(MySQLSQL.literal) ?? "NULL")
+            WHERE id = \(id)
+            """)
+        return try parsedRow(handle.query("SELECT \(Self.columns) FROM \(historyTable) WHERE id = \(id)"))
+    }
+
+    private func parsedRow(_ rows: [MySQLRow]) throws(MySQLFailure) -> HistoryEntry {
+        guard let row = rows.first else { throw MySQLFailure(code: 0, sqlState: nil, message: "\(historyTable) returned no row") }
+        do {
+            return try entry(from: row)
+        } catch {
+            throw MySQLFailure(code: 0, sqlState: nil, message: error.description)
+        }
+    }
+
+    private func entry(from row: MySQLRow) throws(BackendError) -> HistoryEntry {
+        func text(_ index: Int) -> String? { index < row.count ? row[index] : nil }
+        guard let id = text(0).flatMap({ Int64($0) }), let version = text(1), let description = text(2),
+            let kind = text(3).flatMap(StepKind.init(rawValue:)), let script = text(4), let checksum = text(5),
+            let runID = text(6), let appliedBy = text(7), let startedAt = text(8).flatMap(Self.date),
+            let executionMS = text(10).flatMap({ Int64($0) }), let success = text(11), let transactional = text(12)
+        else {
+            throw .queryFailed(
+                target: target.name,
+                message: "\(historyTable) holds a row Tidemark cannot read (id \(text(0) ?? "?")); was it edited by hand?", sqlState: nil)
+        }
+        return HistoryEntry(
+            id: id, version: version, description: description, kind: kind, script: script, checksum: checksum, runID: runID,
+            appliedBy: appliedBy, startedAt: startedAt, finishedAt: text(9).flatMap(Self.date), executionMS: executionMS,
+            success: success == "1", transactional: transactional == "1", error: text(13), attempt: text(14).flatMap { Int($0) } ?? 1)
+    }
+
+    // MARK: - Helpers
+
+    func open() throws(BackendError) -> MySQLHandle {
+        guard let connection else { throw .closed(target: target.name) }
+        return connection
+    }
+
+    private func openWritable(_ operation: String) throws(BackendError) -> MySQLHandle {
+        let handle = try open()
+        guard access == .readWrite else { throw .readOnly(target: target.name, operation: operation) }
+        return handle
+    }
+
+    private func tableExists(_ table: String, on handle: MySQLHandle) throws(MySQLFailure) -> Bool {
+        try !handle.query(
+            """
+            SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = \(MySQLSQL.literal(database))
+            AND TABLE_NAME = \(MySQLSQL.literal(table))
+            """
+        ).isEmpty
+    }
+
+    private static func exists(_ database: String, on handle: MySQLHandle) throws(MySQLFailure) -> Bool {
+        try !handle.query("SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = \(MySQLSQL.literal(database))").isEmpty
+    }
+
+    /// The session's settings: UTC (history times), the lock waits bounded by `lock_timeout`
+    /// (metadata locks wait a year by default), and on MariaDB `max_statement_time`; MySQL has
+    /// no bound for a statement other than SELECT, so `statement_timeout` is not applied there.
+    private func sessionSettings() -> String {
+        let lockSeconds = max(1, (timeouts.lockTimeout.milliseconds + 999) / 1000)
+        var settings = [
+            "time_zone = '+00:00'", "lock_wait_timeout = \(lockSeconds)", "innodb_lock_wait_timeout = \(lockSeconds)",
+        ]
+        if server.flavour == .mariadb {
+            settings.append("max_statement_time = \(Double(max(0, timeouts.statementTimeout.milliseconds)) / 1000)")
+        }
+        return "SET SESSION " + settings.joined(separator: ", ")
+    }
+
+    private func failure(_ what: String, _ error: MySQLFailure) -> BackendError {
+        .queryFailed(target: target.name, message: redact("\(what): \(error.fullMessage)"), sqlState: error.sqlState)
+    }
+
+    /// `V3__add_email.sql:4: Table 'x' doesn't exist (MySQL error 1146)`.
+    private func describe(_ error: MySQLFailure, in step: StepRequest, line: Int) -> String {
+        let prefix = step.scriptPath.isEmpty ? "script line \(line)" : "\(step.scriptPath):\(line)"
+        return redact("\(prefix): \(error.fullMessage)")
+    }
+
+    private func historyError(_ message: String, _ error: MySQLFailure) -> String {
+        error.sqlState.map { "\(message) (SQLSTATE \($0))" } ?? message
+    }
+
+    private func redact(_ text: String) -> String {
+        Self.redact(text, password: redactedPassword)
+    }
+
+    static func redact(_ text: String, password: String?) -> String {
+        var text = Redaction.redactConnectionString(text)
+        if let password, !password.isEmpty { text = text.replacingOccurrences(of: password, with: "***") }
+        return text
+    }
+
+    /// Failures worth another try before a step starts: the server is not there yet or went away.
+    static func isTransient(_ error: MySQLFailure) -> Bool {
+        [2002, 2003, 2005, 2006, 2013, 1040, 1203].contains(error.code)
+    }
+
+    private static func date(_ epoch: String) -> Date? {
+        Double(epoch).map { Date(timeIntervalSince1970: $0) }
+    }
+
+    private static func seconds(_ duration: Duration) -> Double {
+        let (seconds, attoseconds) = duration.components
+        return Double(seconds) + Double(attoseconds) / 1e18
+    }
+}
