@@ -133,7 +133,7 @@ public struct Planner: Sendable {
         // The rules are PostgreSQL's (what it locks, and CONCURRENTLY as the fix). SQLite takes
         // no table locks that block readers the way these do, and MySQL's risks are its online
         // DDL classes, which these rules do not describe: for both, the risks go.
-        let sqlite = target.backendKind != .postgres
+        let sqlite = target.backendKind == .sqlite || target.backendKind == .mysql
         func estimate(_ risk: LockRisk) -> Double? {
             sqlite ? nil : risk.relations.first.flatMap { state.estimatedRows[$0] }
         }
