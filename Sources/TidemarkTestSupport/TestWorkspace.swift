@@ -25,4 +25,24 @@ public struct TestWorkspace: Sendable {
         }
         try yaml(id).write(toFile: inventory, atomically: true, encoding: .utf8)
     }
+
+    /// Writes each `relative path → text` below `root`, making the folders: a plan and an
+    /// inventory for the command-line tests in one call.
+    public static func write(_ files: [String: String], under root: URL) throws {
+        for (path, text) in files {
+            let file = root.appendingPathComponent(path)
+            try FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try text.write(to: file, atomically: true, encoding: .utf8)
+        }
+    }
+
+    /// `plans/shop`: v1 creates `orders` with two rows and their totals (1750 in all), v2 drops
+    /// the totals (data-losing: only a backup brings them back).
+    public static let dataLosingShopPlan = [
+        "plans/shop/1_orders.up.sql":
+            "CREATE TABLE orders (id integer PRIMARY KEY, total_cents integer NOT NULL);\nINSERT INTO orders VALUES (1, 500), (2, 1250);\n",
+        "plans/shop/1_orders.down.sql": "DROP TABLE orders;\n",
+        "plans/shop/2_drop_totals.up.sql": "ALTER TABLE orders DROP COLUMN total_cents;\n",
+        "plans/shop/2_drop_totals.down.sql": "ALTER TABLE orders ADD COLUMN total_cents integer NOT NULL DEFAULT 0;\n",
+    ]
 }

@@ -20,18 +20,6 @@ struct BackupCommandTests {
     /// totals: data-losing) and an inventory with one prod target.
     func workspace(_ kind: Kind) throws -> (root: URL, target: Target) {
         let root = try CommandRunner.temporaryDirectory("tidemark-backup")
-        let plan = root.appendingPathComponent("plans/shop")
-        try FileManager.default.createDirectory(at: plan, withIntermediateDirectories: true)
-        try FileManager.default.createDirectory(at: root.appendingPathComponent("inventories"), withIntermediateDirectories: true)
-        let files = [
-            "1_orders.up.sql": "CREATE TABLE orders (id integer PRIMARY KEY, total_cents integer NOT NULL);\nINSERT INTO orders VALUES (1, 500), (2, 1250);\n",
-            "1_orders.down.sql": "DROP TABLE orders;\n",
-            "2_drop_totals.up.sql": "ALTER TABLE orders DROP COLUMN total_cents;\n",
-            "2_drop_totals.down.sql": "ALTER TABLE orders ADD COLUMN total_cents integer NOT NULL DEFAULT 0;\n",
-        ]
-        for (name, text) in files {
-            try text.write(to: plan.appendingPathComponent(name), atomically: true, encoding: .utf8)
-        }
         let schema = TestPostgres.uniqueSchemaName(for: "backup")
         let location =
             kind == .sqlite ? "url: \"sqlite:../dbs/shop.db\"" : "url: \"\(TestPostgres.url ?? "")\", schema: \(schema)"
@@ -43,7 +31,7 @@ struct BackupCommandTests {
                 tier: prod
                 targets: [ { name: shop, \(location) } ]
             """
-        try inventory.write(to: root.appendingPathComponent("inventories/shop.yaml"), atomically: true, encoding: .utf8)
+        try TestWorkspace.write(TestWorkspace.dataLosingShopPlan.merging(["inventories/shop.yaml": inventory]) { $1 }, under: root)
         let target =
             kind == .sqlite
             ? Target(name: "shop", environment: "prod", connection: .url("sqlite:\(root.path)/dbs/shop.db"))

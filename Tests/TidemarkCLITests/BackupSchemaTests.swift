@@ -13,18 +13,6 @@ struct BackupSchemaTests {
     /// data-losing), and whose one prod target `shop` lives in `schema`.
     func workspace(schema: String, url: String? = nil, lockTimeout: String? = nil) throws -> URL {
         let root = try CommandRunner.temporaryDirectory("tidemark-backup-schema")
-        let plan = root.appendingPathComponent("plans/shop")
-        try FileManager.default.createDirectory(at: plan, withIntermediateDirectories: true)
-        try FileManager.default.createDirectory(at: root.appendingPathComponent("inventories"), withIntermediateDirectories: true)
-        let files = [
-            "1_orders.up.sql": "CREATE TABLE orders (id integer PRIMARY KEY, total_cents integer NOT NULL);\nINSERT INTO orders VALUES (1, 500), (2, 1250);\n",
-            "1_orders.down.sql": "DROP TABLE orders;\n",
-            "2_drop_totals.up.sql": "ALTER TABLE orders DROP COLUMN total_cents;\n",
-            "2_drop_totals.down.sql": "ALTER TABLE orders ADD COLUMN total_cents integer NOT NULL DEFAULT 0;\n",
-        ]
-        for (name, text) in files {
-            try text.write(to: plan.appendingPathComponent(name), atomically: true, encoding: .utf8)
-        }
         func quoted(_ text: String) -> String { "'" + text.replacingOccurrences(of: "'", with: "''") + "'" }
         let inventory = """
             inventory: shop
@@ -34,7 +22,7 @@ struct BackupSchemaTests {
                 tier: prod
             \(lockTimeout.map { "    lock_timeout: \($0)\n" } ?? "")    targets: [ { name: shop, url: \(quoted(url ?? TestPostgres.url ?? "")), schema: \(quoted(schema)) } ]
             """
-        try inventory.write(to: root.appendingPathComponent("inventories/shop.yaml"), atomically: true, encoding: .utf8)
+        try TestWorkspace.write(TestWorkspace.dataLosingShopPlan.merging(["inventories/shop.yaml": inventory]) { $1 }, under: root)
         return root
     }
 

@@ -83,18 +83,12 @@ struct PasswordSecrecyTests {
                 "CREATE ROLE \(role) LOGIN CREATEDB PASSWORD '\(password.replacingOccurrences(of: "'", with: "''"))' IN ROLE tidemark_password_auth; "
                     + "CREATE SCHEMA \(schema) AUTHORIZATION \(role)")
             root = try CommandRunner.temporaryDirectory("tidemark-password")
-            let plan = root.appendingPathComponent("plans/shop")
-            try FileManager.default.createDirectory(at: plan, withIntermediateDirectories: true)
-            try FileManager.default.createDirectory(at: root.appendingPathComponent("inventories"), withIntermediateDirectories: true)
             let files = [
-                "1_orders.up.sql": "CREATE TABLE orders (id integer PRIMARY KEY, note text);\nINSERT INTO orders VALUES (1, 'a');\n",
-                "1_orders.down.sql": "DROP TABLE orders;\n",
-                "2_drop_note.up.sql": "ALTER TABLE orders DROP COLUMN note;\n",
-                "2_drop_note.down.sql": "ALTER TABLE orders ADD COLUMN note text;\n",
+                "plans/shop/1_orders.up.sql": "CREATE TABLE orders (id integer PRIMARY KEY, note text);\nINSERT INTO orders VALUES (1, 'a');\n",
+                "plans/shop/1_orders.down.sql": "DROP TABLE orders;\n",
+                "plans/shop/2_drop_note.up.sql": "ALTER TABLE orders DROP COLUMN note;\n",
+                "plans/shop/2_drop_note.down.sql": "ALTER TABLE orders ADD COLUMN note text;\n",
             ]
-            for (name, text) in files {
-                try text.write(to: plan.appendingPathComponent(name), atomically: true, encoding: .utf8)
-            }
             let url = "'" + connection(role).replacingOccurrences(of: "'", with: "''") + "'"
             let inventory = """
                 inventory: shop
@@ -104,7 +98,7 @@ struct PasswordSecrecyTests {
                     tier: prod
                     targets: [ { name: shop, url: \(url), schema: \(schema) } ]
                 """
-            try inventory.write(to: root.appendingPathComponent("inventories/shop.yaml"), atomically: true, encoding: .utf8)
+            try TestWorkspace.write(files.merging(["inventories/shop.yaml": inventory]) { $1 }, under: root)
 
             let bin = root.appendingPathComponent("bin")
             try FileManager.default.createDirectory(at: bin, withIntermediateDirectories: true)
