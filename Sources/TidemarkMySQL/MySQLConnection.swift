@@ -30,8 +30,6 @@ public final class MySQLConnection: BackendConnection {
     /// script's `SET sql_mode` (a dump header's, say) does not change how the next step parses.
     private var sqlMode = "''"
 
-    static let lockPollInterval: Duration = .milliseconds(100)
-
     init(target: Target, access: ConnectionAccess, timeouts: Timeouts, logger: Logger, environment: [String: String]) throws(BackendError) {
         guard case .mysql(let text) = target.location else {
             throw .unsupported(
@@ -113,27 +111,21 @@ public final class MySQLConnection: BackendConnection {
     public func tryLock(timeout: Duration) throws(BackendError) -> Bool {
         let handle = try openWritable("take the migration lock")
         if holdsLock { return true }
-        let clock = ContinuousClock()
-        let deadline = clock.now + max(timeout, .zero)
-        while true {
+        let taken = try LockPolling.poll(timeout: timeout) { () throws(BackendError) -> Bool in
             let rows: [MySQLRow]
-            do {
+            do throws(MySQLFailure) {
                 rows = try handle.query("SELECT GET_LOCK(\(MySQLSQL.literal(lockName)), 0)")
             } catch {
                 throw failure("cannot take the migration lock", error)
             }
-            if rows.first?.first == "1" {
-                holdsLock = true
-                return true
-            }
-            let remaining = deadline - clock.now
-            if remaining <= .zero {
-                logger.debug("migration lock held by another session", metadata: ["lock_name": "\(lockName)"])
-                return false
-            }
-            // Polling keeps the wait bounded and the lock name the only shared state.
-            Thread.sleep(forTimeInterval: Self.seconds(min(remaining, Self.lockPollInterval)))
+            return rows.first?.first == "1"
         }
+        if taken {
+            holdsLock = true
+        } else {
+            logger.debug("migration lock held by another session", metadata: ["lock_name": "\(lockName)"])
+        }
+        return taken
     }
 
     public func unlock() throws(BackendError) {
@@ -572,8 +564,4 @@ public final class MySQLConnection: BackendConnection {
         Double(epoch).map { Date(timeIntervalSince1970: $0) }
     }
 
-    private static func seconds(_ duration: Duration) -> Double {
-        let (seconds, attoseconds) = duration.components
-        return Double(seconds) + Double(attoseconds) / 1e18
-    }
 }

@@ -28,9 +28,6 @@ public final class PostgresConnection: BackendConnection {
     /// Set once this session saw (or made) a history table with every column `run` writes.
     private var historyIsCurrent = false
 
-    /// How often `tryLock` asks again while another run holds the lock.
-    static let lockPollInterval: Duration = .milliseconds(100)
-
     /// Connects and applies the session settings. Blocks for up to the connect timeout.
     /// Read-only sessions also set `default_transaction_read_only`, so even a bug cannot write.
     init(target: Target, access: ConnectionAccess = .readWrite, timeouts: Timeouts, logger: Logger, environment: [String: String]) throws(BackendError) {
@@ -89,27 +86,21 @@ public final class PostgresConnection: BackendConnection {
     public func tryLock(timeout: Duration) throws(BackendError) -> Bool {
         let pg = try openWritable("take the migration lock")
         if holdsLock { return true }  // session advisory locks stack; keep exactly one
-        let clock = ContinuousClock()
-        let deadline = clock.now + max(timeout, .zero)
-        while true {
+        let taken = try LockPolling.poll(timeout: timeout) { () throws(BackendError) -> Bool in
             let rows: [PGRow]
-            do {
+            do throws(PGError) {
                 rows = try pg.query("SELECT pg_try_advisory_lock($1::bigint)", [String(lockKey)])
             } catch {
                 throw failure("cannot take the migration lock", error)
             }
-            if rows.first?.first == "t" {
-                holdsLock = true
-                return true
-            }
-            let remaining = deadline - clock.now
-            if remaining <= .zero {
-                logger.debug("migration lock held by another session", metadata: ["lock_key": "\(lockKey)"])
-                return false
-            }
-            // Polling keeps the wait bounded; pg_advisory_lock would block until the other run ends.
-            Thread.sleep(forTimeInterval: Self.seconds(min(remaining, Self.lockPollInterval)))
+            return rows.first?.first == "t"
         }
+        if taken {
+            holdsLock = true
+        } else {
+            logger.debug("migration lock held by another session", metadata: ["lock_key": "\(lockKey)"])
+        }
+        return taken
     }
 
     public func unlock() throws(BackendError) {
@@ -668,8 +659,4 @@ public final class PostgresConnection: BackendConnection {
         Double(epoch).map { Date(timeIntervalSince1970: $0) }
     }
 
-    private static func seconds(_ duration: Duration) -> Double {
-        let (seconds, attoseconds) = duration.components
-        return Double(seconds) + Double(attoseconds) / 1e18
-    }
 }
