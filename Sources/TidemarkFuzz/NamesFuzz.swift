@@ -81,8 +81,15 @@ enum NamesFuzz {
         if redactedURL != expectedURL {
             return "URL redacted as '\(PrintableText.escaped(redactedURL))', expected '\(expectedURL)'"
         }
-        let quoted = password.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "'", with: "\\'")
-        let conninfo = "host=db.internal port=5432 user=app password='\(quoted)' dbname=app"
+        // Escaped scalar by scalar, as conninfo reads it: `replacingOccurrences` compares
+        // Characters, so a quote followed by a combining mark was left unescaped, which ended
+        // the value early (the harness wrote a different password than it checked).
+        var quoted = String.UnicodeScalarView()
+        for scalar in password.unicodeScalars {
+            if scalar == "\\" || scalar == "'" { quoted.append("\\") }
+            quoted.append(scalar)
+        }
+        let conninfo = "host=db.internal port=5432 user=app password='\(String(quoted))' dbname=app"
         let expectedConninfo = "host=db.internal port=5432 user=app password=*** dbname=app"
         let redactedConninfo = Redaction.redactConnectionString(conninfo)
         if redactedConninfo != expectedConninfo {
