@@ -9,7 +9,10 @@ enum MySQLFuzz {
         func fail(_ message: String) -> ContractViolation { ContractViolation(.mysql, message) }
         let text = String(decoding: input, as: UTF8.self)
         // The first line is a URL (with a scheme added when it has none), the rest a script.
-        let firstLine = String(text.prefix { $0 != "\n" })
+        // Split and count lines by byte: a `\r\n` is one Character, which is not "\n", so
+        // Character-wise counting saw fewer lines than the splitter (kept: crash-934632e8).
+        let newline = text.utf8.firstIndex(of: UInt8(ascii: "\n")) ?? text.utf8.endIndex
+        let firstLine = String(text[..<newline])
         let url = MySQLURL.hasMySQLScheme(firstLine) ? firstLine : "mysql://" + firstLine
         do {
             let parsed = try MySQLURL(parsing: url)
@@ -31,8 +34,8 @@ enum MySQLFuzz {
             }
         }
 
-        let script = String(text.drop { $0 != "\n" })
-        let lines = script.reduce(1) { $0 + ($1 == "\n" ? 1 : 0) }
+        let script = String(text[newline...])
+        let lines = script.utf8.reduce(1) { $0 + ($1 == UInt8(ascii: "\n") ? 1 : 0) }
         guard let statements = try? MySQLScript.statements(in: script) else { return nil }
         var previous = 1
         for statement in statements {
