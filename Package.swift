@@ -34,56 +34,62 @@ let package = Package(
             providers: [.apt(["libmariadb-dev"]), .brew(["mariadb-connector-c"])]
         ),
 
-        // Value types, the Backend protocol and error enums. No I/O.
+        // Values (versions, plans, inventories, states, outcomes, the run report), the Backend
+        // protocol and error enums. No I/O, no SQL analysis.
         .target(
             name: "TidemarkCore",
             dependencies: [.product(name: "Logging", package: "swift-log"), .product(name: "Crypto", package: "swift-crypto")]
         ),
-        // Pure planner: imports TidemarkCore only.
-        .target(name: "TidemarkPlanner", dependencies: ["TidemarkCore"]),
-        // Plan directories, inventories, rollout files.
+        // SQL analysis: the lexer and statement scanner, the data-loss and lock-risk classifiers,
+        // MySQL's statement splitter. Pure.
+        .target(name: "TidemarkSQLCheck", dependencies: ["TidemarkCore"]),
+        // Pure planner: values in, a rollout out (no clock, no environment, no files).
+        .target(name: "TidemarkPlanner", dependencies: ["TidemarkCore", "TidemarkSQLCheck"]),
+        // Files: plan directories, inventories, rollout files, reports, owner-only files, backups' partial files.
         .target(
             name: "TidemarkFiles",
             dependencies: [
-                "TidemarkCore",
+                "TidemarkCore", "TidemarkSQLCheck",
                 .product(name: "Yams", package: "Yams"),
             ]
         ),
         .target(
             name: "TidemarkPostgres",
-            dependencies: ["TidemarkCore", "CLibPQ", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["TidemarkCore", "TidemarkSQLCheck", "TidemarkFiles", "CLibPQ", .product(name: "Logging", package: "swift-log")]
         ),
         .target(
             name: "TidemarkSQLite",
-            dependencies: ["TidemarkCore", "CSQLite", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["TidemarkCore", "TidemarkSQLCheck", "TidemarkFiles", "CSQLite", .product(name: "Logging", package: "swift-log")]
         ),
         .target(
             name: "TidemarkMySQL",
-            dependencies: ["TidemarkCore", "CMariaDB", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["TidemarkCore", "TidemarkSQLCheck", "TidemarkFiles", "CMariaDB", .product(name: "Logging", package: "swift-log")]
         ),
+        // One HTTP POST with a deadline and no redirects, for the sinks and the trace exporter.
+        .target(name: "TidemarkHTTP", dependencies: ["TidemarkCore"]),
         .target(
             name: "TidemarkExecutor",
             // The planner for the wave policy (WavePolicy), the rule the control database follows too.
-            dependencies: ["TidemarkCore", "TidemarkPlanner", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["TidemarkCore", "TidemarkPlanner", "TidemarkFiles", .product(name: "Logging", package: "swift-log")]
         ),
         .target(
             name: "TidemarkNotify",
             dependencies: [
-                "TidemarkCore",
+                "TidemarkCore", "TidemarkFiles", "TidemarkHTTP",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         // Seeing a run: grouping for fleet-scale text, Prometheus metrics, OTLP traces, HTML pages.
         .target(
             name: "TidemarkObserve",
-            dependencies: ["TidemarkCore", "TidemarkExecutor", "TidemarkNotify", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["TidemarkCore", "TidemarkHTTP", .product(name: "Logging", package: "swift-log")]
         ),
         // The use cases (status, plan, apply): inputs and sinks in, a report out; no terminal.
         .target(
             name: "TidemarkFleet",
             dependencies: [
-                "TidemarkCore", "TidemarkPlanner", "TidemarkFiles", "TidemarkExecutor", "TidemarkNotify", "TidemarkObserve",
-                .product(name: "Logging", package: "swift-log"),
+                "TidemarkCore", "TidemarkSQLCheck", "TidemarkPlanner", "TidemarkFiles", "TidemarkExecutor", "TidemarkNotify",
+                "TidemarkObserve", .product(name: "Logging", package: "swift-log"),
             ]
         ),
         // One rollout, many runners: the control database (SPEC 11), over TidemarkPostgres's session.
@@ -97,7 +103,7 @@ let package = Package(
         .executableTarget(
             name: "tidemark",
             dependencies: [
-                "TidemarkCore", "TidemarkPlanner", "TidemarkFiles", "TidemarkPostgres", "TidemarkSQLite", "TidemarkMySQL",
+                "TidemarkCore", "TidemarkSQLCheck", "TidemarkPlanner", "TidemarkFiles", "TidemarkPostgres", "TidemarkSQLite", "TidemarkMySQL",
                 "TidemarkExecutor", "TidemarkNotify", "TidemarkFleet", "TidemarkObserve", "TidemarkControl",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -114,7 +120,7 @@ let package = Package(
         // Fuzz targets: every parser with the contract it keeps on any input (scripts/fuzz).
         .target(
             name: "TidemarkFuzz",
-            dependencies: ["TidemarkCore", "TidemarkFiles", "TidemarkNotify"]
+            dependencies: ["TidemarkCore", "TidemarkSQLCheck", "TidemarkFiles", "TidemarkNotify"]
         ),
         // libFuzzer's driver, declared for the fuzz executable (defined only with -sanitize=fuzzer).
         .target(name: "CFuzzerDriver"),
@@ -124,11 +130,13 @@ let package = Package(
         .target(
             name: "TidemarkTestSupport",
             dependencies: [
-                "TidemarkCore", "TidemarkPostgres", "TidemarkSQLite", "TidemarkMySQL", .product(name: "Logging", package: "swift-log"),
+                "TidemarkCore", "TidemarkSQLCheck", "TidemarkPostgres", "TidemarkSQLite", "TidemarkMySQL",
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
 
         .testTarget(name: "TidemarkCoreTests", dependencies: ["TidemarkCore"]),
+        .testTarget(name: "TidemarkSQLCheckTests", dependencies: ["TidemarkSQLCheck", "TidemarkCore"]),
         .testTarget(
             name: "TidemarkPlannerTests",
             dependencies: ["TidemarkPlanner", "TidemarkCore", "TidemarkExecutor", "TidemarkTestSupport"]
@@ -158,7 +166,7 @@ let package = Package(
         ),
         .testTarget(
             name: "TidemarkObserveTests",
-            dependencies: ["TidemarkObserve", "TidemarkCore", "TidemarkExecutor", "TidemarkTestSupport"]
+            dependencies: ["TidemarkObserve", "TidemarkCore", "TidemarkFiles", "TidemarkTestSupport"]
         ),
         .testTarget(
             name: "TidemarkExecutorTests",
@@ -166,7 +174,7 @@ let package = Package(
         ),
         .testTarget(
             name: "TidemarkFuzzTests",
-            dependencies: ["TidemarkFuzz", "TidemarkFiles", "TidemarkCore", "TidemarkNotify"],
+            dependencies: ["TidemarkFuzz", "TidemarkSQLCheck", "TidemarkFiles", "TidemarkCore", "TidemarkNotify"],
             resources: [.copy("Regressions")]
         ),
         .testTarget(

@@ -48,4 +48,17 @@ public enum DurationText {
         }
         return parts
     }
+
+    /// Elapsed seconds as people read them: `1.42 s` under ten seconds, `12.3 s` above.
+    public static func seconds(_ interval: Double) -> String {
+        String(format: interval < 10 ? "%.2f s" : "%.1f s", interval)
+    }
+}
+
+extension Duration {
+    /// Seconds as a `Double`, for URLSession's `TimeInterval`s and for printing.
+    public var seconds: Double {
+        let (seconds, attoseconds) = components
+        return Double(seconds) + Double(attoseconds) / 1e18
+    }
 }

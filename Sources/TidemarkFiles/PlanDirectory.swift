@@ -1,5 +1,6 @@
 import Foundation
 import TidemarkCore
+import TidemarkSQLCheck
 
 /// Reads and writes plan directories (`plans/<name>/`). Stateless; thread-safe.
 ///

@@ -1,4 +1,5 @@
 import TidemarkCore
+import TidemarkSQLCheck
 
 /// Finds statements that stop a script from running inside Tidemark's own transaction.
 /// Pure and thread-safe.

@@ -3,6 +3,7 @@ import TidemarkCore
 import TidemarkExecutor
 import TidemarkFiles
 import TidemarkPlanner
+import TidemarkSQLCheck
 
 /// An inventory, its plan, the selected targets and their live state: what status, plan and
 /// apply start from. Thread-safe value.

@@ -1,4 +1,5 @@
 import TidemarkCore
+import TidemarkSQLCheck
 
 /// `tidemark lint`: every lock-risky statement of a plan's scripts, by `LockRiskClassifier`.
 /// Reads files only; the size of each target's tables is `plan`'s business. Thread-safe (no state).

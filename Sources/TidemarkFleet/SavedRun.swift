@@ -1,6 +1,7 @@
 import Foundation
 import TidemarkCore
 import TidemarkExecutor
+import TidemarkFiles
 
 /// A run's report as it was saved (`.tidemark/runs/<run-id>.json`): the `tidemark report`
 /// use case reads it back. Thread-safe (no state).

@@ -1,5 +1,6 @@
 import Foundation
 import TidemarkCore
+import TidemarkFiles
 
 /// Where Tidemark keeps what a run leaves behind: `.tidemark/` in the working directory, with
 /// `runs/` (reports), `outbox/` (undelivered notifications) and `backups/`. Thread-safe value.

@@ -1,4 +1,5 @@
 import Foundation
+import TidemarkSQLCheck
 
 /// One fuzz target: a parser Tidemark runs on files people edit, and the contract it keeps on
 /// any input. Stateless apart from a scratch directory per process; not for concurrent use

@@ -1,4 +1,5 @@
 import TidemarkCore
+import TidemarkSQLCheck
 
 /// MySQL text Tidemark reads itself: the `mysql://` URL grammar and the script splitter. A URL
 /// that parses prints (without its password) as one that parses back to the same parts; an

@@ -1,4 +1,5 @@
 import TidemarkCore
+import TidemarkSQLCheck
 
 /// The SQL lexer, scanner and data-loss classifier: tokens tile the text in order, statements
 /// and findings sit on lines of the text, keyword lists respect their limit.

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import TidemarkCore
+import TidemarkFiles
 
 extension MySQLBackend: BackupCapableBackend {
     /// `mariadb-dump` (or `mysqldump`) of the target's database with

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import TidemarkCore
+import TidemarkSQLCheck
 
 /// An open connection to one MySQL or MariaDB target: one database on a server.
 ///

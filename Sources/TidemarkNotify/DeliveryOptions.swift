@@ -61,11 +61,3 @@ public struct DeliveryOptions: Sendable, Hashable {
         return max(jittered, min(retryAfter, maximumRetryAfter))
     }
 }
-
-extension Duration {
-    /// Seconds as a `Double`, for URLSession's `TimeInterval`s and for printing.
-    var seconds: Double {
-        let (seconds, attoseconds) = components
-        return Double(seconds) + Double(attoseconds) / 1e18
-    }
-}

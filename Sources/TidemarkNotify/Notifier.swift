@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import TidemarkCore
+import TidemarkHTTP
 
 /// Delivers a run's events to the inventory's notification sinks without ever holding up the run.
 ///
@@ -313,7 +314,7 @@ public struct DeliverySummary: Sendable, Hashable {
         sinks.compactMap { sink in
             guard sink.kept > 0 else { return nil }
             return
-                "notify sink '\(sink.name)': \(sink.kept) message\(sink.kept == 1 ? "" : "s") not delivered within \(SlackFormatter.seconds(flushTimeout.seconds)); kept in \(outboxDirectory) and sent first by the next run."
+                "notify sink '\(sink.name)': \(sink.kept) message\(sink.kept == 1 ? "" : "s") not delivered within \(DurationText.seconds(flushTimeout.seconds)); kept in \(outboxDirectory) and sent first by the next run."
         }
     }
 }

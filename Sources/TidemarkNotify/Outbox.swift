@@ -1,5 +1,6 @@
 import Foundation
 import TidemarkCore
+import TidemarkFiles
 
 #if canImport(Glibc)
     import Glibc

@@ -1,5 +1,7 @@
 import Foundation
 import Logging
+import TidemarkCore
+import TidemarkHTTP
 
 /// How one HTTP attempt ended. Thread-safe value.
 enum AttemptOutcome: Sendable, Equatable {
@@ -169,7 +171,7 @@ actor SinkChannel {
                 lastErrors[delivery.id] = reason
                 let delay = sender.options.backoff(retry: retry, retryAfter: retryAfter)
                 let message: Logger.Message =
-                    "notify sink '\(name)': \(delivery.event) not delivered (\(reason)); retrying in \(SlackFormatter.seconds(delay.seconds)) in the background"
+                    "notify sink '\(name)': \(delivery.event) not delivered (\(reason)); retrying in \(DurationText.seconds(delay.seconds)) in the background"
                 if warned {
                     logger.debug(message)
                 } else {

@@ -157,7 +157,7 @@ struct SlackFormatter: Sendable {
         if let to = event.toVersion { intro += " to version *\(Self.escape(to))*" }
         intro += " finished"
         if let started = event.startedAt, let finished = event.finishedAt {
-            intro += " in \(Self.seconds(finished.timeIntervalSince(started)))"
+            intro += " in \(DurationText.seconds(finished.timeIntervalSince(started)))"
         }
         intro += "."
         let fields = Self.ordered(counts, order: order).map { "*\($0.word.capitalized)*\n\($0.count)" }
@@ -207,10 +207,6 @@ struct SlackFormatter: Sendable {
         let known = order.compactMap { word in counts[word].flatMap { $0 > 0 ? (word, $0) : nil } }
         let others = counts.filter { !order.contains($0.key) && $0.value > 0 }.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
         return known + others
-    }
-
-    static func seconds(_ interval: TimeInterval) -> String {
-        interval < 10 ? String(format: "%.2f s", interval) : String(format: "%.1f s", interval)
     }
 
     /// Slack's mrkdwn gives `&`, `<` and `>` meaning (links, mentions): escape them.

@@ -1,6 +1,6 @@
 import Foundation
 import TidemarkCore
-import TidemarkExecutor
+
 
 /// The fleet as `status --html` draws it: each environment's targets as cells coloured by
 /// version (the latest usable version green, older ones further from it), dirty targets

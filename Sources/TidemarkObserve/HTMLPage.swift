@@ -75,7 +75,7 @@ enum HTMLPage {
 
     /// `2.4 s`, `3 min 5 s`, `1 h 2 min`.
     static func duration(_ seconds: Double) -> String {
-        if seconds < 60 { return String(format: seconds < 10 ? "%.2f s" : "%.1f s", seconds) }
+        if seconds < 60 { return DurationText.seconds(seconds) }
         let whole = Int(seconds.rounded())
         if whole < 3600 { return "\(whole / 60) min \(whole % 60) s" }
         return "\(whole / 3600) h \(whole % 3600 / 60) min"

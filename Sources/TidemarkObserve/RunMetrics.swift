@@ -1,6 +1,6 @@
 import Foundation
 import TidemarkCore
-import TidemarkExecutor
+
 
 /// The metrics (docs/observing.md#prometheus-metrics) for one run (`apply --metrics-file`) and for
 /// the fleet as `status` reads it (`status --metrics-file`). Pure; thread-safe (no state).

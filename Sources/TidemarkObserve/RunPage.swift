@@ -1,6 +1,6 @@
 import Foundation
 import TidemarkCore
-import TidemarkExecutor
+
 
 /// A run report as one self-contained HTML page (`.tidemark/runs/<run-id>.html`): the targets
 /// that need a person first with their reasons, every target's outcome as a grid per wave, a
@@ -188,14 +188,5 @@ public enum RunPage {
             lines.append("\(step.success ? "✓" : "✗") \(step.kind.rawValue) \(step.version) \(step.script) \(step.executionMS) ms")
         }
         return lines.joined(separator: "\n")
-    }
-}
-
-/// Writes a run's page: readable by its owner only, like the JSON report (it names targets and errors).
-public enum RunPageFile {
-    public static func write(_ report: RunReport, to url: URL) throws {
-        try OwnerOnlyFile.write(to: url) { file in
-            try RunPage.emit(report) { piece in try file.write(contentsOf: Data(piece.utf8)) }
-        }
     }
 }

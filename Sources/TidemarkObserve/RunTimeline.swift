@@ -1,6 +1,6 @@
 import Foundation
 import TidemarkCore
-import TidemarkExecutor
+
 
 /// The run as an SVG timeline: a lane per wave, each target a bar from start to finish in its
 /// outcome's colour, bars packed into as many rows as ran at once (so the lane's height shows

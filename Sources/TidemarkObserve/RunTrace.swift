@@ -1,6 +1,6 @@
 import Foundation
 import TidemarkCore
-import TidemarkExecutor
+
 
 /// A finished run as spans: one `tidemark.run`, a `tidemark.wave` child per environment that
 /// ran, a `tidemark.target` child per target, a `tidemark.step` child per step. Attributes

@@ -1,6 +1,6 @@
 import Foundation
 import Logging
-import TidemarkNotify
+import TidemarkHTTP
 
 /// Sends a run's spans to an OTLP/HTTP collector after the run, on its own HTTP session with a
 /// hard deadline per request (`OTEL_EXPORTER_OTLP_TIMEOUT`): a collector that is down, slow or

@@ -1,4 +1,5 @@
 import TidemarkCore
+import TidemarkSQLCheck
 
 /// What to plan for: the desired version, the strategy, and which targets.
 public struct PlannerOptions: Sendable, Hashable {

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import TidemarkCore
+import TidemarkFiles
 
 extension PostgresBackend: BackupCapableBackend {
     public func backupWait(timeouts: Timeouts) -> String {

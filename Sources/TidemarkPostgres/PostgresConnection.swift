@@ -2,6 +2,7 @@ import CLibPQ
 import Foundation
 import Logging
 import TidemarkCore
+import TidemarkSQLCheck
 
 /// An open connection to one PostgreSQL target: a database, or one schema in it.
 ///

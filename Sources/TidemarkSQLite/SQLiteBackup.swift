@@ -2,6 +2,7 @@ import CSQLite
 import Foundation
 import Logging
 import TidemarkCore
+import TidemarkFiles
 
 extension SQLiteBackend: BackupCapableBackend {
     public func backupWait(timeouts: Timeouts) -> String {

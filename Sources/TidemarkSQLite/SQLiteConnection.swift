@@ -2,6 +2,8 @@ import CSQLite
 import Foundation
 import Logging
 import TidemarkCore
+import TidemarkFiles
+import TidemarkSQLCheck
 
 /// An open SQLite database file: the one owner of its `sqlite3` handle.
 ///

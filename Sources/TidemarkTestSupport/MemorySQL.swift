@@ -1,6 +1,7 @@
 import Foundation
 import Synchronization
 import TidemarkCore
+import TidemarkSQLCheck
 
 /// The tiny SQL dialect the in-memory backend understands: enough DDL to have a schema to
 /// inspect and real failure semantics (creating an existing table, dropping a missing one,

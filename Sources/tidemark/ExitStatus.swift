@@ -1,3 +1,4 @@
+import TidemarkCore
 import ArgumentParser
 import TidemarkExecutor
 import TidemarkFleet

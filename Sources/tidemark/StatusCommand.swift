@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import TidemarkCore
 import TidemarkExecutor
+import TidemarkFiles
 import TidemarkFleet
 import TidemarkObserve
 

@@ -4,6 +4,7 @@ import Logging
 import Synchronization
 import Testing
 import TidemarkCore
+import TidemarkSQLCheck
 import TidemarkTestSupport
 
 /// What only the in-memory backend does: its SQL dialect, its test hooks, its speed.

@@ -1,5 +1,6 @@
 import Testing
 import TidemarkCore
+import TidemarkSQLCheck
 
 /// The data-loss classifier over real statements, most taken verbatim from the Lemmy corpus
 /// (../shared/corpora/lemmy, version in the comment).

@@ -1,5 +1,6 @@
 import Testing
 import TidemarkCore
+import TidemarkSQLCheck
 
 @Suite struct SQLScannerTests {
     /// Found by the `sql` fuzz target: the text was trimmed of Unicode spaces the lexer reads as

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import TidemarkCore
+import TidemarkSQLCheck
 
 /// Splitting MySQL scripts the way the server reads them, and telling DML from the rest.
 @Suite struct MySQLScriptTests {

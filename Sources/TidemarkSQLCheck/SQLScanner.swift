@@ -1,4 +1,5 @@
 import Foundation
+import TidemarkCore
 
 /// Splits SQL scripts into top-level statements the way psql does, respecting quotes, dollar
 /// quoting, comments and `BEGIN ATOMIC … END` bodies. Pure and thread-safe.

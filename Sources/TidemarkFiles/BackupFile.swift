@@ -1,4 +1,5 @@
 import Foundation
+import TidemarkCore
 
 /// Backup files, created one way for every backend: folders made (mode 0700), the backup
 /// written to `PATH.partial` (created empty with mode 0600 before any byte is written), and

@@ -1,5 +1,6 @@
 import Testing
 import TidemarkCore
+import TidemarkSQLCheck
 
 /// `SQLLexer`: quoted text, dollar quoting, comments and identifiers as PostgreSQL reads them.
 @Suite struct SQLLexerTests {

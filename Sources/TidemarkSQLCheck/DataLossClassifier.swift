@@ -1,3 +1,5 @@
+import TidemarkCore
+
 /// Finds statements that can destroy data an undo script cannot bring back. Pure and thread-safe.
 ///
 /// Undo scripts are not backups: `ADD COLUMN` after `DROP COLUMN` brings back the column, not

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import TidemarkCore
+import TidemarkFiles
 
 #if canImport(Glibc)
     import Glibc

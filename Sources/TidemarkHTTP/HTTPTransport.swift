@@ -195,7 +195,7 @@ public enum TransportFailure {
             return "network error"
         }
         switch urlError.code {
-        case .timedOut: return "no answer within \(SlackFormatter.seconds(timeout.seconds))"
+        case .timedOut: return "no answer within \(DurationText.seconds(timeout.seconds))"
         case .cannotConnectToHost: return "connection refused"
         case .cannotFindHost, .dnsLookupFailed: return "host not found"
         case .networkConnectionLost: return "connection closed before an answer"

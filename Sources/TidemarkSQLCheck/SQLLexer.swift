@@ -1,3 +1,5 @@
+import TidemarkCore
+
 /// One token of SQL text, as `SQLLexer` reads it. Thread-safe value.
 public struct SQLToken: Sendable, Hashable {
     public enum Kind: Sendable, Hashable {

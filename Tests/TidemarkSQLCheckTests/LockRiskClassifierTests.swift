@@ -1,5 +1,6 @@
 import Testing
 import TidemarkCore
+import TidemarkSQLCheck
 
 /// The lock-risk classifier, statement by statement; several statements are taken verbatim from
 /// the Lemmy corpus (../shared/corpora/lemmy, version in the comment).

@@ -1,4 +1,5 @@
 import Foundation
+import TidemarkCore
 
 #if canImport(Glibc)
     import Glibc

@@ -1,4 +1,5 @@
 import Foundation
+import TidemarkCore
 
 /// Finds PostgreSQL statements that hold a lock long enough to stop traffic on a big table
 /// (the rules of `LockRule`). Pure and thread-safe.

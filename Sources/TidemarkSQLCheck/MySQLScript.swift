@@ -1,4 +1,5 @@
 import Foundation
+import TidemarkCore
 
 /// A MySQL script split into statements the way the server reads them, and what each one is.
 /// Pure functions; thread-safe.
