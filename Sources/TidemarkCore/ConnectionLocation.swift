@@ -5,7 +5,8 @@
 /// Forms: a libpq URI (`postgres://…`, `postgresql://…`) or conninfo string (`host=… dbname=…`);
 /// a libpq service; `sqlite:PATH`, `sqlite://PATH` (the same) or `sqlite:///abs/path`;
 /// `mysql://…` or `mariadb://…` (MySQL and MariaDB servers: `MySQLURL`'s grammar);
-/// `memory:NAME` (the test backend).
+/// `SCHEME:NAME` for a backend the embedding program registers (the test support's in-memory
+/// backend is `memory:NAME`; the `tidemark` executable has none, and its registry says so).
 public enum ConnectionLocation: Sendable, Hashable {
     /// A libpq URI or conninfo string, as written (libpq parses it).
     case postgres(String)
@@ -16,10 +17,12 @@ public enum ConnectionLocation: Sendable, Hashable {
     case sqlite(path: String)
     /// A MySQL or MariaDB server, the URL as written (`MySQLURL` parses it).
     case mysql(String)
-    /// An in-memory database of the test backend, as written after `memory:` and an optional `//`.
-    case memory(name: String)
+    /// A database of a backend that is not one of Tidemark's own, as `SCHEME:NAME` writes it
+    /// (`name` is what follows the scheme and an optional `//`).
+    case other(scheme: String, name: String)
 
-    /// Reads `connection`; every URL that is neither `sqlite:` nor `memory:` is PostgreSQL's.
+    /// Reads `connection`: `sqlite:`, MySQL's schemes, another `SCHEME:`; everything else
+    /// (a libpq URI or conninfo string) is PostgreSQL's.
     public init(_ connection: Connection) {
         switch connection {
         case .service(let name):
@@ -27,10 +30,10 @@ public enum ConnectionLocation: Sendable, Hashable {
         case .url(let url):
             if let path = Self.remainder(of: url, scheme: "sqlite:") {
                 self = .sqlite(path: path)
-            } else if let name = Self.remainder(of: url, scheme: "memory:") {
-                self = .memory(name: name)
             } else if MySQLURL.hasMySQLScheme(url) {
                 self = .mysql(url)
+            } else if let scheme = Self.otherScheme(in: url), let name = Self.remainder(of: url, scheme: scheme + ":") {
+                self = .other(scheme: scheme, name: name)
             } else {
                 self = .postgres(url)
             }
@@ -43,7 +46,7 @@ public enum ConnectionLocation: Sendable, Hashable {
         case .postgres(let url): return .url(url)
         case .service(let name): return .service(name)
         case .sqlite(let path): return .url("sqlite:" + path)
-        case .memory(let name): return .url("memory:" + name)
+        case .other(let scheme, let name): return .url(scheme + ":" + name)
         case .mysql(let url): return .url(url)
         }
     }
@@ -58,7 +61,7 @@ public enum ConnectionLocation: Sendable, Hashable {
         switch self {
         case .postgres, .service: return .postgres
         case .sqlite: return .sqlite
-        case .memory: return .memory
+        case .other(let scheme, _): return BackendKind(rawValue: scheme)
         case .mysql: return .mysql
         }
     }
@@ -68,8 +71,8 @@ public enum ConnectionLocation: Sendable, Hashable {
         switch self {
         case .sqlite(let path) where path.isEmpty || path == ":memory:":
             return "`sqlite:\(path)` names no database file; use `sqlite:PATH` with a file path (an in-memory database would not keep its history)."
-        case .memory(let name) where name.isEmpty:
-            return "`memory:` names no database; use `memory:NAME`."
+        case .other(let scheme, let name) where name.isEmpty:
+            return "`\(scheme):` names no database; use `\(scheme):NAME`."
         case .mysql(let url):
             do {
                 _ = try MySQLURL(parsing: url)
@@ -98,7 +101,7 @@ public enum ConnectionLocation: Sendable, Hashable {
     /// The URL schemes Tidemark reads (`scheme://`); every other `word://` is refused, because
     /// libpq would take `postgress://host/db` as a conninfo string and the whole URL as a
     /// database name on the local socket.
-    public static let knownSchemes = ["postgres", "postgresql", "sqlite", "memory"]
+    public static let knownSchemes = ["postgres", "postgresql", "sqlite"]
 
     /// The scheme of `url` when it starts `scheme://` and Tidemark does not know it; nil
     /// otherwise (a known scheme, `sqlite:PATH`, a conninfo string such as `host=db dbname=app`).
@@ -109,6 +112,19 @@ public enum ConnectionLocation: Sendable, Hashable {
             scheme.unicodeScalars.allSatisfy({ $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "+-.".unicodeScalars.contains($0)) })
         else { return nil }
         return knownSchemes.contains(String(scheme)) ? nil : String(scheme)
+    }
+
+    /// The scheme of a URL that names neither PostgreSQL, SQLite nor MySQL: letters, digits, `+`,
+    /// `-`, `.` before the first `:`, starting with a letter. A conninfo string (`host=db
+    /// dbname=app`) has an `=` or a space first, so it is never one.
+    private static func otherScheme(in url: String) -> String? {
+        guard let colon = url.firstIndex(of: ":") else { return nil }
+        let scheme = url[..<colon]
+        guard let first = scheme.unicodeScalars.first, first.isASCII, first.properties.isAlphabetic,
+            scheme.unicodeScalars.allSatisfy({ $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "+-.".unicodeScalars.contains($0)) })
+        else { return nil }
+        // libpq reads only these two, lowercase: `Postgres://` is another scheme (a typo).
+        return scheme == "postgres" || scheme == "postgresql" ? nil : String(scheme)
     }
 
     /// What follows `scheme` and an optional `//` in `url`, or nil when `url` has another scheme.

@@ -41,10 +41,20 @@ public enum Connection: Sendable, Hashable, Codable {
 }
 
 /// Which backend a target's connection needs.
-public enum BackendKind: String, Sendable, Codable {
-    case postgres, sqlite, memory
+public struct BackendKind: RawRepresentable, Sendable, Hashable, Codable, CustomStringConvertible {
+    /// The kind's name: the URL scheme of its databases for every kind but PostgreSQL's.
+    public var rawValue: String
+
+    public init(rawValue: String) { self.rawValue = rawValue }
+
+    /// PostgreSQL over libpq (URLs, conninfo strings, services).
+    public static let postgres = BackendKind(rawValue: "postgres")
+    /// SQLite files.
+    public static let sqlite = BackendKind(rawValue: "sqlite")
     /// MySQL 5.7/8.x and MariaDB 10.x/11.x servers: one backend over MariaDB Connector/C.
-    case mysql
+    public static let mysql = BackendKind(rawValue: "mysql")
+
+    public var description: String { rawValue }
 }
 
 /// One database (or one schema in a database) that Tidemark migrates. Thread-safe value.

@@ -163,7 +163,7 @@ struct InventoryParser {
             return nil
         }
         guard let url = text(urlNode, "url", example: "url: \"postgres://tidemark@control.db.internal/tidemark\"") else { return nil }
-        if let scheme = ConnectionLocation.unknownScheme(in: url), scheme != "sqlite", scheme != "memory" {
+        if let scheme = ConnectionLocation.unknownScheme(in: url), scheme != "sqlite" {
             failUnknownScheme(scheme, at: urlNode, known: ["postgres", "postgresql"])
             return nil
         }
@@ -172,9 +172,12 @@ struct InventoryParser {
     }
 
     /// A `word://` URL Tidemark does not read; only the scheme is repeated (the URL may hold a password).
+    /// The schemes a target's `url` may have (besides libpq conninfo strings).
+    static let targetSchemes = ConnectionLocation.knownSchemes + MySQLURL.schemes
+
     mutating func failUnknownScheme(_ scheme: String, at node: Node, known: [String]) {
         let hint = Suggestion.closest(to: scheme, among: known).map { "did you mean '\($0)://'? " } ?? ""
-        let forms = known.map { $0 == "sqlite" ? "sqlite:PATH" : $0 == "memory" ? "memory:NAME" : "\($0)://" }
+        let forms = known.map { $0 == "sqlite" ? "sqlite:PATH" : "\($0)://" }
         fail(
             node,
             "unknown URL scheme '\(PrintableText.escaped(scheme))://'; \(hint)Tidemark reads \(forms.joined(separator: ", ")) and libpq conninfo strings (host=… dbname=…).")
@@ -502,8 +505,13 @@ struct InventoryParser {
             if let value = url, case .sqlite(path: "") = ConnectionLocation(.url(value)) {
                 fail(urlNode, "url \(value) needs a file path, e.g. url: \"sqlite:.tidemark/\(environment).db\".")
                 url = nil
-            } else if let value = url, let scheme = ConnectionLocation.unknownScheme(in: value) {
-                failUnknownScheme(scheme, at: urlNode, known: ConnectionLocation.knownSchemes)
+            } else if let value = url, case .other(let scheme, _) = ConnectionLocation(.url(value)),
+                value.dropFirst(scheme.count).hasPrefix("://") || Suggestion.closest(to: scheme, among: Self.targetSchemes) != nil
+            {
+                // `postgress://…` or `sqllite:app.db` is a typo, refused here. Another `SCHEME:NAME`
+                // may be a backend the embedding program registers (the tests' `memory:`); the
+                // backend registry refuses it by name at connect when there is none.
+                failUnknownScheme(scheme, at: urlNode, known: Self.targetSchemes)
                 url = nil
             }
             // A MySQL URL is read by Tidemark's own grammar: its mistakes are found here, at

@@ -461,3 +461,9 @@ public struct MemoryScratchProvider: ScratchDatabaseProvider {
         store.removeDatabase(of: target)
     }
 }
+
+extension BackendKind {
+    /// The in-memory test backend's kind: its databases are `memory:NAME` (the scheme names the
+    /// kind; Tidemark's own code knows nothing of it).
+    public static let memory = BackendKind(rawValue: "memory")
+}

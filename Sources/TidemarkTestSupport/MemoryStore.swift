@@ -32,7 +32,7 @@ public final class MemoryStore: Sendable {
     /// has one (`NAME/SCHEMA`), so two schemas of one database are independent targets.
     public static func databaseName(of target: Target) throws(BackendError) -> String {
         let location = target.location
-        guard case .memory(let name) = location else {
+        guard case .other(scheme: "memory", let name) = location else {
             throw .unsupported(target: target.name, message: "not an in-memory target; use `url: memory:NAME`.")
         }
         if let problem = location.problem { throw .unsupported(target: target.name, message: problem) }

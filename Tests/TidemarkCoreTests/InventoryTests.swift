@@ -53,7 +53,7 @@ import TidemarkCore
 
     @Test func connectionDecidesTheBackend() {
         #expect(Self.target("a", "e", "sqlite:dbs/a.db").backendKind == .sqlite)
-        #expect(Self.target("a", "e", "memory:a").backendKind == .memory)
+        #expect(Self.target("a", "e", "memory:a").backendKind == BackendKind(rawValue: "memory"))
         #expect(Self.target("a", "e", "postgres://db/a").backendKind == .postgres)
         #expect(Self.target("a", "e", "host=db dbname=a").backendKind == .postgres)
         #expect(Target(name: "a", environment: "e", connection: .service("a")).backendKind == .postgres)
