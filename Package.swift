@@ -5,8 +5,8 @@ let package = Package(
     name: "Tidemark",
     platforms: [.macOS(.v15)],
     products: [
+        // The command line is the product; the modules are not offered as a library (docs/decisions/0027).
         .executable(name: "tidemark", targets: ["tidemark"]),
-        .library(name: "TidemarkCore", targets: ["TidemarkCore"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),

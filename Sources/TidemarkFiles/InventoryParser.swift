@@ -175,12 +175,13 @@ struct InventoryParser {
     /// The schemes a target's `url` may have (besides libpq conninfo strings).
     static let targetSchemes = ConnectionLocation.knownSchemes + MySQLURL.schemes
 
-    mutating func failUnknownScheme(_ scheme: String, at node: Node, known: [String]) {
-        let hint = Suggestion.closest(to: scheme, among: known).map { "did you mean '\($0)://'? " } ?? ""
+    /// `separator`: what followed the scheme as written, `://` or `:`.
+    mutating func failUnknownScheme(_ scheme: String, at node: Node, known: [String], separator: String = "://") {
+        let hint = Suggestion.closest(to: scheme, among: known).map { "did you mean '\($0)\(separator)'? " } ?? ""
         let forms = known.map { $0 == "sqlite" ? "sqlite:PATH" : "\($0)://" }
         fail(
             node,
-            "unknown URL scheme '\(PrintableText.escaped(scheme))://'; \(hint)Tidemark reads \(forms.joined(separator: ", ")) and libpq conninfo strings (host=… dbname=…).")
+            "unknown URL scheme '\(PrintableText.escaped(scheme))\(separator)'; \(hint)Tidemark reads \(forms.joined(separator: ", ")) and libpq conninfo strings (host=… dbname=…).")
     }
 
     /// `drift: off|warn|block`.
@@ -511,7 +512,8 @@ struct InventoryParser {
                 // `postgress://…` or `sqllite:app.db` is a typo, refused here. Another `SCHEME:NAME`
                 // may be a backend the embedding program registers (the tests' `memory:`); the
                 // backend registry refuses it by name at connect when there is none.
-                failUnknownScheme(scheme, at: urlNode, known: Self.targetSchemes)
+                let separator = value.dropFirst(scheme.count).hasPrefix("://") ? "://" : ":"
+                failUnknownScheme(scheme, at: urlNode, known: Self.targetSchemes, separator: separator)
                 url = nil
             }
             // A MySQL URL is read by Tidemark's own grammar: its mistakes are found here, at

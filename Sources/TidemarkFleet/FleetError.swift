@@ -45,6 +45,18 @@ public enum FleetError: Error, Sendable, CustomStringConvertible {
     case repairNeedsFingerprints(versions: [String], backends: [BackendKind], planDirectory: String)
     /// `adopt --baseline V` names no version of the plan.
     case adoptBaseline(String, planDirectory: String, latest: String?)
+    /// `rehearse --from/--to V` names no version of the plan.
+    case rehearsalRange(option: String, text: String, plan: String)
+    /// The scratch database of a rehearsal could not be made or rebuilt.
+    case scratchDatabase(String)
+    /// The rehearsal's fingerprints could not be written.
+    case recordFingerprints(String)
+    /// A backup or restore failed; `locked` when another session held what it needed.
+    case backup(String, locked: Bool)
+    /// `restore`: the backup file does not exist.
+    case noBackupFile(String)
+    /// `restore` of a prod target without `--yes`.
+    case restoreNeedsConfirmation(target: String)
 
     /// Which documented exit code the error means.
     public enum Category: Sendable {
@@ -54,7 +66,8 @@ public enum FleetError: Error, Sendable, CustomStringConvertible {
     public var category: Category {
         switch self {
         case .runLockHeld: return .locked
-        case .runLockUnavailable, .unreadable: return .failed
+        case .backup(_, let locked): return locked ? .locked : .failed
+        case .runLockUnavailable, .unreadable, .scratchDatabase, .recordFingerprints: return .failed
         default: return .invalidInput
         }
     }
@@ -96,6 +109,12 @@ public enum FleetError: Error, Sendable, CustomStringConvertible {
         case .adoptBaseline(let text, let directory, let latest):
             let range = latest.map { "its versions end at \($0)" } ?? "it has no versions"
             return "--baseline \(text): the plan \(directory) has no version \(text) (\(range)); give the version the untracked targets are at."
+        case .rehearsalRange(let option, let text, let plan): return "\(option) \(text): plan \(plan) has no version \(text)"
+        case .scratchDatabase(let message): return "rehearse: \(message)"
+        case .recordFingerprints(let message): return message
+        case .backup(let message, _): return message
+        case .noBackupFile(let path): return "\(path): no such backup file."
+        case .restoreNeedsConfirmation(let target): return "refusing to restore prod target \(target) without confirmation: pass --yes."
         case .repairNeedsFingerprints(let versions, let backends, let directory):
             let plan = RepairHint.shellWord(directory)
             let commands = backends.map { backend in

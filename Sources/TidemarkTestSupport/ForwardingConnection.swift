@@ -1,31 +1,29 @@
 import TidemarkCore
 
-/// A connection that forwards every call to another one. Tests subclass it and override only
-/// what they change: a defect to catch, a meter around steps. When `BackendConnection` gains a
-/// requirement, this is the one wrapper to extend.
+/// A connection that forwards every call to another one. Test types conform and implement only
+/// what they change (a defect to catch, a meter around steps); the rest forwards to `base`. When
+/// `BackendConnection` gains a requirement, this extension is the one wrapper to extend.
 ///
 /// Not thread-safe, like the connection it wraps; `canceller` may be used from other threads.
-open class ForwardingConnection: BackendConnection {
+public protocol ForwardingConnection: BackendConnection {
     /// The connection every call goes to.
-    public let base: any BackendConnection
+    var base: any BackendConnection { get }
+}
 
-    public init(base: any BackendConnection) {
-        self.base = base
-    }
-
-    open var target: Target { base.target }
-    open var canceller: any StatementCanceller { base.canceller }
-    open func tryLock(timeout: Duration) throws(BackendError) -> Bool { try base.tryLock(timeout: timeout) }
-    open func unlock() throws(BackendError) { try base.unlock() }
-    open func ensureHistoryTable() throws(BackendError) { try base.ensureHistoryTable() }
-    open func readHistory() throws(BackendError) -> [HistoryEntry] { try base.readHistory() }
-    open func estimatedRows(of relations: [String]) throws(BackendError) -> [String: Double] {
+extension ForwardingConnection {
+    public var target: Target { base.target }
+    public var canceller: any StatementCanceller { base.canceller }
+    public func tryLock(timeout: Duration) throws(BackendError) -> Bool { try base.tryLock(timeout: timeout) }
+    public func unlock() throws(BackendError) { try base.unlock() }
+    public func ensureHistoryTable() throws(BackendError) { try base.ensureHistoryTable() }
+    public func readHistory() throws(BackendError) -> [HistoryEntry] { try base.readHistory() }
+    public func estimatedRows(of relations: [String]) throws(BackendError) -> [String: Double] {
         try base.estimatedRows(of: relations)
     }
     @discardableResult
-    open func readRows(of table: ForeignTable) throws(BackendError) -> [[String?]]? { try base.readRows(of: table) }
-    open func run(_ step: StepRequest) throws(BackendError) -> HistoryEntry { try base.run(step) }
-    open func verify(_ request: VerifyRequest) throws(BackendError) { try base.verify(request) }
-    open func fingerprint() throws(BackendError) -> SchemaFingerprint { try base.fingerprint() }
-    open func close() { base.close() }
+    public func readRows(of table: ForeignTable) throws(BackendError) -> [[String?]]? { try base.readRows(of: table) }
+    public func run(_ step: StepRequest) throws(BackendError) -> HistoryEntry { try base.run(step) }
+    public func verify(_ request: VerifyRequest) throws(BackendError) { try base.verify(request) }
+    public func fingerprint() throws(BackendError) -> SchemaFingerprint { try base.fingerprint() }
+    public func close() { base.close() }
 }

@@ -85,27 +85,28 @@ struct SilentCanceller: StatementCanceller {
 
 /// A connection with one defect: forwards everything else.
 final class DefectiveConnection: ForwardingConnection {
+    let base: any BackendConnection
     let defect: BackendDefect
 
     init(base: any BackendConnection, defect: BackendDefect) {
         self.defect = defect
-        super.init(base: base)
+        self.base = base
     }
 
-    override var canceller: any StatementCanceller { defect == .cancelIgnored ? SilentCanceller() : base.canceller }
+    var canceller: any StatementCanceller { defect == .cancelIgnored ? SilentCanceller() : base.canceller }
 
-    override func tryLock(timeout: Duration) throws(BackendError) -> Bool {
+    func tryLock(timeout: Duration) throws(BackendError) -> Bool {
         let taken = try base.tryLock(timeout: timeout)
         return defect == .lockNeverExclusive ? true : taken
     }
 
-    override func fingerprint() throws(BackendError) -> SchemaFingerprint {
+    func fingerprint() throws(BackendError) -> SchemaFingerprint {
         let fingerprint = try base.fingerprint()
         guard defect == .fingerprintIgnoresIndexes else { return fingerprint }
         return SchemaFingerprint(lines: fingerprint.lines.filter { !$0.hasPrefix("index ") })
     }
 
-    override func readHistory() throws(BackendError) -> [HistoryEntry] {
+    func readHistory() throws(BackendError) -> [HistoryEntry] {
         let rows = try base.readHistory()
         switch defect {
         case .historyForgotten: return []
@@ -121,13 +122,13 @@ final class DefectiveConnection: ForwardingConnection {
     }
 
     @discardableResult
-    override func run(_ step: StepRequest) throws(BackendError) -> HistoryEntry {
+    func run(_ step: StepRequest) throws(BackendError) -> HistoryEntry {
         var step = step
         if defect == .skipRecordedAsForward, step.kind == .skip { step.kind = .forward }
         return try base.run(step)
     }
 
-    override func close() {
+    func close() {
         if defect != .closeIgnored { base.close() }
     }
 }

@@ -211,6 +211,22 @@ import TidemarkTestSupport
         #expect(!"\(validate)".contains("hunter2"), "\(validate)")
     }
 
+    @Test func aNearMissOfAKnownSchemeWithoutSlashesIsRefusedAndAnyOtherSchemeNamesTheMissingBackend() async throws {
+        let scratch = try Scratch(scripts: ["V1__a.sql": "CREATE TABLE a (x int);\n"])
+        defer { scratch.remove() }
+        let original = try String(contentsOfFile: scratch.inventory, encoding: .utf8)
+        try original.replacingOccurrences(of: "sqlite:../dev.db", with: "sqllite:../dev.db")
+            .write(toFile: scratch.inventory, atomically: true, encoding: .utf8)
+        try await expectRefused(scratch, "inventories/fleet.yaml:4:50: unknown URL scheme 'sqllite:'; did you mean 'sqlite:'?")
+        // A scheme far from every known one may belong to a backend an embedding program
+        // registers; the executable has none, and says so by name instead of asking libpq.
+        try original.replacingOccurrences(of: "sqlite:../dev.db", with: "memory:dev")
+            .write(toFile: scratch.inventory, atomically: true, encoding: .utf8)
+        let status = try await CommandRunner.run(["status", "-i", scratch.inventory], in: scratch.root)
+        #expect(status.status == 1, "\(status)")
+        #expect(status.standardOutput.contains("no memory backend in this build (available: mysql, postgres, sqlite)"), "\(status)")
+    }
+
     // MARK: - Printed text is escaped
 
     @Test func logLinesEscapeThePathsAndMessagesTheyQuote() async throws {

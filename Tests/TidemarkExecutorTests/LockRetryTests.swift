@@ -25,14 +25,15 @@ struct LockContendedBackend: Backend {
 }
 
 final class LockContendedConnection: ForwardingConnection {
+    let base: any BackendConnection
     let backend: LockContendedBackend
 
     init(base: any BackendConnection, backend: LockContendedBackend) {
         self.backend = backend
-        super.init(base: base)
+        self.base = base
     }
 
-    override func run(_ step: StepRequest) throws(BackendError) -> HistoryEntry {
+    func run(_ step: StepRequest) throws(BackendError) -> HistoryEntry {
         let fail = backend.failures.count.withLock { remaining in
             guard remaining > 0 else { return false }
             remaining -= 1

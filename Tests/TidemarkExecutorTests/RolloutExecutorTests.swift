@@ -42,14 +42,15 @@ struct MeteredBackend: Backend {
 
 /// Enters and leaves the meter around each step; forwards everything else.
 final class MeteredConnection: ForwardingConnection {
+    let base: any BackendConnection
     let meter: InFlightMeter
 
     init(base: any BackendConnection, meter: InFlightMeter) {
         self.meter = meter
-        super.init(base: base)
+        self.base = base
     }
 
-    override func run(_ step: StepRequest) throws(BackendError) -> HistoryEntry {
+    func run(_ step: StepRequest) throws(BackendError) -> HistoryEntry {
         meter.enter(target.name)
         defer { meter.leave(target.name) }
         return try base.run(step)

@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import TidemarkCore
-import TidemarkExecutor
 import TidemarkFleet
 
 extension RepairResolution: ExpressibleByArgument {}

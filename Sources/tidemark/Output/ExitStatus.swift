@@ -1,6 +1,5 @@
 import TidemarkCore
 import ArgumentParser
-import TidemarkExecutor
 import TidemarkFleet
 
 /// The documented exit codes (docs/reference.md#exit-codes).

@@ -1,5 +1,4 @@
 import TidemarkCore
-import TidemarkExecutor
 import TidemarkObserve
 import TidemarkPlanner
 

@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import TidemarkCore
-import TidemarkExecutor
 import TidemarkFiles
 import TidemarkFleet
 import TidemarkObserve

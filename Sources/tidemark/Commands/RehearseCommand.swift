@@ -1,9 +1,8 @@
 import ArgumentParser
 import Foundation
 import TidemarkCore
-import TidemarkFleet
 import TidemarkExecutor
-import TidemarkFiles
+import TidemarkFleet
 import TidemarkPostgres
 import TidemarkSQLite
 
@@ -36,51 +35,19 @@ extension Tidemark {
 
         func run() async throws {
             let logger = logging.makeLogger()
-            let planDirectory = try source.source.directory()
-            let plan = try FleetInputs.plan(at: planDirectory)
+            let plan = try FleetInputs.plan(at: try source.source.directory())
             let scratch: any ScratchDatabaseProvider =
                 scratchURL.map { PostgresScratchProvider(url: $0, logger: logger) } ?? SQLiteScratchProvider()
-            let rehearsal = Rehearsal(
-                plan: plan, scratch: scratch, logger: logger, from: try version(fromVersion, "--from", in: plan),
-                to: try version(toVersion, "--to", in: plan), keepGoing: keepGoing)
-
+            let rehearse = RehearseRun(
+                plan: plan, scratch: scratch, from: fromVersion, to: toVersion, keepGoing: keepGoing, record: record, logger: logger)
             let out = Terminal.standardOutput
             let json = self.json
             if !json { out.write("rehearsing plan \(plan.name) on \(scratch.location)") }
-            let pool = DispatchWorkers(count: 1, label: "tidemark-rehearse")
-            let report: RehearsalReport
-            do {
-                report = try await pool.run {
-                    try rehearsal.run { result in
-                        if !json { out.write(Self.line(for: result)) }
-                    }
-                }
-            } catch let failure as Rehearsal.ScratchFailure {
-                throw CommandFailure(.failed, "rehearse: \(failure.message)")
+            let result = try await rehearse.run { result in
+                if !json { out.write(Self.line(for: result)) }
             }
-
-            var recordedPath: String?
-            if report.passed || record {
-                do {
-                    recordedPath = try FingerprintFile.record(report.fingerprints, backend: report.backend, plan: plan.name, inPlan: plan.directory)
-                } catch {
-                    throw CommandFailure(.failed, "\(error)")
-                }
-            }
-            if json {
-                out.write(try renderJSON(report))
-            } else {
-                out.write(Self.summary(report, recordedPath: recordedPath))
-            }
-            if !report.failures.isEmpty { throw ExitStatus.failed.exitCode }
-        }
-
-        private func version(_ text: String?, _ option: String, in plan: Plan) throws -> Version? {
-            guard let text else { return nil }
-            guard let version = Version(text, style: plan.versionStyle), plan.migration(version) != nil else {
-                throw CommandFailure(.invalidInput, "\(option) \(text): plan \(plan.name) has no version \(text)")
-            }
-            return version
+            out.write(json ? try renderJSON(result.report) : Self.summary(result.report, recordedPath: result.recordedPath))
+            if !result.report.failures.isEmpty { throw ExitStatus.failed.exitCode }
         }
 
         static func line(for result: RehearsalResult) -> String {

@@ -1,6 +1,5 @@
 import Foundation
 import TidemarkCore
-import TidemarkExecutor
 import TidemarkFleet
 
 /// `status --drift`: one line per target, after the status table.

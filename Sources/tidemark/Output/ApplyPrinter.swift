@@ -1,6 +1,5 @@
 import Foundation
 import TidemarkCore
-import TidemarkExecutor
 import TidemarkFleet
 import TidemarkPlanner
 import TidemarkObserve

@@ -82,18 +82,16 @@ extension Tidemark {
 
         func run() async throws {
             let store = try ControlCommand.open(controlDatabase, logging: logging)
-            let stopped: Bool
-            do { stopped = try store.requestStop(runID) } catch { throw CommandFailure(ExitStatus(error.category), error.description) }
-            guard stopped else {
+            let outcome: StopOutcome?
+            do { outcome = try store.stop(runID) } catch { throw CommandFailure(ExitStatus(error.category), error.description) }
+            guard let outcome else {
                 throw CommandFailure(.invalidInput, "no open run \(runID) in the control database; `tidemark runs --control <control-url>` lists the runs.")
             }
             Terminal.standardOutput.write("run \(runID): stop requested; every runner finishes its running steps and starts nothing new.")
-            let ended: (skipped: Int, finished: Bool)?
-            do { ended = try store.endWithoutRunners(runID) } catch { throw CommandFailure(ExitStatus(error.category), error.description) }
-            if let ended {
-                let targets = ended.skipped == 1 ? "1 target" : "\(ended.skipped) targets"
+            if let skipped = outcome.skippedWithoutRunners {
+                let targets = skipped == 1 ? "1 target" : "\(skipped) targets"
                 Terminal.standardOutput.write(
-                    "no live runner is left to see it: \(targets) nobody was running recorded skipped\(ended.finished ? "; the run is finished." : ".")")
+                    "no live runner is left to see it: \(targets) nobody was running recorded skipped\(outcome.finished ? "; the run is finished." : ".")")
             }
         }
     }

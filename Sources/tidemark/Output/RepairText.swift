@@ -1,6 +1,5 @@
 import Foundation
 import TidemarkCore
-import TidemarkExecutor
 import TidemarkFleet
 
 /// How `tidemark repair` words its report for people.

@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import TidemarkCore
-import TidemarkExecutor
 import TidemarkFleet
 
 /// `--from`: which tool's history `adopt` reads.

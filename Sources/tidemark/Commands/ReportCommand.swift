@@ -2,7 +2,6 @@ import ArgumentParser
 import Foundation
 import TidemarkControl
 import TidemarkCore
-import TidemarkExecutor
 import TidemarkFleet
 import TidemarkObserve
 

@@ -2,7 +2,6 @@ import ArgumentParser
 import Foundation
 import TidemarkCore
 import TidemarkFleet
-import TidemarkExecutor
 
 extension Tidemark {
     /// `tidemark backup`: a restorable copy of one target (pg_dump -Fc, or SQLite's online backup).
@@ -22,28 +21,13 @@ extension Tidemark {
         func run() async throws {
             let inventory = try inventoryOption.load()
             let target = try inventory.requireTarget(self.target)
-            let path: String
-            if let out {
-                path = out
-            } else {
-                switch TargetName.validated(target.name) {
-                case .success(let name): path = BackupPolicy().path(for: name, runID: RunIdentity.makeRunID()) ?? ""
-                case .failure(let refused): throw CommandFailure(.invalidInput, "\(refused).")
-                }
-            }
-            let runner = BackupRunner(
-                registry: Backends.standard, timeouts: inventory.timeouts(for: target),
-                logger: logging.makeLogger())
-            let pool = DispatchWorkers(count: 1, label: "tidemark-backup")
-            if let waits = runner.backupWait(for: target) {
+            let backups = BackupRun(inventory: inventory, registry: Backends.standard, logger: logging.makeLogger())
+            let path = try out ?? backups.defaultPath(for: target)
+            if let waits = backups.waitNotice(for: target) {
                 Terminal.standardOutput.write("backing up \(target.name) to \(path) (\(waits))")
             }
-            do {
-                let record = try await pool.run { try runner.backup(target, to: path) }
-                Terminal.standardOutput.write("backup of \(record.target) written to \(record.path) (\(record.method), \(record.bytes) bytes)")
-            } catch let failure as BackupRunner.Failure {
-                throw CommandFailure(failure.locked ? .locked : .failed, failure.description)
-            }
+            let record = try await backups.backup(target, to: path)
+            Terminal.standardOutput.write("backup of \(record.target) written to \(record.path) (\(record.method), \(record.bytes) bytes)")
         }
     }
 
@@ -69,23 +53,9 @@ extension Tidemark {
         func run() async throws {
             let inventory = try inventoryOption.load()
             let target = try inventory.requireTarget(self.target)
-            guard FileManager.default.fileExists(atPath: path) else {
-                throw CommandFailure(.invalidInput, "\(path): no such backup file.")
-            }
-            if inventory.environment(named: target.environment)?.tier == .prod && !yes {
-                throw CommandFailure(.invalidInput, "refusing to restore prod target \(target.name) without confirmation: pass --yes.")
-            }
-            let runner = BackupRunner(
-                registry: Backends.standard, timeouts: inventory.timeouts(for: target),
-                logger: logging.makeLogger())
-            let pool = DispatchWorkers(count: 1, label: "tidemark-restore")
-            let path = self.path
-            do {
-                try await pool.run { try runner.restore(target, from: path) }
-                Terminal.standardOutput.write("\(target.name) restored from \(path)")
-            } catch let failure as BackupRunner.Failure {
-                throw CommandFailure(failure.locked ? .locked : .failed, failure.description)
-            }
+            let backups = BackupRun(inventory: inventory, registry: Backends.standard, logger: logging.makeLogger())
+            try await backups.restore(target, from: path, confirmed: yes)
+            Terminal.standardOutput.write("\(target.name) restored from \(path)")
         }
     }
 }

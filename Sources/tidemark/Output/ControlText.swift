@@ -1,7 +1,6 @@
 import Foundation
 import TidemarkControl
 import TidemarkCore
-import TidemarkExecutor
 
 /// The words for many-runner rollouts: a runner's closing lines and the `tidemark runs` table.
 enum ControlText {

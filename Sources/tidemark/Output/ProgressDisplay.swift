@@ -1,7 +1,6 @@
 import Foundation
 import Synchronization
 import TidemarkCore
-import TidemarkExecutor
 import TidemarkObserve
 
 /// Shows a run's progress. On a terminal: finished targets scroll by above one live status line
