@@ -560,7 +560,7 @@ extension ControlStore {
     /// Whether the runner row `alias` is alive: it has not left and renewed its heartbeat within
     /// its own lease (heartbeats come every third of it), the rule by which its targets are
     /// taken over. Rows from before leases were stored count a lease as 90 s.
-    static func isLive(_ alias: String) -> String {
+    public static func isLive(_ alias: String) -> String {
         "\(alias).left_at IS NULL AND \(alias).heartbeat_at > now() - coalesce(\(alias).lease_ms, 90000) * interval '1 millisecond'"
     }
 

@@ -1,4 +1,6 @@
 import Foundation
+import Testing
+import TidemarkControl
 import TidemarkCore
 import TidemarkPostgres
 import TidemarkTestSupport
@@ -135,6 +137,25 @@ struct ControlFleet {
     /// kills or interrupts a runner mid-work this way, not after a fixed delay, which a loaded
     /// machine lands before it started or after it finished; polling on a thread of its own
     /// because the test pool's few threads may all be blocked by other suites.
+    /// Waits (bounded) until no runner of this fleet's runs is live: a killed runner's lease has
+    /// run out on the control database's clock. Instead of sleeping a lease and hoping.
+    func waitUntilNoLiveRunner(timeout: Duration = .seconds(60)) async throws {
+        let session = try self.session()
+        defer { session.close() }
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            let live = try session.query(
+                """
+                SELECT count(*) FROM tidemark_control.runners r JOIN tidemark_control.runs USING (run_id)
+                WHERE runs.inventory = $1 AND \(ControlStore.isLive("r"))
+                """, [name]
+            ).first?.first
+            if live == "0" { return }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        Issue.record("a runner was still live after \(timeout)")
+    }
+
     func claimingRunner(among pids: [Int32], timeout: Duration = .seconds(60)) async throws -> Int32? {
         let url = self.url
         let name = self.name

@@ -87,8 +87,8 @@ struct ManyRunnersTests {
         #expect(try await fleet.claimingRunner(among: [doomed.processIdentifier]) != nil, "the first runner never claimed")
         doomed.send(SIGKILL)
         _ = await doomed.wait()
-        // Its one-second lease ran out: `tidemark runs` says the run has no live runner.
-        try await Task.sleep(for: .seconds(2))
+        // Its one-second lease runs out: then `tidemark runs` says the run has no live runner.
+        try await fleet.waitUntilNoLiveRunner()
         let orphaned = try await CommandRunner.run(["runs", "--control", fleet.url], in: fleet.directory)
         #expect(orphaned.standardOutput.contains(" 1 (0 live) "), "\(orphaned)")
         #expect(orphaned.standardOutput.contains("    no live runner: the run waits for one; start a runner, or end it with tidemark stop "), "\(orphaned)")
@@ -137,7 +137,7 @@ struct ManyRunnersTests {
         #expect(try await fleet.claimingRunner(among: [doomed.processIdentifier]) != nil, "the runner never claimed")
         doomed.send(SIGKILL)
         _ = await doomed.wait()
-        try await Task.sleep(for: .seconds(2))
+        try await fleet.waitUntilNoLiveRunner()
         let listed = try await CommandRunner.run(["runs", "--control", fleet.url, "--json"], in: fleet.directory)
         let document = try #require(try JSONSerialization.jsonObject(with: Data(listed.standardOutput.utf8)) as? [String: Any], "\(listed)")
         let runID = try #require((document["runs"] as? [[String: Any]])?.first?["runID"] as? String, "\(listed)")
