@@ -17,6 +17,11 @@ public struct RunReport: Sendable, Codable {
     public var interrupted: Bool
     /// The OpenTelemetry trace of the run, as 32 hex digits (nil: no traces were exported).
     public var traceID: String?
+    /// The runner that wrote this report, in a run shared through a control database
+    /// (`NAME/<pid>-<random>`; nil: a run in one process).
+    public var runner: String?
+    /// `--lock-ok VERSION --reason TEXT`: the lock risks acknowledged for this run only (nil: none).
+    public var lockAcknowledgements: [LockAcknowledgement]?
     public var targets: [TargetOutcome]
 
     public init(
@@ -43,13 +48,15 @@ public struct RunReport: Sendable, Codable {
         return counts
     }
 
-    /// `12 targets: 7 succeeded, 3 unchanged, 2 blocked in 1.4 s`.
+    /// `12 targets: 7 succeeded, 3 unchanged, 2 blocked in 1.4 s`, and that the run was stopped
+    /// when it was (a signal, `tidemark stop`).
     public var summaryLine: String {
         let counts = self.counts
         let parts = Outcome.allCases.compactMap { outcome in counts[outcome].map { "\($0) \(outcome.rawValue)" } }
         let seconds = finishedAt.timeIntervalSince(startedAt)
         let wall = seconds < 10 ? String(format: "%.2f s", seconds) : String(format: "%.1f s", seconds)
-        return "run \(runID): \(targets.count) target\(targets.count == 1 ? "" : "s"): \(parts.joined(separator: ", ")) in \(wall)"
+        let stopped = interrupted ? "; stopped: running steps finished or rolled back, nothing new started" : ""
+        return "run \(runID): \(targets.count) target\(targets.count == 1 ? "" : "s"): \(parts.joined(separator: ", ")) in \(wall)\(stopped)"
     }
 
     /// Writes the report as JSON, creating folders; the file is readable by its owner only and

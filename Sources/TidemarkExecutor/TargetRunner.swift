@@ -259,8 +259,13 @@ public struct TargetRunner: Sendable {
                 throw .scriptChanged(target: target, script: step.script)
             }
         }
+        // `--lock-ok` acknowledged no line of the script: the history row keeps who did, and why.
+        var description = migration.description
+        if let by = step.lockAcknowledgedBy, let reason = step.lockAcknowledged {
+            description += "; " + LockAcknowledgement.historyNote(reason: reason, by: by)
+        }
         return StepRequest(
-            version: step.version.text, description: migration.description, kind: step.kind, scriptPath: step.script,
+            version: step.version.text, description: description, kind: step.kind, scriptPath: step.script,
             sql: recordOnly ? "" : script?.sql ?? "", checksum: step.kind == .undo ? (script?.checksum ?? "") : migration.forward.checksum,
             transactional: step.transactional, runID: runID, appliedBy: appliedBy)
     }

@@ -39,6 +39,9 @@ public struct ApplyRequest: Sendable {
     public var drift: DriftPolicy?
     /// `--verify`: run each version's verify script (Sqitch's `verify/`) after its forward step.
     public var verify = false
+    /// `--lock-ok VERSION --reason TEXT`…: lock risks acknowledged for this run
+    /// (docs/live-production.md#acknowledging-a-lock-risk); each version must be the plan's.
+    public var lockAcknowledgements: [LockAcknowledgement] = []
     /// Where the report goes; nil: `<state>/runs/<run-id>.json`. Its HTML page goes beside it.
     public var reportPath: String?
     /// `--metrics-file`: where the run's Prometheus metrics go at the end (nil: nowhere).
@@ -208,6 +211,7 @@ struct LocalOutcomes: OutcomeSource {
         switch source {
         case .fresh(let inventoryFile, let selection, let desiredVersion, let strategy):
             snapshot = try await FleetSnapshot.load(inventoryFile: inventoryFile, selection: selection, registry: registry, logger: logger)
+            snapshot.plan = try FleetInputs.acknowledging(request.lockAcknowledgements, in: snapshot.plan)
             rollout = try snapshot.rollout(to: desiredVersion, strategy: strategy)
         case .saved(let path, let saved, let inventoryFile):
             snapshot = try await FleetSnapshot.load(

@@ -45,6 +45,11 @@ public enum FleetError: Error, Sendable, CustomStringConvertible {
     case repairNeedsFingerprints(versions: [String], backends: [BackendKind], planDirectory: String)
     /// `adopt --baseline V` names no version of the plan.
     case adoptBaseline(String, planDirectory: String, latest: String?)
+    /// `tidemark report RUN_ID`: the run has no report of its own here, and its runners' reports
+    /// are several (none asked for) or none of them is the runner asked for (`--runner`).
+    case runnerReports(runID: String, asked: String?, found: [(runner: String, path: String)])
+    /// `--lock-ok V` names no version of the plan.
+    case unknownLockOkVersion(String, planDirectory: String, versions: [String])
 
     /// Which documented exit code the error means.
     public enum Category: Sendable {
@@ -96,6 +101,16 @@ public enum FleetError: Error, Sendable, CustomStringConvertible {
         case .adoptBaseline(let text, let directory, let latest):
             let range = latest.map { "its versions end at \($0)" } ?? "it has no versions"
             return "--baseline \(text): the plan \(directory) has no version \(text) (\(range)); give the version the untracked targets are at."
+        case .runnerReports(let runID, let asked, let found):
+            let list = found.map { "\(PrintableText.escaped($0.runner)) (\(PrintableText.escaped($0.path)))" }.joined(separator: ", ")
+            let whole = "or assemble the whole run from the control database with --control URL"
+            if let asked {
+                return "run \(runID) has no report of runner \(PrintableText.escaped(asked)) here; the runners' reports kept here: \(list); pick one with --runner NAME (or its runner id), \(whole)."
+            }
+            return "run \(runID) has no report of its own here but one from each of \(found.count) runners: \(list); pick one with --runner NAME (or its runner id), \(whole)."
+        case .unknownLockOkVersion(let text, let directory, let versions):
+            let known = versions.isEmpty ? "it has no versions" : "its versions: \(versions.joined(separator: ", "))"
+            return "--lock-ok \(PrintableText.escaped(text)): the plan \(PrintableText.escaped(directory)) has no version \(PrintableText.escaped(text)) (\(known)); give the version whose forward script's lock risk you accept."
         case .repairNeedsFingerprints(let versions, let backends, let directory):
             let plan = RepairHint.shellWord(directory)
             let commands = backends.map { backend in

@@ -16,6 +16,7 @@ extension Tidemark {
         @OptionGroup var inventoryOption: InventoryOption
         @OptionGroup var selection: SelectionOptions
         @OptionGroup var planning: PlanningOptions
+        @OptionGroup var lockOk: LockOkOptions
         @Option(help: "Save the rollout (with each target's planned-from state) for `tidemark apply FILE`.")
         var out: String?
         @Flag(help: "Print the rollout as JSON (schema tidemark.rollout/v1).")
@@ -25,8 +26,9 @@ extension Tidemark {
         @OptionGroup var logging: LoggingOptions
 
         func run() async throws {
-            let snapshot = try await FleetSnapshot.load(
+            var snapshot = try await FleetSnapshot.load(
                 inventoryFile: inventoryOption.inventory, selection: selection.selection, registry: Backends.standard, logger: logging.makeLogger())
+            snapshot.plan = try FleetInputs.acknowledging(lockOk.acknowledgements(by: RunIdentity.currentOperator()), in: snapshot.plan)
             var rollout = try snapshot.rollout(to: planning.desiredVersion, strategy: planning.strategy)
             rollout.inventoryFile = rollout.inventoryFile.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
             if let out {

@@ -44,7 +44,10 @@ enum RolloutText {
                     // docs/live-production.md#lint-and-lock-risk-in-the-plan: each lock-risky
                     // statement with this target's size; the acknowledgement if any.
                     for risk in step.lockRisks {
-                        let acknowledged = step.lockAcknowledged.map { "; lock-ok: \(PrintableText.escaped($0))" } ?? ""
+                        let acknowledged = step.lockAcknowledged.map { reason in
+                            step.lockAcknowledgedBy.map { "; acknowledged with --lock-ok by \(PrintableText.escaped($0)): \(PrintableText.escaped(reason))" }
+                                ?? "; lock-ok: \(PrintableText.escaped(reason))"
+                        } ?? ""
                         lines.append(
                             "        " + terminal.styled("[LOCK RISK: \(PrintableText.escaped(risk.summary)) (\(risk.rule.rawValue), line \(risk.line))\(acknowledged)]", .yellow))
                     }
