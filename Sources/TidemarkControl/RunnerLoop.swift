@@ -330,7 +330,7 @@ final class RunnerLoop: Sendable {
         switch outcome.outcome {
         case .succeeded: kind = .targetSucceeded
         case .blocked: kind = .targetBlocked
-        case .unchanged, .skipped: return nil
+        case .unchanged, .skipped, .deferred: return nil
         case .failed, .locked, .interrupted: kind = .targetFailed
         }
         return Event(

@@ -135,6 +135,9 @@ public struct Wave: Sendable, Hashable, Codable {
     public var audit: Bool
     public var canary: String?
     public var targets: [TargetPlan]
+    /// Its targets to write wait for a change window, a freeze, or an earlier deferred wave
+    /// (docs/windows.md); nil: they may start.
+    public var deferral: Deferral?
 
     public init(environment: String, tier: Tier, live: Bool, audit: Bool, canary: String?, targets: [TargetPlan]) {
         self.environment = environment

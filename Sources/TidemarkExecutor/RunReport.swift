@@ -20,6 +20,9 @@ public struct RunReport: Sendable, Codable {
     /// The runner that wrote this report, in a run shared through a control database
     /// (`NAME/<pid>-<random>`; nil: a run in one process).
     public var runner: String?
+    /// `apply --override-window REASON`: the run wrote outside a change window or in a freeze
+    /// (docs/windows.md); nil: it did not.
+    public var windowOverride: WindowOverride?
     /// `--lock-ok VERSION --reason TEXT`: the lock risks acknowledged for this run only (nil: none).
     public var lockAcknowledgements: [LockAcknowledgement]?
     public var targets: [TargetOutcome]
@@ -136,6 +139,7 @@ public enum RunStatus: Sendable, Hashable, CaseIterable {
         case .failed, .interrupted, .skipped: self = .failed
         case .locked: self = .locked
         case .blocked: self = .blocked
+        case .deferred: self = .deferred
         }
     }
 }

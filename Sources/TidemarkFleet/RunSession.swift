@@ -28,6 +28,8 @@ public struct PreparedRun: Sendable {
     public var traces = true
     /// The runner id of a shared run's runner, recorded in its report (nil: a local run).
     public var runner: String?
+    /// `--override-window`: what it overrode, recorded in the report (nil: nothing).
+    public var windowOverride: WindowOverride?
     /// The inventory's targets by name, when built already.
     public var fleet: FleetIndex
 
@@ -125,6 +127,7 @@ public struct RunSession: Sendable {
         report.traceID = traceID
         report.lockAcknowledgements = request.lockAcknowledgements.isEmpty ? nil : request.lockAcknowledgements
         report.runner = prepared.runner
+        report.windowOverride = prepared.windowOverride
         result.report = report
         let reportPath = request.reportPath ?? prepared.reportPath
         do {

@@ -41,6 +41,8 @@ extension Tidemark {
         var drift: DriftPolicy?
         @Flag(help: "Run each version's verify script (Sqitch's verify/) after its forward step; a failing verify fails the target (the step stays committed).")
         var verify = false
+        @Option(help: "Write even outside change windows and in freezes; the reason, with who gave it, goes into the history rows, the report and the page.")
+        var overrideWindow: String?
         @Flag(help: "Print the run report as JSON (schema tidemark.report/v1).")
         var json = false
         @Flag(help: "List every target, instead of one entry per group of identical plans and outcomes (also -v).")
@@ -68,6 +70,9 @@ extension Tidemark {
             if rolloutFile != nil && !lockOk.versions.isEmpty {
                 throw ValidationError("A saved rollout already fixes what runs; give --lock-ok to the `tidemark plan --out` that saves it.")
             }
+            if let overrideWindow, overrideWindow.trimmingCharacters(in: .whitespaces).isEmpty {
+                throw ValidationError("--override-window needs a reason: say why this run may write outside its change windows.")
+            }
             if let concurrency, concurrency < 1 { throw ValidationError("--concurrency must be at least 1.") }
         }
 
@@ -84,6 +89,8 @@ extension Tidemark {
             apply.drift = drift
             apply.verify = verify
             apply.lockAcknowledgements = lockOk.acknowledgements(by: apply.appliedBy)
+            apply.windowOverride = overrideWindow
+            apply.clock = try RunClock.make()
             apply.trapsSignals = true
             var request = ControlledApplyRequest(apply: apply, database: controlDatabase.database)
             request.joinRunID = runner.runID

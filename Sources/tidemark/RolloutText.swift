@@ -23,6 +23,10 @@ enum RolloutText {
             lines.append(terminal.styled("wave \(index + 1): \(PrintableText.escaped(wave.environment)) (\(flags.joined(separator: ", ")))", .bold))
             // What a failure here stops, before anything runs (it names the environment: escaped).
             if let said = policy?.rule(for: wave).summary(last: index == rollout.waves.count - 1) { lines.append("  \(PrintableText.escaped(said))") }
+            // docs/windows.md: why this wave writes nothing now, and when it may.
+            if let deferral = wave.deferral {
+                lines.append("  " + terminal.styled("deferred: \(PrintableText.escaped(deferral.sentence))", .yellow))
+            }
             // Identical plans read as one entry; --per-target lists every target (blocked ones always are).
             for group in TargetGroup.groups(of: wave, perTarget: perTarget) {
                 let target = group.representative
@@ -65,6 +69,10 @@ enum RolloutText {
         lines.append("")
         let planned = "\(rollout.targets.count) target\(rollout.targets.count == 1 ? "" : "s")\(summary.isEmpty ? " planned" : ": " + summary.joined(separator: ", "))"
         lines.append(planned + (unreachable.isEmpty ? "" : ", \(unreachable.count) unreachable"))
+        let deferred = rollout.waves.filter { $0.deferral != nil }.flatMap(\.targets).filter(\.action.writesTarget).count
+        if deferred > 0 {
+            lines.append("\(deferred) target\(deferred == 1 ? "" : "s") to write deferred (change windows); apply writes them once their window opens, or now with --override-window \"REASON\"")
+        }
         return lines.joined(separator: "\n")
     }
 

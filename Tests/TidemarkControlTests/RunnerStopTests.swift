@@ -52,7 +52,7 @@ struct RunnerStopTests {
         let fleet = try ControlFleet(perWave: 4, stepSeconds: 0.5)
         defer { fleet.remove() }
         let runners = try ["r1", "r2"].map { name in
-            try CommandRunner.launch(fleet.apply(["--runner", name]), in: fleet.directory)
+            try CommandRunner.launch(fleet.apply(["--runner", name, "--concurrency", "1"]), in: fleet.directory)
         }
         // Both joined, and one holds a claim: the run is under way for both.
         #expect(
