@@ -23,6 +23,8 @@ public struct ControlledApplyRequest: Sendable {
     public var lease: Duration = .seconds(30)
     /// How long a runner with nothing to claim waits before asking again.
     public var pollInterval: Duration = .milliseconds(200)
+    /// `--runner NAME` (checked by `RunnerName`); nil: the pod's or host's name.
+    public var runnerName: String?
 
     public init(apply: ApplyRequest, database: ControlDatabase? = nil) {
         self.apply = apply
@@ -115,6 +117,8 @@ final class RunnerOutcomes: OutcomeSource, RunSinks {
         var halted: String?
         var served: [Outcome: Int] = [:]
         var servedNothing = false
+        /// A worker found the run stopped (`tidemark stop`) before the lease keeper did.
+        var stopSeen = false
     }
     private let joined = Mutex(Joined())
 
@@ -122,7 +126,7 @@ final class RunnerOutcomes: OutcomeSource, RunSinks {
         self.request = request
         self.registry = registry
         self.logger = logger
-        runner = "\(request.apply.appliedBy)/\(ProcessInfo.processInfo.processIdentifier)-\(String(UInt16.random(in: 0...UInt16.max), radix: 16))"
+        runner = RunnerName.runnerID(name: request.runnerName ?? RunIdentity.defaultRunnerName(environment: request.apply.environment))
     }
 
     static func failure(_ error: FleetError) -> ControlError { .fleet(error) }
@@ -139,7 +143,7 @@ final class RunnerOutcomes: OutcomeSource, RunSinks {
         let desired: DesiredVersion
         do {
             inventory = try FleetInputs.inventory(at: inventoryFile)
-            plan = try FleetInputs.plan(at: inventory.planDirectory)
+            plan = try FleetInputs.acknowledging(apply.lockAcknowledgements, in: FleetInputs.plan(at: inventory.planDirectory))
             selected = try selection.select(from: inventory)
             desired = try FleetInputs.desiredVersion(desiredText, in: plan)
         } catch {
@@ -194,6 +198,7 @@ final class RunnerOutcomes: OutcomeSource, RunSinks {
         prepared.fleet = fleet
         prepared.executes = !served.isEmpty
         prepared.traces = false
+        prepared.runner = runner
         return prepared
     }
 
@@ -284,6 +289,7 @@ final class RunnerOutcomes: OutcomeSource, RunSinks {
         let served = lost == nil ? try? await control.call { () throws(ControlError) in try store.servedOutcomes(runID, served: servedList) } : nil
         joined.withLock {
             $0.lost = lost
+            $0.stopSeen = worker.stopSeen
             $0.halted = progress?.halted
             $0.served = served ?? [:]
         }
@@ -313,7 +319,7 @@ final class RunnerOutcomes: OutcomeSource, RunSinks {
             result.lost = state.lost
             result.halted = state.halted
             result.served = state.served
-            result.stoppedByControl = state.keeper?.stopRequested ?? false
+            result.stoppedByControl = (state.keeper?.stopRequested ?? false) || state.stopSeen
             return result
         }
     }

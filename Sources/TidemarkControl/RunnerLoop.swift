@@ -38,6 +38,7 @@ final class RunnerLoop: Sendable {
     private struct State {
         var outcomes: [TargetOutcome] = []
         var lost: ControlError?
+        var stopSeen = false
         /// When a waiting worker next looks for targets no live runner serves.
         var notices: NoticeSchedule
         /// The waves (by environment) this runner has said it started on.
@@ -108,6 +109,8 @@ final class RunnerLoop: Sendable {
 
     /// The control database failed under a worker.
     var lost: ControlError? { state.withLock { $0.lost } }
+    /// A worker found the run stopped by `tidemark stop`.
+    var stopSeen: Bool { state.withLock { $0.stopSeen } }
 
     /// Runs `concurrency` workers until they all stop; returns this runner's outcomes in the order they finished.
     func work() async -> [TargetOutcome] {
@@ -154,6 +157,10 @@ final class RunnerLoop: Sendable {
                 return
             }
             if progress.stopRequested {
+                // The lease keeper may not have renewed since the stop: this runner was stopped
+                // all the same (exit 130, `interrupted` in its report), not done.
+                state.withLock { $0.stopSeen = true }
+                runControl.requestStop()
                 let reason = "the run was stopped (tidemark stop)"
                 _ = try? await control.call { [store, runID] () throws(ControlError) in try store.skipRemaining(runID, reason: reason) }
                 return
@@ -323,7 +330,7 @@ final class RunnerLoop: Sendable {
         switch outcome.outcome {
         case .succeeded: kind = .targetSucceeded
         case .blocked: kind = .targetBlocked
-        case .unchanged, .skipped: return nil
+        case .unchanged, .skipped, .deferred: return nil
         case .failed, .locked, .interrupted: kind = .targetFailed
         }
         return Event(

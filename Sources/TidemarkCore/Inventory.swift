@@ -120,6 +120,8 @@ public struct Environment: Sendable, Hashable, Codable {
     public var lockRiskRows: Int
     /// `lock_retries`: how often a transactional step that timed out waiting for a lock is tried again.
     public var lockRetries: Int
+    /// `windows:` and `freeze:` (docs/windows.md): when its targets may be written; unrestricted by default.
+    public var schedule = ChangeSchedule()
     public var targets: [Target]
 
     /// The default `lock_risk_rows`.

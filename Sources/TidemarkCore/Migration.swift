@@ -55,6 +55,9 @@ public struct Script: Sendable, Hashable, Codable {
     public var irreversible: String?
     /// `-- tidemark:lock-ok <reason>`: its lock-risky statements may run on live environments.
     public var lockAcknowledged: String?
+    /// Who acknowledged the lock risk on the command line (`--lock-ok VERSION --reason TEXT`);
+    /// nil when the script itself says `lock-ok`, or nothing does.
+    public var lockAcknowledgedBy: String?
 
     public init(
         path: String, sql: String, checksum: String, wholeFileChecksum: String? = nil, noTransaction: NoTransactionReason? = nil,

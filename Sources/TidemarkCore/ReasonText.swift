@@ -102,7 +102,7 @@ public enum ReasonText {
         case .lockRisk(let version, let script, let risk, let threshold):
             let table = risk.relations.first.map { " on \($0)" } ?? ""
             let held = risk.rule.rewrites ? "while it rewrites the table" : "while it scans every row"
-            return "is live, but version \(version) (\(script):\(risk.line)) would hold \(risk.rule.lock.rawValue)\(table) \(held) (\(risk.rule.rawValue)), \(risk.estimatedRows.map { LockRisk.rowCount($0) } ?? "?") estimated rows, over lock_risk_rows \(threshold); instead: \(risk.rule.fix); or, if the lock is acceptable, say so in the script: -- tidemark:lock-ok <reason>"
+            return "is live, but version \(version) (\(script):\(risk.line)) would hold \(risk.rule.lock.rawValue)\(table) \(held) (\(risk.rule.rawValue)), \(risk.estimatedRows.map { LockRisk.rowCount($0) } ?? "?") estimated rows, over lock_risk_rows \(threshold); instead: \(risk.rule.fix); or, if the lock is acceptable, say so in the script (-- tidemark:lock-ok <reason>) or for one run (--lock-ok \(version) --reason <reason>)"
         case .forcedRollbackRefused:
             return "\(rule.map { "\(clause($0)): " } ?? "")a forced roll back (--strategy rollback) is refused; use --strategy auto to roll forward"
         case .adoptFirst(let tool, let table):

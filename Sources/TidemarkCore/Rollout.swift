@@ -41,8 +41,10 @@ public struct PlannedStep: Sendable, Hashable, Codable {
     /// (docs/live-production.md#lint-and-lock-risk-in-the-plan), with each target's size estimate
     /// once planned.
     public var lockRisks: [LockRisk] = []
-    /// The script's `-- tidemark:lock-ok <reason>`.
+    /// The script's `-- tidemark:lock-ok <reason>`, or the reason of `--lock-ok VERSION --reason TEXT`.
     public var lockAcknowledged: String?
+    /// Who gave `--lock-ok` for this step's version (nil: the script says it, or nobody).
+    public var lockAcknowledgedBy: String?
 
     public init(
         version: Version, description: String, kind: StepKind, script: String, checksum: String,
@@ -133,6 +135,9 @@ public struct Wave: Sendable, Hashable, Codable {
     public var audit: Bool
     public var canary: String?
     public var targets: [TargetPlan]
+    /// Its targets to write wait for a change window, a freeze, or an earlier deferred wave
+    /// (docs/windows.md); nil: they may start.
+    public var deferral: Deferral?
 
     public init(environment: String, tier: Tier, live: Bool, audit: Bool, canary: String?, targets: [TargetPlan]) {
         self.environment = environment
@@ -199,7 +204,7 @@ public struct Rollout: Sendable, Hashable, Codable {
 extension PlannedStep {
     private enum CodingKeys: String, CodingKey {
         case version, description, kind, script, checksum, transactional, dataLosing, dataLossNotes, compensates, lockRisks,
-            lockAcknowledged
+            lockAcknowledged, lockAcknowledgedBy
     }
 
     /// Rollouts saved before lock risks were planned have no `lockRisks`: they read as none.
@@ -216,5 +221,6 @@ extension PlannedStep {
             compensates: try container.decodeIfPresent(Version.self, forKey: .compensates))
         lockRisks = try container.decodeIfPresent([LockRisk].self, forKey: .lockRisks) ?? []
         lockAcknowledged = try container.decodeIfPresent(String.self, forKey: .lockAcknowledged)
+        lockAcknowledgedBy = try container.decodeIfPresent(String.self, forKey: .lockAcknowledgedBy)
     }
 }

@@ -16,6 +16,14 @@ public struct RunReport: Sendable, Codable {
     public var interrupted: Bool
     /// The OpenTelemetry trace of the run, as 32 hex digits (nil: no traces were exported).
     public var traceID: String?
+    /// The runner that wrote this report, in a run shared through a control database
+    /// (`NAME/<pid>-<random>`; nil: a run in one process).
+    public var runner: String?
+    /// `apply --override-window REASON`: the run wrote outside a change window or in a freeze
+    /// (docs/windows.md); nil: it did not.
+    public var windowOverride: WindowOverride?
+    /// `--lock-ok VERSION --reason TEXT`: the lock risks acknowledged for this run only (nil: none).
+    public var lockAcknowledgements: [LockAcknowledgement]?
     public var targets: [TargetOutcome]
 
     public init(
@@ -42,13 +50,15 @@ public struct RunReport: Sendable, Codable {
         return counts
     }
 
-    /// `12 targets: 7 succeeded, 3 unchanged, 2 blocked in 1.4 s`.
+    /// `12 targets: 7 succeeded, 3 unchanged, 2 blocked in 1.4 s`, and that the run was stopped
+    /// when it was (a signal, `tidemark stop`).
     public var summaryLine: String {
         let counts = self.counts
         let parts = Outcome.allCases.compactMap { outcome in counts[outcome].map { "\($0) \(outcome.rawValue)" } }
         let seconds = finishedAt.timeIntervalSince(startedAt)
         let wall = DurationText.seconds(seconds)
-        return "run \(runID): \(targets.count) target\(targets.count == 1 ? "" : "s"): \(parts.joined(separator: ", ")) in \(wall)"
+        let stopped = interrupted ? "; stopped: running steps finished or rolled back, nothing new started" : ""
+        return "run \(runID): \(targets.count) target\(targets.count == 1 ? "" : "s"): \(parts.joined(separator: ", ")) in \(wall)\(stopped)"
     }
 }
 
@@ -85,6 +95,7 @@ public enum RunStatus: Sendable, Hashable, CaseIterable {
         case .failed, .interrupted, .skipped: self = .failed
         case .locked: self = .locked
         case .blocked: self = .blocked
+        case .deferred: self = .deferred
         }
     }
 }

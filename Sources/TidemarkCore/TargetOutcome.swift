@@ -16,6 +16,9 @@ public enum Outcome: String, Sendable, Codable, CaseIterable {
     case locked
     /// The run was interrupted while this target ran: steps that committed stay, the rest did not run.
     case interrupted
+    /// Not run: outside its environment's change window, in a freeze, or after a deferred wave
+    /// (docs/windows.md); nothing was written.
+    case deferred
 }
 
 /// What one step did. Thread-safe value.

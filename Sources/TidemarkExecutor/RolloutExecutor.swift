@@ -28,6 +28,11 @@ public struct RolloutExecutor: Sendable {
     public var driftGate: DriftGate?
     /// `apply --verify`: run each version's verify script after its forward step.
     public var verify = false
+    /// The clock change windows and freezes are weighed against (docs/windows.md), before each
+    /// wave and each target that writes; nil: no window is weighed (`--override-window`).
+    public var windowClock: (@Sendable () -> Date)?
+    /// `--override-window`: the environments it overrode, and the note their history rows add.
+    public var windowOverride: WindowOverride?
 
     public init(
         inventory: Inventory, plan: Plan, registry: BackendRegistry, runID: String, appliedBy: String, logger: Logger,
@@ -57,7 +62,20 @@ public struct RolloutExecutor: Sendable {
         }
         var outcomes: [TargetOutcome] = []
         var haltedBy: String?
+        var deferredBy: Deferral?
         for (index, wave) in rollout.waves.enumerated() {
+            // docs/windows.md: a wave outside its window, or after a deferred one, writes nothing.
+            if haltedBy == nil, !control.isStopRequested, let deferral = deferredBy ?? windowDeferral(of: wave.environment) {
+                for targetPlan in wave.targets {
+                    let outcome = Self.deferredOrNothing(targetPlan, deferral: deferral)
+                    outcomes.append(outcome)
+                    report(outcome)
+                }
+                if deferredBy == nil && wave.targets.contains(where: \.action.writesTarget) {
+                    deferredBy = Deferral(cause: .earlierWave(environment: wave.environment), until: nil)
+                }
+                continue
+            }
             if let reason = haltedBy ?? (control.isStopRequested ? "interrupted before this wave started" : nil) {
                 for targetPlan in wave.targets {
                     let outcome = TargetOutcome(plan: targetPlan, outcome: .skipped, reason: "not run: \(reason)")
@@ -69,6 +87,9 @@ public struct RolloutExecutor: Sendable {
             onEvent(.waveStarted(environment: wave.environment, index: index, count: rollout.waves.count, targets: wave.targets.count))
             let result = await run(wave, rule: policy.rule(for: wave), pool: pool, fleet: fleet, report: report, onEvent: onEvent)
             outcomes += result.outcomes
+            if result.outcomes.contains(where: { $0.outcome == .deferred }) {
+                deferredBy = Deferral(cause: .earlierWave(environment: wave.environment), until: nil)
+            }
             if let halt = result.haltReason {
                 haltedBy = halt
                 onEvent(.waveHalted(environment: wave.environment, reason: halt))
@@ -110,6 +131,11 @@ public struct RolloutExecutor: Sendable {
                         record(TargetOutcome(plan: next, outcome: next.action == .none ? .unchanged : .blocked))
                         continue
                     }
+                    // A window that closed mid-run: running targets finish, the rest wait for the next.
+                    if let deferral = windowDeferral(of: wave.environment) {
+                        record(Self.deferredOrNothing(next, deferral: deferral))
+                        continue
+                    }
                     inFlight += 1
                     group.addTask { await runTarget(next, pool: pool, fleet: fleet, onEvent: onEvent) }
                 }
@@ -127,6 +153,22 @@ public struct RolloutExecutor: Sendable {
             record(TargetOutcome(plan: targetPlan, outcome: .skipped, reason: "not run: \(notStarted)"))
         }
         return (wave.targets.compactMap { byTarget[$0.target] }, progress.haltReason)
+    }
+
+    /// Why `environment` may not start writes now (nil: it may, or no window is weighed).
+    private func windowDeferral(of environment: String) -> Deferral? {
+        guard let windowClock else { return nil }
+        return WindowRule.deferral(of: inventory.environments.first { $0.name == environment }, at: windowClock())
+    }
+
+    /// A deferred target that would write, or what a target with nothing to write ends as anyway.
+    static func deferredOrNothing(_ targetPlan: TargetPlan, deferral: Deferral) -> TargetOutcome {
+        switch targetPlan.action {
+        case .none: return TargetOutcome(plan: targetPlan, outcome: .unchanged)
+        case .blocked: return TargetOutcome(plan: targetPlan, outcome: .blocked)
+        case .forward, .rollback, .rollforward:
+            return TargetOutcome(plan: targetPlan, outcome: .deferred, reason: "deferred: \(deferral.sentence)")
+        }
     }
 
     /// One target on a pool thread; its running statement can be cancelled through `control`.
@@ -153,6 +195,9 @@ public struct RolloutExecutor: Sendable {
         configured.inventoryFile = inventory.file
         configured.driftGate = driftGate
         configured.verify = verify
+        if let windowOverride, windowOverride.environments.contains(target.environment) {
+            configured.descriptionNote = windowOverride.historyNote
+        }
         let runner = configured
         let control = self.control
         var outcome = await pool.run {

@@ -22,6 +22,8 @@ public struct TargetRunner: Sendable {
     /// `apply --verify`: after each forward or compensating step, run the version's verify
     /// script (Sqitch's `verify/`); a failing verify fails the target, the step staying committed.
     public var verify = false
+    /// Added to the description of every history row this runner writes (`--override-window`).
+    public var descriptionNote: String?
     /// The pauses between attempts of a step that timed out waiting for a lock (`lock_retries`).
     public var lockBackoff = Backoff(initial: .milliseconds(500), maximum: .seconds(10))
 
@@ -259,8 +261,14 @@ public struct TargetRunner: Sendable {
                 throw .scriptChanged(target: target, script: step.script)
             }
         }
+        // `--lock-ok` acknowledged no line of the script: the history row keeps who did, and why.
+        var description = migration.description
+        if let by = step.lockAcknowledgedBy, let reason = step.lockAcknowledged {
+            description += "; " + LockAcknowledgement.historyNote(reason: reason, by: by)
+        }
+        if let descriptionNote { description += "; " + descriptionNote }
         return StepRequest(
-            version: step.version.text, description: migration.description, kind: step.kind, scriptPath: step.script,
+            version: step.version.text, description: description, kind: step.kind, scriptPath: step.script,
             sql: recordOnly ? "" : script?.sql ?? "", checksum: step.kind == .undo ? (script?.checksum ?? "") : migration.forward.checksum,
             transactional: step.transactional, runID: runID, appliedBy: appliedBy)
     }

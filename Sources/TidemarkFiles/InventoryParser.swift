@@ -9,8 +9,11 @@ struct InventoryParser {
     /// Lock safety on live environments (docs/live-production.md#lint-and-lock-risk-in-the-plan),
     /// in an environment or `defaults`.
     static let lockKeys = ["lock_risk_rows", "lock_retries"]
+    static let scheduleKeys = ["windows", "freeze"]
+    static let windowKeys = ["days", "from", "to", "tz"]
+    static let freezeKeys = ["from", "to", "reason", "tz"]
     static let environmentKeys =
-        ["tier", "live", "audit", "concurrency", "canary", "max_failures", "drift"] + timeoutKeys + lockKeys + ["targets"]
+        ["tier", "live", "audit", "concurrency", "canary", "max_failures", "drift"] + timeoutKeys + lockKeys + scheduleKeys + ["targets"]
     static let targetKeys = ["name", "url", "service", "schema", "tags", "password_env", "option_file", "option_group"]
     static let notifyKeys = ["name", "type", "url", "url_env", "secret_env", "on", "environments"]
     static let events = ["run.started", "target.succeeded", "target.failed", "target.blocked", "wave.halted", "run.finished"]
@@ -45,6 +48,8 @@ struct InventoryParser {
     private var targetsSoFar = 0
     /// Target name → line of its first definition, across the whole inventory.
     private var targetLines: [String: Int] = [:]
+    /// Environments that say `windows:` themselves (even `[]`): theirs replace those of defaults.
+    var environmentsWithWindows: Set<String> = []
 
     init(file: String) {
         self.file = file
@@ -120,10 +125,13 @@ struct InventoryParser {
         var defaults = Timeouts.standard
         var defaultDrift = DriftPolicy.off
         var lockDefaults = LockSettings()
+        var defaultSchedule = ChangeSchedule()
         if let node = fields["defaults"] {
             if case .mapping(let defaultsMapping) = node {
-                let timeoutFields = self.fields(of: defaultsMapping, in: "defaults", known: Self.timeoutKeys + ["drift"] + Self.lockKeys)
+                let timeoutFields = self.fields(of: defaultsMapping, in: "defaults", known: Self.timeoutKeys + ["drift"] + Self.lockKeys + Self.scheduleKeys)
                 applyTimeouts(timeoutFields, to: &defaults)
+                if let node = timeoutFields["windows"] { defaultSchedule.windows = windows(node) }
+                if let node = timeoutFields["freeze"] { defaultSchedule.freezes = freezes(node) }
                 applyLockSettings(timeoutFields, to: &lockDefaults)
                 if let driftNode = timeoutFields["drift"], let value = drift(driftNode) { defaultDrift = value }
             } else if !node.isNull {
@@ -135,6 +143,13 @@ struct InventoryParser {
         var declared: [String] = []
         if let node = fields["environments"], let key = fields.keyNode("environments") {
             (environments, declared) = self.environments(node, key: key, defaults: defaults, lockDefaults: lockDefaults)
+            // An environment's windows replace those of defaults; freezes add up (docs/windows.md).
+            for index in environments.indices {
+                if environments[index].schedule.windows.isEmpty && !environmentsWithWindows.contains(environments[index].name) {
+                    environments[index].schedule.windows = defaultSchedule.windows
+                }
+                environments[index].schedule.freezes = defaultSchedule.freezes + environments[index].schedule.freezes
+            }
         } else {
             fail(root, "missing key 'environments': a mapping of environment names to their tier and targets.")
         }
@@ -436,6 +451,11 @@ struct InventoryParser {
             name: name, tier: tier, live: live, audit: audit, concurrency: concurrency, canary: canary,
             maxFailures: maxFailures, timeouts: timeouts, lockRiskRows: lock.riskRows, lockRetries: lock.retries, targets: targets)
         environment.drift = fields["drift"].flatMap { drift($0) }
+        if let node = fields["windows"] {
+            environment.schedule.windows = windows(node)
+            environmentsWithWindows.insert(name)
+        }
+        if let node = fields["freeze"] { environment.schedule.freezes = freezes(node) }
         return environment
     }
 

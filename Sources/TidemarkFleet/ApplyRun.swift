@@ -39,6 +39,14 @@ public struct ApplyRequest: Sendable {
     public var drift: DriftPolicy?
     /// `--verify`: run each version's verify script (Sqitch's `verify/`) after its forward step.
     public var verify = false
+    /// `--lock-ok VERSION --reason TEXT`…: lock risks acknowledged for this run
+    /// (docs/live-production.md#acknowledging-a-lock-risk); each version must be the plan's.
+    public var lockAcknowledgements: [LockAcknowledgement] = []
+    /// `--override-window REASON`: write even outside change windows and in freezes, recording
+    /// who and why (docs/windows.md); nil: windows and freezes defer.
+    public var windowOverride: String?
+    /// The clock windows are weighed against (`RunClock`).
+    public var clock: @Sendable () -> Date = { Date() }
     /// Where the report goes; nil: `<state>/runs/<run-id>.json`. Its HTML page goes beside it.
     public var reportPath: String?
     /// `--metrics-file`: where the run's Prometheus metrics go at the end (nil: nowhere).
@@ -203,11 +211,12 @@ struct LocalOutcomes: OutcomeSource {
     static func failure(_ error: FleetError) -> FleetError { error }
 
     func prepare(_ request: ApplyRequest, startedAt: Date) async throws(FleetError) -> PreparedRun {
-        let rollout: Rollout
+        var rollout: Rollout
         var snapshot: FleetSnapshot
         switch source {
         case .fresh(let inventoryFile, let selection, let desiredVersion, let strategy):
             snapshot = try await FleetSnapshot.load(inventoryFile: inventoryFile, selection: selection, registry: registry, logger: logger)
+            snapshot.plan = try FleetInputs.acknowledging(request.lockAcknowledgements, in: snapshot.plan)
             rollout = try snapshot.rollout(to: desiredVersion, strategy: strategy)
         case .saved(let path, let saved, let inventoryFile):
             snapshot = try await FleetSnapshot.load(
@@ -223,10 +232,21 @@ struct LocalOutcomes: OutcomeSource {
         // Planned: the states are not needed again (at 100,000 targets they are 50 MB), and each
         // target's runner reads its state again under the target's lock.
         snapshot.states = [:]
+        // docs/windows.md: waves outside their windows are deferred, unless overridden (recorded).
+        let now = request.clock()
+        var windowOverride: WindowOverride?
+        if let reason = request.windowOverride {
+            let closed = WindowRule.closedEnvironments(of: rollout, inventory: snapshot.inventory, at: now)
+            if !closed.isEmpty { windowOverride = WindowOverride(reason: reason, by: request.appliedBy, environments: closed) }
+        } else {
+            rollout = WindowRule.applied(to: rollout, inventory: snapshot.inventory, at: now)
+        }
         var prepared = PreparedRun(
             runID: request.runID, inventory: snapshot.inventory, plan: snapshot.plan, rollout: rollout,
-            policy: WavePolicy(inventory: snapshot.inventory), writes: rollout.targets.filter(\.action.writes),
+            policy: WavePolicy(inventory: snapshot.inventory),
+            writes: rollout.waves.filter { $0.deferral == nil }.flatMap(\.targets).filter(\.action.writes),
             reportPath: request.stateDirectory.report(runID: request.runID).path)
+        prepared.windowOverride = windowOverride
         prepared.unreachable = snapshot.unreachable
         prepared.unreachableOutcomes = snapshot.unreachableOutcomes
         // A partition that holds no target: no run, no report, no notification.
@@ -253,6 +273,8 @@ struct LocalOutcomes: OutcomeSource {
         executor.backups = request.backups
         executor.verify = request.verify
         executor.driftGate = driftGate
+        executor.windowClock = request.windowOverride == nil ? request.clock : nil
+        executor.windowOverride = prepared.windowOverride
         return await executor.execute(
             prepared.rollout,
             onEvent: { event in

@@ -57,6 +57,13 @@ public enum FleetError: Error, Sendable, CustomStringConvertible {
     case noBackupFile(String)
     /// `restore` of a prod target without `--yes`.
     case restoreNeedsConfirmation(target: String)
+    /// `tidemark report RUN_ID`: the run has no report of its own here, and its runners' reports
+    /// are several (none asked for) or none of them is the runner asked for (`--runner`).
+    case runnerReports(runID: String, asked: String?, found: [(runner: String, path: String)])
+    /// `TIDEMARK_NOW` (debug builds) is not an ISO 8601 instant.
+    case badClock(String)
+    /// `--lock-ok V` names no version of the plan.
+    case unknownLockOkVersion(String, planDirectory: String, versions: [String])
 
     /// Which documented exit code the error means.
     public enum Category: Sendable {
@@ -115,6 +122,18 @@ public enum FleetError: Error, Sendable, CustomStringConvertible {
         case .backup(let message, _): return message
         case .noBackupFile(let path): return "\(path): no such backup file."
         case .restoreNeedsConfirmation(let target): return "refusing to restore prod target \(target) without confirmation: pass --yes."
+        case .runnerReports(let runID, let asked, let found):
+            let list = found.map { "\(PrintableText.escaped($0.runner)) (\(PrintableText.escaped($0.path)))" }.joined(separator: ", ")
+            let whole = "or assemble the whole run from the control database with --control URL"
+            if let asked {
+                return "run \(runID) has no report of runner \(PrintableText.escaped(asked)) here; the runners' reports kept here: \(list); pick one with --runner NAME (or its runner id), \(whole)."
+            }
+            return "run \(runID) has no report of its own here but one from each of \(found.count) runners: \(list); pick one with --runner NAME (or its runner id), \(whole)."
+        case .badClock(let text):
+            return "TIDEMARK_NOW='\(PrintableText.escaped(text))' is not an ISO 8601 instant; write e.g. TIDEMARK_NOW=2026-12-08T03:30:00+01:00, or unset it."
+        case .unknownLockOkVersion(let text, let directory, let versions):
+            let known = versions.isEmpty ? "it has no versions" : "its versions: \(versions.joined(separator: ", "))"
+            return "--lock-ok \(PrintableText.escaped(text)): the plan \(PrintableText.escaped(directory)) has no version \(PrintableText.escaped(text)) (\(known)); give the version whose forward script's lock risk you accept."
         case .repairNeedsFingerprints(let versions, let backends, let directory):
             let plan = RepairHint.shellWord(directory)
             let commands = backends.map { backend in

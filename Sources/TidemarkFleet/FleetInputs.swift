@@ -39,6 +39,18 @@ public enum FleetInputs {
         }
     }
 
+    /// `plan` with `acknowledgements` (`--lock-ok VERSION --reason TEXT`) in its forward
+    /// scripts; a version the plan does not hold is an input error naming the plan's versions.
+    public static func acknowledging(_ acknowledgements: [LockAcknowledgement], in plan: Plan) throws(FleetError) -> Plan {
+        for acknowledgement in acknowledgements {
+            let version = Version(acknowledgement.version, style: plan.versionStyle)
+            if version.flatMap({ plan.migration($0) }) == nil {
+                throw .unknownLockOkVersion(acknowledgement.version, planDirectory: plan.directory, versions: plan.migrations.map(\.version.text))
+            }
+        }
+        return plan.acknowledgingLockRisks(acknowledgements)
+    }
+
     /// What `--to TEXT` asks for in `plan`: nil text is the latest usable version, `0` no version.
     public static func desiredVersion(_ text: String?, in plan: Plan) throws(FleetError) -> DesiredVersion {
         guard let text else { return .latest }

@@ -26,6 +26,10 @@ public struct PreparedRun: Sendable {
     public var reportPath: String
     /// Whether the run's spans go to an OTLP collector when `OTEL_*` asks for it.
     public var traces = true
+    /// The runner id of a shared run's runner, recorded in its report (nil: a local run).
+    public var runner: String?
+    /// `--override-window`: what it overrode, recorded in the report (nil: nothing).
+    public var windowOverride: WindowOverride?
     /// The inventory's targets by name, when built already.
     public var fleet: FleetIndex
 
@@ -121,6 +125,9 @@ public struct RunSession: Sendable {
             dryRun: false, startedAt: startedAt, finishedAt: Date(), interrupted: source.interrupted(request),
             targets: Self.inInventoryOrder(produced + prepared.unreachableOutcomes, inventory: prepared.inventory))
         report.traceID = traceID
+        report.lockAcknowledgements = request.lockAcknowledgements.isEmpty ? nil : request.lockAcknowledgements
+        report.runner = prepared.runner
+        report.windowOverride = prepared.windowOverride
         result.report = report
         let reportPath = request.reportPath ?? prepared.reportPath
         do {

@@ -67,7 +67,7 @@ enum HTMLPage {
         case .unchanged: return "var(--same)"
         case .failed: return "var(--fail)"
         case .blocked: return "var(--block)"
-        case .skipped: return "var(--skip)"
+        case .skipped, .deferred: return "var(--skip)"
         case .locked: return "var(--lock)"
         case .interrupted: return "var(--int)"
         }

@@ -31,7 +31,7 @@ public struct OutcomeGroup: Sendable, Hashable {
     public static func standsAlone(_ outcome: Outcome) -> Bool {
         switch outcome {
         case .failed, .locked, .interrupted, .blocked: return true
-        case .succeeded, .unchanged, .skipped: return false
+        case .succeeded, .unchanged, .skipped, .deferred: return false
         }
     }
 

@@ -70,13 +70,13 @@ public enum RunTrace {
         ]
         if let from = outcome.fromVersion { attributes.append(("tidemark.version.from", .string(from))) }
         if let to = outcome.toVersion { attributes.append(("tidemark.version.to", .string(to))) }
-        if outcome.outcome == .blocked || outcome.outcome == .skipped { attributes.append(("tidemark.reason", .string(Redaction.redactConnectionString(outcome.reason)))) }
+        if outcome.outcome == .blocked || outcome.outcome == .skipped || outcome.outcome == .deferred { attributes.append(("tidemark.reason", .string(Redaction.redactConnectionString(outcome.reason)))) }
         if let backup = outcome.backup { attributes.append(("tidemark.backup", .string(backup.path))) }
         let status: Span.Status
         switch outcome.outcome {
         case .failed, .locked, .interrupted: status = .error(Redaction.redactConnectionString(outcome.error ?? outcome.outcome.rawValue))
         case .succeeded, .unchanged: status = .ok
-        case .blocked, .skipped: status = .unset
+        case .blocked, .skipped, .deferred: status = .unset
         }
         var spans = [Span(traceID: traceID, spanID: spanID, parentSpanID: parent, name: "tidemark.target", start: start, end: end, attributes: attributes, status: status)]
         // Reports written before steps recorded their start: laid end to end from the target's start.

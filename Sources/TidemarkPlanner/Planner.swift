@@ -351,6 +351,7 @@ public struct Planner: Sendable {
             compensates: kind == .undo ? nil : migration.compensates)
         step.lockRisks = LockRiskClassifier.findings(in: script.sql).map(LockRisk.init)
         step.lockAcknowledged = script.lockAcknowledged
+        step.lockAcknowledgedBy = script.lockAcknowledgedBy
         return step
     }
 

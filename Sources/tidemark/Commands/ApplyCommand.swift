@@ -24,6 +24,7 @@ extension Tidemark {
         var inventory: String?
         @OptionGroup var selection: SelectionOptions
         @OptionGroup var planning: PlanningOptions
+        @OptionGroup var lockOk: LockOkOptions
         @Flag(help: "Do not ask: confirm writing to prod targets (required when not on a terminal).")
         var yes = false
         @Flag(help: "Show what would run; change nothing.")
@@ -40,6 +41,8 @@ extension Tidemark {
         var drift: DriftPolicy?
         @Flag(help: "Run each version's verify script (Sqitch's verify/) after its forward step; a failing verify fails the target (the step stays committed).")
         var verify = false
+        @Option(help: "Write even outside change windows and in freezes; the reason, with who gave it, goes into the history rows, the report and the page.")
+        var overrideWindow: String?
         @Flag(help: "Print the run report as JSON (schema tidemark.report/v1).")
         var json = false
         @Flag(help: "List every target, instead of one entry per group of identical plans and outcomes (also -v).")
@@ -53,16 +56,22 @@ extension Tidemark {
                 throw ValidationError("--lease \(runner.lease): not a duration; use \(DurationText.examples).")
             }
             if rolloutFile != nil && (controlDatabase.control != nil || runner.isGiven) {
-                throw ValidationError("A saved rollout runs in one process; --control, --run-id, --serve and --lease take -i INVENTORY.")
+                throw ValidationError("A saved rollout runs in one process; --control, --run-id, --serve, --lease and --runner take -i INVENTORY.")
             }
             if dryRun && (controlDatabase.control != nil || runner.isGiven) {
-                throw ValidationError("--dry-run changes nothing and joins no run; drop --control, --run-id, --serve and --lease (or use `tidemark plan`).")
+                throw ValidationError("--dry-run changes nothing and joins no run; drop --control, --run-id, --serve, --lease and --runner (or use `tidemark plan`).")
             }
             if rolloutFile == nil && inventory == nil {
                 throw ValidationError("Say what to apply: -i INVENTORY, or a rollout FILE saved by `tidemark plan --out`.")
             }
             if rolloutFile != nil && (planning.desiredVersion != nil || planning.strategy != .auto || selection.isGiven) {
                 throw ValidationError("A saved rollout already fixes targets, version and strategy; drop --to, --strategy, --env, --target and --partition.")
+            }
+            if rolloutFile != nil && !lockOk.versions.isEmpty {
+                throw ValidationError("A saved rollout already fixes what runs; give --lock-ok to the `tidemark plan --out` that saves it.")
+            }
+            if let overrideWindow, overrideWindow.trimmingCharacters(in: .whitespaces).isEmpty {
+                throw ValidationError("--override-window needs a reason: say why this run may write outside its change windows.")
             }
             if let concurrency, concurrency < 1 { throw ValidationError("--concurrency must be at least 1.") }
         }
@@ -79,11 +88,15 @@ extension Tidemark {
             apply.metricsPath = metricsFile
             apply.drift = drift
             apply.verify = verify
+            apply.lockAcknowledgements = lockOk.acknowledgements(by: apply.appliedBy)
+            apply.windowOverride = overrideWindow
+            apply.clock = try RunClock.make()
             apply.trapsSignals = true
             var request = ControlledApplyRequest(apply: apply, database: controlDatabase.database)
             request.joinRunID = runner.runID
             request.serve = runner.serve
             request.lease = runner.leaseDuration ?? .seconds(30)
+            request.runnerName = runner.runnerName
             let outcome: ApplyOutcome
             do {
                 outcome = try await FleetApply(registry: Backends.standard, logger: logging.makeLogger())

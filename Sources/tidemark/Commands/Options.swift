@@ -134,9 +134,47 @@ struct RunnerOptions: ParsableArguments {
     @Option(help: "How long a claim holds without renewal (\(DurationText.examples)); a runner that dies loses its targets after it.")
     var lease: String = "30s"
 
+    @Option(name: .customLong("runner"), help: "This runner's name in the control database (default: the pod's or host's name, HOSTNAME); its id is NAME/<pid>-<random>.")
+    var runnerName: String?
+
     var leaseDuration: Duration? { DurationText.parse(lease).flatMap { $0 > .zero ? $0 : nil } }
 
-    var isGiven: Bool { runID != nil || !serve.isEmpty || lease != "30s" }
+    var isGiven: Bool { runID != nil || !serve.isEmpty || lease != "30s" || runnerName != nil }
+
+    func validate() throws {
+        if let runnerName, let problem = RunnerName.problem(runnerName) {
+            throw ValidationError("--runner \(PrintableText.escaped(runnerName)): \(problem).")
+        }
+    }
 }
 
 extension DriftPolicy: ExpressibleByArgument {}
+
+/// `--lock-ok VERSION --reason TEXT`, repeatable in pairs: a version's lock risk acknowledged for
+/// this run, without editing its script (docs/live-production.md#acknowledging-a-lock-risk).
+struct LockOkOptions: ParsableArguments {
+    @Option(
+        name: .customLong("lock-ok"),
+        help: "Accept the lock risk of this version's forward script on live environments for this run, as `-- tidemark:lock-ok` in the script would (repeatable; each needs a --reason).")
+    var versions: [String] = []
+    @Option(name: .customLong("reason"), help: "Why the lock is acceptable (one per --lock-ok, in the same order); recorded in the report and the history rows.")
+    var reasons: [String] = []
+
+    func validate() throws {
+        if versions.count > reasons.count {
+            let missing = versions[reasons.count...].map { "--lock-ok \($0)" }.joined(separator: ", ")
+            throw ValidationError("\(missing) has no --reason: give one after each, e.g. --lock-ok \(versions[reasons.count]) --reason \"orders is written only by the nightly batch\".")
+        }
+        if reasons.count > versions.count {
+            throw ValidationError("--reason without --lock-ok: say which version's lock risk it accepts, e.g. --lock-ok 2 --reason TEXT.")
+        }
+        if let blank = zip(versions, reasons).first(where: { $0.1.trimmingCharacters(in: .whitespaces).isEmpty }) {
+            throw ValidationError("--lock-ok \(blank.0) has an empty --reason: say why the lock is acceptable.")
+        }
+    }
+
+    /// The acknowledgements, each as given by `by` (the run's `applied_by`).
+    func acknowledgements(by: String) -> [LockAcknowledgement] {
+        zip(versions, reasons).map { LockAcknowledgement(version: $0, reason: $1, by: by) }
+    }
+}

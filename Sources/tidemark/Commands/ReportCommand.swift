@@ -19,8 +19,18 @@ extension Tidemark {
         var json = false
         @Option(help: "Write the run as one self-contained HTML page here.")
         var html: String?
+        @Option(
+            name: .customLong("runner"),
+            help: "Of a shared run's reports kept here (RUN_ID-RUNNER.json, one per runner), the one of this runner (its --runner NAME or its runner id).")
+        var runner: String?
         @OptionGroup var controlDatabase: ControlDatabaseOption
         @OptionGroup var logging: LoggingOptions
+
+        func validate() throws {
+            if runner != nil && controlDatabase.control != nil {
+                throw ValidationError("--control assembles the whole run from every runner; drop --runner (or --control to read one runner's report kept here).")
+            }
+        }
 
         func run() async throws {
             let report: RunReport
@@ -31,7 +41,7 @@ extension Tidemark {
                     throw CommandFailure(ExitStatus(error.category), error.description)
                 }
             } else {
-                report = try SavedRun.read(runID)
+                report = try SavedRun.read(runID, runner: runner)
             }
             if let html {
                 do { try RunPageFile.write(report, to: URL(fileURLWithPath: html)) } catch {

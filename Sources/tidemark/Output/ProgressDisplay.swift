@@ -81,7 +81,7 @@ final class ProgressDisplay: Sendable {
                 state.running[outcome.target] = nil
                 switch outcome.outcome {
                 case .failed, .locked, .interrupted: state.failed += 1
-                case .skipped: state.skipped += 1
+                case .skipped, .deferred: state.skipped += 1
                 default: state.done += 1
                 }
             }
@@ -153,14 +153,14 @@ final class ProgressDisplay: Sendable {
             switch outcome.outcome {
             case .succeeded, .unchanged: .green
             case .failed, .locked, .interrupted: .red
-            case .blocked, .skipped: .yellow
+            case .blocked, .skipped, .deferred: .yellow
             }
         // Every field may come from a saved report or a server: escaped, so none adds a line.
         let shown = PrintableText.escaped(name ?? outcome.target)
         var line = "\(terminal.styled(outcome.outcome.rawValue.padding(toLength: 11, withPad: " ", startingAt: 0), style)) \(shown) (\(PrintableText.escaped(outcome.environment))) \(outcome.action.rawValue) \(PrintableText.escaped(versions))"
         if !steps.isEmpty { line += ": \(steps)" }
         if let error = outcome.error { line += "\n            \(PrintableText.escaped(error))" }
-        if outcome.outcome == .skipped { line += ": \(PrintableText.escaped(outcome.reason))" }
+        if outcome.outcome == .skipped || outcome.outcome == .deferred { line += ": \(PrintableText.escaped(outcome.reason))" }
         if outcome.outcome == .blocked, !outcome.reason.isEmpty { line += "\n            \(PrintableText.escaped(outcome.reason))" }
         if let warning = outcome.driftWarning { line += "\n            drift (warn): \(PrintableText.escaped(warning))" }
         return line

@@ -22,6 +22,10 @@ enum RolloutText {
             lines.append(terminal.styled("wave \(index + 1): \(PrintableText.escaped(wave.environment)) (\(flags.joined(separator: ", ")))", .bold))
             // What a failure here stops, before anything runs (it names the environment: escaped).
             if let said = policy?.rule(for: wave).summary(last: index == rollout.waves.count - 1) { lines.append("  \(PrintableText.escaped(said))") }
+            // docs/windows.md: why this wave writes nothing now, and when it may.
+            if let deferral = wave.deferral {
+                lines.append("  " + terminal.styled("deferred: \(PrintableText.escaped(deferral.sentence))", .yellow))
+            }
             // Identical plans read as one entry; --per-target lists every target (blocked ones always are).
             for group in TargetGroup.groups(of: wave, perTarget: perTarget) {
                 let target = group.representative
@@ -43,7 +47,10 @@ enum RolloutText {
                     // docs/live-production.md#lint-and-lock-risk-in-the-plan: each lock-risky
                     // statement with this target's size; the acknowledgement if any.
                     for risk in step.lockRisks {
-                        let acknowledged = step.lockAcknowledged.map { "; lock-ok: \(PrintableText.escaped($0))" } ?? ""
+                        let acknowledged = step.lockAcknowledged.map { reason in
+                            step.lockAcknowledgedBy.map { "; acknowledged with --lock-ok by \(PrintableText.escaped($0)): \(PrintableText.escaped(reason))" }
+                                ?? "; lock-ok: \(PrintableText.escaped(reason))"
+                        } ?? ""
                         lines.append(
                             "        " + terminal.styled("[LOCK RISK: \(PrintableText.escaped(risk.summary)) (\(risk.rule.rawValue), line \(risk.line))\(acknowledged)]", .yellow))
                     }
@@ -61,6 +68,10 @@ enum RolloutText {
         lines.append("")
         let planned = "\(rollout.targets.count) target\(rollout.targets.count == 1 ? "" : "s")\(summary.isEmpty ? " planned" : ": " + summary.joined(separator: ", "))"
         lines.append(planned + (unreachable.isEmpty ? "" : ", \(unreachable.count) unreachable"))
+        let deferred = rollout.waves.filter { $0.deferral != nil }.flatMap(\.targets).filter(\.action.writesTarget).count
+        if deferred > 0 {
+            lines.append("\(deferred) target\(deferred == 1 ? "" : "s") to write deferred (change windows); apply writes them once their window opens, or now with --override-window \"REASON\"")
+        }
         return lines.joined(separator: "\n")
     }
 

@@ -1,0 +1,44 @@
+import Foundation
+import TidemarkCore
+
+/// Change windows and freezes over a rollout (docs/windows.md): a wave whose environment may not
+/// be written at the given instant is deferred, and so is every later wave that writes (waves go
+/// in order). Pure: the instant is an input, never read from a clock. Thread-safe (stateless).
+public enum WindowRule {
+    /// Whether `environment` may start writes at `now`: nil, or why not and until when.
+    public static func deferral(of environment: Environment?, at now: Date) -> Deferral? {
+        environment?.schedule.deferral(at: now)
+    }
+
+    /// `rollout` with each wave that has targets to write and may not write at `now` deferred,
+    /// and every later such wave deferred behind it.
+    public static func applied(to rollout: Rollout, inventory: Inventory, at now: Date) -> Rollout {
+        var rollout = rollout
+        let environments = Dictionary(inventory.environments.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        var earlier: String?
+        for index in rollout.waves.indices {
+            let wave = rollout.waves[index]
+            guard wave.targets.contains(where: { $0.action.writesTarget }) else { continue }
+            if let earlier {
+                rollout.waves[index].deferral = Deferral(cause: .earlierWave(environment: earlier), until: nil)
+            } else if let own = deferral(of: environments[wave.environment], at: now) {
+                rollout.waves[index].deferral = own
+                earlier = wave.environment
+            }
+        }
+        return rollout
+    }
+
+    /// The environments a run starting at `now` would defer: those `--override-window` overrides.
+    public static func closedEnvironments(of rollout: Rollout, inventory: Inventory, at now: Date) -> [String] {
+        applied(to: rollout, inventory: inventory, at: now).waves.filter { wave in
+            if case .earlierWave = wave.deferral?.cause { return false }
+            return wave.deferral != nil
+        }.map(\.environment)
+    }
+}
+
+extension Action {
+    /// Forward, rollback and rollforward write to the target.
+    public var writesTarget: Bool { self == .forward || self == .rollback || self == .rollforward }
+}
