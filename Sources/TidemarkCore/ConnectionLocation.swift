@@ -98,7 +98,7 @@ public enum ConnectionLocation: Sendable, Hashable {
     /// The URL schemes Tidemark reads (`scheme://`); every other `word://` is refused, because
     /// libpq would take `postgress://host/db` as a conninfo string and the whole URL as a
     /// database name on the local socket.
-    public static let knownSchemes = ["postgres", "postgresql", "sqlite", "memory"]
+    public static let knownSchemes = ["postgres", "postgresql", "mysql", "mariadb", "sqlite", "memory"]
 
     /// The scheme of `url` when it starts `scheme://` and Tidemark does not know it; nil
     /// otherwise (a known scheme, `sqlite:PATH`, a conninfo string such as `host=db dbname=app`).
@@ -108,6 +108,8 @@ public enum ConnectionLocation: Sendable, Hashable {
         guard let first = scheme.unicodeScalars.first, first.isASCII, first.properties.isAlphabetic,
             scheme.unicodeScalars.allSatisfy({ $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "+-.".unicodeScalars.contains($0)) })
         else { return nil }
+        // MySQLURL reads its schemes in any case (`MySQL://`), as ConnectionLocation does.
+        if MySQLURL.hasMySQLScheme(url) { return nil }
         return knownSchemes.contains(String(scheme)) ? nil : String(scheme)
     }
 

@@ -117,6 +117,7 @@ public struct Planner: Sendable {
         let result = TargetPlanMaker(target: target, environment: environment, state: state, from: highestVersion(state.applied.map(\.version)), inventoryFile: inventory.file)
         let plan = planVersions(target, in: environment, state: state, desired: desired, strategy: strategy, memo: memo, result: result)
         var checked = checkingLocks(plan, target: target, environment: environment, state: state, result: result)
+        if target.backendKind == .mysql { checked.steps = markingImplicitCommits(checked.steps, memo: memo) }
         checked.steps = memo.shared(checked.steps)
         return checked
     }
@@ -162,6 +163,28 @@ public struct Planner: Sendable {
             }
         }
         return plan
+    }
+
+    /// docs/mysql.md#steps-transactions-and-ddl: on a MySQL target, a step whose script is not
+    /// all DML commits as it goes, whatever its directives say.
+    private func markingImplicitCommits(_ steps: [PlannedStep], memo: StepMemo) -> [PlannedStep] {
+        guard steps.contains(where: { hasImplicitCommit($0, memo: memo) }) else { return steps }
+        return steps.map { step in
+            var step = step
+            step.nonTransactionalOnMySQL = hasImplicitCommit(step, memo: memo)
+            return step
+        }
+    }
+
+    private func hasImplicitCommit(_ step: PlannedStep, memo: StepMemo) -> Bool {
+        guard step.kind == .forward || step.kind == .undo || step.kind == .compensate, !step.script.isEmpty,
+            let migration = migrationsByVersion[step.version]
+        else { return false }
+        let script = step.kind == .undo ? (migration.undo ?? migration.forward) : migration.forward
+        return memo.implicitCommit(step.version, step.kind) {
+            guard let statements = try? MySQLScript.statements(in: script.sql) else { return true }
+            return !MySQLScript.isAllDML(statements)
+        }
     }
 
     /// The plan of versions alone (docs/guide.md#the-rules-the-planner-follows), before lock risks
@@ -369,6 +392,7 @@ final class StepMemo {
     }
 
     private var steps: [Key: PlannedStep] = [:]
+    private var implicitCommits: [Key: Bool] = [:]
     /// Step lists already planned: targets planned alike share one array.
     private let lists = StepListInterner()
 
@@ -378,6 +402,15 @@ final class StepMemo {
         let step = make()
         steps[key] = step
         return step
+    }
+
+    /// Whether the script of `version`'s `kind` step commits implicitly on MySQL, split once per pass.
+    func implicitCommit(_ version: Version, _ kind: StepKind, compute: () -> Bool) -> Bool {
+        let key = Key(version: version, kind: kind)
+        if let known = implicitCommits[key] { return known }
+        let value = compute()
+        implicitCommits[key] = value
+        return value
     }
 
     /// `list`, or an equal list planned before for another target.

@@ -28,4 +28,5 @@ open class ForwardingConnection: BackendConnection {
     open func verify(_ request: VerifyRequest) throws(BackendError) { try base.verify(request) }
     open func fingerprint() throws(BackendError) -> SchemaFingerprint { try base.fingerprint() }
     open func close() { base.close() }
+    open var databaseServer: DatabaseServer? { base.databaseServer }
 }

@@ -1,0 +1,94 @@
+import Foundation
+import Testing
+import TidemarkCore
+import TidemarkMySQL
+import TidemarkTestSupport
+
+/// The `tidemark` binary on a fleet of real MariaDB databases (docs/mysql.md): what `plan`,
+/// `status` and `lint` say about MySQL targets.
+@Suite("MySQL commands", .serialized, .enabled(if: TestMariaDB.isEnabled, Comment(rawValue: TestMariaDB.skipReason)))
+struct MySQLCommandTests {
+    /// One scenario's workspace: a plan, an inventory of MariaDB databases.
+    struct Fleet {
+        var root: URL
+        var databases: [String: String]
+
+        func tidemark(_ arguments: String...) async throws -> CommandRunner.Result {
+            try await CommandRunner.run(arguments, in: root)
+        }
+
+        func cleanUp() {
+            try? FileManager.default.removeItem(at: root)
+            for database in databases.values { try? TestMariaDB.dropDatabase(database) }
+        }
+    }
+
+    /// `files` in plans/shop, and an inventory of `targets` (each its own database) in one
+    /// environment of `tier`.
+    func makeFleet(_ files: [String: String], targets: [String] = ["dev-1", "dev-2"], tier: String = "dev", extra: String = "") throws -> Fleet {
+        let url = try TestMariaDB.requireURL()
+        let root = try CommandRunner.temporaryDirectory("tidemark-mysql")
+        var databases: [String: String] = [:]
+        for target in targets { databases[target] = TestMariaDB.uniqueDatabaseName(for: target.replacingOccurrences(of: "-", with: "_")) }
+        var all = files.reduce(into: [String: String]()) { $0["plans/shop/\($1.key)"] = $1.value }
+        let lines = targets.map { "      - { name: \($0), url: \"\(url)\", schema: \(databases[$0] ?? "") }" }
+        all["inventories/shop.yaml"] = """
+            inventory: shop
+            plan: ../plans/shop
+            environments:
+              \(tier):
+                tier: \(tier)
+            \(extra)    targets:
+            \(lines.joined(separator: "\n"))
+
+            """
+        try TestWorkspace.write(all, under: root)
+        return Fleet(root: root, databases: databases)
+    }
+
+    static let shop = [
+        "V1__accounts.sql": "CREATE TABLE accounts (id INT PRIMARY KEY, name VARCHAR(40) NOT NULL);\n",
+        "V2__email.sql": "ALTER TABLE accounts ADD COLUMN email VARCHAR(80) NULL;\nCREATE INDEX accounts_email ON accounts (email);\n",
+        "V3__seed.sql": "INSERT INTO accounts (id, name) VALUES (1, 'first');\nUPDATE accounts SET email = 'a@example.com' WHERE id = 1;\n",
+    ]
+
+    @Test func planMarksDDLStepsNonTransactionalAndStatusShowsTheServer() async throws {
+        let fleet = try makeFleet(Self.shop)
+        defer { fleet.cleanUp() }
+        let plan = try await fleet.tidemark("plan", "-i", "inventories/shop.yaml")
+        #expect(plan.status == 0, "\(plan)")
+        let lines = plan.standardOutput.split(separator: "\n").map(String.init)
+        let v1 = try #require(lines.first { $0.contains("V1__accounts.sql") }, "\(plan)")
+        let v3 = try #require(lines.first { $0.contains("V3__seed.sql") }, "\(plan)")
+        #expect(v1.contains("[NON-TRANSACTIONAL on MySQL: DDL commits statement by statement; a failure midway leaves the statements before it applied"), "\(plan)")
+        #expect(!v3.contains("NON-TRANSACTIONAL"), "\(plan)")
+
+        let applied = try await fleet.tidemark("apply", "-i", "inventories/shop.yaml", "--yes")
+        #expect(applied.status == 0, "\(applied)")
+        let status = try await fleet.tidemark("status", "-i", "inventories/shop.yaml")
+        #expect(status.status == 0, "\(status)")
+        let header = try #require(status.standardOutput.split(separator: "\n").dropFirst().first.map(String.init))
+        #expect(header.hasPrefix("environment  target  tier  server"), "\(status)")
+        #expect(status.standardOutput.contains("dev-1   dev   MariaDB 10."), "\(status)")
+        let json = try await fleet.tidemark("status", "-i", "inventories/shop.yaml", "--json")
+        #expect(json.standardOutput.contains("\"product\" : \"MariaDB\""), "\(json)")
+    }
+
+    @Test func lintTakesItsDialectFromTheTargetsOrFromDialect() async throws {
+        let fleet = try makeFleet(Self.shop)
+        defer { fleet.cleanUp() }
+        let fromTargets = try await fleet.tidemark("lint", "-i", "inventories/shop.yaml")
+        #expect(fromTargets.status == 0, "\(fromTargets)")
+        #expect(fromTargets.standardOutput.hasPrefix("dialect MySQL 8.0:"), "\(fromTargets)")
+        #expect(fromTargets.standardOutput.contains("V2__email.sql:1: non-transactional on MySQL: 2 statements run one by one"), "\(fromTargets)")
+        #expect(!fromTargets.standardOutput.contains("V3__seed.sql"), "\(fromTargets)")
+        // The same plan as PostgreSQL: its lock rules, no MySQL notes.
+        let postgres = try await fleet.tidemark("lint", "--plan", "plans/shop", "--dialect", "postgres")
+        #expect(postgres.status == 0 && !postgres.standardOutput.contains("non-transactional"), "\(postgres)")
+        #expect(postgres.standardOutput.contains("V2__email.sql:2: require-concurrent-index-creation"), "\(postgres)")
+        let sqlite = try await fleet.tidemark("lint", "--plan", "plans/shop", "--dialect", "sqlite")
+        #expect(sqlite.status == 0 && sqlite.standardOutput.contains("0 findings"), "\(sqlite)")
+        let bad = try await fleet.tidemark("lint", "--plan", "plans/shop", "--dialect", "oracle")
+        #expect(bad.status == 2 && bad.standardError.contains("--dialect 'oracle' is not one of postgres, sqlite, mysql"), "\(bad)")
+    }
+}
