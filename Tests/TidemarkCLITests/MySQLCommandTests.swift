@@ -91,4 +91,48 @@ struct MySQLCommandTests {
         let bad = try await fleet.tidemark("lint", "--plan", "plans/shop", "--dialect", "oracle")
         #expect(bad.status == 2 && bad.standardError.contains("--dialect 'oracle' is not one of postgres, sqlite, mysql"), "\(bad)")
     }
+
+    /// docs/mysql.md#a-half-applied-step: a step whose third statement fails (a foreign key to a
+    /// table that does not exist) leaves its first two in place on both targets; repair reads
+    /// each statement against information_schema; `--auto` finishes it where the missing table
+    /// was created by hand, and undoes statements 1-2 where finishing fails again.
+    @Test func aHalfAppliedStepIsDiagnosedByStatementAndFinishedOrUndone() async throws {
+        var files = Self.shop
+        files["V2__email.sql"] = """
+            ALTER TABLE accounts ADD COLUMN email VARCHAR(80) NULL;
+            CREATE INDEX accounts_email ON accounts (email);
+            ALTER TABLE accounts ADD CONSTRAINT accounts_owner FOREIGN KEY (id) REFERENCES owners (id);
+
+            """
+        files["V3__seed.sql"] = nil
+        let fleet = try makeFleet(files)
+        defer { fleet.cleanUp() }
+        let applied = try await fleet.tidemark("apply", "-i", "inventories/shop.yaml", "--yes")
+        #expect(applied.status == 1, "\(applied)")
+        #expect(applied.standardOutput.contains("stopped at statement 3 of 3, line 3"), "\(applied)")
+
+        let diagnosis = try await fleet.tidemark("repair", "-i", "inventories/shop.yaml", "--target", "dev-1")
+        #expect(diagnosis.status == 0, "\(diagnosis)")
+        let text = diagnosis.standardOutput
+        #expect(text.contains("1. line 1: in place: ALTER TABLE accounts ADD COLUMN email VARCHAR(80) NULL"), "\(diagnosis)")
+        #expect(text.contains("2. line 2: in place: CREATE INDEX accounts_email ON accounts (email)"), "\(diagnosis)")
+        #expect(text.contains("3. line 3: not there (failed): ALTER TABLE accounts ADD CONSTRAINT accounts_owner"), "\(diagnosis)")
+        #expect(text.contains("proven: statements 1-2 took effect and the rest did not; `--auto` finishes the step (runs 3-3), or, if that fails again, undoes 1-2"), "\(diagnosis)")
+        #expect(text.contains("`tidemark repair -i inventories/shop.yaml --auto` records them"), "\(diagnosis)")
+
+        // dev-1: the missing table is created by hand, so finishing works; dev-2: it fails again and is undone.
+        try TestMariaDB.execute("CREATE TABLE `\(fleet.databases["dev-1"] ?? "")`.owners (id INT PRIMARY KEY)")
+        let auto = try await fleet.tidemark("repair", "-i", "inventories/shop.yaml", "--auto", "--yes")
+        #expect(auto.status == 0, "\(auto)")
+        #expect(auto.standardOutput.contains("finished the step: ran statements 3-3"), "\(auto)")
+        #expect(auto.standardOutput.contains("undid statements 1-2 instead: DROP INDEX `accounts_email` ON `accounts`; ALTER TABLE `accounts` DROP COLUMN `email`"), "\(auto)")
+
+        let status = try await fleet.tidemark("status", "-i", "inventories/shop.yaml")
+        #expect(status.status == 0 && !status.standardOutput.contains("DIRTY"), "\(status)")
+        #expect(status.standardOutput.contains("dev-1") && status.standardOutput.contains(" 2        -"), "\(status)")
+        let dev2 = try #require(status.standardOutput.split(separator: "\n").first { $0.contains("dev-2") })
+        #expect(dev2.contains(" 1        2 "), "\(status)")
+        #expect(try !TestMariaDB.columnExists("email", table: "accounts", inDatabase: fleet.databases["dev-2"] ?? ""))
+        #expect(try TestMariaDB.columnExists("email", table: "accounts", inDatabase: fleet.databases["dev-1"] ?? ""))
+    }
 }
