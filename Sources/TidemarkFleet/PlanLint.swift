@@ -22,12 +22,19 @@ public enum PlanLint {
         let dialect = dialect ?? DatabaseServer(product: .postgresql, version: "")
         var findings: [LintReport.Finding] = []
         var nonTransactional: [LintReport.NonTransactionalScript] = []
+        var onlineDDL: [LintReport.OnlineDDL] = []
         for migration in plan.migrations {
             let scripts = [(migration.forward, StepKind.forward)] + (migration.undo.map { [($0, StepKind.undo)] } ?? [])
             for (script, kind) in scripts {
                 if dialect.isMySQLFamily {
                     if let note = LintReport.NonTransactionalScript(script: script, version: migration.version.text, kind: kind) {
                         nonTransactional.append(note)
+                    }
+                    for finding in MySQLOnlineDDL.findings(in: script.sql, server: dialect) {
+                        onlineDDL.append(
+                            LintReport.OnlineDDL(
+                                script: script.path, version: migration.version.text, kind: kind, finding: finding,
+                                acknowledged: script.lockAcknowledged))
                     }
                     continue
                 }
@@ -44,6 +51,7 @@ public enum PlanLint {
         var report = LintReport(plan: plan.name, directory: plan.directory, scripts: scriptCount(plan), findings: findings)
         report.dialect = dialect.description
         report.nonTransactional = nonTransactional
+        report.onlineDDL = onlineDDL
         return report
     }
 
@@ -124,6 +132,16 @@ public struct LintReport: Sendable, Hashable, Codable {
         }
     }
 
+    /// MySQL and MariaDB: one ALTER and the online DDL the dialect's server allows for it.
+    public struct OnlineDDL: Sendable, Hashable, Codable {
+        public var script: String
+        public var version: String
+        public var kind: StepKind
+        public var finding: OnlineDDLFinding
+        /// The script's `-- tidemark:lock-ok` reason, if it has one.
+        public var acknowledged: String?
+    }
+
     public var schema = "tidemark.lint/v1"
     /// The rules used: `PostgreSQL`, `MySQL 8.0`, `MariaDB 10.11`, `SQLite`.
     public var dialect = "PostgreSQL"
@@ -134,6 +152,8 @@ public struct LintReport: Sendable, Hashable, Codable {
     public var findings: [Finding]
     /// MySQL and MariaDB: the scripts that run outside a transaction there.
     public var nonTransactional: [NonTransactionalScript] = []
+    /// MySQL and MariaDB: every ALTER with its online-DDL class.
+    public var onlineDDL: [OnlineDDL] = []
 
     public init(plan: String, directory: String, scripts: Int, findings: [Finding]) {
         self.plan = plan

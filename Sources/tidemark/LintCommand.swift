@@ -61,6 +61,14 @@ extension Tidemark {
                 lines.append("\(script.script):\(script.firstLine): non-transactional on MySQL: \(script.statements) statement\(script.statements == 1 ? "" : "s") run one by one, each committed as it runs")
                 lines.append("    if it fails at statement N, statements 1..N-1 stay applied and the target is dirty until `tidemark repair`; keep each DDL step small, or split DML into its own version")
             }
+            for item in report.onlineDDL {
+                let finding = item.finding
+                let dml = finding.concurrentDML ? "reads and writes go on" : "writes wait until it is done"
+                lines.append("\(item.script):\(finding.line): \(finding.onlineClass.rawValue) on \(finding.table) (\(finding.operations.joined(separator: ", "))): \(dml)")
+                if finding.onlineClass != .instant { lines.append("    safe form: \(finding.safeForm)") }
+                if let caveat = finding.caveat { lines.append("    note: \(caveat)") }
+                if let reason = item.acknowledged, finding.onlineClass >= .inplaceRebuild { lines.append("    acknowledged (lock-ok): \(reason)") }
+            }
             for finding in report.findings {
                 let table = finding.relations.first.map { " on \($0)" } ?? ""
                 let others = finding.relations.dropFirst().map { " and \($0)" }.joined()
@@ -71,7 +79,13 @@ extension Tidemark {
                 if let reason = finding.acknowledged { lines.append("    acknowledged (lock-ok): \(reason)") }
             }
             let flagged = report.countsByRule.filter { $0.count > 0 }
-            let nonTransactional = report.nonTransactional.isEmpty ? "" : "\(report.nonTransactional.count) non-transactional on MySQL; "
+            var counts: [String] = []
+            for onlineClass in OnlineDDLClass.allCases {
+                let count = report.onlineDDL.filter { $0.finding.onlineClass == onlineClass }.count
+                if count > 0 { counts.append("\(count) \(onlineClass.rawValue)") }
+            }
+            let classes = counts.isEmpty ? "" : "online DDL: \(counts.joined(separator: ", ")); "
+            let nonTransactional = classes + (report.nonTransactional.isEmpty ? "" : "\(report.nonTransactional.count) non-transactional on MySQL; ")
             lines.append(
                 nonTransactional + "\(report.findings.count) finding\(report.findings.count == 1 ? "" : "s") in \(report.scripts) script\(report.scripts == 1 ? "" : "s") of plan \(report.plan)"
                     + (flagged.isEmpty ? "" : ": " + flagged.map { "\($0.rule.rawValue) \($0.count)" }.joined(separator: ", ")))

@@ -85,3 +85,65 @@ struct MariaDBStatementRetryTests {
         #expect(try TestMariaDB.tableExists("later", inDatabase: database))
     }
 }
+
+/// The online-DDL class Tidemark predicts is what the real server accepts: it runs the ALTER
+/// with that class's ALGORITHM, and refuses the next cheaper one (a server refuses an ALGORITHM
+/// it cannot honour), on MariaDB 10.11 (docs/mysql.md#online-ddl-classes).
+@Suite(.enabled(if: TestMariaDB.isEnabled, Comment(rawValue: TestMariaDB.skipReason)))
+struct MariaDBOnlineDDLOracleTests {
+    static let statements = [
+        "ALTER TABLE t ADD COLUMN c2 INT",
+        "ALTER TABLE t ADD COLUMN c2 INT FIRST",
+        "ALTER TABLE t ADD COLUMN c2 INT AUTO_INCREMENT UNIQUE",
+        "ALTER TABLE t ADD COLUMN g INT AS (a + 1) STORED",
+        "ALTER TABLE t ADD COLUMN g INT AS (a + 1) VIRTUAL",
+        "ALTER TABLE t DROP COLUMN x2",
+        "ALTER TABLE t RENAME COLUMN a TO a2",
+        "ALTER TABLE t MODIFY a BIGINT",
+        "ALTER TABLE t ALTER COLUMN a SET DEFAULT 5",
+        "ALTER TABLE t ADD INDEX ia (a)",
+        "CREATE UNIQUE INDEX ua ON t (a)",
+        "ALTER TABLE t ADD FULLTEXT INDEX ft (b)",
+        "ALTER TABLE t DROP INDEX ib",
+        "ALTER TABLE t RENAME INDEX ib TO ib2",
+        "ALTER TABLE t DROP FOREIGN KEY fkx",
+        "ALTER TABLE t ADD CONSTRAINT ck CHECK (a > 0)",
+        "ALTER TABLE t DROP CONSTRAINT ckx",
+        "ALTER TABLE t DROP PRIMARY KEY",
+        "ALTER TABLE t ENGINE=InnoDB",
+        "ALTER TABLE t ROW_FORMAT=COMPACT",
+        "ALTER TABLE t CONVERT TO CHARACTER SET latin1",
+        "ALTER TABLE t DEFAULT CHARACTER SET latin1",
+        "ALTER TABLE t AUTO_INCREMENT=100",
+        "ALTER TABLE t RENAME TO t_renamed",
+    ]
+
+    @Test(arguments: statements)
+    func thePredictedClassIsWhatTheServerAccepts(_ statement: String) throws {
+        let database = try TestMariaDB.createDatabase(for: "online")
+        defer { try? TestMariaDB.dropDatabase(database) }
+        let target = Target(name: "online", environment: "test", connection: .url(try TestMariaDB.requireURL()), schema: database)
+        let connection = try MySQLConnection(target: target, access: .readWrite, timeouts: .standard, logger: .silent, environment: [:])
+        let predicted = try #require(MySQLOnlineDDL.classify(statement, server: connection.server.identity)).onlineClass
+        let handle = try connection.open()
+        func fresh() throws {
+            try handle.query("DROP TABLE IF EXISTS t, t_renamed, p")
+            try handle.query("CREATE TABLE p (id INT PRIMARY KEY)")
+            try handle.query(
+                "CREATE TABLE t (id INT PRIMARY KEY, a INT, b VARCHAR(20), x INT, x2 INT, INDEX ib (b), CONSTRAINT fkx FOREIGN KEY (x) REFERENCES p (id), CONSTRAINT ckx CHECK (a >= 0)) ENGINE=InnoDB")
+            try handle.query("INSERT INTO t (id, a, b) VALUES (1, 1, 'one')")
+        }
+        let server = connection.server.identity
+        func with(_ onlineClass: OnlineDDLClass) -> String {
+            "\(statement)\(statement.hasPrefix("CREATE") ? "" : ",") ALGORITHM=\(onlineClass.algorithm(on: server))"
+        }
+        if let cheaper = OnlineDDLClass.allCases.last(where: { $0 < predicted }) {
+            try fresh()
+            #expect(throws: MySQLFailure.self, "\(statement): the server took ALGORITHM=\(cheaper.algorithm(on: server)), cheaper than the predicted \(predicted)") {
+                try handle.query(with(cheaper))
+            }
+        }
+        try fresh()
+        #expect(throws: Never.self, "\(statement): refused with the predicted \(predicted)") { try handle.query(with(predicted)) }
+    }
+}

@@ -135,4 +135,35 @@ struct MySQLCommandTests {
         #expect(try !TestMariaDB.columnExists("email", table: "accounts", inDatabase: fleet.databases["dev-2"] ?? ""))
         #expect(try TestMariaDB.columnExists("email", table: "accounts", inDatabase: fleet.databases["dev-1"] ?? ""))
     }
+
+    /// docs/mysql.md#online-ddl-classes: on a live environment, an ALTER the MariaDB server can
+    /// only COPY is blocked above lock_risk_rows (TABLE_ROWS), an INSTANT one is not, and
+    /// `-- tidemark:lock-ok` lets the COPY through.
+    @Test func copyAltersOnBigTablesAreGatedOnLiveEnvironments() async throws {
+        let files = [
+            "V1__orders.sql": "CREATE TABLE orders (id INT PRIMARY KEY, total INT NOT NULL);\n",
+            "V2__note.sql": "ALTER TABLE orders ADD COLUMN note VARCHAR(40) NULL;\n",
+            "V3__total.sql": "ALTER TABLE orders MODIFY total BIGINT NOT NULL;\n",
+        ]
+        let fleet = try makeFleet(files, targets: ["prod-1"], tier: "prod", extra: "    live: true\n    lock_risk_rows: 10\n")
+        defer { fleet.cleanUp() }
+        let first = try await fleet.tidemark("apply", "-i", "inventories/shop.yaml", "--to", "1", "--yes")
+        #expect(first.status == 0, "\(first)")
+        let database = fleet.databases["prod-1"] ?? ""
+        let values = (1...50).map { "(\($0), \($0))" }.joined(separator: ", ")
+        try TestMariaDB.execute("INSERT INTO `\(database)`.orders VALUES \(values);\nANALYZE TABLE `\(database)`.orders")
+
+        let plan = try await fleet.tidemark("plan", "-i", "inventories/shop.yaml")
+        #expect(plan.standardOutput.contains("blocked"), "\(plan)")
+        #expect(plan.standardOutput.contains("version 3 (V3__total.sql:1) would hold LOCK=SHARED on orders while it rewrites the table (mysql-copy), ~50 estimated rows, over lock_risk_rows 10"), "\(plan)")
+        let lint = try await fleet.tidemark("lint", "-i", "inventories/shop.yaml", "--dialect", "mariadb-10.11")
+        #expect(lint.standardOutput.contains("V2__note.sql:1: INSTANT on orders (ADD COLUMN note): reads and writes go on"), "\(lint)")
+        #expect(lint.standardOutput.contains("V3__total.sql:1: COPY on orders (MODIFY total): writes wait until it is done"), "\(lint)")
+
+        try "-- tidemark:lock-ok orders is written only by the nightly batch\nALTER TABLE orders MODIFY total BIGINT NOT NULL;\n".write(
+            to: fleet.root.appendingPathComponent("plans/shop/V3__total.sql"), atomically: true, encoding: .utf8)
+        let acknowledged = try await fleet.tidemark("plan", "-i", "inventories/shop.yaml")
+        #expect(!acknowledged.standardOutput.contains("blocked"), "\(acknowledged)")
+        #expect(acknowledged.standardOutput.contains("[LOCK RISK: LOCK=SHARED on orders, rewrite, ~50 rows (mysql-copy, line 2); lock-ok: orders is written only by the nightly batch]"), "\(acknowledged)")
+    }
 }
