@@ -23,12 +23,14 @@ public struct DatabaseServer: Sendable, Hashable, Codable, CustomStringConvertib
     /// The version's numbers (`[10, 11, 19]`).
     public var versionNumbers: [Int] { version.split(separator: ".").compactMap { Int($0) } }
 
-    /// Whether the version is `minimum` or later (`[8, 0, 29]`); missing parts count as 0.
+    /// Whether the version is `minimum` or later (`[8, 0, 29]`). A version that stops short
+    /// (`8.0`, as `lint --dialect mysql-8.0` names a series) is its series as it stands: at least
+    /// every `8.0.x`.
     public func isAtLeast(_ minimum: [Int]) -> Bool {
         let numbers = versionNumbers
         for (index, wanted) in minimum.enumerated() {
-            let have = index < numbers.count ? numbers[index] : 0
-            if have != wanted { return have > wanted }
+            guard index < numbers.count else { return true }
+            if numbers[index] != wanted { return numbers[index] > wanted }
         }
         return true
     }

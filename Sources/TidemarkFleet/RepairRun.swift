@@ -356,11 +356,17 @@ private struct Examiner: Sendable {
             return dirty
         } catch {
             // Undo only when the finish stopped at its own first statement: nothing of it took effect.
-            let stoppedFirst: Bool
-            if case .stepFailed(_, _, _, let message, _, _) = error { stoppedFirst = StatementProgress(message: message)?.completed == 0 } else { stoppedFirst = false }
+            var stoppedFirst = false
+            var reason = error.description
+            if case .stepFailed(_, _, _, let message, _, _) = error {
+                stoppedFirst = StatementProgress(message: message)?.completed == 0
+                // `stopped at statement 1 of 1, line 1: V2.sql:1: <error>` counts in the finishing script: keep the error.
+                let parts = message.components(separatedBy: ": ")
+                reason = parts.count > 2 && message.hasPrefix("stopped at statement ") ? parts.dropFirst(2).joined(separator: ": ") : message
+            }
             guard stoppedFirst, let undo = statements.undo else {
                 dirty.outcome = .leftDirty
-                dirty.note = "finishing the step (statements \(range)) failed again: \(error.description); \(statements.undo == nil ? "a statement before it has no known inverse, so it was not undone" : "it stopped past its first statement"); fix it by hand, then mark it"
+                dirty.note = "finishing the step (statements \(range)) failed again: \(reason); \(statements.undo == nil ? "a statement before it has no known inverse, so it was not undone" : "it stopped past its first statement"); fix it by hand, then mark it"
                 return dirty
             }
             do {
@@ -373,7 +379,7 @@ private struct Examiner: Sendable {
                 dirty.outcome = .repaired
                 dirty.resolution = .rolledBack
                 dirty.repairRow = row.id
-                dirty.note = "finishing failed again (\(error.description)); undid statements 1-\(statements.failedAt - 1) instead: \(undo.joined(separator: "; "))"
+                dirty.note = "statement \(statements.failedAt) failed again (\(reason)); undid statements 1-\(statements.failedAt - 1) instead: \(undo.joined(separator: "; "))"
             } catch {
                 dirty.outcome = .leftDirty
                 dirty.note = "finishing the step failed again, and so did undoing it: \(error.description); fix it by hand, then mark it"

@@ -19,6 +19,7 @@ import TidemarkCore
         #expect(onlineClass(addFirst, Self.mariadb) == .instant)
         #expect(onlineClass(add, Self.mysql80) == .instant)
         #expect(onlineClass(addFirst, Self.mysql8020) == .inplaceRebuild)  // INSTANT anywhere only from 8.0.29
+        #expect(onlineClass(addFirst, DatabaseServer(dialect: "mysql-8.0") ?? Self.mysql57) == .instant)  // the 8.0 series as it stands
         #expect(onlineClass(add, Self.mysql8020) == .instant)
         #expect(onlineClass(add, Self.mysql57) == .inplaceRebuild)
         #expect(onlineClass("ALTER TABLE t DROP COLUMN c", Self.mysql8020) == .inplaceRebuild)
