@@ -4,6 +4,7 @@ import TidemarkCore
 import TidemarkFleet
 import TidemarkExecutor
 import TidemarkFiles
+import TidemarkMySQL
 import TidemarkPostgres
 import TidemarkSQLite
 
@@ -20,7 +21,7 @@ extension Tidemark {
                 """)
 
         @OptionGroup var source: PlanSourceOptions
-        @Option(name: .customLong("url"), help: "A PostgreSQL server for the scratch database (default: a temporary SQLite file).")
+        @Option(name: .customLong("url"), help: "A PostgreSQL, MySQL or MariaDB server (mysql://, mariadb://) for the scratch database (default: a temporary SQLite file).")
         var scratchURL: String?
         @Option(name: .customLong("from"), help: "Rehearse from this version (earlier versions are only applied forward).")
         var fromVersion: String?
@@ -39,7 +40,9 @@ extension Tidemark {
             let planDirectory = try source.source.directory()
             let plan = try FleetInputs.plan(at: planDirectory)
             let scratch: any ScratchDatabaseProvider =
-                scratchURL.map { PostgresScratchProvider(url: $0, logger: logger) } ?? SQLiteScratchProvider()
+                scratchURL.map { url -> any ScratchDatabaseProvider in
+                    MySQLURL.hasMySQLScheme(url) ? MySQLScratchProvider(url: url, logger: logger) : PostgresScratchProvider(url: url, logger: logger)
+                } ?? SQLiteScratchProvider()
             let rehearsal = Rehearsal(
                 plan: plan, scratch: scratch, logger: logger, from: try version(fromVersion, "--from", in: plan),
                 to: try version(toVersion, "--to", in: plan), keepGoing: keepGoing)

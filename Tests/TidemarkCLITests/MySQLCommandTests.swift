@@ -166,4 +166,85 @@ struct MySQLCommandTests {
         #expect(!acknowledged.standardOutput.contains("blocked"), "\(acknowledged)")
         #expect(acknowledged.standardOutput.contains("[LOCK RISK: LOCK=SHARED on orders, rewrite, ~50 rows (mysql-copy, line 2); lock-ok: orders is written only by the nightly batch]"), "\(acknowledged)")
     }
+
+    /// `rehearse --url mysql://…` builds and drops its own database on the server; `adopt` reads
+    /// golang-migrate's and Flyway's histories from MariaDB targets.
+    @Test func rehearseOnTheServerAndAdoptGolangMigrateAndFlywayHistories() async throws {
+        let files = [
+            "V1__accounts.sql": "CREATE TABLE accounts (id INT PRIMARY KEY, name VARCHAR(40) NOT NULL);\n",
+            "U1__accounts.sql": "DROP TABLE accounts;\n",
+            "V2__email.sql": "ALTER TABLE accounts ADD COLUMN email VARCHAR(80) NULL;\n",
+            "U2__email.sql": "ALTER TABLE accounts DROP COLUMN email;\n",
+        ]
+        let fleet = try makeFleet(files, targets: ["gm-1", "fw-1"])
+        defer { fleet.cleanUp() }
+        let url = try TestMariaDB.requireURL()
+        let rehearse = try await fleet.tidemark("rehearse", "--plan", "plans/shop", "--url", url)
+        #expect(rehearse.status == 0, "\(rehearse)")
+        #expect(rehearse.standardOutput.contains("rehearsing plan shop on mysql://root@127.0.0.1"), "\(rehearse)")
+        let fingerprints = try String(contentsOf: fleet.root.appendingPathComponent("plans/shop/fingerprints.json"), encoding: .utf8)
+        #expect(fingerprints.contains("\"mysql\""), "\(fingerprints)")
+        #expect(try TestMariaDB.databases(prefixed: "tidemark_rehearse_").isEmpty)
+
+        let gm = fleet.databases["gm-1"] ?? ""
+        let fw = fleet.databases["fw-1"] ?? ""
+        let schema = "(id INT PRIMARY KEY, name VARCHAR(40) NOT NULL, email VARCHAR(80) NULL)"
+        try TestMariaDB.execute(
+            """
+            CREATE DATABASE `\(gm)` CHARACTER SET utf8mb4;
+            CREATE TABLE `\(gm)`.accounts \(schema);
+            CREATE TABLE `\(gm)`.schema_migrations (version bigint not null primary key, dirty boolean not null);
+            INSERT INTO `\(gm)`.schema_migrations VALUES (2, false);
+            CREATE DATABASE `\(fw)` CHARACTER SET utf8mb4;
+            CREATE TABLE `\(fw)`.accounts \(schema);
+            CREATE TABLE `\(fw)`.flyway_schema_history (installed_rank INT NOT NULL, version VARCHAR(50), description VARCHAR(200) NOT NULL,
+                type VARCHAR(20) NOT NULL, script VARCHAR(1000) NOT NULL, checksum INT, installed_by VARCHAR(100) NOT NULL,
+                installed_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP, execution_time INT NOT NULL, success BOOL NOT NULL,
+                CONSTRAINT flyway_schema_history_pk PRIMARY KEY (installed_rank)) ENGINE=InnoDB;
+            INSERT INTO `\(fw)`.flyway_schema_history (installed_rank, version, description, type, script, checksum, installed_by, execution_time, success)
+                VALUES (1, '1', 'accounts', 'SQL', 'V1__accounts.sql', NULL, 'flyway', 3, 1), (2, '2', 'email', 'SQL', 'V2__email.sql', NULL, 'flyway', 2, 1)
+            """)
+        let adopt = try await fleet.tidemark("adopt", "-i", "inventories/shop.yaml")
+        #expect(adopt.status == 0, "\(adopt)")
+        let status = try await fleet.tidemark("status", "-i", "inventories/shop.yaml")
+        let lines = status.standardOutput.split(separator: "\n").map(String.init)
+        #expect(lines.contains { $0.contains("gm-1") && $0.contains(" 2        -") }, "\(status)")
+        #expect(lines.contains { $0.contains("fw-1") && $0.contains(" 2        -") }, "\(status)")
+    }
+
+    /// docs/mysql.md#targets: with no password in the URL or password_env, the [client] group of
+    /// ~/.my.cnf gives it, as the mysql client reads it; it never appears in argv or output.
+    @Test func thePasswordComesFromMyCnfWhenTheURLHasNone() async throws {
+        let user = "tm_cnf_" + String(UUID().uuidString.prefix(8)).lowercased()
+        try TestMariaDB.execute("CREATE USER '\(user)'@'127.0.0.1' IDENTIFIED BY 'cnf-secret-73';\nGRANT ALL ON *.* TO '\(user)'@'127.0.0.1'")
+        let base = try TestMariaDB.requireURL().replacingOccurrences(of: "mysql://root@", with: "mysql://\(user)@")
+        let root = try CommandRunner.temporaryDirectory("tidemark-mycnf")
+        let database = TestMariaDB.uniqueDatabaseName(for: "mycnf")
+        defer {
+            try? FileManager.default.removeItem(at: root)
+            try? TestMariaDB.dropDatabase(database)
+        }
+        try TestWorkspace.write(
+            [
+                "plans/shop/V1__accounts.sql": "CREATE TABLE accounts (id INT PRIMARY KEY);\n",
+                "inventories/shop.yaml": """
+                    inventory: shop
+                    plan: ../plans/shop
+                    environments:
+                      dev:
+                        tier: dev
+                        targets:
+                          - { name: dev-1, url: "\(base)", schema: \(database) }
+
+                    """,
+                "home/.my.cnf": "[client]\npassword=cnf-secret-73\n",
+            ], under: root)
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: root.appendingPathComponent("home/.my.cnf").path)
+        let home = ["HOME": root.appendingPathComponent("home").path]
+        let applied = try await CommandRunner.run(["apply", "-i", "inventories/shop.yaml", "--yes"], in: root, environment: home)
+        #expect(applied.status == 0, "\(applied)")
+        #expect(!applied.standardOutput.contains("cnf-secret-73") && !applied.standardError.contains("cnf-secret-73"))
+        let elsewhere = try await CommandRunner.run(["status", "-i", "inventories/shop.yaml"], in: root, environment: ["HOME": root.path])
+        #expect(elsewhere.status != 0 && elsewhere.standardOutput.contains("1045"), "\(elsewhere)")
+    }
 }
