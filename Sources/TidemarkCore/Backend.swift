@@ -17,6 +17,9 @@ public struct StepRequest: Sendable, Hashable {
     public var appliedBy: String
     /// Which attempt this is (1-based): a step retried after a lock timeout records each attempt.
     public var attempt: Int
+    /// How many more times a statement of a step run statement by statement (MySQL DDL) may run
+    /// after it timed out waiting for a lock: that statement only, never one that completed.
+    public var lockRetries = 0
 
     public init(
         version: String, description: String, kind: StepKind, scriptPath: String, sql: String, checksum: String,
@@ -178,11 +181,17 @@ public protocol BackendConnection: AnyObject {
 
     /// Closes the connection (releasing the lock); further calls fail.
     func close()
+
+    /// The server this connection reached (product and version), read when it connected.
+    var databaseServer: DatabaseServer? { get }
 }
 
 extension BackendConnection {
     /// Nil: only backends that create databases on connect (SQLite) say otherwise.
     public var createdDatabase: String? { nil }
+
+    /// Nil: the backend does not say (the in-memory test backend).
+    public var databaseServer: DatabaseServer? { nil }
 }
 
 /// A backup file and how it was made: what `backup` prints, the run report names, and

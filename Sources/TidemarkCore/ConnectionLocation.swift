@@ -111,6 +111,8 @@ public enum ConnectionLocation: Sendable, Hashable {
         guard let first = scheme.unicodeScalars.first, first.isASCII, first.properties.isAlphabetic,
             scheme.unicodeScalars.allSatisfy({ $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "+-.".unicodeScalars.contains($0)) })
         else { return nil }
+        // MySQLURL reads its schemes in any case (`MySQL://`), as ConnectionLocation does.
+        if MySQLURL.hasMySQLScheme(url) { return nil }
         return knownSchemes.contains(String(scheme)) ? nil : String(scheme)
     }
 

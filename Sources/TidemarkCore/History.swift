@@ -149,6 +149,10 @@ public struct TargetState: Sendable, Hashable, Codable {
     /// running the plan from the start would run its versions again. Read with the state only
     /// then; nil otherwise.
     public var foreignHistory: ForeignTool?
+    /// The server the state was read from (product and version), when the backend says:
+    /// `status` shows it, and MySQL's online-DDL rules depend on it. Nil: not read (a saved
+    /// state, or a backend that does not say).
+    public var server: DatabaseServer?
 
     public init(applied: [AppliedVersion] = [], dirty: HistoryEntry? = nil, lastEntry: HistoryEntry? = nil, entryCount: Int = 0) {
         self.applied = applied

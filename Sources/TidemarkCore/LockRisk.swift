@@ -22,6 +22,15 @@ public struct LockRisk: Sendable, Hashable, Codable {
         self.init(rule: finding.rule, line: finding.line, relations: finding.relations)
     }
 
+    /// A MySQL ALTER that copies or rebuilds its table; nil for INSTANT and INPLACE without rebuild.
+    public init?(_ finding: OnlineDDLFinding) {
+        switch finding.onlineClass {
+        case .copy: self.init(rule: .mysqlCopy, line: finding.line, relations: [finding.table])
+        case .inplaceRebuild: self.init(rule: .mysqlInplaceRebuild, line: finding.line, relations: [finding.table])
+        case .instant, .inplace: return nil
+        }
+    }
+
     /// Whether this risk, on a live environment with threshold `rows`, blocks the target: the lock
     /// is held for a scan or rewrite, and the table is estimated larger than the threshold.
     public func exceeds(_ rows: Int) -> Bool {

@@ -6,6 +6,10 @@ public enum TableLock: String, Sendable, Hashable, Codable, CaseIterable {
     case shareRowExclusive = "SHARE ROW EXCLUSIVE"
     /// Blocks writes; reads go on.
     case share = "SHARE"
+    /// MySQL's `LOCK=SHARED`: writes wait for the whole operation; reads go on.
+    case mysqlShared = "LOCK=SHARED"
+    /// MySQL's `LOCK=NONE`: reads and writes go on (a brief exclusive metadata lock at each end).
+    case mysqlNone = "LOCK=NONE"
 }
 
 /// How long a rule's lock is held: what makes it dangerous on a big table. Thread-safe value.
@@ -41,15 +45,24 @@ public enum LockRule: String, Sendable, Hashable, Codable, CaseIterable {
     case rewritingTable = "rewriting-table"
     /// Tidemark's own: `REFRESH MATERIALIZED VIEW` without `CONCURRENTLY` (squawk has none).
     case requireConcurrentRefresh = "require-concurrent-refresh"
+    /// MySQL/MariaDB: an ALTER the server can only run as a COPY of the table (docs/mysql.md#online-ddl-classes).
+    case mysqlCopy = "mysql-copy"
+    /// MySQL/MariaDB: an ALTER run in place but rebuilding the table.
+    case mysqlInplaceRebuild = "mysql-inplace-rebuild"
 
     /// Whether squawk has a rule of this name that flags the same statements.
-    public var isSquawkRule: Bool { self != .rewritingTable && self != .requireConcurrentRefresh }
+    public var isSquawkRule: Bool { ![.rewritingTable, .requireConcurrentRefresh, .mysqlCopy, .mysqlInplaceRebuild].contains(self) }
+
+    /// Whether the rule is one of MySQL's online-DDL classes (PostgreSQL's rules are the rest).
+    public var isMySQLRule: Bool { self == .mysqlCopy || self == .mysqlInplaceRebuild }
 
     /// The lock the statement takes on the table it changes.
     public var lock: TableLock {
         switch self {
         case .requireConcurrentIndexCreation, .requireConcurrentReindex: return .share
         case .addingForeignKeyConstraint: return .shareRowExclusive
+        case .mysqlCopy: return .mysqlShared
+        case .mysqlInplaceRebuild: return .mysqlNone
         default: return .accessExclusive
         }
     }
@@ -57,7 +70,7 @@ public enum LockRule: String, Sendable, Hashable, Codable, CaseIterable {
     /// How long the lock is held.
     public var hold: LockHold {
         switch self {
-        case .changingColumnType, .addingFieldWithDefault, .rewritingTable: return .rewrite
+        case .changingColumnType, .addingFieldWithDefault, .rewritingTable, .mysqlCopy, .mysqlInplaceRebuild: return .rewrite
         case .requireConcurrentIndexCreation, .requireConcurrentReindex, .constraintMissingNotValid, .addingForeignKeyConstraint,
             .addingNotNullableField, .disallowedUniqueConstraint, .addingSerialPrimaryKeyField, .requireConcurrentRefresh:
             return .scan
@@ -86,6 +99,8 @@ public enum LockRule: String, Sendable, Hashable, Codable, CaseIterable {
         case .renamingTable: return "renaming a table breaks clients still using the old name"
         case .rewritingTable: return "the statement rewrites the whole table"
         case .requireConcurrentRefresh: return "REFRESH MATERIALIZED VIEW without CONCURRENTLY blocks reads of the view"
+        case .mysqlCopy: return "the server can only run this ALTER as a COPY of the table, blocking writes until it is done"
+        case .mysqlInplaceRebuild: return "the server runs this ALTER in place but rebuilds the table and its indexes"
         }
     }
 
@@ -122,6 +137,10 @@ public enum LockRule: String, Sendable, Hashable, Codable, CaseIterable {
             return "run it in a maintenance window, or use pg_repack"
         case .requireConcurrentRefresh:
             return "REFRESH MATERIALIZED VIEW CONCURRENTLY (needs a unique index on the view)"
+        case .mysqlCopy:
+            return "pt-online-schema-change or gh-ost on a big table, or a maintenance window"
+        case .mysqlInplaceRebuild:
+            return "ALGORITHM=INPLACE, LOCK=NONE off-peak, or pt-online-schema-change / gh-ost on a big table"
         }
     }
 }

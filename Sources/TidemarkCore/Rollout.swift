@@ -45,6 +45,10 @@ public struct PlannedStep: Sendable, Hashable, Codable {
     public var lockAcknowledged: String?
     /// Who gave `--lock-ok` for this step's version (nil: the script says it, or nobody).
     public var lockAcknowledgedBy: String?
+    /// On a MySQL or MariaDB target, the script has a statement the server commits implicitly
+    /// (DDL, `CALL`, `PREPARE`/`EXECUTE`, a session `SET`): it runs statement by statement, and a
+    /// failure midway leaves the statements before it applied (docs/mysql.md#steps-transactions-and-ddl).
+    public var nonTransactionalOnMySQL = false
 
     public init(
         version: Version, description: String, kind: StepKind, script: String, checksum: String,

@@ -29,6 +29,7 @@ public struct FleetReader: Sendable {
                 let connection = try retry.connect(target: target, backend: backend, access: .readOnly, timeouts: timeouts, logger: logger)
                 defer { connection.close() }
                 var state = TargetState(history: try connection.readHistory())
+                state.server = connection.databaseServer
                 if !relations.isEmpty { state.estimatedRows = try connection.estimatedRows(of: relations) }
                 if state.applied.isEmpty { state.foreignHistory = try Self.foreignHistory(on: connection) }
                 return .success(state)

@@ -118,6 +118,7 @@ public struct TargetRunner: Sendable {
                     return finish(outcome)
                 }
                 var request = try request(for: step, target: target.name)
+                request.lockRetries = lockRetries
                 if step.dataLosing && targetPlan.tier == .prod && outcome.backup == nil {
                     guard try backUp(target, before: step, backend: backend, timeouts: timeouts, into: &outcome, logger: logger, onEvent: onEvent) else {
                         return finish(outcome)

@@ -24,6 +24,8 @@ public struct StatusRow: Sendable, Encodable {
     public var error: String?
     /// With `--drift`: the live schema against the recorded fingerprint of `version`.
     public var drift: DriftResult?
+    /// The server the target's state was read from (`MariaDB 10.11.19`), when the backend says.
+    public var server: DatabaseServer?
 }
 
 /// The status use case: every selected target's version, pending and quarantined versions,
@@ -54,6 +56,7 @@ public enum FleetStatus {
                     compensated.contains(version) ? "\(version) (compensated)" : version.text
                 }
                 row.dirty = state.isDirty
+                row.server = state.server
                 let onQuarantined = applied.contains { plan.isQuarantined($0) && !compensated.contains($0) }
                 row.converged = row.pending.isEmpty && !row.dirty && !onQuarantined
                 row.lastRun = state.lastEntry.map {
@@ -62,6 +65,13 @@ public enum FleetStatus {
                 return row
             }
         }
+    }
+
+    /// Whether `status` shows a server column: the fleet has MySQL or MariaDB targets (whose
+    /// flavour and version decide which ALTERs are online) or mixes products.
+    public static func showsServer(_ rows: [StatusRow]) -> Bool {
+        let products = Set(rows.compactMap { $0.server?.product })
+        return products.count > 1 || products.contains(where: { $0 == .mysql || $0 == .mariadb })
     }
 
     /// Fills in `drift` for every row at a version: each target's live fingerprint against

@@ -1,15 +1,48 @@
 import TidemarkCore
 import TidemarkSQLCheck
 
-/// `tidemark lint`: every lock-risky statement of a plan's scripts, by `LockRiskClassifier`.
-/// Reads files only; the size of each target's tables is `plan`'s business. Thread-safe (no state).
+/// `tidemark lint`: every lock-risky statement of a plan's scripts, by `LockRiskClassifier` on
+/// PostgreSQL; on MySQL and MariaDB the scripts that commit as they go. SQLite takes no locks
+/// that block readers, so it has no findings. Reads files only; the size of each target's
+/// tables is `plan`'s business. Thread-safe (no state).
 public enum PlanLint {
-    /// The findings of every forward and undo script of `plan`, in version order, forward first.
-    public static func report(for plan: Plan) -> LintReport {
+    /// The dialects to lint `inventory`'s plan in when none is named: one per kind of target
+    /// (PostgreSQL first), MySQL as 8.0 (without a server, the flavour is not known).
+    public static func dialects(of inventory: Inventory) -> [DatabaseServer] {
+        let kinds = Set(inventory.allTargets.map(\.backendKind))
+        var dialects: [DatabaseServer] = []
+        // PostgreSQL's rules also for a kind Tidemark does not ship (the tests' in-memory backend speaks its SQL).
+        if kinds.isEmpty || kinds.contains(where: { $0 != .mysql && $0 != .sqlite }) {
+            dialects.append(DatabaseServer(product: .postgresql, version: ""))
+        }
+        if kinds.contains(.mysql) { dialects.append(DatabaseServer(product: .mysql, version: "8.0")) }
+        if kinds.contains(.sqlite) { dialects.append(DatabaseServer(product: .sqlite, version: "")) }
+        return dialects
+    }
+
+    /// The findings of every forward and undo script of `plan`, in version order, forward first,
+    /// by the rules of `dialect` (PostgreSQL's when nil).
+    public static func report(for plan: Plan, dialect: DatabaseServer? = nil) -> LintReport {
+        let dialect = dialect ?? DatabaseServer(product: .postgresql, version: "")
         var findings: [LintReport.Finding] = []
+        var nonTransactional: [LintReport.NonTransactionalScript] = []
+        var onlineDDL: [LintReport.OnlineDDL] = []
         for migration in plan.migrations {
             let scripts = [(migration.forward, StepKind.forward)] + (migration.undo.map { [($0, StepKind.undo)] } ?? [])
             for (script, kind) in scripts {
+                if dialect.isMySQLFamily {
+                    if let note = LintReport.NonTransactionalScript(script: script, version: migration.version.text, kind: kind) {
+                        nonTransactional.append(note)
+                    }
+                    for finding in MySQLOnlineDDL.findings(in: script.sql, server: dialect) {
+                        onlineDDL.append(
+                            LintReport.OnlineDDL(
+                                script: script.path, version: migration.version.text, kind: kind, finding: finding,
+                                acknowledged: script.lockAcknowledged))
+                    }
+                    continue
+                }
+                guard dialect.product == .postgresql else { continue }
                 for finding in LockRiskClassifier.findings(in: script.sql) {
                     findings.append(
                         LintReport.Finding(
@@ -19,7 +52,11 @@ public enum PlanLint {
                 }
             }
         }
-        return LintReport(plan: plan.name, directory: plan.directory, scripts: scriptCount(plan), findings: findings)
+        var report = LintReport(plan: plan.name, directory: plan.directory, scripts: scriptCount(plan), findings: findings)
+        report.dialect = dialect.description
+        report.nonTransactional = nonTransactional
+        report.onlineDDL = onlineDDL
+        return report
     }
 
     private static func scriptCount(_ plan: Plan) -> Int {
@@ -70,12 +107,57 @@ public struct LintReport: Sendable, Hashable, Codable {
         }
     }
 
+    /// A script that MySQL commits statement by statement (docs/mysql.md#steps-transactions-and-ddl).
+    public struct NonTransactionalScript: Sendable, Hashable, Codable {
+        public var script: String
+        public var version: String
+        public var kind: StepKind
+        /// How many statements it runs, one by one.
+        public var statements: Int
+        /// The line of the first statement that commits implicitly.
+        public var firstLine: Int
+
+        /// Nil when every statement is DML (the step runs in one transaction) or the script is empty.
+        public init?(script: Script, version: String, kind: StepKind) {
+            guard let statements = try? MySQLScript.statements(in: script.sql) else {
+                self.init(script: script.path, version: version, kind: kind, statements: 0, firstLine: 1)
+                return
+            }
+            guard let first = statements.first(where: { !$0.isDML }) else { return nil }
+            self.init(script: script.path, version: version, kind: kind, statements: statements.count, firstLine: first.line)
+        }
+
+        public init(script: String, version: String, kind: StepKind, statements: Int, firstLine: Int) {
+            self.script = script
+            self.version = version
+            self.kind = kind
+            self.statements = statements
+            self.firstLine = firstLine
+        }
+    }
+
+    /// MySQL and MariaDB: one ALTER and the online DDL the dialect's server allows for it.
+    public struct OnlineDDL: Sendable, Hashable, Codable {
+        public var script: String
+        public var version: String
+        public var kind: StepKind
+        public var finding: OnlineDDLFinding
+        /// The script's `-- tidemark:lock-ok` reason, if it has one.
+        public var acknowledged: String?
+    }
+
     public var schema = "tidemark.lint/v1"
+    /// The rules used: `PostgreSQL`, `MySQL 8.0`, `MariaDB 10.11`, `SQLite`.
+    public var dialect = "PostgreSQL"
     public var plan: String
     public var directory: String
     /// How many scripts were read.
     public var scripts: Int
     public var findings: [Finding]
+    /// MySQL and MariaDB: the scripts that run outside a transaction there.
+    public var nonTransactional: [NonTransactionalScript] = []
+    /// MySQL and MariaDB: every ALTER with its online-DDL class.
+    public var onlineDDL: [OnlineDDL] = []
 
     public init(plan: String, directory: String, scripts: Int, findings: [Finding]) {
         self.plan = plan

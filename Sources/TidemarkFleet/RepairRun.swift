@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import TidemarkCore
+import TidemarkSQLCheck
 import TidemarkExecutor
 import TidemarkFiles
 import TidemarkPlanner
@@ -69,6 +70,8 @@ public struct DirtyTarget: Sendable, Hashable, Encodable {
     public var error: String?
     public var failedAt: Date
     public var diagnosis: DirtyDiagnosis
+    /// MySQL and MariaDB: the step's statements, each as the live schema shows it.
+    public var statements: StatementDiagnosis?
     /// PostgreSQL indexes left INVALID (a failed `CREATE INDEX CONCURRENTLY`), with their DROP.
     public var invalidIndexes: [InvalidIndex]
     public var outcome: Outcome
@@ -131,7 +134,7 @@ public struct RepairRun: Sendable {
         let targets = try request.selection.select(from: inventory)
         let fingerprints = try FleetInputs.recordedFingerprints(of: plan)
         let examiner = Examiner(
-            registry: registry, logger: logger, style: plan.versionStyle, fingerprints: fingerprints, lockWait: request.lockWait)
+            registry: registry, logger: logger, style: plan.versionStyle, fingerprints: fingerprints, lockWait: request.lockWait, plan: plan)
         let workers = DispatchWorkers(count: WavePolicy.readWorkers(inventory), label: "tidemark-repair")
 
         // Pass 1: read and diagnose every selected target, each under its lock, writing nothing.
@@ -156,7 +159,7 @@ public struct RepairRun: Sendable {
 
         let toWrite = report.targets.filter { $0.outcome == .diagnosed }
         if request.mode == .auto {
-            let lacking = toWrite.filter { $0.diagnosis.verdict == .unrecorded }
+            let lacking = toWrite.filter { $0.diagnosis.verdict == .unrecorded && $0.statements?.autoResolution == nil }
             if !lacking.isEmpty {
                 let versions = Set(lacking.flatMap(\.diagnosis.unrecordedVersions))
                 let backends = Set(lacking.compactMap { inventory.target(named: $0.target)?.backendKind })
@@ -168,7 +171,7 @@ public struct RepairRun: Sendable {
             switch request.mode {
             case .diagnose: return nil
             case .mark(let resolution): return (dirty.target, resolution)
-            case .auto: return dirty.diagnosis.provenResolution.map { (dirty.target, $0) }
+            case .auto: return (dirty.diagnosis.provenResolution ?? dirty.statements?.autoResolution).map { (dirty.target, $0) }
             }
         }
         let prod = toWrite.filter { dirty in dirty.tier == Tier.prod.rawValue && decisions.contains { $0.0 == dirty.target } }.map(\.target)
@@ -202,7 +205,10 @@ public struct RepairRun: Sendable {
                 report.targets[index].note = error.description
             } else if resolutions[name] == nil {
                 report.targets[index].outcome = .leftDirty
-                report.targets[index].note = Self.unprovenNote(report.targets[index].diagnosis)
+                report.targets[index].note =
+                    report.targets[index].statements == nil
+                    ? Self.unprovenNote(report.targets[index].diagnosis)
+                    : "neither fingerprints nor the step's statements prove how far it got (a statement Tidemark cannot check, or one partly there); fix it by hand, then mark it"
             }
         }
         return report
@@ -255,6 +261,7 @@ private struct Examiner: Sendable {
     var style: VersionStyle
     var fingerprints: FingerprintFile?
     var lockWait: Duration
+    var plan: Plan
 
     /// A clean target is told apart without its lock (a running apply may hold it); a dirty
     /// one is diagnosed under the lock, so no step runs while its schema is read.
@@ -301,10 +308,13 @@ private struct Examiner: Sendable {
             }
             var dirty = diagnose(failed, state: state, on: connection, target: target, tier: nil)
             dirty.tier = earlier.tier
-            if proven && dirty.diagnosis.provenResolution != resolution {
+            if proven && (dirty.diagnosis.provenResolution ?? dirty.statements?.autoResolution) != resolution {
                 dirty.outcome = .leftDirty
                 dirty.note = "its schema changed since it was diagnosed; run repair again"
                 return .dirty(dirty)
+            }
+            if proven, dirty.diagnosis.provenResolution == nil, let statements = dirty.statements, !statements.nothingApplied {
+                return .dirty(finish(failed, statements: statements, dirty: dirty, on: connection, runID: runID, appliedBy: appliedBy))
             }
             let why = proven ? "proven: \(Self.proof(dirty.diagnosis))" : "marked by hand"
             let row = try connection.run(
@@ -323,6 +333,62 @@ private struct Examiner: Sendable {
         }
     }
 
+    /// docs/mysql.md#a-half-applied-step: runs the statements from the failing one on, which
+    /// completes the version; when the failing statement fails again and every statement before
+    /// it has a known inverse, runs those inverses instead, which leaves the version not applied.
+    /// Either way the row written (a forward or undo of the version) ends the dirtiness.
+    private func finish(
+        _ failed: HistoryEntry, statements: StatementDiagnosis, dirty: DirtyTarget, on connection: any BackendConnection, runID: String,
+        appliedBy: String
+    ) -> DirtyTarget {
+        var dirty = dirty
+        let remaining = statements.remaining
+        let range = "\(statements.failedAt)-\(statements.statements.count)"
+        do {
+            let row = try connection.run(
+                StepRequest(
+                    version: failed.version, description: StatementDiagnosis.finishDescription(from: statements.failedAt, failedRow: failed.id),
+                    kind: failed.kind, scriptPath: failed.script, sql: remaining.map { $0.text + ";\n" }.joined(), checksum: failed.checksum,
+                    transactional: false, runID: runID, appliedBy: appliedBy))
+            dirty.outcome = .repaired
+            dirty.resolution = .resolved
+            dirty.repairRow = row.id
+            dirty.note = "finished the step: ran statements \(range) (the schema showed 1-\(statements.failedAt - 1) in place, the rest not)"
+            return dirty
+        } catch {
+            // Undo only when the finish stopped at its own first statement: nothing of it took effect.
+            var stoppedFirst = false
+            var reason = error.description
+            if case .stepFailed(_, _, _, let message, _, _) = error {
+                stoppedFirst = StatementProgress(message: message)?.completed == 0
+                // `stopped at statement 1 of 1, line 1: V2.sql:1: <error>` counts in the finishing script: keep the error.
+                let parts = message.components(separatedBy: ": ")
+                reason = parts.count > 2 && message.hasPrefix("stopped at statement ") ? parts.dropFirst(2).joined(separator: ": ") : message
+            }
+            guard stoppedFirst, let undo = statements.undo else {
+                dirty.outcome = .leftDirty
+                dirty.note = "finishing the step (statements \(range)) failed again: \(reason); \(statements.undo == nil ? "a statement before it has no known inverse, so it was not undone" : "it stopped past its first statement"); fix it by hand, then mark it"
+                return dirty
+            }
+            do {
+                let row = try connection.run(
+                    StepRequest(
+                        version: failed.version,
+                        description: "repair: undo statements 1-\(statements.failedAt - 1) of a half-applied step (failed row \(failed.id))",
+                        kind: failed.kind == .undo ? .forward : .undo, scriptPath: failed.script, sql: undo.map { $0 + ";\n" }.joined(),
+                        checksum: failed.checksum, transactional: false, runID: runID, appliedBy: appliedBy))
+                dirty.outcome = .repaired
+                dirty.resolution = .rolledBack
+                dirty.repairRow = row.id
+                dirty.note = "statement \(statements.failedAt) failed again (\(reason)); undid statements 1-\(statements.failedAt - 1) instead: \(undo.joined(separator: "; "))"
+            } catch {
+                dirty.outcome = .leftDirty
+                dirty.note = "finishing the step failed again, and so did undoing it: \(error.description); fix it by hand, then mark it"
+            }
+            return dirty
+        }
+    }
+
     /// `the live schema equals version 1`.
     static func proof(_ diagnosis: DirtyDiagnosis) -> String {
         let version = diagnosis.verdict == .equalsBefore ? diagnosis.beforeVersion : diagnosis.afterVersion
@@ -335,8 +401,10 @@ private struct Examiner: Sendable {
         let (before, after) = DirtyDiagnosis.bounds(of: failed, state: state, style: style)
         let diagnosis: DirtyDiagnosis
         var invalid: [InvalidIndex] = []
+        var statements: StatementDiagnosis?
         do {
             let live = try connection.fingerprint().withoutForeignHistories
+            if target.backendKind == .mysql { statements = statementDiagnosis(failed, live: live) }
             invalid = InvalidIndex.found(in: live, schema: target.backendKind == .postgres ? (target.schema ?? "public") : nil)
             diagnosis = DirtyDiagnosis.judge(live: live, before: before, after: after) { version in
                 fingerprints?.fingerprint(of: version, backend: target.backendKind)
@@ -346,8 +414,21 @@ private struct Examiner: Sendable {
         }
         return DirtyTarget(
             target: target.name, environment: target.environment, tier: tier?.rawValue ?? "", version: failed.version, kind: failed.kind,
-            historyRow: failed.id, error: failed.error, failedAt: failed.startedAt, diagnosis: diagnosis, invalidIndexes: invalid,
-            outcome: .diagnosed)
+            historyRow: failed.id, error: failed.error, failedAt: failed.startedAt, diagnosis: diagnosis, statements: statements,
+            invalidIndexes: invalid, outcome: .diagnosed)
+    }
+
+    /// The failed step's statements against the live schema: its script from the plan, the
+    /// failing statement from the row's `stopped at statement N of M` (a row that was finishing
+    /// a step counts from where it started).
+    private func statementDiagnosis(_ failed: HistoryEntry, live: SchemaFingerprint) -> StatementDiagnosis? {
+        guard let progress = StatementProgress(message: failed.error ?? ""), let version = Version(failed.version, style: style),
+            let migration = plan.migration(version)
+        else { return nil }
+        let script = failed.kind == .undo ? migration.undo : migration.forward
+        guard let script else { return nil }
+        let failedAt = StatementDiagnosis.finishOffset(of: failed.description) + progress.completed + 1
+        return StatementDiagnosis(script: script.sql, failedAt: failedAt, live: live)
     }
 
     /// A dirty target known from its history alone (its lock is held elsewhere).

@@ -17,6 +17,7 @@ public final class MySQLConnection: BackendConnection {
     public let canceller: any StatementCanceller
     /// What the server is (flavour and version), read once when connecting.
     public let server: MySQLServer
+    public var databaseServer: DatabaseServer? { server.identity }
 
     private var connection: MySQLHandle?
     private let timeouts: Timeouts
@@ -386,13 +387,29 @@ public final class MySQLConnection: BackendConnection {
         }
         var failed: (error: MySQLFailure, message: String)?
         for (index, statement) in statements.enumerated() {
-            do throws(MySQLFailure) {
-                try handle.query(statement.text)
-            } catch {
-                let progress = StatementProgress(completed: index, total: statements.count, line: statement.line)
-                failed = (error, "\(progress): \(describe(error, in: step, line: statement.line))")
-                break
+            var lockWaits = 0
+            while true {
+                do throws(MySQLFailure) {
+                    try handle.query(statement.text)
+                    break
+                } catch {
+                    // docs/mysql.md#locks-and-timeouts: a lock wait (1205) or deadlock (1213)
+                    // changed nothing of this statement; it alone runs again, up to lock_retries.
+                    if error.isLockWait && lockWaits < step.lockRetries {
+                        lockWaits += 1
+                        logger.notice(
+                            "statement \(index + 1) of \(statements.count) timed out waiting for a lock; running it again",
+                            metadata: ["version": "\(step.version)", "line": "\(statement.line)", "retry": "\(lockWaits)", "of": "\(step.lockRetries)"])
+                        Thread.sleep(forTimeInterval: min(2, 0.1 * Double(1 << min(lockWaits, 5))))
+                        continue
+                    }
+                    let progress = StatementProgress(completed: index, total: statements.count, line: statement.line)
+                    let retried = lockWaits > 0 ? " (after \(lockWaits + 1) attempts of that statement)" : ""
+                    failed = (error, "\(progress): \(describe(error, in: step, line: statement.line))\(retried)")
+                    break
+                }
             }
+            if failed != nil { break }
         }
         let elapsed = (clock.now - start).milliseconds
         // A script's own START TRANSACTION left open must not swallow the row's update.

@@ -68,6 +68,11 @@ final class MySQLHandle {
         if options.optionFile != nil || options.optionGroup != nil {
             // A group alone reads the client library's default files under that group.
             _ = tidemark_mysql_set_string(handle, MYSQL_READ_DEFAULT_GROUP, options.optionGroup ?? "client")
+        } else if options.password == nil {
+            // docs/mysql.md#targets: no password from the URL or password_env: the [client]
+            // group of the client's default files (~/.my.cnf among them), as the mysql client
+            // reads it. The URL still wins for what it names.
+            _ = tidemark_mysql_set_string(handle, MYSQL_READ_DEFAULT_GROUP, "client")
         }
         let url = options.url
         if let charset = url.charset { _ = tidemark_mysql_set_string(handle, MYSQL_SET_CHARSET_NAME, charset) }

@@ -69,6 +69,9 @@ public struct MySQLServer: Sendable, Hashable, CustomStringConvertible {
         return versionNumbers.lexicographicallyPrecedes(minimum) == false
     }
 
+    /// The same, as the planner and `status` know servers.
+    public var identity: DatabaseServer { DatabaseServer(product: flavour == .mariadb ? .mariadb : .mysql, version: version) }
+
     /// `MariaDB 10.11.19`.
     public var description: String { "\(flavour.rawValue) \(version)" }
 }

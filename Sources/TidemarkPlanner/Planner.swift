@@ -117,7 +117,8 @@ public struct Planner: Sendable {
     {
         let result = TargetPlanMaker(target: target, environment: environment, state: state, from: highestVersion(state.applied.map(\.version)), inventoryFile: inventory.file)
         let plan = planVersions(target, in: environment, state: state, desired: desired, strategy: strategy, memo: memo, result: result)
-        var checked = checkingLocks(plan, target: target, environment: environment, state: state, result: result)
+        var checked = checkingLocks(plan, target: target, environment: environment, state: state, result: result, memo: memo)
+        if target.backendKind == .mysql { checked.steps = markingImplicitCommits(checked.steps, memo: memo) }
         checked.steps = memo.shared(checked.steps)
         return checked
     }
@@ -128,20 +129,22 @@ public struct Planner: Sendable {
     /// `-- tidemark:lock-ok`. Dev and test only show the risk. SQLite targets have no such locks
     /// (one writer at a time, no catalog estimates): no risk shown.
     private func checkingLocks(
-        _ plan: TargetPlan, target: Target, environment: Environment, state: TargetState, result: TargetPlanMaker
+        _ plan: TargetPlan, target: Target, environment: Environment, state: TargetState, result: TargetPlanMaker, memo: StepMemo
     ) -> TargetPlan {
+        var plan = plan
+        // docs/mysql.md#online-ddl-classes: on MySQL the risks are the ALTERs the target's
+        // server copies or rebuilds, not PostgreSQL's rules.
+        if target.backendKind == .mysql { plan.steps = mysqlLockRisks(plan.steps, server: state.server, memo: memo) }
         guard plan.steps.contains(where: { !$0.lockRisks.isEmpty }) else { return plan }
         // The rules are PostgreSQL's (what it locks, and CONCURRENTLY as the fix). SQLite takes
-        // no table locks that block readers the way these do, and MySQL's risks are its online
-        // DDL classes, which these rules do not describe: for both, the risks go.
-        let sqlite = target.backendKind == .sqlite || target.backendKind == .mysql
+        // no table locks that block readers the way these do: its risks go.
+        let sqlite = target.backendKind == .sqlite
         func estimate(_ risk: LockRisk) -> Double? {
             sqlite ? nil : risk.relations.first.flatMap { state.estimatedRows[$0] }
         }
         // The steps are written only when something changes: a write copies the target's steps
         // (a kilobyte per target at 100,000 targets), and the copy would be made even for an
         // unchanged value, as the optimizer makes an array unique before a loop that may write it.
-        var plan = plan
         if sqlite || plan.steps.contains(where: { step in step.lockRisks.contains { estimate($0) != $0.estimatedRows } }) {
             plan.steps = plan.steps.map { step in
                 var step = step
@@ -163,6 +166,48 @@ public struct Planner: Sendable {
             }
         }
         return plan
+    }
+
+    /// docs/mysql.md#steps-transactions-and-ddl: on a MySQL target, a step whose script is not
+    /// all DML commits as it goes, whatever its directives say.
+    /// Each step's MySQL online-DDL risks for `server` (MySQL 8.0 when it is not known).
+    private func mysqlLockRisks(_ steps: [PlannedStep], server: DatabaseServer?, memo: StepMemo) -> [PlannedStep] {
+        let server = server ?? DatabaseServer(product: .mysql, version: "8.0")
+        let risks = steps.map { step -> [LockRisk] in
+            guard step.kind == .forward || step.kind == .undo || step.kind == .compensate, !step.script.isEmpty,
+                let migration = migrationsByVersion[step.version]
+            else { return [] }
+            let script = step.kind == .undo ? (migration.undo ?? migration.forward) : migration.forward
+            return memo.mysqlRisks(step.version, step.kind, server) {
+                MySQLOnlineDDL.findings(in: script.sql, server: server).compactMap(LockRisk.init)
+            }
+        }
+        guard zip(steps, risks).contains(where: { $0.lockRisks != $1 }) else { return steps }
+        return zip(steps, risks).map { step, risks in
+            var step = step
+            step.lockRisks = risks
+            return step
+        }
+    }
+
+    private func markingImplicitCommits(_ steps: [PlannedStep], memo: StepMemo) -> [PlannedStep] {
+        guard steps.contains(where: { hasImplicitCommit($0, memo: memo) }) else { return steps }
+        return steps.map { step in
+            var step = step
+            step.nonTransactionalOnMySQL = hasImplicitCommit(step, memo: memo)
+            return step
+        }
+    }
+
+    private func hasImplicitCommit(_ step: PlannedStep, memo: StepMemo) -> Bool {
+        guard step.kind == .forward || step.kind == .undo || step.kind == .compensate, !step.script.isEmpty,
+            let migration = migrationsByVersion[step.version]
+        else { return false }
+        let script = step.kind == .undo ? (migration.undo ?? migration.forward) : migration.forward
+        return memo.implicitCommit(step.version, step.kind) {
+            guard let statements = try? MySQLScript.statements(in: script.sql) else { return true }
+            return !MySQLScript.isAllDML(statements)
+        }
     }
 
     /// The plan of versions alone (docs/guide.md#the-rules-the-planner-follows), before lock risks
@@ -371,6 +416,17 @@ final class StepMemo {
     }
 
     private var steps: [Key: PlannedStep] = [:]
+    private var implicitCommits: [Key: Bool] = [:]
+    private var mysqlRisks: [String: [LockRisk]] = [:]
+
+    /// The MySQL online-DDL risks of `version`'s `kind` step on `server`, classified once per pass.
+    func mysqlRisks(_ version: Version, _ kind: StepKind, _ server: DatabaseServer, compute: () -> [LockRisk]) -> [LockRisk] {
+        let key = "\(version.text)|\(kind.rawValue)|\(server.product.rawValue)|\(server.version)"
+        if let known = mysqlRisks[key] { return known }
+        let value = compute()
+        mysqlRisks[key] = value
+        return value
+    }
     /// Step lists already planned: targets planned alike share one array.
     private let lists = StepListInterner()
 
@@ -380,6 +436,15 @@ final class StepMemo {
         let step = make()
         steps[key] = step
         return step
+    }
+
+    /// Whether the script of `version`'s `kind` step commits implicitly on MySQL, split once per pass.
+    func implicitCommit(_ version: Version, _ kind: StepKind, compute: () -> Bool) -> Bool {
+        let key = Key(version: version, kind: kind)
+        if let known = implicitCommits[key] { return known }
+        let value = compute()
+        implicitCommits[key] = value
+        return value
     }
 
     /// `list`, or an equal list planned before for another target.

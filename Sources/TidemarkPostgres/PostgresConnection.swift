@@ -16,6 +16,7 @@ public final class PostgresConnection: BackendConnection {
     public let schema: String
     public let canceller: any StatementCanceller
     public let access: ConnectionAccess
+    public let databaseServer: DatabaseServer?
 
     private var connection: PGConnection?
     private let timeouts: Timeouts
@@ -72,6 +73,7 @@ public final class PostgresConnection: BackendConnection {
         self.lockKey = PostgresSQL.advisoryLockKey(schema: schema)
         self.canceller = pg.canceller
         self.connection = pg
+        self.databaseServer = PostgresSQL.server(versionNumber: pg.serverVersion)
 
         do {
             try pg.execute(sessionSettings(local: false))

@@ -77,3 +77,15 @@ enum PostgresSQL {
         }
     }
 }
+
+extension PostgresSQL {
+    /// `PQserverVersion`'s number as a server: 160004 is 16.4, 90624 is 9.6.24; nil for 0 (no connection).
+    static func server(versionNumber: Int) -> DatabaseServer? {
+        guard versionNumber > 0 else { return nil }
+        let version =
+            versionNumber >= 100_000
+            ? "\(versionNumber / 10000).\(versionNumber % 10000)"
+            : "\(versionNumber / 10000).\((versionNumber / 100) % 100).\(versionNumber % 100)"
+        return DatabaseServer(product: .postgresql, version: version)
+    }
+}

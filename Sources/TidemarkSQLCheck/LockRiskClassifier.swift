@@ -303,6 +303,8 @@ extension Plan {
                 for finding in LockRiskClassifier.findings(in: script.sql) {
                     if let relation = finding.relation { relations.insert(relation) }
                 }
+                // MySQL targets' ALTERs are weighed by their online-DDL class (docs/mysql.md#online-ddl-classes).
+                if MySQLScript.mayHaveDDL(script.sql) { relations.formUnion(MySQLOnlineDDL.tables(in: script.sql)) }
             }
         }
         return relations.sorted()

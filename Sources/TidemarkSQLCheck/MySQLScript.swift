@@ -178,6 +178,11 @@ public enum MySQLScript {
         return statements
     }
 
+    /// A cheap first look: whether `script` mentions ALTER or INDEX at all (before splitting it).
+    public static func mayHaveDDL(_ script: String) -> Bool {
+        script.range(of: "alter", options: .caseInsensitive) != nil || script.range(of: "index", options: .caseInsensitive) != nil
+    }
+
     /// Whether every statement is DML, so the step may run in one transaction.
     public static func isAllDML(_ statements: [Statement]) -> Bool {
         statements.allSatisfy(\.isDML)

@@ -18,6 +18,8 @@ public final class SQLiteConnection: BackendConnection {
     public let access: ConnectionAccess
     /// The path, when this connection created the database file.
     public let createdDatabase: String?
+    /// The SQLite library linked in: SQLite has no server, the library is the engine.
+    public var databaseServer: DatabaseServer? { DatabaseServer(product: .sqlite, version: String(cString: sqlite3_libversion())) }
 
     private(set) var handle: OpaquePointer?
     private let watch: SQLiteStatementWatch

@@ -26,4 +26,5 @@ extension ForwardingConnection {
     public func verify(_ request: VerifyRequest) throws(BackendError) { try base.verify(request) }
     public func fingerprint() throws(BackendError) -> SchemaFingerprint { try base.fingerprint() }
     public func close() { base.close() }
+    public var databaseServer: DatabaseServer? { base.databaseServer }
 }

@@ -89,6 +89,22 @@ public enum TestMariaDB {
         return try connection.readRows(of: ForeignTable(schema: database, name: table, columns: [])) != nil
     }
 
+    /// The databases on the server whose names start with `prefix`.
+    public static func databases(prefixed prefix: String) throws -> [String] {
+        let connection = try MySQLBackend().connect(to: adminTarget(), timeouts: .standard, logger: .silent)
+        defer { connection.close() }
+        let rows = try connection.readRows(of: ForeignTable(schema: "information_schema", name: "SCHEMATA", columns: ["SCHEMA_NAME"]))
+        return (rows ?? []).compactMap { $0.first ?? nil }.filter { $0.hasPrefix(prefix) }
+    }
+
+    /// Whether `database`.`table` has a column `column`.
+    public static func columnExists(_ column: String, table: String, inDatabase database: String) throws -> Bool {
+        let connection = try MySQLBackend().connect(to: adminTarget(), timeouts: .standard, logger: .silent)
+        defer { connection.close() }
+        let rows = try connection.readRows(of: ForeignTable(schema: "information_schema", name: "COLUMNS", columns: ["TABLE_SCHEMA", "TABLE_NAME", "COLUMN_NAME"]))
+        return (rows ?? []).contains { $0 == [database, table, column] }
+    }
+
     /// Runs `sql` (statements split as the backend splits them) as the URL's user, outside every
     /// test target: as a step on an administration database, `tidemark_test_admin`, whose history
     /// collects these rows and is never a test's target. Errors are the backend's `BackendError`.

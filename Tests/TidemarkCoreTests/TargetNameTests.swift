@@ -68,8 +68,9 @@ import TidemarkCore
     @Test func findsUnknownSchemesOnly() {
         #expect(ConnectionLocation.unknownScheme(in: "postgress://app@db/app") == "postgress")
         #expect(ConnectionLocation.unknownScheme(in: "Postgres://app@db/app") == "Postgres")
-        #expect(ConnectionLocation.unknownScheme(in: "mysql://app@db/app") == "mysql")
-        for known in ["postgres://db/app", "postgresql://db/app", "sqlite://x.db", "sqlite:x.db", "memory:x", "host=db dbname=app", "host=db options='-c x://y'"] {
+        #expect(ConnectionLocation.unknownScheme(in: "mysqll://app@db/app") == "mysqll")
+        // A MySQL inventory must load: the backend reads these (in any case, as MySQLURL does).
+        for known in ["mysql://app@db/app", "mariadb://db/app", "MySQL://db/app", "postgres://db/app", "postgresql://db/app", "sqlite://x.db", "sqlite:x.db", "memory:x", "host=db dbname=app", "host=db options='-c x://y'"] {
             #expect(ConnectionLocation.unknownScheme(in: known) == nil, "\(known)")
         }
     }

@@ -3,6 +3,7 @@ import Foundation
 import TidemarkCore
 import TidemarkExecutor
 import TidemarkFleet
+import TidemarkMySQL
 import TidemarkPostgres
 import TidemarkSQLite
 
@@ -19,7 +20,7 @@ extension Tidemark {
                 """)
 
         @OptionGroup var source: PlanSourceOptions
-        @Option(name: .customLong("url"), help: "A PostgreSQL server for the scratch database (default: a temporary SQLite file).")
+        @Option(name: .customLong("url"), help: "A PostgreSQL, MySQL or MariaDB server (mysql://, mariadb://) for the scratch database (default: a temporary SQLite file).")
         var scratchURL: String?
         @Option(name: .customLong("from"), help: "Rehearse from this version (earlier versions are only applied forward).")
         var fromVersion: String?
@@ -37,7 +38,9 @@ extension Tidemark {
             let logger = logging.makeLogger()
             let plan = try FleetInputs.plan(at: try source.source.directory())
             let scratch: any ScratchDatabaseProvider =
-                scratchURL.map { PostgresScratchProvider(url: $0, logger: logger) } ?? SQLiteScratchProvider()
+                scratchURL.map { url -> any ScratchDatabaseProvider in
+                    MySQLURL.hasMySQLScheme(url) ? MySQLScratchProvider(url: url, logger: logger) : PostgresScratchProvider(url: url, logger: logger)
+                } ?? SQLiteScratchProvider()
             let rehearse = RehearseRun(
                 plan: plan, scratch: scratch, from: fromVersion, to: toVersion, keepGoing: keepGoing, record: record, logger: logger)
             let out = Terminal.standardOutput

@@ -54,17 +54,23 @@ extension Tidemark {
         }
 
         static func render(_ rows: [StatusRow], plan: Plan) -> String {
-            var table = TextTable("environment", "target", "tier", "version", "pending", "quarantined-applied", "dirty", "last run")
+            // docs/mysql.md#status: the server column, where MySQL flavours or mixed products make it matter.
+            let server = FleetStatus.showsServer(rows)
+            var headers = ["environment", "target", "tier"] + (server ? ["server"] : [])
+            headers += ["version", "pending", "quarantined-applied", "dirty", "last run"]
+            var table = TextTable(headers)
             for row in rows {
+                let serverCell = server ? [row.server?.description ?? "?"] : []
                 if let error = row.error {
-                    table.add([row.environment, row.target, row.tier, "?", "?", "?", "?", "unreachable: \(error)"])
+                    table.add([row.environment, row.target, row.tier] + serverCell + ["?", "?", "?", "?", "unreachable: \(error)"])
                     continue
                 }
-                table.add([
-                    row.environment, row.target, row.tier, row.version ?? "-", row.pending.isEmpty ? "-" : row.pending.joined(separator: ","),
-                    row.quarantinedApplied.isEmpty ? "-" : row.quarantinedApplied.joined(separator: ","), row.dirty ? "DIRTY" : "-",
-                    row.lastRun ?? "never",
-                ])
+                table.add(
+                    [row.environment, row.target, row.tier] + serverCell + [
+                        row.version ?? "-", row.pending.isEmpty ? "-" : row.pending.joined(separator: ","),
+                        row.quarantinedApplied.isEmpty ? "-" : row.quarantinedApplied.joined(separator: ","), row.dirty ? "DIRTY" : "-",
+                        row.lastRun ?? "never",
+                    ])
             }
             let latest = plan.latestUsableVersion.map { "latest usable version \($0)" } ?? "no usable version"
             // Quarantine reasons come from plan.yaml: escaped, like every cell of the table.

@@ -42,6 +42,26 @@ extension Tidemark.RepairCommand {
                 lines.append("    against \(name(diagnosis.afterVersion)): \(diff.summary(limit: 4))")
             }
         }
+        if let statements = dirty.statements {
+            // docs/mysql.md#a-half-applied-step: each statement against information_schema.
+            lines.append("  statements (MySQL committed each one as it ran; checked against the live schema):")
+            for check in statements.statements {
+                let state: String
+                switch check.state {
+                case .applied: state = "in place"
+                case .notApplied: state = "not there"
+                case .unknown: state = "cannot tell"
+                }
+                let failed = check.number == statements.failedAt ? " (failed)" : ""
+                lines.append("    \(check.number). line \(check.line): \(state)\(failed): \(check.summary)")
+            }
+            if statements.nothingApplied {
+                lines.append("  proven: none of its statements took effect; `--auto` records it rolled back")
+            } else if statements.isCleanBreak {
+                let undo = statements.undo == nil ? "" : ", or, if that fails again, undoes 1-\(statements.failedAt - 1)"
+                lines.append("  proven: statements 1-\(statements.failedAt - 1) took effect and the rest did not; `--auto` finishes the step (runs \(statements.failedAt)-\(statements.statements.count))\(undo)")
+            }
+        }
         for index in dirty.invalidIndexes {
             lines.append("  INVALID index \(index.name) on \(index.table) (a failed CREATE INDEX CONCURRENTLY); drop it with: \(index.dropStatement)")
         }
@@ -49,6 +69,7 @@ extension Tidemark.RepairCommand {
         case .diagnosed: break
         case .repaired:
             lines.append("  recorded: \(dirty.resolution?.rawValue ?? "") (history row \(dirty.repairRow.map(String.init) ?? "?")); the target is no longer dirty")
+            if let note = dirty.note { lines.append("  \(note)") }
         case .leftDirty: lines.append("  left dirty: \(dirty.note ?? "")")
         case .locked: lines.append("  locked: \(dirty.note ?? "")")
         case .failed: lines.append("  failed: \(dirty.note ?? "")")
@@ -125,7 +146,7 @@ extension Tidemark.RepairCommand {
         }
         if report.mode == "diagnose" && !diagnosed.isEmpty {
             lines.append("Nothing was changed.")
-            let provable = diagnosed.filter { $0.diagnosis.provenResolution != nil }
+            let provable = diagnosed.filter { $0.diagnosis.provenResolution != nil || $0.statements?.autoResolution != nil }
             if !provable.isEmpty {
                 lines.append("The schema proves \(provable.count) of \(diagnosed.count): `tidemark repair -i \(inventory) --auto` records them.")
             }

@@ -36,7 +36,11 @@ enum RolloutText {
                 lines.append("      \(PrintableText.escaped(group.reason))")
                 for step in target.steps {
                     var line = "      \(step.kind.rawValue.padding(toLength: 10, withPad: " ", startingAt: 0)) \(PrintableText.escaped(step.version.text).padding(toLength: 6, withPad: " ", startingAt: 0)) \(step.script.isEmpty ? "(record only)" : PrintableText.escaped(step.script))"
-                    if !step.transactional { line += "  [no transaction]" }
+                    if step.nonTransactionalOnMySQL {
+                        line += terminal.styled("  [NON-TRANSACTIONAL on MySQL: DDL commits statement by statement; a failure midway leaves the statements before it applied and the target dirty until `tidemark repair`]", .yellow)
+                    } else if !step.transactional {
+                        line += "  [no transaction]"
+                    }
                     if step.dataLosing {
                         // On prod, apply backs up first (unless --no-backup): say where, so the way back is known before the run.
                         let folder = group.isSingle ? PrintableText.escaped(target.target) : "<target>"

@@ -80,6 +80,7 @@ struct TextTable {
     var rows: [[String]] = []
 
     init(_ headers: String...) { self.headers = headers }
+    init(_ headers: [String]) { self.headers = headers }
 
     /// Cells are one line each: names and text from a database or a file are escaped here.
     mutating func add(_ cells: [String]) { rows.append(cells.map { PrintableText.escaped($0) }) }
