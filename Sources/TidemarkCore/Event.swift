@@ -17,6 +17,10 @@ public enum EventKind: String, Sendable, Hashable, Codable, CaseIterable {
     case runFinished = "run.finished"
     /// Sent only by `tidemark notify test`, to every sink whatever its `on:` list says.
     case test = "notify.test"
+    /// A target was already at its desired state. Not a run event: only incident sinks
+    /// (`pagerduty`, `opsgenie`) see it, to resolve an incident an earlier run opened for the
+    /// target (docs/on-call.md#incidents-open-and-resolve).
+    case targetConverged = "target.converged"
 
     /// The six kinds a run produces (`notify.test` is not one of them).
     public static let runEvents: [EventKind] = [.runStarted, .targetSucceeded, .targetFailed, .targetBlocked, .waveHalted, .runFinished]

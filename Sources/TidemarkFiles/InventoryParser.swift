@@ -12,7 +12,7 @@ struct InventoryParser {
     static let environmentKeys =
         ["tier", "live", "audit", "concurrency", "canary", "max_failures", "drift"] + timeoutKeys + lockKeys + ["targets"]
     static let targetKeys = ["name", "url", "service", "schema", "tags", "password_env", "option_file", "option_group"]
-    static let notifyKeys = ["name", "type", "url", "url_env", "secret_env", "on", "environments"]
+    static let notifyKeys = ["name", "type", "url", "url_env", "secret_env", "on", "environments", "routing_key_env", "api_key_env", "events_url", "api_url"]
     static let events = ["run.started", "target.succeeded", "target.failed", "target.blocked", "wave.halted", "run.finished"]
     static let eventWords = events.compactMap { $0.split(separator: ".").last.map(String.init) }
     static let tiers = Tier.allCases.map(\.rawValue)
@@ -697,29 +697,62 @@ struct InventoryParser {
             }
 
             var kind: NotifySink.Kind?
+            let kinds = NotifySink.Kind.allCases.map(\.rawValue).joined(separator: ", ")
             if let typeNode = fields["type"] {
                 if let value = typeNode.text, let parsed = NotifySink.Kind(rawValue: value) {
                     kind = parsed
                 } else {
-                    fail(typeNode, "unknown notify type\(typeNode.text.map { " '\($0)'" } ?? ""); use slack or webhook.")
+                    fail(typeNode, "unknown notify type\(typeNode.text.map { " '\($0)'" } ?? ""); use one of \(kinds).")
                 }
             } else {
-                fail(item, "notify sink '\(name)' needs a type: slack or webhook.")
+                fail(item, "notify sink '\(name)' needs a type: one of \(kinds).")
             }
 
             var url: String?
             var urlEnv: String?
-            switch (fields["url"], fields["url_env"]) {
-            case (nil, nil):
-                fail(item, "notify sink '\(name)' needs url_env (the environment variable holding the webhook URL) or url.")
-            case (.some, .some):
-                let later = [fields.keyNode("url"), fields.keyNode("url_env")].compactMap { $0 }
-                    .max { ($0.line, $0.column) < ($1.line, $1.column) }
-                if let later { fail(later, "notify sink '\(name)' has both url and url_env; keep one (url_env keeps the URL out of the file).") }
-            case (let urlNode?, nil):
-                url = text(urlNode, "url", example: "url: \"http://127.0.0.1:9000/tidemark\"")
-            case (nil, let envNode?):
-                urlEnv = environmentVariableName(envNode, "url_env", example: "ONCALL_WEBHOOK_URL")
+            var keyEnv: String?
+            var serviceURL: String?
+            // Each kind's own keys; another kind's key is a mistake worth naming (a pagerduty
+            // sink with url_env would otherwise page nobody).
+            let ownKeys: [NotifySink.Kind: [String]] = [
+                .slack: ["url", "url_env", "secret_env"], .webhook: ["url", "url_env", "secret_env"], .teams: ["url", "url_env", "secret_env"],
+                .pagerduty: ["routing_key_env", "events_url"], .opsgenie: ["api_key_env", "api_url"],
+            ]
+            if let kind {
+                let allowed = ownKeys[kind] ?? []
+                for key in ["url", "url_env", "secret_env", "routing_key_env", "api_key_env", "events_url", "api_url"] where !allowed.contains(key) {
+                    if let keyNode = fields.keyNode(key) {
+                        fail(keyNode, "notify sink '\(name)' (\(kind.rawValue)) does not take \(key); its keys are \(allowed.joined(separator: ", ")).")
+                    }
+                }
+            }
+            switch kind {
+            case .pagerduty?, .opsgenie?:
+                let keyName = kind == .pagerduty ? "routing_key_env" : "api_key_env"
+                let urlName = kind == .pagerduty ? "events_url" : "api_url"
+                if let keyNode = fields[keyName] {
+                    keyEnv = environmentVariableName(keyNode, keyName, example: kind == .pagerduty ? "PAGERDUTY_ROUTING_KEY" : "OPSGENIE_API_KEY")
+                } else {
+                    fail(
+                        item,
+                        "notify sink '\(name)' needs \(keyName) (the environment variable holding its \(kind == .pagerduty ? "Events API v2 routing key" : "API key")).")
+                }
+                if let urlNode = fields[urlName] {
+                    serviceURL = text(urlNode, urlName, example: "\(urlName): \"http://127.0.0.1:9000\"")
+                }
+            default:
+                switch (fields["url"], fields["url_env"]) {
+                case (nil, nil):
+                    if kind != nil { fail(item, "notify sink '\(name)' needs url_env (the environment variable holding the webhook URL) or url.") }
+                case (.some, .some):
+                    let later = [fields.keyNode("url"), fields.keyNode("url_env")].compactMap { $0 }
+                        .max { ($0.line, $0.column) < ($1.line, $1.column) }
+                    if let later { fail(later, "notify sink '\(name)' has both url and url_env; keep one (url_env keeps the URL out of the file).") }
+                case (let urlNode?, nil):
+                    url = text(urlNode, "url", example: "url: \"http://127.0.0.1:9000/tidemark\"")
+                case (nil, let envNode?):
+                    urlEnv = environmentVariableName(envNode, "url_env", example: "ONCALL_WEBHOOK_URL")
+                }
             }
             let secretEnv = fields["secret_env"].flatMap { environmentVariableName($0, "secret_env", example: "HOOK_SECRET") }
 
@@ -755,7 +788,7 @@ struct InventoryParser {
                 sinks.append(
                     NotifySink(
                         name: name, kind: kind, url: url, urlEnv: urlEnv, secretEnv: secretEnv, on: events,
-                        environments: environments))
+                        environments: environments, keyEnv: keyEnv, serviceURL: serviceURL))
             }
         }
         return sinks

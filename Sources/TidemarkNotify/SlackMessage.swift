@@ -122,6 +122,8 @@ struct SlackFormatter: Sendable {
             return SlackMessage(
                 text: "Tidemark \(event.inventory): \(event.target ?? "?") (\(event.environment ?? "?")) succeeded",
                 blocks: [.section(":white_check_mark: *\(target)* (\(environment)) succeeded: \(change)"), .context(run)])
+        case .targetConverged:
+            return nil
         case .test:
             return SlackMessage(
                 text: "Tidemark test notification for inventory \(event.inventory)",
