@@ -148,7 +148,9 @@ let package = Package(
                 "TidemarkNotify", "TidemarkCore", "TidemarkTestSupport",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
-            ]
+            ],
+            // The services' published schemas (PagerDuty Events v2, Adaptive Cards) and their validator.
+            resources: [.copy("Fixtures")]
         ),
         .testTarget(
             name: "TidemarkFleetTests",

@@ -476,17 +476,46 @@ struct InventoryErrorTests {
             environments: { prod: { tier: prod, targets: [ { name: p, url: "memory:p" } ] } }
             notify:
               - { name: oncall, type: slack, url_env: ONCALL_URL, on: [failure, finished, run.exploded], environments: [prd] }
-              - { name: oncall, type: email, url: "http://x", url_env: X }
+              - { name: oncall, type: pager, url: "http://x", url_env: X }
               - { name: leak, type: webhook, url_env: "https://hooks.example/T000/secret" }
             """) == [
                 "inventories/test.yaml:4:60: unknown event 'failure' in on; events are run.started, target.succeeded, target.failed, target.blocked, wave.halted, run.finished, or their last word (started, succeeded, failed, blocked, halted, finished).",
                 "inventories/test.yaml:4:79: unknown event 'run.exploded' in on; events are run.started, target.succeeded, target.failed, target.blocked, wave.halted, run.finished, or their last word (started, succeeded, failed, blocked, halted, finished).",
                 "inventories/test.yaml:4:109: notify sink 'oncall' names unknown environment 'prd'; did you mean 'prod'?",
                 "inventories/test.yaml:5:13: duplicate notify sink name 'oncall' (first at line 4); rename one.",
-                "inventories/test.yaml:5:27: unknown notify type 'email'; use slack or webhook.",
+                "inventories/test.yaml:5:27: unknown notify type 'pager'; use one of slack, webhook, pagerduty, opsgenie, teams.",
                 "inventories/test.yaml:5:51: notify sink 'oncall' has both url and url_env; keep one (url_env keeps the URL out of the file).",
                 "inventories/test.yaml:6:43: url_env must name an environment variable (letters, digits and _, not starting with a digit), e.g. url_env: ONCALL_WEBHOOK_URL; it holds the variable's name, never the secret itself.",
             ])
+    }
+
+    @Test func incidentSinksNeedTheirKeyVariableAndTakeNoWebhookURL() {
+        #expect(inventoryProblems("""
+            plan: p
+            environments: { prod: { tier: prod, targets: [ { name: p, url: "memory:p" } ] } }
+            notify:
+              - { name: pager, type: pagerduty, url_env: PD_URL }
+              - { name: genie, type: opsgenie, api_key_env: OPSGENIE_KEY, events_url: "http://127.0.0.1:1" }
+              - { name: chat, type: teams, routing_key_env: PD_KEY }
+            """) == [
+                "inventories/test.yaml:4:5: notify sink 'pager' needs routing_key_env (the environment variable holding its Events API v2 routing key).",
+                "inventories/test.yaml:4:37: notify sink 'pager' (pagerduty) does not take url_env; its keys are routing_key_env, events_url.",
+                "inventories/test.yaml:5:63: notify sink 'genie' (opsgenie) does not take events_url; its keys are api_key_env, api_url.",
+                "inventories/test.yaml:6:5: notify sink 'chat' needs url_env (the environment variable holding the webhook URL) or url.",
+                "inventories/test.yaml:6:32: notify sink 'chat' (teams) does not take routing_key_env; its keys are url, url_env, secret_env.",
+            ])
+        let inventory = try? InventoryFile.parse(
+            yaml: """
+            plan: p
+            environments: { prod: { tier: prod, targets: [ { name: p, url: "memory:p" } ] } }
+            notify:
+              - { name: pager, type: pagerduty, routing_key_env: PD_KEY, events_url: "http://127.0.0.1:9/v2/enqueue" }
+              - { name: genie, type: opsgenie, api_key_env: OPSGENIE_KEY }
+            """, file: "inventories/test.yaml")
+        #expect(inventory?.notify.map(\.kind) == [.pagerduty, .opsgenie])
+        #expect(inventory?.notify.first?.keyEnv == "PD_KEY")
+        #expect(inventory?.notify.first?.serviceURL == "http://127.0.0.1:9/v2/enqueue")
+        #expect(inventory?.notify.last?.serviceURL == nil)
     }
 
     @Test func passwordEnvErrorNeverRepeatsTheValue() {
