@@ -32,7 +32,7 @@ enum OpsgenieMessage: Equatable {
         case .trigger(let key, let severity):
             var tags = ["tidemark", event.inventory]
             if let environment = event.environment { tags.append(environment) }
-            if let tier { tags.append(tier.rawValue) }
+            if let tier, !tags.contains(tier.rawValue) { tags.append(tier.rawValue) }
             let details = text.details(event)
             let description = text.summary(event, limit: 2000) + (details["inspect"].map { "\n\nInspect: \($0)" } ?? "")
             return .create(
