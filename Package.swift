@@ -27,6 +27,13 @@ let package = Package(
             providers: [.apt(["libsqlite3-dev"]), .brew(["sqlite3"])]
         ),
 
+        // libcurl, for the email sink's SMTP (FoundationNetworking loads the same library for HTTP).
+        .systemLibrary(
+            name: "CCurl",
+            pkgConfig: "libcurl",
+            providers: [.apt(["libcurl4-openssl-dev"]), .brew(["curl"])]
+        ),
+
         // MariaDB Connector/C: speaks to MySQL 5.7/8.x and MariaDB 10.x/11.x servers.
         .systemLibrary(
             name: "CMariaDB",
@@ -69,7 +76,7 @@ let package = Package(
         .target(
             name: "TidemarkNotify",
             dependencies: [
-                "TidemarkCore",
+                "TidemarkCore", "CCurl",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

@@ -150,6 +150,8 @@ public struct NotifySink: Sendable, Hashable, Codable {
         case opsgenie
         /// A Microsoft Teams Workflows webhook: Adaptive Cards.
         case teams
+        /// SMTP (through libcurl): a plain-text run summary, failures first.
+        case email
 
         /// Sinks that open incidents and resolve them when the target recovers.
         public var tracksIncidents: Bool { self == .pagerduty || self == .opsgenie }
@@ -173,13 +175,26 @@ public struct NotifySink: Sendable, Hashable, Codable {
     /// read at send time and never written anywhere.
     public var keyEnv: String?
     /// `events_url` (pagerduty) or `api_url` (opsgenie): where the service is, for proxies and
-    /// tests; nil: the service's public address.
+    /// tests; nil: the service's public address. For `email`, `smtp_url` (`smtp://host:587`,
+    /// `smtps://host:465`).
     public var serviceURL: String?
+    /// `email`: the sender's address.
+    public var from: String?
+    /// `email`: the recipients' addresses.
+    public var to: [String] = []
+    /// `email`: the variables holding the SMTP login (`username_env`, `password_env`).
+    public var usernameEnv: String?
+    public var passwordEnv: String?
 
     public init(
         name: String, kind: Kind, url: String? = nil, urlEnv: String? = nil, secretEnv: String? = nil,
-        on: [String] = [], environments: [String] = [], keyEnv: String? = nil, serviceURL: String? = nil
+        on: [String] = [], environments: [String] = [], keyEnv: String? = nil, serviceURL: String? = nil, from: String? = nil,
+        to: [String] = [], usernameEnv: String? = nil, passwordEnv: String? = nil
     ) {
+        self.from = from
+        self.to = to
+        self.usernameEnv = usernameEnv
+        self.passwordEnv = passwordEnv
         self.name = name
         self.kind = kind
         self.url = url

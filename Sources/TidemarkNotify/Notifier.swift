@@ -35,6 +35,8 @@ public actor Notifier {
     /// The incidents each PagerDuty or Opsgenie sink has open (docs/on-call.md#incidents-open-and-resolve).
     private var incidents: IncidentLedger
     private var incidentProblem: String?
+    /// Per email sink: the run's failed and blocked targets and halted waves, for its summary.
+    private var emailProblems: [String: [Event]] = [:]
 
     /// - Parameters:
     ///   - sinks: the inventory's `notify` list.
@@ -293,12 +295,13 @@ public actor Notifier {
         event.error = event.error.map(scrub)
         event.reason = event.reason.map(scrub)
         if sink.sink.kind.tracksIncidents { return incidentDeliveries(for: event, to: sink, remember: remember) }
+        if sink.sink.kind == .email { return emailDeliveries(for: event, to: sink) }
         let body: Data
         do {
             switch sink.sink.kind {
             case .webhook:
                 body = try WebhookPayload(event: event).body()
-            case .pagerduty, .opsgenie:
+            case .pagerduty, .opsgenie, .email:
                 return []
             case .teams:
                 var tally = slackTargetMessages[sink.name] ?? (0, 0)
@@ -342,6 +345,32 @@ public actor Notifier {
             ]
         }
         return [Delivery(sink: sink.name, inventory: inventory, event: event.kind.rawValue, body: body, createdAt: Date(), sequence: sequence)]
+    }
+
+    /// An email sink's one message per run: problems are collected until `run.finished`.
+    private func emailDeliveries(for event: Event, to sink: ResolvedSink) -> [Delivery] {
+        let formatter = EmailFormatter(inventoryFile: inventoryFile, sinkName: sink.name, from: sink.sink.from ?? "", to: sink.sink.to)
+        let id = event.deliveryKey.map { Self.deliveryID(key: $0, sink: sink.name) } ?? UUID().uuidString.lowercased()
+        let message: EmailMessage
+        switch event.kind {
+        case .targetFailed, .targetBlocked, .waveHalted:
+            emailProblems[sink.name, default: []].append(event)
+            return []
+        case .runFinished:
+            guard let summary = formatter.summary(event, problems: emailProblems[sink.name] ?? [], id: id) else { return [] }
+            emailProblems[sink.name] = nil
+            message = summary
+        case .test:
+            message = formatter.test(event, id: id)
+        case .runStarted, .targetSucceeded, .targetConverged:
+            return []
+        }
+        sequence += 1
+        return [
+            Delivery(
+                id: id, sink: sink.name, inventory: inventory, event: event.kind.rawValue, body: message.data(event: event.kind.rawValue), createdAt: Date(),
+                sequence: sequence)
+        ]
     }
 
     /// PagerDuty's and Opsgenie's messages for `event`, as `IncidentPolicy` decides.

@@ -32,7 +32,8 @@ public enum NotifyError: Error, Sendable, Hashable, CustomStringConvertible {
         case .missingSecret(let sink, let variable):
             return "notify sink '\(sink)': environment variable \(variable) (its secret_env) is not set, and Tidemark does not send unsigned events to a sink that expects signatures; export it."
         case .missingKey(let sink, let kind, let field, let variable):
-            return "notify sink '\(sink)' (\(kind)): environment variable \(variable) (its \(field)) is not set, so it could page nobody; export it, or remove the sink."
+            let consequence = kind == "email" ? "so it cannot log in to the SMTP server" : "so it could page nobody"
+            return "notify sink '\(sink)' (\(kind)): environment variable \(variable) (its \(field)) is not set, \(consequence); export it, or remove the sink."
         case .badDuration(let variable, let value):
             return "\(variable)=\(value) is not a duration; write a number and a unit, e.g. \(DurationText.examples)."
         }

@@ -11,8 +11,11 @@ struct ResolvedSink: Sendable {
     /// request adds its path).
     var url: URL
     var secret: Data?
-    /// PagerDuty's routing key or Opsgenie's API key: added to each request as it is sent.
+    /// PagerDuty's routing key, Opsgenie's API key or the SMTP password: added to each request
+    /// as it is sent.
     var key: String?
+    /// The SMTP login's user name.
+    var username: String?
 
     var name: String { sink.name }
 
@@ -26,6 +29,27 @@ struct ResolvedSink: Sendable {
     static func resolve(_ sink: NotifySink, environment: [String: String]) -> Result<ResolvedSink, NotifyError> {
         let text: String
         let source: String
+        if sink.kind == .email {
+            guard let address = sink.serviceURL, let url = URL(string: address), let scheme = url.scheme?.lowercased(),
+                scheme == "smtp" || scheme == "smtps", let host = url.host, !host.isEmpty
+            else {
+                return .failure(.badURL(sink: sink.name, source: "its smtp_url"))
+            }
+            var resolved = ResolvedSink(sink: sink, url: url, secret: nil, key: nil)
+            if let variable = sink.usernameEnv {
+                guard let value = environment[variable], !value.isEmpty else {
+                    return .failure(.missingKey(sink: sink.name, kind: "email", field: "username_env", variable: variable))
+                }
+                resolved.username = value
+            }
+            if let variable = sink.passwordEnv {
+                guard let value = environment[variable], !value.isEmpty else {
+                    return .failure(.missingKey(sink: sink.name, kind: "email", field: "password_env", variable: variable))
+                }
+                resolved.key = value
+            }
+            return .success(resolved)
+        }
         if sink.kind.tracksIncidents {
             let field = sink.kind == .pagerduty ? "routing_key_env" : "api_key_env"
             guard let variable = sink.keyEnv else {
@@ -84,12 +108,19 @@ struct ResolvedSink: Sendable {
             return event.restricted(to: sink.environments)
         }
         if event.kind == .targetConverged { return nil }
+        // An email is one summary per run, failures first: it collects what went wrong as the
+        // run goes and sends at the end, whatever `on:` says.
+        if sink.kind == .email {
+            guard [.targetFailed, .targetBlocked, .waveHalted, .runFinished].contains(event.kind) else { return nil }
+            return event.restricted(to: sink.environments)
+        }
         let wanted: Bool
         if sink.on.isEmpty {
             switch sink.kind {
             case .webhook: wanted = true
             case .slack, .teams: wanted = event.kind != .runStarted && event.kind != .targetSucceeded
             case .pagerduty, .opsgenie: wanted = [.targetFailed, .targetBlocked, .waveHalted].contains(event.kind)
+            case .email: wanted = false
             }
         } else {
             wanted = sink.on.contains(where: event.kind.isNamed(by:))

@@ -23,6 +23,12 @@ struct Sender: Sendable {
 
     /// One attempt, and the service's own words when it answered (`Event processed`).
     func attemptAnswered(_ delivery: Delivery) async -> (outcome: AttemptOutcome, answer: String?) {
+        if sink.sink.kind == .email {
+            return await SMTPMailer.send(
+                SMTPMailer.Message(
+                    url: sink.url, from: sink.sink.from ?? "", to: sink.sink.to, username: sink.username, password: sink.key, data: delivery.body,
+                    timeout: options.requestTimeout))
+        }
         do {
             let request = self.request(for: delivery)
             let answer = try await transport.post(request.url, headers: request.headers, body: request.body)
@@ -65,7 +71,7 @@ extension Sender {
             switch sink.sink.kind {
             case .pagerduty: body = PagerDutyMessage.addingRoutingKey(key, to: body)
             case .opsgenie: headers["Authorization"] = "GenieKey \(key)"
-            case .slack, .webhook, .teams: break
+            case .slack, .webhook, .teams, .email: break
             }
         }
         return (url, headers, body)

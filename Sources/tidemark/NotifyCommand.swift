@@ -67,8 +67,9 @@ extension Tidemark {
         }
 
         /// Sink kinds whose answer is worth printing: their services say what they did with the
-        /// event (PagerDuty's `Event processed`, Opsgenie's `Request will be processed`).
-        static let answeringKinds: Set<String> = ["pagerduty", "opsgenie", "teams"]
+        /// event (PagerDuty's `Event processed`, Opsgenie's `Request will be processed`, an SMTP
+        /// server's last reply code).
+        static let answeringKinds: Set<String> = ["pagerduty", "opsgenie", "teams", "email"]
 
         /// Why a sink failed; for PagerDuty, Opsgenie and Teams also what the service answered.
         static func detail(_ result: SinkTestResult) -> String {

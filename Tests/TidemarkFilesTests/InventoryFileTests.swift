@@ -483,7 +483,7 @@ struct InventoryErrorTests {
                 "inventories/test.yaml:4:79: unknown event 'run.exploded' in on; events are run.started, target.succeeded, target.failed, target.blocked, wave.halted, run.finished, or their last word (started, succeeded, failed, blocked, halted, finished).",
                 "inventories/test.yaml:4:109: notify sink 'oncall' names unknown environment 'prd'; did you mean 'prod'?",
                 "inventories/test.yaml:5:13: duplicate notify sink name 'oncall' (first at line 4); rename one.",
-                "inventories/test.yaml:5:27: unknown notify type 'pager'; use one of slack, webhook, pagerduty, opsgenie, teams.",
+                "inventories/test.yaml:5:27: unknown notify type 'pager'; use one of slack, webhook, pagerduty, opsgenie, teams, email.",
                 "inventories/test.yaml:5:51: notify sink 'oncall' has both url and url_env; keep one (url_env keeps the URL out of the file).",
                 "inventories/test.yaml:6:43: url_env must name an environment variable (letters, digits and _, not starting with a digit), e.g. url_env: ONCALL_WEBHOOK_URL; it holds the variable's name, never the secret itself.",
             ])
@@ -516,6 +516,24 @@ struct InventoryErrorTests {
         #expect(inventory?.notify.first?.keyEnv == "PD_KEY")
         #expect(inventory?.notify.first?.serviceURL == "http://127.0.0.1:9/v2/enqueue")
         #expect(inventory?.notify.last?.serviceURL == nil)
+    }
+
+    @Test func emailSinkNeedsAnSMTPURLSenderAndRecipientsAndBothLoginVariables() {
+        #expect(inventoryProblems("""
+            plan: p
+            environments: { prod: { tier: prod, targets: [ { name: p, url: "memory:p" } ] } }
+            notify:
+              - { name: mail, type: email, smtp_url: "http://mail.example.com", from: "tidemark", to: ["ops@example.com", "a b@c"], username_env: SMTP_USER }
+              - { name: bare, type: email }
+            """) == [
+                "inventories/test.yaml:4:42: notify sink 'mail': smtp_url must start with smtp:// (STARTTLS) or smtps:// (TLS), e.g. smtp://mail.example.com:587.",
+                "inventories/test.yaml:4:75: notify sink 'mail': 'tidemark' is not a mail address; write it as name@domain.",
+                "inventories/test.yaml:4:111: notify sink 'mail': 'a b@c' is not a mail address; write it as name@domain.",
+                "inventories/test.yaml:4:121: notify sink 'mail' needs both username_env and password_env to log in, or neither.",
+                "inventories/test.yaml:5:5: notify sink 'bare' needs smtp_url, e.g. smtp_url: \"smtp://mail.example.com:587\".",
+                "inventories/test.yaml:5:5: notify sink 'bare' needs from, the sender's address, e.g. from: tidemark@example.com.",
+                "inventories/test.yaml:5:5: notify sink 'bare' needs to, the recipients, e.g. to: [oncall@example.com].",
+            ])
     }
 
     @Test func passwordEnvErrorNeverRepeatsTheValue() {
