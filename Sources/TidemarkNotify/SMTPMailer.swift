@@ -98,7 +98,8 @@ enum SMTPMailer {
         }
         let reply = tidemark_curl_response_code(handle)
         let detail = String(decoding: errorBuffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        let answer = reply > 0 ? String(reply) : nil
+        // The reply code is the status; libcurl keeps no reply text to quote.
+        let answer: String? = nil
         switch code {
         case CURLE_OK:
             return (.delivered(status: Int(reply)), answer)
