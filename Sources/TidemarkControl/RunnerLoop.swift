@@ -298,7 +298,8 @@ final class RunnerLoop: Sendable {
         let finished = outcome
         state.withLock { $0.outcomes.append(finished) }
         observer.handle(.targetFinished(finished))
-        let event = Self.event(for: finished, runID: runID, inventory: inventory.name)
+        let event = Self.event(
+            for: finished, runID: runID, inventory: inventory.name, tracksIncidents: inventory.notify.contains { $0.kind.tracksIncidents })
         let inventoryName = inventory.name
         let runID = self.runID
         do {
@@ -317,13 +318,17 @@ final class RunnerLoop: Sendable {
     }
 
     /// The notification a finished target means (as `RunNotifications.record`): none for
-    /// unchanged and skipped targets.
-    static func event(for outcome: TargetOutcome, runID: String, inventory: String) -> Event? {
+    /// skipped targets, and for unchanged ones only when an incident sink may have to resolve
+    /// one (`target.converged`).
+    static func event(for outcome: TargetOutcome, runID: String, inventory: String, tracksIncidents: Bool = false) -> Event? {
         let kind: EventKind
         switch outcome.outcome {
         case .succeeded: kind = .targetSucceeded
         case .blocked: kind = .targetBlocked
-        case .unchanged, .skipped: return nil
+        case .unchanged:
+            guard tracksIncidents else { return nil }
+            kind = .targetConverged
+        case .skipped: return nil
         case .failed, .locked, .interrupted: kind = .targetFailed
         }
         return Event(
