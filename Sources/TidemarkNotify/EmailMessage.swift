@@ -24,8 +24,20 @@ struct EmailMessage: Equatable {
             "Message-ID: <\(id)@tidemark>", "MIME-Version: 1.0", "Content-Type: text/plain; charset=utf-8", "Content-Transfer-Encoding: 8bit",
             "X-Tidemark-Event: \(event)",
         ]
-        let body = text.split(separator: "\n", omittingEmptySubsequences: false).map { String($0) }.joined(separator: "\r\n")
+        let body = text.split(separator: "\n", omittingEmptySubsequences: false).flatMap { Self.wrapped(String($0)) }.joined(separator: "\r\n")
         return Data((headers.joined(separator: "\r\n") + "\r\n\r\n" + body + "\r\n").utf8)
+    }
+
+    /// SMTP allows at most 998 bytes a line: a longer line (a long error) is cut into pieces of
+    /// at most 240 Unicode scalars (960 bytes of UTF-8), continued with two spaces.
+    static func wrapped(_ line: String) -> [String] {
+        guard line.utf8.count > 990 else { return [line] }
+        let scalars = Array(line.unicodeScalars)
+        return stride(from: 0, to: scalars.count, by: 240).map { start in
+            var piece = String.UnicodeScalarView()
+            piece.append(contentsOf: scalars[start..<min(start + 240, scalars.count)])
+            return (start == 0 ? "" : "  ") + String(piece)
+        }
     }
 
     /// `=?UTF-8?B?…?=` when `text` is not printable ASCII; line breaks never survive into a header.

@@ -70,7 +70,7 @@ enum SMTPMailer {
                 tidemark_curl_set_string(handle, CURLOPT_MAIL_FROM, "<\(message.from)>")
                 tidemark_curl_set_list(handle, CURLOPT_MAIL_RCPT, recipients)
                 tidemark_curl_set_long(handle, CURLOPT_UPLOAD, 1)
-                tidemark_curl_set_long(handle, CURLOPT_INFILESIZE_LARGE, Int(message.data.count))
+                tidemark_curl_set_offset(handle, CURLOPT_INFILESIZE_LARGE, curl_off_t(message.data.count))
                 tidemark_curl_set_read_function(handle) { buffer, size, count, context in
                     guard let buffer, let context else { return 0 }
                     let upload = Unmanaged<Upload>.fromOpaque(context).takeUnretainedValue()

@@ -229,6 +229,15 @@ final class SMTPTestServer: Sendable {
         #expect(!SMTPMailer.isLoopback("mail.example.com") && !SMTPMailer.isLoopback("10.0.0.1"))
     }
 
+    @Test func noLineOfTheMessageIsLongerThanSMTPAllows() {
+        let error = String(repeating: "relation \"accounts_ü\" does not exist; ", count: 100)
+        let message = EmailMessage(from: "a@b.test", to: ["c@d.test"], subject: "s", text: "FAILED (1)\n    \(error)\nend", date: Date(), id: "x")
+        let lines = String(decoding: message.data(event: "run.finished"), as: UTF8.self).components(separatedBy: "\r\n")
+        #expect(lines.allSatisfy { $0.utf8.count <= 998 }, "\(lines.map(\.utf8.count))")
+        #expect(lines.filter { $0.hasPrefix("  relation") || $0.hasPrefix("    relation") }.count > 1, "the long line is continued, not dropped")
+        #expect(lines.last(where: { !$0.isEmpty }) == "end")
+    }
+
     @Test func nonASCIISubjectIsEncodedAndHeadersCannotBeSplit() {
         #expect(EmailMessage.encodedHeader("[tidemark] shop: 3 targets") == "[tidemark] shop: 3 targets")
         #expect(EmailMessage.encodedHeader("Bestände") == "=?UTF-8?B?QmVzdMOkbmRl?=")
