@@ -42,6 +42,8 @@ final class RunnerLoop: Sendable {
         var notices: NoticeSchedule
         /// The waves (by environment) this runner has said it started on.
         var announcedWaves: Set<String> = []
+        /// Waves this runner said wait for approval.
+        var announcedApprovals: Set<String> = []
     }
     /// Each wave's place in the run's rollout and its size, by environment (one per wave), for
     /// the `wave 2/3: prod (40 targets)` line when this runner first claims in it.
@@ -165,7 +167,8 @@ final class RunnerLoop: Sendable {
                 }
             }
             if progress.openServed == 0 { return }
-            // Targets of this runner wait for an earlier wave, a canary, or a lease to run out.
+            // Targets of this runner wait for an earlier wave, a canary, a lease to run out, or a person's approval.
+            await sayIfTheWaveAwaitsApproval(store: store)
             await sayWhyTheRunWaits(store: store)
             try? await Task.sleep(for: poll)
         }
@@ -183,6 +186,25 @@ final class RunnerLoop: Sendable {
         guard !unserved.isEmpty else { return }
         logger.warning("\(WaveWait.notice(runID: runID, wave: wait.wave, unserved: unserved))")
         state.withLock { $0.notices.said(at: .now) }
+    }
+
+    /// The lowest open wave waits for `tidemark approve`: the first runner to see it stores the
+    /// `wave.awaiting_approval` event (with the command to run) for the sinks; each runner says
+    /// so once per wave.
+    private func sayIfTheWaveAwaitsApproval(store: ControlStore) async {
+        let runID = self.runID
+        let inventoryName = inventory.name
+        let command: @Sendable (String) -> String = { environment in
+            "tidemark approve \(runID) --env \(environment) --control \(store.redactedURL) [--note TEXT]   (or: tidemark reject \(runID) --env \(environment) --control \(store.redactedURL))"
+        }
+        let waiting = try? await control.call { [store] () throws(ControlError) in
+            try store.awaitingApproval(runID) { environment in
+                Event(kind: .waveAwaitingApproval, runID: runID, inventory: inventoryName, environment: environment, reason: command(environment))
+            }
+        }
+        guard let environment = waiting.flatMap({ $0 }) else { return }
+        guard state.withLock({ $0.announcedApprovals.insert(environment).inserted }) else { return }
+        logger.warning("wave \(environment) awaits approval; to let it start: \(command(environment))")
     }
 
     /// The first claim of this runner in a wave starts that wave for it (waves go in order fleet-wide).

@@ -13,6 +13,9 @@ public enum EventKind: String, Sendable, Hashable, Codable, CaseIterable {
     case targetBlocked = "target.blocked"
     /// A wave's failures exceeded its `max_failures`, so later waves were not run.
     case waveHalted = "wave.halted"
+    /// A wave whose environment has `approval: required` waits for `tidemark approve`;
+    /// `reason` holds the command to run.
+    case waveAwaitingApproval = "wave.awaiting_approval"
     /// A run ended; `counts` and `environmentCounts` hold the outcomes.
     case runFinished = "run.finished"
     /// Sent only by `tidemark notify test`, to every sink whatever its `on:` list says.
@@ -23,7 +26,7 @@ public enum EventKind: String, Sendable, Hashable, Codable, CaseIterable {
     case targetConverged = "target.converged"
 
     /// The six kinds a run produces (`notify.test` is not one of them).
-    public static let runEvents: [EventKind] = [.runStarted, .targetSucceeded, .targetFailed, .targetBlocked, .waveHalted, .runFinished]
+    public static let runEvents: [EventKind] = [.runStarted, .targetSucceeded, .targetFailed, .targetBlocked, .waveHalted, .waveAwaitingApproval, .runFinished]
 
     /// `failed` for `target.failed`: the short form an `on:` list may use.
     public var lastWord: String {

@@ -110,6 +110,9 @@ public struct Environment: Sendable, Hashable, Codable {
     public var lockRiskRows: Int
     /// `lock_retries`: how often a transactional step that timed out waiting for a lock is tried again.
     public var lockRetries: Int
+    /// `approval: required`: the environment's wave waits until a person approves it
+    /// (docs/on-call.md#approvals).
+    public var approvalRequired = false
     public var targets: [Target]
 
     /// The default `lock_risk_rows`.

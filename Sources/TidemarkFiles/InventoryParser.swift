@@ -10,10 +10,10 @@ struct InventoryParser {
     /// in an environment or `defaults`.
     static let lockKeys = ["lock_risk_rows", "lock_retries"]
     static let environmentKeys =
-        ["tier", "live", "audit", "concurrency", "canary", "max_failures", "drift"] + timeoutKeys + lockKeys + ["targets"]
+        ["tier", "live", "audit", "concurrency", "canary", "max_failures", "drift", "approval"] + timeoutKeys + lockKeys + ["targets"]
     static let targetKeys = ["name", "url", "service", "schema", "tags", "password_env", "option_file", "option_group"]
     static let notifyKeys = ["name", "type", "url", "url_env", "secret_env", "on", "environments", "routing_key_env", "api_key_env", "events_url", "api_url", "smtp_url", "from", "to", "username_env", "password_env"]
-    static let events = ["run.started", "target.succeeded", "target.failed", "target.blocked", "wave.halted", "run.finished"]
+    static let events = ["run.started", "target.succeeded", "target.failed", "target.blocked", "wave.halted", "wave.awaiting_approval", "run.finished"]
     static let eventWords = events.compactMap { $0.split(separator: ".").last.map(String.init) }
     static let tiers = Tier.allCases.map(\.rawValue)
 
@@ -432,6 +432,13 @@ struct InventoryParser {
             name: name, tier: tier, live: live, audit: audit, concurrency: concurrency, canary: canary,
             maxFailures: maxFailures, timeouts: timeouts, lockRiskRows: lock.riskRows, lockRetries: lock.retries, targets: targets)
         environment.drift = fields["drift"].flatMap { drift($0) }
+        if let node = fields["approval"] {
+            switch node.text {
+            case "required": environment.approvalRequired = true
+            case "none": environment.approvalRequired = false
+            default: fail(node, "approval must be required or none\(Self.got(node)), e.g. approval: required.")
+            }
+        }
         return environment
     }
 

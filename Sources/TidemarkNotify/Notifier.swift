@@ -362,7 +362,7 @@ public actor Notifier {
             message = summary
         case .test:
             message = formatter.test(event, id: id)
-        case .runStarted, .targetSucceeded, .targetConverged:
+        case .runStarted, .targetSucceeded, .targetConverged, .waveAwaitingApproval:
             return []
         }
         sequence += 1

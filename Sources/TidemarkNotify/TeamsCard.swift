@@ -154,6 +154,11 @@ struct TeamsFormatter: Sendable {
                 ], fallback: "Tidemark test notification for inventory \(event.inventory)")
         case .targetConverged:
             return nil
+        case .waveAwaitingApproval:
+            var body: [CardElement] = [.text("✋ Wave \(environment) awaits approval", style: .attention)]
+            if let command = event.reason { body.append(.text(command, style: .monospace)) }
+            body.append(.text(run, style: .subtle))
+            return card(body, fallback: "Tidemark \(event.inventory): wave \(environment) awaits approval")
         }
     }
 

@@ -311,7 +311,7 @@ struct InventoryErrorTests {
                 colour: blue
                 targets: [ { name: d, url: "memory:d", pasword_env: PW } ]
             """) == [
-                "inventories/test.yaml:5:5: unknown key 'colour' in environment 'dev'; known keys: tier, live, audit, concurrency, canary, max_failures, drift, lock_timeout, statement_timeout, connect_timeout, lock_risk_rows, lock_retries, targets.",
+                "inventories/test.yaml:5:5: unknown key 'colour' in environment 'dev'; known keys: tier, live, audit, concurrency, canary, max_failures, drift, approval, lock_timeout, statement_timeout, connect_timeout, lock_risk_rows, lock_retries, targets.",
                 "inventories/test.yaml:6:44: unknown key 'pasword_env' in target 'd'; did you mean 'password_env'?",
             ])
     }
@@ -479,8 +479,8 @@ struct InventoryErrorTests {
               - { name: oncall, type: pager, url: "http://x", url_env: X }
               - { name: leak, type: webhook, url_env: "https://hooks.example/T000/secret" }
             """) == [
-                "inventories/test.yaml:4:60: unknown event 'failure' in on; events are run.started, target.succeeded, target.failed, target.blocked, wave.halted, run.finished, or their last word (started, succeeded, failed, blocked, halted, finished).",
-                "inventories/test.yaml:4:79: unknown event 'run.exploded' in on; events are run.started, target.succeeded, target.failed, target.blocked, wave.halted, run.finished, or their last word (started, succeeded, failed, blocked, halted, finished).",
+                "inventories/test.yaml:4:60: unknown event 'failure' in on; events are run.started, target.succeeded, target.failed, target.blocked, wave.halted, wave.awaiting_approval, run.finished, or their last word (started, succeeded, failed, blocked, halted, awaiting_approval, finished).",
+                "inventories/test.yaml:4:79: unknown event 'run.exploded' in on; events are run.started, target.succeeded, target.failed, target.blocked, wave.halted, wave.awaiting_approval, run.finished, or their last word (started, succeeded, failed, blocked, halted, awaiting_approval, finished).",
                 "inventories/test.yaml:4:109: notify sink 'oncall' names unknown environment 'prd'; did you mean 'prod'?",
                 "inventories/test.yaml:5:13: duplicate notify sink name 'oncall' (first at line 4); rename one.",
                 "inventories/test.yaml:5:27: unknown notify type 'pager'; use one of slack, webhook, pagerduty, opsgenie, teams, email.",
@@ -534,6 +534,15 @@ struct InventoryErrorTests {
                 "inventories/test.yaml:5:5: notify sink 'bare' needs from, the sender's address, e.g. from: tidemark@example.com.",
                 "inventories/test.yaml:5:5: notify sink 'bare' needs to, the recipients, e.g. to: [oncall@example.com].",
             ])
+    }
+
+    @Test func approvalIsRequiredOrNone() throws {
+        let parsed = try inventory(environments: "  prod: { tier: prod, approval: required, targets: [ { name: p, url: \"memory:p\" } ] }\n  dev: { tier: dev, targets: [ { name: d, url: \"memory:d\" } ] }")
+        #expect(parsed.environments.map(\.approvalRequired) == [true, false])
+        #expect(inventoryProblems("""
+            plan: p
+            environments: { prod: { tier: prod, approval: yes, targets: [ { name: p, url: "memory:p" } ] } }
+            """) == ["inventories/test.yaml:2:47: approval must be required or none (got 'yes'), e.g. approval: required."])
     }
 
     @Test func passwordEnvErrorNeverRepeatsTheValue() {
