@@ -27,6 +27,13 @@ let package = Package(
             providers: [.apt(["libsqlite3-dev"]), .brew(["sqlite3"])]
         ),
 
+        // libcurl, for the email sink's SMTP (FoundationNetworking loads the same library for HTTP).
+        .systemLibrary(
+            name: "CCurl",
+            pkgConfig: "libcurl",
+            providers: [.apt(["libcurl4-openssl-dev"]), .brew(["curl"])]
+        ),
+
         // MariaDB Connector/C: speaks to MySQL 5.7/8.x and MariaDB 10.x/11.x servers.
         .systemLibrary(
             name: "CMariaDB",
@@ -75,7 +82,7 @@ let package = Package(
         .target(
             name: "TidemarkNotify",
             dependencies: [
-                "TidemarkCore", "TidemarkFiles", "TidemarkHTTP",
+                "TidemarkCore", "TidemarkFiles", "TidemarkHTTP", "CCurl",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -156,7 +163,9 @@ let package = Package(
                 "TidemarkNotify", "TidemarkCore", "TidemarkTestSupport",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
-            ]
+            ],
+            // The services' published schemas (PagerDuty Events v2, Adaptive Cards) and their validator.
+            resources: [.copy("Fixtures")]
         ),
         .testTarget(
             name: "TidemarkFleetTests",

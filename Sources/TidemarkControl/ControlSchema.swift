@@ -91,6 +91,28 @@ public enum ControlSchema {
         );
         ALTER TABLE tidemark_control.runs ADD COLUMN finishing_wave integer;
         """,
+        // 5: PLACEHOLDER for another branch's version 5 (change windows); the lead replaces this
+        // entry with that migration when the branches merge. It changes nothing.
+        """
+        SELECT 1;
+        """,
+        // 6: approvals (docs/on-call.md#approvals): which waves wait for a person, and each
+        // decision with who made it (the OS user, `--as`, the control database's session_user).
+        // Idempotent, so it may run after any version 5.
+        """
+        ALTER TABLE tidemark_control.waves ADD COLUMN IF NOT EXISTS approval_required boolean NOT NULL DEFAULT false;
+        CREATE TABLE IF NOT EXISTS tidemark_control.approvals (
+            run_id text NOT NULL REFERENCES tidemark_control.runs ON DELETE CASCADE,
+            environment text NOT NULL,
+            decision text NOT NULL CHECK (decision IN ('approved', 'rejected')),
+            os_user text NOT NULL,
+            as_name text,
+            session_user_name text NOT NULL,
+            note text,
+            decided_at timestamptz NOT NULL DEFAULT now(),
+            PRIMARY KEY (run_id, environment)
+        );
+        """,
     ]
 
     /// The newest schema version this binary writes.

@@ -86,6 +86,12 @@ extension ControlStore {
                         "{" + rules.map { String($0.maxFailures ?? WavePolicy.defaultMaxFailures) }.joined(separator: ",") + "}",
                         "{" + rules.map { $0.concurrency.map(String.init) ?? "NULL" }.joined(separator: ",") + "}",
                     ])
+                let gated = inventory.environments.filter(\.approvalRequired).map(\.name)
+                if !gated.isEmpty {
+                    try session.query(
+                        "UPDATE tidemark_control.waves SET approval_required = true WHERE run_id = $1 AND environment = ANY($2::text[])",
+                        [run.runID, ControlStore.textArray(gated)])
+                }
                 if let startedEvent { try Self.insertEvent(startedEvent, runID: run.runID, on: session) }
                 return run
             }
@@ -170,6 +176,8 @@ extension ControlStore {
                       \(room)
                       AND ($2::text[] IS NULL OR t.target = ANY($2::text[]))
                       AND (t.state = 'pending' OR (t.state = 'claimed' AND t.lease_until < now()))
+                      AND (NOT coalesce((SELECT approval_required FROM tidemark_control.waves WHERE run_id = $1 AND wave = t.wave), false)
+                           OR EXISTS (SELECT 1 FROM tidemark_control.approvals a WHERE a.run_id = $1 AND a.environment = t.environment AND a.decision = 'approved'))
                       AND (t.canary OR NOT EXISTS (
                           SELECT 1 FROM tidemark_control.targets c WHERE c.run_id = $1 AND c.canary AND c.state <> 'done'
                             AND c.wave = (SELECT min(wave) FROM tidemark_control.targets WHERE run_id = $1 AND state <> 'done')))

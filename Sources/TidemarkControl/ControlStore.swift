@@ -15,6 +15,8 @@ public final class ControlStore: Sendable {
     private let session: Mutex<PostgresSession>
     /// Who the control database is in messages.
     public let name: String
+    /// Its URL with any password redacted, for the commands Tidemark suggests (`tidemark approve … --control URL`).
+    public let redactedURL: String
 
     /// Connects to `database` and creates or migrates `tidemark_control`. An unreachable
     /// database or a schema newer than this binary is an input problem: nothing has run yet.
@@ -30,6 +32,7 @@ public final class ControlStore: Sendable {
         }
         try ControlSchema.migrate(opened, appliedBy: appliedBy)
         name = opened.name
+        redactedURL = Redaction.redactConnectionString(database.url)
         session = Mutex(opened)
     }
 

@@ -43,6 +43,8 @@ final class RunnerLoop: Sendable {
         var notices: NoticeSchedule
         /// The waves (by environment) this runner has said it started on.
         var announcedWaves: Set<String> = []
+        /// Waves this runner said wait for approval.
+        var announcedApprovals: Set<String> = []
     }
     /// Each wave's place in the run's rollout and its size, by environment (one per wave), for
     /// the `wave 2/3: prod (40 targets)` line when this runner first claims in it.
@@ -172,7 +174,8 @@ final class RunnerLoop: Sendable {
                 }
             }
             if progress.openServed == 0 { return }
-            // Targets of this runner wait for an earlier wave, a canary, or a lease to run out.
+            // Targets of this runner wait for an earlier wave, a canary, a lease to run out, or a person's approval.
+            await sayIfTheWaveAwaitsApproval(store: store)
             await sayWhyTheRunWaits(store: store)
             try? await Task.sleep(for: poll)
         }
@@ -190,6 +193,25 @@ final class RunnerLoop: Sendable {
         guard !unserved.isEmpty else { return }
         logger.warning("\(WaveWait.notice(runID: runID, wave: wait.wave, unserved: unserved))")
         state.withLock { $0.notices.said(at: .now) }
+    }
+
+    /// The lowest open wave waits for `tidemark approve`: the first runner to see it stores the
+    /// `wave.awaiting_approval` event (with the command to run) for the sinks; each runner says
+    /// so once per wave.
+    private func sayIfTheWaveAwaitsApproval(store: ControlStore) async {
+        let runID = self.runID
+        let inventoryName = inventory.name
+        let command: @Sendable (String) -> String = { environment in
+            "tidemark approve \(runID) --env \(environment) --control \(store.redactedURL) [--note TEXT]   (or: tidemark reject \(runID) --env \(environment) --control \(store.redactedURL))"
+        }
+        let waiting = try? await control.call { [store] () throws(ControlError) in
+            try store.awaitingApproval(runID) { environment in
+                Event(kind: .waveAwaitingApproval, runID: runID, inventory: inventoryName, environment: environment, reason: command(environment))
+            }
+        }
+        guard let environment = waiting.flatMap({ $0 }) else { return }
+        guard state.withLock({ $0.announcedApprovals.insert(environment).inserted }) else { return }
+        logger.warning("wave \(environment) awaits approval; to let it start: \(command(environment))")
     }
 
     /// The first claim of this runner in a wave starts that wave for it (waves go in order fleet-wide).
@@ -305,7 +327,8 @@ final class RunnerLoop: Sendable {
         let finished = outcome
         state.withLock { $0.outcomes.append(finished) }
         observer.handle(.targetFinished(finished))
-        let event = Self.event(for: finished, runID: runID, inventory: inventory.name)
+        let event = Self.event(
+            for: finished, runID: runID, inventory: inventory.name, tracksIncidents: inventory.notify.contains { $0.kind.tracksIncidents })
         let inventoryName = inventory.name
         let runID = self.runID
         do {
@@ -324,13 +347,17 @@ final class RunnerLoop: Sendable {
     }
 
     /// The notification a finished target means (as `RunNotifications.record`): none for
-    /// unchanged and skipped targets.
-    static func event(for outcome: TargetOutcome, runID: String, inventory: String) -> Event? {
+    /// skipped targets, and for unchanged ones only when an incident sink may have to resolve
+    /// one (`target.converged`).
+    static func event(for outcome: TargetOutcome, runID: String, inventory: String, tracksIncidents: Bool = false) -> Event? {
         let kind: EventKind
         switch outcome.outcome {
         case .succeeded: kind = .targetSucceeded
         case .blocked: kind = .targetBlocked
-        case .unchanged, .skipped, .deferred: return nil
+        case .unchanged:
+            guard tracksIncidents else { return nil }
+            kind = .targetConverged
+        case .skipped, .deferred: return nil
         case .failed, .locked, .interrupted: kind = .targetFailed
         }
         return Event(

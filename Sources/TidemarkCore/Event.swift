@@ -13,13 +13,20 @@ public enum EventKind: String, Sendable, Hashable, Codable, CaseIterable {
     case targetBlocked = "target.blocked"
     /// A wave's failures exceeded its `max_failures`, so later waves were not run.
     case waveHalted = "wave.halted"
+    /// A wave whose environment has `approval: required` waits for `tidemark approve`;
+    /// `reason` holds the command to run.
+    case waveAwaitingApproval = "wave.awaiting_approval"
     /// A run ended; `counts` and `environmentCounts` hold the outcomes.
     case runFinished = "run.finished"
     /// Sent only by `tidemark notify test`, to every sink whatever its `on:` list says.
     case test = "notify.test"
+    /// A target was already at its desired state. Not a run event: only incident sinks
+    /// (`pagerduty`, `opsgenie`) see it, to resolve an incident an earlier run opened for the
+    /// target (docs/on-call.md#incidents-open-and-resolve).
+    case targetConverged = "target.converged"
 
     /// The six kinds a run produces (`notify.test` is not one of them).
-    public static let runEvents: [EventKind] = [.runStarted, .targetSucceeded, .targetFailed, .targetBlocked, .waveHalted, .runFinished]
+    public static let runEvents: [EventKind] = [.runStarted, .targetSucceeded, .targetFailed, .targetBlocked, .waveHalted, .waveAwaitingApproval, .runFinished]
 
     /// `failed` for `target.failed`: the short form an `on:` list may use.
     public var lastWord: String {

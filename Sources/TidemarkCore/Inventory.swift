@@ -122,6 +122,9 @@ public struct Environment: Sendable, Hashable, Codable {
     public var lockRetries: Int
     /// `windows:` and `freeze:` (docs/windows.md): when its targets may be written; unrestricted by default.
     public var schedule = ChangeSchedule()
+    /// `approval: required`: the environment's wave waits until a person approves it
+    /// (docs/on-call.md#approvals).
+    public var approvalRequired = false
     public var targets: [Target]
 
     /// The default `lock_risk_rows`.
@@ -151,9 +154,26 @@ public struct Environment: Sendable, Hashable, Codable {
     }
 }
 
-/// Where and when to send notifications.
+/// Where and when to send notifications (docs/observing.md#notifications, docs/on-call.md).
+/// Thread-safe value.
 public struct NotifySink: Sendable, Hashable, Codable {
-    public enum Kind: String, Sendable, Codable { case slack, webhook }
+    public enum Kind: String, Sendable, Codable, CaseIterable {
+        case slack, webhook
+        /// PagerDuty's Events API v2: incidents triggered and resolved by `dedup_key`.
+        case pagerduty
+        /// Opsgenie's Alert API: alerts created and closed by `alias`.
+        case opsgenie
+        /// A Microsoft Teams Workflows webhook: Adaptive Cards.
+        case teams
+        /// SMTP (through libcurl): a plain-text run summary, failures first.
+        case email
+
+        /// Sinks that open incidents and resolve them when the target recovers.
+        public var tracksIncidents: Bool { self == .pagerduty || self == .opsgenie }
+
+        /// Sinks whose address is a webhook URL (`url` or `url_env`).
+        public var takesWebhookURL: Bool { self == .slack || self == .webhook || self == .teams }
+    }
     public var name: String
     public var kind: Kind
     /// A literal URL from the inventory (for local receivers); prefer `urlEnv`.
@@ -166,11 +186,30 @@ public struct NotifySink: Sendable, Hashable, Codable {
     public var on: [String]
     /// Environment names; empty means every environment.
     public var environments: [String]
+    /// `routing_key_env` (pagerduty) or `api_key_env` (opsgenie): the variable holding the key,
+    /// read at send time and never written anywhere.
+    public var keyEnv: String?
+    /// `events_url` (pagerduty) or `api_url` (opsgenie): where the service is, for proxies and
+    /// tests; nil: the service's public address. For `email`, `smtp_url` (`smtp://host:587`,
+    /// `smtps://host:465`).
+    public var serviceURL: String?
+    /// `email`: the sender's address.
+    public var from: String?
+    /// `email`: the recipients' addresses.
+    public var to: [String] = []
+    /// `email`: the variables holding the SMTP login (`username_env`, `password_env`).
+    public var usernameEnv: String?
+    public var passwordEnv: String?
 
     public init(
         name: String, kind: Kind, url: String? = nil, urlEnv: String? = nil, secretEnv: String? = nil,
-        on: [String] = [], environments: [String] = []
+        on: [String] = [], environments: [String] = [], keyEnv: String? = nil, serviceURL: String? = nil, from: String? = nil,
+        to: [String] = [], usernameEnv: String? = nil, passwordEnv: String? = nil
     ) {
+        self.from = from
+        self.to = to
+        self.usernameEnv = usernameEnv
+        self.passwordEnv = passwordEnv
         self.name = name
         self.kind = kind
         self.url = url
@@ -178,6 +217,8 @@ public struct NotifySink: Sendable, Hashable, Codable {
         self.secretEnv = secretEnv
         self.on = on
         self.environments = environments
+        self.keyEnv = keyEnv
+        self.serviceURL = serviceURL
     }
 }
 

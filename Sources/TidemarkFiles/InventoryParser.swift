@@ -13,10 +13,10 @@ struct InventoryParser {
     static let windowKeys = ["days", "from", "to", "tz"]
     static let freezeKeys = ["from", "to", "reason", "tz"]
     static let environmentKeys =
-        ["tier", "live", "audit", "concurrency", "canary", "max_failures", "drift"] + timeoutKeys + lockKeys + scheduleKeys + ["targets"]
+        ["tier", "live", "audit", "concurrency", "canary", "max_failures", "drift", "approval"] + timeoutKeys + lockKeys + scheduleKeys + ["targets"]
     static let targetKeys = ["name", "url", "service", "schema", "tags", "password_env", "option_file", "option_group"]
-    static let notifyKeys = ["name", "type", "url", "url_env", "secret_env", "on", "environments"]
-    static let events = ["run.started", "target.succeeded", "target.failed", "target.blocked", "wave.halted", "run.finished"]
+    static let notifyKeys = ["name", "type", "url", "url_env", "secret_env", "on", "environments", "routing_key_env", "api_key_env", "events_url", "api_url", "smtp_url", "from", "to", "username_env", "password_env"]
+    static let events = ["run.started", "target.succeeded", "target.failed", "target.blocked", "wave.halted", "wave.awaiting_approval", "run.finished"]
     static let eventWords = events.compactMap { $0.split(separator: ".").last.map(String.init) }
     static let tiers = Tier.allCases.map(\.rawValue)
 
@@ -456,6 +456,13 @@ struct InventoryParser {
             environmentsWithWindows.insert(name)
         }
         if let node = fields["freeze"] { environment.schedule.freezes = freezes(node) }
+        if let node = fields["approval"] {
+            switch node.text {
+            case "required": environment.approvalRequired = true
+            case "none": environment.approvalRequired = false
+            default: fail(node, "approval must be required or none\(Self.got(node)), e.g. approval: required.")
+            }
+        }
         return environment
     }
 
@@ -700,6 +707,14 @@ struct InventoryParser {
         return "; environments are \(declared.joined(separator: ", "))."
     }
 
+    /// `name@domain` with no space, angle bracket, comma or control character: what goes
+    /// between `<` and `>` in SMTP's `MAIL FROM` and `RCPT TO`, so it cannot break out of them.
+    static func isMailAddress(_ text: String) -> Bool {
+        let parts = text.split(separator: "@", omittingEmptySubsequences: false)
+        guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else { return false }
+        return !text.unicodeScalars.contains { $0.value < 0x21 || $0.value == 0x7F || $0 == "<" || $0 == ">" || $0 == "," }
+    }
+
     mutating func sinks(_ node: Node, declared: [String]) -> [NotifySink] {
         if node.isNull { return [] }
         guard case .sequence(let sequence) = node else {
@@ -727,29 +742,102 @@ struct InventoryParser {
             }
 
             var kind: NotifySink.Kind?
+            let kinds = NotifySink.Kind.allCases.map(\.rawValue).joined(separator: ", ")
             if let typeNode = fields["type"] {
                 if let value = typeNode.text, let parsed = NotifySink.Kind(rawValue: value) {
                     kind = parsed
                 } else {
-                    fail(typeNode, "unknown notify type\(typeNode.text.map { " '\($0)'" } ?? ""); use slack or webhook.")
+                    fail(typeNode, "unknown notify type\(typeNode.text.map { " '\($0)'" } ?? ""); use one of \(kinds).")
                 }
             } else {
-                fail(item, "notify sink '\(name)' needs a type: slack or webhook.")
+                fail(item, "notify sink '\(name)' needs a type: one of \(kinds).")
             }
 
             var url: String?
             var urlEnv: String?
-            switch (fields["url"], fields["url_env"]) {
-            case (nil, nil):
-                fail(item, "notify sink '\(name)' needs url_env (the environment variable holding the webhook URL) or url.")
-            case (.some, .some):
-                let later = [fields.keyNode("url"), fields.keyNode("url_env")].compactMap { $0 }
-                    .max { ($0.line, $0.column) < ($1.line, $1.column) }
-                if let later { fail(later, "notify sink '\(name)' has both url and url_env; keep one (url_env keeps the URL out of the file).") }
-            case (let urlNode?, nil):
-                url = text(urlNode, "url", example: "url: \"http://127.0.0.1:9000/tidemark\"")
-            case (nil, let envNode?):
-                urlEnv = environmentVariableName(envNode, "url_env", example: "ONCALL_WEBHOOK_URL")
+            var keyEnv: String?
+            var serviceURL: String?
+            // Each kind's own keys; another kind's key is a mistake worth naming (a pagerduty
+            // sink with url_env would otherwise page nobody).
+            let ownKeys: [NotifySink.Kind: [String]] = [
+                .slack: ["url", "url_env", "secret_env"], .webhook: ["url", "url_env", "secret_env"], .teams: ["url", "url_env", "secret_env"],
+                .pagerduty: ["routing_key_env", "events_url"], .opsgenie: ["api_key_env", "api_url"],
+                .email: ["smtp_url", "from", "to", "username_env", "password_env"],
+            ]
+            if let kind {
+                let allowed = ownKeys[kind] ?? []
+                for key in Self.notifyKeys where !["name", "type", "on", "environments"].contains(key) && !allowed.contains(key) {
+                    if let keyNode = fields.keyNode(key) {
+                        fail(keyNode, "notify sink '\(name)' (\(kind.rawValue)) does not take \(key); its keys are \(allowed.joined(separator: ", ")).")
+                    }
+                }
+            }
+            var from: String?
+            var recipients: [String] = []
+            var usernameEnv: String?
+            var passwordEnv: String?
+            switch kind {
+            case .email?:
+                if let urlNode = fields["smtp_url"] {
+                    serviceURL = text(urlNode, "smtp_url", example: "smtp_url: \"smtp://mail.example.com:587\"")
+                    if let value = serviceURL, !["smtp://", "smtps://"].contains(where: { value.lowercased().hasPrefix($0) }) {
+                        fail(urlNode, "notify sink '\(name)': smtp_url must start with smtp:// (STARTTLS) or smtps:// (TLS), e.g. smtp://mail.example.com:587.")
+                    }
+                } else {
+                    fail(item, "notify sink '\(name)' needs smtp_url, e.g. smtp_url: \"smtp://mail.example.com:587\".")
+                }
+                if let fromNode = fields["from"] {
+                    from = text(fromNode, "from", example: "from: tidemark@example.com")
+                    if let address = from, !Self.isMailAddress(address) {
+                        fail(fromNode, "notify sink '\(name)': '\(address)' is not a mail address; write it as name@domain.")
+                    }
+                } else {
+                    fail(item, "notify sink '\(name)' needs from, the sender's address, e.g. from: tidemark@example.com.")
+                }
+                if let toNode = fields["to"] {
+                    for (address, node) in list(toNode, "to", example: "to: [oncall@example.com]") {
+                        if Self.isMailAddress(address) {
+                            recipients.append(address)
+                        } else {
+                            fail(node, "notify sink '\(name)': '\(address)' is not a mail address; write it as name@domain.")
+                        }
+                    }
+                } else {
+                    fail(item, "notify sink '\(name)' needs to, the recipients, e.g. to: [oncall@example.com].")
+                }
+                usernameEnv = fields["username_env"].flatMap { environmentVariableName($0, "username_env", example: "SMTP_USERNAME") }
+                passwordEnv = fields["password_env"].flatMap { environmentVariableName($0, "password_env", example: "SMTP_PASSWORD") }
+                if (fields["username_env"] == nil) != (fields["password_env"] == nil),
+                    let node = fields.keyNode(fields["username_env"] == nil ? "password_env" : "username_env")
+                {
+                    fail(node, "notify sink '\(name)' needs both username_env and password_env to log in, or neither.")
+                }
+            case .pagerduty?, .opsgenie?:
+                let keyName = kind == .pagerduty ? "routing_key_env" : "api_key_env"
+                let urlName = kind == .pagerduty ? "events_url" : "api_url"
+                if let keyNode = fields[keyName] {
+                    keyEnv = environmentVariableName(keyNode, keyName, example: kind == .pagerduty ? "PAGERDUTY_ROUTING_KEY" : "OPSGENIE_API_KEY")
+                } else {
+                    fail(
+                        item,
+                        "notify sink '\(name)' needs \(keyName) (the environment variable holding its \(kind == .pagerduty ? "Events API v2 routing key" : "API key")).")
+                }
+                if let urlNode = fields[urlName] {
+                    serviceURL = text(urlNode, urlName, example: "\(urlName): \"http://127.0.0.1:9000\"")
+                }
+            default:
+                switch (fields["url"], fields["url_env"]) {
+                case (nil, nil):
+                    if kind != nil { fail(item, "notify sink '\(name)' needs url_env (the environment variable holding the webhook URL) or url.") }
+                case (.some, .some):
+                    let later = [fields.keyNode("url"), fields.keyNode("url_env")].compactMap { $0 }
+                        .max { ($0.line, $0.column) < ($1.line, $1.column) }
+                    if let later { fail(later, "notify sink '\(name)' has both url and url_env; keep one (url_env keeps the URL out of the file).") }
+                case (let urlNode?, nil):
+                    url = text(urlNode, "url", example: "url: \"http://127.0.0.1:9000/tidemark\"")
+                case (nil, let envNode?):
+                    urlEnv = environmentVariableName(envNode, "url_env", example: "ONCALL_WEBHOOK_URL")
+                }
             }
             let secretEnv = fields["secret_env"].flatMap { environmentVariableName($0, "secret_env", example: "HOOK_SECRET") }
 
@@ -785,7 +873,8 @@ struct InventoryParser {
                 sinks.append(
                     NotifySink(
                         name: name, kind: kind, url: url, urlEnv: urlEnv, secretEnv: secretEnv, on: events,
-                        environments: environments))
+                        environments: environments, keyEnv: keyEnv, serviceURL: serviceURL, from: from, to: recipients,
+                        usernameEnv: usernameEnv, passwordEnv: passwordEnv))
             }
         }
         return sinks

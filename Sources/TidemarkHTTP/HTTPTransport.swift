@@ -14,11 +14,33 @@ public struct HTTPAnswer: Sendable {
     /// A 3xx's `Location`, reduced to its origin (`https://host:port`): the path of a webhook
     /// URL can be its secret (Slack's is), so nothing past the origin is kept.
     public var redirectOrigin: String?
+    /// The service's own words, from the start of the body: a JSON answer's `message` or
+    /// `result` (PagerDuty's `Event processed`, Opsgenie's `Request will be processed`), else
+    /// its first line; printable characters only, at most 200.
+    public var message: String?
 
-    public init(status: Int, retryAfter: Duration? = nil, redirectOrigin: String? = nil) {
+    public init(status: Int, retryAfter: Duration? = nil, redirectOrigin: String? = nil, message: String? = nil) {
         self.status = status
         self.retryAfter = retryAfter
         self.redirectOrigin = redirectOrigin
+        self.message = message
+    }
+
+    /// `message` from the first bytes of a body.
+    static func message(from body: Data) -> String? {
+        guard !body.isEmpty else { return nil }
+        var text: String?
+        if let object = (try? JSONSerialization.jsonObject(with: body)) as? [String: Any] {
+            text = (object["message"] as? String) ?? (object["result"] as? String) ?? (object["status"] as? String)
+        }
+        if text == nil {
+            text = String(decoding: body, as: UTF8.self).split(whereSeparator: \.isNewline).first.map(String.init)
+        }
+        guard let text else { return nil }
+        let printable = String(text.unicodeScalars.filter { !$0.properties.isNoncharacterCodePoint && !CharacterSet.controlCharacters.contains($0) })
+            .trimmingCharacters(in: .whitespaces)
+        guard !printable.isEmpty else { return nil }
+        return printable.count <= 200 ? printable : String(printable.prefix(199)) + "…"
     }
 
     /// `scheme://host[:port]` of `location` (absolute, or relative to `base`); nil when it names none.
@@ -82,7 +104,7 @@ public final class URLSessionTransport: HTTPTransport {
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<HTTPAnswer, any Error>) in
                 let task = session.dataTask(with: request)
-                delegate.register(task) { response, error in
+                delegate.register(task) { response, body, error in
                     // The delegate calls this exactly once, also after cancel().
                     if let error {
                         let timedOut = state.timedOut && (error as? URLError)?.code == .cancelled
@@ -92,7 +114,7 @@ public final class URLSessionTransport: HTTPTransport {
                         continuation.resume(
                             returning: HTTPAnswer(
                                 status: http.statusCode, retryAfter: Self.retryAfter(http.value(forHTTPHeaderField: "Retry-After")),
-                                redirectOrigin: HTTPAnswer.origin(of: redirect, relativeTo: url)))
+                                redirectOrigin: HTTPAnswer.origin(of: redirect, relativeTo: url), message: HTTPAnswer.message(from: body)))
                     } else {
                         continuation.resume(throwing: URLError(.badServerResponse))
                     }
@@ -126,8 +148,11 @@ public final class URLSessionTransport: HTTPTransport {
 /// The session's delegate: refuses every redirect and hands each task's end to the closure its
 /// `post` registered. Thread-safe: the closures sit behind a `Mutex`.
 private final class NoRedirects: NSObject, URLSessionDataDelegate, Sendable {
-    typealias Completion = @Sendable (URLResponse?, (any Error)?) -> Void
+    typealias Completion = @Sendable (URLResponse?, Data, (any Error)?) -> Void
     private let completions = Mutex<[Int: Completion]>([:])
+    /// The first bytes of each task's answer (enough for the service's message; the rest is dropped).
+    private let bodies = Mutex<[Int: Data]>([:])
+    private static let bodyLimit = 4096
 
     func register(_ task: URLSessionTask, completion: @escaping Completion) {
         completions.withLock { $0[task.taskIdentifier] = completion }
@@ -140,9 +165,18 @@ private final class NoRedirects: NSObject, URLSessionDataDelegate, Sendable {
         completionHandler(nil)
     }
 
+    func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive data: Data) {
+        bodies.withLock { bodies in
+            let kept = bodies[dataTask.taskIdentifier] ?? Data()
+            guard kept.count < Self.bodyLimit else { return }
+            bodies[dataTask.taskIdentifier] = kept + data.prefix(Self.bodyLimit - kept.count)
+        }
+    }
+
     func urlSession(_ session: URLSession, task: URLSessionTask, didCompleteWithError error: (any Error)?) {
         let completion = completions.withLock { $0.removeValue(forKey: task.taskIdentifier) }
-        completion?(task.response, error)
+        let body = bodies.withLock { $0.removeValue(forKey: task.taskIdentifier) } ?? Data()
+        completion?(task.response, body, error)
     }
 }
 

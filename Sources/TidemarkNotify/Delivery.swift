@@ -14,6 +14,9 @@ struct Delivery: Sendable {
     var event: String
     var body: Data
     var headers: [String: String]
+    /// Added to the sink's URL for this message (Opsgenie's `/v2/alerts/<alias>/close?…`); nil:
+    /// the sink's URL as it is.
+    var path: String?
     var createdAt: Date
     /// Orders deliveries created in the same millisecond, in the outbox's file names.
     var sequence: Int
@@ -24,8 +27,12 @@ struct Delivery: Sendable {
 
     static let signatureHeader = "X-Tidemark-Signature"
 
-    init(id: String = UUID().uuidString.lowercased(), sink: String, inventory: String, event: String, body: Data, createdAt: Date, sequence: Int) {
+    init(
+        id: String = UUID().uuidString.lowercased(), sink: String, inventory: String, event: String, body: Data, path: String? = nil, createdAt: Date,
+        sequence: Int
+    ) {
         self.id = id
+        self.path = path
         self.sink = sink
         self.inventory = inventory
         self.event = event
@@ -46,6 +53,7 @@ struct Delivery: Sendable {
         self.inventory = entry.inventory
         self.event = entry.event
         self.body = Data(entry.body.utf8)
+        self.path = entry.path
         // Whatever an older or edited file says, a stored signature is never trusted.
         self.headers = entry.headers.filter { $0.key.lowercased() != Self.signatureHeader.lowercased() }
         self.headers["X-Tidemark-Delivery"] = entry.deliveryID

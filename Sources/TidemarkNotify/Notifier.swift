@@ -28,9 +28,16 @@ public actor Notifier {
     private nonisolated let continuation: AsyncStream<Event>.Continuation
     private var router: Task<Void, Never>?
     private var sequence = 0
-    /// Per Slack sink: per-target messages made in this run, and those left out over the limit.
+    /// Per Slack or Teams sink: per-target messages made in this run, and those left out over the limit.
     private var slackTargetMessages: [String: (made: Int, omitted: Int)] = [:]
     private var summary: DeliverySummary?
+    /// Each environment's tier: an incident's severity.
+    private let tiers: [String: Tier]
+    /// The incidents each PagerDuty or Opsgenie sink has open (docs/on-call.md#incidents-open-and-resolve).
+    private var incidents: IncidentLedger
+    private var incidentProblem: String?
+    /// Per email sink: the run's failed and blocked targets and halted waves, for its summary.
+    private var emailProblems: [String: [Event]] = [:]
 
     /// - Parameters:
     ///   - sinks: the inventory's `notify` list.
@@ -38,20 +45,29 @@ public actor Notifier {
     ///   - inventoryFile: the inventory file as the operator names it, for the commands Slack
     ///     messages suggest (`tidemark history -i FILE --target T`).
     ///   - outbox: the folder for undelivered messages (`.tidemark/outbox`).
-    ///   - environment: where `url_env` and `secret_env` are looked up.
+    ///   - environment: where `url_env`, `secret_env` and the key variables are looked up.
+    ///   - tiers: each environment's tier, for an incident's severity.
+    ///   - incidents: the folder of open incidents (`.tidemark/incidents`); nil: none remembered,
+    ///     so no incident is ever resolved automatically.
     public init(
         sinks: [NotifySink], inventory: String, inventoryFile: String? = nil, outbox: URL, environment: [String: String], logger: Logger,
-        options: DeliveryOptions = DeliveryOptions()
+        options: DeliveryOptions = DeliveryOptions(), tiers: [String: Tier] = [:], incidents: URL? = nil
     ) {
         self.init(
             sinks: sinks, inventory: inventory, inventoryFile: inventoryFile, outbox: outbox, environment: environment, logger: logger,
-            options: options, transport: URLSessionTransport(timeout: options.requestTimeout))
+            options: options, transport: URLSessionTransport(timeout: options.requestTimeout), tiers: tiers, incidents: incidents)
     }
 
     init(
         sinks: [NotifySink], inventory: String, inventoryFile: String?, outbox: URL, environment: [String: String], logger: Logger,
-        options: DeliveryOptions, transport: any HTTPTransport
+        options: DeliveryOptions, transport: any HTTPTransport, tiers: [String: Tier] = [:], incidents: URL? = nil
     ) {
+        self.tiers = tiers
+        let tracks = sinks.contains { $0.kind.tracksIncidents }
+        let loaded = IncidentLedger.load(
+            tracks ? incidents.map { IncidentLedger.file(in: $0, inventory: inventory) } : nil, inventory: inventory)
+        self.incidents = loaded.ledger
+        self.incidentProblem = loaded.problem
         self.inventory = inventory
         self.inventoryFile = inventoryFile ?? "inventories/\(inventory).yaml"
         self.options = options
@@ -88,6 +104,7 @@ public actor Notifier {
     public func start() async {
         guard router == nil else { return }
         for problem in sinkProblems { logger.warning("\(problem.description) Its events are not sent.") }
+        if let incidentProblem { logger.warning("notify incidents: \(incidentProblem)") }
         if !channels.isEmpty {
             let (waiting, unreadable) = outbox.load(inventory: inventory)
             for problem in unreadable { logger.warning("notify outbox: \(problem)") }
@@ -166,14 +183,14 @@ public actor Notifier {
     /// usual within `flushTimeout`, and reports each result. Nothing is kept in the outbox.
     public func sendTest(runID: String, at date: Date = Date()) async -> [SinkTestResult] {
         let event = Event(kind: .test, runID: runID, inventory: inventory, at: date)
-        let deliveries = channels.compactMap { channel -> (Sender, Delivery)? in
-            delivery(for: event, to: channel.sender.sink).map { (channel.sender, $0) }
+        let deliveries = channels.map { channel -> (Sender, [Delivery]) in
+            (channel.sender, self.deliveries(for: event, to: channel.sender.sink, remember: false))
         }
         let options = self.options
         let logger = self.logger
         let results = await withTaskGroup(of: SinkTestResult.self) { group in
-            for (sender, delivery) in deliveries {
-                group.addTask { await Self.test(delivery, with: sender, options: options, logger: logger) }
+            for (sender, messages) in deliveries where !messages.isEmpty {
+                group.addTask { await Self.test(messages, with: sender, options: options, logger: logger) }
             }
             var results: [String: SinkTestResult] = [:]
             for await result in group { results[result.sink] = result }
@@ -188,26 +205,60 @@ public actor Notifier {
         }
     }
 
-    private static func test(_ first: Delivery, with sender: Sender, options: DeliveryOptions, logger: Logger) async -> SinkTestResult {
+    /// Sends `messages` in order (PagerDuty's and Opsgenie's trigger, then resolve), each with
+    /// retries within the flush timeout; the result is the first that failed, or the last, with
+    /// what the service answered to each.
+    private static func test(_ messages: [Delivery], with sender: Sender, options: DeliveryOptions, logger: Logger) async -> SinkTestResult {
         let clock = ContinuousClock()
         let start = clock.now
+        var answers: [String] = []
+        var attempts = 0
+        var last: SinkTestResult?
+        for message in messages {
+            var result = await test(message, with: sender, options: options, logger: logger, start: start)
+            attempts += result.attempts
+            if let answer = result.answer {
+                answers.append(messages.count > 1 ? "\(Self.step(of: message)): \(answer)" : answer)
+            }
+            result.attempts = attempts
+            result.elapsed = clock.now - start
+            result.answer = answers.isEmpty ? nil : answers.joined(separator: "; ")
+            last = result
+            if !result.delivered { break }
+        }
+        return last
+            ?? SinkTestResult(
+                sink: sender.sink.name, kind: sender.sink.sink.kind.rawValue, delivered: false, status: nil, detail: "no message to send", attempts: 0,
+                elapsed: .zero)
+    }
+
+    /// `trigger` or `resolve` for an incident sink's test message.
+    private static func step(of delivery: Delivery) -> String {
+        delivery.headers[IncidentStep.header] ?? "test"
+    }
+
+    private static func test(_ first: Delivery, with sender: Sender, options: DeliveryOptions, logger: Logger, start: ContinuousClock.Instant) async
+        -> SinkTestResult
+    {
+        let clock = ContinuousClock()
         let deadline = start + options.flushTimeout
         var delivery = first
         var retry = 0
         var lastReason = "not sent"
         while true {
             delivery.attempts += 1
-            let outcome = await sender.attempt(delivery)
+            let (outcome, answer) = await sender.attemptAnswered(delivery)
             let elapsed = clock.now - start
             switch outcome {
             case .delivered(let status):
                 return SinkTestResult(
                     sink: sender.sink.name, kind: sender.sink.sink.kind.rawValue, delivered: true, status: status, detail: "delivered",
-                    attempts: delivery.attempts, elapsed: elapsed)
+                    attempts: delivery.attempts, elapsed: elapsed, answer: answer.map { "\(status) \($0)" } ?? "\(status)")
             case .refused(let status):
                 return SinkTestResult(
                     sink: sender.sink.name, kind: sender.sink.sink.kind.rawValue, delivered: false, status: status,
-                    detail: "refused with HTTP \(status); not retried", attempts: delivery.attempts, elapsed: elapsed)
+                    detail: "refused with HTTP \(status); not retried", attempts: delivery.attempts, elapsed: elapsed,
+                    answer: answer.map { "\(status) \($0)" } ?? "\(status)")
             case .retry(let reason, let retryAfter):
                 lastReason = reason
                 retry += 1
@@ -228,49 +279,160 @@ public actor Notifier {
     private func routeAll() async {
         for await event in events {
             for channel in channels {
-                guard let delivery = delivery(for: event, to: channel.sender.sink) else { continue }
-                await channel.enqueue(delivery)
+                for delivery in deliveries(for: event, to: channel.sender.sink, remember: true) {
+                    await channel.enqueue(delivery)
+                }
             }
         }
     }
 
-    /// The message `sink` gets for `event`, or nil when its lists leave the event out or the
-    /// sink's format has nothing to say about it.
-    private func delivery(for event: Event, to sink: ResolvedSink) -> Delivery? {
-        guard var event = sink.accepts(event) else { return nil }
+    /// The messages `sink` gets for `event`: none when its lists leave the event out or the
+    /// sink's format has nothing to say about it; an incident sink may resolve several
+    /// incidents at once. With `remember`, an incident sink's open incidents are updated (and
+    /// saved) as the messages are made: a trigger still in the outbox is sent before any later
+    /// resolve of the same key, since one sink's messages go out in order.
+    private func deliveries(for event: Event, to sink: ResolvedSink, remember: Bool) -> [Delivery] {
+        guard var event = sink.accepts(event) else { return [] }
         event.error = event.error.map(scrub)
         event.reason = event.reason.map(scrub)
+        if sink.sink.kind.tracksIncidents { return incidentDeliveries(for: event, to: sink, remember: remember) }
+        if sink.sink.kind == .email { return emailDeliveries(for: event, to: sink) }
         let body: Data
         do {
             switch sink.sink.kind {
             case .webhook:
                 body = try WebhookPayload(event: event).body()
+            case .pagerduty, .opsgenie, .email:
+                return []
+            case .teams:
+                var tally = slackTargetMessages[sink.name] ?? (0, 0)
+                if event.target != nil {
+                    guard tally.made < options.slackTargetMessageLimit else {
+                        tally.omitted += 1
+                        slackTargetMessages[sink.name] = tally
+                        return []
+                    }
+                }
+                let formatter = TeamsFormatter(inventoryFile: inventoryFile, sinkName: sink.name)
+                guard let message = formatter.message(for: event, omitted: tally.omitted) else { return [] }
+                if event.target != nil { tally.made += 1 }
+                slackTargetMessages[sink.name] = tally
+                body = try message.body()
             case .slack:
                 var tally = slackTargetMessages[sink.name] ?? (0, 0)
                 if event.target != nil {
                     guard tally.made < options.slackTargetMessageLimit else {
                         tally.omitted += 1
                         slackTargetMessages[sink.name] = tally
-                        return nil
+                        return []
                     }
                 }
                 let formatter = SlackFormatter(inventoryFile: inventoryFile, sinkName: sink.name)
-                guard let message = formatter.message(for: event, omitted: tally.omitted) else { return nil }
+                guard let message = formatter.message(for: event, omitted: tally.omitted) else { return [] }
                 if event.target != nil { tally.made += 1 }
                 slackTargetMessages[sink.name] = tally
                 body = try message.body()
             }
         } catch {
             logger.error("notify sink '\(sink.name)': cannot encode \(event.kind.rawValue): \(error)")
-            return nil
+            return []
         }
         sequence += 1
         if let key = event.deliveryKey {
-            return Delivery(
-                id: Self.deliveryID(key: key, sink: sink.name), sink: sink.name, inventory: inventory, event: event.kind.rawValue, body: body,
-                createdAt: Date(), sequence: sequence)
+            return [
+                Delivery(
+                    id: Self.deliveryID(key: key, sink: sink.name), sink: sink.name, inventory: inventory, event: event.kind.rawValue, body: body,
+                    createdAt: Date(), sequence: sequence)
+            ]
         }
-        return Delivery(sink: sink.name, inventory: inventory, event: event.kind.rawValue, body: body, createdAt: Date(), sequence: sequence)
+        return [Delivery(sink: sink.name, inventory: inventory, event: event.kind.rawValue, body: body, createdAt: Date(), sequence: sequence)]
+    }
+
+    /// An email sink's one message per run: problems are collected until `run.finished`.
+    private func emailDeliveries(for event: Event, to sink: ResolvedSink) -> [Delivery] {
+        let formatter = EmailFormatter(inventoryFile: inventoryFile, sinkName: sink.name, from: sink.sink.from ?? "", to: sink.sink.to)
+        let id = event.deliveryKey.map { Self.deliveryID(key: $0, sink: sink.name) } ?? UUID().uuidString.lowercased()
+        let message: EmailMessage
+        switch event.kind {
+        case .targetFailed, .targetBlocked, .waveHalted:
+            emailProblems[sink.name, default: []].append(event)
+            return []
+        case .runFinished:
+            guard let summary = formatter.summary(event, problems: emailProblems[sink.name] ?? [], id: id) else { return [] }
+            emailProblems[sink.name] = nil
+            message = summary
+        case .test:
+            message = formatter.test(event, id: id)
+        case .runStarted, .targetSucceeded, .targetConverged, .waveAwaitingApproval:
+            return []
+        }
+        sequence += 1
+        return [
+            Delivery(
+                id: id, sink: sink.name, inventory: inventory, event: event.kind.rawValue, body: message.data(event: event.kind.rawValue), createdAt: Date(),
+                sequence: sequence)
+        ]
+    }
+
+    /// PagerDuty's and Opsgenie's messages for `event`, as `IncidentPolicy` decides.
+    private func incidentDeliveries(for event: Event, to sink: ResolvedSink, remember: Bool) -> [Delivery] {
+        let tier = event.environment.flatMap { tiers[$0] }
+        let actions = IncidentPolicy.actions(for: event, tier: tier, open: incidents.open(for: sink.name))
+        guard !actions.isEmpty else { return [] }
+        let text = IncidentText(inventoryFile: inventoryFile, sinkName: sink.name)
+        var made: [Delivery] = []
+        for action in actions {
+            let body: Data
+            var path: String?
+            do {
+                if sink.sink.kind == .pagerduty {
+                    body = try PagerDutyMessage.make(action, for: event, text: text).body()
+                } else {
+                    let message = OpsgenieMessage.make(action, for: event, text: text, tier: tier)
+                    body = try message.body()
+                    path = message.path
+                }
+            } catch {
+                logger.error("notify sink '\(sink.name)': cannot encode \(event.kind.rawValue): \(error)")
+                continue
+            }
+            sequence += 1
+            let step: String
+            switch action {
+            case .trigger(let key, _):
+                step = "trigger"
+                if remember {
+                    incidents.opened(
+                        key, sink: sink.name,
+                        incident: OpenIncident(target: event.target, environment: event.environment ?? "", openedAt: event.at, runID: event.runID))
+                }
+            case .resolve(let key):
+                step = "resolve"
+                if remember { incidents.resolved(key, sink: sink.name) }
+            }
+            // A resolve is named `incident.resolve` in logs and the outbox, whatever event caused it.
+            let eventName = step == "resolve" && event.kind != .test ? "incident.resolve" : event.kind.rawValue
+            var delivery: Delivery
+            if let key = event.deliveryKey {
+                delivery = Delivery(
+                    id: Self.deliveryID(key: "\(key)\u{0}\(step)", sink: sink.name), sink: sink.name, inventory: inventory, event: eventName, body: body,
+                    path: path, createdAt: Date(), sequence: sequence)
+            } else {
+                delivery = Delivery(
+                    sink: sink.name, inventory: inventory, event: eventName, body: body, path: path, createdAt: Date(), sequence: sequence)
+            }
+            delivery.headers[IncidentStep.header] = step
+            made.append(delivery)
+        }
+        if remember {
+            do {
+                try incidents.save()
+            } catch {
+                logger.warning(
+                    "notify sink '\(sink.name)': cannot save the open incidents in \(incidents.file?.path ?? "the state directory") (\(error)); a later run cannot resolve them automatically.")
+            }
+        }
+        return made
     }
 
     /// A stable delivery id in UUID form from an event's delivery key and the sink's name.
@@ -330,4 +492,12 @@ public struct SinkTestResult: Sendable, Hashable {
     public var detail: String
     public var attempts: Int
     public var elapsed: Duration
+    /// What the service answered (`202 Event processed`; for PagerDuty and Opsgenie each step:
+    /// `trigger: 202 Event processed; resolve: 202 Event processed`); nil when nothing came back.
+    public var answer: String?
+}
+
+/// The step an incident message takes, in a header the receiver may read and the test report names.
+enum IncidentStep {
+    static let header = "X-Tidemark-Incident"
 }

@@ -24,13 +24,16 @@ struct OutboxEntry: Codable, Sendable {
     var lastError: String?
     var headers: [String: String]
     /// The exact JSON body, as text, so the file is readable and the bytes are re-sent as signed.
+    /// A PagerDuty body is kept without its `routing_key`, added again at send time.
     var body: String
+    /// The path added to the sink's URL (Opsgenie's close request); nil: none.
+    var path: String?
 
     static let schemaName = "tidemark.outbox/v1"
 
     enum CodingKeys: String, CodingKey {
         case schema, deliveryID = "delivery_id", sink, inventory, event, createdAt = "created_at", sequence, attempts
-        case lastError = "last_error", headers, body
+        case lastError = "last_error", headers, body, path
     }
 }
 
@@ -80,7 +83,7 @@ struct Outbox: Sendable {
             deliveryID: delivery.id, sink: delivery.sink, inventory: delivery.inventory, event: delivery.event,
             createdAt: delivery.createdAt, sequence: delivery.sequence, attempts: delivery.attempts, lastError: lastError,
             headers: delivery.headers.filter { $0.key.lowercased() != Delivery.signatureHeader.lowercased() },
-            body: String(decoding: delivery.body, as: UTF8.self))
+            body: String(decoding: delivery.body, as: UTF8.self), path: delivery.path)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         encoder.dateEncodingStrategy = .iso8601Milliseconds

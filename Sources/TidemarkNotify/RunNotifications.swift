@@ -17,6 +17,8 @@ public final class RunNotifications: Sendable {
     private let desiredVersion: String?
     private let startedAt: Date
     private let traceID: String?
+    /// Whether a sink resolves incidents, so unchanged targets matter (`target.converged`).
+    private let tracksIncidents: Bool
 
     private struct State {
         /// Targets whose event was posted (or that produce none), so `finish` adds only the rest.
@@ -25,8 +27,11 @@ public final class RunNotifications: Sendable {
     }
     private let state = Mutex(State())
 
-    private init(notifier: Notifier?, runID: String, inventory: String, desiredVersion: String?, startedAt: Date, traceID: String?) {
+    private init(
+        notifier: Notifier?, runID: String, inventory: String, desiredVersion: String?, startedAt: Date, traceID: String?, tracksIncidents: Bool = false
+    ) {
         self.notifier = notifier
+        self.tracksIncidents = tracksIncidents
         self.traceID = traceID
         self.runID = runID
         self.inventory = inventory
@@ -40,9 +45,16 @@ public final class RunNotifications: Sendable {
         for inventory: Inventory, environment: [String: String], outbox: URL, logger: Logger
     ) throws(NotifyError) -> Notifier {
         let options = try DeliveryOptions(environment: environment)
+        // An incident sink without its key would page nobody: the run does not start.
+        for sink in inventory.notify {
+            if case .failure(let problem) = ResolvedSink.resolve(sink, environment: environment), problem.stopsTheRun { throw problem }
+        }
+        // Open incidents live beside the outbox, in the state directory.
+        let incidents = outbox.deletingLastPathComponent().appendingPathComponent("incidents")
         return Notifier(
             sinks: inventory.notify, inventory: inventory.name, inventoryFile: inventory.file, outbox: outbox,
-            environment: environment, logger: logger, options: options)
+            environment: environment, logger: logger, options: options,
+            tiers: Dictionary(inventory.environments.map { ($0.name, $0.tier) }, uniquingKeysWith: { first, _ in first }), incidents: incidents)
     }
 
     /// Starts delivery to the inventory's sinks (the outbox of earlier runs goes first) and
@@ -64,7 +76,9 @@ public final class RunNotifications: Sendable {
             Event(
                 kind: .runStarted, runID: runID, inventory: inventory.name, toVersion: desiredVersion, at: startedAt, startedAt: startedAt,
                 counts: planned.counts, environmentCounts: planned.environments, traceID: traceID))
-        return RunNotifications(notifier: notifier, runID: runID, inventory: inventory.name, desiredVersion: desiredVersion, startedAt: startedAt, traceID: traceID)
+        return RunNotifications(
+            notifier: notifier, runID: runID, inventory: inventory.name, desiredVersion: desiredVersion, startedAt: startedAt, traceID: traceID,
+            tracksIncidents: inventory.notify.contains { $0.kind.tracksIncidents })
     }
 
     /// Posts what the executor reports: each finished target (`record(_:)`) and each halted
@@ -77,10 +91,11 @@ public final class RunNotifications: Sendable {
         }
     }
 
-    /// Posts what one finished target means: `target.succeeded`; `target.blocked`; nothing
-    /// for `unchanged` or `skipped` (the halted wave has its own event, the count has the
-    /// rest); `target.failed` for everything else (failed, a held lock, interrupted: the
-    /// target did not get there). Returns at once.
+    /// Posts what one finished target means: `target.succeeded`; `target.blocked`;
+    /// `target.converged` for `unchanged` when an incident sink may have to resolve it; nothing
+    /// for `skipped` (the halted wave has its own event, the count has the rest);
+    /// `target.failed` for everything else (failed, a held lock, interrupted: the target did
+    /// not get there). Returns at once.
     public func record(_ outcome: TargetOutcome) {
         guard let notifier else { return }
         state.withLock { _ = $0.recorded.insert(outcome.target) }
@@ -89,7 +104,12 @@ public final class RunNotifications: Sendable {
             kind = .targetSucceeded
         } else if outcome.outcome == .blocked {
             kind = .targetBlocked
-        } else if outcome.outcome == .unchanged || outcome.outcome == .skipped {
+        } else if outcome.outcome == .unchanged {
+            // Only incident sinks see it: a target already converged resolves an incident an
+            // earlier run opened for it.
+            guard tracksIncidents else { return }
+            kind = .targetConverged
+        } else if outcome.outcome == .skipped {
             return
         } else {
             kind = .targetFailed

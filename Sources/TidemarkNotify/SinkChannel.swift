@@ -20,9 +20,28 @@ struct Sender: Sendable {
     var options: DeliveryOptions
 
     func attempt(_ delivery: Delivery) async -> AttemptOutcome {
+        await attemptAnswered(delivery).outcome
+    }
+
+    /// One attempt, and the service's own words when it answered (`Event processed`).
+    func attemptAnswered(_ delivery: Delivery) async -> (outcome: AttemptOutcome, answer: String?) {
+        if sink.sink.kind == .email {
+            return await SMTPMailer.send(
+                SMTPMailer.Message(
+                    url: sink.url, from: sink.sink.from ?? "", to: sink.sink.to, username: sink.username, password: sink.key, data: delivery.body,
+                    timeout: options.requestTimeout))
+        }
         do {
-            let answer = try await transport.post(sink.url, headers: delivery.headers(signedWith: sink.secret), body: delivery.body)
-            switch answer.status {
+            let request = self.request(for: delivery)
+            let answer = try await transport.post(request.url, headers: request.headers, body: request.body)
+            return (Self.outcome(of: answer), answer.message)
+        } catch {
+            return (.retry(reason: TransportFailure.describe(error, timeout: options.requestTimeout), retryAfter: nil), nil)
+        }
+    }
+
+    private static func outcome(of answer: HTTPAnswer) -> AttemptOutcome {
+        switch answer.status {
             case 200..<300: return .delivered(status: answer.status)
             case 300..<400:
                 // Never followed (URLSessionTransport): a failed delivery, kept for the next run
@@ -33,10 +52,31 @@ struct Sender: Sendable {
             case 429: return .retry(reason: "HTTP 429", retryAfter: answer.retryAfter)
             case 500..<600: return .retry(reason: "HTTP \(answer.status)", retryAfter: answer.retryAfter)
             default: return .refused(status: answer.status)
-            }
-        } catch {
-            return .retry(reason: TransportFailure.describe(error, timeout: options.requestTimeout), retryAfter: nil)
         }
+    }
+}
+
+extension Sender {
+    /// The request as sent: the stored body and headers, the signature, and the service's key,
+    /// which exists only here and in the request, never in a `Delivery` or the outbox
+    /// (PagerDuty's routing key goes in the body, Opsgenie's API key in `Authorization`).
+    func request(for delivery: Delivery) -> (url: URL, headers: [String: String], body: Data) {
+        var url = sink.url
+        if let path = delivery.path {
+            var base = sink.url.absoluteString
+            while base.hasSuffix("/") { base.removeLast() }
+            url = URL(string: base + path) ?? sink.url
+        }
+        var headers = delivery.headers(signedWith: sink.secret)
+        var body = delivery.body
+        if let key = sink.key {
+            switch sink.sink.kind {
+            case .pagerduty: body = PagerDutyMessage.addingRoutingKey(key, to: body)
+            case .opsgenie: headers["Authorization"] = "GenieKey \(key)"
+            case .slack, .webhook, .teams, .email: break
+            }
+        }
+        return (url, headers, body)
     }
 }
 

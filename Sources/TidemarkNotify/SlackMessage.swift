@@ -122,6 +122,13 @@ struct SlackFormatter: Sendable {
             return SlackMessage(
                 text: "Tidemark \(event.inventory): \(event.target ?? "?") (\(event.environment ?? "?")) succeeded",
                 blocks: [.section(":white_check_mark: *\(target)* (\(environment)) succeeded: \(change)"), .context(run)])
+        case .targetConverged:
+            return nil
+        case .waveAwaitingApproval:
+            let command = event.reason.map { ": `\(Self.escape($0))`" } ?? ""
+            return SlackMessage(
+                text: "Tidemark \(event.inventory): wave \(event.environment ?? "?") awaits approval",
+                blocks: [.section(":raised_hand: Wave *\(environment)* awaits approval\(command)"), .context("\(run) · inventory \(inventory)")])
         case .test:
             return SlackMessage(
                 text: "Tidemark test notification for inventory \(event.inventory)",

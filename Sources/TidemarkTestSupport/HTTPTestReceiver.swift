@@ -20,6 +20,8 @@ public final class HTTPTestReceiver: Sendable {
     public enum Reply: Sendable, Hashable {
         /// Answer with this status and headers (and a two-byte body).
         case status(Int, headers: [String: String] = [:])
+        /// Answer with this status and a JSON body, as a service's API does.
+        case json(Int, body: String)
         /// Read the request and never answer; the connection stays open until `stop()`.
         case stall
         /// Read the request and close the connection without answering.
@@ -249,10 +251,20 @@ public final class HTTPTestReceiver: Sendable {
                 return reply
             }
             switch reply {
-            case .status(let status, let headers):
-                // 204 and 304 carry no body; everything else says "ok".
-                let body = status == 204 || status == 304 ? "" : "ok"
-                var head = "HTTP/1.1 \(status) \(Self.reasonPhrase(status))\r\nContent-Type: text/plain\r\nContent-Length: \(body.utf8.count)\r\n"
+            case .status, .json:
+                var status = 200
+                var headers: [String: String] = [:]
+                var body = "ok"
+                var contentType = "text/plain"
+                if case .status(let code, let extra) = reply {
+                    status = code
+                    headers = extra
+                    // 204 and 304 carry no body; everything else says "ok".
+                    body = status == 204 || status == 304 ? "" : "ok"
+                } else if case .json(let code, let text) = reply {
+                    (status, body, contentType) = (code, text, "application/json")
+                }
+                var head = "HTTP/1.1 \(status) \(Self.reasonPhrase(status))\r\nContent-Type: \(contentType)\r\nContent-Length: \(body.utf8.count)\r\n"
                 for (name, value) in headers.sorted(by: { $0.key < $1.key }) { head += "\(name): \(value)\r\n" }
                 head += "\r\n" + body
                 guard sendAll(client, Data(head.utf8)) else { return }

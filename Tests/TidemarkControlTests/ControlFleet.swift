@@ -18,7 +18,7 @@ struct ControlFleet {
     /// `perWave` targets in each wave; every step sleeps `stepSeconds`; `notifyURL` adds a webhook sink.
     /// `firstMaxFailures`: the first wave's `max_failures` (nil: none, the default);
     /// `firstConcurrency`: its `concurrency`.
-    init(perWave: Int, stepSeconds: Double, maxFailures: Int? = 0, firstConcurrency: Int? = nil, notifyURL: String? = nil) throws {
+    init(perWave: Int, stepSeconds: Double, maxFailures: Int? = 0, firstConcurrency: Int? = nil, notifyURL: String? = nil, secondApproval: Bool = false) throws {
         guard let clusterURL = TestPostgres.url else { throw BackendError.unsupported(target: "test", message: TestPostgres.skipReason) }
         directory = try CommandRunner.temporaryDirectory("tidemark-control")
         name = "ctl" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(10)
@@ -57,6 +57,7 @@ struct ControlFleet {
                   - { name: "a-{01..\(last)}", url: "\(url)", schema: "\(name)_a_{01..\(last)}" }
               second:
                 tier: test
+            \(secondApproval ? "    approval: required\n" : "")\
                 targets:
                   - { name: "b-{01..\(last)}", url: "\(url)", schema: "\(name)_b_{01..\(last)}", tags: [late] }
             \(notify)

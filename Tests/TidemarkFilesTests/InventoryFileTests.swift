@@ -311,7 +311,7 @@ struct InventoryErrorTests {
                 colour: blue
                 targets: [ { name: d, url: "memory:d", pasword_env: PW } ]
             """) == [
-                "inventories/test.yaml:5:5: unknown key 'colour' in environment 'dev'; known keys: tier, live, audit, concurrency, canary, max_failures, drift, lock_timeout, statement_timeout, connect_timeout, lock_risk_rows, lock_retries, targets.",
+                "inventories/test.yaml:5:5: unknown key 'colour' in environment 'dev'; known keys: tier, live, audit, concurrency, canary, max_failures, drift, approval, lock_timeout, statement_timeout, connect_timeout, lock_risk_rows, lock_retries, targets.",
                 "inventories/test.yaml:6:44: unknown key 'pasword_env' in target 'd'; did you mean 'password_env'?",
             ])
     }
@@ -476,17 +476,73 @@ struct InventoryErrorTests {
             environments: { prod: { tier: prod, targets: [ { name: p, url: "memory:p" } ] } }
             notify:
               - { name: oncall, type: slack, url_env: ONCALL_URL, on: [failure, finished, run.exploded], environments: [prd] }
-              - { name: oncall, type: email, url: "http://x", url_env: X }
+              - { name: oncall, type: pager, url: "http://x", url_env: X }
               - { name: leak, type: webhook, url_env: "https://hooks.example/T000/secret" }
             """) == [
-                "inventories/test.yaml:4:60: unknown event 'failure' in on; events are run.started, target.succeeded, target.failed, target.blocked, wave.halted, run.finished, or their last word (started, succeeded, failed, blocked, halted, finished).",
-                "inventories/test.yaml:4:79: unknown event 'run.exploded' in on; events are run.started, target.succeeded, target.failed, target.blocked, wave.halted, run.finished, or their last word (started, succeeded, failed, blocked, halted, finished).",
+                "inventories/test.yaml:4:60: unknown event 'failure' in on; events are run.started, target.succeeded, target.failed, target.blocked, wave.halted, wave.awaiting_approval, run.finished, or their last word (started, succeeded, failed, blocked, halted, awaiting_approval, finished).",
+                "inventories/test.yaml:4:79: unknown event 'run.exploded' in on; events are run.started, target.succeeded, target.failed, target.blocked, wave.halted, wave.awaiting_approval, run.finished, or their last word (started, succeeded, failed, blocked, halted, awaiting_approval, finished).",
                 "inventories/test.yaml:4:109: notify sink 'oncall' names unknown environment 'prd'; did you mean 'prod'?",
                 "inventories/test.yaml:5:13: duplicate notify sink name 'oncall' (first at line 4); rename one.",
-                "inventories/test.yaml:5:27: unknown notify type 'email'; use slack or webhook.",
+                "inventories/test.yaml:5:27: unknown notify type 'pager'; use one of slack, webhook, pagerduty, opsgenie, teams, email.",
                 "inventories/test.yaml:5:51: notify sink 'oncall' has both url and url_env; keep one (url_env keeps the URL out of the file).",
                 "inventories/test.yaml:6:43: url_env must name an environment variable (letters, digits and _, not starting with a digit), e.g. url_env: ONCALL_WEBHOOK_URL; it holds the variable's name, never the secret itself.",
             ])
+    }
+
+    @Test func incidentSinksNeedTheirKeyVariableAndTakeNoWebhookURL() {
+        #expect(inventoryProblems("""
+            plan: p
+            environments: { prod: { tier: prod, targets: [ { name: p, url: "memory:p" } ] } }
+            notify:
+              - { name: pager, type: pagerduty, url_env: PD_URL }
+              - { name: genie, type: opsgenie, api_key_env: OPSGENIE_KEY, events_url: "http://127.0.0.1:1" }
+              - { name: chat, type: teams, routing_key_env: PD_KEY }
+            """) == [
+                "inventories/test.yaml:4:5: notify sink 'pager' needs routing_key_env (the environment variable holding its Events API v2 routing key).",
+                "inventories/test.yaml:4:37: notify sink 'pager' (pagerduty) does not take url_env; its keys are routing_key_env, events_url.",
+                "inventories/test.yaml:5:63: notify sink 'genie' (opsgenie) does not take events_url; its keys are api_key_env, api_url.",
+                "inventories/test.yaml:6:5: notify sink 'chat' needs url_env (the environment variable holding the webhook URL) or url.",
+                "inventories/test.yaml:6:32: notify sink 'chat' (teams) does not take routing_key_env; its keys are url, url_env, secret_env.",
+            ])
+        let inventory = try? InventoryFile.parse(
+            yaml: """
+            plan: p
+            environments: { prod: { tier: prod, targets: [ { name: p, url: "memory:p" } ] } }
+            notify:
+              - { name: pager, type: pagerduty, routing_key_env: PD_KEY, events_url: "http://127.0.0.1:9/v2/enqueue" }
+              - { name: genie, type: opsgenie, api_key_env: OPSGENIE_KEY }
+            """, file: "inventories/test.yaml")
+        #expect(inventory?.notify.map(\.kind) == [.pagerduty, .opsgenie])
+        #expect(inventory?.notify.first?.keyEnv == "PD_KEY")
+        #expect(inventory?.notify.first?.serviceURL == "http://127.0.0.1:9/v2/enqueue")
+        #expect(inventory?.notify.last?.serviceURL == nil)
+    }
+
+    @Test func emailSinkNeedsAnSMTPURLSenderAndRecipientsAndBothLoginVariables() {
+        #expect(inventoryProblems("""
+            plan: p
+            environments: { prod: { tier: prod, targets: [ { name: p, url: "memory:p" } ] } }
+            notify:
+              - { name: mail, type: email, smtp_url: "http://mail.example.com", from: "tidemark", to: ["ops@example.com", "a b@c"], username_env: SMTP_USER }
+              - { name: bare, type: email }
+            """) == [
+                "inventories/test.yaml:4:42: notify sink 'mail': smtp_url must start with smtp:// (STARTTLS) or smtps:// (TLS), e.g. smtp://mail.example.com:587.",
+                "inventories/test.yaml:4:75: notify sink 'mail': 'tidemark' is not a mail address; write it as name@domain.",
+                "inventories/test.yaml:4:111: notify sink 'mail': 'a b@c' is not a mail address; write it as name@domain.",
+                "inventories/test.yaml:4:121: notify sink 'mail' needs both username_env and password_env to log in, or neither.",
+                "inventories/test.yaml:5:5: notify sink 'bare' needs smtp_url, e.g. smtp_url: \"smtp://mail.example.com:587\".",
+                "inventories/test.yaml:5:5: notify sink 'bare' needs from, the sender's address, e.g. from: tidemark@example.com.",
+                "inventories/test.yaml:5:5: notify sink 'bare' needs to, the recipients, e.g. to: [oncall@example.com].",
+            ])
+    }
+
+    @Test func approvalIsRequiredOrNone() throws {
+        let parsed = try inventory(environments: "  prod: { tier: prod, approval: required, targets: [ { name: p, url: \"memory:p\" } ] }\n  dev: { tier: dev, targets: [ { name: d, url: \"memory:d\" } ] }")
+        #expect(parsed.environments.map(\.approvalRequired) == [true, false])
+        #expect(inventoryProblems("""
+            plan: p
+            environments: { prod: { tier: prod, approval: yes, targets: [ { name: p, url: "memory:p" } ] } }
+            """) == ["inventories/test.yaml:2:47: approval must be required or none (got 'yes'), e.g. approval: required."])
     }
 
     @Test func passwordEnvErrorNeverRepeatsTheValue() {

@@ -21,7 +21,8 @@ extension Tidemark {
             abstract: "Send one test event to every notification sink and report each result.",
             discussion: """
                 Every sink in the inventory's notify list gets one `notify.test` event, whatever its \
-                on: and environments: lists say, with the usual retries within the flush timeout \
+                on: and environments: lists say (PagerDuty and Opsgenie: an incident at severity info, \
+                triggered then resolved), with the usual retries within the flush timeout \
                 (TIDEMARK_NOTIFY_FLUSH_TIMEOUT, default 10s). Exit 0 when every sink got it, 1 otherwise. \
                 URLs and secrets are read from the environment and never printed.
                 """)
@@ -51,7 +52,7 @@ extension Tidemark {
                 table.add([
                     result.sink, result.kind,
                     result.delivered ? "delivered" : "failed",
-                    result.status.map(String.init) ?? "-", String(result.attempts), Self.seconds(result.elapsed), result.delivered ? "" : result.detail,
+                    result.status.map(String.init) ?? "-", String(result.attempts), Self.seconds(result.elapsed), Self.detail(result),
                 ])
             }
             out.write("notify test: inventory \(inventory.name), \(results.count) sink\(results.count == 1 ? "" : "s")")
@@ -63,6 +64,18 @@ extension Tidemark {
             }
             out.write("\(failed) of \(results.count) sink\(results.count == 1 ? "" : "s") did not get the test event.")
             throw ExitStatus.failed.exitCode
+        }
+
+        /// Sink kinds whose answer is worth printing: their services say what they did with the
+        /// event (PagerDuty's `Event processed`, Opsgenie's `Request will be processed`, an SMTP
+        /// server's last reply code).
+        static let answeringKinds: Set<String> = ["pagerduty", "opsgenie", "teams", "email"]
+
+        /// Why a sink failed; for PagerDuty, Opsgenie and Teams also what the service answered.
+        static func detail(_ result: SinkTestResult) -> String {
+            let answer = answeringKinds.contains(result.kind) ? result.answer : nil
+            if result.delivered { return answer.map { "answered \($0)" } ?? "" }
+            return result.detail + (answer.map { " (answered \($0))" } ?? "")
         }
 
         /// `12 ms` below a second, `1.23 s` above.

@@ -17,7 +17,7 @@ struct Tidemark: AsyncParsableCommand {
             ValidateCommand.self, StatusCommand.self, PlanCommand.self, ApplyCommand.self, QuarantineCommand.self,
             RevertCommand.self, HistoryCommand.self, NotifyCommand.self, RehearseCommand.self, BackupCommand.self,
             RestoreCommand.self, ReportCommand.self, RepairCommand.self, AdoptCommand.self, LintCommand.self, RunsCommand.self,
-            StopCommand.self,
+            StopCommand.self, ApproveCommand.self, RejectCommand.self,
         ]
     )
 
