@@ -30,10 +30,11 @@ public enum WindowRule {
     }
 
     /// The environments a run starting at `now` would defer: those `--override-window` overrides.
+    /// Each is outside its own window or in a freeze (not merely behind a deferred wave).
     public static func closedEnvironments(of rollout: Rollout, inventory: Inventory, at now: Date) -> [String] {
-        applied(to: rollout, inventory: inventory, at: now).waves.filter { wave in
-            if case .earlierWave = wave.deferral?.cause { return false }
-            return wave.deferral != nil
+        let environments = Dictionary(inventory.environments.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        return rollout.waves.filter { wave in
+            wave.targets.contains(where: { $0.action.writesTarget }) && deferral(of: environments[wave.environment], at: now) != nil
         }.map(\.environment)
     }
 }
