@@ -258,7 +258,8 @@ struct LocalOutcomes: OutcomeSource {
         do {
             return try await RunNotifications.start(
                 inventory: prepared.inventory, rollout: prepared.rollout, runID: request.runID, startedAt: startedAt,
-                environment: request.environment, outbox: request.stateDirectory.outbox, logger: logger, traceID: traceID)
+                environment: request.environment, outbox: request.stateDirectory.outbox, logger: logger, traceID: traceID,
+                note: prepared.windowOverride.map { "\($0.historyNote) in \($0.environments.joined(separator: ", "))" })
         } catch {
             throw .notifySettings(error.description)
         }

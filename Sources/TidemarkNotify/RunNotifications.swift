@@ -49,9 +49,10 @@ public final class RunNotifications: Sendable {
     /// posts `run.started`. An inventory without sinks gets an instance that does nothing.
     /// A bad `TIDEMARK_NOTIFY_*` timeout throws before anything is sent. `traceID`, the run's
     /// OpenTelemetry trace, goes in every event.
+    /// `note`: what `run.started` says in its `reason` (`--override-window`: who and why).
     public static func start(
         inventory: Inventory, rollout: Rollout, runID: String, startedAt: Date, environment: [String: String], outbox: URL,
-        logger: Logger, traceID: String? = nil
+        logger: Logger, traceID: String? = nil, note: String? = nil
     ) async throws(NotifyError) -> RunNotifications {
         let desiredVersion = rollout.desiredVersion?.text
         guard !inventory.notify.isEmpty else {
@@ -62,8 +63,8 @@ public final class RunNotifications: Sendable {
         let planned = Event.tally(rollout.targets.map { ($0.environment, $0.action.rawValue) })
         notifier.post(
             Event(
-                kind: .runStarted, runID: runID, inventory: inventory.name, toVersion: desiredVersion, at: startedAt, startedAt: startedAt,
-                counts: planned.counts, environmentCounts: planned.environments, traceID: traceID))
+                kind: .runStarted, runID: runID, inventory: inventory.name, toVersion: desiredVersion, reason: note, at: startedAt,
+                startedAt: startedAt, counts: planned.counts, environmentCounts: planned.environments, traceID: traceID))
         return RunNotifications(notifier: notifier, runID: runID, inventory: inventory.name, desiredVersion: desiredVersion, startedAt: startedAt, traceID: traceID)
     }
 
@@ -78,7 +79,7 @@ public final class RunNotifications: Sendable {
     }
 
     /// Posts what one finished target means: `target.succeeded`; `target.blocked`; nothing
-    /// for `unchanged` or `skipped` (the halted wave has its own event, the count has the
+    /// for `unchanged`, `skipped` or `deferred` (the halted wave has its own event, the count has the
     /// rest); `target.failed` for everything else (failed, a held lock, interrupted: the
     /// target did not get there). Returns at once.
     public func record(_ outcome: TargetOutcome) {
@@ -89,7 +90,8 @@ public final class RunNotifications: Sendable {
             kind = .targetSucceeded
         } else if outcome.outcome == .blocked {
             kind = .targetBlocked
-        } else if outcome.outcome == .unchanged || outcome.outcome == .skipped {
+        } else if outcome.outcome == .unchanged || outcome.outcome == .skipped || outcome.outcome == .deferred {
+            // A deferred target waits for its change window (docs/windows.md): nobody is paged.
             return
         } else {
             kind = .targetFailed

@@ -175,3 +175,47 @@ struct ChangeWindowClosingTests {
         #expect(apply.standardOutput.contains("writes may start at 2026-12-09 02:00 Europe/Berlin"), "\(apply)")
     }
 }
+
+/// What the sinks hear of windows: a deferred run pages nobody; an override says who and why.
+@Suite struct ChangeWindowNotificationTests {
+    static func workspace(hook: String) throws -> URL {
+        let root = try CommandRunner.temporaryDirectory("tidemark-windows-notify")
+        try TestWorkspace.write(
+            [
+                "plans/app/V1__t.sql": "CREATE TABLE t (id integer);\n",
+                "inventories/shop.yaml": """
+                    inventory: shop
+                    plan: ../plans/app
+                    environments:
+                      prod:
+                        tier: prod
+                        windows: [ { days: mon-thu, from: "02:00", to: "05:00", tz: Europe/Berlin } ]
+                        targets: [ { name: p, url: "sqlite:p.db" } ]
+                    notify:
+                      - { name: hook, type: webhook, url: "\(hook)" }
+                    """,
+            ], under: root)
+        return root
+    }
+
+    @Test func aDeferredRunPagesNobodyAndAnOverrideTellsWhoAndWhy() async throws {
+        let receiver = try HTTPTestReceiver()
+        defer { receiver.stop() }
+        let root = try Self.workspace(hook: receiver.url())
+        defer { try? FileManager.default.removeItem(at: root) }
+        let deferred = try await CommandRunner.run(
+            ["apply", "-i", "inventories/shop.yaml", "--yes"], in: root, environment: ["TIDEMARK_NOW": "2026-12-08T12:00:00+01:00"])
+        #expect(deferred.status == 5, "\(deferred)")
+        let first = await receiver.waitForRequests(2)
+        let kinds = first.compactMap { $0.jsonObject()?["event"] as? String }
+        #expect(kinds == ["run.started", "run.finished"], "\(first.map(\.bodyText))")
+
+        let overridden = try await CommandRunner.run(
+            ["apply", "-i", "inventories/shop.yaml", "--yes", "--override-window", "INC-42 hotfix"], in: root,
+            environment: ["TIDEMARK_NOW": "2026-12-08T12:00:00+01:00", "TIDEMARK_APPLIED_BY": "carol@ops"])
+        #expect(overridden.status == 0, "\(overridden)")
+        let all = await receiver.waitForRequests(5)
+        let started = try #require(all.dropFirst(2).first { $0.jsonObject()?["event"] as? String == "run.started" }?.jsonObject())
+        #expect(started["reason"] as? String == "window override: INC-42 hotfix (by carol@ops) in prod", "\(started)")
+    }
+}
