@@ -103,6 +103,8 @@ import TidemarkTestSupport
         #expect(row.hasSuffix("u; window override: INC-42 hotfix (by carol@ops)"), "\(history)")
         let runID = try #require(report["runID"] as? String)
         #expect(row.contains(runID), "the row's run is the overriding run: \(row)")
+        let page = try String(contentsOf: root.appendingPathComponent("run.html"), encoding: .utf8)
+        #expect(page.contains("<b>window override</b> in staging, prod by <b>carol@ops</b>: INC-42 hotfix"))
     }
 
     @Test func anUnknownZoneOrAnEmptyWindowExits2NamingTheLine() async throws {
