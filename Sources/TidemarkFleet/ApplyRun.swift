@@ -238,6 +238,7 @@ struct LocalOutcomes: OutcomeSource {
         if let reason = request.windowOverride {
             let closed = WindowRule.closedEnvironments(of: rollout, inventory: snapshot.inventory, at: now)
             if !closed.isEmpty { windowOverride = WindowOverride(reason: reason, by: request.appliedBy, environments: closed) }
+            rollout = WindowRule.cleared(rollout)
         } else {
             rollout = WindowRule.applied(to: rollout, inventory: snapshot.inventory, at: now)
         }

@@ -17,6 +17,8 @@ public enum WindowRule {
         let environments = Dictionary(inventory.environments.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         var earlier: String?
         for index in rollout.waves.indices {
+            // A saved rollout (`plan --out`) was weighed when it was planned: weighed again now.
+            rollout.waves[index].deferral = nil
             let wave = rollout.waves[index]
             guard wave.targets.contains(where: { $0.action.writesTarget }) else { continue }
             if let earlier {
@@ -26,6 +28,13 @@ public enum WindowRule {
                 earlier = wave.environment
             }
         }
+        return rollout
+    }
+
+    /// `rollout` with no wave deferred (`--override-window`; a saved rollout's deferrals dropped).
+    public static func cleared(_ rollout: Rollout) -> Rollout {
+        var rollout = rollout
+        for index in rollout.waves.indices { rollout.waves[index].deferral = nil }
         return rollout
     }
 

@@ -75,6 +75,19 @@ import TidemarkTestSupport
         #expect(Self.databases(in: root) == ["prod-1.db", "prod-2.db", "staging.db"])
     }
 
+    /// A rollout saved outside the windows is weighed again when it is applied.
+    @Test func aSavedRolloutIsWeighedWhenItIsApplied() async throws {
+        let root = try Self.workspace()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let saved = try await Self.run(["plan", "-i", "inventories/shop.yaml", "--out", "rollout.json"], at: "2026-12-08T20:00:00+01:00", in: root)
+        #expect(saved.status == 5, "\(saved)")
+        let applied = try await Self.run(["apply", "rollout.json", "--yes"], at: "2026-12-08T10:00:00+01:00", in: root)
+        #expect(applied.status == 5, "\(applied)")
+        #expect(applied.standardOutput.contains("succeeded   staging (staging)"), "\(applied)")
+        #expect(!applied.standardOutput.contains("deferred: outside its change window (mon-fri 09:00-17:00"), "saved at 20:00, applied at 10:00: \(applied)")
+        #expect(Self.databases(in: root) == ["staging.db"])
+    }
+
     @Test func aFreezeDefersEvenInsideAWindowUntilTheFirstWindowAfterIt() async throws {
         let root = try Self.workspace()
         defer { try? FileManager.default.removeItem(at: root) }
