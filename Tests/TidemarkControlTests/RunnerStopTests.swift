@@ -111,7 +111,7 @@ struct RunnerStopTests {
                 SELECT r.halted IS NOT NULL AND EXISTS (SELECT 1 FROM tidemark_control.targets t WHERE t.run_id = r.run_id AND t.state = 'claimed')
                 FROM tidemark_control.runs r WHERE r.inventory = $1
                 """, [fleet.name]), "the wave never halted with a target still running")
-        let runID = try Self.stop(fleet)
+        _ = try Self.stop(fleet)
         let result = await runner.wait()
         #expect(result.status == 130, "\(result)")
         #expect(result.standardOutput.contains("later waves halted for every runner"), "\(result)")
