@@ -168,7 +168,7 @@ public struct ChangeSchedule: Sendable, Hashable, Codable {
     /// Nil when writes may start at `now`; otherwise why not and until when.
     public func deferral(at now: Date) -> Deferral? {
         if isUnrestricted { return nil }
-        if let freeze = freezes.first(where: { Self.interval(of: $0)?.contains(now) ?? false }) {
+        if let freeze = freezes.first(where: { Self.isFrozen($0, at: now) }) {
             return Deferral(cause: .frozen(freeze: freeze.description), until: nextStart(after: now), timeZone: displayTimeZone)
         }
         if windows.isEmpty || windows.contains(where: { Self.isOpen($0, at: now) }) { return nil }
@@ -184,7 +184,7 @@ public struct ChangeSchedule: Sendable, Hashable, Codable {
             candidates += Self.openings(of: window, from: now, days: 400)
         }
         return candidates.sorted().first { candidate in
-            !freezes.contains(where: { Self.interval(of: $0)?.contains(candidate) ?? false })
+            !freezes.contains(where: { Self.isFrozen($0, at: candidate) })
                 && (windows.isEmpty || windows.contains(where: { Self.isOpen($0, at: candidate) }))
         }
     }
@@ -243,6 +243,13 @@ public struct ChangeSchedule: Sendable, Hashable, Codable {
             else { return nil }
             return interval.start
         }
+    }
+
+    /// Whether `now` falls in the freeze (its end, the next day's start, is not frozen:
+    /// `DateInterval.contains` would count it).
+    static func isFrozen(_ freeze: ChangeFreeze, at now: Date) -> Bool {
+        guard let interval = interval(of: freeze) else { return false }
+        return interval.start <= now && now < interval.end
     }
 
     /// From the first frozen day's start to the start of the day after the last, in its zone.

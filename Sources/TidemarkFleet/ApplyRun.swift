@@ -238,6 +238,7 @@ struct LocalOutcomes: OutcomeSource {
         if let reason = request.windowOverride {
             let closed = WindowRule.closedEnvironments(of: rollout, inventory: snapshot.inventory, at: now)
             if !closed.isEmpty { windowOverride = WindowOverride(reason: reason, by: request.appliedBy, environments: closed) }
+            rollout = WindowRule.cleared(rollout)
         } else {
             rollout = WindowRule.applied(to: rollout, inventory: snapshot.inventory, at: now)
         }
@@ -258,7 +259,8 @@ struct LocalOutcomes: OutcomeSource {
         do {
             return try await RunNotifications.start(
                 inventory: prepared.inventory, rollout: prepared.rollout, runID: request.runID, startedAt: startedAt,
-                environment: request.environment, outbox: request.stateDirectory.outbox, logger: logger, traceID: traceID)
+                environment: request.environment, outbox: request.stateDirectory.outbox, logger: logger, traceID: traceID,
+                note: prepared.windowOverride.map { "\($0.historyNote) in \($0.environments.joined(separator: ", "))" })
         } catch {
             throw .notifySettings(error.description)
         }

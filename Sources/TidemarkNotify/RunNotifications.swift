@@ -61,9 +61,10 @@ public final class RunNotifications: Sendable {
     /// posts `run.started`. An inventory without sinks gets an instance that does nothing.
     /// A bad `TIDEMARK_NOTIFY_*` timeout throws before anything is sent. `traceID`, the run's
     /// OpenTelemetry trace, goes in every event.
+    /// `note`: what `run.started` says in its `reason` (`--override-window`: who and why).
     public static func start(
         inventory: Inventory, rollout: Rollout, runID: String, startedAt: Date, environment: [String: String], outbox: URL,
-        logger: Logger, traceID: String? = nil
+        logger: Logger, traceID: String? = nil, note: String? = nil
     ) async throws(NotifyError) -> RunNotifications {
         let desiredVersion = rollout.desiredVersion?.text
         guard !inventory.notify.isEmpty else {
@@ -74,8 +75,8 @@ public final class RunNotifications: Sendable {
         let planned = Event.tally(rollout.targets.map { ($0.environment, $0.action.rawValue) })
         notifier.post(
             Event(
-                kind: .runStarted, runID: runID, inventory: inventory.name, toVersion: desiredVersion, at: startedAt, startedAt: startedAt,
-                counts: planned.counts, environmentCounts: planned.environments, traceID: traceID))
+                kind: .runStarted, runID: runID, inventory: inventory.name, toVersion: desiredVersion, reason: note, at: startedAt,
+                startedAt: startedAt, counts: planned.counts, environmentCounts: planned.environments, traceID: traceID))
         return RunNotifications(
             notifier: notifier, runID: runID, inventory: inventory.name, desiredVersion: desiredVersion, startedAt: startedAt, traceID: traceID,
             tracksIncidents: inventory.notify.contains { $0.kind.tracksIncidents })
@@ -93,9 +94,9 @@ public final class RunNotifications: Sendable {
 
     /// Posts what one finished target means: `target.succeeded`; `target.blocked`;
     /// `target.converged` for `unchanged` when an incident sink may have to resolve it; nothing
-    /// for `skipped` (the halted wave has its own event, the count has the rest);
-    /// `target.failed` for everything else (failed, a held lock, interrupted: the target did
-    /// not get there). Returns at once.
+    /// for `skipped` or `deferred` (the halted wave has its own event, the count has the rest;
+    /// a deferred target waits for its change window and pages nobody); `target.failed` for
+    /// everything else (failed, a held lock, interrupted: the target did not get there). Returns at once.
     public func record(_ outcome: TargetOutcome) {
         guard let notifier else { return }
         state.withLock { _ = $0.recorded.insert(outcome.target) }
@@ -109,7 +110,8 @@ public final class RunNotifications: Sendable {
             // earlier run opened for it.
             guard tracksIncidents else { return }
             kind = .targetConverged
-        } else if outcome.outcome == .skipped {
+        } else if outcome.outcome == .skipped || outcome.outcome == .deferred {
+            // A deferred target waits for its change window (docs/windows.md): nobody is paged.
             return
         } else {
             kind = .targetFailed

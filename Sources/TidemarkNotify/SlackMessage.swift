@@ -115,9 +115,11 @@ struct SlackFormatter: Sendable {
         case .runStarted:
             let planned = Self.countsText(event.counts ?? [:], order: Action.allCases.map(\.rawValue))
             let to = event.toVersion.map { " to version *\(Self.escape($0))*" } ?? ""
+            // `--override-window`: who wrote outside the change windows, and why (docs/windows.md).
+            let note = event.reason.map { " (\(Self.escape(Self.truncate($0, to: 500))))" } ?? ""
             return SlackMessage(
-                text: "Tidemark \(event.inventory): \(event.runID) started: \(planned)",
-                blocks: [.section(":arrow_forward: *\(inventory)*: \(run) started\(to): \(planned)")])
+                text: "Tidemark \(event.inventory): \(event.runID) started: \(planned)\(event.reason.map { " (\(Self.truncate($0, to: 300)))" } ?? "")",
+                blocks: [.section(":arrow_forward: *\(inventory)*: \(run) started\(to): \(planned)\(note)")])
         case .targetSucceeded:
             return SlackMessage(
                 text: "Tidemark \(event.inventory): \(event.target ?? "?") (\(event.environment ?? "?")) succeeded",

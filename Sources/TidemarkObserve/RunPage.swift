@@ -36,6 +36,14 @@ public enum RunPage {
         ]
         if report.interrupted { meta.append("<b>interrupted</b>") }
         if let traceID = report.traceID { meta.append("trace <b><code>\(e(traceID))</code></b>") }
+        if let runner = report.runner { meta.append("runner <b>\(e(runner))</b>") }
+        // docs/windows.md: who wrote outside the change windows, and why.
+        if let override = report.windowOverride {
+            meta.append("<b>window override</b> in \(e(override.environments.joined(separator: ", "))) by <b>\(e(override.by))</b>: \(e(override.reason))")
+        }
+        for acknowledgement in report.lockAcknowledgements ?? [] {
+            meta.append("lock-ok for version \(e(acknowledgement.version)) by <b>\(e(acknowledgement.by))</b>: \(e(acknowledgement.reason))")
+        }
         head += "<p class=\"meta\">\(meta.joined(separator: " · "))</p>\n"
 
         let counts = report.counts

@@ -17,6 +17,8 @@ public enum WindowRule {
         let environments = Dictionary(inventory.environments.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         var earlier: String?
         for index in rollout.waves.indices {
+            // A saved rollout (`plan --out`) was weighed when it was planned: weighed again now.
+            rollout.waves[index].deferral = nil
             let wave = rollout.waves[index]
             guard wave.targets.contains(where: { $0.action.writesTarget }) else { continue }
             if let earlier {
@@ -29,11 +31,19 @@ public enum WindowRule {
         return rollout
     }
 
+    /// `rollout` with no wave deferred (`--override-window`; a saved rollout's deferrals dropped).
+    public static func cleared(_ rollout: Rollout) -> Rollout {
+        var rollout = rollout
+        for index in rollout.waves.indices { rollout.waves[index].deferral = nil }
+        return rollout
+    }
+
     /// The environments a run starting at `now` would defer: those `--override-window` overrides.
+    /// Each is outside its own window or in a freeze (not merely behind a deferred wave).
     public static func closedEnvironments(of rollout: Rollout, inventory: Inventory, at now: Date) -> [String] {
-        applied(to: rollout, inventory: inventory, at: now).waves.filter { wave in
-            if case .earlierWave = wave.deferral?.cause { return false }
-            return wave.deferral != nil
+        let environments = Dictionary(inventory.environments.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        return rollout.waves.filter { wave in
+            wave.targets.contains(where: { $0.action.writesTarget }) && deferral(of: environments[wave.environment], at: now) != nil
         }.map(\.environment)
     }
 }
