@@ -138,7 +138,7 @@ final class RunnerOutcomes: OutcomeSource, RunSinks {
         let selected: [Target]
         let desired: DesiredVersion
         do {
-            inventory = try FleetInputs.inventory(at: inventoryFile)
+            inventory = try await FleetInputs.fleet(at: inventoryFile, registry: registry, logger: logger)
             plan = try FleetInputs.plan(at: inventory.planDirectory)
             selected = try selection.select(from: inventory)
             desired = try FleetInputs.desiredVersion(desiredText, in: plan)

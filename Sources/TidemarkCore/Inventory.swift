@@ -110,7 +110,11 @@ public struct Environment: Sendable, Hashable, Codable {
     public var lockRiskRows: Int
     /// `lock_retries`: how often a transactional step that timed out waiting for a lock is tried again.
     public var lockRetries: Int
+    /// The listed targets; after the fleet is read, the discovered ones too, in their sources' places.
     public var targets: [Target]
+    /// `discover:` entries of `targets` (docs/tenants.md#discovered-targets), read when the fleet
+    /// is read; empty once they have been.
+    public var discover: [DiscoverySource] = []
 
     /// The default `lock_risk_rows`.
     public static let defaultLockRiskRows = 100_000
@@ -210,6 +214,9 @@ public struct Inventory: Sendable, Hashable, Codable {
     /// (docs/many-runners.md#one-run-across-runners-a-control-database): the control database
     /// runners share; nil: none.
     public var control: ControlDatabase?
+    /// What each discovery source gave when the fleet was read (docs/tenants.md#discovered-targets);
+    /// empty when none was read.
+    public var discovery: [DiscoveryCount] = []
 
     public init(
         name: String, file: String, planDirectory: String, concurrency: Int = 8, order: [String] = [],

@@ -20,7 +20,7 @@ extension Tidemark {
         @OptionGroup var logging: LoggingOptions
 
         func run() async throws {
-            let inventory = try inventoryOption.load()
+            let inventory = try await inventoryOption.loadFleet(logger: logging.makeLogger())
             let target = try inventory.requireTarget(self.target)
             let path: String
             if let out {
@@ -67,7 +67,7 @@ extension Tidemark {
         @OptionGroup var logging: LoggingOptions
 
         func run() async throws {
-            let inventory = try inventoryOption.load()
+            let inventory = try await inventoryOption.loadFleet(logger: logging.makeLogger())
             let target = try inventory.requireTarget(self.target)
             guard FileManager.default.fileExists(atPath: path) else {
                 throw CommandFailure(.invalidInput, "\(path): no such backup file.")
