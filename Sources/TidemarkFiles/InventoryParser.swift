@@ -519,7 +519,7 @@ struct InventoryParser {
             return nil
         }
         let url = fields["url"].flatMap { text($0, "url", example: "url: \"postgres://app@db-1/app\"") }
-        if let url, let urlNode = fields["url"], let scheme = ConnectionLocation.unknownScheme(in: url) {
+        if kinds[0] != "databases", let url, let urlNode = fields["url"], let scheme = ConnectionLocation.unknownScheme(in: url) {
             failUnknownScheme(scheme, at: urlNode, known: ConnectionLocation.knownSchemes)
         }
         let kind: DiscoverySource.Kind?
