@@ -11,6 +11,10 @@ public struct Timeouts: Sendable, Hashable, Codable {
     public var statementTimeout: Duration
     /// The longest a connection attempt may take.
     public var connectTimeout: Duration
+    /// `per_server` (docs/tenants.md#shared-sessions-per-server): the most sessions open on one
+    /// server at once, shared by targets that differ only in schema; nil: a connection per target.
+    /// Not a timeout, but it travels with them to every connection a target opens.
+    public var sessionsPerServer: Int?
 
     public init(
         lockTimeout: Duration = .seconds(5), statementTimeout: Duration = .seconds(300),
@@ -240,8 +244,13 @@ public struct Inventory: Sendable, Hashable, Codable {
 
     /// The timeouts that govern `target`: its environment's, or the inventory's defaults when
     /// the environment is not in this inventory (a target built by hand, a stale rollout).
+    ///
+    /// `per_server` unset is the concurrency (docs/tenants.md#shared-sessions-per-server): sessions
+    /// are shared per server unless `per_server` is written otherwise.
     public func timeouts(for target: Target) -> Timeouts {
-        environment(named: target.environment)?.timeouts ?? defaults
+        var timeouts = environment(named: target.environment)?.timeouts ?? defaults
+        if timeouts.sessionsPerServer == nil { timeouts.sessionsPerServer = max(1, concurrency) }
+        return timeouts
     }
 
     /// The drift gate that governs `target`: its environment's `drift:`, else `defaults`' drift.

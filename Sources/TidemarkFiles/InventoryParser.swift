@@ -5,7 +5,7 @@ import Yams
 /// One pass over one inventory document, collecting every problem. Not shared; used by one call.
 struct InventoryParser {
     static let inventoryKeys = ["inventory", "plan", "concurrency", "order", "defaults", "environments", "notify", "control"]
-    static let timeoutKeys = ["lock_timeout", "statement_timeout", "connect_timeout"]
+    static let timeoutKeys = ["lock_timeout", "statement_timeout", "connect_timeout", "per_server"]
     /// Lock safety on live environments (docs/live-production.md#lint-and-lock-risk-in-the-plan),
     /// in an environment or `defaults`.
     static let lockKeys = ["lock_risk_rows", "lock_retries"]
@@ -324,6 +324,9 @@ struct InventoryParser {
         }
         if let node = fields["connect_timeout"], let value = duration(node, "connect_timeout") {
             timeouts.connectTimeout = value
+        }
+        if let node = fields["per_server"], let value = integer(node, "per_server", minimum: 1, example: "per_server: 4") {
+            timeouts.sessionsPerServer = value
         }
     }
 

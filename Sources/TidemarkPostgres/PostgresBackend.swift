@@ -8,6 +8,9 @@ import TidemarkCore
 /// Thread-safe value: it holds no state. Each connection it opens belongs to the thread that
 /// opened it.
 public struct PostgresBackend: Backend {
+    /// Sessions shared per server when a target's `Timeouts.sessionsPerServer` is set.
+    let pool = PostgresSessionPool()
+
     public init() {}
 
     public var kind: BackendKind { .postgres }
@@ -22,7 +25,8 @@ public struct PostgresBackend: Backend {
         -> any BackendConnection
     {
         try PostgresConnection(
-            target: target, access: access, timeouts: timeouts, logger: logger, environment: ProcessInfo.processInfo.environment)
+            target: target, access: access, timeouts: timeouts, logger: logger, environment: ProcessInfo.processInfo.environment,
+            pool: timeouts.sessionsPerServer == nil ? nil : pool)
     }
 }
 

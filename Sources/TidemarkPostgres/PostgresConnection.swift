@@ -17,6 +17,8 @@ public final class PostgresConnection: BackendConnection {
     public let access: ConnectionAccess
 
     private var connection: PGConnection?
+    /// Where the session came from and goes back to when it is shared (nil: this target's own).
+    private let pool: PostgresSessionPool?
     private let timeouts: Timeouts
     private let logger: Logger
     private let parameters: ConnectParameters
@@ -30,7 +32,10 @@ public final class PostgresConnection: BackendConnection {
 
     /// Connects and applies the session settings. Blocks for up to the connect timeout.
     /// Read-only sessions also set `default_transaction_read_only`, so even a bug cannot write.
-    init(target: Target, access: ConnectionAccess = .readWrite, timeouts: Timeouts, logger: Logger, environment: [String: String]) throws(BackendError) {
+    init(
+        target: Target, access: ConnectionAccess = .readWrite, timeouts: Timeouts, logger: Logger, environment: [String: String],
+        pool: PostgresSessionPool? = nil
+    ) throws(BackendError) {
         guard target.backendKind == .postgres else {
             throw .unsupported(
                 target: target.name,
@@ -51,7 +56,11 @@ public final class PostgresConnection: BackendConnection {
 
         let pg: PGConnection
         do {
-            pg = try PGConnection.connect(parameters, logger: logger)
+            if let pool, let limit = timeouts.sessionsPerServer {
+                pg = try pool.take(parameters, limit: limit, logger: logger)
+            } else {
+                pg = try PGConnection.connect(parameters, logger: logger)
+            }
         } catch {
             let transient = ConnectionFailure.isTransient(error.message)
             var message = parameters.redact(error.message)
@@ -71,11 +80,12 @@ public final class PostgresConnection: BackendConnection {
         self.lockKey = PostgresSQL.advisoryLockKey(schema: schema)
         self.canceller = pg.canceller
         self.connection = pg
+        self.pool = pool
 
         do {
             try pg.execute(sessionSettings(local: false))
         } catch {
-            connection = nil
+            close()
             throw failure("cannot apply the session settings (timeouts, search_path)", error)
         }
         logger.debug("connected", metadata: ["postgres.server_version": "\(pg.serverVersion)", "schema": "\(schema)"])
@@ -295,8 +305,23 @@ public final class PostgresConnection: BackendConnection {
     }
 
     public func close() {
+        if let pool {
+            // A shared session goes back reset (DISCARD ALL also drops the advisory lock),
+            // or closed when it broke or was left inside a transaction.
+            let session = connection
+            connection = nil
+            holdsLock = false
+            if let session { pool.giveBack(session, parameters: parameters) }
+            return
+        }
         holdsLock = false
         connection = nil  // PGConnection.deinit frees the cancel handle and calls PQfinish
+    }
+
+    deinit {
+        // A shared session must go back even when nobody called close(), or its server's count
+        // would never come down.
+        if pool != nil { close() }
     }
 
     /// `skip`, `baseline` and empty scripts: only a row, in autocommit.
