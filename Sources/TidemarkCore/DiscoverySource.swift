@@ -110,3 +110,17 @@ public protocol DiscoveryCapableBackend: Backend {
     /// columns (arrays stay arrays): the same form a command source prints.
     func rows(of sql: String, on target: Target, timeouts: Timeouts, logger: Logger) throws(BackendError) -> [String]
 }
+
+/// A backend that reads the history of many targets on one database at once
+/// (docs/tenants.md#shared-sessions-per-server): targets that differ only in schema, read in a
+/// few round trips instead of a session each. Implementations are thread-safe; the read blocks.
+public protocol BatchHistoryReading: Backend {
+    /// A key shared by the targets one session can read together (same server, database, user
+    /// and settings); nil: `target` is read on its own.
+    func historyGroup(of target: Target, timeouts: Timeouts) -> String?
+
+    /// Each target's history rows by name (a target without the table reads as empty). Throws
+    /// when the session cannot be had at all; then the caller reads each target on its own.
+    func readHistories(of targets: [Target], timeouts: Timeouts, logger: Logger) throws(BackendError)
+        -> [String: Result<[HistoryEntry], BackendError>]
+}

@@ -516,13 +516,13 @@ public final class PostgresConnection: BackendConnection {
 
     /// The columns every history query returns, in `entry(from:)` order. Times travel as epoch
     /// seconds (exact microseconds as numeric text) so `Date` values round-trip identically.
-    private static let columns = """
+    static let columns = """
         id, version, description, kind, script, checksum, run_id, applied_by, \
         extract(epoch FROM started_at), extract(epoch FROM finished_at), execution_ms, success, transactional, error, attempt
         """
 
     /// `columns` for a table an older Tidemark created, before `attempt`.
-    private static let columnsBeforeAttempt = columns.replacingOccurrences(of: ", attempt", with: ", 1")
+    static let columnsBeforeAttempt = columns.replacingOccurrences(of: ", attempt", with: ", 1")
 
     private func insertRow(
         _ step: StepRequest, on pg: PGConnection, startedAt: Date, finishedAt: Date?, executionMS: Int64,
@@ -568,14 +568,19 @@ public final class PostgresConnection: BackendConnection {
     }
 
     private func entry(from row: PGRow) throws(BackendError) -> HistoryEntry {
-        func text(_ index: Int) -> String? { index < row.count ? row[index] : nil }
+        try Self.entry(from: row[...], target: target.name, historyTable: historyTable)
+    }
+
+    static func entry(from row: ArraySlice<String?>, target: String, historyTable: String) throws(BackendError) -> HistoryEntry {
+        let base = row.startIndex
+        func text(_ index: Int) -> String? { base + index < row.endIndex ? row[base + index] : nil }
         guard let id = text(0).flatMap({ Int64($0) }), let version = text(1), let description = text(2),
             let kind = text(3).flatMap(StepKind.init(rawValue:)), let script = text(4), let checksum = text(5),
             let runID = text(6), let appliedBy = text(7), let startedAt = text(8).flatMap(Self.date),
             let executionMS = text(10).flatMap({ Int64($0) }), let success = text(11), let transactional = text(12)
         else {
             throw .queryFailed(
-                target: target.name,
+                target: target,
                 message: "\(historyTable) holds a row Tidemark cannot read (id \(text(0) ?? "?")); was it edited by hand?",
                 sqlState: nil)
         }
