@@ -71,7 +71,7 @@ public struct FleetReader: Sendable {
     }
 
     /// Schemas read together in one job.
-    static let batch = 1_000
+    static let batch = 250
 
     /// One group's histories on one session; nil when the session could not be had (each is
     /// then read on its own, so one broken server or session fails only its own targets).

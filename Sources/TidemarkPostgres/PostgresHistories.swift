@@ -33,7 +33,7 @@ extension PostgresBackend: BatchHistoryReading {
     }
 
     /// Schemas per `UNION ALL`: a query of a few hundred kilobytes at most.
-    static let historyChunk = 500
+    static let historyChunk = 250
 }
 
 extension PostgresConnection {
