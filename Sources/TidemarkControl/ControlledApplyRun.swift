@@ -142,7 +142,7 @@ final class RunnerOutcomes: OutcomeSource, RunSinks {
         let selected: [Target]
         let desired: DesiredVersion
         do {
-            inventory = try FleetInputs.inventory(at: inventoryFile)
+            inventory = try await FleetInputs.fleet(at: inventoryFile, registry: registry, logger: logger)
             plan = try FleetInputs.acknowledging(apply.lockAcknowledgements, in: FleetInputs.plan(at: inventory.planDirectory))
             selected = try selection.select(from: inventory)
             desired = try FleetInputs.desiredVersion(desiredText, in: plan)

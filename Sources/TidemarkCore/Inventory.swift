@@ -11,6 +11,10 @@ public struct Timeouts: Sendable, Hashable, Codable {
     public var statementTimeout: Duration
     /// The longest a connection attempt may take.
     public var connectTimeout: Duration
+    /// `per_server` (docs/tenants.md#shared-sessions-per-server): the most sessions open on one
+    /// server at once, shared by targets that differ only in schema; nil: a connection per target.
+    /// Not a timeout, but it travels with them to every connection a target opens.
+    public var sessionsPerServer: Int?
 
     public init(
         lockTimeout: Duration = .seconds(5), statementTimeout: Duration = .seconds(300),
@@ -125,7 +129,11 @@ public struct Environment: Sendable, Hashable, Codable {
     /// `approval: required`: the environment's wave waits until a person approves it
     /// (docs/on-call.md#approvals).
     public var approvalRequired = false
+    /// The listed targets; after the fleet is read, the discovered ones too, in their sources' places.
     public var targets: [Target]
+    /// `discover:` entries of `targets` (docs/tenants.md#discovered-targets), read when the fleet
+    /// is read; empty once they have been.
+    public var discover: [DiscoverySource] = []
 
     /// The default `lock_risk_rows`.
     public static let defaultLockRiskRows = 100_000
@@ -263,6 +271,9 @@ public struct Inventory: Sendable, Hashable, Codable {
     /// (docs/many-runners.md#one-run-across-runners-a-control-database): the control database
     /// runners share; nil: none.
     public var control: ControlDatabase?
+    /// What each discovery source gave when the fleet was read (docs/tenants.md#discovered-targets);
+    /// empty when none was read.
+    public var discovery: [DiscoveryCount] = []
 
     public init(
         name: String, file: String, planDirectory: String, concurrency: Int = 8, order: [String] = [],
@@ -286,8 +297,13 @@ public struct Inventory: Sendable, Hashable, Codable {
 
     /// The timeouts that govern `target`: its environment's, or the inventory's defaults when
     /// the environment is not in this inventory (a target built by hand, a stale rollout).
+    ///
+    /// `per_server` unset is the concurrency (docs/tenants.md#shared-sessions-per-server): sessions
+    /// are shared per server unless `per_server` is written otherwise.
     public func timeouts(for target: Target) -> Timeouts {
-        environment(named: target.environment)?.timeouts ?? defaults
+        var timeouts = environment(named: target.environment)?.timeouts ?? defaults
+        if timeouts.sessionsPerServer == nil { timeouts.sessionsPerServer = max(1, concurrency) }
+        return timeouts
     }
 
     /// The drift gate that governs `target`: its environment's `drift:`, else `defaults`' drift.

@@ -23,23 +23,81 @@ public struct FleetReader: Sendable {
         of targets: [Target], inventory: Inventory, pool: DispatchWorkers, missingDatabases: MissingDatabases = .reported,
         relations: [String] = []
     ) async -> [String: Result<TargetState, BackendError>] {
-        await pool.each(targets, inventory: inventory) { [registry, retry, logger] target, timeouts in
-            do {
-                let backend = try registry.backend(for: target)
-                let connection = try retry.connect(target: target, backend: backend, access: .readOnly, timeouts: timeouts, logger: logger)
-                defer { connection.close() }
-                var state = TargetState(history: try connection.readHistory())
-                state.server = connection.databaseServer
-                if !relations.isEmpty { state.estimatedRows = try connection.estimatedRows(of: relations) }
-                if state.applied.isEmpty { state.foreignHistory = try Self.foreignHistory(on: connection) }
-                return .success(state)
-            } catch BackendError.databaseNotFound(_, _) where missingDatabases == .readAsEmpty {
-                return .success(.empty)
-            } catch let error as BackendError {
-                return .failure(error)
-            } catch {
-                return .failure(.queryFailed(target: target.name, message: "\(error)", sqlState: nil))
+        // Targets that differ only in schema are read together, a few round trips for hundreds
+        // of schemas (docs/tenants.md#shared-sessions-per-server); the lock-risk estimates are
+        // per schema, so a plan with lock-risky statements reads each target on its own.
+        var groups: [String: [Target]] = [:]
+        var groupOrder: [String] = []
+        var alone: [Target] = []
+        for target in targets {
+            if relations.isEmpty, let reader = try? registry.backend(for: target) as? any BatchHistoryReading,
+                let key = reader.historyGroup(of: target, timeouts: inventory.timeouts(for: target))
+            {
+                if groups[key] == nil { groupOrder.append(key) }
+                groups[key, default: []].append(target)
+            } else {
+                alone.append(target)
             }
+        }
+        var results: [String: Result<TargetState, BackendError>] = [:]
+        results.reserveCapacity(targets.count)
+        let chunks = groupOrder.flatMap { key -> [[Target]] in
+            let members = groups[key] ?? []
+            return stride(from: 0, to: members.count, by: Self.batch).map { Array(members[$0..<min($0 + Self.batch, members.count)]) }
+        }
+        let batched = await withTaskGroup(of: [String: Result<TargetState, BackendError>]?.self) { group in
+            for chunk in chunks {
+                group.addTask { await pool.run { self.readTogether(chunk, inventory: inventory) } }
+            }
+            var read: [String: Result<TargetState, BackendError>] = [:]
+            for await part in group {
+                guard let part else { continue }
+                read.merge(part) { first, _ in first }
+            }
+            return read
+        }
+        results.merge(batched) { first, _ in first }
+        // Alone: the targets no batch could read, those read as empty (another tool's history
+        // may be there), and those of a batch whose session failed (each fails on its own).
+        let rest = alone + chunks.flatMap { $0 }.filter { target in
+            guard case .success(let state)? = results[target.name] else { return true }
+            return state.applied.isEmpty
+        }
+        let single = await pool.each(rest, inventory: inventory) { [self] target, timeouts in
+            readOne(target, timeouts: timeouts, missingDatabases: missingDatabases, relations: relations)
+        }
+        results.merge(single) { _, second in second }
+        return results
+    }
+
+    /// Schemas read together in one job.
+    static let batch = 250
+
+    /// One group's histories on one session; nil when the session could not be had (each is
+    /// then read on its own, so one broken server or session fails only its own targets).
+    private func readTogether(_ chunk: [Target], inventory: Inventory) -> [String: Result<TargetState, BackendError>]? {
+        guard let first = chunk.first, let reader = try? registry.backend(for: first) as? any BatchHistoryReading else { return nil }
+        guard let histories = try? reader.readHistories(of: chunk, timeouts: inventory.timeouts(for: first), logger: logger) else { return nil }
+        return histories.mapValues { $0.map { TargetState(history: $0) } }
+    }
+
+    /// One target's state on a connection of its own.
+    private func readOne(
+        _ target: Target, timeouts: Timeouts, missingDatabases: MissingDatabases, relations: [String]
+    ) -> Result<TargetState, BackendError> {
+        do {
+            let backend = try registry.backend(for: target)
+            let connection = try retry.connect(target: target, backend: backend, access: .readOnly, timeouts: timeouts, logger: logger)
+            defer { connection.close() }
+            var state = TargetState(history: try connection.readHistory())
+            state.server = connection.databaseServer
+            if !relations.isEmpty { state.estimatedRows = try connection.estimatedRows(of: relations) }
+            if state.applied.isEmpty { state.foreignHistory = try Self.foreignHistory(on: connection) }
+            return .success(state)
+        } catch BackendError.databaseNotFound(_, _) where missingDatabases == .readAsEmpty {
+            return .success(.empty)
+        } catch {
+            return .failure(error)
         }
     }
 }

@@ -60,4 +60,10 @@ public enum InventoryFile {
         }
         return inventory
     }
+
+    /// Why `schema` cannot name a PostgreSQL schema (a sentence ending a message), or nil: the
+    /// rule listed targets follow, for discovered ones too.
+    public static func schemaProblem(_ schema: String) -> String? {
+        InventoryParser.schemaProblem(schema)
+    }
 }

@@ -5,7 +5,7 @@ import Yams
 /// One pass over one inventory document, collecting every problem. Not shared; used by one call.
 struct InventoryParser {
     static let inventoryKeys = ["inventory", "plan", "concurrency", "order", "defaults", "environments", "notify", "control"]
-    static let timeoutKeys = ["lock_timeout", "statement_timeout", "connect_timeout"]
+    static let timeoutKeys = ["lock_timeout", "statement_timeout", "connect_timeout", "per_server"]
     /// Lock safety on live environments (docs/live-production.md#lint-and-lock-risk-in-the-plan),
     /// in an environment or `defaults`.
     static let lockKeys = ["lock_risk_rows", "lock_retries"]
@@ -344,6 +344,9 @@ struct InventoryParser {
         if let node = fields["connect_timeout"], let value = duration(node, "connect_timeout") {
             timeouts.connectTimeout = value
         }
+        if let node = fields["per_server"], let value = integer(node, "per_server", minimum: 1, example: "per_server: 4") {
+            timeouts.sessionsPerServer = value
+        }
     }
 
     /// `lock_risk_rows` and `lock_retries` as written; unset ones fall back to `defaults`, then to
@@ -427,9 +430,10 @@ struct InventoryParser {
         applyLockSettings(fields, to: &lock)
 
         var targets: [Target] = []
+        var sources: [DiscoverySource] = []
         let errorsBeforeTargets = errors.count
         if let node = fields["targets"], let targetsKey = fields.keyNode("targets") {
-            targets = self.targets(node, key: targetsKey, environment: name)
+            (targets, sources) = self.targets(node, key: targetsKey, environment: name)
         } else {
             fail(key, "environment '\(name)' has no targets; add targets: [ { name: ..., url: ... } ].")
         }
@@ -439,7 +443,8 @@ struct InventoryParser {
         if let node = fields["canary"], let value = text(node, "canary", example: "canary: \(targets.first?.name ?? "prod-eu-1")") {
             canary = value
             let names = targets.map(\.name)
-            if targetsAreComplete && !names.contains(value) {
+            // A discovered target is known once the fleet is read: checked then.
+            if targetsAreComplete && sources.isEmpty && !names.contains(value) {
                 let suggestion = Suggestion.closest(to: value, among: names)
                 let fix = suggestion.map { "did you mean '\($0)'?" } ?? "name one of its targets."
                 fail(node, "canary '\(value)' is not a target of environment '\(name)'; \(fix)")
@@ -463,6 +468,7 @@ struct InventoryParser {
             default: fail(node, "approval must be required or none\(Self.got(node)), e.g. approval: required.")
             }
         }
+        environment.discover = sources
         return environment
     }
 
@@ -485,7 +491,7 @@ struct InventoryParser {
 
     // MARK: - Targets
 
-    mutating func targets(_ node: Node, key: Node, environment: String) -> [Target] {
+    mutating func targets(_ node: Node, key: Node, environment: String) -> ([Target], [DiscoverySource]) {
         let example = "targets: [ { name: \(environment), url: \"sqlite:\(environment).db\" } ]"
         guard case .sequence(let sequence) = node else {
             if node.isNull {
@@ -493,12 +499,100 @@ struct InventoryParser {
             } else {
                 fail(node, "targets must be a list, not \(node.kindDescription), e.g. \(example).")
             }
-            return []
+            return ([], [])
         }
         if sequence.isEmpty {
             fail(node, "environment '\(environment)' has no targets; add \(example).")
         }
-        return sequence.flatMap { target($0, environment: environment) }
+        var targets: [Target] = []
+        var sources: [DiscoverySource] = []
+        for item in sequence {
+            if case .mapping(let mapping) = item, mapping["discover"] != nil {
+                if let source = discoverySource(item, mapping: mapping, environment: environment, position: targets.count) {
+                    sources.append(source)
+                }
+            } else {
+                targets += target(item, environment: environment)
+            }
+        }
+        return (targets, sources)
+    }
+
+    static let discoverKeys = ["discover", "name", "tags", "optional", "timeout", "password_env"]
+    static let discoverSourceKeys = ["url", "schemas", "databases", "query", "command"] + discoverKeys.dropFirst()
+
+    /// `- discover: { url: …, schemas: "tenant_%" }` (or `query:`, or `command: [...]`), with
+    /// `name`, `tags`, `optional`, `timeout` and `password_env` beside `discover` or inside it
+    /// (docs/tenants.md#discovered-targets).
+    mutating func discoverySource(_ node: Node, mapping: Node.Mapping, environment: String, position: Int) -> DiscoverySource? {
+        let example = "- discover: { url: \"postgres://app@db-1/app\", schemas: \"tenant_%\" }"
+        let outer = fields(of: mapping, in: "a discover entry", known: Self.discoverKeys)
+        guard let inner = outer["discover"], case .mapping(let innerMapping) = inner else {
+            fail(outer["discover"] ?? node, "discover must be a mapping naming one source, e.g. \(example).")
+            return nil
+        }
+        let own = fields(of: innerMapping, in: "discover", known: Self.discoverSourceKeys)
+        // A key may sit beside `discover` or inside it; written twice, the inner one wins.
+        var fields = own
+        for entry in outer.entries where entry.key != "discover" {
+            if let twice = own.keyNode(entry.key) {
+                fail(twice, "\(entry.key) is set both beside discover (line \(entry.keyNode.line)) and inside it; keep one.")
+                return nil
+            }
+            fields.entries.append(entry)
+        }
+        let errorsBefore = errors.count
+        let kinds = ["schemas", "databases", "query", "command"].filter { fields[$0] != nil }
+        guard kinds.count == 1 else {
+            if kinds.isEmpty {
+                fail(inner, "discover needs one source: schemas (a LIKE pattern), query (SQL on a catalog database) or command (a list: the program and its arguments), e.g. \(example).")
+            } else {
+                let later = kinds.compactMap { fields.keyNode($0) }.max { ($0.line, $0.column) < ($1.line, $1.column) }
+                fail(later ?? inner, "discover has \(kinds.joined(separator: " and ")); give one source per entry.")
+            }
+            return nil
+        }
+        let url = fields["url"].flatMap { text($0, "url", example: "url: \"postgres://app@db-1/app\"") }
+        if kinds[0] != "databases", let url, let urlNode = fields["url"], let scheme = ConnectionLocation.unknownScheme(in: url) {
+            failUnknownScheme(scheme, at: urlNode, known: ConnectionLocation.knownSchemes)
+        }
+        let kind: DiscoverySource.Kind?
+        switch kinds[0] {
+        case "schemas":
+            kind = fields["schemas"].flatMap { text($0, "schemas", example: "schemas: \"tenant_%\"") }.map { .schemas(pattern: $0) }
+            if url == nil, fields["url"] == nil { fail(inner, "discover with schemas needs the url of the database to read, e.g. \(example).") }
+        case "query":
+            kind = fields["query"].flatMap { text($0, "query", example: "query: \"SELECT name, schema FROM tenants\"") }.map { .query(sql: $0) }
+            if url == nil, fields["url"] == nil {
+                fail(inner, "discover with query needs the url of the catalog database, e.g. - discover: { url: \"postgres://app@catalog/app\", query: \"SELECT name, schema FROM tenants\" }.")
+            }
+        case "databases":
+            if let node = fields.keyNode("databases") {
+                fail(node, "discover with databases (databases on a MySQL server) is not available yet; list those targets, or print them from a command source.")
+            }
+            kind = nil
+        default:
+            var arguments: [String] = []
+            if let node = fields["command"] {
+                arguments = list(node, "command", example: "command: [\"./bin/list-tenants\", \"--region\", \"eu\"]").map(\.text)
+                if arguments.isEmpty && errors.count == errorsBefore {
+                    fail(node, "command is empty; give the program and its arguments, e.g. command: [\"./bin/list-tenants\"].")
+                }
+            }
+            let timeout = fields["timeout"].flatMap { duration($0, "timeout") } ?? DiscoverySource.defaultTimeout
+            kind = .command(arguments: arguments, timeout: timeout)
+        }
+        if kinds[0] != "command", let node = fields.keyNode("timeout") {
+            fail(node, "timeout applies to a command source only; a \(kinds[0]) source waits connect_timeout and statement_timeout.")
+        }
+        let template = fields["name"].flatMap { text($0, "name", example: "name: \"tenant-{schema}\"") }
+        let tags = fields["tags"].map { list($0, "tags", example: "tags: [eu]").map(\.text) } ?? []
+        let optional = fields["optional"].flatMap { bool($0, "optional") } ?? false
+        let passwordEnv = fields["password_env"].flatMap { environmentVariableName($0, "password_env", example: "TENANTS_PASSWORD") }
+        guard errors.count == errorsBefore, let kind else { return nil }
+        return DiscoverySource(
+            kind: kind, url: url, passwordEnv: passwordEnv, nameTemplate: template, tags: tags, optional: optional,
+            environment: environment, location: location(node), position: position)
     }
 
     /// One target entry, expanded into one target per value of its brace ranges.

@@ -232,7 +232,7 @@ public struct AdoptRun: Sendable {
     /// Runs `request`. Input problems (an unknown target, a `--baseline` the plan lacks) and a
     /// refused confirmation throw before anything is written.
     public func run(_ request: AdoptRequest) async throws(FleetError) -> AdoptReport {
-        let inventory = try FleetInputs.inventory(at: request.inventoryFile)
+        let inventory = try await FleetInputs.fleet(at: request.inventoryFile, registry: registry, logger: logger)
         let plan = try FleetInputs.plan(at: inventory.planDirectory)
         let targets = try request.selection.select(from: inventory)
         var baseline: Version?

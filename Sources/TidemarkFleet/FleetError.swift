@@ -64,6 +64,9 @@ public enum FleetError: Error, Sendable, CustomStringConvertible {
     case badClock(String)
     /// `--lock-ok V` names no version of the plan.
     case unknownLockOkVersion(String, planDirectory: String, versions: [String])
+    /// `discover:` sources of the inventory failed or gave targets that cannot be used (each
+    /// problem names its source, `file:line:column`, and the row); nothing ran.
+    case discovery([String])
 
     /// Which documented exit code the error means.
     public enum Category: Sendable {
@@ -113,6 +116,8 @@ public enum FleetError: Error, Sendable, CustomStringConvertible {
         case .notDirty(let targets, let inventory):
             let names = targets.map { "'\($0)'" }.joined(separator: ", ")
             return "\(inventory): \(names) \(targets.count == 1 ? "is" : "are") not dirty; repair only acts on a target whose no-transaction step failed (see `tidemark status -i \(RepairHint.shellWord(inventory))`)."
+        case .discovery(let problems):
+            return problems.joined(separator: "\n") + "\nthe fleet could not be read, so nothing ran; fix the source, or mark it optional: true to go on without it."
         case .adoptBaseline(let text, let directory, let latest):
             let range = latest.map { "its versions end at \($0)" } ?? "it has no versions"
             return "--baseline \(text): the plan \(directory) has no version \(text) (\(range)); give the version the untracked targets are at."

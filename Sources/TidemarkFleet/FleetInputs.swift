@@ -1,4 +1,6 @@
+import Logging
 import TidemarkCore
+import TidemarkExecutor
 import TidemarkFiles
 import TidemarkPlanner
 
@@ -11,6 +13,12 @@ public enum FleetInputs {
         } catch {
             throw .inventory(error)
         }
+    }
+
+    /// The inventory at `path` with its `discover:` sources read and their targets merged in
+    /// (docs/tenants.md#discovered-targets): what every command that reads the fleet starts from.
+    public static func fleet(at path: String, registry: BackendRegistry, logger: Logger) async throws(FleetError) -> Inventory {
+        try await TargetDiscovery(registry: registry, logger: logger).resolve(inventory(at: path))
     }
 
     /// The plan directory at `path`.

@@ -30,7 +30,7 @@ public struct FleetSnapshot: Sendable {
         inventoryFile: String, selection: TargetSelection, missingDatabases: FleetReader.MissingDatabases = .readAsEmpty,
         registry: BackendRegistry, logger: Logger
     ) async throws(FleetError) -> FleetSnapshot {
-        let inventory = try FleetInputs.inventory(at: inventoryFile)
+        let inventory = try await FleetInputs.fleet(at: inventoryFile, registry: registry, logger: logger)
         let plan = try FleetInputs.plan(at: inventory.planDirectory)
         return await read(
             inventory: inventory, plan: plan, targets: try selection.select(from: inventory), missingDatabases: missingDatabases,

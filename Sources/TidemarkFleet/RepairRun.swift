@@ -129,7 +129,7 @@ public struct RepairRun: Sendable {
     /// `--auto` without the fingerprints it needs) and a refused confirmation throw before anything
     /// is written.
     public func run(_ request: RepairRequest) async throws(FleetError) -> RepairReport {
-        let inventory = try FleetInputs.inventory(at: request.inventoryFile)
+        let inventory = try await FleetInputs.fleet(at: request.inventoryFile, registry: registry, logger: logger)
         let plan = try FleetInputs.plan(at: inventory.planDirectory)
         let targets = try request.selection.select(from: inventory)
         let fingerprints = try FleetInputs.recordedFingerprints(of: plan)

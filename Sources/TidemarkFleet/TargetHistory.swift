@@ -9,7 +9,7 @@ public enum TargetHistory {
     public static func read(
         target name: String, inventoryFile: String, registry: BackendRegistry, logger: Logger
     ) async throws(FleetError) -> (target: Target, entries: [HistoryEntry]) {
-        let inventory = try FleetInputs.inventory(at: inventoryFile)
+        let inventory = try await FleetInputs.fleet(at: inventoryFile, registry: registry, logger: logger)
         let target = try inventory.requireTarget(name)
         let timeouts = inventory.timeouts(for: target)
         do {

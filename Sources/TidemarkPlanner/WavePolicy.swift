@@ -13,10 +13,6 @@ public struct WavePolicy: Sendable, Hashable {
     /// and prod from starting.
     public static let defaultMaxFailures = 0
 
-    /// At most this many threads read or check a fleet at once (`status`, `repair`, `adopt`, the
-    /// states before planning): reads are short, and more sessions only load the servers.
-    public static let readWorkerLimit = 16
-
     /// The rule of each wave, by environment.
     public let rules: [String: Rule]
 
@@ -45,9 +41,11 @@ public struct WavePolicy: Sendable, Hashable {
         max(1, requested ?? inventory.concurrency)
     }
 
-    /// Worker threads that read or check every selected target (no step runs on them).
+    /// Worker threads that read or check every selected target (no step runs on them): the
+    /// concurrency, as for writes. What one server gets at once is `per_server`'s to cap
+    /// (docs/tenants.md#shared-sessions-per-server), not a fixed number of readers.
     public static func readWorkers(_ inventory: Inventory) -> Int {
-        min(max(inventory.concurrency, 1), readWorkerLimit)
+        max(inventory.concurrency, 1)
     }
 
     /// One wave's rule. Thread-safe value.

@@ -19,6 +19,8 @@ public final class PostgresConnection: BackendConnection {
     public let databaseServer: DatabaseServer?
 
     private var connection: PGConnection?
+    /// Where the session came from and goes back to when it is shared (nil: this target's own).
+    private let pool: PostgresSessionPool?
     private let timeouts: Timeouts
     private let logger: Logger
     private let parameters: ConnectParameters
@@ -32,7 +34,10 @@ public final class PostgresConnection: BackendConnection {
 
     /// Connects and applies the session settings. Blocks for up to the connect timeout.
     /// Read-only sessions also set `default_transaction_read_only`, so even a bug cannot write.
-    init(target: Target, access: ConnectionAccess = .readWrite, timeouts: Timeouts, logger: Logger, environment: [String: String]) throws(BackendError) {
+    init(
+        target: Target, access: ConnectionAccess = .readWrite, timeouts: Timeouts, logger: Logger, environment: [String: String],
+        pool: PostgresSessionPool? = nil
+    ) throws(BackendError) {
         guard target.backendKind == .postgres else {
             throw .unsupported(
                 target: target.name,
@@ -53,7 +58,11 @@ public final class PostgresConnection: BackendConnection {
 
         let pg: PGConnection
         do {
-            pg = try PGConnection.connect(parameters, logger: logger)
+            if let pool, let limit = timeouts.sessionsPerServer {
+                pg = try pool.take(parameters, limit: limit, logger: logger)
+            } else {
+                pg = try PGConnection.connect(parameters, logger: logger)
+            }
         } catch {
             let transient = ConnectionFailure.isTransient(error.message)
             var message = parameters.redact(error.message)
@@ -74,11 +83,12 @@ public final class PostgresConnection: BackendConnection {
         self.canceller = pg.canceller
         self.connection = pg
         self.databaseServer = PostgresSQL.server(versionNumber: pg.serverVersion)
+        self.pool = pool
 
         do {
             try pg.execute(sessionSettings(local: false))
         } catch {
-            connection = nil
+            close()
             throw failure("cannot apply the session settings (timeouts, search_path)", error)
         }
         logger.debug("connected", metadata: ["postgres.server_version": "\(pg.serverVersion)", "schema": "\(schema)"])
@@ -298,8 +308,23 @@ public final class PostgresConnection: BackendConnection {
     }
 
     public func close() {
+        if let pool {
+            // A shared session goes back reset (DISCARD ALL also drops the advisory lock),
+            // or closed when it broke or was left inside a transaction.
+            let session = connection
+            connection = nil
+            holdsLock = false
+            if let session { pool.giveBack(session, parameters: parameters) }
+            return
+        }
         holdsLock = false
         connection = nil  // PGConnection.deinit frees the cancel handle and calls PQfinish
+    }
+
+    deinit {
+        // A shared session must go back even when nobody called close(), or its server's count
+        // would never come down.
+        if pool != nil { close() }
     }
 
     /// `skip`, `baseline` and empty scripts: only a row, in autocommit.
@@ -494,13 +519,13 @@ public final class PostgresConnection: BackendConnection {
 
     /// The columns every history query returns, in `entry(from:)` order. Times travel as epoch
     /// seconds (exact microseconds as numeric text) so `Date` values round-trip identically.
-    private static let columns = """
+    static let columns = """
         id, version, description, kind, script, checksum, run_id, applied_by, \
         extract(epoch FROM started_at), extract(epoch FROM finished_at), execution_ms, success, transactional, error, attempt
         """
 
     /// `columns` for a table an older Tidemark created, before `attempt`.
-    private static let columnsBeforeAttempt = columns.replacingOccurrences(of: ", attempt", with: ", 1")
+    static let columnsBeforeAttempt = columns.replacingOccurrences(of: ", attempt", with: ", 1")
 
     private func insertRow(
         _ step: StepRequest, on pg: PGConnection, startedAt: Date, finishedAt: Date?, executionMS: Int64,
@@ -546,14 +571,19 @@ public final class PostgresConnection: BackendConnection {
     }
 
     private func entry(from row: PGRow) throws(BackendError) -> HistoryEntry {
-        func text(_ index: Int) -> String? { index < row.count ? row[index] : nil }
+        try Self.entry(from: row[...], target: target.name, historyTable: historyTable)
+    }
+
+    static func entry(from row: ArraySlice<String?>, target: String, historyTable: String) throws(BackendError) -> HistoryEntry {
+        let base = row.startIndex
+        func text(_ index: Int) -> String? { base + index < row.endIndex ? row[base + index] : nil }
         guard let id = text(0).flatMap({ Int64($0) }), let version = text(1), let description = text(2),
             let kind = text(3).flatMap(StepKind.init(rawValue:)), let script = text(4), let checksum = text(5),
             let runID = text(6), let appliedBy = text(7), let startedAt = text(8).flatMap(Self.date),
             let executionMS = text(10).flatMap({ Int64($0) }), let success = text(11), let transactional = text(12)
         else {
             throw .queryFailed(
-                target: target.name,
+                target: target,
                 message: "\(historyTable) holds a row Tidemark cannot read (id \(text(0) ?? "?")); was it edited by hand?",
                 sqlState: nil)
         }

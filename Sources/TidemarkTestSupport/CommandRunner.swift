@@ -102,6 +102,9 @@ public enum CommandRunner {
 
         public var processIdentifier: Int32 { process.processIdentifier }
 
+        /// Whether the process has not ended yet.
+        public var isRunning: Bool { process.isRunning }
+
         /// Sends `signal` (SIGKILL, SIGINT) to the process.
         public func send(_ signal: Int32) {
             kill(process.processIdentifier, signal)

@@ -311,7 +311,7 @@ struct InventoryErrorTests {
                 colour: blue
                 targets: [ { name: d, url: "memory:d", pasword_env: PW } ]
             """) == [
-                "inventories/test.yaml:5:5: unknown key 'colour' in environment 'dev'; known keys: tier, live, audit, concurrency, canary, max_failures, drift, approval, lock_timeout, statement_timeout, connect_timeout, lock_risk_rows, lock_retries, windows, freeze, targets.",
+                "inventories/test.yaml:5:5: unknown key 'colour' in environment 'dev'; known keys: tier, live, audit, concurrency, canary, max_failures, drift, approval, lock_timeout, statement_timeout, connect_timeout, per_server, lock_risk_rows, lock_retries, windows, freeze, targets.",
                 "inventories/test.yaml:6:44: unknown key 'pasword_env' in target 'd'; did you mean 'password_env'?",
             ])
     }

@@ -48,11 +48,11 @@ import TidemarkPlanner
         #expect(rule.limit(workers: workers) == limit)
     }
 
-    @Test func workersComeFromTheRequestElseTheInventoryAndReadsAreCapped() {
+    @Test func workersComeFromTheRequestElseTheInventoryAndReadsUseTheConcurrency() {
         #expect(WavePolicy.workers(requested: nil, inventory: inventory([], concurrency: 8)) == 8)
         #expect(WavePolicy.workers(requested: 3, inventory: inventory([], concurrency: 8)) == 3)
         #expect(WavePolicy.workers(requested: 0, inventory: inventory([], concurrency: 8)) == 1)
-        #expect(WavePolicy.readWorkers(inventory([], concurrency: 64)) == 16)
+        #expect(WavePolicy.readWorkers(inventory([], concurrency: 64)) == 64)
         #expect(WavePolicy.readWorkers(inventory([], concurrency: 4)) == 4)
     }
 

@@ -19,7 +19,7 @@ extension Tidemark {
         @OptionGroup var logging: LoggingOptions
 
         func run() async throws {
-            let inventory = try inventoryOption.load()
+            let inventory = try await inventoryOption.loadFleet(logger: logging.makeLogger())
             let target = try inventory.requireTarget(self.target)
             let backups = BackupRun(inventory: inventory, registry: Backends.standard, logger: logging.makeLogger())
             let path = try out ?? backups.defaultPath(for: target)
@@ -51,7 +51,7 @@ extension Tidemark {
         @OptionGroup var logging: LoggingOptions
 
         func run() async throws {
-            let inventory = try inventoryOption.load()
+            let inventory = try await inventoryOption.loadFleet(logger: logging.makeLogger())
             let target = try inventory.requireTarget(self.target)
             let backups = BackupRun(inventory: inventory, registry: Backends.standard, logger: logging.makeLogger())
             try await backups.restore(target, from: path, confirmed: yes)

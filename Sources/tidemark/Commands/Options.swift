@@ -14,6 +14,11 @@ struct InventoryOption: ParsableArguments {
     func load() throws(FleetError) -> Inventory {
         try FleetInputs.inventory(at: inventory)
     }
+
+    /// Loads the inventory and reads its `discover:` sources (docs/tenants.md#discovered-targets).
+    func loadFleet(logger: Logger) async throws(FleetError) -> Inventory {
+        try await FleetInputs.fleet(at: inventory, registry: Backends.standard, logger: logger)
+    }
 }
 
 /// `--plan DIR | -i INVENTORY`: commands that need only a plan accept either.
@@ -93,6 +98,11 @@ struct LoggingOptions: ParsableArguments {
     var verbose = false
 
     func makeLogger(label: String = "tidemark") -> Logger {
+        Self.logger(label: label, verbose: verbose)
+    }
+
+    /// The logger of a command without `--verbose`, or of one with it.
+    static func logger(label: String = "tidemark", verbose: Bool) -> Logger {
         let environmentLevel = ProcessInfo.processInfo.environment["TIDEMARK_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:))
         var logger = Logger(label: label) { EscapingLogHandler(label: $0) }
         logger.logLevel = verbose ? .debug : environmentLevel ?? .warning

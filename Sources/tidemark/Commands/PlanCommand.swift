@@ -38,6 +38,7 @@ extension Tidemark {
             if json {
                 Terminal.standardOutput.write(try renderJSON(rollout))
             } else {
+                for count in snapshot.inventory.discovery { Terminal.standardOutput.write(PrintableText.escaped(count.line)) }
                 Terminal.standardOutput.write(RolloutText.render(
                         rollout, unreachable: snapshot.unreachable, policy: WavePolicy(inventory: snapshot.inventory), perTarget: perTarget || logging.verbose))
                 if let out { Terminal.standardOutput.write("saved to \(out); run it with `tidemark apply \(out)`") }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import TidemarkCore
 import TidemarkFiles
+import TidemarkFleet
 
 extension Tidemark {
     /// `tidemark validate`: reads a plan (and an inventory), lists every problem, exits 0 or 2.
@@ -21,9 +22,17 @@ extension Tidemark {
 
             if let inventoryPath = source.inventory {
                 do {
-                    let inventory = try InventoryFile.load(at: inventoryPath)
+                    var inventory = try InventoryFile.load(at: inventoryPath)
                     planDirectory = inventory.planDirectory
-                    out.write(PrintableText.escaped(Self.summary(of: inventory)))
+                    // Discovery sources are read here too (a command source runs): a source that
+                    // fails is a problem of the inventory, said before the plan's.
+                    do {
+                        inventory = try await TargetDiscovery(registry: Backends.standard, logger: LoggingOptions.logger(verbose: false)).resolve(inventory)
+                        out.write(PrintableText.escaped(Self.summary(of: inventory)))
+                        for count in inventory.discovery { out.write("  \(PrintableText.escaped(count.line))") }
+                    } catch {
+                        problems += [error.description]
+                    }
                 } catch {
                     problems += error.errors.map(\.description)
                 }
