@@ -55,12 +55,16 @@ public struct Script: Sendable, Hashable, Codable {
     public var irreversible: String?
     /// `-- tidemark:lock-ok <reason>`: its lock-risky statements may run on live environments.
     public var lockAcknowledged: String?
+    /// `-- tidemark:batch …`: the one statement runs once per key range, each batch its own
+    /// transaction with the step's checkpoint (docs/backfills.md).
+    public var batch: BatchSpec?
 
     public init(
         path: String, sql: String, checksum: String, wholeFileChecksum: String? = nil, noTransaction: NoTransactionReason? = nil,
         compensates: Version? = nil, dataLossAcknowledged: String? = nil, irreversible: String? = nil,
-        lockAcknowledged: String? = nil
+        lockAcknowledged: String? = nil, batch: BatchSpec? = nil
     ) {
+        self.batch = batch
         self.wholeFileChecksum = wholeFileChecksum
         self.lockAcknowledged = lockAcknowledged
         self.path = path

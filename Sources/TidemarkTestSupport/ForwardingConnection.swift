@@ -28,4 +28,16 @@ open class ForwardingConnection: BackendConnection {
     open func verify(_ request: VerifyRequest) throws(BackendError) { try base.verify(request) }
     open func fingerprint() throws(BackendError) -> SchemaFingerprint { try base.fingerprint() }
     open func close() { base.close() }
+    open func batchTable(_ spec: BatchSpec) throws(BackendError) -> BatchTable { try base.batchTable(spec) }
+    open func batchEnd(_ spec: BatchSpec, from start: Int64) throws(BackendError) -> Int64? { try base.batchEnd(spec, from: start) }
+    open func beginBatchedStep(_ step: StepRequest, from checkpoint: BatchCheckpoint) throws(BackendError) -> HistoryEntry {
+        try base.beginBatchedStep(step, from: checkpoint)
+    }
+    open func runBatch(_ step: StepRequest, row: Int64, start: Int64, end: Int64) throws(BackendError) -> Int64 {
+        try base.runBatch(step, row: row, start: start, end: end)
+    }
+    open func finishBatchedStep(row: Int64, success: Bool, executionMS: Int64, error: String?) throws(BackendError) -> HistoryEntry {
+        try base.finishBatchedStep(row: row, success: success, executionMS: executionMS, error: error)
+    }
+    open func replicationLag() throws(BackendError) -> ReplicationLag { try base.replicationLag() }
 }

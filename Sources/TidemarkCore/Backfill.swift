@@ -1,0 +1,103 @@
+import Foundation
+
+/// A batched step's directive, `-- tidemark:batch table=T key=K size=N [pause=D]
+/// [max_rows_per_second=R] [max_lag=D]` (docs/backfills.md). Thread-safe value.
+public struct BatchSpec: Sendable, Hashable, Codable {
+    /// The table whose key is walked, as the script writes it (maybe `schema.table`).
+    public var table: String
+    /// A unique, indexed integer column of `table`.
+    public var key: String
+    /// Keys per batch (at least 1).
+    public var size: Int
+    /// A sleep between two batches.
+    public var pause: Duration?
+    /// At most this many rows changed per second, averaged over the run.
+    public var maxRowsPerSecond: Int?
+    /// Waits before a batch while a replica lags more than this.
+    public var maxLag: Duration?
+
+    public init(table: String, key: String, size: Int, pause: Duration? = nil, maxRowsPerSecond: Int? = nil, maxLag: Duration? = nil) {
+        self.table = table
+        self.key = key
+        self.size = size
+        self.pause = pause
+        self.maxRowsPerSecond = maxRowsPerSecond
+        self.maxLag = maxLag
+    }
+
+    /// The placeholders a batched statement must use.
+    public static let startPlaceholder = ":batch_start"
+    public static let endPlaceholder = ":batch_end"
+
+    /// How many batches `rows` rows make (at least 1).
+    public func batches(forRows rows: Double) -> Int {
+        max(1, Int((max(0, rows) / Double(size)).rounded(.up)))
+    }
+}
+
+/// Where a batched step got to: the last key its committed batches covered and the rows they
+/// changed, kept in the step's history row (`batch_last_key`, `batch_rows`). Thread-safe value.
+public struct BatchCheckpoint: Sendable, Hashable, Codable {
+    /// The highest key a committed batch covered; nil before the first batch.
+    public var lastKey: Int64?
+    /// Rows the committed batches changed.
+    public var rows: Int64
+
+    public init(lastKey: Int64? = nil, rows: Int64 = 0) {
+        self.lastKey = lastKey
+        self.rows = rows
+    }
+}
+
+/// What a backend found about a batched step's table and key on one target. Thread-safe value.
+public enum BatchTable: Sendable, Hashable {
+    /// The key range: nil bounds when the table is empty.
+    case ready(minKey: Int64?, maxKey: Int64?)
+    /// The table or key cannot be walked here; `problem` says why and what to do.
+    case unusable(problem: String)
+}
+
+/// Binds a batched statement's placeholders. Pure.
+public enum BatchStatement {
+    /// `sql` with `:batch_start` and `:batch_end` replaced by the integers, only where they are
+    /// tokens of the statement (never inside a string literal, a quoted name or a comment).
+    public static func bind(_ sql: String, start: Int64, end: Int64) -> String {
+        let placements = placeholders(in: sql)
+        guard !placements.isEmpty else { return sql }
+        var bytes = Array(sql.utf8)
+        for placement in placements.reversed() {
+            bytes.replaceSubrange(placement.range, with: Array(String(placement.isStart ? start : end).utf8))
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Which of the two placeholders `sql` uses as tokens.
+    public static func uses(_ sql: String) -> (start: Bool, end: Bool) {
+        let found = placeholders(in: sql)
+        return (found.contains { $0.isStart }, found.contains { !$0.isStart })
+    }
+
+    private struct Placement {
+        var range: Range<Int>
+        var isStart: Bool
+    }
+
+    /// UTF-8 ranges of the placeholders: a `:` token directly followed by the bare word
+    /// `batch_start` or `batch_end`, and not preceded by another `:` (a `::` cast).
+    private static func placeholders(in sql: String) -> [Placement] {
+        let tokens = SQLLexer.tokens(in: sql)
+        var result: [Placement] = []
+        for index in tokens.indices.dropLast() {
+            let colon = tokens[index]
+            let word = tokens[index + 1]
+            guard colon.kind == .punctuation, colon.text == ":", word.kind == .word, word.start == colon.end else { continue }
+            if index > 0, tokens[index - 1].text == ":", tokens[index - 1].end == colon.start { continue }
+            switch word.text.lowercased() {
+            case "batch_start": result.append(Placement(range: colon.start..<word.end, isStart: true))
+            case "batch_end": result.append(Placement(range: colon.start..<word.end, isStart: false))
+            default: continue
+            }
+        }
+        return result
+    }
+}
