@@ -101,3 +101,69 @@ public enum BatchStatement {
         return result
     }
 }
+
+extension Plan {
+    /// The batched scripts' directives, by version and direction (`BatchSpec.key(version:kind:)`).
+    public var batchSpecs: [String: BatchSpec] {
+        var specs: [String: BatchSpec] = [:]
+        for migration in migrations {
+            if let spec = migration.forward.batch { specs[BatchSpec.key(version: migration.version.text, kind: .forward)] = spec }
+            if let spec = migration.undo?.batch { specs[BatchSpec.key(version: migration.version.text, kind: .undo)] = spec }
+        }
+        return specs
+    }
+
+    /// The tables batched scripts walk: their row estimates are read with the states, for `plan`.
+    public var batchedTables: [String] {
+        Array(Set(batchSpecs.values.map(\.table))).sorted()
+    }
+}
+
+extension BatchSpec {
+    /// `"4 forward"`, `"4 undo"`: a compensating step runs its forward script.
+    public static func key(version: String, kind: StepKind) -> String {
+        "\(version) \(kind == .undo ? "undo" : "forward")"
+    }
+}
+
+/// Where an unfinished batched step is, as `status` shows it: `backfill 37% (1.2M of 3.4M rows)`.
+/// Thread-safe value.
+public struct BackfillStatus: Sendable, Hashable, Codable {
+    public var version: String
+    public var table: String
+    public var lastKey: Int64?
+    public var rows: Int64
+    public var minKey: Int64?
+    public var maxKey: Int64?
+    /// The catalog's estimate of the table's rows (PostgreSQL, MySQL); nil on SQLite.
+    public var tableRows: Double?
+
+    public init(version: String, table: String, lastKey: Int64?, rows: Int64, minKey: Int64?, maxKey: Int64?, tableRows: Double?) {
+        self.version = version
+        self.table = table
+        self.lastKey = lastKey
+        self.rows = rows
+        self.minKey = minKey
+        self.maxKey = maxKey
+        self.tableRows = tableRows
+    }
+
+    /// How far through the key range (0…1), when known.
+    public var fraction: Double? {
+        guard let minKey, let maxKey, maxKey >= minKey else { return nil }
+        guard let lastKey else { return 0 }
+        return min(1, max(0, Double(lastKey - minKey + 1) / Double(maxKey - minKey + 1)))
+    }
+
+    /// `backfill 37% (1.2M of 3.4M rows)`, or `backfill 37% (74k rows)` without an estimate.
+    public var text: String {
+        let percent = fraction.map { " \(Int(($0 * 100).rounded(.down)))%" } ?? ""
+        let done = Self.count(Double(rows))
+        let of = tableRows.map { " of \(Self.count($0))" } ?? ""
+        return "backfill\(percent) (\(done)\(of) rows)"
+    }
+
+    static func count(_ rows: Double) -> String {
+        String(LockRisk.rowCount(rows).dropFirst())  // no "~": the rows done are counted, not estimated
+    }
+}

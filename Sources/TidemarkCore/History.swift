@@ -161,6 +161,8 @@ public struct TargetState: Sendable, Hashable, Codable {
     /// A batched step that has not finished (running, or killed mid-way): `status` shows its
     /// checkpoint; the next apply resumes it (docs/backfills.md#resuming).
     public var backfill: HistoryEntry?
+    /// The unfinished backfill's key range and table size, read with the state (status).
+    public var backfillStatus: BackfillStatus?
 
     public init(applied: [AppliedVersion] = [], dirty: HistoryEntry? = nil, lastEntry: HistoryEntry? = nil, entryCount: Int = 0) {
         self.applied = applied

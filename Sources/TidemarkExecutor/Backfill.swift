@@ -35,7 +35,7 @@ struct Backfill {
     /// the outcome says which. A failed batch finishes the row as failed and is thrown.
     func run(
         on connection: any BackendConnection, into outcome: inout TargetOutcome, shouldStop: () -> Bool, onEvent: (RunEvent) -> Void
-    ) throws(BackendError) -> Bool {
+    ) throws -> Bool {
         let startedAt = Date()
         let clock = ContinuousClock()
         let started = clock.now
@@ -147,8 +147,10 @@ struct Backfill {
                         if RetryPolicy.wait(pause, unless: shouldStop) { continue }
                         return interrupted(&outcome, result: result, checkpoint: checkpoint)
                     }
-                    try finishRow(success: false, error: error.description)
-                    throw error
+                    let failure = ExecutionError.batchFailed(
+                        target: target, version: step.version.text, kind: step.kind, message: Self.batchMessage(error), checkpoint: checkpoint)
+                    try finishRow(success: false, error: failure.description)
+                    throw failure
                 }
             }
             checkpoint.lastKey = end - 1
@@ -167,6 +169,14 @@ struct Backfill {
         logger.info(
             "\(step.kind.rawValue) \(step.version) ok", metadata: ["batches": "\(result.batches ?? 0)", "rows": "\(checkpoint.rows)"])
         return true
+    }
+
+    /// The backend's own words for the failed batch, without its "nothing of it remains".
+    private static func batchMessage(_ error: BackendError) -> String {
+        if case .stepFailed(_, _, _, let message, let sqlState, _) = error {
+            return message + (sqlState.map { " (SQLSTATE \($0))" } ?? "")
+        }
+        return error.description
     }
 
     private func isCancel(_ error: BackendError) -> Bool {

@@ -21,7 +21,7 @@ public struct FleetReader: Sendable {
     /// estimates are read in the same connection (one query), for the planner's lock-risk check.
     public func readStates(
         of targets: [Target], inventory: Inventory, pool: DispatchWorkers, missingDatabases: MissingDatabases = .reported,
-        relations: [String] = []
+        relations: [String] = [], batches: [String: BatchSpec] = [:]
     ) async -> [String: Result<TargetState, BackendError>] {
         await pool.each(targets, inventory: inventory) { [registry, retry, logger] target, timeouts in
             do {
@@ -31,6 +31,9 @@ public struct FleetReader: Sendable {
                 var state = TargetState(history: try connection.readHistory())
                 if !relations.isEmpty { state.estimatedRows = try connection.estimatedRows(of: relations) }
                 if state.applied.isEmpty { state.foreignHistory = try Self.foreignHistory(on: connection) }
+                if let backfill = state.backfill, let spec = batches[BatchSpec.key(version: backfill.version, kind: backfill.kind)] {
+                    state.backfillStatus = Self.backfillStatus(of: backfill, spec: spec, on: connection, estimates: state.estimatedRows)
+                }
                 return .success(state)
             } catch BackendError.databaseNotFound(_, _) where missingDatabases == .readAsEmpty {
                 return .success(.empty)
@@ -52,6 +55,21 @@ extension FleetReader {
             if let rows = try connection.readRows(of: tool.historyTable), !rows.isEmpty { return tool }
         }
         return nil
+    }
+
+    /// Where an unfinished backfill is: its checkpoint against the key range (two index probes).
+    /// A table that cannot be read leaves the range out rather than failing the state.
+    static func backfillStatus(
+        of entry: HistoryEntry, spec: BatchSpec, on connection: any BackendConnection, estimates: [String: Double]
+    ) -> BackfillStatus {
+        var status = BackfillStatus(
+            version: entry.version, table: spec.table, lastKey: entry.batch?.lastKey, rows: entry.batch?.rows ?? 0, minKey: nil,
+            maxKey: nil, tableRows: estimates[spec.table])
+        if case .ready(let low, let high)? = try? connection.batchTable(spec) {
+            status.minKey = low
+            status.maxKey = high
+        }
+        return status
     }
 
     /// What a target whose database does not exist yet (a new SQLite file) reads as. Thread-safe value.

@@ -545,7 +545,7 @@ public final class PostgresConnection: BackendConnection {
         do {
             let rows = try walkingIndex(pg) { () throws(PGError) -> [PGRow] in
                 try pg.query(
-                    "SELECT \(key)::text FROM \(Self.qualifiedName(spec.table)) WHERE \(key) >= $1::bigint ORDER BY \(key) OFFSET $2::bigint LIMIT 1",
+                    "SELECT \(key) FROM \(Self.qualifiedName(spec.table)) WHERE \(key) >= $1::bigint ORDER BY \(key) OFFSET $2::bigint LIMIT 1",
                     [String(start), String(spec.size)])
             }
             return rows.first?.first.flatMap { $0 }.flatMap { Int64($0) }
