@@ -25,6 +25,7 @@ public enum RunEvent: Sendable {
 /// Where a batched step is on one target. Thread-safe value.
 public struct BackfillProgress: Sendable, Hashable, Codable {
     public var target: String
+    public var environment: String
     public var version: String
     public var kind: StepKind
     public var table: String
@@ -42,10 +43,11 @@ public struct BackfillProgress: Sendable, Hashable, Codable {
     public var remainingSeconds: Double?
 
     public init(
-        target: String, version: String, kind: StepKind, table: String, rows: Int64, batches: Int, lastKey: Int64?, minKey: Int64?,
+        target: String, environment: String, version: String, kind: StepKind, table: String, rows: Int64, batches: Int, lastKey: Int64?, minKey: Int64?,
         maxKey: Int64?, rowsPerSecond: Double, remainingSeconds: Double?
     ) {
         self.target = target
+        self.environment = environment
         self.version = version
         self.kind = kind
         self.table = table

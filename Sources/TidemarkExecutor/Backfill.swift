@@ -11,6 +11,7 @@ struct Backfill {
     var request: StepRequest
     var spec: BatchSpec
     var target: String
+    var environment: String
     /// The target's history, read under its lock: where an earlier run of this step stopped.
     var history: [HistoryEntry]
     var lockRetries: Int
@@ -93,7 +94,7 @@ struct Backfill {
             onEvent(
                 .stepProgress(
                     BackfillProgress(
-                        target: target, version: step.version.text, kind: step.kind, table: spec.table, rows: checkpoint.rows,
+                        target: target, environment: environment, version: step.version.text, kind: step.kind, table: spec.table, rows: checkpoint.rows,
                         batches: result.batches ?? 0, lastKey: checkpoint.lastKey, minKey: minKey, maxKey: maxKey, rowsPerSecond: rate,
                         remainingSeconds: remaining)))
         }

@@ -124,7 +124,7 @@ public struct TargetRunner: Sendable {
                 }
                 if let spec = request.batch {
                     let backfill = Backfill(
-                        step: step, request: request, spec: spec, target: target.name, history: history, lockRetries: lockRetries,
+                        step: step, request: request, spec: spec, target: target.name, environment: target.environment, history: history, lockRetries: lockRetries,
                         lockBackoff: lockBackoff, logger: logger)
                     guard try backfill.run(on: connection, into: &outcome, shouldStop: shouldStop, onEvent: onEvent) else {
                         return finish(outcome)

@@ -13,7 +13,7 @@ struct InventoryParser {
         ["tier", "live", "audit", "concurrency", "canary", "max_failures", "drift"] + timeoutKeys + lockKeys + ["targets"]
     static let targetKeys = ["name", "url", "service", "schema", "tags", "password_env", "option_file", "option_group"]
     static let notifyKeys = ["name", "type", "url", "url_env", "secret_env", "on", "environments"]
-    static let events = ["run.started", "target.succeeded", "target.failed", "target.blocked", "wave.halted", "run.finished"]
+    static let events = ["run.started", "target.succeeded", "target.failed", "target.blocked", "wave.halted", "run.finished", "step.progress"]
     static let eventWords = events.compactMap { $0.split(separator: ".").last.map(String.init) }
     static let tiers = Tier.allCases.map(\.rawValue)
 

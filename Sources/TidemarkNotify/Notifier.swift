@@ -139,6 +139,8 @@ public actor Notifier {
             let pending = await channel.abandon()
             var written = 0
             for (delivery, lastError) in pending {
+                // A progress report is stale by the next run: never kept (docs/backfills.md#watching-a-backfill).
+                if delivery.event == EventKind.stepProgress.rawValue { continue }
                 do {
                     try outbox.write(delivery, lastError: lastError)
                     written += 1

@@ -50,7 +50,10 @@ struct ResolvedSink: Sendable {
     func accepts(_ event: Event) -> Event? {
         if event.kind == .test { return event }
         let wanted: Bool
-        if sink.on.isEmpty {
+        if event.kind == .stepProgress {
+            // Progress goes only where it was asked for by name: a sink without `on:` is not flooded.
+            wanted = sink.on.contains(where: event.kind.isNamed(by:))
+        } else if sink.on.isEmpty {
             switch sink.kind {
             case .webhook: wanted = true
             case .slack: wanted = event.kind != .runStarted && event.kind != .targetSucceeded

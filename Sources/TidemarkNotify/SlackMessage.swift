@@ -122,6 +122,11 @@ struct SlackFormatter: Sendable {
             return SlackMessage(
                 text: "Tidemark \(event.inventory): \(event.target ?? "?") (\(event.environment ?? "?")) succeeded",
                 blocks: [.section(":white_check_mark: *\(target)* (\(environment)) succeeded: \(change)"), .context(run)])
+        case .stepProgress:
+            let progress = Self.escape(event.reason ?? "")
+            return SlackMessage(
+                text: "Tidemark \(event.inventory): \(event.target ?? "?") (\(event.environment ?? "?")) backfill: \(event.reason ?? "")",
+                blocks: [.section(":hourglass_flowing_sand: *\(target)* (\(environment)) backfill \(progress)"), .context(run)])
         case .test:
             return SlackMessage(
                 text: "Tidemark test notification for inventory \(event.inventory)",
