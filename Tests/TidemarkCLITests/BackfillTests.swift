@@ -295,4 +295,47 @@ import TidemarkTestSupport
         defer { reader.close() }
         #expect(try reader.readHistory().map(\.version) == ["1"])
     }
+
+    /// `step.progress` reaches only the sink whose `on:` names it (never a sink without `on:`),
+    /// the report counts batches and rows, and the metrics file has `tidemark_backfill_rows_total`.
+    @Test func progressGoesOnlyToSinksThatAskAndRowsReachReportAndMetrics() async throws {
+        let root = try CommandRunner.temporaryDirectory("tidemark-backfill-seen")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let asking = try HTTPTestReceiver()
+        let silent = try HTTPTestReceiver()
+        try writePlan(
+            at: root,
+            create: """
+                CREATE TABLE orders (id INTEGER PRIMARY KEY, total INTEGER NOT NULL, total_cents INTEGER, touched INTEGER NOT NULL DEFAULT 0);
+                WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 5000) INSERT INTO orders (id, total) SELECT i, i % 1000 FROM n;
+
+                """, size: 1000, pause: "1ms",
+            inventory: """
+                inventory: shop
+                plan: ../plans/shop
+                environments:
+                  dev: { tier: dev, targets: [ { name: lite, url: "sqlite:../lite.db" } ] }
+                notify:
+                  - { name: progress, type: webhook, url: "\(asking.url())", on: [progress, finished] }
+                  - { name: everything, type: webhook, url: "\(silent.url())" }
+                """)
+        let run = try await CommandRunner.run(
+            ["apply", "-i", "inventories/shop.yaml", "--report", "report.json", "--metrics-file", "metrics.prom"], in: root)
+        #expect(run.status == 0, "\(run)")
+        #expect(run.standardOutput.contains("forward 2 (5 batches, 5,000 rows)"), "\(run)")
+
+        let progress = asking.requests.filter { $0.header("X-Tidemark-Event") == "step.progress" }
+        #expect(progress.count == 1, "the first batch posts at once; the next may come only 10 s later")
+        let body = try #require(progress.first?.jsonObject())
+        #expect(body["target"] as? String == "lite")
+        #expect((body["progress"] as? [String: Any])?["table"] as? String == "orders")
+        #expect(!silent.requests.isEmpty, "the sink without on: got the run's other events")
+        #expect(silent.requests.allSatisfy { $0.header("X-Tidemark-Event") != "step.progress" })
+
+        let report = try String(contentsOf: root.appendingPathComponent("report.json"), encoding: .utf8)
+        #expect(report.contains("\"batches\" : 5"), "\(report)")
+        #expect(report.contains("\"rows\" : 5000"), "\(report)")
+        let metrics = try String(contentsOf: root.appendingPathComponent("metrics.prom"), encoding: .utf8)
+        #expect(metrics.contains("tidemark_backfill_rows_total{inventory=\"shop\",environment=\"dev\",target=\"lite\",version=\"2\"} 5000"), "\(metrics)")
+    }
 }
