@@ -43,6 +43,10 @@ public struct PlannedStep: Sendable, Hashable, Codable {
     public var lockRisks: [LockRisk] = []
     /// The script's `-- tidemark:lock-ok <reason>`.
     public var lockAcknowledged: String?
+    /// `-- tidemark:batch …`: the step runs batch by batch (docs/backfills.md).
+    public var batch: BatchSpec?
+    /// The target's catalog estimate of the batched table's rows, once planned (nil: unknown).
+    public var batchEstimatedRows: Double?
 
     public init(
         version: Version, description: String, kind: StepKind, script: String, checksum: String,

@@ -118,7 +118,21 @@ public struct Planner: Sendable {
         let plan = planVersions(target, in: environment, state: state, desired: desired, strategy: strategy, memo: memo, result: result)
         var checked = checkingLocks(plan, target: target, environment: environment, state: state, result: result)
         checked.steps = memo.shared(checked.steps)
-        return checked
+        return estimatingBatches(checked, state: state)
+    }
+
+    /// docs/backfills.md#in-the-plan: a batched step gets the target's estimate of its table's
+    /// rows (nil where the catalog has none, as on SQLite). Steps are copied only when one changes.
+    private func estimatingBatches(_ plan: TargetPlan, state: TargetState) -> TargetPlan {
+        guard plan.steps.contains(where: { step in step.batch.map { state.estimatedRows[$0.table] != step.batchEstimatedRows } ?? false })
+        else { return plan }
+        var plan = plan
+        plan.steps = plan.steps.map { step in
+            var step = step
+            if let spec = step.batch { step.batchEstimatedRows = state.estimatedRows[spec.table] }
+            return step
+        }
+        return plan
     }
 
     /// docs/live-production.md#lint-and-lock-risk-in-the-plan: each lock-risky step gets the
@@ -350,6 +364,7 @@ public struct Planner: Sendable {
             compensates: kind == .undo ? nil : migration.compensates)
         step.lockRisks = LockRiskClassifier.findings(in: script.sql).map(LockRisk.init)
         step.lockAcknowledged = script.lockAcknowledged
+        step.batch = script.batch
         return step
     }
 
