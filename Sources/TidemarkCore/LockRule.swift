@@ -6,6 +6,8 @@ public enum TableLock: String, Sendable, Hashable, Codable, CaseIterable {
     case shareRowExclusive = "SHARE ROW EXCLUSIVE"
     /// Blocks writes; reads go on.
     case share = "SHARE"
+    /// What UPDATE and DELETE take: other writers of the same rows wait for the whole transaction.
+    case rowExclusive = "ROW EXCLUSIVE"
 }
 
 /// How long a rule's lock is held: what makes it dangerous on a big table. Thread-safe value.
@@ -41,15 +43,19 @@ public enum LockRule: String, Sendable, Hashable, Codable, CaseIterable {
     case rewritingTable = "rewriting-table"
     /// Tidemark's own: `REFRESH MATERIALIZED VIEW` without `CONCURRENTLY` (squawk has none).
     case requireConcurrentRefresh = "require-concurrent-refresh"
+    /// Tidemark's own: an `UPDATE` or `DELETE` that is not batched and not a key lookup
+    /// (docs/backfills.md#the-unbatched-data-change-rule).
+    case unbatchedDataChange = "unbatched-data-change"
 
     /// Whether squawk has a rule of this name that flags the same statements.
-    public var isSquawkRule: Bool { self != .rewritingTable && self != .requireConcurrentRefresh }
+    public var isSquawkRule: Bool { self != .rewritingTable && self != .requireConcurrentRefresh && self != .unbatchedDataChange }
 
     /// The lock the statement takes on the table it changes.
     public var lock: TableLock {
         switch self {
         case .requireConcurrentIndexCreation, .requireConcurrentReindex: return .share
         case .addingForeignKeyConstraint: return .shareRowExclusive
+        case .unbatchedDataChange: return .rowExclusive
         default: return .accessExclusive
         }
     }
@@ -59,7 +65,8 @@ public enum LockRule: String, Sendable, Hashable, Codable, CaseIterable {
         switch self {
         case .changingColumnType, .addingFieldWithDefault, .rewritingTable: return .rewrite
         case .requireConcurrentIndexCreation, .requireConcurrentReindex, .constraintMissingNotValid, .addingForeignKeyConstraint,
-            .addingNotNullableField, .disallowedUniqueConstraint, .addingSerialPrimaryKeyField, .requireConcurrentRefresh:
+            .addingNotNullableField, .disallowedUniqueConstraint, .addingSerialPrimaryKeyField, .requireConcurrentRefresh,
+            .unbatchedDataChange:
             return .scan
         case .requireConcurrentIndexDeletion, .renamingColumn, .renamingTable, .addingRequiredField: return .brief
         }
@@ -86,6 +93,7 @@ public enum LockRule: String, Sendable, Hashable, Codable, CaseIterable {
         case .renamingTable: return "renaming a table breaks clients still using the old name"
         case .rewritingTable: return "the statement rewrites the whole table"
         case .requireConcurrentRefresh: return "REFRESH MATERIALIZED VIEW without CONCURRENTLY blocks reads of the view"
+        case .unbatchedDataChange: return "one UPDATE or DELETE over the table holds its row locks and one transaction until every row is done"
         }
     }
 
@@ -122,6 +130,8 @@ public enum LockRule: String, Sendable, Hashable, Codable, CaseIterable {
             return "run it in a maintenance window, or use pg_repack"
         case .requireConcurrentRefresh:
             return "REFRESH MATERIALIZED VIEW CONCURRENTLY (needs a unique index on the view)"
+        case .unbatchedDataChange:
+            return "batch it: -- tidemark:batch table=<table> key=<unique integer key> size=5000, with WHERE key >= :batch_start AND key < :batch_end"
         }
     }
 }

@@ -362,7 +362,9 @@ public struct Planner: Sendable {
             version: migration.version, description: migration.description, kind: kind, script: script.path,
             checksum: script.checksum, transactional: script.isTransactional, dataLosing: !findings.isEmpty, dataLossNotes: notes,
             compensates: kind == .undo ? nil : migration.compensates)
-        step.lockRisks = LockRiskClassifier.findings(in: script.sql).map(LockRisk.init)
+        // A batched script is the fix for an unbatched data change: its one statement is not one.
+        step.lockRisks = LockRiskClassifier.findings(in: script.sql).filter { script.batch == nil || $0.rule != .unbatchedDataChange }
+            .map(LockRisk.init)
         step.lockAcknowledged = script.lockAcknowledged
         step.batch = script.batch
         return step
