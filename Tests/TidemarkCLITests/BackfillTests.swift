@@ -338,4 +338,44 @@ import TidemarkTestSupport
         let metrics = try String(contentsOf: root.appendingPathComponent("metrics.prom"), encoding: .utf8)
         #expect(metrics.contains("tidemark_backfill_rows_total{inventory=\"shop\",environment=\"dev\",target=\"lite\",version=\"2\"} 5000"), "\(metrics)")
     }
+
+    /// On a live environment an unbatched UPDATE over a table above `lock_risk_rows` blocks
+    /// the target (rule `unbatched-data-change`, the directive as the fix); a key lookup, an
+    /// acknowledged script and the batched form do not.
+    @Test(.enabled(if: TestPostgres.isAvailable, Comment(rawValue: TestPostgres.skipReason)))
+    func anUnbatchedUpdateOfABigTableBlocksALiveTarget() async throws {
+        let root = try CommandRunner.temporaryDirectory("tidemark-backfill-lint")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let url = try #require(TestPostgres.url)
+        let schema = try TestPostgres.createSchema(for: "unbatched")
+        defer { try? TestPostgres.dropSchema(schema) }
+        try TestPostgres.execute(
+            """
+            CREATE TABLE \(TestPostgres.quoted(schema)).orders (id bigint PRIMARY KEY, total integer NOT NULL, total_cents integer);
+            INSERT INTO \(TestPostgres.quoted(schema)).orders (id, total) SELECT g, g FROM generate_series(1, 5000) AS g;
+            ANALYZE \(TestPostgres.quoted(schema)).orders;
+            """)
+        let inventory = """
+            inventory: shop
+            plan: ../plans/shop
+            environments:
+              prod: { tier: prod, live: true, lock_risk_rows: 1000, targets: [ { name: pg, url: "\(url)", schema: \(schema) } ] }
+            """
+        func plan(_ script: String) async throws -> CommandRunner.Result {
+            try? FileManager.default.removeItem(at: root.appendingPathComponent("plans"))
+            try TestWorkspace.write(["plans/shop/V1__cents.sql": script, "inventories/shop.yaml": inventory], under: root)
+            return try await CommandRunner.run(["plan", "-i", "inventories/shop.yaml"], in: root)
+        }
+        let unbatched = try await plan("UPDATE orders SET total_cents = total * 100;\n")
+        #expect(unbatched.status == 3, "\(unbatched)")
+        #expect(unbatched.standardOutput.contains("(unbatched-data-change), ~5k estimated rows, over lock_risk_rows 1000; instead: batch it: -- tidemark:batch"), "\(unbatched)")
+        let lookup = try await plan("UPDATE orders SET total_cents = 1 WHERE id = 42;\n")
+        #expect(lookup.status == 0, "\(lookup)")
+        let acknowledged = try await plan("-- tidemark:lock-ok orders is written only by the nightly job\nUPDATE orders SET total_cents = total * 100;\n")
+        #expect(acknowledged.status == 0, "\(acknowledged)")
+        let batched = try await plan(
+            "-- tidemark:batch table=orders key=id size=1000\nUPDATE orders SET total_cents = total * 100 WHERE id >= :batch_start AND id < :batch_end;\n")
+        #expect(batched.status == 0, "\(batched)")
+        #expect(batched.standardOutput.contains("[BATCHED: orders by id, 1,000 rows a batch; ~5k rows estimated, ~5 batches]"), "\(batched)")
+    }
 }
