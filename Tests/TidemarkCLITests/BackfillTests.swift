@@ -378,4 +378,34 @@ import TidemarkTestSupport
         #expect(batched.status == 0, "\(batched)")
         #expect(batched.standardOutput.contains("[BATCHED: orders by id, 1,000 rows a batch; ~5k rows estimated, ~5 batches]"), "\(batched)")
     }
+
+    /// `rehearse` runs a batched forward and a batched undo batch by batch on its scratch
+    /// database (sent whole, PostgreSQL would refuse `:batch_start` as a syntax error).
+    @Test(.enabled(if: TestPostgres.isAvailable, Comment(rawValue: TestPostgres.skipReason)))
+    func rehearseRunsBatchedForwardAndUndoSteps() async throws {
+        let url = try #require(TestPostgres.url)
+        let root = try CommandRunner.temporaryDirectory("tidemark-backfill-rehearse")
+        defer { try? FileManager.default.removeItem(at: root) }
+        try TestWorkspace.write(
+            [
+                "plans/shop/V1__orders.sql": """
+                    CREATE TABLE orders (id INTEGER PRIMARY KEY, total INTEGER NOT NULL, total_cents INTEGER);
+                    INSERT INTO orders (id, total) VALUES (1, 10), (2, 20), (3, 30);
+
+                    """,
+                "plans/shop/U1__orders.sql": "DROP TABLE orders;\n",
+                "plans/shop/V2__cents.sql": """
+                    -- tidemark:batch table=orders key=id size=2
+                    UPDATE orders SET total_cents = total * 100 WHERE id >= :batch_start AND id < :batch_end;
+
+                    """,
+                "plans/shop/U2__cents.sql": """
+                    -- tidemark:batch table=orders key=id size=2
+                    UPDATE orders SET total_cents = NULL WHERE id >= :batch_start AND id < :batch_end;
+
+                    """,
+            ], under: root)
+        let result = try await CommandRunner.run(["rehearse", "--plan", "plans/shop", "--url", url], in: root)
+        #expect(result.status == 0, "\(result)")
+    }
 }
