@@ -174,7 +174,7 @@ public final class PostgresConnection: BackendConnection {
     /// `attempt` (docs/decisions/0015-lock-retries-in-the-history.md) with default 1, which is
     /// what every earlier row was; then `batch_last_key` and `batch_rows` (NULL: not a batched
     /// step) and `success` nullable (NULL: a batched step in progress,
-    /// docs/decisions/0027-backfill-checkpoints-in-the-history.md). Each is a catalog change on
+    /// docs/decisions/0032-backfill-checkpoints-in-the-history.md). Each is a catalog change on
     /// PostgreSQL 11 and later: no rewrite, a brief lock. Older binaries keep working (they name
     /// their columns and the defaults fill the new ones).
     private func upgradeHistoryTable(_ pg: PGConnection) throws(BackendError) {
