@@ -91,14 +91,8 @@ public enum ControlSchema {
         );
         ALTER TABLE tidemark_control.runs ADD COLUMN finishing_wave integer;
         """,
-        // 5: PLACEHOLDER for another branch's version 5 (change windows); the lead replaces this
-        // entry with that migration when the branches merge. It changes nothing.
-        """
-        SELECT 1;
-        """,
-        // 6: approvals (docs/on-call.md#approvals): which waves wait for a person, and each
+        // 5: approvals (docs/on-call.md#approvals): which waves wait for a person, and each
         // decision with who made it (the OS user, `--as`, the control database's session_user).
-        // Idempotent, so it may run after any version 5.
         """
         ALTER TABLE tidemark_control.waves ADD COLUMN IF NOT EXISTS approval_required boolean NOT NULL DEFAULT false;
         CREATE TABLE IF NOT EXISTS tidemark_control.approvals (

@@ -20,11 +20,14 @@ public struct StepRequest: Sendable, Hashable {
     /// How many more times a statement of a step run statement by statement (MySQL DDL) may run
     /// after it timed out waiting for a lock: that statement only, never one that completed.
     public var lockRetries = 0
+    /// A batched step's directive: the executor runs it batch by batch (`runBatch`), never `run`.
+    public var batch: BatchSpec?
 
     public init(
         version: String, description: String, kind: StepKind, scriptPath: String, sql: String, checksum: String,
-        transactional: Bool, runID: String, appliedBy: String, attempt: Int = 1
+        transactional: Bool, runID: String, appliedBy: String, attempt: Int = 1, batch: BatchSpec? = nil
     ) {
+        self.batch = batch
         self.version = version
         self.description = description
         self.kind = kind
@@ -184,6 +187,41 @@ public protocol BackendConnection: AnyObject {
 
     /// The server this connection reached (product and version), read when it connected.
     var databaseServer: DatabaseServer? { get }
+    // MARK: Batched steps (docs/backfills.md)
+
+    /// Checks that `spec.table` exists and `spec.key` is an integer column with a unique index
+    /// of its own, and reads the key's smallest and largest values (two index probes).
+    func batchTable(_ spec: BatchSpec) throws(BackendError) -> BatchTable
+
+    /// The key `spec.size` rows past `start` in key order (the next batch's exclusive end), found
+    /// by walking the key's index; nil when fewer rows remain. Never scans the table.
+    func batchEnd(_ spec: BatchSpec, from start: Int64) throws(BackendError) -> Int64?
+
+    /// Commits the step's history row before its first batch: `success` NULL (in progress),
+    /// the checkpoint `from` (zero, or where an earlier failed attempt stopped).
+    func beginBatchedStep(_ step: StepRequest, from checkpoint: BatchCheckpoint) throws(BackendError) -> HistoryEntry
+
+    /// Runs the step's statement for keys `start..<end` and, in the same transaction, moves
+    /// history row `row`'s checkpoint to `end - 1` and adds the rows changed; returns them. On
+    /// failure the transaction rolls back (the checkpoint stays) and `.stepFailed` is thrown.
+    func runBatch(_ step: StepRequest, row: Int64, start: Int64, end: Int64) throws(BackendError) -> Int64
+
+    /// Finishes history row `row`: success true after the last batch, false with `error` when a
+    /// batch failed (the checkpoint stays: the next apply resumes there).
+    func finishBatchedStep(row: Int64, success: Bool, executionMS: Int64, error: String?) throws(BackendError) -> HistoryEntry
+
+    /// How far the target's replicas lag behind it (`max_lag`).
+    func replicationLag() throws(BackendError) -> ReplicationLag
+}
+
+/// What a target says of its replicas' lag. Thread-safe value.
+public enum ReplicationLag: Sendable, Hashable {
+    /// No replica is attached: nothing to wait for.
+    case noReplicas
+    /// The largest lag among the replicas.
+    case lag(Duration)
+    /// The lag cannot be read; `reason` says why (said once per step, not ignored).
+    case unreadable(reason: String)
 }
 
 extension BackendConnection {
@@ -192,6 +230,31 @@ extension BackendConnection {
 
     /// Nil: the backend does not say (the in-memory test backend).
     public var databaseServer: DatabaseServer? { nil }
+    public func batchTable(_ spec: BatchSpec) throws(BackendError) -> BatchTable {
+        throw .unsupported(target: target.name, message: Self.noBatches)
+    }
+
+    public func batchEnd(_ spec: BatchSpec, from start: Int64) throws(BackendError) -> Int64? {
+        throw .unsupported(target: target.name, message: Self.noBatches)
+    }
+
+    public func beginBatchedStep(_ step: StepRequest, from checkpoint: BatchCheckpoint) throws(BackendError) -> HistoryEntry {
+        throw .unsupported(target: target.name, message: Self.noBatches)
+    }
+
+    public func runBatch(_ step: StepRequest, row: Int64, start: Int64, end: Int64) throws(BackendError) -> Int64 {
+        throw .unsupported(target: target.name, message: Self.noBatches)
+    }
+
+    public func finishBatchedStep(row: Int64, success: Bool, executionMS: Int64, error: String?) throws(BackendError) -> HistoryEntry {
+        throw .unsupported(target: target.name, message: Self.noBatches)
+    }
+
+    public func replicationLag() throws(BackendError) -> ReplicationLag { .noReplicas }
+
+    private static var noBatches: String {
+        "this backend cannot run batched steps (-- tidemark:batch) yet; run the step on PostgreSQL or SQLite, or remove the directive."
+    }
 }
 
 /// A backup file and how it was made: what `backup` prints, the run report names, and

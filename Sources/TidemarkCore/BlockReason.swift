@@ -28,4 +28,7 @@ public enum BlockReason: Sendable, Hashable, Codable {
     /// Another tool migrated the target (its history table holds rows) and Tidemark has no
     /// version in effect there: `tidemark adopt` must record what is applied first.
     case adoptFirst(tool: ForeignTool, table: String)
+    /// A batched step's table or key cannot be walked on this target (no such table, a key that
+    /// is not an integer or has no unique index): `problem` says which and the fix.
+    case batchTable(version: String, script: String, problem: String)
 }

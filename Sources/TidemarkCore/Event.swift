@@ -24,6 +24,9 @@ public enum EventKind: String, Sendable, Hashable, Codable, CaseIterable {
     /// (`pagerduty`, `opsgenie`) see it, to resolve an incident an earlier run opened for the
     /// target (docs/on-call.md#incidents-open-and-resolve).
     case targetConverged = "target.converged"
+    /// A batched step's progress on a target, at most every 10 s (docs/backfills.md#watching-a-backfill):
+    /// only to sinks whose `on:` names it, and never kept in the outbox (a late progress report is noise).
+    case stepProgress = "step.progress"
 
     /// The six kinds a run produces (`notify.test` is not one of them).
     public static let runEvents: [EventKind] = [.runStarted, .targetSucceeded, .targetFailed, .targetBlocked, .waveHalted, .waveAwaitingApproval, .runFinished]
@@ -80,6 +83,8 @@ public struct Event: Sendable, Hashable, Codable {
     /// it and the sink), so an event sent again by another runner is a duplicate a receiver drops;
     /// nil: every delivery gets a fresh id. Not part of the payload.
     public var deliveryKey: String?
+    /// `step.progress`: where the batched step is.
+    public var progress: BackfillProgress?
 
     public init(
         kind: EventKind, runID: String, inventory: String, environment: String? = nil, target: String? = nil,
@@ -107,7 +112,8 @@ public struct Event: Sendable, Hashable, Codable {
 
     enum CodingKeys: String, CodingKey {
         case kind = "event", runID = "run_id", inventory, environment, target, fromVersion = "from", toVersion = "to", action, error,
-            reason, at, startedAt = "started_at", finishedAt = "finished_at", counts, environmentCounts = "environments", traceID = "trace_id"
+            reason, at, startedAt = "started_at", finishedAt = "finished_at", counts, environmentCounts = "environments", traceID = "trace_id",
+            progress
     }
 
     /// How many targets the counts cover.

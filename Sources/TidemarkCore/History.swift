@@ -63,12 +63,16 @@ public struct HistoryEntry: Sendable, Hashable, Codable {
     /// docs/live-production.md#lock-timeout-retries). Each attempt has its row. Tables written
     /// before the column existed read as 1.
     public var attempt: Int
+    /// A batched step's checkpoint (`batch_last_key`, `batch_rows`, history table version 2,
+    /// docs/backfills.md); nil for every other step.
+    public var batch: BatchCheckpoint?
 
     public init(
         id: Int64, version: String, description: String, kind: StepKind, script: String, checksum: String,
         runID: String, appliedBy: String, startedAt: Date, finishedAt: Date?, executionMS: Int64,
-        success: Bool, transactional: Bool, error: String? = nil, attempt: Int = 1
+        success: Bool, transactional: Bool, error: String? = nil, attempt: Int = 1, batch: BatchCheckpoint? = nil
     ) {
+        self.batch = batch
         self.id = id
         self.version = version
         self.description = description
@@ -88,7 +92,7 @@ public struct HistoryEntry: Sendable, Hashable, Codable {
 
     private enum CodingKeys: String, CodingKey {
         case id, version, description, kind, script, checksum, runID, appliedBy, startedAt, finishedAt, executionMS
-        case success, transactional, error, attempt
+        case success, transactional, error, attempt, batch
     }
 
     /// Saved rollouts and reports written before `attempt` existed decode with attempt 1.
@@ -102,8 +106,13 @@ public struct HistoryEntry: Sendable, Hashable, Codable {
             startedAt: try c.decode(Date.self, forKey: .startedAt), finishedAt: try c.decodeIfPresent(Date.self, forKey: .finishedAt),
             executionMS: try c.decode(Int64.self, forKey: .executionMS), success: try c.decode(Bool.self, forKey: .success),
             transactional: try c.decode(Bool.self, forKey: .transactional), error: try c.decodeIfPresent(String.self, forKey: .error),
-            attempt: try c.decodeIfPresent(Int.self, forKey: .attempt) ?? 1)
+            attempt: try c.decodeIfPresent(Int.self, forKey: .attempt) ?? 1,
+            batch: try c.decodeIfPresent(BatchCheckpoint.self, forKey: .batch))
     }
+
+    /// A batched step still running, or killed mid-way (`success` NULL in the table): the next
+    /// apply resumes it at its checkpoint. The target is in progress, not dirty.
+    public var isBackfillInProgress: Bool { batch != nil && finishedAt == nil && !success }
 
     /// A failed step outside a transaction may have left part of its work behind.
     public var leavesTargetDirty: Bool { !success && !transactional && kind != .repair }
@@ -153,6 +162,11 @@ public struct TargetState: Sendable, Hashable, Codable {
     /// `status` shows it, and MySQL's online-DDL rules depend on it. Nil: not read (a saved
     /// state, or a backend that does not say).
     public var server: DatabaseServer?
+    /// A batched step that has not finished (running, or killed mid-way): `status` shows its
+    /// checkpoint; the next apply resumes it (docs/backfills.md#resuming).
+    public var backfill: HistoryEntry?
+    /// The unfinished backfill's key range and table size, read with the state (status).
+    public var backfillStatus: BackfillStatus?
 
     public init(applied: [AppliedVersion] = [], dirty: HistoryEntry? = nil, lastEntry: HistoryEntry? = nil, entryCount: Int = 0) {
         self.applied = applied
@@ -183,6 +197,9 @@ public struct TargetState: Sendable, Hashable, Codable {
     public mutating func apply(_ entry: HistoryEntry) {
         entryCount += 1
         lastEntry = entry
+        if entry.batch != nil {
+            backfill = entry.isBackfillInProgress ? entry : nil
+        }
         guard entry.success else {
             if entry.leavesTargetDirty { dirty = entry }
             return

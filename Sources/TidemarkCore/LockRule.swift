@@ -10,6 +10,8 @@ public enum TableLock: String, Sendable, Hashable, Codable, CaseIterable {
     case mysqlShared = "LOCK=SHARED"
     /// MySQL's `LOCK=NONE`: reads and writes go on (a brief exclusive metadata lock at each end).
     case mysqlNone = "LOCK=NONE"
+    /// What UPDATE and DELETE take: other writers of the same rows wait for the whole transaction.
+    case rowExclusive = "ROW EXCLUSIVE"
 }
 
 /// How long a rule's lock is held: what makes it dangerous on a big table. Thread-safe value.
@@ -49,9 +51,14 @@ public enum LockRule: String, Sendable, Hashable, Codable, CaseIterable {
     case mysqlCopy = "mysql-copy"
     /// MySQL/MariaDB: an ALTER run in place but rebuilding the table.
     case mysqlInplaceRebuild = "mysql-inplace-rebuild"
+    /// Tidemark's own: an `UPDATE` or `DELETE` that is not batched and not a key lookup
+    /// (docs/backfills.md#the-unbatched-data-change-rule).
+    case unbatchedDataChange = "unbatched-data-change"
 
     /// Whether squawk has a rule of this name that flags the same statements.
-    public var isSquawkRule: Bool { ![.rewritingTable, .requireConcurrentRefresh, .mysqlCopy, .mysqlInplaceRebuild].contains(self) }
+    public var isSquawkRule: Bool {
+        ![.rewritingTable, .requireConcurrentRefresh, .mysqlCopy, .mysqlInplaceRebuild, .unbatchedDataChange].contains(self)
+    }
 
     /// Whether the rule is one of MySQL's online-DDL classes (PostgreSQL's rules are the rest).
     public var isMySQLRule: Bool { self == .mysqlCopy || self == .mysqlInplaceRebuild }
@@ -63,6 +70,7 @@ public enum LockRule: String, Sendable, Hashable, Codable, CaseIterable {
         case .addingForeignKeyConstraint: return .shareRowExclusive
         case .mysqlCopy: return .mysqlShared
         case .mysqlInplaceRebuild: return .mysqlNone
+        case .unbatchedDataChange: return .rowExclusive
         default: return .accessExclusive
         }
     }
@@ -72,7 +80,8 @@ public enum LockRule: String, Sendable, Hashable, Codable, CaseIterable {
         switch self {
         case .changingColumnType, .addingFieldWithDefault, .rewritingTable, .mysqlCopy, .mysqlInplaceRebuild: return .rewrite
         case .requireConcurrentIndexCreation, .requireConcurrentReindex, .constraintMissingNotValid, .addingForeignKeyConstraint,
-            .addingNotNullableField, .disallowedUniqueConstraint, .addingSerialPrimaryKeyField, .requireConcurrentRefresh:
+            .addingNotNullableField, .disallowedUniqueConstraint, .addingSerialPrimaryKeyField, .requireConcurrentRefresh,
+            .unbatchedDataChange:
             return .scan
         case .requireConcurrentIndexDeletion, .renamingColumn, .renamingTable, .addingRequiredField: return .brief
         }
@@ -101,6 +110,7 @@ public enum LockRule: String, Sendable, Hashable, Codable, CaseIterable {
         case .requireConcurrentRefresh: return "REFRESH MATERIALIZED VIEW without CONCURRENTLY blocks reads of the view"
         case .mysqlCopy: return "the server can only run this ALTER as a COPY of the table, blocking writes until it is done"
         case .mysqlInplaceRebuild: return "the server runs this ALTER in place but rebuilds the table and its indexes"
+        case .unbatchedDataChange: return "one UPDATE or DELETE over the table holds its row locks and one transaction until every row is done"
         }
     }
 
@@ -141,6 +151,8 @@ public enum LockRule: String, Sendable, Hashable, Codable, CaseIterable {
             return "pt-online-schema-change or gh-ost on a big table, or a maintenance window"
         case .mysqlInplaceRebuild:
             return "ALGORITHM=INPLACE, LOCK=NONE off-peak, or pt-online-schema-change / gh-ost on a big table"
+        case .unbatchedDataChange:
+            return "batch it: -- tidemark:batch table=<table> key=<unique integer key> size=5000, with WHERE key >= :batch_start AND key < :batch_end"
         }
     }
 }

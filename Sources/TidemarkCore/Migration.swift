@@ -58,12 +58,16 @@ public struct Script: Sendable, Hashable, Codable {
     /// Who acknowledged the lock risk on the command line (`--lock-ok VERSION --reason TEXT`);
     /// nil when the script itself says `lock-ok`, or nothing does.
     public var lockAcknowledgedBy: String?
+    /// `-- tidemark:batch …`: the one statement runs once per key range, each batch its own
+    /// transaction with the step's checkpoint (docs/backfills.md).
+    public var batch: BatchSpec?
 
     public init(
         path: String, sql: String, checksum: String, wholeFileChecksum: String? = nil, noTransaction: NoTransactionReason? = nil,
         compensates: Version? = nil, dataLossAcknowledged: String? = nil, irreversible: String? = nil,
-        lockAcknowledged: String? = nil
+        lockAcknowledged: String? = nil, batch: BatchSpec? = nil
     ) {
+        self.batch = batch
         self.wholeFileChecksum = wholeFileChecksum
         self.lockAcknowledged = lockAcknowledged
         self.path = path

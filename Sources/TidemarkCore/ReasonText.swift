@@ -110,6 +110,8 @@ public enum ReasonText {
                 inventoryFile.map { "`tidemark adopt -i \(RepairHint.shellWord($0)) --target \(RepairHint.shellWord(target))`" }
                 ?? "`tidemark adopt` for this target"
             return "was migrated by \(tool.rawValue) (its \(table) table has rows) and has no Tidemark history: applying the plan from the start would run its versions again; record what is applied first with \(adopt), then plan again"
+        case .batchTable(let version, let script, let problem):
+            return "cannot run batched version \(version) (\(script)): \(problem)"
         }
     }
 

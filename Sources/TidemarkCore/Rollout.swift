@@ -49,6 +49,10 @@ public struct PlannedStep: Sendable, Hashable, Codable {
     /// (DDL, `CALL`, `PREPARE`/`EXECUTE`, a session `SET`): it runs statement by statement, and a
     /// failure midway leaves the statements before it applied (docs/mysql.md#steps-transactions-and-ddl).
     public var nonTransactionalOnMySQL = false
+    /// `-- tidemark:batch …`: the step runs batch by batch (docs/backfills.md).
+    public var batch: BatchSpec?
+    /// The target's catalog estimate of the batched table's rows, once planned (nil: unknown).
+    public var batchEstimatedRows: Double?
 
     public init(
         version: Version, description: String, kind: StepKind, script: String, checksum: String,

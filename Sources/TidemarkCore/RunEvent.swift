@@ -17,4 +17,53 @@ public enum RunEvent: Sendable {
     /// A backup starts before the target's first data-losing step (`version`); `waits` says
     /// what it may wait for and how long (`pg_dump waits at most 5s for a lock on each table`).
     case backupStarted(target: String, version: String, waits: String)
+    /// A batched step committed batches (docs/backfills.md#watching-a-backfill): said after the
+    /// first batch, then at most every second; notifications send it at most every 10 s.
+    case stepProgress(BackfillProgress)
+}
+
+/// Where a batched step is on one target. Thread-safe value.
+public struct BackfillProgress: Sendable, Hashable, Codable {
+    public var target: String
+    public var environment: String
+    public var version: String
+    public var kind: StepKind
+    public var table: String
+    /// Rows changed so far, this run and the runs before it.
+    public var rows: Int64
+    /// Batches committed by this run.
+    public var batches: Int
+    /// The key the last committed batch reached, and the key range of the table.
+    public var lastKey: Int64?
+    public var minKey: Int64?
+    public var maxKey: Int64?
+    /// Rows changed per second by this run.
+    public var rowsPerSecond: Double
+    /// The time left at this run's rate, when it can be told.
+    public var remainingSeconds: Double?
+
+    public init(
+        target: String, environment: String, version: String, kind: StepKind, table: String, rows: Int64, batches: Int, lastKey: Int64?, minKey: Int64?,
+        maxKey: Int64?, rowsPerSecond: Double, remainingSeconds: Double?
+    ) {
+        self.target = target
+        self.environment = environment
+        self.version = version
+        self.kind = kind
+        self.table = table
+        self.rows = rows
+        self.batches = batches
+        self.lastKey = lastKey
+        self.minKey = minKey
+        self.maxKey = maxKey
+        self.rowsPerSecond = rowsPerSecond
+        self.remainingSeconds = remainingSeconds
+    }
+
+    /// How far the walk is through the key range (0…1), when the range is known.
+    public var fraction: Double? {
+        guard let minKey, let maxKey, maxKey >= minKey else { return nil }
+        guard let lastKey else { return 0 }
+        return min(1, max(0, Double(lastKey - minKey + 1) / Double(maxKey - minKey + 1)))
+    }
 }

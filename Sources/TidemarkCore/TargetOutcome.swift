@@ -38,6 +38,10 @@ public struct StepResult: Sendable, Hashable, Codable {
     /// `apply --verify`: true when the version's verify script passed after the step, false when it
     /// failed (the step committed; `error` holds the verify's error); nil: not verified.
     public var verified: Bool?
+    /// A batched step (docs/backfills.md): the batches this run committed and the rows they
+    /// changed; nil for other steps.
+    public var batches: Int?
+    public var rows: Int64?
 
     public init(
         version: String, kind: StepKind, script: String, success: Bool, executionMS: Int64, error: String? = nil, startedAt: Date? = nil,

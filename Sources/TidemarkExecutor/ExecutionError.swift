@@ -10,6 +10,9 @@ public enum ExecutionError: Error, Sendable, Hashable, CustomStringConvertible {
     case unknownInRollout(target: String, what: String)
     /// The backup before a data-losing step on a prod target failed, so the step did not run.
     case backupFailed(target: String, version: String, message: String)
+    /// A batch of a batched step failed and rolled back; the batches before it committed, and
+    /// the step's history row keeps their checkpoint (docs/backfills.md#when-a-batch-fails).
+    case batchFailed(target: String, version: String, kind: StepKind, message: String, checkpoint: BatchCheckpoint)
 
     public var description: String {
         switch self {
@@ -21,6 +24,11 @@ public enum ExecutionError: Error, Sendable, Hashable, CustomStringConvertible {
             return "\(target): the rollout refers to \(what), which is no longer in the plan or inventory; plan again (`tidemark plan -i <inventory> --out <rollout-file>`)."
         case .backupFailed(let target, let version, let message):
             return "\(target): the backup before data-losing version \(version) failed, so that step did not run (the steps before it committed): \(message). Fix the backup, or pass --no-backup to go on without one."
+        case .batchFailed(let target, let version, let kind, let message, let checkpoint):
+            let kept =
+                checkpoint.lastKey.map { "the batches before it committed (\(checkpoint.rows) rows, keys up to \($0)), and the next apply resumes after key \($0)" }
+                ?? "no batch had committed, and the next apply starts from the first key"
+            return "\(target): \(kind.rawValue) step of version \(version) failed: \(message). That batch was rolled back; \(kept). Fix the cause (the data or the statement), then apply again."
         }
     }
 

@@ -21,7 +21,7 @@ public struct FleetReader: Sendable {
     /// estimates are read in the same connection (one query), for the planner's lock-risk check.
     public func readStates(
         of targets: [Target], inventory: Inventory, pool: DispatchWorkers, missingDatabases: MissingDatabases = .reported,
-        relations: [String] = []
+        relations: [String] = [], batches: [String: BatchSpec] = [:]
     ) async -> [String: Result<TargetState, BackendError>] {
         // Targets that differ only in schema are read together, a few round trips for hundreds
         // of schemas (docs/tenants.md#shared-sessions-per-server); the lock-risk estimates are
@@ -59,12 +59,13 @@ public struct FleetReader: Sendable {
         results.merge(batched) { first, _ in first }
         // Alone: the targets no batch could read, those read as empty (another tool's history
         // may be there), and those of a batch whose session failed (each fails on its own).
+        // An unfinished backfill is read alone too: its progress needs the table's key range.
         let rest = alone + chunks.flatMap { $0 }.filter { target in
             guard case .success(let state)? = results[target.name] else { return true }
-            return state.applied.isEmpty
+            return state.applied.isEmpty || state.backfill != nil
         }
         let single = await pool.each(rest, inventory: inventory) { [self] target, timeouts in
-            readOne(target, timeouts: timeouts, missingDatabases: missingDatabases, relations: relations)
+            readOne(target, timeouts: timeouts, missingDatabases: missingDatabases, relations: relations, batches: batches)
         }
         results.merge(single) { _, second in second }
         return results
@@ -83,7 +84,7 @@ public struct FleetReader: Sendable {
 
     /// One target's state on a connection of its own.
     private func readOne(
-        _ target: Target, timeouts: Timeouts, missingDatabases: MissingDatabases, relations: [String]
+        _ target: Target, timeouts: Timeouts, missingDatabases: MissingDatabases, relations: [String], batches: [String: BatchSpec]
     ) -> Result<TargetState, BackendError> {
         do {
             let backend = try registry.backend(for: target)
@@ -93,6 +94,9 @@ public struct FleetReader: Sendable {
             state.server = connection.databaseServer
             if !relations.isEmpty { state.estimatedRows = try connection.estimatedRows(of: relations) }
             if state.applied.isEmpty { state.foreignHistory = try Self.foreignHistory(on: connection) }
+            if let backfill = state.backfill, let spec = batches[BatchSpec.key(version: backfill.version, kind: backfill.kind)] {
+                state.backfillStatus = Self.backfillStatus(of: backfill, spec: spec, on: connection, estimates: state.estimatedRows)
+            }
             return .success(state)
         } catch BackendError.databaseNotFound(_, _) where missingDatabases == .readAsEmpty {
             return .success(.empty)
@@ -111,6 +115,21 @@ extension FleetReader {
             if let rows = try connection.readRows(of: tool.historyTable), !rows.isEmpty { return tool }
         }
         return nil
+    }
+
+    /// Where an unfinished backfill is: its checkpoint against the key range (two index probes).
+    /// A table that cannot be read leaves the range out rather than failing the state.
+    static func backfillStatus(
+        of entry: HistoryEntry, spec: BatchSpec, on connection: any BackendConnection, estimates: [String: Double]
+    ) -> BackfillStatus {
+        var status = BackfillStatus(
+            version: entry.version, table: spec.table, lastKey: entry.batch?.lastKey, rows: entry.batch?.rows ?? 0, minKey: nil,
+            maxKey: nil, tableRows: estimates[spec.table])
+        if case .ready(let low, let high)? = try? connection.batchTable(spec) {
+            status.minKey = low
+            status.maxKey = high
+        }
+        return status
     }
 
     /// What a target whose database does not exist yet (a new SQLite file) reads as. Thread-safe value.

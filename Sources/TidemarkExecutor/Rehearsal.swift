@@ -274,14 +274,32 @@ private struct ScratchSession {
     func run(_ migration: Migration, _ kind: StepKind) -> String? {
         let script = kind == .undo ? migration.undo : migration.forward
         guard let script else { return "no \(kind.rawValue) script" }
-        let request = StepRequest(
+        var request = StepRequest(
             version: migration.version.text, description: migration.description, kind: kind, scriptPath: script.path, sql: script.sql,
             checksum: script.checksum, transactional: script.isTransactional, runID: runID, appliedBy: "tidemark rehearse")
         do {
+            if let spec = script.batch {
+                // Batched as apply runs it (docs/backfills.md): on a scratch database, usually one batch.
+                request.batch = spec
+                let step = PlannedStep(
+                    version: migration.version, description: migration.description, kind: kind, script: script.path,
+                    checksum: script.checksum, transactional: true)
+                let backfill = Backfill(
+                    step: step, request: request, spec: spec, target: connection.target.name, environment: connection.target.environment,
+                    history: try connection.readHistory(), lockRetries: 0, lockBackoff: Backoff(initial: .milliseconds(100), maximum: .seconds(1)),
+                    logger: logger)
+                var outcome = TargetOutcome(
+                    target: connection.target.name, environment: connection.target.environment, action: .forward, outcome: .failed, reason: "",
+                    fromVersion: nil, toVersion: nil)
+                guard try backfill.run(on: connection, into: &outcome, shouldStop: { false }, onEvent: { _ in }) else {
+                    return outcome.reason.isEmpty ? (outcome.error ?? "the batched step stopped") : outcome.reason
+                }
+                return nil
+            }
             try connection.run(request)
             return nil
         } catch {
-            return error.description
+            return "\(error)"
         }
     }
 

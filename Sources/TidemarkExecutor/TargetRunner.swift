@@ -90,7 +90,8 @@ public struct TargetRunner: Sendable {
                 return finish(outcome)
             }
             defer { try? connection.unlock() }
-            let state = TargetState(history: try connection.readHistory())
+            let history = try connection.readHistory()
+            let state = TargetState(history: history)
             if let stale = targetPlan.staleness(found: state) { throw stale }
             if let driftGate, driftGate.policy(target) != .off {
                 switch try driftGate.check(connection, target: target, state: state, style: plan.versionStyle) {
@@ -123,6 +124,17 @@ public struct TargetRunner: Sendable {
                     guard try backUp(target, before: step, backend: backend, timeouts: timeouts, into: &outcome, logger: logger, onEvent: onEvent) else {
                         return finish(outcome)
                     }
+                }
+                if let spec = request.batch {
+                    let backfill = Backfill(
+                        step: step, request: request, spec: spec, target: target.name, environment: target.environment, history: history, lockRetries: lockRetries,
+                        lockBackoff: lockBackoff, logger: logger)
+                    guard try backfill.run(on: connection, into: &outcome, shouldStop: shouldStop, onEvent: onEvent) else {
+                        return finish(outcome)
+                    }
+                    outcome.toVersion = highest(outcome.toVersion, after: step)
+                    try verifyStep(step, on: connection, into: &outcome, logger: logger)
+                    continue
                 }
                 var lockTimeouts: [String] = []
                 let startedAt = Date()
@@ -271,7 +283,7 @@ public struct TargetRunner: Sendable {
         return StepRequest(
             version: step.version.text, description: description, kind: step.kind, scriptPath: step.script,
             sql: recordOnly ? "" : script?.sql ?? "", checksum: step.kind == .undo ? (script?.checksum ?? "") : migration.forward.checksum,
-            transactional: step.transactional, runID: runID, appliedBy: appliedBy)
+            transactional: step.transactional, runID: runID, appliedBy: appliedBy, batch: recordOnly ? nil : script?.batch)
     }
 }
 

@@ -16,7 +16,7 @@ struct InventoryParser {
         ["tier", "live", "audit", "concurrency", "canary", "max_failures", "drift", "approval"] + timeoutKeys + lockKeys + scheduleKeys + ["targets"]
     static let targetKeys = ["name", "url", "service", "schema", "tags", "password_env", "option_file", "option_group"]
     static let notifyKeys = ["name", "type", "url", "url_env", "secret_env", "on", "environments", "routing_key_env", "api_key_env", "events_url", "api_url", "smtp_url", "from", "to", "username_env", "password_env"]
-    static let events = ["run.started", "target.succeeded", "target.failed", "target.blocked", "wave.halted", "wave.awaiting_approval", "run.finished"]
+    static let events = ["run.started", "target.succeeded", "target.failed", "target.blocked", "wave.halted", "wave.awaiting_approval", "run.finished", "step.progress"]
     static let eventWords = events.compactMap { $0.split(separator: ".").last.map(String.init) }
     static let tiers = Tier.allCases.map(\.rawValue)
 

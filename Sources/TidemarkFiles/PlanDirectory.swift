@@ -393,12 +393,56 @@ private struct PlanLoader {
         } else {
             noTransaction = TransactionDetection.reason(for: statements)
         }
+        if let batch = directives.batch {
+            checkBatched(statements: statements, batch: batch, noTransaction: noTransaction, file: file)
+        }
         let checksums = Checksum.script(data, acknowledgements: directives.acknowledgementLines)
         let script = Script(
             path: name.path, sql: sql, checksum: checksums.checksum, wholeFileChecksum: checksums.wholeFile, noTransaction: noTransaction,
             compensates: directives.compensates?.version, dataLossAcknowledged: directives.dataLossAcknowledged,
-            irreversible: directives.irreversible, lockAcknowledged: directives.lockAcknowledged)
+            irreversible: directives.irreversible, lockAcknowledged: directives.lockAcknowledged, batch: directives.batch?.spec)
         return (script, directives)
+    }
+
+    /// A batched script holds exactly one statement, runs in Tidemark's transactions (one per
+    /// batch), and uses both placeholders (docs/backfills.md#the-directive).
+    mutating func checkBatched(
+        statements: [SQLScanner.Statement], batch: (spec: BatchSpec, location: SourceLocation),
+        noTransaction: NoTransactionReason?, file: String
+    ) {
+        let example = "UPDATE \(batch.spec.table) SET … WHERE \(batch.spec.key) >= :batch_start AND \(batch.spec.key) < :batch_end"
+        guard let statement = statements.first else {
+            errors.append(.badDirective(location: batch.location, message: "a batched script needs one statement, e.g. \(example)."))
+            return
+        }
+        if statements.count > 1 {
+            errors.append(
+                .badDirective(
+                    location: SourceLocation(file: file, line: statements[1].line, column: 1),
+                    message:
+                        "a batched script holds exactly one statement (each batch runs it once); this is statement 2 of \(statements.count): move it to its own version."
+                ))
+            return
+        }
+        if let noTransaction {
+            errors.append(
+                .badDirective(
+                    location: batch.location,
+                    message:
+                        "a batched script runs each batch in Tidemark's own transaction, but this one \(noTransaction.explanation); remove one of the two."
+                ))
+            return
+        }
+        let uses = BatchStatement.uses(statement.text)
+        let missing = [uses.start ? nil : BatchSpec.startPlaceholder, uses.end ? nil : BatchSpec.endPlaceholder].compactMap { $0 }
+        if !missing.isEmpty {
+            errors.append(
+                .badDirective(
+                    location: SourceLocation(file: file, line: statement.line, column: 1),
+                    message:
+                        "a batched statement must use \(missing.joined(separator: " and ")) to limit each batch to its key range; write e.g. \(example)."
+                ))
+        }
     }
 
     /// A compensating version must name an earlier version of this plan.

@@ -19,6 +19,9 @@ struct ScriptDirectives: Sendable {
     /// The lines (1-based) holding `data-loss-ok` or `lock-ok`: acknowledgements, which change
     /// nothing about how the script runs, so the checksum leaves them out (`Checksum.script`).
     var acknowledgementLines: Set<Int> = []
+    /// `-- tidemark:batch table=T key=K size=N …`, with where it was written (the script's
+    /// statement is checked against it by `PlanDirectory`).
+    var batch: (spec: BatchSpec, location: SourceLocation)?
 
     /// Reads the directives of `sql`; problems are appended to `errors`.
     ///
@@ -52,7 +55,7 @@ struct ScriptDirectives: Sendable {
                 errors.append(.badDirective(location: location, message: message))
             }
 
-            let known = ["no-transaction", "compensates", "data-loss-ok", "lock-ok", "irreversible"]
+            let known = ["no-transaction", "compensates", "data-loss-ok", "lock-ok", "irreversible", "batch"]
             guard known.contains(name) else {
                 errors.append(.unknownDirective(location: location, directive: name))
                 continue
@@ -86,6 +89,11 @@ struct ScriptDirectives: Sendable {
                     )
                 } else if let version = Version(argument, style: style) {
                     directives.compensates = (version, location)
+                }
+            case "batch":
+                switch BatchDirective.parse(argument) {
+                case .success(let spec): directives.batch = (spec, location)
+                case .failure(let problem): fail(problem.message)
                 }
             case "data-loss-ok":
                 if argument.isEmpty {
@@ -127,5 +135,81 @@ extension Substring {
     /// The text without leading and trailing whitespace.
     func trimmingWhitespace() -> String {
         String(drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed())
+    }
+}
+
+/// The arguments of `-- tidemark:batch` (docs/backfills.md#the-directive). Pure.
+enum BatchDirective {
+    struct Problem: Error {
+        var message: String
+    }
+
+    static let example = "-- tidemark:batch table=orders key=id size=5000 pause=50ms"
+
+    /// `table=T key=K size=N [pause=D] [max_rows_per_second=R] [max_lag=D]`, in any order.
+    static func parse(_ argument: String) -> Result<BatchSpec, Problem> {
+        var values: [String: String] = [:]
+        for word in argument.split(whereSeparator: \.isWhitespace) {
+            guard let equals = word.firstIndex(of: "="), equals != word.startIndex else {
+                return .failure(Problem(message: "tidemark:batch takes name=value options, not '\(word)'; write e.g. \(example)."))
+            }
+            let name = String(word[..<equals])
+            let value = String(word[word.index(after: equals)...])
+            let options = ["table", "key", "size", "pause", "max_rows_per_second", "max_lag"]
+            guard options.contains(name) else {
+                return .failure(
+                    Problem(message: "tidemark:batch has no option '\(name)'; the options are \(options.joined(separator: ", ")).")
+                )
+            }
+            guard values[name] == nil else {
+                return .failure(Problem(message: "tidemark:batch gives \(name) twice; keep one."))
+            }
+            guard !value.isEmpty else {
+                return .failure(Problem(message: "tidemark:batch \(name)= needs a value; write e.g. \(example)."))
+            }
+            values[name] = value
+        }
+        for required in ["table", "key", "size"] where values[required] == nil {
+            return .failure(Problem(message: "tidemark:batch needs \(required)=; write e.g. \(example)."))
+        }
+        guard let table = values["table"], let key = values["key"], let sizeText = values["size"] else {
+            return .failure(Problem(message: "tidemark:batch needs table=, key= and size=; write e.g. \(example)."))
+        }
+        guard isName(table, parts: 2) else {
+            return .failure(Problem(message: "tidemark:batch table='\(table)' is not a table name; write table=orders or table=app.orders."))
+        }
+        guard isName(key, parts: 1) else {
+            return .failure(Problem(message: "tidemark:batch key='\(key)' is not a column name; name the table's unique integer key, e.g. key=id."))
+        }
+        guard let size = Int(sizeText), size >= 1, size <= 10_000_000 else {
+            return .failure(
+                Problem(message: "tidemark:batch size=\(sizeText) must be a whole number of rows from 1 to 10000000; write e.g. size=5000."))
+        }
+        var spec = BatchSpec(table: table, key: key, size: size)
+        for (name, target) in [("pause", \BatchSpec.pause), ("max_lag", \BatchSpec.maxLag)] {
+            guard let text = values[name] else { continue }
+            guard let duration = DurationText.parse(text), duration > .zero else {
+                return .failure(Problem(message: "tidemark:batch \(name)=\(text) is not a duration; write e.g. \(DurationText.examples)."))
+            }
+            spec[keyPath: target] = duration
+        }
+        if let text = values["max_rows_per_second"] {
+            guard let rate = Int(text), rate >= 1 else {
+                return .failure(
+                    Problem(message: "tidemark:batch max_rows_per_second=\(text) must be a whole number above 0; write e.g. max_rows_per_second=20000."))
+            }
+            spec.maxRowsPerSecond = rate
+        }
+        return .success(spec)
+    }
+
+    /// A bare SQL name, or up to `parts` of them joined by dots.
+    private static func isName(_ text: String, parts: Int) -> Bool {
+        let pieces = text.split(separator: ".", omittingEmptySubsequences: false)
+        guard (1...parts).contains(pieces.count) else { return false }
+        return pieces.allSatisfy { piece in
+            guard let first = piece.unicodeScalars.first, first == "_" || first.properties.isAlphabetic else { return false }
+            return piece.unicodeScalars.allSatisfy { $0 == "_" || $0 == "$" || $0.properties.isAlphabetic || ("0"..."9").contains($0) }
+        }
     }
 }

@@ -45,7 +45,7 @@ public struct FleetSnapshot: Sendable {
         let workers = DispatchWorkers(count: WavePolicy.readWorkers(inventory), label: "tidemark-read")
         let results = await FleetReader(registry: registry, logger: logger).readStates(
             of: targets, inventory: inventory, pool: workers, missingDatabases: missingDatabases,
-            relations: plan.lockRiskRelations)
+            relations: Array(Set(plan.lockRiskRelations + plan.batchedTables)).sorted(), batches: plan.batchSpecs)
         var states: [String: TargetState] = [:]
         var unreachable: [String: BackendError] = [:]
         for (name, result) in results {

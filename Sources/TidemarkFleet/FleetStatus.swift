@@ -26,6 +26,8 @@ public struct StatusRow: Sendable, Encodable {
     public var drift: DriftResult?
     /// The server the target's state was read from (`MariaDB 10.11.19`), when the backend says.
     public var server: DatabaseServer?
+    /// An unfinished batched step (docs/backfills.md#resuming): the target is in progress, not dirty.
+    public var backfill: BackfillStatus?
 }
 
 /// The status use case: every selected target's version, pending and quarantined versions,
@@ -60,8 +62,15 @@ public enum FleetStatus {
                 let onQuarantined = applied.contains { plan.isQuarantined($0) && !compensated.contains($0) }
                 row.converged = row.pending.isEmpty && !row.dirty && !onQuarantined
                 row.lastRun = state.lastEntry.map {
-                    "\(ISO8601Timestamp.string(from: $0.startedAt)) \($0.kind.rawValue) \($0.version)\($0.success ? "" : " (failed)")"
+                    let result: String
+                    if $0.isBackfillInProgress {
+                        result = " (in progress: \(state.backfillStatus?.text ?? "backfill, \($0.batch?.rows ?? 0) rows"))"
+                    } else {
+                        result = $0.success ? "" : " (failed)"
+                    }
+                    return "\(ISO8601Timestamp.string(from: $0.startedAt)) \($0.kind.rawValue) \($0.version)\(result)"
                 }
+                row.backfill = state.backfillStatus
                 return row
             }
         }

@@ -91,7 +91,7 @@ enum IncidentPolicy {
         case .test:
             let key = testKey(inventory: event.inventory)
             return [.trigger(key: key, severity: .info), .resolve(key: key)]
-        case .runStarted, .waveAwaitingApproval:
+        case .runStarted, .waveAwaitingApproval, .stepProgress:
             return []
         }
     }

@@ -24,7 +24,7 @@ struct IncidentText: Sendable {
             text = "\(event.inventory): wave \(environment) halted: \(event.reason ?? "its failure budget was spent")"
         case .test:
             text = "Tidemark test event for inventory \(event.inventory) (sink \(sinkName)); nothing is wrong, it resolves at once"
-        case .runStarted, .runFinished, .targetSucceeded, .targetConverged, .waveAwaitingApproval:
+        case .runStarted, .runFinished, .targetSucceeded, .targetConverged, .waveAwaitingApproval, .stepProgress:
             text = "\(event.inventory): \(event.kind.rawValue)"
         }
         return SlackFormatter.truncate(text, to: limit)

@@ -157,6 +157,8 @@ public actor Notifier {
             let pending = await channel.abandon()
             var written = 0
             for (delivery, lastError) in pending {
+                // A progress report is stale by the next run: never kept (docs/backfills.md#watching-a-backfill).
+                if delivery.event == EventKind.stepProgress.rawValue { continue }
                 do {
                     try outbox.write(delivery, lastError: lastError)
                     written += 1
@@ -363,7 +365,7 @@ public actor Notifier {
             message = summary
         case .test:
             message = formatter.test(event, id: id)
-        case .runStarted, .targetSucceeded, .targetConverged, .waveAwaitingApproval:
+        case .runStarted, .targetSucceeded, .targetConverged, .waveAwaitingApproval, .stepProgress:
             return []
         }
         sequence += 1

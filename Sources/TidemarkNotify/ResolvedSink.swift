@@ -115,7 +115,10 @@ struct ResolvedSink: Sendable {
             return event.restricted(to: sink.environments)
         }
         let wanted: Bool
-        if sink.on.isEmpty {
+        if event.kind == .stepProgress {
+            // Progress goes only where it was asked for by name: a sink without `on:` is not flooded.
+            wanted = sink.on.contains(where: event.kind.isNamed(by:))
+        } else if sink.on.isEmpty {
             switch sink.kind {
             case .webhook: wanted = true
             case .slack, .teams: wanted = event.kind != .runStarted && event.kind != .targetSucceeded

@@ -24,6 +24,8 @@ public final class RunNotifications: Sendable {
         /// Targets whose event was posted (or that produce none), so `finish` adds only the rest.
         var recorded: Set<String> = []
         var haltedWaves: Set<String> = []
+        /// When each target last posted `step.progress`.
+        var progressPosted: [String: ContinuousClock.Instant] = [:]
     }
     private let state = Mutex(State())
 
@@ -89,7 +91,39 @@ public final class RunNotifications: Sendable {
             record(outcome)
         } else if case .waveHalted(let environment, let reason) = event {
             waveHalted(environment: environment, reason: reason)
+        } else if case .stepProgress(let progress) = event {
+            stepProgress(progress)
         }
+    }
+
+    /// How often a target's batched step may post `step.progress`.
+    static let progressInterval: Duration = .seconds(10)
+
+    /// Posts `step.progress` for a target at most every `progressInterval` (the first at once).
+    public func stepProgress(_ progress: BackfillProgress) {
+        guard let notifier else { return }
+        let now = ContinuousClock.now
+        let due = state.withLock { state in
+            if let last = state.progressPosted[progress.target], now - last < Self.progressInterval { return false }
+            state.progressPosted[progress.target] = now
+            return true
+        }
+        guard due else { return }
+        var event = Event(
+            kind: .stepProgress, runID: runID, inventory: inventory, environment: progress.environment, target: progress.target,
+            toVersion: progress.version, reason: Self.progressText(progress), traceID: traceID)
+        event.progress = progress
+        notifier.post(event)
+    }
+
+    /// `forward 2 on orders: 37%, 1,234,567 rows, 45,000 rows/s, about 80 s left`.
+    static func progressText(_ progress: BackfillProgress) -> String {
+        var parts: [String] = []
+        if let fraction = progress.fraction { parts.append("\(Int((fraction * 100).rounded(.down)))%") }
+        parts.append("\(progress.rows) rows")
+        parts.append("\(Int(progress.rowsPerSecond.rounded())) rows/s")
+        if let remaining = progress.remainingSeconds, remaining.isFinite { parts.append("about \(Int(remaining.rounded(.up))) s left") }
+        return "\(progress.kind.rawValue) \(progress.version) on \(progress.table): \(parts.joined(separator: ", "))"
     }
 
     /// Posts what one finished target means: `target.succeeded`; `target.blocked`;

@@ -131,6 +131,11 @@ struct SlackFormatter: Sendable {
             return SlackMessage(
                 text: "Tidemark \(event.inventory): wave \(event.environment ?? "?") awaits approval",
                 blocks: [.section(":raised_hand: Wave *\(environment)* awaits approval\(command)"), .context("\(run) · inventory \(inventory)")])
+        case .stepProgress:
+            let progress = Self.escape(event.reason ?? "")
+            return SlackMessage(
+                text: "Tidemark \(event.inventory): \(event.target ?? "?") (\(event.environment ?? "?")) backfill: \(event.reason ?? "")",
+                blocks: [.section(":hourglass_flowing_sand: *\(target)* (\(environment)) backfill \(progress)"), .context(run)])
         case .test:
             return SlackMessage(
                 text: "Tidemark test notification for inventory \(event.inventory)",

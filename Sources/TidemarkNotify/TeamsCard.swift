@@ -154,6 +154,10 @@ struct TeamsFormatter: Sendable {
                 ], fallback: "Tidemark test notification for inventory \(event.inventory)")
         case .targetConverged:
             return nil
+        case .stepProgress:
+            return card(
+                [.text("⏳ \(target) (\(environment)) backfill: \(event.reason ?? "")"), .text(run, style: .subtle)],
+                fallback: "Tidemark \(event.inventory): \(target) (\(environment)) backfill: \(event.reason ?? "")")
         case .waveAwaitingApproval:
             var body: [CardElement] = [.text("✋ Wave \(environment) awaits approval", style: .attention)]
             if let command = event.reason { body.append(.text(command, style: .monospace)) }

@@ -15,7 +15,7 @@ struct WebhookPayload: Encodable {
 
     enum CodingKeys: String, CodingKey {
         case schema, event, runID = "run_id", inventory, environment, target, from, to, action, error, at, reason
-        case startedAt = "started_at", finishedAt = "finished_at", counts, environments, traceID = "trace_id"
+        case startedAt = "started_at", finishedAt = "finished_at", counts, environments, traceID = "trace_id", progress
     }
 
     func encode(to encoder: any Encoder) throws {
@@ -38,6 +38,8 @@ struct WebhookPayload: Encodable {
         try container.encode(event.counts, forKey: .counts)
         try container.encode(event.environmentCounts, forKey: .environments)
         try container.encode(event.traceID, forKey: .traceID)
+        // Only `step.progress` carries it; other events keep their documented shape.
+        try container.encodeIfPresent(event.progress.map(ProgressPayload.init), forKey: .progress)
     }
 
     /// The exact bytes sent and signed: compact JSON, sorted keys.
@@ -45,5 +47,37 @@ struct WebhookPayload: Encodable {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return try encoder.encode(self)
+    }
+}
+
+/// `progress` of a `step.progress` payload (docs/backfills.md#watching-a-backfill).
+struct ProgressPayload: Encodable {
+    var version: String
+    var kind: String
+    var table: String
+    var rows: Int64
+    var batches: Int
+    var lastKey: Int64?
+    var maxKey: Int64?
+    var percent: Double?
+    var rowsPerSecond: Double
+    var etaSeconds: Double?
+
+    init(_ progress: BackfillProgress) {
+        version = progress.version
+        kind = progress.kind.rawValue
+        table = progress.table
+        rows = progress.rows
+        batches = progress.batches
+        lastKey = progress.lastKey
+        maxKey = progress.maxKey
+        percent = progress.fraction.map { ($0 * 1000).rounded() / 10 }
+        rowsPerSecond = progress.rowsPerSecond.rounded()
+        etaSeconds = progress.remainingSeconds.map { $0.rounded(.up) }
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case version, kind, table, rows, batches, lastKey = "last_key", maxKey = "max_key", percent
+        case rowsPerSecond = "rows_per_second", etaSeconds = "eta_seconds"
     }
 }

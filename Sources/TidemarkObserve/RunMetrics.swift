@@ -72,7 +72,27 @@ public enum RunMetrics {
             samples: [.init(labels: [inventory], value: Double(report.targets.filter { $0.outcome == .blocked }.count))])
         return MetricsDocument(
             families: [runTargets, duration, finished] + targetFamilies(inventory: report.inventory, samples)
-                + [blocked, stepDurations(report)])
+                + [blocked, stepDurations(report)] + backfillRows(report))
+    }
+
+    /// `tidemark_backfill_rows_total`: rows the last run's batched steps changed, per target and
+    /// version (docs/backfills.md#watching-a-backfill); absent when the run had none, so a file
+    /// without backfills reads as before.
+    private static func backfillRows(_ report: RunReport) -> [MetricsDocument.Family] {
+        var family = MetricsDocument.Family(
+            name: "tidemark_backfill_rows_total", help: "Rows changed by the last run's batched steps (backfills).", kind: .counter)
+        for outcome in report.targets {
+            for step in outcome.steps {
+                guard let rows = step.rows else { continue }
+                family.samples.append(
+                    .init(
+                        labels: [
+                            .init("inventory", report.inventory), .init("environment", outcome.environment), .init("target", outcome.target),
+                            .init("version", step.version),
+                        ], value: Double(rows)))
+            }
+        }
+        return family.samples.isEmpty ? [] : [family]
     }
 
     /// The fleet as `status` read it: each target's version, dirty targets, targets not converged.

@@ -120,7 +120,21 @@ public struct Planner: Sendable {
         var checked = checkingLocks(plan, target: target, environment: environment, state: state, result: result, memo: memo)
         if target.backendKind == .mysql { checked.steps = markingImplicitCommits(checked.steps, memo: memo) }
         checked.steps = memo.shared(checked.steps)
-        return checked
+        return estimatingBatches(checked, state: state)
+    }
+
+    /// docs/backfills.md#in-the-plan: a batched step gets the target's estimate of its table's
+    /// rows (nil where the catalog has none, as on SQLite). Steps are copied only when one changes.
+    private func estimatingBatches(_ plan: TargetPlan, state: TargetState) -> TargetPlan {
+        guard plan.steps.contains(where: { step in step.batch.map { state.estimatedRows[$0.table] != step.batchEstimatedRows } ?? false })
+        else { return plan }
+        var plan = plan
+        plan.steps = plan.steps.map { step in
+            var step = step
+            if let spec = step.batch { step.batchEstimatedRows = state.estimatedRows[spec.table] }
+            return step
+        }
+        return plan
     }
 
     /// docs/live-production.md#lint-and-lock-risk-in-the-plan: each lock-risky step gets the
@@ -394,9 +408,12 @@ public struct Planner: Sendable {
             version: migration.version, description: migration.description, kind: kind, script: script.path,
             checksum: script.checksum, transactional: script.isTransactional, dataLosing: !findings.isEmpty, dataLossNotes: notes,
             compensates: kind == .undo ? nil : migration.compensates)
-        step.lockRisks = LockRiskClassifier.findings(in: script.sql).map(LockRisk.init)
+        // A batched script is the fix for an unbatched data change: its one statement is not one.
+        step.lockRisks = LockRiskClassifier.findings(in: script.sql).filter { script.batch == nil || $0.rule != .unbatchedDataChange }
+            .map(LockRisk.init)
         step.lockAcknowledged = script.lockAcknowledged
         step.lockAcknowledgedBy = script.lockAcknowledgedBy
+        step.batch = script.batch
         return step
     }
 

@@ -105,9 +105,14 @@ final class PGConnection {
         return try collectResults()
     }
 
+    /// The rows the last statement of the last query changed (`PQcmdTuples`: UPDATE, DELETE,
+    /// INSERT); 0 for statements that report none.
+    private(set) var affectedRows: Int64 = 0
+
     /// Reads every result of the query just sent; the first error wins, as in PQexec.
     private func collectResults() throws(PGError) -> [PGRow] {
         var rows: [PGRow] = []
+        affectedRows = 0
         var failure: PGError?
         var completed = 0  // one final result per statement; COPY's intermediate ones not counted
         while let result = PQgetResult(handle) {
@@ -116,8 +121,10 @@ final class PGConnection {
             switch status {
             case PGRES_TUPLES_OK, PGRES_SINGLE_TUPLE:
                 rows = Self.rows(of: result)
+                affectedRows = PQcmdTuples(result).flatMap { Int64(String(cString: $0)) } ?? 0
                 completed += 1
             case PGRES_COMMAND_OK, PGRES_EMPTY_QUERY:
+                affectedRows = PQcmdTuples(result).flatMap { Int64(String(cString: $0)) } ?? 0
                 completed += 1
             case PGRES_COPY_IN, PGRES_COPY_BOTH:
                 // A script has no data to feed: end the COPY with an error so the statement fails.

@@ -135,8 +135,8 @@ public final class PostgresConnection: BackendConnection {
         case .current:
             historyIsCurrent = true
             return
-        case .withoutAttempt:
-            try addAttemptColumn(pg)
+        case .withoutAttempt, .version1:
+            try upgradeHistoryTable(pg)
             historyIsCurrent = true
             return
         case .absent: break
@@ -166,10 +166,12 @@ public final class PostgresConnection: BackendConnection {
                     started_at timestamptz NOT NULL,
                     finished_at timestamptz,
                     execution_ms bigint NOT NULL DEFAULT 0,
-                    success boolean NOT NULL,
+                    success boolean,
                     transactional boolean NOT NULL,
                     error text,
-                    attempt integer NOT NULL DEFAULT 1
+                    attempt integer NOT NULL DEFAULT 1,
+                    batch_last_key bigint,
+                    batch_rows bigint
                 )
                 """)
             try pg.execute("COMMIT")
@@ -181,21 +183,28 @@ public final class PostgresConnection: BackendConnection {
         }
     }
 
-    /// Brings a table written by an older Tidemark up to date: `attempt`
-    /// (docs/decisions/0015-lock-retries-in-the-history.md) is added with default 1, which is what
-    /// every earlier row was. A constant default makes this a catalog change on PostgreSQL 11 and
-    /// later: no rewrite, a brief lock. Older binaries keep working (they name their columns and
-    /// the default fills the new one).
-    private func addAttemptColumn(_ pg: PGConnection) throws(BackendError) {
+    /// Brings a table written by an older Tidemark up to version 2 (docs/guide.md#history-table):
+    /// `attempt` (docs/decisions/0015-lock-retries-in-the-history.md) with default 1, which is
+    /// what every earlier row was; then `batch_last_key` and `batch_rows` (NULL: not a batched
+    /// step) and `success` nullable (NULL: a batched step in progress,
+    /// docs/decisions/0033-backfill-checkpoints-in-the-history.md). Each is a catalog change on
+    /// PostgreSQL 11 and later: no rewrite, a brief lock. Older binaries keep working (they name
+    /// their columns and the defaults fill the new ones).
+    private func upgradeHistoryTable(_ pg: PGConnection) throws(BackendError) {
         do throws(PGError) {
             try pg.execute("BEGIN")
             try pg.query("SELECT pg_advisory_xact_lock($1::bigint)", [String(PostgresSQL.creationLockKey(schema: schema))])
-            try pg.execute("ALTER TABLE \(historyTable) ADD COLUMN IF NOT EXISTS attempt integer NOT NULL DEFAULT 1")
+            try pg.execute(
+                """
+                ALTER TABLE \(historyTable) ADD COLUMN IF NOT EXISTS attempt integer NOT NULL DEFAULT 1, \
+                ADD COLUMN IF NOT EXISTS batch_last_key bigint, ADD COLUMN IF NOT EXISTS batch_rows bigint, \
+                ALTER COLUMN success DROP NOT NULL
+                """)
             try pg.execute("COMMIT")
-            logger.notice("added the attempt column to \(historyTable) (written by an older Tidemark)")
+            logger.notice("upgraded \(historyTable) to version 2 (attempt, batch_last_key, batch_rows; written by an older Tidemark)")
         } catch {
             if pg.inTransactionBlock { _ = try? pg.execute("ROLLBACK") }
-            throw failure("cannot add the attempt column to \(historyTable) (written by an older Tidemark)", error)
+            throw failure("cannot upgrade \(historyTable) to version 2 (written by an older Tidemark)", error)
         }
     }
 
@@ -203,8 +212,14 @@ public final class PostgresConnection: BackendConnection {
         let pg = try open()
         let shape = try historyShape(pg)
         guard shape != .absent else { return [] }
-        // A read-only connection cannot upgrade an older table: it reads every row as attempt 1.
-        let columns = shape == .current ? Self.columns : Self.columnsBeforeAttempt
+        // A read-only connection cannot upgrade an older table: it reads every row as attempt 1
+        // (before version 2: no row is batched).
+        let columns: String
+        switch shape {
+        case .current: columns = Self.columns
+        case .version1: columns = Self.columnsOfVersion1
+        case .withoutAttempt, .absent: columns = Self.columnsBeforeAttempt
+        }
         let rows: [PGRow]
         do {
             rows = try pg.query("SELECT \(columns) FROM \(historyTable) ORDER BY id")
@@ -280,8 +295,8 @@ public final class PostgresConnection: BackendConnection {
         // A writer that never called ensureHistoryTable (repair, adopt) upgrades an older table too.
         if !historyIsCurrent {
             switch try historyShape(pg) {
-            case .withoutAttempt:
-                try addAttemptColumn(pg)
+            case .withoutAttempt, .version1:
+                try upgradeHistoryTable(pg)
                 historyIsCurrent = true
             case .current: historyIsCurrent = true
             case .absent: break  // the row's INSERT names the missing table
@@ -515,17 +530,178 @@ public final class PostgresConnection: BackendConnection {
         }
     }
 
+    // MARK: - Batched steps (docs/backfills.md)
+
+    public func batchTable(_ spec: BatchSpec) throws(BackendError) -> BatchTable {
+        let pg = try open()
+        let table = Self.qualifiedName(spec.table)
+        do {
+            let found = try pg.query(
+                """
+                SELECT to_regclass($1) IS NOT NULL,
+                    (SELECT format_type(a.atttypid, NULL) FROM pg_attribute a
+                     WHERE a.attrelid = to_regclass($1) AND a.attname = $2 AND a.attnum > 0 AND NOT a.attisdropped),
+                    EXISTS (SELECT 1 FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
+                            WHERE i.indrelid = to_regclass($1) AND a.attname = $2 AND i.indisunique AND i.indisvalid
+                              AND i.indnkeyatts = 1 AND i.indpred IS NULL AND i.indexprs IS NULL)
+                """, [table, spec.key])
+            guard let row = found.first, row.count == 3, row[0] == "t" else {
+                return .unusable(problem: "table \(spec.table) does not exist here; create it before this version, or correct table= in the directive")
+            }
+            guard let type = row[1] else {
+                return .unusable(problem: "table \(spec.table) has no column \(spec.key); correct key= in the directive")
+            }
+            guard ["smallint", "integer", "bigint"].contains(type) else {
+                return .unusable(problem: "key \(spec.table).\(spec.key) is \(type), not an integer; batch on an integer key (the primary key, or add a bigserial column with a unique index)")
+            }
+            guard row[2] == "t" else {
+                return .unusable(problem: "key \(spec.table).\(spec.key) has no unique index of its own, so batches cannot be found by walking an index; create one (CREATE UNIQUE INDEX CONCURRENTLY …) in an earlier version")
+            }
+            let key = PostgresSQL.quoteIdentifier(spec.key)
+            let bounds = try walkingIndex(pg) { () throws(PGError) -> [PGRow] in try pg.query("SELECT min(\(key))::text, max(\(key))::text FROM \(table)") }
+            let minKey = bounds.first?.first.flatMap { $0 }.flatMap { Int64($0) }
+            let maxKey = bounds.first.flatMap { $0.count > 1 ? $0[1] : nil }.flatMap { Int64($0) }
+            return .ready(minKey: minKey, maxKey: maxKey)
+        } catch {
+            throw failure("cannot read \(spec.table) for its batches", error)
+        }
+    }
+
+    public func batchEnd(_ spec: BatchSpec, from start: Int64) throws(BackendError) -> Int64? {
+        let pg = try open()
+        let key = PostgresSQL.quoteIdentifier(spec.key)
+        do {
+            let rows = try walkingIndex(pg) { () throws(PGError) -> [PGRow] in
+                try pg.query(
+                    "SELECT \(key) FROM \(Self.qualifiedName(spec.table)) WHERE \(key) >= $1::bigint ORDER BY \(key) OFFSET $2::bigint LIMIT 1",
+                    [String(start), String(spec.size)])
+            }
+            return rows.first?.first.flatMap { $0 }.flatMap { Int64($0) }
+        } catch {
+            throw failure("cannot find the next batch of \(spec.table)", error)
+        }
+    }
+
+    /// Runs a key lookup with sequential scans disabled for its transaction only: the key has a
+    /// unique index (checked by `batchTable`), and a planner misled by missing statistics must
+    /// not read the whole table to find one batch's end.
+    private func walkingIndex(_ pg: PGConnection, _ body: () throws(PGError) -> [PGRow]) throws(PGError) -> [PGRow] {
+        do {
+            try pg.execute("BEGIN READ ONLY; SET LOCAL enable_seqscan = off")
+            let rows = try body()
+            try pg.execute("COMMIT")
+            return rows
+        } catch {
+            if pg.inTransactionBlock { _ = try? pg.execute("ROLLBACK") }
+            throw error
+        }
+    }
+
+    public func beginBatchedStep(_ step: StepRequest, from checkpoint: BatchCheckpoint) throws(BackendError) -> HistoryEntry {
+        let pg = try openWritable("run version \(step.version)")
+        if pg.inTransactionBlock { _ = try? pg.execute("ROLLBACK") }
+        if !historyIsCurrent { try ensureHistoryTable() }
+        do {
+            let rows = try pg.query(
+                """
+                INSERT INTO \(historyTable) (version, description, kind, script, checksum, run_id, applied_by, started_at,
+                    finished_at, execution_ms, success, transactional, error, attempt, batch_last_key, batch_rows)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, now(), NULL, 0, NULL, true, NULL, $8::integer, $9::bigint, $10::bigint)
+                RETURNING \(Self.columns)
+                """,
+                [
+                    step.version, step.description, step.kind.rawValue, step.scriptPath, step.checksum, step.runID, step.appliedBy,
+                    String(step.attempt), checkpoint.lastKey.map { String($0) }, String(checkpoint.rows),
+                ])
+            return try parsedRow(rows)
+        } catch {
+            throw failure("cannot record the start of batched version \(step.version) in \(historyTable)", error)
+        }
+    }
+
+    public func runBatch(_ step: StepRequest, row: Int64, start: Int64, end: Int64) throws(BackendError) -> Int64 {
+        let pg = try openWritable("run version \(step.version)")
+        let sql = BatchStatement.bind(step.sql, start: start, end: end)
+        var changed: Int64 = 0
+        do throws(PGError) {
+            try pg.execute("BEGIN")
+            try pg.execute(sql)
+            changed = pg.affectedRows
+            try pg.query(
+                "UPDATE \(historyTable) SET batch_last_key = $2::bigint, batch_rows = coalesce(batch_rows, 0) + $3::bigint WHERE id = $1::bigint",
+                [String(row), String(end - 1), String(changed)])
+            try pg.execute("COMMIT")
+        } catch {
+            if pg.inTransactionBlock { _ = try? pg.execute("ROLLBACK") }
+            if error.isQueryCanceled { throw .cancelled(target: target.name, version: step.version) }
+            let statement = SQLScanner.statements(in: step.sql).first
+            let message = describe(error, in: step, at: statement.map { ($0.line, nil) })
+            throw .stepFailed(
+                target: target.name, version: step.version, kind: step.kind,
+                message: "batch \(start)..<\(end): \(message)", sqlState: error.sqlState, dirty: false)
+        }
+        return changed
+    }
+
+    public func finishBatchedStep(row: Int64, success: Bool, executionMS: Int64, error: String?) throws(BackendError) -> HistoryEntry {
+        let pg = try openWritable("finish a batched step")
+        do {
+            return try retryingCancelled {
+                () throws(PGError) -> HistoryEntry in
+                let rows = try pg.query(
+                    """
+                    UPDATE \(historyTable)
+                    SET success = $2::boolean, finished_at = now(), execution_ms = execution_ms + $3::bigint, error = $4
+                    WHERE id = $1::bigint
+                    RETURNING \(Self.columns)
+                    """, [String(row), String(success), String(executionMS), error])
+                return try parsedRow(rows)
+            }
+        } catch {
+            throw failure("cannot finish the batched step's row \(row) in \(historyTable)", error)
+        }
+    }
+
+    /// `pg_stat_replication.replay_lag` on this server (the primary). A row whose `state` is NULL
+    /// is one this role may not read (it needs `pg_monitor`): the lag is unreadable, not zero.
+    public func replicationLag() throws(BackendError) -> ReplicationLag {
+        let pg = try open()
+        do {
+            let rows = try pg.query(
+                "SELECT count(*), count(state), coalesce(max(extract(epoch FROM replay_lag)), 0)::float8 FROM pg_stat_replication")
+            guard let row = rows.first, row.count == 3, let total = row[0].flatMap({ Int($0) }), let visible = row[1].flatMap({ Int($0) }),
+                let seconds = row[2].flatMap({ Double($0) })
+            else { return .unreadable(reason: "pg_stat_replication returned nothing readable") }
+            if total == 0 { return .noReplicas }
+            if visible < total {
+                return .unreadable(reason: "this role cannot read pg_stat_replication's lag columns; grant it pg_monitor")
+            }
+            return .lag(.milliseconds(Int64(seconds * 1000)))
+        } catch {
+            return .unreadable(reason: parameters.redact(error.fullMessage))
+        }
+    }
+
+    /// A name as a script writes it (`orders`, `app.orders`), each part quoted.
+    private static func qualifiedName(_ name: String) -> String {
+        name.split(separator: ".").map { PostgresSQL.quoteIdentifier(String($0)) }.joined(separator: ".")
+    }
+
     // MARK: - Rows
 
     /// The columns every history query returns, in `entry(from:)` order. Times travel as epoch
     /// seconds (exact microseconds as numeric text) so `Date` values round-trip identically.
     static let columns = """
         id, version, description, kind, script, checksum, run_id, applied_by, \
-        extract(epoch FROM started_at), extract(epoch FROM finished_at), execution_ms, success, transactional, error, attempt
+        extract(epoch FROM started_at), extract(epoch FROM finished_at), execution_ms, success, transactional, error, attempt, \
+        batch_last_key, batch_rows
         """
 
+    /// `columns` for a table of version 1 (before the batch columns).
+    static let columnsOfVersion1 = columns.replacingOccurrences(of: "batch_last_key, batch_rows", with: "NULL, NULL")
+
     /// `columns` for a table an older Tidemark created, before `attempt`.
-    static let columnsBeforeAttempt = columns.replacingOccurrences(of: ", attempt", with: ", 1")
+    static let columnsBeforeAttempt = columnsOfVersion1.replacingOccurrences(of: ", attempt,", with: ", 1,")
 
     private func insertRow(
         _ step: StepRequest, on pg: PGConnection, startedAt: Date, finishedAt: Date?, executionMS: Int64,
@@ -580,7 +756,7 @@ public final class PostgresConnection: BackendConnection {
         guard let id = text(0).flatMap({ Int64($0) }), let version = text(1), let description = text(2),
             let kind = text(3).flatMap(StepKind.init(rawValue:)), let script = text(4), let checksum = text(5),
             let runID = text(6), let appliedBy = text(7), let startedAt = text(8).flatMap(Self.date),
-            let executionMS = text(10).flatMap({ Int64($0) }), let success = text(11), let transactional = text(12)
+            let executionMS = text(10).flatMap({ Int64($0) }), let transactional = text(12)
         else {
             throw .queryFailed(
                 target: target,
@@ -590,8 +766,9 @@ public final class PostgresConnection: BackendConnection {
         return HistoryEntry(
             id: id, version: version, description: description, kind: kind, script: script, checksum: checksum,
             runID: runID, appliedBy: appliedBy, startedAt: startedAt, finishedAt: text(9).flatMap(Self.date),
-            executionMS: executionMS, success: success == "t", transactional: transactional == "t", error: text(13),
-            attempt: text(14).flatMap { Int($0) } ?? 1)
+            executionMS: executionMS, success: text(11) == "t", transactional: transactional == "t", error: text(13),
+            attempt: text(14).flatMap { Int($0) } ?? 1,
+            batch: text(16).flatMap { Int64($0) }.map { BatchCheckpoint(lastKey: text(15).flatMap { Int64($0) }, rows: $0) })
     }
 
     // MARK: - Helpers
@@ -608,10 +785,10 @@ public final class PostgresConnection: BackendConnection {
         return pg
     }
 
-    /// What the history table looks like: missing, current, or written by a Tidemark from before
-    /// the `attempt` column.
+    /// What the history table looks like: missing, current (version 2), version 1 (before the
+    /// batch columns), or written by a Tidemark from before the `attempt` column.
     private enum HistoryShape {
-        case absent, withoutAttempt, current
+        case absent, withoutAttempt, version1, current
     }
 
     private func historyShape(_ pg: PGConnection) throws(BackendError) -> HistoryShape {
@@ -620,10 +797,12 @@ public final class PostgresConnection: BackendConnection {
             let rows = try pg.query(
                 """
                 SELECT to_regclass($1) IS NOT NULL,
-                    EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass($1) AND attname = 'attempt' AND NOT attisdropped)
+                    EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass($1) AND attname = 'attempt' AND NOT attisdropped),
+                    EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass($1) AND attname = 'batch_rows' AND NOT attisdropped)
                 """, [historyTable])
-            guard let row = rows.first, row.first == "t" else { return .absent }
-            return row.count > 1 && row[1] == "t" ? .current : .withoutAttempt
+            guard let row = rows.first, row.first == "t", row.count > 2 else { return .absent }
+            if row[2] == "t" { return .current }
+            return row[1] == "t" ? .version1 : .withoutAttempt
         } catch {
             throw failure("cannot look for \(historyTable)", error)
         }

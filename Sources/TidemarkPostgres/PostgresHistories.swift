@@ -50,7 +50,8 @@ extension PostgresConnection {
         do {
             shapes = try pg.query(
                 """
-                SELECT s.name, EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname = 'attempt' AND NOT a.attisdropped)
+                SELECT s.name, EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname = 'attempt' AND NOT a.attisdropped),
+                    EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname = 'batch_last_key' AND NOT a.attisdropped)
                 FROM unnest($1::text[]) AS s(name)
                 JOIN pg_namespace n ON n.nspname = s.name
                 JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = 'tidemark_history' AND c.relkind IN ('r', 'p')
@@ -64,7 +65,10 @@ extension PostgresConnection {
         for (position, row) in shapes.enumerated() {
             guard let schema = row.first ?? nil else { continue }
             schemaAt[position] = schema
-            let columns = row.count > 1 && row[1] == "t" ? Self.columns : Self.columnsBeforeAttempt
+            // The table's shape: version 2 (batch columns), version 1, or before `attempt`.
+            let hasAttempt = row.count > 1 && row[1] == "t"
+            let hasBatch = row.count > 2 && row[2] == "t"
+            let columns = hasBatch ? Self.columns : hasAttempt ? Self.columnsOfVersion1 : Self.columnsBeforeAttempt
             selects.append("SELECT \(position) AS tm_schema, \(columns) FROM \(PostgresSQL.historyTable(in: schema))")
         }
         let rows: [PGRow]

@@ -40,6 +40,7 @@ public enum LockRiskClassifier {
         case "REINDEX": return reindex(words)
         case "ALTER": return alterTable(tokens)
         case "VACUUM": return vacuum(tokens)
+        case "UPDATE", "DELETE": return dataChange(tokens)
         case "CLUSTER":
             let names = words.dropFirst().filter { $0.keyword != "VERBOSE" }
             return [(.rewritingTable, readName(Array(names), at: 0).map { [$0.name] } ?? [])]
@@ -107,6 +108,41 @@ public enum LockRiskClassifier {
     }
 
     /// `VACUUM FULL name`, `VACUUM (FULL, …) name`
+    /// `UPDATE [ONLY] table … [WHERE …]`, `DELETE FROM [ONLY] table … [WHERE …]`: flagged unless
+    /// the WHERE is a key lookup, equalities joined by AND (`id = 42`, `tenant = $1 AND id = 7`).
+    /// Whether the compared column is a primary or unique key is not known from the text: an
+    /// equality is taken as one, since a change of a few rows is what such a WHERE says.
+    private static func dataChange(_ tokens: [SQLToken]) -> Rules {
+        let words = tokens.filter { $0.depth == 0 }
+        var index = 1
+        if words.first?.keyword == "DELETE" {
+            guard index < words.count, words[index].keyword == "FROM" else { return [] }
+            index += 1
+        }
+        if index < words.count, words[index].keyword == "ONLY" { index += 1 }
+        guard let table = readName(words, at: index) else { return [] }
+        guard let whereIndex = words.firstIndex(where: { $0.keyword == "WHERE" }) else { return [(.unbatchedDataChange, [table.name])] }
+        // The condition runs to RETURNING or the end of the statement.
+        let condition = words[(whereIndex + 1)...].prefix { $0.keyword != "RETURNING" && $0.text != ";" }
+        return isKeyLookup(Array(condition)) ? [] : [(.unbatchedDataChange, [table.name])]
+    }
+
+    /// `a = v [AND b = w …]` at the top level, each side one token (a name, a literal or a
+    /// parameter), with optional `table.` qualification on the name.
+    private static func isKeyLookup(_ condition: [SQLToken]) -> Bool {
+        let conjuncts = condition.split { $0.keyword == "AND" }
+        guard !conjuncts.isEmpty, conjuncts.count == condition.filter({ $0.keyword == "AND" }).count + 1 else { return false }
+        return conjuncts.allSatisfy { part in
+            let part = Array(part)
+            guard let equals = part.firstIndex(where: { $0.text == "=" }), equals > 0, equals < part.count - 1 else { return false }
+            let left = part[..<equals]
+            let right = part[(equals + 1)...]
+            let name = left.count == 1 || (left.count == 3 && left[left.startIndex + 1].text == ".")
+            let value = right.count == 1 || (right.count == 2 && right.first?.text == "$") || (right.count == 2 && right.first?.text == ":")
+            return name && value && !["OR", "IN", "LIKE", "BETWEEN"].contains(where: { keyword in part.contains { $0.keyword == keyword } })
+        }
+    }
+
     private static func vacuum(_ tokens: [SQLToken]) -> Rules {
         guard tokens.contains(where: { $0.keyword == "FULL" && $0.depth <= 1 }) else { return [] }
         let names = tokens.filter { $0.depth == 0 }.dropFirst().filter {

@@ -146,25 +146,35 @@ public final class SQLiteConnection: BackendConnection {
         try upgradeHistoryTable(db)
     }
 
-    /// Adds what an older Tidemark's table lacks (`attempt`), once per connection. Another
-    /// process may add it at the same moment: its "duplicate column" is success for us.
+    /// Brings an older Tidemark's table to version 2 (docs/guide.md#history-table), once per
+    /// connection: rebuilt under the write lock, after looking again, so two processes upgrading
+    /// at once do it once.
     private func upgradeHistoryTable(_ db: OpaquePointer) throws(BackendError) {
         guard !historyIsCurrent else { return }
         do throws(SQLiteFailure) {
             switch try Self.historyShape(db) {
             case .absent: return  // the row's INSERT names the missing table
             case .current: break
-            case .withoutAttempt:
-                if let failure = Self.runScript(Self.addAttemptColumnSQL, on: db).failure, try Self.historyShape(db) != .current {
+            case .withoutAttempt, .version1:
+                if let failure = Self.runScript("BEGIN IMMEDIATE", on: db).failure { throw failure }
+                let shape = try Self.historyShape(db)
+                if shape == .withoutAttempt || shape == .version1 {
+                    if let failure = Self.runScript(Self.upgradeHistorySQL(from: shape), on: db).failure {
+                        rollbackIfOpen(db)
+                        throw failure
+                    }
+                }
+                if let failure = Self.runScript("COMMIT", on: db).failure {
+                    rollbackIfOpen(db)
                     throw failure
                 }
-                logger.notice("added the attempt column to tidemark_history (written by an older Tidemark)")
+                logger.notice("upgraded tidemark_history to version 2 (attempt, batch_last_key, batch_rows; written by an older Tidemark)")
             }
             historyIsCurrent = true
         } catch {
             throw .queryFailed(
                 target: target.name,
-                message: "cannot add the attempt column to tidemark_history (written by an older Tidemark): \(error.message)",
+                message: "cannot upgrade tidemark_history to version 2 (written by an older Tidemark): \(error.message)",
                 sqlState: nil)
         }
     }
@@ -391,6 +401,149 @@ public final class SQLiteConnection: BackendConnection {
         }
         return entry
     }
+
+    // MARK: Batched steps (docs/backfills.md)
+
+    public func batchTable(_ spec: BatchSpec) throws(BackendError) -> BatchTable {
+        let db = try openHandle()
+        do {
+            let exists = try Self.query(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1 COLLATE NOCASE", [.text(spec.table)], on: db
+            ) { _ in true }
+            guard !exists.isEmpty else {
+                return .unusable(problem: "table \(spec.table) does not exist here; create it before this version, or correct table= in the directive")
+            }
+            let columns = try Self.query(
+                "SELECT type, pk FROM pragma_table_info(?1) WHERE name = ?2 COLLATE NOCASE", [.text(spec.table), .text(spec.key)], on: db
+            ) { row in (row.text(0), row.integer(1)) }
+            guard let column = columns.first else {
+                return .unusable(problem: "table \(spec.table) has no column \(spec.key); correct key= in the directive")
+            }
+            // SQLite's integer affinity: a declared type containing INT.
+            guard column.0.uppercased().contains("INT") else {
+                return .unusable(problem: "key \(spec.table).\(spec.key) is \(column.0.isEmpty ? "untyped" : column.0), not an integer; batch on an integer key (the INTEGER PRIMARY KEY, or a unique integer column)")
+            }
+            let primaryKeyColumns = try Self.query("SELECT count(*) FROM pragma_table_info(?1) WHERE pk > 0", [.text(spec.table)], on: db) { $0.integer(0) }
+            // An INTEGER PRIMARY KEY is the rowid itself: the table is its index.
+            let isRowID = column.1 == 1 && primaryKeyColumns.first == 1 && column.0.uppercased() == "INTEGER"
+            let uniqueIndexes = try Self.query(
+                """
+                SELECT count(*) FROM pragma_index_list(?1) AS l
+                WHERE l."unique" = 1 AND l.partial = 0
+                  AND (SELECT count(*) FROM pragma_index_info(l.name)) = 1
+                  AND (SELECT name FROM pragma_index_info(l.name)) = ?2 COLLATE NOCASE
+                """, [.text(spec.table), .text(spec.key)], on: db
+            ) { $0.integer(0) }
+            guard isRowID || (uniqueIndexes.first ?? 0) > 0 else {
+                return .unusable(problem: "key \(spec.table).\(spec.key) has no unique index of its own, so batches cannot be found by walking an index; create one (CREATE UNIQUE INDEX …) in an earlier version")
+            }
+            let key = Self.quoteIdentifier(spec.key)
+            let bounds = try Self.query("SELECT min(\(key)), max(\(key)) FROM \(Self.quoteIdentifier(spec.table))", on: db) { row in
+                (row.optionalText(0).flatMap { Int64($0) }, row.optionalText(1).flatMap { Int64($0) })
+            }
+            return .ready(minKey: bounds.first?.0, maxKey: bounds.first?.1)
+        } catch {
+            throw .queryFailed(target: target.name, message: "cannot read \(spec.table) for its batches: \(error.message)", sqlState: nil)
+        }
+    }
+
+    public func batchEnd(_ spec: BatchSpec, from start: Int64) throws(BackendError) -> Int64? {
+        let db = try openHandle()
+        let key = Self.quoteIdentifier(spec.key)
+        do {
+            // ORDER BY the key with a range on it: SQLite walks the key's index (or the rowid).
+            let rows = try Self.query(
+                "SELECT \(key) FROM \(Self.quoteIdentifier(spec.table)) WHERE \(key) >= ?1 ORDER BY \(key) LIMIT 1 OFFSET ?2",
+                [.integer(start), .integer(Int64(spec.size))], on: db
+            ) { row in row.integer(0) }
+            return rows.first
+        } catch {
+            throw .queryFailed(target: target.name, message: "cannot find the next batch of \(spec.table): \(error.message)", sqlState: nil)
+        }
+    }
+
+    public func beginBatchedStep(_ step: StepRequest, from checkpoint: BatchCheckpoint) throws(BackendError) -> HistoryEntry {
+        let db = try writableHandle("run version \(step.version)")
+        try upgradeHistoryTable(db)
+        rollbackIfOpen(db)
+        var entry = makeEntry(step, startedAt: SQLiteTimestamp.now())
+        entry.transactional = true
+        entry.batch = checkpoint
+        do {
+            try Self.execute(
+                """
+                INSERT INTO tidemark_history
+                    (version, description, kind, script, checksum, run_id, applied_by, started_at, finished_at,
+                     execution_ms, success, transactional, error, attempt, batch_last_key, batch_rows)
+                VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, NULL, 0, NULL, 1, NULL, ?9, ?10, ?11)
+                """,
+                [
+                    .text(entry.version), .text(entry.description), .text(entry.kind.rawValue), .text(entry.script),
+                    .text(entry.checksum), .text(entry.runID), .text(entry.appliedBy), .text(SQLiteTimestamp(entry.startedAt).text),
+                    .integer(Int64(entry.attempt)), checkpoint.lastKey.map { .integer($0) } ?? .null, .integer(checkpoint.rows),
+                ], on: db)
+            entry.id = sqlite3_last_insert_rowid(db)
+        } catch {
+            throw stepFailure(step, "cannot record the start of the batched step: \(error.message)", dirty: false)
+        }
+        return entry
+    }
+
+    public func runBatch(_ step: StepRequest, row: Int64, start: Int64, end: Int64) throws(BackendError) -> Int64 {
+        let db = try writableHandle("run version \(step.version)")
+        if let failure = Self.runScript("BEGIN IMMEDIATE", on: db).failure {
+            throw stepFailure(step, "batch \(start)..<\(end): cannot begin a transaction: \(failure.message)", dirty: false, busy: SQLiteError.isTransient(failure.code))
+        }
+        watch.arm(timeout: timeouts.statementTimeout)
+        let outcome = Self.runScript(BatchStatement.bind(step.sql, start: start, end: end), on: db)
+        let stop = watch.disarm()
+        if let failure = outcome.failure {
+            rollbackIfOpen(db)
+            if stop == .cancelled { throw .cancelled(target: target.name, version: step.version) }
+            throw stepFailure(
+                step, "batch \(start)..<\(end): \(describe(failure, stop: stop))", dirty: false,
+                busy: stop == nil && SQLiteError.isTransient(failure.code))
+        }
+        let changed = sqlite3_changes64(db)
+        do throws(SQLiteFailure) {
+            try Self.execute(
+                "UPDATE tidemark_history SET batch_last_key = ?2, batch_rows = coalesce(batch_rows, 0) + ?3 WHERE id = ?1",
+                [.integer(row), .integer(end - 1), .integer(changed)], on: db)
+            if let failure = Self.runScript("COMMIT", on: db).failure { throw failure }
+        } catch {
+            rollbackIfOpen(db)
+            throw stepFailure(step, "batch \(start)..<\(end): cannot commit the batch with its checkpoint: \(error.message)", dirty: false)
+        }
+        return changed
+    }
+
+    public func finishBatchedStep(row: Int64, success: Bool, executionMS: Int64, error: String?) throws(BackendError) -> HistoryEntry {
+        let db = try writableHandle("finish a batched step")
+        do throws(SQLiteFailure) {
+            try Self.execute(
+                """
+                UPDATE tidemark_history SET success = ?2, finished_at = ?3, execution_ms = execution_ms + ?4, error = ?5
+                WHERE id = ?1
+                """,
+                [
+                    .integer(row), .integer(success ? 1 : 0), .text(SQLiteTimestamp.now().text), .integer(executionMS),
+                    error.map { .text($0) } ?? .null,
+                ], on: db)
+            let select = Self.selectHistorySQL(.current).replacingOccurrences(of: "ORDER BY id", with: "WHERE id = ?1")
+            let rows = try Self.query(select, [.integer(row)], on: db) { row throws(SQLiteFailure) in
+                try Self.historyEntry(from: row)
+            }
+            guard let entry = rows.first else {
+                throw SQLiteFailure(code: SQLITE_NOTFOUND, message: "row \(row) is gone")
+            }
+            return entry
+        } catch {
+            throw .queryFailed(target: target.name, message: "cannot finish the batched step's row \(row): \(error.message)", sqlState: nil)
+        }
+    }
+
+    /// SQLite has no replicas Tidemark can see.
+    public func replicationLag() throws(BackendError) -> ReplicationLag { .noReplicas }
 
     private func makeEntry(_ step: StepRequest, startedAt: SQLiteTimestamp) -> HistoryEntry {
         HistoryEntry(

@@ -181,54 +181,81 @@ extension SQLiteConnection {
     /// The columns of docs/guide.md#history-table plus `transactional` and `error`. Timestamps are
     /// ISO 8601 UTC text with milliseconds, which SQLite's date functions read and which sorts in
     /// time order.
-    static let createHistoryTableSQL = """
-        CREATE TABLE IF NOT EXISTS tidemark_history (
-            id            INTEGER PRIMARY KEY AUTOINCREMENT,
-            version       TEXT    NOT NULL,
-            description   TEXT    NOT NULL,
-            kind          TEXT    NOT NULL,
-            script        TEXT    NOT NULL,
-            checksum      TEXT    NOT NULL,
-            run_id        TEXT    NOT NULL,
-            applied_by    TEXT    NOT NULL,
-            started_at    TEXT    NOT NULL,
-            finished_at   TEXT,
-            execution_ms  INTEGER NOT NULL DEFAULT 0,
-            success       INTEGER NOT NULL,
-            transactional INTEGER NOT NULL DEFAULT 1,
-            error         TEXT,
-            attempt       INTEGER NOT NULL DEFAULT 1
+    static let createHistoryTableSQL = historyTableSQL(named: "tidemark_history")
+
+    /// Version 2 of the table (docs/guide.md#history-table): `success` NULL is a batched step in
+    /// progress; `batch_last_key` and `batch_rows` are its checkpoint (NULL for other steps).
+    static func historyTableSQL(named name: String) -> String {
+        """
+        CREATE TABLE IF NOT EXISTS \(name) (
+            id             INTEGER PRIMARY KEY AUTOINCREMENT,
+            version        TEXT    NOT NULL,
+            description    TEXT    NOT NULL,
+            kind           TEXT    NOT NULL,
+            script         TEXT    NOT NULL,
+            checksum       TEXT    NOT NULL,
+            run_id         TEXT    NOT NULL,
+            applied_by     TEXT    NOT NULL,
+            started_at     TEXT    NOT NULL,
+            finished_at    TEXT,
+            execution_ms   INTEGER NOT NULL DEFAULT 0,
+            success        INTEGER,
+            transactional  INTEGER NOT NULL DEFAULT 1,
+            error          TEXT,
+            attempt        INTEGER NOT NULL DEFAULT 1,
+            batch_last_key INTEGER,
+            batch_rows     INTEGER
         )
-        """
-
-    /// Adds `attempt` (docs/decisions/0015-lock-retries-in-the-history.md) to a table an older
-    /// Tidemark created; every earlier row was attempt 1.
-    static let addAttemptColumnSQL = "ALTER TABLE tidemark_history ADD COLUMN attempt INTEGER NOT NULL DEFAULT 1"
-
-    /// Every row, oldest first; a table from before `attempt` reads each row as attempt 1.
-    static func selectHistorySQL(_ shape: HistoryShape) -> String {
-        """
-        SELECT id, version, description, kind, script, checksum, run_id, applied_by,
-               started_at, finished_at, execution_ms, success, transactional, error, \(shape == .current ? "attempt" : "1")
-        FROM tidemark_history ORDER BY id
         """
     }
 
-    /// What the history table looks like: missing, current, or written by a Tidemark from before
-    /// the `attempt` column.
+    /// Rebuilds a table an older Tidemark created as version 2, keeping every row and id:
+    /// SQLite cannot drop a NOT NULL constraint in place, so the table is copied and renamed in
+    /// one transaction (SQLite's documented way to change a table's constraints). Rows from
+    /// before `attempt` were attempt 1 (docs/decisions/0015-lock-retries-in-the-history.md).
+    static func upgradeHistorySQL(from shape: HistoryShape) -> String {
+        let attempt = shape == .withoutAttempt ? "1" : "attempt"
+        return """
+            \(historyTableSQL(named: "tidemark_history_v2"));
+            INSERT INTO tidemark_history_v2
+                (id, version, description, kind, script, checksum, run_id, applied_by, started_at, finished_at,
+                 execution_ms, success, transactional, error, attempt)
+            SELECT id, version, description, kind, script, checksum, run_id, applied_by, started_at, finished_at,
+                   execution_ms, success, transactional, error, \(attempt)
+            FROM tidemark_history ORDER BY id;
+            DROP TABLE tidemark_history;
+            ALTER TABLE tidemark_history_v2 RENAME TO tidemark_history
+            """
+    }
+
+    /// Every row, oldest first; an older table reads each row as attempt 1 and unbatched.
+    static func selectHistorySQL(_ shape: HistoryShape) -> String {
+        let attempt = shape == .withoutAttempt ? "1" : "attempt"
+        let batch = shape == .current ? "batch_last_key, batch_rows" : "NULL, NULL"
+        return """
+            SELECT id, version, description, kind, script, checksum, run_id, applied_by,
+                   started_at, finished_at, execution_ms, success, transactional, error, \(attempt), \(batch)
+            FROM tidemark_history ORDER BY id
+            """
+    }
+
+    /// What the history table looks like: missing, current (version 2), version 1 (before the
+    /// batch columns), or written by a Tidemark from before the `attempt` column.
     enum HistoryShape {
-        case absent, withoutAttempt, current
+        case absent, withoutAttempt, version1, current
     }
 
     static func historyShape(_ db: OpaquePointer) throws(SQLiteFailure) -> HistoryShape {
         let rows = try query(
             """
-            SELECT (SELECT count(*) FROM pragma_table_info('tidemark_history') WHERE name = 'attempt')
+            SELECT (SELECT count(*) FROM pragma_table_info('tidemark_history') WHERE name = 'attempt'),
+                   (SELECT count(*) FROM pragma_table_info('tidemark_history') WHERE name = 'batch_rows')
             FROM sqlite_master WHERE type = 'table' AND name = 'tidemark_history'
             """, on: db
-        ) { row in row.integer(0) }
-        guard let attemptColumns = rows.first else { return .absent }
-        return attemptColumns > 0 ? .current : .withoutAttempt
+        ) { row in (row.integer(0), row.integer(1)) }
+        guard let columns = rows.first else { return .absent }
+        if columns.1 > 0 { return .current }
+        return columns.0 > 0 ? .version1 : .withoutAttempt
     }
 
     static func historyEntry(from row: SQLiteRow) throws(SQLiteFailure) -> HistoryEntry {
@@ -252,8 +279,9 @@ extension SQLiteConnection {
         return HistoryEntry(
             id: id, version: row.text(1), description: row.text(2), kind: kind, script: row.text(4),
             checksum: row.text(5), runID: row.text(6), appliedBy: row.text(7), startedAt: started.date,
-            finishedAt: finished, executionMS: row.integer(10), success: row.integer(11) != 0,
-            transactional: row.integer(12) != 0, error: row.optionalText(13), attempt: Int(row.integer(14)))
+            finishedAt: finished, executionMS: row.integer(10), success: row.optionalText(11).map { $0 != "0" } ?? false,
+            transactional: row.integer(12) != 0, error: row.optionalText(13), attempt: Int(row.integer(14)),
+            batch: row.optionalText(16).flatMap { Int64($0) }.map { BatchCheckpoint(lastKey: row.optionalText(15).flatMap { Int64($0) }, rows: $0) })
     }
 
     /// Inserts `entry` (its `id` ignored) and returns the new row id.

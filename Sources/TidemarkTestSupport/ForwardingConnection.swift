@@ -27,4 +27,16 @@ extension ForwardingConnection {
     public func fingerprint() throws(BackendError) -> SchemaFingerprint { try base.fingerprint() }
     public func close() { base.close() }
     public var databaseServer: DatabaseServer? { base.databaseServer }
+    public func batchTable(_ spec: BatchSpec) throws(BackendError) -> BatchTable { try base.batchTable(spec) }
+    public func batchEnd(_ spec: BatchSpec, from start: Int64) throws(BackendError) -> Int64? { try base.batchEnd(spec, from: start) }
+    public func beginBatchedStep(_ step: StepRequest, from checkpoint: BatchCheckpoint) throws(BackendError) -> HistoryEntry {
+        try base.beginBatchedStep(step, from: checkpoint)
+    }
+    public func runBatch(_ step: StepRequest, row: Int64, start: Int64, end: Int64) throws(BackendError) -> Int64 {
+        try base.runBatch(step, row: row, start: start, end: end)
+    }
+    public func finishBatchedStep(row: Int64, success: Bool, executionMS: Int64, error: String?) throws(BackendError) -> HistoryEntry {
+        try base.finishBatchedStep(row: row, success: success, executionMS: executionMS, error: error)
+    }
+    public func replicationLag() throws(BackendError) -> ReplicationLag { try base.replicationLag() }
 }

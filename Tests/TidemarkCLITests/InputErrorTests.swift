@@ -53,7 +53,7 @@ import TidemarkTestSupport
         InventoryCase(
             name: "unknown notification event",
             body: "environments:\n  \(targetA)\nnotify:\n  - { name: n, type: webhook, url_env: HOOK, on: [exploded] }",
-            message: ":6:51: unknown event 'exploded' in on; events are run.started, target.succeeded, target.failed, target.blocked, wave.halted, run.finished, or their last word (started, succeeded, failed, blocked, halted, finished)."),
+            message: ":6:51: unknown event 'exploded' in on; events are run.started, target.succeeded, target.failed, target.blocked, wave.halted, run.finished, step.progress, or their last word (started, succeeded, failed, blocked, halted, finished, progress)."),
         InventoryCase(
             name: "YAML syntax error", body: "environments:\n  dev: { tier: dev, targets: [ { name: a, url: \"sqlite:a.db\" }\n",
             message: ":6:1: YAML syntax error: did not find expected ',' or ']' (while parsing a flow sequence at line 4, column 30); check the indentation, quoting and brackets here."),

@@ -67,7 +67,8 @@ import TidemarkTestSupport
             if hits.isEmpty { squawkOnly.insert("\(warning.file):\(line) \(warning.rule_name)") }
             matched.formUnion(hits)
         }
-        let tidemarkOnly = Set(ours.indices.filter { !matched.contains($0) }.map { "\(ours[$0].script):\(ours[$0].line) \(ours[$0].rule)" })
+        // Tidemark's own rules (unbatched-data-change finds the corpus's backfills) have no squawk counterpart to agree with.
+        let tidemarkOnly = Set(ours.indices.filter { shared.contains(ours[$0].rule) && !matched.contains($0) }.map { "\(ours[$0].script):\(ours[$0].line) \(ours[$0].rule)" })
 
         #expect(
             squawkOnly == [

@@ -40,7 +40,10 @@ extension Tidemark {
             var table = TextTable("id", "version", "kind", "result", "started", "ms", "run", "description")
             for entry in entries {
                 var result: String
-                if entry.success {
+                if entry.isBackfillInProgress {
+                    // docs/backfills.md#resuming: the next apply continues after this key.
+                    result = "in progress (backfill: \(entry.batch?.rows ?? 0) rows, after key \(entry.batch?.lastKey.map(String.init) ?? "none"))"
+                } else if entry.success {
                     result = "ok"
                 } else if entry.finishedAt == nil {
                     result = "unfinished"
@@ -49,6 +52,7 @@ extension Tidemark {
                 }
                 // A step retried after lock timeouts has a row per attempt; the attempt tells them apart.
                 if entry.attempt > 1 { result += " (attempt \(entry.attempt))" }
+                if let batch = entry.batch, !entry.isBackfillInProgress { result += " (\(batch.rows) rows)" }
                 table.add([
                     String(entry.id), entry.version, entry.kind.rawValue, result, ISO8601Timestamp.string(from: entry.startedAt),
                     String(entry.executionMS), entry.runID, entry.description,

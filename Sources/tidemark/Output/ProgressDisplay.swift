@@ -17,6 +17,9 @@ final class ProgressDisplay: Sendable {
         var failed = 0
         var skipped = 0
         var running: [String: ContinuousClock.Instant] = [:]
+        /// The latest progress of each running batched step, and when a plain line last said it.
+        var backfills: [String: BackfillProgress] = [:]
+        var backfillLines: [String: ContinuousClock.Instant] = [:]
         var statusShown = false
         /// After `stop()`: a ticker iteration already past its sleep must not draw again.
         var stopped = false
@@ -79,6 +82,7 @@ final class ProgressDisplay: Sendable {
         case .targetFinished(let outcome):
             state.withLock { state in
                 state.running[outcome.target] = nil
+                state.backfills[outcome.target] = nil
                 switch outcome.outcome {
                 case .failed, .locked, .interrupted: state.failed += 1
                 case .skipped, .deferred: state.skipped += 1
@@ -100,7 +104,30 @@ final class ProgressDisplay: Sendable {
                     .yellow))
         case .backupStarted(let target, let version, let waits):
             print("backing up \(target) before its data-losing step \(version) (\(waits))")
+        case .stepProgress(let progress):
+            // On a terminal the status line shows it; in a log, one line per target every 10 s.
+            let now = ContinuousClock.now
+            let due = state.withLock { state in
+                state.backfills[progress.target] = progress
+                if live { return false }
+                if let last = state.backfillLines[progress.target], now - last < .seconds(10) { return false }
+                state.backfillLines[progress.target] = now
+                return true
+            }
+            if due { print("backfill   \(PrintableText.escaped(progress.target)) \(Self.backfillText(progress))") }
         }
+    }
+
+    /// `5 v7 orders 37% · 1,234,567 rows · 45,000 rows/s · ETA 1m20s`.
+    static func backfillText(_ progress: BackfillProgress) -> String {
+        var parts = ["\(progress.kind.rawValue) \(PrintableText.escaped(progress.version)) \(PrintableText.escaped(progress.table))"]
+        if let fraction = progress.fraction { parts[0] += " \(Int((fraction * 100).rounded(.down)))%" }
+        parts.append("\(progress.rows.formatted()) rows")
+        parts.append("\(Int(progress.rowsPerSecond.rounded()).formatted()) rows/s")
+        if let remaining = progress.remainingSeconds, remaining.isFinite {
+            parts.append("ETA \(DurationText.text(.seconds(Int64(remaining.rounded(.up)))))")
+        }
+        return parts.joined(separator: " · ")
     }
 
     /// Prints a line above the live status line.
@@ -124,6 +151,9 @@ final class ProgressDisplay: Sendable {
                 "wave \(state.waveIndex + 1)/\(state.waveCount) \(PrintableText.escaped(state.wave))", "\(state.done)/\(state.waveTargets) done",
                 "\(state.running.count) running", "\(state.failed) failed", "\(state.skipped) skipped",
             ]
+            if let backfill = state.backfills.values.min(by: { ($0.fraction ?? 0) < ($1.fraction ?? 0) }) {
+                parts.append("backfill \(PrintableText.escaped(backfill.target)) \(Self.backfillText(backfill))")
+            }
             if let slowest = state.running.min(by: { $0.value < $1.value }) {
                 parts.append("slowest \(PrintableText.escaped(slowest.key)) \(Self.seconds(now - slowest.value))")
             }
@@ -147,7 +177,8 @@ final class ProgressDisplay: Sendable {
             : "\(outcome.fromVersion ?? "-") → \(outcome.toVersion ?? "-")"
         let steps = outcome.steps.map { step in
             let attempts = step.attempts.map { " (\($0) attempts, \(step.lockTimeouts?.count ?? 0) lock timeout\(step.lockTimeouts?.count == 1 ? "" : "s"))" } ?? ""
-            return "\(step.kind.rawValue) \(PrintableText.escaped(step.version))\(step.success ? "" : " FAILED")\(attempts)"
+            let batches = step.batches.map { " (\($0) batch\($0 == 1 ? "" : "es"), \((step.rows ?? 0).formatted()) rows)" } ?? ""
+            return "\(step.kind.rawValue) \(PrintableText.escaped(step.version))\(step.success ? "" : " FAILED")\(attempts)\(batches)"
         }.joined(separator: ", ")
         let style: Terminal.Style =
             switch outcome.outcome {

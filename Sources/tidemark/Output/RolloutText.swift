@@ -48,6 +48,14 @@ enum RolloutText {
                         line += terminal.styled("  [DATA-LOSING: \(PrintableText.escaped(step.dataLossNotes.joined(separator: "; "))); only a backup restores it\(backup)]", .yellow)
                     }
                     lines.append(line)
+                    if let batch = step.batch {
+                        // docs/backfills.md#in-the-plan: the batches this target's table makes.
+                        let size = "\(batch.size.formatted()) rows a batch"
+                        let estimate = step.batchEstimatedRows.map { rows in
+                            "; \(LockRisk.rowCount(rows)) rows estimated, ~\(batch.batches(forRows: rows).formatted()) batches"
+                        } ?? ""
+                        lines.append("        [BATCHED: \(PrintableText.escaped(batch.table)) by \(PrintableText.escaped(batch.key)), \(size)\(estimate)]")
+                    }
                     // docs/live-production.md#lint-and-lock-risk-in-the-plan: each lock-risky
                     // statement with this target's size; the acknowledgement if any.
                     for risk in step.lockRisks {
