@@ -4,7 +4,7 @@ import TidemarkFleet
 /// Why a many-runner rollout (docs/many-runners.md#one-run-across-runners-a-control-database) could
 /// not start or go on. Each case renders one sentence naming the run, script or control database
 /// and the fix; `category` gives the exit code. Thread-safe value.
-public enum ControlError: Error, Sendable, CustomStringConvertible {
+package enum ControlError: Error, Sendable, CustomStringConvertible {
     /// The control database could not be reached when the runner started: nothing ran.
     case unreachable(BackendError)
     /// The control schema is newer than this binary knows: an older Tidemark must not write it.
@@ -24,7 +24,7 @@ public enum ControlError: Error, Sendable, CustomStringConvertible {
     /// What the control database holds cannot be read back (written by a different version).
     case corrupt(runID: String, what: String)
 
-    public var category: FleetError.Category {
+    package var category: FleetError.Category {
         switch self {
         case .unreachable, .schemaTooNew, .planDiffers, .unknownRun, .runMismatch, .noControlDatabase: return .invalidInput
         case .lost, .corrupt: return .failed
@@ -32,7 +32,7 @@ public enum ControlError: Error, Sendable, CustomStringConvertible {
         }
     }
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .unreachable(let error):
             return "cannot reach the control database, so nothing ran: \(error.description) Check --control (or control: in the inventory) and that the server accepts connections."

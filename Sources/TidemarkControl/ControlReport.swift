@@ -4,9 +4,9 @@ import TidemarkExecutor
 
 /// The whole run's `tidemark.report/v1`, assembled from the control database: every target once,
 /// whichever runner ran it. Thread-safe (stateless).
-public enum ControlReport {
+package enum ControlReport {
     /// The run's report; a target not done yet reads as `skipped` with a reason saying so.
-    public static func assemble(_ runID: String, from store: ControlStore) throws(ControlError) -> RunReport {
+    package static func assemble(_ runID: String, from store: ControlStore) throws(ControlError) -> RunReport {
         guard let run = try store.run(runID) else { throw .unknownRun(runID) }
         let rows = try store.outcomes(runID)
         var finishedAt = run.createdAt

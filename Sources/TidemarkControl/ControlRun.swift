@@ -3,23 +3,23 @@ import TidemarkCore
 import TidemarkPostgres
 
 /// A run as the control database holds it. Thread-safe value.
-public struct ControlRun: Sendable, Hashable {
-    public var runID: String
+package struct ControlRun: Sendable, Hashable {
+    package var runID: String
     /// The digest of inventory, plan, selectors, version and strategy: runners with the same key join one run.
-    public var key: String
-    public var inventory: String
-    public var plan: String
-    public var selection: String
-    public var desiredVersion: String?
-    public var strategy: Strategy
+    package var key: String
+    package var inventory: String
+    package var plan: String
+    package var selection: String
+    package var desiredVersion: String?
+    package var strategy: Strategy
     /// Every script of the plan the run was planned with: path → checksum.
-    public var scripts: [String: String]
-    public var state: String
+    package var scripts: [String: String]
+    package var state: String
     /// Why later waves do not start (a failure some runner saw); nil: not halted.
-    public var halted: String?
-    public var stopRequested: Bool
-    public var createdBy: String
-    public var createdAt: Date
+    package var halted: String?
+    package var stopRequested: Bool
+    package var createdBy: String
+    package var createdAt: Date
 
     static let columns =
         "run_id, run_key, inventory, plan, selection, desired_version, strategy, scripts::text, state, halted, stop_requested, created_by, extract(epoch from created_at)::float8"
@@ -43,7 +43,7 @@ public struct ControlRun: Sendable, Hashable {
         self.createdAt = Date(timeIntervalSince1970: row[12].flatMap(Double.init) ?? 0)
     }
 
-    public init(
+    package init(
         runID: String, key: String, inventory: String, plan: String, selection: String, desiredVersion: String?, strategy: Strategy,
         scripts: [String: String], createdBy: String
     ) {
@@ -64,70 +64,70 @@ public struct ControlRun: Sendable, Hashable {
 
     /// The first script (in path order) whose checksum differs between the run's plan and `scripts`,
     /// or that only one of them has; nil when the plans are the same.
-    public func firstDifferingScript(from scripts: [String: String]) -> String? {
+    package func firstDifferingScript(from scripts: [String: String]) -> String? {
         let paths = Set(self.scripts.keys).union(scripts.keys).sorted()
         return paths.first { self.scripts[$0] != scripts[$0] }
     }
 }
 
 /// One target of a run, as a runner claimed it. Thread-safe value.
-public struct Claim: Sendable, Hashable {
-    public var plan: TargetPlan
+package struct Claim: Sendable, Hashable {
+    package var plan: TargetPlan
     /// The runner that held it before (its lease ran out): the target's real state must be read again.
-    public var previousRunner: String?
+    package var previousRunner: String?
     /// How many times it has been claimed, this claim included.
-    public var claims: Int
+    package var claims: Int
     /// Planned from an empty state because its creator could not read it.
-    public var mustReadState = false
+    package var mustReadState = false
 
     /// Whether the target's real state must be read and the target planned again before it runs:
     /// claimed before (a runner died or was interrupted with it), or never read.
-    public var needsFreshState: Bool { claims > 1 || mustReadState }
+    package var needsFreshState: Bool { claims > 1 || mustReadState }
 }
 
 /// Where a run stands, for a runner deciding whether to wait, stop or leave. Thread-safe value.
-public struct RunProgress: Sendable, Hashable {
-    public var halted: String?
-    public var stopRequested: Bool
+package struct RunProgress: Sendable, Hashable {
+    package var halted: String?
+    package var stopRequested: Bool
     /// Targets of the run not done yet.
-    public var open: Int
+    package var open: Int
     /// Targets this runner serves that are not done yet.
-    public var openServed: Int
+    package var openServed: Int
 }
 
 /// One row of `tidemark runs`. Thread-safe value.
-public struct RunSummary: Sendable, Hashable, Codable {
-    public var runID: String
-    public var inventory: String
-    public var plan: String
-    public var desiredVersion: String?
-    public var state: String
-    public var halted: String?
-    public var stopRequested: Bool
+package struct RunSummary: Sendable, Hashable, Codable {
+    package var runID: String
+    package var inventory: String
+    package var plan: String
+    package var desiredVersion: String?
+    package var state: String
+    package var halted: String?
+    package var stopRequested: Bool
     /// Targets per state (`pending`, `claimed`) and, for done ones, per outcome.
-    public var counts: [String: Int]
-    public var runners: [String]
-    public var createdAt: Date
-    public var lastHeartbeat: Date?
+    package var counts: [String: Int]
+    package var runners: [String]
+    package var createdAt: Date
+    package var lastHeartbeat: Date?
     /// Runners alive now: not left, heartbeat within their lease. A running run with none
     /// waits until a runner joins or `tidemark stop` ends it.
-    public var liveRunners: Int
+    package var liveRunners: Int
 }
 
 /// Why the lowest open wave of a run does not move, as a waiting runner sees it: its targets
 /// nobody holds (pending, or claimed under a lease that ran out) and the runners alive now with
 /// what they serve. Thread-safe value.
-public struct WaveWait: Sendable, Hashable {
+package struct WaveWait: Sendable, Hashable {
     /// A target of the wave nobody holds.
-    public struct Unheld: Sendable, Hashable {
-        public var target: String
-        public var environment: String
+    package struct Unheld: Sendable, Hashable {
+        package var target: String
+        package var environment: String
         /// The runner that held it last, when its lease ran out (it died or lost the control database).
-        public var lastRunner: String?
+        package var lastRunner: String?
         /// How long ago that lease ran out.
-        public var leaseEndedSecondsAgo: Double?
+        package var leaseEndedSecondsAgo: Double?
 
-        public init(target: String, environment: String, lastRunner: String? = nil, leaseEndedSecondsAgo: Double? = nil) {
+        package init(target: String, environment: String, lastRunner: String? = nil, leaseEndedSecondsAgo: Double? = nil) {
             self.target = target
             self.environment = environment
             self.lastRunner = lastRunner
@@ -137,22 +137,22 @@ public struct WaveWait: Sendable, Hashable {
 
     /// A runner that renewed its heartbeat lately and has not left, with its `--serve`
     /// selectors (empty: it serves every target).
-    public struct LiveRunner: Sendable, Hashable {
-        public var runner: String
-        public var selectors: [String]
+    package struct LiveRunner: Sendable, Hashable {
+        package var runner: String
+        package var selectors: [String]
 
-        public init(runner: String, selectors: [String]) {
+        package init(runner: String, selectors: [String]) {
             self.runner = runner
             self.selectors = selectors
         }
     }
 
     /// The lowest wave not done, 0-based.
-    public var wave: Int
-    public var unheld: [Unheld]
-    public var live: [LiveRunner]
+    package var wave: Int
+    package var unheld: [Unheld]
+    package var live: [LiveRunner]
 
-    public init(wave: Int, unheld: [Unheld], live: [LiveRunner]) {
+    package init(wave: Int, unheld: [Unheld], live: [LiveRunner]) {
         self.wave = wave
         self.unheld = unheld
         self.live = live
@@ -160,14 +160,14 @@ public struct WaveWait: Sendable, Hashable {
 
     /// The unheld targets no live runner may claim: nothing will move them until a runner that
     /// serves them starts or the run is stopped.
-    public func unserved(in fleet: FleetIndex) -> [Unheld] {
+    package func unserved(in fleet: FleetIndex) -> [Unheld] {
         unheld.filter { target in
             !live.contains { ServeSelector.serves($0.selectors, target: fleet.targets[target.target]) }
         }
     }
 
     /// The warning a waiting runner prints: which targets, who held them, and the two ways on.
-    public static func notice(runID: String, wave: Int, unserved: [Unheld]) -> String {
+    package static func notice(runID: String, wave: Int, unserved: [Unheld]) -> String {
         var environments: [String] = []
         for target in unserved where !environments.contains(target.environment) { environments.append(target.environment) }
         let shown = unserved.prefix(5).map(\.target).joined(separator: ", ")
@@ -189,14 +189,14 @@ public struct WaveWait: Sendable, Hashable {
 }
 
 /// What `tidemark runs --prune` deleted, and how many runs are left. Thread-safe value.
-public struct PruneSummary: Sendable, Hashable, Codable {
-    public var runs: Int
-    public var targets: Int
-    public var events: Int
+package struct PruneSummary: Sendable, Hashable, Codable {
+    package var runs: Int
+    package var targets: Int
+    package var events: Int
     /// Runs left in the control database.
-    public var kept: Int
+    package var kept: Int
 
-    public init(runs: Int, targets: Int, events: Int, kept: Int) {
+    package init(runs: Int, targets: Int, events: Int, kept: Int) {
         self.runs = runs
         self.targets = targets
         self.events = events

@@ -5,7 +5,7 @@ import TidemarkPostgres
 /// numbered migrations recorded in `tidemark_control.schema_version`, each applied once under a
 /// transaction-scoped advisory lock so runners starting together migrate it once. Pure data and
 /// one blocking function.
-public enum ControlSchema {
+package enum ControlSchema {
     /// The migrations this binary knows, in order; version N is `migrations[N - 1]`.
     static let migrations: [String] = [
         """
@@ -110,7 +110,7 @@ public enum ControlSchema {
     ]
 
     /// The newest schema version this binary writes.
-    public static var currentVersion: Int { migrations.count }
+    package static var currentVersion: Int { migrations.count }
 
     /// A constant key for `pg_advisory_xact_lock`: runners starting together migrate once.
     static let migrationLockKey = "7469646d61726b01"  // "tidm" "ark" 01
@@ -118,7 +118,7 @@ public enum ControlSchema {
     /// Creates or migrates `tidemark_control`; refuses a schema newer than `currentVersion`.
     /// Returns the version it found before migrating.
     @discardableResult
-    public static func migrate(_ session: PostgresSession, appliedBy: String) throws(ControlError) -> Int {
+    package static func migrate(_ session: PostgresSession, appliedBy: String) throws(ControlError) -> Int {
         do {
             return try session.transaction { session throws(BackendError) -> Result<Int, ControlError> in
                 try session.query("SELECT pg_advisory_xact_lock(x'\(migrationLockKey)'::bigint)")

@@ -3,22 +3,22 @@ import TidemarkCore
 import TidemarkPostgres
 
 /// One person's decision on a wave that waits for approval. Thread-safe value.
-public struct ApprovalDecision: Sendable, Hashable {
-    public enum Verdict: String, Sendable, Hashable { case approved, rejected }
+package struct ApprovalDecision: Sendable, Hashable {
+    package enum Verdict: String, Sendable, Hashable { case approved, rejected }
 
-    public var runID: String
-    public var environment: String
-    public var verdict: Verdict
+    package var runID: String
+    package var environment: String
+    package var verdict: Verdict
     /// The operating-system user who ran `tidemark approve` (getpwuid).
-    public var osUser: String
+    package var osUser: String
     /// `--as NAME`, when the person approves on someone's behalf or under another name.
-    public var asName: String?
+    package var asName: String?
     /// The control database's `session_user` for the connection that recorded it.
-    public var sessionUser: String
-    public var note: String?
-    public var decidedAt: Date?
+    package var sessionUser: String
+    package var note: String?
+    package var decidedAt: Date?
 
-    public init(
+    package init(
         runID: String, environment: String, verdict: Verdict, osUser: String, asName: String? = nil, sessionUser: String = "", note: String? = nil,
         decidedAt: Date? = nil
     ) {
@@ -33,7 +33,7 @@ public struct ApprovalDecision: Sendable, Hashable {
     }
 
     /// `alice (as Release Manager; database user tidemark)`.
-    public var who: String {
+    package var who: String {
         var text = osUser
         var extras: [String] = []
         if let asName { extras.append("as \(asName)") }
@@ -44,7 +44,7 @@ public struct ApprovalDecision: Sendable, Hashable {
 }
 
 /// Why `approve` or `reject` did nothing. Thread-safe value.
-public enum ApprovalRefusal: Error, Sendable, Hashable {
+package enum ApprovalRefusal: Error, Sendable, Hashable {
     /// No open run has that id.
     case noSuchRun
     /// The run has no wave for that environment, or it does not wait for approval.
@@ -57,7 +57,7 @@ extension ControlStore {
     /// The environment of the lowest open wave when it waits for approval, with no decision
     /// yet; the first caller also stores its `wave.awaiting_approval` event (once per run and
     /// wave, whatever the number of runners), made by `event`.
-    public func awaitingApproval(_ runID: String, event: @Sendable (String) -> Event) throws(ControlError) -> String? {
+    package func awaitingApproval(_ runID: String, event: @Sendable (String) -> Event) throws(ControlError) -> String? {
         try with { session throws(BackendError) in
             try session.transaction { session throws(BackendError) in
                 try session.query("SELECT pg_advisory_xact_lock(hashtextextended($1, 9))", [runID])
@@ -84,7 +84,7 @@ extension ControlStore {
     /// Records `decision` if the wave waits for one and nobody decided first; a rejection
     /// halts the run there (no target of that wave or a later one starts) and tells the sinks.
     /// Returns the decision as stored (with the database's `session_user` and time), or why not.
-    public func decide(_ decision: ApprovalDecision, inventory: String) throws(ControlError) -> Result<ApprovalDecision, ApprovalRefusal> {
+    package func decide(_ decision: ApprovalDecision, inventory: String) throws(ControlError) -> Result<ApprovalDecision, ApprovalRefusal> {
         try with { session throws(BackendError) in
             try session.transaction { session throws(BackendError) -> Result<ApprovalDecision, ApprovalRefusal> in
                 try session.query("SELECT pg_advisory_xact_lock(hashtextextended($1, 9))", [decision.runID])
@@ -131,7 +131,7 @@ extension ControlStore {
     }
 
     /// Every decision of a run, in the order they were made.
-    public func decisions(_ runID: String) throws(ControlError) -> [ApprovalDecision] {
+    package func decisions(_ runID: String) throws(ControlError) -> [ApprovalDecision] {
         try with { session throws(BackendError) in
             try session.query(
                 """

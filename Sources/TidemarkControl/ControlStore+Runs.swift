@@ -5,14 +5,14 @@ import TidemarkPostgres
 
 extension ControlStore {
     /// The run `runID`, or nil.
-    public func run(_ runID: String) throws(ControlError) -> ControlRun? {
+    package func run(_ runID: String) throws(ControlError) -> ControlRun? {
         try with { session throws(BackendError) in
             try session.query("SELECT \(ControlRun.columns) FROM tidemark_control.runs WHERE run_id = $1", [runID]).first.flatMap(ControlRun.init(row:))
         }
     }
 
     /// The open run for `key`, or nil.
-    public func openRun(key: String) throws(ControlError) -> ControlRun? {
+    package func openRun(key: String) throws(ControlError) -> ControlRun? {
         try with { session throws(BackendError) in
             try session.query("SELECT \(ControlRun.columns) FROM tidemark_control.runs WHERE run_key = $1 AND state = 'running'", [key])
                 .first.flatMap(ControlRun.init(row:))
@@ -22,7 +22,7 @@ extension ControlStore {
     /// Stores `run` with its rollout (one row per target, in wave order) and its `run.started`
     /// event, unless an open run with the same key appeared meanwhile: then that one is returned.
     /// Serialized per key by a transaction-scoped advisory lock.
-    public func create(_ run: ControlRun, rollout: Rollout, inventory: Inventory, unread: Set<String> = [], startedEvent: Event?) throws(ControlError) -> ControlRun {
+    package func create(_ run: ControlRun, rollout: Rollout, inventory: Inventory, unread: Set<String> = [], startedEvent: Event?) throws(ControlError) -> ControlRun {
         try with { session throws(BackendError) in
             try session.transaction { session throws(BackendError) in
                 try session.query("SELECT pg_advisory_xact_lock(hashtextextended($1, 7))", [run.key])
@@ -100,18 +100,18 @@ extension ControlStore {
 
     /// Holds the key's creation lock for this session: runners starting together wait here while
     /// the first reads the fleet and stores the run, then join it instead of planning it again.
-    public func lockCreation(key: String) throws(ControlError) {
+    package func lockCreation(key: String) throws(ControlError) {
         try with { session throws(BackendError) in try session.query("SELECT pg_advisory_lock(hashtextextended($1, 7))", [key]) }
     }
 
-    public func unlockCreation(key: String) throws(ControlError) {
+    package func unlockCreation(key: String) throws(ControlError) {
         try with { session throws(BackendError) in try session.query("SELECT pg_advisory_unlock(hashtextextended($1, 7))", [key]) }
     }
 
     /// Records that `runner` takes part in `runID`, serving `serves` (`all` or its `--serve`
     /// selectors joined by commas) under leases of `lease` (for `tidemark runs`, and for runners
     /// that wait to tell a live runner from a dead one).
-    public func join(_ runID: String, runner: String, serves: String, lease: Duration) throws(ControlError) {
+    package func join(_ runID: String, runner: String, serves: String, lease: Duration) throws(ControlError) {
         try with { session throws(BackendError) in
             try session.query(
                 """
@@ -122,7 +122,7 @@ extension ControlStore {
     }
 
     /// Every target name of the run, in rollout order.
-    public func targetNames(_ runID: String) throws(ControlError) -> [String] {
+    package func targetNames(_ runID: String) throws(ControlError) -> [String] {
         try with { session throws(BackendError) in
             try session.query("SELECT target FROM tidemark_control.targets WHERE run_id = $1 ORDER BY position", [runID]).compactMap { $0.first ?? nil }
         }
@@ -139,7 +139,7 @@ extension ControlStore {
     /// are serialized by a transaction-scoped advisory lock and a claim in that wave counts its
     /// targets in flight (claimed under a live lease) first, so the limit holds across every
     /// runner; without the lock two claims at once could each see room for one more.
-    public func claim(_ runID: String, runner: String, served: String?, lease: Duration, limited: Bool = false) throws(ControlError) -> Claim? {
+    package func claim(_ runID: String, runner: String, served: String?, lease: Duration, limited: Bool = false) throws(ControlError) -> Claim? {
         let row = try with { session throws(BackendError) in
             guard limited else { return try Self.claim(runID, runner: runner, served: served, lease: lease, limited: false, on: session) }
             return try session.transaction { session throws(BackendError) in
@@ -208,7 +208,7 @@ extension ControlStore {
     /// The run's wave policy as stored when it was opened. A run opened by a Tidemark before
     /// version 4 of the control schema stored budgets for prod waves only: its other waves get
     /// no budget (`maxFailures` nil, the old meaning: unlimited) and `legacy` is true.
-    public func wavePolicy(_ runID: String) throws(ControlError) -> (policy: WavePolicy, legacy: Bool) {
+    package func wavePolicy(_ runID: String) throws(ControlError) -> (policy: WavePolicy, legacy: Bool) {
         try with { session throws(BackendError) in
             let stored = try Self.waveRules(runID, on: session)
             if !stored.isEmpty { return (WavePolicy(rules: Array(stored.values)), false) }
@@ -229,7 +229,7 @@ extension ControlStore {
 
     /// Puts a claimed target back for later (its lock was held: the previous runner may still be
     /// finishing it): nobody takes it before `lease` has passed.
-    public func release(_ runID: String, target: String, runner: String, lease: Duration) throws(ControlError) {
+    package func release(_ runID: String, target: String, runner: String, lease: Duration) throws(ControlError) {
         try with { session throws(BackendError) in
             try session.query(
                 """
@@ -242,7 +242,7 @@ extension ControlStore {
     /// Records a target's outcome (if `runner` still holds it) with its event; a failure that
     /// exceeds its wave's `max_failures`, or a failed canary, halts the run's later waves for every
     /// runner. Returns the halt reason when this outcome caused it (the caller reports the halt).
-    public func record(
+    package func record(
         _ outcome: TargetOutcome, runID: String, runner: String, event: Event?, haltEvent: @Sendable (String, String) -> Event?
     ) throws(ControlError) -> (recorded: Bool, halted: String?) {
         try with { session throws(BackendError) in
@@ -303,7 +303,7 @@ extension ControlStore {
     /// After a halt or a stop: every target nobody runs (pending, or claimed by a runner whose
     /// lease ran out) is done as `skipped` with `reason`. Idempotent; any runner may do it.
     /// `keepingFinishingWave`: after a halt, the wave that finishes its own targets keeps them.
-    public func skipRemaining(_ runID: String, reason: String, keepingFinishingWave: Bool = false) throws(ControlError) -> Int {
+    package func skipRemaining(_ runID: String, reason: String, keepingFinishingWave: Bool = false) throws(ControlError) -> Int {
         try with { session throws(BackendError) in
             try session.transaction { session throws(BackendError) in
                 let rows = try session.query(
@@ -334,7 +334,7 @@ extension ControlStore {
     }
 
     /// Where the run stands for a runner serving `served`.
-    public func progress(_ runID: String, served: String?) throws(ControlError) -> RunProgress {
+    package func progress(_ runID: String, served: String?) throws(ControlError) -> RunProgress {
         let row = try with { session throws(BackendError) in
             try session.query(
                 """
@@ -352,7 +352,7 @@ extension ControlStore {
 
     /// How many targets of the run that a runner serving `served` serves ended each way (every
     /// runner's outcomes, skipped ones included): a runner's exit code tells the truth about them.
-    public func servedOutcomes(_ runID: String, served: String?) throws(ControlError) -> [Outcome: Int] {
+    package func servedOutcomes(_ runID: String, served: String?) throws(ControlError) -> [Outcome: Int] {
         let rows = try with { session throws(BackendError) in
             try session.query(
                 """
@@ -372,7 +372,7 @@ extension ControlStore {
     /// A runner is alive when it has not left and renewed its heartbeat within its own lease
     /// (heartbeats come every third of it), the rule by which its targets are taken over.
     /// When a live runner serves every target, nobody is left out and the targets are not read.
-    public func waveWait(_ runID: String) throws(ControlError) -> WaveWait? {
+    package func waveWait(_ runID: String) throws(ControlError) -> WaveWait? {
         try with { session throws(BackendError) -> WaveWait? in
             let lowest = try session.query(
                 "SELECT min(wave) FROM tidemark_control.targets WHERE run_id = $1 AND state <> 'done'", [runID]
@@ -408,7 +408,7 @@ extension ControlStore {
 
     /// Marks `run` finished when every target is done, storing its `run.finished` event with the
     /// counts of every target's outcome; true for the one caller that did it.
-    public func finishIfDone(_ run: ControlRun) throws(ControlError) -> Bool {
+    package func finishIfDone(_ run: ControlRun) throws(ControlError) -> Bool {
         try finishIfDone(run.runID) { all in
             let tally = Event.tally(all.map { ($0.environment, $0.outcome) })
             return Event(
@@ -420,7 +420,7 @@ extension ControlStore {
     /// After `tidemark stop`, when no live runner is left to see it (they all died): does what
     /// the runners would have done, recording `skipped` for every target nobody holds and
     /// finishing the run. Nil when a live runner is there to do it.
-    public func endWithoutRunners(_ runID: String) throws(ControlError) -> (skipped: Int, finished: Bool)? {
+    package func endWithoutRunners(_ runID: String) throws(ControlError) -> (skipped: Int, finished: Bool)? {
         let live = try with { session throws(BackendError) in
             try session.query(
                 "SELECT count(*) FROM tidemark_control.runners WHERE run_id = $1 AND \(ControlStore.isLive("tidemark_control.runners"))", [runID]
@@ -433,7 +433,7 @@ extension ControlStore {
 
     /// Marks the run finished when every target is done; true for the one runner that did it
     /// (it stores `finishedEvent`, built from every target's outcome).
-    public func finishIfDone(_ runID: String, finishedEvent: @Sendable ([(environment: String, outcome: String)]) -> Event?) throws(ControlError) -> Bool {
+    package func finishIfDone(_ runID: String, finishedEvent: @Sendable ([(environment: String, outcome: String)]) -> Event?) throws(ControlError) -> Bool {
         try with { session throws(BackendError) in
             try session.transaction { session throws(BackendError) in
                 let done = try session.query(
@@ -455,7 +455,7 @@ extension ControlStore {
     }
 
     /// Renews `runner`'s leases and heartbeat; returns whether `tidemark stop` asked the run to stop.
-    public func renew(_ runID: String, runner: String, lease: Duration) throws(ControlError) -> Bool {
+    package func renew(_ runID: String, runner: String, lease: Duration) throws(ControlError) -> Bool {
         try with { session throws(BackendError) in
             try session.query(
                 """
@@ -472,14 +472,14 @@ extension ControlStore {
     }
 
     /// The runner leaves the run (for `tidemark runs`).
-    public func leave(_ runID: String, runner: String) throws(ControlError) {
+    package func leave(_ runID: String, runner: String) throws(ControlError) {
         try with { session throws(BackendError) in
             try session.query("UPDATE tidemark_control.runners SET left_at = now() WHERE run_id = $1 AND runner = $2", [runID, runner])
         }
     }
 
     /// `tidemark stop RUN_ID`: every runner stops claiming; false when no open run has that id.
-    public func requestStop(_ runID: String) throws(ControlError) -> Bool {
+    package func requestStop(_ runID: String) throws(ControlError) -> Bool {
         try with { session throws(BackendError) in
             !(try session.query(
                 "UPDATE tidemark_control.runs SET stop_requested = true WHERE run_id = $1 AND state = 'running' RETURNING run_id", [runID]
@@ -489,7 +489,7 @@ extension ControlStore {
 
     /// Deletes the runs that finished more than `age` ago, with their targets, runners and
     /// events (one statement); a run still running is never deleted, however old. Returns what went.
-    public func prune(finishedBefore age: Duration) throws(ControlError) -> PruneSummary {
+    package func prune(finishedBefore age: Duration) throws(ControlError) -> PruneSummary {
         let row = try with { session throws(BackendError) in
             try session.query(
                 """
@@ -509,7 +509,7 @@ extension ControlStore {
     }
 
     /// Every target's outcome so far, in rollout order (nil for targets not done).
-    public func outcomes(_ runID: String) throws(ControlError) -> [(plan: TargetPlan?, state: String, runner: String?, outcome: TargetOutcome?)] {
+    package func outcomes(_ runID: String) throws(ControlError) -> [(plan: TargetPlan?, state: String, runner: String?, outcome: TargetOutcome?)] {
         // A page at a time, decoded as it comes, the plans' equal step lists shared: 100,000 plans
         // read whole were 170 MB of JSON in libpq's result, again as strings, then decoded.
         let steps = StepListInterner()
@@ -539,7 +539,7 @@ extension ControlStore {
     static let outcomePage = 2_000
 
     /// The runs, newest first, with counts, runners seen and their last heartbeat.
-    public func runs(limit: Int = 50) throws(ControlError) -> [RunSummary] {
+    package func runs(limit: Int = 50) throws(ControlError) -> [RunSummary] {
         let rows = try with { session throws(BackendError) in
             try session.query(
                 """
@@ -568,7 +568,7 @@ extension ControlStore {
     /// Whether the runner row `alias` is alive: it has not left and renewed its heartbeat within
     /// its own lease (heartbeats come every third of it), the rule by which its targets are
     /// taken over. Rows from before leases were stored count a lease as 90 s.
-    public static func isLive(_ alias: String) -> String {
+    package static func isLive(_ alias: String) -> String {
         "\(alias).left_at IS NULL AND \(alias).heartbeat_at > now() - coalesce(\(alias).lease_ms, 90000) * interval '1 millisecond'"
     }
 

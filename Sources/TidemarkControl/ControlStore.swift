@@ -11,16 +11,16 @@ import TidemarkPostgres
 ///
 /// Thread-safe: the libpq session is confined by a `Mutex`, so one statement runs at a time.
 /// The database's clock (`now()`) decides every lease, never a runner's.
-public final class ControlStore: Sendable {
+package final class ControlStore: Sendable {
     private let session: Mutex<PostgresSession>
     /// Who the control database is in messages.
-    public let name: String
+    package let name: String
     /// Its URL with any password redacted, for the commands Tidemark suggests (`tidemark approve … --control URL`).
-    public let redactedURL: String
+    package let redactedURL: String
 
     /// Connects to `database` and creates or migrates `tidemark_control`. An unreachable
     /// database or a schema newer than this binary is an input problem: nothing has run yet.
-    public init(
+    package init(
         database: ControlDatabase, appliedBy: String, logger: Logger, timeouts: Timeouts = Timeouts(connectTimeout: .seconds(10)),
         environment: [String: String] = ProcessInfo.processInfo.environment
     ) throws(ControlError) {
@@ -49,7 +49,7 @@ public final class ControlStore: Sendable {
     }
 
     /// Closes the session (a heartbeat or a test ends it early).
-    public func close() {
+    package func close() {
         session.withLock { $0.close() }
     }
 

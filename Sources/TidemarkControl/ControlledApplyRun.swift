@@ -11,50 +11,50 @@ import TidemarkPlanner
 /// What a runner of a many-runner rollout is asked
 /// (docs/many-runners.md#one-run-across-runners-a-control-database): the apply request, where the
 /// control database is, which run to join and which targets it may serve. Thread-safe value.
-public struct ControlledApplyRequest: Sendable {
-    public var apply: ApplyRequest
+package struct ControlledApplyRequest: Sendable {
+    package var apply: ApplyRequest
     /// `--control URL`; nil: the inventory's `control:`.
-    public var database: ControlDatabase?
+    package var database: ControlDatabase?
     /// `--run-id ID`: join this run; nil: the open run for the same inputs, or a new one.
-    public var joinRunID: String?
+    package var joinRunID: String?
     /// `--serve SELECTOR`…: an environment, `tag:NAME` or a target name; empty: every target.
-    public var serve: [String] = []
+    package var serve: [String] = []
     /// `--lease`: how long a claim holds without renewal (renewed every third of it).
-    public var lease: Duration = .seconds(30)
+    package var lease: Duration = .seconds(30)
     /// How long a runner with nothing to claim waits before asking again.
-    public var pollInterval: Duration = .milliseconds(200)
+    package var pollInterval: Duration = .milliseconds(200)
     /// `--runner NAME` (checked by `RunnerName`); nil: the pod's or host's name.
-    public var runnerName: String?
+    package var runnerName: String?
 
-    public init(apply: ApplyRequest, database: ControlDatabase? = nil) {
+    package init(apply: ApplyRequest, database: ControlDatabase? = nil) {
         self.apply = apply
         self.database = database
     }
 }
 
 /// What one runner did in a many-runner rollout. Thread-safe value.
-public struct ControlledApplyResult: Sendable {
+package struct ControlledApplyResult: Sendable {
     /// This runner's part: the targets it ran (its own report).
-    public var apply: ApplyResult
-    public var runID: String
+    package var apply: ApplyResult
+    package var runID: String
     /// Whether this runner created the run (false: it joined one).
-    public var created: Bool
-    public var runner: String
+    package var created: Bool
+    package var runner: String
     /// The run serves no target this runner may serve: it did nothing (exit 0).
-    public var servedNothing = false
+    package var servedNothing = false
     /// The control database went away mid-run: this runner stopped claiming (exit 1).
-    public var lost: ControlError?
+    package var lost: ControlError?
     /// `tidemark stop` asked every runner to stop.
-    public var stoppedByControl = false
+    package var stoppedByControl = false
     /// Why the run's later waves did not start, when some runner saw a failure.
-    public var halted: String?
+    package var halted: String?
     /// How every target of the run that this runner serves ended, whoever ran it.
-    public var served: [Outcome: Int] = [:]
+    package var served: [Outcome: Int] = [:]
 
     /// How this runner's part ended, for its exit code: its own report, the control database
     /// lost, and every target it serves (one skipped because a wave halted is a failure, as in
     /// one process), by the one precedence.
-    public var status: RunStatus {
+    package var status: RunStatus {
         if servedNothing { return .succeeded }
         return RunStatus.first(of: [apply.status, lost == nil ? .succeeded : .failed] + served.keys.map { RunStatus($0) })
     }
@@ -71,11 +71,11 @@ public struct ControlledApplyResult: Sendable {
 /// differs from the stored plan (a dead runner's target taken over, a target changed since), and
 /// the target's own advisory lock still guards every step. Outcomes, halts and events go through
 /// the control database, whose clock decides every lease. Thread-safe value.
-public struct ControlledApplyRun: Sendable {
-    public var registry: BackendRegistry
-    public var logger: Logger
+package struct ControlledApplyRun: Sendable {
+    package var registry: BackendRegistry
+    package var logger: Logger
 
-    public init(registry: BackendRegistry, logger: Logger) {
+    package init(registry: BackendRegistry, logger: Logger) {
         self.registry = registry
         self.logger = logger
     }
@@ -83,7 +83,7 @@ public struct ControlledApplyRun: Sendable {
     /// Joins or creates the run and works on it until nothing this runner serves is left, the
     /// run halts or stops, or the control database is lost. Input problems (an unreachable control
     /// database, a different plan, an unknown run) throw before anything is written.
-    public func run(_ request: ControlledApplyRequest, observer: some ApplyObserver = SilentApplyObserver()) async throws(ControlError) -> ControlledApplyResult {
+    package func run(_ request: ControlledApplyRequest, observer: some ApplyObserver = SilentApplyObserver()) async throws(ControlError) -> ControlledApplyResult {
         let source = RunnerOutcomes(request: request, registry: registry, logger: logger)
         defer { source.close() }
         let apply = try await RunSession(registry: registry, logger: logger).run(request.apply, source: source, observer: observer)

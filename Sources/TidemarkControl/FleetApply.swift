@@ -5,12 +5,12 @@ import TidemarkFleet
 
 /// How one `tidemark apply` ended: in this process, or as one runner of a shared run.
 /// Thread-safe value.
-public enum ApplyOutcome: Sendable {
+package enum ApplyOutcome: Sendable {
     case local(ApplyResult)
     case shared(ControlledApplyResult)
 
     /// This process's part: the rollout, its report.
-    public var apply: ApplyResult {
+    package var apply: ApplyResult {
         switch self {
         case .local(let result): return result
         case .shared(let result): return result.apply
@@ -18,7 +18,7 @@ public enum ApplyOutcome: Sendable {
     }
 
     /// How it ended, for the exit code (a runner's: every target it serves).
-    public var status: RunStatus {
+    package var status: RunStatus {
         switch self {
         case .local(let result): return result.status
         case .shared(let result): return result.status
@@ -30,17 +30,17 @@ public enum ApplyOutcome: Sendable {
 /// this runner's part of a run shared through a control database (`ControlledApplyRun`), made
 /// in one place. A dry run and a saved rollout run here; `--control`, `--run-id`, `--serve` or
 /// `--lease`, or `control:` in the inventory, share the run. Thread-safe value.
-public struct FleetApply: Sendable {
-    public var registry: BackendRegistry
-    public var logger: Logger
+package struct FleetApply: Sendable {
+    package var registry: BackendRegistry
+    package var logger: Logger
 
-    public init(registry: BackendRegistry, logger: Logger) {
+    package init(registry: BackendRegistry, logger: Logger) {
         self.registry = registry
         self.logger = logger
     }
 
     /// `sharingAsked`: a control database or runner option was given on the command line.
-    public func run(
+    package func run(
         _ request: ControlledApplyRequest, sharingAsked: Bool, observer: some ApplyObserver = SilentApplyObserver()
     ) async throws(ControlError) -> ApplyOutcome {
         if try shares(request, sharingAsked: sharingAsked) {

@@ -54,9 +54,9 @@ enum RunKey {
 }
 
 /// `--serve SELECTOR`: an environment name, `tag:NAME`, or a target name. Pure; thread-safe.
-public enum ServeSelector {
+package enum ServeSelector {
     /// Whether a runner started with `selectors` may claim `target` (no selectors: every target).
-    public static func serves(_ selectors: [String], target: Target?) -> Bool {
+    package static func serves(_ selectors: [String], target: Target?) -> Bool {
         guard let target else { return false }
         if selectors.isEmpty { return true }
         return selectors.contains { selector in

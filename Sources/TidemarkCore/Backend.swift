@@ -2,28 +2,28 @@ import Foundation
 import Logging
 
 /// One step for a backend to run: a script and the history row that records it.
-public struct StepRequest: Sendable, Hashable {
-    public var version: String
-    public var description: String
-    public var kind: StepKind
+package struct StepRequest: Sendable, Hashable {
+    package var version: String
+    package var description: String
+    package var kind: StepKind
     /// The script's path in the plan; empty for `skip`, `baseline` and `repair`.
-    public var scriptPath: String
+    package var scriptPath: String
     /// The SQL to run; empty for `skip`, `baseline` and `repair`, which only record a row.
-    public var sql: String
-    public var checksum: String
+    package var sql: String
+    package var checksum: String
     /// False: the script runs as written, after a dirty-first history row is committed.
-    public var transactional: Bool
-    public var runID: String
-    public var appliedBy: String
+    package var transactional: Bool
+    package var runID: String
+    package var appliedBy: String
     /// Which attempt this is (1-based): a step retried after a lock timeout records each attempt.
-    public var attempt: Int
+    package var attempt: Int
     /// How many more times a statement of a step run statement by statement (MySQL DDL) may run
     /// after it timed out waiting for a lock: that statement only, never one that completed.
-    public var lockRetries = 0
+    package var lockRetries = 0
     /// A batched step's directive: the executor runs it batch by batch (`runBatch`), never `run`.
-    public var batch: BatchSpec?
+    package var batch: BatchSpec?
 
-    public init(
+    package init(
         version: String, description: String, kind: StepKind, scriptPath: String, sql: String, checksum: String,
         transactional: Bool, runID: String, appliedBy: String, attempt: Int = 1, batch: BatchSpec? = nil
     ) {
@@ -43,32 +43,32 @@ public struct StepRequest: Sendable, Hashable {
 
 /// A table another tool keeps in a target, named as that tool names it, and the columns to
 /// read from it (`tidemark adopt` reads foreign histories this way). Thread-safe value.
-public struct ForeignTable: Sendable, Hashable, Codable {
+package struct ForeignTable: Sendable, Hashable, Codable {
     /// The PostgreSQL schema it lives in; nil: the target's schema.
-    public var schema: String?
-    public var name: String
-    public var columns: [String]
+    package var schema: String?
+    package var name: String
+    package var columns: [String]
 
-    public init(schema: String? = nil, name: String, columns: [String]) {
+    package init(schema: String? = nil, name: String, columns: [String]) {
         self.schema = schema
         self.name = name
         self.columns = columns
     }
 
     /// `schema.name`, or `name`.
-    public var qualifiedName: String { schema.map { "\($0).\(name)" } ?? name }
+    package var qualifiedName: String { schema.map { "\($0).\(name)" } ?? name }
 }
 
 /// A verify script to run after its version's forward step (Sqitch's `verify/`). Thread-safe value.
-public struct VerifyRequest: Sendable, Hashable {
-    public var version: String
+package struct VerifyRequest: Sendable, Hashable {
+    package var version: String
     /// The script's path in the plan (`verify/users.sql`), named in its errors.
-    public var scriptPath: String
-    public var sql: String
+    package var scriptPath: String
+    package var sql: String
     /// False when the script manages its own transaction (Sqitch's `BEGIN; … ROLLBACK;`).
-    public var transactional: Bool
+    package var transactional: Bool
 
-    public init(version: String, scriptPath: String, sql: String, transactional: Bool) {
+    package init(version: String, scriptPath: String, sql: String, transactional: Bool) {
         self.version = version
         self.scriptPath = scriptPath
         self.sql = sql
@@ -76,14 +76,14 @@ public struct VerifyRequest: Sendable, Hashable {
     }
 
     /// The verify script of `migration`, or nil when it has none.
-    public init?(for migration: Migration) {
+    package init?(for migration: Migration) {
         guard let script = migration.verify else { return nil }
         self.init(version: migration.version.text, scriptPath: script.path, sql: script.sql, transactional: script.isTransactional)
     }
 }
 
 /// Cancels the statement running on a connection, from any thread. Thread-safe.
-public protocol StatementCanceller: Sendable {
+package protocol StatementCanceller: Sendable {
     /// Asks the server to cancel the running statement; a no-op if none runs.
     func cancel()
 }
@@ -93,7 +93,7 @@ public protocol StatementCanceller: Sendable {
 /// Read commands (`status`, `plan`, `history`, drift checks) connect `readOnly`, so they never
 /// create anything: a mistyped SQLite path must not become an empty database that `apply` then
 /// migrates as if it were the target.
-public enum ConnectionAccess: Sendable, Hashable {
+package enum ConnectionAccess: Sendable, Hashable {
     /// Reads history, schema and fingerprints. The database must exist (else
     /// `BackendError.databaseNotFound`); nothing is created (no file, no history table, no lock
     /// file), and `ensureHistoryTable`, `tryLock` and `run` fail with `BackendError.readOnly`.
@@ -105,7 +105,7 @@ public enum ConnectionAccess: Sendable, Hashable {
 /// Opens connections to targets of one kind. Backends are dumb: they connect, lock, read
 /// history and run one step; every migration decision lives in the planner and executor.
 /// Implementations are thread-safe.
-public protocol Backend: Sendable {
+package protocol Backend: Sendable {
     var kind: BackendKind { get }
 
     /// Connects within `timeouts.connectTimeout`, applying the statement and lock timeouts to
@@ -116,7 +116,7 @@ public protocol Backend: Sendable {
 
 extension Backend {
     /// Connects read-write: what `apply`, `repair`, `rehearse` and backups need.
-    public func connect(to target: Target, timeouts: Timeouts, logger: Logger) throws(BackendError) -> any BackendConnection {
+    package func connect(to target: Target, timeouts: Timeouts, logger: Logger) throws(BackendError) -> any BackendConnection {
         try connect(to: target, access: .readWrite, timeouts: timeouts, logger: logger)
     }
 }
@@ -125,7 +125,7 @@ extension Backend {
 ///
 /// Not thread-safe: a connection is used by one thread at a time (the executor's worker that
 /// opened it). Only `canceller` may be used from elsewhere. Closing happens in `deinit` too.
-public protocol BackendConnection: AnyObject {
+package protocol BackendConnection: AnyObject {
     var target: Target { get }
 
     /// Takes the target's migration lock without blocking for longer than `timeout`.
@@ -215,7 +215,7 @@ public protocol BackendConnection: AnyObject {
 }
 
 /// What a target says of its replicas' lag. Thread-safe value.
-public enum ReplicationLag: Sendable, Hashable {
+package enum ReplicationLag: Sendable, Hashable {
     /// No replica is attached: nothing to wait for.
     case noReplicas
     /// The largest lag among the replicas.
@@ -226,31 +226,31 @@ public enum ReplicationLag: Sendable, Hashable {
 
 extension BackendConnection {
     /// Nil: only backends that create databases on connect (SQLite) say otherwise.
-    public var createdDatabase: String? { nil }
+    package var createdDatabase: String? { nil }
 
     /// Nil: the backend does not say (the in-memory test backend).
-    public var databaseServer: DatabaseServer? { nil }
-    public func batchTable(_ spec: BatchSpec) throws(BackendError) -> BatchTable {
+    package var databaseServer: DatabaseServer? { nil }
+    package func batchTable(_ spec: BatchSpec) throws(BackendError) -> BatchTable {
         throw .unsupported(target: target.name, message: Self.noBatches)
     }
 
-    public func batchEnd(_ spec: BatchSpec, from start: Int64) throws(BackendError) -> Int64? {
+    package func batchEnd(_ spec: BatchSpec, from start: Int64) throws(BackendError) -> Int64? {
         throw .unsupported(target: target.name, message: Self.noBatches)
     }
 
-    public func beginBatchedStep(_ step: StepRequest, from checkpoint: BatchCheckpoint) throws(BackendError) -> HistoryEntry {
+    package func beginBatchedStep(_ step: StepRequest, from checkpoint: BatchCheckpoint) throws(BackendError) -> HistoryEntry {
         throw .unsupported(target: target.name, message: Self.noBatches)
     }
 
-    public func runBatch(_ step: StepRequest, row: Int64, start: Int64, end: Int64) throws(BackendError) -> Int64 {
+    package func runBatch(_ step: StepRequest, row: Int64, start: Int64, end: Int64) throws(BackendError) -> Int64 {
         throw .unsupported(target: target.name, message: Self.noBatches)
     }
 
-    public func finishBatchedStep(row: Int64, success: Bool, executionMS: Int64, error: String?) throws(BackendError) -> HistoryEntry {
+    package func finishBatchedStep(row: Int64, success: Bool, executionMS: Int64, error: String?) throws(BackendError) -> HistoryEntry {
         throw .unsupported(target: target.name, message: Self.noBatches)
     }
 
-    public func replicationLag() throws(BackendError) -> ReplicationLag { .noReplicas }
+    package func replicationLag() throws(BackendError) -> ReplicationLag { .noReplicas }
 
     private static var noBatches: String {
         "this backend cannot run batched steps (-- tidemark:batch) yet; run the step on PostgreSQL or SQLite, or remove the directive."
@@ -259,16 +259,16 @@ extension BackendConnection {
 
 /// A backup file and how it was made: what `backup` prints, the run report names, and
 /// `restore` reads back. Thread-safe value.
-public struct BackupRecord: Sendable, Hashable, Codable {
-    public var target: String
+package struct BackupRecord: Sendable, Hashable, Codable {
+    package var target: String
     /// Where the file is (mode 0600).
-    public var path: String
+    package var path: String
     /// How it was made and checked, e.g. `pg_dump -Fc --schema="app", 12 tables checked` or
     /// `sqlite3 online backup`.
-    public var method: String
-    public var bytes: Int64
+    package var method: String
+    package var bytes: Int64
 
-    public init(target: String, path: String, method: String, bytes: Int64) {
+    package init(target: String, path: String, method: String, bytes: Int64) {
         self.target = target
         self.path = path
         self.method = method
@@ -278,7 +278,7 @@ public struct BackupRecord: Sendable, Hashable, Codable {
 
 /// A backend that can copy a target's schema and data to a file and bring them back: the way
 /// back from a data-losing step, which no undo script can give. Implementations are thread-safe.
-public protocol BackupCapableBackend: Backend {
+package protocol BackupCapableBackend: Backend {
     /// Writes a backup of `target` to `path` (created with mode 0600, folders as needed).
     /// Blocks: call it on an executor-owned thread.
     func backup(_ target: Target, to path: String, timeouts: Timeouts, logger: Logger) throws(BackendError) -> BackupRecord
@@ -292,7 +292,7 @@ public protocol BackupCapableBackend: Backend {
 }
 
 extension BackupCapableBackend {
-    public func backupWait(timeouts: Timeouts) -> String {
+    package func backupWait(timeouts: Timeouts) -> String {
         "the backup waits at most \(DurationText.text(timeouts.lockTimeout)) for a lock"
     }
 }

@@ -2,21 +2,21 @@ import Foundation
 
 /// A batched step's directive, `-- tidemark:batch table=T key=K size=N [pause=D]
 /// [max_rows_per_second=R] [max_lag=D]` (docs/backfills.md). Thread-safe value.
-public struct BatchSpec: Sendable, Hashable, Codable {
+package struct BatchSpec: Sendable, Hashable, Codable {
     /// The table whose key is walked, as the script writes it (maybe `schema.table`).
-    public var table: String
+    package var table: String
     /// A unique, indexed integer column of `table`.
-    public var key: String
+    package var key: String
     /// Keys per batch (at least 1).
-    public var size: Int
+    package var size: Int
     /// A sleep between two batches.
-    public var pause: Duration?
+    package var pause: Duration?
     /// At most this many rows changed per second, averaged over the run.
-    public var maxRowsPerSecond: Int?
+    package var maxRowsPerSecond: Int?
     /// Waits before a batch while a replica lags more than this.
-    public var maxLag: Duration?
+    package var maxLag: Duration?
 
-    public init(table: String, key: String, size: Int, pause: Duration? = nil, maxRowsPerSecond: Int? = nil, maxLag: Duration? = nil) {
+    package init(table: String, key: String, size: Int, pause: Duration? = nil, maxRowsPerSecond: Int? = nil, maxLag: Duration? = nil) {
         self.table = table
         self.key = key
         self.size = size
@@ -26,31 +26,31 @@ public struct BatchSpec: Sendable, Hashable, Codable {
     }
 
     /// The placeholders a batched statement must use.
-    public static let startPlaceholder = ":batch_start"
-    public static let endPlaceholder = ":batch_end"
+    package static let startPlaceholder = ":batch_start"
+    package static let endPlaceholder = ":batch_end"
 
     /// How many batches `rows` rows make (at least 1).
-    public func batches(forRows rows: Double) -> Int {
+    package func batches(forRows rows: Double) -> Int {
         max(1, Int((max(0, rows) / Double(size)).rounded(.up)))
     }
 }
 
 /// Where a batched step got to: the last key its committed batches covered and the rows they
 /// changed, kept in the step's history row (`batch_last_key`, `batch_rows`). Thread-safe value.
-public struct BatchCheckpoint: Sendable, Hashable, Codable {
+package struct BatchCheckpoint: Sendable, Hashable, Codable {
     /// The highest key a committed batch covered; nil before the first batch.
-    public var lastKey: Int64?
+    package var lastKey: Int64?
     /// Rows the committed batches changed.
-    public var rows: Int64
+    package var rows: Int64
 
-    public init(lastKey: Int64? = nil, rows: Int64 = 0) {
+    package init(lastKey: Int64? = nil, rows: Int64 = 0) {
         self.lastKey = lastKey
         self.rows = rows
     }
 }
 
 /// What a backend found about a batched step's table and key on one target. Thread-safe value.
-public enum BatchTable: Sendable, Hashable {
+package enum BatchTable: Sendable, Hashable {
     /// The key range: nil bounds when the table is empty.
     case ready(minKey: Int64?, maxKey: Int64?)
     /// The table or key cannot be walked here; `problem` says why and what to do.
@@ -59,7 +59,7 @@ public enum BatchTable: Sendable, Hashable {
 
 extension Plan {
     /// The batched scripts' directives, by version and direction (`BatchSpec.key(version:kind:)`).
-    public var batchSpecs: [String: BatchSpec] {
+    package var batchSpecs: [String: BatchSpec] {
         var specs: [String: BatchSpec] = [:]
         for migration in migrations {
             if let spec = migration.forward.batch { specs[BatchSpec.key(version: migration.version.text, kind: .forward)] = spec }
@@ -69,31 +69,31 @@ extension Plan {
     }
 
     /// The tables batched scripts walk: their row estimates are read with the states, for `plan`.
-    public var batchedTables: [String] {
+    package var batchedTables: [String] {
         Array(Set(batchSpecs.values.map(\.table))).sorted()
     }
 }
 
 extension BatchSpec {
     /// `"4 forward"`, `"4 undo"`: a compensating step runs its forward script.
-    public static func key(version: String, kind: StepKind) -> String {
+    package static func key(version: String, kind: StepKind) -> String {
         "\(version) \(kind == .undo ? "undo" : "forward")"
     }
 }
 
 /// Where an unfinished batched step is, as `status` shows it: `backfill 37% (1.2M of 3.4M rows)`.
 /// Thread-safe value.
-public struct BackfillStatus: Sendable, Hashable, Codable {
-    public var version: String
-    public var table: String
-    public var lastKey: Int64?
-    public var rows: Int64
-    public var minKey: Int64?
-    public var maxKey: Int64?
+package struct BackfillStatus: Sendable, Hashable, Codable {
+    package var version: String
+    package var table: String
+    package var lastKey: Int64?
+    package var rows: Int64
+    package var minKey: Int64?
+    package var maxKey: Int64?
     /// The catalog's estimate of the table's rows (PostgreSQL, MySQL); nil on SQLite.
-    public var tableRows: Double?
+    package var tableRows: Double?
 
-    public init(version: String, table: String, lastKey: Int64?, rows: Int64, minKey: Int64?, maxKey: Int64?, tableRows: Double?) {
+    package init(version: String, table: String, lastKey: Int64?, rows: Int64, minKey: Int64?, maxKey: Int64?, tableRows: Double?) {
         self.version = version
         self.table = table
         self.lastKey = lastKey
@@ -104,14 +104,14 @@ public struct BackfillStatus: Sendable, Hashable, Codable {
     }
 
     /// How far through the key range (0…1), when known.
-    public var fraction: Double? {
+    package var fraction: Double? {
         guard let minKey, let maxKey, maxKey >= minKey else { return nil }
         guard let lastKey else { return 0 }
         return min(1, max(0, Double(lastKey - minKey + 1) / Double(maxKey - minKey + 1)))
     }
 
     /// `backfill 37% (1.2M of 3.4M rows)`, or `backfill 37% (74k rows)` without an estimate.
-    public var text: String {
+    package var text: String {
         let percent = fraction.map { " \(Int(($0 * 100).rounded(.down)))%" } ?? ""
         let done = Self.count(Double(rows))
         let of = tableRows.map { " of \(Self.count($0))" } ?? ""

@@ -2,7 +2,7 @@
 /// docs/guide.md#the-rules-the-planner-follows). Thread-safe value.
 ///
 /// `ReasonText` turns a reason, with the rule the target follows, into the sentence people read.
-public enum BlockReason: Sendable, Hashable, Codable {
+package enum BlockReason: Sendable, Hashable, Codable {
     /// A step that ran outside a transaction failed (history row `historyRow`): part of it may have run.
     case dirty(version: String, historyRow: Int64)
     /// The target has a version applied that the plan does not know.

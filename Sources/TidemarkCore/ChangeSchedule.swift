@@ -1,17 +1,17 @@
 import Foundation
 
 /// A time of day, `02:00`. Thread-safe value.
-public struct TimeOfDay: Sendable, Hashable, Codable, Comparable {
-    public var hour: Int
-    public var minute: Int
+package struct TimeOfDay: Sendable, Hashable, Codable, Comparable {
+    package var hour: Int
+    package var minute: Int
 
-    public init(hour: Int, minute: Int) {
+    package init(hour: Int, minute: Int) {
         self.hour = hour
         self.minute = minute
     }
 
     /// `HH:MM` (00:00 to 23:59); nil for anything else.
-    public init?(parsing text: String) {
+    package init?(parsing text: String) {
         let parts = text.split(separator: ":", omittingEmptySubsequences: false)
         guard parts.count == 2, parts[0].count == 2, parts[1].count == 2, let hour = Int(parts[0]), let minute = Int(parts[1]),
             (0...23).contains(hour), (0...59).contains(minute)
@@ -19,27 +19,27 @@ public struct TimeOfDay: Sendable, Hashable, Codable, Comparable {
         self.init(hour: hour, minute: minute)
     }
 
-    public var text: String { String(format: "%02d:%02d", hour, minute) }
+    package var text: String { String(format: "%02d:%02d", hour, minute) }
 
-    public static func < (left: TimeOfDay, right: TimeOfDay) -> Bool {
+    package static func < (left: TimeOfDay, right: TimeOfDay) -> Bool {
         (left.hour, left.minute) < (right.hour, right.minute)
     }
 }
 
 /// A calendar day, `2026-12-20`. Thread-safe value.
-public struct CalendarDay: Sendable, Hashable, Codable, Comparable {
-    public var year: Int
-    public var month: Int
-    public var day: Int
+package struct CalendarDay: Sendable, Hashable, Codable, Comparable {
+    package var year: Int
+    package var month: Int
+    package var day: Int
 
-    public init(year: Int, month: Int, day: Int) {
+    package init(year: Int, month: Int, day: Int) {
         self.year = year
         self.month = month
         self.day = day
     }
 
     /// `YYYY-MM-DD`, a real day of the Gregorian calendar; nil for anything else.
-    public init?(parsing text: String) {
+    package init?(parsing text: String) {
         let parts = text.split(separator: "-", omittingEmptySubsequences: false)
         guard parts.count == 3, parts[0].count == 4, parts[1].count == 2, parts[2].count == 2, let year = Int(parts[0]),
             let month = Int(parts[1]), let day = Int(parts[2])
@@ -51,9 +51,9 @@ public struct CalendarDay: Sendable, Hashable, Codable, Comparable {
         self.init(year: year, month: month, day: day)
     }
 
-    public var text: String { String(format: "%04d-%02d-%02d", year, month, day) }
+    package var text: String { String(format: "%04d-%02d-%02d", year, month, day) }
 
-    public static func < (left: CalendarDay, right: CalendarDay) -> Bool {
+    package static func < (left: CalendarDay, right: CalendarDay) -> Bool {
         (left.year, left.month, left.day) < (right.year, right.month, right.day)
     }
 }
@@ -61,15 +61,15 @@ public struct CalendarDay: Sendable, Hashable, Codable, Comparable {
 /// `windows:` (docs/windows.md): when writes may start, on some days of the week, in a named
 /// time zone. A `to` earlier than `from` crosses midnight, and the window belongs to the day it
 /// opens. Thread-safe value.
-public struct ChangeWindow: Sendable, Hashable, Codable {
+package struct ChangeWindow: Sendable, Hashable, Codable {
     /// Weekdays the window opens on, as `Calendar` numbers them (1 Sunday … 7 Saturday), sorted.
-    public var days: [Int]
-    public var from: TimeOfDay
-    public var to: TimeOfDay
+    package var days: [Int]
+    package var from: TimeOfDay
+    package var to: TimeOfDay
     /// An IANA time zone name (`Europe/Berlin`), checked when the inventory is read.
-    public var timeZone: String
+    package var timeZone: String
 
-    public init(days: [Int] = Array(1...7), from: TimeOfDay, to: TimeOfDay, timeZone: String) {
+    package init(days: [Int] = Array(1...7), from: TimeOfDay, to: TimeOfDay, timeZone: String) {
         self.days = days.sorted()
         self.from = from
         self.to = to
@@ -77,10 +77,10 @@ public struct ChangeWindow: Sendable, Hashable, Codable {
     }
 
     /// The weekday names, `sun` first, as the inventory writes them.
-    public static let dayNames = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"]
+    package static let dayNames = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"]
 
     /// `mon-thu 02:00-05:00 Europe/Berlin`.
-    public var description: String {
+    package var description: String {
         "\(Self.daysText(days)) \(from.text)-\(to.text) \(timeZone)"
     }
 
@@ -105,14 +105,14 @@ public struct ChangeWindow: Sendable, Hashable, Codable {
 
 /// `freeze:` (docs/windows.md): whole days, `from` through `to`, in a named time zone, when no
 /// writes start whatever the windows say. Thread-safe value.
-public struct ChangeFreeze: Sendable, Hashable, Codable {
-    public var from: CalendarDay
+package struct ChangeFreeze: Sendable, Hashable, Codable {
+    package var from: CalendarDay
     /// The last frozen day (inclusive).
-    public var to: CalendarDay
-    public var reason: String?
-    public var timeZone: String
+    package var to: CalendarDay
+    package var reason: String?
+    package var timeZone: String
 
-    public init(from: CalendarDay, to: CalendarDay, reason: String? = nil, timeZone: String = "UTC") {
+    package init(from: CalendarDay, to: CalendarDay, reason: String? = nil, timeZone: String = "UTC") {
         self.from = from
         self.to = to
         self.reason = reason
@@ -120,14 +120,14 @@ public struct ChangeFreeze: Sendable, Hashable, Codable {
     }
 
     /// `2026-12-20..2027-01-04 (year-end)`.
-    public var description: String {
+    package var description: String {
         "\(from.text)..\(to.text)\(reason.map { " (\($0))" } ?? "")"
     }
 }
 
 /// Why an environment's targets wait, and until when. Thread-safe value.
-public struct Deferral: Sendable, Hashable, Codable {
-    public enum Cause: Sendable, Hashable, Codable {
+package struct Deferral: Sendable, Hashable, Codable {
+    package enum Cause: Sendable, Hashable, Codable {
         /// Outside every window of the environment (their descriptions).
         case outsideWindow(windows: [String])
         /// Inside a freeze.
@@ -136,13 +136,13 @@ public struct Deferral: Sendable, Hashable, Codable {
         case earlierWave(environment: String)
     }
 
-    public var cause: Cause
+    package var cause: Cause
     /// When writes may start again (nil: not within a year, or unknown for a wave that waits on another).
-    public var until: Date?
+    package var until: Date?
     /// The zone `until` is told in (the environment's first window's).
-    public var timeZone: String?
+    package var timeZone: String?
 
-    public init(cause: Cause, until: Date?, timeZone: String? = nil) {
+    package init(cause: Cause, until: Date?, timeZone: String? = nil) {
         self.cause = cause
         self.until = until
         self.timeZone = timeZone
@@ -152,21 +152,21 @@ public struct Deferral: Sendable, Hashable, Codable {
 /// An environment's `windows` and `freeze` (docs/windows.md): whether writes may start at a given
 /// instant, and when they may next. Pure: the instant is an input; daylight-saving changes come
 /// from the system's zone data through `Calendar`. Thread-safe value.
-public struct ChangeSchedule: Sendable, Hashable, Codable {
+package struct ChangeSchedule: Sendable, Hashable, Codable {
     /// Empty: writes may start at any time (freezes aside).
-    public var windows: [ChangeWindow]
-    public var freezes: [ChangeFreeze]
+    package var windows: [ChangeWindow]
+    package var freezes: [ChangeFreeze]
 
-    public init(windows: [ChangeWindow] = [], freezes: [ChangeFreeze] = []) {
+    package init(windows: [ChangeWindow] = [], freezes: [ChangeFreeze] = []) {
         self.windows = windows
         self.freezes = freezes
     }
 
     /// No windows and no freezes: never defers.
-    public var isUnrestricted: Bool { windows.isEmpty && freezes.isEmpty }
+    package var isUnrestricted: Bool { windows.isEmpty && freezes.isEmpty }
 
     /// Nil when writes may start at `now`; otherwise why not and until when.
-    public func deferral(at now: Date) -> Deferral? {
+    package func deferral(at now: Date) -> Deferral? {
         if isUnrestricted { return nil }
         if let freeze = freezes.first(where: { Self.isFrozen($0, at: now) }) {
             return Deferral(cause: .frozen(freeze: freeze.description), until: nextStart(after: now), timeZone: displayTimeZone)
@@ -176,7 +176,7 @@ public struct ChangeSchedule: Sendable, Hashable, Codable {
     }
 
     /// The first instant at or after `now` when writes may start (nil: none within 400 days).
-    public func nextStart(after now: Date) -> Date? {
+    package func nextStart(after now: Date) -> Date? {
         let horizon = now.addingTimeInterval(400 * 86_400)
         var candidates = [now]
         candidates += freezes.compactMap { Self.interval(of: $0)?.end }.filter { $0 > now && $0 < horizon }
@@ -264,27 +264,27 @@ public struct ChangeSchedule: Sendable, Hashable, Codable {
 }
 
 /// `apply --override-window REASON`: who wrote outside the windows, and why. Thread-safe value.
-public struct WindowOverride: Sendable, Hashable, Codable {
-    public var reason: String
+package struct WindowOverride: Sendable, Hashable, Codable {
+    package var reason: String
     /// The run's `applied_by`.
-    public var by: String
+    package var by: String
     /// The environments that were outside a window or in a freeze when the run started.
-    public var environments: [String]
+    package var environments: [String]
 
-    public init(reason: String, by: String, environments: [String]) {
+    package init(reason: String, by: String, environments: [String]) {
         self.reason = reason
         self.by = by
         self.environments = environments
     }
 
     /// What the history rows of those environments add to their description.
-    public var historyNote: String { "window override: \(reason) (by \(by))" }
+    package var historyNote: String { "window override: \(reason) (by \(by))" }
 }
 
 extension Deferral {
     /// `outside its change window (mon-thu 02:00-05:00 Europe/Berlin); writes may start at
     /// 2026-12-08 02:00 Europe/Berlin (2026-12-08T01:00:00Z)`.
-    public var sentence: String {
+    package var sentence: String {
         let why: String
         switch cause {
         case .outsideWindow(let windows): why = "outside its change window\(windows.count == 1 ? "" : "s") (\(windows.joined(separator: "; ")))"
@@ -315,5 +315,5 @@ extension Deferral.Cause {
 
 extension ChangeSchedule {
     /// The zone in which to tell an environment's times: its first window's, else its first freeze's.
-    public var displayTimeZone: String? { windows.first?.timeZone ?? freezes.first?.timeZone }
+    package var displayTimeZone: String? { windows.first?.timeZone ?? freezes.first?.timeZone }
 }

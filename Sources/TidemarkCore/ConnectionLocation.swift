@@ -7,7 +7,7 @@
 /// `mysql://…` or `mariadb://…` (MySQL and MariaDB servers: `MySQLURL`'s grammar);
 /// `SCHEME:NAME` for a backend the embedding program registers (the test support's in-memory
 /// backend is `memory:NAME`; the `tidemark` executable has none, and its registry says so).
-public enum ConnectionLocation: Sendable, Hashable {
+package enum ConnectionLocation: Sendable, Hashable {
     /// A libpq URI or conninfo string, as written (libpq parses it).
     case postgres(String)
     /// A libpq service name (pg_service.conf).
@@ -23,7 +23,7 @@ public enum ConnectionLocation: Sendable, Hashable {
 
     /// Reads `connection`: `sqlite:`, MySQL's schemes, another `SCHEME:`; everything else
     /// (a libpq URI or conninfo string) is PostgreSQL's.
-    public init(_ connection: Connection) {
+    package init(_ connection: Connection) {
         switch connection {
         case .service(let name):
             self = .service(name)
@@ -41,7 +41,7 @@ public enum ConnectionLocation: Sendable, Hashable {
     }
 
     /// The location written back as a target's connection (`sqlite:PATH` for SQLite).
-    public var connection: Connection {
+    package var connection: Connection {
         switch self {
         case .postgres(let url): return .url(url)
         case .service(let name): return .service(name)
@@ -52,12 +52,12 @@ public enum ConnectionLocation: Sendable, Hashable {
     }
 
     /// The location as an inventory's `url:` writes it; nil for a service.
-    public var url: String? {
+    package var url: String? {
         guard case .url(let url) = connection else { return nil }
         return url
     }
 
-    public var backendKind: BackendKind {
+    package var backendKind: BackendKind {
         switch self {
         case .postgres, .service: return .postgres
         case .sqlite: return .sqlite
@@ -67,7 +67,7 @@ public enum ConnectionLocation: Sendable, Hashable {
     }
 
     /// Why this location names no database (one sentence with the fix), or nil when it does.
-    public var problem: String? {
+    package var problem: String? {
         switch self {
         case .sqlite(let path) where path.isEmpty || path == ":memory:":
             return "`sqlite:\(path)` names no database file; use `sqlite:PATH` with a file path (an in-memory database would not keep its history)."
@@ -86,14 +86,14 @@ public enum ConnectionLocation: Sendable, Hashable {
     }
 
     /// The SQLite file this location names, or nil (another backend, or no file: see `problem`).
-    public var sqliteFilePath: String? {
+    package var sqliteFilePath: String? {
         guard case .sqlite(let path) = self, problem == nil else { return nil }
         return path
     }
 
     /// The SQLite file path when it is relative and must be resolved against a folder; nil for
     /// absolute paths, other locations, and `file:` URIs (SQLite resolves those itself).
-    public var relativeSQLitePath: String? {
+    package var relativeSQLitePath: String? {
         guard let path = sqliteFilePath, !path.hasPrefix("/"), !path.hasPrefix("file:") else { return nil }
         return path
     }
@@ -101,11 +101,11 @@ public enum ConnectionLocation: Sendable, Hashable {
     /// The URL schemes Tidemark reads (`scheme://`); every other `word://` is refused, because
     /// libpq would take `postgress://host/db` as a conninfo string and the whole URL as a
     /// database name on the local socket.
-    public static let knownSchemes = ["postgres", "postgresql", "sqlite"]
+    package static let knownSchemes = ["postgres", "postgresql", "sqlite"]
 
     /// The scheme of `url` when it starts `scheme://` and Tidemark does not know it; nil
     /// otherwise (a known scheme, `sqlite:PATH`, a conninfo string such as `host=db dbname=app`).
-    public static func unknownScheme(in url: String) -> String? {
+    package static func unknownScheme(in url: String) -> String? {
         guard let range = url.range(of: "://") else { return nil }
         let scheme = url[..<range.lowerBound]
         guard let first = scheme.unicodeScalars.first, first.isASCII, first.properties.isAlphabetic,
@@ -139,5 +139,5 @@ public enum ConnectionLocation: Sendable, Hashable {
 
 extension Target {
     /// Where this target's database is.
-    public var location: ConnectionLocation { ConnectionLocation(connection) }
+    package var location: ConnectionLocation { ConnectionLocation(connection) }
 }

@@ -3,30 +3,30 @@ import Foundation
 /// What a target's server is, product and version, read once per connection (`status` shows it,
 /// the planner picks MySQL's online-DDL rules by it), or named by `lint --dialect` without a
 /// server. Thread-safe value.
-public struct DatabaseServer: Sendable, Hashable, Codable, CustomStringConvertible {
-    public enum Product: String, Sendable, Hashable, Codable, CaseIterable {
+package struct DatabaseServer: Sendable, Hashable, Codable, CustomStringConvertible {
+    package enum Product: String, Sendable, Hashable, Codable, CaseIterable {
         case postgresql = "PostgreSQL"
         case sqlite = "SQLite"
         case mysql = "MySQL"
         case mariadb = "MariaDB"
     }
 
-    public var product: Product
+    package var product: Product
     /// `10.11.19`, `8.0.36`, `16.4`; empty when unknown.
-    public var version: String
+    package var version: String
 
-    public init(product: Product, version: String) {
+    package init(product: Product, version: String) {
         self.product = product
         self.version = version
     }
 
     /// The version's numbers (`[10, 11, 19]`).
-    public var versionNumbers: [Int] { version.split(separator: ".").compactMap { Int($0) } }
+    package var versionNumbers: [Int] { version.split(separator: ".").compactMap { Int($0) } }
 
     /// Whether the version is `minimum` or later (`[8, 0, 29]`). A version that stops short
     /// (`8.0`, as `lint --dialect mysql-8.0` names a series) is its series as it stands: at least
     /// every `8.0.x`.
-    public func isAtLeast(_ minimum: [Int]) -> Bool {
+    package func isAtLeast(_ minimum: [Int]) -> Bool {
         let numbers = versionNumbers
         for (index, wanted) in minimum.enumerated() {
             guard index < numbers.count else { return true }
@@ -36,18 +36,18 @@ public struct DatabaseServer: Sendable, Hashable, Codable, CustomStringConvertib
     }
 
     /// MySQL or MariaDB: the servers whose DDL commits implicitly.
-    public var isMySQLFamily: Bool { product == .mysql || product == .mariadb }
+    package var isMySQLFamily: Bool { product == .mysql || product == .mariadb }
 
     /// `MariaDB 10.11.19`.
-    public var description: String { version.isEmpty ? product.rawValue : "\(product.rawValue) \(version)" }
+    package var description: String { version.isEmpty ? product.rawValue : "\(product.rawValue) \(version)" }
 
     /// The dialects `lint --dialect` accepts, as written there.
-    public static let dialectNames = ["postgres", "sqlite", "mysql", "mysql-8.0", "mysql-5.7", "mariadb", "mariadb-10.11"]
+    package static let dialectNames = ["postgres", "sqlite", "mysql", "mysql-8.0", "mysql-5.7", "mariadb", "mariadb-10.11"]
 
     /// A dialect as `lint --dialect` names it: `postgres` (or `postgresql`), `sqlite`, `mysql`
     /// (MySQL 8.0), `mysql-<version>`, `mariadb` (MariaDB 10.11), `mariadb-<version>`; nil for
     /// anything else.
-    public init?(dialect: String) {
+    package init?(dialect: String) {
         let lowered = dialect.lowercased()
         let parts = lowered.split(separator: "-", maxSplits: 1).map(String.init)
         guard let name = parts.first else { return nil }

@@ -1,6 +1,6 @@
 /// What the planner decided for one target and why, as values: the rule followed, what it
 /// removes, or why it is blocked. `ReasonText` words it; tests compare it. Thread-safe value.
-public enum Decision: Sendable, Hashable, Codable {
+package enum Decision: Sendable, Hashable, Codable {
     /// Already at the desired state.
     case upToDate
     /// Apply pending versions (and record compensations due as skips); `neverRun` are the quarantined
@@ -14,7 +14,7 @@ public enum Decision: Sendable, Hashable, Codable {
     case blocked(reason: BlockReason, rule: Rule?)
 
     /// The action this decision takes.
-    public var action: Action {
+    package var action: Action {
         switch self {
         case .upToDate: return .none
         case .applyPending: return .forward
@@ -26,7 +26,7 @@ public enum Decision: Sendable, Hashable, Codable {
 
     /// The rule (docs/guide.md#why-roll-back-why-roll-forward) followed (or that the block came up
     /// against), if versions had to go.
-    public var rule: Rule? {
+    package var rule: Rule? {
         switch self {
         case .upToDate, .applyPending: return nil
         case .rollBack(let rule, _), .rollForward(let rule, _, _): return rule
@@ -35,7 +35,7 @@ public enum Decision: Sendable, Hashable, Codable {
     }
 
     /// Why the target is blocked, or nil.
-    public var blockReason: BlockReason? {
+    package var blockReason: BlockReason? {
         if case .blocked(let reason, _) = self { return reason }
         return nil
     }
@@ -43,12 +43,12 @@ public enum Decision: Sendable, Hashable, Codable {
 
 /// One roll forward: `reversed` is reversed by the compensating version `compensation`; `before` is
 /// the version in effect below it, so the trail reads `v3 → v4 → v5`. Thread-safe value.
-public struct Compensation: Sendable, Hashable, Codable {
-    public var before: Version?
-    public var reversed: Version
-    public var compensation: Version
+package struct Compensation: Sendable, Hashable, Codable {
+    package var before: Version?
+    package var reversed: Version
+    package var compensation: Version
 
-    public init(before: Version?, reversed: Version, compensation: Version) {
+    package init(before: Version?, reversed: Version, compensation: Version) {
         self.before = before
         self.reversed = reversed
         self.compensation = compensation

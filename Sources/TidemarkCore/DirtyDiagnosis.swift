@@ -5,9 +5,9 @@
 /// For a failed forward of version N, "before" is the highest version the target has in effect
 /// (usually N-1; nil when it has none, an empty schema) and "after" is N. For a failed undo of N
 /// the two swap roles: before is N, after is the highest version below it.
-public struct DirtyDiagnosis: Sendable, Hashable, Codable {
+package struct DirtyDiagnosis: Sendable, Hashable, Codable {
     /// The verdict, as the schema proves it or not.
-    public enum Verdict: String, Sendable, Hashable, Codable {
+    package enum Verdict: String, Sendable, Hashable, Codable {
         /// The live schema is the one before the step: nothing of it remains.
         case equalsBefore = "equals-before"
         /// The live schema is the one after the step: it completed.
@@ -22,21 +22,21 @@ public struct DirtyDiagnosis: Sendable, Hashable, Codable {
         case unreadable
     }
 
-    public var verdict: Verdict
+    package var verdict: Verdict
     /// The version the schema before the step is at; nil: no version (an empty schema).
-    public var beforeVersion: String?
+    package var beforeVersion: String?
     /// The version the schema after the step is at; nil: no version.
-    public var afterVersion: String?
+    package var afterVersion: String?
     /// Against the schema before the step: `- line` (recorded, not live), `+ line` (live, not recorded).
-    public var differencesFromBefore: SchemaDiff?
+    package var differencesFromBefore: SchemaDiff?
     /// Against the schema after the step.
-    public var differencesFromAfter: SchemaDiff?
+    package var differencesFromAfter: SchemaDiff?
     /// Versions whose fingerprint the verdict needed and `fingerprints.json` lacks.
-    public var unrecordedVersions: [String]
+    package var unrecordedVersions: [String]
     /// Why the schema could not be read.
-    public var error: String?
+    package var error: String?
 
-    public init(
+    package init(
         verdict: Verdict, beforeVersion: String?, afterVersion: String?, differencesFromBefore: SchemaDiff? = nil,
         differencesFromAfter: SchemaDiff? = nil, unrecordedVersions: [String] = [], error: String? = nil
     ) {
@@ -51,7 +51,7 @@ public struct DirtyDiagnosis: Sendable, Hashable, Codable {
 
     /// The resolution the schema proves, if it proves one: the live schema equals the state
     /// before the step (`rolled-back`) or after it (`resolved`), and the two states differ.
-    public var provenResolution: RepairResolution? {
+    package var provenResolution: RepairResolution? {
         switch verdict {
         case .equalsBefore: return .rolledBack
         case .equalsAfter: return .resolved
@@ -60,7 +60,7 @@ public struct DirtyDiagnosis: Sendable, Hashable, Codable {
     }
 
     /// Which versions bound a dirty step: the schema before it and after it (nil: no version).
-    public static func bounds(of failed: HistoryEntry, state: TargetState, style: VersionStyle) -> (before: String?, after: String?) {
+    package static func bounds(of failed: HistoryEntry, state: TargetState, style: VersionStyle) -> (before: String?, after: String?) {
         let others = state.applied.map(\.version).filter { $0 != failed.version }
         let failedVersion = Version(failed.version, style: style)
         func highest(_ versions: [String]) -> String? {
@@ -80,7 +80,7 @@ public struct DirtyDiagnosis: Sendable, Hashable, Codable {
 
     /// Judges `live` against the recorded fingerprints of the two bounds. `recorded` returns the
     /// fingerprint after a version; the state with no version is the empty schema.
-    public static func judge(
+    package static func judge(
         live: SchemaFingerprint, before: String?, after: String?, recorded: (String) -> SchemaFingerprint?
     ) -> DirtyDiagnosis {
         func expected(_ version: String?) -> SchemaFingerprint? {
@@ -111,23 +111,23 @@ public struct DirtyDiagnosis: Sendable, Hashable, Codable {
 
 /// A PostgreSQL index left INVALID by a failed `CREATE INDEX CONCURRENTLY`, and the statement
 /// that drops it. Read from the fingerprint's index lines, which mark invalid indexes. Thread-safe value.
-public struct InvalidIndex: Sendable, Hashable, Codable {
-    public var table: String
-    public var name: String
+package struct InvalidIndex: Sendable, Hashable, Codable {
+    package var table: String
+    package var name: String
     /// `DROP INDEX CONCURRENTLY IF EXISTS "schema"."name";`
-    public var dropStatement: String
+    package var dropStatement: String
 
-    public init(table: String, name: String, dropStatement: String) {
+    package init(table: String, name: String, dropStatement: String) {
         self.table = table
         self.name = name
         self.dropStatement = dropStatement
     }
 
     /// What the fingerprint appends to an index line whose index is not valid.
-    public static let marker = " INVALID"
+    package static let marker = " INVALID"
 
     /// Invalid indexes named by `fingerprint`'s lines (`index table.name: … INVALID`).
-    public static func found(in fingerprint: SchemaFingerprint, schema: String?) -> [InvalidIndex] {
+    package static func found(in fingerprint: SchemaFingerprint, schema: String?) -> [InvalidIndex] {
         fingerprint.lines.compactMap { line -> InvalidIndex? in
             guard line.hasPrefix("index "), line.hasSuffix(marker), let colon = line.firstIndex(of: ":") else { return nil }
             let qualified = line[line.index(line.startIndex, offsetBy: 6)..<colon]

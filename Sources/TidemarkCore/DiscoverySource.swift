@@ -2,9 +2,9 @@ import Logging
 
 /// One `discover:` entry of an environment's `targets` (docs/tenants.md#discovered-targets): where
 /// the targets it stands for are found when the fleet is read. Thread-safe value.
-public struct DiscoverySource: Sendable, Hashable, Codable {
+package struct DiscoverySource: Sendable, Hashable, Codable {
     /// What is read.
-    public enum Kind: Sendable, Hashable, Codable {
+    package enum Kind: Sendable, Hashable, Codable {
         /// Schemas whose name matches a `LIKE` pattern, on the server and database `url` names.
         case schemas(pattern: String)
         /// The rows of a SQL query on the catalog database `url` names; columns `name`, `url`,
@@ -15,26 +15,26 @@ public struct DiscoverySource: Sendable, Hashable, Codable {
         case command(arguments: [String], timeout: Duration)
     }
 
-    public var kind: Kind
+    package var kind: Kind
     /// The database to read (`schemas:`, `query:`), and the url of a discovered target whose row
     /// names none. Nil for a command.
-    public var url: String?
+    package var url: String?
     /// The variable holding the password of `url`, also given to the targets found on it.
-    public var passwordEnv: String?
+    package var passwordEnv: String?
     /// `name: "tenant-{schema}"`: a template over the row's fields; nil: the row's name, else its schema.
-    public var nameTemplate: String?
+    package var nameTemplate: String?
     /// Tags every target of this source carries (besides a row's own).
-    public var tags: [String]
+    package var tags: [String]
     /// A failure is a warning (the source gives no targets) instead of stopping the command.
-    public var optional: Bool
-    public var environment: String
+    package var optional: Bool
+    package var environment: String
     /// Where the entry is written (`file:line:column`), named in every message about it.
-    public var location: SourceLocation
+    package var location: SourceLocation
     /// How many listed targets of the environment come before this entry: discovered targets
     /// take the entry's place in the environment's order.
-    public var position: Int
+    package var position: Int
 
-    public init(
+    package init(
         kind: Kind, url: String? = nil, passwordEnv: String? = nil, nameTemplate: String? = nil, tags: [String] = [],
         optional: Bool = false, environment: String, location: SourceLocation, position: Int = 0
     ) {
@@ -50,16 +50,16 @@ public struct DiscoverySource: Sendable, Hashable, Codable {
     }
 
     /// The default command timeout.
-    public static let defaultTimeout: Duration = .seconds(60)
+    package static let defaultTimeout: Duration = .seconds(60)
 
     /// `discover (schemas tenant_%) at inventories/saas.yaml:12:9`: how every message names the
     /// source. Never the URL (it may hold a password).
-    public var label: String {
+    package var label: String {
         "discover (\(summary)) at \(location)"
     }
 
     /// `schemas tenant_%`, `query`, `command ./bin/list-tenants`.
-    public var summary: String {
+    package var summary: String {
         switch kind {
         case .schemas(let pattern): return "schemas \(PrintableText.escaped(pattern))"
         case .query: return "query"
@@ -68,7 +68,7 @@ public struct DiscoverySource: Sendable, Hashable, Codable {
     }
 
     /// The source as a target, for connecting to the database it reads (its url and password_env).
-    public var catalogTarget: Target? {
+    package var catalogTarget: Target? {
         guard let url else { return nil }
         return Target(name: "\(summary) source", environment: environment, connection: .url(url), passwordEnv: passwordEnv)
     }
@@ -76,20 +76,20 @@ public struct DiscoverySource: Sendable, Hashable, Codable {
 
 /// How many targets one discovery source gave when the fleet was read, or the warning an
 /// optional source left. Thread-safe value.
-public struct DiscoveryCount: Sendable, Hashable, Codable {
-    public var source: DiscoverySource
-    public var targets: Int
+package struct DiscoveryCount: Sendable, Hashable, Codable {
+    package var source: DiscoverySource
+    package var targets: Int
     /// Why an optional source gave nothing; nil when it was read.
-    public var warning: String?
+    package var warning: String?
 
-    public init(source: DiscoverySource, targets: Int, warning: String? = nil) {
+    package init(source: DiscoverySource, targets: Int, warning: String? = nil) {
         self.source = source
         self.targets = targets
         self.warning = warning
     }
 
     /// `tenants: discover (schemas tenant_%) at saas.yaml:12:9 gave 500 targets`.
-    public var line: String {
+    package var line: String {
         if let warning { return "\(source.environment): \(source.label) gave no targets (optional): \(warning)" }
         return "\(source.environment): \(source.label) gave \(targets) target\(targets == 1 ? "" : "s")"
     }
@@ -98,7 +98,7 @@ public struct DiscoveryCount: Sendable, Hashable, Codable {
 /// A backend that can answer discovery sources (docs/tenants.md#discovered-targets): list schemas
 /// matching a pattern and run a catalog query, on a plain read-only session. Implementations are
 /// thread-safe; the calls block, so make them on an executor-owned thread.
-public protocol DiscoveryCapableBackend: Backend {
+package protocol DiscoveryCapableBackend: Backend {
     /// The database `target`'s connection names, or nil when it names none (a source must name
     /// the database it reads).
     func databaseName(of target: Target) -> String?
@@ -114,7 +114,7 @@ public protocol DiscoveryCapableBackend: Backend {
 /// A backend that reads the history of many targets on one database at once
 /// (docs/tenants.md#shared-sessions-per-server): targets that differ only in schema, read in a
 /// few round trips instead of a session each. Implementations are thread-safe; the read blocks.
-public protocol BatchHistoryReading: Backend {
+package protocol BatchHistoryReading: Backend {
     /// A key shared by the targets one session can read together (same server, database, user
     /// and settings); nil: `target` is read on its own.
     func historyGroup(of target: Target, timeouts: Timeouts) -> String?

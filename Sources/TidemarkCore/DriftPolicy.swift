@@ -1,7 +1,7 @@
 /// What `apply` does with a target whose live schema differs from the fingerprint recorded for
 /// its version (docs/recovery.md#the-drift-gate-apply---drift-warnblock): `drift:` in an
 /// environment or `defaults`, or `apply --drift`. Thread-safe value.
-public enum DriftPolicy: String, Sendable, Hashable, Codable, CaseIterable {
+package enum DriftPolicy: String, Sendable, Hashable, Codable, CaseIterable {
     /// No fingerprint is taken.
     case off
     /// The drift is reported (log and run report); the target is migrated anyway.

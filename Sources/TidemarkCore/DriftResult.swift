@@ -1,7 +1,7 @@
 /// How a target's live schema compares with the fingerprint `rehearse` recorded for its version.
 /// Thread-safe value.
-public struct DriftResult: Sendable, Hashable, Codable {
-    public enum Status: String, Sendable, Codable {
+package struct DriftResult: Sendable, Hashable, Codable {
+    package enum Status: String, Sendable, Codable {
         /// The live schema is the recorded one.
         case none
         /// Someone changed the schema outside the plan; `differences` says how.
@@ -14,14 +14,14 @@ public struct DriftResult: Sendable, Hashable, Codable {
         case unreadable
     }
 
-    public var status: Status
+    package var status: Status
     /// `- line` (recorded, missing live) and `+ line` (live, not recorded), the first few.
-    public var differences: [String]
+    package var differences: [String]
     /// How many differences there are in all.
-    public var differenceCount: Int
-    public var error: String?
+    package var differenceCount: Int
+    package var error: String?
 
-    public init(status: Status, differences: [String] = [], differenceCount: Int = 0, error: String? = nil) {
+    package init(status: Status, differences: [String] = [], differenceCount: Int = 0, error: String? = nil) {
         self.status = status
         self.differences = differences
         self.differenceCount = differenceCount

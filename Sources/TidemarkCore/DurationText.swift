@@ -6,12 +6,12 @@
 /// A bare number is refused: `lock_timeout = 5` means 5 ms to PostgreSQL but libpq's
 /// `connect_timeout=5` means 5 s, so a number without a unit is a guess either way.
 /// Pure and thread-safe.
-public enum DurationText {
+package enum DurationText {
     /// Examples for error messages.
-    public static let examples = "500ms, 5s, 5m, 1h or 1m30s"
+    package static let examples = "500ms, 5s, 5m, 1h or 1m30s"
 
     /// The duration `text` spells (surrounding spaces ignored); nil for anything else.
-    public static func parse(_ text: String) -> Duration? {
+    package static func parse(_ text: String) -> Duration? {
         let units: [(name: Substring, milliseconds: Int64)] = [("d", 86_400_000), ("h", 3_600_000), ("m", 60_000), ("s", 1000), ("ms", 1)]
         var rest = Substring(text).drop { $0 == " " || $0 == "\t" }
         while let last = rest.last, last == " " || last == "\t" { rest.removeLast() }
@@ -38,7 +38,7 @@ public enum DurationText {
 
     /// `duration` in the same grammar, largest units first (`5s`, `1m30s`, `1s500ms`, `0ms`):
     /// how messages name an inventory's timeouts. Whole milliseconds; negative counts as 0.
-    public static func text(_ duration: Duration) -> String {
+    package static func text(_ duration: Duration) -> String {
         var rest = max(0, duration.milliseconds)
         guard rest > 0 else { return "0ms" }
         var parts = ""
@@ -50,14 +50,14 @@ public enum DurationText {
     }
 
     /// Elapsed seconds as people read them: `1.42 s` under ten seconds, `12.3 s` above.
-    public static func seconds(_ interval: Double) -> String {
+    package static func seconds(_ interval: Double) -> String {
         String(format: interval < 10 ? "%.2f s" : "%.1f s", interval)
     }
 }
 
 extension Duration {
     /// Seconds as a `Double`, for URLSession's `TimeInterval`s and for printing.
-    public var seconds: Double {
+    package var seconds: Double {
         let (seconds, attoseconds) = components
         return Double(seconds) + Double(attoseconds) / 1e18
     }

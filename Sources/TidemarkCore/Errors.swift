@@ -1,24 +1,24 @@
 /// A position in a text file, for `file:line:column: message` errors.
-public struct SourceLocation: Sendable, Hashable, Codable, CustomStringConvertible {
-    public var file: String
+package struct SourceLocation: Sendable, Hashable, Codable, CustomStringConvertible {
+    package var file: String
     /// 1-based; 0 when unknown.
-    public var line: Int
+    package var line: Int
     /// 1-based; 0 when unknown.
-    public var column: Int
+    package var column: Int
 
-    public init(file: String, line: Int = 0, column: Int = 0) {
+    package init(file: String, line: Int = 0, column: Int = 0) {
         self.file = file
         self.line = line
         self.column = column
     }
 
-    public var description: String {
+    package var description: String {
         line > 0 ? "\(file):\(line):\(column == 0 ? 1 : column)" : file
     }
 }
 
 /// A problem in a plan directory. Each renders one sentence naming the file and the fix.
-public enum PlanError: Error, Sendable, Hashable, CustomStringConvertible {
+package enum PlanError: Error, Sendable, Hashable, CustomStringConvertible {
     case directoryNotFound(path: String)
     case noMigrations(path: String)
     case mixedFormats(path: String, first: String, firstFormat: PlanFormat, second: String, secondFormat: PlanFormat)
@@ -36,7 +36,7 @@ public enum PlanError: Error, Sendable, Hashable, CustomStringConvertible {
     case fileNameNotUTF8(directory: String, name: String, byteOffset: Int)
 
     /// One line: file names and quoted text cannot add lines or send escape sequences.
-    public var description: String { PrintableText.escaped(text) }
+    package var description: String { PrintableText.escaped(text) }
 
     private var text: String {
         switch self {
@@ -71,21 +71,21 @@ public enum PlanError: Error, Sendable, Hashable, CustomStringConvertible {
 }
 
 /// A problem in an inventory file: always `file:line:column: message`.
-public struct InventoryError: Error, Sendable, Hashable, CustomStringConvertible {
-    public var location: SourceLocation
-    public var message: String
+package struct InventoryError: Error, Sendable, Hashable, CustomStringConvertible {
+    package var location: SourceLocation
+    package var message: String
 
-    public init(location: SourceLocation, message: String) {
+    package init(location: SourceLocation, message: String) {
         self.location = location
         self.message = message
     }
 
     /// One line: control characters in quoted names or values are escaped.
-    public var description: String { "\(location): \(PrintableText.escaped(message))" }
+    package var description: String { "\(location): \(PrintableText.escaped(message))" }
 }
 
 /// A backend failure, naming the target; never contains a password.
-public enum BackendError: Error, Sendable, Hashable, CustomStringConvertible {
+package enum BackendError: Error, Sendable, Hashable, CustomStringConvertible {
     /// Connecting failed or timed out; `transient` errors may be retried before a step starts.
     case connectionFailed(target: String, message: String, transient: Bool)
     /// A statement failed outside a step (history table, lock, settings).
@@ -109,7 +109,7 @@ public enum BackendError: Error, Sendable, Hashable, CustomStringConvertible {
     case verifyFailed(target: String, version: String, script: String, message: String, sqlState: String?)
 
     /// One line: a server's message (or a name) cannot add lines or send escape sequences.
-    public var description: String { PrintableText.escaped(text) }
+    package var description: String { PrintableText.escaped(text) }
 
     private var text: String {
         switch self {
@@ -145,7 +145,7 @@ public enum BackendError: Error, Sendable, Hashable, CustomStringConvertible {
 
 extension BackendError {
     /// The target the error is about.
-    public var target: String {
+    package var target: String {
         switch self {
         case .connectionFailed(let target, _, _), .queryFailed(let target, _, _), .stepFailed(let target, _, _, _, _, _),
             .cancelled(let target, _), .unsupported(let target, _), .closed(let target), .backupFailed(let target, _),
@@ -156,7 +156,7 @@ extension BackendError {
 
     /// The sentence without the target's name in front, for where the name is said already (the
     /// target's row of `tidemark status`).
-    public var detail: String {
+    package var detail: String {
         let named = "\(target): "
         return description.hasPrefix(named) ? String(description.dropFirst(named.count)) : description
     }
@@ -165,12 +165,12 @@ extension BackendError {
     /// `lock_not_available` (55P03, raised by `lock_timeout`), the SQLite backend's busy database,
     /// and MySQL's lock wait timeout (1205, metadata locks included) and deadlock (1213), after
     /// which the MySQL backend has rolled the whole transaction back.
-    public static let lockTimeoutStates: Set<String> = ["55P03", "SQLITE_BUSY", "MYSQL_1205", "MYSQL_1213"]
+    package static let lockTimeoutStates: Set<String> = ["55P03", "SQLITE_BUSY", "MYSQL_1205", "MYSQL_1213"]
 
     /// A transactional step that failed only because it could not get a lock in time: it rolled
     /// back completely, so trying it again is safe (`lock_retries`,
     /// docs/live-production.md#lock-timeout-retries).
-    public var isLockTimeout: Bool {
+    package var isLockTimeout: Bool {
         guard case .stepFailed(_, _, _, _, let sqlState?, let dirty) = self else { return false }
         return !dirty && Self.lockTimeoutStates.contains(sqlState)
     }

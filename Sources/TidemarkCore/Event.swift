@@ -2,7 +2,7 @@ import Foundation
 
 /// The kinds of notification a run produces (docs/observing.md#notifications), named as sinks'
 /// `on:` lists name them.
-public enum EventKind: String, Sendable, Hashable, Codable, CaseIterable {
+package enum EventKind: String, Sendable, Hashable, Codable, CaseIterable {
     /// A run is about to write; `counts` holds the planned actions.
     case runStarted = "run.started"
     /// A target reached its desired state.
@@ -29,20 +29,20 @@ public enum EventKind: String, Sendable, Hashable, Codable, CaseIterable {
     case stepProgress = "step.progress"
 
     /// The six kinds a run produces (`notify.test` is not one of them).
-    public static let runEvents: [EventKind] = [.runStarted, .targetSucceeded, .targetFailed, .targetBlocked, .waveHalted, .waveAwaitingApproval, .runFinished]
+    package static let runEvents: [EventKind] = [.runStarted, .targetSucceeded, .targetFailed, .targetBlocked, .waveHalted, .waveAwaitingApproval, .runFinished]
 
     /// `failed` for `target.failed`: the short form an `on:` list may use.
-    public var lastWord: String {
+    package var lastWord: String {
         rawValue.split(separator: ".").last.map(String.init) ?? rawValue
     }
 
     /// Whether an `on:` entry (a full name or its last word) selects this kind.
-    public func isNamed(by name: String) -> Bool {
+    package func isNamed(by name: String) -> Bool {
         name == rawValue || name == lastWord
     }
 
     /// Run-level kinds concern the whole run, not one environment.
-    public var isRunLevel: Bool {
+    package var isRunLevel: Bool {
         self == .runStarted || self == .runFinished || self == .test
     }
 }
@@ -51,42 +51,42 @@ public enum EventKind: String, Sendable, Hashable, Codable, CaseIterable {
 ///
 /// Text that may quote a connection string (`error`, `reason`) is redacted when the event is
 /// made, so no sink, outbox file or log ever sees a password.
-public struct Event: Sendable, Hashable, Codable {
-    public var kind: EventKind
-    public var runID: String
+package struct Event: Sendable, Hashable, Codable {
+    package var kind: EventKind
+    package var runID: String
     /// The inventory's name.
-    public var inventory: String
+    package var inventory: String
     /// The target's (or halted wave's) environment; nil for run-level events.
-    public var environment: String?
-    public var target: String?
+    package var environment: String?
+    package var target: String?
     /// The highest version in effect before; nil for run-level events or a new target.
-    public var fromVersion: String?
+    package var fromVersion: String?
     /// The version after (a target), or the desired version (run-level).
-    public var toVersion: String?
-    public var action: Action?
+    package var toVersion: String?
+    package var action: Action?
     /// Why a target failed (redacted).
-    public var error: String?
+    package var error: String?
     /// The planner's reason, or why a wave halted (redacted).
-    public var reason: String?
+    package var reason: String?
     /// When the event happened.
-    public var at: Date
+    package var at: Date
     /// When the target's (or run's) work started and finished, where known.
-    public var startedAt: Date?
-    public var finishedAt: Date?
+    package var startedAt: Date?
+    package var finishedAt: Date?
     /// Targets per outcome (`run.finished`) or per planned action (`run.started`).
-    public var counts: [String: Int]?
+    package var counts: [String: Int]?
     /// The same counts per environment.
-    public var environmentCounts: [String: [String: Int]]?
+    package var environmentCounts: [String: [String: Int]]?
     /// The run's OpenTelemetry trace id (32 hex digits), when traces are exported.
-    public var traceID: String?
+    package var traceID: String?
     /// What makes each delivery of this event the same one (`X-Tidemark-Delivery` is derived from
     /// it and the sink), so an event sent again by another runner is a duplicate a receiver drops;
     /// nil: every delivery gets a fresh id. Not part of the payload.
-    public var deliveryKey: String?
+    package var deliveryKey: String?
     /// `step.progress`: where the batched step is.
-    public var progress: BackfillProgress?
+    package var progress: BackfillProgress?
 
-    public init(
+    package init(
         kind: EventKind, runID: String, inventory: String, environment: String? = nil, target: String? = nil,
         fromVersion: String? = nil, toVersion: String? = nil, action: Action? = nil, error: String? = nil,
         reason: String? = nil, at: Date = Date(), startedAt: Date? = nil, finishedAt: Date? = nil,
@@ -117,11 +117,11 @@ public struct Event: Sendable, Hashable, Codable {
     }
 
     /// How many targets the counts cover.
-    public var targetCount: Int { counts?.values.reduce(0, +) ?? 0 }
+    package var targetCount: Int { counts?.values.reduce(0, +) ?? 0 }
 
     /// Tallies `(environment, word)` pairs, e.g. each target's environment and outcome, into
     /// `counts` and `environmentCounts`. Pure; thread-safe.
-    public static func tally(_ entries: [(environment: String, word: String)]) -> (counts: [String: Int], environments: [String: [String: Int]]) {
+    package static func tally(_ entries: [(environment: String, word: String)]) -> (counts: [String: Int], environments: [String: [String: Int]]) {
         var counts: [String: Int] = [:]
         var environments: [String: [String: Int]] = [:]
         for entry in entries {
@@ -133,7 +133,7 @@ public struct Event: Sendable, Hashable, Codable {
 
     /// This event as seen by a sink that follows only `environments`: run-level counts keep
     /// those environments alone. Nil when the event concerns none of them. Empty means all.
-    public func restricted(to environments: [String]) -> Event? {
+    package func restricted(to environments: [String]) -> Event? {
         guard !environments.isEmpty else { return self }
         if let environment { return environments.contains(environment) ? self : nil }
         guard kind.isRunLevel, kind != .test else { return self }
@@ -151,7 +151,7 @@ public struct Event: Sendable, Hashable, Codable {
 
     /// Redacts every password in `text`, however many connection strings it quotes and however
     /// they are spaced or quoted. Pure; thread-safe.
-    public static func redact(_ text: String) -> String {
+    package static func redact(_ text: String) -> String {
         Redaction.redactConnectionString(text)
     }
 }

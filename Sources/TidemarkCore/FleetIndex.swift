@@ -1,10 +1,10 @@
 /// Targets and environments by name, built once per run: `Inventory.target(named:)` scans the
 /// fleet, so calling it once per target is quadratic (100,000 targets: minutes). Thread-safe value.
-public struct FleetIndex: Sendable {
-    public let targets: [String: Target]
-    public let environments: [String: Environment]
+package struct FleetIndex: Sendable {
+    package let targets: [String: Target]
+    package let environments: [String: Environment]
 
-    public init(_ inventory: Inventory) {
+    package init(_ inventory: Inventory) {
         var targets: [String: Target] = [:]
         var environments: [String: Environment] = [:]
         targets.reserveCapacity(inventory.environments.reduce(0) { $0 + $1.targets.count })

@@ -1,19 +1,19 @@
 import Foundation
 
 /// Another migration tool whose history `tidemark adopt` reads (docs/adopting.md). Thread-safe value.
-public enum ForeignTool: String, Sendable, Hashable, Codable, CaseIterable {
+package enum ForeignTool: String, Sendable, Hashable, Codable, CaseIterable {
     case flyway
     case golangMigrate = "golang-migrate"
     case diesel
     case sqitch
 
     /// The tools whose history Tidemark can read, in the order `--from auto` looks.
-    public static let readable: [ForeignTool] = [.flyway, .golangMigrate, .diesel, .sqitch]
+    package static let readable: [ForeignTool] = [.flyway, .golangMigrate, .diesel, .sqitch]
 
     /// The table the tool keeps its history in, with the columns adopt reads, as the tool
     /// creates it (Flyway `getRawCreateScript`, golang-migrate `ensureVersionTable`, Diesel
     /// `CREATE_MIGRATIONS_TABLE`, Sqitch's registry schema `sqitch`).
-    public var historyTable: ForeignTable {
+    package var historyTable: ForeignTable {
         switch self {
         case .flyway:
             return ForeignTable(
@@ -28,9 +28,9 @@ public enum ForeignTool: String, Sendable, Hashable, Codable, CaseIterable {
 }
 
 /// One version another tool's history says is in effect. Thread-safe value.
-public struct ForeignVersion: Sendable, Hashable, Codable {
+package struct ForeignVersion: Sendable, Hashable, Codable {
     /// How the tool's history vouches for the version.
-    public enum Evidence: String, Sendable, Hashable, Codable {
+    package enum Evidence: String, Sendable, Hashable, Codable {
         /// A row of its own records it (Flyway, Diesel).
         case recorded
         /// The tool records only its latest version; this one is below it (golang-migrate).
@@ -40,17 +40,17 @@ public struct ForeignVersion: Sendable, Hashable, Codable {
     }
 
     /// The version as the tool wrote it (`3`, `1.1`, `20190226002946`).
-    public var version: String
-    public var evidence: Evidence
+    package var version: String
+    package var evidence: Evidence
     /// Flyway's CRC32 checksum of the script it ran, when it recorded one.
-    public var checksum: Int32?
+    package var checksum: Int32?
     /// The script the tool recorded (Flyway), or the change's name (Sqitch), if any.
-    public var script: String?
+    package var script: String?
     /// Sqitch: the project the change belongs to, and the SHA-1 of the deploy script it ran.
-    public var project: String?
-    public var scriptHash: String?
+    package var project: String?
+    package var scriptHash: String?
 
-    public init(
+    package init(
         version: String, evidence: Evidence, checksum: Int32? = nil, script: String? = nil, project: String? = nil, scriptHash: String? = nil
     ) {
         self.version = version
@@ -65,9 +65,9 @@ public struct ForeignVersion: Sendable, Hashable, Codable {
 /// What another tool's history table says about a target: the versions in effect, or why it
 /// cannot be trusted. Pure: built from the rows `BackendConnection.readRows` returns.
 /// Thread-safe value.
-public struct ForeignHistory: Sendable, Hashable, Codable {
+package struct ForeignHistory: Sendable, Hashable, Codable {
     /// Why the history cannot be adopted as it stands.
-    public enum Problem: Sendable, Hashable, Codable {
+    package enum Problem: Sendable, Hashable, Codable {
         /// golang-migrate `dirty = true`: a migration failed half-way at this version.
         case dirty(version: String)
         /// A Flyway row with `success = false`.
@@ -76,18 +76,18 @@ public struct ForeignHistory: Sendable, Hashable, Codable {
         case unreadable(String)
     }
 
-    public var tool: ForeignTool
+    package var tool: ForeignTool
     /// The versions in effect, in the order the tool would list them (a version's last word wins).
-    public var inEffect: [ForeignVersion]
+    package var inEffect: [ForeignVersion]
     /// For Flyway: the version of its baseline row, below which nothing was run by Flyway.
-    public var baseline: String?
+    package var baseline: String?
     /// What the history holds that adopt does not map (Flyway repeatable migrations, undo rows).
-    public var notes: [String]
-    public var problem: Problem?
+    package var notes: [String]
+    package var problem: Problem?
     /// How many rows the table holds.
-    public var rowCount: Int
+    package var rowCount: Int
 
-    public init(
+    package init(
         tool: ForeignTool, inEffect: [ForeignVersion], baseline: String? = nil, notes: [String] = [], problem: Problem? = nil,
         rowCount: Int
     ) {
@@ -102,7 +102,7 @@ public struct ForeignHistory: Sendable, Hashable, Codable {
     /// Reads `rows` of `tool.historyTable` (columns in its order). `planVersions` are needed for
     /// golang-migrate, which records only its latest version: every plan version up to it is in
     /// effect.
-    public static func read(_ tool: ForeignTool, rows: [[String?]], planVersions: [Version]) -> ForeignHistory {
+    package static func read(_ tool: ForeignTool, rows: [[String?]], planVersions: [Version]) -> ForeignHistory {
         switch tool {
         case .flyway: return flyway(rows, planVersions: planVersions)
         case .golangMigrate: return golangMigrate(rows, planVersions: planVersions)
@@ -237,7 +237,7 @@ public struct ForeignHistory: Sendable, Hashable, Codable {
 
 extension ForeignHistory.Problem {
     /// One sentence: what is wrong and the fix.
-    public func sentence(_ tool: ForeignTool) -> String {
+    package func sentence(_ tool: ForeignTool) -> String {
         switch self {
         case .dirty(let version):
             return "golang-migrate says version \(version) is dirty (a migration failed half-way); fix the schema and run `migrate force \(version)` (or the version before it), then adopt"
@@ -254,7 +254,7 @@ extension SchemaFingerprint {
     /// own schema (`flyway_schema_history`, `schema_migrations`, `__diesel_schema_migrations`):
     /// bookkeeping, like `tidemark_history`, that an adopted target keeps so its team can go back,
     /// and that no fingerprint recorded by `rehearse` has.
-    public var withoutForeignHistories: SchemaFingerprint {
+    package var withoutForeignHistories: SchemaFingerprint {
         ForeignTool.allCases.filter { $0.historyTable.schema == nil }.reduce(self) { $0.excludingTable($1.historyTable.name) }
     }
 }

@@ -1,7 +1,7 @@
 import Foundation
 
 /// What a history row records.
-public enum StepKind: String, Sendable, Codable, CaseIterable {
+package enum StepKind: String, Sendable, Codable, CaseIterable {
     /// A forward script ran.
     case forward
     /// An undo script ran: the version is rolled back (the forward row stays).
@@ -19,7 +19,7 @@ public enum StepKind: String, Sendable, Codable, CaseIterable {
 
 /// How a dirty step was resolved by `tidemark repair` (docs/guide.md#history-table,
 /// docs/recovery.md#when-a-target-is-dirty). Thread-safe value.
-public enum RepairResolution: String, Sendable, Hashable, Codable, CaseIterable {
+package enum RepairResolution: String, Sendable, Hashable, Codable, CaseIterable {
     /// The failed step counts as completed (a failed forward: its version is in effect).
     case resolved
     /// The failed step counts as never run (a failed forward: its version is not in effect and
@@ -27,47 +27,47 @@ public enum RepairResolution: String, Sendable, Hashable, Codable, CaseIterable 
     case rolledBack = "rolled-back"
 
     /// The description of a `repair` row: the resolution first, then why (`rolled-back: …`).
-    public func rowDescription(_ note: String) -> String {
+    package func rowDescription(_ note: String) -> String {
         note.isEmpty ? rawValue : "\(rawValue): \(note)"
     }
 
     /// The resolution a `repair` row's description starts with.
-    public init?(rowDescription: String) {
+    package init?(rowDescription: String) {
         let word = rowDescription.prefix { $0 != ":" && !$0.isWhitespace }
         self.init(rawValue: String(word))
     }
 }
 
 /// One row of `tidemark_history`. Rows are never deleted. Thread-safe value.
-public struct HistoryEntry: Sendable, Hashable, Codable {
-    public var id: Int64
-    public var version: String
-    public var description: String
-    public var kind: StepKind
+package struct HistoryEntry: Sendable, Hashable, Codable {
+    package var id: Int64
+    package var version: String
+    package var description: String
+    package var kind: StepKind
     /// The script's path in the plan (empty for `skip` and `baseline`).
-    public var script: String
-    public var checksum: String
-    public var runID: String
-    public var appliedBy: String
-    public var startedAt: Date
+    package var script: String
+    package var checksum: String
+    package var runID: String
+    package var appliedBy: String
+    package var startedAt: Date
     /// Nil while a no-transaction step is running, or if it died mid-way.
-    public var finishedAt: Date?
-    public var executionMS: Int64
-    public var success: Bool
+    package var finishedAt: Date?
+    package var executionMS: Int64
+    package var success: Bool
     /// Whether the step ran inside Tidemark's transaction (a failed transactional step left nothing).
-    public var transactional: Bool
+    package var transactional: Bool
     /// The error of a failed step, redacted.
-    public var error: String?
+    package var error: String?
     /// Which attempt of its step this row records: 1, or more when earlier attempts timed out
     /// waiting for a lock and were retried (`lock_retries`,
     /// docs/live-production.md#lock-timeout-retries). Each attempt has its row. Tables written
     /// before the column existed read as 1.
-    public var attempt: Int
+    package var attempt: Int
     /// A batched step's checkpoint (`batch_last_key`, `batch_rows`, history table version 2,
     /// docs/backfills.md); nil for every other step.
-    public var batch: BatchCheckpoint?
+    package var batch: BatchCheckpoint?
 
-    public init(
+    package init(
         id: Int64, version: String, description: String, kind: StepKind, script: String, checksum: String,
         runID: String, appliedBy: String, startedAt: Date, finishedAt: Date?, executionMS: Int64,
         success: Bool, transactional: Bool, error: String? = nil, attempt: Int = 1, batch: BatchCheckpoint? = nil
@@ -96,7 +96,7 @@ public struct HistoryEntry: Sendable, Hashable, Codable {
     }
 
     /// Saved rollouts and reports written before `attempt` existed decode with attempt 1.
-    public init(from decoder: any Decoder) throws {
+    package init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         self.init(
             id: try c.decode(Int64.self, forKey: .id), version: try c.decode(String.self, forKey: .version),
@@ -112,26 +112,26 @@ public struct HistoryEntry: Sendable, Hashable, Codable {
 
     /// A batched step still running, or killed mid-way (`success` NULL in the table): the next
     /// apply resumes it at its checkpoint. The target is in progress, not dirty.
-    public var isBackfillInProgress: Bool { batch != nil && finishedAt == nil && !success }
+    package var isBackfillInProgress: Bool { batch != nil && finishedAt == nil && !success }
 
     /// A failed step outside a transaction may have left part of its work behind.
-    public var leavesTargetDirty: Bool { !success && !transactional && kind != .repair }
+    package var leavesTargetDirty: Bool { !success && !transactional && kind != .repair }
 
     /// A `repair` row's resolution; nil for every other kind.
-    public var repairResolution: RepairResolution? {
+    package var repairResolution: RepairResolution? {
         kind == .repair ? RepairResolution(rowDescription: description) : nil
     }
 }
 
 /// A version a target currently has in effect.
-public struct AppliedVersion: Sendable, Hashable, Codable {
-    public var version: String
-    public var kind: StepKind
-    public var checksum: String
+package struct AppliedVersion: Sendable, Hashable, Codable {
+    package var version: String
+    package var kind: StepKind
+    package var checksum: String
     /// The history row that put it there.
-    public var entryID: Int64
+    package var entryID: Int64
 
-    public init(version: String, kind: StepKind, checksum: String, entryID: Int64) {
+    package init(version: String, kind: StepKind, checksum: String, entryID: Int64) {
         self.version = version
         self.kind = kind
         self.checksum = checksum
@@ -140,35 +140,35 @@ public struct AppliedVersion: Sendable, Hashable, Codable {
 }
 
 /// A target's state: a fold over its history rows, oldest first. Thread-safe value.
-public struct TargetState: Sendable, Hashable, Codable {
+package struct TargetState: Sendable, Hashable, Codable {
     /// Versions in effect, in the order they were applied.
-    public var applied: [AppliedVersion]
+    package var applied: [AppliedVersion]
     /// The failed no-transaction step that left the target in an unknown state, if any.
-    public var dirty: HistoryEntry?
+    package var dirty: HistoryEntry?
     /// The most recent row of any kind.
-    public var lastEntry: HistoryEntry?
+    package var lastEntry: HistoryEntry?
     /// How many rows the history holds.
-    public var entryCount: Int
+    package var entryCount: Int
     /// The catalog's estimate of rows in the relations the plan's lock-risky statements touch,
     /// by name as the scripts write it (PostgreSQL `pg_class.reltuples`; read with the state,
     /// never by a scan). Absent: no estimate (SQLite, or the relation does not exist yet).
-    public var estimatedRows: [String: Double] = [:]
+    package var estimatedRows: [String: Double] = [:]
     /// Another tool's history table (its exact shape, holding at least one row) on a target
     /// where no version of Tidemark's is in effect: the target was migrated by that tool, and
     /// running the plan from the start would run its versions again. Read with the state only
     /// then; nil otherwise.
-    public var foreignHistory: ForeignTool?
+    package var foreignHistory: ForeignTool?
     /// The server the state was read from (product and version), when the backend says:
     /// `status` shows it, and MySQL's online-DDL rules depend on it. Nil: not read (a saved
     /// state, or a backend that does not say).
-    public var server: DatabaseServer?
+    package var server: DatabaseServer?
     /// A batched step that has not finished (running, or killed mid-way): `status` shows its
     /// checkpoint; the next apply resumes it (docs/backfills.md#resuming).
-    public var backfill: HistoryEntry?
+    package var backfill: HistoryEntry?
     /// The unfinished backfill's key range and table size, read with the state (status).
-    public var backfillStatus: BackfillStatus?
+    package var backfillStatus: BackfillStatus?
 
-    public init(applied: [AppliedVersion] = [], dirty: HistoryEntry? = nil, lastEntry: HistoryEntry? = nil, entryCount: Int = 0) {
+    package init(applied: [AppliedVersion] = [], dirty: HistoryEntry? = nil, lastEntry: HistoryEntry? = nil, entryCount: Int = 0) {
         self.applied = applied
         self.dirty = dirty
         self.lastEntry = lastEntry
@@ -176,7 +176,7 @@ public struct TargetState: Sendable, Hashable, Codable {
     }
 
     /// The state of a target whose history is empty.
-    public static let empty = TargetState()
+    package static let empty = TargetState()
 
     /// Folds history rows (in any order; they are sorted by id) into a state.
     ///
@@ -186,7 +186,7 @@ public struct TargetState: Sendable, Hashable, Codable {
     /// successful row for the same version. A `repair` row for the dirty version ends the
     /// dirtiness: `resolved` as if the failed step had completed (a forward's version is in
     /// effect, an undo's is not), `rolled-back` as if it had never run.
-    public init(history: [HistoryEntry]) {
+    package init(history: [HistoryEntry]) {
         self.init()
         for entry in history.sorted(by: { $0.id < $1.id }) {
             apply(entry)
@@ -194,7 +194,7 @@ public struct TargetState: Sendable, Hashable, Codable {
     }
 
     /// Adds one row to the fold.
-    public mutating func apply(_ entry: HistoryEntry) {
+    package mutating func apply(_ entry: HistoryEntry) {
         entryCount += 1
         lastEntry = entry
         if entry.batch != nil {
@@ -237,9 +237,9 @@ public struct TargetState: Sendable, Hashable, Codable {
         }
     }
 
-    public func isApplied(_ version: String) -> Bool {
+    package func isApplied(_ version: String) -> Bool {
         applied.contains { $0.version == version }
     }
 
-    public var isDirty: Bool { dirty != nil }
+    package var isDirty: Bool { dirty != nil }
 }

@@ -2,13 +2,13 @@ import Foundation
 
 /// The one timestamp text of output, reports, payloads and the outbox:
 /// `2026-11-24T23:05:12.345Z`, UTC, milliseconds. Thread-safe (pure functions).
-public enum ISO8601Timestamp {
-    public static func string(from date: Date) -> String {
+package enum ISO8601Timestamp {
+    package static func string(from date: Date) -> String {
         date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
     }
 
     /// Reads the text back; whole seconds (as earlier reports were written) are accepted too.
-    public static func date(from text: String) -> Date? {
+    package static func date(from text: String) -> Date? {
         (try? Date(text, strategy: Date.ISO8601FormatStyle(includingFractionalSeconds: true)))
             ?? (try? Date(text, strategy: Date.ISO8601FormatStyle()))
     }
@@ -16,7 +16,7 @@ public enum ISO8601Timestamp {
 
 extension JSONEncoder.DateEncodingStrategy {
     /// Dates as `ISO8601Timestamp` text, so a report keeps its times to the millisecond.
-    public static var iso8601Milliseconds: JSONEncoder.DateEncodingStrategy {
+    package static var iso8601Milliseconds: JSONEncoder.DateEncodingStrategy {
         .custom { date, encoder in
             var container = encoder.singleValueContainer()
             try container.encode(ISO8601Timestamp.string(from: date))
@@ -26,7 +26,7 @@ extension JSONEncoder.DateEncodingStrategy {
 
 extension JSONDecoder.DateDecodingStrategy {
     /// Dates written as `ISO8601Timestamp` text, with or without milliseconds.
-    public static var iso8601Milliseconds: JSONDecoder.DateDecodingStrategy {
+    package static var iso8601Milliseconds: JSONDecoder.DateDecodingStrategy {
         .custom { decoder in
             let container = try decoder.singleValueContainer()
             let text = try container.decode(String.self)

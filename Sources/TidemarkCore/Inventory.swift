@@ -1,22 +1,22 @@
 /// A tier decides which rollback rules apply to an environment.
-public enum Tier: String, Sendable, Codable, CaseIterable {
+package enum Tier: String, Sendable, Codable, CaseIterable {
     case dev, test, staging, prod
 }
 
 /// Timeouts applied to every connection and step; environments may override the defaults.
-public struct Timeouts: Sendable, Hashable, Codable {
+package struct Timeouts: Sendable, Hashable, Codable {
     /// How long to wait for a lock held by somebody else inside the database.
-    public var lockTimeout: Duration
+    package var lockTimeout: Duration
     /// The longest one statement may run.
-    public var statementTimeout: Duration
+    package var statementTimeout: Duration
     /// The longest a connection attempt may take.
-    public var connectTimeout: Duration
+    package var connectTimeout: Duration
     /// `per_server` (docs/tenants.md#shared-sessions-per-server): the most sessions open on one
     /// server at once, shared by targets that differ only in schema; nil: a connection per target.
     /// Not a timeout, but it travels with them to every connection a target opens.
-    public var sessionsPerServer: Int?
+    package var sessionsPerServer: Int?
 
-    public init(
+    package init(
         lockTimeout: Duration = .seconds(5), statementTimeout: Duration = .seconds(300),
         connectTimeout: Duration = .seconds(10)
     ) {
@@ -25,19 +25,19 @@ public struct Timeouts: Sendable, Hashable, Codable {
         self.connectTimeout = connectTimeout
     }
 
-    public static let standard = Timeouts()
+    package static let standard = Timeouts()
 }
 
 extension Duration {
     /// Whole milliseconds, rounded down (what `SET statement_timeout` takes).
-    public var milliseconds: Int64 {
+    package var milliseconds: Int64 {
         let (seconds, attoseconds) = components
         return seconds * 1000 + attoseconds / 1_000_000_000_000_000
     }
 }
 
 /// How to reach a target's database.
-public enum Connection: Sendable, Hashable, Codable {
+package enum Connection: Sendable, Hashable, Codable {
     /// A libpq URI or conninfo string, `sqlite:PATH`, or `memory:NAME` (tests).
     case url(String)
     /// A libpq service name (pg_service.conf).
@@ -45,39 +45,39 @@ public enum Connection: Sendable, Hashable, Codable {
 }
 
 /// Which backend a target's connection needs.
-public struct BackendKind: RawRepresentable, Sendable, Hashable, Codable, CustomStringConvertible {
+package struct BackendKind: RawRepresentable, Sendable, Hashable, Codable, CustomStringConvertible {
     /// The kind's name: the URL scheme of its databases for every kind but PostgreSQL's.
-    public var rawValue: String
+    package var rawValue: String
 
-    public init(rawValue: String) { self.rawValue = rawValue }
+    package init(rawValue: String) { self.rawValue = rawValue }
 
     /// PostgreSQL over libpq (URLs, conninfo strings, services).
-    public static let postgres = BackendKind(rawValue: "postgres")
+    package static let postgres = BackendKind(rawValue: "postgres")
     /// SQLite files.
-    public static let sqlite = BackendKind(rawValue: "sqlite")
+    package static let sqlite = BackendKind(rawValue: "sqlite")
     /// MySQL 5.7/8.x and MariaDB 10.x/11.x servers: one backend over MariaDB Connector/C.
-    public static let mysql = BackendKind(rawValue: "mysql")
+    package static let mysql = BackendKind(rawValue: "mysql")
 
-    public var description: String { rawValue }
+    package var description: String { rawValue }
 }
 
 /// One database (or one schema in a database) that Tidemark migrates. Thread-safe value.
-public struct Target: Sendable, Hashable, Codable {
-    public var name: String
-    public var environment: String
-    public var connection: Connection
+package struct Target: Sendable, Hashable, Codable {
+    package var name: String
+    package var environment: String
+    package var connection: Connection
     /// The schema that holds the application tables and `tidemark_history` (PostgreSQL).
-    public var schema: String?
-    public var tags: [String]
+    package var schema: String?
+    package var tags: [String]
     /// The name of the environment variable that holds the password; never the password itself.
-    public var passwordEnv: String?
+    package var passwordEnv: String?
     /// MySQL: an option file the client library reads before connecting (`option_file`); what
     /// the URL names wins over it.
-    public var optionFile: String?
+    package var optionFile: String?
     /// MySQL: the option-file group to read (`option_group`; default `client`).
-    public var optionGroup: String?
+    package var optionGroup: String?
 
-    public init(
+    package init(
         name: String, environment: String, connection: Connection, schema: String? = nil,
         tags: [String] = [], passwordEnv: String? = nil, optionFile: String? = nil, optionGroup: String? = nil
     ) {
@@ -91,10 +91,10 @@ public struct Target: Sendable, Hashable, Codable {
         self.optionGroup = optionGroup
     }
 
-    public var backendKind: BackendKind { location.backendKind }
+    package var backendKind: BackendKind { location.backendKind }
 
     /// The connection with any password removed: safe for output, logs and reports.
-    public var redactedLocation: String {
+    package var redactedLocation: String {
         switch connection {
         case .service(let name): return "service=\(name)"
         case .url(let url): return Redaction.redactConnectionString(url)
@@ -103,46 +103,46 @@ public struct Target: Sendable, Hashable, Codable {
 }
 
 /// An environment: a tier, its rules and its targets. Thread-safe value.
-public struct Environment: Sendable, Hashable, Codable {
-    public var name: String
-    public var tier: Tier
+package struct Environment: Sendable, Hashable, Codable {
+    package var name: String
+    package var tier: Tier
     /// Serving traffic: roll forward only. Defaults to true for `prod`, false otherwise.
-    public var live: Bool
+    package var live: Bool
     /// Compliance: never roll back.
-    public var audit: Bool
+    package var audit: Bool
     /// Per-environment worker limit, within the fleet-wide one.
-    public var concurrency: Int?
+    package var concurrency: Int?
     /// The target that runs alone first; the rest wait for it.
-    public var canary: String?
+    package var canary: String?
     /// Stop this environment (and later waves) after this many failures.
-    public var maxFailures: Int?
-    public var timeouts: Timeouts
+    package var maxFailures: Int?
+    package var timeouts: Timeouts
     /// `drift:` in the environment; nil: the inventory's default.
-    public var drift: DriftPolicy?
+    package var drift: DriftPolicy?
     /// `lock_risk_rows`: on a live environment, a lock-risky step on a table with more estimated
     /// rows than this blocks the target (docs/live-production.md#lint-and-lock-risk-in-the-plan).
-    public var lockRiskRows: Int
+    package var lockRiskRows: Int
     /// `lock_retries`: how often a transactional step that timed out waiting for a lock is tried again.
-    public var lockRetries: Int
+    package var lockRetries: Int
     /// `windows:` and `freeze:` (docs/windows.md): when its targets may be written; unrestricted by default.
-    public var schedule = ChangeSchedule()
+    package var schedule = ChangeSchedule()
     /// `approval: required`: the environment's wave waits until a person approves it
     /// (docs/on-call.md#approvals).
-    public var approvalRequired = false
+    package var approvalRequired = false
     /// The listed targets; after the fleet is read, the discovered ones too, in their sources' places.
-    public var targets: [Target]
+    package var targets: [Target]
     /// `discover:` entries of `targets` (docs/tenants.md#discovered-targets), read when the fleet
     /// is read; empty once they have been.
-    public var discover: [DiscoverySource] = []
+    package var discover: [DiscoverySource] = []
 
     /// The default `lock_risk_rows`.
-    public static let defaultLockRiskRows = 100_000
+    package static let defaultLockRiskRows = 100_000
 
     /// The default `lock_retries`: 5 on a live environment, where waiting out a busy table beats
     /// failing the deployment; 0 elsewhere.
-    public static func defaultLockRetries(live: Bool) -> Int { live ? 5 : 0 }
+    package static func defaultLockRetries(live: Bool) -> Int { live ? 5 : 0 }
 
-    public init(
+    package init(
         name: String, tier: Tier, live: Bool? = nil, audit: Bool = false, concurrency: Int? = nil,
         canary: String? = nil, maxFailures: Int? = nil, timeouts: Timeouts = .standard, lockRiskRows: Int? = nil,
         lockRetries: Int? = nil, targets: [Target]
@@ -164,8 +164,8 @@ public struct Environment: Sendable, Hashable, Codable {
 
 /// Where and when to send notifications (docs/observing.md#notifications, docs/on-call.md).
 /// Thread-safe value.
-public struct NotifySink: Sendable, Hashable, Codable {
-    public enum Kind: String, Sendable, Codable, CaseIterable {
+package struct NotifySink: Sendable, Hashable, Codable {
+    package enum Kind: String, Sendable, Codable, CaseIterable {
         case slack, webhook
         /// PagerDuty's Events API v2: incidents triggered and resolved by `dedup_key`.
         case pagerduty
@@ -177,39 +177,39 @@ public struct NotifySink: Sendable, Hashable, Codable {
         case email
 
         /// Sinks that open incidents and resolve them when the target recovers.
-        public var tracksIncidents: Bool { self == .pagerduty || self == .opsgenie }
+        package var tracksIncidents: Bool { self == .pagerduty || self == .opsgenie }
 
         /// Sinks whose address is a webhook URL (`url` or `url_env`).
-        public var takesWebhookURL: Bool { self == .slack || self == .webhook || self == .teams }
+        package var takesWebhookURL: Bool { self == .slack || self == .webhook || self == .teams }
     }
-    public var name: String
-    public var kind: Kind
+    package var name: String
+    package var kind: Kind
     /// A literal URL from the inventory (for local receivers); prefer `urlEnv`.
-    public var url: String?
+    package var url: String?
     /// The environment variable holding the URL.
-    public var urlEnv: String?
+    package var urlEnv: String?
     /// The environment variable holding the HMAC secret.
-    public var secretEnv: String?
+    package var secretEnv: String?
     /// Event names or their last word; empty means every event.
-    public var on: [String]
+    package var on: [String]
     /// Environment names; empty means every environment.
-    public var environments: [String]
+    package var environments: [String]
     /// `routing_key_env` (pagerduty) or `api_key_env` (opsgenie): the variable holding the key,
     /// read at send time and never written anywhere.
-    public var keyEnv: String?
+    package var keyEnv: String?
     /// `events_url` (pagerduty) or `api_url` (opsgenie): where the service is, for proxies and
     /// tests; nil: the service's public address. For `email`, `smtp_url` (`smtp://host:587`,
     /// `smtps://host:465`).
-    public var serviceURL: String?
+    package var serviceURL: String?
     /// `email`: the sender's address.
-    public var from: String?
+    package var from: String?
     /// `email`: the recipients' addresses.
-    public var to: [String] = []
+    package var to: [String] = []
     /// `email`: the variables holding the SMTP login (`username_env`, `password_env`).
-    public var usernameEnv: String?
-    public var passwordEnv: String?
+    package var usernameEnv: String?
+    package var passwordEnv: String?
 
-    public init(
+    package init(
         name: String, kind: Kind, url: String? = nil, urlEnv: String? = nil, secretEnv: String? = nil,
         on: [String] = [], environments: [String] = [], keyEnv: String? = nil, serviceURL: String? = nil, from: String? = nil,
         to: [String] = [], usernameEnv: String? = nil, passwordEnv: String? = nil
@@ -233,49 +233,49 @@ public struct NotifySink: Sendable, Hashable, Codable {
 /// Where the control database of a many-runner rollout is
 /// (docs/many-runners.md#one-run-across-runners-a-control-database): a libpq URL and the variable
 /// holding its password, never the password. Thread-safe value.
-public struct ControlDatabase: Sendable, Hashable, Codable {
-    public var url: String
-    public var passwordEnv: String?
+package struct ControlDatabase: Sendable, Hashable, Codable {
+    package var url: String
+    package var passwordEnv: String?
 
-    public init(url: String, passwordEnv: String? = nil) {
+    package init(url: String, passwordEnv: String? = nil) {
         self.url = url
         self.passwordEnv = passwordEnv
     }
 
     /// As a target, so the PostgreSQL connection code (URL, service, password_env, redaction)
     /// serves it unchanged; named `control database` in every message.
-    public var target: Target {
+    package var target: Target {
         Target(name: "control database", environment: "", connection: .url(url), passwordEnv: passwordEnv)
     }
 }
 
 /// Environments, their targets, and how to roll out across them. Thread-safe value.
-public struct Inventory: Sendable, Hashable, Codable {
-    public var name: String
+package struct Inventory: Sendable, Hashable, Codable {
+    package var name: String
     /// The inventory file it was read from.
-    public var file: String
+    package var file: String
     /// The plan directory, resolved against the inventory file's directory.
-    public var planDirectory: String
+    package var planDirectory: String
     /// Fleet-wide worker limit.
-    public var concurrency: Int
+    package var concurrency: Int
     /// Environment names in wave order; environments not listed run last, in file order.
-    public var order: [String]
-    public var defaults: Timeouts
+    package var order: [String]
+    package var defaults: Timeouts
     /// `drift:` in `defaults` (docs/recovery.md#the-drift-gate-apply---drift-warnblock): what apply
     /// does when a target's schema drifted.
-    public var defaultDrift: DriftPolicy = .off
+    package var defaultDrift: DriftPolicy = .off
     /// In file order.
-    public var environments: [Environment]
-    public var notify: [NotifySink]
+    package var environments: [Environment]
+    package var notify: [NotifySink]
     /// `control: {url, password_env}`
     /// (docs/many-runners.md#one-run-across-runners-a-control-database): the control database
     /// runners share; nil: none.
-    public var control: ControlDatabase?
+    package var control: ControlDatabase?
     /// What each discovery source gave when the fleet was read (docs/tenants.md#discovered-targets);
     /// empty when none was read.
-    public var discovery: [DiscoveryCount] = []
+    package var discovery: [DiscoveryCount] = []
 
-    public init(
+    package init(
         name: String, file: String, planDirectory: String, concurrency: Int = 8, order: [String] = [],
         defaults: Timeouts = .standard, environments: [Environment], notify: [NotifySink] = []
     ) {
@@ -289,9 +289,9 @@ public struct Inventory: Sendable, Hashable, Codable {
         self.notify = notify
     }
 
-    public var allTargets: [Target] { environments.flatMap(\.targets) }
+    package var allTargets: [Target] { environments.flatMap(\.targets) }
 
-    public func environment(named name: String) -> Environment? {
+    package func environment(named name: String) -> Environment? {
         environments.first { $0.name == name }
     }
 
@@ -300,21 +300,21 @@ public struct Inventory: Sendable, Hashable, Codable {
     ///
     /// `per_server` unset is the concurrency (docs/tenants.md#shared-sessions-per-server): sessions
     /// are shared per server unless `per_server` is written otherwise.
-    public func timeouts(for target: Target) -> Timeouts {
+    package func timeouts(for target: Target) -> Timeouts {
         var timeouts = environment(named: target.environment)?.timeouts ?? defaults
         if timeouts.sessionsPerServer == nil { timeouts.sessionsPerServer = max(1, concurrency) }
         return timeouts
     }
 
     /// The drift gate that governs `target`: its environment's `drift:`, else `defaults`' drift.
-    public func driftPolicy(for target: Target) -> DriftPolicy {
+    package func driftPolicy(for target: Target) -> DriftPolicy {
         environment(named: target.environment)?.drift ?? defaultDrift
     }
 
     /// The target called `name`. Searches in place: `allTargets` copies the whole fleet, which
     /// made a lookup per target quadratic (10,000 targets: seconds of retain/release). For a
     /// lookup per target, build a `FleetIndex` once.
-    public func target(named name: String) -> Target? {
+    package func target(named name: String) -> Target? {
         for environment in environments {
             if let target = environment.targets.first(where: { $0.name == name }) { return target }
         }
@@ -322,7 +322,7 @@ public struct Inventory: Sendable, Hashable, Codable {
     }
 
     /// Environments grouped into waves: `order` first, then any others in file order.
-    public var waves: [Environment] {
+    package var waves: [Environment] {
         let listed = order.compactMap { environment(named: $0) }
         let rest = environments.filter { !order.contains($0.name) }
         return listed + rest

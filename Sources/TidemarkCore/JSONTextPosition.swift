@@ -4,13 +4,13 @@
 /// `JSONDecoder` names the key path of a bad value (`targets[2].name`) but no position, and says
 /// only "not valid JSON" for a syntax error. This reads the text once, without recursion (any
 /// nesting depth costs only memory), and finds the first syntax error or the value at a path.
-public enum JSONTextPosition {
+package enum JSONTextPosition {
     /// A place in the text: 1-based line, and 1-based column counted in Unicode scalars.
-    public struct Position: Sendable, Hashable {
-        public var line: Int
-        public var column: Int
+    package struct Position: Sendable, Hashable {
+        package var line: Int
+        package var column: Int
 
-        public init(line: Int, column: Int) {
+        package init(line: Int, column: Int) {
             self.line = line
             self.column = column
         }
@@ -20,7 +20,7 @@ public enum JSONTextPosition {
     ///
     /// A syntax error points at the first byte that breaks the JSON; a missing key at the object
     /// that lacks it; a wrong value at the value. Anything else points at the start.
-    public static func describe(_ error: any Error, in bytes: [UInt8]) -> (position: Position, message: String) {
+    package static func describe(_ error: any Error, in bytes: [UInt8]) -> (position: Position, message: String) {
         let start = Position(line: 1, column: 1)
         switch error {
         case DecodingError.keyNotFound(let key, let context):
@@ -45,7 +45,7 @@ public enum JSONTextPosition {
     }
 
     /// `targets[2].name`, or `root` for the empty path.
-    public static func pathText(_ path: [any CodingKey], orRoot root: String) -> String {
+    package static func pathText(_ path: [any CodingKey], orRoot root: String) -> String {
         guard !path.isEmpty else { return root }
         var text = ""
         for key in path {
@@ -60,7 +60,7 @@ public enum JSONTextPosition {
 
     /// The first place where `bytes` stop being one JSON value, with what is wrong there; nil
     /// when the text is valid JSON.
-    public static func firstSyntaxError(in bytes: [UInt8]) -> (position: Position, problem: String)? {
+    package static func firstSyntaxError(in bytes: [UInt8]) -> (position: Position, problem: String)? {
         if let offset = firstInvalidUTF8(in: bytes) {
             return (position(ofOffset: offset, in: bytes), "the text is not UTF-8 here")
         }
@@ -70,7 +70,7 @@ public enum JSONTextPosition {
     }
 
     /// Where the value at `path` starts; nil when the text has no such value (or breaks first).
-    public static func position(ofValueAt path: [any CodingKey], in bytes: [UInt8]) -> Position? {
+    package static func position(ofValueAt path: [any CodingKey], in bytes: [UInt8]) -> Position? {
         let target = path.map { key -> PathKey in key.intValue.map(PathKey.index) ?? .key(key.stringValue) }
         var reader = Reader(bytes: bytes, target: target)
         _ = reader.run()
@@ -78,7 +78,7 @@ public enum JSONTextPosition {
     }
 
     /// The byte offset of the first byte that is not part of valid UTF-8; nil when all are.
-    public static func firstInvalidUTF8(in bytes: [UInt8]) -> Int? {
+    package static func firstInvalidUTF8(in bytes: [UInt8]) -> Int? {
         var parser = Unicode.UTF8.ForwardParser()
         var iterator = bytes.makeIterator()
         var offset = 0
@@ -92,7 +92,7 @@ public enum JSONTextPosition {
     }
 
     /// Line and column of byte `offset`: lines end at `\n`; columns count scalars, not bytes.
-    public static func position(ofOffset offset: Int, in bytes: [UInt8]) -> Position {
+    package static func position(ofOffset offset: Int, in bytes: [UInt8]) -> Position {
         var line = 1
         var column = 1
         for byte in bytes.prefix(max(0, offset)) {
@@ -107,13 +107,13 @@ public enum JSONTextPosition {
     }
 
     /// A key of an object, to name a path by hand (`[Key("schema")]`).
-    public struct Key: CodingKey, Sendable {
-        public var stringValue: String
-        public var intValue: Int? { nil }
+    package struct Key: CodingKey, Sendable {
+        package var stringValue: String
+        package var intValue: Int? { nil }
 
-        public init(_ name: String) { stringValue = name }
-        public init?(stringValue: String) { self.stringValue = stringValue }
-        public init?(intValue: Int) { nil }
+        package init(_ name: String) { stringValue = name }
+        package init?(stringValue: String) { self.stringValue = stringValue }
+        package init?(intValue: Int) { nil }
     }
 
     enum PathKey: Equatable {
@@ -328,7 +328,7 @@ public enum JSONTextPosition {
 
 extension SourceLocation {
     /// The line and column of byte `offset` of `bytes` (lines end at `\n`, columns count scalars).
-    public init(file: String, byteOffset offset: Int, in bytes: [UInt8]) {
+    package init(file: String, byteOffset offset: Int, in bytes: [UInt8]) {
         let position = JSONTextPosition.position(ofOffset: offset, in: bytes)
         self.init(file: file, line: position.line, column: position.column)
     }

@@ -2,21 +2,21 @@
 /// script acknowledged for one run, as `-- tidemark:lock-ok <reason>` in the script would, without
 /// editing the script (its checksum stays; docs/live-production.md#acknowledging-a-lock-risk).
 /// Thread-safe value.
-public struct LockAcknowledgement: Sendable, Hashable, Codable {
+package struct LockAcknowledgement: Sendable, Hashable, Codable {
     /// The version as given on the command line.
-    public var version: String
-    public var reason: String
+    package var version: String
+    package var reason: String
     /// Who gave it: the run's `applied_by`.
-    public var by: String
+    package var by: String
 
-    public init(version: String, reason: String, by: String) {
+    package init(version: String, reason: String, by: String) {
         self.version = version
         self.reason = reason
         self.by = by
     }
 
     /// What the step's history row adds to its description: `lock-ok: <reason> (by <user>)`.
-    public static func historyNote(reason: String, by: String) -> String {
+    package static func historyNote(reason: String, by: String) -> String {
         "lock-ok: \(reason) (by \(by))"
     }
 }
@@ -26,7 +26,7 @@ extension Plan {
     /// acknowledgement's reason, and who gave it (the script's text and checksum unchanged). A
     /// script that says `-- tidemark:lock-ok` itself keeps its own reason. Versions the plan
     /// does not hold are left out (the caller checked them).
-    public func acknowledgingLockRisks(_ acknowledgements: [LockAcknowledgement]) -> Plan {
+    package func acknowledgingLockRisks(_ acknowledgements: [LockAcknowledgement]) -> Plan {
         guard !acknowledgements.isEmpty else { return self }
         var copy = self
         for acknowledgement in acknowledgements {

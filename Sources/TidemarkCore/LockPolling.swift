@@ -5,11 +5,11 @@ import Foundation
 /// `GET_LOCK` with a timeout) would wait until the other run ends, and the wait could not be
 /// reported as "another run holds it". Thread-safe (stateless); blocks the calling thread, so
 /// only the executor's Dispatch workers call it.
-public enum LockPolling {
-    public static let interval: Duration = .milliseconds(100)
+package enum LockPolling {
+    package static let interval: Duration = .milliseconds(100)
 
     /// True as soon as `attempt` takes the lock; false when `timeout` passed without it.
-    public static func poll(
+    package static func poll(
         timeout: Duration, interval: Duration = LockPolling.interval, _ attempt: () throws(BackendError) -> Bool
     ) throws(BackendError) -> Bool {
         let clock = ContinuousClock()

@@ -2,28 +2,28 @@ import Foundation
 
 /// One lock-risky statement of a planned step, with the target's size estimate of the relation
 /// it changes. Thread-safe value.
-public struct LockRisk: Sendable, Hashable, Codable {
-    public var rule: LockRule
+package struct LockRisk: Sendable, Hashable, Codable {
+    package var rule: LockRule
     /// Line of the statement in the script.
-    public var line: Int
+    package var line: Int
     /// The relation the statement changes first, then any other it locks.
-    public var relations: [String]
+    package var relations: [String]
     /// The target's catalog estimate of the rows of `relations.first`; nil when unknown.
-    public var estimatedRows: Double?
+    package var estimatedRows: Double?
 
-    public init(rule: LockRule, line: Int, relations: [String], estimatedRows: Double? = nil) {
+    package init(rule: LockRule, line: Int, relations: [String], estimatedRows: Double? = nil) {
         self.rule = rule
         self.line = line
         self.relations = relations
         self.estimatedRows = estimatedRows
     }
 
-    public init(_ finding: LockRiskFinding) {
+    package init(_ finding: LockRiskFinding) {
         self.init(rule: finding.rule, line: finding.line, relations: finding.relations)
     }
 
     /// A MySQL ALTER that copies or rebuilds its table; nil for INSTANT and INPLACE without rebuild.
-    public init?(_ finding: OnlineDDLFinding) {
+    package init?(_ finding: OnlineDDLFinding) {
         switch finding.onlineClass {
         case .copy: self.init(rule: .mysqlCopy, line: finding.line, relations: [finding.table])
         case .inplaceRebuild: self.init(rule: .mysqlInplaceRebuild, line: finding.line, relations: [finding.table])
@@ -33,13 +33,13 @@ public struct LockRisk: Sendable, Hashable, Codable {
 
     /// Whether this risk, on a live environment with threshold `rows`, blocks the target: the lock
     /// is held for a scan or rewrite, and the table is estimated larger than the threshold.
-    public func exceeds(_ rows: Int) -> Bool {
+    package func exceeds(_ rows: Int) -> Bool {
         guard rule.hold.scalesWithRows, let estimatedRows else { return false }
         return estimatedRows > Double(rows)
     }
 
     /// `ACCESS EXCLUSIVE on orders, rewrite, ~12.4M rows`: what the plan shows on the step.
-    public var summary: String {
+    package var summary: String {
         var parts = ["\(rule.lock.rawValue)\(relations.first.map { " on \($0)" } ?? "")"]
         switch rule.hold {
         case .rewrite: parts.append("rewrite")
@@ -51,7 +51,7 @@ public struct LockRisk: Sendable, Hashable, Codable {
     }
 
     /// `~12.4M`, `~200k`, `~10`: an estimate, rounded for reading.
-    public static func rowCount(_ rows: Double) -> String {
+    package static func rowCount(_ rows: Double) -> String {
         func short(_ value: Double, _ unit: String) -> String {
             let rounded = (value * 10).rounded() / 10
             let text = rounded == rounded.rounded() ? String(Int(rounded)) : String(format: "%.1f", rounded)

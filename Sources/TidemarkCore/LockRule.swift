@@ -1,5 +1,5 @@
 /// A PostgreSQL table-level lock mode, as the documentation names it ("Explicit Locking").
-public enum TableLock: String, Sendable, Hashable, Codable, CaseIterable {
+package enum TableLock: String, Sendable, Hashable, Codable, CaseIterable {
     /// Blocks everything, plain `SELECT` included.
     case accessExclusive = "ACCESS EXCLUSIVE"
     /// Blocks writes and other schema changes; reads go on.
@@ -15,7 +15,7 @@ public enum TableLock: String, Sendable, Hashable, Codable, CaseIterable {
 }
 
 /// How long a rule's lock is held: what makes it dangerous on a big table. Thread-safe value.
-public enum LockHold: String, Sendable, Hashable, Codable {
+package enum LockHold: String, Sendable, Hashable, Codable {
     /// Only long enough to change the catalog; the danger is the queue behind a long query.
     case brief
     /// For a scan of every row (validating a constraint, building an index).
@@ -24,12 +24,12 @@ public enum LockHold: String, Sendable, Hashable, Codable {
     case rewrite
 
     /// Whether the time the lock is held grows with the table's rows.
-    public var scalesWithRows: Bool { self != .brief }
+    package var scalesWithRows: Bool { self != .brief }
 }
 
 /// One lock-risk rule of Tidemark's catalogue. Rule names are squawk's where the rule is the same
 /// (https://squawkhq.com/docs/rules); the rest are Tidemark's own. Thread-safe value.
-public enum LockRule: String, Sendable, Hashable, Codable, CaseIterable {
+package enum LockRule: String, Sendable, Hashable, Codable, CaseIterable {
     case requireConcurrentIndexCreation = "require-concurrent-index-creation"
     case requireConcurrentIndexDeletion = "require-concurrent-index-deletion"
     case requireConcurrentReindex = "require-concurrent-reindex"
@@ -56,15 +56,15 @@ public enum LockRule: String, Sendable, Hashable, Codable, CaseIterable {
     case unbatchedDataChange = "unbatched-data-change"
 
     /// Whether squawk has a rule of this name that flags the same statements.
-    public var isSquawkRule: Bool {
+    package var isSquawkRule: Bool {
         ![.rewritingTable, .requireConcurrentRefresh, .mysqlCopy, .mysqlInplaceRebuild, .unbatchedDataChange].contains(self)
     }
 
     /// Whether the rule is one of MySQL's online-DDL classes (PostgreSQL's rules are the rest).
-    public var isMySQLRule: Bool { self == .mysqlCopy || self == .mysqlInplaceRebuild }
+    package var isMySQLRule: Bool { self == .mysqlCopy || self == .mysqlInplaceRebuild }
 
     /// The lock the statement takes on the table it changes.
-    public var lock: TableLock {
+    package var lock: TableLock {
         switch self {
         case .requireConcurrentIndexCreation, .requireConcurrentReindex: return .share
         case .addingForeignKeyConstraint: return .shareRowExclusive
@@ -76,7 +76,7 @@ public enum LockRule: String, Sendable, Hashable, Codable, CaseIterable {
     }
 
     /// How long the lock is held.
-    public var hold: LockHold {
+    package var hold: LockHold {
         switch self {
         case .changingColumnType, .addingFieldWithDefault, .rewritingTable, .mysqlCopy, .mysqlInplaceRebuild: return .rewrite
         case .requireConcurrentIndexCreation, .requireConcurrentReindex, .constraintMissingNotValid, .addingForeignKeyConstraint,
@@ -88,10 +88,10 @@ public enum LockRule: String, Sendable, Hashable, Codable, CaseIterable {
     }
 
     /// Whether the statement rewrites the table.
-    public var rewrites: Bool { hold == .rewrite }
+    package var rewrites: Bool { hold == .rewrite }
 
     /// What goes wrong, in one phrase.
-    public var problem: String {
+    package var problem: String {
         switch self {
         case .requireConcurrentIndexCreation: return "CREATE INDEX without CONCURRENTLY blocks writes while the index is built"
         case .requireConcurrentIndexDeletion: return "DROP INDEX without CONCURRENTLY blocks reads and writes of the table"
@@ -115,7 +115,7 @@ public enum LockRule: String, Sendable, Hashable, Codable, CaseIterable {
     }
 
     /// The safe alternative.
-    public var fix: String {
+    package var fix: String {
         switch self {
         case .requireConcurrentIndexCreation:
             return "CREATE INDEX CONCURRENTLY, in its own script marked -- tidemark:no-transaction"
@@ -158,16 +158,16 @@ public enum LockRule: String, Sendable, Hashable, Codable, CaseIterable {
 }
 
 /// One lock-risky statement in a script. Thread-safe value.
-public struct LockRiskFinding: Sendable, Hashable, Codable {
-    public var rule: LockRule
+package struct LockRiskFinding: Sendable, Hashable, Codable {
+    package var rule: LockRule
     /// 1-based lines where the statement starts and ends in the script.
-    public var line: Int
-    public var endLine: Int
+    package var line: Int
+    package var endLine: Int
     /// The relations whose size decides the risk, as written (maybe `schema.name`), the changed one
     /// first: a table, or for `DROP INDEX`/`REINDEX INDEX` the index.
-    public var relations: [String]
+    package var relations: [String]
 
-    public init(rule: LockRule, line: Int, endLine: Int? = nil, relations: [String]) {
+    package init(rule: LockRule, line: Int, endLine: Int? = nil, relations: [String]) {
         self.rule = rule
         self.line = line
         self.endLine = endLine ?? line
@@ -175,5 +175,5 @@ public struct LockRiskFinding: Sendable, Hashable, Codable {
     }
 
     /// The relation the statement changes.
-    public var relation: String? { relations.first }
+    package var relation: String? { relations.first }
 }

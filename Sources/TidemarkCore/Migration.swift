@@ -1,5 +1,5 @@
 /// The on-disk layout a plan uses; one plan uses exactly one.
-public enum PlanFormat: String, Sendable, Codable {
+package enum PlanFormat: String, Sendable, Codable {
     /// `V3__add_email.sql` / `U3__add_email.sql`.
     case flyway
     /// `0003_add_email.up.sql` / `0003_add_email.down.sql`.
@@ -11,7 +11,7 @@ public enum PlanFormat: String, Sendable, Codable {
 }
 
 /// Why a script runs outside Tidemark's own transaction.
-public enum NoTransactionReason: Sendable, Hashable, Codable {
+package enum NoTransactionReason: Sendable, Hashable, Codable {
     /// The script says `-- tidemark:no-transaction`.
     case directive
     /// Diesel's `metadata.toml` says `run_in_transaction = false`.
@@ -22,7 +22,7 @@ public enum NoTransactionReason: Sendable, Hashable, Codable {
     case refusedInTransaction(statement: String)
 
     /// One phrase for `validate` and plan output.
-    public var explanation: String {
+    package var explanation: String {
         switch self {
         case .directive: return "marked -- tidemark:no-transaction"
         case .dieselMetadata: return "metadata.toml says run_in_transaction = false"
@@ -35,34 +35,34 @@ public enum NoTransactionReason: Sendable, Hashable, Codable {
 }
 
 /// One SQL script of a migration, forward or undo, with its directives. Thread-safe value.
-public struct Script: Sendable, Hashable, Codable {
+package struct Script: Sendable, Hashable, Codable {
     /// Path relative to the plan directory (`V3__add_email.sql`, `2019-..._x/up.sql`).
-    public var path: String
-    public var sql: String
+    package var path: String
+    package var sql: String
     /// SHA-256 hex of the script bytes with CRLF normalised to LF, leaving out the
     /// acknowledgement lines (`-- tidemark:lock-ok …`, `-- tidemark:data-loss-ok …`).
-    public var checksum: String
+    package var checksum: String
     /// The older form, every byte (CRLF as LF), when acknowledgement lines make it differ:
     /// history rows written before acknowledgements were left out hold it, and still match.
-    public var wholeFileChecksum: String?
+    package var wholeFileChecksum: String?
     /// Nil when the script runs inside Tidemark's transaction with its history row.
-    public var noTransaction: NoTransactionReason?
+    package var noTransaction: NoTransactionReason?
     /// `-- tidemark:compensates V`: this forward version is the roll-forward of V.
-    public var compensates: Version?
+    package var compensates: Version?
     /// `-- tidemark:data-loss-ok <reason>`.
-    public var dataLossAcknowledged: String?
+    package var dataLossAcknowledged: String?
     /// `-- tidemark:irreversible <reason>` (undo scripts): only a restore can undo this version.
-    public var irreversible: String?
+    package var irreversible: String?
     /// `-- tidemark:lock-ok <reason>`: its lock-risky statements may run on live environments.
-    public var lockAcknowledged: String?
+    package var lockAcknowledged: String?
     /// Who acknowledged the lock risk on the command line (`--lock-ok VERSION --reason TEXT`);
     /// nil when the script itself says `lock-ok`, or nothing does.
-    public var lockAcknowledgedBy: String?
+    package var lockAcknowledgedBy: String?
     /// `-- tidemark:batch …`: the one statement runs once per key range, each batch its own
     /// transaction with the step's checkpoint (docs/backfills.md).
-    public var batch: BatchSpec?
+    package var batch: BatchSpec?
 
-    public init(
+    package init(
         path: String, sql: String, checksum: String, wholeFileChecksum: String? = nil, noTransaction: NoTransactionReason? = nil,
         compensates: Version? = nil, dataLossAcknowledged: String? = nil, irreversible: String? = nil,
         lockAcknowledged: String? = nil, batch: BatchSpec? = nil
@@ -80,27 +80,27 @@ public struct Script: Sendable, Hashable, Codable {
     }
 
     /// Whether a history row's checksum is this script's, in either form.
-    public func matches(recordedChecksum: String) -> Bool {
+    package func matches(recordedChecksum: String) -> Bool {
         recordedChecksum == checksum || recordedChecksum == wholeFileChecksum
     }
 
     /// Whether Tidemark wraps the script and its history row in one transaction.
-    public var isTransactional: Bool { noTransaction == nil }
+    package var isTransactional: Bool { noTransaction == nil }
 }
 
 /// One version of a plan: its forward script and, usually, its undo script. Thread-safe value.
-public struct Migration: Sendable, Hashable, Codable {
-    public var version: Version
-    public var description: String
-    public var forward: Script
-    public var undo: Script?
+package struct Migration: Sendable, Hashable, Codable {
+    package var version: Version
+    package var description: String
+    package var forward: Script
+    package var undo: Script?
     /// A script that checks the forward step worked (Sqitch's `verify/`): run after the forward
     /// step by `rehearse` and by `apply --verify`; an error from it fails the step's target.
-    public var verify: Script?
+    package var verify: Script?
     /// The Sqitch change this version is, for plans in the Sqitch layout.
-    public var sqitch: SqitchChange?
+    package var sqitch: SqitchChange?
 
-    public init(
+    package init(
         version: Version, description: String, forward: Script, undo: Script?, verify: Script? = nil,
         sqitch: SqitchChange? = nil
     ) {
@@ -113,17 +113,17 @@ public struct Migration: Sendable, Hashable, Codable {
     }
 
     /// The version this one reverses by rolling forward, if it is a compensating migration.
-    public var compensates: Version? { forward.compensates }
+    package var compensates: Version? { forward.compensates }
 }
 
 /// A version that must never run again anywhere (`tidemark quarantine`).
-public struct QuarantineEntry: Sendable, Hashable, Codable {
-    public var version: Version
-    public var reason: String
+package struct QuarantineEntry: Sendable, Hashable, Codable {
+    package var version: Version
+    package var reason: String
     /// When it was quarantined, as written in plan.yaml (ISO 8601).
-    public var at: String
+    package var at: String
 
-    public init(version: Version, reason: String, at: String) {
+    package init(version: Version, reason: String, at: String) {
         self.version = version
         self.reason = reason
         self.at = at
@@ -131,16 +131,16 @@ public struct QuarantineEntry: Sendable, Hashable, Codable {
 }
 
 /// The ordered migrations of one schema, as read from `plans/<name>/`. Thread-safe value.
-public struct Plan: Sendable, Hashable, Codable {
-    public var name: String
+package struct Plan: Sendable, Hashable, Codable {
+    package var name: String
     /// The plan directory as given (absolute or relative to the working directory).
-    public var directory: String
-    public var format: PlanFormat
+    package var directory: String
+    package var format: PlanFormat
     /// Sorted by version, ascending; versions are unique.
-    public var migrations: [Migration]
-    public var quarantine: [QuarantineEntry]
+    package var migrations: [Migration]
+    package var quarantine: [QuarantineEntry]
 
-    public init(
+    package init(
         name: String, directory: String, format: PlanFormat, migrations: [Migration],
         quarantine: [QuarantineEntry] = []
     ) {
@@ -151,18 +151,18 @@ public struct Plan: Sendable, Hashable, Codable {
         self.quarantine = quarantine
     }
 
-    public var versionStyle: VersionStyle { format == .diesel ? .diesel : .numeric }
+    package var versionStyle: VersionStyle { format == .diesel ? .diesel : .numeric }
 
-    public func migration(_ version: Version) -> Migration? {
+    package func migration(_ version: Version) -> Migration? {
         migrations.first { $0.version == version }
     }
 
-    public func isQuarantined(_ version: Version) -> Bool {
+    package func isQuarantined(_ version: Version) -> Bool {
         quarantine.contains { $0.version == version }
     }
 
     /// The newest version that is not quarantined: the default desired version.
-    public var latestUsableVersion: Version? {
+    package var latestUsableVersion: Version? {
         migrations.last { !isQuarantined($0.version) }?.version
     }
 }

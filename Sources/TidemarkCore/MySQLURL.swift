@@ -13,9 +13,9 @@
 ///
 /// Every part is percent-decoded once. A parameter not listed, a repeated one or a bad value is
 /// an error. What the URL says wins over option files; what it leaves out comes from them.
-public struct MySQLURL: Sendable, Hashable {
+package struct MySQLURL: Sendable, Hashable {
     /// TLS as the URL's `ssl-mode` asks, named as MySQL's own client names them.
-    public enum SSLMode: String, Sendable, Hashable, CaseIterable {
+    package enum SSLMode: String, Sendable, Hashable, CaseIterable {
         /// No TLS.
         case disabled = "DISABLED"
         /// TLS when the server offers it, else plain (the default).
@@ -29,34 +29,34 @@ public struct MySQLURL: Sendable, Hashable {
     }
 
     /// `mysql` or `mariadb`, as written (lower case).
-    public var scheme: String
-    public var user: String?
+    package var scheme: String
+    package var user: String?
     /// Never printed: `description` and every error leave it out.
-    public var password: String?
+    package var password: String?
     /// The host without brackets (`::1` for `[::1]`); nil: the client's default.
-    public var host: String?
-    public var port: Int?
-    public var database: String?
+    package var host: String?
+    package var port: Int?
+    package var database: String?
     /// `socket=`: a Unix socket path, used instead of TCP.
-    public var socket: String?
+    package var socket: String?
     /// `ssl-mode=`, or nil when the URL does not say (`effectiveSSLMode` is then `PREFERRED`).
-    public var sslMode: SSLMode?
+    package var sslMode: SSLMode?
     /// `charset=`: the connection's character set (e.g. `utf8mb4`).
-    public var charset: String?
+    package var charset: String?
 
     /// The TLS mode that applies: the URL's, else `PREFERRED`.
-    public var effectiveSSLMode: SSLMode { sslMode ?? .preferred }
+    package var effectiveSSLMode: SSLMode { sslMode ?? .preferred }
 
-    public static let schemes = ["mysql", "mariadb"]
+    package static let schemes = ["mysql", "mariadb"]
 
     /// Whether `text` starts with a MySQL scheme (`mysql:` or `mariadb:`, any case).
-    public static func hasMySQLScheme(_ text: String) -> Bool {
+    package static func hasMySQLScheme(_ text: String) -> Bool {
         guard let colon = text.firstIndex(of: ":") else { return false }
         return schemes.contains(text[..<colon].lowercased())
     }
 
     /// Parses `text`; the error says what is wrong and how to write it, never the password.
-    public init(parsing text: String) throws(MySQLURLError) {
+    package init(parsing text: String) throws(MySQLURLError) {
         guard let schemeEnd = text.range(of: "://") else {
             throw .malformed("it must start with mysql:// or mariadb://, e.g. mysql://app@db.example.com:3306/app")
         }
@@ -221,7 +221,7 @@ public struct MySQLURL: Sendable, Hashable {
 
 extension MySQLURL: CustomStringConvertible {
     /// The URL rebuilt without its password (`mysql://app:***@db:3306/app?ssl-mode=REQUIRED`).
-    public var description: String {
+    package var description: String {
         var text = scheme + "://"
         if user != nil || password != nil {
             text += (user.map(Self.encode) ?? "") + (password == nil ? "" : ":***") + "@"
@@ -259,10 +259,10 @@ extension String {
 
 /// Why a MySQL URL could not be read: one clause saying what is wrong and how to write it.
 /// The password is never part of it. Thread-safe value.
-public enum MySQLURLError: Error, Sendable, Hashable, CustomStringConvertible {
+package enum MySQLURLError: Error, Sendable, Hashable, CustomStringConvertible {
     case malformed(String)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .malformed(let reason): reason
         }
@@ -270,13 +270,13 @@ public enum MySQLURLError: Error, Sendable, Hashable, CustomStringConvertible {
 
     /// The whole sentence for a target: `target 'eu-1': url mysql://…@db/app is not a valid
     /// MySQL URL: <reason> (see docs/mysql.md).`
-    public func sentence(target: String, url: String) -> String {
+    package func sentence(target: String, url: String) -> String {
         "target '\(target)': url \(Self.echo(url)) is not a valid MySQL URL: \(description) (see docs/mysql.md)."
     }
 
     /// `url` safe to print whatever is wrong with it: everything up to its last '@' is replaced,
     /// since a malformed URL's password cannot be told apart from its other parts.
-    public static func echo(_ url: String) -> String {
+    package static func echo(_ url: String) -> String {
         guard let at = url.lastIndex(of: "@") else { return url }
         // Only a plain scheme is kept: a "://" further on may sit after the password.
         let letters = url.prefix { $0.isASCII && $0.isLetter }

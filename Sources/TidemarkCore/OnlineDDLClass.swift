@@ -1,7 +1,7 @@
 import Foundation
 
 /// How a MySQL or MariaDB server runs an `ALTER TABLE` (its online-DDL algorithm), cheapest first.
-public enum OnlineDDLClass: String, Sendable, Hashable, Codable, Comparable, CaseIterable {
+package enum OnlineDDLClass: String, Sendable, Hashable, Codable, Comparable, CaseIterable {
     /// Only the data dictionary changes: no table scan, no rebuild.
     case instant = "INSTANT"
     /// In place, without a rebuild (an index built, metadata changed); reads and writes go on.
@@ -12,11 +12,11 @@ public enum OnlineDDLClass: String, Sendable, Hashable, Codable, Comparable, Cas
     case copy = "COPY"
 
     private var rank: Int { Self.allCases.firstIndex(of: self) ?? 0 }
-    public static func < (lhs: Self, rhs: Self) -> Bool { lhs.rank < rhs.rank }
+    package static func < (lhs: Self, rhs: Self) -> Bool { lhs.rank < rhs.rank }
 
     /// The `ALGORITHM=` that asks the server for this class and fails if it cannot (on MariaDB,
     /// `NOCOPY` is in place without a rebuild).
-    public func algorithm(on server: DatabaseServer) -> String {
+    package func algorithm(on server: DatabaseServer) -> String {
         switch self {
         case .instant: return "INSTANT"
         case .inplace: return server.product == .mariadb ? "NOCOPY" : "INPLACE"
@@ -28,22 +28,22 @@ public enum OnlineDDLClass: String, Sendable, Hashable, Codable, Comparable, Cas
 
 /// One `ALTER TABLE` (or `CREATE`/`DROP INDEX`) and the online DDL the server allows for it.
 /// Thread-safe value.
-public struct OnlineDDLFinding: Sendable, Hashable, Codable {
-    public var line: Int
-    public var endLine: Int
-    public var table: String
+package struct OnlineDDLFinding: Sendable, Hashable, Codable {
+    package var line: Int
+    package var endLine: Int
+    package var table: String
     /// The clauses as classified: `ADD COLUMN email`, `MODIFY total`.
-    public var operations: [String]
+    package var operations: [String]
     /// The costliest clause's class: the statement's.
-    public var onlineClass: OnlineDDLClass
+    package var onlineClass: OnlineDDLClass
     /// Whether reads and writes go on while it runs (`LOCK=NONE`); false: writes wait (`LOCK=SHARED`).
-    public var concurrentDML: Bool
+    package var concurrentDML: Bool
     /// What to write instead, or how to make the server refuse a costlier algorithm.
-    public var safeForm: String
+    package var safeForm: String
     /// What the class depends on that the text cannot show (a column's current type).
-    public var caveat: String?
+    package var caveat: String?
 
-    public init(
+    package init(
         line: Int, endLine: Int, table: String, operations: [String], onlineClass: OnlineDDLClass, concurrentDML: Bool,
         safeForm: String, caveat: String? = nil
     ) {

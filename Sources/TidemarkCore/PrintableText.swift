@@ -5,10 +5,10 @@
 /// overrides: printed raw, a newline in a target name made `report` show a forged `succeeded`
 /// line. Names are refused when they hold such characters; everything else is escaped with
 /// `escaped(_:)` where it is printed.
-public enum PrintableText {
+package enum PrintableText {
     /// Whether `scalar` changes the display instead of showing a glyph: Unicode control (Cc) and
     /// format (Cf) characters, and the line and paragraph separators (Zl, Zp).
-    public static func isControl(_ scalar: Unicode.Scalar) -> Bool {
+    package static func isControl(_ scalar: Unicode.Scalar) -> Bool {
         switch scalar.properties.generalCategory {
         case .control, .format, .lineSeparator, .paragraphSeparator: return true
         default: return false
@@ -16,7 +16,7 @@ public enum PrintableText {
     }
 
     /// The first control character in `text` and its 1-based character (scalar) position.
-    public static func firstControl(in text: String) -> (scalar: Unicode.Scalar, position: Int)? {
+    package static func firstControl(in text: String) -> (scalar: Unicode.Scalar, position: Int)? {
         for (index, scalar) in text.unicodeScalars.enumerated() where isControl(scalar) {
             return (scalar, index + 1)
         }
@@ -26,7 +26,7 @@ public enum PrintableText {
     /// `text` with every control character written as a Swift-style escape (`\n`, `\r`, `\t`,
     /// `\0`, `\u{1B}`), so it prints on one line and sends nothing to the terminal. Tabs are
     /// kept as they are in `escaped(_:keepingTabs:)` with `keepingTabs: true`.
-    public static func escaped(_ text: String, keepingTabs: Bool = false) -> String {
+    package static func escaped(_ text: String, keepingTabs: Bool = false) -> String {
         guard text.unicodeScalars.contains(where: isControl) else { return text }
         var result = ""
         result.reserveCapacity(text.utf8.count + 8)
@@ -48,7 +48,7 @@ public enum PrintableText {
 
     /// Each line of `text` escaped, the line breaks kept: for multi-line text printed as lines
     /// (a script excerpt), where only the breaks Tidemark itself adds are meant.
-    public static func escapedLines(_ text: String) -> String {
+    package static func escapedLines(_ text: String) -> String {
         text.split(separator: "\n", omittingEmptySubsequences: false).map { escaped(String($0), keepingTabs: true) }
             .joined(separator: "\n")
     }

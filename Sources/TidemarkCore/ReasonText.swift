@@ -1,21 +1,21 @@
 /// Words the planner's decisions: the one place that turns `Decision`, `Rule` and `BlockReason`
 /// values into the sentences of `plan` and the rollout file. Thread-safe (no state).
-public enum ReasonText {
+package enum ReasonText {
     /// The one-sentence reason of a target's plan, starting with the target's name.
     /// `inventoryFile` goes into the commands a reason shows (`tidemark repair -i …`); nil only
     /// where no reason can name a command (a group of identical plans: blocked ones are never grouped).
-    public static func sentence(for plan: TargetPlan, inventoryFile: String?) -> String {
+    package static func sentence(for plan: TargetPlan, inventoryFile: String?) -> String {
         guard let decision = plan.decision else { return plan.reason }
         return "\(plan.target) \(clause(decision, plan: plan, inventoryFile: inventoryFile))."
     }
 
     /// The sentence of a reason found while executing (the drift gate), for the run report.
-    public static func sentence(for reason: BlockReason, target: String, inventoryFile: String?) -> String {
+    package static func sentence(for reason: BlockReason, target: String, inventoryFile: String?) -> String {
         "\(target) \(clause(reason, rule: nil, target: target, inventoryFile: inventoryFile))."
     }
 
     /// The rule as a clause ("is live production: roll forward keeps the audit trail").
-    public static func clause(_ rule: Rule) -> String {
+    package static func clause(_ rule: Rule) -> String {
         switch rule {
         case .liveProduction:
             return "is live production: roll forward keeps the audit trail"
@@ -33,7 +33,7 @@ public enum ReasonText {
     }
 
     /// Why an undo is impossible ("version 4 has no undo script").
-    public static func clause(_ obstacle: UndoObstacle) -> String {
+    package static func clause(_ obstacle: UndoObstacle) -> String {
         switch obstacle {
         case .noUndoScript(let version): return "version \(version) has no undo script"
         case .irreversible(let version, let reason): return "version \(version) is irreversible (\(reason))"

@@ -1,6 +1,6 @@
 /// Removes secrets from connection strings, and from any text that quotes them, before they
 /// reach output, logs, reports or payloads.
-public enum Redaction {
+package enum Redaction {
     /// Replaces every password in `text` with `***`: the password of each URI
     /// (`postgres://u:secret@h/db`, wherever it stands in the text) and the value of each
     /// `password` keyword or query parameter (`password=secret`, `password = secret`,
@@ -14,13 +14,13 @@ public enum Redaction {
     /// Works on Unicode scalars, not `Character`s: a quote or `:` followed by a combining mark
     /// is one `Character`, which read a quoted password as unquoted and printed its tail (found
     /// by the `names` fuzzer, Regressions/names/crash-238a9e47…).
-    public static func redactConnectionString(_ text: String) -> String {
+    package static func redactConnectionString(_ text: String) -> String {
         redactKeywordValues(in: redactURIPasswords(in: Array(text.unicodeScalars)))
     }
 
     /// The password written in the URI whose text starts at `rest` (just after `://`), as
     /// written (still percent-encoded); nil when there is no `user:…@`.
-    public static func uriPassword(in rest: Substring) -> String? {
+    package static func uriPassword(in rest: Substring) -> String? {
         let scalars = Array(rest.unicodeScalars)
         guard let range = uriPasswordRange(in: scalars, from: 0) else { return nil }
         return text(scalars[range])

@@ -1,5 +1,5 @@
 /// What the planner decided for one target.
-public enum Action: String, Sendable, Codable, CaseIterable {
+package enum Action: String, Sendable, Codable, CaseIterable {
     /// Already at the desired state.
     case none
     /// Apply pending versions.
@@ -13,7 +13,7 @@ public enum Action: String, Sendable, Codable, CaseIterable {
 }
 
 /// How to get rid of versions a target must lose.
-public enum Strategy: String, Sendable, Codable, CaseIterable {
+package enum Strategy: String, Sendable, Codable, CaseIterable {
     /// Follow the rules: roll back where allowed, roll forward where required.
     case auto
     /// Roll back, where the rules allow it; refused (blocked) elsewhere.
@@ -23,38 +23,38 @@ public enum Strategy: String, Sendable, Codable, CaseIterable {
 }
 
 /// One step of a target's plan. Thread-safe value.
-public struct PlannedStep: Sendable, Hashable, Codable {
-    public var version: Version
-    public var description: String
-    public var kind: StepKind
+package struct PlannedStep: Sendable, Hashable, Codable {
+    package var version: Version
+    package var description: String
+    package var kind: StepKind
     /// The script's path in the plan; empty for `skip` and record-only undo of a skip.
-    public var script: String
-    public var checksum: String
-    public var transactional: Bool
+    package var script: String
+    package var checksum: String
+    package var transactional: Bool
     /// The step may destroy data that only a backup brings back.
-    public var dataLosing: Bool
+    package var dataLosing: Bool
     /// Why it is data-losing (statements found), or the acknowledgement from `data-loss-ok`.
-    public var dataLossNotes: [String]
+    package var dataLossNotes: [String]
     /// For a compensating version (a `compensate` or `skip` step): the version it reverses.
-    public var compensates: Version?
+    package var compensates: Version?
     /// The lock-risky statements of the script
     /// (docs/live-production.md#lint-and-lock-risk-in-the-plan), with each target's size estimate
     /// once planned.
-    public var lockRisks: [LockRisk] = []
+    package var lockRisks: [LockRisk] = []
     /// The script's `-- tidemark:lock-ok <reason>`, or the reason of `--lock-ok VERSION --reason TEXT`.
-    public var lockAcknowledged: String?
+    package var lockAcknowledged: String?
     /// Who gave `--lock-ok` for this step's version (nil: the script says it, or nobody).
-    public var lockAcknowledgedBy: String?
+    package var lockAcknowledgedBy: String?
     /// On a MySQL or MariaDB target, the script has a statement the server commits implicitly
     /// (DDL, `CALL`, `PREPARE`/`EXECUTE`, a session `SET`): it runs statement by statement, and a
     /// failure midway leaves the statements before it applied (docs/mysql.md#steps-transactions-and-ddl).
-    public var nonTransactionalOnMySQL = false
+    package var nonTransactionalOnMySQL = false
     /// `-- tidemark:batch …`: the step runs batch by batch (docs/backfills.md).
-    public var batch: BatchSpec?
+    package var batch: BatchSpec?
     /// The target's catalog estimate of the batched table's rows, once planned (nil: unknown).
-    public var batchEstimatedRows: Double?
+    package var batchEstimatedRows: Double?
 
-    public init(
+    package init(
         version: Version, description: String, kind: StepKind, script: String, checksum: String,
         transactional: Bool, dataLosing: Bool = false, dataLossNotes: [String] = [], compensates: Version? = nil
     ) {
@@ -71,45 +71,45 @@ public struct PlannedStep: Sendable, Hashable, Codable {
 }
 
 /// What the planner saw of a target, so a saved rollout can refuse to run if it changed.
-public struct PlannedFrom: Sendable, Hashable, Codable {
+package struct PlannedFrom: Sendable, Hashable, Codable {
     /// The id of the newest history row (0 for an empty history).
-    public var lastEntryID: Int64
-    public var entryCount: Int
+    package var lastEntryID: Int64
+    package var entryCount: Int
     /// Versions in effect, in the order applied.
-    public var applied: [String]
+    package var applied: [String]
 
-    public init(lastEntryID: Int64, entryCount: Int, applied: [String]) {
+    package init(lastEntryID: Int64, entryCount: Int, applied: [String]) {
         self.lastEntryID = lastEntryID
         self.entryCount = entryCount
         self.applied = applied
     }
 
-    public init(_ state: TargetState) {
+    package init(_ state: TargetState) {
         self.init(lastEntryID: state.lastEntry?.id ?? 0, entryCount: state.entryCount, applied: state.applied.map(\.version))
     }
 }
 
 /// The decision for one target: action, ordered steps and a one-sentence reason. Thread-safe value.
-public struct TargetPlan: Sendable, Hashable, Codable {
-    public var target: String
-    public var environment: String
-    public var tier: Tier
-    public var action: Action
+package struct TargetPlan: Sendable, Hashable, Codable {
+    package var target: String
+    package var environment: String
+    package var tier: Tier
+    package var action: Action
     /// One sentence naming the rule followed (docs/guide.md#why-roll-back-why-roll-forward),
     /// rendered from `decision` by `ReasonText`.
-    public var reason: String
+    package var reason: String
     /// The decision as values (nil in rollouts saved before it was recorded).
-    public var decision: Decision?
-    public var steps: [PlannedStep]
+    package var decision: Decision?
+    package var steps: [PlannedStep]
     /// The highest version in effect before, and after the steps (nil: nothing).
-    public var fromVersion: String?
-    public var toVersion: String?
+    package var fromVersion: String?
+    package var toVersion: String?
     /// For a roll back: the highest version in effect once the undo steps have run, before any
     /// forward or skip step (nil: no version, or not a roll back). The way down, said before the way up.
-    public var lowestVersion: String?
-    public var plannedFrom: PlannedFrom
+    package var lowestVersion: String?
+    package var plannedFrom: PlannedFrom
 
-    public init(
+    package init(
         target: String, environment: String, tier: Tier, action: Action, reason: String, decision: Decision? = nil,
         steps: [PlannedStep], fromVersion: String?, toVersion: String?, lowestVersion: String? = nil, plannedFrom: PlannedFrom
     ) {
@@ -126,28 +126,28 @@ public struct TargetPlan: Sendable, Hashable, Codable {
         self.plannedFrom = plannedFrom
     }
 
-    public var hasDataLosingStep: Bool { steps.contains(where: \.dataLosing) }
+    package var hasDataLosingStep: Bool { steps.contains(where: \.dataLosing) }
 
     /// The rule (docs/guide.md#why-roll-back-why-roll-forward) the decision follows, if versions had to go.
-    public var rule: Rule? { decision?.rule }
+    package var rule: Rule? { decision?.rule }
 
     /// Why the target is blocked, or nil.
-    public var blocked: BlockReason? { decision?.blockReason }
+    package var blocked: BlockReason? { decision?.blockReason }
 }
 
 /// The targets of one environment, run as one wave. Thread-safe value.
-public struct Wave: Sendable, Hashable, Codable {
-    public var environment: String
-    public var tier: Tier
-    public var live: Bool
-    public var audit: Bool
-    public var canary: String?
-    public var targets: [TargetPlan]
+package struct Wave: Sendable, Hashable, Codable {
+    package var environment: String
+    package var tier: Tier
+    package var live: Bool
+    package var audit: Bool
+    package var canary: String?
+    package var targets: [TargetPlan]
     /// Its targets to write wait for a change window, a freeze, or an earlier deferred wave
     /// (docs/windows.md); nil: they may start.
-    public var deferral: Deferral?
+    package var deferral: Deferral?
 
-    public init(environment: String, tier: Tier, live: Bool, audit: Bool, canary: String?, targets: [TargetPlan]) {
+    package init(environment: String, tier: Tier, live: Bool, audit: Bool, canary: String?, targets: [TargetPlan]) {
         self.environment = environment
         self.tier = tier
         self.live = live
@@ -158,18 +158,18 @@ public struct Wave: Sendable, Hashable, Codable {
 }
 
 /// A whole rollout: per wave, per target, what to do. `plan --out` saves it; `apply FILE` runs it.
-public struct Rollout: Sendable, Hashable, Codable {
-    public var schema = "tidemark.rollout/v1"
-    public var inventory: String
+package struct Rollout: Sendable, Hashable, Codable {
+    package var schema = "tidemark.rollout/v1"
+    package var inventory: String
     /// The inventory file the rollout was planned from, so `apply FILE` can find the targets.
-    public var inventoryFile: String?
-    public var plan: String
+    package var inventoryFile: String?
+    package var plan: String
     /// The version every target is brought to (nil when the plan has no usable version).
-    public var desiredVersion: Version?
-    public var strategy: Strategy
-    public var waves: [Wave]
+    package var desiredVersion: Version?
+    package var strategy: Strategy
+    package var waves: [Wave]
 
-    public init(
+    package init(
         inventory: String, inventoryFile: String? = nil, plan: String, desiredVersion: Version?, strategy: Strategy, waves: [Wave]
     ) {
         self.inventory = inventory
@@ -180,12 +180,12 @@ public struct Rollout: Sendable, Hashable, Codable {
         self.waves = waves
     }
 
-    public var targets: [TargetPlan] { waves.flatMap(\.targets) }
+    package var targets: [TargetPlan] { waves.flatMap(\.targets) }
 
     /// The rollout with every version read again as a plan of `style` reads it. A rollout file
     /// keeps only a version's text, and an all-digit Diesel version (`20190301000000`) would
     /// otherwise come back numeric and match no version of its own plan.
-    public func versions(readAs style: VersionStyle) -> Rollout {
+    package func versions(readAs style: VersionStyle) -> Rollout {
         func reread(_ version: Version) -> Version { Version(version.text, style: style) ?? version }
         var copy = self
         copy.desiredVersion = desiredVersion.map(reread)
@@ -202,7 +202,7 @@ public struct Rollout: Sendable, Hashable, Codable {
     }
 
     /// How many targets got each action.
-    public var actionCounts: [Action: Int] {
+    package var actionCounts: [Action: Int] {
         var counts: [Action: Int] = [:]
         for target in targets { counts[target.action, default: 0] += 1 }
         return counts
@@ -216,7 +216,7 @@ extension PlannedStep {
     }
 
     /// Rollouts saved before lock risks were planned have no `lockRisks`: they read as none.
-    public init(from decoder: any Decoder) throws {
+    package init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         self.init(
             version: try container.decode(Version.self, forKey: .version),

@@ -2,7 +2,7 @@
 /// rolls forward when versions must go.
 ///
 /// The planner's `RuleTable` picks one per target; `ReasonText` words it. Thread-safe value.
-public enum Rule: Sendable, Hashable, Codable {
+package enum Rule: Sendable, Hashable, Codable {
     /// `tier: prod`, `live: true`: roll forward, it is just another deployment and keeps the audit trail.
     case liveProduction
     /// `audit: true` (compliance): roll forward, never roll back, so the full history stays.
@@ -18,7 +18,7 @@ public enum Rule: Sendable, Hashable, Codable {
     case undoImpossible(because: UndoObstacle)
 
     /// What the rule does with versions that must go: `.rollback` or `.rollforward`.
-    public var action: Action {
+    package var action: Action {
         switch self {
         case .downtimeWindow, .nonProduction: return .rollback
         case .liveProduction, .audited, .forcedRollForward, .undoImpossible: return .rollforward
@@ -27,14 +27,14 @@ public enum Rule: Sendable, Hashable, Codable {
 }
 
 /// Why a version cannot be undone by script; only a restore from backup takes it back. Thread-safe value.
-public enum UndoObstacle: Sendable, Hashable, Codable {
+package enum UndoObstacle: Sendable, Hashable, Codable {
     /// The version has no undo script.
     case noUndoScript(version: Version)
     /// Its undo script says `-- tidemark:irreversible <reason>`.
     case irreversible(version: Version, reason: String)
 
     /// The version that cannot be undone.
-    public var version: Version {
+    package var version: Version {
         switch self {
         case .noUndoScript(let version), .irreversible(let version, _): return version
         }

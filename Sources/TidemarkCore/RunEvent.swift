@@ -2,7 +2,7 @@ import Foundation
 
 /// What a run reports while it runs, for progress displays and notifications: the executor
 /// emits these, and Notify reads them without knowing the executor. Thread-safe value.
-public enum RunEvent: Sendable {
+package enum RunEvent: Sendable {
     /// A wave (one environment) begins; `index` is 0-based of `count` waves.
     case waveStarted(environment: String, index: Int, count: Int, targets: Int)
     /// A target got a worker and is connecting.
@@ -23,26 +23,26 @@ public enum RunEvent: Sendable {
 }
 
 /// Where a batched step is on one target. Thread-safe value.
-public struct BackfillProgress: Sendable, Hashable, Codable {
-    public var target: String
-    public var environment: String
-    public var version: String
-    public var kind: StepKind
-    public var table: String
+package struct BackfillProgress: Sendable, Hashable, Codable {
+    package var target: String
+    package var environment: String
+    package var version: String
+    package var kind: StepKind
+    package var table: String
     /// Rows changed so far, this run and the runs before it.
-    public var rows: Int64
+    package var rows: Int64
     /// Batches committed by this run.
-    public var batches: Int
+    package var batches: Int
     /// The key the last committed batch reached, and the key range of the table.
-    public var lastKey: Int64?
-    public var minKey: Int64?
-    public var maxKey: Int64?
+    package var lastKey: Int64?
+    package var minKey: Int64?
+    package var maxKey: Int64?
     /// Rows changed per second by this run.
-    public var rowsPerSecond: Double
+    package var rowsPerSecond: Double
     /// The time left at this run's rate, when it can be told.
-    public var remainingSeconds: Double?
+    package var remainingSeconds: Double?
 
-    public init(
+    package init(
         target: String, environment: String, version: String, kind: StepKind, table: String, rows: Int64, batches: Int, lastKey: Int64?, minKey: Int64?,
         maxKey: Int64?, rowsPerSecond: Double, remainingSeconds: Double?
     ) {
@@ -61,7 +61,7 @@ public struct BackfillProgress: Sendable, Hashable, Codable {
     }
 
     /// How far the walk is through the key range (0…1), when the range is known.
-    public var fraction: Double? {
+    package var fraction: Double? {
         guard let minKey, let maxKey, maxKey >= minKey else { return nil }
         guard let lastKey else { return 0 }
         return min(1, max(0, Double(lastKey - minKey + 1) / Double(maxKey - minKey + 1)))

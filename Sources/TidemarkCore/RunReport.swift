@@ -2,31 +2,31 @@ import Foundation
 
 /// The record of one run, written to `.tidemark/runs/<run-id>.json` (or `--report FILE`).
 /// Thread-safe value.
-public struct RunReport: Sendable, Codable {
-    public var schema = "tidemark.report/v1"
-    public var runID: String
-    public var inventory: String
-    public var plan: String
-    public var desiredVersion: String?
-    public var strategy: Strategy
-    public var appliedBy: String
-    public var dryRun: Bool
-    public var startedAt: Date
-    public var finishedAt: Date
-    public var interrupted: Bool
+package struct RunReport: Sendable, Codable {
+    package var schema = "tidemark.report/v1"
+    package var runID: String
+    package var inventory: String
+    package var plan: String
+    package var desiredVersion: String?
+    package var strategy: Strategy
+    package var appliedBy: String
+    package var dryRun: Bool
+    package var startedAt: Date
+    package var finishedAt: Date
+    package var interrupted: Bool
     /// The OpenTelemetry trace of the run, as 32 hex digits (nil: no traces were exported).
-    public var traceID: String?
+    package var traceID: String?
     /// The runner that wrote this report, in a run shared through a control database
     /// (`NAME/<pid>-<random>`; nil: a run in one process).
-    public var runner: String?
+    package var runner: String?
     /// `apply --override-window REASON`: the run wrote outside a change window or in a freeze
     /// (docs/windows.md); nil: it did not.
-    public var windowOverride: WindowOverride?
+    package var windowOverride: WindowOverride?
     /// `--lock-ok VERSION --reason TEXT`: the lock risks acknowledged for this run only (nil: none).
-    public var lockAcknowledgements: [LockAcknowledgement]?
-    public var targets: [TargetOutcome]
+    package var lockAcknowledgements: [LockAcknowledgement]?
+    package var targets: [TargetOutcome]
 
-    public init(
+    package init(
         runID: String, inventory: String, plan: String, desiredVersion: String?, strategy: Strategy, appliedBy: String, dryRun: Bool,
         startedAt: Date, finishedAt: Date, interrupted: Bool = false, targets: [TargetOutcome]
     ) {
@@ -44,7 +44,7 @@ public struct RunReport: Sendable, Codable {
     }
 
     /// How many targets ended with each outcome.
-    public var counts: [Outcome: Int] {
+    package var counts: [Outcome: Int] {
         var counts: [Outcome: Int] = [:]
         for target in targets { counts[target.outcome, default: 0] += 1 }
         return counts
@@ -52,7 +52,7 @@ public struct RunReport: Sendable, Codable {
 
     /// `12 targets: 7 succeeded, 3 unchanged, 2 blocked in 1.4 s`, and that the run was stopped
     /// when it was (a signal, `tidemark stop`).
-    public var summaryLine: String {
+    package var summaryLine: String {
         let counts = self.counts
         let parts = Outcome.allCases.compactMap { outcome in counts[outcome].map { "\($0) \(outcome.rawValue)" } }
         let seconds = finishedAt.timeIntervalSince(startedAt)
@@ -63,7 +63,7 @@ public struct RunReport: Sendable, Codable {
 }
 
 /// How a run ended (docs/reference.md#exit-codes). Thread-safe value.
-public enum RunStatus: Sendable, Hashable, CaseIterable {
+package enum RunStatus: Sendable, Hashable, CaseIterable {
     /// Every target reached its desired state, or there was nothing to do (exit 0).
     case succeeded
     /// At least one target failed (exit 1).
@@ -79,17 +79,17 @@ public enum RunStatus: Sendable, Hashable, CaseIterable {
 
     /// When several apply, the first of these wins: interrupted, failed, locked, blocked,
     /// deferred, succeeded. The one precedence every command's exit code follows.
-    public static let precedence: [RunStatus] = [.interrupted, .failed, .locked, .blocked, .deferred, .succeeded]
+    package static let precedence: [RunStatus] = [.interrupted, .failed, .locked, .blocked, .deferred, .succeeded]
 
     /// The status that wins among `statuses` (none: succeeded).
-    public static func first(of statuses: some Sequence<RunStatus>) -> RunStatus {
+    package static func first(of statuses: some Sequence<RunStatus>) -> RunStatus {
         let present = Set(statuses)
         return precedence.first(where: present.contains) ?? .succeeded
     }
 
     /// What one target's outcome says of its run. A target skipped because a wave was halted
     /// did not reach its desired state: that is a failure of the run, whoever's target failed.
-    public init(_ outcome: Outcome) {
+    package init(_ outcome: Outcome) {
         switch outcome {
         case .succeeded, .unchanged: self = .succeeded
         case .failed, .interrupted, .skipped: self = .failed
@@ -102,7 +102,7 @@ public enum RunStatus: Sendable, Hashable, CaseIterable {
 
 extension RunReport {
     /// Interrupted, else the first of its targets' statuses (`RunStatus.precedence`).
-    public var status: RunStatus {
+    package var status: RunStatus {
         if interrupted { return .interrupted }
         return RunStatus.first(of: targets.map { RunStatus($0.outcome) })
     }

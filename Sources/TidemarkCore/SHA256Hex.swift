@@ -4,34 +4,34 @@ import Foundation
 /// SHA-256 digests and HMAC-SHA256 codes as lowercase hex, computed by swift-crypto: the one
 /// hashing helper behind script checksums, schema fingerprints and webhook signatures.
 /// Pure and thread-safe.
-public enum SHA256Hex {
+package enum SHA256Hex {
     /// The digest of `text`'s UTF-8 bytes.
-    public static func digest(_ text: String) -> String {
+    package static func digest(_ text: String) -> String {
         digest(Data(text.utf8))
     }
 
     /// The digest of `bytes`.
-    public static func digest(_ bytes: some DataProtocol) -> String {
+    package static func digest(_ bytes: some DataProtocol) -> String {
         hex(SHA256.hash(data: bytes))
     }
 
     /// HMAC-SHA256 of `message` under `key`: what `X-Tidemark-Signature: sha256=<hex>` carries.
-    public static func authenticationCode(for message: some DataProtocol, key: some ContiguousBytes) -> String {
+    package static func authenticationCode(for message: some DataProtocol, key: some ContiguousBytes) -> String {
         hex(HMAC<SHA256>.authenticationCode(for: message, using: SymmetricKey(data: key)))
     }
 
     /// A digest fed in parts, for input read in chunks. Not thread-safe (a local value).
-    public struct Hasher {
+    package struct Hasher {
         private var state = SHA256()
 
-        public init() {}
+        package init() {}
 
-        public mutating func update(_ bytes: some DataProtocol) {
+        package mutating func update(_ bytes: some DataProtocol) {
             state.update(data: bytes)
         }
 
         /// The digest of everything fed so far.
-        public func finalize() -> String {
+        package func finalize() -> String {
             hex(state.finalize())
         }
     }

@@ -11,18 +11,18 @@ import Foundation
 /// as `columnOrder`, not equal and not different (docs/recovery.md#schema-fingerprints: re-adding a
 /// dropped column puts it last). The history table never appears; names of the target's own schema
 /// are left out, so the same structure in two PostgreSQL schemas has one fingerprint.
-public struct SchemaFingerprint: Sendable, Hashable, Codable {
+package struct SchemaFingerprint: Sendable, Hashable, Codable {
     /// Sorted, unique lines.
-    public var lines: [String]
+    package var lines: [String]
     /// SHA-256 hex of every line, column order included.
-    public var hash: String
+    package var hash: String
     /// SHA-256 hex of the lines without column order: equal for schemas that differ only there.
-    public var structureHash: String
+    package var structureHash: String
 
     /// The prefix of the one line per table that records its physical column order.
-    public static let columnOrderPrefix = "column-order "
+    package static let columnOrderPrefix = "column-order "
 
-    public init(lines: [String]) {
+    package init(lines: [String]) {
         let sorted = Array(Set(lines)).sorted()
         self.lines = sorted
         self.hash = SHA256Hex.digest(sorted.joined(separator: "\n"))
@@ -30,7 +30,7 @@ public struct SchemaFingerprint: Sendable, Hashable, Codable {
     }
 
     /// Compares this (the schema found) with `expected`.
-    public func compare(to expected: SchemaFingerprint) -> SchemaComparison {
+    package func compare(to expected: SchemaFingerprint) -> SchemaComparison {
         if hash == expected.hash && lines == expected.lines { return .equal }
         let structural = SchemaDiff(expected: expected.lines.filter(Self.isStructural), found: lines.filter(Self.isStructural))
         if !structural.isEmpty { return .different(structural) }
@@ -42,7 +42,7 @@ public struct SchemaFingerprint: Sendable, Hashable, Codable {
     /// This fingerprint without `table` and what hangs off it (its columns, column order,
     /// indexes, constraints, triggers): how a schema looks to Tidemark when another tool's
     /// history table sits in it (`tidemark adopt`).
-    public func excludingTable(_ table: String) -> SchemaFingerprint {
+    package func excludingTable(_ table: String) -> SchemaFingerprint {
         SchemaFingerprint(
             lines: lines.filter { line in
                 let body = line.hasPrefix(Self.columnOrderPrefix) ? Substring(line.dropFirst(Self.columnOrderPrefix.count)) : line.drop { $0 != " " }.dropFirst()
@@ -52,7 +52,7 @@ public struct SchemaFingerprint: Sendable, Hashable, Codable {
     }
 
     /// Each table's columns in physical order, read back from the `column-order` lines.
-    public var columnsByTable: [String: [String]] {
+    package var columnsByTable: [String: [String]] {
         var tables: [String: [String]] = [:]
         for line in lines where line.hasPrefix(Self.columnOrderPrefix) {
             let rest = line.dropFirst(Self.columnOrderPrefix.count)
@@ -65,13 +65,13 @@ public struct SchemaFingerprint: Sendable, Hashable, Codable {
 }
 
 /// Builds a fingerprint's lines the same way in every backend. Not thread-safe (a local value).
-public struct SchemaFingerprintBuilder: Sendable {
-    public private(set) var lines: [String] = []
+package struct SchemaFingerprintBuilder: Sendable {
+    package private(set) var lines: [String] = []
 
-    public init() {}
+    package init() {}
 
     /// A table, its columns (name and definition, in physical order) and its column order line.
-    public mutating func table(_ name: String, columns: [(name: String, definition: String)]) {
+    package mutating func table(_ name: String, columns: [(name: String, definition: String)]) {
         lines.append("table \(name)")
         for column in columns {
             lines.append("column \(name).\(column.name): \(Self.collapse(column.definition))")
@@ -81,28 +81,28 @@ public struct SchemaFingerprintBuilder: Sendable {
 
     /// Any other object: `kind name: detail` (`index users.users_email_key: CREATE UNIQUE …`).
     /// Runs of whitespace in `detail` become one space, so reformatting a definition changes nothing.
-    public mutating func add(_ kind: String, _ name: String, _ detail: String = "") {
+    package mutating func add(_ kind: String, _ name: String, _ detail: String = "") {
         let detail = Self.collapse(detail)
         lines.append(detail.isEmpty ? "\(kind) \(name)" : "\(kind) \(name): \(detail)")
     }
 
-    public var fingerprint: SchemaFingerprint { SchemaFingerprint(lines: lines) }
+    package var fingerprint: SchemaFingerprint { SchemaFingerprint(lines: lines) }
 
     /// `text` with every run of whitespace as one space, trimmed.
-    public static func collapse(_ text: String) -> String {
+    package static func collapse(_ text: String) -> String {
         text.split(whereSeparator: { $0.isWhitespace }).joined(separator: " ")
     }
 }
 
 /// How a schema found compares with the one expected. Thread-safe value.
-public enum SchemaComparison: Sendable, Hashable {
+package enum SchemaComparison: Sendable, Hashable {
     case equal
     /// Same structure; only the physical order of some table's columns differs.
     case columnOrder(SchemaDiff)
     /// At least one structural difference; the diff names every one.
     case different(SchemaDiff)
 
-    public var diff: SchemaDiff? {
+    package var diff: SchemaDiff? {
         switch self {
         case .equal: return nil
         case .columnOrder(let diff), .different(let diff): return diff
@@ -111,32 +111,32 @@ public enum SchemaComparison: Sendable, Hashable {
 }
 
 /// The lines two fingerprints do not share. Thread-safe value.
-public struct SchemaDiff: Sendable, Hashable, Codable {
+package struct SchemaDiff: Sendable, Hashable, Codable {
     /// Lines the expected schema has and the one found lacks.
-    public var missing: [String]
+    package var missing: [String]
     /// Lines the schema found has and the expected one lacks.
-    public var unexpected: [String]
+    package var unexpected: [String]
 
-    public init(missing: [String], unexpected: [String]) {
+    package init(missing: [String], unexpected: [String]) {
         self.missing = missing
         self.unexpected = unexpected
     }
 
     /// The difference between two sets of lines.
-    public init(expected: [String], found: [String]) {
+    package init(expected: [String], found: [String]) {
         let expectedSet = Set(expected)
         let foundSet = Set(found)
         self.missing = expected.filter { !foundSet.contains($0) }.sorted()
         self.unexpected = found.filter { !expectedSet.contains($0) }.sorted()
     }
 
-    public var isEmpty: Bool { missing.isEmpty && unexpected.isEmpty }
+    package var isEmpty: Bool { missing.isEmpty && unexpected.isEmpty }
 
     /// `- line` for what is missing, `+ line` for what is unexpected, missing first.
-    public var lines: [String] { missing.map { "- \($0)" } + unexpected.map { "+ \($0)" } }
+    package var lines: [String] { missing.map { "- \($0)" } + unexpected.map { "+ \($0)" } }
 
     /// The first `limit` lines, and how many more there are, in one string for status and logs.
-    public func summary(limit: Int = 3) -> String {
+    package func summary(limit: Int = 3) -> String {
         let all = lines
         let shown = all.prefix(limit).joined(separator: "; ")
         return all.count > limit ? "\(shown); … \(all.count - limit) more" : shown

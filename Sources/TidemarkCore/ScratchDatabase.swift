@@ -1,7 +1,7 @@
 /// Where `tidemark rehearse` builds throwaway databases: a temporary database (or schema) on a
 /// PostgreSQL server, a temporary SQLite file, an in-memory database. Implementations are
 /// thread-safe.
-public protocol ScratchDatabaseProvider: Sendable {
+package protocol ScratchDatabaseProvider: Sendable {
     /// The backend that connects to the targets this provider makes.
     var backend: any Backend { get }
 

@@ -1,27 +1,27 @@
 /// How far a no-transaction step got before a statement failed
 /// (docs/recovery.md#when-a-target-is-dirty): the history row's error, the report and the step
 /// error start with it. Thread-safe value.
-public struct StatementProgress: Sendable, Hashable, Codable, CustomStringConvertible {
+package struct StatementProgress: Sendable, Hashable, Codable, CustomStringConvertible {
     /// Statements that completed before the failing one.
-    public var completed: Int
+    package var completed: Int
     /// Statements in the script.
-    public var total: Int
+    package var total: Int
     /// 1-based line where the failing statement starts.
-    public var line: Int
+    package var line: Int
 
-    public init(completed: Int, total: Int, line: Int) {
+    package init(completed: Int, total: Int, line: Int) {
         self.completed = completed
         self.total = max(total, completed + 1)
         self.line = line
     }
 
     /// `stopped at statement 3 of 5, line 12`.
-    public var description: String {
+    package var description: String {
         "stopped at statement \(completed + 1) of \(total), line \(line)"
     }
 
     /// The progress a failed step's message starts with, if it does.
-    public init?(message: String) {
+    package init?(message: String) {
         let prefix = "stopped at statement "
         guard message.hasPrefix(prefix) else { return nil }
         let words = message.dropFirst(prefix.count).split(whereSeparator: { $0 == " " || $0 == "," || $0 == ":" }).prefix(5)

@@ -2,7 +2,7 @@
 /// one array serves thousands of plans instead of a copy each (a kilobyte per target: 100 MB at
 /// 100,000 targets), whether the plans come from the planner or are decoded from a control
 /// database. Not thread-safe: one per planning pass or decoding loop.
-public final class StepListInterner {
+package final class StepListInterner {
     private struct Key: Hashable {
         var version: Version
         var kind: StepKind
@@ -11,10 +11,10 @@ public final class StepListInterner {
 
     private var lists: [[Key]: [PlannedStep]] = [:]
 
-    public init() {}
+    package init() {}
 
     /// `list`, or an equal list seen before.
-    public func shared(_ list: [PlannedStep]) -> [PlannedStep] {
+    package func shared(_ list: [PlannedStep]) -> [PlannedStep] {
         guard !list.isEmpty else { return list }
         let key = list.map { Key(version: $0.version, kind: $0.kind, script: $0.script) }
         if let known = lists[key], known == list { return known }
@@ -23,7 +23,7 @@ public final class StepListInterner {
     }
 
     /// `plan` with its steps shared.
-    public func sharing(_ plan: TargetPlan) -> TargetPlan {
+    package func sharing(_ plan: TargetPlan) -> TargetPlan {
         var plan = plan
         plan.steps = shared(plan.steps)
         return plan

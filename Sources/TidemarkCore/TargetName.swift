@@ -7,17 +7,17 @@
 /// most 128 bytes) and is its own path component, so two different names never share a file.
 /// The same rule is meant for every name that becomes a path: inventory targets today,
 /// discovered targets and runner names later.
-public struct TargetName: Sendable, Hashable, Comparable, CustomStringConvertible {
+package struct TargetName: Sendable, Hashable, Comparable, CustomStringConvertible {
     /// The name as written; always valid under `rule`.
-    public let text: String
+    package let text: String
 
     /// The rule, as shown in messages and docs.
-    public static let rule = "^[A-Za-z0-9_][A-Za-z0-9_.@+-]{0,127}$"
+    package static let rule = "^[A-Za-z0-9_][A-Za-z0-9_.@+-]{0,127}$"
     /// The most bytes (and characters: the rule allows ASCII only) a name may have.
-    public static let maximumLength = 128
+    package static let maximumLength = 128
 
     /// Why `text` is not a valid target name; nil when it is.
-    public enum Problem: Sendable, Hashable {
+    package enum Problem: Sendable, Hashable {
         case empty
         case tooLong(bytes: Int)
         /// A character the rule does not allow, at a 1-based character position.
@@ -27,13 +27,13 @@ public struct TargetName: Sendable, Hashable, Comparable, CustomStringConvertibl
     }
 
     /// A name that follows `rule`, or nil.
-    public init?(_ text: String) {
+    package init?(_ text: String) {
         guard Self.problem(in: text) == nil else { return nil }
         self.text = text
     }
 
     /// A validated name, or the reason it is refused.
-    public static func validated(_ text: String) -> Result<TargetName, TargetNameError> {
+    package static func validated(_ text: String) -> Result<TargetName, TargetNameError> {
         if let problem = problem(in: text) { return .failure(TargetNameError(name: text, problem: problem)) }
         return .success(TargetName(unchecked: text))
     }
@@ -43,7 +43,7 @@ public struct TargetName: Sendable, Hashable, Comparable, CustomStringConvertibl
     }
 
     /// The first thing that breaks `rule` in `text`.
-    public static func problem(in text: String) -> Problem? {
+    package static func problem(in text: String) -> Problem? {
         let scalars = Array(text.unicodeScalars)
         guard let first = scalars.first else { return .empty }
         if text.utf8.count > maximumLength { return .tooLong(bytes: text.utf8.count) }
@@ -55,11 +55,11 @@ public struct TargetName: Sendable, Hashable, Comparable, CustomStringConvertibl
     }
 
     /// The name as one path component: the name itself (the rule makes it safe and injective).
-    public var pathComponent: String { text }
+    package var pathComponent: String { text }
 
-    public var description: String { text }
+    package var description: String { text }
 
-    public static func < (lhs: TargetName, rhs: TargetName) -> Bool { lhs.text < rhs.text }
+    package static func < (lhs: TargetName, rhs: TargetName) -> Bool { lhs.text < rhs.text }
 
     private static func isLeading(_ scalar: Unicode.Scalar) -> Bool {
         switch scalar {
@@ -74,17 +74,17 @@ public struct TargetName: Sendable, Hashable, Comparable, CustomStringConvertibl
 }
 
 /// A name refused by `TargetName.rule`; the name is shown escaped. Thread-safe value.
-public struct TargetNameError: Error, Sendable, Hashable, CustomStringConvertible {
-    public var name: String
-    public var problem: TargetName.Problem
+package struct TargetNameError: Error, Sendable, Hashable, CustomStringConvertible {
+    package var name: String
+    package var problem: TargetName.Problem
 
-    public init(name: String, problem: TargetName.Problem) {
+    package init(name: String, problem: TargetName.Problem) {
         self.name = name
         self.problem = problem
     }
 
     /// Why the name is refused, e.g. "target name '../x' starts with '.'; …".
-    public var description: String {
+    package var description: String {
         let shown = "'\(PrintableText.escaped(name))'"
         let reason: String
         switch problem {

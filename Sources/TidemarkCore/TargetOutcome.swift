@@ -1,7 +1,7 @@
 import Foundation
 
 /// How a target's part of a run ended.
-public enum Outcome: String, Sendable, Codable, CaseIterable {
+package enum Outcome: String, Sendable, Codable, CaseIterable {
     /// Every planned step ran.
     case succeeded
     /// Nothing to do: the target was already at its desired state.
@@ -22,28 +22,28 @@ public enum Outcome: String, Sendable, Codable, CaseIterable {
 }
 
 /// What one step did. Thread-safe value.
-public struct StepResult: Sendable, Hashable, Codable {
-    public var version: String
-    public var kind: StepKind
-    public var script: String
-    public var success: Bool
-    public var executionMS: Int64
-    public var error: String?
+package struct StepResult: Sendable, Hashable, Codable {
+    package var version: String
+    package var kind: StepKind
+    package var script: String
+    package var success: Bool
+    package var executionMS: Int64
+    package var error: String?
     /// When the step began (nil in reports written before it was recorded): traces place it.
-    public var startedAt: Date?
+    package var startedAt: Date?
     /// How many times the step ran when it had to wait out lock timeouts (`lock_retries`); nil: once.
-    public var attempts: Int?
+    package var attempts: Int?
     /// The error of each attempt that timed out waiting for a lock, in order.
-    public var lockTimeouts: [String]?
+    package var lockTimeouts: [String]?
     /// `apply --verify`: true when the version's verify script passed after the step, false when it
     /// failed (the step committed; `error` holds the verify's error); nil: not verified.
-    public var verified: Bool?
+    package var verified: Bool?
     /// A batched step (docs/backfills.md): the batches this run committed and the rows they
     /// changed; nil for other steps.
-    public var batches: Int?
-    public var rows: Int64?
+    package var batches: Int?
+    package var rows: Int64?
 
-    public init(
+    package init(
         version: String, kind: StepKind, script: String, success: Bool, executionMS: Int64, error: String? = nil, startedAt: Date? = nil,
         attempts: Int? = nil, lockTimeouts: [String]? = nil
     ) {
@@ -60,31 +60,31 @@ public struct StepResult: Sendable, Hashable, Codable {
 }
 
 /// What happened to one target in a run. Thread-safe value.
-public struct TargetOutcome: Sendable, Hashable, Codable {
-    public var target: String
-    public var environment: String
-    public var action: Action
-    public var outcome: Outcome
+package struct TargetOutcome: Sendable, Hashable, Codable {
+    package var target: String
+    package var environment: String
+    package var action: Action
+    package var outcome: Outcome
     /// The planner's reason, or why the target was skipped.
-    public var reason: String
-    public var fromVersion: String?
-    public var toVersion: String?
+    package var reason: String
+    package var fromVersion: String?
+    package var toVersion: String?
     /// A roll back's low point: the version in effect after its undo steps (nil: none).
-    public var lowestVersion: String?
-    public var steps: [StepResult]
-    public var error: String?
-    public var startedAt: Date?
-    public var finishedAt: Date?
+    package var lowestVersion: String?
+    package var steps: [StepResult]
+    package var error: String?
+    package var startedAt: Date?
+    package var finishedAt: Date?
     /// The backup taken before the target's first data-losing step, if one was.
-    public var backup: BackupRecord?
+    package var backup: BackupRecord?
     /// The planned steps only a restore can undo (data-losing), as `4 forward (DROP COLUMN at line 1)`.
-    public var restoreOnlySteps: [String] = []
+    package var restoreOnlySteps: [String] = []
     /// Why the executor blocked the target (the drift gate); nil when the planner did, or nothing did.
-    public var blockedBy: BlockReason?
+    package var blockedBy: BlockReason?
     /// `drift: warn`: the live schema differed from the recorded one, and the target was migrated anyway.
-    public var driftWarning: String?
+    package var driftWarning: String?
 
-    public init(
+    package init(
         target: String, environment: String, action: Action, outcome: Outcome, reason: String, fromVersion: String?,
         toVersion: String?, steps: [StepResult] = [], error: String? = nil, startedAt: Date? = nil, finishedAt: Date? = nil
     ) {
@@ -101,7 +101,7 @@ public struct TargetOutcome: Sendable, Hashable, Codable {
         self.finishedAt = finishedAt
     }
 
-    public init(plan: TargetPlan, outcome: Outcome, reason: String? = nil, error: String? = nil) {
+    package init(plan: TargetPlan, outcome: Outcome, reason: String? = nil, error: String? = nil) {
         self.init(
             target: plan.target, environment: plan.environment, action: plan.action, outcome: outcome, reason: reason ?? plan.reason,
             fromVersion: plan.fromVersion, toVersion: outcome == .succeeded ? plan.toVersion : plan.fromVersion, error: error)

@@ -3,13 +3,13 @@
 /// Numeric versions compare segment by segment (`1.2.10` > `1.2.9`); Diesel versions compare
 /// as Diesel orders them: the string with `-` removed, compared as text. Two versions are equal
 /// when they sort the same (`1.02` equals `1.2`), so a plan cannot hold both. Thread-safe value.
-public struct Version: Sendable, Hashable, Comparable, CustomStringConvertible, Codable {
+package struct Version: Sendable, Hashable, Comparable, CustomStringConvertible, Codable {
     /// How a version sorts.
-    public enum OrderKey: Sendable, Hashable, Comparable {
+    package enum OrderKey: Sendable, Hashable, Comparable {
         case numeric([Int])
         case text(String)
 
-        public static func < (lhs: OrderKey, rhs: OrderKey) -> Bool {
+        package static func < (lhs: OrderKey, rhs: OrderKey) -> Bool {
             switch (lhs, rhs) {
             case let (.numeric(a), .numeric(b)):
                 for (x, y) in zip(a, b) where x != y { return x < y }
@@ -23,11 +23,11 @@ public struct Version: Sendable, Hashable, Comparable, CustomStringConvertible, 
     }
 
     /// The version as written in the file name (`0003`, `1.2.10`, `2019-02-26-002946`).
-    public let text: String
-    public let key: OrderKey
+    package let text: String
+    package let key: OrderKey
 
     /// Parses an integer or dotted-integer version (`3`, `0003`, `1.2.10`); nil if it is neither.
-    public init?(numeric text: String) {
+    package init?(numeric text: String) {
         guard !text.isEmpty else { return nil }
         var segments: [Int] = []
         for part in text.split(separator: ".", omittingEmptySubsequences: false) {
@@ -41,27 +41,27 @@ public struct Version: Sendable, Hashable, Comparable, CustomStringConvertible, 
     }
 
     /// A Diesel version: ordered as the string with `-` removed, compared as text.
-    public init?(diesel text: String) {
+    package init?(diesel text: String) {
         guard !text.isEmpty, !text.contains("_"), !text.contains("/") else { return nil }
         self.text = text
         self.key = .text(text.replacingOccurrences(of: "-", with: ""))
     }
 
     /// Parses a version the way a plan of `style` names them (used for `compensates 4`, `--to 4`).
-    public init?(_ text: String, style: VersionStyle) {
+    package init?(_ text: String, style: VersionStyle) {
         switch style {
         case .numeric: self.init(numeric: text)
         case .diesel: self.init(diesel: text)
         }
     }
 
-    public var description: String { text }
+    package var description: String { text }
 
-    public static func == (lhs: Version, rhs: Version) -> Bool { lhs.key == rhs.key }
-    public func hash(into hasher: inout Hasher) { hasher.combine(key) }
-    public static func < (lhs: Version, rhs: Version) -> Bool { lhs.key < rhs.key }
+    package static func == (lhs: Version, rhs: Version) -> Bool { lhs.key == rhs.key }
+    package func hash(into hasher: inout Hasher) { hasher.combine(key) }
+    package static func < (lhs: Version, rhs: Version) -> Bool { lhs.key < rhs.key }
 
-    public init(from decoder: any Decoder) throws {
+    package init(from decoder: any Decoder) throws {
         let text = try decoder.singleValueContainer().decode(String.self)
         if let numeric = Version(numeric: text) {
             self = numeric
@@ -73,14 +73,14 @@ public struct Version: Sendable, Hashable, Comparable, CustomStringConvertible, 
         }
     }
 
-    public func encode(to encoder: any Encoder) throws {
+    package func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
         try container.encode(text)
     }
 }
 
 /// How the versions of one plan are written and ordered.
-public enum VersionStyle: String, Sendable, Codable {
+package enum VersionStyle: String, Sendable, Codable {
     /// Integers or dotted integers, compared by segment (Flyway, golang-migrate).
     case numeric
     /// Diesel's version strings, compared as text with `-` removed.

@@ -1,17 +1,17 @@
 import TidemarkCore
 
 /// Chooses the backend for a target by its connection kind. Thread-safe value.
-public struct BackendRegistry: Sendable {
+package struct BackendRegistry: Sendable {
     private let backends: [BackendKind: any Backend]
 
-    public init(_ backends: [any Backend]) {
+    package init(_ backends: [any Backend]) {
         var byKind: [BackendKind: any Backend] = [:]
         for backend in backends { byKind[backend.kind] = backend }
         self.backends = byKind
     }
 
     /// The backend for `target`, or an error naming the target and what is supported.
-    public func backend(for target: Target) throws(BackendError) -> any Backend {
+    package func backend(for target: Target) throws(BackendError) -> any Backend {
         guard let backend = backends[target.backendKind] else {
             let known = backends.keys.map(\.rawValue).sorted().joined(separator: ", ")
             throw .unsupported(

@@ -4,38 +4,38 @@ import TidemarkCore
 
 /// `tidemark backup` and `tidemark restore` for one target: under the target's migration lock,
 /// so neither races an `apply`. Blocking: run it on an executor-owned thread. Thread-safe value.
-public struct BackupRunner: Sendable {
-    public var registry: BackendRegistry
-    public var timeouts: Timeouts
-    public var logger: Logger
+package struct BackupRunner: Sendable {
+    package var registry: BackendRegistry
+    package var timeouts: Timeouts
+    package var logger: Logger
 
-    public init(registry: BackendRegistry, timeouts: Timeouts, logger: Logger) {
+    package init(registry: BackendRegistry, timeouts: Timeouts, logger: Logger) {
         self.registry = registry
         self.timeouts = timeouts
         self.logger = logger
     }
 
     /// What went wrong, in one sentence naming the target. Thread-safe value.
-    public struct Failure: Error, Sendable, CustomStringConvertible {
-        public var description: String
+    package struct Failure: Error, Sendable, CustomStringConvertible {
+        package var description: String
         /// Another run holds the target's lock (exit 4).
-        public var locked: Bool
+        package var locked: Bool
     }
 
     /// What a backup of `target` may wait for (`pg_dump waits at most 5s for a lock on each
     /// table`), to say before it starts; nil when its backend cannot back up.
-    public func backupWait(for target: Target) -> String? {
+    package func backupWait(for target: Target) -> String? {
         guard let backend = try? registry.backend(for: target) as? any BackupCapableBackend else { return nil }
         return backend.backupWait(timeouts: timeouts)
     }
 
-    public func backup(_ target: Target, to path: String) throws(Failure) -> BackupRecord {
+    package func backup(_ target: Target, to path: String) throws(Failure) -> BackupRecord {
         try underLock(target) { backend throws(BackendError) in
             try backend.backup(target, to: path, timeouts: timeouts, logger: logger)
         }
     }
 
-    public func restore(_ target: Target, from path: String) throws(Failure) {
+    package func restore(_ target: Target, from path: String) throws(Failure) {
         try underLock(target) { backend throws(BackendError) in
             try backend.restore(target, from: path, timeouts: timeouts, logger: logger)
         }

@@ -14,7 +14,7 @@ import TidemarkCore
 /// worker that finishes, so `count` is exactly the number of jobs in flight. Nothing needs shutting
 /// down: a worker holds a reference only while it runs a job, and the queues go when the last
 /// reference does. Thread-safe: jobs may be submitted from any thread or task.
-public final class DispatchWorkers: Sendable {
+package final class DispatchWorkers: Sendable {
     private struct State {
         var idle: [DispatchQueue]
         var waiting: [@Sendable () -> Void] = []
@@ -33,17 +33,17 @@ public final class DispatchWorkers: Sendable {
         }
     }
 
-    public let count: Int
+    package let count: Int
     private let state: Mutex<State>
 
     /// `count` workers (at least one) labelled `<label>-N`.
-    public init(count: Int, label: String = "tidemark-worker") {
+    package init(count: Int, label: String = "tidemark-worker") {
         self.count = max(1, count)
         state = Mutex(State(idle: (0..<self.count).reversed().map { DispatchQueue(label: "\(label)-\($0)") }))
     }
 
     /// Runs `body` on a worker and returns its result to the awaiting task.
-    public func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    package func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
             submit {
                 do { continuation.resume(returning: try body()) } catch { continuation.resume(throwing: error) }
@@ -52,14 +52,14 @@ public final class DispatchWorkers: Sendable {
     }
 
     /// Runs `body`, which does not throw, on a worker.
-    public func run<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
+    package func run<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
         await withCheckedContinuation { (continuation: CheckedContinuation<T, Never>) in
             submit { continuation.resume(returning: body()) }
         }
     }
 
     /// Queues `job`: it starts on an idle worker now, or on the next one to finish.
-    public func submit(_ job: @escaping @Sendable () -> Void) {
+    package func submit(_ job: @escaping @Sendable () -> Void) {
         let worker = state.withLock { state -> DispatchQueue? in
             guard let worker = state.idle.popLast() else {
                 state.waiting.append(job)
@@ -92,7 +92,7 @@ extension DispatchWorkers {
     /// window of a few child tasks per worker, because the Swift runtime keeps a task group's
     /// children in a list it walks to remove each finished one: 100,000 children at once cost
     /// quadratic time (115 s to read 100,000 in-memory targets' states, 0.24 s for 10,000).
-    public func each<Value: Sendable>(
+    package func each<Value: Sendable>(
         _ targets: [Target], inventory: Inventory, _ body: @escaping @Sendable (Target, Timeouts) -> Value
     ) async -> [String: Value] {
         await withTaskGroup(of: (String, Value).self) { group in

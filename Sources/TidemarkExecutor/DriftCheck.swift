@@ -4,16 +4,16 @@ import TidemarkCore
 /// `status --drift`: fingerprints every target concurrently on dedicated threads and compares
 /// each with the recorded fingerprint of the version it is at. Opt-in because it reads the whole
 /// catalog of every target, where plain `status` reads one small table. Thread-safe value.
-public struct DriftCheck: Sendable {
-    public var registry: BackendRegistry
-    public var logger: Logger
+package struct DriftCheck: Sendable {
+    package var registry: BackendRegistry
+    package var logger: Logger
     /// How many differences each result keeps.
-    public var differenceLimit: Int
+    package var differenceLimit: Int
 
     /// The command that records the missing fingerprints, as the user can run it.
-    public var recordHint = "tidemark rehearse --record"
+    package var recordHint = "tidemark rehearse --record"
 
-    public init(registry: BackendRegistry, logger: Logger, differenceLimit: Int = 5) {
+    package init(registry: BackendRegistry, logger: Logger, differenceLimit: Int = 5) {
         self.registry = registry
         self.logger = logger
         self.differenceLimit = differenceLimit
@@ -21,7 +21,7 @@ public struct DriftCheck: Sendable {
 
     /// Each target's drift by name. `versions` holds each target's version (nil: nothing applied,
     /// not checked); `recorded` gives the fingerprint of a version for a backend kind.
-    public func check(
+    package func check(
         _ targets: [Target], versions: [String: String], inventory: Inventory, pool: DispatchWorkers,
         recorded: @escaping @Sendable (_ version: String, _ backend: BackendKind) -> SchemaFingerprint?
     ) async -> [String: DriftResult] {

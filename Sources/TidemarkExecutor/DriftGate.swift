@@ -3,15 +3,15 @@ import TidemarkCore
 /// `apply --drift warn|block` (docs/recovery.md#the-drift-gate-apply---drift-warnblock): before a
 /// target is touched, under its lock, its live fingerprint is held against the one recorded for the
 /// version it is at. Thread-safe value.
-public struct DriftGate: Sendable {
+package struct DriftGate: Sendable {
     /// Each target's policy (the command line, its environment's `drift:`, or `defaults`).
-    public var policy: @Sendable (Target) -> DriftPolicy
+    package var policy: @Sendable (Target) -> DriftPolicy
     /// The fingerprint recorded after a version for a backend kind (`fingerprints.json`).
-    public var recorded: @Sendable (_ version: String, _ backend: BackendKind) -> SchemaFingerprint?
+    package var recorded: @Sendable (_ version: String, _ backend: BackendKind) -> SchemaFingerprint?
     /// How many differences a blocked reason or a warning names.
-    public var differenceLimit = 3
+    package var differenceLimit = 3
 
-    public init(
+    package init(
         policy: @escaping @Sendable (Target) -> DriftPolicy,
         recorded: @escaping @Sendable (_ version: String, _ backend: BackendKind) -> SchemaFingerprint?
     ) {
@@ -20,7 +20,7 @@ public struct DriftGate: Sendable {
     }
 
     /// What the gate found on one target.
-    public enum Finding: Sendable, Hashable {
+    package enum Finding: Sendable, Hashable {
         /// The live schema is the recorded one (or differs only in column order).
         case clean
         /// Nothing recorded for this version on this backend: the gate cannot tell.

@@ -1,7 +1,7 @@
 import TidemarkCore
 
 /// Why the executor refused or stopped work on a target; each names the target and the fix.
-public enum ExecutionError: Error, Sendable, Hashable, CustomStringConvertible {
+package enum ExecutionError: Error, Sendable, Hashable, CustomStringConvertible {
     /// The target's history changed between `plan --out` and `apply FILE`.
     case stateChanged(target: String, planned: PlannedFrom, found: PlannedFrom)
     /// A script's checksum differs from the one the rollout was planned with.
@@ -14,7 +14,7 @@ public enum ExecutionError: Error, Sendable, Hashable, CustomStringConvertible {
     /// the step's history row keeps their checkpoint (docs/backfills.md#when-a-batch-fails).
     case batchFailed(target: String, version: String, kind: StepKind, message: String, checkpoint: BatchCheckpoint)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .stateChanged(let target, let planned, let found):
             return "\(target): its history changed since the rollout was planned (planned from \(Self.describe(planned)), found \(Self.describe(found))); plan again (`tidemark plan -i <inventory> --out <rollout-file>`)."
@@ -41,7 +41,7 @@ extension TargetPlan {
     /// Nil when `state` is the state this plan was made from; otherwise the error that refuses
     /// to run it. The one stale check: `apply FILE` asks it of every target before anything
     /// runs, and each target asks it again under its own lock.
-    public func staleness(found state: TargetState) -> ExecutionError? {
+    package func staleness(found state: TargetState) -> ExecutionError? {
         let found = PlannedFrom(state)
         return found == plannedFrom ? nil : .stateChanged(target: target, planned: plannedFrom, found: found)
     }

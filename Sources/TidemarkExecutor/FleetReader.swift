@@ -3,12 +3,12 @@ import TidemarkCore
 
 /// Reads every target's state from its history table, concurrently on dedicated threads.
 /// Thread-safe value.
-public struct FleetReader: Sendable {
-    public var registry: BackendRegistry
-    public var retry: RetryPolicy
-    public var logger: Logger
+package struct FleetReader: Sendable {
+    package var registry: BackendRegistry
+    package var retry: RetryPolicy
+    package var logger: Logger
 
-    public init(registry: BackendRegistry, retry: RetryPolicy = RetryPolicy(attempts: 2), logger: Logger) {
+    package init(registry: BackendRegistry, retry: RetryPolicy = RetryPolicy(attempts: 2), logger: Logger) {
         self.registry = registry
         self.retry = retry
         self.logger = logger
@@ -19,7 +19,7 @@ public struct FleetReader: Sendable {
     /// does not exist yet is an error (`status`) or reads as empty (`plan`, `apply`, which creates it).
     /// `relations`: the tables the plan's lock-risky statements touch; their catalog size
     /// estimates are read in the same connection (one query), for the planner's lock-risk check.
-    public func readStates(
+    package func readStates(
         of targets: [Target], inventory: Inventory, pool: DispatchWorkers, missingDatabases: MissingDatabases = .reported,
         relations: [String] = [], batches: [String: BatchSpec] = [:]
     ) async -> [String: Result<TargetState, BackendError>] {
@@ -133,7 +133,7 @@ extension FleetReader {
     }
 
     /// What a target whose database does not exist yet (a new SQLite file) reads as. Thread-safe value.
-    public enum MissingDatabases: Sendable, Hashable {
+    package enum MissingDatabases: Sendable, Hashable {
         /// An error naming the target and the path: `status` and `history` say so.
         case reported
         /// An empty history: what `plan` and `apply` work from (`apply` creates the database).

@@ -4,7 +4,7 @@ import TidemarkCore
 
 /// What rehearsing one version found
 /// (docs/recovery.md#rehearse-test-every-undo-script-on-a-scratch-database).
-public enum RehearsalVerdict: String, Sendable, Codable, CaseIterable {
+package enum RehearsalVerdict: String, Sendable, Codable, CaseIterable {
     /// Forward, undo and forward again all ran; the undo restored the previous schema exactly.
     case ok
     /// As `ok`, except that the undo left some table's columns in another physical order.
@@ -28,7 +28,7 @@ public enum RehearsalVerdict: String, Sendable, Codable, CaseIterable {
 
     /// Whether this verdict fails the rehearsal (exit 1). A missing or irreversible undo is a
     /// declared fact about the plan, said in the report, not a defect found.
-    public var isFailure: Bool {
+    package var isFailure: Bool {
         switch self {
         case .ok, .columnOrder, .irreversible, .noUndo, .notRun: return false
         case .undoDoesNotRestore, .forwardFails, .verifyFails, .undoFails, .reapplyFails, .reapplyDiffers: return true
@@ -37,19 +37,19 @@ public enum RehearsalVerdict: String, Sendable, Codable, CaseIterable {
 }
 
 /// One version's rehearsal. Thread-safe value.
-public struct RehearsalResult: Sendable, Hashable, Codable {
-    public var version: String
-    public var description: String
-    public var verdict: RehearsalVerdict
+package struct RehearsalResult: Sendable, Hashable, Codable {
+    package var version: String
+    package var description: String
+    package var verdict: RehearsalVerdict
     /// For `undo-does-not-restore`, `re-apply-differs` and `column-order`: what differs
     /// (missing: expected but absent; unexpected: present but not expected).
-    public var diff: SchemaDiff?
+    package var diff: SchemaDiff?
     /// The failing script's error, or why the version was not rehearsed.
-    public var error: String?
+    package var error: String?
     /// The schema's hash after the forward script, when it ran.
-    public var fingerprint: String?
+    package var fingerprint: String?
 
-    public init(
+    package init(
         version: String, description: String, verdict: RehearsalVerdict, diff: SchemaDiff? = nil, error: String? = nil,
         fingerprint: String? = nil
     ) {
@@ -64,20 +64,20 @@ public struct RehearsalResult: Sendable, Hashable, Codable {
 
 /// A whole rehearsal: `tidemark rehearse --json` prints it (without the fingerprints' lines,
 /// which go to `fingerprints.json`). Thread-safe value.
-public struct RehearsalReport: Sendable, Hashable, Encodable {
-    public var schema = "tidemark.rehearsal/v1"
-    public var plan: String
-    public var backend: BackendKind
+package struct RehearsalReport: Sendable, Hashable, Encodable {
+    package var schema = "tidemark.rehearsal/v1"
+    package var plan: String
+    package var backend: BackendKind
     /// Where the scratch databases were made (no password).
-    public var scratch: String
-    public var results: [RehearsalResult]
+    package var scratch: String
+    package var results: [RehearsalResult]
     /// Version → the schema after its forward script, for every version whose forward ran.
-    public var fingerprints: [String: SchemaFingerprint]
+    package var fingerprints: [String: SchemaFingerprint]
     /// How many times the scratch database was rebuilt after a failure.
-    public var rebuilds: Int
-    public var elapsedMS: Int64
+    package var rebuilds: Int
+    package var elapsedMS: Int64
 
-    public init(
+    package init(
         plan: String, backend: BackendKind, scratch: String, results: [RehearsalResult], fingerprints: [String: SchemaFingerprint],
         rebuilds: Int, elapsedMS: Int64
     ) {
@@ -90,8 +90,8 @@ public struct RehearsalReport: Sendable, Hashable, Encodable {
         self.elapsedMS = elapsedMS
     }
 
-    public var failures: [RehearsalResult] { results.filter { $0.verdict.isFailure } }
-    public var passed: Bool { failures.isEmpty && !results.contains { $0.verdict == .notRun } }
+    package var failures: [RehearsalResult] { results.filter { $0.verdict.isFailure } }
+    package var passed: Bool { failures.isEmpty && !results.contains { $0.verdict == .notRun } }
 
     private enum CodingKeys: String, CodingKey {
         case schema, plan, backend, scratch, results, rebuilds, elapsedMS = "elapsed_ms"
@@ -109,19 +109,19 @@ public struct RehearsalReport: Sendable, Hashable, Encodable {
 /// it. A version whose forward fails ends the rehearsal: nothing after it can be built.
 ///
 /// Blocking: run it on an executor-owned thread. Thread-safe value.
-public struct Rehearsal: Sendable {
-    public var plan: Plan
-    public var scratch: any ScratchDatabaseProvider
-    public var timeouts: Timeouts
-    public var logger: Logger
+package struct Rehearsal: Sendable {
+    package var plan: Plan
+    package var scratch: any ScratchDatabaseProvider
+    package var timeouts: Timeouts
+    package var logger: Logger
     /// Rehearse versions from here (earlier ones are applied forward to build the start state).
-    public var from: Version?
+    package var from: Version?
     /// Rehearse up to and including this version.
-    public var to: Version?
+    package var to: Version?
     /// Go on after a failed version (with a rebuilt database) instead of stopping.
-    public var keepGoing: Bool
+    package var keepGoing: Bool
 
-    public init(
+    package init(
         plan: Plan, scratch: any ScratchDatabaseProvider, timeouts: Timeouts = Timeouts(statementTimeout: .zero), logger: Logger,
         from: Version? = nil, to: Version? = nil, keepGoing: Bool = false
     ) {
@@ -135,13 +135,13 @@ public struct Rehearsal: Sendable {
     }
 
     /// A failure of the scratch database itself (not of a script): creating, connecting, reading.
-    public struct ScratchFailure: Error, Sendable, CustomStringConvertible {
-        public var message: String
-        public var description: String { message }
+    package struct ScratchFailure: Error, Sendable, CustomStringConvertible {
+        package var message: String
+        package var description: String { message }
     }
 
     /// Runs the rehearsal. `progress` gets each result as it is decided.
-    public func run(progress: (RehearsalResult) -> Void = { _ in }) throws(ScratchFailure) -> RehearsalReport {
+    package func run(progress: (RehearsalResult) -> Void = { _ in }) throws(ScratchFailure) -> RehearsalReport {
         let started = ContinuousClock.now
         let migrations = plan.migrations.filter { migration in to.map { migration.version <= $0 } ?? true }
         let setup = migrations.filter { migration in from.map { migration.version < $0 } ?? false }

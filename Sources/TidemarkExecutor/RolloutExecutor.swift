@@ -12,29 +12,29 @@ import TidemarkPlanner
 /// own, a halted non-prod wave finishes its own. A stop request
 /// (`RunControl`) starts no new target or step. Blocking libpq and sqlite3 calls run only on the
 /// executor's own threads, never on the Swift concurrency pool. Thread-safe value.
-public struct RolloutExecutor: Sendable {
-    public var inventory: Inventory
-    public var plan: Plan
-    public var registry: BackendRegistry
-    public var runID: String
-    public var appliedBy: String
-    public var logger: Logger
-    public var control: RunControl
+package struct RolloutExecutor: Sendable {
+    package var inventory: Inventory
+    package var plan: Plan
+    package var registry: BackendRegistry
+    package var runID: String
+    package var appliedBy: String
+    package var logger: Logger
+    package var control: RunControl
     /// The fleet-wide worker limit; defaults to the inventory's `concurrency`.
-    public var concurrency: Int
+    package var concurrency: Int
     /// Backups before data-losing steps on prod targets (`--no-backup`: `.disabled`).
-    public var backups = BackupPolicy()
+    package var backups = BackupPolicy()
     /// `apply --drift` / `drift:`: fingerprint each target before touching it; nil: no gate.
-    public var driftGate: DriftGate?
+    package var driftGate: DriftGate?
     /// `apply --verify`: run each version's verify script after its forward step.
-    public var verify = false
+    package var verify = false
     /// The clock change windows and freezes are weighed against (docs/windows.md), before each
     /// wave and each target that writes; nil: no window is weighed (`--override-window`).
-    public var windowClock: (@Sendable () -> Date)?
+    package var windowClock: (@Sendable () -> Date)?
     /// `--override-window`: the environments it overrode, and the note their history rows add.
-    public var windowOverride: WindowOverride?
+    package var windowOverride: WindowOverride?
 
-    public init(
+    package init(
         inventory: Inventory, plan: Plan, registry: BackendRegistry, runID: String, appliedBy: String, logger: Logger,
         control: RunControl = RunControl(), concurrency: Int? = nil
     ) {
@@ -49,7 +49,7 @@ public struct RolloutExecutor: Sendable {
     }
 
     /// Executes `rollout`; returns every target's outcome in wave order.
-    public func execute(
+    package func execute(
         _ rollout: Rollout, onOutcome: @escaping @Sendable (TargetOutcome) -> Void = { _ in },
         onEvent: @escaping @Sendable (RunEvent) -> Void = { _ in }
     ) async -> [TargetOutcome] {

@@ -4,7 +4,7 @@ import TidemarkCore
 /// Stops a run from outside (signals): first no new target or step starts, then, if asked
 /// again, running statements are cancelled. Thread-safe: every member may be used from any
 /// thread, including a signal handler's dispatch queue.
-public final class RunControl: Sendable {
+package final class RunControl: Sendable {
     private struct State {
         var stopRequested = false
         var cancelRequested = false
@@ -13,21 +13,21 @@ public final class RunControl: Sendable {
 
     private let state = Mutex(State())
 
-    public init() {}
+    package init() {}
 
     /// True once a stop was requested: start no new target or step.
-    public var isStopRequested: Bool { state.withLock { $0.stopRequested } }
+    package var isStopRequested: Bool { state.withLock { $0.stopRequested } }
 
     /// True once running statements were cancelled.
-    public var isCancelRequested: Bool { state.withLock { $0.cancelRequested } }
+    package var isCancelRequested: Bool { state.withLock { $0.cancelRequested } }
 
     /// Asks the run to start nothing new; running steps commit or roll back on their own.
-    public func requestStop() {
+    package func requestStop() {
         state.withLock { $0.stopRequested = true }
     }
 
     /// Also cancels the statement each running target is executing (PQcancel, sqlite3_interrupt).
-    public func cancelRunning() {
+    package func cancelRunning() {
         let cancellers = state.withLock { state -> [any StatementCanceller] in
             state.stopRequested = true
             state.cancelRequested = true
@@ -37,9 +37,9 @@ public final class RunControl: Sendable {
     }
 
     /// How many targets have an open connection doing work.
-    public var runningCount: Int { state.withLock { $0.running.count } }
+    package var runningCount: Int { state.withLock { $0.running.count } }
 
-    public func register(_ target: String, canceller: any StatementCanceller) {
+    package func register(_ target: String, canceller: any StatementCanceller) {
         let cancelNow = state.withLock { state -> Bool in
             state.running[target] = canceller
             return state.cancelRequested
@@ -47,7 +47,7 @@ public final class RunControl: Sendable {
         if cancelNow { canceller.cancel() }
     }
 
-    public func unregister(_ target: String) {
+    package func unregister(_ target: String) {
         _ = state.withLock { $0.running.removeValue(forKey: target) }
     }
 }

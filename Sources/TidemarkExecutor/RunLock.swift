@@ -12,33 +12,33 @@ import TidemarkCore
 /// file another made still locks it through a read-only descriptor. The kernel drops the lock
 /// when the process ends, even by `kill -9`, so it never goes stale. The file holds who took it,
 /// for the message the second run prints. Not thread-safe: one owner.
-public final class RunLock {
+package final class RunLock {
     /// Another run holds the lock.
-    public struct Held: Error, Sendable, CustomStringConvertible {
-        public var inventory: String
+    package struct Held: Error, Sendable, CustomStringConvertible {
+        package var inventory: String
         /// What the holder wrote: pid, user, host, run id, start time.
-        public var holder: String
+        package var holder: String
         /// The part of the inventory the lock covers (`partition 1/4`); nil for all of it.
-        public var scope: String?
-        public var description: String {
+        package var scope: String?
+        package var description: String {
             "another tidemark apply of \(inventory)\(scope.map { " (\($0))" } ?? "") is running (\(holder.isEmpty ? "holder unknown" : holder)); it holds the run lock until it ends."
         }
     }
 
     /// The lock cannot be taken for a reason other than another run holding it.
-    public struct Unavailable: Error, Sendable, CustomStringConvertible {
-        public var path: String
-        public var reason: String
-        public var description: String { "\(path): \(reason)" }
+    package struct Unavailable: Error, Sendable, CustomStringConvertible {
+        package var path: String
+        package var reason: String
+        package var description: String { "\(path): \(reason)" }
     }
 
     /// `TIDEMARK_LOCK_DIR`, else `/tmp/tidemark-locks`.
-    public static func directory(environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
+    package static func directory(environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
         environment["TIDEMARK_LOCK_DIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp/tidemark-locks"
     }
 
     private let descriptor: Int32
-    public let path: String
+    package let path: String
 
     private init(descriptor: Int32, path: String) {
         self.descriptor = descriptor
@@ -53,7 +53,7 @@ public final class RunLock {
     /// Takes the lock for `inventoryFile` or throws `Held` at once (never waits). A `scope`
     /// (`partition 1/4`) locks only that part of the inventory: runs of disjoint partitions may
     /// share a machine (each target's own lock still guards every step).
-    public static func acquire(
+    package static func acquire(
         inventoryFile: String, scope: String? = nil, runID: String, appliedBy: String, directory: String = directory()
     ) throws -> RunLock {
         let absolute = URL(fileURLWithPath: inventoryFile).standardizedFileURL.path

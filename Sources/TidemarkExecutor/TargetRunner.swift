@@ -7,27 +7,27 @@ import TidemarkCore
 ///
 /// Runs blocking backend calls on the calling thread: call it from an executor-owned worker.
 /// Thread-safe value; each `run` uses its own connection.
-public struct TargetRunner: Sendable {
-    public var plan: Plan
-    public var runID: String
-    public var appliedBy: String
-    public var retry: RetryPolicy
-    public var logger: Logger
+package struct TargetRunner: Sendable {
+    package var plan: Plan
+    package var runID: String
+    package var appliedBy: String
+    package var retry: RetryPolicy
+    package var logger: Logger
     /// Where backups before data-losing steps on `prod` targets go; `.disabled` is `--no-backup`.
-    public var backups: BackupPolicy
+    package var backups: BackupPolicy
     /// The inventory file, for the `tidemark repair -i …` command a dirty failure shows.
-    public var inventoryFile: String?
+    package var inventoryFile: String?
     /// `apply --drift`: fingerprint the target before touching it; nil: no gate.
-    public var driftGate: DriftGate?
+    package var driftGate: DriftGate?
     /// `apply --verify`: after each forward or compensating step, run the version's verify
     /// script (Sqitch's `verify/`); a failing verify fails the target, the step staying committed.
-    public var verify = false
+    package var verify = false
     /// Added to the description of every history row this runner writes (`--override-window`).
-    public var descriptionNote: String?
+    package var descriptionNote: String?
     /// The pauses between attempts of a step that timed out waiting for a lock (`lock_retries`).
-    public var lockBackoff = Backoff(initial: .milliseconds(500), maximum: .seconds(10))
+    package var lockBackoff = Backoff(initial: .milliseconds(500), maximum: .seconds(10))
 
-    public init(
+    package init(
         plan: Plan, runID: String, appliedBy: String, retry: RetryPolicy = RetryPolicy(), logger: Logger,
         backups: BackupPolicy = BackupPolicy()
     ) {
@@ -47,7 +47,7 @@ public struct TargetRunner: Sendable {
     /// (each retry told to `onEvent`, each attempt's failure left in the history as a failed
     /// transactional row, and every row naming its `attempt`). No-transaction steps and every
     /// other error are never retried.
-    public func run(
+    package func run(
         _ targetPlan: TargetPlan, on target: Target, backend: any Backend, timeouts: Timeouts, lockRetries: Int = 0,
         shouldStop: @Sendable () -> Bool = { false }, onConnection: (any StatementCanceller) -> Void = { _ in },
         onEvent: (RunEvent) -> Void = { _ in }
@@ -289,21 +289,21 @@ public struct TargetRunner: Sendable {
 
 /// Where `apply` puts the backup it takes before a `prod` target's first data-losing step.
 /// Thread-safe value.
-public struct BackupPolicy: Sendable, Hashable {
+package struct BackupPolicy: Sendable, Hashable {
     /// The folder holding one subfolder per target; nil: no backups (`--no-backup`).
-    public var directory: String?
+    package var directory: String?
 
-    public init(directory: String? = ".tidemark/backups") {
+    package init(directory: String? = ".tidemark/backups") {
         self.directory = directory
     }
 
     /// `--no-backup`: data-losing steps run without a backup first.
-    public static let disabled = BackupPolicy(directory: nil)
+    package static let disabled = BackupPolicy(directory: nil)
 
     /// `<directory>/<target>/<run-id>.dump`, or nil when backups are disabled. Only a validated
     /// `TargetName` becomes a folder here: it is exactly one path component, and two targets
     /// never share one.
-    public func path(for target: TargetName, runID: String) -> String? {
+    package func path(for target: TargetName, runID: String) -> String? {
         directory.map {
             URL(fileURLWithPath: $0).appendingPathComponent(target.pathComponent).appendingPathComponent("\(runID).dump").path
         }
@@ -312,19 +312,19 @@ public struct BackupPolicy: Sendable, Hashable {
 
 /// Retries transient connection failures with capped exponential backoff and jitter, before any
 /// step starts. A step that started is never retried. Thread-safe value.
-public struct RetryPolicy: Sendable, Hashable {
-    public var attempts: Int
-    public var initialDelay: Duration
-    public var maximumDelay: Duration
+package struct RetryPolicy: Sendable, Hashable {
+    package var attempts: Int
+    package var initialDelay: Duration
+    package var maximumDelay: Duration
 
-    public init(attempts: Int = 4, initialDelay: Duration = .milliseconds(200), maximumDelay: Duration = .seconds(5)) {
+    package init(attempts: Int = 4, initialDelay: Duration = .milliseconds(200), maximumDelay: Duration = .seconds(5)) {
         self.attempts = max(1, attempts)
         self.initialDelay = initialDelay
         self.maximumDelay = maximumDelay
     }
 
     /// The pause before retry number `attempt` (1-based): the shared `Backoff`.
-    public func delay(beforeRetry attempt: Int) -> Duration {
+    package func delay(beforeRetry attempt: Int) -> Duration {
         Backoff(initial: initialDelay, maximum: maximumDelay).delay(beforeRetry: attempt)
     }
 

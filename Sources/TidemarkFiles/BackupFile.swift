@@ -9,14 +9,14 @@ import TidemarkCore
 ///
 /// The one piece of file-system code in Core: backups hold a copy of a target's data, so a
 /// backend that forgets to check a step here leaves data readable by other users.
-public enum BackupFile {
+package enum BackupFile {
     /// Where a backup of `path` is written until it is checked.
-    public static func partialPath(for path: String) -> String { path + ".partial" }
+    package static func partialPath(for path: String) -> String { path + ".partial" }
 
     /// Creates `path`'s folder and an empty `PATH.partial` readable only by its owner (a
     /// partial file left by an earlier, killed run is replaced), and returns that partial path.
     /// `path` itself is not touched.
-    public static func prepare(_ path: String, target: String) throws(BackendError) -> String {
+    package static func prepare(_ path: String, target: String) throws(BackendError) -> String {
         let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
         do {
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
@@ -36,7 +36,7 @@ public enum BackupFile {
 
     /// Moves a checked backup from `partial` to `path` (replacing a file there at once, never
     /// emptying it first). An empty file is no backup: it is refused.
-    public static func commit(_ partial: String, to path: String, target: String) throws(BackendError) {
+    package static func commit(_ partial: String, to path: String, target: String) throws(BackendError) {
         try restrict(partial, target: target)
         guard size(of: partial) > 0 else {
             throw .backupFailed(target: target, message: "the backup written to \(partial) is empty, so it is not kept")
@@ -47,20 +47,20 @@ public enum BackupFile {
     }
 
     /// Removes a partial backup that failed or was refused.
-    public static func discard(_ partial: String) {
+    package static func discard(_ partial: String) {
         unlink(partial)
     }
 
     /// Sets mode 0600: a file that existed keeps its old mode when overwritten, and a tool that
     /// replaces the file may not keep ours.
-    public static func restrict(_ path: String, target: String) throws(BackendError) {
+    package static func restrict(_ path: String, target: String) throws(BackendError) {
         guard chmod(path, 0o600) == 0 else {
             throw .backupFailed(target: target, message: "cannot make \(path) private (mode 0600): \(String(cString: strerror(errno)))")
         }
     }
 
     /// The file's size in bytes; 0 when it cannot be read.
-    public static func size(of path: String) -> Int64 {
+    package static func size(of path: String) -> Int64 {
         ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber)?.int64Value ?? 0
     }
 }

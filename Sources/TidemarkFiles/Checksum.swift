@@ -2,12 +2,12 @@ import Foundation
 import TidemarkCore
 
 /// Script checksums as recorded in `tidemark_history`. Pure and thread-safe.
-public enum Checksum {
+package enum Checksum {
     /// SHA-256 of `data` as lowercase hex, after normalising CRLF line endings to LF.
     ///
     /// A script checked out on Windows (CRLF) and on Linux (LF) is the same script, so both
     /// hash the same. A lone CR (not followed by LF) is kept.
-    public static func sha256(of data: Data) -> String {
+    package static func sha256(of data: Data) -> String {
         sha256(of: data, leavingOutLines: [])
     }
 
@@ -17,7 +17,7 @@ public enum Checksum {
     /// already ran therefore changes nothing for them; every other directive changes how the
     /// script runs and stays in. `wholeFile` is the older form (every byte), which history rows
     /// written before this rule hold; nil when it is the same.
-    public static func script(_ data: Data, acknowledgements: Set<Int>) -> (checksum: String, wholeFile: String?) {
+    package static func script(_ data: Data, acknowledgements: Set<Int>) -> (checksum: String, wholeFile: String?) {
         let whole = sha256(of: data)
         guard !acknowledgements.isEmpty else { return (whole, nil) }
         return (sha256(of: data, leavingOutLines: acknowledgements), whole)

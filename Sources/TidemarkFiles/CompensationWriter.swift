@@ -3,9 +3,9 @@ import TidemarkCore
 
 /// Writes the compensating (roll-forward) version of a bad version from its undo script:
 /// what `tidemark revert V` does. Thread-safe (stateless).
-public enum CompensationWriter {
+package enum CompensationWriter {
     /// Why a compensating version cannot be written.
-    public enum Failure: Error, Sendable, CustomStringConvertible {
+    package enum Failure: Error, Sendable, CustomStringConvertible {
         case unknownVersion(plan: String, version: String)
         case noUndo(plan: String, version: String)
         case irreversible(plan: String, version: String, reason: String)
@@ -15,7 +15,7 @@ public enum CompensationWriter {
         /// A Sqitch plan's versions are lines of sqitch.plan, which Sqitch itself writes.
         case sqitchLayout(plan: String, change: String)
 
-        public var description: String {
+        package var description: String {
             switch self {
             case .unknownVersion(let plan, let version):
                 return "\(plan): no version \(version) in this plan."
@@ -36,16 +36,16 @@ public enum CompensationWriter {
     }
 
     /// The files written and the new version.
-    public struct Written: Sendable {
-        public var version: String
-        public var forward: String
-        public var undo: String
+    package struct Written: Sendable {
+        package var version: String
+        package var forward: String
+        package var undo: String
     }
 
     /// Writes the next version of `plan`: forward = undo script of `version` with
     /// `-- tidemark:compensates <version>` and a header saying where it came from; undo = the
     /// bad version's forward script (undoing the compensation re-does it).
-    public static func writeCompensation(of versionText: String, in plan: Plan, now: Date = Date()) throws(Failure) -> Written {
+    package static func writeCompensation(of versionText: String, in plan: Plan, now: Date = Date()) throws(Failure) -> Written {
         guard let version = Version(versionText, style: plan.versionStyle), let bad = plan.migration(version) else {
             throw .unknownVersion(plan: plan.directory, version: versionText)
         }

@@ -15,8 +15,8 @@ import TidemarkCore
 /// content): 4 KB lost per empty file read. The plan fuzzer found it: its memory grew by 2 KB an
 /// input until libFuzzer's 2 GB limit stopped it. A regular file reporting size 0 is read here
 /// with read(2) instead, so an empty script costs nothing and a /proc file still reads whole.
-public enum FileContents {
-    public static func data(atPath path: String) throws -> Data {
+package enum FileContents {
+    package static func data(atPath path: String) throws -> Data {
         var status = stat()
         if stat(path, &status) == 0, (status.st_mode & S_IFMT) == S_IFREG, status.st_size == 0, let bytes = readToEnd(path) {
             return Data(bytes)
@@ -24,7 +24,7 @@ public enum FileContents {
         return try Data(contentsOf: URL(fileURLWithPath: path))
     }
 
-    public static func data(at url: URL) throws -> Data {
+    package static func data(at url: URL) throws -> Data {
         try data(atPath: url.path)
     }
 

@@ -5,30 +5,30 @@ import TidemarkCore
 /// that version, as `tidemark rehearse` recorded it; what `status --drift` compares live targets
 /// with. Fingerprints differ between backends (a SQLite and a PostgreSQL schema never read
 /// alike), so each backend has its own map and recording one keeps the others. Thread-safe value.
-public struct FingerprintFile: Sendable, Hashable, Codable {
-    public var schema = "tidemark.fingerprints/v1"
-    public var plan: String
+package struct FingerprintFile: Sendable, Hashable, Codable {
+    package var schema = "tidemark.fingerprints/v1"
+    package var plan: String
     /// Backend kind (`sqlite`, `postgres`, `memory`) → version → fingerprint.
-    public var backends: [String: [String: SchemaFingerprint]]
+    package var backends: [String: [String: SchemaFingerprint]]
 
-    public init(plan: String, backends: [String: [String: SchemaFingerprint]] = [:]) {
+    package init(plan: String, backends: [String: [String: SchemaFingerprint]] = [:]) {
         self.plan = plan
         self.backends = backends
     }
 
-    public static let fileName = "fingerprints.json"
+    package static let fileName = "fingerprints.json"
 
-    public static func path(inPlan directory: String) -> String {
+    package static func path(inPlan directory: String) -> String {
         URL(fileURLWithPath: directory).appendingPathComponent(fileName).path
     }
 
     /// The recorded fingerprint of `version` for targets of `backend`.
-    public func fingerprint(of version: String, backend: BackendKind) -> SchemaFingerprint? {
+    package func fingerprint(of version: String, backend: BackendKind) -> SchemaFingerprint? {
         backends[backend.rawValue]?[version]
     }
 
     /// The file in `directory`, or nil when there is none.
-    public static func load(inPlan directory: String) throws(PlanError) -> FingerprintFile? {
+    package static func load(inPlan directory: String) throws(PlanError) -> FingerprintFile? {
         let path = path(inPlan: directory)
         guard FileManager.default.fileExists(atPath: path) else { return nil }
         let data: Data
@@ -50,7 +50,7 @@ public struct FingerprintFile: Sendable, Hashable, Codable {
     /// Records `fingerprints` for `backend`, replacing what that backend had and keeping the
     /// others; returns the path written.
     @discardableResult
-    public static func record(
+    package static func record(
         _ fingerprints: [String: SchemaFingerprint], backend: BackendKind, plan: String, inPlan directory: String
     ) throws(PlanError) -> String {
         var file = (try? load(inPlan: directory)) ?? nil ?? FingerprintFile(plan: plan)

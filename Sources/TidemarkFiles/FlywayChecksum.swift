@@ -10,9 +10,9 @@ import TidemarkCore
 /// line's UTF-8 bytes to one CRC-32, with nothing between lines, and keep the value as a signed
 /// 32-bit integer (`(int) crc32.getValue()`). Line endings therefore never change a checksum;
 /// an empty line still separates nothing, so `a\n\nb` and `ab` share one.
-public enum FlywayChecksum {
+package enum FlywayChecksum {
     /// The checksum Flyway records in `flyway_schema_history.checksum` for a script with these bytes.
-    public static func of(_ bytes: Data) -> Int32 {
+    package static func of(_ bytes: Data) -> Int32 {
         var text = String(decoding: bytes, as: UTF8.self)
         if text.hasPrefix("\u{FEFF}") { text.removeFirst() }
         var crc = CRC32()
@@ -36,7 +36,7 @@ public enum FlywayChecksum {
     }
 
     /// The checksum of the script file at `path`.
-    public static func ofFile(atPath path: String) throws -> Int32 {
+    package static func ofFile(atPath path: String) throws -> Int32 {
         of(try FileContents.data(atPath: path))
     }
 }

@@ -1,23 +1,23 @@
 /// What one input may cost: the bounds every file Tidemark reads is held to, so a file nobody
 /// meant (or somebody meant badly) ends in a clean error instead of hours or gigabytes.
 /// docs/reference.md#limits explains each one and what it costs at the bound.
-public enum InputLimits {
+package enum InputLimits {
     /// Bytes of one migration script. Scanning costs up to ~160 bytes of memory per token, so a
     /// script of this size costs at most ~1.3 GB (one token per byte), ~0.5 GB for real SQL.
-    public static let scriptBytes = 8 * 1024 * 1024
+    package static let scriptBytes = 8 * 1024 * 1024
     /// Top-level statements in one script.
-    public static let statementsPerScript = 100_000
+    package static let statementsPerScript = 100_000
     /// Bytes of an inventory.
-    public static let inventoryBytes = 8 * 1024 * 1024
+    package static let inventoryBytes = 8 * 1024 * 1024
     /// Bytes of a plan's `plan.yaml` or a Diesel `metadata.toml`.
-    public static let planSettingsBytes = 1024 * 1024
+    package static let planSettingsBytes = 1024 * 1024
     /// Targets in one inventory (and values in one brace range), ranges expanded.
-    public static let targets = 100_000
+    package static let targets = 100_000
     /// Mappings and keys one inventory may bring in through YAML `<<` merges: an alias repeats
     /// its whole mapping, so merges of merges multiply.
-    public static let mergedKeys = 10_000
+    package static let mergedKeys = 10_000
     /// YAML nesting depth: libyaml's own limit, which Yams keeps.
-    public static let yamlNesting = 1_000
+    package static let yamlNesting = 1_000
 
     /// "8 MiB", "512 KiB", "100 bytes".
     static func size(_ bytes: Int) -> String {

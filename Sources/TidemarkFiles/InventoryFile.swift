@@ -5,12 +5,12 @@ import TidemarkCore
 ///
 /// The YAML is composed into a node tree with positions and walked key by key, so unknown keys
 /// and bad values are reported as `file:line:column: message`, all of them in one pass.
-public enum InventoryFile {
+package enum InventoryFile {
     /// The most targets one inventory may hold, brace ranges expanded.
-    public static let targetLimit = InputLimits.targets
+    package static let targetLimit = InputLimits.targets
 
     /// Reads and parses the inventory at `path`; a missing file is reported at line 0.
-    public static func load(at path: String) throws(InventoryProblems) -> Inventory {
+    package static func load(at path: String) throws(InventoryProblems) -> Inventory {
         func problem(_ message: String) -> InventoryProblems {
             InventoryProblems(errors: [InventoryError(location: SourceLocation(file: path), message: message)])
         }
@@ -52,7 +52,7 @@ public enum InventoryFile {
     /// `plan:` resolves against the file's directory and stays relative when `file` is relative;
     /// a relative `sqlite:PATH` becomes `sqlite:/absolute/path` (against the working directory
     /// when `file` itself is relative), so a backend opens the same file from anywhere.
-    public static func parse(yaml: String, file: String) throws(InventoryProblems) -> Inventory {
+    package static func parse(yaml: String, file: String) throws(InventoryProblems) -> Inventory {
         var parser = InventoryParser(file: file)
         let inventory = parser.inventory(from: yaml)
         guard let inventory, parser.errors.isEmpty else {
@@ -63,7 +63,7 @@ public enum InventoryFile {
 
     /// Why `schema` cannot name a PostgreSQL schema (a sentence ending a message), or nil: the
     /// rule listed targets follow, for discovered ones too.
-    public static func schemaProblem(_ schema: String) -> String? {
+    package static func schemaProblem(_ schema: String) -> String? {
         InventoryParser.schemaProblem(schema)
     }
 }

@@ -1,15 +1,15 @@
 import TidemarkCore
 
 /// Every problem found in one inventory file, ordered by position. Thread-safe value.
-public struct InventoryProblems: Error, Sendable, CustomStringConvertible {
-    public var errors: [InventoryError]
+package struct InventoryProblems: Error, Sendable, CustomStringConvertible {
+    package var errors: [InventoryError]
 
-    public init(errors: [InventoryError]) {
+    package init(errors: [InventoryError]) {
         self.errors = errors
     }
 
     /// One `file:line:column: message` per line.
-    public var description: String {
+    package var description: String {
         errors.map(\.description).joined(separator: "\n")
     }
 }

@@ -14,9 +14,9 @@ import TidemarkCore
 ///
 /// The exceptions live elsewhere and say why: the metrics file (its collector reads it), the
 /// run-lock folder and its lock files (other users must take the lock).
-public enum OwnerOnlyFile {
+package enum OwnerOnlyFile {
     /// Writes the file piece by piece, so a large one never sits whole in memory.
-    public static func write(to url: URL, _ body: (FileHandle) throws -> Void) throws {
+    package static func write(to url: URL, _ body: (FileHandle) throws -> Void) throws {
         let folder = url.deletingLastPathComponent()
         try makeFolders(folder)
         let partial = folder.appendingPathComponent(".\(url.lastPathComponent).\(getpid()).partial")
@@ -44,14 +44,14 @@ public enum OwnerOnlyFile {
     }
 
     /// Writes `data` whole.
-    public static func write(_ data: Data, to url: URL) throws {
+    package static func write(_ data: Data, to url: URL) throws {
         try write(to: url) { file in try file.write(contentsOf: data) }
     }
 
     /// Makes `folder` and any missing parent, each new one with mode 0700 (exact, whatever the
     /// umask). Folders that exist are left as they are, except `tightening` ones: Tidemark's own
     /// state folders, made 0755 by older versions, become 0700 when their owner runs it.
-    public static func makeFolders(_ folder: URL, tightening: [URL] = []) throws {
+    package static func makeFolders(_ folder: URL, tightening: [URL] = []) throws {
         var missing: [String] = []
         var path = folder.standardizedFileURL.path
         while !path.isEmpty, path != "/", !FileManager.default.fileExists(atPath: path) {

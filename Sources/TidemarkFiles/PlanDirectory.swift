@@ -6,12 +6,12 @@ import TidemarkSQLCheck
 ///
 /// The layout (Flyway, golang-migrate, Diesel, or Sqitch when a sqitch.plan is present) is detected. Loading collects
 /// every problem in the directory before failing, so one `validate` run lists them all.
-public enum PlanDirectory {
+package enum PlanDirectory {
     /// Reads plans/<name>/: detects the format, every problem collected (not just the first).
     ///
     /// Top-level files that are not `.sql` (plan.yaml, fingerprints.json, README.md, dot-files)
     /// are ignored, and so are subdirectories without an `up.sql`.
-    public static func load(at path: String) throws(PlanProblems) -> Plan {
+    package static func load(at path: String) throws(PlanProblems) -> Plan {
         var loader = PlanLoader(directory: path)
         return try loader.load()
     }
@@ -20,7 +20,7 @@ public enum PlanDirectory {
     ///
     /// Also notes compensating migrations, acknowledged data loss and irreversible undos.
     /// In version order; quarantined versions last.
-    public static func notices(for plan: Plan) -> [String] {
+    package static func notices(for plan: Plan) -> [String] {
         var notes: [String] = []
         // Sqitch writes BEGIN … COMMIT in every script: one line for all of them, not one each.
         var selfManaged: [String] = []
@@ -66,7 +66,7 @@ public enum PlanDirectory {
     /// What `validate` says of a plan in Sqitch's layout: its project, changes and tags, the
     /// reworked changes and where their old scripts are, and which versions have verify scripts.
     /// Empty for other layouts.
-    public static func sqitchSummary(for plan: Plan) -> [String] {
+    package static func sqitchSummary(for plan: Plan) -> [String] {
         let changes = plan.migrations.compactMap { migration in migration.sqitch.map { (migration, $0) } }
         guard plan.format == .sqitch, let project = changes.first?.1.project else { return [] }
         var lines: [String] = []
@@ -95,7 +95,7 @@ public enum PlanDirectory {
     /// Writes plan.yaml (name + quarantine list), preserving nothing else is fine; used by `tidemark quarantine` later.
     ///
     /// The file is replaced atomically.
-    public static func saveManifest(
+    package static func saveManifest(
         name: String?, quarantine: [QuarantineEntry], to directory: String
     ) throws(PlanManifestWriteError) {
         let file = PathText.join(directory, PlanManifest.fileName)

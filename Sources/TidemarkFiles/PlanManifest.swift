@@ -182,9 +182,9 @@ struct PlanManifest: Sendable {
 }
 
 /// Writing plan.yaml failed. Thread-safe value.
-public struct PlanManifestWriteError: Error, Sendable, CustomStringConvertible {
-    public var file: String
-    public var reason: String
+package struct PlanManifestWriteError: Error, Sendable, CustomStringConvertible {
+    package var file: String
+    package var reason: String
 
-    public var description: String { "\(file): cannot write: \(reason)." }
+    package var description: String { "\(file): cannot write: \(reason)." }
 }

@@ -3,12 +3,12 @@ import TidemarkCore
 
 /// Reads and writes rollout files: what `plan --out FILE` saves and `apply FILE` runs
 /// (`tidemark.rollout/v1`, JSON).
-public enum RolloutFile {
+package enum RolloutFile {
     /// The schema this version reads and writes.
-    public static let schema = "tidemark.rollout/v1"
+    package static let schema = "tidemark.rollout/v1"
 
     /// Reads the rollout saved at `path`.
-    public static func read(at path: String) throws(RolloutFileError) -> Rollout {
+    package static func read(at path: String) throws(RolloutFileError) -> Rollout {
         let data: Data
         do {
             data = try FileContents.data(atPath: path)
@@ -31,7 +31,7 @@ public enum RolloutFile {
     }
 
     /// Writes `rollout` to `path` (pretty-printed, keys sorted, so saved rollouts diff well).
-    public static func write(_ rollout: Rollout, to path: String) throws(RolloutFileError) {
+    package static func write(_ rollout: Rollout, to path: String) throws(RolloutFileError) {
         do {
             try OwnerOnlyFile.write(encode(rollout), to: URL(fileURLWithPath: path))
         } catch {
@@ -48,7 +48,7 @@ public enum RolloutFile {
 }
 
 /// Why a rollout file cannot be read or written. Thread-safe value.
-public enum RolloutFileError: Error, Sendable, CustomStringConvertible {
+package enum RolloutFileError: Error, Sendable, CustomStringConvertible {
     case unreadable(path: String, message: String)
     /// Not JSON, or not a rollout: where in the file, and what is wrong there.
     case notARollout(location: SourceLocation, message: String)
@@ -58,7 +58,7 @@ public enum RolloutFileError: Error, Sendable, CustomStringConvertible {
     /// The rollout does not say which inventory it was planned from.
     case noInventory(path: String)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .unreadable(let path, let message): return "\(path): cannot read the rollout: \(message)"
         case .notARollout(let location, let message):

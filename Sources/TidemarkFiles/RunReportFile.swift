@@ -8,7 +8,7 @@ extension RunReport {
     /// The targets are encoded one at a time into the file, the bytes `JSONEncoder` would write
     /// for the whole report: encoding 20,000 targets at once held 107 MB of the encoder's tree
     /// (5 KB a target), a runner's peak memory.
-    public func write(to url: URL) throws {
+    package func write(to url: URL) throws {
         let encoder = Self.encoder
         var head = self
         head.targets = []

@@ -7,18 +7,18 @@ import TidemarkCore
 /// Where Sqitch refuses a plan this refuses it too, with `file:line:column`; what Sqitch keeps
 /// but Tidemark cannot honour (pragmas other than `%syntax-version`, `%project` and `%uri`,
 /// the `-` operator) is refused as well, so nothing in the plan is silently ignored.
-public struct SqitchPlanFile: Sendable, Hashable {
+package struct SqitchPlanFile: Sendable, Hashable {
     /// The plan's file name inside a Sqitch project.
-    public static let fileName = "sqitch.plan"
+    package static let fileName = "sqitch.plan"
 
     /// One entry of a change's `[…]` list: a required change (`users`, `users@v1.0`, `@v1.0`,
     /// `other:users`, a change id) or, with `!`, a conflicting one.
-    public struct Dependency: Sendable, Hashable {
-        public var conflicts: Bool
-        public var project: String?
-        public var change: String?
-        public var tag: String?
-        public var id: String?
+    package struct Dependency: Sendable, Hashable {
+        package var conflicts: Bool
+        package var project: String?
+        package var change: String?
+        package var tag: String?
+        package var id: String?
 
         /// The dependency as Sqitch writes it in a change's `info` (no `!`; the project only
         /// when it is another project's).
@@ -35,43 +35,43 @@ public struct SqitchPlanFile: Sendable, Hashable {
     }
 
     /// One change line. Several changes share a name when a change is reworked.
-    public struct Change: Sendable, Hashable {
-        public var name: String
+    package struct Change: Sendable, Hashable {
+        package var name: String
         /// Where its name starts (1-based).
-        public var line: Int
-        public var column: Int
-        public var requires: [Dependency]
-        public var conflicts: [Dependency]
+        package var line: Int
+        package var column: Int
+        package var requires: [Dependency]
+        package var conflicts: [Dependency]
         /// As written: `2026-11-29T19:17:19Z` (UTC).
-        public var timestamp: String
-        public var plannerName: String
-        public var plannerEmail: String
+        package var timestamp: String
+        package var plannerName: String
+        package var plannerEmail: String
         /// The note after `#`, trimmed and unescaped (`\n`, `\r`, `\\`).
-        public var note: String
+        package var note: String
         /// Tags declared right after this change, without `@`.
-        public var tags: [String]
+        package var tags: [String]
         /// For a change reworked later: the tags whose names its old scripts may carry, in the
         /// order Sqitch tries them (`deploy/name@tag.sql`). Empty when it is not reworked.
-        public var reworkTags: [String]
+        package var reworkTags: [String]
         /// Sqitch's change id (`sqitch plan` prints it; the registry's `changes.change_id`).
-        public var id: String
+        package var id: String
     }
 
     /// One tag line.
-    public struct Tag: Sendable, Hashable {
-        public var name: String
-        public var line: Int
+    package struct Tag: Sendable, Hashable {
+        package var name: String
+        package var line: Int
         /// Index in `changes` of the change it tags.
-        public var change: Int
+        package var change: Int
     }
 
-    public var project: String
-    public var uri: String?
-    public var changes: [Change]
-    public var tags: [Tag]
+    package var project: String
+    package var uri: String?
+    package var changes: [Change]
+    package var tags: [Tag]
 
     /// Reads `text` (the contents of `file`); every problem is collected before failing.
-    public static func parse(_ text: String, file: String) throws(PlanProblems) -> SqitchPlanFile {
+    package static func parse(_ text: String, file: String) throws(PlanProblems) -> SqitchPlanFile {
         var parser = SqitchPlanParser(file: file)
         let plan = parser.parse(text)
         guard parser.errors.isEmpty, let plan else {

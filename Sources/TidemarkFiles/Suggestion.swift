@@ -1,7 +1,7 @@
 /// "Did you mean …?" hints for misspelt keys and names. Pure and thread-safe.
-public enum Suggestion {
+package enum Suggestion {
     /// The candidate closest to `word` by edit distance, if it is close enough to be a typo.
-    public static func closest(to word: String, among candidates: [String]) -> String? {
+    package static func closest(to word: String, among candidates: [String]) -> String? {
         let lowered = word.lowercased()
         var best: (candidate: String, distance: Int)?
         // A suggestion is at most three edits away, and an edit changes the length by at most
@@ -21,7 +21,7 @@ public enum Suggestion {
     }
 
     /// "; did you mean 'x'?" or the empty string.
-    public static func didYouMean(_ word: String, among candidates: [String]) -> String {
+    package static func didYouMean(_ word: String, among candidates: [String]) -> String {
         closest(to: word, among: candidates).map { "; did you mean '\($0)'?" } ?? ""
     }
 

@@ -6,33 +6,33 @@ import TidemarkFiles
 import TidemarkPlanner
 
 /// What `tidemark adopt` is asked to do. Thread-safe value.
-public struct AdoptRequest: Sendable {
+package struct AdoptRequest: Sendable {
     /// `--from`: which tool's history to read.
-    public enum Source: Sendable, Hashable {
+    package enum Source: Sendable, Hashable {
         /// Whichever tool's table is there (two on one target is a refusal).
         case auto
         case tool(ForeignTool)
     }
 
-    public var inventoryFile: String
-    public var selection: TargetSelection
-    public var source: Source
+    package var inventoryFile: String
+    package var selection: TargetSelection
+    package var source: Source
     /// `--baseline V`: targets that no tool tracked are adopted as being at version V.
-    public var baseline: String?
+    package var baseline: String?
     /// `--force`: adopt although the live schema differs from `fingerprints.json` (recorded).
-    public var force: Bool
+    package var force: Bool
     /// `--dry-run`: read and decide, record nothing, write no report.
-    public var dryRun: Bool
-    public var confirmation: ApplyRequest.ProductionConfirmation
-    public var runID: String
+    package var dryRun: Bool
+    package var confirmation: ApplyRequest.ProductionConfirmation
+    package var runID: String
     /// `user@host`, recorded in every baseline row.
-    public var appliedBy: String
+    package var appliedBy: String
     /// How long to wait for a target's lock before reporting it as held.
-    public var lockWait: Duration = .seconds(1)
+    package var lockWait: Duration = .seconds(1)
     /// Where the report goes (`runs/<run-id>.adopt.json`).
-    public var stateDirectory = StateDirectory()
+    package var stateDirectory = StateDirectory()
 
-    public init(
+    package init(
         inventoryFile: String, selection: TargetSelection = .all, source: Source = .auto, baseline: String? = nil, force: Bool = false,
         dryRun: Bool = false, confirmation: ApplyRequest.ProductionConfirmation, runID: String = RunIdentity.makeRunID(),
         appliedBy: String = RunIdentity.currentOperator()
@@ -50,7 +50,7 @@ public struct AdoptRequest: Sendable {
 }
 
 /// Why adopt left a target alone. Each case renders one sentence with the fix. Thread-safe value.
-public enum AdoptRefusal: Error, Sendable, Hashable {
+package enum AdoptRefusal: Error, Sendable, Hashable {
     /// The target already has `tidemark_history` rows: it is Tidemark's already.
     case tidemarkHistory(rows: Int)
     /// No history table of the tools looked for, and no `--baseline`.
@@ -76,7 +76,7 @@ public enum AdoptRefusal: Error, Sendable, Hashable {
 
     /// Refusals that mean the command was pointed at the wrong thing (exit 2), not a target
     /// that needs a human first (exit 3).
-    public var isInputError: Bool {
+    package var isInputError: Bool {
         switch self {
         case .tidemarkHistory, .unsupported: return true
         default: return false
@@ -84,7 +84,7 @@ public enum AdoptRefusal: Error, Sendable, Hashable {
     }
 
     /// A stable word for scripts (`--json`).
-    public var code: String {
+    package var code: String {
         switch self {
         case .tidemarkHistory: return "tidemark-history"
         case .noForeignHistory: return "no-foreign-history"
@@ -105,7 +105,7 @@ public enum AdoptRefusal: Error, Sendable, Hashable {
     }
 
     /// One sentence: why, and what to do.
-    public func sentence(planDirectory: String, inventory: String) -> String {
+    package func sentence(planDirectory: String, inventory: String) -> String {
         let shellInventory = RepairHint.shellWord(inventory)
         switch self {
         case .tidemarkHistory(let rows):
@@ -136,22 +136,22 @@ public enum AdoptRefusal: Error, Sendable, Hashable {
 
 extension ForeignTool {
     /// The table as users know it (`flyway_schema_history`, `sqitch.changes`).
-    public var tableName: String { historyTable.qualifiedName }
+    package var tableName: String { historyTable.qualifiedName }
 }
 
 /// One version adopt records (or would). Thread-safe value.
-public struct AdoptedVersion: Sendable, Hashable, Encodable {
+package struct AdoptedVersion: Sendable, Hashable, Encodable {
     /// The plan's version.
-    public var version: String
+    package var version: String
     /// `recorded`, `below-latest`, `below-baseline`, or `baseline` (`--baseline V`).
-    public var evidence: String
+    package var evidence: String
     /// The baseline row written, when written.
-    public var historyRow: Int64?
+    package var historyRow: Int64?
 }
 
 /// One target: what its other tool said and what adopt did. Thread-safe value.
-public struct AdoptedTarget: Sendable, Hashable, Encodable {
-    public enum Outcome: String, Sendable, Hashable, Encodable {
+package struct AdoptedTarget: Sendable, Hashable, Encodable {
+    package enum Outcome: String, Sendable, Hashable, Encodable {
         /// Baseline rows were recorded.
         case adopted
         /// `--dry-run`: these rows would be recorded.
@@ -164,23 +164,23 @@ public struct AdoptedTarget: Sendable, Hashable, Encodable {
         case failed
     }
 
-    public var target: String
-    public var environment: String
-    public var tier: String
+    package var target: String
+    package var environment: String
+    package var tier: String
     /// Where the versions came from: `golang-migrate`, `flyway`, `diesel`, or `baseline`.
-    public var source: String?
-    public var outcome: Outcome
-    public var versions: [AdoptedVersion]
+    package var source: String?
+    package var outcome: Outcome
+    package var versions: [AdoptedVersion]
     /// The baseline rows' description (`adopted from diesel`).
-    public var rowDescription: String?
+    package var rowDescription: String?
     /// The refusal, as a stable word.
-    public var refusal: String?
+    package var refusal: String?
     /// Why it was refused or failed, with the fix.
-    public var reason: String?
+    package var reason: String?
     /// What could not be verified, or what the other tool's history holds that is not mapped.
-    public var notes: [String]
+    package var notes: [String]
     /// `--force` adopted it over a fingerprint difference: the difference.
-    public var forced: String?
+    package var forced: String?
     /// Whether the refusal is an input error (exit 2).
     var inputError = false
 
@@ -190,23 +190,23 @@ public struct AdoptedTarget: Sendable, Hashable, Encodable {
 }
 
 /// What `tidemark adopt` found and did. Thread-safe value.
-public struct AdoptReport: Sendable, Encodable {
-    public var schema = "tidemark.adopt/v1"
-    public var runID: String
-    public var inventory: String
-    public var plan: String
-    public var dryRun: Bool
+package struct AdoptReport: Sendable, Encodable {
+    package var schema = "tidemark.adopt/v1"
+    package var runID: String
+    package var inventory: String
+    package var plan: String
+    package var dryRun: Bool
     /// Every selected target, in inventory order.
-    public var targets: [AdoptedTarget]
+    package var targets: [AdoptedTarget]
     /// Where the report was written (nil for a dry run).
-    public var reportPath: String?
+    package var reportPath: String?
 
     /// How the run ended. Failed before locked before input refusals before other refusals.
-    public enum Status: Sendable, Hashable {
+    package enum Status: Sendable, Hashable {
         case succeeded, refused, invalidInput, locked, failed
     }
 
-    public var status: Status {
+    package var status: Status {
         let outcomes = Set(targets.map(\.outcome))
         if outcomes.contains(.failed) { return .failed }
         if outcomes.contains(.locked) { return .locked }
@@ -220,18 +220,18 @@ public struct AdoptReport: Sendable, Encodable {
 /// 10). Reads each target's other-tool history, maps it onto the plan, and appends one `baseline`
 /// row per version in effect, under the target's lock after reading everything again. Never
 /// writes the other tool's tables. Thread-safe value.
-public struct AdoptRun: Sendable {
-    public var registry: BackendRegistry
-    public var logger: Logger
+package struct AdoptRun: Sendable {
+    package var registry: BackendRegistry
+    package var logger: Logger
 
-    public init(registry: BackendRegistry, logger: Logger) {
+    package init(registry: BackendRegistry, logger: Logger) {
         self.registry = registry
         self.logger = logger
     }
 
     /// Runs `request`. Input problems (an unknown target, a `--baseline` the plan lacks) and a
     /// refused confirmation throw before anything is written.
-    public func run(_ request: AdoptRequest) async throws(FleetError) -> AdoptReport {
+    package func run(_ request: AdoptRequest) async throws(FleetError) -> AdoptReport {
         let inventory = try await FleetInputs.fleet(at: request.inventoryFile, registry: registry, logger: logger)
         let plan = try FleetInputs.plan(at: inventory.planDirectory)
         let targets = try request.selection.select(from: inventory)

@@ -8,9 +8,9 @@ import TidemarkObserve
 import TidemarkPlanner
 
 /// What to apply and how: the inputs of the run use case. Thread-safe value.
-public struct ApplyRequest: Sendable {
+package struct ApplyRequest: Sendable {
     /// Plan from the targets' live state, or execute a rollout saved by `plan --out`.
-    public enum Source: Sendable, Hashable {
+    package enum Source: Sendable, Hashable {
         /// The inventory file; the selection, version and strategy say what to plan.
         case inventory(String, selection: TargetSelection = .all, desiredVersion: String? = nil, strategy: Strategy = .auto)
         /// A saved rollout, and the inventory to use when the file does not name one.
@@ -18,7 +18,7 @@ public struct ApplyRequest: Sendable {
     }
 
     /// How writes to `prod` targets are confirmed (docs/guide.md#commands).
-    public enum ProductionConfirmation: Sendable {
+    package enum ProductionConfirmation: Sendable {
         /// `--yes`.
         case given
         /// Ask a person; the closure returns whether they confirmed (typed the inventory's name).
@@ -27,44 +27,44 @@ public struct ApplyRequest: Sendable {
         case unavailable
     }
 
-    public var source: Source
-    public var confirmation: ProductionConfirmation
+    package var source: Source
+    package var confirmation: ProductionConfirmation
     /// Plan and show, change nothing (no run lock, no report).
-    public var dryRun = false
+    package var dryRun = false
     /// The fleet-wide worker limit; nil: the inventory's `concurrency`.
-    public var concurrency: Int?
+    package var concurrency: Int?
     /// `--no-backup`: `.disabled`.
-    public var backups = BackupPolicy()
+    package var backups = BackupPolicy()
     /// `--drift warn|block|off`: overrides every environment's `drift:`; nil: the inventory decides.
-    public var drift: DriftPolicy?
+    package var drift: DriftPolicy?
     /// `--verify`: run each version's verify script (Sqitch's `verify/`) after its forward step.
-    public var verify = false
+    package var verify = false
     /// `--lock-ok VERSION --reason TEXT`…: lock risks acknowledged for this run
     /// (docs/live-production.md#acknowledging-a-lock-risk); each version must be the plan's.
-    public var lockAcknowledgements: [LockAcknowledgement] = []
+    package var lockAcknowledgements: [LockAcknowledgement] = []
     /// `--override-window REASON`: write even outside change windows and in freezes, recording
     /// who and why (docs/windows.md); nil: windows and freezes defer.
-    public var windowOverride: String?
+    package var windowOverride: String?
     /// The clock windows are weighed against (`RunClock`).
-    public var clock: @Sendable () -> Date = { Date() }
+    package var clock: @Sendable () -> Date = { Date() }
     /// Where the report goes; nil: `<state>/runs/<run-id>.json`. Its HTML page goes beside it.
-    public var reportPath: String?
+    package var reportPath: String?
     /// `--metrics-file`: where the run's Prometheus metrics go at the end (nil: nowhere).
-    public var metricsPath: String?
+    package var metricsPath: String?
     /// Where runs, the outbox and backups live (`.tidemark` in the working directory).
-    public var stateDirectory = StateDirectory()
+    package var stateDirectory = StateDirectory()
     /// Stops the run from outside; the caller may hold it to ask for a stop.
-    public var control = RunControl()
+    package var control = RunControl()
     /// SIGINT and SIGTERM during execution stop the run gently (the first) or cancel running
     /// statements (the second) instead of ending the process (docs/running.md#interrupts).
-    public var trapsSignals = false
-    public var runID: String
+    package var trapsSignals = false
+    package var runID: String
     /// `user@host`, recorded in every history row.
-    public var appliedBy: String
+    package var appliedBy: String
     /// Where notification URLs, secrets and `TIDEMARK_NOTIFY_*` settings are looked up.
-    public var environment: [String: String]
+    package var environment: [String: String]
 
-    public init(
+    package init(
         source: Source, confirmation: ProductionConfirmation, runID: String = RunIdentity.makeRunID(),
         appliedBy: String = RunIdentity.currentOperator(), environment: [String: String] = ProcessInfo.processInfo.environment
     ) {
@@ -78,7 +78,7 @@ public struct ApplyRequest: Sendable {
 
 /// What a run tells its caller while it runs: a command prints it, a test records it. Every
 /// method has a default that does nothing. Called from worker threads: thread-safe.
-public protocol ApplyObserver: Sendable {
+package protocol ApplyObserver: Sendable {
     /// The rollout is known (before any confirmation); `unreachable` could not be read; `policy`
     /// says what a failure in each wave stops.
     func planned(_ rollout: Rollout, unreachable: [String: BackendError], policy: WavePolicy)
@@ -93,44 +93,44 @@ public protocol ApplyObserver: Sendable {
 }
 
 extension ApplyObserver {
-    public func planned(_ rollout: Rollout, unreachable: [String: BackendError], policy: WavePolicy) {}
-    public func executionStarted(writes: Int) {}
-    public func handle(_ event: RunEvent) {}
-    public func interrupted(_ message: String) {}
-    public func finished(_ result: ApplyResult) {}
+    package func planned(_ rollout: Rollout, unreachable: [String: BackendError], policy: WavePolicy) {}
+    package func executionStarted(writes: Int) {}
+    package func handle(_ event: RunEvent) {}
+    package func interrupted(_ message: String) {}
+    package func finished(_ result: ApplyResult) {}
 }
 
 /// An observer that ignores everything.
-public struct SilentApplyObserver: ApplyObserver {
-    public init() {}
+package struct SilentApplyObserver: ApplyObserver {
+    package init() {}
 }
 
 /// What a run did. Thread-safe value.
-public struct ApplyResult: Sendable {
-    public var rollout: Rollout
+package struct ApplyResult: Sendable {
+    package var rollout: Rollout
     /// Targets whose state could not be read (they are `failed` outcomes in the report).
-    public var unreachable: [String: BackendError]
+    package var unreachable: [String: BackendError]
     /// Nil for a dry run.
-    public var report: RunReport?
+    package var report: RunReport?
     /// Where the report was written, or why it could not be.
-    public var reportPath: String?
-    public var reportWriteError: String?
+    package var reportPath: String?
+    package var reportWriteError: String?
     /// Where the HTML page and the metrics were written; what could not be (never a failed run).
-    public var pagePath: String?
-    public var metricsPath: String?
-    public var observationErrors: [String] = []
+    package var pagePath: String?
+    package var metricsPath: String?
+    package var observationErrors: [String] = []
     /// How the trace export went (nil: no OTLP endpoint set). Known only once `run` returns.
-    public var traceExport: TraceExporter.Result?
-    public init(rollout: Rollout, unreachable: [String: BackendError] = [:]) {
+    package var traceExport: TraceExporter.Result?
+    package init(rollout: Rollout, unreachable: [String: BackendError] = [:]) {
         self.rollout = rollout
         self.unreachable = unreachable
     }
 
     /// The targets the rollout writes (forward, rollback, rollforward).
-    public var writes: [TargetPlan] { rollout.targets.filter(\.action.writes) }
+    package var writes: [TargetPlan] { rollout.targets.filter(\.action.writes) }
 
     /// How the run ended, for the exit code (a dry run: succeeded).
-    public var status: RunStatus { report?.status ?? .succeeded }
+    package var status: RunStatus { report?.status ?? .succeeded }
 }
 
 /// Runs a rollout in this process: the `tidemark apply` use case without a control database.
@@ -138,18 +138,18 @@ public struct ApplyResult: Sendable {
 /// One apply per inventory per machine (the run lock, not for a dry run); the rollout planned
 /// from the targets' live state, or a saved rollout checked against it; then `RunSession`'s
 /// stages with the local executor producing the outcomes. Thread-safe value.
-public struct ApplyRun: Sendable {
-    public var registry: BackendRegistry
-    public var logger: Logger
+package struct ApplyRun: Sendable {
+    package var registry: BackendRegistry
+    package var logger: Logger
 
-    public init(registry: BackendRegistry, logger: Logger) {
+    package init(registry: BackendRegistry, logger: Logger) {
         self.registry = registry
         self.logger = logger
     }
 
     /// Runs `request`; input problems, a held run lock and a refused confirmation throw before
     /// anything is written. Everything after that ends in the returned result.
-    public func run(_ request: ApplyRequest, observer: some ApplyObserver = SilentApplyObserver()) async throws(FleetError) -> ApplyResult {
+    package func run(_ request: ApplyRequest, observer: some ApplyObserver = SilentApplyObserver()) async throws(FleetError) -> ApplyResult {
         let source = try ResolvedSource(request.source)
         let runLock = request.dryRun ? nil : try takeRunLock(source: source, request: request)
         defer { withExtendedLifetime(runLock) {} }
@@ -290,5 +290,5 @@ struct LocalOutcomes: OutcomeSource {
 
 extension Action {
     /// Whether a target with this action is written to.
-    public var writes: Bool { self == .forward || self == .rollback || self == .rollforward }
+    package var writes: Bool { self == .forward || self == .rollback || self == .rollforward }
 }

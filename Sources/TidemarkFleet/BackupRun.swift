@@ -9,12 +9,12 @@ import TidemarkFiles
 
 /// `tidemark backup` and `tidemark restore` as use cases: one target, one file, on a dedicated
 /// thread, with the same backup runner `apply` uses before a data-losing step. Thread-safe value.
-public struct BackupRun: Sendable {
-    public var inventory: Inventory
-    public var registry: BackendRegistry
-    public var logger: Logger
+package struct BackupRun: Sendable {
+    package var inventory: Inventory
+    package var registry: BackendRegistry
+    package var logger: Logger
 
-    public init(inventory: Inventory, registry: BackendRegistry, logger: Logger) {
+    package init(inventory: Inventory, registry: BackendRegistry, logger: Logger) {
         self.inventory = inventory
         self.registry = registry
         self.logger = logger
@@ -22,7 +22,7 @@ public struct BackupRun: Sendable {
 
     /// Where a backup of `target` goes when no `--out` is given:
     /// `.tidemark/backups/<target>/<timestamp>.dump`.
-    public func defaultPath(for target: Target) throws(FleetError) -> String {
+    package func defaultPath(for target: Target) throws(FleetError) -> String {
         switch TargetName.validated(target.name) {
         case .success(let name): return BackupPolicy().path(for: name, runID: RunIdentity.makeRunID()) ?? ""
         case .failure(let refused): throw .backup("\(refused).", locked: false)
@@ -30,10 +30,10 @@ public struct BackupRun: Sendable {
     }
 
     /// The sentence to print before a backup that may wait for locks (nil: it never waits).
-    public func waitNotice(for target: Target) -> String? { runner(for: target).backupWait(for: target) }
+    package func waitNotice(for target: Target) -> String? { runner(for: target).backupWait(for: target) }
 
     /// Backs `target` up to `path`.
-    public func backup(_ target: Target, to path: String) async throws(FleetError) -> BackupRecord {
+    package func backup(_ target: Target, to path: String) async throws(FleetError) -> BackupRecord {
         let runner = runner(for: target)
         do {
             return try await DispatchWorkers(count: 1, label: "tidemark-backup").run { try runner.backup(target, to: path) }
@@ -45,7 +45,7 @@ public struct BackupRun: Sendable {
     }
 
     /// Puts `target` back to the backup at `path`; a prod target needs `confirmed`.
-    public func restore(_ target: Target, from path: String, confirmed: Bool) async throws(FleetError) {
+    package func restore(_ target: Target, from path: String, confirmed: Bool) async throws(FleetError) {
         guard access(path, F_OK) == 0 else { throw .noBackupFile(path) }
         if inventory.environment(named: target.environment)?.tier == .prod && !confirmed {
             throw .restoreNeedsConfirmation(target: target.name)

@@ -8,7 +8,7 @@ import TidemarkPlanner
 /// Why a fleet use case (status, plan, apply) could not run. Each case renders one sentence
 /// naming the file, target or version and the fix; `category` says which exit code it means.
 /// Thread-safe value.
-public enum FleetError: Error, Sendable, CustomStringConvertible {
+package enum FleetError: Error, Sendable, CustomStringConvertible {
     /// The inventory file has problems (each with `file:line:column`).
     case inventory(InventoryProblems)
     /// The plan directory has problems.
@@ -69,11 +69,11 @@ public enum FleetError: Error, Sendable, CustomStringConvertible {
     case discovery([String])
 
     /// Which documented exit code the error means.
-    public enum Category: Sendable {
+    package enum Category: Sendable {
         case invalidInput, locked, failed
     }
 
-    public var category: Category {
+    package var category: Category {
         switch self {
         case .runLockHeld: return .locked
         case .backup(_, let locked): return locked ? .locked : .failed
@@ -82,7 +82,7 @@ public enum FleetError: Error, Sendable, CustomStringConvertible {
         }
     }
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .inventory(let problems): return problems.description
         case .plan(let problems): return problems.description

@@ -7,15 +7,15 @@ import TidemarkSQLCheck
 
 /// An inventory, its plan, the selected targets and their live state: what status, plan and
 /// apply start from. Thread-safe value.
-public struct FleetSnapshot: Sendable {
-    public var inventory: Inventory
-    public var plan: Plan
-    public var targets: [Target]
-    public var states: [String: TargetState]
+package struct FleetSnapshot: Sendable {
+    package var inventory: Inventory
+    package var plan: Plan
+    package var targets: [Target]
+    package var states: [String: TargetState]
     /// Targets whose state could not be read, with the reason.
-    public var unreachable: [String: BackendError]
+    package var unreachable: [String: BackendError]
 
-    public init(inventory: Inventory, plan: Plan, targets: [Target], states: [String: TargetState], unreachable: [String: BackendError]) {
+    package init(inventory: Inventory, plan: Plan, targets: [Target], states: [String: TargetState], unreachable: [String: BackendError]) {
         self.inventory = inventory
         self.plan = plan
         self.targets = targets
@@ -26,7 +26,7 @@ public struct FleetSnapshot: Sendable {
     /// Reads the inventory at `inventoryFile` and its plan, then every selected target's state.
     /// Reading never creates a database; `missingDatabases` says whether a target whose
     /// database does not exist yet is unreachable (`status`) or empty (`plan`, `apply`).
-    public static func load(
+    package static func load(
         inventoryFile: String, selection: TargetSelection, missingDatabases: FleetReader.MissingDatabases = .readAsEmpty,
         registry: BackendRegistry, logger: Logger
     ) async throws(FleetError) -> FleetSnapshot {
@@ -38,7 +38,7 @@ public struct FleetSnapshot: Sendable {
     }
 
     /// Reads the state of `targets`, at most the inventory's concurrency (up to 16) at a time.
-    public static func read(
+    package static func read(
         inventory: Inventory, plan: Plan, targets: [Target], missingDatabases: FleetReader.MissingDatabases = .readAsEmpty,
         registry: BackendRegistry, logger: Logger
     ) async -> FleetSnapshot {
@@ -58,7 +58,7 @@ public struct FleetSnapshot: Sendable {
     }
 
     /// The rollout for the targets whose state could be read.
-    public func rollout(to desiredVersion: String? = nil, strategy: Strategy = .auto) throws(FleetError) -> Rollout {
+    package func rollout(to desiredVersion: String? = nil, strategy: Strategy = .auto) throws(FleetError) -> Rollout {
         let options = PlannerOptions(
             desiredVersion: try FleetInputs.desiredVersion(desiredVersion, in: plan), strategy: strategy,
             targets: Set(targets.map(\.name).filter { states[$0] != nil }))
@@ -66,7 +66,7 @@ public struct FleetSnapshot: Sendable {
     }
 
     /// The targets that could not be read, as `failed` outcomes for a run report.
-    public var unreachableOutcomes: [TargetOutcome] {
+    package var unreachableOutcomes: [TargetOutcome] {
         unreachable.sorted { $0.key < $1.key }.map { name, error in
             TargetOutcome(
                 target: name, environment: inventory.target(named: name)?.environment ?? "", action: .none, outcome: .failed,

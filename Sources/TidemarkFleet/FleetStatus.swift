@@ -7,34 +7,34 @@ import TidemarkObserve
 import TidemarkPlanner
 
 /// Where one target stands: the `tidemark status` row. Thread-safe value.
-public struct StatusRow: Sendable, Encodable {
-    public var environment: String
-    public var target: String
-    public var tier: String
-    public var version: String?
-    public var pending: [String]
-    public var quarantinedApplied: [String]
-    public var dirty: Bool
+package struct StatusRow: Sendable, Encodable {
+    package var environment: String
+    package var target: String
+    package var tier: String
+    package var version: String?
+    package var pending: [String]
+    package var quarantinedApplied: [String]
+    package var dirty: Bool
     /// At its desired state: readable, nothing pending, not dirty, and no quarantined version in
     /// effect without its compensation (a target sitting on a quarantined v4 is not done).
-    public var converged = false
+    package var converged = false
     /// The newest history row: `<when> <kind> <version>[ (failed)]`.
-    public var lastRun: String?
+    package var lastRun: String?
     /// Why the target could not be read (the row names the target, so the sentence does not).
-    public var error: String?
+    package var error: String?
     /// With `--drift`: the live schema against the recorded fingerprint of `version`.
-    public var drift: DriftResult?
+    package var drift: DriftResult?
     /// The server the target's state was read from (`MariaDB 10.11.19`), when the backend says.
-    public var server: DatabaseServer?
+    package var server: DatabaseServer?
     /// An unfinished batched step (docs/backfills.md#resuming): the target is in progress, not dirty.
-    public var backfill: BackfillStatus?
+    package var backfill: BackfillStatus?
 }
 
 /// The status use case: every selected target's version, pending and quarantined versions,
 /// dirtiness and, on request, drift.
-public enum FleetStatus {
+package enum FleetStatus {
     /// One row per selected target, in wave order.
-    public static func rows(_ snapshot: FleetSnapshot) -> [StatusRow] {
+    package static func rows(_ snapshot: FleetSnapshot) -> [StatusRow] {
         let plan = snapshot.plan
         let desired = Planner(inventory: snapshot.inventory, plan: plan).desiredBaseVersions(upTo: plan.latestUsableVersion)
         let selected = Set(snapshot.targets.map(\.name))
@@ -78,14 +78,14 @@ public enum FleetStatus {
 
     /// Whether `status` shows a server column: the fleet has MySQL or MariaDB targets (whose
     /// flavour and version decide which ALTERs are online) or mixes products.
-    public static func showsServer(_ rows: [StatusRow]) -> Bool {
+    package static func showsServer(_ rows: [StatusRow]) -> Bool {
         let products = Set(rows.compactMap { $0.server?.product })
         return products.count > 1 || products.contains(where: { $0 == .mysql || $0 == .mariadb })
     }
 
     /// Fills in `drift` for every row at a version: each target's live fingerprint against
     /// `fingerprints.json`. No recorded fingerprints is an input error naming the fix.
-    public static func attachDrift(
+    package static func attachDrift(
         to rows: inout [StatusRow], snapshot: FleetSnapshot, registry: BackendRegistry, logger: Logger
     ) async throws(FleetError) {
         let file = try FleetInputs.fingerprints(of: snapshot.plan)
@@ -103,7 +103,7 @@ public enum FleetStatus {
 
 extension FleetStatus {
     /// `status --metrics-file`: each target's version and dirtiness, and how many are not converged.
-    public static func metrics(_ rows: [StatusRow], inventory: String) -> MetricsDocument {
+    package static func metrics(_ rows: [StatusRow], inventory: String) -> MetricsDocument {
         RunMetrics.document(
             inventory: inventory,
             targets: rows.map { row in
@@ -114,7 +114,7 @@ extension FleetStatus {
     }
 
     /// `status --html`: the fleet drawn, each target coloured by version, dirty and drift marked.
-    public static func page(_ rows: [StatusRow], snapshot: FleetSnapshot, at date: Date = Date()) -> String {
+    package static func page(_ rows: [StatusRow], snapshot: FleetSnapshot, at date: Date = Date()) -> String {
         FleetPage.render(
             inventory: snapshot.inventory.name, plan: snapshot.plan.name, versions: snapshot.plan.migrations.map(\.version.text),
             latest: snapshot.plan.latestUsableVersion?.text,

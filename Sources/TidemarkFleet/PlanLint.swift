@@ -5,10 +5,10 @@ import TidemarkSQLCheck
 /// PostgreSQL; on MySQL and MariaDB the scripts that commit as they go. SQLite takes no locks
 /// that block readers, so it has no findings. Reads files only; the size of each target's
 /// tables is `plan`'s business. Thread-safe (no state).
-public enum PlanLint {
+package enum PlanLint {
     /// The dialects to lint `inventory`'s plan in when none is named: one per kind of target
     /// (PostgreSQL first), MySQL as 8.0 (without a server, the flavour is not known).
-    public static func dialects(of inventory: Inventory) -> [DatabaseServer] {
+    package static func dialects(of inventory: Inventory) -> [DatabaseServer] {
         let kinds = Set(inventory.allTargets.map(\.backendKind))
         var dialects: [DatabaseServer] = []
         // PostgreSQL's rules also for a kind Tidemark does not ship (the tests' in-memory backend speaks its SQL).
@@ -22,7 +22,7 @@ public enum PlanLint {
 
     /// The findings of every forward and undo script of `plan`, in version order, forward first,
     /// by the rules of `dialect` (PostgreSQL's when nil).
-    public static func report(for plan: Plan, dialect: DatabaseServer? = nil) -> LintReport {
+    package static func report(for plan: Plan, dialect: DatabaseServer? = nil) -> LintReport {
         let dialect = dialect ?? DatabaseServer(product: .postgresql, version: "")
         var findings: [LintReport.Finding] = []
         var nonTransactional: [LintReport.NonTransactionalScript] = []
@@ -66,29 +66,29 @@ public enum PlanLint {
 }
 
 /// What `tidemark lint` found (`tidemark.lint/v1`). Thread-safe value.
-public struct LintReport: Sendable, Hashable, Codable {
+package struct LintReport: Sendable, Hashable, Codable {
     /// One lock-risky statement, with the rule's lock, rewrite and fix spelled out for readers of the JSON.
-    public struct Finding: Sendable, Hashable, Codable {
+    package struct Finding: Sendable, Hashable, Codable {
         /// The script's path in the plan.
-        public var script: String
-        public var version: String
+        package var script: String
+        package var version: String
         /// `forward` or `undo`.
-        public var kind: StepKind
+        package var kind: StepKind
         /// Lines where the statement starts and ends.
-        public var line: Int
-        public var endLine: Int
-        public var rule: LockRule
-        public var lock: TableLock
-        public var hold: LockHold
-        public var rewrites: Bool
+        package var line: Int
+        package var endLine: Int
+        package var rule: LockRule
+        package var lock: TableLock
+        package var hold: LockHold
+        package var rewrites: Bool
         /// The table (or index) the statement changes first, then any other it locks.
-        public var relations: [String]
-        public var problem: String
-        public var fix: String
+        package var relations: [String]
+        package var problem: String
+        package var fix: String
         /// The script's `-- tidemark:lock-ok` reason, if it has one.
-        public var acknowledged: String?
+        package var acknowledged: String?
 
-        public init(
+        package init(
             script: String, version: String, kind: StepKind, line: Int, endLine: Int, rule: LockRule, relations: [String],
             acknowledged: String?
         ) {
@@ -109,17 +109,17 @@ public struct LintReport: Sendable, Hashable, Codable {
     }
 
     /// A script that MySQL commits statement by statement (docs/mysql.md#steps-transactions-and-ddl).
-    public struct NonTransactionalScript: Sendable, Hashable, Codable {
-        public var script: String
-        public var version: String
-        public var kind: StepKind
+    package struct NonTransactionalScript: Sendable, Hashable, Codable {
+        package var script: String
+        package var version: String
+        package var kind: StepKind
         /// How many statements it runs, one by one.
-        public var statements: Int
+        package var statements: Int
         /// The line of the first statement that commits implicitly.
-        public var firstLine: Int
+        package var firstLine: Int
 
         /// Nil when every statement is DML (the step runs in one transaction) or the script is empty.
-        public init?(script: Script, version: String, kind: StepKind) {
+        package init?(script: Script, version: String, kind: StepKind) {
             guard let statements = try? MySQLScript.statements(in: script.sql) else {
                 self.init(script: script.path, version: version, kind: kind, statements: 0, firstLine: 1)
                 return
@@ -128,7 +128,7 @@ public struct LintReport: Sendable, Hashable, Codable {
             self.init(script: script.path, version: version, kind: kind, statements: statements.count, firstLine: first.line)
         }
 
-        public init(script: String, version: String, kind: StepKind, statements: Int, firstLine: Int) {
+        package init(script: String, version: String, kind: StepKind, statements: Int, firstLine: Int) {
             self.script = script
             self.version = version
             self.kind = kind
@@ -138,29 +138,29 @@ public struct LintReport: Sendable, Hashable, Codable {
     }
 
     /// MySQL and MariaDB: one ALTER and the online DDL the dialect's server allows for it.
-    public struct OnlineDDL: Sendable, Hashable, Codable {
-        public var script: String
-        public var version: String
-        public var kind: StepKind
-        public var finding: OnlineDDLFinding
+    package struct OnlineDDL: Sendable, Hashable, Codable {
+        package var script: String
+        package var version: String
+        package var kind: StepKind
+        package var finding: OnlineDDLFinding
         /// The script's `-- tidemark:lock-ok` reason, if it has one.
-        public var acknowledged: String?
+        package var acknowledged: String?
     }
 
-    public var schema = "tidemark.lint/v1"
+    package var schema = "tidemark.lint/v1"
     /// The rules used: `PostgreSQL`, `MySQL 8.0`, `MariaDB 10.11`, `SQLite`.
-    public var dialect = "PostgreSQL"
-    public var plan: String
-    public var directory: String
+    package var dialect = "PostgreSQL"
+    package var plan: String
+    package var directory: String
     /// How many scripts were read.
-    public var scripts: Int
-    public var findings: [Finding]
+    package var scripts: Int
+    package var findings: [Finding]
     /// MySQL and MariaDB: the scripts that run outside a transaction there.
-    public var nonTransactional: [NonTransactionalScript] = []
+    package var nonTransactional: [NonTransactionalScript] = []
     /// MySQL and MariaDB: every ALTER with its online-DDL class.
-    public var onlineDDL: [OnlineDDL] = []
+    package var onlineDDL: [OnlineDDL] = []
 
-    public init(plan: String, directory: String, scripts: Int, findings: [Finding]) {
+    package init(plan: String, directory: String, scripts: Int, findings: [Finding]) {
         self.plan = plan
         self.directory = directory
         self.scripts = scripts
@@ -168,7 +168,7 @@ public struct LintReport: Sendable, Hashable, Codable {
     }
 
     /// Findings per rule, for every rule of the catalogue (zero included), in catalogue order.
-    public var countsByRule: [(rule: LockRule, count: Int)] {
+    package var countsByRule: [(rule: LockRule, count: Int)] {
         LockRule.allCases.map { rule in (rule, findings.filter { $0.rule == rule }.count) }
     }
 }

@@ -6,19 +6,19 @@ import TidemarkFiles
 /// `tidemark rehearse` as a use case: forward, undo and forward again for every version of a
 /// plan on a scratch database, checking the schema each time, and the fingerprints recorded
 /// when every version passes (or when asked). Thread-safe value.
-public struct RehearseRun: Sendable {
-    public var plan: Plan
+package struct RehearseRun: Sendable {
+    package var plan: Plan
     /// Where the scratch databases come from (a temporary SQLite file, a PostgreSQL server…).
-    public var scratch: any ScratchDatabaseProvider
+    package var scratch: any ScratchDatabaseProvider
     /// `--from` and `--to`, as written; checked against the plan's versions.
-    public var from: String?
-    public var to: String?
-    public var keepGoing: Bool
+    package var from: String?
+    package var to: String?
+    package var keepGoing: Bool
     /// Write `fingerprints.json` even when some versions fail.
-    public var record: Bool
-    public var logger: Logger
+    package var record: Bool
+    package var logger: Logger
 
-    public init(
+    package init(
         plan: Plan, scratch: any ScratchDatabaseProvider, from: String? = nil, to: String? = nil, keepGoing: Bool = false,
         record: Bool = false, logger: Logger
     ) {
@@ -32,13 +32,13 @@ public struct RehearseRun: Sendable {
     }
 
     /// What a rehearsal found, and where its fingerprints were written (nil: not written).
-    public struct Result: Sendable {
-        public var report: RehearsalReport
-        public var recordedPath: String?
+    package struct Result: Sendable {
+        package var report: RehearsalReport
+        package var recordedPath: String?
     }
 
     /// Runs the rehearsal on one dedicated thread; `onResult` sees each version's verdict as it comes.
-    public func run(onResult: @escaping @Sendable (RehearsalResult) -> Void) async throws(FleetError) -> Result {
+    package func run(onResult: @escaping @Sendable (RehearsalResult) -> Void) async throws(FleetError) -> Result {
         let rehearsal = Rehearsal(
             plan: plan, scratch: scratch, logger: logger, from: try version(from, "--from"), to: try version(to, "--to"),
             keepGoing: keepGoing)

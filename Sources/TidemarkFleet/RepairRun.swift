@@ -7,9 +7,9 @@ import TidemarkFiles
 import TidemarkPlanner
 
 /// What `tidemark repair` is asked to do. Thread-safe value.
-public struct RepairRequest: Sendable {
+package struct RepairRequest: Sendable {
     /// Diagnose only, record what the schema proves, or record a human's decision.
-    public enum Mode: Sendable, Hashable {
+    package enum Mode: Sendable, Hashable {
         /// No `--auto`, no `--mark-failed-step`: change nothing.
         case diagnose
         /// `--auto`: record `rolled-back` or `resolved` only where the fingerprint proves it.
@@ -17,21 +17,21 @@ public struct RepairRequest: Sendable {
         /// `--mark-failed-step resolved|rolled-back`.
         case mark(RepairResolution)
 
-        public var writes: Bool { self != .diagnose }
+        package var writes: Bool { self != .diagnose }
     }
 
-    public var inventoryFile: String
+    package var inventoryFile: String
     /// `--target` and `--env`; none: every dirty target of the inventory.
-    public var selection: TargetSelection
-    public var mode: Mode
-    public var confirmation: ApplyRequest.ProductionConfirmation
-    public var runID: String
+    package var selection: TargetSelection
+    package var mode: Mode
+    package var confirmation: ApplyRequest.ProductionConfirmation
+    package var runID: String
     /// `user@host`, recorded in the repair row.
-    public var appliedBy: String
+    package var appliedBy: String
     /// How long to wait for a target's lock before reporting it as held.
-    public var lockWait: Duration = .seconds(1)
+    package var lockWait: Duration = .seconds(1)
 
-    public init(
+    package init(
         inventoryFile: String, selection: TargetSelection = .all, mode: Mode, confirmation: ApplyRequest.ProductionConfirmation,
         runID: String = RunIdentity.makeRunID(), appliedBy: String = RunIdentity.currentOperator()
     ) {
@@ -45,9 +45,9 @@ public struct RepairRequest: Sendable {
 }
 
 /// One dirty target: its failed step, what its schema says, and what repair did. Thread-safe value.
-public struct DirtyTarget: Sendable, Hashable, Encodable {
+package struct DirtyTarget: Sendable, Hashable, Encodable {
     /// What repair did to the target.
-    public enum Outcome: String, Sendable, Hashable, Codable {
+    package enum Outcome: String, Sendable, Hashable, Codable {
         /// Diagnosed; nothing recorded (no `--auto`, `--mark-failed-step`).
         case diagnosed
         /// A `repair` row was recorded; the target is no longer dirty.
@@ -60,45 +60,45 @@ public struct DirtyTarget: Sendable, Hashable, Encodable {
         case failed
     }
 
-    public var target: String
-    public var environment: String
-    public var tier: String
+    package var target: String
+    package var environment: String
+    package var tier: String
     /// The failed step: its version, kind, history row and error (which says where it stopped).
-    public var version: String
-    public var kind: StepKind
-    public var historyRow: Int64
-    public var error: String?
-    public var failedAt: Date
-    public var diagnosis: DirtyDiagnosis
+    package var version: String
+    package var kind: StepKind
+    package var historyRow: Int64
+    package var error: String?
+    package var failedAt: Date
+    package var diagnosis: DirtyDiagnosis
     /// MySQL and MariaDB: the step's statements, each as the live schema shows it.
-    public var statements: StatementDiagnosis?
+    package var statements: StatementDiagnosis?
     /// PostgreSQL indexes left INVALID (a failed `CREATE INDEX CONCURRENTLY`), with their DROP.
-    public var invalidIndexes: [InvalidIndex]
-    public var outcome: Outcome
+    package var invalidIndexes: [InvalidIndex]
+    package var outcome: Outcome
     /// The resolution recorded, and its row.
-    public var resolution: RepairResolution?
-    public var repairRow: Int64?
+    package var resolution: RepairResolution?
+    package var repairRow: Int64?
     /// Why `--auto` left it dirty, why it failed, or that it is locked.
-    public var note: String?
+    package var note: String?
 }
 
 /// What `tidemark repair` found and did. Thread-safe value.
-public struct RepairReport: Sendable, Encodable {
-    public var schema = "tidemark.repair/v1"
-    public var inventory: String
-    public var plan: String
+package struct RepairReport: Sendable, Encodable {
+    package var schema = "tidemark.repair/v1"
+    package var inventory: String
+    package var plan: String
     /// `diagnose`, `auto`, `resolved` or `rolled-back`.
-    public var mode: String
+    package var mode: String
     /// Every selected dirty target, in inventory order.
-    public var targets: [DirtyTarget]
+    package var targets: [DirtyTarget]
     /// Selected targets that are not dirty (when not named one by one).
-    public var clean: [String]
+    package var clean: [String]
     /// Selected targets that could not be read: name → error.
-    public var unreachable: [String: String]
+    package var unreachable: [String: String]
 
     /// How the run ended, by the one precedence: failed (exit 1) before locked (4) before left
     /// dirty by `--auto` (3).
-    public var status: RunStatus {
+    package var status: RunStatus {
         var statuses: [RunStatus] = unreachable.isEmpty ? [] : [.failed]
         for target in targets {
             switch target.outcome {
@@ -116,11 +116,11 @@ public struct RepairReport: Sendable, Encodable {
 /// `tidemark repair` use case (docs/recovery.md#when-a-target-is-dirty). Never deletes a history
 /// row; only appends `repair` rows, each under the target's lock after reading its history again.
 /// Thread-safe value.
-public struct RepairRun: Sendable {
-    public var registry: BackendRegistry
-    public var logger: Logger
+package struct RepairRun: Sendable {
+    package var registry: BackendRegistry
+    package var logger: Logger
 
-    public init(registry: BackendRegistry, logger: Logger) {
+    package init(registry: BackendRegistry, logger: Logger) {
         self.registry = registry
         self.logger = logger
     }
@@ -128,7 +128,7 @@ public struct RepairRun: Sendable {
     /// Runs `request`. Input problems (an unknown target, a named target that is not dirty,
     /// `--auto` without the fingerprints it needs) and a refused confirmation throw before anything
     /// is written.
-    public func run(_ request: RepairRequest) async throws(FleetError) -> RepairReport {
+    package func run(_ request: RepairRequest) async throws(FleetError) -> RepairReport {
         let inventory = try await FleetInputs.fleet(at: request.inventoryFile, registry: registry, logger: logger)
         let plan = try FleetInputs.plan(at: inventory.planDirectory)
         let targets = try request.selection.select(from: inventory)

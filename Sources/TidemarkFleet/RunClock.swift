@@ -2,11 +2,11 @@ import Foundation
 import TidemarkCore
 
 /// The clock change windows are weighed against (docs/windows.md). Thread-safe (stateless).
-public enum RunClock {
+package enum RunClock {
     /// The system clock; in debug builds, when `TIDEMARK_NOW` holds an ISO 8601 instant
     /// (`2026-12-08T03:30:00+01:00`), that instant at the first call, moving on with the process's
     /// monotonic clock from then (tests set it; a release build never reads it).
-    public static func make(environment: [String: String] = ProcessInfo.processInfo.environment) throws(FleetError) -> @Sendable () -> Date {
+    package static func make(environment: [String: String] = ProcessInfo.processInfo.environment) throws(FleetError) -> @Sendable () -> Date {
         #if DEBUG
             if let text = environment["TIDEMARK_NOW"] {
                 guard let start = parse(text) else { throw .badClock(text) }

@@ -7,33 +7,33 @@ import TidemarkObserve
 import TidemarkPlanner
 
 /// What the inputs stage found: the rollout and the part of it this process runs. Thread-safe value.
-public struct PreparedRun: Sendable {
-    public var runID: String
-    public var inventory: Inventory
-    public var plan: Plan
-    public var rollout: Rollout
+package struct PreparedRun: Sendable {
+    package var runID: String
+    package var inventory: Inventory
+    package var plan: Plan
+    package var rollout: Rollout
     /// The rule each wave follows (for a shared run, the one it was opened with).
-    public var policy: WavePolicy
+    package var policy: WavePolicy
     /// The targets this process may write: the rollout's, or those a runner serves.
-    public var writes: [TargetPlan]
+    package var writes: [TargetPlan]
     /// Targets whose state could not be read (failed outcomes in the report).
-    public var unreachable: [String: BackendError] = [:]
-    public var unreachableOutcomes: [TargetOutcome] = []
+    package var unreachable: [String: BackendError] = [:]
+    package var unreachableOutcomes: [TargetOutcome] = []
     /// False: nothing is executed (a dry run, an empty partition, a runner serving nothing): no
     /// confirmation, no report, no notification.
-    public var executes = true
+    package var executes = true
     /// Where the report goes when the request names no `--report`.
-    public var reportPath: String
+    package var reportPath: String
     /// Whether the run's spans go to an OTLP collector when `OTEL_*` asks for it.
-    public var traces = true
+    package var traces = true
     /// The runner id of a shared run's runner, recorded in its report (nil: a local run).
-    public var runner: String?
+    package var runner: String?
     /// `--override-window`: what it overrode, recorded in the report (nil: nothing).
-    public var windowOverride: WindowOverride?
+    package var windowOverride: WindowOverride?
     /// The inventory's targets by name, when built already.
-    public var fleet: FleetIndex
+    package var fleet: FleetIndex
 
-    public init(runID: String, inventory: Inventory, plan: Plan, rollout: Rollout, policy: WavePolicy, writes: [TargetPlan], reportPath: String) {
+    package init(runID: String, inventory: Inventory, plan: Plan, rollout: Rollout, policy: WavePolicy, writes: [TargetPlan], reportPath: String) {
         self.runID = runID
         self.inventory = inventory
         self.plan = plan
@@ -46,7 +46,7 @@ public struct PreparedRun: Sendable {
 }
 
 /// Where a run's events go while it runs, delivered or kept in the outbox at the end.
-public protocol RunSinks: Sendable {
+package protocol RunSinks: Sendable {
     func handle(_ event: RunEvent)
     /// Delivers what is queued (what cannot be delivered waits in the outbox).
     func finish(_ outcomes: [TargetOutcome]) async
@@ -56,7 +56,7 @@ extension RunNotifications: RunSinks {}
 
 /// How a run's outcomes are produced: the local executor (`LocalOutcomes`), or a runner loop
 /// through a control database (TidemarkControl). Everything else of a run is `RunSession`'s.
-public protocol OutcomeSource: Sendable {
+package protocol OutcomeSource: Sendable {
     associatedtype Failure: Error
     /// The errors of the shared stages (confirmation, drift gate) as this source's.
     static func failure(_ error: FleetError) -> Failure
@@ -82,16 +82,16 @@ public protocol OutcomeSource: Sendable {
 ///
 /// Local and shared runs differ only in their `OutcomeSource`. Nothing is written before the
 /// confirmation. Thread-safe value.
-public struct RunSession: Sendable {
-    public var registry: BackendRegistry
-    public var logger: Logger
+package struct RunSession: Sendable {
+    package var registry: BackendRegistry
+    package var logger: Logger
 
-    public init(registry: BackendRegistry, logger: Logger) {
+    package init(registry: BackendRegistry, logger: Logger) {
         self.registry = registry
         self.logger = logger
     }
 
-    public func run<Source: OutcomeSource>(
+    package func run<Source: OutcomeSource>(
         _ request: ApplyRequest, source: Source, observer: some ApplyObserver = SilentApplyObserver()
     ) async throws(Source.Failure) -> ApplyResult {
         let startedAt = Date()

@@ -5,12 +5,12 @@ import TidemarkFiles
 
 /// A run's report as it was saved (`.tidemark/runs/<run-id>.json`, or a runner's own
 /// `<run-id>-<runner>.json`): the `tidemark report` use case reads it back. Thread-safe (no state).
-public enum SavedRun {
+package enum SavedRun {
     /// The report of `runID` in `state`, or of the report file `runID` names (`out.json`). Without
     /// a report of its own, the run's runner reports kept here (`<run-id>-<runner>.json`, each
     /// runner's part of a shared run): the one there is, or the one of `runner` (a name or a
     /// runner id); several without `runner` is an input error listing them.
-    public static func read(_ runID: String, runner: String? = nil, in state: StateDirectory = StateDirectory()) throws(FleetError) -> RunReport {
+    package static func read(_ runID: String, runner: String? = nil, in state: StateDirectory = StateDirectory()) throws(FleetError) -> RunReport {
         let isFile = runID.hasSuffix(".json") && FileManager.default.fileExists(atPath: runID)
         let own = isFile ? URL(fileURLWithPath: runID) : state.report(runID: runID)
         if isFile || (runner == nil && FileManager.default.fileExists(atPath: own.path)) { return try decode(own, runID: runID) }

@@ -6,10 +6,10 @@ import TidemarkExecutor
 /// transactions commit or roll back; the second cancels running statements. Either way the
 /// report is written and the run exits 130. `onSignal` gets the sentence to show. Not
 /// thread-safe to release; handlers run on their own queue.
-public final class SignalTrap {
+package final class SignalTrap {
     private let sources: [any DispatchSourceSignal]
 
-    public init(control: RunControl, onSignal: @escaping @Sendable (String) -> Void) {
+    package init(control: RunControl, onSignal: @escaping @Sendable (String) -> Void) {
         let queue = DispatchQueue(label: "tidemark.signals")
         var sources: [any DispatchSourceSignal] = []
         for signalNumber in [SIGINT, SIGTERM] {
@@ -32,7 +32,7 @@ public final class SignalTrap {
     }
 
     /// Restores the default actions.
-    public func release() {
+    package func release() {
         for source in sources { source.cancel() }
         signal(SIGINT, SIG_DFL)
         signal(SIGTERM, SIG_DFL)

@@ -10,13 +10,13 @@ import TidemarkFiles
 /// Every source is read, side by side, each on a worker thread (a source blocks in libpq or
 /// waits for a command). Any problem in a source that is not `optional` stops the command
 /// before anything runs: a fleet is never silently smaller.
-public struct TargetDiscovery: Sendable {
-    public var registry: BackendRegistry
-    public var logger: Logger
+package struct TargetDiscovery: Sendable {
+    package var registry: BackendRegistry
+    package var logger: Logger
     /// The variables a command source runs with (and the PATH it is looked up in).
-    public var environment: [String: String]
+    package var environment: [String: String]
 
-    public init(registry: BackendRegistry, logger: Logger, environment: [String: String] = ProcessInfo.processInfo.environment) {
+    package init(registry: BackendRegistry, logger: Logger, environment: [String: String] = ProcessInfo.processInfo.environment) {
         self.registry = registry
         self.logger = logger
         self.environment = environment
@@ -27,7 +27,7 @@ public struct TargetDiscovery: Sendable {
 
     /// `inventory` with every source's targets in the source's place, `discover` emptied and
     /// `discovery` saying what each source gave; unchanged when it has no sources.
-    public func resolve(_ inventory: Inventory) async throws(FleetError) -> Inventory {
+    package func resolve(_ inventory: Inventory) async throws(FleetError) -> Inventory {
         let sources = inventory.environments.flatMap(\.discover)
         guard !sources.isEmpty else { return inventory }
         let workers = DispatchWorkers(count: min(sources.count, Self.parallelSources), label: "tidemark-discover")
@@ -255,10 +255,10 @@ public struct TargetDiscovery: Sendable {
 
 /// Why a discovery source or one of its rows cannot be used: a sentence without the source's
 /// name (the caller says which). Thread-safe value.
-public struct DiscoveryProblem: Error, Sendable, Hashable {
-    public var message: String
+package struct DiscoveryProblem: Error, Sendable, Hashable {
+    package var message: String
 
-    public init(_ message: String) {
+    package init(_ message: String) {
         self.message = message
     }
 }

@@ -3,10 +3,10 @@ import TidemarkCore
 import TidemarkExecutor
 
 /// The history use case: every row of one target's history table, oldest first.
-public enum TargetHistory {
+package enum TargetHistory {
     /// The named target and its history rows, through a read-only connection: nothing is
     /// created, neither the history table nor a missing SQLite file.
-    public static func read(
+    package static func read(
         target name: String, inventoryFile: String, registry: BackendRegistry, logger: Logger
     ) async throws(FleetError) -> (target: Target, entries: [HistoryEntry]) {
         let inventory = try await FleetInputs.fleet(at: inventoryFile, registry: registry, logger: logger)

@@ -3,25 +3,25 @@ import TidemarkFiles
 
 /// Which targets a fleet command acts on: `--env E`… and `--target T`… (none given: all), and
 /// `--partition I/N` (one static slice of those). Thread-safe value.
-public struct TargetSelection: Sendable, Hashable {
-    public var environments: [String]
-    public var targets: [String]
+package struct TargetSelection: Sendable, Hashable {
+    package var environments: [String]
+    package var targets: [String]
     /// Only the targets in this slice of the fleet
     /// (docs/many-runners.md#static-partitions---partition-in: without a control database).
-    public var partition: Partition?
+    package var partition: Partition?
 
-    public init(environments: [String] = [], targets: [String] = [], partition: Partition? = nil) {
+    package init(environments: [String] = [], targets: [String] = [], partition: Partition? = nil) {
         self.environments = environments
         self.targets = targets
         self.partition = partition
     }
 
     /// Every target of the inventory.
-    public static let all = TargetSelection()
+    package static let all = TargetSelection()
 
     /// The selected targets in inventory order; an unknown environment or target is an error
     /// naming the inventory and the closest names.
-    public func select(from inventory: Inventory) throws(FleetError) -> [Target] {
+    package func select(from inventory: Inventory) throws(FleetError) -> [Target] {
         for name in environments where inventory.environment(named: name) == nil {
             throw .unknownEnvironment(name, inventory: inventory.file, known: inventory.environments.map(\.name))
         }
@@ -37,14 +37,14 @@ public struct TargetSelection: Sendable, Hashable {
 /// so N runners started with 0/N … N-1/N (a Kubernetes Indexed Job, a CI matrix) cover every
 /// target exactly once, on any machine, in any release. A target's slice depends only on its
 /// name: adding targets moves no existing one. Thread-safe value.
-public struct Partition: Sendable, Hashable, CustomStringConvertible {
-    public let index: Int
-    public let count: Int
+package struct Partition: Sendable, Hashable, CustomStringConvertible {
+    package let index: Int
+    package let count: Int
 
     /// The most slices a fleet may be cut into; far more than any fleet has runners.
-    public static let maximumCount = 10_000
+    package static let maximumCount = 10_000
 
-    public init(index: Int, count: Int) throws(FleetError) {
+    package init(index: Int, count: Int) throws(FleetError) {
         guard count >= 1, count <= Self.maximumCount else {
             throw .partition("\(index)/\(count)", reason: "N must be between 1 and \(Self.maximumCount)")
         }
@@ -58,7 +58,7 @@ public struct Partition: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// `I/N`, as `--partition` takes it.
-    public init(parsing text: String) throws(FleetError) {
+    package init(parsing text: String) throws(FleetError) {
         let parts = text.split(separator: "/", omittingEmptySubsequences: false)
         guard parts.count == 2, let index = Int(parts[0]), let count = Int(parts[1]) else {
             throw .partition(text, reason: "write it as I/N, e.g. 0/4 for the first of four slices (I is 0-based)")
@@ -67,21 +67,21 @@ public struct Partition: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// Whether `targetName` falls in this slice: FNV-1a of the name, modulo `count`.
-    public func contains(_ targetName: String) -> Bool {
+    package func contains(_ targetName: String) -> Bool {
         Self.slice(of: targetName, count: count) == index
     }
 
     /// The slice `targetName` falls in, of `count`.
-    public static func slice(of targetName: String, count: Int) -> Int {
+    package static func slice(of targetName: String, count: Int) -> Int {
         Int(StableHash.fnv1a64(targetName) % UInt64(max(1, count)))
     }
 
-    public var description: String { "\(index)/\(count)" }
+    package var description: String { "\(index)/\(count)" }
 }
 
 extension Inventory {
     /// The target called `name`, or an error naming the inventory and close matches.
-    public func requireTarget(_ name: String) throws(FleetError) -> Target {
+    package func requireTarget(_ name: String) throws(FleetError) -> Target {
         guard let target = target(named: name) else {
             throw .unknownTarget(name, inventory: file, known: allTargets.map(\.name))
         }

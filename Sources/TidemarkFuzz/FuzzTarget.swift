@@ -7,7 +7,7 @@ import TidemarkSQLCheck
 ///
 /// The contract is more than "no crash": a parser returns a value that holds its invariants,
 /// or a typed error whose position (`file:line:column`) lies inside the input.
-public enum FuzzTarget: String, CaseIterable, Sendable {
+package enum FuzzTarget: String, CaseIterable, Sendable {
     /// `inventories/<name>.yaml`: YAML, merge keys, brace ranges (`InventoryFile.load`).
     case inventory
     /// A plan directory written from the input: script names of every layout, directives,
@@ -30,7 +30,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     case mysql
 
     /// Runs the parser on `input` and checks its contract; nil when it holds.
-    public func run(_ input: [UInt8]) -> ContractViolation? {
+    package func run(_ input: [UInt8]) -> ContractViolation? {
         switch self {
         case .inventory: return InventoryFuzz.run(input)
         case .plan: return PlanFuzz.run(input)
@@ -47,14 +47,14 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
 
 /// A parser broke its contract on one input: what it returned and why that is wrong.
 /// Thread-safe value.
-public struct ContractViolation: Error, Sendable, Hashable, CustomStringConvertible {
-    public var target: FuzzTarget
-    public var message: String
+package struct ContractViolation: Error, Sendable, Hashable, CustomStringConvertible {
+    package var target: FuzzTarget
+    package var message: String
 
-    public init(_ target: FuzzTarget, _ message: String) {
+    package init(_ target: FuzzTarget, _ message: String) {
         self.target = target
         self.message = message
     }
 
-    public var description: String { "\(target.rawValue): contract broken: \(message)" }
+    package var description: String { "\(target.rawValue): contract broken: \(message)" }
 }

@@ -7,19 +7,19 @@ import TidemarkCore
 #endif
 
 /// What a receiver answered: its status and the headers Tidemark reads. Thread-safe value.
-public struct HTTPAnswer: Sendable {
-    public var status: Int
+package struct HTTPAnswer: Sendable {
+    package var status: Int
     /// `Retry-After` in seconds (a 429's or 503's request to wait), when given as seconds.
-    public var retryAfter: Duration?
+    package var retryAfter: Duration?
     /// A 3xx's `Location`, reduced to its origin (`https://host:port`): the path of a webhook
     /// URL can be its secret (Slack's is), so nothing past the origin is kept.
-    public var redirectOrigin: String?
+    package var redirectOrigin: String?
     /// The service's own words, from the start of the body: a JSON answer's `message` or
     /// `result` (PagerDuty's `Event processed`, Opsgenie's `Request will be processed`), else
     /// its first line; printable characters only, at most 200.
-    public var message: String?
+    package var message: String?
 
-    public init(status: Int, retryAfter: Duration? = nil, redirectOrigin: String? = nil, message: String? = nil) {
+    package init(status: Int, retryAfter: Duration? = nil, redirectOrigin: String? = nil, message: String? = nil) {
         self.status = status
         self.retryAfter = retryAfter
         self.redirectOrigin = redirectOrigin
@@ -54,7 +54,7 @@ public struct HTTPAnswer: Sendable {
 
 /// Sends one POST. Implementations must be thread-safe: every sink's queue calls `post` from
 /// its own task. Also used by trace export (TidemarkObserve).
-public protocol HTTPTransport: Sendable {
+package protocol HTTPTransport: Sendable {
     func post(_ url: URL, headers: [String: String], body: Data) async throws -> HTTPAnswer
     /// Cancels whatever is still in flight; no `post` is made afterwards.
     func shutdown()
@@ -75,12 +75,12 @@ public protocol HTTPTransport: Sendable {
 /// timeout, but neither that nor `timeoutIntervalForResource` ends a receiver that trickles one
 /// byte a second (10 s for a 2 s timeout), so each request also has its own deadline that
 /// cancels the task. Thread-safe: URLSession is, and each request's state sits behind a `Mutex`.
-public final class URLSessionTransport: HTTPTransport {
+package final class URLSessionTransport: HTTPTransport {
     private let session: URLSession
     private let delegate = NoRedirects()
     private let timeout: Duration
 
-    public init(timeout: Duration) {
+    package init(timeout: Duration) {
         self.timeout = timeout
         let configuration = URLSessionConfiguration.ephemeral
         // Rounded up to whole seconds: measured here, FoundationNetworking drops the fraction,
@@ -95,7 +95,7 @@ public final class URLSessionTransport: HTTPTransport {
         session = URLSession(configuration: configuration, delegate: delegate, delegateQueue: nil)
     }
 
-    public func post(_ url: URL, headers: [String: String], body: Data) async throws -> HTTPAnswer {
+    package func post(_ url: URL, headers: [String: String], body: Data) async throws -> HTTPAnswer {
         var request = URLRequest(url: url)
         request.httpMethod = "POST"
         for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
@@ -128,7 +128,7 @@ public final class URLSessionTransport: HTTPTransport {
         }
     }
 
-    public func shutdown() {
+    package func shutdown() {
         session.invalidateAndCancel()
     }
 
@@ -222,8 +222,8 @@ private final class RequestState: Sendable {
 
 /// Why an attempt failed, in words that never include the URL (URLSession's own messages and
 /// error user-info can carry it). Pure; thread-safe.
-public enum TransportFailure {
-    public static func describe(_ error: any Error, timeout: Duration) -> String {
+package enum TransportFailure {
+    package static func describe(_ error: any Error, timeout: Duration) -> String {
         guard let urlError = error as? URLError else {
             if error is CancellationError { return "cancelled" }
             return "network error"

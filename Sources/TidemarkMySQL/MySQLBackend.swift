@@ -7,16 +7,16 @@ import TidemarkCore
 ///
 /// Thread-safe value: it holds no state. Each connection it opens belongs to the thread that
 /// opened it.
-public struct MySQLBackend: Backend {
-    public init() {}
+package struct MySQLBackend: Backend {
+    package init() {}
 
-    public var kind: BackendKind { .mysql }
+    package var kind: BackendKind { .mysql }
 
     /// Connects within `timeouts.connectTimeout` (whole seconds), then sets the session's lock
     /// waits, statement bound (MariaDB) and time zone. The database is the target's `schema`,
     /// else the URL's. The password comes from the variable `target.passwordEnv` names, if set,
     /// else the URL, else the option files. Blocks: call it on an executor-owned thread.
-    public func connect(to target: Target, access: ConnectionAccess, timeouts: Timeouts, logger: Logger) throws(BackendError)
+    package func connect(to target: Target, access: ConnectionAccess, timeouts: Timeouts, logger: Logger) throws(BackendError)
         -> any BackendConnection
     {
         try MySQLConnection(

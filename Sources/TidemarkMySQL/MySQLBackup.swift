@@ -8,7 +8,7 @@ extension MySQLBackend: BackupCapableBackend {
     /// `--single-transaction --routines --triggers --events` to `path`, mode 0600. The
     /// password reaches the tool only through an option file of mode 0600 that is removed
     /// afterwards (never its argument list, which other users can read in `ps`).
-    public func backup(_ target: Target, to path: String, timeouts: Timeouts, logger: Logger) throws(BackendError) -> BackupRecord {
+    package func backup(_ target: Target, to path: String, timeouts: Timeouts, logger: Logger) throws(BackendError) -> BackupRecord {
         let invocation = try MySQLTool.invocation(for: target, timeouts: timeouts)
         defer { invocation.removeOptionFile() }
         let tool = try MySQLTool.executable(["mariadb-dump", "mysqldump"], target: target, what: "back up to \(path)")
@@ -40,7 +40,7 @@ extension MySQLBackend: BackupCapableBackend {
     /// table included, so the target's version is the backup's again). Not all or nothing: DDL
     /// commits implicitly, so a restore that fails midway says so. Objects created after the
     /// backup and absent from it are left alone.
-    public func restore(_ target: Target, from path: String, timeouts: Timeouts, logger: Logger) throws(BackendError) {
+    package func restore(_ target: Target, from path: String, timeouts: Timeouts, logger: Logger) throws(BackendError) {
         guard FileManager.default.fileExists(atPath: path) else {
             throw .backupFailed(target: target.name, message: "cannot restore from \(path): the file does not exist.")
         }

@@ -9,15 +9,15 @@ import TidemarkSQLCheck
 /// (blocking Connector/C calls stay off the Swift concurrency pool). Only `canceller` may be used
 /// from other threads. Closing, by `close()` or `deinit`, ends the session, which also releases
 /// the `GET_LOCK` lock, even when the process is killed.
-public final class MySQLConnection: BackendConnection {
-    public let target: Target
+package final class MySQLConnection: BackendConnection {
+    package let target: Target
     /// The database that holds `tidemark_history` and names the lock.
-    public let database: String
-    public let access: ConnectionAccess
-    public let canceller: any StatementCanceller
+    package let database: String
+    package let access: ConnectionAccess
+    package let canceller: any StatementCanceller
     /// What the server is (flavour and version), read once when connecting.
-    public let server: MySQLServer
-    public var databaseServer: DatabaseServer? { server.identity }
+    package let server: MySQLServer
+    package var databaseServer: DatabaseServer? { server.identity }
 
     private var connection: MySQLHandle?
     private let timeouts: Timeouts
@@ -110,7 +110,7 @@ public final class MySQLConnection: BackendConnection {
 
     // MARK: - Lock
 
-    public func tryLock(timeout: Duration) throws(BackendError) -> Bool {
+    package func tryLock(timeout: Duration) throws(BackendError) -> Bool {
         let handle = try openWritable("take the migration lock")
         if holdsLock { return true }
         let taken = try LockPolling.poll(timeout: timeout) { () throws(BackendError) -> Bool in
@@ -130,7 +130,7 @@ public final class MySQLConnection: BackendConnection {
         return taken
     }
 
-    public func unlock() throws(BackendError) {
+    package func unlock() throws(BackendError) {
         guard let handle = connection, holdsLock else { return }
         holdsLock = false
         do {
@@ -142,7 +142,7 @@ public final class MySQLConnection: BackendConnection {
 
     // MARK: - History
 
-    public func ensureHistoryTable() throws(BackendError) {
+    package func ensureHistoryTable() throws(BackendError) {
         let handle = try openWritable("create \(historyTable)")
         do throws(MySQLFailure) {
             if !databaseExists {
@@ -175,7 +175,7 @@ public final class MySQLConnection: BackendConnection {
         }
     }
 
-    public func readHistory() throws(BackendError) -> [HistoryEntry] {
+    package func readHistory() throws(BackendError) -> [HistoryEntry] {
         let handle = try open()
         guard databaseExists else { return [] }
         let rows: [MySQLRow]
@@ -192,7 +192,7 @@ public final class MySQLConnection: BackendConnection {
     }
 
     /// `information_schema.TABLES.TABLE_ROWS`: InnoDB's estimate, for an index its table's.
-    public func estimatedRows(of relations: [String]) throws(BackendError) -> [String: Double] {
+    package func estimatedRows(of relations: [String]) throws(BackendError) -> [String: Double] {
         guard !relations.isEmpty, databaseExists else { return [:] }
         let handle = try open()
         var result: [String: Double] = [:]
@@ -218,7 +218,7 @@ public final class MySQLConnection: BackendConnection {
         return result
     }
 
-    public func readRows(of table: ForeignTable) throws(BackendError) -> [[String?]]? {
+    package func readRows(of table: ForeignTable) throws(BackendError) -> [[String?]]? {
         let handle = try open()
         guard databaseExists else { return nil }
         let schema = table.schema ?? database
@@ -244,7 +244,7 @@ public final class MySQLConnection: BackendConnection {
     // MARK: - Steps
 
     @discardableResult
-    public func run(_ step: StepRequest) throws(BackendError) -> HistoryEntry {
+    package func run(_ step: StepRequest) throws(BackendError) -> HistoryEntry {
         let handle = try openWritable("run version \(step.version)")
         let recordOnly = step.kind == .skip || step.kind == .baseline || step.kind == .repair || step.sql.allSatisfy(\.isWhitespace)
         if recordOnly { return try record(step, on: handle) }
@@ -268,7 +268,7 @@ public final class MySQLConnection: BackendConnection {
     /// A verify must change nothing, and DDL commits implicitly, so a verify script may hold
     /// only DML and transaction control (`BEGIN`, `START TRANSACTION`, `ROLLBACK`); anything else
     /// is refused before it runs, naming its line. The rest runs in a transaction rolled back.
-    public func verify(_ request: VerifyRequest) throws(BackendError) {
+    package func verify(_ request: VerifyRequest) throws(BackendError) {
         let handle = try openWritable("run verify script \(request.scriptPath)")
         let statements: [MySQLScript.Statement]
         do {
@@ -295,7 +295,7 @@ public final class MySQLConnection: BackendConnection {
         }
     }
 
-    public func fingerprint() throws(BackendError) -> SchemaFingerprint {
+    package func fingerprint() throws(BackendError) -> SchemaFingerprint {
         let handle = try open()
         guard databaseExists else { return SchemaFingerprintBuilder().fingerprint }
         do {
@@ -305,7 +305,7 @@ public final class MySQLConnection: BackendConnection {
         }
     }
 
-    public func close() {
+    package func close() {
         holdsLock = false
         connection = nil  // MySQLHandle.deinit calls mysql_close; the server drops GET_LOCK with the session
     }

@@ -41,19 +41,19 @@ enum MySQLSQL {
 
 /// The server a connection reached: its flavour and version, read once per connection.
 /// Thread-safe value.
-public struct MySQLServer: Sendable, Hashable, CustomStringConvertible {
-    public enum Flavour: String, Sendable, Hashable {
+package struct MySQLServer: Sendable, Hashable, CustomStringConvertible {
+    package enum Flavour: String, Sendable, Hashable {
         case mysql = "MySQL"
         case mariadb = "MariaDB"
     }
 
-    public var flavour: Flavour
+    package var flavour: Flavour
     /// `10.11.19` or `8.0.36`.
-    public var version: String
+    package var version: String
 
     /// From `mysql_get_server_info`: `10.11.19-MariaDB-0+deb12u1` is MariaDB (and a 5.5.5-
     /// prefix, which old MariaDB replication sent, is dropped).
-    public init(versionText: String) {
+    package init(versionText: String) {
         var text = Substring(versionText)
         if text.hasPrefix("5.5.5-") { text = text.dropFirst(6) }
         flavour = text.localizedCaseInsensitiveContains("mariadb") ? .mariadb : .mysql
@@ -61,17 +61,17 @@ public struct MySQLServer: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// The version's numbers (`[10, 11, 19]`).
-    public var versionNumbers: [Int] { version.split(separator: ".").compactMap { Int($0) } }
+    package var versionNumbers: [Int] { version.split(separator: ".").compactMap { Int($0) } }
 
     /// Whether `information_schema.CHECK_CONSTRAINTS` exists: MariaDB 10.2 and MySQL 8.0.16 on.
-    public var hasCheckConstraints: Bool {
+    package var hasCheckConstraints: Bool {
         let minimum = flavour == .mariadb ? [10, 2] : [8, 0, 16]
         return versionNumbers.lexicographicallyPrecedes(minimum) == false
     }
 
     /// The same, as the planner and `status` know servers.
-    public var identity: DatabaseServer { DatabaseServer(product: flavour == .mariadb ? .mariadb : .mysql, version: version) }
+    package var identity: DatabaseServer { DatabaseServer(product: flavour == .mariadb ? .mariadb : .mysql, version: version) }
 
     /// `MariaDB 10.11.19`.
-    public var description: String { "\(flavour.rawValue) \(version)" }
+    package var description: String { "\(flavour.rawValue) \(version)" }
 }

@@ -4,22 +4,22 @@ import TidemarkCore
 
 /// Scratch databases for `tidemark rehearse --url mysql://…`: a database per rehearsal
 /// (`tidemark_rehearse_<random>`) on the URL's server, dropped afterwards. Thread-safe value.
-public struct MySQLScratchProvider: ScratchDatabaseProvider {
+package struct MySQLScratchProvider: ScratchDatabaseProvider {
     /// The server to use (`mysql://` or `mariadb://`); its database part is ignored.
-    public let url: String
-    public let passwordEnv: String?
+    package let url: String
+    package let passwordEnv: String?
     private let logger: Logger
 
-    public init(url: String, passwordEnv: String? = nil, logger: Logger) {
+    package init(url: String, passwordEnv: String? = nil, logger: Logger) {
         self.url = url
         self.passwordEnv = passwordEnv
         self.logger = logger
     }
 
-    public var backend: any Backend { MySQLBackend() }
-    public var location: String { Redaction.redactConnectionString(url) }
+    package var backend: any Backend { MySQLBackend() }
+    package var location: String { Redaction.redactConnectionString(url) }
 
-    public func create() throws(BackendError) -> Target {
+    package func create() throws(BackendError) -> Target {
         let name = "tidemark_rehearse_\(String(UInt64.random(in: 0...UInt64.max), radix: 36))"
         let admin = try connectAdmin()
         do {
@@ -31,7 +31,7 @@ public struct MySQLScratchProvider: ScratchDatabaseProvider {
         return Target(name: "scratch", environment: "rehearse", connection: .url(url), schema: name, passwordEnv: passwordEnv)
     }
 
-    public func drop(_ target: Target) {
+    package func drop(_ target: Target) {
         guard let name = target.schema, name.hasPrefix("tidemark_rehearse_") else { return }
         do {
             try connectAdmin().query("DROP DATABASE IF EXISTS \(MySQLSQL.quoteIdentifier(name))")

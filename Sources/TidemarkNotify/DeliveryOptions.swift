@@ -2,25 +2,25 @@ import Foundation
 import TidemarkCore
 
 /// Timeouts and retry pacing for notification delivery. Thread-safe value.
-public struct DeliveryOptions: Sendable, Hashable {
+package struct DeliveryOptions: Sendable, Hashable {
     /// The longest one HTTP request may take, connect included. Set on a dedicated
     /// `URLSessionConfiguration`: measured on Linux, a per-request `timeoutInterval` on the shared
     /// session did not end a stalled request, while the configuration's timeout did.
-    public var requestTimeout: Duration
+    package var requestTimeout: Duration
     /// How long the end of a run waits for deliveries still in flight or queued before writing
     /// them to the outbox.
-    public var flushTimeout: Duration
+    package var flushTimeout: Duration
     /// The first retry's delay; each later one doubles, up to `maximumBackoff`.
-    public var initialBackoff: Duration
-    public var maximumBackoff: Duration
+    package var initialBackoff: Duration
+    package var maximumBackoff: Duration
     /// A receiver's `Retry-After` is honoured up to this long.
-    public var maximumRetryAfter: Duration
+    package var maximumRetryAfter: Duration
     /// At most this many per-target Slack messages per sink and run; the summary counts the
     /// rest. Slack takes about one message per second per webhook, and 64 identical "blocked"
     /// messages bury the one that matters.
-    public var slackTargetMessageLimit: Int
+    package var slackTargetMessageLimit: Int
 
-    public init(
+    package init(
         requestTimeout: Duration = .seconds(5), flushTimeout: Duration = .seconds(10), initialBackoff: Duration = .milliseconds(500),
         maximumBackoff: Duration = .seconds(8), maximumRetryAfter: Duration = .seconds(30), slackTargetMessageLimit: Int = 20
     ) {
@@ -33,13 +33,13 @@ public struct DeliveryOptions: Sendable, Hashable {
     }
 
     /// The variable that overrides `flushTimeout` (`10s`, `500ms`; the inventory's duration grammar).
-    public static let flushTimeoutVariable = "TIDEMARK_NOTIFY_FLUSH_TIMEOUT"
+    package static let flushTimeoutVariable = "TIDEMARK_NOTIFY_FLUSH_TIMEOUT"
     /// The variable that overrides `requestTimeout`.
-    public static let requestTimeoutVariable = "TIDEMARK_NOTIFY_REQUEST_TIMEOUT"
+    package static let requestTimeoutVariable = "TIDEMARK_NOTIFY_REQUEST_TIMEOUT"
 
     /// The defaults, with `TIDEMARK_NOTIFY_FLUSH_TIMEOUT` and `TIDEMARK_NOTIFY_REQUEST_TIMEOUT`
     /// applied when set; a value that is not a duration is an error naming the variable.
-    public init(environment: [String: String]) throws(NotifyError) {
+    package init(environment: [String: String]) throws(NotifyError) {
         self.init()
         if let text = environment[Self.flushTimeoutVariable], !text.isEmpty {
             guard let duration = DurationText.parse(text) else { throw .badDuration(variable: Self.flushTimeoutVariable, value: text) }

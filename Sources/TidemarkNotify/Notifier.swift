@@ -13,7 +13,7 @@ import TidemarkHTTP
 ///
 /// Thread-safe: an actor; `post(_:)` may be called from any thread, including the executor's
 /// worker threads.
-public actor Notifier {
+package actor Notifier {
     private let inventory: String
     private let inventoryFile: String
     private let options: DeliveryOptions
@@ -49,7 +49,7 @@ public actor Notifier {
     ///   - tiers: each environment's tier, for an incident's severity.
     ///   - incidents: the folder of open incidents (`.tidemark/incidents`); nil: none remembered,
     ///     so no incident is ever resolved automatically.
-    public init(
+    package init(
         sinks: [NotifySink], inventory: String, inventoryFile: String? = nil, outbox: URL, environment: [String: String], logger: Logger,
         options: DeliveryOptions = DeliveryOptions(), tiers: [String: Tier] = [:], incidents: URL? = nil
     ) {
@@ -95,13 +95,13 @@ public actor Notifier {
     }
 
     /// Why sinks cannot be used (a variable not set, a URL that is not http), in inventory order.
-    public var sinkProblems: [NotifyError] {
+    package var sinkProblems: [NotifyError] {
         sinks.compactMap { problems[$0.name] }
     }
 
     /// Sends the outbox's waiting entries first (in the background, like everything else),
     /// then starts routing posted events. Says once which sinks cannot be used. Idempotent.
-    public func start() async {
+    package func start() async {
         guard router == nil else { return }
         for problem in sinkProblems { logger.warning("\(problem.description) Its events are not sent.") }
         if let incidentProblem { logger.warning("notify incidents: \(incidentProblem)") }
@@ -128,14 +128,14 @@ public actor Notifier {
 
     /// Queues `event` for every sink that wants it and returns at once: never waits for the
     /// network, a lock, or the routing task.
-    public nonisolated func post(_ event: Event) {
+    package nonisolated func post(_ event: Event) {
         continuation.yield(event)
     }
 
     /// Waits at most `flushTimeout` for every posted event to be delivered (or refused), then
     /// writes whatever is left to the outbox and reports per sink. Call it once, at the end of
     /// the run; later posts are dropped.
-    public func finish() async -> DeliverySummary {
+    package func finish() async -> DeliverySummary {
         if let summary { return summary }
         if router == nil { await start() }
         continuation.finish()
@@ -183,7 +183,7 @@ public actor Notifier {
 
     /// Sends one `notify.test` event to every sink, whatever its `on:` list says, retrying as
     /// usual within `flushTimeout`, and reports each result. Nothing is kept in the outbox.
-    public func sendTest(runID: String, at date: Date = Date()) async -> [SinkTestResult] {
+    package func sendTest(runID: String, at date: Date = Date()) async -> [SinkTestResult] {
         let event = Event(kind: .test, runID: runID, inventory: inventory, at: date)
         let deliveries = channels.map { channel -> (Sender, [Delivery]) in
             (channel.sender, self.deliveries(for: event, to: channel.sender.sink, remember: false))
@@ -455,26 +455,26 @@ public actor Notifier {
 }
 
 /// What `Notifier.finish()` did, per sink. Thread-safe value.
-public struct DeliverySummary: Sendable, Hashable {
-    public var sinks: [SinkSummary]
-    public var outboxDirectory: String
-    public var flushTimeout: Duration
+package struct DeliverySummary: Sendable, Hashable {
+    package var sinks: [SinkSummary]
+    package var outboxDirectory: String
+    package var flushTimeout: Duration
     /// Messages neither delivered nor written to the outbox (the outbox could not be written).
-    public var lost: [String]
+    package var lost: [String]
 
-    public init(sinks: [SinkSummary], outboxDirectory: String, flushTimeout: Duration, lost: [String] = []) {
+    package init(sinks: [SinkSummary], outboxDirectory: String, flushTimeout: Duration, lost: [String] = []) {
         self.sinks = sinks
         self.outboxDirectory = outboxDirectory
         self.flushTimeout = flushTimeout
         self.lost = lost
     }
 
-    public var delivered: Int { sinks.reduce(0) { $0 + $1.delivered } }
-    public var kept: Int { sinks.reduce(0) { $0 + $1.kept } }
-    public var refused: Int { sinks.reduce(0) { $0 + $1.refused } }
+    package var delivered: Int { sinks.reduce(0) { $0 + $1.delivered } }
+    package var kept: Int { sinks.reduce(0) { $0 + $1.kept } }
+    package var refused: Int { sinks.reduce(0) { $0 + $1.refused } }
 
     /// Sentences for the operator about messages that did not arrive; empty when all did.
-    public var warnings: [String] {
+    package var warnings: [String] {
         sinks.compactMap { sink in
             guard sink.kept > 0 else { return nil }
             return
@@ -484,19 +484,19 @@ public struct DeliverySummary: Sendable, Hashable {
 }
 
 /// One sink's answer to `tidemark notify test`. Thread-safe value.
-public struct SinkTestResult: Sendable, Hashable {
-    public var sink: String
-    public var kind: String
-    public var delivered: Bool
+package struct SinkTestResult: Sendable, Hashable {
+    package var sink: String
+    package var kind: String
+    package var delivered: Bool
     /// The last HTTP status, if any answer came.
-    public var status: Int?
+    package var status: Int?
     /// `delivered`, `refused with HTTP 404; not retried`, `connection refused (gave up after 4 attempts)`, …
-    public var detail: String
-    public var attempts: Int
-    public var elapsed: Duration
+    package var detail: String
+    package var attempts: Int
+    package var elapsed: Duration
     /// What the service answered (`202 Event processed`; for PagerDuty and Opsgenie each step:
     /// `trigger: 202 Event processed; resolve: 202 Event processed`); nil when nothing came back.
-    public var answer: String?
+    package var answer: String?
 }
 
 /// The step an incident message takes, in a header the receiver may read and the test report names.

@@ -2,7 +2,7 @@ import TidemarkCore
 
 /// Why a sink cannot be used or a setting cannot be read. Each case renders one sentence naming
 /// the sink or variable and the fix; none ever repeats a URL or a secret. Thread-safe value.
-public enum NotifyError: Error, Sendable, Hashable, CustomStringConvertible {
+package enum NotifyError: Error, Sendable, Hashable, CustomStringConvertible {
     /// `url_env` names a variable that is not set (or is empty).
     case missingURL(sink: String, variable: String)
     /// The sink's URL is not an absolute http(s) URL.
@@ -18,12 +18,12 @@ public enum NotifyError: Error, Sendable, Hashable, CustomStringConvertible {
     /// Whether the run must not start: an incident sink without its key would page nobody
     /// while looking configured. A chat or webhook sink without its URL is a warning instead
     /// (docs/on-call.md#a-sink-without-its-key).
-    public var stopsTheRun: Bool {
+    package var stopsTheRun: Bool {
         if case .missingKey = self { return true }
         return false
     }
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .missingURL(let sink, let variable):
             return "notify sink '\(sink)': environment variable \(variable) (its url_env) is not set; export it with the webhook URL, or remove the sink."

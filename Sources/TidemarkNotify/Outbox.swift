@@ -128,21 +128,21 @@ struct Outbox: Sendable {
 
 /// Reads one outbox file's bytes, as the next run does before sending them again. Stateless;
 /// thread-safe.
-public enum OutboxFile {
+package enum OutboxFile {
     /// The schema of the entries this version reads and writes.
-    public static let schema = OutboxEntry.schemaName
+    package static let schema = OutboxEntry.schemaName
 
     /// What one outbox file holds, without its headers and body. Thread-safe value.
-    public struct Summary: Sendable, Hashable {
-        public var schema: String
-        public var deliveryID: String
-        public var sink: String
-        public var inventory: String
-        public var event: String
+    package struct Summary: Sendable, Hashable {
+        package var schema: String
+        package var deliveryID: String
+        package var sink: String
+        package var inventory: String
+        package var event: String
     }
 
     /// The entry in `data`, or why it is not one (at a position in `file`).
-    public static func read(_ data: Data, file: String) throws(OutboxFileError) -> Summary {
+    package static func read(_ data: Data, file: String) throws(OutboxFileError) -> Summary {
         let entry = try entry(from: data, file: file)
         return Summary(schema: entry.schema, deliveryID: entry.deliveryID, sink: entry.sink, inventory: entry.inventory, event: entry.event)
     }
@@ -171,11 +171,11 @@ public enum OutboxFile {
 
 /// An outbox file that is not an entry this version reads: where, and what is wrong there.
 /// Thread-safe value.
-public struct OutboxFileError: Error, Sendable, Hashable, CustomStringConvertible {
-    public var location: SourceLocation
-    public var message: String
+package struct OutboxFileError: Error, Sendable, Hashable, CustomStringConvertible {
+    package var location: SourceLocation
+    package var message: String
 
-    public var description: String { "\(location): \(message)" }
+    package var description: String { "\(location): \(message)" }
 }
 
 /// An outbox file could not be written. Thread-safe value.

@@ -10,7 +10,7 @@ import TidemarkCore
 /// Thread-safe: `handle(_:)` is called from the executor's event callback, on whatever
 /// thread finished the target; the little it remembers sits behind a `Mutex`, and the
 /// notifier is an actor whose `post` returns at once.
-public final class RunNotifications: Sendable {
+package final class RunNotifications: Sendable {
     private let notifier: Notifier?
     private let runID: String
     private let inventory: String
@@ -43,7 +43,7 @@ public final class RunNotifications: Sendable {
 
     /// A notifier for the inventory's sinks, with timeouts from `TIDEMARK_NOTIFY_*` in
     /// `environment`. Shared by `apply` and `notify test`.
-    public static func makeNotifier(
+    package static func makeNotifier(
         for inventory: Inventory, environment: [String: String], outbox: URL, logger: Logger
     ) throws(NotifyError) -> Notifier {
         let options = try DeliveryOptions(environment: environment)
@@ -64,7 +64,7 @@ public final class RunNotifications: Sendable {
     /// A bad `TIDEMARK_NOTIFY_*` timeout throws before anything is sent. `traceID`, the run's
     /// OpenTelemetry trace, goes in every event.
     /// `note`: what `run.started` says in its `reason` (`--override-window`: who and why).
-    public static func start(
+    package static func start(
         inventory: Inventory, rollout: Rollout, runID: String, startedAt: Date, environment: [String: String], outbox: URL,
         logger: Logger, traceID: String? = nil, note: String? = nil
     ) async throws(NotifyError) -> RunNotifications {
@@ -86,7 +86,7 @@ public final class RunNotifications: Sendable {
 
     /// Posts what the executor reports: each finished target (`record(_:)`) and each halted
     /// wave. Returns at once; called from the executor's event callback.
-    public func handle(_ event: RunEvent) {
+    package func handle(_ event: RunEvent) {
         if case .targetFinished(let outcome) = event {
             record(outcome)
         } else if case .waveHalted(let environment, let reason) = event {
@@ -100,7 +100,7 @@ public final class RunNotifications: Sendable {
     static let progressInterval: Duration = .seconds(10)
 
     /// Posts `step.progress` for a target at most every `progressInterval` (the first at once).
-    public func stepProgress(_ progress: BackfillProgress) {
+    package func stepProgress(_ progress: BackfillProgress) {
         guard let notifier else { return }
         let now = ContinuousClock.now
         let due = state.withLock { state in
@@ -131,7 +131,7 @@ public final class RunNotifications: Sendable {
     /// for `skipped` or `deferred` (the halted wave has its own event, the count has the rest;
     /// a deferred target waits for its change window and pages nobody); `target.failed` for
     /// everything else (failed, a held lock, interrupted: the target did not get there). Returns at once.
-    public func record(_ outcome: TargetOutcome) {
+    package func record(_ outcome: TargetOutcome) {
         guard let notifier else { return }
         state.withLock { _ = $0.recorded.insert(outcome.target) }
         let kind: EventKind
@@ -159,7 +159,7 @@ public final class RunNotifications: Sendable {
     }
 
     /// Posts `wave.halted` once per wave.
-    public func waveHalted(environment: String, reason: String) {
+    package func waveHalted(environment: String, reason: String) {
         guard let notifier, state.withLock({ $0.haltedWaves.insert(environment).inserted }) else { return }
         notifier.post(Event(kind: .waveHalted, runID: runID, inventory: inventory, environment: environment, toVersion: desiredVersion, reason: reason, traceID: traceID))
     }
@@ -168,7 +168,7 @@ public final class RunNotifications: Sendable {
     /// be read), then `run.finished` with counts per outcome and per environment, and waits for
     /// delivery, at most the flush timeout. Never throws: a delivery problem is reported on
     /// standard error and never changes the run's exit code.
-    public func finish(_ outcomes: [TargetOutcome]) async {
+    package func finish(_ outcomes: [TargetOutcome]) async {
         guard let notifier else { return }
         let unrecorded = state.withLock { state in outcomes.filter { !state.recorded.contains($0.target) } }
         for outcome in unrecorded { record(outcome) }

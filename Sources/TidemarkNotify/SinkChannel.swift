@@ -81,21 +81,21 @@ extension Sender {
 }
 
 /// What happened to one sink's deliveries in a run. Thread-safe value.
-public struct SinkSummary: Sendable, Hashable {
-    public var name: String
-    public var kind: String
+package struct SinkSummary: Sendable, Hashable {
+    package var name: String
+    package var kind: String
     /// Delivered (2xx), including entries re-sent from the outbox.
-    public var delivered = 0
+    package var delivered = 0
     /// Refused with a 4xx: logged, not retried, not kept.
-    public var refused = 0
+    package var refused = 0
     /// Attempts that failed and were tried again.
-    public var retries = 0
+    package var retries = 0
     /// Still undelivered at the end of the flush: written to the outbox for the next run.
-    public var kept = 0
+    package var kept = 0
     /// Why the sink could not be used at all (a missing variable, a bad URL); nil when it could.
-    public var problem: String?
+    package var problem: String?
 
-    public init(name: String, kind: String, problem: String? = nil) {
+    package init(name: String, kind: String, problem: String? = nil) {
         self.name = name
         self.kind = kind
         self.problem = problem

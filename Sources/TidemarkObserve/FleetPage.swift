@@ -5,22 +5,22 @@ import TidemarkCore
 /// The fleet as `status --html` draws it: each environment's targets as cells coloured by
 /// version (the latest usable version green, older ones further from it), dirty targets
 /// outlined red with `!`, drifted ones hatched, unreadable ones grey with `?`. Pure; thread-safe.
-public enum FleetPage {
+package enum FleetPage {
     /// One target as `status` read it. Thread-safe value.
-    public struct Target: Sendable, Hashable {
-        public var environment: String
-        public var target: String
-        public var version: String?
-        public var pending: [String]
-        public var dirty: Bool
+    package struct Target: Sendable, Hashable {
+        package var environment: String
+        package var target: String
+        package var version: String?
+        package var pending: [String]
+        package var dirty: Bool
         /// At its desired state (nothing pending, no quarantined version in effect uncompensated).
-        public var converged: Bool
+        package var converged: Bool
         /// With `--drift`: what the live schema is against the recorded fingerprint.
-        public var drift: DriftResult.Status?
+        package var drift: DriftResult.Status?
         /// Why it could not be read.
-        public var error: String?
+        package var error: String?
 
-        public init(
+        package init(
             environment: String, target: String, version: String?, pending: [String], dirty: Bool, converged: Bool? = nil,
             drift: DriftResult.Status? = nil, error: String? = nil
         ) {
@@ -36,7 +36,7 @@ public enum FleetPage {
     }
 
     /// `versions` are the plan's versions in order (oldest first); `latest` the latest usable one.
-    public static func render(inventory: String, plan: String, versions: [String], latest: String?, targets: [Target], at date: Date = Date()) -> String {
+    package static func render(inventory: String, plan: String, versions: [String], latest: String?, targets: [Target], at date: Date = Date()) -> String {
         let palette = colours(versions: versions, latest: latest)
         var body = "<h1>Fleet \(e(inventory))</h1>\n"
         let dirty = targets.filter(\.dirty).count

@@ -5,16 +5,16 @@ import Foundation
 ///
 /// Written here rather than with a client library: the format is a documented handful of
 /// lines, and Tidemark writes a file once at the end of a run (no registry, no server).
-public struct MetricsDocument: Sendable, Hashable {
+package struct MetricsDocument: Sendable, Hashable {
     /// One family: `# HELP`, `# TYPE`, then its samples.
-    public struct Family: Sendable, Hashable {
-        public enum Kind: String, Sendable { case gauge, counter, histogram }
-        public var name: String
-        public var help: String
-        public var kind: Kind
-        public var samples: [Sample]
+    package struct Family: Sendable, Hashable {
+        package enum Kind: String, Sendable { case gauge, counter, histogram }
+        package var name: String
+        package var help: String
+        package var kind: Kind
+        package var samples: [Sample]
 
-        public init(name: String, help: String, kind: Kind, samples: [Sample] = []) {
+        package init(name: String, help: String, kind: Kind, samples: [Sample] = []) {
             self.name = name
             self.help = help
             self.kind = kind
@@ -23,39 +23,39 @@ public struct MetricsDocument: Sendable, Hashable {
     }
 
     /// One line: the family's name plus `suffix` (`_bucket`, `_sum`, `_count` for a histogram).
-    public struct Sample: Sendable, Hashable {
-        public var suffix: String
+    package struct Sample: Sendable, Hashable {
+        package var suffix: String
         /// In the order written.
-        public var labels: [Label]
-        public var value: Double
+        package var labels: [Label]
+        package var value: Double
 
-        public init(suffix: String = "", labels: [Label], value: Double) {
+        package init(suffix: String = "", labels: [Label], value: Double) {
             self.suffix = suffix
             self.labels = labels
             self.value = value
         }
     }
 
-    public struct Label: Sendable, Hashable {
-        public var name: String
-        public var value: String
+    package struct Label: Sendable, Hashable {
+        package var name: String
+        package var value: String
 
-        public init(_ name: String, _ value: String) {
+        package init(_ name: String, _ value: String) {
             self.name = name
             self.value = value
         }
     }
 
-    public var families: [Family]
+    package var families: [Family]
     /// Lines kept verbatim from an earlier file (see `MetricsFile`), written after the families.
-    public var keptLines: [String] = []
+    package var keptLines: [String] = []
 
-    public init(families: [Family]) {
+    package init(families: [Family]) {
         self.families = families
     }
 
     /// The exposition text, ending in a newline.
-    public func render() -> String {
+    package func render() -> String {
         var lines: [String] = []
         for family in families {
             lines.append("# HELP \(family.name) \(Self.escapeHelp(family.help))")
@@ -72,7 +72,7 @@ public struct MetricsDocument: Sendable, Hashable {
     }
 
     /// Label values escape backslash, double quote and line feed.
-    public static func escapeLabel(_ value: String) -> String {
+    package static func escapeLabel(_ value: String) -> String {
         value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
             .replacingOccurrences(of: "\n", with: "\\n")
     }
@@ -83,7 +83,7 @@ public struct MetricsDocument: Sendable, Hashable {
     }
 
     /// `3`, `0.25`, `1764454512.123`, `+Inf`.
-    public static func number(_ value: Double) -> String {
+    package static func number(_ value: Double) -> String {
         if value.isNaN { return "NaN" }
         if value.isInfinite { return value > 0 ? "+Inf" : "-Inf" }
         if value == value.rounded(), abs(value) < 1e15 { return String(Int64(value)) }

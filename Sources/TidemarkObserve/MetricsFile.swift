@@ -8,8 +8,8 @@ import Foundation
 /// status leaves the run families alone) are kept from the file as it was, for the same
 /// inventory; and `tidemark_run_last_finished_timestamp_seconds` keeps the other results'
 /// times, so "no successful run in 24 h" stays answerable after a failed run.
-public enum MetricsFile {
-    public static func write(_ document: MetricsDocument, inventory: String, to path: String) throws {
+package enum MetricsFile {
+    package static func write(_ document: MetricsDocument, inventory: String, to path: String) throws {
         let url = URL(fileURLWithPath: path)
         var document = document
         if let previous = try? String(contentsOf: url, encoding: .utf8) {

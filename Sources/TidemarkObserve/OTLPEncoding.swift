@@ -4,20 +4,20 @@ import Foundation
 /// `collector/trace/v1`), in both wire formats OTLP/HTTP accepts: protobuf and JSON (the
 /// OTLP JSON mapping: ids as hex, 64-bit integers as strings, enums as numbers).
 /// Pure; thread-safe (no state).
-public enum OTLPEncoding {
+package enum OTLPEncoding {
     /// `SPAN_KIND_INTERNAL`: every Tidemark span is work inside the process.
     static let internalKind = 1
     static let scopeName = "tidemark"
     static let scopeVersion = "0.1.0"
 
-    public static func body(_ spans: [Span], resource: [String: String], format: TraceSettings.WireFormat) -> Data {
+    package static func body(_ spans: [Span], resource: [String: String], format: TraceSettings.WireFormat) -> Data {
         switch format {
         case .json: return json(spans, resource: resource)
         case .protobuf: return protobuf(spans, resource: resource)
         }
     }
 
-    public static func contentType(_ format: TraceSettings.WireFormat) -> String {
+    package static func contentType(_ format: TraceSettings.WireFormat) -> String {
         format == .json ? "application/json" : "application/x-protobuf"
     }
 

@@ -3,17 +3,17 @@ import TidemarkCore
 /// Finished targets of one environment that ended the same way after the same steps, shown as
 /// one line at the end of `apply`. Failed, locked, interrupted and blocked targets are never
 /// grouped: each has its own error or reason. Thread-safe value.
-public struct OutcomeGroup: Sendable, Hashable {
-    public let representative: TargetOutcome
-    public let outcomes: [TargetOutcome]
+package struct OutcomeGroup: Sendable, Hashable {
+    package let representative: TargetOutcome
+    package let outcomes: [TargetOutcome]
 
-    public var targets: [String] { outcomes.map(\.target) }
+    package var targets: [String] { outcomes.map(\.target) }
     /// `prod-shard-{001..064} (64 targets)`, or the target's own name.
-    public var countedName: String { TargetNames.counted(targets) }
-    public var isSingle: Bool { outcomes.count == 1 }
+    package var countedName: String { TargetNames.counted(targets) }
+    package var isSingle: Bool { outcomes.count == 1 }
 
     /// Groups `outcomes` (in the order their first target appears).
-    public static func groups(of outcomes: [TargetOutcome]) -> [OutcomeGroup] {
+    package static func groups(of outcomes: [TargetOutcome]) -> [OutcomeGroup] {
         var order: [Shape] = []
         var members: [Shape: [TargetOutcome]] = [:]
         for (index, outcome) in outcomes.enumerated() {
@@ -28,7 +28,7 @@ public struct OutcomeGroup: Sendable, Hashable {
     }
 
     /// Whether a target with this outcome is listed on its own line, never in a group.
-    public static func standsAlone(_ outcome: Outcome) -> Bool {
+    package static func standsAlone(_ outcome: Outcome) -> Bool {
         switch outcome {
         case .failed, .locked, .interrupted, .blocked: return true
         case .succeeded, .unchanged, .skipped, .deferred: return false

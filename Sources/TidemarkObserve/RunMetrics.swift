@@ -4,24 +4,24 @@ import TidemarkCore
 
 /// The metrics (docs/observing.md#prometheus-metrics) for one run (`apply --metrics-file`) and for
 /// the fleet as `status` reads it (`status --metrics-file`). Pure; thread-safe (no state).
-public enum RunMetrics {
+package enum RunMetrics {
     /// Upper bounds of `tidemark_step_duration_seconds`, in seconds: from a quick DDL to a
     /// long backfill.
-    public static let stepBuckets: [Double] = [0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 3600]
+    package static let stepBuckets: [Double] = [0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 3600]
 
     /// Where one target stands, for the version gauges: what `status` read, or how a run left it.
-    public struct TargetSample: Sendable, Hashable {
-        public var environment: String
-        public var target: String
+    package struct TargetSample: Sendable, Hashable {
+        package var environment: String
+        package var target: String
         /// The highest version in effect; nil: none.
-        public var version: String?
-        public var dirty: Bool
+        package var version: String?
+        package var dirty: Bool
         /// At the desired state (nothing pending, not dirty, readable).
-        public var converged: Bool
+        package var converged: Bool
         /// False when the target could not be read: no version gauge is written for it.
-        public var reachable: Bool
+        package var reachable: Bool
 
-        public init(environment: String, target: String, version: String?, dirty: Bool, converged: Bool, reachable: Bool = true) {
+        package init(environment: String, target: String, version: String?, dirty: Bool, converged: Bool, reachable: Bool = true) {
             self.environment = environment
             self.target = target
             self.version = version
@@ -34,7 +34,7 @@ public enum RunMetrics {
     /// Everything a finished run says: counts per environment and outcome, duration, when it
     /// finished and how, each target's version, dirty and blocked counts, step durations.
     /// `rollout` tells which failed steps ran outside a transaction (their targets are dirty).
-    public static func document(report: RunReport, rollout: Rollout?) -> MetricsDocument {
+    package static func document(report: RunReport, rollout: Rollout?) -> MetricsDocument {
         let inventory = MetricsDocument.Label("inventory", report.inventory)
         var environments: [String] = []
         for outcome in report.targets where !environments.contains(outcome.environment) { environments.append(outcome.environment) }
@@ -96,14 +96,14 @@ public enum RunMetrics {
     }
 
     /// The fleet as `status` read it: each target's version, dirty targets, targets not converged.
-    public static func document(inventory: String, targets: [TargetSample]) -> MetricsDocument {
+    package static func document(inventory: String, targets: [TargetSample]) -> MetricsDocument {
         MetricsDocument(families: targetFamilies(inventory: inventory, targets))
     }
 
     static let lastFinishedName = "tidemark_run_last_finished_timestamp_seconds"
 
     /// `succeeded`, `failed`, `blocked`, `locked`, `deferred` or `interrupted`: the run's exit status in a word.
-    public static func result(of status: RunStatus) -> String {
+    package static func result(of status: RunStatus) -> String {
         switch status {
         case .succeeded: return "succeeded"
         case .failed: return "failed"
@@ -115,7 +115,7 @@ public enum RunMetrics {
     }
 
     /// Targets left dirty: blocked because they were, or a step that ran outside a transaction failed.
-    public static func dirtyTargets(report: RunReport, rollout: Rollout?) -> Set<String> {
+    package static func dirtyTargets(report: RunReport, rollout: Rollout?) -> Set<String> {
         var plans: [String: TargetPlan] = [:]
         for plan in rollout?.targets ?? [] { plans[plan.target] = plan }
         var dirty: Set<String> = []

@@ -6,11 +6,11 @@ import TidemarkCore
 /// that need a person first with their reasons, every target's outcome as a grid per wave, a
 /// timeline of the run, the data-losing steps and the backups taken. Readable at a glance for
 /// 1,000 targets. Pure; thread-safe (no state).
-public enum RunPage {
+package enum RunPage {
     /// Waves with at most this many targets show each target's name in its cell.
     static let namedCellLimit = 60
 
-    public static func render(_ report: RunReport) -> String {
+    package static func render(_ report: RunReport) -> String {
         var page = ""
         emit(report) { page += $0 }
         return page
@@ -19,7 +19,7 @@ public enum RunPage {
     /// The page in pieces, in order, each handed to `piece` (joined by `render`, written as they
     /// come by `RunPageFile`): a runner's page of 25,000 targets built as one string was four
     /// copies of 17 MB at once.
-    public static func emit<Failure: Error>(_ report: RunReport, _ piece: (String) throws(Failure) -> Void) throws(Failure) {
+    package static func emit<Failure: Error>(_ report: RunReport, _ piece: (String) throws(Failure) -> Void) throws(Failure) {
         let seconds = report.finishedAt.timeIntervalSince(report.startedAt)
         let status = RunMetrics.result(of: report.status)
         let marker = "\u{0}body\u{0}"

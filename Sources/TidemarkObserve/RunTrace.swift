@@ -6,8 +6,8 @@ import TidemarkCore
 /// ran, a `tidemark.target` child per target, a `tidemark.step` child per step. Attributes
 /// name the target, environment, version, action and outcome; a failed step carries its error
 /// (redacted). Pure; thread-safe (no state).
-public enum RunTrace {
-    public static func spans(_ report: RunReport, traceID: String) -> [Span] {
+package enum RunTrace {
+    package static func spans(_ report: RunReport, traceID: String) -> [Span] {
         let runSpanID = Span.newSpanID()
         var spans: [Span] = []
         var environments: [String] = []

@@ -1,31 +1,31 @@
 import Foundation
 
 /// One finished span, as OTLP carries it. Thread-safe value.
-public struct Span: Sendable, Hashable {
-    public enum Status: Sendable, Hashable {
+package struct Span: Sendable, Hashable {
+    package enum Status: Sendable, Hashable {
         case unset, ok
         case error(String)
     }
 
-    public enum Value: Sendable, Hashable {
+    package enum Value: Sendable, Hashable {
         case string(String)
         case int(Int64)
         case bool(Bool)
     }
 
     /// 16 bytes, as 32 lower-case hex digits.
-    public var traceID: String
+    package var traceID: String
     /// 8 bytes, as 16 hex digits.
-    public var spanID: String
-    public var parentSpanID: String?
-    public var name: String
-    public var start: Date
-    public var end: Date
+    package var spanID: String
+    package var parentSpanID: String?
+    package var name: String
+    package var start: Date
+    package var end: Date
     /// In the order given.
-    public var attributes: [(key: String, value: Value)]
-    public var status: Status
+    package var attributes: [(key: String, value: Value)]
+    package var status: Status
 
-    public init(
+    package init(
         traceID: String, spanID: String, parentSpanID: String?, name: String, start: Date, end: Date,
         attributes: [(key: String, value: Value)], status: Status = .unset
     ) {
@@ -39,22 +39,22 @@ public struct Span: Sendable, Hashable {
         self.status = status
     }
 
-    public static func == (lhs: Span, rhs: Span) -> Bool {
+    package static func == (lhs: Span, rhs: Span) -> Bool {
         lhs.spanID == rhs.spanID && lhs.traceID == rhs.traceID
     }
 
-    public func hash(into hasher: inout Hasher) {
+    package func hash(into hasher: inout Hasher) {
         hasher.combine(traceID)
         hasher.combine(spanID)
     }
 
     /// The value of attribute `key`, if set.
-    public func attribute(_ key: String) -> Value? { attributes.first { $0.key == key }?.value }
+    package func attribute(_ key: String) -> Value? { attributes.first { $0.key == key }?.value }
 
     /// A fresh trace id: 16 random bytes, never all zero.
-    public static func newTraceID() -> String { randomHex(bytes: 16) }
+    package static func newTraceID() -> String { randomHex(bytes: 16) }
     /// A fresh span id: 8 random bytes, never all zero.
-    public static func newSpanID() -> String { randomHex(bytes: 8) }
+    package static func newSpanID() -> String { randomHex(bytes: 8) }
 
     private static func randomHex(bytes: Int) -> String {
         var generator = SystemRandomNumberGenerator()

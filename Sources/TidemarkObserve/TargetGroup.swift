@@ -2,21 +2,21 @@ import TidemarkCore
 
 /// Targets of one wave whose plans are identical (same action, versions, decision and steps),
 /// shown as one entry so a rollout of 1,000 targets reads in a page. Thread-safe value.
-public struct TargetGroup: Sendable, Hashable {
+package struct TargetGroup: Sendable, Hashable {
     /// The first plan: the action, versions and steps the group shares.
-    public let representative: TargetPlan
+    package let representative: TargetPlan
     /// The plans of the group, in wave order; every one has the same steps and decision.
-    public let plans: [TargetPlan]
+    package let plans: [TargetPlan]
 
-    public var targets: [String] { plans.map(\.target) }
+    package var targets: [String] { plans.map(\.target) }
     /// `prod-shard-{001..064}`, or the target's own name.
-    public var name: String { TargetNames.compressed(targets) }
+    package var name: String { TargetNames.compressed(targets) }
     /// `prod-shard-{001..064} (64 targets)`, or the target's own name.
-    public var countedName: String { TargetNames.counted(targets) }
-    public var isSingle: Bool { plans.count == 1 }
+    package var countedName: String { TargetNames.counted(targets) }
+    package var isSingle: Bool { plans.count == 1 }
 
     /// The group's reason: the shared sentence, said of the group's name rather than its first target.
-    public var reason: String {
+    package var reason: String {
         guard !isSingle else { return representative.reason }
         var plan = representative
         plan.target = name
@@ -31,7 +31,7 @@ public struct TargetGroup: Sendable, Hashable {
     /// The groups of a wave, in the order their first target appears. Blocked targets and the
     /// canary (it runs alone) are never grouped: each needs its own line. `perTarget`: every
     /// target is a group of its own (`--per-target`).
-    public static func groups(of wave: Wave, perTarget: Bool = false) -> [TargetGroup] {
+    package static func groups(of wave: Wave, perTarget: Bool = false) -> [TargetGroup] {
         if perTarget { return wave.targets.map { TargetGroup($0, []) } }
         var order: [PlanShape] = []
         var members: [PlanShape: [TargetPlan]] = [:]

@@ -1,11 +1,11 @@
 /// Says many target names in a few characters: `prod-shard-{001..064}` for the 64 shards that
 /// the inventory's brace range made. Pure; thread-safe (no state).
-public enum TargetNames {
+package enum TargetNames {
     /// The names as brace ranges where they share a prefix and suffix around numbers
     /// (`shard-{01..40}`, `shard-{01..06,08..40}` with a gap), one per shape of name
     /// (`prod-eu-1, prod-shard-{1..3}`); past `maximumParts` parts, a count of the rest
     /// (`alpha, beta, gamma and 3 more`). One name is itself.
-    public static func compressed(_ names: [String]) -> String {
+    package static func compressed(_ names: [String]) -> String {
         guard names.count > 1 else { return names.first ?? "" }
         // Names alike but for their numbers (`shard-7`, `shard-12`) share a shape.
         var shapes: [String] = []
@@ -47,7 +47,7 @@ public enum TargetNames {
     }
 
     /// `compressed(names)` followed by `(N targets)` when there is more than one.
-    public static func counted(_ names: [String]) -> String {
+    package static func counted(_ names: [String]) -> String {
         names.count == 1 ? compressed(names) : "\(compressed(names)) (\(names.count) targets)"
     }
 

@@ -6,19 +6,19 @@ import TidemarkHTTP
 /// hard deadline per request (`OTEL_EXPORTER_OTLP_TIMEOUT`): a collector that is down, slow or
 /// never answers costs at most that deadline once, and never fails the run; what could not be
 /// sent is logged. Thread-safe value.
-public struct TraceExporter: Sendable {
-    public var settings: TraceSettings
-    public var logger: Logger
+package struct TraceExporter: Sendable {
+    package var settings: TraceSettings
+    package var logger: Logger
     /// Spans per request: collectors commonly refuse bodies over 4 MiB.
-    public var batchSize = 1000
+    package var batchSize = 1000
 
-    public init(settings: TraceSettings, logger: Logger) {
+    package init(settings: TraceSettings, logger: Logger) {
         self.settings = settings
         self.logger = logger
     }
 
     /// How the export went. Thread-safe value.
-    public enum Result: Sendable, Hashable {
+    package enum Result: Sendable, Hashable {
         case sent(spans: Int)
         /// Why it stopped, in words that never include the endpoint (it may carry credentials).
         case notSent(reason: String)
@@ -26,7 +26,7 @@ public struct TraceExporter: Sendable {
 
     /// Posts `spans` in batches; stops at the first batch that fails (a collector that did not
     /// answer in time will not answer the next batch either).
-    public func export(_ spans: [Span]) async -> Result {
+    package func export(_ spans: [Span]) async -> Result {
         let transport = URLSessionTransport(timeout: settings.timeout)
         defer { transport.shutdown() }
         var headers = settings.headers

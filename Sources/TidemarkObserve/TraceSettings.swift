@@ -9,28 +9,28 @@ import Foundation
 /// (`http/json`, `http/protobuf`; `grpc` is not supported); `OTEL_SERVICE_NAME`;
 /// `OTEL_RESOURCE_ATTRIBUTES`; `OTEL_SDK_DISABLED=true` and `OTEL_TRACES_EXPORTER=none` turn
 /// export off.
-public struct TraceSettings: Sendable, Hashable {
-    public enum WireFormat: String, Sendable, Hashable {
+package struct TraceSettings: Sendable, Hashable {
+    package enum WireFormat: String, Sendable, Hashable {
         case json = "http/json"
         case protobuf = "http/protobuf"
     }
 
-    public var endpoint: URL
-    public var headers: [String: String]
-    public var timeout: Duration
-    public var format: WireFormat
+    package var endpoint: URL
+    package var headers: [String: String]
+    package var timeout: Duration
+    package var format: WireFormat
     /// Resource attributes, `service.name` included.
-    public var resource: [String: String]
+    package var resource: [String: String]
 
-    public var serviceName: String { resource["service.name"] ?? "tidemark" }
+    package var serviceName: String { resource["service.name"] ?? "tidemark" }
 
     /// Why the variables could not be used (a bad timeout, grpc, an endpoint that is not a URL).
-    public struct Problem: Error, Sendable, CustomStringConvertible {
-        public var description: String
+    package struct Problem: Error, Sendable, CustomStringConvertible {
+        package var description: String
     }
 
     /// Nil when no endpoint is set or export is turned off.
-    public init?(environment: [String: String]) throws(Problem) {
+    package init?(environment: [String: String]) throws(Problem) {
         func value(_ name: String) -> String? {
             environment[name].map { $0.trimmingCharacters(in: .whitespaces) }.flatMap { $0.isEmpty ? nil : $0 }
         }

@@ -1,7 +1,7 @@
 import TidemarkCore
 
 /// The state a rollout brings targets to. Thread-safe value.
-public enum DesiredVersion: Sendable, Hashable {
+package enum DesiredVersion: Sendable, Hashable {
     /// The plan's latest version that is not quarantined.
     case latest
     /// No version: every version goes (`--to 0`, as `golang-migrate down` or `sqitch revert`).
@@ -11,7 +11,7 @@ public enum DesiredVersion: Sendable, Hashable {
 
     /// Reads the user's `--to` text against `plan`: `0` means no version (unless the plan has a
     /// version 0, which is then what was asked for); anything else must be a version of the plan.
-    public init(parsing text: String, in plan: Plan) throws(DesiredVersionError) {
+    package init(parsing text: String, in plan: Plan) throws(DesiredVersionError) {
         if let version = Version(text, style: plan.versionStyle), plan.migration(version) != nil {
             self = .version(version)
         } else if text == "0" {
@@ -22,7 +22,7 @@ public enum DesiredVersion: Sendable, Hashable {
     }
 
     /// The version this resolves to in `plan` (nil: no version).
-    public func resolved(in plan: Plan) -> Version? {
+    package func resolved(in plan: Plan) -> Version? {
         switch self {
         case .latest: return plan.latestUsableVersion
         case .empty: return nil
@@ -32,11 +32,11 @@ public enum DesiredVersion: Sendable, Hashable {
 }
 
 /// Why a desired version cannot be read. Thread-safe value.
-public enum DesiredVersionError: Error, Sendable, Hashable, CustomStringConvertible {
+package enum DesiredVersionError: Error, Sendable, Hashable, CustomStringConvertible {
     /// The plan has no such version; `versions` are the plan's, in order.
     case unknownVersion(String, plan: String, versions: [String])
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .unknownVersion(let text, let plan, let versions):
             let known = "\(versions.prefix(3).joined(separator: ", "))\(versions.count > 3 ? " … \(versions.last ?? "")" : "")"

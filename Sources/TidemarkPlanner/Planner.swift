@@ -2,13 +2,13 @@ import TidemarkCore
 import TidemarkSQLCheck
 
 /// What to plan for: the desired version, the strategy, and which targets.
-public struct PlannerOptions: Sendable, Hashable {
-    public var desiredVersion: DesiredVersion
-    public var strategy: Strategy
+package struct PlannerOptions: Sendable, Hashable {
+    package var desiredVersion: DesiredVersion
+    package var strategy: Strategy
     /// Target names to plan; nil plans every target of the inventory.
-    public var targets: Set<String>?
+    package var targets: Set<String>?
 
-    public init(desiredVersion: DesiredVersion = .latest, strategy: Strategy = .auto, targets: Set<String>? = nil) {
+    package init(desiredVersion: DesiredVersion = .latest, strategy: Strategy = .auto, targets: Set<String>? = nil) {
         self.desiredVersion = desiredVersion
         self.strategy = strategy
         self.targets = targets
@@ -29,14 +29,14 @@ public struct PlannerOptions: Sendable, Hashable {
 /// set: pending versions are applied; versions that must go are undone or compensated as the
 /// `RuleTable` says. Compensating versions due on a target that never ran what they reverse are
 /// recorded as `skip`. What quarantine means is `QuarantineRule`'s; the words are `ReasonText`'s.
-public struct Planner: Sendable {
-    public let inventory: Inventory
-    public let plan: Plan
+package struct Planner: Sendable {
+    package let inventory: Inventory
+    package let plan: Plan
     private let compensator: [Version: Migration]
     private let migrationsByVersion: [Version: Migration]
     private let quarantine: QuarantineRule
 
-    public init(inventory: Inventory, plan: Plan) {
+    package init(inventory: Inventory, plan: Plan) {
         self.inventory = inventory
         self.plan = plan
         var compensator: [Version: Migration] = [:]
@@ -54,7 +54,7 @@ public struct Planner: Sendable {
 
     /// Plans every selected target; `states` holds each target's state by name (a target with
     /// no entry is planned from an empty history).
-    public func plan(states: [String: TargetState], options: PlannerOptions = PlannerOptions()) -> Rollout {
+    package func plan(states: [String: TargetState], options: PlannerOptions = PlannerOptions()) -> Rollout {
         let desired = options.desiredVersion.resolved(in: plan)
         let steps = StepMemo()
         var waves: [Wave] = []
@@ -75,7 +75,7 @@ public struct Planner: Sendable {
     }
 
     /// The desired base versions at `desired`: not quarantined, not reversed by a compensation up to it.
-    public func desiredBaseVersions(upTo desired: Version?) -> Set<Version> {
+    package func desiredBaseVersions(upTo desired: Version?) -> Set<Version> {
         guard let desired else { return [] }
         var result = Set<Version>()
         for migration in plan.migrations where migration.compensates == nil && migration.version <= desired {

@@ -15,9 +15,9 @@ import TidemarkCore
 /// | auto, undo impossible, compensations exist | `.undoImpossible` | roll forward instead      |
 ///
 /// A quarantined version is one that must go; `QuarantineRule` says what else quarantine means.
-public enum RuleTable {
+package enum RuleTable {
     /// How versions that must go leave a target.
-    public enum Removal: Sendable, Hashable {
+    package enum Removal: Sendable, Hashable {
         /// Run undo scripts, as the rule allows. `fallsBackToRollForward`: under `--strategy auto`, an
         /// impossible undo path gives way to compensating versions where they all exist.
         case rollBack(rule: Rule, fallsBackToRollForward: Bool)
@@ -28,7 +28,7 @@ public enum RuleTable {
     }
 
     /// The rule an environment follows when versions must go and nobody forces a strategy.
-    public static func rule(for environment: Environment) -> Rule {
+    package static func rule(for environment: Environment) -> Rule {
         if environment.audit { return .audited }
         switch environment.tier {
         case .prod: return environment.live ? .liveProduction : .downtimeWindow
@@ -37,12 +37,12 @@ public enum RuleTable {
     }
 
     /// Whether undo scripts may run on an environment's targets.
-    public static func allowsRollback(on environment: Environment) -> Bool {
+    package static func allowsRollback(on environment: Environment) -> Bool {
         rule(for: environment).action == .rollback
     }
 
     /// The removal a strategy gets on an environment.
-    public static func removal(on environment: Environment, strategy: Strategy) -> Removal {
+    package static func removal(on environment: Environment, strategy: Strategy) -> Removal {
         let rule = rule(for: environment)
         switch (strategy, rule.action) {
         case (.rollforward, _): return .rollForward(rule: .forcedRollForward)

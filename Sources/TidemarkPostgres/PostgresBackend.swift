@@ -7,13 +7,13 @@ import TidemarkCore
 ///
 /// Thread-safe value: it holds no state. Each connection it opens belongs to the thread that
 /// opened it.
-public struct PostgresBackend: Backend {
+package struct PostgresBackend: Backend {
     /// Sessions shared per server when a target's `Timeouts.sessionsPerServer` is set.
     let pool = PostgresSessionPool()
 
-    public init() {}
+    package init() {}
 
-    public var kind: BackendKind { .postgres }
+    package var kind: BackendKind { .postgres }
 
     /// Connects within `timeouts.connectTimeout` (whole seconds, at least 2, per host as libpq
     /// counts it), then sets `statement_timeout`, `lock_timeout` and, for a target with a schema,
@@ -21,7 +21,7 @@ public struct PostgresBackend: Backend {
     /// Blocks: call it on an executor-owned thread.
     ///
     /// Read-only sessions refuse every change and create nothing (no schema, no history table).
-    public func connect(to target: Target, access: ConnectionAccess, timeouts: Timeouts, logger: Logger) throws(BackendError)
+    package func connect(to target: Target, access: ConnectionAccess, timeouts: Timeouts, logger: Logger) throws(BackendError)
         -> any BackendConnection
     {
         try PostgresConnection(
@@ -31,7 +31,7 @@ public struct PostgresBackend: Backend {
 }
 
 extension PostgresBackend: DiscoveryCapableBackend {
-    public func databaseName(of target: Target) -> String? {
+    package func databaseName(of target: Target) -> String? {
         switch target.connection {
         case .service(let name): return name.isEmpty ? nil : name
         case .url(let url):
@@ -42,14 +42,14 @@ extension PostgresBackend: DiscoveryCapableBackend {
         }
     }
 
-    public func schemas(matching pattern: String, on target: Target, timeouts: Timeouts, logger: Logger) throws(BackendError) -> [String] {
+    package func schemas(matching pattern: String, on target: Target, timeouts: Timeouts, logger: Logger) throws(BackendError) -> [String] {
         let session = try Self.readOnlySession(target, timeouts: timeouts, logger: logger)
         return try session.query(
             "SELECT nspname FROM pg_catalog.pg_namespace WHERE nspname LIKE $1 ORDER BY nspname COLLATE \"C\"", [pattern]
         ).compactMap { $0.first ?? nil }
     }
 
-    public func rows(of sql: String, on target: Target, timeouts: Timeouts, logger: Logger) throws(BackendError) -> [String] {
+    package func rows(of sql: String, on target: Target, timeouts: Timeouts, logger: Logger) throws(BackendError) -> [String] {
         let session = try Self.readOnlySession(target, timeouts: timeouts, logger: logger)
         // The query as a subquery, so each row arrives as one JSON object with its column names
         // (a text[] column as a JSON array): the form a command source prints.

@@ -4,7 +4,7 @@ import TidemarkCore
 import TidemarkFiles
 
 extension PostgresBackend: BackupCapableBackend {
-    public func backupWait(timeouts: Timeouts) -> String {
+    package func backupWait(timeouts: Timeouts) -> String {
         let milliseconds = timeouts.lockTimeout.milliseconds
         guard milliseconds > 0 else { return "pg_dump waits as long as it takes for a lock on each table (lock_timeout is 0)" }
         return "pg_dump waits at most \(DurationText.text(timeouts.lockTimeout)) for a lock on each table"
@@ -20,7 +20,7 @@ extension PostgresBackend: BackupCapableBackend {
     /// The schema goes to pg_dump as an exact name (`--schema="Billing"`: unquoted, pg_dump reads
     /// a pattern, so `billing`, `t?` or `a.b` would pick other schemas or none). The password
     /// reaches the tools only through their environment (see `PostgresTool`).
-    public func backup(_ target: Target, to path: String, timeouts: Timeouts, logger: Logger) throws(BackendError) -> BackupRecord {
+    package func backup(_ target: Target, to path: String, timeouts: Timeouts, logger: Logger) throws(BackendError) -> BackupRecord {
         let invocation = try PostgresTool.invocation(for: target, timeouts: timeouts)
         let expected = try PostgresTool.tables(of: target, invocation: invocation, timeouts: timeouts, logger: logger)
         let partial = try BackupFile.prepare(path, target: target.name)
@@ -56,7 +56,7 @@ extension PostgresBackend: BackupCapableBackend {
     /// Objects created after the backup and absent from it are left alone. A file that holds no
     /// table of the target's schema (`pg_restore -l --schema`) is refused: restoring it would
     /// restore nothing and say it succeeded.
-    public func restore(_ target: Target, from path: String, timeouts: Timeouts, logger: Logger) throws(BackendError) {
+    package func restore(_ target: Target, from path: String, timeouts: Timeouts, logger: Logger) throws(BackendError) {
         guard FileManager.default.fileExists(atPath: path) else {
             throw .backupFailed(target: target.name, message: "cannot restore from \(path): the file does not exist.")
         }

@@ -10,13 +10,13 @@ import TidemarkSQLCheck
 /// (blocking libpq calls stay off the Swift concurrency pool). Only `canceller` may be used from
 /// other threads. Closing, by `close()` or `deinit`, ends the session, which also releases the
 /// advisory lock.
-public final class PostgresConnection: BackendConnection {
-    public let target: Target
+package final class PostgresConnection: BackendConnection {
+    package let target: Target
     /// The schema that holds `tidemark_history` and keys the lock: the target's, or `public`.
-    public let schema: String
-    public let canceller: any StatementCanceller
-    public let access: ConnectionAccess
-    public let databaseServer: DatabaseServer?
+    package let schema: String
+    package let canceller: any StatementCanceller
+    package let access: ConnectionAccess
+    package let databaseServer: DatabaseServer?
 
     private var connection: PGConnection?
     /// Where the session came from and goes back to when it is shared (nil: this target's own).
@@ -96,7 +96,7 @@ public final class PostgresConnection: BackendConnection {
 
     // MARK: - Lock
 
-    public func tryLock(timeout: Duration) throws(BackendError) -> Bool {
+    package func tryLock(timeout: Duration) throws(BackendError) -> Bool {
         let pg = try openWritable("take the migration lock")
         if holdsLock { return true }  // session advisory locks stack; keep exactly one
         let taken = try LockPolling.poll(timeout: timeout) { () throws(BackendError) -> Bool in
@@ -116,7 +116,7 @@ public final class PostgresConnection: BackendConnection {
         return taken
     }
 
-    public func unlock() throws(BackendError) {
+    package func unlock() throws(BackendError) {
         guard let pg = connection, holdsLock else { return }
         // Whatever happens, the lock is not ours to release twice; a lost session dropped it anyway.
         holdsLock = false
@@ -129,7 +129,7 @@ public final class PostgresConnection: BackendConnection {
 
     // MARK: - History
 
-    public func ensureHistoryTable() throws(BackendError) {
+    package func ensureHistoryTable() throws(BackendError) {
         let pg = try openWritable("create \(historyTable)")
         switch try historyShape(pg) {
         case .current:
@@ -208,7 +208,7 @@ public final class PostgresConnection: BackendConnection {
         }
     }
 
-    public func readHistory() throws(BackendError) -> [HistoryEntry] {
+    package func readHistory() throws(BackendError) -> [HistoryEntry] {
         let pg = try open()
         let shape = try historyShape(pg)
         guard shape != .absent else { return [] }
@@ -235,7 +235,7 @@ public final class PostgresConnection: BackendConnection {
     /// `pg_class.reltuples` (for an index, its table's), or the statistics collector's live-tuple
     /// count when larger (`reltuples` is -1 before the first ANALYZE and lags behind bulk loads).
     /// Names resolve through the session's search_path, the target's schema, as its scripts do.
-    public func estimatedRows(of relations: [String]) throws(BackendError) -> [String: Double] {
+    package func estimatedRows(of relations: [String]) throws(BackendError) -> [String: Double] {
         guard !relations.isEmpty else { return [:] }
         let pg = try open()
         // Each name part quoted, so a name the script quoted keeps its case; to_regclass is NULL,
@@ -266,7 +266,7 @@ public final class PostgresConnection: BackendConnection {
 
     /// `SELECT col::text, …` from the table, qualified with its schema (the target's when the
     /// tool named none), after `to_regclass` says it exists.
-    public func readRows(of table: ForeignTable) throws(BackendError) -> [[String?]]? {
+    package func readRows(of table: ForeignTable) throws(BackendError) -> [[String?]]? {
         let pg = try open()
         let qualified = PostgresSQL.quoteIdentifier(table.schema ?? schema) + "." + PostgresSQL.quoteIdentifier(table.name)
         do {
@@ -285,7 +285,7 @@ public final class PostgresConnection: BackendConnection {
     // MARK: - Steps
 
     @discardableResult
-    public func run(_ step: StepRequest) throws(BackendError) -> HistoryEntry {
+    package func run(_ step: StepRequest) throws(BackendError) -> HistoryEntry {
         let pg = try openWritable("run version \(step.version)")
         if pg.inTransactionBlock {
             // Every path below ends its transaction; this guards against a caller's stray BEGIN.
@@ -307,7 +307,7 @@ public final class PostgresConnection: BackendConnection {
         return step.transactional ? try runInTransaction(step, on: pg) : try runAsWritten(step, on: pg)
     }
 
-    public func verify(_ request: VerifyRequest) throws(BackendError) {
+    package func verify(_ request: VerifyRequest) throws(BackendError) {
         let pg = try openWritable("run verify script \(request.scriptPath)")
         if pg.inTransactionBlock { _ = try? pg.execute("ROLLBACK") }
         // Whatever happens, no transaction stays open: a verify changes nothing.
@@ -322,7 +322,7 @@ public final class PostgresConnection: BackendConnection {
         }
     }
 
-    public func close() {
+    package func close() {
         if let pool {
             // A shared session goes back reset (DISCARD ALL also drops the advisory lock),
             // or closed when it broke or was left inside a transaction.
@@ -532,7 +532,7 @@ public final class PostgresConnection: BackendConnection {
 
     // MARK: - Batched steps (docs/backfills.md)
 
-    public func batchTable(_ spec: BatchSpec) throws(BackendError) -> BatchTable {
+    package func batchTable(_ spec: BatchSpec) throws(BackendError) -> BatchTable {
         let pg = try open()
         let table = Self.qualifiedName(spec.table)
         do {
@@ -567,7 +567,7 @@ public final class PostgresConnection: BackendConnection {
         }
     }
 
-    public func batchEnd(_ spec: BatchSpec, from start: Int64) throws(BackendError) -> Int64? {
+    package func batchEnd(_ spec: BatchSpec, from start: Int64) throws(BackendError) -> Int64? {
         let pg = try open()
         let key = PostgresSQL.quoteIdentifier(spec.key)
         do {
@@ -597,7 +597,7 @@ public final class PostgresConnection: BackendConnection {
         }
     }
 
-    public func beginBatchedStep(_ step: StepRequest, from checkpoint: BatchCheckpoint) throws(BackendError) -> HistoryEntry {
+    package func beginBatchedStep(_ step: StepRequest, from checkpoint: BatchCheckpoint) throws(BackendError) -> HistoryEntry {
         let pg = try openWritable("run version \(step.version)")
         if pg.inTransactionBlock { _ = try? pg.execute("ROLLBACK") }
         if !historyIsCurrent { try ensureHistoryTable() }
@@ -619,7 +619,7 @@ public final class PostgresConnection: BackendConnection {
         }
     }
 
-    public func runBatch(_ step: StepRequest, row: Int64, start: Int64, end: Int64) throws(BackendError) -> Int64 {
+    package func runBatch(_ step: StepRequest, row: Int64, start: Int64, end: Int64) throws(BackendError) -> Int64 {
         let pg = try openWritable("run version \(step.version)")
         let sql = BatchStatement.bind(step.sql, start: start, end: end)
         var changed: Int64 = 0
@@ -643,7 +643,7 @@ public final class PostgresConnection: BackendConnection {
         return changed
     }
 
-    public func finishBatchedStep(row: Int64, success: Bool, executionMS: Int64, error: String?) throws(BackendError) -> HistoryEntry {
+    package func finishBatchedStep(row: Int64, success: Bool, executionMS: Int64, error: String?) throws(BackendError) -> HistoryEntry {
         let pg = try openWritable("finish a batched step")
         do {
             return try retryingCancelled {
@@ -664,7 +664,7 @@ public final class PostgresConnection: BackendConnection {
 
     /// `pg_stat_replication.replay_lag` on this server (the primary). A row whose `state` is NULL
     /// is one this role may not read (it needs `pg_monitor`): the lag is unreadable, not zero.
-    public func replicationLag() throws(BackendError) -> ReplicationLag {
+    package func replicationLag() throws(BackendError) -> ReplicationLag {
         let pg = try open()
         do {
             let rows = try pg.query(

@@ -14,7 +14,7 @@ extension PostgresConnection {
     /// structure in two schemas has one fingerprint. Functions are described by their whole
     /// definition (settings, SECURITY DEFINER, volatility, strictness, parallel safety, language,
     /// signature; the body by MD5), and an index left INVALID says so.
-    public func fingerprint() throws(BackendError) -> SchemaFingerprint {
+    package func fingerprint() throws(BackendError) -> SchemaFingerprint {
         let pg = try open()
         do {
             _ = try pg.execute("BEGIN READ ONLY; SET LOCAL search_path TO \(PostgresSQL.quoteIdentifier(schema))")

@@ -4,7 +4,7 @@ import TidemarkCore
 
 extension PostgresBackend: BatchHistoryReading {
     /// Targets with the same connection settings (everything but the schema) read together.
-    public func historyGroup(of target: Target, timeouts: Timeouts) -> String? {
+    package func historyGroup(of target: Target, timeouts: Timeouts) -> String? {
         guard target.backendKind == .postgres else { return nil }
         let parameters = ConnectParameters(target: target, timeouts: timeouts, environment: ProcessInfo.processInfo.environment)
         guard parameters.problem == nil else { return nil }
@@ -13,7 +13,7 @@ extension PostgresBackend: BatchHistoryReading {
 
     /// Reads the history of every target in `targets` (one group: same settings, different
     /// schemas) on one read-only session, in two round trips per `chunk` schemas.
-    public func readHistories(of targets: [Target], timeouts: Timeouts, logger: Logger) throws(BackendError)
+    package func readHistories(of targets: [Target], timeouts: Timeouts, logger: Logger) throws(BackendError)
         -> [String: Result<[HistoryEntry], BackendError>]
     {
         guard let first = targets.first else { return [:] }

@@ -5,22 +5,22 @@ import TidemarkCore
 /// Scratch databases for `tidemark rehearse` on a PostgreSQL server: a temporary database per
 /// rehearsal (`tidemark_rehearse_<random>`), or, when the role may not `CREATE DATABASE`, a
 /// temporary schema in the URL's database. Dropped afterwards. Thread-safe value.
-public struct PostgresScratchProvider: ScratchDatabaseProvider {
+package struct PostgresScratchProvider: ScratchDatabaseProvider {
     /// The server to use, as a URI or conninfo string.
-    public let url: String
-    public let passwordEnv: String?
+    package let url: String
+    package let passwordEnv: String?
     private let logger: Logger
 
-    public init(url: String, passwordEnv: String? = nil, logger: Logger) {
+    package init(url: String, passwordEnv: String? = nil, logger: Logger) {
         self.url = url
         self.passwordEnv = passwordEnv
         self.logger = logger
     }
 
-    public var backend: any Backend { PostgresBackend() }
-    public var location: String { Redaction.redactConnectionString(url) }
+    package var backend: any Backend { PostgresBackend() }
+    package var location: String { Redaction.redactConnectionString(url) }
 
-    public func create() throws(BackendError) -> Target {
+    package func create() throws(BackendError) -> Target {
         let name = "tidemark_rehearse_\(String(UInt64.random(in: 0...UInt64.max), radix: 36))"
         let admin = try connectAdmin()
         do {
@@ -41,7 +41,7 @@ public struct PostgresScratchProvider: ScratchDatabaseProvider {
         }
     }
 
-    public func drop(_ target: Target) {
+    package func drop(_ target: Target) {
         guard let admin = try? connectAdmin() else {
             logger.warning("cannot connect to drop the scratch database; drop it by hand", metadata: ["target": "\(target.redactedLocation)"])
             return

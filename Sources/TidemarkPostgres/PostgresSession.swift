@@ -9,15 +9,15 @@ import TidemarkCore
 /// Not thread-safe and not `Sendable`: like every libpq handle it belongs to one thread at a time;
 /// the type that confines it (the control store) says why it may cross threads. Blocks: call it
 /// from an executor-owned thread, never from the Swift concurrency pool.
-public final class PostgresSession {
+package final class PostgresSession {
     /// Who the session is about in error messages (`control database`), never the URL.
-    public let name: String
+    package let name: String
     private var connection: PGConnection?
     private let parameters: ConnectParameters
 
     /// Connects to `target`'s database (its `url`, `service` and `password_env`, as for a
     /// migration target) within `timeouts.connectTimeout`, and sets `statement_timeout`.
-    public init(target: Target, timeouts: Timeouts, logger: Logger, environment: [String: String] = ProcessInfo.processInfo.environment)
+    package init(target: Target, timeouts: Timeouts, logger: Logger, environment: [String: String] = ProcessInfo.processInfo.environment)
         throws(BackendError)
     {
         let parameters = ConnectParameters(target: target, timeouts: timeouts, environment: environment)
@@ -38,7 +38,7 @@ public final class PostgresSession {
     /// Runs one statement with `$1…` parameters (never spliced into the SQL); returns its rows,
     /// each column in PostgreSQL's text format, nil for NULL.
     @discardableResult
-    public func query(_ sql: String, _ parameters: [String?] = []) throws(BackendError) -> [[String?]] {
+    package func query(_ sql: String, _ parameters: [String?] = []) throws(BackendError) -> [[String?]] {
         let pg = try open()
         do {
             return try pg.query(sql, parameters)
@@ -48,7 +48,7 @@ public final class PostgresSession {
     }
 
     /// Runs a script of several statements (simple query protocol), e.g. a schema migration.
-    public func execute(_ sql: String) throws(BackendError) {
+    package func execute(_ sql: String) throws(BackendError) {
         let pg = try open()
         do {
             try pg.execute(sql)
@@ -58,7 +58,7 @@ public final class PostgresSession {
     }
 
     /// Runs `body` in a transaction: committed when it returns, rolled back when it throws.
-    public func transaction<T>(_ body: (PostgresSession) throws(BackendError) -> T) throws(BackendError) -> T {
+    package func transaction<T>(_ body: (PostgresSession) throws(BackendError) -> T) throws(BackendError) -> T {
         try execute("BEGIN")
         do {
             let value = try body(self)
@@ -71,10 +71,10 @@ public final class PostgresSession {
     }
 
     /// Whether the server connection is gone (it cannot be used again).
-    public var isBroken: Bool { connection?.isBroken ?? true }
+    package var isBroken: Bool { connection?.isBroken ?? true }
 
     /// Closes the connection; later calls fail with `closed`.
-    public func close() {
+    package func close() {
         connection = nil
     }
 

@@ -2,10 +2,10 @@ import Foundation
 import TidemarkCore
 
 /// Binds a batched statement's placeholders. Pure.
-public enum BatchStatement {
+package enum BatchStatement {
     /// `sql` with `:batch_start` and `:batch_end` replaced by the integers, only where they are
     /// tokens of the statement (never inside a string literal, a quoted name or a comment).
-    public static func bind(_ sql: String, start: Int64, end: Int64) -> String {
+    package static func bind(_ sql: String, start: Int64, end: Int64) -> String {
         let placements = placeholders(in: sql)
         guard !placements.isEmpty else { return sql }
         var bytes = Array(sql.utf8)
@@ -16,7 +16,7 @@ public enum BatchStatement {
     }
 
     /// Which of the two placeholders `sql` uses as tokens.
-    public static func uses(_ sql: String) -> (start: Bool, end: Bool) {
+    package static func uses(_ sql: String) -> (start: Bool, end: Bool) {
         let found = placeholders(in: sql)
         return (found.contains { $0.isStart }, found.contains { !$0.isStart })
     }

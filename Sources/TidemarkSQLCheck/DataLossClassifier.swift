@@ -11,26 +11,26 @@ import TidemarkCore
 /// The classifier reads tokens, not words: identifiers that look like keywords
 /// (`RENAME COLUMN type TO kind`, `ADD COLUMN drop text`) are judged by their position, and
 /// `WHERE` counts only at the statement's own level, not inside a subquery.
-public enum DataLossClassifier {
+package enum DataLossClassifier {
     /// One destructive statement found in a script.
-    public struct Finding: Sendable, Hashable, Codable, CustomStringConvertible {
+    package struct Finding: Sendable, Hashable, Codable, CustomStringConvertible {
         /// What it is, e.g. "DROP COLUMN", "TRUNCATE", "DELETE without WHERE".
-        public var kind: String
+        package var kind: String
         /// 1-based line of the statement in the script.
-        public var line: Int
+        package var line: Int
 
-        public var description: String { "\(kind) at line \(line)" }
+        package var description: String { "\(kind) at line \(line)" }
     }
 
     /// Every destructive statement of `sql`, in order (one finding per statement).
-    public static func findings(in sql: String) -> [Finding] {
+    package static func findings(in sql: String) -> [Finding] {
         SQLScanner.statements(in: sql, keywordLimit: 1).compactMap { statement in
             classify(tokens: statement.tokens).map { Finding(kind: $0, line: statement.line) }
         }
     }
 
     /// The kind of data loss one statement causes, or nil.
-    public static func classify(_ statement: String) -> String? {
+    package static func classify(_ statement: String) -> String? {
         classify(tokens: SQLScanner.statements(in: statement).first?.tokens ?? [])
     }
 

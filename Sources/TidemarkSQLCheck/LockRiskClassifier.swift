@@ -9,9 +9,9 @@ import TidemarkCore
 /// (`CREATE TABLE`, `CREATE INDEX`, `CREATE MATERIALIZED VIEW`) are not findings: the relation
 /// is new and empty when the script runs in one transaction, so no other session waits on it.
 /// Function bodies and `DO` blocks are not looked into.
-public enum LockRiskClassifier {
+package enum LockRiskClassifier {
     /// Every lock-risky statement of `sql`, in order (a statement may break several rules).
-    public static func findings(in sql: String) -> [LockRiskFinding] {
+    package static func findings(in sql: String) -> [LockRiskFinding] {
         var created = Set<String>()
         var result: [LockRiskFinding] = []
         for statement in SQLScanner.statements(in: sql, keywordLimit: 1) {
@@ -332,7 +332,7 @@ public enum LockRiskClassifier {
 extension Plan {
     /// The relations the plan's lock-risky statements change (forward and undo scripts), sorted:
     /// the tables whose size estimates `plan` reads from each target.
-    public var lockRiskRelations: [String] {
+    package var lockRiskRelations: [String] {
         var relations = Set<String>()
         for migration in migrations {
             for script in [migration.forward] + (migration.undo.map { [$0] } ?? []) {

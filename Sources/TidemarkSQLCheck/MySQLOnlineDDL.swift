@@ -4,9 +4,9 @@ import TidemarkCore
 /// The online-DDL class of each `ALTER TABLE` for a server flavour and version, by MySQL 8.0's
 /// "Online DDL Operations" tables and MariaDB's "InnoDB Online DDL Operations with the INSTANT,
 /// NOCOPY and INPLACE Alter Algorithms" pages (docs/mysql.md#online-ddl-classes). Pure; thread-safe.
-public enum MySQLOnlineDDL {
+package enum MySQLOnlineDDL {
     /// The findings of `script`'s `ALTER TABLE`, `CREATE INDEX` and `DROP INDEX` statements.
-    public static func findings(in script: String, server: DatabaseServer) -> [OnlineDDLFinding] {
+    package static func findings(in script: String, server: DatabaseServer) -> [OnlineDDLFinding] {
         guard let statements = try? MySQLScript.statements(in: script) else { return [] }
         return statements.compactMap { statement in
             let lines = statement.text.reduce(0) { $0 + ($1 == "\n" ? 1 : 0) }
@@ -18,12 +18,12 @@ public enum MySQLOnlineDDL {
     }
 
     /// The tables `script`'s classified statements change (for their row estimates).
-    public static func tables(in script: String) -> [String] {
+    package static func tables(in script: String) -> [String] {
         findings(in: script, server: DatabaseServer(product: .mysql, version: "8.0")).map(\.table)
     }
 
     /// One statement's class, or nil when it is not an `ALTER TABLE`/index statement.
-    public static func classify(_ statement: String, server: DatabaseServer) -> OnlineDDLFinding? {
+    package static func classify(_ statement: String, server: DatabaseServer) -> OnlineDDLFinding? {
         let tokens = MySQLToken.tokens(of: statement)
         guard let first = tokens.first?.keyword else { return nil }
         let words = tokens.map(\.keyword)

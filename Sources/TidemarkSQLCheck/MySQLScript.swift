@@ -10,13 +10,13 @@ import TidemarkCore
 /// `FUNCTION`, `TRIGGER` or `EVENT` (and of `BEGIN NOT ATOMIC`) runs to the `END` that closes
 /// its `BEGIN`, with the `;`s inside it, so such files need no `DELIMITER` (a client command,
 /// which is refused with its line).
-public enum MySQLScript {
+package enum MySQLScript {
     /// One statement: its text (without the final `;`) and the 1-based line it starts on.
-    public struct Statement: Sendable, Hashable {
-        public var text: String
-        public var line: Int
+    package struct Statement: Sendable, Hashable {
+        package var text: String
+        package var line: Int
 
-        public init(text: String, line: Int) {
+        package init(text: String, line: Int) {
             self.text = text
             self.line = line
         }
@@ -25,7 +25,7 @@ public enum MySQLScript {
         /// (DDL, `CALL`, `PREPARE`/`EXECUTE`, which may run DDL, session `SET`s) commits
         /// implicitly or may, so it makes its step non-transactional.
         /// `BEGIN`, `START TRANSACTION` or `ROLLBACK` (not `COMMIT`, which keeps what ran).
-        public var isTransactionControl: Bool {
+        package var isTransactionControl: Bool {
             let words = MySQLScript.leadingWords(of: text, count: 2)
             switch words.first {
             case "BEGIN": return words.count == 1 || words[1] == "WORK"
@@ -35,7 +35,7 @@ public enum MySQLScript {
             }
         }
 
-        public var isDML: Bool {
+        package var isDML: Bool {
             let words = MySQLScript.leadingWords(of: text, count: 1)
             guard let first = words.first else { return true }
             switch first {
@@ -47,16 +47,16 @@ public enum MySQLScript {
     }
 
     /// Why a script cannot be split: `DELIMITER`, which only the `mysql` client understands.
-    public struct DelimiterError: Error, Sendable, Hashable {
-        public var line: Int
+    package struct DelimiterError: Error, Sendable, Hashable {
+        package var line: Int
 
-        public init(line: Int) {
+        package init(line: Int) {
             self.line = line
         }
     }
 
     /// The statements of `script`, in order; empty ones (`;;`, comments only) left out.
-    public static func statements(in script: String) throws(DelimiterError) -> [Statement] {
+    package static func statements(in script: String) throws(DelimiterError) -> [Statement] {
         let chars = Array(script.unicodeScalars)
         var statements: [Statement] = []
         var index = 0
@@ -179,12 +179,12 @@ public enum MySQLScript {
     }
 
     /// A cheap first look: whether `script` mentions ALTER or INDEX at all (before splitting it).
-    public static func mayHaveDDL(_ script: String) -> Bool {
+    package static func mayHaveDDL(_ script: String) -> Bool {
         script.range(of: "alter", options: .caseInsensitive) != nil || script.range(of: "index", options: .caseInsensitive) != nil
     }
 
     /// Whether every statement is DML, so the step may run in one transaction.
-    public static func isAllDML(_ statements: [Statement]) -> Bool {
+    package static func isAllDML(_ statements: [Statement]) -> Bool {
         statements.allSatisfy(\.isDML)
     }
 

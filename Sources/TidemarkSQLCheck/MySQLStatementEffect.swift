@@ -2,8 +2,8 @@ import Foundation
 import TidemarkCore
 
 /// A word, name, string or punctuation mark of one MySQL statement. Thread-safe value.
-public struct MySQLToken: Sendable, Hashable {
-    public enum Kind: Sendable, Hashable {
+package struct MySQLToken: Sendable, Hashable {
+    package enum Kind: Sendable, Hashable {
         /// A bare word: a keyword or an unquoted name.
         case word
         /// A `` `backquoted` `` name, its quotes removed.
@@ -14,18 +14,18 @@ public struct MySQLToken: Sendable, Hashable {
         case symbol
     }
 
-    public var kind: Kind
-    public var text: String
+    package var kind: Kind
+    package var text: String
     /// Parenthesis depth where the token starts (0: the statement's own level).
-    public var depth: Int
+    package var depth: Int
 
     /// The word in upper case (empty for anything but a bare word).
-    public var keyword: String { kind == .word ? text.uppercased() : "" }
+    package var keyword: String { kind == .word ? text.uppercased() : "" }
     /// Whether this can be a name (a bare word or a backquoted one).
-    public var isName: Bool { kind == .word || kind == .quotedName }
+    package var isName: Bool { kind == .word || kind == .quotedName }
 
     /// The tokens of `statement`: comments left out (a `/*! … */` versioned comment too).
-    public static func tokens(of statement: String) -> [MySQLToken] {
+    package static func tokens(of statement: String) -> [MySQLToken] {
         let chars = Array(statement.unicodeScalars)
         var tokens: [MySQLToken] = []
         var depth = 0
@@ -77,7 +77,7 @@ public struct MySQLToken: Sendable, Hashable {
     }
 
     /// `tokens` split at the commas of depth 0 (an `ALTER TABLE`'s clauses).
-    public static func clauses(_ tokens: ArraySlice<MySQLToken>) -> [ArraySlice<MySQLToken>] {
+    package static func clauses(_ tokens: ArraySlice<MySQLToken>) -> [ArraySlice<MySQLToken>] {
         var result: [ArraySlice<MySQLToken>] = []
         var start = tokens.startIndex
         for index in tokens.indices where tokens[index].kind == .symbol && tokens[index].text == "," && tokens[index].depth == 0 {
@@ -91,33 +91,33 @@ public struct MySQLToken: Sendable, Hashable {
 
 /// What one MySQL statement does to the schema, as the fingerprint shows it, and the statement
 /// that takes it back (docs/mysql.md#a-half-applied-step). Pure; thread-safe value.
-public struct MySQLStatementEffect: Sendable, Hashable {
+package struct MySQLStatementEffect: Sendable, Hashable {
     /// One object the statement makes appear or disappear: `column accounts.email`,
     /// `index accounts.accounts_email`, `table accounts`, `constraint orders.fk_account`.
-    public struct Change: Sendable, Hashable {
-        public var object: String
-        public var present: Bool
+    package struct Change: Sendable, Hashable {
+        package var object: String
+        package var present: Bool
     }
 
-    public var changes: [Change]
+    package var changes: [Change]
     /// The statement undoing it (nil: none known, or it would destroy what was there before).
-    public var inverse: String?
+    package var inverse: String?
 
-    public init(changes: [Change], inverse: String?) {
+    package init(changes: [Change], inverse: String?) {
         self.changes = changes
         self.inverse = inverse
     }
 
     /// What `statement` does, or nil when Tidemark cannot tell from its text (a `MODIFY`, DML,
     /// a `CALL`).
-    public init?(_ statement: String) {
+    package init?(_ statement: String) {
         let tokens = MySQLToken.tokens(of: statement)
         guard let parsed = Self.parse(tokens) else { return nil }
         self = parsed
     }
 
     /// Whether `fingerprint` shows every change made (true), none made (false), or a mix (nil).
-    public func isApplied(in fingerprint: SchemaFingerprint) -> Bool? {
+    package func isApplied(in fingerprint: SchemaFingerprint) -> Bool? {
         let objects = Set(fingerprint.lines.map { line in String(line.prefix { $0 != ":" }).lowercased() })
         let made = changes.map { objects.contains($0.object.lowercased()) == $0.present }
         if made.allSatisfy({ $0 }) { return true }

@@ -1,8 +1,8 @@
 import TidemarkCore
 
 /// One token of SQL text, as `SQLLexer` reads it. Thread-safe value.
-public struct SQLToken: Sendable, Hashable {
-    public enum Kind: Sendable, Hashable {
+package struct SQLToken: Sendable, Hashable {
+    package enum Kind: Sendable, Hashable {
         /// A bare word: keyword or unquoted identifier.
         case word
         /// A quoted literal or name (`'…'`, `E'…'`, `"…"`), quotes kept in `text`.
@@ -13,25 +13,25 @@ public struct SQLToken: Sendable, Hashable {
         case punctuation
     }
 
-    public var kind: Kind
+    package var kind: Kind
     /// The token as written.
-    public var text: String
+    package var text: String
     /// Upper-cased for bare words; nil otherwise, so `"type"` is never taken for the keyword.
-    public var keyword: String?
+    package var keyword: String?
     /// 1-based line where the token starts.
-    public var line: Int
+    package var line: Int
     /// Byte offsets of the token in the UTF-8 text: `start..<end`.
-    public var start: Int
-    public var end: Int
+    package var start: Int
+    package var end: Int
     /// Parenthesis depth within its statement (set by `SQLScanner`; 0 from the lexer).
-    public var depth: Int = 0
+    package var depth: Int = 0
 }
 
 /// Reads SQL text into tokens, skipping whitespace and comments, keeping quoted text and
 /// dollar-quoted bodies whole. The one lexer behind `SQLScanner` and `DataLossClassifier`;
 /// enough to find statements and their keywords, not a SQL parser. Pure and thread-safe.
-public enum SQLLexer {
-    public static func tokens(in sql: String) -> [SQLToken] {
+package enum SQLLexer {
+    package static func tokens(in sql: String) -> [SQLToken] {
         let bytes = Array(sql.utf8)
         var tokens: [SQLToken] = []
         var index = 0

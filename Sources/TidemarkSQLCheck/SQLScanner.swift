@@ -8,24 +8,24 @@ import TidemarkCore
 /// `CREATE INDEX CONCURRENTLY`), to classify data-losing statements, and to send a
 /// no-transaction script one statement at a time, because PostgreSQL runs a multi-statement
 /// query string as one implicit transaction. Reads tokens from `SQLLexer`.
-public enum SQLScanner {
+package enum SQLScanner {
     /// One statement of a script.
-    public struct Statement: Sendable, Hashable {
+    package struct Statement: Sendable, Hashable {
         /// The statement text without its terminating `;`, comments kept, trimmed.
-        public var text: String
+        package var text: String
         /// 1-based line where the statement starts.
-        public var line: Int
+        package var line: Int
         /// The leading keywords, upper-cased, comments and quotes skipped (at most `limit`).
         /// A statement that starts with quoted text starts with a marker: `'`, `"` or `$`.
-        public var keywords: [String]
+        package var keywords: [String]
         /// Every token of the statement, with its parenthesis depth within the statement.
-        public var tokens: [SQLToken]
+        package var tokens: [SQLToken]
     }
 
     /// The script's statements in order; empty statements (lone `;`, comments only) are dropped.
     /// `tokens` split at the commas of the statement's own level (not inside parentheses): the
     /// actions of one `ALTER TABLE t a, b, c`.
-    public static func commaSeparated(_ tokens: ArraySlice<SQLToken>) -> [[SQLToken]] {
+    package static func commaSeparated(_ tokens: ArraySlice<SQLToken>) -> [[SQLToken]] {
         var parts: [[SQLToken]] = [[]]
         for token in tokens {
             if token.depth == 0 && token.kind == .punctuation && token.text == "," {
@@ -37,7 +37,7 @@ public enum SQLScanner {
         return parts
     }
 
-    public static func statements(in sql: String, keywordLimit: Int = 6) -> [Statement] {
+    package static func statements(in sql: String, keywordLimit: Int = 6) -> [Statement] {
         let utf8 = Array(sql.utf8)
         var result: [Statement] = []
         var current: [SQLToken] = []

@@ -2,7 +2,7 @@ import TidemarkCore
 
 extension StatementDiagnosis {
     /// Reads `script`'s statements against `live`; nil when the script cannot be split.
-    public init?(script: String, failedAt: Int, live: SchemaFingerprint) {
+    package init?(script: String, failedAt: Int, live: SchemaFingerprint) {
         guard let statements = try? MySQLScript.statements(in: script), failedAt >= 1, failedAt <= statements.count else { return nil }
         self.init(
             failedAt: failedAt,

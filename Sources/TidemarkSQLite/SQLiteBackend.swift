@@ -10,14 +10,14 @@ import TidemarkCore
 /// timeout. The migration lock is an advisory `flock` on a sidecar file (`PATH.tidemark-lock`)
 /// rather than an exclusive transaction, so each step can still commit on its own; the kernel
 /// drops the lock when the process dies, so a killed run never leaves a stale lock.
-public struct SQLiteBackend: Backend {
-    public init() {}
+package struct SQLiteBackend: Backend {
+    package init() {}
 
-    public var kind: BackendKind { .sqlite }
+    package var kind: BackendKind { .sqlite }
 
     /// Opens `target`'s database file (read-only never creates it). Blocks: call it on an
     /// executor-owned thread.
-    public func connect(to target: Target, access: ConnectionAccess, timeouts: Timeouts, logger: Logger) throws(BackendError)
+    package func connect(to target: Target, access: ConnectionAccess, timeouts: Timeouts, logger: Logger) throws(BackendError)
         -> any BackendConnection
     {
         try SQLiteConnection(target: target, access: access, timeouts: timeouts, logger: logger)
@@ -26,7 +26,7 @@ public struct SQLiteBackend: Backend {
     /// The absolute database path of a `sqlite:PATH` target (the forms are `ConnectionLocation`'s).
     /// Relative paths resolve against the current directory (inventory loading normally makes
     /// them absolute already).
-    public static func databasePath(of target: Target) throws(BackendError) -> String {
+    package static func databasePath(of target: Target) throws(BackendError) -> String {
         let location = target.location
         guard case .sqlite = location else {
             throw .unsupported(
@@ -48,14 +48,14 @@ public struct SQLiteBackend: Backend {
     }
 
     /// The path of the sidecar file whose `flock` is the migration lock of `databasePath`.
-    public static func lockFilePath(forDatabaseAt databasePath: String) -> String {
+    package static func lockFilePath(forDatabaseAt databasePath: String) -> String {
         databasePath + ".tidemark-lock"
     }
 
     /// Whether `table` exists in the target's database, read through a separate read-only
     /// connection (for tests and diagnostics; false when the file does not exist yet).
     /// Thread-safe: each call opens and closes its own handle.
-    public static func tableExists(_ table: String, in target: Target) throws(BackendError) -> Bool {
+    package static func tableExists(_ table: String, in target: Target) throws(BackendError) -> Bool {
         let path = try databasePath(of: target)
         guard FileManager.default.fileExists(atPath: path) else { return false }
         var handle: OpaquePointer?

@@ -5,13 +5,13 @@ import TidemarkCore
 import TidemarkFiles
 
 extension SQLiteBackend: BackupCapableBackend {
-    public func backupWait(timeouts: Timeouts) -> String {
+    package func backupWait(timeouts: Timeouts) -> String {
         "the copy waits at most \(DurationText.text(max(.seconds(1), timeouts.lockTimeout))) for another connection's write to finish"
     }
 
     /// Copies the target's database to `path` with SQLite's online backup API: a consistent
     /// copy even while other connections read, page by page, without stopping them.
-    public func backup(_ target: Target, to path: String, timeouts: Timeouts, logger: Logger) throws(BackendError) -> BackupRecord {
+    package func backup(_ target: Target, to path: String, timeouts: Timeouts, logger: Logger) throws(BackendError) -> BackupRecord {
         let source = try Self.databasePath(of: target)
         guard FileManager.default.fileExists(atPath: source) else {
             throw .backupFailed(target: target.name, message: "cannot back up \(source): the database file does not exist.")
@@ -30,7 +30,7 @@ extension SQLiteBackend: BackupCapableBackend {
 
     /// Overwrites the target's database with the backup at `path`, through the same API (the
     /// destination is locked while pages are copied, so no reader sees half a database).
-    public func restore(_ target: Target, from path: String, timeouts: Timeouts, logger: Logger) throws(BackendError) {
+    package func restore(_ target: Target, from path: String, timeouts: Timeouts, logger: Logger) throws(BackendError) {
         guard FileManager.default.fileExists(atPath: path) else {
             throw .backupFailed(target: target.name, message: "cannot restore from \(path): the file does not exist.")
         }

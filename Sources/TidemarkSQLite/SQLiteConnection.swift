@@ -10,16 +10,16 @@ import TidemarkSQLCheck
 /// Not thread-safe and not `Sendable`: the executor's worker that opened it uses it alone
 /// (ARCHITECTURE.md#concurrency); only `canceller` may be called from other threads. The handle is
 /// closed by `close()` or, at the latest, in `deinit`; closing also drops the migration lock.
-public final class SQLiteConnection: BackendConnection {
-    public let target: Target
+package final class SQLiteConnection: BackendConnection {
+    package let target: Target
     /// The absolute path of the database file.
-    public let databasePath: String
-    public let canceller: any StatementCanceller
-    public let access: ConnectionAccess
+    package let databasePath: String
+    package let canceller: any StatementCanceller
+    package let access: ConnectionAccess
     /// The path, when this connection created the database file.
-    public let createdDatabase: String?
+    package let createdDatabase: String?
     /// The SQLite library linked in: SQLite has no server, the library is the engine.
-    public var databaseServer: DatabaseServer? { DatabaseServer(product: .sqlite, version: String(cString: sqlite3_libversion())) }
+    package var databaseServer: DatabaseServer? { DatabaseServer(product: .sqlite, version: String(cString: sqlite3_libversion())) }
 
     private(set) var handle: OpaquePointer?
     private let watch: SQLiteStatementWatch
@@ -119,7 +119,7 @@ public final class SQLiteConnection: BackendConnection {
 
     // MARK: Lock
 
-    public func tryLock(timeout: Duration) throws(BackendError) -> Bool {
+    package func tryLock(timeout: Duration) throws(BackendError) -> Bool {
         _ = try writableHandle("take the migration lock")
         do {
             let acquired = try lockFile.acquire(timeout: timeout)
@@ -130,14 +130,14 @@ public final class SQLiteConnection: BackendConnection {
         }
     }
 
-    public func unlock() throws(BackendError) {
+    package func unlock() throws(BackendError) {
         _ = try openHandle()
         lockFile.release()
     }
 
     // MARK: History
 
-    public func ensureHistoryTable() throws(BackendError) {
+    package func ensureHistoryTable() throws(BackendError) {
         let db = try writableHandle("create tidemark_history")
         if let failure = Self.runScript(Self.createHistoryTableSQL, on: db).failure {
             throw .queryFailed(
@@ -181,12 +181,12 @@ public final class SQLiteConnection: BackendConnection {
 
     /// None: SQLite keeps no row estimates without ANALYZE, and takes no PostgreSQL-style table
     /// locks (one writer at a time; busy waits are `lock_retries`' business).
-    public func estimatedRows(of relations: [String]) throws(BackendError) -> [String: Double] {
+    package func estimatedRows(of relations: [String]) throws(BackendError) -> [String: Double] {
         _ = try openHandle()
         return [:]
     }
 
-    public func readHistory() throws(BackendError) -> [HistoryEntry] {
+    package func readHistory() throws(BackendError) -> [HistoryEntry] {
         let db = try openHandle()
         do {
             let shape = try Self.historyShape(db)
@@ -205,7 +205,7 @@ public final class SQLiteConnection: BackendConnection {
     /// SQLite has no schemas. A table another tool names with a schema lives in the database file
     /// beside the target's, named as the schema with the target's extension, as Sqitch keeps its
     /// registry (`sqitch.db` beside `shop.db`); that file is opened read-only, never created.
-    public func readRows(of table: ForeignTable) throws(BackendError) -> [[String?]]? {
+    package func readRows(of table: ForeignTable) throws(BackendError) -> [[String?]]? {
         let db = try openHandle()
         guard let schema = table.schema else { return try Self.readRows(of: table, on: db, target: target.name) }
         let path = Self.siblingDatabasePath(of: databasePath, named: schema)
@@ -251,7 +251,7 @@ public final class SQLiteConnection: BackendConnection {
     }
 
     @discardableResult
-    public func run(_ step: StepRequest) throws(BackendError) -> HistoryEntry {
+    package func run(_ step: StepRequest) throws(BackendError) -> HistoryEntry {
         let db = try writableHandle("run version \(step.version)")
         // A writer that never called ensureHistoryTable (repair, adopt) upgrades an older table too.
         try upgradeHistoryTable(db)
@@ -271,7 +271,7 @@ public final class SQLiteConnection: BackendConnection {
         return entry
     }
 
-    public func verify(_ request: VerifyRequest) throws(BackendError) {
+    package func verify(_ request: VerifyRequest) throws(BackendError) {
         let db = try writableHandle("run verify script \(request.scriptPath)")
         rollbackIfOpen(db)
         // Whatever happens, no transaction stays open: a verify changes nothing.
@@ -404,7 +404,7 @@ public final class SQLiteConnection: BackendConnection {
 
     // MARK: Batched steps (docs/backfills.md)
 
-    public func batchTable(_ spec: BatchSpec) throws(BackendError) -> BatchTable {
+    package func batchTable(_ spec: BatchSpec) throws(BackendError) -> BatchTable {
         let db = try openHandle()
         do {
             let exists = try Self.query(
@@ -447,7 +447,7 @@ public final class SQLiteConnection: BackendConnection {
         }
     }
 
-    public func batchEnd(_ spec: BatchSpec, from start: Int64) throws(BackendError) -> Int64? {
+    package func batchEnd(_ spec: BatchSpec, from start: Int64) throws(BackendError) -> Int64? {
         let db = try openHandle()
         let key = Self.quoteIdentifier(spec.key)
         do {
@@ -462,7 +462,7 @@ public final class SQLiteConnection: BackendConnection {
         }
     }
 
-    public func beginBatchedStep(_ step: StepRequest, from checkpoint: BatchCheckpoint) throws(BackendError) -> HistoryEntry {
+    package func beginBatchedStep(_ step: StepRequest, from checkpoint: BatchCheckpoint) throws(BackendError) -> HistoryEntry {
         let db = try writableHandle("run version \(step.version)")
         try upgradeHistoryTable(db)
         rollbackIfOpen(db)
@@ -489,7 +489,7 @@ public final class SQLiteConnection: BackendConnection {
         return entry
     }
 
-    public func runBatch(_ step: StepRequest, row: Int64, start: Int64, end: Int64) throws(BackendError) -> Int64 {
+    package func runBatch(_ step: StepRequest, row: Int64, start: Int64, end: Int64) throws(BackendError) -> Int64 {
         let db = try writableHandle("run version \(step.version)")
         if let failure = Self.runScript("BEGIN IMMEDIATE", on: db).failure {
             throw stepFailure(step, "batch \(start)..<\(end): cannot begin a transaction: \(failure.message)", dirty: false, busy: SQLiteError.isTransient(failure.code))
@@ -517,7 +517,7 @@ public final class SQLiteConnection: BackendConnection {
         return changed
     }
 
-    public func finishBatchedStep(row: Int64, success: Bool, executionMS: Int64, error: String?) throws(BackendError) -> HistoryEntry {
+    package func finishBatchedStep(row: Int64, success: Bool, executionMS: Int64, error: String?) throws(BackendError) -> HistoryEntry {
         let db = try writableHandle("finish a batched step")
         do throws(SQLiteFailure) {
             try Self.execute(
@@ -543,7 +543,7 @@ public final class SQLiteConnection: BackendConnection {
     }
 
     /// SQLite has no replicas Tidemark can see.
-    public func replicationLag() throws(BackendError) -> ReplicationLag { .noReplicas }
+    package func replicationLag() throws(BackendError) -> ReplicationLag { .noReplicas }
 
     private func makeEntry(_ step: StepRequest, startedAt: SQLiteTimestamp) -> HistoryEntry {
         HistoryEntry(
@@ -603,7 +603,7 @@ public final class SQLiteConnection: BackendConnection {
 
     // MARK: Close
 
-    public func close() {
+    package func close() {
         guard let db = handle else { return }
         lockFile.release()
         // Under the watch's lock, so no concurrent cancel() can reach the handle once freed.

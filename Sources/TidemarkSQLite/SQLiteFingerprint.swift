@@ -10,7 +10,7 @@ extension SQLiteConnection {
     /// and one grown by `ALTER TABLE ADD COLUMN`. Explicit indexes, views and triggers keep their
     /// definition text, whitespace collapsed. CHECK constraints are only in the `CREATE TABLE`
     /// text, so SQLite fingerprints cannot see them.
-    public func fingerprint() throws(BackendError) -> SchemaFingerprint {
+    package func fingerprint() throws(BackendError) -> SchemaFingerprint {
         let db = try handleForFingerprint()
         do {
             var builder = SchemaFingerprintBuilder()

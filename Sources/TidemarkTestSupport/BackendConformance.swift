@@ -6,31 +6,31 @@ import TidemarkCore
 
 /// A conformance check that did not hold: names the backend, the check and what went wrong.
 /// Thread-safe value.
-public struct ConformanceFailure: Error, Sendable, CustomStringConvertible {
-    public var fixture: String
-    public var check: String
-    public var message: String
+package struct ConformanceFailure: Error, Sendable, CustomStringConvertible {
+    package var fixture: String
+    package var check: String
+    package var message: String
 
-    public init(fixture: String, check: String, message: String) {
+    package init(fixture: String, check: String, message: String) {
         self.fixture = fixture
         self.check = check
         self.message = message
     }
 
-    public var description: String { "\(fixture) backend fails \(check): \(message)" }
+    package var description: String { "\(fixture) backend fails \(check): \(message)" }
 }
 
 /// One named check of `BackendConformance`. Thread-safe value.
-public struct ConformanceCheck: Sendable, CustomStringConvertible {
-    public let name: String
-    public let run: @Sendable (any BackendFixture) throws -> Void
+package struct ConformanceCheck: Sendable, CustomStringConvertible {
+    package let name: String
+    package let run: @Sendable (any BackendFixture) throws -> Void
 
-    public init(name: String, run: @escaping @Sendable (any BackendFixture) throws -> Void) {
+    package init(name: String, run: @escaping @Sendable (any BackendFixture) throws -> Void) {
         self.name = name
         self.run = run
     }
 
-    public var description: String { name }
+    package var description: String { name }
 }
 
 /// The behaviour every backend must show, the in-memory fake included (golang-migrate's
@@ -38,9 +38,9 @@ public struct ConformanceCheck: Sendable, CustomStringConvertible {
 /// targets, and throws a `ConformanceFailure` (or the backend's own unexpected error) when the
 /// backend misbehaves. Plain functions, no test framework, so any test runner can call them.
 /// Thread-safe: checks share nothing but the fixture.
-public enum BackendConformance {
+package enum BackendConformance {
     /// Every check, in a stable order.
-    public static let allChecks: [ConformanceCheck] = [
+    package static let allChecks: [ConformanceCheck] = [
         ConformanceCheck(name: "historyTableIsCreatedIdempotently", run: historyTableIsCreatedIdempotently),
         ConformanceCheck(name: "newTargetHasEmptyHistory", run: newTargetHasEmptyHistory),
         ConformanceCheck(name: "lockIsExclusiveAcrossConnections", run: lockIsExclusiveAcrossConnections),
@@ -71,12 +71,12 @@ public enum BackendConformance {
     ]
 
     /// Generous timeouts: the checks that test a timeout set their own.
-    public static let timeouts = Timeouts(lockTimeout: .seconds(5), statementTimeout: .seconds(30), connectTimeout: .seconds(10))
+    package static let timeouts = Timeouts(lockTimeout: .seconds(5), statementTimeout: .seconds(30), connectTimeout: .seconds(10))
 
     // MARK: History table
 
     /// `ensureHistoryTable` can run any number of times, from any connection, and never loses rows.
-    public static func historyTableIsCreatedIdempotently(_ fixture: any BackendFixture) throws {
+    package static func historyTableIsCreatedIdempotently(_ fixture: any BackendFixture) throws {
         try check(fixture) { c in
             let target = try fixture.makeTarget(name: "history-idempotent")
             let first = try c.connect(target)
@@ -93,7 +93,7 @@ public enum BackendConformance {
     }
 
     /// A fresh target reads as an empty history, before and after the table exists.
-    public static func newTargetHasEmptyHistory(_ fixture: any BackendFixture) throws {
+    package static func newTargetHasEmptyHistory(_ fixture: any BackendFixture) throws {
         try check(fixture) { c in
             let target = try fixture.makeTarget(name: "empty-history")
             let connection = try c.connect(target)
@@ -109,7 +109,7 @@ public enum BackendConformance {
     // MARK: Lock
 
     /// One connection holds the lock at a time; unlock, close and dropping the connection release it.
-    public static func lockIsExclusiveAcrossConnections(_ fixture: any BackendFixture) throws {
+    package static func lockIsExclusiveAcrossConnections(_ fixture: any BackendFixture) throws {
         try check(fixture) { c in
             let target = try fixture.makeTarget(name: "lock")
             let a = try c.connect(target)
@@ -149,7 +149,7 @@ public enum BackendConformance {
     // MARK: Steps
 
     /// Forward applies a version, undo takes it out again; both rows stay and the state folds.
-    public static func forwardThenUndoFoldsIntoTargetState(_ fixture: any BackendFixture) throws {
+    package static func forwardThenUndoFoldsIntoTargetState(_ fixture: any BackendFixture) throws {
         try check(fixture) { c in
             let target = try fixture.makeTarget(name: "forward-undo")
             let connection = try c.connect(target)
@@ -180,7 +180,7 @@ public enum BackendConformance {
 
     /// A transactional step whose script fails leaves nothing of it, one failed row, and the
     /// state as it was; the connection keeps working.
-    public static func failedTransactionalStepLeavesNoTrace(_ fixture: any BackendFixture) throws {
+    package static func failedTransactionalStepLeavesNoTrace(_ fixture: any BackendFixture) throws {
         try check(fixture) { c in
             let target = try fixture.makeTarget(name: "failed-transaction")
             let connection = try c.connect(target)
@@ -269,7 +269,7 @@ public enum BackendConformance {
 
     /// A no-transaction step that fails leaves the target dirty, with the statements before the
     /// failure applied and those after it not.
-    public static func failedNoTransactionStepLeavesTargetDirty(_ fixture: any BackendFixture) throws {
+    package static func failedNoTransactionStepLeavesTargetDirty(_ fixture: any BackendFixture) throws {
         try check(fixture) { c in
             let target = try fixture.makeTarget(name: "failed-no-transaction")
             let connection = try c.connect(target)
@@ -309,7 +309,7 @@ public enum BackendConformance {
     /// A failed no-transaction step says how many statements completed and where the failing one
     /// starts (docs/recovery.md#when-a-target-is-dirty: `stopped at statement 3 of 4, line 3`), in
     /// the error and the history row.
-    public static func failedNoTransactionStepSaysWhereItStopped(_ fixture: any BackendFixture) throws {
+    package static func failedNoTransactionStepSaysWhereItStopped(_ fixture: any BackendFixture) throws {
         try check(fixture) { c in
             let target = try fixture.makeTarget(name: "statement-progress")
             let connection = try c.connect(target)
@@ -332,7 +332,7 @@ public enum BackendConformance {
 
     /// A `repair` step records a row and runs nothing; `rolled-back` ends the dirtiness with the
     /// version not applied, and the failed row stays.
-    public static func repairRowRecordsAResolutionWithoutRunningSQL(_ fixture: any BackendFixture) throws {
+    package static func repairRowRecordsAResolutionWithoutRunningSQL(_ fixture: any BackendFixture) throws {
         try check(fixture) { c in
             let target = try fixture.makeTarget(name: "repair-row")
             let connection = try c.connect(target)
@@ -353,7 +353,7 @@ public enum BackendConformance {
 
     /// A no-transaction script that opens its own transaction and fails inside it is rolled
     /// back; the row records the failure and the connection stays usable.
-    public static func failedScriptInsideItsOwnTransactionIsRolledBack(_ fixture: any BackendFixture) throws {
+    package static func failedScriptInsideItsOwnTransactionIsRolledBack(_ fixture: any BackendFixture) throws {
         try check(fixture) { c in
             let target = try fixture.makeTarget(name: "own-transaction-failed")
             let connection = try c.connect(target)
@@ -386,7 +386,7 @@ public enum BackendConformance {
 
     /// A successful no-transaction step completes its row; a script with its own BEGIN … COMMIT
     /// runs as written.
-    public static func noTransactionStepCompletesItsRow(_ fixture: any BackendFixture) throws {
+    package static func noTransactionStepCompletesItsRow(_ fixture: any BackendFixture) throws {
         try check(fixture) { c in
             let target = try fixture.makeTarget(name: "no-transaction")
             let connection = try c.connect(target)
@@ -413,7 +413,7 @@ public enum BackendConformance {
     // MARK: Timeouts and cancel
 
     /// A statement running past the statement timeout is stopped early and rolled back.
-    public static func statementTimeoutStopsSlowStatement(_ fixture: any BackendFixture) throws {
+    package static func statementTimeoutStopsSlowStatement(_ fixture: any BackendFixture) throws {
         try check(fixture) { c in
             let target = try fixture.makeTarget(name: "statement-timeout")
             var short = timeouts
@@ -446,7 +446,7 @@ public enum BackendConformance {
     }
 
     /// `canceller.cancel()` from another thread stops a running statement; nothing is applied.
-    public static func cancelStopsRunningStatement(_ fixture: any BackendFixture) throws {
+    package static func cancelStopsRunningStatement(_ fixture: any BackendFixture) throws {
         try check(fixture) { c in
             let target = try fixture.makeTarget(name: "cancel")
             let setup = try c.connect(target)
@@ -502,7 +502,7 @@ public enum BackendConformance {
     }
 
     /// A cancel that arrives while nothing runs must not hit the next statement.
-    public static func cancelWhileIdleIsANoOp(_ fixture: any BackendFixture) throws {
+    package static func cancelWhileIdleIsANoOp(_ fixture: any BackendFixture) throws {
         try check(fixture) { c in
             let target = try fixture.makeTarget(name: "idle-cancel")
             let connection = try c.connect(target)
@@ -519,7 +519,7 @@ public enum BackendConformance {
     // MARK: Rows
 
     /// `skip` and `baseline` steps record a successful row and never run SQL.
-    public static func skipAndBaselineRecordRowsWithoutRunningSQL(_ fixture: any BackendFixture) throws {
+    package static func skipAndBaselineRecordRowsWithoutRunningSQL(_ fixture: any BackendFixture) throws {
         try check(fixture) { c in
             let target = try fixture.makeTarget(name: "skip")
             let connection = try c.connect(target)
@@ -545,7 +545,7 @@ public enum BackendConformance {
 
     /// Rows keep what the step said (kinds, checksums, run ids, applied_by, description with
     /// quotes and non-ASCII text), ids and start times ascend, and `run` returns the stored row.
-    public static func historyRowsRecordStepDetails(_ fixture: any BackendFixture) throws {
+    package static func historyRowsRecordStepDetails(_ fixture: any BackendFixture) throws {
         try check(fixture) { c in
             let target = try fixture.makeTarget(name: "row-details")
             let connection = try c.connect(target)
@@ -604,7 +604,7 @@ public enum BackendConformance {
     }
 
     /// What one connection wrote, a new connection reads.
-    public static func historyPersistsAcrossConnections(_ fixture: any BackendFixture) throws {
+    package static func historyPersistsAcrossConnections(_ fixture: any BackendFixture) throws {
         try check(fixture) { c in
             let target = try fixture.makeTarget(name: "persist")
             let first = try c.connect(target)
@@ -624,7 +624,7 @@ public enum BackendConformance {
     }
 
     /// After `close()`, every call throws `BackendError.closed`; closing twice is harmless.
-    public static func closedConnectionRefusesWork(_ fixture: any BackendFixture) throws {
+    package static func closedConnectionRefusesWork(_ fixture: any BackendFixture) throws {
         try check(fixture) { c in
             let target = try fixture.makeTarget(name: "closed")
             let connection = try c.connect(target)
@@ -649,7 +649,7 @@ public enum BackendConformance {
 
     /// Two schemas of one database are independent targets: history, lock and tables. Passes
     /// trivially for backends without schemas (`makeSiblingTarget` returns nil).
-    public static func siblingSchemasAreIndependent(_ fixture: any BackendFixture) throws {
+    package static func siblingSchemasAreIndependent(_ fixture: any BackendFixture) throws {
         try check(fixture) { c in
             let target = try fixture.makeTarget(name: "schema-a")
             guard let sibling = try fixture.makeSiblingTarget(of: target, name: "schema-b") else { return }
@@ -689,7 +689,7 @@ public enum BackendConformance {
     /// The same structure reached by different scripts (a table created whole, or grown by
     /// `ADD COLUMN`; in a sibling schema where the backend has schemas) has one fingerprint, and
     /// the history table never counts.
-    public static func fingerprintIgnoresBuildPathAndHistory(_ fixture: any BackendFixture) throws {
+    package static func fingerprintIgnoresBuildPathAndHistory(_ fixture: any BackendFixture) throws {
         try check(fixture) { c in
             let empty = try fixture.makeTarget(name: "fp-empty")
             let bare = try c.connect(empty)
@@ -713,7 +713,7 @@ public enum BackendConformance {
     }
 
     /// One structural difference (an index, a column) changes the fingerprint, and the diff names it.
-    public static func fingerprintNamesEveryDifference(_ fixture: any BackendFixture) throws {
+    package static func fingerprintNamesEveryDifference(_ fixture: any BackendFixture) throws {
         try check(fixture) { c in
             let base = "CREATE TABLE tm_fpd (id integer, name text)"
             let reference = try build(try fixture.makeTarget(name: "fpd-ref"), [base, "CREATE INDEX tm_fpd_name ON tm_fpd (name)"], c)
@@ -739,7 +739,7 @@ public enum BackendConformance {
 
     /// Columns in another physical order (re-added last by an undo) are their own verdict:
     /// neither equal nor a structural difference.
-    public static func fingerprintSeesColumnOrderApart(_ fixture: any BackendFixture) throws {
+    package static func fingerprintSeesColumnOrderApart(_ fixture: any BackendFixture) throws {
         try check(fixture) { c in
             let ordered = try build(try fixture.makeTarget(name: "fpo-a"), ["CREATE TABLE tm_fpo (id integer, a text, b text)"], c)
             let readded = try build(
@@ -761,7 +761,7 @@ public enum BackendConformance {
     /// `databaseNotFound` naming the target, and asking again still finds nothing; where the
     /// database exists (a PostgreSQL schema) it reads an empty history and refuses to create
     /// the history table. Either way no `tidemark_history` appears.
-    public static func readOnlyConnectionToANewTargetCreatesNothing(_ fixture: any BackendFixture) throws {
+    package static func readOnlyConnectionToANewTargetCreatesNothing(_ fixture: any BackendFixture) throws {
         try check(fixture) { c in
             let target = try fixture.makeTarget(name: "read-only-new")
             let connection: any BackendConnection
@@ -793,7 +793,7 @@ public enum BackendConformance {
 
     /// A read-only connection to a migrated target reads its history and fingerprint, and
     /// refuses the lock, the history table and steps with `readOnly`, changing nothing.
-    public static func readOnlyConnectionReadsButRefusesChanges(_ fixture: any BackendFixture) throws {
+    package static func readOnlyConnectionReadsButRefusesChanges(_ fixture: any BackendFixture) throws {
         try check(fixture) { c in
             let target = try fixture.makeTarget(name: "read-only-existing")
             let writer = try c.connect(target)
@@ -827,7 +827,7 @@ public enum BackendConformance {
     /// Size estimates (docs/live-production.md#lint-and-lock-risk-in-the-plan) are read on a
     /// read-only connection, never fail for a relation that does not exist (it is absent from the
     /// answer), and are never negative.
-    public static func estimatedRowsReadsOnlyAndOmitsMissingRelations(_ fixture: any BackendFixture) throws {
+    package static func estimatedRowsReadsOnlyAndOmitsMissingRelations(_ fixture: any BackendFixture) throws {
         try check(fixture) { c in
             let target = try fixture.makeTarget(name: "estimates")
             let writer = try c.connect(target)
@@ -847,7 +847,7 @@ public enum BackendConformance {
     /// Another tool's history table reads back as text, NULL as nil, on a read-only connection
     /// that creates nothing; a table that is not there, or lacks a column, reads as nil (never an
     /// error, and never a column read as a string literal, as SQLite reads an unknown "name").
-    public static func foreignTableRowsReadAsTextOnAReadOnlyConnection(_ fixture: any BackendFixture) throws {
+    package static func foreignTableRowsReadAsTextOnAReadOnlyConnection(_ fixture: any BackendFixture) throws {
         try check(fixture) { c in
             let target = try fixture.makeTarget(name: "foreign")
             try fixture.createForeignTable(
@@ -869,7 +869,7 @@ public enum BackendConformance {
     /// A verify script (Sqitch's `verify/`) writes no history row and leaves nothing behind, with
     /// or without its own transaction; a failing one throws `.verifyFailed` naming the script, and
     /// a transaction it leaves open is rolled back, so the next step runs.
-    public static func verifyRecordsNothingAndChangesNothing(_ fixture: any BackendFixture) throws {
+    package static func verifyRecordsNothingAndChangesNothing(_ fixture: any BackendFixture) throws {
         try check(fixture) { c in
             let target = try fixture.makeTarget(name: "verify")
             let connection = try c.connect(target)
@@ -914,7 +914,7 @@ public enum BackendConformance {
         }
     }
 
-    public static func step(
+    package static func step(
         _ version: String, _ kind: StepKind, sql: String, transactional: Bool = true, scriptPath: String? = nil,
         runID: String = "conformance-run", appliedBy: String = "conformance@localhost", description: String? = nil,
         attempt: Int = 1

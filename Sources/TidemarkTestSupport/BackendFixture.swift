@@ -4,7 +4,7 @@ import TidemarkCore
 /// A backend under conformance test: it makes fresh targets and can look at their schema
 /// through its own means, so the suite checks real effects, not just history rows.
 /// Implementations are thread-safe.
-public protocol BackendFixture: Sendable, CustomStringConvertible {
+package protocol BackendFixture: Sendable, CustomStringConvertible {
     var backend: any Backend { get }
 
     /// A fresh target with an empty schema and no history; unique per call.
@@ -39,7 +39,7 @@ public protocol BackendFixture: Sendable, CustomStringConvertible {
 
 extension BackendFixture {
     /// PostgreSQL, SQLite and the in-memory backend roll DDL back.
-    public var transactionalDDL: Bool { true }
+    package var transactionalDDL: Bool { true }
 }
 
 /// `CREATE TABLE` and `INSERT` statements for a fixture's foreign table, in SQL both PostgreSQL

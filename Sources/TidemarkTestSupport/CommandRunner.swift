@@ -2,20 +2,20 @@ import Foundation
 
 /// Runs the built `tidemark` executable as a user would, capturing its output and exit code.
 /// Thread-safe: each call starts its own process.
-public enum CommandRunner {
+package enum CommandRunner {
     /// What one run of the command produced.
-    public struct Result: Sendable, CustomStringConvertible {
-        public var status: Int32
-        public var standardOutput: String
-        public var standardError: String
+    package struct Result: Sendable, CustomStringConvertible {
+        package var status: Int32
+        package var standardOutput: String
+        package var standardError: String
 
-        public var description: String {
+        package var description: String {
             "exit \(status)\n--- stdout\n\(standardOutput)--- stderr\n\(standardError)"
         }
     }
 
     /// The repository root (the folder holding Package.swift), found from this source file.
-    public static let repositoryRoot: URL = {
+    package static let repositoryRoot: URL = {
         var url = URL(fileURLWithPath: #filePath)
         while url.path != "/" {
             url.deleteLastPathComponent()
@@ -25,7 +25,7 @@ public enum CommandRunner {
     }()
 
     /// The `tidemark` binary beside the running test bundle (SwiftPM builds it with the tests).
-    public static var executable: URL {
+    package static var executable: URL {
         let testBinary = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
         var directory = testBinary.deletingLastPathComponent()
         // macOS runs tests from inside a .xctest bundle: climb out of it.
@@ -40,27 +40,27 @@ public enum CommandRunner {
     }
 
     /// Another OS user to run the command as (through `setpriv`; the tests must run as root).
-    public struct User: Sendable {
-        public var name: String
-        public var group: String
+    package struct User: Sendable {
+        package var name: String
+        package var group: String
 
-        public init(name: String, group: String) {
+        package init(name: String, group: String) {
             self.name = name
             self.group = group
         }
 
         /// Debian's unprivileged user.
-        public static let nobody = User(name: "nobody", group: "nogroup")
+        package static let nobody = User(name: "nobody", group: "nogroup")
 
         /// Whether this process may run commands as another user.
-        public static var canSwitch: Bool {
+        package static var canSwitch: Bool {
             geteuid() == 0 && FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv")
         }
     }
 
     /// Runs `tidemark arguments…` in `directory` with `environment` added to this process's
     /// environment, standard input closed (as under cron or CI), as `user` if one is given.
-    public static func run(
+    package static func run(
         _ arguments: [String], in directory: URL? = nil, environment: [String: String] = [:], as user: User? = nil
     ) throws -> Result {
         try launch(arguments, in: directory, environment: environment, as: user).collect()
@@ -69,7 +69,7 @@ public enum CommandRunner {
     /// The same, awaited without blocking a Swift concurrency thread: the process is waited for
     /// on a thread of its own. Tests run in parallel on a pool as small as the core count, and a
     /// blocked pool thread stalls every other suite (their timeouts then measure the wait).
-    public static func run(
+    package static func run(
         _ arguments: [String], in directory: URL? = nil, environment: [String: String] = [:], as user: User? = nil
     ) async throws -> Result {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Result, any Error>) in
@@ -87,7 +87,7 @@ public enum CommandRunner {
 
     /// A `tidemark` process started and not waited for: a test can signal it (SIGKILL a runner)
     /// and then collect what it printed. Thread-safe: the process is only signalled and awaited.
-    public final class Launched: @unchecked Sendable {
+    package final class Launched: @unchecked Sendable {
         // @unchecked: Process and Pipe are not Sendable; this type only signals the process and
         // reads each pipe once, on the thread `wait()` starts.
         private let process: Process
@@ -100,18 +100,18 @@ public enum CommandRunner {
             self.errors = errors
         }
 
-        public var processIdentifier: Int32 { process.processIdentifier }
+        package var processIdentifier: Int32 { process.processIdentifier }
 
         /// Whether the process has not ended yet.
-        public var isRunning: Bool { process.isRunning }
+        package var isRunning: Bool { process.isRunning }
 
         /// Sends `signal` (SIGKILL, SIGINT) to the process.
-        public func send(_ signal: Int32) {
+        package func send(_ signal: Int32) {
             kill(process.processIdentifier, signal)
         }
 
         /// Waits for the process on a thread of its own and returns what it printed.
-        public func wait() async -> Result {
+        package func wait() async -> Result {
             await withCheckedContinuation { (continuation: CheckedContinuation<Result, Never>) in
                 let thread = Thread { [self] in continuation.resume(returning: collect()) }
                 thread.name = "tidemark-test-launched"
@@ -134,7 +134,7 @@ public enum CommandRunner {
     /// Starts `tidemark arguments…` in `directory` with `environment` added to this process's
     /// environment, standard input closed (as under cron or CI), as `user` if one is given,
     /// without waiting for it.
-    public static func launch(
+    package static func launch(
         _ arguments: [String], in directory: URL? = nil, environment: [String: String] = [:], as user: User? = nil
     ) throws -> Launched {
         let process = Process()
@@ -160,7 +160,7 @@ public enum CommandRunner {
     }
 
     /// A fresh temporary directory, removed by the caller.
-    public static func temporaryDirectory(_ prefix: String = "tidemark-test") throws -> URL {
+    package static func temporaryDirectory(_ prefix: String = "tidemark-test") throws -> URL {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("\(prefix)-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
         return url

@@ -3,27 +3,27 @@ import Synchronization
 
 /// Runs a program other than tidemark (python3, chromium) found on `PATH`, as tests use real
 /// peers to check what tidemark wrote. Thread-safe: each call starts its own process.
-public enum ExternalTool {
+package enum ExternalTool {
     /// What one run printed and how it ended. Thread-safe value.
-    public struct Result: Sendable, CustomStringConvertible {
-        public var status: Int32
-        public var standardOutput: String
-        public var standardError: String
+    package struct Result: Sendable, CustomStringConvertible {
+        package var status: Int32
+        package var standardOutput: String
+        package var standardError: String
 
-        public var description: String {
+        package var description: String {
             "exit \(status)\n--- stdout\n\(standardOutput)--- stderr\n\(standardError)"
         }
     }
 
     /// Whether `tool` is on `PATH`.
-    public static func exists(_ tool: String) -> Bool {
+    package static func exists(_ tool: String) -> Bool {
         let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
         return path.split(separator: ":").contains { FileManager.default.isExecutableFile(atPath: "\($0)/\(tool)") }
     }
 
     /// Runs `tool arguments…` with standard input closed, awaited on a thread of its own (never
     /// blocking a Swift concurrency thread).
-    public static func run(_ tool: String, _ arguments: [String], in directory: URL? = nil) async throws -> Result {
+    package static func run(_ tool: String, _ arguments: [String], in directory: URL? = nil) async throws -> Result {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Result, any Error>) in
             let thread = Thread {
                 do {

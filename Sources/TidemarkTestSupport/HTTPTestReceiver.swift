@@ -15,9 +15,9 @@ import Synchronization
 /// Plain POSIX sockets, so the tests exercise the real client (URLSession over libcurl) with no
 /// extra package. Thread-safe: state sits behind a `Mutex`; one thread accepts, one thread
 /// serves each connection (keep-alive included).
-public final class HTTPTestReceiver: Sendable {
+package final class HTTPTestReceiver: Sendable {
     /// How to answer one request.
-    public enum Reply: Sendable, Hashable {
+    package enum Reply: Sendable, Hashable {
         /// Answer with this status and headers (and a two-byte body).
         case status(Int, headers: [String: String] = [:])
         /// Answer with this status and a JSON body, as a service's API does.
@@ -32,20 +32,20 @@ public final class HTTPTestReceiver: Sendable {
     }
 
     /// One request as received. Thread-safe value.
-    public struct Request: Sendable {
-        public var method: String
-        public var path: String
+    package struct Request: Sendable {
+        package var method: String
+        package var path: String
         /// Header names lower-cased.
-        public var headers: [String: String]
-        public var body: Data
-        public var receivedAt: Date
+        package var headers: [String: String]
+        package var body: Data
+        package var receivedAt: Date
         /// How this request was answered.
-        public var reply: Reply
+        package var reply: Reply
 
-        public func header(_ name: String) -> String? { headers[name.lowercased()] }
-        public var bodyText: String { String(decoding: body, as: UTF8.self) }
+        package func header(_ name: String) -> String? { headers[name.lowercased()] }
+        package var bodyText: String { String(decoding: body, as: UTF8.self) }
         /// The body as a JSON object (nil when it is not one).
-        public func jsonObject() -> [String: Any]? {
+        package func jsonObject() -> [String: Any]? {
             (try? JSONSerialization.jsonObject(with: body)) as? [String: Any]
         }
     }
@@ -58,21 +58,21 @@ public final class HTTPTestReceiver: Sendable {
         var stopped = false
     }
 
-    public let port: Int
+    package let port: Int
     private let listener: Int32
     private let state: Mutex<State>
     private let acceptorDone = DispatchSemaphore(value: 0)
 
     /// Listens on 127.0.0.1:`port` (0: any free port); answers with `replies` in order, then
     /// `otherwise` for every later request.
-    public convenience init(port: Int = 0, replies: [Reply] = [], otherwise: Reply = .status(200)) throws {
+    package convenience init(port: Int = 0, replies: [Reply] = [], otherwise: Reply = .status(200)) throws {
         let bound = try Self.boundSocket(port: port)
         try self.init(listeningOn: bound, replies: replies, otherwise: otherwise)
     }
 
     /// Listens on the port `closed` has held since it was made (the same socket, so nothing
     /// else can have taken the port in between): the receiver that was down comes back up.
-    public convenience init(reopening closed: ClosedPort, replies: [Reply] = [], otherwise: Reply = .status(200)) throws {
+    package convenience init(reopening closed: ClosedPort, replies: [Reply] = [], otherwise: Reply = .status(200)) throws {
         let socket = try closed.take()
         try self.init(listeningOn: (socket, closed.port), replies: replies, otherwise: otherwise)
     }
@@ -96,12 +96,12 @@ public final class HTTPTestReceiver: Sendable {
     }
 
     /// `http://127.0.0.1:PORT/PATH`.
-    public func url(path: String = "/hook") -> String {
+    package func url(path: String = "/hook") -> String {
         "http://127.0.0.1:\(port)\(path.hasPrefix("/") ? path : "/" + path)"
     }
 
     /// Queues more scripted replies after those not yet used.
-    public func script(_ replies: [Reply], otherwise: Reply? = nil) {
+    package func script(_ replies: [Reply], otherwise: Reply? = nil) {
         state.withLock { state in
             state.replies += replies
             if let otherwise { state.otherwise = otherwise }
@@ -109,10 +109,10 @@ public final class HTTPTestReceiver: Sendable {
     }
 
     /// Every request so far, in arrival order.
-    public var requests: [Request] { state.withLock { $0.requests } }
+    package var requests: [Request] { state.withLock { $0.requests } }
 
     /// Waits (polling, generously bounded) until at least `count` requests have arrived.
-    public func waitForRequests(_ count: Int, timeout: Duration = .seconds(30)) async -> [Request] {
+    package func waitForRequests(_ count: Int, timeout: Duration = .seconds(30)) async -> [Request] {
         let clock = ContinuousClock()
         let deadline = clock.now + timeout
         while clock.now < deadline {
@@ -124,7 +124,7 @@ public final class HTTPTestReceiver: Sendable {
     }
 
     /// Closes the port (new connections are refused) and every open connection. Idempotent.
-    public func stop() {
+    package func stop() {
         let clients: Set<Int32>? = state.withLock { state in
             guard !state.stopped else { return nil }
             state.stopped = true
@@ -142,11 +142,11 @@ public final class HTTPTestReceiver: Sendable {
     /// test's listener nor an outgoing connection's source port; `HTTPTestReceiver(reopening:)`
     /// brings a receiver up on it. (A port closed and reused later could be taken in between:
     /// that made a test fail with "Address already in use" under a loaded CI.)
-    public final class ClosedPort: Sendable {
-        public let port: Int
+    package final class ClosedPort: Sendable {
+        package let port: Int
         private let socket: Mutex<Int32?>
 
-        public init() throws {
+        package init() throws {
             let bound = try HTTPTestReceiver.boundSocket(port: 0)
             self.port = bound.port
             self.socket = Mutex(bound.socket)
@@ -157,7 +157,7 @@ public final class HTTPTestReceiver: Sendable {
         }
 
         /// `http://127.0.0.1:PORT/PATH`.
-        public func url(path: String = "/hook") -> String {
+        package func url(path: String = "/hook") -> String {
             "http://127.0.0.1:\(port)\(path.hasPrefix("/") ? path : "/" + path)"
         }
 

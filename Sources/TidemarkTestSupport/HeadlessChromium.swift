@@ -3,24 +3,24 @@ import Foundation
 /// Headless Chromium (Debian `chromium`, installed by scripts/install-deps) loading a page
 /// from a file, with every HTTP request routed to a recording proxy on 127.0.0.1: what the
 /// page logged on its console and what it asked of the network. Thread-safe (no state).
-public enum HeadlessChromium {
+package enum HeadlessChromium {
     /// What one load showed. Thread-safe value.
-    public struct Load: Sendable {
+    package struct Load: Sendable {
         /// The DOM after scripts ran (`--dump-dom`); empty for a screenshot.
-        public var dom: String
+        package var dom: String
         /// Lines Chromium logged for the page's console (messages, errors, refused requests).
-        public var console: [String]
+        package var console: [String]
         /// What the page asked of the network (the proxy saw it).
-        public var requests: [HTTPTestReceiver.Request]
+        package var requests: [HTTPTestReceiver.Request]
     }
 
-    public struct Failure: Error, CustomStringConvertible {
-        public var description: String
+    package struct Failure: Error, CustomStringConvertible {
+        package var description: String
     }
 
     /// Loads `page`; with `screenshot`, saves a PNG of a 1400×`height` window there instead of
     /// dumping the DOM.
-    public static func load(_ page: URL, screenshot: URL? = nil, height: Int = 2200) async throws -> Load {
+    package static func load(_ page: URL, screenshot: URL? = nil, height: Int = 2200) async throws -> Load {
         guard ExternalTool.exists("chromium") else {
             throw Failure(description: "chromium is missing: scripts/install-deps --peers installs it")
         }
@@ -54,7 +54,7 @@ public enum HeadlessChromium {
 
     /// Where tests leave what a person may want to look at (screenshots): `.build/test-artifacts`
     /// in the repository, or `TIDEMARK_TEST_ARTIFACTS`.
-    public static var artifacts: URL {
+    package static var artifacts: URL {
         let url = ProcessInfo.processInfo.environment["TIDEMARK_TEST_ARTIFACTS"].map { URL(fileURLWithPath: $0) }
             ?? CommandRunner.repositoryRoot.appendingPathComponent(".build/test-artifacts")
         try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)

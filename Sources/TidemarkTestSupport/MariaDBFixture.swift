@@ -5,41 +5,41 @@ import TidemarkMySQL
 /// MariaDB under the conformance suite: every target is a fresh database on the test server
 /// (`TestMariaDB.url`), so tests are independent and may run in parallel. Databases are left for
 /// the throwaway server to take away. Thread-safe value: each call opens its own connection.
-public struct MariaDBFixture: BackendFixture {
+package struct MariaDBFixture: BackendFixture {
     /// The test server's URL (root of a throwaway server).
-    public let url: String
+    package let url: String
 
-    public var backend: any Backend { MySQLBackend() }
-    public var description: String { "MariaDB" }
+    package var backend: any Backend { MySQLBackend() }
+    package var description: String { "MariaDB" }
 
     /// Nil when no test server is configured (`TestMariaDB.url` is nil).
-    public init?() {
+    package init?() {
         guard let url = TestMariaDB.url else { return nil }
         self.url = url
     }
 
-    public func makeTarget(name: String) throws -> Target {
+    package func makeTarget(name: String) throws -> Target {
         Target(name: name, environment: "test", connection: .url(url), schema: try TestMariaDB.createDatabase(for: name))
     }
 
-    public func makeSiblingTarget(of target: Target, name: String) throws -> Target? {
+    package func makeSiblingTarget(of target: Target, name: String) throws -> Target? {
         var sibling = try makeTarget(name: name)
         sibling.connection = target.connection
         return sibling
     }
 
-    public func createTableSQL(_ table: String) -> String {
+    package func createTableSQL(_ table: String) -> String {
         "CREATE TABLE \(TestMariaDB.quoted(table)) (id integer)"
     }
 
     /// MariaDB and MySQL commit DDL implicitly.
-    public var transactionalDDL: Bool { false }
+    package var transactionalDDL: Bool { false }
 
-    public var failingSQL: String { "SELECT * FROM tidemark_fixture_missing_table" }
+    package var failingSQL: String { "SELECT * FROM tidemark_fixture_missing_table" }
 
-    public func slowSQL(seconds: Int) -> String { "SELECT SLEEP(\(seconds))" }
+    package func slowSQL(seconds: Int) -> String { "SELECT SLEEP(\(seconds))" }
 
-    public func createForeignTable(_ table: String, columns: [String], rows: [[String?]], in target: Target) throws {
+    package func createForeignTable(_ table: String, columns: [String], rows: [[String?]], in target: Target) throws {
         let name = TestMariaDB.quoted(target.schema ?? "") + "." + TestMariaDB.quoted(table)
         var sql = "CREATE TABLE \(name) (\(columns.map { "\(TestMariaDB.quoted($0)) text" }.joined(separator: ", ")));\n"
         for row in rows {
@@ -49,7 +49,7 @@ public struct MariaDBFixture: BackendFixture {
         try TestMariaDB.execute(sql)
     }
 
-    public func tableExists(_ table: String, in target: Target) throws -> Bool {
+    package func tableExists(_ table: String, in target: Target) throws -> Bool {
         try TestMariaDB.tableExists(table, inDatabase: target.schema ?? "")
     }
 }

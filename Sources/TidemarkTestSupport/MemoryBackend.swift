@@ -11,18 +11,18 @@ import TidemarkCore
 /// database fails: a transactional failure leaves the schema as it was, a no-transaction one
 /// keeps what ran before the failing statement. It passes the same conformance suite as the
 /// real backends.
-public struct MemoryBackend: Backend {
-    public let store: MemoryStore
+package struct MemoryBackend: Backend {
+    package let store: MemoryStore
 
-    public init(store: MemoryStore = .shared) {
+    package init(store: MemoryStore = .shared) {
         self.store = store
     }
 
-    public var kind: BackendKind { .memory }
+    package var kind: BackendKind { .memory }
 
     /// Read-write creates the target's database on first use, like a SQLite file; read-only
     /// fails with `databaseNotFound` when nothing ever created it.
-    public func connect(to target: Target, access: ConnectionAccess, timeouts: Timeouts, logger: Logger) throws(BackendError)
+    package func connect(to target: Target, access: ConnectionAccess, timeouts: Timeouts, logger: Logger) throws(BackendError)
         -> any BackendConnection
     {
         let database: MemoryDatabase
@@ -52,12 +52,12 @@ public struct MemoryBackend: Backend {
 extension MemoryBackend: BackupCapableBackend {
     /// Keeps a snapshot of the target's schema and history in the store under `path`; no file
     /// is written (the store is the "disk" of this backend).
-    public func backup(_ target: Target, to path: String, timeouts: Timeouts, logger: Logger) throws(BackendError) -> BackupRecord {
+    package func backup(_ target: Target, to path: String, timeouts: Timeouts, logger: Logger) throws(BackendError) -> BackupRecord {
         try store.saveBackup(of: target, at: path)
         return BackupRecord(target: target.name, path: path, method: "memory snapshot", bytes: 0)
     }
 
-    public func restore(_ target: Target, from path: String, timeouts: Timeouts, logger: Logger) throws(BackendError) {
+    package func restore(_ target: Target, from path: String, timeouts: Timeouts, logger: Logger) throws(BackendError) {
         guard try store.restoreBackup(of: target, from: path) else {
             throw .backupFailed(target: target.name, message: "no in-memory backup at \(path).")
         }
@@ -68,9 +68,9 @@ extension MemoryBackend: BackupCapableBackend {
 ///
 /// Not thread-safe (like every `BackendConnection`): one worker uses it; `canceller` may be
 /// called from anywhere. Closing (or deinit) releases the lock.
-public final class MemoryConnection: BackendConnection {
-    public let target: Target
-    public var canceller: any StatementCanceller { signal }
+package final class MemoryConnection: BackendConnection {
+    package let target: Target
+    package var canceller: any StatementCanceller { signal }
 
     private var database: MemoryDatabase?
     private let access: ConnectionAccess
@@ -99,7 +99,7 @@ public final class MemoryConnection: BackendConnection {
 
     // MARK: Lock
 
-    public func tryLock(timeout: Duration) throws(BackendError) -> Bool {
+    package func tryLock(timeout: Duration) throws(BackendError) -> Bool {
         let database = try writableDatabase("take the migration lock")
         let clock = ContinuousClock()
         let deadline = clock.now.advanced(by: timeout)
@@ -117,7 +117,7 @@ public final class MemoryConnection: BackendConnection {
         }
     }
 
-    public func unlock() throws(BackendError) {
+    package func unlock() throws(BackendError) {
         releaseLock(of: try openDatabase())
     }
 
@@ -130,23 +130,23 @@ public final class MemoryConnection: BackendConnection {
 
     // MARK: History
 
-    public func ensureHistoryTable() throws(BackendError) {
+    package func ensureHistoryTable() throws(BackendError) {
         try writableDatabase("create tidemark_history").state.withLock { $0.historyTableExists = true }
     }
 
-    public func readHistory() throws(BackendError) -> [HistoryEntry] {
+    package func readHistory() throws(BackendError) -> [HistoryEntry] {
         try openDatabase().state.withLock { $0.historyTableExists ? $0.history : [] }
     }
 
     /// The estimates a test set with `MemoryStore.setEstimatedRows`.
-    public func estimatedRows(of relations: [String]) throws(BackendError) -> [String: Double] {
+    package func estimatedRows(of relations: [String]) throws(BackendError) -> [String: Double] {
         let known = try openDatabase().state.withLock { $0.estimatedRows }
         return known.filter { relations.contains($0.key) }
     }
 
     /// The rows a test set with `MemoryStore.setForeignTable`, the requested columns in order (a
     /// column the table lacks reads as NULL).
-    public func readRows(of table: ForeignTable) throws(BackendError) -> [[String?]]? {
+    package func readRows(of table: ForeignTable) throws(BackendError) -> [[String?]]? {
         guard let stored = try openDatabase().state.withLock({ $0.foreignTables[table.qualifiedName] }),
             Set(table.columns).isSubset(of: Set(stored.columns))
         else { return nil }
@@ -156,7 +156,7 @@ public final class MemoryConnection: BackendConnection {
 
     /// Tables with their columns in order, and indexes; the dialect has no types, constraints
     /// or other objects, so columns carry no definition.
-    public func fingerprint() throws(BackendError) -> SchemaFingerprint {
+    package func fingerprint() throws(BackendError) -> SchemaFingerprint {
         let schema = try openDatabase().state.withLock { $0.schema }
         var builder = SchemaFingerprintBuilder()
         for table in schema.tables.values {
@@ -171,7 +171,7 @@ public final class MemoryConnection: BackendConnection {
     // MARK: Steps
 
     @discardableResult
-    public func run(_ step: StepRequest) throws(BackendError) -> HistoryEntry {
+    package func run(_ step: StepRequest) throws(BackendError) -> HistoryEntry {
         let database = try writableDatabase("run version \(step.version)")
         let hasHistory = database.state.withLock { $0.historyTableExists }
         guard hasHistory else {
@@ -202,7 +202,7 @@ public final class MemoryConnection: BackendConnection {
     }
 
     /// Runs the statements on a copy of the schema, which is then dropped: a verify changes nothing.
-    public func verify(_ request: VerifyRequest) throws(BackendError) {
+    package func verify(_ request: VerifyRequest) throws(BackendError) {
         let database = try writableDatabase("run verify script \(request.scriptPath)")
         var schema = database.state.withLock { $0.schema }
         for (line, parsed) in MemorySQL.statements(in: request.sql) {
@@ -360,7 +360,7 @@ public final class MemoryConnection: BackendConnection {
 
     // MARK: Close
 
-    public func close() {
+    package func close() {
         guard let database else { return }
         releaseLock(of: database)
         self.database = nil
@@ -443,21 +443,21 @@ final class MemoryCancelSignal: StatementCanceller {
 
 /// Scratch databases for rehearsals in tests: a fresh `memory:` database per call, forgotten
 /// on drop. Thread-safe value.
-public struct MemoryScratchProvider: ScratchDatabaseProvider {
-    public let store: MemoryStore
+package struct MemoryScratchProvider: ScratchDatabaseProvider {
+    package let store: MemoryStore
 
-    public init(store: MemoryStore = MemoryStore()) {
+    package init(store: MemoryStore = MemoryStore()) {
         self.store = store
     }
 
-    public var backend: any Backend { MemoryBackend(store: store) }
-    public var location: String { "an in-memory database" }
+    package var backend: any Backend { MemoryBackend(store: store) }
+    package var location: String { "an in-memory database" }
 
-    public func create() throws(BackendError) -> Target {
+    package func create() throws(BackendError) -> Target {
         Target(name: "scratch", environment: "rehearse", connection: .url("memory:rehearse-\(UInt64.random(in: 0...UInt64.max))"))
     }
 
-    public func drop(_ target: Target) {
+    package func drop(_ target: Target) {
         store.removeDatabase(of: target)
     }
 }
@@ -465,5 +465,5 @@ public struct MemoryScratchProvider: ScratchDatabaseProvider {
 extension BackendKind {
     /// The in-memory test backend's kind: its databases are `memory:NAME` (the scheme names the
     /// kind; Tidemark's own code knows nothing of it).
-    public static let memory = BackendKind(rawValue: "memory")
+    package static let memory = BackendKind(rawValue: "memory")
 }

@@ -9,9 +9,9 @@ import TidemarkCore
 ///
 /// `MemoryStore.shared` is what `MemoryBackend()` uses; tests that must not see each other's
 /// databases make their own with `MemoryStore()`.
-public final class MemoryStore: Sendable {
+package final class MemoryStore: Sendable {
     /// The process-wide store.
-    public static let shared = MemoryStore()
+    package static let shared = MemoryStore()
 
     private struct Directory {
         /// Backups by path: schema and history as they were (`MemoryBackend.backup`).
@@ -26,11 +26,11 @@ public final class MemoryStore: Sendable {
     private let connectionCounter = Atomic<UInt64>(0)
 
     /// An empty store, independent of `shared`.
-    public init() {}
+    package init() {}
 
     /// The database a target lives in: `memory:NAME`, combined with the target's schema when it
     /// has one (`NAME/SCHEMA`), so two schemas of one database are independent targets.
-    public static func databaseName(of target: Target) throws(BackendError) -> String {
+    package static func databaseName(of target: Target) throws(BackendError) -> String {
         let location = target.location
         guard case .other(scheme: "memory", let name) = location else {
             throw .unsupported(target: target.name, message: "not an in-memory target; use `url: memory:NAME`.")
@@ -42,32 +42,32 @@ public final class MemoryStore: Sendable {
     // MARK: Inspection
 
     /// The target's schema (tables, columns, indexes), or nil if nothing ever connected to it.
-    public func schema(of target: Target) -> MemorySchema? {
+    package func schema(of target: Target) -> MemorySchema? {
         existingDatabase(of: target)?.state.withLock { $0.schema }
     }
 
     /// The target's table names, sorted; empty for an unknown database.
-    public func tables(of target: Target) -> [String] {
+    package func tables(of target: Target) -> [String] {
         schema(of: target)?.tableNames ?? []
     }
 
     /// A table's columns in physical order, or nil when the table does not exist.
-    public func columns(of table: String, in target: Target) -> [String]? {
+    package func columns(of table: String, in target: Target) -> [String]? {
         schema(of: target)?.tables[table]?.columns
     }
 
     /// Every history row, oldest first, whether or not the history table was created.
-    public func history(of target: Target) -> [HistoryEntry] {
+    package func history(of target: Target) -> [HistoryEntry] {
         existingDatabase(of: target)?.state.withLock { $0.history } ?? []
     }
 
     /// Whether some connection holds the target's migration lock.
-    public func isLocked(_ target: Target) -> Bool {
+    package func isLocked(_ target: Target) -> Bool {
         existingDatabase(of: target)?.state.withLock { $0.lockOwner != nil } ?? false
     }
 
     /// The names of every database the store holds, sorted.
-    public var databaseNames: [String] {
+    package var databaseNames: [String] {
         shards.flatMap { shard in shard.databases.withLock { Array($0.keys) } }.sorted()
     }
 
@@ -75,7 +75,7 @@ public final class MemoryStore: Sendable {
 
     /// Gives a target a starting schema and history (e.g. a fleet already at version 3), with the
     /// history table in place. Replaces what the database held.
-    public func seed(_ target: Target, schema: MemorySchema = MemorySchema(), history: [HistoryEntry] = []) throws(BackendError) {
+    package func seed(_ target: Target, schema: MemorySchema = MemorySchema(), history: [HistoryEntry] = []) throws(BackendError) {
         let database = try database(of: target)
         database.state.withLock {
             $0.schema = schema
@@ -87,18 +87,18 @@ public final class MemoryStore: Sendable {
 
     /// Gives the target a table another tool keeps (`flyway_schema_history`, …) with these rows,
     /// as text; `name` may be `schema.table`. Replaces a table of that name.
-    public func setForeignTable(_ name: String, columns: [String], rows: [[String?]], for target: Target) throws(BackendError) {
+    package func setForeignTable(_ name: String, columns: [String], rows: [[String?]], for target: Target) throws(BackendError) {
         try database(of: target).state.withLock { $0.foreignTables[name] = (columns, rows) }
     }
 
     /// The rows of a table set with `setForeignTable`, or nil.
-    public func foreignRows(of name: String, in target: Target) -> [[String?]]? {
+    package func foreignRows(of name: String, in target: Target) -> [[String?]]? {
         existingDatabase(of: target)?.state.withLock { $0.foreignTables[name]?.rows }
     }
 
     /// Makes the next `count` connection attempts to the target fail; `transient` failures are the
     /// kind the executor retries.
-    public func failNextConnections(to target: Target, count: Int, transient: Bool = true) throws(BackendError) {
+    package func failNextConnections(to target: Target, count: Int, transient: Bool = true) throws(BackendError) {
         let database = try database(of: target)
         database.state.withLock {
             $0.pendingConnectFailures = max(0, count)
@@ -107,37 +107,37 @@ public final class MemoryStore: Sendable {
     }
 
     /// How many injected connection failures are still to come for the target.
-    public func pendingConnectionFailures(for target: Target) -> Int {
+    package func pendingConnectionFailures(for target: Target) -> Int {
         existingDatabase(of: target)?.state.withLock { $0.pendingConnectFailures } ?? 0
     }
 
     /// Adds artificial server time to every step run on the target (nil: back to the store's
     /// default). The latency counts against the statement timeout and can be cancelled.
-    public func setStepLatency(_ latency: Duration?, for target: Target) throws(BackendError) {
+    package func setStepLatency(_ latency: Duration?, for target: Target) throws(BackendError) {
         let database = try database(of: target)
         database.state.withLock { $0.stepLatency = latency }
     }
 
     /// Sets the catalog estimates the target's connections report (`estimatedRows(of:)`), by relation name.
-    public func setEstimatedRows(_ rows: [String: Double], for target: Target) throws(BackendError) {
+    package func setEstimatedRows(_ rows: [String: Double], for target: Target) throws(BackendError) {
         let database = try database(of: target)
         database.state.withLock { $0.estimatedRows = rows }
     }
 
     /// Artificial server time for every step on databases without their own latency.
-    public func setDefaultStepLatency(_ latency: Duration) {
+    package func setDefaultStepLatency(_ latency: Duration) {
         let nanoseconds = latency.components.seconds * 1_000_000_000 + latency.components.attoseconds / 1_000_000_000
         defaultLatencyNanoseconds.store(nanoseconds, ordering: .relaxed)
     }
 
     /// Forgets one target's database.
-    public func removeDatabase(of target: Target) {
+    package func removeDatabase(of target: Target) {
         guard let name = try? Self.databaseName(of: target) else { return }
         _ = shard(of: name).databases.withLock { $0.removeValue(forKey: name) }
     }
 
     /// Forgets every database and resets the default latency.
-    public func removeAll() {
+    package func removeAll() {
         for shard in shards { shard.databases.withLock { $0.removeAll() } }
         directory.withLock { $0 = Directory() }
         defaultLatencyNanoseconds.store(0, ordering: .relaxed)

@@ -5,42 +5,42 @@ import TidemarkPostgres
 /// PostgreSQL under the conformance suite: every target is a fresh schema in the test database
 /// (`TestPostgres.url`), so tests are independent and may run in parallel. Schemas are left for
 /// the throwaway cluster to take away. Thread-safe value: each call opens its own connection.
-public struct PostgresFixture: BackendFixture {
+package struct PostgresFixture: BackendFixture {
     /// The test database's URL (a superuser on a throwaway cluster).
-    public let url: String
+    package let url: String
 
-    public var backend: any Backend { PostgresBackend() }
-    public var description: String { "PostgreSQL" }
+    package var backend: any Backend { PostgresBackend() }
+    package var description: String { "PostgreSQL" }
 
     /// Nil when no test server is configured (`TestPostgres.url` is nil).
-    public init?() {
+    package init?() {
         guard let url = TestPostgres.url else { return nil }
         self.url = url
     }
 
-    public func makeTarget(name: String) throws -> Target {
+    package func makeTarget(name: String) throws -> Target {
         Target(name: name, environment: "test", connection: .url(url), schema: try TestPostgres.createSchema(for: name))
     }
 
-    public func makeSiblingTarget(of target: Target, name: String) throws -> Target? {
+    package func makeSiblingTarget(of target: Target, name: String) throws -> Target? {
         var sibling = try makeTarget(name: name)
         sibling.connection = target.connection
         return sibling
     }
 
-    public func createTableSQL(_ table: String) -> String {
+    package func createTableSQL(_ table: String) -> String {
         "CREATE TABLE \(TestPostgres.quoted(table)) (id integer)"
     }
 
-    public var failingSQL: String { "SELECT * FROM tidemark_fixture_missing_table" }
+    package var failingSQL: String { "SELECT * FROM tidemark_fixture_missing_table" }
 
-    public func slowSQL(seconds: Int) -> String { "SELECT pg_sleep(\(seconds))" }
+    package func slowSQL(seconds: Int) -> String { "SELECT pg_sleep(\(seconds))" }
 
-    public func createForeignTable(_ table: String, columns: [String], rows: [[String?]], in target: Target) throws {
+    package func createForeignTable(_ table: String, columns: [String], rows: [[String?]], in target: Target) throws {
         try TestPostgres.execute(ForeignTableSQL.statements(table, columns: columns, rows: rows, qualifier: target.schema ?? "public"))
     }
 
-    public func tableExists(_ table: String, in target: Target) throws -> Bool {
+    package func tableExists(_ table: String, in target: Target) throws -> Bool {
         try TestPostgres.tableExists(table, inSchema: target.schema ?? "public")
     }
 }

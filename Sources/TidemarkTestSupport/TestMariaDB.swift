@@ -10,44 +10,44 @@ import TidemarkMySQL
 /// Under `TIDEMARK_REQUIRE_MARIADB=1` (set by `scripts/test`, which starts the server) a MariaDB
 /// test that finds no server fails instead of skipping: tests are enabled by `isEnabled` and then
 /// `#require` the URL.
-public enum TestMariaDB {
+package enum TestMariaDB {
     /// The name of the variable that holds the URL.
-    public static let variable = "TIDEMARK_TEST_MARIADB_URL"
+    package static let variable = "TIDEMARK_TEST_MARIADB_URL"
 
     /// The name of the variable that turns a missing server into a failure.
-    public static let requireVariable = "TIDEMARK_REQUIRE_MARIADB"
+    package static let requireVariable = "TIDEMARK_REQUIRE_MARIADB"
 
     /// The test server's URL (`mysql://root@127.0.0.1:PORT/`, the root of a throwaway server);
     /// nil when the variable is unset or empty.
-    public static let url: String? = url(in: ProcessInfo.processInfo.environment)
+    package static let url: String? = url(in: ProcessInfo.processInfo.environment)
 
     /// Whether a missing server is a failure rather than a skip.
-    public static let isRequired: Bool = isRequired(in: ProcessInfo.processInfo.environment)
+    package static let isRequired: Bool = isRequired(in: ProcessInfo.processInfo.environment)
 
     /// Whether MariaDB tests can run.
-    public static var isAvailable: Bool { url != nil }
+    package static var isAvailable: Bool { url != nil }
 
     /// Whether MariaDB tests run: a server is there, or one is required (and its absence fails).
-    public static var isEnabled: Bool { isAvailable || isRequired }
+    package static var isEnabled: Bool { isAvailable || isRequired }
 
     /// Why MariaDB tests are skipped (or, when required, why they fail).
-    public static let skipReason =
+    package static let skipReason =
         "\(variable) not set: MariaDB tests skipped; run scripts/with-mariadb swift test (scripts/install-deps --mariadb installs the server)"
 
     /// The URL as `environment` sets it; nil when unset or empty.
-    public static func url(in environment: [String: String]) -> String? {
+    package static func url(in environment: [String: String]) -> String? {
         guard let url = environment[variable], !url.isEmpty else { return nil }
         return url
     }
 
     /// Whether `environment` requires the server.
-    public static func isRequired(in environment: [String: String]) -> Bool {
+    package static func isRequired(in environment: [String: String]) -> Bool {
         environment[requireVariable] == "1"
     }
 
     /// The URL, or a thrown error naming the variable and the fix (a failure under
     /// `TIDEMARK_REQUIRE_MARIADB=1`).
-    public static func requireURL() throws -> String {
+    package static func requireURL() throws -> String {
         guard let url else {
             throw TestMariaDBError.noServer(
                 isRequired
@@ -59,38 +59,38 @@ public enum TestMariaDB {
 
     /// A database name unique per call: `tm_<name>_<random>`, lower-case letters, digits and
     /// `_`, within MySQL's 64-character limit.
-    public static func uniqueDatabaseName(for name: String) -> String {
+    package static func uniqueDatabaseName(for name: String) -> String {
         let cleaned = String(name.lowercased().map { $0.isASCII && ($0.isLetter || $0.isNumber) ? $0 : "_" }.prefix(32))
         let random = UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(12)
         return "tm_\(cleaned)_\(random)"
     }
 
     /// `name` as a quoted MySQL identifier.
-    public static func quoted(_ name: String) -> String {
+    package static func quoted(_ name: String) -> String {
         "`" + name.replacingOccurrences(of: "`", with: "``") + "`"
     }
 
     /// Creates an empty database with a unique name (see `uniqueDatabaseName`) and returns it.
-    public static func createDatabase(for name: String) throws -> String {
+    package static func createDatabase(for name: String) throws -> String {
         let database = uniqueDatabaseName(for: name)
         try execute("CREATE DATABASE \(quoted(database)) CHARACTER SET utf8mb4")
         return database
     }
 
     /// Drops `database` and everything in it; a no-op when it does not exist.
-    public static func dropDatabase(_ database: String) throws {
+    package static func dropDatabase(_ database: String) throws {
         try execute("DROP DATABASE IF EXISTS \(quoted(database))")
     }
 
     /// Whether `table` exists in `database`, read from the catalog.
-    public static func tableExists(_ table: String, inDatabase database: String) throws -> Bool {
+    package static func tableExists(_ table: String, inDatabase database: String) throws -> Bool {
         let connection = try MySQLBackend().connect(to: adminTarget(), timeouts: .standard, logger: .silent)
         defer { connection.close() }
         return try connection.readRows(of: ForeignTable(schema: database, name: table, columns: [])) != nil
     }
 
     /// The databases on the server whose names start with `prefix`.
-    public static func databases(prefixed prefix: String) throws -> [String] {
+    package static func databases(prefixed prefix: String) throws -> [String] {
         let connection = try MySQLBackend().connect(to: adminTarget(), timeouts: .standard, logger: .silent)
         defer { connection.close() }
         let rows = try connection.readRows(of: ForeignTable(schema: "information_schema", name: "SCHEMATA", columns: ["SCHEMA_NAME"]))
@@ -98,7 +98,7 @@ public enum TestMariaDB {
     }
 
     /// Whether `database`.`table` has a column `column`.
-    public static func columnExists(_ column: String, table: String, inDatabase database: String) throws -> Bool {
+    package static func columnExists(_ column: String, table: String, inDatabase database: String) throws -> Bool {
         let connection = try MySQLBackend().connect(to: adminTarget(), timeouts: .standard, logger: .silent)
         defer { connection.close() }
         let rows = try connection.readRows(of: ForeignTable(schema: "information_schema", name: "COLUMNS", columns: ["TABLE_SCHEMA", "TABLE_NAME", "COLUMN_NAME"]))
@@ -108,7 +108,7 @@ public enum TestMariaDB {
     /// Runs `sql` (statements split as the backend splits them) as the URL's user, outside every
     /// test target: as a step on an administration database, `tidemark_test_admin`, whose history
     /// collects these rows and is never a test's target. Errors are the backend's `BackendError`.
-    public static func execute(_ sql: String) throws {
+    package static func execute(_ sql: String) throws {
         let connection = try MySQLBackend().connect(to: adminTarget(), timeouts: .standard, logger: .silent)
         defer { connection.close() }
         try connection.ensureHistoryTable()
@@ -124,10 +124,10 @@ public enum TestMariaDB {
 }
 
 /// Why a MariaDB test could not reach its server.
-public enum TestMariaDBError: Error, CustomStringConvertible {
+package enum TestMariaDBError: Error, CustomStringConvertible {
     case noServer(String)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .noServer(let reason): reason
         }

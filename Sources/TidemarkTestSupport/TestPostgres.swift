@@ -6,53 +6,53 @@ import TidemarkPostgres
 /// The PostgreSQL server tests may use, named by `TIDEMARK_TEST_POSTGRES_URL` (`scripts/test`
 /// and `scripts/with-postgres` start a throwaway cluster and set it). The variable is read here
 /// and nowhere else. Thread-safe: immutable state, and each call opens its own connection.
-public enum TestPostgres {
+package enum TestPostgres {
     /// The name of the variable that holds the URL.
-    public static let variable = "TIDEMARK_TEST_POSTGRES_URL"
+    package static let variable = "TIDEMARK_TEST_POSTGRES_URL"
 
     /// The test server's URL (its role is a superuser of a throwaway cluster); nil when the
     /// variable is unset or empty, and PostgreSQL tests are skipped.
-    public static let url: String? = url(in: ProcessInfo.processInfo.environment)
+    package static let url: String? = url(in: ProcessInfo.processInfo.environment)
 
     /// Whether PostgreSQL tests can run.
-    public static var isAvailable: Bool { url != nil }
+    package static var isAvailable: Bool { url != nil }
 
     /// Why PostgreSQL tests are skipped, for `.enabled(if:_:)` and warnings.
-    public static let skipReason = "\(variable) not set: PostgreSQL tests skipped; run scripts/with-postgres swift test"
+    package static let skipReason = "\(variable) not set: PostgreSQL tests skipped; run scripts/with-postgres swift test"
 
     /// The URL as `environment` sets it; nil when unset or empty.
-    public static func url(in environment: [String: String]) -> String? {
+    package static func url(in environment: [String: String]) -> String? {
         guard let url = environment[variable], !url.isEmpty else { return nil }
         return url
     }
 
     /// A schema name unique per call: `tm_<name>_<random>`, lower-case letters, digits and `_`,
     /// within PostgreSQL's 63-byte limit.
-    public static func uniqueSchemaName(for name: String) -> String {
+    package static func uniqueSchemaName(for name: String) -> String {
         let cleaned = String(name.lowercased().map { $0.isASCII && ($0.isLetter || $0.isNumber) ? $0 : "_" }.prefix(32))
         let random = UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(12)
         return "tm_\(cleaned)_\(random)"
     }
 
     /// `name` as a quoted SQL identifier.
-    public static func quoted(_ name: String) -> String {
+    package static func quoted(_ name: String) -> String {
         "\"" + name.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }
 
     /// Creates an empty schema with a unique name (see `uniqueSchemaName`) and returns the name.
-    public static func createSchema(for name: String) throws -> String {
+    package static func createSchema(for name: String) throws -> String {
         let schema = uniqueSchemaName(for: name)
         try execute("CREATE SCHEMA \(quoted(schema))")
         return schema
     }
 
     /// Drops `schema` and everything in it; a no-op when it does not exist.
-    public static func dropSchema(_ schema: String) throws {
+    package static func dropSchema(_ schema: String) throws {
         try execute("DROP SCHEMA IF EXISTS \(quoted(schema)) CASCADE")
     }
 
     /// Whether `table` exists in `schema`, read from the catalog.
-    public static func tableExists(_ table: String, inSchema schema: String) throws -> Bool {
+    package static func tableExists(_ table: String, inSchema schema: String) throws -> Bool {
         // A step reports no rows, so the answer comes back as a distinctive error or none.
         let name = (quoted(schema) + "." + quoted(table)).replacingOccurrences(of: "'", with: "''")
         do {
@@ -66,7 +66,7 @@ public enum TestPostgres {
     }
 
     /// Whether `table` in `schema` has a column `column`, read from the catalog.
-    public static func columnExists(_ column: String, table: String, inSchema schema: String) throws -> Bool {
+    package static func columnExists(_ column: String, table: String, inSchema schema: String) throws -> Bool {
         let name = (quoted(schema) + "." + quoted(table)).replacingOccurrences(of: "'", with: "''")
         let columnLiteral = column.replacingOccurrences(of: "'", with: "''")
         do {
@@ -90,7 +90,7 @@ public enum TestPostgres {
     /// the benchmark, so it cannot reach TidemarkPostgres' internals), so the SQL runs as a step
     /// on an administration schema, `tidemark_test_admin`, whose history collects these rows and
     /// is never a test's target. Errors are the backend's `BackendError`.
-    public static func execute(_ sql: String) throws {
+    package static func execute(_ sql: String) throws {
         guard let url else { throw BackendError.unsupported(target: "test-admin", message: skipReason) }
         let admin = Target(name: "test-admin", environment: "test", connection: .url(url), schema: "tidemark_test_admin")
         let connection = try PostgresBackend().connect(to: admin, timeouts: .standard, logger: .silent)
