@@ -26,7 +26,8 @@ package enum ControlError: Error, Sendable, CustomStringConvertible {
 
     package var category: FleetError.Category {
         switch self {
-        case .unreachable, .schemaTooNew, .planDiffers, .unknownRun, .runMismatch, .noControlDatabase: return .invalidInput
+        case .unreachable, .schemaTooNew, .planDiffers, .unknownRun, .runMismatch, .noControlDatabase:
+            return .invalidInput
         case .lost, .corrupt: return .failed
         case .fleet(let error): return error.category
         }
@@ -35,23 +36,29 @@ package enum ControlError: Error, Sendable, CustomStringConvertible {
     package var description: String {
         switch self {
         case .unreachable(let error):
-            return "cannot reach the control database, so nothing ran: \(error.description) Check --control (or control: in the inventory) and that the server accepts connections."
+            return
+                "cannot reach the control database, so nothing ran: \(error.description) Check --control (or control: in the inventory) and that the server accepts connections."
         case .schemaTooNew(let found, let known):
-            return "the control database's schema tidemark_control is at version \(found), newer than this Tidemark knows (\(known)); upgrade this runner to the version the other runners use."
+            return
+                "the control database's schema tidemark_control is at version \(found), newer than this Tidemark knows (\(known)); upgrade this runner to the version the other runners use."
         case .lost(let error):
-            return "lost the control database: \(error.description) This runner claimed nothing more and finished the targets it was running; run the same command again to converge."
+            return
+                "lost the control database: \(error.description) This runner claimed nothing more and finished the targets it was running; run the same command again to converge."
         case .planDiffers(let runID, let script):
-            return "this runner's plan differs from run \(runID)'s: \(script) is not the script the run was planned with; deploy the same plan to every runner (or start a new run with a new --run-id)."
+            return
+                "this runner's plan differs from run \(runID)'s: \(script) is not the script the run was planned with; deploy the same plan to every runner (or start a new run with a new --run-id)."
         case .unknownRun(let runID):
             return "no run \(runID) in the control database; `tidemark runs --control <control-url>` lists the runs."
         case .runMismatch(let runID, let what):
-            return "run \(runID) is a rollout of \(what); give the same inventory, plan, selectors and --to as the runner that started it, or drop --run-id."
+            return
+                "run \(runID) is a rollout of \(what); give the same inventory, plan, selectors and --to as the runner that started it, or drop --run-id."
         case .noControlDatabase:
             return "no control database: give --control URL or control: { url: … } in the inventory."
         case .fleet(let error):
             return error.description
         case .corrupt(let runID, let what):
-            return "run \(runID) in the control database cannot be read back (\(what)); it was written by a different Tidemark version. Start a new run."
+            return
+                "run \(runID) in the control database cannot be read back (\(what)); it was written by a different Tidemark version. Start a new run."
         }
     }
 }

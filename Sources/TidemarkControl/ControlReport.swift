@@ -16,11 +16,14 @@ package enum ControlReport {
                 return outcome
             }
             guard let plan = row.plan else { return nil }
-            let where_ = row.state == "claimed" ? "running on \(row.runner ?? "a runner whose lease ran out")" : "waiting to be claimed"
-            return TargetOutcome(plan: plan, outcome: .skipped, reason: "not finished: \(where_)")
+            let place =
+                row.state == "claimed"
+                ? "running on \(row.runner ?? "a runner whose lease ran out")" : "waiting to be claimed"
+            return TargetOutcome(plan: plan, outcome: .skipped, reason: "not finished: \(place)")
         }
         return RunReport(
-            runID: run.runID, inventory: run.inventory, plan: run.plan, desiredVersion: run.desiredVersion, strategy: run.strategy,
+            runID: run.runID, inventory: run.inventory, plan: run.plan, desiredVersion: run.desiredVersion,
+            strategy: run.strategy,
             appliedBy: run.createdBy, dryRun: false, startedAt: run.createdAt, finishedAt: finishedAt,
             interrupted: run.stopRequested, targets: targets)
     }

@@ -25,7 +25,8 @@ package struct ControlRun: Sendable, Hashable {
         "run_id, run_key, inventory, plan, selection, desired_version, strategy, scripts::text, state, halted, stop_requested, created_by, extract(epoch from created_at)::float8"
 
     init?(row: [String?]) {
-        guard row.count >= 13, let runID = row[0], let key = row[1], let inventory = row[2], let plan = row[3], let selection = row[4],
+        guard row.count >= 13, let runID = row[0], let key = row[1], let inventory = row[2], let plan = row[3],
+            let selection = row[4],
             let strategy = row[6].flatMap(Strategy.init(rawValue:)), let state = row[8]
         else { return nil }
         self.runID = runID
@@ -44,7 +45,8 @@ package struct ControlRun: Sendable, Hashable {
     }
 
     package init(
-        runID: String, key: String, inventory: String, plan: String, selection: String, desiredVersion: String?, strategy: Strategy,
+        runID: String, key: String, inventory: String, plan: String, selection: String, desiredVersion: String?,
+        strategy: Strategy,
         scripts: [String: String], createdBy: String
     ) {
         self.runID = runID
@@ -127,7 +129,9 @@ package struct WaveWait: Sendable, Hashable {
         /// How long ago that lease ran out.
         package var leaseEndedSecondsAgo: Double?
 
-        package init(target: String, environment: String, lastRunner: String? = nil, leaseEndedSecondsAgo: Double? = nil) {
+        package init(
+            target: String, environment: String, lastRunner: String? = nil, leaseEndedSecondsAgo: Double? = nil
+        ) {
             self.target = target
             self.environment = environment
             self.lastRunner = lastRunner
@@ -169,11 +173,14 @@ package struct WaveWait: Sendable, Hashable {
     /// The warning a waiting runner prints: which targets, who held them, and the two ways on.
     package static func notice(runID: String, wave: Int, unserved: [Unheld]) -> String {
         var environments: [String] = []
-        for target in unserved where !environments.contains(target.environment) { environments.append(target.environment) }
+        for target in unserved where !environments.contains(target.environment) {
+            environments.append(target.environment)
+        }
         let shown = unserved.prefix(5).map(\.target).joined(separator: ", ")
         let more = unserved.count > 5 ? " and \(unserved.count - 5) more" : ""
         let count = unserved.count == 1 ? "1 target" : "\(unserved.count) targets"
-        var text = "run \(runID) waits on wave \(wave + 1) (\(environments.joined(separator: ", "))): \(count) no live runner serves: \(shown)\(more)"
+        var text =
+            "run \(runID) waits on wave \(wave + 1) (\(environments.joined(separator: ", "))): \(count) no live runner serves: \(shown)\(more)"
         if let dead = unserved.first(where: { $0.lastRunner != nil }), let runner = dead.lastRunner {
             let ago = dead.leaseEndedSecondsAgo.map { " \(Self.elapsed($0)) ago" } ?? ""
             text += " (\(dead.target) was held by runner \(runner), whose lease ran out\(ago))"

@@ -113,7 +113,7 @@ package enum ControlSchema {
     package static var currentVersion: Int { migrations.count }
 
     /// A constant key for `pg_advisory_xact_lock`: runners starting together migrate once.
-    static let migrationLockKey = "7469646d61726b01"  // "tidm" "ark" 01
+    static let migrationLockKey = "7469646d61726b01" // "tidm" "ark" 01
 
     /// Creates or migrates `tidemark_control`; refuses a schema newer than `currentVersion`.
     /// Returns the version it found before migrating.
@@ -132,12 +132,18 @@ package enum ControlSchema {
                     CREATE TABLE IF NOT EXISTS tidemark_control.schema_version (
                         version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now(), applied_by text NOT NULL)
                     """)
-                let found = Int(try session.query("SELECT coalesce(max(version), 0) FROM tidemark_control.schema_version").first?.first??.description ?? "0") ?? 0
-                guard found <= currentVersion else { return .failure(.schemaTooNew(found: found, known: currentVersion)) }
+                let found =
+                    Int(
+                        try session.query("SELECT coalesce(max(version), 0) FROM tidemark_control.schema_version")
+                            .first?.first??.description ?? "0") ?? 0
+                guard found <= currentVersion else {
+                    return .failure(.schemaTooNew(found: found, known: currentVersion))
+                }
                 for version in (found + 1)...max(found + 1, currentVersion) where version <= currentVersion {
                     try session.execute(migrations[version - 1])
                     try session.query(
-                        "INSERT INTO tidemark_control.schema_version (version, applied_by) VALUES ($1, $2)", [String(version), appliedBy])
+                        "INSERT INTO tidemark_control.schema_version (version, applied_by) VALUES ($1, $2)",
+                        [String(version), appliedBy])
                 }
                 return .success(found)
             }.get()

@@ -19,7 +19,8 @@ package struct ApprovalDecision: Sendable, Hashable {
     package var decidedAt: Date?
 
     package init(
-        runID: String, environment: String, verdict: Verdict, osUser: String, asName: String? = nil, sessionUser: String = "", note: String? = nil,
+        runID: String, environment: String, verdict: Verdict, osUser: String, asName: String? = nil,
+        sessionUser: String = "", note: String? = nil,
         decidedAt: Date? = nil
     ) {
         self.runID = runID
@@ -84,15 +85,22 @@ extension ControlStore {
     /// Records `decision` if the wave waits for one and nobody decided first; a rejection
     /// halts the run there (no target of that wave or a later one starts) and tells the sinks.
     /// Returns the decision as stored (with the database's `session_user` and time), or why not.
-    package func decide(_ decision: ApprovalDecision, inventory: String) throws(ControlError) -> Result<ApprovalDecision, ApprovalRefusal> {
+    package func decide(_ decision: ApprovalDecision, inventory: String) throws(ControlError) -> Result<
+        ApprovalDecision, ApprovalRefusal
+    > {
         try with { session throws(BackendError) in
             try session.transaction { session throws(BackendError) -> Result<ApprovalDecision, ApprovalRefusal> in
                 try session.query("SELECT pg_advisory_xact_lock(hashtextextended($1, 9))", [decision.runID])
-                guard !(try session.query("SELECT 1 FROM tidemark_control.runs WHERE run_id = $1 AND state = 'running'", [decision.runID]).isEmpty) else {
+                guard
+                    !(try session.query(
+                        "SELECT 1 FROM tidemark_control.runs WHERE run_id = $1 AND state = 'running'", [decision.runID]
+                    ).isEmpty)
+                else {
                     return .failure(.noSuchRun)
                 }
                 let gated = try session.query(
-                    "SELECT environment FROM tidemark_control.waves WHERE run_id = $1 AND approval_required ORDER BY wave", [decision.runID]
+                    "SELECT environment FROM tidemark_control.waves WHERE run_id = $1 AND approval_required ORDER BY wave",
+                    [decision.runID]
                 ).compactMap { $0.first ?? nil }
                 guard gated.contains(decision.environment) else { return .failure(.notAwaitingApproval(gated: gated)) }
                 if let row = try session.query(
@@ -101,7 +109,8 @@ extension ControlStore {
                     FROM tidemark_control.approvals WHERE run_id = $1 AND environment = $2
                     """, [decision.runID, decision.environment]
                 ).first {
-                    return .failure(.alreadyDecided(Self.decision(row, runID: decision.runID, environment: decision.environment)))
+                    return .failure(
+                        .alreadyDecided(Self.decision(row, runID: decision.runID, environment: decision.environment)))
                 }
                 guard
                     let row = try session.query(
@@ -110,18 +119,28 @@ extension ControlStore {
                         VALUES ($1, $2, $3, $4, $5, session_user, $6)
                         RETURNING decision, os_user, as_name, session_user_name, note, extract(epoch from decided_at)::float8
                         """,
-                        [decision.runID, decision.environment, decision.verdict.rawValue, decision.osUser, decision.asName, decision.note]
+                        [
+                            decision.runID, decision.environment, decision.verdict.rawValue, decision.osUser,
+                            decision.asName, decision.note,
+                        ]
                     ).first
-                else { throw BackendError.queryFailed(target: "control database", message: "the approval was not recorded", sqlState: nil) }
+                else {
+                    throw BackendError.queryFailed(
+                        target: "control database", message: "the approval was not recorded", sqlState: nil)
+                }
                 let stored = Self.decision(row, runID: decision.runID, environment: decision.environment)
                 if decision.verdict == .rejected {
-                    let reason = "wave \(decision.environment) was rejected by \(stored.who)" + (stored.note.map { ": \($0)" } ?? "")
+                    let reason =
+                        "wave \(decision.environment) was rejected by \(stored.who)"
+                        + (stored.note.map { ": \($0)" } ?? "")
                     let halted = try session.query(
                         "UPDATE tidemark_control.runs SET halted = $2, finishing_wave = NULL WHERE run_id = $1 AND halted IS NULL RETURNING run_id",
                         [decision.runID, reason])
                     if !halted.isEmpty {
                         try Self.insertEvent(
-                            Event(kind: .waveHalted, runID: decision.runID, inventory: inventory, environment: decision.environment, reason: reason),
+                            Event(
+                                kind: .waveHalted, runID: decision.runID, inventory: inventory,
+                                environment: decision.environment, reason: reason),
                             runID: decision.runID, on: session)
                     }
                 }
@@ -144,7 +163,9 @@ extension ControlStore {
 
     static func decision(_ row: [String?], runID: String, environment: String) -> ApprovalDecision {
         ApprovalDecision(
-            runID: runID, environment: environment, verdict: row[0].flatMap(ApprovalDecision.Verdict.init(rawValue:)) ?? .rejected, osUser: row[1] ?? "",
-            asName: row[2], sessionUser: row[3] ?? "", note: row[4], decidedAt: row[5].flatMap(Double.init).map { Date(timeIntervalSince1970: $0) })
+            runID: runID, environment: environment,
+            verdict: row[0].flatMap(ApprovalDecision.Verdict.init(rawValue:)) ?? .rejected, osUser: row[1] ?? "",
+            asName: row[2], sessionUser: row[3] ?? "", note: row[4],
+            decidedAt: row[5].flatMap(Double.init).map { Date(timeIntervalSince1970: $0) })
     }
 }

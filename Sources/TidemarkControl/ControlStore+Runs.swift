@@ -7,27 +7,34 @@ extension ControlStore {
     /// The run `runID`, or nil.
     package func run(_ runID: String) throws(ControlError) -> ControlRun? {
         try with { session throws(BackendError) in
-            try session.query("SELECT \(ControlRun.columns) FROM tidemark_control.runs WHERE run_id = $1", [runID]).first.flatMap(ControlRun.init(row:))
+            try session.query("SELECT \(ControlRun.columns) FROM tidemark_control.runs WHERE run_id = $1", [runID])
+                .first.flatMap(ControlRun.init(row:))
         }
     }
 
     /// The open run for `key`, or nil.
     package func openRun(key: String) throws(ControlError) -> ControlRun? {
         try with { session throws(BackendError) in
-            try session.query("SELECT \(ControlRun.columns) FROM tidemark_control.runs WHERE run_key = $1 AND state = 'running'", [key])
-                .first.flatMap(ControlRun.init(row:))
+            try session.query(
+                "SELECT \(ControlRun.columns) FROM tidemark_control.runs WHERE run_key = $1 AND state = 'running'",
+                [key]
+            )
+            .first.flatMap(ControlRun.init(row:))
         }
     }
 
     /// Stores `run` with its rollout (one row per target, in wave order) and its `run.started`
     /// event, unless an open run with the same key appeared meanwhile: then that one is returned.
     /// Serialized per key by a transaction-scoped advisory lock.
-    package func create(_ run: ControlRun, rollout: Rollout, inventory: Inventory, unread: Set<String> = [], startedEvent: Event?) throws(ControlError) -> ControlRun {
+    package func create(
+        _ run: ControlRun, rollout: Rollout, inventory: Inventory, unread: Set<String> = [], startedEvent: Event?
+    ) throws(ControlError) -> ControlRun {
         try with { session throws(BackendError) in
             try session.transaction { session throws(BackendError) in
                 try session.query("SELECT pg_advisory_xact_lock(hashtextextended($1, 7))", [run.key])
                 if let open = try session.query(
-                    "SELECT \(ControlRun.columns) FROM tidemark_control.runs WHERE run_key = $1 AND state = 'running'", [run.key]
+                    "SELECT \(ControlRun.columns) FROM tidemark_control.runs WHERE run_key = $1 AND state = 'running'",
+                    [run.key]
                 ).first.flatMap(ControlRun.init(row:)) {
                     return open
                 }
@@ -37,16 +44,22 @@ extension ControlStore {
                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9)
                     """,
                     [
-                        run.runID, run.key, run.inventory, run.plan, run.selection, run.desiredVersion, run.strategy.rawValue,
+                        run.runID, run.key, run.inventory, run.plan, run.selection, run.desiredVersion,
+                        run.strategy.rawValue,
                         ControlStore.json(run.scripts), run.createdBy,
                     ])
                 var position = 0
-                var rows: [(target: TargetPlan, environment: String, wave: Int, position: Int, canary: Bool, maxFailures: Int?)] = []
+                var rows:
+                    [(
+                        target: TargetPlan, environment: String, wave: Int, position: Int, canary: Bool,
+                        maxFailures: Int?
+                    )] = []
                 let policy = WavePolicy(inventory: inventory)
                 for (index, wave) in rollout.waves.enumerated() {
                     let maxFailures = policy.rule(for: wave).maxFailures
                     for target in wave.targets {
-                        rows.append((target, wave.environment, index, position, target.target == wave.canary, maxFailures))
+                        rows.append(
+                            (target, wave.environment, index, position, target.target == wave.canary, maxFailures))
                         position += 1
                     }
                 }
@@ -54,8 +67,11 @@ extension ControlStore {
                 // Each batch's plans are encoded as it goes (100,000 plans as JSON at once were 170 MB).
                 for start in stride(from: 0, to: rows.count, by: 500) {
                     let batch = rows[start..<min(rows.count, start + 500)].map { row in
-                        (row.target.target, row.environment, row.wave, row.position, row.canary, row.maxFailures, ControlStore.json(row.target),
-                         unread.contains(row.target.target))
+                        (
+                            row.target.target, row.environment, row.wave, row.position, row.canary, row.maxFailures,
+                            ControlStore.json(row.target),
+                            unread.contains(row.target.target)
+                        )
                     }
                     try session.query(
                         """
@@ -82,8 +98,11 @@ extension ControlStore {
                     SELECT $1, w - 1, e, t, m, c FROM unnest($2::text[], $3::text[], $4::int[], $5::int[]) WITH ORDINALITY AS u(e, t, m, c, w)
                     """,
                     [
-                        run.runID, ControlStore.textArray(rules.map(\.environment)), ControlStore.textArray(rules.map(\.tier.rawValue)),
-                        "{" + rules.map { String($0.maxFailures ?? WavePolicy.defaultMaxFailures) }.joined(separator: ",") + "}",
+                        run.runID, ControlStore.textArray(rules.map(\.environment)),
+                        ControlStore.textArray(rules.map(\.tier.rawValue)),
+                        "{"
+                            + rules.map { String($0.maxFailures ?? WavePolicy.defaultMaxFailures) }.joined(
+                                separator: ",") + "}",
                         "{" + rules.map { $0.concurrency.map(String.init) ?? "NULL" }.joined(separator: ",") + "}",
                     ])
                 let gated = inventory.environments.filter(\.approvalRequired).map(\.name)
@@ -101,11 +120,15 @@ extension ControlStore {
     /// Holds the key's creation lock for this session: runners starting together wait here while
     /// the first reads the fleet and stores the run, then join it instead of planning it again.
     package func lockCreation(key: String) throws(ControlError) {
-        try with { session throws(BackendError) in try session.query("SELECT pg_advisory_lock(hashtextextended($1, 7))", [key]) }
+        try with { session throws(BackendError) in
+            try session.query("SELECT pg_advisory_lock(hashtextextended($1, 7))", [key])
+        }
     }
 
     package func unlockCreation(key: String) throws(ControlError) {
-        try with { session throws(BackendError) in try session.query("SELECT pg_advisory_unlock(hashtextextended($1, 7))", [key]) }
+        try with { session throws(BackendError) in
+            try session.query("SELECT pg_advisory_unlock(hashtextextended($1, 7))", [key])
+        }
     }
 
     /// Records that `runner` takes part in `runID`, serving `serves` (`all` or its `--serve`
@@ -124,7 +147,9 @@ extension ControlStore {
     /// Every target name of the run, in rollout order.
     package func targetNames(_ runID: String) throws(ControlError) -> [String] {
         try with { session throws(BackendError) in
-            try session.query("SELECT target FROM tidemark_control.targets WHERE run_id = $1 ORDER BY position", [runID]).compactMap { $0.first ?? nil }
+            try session.query(
+                "SELECT target FROM tidemark_control.targets WHERE run_id = $1 ORDER BY position", [runID]
+            ).compactMap { $0.first ?? nil }
         }
     }
 
@@ -139,16 +164,22 @@ extension ControlStore {
     /// are serialized by a transaction-scoped advisory lock and a claim in that wave counts its
     /// targets in flight (claimed under a live lease) first, so the limit holds across every
     /// runner; without the lock two claims at once could each see room for one more.
-    package func claim(_ runID: String, runner: String, served: String?, lease: Duration, limited: Bool = false) throws(ControlError) -> Claim? {
+    package func claim(_ runID: String, runner: String, served: String?, lease: Duration, limited: Bool = false)
+        throws(ControlError) -> Claim?
+    {
         let row = try with { session throws(BackendError) in
-            guard limited else { return try Self.claim(runID, runner: runner, served: served, lease: lease, limited: false, on: session) }
+            guard limited else {
+                return try Self.claim(runID, runner: runner, served: served, lease: lease, limited: false, on: session)
+            }
             return try session.transaction { session throws(BackendError) in
                 try session.query("SELECT pg_advisory_xact_lock(hashtextextended($1, 8))", [runID])
                 return try Self.claim(runID, runner: runner, served: served, lease: lease, limited: true, on: session)
             }
         }
         guard let row else { return nil }
-        guard let plan = ControlStore.decode(TargetPlan.self, row[0]) else { throw .corrupt(runID: runID, what: "a target's plan") }
+        guard let plan = ControlStore.decode(TargetPlan.self, row[0]) else {
+            throw .corrupt(runID: runID, what: "a target's plan")
+        }
         return Claim(plan: plan, previousRunner: row[1], claims: Int(row[2] ?? "1") ?? 1, mustReadState: row[3] == "t")
     }
 
@@ -162,33 +193,33 @@ extension ControlStore {
         let room =
             limited
             ? """
-              AND coalesce((SELECT concurrency FROM tidemark_control.waves WHERE run_id = $1 AND wave = \(lowest)), 2147483647) > (
-                  SELECT count(*) FROM tidemark_control.targets f WHERE f.run_id = $1 AND f.wave = \(lowest) AND f.state = 'claimed'
-                    AND f.runner IS NOT NULL AND f.lease_until >= now())
-              """ : ""
+            AND coalesce((SELECT concurrency FROM tidemark_control.waves WHERE run_id = $1 AND wave = \(lowest)), 2147483647) > (
+                SELECT count(*) FROM tidemark_control.targets f WHERE f.run_id = $1 AND f.wave = \(lowest) AND f.state = 'claimed'
+                  AND f.runner IS NOT NULL AND f.lease_until >= now())
+            """ : ""
         return try session.query(
-                """
-                WITH pick AS (
-                    SELECT t.target, t.runner AS previous FROM tidemark_control.targets t
-                    WHERE t.run_id = $1 AND t.state <> 'done'
-                      AND t.wave = \(lowest)
-                      AND (SELECT NOT stop_requested AND (halted IS NULL OR finishing_wave = \(lowest)) FROM tidemark_control.runs WHERE run_id = $1)
-                      \(room)
-                      AND ($2::text[] IS NULL OR t.target = ANY($2::text[]))
-                      AND (t.state = 'pending' OR (t.state = 'claimed' AND t.lease_until < now()))
-                      AND (NOT coalesce((SELECT approval_required FROM tidemark_control.waves WHERE run_id = $1 AND wave = t.wave), false)
-                           OR EXISTS (SELECT 1 FROM tidemark_control.approvals a WHERE a.run_id = $1 AND a.environment = t.environment AND a.decision = 'approved'))
-                      AND (t.canary OR NOT EXISTS (
-                          SELECT 1 FROM tidemark_control.targets c WHERE c.run_id = $1 AND c.canary AND c.state <> 'done'
-                            AND c.wave = (SELECT min(wave) FROM tidemark_control.targets WHERE run_id = $1 AND state <> 'done')))
-                    ORDER BY t.position LIMIT 1
-                    FOR UPDATE OF t SKIP LOCKED)
-                UPDATE tidemark_control.targets t
-                SET state = 'claimed', runner = $3, lease_until = now() + $4::interval, claims = t.claims + 1
-                FROM pick WHERE t.run_id = $1 AND t.target = pick.target
-                RETURNING t.plan::text, pick.previous, t.claims, t.replan
-                """, [runID, served, runner, ControlStore.interval(lease)]
-            ).first
+            """
+            WITH pick AS (
+                SELECT t.target, t.runner AS previous FROM tidemark_control.targets t
+                WHERE t.run_id = $1 AND t.state <> 'done'
+                  AND t.wave = \(lowest)
+                  AND (SELECT NOT stop_requested AND (halted IS NULL OR finishing_wave = \(lowest)) FROM tidemark_control.runs WHERE run_id = $1)
+                  \(room)
+                  AND ($2::text[] IS NULL OR t.target = ANY($2::text[]))
+                  AND (t.state = 'pending' OR (t.state = 'claimed' AND t.lease_until < now()))
+                  AND (NOT coalesce((SELECT approval_required FROM tidemark_control.waves WHERE run_id = $1 AND wave = t.wave), false)
+                       OR EXISTS (SELECT 1 FROM tidemark_control.approvals a WHERE a.run_id = $1 AND a.environment = t.environment AND a.decision = 'approved'))
+                  AND (t.canary OR NOT EXISTS (
+                      SELECT 1 FROM tidemark_control.targets c WHERE c.run_id = $1 AND c.canary AND c.state <> 'done'
+                        AND c.wave = (SELECT min(wave) FROM tidemark_control.targets WHERE run_id = $1 AND state <> 'done')))
+                ORDER BY t.position LIMIT 1
+                FOR UPDATE OF t SKIP LOCKED)
+            UPDATE tidemark_control.targets t
+            SET state = 'claimed', runner = $3, lease_until = now() + $4::interval, claims = t.claims + 1
+            FROM pick WHERE t.run_id = $1 AND t.target = pick.target
+            RETURNING t.plan::text, pick.previous, t.claims, t.replan
+            """, [runID, served, runner, ControlStore.interval(lease)]
+        ).first
     }
 
     /// Each wave's rule as the run was opened, by wave index; empty for a run opened before
@@ -196,11 +227,15 @@ extension ControlStore {
     static func waveRules(_ runID: String, on session: PostgresSession) throws(BackendError) -> [Int: WavePolicy.Rule] {
         var rules: [Int: WavePolicy.Rule] = [:]
         for row in try session.query(
-            "SELECT wave, environment, tier, max_failures, concurrency FROM tidemark_control.waves WHERE run_id = $1", [runID])
+            "SELECT wave, environment, tier, max_failures, concurrency FROM tidemark_control.waves WHERE run_id = $1",
+            [runID])
         {
-            guard let wave = row[0].flatMap({ Int($0) }), let environment = row[1], let tier = row[2].flatMap(Tier.init(rawValue:)) else { continue }
+            guard let wave = row[0].flatMap({ Int($0) }), let environment = row[1],
+                let tier = row[2].flatMap(Tier.init(rawValue:))
+            else { continue }
             rules[wave] = WavePolicy.Rule(
-                environment: environment, tier: tier, maxFailures: row[3].flatMap { Int($0) }, concurrency: row[4].flatMap { Int($0) })
+                environment: environment, tier: tier, maxFailures: row[3].flatMap { Int($0) },
+                concurrency: row[4].flatMap { Int($0) })
         }
         return rules
     }
@@ -220,7 +255,8 @@ extension ControlStore {
             let rules = rows.compactMap { row -> WavePolicy.Rule? in
                 guard let environment = row[0] else { return nil }
                 return WavePolicy.Rule(
-                    environment: environment, tier: row[1].flatMap(Tier.init(rawValue:)) ?? .test, maxFailures: row[2].flatMap { Int($0) },
+                    environment: environment, tier: row[1].flatMap(Tier.init(rawValue:)) ?? .test,
+                    maxFailures: row[2].flatMap { Int($0) },
                     concurrency: nil)
             }
             return (WavePolicy(rules: rules), rules.contains { $0.maxFailures == nil })
@@ -243,7 +279,8 @@ extension ControlStore {
     /// exceeds its wave's `max_failures`, or a failed canary, halts the run's later waves for every
     /// runner. Returns the halt reason when this outcome caused it (the caller reports the halt).
     package func record(
-        _ outcome: TargetOutcome, runID: String, runner: String, event: Event?, haltEvent: @Sendable (String, String) -> Event?
+        _ outcome: TargetOutcome, runID: String, runner: String, event: Event?,
+        haltEvent: @Sendable (String, String) -> Event?
     ) throws(ControlError) -> (recorded: Bool, halted: String?) {
         try with { session throws(BackendError) in
             if outcome.outcome != .failed {
@@ -255,7 +292,11 @@ extension ControlStore {
                         WHERE run_id = $1 AND target = $2 AND runner = $3 AND state = 'claimed' RETURNING run_id),
                     event AS (INSERT INTO tidemark_control.events (run_id, event) SELECT run_id, $6::jsonb FROM done WHERE $6::text IS NOT NULL)
                     SELECT count(*) FROM done
-                    """, [runID, outcome.target, runner, outcome.outcome.rawValue, ControlStore.json(outcome), event.map { ControlStore.json($0) }])
+                    """,
+                    [
+                        runID, outcome.target, runner, outcome.outcome.rawValue, ControlStore.json(outcome),
+                        event.map { ControlStore.json($0) },
+                    ])
                 return (updated.first?.first == "1", nil)
             }
             return try session.transaction { session throws(BackendError) in
@@ -275,7 +316,8 @@ extension ControlStore {
                 let rule =
                     stored
                     ?? WavePolicy.Rule(
-                        environment: environment, tier: row[4].flatMap(Tier.init(rawValue:)) ?? .test, maxFailures: row[2].flatMap { Int($0) },
+                        environment: environment, tier: row[4].flatMap(Tier.init(rawValue:)) ?? .test,
+                        maxFailures: row[2].flatMap { Int($0) },
                         concurrency: nil)
                 // Such an old run keeps its old meaning: a halt stops every claim.
                 let finishing = stored != nil && rule.continues(afterHaltByCanary: row[1] == "t") ? wave : nil
@@ -283,10 +325,12 @@ extension ControlStore {
                 if row[1] == "t" {
                     reason = rule.canaryHalt(outcome.target)
                 } else {
-                    let failures = Int(
-                        try session.query(
-                            "SELECT count(*) FROM tidemark_control.targets WHERE run_id = $1 AND wave = $2 AND outcome = 'failed'", [runID, wave]
-                        ).first?.first??.description ?? "0") ?? 0
+                    let failures =
+                        Int(
+                            try session.query(
+                                "SELECT count(*) FROM tidemark_control.targets WHERE run_id = $1 AND wave = $2 AND outcome = 'failed'",
+                                [runID, wave]
+                            ).first?.first??.description ?? "0") ?? 0
                     guard let halt = rule.halt(afterFailures: failures) else { return (true, nil) }
                     reason = halt
                 }
@@ -303,7 +347,9 @@ extension ControlStore {
     /// After a halt or a stop: every target nobody runs (pending, or claimed by a runner whose
     /// lease ran out) is done as `skipped` with `reason`. Idempotent; any runner may do it.
     /// `keepingFinishingWave`: after a halt, the wave that finishes its own targets keeps them.
-    package func skipRemaining(_ runID: String, reason: String, keepingFinishingWave: Bool = false) throws(ControlError) -> Int {
+    package func skipRemaining(_ runID: String, reason: String, keepingFinishingWave: Bool = false) throws(ControlError)
+        -> Int
+    {
         try with { session throws(BackendError) in
             try session.transaction { session throws(BackendError) in
                 let rows = try session.query(
@@ -347,7 +393,8 @@ extension ControlStore {
         }
         guard let row else { throw .unknownRun(runID) }
         return RunProgress(
-            halted: row[0], stopRequested: row[1] == "t", open: Int(row[2] ?? "0") ?? 0, openServed: Int(row[3] ?? "0") ?? 0)
+            halted: row[0], stopRequested: row[1] == "t", open: Int(row[2] ?? "0") ?? 0,
+            openServed: Int(row[3] ?? "0") ?? 0)
     }
 
     /// How many targets of the run that a runner serving `served` serves ended each way (every
@@ -374,9 +421,10 @@ extension ControlStore {
     /// When a live runner serves every target, nobody is left out and the targets are not read.
     package func waveWait(_ runID: String) throws(ControlError) -> WaveWait? {
         try with { session throws(BackendError) -> WaveWait? in
-            let lowest = try session.query(
-                "SELECT min(wave) FROM tidemark_control.targets WHERE run_id = $1 AND state <> 'done'", [runID]
-            ).first ?? []
+            let lowest =
+                try session.query(
+                    "SELECT min(wave) FROM tidemark_control.targets WHERE run_id = $1 AND state <> 'done'", [runID]
+                ).first ?? []
             guard let wave = lowest.first.flatMap({ $0 }).flatMap({ Int($0) }) else { return nil }
             let live = try session.query(
                 """
@@ -386,7 +434,8 @@ extension ControlStore {
             ).map { row in
                 let serves = row[1] ?? "all"
                 return WaveWait.LiveRunner(
-                    runner: row[0] ?? "", selectors: serves == "all" ? [] : serves.split(separator: ",").map(String.init))
+                    runner: row[0] ?? "",
+                    selectors: serves == "all" ? [] : serves.split(separator: ",").map(String.init))
             }
             if live.contains(where: { $0.selectors.isEmpty }) { return WaveWait(wave: wave, unheld: [], live: live) }
             let unheld = try session.query(
@@ -400,7 +449,8 @@ extension ControlStore {
                 // A target put back with `release` has no runner; only a lease that ran out names one.
                 let expired = row[2] == nil ? nil : row[3].flatMap(Double.init)
                 return WaveWait.Unheld(
-                    target: row[0] ?? "", environment: row[1] ?? "", lastRunner: expired == nil ? nil : row[2], leaseEndedSecondsAgo: expired)
+                    target: row[0] ?? "", environment: row[1] ?? "", lastRunner: expired == nil ? nil : row[2],
+                    leaseEndedSecondsAgo: expired)
             }
             return WaveWait(wave: wave, unheld: unheld, live: live)
         }
@@ -412,7 +462,8 @@ extension ControlStore {
         try finishIfDone(run.runID) { all in
             let tally = Event.tally(all.map { ($0.environment, $0.outcome) })
             return Event(
-                kind: .runFinished, runID: run.runID, inventory: run.inventory, toVersion: run.desiredVersion, startedAt: run.createdAt,
+                kind: .runFinished, runID: run.runID, inventory: run.inventory, toVersion: run.desiredVersion,
+                startedAt: run.createdAt,
                 finishedAt: Date(), counts: tally.counts, environmentCounts: tally.environments)
         }
     }
@@ -423,7 +474,8 @@ extension ControlStore {
     package func endWithoutRunners(_ runID: String) throws(ControlError) -> (skipped: Int, finished: Bool)? {
         let live = try with { session throws(BackendError) in
             try session.query(
-                "SELECT count(*) FROM tidemark_control.runners WHERE run_id = $1 AND \(ControlStore.isLive("tidemark_control.runners"))", [runID]
+                "SELECT count(*) FROM tidemark_control.runners WHERE run_id = $1 AND \(ControlStore.isLive("tidemark_control.runners"))",
+                [runID]
             ).first?.first ?? nil
         }
         guard live == "0", let run = try run(runID) else { return nil }
@@ -433,7 +485,9 @@ extension ControlStore {
 
     /// Marks the run finished when every target is done; true for the one runner that did it
     /// (it stores `finishedEvent`, built from every target's outcome).
-    package func finishIfDone(_ runID: String, finishedEvent: @Sendable ([(environment: String, outcome: String)]) -> Event?) throws(ControlError) -> Bool {
+    package func finishIfDone(
+        _ runID: String, finishedEvent: @Sendable ([(environment: String, outcome: String)]) -> Event?
+    ) throws(ControlError) -> Bool {
         try with { session throws(BackendError) in
             try session.transaction { session throws(BackendError) in
                 let done = try session.query(
@@ -446,7 +500,8 @@ extension ControlStore {
                 guard !done.isEmpty else { return false }
                 // The counts only: each target's environment and outcome, never its whole result.
                 let outcomes = try session.query(
-                    "SELECT environment, outcome FROM tidemark_control.targets WHERE run_id = $1 AND outcome IS NOT NULL ORDER BY position", [runID]
+                    "SELECT environment, outcome FROM tidemark_control.targets WHERE run_id = $1 AND outcome IS NOT NULL ORDER BY position",
+                    [runID]
                 ).map { (environment: $0[0] ?? "", outcome: $0[1] ?? "") }
                 if let event = finishedEvent(outcomes) { try Self.insertEvent(event, runID: runID, on: session) }
                 return true
@@ -474,7 +529,9 @@ extension ControlStore {
     /// The runner leaves the run (for `tidemark runs`).
     package func leave(_ runID: String, runner: String) throws(ControlError) {
         try with { session throws(BackendError) in
-            try session.query("UPDATE tidemark_control.runners SET left_at = now() WHERE run_id = $1 AND runner = $2", [runID, runner])
+            try session.query(
+                "UPDATE tidemark_control.runners SET left_at = now() WHERE run_id = $1 AND runner = $2",
+                [runID, runner])
         }
     }
 
@@ -482,7 +539,8 @@ extension ControlStore {
     package func requestStop(_ runID: String) throws(ControlError) -> Bool {
         try with { session throws(BackendError) in
             !(try session.query(
-                "UPDATE tidemark_control.runs SET stop_requested = true WHERE run_id = $1 AND state = 'running' RETURNING run_id", [runID]
+                "UPDATE tidemark_control.runs SET stop_requested = true WHERE run_id = $1 AND state = 'running' RETURNING run_id",
+                [runID]
             ).isEmpty)
         }
     }
@@ -509,7 +567,9 @@ extension ControlStore {
     }
 
     /// Every target's outcome so far, in rollout order (nil for targets not done).
-    package func outcomes(_ runID: String) throws(ControlError) -> [(plan: TargetPlan?, state: String, runner: String?, outcome: TargetOutcome?)] {
+    package func outcomes(_ runID: String) throws(ControlError) -> [(
+        plan: TargetPlan?, state: String, runner: String?, outcome: TargetOutcome?
+    )] {
         // A page at a time, decoded as it comes, the plans' equal step lists shared: 100,000 plans
         // read whole were 170 MB of JSON in libpq's result, again as strings, then decoded.
         let steps = StepListInterner()
@@ -557,11 +617,13 @@ extension ControlStore {
         return rows.compactMap { row in
             guard let runID = row[0] else { return nil }
             return RunSummary(
-                runID: runID, inventory: row[1] ?? "", plan: row[2] ?? "", desiredVersion: row[3], state: row[4] ?? "", halted: row[5],
+                runID: runID, inventory: row[1] ?? "", plan: row[2] ?? "", desiredVersion: row[3], state: row[4] ?? "",
+                halted: row[5],
                 stopRequested: row[6] == "t", counts: ControlStore.decode([String: Int].self, row[8]) ?? [:],
                 runners: row[9].map { $0.split(separator: ",").map(String.init) } ?? [],
                 createdAt: Date(timeIntervalSince1970: row[7].flatMap(Double.init) ?? 0),
-                lastHeartbeat: row[10].flatMap(Double.init).map(Date.init(timeIntervalSince1970:)), liveRunners: Int(row[11] ?? "0") ?? 0)
+                lastHeartbeat: row[10].flatMap(Double.init).map(Date.init(timeIntervalSince1970:)),
+                liveRunners: Int(row[11] ?? "0") ?? 0)
         }
     }
 
@@ -573,6 +635,8 @@ extension ControlStore {
     }
 
     static func insertEvent(_ event: Event, runID: String, on session: PostgresSession) throws(BackendError) {
-        try session.query("INSERT INTO tidemark_control.events (run_id, event) VALUES ($1, $2::jsonb)", [runID, ControlStore.json(event)])
+        try session.query(
+            "INSERT INTO tidemark_control.events (run_id, event) VALUES ($1, $2::jsonb)",
+            [runID, ControlStore.json(event)])
     }
 }

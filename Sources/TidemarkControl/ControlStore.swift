@@ -21,12 +21,14 @@ package final class ControlStore: Sendable {
     /// Connects to `database` and creates or migrates `tidemark_control`. An unreachable
     /// database or a schema newer than this binary is an input problem: nothing has run yet.
     package init(
-        database: ControlDatabase, appliedBy: String, logger: Logger, timeouts: Timeouts = Timeouts(connectTimeout: .seconds(10)),
+        database: ControlDatabase, appliedBy: String, logger: Logger,
+        timeouts: Timeouts = Timeouts(connectTimeout: .seconds(10)),
         environment: [String: String] = ProcessInfo.processInfo.environment
     ) throws(ControlError) {
         let opened: PostgresSession
         do {
-            opened = try PostgresSession(target: database.target, timeouts: timeouts, logger: logger, environment: environment)
+            opened = try PostgresSession(
+                target: database.target, timeouts: timeouts, logger: logger, environment: environment)
         } catch {
             throw .unreachable(error)
         }
@@ -78,7 +80,8 @@ package final class ControlStore: Sendable {
     /// `{"a","b"}`: a PostgreSQL text array literal, every element quoted.
     static func textArray(_ values: [String]) -> String {
         let quoted = values.map { value in
-            "\"" + value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+            "\"" + value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+                + "\""
         }
         return "{" + quoted.joined(separator: ",") + "}"
     }

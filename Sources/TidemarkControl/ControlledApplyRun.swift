@@ -56,7 +56,8 @@ package struct ControlledApplyResult: Sendable {
     /// one process), by the one precedence.
     package var status: RunStatus {
         if servedNothing { return .succeeded }
-        return RunStatus.first(of: [apply.status, lost == nil ? .succeeded : .failed] + served.keys.map { RunStatus($0) })
+        return RunStatus.first(
+            of: [apply.status, lost == nil ? .succeeded : .failed] + served.keys.map { RunStatus($0) })
     }
 }
 
@@ -83,10 +84,13 @@ package struct ControlledApplyRun: Sendable {
     /// Joins or creates the run and works on it until nothing this runner serves is left, the
     /// run halts or stops, or the control database is lost. Input problems (an unreachable control
     /// database, a different plan, an unknown run) throw before anything is written.
-    package func run(_ request: ControlledApplyRequest, observer: some ApplyObserver = SilentApplyObserver()) async throws(ControlError) -> ControlledApplyResult {
+    package func run(_ request: ControlledApplyRequest, observer: some ApplyObserver = SilentApplyObserver())
+        async throws(ControlError) -> ControlledApplyResult
+    {
         let source = RunnerOutcomes(request: request, registry: registry, logger: logger)
         defer { source.close() }
-        let apply = try await RunSession(registry: registry, logger: logger).run(request.apply, source: source, observer: observer)
+        let apply = try await RunSession(registry: registry, logger: logger).run(
+            request.apply, source: source, observer: observer)
         return source.result(apply)
     }
 }
@@ -126,7 +130,8 @@ final class RunnerOutcomes: OutcomeSource, RunSinks {
         self.request = request
         self.registry = registry
         self.logger = logger
-        runner = RunnerName.runnerID(name: request.runnerName ?? RunIdentity.defaultRunnerName(environment: request.apply.environment))
+        runner = RunnerName.runnerID(
+            name: request.runnerName ?? RunIdentity.defaultRunnerName(environment: request.apply.environment))
     }
 
     static func failure(_ error: FleetError) -> ControlError { .fleet(error) }
@@ -135,7 +140,9 @@ final class RunnerOutcomes: OutcomeSource, RunSinks {
     /// runner serves, the rule the run's waves follow.
     func prepare(_ apply: ApplyRequest, startedAt: Date) async throws(ControlError) -> PreparedRun {
         guard case .inventory(let inventoryFile, let selection, let desiredText, let strategy) = apply.source else {
-            throw .fleet(.rolloutFile(.unreadable(path: "", message: "a saved rollout cannot be run with --control; give -i INVENTORY")))
+            throw .fleet(
+                .rolloutFile(
+                    .unreadable(path: "", message: "a saved rollout cannot be run with --control; give -i INVENTORY")))
         }
         let inventory: Inventory
         let plan: Plan
@@ -143,7 +150,8 @@ final class RunnerOutcomes: OutcomeSource, RunSinks {
         let desired: DesiredVersion
         do {
             inventory = try await FleetInputs.fleet(at: inventoryFile, registry: registry, logger: logger)
-            plan = try FleetInputs.acknowledging(apply.lockAcknowledgements, in: FleetInputs.plan(at: inventory.planDirectory))
+            plan = try FleetInputs.acknowledging(
+                apply.lockAcknowledgements, in: FleetInputs.plan(at: inventory.planDirectory))
             selected = try selection.select(from: inventory)
             desired = try FleetInputs.desiredVersion(desiredText, in: plan)
         } catch {
@@ -163,10 +171,12 @@ final class RunnerOutcomes: OutcomeSource, RunSinks {
         }
 
         // Join or create.
-        let key = RunKey.digest(inventory: inventory, plan: plan, selection: selection, desired: desiredText, strategy: strategy)
+        let key = RunKey.digest(
+            inventory: inventory, plan: plan, selection: selection, desired: desiredText, strategy: strategy)
         let scripts = RunKey.scripts(of: plan)
         let (run, created) = try await joinOrCreate(
-            key: key, scripts: scripts, inventory: inventory, plan: plan, selected: selected, selection: selection, desired: desired,
+            key: key, scripts: scripts, inventory: inventory, plan: plan, selected: selected, selection: selection,
+            desired: desired,
             desiredText: desiredText, strategy: strategy, startedAt: startedAt, store: store, runID: apply.runID)
         if let script = run.firstDifferingScript(from: scripts) { throw .planDiffers(runID: run.runID, script: script) }
         let runID = run.runID
@@ -182,7 +192,8 @@ final class RunnerOutcomes: OutcomeSource, RunSinks {
         let (policy, legacy) = try await control.call { () throws(ControlError) in try store.wavePolicy(runID) }
         if legacy {
             logger.warning(
-                "run \(runID) was opened by an older Tidemark, which stored no max_failures for its non-prod waves: in this run a failure there does not stop the later waves (runs opened from now on stop at the first failure unless max_failures says otherwise)")
+                "run \(runID) was opened by an older Tidemark, which stored no max_failures for its non-prod waves: in this run a failure there does not stop the later waves (runs opened from now on stop at the first failure unless max_failures says otherwise)"
+            )
         }
         let servedList: String? = served.count == plans.count ? nil : ControlStore.textArray(served.map(\.target))
         joined.withLock { [run, created] in
@@ -192,9 +203,11 @@ final class RunnerOutcomes: OutcomeSource, RunSinks {
             $0.servedNothing = served.isEmpty
         }
         var prepared = PreparedRun(
-            runID: runID, inventory: inventory, plan: plan, rollout: rollout, policy: policy, writes: served.filter(\.action.writes),
+            runID: runID, inventory: inventory, plan: plan, rollout: rollout, policy: policy,
+            writes: served.filter(\.action.writes),
             // Each runner writes its own part; `tidemark report RUN_ID --control URL` assembles the run.
-            reportPath: apply.stateDirectory.runs.appendingPathComponent("\(runID)-\(RunKey.fileSafe(runner)).json").path)
+            reportPath: apply.stateDirectory.runs.appendingPathComponent("\(runID)-\(RunKey.fileSafe(runner)).json")
+                .path)
         prepared.fleet = fleet
         prepared.executes = !served.isEmpty
         prepared.traces = false
@@ -204,21 +217,26 @@ final class RunnerOutcomes: OutcomeSource, RunSinks {
 
     /// Sinks: the runner joins the run, its notifier starts, and its lease keeper (which renews
     /// its leases and, holding the run's delivery lock, hands the run's events to the notifier).
-    func sinks(for prepared: PreparedRun, request apply: ApplyRequest, startedAt: Date, traceID: String?) async throws(ControlError) -> any RunSinks {
+    func sinks(for prepared: PreparedRun, request apply: ApplyRequest, startedAt: Date, traceID: String?)
+        async throws(ControlError) -> any RunSinks
+    {
         let (store, database) = joined.withLock { ($0.store, $0.database) }
         guard let store, let database else { throw .noControlDatabase }
         let runID = prepared.runID
         let runner = self.runner
         let serves = request.serve.isEmpty ? "all" : request.serve.joined(separator: ",")
         let lease = request.lease
-        try await control.call { () throws(ControlError) in try store.join(runID, runner: runner, serves: serves, lease: lease) }
+        try await control.call { () throws(ControlError) in
+            try store.join(runID, runner: runner, serves: serves, lease: lease)
+        }
         let notifier: Notifier?
         if prepared.inventory.notify.isEmpty {
             notifier = nil
         } else {
             do {
                 let made = try RunNotifications.makeNotifier(
-                    for: prepared.inventory, environment: apply.environment, outbox: apply.stateDirectory.outbox, logger: logger)
+                    for: prepared.inventory, environment: apply.environment, outbox: apply.stateDirectory.outbox,
+                    logger: logger)
                 await made.start()
                 notifier = made
             } catch {
@@ -229,7 +247,8 @@ final class RunnerOutcomes: OutcomeSource, RunSinks {
         let logger = self.logger
         let keeper = try await control.call { () throws(ControlError) in
             try LeaseKeeper(
-                database: database, runID: runID, runner: runner, lease: lease, appliedBy: apply.appliedBy, logger: logger,
+                database: database, runID: runID, runner: runner, lease: lease, appliedBy: apply.appliedBy,
+                logger: logger,
                 environment: apply.environment, notifier: notifier, onStop: { runControl.requestStop() })
         }
         keeper.start()
@@ -243,12 +262,15 @@ final class RunnerOutcomes: OutcomeSource, RunSinks {
     /// Outcomes: this runner's workers claim, run and record targets until nothing it serves is
     /// left; then what nobody runs after a stop is skipped and the run finished when it is done.
     func outcomes(
-        of prepared: PreparedRun, request apply: ApplyRequest, driftGate: DriftGate?, sinks: any RunSinks, observer: any ApplyObserver
+        of prepared: PreparedRun, request apply: ApplyRequest, driftGate: DriftGate?, sinks: any RunSinks,
+        observer: any ApplyObserver
     ) async -> [TargetOutcome] {
         let state = joined.withLock { $0 }
-        guard let store = state.store, let database = state.database, let keeper = state.keeper, let run = state.run else { return [] }
+        guard let store = state.store, let database = state.database, let keeper = state.keeper, let run = state.run
+        else { return [] }
         let runID = prepared.runID
-        var targetRunner = TargetRunner(plan: prepared.plan, runID: runID, appliedBy: apply.appliedBy, logger: logger, backups: apply.backups)
+        var targetRunner = TargetRunner(
+            plan: prepared.plan, runID: runID, appliedBy: apply.appliedBy, logger: logger, backups: apply.backups)
         targetRunner.inventoryFile = prepared.inventory.file
         targetRunner.driftGate = driftGate
         let concurrency = WavePolicy.workers(requested: apply.concurrency, inventory: prepared.inventory)
@@ -258,7 +280,8 @@ final class RunnerOutcomes: OutcomeSource, RunSinks {
         for _ in 1..<max(1, concurrency) {
             guard
                 let extra = try? await control.call({ () throws(ControlError) in
-                    try ControlStore(database: database, appliedBy: apply.appliedBy, logger: logger, environment: apply.environment)
+                    try ControlStore(
+                        database: database, appliedBy: apply.appliedBy, logger: logger, environment: apply.environment)
                 })
             else { break }
             stores.append(extra)
@@ -266,10 +289,15 @@ final class RunnerOutcomes: OutcomeSource, RunSinks {
         defer { for extra in stores.dropFirst() { extra.close() } }
         let worker = RunnerLoop(
             RunnerLoop.Context(
-                stores: stores, control: ControlCalls(pool: DispatchWorkers(count: concurrency, label: "tidemark-control-worker")), runID: runID,
-                runner: runner, served: state.servedList, lease: request.lease, poll: request.pollInterval, inventory: prepared.inventory,
-                fleet: prepared.fleet, rollout: prepared.rollout, plan: prepared.plan, desired: state.desired, strategy: state.strategy,
-                limited: prepared.policy.rules.values.contains { $0.concurrency != nil }, registry: registry, logger: logger,
+                stores: stores,
+                control: ControlCalls(pool: DispatchWorkers(count: concurrency, label: "tidemark-control-worker")),
+                runID: runID,
+                runner: runner, served: state.servedList, lease: request.lease, poll: request.pollInterval,
+                inventory: prepared.inventory,
+                fleet: prepared.fleet, rollout: prepared.rollout, plan: prepared.plan, desired: state.desired,
+                strategy: state.strategy,
+                limited: prepared.policy.rules.values.contains { $0.concurrency != nil }, registry: registry,
+                logger: logger,
                 runControl: apply.control, keeper: keeper, targetRunner: targetRunner,
                 pool: DispatchWorkers(count: concurrency, label: "tidemark-worker"), observer: observer))
         let outcomes = await worker.work()
@@ -277,7 +305,9 @@ final class RunnerOutcomes: OutcomeSource, RunSinks {
         let lost = worker.lost ?? keeper.lost
         if lost == nil && keeper.stopRequested {
             // `tidemark stop`: what nobody runs is skipped, so the run ends for every runner.
-            _ = try? await control.call { () throws(ControlError) in try store.skipRemaining(runID, reason: "the run was stopped (tidemark stop)") }
+            _ = try? await control.call { () throws(ControlError) in
+                try store.skipRemaining(runID, reason: "the run was stopped (tidemark stop)")
+            }
         }
         let runner = self.runner
         if lost == nil {
@@ -285,8 +315,13 @@ final class RunnerOutcomes: OutcomeSource, RunSinks {
             _ = try? await control.call { () throws(ControlError) in try store.leave(runID, runner: runner) }
         }
         let servedList = state.servedList
-        let progress = lost == nil ? try? await control.call { () throws(ControlError) in try store.progress(runID, served: servedList) } : nil
-        let served = lost == nil ? try? await control.call { () throws(ControlError) in try store.servedOutcomes(runID, served: servedList) } : nil
+        let progress =
+            lost == nil
+            ? try? await control.call { () throws(ControlError) in try store.progress(runID, served: servedList) } : nil
+        let served =
+            lost == nil
+            ? try? await control.call { () throws(ControlError) in try store.servedOutcomes(runID, served: servedList) }
+            : nil
         joined.withLock {
             $0.lost = lost
             $0.stopSeen = worker.stopSeen
@@ -296,7 +331,9 @@ final class RunnerOutcomes: OutcomeSource, RunSinks {
         return outcomes
     }
 
-    func interrupted(_ apply: ApplyRequest) -> Bool { apply.control.isStopRequested && joined.withLock { $0.lost } == nil }
+    func interrupted(_ apply: ApplyRequest) -> Bool {
+        apply.control.isStopRequested && joined.withLock { $0.lost } == nil
+    }
 
     /// Events were stored with the outcomes: nothing to hand on here.
     func handle(_ event: RunEvent) {}
@@ -314,7 +351,8 @@ final class RunnerOutcomes: OutcomeSource, RunSinks {
     /// This runner's result: its part of the run and what it learned of the whole.
     func result(_ apply: ApplyResult) -> ControlledApplyResult {
         joined.withLock { state in
-            var result = ControlledApplyResult(apply: apply, runID: state.run?.runID ?? "", created: state.created, runner: runner)
+            var result = ControlledApplyResult(
+                apply: apply, runID: state.run?.runID ?? "", created: state.created, runner: runner)
             result.servedNothing = state.servedNothing
             result.lost = state.lost
             result.halted = state.halted
@@ -335,15 +373,23 @@ extension RunnerOutcomes {
     /// (under the key's creation lock, so runners starting together plan it once); `created`:
     /// this runner stored it.
     fileprivate func joinOrCreate(
-        key: String, scripts: [String: String], inventory: Inventory, plan: Plan, selected: [Target], selection: TargetSelection,
-        desired: DesiredVersion, desiredText: String?, strategy: Strategy, startedAt: Date, store: ControlStore, runID: String
+        key: String, scripts: [String: String], inventory: Inventory, plan: Plan, selected: [Target],
+        selection: TargetSelection,
+        desired: DesiredVersion, desiredText: String?, strategy: Strategy, startedAt: Date, store: ControlStore,
+        runID: String
     ) async throws(ControlError) -> (ControlRun, created: Bool) {
         var created = false
         var run: ControlRun
         if let joining = request.joinRunID {
-            guard let found = try await control.call({ () throws(ControlError) in try store.run(joining) }) else { throw .unknownRun(joining) }
+            guard let found = try await control.call({ () throws(ControlError) in try store.run(joining) }) else {
+                throw .unknownRun(joining)
+            }
             guard found.key == key else {
-                throw .runMismatch(runID: joining, what: "\(found.inventory) (plan \(found.plan), \(found.selection), --to \(found.desiredVersion ?? "latest"))")
+                throw .runMismatch(
+                    runID: joining,
+                    what:
+                        "\(found.inventory) (plan \(found.plan), \(found.selection), --to \(found.desiredVersion ?? "latest"))"
+                )
             }
             run = found
         } else {
@@ -353,7 +399,8 @@ extension RunnerOutcomes {
                     run = open
                 } else {
                     run = try await create(
-                        key: key, scripts: scripts, inventory: inventory, plan: plan, selected: selected, selection: selection, desired: desired,
+                        key: key, scripts: scripts, inventory: inventory, plan: plan, selected: selected,
+                        selection: selection, desired: desired,
                         desiredText: desiredText, strategy: strategy, startedAt: startedAt, store: store)
                     created = run.runID == runID
                 }
@@ -368,23 +415,29 @@ extension RunnerOutcomes {
 
     /// Reads the selected targets, plans them and stores the run (under the key's creation lock).
     fileprivate func create(
-        key: String, scripts: [String: String], inventory: Inventory, plan: Plan, selected: [Target], selection: TargetSelection,
+        key: String, scripts: [String: String], inventory: Inventory, plan: Plan, selected: [Target],
+        selection: TargetSelection,
         desired: DesiredVersion, desiredText: String?, strategy: Strategy, startedAt: Date, store: ControlStore
     ) async throws(ControlError) -> ControlRun {
-        let snapshot = await FleetSnapshot.read(inventory: inventory, plan: plan, targets: selected, registry: registry, logger: logger)
+        let snapshot = await FleetSnapshot.read(
+            inventory: inventory, plan: plan, targets: selected, registry: registry, logger: logger)
         // A target this runner cannot reach is planned from an empty state and marked: whoever
         // claims it reads its real state first and plans it again (as a takeover does).
         var states = snapshot.states
         for name in snapshot.unreachable.keys { states[name] = .empty }
         let unread = Set(snapshot.unreachable.keys)
         let rollout = Planner(inventory: inventory, plan: plan).plan(
-            states: states, options: PlannerOptions(desiredVersion: desired, strategy: strategy, targets: Set(selected.map(\.name))))
+            states: states,
+            options: PlannerOptions(desiredVersion: desired, strategy: strategy, targets: Set(selected.map(\.name))))
         let fresh = ControlRun(
-            runID: request.apply.runID, key: key, inventory: inventory.name, plan: plan.name, selection: RunKey.describe(selection),
-            desiredVersion: rollout.desiredVersion?.text ?? desiredText, strategy: strategy, scripts: scripts, createdBy: request.apply.appliedBy)
+            runID: request.apply.runID, key: key, inventory: inventory.name, plan: plan.name,
+            selection: RunKey.describe(selection),
+            desiredVersion: rollout.desiredVersion?.text ?? desiredText, strategy: strategy, scripts: scripts,
+            createdBy: request.apply.appliedBy)
         let planned = Event.tally(rollout.targets.map { ($0.environment, $0.action.rawValue) })
         let started = Event(
-            kind: .runStarted, runID: fresh.runID, inventory: inventory.name, toVersion: fresh.desiredVersion, at: startedAt,
+            kind: .runStarted, runID: fresh.runID, inventory: inventory.name, toVersion: fresh.desiredVersion,
+            at: startedAt,
             startedAt: startedAt, counts: planned.counts, environmentCounts: planned.environments)
         return try await control.call { () throws(ControlError) in
             try store.create(fresh, rollout: rollout, inventory: inventory, unread: unread, startedEvent: started)

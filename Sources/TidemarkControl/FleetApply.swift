@@ -44,7 +44,8 @@ package struct FleetApply: Sendable {
         _ request: ControlledApplyRequest, sharingAsked: Bool, observer: some ApplyObserver = SilentApplyObserver()
     ) async throws(ControlError) -> ApplyOutcome {
         if try shares(request, sharingAsked: sharingAsked) {
-            return .shared(try await ControlledApplyRun(registry: registry, logger: logger).run(request, observer: observer))
+            return .shared(
+                try await ControlledApplyRun(registry: registry, logger: logger).run(request, observer: observer))
         }
         do {
             return .local(try await ApplyRun(registry: registry, logger: logger).run(request.apply, observer: observer))
@@ -55,7 +56,9 @@ package struct FleetApply: Sendable {
 
     /// Whether the run is shared through a control database.
     func shares(_ request: ControlledApplyRequest, sharingAsked: Bool) throws(ControlError) -> Bool {
-        guard !request.apply.dryRun, case .inventory(let inventoryFile, _, _, _) = request.apply.source else { return false }
+        guard !request.apply.dryRun, case .inventory(let inventoryFile, _, _, _) = request.apply.source else {
+            return false
+        }
         if sharingAsked || request.database != nil { return true }
         do {
             return try FleetInputs.inventory(at: inventoryFile).control != nil

@@ -34,7 +34,8 @@ final class LeaseKeeper: Sendable {
         database: ControlDatabase, runID: String, runner: String, lease: Duration, appliedBy: String, logger: Logger,
         environment: [String: String], notifier: Notifier?, onStop: @escaping @Sendable () -> Void
     ) throws(ControlError) {
-        self.store = try ControlStore(database: database, appliedBy: appliedBy, logger: logger, environment: environment)
+        self.store = try ControlStore(
+            database: database, appliedBy: appliedBy, logger: logger, environment: environment)
         self.runID = runID
         self.runner = runner
         self.lease = lease

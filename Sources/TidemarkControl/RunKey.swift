@@ -6,7 +6,9 @@ import TidemarkFleet
 /// Pure; thread-safe.
 enum RunKey {
     /// SHA-256 of the inventory and plan names, the selectors, the desired version and the strategy.
-    static func digest(inventory: Inventory, plan: Plan, selection: TargetSelection, desired: String?, strategy: Strategy) -> String {
+    static func digest(
+        inventory: Inventory, plan: Plan, selection: TargetSelection, desired: String?, strategy: Strategy
+    ) -> String {
         SHA256Hex.digest(
             [
                 "inventory=\(inventory.name)", "plan=\(plan.name)", describe(selection), "to=\(desired ?? "latest")",
@@ -16,7 +18,8 @@ enum RunKey {
 
     /// `env=dev,prod target=all`: the selectors as the run records them.
     static func describe(_ selection: TargetSelection) -> String {
-        let environments = selection.environments.isEmpty ? "all" : selection.environments.sorted().joined(separator: ",")
+        let environments =
+            selection.environments.isEmpty ? "all" : selection.environments.sorted().joined(separator: ",")
         let targets = selection.targets.isEmpty ? "all" : selection.targets.sorted().joined(separator: ",")
         return "env=\(environments) target=\(targets)"
     }
@@ -39,12 +42,14 @@ enum RunKey {
             guard !targets.isEmpty else { continue }
             waves.append(
                 Wave(
-                    environment: environment.name, tier: environment.tier, live: environment.live, audit: environment.audit,
+                    environment: environment.name, tier: environment.tier, live: environment.live,
+                    audit: environment.audit,
                     canary: environment.canary, targets: targets))
         }
         let desired = run.desiredVersion.flatMap { Version($0, style: plan.versionStyle) }
         return Rollout(
-            inventory: inventory.name, inventoryFile: inventory.file, plan: plan.name, desiredVersion: desired, strategy: run.strategy, waves: waves)
+            inventory: inventory.name, inventoryFile: inventory.file, plan: plan.name, desiredVersion: desired,
+            strategy: run.strategy, waves: waves)
     }
 
     /// `alice@host/123-ab12` as a file name part.

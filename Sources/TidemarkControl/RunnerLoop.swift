@@ -92,7 +92,9 @@ final class RunnerLoop: Sendable {
         self.inventory = context.inventory
         self.fleet = context.fleet
         var waves: [String: (index: Int, targets: Int)] = [:]
-        for (index, wave) in context.rollout.waves.enumerated() { waves[wave.environment] = (index, wave.targets.count) }
+        for (index, wave) in context.rollout.waves.enumerated() {
+            waves[wave.environment] = (index, wave.targets.count)
+        }
         self.waves = waves
         self.waveCount = context.rollout.waves.count
         self.plan = context.plan
@@ -139,7 +141,8 @@ final class RunnerLoop: Sendable {
         while !shouldStop {
             let claim: Claim?
             do {
-                claim = try await control.call { [store, runID, runner, served, lease, limited] () throws(ControlError) in
+                claim = try await control.call {
+                    [store, runID, runner, served, lease, limited] () throws(ControlError) in
                     try store.claim(runID, runner: runner, served: served, lease: lease, limited: limited)
                 }
             } catch {
@@ -153,7 +156,9 @@ final class RunnerLoop: Sendable {
             }
             let progress: RunProgress
             do {
-                progress = try await control.call { [store, runID, served] () throws(ControlError) in try store.progress(runID, served: served) }
+                progress = try await control.call { [store, runID, served] () throws(ControlError) in
+                    try store.progress(runID, served: served)
+                }
             } catch {
                 loseControl(error)
                 return
@@ -164,7 +169,9 @@ final class RunnerLoop: Sendable {
                 state.withLock { $0.stopSeen = true }
                 runControl.requestStop()
                 let reason = "the run was stopped (tidemark stop)"
-                _ = try? await control.call { [store, runID] () throws(ControlError) in try store.skipRemaining(runID, reason: reason) }
+                _ = try? await control.call { [store, runID] () throws(ControlError) in
+                    try store.skipRemaining(runID, reason: reason)
+                }
                 return
             }
             if let reason = progress.halted {
@@ -206,7 +213,9 @@ final class RunnerLoop: Sendable {
         }
         let waiting = try? await control.call { [store] () throws(ControlError) in
             try store.awaitingApproval(runID) { environment in
-                Event(kind: .waveAwaitingApproval, runID: runID, inventory: inventoryName, environment: environment, reason: command(environment))
+                Event(
+                    kind: .waveAwaitingApproval, runID: runID, inventory: inventoryName, environment: environment,
+                    reason: command(environment))
             }
         }
         guard let environment = waiting.flatMap({ $0 }) else { return }
@@ -219,7 +228,8 @@ final class RunnerLoop: Sendable {
         guard let wave = waves[planned.environment] else { return }
         let first = state.withLock { $0.announcedWaves.insert(planned.environment).inserted }
         guard first else { return }
-        observer.handle(.waveStarted(environment: planned.environment, index: wave.index, count: waveCount, targets: wave.targets))
+        observer.handle(
+            .waveStarted(environment: planned.environment, index: wave.index, count: waveCount, targets: wave.targets))
     }
 
     /// Runs one claimed target: its real state read first, re-planned when it differs from the
@@ -230,7 +240,8 @@ final class RunnerLoop: Sendable {
             await record(
                 TargetOutcome(
                     plan: planned, outcome: .failed,
-                    error: ExecutionError.unknownInRollout(target: planned.target, what: "target \(planned.target)").description), store: store)
+                    error: ExecutionError.unknownInRollout(target: planned.target, what: "target \(planned.target)")
+                        .description), store: store)
             return
         }
         announceWave(of: planned)
@@ -250,10 +261,12 @@ final class RunnerLoop: Sendable {
             }
             if planned.staleness(found: current) != nil {
                 let replanned = Planner(inventory: inventory, plan: plan).plan(
-                    states: [target.name: current], options: PlannerOptions(desiredVersion: desired, strategy: strategy, targets: [target.name]))
+                    states: [target.name: current],
+                    options: PlannerOptions(desiredVersion: desired, strategy: strategy, targets: [target.name]))
                 if let fresh = replanned.targets.first { targetPlan = fresh }
                 logger.notice(
-                    "\(target.name): its state differs from the run's plan\(claim.previousRunner.map { " (taken over from \($0))" } ?? ""); planned again: \(targetPlan.action.rawValue)")
+                    "\(target.name): its state differs from the run's plan\(claim.previousRunner.map { " (taken over from \($0))" } ?? ""); planned again: \(targetPlan.action.rawValue)"
+                )
             }
         }
         var outcome: TargetOutcome
@@ -276,7 +289,8 @@ final class RunnerLoop: Sendable {
             outcome = await pool.run {
                 runner.run(
                     chosen, on: target, backend: backend, timeouts: timeouts, lockRetries: lockRetries,
-                    shouldStop: { runControl.isStopRequested }, onConnection: { runControl.register(target.name, canceller: $0) },
+                    shouldStop: { runControl.isStopRequested },
+                    onConnection: { runControl.register(target.name, canceller: $0) },
                     onEvent: { observer.handle($0) })
             }
             runControl.unregister(target.name)
@@ -328,18 +342,25 @@ final class RunnerLoop: Sendable {
         state.withLock { $0.outcomes.append(finished) }
         observer.handle(.targetFinished(finished))
         let event = Self.event(
-            for: finished, runID: runID, inventory: inventory.name, tracksIncidents: inventory.notify.contains { $0.kind.tracksIncidents })
+            for: finished, runID: runID, inventory: inventory.name,
+            tracksIncidents: inventory.notify.contains { $0.kind.tracksIncidents })
         let inventoryName = inventory.name
         let runID = self.runID
         do {
             let result = try await control.call { [store, runner] () throws(ControlError) in
                 try store.record(finished, runID: runID, runner: runner, event: event) { environment, reason in
-                    Event(kind: .waveHalted, runID: runID, inventory: inventoryName, environment: environment, reason: reason)
+                    Event(
+                        kind: .waveHalted, runID: runID, inventory: inventoryName, environment: environment,
+                        reason: reason)
                 }
             }
-            if let halted = result.halted { observer.handle(.waveHalted(environment: finished.environment, reason: halted)) }
+            if let halted = result.halted {
+                observer.handle(.waveHalted(environment: finished.environment, reason: halted))
+            }
             if !result.recorded {
-                logger.warning("\(finished.target): its lease ran out before the outcome was recorded; another runner took it over")
+                logger.warning(
+                    "\(finished.target): its lease ran out before the outcome was recorded; another runner took it over"
+                )
             }
         } catch {
             loseControl(error)
@@ -349,7 +370,9 @@ final class RunnerLoop: Sendable {
     /// The notification a finished target means (as `RunNotifications.record`): none for
     /// skipped targets, and for unchanged ones only when an incident sink may have to resolve
     /// one (`target.converged`).
-    static func event(for outcome: TargetOutcome, runID: String, inventory: String, tracksIncidents: Bool = false) -> Event? {
+    static func event(for outcome: TargetOutcome, runID: String, inventory: String, tracksIncidents: Bool = false)
+        -> Event?
+    {
         let kind: EventKind
         switch outcome.outcome {
         case .succeeded: kind = .targetSucceeded
@@ -363,7 +386,8 @@ final class RunnerLoop: Sendable {
         return Event(
             kind: kind, runID: runID, inventory: inventory, environment: outcome.environment, target: outcome.target,
             fromVersion: outcome.fromVersion, toVersion: outcome.toVersion, action: outcome.action,
-            error: kind == .targetFailed ? (outcome.error ?? "\(outcome.outcome.rawValue): \(outcome.reason)") : outcome.error,
+            error: kind == .targetFailed
+                ? (outcome.error ?? "\(outcome.outcome.rawValue): \(outcome.reason)") : outcome.error,
             reason: outcome.reason, startedAt: outcome.startedAt, finishedAt: outcome.finishedAt)
     }
 }

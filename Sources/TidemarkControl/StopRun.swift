@@ -14,7 +14,9 @@ extension ControlStore {
     /// the control database does what they would have done. Nil when no open run has that id.
     package func stop(_ runID: String) throws(ControlError) -> StopOutcome? {
         guard try requestStop(runID) else { return nil }
-        guard let ended = try endWithoutRunners(runID) else { return StopOutcome(skippedWithoutRunners: nil, finished: false) }
+        guard let ended = try endWithoutRunners(runID) else {
+            return StopOutcome(skippedWithoutRunners: nil, finished: false)
+        }
         return StopOutcome(skippedWithoutRunners: ended.skipped, finished: ended.finished)
     }
 }

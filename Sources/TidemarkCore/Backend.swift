@@ -78,7 +78,9 @@ package struct VerifyRequest: Sendable, Hashable {
     /// The verify script of `migration`, or nil when it has none.
     package init?(for migration: Migration) {
         guard let script = migration.verify else { return nil }
-        self.init(version: migration.version.text, scriptPath: script.path, sql: script.sql, transactional: script.isTransactional)
+        self.init(
+            version: migration.version.text, scriptPath: script.path, sql: script.sql,
+            transactional: script.isTransactional)
     }
 }
 
@@ -116,7 +118,9 @@ package protocol Backend: Sendable {
 
 extension Backend {
     /// Connects read-write: what `apply`, `repair`, `rehearse` and backups need.
-    package func connect(to target: Target, timeouts: Timeouts, logger: Logger) throws(BackendError) -> any BackendConnection {
+    package func connect(to target: Target, timeouts: Timeouts, logger: Logger) throws(BackendError)
+        -> any BackendConnection
+    {
         try connect(to: target, access: .readWrite, timeouts: timeouts, logger: logger)
     }
 }
@@ -208,7 +212,8 @@ package protocol BackendConnection: AnyObject {
 
     /// Finishes history row `row`: success true after the last batch, false with `error` when a
     /// batch failed (the checkpoint stays: the next apply resumes there).
-    func finishBatchedStep(row: Int64, success: Bool, executionMS: Int64, error: String?) throws(BackendError) -> HistoryEntry
+    func finishBatchedStep(row: Int64, success: Bool, executionMS: Int64, error: String?) throws(BackendError)
+        -> HistoryEntry
 
     /// How far the target's replicas lag behind it (`max_lag`).
     func replicationLag() throws(BackendError) -> ReplicationLag
@@ -238,7 +243,9 @@ extension BackendConnection {
         throw .unsupported(target: target.name, message: Self.noBatches)
     }
 
-    package func beginBatchedStep(_ step: StepRequest, from checkpoint: BatchCheckpoint) throws(BackendError) -> HistoryEntry {
+    package func beginBatchedStep(_ step: StepRequest, from checkpoint: BatchCheckpoint) throws(BackendError)
+        -> HistoryEntry
+    {
         throw .unsupported(target: target.name, message: Self.noBatches)
     }
 
@@ -246,7 +253,9 @@ extension BackendConnection {
         throw .unsupported(target: target.name, message: Self.noBatches)
     }
 
-    package func finishBatchedStep(row: Int64, success: Bool, executionMS: Int64, error: String?) throws(BackendError) -> HistoryEntry {
+    package func finishBatchedStep(row: Int64, success: Bool, executionMS: Int64, error: String?) throws(BackendError)
+        -> HistoryEntry
+    {
         throw .unsupported(target: target.name, message: Self.noBatches)
     }
 
@@ -281,7 +290,8 @@ package struct BackupRecord: Sendable, Hashable, Codable {
 package protocol BackupCapableBackend: Backend {
     /// Writes a backup of `target` to `path` (created with mode 0600, folders as needed).
     /// Blocks: call it on an executor-owned thread.
-    func backup(_ target: Target, to path: String, timeouts: Timeouts, logger: Logger) throws(BackendError) -> BackupRecord
+    func backup(_ target: Target, to path: String, timeouts: Timeouts, logger: Logger) throws(BackendError)
+        -> BackupRecord
 
     /// Replaces the target's schema and data with the backup at `path`. Blocks.
     func restore(_ target: Target, from path: String, timeouts: Timeouts, logger: Logger) throws(BackendError)

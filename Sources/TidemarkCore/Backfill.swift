@@ -16,7 +16,10 @@ package struct BatchSpec: Sendable, Hashable, Codable {
     /// Waits before a batch while a replica lags more than this.
     package var maxLag: Duration?
 
-    package init(table: String, key: String, size: Int, pause: Duration? = nil, maxRowsPerSecond: Int? = nil, maxLag: Duration? = nil) {
+    package init(
+        table: String, key: String, size: Int, pause: Duration? = nil, maxRowsPerSecond: Int? = nil,
+        maxLag: Duration? = nil
+    ) {
         self.table = table
         self.key = key
         self.size = size
@@ -62,8 +65,12 @@ extension Plan {
     package var batchSpecs: [String: BatchSpec] {
         var specs: [String: BatchSpec] = [:]
         for migration in migrations {
-            if let spec = migration.forward.batch { specs[BatchSpec.key(version: migration.version.text, kind: .forward)] = spec }
-            if let spec = migration.undo?.batch { specs[BatchSpec.key(version: migration.version.text, kind: .undo)] = spec }
+            if let spec = migration.forward.batch {
+                specs[BatchSpec.key(version: migration.version.text, kind: .forward)] = spec
+            }
+            if let spec = migration.undo?.batch {
+                specs[BatchSpec.key(version: migration.version.text, kind: .undo)] = spec
+            }
         }
         return specs
     }
@@ -93,7 +100,9 @@ package struct BackfillStatus: Sendable, Hashable, Codable {
     /// The catalog's estimate of the table's rows (PostgreSQL, MySQL); nil on SQLite.
     package var tableRows: Double?
 
-    package init(version: String, table: String, lastKey: Int64?, rows: Int64, minKey: Int64?, maxKey: Int64?, tableRows: Double?) {
+    package init(
+        version: String, table: String, lastKey: Int64?, rows: Int64, minKey: Int64?, maxKey: Int64?, tableRows: Double?
+    ) {
         self.version = version
         self.table = table
         self.lastKey = lastKey
@@ -119,6 +128,6 @@ package struct BackfillStatus: Sendable, Hashable, Codable {
     }
 
     static func count(_ rows: Double) -> String {
-        String(LockRisk.rowCount(rows).dropFirst())  // no "~": the rows done are counted, not estimated
+        String(LockRisk.rowCount(rows).dropFirst()) // no "~": the rows done are counted, not estimated
     }
 }

@@ -13,7 +13,8 @@ package struct TimeOfDay: Sendable, Hashable, Codable, Comparable {
     /// `HH:MM` (00:00 to 23:59); nil for anything else.
     package init?(parsing text: String) {
         let parts = text.split(separator: ":", omittingEmptySubsequences: false)
-        guard parts.count == 2, parts[0].count == 2, parts[1].count == 2, let hour = Int(parts[0]), let minute = Int(parts[1]),
+        guard parts.count == 2, parts[0].count == 2, parts[1].count == 2, let hour = Int(parts[0]),
+            let minute = Int(parts[1]),
             (0...23).contains(hour), (0...59).contains(minute)
         else { return nil }
         self.init(hour: hour, minute: minute)
@@ -96,7 +97,10 @@ package struct ChangeWindow: Sendable, Hashable, Codable {
             while end + 1 < mondayFirst.count && mondayFirst[end + 1] == mondayFirst[end] + 1 { end += 1 }
             let first = dayNames[(mondayFirst[index] + 1) % 7]
             let last = dayNames[(mondayFirst[end] + 1) % 7]
-            parts.append(end - index >= 2 ? "\(first)-\(last)" : (index...end).map { dayNames[(mondayFirst[$0] + 1) % 7] }.joined(separator: ","))
+            parts.append(
+                end - index >= 2
+                    ? "\(first)-\(last)"
+                    : (index...end).map { dayNames[(mondayFirst[$0] + 1) % 7] }.joined(separator: ","))
             index = end + 1
         }
         return parts.joined(separator: ",")
@@ -169,10 +173,13 @@ package struct ChangeSchedule: Sendable, Hashable, Codable {
     package func deferral(at now: Date) -> Deferral? {
         if isUnrestricted { return nil }
         if let freeze = freezes.first(where: { Self.isFrozen($0, at: now) }) {
-            return Deferral(cause: .frozen(freeze: freeze.description), until: nextStart(after: now), timeZone: displayTimeZone)
+            return Deferral(
+                cause: .frozen(freeze: freeze.description), until: nextStart(after: now), timeZone: displayTimeZone)
         }
         if windows.isEmpty || windows.contains(where: { Self.isOpen($0, at: now) }) { return nil }
-        return Deferral(cause: .outsideWindow(windows: windows.map(\.description)), until: nextStart(after: now), timeZone: displayTimeZone)
+        return Deferral(
+            cause: .outsideWindow(windows: windows.map(\.description)), until: nextStart(after: now),
+            timeZone: displayTimeZone)
     }
 
     /// The first instant at or after `now` when writes may start (nil: none within 400 days).
@@ -206,7 +213,8 @@ package struct ChangeSchedule: Sendable, Hashable, Codable {
         components.minute = time.minute
         components.second = 0
         return calendar.nextDate(
-            after: calendar.startOfDay(for: day).addingTimeInterval(-1), matching: components, matchingPolicy: .nextTime,
+            after: calendar.startOfDay(for: day).addingTimeInterval(-1), matching: components,
+            matchingPolicy: .nextTime,
             repeatedTimePolicy: .first, direction: .forward)
     }
 
@@ -215,8 +223,11 @@ package struct ChangeSchedule: Sendable, Hashable, Codable {
         guard window.days.contains(calendar.component(.weekday, from: day)),
             let start = instant(window.from, onDayOf: day, in: calendar)
         else { return nil }
-        let closingDay = window.to <= window.from ? calendar.date(byAdding: .day, value: 1, to: calendar.startOfDay(for: day)) : day
-        guard let closingDay, let end = instant(window.to, onDayOf: closingDay, in: calendar), end > start else { return nil }
+        let closingDay =
+            window.to <= window.from ? calendar.date(byAdding: .day, value: 1, to: calendar.startOfDay(for: day)) : day
+        guard let closingDay, let end = instant(window.to, onDayOf: closingDay, in: calendar), end > start else {
+            return nil
+        }
         return DateInterval(start: start, end: end)
     }
 
@@ -226,7 +237,9 @@ package struct ChangeSchedule: Sendable, Hashable, Codable {
         let today = calendar.startOfDay(for: now)
         for offset in [-1, 0] {
             guard let day = calendar.date(byAdding: .day, value: offset, to: today) else { continue }
-            if let interval = interval(of: window, openingOnDayOf: day, in: calendar), interval.start <= now && now < interval.end {
+            if let interval = interval(of: window, openingOnDayOf: day, in: calendar),
+                interval.start <= now && now < interval.end
+            {
                 return true
             }
         }
@@ -255,8 +268,10 @@ package struct ChangeSchedule: Sendable, Hashable, Codable {
     /// From the first frozen day's start to the start of the day after the last, in its zone.
     static func interval(of freeze: ChangeFreeze) -> DateInterval? {
         guard let calendar = calendar(freeze.timeZone),
-            let start = calendar.date(from: DateComponents(year: freeze.from.year, month: freeze.from.month, day: freeze.from.day)),
-            let last = calendar.date(from: DateComponents(year: freeze.to.year, month: freeze.to.month, day: freeze.to.day)),
+            let start = calendar.date(
+                from: DateComponents(year: freeze.from.year, month: freeze.from.month, day: freeze.from.day)),
+            let last = calendar.date(
+                from: DateComponents(year: freeze.to.year, month: freeze.to.month, day: freeze.to.day)),
             let end = calendar.date(byAdding: .day, value: 1, to: last), end > start
         else { return nil }
         return DateInterval(start: start, end: end)
@@ -287,7 +302,8 @@ extension Deferral {
     package var sentence: String {
         let why: String
         switch cause {
-        case .outsideWindow(let windows): why = "outside its change window\(windows.count == 1 ? "" : "s") (\(windows.joined(separator: "; ")))"
+        case .outsideWindow(let windows):
+            why = "outside its change window\(windows.count == 1 ? "" : "s") (\(windows.joined(separator: "; ")))"
         case .frozen(let freeze): why = "in a freeze (\(freeze))"
         case .earlierWave(let environment): why = "wave \(environment) before it is deferred, and waves go in order"
         }
@@ -301,7 +317,8 @@ extension Deferral {
         guard let timeZone, let calendar = ChangeSchedule.calendar(timeZone) else { return utc }
         let parts = calendar.dateComponents([.year, .month, .day, .hour, .minute], from: date)
         let local = String(
-            format: "%04d-%02d-%02d %02d:%02d", parts.year ?? 0, parts.month ?? 0, parts.day ?? 0, parts.hour ?? 0, parts.minute ?? 0)
+            format: "%04d-%02d-%02d %02d:%02d", parts.year ?? 0, parts.month ?? 0, parts.day ?? 0, parts.hour ?? 0,
+            parts.minute ?? 0)
         return "\(local) \(timeZone) (\(utc))"
     }
 }

@@ -70,7 +70,8 @@ package enum ConnectionLocation: Sendable, Hashable {
     package var problem: String? {
         switch self {
         case .sqlite(let path) where path.isEmpty || path == ":memory:":
-            return "`sqlite:\(path)` names no database file; use `sqlite:PATH` with a file path (an in-memory database would not keep its history)."
+            return
+                "`sqlite:\(path)` names no database file; use `sqlite:PATH` with a file path (an in-memory database would not keep its history)."
         case .other(let scheme, let name) where name.isEmpty:
             return "`\(scheme):` names no database; use `\(scheme):NAME`."
         case .mysql(let url):
@@ -78,7 +79,8 @@ package enum ConnectionLocation: Sendable, Hashable {
                 _ = try MySQLURL(parsing: url)
                 return nil
             } catch {
-                return "`\(MySQLURLError.echo(url))` is not a valid MySQL URL: \(error.description) (see docs/mysql.md)."
+                return
+                    "`\(MySQLURLError.echo(url))` is not a valid MySQL URL: \(error.description) (see docs/mysql.md)."
             }
         default:
             return nil
@@ -109,7 +111,10 @@ package enum ConnectionLocation: Sendable, Hashable {
         guard let range = url.range(of: "://") else { return nil }
         let scheme = url[..<range.lowerBound]
         guard let first = scheme.unicodeScalars.first, first.isASCII, first.properties.isAlphabetic,
-            scheme.unicodeScalars.allSatisfy({ $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "+-.".unicodeScalars.contains($0)) })
+            scheme.unicodeScalars.allSatisfy({
+                $0.isASCII
+                    && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "+-.".unicodeScalars.contains($0))
+            })
         else { return nil }
         // MySQLURL reads its schemes in any case (`MySQL://`), as ConnectionLocation does.
         if MySQLURL.hasMySQLScheme(url) { return nil }
@@ -123,7 +128,10 @@ package enum ConnectionLocation: Sendable, Hashable {
         guard let colon = url.firstIndex(of: ":") else { return nil }
         let scheme = url[..<colon]
         guard let first = scheme.unicodeScalars.first, first.isASCII, first.properties.isAlphabetic,
-            scheme.unicodeScalars.allSatisfy({ $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "+-.".unicodeScalars.contains($0)) })
+            scheme.unicodeScalars.allSatisfy({
+                $0.isASCII
+                    && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "+-.".unicodeScalars.contains($0))
+            })
         else { return nil }
         // libpq reads only these two, lowercase: `Postgres://` is another scheme (a typo).
         return scheme == "postgres" || scheme == "postgresql" ? nil : String(scheme)

@@ -42,7 +42,9 @@ package struct DatabaseServer: Sendable, Hashable, Codable, CustomStringConverti
     package var description: String { version.isEmpty ? product.rawValue : "\(product.rawValue) \(version)" }
 
     /// The dialects `lint --dialect` accepts, as written there.
-    package static let dialectNames = ["postgres", "sqlite", "mysql", "mysql-8.0", "mysql-5.7", "mariadb", "mariadb-10.11"]
+    package static let dialectNames = [
+        "postgres", "sqlite", "mysql", "mysql-8.0", "mysql-5.7", "mariadb", "mariadb-10.11",
+    ]
 
     /// A dialect as `lint --dialect` names it: `postgres` (or `postgresql`), `sqlite`, `mysql`
     /// (MySQL 8.0), `mysql-<version>`, `mariadb` (MariaDB 10.11), `mariadb-<version>`; nil for
@@ -52,7 +54,9 @@ package struct DatabaseServer: Sendable, Hashable, Codable, CustomStringConverti
         let parts = lowered.split(separator: "-", maxSplits: 1).map(String.init)
         guard let name = parts.first else { return nil }
         let version = parts.count == 2 ? parts[1] : nil
-        if let version, version.isEmpty || !version.allSatisfy({ $0.isNumber || $0 == "." }) || version.first == "." { return nil }
+        if let version, version.isEmpty || !version.allSatisfy({ $0.isNumber || $0 == "." }) || version.first == "." {
+            return nil
+        }
         switch name {
         case "postgres", "postgresql": self.init(product: .postgresql, version: version ?? "")
         case "sqlite": self.init(product: .sqlite, version: version ?? "")

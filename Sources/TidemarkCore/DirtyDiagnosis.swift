@@ -60,7 +60,9 @@ package struct DirtyDiagnosis: Sendable, Hashable, Codable {
     }
 
     /// Which versions bound a dirty step: the schema before it and after it (nil: no version).
-    package static func bounds(of failed: HistoryEntry, state: TargetState, style: VersionStyle) -> (before: String?, after: String?) {
+    package static func bounds(of failed: HistoryEntry, state: TargetState, style: VersionStyle) -> (
+        before: String?, after: String?
+    ) {
         let others = state.applied.map(\.version).filter { $0 != failed.version }
         let failedVersion = Version(failed.version, style: style)
         func highest(_ versions: [String]) -> String? {
@@ -91,7 +93,8 @@ package struct DirtyDiagnosis: Sendable, Hashable, Codable {
         let afterPrint = expected(after)
         guard let beforePrint, let afterPrint else {
             let missing = [before, after].compactMap { $0 }.filter { recorded($0) == nil }
-            return DirtyDiagnosis(verdict: .unrecorded, beforeVersion: before, afterVersion: after, unrecordedVersions: missing)
+            return DirtyDiagnosis(
+                verdict: .unrecorded, beforeVersion: before, afterVersion: after, unrecordedVersions: missing)
         }
         let fromBefore = live.compare(to: beforePrint)
         let fromAfter = live.compare(to: afterPrint)
@@ -129,13 +132,16 @@ package struct InvalidIndex: Sendable, Hashable, Codable {
     /// Invalid indexes named by `fingerprint`'s lines (`index table.name: … INVALID`).
     package static func found(in fingerprint: SchemaFingerprint, schema: String?) -> [InvalidIndex] {
         fingerprint.lines.compactMap { line -> InvalidIndex? in
-            guard line.hasPrefix("index "), line.hasSuffix(marker), let colon = line.firstIndex(of: ":") else { return nil }
+            guard line.hasPrefix("index "), line.hasSuffix(marker), let colon = line.firstIndex(of: ":") else {
+                return nil
+            }
             let qualified = line[line.index(line.startIndex, offsetBy: 6)..<colon]
             guard let dot = qualified.firstIndex(of: ".") else { return nil }
             let table = String(qualified[..<dot])
             let name = String(qualified[qualified.index(after: dot)...])
             let prefix = schema.map { "\(quoted($0))." } ?? ""
-            return InvalidIndex(table: table, name: name, dropStatement: "DROP INDEX CONCURRENTLY IF EXISTS \(prefix)\(quoted(name));")
+            return InvalidIndex(
+                table: table, name: name, dropStatement: "DROP INDEX CONCURRENTLY IF EXISTS \(prefix)\(quoted(name));")
         }
     }
 

@@ -70,7 +70,8 @@ package struct DiscoverySource: Sendable, Hashable, Codable {
     /// The source as a target, for connecting to the database it reads (its url and password_env).
     package var catalogTarget: Target? {
         guard let url else { return nil }
-        return Target(name: "\(summary) source", environment: environment, connection: .url(url), passwordEnv: passwordEnv)
+        return Target(
+            name: "\(summary) source", environment: environment, connection: .url(url), passwordEnv: passwordEnv)
     }
 }
 
@@ -104,7 +105,8 @@ package protocol DiscoveryCapableBackend: Backend {
     func databaseName(of target: Target) -> String?
 
     /// The schemas of `target`'s database whose name matches the `LIKE` pattern, in name order.
-    func schemas(matching pattern: String, on target: Target, timeouts: Timeouts, logger: Logger) throws(BackendError) -> [String]
+    func schemas(matching pattern: String, on target: Target, timeouts: Timeouts, logger: Logger) throws(BackendError)
+        -> [String]
 
     /// The rows of `sql`, run read-only on `target`'s database, each as one JSON object of its
     /// columns (arrays stay arrays): the same form a command source prints.

@@ -12,7 +12,9 @@ package enum DurationText {
 
     /// The duration `text` spells (surrounding spaces ignored); nil for anything else.
     package static func parse(_ text: String) -> Duration? {
-        let units: [(name: Substring, milliseconds: Int64)] = [("d", 86_400_000), ("h", 3_600_000), ("m", 60_000), ("s", 1000), ("ms", 1)]
+        let units: [(name: Substring, milliseconds: Int64)] = [
+            ("d", 86_400_000), ("h", 3_600_000), ("m", 60_000), ("s", 1000), ("ms", 1),
+        ]
         var rest = Substring(text).drop { $0 == " " || $0 == "\t" }
         while let last = rest.last, last == " " || last == "\t" { rest.removeLast() }
         guard !rest.isEmpty else { return nil }
@@ -42,7 +44,8 @@ package enum DurationText {
         var rest = max(0, duration.milliseconds)
         guard rest > 0 else { return "0ms" }
         var parts = ""
-        for (name, milliseconds) in [("d", Int64(86_400_000)), ("h", 3_600_000), ("m", 60_000), ("s", 1000), ("ms", 1)] where rest >= milliseconds {
+        for (name, milliseconds) in [("d", Int64(86_400_000)), ("h", 3_600_000), ("m", 60_000), ("s", 1000), ("ms", 1)]
+        where rest >= milliseconds {
             parts += "\(rest / milliseconds)\(name)"
             rest %= milliseconds
         }

@@ -43,17 +43,21 @@ package enum PlanError: Error, Sendable, Hashable, CustomStringConvertible {
         case .directoryNotFound(let path):
             return "\(path): plan directory not found; pass --plan DIR or fix `plan:` in the inventory."
         case .noMigrations(let path):
-            return "\(path): no migration scripts found; expected V1__name.sql, 0001_name.up.sql or <version>_<name>/up.sql."
+            return
+                "\(path): no migration scripts found; expected V1__name.sql, 0001_name.up.sql or <version>_<name>/up.sql."
         case .mixedFormats(let path, let first, let firstFormat, let second, let secondFormat):
-            return "\(path): mixed plan formats: \(first) is \(firstFormat.rawValue) but \(second) is \(secondFormat.rawValue); rename the scripts to one format."
+            return
+                "\(path): mixed plan formats: \(first) is \(firstFormat.rawValue) but \(second) is \(secondFormat.rawValue); rename the scripts to one format."
         case .duplicateVersion(let version, let direction, let first, let second):
-            return "\(second): version \(version) already has a \(direction) script (\(first)); give one of them another version."
+            return
+                "\(second): version \(version) already has a \(direction) script (\(first)); give one of them another version."
         case .undoWithoutForward(let file, let version):
             return "\(file): undo script for version \(version) has no forward script; add it or remove the undo."
         case .unparsableName(let file, let expected):
             return "\(file): cannot read a version from this name; expected \(expected)."
         case .unknownDirective(let location, let directive):
-            return "\(location): unknown directive 'tidemark:\(directive)'; known: no-transaction, compensates <version>, data-loss-ok <reason>, lock-ok <reason>, irreversible <reason>."
+            return
+                "\(location): unknown directive 'tidemark:\(directive)'; known: no-transaction, compensates <version>, data-loss-ok <reason>, lock-ok <reason>, irreversible <reason>."
         case .badDirective(let location, let message):
             return "\(location): \(message)"
         case .unreadable(let file, let reason):
@@ -63,7 +67,8 @@ package enum PlanError: Error, Sendable, Hashable, CustomStringConvertible {
         case .badMetadata(let location, let message):
             return "\(location): \(message)"
         case .outsidePlan(let link, let resolved, let directory):
-            return "\(link): resolves to \(resolved), outside the plan directory \(directory); a plan is its folder, so scripts and folders must be inside it (a symlink is fine when it points inside the plan directory). Copy the file into the plan, or fix the link."
+            return
+                "\(link): resolves to \(resolved), outside the plan directory \(directory); a plan is its folder, so scripts and folders must be inside it (a symlink is fine when it points inside the plan directory). Copy the file into the plan, or fix the link."
         case .fileNameNotUTF8(let directory, let name, let byteOffset):
             return "\(directory): the file name '\(name)' is not UTF-8 at byte \(byteOffset + 1); rename it in UTF-8."
         }
@@ -133,12 +138,15 @@ package enum BackendError: Error, Sendable, Hashable, CustomStringConvertible {
         case .backupFailed(let target, let message):
             return "\(target): \(message)"
         case .databaseNotFound(let target, let location):
-            return "\(target): no database at \(location); check the path in the inventory (`tidemark apply` creates a new database there)."
+            return
+                "\(target): no database at \(location); check the path in the inventory (`tidemark apply` creates a new database there)."
         case .readOnly(let target, let operation):
-            return "\(target): cannot \(operation) on a read-only connection; only `apply` and `repair` change a target."
+            return
+                "\(target): cannot \(operation) on a read-only connection; only `apply` and `repair` change a target."
         case .verifyFailed(let target, let version, let script, let message, let sqlState):
             let state = sqlState.map { " (SQLSTATE \($0))" } ?? ""
-            return "\(target): verify script \(script) of version \(version) failed: \(message)\(state). The forward step committed and stays recorded: fix the verify script, or the schema with a new version, or roll the version back."
+            return
+                "\(target): verify script \(script) of version \(version) failed: \(message)\(state). The forward step committed and stays recorded: fix the verify script, or the schema with a new version, or roll the version back."
         }
     }
 }
@@ -147,7 +155,8 @@ extension BackendError {
     /// The target the error is about.
     package var target: String {
         switch self {
-        case .connectionFailed(let target, _, _), .queryFailed(let target, _, _), .stepFailed(let target, _, _, _, _, _),
+        case .connectionFailed(let target, _, _), .queryFailed(let target, _, _),
+            .stepFailed(let target, _, _, _, _, _),
             .cancelled(let target, _), .unsupported(let target, _), .closed(let target), .backupFailed(let target, _),
             .databaseNotFound(let target, _), .readOnly(let target, _), .verifyFailed(let target, _, _, _, _):
             return target

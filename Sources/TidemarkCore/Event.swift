@@ -29,7 +29,9 @@ package enum EventKind: String, Sendable, Hashable, Codable, CaseIterable {
     case stepProgress = "step.progress"
 
     /// The six kinds a run produces (`notify.test` is not one of them).
-    package static let runEvents: [EventKind] = [.runStarted, .targetSucceeded, .targetFailed, .targetBlocked, .waveHalted, .waveAwaitingApproval, .runFinished]
+    package static let runEvents: [EventKind] = [
+        .runStarted, .targetSucceeded, .targetFailed, .targetBlocked, .waveHalted, .waveAwaitingApproval, .runFinished,
+    ]
 
     /// `failed` for `target.failed`: the short form an `on:` list may use.
     package var lastWord: String {
@@ -111,8 +113,19 @@ package struct Event: Sendable, Hashable, Codable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case kind = "event", runID = "run_id", inventory, environment, target, fromVersion = "from", toVersion = "to", action, error,
-            reason, at, startedAt = "started_at", finishedAt = "finished_at", counts, environmentCounts = "environments", traceID = "trace_id",
+        case kind = "event"
+        case runID = "run_id"
+        case inventory, environment, target
+        case fromVersion = "from"
+        case toVersion = "to"
+        case action, error,
+            reason, at
+        case startedAt = "started_at"
+        case finishedAt = "finished_at"
+        case counts
+        case environmentCounts = "environments"
+        case traceID = "trace_id"
+        case
             progress
     }
 
@@ -121,7 +134,9 @@ package struct Event: Sendable, Hashable, Codable {
 
     /// Tallies `(environment, word)` pairs, e.g. each target's environment and outcome, into
     /// `counts` and `environmentCounts`. Pure; thread-safe.
-    package static func tally(_ entries: [(environment: String, word: String)]) -> (counts: [String: Int], environments: [String: [String: Int]]) {
+    package static func tally(_ entries: [(environment: String, word: String)]) -> (
+        counts: [String: Int], environments: [String: [String: Int]]
+    ) {
         var counts: [String: Int] = [:]
         var environments: [String: [String: Int]] = [:]
         for entry in entries {

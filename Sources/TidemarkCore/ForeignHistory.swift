@@ -22,7 +22,9 @@ package enum ForeignTool: String, Sendable, Hashable, Codable, CaseIterable {
         case .golangMigrate: return ForeignTable(name: "schema_migrations", columns: ["version", "dirty"])
         case .diesel: return ForeignTable(name: "__diesel_schema_migrations", columns: ["version", "run_on"])
         case .sqitch:
-            return ForeignTable(schema: "sqitch", name: "changes", columns: ["change_id", "change", "project", "committed_at", "script_hash"])
+            return ForeignTable(
+                schema: "sqitch", name: "changes",
+                columns: ["change_id", "change", "project", "committed_at", "script_hash"])
         }
     }
 }
@@ -51,7 +53,8 @@ package struct ForeignVersion: Sendable, Hashable, Codable {
     package var scriptHash: String?
 
     package init(
-        version: String, evidence: Evidence, checksum: Int32? = nil, script: String? = nil, project: String? = nil, scriptHash: String? = nil
+        version: String, evidence: Evidence, checksum: Int32? = nil, script: String? = nil, project: String? = nil,
+        scriptHash: String? = nil
     ) {
         self.version = version
         self.evidence = evidence
@@ -88,7 +91,8 @@ package struct ForeignHistory: Sendable, Hashable, Codable {
     package var rowCount: Int
 
     package init(
-        tool: ForeignTool, inEffect: [ForeignVersion], baseline: String? = nil, notes: [String] = [], problem: Problem? = nil,
+        tool: ForeignTool, inEffect: [ForeignVersion], baseline: String? = nil, notes: [String] = [],
+        problem: Problem? = nil,
         rowCount: Int
     ) {
         self.tool = tool
@@ -113,16 +117,26 @@ package struct ForeignHistory: Sendable, Hashable, Codable {
 
     /// `schema_migrations (version bigint, dirty boolean)`: one row, the latest version.
     static func golangMigrate(_ rows: [[String?]], planVersions: [Version]) -> ForeignHistory {
-        guard let row = rows.max(by: { (Int64($0.first.flatMap { $0 } ?? "") ?? 0) < (Int64($1.first.flatMap { $0 } ?? "") ?? 0) }) else {
+        guard
+            let row = rows.max(by: {
+                (Int64($0.first.flatMap { $0 } ?? "") ?? 0) < (Int64($1.first.flatMap { $0 } ?? "") ?? 0)
+            })
+        else {
             return ForeignHistory(tool: .golangMigrate, inEffect: [], rowCount: 0)
         }
         guard row.count == 2, let text = row[0], let latest = Version(numeric: text) else {
             return ForeignHistory(
-                tool: .golangMigrate, inEffect: [], problem: .unreadable("schema_migrations.version is '\(row.first.flatMap { $0 } ?? "NULL")'"),
+                tool: .golangMigrate, inEffect: [],
+                problem: .unreadable("schema_migrations.version is '\(row.first.flatMap { $0 } ?? "NULL")'"),
                 rowCount: rows.count)
         }
-        if isTrue(row[1]) { return ForeignHistory(tool: .golangMigrate, inEffect: [], problem: .dirty(version: text), rowCount: rows.count) }
-        var versions = planVersions.filter { $0 < latest }.map { ForeignVersion(version: $0.text, evidence: .belowLatest) }
+        if isTrue(row[1]) {
+            return ForeignHistory(
+                tool: .golangMigrate, inEffect: [], problem: .dirty(version: text), rowCount: rows.count)
+        }
+        var versions = planVersions.filter { $0 < latest }.map {
+            ForeignVersion(version: $0.text, evidence: .belowLatest)
+        }
         versions.append(ForeignVersion(version: text, evidence: .recorded))
         return ForeignHistory(tool: .golangMigrate, inEffect: versions, rowCount: rows.count)
     }
@@ -134,7 +148,9 @@ package struct ForeignHistory: Sendable, Hashable, Codable {
         for row in rows {
             guard let text = row.first ?? nil, Version(diesel: text) != nil else {
                 return ForeignHistory(
-                    tool: .diesel, inEffect: [], problem: .unreadable("__diesel_schema_migrations.version is '\(row.first.flatMap { $0 } ?? "NULL")'"),
+                    tool: .diesel, inEffect: [],
+                    problem: .unreadable(
+                        "__diesel_schema_migrations.version is '\(row.first.flatMap { $0 } ?? "NULL")'"),
                     rowCount: rows.count)
             }
             versions.append(ForeignVersion(version: text, evidence: .recorded))
@@ -160,7 +176,9 @@ package struct ForeignHistory: Sendable, Hashable, Codable {
         var parsed: [Row] = []
         for row in rows {
             guard row.count == 7, let rank = row[0].flatMap({ Int($0) }) else {
-                return ForeignHistory(tool: .flyway, inEffect: [], problem: .unreadable("a flyway_schema_history row without installed_rank"), rowCount: rows.count)
+                return ForeignHistory(
+                    tool: .flyway, inEffect: [],
+                    problem: .unreadable("a flyway_schema_history row without installed_rank"), rowCount: rows.count)
             }
             parsed.append(
                 Row(
@@ -170,7 +188,8 @@ package struct ForeignHistory: Sendable, Hashable, Codable {
         parsed.sort { $0.rank < $1.rank }
         if let failed = parsed.first(where: { !$0.success }) {
             return ForeignHistory(
-                tool: .flyway, inEffect: [], problem: .failed(version: failed.version ?? "(repeatable)", script: failed.script),
+                tool: .flyway, inEffect: [],
+                problem: .failed(version: failed.version ?? "(repeatable)", script: failed.script),
                 rowCount: rows.count)
         }
         var versions: [ForeignVersion] = []
@@ -178,11 +197,15 @@ package struct ForeignHistory: Sendable, Hashable, Codable {
         var notes: [String] = []
         for row in parsed {
             guard let text = row.version, !text.isEmpty else {
-                notes.append("repeatable migration \(row.script) is not mapped (Tidemark has no repeatable migrations); its checksum was not checked")
+                notes.append(
+                    "repeatable migration \(row.script) is not mapped (Tidemark has no repeatable migrations); its checksum was not checked"
+                )
                 continue
             }
             guard Version(numeric: text) != nil else {
-                return ForeignHistory(tool: .flyway, inEffect: [], problem: .unreadable("flyway_schema_history.version is '\(text)'"), rowCount: rows.count)
+                return ForeignHistory(
+                    tool: .flyway, inEffect: [], problem: .unreadable("flyway_schema_history.version is '\(text)'"),
+                    rowCount: rows.count)
             }
             switch row.type {
             case "SCHEMA":
@@ -197,8 +220,14 @@ package struct ForeignHistory: Sendable, Hashable, Codable {
                 notes.append("version \(text) was undone by Flyway (\(row.script))")
             default:
                 versions.removeAll { Version(numeric: $0.version) == Version(numeric: text) }
-                versions.append(ForeignVersion(version: text, evidence: .recorded, checksum: row.type == "SQL" ? row.checksum : nil, script: row.script))
-                if row.type != "SQL" { notes.append("version \(text) is a \(row.type) migration; Flyway's checksum of it could not be checked") }
+                versions.append(
+                    ForeignVersion(
+                        version: text, evidence: .recorded, checksum: row.type == "SQL" ? row.checksum : nil,
+                        script: row.script))
+                if row.type != "SQL" {
+                    notes.append(
+                        "version \(text) is a \(row.type) migration; Flyway's checksum of it could not be checked")
+                }
             }
         }
         if let baseline, let baselineVersion = Version(numeric: baseline) {
@@ -206,7 +235,9 @@ package struct ForeignHistory: Sendable, Hashable, Codable {
             var below = planVersions.filter { $0 < baselineVersion && !recorded.contains($0) }.map {
                 ForeignVersion(version: $0.text, evidence: .belowBaseline)
             }
-            if !recorded.contains(baselineVersion) { below.append(ForeignVersion(version: baseline, evidence: .belowBaseline)) }
+            if !recorded.contains(baselineVersion) {
+                below.append(ForeignVersion(version: baseline, evidence: .belowBaseline))
+            }
             versions = below + versions
         }
         return ForeignHistory(tool: .flyway, inEffect: versions, baseline: baseline, notes: notes, rowCount: rows.count)
@@ -219,10 +250,16 @@ package struct ForeignHistory: Sendable, Hashable, Codable {
         var versions: [(committed: String, version: ForeignVersion)] = []
         for row in rows {
             guard row.count == 5, let id = row[0], !id.isEmpty else {
-                return ForeignHistory(tool: .sqitch, inEffect: [], problem: .unreadable("a sqitch.changes row without change_id"), rowCount: rows.count)
+                return ForeignHistory(
+                    tool: .sqitch, inEffect: [], problem: .unreadable("a sqitch.changes row without change_id"),
+                    rowCount: rows.count)
             }
             versions.append(
-                (row[3] ?? "", ForeignVersion(version: id, evidence: .recorded, script: row[1], project: row[2], scriptHash: row[4])))
+                (
+                    row[3] ?? "",
+                    ForeignVersion(
+                        version: id, evidence: .recorded, script: row[1], project: row[2], scriptHash: row[4])
+                ))
         }
         versions.sort { $0.committed < $1.committed }
         return ForeignHistory(tool: .sqitch, inEffect: versions.map(\.version), rowCount: rows.count)
@@ -240,9 +277,11 @@ extension ForeignHistory.Problem {
     package func sentence(_ tool: ForeignTool) -> String {
         switch self {
         case .dirty(let version):
-            return "golang-migrate says version \(version) is dirty (a migration failed half-way); fix the schema and run `migrate force \(version)` (or the version before it), then adopt"
+            return
+                "golang-migrate says version \(version) is dirty (a migration failed half-way); fix the schema and run `migrate force \(version)` (or the version before it), then adopt"
         case .failed(let version, let script):
-            return "flyway_schema_history records a failed migration, version \(version) (\(script)); fix the schema and run `flyway repair`, then adopt"
+            return
+                "flyway_schema_history records a failed migration, version \(version) (\(script)); fix the schema and run `flyway repair`, then adopt"
         case .unreadable(let message):
             return "\(tool.rawValue)'s history cannot be read: \(message)"
         }
@@ -255,6 +294,8 @@ extension SchemaFingerprint {
     /// bookkeeping, like `tidemark_history`, that an adopted target keeps so its team can go back,
     /// and that no fingerprint recorded by `rehearse` has.
     package var withoutForeignHistories: SchemaFingerprint {
-        ForeignTool.allCases.filter { $0.historyTable.schema == nil }.reduce(self) { $0.excludingTable($1.historyTable.name) }
+        ForeignTool.allCases.filter { $0.historyTable.schema == nil }.reduce(self) {
+            $0.excludingTable($1.historyTable.name)
+        }
     }
 }

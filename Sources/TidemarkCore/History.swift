@@ -100,12 +100,16 @@ package struct HistoryEntry: Sendable, Hashable, Codable {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         self.init(
             id: try c.decode(Int64.self, forKey: .id), version: try c.decode(String.self, forKey: .version),
-            description: try c.decode(String.self, forKey: .description), kind: try c.decode(StepKind.self, forKey: .kind),
+            description: try c.decode(String.self, forKey: .description),
+            kind: try c.decode(StepKind.self, forKey: .kind),
             script: try c.decode(String.self, forKey: .script), checksum: try c.decode(String.self, forKey: .checksum),
             runID: try c.decode(String.self, forKey: .runID), appliedBy: try c.decode(String.self, forKey: .appliedBy),
-            startedAt: try c.decode(Date.self, forKey: .startedAt), finishedAt: try c.decodeIfPresent(Date.self, forKey: .finishedAt),
-            executionMS: try c.decode(Int64.self, forKey: .executionMS), success: try c.decode(Bool.self, forKey: .success),
-            transactional: try c.decode(Bool.self, forKey: .transactional), error: try c.decodeIfPresent(String.self, forKey: .error),
+            startedAt: try c.decode(Date.self, forKey: .startedAt),
+            finishedAt: try c.decodeIfPresent(Date.self, forKey: .finishedAt),
+            executionMS: try c.decode(Int64.self, forKey: .executionMS),
+            success: try c.decode(Bool.self, forKey: .success),
+            transactional: try c.decode(Bool.self, forKey: .transactional),
+            error: try c.decodeIfPresent(String.self, forKey: .error),
             attempt: try c.decodeIfPresent(Int.self, forKey: .attempt) ?? 1,
             batch: try c.decodeIfPresent(BatchCheckpoint.self, forKey: .batch))
     }
@@ -168,7 +172,9 @@ package struct TargetState: Sendable, Hashable, Codable {
     /// The unfinished backfill's key range and table size, read with the state (status).
     package var backfillStatus: BackfillStatus?
 
-    package init(applied: [AppliedVersion] = [], dirty: HistoryEntry? = nil, lastEntry: HistoryEntry? = nil, entryCount: Int = 0) {
+    package init(
+        applied: [AppliedVersion] = [], dirty: HistoryEntry? = nil, lastEntry: HistoryEntry? = nil, entryCount: Int = 0
+    ) {
         self.applied = applied
         self.dirty = dirty
         self.lastEntry = lastEntry
@@ -223,13 +229,17 @@ package struct TargetState: Sendable, Hashable, Codable {
 
     /// A repair row counts only against the dirty step of its version; any other is a record.
     private mutating func applyRepair(_ entry: HistoryEntry) {
-        guard let failed = dirty, failed.version == entry.version, let resolution = entry.repairResolution else { return }
+        guard let failed = dirty, failed.version == entry.version, let resolution = entry.repairResolution else {
+            return
+        }
         dirty = nil
         guard resolution == .resolved else { return }
         switch failed.kind {
         case .forward, .compensate, .skip, .baseline:
             applied.removeAll { $0.version == failed.version }
-            applied.append(AppliedVersion(version: failed.version, kind: failed.kind, checksum: failed.checksum, entryID: entry.id))
+            applied.append(
+                AppliedVersion(version: failed.version, kind: failed.kind, checksum: failed.checksum, entryID: entry.id)
+            )
         case .undo:
             applied.removeAll { $0.version == failed.version }
         case .repair:

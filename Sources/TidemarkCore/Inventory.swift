@@ -211,7 +211,8 @@ package struct NotifySink: Sendable, Hashable, Codable {
 
     package init(
         name: String, kind: Kind, url: String? = nil, urlEnv: String? = nil, secretEnv: String? = nil,
-        on: [String] = [], environments: [String] = [], keyEnv: String? = nil, serviceURL: String? = nil, from: String? = nil,
+        on: [String] = [], environments: [String] = [], keyEnv: String? = nil, serviceURL: String? = nil,
+        from: String? = nil,
         to: [String] = [], usernameEnv: String? = nil, passwordEnv: String? = nil
     ) {
         self.from = from

@@ -25,10 +25,16 @@ package enum JSONTextPosition {
         switch error {
         case DecodingError.keyNotFound(let key, let context):
             let position = position(ofValueAt: context.codingPath, in: bytes) ?? start
-            return (position, "missing key '\(key.stringValue)' in \(pathText(context.codingPath, orRoot: "the top-level object"))")
+            return (
+                position,
+                "missing key '\(key.stringValue)' in \(pathText(context.codingPath, orRoot: "the top-level object"))"
+            )
         case DecodingError.typeMismatch(_, let context), DecodingError.valueNotFound(_, let context):
             let position = position(ofValueAt: context.codingPath, in: bytes) ?? start
-            return (position, "wrong value at \(pathText(context.codingPath, orRoot: "the top level")): \(context.debugDescription)")
+            return (
+                position,
+                "wrong value at \(pathText(context.codingPath, orRoot: "the top level")): \(context.debugDescription)"
+            )
         case DecodingError.dataCorrupted(let context):
             if let syntax = firstSyntaxError(in: bytes) {
                 return (syntax.position, "not JSON: \(syntax.problem)")
@@ -37,7 +43,10 @@ package enum JSONTextPosition {
                 return (start, "not JSON: \(context.debugDescription)")
             }
             let position = position(ofValueAt: context.codingPath, in: bytes) ?? start
-            return (position, "bad value at \(pathText(context.codingPath, orRoot: "the top level")): \(context.debugDescription)")
+            return (
+                position,
+                "bad value at \(pathText(context.codingPath, orRoot: "the top level")): \(context.debugDescription)"
+            )
         default:
             if let syntax = firstSyntaxError(in: bytes) { return (syntax.position, "not JSON: \(syntax.problem)") }
             return (start, "\(error)")
@@ -147,7 +156,9 @@ package enum JSONTextPosition {
         /// Reads the whole text; the first failure, or nil when it is one valid JSON value.
         mutating func run() -> (offset: Int, problem: String)? {
             skipSpace()
-            if index < bytes.count, bytes[index] == 0xEF, bytes.count - index >= 3, bytes[index + 1] == 0xBB, bytes[index + 2] == 0xBF {
+            if index < bytes.count, bytes[index] == 0xEF, bytes.count - index >= 3, bytes[index + 1] == 0xBB,
+                bytes[index + 2] == 0xBF
+            {
                 index += 3
                 skipSpace()
             }
@@ -272,7 +283,8 @@ package enum JSONTextPosition {
 
         mutating func literal(_ word: String) -> (offset: Int, problem: String)? {
             let expected = Array(word.utf8)
-            guard bytes.count - index >= expected.count, Array(bytes[index..<(index + expected.count)]) == expected else {
+            guard bytes.count - index >= expected.count, Array(bytes[index..<(index + expected.count)]) == expected
+            else {
                 return (index, "unexpected word where a value should be")
             }
             index += expected.count
@@ -294,7 +306,9 @@ package enum JSONTextPosition {
             }
             if index < bytes.count, bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E") {
                 index += 1
-                if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") { index += 1 }
+                if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") {
+                    index += 1
+                }
                 guard digits() > 0 else { return (index, "a number needs digits in its exponent") }
             }
             return nil

@@ -57,7 +57,8 @@ package enum LockRule: String, Sendable, Hashable, Codable, CaseIterable {
 
     /// Whether squawk has a rule of this name that flags the same statements.
     package var isSquawkRule: Bool {
-        ![.rewritingTable, .requireConcurrentRefresh, .mysqlCopy, .mysqlInplaceRebuild, .unbatchedDataChange].contains(self)
+        ![.rewritingTable, .requireConcurrentRefresh, .mysqlCopy, .mysqlInplaceRebuild, .unbatchedDataChange].contains(
+            self)
     }
 
     /// Whether the rule is one of MySQL's online-DDL classes (PostgreSQL's rules are the rest).
@@ -78,9 +79,12 @@ package enum LockRule: String, Sendable, Hashable, Codable, CaseIterable {
     /// How long the lock is held.
     package var hold: LockHold {
         switch self {
-        case .changingColumnType, .addingFieldWithDefault, .rewritingTable, .mysqlCopy, .mysqlInplaceRebuild: return .rewrite
-        case .requireConcurrentIndexCreation, .requireConcurrentReindex, .constraintMissingNotValid, .addingForeignKeyConstraint,
-            .addingNotNullableField, .disallowedUniqueConstraint, .addingSerialPrimaryKeyField, .requireConcurrentRefresh,
+        case .changingColumnType, .addingFieldWithDefault, .rewritingTable, .mysqlCopy, .mysqlInplaceRebuild:
+            return .rewrite
+        case .requireConcurrentIndexCreation, .requireConcurrentReindex, .constraintMissingNotValid,
+            .addingForeignKeyConstraint,
+            .addingNotNullableField, .disallowedUniqueConstraint, .addingSerialPrimaryKeyField,
+            .requireConcurrentRefresh,
             .unbatchedDataChange:
             return .scan
         case .requireConcurrentIndexDeletion, .renamingColumn, .renamingTable, .addingRequiredField: return .brief
@@ -93,11 +97,15 @@ package enum LockRule: String, Sendable, Hashable, Codable, CaseIterable {
     /// What goes wrong, in one phrase.
     package var problem: String {
         switch self {
-        case .requireConcurrentIndexCreation: return "CREATE INDEX without CONCURRENTLY blocks writes while the index is built"
-        case .requireConcurrentIndexDeletion: return "DROP INDEX without CONCURRENTLY blocks reads and writes of the table"
-        case .requireConcurrentReindex: return "REINDEX without CONCURRENTLY blocks writes (and reads using the index) while it rebuilds"
+        case .requireConcurrentIndexCreation:
+            return "CREATE INDEX without CONCURRENTLY blocks writes while the index is built"
+        case .requireConcurrentIndexDeletion:
+            return "DROP INDEX without CONCURRENTLY blocks reads and writes of the table"
+        case .requireConcurrentReindex:
+            return "REINDEX without CONCURRENTLY blocks writes (and reads using the index) while it rebuilds"
         case .constraintMissingNotValid: return "a new CHECK constraint is validated against every row under the lock"
-        case .addingForeignKeyConstraint: return "a new foreign key is validated against every row, blocking writes to both tables"
+        case .addingForeignKeyConstraint:
+            return "a new foreign key is validated against every row, blocking writes to both tables"
         case .changingColumnType: return "changing a column's type rewrites the table and its indexes"
         case .addingNotNullableField: return "SET NOT NULL scans every row under the lock"
         case .addingRequiredField: return "a NOT NULL column without a default fails on a table that has rows"
@@ -108,9 +116,11 @@ package enum LockRule: String, Sendable, Hashable, Codable, CaseIterable {
         case .renamingTable: return "renaming a table breaks clients still using the old name"
         case .rewritingTable: return "the statement rewrites the whole table"
         case .requireConcurrentRefresh: return "REFRESH MATERIALIZED VIEW without CONCURRENTLY blocks reads of the view"
-        case .mysqlCopy: return "the server can only run this ALTER as a COPY of the table, blocking writes until it is done"
+        case .mysqlCopy:
+            return "the server can only run this ALTER as a COPY of the table, blocking writes until it is done"
         case .mysqlInplaceRebuild: return "the server runs this ALTER in place but rebuilds the table and its indexes"
-        case .unbatchedDataChange: return "one UPDATE or DELETE over the table holds its row locks and one transaction until every row is done"
+        case .unbatchedDataChange:
+            return "one UPDATE or DELETE over the table holds its row locks and one transaction until every row is done"
         }
     }
 
@@ -124,13 +134,15 @@ package enum LockRule: String, Sendable, Hashable, Codable, CaseIterable {
         case .requireConcurrentReindex:
             return "REINDEX … CONCURRENTLY, in its own script marked -- tidemark:no-transaction"
         case .constraintMissingNotValid:
-            return "ADD CONSTRAINT … NOT VALID, then VALIDATE CONSTRAINT in a later version (it takes only SHARE UPDATE EXCLUSIVE)"
+            return
+                "ADD CONSTRAINT … NOT VALID, then VALIDATE CONSTRAINT in a later version (it takes only SHARE UPDATE EXCLUSIVE)"
         case .addingForeignKeyConstraint:
             return "ADD CONSTRAINT … FOREIGN KEY … NOT VALID, then VALIDATE CONSTRAINT in a later version"
         case .changingColumnType:
             return "add a new column, backfill it in batches, switch readers, drop the old one"
         case .addingNotNullableField:
-            return "ADD CONSTRAINT … CHECK (col IS NOT NULL) NOT VALID, VALIDATE it, then SET NOT NULL (PostgreSQL 12+ skips the scan)"
+            return
+                "ADD CONSTRAINT … CHECK (col IS NOT NULL) NOT VALID, VALIDATE it, then SET NOT NULL (PostgreSQL 12+ skips the scan)"
         case .addingRequiredField:
             return "add the column nullable (or with a constant default), backfill, then make it NOT NULL"
         case .addingFieldWithDefault:
@@ -152,7 +164,8 @@ package enum LockRule: String, Sendable, Hashable, Codable, CaseIterable {
         case .mysqlInplaceRebuild:
             return "ALGORITHM=INPLACE, LOCK=NONE off-peak, or pt-online-schema-change / gh-ost on a big table"
         case .unbatchedDataChange:
-            return "batch it: -- tidemark:batch table=<table> key=<unique integer key> size=5000, with WHERE key >= :batch_start AND key < :batch_end"
+            return
+                "batch it: -- tidemark:batch table=<table> key=<unique integer key> size=5000, with WHERE key >= :batch_start AND key < :batch_end"
         }
     }
 }

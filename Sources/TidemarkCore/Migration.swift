@@ -63,7 +63,8 @@ package struct Script: Sendable, Hashable, Codable {
     package var batch: BatchSpec?
 
     package init(
-        path: String, sql: String, checksum: String, wholeFileChecksum: String? = nil, noTransaction: NoTransactionReason? = nil,
+        path: String, sql: String, checksum: String, wholeFileChecksum: String? = nil,
+        noTransaction: NoTransactionReason? = nil,
         compensates: Version? = nil, dataLossAcknowledged: String? = nil, irreversible: String? = nil,
         lockAcknowledged: String? = nil, batch: BatchSpec? = nil
     ) {

@@ -90,7 +90,8 @@ package struct MySQLURL: Sendable, Hashable {
         // An '@' after the authority means the user or password holds a '/' or '?' unencoded:
         // said without quoting any of it, since the text around it is the password.
         if !authority.contains("@"), (path ?? "").contains("@") || (query ?? "").contains("@") {
-            throw .malformed("its user or password holds a '/' or '?' that is not percent-encoded; write them as %2F and %3F")
+            throw .malformed(
+                "its user or password holds a '/' or '?' that is not percent-encoded; write them as %2F and %3F")
         }
         if let at = authority.lastIndex(of: "@") {
             let userinfo = authority[..<at]
@@ -106,7 +107,8 @@ package struct MySQLURL: Sendable, Hashable {
         try parseHostAndPort(authority)
         if let path {
             guard !path.contains("/") else {
-                throw .malformed("its path names more than a database; write one database after the host, e.g. mysql://host/app")
+                throw .malformed(
+                    "its path names more than a database; write one database after the host, e.g. mysql://host/app")
             }
             let name = try Self.decode(path, part: "database")
             database = name.isEmpty ? nil : name
@@ -167,21 +169,27 @@ package struct MySQLURL: Sendable, Hashable {
             guard seen.insert(name).inserted else { throw .malformed("it sets the parameter \(name) twice; keep one") }
             switch name {
             case "socket":
-                guard !value.isEmpty else { throw .malformed("its socket= is empty; name a socket path, e.g. socket=/run/mysqld/mysqld.sock") }
+                guard !value.isEmpty else {
+                    throw .malformed("its socket= is empty; name a socket path, e.g. socket=/run/mysqld/mysqld.sock")
+                }
                 socket = value
             case "ssl-mode":
                 guard let mode = SSLMode(rawValue: value.uppercased()) else {
                     throw .malformed(
-                        "its ssl-mode '\(value)' is not one of \(SSLMode.allCases.map(\.rawValue).joined(separator: ", "))")
+                        "its ssl-mode '\(value)' is not one of \(SSLMode.allCases.map(\.rawValue).joined(separator: ", "))"
+                    )
                 }
                 sslMode = mode
             case "charset":
-                guard !value.isEmpty, value.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") }) else {
+                guard !value.isEmpty, value.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") })
+                else {
                     throw .malformed("its charset '\(value)' is not a character set name, e.g. charset=utf8mb4")
                 }
                 charset = value
             default:
-                throw .malformed("its parameter '\(name)' is unknown; the parameters are socket, ssl-mode and charset (set others in an option file)")
+                throw .malformed(
+                    "its parameter '\(name)' is unknown; the parameters are socket, ssl-mode and charset (set others in an option file)"
+                )
             }
         }
     }
@@ -226,7 +234,9 @@ extension MySQLURL: CustomStringConvertible {
         if user != nil || password != nil {
             text += (user.map(Self.encode) ?? "") + (password == nil ? "" : ":***") + "@"
         }
-        if let host { text += host.contains(":") ? "[" + host.replacingOccurrences(of: "%", with: "%25") + "]" : Self.encode(host) }
+        if let host {
+            text += host.contains(":") ? "[" + host.replacingOccurrences(of: "%", with: "%25") + "]" : Self.encode(host)
+        }
         if let port { text += ":\(port)" }
         text += "/" + (database.map(Self.encode) ?? "")
         var parameters: [String] = []
@@ -241,7 +251,9 @@ extension MySQLURL: CustomStringConvertible {
         var result = ""
         for byte in text.utf8 {
             let scalar = Unicode.Scalar(byte)
-            if byte < 0x80, scalar.properties.isAlphabetic || ("0"..."9").contains(scalar) || "-._~".unicodeScalars.contains(scalar) {
+            if byte < 0x80,
+                scalar.properties.isAlphabetic || ("0"..."9").contains(scalar) || "-._~".unicodeScalars.contains(scalar)
+            {
                 result.unicodeScalars.append(scalar)
             } else {
                 result += "%" + String(byte, radix: 16, uppercase: true).leftPadded(to: 2)

@@ -43,13 +43,16 @@ package enum ReasonText {
     private static func clause(_ decision: Decision, plan: TargetPlan, inventoryFile: String?) -> String {
         switch decision {
         case .upToDate:
-            return "is at the desired state\(plan.fromVersion.map { " (version \($0))" } ?? " (nothing to apply)"); nothing to do"
+            return
+                "is at the desired state\(plan.fromVersion.map { " (version \($0))" } ?? " (nothing to apply)"); nothing to do"
         case .applyPending(let neverRun):
             let forwards = plan.steps.filter { $0.kind == .forward }.map(\.version.text)
             let skips = plan.steps.filter { $0.kind == .skip }.map { step in
                 "v\(step.version) as skip (it compensates v\(step.compensates?.text ?? "?"), which this target never ran)"
             }
-            var text = forwards.isEmpty ? "records" : "applies pending version\(forwards.count == 1 ? "" : "s") \(listed(forwards))"
+            var text =
+                forwards.isEmpty
+                ? "records" : "applies pending version\(forwards.count == 1 ? "" : "s") \(listed(forwards))"
             if !skips.isEmpty {
                 text += (forwards.isEmpty ? " " : "; records ") + skips.joined(separator: ", ")
             }
@@ -59,13 +62,17 @@ package enum ReasonText {
             return text
         case .rollBack(let rule, let quarantined):
             let undone = plan.steps.filter { $0.kind == .undo }.map { "v\($0.version)" }
-            let way = "\(plan.fromVersion.map { "v\($0)" } ?? "empty") → \(plan.lowestVersion.map { "v\($0)" } ?? "empty")"
+            let way =
+                "\(plan.fromVersion.map { "v\($0)" } ?? "empty") → \(plan.lowestVersion.map { "v\($0)" } ?? "empty")"
             return "\(clause(rule)); undoes \(undone.joined(separator: ", ")) (\(way))\(note(quarantined))"
         case .rollForward(let rule, let compensations, let quarantined):
             // The audit trail as the spec writes it: the version before the bad one → the bad one → its compensation.
-            let trail = compensations.map { "\($0.before.map { "v\($0)" } ?? "empty") → v\($0.reversed) → v\($0.compensation)" }
+            let trail = compensations.map {
+                "\($0.before.map { "v\($0)" } ?? "empty") → v\($0.reversed) → v\($0.compensation)"
+            }
             let reverses = compensations.map { "v\($0.compensation) reverses v\($0.reversed)" }
-            return "\(clause(rule)) \(trail.joined(separator: ", ")) (\(reverses.joined(separator: ", ")))\(note(quarantined))"
+            return
+                "\(clause(rule)) \(trail.joined(separator: ", ")) (\(reverses.joined(separator: ", ")))\(note(quarantined))"
         case .blocked(let reason, let rule):
             return clause(reason, rule: rule, target: plan.target, inventoryFile: inventoryFile)
         }
@@ -77,39 +84,53 @@ package enum ReasonText {
         let ruleBut = rule.map { "\(clause($0)), but " } ?? ""
         switch reason {
         case .dirty(let version, let row):
-            return "is dirty: version \(version) failed outside a transaction (history row \(row)) and may be half-applied; \(inventoryFile.map { RepairHint.sentence(inventoryFile: $0, target: target) } ?? "diagnose it with `tidemark repair` for this target")"
+            return
+                "is dirty: version \(version) failed outside a transaction (history row \(row)) and may be half-applied; \(inventoryFile.map { RepairHint.sentence(inventoryFile: $0, target: target) } ?? "diagnose it with `tidemark repair` for this target")"
         case .unknownVersion(let version, let plan):
-            return "has version \(version) applied, which plan \(plan) does not know; restore its script to the plan or find which plan this target belongs to"
+            return
+                "has version \(version) applied, which plan \(plan) does not know; restore its script to the plan or find which plan this target belongs to"
         case .checksumMismatch(let version, let applied, let script, let current):
-            return "ran version \(version) with checksum \(applied.prefix(12)), but \(script) now has \(current.prefix(12)); applied scripts must not change: restore the file, or add a new version for the change"
+            return
+                "ran version \(version) with checksum \(applied.prefix(12)), but \(script) now has \(current.prefix(12)); applied scripts must not change: restore the file, or add a new version for the change"
         case .outOfOrderGap(let applied, let missing):
-            return "has version \(applied) applied but not \(missing), which comes before it (out-of-order gap); apply \(missing) by hand if it is independent, or roll back past it"
+            return
+                "has version \(applied) applied but not \(missing), which comes before it (out-of-order gap); apply \(missing) by hand if it is independent, or roll back past it"
         case .cannotUndo(let obstacle):
-            let restore = inventoryFile.map {
-                "tidemark restore -i \(RepairHint.shellWord($0)) --target \(RepairHint.shellWord(target)) <backup-file>"
-            } ?? "tidemark restore"
+            let restore =
+                inventoryFile.map {
+                    "tidemark restore -i \(RepairHint.shellWord($0)) --target \(RepairHint.shellWord(target)) <backup-file>"
+                } ?? "tidemark restore"
             return "\(ruleBut)\(clause(obstacle)); only a restore from backup takes it back (`\(restore)`)"
         case .noCompensation(let version):
-            return "\(ruleBut)version \(version) has no compensating migration in the plan; write one with `\(revert(version, inventoryFile))` (from its undo script) and plan again"
+            return
+                "\(ruleBut)version \(version) has no compensating migration in the plan; write one with `\(revert(version, inventoryFile))` (from its undo script) and plan again"
         case .compensationQuarantined(let version, let compensation):
-            return "\(ruleBut)version \(compensation), which compensates \(version), is quarantined; write a new compensating version with `\(revert(version, inventoryFile))`"
+            return
+                "\(ruleBut)version \(compensation), which compensates \(version), is quarantined; write a new compensating version with `\(revert(version, inventoryFile))`"
         case .drift(let version, let differences, let count):
             let more = count > differences.count ? "; … \(count - differences.count) more" : ""
-            let compare = inventoryFile.map {
-                ", or compare with `tidemark status -i \(RepairHint.shellWord($0)) --target \(RepairHint.shellWord(target)) --drift`"
-            } ?? ""
-            return "has drifted: its live schema is not the one recorded for \(version.map { "version \($0)" } ?? "an empty target") (\(differences.joined(separator: "; "))\(more)); someone changed it outside the plan. Undo the change\(compare); drift: block keeps Tidemark off it until then"
+            let compare =
+                inventoryFile.map {
+                    ", or compare with `tidemark status -i \(RepairHint.shellWord($0)) --target \(RepairHint.shellWord(target)) --drift`"
+                } ?? ""
+            return
+                "has drifted: its live schema is not the one recorded for \(version.map { "version \($0)" } ?? "an empty target") (\(differences.joined(separator: "; "))\(more)); someone changed it outside the plan. Undo the change\(compare); drift: block keeps Tidemark off it until then"
         case .lockRisk(let version, let script, let risk, let threshold):
             let table = risk.relations.first.map { " on \($0)" } ?? ""
             let held = risk.rule.rewrites ? "while it rewrites the table" : "while it scans every row"
-            return "is live, but version \(version) (\(script):\(risk.line)) would hold \(risk.rule.lock.rawValue)\(table) \(held) (\(risk.rule.rawValue)), \(risk.estimatedRows.map { LockRisk.rowCount($0) } ?? "?") estimated rows, over lock_risk_rows \(threshold); instead: \(risk.rule.fix); or, if the lock is acceptable, say so in the script (-- tidemark:lock-ok <reason>) or for one run (--lock-ok \(version) --reason <reason>)"
+            return
+                "is live, but version \(version) (\(script):\(risk.line)) would hold \(risk.rule.lock.rawValue)\(table) \(held) (\(risk.rule.rawValue)), \(risk.estimatedRows.map { LockRisk.rowCount($0) } ?? "?") estimated rows, over lock_risk_rows \(threshold); instead: \(risk.rule.fix); or, if the lock is acceptable, say so in the script (-- tidemark:lock-ok <reason>) or for one run (--lock-ok \(version) --reason <reason>)"
         case .forcedRollbackRefused:
-            return "\(rule.map { "\(clause($0)): " } ?? "")a forced roll back (--strategy rollback) is refused; use --strategy auto to roll forward"
+            return
+                "\(rule.map { "\(clause($0)): " } ?? "")a forced roll back (--strategy rollback) is refused; use --strategy auto to roll forward"
         case .adoptFirst(let tool, let table):
             let adopt =
-                inventoryFile.map { "`tidemark adopt -i \(RepairHint.shellWord($0)) --target \(RepairHint.shellWord(target))`" }
+                inventoryFile.map {
+                    "`tidemark adopt -i \(RepairHint.shellWord($0)) --target \(RepairHint.shellWord(target))`"
+                }
                 ?? "`tidemark adopt` for this target"
-            return "was migrated by \(tool.rawValue) (its \(table) table has rows) and has no Tidemark history: applying the plan from the start would run its versions again; record what is applied first with \(adopt), then plan again"
+            return
+                "was migrated by \(tool.rawValue) (its \(table) table has rows) and has no Tidemark history: applying the plan from the start would run its versions again; record what is applied first with \(adopt), then plan again"
         case .batchTable(let version, let script, let problem):
             return "cannot run batched version \(version) (\(script)): \(problem)"
         }
@@ -125,6 +146,7 @@ package enum ReasonText {
     }
 
     private static func listed(_ versions: [String]) -> String {
-        versions.count > 4 ? "\(versions[0])…\(versions[versions.count - 1]) (\(versions.count))" : versions.joined(separator: ", ")
+        versions.count > 4
+            ? "\(versions[0])…\(versions[versions.count - 1]) (\(versions.count))" : versions.joined(separator: ", ")
     }
 }

@@ -57,7 +57,8 @@ package enum Redaction {
         }
         // No `@` in the word: a raw space or quote in the password, or a `host:port` URI.
         let lineEnd = s[afterColon...].firstIndex(where: isNewline) ?? s.endIndex
-        let nextURI = (end(of: "://", in: Array(s[afterColon..<lineEnd]), from: 0)).map { afterColon + $0 - 3 } ?? lineEnd
+        let nextURI =
+            (end(of: "://", in: Array(s[afterColon..<lineEnd]), from: 0)).map { afterColon + $0 - 3 } ?? lineEnd
         guard let at = s[afterColon..<nextURI].lastIndex(of: "@") else { return nil }
         return afterColon..<at
     }

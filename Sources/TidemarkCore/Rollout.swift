@@ -85,7 +85,8 @@ package struct PlannedFrom: Sendable, Hashable, Codable {
     }
 
     package init(_ state: TargetState) {
-        self.init(lastEntryID: state.lastEntry?.id ?? 0, entryCount: state.entryCount, applied: state.applied.map(\.version))
+        self.init(
+            lastEntryID: state.lastEntry?.id ?? 0, entryCount: state.entryCount, applied: state.applied.map(\.version))
     }
 }
 
@@ -111,7 +112,8 @@ package struct TargetPlan: Sendable, Hashable, Codable {
 
     package init(
         target: String, environment: String, tier: Tier, action: Action, reason: String, decision: Decision? = nil,
-        steps: [PlannedStep], fromVersion: String?, toVersion: String?, lowestVersion: String? = nil, plannedFrom: PlannedFrom
+        steps: [PlannedStep], fromVersion: String?, toVersion: String?, lowestVersion: String? = nil,
+        plannedFrom: PlannedFrom
     ) {
         self.target = target
         self.environment = environment
@@ -170,7 +172,8 @@ package struct Rollout: Sendable, Hashable, Codable {
     package var waves: [Wave]
 
     package init(
-        inventory: String, inventoryFile: String? = nil, plan: String, desiredVersion: Version?, strategy: Strategy, waves: [Wave]
+        inventory: String, inventoryFile: String? = nil, plan: String, desiredVersion: Version?, strategy: Strategy,
+        waves: [Wave]
     ) {
         self.inventory = inventory
         self.inventoryFile = inventoryFile
@@ -192,7 +195,8 @@ package struct Rollout: Sendable, Hashable, Codable {
         for wave in copy.waves.indices {
             for target in copy.waves[wave].targets.indices {
                 for step in copy.waves[wave].targets[target].steps.indices {
-                    copy.waves[wave].targets[target].steps[step].version = reread(copy.waves[wave].targets[target].steps[step].version)
+                    copy.waves[wave].targets[target].steps[step].version = reread(
+                        copy.waves[wave].targets[target].steps[step].version)
                     copy.waves[wave].targets[target].steps[step].compensates =
                         copy.waves[wave].targets[target].steps[step].compensates.map(reread)
                 }
@@ -211,7 +215,8 @@ package struct Rollout: Sendable, Hashable, Codable {
 
 extension PlannedStep {
     private enum CodingKeys: String, CodingKey {
-        case version, description, kind, script, checksum, transactional, dataLosing, dataLossNotes, compensates, lockRisks,
+        case version, description, kind, script, checksum, transactional, dataLosing, dataLossNotes, compensates,
+            lockRisks,
             lockAcknowledged, lockAcknowledgedBy
     }
 
@@ -221,7 +226,8 @@ extension PlannedStep {
         self.init(
             version: try container.decode(Version.self, forKey: .version),
             description: try container.decode(String.self, forKey: .description),
-            kind: try container.decode(StepKind.self, forKey: .kind), script: try container.decode(String.self, forKey: .script),
+            kind: try container.decode(StepKind.self, forKey: .kind),
+            script: try container.decode(String.self, forKey: .script),
             checksum: try container.decode(String.self, forKey: .checksum),
             transactional: try container.decode(Bool.self, forKey: .transactional),
             dataLosing: try container.decode(Bool.self, forKey: .dataLosing),

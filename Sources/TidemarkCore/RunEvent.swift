@@ -13,7 +13,8 @@ package enum RunEvent: Sendable {
     case waveHalted(environment: String, reason: String)
     /// A transactional step timed out waiting for a lock and rolled back; it runs again after
     /// `delay` as attempt `attempt` of at most `of` (`lock_retries` + 1).
-    case stepRetrying(target: String, version: String, kind: StepKind, attempt: Int, of: Int, delay: Duration, error: String)
+    case stepRetrying(
+        target: String, version: String, kind: StepKind, attempt: Int, of: Int, delay: Duration, error: String)
     /// A backup starts before the target's first data-losing step (`version`); `waits` says
     /// what it may wait for and how long (`pg_dump waits at most 5s for a lock on each table`).
     case backupStarted(target: String, version: String, waits: String)
@@ -43,7 +44,8 @@ package struct BackfillProgress: Sendable, Hashable, Codable {
     package var remainingSeconds: Double?
 
     package init(
-        target: String, environment: String, version: String, kind: StepKind, table: String, rows: Int64, batches: Int, lastKey: Int64?, minKey: Int64?,
+        target: String, environment: String, version: String, kind: StepKind, table: String, rows: Int64, batches: Int,
+        lastKey: Int64?, minKey: Int64?,
         maxKey: Int64?, rowsPerSecond: Double, remainingSeconds: Double?
     ) {
         self.target = target

@@ -27,7 +27,8 @@ package struct RunReport: Sendable, Codable {
     package var targets: [TargetOutcome]
 
     package init(
-        runID: String, inventory: String, plan: String, desiredVersion: String?, strategy: Strategy, appliedBy: String, dryRun: Bool,
+        runID: String, inventory: String, plan: String, desiredVersion: String?, strategy: Strategy, appliedBy: String,
+        dryRun: Bool,
         startedAt: Date, finishedAt: Date, interrupted: Bool = false, targets: [TargetOutcome]
     ) {
         self.runID = runID
@@ -58,7 +59,8 @@ package struct RunReport: Sendable, Codable {
         let seconds = finishedAt.timeIntervalSince(startedAt)
         let wall = DurationText.seconds(seconds)
         let stopped = interrupted ? "; stopped: running steps finished or rolled back, nothing new started" : ""
-        return "run \(runID): \(targets.count) target\(targets.count == 1 ? "" : "s"): \(parts.joined(separator: ", ")) in \(wall)\(stopped)"
+        return
+            "run \(runID): \(targets.count) target\(targets.count == 1 ? "" : "s"): \(parts.joined(separator: ", ")) in \(wall)\(stopped)"
     }
 }
 

@@ -26,13 +26,15 @@ package struct SchemaFingerprint: Sendable, Hashable, Codable {
         let sorted = Array(Set(lines)).sorted()
         self.lines = sorted
         self.hash = SHA256Hex.digest(sorted.joined(separator: "\n"))
-        self.structureHash = SHA256Hex.digest(sorted.filter { !$0.hasPrefix(Self.columnOrderPrefix) }.joined(separator: "\n"))
+        self.structureHash = SHA256Hex.digest(
+            sorted.filter { !$0.hasPrefix(Self.columnOrderPrefix) }.joined(separator: "\n"))
     }
 
     /// Compares this (the schema found) with `expected`.
     package func compare(to expected: SchemaFingerprint) -> SchemaComparison {
         if hash == expected.hash && lines == expected.lines { return .equal }
-        let structural = SchemaDiff(expected: expected.lines.filter(Self.isStructural), found: lines.filter(Self.isStructural))
+        let structural = SchemaDiff(
+            expected: expected.lines.filter(Self.isStructural), found: lines.filter(Self.isStructural))
         if !structural.isEmpty { return .different(structural) }
         return .columnOrder(SchemaDiff(expected: expected.lines, found: lines))
     }
@@ -45,7 +47,9 @@ package struct SchemaFingerprint: Sendable, Hashable, Codable {
     package func excludingTable(_ table: String) -> SchemaFingerprint {
         SchemaFingerprint(
             lines: lines.filter { line in
-                let body = line.hasPrefix(Self.columnOrderPrefix) ? Substring(line.dropFirst(Self.columnOrderPrefix.count)) : line.drop { $0 != " " }.dropFirst()
+                let body =
+                    line.hasPrefix(Self.columnOrderPrefix)
+                    ? Substring(line.dropFirst(Self.columnOrderPrefix.count)) : line.drop { $0 != " " }.dropFirst()
                 let name = body.prefix { $0 != ":" }
                 return !(name == table || name.hasPrefix(table + "."))
             })

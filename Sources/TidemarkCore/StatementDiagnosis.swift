@@ -80,7 +80,9 @@ package struct StatementDiagnosis: Sendable, Hashable, Codable {
     /// How many statements of the original script a finishing row's script leaves out (0 for any other row).
     package static func finishOffset(of description: String) -> Int {
         let prefix = "repair: finish from statement "
-        guard description.hasPrefix(prefix), let number = Int(description.dropFirst(prefix.count).prefix { $0.isNumber }), number >= 1 else { return 0 }
+        guard description.hasPrefix(prefix),
+            let number = Int(description.dropFirst(prefix.count).prefix { $0.isNumber }), number >= 1
+        else { return 0 }
         return number - 1
     }
 }

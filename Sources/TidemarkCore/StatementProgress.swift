@@ -24,7 +24,8 @@ package struct StatementProgress: Sendable, Hashable, Codable, CustomStringConve
     package init?(message: String) {
         let prefix = "stopped at statement "
         guard message.hasPrefix(prefix) else { return nil }
-        let words = message.dropFirst(prefix.count).split(whereSeparator: { $0 == " " || $0 == "," || $0 == ":" }).prefix(5)
+        let words = message.dropFirst(prefix.count).split(whereSeparator: { $0 == " " || $0 == "," || $0 == ":" })
+            .prefix(5)
         guard words.count == 5, words[words.startIndex + 1] == "of", words[words.startIndex + 3] == "line",
             let number = Int(words[words.startIndex]), let total = Int(words[words.startIndex + 2]),
             let line = Int(words[words.startIndex + 4]), number >= 1

@@ -97,7 +97,8 @@ package struct TargetNameError: Error, Sendable, Hashable, CustomStringConvertib
         case .character(let scalar, let position):
             reason = "target name \(shown) holds \(Self.show(scalar)) at character \(position)"
         }
-        return "\(reason); target names become file names (backups, reports), so they must match \(TargetName.rule): a letter, digit or _, then up to 127 letters, digits or _ . @ + -"
+        return
+            "\(reason); target names become file names (backups, reports), so they must match \(TargetName.rule): a letter, digit or _, then up to 127 letters, digits or _ . @ + -"
     }
 
     private static func show(_ scalar: Unicode.Scalar) -> String {

@@ -44,7 +44,8 @@ package struct StepResult: Sendable, Hashable, Codable {
     package var rows: Int64?
 
     package init(
-        version: String, kind: StepKind, script: String, success: Bool, executionMS: Int64, error: String? = nil, startedAt: Date? = nil,
+        version: String, kind: StepKind, script: String, success: Bool, executionMS: Int64, error: String? = nil,
+        startedAt: Date? = nil,
         attempts: Int? = nil, lockTimeouts: [String]? = nil
     ) {
         self.version = version
@@ -86,7 +87,8 @@ package struct TargetOutcome: Sendable, Hashable, Codable {
 
     package init(
         target: String, environment: String, action: Action, outcome: Outcome, reason: String, fromVersion: String?,
-        toVersion: String?, steps: [StepResult] = [], error: String? = nil, startedAt: Date? = nil, finishedAt: Date? = nil
+        toVersion: String?, steps: [StepResult] = [], error: String? = nil, startedAt: Date? = nil,
+        finishedAt: Date? = nil
     ) {
         self.target = target
         self.environment = environment
@@ -103,8 +105,10 @@ package struct TargetOutcome: Sendable, Hashable, Codable {
 
     package init(plan: TargetPlan, outcome: Outcome, reason: String? = nil, error: String? = nil) {
         self.init(
-            target: plan.target, environment: plan.environment, action: plan.action, outcome: outcome, reason: reason ?? plan.reason,
-            fromVersion: plan.fromVersion, toVersion: outcome == .succeeded ? plan.toVersion : plan.fromVersion, error: error)
+            target: plan.target, environment: plan.environment, action: plan.action, outcome: outcome,
+            reason: reason ?? plan.reason,
+            fromVersion: plan.fromVersion, toVersion: outcome == .succeeded ? plan.toVersion : plan.fromVersion,
+            error: error)
         lowestVersion = plan.lowestVersion
     }
 }

@@ -11,10 +11,10 @@ package struct Version: Sendable, Hashable, Comparable, CustomStringConvertible,
 
         package static func < (lhs: OrderKey, rhs: OrderKey) -> Bool {
             switch (lhs, rhs) {
-            case let (.numeric(a), .numeric(b)):
+            case (.numeric(let a), .numeric(let b)):
                 for (x, y) in zip(a, b) where x != y { return x < y }
                 return a.count < b.count
-            case let (.text(a), .text(b)):
+            case (.text(let a), .text(let b)):
                 return Array(a.utf8).lexicographicallyPrecedes(Array(b.utf8))
             case (.numeric, .text): return true
             case (.text, .numeric): return false

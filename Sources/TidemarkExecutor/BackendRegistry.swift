@@ -16,7 +16,9 @@ package struct BackendRegistry: Sendable {
             let known = backends.keys.map(\.rawValue).sorted().joined(separator: ", ")
             throw .unsupported(
                 target: target.name,
-                message: "no \(target.backendKind.rawValue) backend in this build (available: \(known)); use a postgres:// URL, a service, a mysql:// URL, or sqlite:PATH.")
+                message:
+                    "no \(target.backendKind.rawValue) backend in this build (available: \(known)); use a postgres:// URL, a service, a mysql:// URL, or sqlite:PATH."
+            )
         }
         return backend
     }

@@ -25,7 +25,10 @@ struct Backfill {
     /// failed one is followed by a new attempt that starts at its checkpoint. Anything else
     /// starts at the first key.
     func resumePoint() -> (row: HistoryEntry?, checkpoint: BatchCheckpoint, attempt: Int) {
-        guard let last = history.last(where: { $0.version == request.version && $0.kind == request.kind && $0.batch != nil }),
+        guard
+            let last = history.last(where: {
+                $0.version == request.version && $0.kind == request.kind && $0.batch != nil
+            }),
             !last.success, last.checksum == request.checksum, let checkpoint = last.batch
         else { return (nil, BatchCheckpoint(), 1) }
         return last.isBackfillInProgress ? (last, checkpoint, last.attempt) : (nil, checkpoint, last.attempt + 1)
@@ -35,7 +38,8 @@ struct Backfill {
     /// blocked (the table or key cannot be walked) or interrupted (the row stays in progress);
     /// the outcome says which. A failed batch finishes the row as failed and is thrown.
     func run(
-        on connection: any BackendConnection, into outcome: inout TargetOutcome, shouldStop: () -> Bool, onEvent: (RunEvent) -> Void
+        on connection: any BackendConnection, into outcome: inout TargetOutcome, shouldStop: () -> Bool,
+        onEvent: (RunEvent) -> Void
     ) throws -> Bool {
         let startedAt = Date()
         let clock = ContinuousClock()
@@ -66,11 +70,13 @@ struct Backfill {
         }
         if let lastKey = checkpoint.lastKey {
             logger.notice(
-                "\(step.kind.rawValue) \(step.version): resuming the backfill of \(spec.table) after key \(lastKey) (\(checkpoint.rows) rows done)")
+                "\(step.kind.rawValue) \(step.version): resuming the backfill of \(spec.table) after key \(lastKey) (\(checkpoint.rows) rows done)"
+            )
         }
 
         var result = StepResult(
-            version: step.version.text, kind: step.kind, script: step.script, success: false, executionMS: 0, startedAt: startedAt,
+            version: step.version.text, kind: step.kind, script: step.script, success: false, executionMS: 0,
+            startedAt: startedAt,
             attempts: resume.attempt > 1 ? resume.attempt : nil)
         result.batches = 0
         result.rows = 0
@@ -94,8 +100,10 @@ struct Backfill {
             onEvent(
                 .stepProgress(
                     BackfillProgress(
-                        target: target, environment: environment, version: step.version.text, kind: step.kind, table: spec.table, rows: checkpoint.rows,
-                        batches: result.batches ?? 0, lastKey: checkpoint.lastKey, minKey: minKey, maxKey: maxKey, rowsPerSecond: rate,
+                        target: target, environment: environment, version: step.version.text, kind: step.kind,
+                        table: spec.table, rows: checkpoint.rows,
+                        batches: result.batches ?? 0, lastKey: checkpoint.lastKey, minKey: minKey, maxKey: maxKey,
+                        rowsPerSecond: rate,
                         remainingSeconds: remaining)))
         }
 
@@ -120,7 +128,10 @@ struct Backfill {
             }
             if shouldStop() { return interrupted(&outcome, result: result, checkpoint: checkpoint) }
             if let maxLag = spec.maxLag {
-                guard waitForReplicas(maxLag, on: connection, lagUnreadableSaid: &lagUnreadableSaid, shouldStop: shouldStop) else {
+                guard
+                    waitForReplicas(
+                        maxLag, on: connection, lagUnreadableSaid: &lagUnreadableSaid, shouldStop: shouldStop)
+                else {
                     return interrupted(&outcome, result: result, checkpoint: checkpoint)
                 }
             }
@@ -140,16 +151,21 @@ struct Backfill {
                     changed = try connection.runBatch(request, row: row.id, start: start, end: end)
                     break
                 } catch {
-                    if shouldStop() || isCancel(error) { return interrupted(&outcome, result: result, checkpoint: checkpoint) }
+                    if shouldStop() || isCancel(error) {
+                        return interrupted(&outcome, result: result, checkpoint: checkpoint)
+                    }
                     if error.isLockTimeout, lockTimeouts < lockRetries {
                         lockTimeouts += 1
                         let pause = lockBackoff.delay(beforeRetry: lockTimeouts)
-                        logger.notice("batch \(start)..<\(end) of \(step.version) timed out waiting for a lock; retrying in \(pause.milliseconds) ms")
+                        logger.notice(
+                            "batch \(start)..<\(end) of \(step.version) timed out waiting for a lock; retrying in \(pause.milliseconds) ms"
+                        )
                         if RetryPolicy.wait(pause, unless: shouldStop) { continue }
                         return interrupted(&outcome, result: result, checkpoint: checkpoint)
                     }
                     let failure = ExecutionError.batchFailed(
-                        target: target, version: step.version.text, kind: step.kind, message: Self.batchMessage(error), checkpoint: checkpoint)
+                        target: target, version: step.version.text, kind: step.kind, message: Self.batchMessage(error),
+                        checkpoint: checkpoint)
                     try finishRow(success: false, error: failure.description)
                     throw failure
                 }
@@ -168,7 +184,8 @@ struct Backfill {
         try finishRow(success: true, error: nil)
         progress(force: true)
         logger.info(
-            "\(step.kind.rawValue) \(step.version) ok", metadata: ["batches": "\(result.batches ?? 0)", "rows": "\(checkpoint.rows)"])
+            "\(step.kind.rawValue) \(step.version) ok",
+            metadata: ["batches": "\(result.batches ?? 0)", "rows": "\(checkpoint.rows)"])
         return true
     }
 
@@ -188,7 +205,8 @@ struct Backfill {
     /// Leaves the row in progress (the next apply resumes at `checkpoint`) and says so.
     private func interrupted(_ outcome: inout TargetOutcome, result: StepResult, checkpoint: BatchCheckpoint) -> Bool {
         var result = result
-        result.error = "interrupted after key \(checkpoint.lastKey.map(String.init) ?? "none"); the next apply resumes there"
+        result.error =
+            "interrupted after key \(checkpoint.lastKey.map(String.init) ?? "none"); the next apply resumes there"
         outcome.steps.append(result)
         outcome.outcome = .interrupted
         outcome.error =
@@ -223,13 +241,16 @@ struct Backfill {
                 return true
             case .unreadable(let reason):
                 if !lagUnreadableSaid {
-                    logger.warning("\(target): max_lag cannot be checked, so version \(step.version) does not wait for replicas: \(reason)")
+                    logger.warning(
+                        "\(target): max_lag cannot be checked, so version \(step.version) does not wait for replicas: \(reason)"
+                    )
                     lagUnreadableSaid = true
                 }
                 return true
             case .lag(let current):
                 if current <= maxLag { return true }
-                logger.notice("replica lag \(DurationText.text(current)) is over max_lag \(DurationText.text(maxLag)); waiting")
+                logger.notice(
+                    "replica lag \(DurationText.text(current)) is over max_lag \(DurationText.text(maxLag)); waiting")
                 if !RetryPolicy.wait(.milliseconds(500), unless: shouldStop) { return false }
             }
         }

@@ -41,16 +41,22 @@ package struct BackupRunner: Sendable {
         }
     }
 
-    private func underLock<T>(_ target: Target, _ body: (any BackupCapableBackend) throws(BackendError) -> T) throws(Failure) -> T {
+    private func underLock<T>(_ target: Target, _ body: (any BackupCapableBackend) throws(BackendError) -> T)
+        throws(Failure) -> T
+    {
         do {
             let backend = try registry.backend(for: target)
             guard let capable = backend as? any BackupCapableBackend else {
-                throw BackendError.unsupported(target: target.name, message: "the \(backend.kind.rawValue) backend cannot make backups")
+                throw BackendError.unsupported(
+                    target: target.name, message: "the \(backend.kind.rawValue) backend cannot make backups")
             }
             let connection = try backend.connect(to: target, timeouts: timeouts, logger: logger)
             defer { connection.close() }
             guard try connection.tryLock(timeout: timeouts.lockTimeout) else {
-                throw Failure(description: "\(target.name): another run holds this target's lock; try again when it has finished.", locked: true)
+                throw Failure(
+                    description:
+                        "\(target.name): another run holds this target's lock; try again when it has finished.",
+                    locked: true)
             }
             defer { try? connection.unlock() }
             return try body(capable)

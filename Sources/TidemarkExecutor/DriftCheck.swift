@@ -31,7 +31,9 @@ package struct DriftCheck: Sendable {
             guard let expected = recorded(version, target.backendKind) else {
                 return DriftResult(
                     status: .unrecorded,
-                    error: "no fingerprint recorded for version \(version) on \(target.backendKind.rawValue); run `\(recordHint)`")
+                    error:
+                        "no fingerprint recorded for version \(version) on \(target.backendKind.rawValue); run `\(recordHint)`"
+                )
             }
             do {
                 let backend = try registry.backend(for: target)
@@ -42,9 +44,13 @@ package struct DriftCheck: Sendable {
                 case .equal:
                     return DriftResult(status: .none)
                 case .columnOrder(let diff):
-                    return DriftResult(status: .columnOrder, differences: Array(diff.lines.prefix(differenceLimit)), differenceCount: diff.lines.count)
+                    return DriftResult(
+                        status: .columnOrder, differences: Array(diff.lines.prefix(differenceLimit)),
+                        differenceCount: diff.lines.count)
                 case .different(let diff):
-                    return DriftResult(status: .drift, differences: Array(diff.lines.prefix(differenceLimit)), differenceCount: diff.lines.count)
+                    return DriftResult(
+                        status: .drift, differences: Array(diff.lines.prefix(differenceLimit)),
+                        differenceCount: diff.lines.count)
                 }
             } catch {
                 return DriftResult(status: .unreadable, error: "\(error)")

@@ -31,7 +31,9 @@ package struct DriftGate: Sendable {
 
     /// Compares `connection`'s live schema with the recorded fingerprint of `state`'s highest
     /// version (none: the empty schema). Blocks: a catalog read.
-    func check(_ connection: any BackendConnection, target: Target, state: TargetState, style: VersionStyle) throws(BackendError) -> Finding {
+    func check(_ connection: any BackendConnection, target: Target, state: TargetState, style: VersionStyle)
+        throws(BackendError) -> Finding
+    {
         let version = state.applied.compactMap { Version($0.version, style: style) }.max()?.text
         let expected: SchemaFingerprint
         if let version {
@@ -43,7 +45,9 @@ package struct DriftGate: Sendable {
         switch try connection.fingerprint().withoutForeignHistories.compare(to: expected) {
         case .equal, .columnOrder: return .clean
         case .different(let diff):
-            return .drifted(.drift(version: version, differences: Array(diff.lines.prefix(differenceLimit)), count: diff.lines.count))
+            return .drifted(
+                .drift(
+                    version: version, differences: Array(diff.lines.prefix(differenceLimit)), count: diff.lines.count))
         }
     }
 }

@@ -17,18 +17,25 @@ package enum ExecutionError: Error, Sendable, Hashable, CustomStringConvertible 
     package var description: String {
         switch self {
         case .stateChanged(let target, let planned, let found):
-            return "\(target): its history changed since the rollout was planned (planned from \(Self.describe(planned)), found \(Self.describe(found))); plan again (`tidemark plan -i <inventory> --out <rollout-file>`)."
+            return
+                "\(target): its history changed since the rollout was planned (planned from \(Self.describe(planned)), found \(Self.describe(found))); plan again (`tidemark plan -i <inventory> --out <rollout-file>`)."
         case .scriptChanged(let target, let script):
-            return "\(target): \(script) changed since the rollout was planned; plan again (`tidemark plan -i <inventory> --out <rollout-file>`)."
+            return
+                "\(target): \(script) changed since the rollout was planned; plan again (`tidemark plan -i <inventory> --out <rollout-file>`)."
         case .unknownInRollout(let target, let what):
-            return "\(target): the rollout refers to \(what), which is no longer in the plan or inventory; plan again (`tidemark plan -i <inventory> --out <rollout-file>`)."
+            return
+                "\(target): the rollout refers to \(what), which is no longer in the plan or inventory; plan again (`tidemark plan -i <inventory> --out <rollout-file>`)."
         case .backupFailed(let target, let version, let message):
-            return "\(target): the backup before data-losing version \(version) failed, so that step did not run (the steps before it committed): \(message). Fix the backup, or pass --no-backup to go on without one."
+            return
+                "\(target): the backup before data-losing version \(version) failed, so that step did not run (the steps before it committed): \(message). Fix the backup, or pass --no-backup to go on without one."
         case .batchFailed(let target, let version, let kind, let message, let checkpoint):
             let kept =
-                checkpoint.lastKey.map { "the batches before it committed (\(checkpoint.rows) rows, keys up to \($0)), and the next apply resumes after key \($0)" }
+                checkpoint.lastKey.map {
+                    "the batches before it committed (\(checkpoint.rows) rows, keys up to \($0)), and the next apply resumes after key \($0)"
+                }
                 ?? "no batch had committed, and the next apply starts from the first key"
-            return "\(target): \(kind.rawValue) step of version \(version) failed: \(message). That batch was rolled back; \(kept). Fix the cause (the data or the statement), then apply again."
+            return
+                "\(target): \(kind.rawValue) step of version \(version) failed: \(message). That batch was rolled back; \(kept). Fix the cause (the data or the statement), then apply again."
         }
     }
 

@@ -20,7 +20,8 @@ package struct FleetReader: Sendable {
     /// `relations`: the tables the plan's lock-risky statements touch; their catalog size
     /// estimates are read in the same connection (one query), for the planner's lock-risk check.
     package func readStates(
-        of targets: [Target], inventory: Inventory, pool: DispatchWorkers, missingDatabases: MissingDatabases = .reported,
+        of targets: [Target], inventory: Inventory, pool: DispatchWorkers,
+        missingDatabases: MissingDatabases = .reported,
         relations: [String] = [], batches: [String: BatchSpec] = [:]
     ) async -> [String: Result<TargetState, BackendError>] {
         // Targets that differ only in schema are read together, a few round trips for hundreds
@@ -43,7 +44,9 @@ package struct FleetReader: Sendable {
         results.reserveCapacity(targets.count)
         let chunks = groupOrder.flatMap { key -> [[Target]] in
             let members = groups[key] ?? []
-            return stride(from: 0, to: members.count, by: Self.batch).map { Array(members[$0..<min($0 + Self.batch, members.count)]) }
+            return stride(from: 0, to: members.count, by: Self.batch).map {
+                Array(members[$0..<min($0 + Self.batch, members.count)])
+            }
         }
         let batched = await withTaskGroup(of: [String: Result<TargetState, BackendError>]?.self) { group in
             for chunk in chunks {
@@ -60,12 +63,15 @@ package struct FleetReader: Sendable {
         // Alone: the targets no batch could read, those read as empty (another tool's history
         // may be there), and those of a batch whose session failed (each fails on its own).
         // An unfinished backfill is read alone too: its progress needs the table's key range.
-        let rest = alone + chunks.flatMap { $0 }.filter { target in
-            guard case .success(let state)? = results[target.name] else { return true }
-            return state.applied.isEmpty || state.backfill != nil
-        }
+        let rest =
+            alone
+            + chunks.flatMap { $0 }.filter { target in
+                guard case .success(let state)? = results[target.name] else { return true }
+                return state.applied.isEmpty || state.backfill != nil
+            }
         let single = await pool.each(rest, inventory: inventory) { [self] target, timeouts in
-            readOne(target, timeouts: timeouts, missingDatabases: missingDatabases, relations: relations, batches: batches)
+            readOne(
+                target, timeouts: timeouts, missingDatabases: missingDatabases, relations: relations, batches: batches)
         }
         results.merge(single) { _, second in second }
         return results
@@ -77,25 +83,35 @@ package struct FleetReader: Sendable {
     /// One group's histories on one session; nil when the session could not be had (each is
     /// then read on its own, so one broken server or session fails only its own targets).
     private func readTogether(_ chunk: [Target], inventory: Inventory) -> [String: Result<TargetState, BackendError>]? {
-        guard let first = chunk.first, let reader = try? registry.backend(for: first) as? any BatchHistoryReading else { return nil }
-        guard let histories = try? reader.readHistories(of: chunk, timeouts: inventory.timeouts(for: first), logger: logger) else { return nil }
+        guard let first = chunk.first, let reader = try? registry.backend(for: first) as? any BatchHistoryReading else {
+            return nil
+        }
+        guard
+            let histories = try? reader.readHistories(
+                of: chunk, timeouts: inventory.timeouts(for: first), logger: logger)
+        else { return nil }
         return histories.mapValues { $0.map { TargetState(history: $0) } }
     }
 
     /// One target's state on a connection of its own.
     private func readOne(
-        _ target: Target, timeouts: Timeouts, missingDatabases: MissingDatabases, relations: [String], batches: [String: BatchSpec]
+        _ target: Target, timeouts: Timeouts, missingDatabases: MissingDatabases, relations: [String],
+        batches: [String: BatchSpec]
     ) -> Result<TargetState, BackendError> {
         do {
             let backend = try registry.backend(for: target)
-            let connection = try retry.connect(target: target, backend: backend, access: .readOnly, timeouts: timeouts, logger: logger)
+            let connection = try retry.connect(
+                target: target, backend: backend, access: .readOnly, timeouts: timeouts, logger: logger)
             defer { connection.close() }
             var state = TargetState(history: try connection.readHistory())
             state.server = connection.databaseServer
             if !relations.isEmpty { state.estimatedRows = try connection.estimatedRows(of: relations) }
             if state.applied.isEmpty { state.foreignHistory = try Self.foreignHistory(on: connection) }
-            if let backfill = state.backfill, let spec = batches[BatchSpec.key(version: backfill.version, kind: backfill.kind)] {
-                state.backfillStatus = Self.backfillStatus(of: backfill, spec: spec, on: connection, estimates: state.estimatedRows)
+            if let backfill = state.backfill,
+                let spec = batches[BatchSpec.key(version: backfill.version, kind: backfill.kind)]
+            {
+                state.backfillStatus = Self.backfillStatus(
+                    of: backfill, spec: spec, on: connection, estimates: state.estimatedRows)
             }
             return .success(state)
         } catch BackendError.databaseNotFound(_, _) where missingDatabases == .readAsEmpty {
@@ -123,7 +139,8 @@ extension FleetReader {
         of entry: HistoryEntry, spec: BatchSpec, on connection: any BackendConnection, estimates: [String: Double]
     ) -> BackfillStatus {
         var status = BackfillStatus(
-            version: entry.version, table: spec.table, lastKey: entry.batch?.lastKey, rows: entry.batch?.rows ?? 0, minKey: nil,
+            version: entry.version, table: spec.table, lastKey: entry.batch?.lastKey, rows: entry.batch?.rows ?? 0,
+            minKey: nil,
             maxKey: nil, tableRows: estimates[spec.table])
         if case .ready(let low, let high)? = try? connection.batchTable(spec) {
             status.minKey = low

@@ -78,7 +78,8 @@ package struct RehearsalReport: Sendable, Hashable, Encodable {
     package var elapsedMS: Int64
 
     package init(
-        plan: String, backend: BackendKind, scratch: String, results: [RehearsalResult], fingerprints: [String: SchemaFingerprint],
+        plan: String, backend: BackendKind, scratch: String, results: [RehearsalResult],
+        fingerprints: [String: SchemaFingerprint],
         rebuilds: Int, elapsedMS: Int64
     ) {
         self.plan = plan
@@ -94,7 +95,8 @@ package struct RehearsalReport: Sendable, Hashable, Encodable {
     package var passed: Bool { failures.isEmpty && !results.contains { $0.verdict == .notRun } }
 
     private enum CodingKeys: String, CodingKey {
-        case schema, plan, backend, scratch, results, rebuilds, elapsedMS = "elapsed_ms"
+        case schema, plan, backend, scratch, results, rebuilds
+        case elapsedMS = "elapsed_ms"
     }
 }
 
@@ -122,7 +124,8 @@ package struct Rehearsal: Sendable {
     package var keepGoing: Bool
 
     package init(
-        plan: Plan, scratch: any ScratchDatabaseProvider, timeouts: Timeouts = Timeouts(statementTimeout: .zero), logger: Logger,
+        plan: Plan, scratch: any ScratchDatabaseProvider, timeouts: Timeouts = Timeouts(statementTimeout: .zero),
+        logger: Logger,
         from: Version? = nil, to: Version? = nil, keepGoing: Bool = false
     ) {
         self.plan = plan
@@ -157,7 +160,9 @@ package struct Rehearsal: Sendable {
         var stopped: String?
         for (index, migration) in rehearsed.enumerated() {
             if let stopped {
-                let result = RehearsalResult(version: migration.version.text, description: migration.description, verdict: .notRun, error: stopped)
+                let result = RehearsalResult(
+                    version: migration.version.text, description: migration.description, verdict: .notRun,
+                    error: stopped)
                 results.append(result)
                 progress(result)
                 continue
@@ -177,7 +182,8 @@ package struct Rehearsal: Sendable {
                 continue
             }
             if !keepGoing {
-                stopped = "not rehearsed: the rehearsal stopped at version \(migration.version) (use --keep-going to go on)"
+                stopped =
+                    "not rehearsed: the rehearsal stopped at version \(migration.version) (use --keep-going to go on)"
                 continue
             }
             // A clean start for the next version: every forward up to this one, on a new database.
@@ -185,17 +191,20 @@ package struct Rehearsal: Sendable {
             previous = try session.fingerprint()
         }
         return RehearsalReport(
-            plan: plan.name, backend: scratch.backend.kind, scratch: scratch.location, results: results, fingerprints: fingerprints,
+            plan: plan.name, backend: scratch.backend.kind, scratch: scratch.location, results: results,
+            fingerprints: fingerprints,
             rebuilds: session.rebuilds, elapsedMS: (ContinuousClock.now - started).milliseconds)
     }
 
     /// One version: forward, fingerprint, undo, compare, forward, compare.
-    private func rehearse(_ migration: Migration, previous: SchemaFingerprint, session: inout ScratchSession) throws(ScratchFailure)
+    private func rehearse(_ migration: Migration, previous: SchemaFingerprint, session: inout ScratchSession)
+        throws(ScratchFailure)
         -> (result: RehearsalResult, afterForward: SchemaFingerprint?)
     {
         let version = migration.version.text
         func result(_ verdict: RehearsalVerdict, diff: SchemaDiff? = nil, error: String? = nil) -> RehearsalResult {
-            RehearsalResult(version: version, description: migration.description, verdict: verdict, diff: diff, error: error)
+            RehearsalResult(
+                version: version, description: migration.description, verdict: verdict, diff: diff, error: error)
         }
         if let error = session.run(migration, .forward) {
             return (result(.forwardFails, error: error), nil)
@@ -251,14 +260,16 @@ private struct ScratchSession {
         (target, connection) = try Self.open(provider, timeouts: timeouts, logger: logger)
     }
 
-    private static func open(_ provider: any ScratchDatabaseProvider, timeouts: Timeouts, logger: Logger) throws(Rehearsal.ScratchFailure)
+    private static func open(_ provider: any ScratchDatabaseProvider, timeouts: Timeouts, logger: Logger)
+        throws(Rehearsal.ScratchFailure)
         -> (Target, any BackendConnection)
     {
         let target: Target
         do {
             target = try provider.create()
         } catch {
-            throw Rehearsal.ScratchFailure(message: "cannot create a scratch database at \(provider.location): \(error)")
+            throw Rehearsal.ScratchFailure(
+                message: "cannot create a scratch database at \(provider.location): \(error)")
         }
         do {
             let connection = try provider.backend.connect(to: target, timeouts: timeouts, logger: logger)
@@ -275,8 +286,10 @@ private struct ScratchSession {
         let script = kind == .undo ? migration.undo : migration.forward
         guard let script else { return "no \(kind.rawValue) script" }
         var request = StepRequest(
-            version: migration.version.text, description: migration.description, kind: kind, scriptPath: script.path, sql: script.sql,
-            checksum: script.checksum, transactional: script.isTransactional, runID: runID, appliedBy: "tidemark rehearse")
+            version: migration.version.text, description: migration.description, kind: kind, scriptPath: script.path,
+            sql: script.sql,
+            checksum: script.checksum, transactional: script.isTransactional, runID: runID,
+            appliedBy: "tidemark rehearse")
         do {
             if let spec = script.batch {
                 // Batched as apply runs it (docs/backfills.md): on a scratch database, usually one batch.
@@ -285,11 +298,14 @@ private struct ScratchSession {
                     version: migration.version, description: migration.description, kind: kind, script: script.path,
                     checksum: script.checksum, transactional: true)
                 let backfill = Backfill(
-                    step: step, request: request, spec: spec, target: connection.target.name, environment: connection.target.environment,
-                    history: try connection.readHistory(), lockRetries: 0, lockBackoff: Backoff(initial: .milliseconds(100), maximum: .seconds(1)),
+                    step: step, request: request, spec: spec, target: connection.target.name,
+                    environment: connection.target.environment,
+                    history: try connection.readHistory(), lockRetries: 0,
+                    lockBackoff: Backoff(initial: .milliseconds(100), maximum: .seconds(1)),
                     logger: logger)
                 var outcome = TargetOutcome(
-                    target: connection.target.name, environment: connection.target.environment, action: .forward, outcome: .failed, reason: "",
+                    target: connection.target.name, environment: connection.target.environment, action: .forward,
+                    outcome: .failed, reason: "",
                     fromVersion: nil, toVersion: nil)
                 guard try backfill.run(on: connection, into: &outcome, shouldStop: { false }, onEvent: { _ in }) else {
                     return outcome.reason.isEmpty ? (outcome.error ?? "the batched step stopped") : outcome.reason
@@ -325,13 +341,16 @@ private struct ScratchSession {
     func applyForwards<Migrations: Sequence<Migration>>(_ migrations: Migrations) throws(Rehearsal.ScratchFailure) {
         for migration in migrations {
             if let error = run(migration, .forward) {
-                throw Rehearsal.ScratchFailure(message: "cannot build the state before the rehearsed versions: version \(migration.version): \(error)")
+                throw Rehearsal.ScratchFailure(
+                    message:
+                        "cannot build the state before the rehearsed versions: version \(migration.version): \(error)")
             }
         }
     }
 
     /// A new scratch database holding every forward of `migrations`.
-    mutating func rebuild<Migrations: Sequence<Migration>>(with migrations: Migrations) throws(Rehearsal.ScratchFailure) {
+    mutating func rebuild<Migrations: Sequence<Migration>>(with migrations: Migrations) throws(Rehearsal.ScratchFailure)
+    {
         connection.close()
         provider.drop(target)
         (target, connection) = try Self.open(provider, timeouts: timeouts, logger: logger)

@@ -65,7 +65,9 @@ package struct RolloutExecutor: Sendable {
         var deferredBy: Deferral?
         for (index, wave) in rollout.waves.enumerated() {
             // docs/windows.md: a wave outside its window, or after a deferred one, writes nothing.
-            if haltedBy == nil, !control.isStopRequested, let deferral = deferredBy ?? windowDeferral(of: wave.environment) {
+            if haltedBy == nil, !control.isStopRequested,
+                let deferral = deferredBy ?? windowDeferral(of: wave.environment)
+            {
                 for targetPlan in wave.targets {
                     let outcome = Self.deferredOrNothing(targetPlan, deferral: deferral)
                     outcomes.append(outcome)
@@ -84,8 +86,12 @@ package struct RolloutExecutor: Sendable {
                 }
                 continue
             }
-            onEvent(.waveStarted(environment: wave.environment, index: index, count: rollout.waves.count, targets: wave.targets.count))
-            let result = await run(wave, rule: policy.rule(for: wave), pool: pool, fleet: fleet, report: report, onEvent: onEvent)
+            onEvent(
+                .waveStarted(
+                    environment: wave.environment, index: index, count: rollout.waves.count, targets: wave.targets.count
+                ))
+            let result = await run(
+                wave, rule: policy.rule(for: wave), pool: pool, fleet: fleet, report: report, onEvent: onEvent)
             outcomes += result.outcomes
             if result.outcomes.contains(where: { $0.outcome == .deferred }) {
                 deferredBy = Deferral(cause: .earlierWave(environment: wave.environment), until: nil)
@@ -101,7 +107,8 @@ package struct RolloutExecutor: Sendable {
     /// One wave: canary alone, then the rest with at most the rule's limit in flight, while the
     /// rule lets the wave start more.
     private func run(
-        _ wave: Wave, rule: WavePolicy.Rule, pool: DispatchWorkers, fleet: FleetIndex, report: @escaping @Sendable (TargetOutcome) -> Void,
+        _ wave: Wave, rule: WavePolicy.Rule, pool: DispatchWorkers, fleet: FleetIndex,
+        report: @escaping @Sendable (TargetOutcome) -> Void,
         onEvent: @escaping @Sendable (RunEvent) -> Void
     ) async -> (
         outcomes: [TargetOutcome], haltReason: String?
@@ -173,12 +180,14 @@ package struct RolloutExecutor: Sendable {
 
     /// One target on a pool thread; its running statement can be cancelled through `control`.
     private func runTarget(
-        _ targetPlan: TargetPlan, pool: DispatchWorkers, fleet: FleetIndex, onEvent: @escaping @Sendable (RunEvent) -> Void
+        _ targetPlan: TargetPlan, pool: DispatchWorkers, fleet: FleetIndex,
+        onEvent: @escaping @Sendable (RunEvent) -> Void
     ) async -> TargetOutcome {
         guard let target = fleet.targets[targetPlan.target] else {
             return TargetOutcome(
                 plan: targetPlan, outcome: .failed,
-                error: ExecutionError.unknownInRollout(target: targetPlan.target, what: "target \(targetPlan.target)").description)
+                error: ExecutionError.unknownInRollout(target: targetPlan.target, what: "target \(targetPlan.target)")
+                    .description)
         }
         let backend: any Backend
         do {
@@ -187,7 +196,8 @@ package struct RolloutExecutor: Sendable {
             return TargetOutcome(plan: targetPlan, outcome: .failed, error: error.description)
         }
         if control.isStopRequested {
-            return TargetOutcome(plan: targetPlan, outcome: .skipped, reason: "not run: interrupted before this target started")
+            return TargetOutcome(
+                plan: targetPlan, outcome: .skipped, reason: "not run: interrupted before this target started")
         }
         let timeouts = inventory.timeouts(for: target)
         onEvent(.targetStarted(target: target.name, environment: target.environment))
@@ -203,7 +213,8 @@ package struct RolloutExecutor: Sendable {
         var outcome = await pool.run {
             runner.run(
                 targetPlan, on: target, backend: backend, timeouts: timeouts,
-                lockRetries: fleet.environments[target.environment]?.lockRetries ?? 0, shouldStop: { control.isStopRequested },
+                lockRetries: fleet.environments[target.environment]?.lockRetries ?? 0,
+                shouldStop: { control.isStopRequested },
                 onConnection: { control.register(target.name, canceller: $0) }, onEvent: onEvent)
         }
         control.unregister(target.name)

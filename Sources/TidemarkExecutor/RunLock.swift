@@ -75,10 +75,15 @@ package final class RunLock {
         guard descriptor >= 0 else {
             let reason = String(cString: strerror(errno))
             throw Unavailable(
-                path: path, reason: "\(reason); the lock folder must be writable by every user who runs tidemark (chmod 1777 \(directory), or set TIDEMARK_LOCK_DIR).")
+                path: path,
+                reason:
+                    "\(reason); the lock folder must be writable by every user who runs tidemark (chmod 1777 \(directory), or set TIDEMARK_LOCK_DIR)."
+            )
         }
         guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
-            let holder = (try? String(contentsOfFile: path, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+            let holder =
+                (try? String(contentsOfFile: path, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
+                ?? ""
             close(descriptor)
             throw Held(inventory: inventoryFile, holder: holder, scope: scope)
         }
@@ -95,7 +100,11 @@ package final class RunLock {
     private static func prepare(directory: String) throws {
         if mkdir(directory, 0o1777) != 0 && errno != EEXIST {
             let reason = String(cString: strerror(errno))
-            throw Unavailable(path: directory, reason: "cannot create the run lock folder: \(reason); set TIDEMARK_LOCK_DIR to a folder every user of tidemark may write.")
+            throw Unavailable(
+                path: directory,
+                reason:
+                    "cannot create the run lock folder: \(reason); set TIDEMARK_LOCK_DIR to a folder every user of tidemark may write."
+            )
         }
         var info = stat()
         if stat(directory, &info) == 0 && info.st_uid == geteuid() && info.st_mode & 0o7777 != 0o1777 {

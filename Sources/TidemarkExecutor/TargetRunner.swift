@@ -68,7 +68,8 @@ package struct TargetRunner: Sendable {
 
         let connection: any BackendConnection
         do {
-            connection = try retry.connect(target: target, backend: backend, timeouts: timeouts, logger: logger, shouldStop: shouldStop)
+            connection = try retry.connect(
+                target: target, backend: backend, timeouts: timeouts, logger: logger, shouldStop: shouldStop)
         } catch {
             // A stop that ended the wait between connection attempts is an interruption.
             if shouldStop() { outcome.outcome = .interrupted }
@@ -97,7 +98,9 @@ package struct TargetRunner: Sendable {
                 switch try driftGate.check(connection, target: target, state: state, style: plan.versionStyle) {
                 case .clean: break
                 case .unrecorded(let version):
-                    logger.warning("\(target.name): no fingerprint recorded for version \(version); the drift gate cannot check it (run `\(RepairHint.rehearseRecord(inventoryFile: inventoryFile, planDirectory: plan.directory))`)")
+                    logger.warning(
+                        "\(target.name): no fingerprint recorded for version \(version); the drift gate cannot check it (run `\(RepairHint.rehearseRecord(inventoryFile: inventoryFile, planDirectory: plan.directory))`)"
+                    )
                 case .drifted(let reason):
                     let sentence = ReasonText.sentence(for: reason, target: target.name, inventoryFile: inventoryFile)
                     if driftGate.policy(target) == .block {
@@ -115,21 +118,28 @@ package struct TargetRunner: Sendable {
             for step in targetPlan.steps {
                 if shouldStop() {
                     outcome.outcome = .interrupted
-                    outcome.error = "interrupted before version \(step.version) (\(step.kind.rawValue)); the steps before it committed."
+                    outcome.error =
+                        "interrupted before version \(step.version) (\(step.kind.rawValue)); the steps before it committed."
                     return finish(outcome)
                 }
                 var request = try request(for: step, target: target.name)
                 request.lockRetries = lockRetries
                 if step.dataLosing && targetPlan.tier == .prod && outcome.backup == nil {
-                    guard try backUp(target, before: step, backend: backend, timeouts: timeouts, into: &outcome, logger: logger, onEvent: onEvent) else {
+                    guard
+                        try backUp(
+                            target, before: step, backend: backend, timeouts: timeouts, into: &outcome, logger: logger,
+                            onEvent: onEvent)
+                    else {
                         return finish(outcome)
                     }
                 }
                 if let spec = request.batch {
                     let backfill = Backfill(
-                        step: step, request: request, spec: spec, target: target.name, environment: target.environment, history: history, lockRetries: lockRetries,
+                        step: step, request: request, spec: spec, target: target.name, environment: target.environment,
+                        history: history, lockRetries: lockRetries,
                         lockBackoff: lockBackoff, logger: logger)
-                    guard try backfill.run(on: connection, into: &outcome, shouldStop: shouldStop, onEvent: onEvent) else {
+                    guard try backfill.run(on: connection, into: &outcome, shouldStop: shouldStop, onEvent: onEvent)
+                    else {
                         return finish(outcome)
                     }
                     outcome.toVersion = highest(outcome.toVersion, after: step)
@@ -146,10 +156,14 @@ package struct TargetRunner: Sendable {
                         let entry = try connection.run(request)
                         outcome.steps.append(
                             StepResult(
-                                version: step.version.text, kind: step.kind, script: step.script, success: true, executionMS: entry.executionMS,
-                                startedAt: startedAt, attempts: attempts, lockTimeouts: lockTimeouts.isEmpty ? nil : lockTimeouts))
+                                version: step.version.text, kind: step.kind, script: step.script, success: true,
+                                executionMS: entry.executionMS,
+                                startedAt: startedAt, attempts: attempts,
+                                lockTimeouts: lockTimeouts.isEmpty ? nil : lockTimeouts))
                         outcome.toVersion = highest(outcome.toVersion, after: step)
-                        logger.info("\(step.kind.rawValue) \(step.version) ok", metadata: ["ms": "\(entry.executionMS)", "attempts": "\(attempts ?? 1)"])
+                        logger.info(
+                            "\(step.kind.rawValue) \(step.version) ok",
+                            metadata: ["ms": "\(entry.executionMS)", "attempts": "\(attempts ?? 1)"])
                         break
                     } catch {
                         if step.transactional, error.isLockTimeout, lockTimeouts.count < lockRetries, !shouldStop() {
@@ -160,14 +174,16 @@ package struct TargetRunner: Sendable {
                                 metadata: ["attempt": "\(lockTimeouts.count + 1)", "of": "\(lockRetries + 1)"])
                             onEvent(
                                 .stepRetrying(
-                                    target: target.name, version: step.version.text, kind: step.kind, attempt: lockTimeouts.count + 1,
+                                    target: target.name, version: step.version.text, kind: step.kind,
+                                    attempt: lockTimeouts.count + 1,
                                     of: lockRetries + 1, delay: pause, error: error.description))
                             if RetryPolicy.wait(pause, unless: shouldStop) { continue }
                         }
                         let elapsed = (ContinuousClock.now - started).milliseconds
                         outcome.steps.append(
                             StepResult(
-                                version: step.version.text, kind: step.kind, script: step.script, success: false, executionMS: elapsed,
+                                version: step.version.text, kind: step.kind, script: step.script, success: false,
+                                executionMS: elapsed,
                                 error: error.description, startedAt: startedAt, attempts: attempts,
                                 lockTimeouts: lockTimeouts.isEmpty ? nil : lockTimeouts))
                         throw error
@@ -181,7 +197,8 @@ package struct TargetRunner: Sendable {
         } catch let error as BackendError {
             outcome.error = error.description
             if case .stepFailed(_, _, _, _, _, dirty: true) = error, let inventoryFile {
-                outcome.error = "\(error.description) Next: \(RepairHint.sentence(inventoryFile: inventoryFile, target: target.name))."
+                outcome.error =
+                    "\(error.description) Next: \(RepairHint.sentence(inventoryFile: inventoryFile, target: target.name))."
             }
         } catch let error as ExecutionError {
             outcome.error = error.description
@@ -216,7 +233,8 @@ package struct TargetRunner: Sendable {
     /// set, when the backup failed: that step and every later one must not run. With backups
     /// disabled (`--no-backup`), says so in the log and returns true.
     private func backUp(
-        _ target: Target, before step: PlannedStep, backend: any Backend, timeouts: Timeouts, into outcome: inout TargetOutcome,
+        _ target: Target, before step: PlannedStep, backend: any Backend, timeouts: Timeouts,
+        into outcome: inout TargetOutcome,
         logger: Logger, onEvent: (RunEvent) -> Void
     ) throws(ExecutionError) -> Bool {
         let name: TargetName
@@ -225,15 +243,22 @@ package struct TargetRunner: Sendable {
             name = valid
         case .failure(let refused):
             // Inventories refuse such names; a target made elsewhere must not write outside the folder either.
-            outcome.error = ExecutionError.backupFailed(target: target.name, version: step.version.text, message: "\(refused).").description
+            outcome.error =
+                ExecutionError.backupFailed(target: target.name, version: step.version.text, message: "\(refused).")
+                .description
             return false
         }
         guard let path = backups.path(for: name, runID: runID) else {
-            logger.warning("no backup before data-losing step \(step.version) (\(step.kind.rawValue)): --no-backup was given")
+            logger.warning(
+                "no backup before data-losing step \(step.version) (\(step.kind.rawValue)): --no-backup was given")
             return true
         }
         guard let capable = backend as? any BackupCapableBackend else {
-            outcome.error = ExecutionError.backupFailed(target: target.name, version: step.version.text, message: "the \(backend.kind.rawValue) backend cannot make backups").description
+            outcome.error =
+                ExecutionError.backupFailed(
+                    target: target.name, version: step.version.text,
+                    message: "the \(backend.kind.rawValue) backend cannot make backups"
+                ).description
             return false
         }
         // Said before it starts: a backup may wait for locks other sessions hold.
@@ -246,7 +271,9 @@ package struct TargetRunner: Sendable {
             logger.notice("backed up before data-losing step \(step.version)", metadata: ["path": "\(record.path)"])
             return true
         } catch {
-            outcome.error = ExecutionError.backupFailed(target: target.name, version: step.version.text, message: error.description).description
+            outcome.error =
+                ExecutionError.backupFailed(target: target.name, version: step.version.text, message: error.description)
+                .description
             return false
         }
     }
@@ -282,8 +309,10 @@ package struct TargetRunner: Sendable {
         if let descriptionNote { description += "; " + descriptionNote }
         return StepRequest(
             version: step.version.text, description: description, kind: step.kind, scriptPath: step.script,
-            sql: recordOnly ? "" : script?.sql ?? "", checksum: step.kind == .undo ? (script?.checksum ?? "") : migration.forward.checksum,
-            transactional: step.transactional, runID: runID, appliedBy: appliedBy, batch: recordOnly ? nil : script?.batch)
+            sql: recordOnly ? "" : script?.sql ?? "",
+            checksum: step.kind == .undo ? (script?.checksum ?? "") : migration.forward.checksum,
+            transactional: step.transactional, runID: runID, appliedBy: appliedBy,
+            batch: recordOnly ? nil : script?.batch)
     }
 }
 
@@ -305,7 +334,9 @@ package struct BackupPolicy: Sendable, Hashable {
     /// never share one.
     package func path(for target: TargetName, runID: String) -> String? {
         directory.map {
-            URL(fileURLWithPath: $0).appendingPathComponent(target.pathComponent).appendingPathComponent("\(runID).dump").path
+            URL(fileURLWithPath: $0).appendingPathComponent(target.pathComponent).appendingPathComponent(
+                "\(runID).dump"
+            ).path
         }
     }
 }
@@ -339,7 +370,9 @@ package struct RetryPolicy: Sendable, Hashable {
             do {
                 return try backend.connect(to: target, access: access, timeouts: timeouts, logger: logger)
             } catch {
-                guard case .connectionFailed(_, _, transient: true) = error, attempt < attempts, !shouldStop() else { throw error }
+                guard case .connectionFailed(_, _, transient: true) = error, attempt < attempts, !shouldStop() else {
+                    throw error
+                }
                 let pause = delay(beforeRetry: attempt)
                 logger.notice("connection failed, retrying in \(pause.milliseconds) ms: \(error)")
                 guard Self.wait(pause, unless: shouldStop) else { throw error }

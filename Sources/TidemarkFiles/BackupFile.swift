@@ -19,15 +19,18 @@ package enum BackupFile {
     package static func prepare(_ path: String, target: String) throws(BackendError) -> String {
         let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
         do {
-            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            try FileManager.default.createDirectory(
+                atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         } catch {
-            throw .backupFailed(target: target, message: "cannot create the folder \(folder): \(error.localizedDescription)")
+            throw .backupFailed(
+                target: target, message: "cannot create the folder \(folder): \(error.localizedDescription)")
         }
         let partial = partialPath(for: path)
         unlink(partial)
         let descriptor = open(partial, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else {
-            throw .backupFailed(target: target, message: "cannot create \(partial): \(String(cString: strerror(errno)))")
+            throw .backupFailed(
+                target: target, message: "cannot create \(partial): \(String(cString: strerror(errno)))")
         }
         close(descriptor)
         try restrict(partial, target: target)
@@ -42,7 +45,8 @@ package enum BackupFile {
             throw .backupFailed(target: target, message: "the backup written to \(partial) is empty, so it is not kept")
         }
         guard rename(partial, path) == 0 else {
-            throw .backupFailed(target: target, message: "cannot move \(partial) to \(path): \(String(cString: strerror(errno)))")
+            throw .backupFailed(
+                target: target, message: "cannot move \(partial) to \(path): \(String(cString: strerror(errno)))")
         }
     }
 
@@ -55,7 +59,8 @@ package enum BackupFile {
     /// replaces the file may not keep ours.
     package static func restrict(_ path: String, target: String) throws(BackendError) {
         guard chmod(path, 0o600) == 0 else {
-            throw .backupFailed(target: target, message: "cannot make \(path) private (mode 0600): \(String(cString: strerror(errno)))")
+            throw .backupFailed(
+                target: target, message: "cannot make \(path) private (mode 0600): \(String(cString: strerror(errno)))")
         }
     }
 

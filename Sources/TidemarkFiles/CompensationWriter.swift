@@ -20,17 +20,22 @@ package enum CompensationWriter {
             case .unknownVersion(let plan, let version):
                 return "\(plan): no version \(version) in this plan."
             case .noUndo(let plan, let version):
-                return "\(plan): version \(version) has no undo script to derive the compensation from; write the next version by hand with `-- tidemark:compensates \(version)`."
+                return
+                    "\(plan): version \(version) has no undo script to derive the compensation from; write the next version by hand with `-- tidemark:compensates \(version)`."
             case .irreversible(let plan, let version, let reason):
-                return "\(plan): version \(version) is irreversible (\(reason)); no script can compensate it, only a restore from backup."
+                return
+                    "\(plan): version \(version) is irreversible (\(reason)); no script can compensate it, only a restore from backup."
             case .alreadyCompensated(let version, let by):
-                return "version \(version) is already compensated by \(by); quarantine that one first if it is wrong too."
+                return
+                    "version \(version) is already compensated by \(by); quarantine that one first if it is wrong too."
             case .isCompensation(let version, let of):
-                return "version \(version) is itself the compensation of \(of); revert \(of)'s compensation by writing a new version by hand."
+                return
+                    "version \(version) is itself the compensation of \(of); revert \(of)'s compensation by writing a new version by hand."
             case .cannotWrite(let path, let reason):
                 return "\(path): cannot write: \(reason)."
             case .sqitchLayout(let plan, let change):
-                return "\(plan): this plan is in Sqitch's layout, whose versions are lines of sqitch.plan; add the roll-forward with `sqitch add revert_\(change)` and copy revert/\(change).sql into its deploy script."
+                return
+                    "\(plan): this plan is in Sqitch's layout, whose versions are lines of sqitch.plan; add the roll-forward with `sqitch add revert_\(change)` and copy revert/\(change).sql into its deploy script."
             }
         }
     }
@@ -45,7 +50,9 @@ package enum CompensationWriter {
     /// Writes the next version of `plan`: forward = undo script of `version` with
     /// `-- tidemark:compensates <version>` and a header saying where it came from; undo = the
     /// bad version's forward script (undoing the compensation re-does it).
-    package static func writeCompensation(of versionText: String, in plan: Plan, now: Date = Date()) throws(Failure) -> Written {
+    package static func writeCompensation(of versionText: String, in plan: Plan, now: Date = Date()) throws(Failure)
+        -> Written
+    {
         guard let version = Version(versionText, style: plan.versionStyle), let bad = plan.migration(version) else {
             throw .unknownVersion(plan: plan.directory, version: versionText)
         }
@@ -54,7 +61,9 @@ package enum CompensationWriter {
         }
         if let reversed = bad.compensates { throw .isCompensation(version: version.text, of: reversed.text) }
         guard let undo = bad.undo else { throw .noUndo(plan: plan.directory, version: version.text) }
-        if let reason = undo.irreversible { throw .irreversible(plan: plan.directory, version: version.text, reason: reason) }
+        if let reason = undo.irreversible {
+            throw .irreversible(plan: plan.directory, version: version.text, reason: reason)
+        }
         if plan.format == .sqitch { throw .sqitchLayout(plan: plan.directory, change: bad.description) }
 
         let next = nextVersion(after: plan, now: now)
@@ -78,7 +87,8 @@ package enum CompensationWriter {
         do {
             if plan.format == .diesel {
                 try FileManager.default.createDirectory(
-                    at: directory.appendingPathComponent(forwardPath).deletingLastPathComponent(), withIntermediateDirectories: true)
+                    at: directory.appendingPathComponent(forwardPath).deletingLastPathComponent(),
+                    withIntermediateDirectories: true)
             }
             for (path, text) in [(forwardPath, forward), (undoPath, reverse)] {
                 let url = directory.appendingPathComponent(path)
@@ -90,14 +100,16 @@ package enum CompensationWriter {
         } catch let failure as Failure {
             throw failure
         } catch {
-            throw .cannotWrite(path: directory.appendingPathComponent(forwardPath).path, reason: error.localizedDescription)
+            throw .cannotWrite(
+                path: directory.appendingPathComponent(forwardPath).path, reason: error.localizedDescription)
         }
         return Written(version: next, forward: forwardPath, undo: undoPath)
     }
 
     /// The script without its tidemark directives (the new header carries the right ones).
     static func body(of sql: String) -> String {
-        let lines = sql.replacingOccurrences(of: "\r\n", with: "\n").split(separator: "\n", omittingEmptySubsequences: false)
+        let lines = sql.replacingOccurrences(of: "\r\n", with: "\n").split(
+            separator: "\n", omittingEmptySubsequences: false)
         let kept = lines.filter { !$0.trimmingCharacters(in: .whitespaces).hasPrefix("-- tidemark:") }
         let text = kept.joined(separator: "\n")
         return text.hasSuffix("\n") ? text : text + "\n"
@@ -111,7 +123,9 @@ package enum CompensationWriter {
             var calendar = Calendar(identifier: .gregorian)
             calendar.timeZone = TimeZone(identifier: "UTC") ?? calendar.timeZone
             let c = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: now)
-            return String(format: "%04d-%02d-%02d-%02d%02d%02d", c.year ?? 1970, c.month ?? 1, c.day ?? 1, c.hour ?? 0, c.minute ?? 0, c.second ?? 0)
+            return String(
+                format: "%04d-%02d-%02d-%02d%02d%02d", c.year ?? 1970, c.month ?? 1, c.day ?? 1, c.hour ?? 0,
+                c.minute ?? 0, c.second ?? 0)
         }
         var segments = last.split(separator: ".").map(String.init)
         let tail = segments.removeLast()

@@ -31,15 +31,21 @@ struct DieselMetadata: Sendable, Hashable {
             let content = line.drop(while: \.isWhitespace)
             if content.trimmingWhitespace().isEmpty { continue }
             guard let equals = content.firstIndex(of: "=") else {
-                fail(at: content.startIndex, "cannot read this line; metadata.toml holds `key = value` lines, e.g. run_in_transaction = false.")
+                fail(
+                    at: content.startIndex,
+                    "cannot read this line; metadata.toml holds `key = value` lines, e.g. run_in_transaction = false.")
                 continue
             }
             let key = content[..<equals].trimmingWhitespace()
             let valuePart = content[content.index(after: equals)...]
             let value = valuePart.trimmingWhitespace()
             let valueStart = valuePart.firstIndex { !$0.isWhitespace } ?? valuePart.endIndex
-            guard !key.isEmpty, key.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_" || $0 == "-") }) else {
-                fail(at: content.startIndex, "cannot read a key on this line; metadata.toml holds `key = value` lines, e.g. run_in_transaction = false.")
+            guard !key.isEmpty, key.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_" || $0 == "-") })
+            else {
+                fail(
+                    at: content.startIndex,
+                    "cannot read a key on this line; metadata.toml holds `key = value` lines, e.g. run_in_transaction = false."
+                )
                 continue
             }
             guard key == "run_in_transaction" else {

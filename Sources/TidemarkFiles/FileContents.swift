@@ -18,7 +18,9 @@ import TidemarkCore
 package enum FileContents {
     package static func data(atPath path: String) throws -> Data {
         var status = stat()
-        if stat(path, &status) == 0, (status.st_mode & S_IFMT) == S_IFREG, status.st_size == 0, let bytes = readToEnd(path) {
+        if stat(path, &status) == 0, (status.st_mode & S_IFMT) == S_IFREG, status.st_size == 0,
+            let bytes = readToEnd(path)
+        {
             return Data(bytes)
         }
         return try Data(contentsOf: URL(fileURLWithPath: path))

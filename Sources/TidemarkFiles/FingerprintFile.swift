@@ -43,7 +43,9 @@ package struct FingerprintFile: Sendable, Hashable, Codable {
             let (position, message) = JSONTextPosition.describe(error, in: Array(data))
             throw .badPlanFile(
                 location: SourceLocation(file: path, line: position.line, column: position.column),
-                message: "not a fingerprints file: \(message); record it again with `\(RepairHint.rehearseRecord(inventoryFile: nil, planDirectory: URL(fileURLWithPath: path).deletingLastPathComponent().relativePath))`.")
+                message:
+                    "not a fingerprints file: \(message); record it again with `\(RepairHint.rehearseRecord(inventoryFile: nil, planDirectory: URL(fileURLWithPath: path).deletingLastPathComponent().relativePath))`."
+            )
         }
     }
 

@@ -24,7 +24,8 @@ package enum InventoryFile {
         let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
         guard size <= InputLimits.inventoryBytes else {
             throw problem(
-                "the inventory is \(InputLimits.size(size)); Tidemark reads inventories up to \(InputLimits.size(InputLimits.inventoryBytes)): write many targets as one brace range, e.g. shard-{001..064}, or split the fleet")
+                "the inventory is \(InputLimits.size(size)); Tidemark reads inventories up to \(InputLimits.size(InputLimits.inventoryBytes)): write many targets as one brace range, e.g. shard-{001..064}, or split the fleet"
+            )
         }
         let data: Data
         do {

@@ -41,7 +41,10 @@ extension InventoryParser {
         let zone = timeZone(zoneNode)
         guard let days, let from, let to, let zone else { return nil }
         if from == to {
-            fail(toNode, "a window from \(from.text) to \(to.text) never opens; give a later to (an earlier one crosses midnight, e.g. from: \"22:00\", to: \"02:00\"), or leave windows out for no restriction.")
+            fail(
+                toNode,
+                "a window from \(from.text) to \(to.text) never opens; give a later to (an earlier one crosses midnight, e.g. from: \"22:00\", to: \"02:00\"), or leave windows out for no restriction."
+            )
             return nil
         }
         return ChangeWindow(days: days, from: from, to: to, timeZone: zone)
@@ -63,7 +66,10 @@ extension InventoryParser {
         let reason = fields["reason"].flatMap { text($0, "reason", example: "reason: year-end") }
         guard let from, let to, let zone else { return nil }
         if to < from {
-            fail(toNode, "a freeze from \(from.text) to \(to.text) ends before it starts; to is its last frozen day, on or after from.")
+            fail(
+                toNode,
+                "a freeze from \(from.text) to \(to.text) ends before it starts; to is its last frozen day, on or after from."
+            )
             return nil
         }
         return ChangeFreeze(from: from, to: to, reason: reason, timeZone: zone)
@@ -89,8 +95,12 @@ extension InventoryParser {
             }
             let ends = lower.split(separator: "-", omittingEmptySubsequences: false).map(String.init)
             let numbers = ends.map { end in ChangeWindow.dayNames.firstIndex(of: String(end.prefix(3))).map { $0 + 1 } }
-            guard (1...2).contains(ends.count), numbers.allSatisfy({ $0 != nil }), ends.allSatisfy({ $0.count >= 3 }) else {
-                fail(node, "days: '\(PrintableText.escaped(word))' is not a weekday or a range of them; write mon, tue, wed, thu, fri, sat, sun, a range such as mon-thu, or daily.")
+            guard (1...2).contains(ends.count), numbers.allSatisfy({ $0 != nil }), ends.allSatisfy({ $0.count >= 3 })
+            else {
+                fail(
+                    node,
+                    "days: '\(PrintableText.escaped(word))' is not a weekday or a range of them; write mon, tue, wed, thu, fri, sat, sun, a range such as mon-thu, or daily."
+                )
                 return nil
             }
             let numbered = numbers.compactMap { $0 }
@@ -135,7 +145,10 @@ extension InventoryParser {
         guard TimeZone(identifier: name) != nil else {
             let known = TimeZone.knownTimeZoneIdentifiers
             let close = Suggestion.closest(to: name, among: known).map { "did you mean '\($0)'? " } ?? ""
-            fail(node, "unknown time zone '\(PrintableText.escaped(name))'; \(close)tz takes an IANA name such as Europe/Berlin, America/New_York or UTC.")
+            fail(
+                node,
+                "unknown time zone '\(PrintableText.escaped(name))'; \(close)tz takes an IANA name such as Europe/Berlin, America/New_York or UTC."
+            )
             return nil
         }
         return name

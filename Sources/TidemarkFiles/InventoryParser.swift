@@ -4,7 +4,9 @@ import Yams
 
 /// One pass over one inventory document, collecting every problem. Not shared; used by one call.
 struct InventoryParser {
-    static let inventoryKeys = ["inventory", "plan", "concurrency", "order", "defaults", "environments", "notify", "control"]
+    static let inventoryKeys = [
+        "inventory", "plan", "concurrency", "order", "defaults", "environments", "notify", "control",
+    ]
     static let timeoutKeys = ["lock_timeout", "statement_timeout", "connect_timeout", "per_server"]
     /// Lock safety on live environments (docs/live-production.md#lint-and-lock-risk-in-the-plan),
     /// in an environment or `defaults`.
@@ -13,10 +15,17 @@ struct InventoryParser {
     static let windowKeys = ["days", "from", "to", "tz"]
     static let freezeKeys = ["from", "to", "reason", "tz"]
     static let environmentKeys =
-        ["tier", "live", "audit", "concurrency", "canary", "max_failures", "drift", "approval"] + timeoutKeys + lockKeys + scheduleKeys + ["targets"]
+        ["tier", "live", "audit", "concurrency", "canary", "max_failures", "drift", "approval"] + timeoutKeys + lockKeys
+        + scheduleKeys + ["targets"]
     static let targetKeys = ["name", "url", "service", "schema", "tags", "password_env", "option_file", "option_group"]
-    static let notifyKeys = ["name", "type", "url", "url_env", "secret_env", "on", "environments", "routing_key_env", "api_key_env", "events_url", "api_url", "smtp_url", "from", "to", "username_env", "password_env"]
-    static let events = ["run.started", "target.succeeded", "target.failed", "target.blocked", "wave.halted", "wave.awaiting_approval", "run.finished", "step.progress"]
+    static let notifyKeys = [
+        "name", "type", "url", "url_env", "secret_env", "on", "environments", "routing_key_env", "api_key_env",
+        "events_url", "api_url", "smtp_url", "from", "to", "username_env", "password_env",
+    ]
+    static let events = [
+        "run.started", "target.succeeded", "target.failed", "target.blocked", "wave.halted", "wave.awaiting_approval",
+        "run.finished", "step.progress",
+    ]
     static let eventWords = events.compactMap { $0.split(separator: ".").last.map(String.init) }
     static let tiers = Tier.allCases.map(\.rawValue)
 
@@ -77,7 +86,8 @@ struct InventoryParser {
     }
 
     mutating func fail(line: Int, column: Int, _ message: String) {
-        errors.append(InventoryError(location: SourceLocation(file: file, line: line, column: column), message: message))
+        errors.append(
+            InventoryError(location: SourceLocation(file: file, line: line, column: column), message: message))
     }
 
     // MARK: - Top level
@@ -96,18 +106,27 @@ struct InventoryParser {
             root = node
         }
         guard case .mapping(let mapping) = root else {
-            fail(root, "an inventory is a mapping with keys such as plan and environments, not \(root.kindDescription).")
+            fail(
+                root, "an inventory is a mapping with keys such as plan and environments, not \(root.kindDescription).")
             return nil
         }
         let fields = fields(of: mapping, in: "inventory", known: Self.inventoryKeys)
 
-        let name = fields["inventory"].flatMap { text($0, "inventory", example: "inventory: demo") } ?? PathText.baseName(of: file)
+        let name =
+            fields["inventory"].flatMap { text($0, "inventory", example: "inventory: demo") }
+            ?? PathText.baseName(of: file)
         if let control = PrintableText.firstControl(in: name) {
             let shown = PrintableText.escaped(name)
             if let node = fields["inventory"] {
-                fail(node, "inventory name '\(shown)' holds the control character \(PrintableText.escaped(String(control.scalar))) at character \(control.position); names are printed in reports and logs, so write them without control characters.")
+                fail(
+                    node,
+                    "inventory name '\(shown)' holds the control character \(PrintableText.escaped(String(control.scalar))) at character \(control.position); names are printed in reports and logs, so write them without control characters."
+                )
             } else {
-                fail(line: 1, column: 1, "the inventory's file name '\(shown)' holds a control character; rename the file or set inventory: NAME.")
+                fail(
+                    line: 1, column: 1,
+                    "the inventory's file name '\(shown)' holds a control character; rename the file or set inventory: NAME."
+                )
             }
         }
 
@@ -120,7 +139,8 @@ struct InventoryParser {
             fail(root, "missing key 'plan': the plan directory, relative to this file, e.g. plan: ../plans/demo.")
         }
 
-        let concurrency = fields["concurrency"].flatMap { integer($0, "concurrency", minimum: 1, example: "concurrency: 8") } ?? 8
+        let concurrency =
+            fields["concurrency"].flatMap { integer($0, "concurrency", minimum: 1, example: "concurrency: 8") } ?? 8
 
         var defaults = Timeouts.standard
         var defaultDrift = DriftPolicy.off
@@ -128,14 +148,19 @@ struct InventoryParser {
         var defaultSchedule = ChangeSchedule()
         if let node = fields["defaults"] {
             if case .mapping(let defaultsMapping) = node {
-                let timeoutFields = self.fields(of: defaultsMapping, in: "defaults", known: Self.timeoutKeys + ["drift"] + Self.lockKeys + Self.scheduleKeys)
+                let timeoutFields = self.fields(
+                    of: defaultsMapping, in: "defaults",
+                    known: Self.timeoutKeys + ["drift"] + Self.lockKeys + Self.scheduleKeys)
                 applyTimeouts(timeoutFields, to: &defaults)
                 if let node = timeoutFields["windows"] { defaultSchedule.windows = windows(node) }
                 if let node = timeoutFields["freeze"] { defaultSchedule.freezes = freezes(node) }
                 applyLockSettings(timeoutFields, to: &lockDefaults)
                 if let driftNode = timeoutFields["drift"], let value = drift(driftNode) { defaultDrift = value }
             } else if !node.isNull {
-                fail(node, "defaults must be a mapping, e.g. defaults: { lock_timeout: 5s, statement_timeout: 5m, connect_timeout: 10s }.")
+                fail(
+                    node,
+                    "defaults must be a mapping, e.g. defaults: { lock_timeout: 5s, statement_timeout: 5m, connect_timeout: 10s }."
+                )
             }
         }
 
@@ -145,7 +170,9 @@ struct InventoryParser {
             (environments, declared) = self.environments(node, key: key, defaults: defaults, lockDefaults: lockDefaults)
             // An environment's windows replace those of defaults; freezes add up (docs/windows.md).
             for index in environments.indices {
-                if environments[index].schedule.windows.isEmpty && !environmentsWithWindows.contains(environments[index].name) {
+                if environments[index].schedule.windows.isEmpty
+                    && !environmentsWithWindows.contains(environments[index].name)
+                {
                     environments[index].schedule.windows = defaultSchedule.windows
                 }
                 environments[index].schedule.freezes = defaultSchedule.freezes + environments[index].schedule.freezes
@@ -169,20 +196,29 @@ struct InventoryParser {
     /// (docs/many-runners.md#one-run-across-runners-a-control-database).
     mutating func control(_ node: Node) -> ControlDatabase? {
         guard case .mapping(let mapping) = node else {
-            fail(node, "control must be a mapping, e.g. control: { url: \"postgres://tidemark@control.db.internal/tidemark\", password_env: CONTROL_PASSWORD }.")
+            fail(
+                node,
+                "control must be a mapping, e.g. control: { url: \"postgres://tidemark@control.db.internal/tidemark\", password_env: CONTROL_PASSWORD }."
+            )
             return nil
         }
         let fields = fields(of: mapping, in: "control", known: ["url", "password_env"])
         guard let urlNode = fields["url"] else {
-            fail(node, "control needs a url: the PostgreSQL control database, e.g. url: \"postgres://tidemark@control.db.internal/tidemark\".")
+            fail(
+                node,
+                "control needs a url: the PostgreSQL control database, e.g. url: \"postgres://tidemark@control.db.internal/tidemark\"."
+            )
             return nil
         }
-        guard let url = text(urlNode, "url", example: "url: \"postgres://tidemark@control.db.internal/tidemark\"") else { return nil }
+        guard let url = text(urlNode, "url", example: "url: \"postgres://tidemark@control.db.internal/tidemark\"")
+        else { return nil }
         if let scheme = ConnectionLocation.unknownScheme(in: url), scheme != "sqlite" {
             failUnknownScheme(scheme, at: urlNode, known: ["postgres", "postgresql"])
             return nil
         }
-        let passwordEnv = fields["password_env"].flatMap { text($0, "password_env", example: "password_env: CONTROL_PASSWORD") }
+        let passwordEnv = fields["password_env"].flatMap {
+            text($0, "password_env", example: "password_env: CONTROL_PASSWORD")
+        }
         return ControlDatabase(url: url, passwordEnv: passwordEnv)
     }
 
@@ -196,7 +232,8 @@ struct InventoryParser {
         let forms = known.map { $0 == "sqlite" ? "sqlite:PATH" : "\($0)://" }
         fail(
             node,
-            "unknown URL scheme '\(PrintableText.escaped(scheme))\(separator)'; \(hint)Tidemark reads \(forms.joined(separator: ", ")) and libpq conninfo strings (host=… dbname=…).")
+            "unknown URL scheme '\(PrintableText.escaped(scheme))\(separator)'; \(hint)Tidemark reads \(forms.joined(separator: ", ")) and libpq conninfo strings (host=… dbname=…)."
+        )
     }
 
     /// `drift: off|warn|block`.
@@ -238,11 +275,15 @@ struct InventoryParser {
             mergedSoFar += 1 + sourceMapping.count
             guard mergedSoFar <= Self.mergeLimit else {
                 if before <= Self.mergeLimit {
-                    fail(source, "<< merges in this inventory bring in more than \(Self.mergeLimit) keys (a merge of merges repeats each one); merge fewer mappings.")
+                    fail(
+                        source,
+                        "<< merges in this inventory bring in more than \(Self.mergeLimit) keys (a merge of merges repeats each one); merge fewer mappings."
+                    )
                 }
                 break
             }
-            for entry in self.fields(of: sourceMapping, in: context, known: known).entries where fields[entry.key] == nil {
+            for entry in self.fields(of: sourceMapping, in: context, known: known).entries
+            where fields[entry.key] == nil {
                 fields.entries.append(entry)
             }
         }
@@ -301,7 +342,9 @@ struct InventoryParser {
     mutating func environmentVariableName(_ node: Node, _ what: String, example: String) -> String? {
         guard let value = node.text, let first = value.unicodeScalars.first,
             first == "_" || (first.isASCII && first.properties.isAlphabetic),
-            value.unicodeScalars.allSatisfy({ $0 == "_" || ($0.isASCII && $0.properties.isAlphabetic) || ("0"..."9").contains($0) })
+            value.unicodeScalars.allSatisfy({
+                $0 == "_" || ($0.isASCII && $0.properties.isAlphabetic) || ("0"..."9").contains($0)
+            })
         else {
             fail(
                 node,
@@ -324,7 +367,8 @@ struct InventoryParser {
             if let value = item.text, !value.isEmpty {
                 items.append((value, item))
             } else {
-                fail(item, "each entry of \(what) must be a single value, not \(item.kindDescription), e.g. \(example).")
+                fail(
+                    item, "each entry of \(what) must be a single value, not \(item.kindDescription), e.g. \(example).")
             }
         }
         return items
@@ -337,14 +381,18 @@ struct InventoryParser {
     }
 
     mutating func applyTimeouts(_ fields: Fields, to timeouts: inout Timeouts) {
-        if let node = fields["lock_timeout"], let value = duration(node, "lock_timeout") { timeouts.lockTimeout = value }
+        if let node = fields["lock_timeout"], let value = duration(node, "lock_timeout") {
+            timeouts.lockTimeout = value
+        }
         if let node = fields["statement_timeout"], let value = duration(node, "statement_timeout") {
             timeouts.statementTimeout = value
         }
         if let node = fields["connect_timeout"], let value = duration(node, "connect_timeout") {
             timeouts.connectTimeout = value
         }
-        if let node = fields["per_server"], let value = integer(node, "per_server", minimum: 1, example: "per_server: 4") {
+        if let node = fields["per_server"],
+            let value = integer(node, "per_server", minimum: 1, example: "per_server: 4")
+        {
             timeouts.sessionsPerServer = value
         }
     }
@@ -357,10 +405,14 @@ struct InventoryParser {
     }
 
     mutating func applyLockSettings(_ fields: Fields, to settings: inout LockSettings) {
-        if let node = fields["lock_risk_rows"], let value = integer(node, "lock_risk_rows", minimum: 0, example: "lock_risk_rows: 100000") {
+        if let node = fields["lock_risk_rows"],
+            let value = integer(node, "lock_risk_rows", minimum: 0, example: "lock_risk_rows: 100000")
+        {
             settings.riskRows = value
         }
-        if let node = fields["lock_retries"], let value = integer(node, "lock_retries", minimum: 0, example: "lock_retries: 5") {
+        if let node = fields["lock_retries"],
+            let value = integer(node, "lock_retries", minimum: 0, example: "lock_retries: 5")
+        {
             settings.retries = value
         }
     }
@@ -369,13 +421,18 @@ struct InventoryParser {
 
     /// The environments in file order, and every declared name (also of broken environments,
     /// so `order` and `notify` do not report them a second time).
-    mutating func environments(_ node: Node, key: Node, defaults: Timeouts, lockDefaults: LockSettings) -> ([Environment], [String]) {
+    mutating func environments(_ node: Node, key: Node, defaults: Timeouts, lockDefaults: LockSettings) -> (
+        [Environment], [String]
+    ) {
         let example = "environments: { dev: { tier: dev, targets: [ { name: dev, url: \"sqlite:dev.db\" } ] } }"
         guard case .mapping(let mapping) = node else {
             if node.isNull {
                 fail(key, "environments is empty; add at least one environment, e.g. \(example).")
             } else {
-                fail(node, "environments must be a mapping of environment names to settings, not \(node.kindDescription), e.g. \(example).")
+                fail(
+                    node,
+                    "environments must be a mapping of environment names to settings, not \(node.kindDescription), e.g. \(example)."
+                )
             }
             return ([], [])
         }
@@ -386,29 +443,39 @@ struct InventoryParser {
         var declared: [String] = []
         for (keyNode, value) in mapping {
             guard let name = keyNode.text, !name.isEmpty else {
-                fail(keyNode, "environment names must be plain names such as dev or prod, not \(keyNode.kindDescription).")
+                fail(
+                    keyNode,
+                    "environment names must be plain names such as dev or prod, not \(keyNode.kindDescription).")
                 continue
             }
             declared.append(name)
             if let control = PrintableText.firstControl(in: name) {
                 fail(
                     keyNode,
-                    "environment name '\(PrintableText.escaped(name))' holds the control character \(PrintableText.escaped(String(control.scalar))) at character \(control.position); names are printed in reports and logs, so write them without control characters.")
+                    "environment name '\(PrintableText.escaped(name))' holds the control character \(PrintableText.escaped(String(control.scalar))) at character \(control.position); names are printed in reports and logs, so write them without control characters."
+                )
             }
-            if let environment = environment(name, key: keyNode, value: value, defaults: defaults, lockDefaults: lockDefaults) {
+            if let environment = environment(
+                name, key: keyNode, value: value, defaults: defaults, lockDefaults: lockDefaults)
+            {
                 environments.append(environment)
             }
         }
         return (environments, declared)
     }
 
-    mutating func environment(_ name: String, key: Node, value: Node, defaults: Timeouts, lockDefaults: LockSettings) -> Environment? {
+    mutating func environment(_ name: String, key: Node, value: Node, defaults: Timeouts, lockDefaults: LockSettings)
+        -> Environment?
+    {
         let example = "\(name): { tier: dev, targets: [ { name: \(name), url: \"sqlite:\(name).db\" } ] }"
         guard case .mapping(let mapping) = value, !mapping.isEmpty else {
             if value.isNull || value.mapping != nil {
                 fail(key, "environment '\(name)' is empty; give it a tier and targets, e.g. \(example).")
             } else {
-                fail(value, "environment '\(name)' must be a mapping with tier and targets, not \(value.kindDescription), e.g. \(example).")
+                fail(
+                    value,
+                    "environment '\(name)' must be a mapping with tier and targets, not \(value.kindDescription), e.g. \(example)."
+                )
             }
             return nil
         }
@@ -422,8 +489,12 @@ struct InventoryParser {
         }
         let live = fields["live"].flatMap { bool($0, "live") }
         let audit = fields["audit"].flatMap { bool($0, "audit") } ?? false
-        let concurrency = fields["concurrency"].flatMap { integer($0, "concurrency", minimum: 1, example: "concurrency: 2") }
-        let maxFailures = fields["max_failures"].flatMap { integer($0, "max_failures", minimum: 0, example: "max_failures: 0") }
+        let concurrency = fields["concurrency"].flatMap {
+            integer($0, "concurrency", minimum: 1, example: "concurrency: 2")
+        }
+        let maxFailures = fields["max_failures"].flatMap {
+            integer($0, "max_failures", minimum: 0, example: "max_failures: 0")
+        }
         var timeouts = defaults
         applyTimeouts(fields, to: &timeouts)
         var lock = lockDefaults
@@ -440,7 +511,9 @@ struct InventoryParser {
         let targetsAreComplete = errors.count == errorsBeforeTargets
 
         var canary: String?
-        if let node = fields["canary"], let value = text(node, "canary", example: "canary: \(targets.first?.name ?? "prod-eu-1")") {
+        if let node = fields["canary"],
+            let value = text(node, "canary", example: "canary: \(targets.first?.name ?? "prod-eu-1")")
+        {
             canary = value
             let names = targets.map(\.name)
             // A discovered target is known once the fleet is read: checked then.
@@ -454,7 +527,8 @@ struct InventoryParser {
         guard let tier else { return nil }
         var environment = Environment(
             name: name, tier: tier, live: live, audit: audit, concurrency: concurrency, canary: canary,
-            maxFailures: maxFailures, timeouts: timeouts, lockRiskRows: lock.riskRows, lockRetries: lock.retries, targets: targets)
+            maxFailures: maxFailures, timeouts: timeouts, lockRiskRows: lock.riskRows, lockRetries: lock.retries,
+            targets: targets)
         environment.drift = fields["drift"].flatMap { drift($0) }
         if let node = fields["windows"] {
             environment.schedule.windows = windows(node)
@@ -508,7 +582,9 @@ struct InventoryParser {
         var sources: [DiscoverySource] = []
         for item in sequence {
             if case .mapping(let mapping) = item, mapping["discover"] != nil {
-                if let source = discoverySource(item, mapping: mapping, environment: environment, position: targets.count) {
+                if let source = discoverySource(
+                    item, mapping: mapping, environment: environment, position: targets.count)
+                {
                     sources.append(source)
                 }
             } else {
@@ -524,7 +600,9 @@ struct InventoryParser {
     /// `- discover: { url: …, schemas: "tenant_%" }` (or `query:`, or `command: [...]`), with
     /// `name`, `tags`, `optional`, `timeout` and `password_env` beside `discover` or inside it
     /// (docs/tenants.md#discovered-targets).
-    mutating func discoverySource(_ node: Node, mapping: Node.Mapping, environment: String, position: Int) -> DiscoverySource? {
+    mutating func discoverySource(_ node: Node, mapping: Node.Mapping, environment: String, position: Int)
+        -> DiscoverySource?
+    {
         let example = "- discover: { url: \"postgres://app@db-1/app\", schemas: \"tenant_%\" }"
         let outer = fields(of: mapping, in: "a discover entry", known: Self.discoverKeys)
         guard let inner = outer["discover"], case .mapping(let innerMapping) = inner else {
@@ -536,7 +614,9 @@ struct InventoryParser {
         var fields = own
         for entry in outer.entries where entry.key != "discover" {
             if let twice = own.keyNode(entry.key) {
-                fail(twice, "\(entry.key) is set both beside discover (line \(entry.keyNode.line)) and inside it; keep one.")
+                fail(
+                    twice,
+                    "\(entry.key) is set both beside discover (line \(entry.keyNode.line)) and inside it; keep one.")
                 return nil
             }
             fields.entries.append(entry)
@@ -545,7 +625,10 @@ struct InventoryParser {
         let kinds = ["schemas", "databases", "query", "command"].filter { fields[$0] != nil }
         guard kinds.count == 1 else {
             if kinds.isEmpty {
-                fail(inner, "discover needs one source: schemas (a LIKE pattern), query (SQL on a catalog database) or command (a list: the program and its arguments), e.g. \(example).")
+                fail(
+                    inner,
+                    "discover needs one source: schemas (a LIKE pattern), query (SQL on a catalog database) or command (a list: the program and its arguments), e.g. \(example)."
+                )
             } else {
                 let later = kinds.compactMap { fields.keyNode($0) }.max { ($0.line, $0.column) < ($1.line, $1.column) }
                 fail(later ?? inner, "discover has \(kinds.joined(separator: " and ")); give one source per entry.")
@@ -553,42 +636,63 @@ struct InventoryParser {
             return nil
         }
         let url = fields["url"].flatMap { text($0, "url", example: "url: \"postgres://app@db-1/app\"") }
-        if kinds[0] != "databases", let url, let urlNode = fields["url"], let scheme = ConnectionLocation.unknownScheme(in: url) {
+        if kinds[0] != "databases", let url, let urlNode = fields["url"],
+            let scheme = ConnectionLocation.unknownScheme(in: url)
+        {
             failUnknownScheme(scheme, at: urlNode, known: ConnectionLocation.knownSchemes)
         }
         let kind: DiscoverySource.Kind?
         switch kinds[0] {
         case "schemas":
-            kind = fields["schemas"].flatMap { text($0, "schemas", example: "schemas: \"tenant_%\"") }.map { .schemas(pattern: $0) }
-            if url == nil, fields["url"] == nil { fail(inner, "discover with schemas needs the url of the database to read, e.g. \(example).") }
-        case "query":
-            kind = fields["query"].flatMap { text($0, "query", example: "query: \"SELECT name, schema FROM tenants\"") }.map { .query(sql: $0) }
+            kind = fields["schemas"].flatMap { text($0, "schemas", example: "schemas: \"tenant_%\"") }.map {
+                .schemas(pattern: $0)
+            }
             if url == nil, fields["url"] == nil {
-                fail(inner, "discover with query needs the url of the catalog database, e.g. - discover: { url: \"postgres://app@catalog/app\", query: \"SELECT name, schema FROM tenants\" }.")
+                fail(inner, "discover with schemas needs the url of the database to read, e.g. \(example).")
+            }
+        case "query":
+            kind = fields["query"].flatMap { text($0, "query", example: "query: \"SELECT name, schema FROM tenants\"") }
+                .map { .query(sql: $0) }
+            if url == nil, fields["url"] == nil {
+                fail(
+                    inner,
+                    "discover with query needs the url of the catalog database, e.g. - discover: { url: \"postgres://app@catalog/app\", query: \"SELECT name, schema FROM tenants\" }."
+                )
             }
         case "databases":
             if let node = fields.keyNode("databases") {
-                fail(node, "discover with databases (databases on a MySQL server) is not available yet; list those targets, or print them from a command source.")
+                fail(
+                    node,
+                    "discover with databases (databases on a MySQL server) is not available yet; list those targets, or print them from a command source."
+                )
             }
             kind = nil
         default:
             var arguments: [String] = []
             if let node = fields["command"] {
-                arguments = list(node, "command", example: "command: [\"./bin/list-tenants\", \"--region\", \"eu\"]").map(\.text)
+                arguments = list(node, "command", example: "command: [\"./bin/list-tenants\", \"--region\", \"eu\"]")
+                    .map(\.text)
                 if arguments.isEmpty && errors.count == errorsBefore {
-                    fail(node, "command is empty; give the program and its arguments, e.g. command: [\"./bin/list-tenants\"].")
+                    fail(
+                        node,
+                        "command is empty; give the program and its arguments, e.g. command: [\"./bin/list-tenants\"].")
                 }
             }
             let timeout = fields["timeout"].flatMap { duration($0, "timeout") } ?? DiscoverySource.defaultTimeout
             kind = .command(arguments: arguments, timeout: timeout)
         }
         if kinds[0] != "command", let node = fields.keyNode("timeout") {
-            fail(node, "timeout applies to a command source only; a \(kinds[0]) source waits connect_timeout and statement_timeout.")
+            fail(
+                node,
+                "timeout applies to a command source only; a \(kinds[0]) source waits connect_timeout and statement_timeout."
+            )
         }
         let template = fields["name"].flatMap { text($0, "name", example: "name: \"tenant-{schema}\"") }
         let tags = fields["tags"].map { list($0, "tags", example: "tags: [eu]").map(\.text) } ?? []
         let optional = fields["optional"].flatMap { bool($0, "optional") } ?? false
-        let passwordEnv = fields["password_env"].flatMap { environmentVariableName($0, "password_env", example: "TENANTS_PASSWORD") }
+        let passwordEnv = fields["password_env"].flatMap {
+            environmentVariableName($0, "password_env", example: "TENANTS_PASSWORD")
+        }
         guard errors.count == errorsBefore, let kind else { return nil }
         return DiscoverySource(
             kind: kind, url: url, passwordEnv: passwordEnv, nameTemplate: template, tags: tags, optional: optional,
@@ -598,7 +702,10 @@ struct InventoryParser {
     /// One target entry, expanded into one target per value of its brace ranges.
     mutating func target(_ node: Node, environment: String) -> [Target] {
         guard case .mapping(let mapping) = node else {
-            fail(node, "each target is a mapping with a name and a url or service, e.g. - { name: \(environment), url: \"sqlite:\(environment).db\" }.")
+            fail(
+                node,
+                "each target is a mapping with a name and a url or service, e.g. - { name: \(environment), url: \"sqlite:\(environment).db\" }."
+            )
             return []
         }
         let writtenName = mapping["name"]?.text
@@ -616,7 +723,10 @@ struct InventoryParser {
         var service: String?
         switch (urlNode, serviceNode) {
         case (nil, nil):
-            fail(node, "target '\(name)' needs url (a PostgreSQL URI or conninfo, a mysql:// URL, or sqlite:PATH) or service (a libpq service name).")
+            fail(
+                node,
+                "target '\(name)' needs url (a PostgreSQL URI or conninfo, a mysql:// URL, or sqlite:PATH) or service (a libpq service name)."
+            )
         case (.some, .some):
             let urlKey = fields.keyNode("url")
             let serviceKey = fields.keyNode("service")
@@ -628,7 +738,8 @@ struct InventoryParser {
                 fail(urlNode, "url \(value) needs a file path, e.g. url: \"sqlite:.tidemark/\(environment).db\".")
                 url = nil
             } else if let value = url, case .other(let scheme, _) = ConnectionLocation(.url(value)),
-                value.dropFirst(scheme.count).hasPrefix("://") || Suggestion.closest(to: scheme, among: Self.targetSchemes) != nil
+                value.dropFirst(scheme.count).hasPrefix("://")
+                    || Suggestion.closest(to: scheme, among: Self.targetSchemes) != nil
             {
                 // `postgress://…` or `sqllite:app.db` is a typo, refused here. Another `SCHEME:NAME`
                 // may be a backend the embedding program registers (the tests' `memory:`); the
@@ -665,23 +776,31 @@ struct InventoryParser {
             }
         }
         if let path = optionFile {
-            let expandedHome = path.hasPrefix("~/") ? (ProcessInfo.processInfo.environment["HOME"] ?? "~") + path.dropFirst(1) : path
+            let expandedHome =
+                path.hasPrefix("~/") ? (ProcessInfo.processInfo.environment["HOME"] ?? "~") + path.dropFirst(1) : path
             optionFile = PathText.resolve(expandedHome, against: PathText.absolute(PathText.directory(of: file)))
         }
         guard errors.count == errorsBefore, url != nil || service != nil else { return [] }
 
         // Brace ranges expand in name, url, service and schema together, zipped.
         var expandable: [(node: Node, text: String, ranges: [BraceRange])] = []
-        for (fieldNode, value) in [(nameNode, name), (urlNode, url), (serviceNode, service), (fields["schema"], schema)] {
+        for (fieldNode, value) in [
+            (nameNode, name), (urlNode, url), (serviceNode, service), (fields["schema"], schema),
+        ] {
             guard let fieldNode, let value else { continue }
             switch BraceRange.ranges(in: value) {
             case .success(let ranges):
                 expandable.append((fieldNode, value, ranges))
             case .failure(.expandsToNothing(let written)):
-                fail(fieldNode, "range \(written) in target '\(name)' expands to nothing; write ascending numbers, e.g. {001..064}.")
+                fail(
+                    fieldNode,
+                    "range \(written) in target '\(name)' expands to nothing; write ascending numbers, e.g. {001..064}."
+                )
                 return []
             case .failure(.tooLarge(let written)):
-                fail(fieldNode, "range \(written) in target '\(name)' expands to more than \(BraceRange.limit) targets; split it.")
+                fail(
+                    fieldNode,
+                    "range \(written) in target '\(name)' expands to more than \(BraceRange.limit) targets; split it.")
                 return []
             }
         }
@@ -697,7 +816,10 @@ struct InventoryParser {
                 }
             }
             if expandable[0].ranges.isEmpty && first.count > 1 {
-                fail(nameNode, "target '\(name)' has a range \(first.written) but its name has none, so every expanded target would be named '\(name)'; put the range in the name too, e.g. \(name)-\(first.written).")
+                fail(
+                    nameNode,
+                    "target '\(name)' has a range \(first.written) but its name has none, so every expanded target would be named '\(name)'; put the range in the name too, e.g. \(name)-\(first.written)."
+                )
                 return []
             }
         }
@@ -708,7 +830,10 @@ struct InventoryParser {
         targetsSoFar += count
         guard targetsSoFar <= InventoryFile.targetLimit else {
             if before <= InventoryFile.targetLimit {
-                fail(nameNode, "this inventory expands to more than \(InventoryFile.targetLimit) targets; split the fleet into several inventories.")
+                fail(
+                    nameNode,
+                    "this inventory expands to more than \(InventoryFile.targetLimit) targets; split the fleet into several inventories."
+                )
             }
             return []
         }
@@ -728,7 +853,10 @@ struct InventoryParser {
             }
             if let firstLine = targetLines[targetName] {
                 if !reportedDuplicate {
-                    fail(nameNode, "duplicate target name '\(targetName)' (first at line \(firstLine)); target names must be unique across the inventory, so rename one.")
+                    fail(
+                        nameNode,
+                        "duplicate target name '\(targetName)' (first at line \(firstLine)); target names must be unique across the inventory, so rename one."
+                    )
                     reportedDuplicate = true
                 }
                 continue
@@ -765,7 +893,8 @@ struct InventoryParser {
         }
         let bytes = schema.utf8.count
         if bytes > schemaByteLimit {
-            return "is \(bytes) bytes long; PostgreSQL names are at most \(schemaByteLimit) bytes (NAMEDATALEN 64, less its NUL) and cuts longer ones, so shorten it."
+            return
+                "is \(bytes) bytes long; PostgreSQL names are at most \(schemaByteLimit) bytes (NAMEDATALEN 64, less its NUL) and cuts longer ones, so shorten it."
         }
         return nil
     }
@@ -788,7 +917,8 @@ struct InventoryParser {
             if order.contains(name) {
                 fail(itemNode, "environment '\(name)' is listed twice in order; list it once.")
             } else if !declared.contains(name) {
-                fail(itemNode, "unknown environment '\(name)' in order\(Self.environmentHint(name, declared: declared))")
+                fail(
+                    itemNode, "unknown environment '\(name)' in order\(Self.environmentHint(name, declared: declared))")
             } else {
                 order.append(name)
             }
@@ -806,24 +936,32 @@ struct InventoryParser {
     static func isMailAddress(_ text: String) -> Bool {
         let parts = text.split(separator: "@", omittingEmptySubsequences: false)
         guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else { return false }
-        return !text.unicodeScalars.contains { $0.value < 0x21 || $0.value == 0x7F || $0 == "<" || $0 == ">" || $0 == "," }
+        return !text.unicodeScalars.contains {
+            $0.value < 0x21 || $0.value == 0x7F || $0 == "<" || $0 == ">" || $0 == ","
+        }
     }
 
     mutating func sinks(_ node: Node, declared: [String]) -> [NotifySink] {
         if node.isNull { return [] }
         guard case .sequence(let sequence) = node else {
-            fail(node, "notify must be a list of sinks, e.g. notify: [ { name: oncall, type: slack, url_env: ONCALL_WEBHOOK_URL } ].")
+            fail(
+                node,
+                "notify must be a list of sinks, e.g. notify: [ { name: oncall, type: slack, url_env: ONCALL_WEBHOOK_URL } ]."
+            )
             return []
         }
         var sinks: [NotifySink] = []
         var nameLines: [String: Int] = [:]
         for item in sequence {
             guard case .mapping(let mapping) = item else {
-                fail(item, "each notify sink is a mapping, e.g. - { name: oncall, type: slack, url_env: ONCALL_WEBHOOK_URL }.")
+                fail(
+                    item,
+                    "each notify sink is a mapping, e.g. - { name: oncall, type: slack, url_env: ONCALL_WEBHOOK_URL }.")
                 continue
             }
             let writtenName = mapping["name"]?.text
-            let fields = fields(of: mapping, in: writtenName.map { "notify sink '\($0)'" } ?? "notify sink", known: Self.notifyKeys)
+            let fields = fields(
+                of: mapping, in: writtenName.map { "notify sink '\($0)'" } ?? "notify sink", known: Self.notifyKeys)
             guard let nameNode = fields["name"] else {
                 fail(item, "notify sink needs a name, e.g. name: oncall.")
                 continue
@@ -854,15 +992,20 @@ struct InventoryParser {
             // Each kind's own keys; another kind's key is a mistake worth naming (a pagerduty
             // sink with url_env would otherwise page nobody).
             let ownKeys: [NotifySink.Kind: [String]] = [
-                .slack: ["url", "url_env", "secret_env"], .webhook: ["url", "url_env", "secret_env"], .teams: ["url", "url_env", "secret_env"],
+                .slack: ["url", "url_env", "secret_env"], .webhook: ["url", "url_env", "secret_env"],
+                .teams: ["url", "url_env", "secret_env"],
                 .pagerduty: ["routing_key_env", "events_url"], .opsgenie: ["api_key_env", "api_url"],
                 .email: ["smtp_url", "from", "to", "username_env", "password_env"],
             ]
             if let kind {
                 let allowed = ownKeys[kind] ?? []
-                for key in Self.notifyKeys where !["name", "type", "on", "environments"].contains(key) && !allowed.contains(key) {
+                for key in Self.notifyKeys
+                where !["name", "type", "on", "environments"].contains(key) && !allowed.contains(key) {
                     if let keyNode = fields.keyNode(key) {
-                        fail(keyNode, "notify sink '\(name)' (\(kind.rawValue)) does not take \(key); its keys are \(allowed.joined(separator: ", ")).")
+                        fail(
+                            keyNode,
+                            "notify sink '\(name)' (\(kind.rawValue)) does not take \(key); its keys are \(allowed.joined(separator: ", "))."
+                        )
                     }
                 }
             }
@@ -874,8 +1017,13 @@ struct InventoryParser {
             case .email?:
                 if let urlNode = fields["smtp_url"] {
                     serviceURL = text(urlNode, "smtp_url", example: "smtp_url: \"smtp://mail.example.com:587\"")
-                    if let value = serviceURL, !["smtp://", "smtps://"].contains(where: { value.lowercased().hasPrefix($0) }) {
-                        fail(urlNode, "notify sink '\(name)': smtp_url must start with smtp:// (STARTTLS) or smtps:// (TLS), e.g. smtp://mail.example.com:587.")
+                    if let value = serviceURL,
+                        !["smtp://", "smtps://"].contains(where: { value.lowercased().hasPrefix($0) })
+                    {
+                        fail(
+                            urlNode,
+                            "notify sink '\(name)': smtp_url must start with smtp:// (STARTTLS) or smtps:// (TLS), e.g. smtp://mail.example.com:587."
+                        )
                     }
                 } else {
                     fail(item, "notify sink '\(name)' needs smtp_url, e.g. smtp_url: \"smtp://mail.example.com:587\".")
@@ -883,24 +1031,34 @@ struct InventoryParser {
                 if let fromNode = fields["from"] {
                     from = text(fromNode, "from", example: "from: tidemark@example.com")
                     if let address = from, !Self.isMailAddress(address) {
-                        fail(fromNode, "notify sink '\(name)': '\(address)' is not a mail address; write it as name@domain.")
+                        fail(
+                            fromNode,
+                            "notify sink '\(name)': '\(address)' is not a mail address; write it as name@domain.")
                     }
                 } else {
-                    fail(item, "notify sink '\(name)' needs from, the sender's address, e.g. from: tidemark@example.com.")
+                    fail(
+                        item, "notify sink '\(name)' needs from, the sender's address, e.g. from: tidemark@example.com."
+                    )
                 }
                 if let toNode = fields["to"] {
                     for (address, node) in list(toNode, "to", example: "to: [oncall@example.com]") {
                         if Self.isMailAddress(address) {
                             recipients.append(address)
                         } else {
-                            fail(node, "notify sink '\(name)': '\(address)' is not a mail address; write it as name@domain.")
+                            fail(
+                                node,
+                                "notify sink '\(name)': '\(address)' is not a mail address; write it as name@domain.")
                         }
                     }
                 } else {
                     fail(item, "notify sink '\(name)' needs to, the recipients, e.g. to: [oncall@example.com].")
                 }
-                usernameEnv = fields["username_env"].flatMap { environmentVariableName($0, "username_env", example: "SMTP_USERNAME") }
-                passwordEnv = fields["password_env"].flatMap { environmentVariableName($0, "password_env", example: "SMTP_PASSWORD") }
+                usernameEnv = fields["username_env"].flatMap {
+                    environmentVariableName($0, "username_env", example: "SMTP_USERNAME")
+                }
+                passwordEnv = fields["password_env"].flatMap {
+                    environmentVariableName($0, "password_env", example: "SMTP_PASSWORD")
+                }
                 if (fields["username_env"] == nil) != (fields["password_env"] == nil),
                     let node = fields.keyNode(fields["username_env"] == nil ? "password_env" : "username_env")
                 {
@@ -910,11 +1068,13 @@ struct InventoryParser {
                 let keyName = kind == .pagerduty ? "routing_key_env" : "api_key_env"
                 let urlName = kind == .pagerduty ? "events_url" : "api_url"
                 if let keyNode = fields[keyName] {
-                    keyEnv = environmentVariableName(keyNode, keyName, example: kind == .pagerduty ? "PAGERDUTY_ROUTING_KEY" : "OPSGENIE_API_KEY")
+                    keyEnv = environmentVariableName(
+                        keyNode, keyName, example: kind == .pagerduty ? "PAGERDUTY_ROUTING_KEY" : "OPSGENIE_API_KEY")
                 } else {
                     fail(
                         item,
-                        "notify sink '\(name)' needs \(keyName) (the environment variable holding its \(kind == .pagerduty ? "Events API v2 routing key" : "API key")).")
+                        "notify sink '\(name)' needs \(keyName) (the environment variable holding its \(kind == .pagerduty ? "Events API v2 routing key" : "API key"))."
+                    )
                 }
                 if let urlNode = fields[urlName] {
                     serviceURL = text(urlNode, urlName, example: "\(urlName): \"http://127.0.0.1:9000\"")
@@ -922,18 +1082,30 @@ struct InventoryParser {
             default:
                 switch (fields["url"], fields["url_env"]) {
                 case (nil, nil):
-                    if kind != nil { fail(item, "notify sink '\(name)' needs url_env (the environment variable holding the webhook URL) or url.") }
+                    if kind != nil {
+                        fail(
+                            item,
+                            "notify sink '\(name)' needs url_env (the environment variable holding the webhook URL) or url."
+                        )
+                    }
                 case (.some, .some):
                     let later = [fields.keyNode("url"), fields.keyNode("url_env")].compactMap { $0 }
                         .max { ($0.line, $0.column) < ($1.line, $1.column) }
-                    if let later { fail(later, "notify sink '\(name)' has both url and url_env; keep one (url_env keeps the URL out of the file).") }
+                    if let later {
+                        fail(
+                            later,
+                            "notify sink '\(name)' has both url and url_env; keep one (url_env keeps the URL out of the file)."
+                        )
+                    }
                 case (let urlNode?, nil):
                     url = text(urlNode, "url", example: "url: \"http://127.0.0.1:9000/tidemark\"")
                 case (nil, let envNode?):
                     urlEnv = environmentVariableName(envNode, "url_env", example: "ONCALL_WEBHOOK_URL")
                 }
             }
-            let secretEnv = fields["secret_env"].flatMap { environmentVariableName($0, "secret_env", example: "HOOK_SECRET") }
+            let secretEnv = fields["secret_env"].flatMap {
+                environmentVariableName($0, "secret_env", example: "HOOK_SECRET")
+            }
 
             var events: [String] = []
             if let onNode = fields["on"] {
@@ -945,20 +1117,24 @@ struct InventoryParser {
                         let hint = close.map { "did you mean '\($0)'? Events" } ?? "events"
                         fail(
                             eventNode,
-                            "unknown event '\(event)' in on; \(hint) are \(Self.events.joined(separator: ", ")), or their last word (\(Self.eventWords.joined(separator: ", "))).")
+                            "unknown event '\(event)' in on; \(hint) are \(Self.events.joined(separator: ", ")), or their last word (\(Self.eventWords.joined(separator: ", ")))."
+                        )
                     }
                 }
             }
 
             var environments: [String] = []
             if let environmentsNode = fields["environments"] {
-                for (environment, environmentNode) in list(environmentsNode, "environments", example: "environments: [prod]") {
+                for (environment, environmentNode) in list(
+                    environmentsNode, "environments", example: "environments: [prod]")
+                {
                     if declared.contains(environment) {
                         environments.append(environment)
                     } else {
                         fail(
                             environmentNode,
-                            "notify sink '\(name)' names unknown environment '\(environment)'\(Self.environmentHint(environment, declared: declared))")
+                            "notify sink '\(name)' names unknown environment '\(environment)'\(Self.environmentHint(environment, declared: declared))"
+                        )
                     }
                 }
             }

@@ -64,13 +64,19 @@ package enum OwnerOnlyFile {
         }
         for url in tightening {
             var info = stat()
-            if lstat(url.path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR && info.st_uid == geteuid() && info.st_mode & 0o077 != 0 {
+            if lstat(url.path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR && info.st_uid == geteuid()
+                && info.st_mode & 0o077 != 0
+            {
                 chmod(url.path, 0o700)
             }
         }
     }
 
     private static func posixError(_ code: Int32, path: String) -> CocoaError {
-        CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path, NSUnderlyingErrorKey: POSIXError(POSIXErrorCode(rawValue: code) ?? .EIO)])
+        CocoaError(
+            .fileWriteUnknown,
+            userInfo: [
+                NSFilePathErrorKey: path, NSUnderlyingErrorKey: POSIXError(POSIXErrorCode(rawValue: code) ?? .EIO),
+            ])
     }
 }

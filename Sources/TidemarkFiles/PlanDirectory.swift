@@ -28,7 +28,8 @@ package enum PlanDirectory {
             let version = migration.version.text
             if migration.undo == nil {
                 notes.append(
-                    "version \(version) (\(migration.forward.path)) has no undo script; rolling it back will be blocked.")
+                    "version \(version) (\(migration.forward.path)) has no undo script; rolling it back will be blocked."
+                )
             }
             for script in [migration.forward] + (migration.undo.map { [$0] } ?? []) {
                 if plan.format == .sqitch, case .managesOwnTransaction = script.noTransaction {
@@ -54,7 +55,8 @@ package enum PlanDirectory {
         if !selfManaged.isEmpty {
             let all = selfManaged.count == plan.migrations.reduce(0) { $0 + 1 + ($1.undo == nil ? 0 : 1) }
             notes.append(
-                "\(all ? "all \(selfManaged.count)" : "\(selfManaged.count)") deploy and revert scripts manage their own transaction (BEGIN … COMMIT, as Sqitch writes them); they run as written.")
+                "\(all ? "all \(selfManaged.count)" : "\(selfManaged.count)") deploy and revert scripts manage their own transaction (BEGIN … COMMIT, as Sqitch writes them); they run as written."
+            )
         }
         for entry in plan.quarantine {
             let since = entry.at.isEmpty ? "" : " since \(entry.at)"
@@ -70,7 +72,9 @@ package enum PlanDirectory {
         let changes = plan.migrations.compactMap { migration in migration.sqitch.map { (migration, $0) } }
         guard plan.format == .sqitch, let project = changes.first?.1.project else { return [] }
         var lines: [String] = []
-        let tags = changes.flatMap { migration, change in change.tags.map { "@\($0) (version \(migration.version.text))" } }
+        let tags = changes.flatMap { migration, change in
+            change.tags.map { "@\($0) (version \(migration.version.text))" }
+        }
         let names = Set(changes.map(\.1.name))
         lines.append(
             "sqitch project \(project) (\(SqitchPlanFile.fileName)): \(changes.count) change\(changes.count == 1 ? "" : "s") (\(names.count) name\(names.count == 1 ? "" : "s")), "
@@ -79,15 +83,19 @@ package enum PlanDirectory {
         for (_, change) in changes where seen.insert(change.name).inserted {
             let versions = changes.filter { $0.1.name == change.name }
             guard versions.count > 1 else { continue }
-            let described = versions.map { migration, _ in "version \(migration.version.text) (\(migration.forward.path))" }
+            let described = versions.map { migration, _ in
+                "version \(migration.version.text) (\(migration.forward.path))"
+            }
             lines.append("reworked: \(change.name) is \(described.joined(separator: ", then "))")
         }
         let missing = changes.filter { $0.0.verify == nil }.map { "\($0.0.version.text) (\($0.1.qualifiedName))" }
         if missing.isEmpty {
-            lines.append("verify scripts: all \(changes.count) versions have one; `rehearse` runs them, and `apply --verify`.")
+            lines.append(
+                "verify scripts: all \(changes.count) versions have one; `rehearse` runs them, and `apply --verify`.")
         } else {
             lines.append(
-                "verify scripts: \(changes.count - missing.count) of \(changes.count) versions have one; missing for version\(missing.count == 1 ? "" : "s") \(missing.joined(separator: ", ")).")
+                "verify scripts: \(changes.count - missing.count) of \(changes.count) versions have one; missing for version\(missing.count == 1 ? "" : "s") \(missing.joined(separator: ", "))."
+            )
         }
         return lines
     }
@@ -153,7 +161,9 @@ private struct PlanLoader {
         case .names(let found):
             names = found.sorted()
         case .badName(let bad):
-            throw PlanProblems(errors: [.fileNameNotUTF8(directory: directory, name: bad.shown, byteOffset: bad.byteOffset)])
+            throw PlanProblems(errors: [
+                .fileNameNotUTF8(directory: directory, name: bad.shown, byteOffset: bad.byteOffset)
+            ])
         case .unreadable(let reason):
             throw PlanProblems(errors: [.unreadable(file: directory, reason: reason)])
         }
@@ -216,7 +226,9 @@ private struct PlanLoader {
                     secondFormat: script.format))
             break
         }
-        guard let data = readData(planFile, limit: InputLimits.scriptBytes, what: "sqitch.plan files", fix: "split the project"),
+        guard
+            let data = readData(
+                planFile, limit: InputLimits.scriptBytes, what: "sqitch.plan files", fix: "split the project"),
             let text = utf8Text(data, file: planFile)
         else { throw PlanProblems(errors: errors) }
         let sqitch: SqitchPlanFile
@@ -241,12 +253,15 @@ private struct PlanLoader {
                 errors.append(
                     .badPlanFile(
                         location: location,
-                        message: "change \"\(change.name)\" (version \(position)) has no deploy script \(display(deployPath)); \(why)."))
+                        message:
+                            "change \"\(change.name)\" (version \(position)) has no deploy script \(display(deployPath)); \(why)."
+                    ))
                 continue
             }
             func script(_ path: String, _ direction: ScriptName.Direction) -> Script? {
                 readScript(
-                    ScriptName(format: .sqitch, version: version, direction: direction, description: change.name, path: path),
+                    ScriptName(
+                        format: .sqitch, version: version, direction: direction, description: change.name, path: path),
                     style: .numeric, metadata: nil)?.script
             }
             guard let forward = script(deployPath, .forward) else { continue }
@@ -258,7 +273,8 @@ private struct PlanLoader {
                 Migration(
                     version: version, description: change.name, forward: forward, undo: undo, verify: verify,
                     sqitch: SqitchChange(
-                        project: sqitch.project, name: change.name, id: change.id, tags: change.tags, scriptTag: scriptTag,
+                        project: sqitch.project, name: change.name, id: change.id, tags: change.tags,
+                        scriptTag: scriptTag,
                         line: change.line)))
         }
         let manifest = readManifest(style: .numeric, versions: Set(migrations.map(\.version)))
@@ -369,7 +385,10 @@ private struct PlanLoader {
         _ name: ScriptName, style: VersionStyle, metadata: DieselMetadata?
     ) -> (script: Script, directives: ScriptDirectives)? {
         let file = display(name.path)
-        guard let data = readData(file, limit: InputLimits.scriptBytes, what: "scripts", fix: "split it (load bulk data with COPY from a file)"), var sql = utf8Text(data, file: file)
+        guard
+            let data = readData(
+                file, limit: InputLimits.scriptBytes, what: "scripts",
+                fix: "split it (load bulk data with COPY from a file)"), var sql = utf8Text(data, file: file)
         else { return nil }
         if sql.hasPrefix("\u{FEFF}") { sql.removeFirst() }
         let statements = SQLScanner.statements(in: sql, keywordLimit: 16)
@@ -398,9 +417,11 @@ private struct PlanLoader {
         }
         let checksums = Checksum.script(data, acknowledgements: directives.acknowledgementLines)
         let script = Script(
-            path: name.path, sql: sql, checksum: checksums.checksum, wholeFileChecksum: checksums.wholeFile, noTransaction: noTransaction,
+            path: name.path, sql: sql, checksum: checksums.checksum, wholeFileChecksum: checksums.wholeFile,
+            noTransaction: noTransaction,
             compensates: directives.compensates?.version, dataLossAcknowledged: directives.dataLossAcknowledged,
-            irreversible: directives.irreversible, lockAcknowledged: directives.lockAcknowledged, batch: directives.batch?.spec)
+            irreversible: directives.irreversible, lockAcknowledged: directives.lockAcknowledged,
+            batch: directives.batch?.spec)
         return (script, directives)
     }
 
@@ -410,9 +431,12 @@ private struct PlanLoader {
         statements: [SQLScanner.Statement], batch: (spec: BatchSpec, location: SourceLocation),
         noTransaction: NoTransactionReason?, file: String
     ) {
-        let example = "UPDATE \(batch.spec.table) SET … WHERE \(batch.spec.key) >= :batch_start AND \(batch.spec.key) < :batch_end"
+        let example =
+            "UPDATE \(batch.spec.table) SET … WHERE \(batch.spec.key) >= :batch_start AND \(batch.spec.key) < :batch_end"
         guard let statement = statements.first else {
-            errors.append(.badDirective(location: batch.location, message: "a batched script needs one statement, e.g. \(example)."))
+            errors.append(
+                .badDirective(
+                    location: batch.location, message: "a batched script needs one statement, e.g. \(example)."))
             return
         }
         if statements.count > 1 {
@@ -434,7 +458,8 @@ private struct PlanLoader {
             return
         }
         let uses = BatchStatement.uses(statement.text)
-        let missing = [uses.start ? nil : BatchSpec.startPlaceholder, uses.end ? nil : BatchSpec.endPlaceholder].compactMap { $0 }
+        let missing = [uses.start ? nil : BatchSpec.startPlaceholder, uses.end ? nil : BatchSpec.endPlaceholder]
+            .compactMap { $0 }
         if !missing.isEmpty {
             errors.append(
                 .badDirective(
@@ -495,7 +520,9 @@ private struct PlanLoader {
             errors.append(
                 .unreadable(
                     file: file,
-                    reason: "it is \(InputLimits.size(size)); Tidemark reads \(what) up to \(InputLimits.size(limit)): \(fix)"))
+                    reason:
+                        "it is \(InputLimits.size(size)); Tidemark reads \(what) up to \(InputLimits.size(limit)): \(fix)"
+                ))
             return nil
         }
         do {
@@ -528,14 +555,19 @@ private struct PlanLoader {
             errors.append(
                 .badPlanFile(
                     location: SourceLocation(file: file, byteOffset: offset, in: bytes),
-                    message: "this file holds a NUL byte here; databases stop reading a script at a NUL, so remove it (a script is text)."))
+                    message:
+                        "this file holds a NUL byte here; databases stop reading a script at a NUL, so remove it (a script is text)."
+                ))
             return nil
         }
         return String(decoding: bytes, as: UTF8.self)
     }
 
     mutating func readText(_ file: String) -> String? {
-        guard let data = readData(file, limit: InputLimits.planSettingsBytes, what: "plan.yaml and metadata.toml", fix: "keep settings only in it"),
+        guard
+            let data = readData(
+                file, limit: InputLimits.planSettingsBytes, what: "plan.yaml and metadata.toml",
+                fix: "keep settings only in it"),
             var text = utf8Text(data, file: file)
         else { return nil }
         if text.hasPrefix("\u{FEFF}") { text.removeFirst() }

@@ -34,11 +34,15 @@ struct PlanFolder {
         guard let root else { return nil }
         let components = relative.utf8.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: true)
             .map { String(decoding: $0, as: UTF8.self) }
-        guard let final = Self.realPath(PathText.join(directory, relative)), !contains(final, root: root) else { return nil }
+        guard let final = Self.realPath(PathText.join(directory, relative)), !contains(final, root: root) else {
+            return nil
+        }
         // A path that climbs with `..` (a Sqitch change name may hold `/`) is shown whole, with
         // where it ends; otherwise the first symlink that leaves (a file or a folder) is shown
         // as itself, with where it points.
-        guard !components.contains("..") else { return Escape(link: PathText.join(directory, relative), resolved: final) }
+        guard !components.contains("..") else {
+            return Escape(link: PathText.join(directory, relative), resolved: final)
+        }
         var prefix = ""
         for component in components {
             prefix = prefix.isEmpty ? component : prefix + "/" + component

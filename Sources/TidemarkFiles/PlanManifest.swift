@@ -64,7 +64,9 @@ struct PlanManifest: Sendable {
             case "quarantine":
                 if value.isNull { continue }
                 guard case .sequence(let entries) = value else {
-                    fail(value, "quarantine must be a list of {version, reason, at} entries, not \(value.kindDescription).")
+                    fail(
+                        value,
+                        "quarantine must be a list of {version, reason, at} entries, not \(value.kindDescription).")
                     continue
                 }
                 for entryNode in entries {
@@ -92,7 +94,10 @@ struct PlanManifest: Sendable {
         _ node: Node, style: VersionStyle, fail: (Node, String) -> Void, location: (Node) -> SourceLocation
     ) -> Quarantined? {
         guard case .mapping(let mapping) = node else {
-            fail(node, "each quarantine entry is a mapping, e.g. - { version: 4, reason: \"drops orders\", at: 2025-01-31T12:00:00Z }.")
+            fail(
+                node,
+                "each quarantine entry is a mapping, e.g. - { version: 4, reason: \"drops orders\", at: 2025-01-31T12:00:00Z }."
+            )
             return nil
         }
         var version: (Version, SourceLocation)?
@@ -106,7 +111,10 @@ struct PlanManifest: Sendable {
                 if let text = value.text, let parsed = Version(text, style: style) {
                     version = (parsed, location(value))
                 } else {
-                    fail(value, "'\(value.text ?? "")' is not a version of this plan; write the quarantined version, e.g. version: \(style == .diesel ? "2019-02-26-002946" : "4").")
+                    fail(
+                        value,
+                        "'\(value.text ?? "")' is not a version of this plan; write the quarantined version, e.g. version: \(style == .diesel ? "2019-02-26-002946" : "4")."
+                    )
                     valid = false
                 }
             case "reason":
@@ -119,7 +127,9 @@ struct PlanManifest: Sendable {
             case "at":
                 at = value.text ?? ""
             default:
-                fail(keyNode, "unknown key '\(key)' in quarantine entry\(suggestionOrKnown(key, Self.knownQuarantineKeys))")
+                fail(
+                    keyNode,
+                    "unknown key '\(key)' in quarantine entry\(suggestionOrKnown(key, Self.knownQuarantineKeys))")
                 valid = false
             }
         }

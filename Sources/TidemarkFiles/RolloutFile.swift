@@ -20,12 +20,14 @@ package enum RolloutFile {
             rollout = try JSONDecoder().decode(Rollout.self, from: data)
         } catch {
             let (position, message) = JSONTextPosition.describe(error, in: Array(data))
-            throw .notARollout(location: SourceLocation(file: path, line: position.line, column: position.column), message: message)
+            throw .notARollout(
+                location: SourceLocation(file: path, line: position.line, column: position.column), message: message)
         }
         guard rollout.schema == schema else {
             let position = JSONTextPosition.position(ofValueAt: [JSONTextPosition.Key("schema")], in: Array(data))
             throw .wrongSchema(
-                location: SourceLocation(file: path, line: position?.line ?? 1, column: position?.column ?? 1), schema: rollout.schema)
+                location: SourceLocation(file: path, line: position?.line ?? 1, column: position?.column ?? 1),
+                schema: rollout.schema)
         }
         return rollout
     }
@@ -63,9 +65,11 @@ package enum RolloutFileError: Error, Sendable, CustomStringConvertible {
         case .unreadable(let path, let message): return "\(path): cannot read the rollout: \(message)"
         case .notARollout(let location, let message):
             return "\(location): not a rollout saved by `tidemark plan --out`: \(message)"
-        case .wrongSchema(let location, let schema): return "\(location): schema \(schema) is not \(RolloutFile.schema)."
+        case .wrongSchema(let location, let schema):
+            return "\(location): schema \(schema) is not \(RolloutFile.schema)."
         case .unwritable(let path, let message): return "\(path): cannot write the rollout: \(message)"
-        case .noInventory(let path): return "\(path): the rollout does not say which inventory it was planned from; pass -i INVENTORY."
+        case .noInventory(let path):
+            return "\(path): the rollout does not say which inventory it was planned from; pass -i INVENTORY."
         }
     }
 }

@@ -113,7 +113,7 @@ struct ScriptDirectives: Sendable {
                     directives.lockAcknowledged = argument
                     directives.acknowledgementLines.insert(lineNumber)
                 }
-            default:  // irreversible
+            default: // irreversible
                 if direction == .forward {
                     fail(
                         "tidemark:irreversible belongs in an undo script (it says the undo cannot restore what the forward script changed); move it to this version's undo script."
@@ -151,14 +151,18 @@ enum BatchDirective {
         var values: [String: String] = [:]
         for word in argument.split(whereSeparator: \.isWhitespace) {
             guard let equals = word.firstIndex(of: "="), equals != word.startIndex else {
-                return .failure(Problem(message: "tidemark:batch takes name=value options, not '\(word)'; write e.g. \(example)."))
+                return .failure(
+                    Problem(message: "tidemark:batch takes name=value options, not '\(word)'; write e.g. \(example)."))
             }
             let name = String(word[..<equals])
             let value = String(word[word.index(after: equals)...])
             let options = ["table", "key", "size", "pause", "max_rows_per_second", "max_lag"]
             guard options.contains(name) else {
                 return .failure(
-                    Problem(message: "tidemark:batch has no option '\(name)'; the options are \(options.joined(separator: ", ")).")
+                    Problem(
+                        message:
+                            "tidemark:batch has no option '\(name)'; the options are \(options.joined(separator: ", "))."
+                    )
                 )
             }
             guard values[name] == nil else {
@@ -176,27 +180,43 @@ enum BatchDirective {
             return .failure(Problem(message: "tidemark:batch needs table=, key= and size=; write e.g. \(example)."))
         }
         guard isName(table, parts: 2) else {
-            return .failure(Problem(message: "tidemark:batch table='\(table)' is not a table name; write table=orders or table=app.orders."))
+            return .failure(
+                Problem(
+                    message:
+                        "tidemark:batch table='\(table)' is not a table name; write table=orders or table=app.orders."))
         }
         guard isName(key, parts: 1) else {
-            return .failure(Problem(message: "tidemark:batch key='\(key)' is not a column name; name the table's unique integer key, e.g. key=id."))
+            return .failure(
+                Problem(
+                    message:
+                        "tidemark:batch key='\(key)' is not a column name; name the table's unique integer key, e.g. key=id."
+                ))
         }
         guard let size = Int(sizeText), size >= 1, size <= 10_000_000 else {
             return .failure(
-                Problem(message: "tidemark:batch size=\(sizeText) must be a whole number of rows from 1 to 10000000; write e.g. size=5000."))
+                Problem(
+                    message:
+                        "tidemark:batch size=\(sizeText) must be a whole number of rows from 1 to 10000000; write e.g. size=5000."
+                ))
         }
         var spec = BatchSpec(table: table, key: key, size: size)
         for (name, target) in [("pause", \BatchSpec.pause), ("max_lag", \BatchSpec.maxLag)] {
             guard let text = values[name] else { continue }
             guard let duration = DurationText.parse(text), duration > .zero else {
-                return .failure(Problem(message: "tidemark:batch \(name)=\(text) is not a duration; write e.g. \(DurationText.examples)."))
+                return .failure(
+                    Problem(
+                        message:
+                            "tidemark:batch \(name)=\(text) is not a duration; write e.g. \(DurationText.examples)."))
             }
             spec[keyPath: target] = duration
         }
         if let text = values["max_rows_per_second"] {
             guard let rate = Int(text), rate >= 1 else {
                 return .failure(
-                    Problem(message: "tidemark:batch max_rows_per_second=\(text) must be a whole number above 0; write e.g. max_rows_per_second=20000."))
+                    Problem(
+                        message:
+                            "tidemark:batch max_rows_per_second=\(text) must be a whole number above 0; write e.g. max_rows_per_second=20000."
+                    ))
             }
             spec.maxRowsPerSecond = rate
         }
@@ -208,8 +228,12 @@ enum BatchDirective {
         let pieces = text.split(separator: ".", omittingEmptySubsequences: false)
         guard (1...parts).contains(pieces.count) else { return false }
         return pieces.allSatisfy { piece in
-            guard let first = piece.unicodeScalars.first, first == "_" || first.properties.isAlphabetic else { return false }
-            return piece.unicodeScalars.allSatisfy { $0 == "_" || $0 == "$" || $0.properties.isAlphabetic || ("0"..."9").contains($0) }
+            guard let first = piece.unicodeScalars.first, first == "_" || first.properties.isAlphabetic else {
+                return false
+            }
+            return piece.unicodeScalars.allSatisfy {
+                $0 == "_" || $0 == "$" || $0.properties.isAlphabetic || ("0"..."9").contains($0)
+            }
         }
     }
 }

@@ -75,7 +75,9 @@ package struct SqitchPlanFile: Sendable, Hashable {
         var parser = SqitchPlanParser(file: file)
         let plan = parser.parse(text)
         guard parser.errors.isEmpty, let plan else {
-            throw PlanProblems(errors: parser.errors.isEmpty ? [parser.error(line: 1, column: 1, "this plan declares nothing")] : parser.errors)
+            throw PlanProblems(
+                errors: parser.errors.isEmpty
+                    ? [parser.error(line: 1, column: 1, "this plan declares nothing")] : parser.errors)
         }
         return plan
     }
@@ -128,7 +130,9 @@ struct SqitchPlanParser {
                 case "n": result.append("\n")
                 case "r": result.append("\r")
                 case "\\": result.append("\\")
-                default: result.append("\\"); result.append(c)
+                default:
+                    result.append("\\")
+                    result.append(c)
                 }
                 escaping = false
             } else if c == "\\" {
@@ -170,7 +174,8 @@ struct SqitchPlanParser {
 
     mutating func parse(_ text: String) -> SqitchPlanFile? {
         // "\r\n" is one Character in Swift, so it is a separator of its own.
-        var lines = text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }).map { line in
+        var lines = text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }).map {
+            line in
             line.last == "\r" ? Array(line.dropLast()) : Array(line)
         }
         if lines.last?.isEmpty == true { lines.removeLast() }
@@ -193,7 +198,9 @@ struct SqitchPlanParser {
         }
         let project = pragmas["project"]?.value
         if project == nil {
-            report(line: 1, column: 1, "this plan has no %project pragma; add `%project=NAME` at the top (sqitch init writes it).")
+            report(
+                line: 1, column: 1,
+                "this plan has no %project pragma; add `%project=NAME` at the top (sqitch init writes it).")
         }
         let projectName = project ?? ""
 
@@ -215,17 +222,24 @@ struct SqitchPlanParser {
             guard let entry = readEntry(content, line: number) else {
                 // Reported already; its name still counts as declared, so the changes that
                 // require it are not reported too.
-                let name = content.drop(while: { Self.isBlank($0) || $0 == "+" || $0 == "@" }).prefix { !Self.isBlank($0) && $0 != "[" }
+                let name = content.drop(while: { Self.isBlank($0) || $0 == "+" || $0 == "@" }).prefix {
+                    !Self.isBlank($0) && $0 != "["
+                }
                 unreadable.insert(String(name))
                 continue
             }
             if entry.isTag {
                 if let earlier = tagLines[entry.name] {
-                    report(line: number, column: entry.column, "tag @\(entry.name) is already declared on line \(earlier); give this tag another name.")
+                    report(
+                        line: number, column: entry.column,
+                        "tag @\(entry.name) is already declared on line \(earlier); give this tag another name.")
                     continue
                 }
                 guard let tagged = changes.indices.last else {
-                    report(line: number, column: entry.column, "tag @\(entry.name) comes before any change; a tag names the change above it, so declare a change first.")
+                    report(
+                        line: number, column: entry.column,
+                        "tag @\(entry.name) comes before any change; a tag names the change above it, so declare a change first."
+                    )
                     continue
                 }
                 tagLines[entry.name] = number
@@ -236,7 +250,8 @@ struct SqitchPlanParser {
                 if let earlier = sinceTag[entry.name] {
                     report(
                         line: number, column: entry.column,
-                        "change \"\(entry.name)\" is already declared on line \(earlier) with no tag between; to rework it, tag the plan first (`sqitch tag`) and then `sqitch rework \(entry.name)`, otherwise give it another name.")
+                        "change \"\(entry.name)\" is already declared on line \(earlier) with no tag between; to rework it, tag the plan first (`sqitch tag`) and then `sqitch rework \(entry.name)`, otherwise give it another name."
+                    )
                     continue
                 }
                 checkRequirements(
@@ -282,10 +297,14 @@ struct SqitchPlanParser {
         lines.append("planner \(change.plannerName) <\(change.plannerEmail)>")
         lines.append("date " + change.timestamp)
         if !change.requires.isEmpty {
-            lines.append("requires\n  + " + change.requires.map { $0.rendered(planProject: project) }.joined(separator: "\n  + "))
+            lines.append(
+                "requires\n  + " + change.requires.map { $0.rendered(planProject: project) }.joined(separator: "\n  + ")
+            )
         }
         if !change.conflicts.isEmpty {
-            lines.append("conflicts\n  - " + change.conflicts.map { $0.rendered(planProject: project) }.joined(separator: "\n  - "))
+            lines.append(
+                "conflicts\n  - "
+                    + change.conflicts.map { $0.rendered(planProject: project) }.joined(separator: "\n  - "))
         }
         // Perl treats the note "0" as false, so Sqitch leaves it out.
         if !change.note.isEmpty, change.note != "0" { lines += ["", change.note] }
@@ -293,13 +312,16 @@ struct SqitchPlanParser {
     }
 
     /// `%name=value` in the header.
-    mutating func readPragma(_ content: [Character], line: Int, into pragmas: inout [String: (value: String, line: Int)]) {
+    mutating func readPragma(
+        _ content: [Character], line: Int, into pragmas: inout [String: (value: String, line: Int)]
+    ) {
         var i = 0
         while i < content.count, Self.isBlank(content[i]) { i += 1 }
         guard i < content.count, content[i] == "%" else {
             report(
                 line: line, column: i + 1,
-                "expected a pragma (%name=value) in the plan's header; a blank line must come between the pragmas and the first change.")
+                "expected a pragma (%name=value) in the plan's header; a blank line must come between the pragmas and the first change."
+            )
             return
         }
         let nameStart = i + 1
@@ -316,7 +338,8 @@ struct SqitchPlanParser {
         guard Self.knownPragmas.contains(name) else {
             report(
                 line: line, column: nameStart + 1,
-                "unknown pragma %\(name); Tidemark reads %syntax-version, %project and %uri, so remove it or move the setting to sqitch.conf.")
+                "unknown pragma %\(name); Tidemark reads %syntax-version, %project and %uri, so remove it or move the setting to sqitch.conf."
+            )
             return
         }
         if let earlier = pragmas[name] {
@@ -327,11 +350,15 @@ struct SqitchPlanParser {
             report(line: line, column: nameStart + 1, "%\(name) needs a value: %\(name)=VALUE.")
             return
         }
-        let valueColumn = nameStart + (text.firstIndex(of: "=").map { text.distance(from: text.startIndex, to: $0) } ?? 0) + 2
+        let valueColumn =
+            nameStart + (text.firstIndex(of: "=").map { text.distance(from: text.startIndex, to: $0) } ?? 0) + 2
         switch name {
         case "syntax-version":
             guard value.hasPrefix("1.") || value == "1" else {
-                report(line: line, column: valueColumn, "syntax version \(value) is not one Tidemark reads; it reads Sqitch 1.x plans (%syntax-version=1.0.0).")
+                report(
+                    line: line, column: valueColumn,
+                    "syntax version \(value) is not one Tidemark reads; it reads Sqitch 1.x plans (%syntax-version=1.0.0)."
+                )
                 return
             }
         case "project":
@@ -361,7 +388,9 @@ struct SqitchPlanParser {
         func skipBlanks() { while i < content.count, Self.isBlank(content[i]) { i += 1 } }
         skipBlanks()
         if content[i] == "%" {
-            report(line: line, column: i + 1, "a pragma after the first blank line; pragmas belong in the header at the top of the plan.")
+            report(
+                line: line, column: i + 1,
+                "a pragma after the first blank line; pragmas belong in the header at the top of the plan.")
             return nil
         }
         let isTag = content[i] == "@"
@@ -371,7 +400,8 @@ struct SqitchPlanParser {
             if content[i] == "-" {
                 report(
                     line: line, column: i + 1,
-                    "a change marked `-` (to be reverted) is not supported; Tidemark reads plans whose changes are all deployed, so remove the line or the `-`.")
+                    "a change marked `-` (to be reverted) is not supported; Tidemark reads plans whose changes are all deployed, so remove the line or the `-`."
+                )
                 return nil
             }
             i += 1
@@ -386,7 +416,9 @@ struct SqitchPlanParser {
             return nil
         }
         if isTag, name.contains("/") {
-            report(line: line, column: nameStart + 1, "tag @\(name) contains \"/\", which Sqitch does not allow in tags; rename it.")
+            report(
+                line: line, column: nameStart + 1,
+                "tag @\(name) contains \"/\", which Sqitch does not allow in tags; rename it.")
             return nil
         }
         skipBlanks()
@@ -412,7 +444,8 @@ struct SqitchPlanParser {
                 guard let dependency = Self.dependency(text) else {
                     report(
                         line: line, column: start + 1,
-                        "\"\(text)\" is not a valid dependency; write change, change@tag, @tag, project:change or !change for a conflict.")
+                        "\"\(text)\" is not a valid dependency; write change, change@tag, @tag, project:change or !change for a conflict."
+                    )
                     return nil
                 }
                 guard seen.insert(text).inserted else {
@@ -422,7 +455,9 @@ struct SqitchPlanParser {
                 dependencies.append(dependency)
             }
             if dependencies.isEmpty {
-                report(line: line, column: open + 1, "this dependency list is empty; remove the [] or name the changes required.")
+                report(
+                    line: line, column: open + 1,
+                    "this dependency list is empty; remove the [] or name the changes required.")
                 return nil
             }
             i = close + 1
@@ -518,19 +553,24 @@ struct SqitchPlanParser {
             let text = dependency.rendered(planProject: project)
             if let change = dependency.change, unreadable.contains(change) { continue }
             switch (dependency.change, dependency.tag) {
-            case let (change?, tag?):
-                if let tagLine = tagLines[tag], let declared = newest[change], changes[declared].line < tagLine { continue }
+            case (let change?, let tag?):
+                if let tagLine = tagLines[tag], let declared = newest[change], changes[declared].line < tagLine {
+                    continue
+                }
                 if change == entry.name {
                     report(
                         line: line, column: entry.column,
-                        "change \"\(entry.name)\" reworks \(text), but no tag @\(tag) follows an earlier \"\(change)\"; tag the plan first (`sqitch tag`), then `sqitch rework`.")
+                        "change \"\(entry.name)\" reworks \(text), but no tag @\(tag) follows an earlier \"\(change)\"; tag the plan first (`sqitch tag`), then `sqitch rework`."
+                    )
                     return
                 }
             case (nil, let tag?):
                 if tagLines[tag] != nil { continue }
             case (let change?, nil):
                 if change == entry.name {
-                    report(line: line, column: entry.column, "change \"\(change)\" cannot require itself; remove it from its dependencies.")
+                    report(
+                        line: line, column: entry.column,
+                        "change \"\(change)\" cannot require itself; remove it from its dependencies.")
                     return
                 }
                 if newest[change] != nil { continue }
@@ -539,7 +579,8 @@ struct SqitchPlanParser {
             }
             report(
                 line: line, column: entry.column,
-                "change \"\(entry.name)\" requires \(text), which is not declared above it in this plan; declare it first or fix the name.")
+                "change \"\(entry.name)\" requires \(text), which is not declared above it in this plan; declare it first or fix the name."
+            )
         }
     }
 }
@@ -547,8 +588,12 @@ struct SqitchPlanParser {
 extension String {
     /// Without leading and trailing spaces, tabs, newlines and carriage returns.
     func trimmingSqitchSpace() -> String {
-        let isSpace: (Character) -> Bool = { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" || $0 == "\u{0B}" || $0 == "\u{0C}" }
-        guard let start = firstIndex(where: { !isSpace($0) }), let end = lastIndex(where: { !isSpace($0) }) else { return "" }
+        let isSpace: (Character) -> Bool = {
+            $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" || $0 == "\u{0B}" || $0 == "\u{0C}"
+        }
+        guard let start = firstIndex(where: { !isSpace($0) }), let end = lastIndex(where: { !isSpace($0) }) else {
+            return ""
+        }
         return String(self[start...end])
     }
 }
@@ -556,6 +601,8 @@ extension String {
 extension Character {
     /// A combining mark: Perl's `\w` counts these as word characters.
     fileprivate var isWordMark: Bool {
-        unicodeScalars.first.map { $0.properties.generalCategory == .nonspacingMark || $0.properties.generalCategory == .spacingMark } ?? false
+        unicodeScalars.first.map {
+            $0.properties.generalCategory == .nonspacingMark || $0.properties.generalCategory == .spacingMark
+        } ?? false
     }
 }

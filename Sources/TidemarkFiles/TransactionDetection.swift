@@ -63,7 +63,9 @@ enum TransactionDetection {
         if starts("CREATE", "TABLESPACE") { return "CREATE TABLESPACE" }
         if starts("DROP", "TABLESPACE") { return "DROP TABLESPACE" }
         if starts("ALTER", "SYSTEM") { return "ALTER SYSTEM" }
-        if starts("ALTER", "DATABASE"), let set = words.firstIndex(of: "SET"), words.dropFirst(set + 1).first == "TABLESPACE" {
+        if starts("ALTER", "DATABASE"), let set = words.firstIndex(of: "SET"),
+            words.dropFirst(set + 1).first == "TABLESPACE"
+        {
             return "ALTER DATABASE SET TABLESPACE"
         }
         if starts("ALTER", "TABLE"), words.contains("DETACH"), let last = words.last,

@@ -76,10 +76,10 @@ enum YAMLSupport {
 
     private static func problem(from error: YamlError) -> YAMLSyntaxProblem {
         func syntax(_ context: YamlError.Context?, _ problem: String, _ mark: Mark) -> YAMLSyntaxProblem {
-            let while_ = context.map { " (\($0.text) at line \($0.mark.line), column \($0.mark.column))" } ?? ""
+            let during = context.map { " (\($0.text) at line \($0.mark.line), column \($0.mark.column))" } ?? ""
             return YAMLSyntaxProblem(
                 line: mark.line, column: mark.column,
-                message: "YAML syntax error: \(problem)\(while_); check the indentation, quoting and brackets here.")
+                message: "YAML syntax error: \(problem)\(during); check the indentation, quoting and brackets here.")
         }
         switch error {
         case .scanner(let context, let problem, let mark, _),

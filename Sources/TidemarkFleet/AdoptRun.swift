@@ -33,8 +33,10 @@ package struct AdoptRequest: Sendable {
     package var stateDirectory = StateDirectory()
 
     package init(
-        inventoryFile: String, selection: TargetSelection = .all, source: Source = .auto, baseline: String? = nil, force: Bool = false,
-        dryRun: Bool = false, confirmation: ApplyRequest.ProductionConfirmation, runID: String = RunIdentity.makeRunID(),
+        inventoryFile: String, selection: TargetSelection = .all, source: Source = .auto, baseline: String? = nil,
+        force: Bool = false,
+        dryRun: Bool = false, confirmation: ApplyRequest.ProductionConfirmation,
+        runID: String = RunIdentity.makeRunID(),
         appliedBy: String = RunIdentity.currentOperator()
     ) {
         self.inventoryFile = inventoryFile
@@ -109,27 +111,35 @@ package enum AdoptRefusal: Error, Sendable, Hashable {
         let shellInventory = RepairHint.shellWord(inventory)
         switch self {
         case .tidemarkHistory(let rows):
-            return "it already has \(rows) tidemark_history row\(rows == 1 ? "" : "s"), so it is Tidemark's already; see `tidemark status -i \(shellInventory)`"
+            return
+                "it already has \(rows) tidemark_history row\(rows == 1 ? "" : "s"), so it is Tidemark's already; see `tidemark status -i \(shellInventory)`"
         case .noForeignHistory(let tools):
-            return "no \(tools.map(\.tableName).joined(separator: ", ")) table found; pass --baseline V to adopt it as being at version V, or --from TOOL if its history lives elsewhere"
+            return
+                "no \(tools.map(\.tableName).joined(separator: ", ")) table found; pass --baseline V to adopt it as being at version V, or --from TOOL if its history lives elsewhere"
         case .twoTools(let tools):
-            return "both \(tools.map { "\($0.rawValue) (\($0.tableName))" }.joined(separator: " and ")) keep a history here; choose the one that is right with --from"
+            return
+                "both \(tools.map { "\($0.rawValue) (\($0.tableName))" }.joined(separator: " and ")) keep a history here; choose the one that is right with --from"
         case .foreignHistory(let tool, let problem):
             return problem.sentence(tool)
         case .unknownVersions(let tool, let versions):
-            return "\(tool.rawValue) recorded version\(versions.count == 1 ? "" : "s") \(versions.joined(separator: ", ")), which the plan \(planDirectory) does not have; add \(versions.count == 1 ? "it" : "them") to the plan, or point the inventory at the plan this target was migrated with"
+            return
+                "\(tool.rawValue) recorded version\(versions.count == 1 ? "" : "s") \(versions.joined(separator: ", ")), which the plan \(planDirectory) does not have; add \(versions.count == 1 ? "it" : "them") to the plan, or point the inventory at the plan this target was migrated with"
         case .checksumMismatch(let version, let script, let recorded, let computed):
-            return "\(script): Flyway recorded checksum \(recorded) for version \(version), the script's is \(computed), so it changed since Flyway ran it; put back the script as it ran, or run `flyway repair` if the change is meant"
+            return
+                "\(script): Flyway recorded checksum \(recorded) for version \(version), the script's is \(computed), so it changed since Flyway ran it; put back the script as it ran, or run `flyway repair` if the change is meant"
         case .scriptHashMismatch(let change, let script, let recorded, let computed):
-            return "\(script): Sqitch deployed change \(change) from a script whose SHA-1 is \(recorded), the script's is \(computed), so it changed since; put back the script as it ran, or rework the change in sqitch.plan if the change is meant"
+            return
+                "\(script): Sqitch deployed change \(change) from a script whose SHA-1 is \(recorded), the script's is \(computed), so it changed since; put back the script as it ran, or rework the change in sqitch.plan if the change is meant"
         case .fingerprintMismatch(let version, let diff):
-            return "its live schema differs from fingerprints.json at version \(version) (\(diff.summary())); find out why, or pass --force to adopt it anyway (recorded in its rows)"
+            return
+                "its live schema differs from fingerprints.json at version \(version) (\(diff.summary())); find out why, or pass --force to adopt it anyway (recorded in its rows)"
         case .databaseMissing:
             return "its database does not exist; check the inventory's url"
         case .changedSinceRead:
             return "its history changed while adopt ran; nothing was recorded, run adopt again"
         case .unsupported(let tool):
-            return "\(tool.rawValue)'s history maps only onto a plan in \(tool.rawValue)'s layout; point the inventory at that plan, or adopt it with --baseline V"
+            return
+                "\(tool.rawValue)'s history maps only onto a plan in \(tool.rawValue)'s layout; point the inventory at that plan, or adopt it with --baseline V"
         }
     }
 }
@@ -244,12 +254,15 @@ package struct AdoptRun: Sendable {
         }
         let fingerprints = try FleetInputs.recordedFingerprints(of: plan)
         let adopter = Adopter(
-            registry: registry, logger: logger, inventoryFile: inventory.file, plan: plan, source: request.source, baseline: baseline, force: request.force,
+            registry: registry, logger: logger, inventoryFile: inventory.file, plan: plan, source: request.source,
+            baseline: baseline, force: request.force,
             fingerprints: fingerprints, lockWait: request.lockWait)
         let workers = DispatchWorkers(count: WavePolicy.readWorkers(inventory), label: "tidemark-adopt")
 
         // Pass 1: read and decide every selected target, writing nothing.
-        let tiers = Dictionary(targets.map { ($0.name, inventory.environment(named: $0.environment)?.tier.rawValue ?? "") }, uniquingKeysWith: { a, _ in a })
+        let tiers = Dictionary(
+            targets.map { ($0.name, inventory.environment(named: $0.environment)?.tier.rawValue ?? "") },
+            uniquingKeysWith: { a, _ in a })
         let read = await workers.each(targets, inventory: inventory) { target, timeouts in
             adopter.examine(target, timeouts: timeouts, tier: tiers[target.name] ?? "")
         }
@@ -270,9 +283,11 @@ package struct AdoptRun: Sendable {
 
         // Pass 2: under each target's lock, decide again; record only what pass 1 showed.
         let earlier = Dictionary(toWrite.map { ($0.target, $0) }, uniquingKeysWith: { a, _ in a })
-        let written = await workers.each(targets.filter { earlier[$0.name] != nil }, inventory: inventory) { target, timeouts -> AdoptedTarget? in
+        let written = await workers.each(targets.filter { earlier[$0.name] != nil }, inventory: inventory) {
+            target, timeouts -> AdoptedTarget? in
             guard let seen = earlier[target.name] else { return nil }
-            return adopter.record(target, timeouts: timeouts, earlier: seen, runID: request.runID, appliedBy: request.appliedBy)
+            return adopter.record(
+                target, timeouts: timeouts, earlier: seen, runID: request.runID, appliedBy: request.appliedBy)
         }
         for index in report.targets.indices {
             if let updated = written[report.targets[index].target] ?? nil { report.targets[index] = updated }
@@ -317,9 +332,11 @@ private struct Adopter: Sendable {
     /// Pass 1: a read-only connection (nothing is created, no lock is taken).
     func examine(_ target: Target, timeouts: Timeouts, tier: String) -> AdoptedTarget {
         var result = AdoptedTarget(
-            target: target.name, environment: target.environment, tier: tier, source: nil, outcome: .failed, versions: [], notes: [])
+            target: target.name, environment: target.environment, tier: tier, source: nil, outcome: .failed,
+            versions: [], notes: [])
         do {
-            let connection = try registry.backend(for: target).connect(to: target, access: .readOnly, timeouts: timeouts, logger: logger)
+            let connection = try registry.backend(for: target).connect(
+                to: target, access: .readOnly, timeouts: timeouts, logger: logger)
             defer { connection.close() }
             switch try decide(on: connection, target: target) {
             case .success(let decision): fill(&result, with: decision, outcome: .wouldAdopt)
@@ -336,10 +353,13 @@ private struct Adopter: Sendable {
     }
 
     /// Pass 2: under the lock, the same decision again, then one baseline row per version.
-    func record(_ target: Target, timeouts: Timeouts, earlier: AdoptedTarget, runID: String, appliedBy: String) -> AdoptedTarget {
+    func record(_ target: Target, timeouts: Timeouts, earlier: AdoptedTarget, runID: String, appliedBy: String)
+        -> AdoptedTarget
+    {
         var result = earlier
         do {
-            let connection = try registry.backend(for: target).connect(to: target, access: .readWrite, timeouts: timeouts, logger: logger)
+            let connection = try registry.backend(for: target).connect(
+                to: target, access: .readWrite, timeouts: timeouts, logger: logger)
             defer { connection.close() }
             guard try connection.tryLock(timeout: lockWait) else {
                 result.outcome = .locked
@@ -354,7 +374,9 @@ private struct Adopter: Sendable {
                 refuse(&result, refusal)
                 return result
             }
-            guard decision.source == earlier.source, decision.versions.map(\.migration.version.text) == earlier.versions.map(\.version) else {
+            guard decision.source == earlier.source,
+                decision.versions.map(\.migration.version.text) == earlier.versions.map(\.version)
+            else {
                 refuse(&result, .changedSinceRead)
                 return result
             }
@@ -364,7 +386,8 @@ private struct Adopter: Sendable {
                 let migration = decision.versions[index].migration
                 let row = try connection.run(
                     StepRequest(
-                        version: migration.version.text, description: decision.rowDescription, kind: .baseline, scriptPath: "", sql: "",
+                        version: migration.version.text, description: decision.rowDescription, kind: .baseline,
+                        scriptPath: "", sql: "",
                         checksum: migration.forward.checksum, transactional: true, runID: runID, appliedBy: appliedBy))
                 result.versions[index].historyRow = row.id
             }
@@ -375,7 +398,8 @@ private struct Adopter: Sendable {
             // refuse the target as Tidemark's.
             let recorded = result.versions.filter { $0.historyRow != nil }.map(\.version)
             if !recorded.isEmpty {
-                result.reason? += "; baseline rows for \(recorded.joined(separator: ", ")) were recorded before it failed, and apply would run the others again: fix what failed, drop the tidemark_history table this adopt created, and adopt it again"
+                result.reason? +=
+                    "; baseline rows for \(recorded.joined(separator: ", ")) were recorded before it failed, and apply would run the others again: fix what failed, drop the tidemark_history table this adopt created, and adopt it again"
             }
         }
         return result
@@ -385,7 +409,9 @@ private struct Adopter: Sendable {
         result.outcome = outcome
         result.source = decision.source
         result.rowDescription = decision.rowDescription
-        result.versions = decision.versions.map { AdoptedVersion(version: $0.migration.version.text, evidence: $0.evidence, historyRow: nil) }
+        result.versions = decision.versions.map {
+            AdoptedVersion(version: $0.migration.version.text, evidence: $0.evidence, historyRow: nil)
+        }
         result.notes = decision.notes
         result.forced = decision.forced
     }
@@ -398,7 +424,9 @@ private struct Adopter: Sendable {
     }
 
     /// Reads Tidemark's history, the other tool's, and the live schema, and decides.
-    func decide(on connection: any BackendConnection, target: Target) throws(BackendError) -> Result<AdoptionDecision, AdoptRefusal> {
+    func decide(on connection: any BackendConnection, target: Target) throws(BackendError) -> Result<
+        AdoptionDecision, AdoptRefusal
+    > {
         let history = try connection.readHistory()
         // Rows of failed attempts only (an apply run before adopting, refused by the schema
         // the other tool made) change nothing: the target is still the other tool's. A failed
@@ -421,7 +449,7 @@ private struct Adopter: Sendable {
         let planVersions = plan.migrations.map(\.version)
 
         var decision: AdoptionDecision
-        if case let (tool, rows)? = found.first {
+        if case (let tool, let rows)? = found.first {
             let foreign = ForeignHistory.read(tool, rows: rows, planVersions: planVersions)
             if let problem = foreign.problem { return .failure(.foreignHistory(tool, problem)) }
             var mapped: [(migration: Migration, evidence: String)] = []
@@ -433,7 +461,9 @@ private struct Adopter: Sendable {
                 let project = plan.migrations.first?.sqitch?.project
                 let others = inEffect.filter { $0.project != project }
                 if !others.isEmpty {
-                    notes.append("\(others.count) change\(others.count == 1 ? "" : "s") of other Sqitch projects (\(Set(others.compactMap(\.project)).sorted().joined(separator: ", "))) left out")
+                    notes.append(
+                        "\(others.count) change\(others.count == 1 ? "" : "s") of other Sqitch projects (\(Set(others.compactMap(\.project)).sorted().joined(separator: ", "))) left out"
+                    )
                 }
                 inEffect.removeAll { $0.project != project }
             }
@@ -448,10 +478,15 @@ private struct Adopter: Sendable {
                     do {
                         computed = SqitchChange.scriptHash(of: try FileContents.data(atPath: path))
                     } catch {
-                        throw .queryFailed(target: target.name, message: "cannot read \(path): \(error.localizedDescription)", sqlState: nil)
+                        throw .queryFailed(
+                            target: target.name, message: "cannot read \(path): \(error.localizedDescription)",
+                            sqlState: nil)
                     }
                     if computed != recorded {
-                        return .failure(.scriptHashMismatch(change: version.script ?? migration.description, script: path, recorded: recorded, computed: computed))
+                        return .failure(
+                            .scriptHashMismatch(
+                                change: version.script ?? migration.description, script: path, recorded: recorded,
+                                computed: computed))
                     }
                 }
                 if let recorded = version.checksum {
@@ -460,10 +495,14 @@ private struct Adopter: Sendable {
                     do {
                         computed = try FlywayChecksum.ofFile(atPath: path)
                     } catch {
-                        throw .queryFailed(target: target.name, message: "cannot read \(path): \(error.localizedDescription)", sqlState: nil)
+                        throw .queryFailed(
+                            target: target.name, message: "cannot read \(path): \(error.localizedDescription)",
+                            sqlState: nil)
                     }
                     if computed != recorded {
-                        return .failure(.checksumMismatch(version: migration.version.text, script: path, recorded: recorded, computed: computed))
+                        return .failure(
+                            .checksumMismatch(
+                                version: migration.version.text, script: path, recorded: recorded, computed: computed))
                     }
                 }
                 mapped.append((migration, version.evidence.rawValue))
@@ -474,7 +513,9 @@ private struct Adopter: Sendable {
                 source: tool.rawValue, rowDescription: "adopted from \(tool.rawValue)", versions: mapped,
                 notes: notes + Self.unverified(tool, mapped))
         } else if let baseline {
-            let versions = plan.migrations.filter { $0.version <= baseline }.map { (migration: $0, evidence: "baseline") }
+            let versions = plan.migrations.filter { $0.version <= baseline }.map {
+                (migration: $0, evidence: "baseline")
+            }
             decision = AdoptionDecision(
                 source: "baseline", rowDescription: "baseline --baseline \(baseline.text)", versions: versions,
                 notes: ["no tool's history: the versions up to \(baseline.text) are taken on your word (--baseline)"])
@@ -484,14 +525,18 @@ private struct Adopter: Sendable {
 
         if !history.isEmpty {
             let attempts = "\(history.count) failed attempt\(history.count == 1 ? "" : "s")"
-            decision.notes.append("tidemark_history holds only \(attempts) (an apply before adopting); they change nothing and stay in the history")
+            decision.notes.append(
+                "tidemark_history holds only \(attempts) (an apply before adopting); they change nothing and stay in the history"
+            )
         }
         guard let top = decision.versions.last?.migration.version else {
             decision.notes.append("no version is in effect: apply will run every version")
             return .success(decision)
         }
         guard let expected = fingerprints?.fingerprint(of: top.text, backend: target.backendKind) else {
-            decision.notes.append("fingerprints.json has no \(target.backendKind.rawValue) fingerprint of version \(top.text): the live schema was not compared")
+            decision.notes.append(
+                "fingerprints.json has no \(target.backendKind.rawValue) fingerprint of version \(top.text): the live schema was not compared"
+            )
             return .success(decision)
         }
         // The other tool's table stays (the way back), and no recorded fingerprint has it.
@@ -518,7 +563,9 @@ private struct Adopter: Sendable {
         switch tool {
         case .golangMigrate:
             let below = mapped.filter { $0.evidence == ForeignVersion.Evidence.belowLatest.rawValue }.count
-            return ["golang-migrate records neither checksums nor earlier versions: \(below) version\(below == 1 ? "" : "s") below its latest taken as applied"]
+            return [
+                "golang-migrate records neither checksums nor earlier versions: \(below) version\(below == 1 ? "" : "s") below its latest taken as applied"
+            ]
         case .diesel:
             return ["Diesel records no checksums: the scripts were not compared with what ran"]
         case .sqitch:

@@ -12,7 +12,8 @@ package struct ApplyRequest: Sendable {
     /// Plan from the targets' live state, or execute a rollout saved by `plan --out`.
     package enum Source: Sendable, Hashable {
         /// The inventory file; the selection, version and strategy say what to plan.
-        case inventory(String, selection: TargetSelection = .all, desiredVersion: String? = nil, strategy: Strategy = .auto)
+        case inventory(
+            String, selection: TargetSelection = .all, desiredVersion: String? = nil, strategy: Strategy = .auto)
         /// A saved rollout, and the inventory to use when the file does not name one.
         case savedRollout(path: String, inventory: String? = nil)
     }
@@ -66,7 +67,8 @@ package struct ApplyRequest: Sendable {
 
     package init(
         source: Source, confirmation: ProductionConfirmation, runID: String = RunIdentity.makeRunID(),
-        appliedBy: String = RunIdentity.currentOperator(), environment: [String: String] = ProcessInfo.processInfo.environment
+        appliedBy: String = RunIdentity.currentOperator(),
+        environment: [String: String] = ProcessInfo.processInfo.environment
     ) {
         self.source = source
         self.confirmation = confirmation
@@ -149,7 +151,9 @@ package struct ApplyRun: Sendable {
 
     /// Runs `request`; input problems, a held run lock and a refused confirmation throw before
     /// anything is written. Everything after that ends in the returned result.
-    package func run(_ request: ApplyRequest, observer: some ApplyObserver = SilentApplyObserver()) async throws(FleetError) -> ApplyResult {
+    package func run(_ request: ApplyRequest, observer: some ApplyObserver = SilentApplyObserver())
+        async throws(FleetError) -> ApplyResult
+    {
         let source = try ResolvedSource(request.source)
         let runLock = request.dryRun ? nil : try takeRunLock(source: source, request: request)
         defer { withExtendedLifetime(runLock) {} }
@@ -160,7 +164,9 @@ package struct ApplyRun: Sendable {
     private func takeRunLock(source: ResolvedSource, request: ApplyRequest) throws(FleetError) -> RunLock {
         let inventoryFile = source.inventoryFile
         do {
-            return try RunLock.acquire(inventoryFile: inventoryFile, scope: source.lockScope, runID: request.runID, appliedBy: request.appliedBy)
+            return try RunLock.acquire(
+                inventoryFile: inventoryFile, scope: source.lockScope, runID: request.runID,
+                appliedBy: request.appliedBy)
         } catch let held as RunLock.Held {
             throw .runLockHeld(held)
         } catch {
@@ -181,7 +187,9 @@ enum ResolvedSource: Sendable {
         case .savedRollout(let path, let inventory):
             let rollout: Rollout
             do { rollout = try RolloutFile.read(at: path) } catch { throw .rolloutFile(error) }
-            guard let inventoryFile = inventory ?? rollout.inventoryFile else { throw .rolloutFile(.noInventory(path: path)) }
+            guard let inventoryFile = inventory ?? rollout.inventoryFile else {
+                throw .rolloutFile(.noInventory(path: path))
+            }
             self = .saved(path: path, rollout, inventoryFile: inventoryFile)
         }
     }
@@ -215,12 +223,14 @@ struct LocalOutcomes: OutcomeSource {
         var snapshot: FleetSnapshot
         switch source {
         case .fresh(let inventoryFile, let selection, let desiredVersion, let strategy):
-            snapshot = try await FleetSnapshot.load(inventoryFile: inventoryFile, selection: selection, registry: registry, logger: logger)
+            snapshot = try await FleetSnapshot.load(
+                inventoryFile: inventoryFile, selection: selection, registry: registry, logger: logger)
             snapshot.plan = try FleetInputs.acknowledging(request.lockAcknowledgements, in: snapshot.plan)
             rollout = try snapshot.rollout(to: desiredVersion, strategy: strategy)
         case .saved(let path, let saved, let inventoryFile):
             snapshot = try await FleetSnapshot.load(
-                inventoryFile: inventoryFile, selection: TargetSelection(targets: saved.targets.map(\.target)), registry: registry,
+                inventoryFile: inventoryFile, selection: TargetSelection(targets: saved.targets.map(\.target)),
+                registry: registry,
                 logger: logger)
             let changes = saved.targets.compactMap { planned -> String? in
                 guard let state = snapshot.states[planned.target] else { return "\(planned.target): unreachable" }
@@ -237,7 +247,9 @@ struct LocalOutcomes: OutcomeSource {
         var windowOverride: WindowOverride?
         if let reason = request.windowOverride {
             let closed = WindowRule.closedEnvironments(of: rollout, inventory: snapshot.inventory, at: now)
-            if !closed.isEmpty { windowOverride = WindowOverride(reason: reason, by: request.appliedBy, environments: closed) }
+            if !closed.isEmpty {
+                windowOverride = WindowOverride(reason: reason, by: request.appliedBy, environments: closed)
+            }
             rollout = WindowRule.cleared(rollout)
         } else {
             rollout = WindowRule.applied(to: rollout, inventory: snapshot.inventory, at: now)
@@ -255,11 +267,14 @@ struct LocalOutcomes: OutcomeSource {
         return prepared
     }
 
-    func sinks(for prepared: PreparedRun, request: ApplyRequest, startedAt: Date, traceID: String?) async throws(FleetError) -> any RunSinks {
+    func sinks(for prepared: PreparedRun, request: ApplyRequest, startedAt: Date, traceID: String?)
+        async throws(FleetError) -> any RunSinks
+    {
         do {
             return try await RunNotifications.start(
                 inventory: prepared.inventory, rollout: prepared.rollout, runID: request.runID, startedAt: startedAt,
-                environment: request.environment, outbox: request.stateDirectory.outbox, logger: logger, traceID: traceID,
+                environment: request.environment, outbox: request.stateDirectory.outbox, logger: logger,
+                traceID: traceID,
                 note: prepared.windowOverride.map { "\($0.historyNote) in \($0.environments.joined(separator: ", "))" })
         } catch {
             throw .notifySettings(error.description)
@@ -267,10 +282,12 @@ struct LocalOutcomes: OutcomeSource {
     }
 
     func outcomes(
-        of prepared: PreparedRun, request: ApplyRequest, driftGate: DriftGate?, sinks: any RunSinks, observer: any ApplyObserver
+        of prepared: PreparedRun, request: ApplyRequest, driftGate: DriftGate?, sinks: any RunSinks,
+        observer: any ApplyObserver
     ) async -> [TargetOutcome] {
         var executor = RolloutExecutor(
-            inventory: prepared.inventory, plan: prepared.plan, registry: registry, runID: request.runID, appliedBy: request.appliedBy,
+            inventory: prepared.inventory, plan: prepared.plan, registry: registry, runID: request.runID,
+            appliedBy: request.appliedBy,
             logger: logger, control: request.control, concurrency: request.concurrency)
         executor.backups = request.backups
         executor.verify = request.verify

@@ -36,7 +36,9 @@ package struct BackupRun: Sendable {
     package func backup(_ target: Target, to path: String) async throws(FleetError) -> BackupRecord {
         let runner = runner(for: target)
         do {
-            return try await DispatchWorkers(count: 1, label: "tidemark-backup").run { try runner.backup(target, to: path) }
+            return try await DispatchWorkers(count: 1, label: "tidemark-backup").run {
+                try runner.backup(target, to: path)
+            }
         } catch let failure as BackupRunner.Failure {
             throw .backup(failure.description, locked: failure.locked)
         } catch {
@@ -52,7 +54,9 @@ package struct BackupRun: Sendable {
         }
         let runner = runner(for: target)
         do {
-            try await DispatchWorkers(count: 1, label: "tidemark-restore").run { try runner.restore(target, from: path) }
+            try await DispatchWorkers(count: 1, label: "tidemark-restore").run {
+                try runner.restore(target, from: path)
+            }
         } catch let failure as BackupRunner.Failure {
             throw .backup(failure.description, locked: failure.locked)
         } catch {

@@ -20,13 +20,16 @@ enum DiscoveryCommand {
         guard let executable = resolve(program, in: directory, path: environment["PATH"] ?? "/usr/bin:/bin") else {
             return .failure(
                 DiscoveryProblem(
-                    "the program '\(PrintableText.escaped(program))' is not an executable file (looked \(program.contains("/") ? "in \(directory)" : "on PATH"))"))
+                    "the program '\(PrintableText.escaped(program))' is not an executable file (looked \(program.contains("/") ? "in \(directory)" : "on PATH"))"
+                ))
         }
-        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("tidemark-discover-\(UUID().uuidString)")
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "tidemark-discover-\(UUID().uuidString)")
         do {
             try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
         } catch {
-            return .failure(DiscoveryProblem("cannot make a temporary folder for its output: \(error.localizedDescription)"))
+            return .failure(
+                DiscoveryProblem("cannot make a temporary folder for its output: \(error.localizedDescription)"))
         }
         defer { try? FileManager.default.removeItem(at: scratch) }
         let outURL = scratch.appendingPathComponent("stdout")
@@ -53,7 +56,8 @@ enum DiscoveryCommand {
             process.standardInput = FileHandle.nullDevice
             try process.run()
         } catch {
-            return .failure(DiscoveryProblem("cannot start '\(PrintableText.escaped(program))': \(error.localizedDescription)"))
+            return .failure(
+                DiscoveryProblem("cannot start '\(PrintableText.escaped(program))': \(error.localizedDescription)"))
         }
         let seconds = Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18
         if finished.wait(timeout: .now() + seconds) == .timedOut {
@@ -64,19 +68,26 @@ enum DiscoveryCommand {
             }
             return .failure(
                 DiscoveryProblem(
-                    "'\(PrintableText.escaped(program))' did not finish within \(DurationText.text(timeout)) and was stopped; make it faster or set timeout: on the source\(stderrText(errURL))"))
+                    "'\(PrintableText.escaped(program))' did not finish within \(DurationText.text(timeout)) and was stopped; make it faster or set timeout: on the source\(stderrText(errURL))"
+                ))
         }
         guard process.terminationReason == .exit, process.terminationStatus == 0 else {
             let how =
                 process.terminationReason == .exit
-                ? "exited with status \(process.terminationStatus)" : "was killed by signal \(process.terminationStatus)"
+                ? "exited with status \(process.terminationStatus)"
+                : "was killed by signal \(process.terminationStatus)"
             return .failure(DiscoveryProblem("'\(PrintableText.escaped(program))' \(how)\(stderrText(errURL))"))
         }
         let size = (try? FileManager.default.attributesOfItem(atPath: outURL.path)[.size] as? Int) ?? 0
         guard size <= outputLimit else {
-            return .failure(DiscoveryProblem("'\(PrintableText.escaped(program))' printed \(size) bytes, more than the \(outputLimit) a command source may print"))
+            return .failure(
+                DiscoveryProblem(
+                    "'\(PrintableText.escaped(program))' printed \(size) bytes, more than the \(outputLimit) a command source may print"
+                ))
         }
-        guard let data = FileManager.default.contents(atPath: outURL.path), let text = String(data: data, encoding: .utf8) else {
+        guard let data = FileManager.default.contents(atPath: outURL.path),
+            let text = String(data: data, encoding: .utf8)
+        else {
             return .failure(DiscoveryProblem("the output of '\(PrintableText.escaped(program))' is not UTF-8 text"))
         }
         return .success(text)
@@ -87,20 +98,25 @@ enum DiscoveryCommand {
         guard let data = FileManager.default.contents(atPath: url.path), !data.isEmpty else { return "" }
         let text = String(decoding: data.suffix(16 * 1024), as: UTF8.self)
         let lines = text.split(separator: "\n", omittingEmptySubsequences: true).suffix(shownErrorLines)
-        return "; it printed on standard error:\n" + lines.map { "    " + PrintableText.escaped(String($0)) }.joined(separator: "\n")
+        return "; it printed on standard error:\n"
+            + lines.map { "    " + PrintableText.escaped(String($0)) }.joined(separator: "\n")
     }
 
     /// The program's path: a name with a `/` against the inventory's folder, a bare name on PATH.
     static func resolve(_ program: String, in directory: String, path: String) -> String? {
         let manager = FileManager.default
         if program.contains("/") {
-            let full = program.hasPrefix("/") ? program : URL(fileURLWithPath: directory).appendingPathComponent(program).standardized.path
+            let full =
+                program.hasPrefix("/")
+                ? program : URL(fileURLWithPath: directory).appendingPathComponent(program).standardized.path
             return manager.isExecutableFile(atPath: full) ? full : nil
         }
         for folder in path.split(separator: ":") where !folder.isEmpty {
             let candidate = "\(folder)/\(program)"
             var isDirectory: ObjCBool = false
-            if manager.fileExists(atPath: candidate, isDirectory: &isDirectory), !isDirectory.boolValue, manager.isExecutableFile(atPath: candidate) {
+            if manager.fileExists(atPath: candidate, isDirectory: &isDirectory), !isDirectory.boolValue,
+                manager.isExecutableFile(atPath: candidate)
+            {
                 return candidate
             }
         }

@@ -87,10 +87,13 @@ package enum FleetError: Error, Sendable, CustomStringConvertible {
         case .inventory(let problems): return problems.description
         case .plan(let problems): return problems.description
         case .unknownEnvironment(let name, let inventory, let known):
-            let hint = Suggestion.closest(to: name, among: known).map { "did you mean '\($0)'?" } ?? "environments: \(known.joined(separator: ", "))"
+            let hint =
+                Suggestion.closest(to: name, among: known).map { "did you mean '\($0)'?" }
+                ?? "environments: \(known.joined(separator: ", "))"
             return "\(inventory): no environment named '\(name)'; \(hint)"
         case .unknownTarget(let name, let inventory, let known):
-            let hint = Suggestion.closest(to: name, among: known).map { "did you mean '\($0)'?" }
+            let hint =
+                Suggestion.closest(to: name, among: known).map { "did you mean '\($0)'?" }
                 ?? "targets: \(known.prefix(8).joined(separator: ", "))\(known.count > 8 ? ", …" : "")"
             return "\(inventory): no target named '\(name)'; \(hint)"
         case .partition(let text, let reason): return "--partition \(text): \(reason)."
@@ -102,43 +105,57 @@ package enum FleetError: Error, Sendable, CustomStringConvertible {
         case .staleRollout(let path, let changes):
             return "\(path): refusing to apply a stale rollout; nothing was run.\n" + changes.joined(separator: "\n")
         case .runLockHeld(let held): return held.description
-        case .runLockUnavailable(let inventory, let message): return "cannot take the run lock for \(inventory): \(message)"
+        case .runLockUnavailable(let inventory, let message):
+            return "cannot take the run lock for \(inventory): \(message)"
         case .confirmationRequired(let names):
-            return "refusing to write to \(names.count) prod target\(names.count == 1 ? "" : "s") (\(TargetNames.compressed(names))) without confirmation: standard input is not a terminal, so pass --yes."
+            return
+                "refusing to write to \(names.count) prod target\(names.count == 1 ? "" : "s") (\(TargetNames.compressed(names))) without confirmation: standard input is not a terminal, so pass --yes."
         case .notConfirmed: return "not confirmed; nothing was changed."
         case .notifySettings(let message): return message
         case .noFingerprints(let directory):
-            return "\(FingerprintFile.path(inPlan: directory)): no recorded fingerprints; run `tidemark rehearse --plan \(directory) --record` first."
+            return
+                "\(FingerprintFile.path(inPlan: directory)): no recorded fingerprints; run `tidemark rehearse --plan \(directory) --record` first."
         case .fingerprints(let error): return error.description
         case .unreadable(let error): return error.description
         case .runReport(let runID, let path, let reason):
-            return "\(path): cannot read the report of run \(runID) (\(reason)); `ls \(URL(fileURLWithPath: path).deletingLastPathComponent().path)` lists the runs kept here."
+            return
+                "\(path): cannot read the report of run \(runID) (\(reason)); `ls \(URL(fileURLWithPath: path).deletingLastPathComponent().path)` lists the runs kept here."
         case .notDirty(let targets, let inventory):
             let names = targets.map { "'\($0)'" }.joined(separator: ", ")
-            return "\(inventory): \(names) \(targets.count == 1 ? "is" : "are") not dirty; repair only acts on a target whose no-transaction step failed (see `tidemark status -i \(RepairHint.shellWord(inventory))`)."
+            return
+                "\(inventory): \(names) \(targets.count == 1 ? "is" : "are") not dirty; repair only acts on a target whose no-transaction step failed (see `tidemark status -i \(RepairHint.shellWord(inventory))`)."
         case .discovery(let problems):
-            return problems.joined(separator: "\n") + "\nthe fleet could not be read, so nothing ran; fix the source, or mark it optional: true to go on without it."
+            return problems.joined(separator: "\n")
+                + "\nthe fleet could not be read, so nothing ran; fix the source, or mark it optional: true to go on without it."
         case .adoptBaseline(let text, let directory, let latest):
             let range = latest.map { "its versions end at \($0)" } ?? "it has no versions"
-            return "--baseline \(text): the plan \(directory) has no version \(text) (\(range)); give the version the untracked targets are at."
-        case .rehearsalRange(let option, let text, let plan): return "\(option) \(text): plan \(plan) has no version \(text)"
+            return
+                "--baseline \(text): the plan \(directory) has no version \(text) (\(range)); give the version the untracked targets are at."
+        case .rehearsalRange(let option, let text, let plan):
+            return "\(option) \(text): plan \(plan) has no version \(text)"
         case .scratchDatabase(let message): return "rehearse: \(message)"
         case .recordFingerprints(let message): return message
         case .backup(let message, _): return message
         case .noBackupFile(let path): return "\(path): no such backup file."
-        case .restoreNeedsConfirmation(let target): return "refusing to restore prod target \(target) without confirmation: pass --yes."
+        case .restoreNeedsConfirmation(let target):
+            return "refusing to restore prod target \(target) without confirmation: pass --yes."
         case .runnerReports(let runID, let asked, let found):
-            let list = found.map { "\(PrintableText.escaped($0.runner)) (\(PrintableText.escaped($0.path)))" }.joined(separator: ", ")
+            let list = found.map { "\(PrintableText.escaped($0.runner)) (\(PrintableText.escaped($0.path)))" }.joined(
+                separator: ", ")
             let whole = "or assemble the whole run from the control database with --control URL"
             if let asked {
-                return "run \(runID) has no report of runner \(PrintableText.escaped(asked)) here; the runners' reports kept here: \(list); pick one with --runner NAME (or its runner id), \(whole)."
+                return
+                    "run \(runID) has no report of runner \(PrintableText.escaped(asked)) here; the runners' reports kept here: \(list); pick one with --runner NAME (or its runner id), \(whole)."
             }
-            return "run \(runID) has no report of its own here but one from each of \(found.count) runners: \(list); pick one with --runner NAME (or its runner id), \(whole)."
+            return
+                "run \(runID) has no report of its own here but one from each of \(found.count) runners: \(list); pick one with --runner NAME (or its runner id), \(whole)."
         case .badClock(let text):
-            return "TIDEMARK_NOW='\(PrintableText.escaped(text))' is not an ISO 8601 instant; write e.g. TIDEMARK_NOW=2026-12-08T03:30:00+01:00, or unset it."
+            return
+                "TIDEMARK_NOW='\(PrintableText.escaped(text))' is not an ISO 8601 instant; write e.g. TIDEMARK_NOW=2026-12-08T03:30:00+01:00, or unset it."
         case .unknownLockOkVersion(let text, let directory, let versions):
             let known = versions.isEmpty ? "it has no versions" : "its versions: \(versions.joined(separator: ", "))"
-            return "--lock-ok \(PrintableText.escaped(text)): the plan \(PrintableText.escaped(directory)) has no version \(PrintableText.escaped(text)) (\(known)); give the version whose forward script's lock risk you accept."
+            return
+                "--lock-ok \(PrintableText.escaped(text)): the plan \(PrintableText.escaped(directory)) has no version \(PrintableText.escaped(text)) (\(known)); give the version whose forward script's lock risk you accept."
         case .repairNeedsFingerprints(let versions, let backends, let directory):
             let plan = RepairHint.shellWord(directory)
             let commands = backends.map { backend in
@@ -146,7 +163,8 @@ package enum FleetError: Error, Sendable, CustomStringConvertible {
                     ? "`tidemark rehearse --plan \(plan) --url postgres://SCRATCH_SERVER/DB --record`"
                     : "`tidemark rehearse --plan \(plan) --record`"
             }
-            return "\(FingerprintFile.path(inPlan: directory)): no recorded \(backends.map(\.rawValue).joined(separator: " and ")) fingerprint for version \(versions.joined(separator: ", ")), so --auto can prove nothing and changed nothing; run \(commands.joined(separator: " and ")) first, or decide by hand with --mark-failed-step."
+            return
+                "\(FingerprintFile.path(inPlan: directory)): no recorded \(backends.map(\.rawValue).joined(separator: " and ")) fingerprint for version \(versions.joined(separator: ", ")), so --auto can prove nothing and changed nothing; run \(commands.joined(separator: " and ")) first, or decide by hand with --mark-failed-step."
         }
     }
 }

@@ -17,7 +17,9 @@ package enum FleetInputs {
 
     /// The inventory at `path` with its `discover:` sources read and their targets merged in
     /// (docs/tenants.md#discovered-targets): what every command that reads the fleet starts from.
-    package static func fleet(at path: String, registry: BackendRegistry, logger: Logger) async throws(FleetError) -> Inventory {
+    package static func fleet(at path: String, registry: BackendRegistry, logger: Logger) async throws(FleetError)
+        -> Inventory
+    {
         try await TargetDiscovery(registry: registry, logger: logger).resolve(inventory(at: path))
     }
 
@@ -33,7 +35,9 @@ package enum FleetInputs {
     /// The plan's recorded fingerprints (`fingerprints.json`); none recorded is an error naming
     /// the `tidemark rehearse … --record` that writes them.
     package static func fingerprints(of plan: Plan) throws(FleetError) -> FingerprintFile {
-        guard let loaded = try recordedFingerprints(of: plan) else { throw .noFingerprints(planDirectory: plan.directory) }
+        guard let loaded = try recordedFingerprints(of: plan) else {
+            throw .noFingerprints(planDirectory: plan.directory)
+        }
         return loaded
     }
 
@@ -49,11 +53,15 @@ package enum FleetInputs {
 
     /// `plan` with `acknowledgements` (`--lock-ok VERSION --reason TEXT`) in its forward
     /// scripts; a version the plan does not hold is an input error naming the plan's versions.
-    package static func acknowledging(_ acknowledgements: [LockAcknowledgement], in plan: Plan) throws(FleetError) -> Plan {
+    package static func acknowledging(_ acknowledgements: [LockAcknowledgement], in plan: Plan) throws(FleetError)
+        -> Plan
+    {
         for acknowledgement in acknowledgements {
             let version = Version(acknowledgement.version, style: plan.versionStyle)
             if version.flatMap({ plan.migration($0) }) == nil {
-                throw .unknownLockOkVersion(acknowledgement.version, planDirectory: plan.directory, versions: plan.migrations.map(\.version.text))
+                throw .unknownLockOkVersion(
+                    acknowledgement.version, planDirectory: plan.directory,
+                    versions: plan.migrations.map(\.version.text))
             }
         }
         return plan.acknowledgingLockRisks(acknowledgements)

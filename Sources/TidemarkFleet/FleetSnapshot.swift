@@ -15,7 +15,10 @@ package struct FleetSnapshot: Sendable {
     /// Targets whose state could not be read, with the reason.
     package var unreachable: [String: BackendError]
 
-    package init(inventory: Inventory, plan: Plan, targets: [Target], states: [String: TargetState], unreachable: [String: BackendError]) {
+    package init(
+        inventory: Inventory, plan: Plan, targets: [Target], states: [String: TargetState],
+        unreachable: [String: BackendError]
+    ) {
         self.inventory = inventory
         self.plan = plan
         self.targets = targets
@@ -27,19 +30,22 @@ package struct FleetSnapshot: Sendable {
     /// Reading never creates a database; `missingDatabases` says whether a target whose
     /// database does not exist yet is unreachable (`status`) or empty (`plan`, `apply`).
     package static func load(
-        inventoryFile: String, selection: TargetSelection, missingDatabases: FleetReader.MissingDatabases = .readAsEmpty,
+        inventoryFile: String, selection: TargetSelection,
+        missingDatabases: FleetReader.MissingDatabases = .readAsEmpty,
         registry: BackendRegistry, logger: Logger
     ) async throws(FleetError) -> FleetSnapshot {
         let inventory = try await FleetInputs.fleet(at: inventoryFile, registry: registry, logger: logger)
         let plan = try FleetInputs.plan(at: inventory.planDirectory)
         return await read(
-            inventory: inventory, plan: plan, targets: try selection.select(from: inventory), missingDatabases: missingDatabases,
+            inventory: inventory, plan: plan, targets: try selection.select(from: inventory),
+            missingDatabases: missingDatabases,
             registry: registry, logger: logger)
     }
 
     /// Reads the state of `targets`, at most the inventory's concurrency (up to 16) at a time.
     package static func read(
-        inventory: Inventory, plan: Plan, targets: [Target], missingDatabases: FleetReader.MissingDatabases = .readAsEmpty,
+        inventory: Inventory, plan: Plan, targets: [Target],
+        missingDatabases: FleetReader.MissingDatabases = .readAsEmpty,
         registry: BackendRegistry, logger: Logger
     ) async -> FleetSnapshot {
         let workers = DispatchWorkers(count: WavePolicy.readWorkers(inventory), label: "tidemark-read")
@@ -54,7 +60,8 @@ package struct FleetSnapshot: Sendable {
             case .failure(let error): unreachable[name] = error
             }
         }
-        return FleetSnapshot(inventory: inventory, plan: plan, targets: targets, states: states, unreachable: unreachable)
+        return FleetSnapshot(
+            inventory: inventory, plan: plan, targets: targets, states: states, unreachable: unreachable)
     }
 
     /// The rollout for the targets whose state could be read.
@@ -69,7 +76,8 @@ package struct FleetSnapshot: Sendable {
     package var unreachableOutcomes: [TargetOutcome] {
         unreachable.sorted { $0.key < $1.key }.map { name, error in
             TargetOutcome(
-                target: name, environment: inventory.target(named: name)?.environment ?? "", action: .none, outcome: .failed,
+                target: name, environment: inventory.target(named: name)?.environment ?? "", action: .none,
+                outcome: .failed,
                 reason: "its state could not be read", fromVersion: nil, toVersion: nil, error: error.description)
         }
     }

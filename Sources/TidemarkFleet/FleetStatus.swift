@@ -36,12 +36,14 @@ package enum FleetStatus {
     /// One row per selected target, in wave order.
     package static func rows(_ snapshot: FleetSnapshot) -> [StatusRow] {
         let plan = snapshot.plan
-        let desired = Planner(inventory: snapshot.inventory, plan: plan).desiredBaseVersions(upTo: plan.latestUsableVersion)
+        let desired = Planner(inventory: snapshot.inventory, plan: plan).desiredBaseVersions(
+            upTo: plan.latestUsableVersion)
         let selected = Set(snapshot.targets.map(\.name))
         return snapshot.inventory.waves.flatMap { environment in
             environment.targets.filter { selected.contains($0.name) }.map { target in
                 var row = StatusRow(
-                    environment: environment.name, target: target.name, tier: environment.tier.rawValue, version: nil, pending: [],
+                    environment: environment.name, target: target.name, tier: environment.tier.rawValue, version: nil,
+                    pending: [],
                     quarantinedApplied: [], dirty: false)
                 guard let state = snapshot.states[target.name] else {
                     row.error = snapshot.unreachable[target.name]?.detail
@@ -64,7 +66,8 @@ package enum FleetStatus {
                 row.lastRun = state.lastEntry.map {
                     let result: String
                     if $0.isBackfillInProgress {
-                        result = " (in progress: \(state.backfillStatus?.text ?? "backfill, \($0.batch?.rows ?? 0) rows"))"
+                        result =
+                            " (in progress: \(state.backfillStatus?.text ?? "backfill, \($0.batch?.rows ?? 0) rows"))"
                     } else {
                         result = $0.success ? "" : " (failed)"
                     }
@@ -93,7 +96,8 @@ package enum FleetStatus {
         for row in rows where row.error == nil { versions[row.target] = row.version }
         let workers = DispatchWorkers(count: WavePolicy.readWorkers(snapshot.inventory), label: "tidemark-drift")
         var check = DriftCheck(registry: registry, logger: logger)
-        check.recordHint = RepairHint.rehearseRecord(inventoryFile: snapshot.inventory.file, planDirectory: snapshot.plan.directory)
+        check.recordHint = RepairHint.rehearseRecord(
+            inventoryFile: snapshot.inventory.file, planDirectory: snapshot.plan.directory)
         let results = await check.check(
             snapshot.targets, versions: versions, inventory: snapshot.inventory, pool: workers,
             recorded: { version, backend in file.fingerprint(of: version, backend: backend) })
@@ -116,11 +120,13 @@ extension FleetStatus {
     /// `status --html`: the fleet drawn, each target coloured by version, dirty and drift marked.
     package static func page(_ rows: [StatusRow], snapshot: FleetSnapshot, at date: Date = Date()) -> String {
         FleetPage.render(
-            inventory: snapshot.inventory.name, plan: snapshot.plan.name, versions: snapshot.plan.migrations.map(\.version.text),
+            inventory: snapshot.inventory.name, plan: snapshot.plan.name,
+            versions: snapshot.plan.migrations.map(\.version.text),
             latest: snapshot.plan.latestUsableVersion?.text,
             targets: rows.map { row in
                 FleetPage.Target(
-                    environment: row.environment, target: row.target, version: row.version, pending: row.pending, dirty: row.dirty,
+                    environment: row.environment, target: row.target, version: row.version, pending: row.pending,
+                    dirty: row.dirty,
                     converged: row.converged, drift: row.drift?.status, error: row.error)
             }, at: date)
     }

@@ -31,7 +31,9 @@ package enum PlanLint {
             let scripts = [(migration.forward, StepKind.forward)] + (migration.undo.map { [($0, StepKind.undo)] } ?? [])
             for (script, kind) in scripts {
                 if dialect.isMySQLFamily {
-                    if let note = LintReport.NonTransactionalScript(script: script, version: migration.version.text, kind: kind) {
+                    if let note = LintReport.NonTransactionalScript(
+                        script: script, version: migration.version.text, kind: kind)
+                    {
                         nonTransactional.append(note)
                     }
                     for finding in MySQLOnlineDDL.findings(in: script.sql, server: dialect) {
@@ -44,7 +46,8 @@ package enum PlanLint {
                 }
                 guard dialect.product == .postgresql else { continue }
                 // A batched script's one statement is the fix for an unbatched data change (docs/backfills.md).
-                for finding in LockRiskClassifier.findings(in: script.sql) where script.batch == nil || finding.rule != .unbatchedDataChange {
+                for finding in LockRiskClassifier.findings(in: script.sql)
+                where script.batch == nil || finding.rule != .unbatchedDataChange {
                     findings.append(
                         LintReport.Finding(
                             script: script.path, version: migration.version.text, kind: kind, line: finding.line,
@@ -53,7 +56,8 @@ package enum PlanLint {
                 }
             }
         }
-        var report = LintReport(plan: plan.name, directory: plan.directory, scripts: scriptCount(plan), findings: findings)
+        var report = LintReport(
+            plan: plan.name, directory: plan.directory, scripts: scriptCount(plan), findings: findings)
         report.dialect = dialect.description
         report.nonTransactional = nonTransactional
         report.onlineDDL = onlineDDL
@@ -89,7 +93,8 @@ package struct LintReport: Sendable, Hashable, Codable {
         package var acknowledged: String?
 
         package init(
-            script: String, version: String, kind: StepKind, line: Int, endLine: Int, rule: LockRule, relations: [String],
+            script: String, version: String, kind: StepKind, line: Int, endLine: Int, rule: LockRule,
+            relations: [String],
             acknowledged: String?
         ) {
             self.script = script
@@ -125,7 +130,8 @@ package struct LintReport: Sendable, Hashable, Codable {
                 return
             }
             guard let first = statements.first(where: { !$0.isDML }) else { return nil }
-            self.init(script: script.path, version: version, kind: kind, statements: statements.count, firstLine: first.line)
+            self.init(
+                script: script.path, version: version, kind: kind, statements: statements.count, firstLine: first.line)
         }
 
         package init(script: String, version: String, kind: StepKind, statements: Int, firstLine: Int) {

@@ -19,7 +19,8 @@ package struct RehearseRun: Sendable {
     package var logger: Logger
 
     package init(
-        plan: Plan, scratch: any ScratchDatabaseProvider, from: String? = nil, to: String? = nil, keepGoing: Bool = false,
+        plan: Plan, scratch: any ScratchDatabaseProvider, from: String? = nil, to: String? = nil,
+        keepGoing: Bool = false,
         record: Bool = false, logger: Logger
     ) {
         self.plan = plan
@@ -40,7 +41,8 @@ package struct RehearseRun: Sendable {
     /// Runs the rehearsal on one dedicated thread; `onResult` sees each version's verdict as it comes.
     package func run(onResult: @escaping @Sendable (RehearsalResult) -> Void) async throws(FleetError) -> Result {
         let rehearsal = Rehearsal(
-            plan: plan, scratch: scratch, logger: logger, from: try version(from, "--from"), to: try version(to, "--to"),
+            plan: plan, scratch: scratch, logger: logger, from: try version(from, "--from"),
+            to: try version(to, "--to"),
             keepGoing: keepGoing)
         let pool = DispatchWorkers(count: 1, label: "tidemark-rehearse")
         let report: RehearsalReport
@@ -53,7 +55,8 @@ package struct RehearseRun: Sendable {
         }
         guard report.passed || record else { return Result(report: report, recordedPath: nil) }
         do {
-            let path = try FingerprintFile.record(report.fingerprints, backend: report.backend, plan: plan.name, inPlan: plan.directory)
+            let path = try FingerprintFile.record(
+                report.fingerprints, backend: report.backend, plan: plan.name, inPlan: plan.directory)
             return Result(report: report, recordedPath: path)
         } catch {
             throw .recordFingerprints("\(error)")

@@ -1,10 +1,10 @@
 import Foundation
 import Logging
 import TidemarkCore
-import TidemarkSQLCheck
 import TidemarkExecutor
 import TidemarkFiles
 import TidemarkPlanner
+import TidemarkSQLCheck
 
 /// What `tidemark repair` is asked to do. Thread-safe value.
 package struct RepairRequest: Sendable {
@@ -32,7 +32,8 @@ package struct RepairRequest: Sendable {
     package var lockWait: Duration = .seconds(1)
 
     package init(
-        inventoryFile: String, selection: TargetSelection = .all, mode: Mode, confirmation: ApplyRequest.ProductionConfirmation,
+        inventoryFile: String, selection: TargetSelection = .all, mode: Mode,
+        confirmation: ApplyRequest.ProductionConfirmation,
         runID: String = RunIdentity.makeRunID(), appliedBy: String = RunIdentity.currentOperator()
     ) {
         self.inventoryFile = inventoryFile
@@ -134,17 +135,20 @@ package struct RepairRun: Sendable {
         let targets = try request.selection.select(from: inventory)
         let fingerprints = try FleetInputs.recordedFingerprints(of: plan)
         let examiner = Examiner(
-            registry: registry, logger: logger, style: plan.versionStyle, fingerprints: fingerprints, lockWait: request.lockWait, plan: plan)
+            registry: registry, logger: logger, style: plan.versionStyle, fingerprints: fingerprints,
+            lockWait: request.lockWait, plan: plan)
         let workers = DispatchWorkers(count: WavePolicy.readWorkers(inventory), label: "tidemark-repair")
 
         // Pass 1: read and diagnose every selected target, each under its lock, writing nothing.
         let found = await workers.each(targets, inventory: inventory) { target, timeouts in
             Examined { () throws(BackendError) in
-                try examiner.examine(target, timeouts: timeouts, tier: inventory.environment(named: target.environment)?.tier)
+                try examiner.examine(
+                    target, timeouts: timeouts, tier: inventory.environment(named: target.environment)?.tier)
             }
         }
         var report = RepairReport(
-            inventory: inventory.name, plan: plan.name, mode: request.mode.name, targets: [], clean: [], unreachable: [:])
+            inventory: inventory.name, plan: plan.name, mode: request.mode.name, targets: [], clean: [],
+            unreachable: [:])
         for target in targets {
             switch found[target.name] {
             case .dirty(let dirty): report.targets.append(dirty)
@@ -164,17 +168,21 @@ package struct RepairRun: Sendable {
                 let versions = Set(lacking.flatMap(\.diagnosis.unrecordedVersions))
                 let backends = Set(lacking.compactMap { inventory.target(named: $0.target)?.backendKind })
                 throw .repairNeedsFingerprints(
-                    versions: versions.sorted(), backends: backends.sorted { $0.rawValue < $1.rawValue }, planDirectory: plan.directory)
+                    versions: versions.sorted(), backends: backends.sorted { $0.rawValue < $1.rawValue },
+                    planDirectory: plan.directory)
             }
         }
         let decisions = toWrite.compactMap { dirty -> (String, RepairResolution)? in
             switch request.mode {
             case .diagnose: return nil
             case .mark(let resolution): return (dirty.target, resolution)
-            case .auto: return (dirty.diagnosis.provenResolution ?? dirty.statements?.autoResolution).map { (dirty.target, $0) }
+            case .auto:
+                return (dirty.diagnosis.provenResolution ?? dirty.statements?.autoResolution).map { (dirty.target, $0) }
             }
         }
-        let prod = toWrite.filter { dirty in dirty.tier == Tier.prod.rawValue && decisions.contains { $0.0 == dirty.target } }.map(\.target)
+        let prod = toWrite.filter { dirty in
+            dirty.tier == Tier.prod.rawValue && decisions.contains { $0.0 == dirty.target }
+        }.map(\.target)
         if !prod.isEmpty {
             switch request.confirmation {
             case .given: break
@@ -187,11 +195,13 @@ package struct RepairRun: Sendable {
         // for --auto, that the schema still proves the same), then record the repair row.
         let resolutions = Dictionary(decisions, uniquingKeysWith: { first, _ in first })
         let byName = Dictionary(toWrite.map { ($0.target, $0) }, uniquingKeysWith: { first, _ in first })
-        let written = await workers.each(targets.filter { resolutions[$0.name] != nil }, inventory: inventory) { target, timeouts -> Examined in
+        let written = await workers.each(targets.filter { resolutions[$0.name] != nil }, inventory: inventory) {
+            target, timeouts -> Examined in
             guard let resolution = resolutions[target.name], let earlier = byName[target.name] else { return .clean }
             return Examined { () throws(BackendError) in
                 try examiner.record(
-                    resolution, on: target, earlier: earlier, timeouts: timeouts, proven: request.mode == .auto, runID: request.runID,
+                    resolution, on: target, earlier: earlier, timeouts: timeouts, proven: request.mode == .auto,
+                    runID: request.runID,
                     appliedBy: request.appliedBy)
             }
         }
@@ -217,11 +227,14 @@ package struct RepairRun: Sendable {
     /// Why `--auto` did not record anything for a diagnosis.
     static func unprovenNote(_ diagnosis: DirtyDiagnosis) -> String {
         switch diagnosis.verdict {
-        case .neither: return "the live schema matches neither recorded fingerprint (partly applied); fix it by hand, then mark it"
+        case .neither:
+            return "the live schema matches neither recorded fingerprint (partly applied); fix it by hand, then mark it"
         case .indistinguishable:
-            return "the fingerprints before and after the step are the same, so the schema cannot prove either; mark it by hand"
+            return
+                "the fingerprints before and after the step are the same, so the schema cannot prove either; mark it by hand"
         case .unreadable: return "its schema could not be read"
-        case .unrecorded: return "no recorded fingerprint for version \(diagnosis.unrecordedVersions.joined(separator: ", "))"
+        case .unrecorded:
+            return "no recorded fingerprint for version \(diagnosis.unrecordedVersions.joined(separator: ", "))"
         case .equalsBefore, .equalsAfter: return ""
         }
     }
@@ -295,7 +308,8 @@ private struct Examiner: Sendable {
     /// Records `resolution` if the target is still dirty at the same row and, when `proven`, the
     /// schema still proves it.
     func record(
-        _ resolution: RepairResolution, on target: Target, earlier: DirtyTarget, timeouts: Timeouts, proven: Bool, runID: String,
+        _ resolution: RepairResolution, on target: Target, earlier: DirtyTarget, timeouts: Timeouts, proven: Bool,
+        runID: String,
         appliedBy: String
     ) throws(BackendError) -> RepairRun.Examined {
         try withLock(target, timeouts: timeouts) { connection throws(BackendError) in
@@ -313,14 +327,21 @@ private struct Examiner: Sendable {
                 dirty.note = "its schema changed since it was diagnosed; run repair again"
                 return .dirty(dirty)
             }
-            if proven, dirty.diagnosis.provenResolution == nil, let statements = dirty.statements, !statements.nothingApplied {
-                return .dirty(finish(failed, statements: statements, dirty: dirty, on: connection, runID: runID, appliedBy: appliedBy))
+            if proven, dirty.diagnosis.provenResolution == nil, let statements = dirty.statements,
+                !statements.nothingApplied
+            {
+                return .dirty(
+                    finish(
+                        failed, statements: statements, dirty: dirty, on: connection, runID: runID, appliedBy: appliedBy
+                    ))
             }
             let why = proven ? "proven: \(Self.proof(dirty.diagnosis))" : "marked by hand"
             let row = try connection.run(
                 StepRequest(
-                    version: failed.version, description: resolution.rowDescription("\(why) (failed row \(failed.id))"), kind: .repair,
-                    scriptPath: "", sql: "", checksum: failed.checksum, transactional: true, runID: runID, appliedBy: appliedBy))
+                    version: failed.version, description: resolution.rowDescription("\(why) (failed row \(failed.id))"),
+                    kind: .repair,
+                    scriptPath: "", sql: "", checksum: failed.checksum, transactional: true, runID: runID,
+                    appliedBy: appliedBy))
             dirty.outcome = .repaired
             dirty.resolution = resolution
             dirty.repairRow = row.id
@@ -338,7 +359,8 @@ private struct Examiner: Sendable {
     /// it has a known inverse, runs those inverses instead, which leaves the version not applied.
     /// Either way the row written (a forward or undo of the version) ends the dirtiness.
     private func finish(
-        _ failed: HistoryEntry, statements: StatementDiagnosis, dirty: DirtyTarget, on connection: any BackendConnection, runID: String,
+        _ failed: HistoryEntry, statements: StatementDiagnosis, dirty: DirtyTarget,
+        on connection: any BackendConnection, runID: String,
         appliedBy: String
     ) -> DirtyTarget {
         var dirty = dirty
@@ -347,13 +369,16 @@ private struct Examiner: Sendable {
         do {
             let row = try connection.run(
                 StepRequest(
-                    version: failed.version, description: StatementDiagnosis.finishDescription(from: statements.failedAt, failedRow: failed.id),
-                    kind: failed.kind, scriptPath: failed.script, sql: remaining.map { $0.text + ";\n" }.joined(), checksum: failed.checksum,
+                    version: failed.version,
+                    description: StatementDiagnosis.finishDescription(from: statements.failedAt, failedRow: failed.id),
+                    kind: failed.kind, scriptPath: failed.script, sql: remaining.map { $0.text + ";\n" }.joined(),
+                    checksum: failed.checksum,
                     transactional: false, runID: runID, appliedBy: appliedBy))
             dirty.outcome = .repaired
             dirty.resolution = .resolved
             dirty.repairRow = row.id
-            dirty.note = "finished the step: ran statements \(range) (the schema showed 1-\(statements.failedAt - 1) in place, the rest not)"
+            dirty.note =
+                "finished the step: ran statements \(range) (the schema showed 1-\(statements.failedAt - 1) in place, the rest not)"
             return dirty
         } catch {
             // Undo only when the finish stopped at its own first statement: nothing of it took effect.
@@ -363,27 +388,34 @@ private struct Examiner: Sendable {
                 stoppedFirst = StatementProgress(message: message)?.completed == 0
                 // `stopped at statement 1 of 1, line 1: V2.sql:1: <error>` counts in the finishing script: keep the error.
                 let parts = message.components(separatedBy: ": ")
-                reason = parts.count > 2 && message.hasPrefix("stopped at statement ") ? parts.dropFirst(2).joined(separator: ": ") : message
+                reason =
+                    parts.count > 2 && message.hasPrefix("stopped at statement ")
+                    ? parts.dropFirst(2).joined(separator: ": ") : message
             }
             guard stoppedFirst, let undo = statements.undo else {
                 dirty.outcome = .leftDirty
-                dirty.note = "finishing the step (statements \(range)) failed again: \(reason); \(statements.undo == nil ? "a statement before it has no known inverse, so it was not undone" : "it stopped past its first statement"); fix it by hand, then mark it"
+                dirty.note =
+                    "finishing the step (statements \(range)) failed again: \(reason); \(statements.undo == nil ? "a statement before it has no known inverse, so it was not undone" : "it stopped past its first statement"); fix it by hand, then mark it"
                 return dirty
             }
             do {
                 let row = try connection.run(
                     StepRequest(
                         version: failed.version,
-                        description: "repair: undo statements 1-\(statements.failedAt - 1) of a half-applied step (failed row \(failed.id))",
-                        kind: failed.kind == .undo ? .forward : .undo, scriptPath: failed.script, sql: undo.map { $0 + ";\n" }.joined(),
+                        description:
+                            "repair: undo statements 1-\(statements.failedAt - 1) of a half-applied step (failed row \(failed.id))",
+                        kind: failed.kind == .undo ? .forward : .undo, scriptPath: failed.script,
+                        sql: undo.map { $0 + ";\n" }.joined(),
                         checksum: failed.checksum, transactional: false, runID: runID, appliedBy: appliedBy))
                 dirty.outcome = .repaired
                 dirty.resolution = .rolledBack
                 dirty.repairRow = row.id
-                dirty.note = "statement \(statements.failedAt) failed again (\(reason)); undid statements 1-\(statements.failedAt - 1) instead: \(undo.joined(separator: "; "))"
+                dirty.note =
+                    "statement \(statements.failedAt) failed again (\(reason)); undid statements 1-\(statements.failedAt - 1) instead: \(undo.joined(separator: "; "))"
             } catch {
                 dirty.outcome = .leftDirty
-                dirty.note = "finishing the step failed again, and so did undoing it: \(error.description); fix it by hand, then mark it"
+                dirty.note =
+                    "finishing the step failed again, and so did undoing it: \(error.description); fix it by hand, then mark it"
             }
             return dirty
         }
@@ -405,16 +437,20 @@ private struct Examiner: Sendable {
         do {
             let live = try connection.fingerprint().withoutForeignHistories
             if target.backendKind == .mysql { statements = statementDiagnosis(failed, live: live) }
-            invalid = InvalidIndex.found(in: live, schema: target.backendKind == .postgres ? (target.schema ?? "public") : nil)
+            invalid = InvalidIndex.found(
+                in: live, schema: target.backendKind == .postgres ? (target.schema ?? "public") : nil)
             diagnosis = DirtyDiagnosis.judge(live: live, before: before, after: after) { version in
                 fingerprints?.fingerprint(of: version, backend: target.backendKind)
             }
         } catch {
-            diagnosis = DirtyDiagnosis(verdict: .unreadable, beforeVersion: before, afterVersion: after, error: error.description)
+            diagnosis = DirtyDiagnosis(
+                verdict: .unreadable, beforeVersion: before, afterVersion: after, error: error.description)
         }
         return DirtyTarget(
-            target: target.name, environment: target.environment, tier: tier?.rawValue ?? "", version: failed.version, kind: failed.kind,
-            historyRow: failed.id, error: failed.error, failedAt: failed.startedAt, diagnosis: diagnosis, statements: statements,
+            target: target.name, environment: target.environment, tier: tier?.rawValue ?? "", version: failed.version,
+            kind: failed.kind,
+            historyRow: failed.id, error: failed.error, failedAt: failed.startedAt, diagnosis: diagnosis,
+            statements: statements,
             invalidIndexes: invalid, outcome: .diagnosed)
     }
 
@@ -422,7 +458,8 @@ private struct Examiner: Sendable {
     /// failing statement from the row's `stopped at statement N of M` (a row that was finishing
     /// a step counts from where it started).
     private func statementDiagnosis(_ failed: HistoryEntry, live: SchemaFingerprint) -> StatementDiagnosis? {
-        guard let progress = StatementProgress(message: failed.error ?? ""), let version = Version(failed.version, style: style),
+        guard let progress = StatementProgress(message: failed.error ?? ""),
+            let version = Version(failed.version, style: style),
             let migration = plan.migration(version)
         else { return nil }
         let script = failed.kind == .undo ? migration.undo : migration.forward
@@ -434,14 +471,18 @@ private struct Examiner: Sendable {
     /// A dirty target known from its history alone (its lock is held elsewhere).
     private func diagnosisless(_ failed: HistoryEntry, target: Target, tier: Tier?) -> DirtyTarget {
         DirtyTarget(
-            target: target.name, environment: target.environment, tier: tier?.rawValue ?? "", version: failed.version, kind: failed.kind,
+            target: target.name, environment: target.environment, tier: tier?.rawValue ?? "", version: failed.version,
+            kind: failed.kind,
             historyRow: failed.id, error: failed.error, failedAt: failed.startedAt,
-            diagnosis: DirtyDiagnosis(verdict: .unreadable, beforeVersion: nil, afterVersion: nil, error: "not read: the target's lock is held"),
+            diagnosis: DirtyDiagnosis(
+                verdict: .unreadable, beforeVersion: nil, afterVersion: nil,
+                error: "not read: the target's lock is held"),
             invalidIndexes: [], outcome: .diagnosed)
     }
 
     private func withLock(
-        _ target: Target, timeouts: Timeouts, _ body: (any BackendConnection) throws(BackendError) -> RepairRun.Examined,
+        _ target: Target, timeouts: Timeouts,
+        _ body: (any BackendConnection) throws(BackendError) -> RepairRun.Examined,
         locked: () -> RepairRun.Examined
     ) throws(BackendError) -> RepairRun.Examined {
         let connection = try registry.backend(for: target).connect(to: target, timeouts: timeouts, logger: logger)

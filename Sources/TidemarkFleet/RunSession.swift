@@ -33,7 +33,10 @@ package struct PreparedRun: Sendable {
     /// The inventory's targets by name, when built already.
     package var fleet: FleetIndex
 
-    package init(runID: String, inventory: Inventory, plan: Plan, rollout: Rollout, policy: WavePolicy, writes: [TargetPlan], reportPath: String) {
+    package init(
+        runID: String, inventory: Inventory, plan: Plan, rollout: Rollout, policy: WavePolicy, writes: [TargetPlan],
+        reportPath: String
+    ) {
         self.runID = runID
         self.inventory = inventory
         self.plan = plan
@@ -63,10 +66,12 @@ package protocol OutcomeSource: Sendable {
     /// Inputs: the rollout, read and planned (or a shared run joined), and what this process runs.
     func prepare(_ request: ApplyRequest, startedAt: Date) async throws(Failure) -> PreparedRun
     /// Sinks: where events go while the run runs.
-    func sinks(for prepared: PreparedRun, request: ApplyRequest, startedAt: Date, traceID: String?) async throws(Failure) -> any RunSinks
+    func sinks(for prepared: PreparedRun, request: ApplyRequest, startedAt: Date, traceID: String?)
+        async throws(Failure) -> any RunSinks
     /// Outcomes: runs the prepared rollout (or this runner's part of it).
     func outcomes(
-        of prepared: PreparedRun, request: ApplyRequest, driftGate: DriftGate?, sinks: any RunSinks, observer: any ApplyObserver
+        of prepared: PreparedRun, request: ApplyRequest, driftGate: DriftGate?, sinks: any RunSinks,
+        observer: any ApplyObserver
     ) async -> [TargetOutcome]
     /// Whether the run ended because it was asked to stop (its report says `interrupted`).
     func interrupted(_ request: ApplyRequest) -> Bool
@@ -104,7 +109,8 @@ package struct RunSession: Sendable {
         do {
             try Self.confirm(prepared.writes, inventory: prepared.inventory, with: request.confirmation)
             gate = try Self.driftGate(
-                for: prepared.writes, inventory: prepared.inventory, plan: prepared.plan, override: request.drift, fleet: prepared.fleet)
+                for: prepared.writes, inventory: prepared.inventory, plan: prepared.plan, override: request.drift,
+                fleet: prepared.fleet)
         } catch {
             throw Source.failure(error)
         }
@@ -115,13 +121,15 @@ package struct RunSession: Sendable {
 
         // 2. Outcomes.
         observer.executionStarted(writes: prepared.writes.count)
-        let produced = await source.outcomes(of: prepared, request: request, driftGate: gate, sinks: sinks, observer: observer)
+        let produced = await source.outcomes(
+            of: prepared, request: request, driftGate: gate, sinks: sinks, observer: observer)
         signals?.release()
 
         // 3. Finish.
         var report = RunReport(
             runID: prepared.runID, inventory: prepared.inventory.name, plan: prepared.plan.name,
-            desiredVersion: prepared.rollout.desiredVersion?.text, strategy: prepared.rollout.strategy, appliedBy: request.appliedBy,
+            desiredVersion: prepared.rollout.desiredVersion?.text, strategy: prepared.rollout.strategy,
+            appliedBy: request.appliedBy,
             dryRun: false, startedAt: startedAt, finishedAt: Date(), interrupted: source.interrupted(request),
             targets: Self.inInventoryOrder(produced + prepared.unreachableOutcomes, inventory: prepared.inventory))
         report.traceID = traceID
@@ -137,7 +145,9 @@ package struct RunSession: Sendable {
         } catch {
             result.reportWriteError = "cannot write the run report to \(reportPath): \(error.localizedDescription)"
         }
-        Self.writeObservations(of: report, rollout: prepared.rollout, metricsPath: request.metricsPath, reportPath: reportPath, into: &result)
+        Self.writeObservations(
+            of: report, rollout: prepared.rollout, metricsPath: request.metricsPath, reportPath: reportPath,
+            into: &result)
         observer.finished(result)
         // Both bounded by their own deadlines, side by side; neither changes how the run ended.
         async let exported = exportTrace(of: report, settings: tracing, traceID: traceID)
@@ -157,7 +167,9 @@ package struct RunSession: Sendable {
     }
 
     /// The run's spans to the OTLP collector, when `OTEL_EXPORTER_OTLP_*ENDPOINT` is set.
-    private func exportTrace(of report: RunReport, settings: TraceSettings?, traceID: String?) async -> TraceExporter.Result? {
+    private func exportTrace(of report: RunReport, settings: TraceSettings?, traceID: String?) async -> TraceExporter
+        .Result?
+    {
         guard let settings, let traceID else { return nil }
         return await TraceExporter(settings: settings, logger: logger).export(RunTrace.spans(report, traceID: traceID))
     }
@@ -166,28 +178,36 @@ package struct RunSession: Sendable {
     /// report's readers (the run page's grid, the metrics) look for it.
     static func inInventoryOrder(_ outcomes: [TargetOutcome], inventory: Inventory) -> [TargetOutcome] {
         let position = Dictionary(
-            inventory.waves.flatMap(\.targets).enumerated().map { ($1.name, $0) }, uniquingKeysWith: { first, _ in first })
+            inventory.waves.flatMap(\.targets).enumerated().map { ($1.name, $0) },
+            uniquingKeysWith: { first, _ in first })
         return outcomes.enumerated().sorted { left, right in
-            (position[left.element.target] ?? Int.max, left.offset) < (position[right.element.target] ?? Int.max, right.offset)
+            (position[left.element.target] ?? Int.max, left.offset) < (
+                position[right.element.target] ?? Int.max, right.offset
+            )
         }.map(\.element)
     }
 
     /// The HTML page beside the report and, with `--metrics-file`, the metrics. A file that
     /// cannot be written is said in the result; it never changes how the run ended.
-    static func writeObservations(of report: RunReport, rollout: Rollout, metricsPath: String?, reportPath: String, into result: inout ApplyResult) {
+    static func writeObservations(
+        of report: RunReport, rollout: Rollout, metricsPath: String?, reportPath: String, into result: inout ApplyResult
+    ) {
         let pageURL = StateDirectory.page(besideReport: reportPath)
         do {
             try RunPageFile.write(report, to: pageURL)
             result.pagePath = pageURL.path
         } catch {
-            result.observationErrors.append("cannot write the run page to \(pageURL.path): \(error.localizedDescription)")
+            result.observationErrors.append(
+                "cannot write the run page to \(pageURL.path): \(error.localizedDescription)")
         }
         if let metricsPath {
             do {
-                try MetricsFile.write(RunMetrics.document(report: report, rollout: rollout), inventory: report.inventory, to: metricsPath)
+                try MetricsFile.write(
+                    RunMetrics.document(report: report, rollout: rollout), inventory: report.inventory, to: metricsPath)
                 result.metricsPath = metricsPath
             } catch {
-                result.observationErrors.append("cannot write the metrics to \(metricsPath): \(error.localizedDescription)")
+                result.observationErrors.append(
+                    "cannot write the metrics to \(metricsPath): \(error.localizedDescription)")
             }
         }
     }
@@ -201,11 +221,14 @@ package struct RunSession: Sendable {
         let gated = writes.contains { planned in fleet.targets[planned.target].map(policy) ?? .off != .off }
         guard gated else { return nil }
         let file = try FleetInputs.fingerprints(of: plan)
-        return DriftGate(policy: policy, recorded: { version, backend in file.fingerprint(of: version, backend: backend) })
+        return DriftGate(
+            policy: policy, recorded: { version, backend in file.fingerprint(of: version, backend: backend) })
     }
 
     /// Prod writes need `--yes`, or a person who confirms (docs/guide.md#commands).
-    static func confirm(_ writes: [TargetPlan], inventory: Inventory, with confirmation: ApplyRequest.ProductionConfirmation) throws(FleetError) {
+    static func confirm(
+        _ writes: [TargetPlan], inventory: Inventory, with confirmation: ApplyRequest.ProductionConfirmation
+    ) throws(FleetError) {
         let prod = writes.filter { $0.tier == .prod }.map(\.target)
         guard !prod.isEmpty else { return }
         switch confirmation {

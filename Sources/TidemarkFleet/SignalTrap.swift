@@ -18,10 +18,14 @@ package final class SignalTrap {
             let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: queue)
             source.setEventHandler {
                 if control.isStopRequested {
-                    onSignal("interrupted again: cancelling running statements (\(control.runningCount) running); the report is still written.")
+                    onSignal(
+                        "interrupted again: cancelling running statements (\(control.runningCount) running); the report is still written."
+                    )
                     control.cancelRunning()
                 } else {
-                    onSignal("interrupted: no new target or step starts; running steps commit or roll back (interrupt again to cancel them).")
+                    onSignal(
+                        "interrupted: no new target or step starts; running steps commit or roll back (interrupt again to cancel them)."
+                    )
                     control.requestStop()
                 }
             }

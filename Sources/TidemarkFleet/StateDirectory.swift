@@ -30,7 +30,8 @@ package struct StateDirectory: Sendable, Hashable {
     /// The page beside a report written elsewhere (`--report out.json`: `out.html`).
     package static func page(besideReport path: String) -> URL {
         let url = URL(fileURLWithPath: path)
-        return url.pathExtension == "json" ? url.deletingPathExtension().appendingPathExtension("html") : url.appendingPathExtension("html")
+        return url.pathExtension == "json"
+            ? url.deletingPathExtension().appendingPathExtension("html") : url.appendingPathExtension("html")
     }
 }
 
@@ -40,7 +41,9 @@ package enum RunIdentity {
     /// The user is the process's OS account (its effective user id's entry in the password
     /// database), not `$USER`, which cron, containers and `sudo -u` leave unset or wrong.
     package static func currentOperator(environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
-        let user = environment["TIDEMARK_APPLIED_BY"] ?? osUser() ?? environment["USER"] ?? environment["LOGNAME"] ?? "uid \(geteuid())"
+        let user =
+            environment["TIDEMARK_APPLIED_BY"] ?? osUser() ?? environment["USER"] ?? environment["LOGNAME"]
+            ?? "uid \(geteuid())"
         return user.contains("@") ? user : "\(user)@\(ProcessInfo.processInfo.hostName)"
     }
 
@@ -59,7 +62,8 @@ package enum RunIdentity {
 
     /// A runner's name when `--runner` is not given: the pod's or host's name (`HOSTNAME`, which
     /// Kubernetes sets to the pod's name), else the system's host name.
-    package static func defaultRunnerName(environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
+    package static func defaultRunnerName(environment: [String: String] = ProcessInfo.processInfo.environment) -> String
+    {
         if let name = environment["HOSTNAME"], RunnerName.problem(name) == nil { return name }
         let host = ProcessInfo.processInfo.hostName
         return RunnerName.problem(host) == nil ? host : "runner"
@@ -67,7 +71,9 @@ package enum RunIdentity {
 
     /// A run id that sorts by time: `20261124T230512Z-3fa9c1d2`.
     package static func makeRunID(now: Date = Date()) -> String {
-        let stamp = now.formatted(.iso8601.year().month().day().dateSeparator(.omitted).time(includingFractionalSeconds: false).timeSeparator(.omitted))
+        let stamp = now.formatted(
+            .iso8601.year().month().day().dateSeparator(.omitted).time(includingFractionalSeconds: false).timeSeparator(
+                .omitted))
         let suffix = String(UInt32.random(in: 0...UInt32.max), radix: 16)
         return "\(stamp)-\(String(repeating: "0", count: max(0, 8 - suffix.count)))\(suffix)"
     }
@@ -87,7 +93,9 @@ package enum RunnerName {
     }
 
     /// `NAME/<pid>-<random>`.
-    package static func runnerID(name: String, processIdentifier: Int32 = ProcessInfo.processInfo.processIdentifier) -> String {
+    package static func runnerID(name: String, processIdentifier: Int32 = ProcessInfo.processInfo.processIdentifier)
+        -> String
+    {
         "\(name)/\(processIdentifier)-\(String(UInt16.random(in: 0...UInt16.max), radix: 16))"
     }
 }

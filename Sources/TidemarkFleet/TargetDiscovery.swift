@@ -16,7 +16,9 @@ package struct TargetDiscovery: Sendable {
     /// The variables a command source runs with (and the PATH it is looked up in).
     package var environment: [String: String]
 
-    package init(registry: BackendRegistry, logger: Logger, environment: [String: String] = ProcessInfo.processInfo.environment) {
+    package init(
+        registry: BackendRegistry, logger: Logger, environment: [String: String] = ProcessInfo.processInfo.environment
+    ) {
         self.registry = registry
         self.logger = logger
         self.environment = environment
@@ -51,7 +53,9 @@ package struct TargetDiscovery: Sendable {
         // Name → who gave it, for the clash message.
         var owners: [String: String] = [:]
         for environment in inventory.environments {
-            for target in environment.targets { owners[target.name] = "the target listed in environment '\(environment.name)'" }
+            for target in environment.targets {
+                owners[target.name] = "the target listed in environment '\(environment.name)'"
+            }
         }
         var discovered: [Int: [Target]] = [:]
         var total = inventory.allTargets.count
@@ -70,11 +74,13 @@ package struct TargetDiscovery: Sendable {
                 for row in rows {
                     switch target(from: row, source: source) {
                     case .failure(let problem):
-                        problems.append("\(source.location): discover (\(source.summary)), \(row.place): \(problem.message)")
+                        problems.append(
+                            "\(source.location): discover (\(source.summary)), \(row.place): \(problem.message)")
                     case .success(let target):
                         if let owner = owners[target.name] {
                             problems.append(
-                                "\(source.location): discover (\(source.summary)), \(row.place): target '\(target.name)' is also \(owner); target names must be unique across the inventory, so rename one (name: \"…{schema}\" on a source sets its names).")
+                                "\(source.location): discover (\(source.summary)), \(row.place): target '\(target.name)' is also \(owner); target names must be unique across the inventory, so rename one (name: \"…{schema}\" on a source sets its names)."
+                            )
                         } else {
                             owners[target.name] = "given by \(source.label), \(row.place)"
                             targets.append(target)
@@ -82,7 +88,9 @@ package struct TargetDiscovery: Sendable {
                     }
                     // One source with thousands of bad rows is said in its first few.
                     if problems.count - problemsBefore >= 20 {
-                        problems.append("\(source.location): discover (\(source.summary)): more problems not shown; fix these first.")
+                        problems.append(
+                            "\(source.location): discover (\(source.summary)): more problems not shown; fix these first."
+                        )
                         break
                     }
                 }
@@ -93,7 +101,8 @@ package struct TargetDiscovery: Sendable {
         }
         if total > InventoryFile.targetLimit {
             problems.append(
-                "\(inventory.file): the listed and discovered targets come to \(total), more than \(InventoryFile.targetLimit); split the fleet into several inventories (one per server or region).")
+                "\(inventory.file): the listed and discovered targets come to \(total), more than \(InventoryFile.targetLimit); split the fleet into several inventories (one per server or region)."
+            )
         }
 
         var resolved = inventory
@@ -112,9 +121,12 @@ package struct TargetDiscovery: Sendable {
             targets += environment.targets[nextListed...]
             resolved.environments[environmentIndex].targets = targets
             resolved.environments[environmentIndex].discover = []
-            if let canary = environment.canary, !environment.discover.isEmpty, !targets.contains(where: { $0.name == canary }) {
+            if let canary = environment.canary, !environment.discover.isEmpty,
+                !targets.contains(where: { $0.name == canary })
+            {
                 problems.append(
-                    "\(inventory.file): canary '\(canary)' of environment '\(environment.name)' is neither listed nor discovered; name one of its targets.")
+                    "\(inventory.file): canary '\(canary)' of environment '\(environment.name)' is neither listed nor discovered; name one of its targets."
+                )
             }
         }
         guard problems.isEmpty else { throw .discovery(problems) }
@@ -125,7 +137,9 @@ package struct TargetDiscovery: Sendable {
     // MARK: - Reading a source
 
     /// The rows one source gives, each with its place (`row 3`, `line 3 of its output`).
-    func rows(of source: DiscoverySource, timeouts: Timeouts, directory: String) -> Result<[DiscoveredRow], DiscoveryProblem> {
+    func rows(of source: DiscoverySource, timeouts: Timeouts, directory: String) -> Result<
+        [DiscoveredRow], DiscoveryProblem
+    > {
         switch source.kind {
         case .command(let arguments, let timeout):
             let output: String
@@ -145,14 +159,19 @@ package struct TargetDiscovery: Sendable {
             return .success(rows)
         case .schemas(let pattern):
             return catalog(source) { backend, target in
-                try backend.schemas(matching: pattern, on: target, timeouts: timeouts, logger: logger).enumerated().map { index, schema in
-                    DiscoveredRow(fields: ["schema": schema], tags: [], place: "schema '\(PrintableText.escaped(schema))' (row \(index + 1))")
+                try backend.schemas(matching: pattern, on: target, timeouts: timeouts, logger: logger).enumerated().map
+                { index, schema in
+                    DiscoveredRow(
+                        fields: ["schema": schema], tags: [],
+                        place: "schema '\(PrintableText.escaped(schema))' (row \(index + 1))")
                 }
             }
         case .query(let sql):
             return catalog(source) { backend, target in
                 var rows: [DiscoveredRow] = []
-                for (index, json) in try backend.rows(of: sql, on: target, timeouts: timeouts, logger: logger).enumerated() {
+                for (index, json) in try backend.rows(of: sql, on: target, timeouts: timeouts, logger: logger)
+                    .enumerated()
+                {
                     switch DiscoveredRow.parse(json, place: "row \(index + 1)") {
                     case .failure(let problem): throw problem
                     case .success(let row): rows.append(row)
@@ -175,12 +194,15 @@ package struct TargetDiscovery: Sendable {
             return .failure(DiscoveryProblem(error.description))
         }
         guard let reader = backend as? any DiscoveryCapableBackend else {
-            return .failure(DiscoveryProblem("a \(target.backendKind.rawValue) database cannot be a discovery source; use a postgres:// URL"))
+            return .failure(
+                DiscoveryProblem(
+                    "a \(target.backendKind.rawValue) database cannot be a discovery source; use a postgres:// URL"))
         }
         guard reader.databaseName(of: target) != nil else {
             return .failure(
                 DiscoveryProblem(
-                    "its url \(target.redactedLocation) names no database; name the one to read, e.g. postgres://app@db-1/app"))
+                    "its url \(target.redactedLocation) names no database; name the one to read, e.g. postgres://app@db-1/app"
+                ))
         }
         do {
             return .success(try body(reader, target))
@@ -203,22 +225,29 @@ package struct TargetDiscovery: Sendable {
         } else if let given = row.fields["name"] ?? row.fields["schema"] {
             name = given
         } else {
-            return .failure(DiscoveryProblem("the row has no name and no schema; give it a name field, or set name: \"tenant-{id}\" on the source"))
+            return .failure(
+                DiscoveryProblem(
+                    "the row has no name and no schema; give it a name field, or set name: \"tenant-{id}\" on the source"
+                ))
         }
         if case .failure(let refused) = TargetName.validated(name) {
             return .failure(DiscoveryProblem("\(refused)"))
         }
         guard let url = row.fields["url"] ?? source.url else {
-            return .failure(DiscoveryProblem("target '\(name)' has no url; print one (\"url\": \"postgres://…\") or set url on the source"))
+            return .failure(
+                DiscoveryProblem(
+                    "target '\(name)' has no url; print one (\"url\": \"postgres://…\") or set url on the source"))
         }
         if let scheme = ConnectionLocation.unknownScheme(in: url) {
             return .failure(
                 DiscoveryProblem(
-                    "target '\(name)' has a url with the unknown scheme '\(PrintableText.escaped(scheme))://'; Tidemark reads postgres://, sqlite:PATH and mysql:// URLs"))
+                    "target '\(name)' has a url with the unknown scheme '\(PrintableText.escaped(scheme))://'; Tidemark reads postgres://, sqlite:PATH and mysql:// URLs"
+                ))
         }
         let schema = row.fields["schema"]
         if let schema, let problem = InventoryFile.schemaProblem(schema) {
-            return .failure(DiscoveryProblem("schema '\(PrintableText.escaped(schema))' of target '\(name)' \(problem)"))
+            return .failure(
+                DiscoveryProblem("schema '\(PrintableText.escaped(schema))' of target '\(name)' \(problem)"))
         }
         var tags = source.tags
         for tag in row.tags where !tags.contains(tag) { tags.append(tag) }
@@ -226,7 +255,9 @@ package struct TargetDiscovery: Sendable {
         // catalog's, so it only goes to targets on the source's own url.
         let passwordEnv = row.fields["url"] == nil ? source.passwordEnv : nil
         return .success(
-            Target(name: name, environment: source.environment, connection: .url(url), schema: schema, tags: tags, passwordEnv: passwordEnv))
+            Target(
+                name: name, environment: source.environment, connection: .url(url), schema: schema, tags: tags,
+                passwordEnv: passwordEnv))
     }
 
     /// `tenant-{schema}` with the row's fields; a field the row lacks is a problem naming the
@@ -237,14 +268,16 @@ package struct TargetDiscovery: Sendable {
         while let open = rest.firstIndex(of: "{") {
             result += rest[..<open]
             guard let close = rest[open...].firstIndex(of: "}") else {
-                return .failure(DiscoveryProblem("name template '\(PrintableText.escaped(template))' opens { without closing it"))
+                return .failure(
+                    DiscoveryProblem("name template '\(PrintableText.escaped(template))' opens { without closing it"))
             }
             let field = String(rest[rest.index(after: open)..<close])
             guard let value = fields[field] else {
                 let known = fields.keys.sorted().joined(separator: ", ")
                 return .failure(
                     DiscoveryProblem(
-                        "name template '\(PrintableText.escaped(template))' uses {\(PrintableText.escaped(field))}, which the row does not have (its fields: \(known.isEmpty ? "none" : known))"))
+                        "name template '\(PrintableText.escaped(template))' uses {\(PrintableText.escaped(field))}, which the row does not have (its fields: \(known.isEmpty ? "none" : known))"
+                    ))
             }
             result += value
             rest = rest[rest.index(after: close)...]
@@ -278,10 +311,15 @@ struct DiscoveredRow: Sendable, Hashable {
             object = try JSONSerialization.jsonObject(with: Data(text.utf8), options: [.fragmentsAllowed])
         } catch {
             return .failure(
-                DiscoveryProblem("\(place) is not JSON (\(PrintableText.escaped(String(text.prefix(80))))); print one JSON object per line, e.g. {\"name\": \"tenant-1\", \"url\": \"postgres://app@db-1/app\", \"schema\": \"tenant_1\"}"))
+                DiscoveryProblem(
+                    "\(place) is not JSON (\(PrintableText.escaped(String(text.prefix(80))))); print one JSON object per line, e.g. {\"name\": \"tenant-1\", \"url\": \"postgres://app@db-1/app\", \"schema\": \"tenant_1\"}"
+                ))
         }
         guard let dictionary = object as? [String: Any] else {
-            return .failure(DiscoveryProblem("\(place) is JSON but not an object; print one object per line, e.g. {\"name\": \"tenant-1\", \"schema\": \"tenant_1\"}"))
+            return .failure(
+                DiscoveryProblem(
+                    "\(place) is JSON but not an object; print one object per line, e.g. {\"name\": \"tenant-1\", \"schema\": \"tenant_1\"}"
+                ))
         }
         var fields: [String: String] = [:]
         var tags: [String] = []
@@ -289,7 +327,8 @@ struct DiscoveredRow: Sendable, Hashable {
             if key == "tags" {
                 switch Self.tags(value) {
                 case .some(let list): tags = list
-                case .none: return .failure(DiscoveryProblem("\(place): tags must be a list of text, e.g. \"tags\": [\"eu\"]"))
+                case .none:
+                    return .failure(DiscoveryProblem("\(place): tags must be a list of text, e.g. \"tags\": [\"eu\"]"))
                 }
                 continue
             }

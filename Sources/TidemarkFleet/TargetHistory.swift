@@ -13,8 +13,10 @@ package enum TargetHistory {
         let target = try inventory.requireTarget(name)
         let timeouts = inventory.timeouts(for: target)
         do {
-            let entries = try await DispatchWorkers(count: 1, label: "tidemark-history").run { () throws(BackendError) -> [HistoryEntry] in
-                let connection = try registry.backend(for: target).connect(to: target, access: .readOnly, timeouts: timeouts, logger: logger)
+            let entries = try await DispatchWorkers(count: 1, label: "tidemark-history").run {
+                () throws(BackendError) -> [HistoryEntry] in
+                let connection = try registry.backend(for: target).connect(
+                    to: target, access: .readOnly, timeouts: timeouts, logger: logger)
                 defer { connection.close() }
                 return try connection.readHistory()
             }

@@ -27,7 +27,8 @@ package struct TargetSelection: Sendable, Hashable {
         }
         for name in targets { _ = try inventory.requireTarget(name) }
         return inventory.allTargets.filter { target in
-            (environments.isEmpty || environments.contains(target.environment)) && (targets.isEmpty || targets.contains(target.name))
+            (environments.isEmpty || environments.contains(target.environment))
+                && (targets.isEmpty || targets.contains(target.name))
                 && (partition?.contains(target.name) ?? true)
         }
     }

@@ -22,9 +22,11 @@ enum InventoryFuzz {
             }
             // Names become paths and are printed: an accepted one is a TargetName, and no name holds a control character.
             if let bad = targets.first(where: { TargetName($0.name) == nil }) {
-                return fail("target name '\(PrintableText.escaped(bad.name))' was accepted but breaks \(TargetName.rule)")
+                return fail(
+                    "target name '\(PrintableText.escaped(bad.name))' was accepted but breaks \(TargetName.rule)")
             }
-            for name in [inventory.name] + inventory.environments.map(\.name) where PrintableText.firstControl(in: name) != nil {
+            for name in [inventory.name] + inventory.environments.map(\.name)
+            where PrintableText.firstControl(in: name) != nil {
                 return fail("name '\(PrintableText.escaped(name))' with a control character was accepted")
             }
             if let empty = inventory.environments.first(where: \.targets.isEmpty) {
@@ -40,13 +42,18 @@ enum InventoryFuzz {
             var previous = (line: 0, column: 0)
             for problem in error.errors {
                 let location = problem.location
-                guard location.file == file else { return fail("error names \(location.file), not \(file): \(problem)") }
+                guard location.file == file else {
+                    return fail("error names \(location.file), not \(file): \(problem)")
+                }
                 guard bounds.contains(line: location.line, column: location.column) else {
                     return fail("\(bounds.outside(line: location.line, column: location.column)): \(problem)")
                 }
                 guard !problem.message.isEmpty else { return fail("empty message at \(location)") }
                 // One line whatever the file holds: the message is printed escaped.
-                guard problem.description == "\(file):\(location.line):\(location.column): \(PrintableText.escaped(problem.message))" else {
+                guard
+                    problem.description
+                        == "\(file):\(location.line):\(location.column): \(PrintableText.escaped(problem.message))"
+                else {
                     return fail("error does not render as file:line:column: message: \(problem)")
                 }
                 guard PrintableText.firstControl(in: problem.description) == nil else {

@@ -15,7 +15,9 @@ enum RolloutFuzz {
             let rollout = try RolloutFile.read(at: file)
             let copy = "\(folder)/copy.json"
             try RolloutFile.write(rollout, to: copy)
-            guard try RolloutFile.read(at: copy) == rollout else { return fail("the rollout reads back different after saving") }
+            guard try RolloutFile.read(at: copy) == rollout else {
+                return fail("the rollout reads back different after saving")
+            }
             return nil
         } catch {
             switch error {
@@ -36,7 +38,9 @@ enum FingerprintFuzz {
         let file = "\(folder)/\(FingerprintFile.fileName)"
         guard ScratchDirectory.write(input, to: file) else { return nil }
         do {
-            guard let fingerprints = try FingerprintFile.load(inPlan: folder) else { return fail("no value for an existing file") }
+            guard let fingerprints = try FingerprintFile.load(inPlan: folder) else {
+                return fail("no value for an existing file")
+            }
             let data = try JSONEncoder().encode(fingerprints)
             guard try JSONDecoder().decode(FingerprintFile.self, from: data) == fingerprints else {
                 return fail("the fingerprints read back different after encoding")

@@ -30,7 +30,10 @@ enum MySQLFuzz {
             }
         } catch {
             let echo = MySQLURLError.echo(url)
-            if let at = url.lastIndex(of: "@"), !echo.hasSuffix(String(url[at...])) || echo.count > url.count - url.distance(from: url.startIndex, to: at) + 12 {
+            if let at = url.lastIndex(of: "@"),
+                !echo.hasSuffix(String(url[at...]))
+                    || echo.count > url.count - url.distance(from: url.startIndex, to: at) + 12
+            {
                 return fail("the error's echo keeps text from before the last '@': \(echo)")
             }
         }
@@ -41,7 +44,9 @@ enum MySQLFuzz {
         var previous = 1
         for statement in statements {
             guard !statement.text.isEmpty, statement.line >= previous, statement.line <= lines else {
-                return fail("statement at line \(statement.line) is empty, before line \(previous) or past the last line \(lines)")
+                return fail(
+                    "statement at line \(statement.line) is empty, before line \(previous) or past the last line \(lines)"
+                )
             }
             previous = statement.line
         }

@@ -16,7 +16,8 @@ import TidemarkCore
 enum NamesFuzz {
     /// The rule written as a regular expression over the whole text: `\A…\z`, because `$`
     /// also matches before a final line break.
-    static let pattern: NSRegularExpression? = try? NSRegularExpression(pattern: #"\A[A-Za-z0-9_][A-Za-z0-9_.@+-]{0,127}\z"#)
+    static let pattern: NSRegularExpression? = try? NSRegularExpression(
+        pattern: #"\A[A-Za-z0-9_][A-Za-z0-9_.@+-]{0,127}\z"#)
 
     static let folder = "/fuzz/backups"
 
@@ -34,7 +35,8 @@ enum NamesFuzz {
             guard let name = TargetName(text) else { continue }
             let path = Self.path(of: name)
             if let other = paths[path], other != text {
-                return fail("names '\(PrintableText.escaped(other))' and '\(PrintableText.escaped(text))' both map to \(path)")
+                return fail(
+                    "names '\(PrintableText.escaped(other))' and '\(PrintableText.escaped(text))' both map to \(path)")
             }
             paths[path] = text
         }
@@ -54,18 +56,25 @@ enum NamesFuzz {
         let matches = pattern.map { $0.firstMatch(in: text, range: range) != nil } ?? false
         let name = TargetName(text)
         guard matches == (name != nil) else {
-            return "TargetName \(name == nil ? "refuses" : "accepts") '\(shown)', but the rule \(matches ? "matches" : "does not match") it"
+            return
+                "TargetName \(name == nil ? "refuses" : "accepts") '\(shown)', but the rule \(matches ? "matches" : "does not match") it"
         }
         guard let name else {
             return TargetName.problem(in: text) == nil ? "'\(shown)' refused without a problem" : nil
         }
         let component = name.pathComponent
-        if component.contains("/") || component == "." || component == ".." || component.utf8.contains(0) || component.isEmpty {
+        if component.contains("/") || component == "." || component == ".." || component.utf8.contains(0)
+            || component.isEmpty
+        {
             return "accepted '\(shown)' is not one path component"
         }
-        if component.utf8.count > TargetName.maximumLength { return "accepted '\(shown)' is \(component.utf8.count) bytes" }
+        if component.utf8.count > TargetName.maximumLength {
+            return "accepted '\(shown)' is \(component.utf8.count) bytes"
+        }
         let path = URL(fileURLWithPath: Self.path(of: name))
-        if path.deletingLastPathComponent().path != folder || path.lastPathComponent != text || path.standardized.path != path.path {
+        if path.deletingLastPathComponent().path != folder || path.lastPathComponent != text
+            || path.standardized.path != path.path
+        {
             return "accepted '\(shown)' gives \(path.path), not one folder below \(folder)"
         }
         return nil
@@ -103,7 +112,8 @@ enum NamesFuzz {
         var result = ""
         for byte in text.utf8 {
             switch byte {
-            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
+                UInt8(ascii: "0")...UInt8(ascii: "9"),
                 UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
                 result.unicodeScalars.append(Unicode.Scalar(byte))
             default:

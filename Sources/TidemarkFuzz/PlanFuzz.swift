@@ -22,7 +22,8 @@ enum PlanFuzz {
 
         do {
             let plan = try PlanDirectory.load(at: directory)
-            for (earlier, later) in zip(plan.migrations, plan.migrations.dropFirst()) where !(earlier.version < later.version) {
+            for (earlier, later) in zip(plan.migrations, plan.migrations.dropFirst())
+            where !(earlier.version < later.version) {
                 return fail("versions out of order: \(earlier.version.text) before \(later.version.text)")
             }
             for migration in plan.migrations {
@@ -60,7 +61,7 @@ enum PlanFuzz {
         for (path, content) in files {
             let full = directory + "/" + path
             guard written[full] == nil, !folders.contains(full) else { continue }
-            if let slash = path.utf8.firstIndex(of: UInt8(ascii: "/")) {  // at most two components (safePath)
+            if let slash = path.utf8.firstIndex(of: UInt8(ascii: "/")) { // at most two components (safePath)
                 let folder = directory + "/" + String(decoding: path.utf8[..<slash], as: UTF8.self)
                 guard written[folder] == nil else { continue }
                 if !folders.contains(folder) {
@@ -114,7 +115,8 @@ enum PlanFuzz {
             if line.starts(with: header) {
                 files.append((path, content))
                 content = []
-                let name = String(decoding: line.dropFirst(header.count).filter { $0 != 0x0A && $0 != 0x0D }, as: UTF8.self)
+                let name = String(
+                    decoding: line.dropFirst(header.count).filter { $0 != 0x0A && $0 != 0x0D }, as: UTF8.self)
                 path = safePath(name)
                 if files.count >= maximumFiles { break }
             } else {

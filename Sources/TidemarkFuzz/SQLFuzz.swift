@@ -14,10 +14,14 @@ enum SQLFuzz {
         var line = 1
         for token in SQLLexer.tokens(in: sql) {
             guard token.start >= position, token.start < token.end, token.end <= bytes.count else {
-                return fail("token \(token.start)..<\(token.end) overlaps the previous one (ends \(position)) or the end (\(bytes.count))")
+                return fail(
+                    "token \(token.start)..<\(token.end) overlaps the previous one (ends \(position)) or the end (\(bytes.count))"
+                )
             }
             line += bytes[position..<token.start].reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) }
-            guard token.line == line else { return fail("token at byte \(token.start) says line \(token.line), it is on line \(line)") }
+            guard token.line == line else {
+                return fail("token at byte \(token.start) says line \(token.line), it is on line \(line)")
+            }
             line += bytes[token.start..<token.end].reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) }
             guard token.text == String(decoding: bytes[token.start..<token.end], as: UTF8.self) else {
                 return fail("token text differs from the bytes \(token.start)..<\(token.end)")
@@ -30,7 +34,9 @@ enum SQLFuzz {
         var lastEnd = 0
         for statement in SQLScanner.statements(in: sql, keywordLimit: limit) {
             guard (statementLine...lines).contains(statement.line) else {
-                return fail("statement at line \(statement.line): before the previous one (\(statementLine)) or past the last line (\(lines))")
+                return fail(
+                    "statement at line \(statement.line): before the previous one (\(statementLine)) or past the last line (\(lines))"
+                )
             }
             statementLine = statement.line
             guard statement.keywords.count <= limit else {

@@ -13,7 +13,9 @@ enum ScratchDirectory {
     /// first use.
     static let path: String = {
         let environment = ProcessInfo.processInfo.environment
-        let base = [environment["TIDEMARK_FUZZ_SCRATCH"], environment["TMPDIR"]].compactMap { $0 }.first { !$0.isEmpty } ?? "/tmp"
+        let base =
+            [environment["TIDEMARK_FUZZ_SCRATCH"], environment["TMPDIR"]].compactMap { $0 }.first { !$0.isEmpty }
+            ?? "/tmp"
         let path = "\(base)/tidemark-fuzz-\(getpid())"
         try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         return path

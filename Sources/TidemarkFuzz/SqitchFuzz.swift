@@ -21,14 +21,20 @@ enum SqitchFuzz {
             }
             var tagNames = Set<String>()
             for tag in plan.tags {
-                guard plan.changes.indices.contains(tag.change) else { return fail("tag @\(tag.name) names change \(tag.change), not in the plan") }
-                guard plan.changes[tag.change].tags.contains(tag.name) else { return fail("tag @\(tag.name) is not among its change's tags") }
+                guard plan.changes.indices.contains(tag.change) else {
+                    return fail("tag @\(tag.name) names change \(tag.change), not in the plan")
+                }
+                guard plan.changes[tag.change].tags.contains(tag.name) else {
+                    return fail("tag @\(tag.name) is not among its change's tags")
+                }
                 guard tagNames.insert(tag.name).inserted else { return fail("tag @\(tag.name) appears twice") }
             }
             for (index, change) in plan.changes.enumerated() {
                 let later = plan.changes[(index + 1)...].firstIndex { $0.name == change.name }
                 if change.reworkTags.isEmpty != (later == nil) {
-                    return fail("change \(change.name) at line \(change.line): rework tags \(change.reworkTags) but reworked later: \(later != nil)")
+                    return fail(
+                        "change \(change.name) at line \(change.line): rework tags \(change.reworkTags) but reworked later: \(later != nil)"
+                    )
                 }
                 if let later, !plan.changes[index..<later].contains(where: { !$0.tags.isEmpty }) {
                     return fail("change \(change.name) at line \(change.line) is declared again with no tag between")
@@ -39,8 +45,12 @@ enum SqitchFuzz {
             guard !error.errors.isEmpty else { return fail("PlanProblems without errors") }
             let bounds = TextBounds(input)
             for problem in error.errors {
-                guard case .badPlanFile(let location, let message) = problem else { return fail("not a position in the plan: \(problem)") }
-                guard location.file == file else { return fail("error names \(location.file), not \(file): \(problem)") }
+                guard case .badPlanFile(let location, let message) = problem else {
+                    return fail("not a position in the plan: \(problem)")
+                }
+                guard location.file == file else {
+                    return fail("error names \(location.file), not \(file): \(problem)")
+                }
                 guard bounds.contains(line: location.line, column: location.column) else {
                     return fail("\(bounds.outside(line: location.line, column: location.column)): \(problem)")
                 }

@@ -26,7 +26,9 @@ struct TextBounds: Sendable {
                 if byte == 0x0D { breaks += 1 }
                 // NEL (C2 85), LS and PS (E2 80 A8, E2 80 A9).
                 if byte == 0xC2, index + 1 < bytes.count, bytes[index + 1] == 0x85 { breaks += 1 }
-                if byte == 0xE2, index + 2 < bytes.count, bytes[index + 1] == 0x80, bytes[index + 2] == 0xA8 || bytes[index + 2] == 0xA9 {
+                if byte == 0xE2, index + 2 < bytes.count, bytes[index + 1] == 0x80,
+                    bytes[index + 2] == 0xA8 || bytes[index + 2] == 0xA9
+                {
                     breaks += 1
                 }
             }

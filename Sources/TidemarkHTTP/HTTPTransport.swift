@@ -37,8 +37,12 @@ package struct HTTPAnswer: Sendable {
             text = String(decoding: body, as: UTF8.self).split(whereSeparator: \.isNewline).first.map(String.init)
         }
         guard let text else { return nil }
-        let printable = String(text.unicodeScalars.filter { !$0.properties.isNoncharacterCodePoint && !CharacterSet.controlCharacters.contains($0) })
-            .trimmingCharacters(in: .whitespaces)
+        let printable = String(
+            text.unicodeScalars.filter {
+                !$0.properties.isNoncharacterCodePoint && !CharacterSet.controlCharacters.contains($0)
+            }
+        )
+        .trimmingCharacters(in: .whitespaces)
         guard !printable.isEmpty else { return nil }
         return printable.count <= 200 ? printable : String(printable.prefix(199)) + "…"
     }
@@ -110,11 +114,14 @@ package final class URLSessionTransport: HTTPTransport {
                         let timedOut = state.timedOut && (error as? URLError)?.code == .cancelled
                         continuation.resume(throwing: timedOut ? URLError(.timedOut) : error)
                     } else if let http = response as? HTTPURLResponse {
-                        let redirect = (300..<400).contains(http.statusCode) ? http.value(forHTTPHeaderField: "Location") : nil
+                        let redirect =
+                            (300..<400).contains(http.statusCode) ? http.value(forHTTPHeaderField: "Location") : nil
                         continuation.resume(
                             returning: HTTPAnswer(
-                                status: http.statusCode, retryAfter: Self.retryAfter(http.value(forHTTPHeaderField: "Retry-After")),
-                                redirectOrigin: HTTPAnswer.origin(of: redirect, relativeTo: url), message: HTTPAnswer.message(from: body)))
+                                status: http.statusCode,
+                                retryAfter: Self.retryAfter(http.value(forHTTPHeaderField: "Retry-After")),
+                                redirectOrigin: HTTPAnswer.origin(of: redirect, relativeTo: url),
+                                message: HTTPAnswer.message(from: body)))
                     } else {
                         continuation.resume(throwing: URLError(.badServerResponse))
                     }
@@ -159,7 +166,8 @@ private final class NoRedirects: NSObject, URLSessionDataDelegate, Sendable {
     }
 
     func urlSession(
-        _ session: URLSession, task: URLSessionTask, willPerformHTTPRedirection response: HTTPURLResponse, newRequest request: URLRequest,
+        _ session: URLSession, task: URLSessionTask, willPerformHTTPRedirection response: HTTPURLResponse,
+        newRequest request: URLRequest,
         completionHandler: @escaping @Sendable (URLRequest?) -> Void
     ) {
         completionHandler(nil)
@@ -234,7 +242,8 @@ package enum TransportFailure {
         case .cannotFindHost, .dnsLookupFailed: return "host not found"
         case .networkConnectionLost: return "connection closed before an answer"
         case .notConnectedToInternet: return "no network"
-        case .secureConnectionFailed, .serverCertificateUntrusted, .serverCertificateHasBadDate, .serverCertificateNotYetValid,
+        case .secureConnectionFailed, .serverCertificateUntrusted, .serverCertificateHasBadDate,
+            .serverCertificateNotYetValid,
             .serverCertificateHasUnknownRoot, .clientCertificateRejected:
             return "TLS handshake failed"
         case .badServerResponse: return "not an HTTP answer"

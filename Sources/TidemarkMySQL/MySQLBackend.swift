@@ -16,10 +16,12 @@ package struct MySQLBackend: Backend {
     /// waits, statement bound (MariaDB) and time zone. The database is the target's `schema`,
     /// else the URL's. The password comes from the variable `target.passwordEnv` names, if set,
     /// else the URL, else the option files. Blocks: call it on an executor-owned thread.
-    package func connect(to target: Target, access: ConnectionAccess, timeouts: Timeouts, logger: Logger) throws(BackendError)
+    package func connect(to target: Target, access: ConnectionAccess, timeouts: Timeouts, logger: Logger)
+        throws(BackendError)
         -> any BackendConnection
     {
         try MySQLConnection(
-            target: target, access: access, timeouts: timeouts, logger: logger, environment: ProcessInfo.processInfo.environment)
+            target: target, access: access, timeouts: timeouts, logger: logger,
+            environment: ProcessInfo.processInfo.environment)
     }
 }

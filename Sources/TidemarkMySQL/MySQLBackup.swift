@@ -8,7 +8,9 @@ extension MySQLBackend: BackupCapableBackend {
     /// `--single-transaction --routines --triggers --events` to `path`, mode 0600. The
     /// password reaches the tool only through an option file of mode 0600 that is removed
     /// afterwards (never its argument list, which other users can read in `ps`).
-    package func backup(_ target: Target, to path: String, timeouts: Timeouts, logger: Logger) throws(BackendError) -> BackupRecord {
+    package func backup(_ target: Target, to path: String, timeouts: Timeouts, logger: Logger) throws(BackendError)
+        -> BackupRecord
+    {
         let invocation = try MySQLTool.invocation(for: target, timeouts: timeouts)
         defer { invocation.removeOptionFile() }
         let tool = try MySQLTool.executable(["mariadb-dump", "mysqldump"], target: target, what: "back up to \(path)")
@@ -19,7 +21,8 @@ extension MySQLBackend: BackupCapableBackend {
             try MySQLTool.run(
                 tool,
                 [
-                    "--defaults-extra-file=\(invocation.optionFile)", "--single-transaction", "--routines", "--triggers", "--events",
+                    "--defaults-extra-file=\(invocation.optionFile)", "--single-transaction", "--routines",
+                    "--triggers", "--events",
                     "--hex-blob", "--result-file=\(partial)", "--", invocation.database,
                 ],
                 input: nil, invocation: invocation, target: target, what: "back up to \(path)")
@@ -31,7 +34,8 @@ extension MySQLBackend: BackupCapableBackend {
         logger.info("backup written", metadata: ["target": "\(target.name)", "path": "\(path)"])
         let name = URL(fileURLWithPath: tool).lastPathComponent
         return BackupRecord(
-            target: target.name, path: path, method: "\(name) --single-transaction --routines --triggers --events \(invocation.database)",
+            target: target.name, path: path,
+            method: "\(name) --single-transaction --routines --triggers --events \(invocation.database)",
             bytes: BackupFile.size(of: path))
     }
 
@@ -49,7 +53,8 @@ extension MySQLBackend: BackupCapableBackend {
         let tool = try MySQLTool.executable(["mariadb", "mysql"], target: target, what: "restore from \(path)")
         try MySQLTool.run(
             tool, ["--defaults-extra-file=\(invocation.optionFile)", "--batch", "--database=\(invocation.database)"],
-            input: path, invocation: invocation, target: target, what: "restore from \(path) (DDL commits as it goes, so a failure leaves the restore partial)")
+            input: path, invocation: invocation, target: target,
+            what: "restore from \(path) (DDL commits as it goes, so a failure leaves the restore partial)")
         logger.info("restored", metadata: ["target": "\(target.name)", "path": "\(path)"])
     }
 }
@@ -79,13 +84,21 @@ enum MySQLTool {
         do {
             url = try MySQLURL(parsing: text)
         } catch {
-            throw .unsupported(target: target.name, message: "url \(MySQLURLError.echo(text)) is not a valid MySQL URL: \(error.description) (see docs/mysql.md).")
+            throw .unsupported(
+                target: target.name,
+                message:
+                    "url \(MySQLURLError.echo(text)) is not a valid MySQL URL: \(error.description) (see docs/mysql.md)."
+            )
         }
         guard let database = target.schema ?? url.database else {
-            throw .unsupported(target: target.name, message: "\(target.redactedLocation) names no database; add one to the URL or set schema.")
+            throw .unsupported(
+                target: target.name,
+                message: "\(target.redactedLocation) names no database; add one to the URL or set schema.")
         }
         var password = url.password
-        if let variable = target.passwordEnv, let value = ProcessInfo.processInfo.environment[variable] { password = value }
+        if let variable = target.passwordEnv, let value = ProcessInfo.processInfo.environment[variable] {
+            password = value
+        }
 
         var lines: [String] = []
         if let file = target.optionFile { lines.append("!include \(file)") }
@@ -93,7 +106,8 @@ enum MySQLTool {
         func add(_ key: String, _ value: String?) {
             guard let value else { return }
             // Option-file values are read up to the line's end; quotes keep spaces and '#'.
-            let escaped = value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+            let escaped = value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(
+                of: "\"", with: "\\\"")
             lines.append("\(key)=\"\(escaped)\"")
         }
         add("user", url.user)
@@ -111,34 +125,44 @@ enum MySQLTool {
         case .verifyCA, .verifyIdentity: lines += ["ssl", "ssl-verify-server-cert"]
         }
 
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("tidemark-mysql-\(UUID().uuidString)")
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "tidemark-mysql-\(UUID().uuidString)")
         let file = folder.appendingPathComponent("client.cnf")
         do {
             try OwnerOnlyFile.makeFolders(folder)
             try OwnerOnlyFile.write(Data((lines.joined(separator: "\n") + "\n").utf8), to: file)
         } catch {
             try? FileManager.default.removeItem(at: folder)
-            throw .backupFailed(target: target.name, message: "cannot write the client option file in \(folder.path): \(error.localizedDescription)")
+            throw .backupFailed(
+                target: target.name,
+                message: "cannot write the client option file in \(folder.path): \(error.localizedDescription)")
         }
-        return Invocation(optionFile: file.path, folder: folder, database: database, secrets: password.map { [$0] } ?? [])
+        return Invocation(
+            optionFile: file.path, folder: folder, database: database, secrets: password.map { [$0] } ?? [])
     }
 
     /// The first of `names` on PATH.
     static func executable(_ names: [String], target: Target, what: String) throws(BackendError) -> String {
         let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
         for name in names {
-            for folder in path.split(separator: ":") where FileManager.default.isExecutableFile(atPath: "\(folder)/\(name)") {
+            for folder in path.split(separator: ":")
+            where FileManager.default.isExecutableFile(atPath: "\(folder)/\(name)") {
                 return "\(folder)/\(name)"
             }
         }
         throw .backupFailed(
             target: target.name,
-            message: "cannot \(what): none of \(names.joined(separator: ", ")) found; install the MariaDB client (apt-get install mariadb-client).")
+            message:
+                "cannot \(what): none of \(names.joined(separator: ", ")) found; install the MariaDB client (apt-get install mariadb-client)."
+        )
     }
 
     /// Runs the tool to completion, `input` (a file) as its standard input; a non-zero exit is
     /// an error carrying its (redacted) output.
-    static func run(_ executable: String, _ arguments: [String], input: String?, invocation: Invocation, target: Target, what: String) throws(BackendError) {
+    static func run(
+        _ executable: String, _ arguments: [String], input: String?, invocation: Invocation, target: Target,
+        what: String
+    ) throws(BackendError) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
@@ -156,16 +180,22 @@ enum MySQLTool {
         do {
             try process.run()
         } catch {
-            throw .backupFailed(target: target.name, message: "cannot \(what): cannot start \(executable): \(error.localizedDescription)")
+            throw .backupFailed(
+                target: target.name,
+                message: "cannot \(what): cannot start \(executable): \(error.localizedDescription)")
         }
         let output = errors.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         guard process.terminationReason == .exit, process.terminationStatus == 0 else {
             var message = String(decoding: output, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
             message = Redaction.redactConnectionString(message)
-            for secret in invocation.secrets where !secret.isEmpty { message = message.replacingOccurrences(of: secret, with: "***") }
+            for secret in invocation.secrets where !secret.isEmpty {
+                message = message.replacingOccurrences(of: secret, with: "***")
+            }
             let name = URL(fileURLWithPath: executable).lastPathComponent
-            throw .backupFailed(target: target.name, message: "cannot \(what): \(name) exited with status \(process.terminationStatus): \(message)")
+            throw .backupFailed(
+                target: target.name,
+                message: "cannot \(what): \(name) exited with status \(process.terminationStatus): \(message)")
         }
     }
 }

@@ -21,7 +21,9 @@ final class MySQLCanceller: StatementCanceller, Sendable {
             let handle = try MySQLHandle.connect(options)
             try handle.query("KILL QUERY \(threadID)")
         } catch {
-            logger.debug("could not cancel the running statement: \(MySQLConnection.redact(error.fullMessage, password: options.password))")
+            logger.debug(
+                "could not cancel the running statement: \(MySQLConnection.redact(error.fullMessage, password: options.password))"
+            )
         }
     }
 }

@@ -32,28 +32,39 @@ package final class MySQLConnection: BackendConnection {
     /// script's `SET sql_mode` (a dump header's, say) does not change how the next step parses.
     private var sqlMode = "''"
 
-    init(target: Target, access: ConnectionAccess, timeouts: Timeouts, logger: Logger, environment: [String: String]) throws(BackendError) {
+    init(target: Target, access: ConnectionAccess, timeouts: Timeouts, logger: Logger, environment: [String: String])
+        throws(BackendError)
+    {
         guard case .mysql(let text) = target.location else {
             throw .unsupported(
-                target: target.name, message: "\(target.redactedLocation) is not a MySQL connection; use a mysql:// or mariadb:// URL.")
+                target: target.name,
+                message: "\(target.redactedLocation) is not a MySQL connection; use a mysql:// or mariadb:// URL.")
         }
         let url: MySQLURL
         do {
             url = try MySQLURL(parsing: text)
         } catch {
-            throw .unsupported(target: target.name, message: "url \(MySQLURLError.echo(text)) is not a valid MySQL URL: \(error.description) (see docs/mysql.md).")
+            throw .unsupported(
+                target: target.name,
+                message:
+                    "url \(MySQLURLError.echo(text)) is not a valid MySQL URL: \(error.description) (see docs/mysql.md)."
+            )
         }
         guard let database = target.schema ?? url.database, !database.isEmpty else {
             throw .unsupported(
                 target: target.name,
-                message: "\(target.redactedLocation) names no database; add one to the URL (mysql://host/app) or set schema: app.")
+                message:
+                    "\(target.redactedLocation) names no database; add one to the URL (mysql://host/app) or set schema: app."
+            )
         }
         guard database.count <= MySQLSQL.maximumIdentifierLength, !database.hasSuffix(" "), !database.contains("/"),
             !database.unicodeScalars.contains(where: { $0.value == 0 })
         else {
             throw .unsupported(
                 target: target.name,
-                message: "database name '\(database)' must be 1 to \(MySQLSQL.maximumIdentifierLength) characters without '/', NUL or a trailing space; MySQL would reject it.")
+                message:
+                    "database name '\(database)' must be 1 to \(MySQLSQL.maximumIdentifierLength) characters without '/', NUL or a trailing space; MySQL would reject it."
+            )
         }
         var logger = logger
         logger[metadataKey: "target"] = "\(target.name)"
@@ -63,7 +74,8 @@ package final class MySQLConnection: BackendConnection {
             if let value = environment[variable] { password = value } else { missingPasswordEnv = variable }
         }
         if let missingPasswordEnv {
-            logger.warning("password_env \(missingPasswordEnv) is not set; the client library falls back to its option files")
+            logger.warning(
+                "password_env \(missingPasswordEnv) is not set; the client library falls back to its option files")
         }
         let seconds = max(1, Int((timeouts.connectTimeout.milliseconds + 999) / 1000))
         let options = MySQLConnectOptions(
@@ -76,7 +88,9 @@ package final class MySQLConnection: BackendConnection {
             handle = try MySQLHandle.connect(options)
         } catch {
             var message = Self.redact(error.fullMessage, password: password)
-            if let missingPasswordEnv, error.code == 1045 { message += " (password_env \(missingPasswordEnv) is not set)" }
+            if let missingPasswordEnv, error.code == 1045 {
+                message += " (password_env \(missingPasswordEnv) is not set)"
+            }
             throw .connectionFailed(target: target.name, message: message, transient: Self.isTransient(error))
         }
         self.target = target
@@ -94,7 +108,9 @@ package final class MySQLConnection: BackendConnection {
         do {
             try handle.query(sessionSettings())
             if access == .readOnly { try handle.query("SET SESSION TRANSACTION READ ONLY") }
-            if let mode = try handle.query("SELECT @@SESSION.sql_mode").first?.first ?? nil { sqlMode = MySQLSQL.literal(mode) }
+            if let mode = try handle.query("SELECT @@SESSION.sql_mode").first?.first ?? nil {
+                sqlMode = MySQLSQL.literal(mode)
+            }
             databaseExists = try Self.exists(database, on: handle)
             if databaseExists { try handle.query("USE \(MySQLSQL.quoteIdentifier(database))") }
         } catch {
@@ -146,7 +162,8 @@ package final class MySQLConnection: BackendConnection {
         let handle = try openWritable("create \(historyTable)")
         do throws(MySQLFailure) {
             if !databaseExists {
-                try handle.query("CREATE DATABASE IF NOT EXISTS \(MySQLSQL.quoteIdentifier(database)) CHARACTER SET utf8mb4")
+                try handle.query(
+                    "CREATE DATABASE IF NOT EXISTS \(MySQLSQL.quoteIdentifier(database)) CHARACTER SET utf8mb4")
                 try handle.query("USE \(MySQLSQL.quoteIdentifier(database))")
                 databaseExists = true
             }
@@ -210,7 +227,9 @@ package final class MySQLConnection: BackendConnection {
                     ON t.TABLE_SCHEMA = s.TABLE_SCHEMA AND t.TABLE_NAME = s.TABLE_NAME
                     WHERE s.TABLE_SCHEMA = \(MySQLSQL.literal(schema)) AND s.INDEX_NAME = \(MySQLSQL.literal(name)) LIMIT 1
                     """)
-                if let value = rows.first?.first.flatMap({ $0 }).flatMap(Double.init) { result[relation] = max(0, value) }
+                if let value = rows.first?.first.flatMap({ $0 }).flatMap(Double.init) {
+                    result[relation] = max(0, value)
+                }
             }
         } catch {
             throw failure("cannot read the row estimates", error)
@@ -246,7 +265,8 @@ package final class MySQLConnection: BackendConnection {
     @discardableResult
     package func run(_ step: StepRequest) throws(BackendError) -> HistoryEntry {
         let handle = try openWritable("run version \(step.version)")
-        let recordOnly = step.kind == .skip || step.kind == .baseline || step.kind == .repair || step.sql.allSatisfy(\.isWhitespace)
+        let recordOnly =
+            step.kind == .skip || step.kind == .baseline || step.kind == .repair || step.sql.allSatisfy(\.isWhitespace)
         if recordOnly { return try record(step, on: handle) }
         let statements: [MySQLScript.Statement]
         do {
@@ -255,7 +275,8 @@ package final class MySQLConnection: BackendConnection {
             let place = step.scriptPath.isEmpty ? "script line \(error.line)" : "\(step.scriptPath):\(error.line)"
             throw .stepFailed(
                 target: target.name, version: step.version, kind: step.kind,
-                message: "\(place): DELIMITER is a command of the mysql client, not SQL; remove the DELIMITER lines and end each statement, a CREATE PROCEDURE … END included, with ';' (Tidemark splits compound statements itself).",
+                message:
+                    "\(place): DELIMITER is a command of the mysql client, not SQL; remove the DELIMITER lines and end each statement, a CREATE PROCEDURE … END included, with ';' (Tidemark splits compound statements itself).",
                 sqlState: nil, dirty: false)
         }
         defer { _ = try? handle.query("SET SESSION sql_mode = \(sqlMode)") }
@@ -276,12 +297,15 @@ package final class MySQLConnection: BackendConnection {
         } catch {
             throw .verifyFailed(
                 target: target.name, version: request.version, script: request.scriptPath,
-                message: "\(request.scriptPath):\(error.line): DELIMITER is a command of the mysql client, not SQL; remove it.", sqlState: nil)
+                message:
+                    "\(request.scriptPath):\(error.line): DELIMITER is a command of the mysql client, not SQL; remove it.",
+                sqlState: nil)
         }
         if let writer = statements.first(where: { !$0.isDML && !$0.isTransactionControl }) {
             throw .verifyFailed(
                 target: target.name, version: request.version, script: request.scriptPath,
-                message: "\(request.scriptPath):\(writer.line): a verify script on MySQL may only read (SELECT and other DML, rolled back); this statement would commit implicitly, so it was not run.",
+                message:
+                    "\(request.scriptPath):\(writer.line): a verify script on MySQL may only read (SELECT and other DML, rolled back); this statement would commit implicitly, so it was not run.",
                 sqlState: nil)
         }
         do throws(MySQLFailure) {
@@ -290,7 +314,8 @@ package final class MySQLConnection: BackendConnection {
             for statement in statements { try handle.query(statement.text) }
         } catch {
             throw .verifyFailed(
-                target: target.name, version: request.version, script: request.scriptPath, message: redact(error.fullMessage),
+                target: target.name, version: request.version, script: request.scriptPath,
+                message: redact(error.fullMessage),
                 sqlState: error.sqlState)
         }
     }
@@ -307,7 +332,7 @@ package final class MySQLConnection: BackendConnection {
 
     package func close() {
         holdsLock = false
-        connection = nil  // MySQLHandle.deinit calls mysql_close; the server drops GET_LOCK with the session
+        connection = nil // MySQLHandle.deinit calls mysql_close; the server drops GET_LOCK with the session
     }
 
     /// `skip`, `baseline`, `repair` and empty scripts: only a row, in autocommit.
@@ -315,7 +340,8 @@ package final class MySQLConnection: BackendConnection {
         let now = Date()
         do {
             return try insertRow(
-                step, on: handle, startedAt: now, finishedAt: now, executionMS: 0, success: true, transactional: step.transactional,
+                step, on: handle, startedAt: now, finishedAt: now, executionMS: 0, success: true,
+                transactional: step.transactional,
                 error: nil)
         } catch {
             throw failure("cannot record the \(step.kind.rawValue) row of version \(step.version)", error)
@@ -339,7 +365,8 @@ package final class MySQLConnection: BackendConnection {
             }
             current = nil
             let entry = try insertRow(
-                step, on: handle, startedAt: startedAt, finishedAt: Date(), executionMS: (clock.now - start).milliseconds,
+                step, on: handle, startedAt: startedAt, finishedAt: Date(),
+                executionMS: (clock.now - start).milliseconds,
                 success: true, transactional: true, error: nil)
             try handle.query("COMMIT")
             return entry
@@ -356,14 +383,16 @@ package final class MySQLConnection: BackendConnection {
             } else {
                 do {
                     _ = try insertRow(
-                        step, on: handle, startedAt: startedAt, finishedAt: Date(), executionMS: (clock.now - start).milliseconds,
+                        step, on: handle, startedAt: startedAt, finishedAt: Date(),
+                        executionMS: (clock.now - start).milliseconds,
                         success: false, transactional: true, error: historyError(message, error))
                 } catch {
                     logger.warning("could not record the failed step in \(historyTable): \(redact(error.fullMessage))")
                 }
             }
             throw .stepFailed(
-                target: target.name, version: step.version, kind: step.kind, message: message, sqlState: error.reportedState, dirty: false)
+                target: target.name, version: step.version, kind: step.kind, message: message,
+                sqlState: error.reportedState, dirty: false)
         }
     }
 
@@ -380,7 +409,8 @@ package final class MySQLConnection: BackendConnection {
         let running: HistoryEntry
         do {
             running = try insertRow(
-                step, on: handle, startedAt: startedAt, finishedAt: nil, executionMS: 0, success: false, transactional: false,
+                step, on: handle, startedAt: startedAt, finishedAt: nil, executionMS: 0, success: false,
+                transactional: false,
                 error: nil)
         } catch {
             throw failure("cannot record the start of version \(step.version) in \(historyTable)", error)
@@ -399,7 +429,10 @@ package final class MySQLConnection: BackendConnection {
                         lockWaits += 1
                         logger.notice(
                             "statement \(index + 1) of \(statements.count) timed out waiting for a lock; running it again",
-                            metadata: ["version": "\(step.version)", "line": "\(statement.line)", "retry": "\(lockWaits)", "of": "\(step.lockRetries)"])
+                            metadata: [
+                                "version": "\(step.version)", "line": "\(statement.line)", "retry": "\(lockWaits)",
+                                "of": "\(step.lockRetries)",
+                            ])
                         Thread.sleep(forTimeInterval: min(2, 0.1 * Double(1 << min(lockWaits, 5))))
                         continue
                     }
@@ -421,23 +454,28 @@ package final class MySQLConnection: BackendConnection {
             } else {
                 do {
                     try handle.query(sessionSettings())
-                    _ = try completeRow(running.id, on: handle, finishedAt: Date(), executionMS: elapsed, success: false, error: historyError(message, error))
+                    _ = try completeRow(
+                        running.id, on: handle, finishedAt: Date(), executionMS: elapsed, success: false,
+                        error: historyError(message, error))
                 } catch {
                     logger.warning("could not record the failure in \(historyTable): \(redact(error.fullMessage))")
                 }
             }
             throw .stepFailed(
-                target: target.name, version: step.version, kind: step.kind, message: message, sqlState: error.sqlState, dirty: true)
+                target: target.name, version: step.version, kind: step.kind, message: message, sqlState: error.sqlState,
+                dirty: true)
         }
         do {
             // A script may have changed the session (time zone, sql_mode): restored before the row.
             try handle.query(sessionSettings())
             try handle.query("COMMIT")
-            return try completeRow(running.id, on: handle, finishedAt: Date(), executionMS: elapsed, success: true, error: nil)
+            return try completeRow(
+                running.id, on: handle, finishedAt: Date(), executionMS: elapsed, success: true, error: nil)
         } catch {
             throw .stepFailed(
                 target: target.name, version: step.version, kind: step.kind,
-                message: "the script ran, but recording its success in \(historyTable) failed: \(redact(error.fullMessage))",
+                message:
+                    "the script ran, but recording its success in \(historyTable) failed: \(redact(error.fullMessage))",
                 sqlState: error.sqlState, dirty: true)
         }
     }
@@ -452,14 +490,17 @@ package final class MySQLConnection: BackendConnection {
         """
 
     private func insertRow(
-        _ step: StepRequest, on handle: MySQLHandle, startedAt: Date, finishedAt: Date?, executionMS: Int64, success: Bool,
+        _ step: StepRequest, on handle: MySQLHandle, startedAt: Date, finishedAt: Date?, executionMS: Int64,
+        success: Bool,
         transactional: Bool, error: String?
     ) throws(MySQLFailure) -> HistoryEntry {
         let values = [
             MySQLSQL.literal(step.version), MySQLSQL.literal(step.description), MySQLSQL.literal(step.kind.rawValue),
             MySQLSQL.literal(step.scriptPath), MySQLSQL.literal(step.checksum), MySQLSQL.literal(step.runID),
-            MySQLSQL.literal(step.appliedBy), MySQLSQL.timestamp(startedAt), finishedAt.map(MySQLSQL.timestamp) ?? "NULL",
-            String(executionMS), success ? "TRUE" : "FALSE", transactional ? "TRUE" : "FALSE", error.map(MySQLSQL.literal) ?? "NULL",
+            MySQLSQL.literal(step.appliedBy), MySQLSQL.timestamp(startedAt),
+            finishedAt.map(MySQLSQL.timestamp) ?? "NULL",
+            String(executionMS), success ? "TRUE" : "FALSE", transactional ? "TRUE" : "FALSE",
+            error.map(MySQLSQL.literal) ?? "NULL",
             String(step.attempt),
         ]
         try handle.query(
@@ -484,7 +525,9 @@ package final class MySQLConnection: BackendConnection {
     }
 
     private func parsedRow(_ rows: [MySQLRow]) throws(MySQLFailure) -> HistoryEntry {
-        guard let row = rows.first else { throw MySQLFailure(code: 0, sqlState: nil, message: "\(historyTable) returned no row") }
+        guard let row = rows.first else {
+            throw MySQLFailure(code: 0, sqlState: nil, message: "\(historyTable) returned no row")
+        }
         do {
             return try entry(from: row)
         } catch {
@@ -501,12 +544,17 @@ package final class MySQLConnection: BackendConnection {
         else {
             throw .queryFailed(
                 target: target.name,
-                message: "\(historyTable) holds a row Tidemark cannot read (id \(text(0) ?? "?")); was it edited by hand?", sqlState: nil)
+                message:
+                    "\(historyTable) holds a row Tidemark cannot read (id \(text(0) ?? "?")); was it edited by hand?",
+                sqlState: nil)
         }
         return HistoryEntry(
-            id: id, version: version, description: description, kind: kind, script: script, checksum: checksum, runID: runID,
-            appliedBy: appliedBy, startedAt: startedAt, finishedAt: text(9).flatMap(Self.date), executionMS: executionMS,
-            success: success == "1", transactional: transactional == "1", error: text(13), attempt: text(14).flatMap { Int($0) } ?? 1)
+            id: id, version: version, description: description, kind: kind, script: script, checksum: checksum,
+            runID: runID,
+            appliedBy: appliedBy, startedAt: startedAt, finishedAt: text(9).flatMap(Self.date),
+            executionMS: executionMS,
+            success: success == "1", transactional: transactional == "1", error: text(13),
+            attempt: text(14).flatMap { Int($0) } ?? 1)
     }
 
     // MARK: - Helpers
@@ -532,7 +580,8 @@ package final class MySQLConnection: BackendConnection {
     }
 
     private static func exists(_ database: String, on handle: MySQLHandle) throws(MySQLFailure) -> Bool {
-        try !handle.query("SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = \(MySQLSQL.literal(database))").isEmpty
+        try !handle.query("SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = \(MySQLSQL.literal(database))")
+            .isEmpty
     }
 
     /// The session's settings: UTC (history times), the lock waits bounded by `lock_timeout`

@@ -6,7 +6,9 @@ import TidemarkCore
 /// left out; the database's own name is removed from definitions, so two databases built by the
 /// same scripts fingerprint the same. Pure over one handle; not thread-safe (the handle is not).
 enum MySQLFingerprint {
-    static func read(database: String, server: MySQLServer, on handle: MySQLHandle) throws(MySQLFailure) -> SchemaFingerprint {
+    static func read(database: String, server: MySQLServer, on handle: MySQLHandle) throws(MySQLFailure)
+        -> SchemaFingerprint
+    {
         let schema = MySQLSQL.literal(database)
         var builder = SchemaFingerprintBuilder()
         func strip(_ text: String?) -> String {
@@ -45,7 +47,9 @@ enum MySQLFingerprint {
             guard let name = row[0] else { continue }
             if row[1] == "VIEW" { continue }
             builder.table(name, columns: columnsByTable[name] ?? [])
-            builder.add("storage", name, "engine \(row[2] ?? "") row_format \((row[3] ?? "").lowercased()) collate \(row[4] ?? "")")
+            builder.add(
+                "storage", name,
+                "engine \(row[2] ?? "") row_format \((row[3] ?? "").lowercased()) collate \(row[4] ?? "")")
         }
 
         let indexes = try handle.query(
@@ -70,7 +74,9 @@ enum MySQLFingerprint {
         }
         for key in indexOrder {
             guard let index = indexParts[key] else { continue }
-            builder.add("index", key, "\(index.unique ? "unique " : "")\(index.type.lowercased()) (\(index.columns.joined(separator: ", ")))")
+            builder.add(
+                "index", key,
+                "\(index.unique ? "unique " : "")\(index.type.lowercased()) (\(index.columns.joined(separator: ", ")))")
         }
 
         let foreignKeys = try handle.query(
@@ -89,7 +95,9 @@ enum MySQLFingerprint {
             let key = "\(table).\(name)"
             if keys[key] == nil {
                 let parentSchema = row[3] == database ? "" : (row[3] ?? "") + "."
-                keys[key] = ([], parentSchema + (row[4] ?? ""), [], "ON UPDATE \(row[6] ?? "") ON DELETE \(row[7] ?? "")")
+                keys[key] = (
+                    [], parentSchema + (row[4] ?? ""), [], "ON UPDATE \(row[6] ?? "") ON DELETE \(row[7] ?? "")"
+                )
                 keyOrder.append(key)
             }
             keys[key]?.from.append(row[2] ?? "")
@@ -99,7 +107,8 @@ enum MySQLFingerprint {
             guard let fk = keys[key] else { continue }
             builder.add(
                 "constraint", key,
-                "FOREIGN KEY (\(fk.from.joined(separator: ", "))) REFERENCES \(fk.parent)(\(fk.to.joined(separator: ", "))) \(fk.rules)")
+                "FOREIGN KEY (\(fk.from.joined(separator: ", "))) REFERENCES \(fk.parent)(\(fk.to.joined(separator: ", "))) \(fk.rules)"
+            )
         }
 
         // CHECK_CONSTRAINTS exists from MariaDB 10.2 and MySQL 8.0.16; MySQL's lacks TABLE_NAME,
@@ -117,8 +126,8 @@ enum MySQLFingerprint {
             }
         }
         for row in try handle.query(
-            "SELECT TABLE_NAME, VIEW_DEFINITION FROM information_schema.VIEWS WHERE TABLE_SCHEMA = \(schema) ORDER BY TABLE_NAME")
-        {
+            "SELECT TABLE_NAME, VIEW_DEFINITION FROM information_schema.VIEWS WHERE TABLE_SCHEMA = \(schema) ORDER BY TABLE_NAME"
+        ) {
             builder.add("view", row[0] ?? "", strip(row[1]))
         }
         for row in try handle.query(

@@ -61,7 +61,8 @@ final class MySQLHandle {
     /// what the URL names is passed to `mysql_real_connect` itself, so it wins over them.
     static func connect(_ options: MySQLConnectOptions) throws(MySQLFailure) -> MySQLHandle {
         guard let handle = mysql_init(nil) else {
-            throw MySQLFailure(code: 2008, sqlState: nil, message: "Connector/C could not allocate a connection (out of memory)")
+            throw MySQLFailure(
+                code: 2008, sqlState: nil, message: "Connector/C could not allocate a connection (out of memory)")
         }
         _ = tidemark_mysql_set_uint(handle, MYSQL_OPT_CONNECT_TIMEOUT, options.connectTimeoutSeconds)
         if let file = options.optionFile { _ = tidemark_mysql_set_string(handle, MYSQL_READ_DEFAULT_FILE, file) }
@@ -85,12 +86,14 @@ final class MySQLHandle {
         case .required:
             mysql_ssl_set(handle, nil, nil, nil, nil, nil)
             _ = tidemark_mysql_set_bool(handle, MYSQL_OPT_SSL_ENFORCE, 1)
-        case .verifyCA, .verifyIdentity:  // Connector/C checks the chain and the host name together
+        case .verifyCA, .verifyIdentity: // Connector/C checks the chain and the host name together
             mysql_ssl_set(handle, nil, nil, nil, nil, nil)
             _ = tidemark_mysql_set_bool(handle, MYSQL_OPT_SSL_ENFORCE, 1)
             _ = tidemark_mysql_set_bool(handle, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, 1)
         }
-        if url.socket != nil { _ = tidemark_mysql_set_uint(handle, MYSQL_OPT_PROTOCOL, UInt32(MYSQL_PROTOCOL_SOCKET.rawValue)) }
+        if url.socket != nil {
+            _ = tidemark_mysql_set_uint(handle, MYSQL_OPT_PROTOCOL, UInt32(MYSQL_PROTOCOL_SOCKET.rawValue))
+        }
         let connected = mysql_real_connect(
             handle, url.host, url.user, options.password, nil, UInt32(url.port ?? 0), url.socket,
             TIDEMARK_CLIENT_MULTI_RESULTS)
@@ -106,7 +109,9 @@ final class MySQLHandle {
             mysql_close(handle)
             throw MySQLFailure(
                 code: 2026, sqlState: "HY000",
-                message: "ssl-mode=REQUIRED, but the server did not use TLS (it does not offer it); enable TLS on the server or use ssl-mode=PREFERRED")
+                message:
+                    "ssl-mode=REQUIRED, but the server did not use TLS (it does not offer it); enable TLS on the server or use ssl-mode=PREFERRED"
+            )
         }
         // The URL's charset wins over one an option file set while connecting.
         if let charset = url.charset, mysql_set_character_set(handle, charset) != 0 {
@@ -171,6 +176,7 @@ final class MySQLHandle {
         let state = mysql_sqlstate(handle).map { String(cString: $0) }
         let message = mysql_error(handle).map { String(cString: $0) } ?? ""
         return MySQLFailure(
-            code: code, sqlState: state == "00000" ? nil : state, message: message.isEmpty ? "MySQL error \(code)" : message)
+            code: code, sqlState: state == "00000" ? nil : state,
+            message: message.isEmpty ? "MySQL error \(code)" : message)
     }
 }

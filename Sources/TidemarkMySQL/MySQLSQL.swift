@@ -70,7 +70,9 @@ package struct MySQLServer: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// The same, as the planner and `status` know servers.
-    package var identity: DatabaseServer { DatabaseServer(product: flavour == .mariadb ? .mariadb : .mysql, version: version) }
+    package var identity: DatabaseServer {
+        DatabaseServer(product: flavour == .mariadb ? .mariadb : .mysql, version: version)
+    }
 
     /// `MariaDB 10.11.19`.
     package var description: String { "\(flavour.rawValue) \(version)" }

@@ -25,10 +25,13 @@ package struct MySQLScratchProvider: ScratchDatabaseProvider {
         do {
             try admin.query("CREATE DATABASE \(MySQLSQL.quoteIdentifier(name)) CHARACTER SET utf8mb4")
         } catch {
-            throw .queryFailed(target: "scratch", message: "cannot create a scratch database: \(error.fullMessage)", sqlState: error.sqlState)
+            throw .queryFailed(
+                target: "scratch", message: "cannot create a scratch database: \(error.fullMessage)",
+                sqlState: error.sqlState)
         }
         logger.debug("scratch database created", metadata: ["database": "\(name)"])
-        return Target(name: "scratch", environment: "rehearse", connection: .url(url), schema: name, passwordEnv: passwordEnv)
+        return Target(
+            name: "scratch", environment: "rehearse", connection: .url(url), schema: name, passwordEnv: passwordEnv)
     }
 
     package func drop(_ target: Target) {
@@ -45,12 +48,17 @@ package struct MySQLScratchProvider: ScratchDatabaseProvider {
         do {
             parsed = try MySQLURL(parsing: url)
         } catch {
-            throw .unsupported(target: "scratch", message: "--url \(MySQLURLError.echo(url)) is not a valid MySQL URL: \(error.description) (see docs/mysql.md).")
+            throw .unsupported(
+                target: "scratch",
+                message:
+                    "--url \(MySQLURLError.echo(url)) is not a valid MySQL URL: \(error.description) (see docs/mysql.md)."
+            )
         }
         let password = passwordEnv.flatMap { ProcessInfo.processInfo.environment[$0] } ?? parsed.password
         do {
             return try MySQLHandle.connect(
-                MySQLConnectOptions(url: parsed, password: password, optionFile: nil, optionGroup: nil, connectTimeoutSeconds: 10))
+                MySQLConnectOptions(
+                    url: parsed, password: password, optionFile: nil, optionGroup: nil, connectTimeoutSeconds: 10))
         } catch {
             throw .connectionFailed(
                 target: "scratch", message: MySQLConnection.redact(error.fullMessage, password: password),

@@ -28,7 +28,8 @@ struct Delivery: Sendable {
     static let signatureHeader = "X-Tidemark-Signature"
 
     init(
-        id: String = UUID().uuidString.lowercased(), sink: String, inventory: String, event: String, body: Data, path: String? = nil, createdAt: Date,
+        id: String = UUID().uuidString.lowercased(), sink: String, inventory: String, event: String, body: Data,
+        path: String? = nil, createdAt: Date,
         sequence: Int
     ) {
         self.id = id

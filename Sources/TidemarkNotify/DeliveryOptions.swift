@@ -21,8 +21,10 @@ package struct DeliveryOptions: Sendable, Hashable {
     package var slackTargetMessageLimit: Int
 
     package init(
-        requestTimeout: Duration = .seconds(5), flushTimeout: Duration = .seconds(10), initialBackoff: Duration = .milliseconds(500),
-        maximumBackoff: Duration = .seconds(8), maximumRetryAfter: Duration = .seconds(30), slackTargetMessageLimit: Int = 20
+        requestTimeout: Duration = .seconds(5), flushTimeout: Duration = .seconds(10),
+        initialBackoff: Duration = .milliseconds(500),
+        maximumBackoff: Duration = .seconds(8), maximumRetryAfter: Duration = .seconds(30),
+        slackTargetMessageLimit: Int = 20
     ) {
         self.requestTimeout = requestTimeout
         self.flushTimeout = flushTimeout
@@ -42,7 +44,9 @@ package struct DeliveryOptions: Sendable, Hashable {
     package init(environment: [String: String]) throws(NotifyError) {
         self.init()
         if let text = environment[Self.flushTimeoutVariable], !text.isEmpty {
-            guard let duration = DurationText.parse(text) else { throw .badDuration(variable: Self.flushTimeoutVariable, value: text) }
+            guard let duration = DurationText.parse(text) else {
+                throw .badDuration(variable: Self.flushTimeoutVariable, value: text)
+            }
             flushTimeout = duration
         }
         if let text = environment[Self.requestTimeoutVariable], !text.isEmpty {

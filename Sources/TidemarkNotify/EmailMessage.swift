@@ -20,11 +20,14 @@ struct EmailMessage: Equatable {
         formatter.timeZone = TimeZone(identifier: "UTC")
         formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss '+0000'"
         let headers = [
-            "From: \(from)", "To: \(to.joined(separator: ", "))", "Subject: \(Self.encodedHeader(subject))", "Date: \(formatter.string(from: date))",
-            "Message-ID: <\(id)@tidemark>", "MIME-Version: 1.0", "Content-Type: text/plain; charset=utf-8", "Content-Transfer-Encoding: 8bit",
+            "From: \(from)", "To: \(to.joined(separator: ", "))", "Subject: \(Self.encodedHeader(subject))",
+            "Date: \(formatter.string(from: date))",
+            "Message-ID: <\(id)@tidemark>", "MIME-Version: 1.0", "Content-Type: text/plain; charset=utf-8",
+            "Content-Transfer-Encoding: 8bit",
             "X-Tidemark-Event: \(event)",
         ]
-        let body = text.split(separator: "\n", omittingEmptySubsequences: false).flatMap { Self.wrapped(String($0)) }.joined(separator: "\r\n")
+        let body = text.split(separator: "\n", omittingEmptySubsequences: false).flatMap { Self.wrapped(String($0)) }
+            .joined(separator: "\r\n")
         return Data((headers.joined(separator: "\r\n") + "\r\n\r\n" + body + "\r\n").utf8)
     }
 
@@ -74,13 +77,16 @@ struct EmailFormatter: Sendable {
         } else if let skipped = counts["skipped"], skipped > 0 {
             subject = "[tidemark] \(finished.inventory): \(skipped) of \(total) target\(plural) skipped"
         } else {
-            subject = "[tidemark] \(finished.inventory): \(total) target\(plural)\(finished.toVersion.map { " at version \($0)" } ?? "")"
+            subject =
+                "[tidemark] \(finished.inventory): \(total) target\(plural)\(finished.toVersion.map { " at version \($0)" } ?? "")"
         }
         var lines: [String] = []
         var intro = "Tidemark run \(finished.runID) of inventory \(finished.inventory)"
         if let to = finished.toVersion { intro += " to version \(to)" }
         intro += " finished"
-        if let started = finished.startedAt, let end = finished.finishedAt { intro += " in \(DurationText.seconds(end.timeIntervalSince(started)))" }
+        if let started = finished.startedAt, let end = finished.finishedAt {
+            intro += " in \(DurationText.seconds(end.timeIntervalSince(started)))"
+        }
         intro += ": \(SlackFormatter.countsText(counts, order: order)) (\(total) target\(plural))."
         lines.append(intro)
         let failed = problems.filter { $0.kind == .targetFailed }
@@ -89,16 +95,24 @@ struct EmailFormatter: Sendable {
         if !failed.isEmpty {
             lines += ["", "FAILED (\(failed.count))"]
             for event in failed {
-                lines.append("  \(event.target ?? "?") (\(event.environment ?? "?")), at version \(event.toVersion ?? "nothing"):")
-                for line in (event.error ?? "no error text").split(separator: "\n").prefix(20) { lines.append("    \(line)") }
+                lines.append(
+                    "  \(event.target ?? "?") (\(event.environment ?? "?")), at version \(event.toVersion ?? "nothing"):"
+                )
+                for line in (event.error ?? "no error text").split(separator: "\n").prefix(20) {
+                    lines.append("    \(line)")
+                }
                 lines.append("    inspect: tidemark history -i \(inventoryFile) --target \(event.target ?? "?")")
             }
         }
         if !blocked.isEmpty {
             lines += ["", "BLOCKED (\(blocked.count))"]
             for event in blocked {
-                lines.append("  \(event.target ?? "?") (\(event.environment ?? "?")), at version \(event.fromVersion ?? "nothing"):")
-                for line in (event.reason ?? event.error ?? "").split(separator: "\n").prefix(20) { lines.append("    \(line)") }
+                lines.append(
+                    "  \(event.target ?? "?") (\(event.environment ?? "?")), at version \(event.fromVersion ?? "nothing"):"
+                )
+                for line in (event.reason ?? event.error ?? "").split(separator: "\n").prefix(20) {
+                    lines.append("    \(line)")
+                }
                 lines.append("    inspect: tidemark plan -i \(inventoryFile) --target \(event.target ?? "?")")
             }
         }
@@ -111,18 +125,25 @@ struct EmailFormatter: Sendable {
             lines += ["", "BY ENVIRONMENT"]
             let width = environments.map(\.key.count).max() ?? 0
             for (name, perEnvironment) in environments {
-                lines.append("  \(name.padding(toLength: width, withPad: " ", startingAt: 0))  \(SlackFormatter.countsText(perEnvironment, order: order))")
+                lines.append(
+                    "  \(name.padding(toLength: width, withPad: " ", startingAt: 0))  \(SlackFormatter.countsText(perEnvironment, order: order))"
+                )
             }
         }
-        lines += ["", "-- ", "Sent by Tidemark (notify sink \(sinkName)); every target: tidemark status -i \(inventoryFile)"]
-        return EmailMessage(from: from, to: to, subject: subject, text: lines.joined(separator: "\n"), date: finished.finishedAt ?? finished.at, id: id)
+        lines += [
+            "", "-- ", "Sent by Tidemark (notify sink \(sinkName)); every target: tidemark status -i \(inventoryFile)",
+        ]
+        return EmailMessage(
+            from: from, to: to, subject: subject, text: lines.joined(separator: "\n"),
+            date: finished.finishedAt ?? finished.at, id: id)
     }
 
     /// What `tidemark notify test` sends.
     func test(_ event: Event, id: String) -> EmailMessage {
         EmailMessage(
             from: from, to: to, subject: "[tidemark] test notification for inventory \(event.inventory)",
-            text: "Test notification from Tidemark for inventory \(event.inventory): notify sink \(sinkName) reaches you.\nSent by tidemark notify test; nothing was migrated.",
+            text:
+                "Test notification from Tidemark for inventory \(event.inventory): notify sink \(sinkName) reaches you.\nSent by tidemark notify test; nothing was migrated.",
             date: event.at, id: id)
     }
 }

@@ -23,9 +23,11 @@ struct IncidentLedger: Sendable {
 
     /// The file for `inventory` in `folder`: the name kept to letters, digits, `.`, `_`, `-`.
     static func file(in folder: URL, inventory: String) -> URL {
-        let safe = String(inventory.unicodeScalars.map { scalar -> Character in
-            CharacterSet.alphanumerics.contains(scalar) && scalar.isASCII || "._-".unicodeScalars.contains(scalar) ? Character(scalar) : "_"
-        })
+        let safe = String(
+            inventory.unicodeScalars.map { scalar -> Character in
+                CharacterSet.alphanumerics.contains(scalar) && scalar.isASCII || "._-".unicodeScalars.contains(scalar)
+                    ? Character(scalar) : "_"
+            })
         return folder.appendingPathComponent("\(safe).json")
     }
 
@@ -40,11 +42,17 @@ struct IncidentLedger: Sendable {
             decoder.dateDecodingStrategy = .iso8601Milliseconds
             let contents = try decoder.decode(Contents.self, from: try FileContents.data(at: file))
             guard contents.schema == schemaName else {
-                return (empty, "\(file.path): schema \(contents.schema) is not \(schemaName); incidents it lists are not resolved automatically.")
+                return (
+                    empty,
+                    "\(file.path): schema \(contents.schema) is not \(schemaName); incidents it lists are not resolved automatically."
+                )
             }
             return (IncidentLedger(file: file, contents: contents), nil)
         } catch {
-            return (empty, "\(file.path): cannot read the open incidents (\(error)); the ones it lists are not resolved automatically.")
+            return (
+                empty,
+                "\(file.path): cannot read the open incidents (\(error)); the ones it lists are not resolved automatically."
+            )
         }
     }
 

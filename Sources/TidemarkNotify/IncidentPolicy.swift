@@ -35,7 +35,9 @@ struct OpenIncident: Sendable, Codable, Hashable {
     var runID: String
 
     enum CodingKeys: String, CodingKey {
-        case target, environment, openedAt = "opened_at", runID = "run_id"
+        case target, environment
+        case openedAt = "opened_at"
+        case runID = "run_id"
     }
 }
 
@@ -56,7 +58,9 @@ enum IncidentPolicy {
     static func key(inventory: String, target: String) -> String { "tidemark/\(inventory)/\(target)" }
 
     /// `tidemark/<inventory>/wave/<environment>`.
-    static func waveKey(inventory: String, environment: String) -> String { "tidemark/\(inventory)/wave/\(environment)" }
+    static func waveKey(inventory: String, environment: String) -> String {
+        "tidemark/\(inventory)/wave/\(environment)"
+    }
 
     /// `tidemark/<inventory>/notify-test`: what `tidemark notify test` opens and resolves at once.
     static func testKey(inventory: String) -> String { "tidemark/\(inventory)/notify-test" }
@@ -71,10 +75,16 @@ enum IncidentPolicy {
         switch event.kind {
         case .targetFailed, .targetBlocked:
             guard let target = event.target else { return [] }
-            return [.trigger(key: key(inventory: event.inventory, target: target), severity: IncidentSeverity(tier: tier))]
+            return [
+                .trigger(key: key(inventory: event.inventory, target: target), severity: IncidentSeverity(tier: tier))
+            ]
         case .waveHalted:
             guard let environment = event.environment else { return [] }
-            return [.trigger(key: waveKey(inventory: event.inventory, environment: environment), severity: IncidentSeverity(tier: tier))]
+            return [
+                .trigger(
+                    key: waveKey(inventory: event.inventory, environment: environment),
+                    severity: IncidentSeverity(tier: tier))
+            ]
         case .targetSucceeded, .targetConverged:
             guard let target = event.target else { return [] }
             let key = key(inventory: event.inventory, target: target)
@@ -84,7 +94,9 @@ enum IncidentPolicy {
             // (that it touched) to the desired state.
             let environments = event.environmentCounts ?? [:]
             return open.filter { entry in
-                guard entry.value.target == nil, let counts = environments[entry.value.environment] else { return false }
+                guard entry.value.target == nil, let counts = environments[entry.value.environment] else {
+                    return false
+                }
                 return counts.allSatisfy { convergedOutcomes.contains($0.key) || $0.value == 0 }
             }
             .keys.sorted().map { .resolve(key: $0) }

@@ -19,11 +19,13 @@ struct IncidentText: Sendable {
             let firstLine = event.error?.split(separator: "\n").first.map(String.init) ?? "no error text"
             text = "\(event.inventory): \(target) (\(environment)) failed: \(firstLine)"
         case .targetBlocked:
-            text = "\(event.inventory): \(target) (\(environment)) is blocked: \(event.reason ?? "the planner refused to act")"
+            text =
+                "\(event.inventory): \(target) (\(environment)) is blocked: \(event.reason ?? "the planner refused to act")"
         case .waveHalted:
             text = "\(event.inventory): wave \(environment) halted: \(event.reason ?? "its failure budget was spent")"
         case .test:
-            text = "Tidemark test event for inventory \(event.inventory) (sink \(sinkName)); nothing is wrong, it resolves at once"
+            text =
+                "Tidemark test event for inventory \(event.inventory) (sink \(sinkName)); nothing is wrong, it resolves at once"
         case .runStarted, .runFinished, .targetSucceeded, .targetConverged, .waveAwaitingApproval, .stepProgress:
             text = "\(event.inventory): \(event.kind.rawValue)"
         }
@@ -39,13 +41,16 @@ struct IncidentText: Sendable {
 
     /// Key-value details (strings only: both services show them as a table).
     func details(_ event: Event) -> [String: String] {
-        var details: [String: String] = ["run_id": event.runID, "inventory": event.inventory, "event": event.kind.rawValue]
+        var details: [String: String] = [
+            "run_id": event.runID, "inventory": event.inventory, "event": event.kind.rawValue,
+        ]
         if let environment = event.environment { details["environment"] = environment }
         if let target = event.target {
             details["target"] = target
             details["inspect"] = "tidemark history -i \(inventoryFile) --target \(target)"
         } else if event.kind == .waveHalted {
-            details["inspect"] = "tidemark status -i \(inventoryFile)" + (event.environment.map { " --env \($0)" } ?? "")
+            details["inspect"] =
+                "tidemark status -i \(inventoryFile)" + (event.environment.map { " --env \($0)" } ?? "")
         }
         if let from = event.fromVersion { details["from"] = from }
         if let to = event.toVersion { details[event.kind == .targetFailed ? "stopped_at" : "to"] = to }

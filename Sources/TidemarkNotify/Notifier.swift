@@ -50,16 +50,20 @@ package actor Notifier {
     ///   - incidents: the folder of open incidents (`.tidemark/incidents`); nil: none remembered,
     ///     so no incident is ever resolved automatically.
     package init(
-        sinks: [NotifySink], inventory: String, inventoryFile: String? = nil, outbox: URL, environment: [String: String], logger: Logger,
+        sinks: [NotifySink], inventory: String, inventoryFile: String? = nil, outbox: URL,
+        environment: [String: String], logger: Logger,
         options: DeliveryOptions = DeliveryOptions(), tiers: [String: Tier] = [:], incidents: URL? = nil
     ) {
         self.init(
-            sinks: sinks, inventory: inventory, inventoryFile: inventoryFile, outbox: outbox, environment: environment, logger: logger,
-            options: options, transport: URLSessionTransport(timeout: options.requestTimeout), tiers: tiers, incidents: incidents)
+            sinks: sinks, inventory: inventory, inventoryFile: inventoryFile, outbox: outbox, environment: environment,
+            logger: logger,
+            options: options, transport: URLSessionTransport(timeout: options.requestTimeout), tiers: tiers,
+            incidents: incidents)
     }
 
     init(
-        sinks: [NotifySink], inventory: String, inventoryFile: String?, outbox: URL, environment: [String: String], logger: Logger,
+        sinks: [NotifySink], inventory: String, inventoryFile: String?, outbox: URL, environment: [String: String],
+        logger: Logger,
         options: DeliveryOptions, transport: any HTTPTransport, tiers: [String: Tier] = [:], incidents: URL? = nil
     ) {
         self.tiers = tiers
@@ -82,7 +86,9 @@ package actor Notifier {
             switch ResolvedSink.resolve(sink, environment: environment) {
             case .success(let resolved):
                 channels.append(
-                    SinkChannel(sender: Sender(sink: resolved, transport: transport, options: options), outbox: Outbox(directory: outbox), logger: logger))
+                    SinkChannel(
+                        sender: Sender(sink: resolved, transport: transport, options: options),
+                        outbox: Outbox(directory: outbox), logger: logger))
                 confidential += resolved.confidentialStrings
             case .failure(let problem):
                 problems[sink.name] = problem
@@ -118,9 +124,14 @@ package actor Notifier {
             }
             for (sink, count) in orphaned.sorted(by: { $0.key < $1.key }) {
                 logger.warning(
-                    "notify outbox: \(count) undelivered message\(count == 1 ? "" : "s") for sink '\(sink)', which cannot be used now; left in \(outbox.directory.path) for a run that can.")
+                    "notify outbox: \(count) undelivered message\(count == 1 ? "" : "s") for sink '\(sink)', which cannot be used now; left in \(outbox.directory.path) for a run that can."
+                )
             }
-            if !waiting.isEmpty { logger.info("notify outbox: re-sending \(waiting.count - orphaned.values.reduce(0, +)) undelivered message(s) first") }
+            if !waiting.isEmpty {
+                logger.info(
+                    "notify outbox: re-sending \(waiting.count - orphaned.values.reduce(0, +)) undelivered message(s) first"
+                )
+            }
         }
         for channel in channels { await channel.start() }
         router = Task { await self.routeAll() }
@@ -163,7 +174,9 @@ package actor Notifier {
                     try outbox.write(delivery, lastError: lastError)
                     written += 1
                 } catch {
-                    outboxFailures.append("notify sink '\(delivery.sink)': \(delivery.event) (delivery \(delivery.id)) was lost: \(error)")
+                    outboxFailures.append(
+                        "notify sink '\(delivery.sink)': \(delivery.event) (delivery \(delivery.id)) was lost: \(error)"
+                    )
                 }
             }
             var result = await channel.result
@@ -172,9 +185,12 @@ package actor Notifier {
         }
         transport.shutdown()
         let summaries = sinks.map { sink in
-            sinkSummaries[sink.name] ?? SinkSummary(name: sink.name, kind: sink.kind.rawValue, problem: problems[sink.name]?.description)
+            sinkSummaries[sink.name]
+                ?? SinkSummary(name: sink.name, kind: sink.kind.rawValue, problem: problems[sink.name]?.description)
         }
-        let result = DeliverySummary(sinks: summaries, outboxDirectory: outbox.directory.path, flushTimeout: options.flushTimeout, lost: outboxFailures)
+        let result = DeliverySummary(
+            sinks: summaries, outboxDirectory: outbox.directory.path, flushTimeout: options.flushTimeout,
+            lost: outboxFailures)
         for line in outboxFailures { logger.error("\(line)") }
         for line in result.warnings { logger.warning("\(line)") }
         summary = result
@@ -210,7 +226,9 @@ package actor Notifier {
     /// Sends `messages` in order (PagerDuty's and Opsgenie's trigger, then resolve), each with
     /// retries within the flush timeout; the result is the first that failed, or the last, with
     /// what the service answered to each.
-    private static func test(_ messages: [Delivery], with sender: Sender, options: DeliveryOptions, logger: Logger) async -> SinkTestResult {
+    private static func test(_ messages: [Delivery], with sender: Sender, options: DeliveryOptions, logger: Logger)
+        async -> SinkTestResult
+    {
         let clock = ContinuousClock()
         let start = clock.now
         var answers: [String] = []
@@ -230,7 +248,8 @@ package actor Notifier {
         }
         return last
             ?? SinkTestResult(
-                sink: sender.sink.name, kind: sender.sink.sink.kind.rawValue, delivered: false, status: nil, detail: "no message to send", attempts: 0,
+                sink: sender.sink.name, kind: sender.sink.sink.kind.rawValue, delivered: false, status: nil,
+                detail: "no message to send", attempts: 0,
                 elapsed: .zero)
     }
 
@@ -239,7 +258,9 @@ package actor Notifier {
         delivery.headers[IncidentStep.header] ?? "test"
     }
 
-    private static func test(_ first: Delivery, with sender: Sender, options: DeliveryOptions, logger: Logger, start: ContinuousClock.Instant) async
+    private static func test(
+        _ first: Delivery, with sender: Sender, options: DeliveryOptions, logger: Logger, start: ContinuousClock.Instant
+    ) async
         -> SinkTestResult
     {
         let clock = ContinuousClock()
@@ -254,8 +275,10 @@ package actor Notifier {
             switch outcome {
             case .delivered(let status):
                 return SinkTestResult(
-                    sink: sender.sink.name, kind: sender.sink.sink.kind.rawValue, delivered: true, status: status, detail: "delivered",
-                    attempts: delivery.attempts, elapsed: elapsed, answer: answer.map { "\(status) \($0)" } ?? "\(status)")
+                    sink: sender.sink.name, kind: sender.sink.sink.kind.rawValue, delivered: true, status: status,
+                    detail: "delivered",
+                    attempts: delivery.attempts, elapsed: elapsed,
+                    answer: answer.map { "\(status) \($0)" } ?? "\(status)")
             case .refused(let status):
                 return SinkTestResult(
                     sink: sender.sink.name, kind: sender.sink.sink.kind.rawValue, delivered: false, status: status,
@@ -265,12 +288,14 @@ package actor Notifier {
                 lastReason = reason
                 retry += 1
                 let delay = options.backoff(retry: retry, retryAfter: retryAfter)
-                logger.debug("notify sink '\(sender.sink.name)': test attempt \(delivery.attempts) not delivered (\(reason))")
+                logger.debug(
+                    "notify sink '\(sender.sink.name)': test attempt \(delivery.attempts) not delivered (\(reason))")
                 if clock.now + delay >= deadline {
                     let status = reason.hasPrefix("HTTP ") ? Int(reason.dropFirst(5).prefix(while: \.isNumber)) : nil
                     return SinkTestResult(
                         sink: sender.sink.name, kind: sender.sink.sink.kind.rawValue, delivered: false, status: status,
-                        detail: "\(lastReason) (gave up after \(delivery.attempts) attempt\(delivery.attempts == 1 ? "" : "s"))",
+                        detail:
+                            "\(lastReason) (gave up after \(delivery.attempts) attempt\(delivery.attempts == 1 ? "" : "s"))",
                         attempts: delivery.attempts, elapsed: clock.now - start)
                 }
                 try? await Task.sleep(for: delay)
@@ -343,16 +368,22 @@ package actor Notifier {
         if let key = event.deliveryKey {
             return [
                 Delivery(
-                    id: Self.deliveryID(key: key, sink: sink.name), sink: sink.name, inventory: inventory, event: event.kind.rawValue, body: body,
+                    id: Self.deliveryID(key: key, sink: sink.name), sink: sink.name, inventory: inventory,
+                    event: event.kind.rawValue, body: body,
                     createdAt: Date(), sequence: sequence)
             ]
         }
-        return [Delivery(sink: sink.name, inventory: inventory, event: event.kind.rawValue, body: body, createdAt: Date(), sequence: sequence)]
+        return [
+            Delivery(
+                sink: sink.name, inventory: inventory, event: event.kind.rawValue, body: body, createdAt: Date(),
+                sequence: sequence)
+        ]
     }
 
     /// An email sink's one message per run: problems are collected until `run.finished`.
     private func emailDeliveries(for event: Event, to sink: ResolvedSink) -> [Delivery] {
-        let formatter = EmailFormatter(inventoryFile: inventoryFile, sinkName: sink.name, from: sink.sink.from ?? "", to: sink.sink.to)
+        let formatter = EmailFormatter(
+            inventoryFile: inventoryFile, sinkName: sink.name, from: sink.sink.from ?? "", to: sink.sink.to)
         let id = event.deliveryKey.map { Self.deliveryID(key: $0, sink: sink.name) } ?? UUID().uuidString.lowercased()
         let message: EmailMessage
         switch event.kind {
@@ -360,7 +391,9 @@ package actor Notifier {
             emailProblems[sink.name, default: []].append(event)
             return []
         case .runFinished:
-            guard let summary = formatter.summary(event, problems: emailProblems[sink.name] ?? [], id: id) else { return [] }
+            guard let summary = formatter.summary(event, problems: emailProblems[sink.name] ?? [], id: id) else {
+                return []
+            }
             emailProblems[sink.name] = nil
             message = summary
         case .test:
@@ -371,7 +404,8 @@ package actor Notifier {
         sequence += 1
         return [
             Delivery(
-                id: id, sink: sink.name, inventory: inventory, event: event.kind.rawValue, body: message.data(event: event.kind.rawValue), createdAt: Date(),
+                id: id, sink: sink.name, inventory: inventory, event: event.kind.rawValue,
+                body: message.data(event: event.kind.rawValue), createdAt: Date(),
                 sequence: sequence)
         ]
     }
@@ -406,7 +440,9 @@ package actor Notifier {
                 if remember {
                     incidents.opened(
                         key, sink: sink.name,
-                        incident: OpenIncident(target: event.target, environment: event.environment ?? "", openedAt: event.at, runID: event.runID))
+                        incident: OpenIncident(
+                            target: event.target, environment: event.environment ?? "", openedAt: event.at,
+                            runID: event.runID))
                 }
             case .resolve(let key):
                 step = "resolve"
@@ -417,11 +453,13 @@ package actor Notifier {
             var delivery: Delivery
             if let key = event.deliveryKey {
                 delivery = Delivery(
-                    id: Self.deliveryID(key: "\(key)\u{0}\(step)", sink: sink.name), sink: sink.name, inventory: inventory, event: eventName, body: body,
+                    id: Self.deliveryID(key: "\(key)\u{0}\(step)", sink: sink.name), sink: sink.name,
+                    inventory: inventory, event: eventName, body: body,
                     path: path, createdAt: Date(), sequence: sequence)
             } else {
                 delivery = Delivery(
-                    sink: sink.name, inventory: inventory, event: eventName, body: body, path: path, createdAt: Date(), sequence: sequence)
+                    sink: sink.name, inventory: inventory, event: eventName, body: body, path: path, createdAt: Date(),
+                    sequence: sequence)
             }
             delivery.headers[IncidentStep.header] = step
             made.append(delivery)
@@ -431,7 +469,8 @@ package actor Notifier {
                 try incidents.save()
             } catch {
                 logger.warning(
-                    "notify sink '\(sink.name)': cannot save the open incidents in \(incidents.file?.path ?? "the state directory") (\(error)); a later run cannot resolve them automatically.")
+                    "notify sink '\(sink.name)': cannot save the open incidents in \(incidents.file?.path ?? "the state directory") (\(error)); a later run cannot resolve them automatically."
+                )
             }
         }
         return made
@@ -440,7 +479,8 @@ package actor Notifier {
     /// A stable delivery id in UUID form from an event's delivery key and the sink's name.
     static func deliveryID(key: String, sink: String) -> String {
         let hex = Array(SHA256Hex.digest("\(key)\u{0}\(sink)").prefix(32))
-        return [hex[0..<8], hex[8..<12], hex[12..<16], hex[16..<20], hex[20..<32]].map { String($0) }.joined(separator: "-")
+        return [hex[0..<8], hex[8..<12], hex[12..<16], hex[16..<20], hex[20..<32]].map { String($0) }.joined(
+            separator: "-")
     }
 
     /// Belt and braces: a URL or secret that somehow reached an error text (a script that

@@ -26,14 +26,18 @@ package enum NotifyError: Error, Sendable, Hashable, CustomStringConvertible {
     package var description: String {
         switch self {
         case .missingURL(let sink, let variable):
-            return "notify sink '\(sink)': environment variable \(variable) (its url_env) is not set; export it with the webhook URL, or remove the sink."
+            return
+                "notify sink '\(sink)': environment variable \(variable) (its url_env) is not set; export it with the webhook URL, or remove the sink."
         case .badURL(let sink, let source):
-            return "notify sink '\(sink)': the URL in \(source) is not an absolute http:// or https:// URL; fix \(source)."
+            return
+                "notify sink '\(sink)': the URL in \(source) is not an absolute http:// or https:// URL; fix \(source)."
         case .missingSecret(let sink, let variable):
-            return "notify sink '\(sink)': environment variable \(variable) (its secret_env) is not set, and Tidemark does not send unsigned events to a sink that expects signatures; export it."
+            return
+                "notify sink '\(sink)': environment variable \(variable) (its secret_env) is not set, and Tidemark does not send unsigned events to a sink that expects signatures; export it."
         case .missingKey(let sink, let kind, let field, let variable):
             let consequence = kind == "email" ? "so it cannot log in to the SMTP server" : "so it could page nobody"
-            return "notify sink '\(sink)' (\(kind)): environment variable \(variable) (its \(field)) is not set, \(consequence); export it, or remove the sink."
+            return
+                "notify sink '\(sink)' (\(kind)): environment variable \(variable) (its \(field)) is not set, \(consequence); export it, or remove the sink."
         case .badDuration(let variable, let value):
             return "\(variable)=\(value) is not a duration; write a number and a unit, e.g. \(DurationText.examples)."
         }

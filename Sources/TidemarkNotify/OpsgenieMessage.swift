@@ -37,7 +37,8 @@ enum OpsgenieMessage: Equatable {
             let description = text.summary(event, limit: 2000) + (details["inspect"].map { "\n\nInspect: \($0)" } ?? "")
             return .create(
                 Alert(
-                    message: text.summary(event, limit: 130), alias: key, description: description, priority: severity.opsgeniePriority,
+                    message: text.summary(event, limit: 130), alias: key, description: description,
+                    priority: severity.opsgeniePriority,
                     entity: text.source(event), tags: tags, details: details))
         case .resolve(let key):
             let note =
@@ -54,7 +55,8 @@ enum OpsgenieMessage: Equatable {
         case .create: return "/v2/alerts"
         case .close(let alias, _):
             // The alias holds `/`: escaped, or the service reads a different path.
-            let allowed = CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+            let allowed = CharacterSet(
+                charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
             let escaped = alias.addingPercentEncoding(withAllowedCharacters: allowed) ?? alias
             return "/v2/alerts/\(escaped)/close?identifierType=alias"
         }

@@ -32,8 +32,13 @@ struct OutboxEntry: Codable, Sendable {
     static let schemaName = "tidemark.outbox/v1"
 
     enum CodingKeys: String, CodingKey {
-        case schema, deliveryID = "delivery_id", sink, inventory, event, createdAt = "created_at", sequence, attempts
-        case lastError = "last_error", headers, body, path
+        case schema
+        case deliveryID = "delivery_id"
+        case sink, inventory, event
+        case createdAt = "created_at"
+        case sequence, attempts
+        case lastError = "last_error"
+        case headers, body, path
     }
 }
 
@@ -51,7 +56,7 @@ struct Outbox: Sendable {
         do {
             names = try FileManager.default.contentsOfDirectory(atPath: directory.path)
         } catch {
-            return ([], [])  // No outbox yet: nothing is waiting.
+            return ([], []) // No outbox yet: nothing is waiting.
         }
         var deliveries: [Delivery] = []
         var problems: [String] = []
@@ -81,7 +86,8 @@ struct Outbox: Sendable {
         try createDirectory()
         let entry = OutboxEntry(
             deliveryID: delivery.id, sink: delivery.sink, inventory: delivery.inventory, event: delivery.event,
-            createdAt: delivery.createdAt, sequence: delivery.sequence, attempts: delivery.attempts, lastError: lastError,
+            createdAt: delivery.createdAt, sequence: delivery.sequence, attempts: delivery.attempts,
+            lastError: lastError,
             headers: delivery.headers.filter { $0.key.lowercased() != Delivery.signatureHeader.lowercased() },
             body: String(decoding: delivery.body, as: UTF8.self), path: delivery.path)
         let encoder = JSONEncoder()
@@ -144,7 +150,9 @@ package enum OutboxFile {
     /// The entry in `data`, or why it is not one (at a position in `file`).
     package static func read(_ data: Data, file: String) throws(OutboxFileError) -> Summary {
         let entry = try entry(from: data, file: file)
-        return Summary(schema: entry.schema, deliveryID: entry.deliveryID, sink: entry.sink, inventory: entry.inventory, event: entry.event)
+        return Summary(
+            schema: entry.schema, deliveryID: entry.deliveryID, sink: entry.sink, inventory: entry.inventory,
+            event: entry.event)
     }
 
     static func entry(from data: Data, file: String) throws(OutboxFileError) -> OutboxEntry {

@@ -24,12 +24,16 @@ struct PagerDutyMessage: Encodable, Equatable {
         var customDetails: [String: String]
 
         enum CodingKeys: String, CodingKey {
-            case summary, source, severity, timestamp, component, group, eventClass = "class", customDetails = "custom_details"
+            case summary, source, severity, timestamp, component, group
+            case eventClass = "class"
+            case customDetails = "custom_details"
         }
     }
 
     enum CodingKeys: String, CodingKey {
-        case eventAction = "event_action", dedupKey = "dedup_key", client, payload
+        case eventAction = "event_action"
+        case dedupKey = "dedup_key"
+        case client, payload
     }
 
     /// The message for one incident action on `event`.
@@ -40,7 +44,8 @@ struct PagerDutyMessage: Encodable, Equatable {
                 eventAction: "trigger", dedupKey: key,
                 payload: Payload(
                     summary: text.summary(event, limit: 1024), source: text.source(event), severity: severity.rawValue,
-                    timestamp: ISO8601Timestamp.string(from: event.at), component: event.target, group: event.environment,
+                    timestamp: ISO8601Timestamp.string(from: event.at), component: event.target,
+                    group: event.environment,
                     eventClass: event.kind.rawValue, customDetails: text.details(event)))
         case .resolve(let key):
             return PagerDutyMessage(eventAction: "resolve", dedupKey: key)

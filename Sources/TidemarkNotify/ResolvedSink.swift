@@ -38,13 +38,15 @@ struct ResolvedSink: Sendable {
             var resolved = ResolvedSink(sink: sink, url: url, secret: nil, key: nil)
             if let variable = sink.usernameEnv {
                 guard let value = environment[variable], !value.isEmpty else {
-                    return .failure(.missingKey(sink: sink.name, kind: "email", field: "username_env", variable: variable))
+                    return .failure(
+                        .missingKey(sink: sink.name, kind: "email", field: "username_env", variable: variable))
                 }
                 resolved.username = value
             }
             if let variable = sink.passwordEnv {
                 guard let value = environment[variable], !value.isEmpty else {
-                    return .failure(.missingKey(sink: sink.name, kind: "email", field: "password_env", variable: variable))
+                    return .failure(
+                        .missingKey(sink: sink.name, kind: "email", field: "password_env", variable: variable))
                 }
                 resolved.key = value
             }
@@ -53,14 +55,17 @@ struct ResolvedSink: Sendable {
         if sink.kind.tracksIncidents {
             let field = sink.kind == .pagerduty ? "routing_key_env" : "api_key_env"
             guard let variable = sink.keyEnv else {
-                return .failure(.missingKey(sink: sink.name, kind: sink.kind.rawValue, field: field, variable: "(none)"))
+                return .failure(
+                    .missingKey(sink: sink.name, kind: sink.kind.rawValue, field: field, variable: "(none)"))
             }
             guard let key = environment[variable]?.trimmingCharacters(in: .whitespacesAndNewlines), !key.isEmpty else {
-                return .failure(.missingKey(sink: sink.name, kind: sink.kind.rawValue, field: field, variable: variable))
+                return .failure(
+                    .missingKey(sink: sink.name, kind: sink.kind.rawValue, field: field, variable: variable))
             }
             let urlField = sink.kind == .pagerduty ? "events_url" : "api_url"
             let address = sink.serviceURL ?? (sink.kind == .pagerduty ? pagerDutyEventsURL : opsgenieAPIURL)
-            guard let url = URL(string: address), let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https",
+            guard let url = URL(string: address), let scheme = url.scheme?.lowercased(),
+                scheme == "http" || scheme == "https",
                 let host = url.host, !host.isEmpty
             else {
                 return .failure(.badURL(sink: sink.name, source: "its \(urlField)"))
@@ -68,7 +73,8 @@ struct ResolvedSink: Sendable {
             return .success(ResolvedSink(sink: sink, url: url, secret: nil, key: key))
         }
         if let variable = sink.urlEnv {
-            guard let value = environment[variable]?.trimmingCharacters(in: .whitespacesAndNewlines), !value.isEmpty else {
+            guard let value = environment[variable]?.trimmingCharacters(in: .whitespacesAndNewlines), !value.isEmpty
+            else {
                 return .failure(.missingURL(sink: sink.name, variable: variable))
             }
             text = value

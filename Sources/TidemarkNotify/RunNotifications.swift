@@ -30,7 +30,8 @@ package final class RunNotifications: Sendable {
     private let state = Mutex(State())
 
     private init(
-        notifier: Notifier?, runID: String, inventory: String, desiredVersion: String?, startedAt: Date, traceID: String?, tracksIncidents: Bool = false
+        notifier: Notifier?, runID: String, inventory: String, desiredVersion: String?, startedAt: Date,
+        traceID: String?, tracksIncidents: Bool = false
     ) {
         self.notifier = notifier
         self.tracksIncidents = tracksIncidents
@@ -49,14 +50,18 @@ package final class RunNotifications: Sendable {
         let options = try DeliveryOptions(environment: environment)
         // An incident sink without its key would page nobody: the run does not start.
         for sink in inventory.notify {
-            if case .failure(let problem) = ResolvedSink.resolve(sink, environment: environment), problem.stopsTheRun { throw problem }
+            if case .failure(let problem) = ResolvedSink.resolve(sink, environment: environment), problem.stopsTheRun {
+                throw problem
+            }
         }
         // Open incidents live beside the outbox, in the state directory.
         let incidents = outbox.deletingLastPathComponent().appendingPathComponent("incidents")
         return Notifier(
             sinks: inventory.notify, inventory: inventory.name, inventoryFile: inventory.file, outbox: outbox,
             environment: environment, logger: logger, options: options,
-            tiers: Dictionary(inventory.environments.map { ($0.name, $0.tier) }, uniquingKeysWith: { first, _ in first }), incidents: incidents)
+            tiers: Dictionary(
+                inventory.environments.map { ($0.name, $0.tier) }, uniquingKeysWith: { first, _ in first }),
+            incidents: incidents)
     }
 
     /// Starts delivery to the inventory's sinks (the outbox of earlier runs goes first) and
@@ -65,22 +70,28 @@ package final class RunNotifications: Sendable {
     /// OpenTelemetry trace, goes in every event.
     /// `note`: what `run.started` says in its `reason` (`--override-window`: who and why).
     package static func start(
-        inventory: Inventory, rollout: Rollout, runID: String, startedAt: Date, environment: [String: String], outbox: URL,
+        inventory: Inventory, rollout: Rollout, runID: String, startedAt: Date, environment: [String: String],
+        outbox: URL,
         logger: Logger, traceID: String? = nil, note: String? = nil
     ) async throws(NotifyError) -> RunNotifications {
         let desiredVersion = rollout.desiredVersion?.text
         guard !inventory.notify.isEmpty else {
-            return RunNotifications(notifier: nil, runID: runID, inventory: inventory.name, desiredVersion: desiredVersion, startedAt: startedAt, traceID: traceID)
+            return RunNotifications(
+                notifier: nil, runID: runID, inventory: inventory.name, desiredVersion: desiredVersion,
+                startedAt: startedAt, traceID: traceID)
         }
         let notifier = try makeNotifier(for: inventory, environment: environment, outbox: outbox, logger: logger)
         await notifier.start()
         let planned = Event.tally(rollout.targets.map { ($0.environment, $0.action.rawValue) })
         notifier.post(
             Event(
-                kind: .runStarted, runID: runID, inventory: inventory.name, toVersion: desiredVersion, reason: note, at: startedAt,
-                startedAt: startedAt, counts: planned.counts, environmentCounts: planned.environments, traceID: traceID))
+                kind: .runStarted, runID: runID, inventory: inventory.name, toVersion: desiredVersion, reason: note,
+                at: startedAt,
+                startedAt: startedAt, counts: planned.counts, environmentCounts: planned.environments, traceID: traceID)
+        )
         return RunNotifications(
-            notifier: notifier, runID: runID, inventory: inventory.name, desiredVersion: desiredVersion, startedAt: startedAt, traceID: traceID,
+            notifier: notifier, runID: runID, inventory: inventory.name, desiredVersion: desiredVersion,
+            startedAt: startedAt, traceID: traceID,
             tracksIncidents: inventory.notify.contains { $0.kind.tracksIncidents })
     }
 
@@ -110,7 +121,8 @@ package final class RunNotifications: Sendable {
         }
         guard due else { return }
         var event = Event(
-            kind: .stepProgress, runID: runID, inventory: inventory, environment: progress.environment, target: progress.target,
+            kind: .stepProgress, runID: runID, inventory: inventory, environment: progress.environment,
+            target: progress.target,
             toVersion: progress.version, reason: Self.progressText(progress), traceID: traceID)
         event.progress = progress
         notifier.post(event)
@@ -122,7 +134,9 @@ package final class RunNotifications: Sendable {
         if let fraction = progress.fraction { parts.append("\(Int((fraction * 100).rounded(.down)))%") }
         parts.append("\(progress.rows) rows")
         parts.append("\(Int(progress.rowsPerSecond.rounded())) rows/s")
-        if let remaining = progress.remainingSeconds, remaining.isFinite { parts.append("about \(Int(remaining.rounded(.up))) s left") }
+        if let remaining = progress.remainingSeconds, remaining.isFinite {
+            parts.append("about \(Int(remaining.rounded(.up))) s left")
+        }
         return "\(progress.kind.rawValue) \(progress.version) on \(progress.table): \(parts.joined(separator: ", "))"
     }
 
@@ -152,16 +166,21 @@ package final class RunNotifications: Sendable {
         }
         notifier.post(
             Event(
-                kind: kind, runID: runID, inventory: inventory, environment: outcome.environment, target: outcome.target,
+                kind: kind, runID: runID, inventory: inventory, environment: outcome.environment,
+                target: outcome.target,
                 fromVersion: outcome.fromVersion, toVersion: outcome.toVersion, action: outcome.action,
-                error: kind == .targetFailed ? (outcome.error ?? "\(outcome.outcome.rawValue): \(outcome.reason)") : outcome.error,
+                error: kind == .targetFailed
+                    ? (outcome.error ?? "\(outcome.outcome.rawValue): \(outcome.reason)") : outcome.error,
                 reason: outcome.reason, startedAt: outcome.startedAt, finishedAt: outcome.finishedAt, traceID: traceID))
     }
 
     /// Posts `wave.halted` once per wave.
     package func waveHalted(environment: String, reason: String) {
         guard let notifier, state.withLock({ $0.haltedWaves.insert(environment).inserted }) else { return }
-        notifier.post(Event(kind: .waveHalted, runID: runID, inventory: inventory, environment: environment, toVersion: desiredVersion, reason: reason, traceID: traceID))
+        notifier.post(
+            Event(
+                kind: .waveHalted, runID: runID, inventory: inventory, environment: environment,
+                toVersion: desiredVersion, reason: reason, traceID: traceID))
     }
 
     /// Posts the events of outcomes the executor did not report (targets whose state could not
@@ -175,7 +194,8 @@ package final class RunNotifications: Sendable {
         let tally = Event.tally(outcomes.map { ($0.environment, $0.outcome.rawValue) })
         notifier.post(
             Event(
-                kind: .runFinished, runID: runID, inventory: inventory, toVersion: desiredVersion, startedAt: startedAt, finishedAt: Date(),
+                kind: .runFinished, runID: runID, inventory: inventory, toVersion: desiredVersion, startedAt: startedAt,
+                finishedAt: Date(),
                 counts: tally.counts, environmentCounts: tally.environments, traceID: traceID))
         // The notifier logs what it could not deliver (by sink name) through the run's logger.
         _ = await notifier.finish()

@@ -47,7 +47,9 @@ enum SMTPMailer {
     }
 
     private static func sendBlocking(_ message: Message) -> (AttemptOutcome, String?) {
-        guard let handle = curl_easy_init() else { return (.retry(reason: "libcurl could not start a transfer", retryAfter: nil), nil) }
+        guard let handle = curl_easy_init() else {
+            return (.retry(reason: "libcurl could not start a transfer", retryAfter: nil), nil)
+        }
         defer { curl_easy_cleanup(handle) }
         var recipients: UnsafeMutablePointer<curl_slist>?
         for address in message.to { recipients = curl_slist_append(recipients, "<\(address)>") }
@@ -57,7 +59,11 @@ enum SMTPMailer {
         let host = message.url.host ?? ""
         let secure = message.url.scheme?.lowercased() == "smtps"
         let loopback = isLoopback(host)
-        let milliseconds = max(1, Int(message.timeout.components.seconds * 1000 + message.timeout.components.attoseconds / 1_000_000_000_000_000))
+        let milliseconds = max(
+            1,
+            Int(
+                message.timeout.components.seconds * 1000 + message.timeout.components.attoseconds
+                    / 1_000_000_000_000_000))
 
         let code: CURLcode = withExtendedLifetime(upload) {
             errorBuffer.withUnsafeMutableBufferPointer { buffer -> CURLcode in
@@ -89,7 +95,9 @@ enum SMTPMailer {
                     tidemark_curl_set_string(handle, CURLOPT_PASSWORD, password)
                     // A password crosses the network only inside TLS: smtps://, or STARTTLS that
                     // the server must offer. Only a server on this machine is spared.
-                    if !secure && !loopback { tidemark_curl_set_long(handle, CURLOPT_USE_SSL, Int(CURLUSESSL_ALL.rawValue)) }
+                    if !secure && !loopback {
+                        tidemark_curl_set_long(handle, CURLOPT_USE_SSL, Int(CURLUSESSL_ALL.rawValue))
+                    }
                 } else if !secure && !loopback {
                     tidemark_curl_set_long(handle, CURLOPT_USE_SSL, Int(CURLUSESSL_TRY.rawValue))
                 }
@@ -104,10 +112,20 @@ enum SMTPMailer {
         case CURLE_OK:
             return (.delivered(status: Int(reply)), answer)
         case CURLE_LOGIN_DENIED:
-            return (.retry(reason: "the SMTP server refused the login (reply \(reply)); check username_env and password_env", retryAfter: nil), answer)
+            return (
+                .retry(
+                    reason: "the SMTP server refused the login (reply \(reply)); check username_env and password_env",
+                    retryAfter: nil), answer
+            )
         case CURLE_USE_SSL_FAILED:
-            return (.retry(reason: "the SMTP server does not offer STARTTLS, and Tidemark sends a password only over TLS; use smtps:// or a server that offers STARTTLS", retryAfter: nil), answer)
-        case CURLE_SEND_FAIL_REWIND, CURLE_RECV_ERROR, CURLE_SEND_ERROR, CURLE_COULDNT_CONNECT, CURLE_OPERATION_TIMEDOUT, CURLE_COULDNT_RESOLVE_HOST, CURLE_GOT_NOTHING:
+            return (
+                .retry(
+                    reason:
+                        "the SMTP server does not offer STARTTLS, and Tidemark sends a password only over TLS; use smtps:// or a server that offers STARTTLS",
+                    retryAfter: nil), answer
+            )
+        case CURLE_SEND_FAIL_REWIND, CURLE_RECV_ERROR, CURLE_SEND_ERROR, CURLE_COULDNT_CONNECT,
+            CURLE_OPERATION_TIMEDOUT, CURLE_COULDNT_RESOLVE_HOST, CURLE_GOT_NOTHING:
             return (.retry(reason: Self.describe(code, detail: detail), retryAfter: nil), answer)
         default:
             // A permanent refusal (5xx for the sender or a recipient) is not retried.

@@ -28,7 +28,8 @@ struct Sender: Sendable {
         if sink.sink.kind == .email {
             return await SMTPMailer.send(
                 SMTPMailer.Message(
-                    url: sink.url, from: sink.sink.from ?? "", to: sink.sink.to, username: sink.username, password: sink.key, data: delivery.body,
+                    url: sink.url, from: sink.sink.from ?? "", to: sink.sink.to, username: sink.username,
+                    password: sink.key, data: delivery.body,
                     timeout: options.requestTimeout))
         }
         do {
@@ -36,22 +37,24 @@ struct Sender: Sendable {
             let answer = try await transport.post(request.url, headers: request.headers, body: request.body)
             return (Self.outcome(of: answer), answer.message)
         } catch {
-            return (.retry(reason: TransportFailure.describe(error, timeout: options.requestTimeout), retryAfter: nil), nil)
+            return (
+                .retry(reason: TransportFailure.describe(error, timeout: options.requestTimeout), retryAfter: nil), nil
+            )
         }
     }
 
     private static func outcome(of answer: HTTPAnswer) -> AttemptOutcome {
         switch answer.status {
-            case 200..<300: return .delivered(status: answer.status)
-            case 300..<400:
-                // Never followed (URLSessionTransport): a failed delivery, kept for the next run
-                // in case the sink's URL is fixed by then; the log names the origin only.
-                let target = answer.redirectOrigin.map { " to \($0)" } ?? ""
-                return .retry(reason: "HTTP \(answer.status) redirect\(target) (not followed)", retryAfter: nil)
-            case 408: return .retry(reason: "HTTP 408", retryAfter: nil)
-            case 429: return .retry(reason: "HTTP 429", retryAfter: answer.retryAfter)
-            case 500..<600: return .retry(reason: "HTTP \(answer.status)", retryAfter: answer.retryAfter)
-            default: return .refused(status: answer.status)
+        case 200..<300: return .delivered(status: answer.status)
+        case 300..<400:
+            // Never followed (URLSessionTransport): a failed delivery, kept for the next run
+            // in case the sink's URL is fixed by then; the log names the origin only.
+            let target = answer.redirectOrigin.map { " to \($0)" } ?? ""
+            return .retry(reason: "HTTP \(answer.status) redirect\(target) (not followed)", retryAfter: nil)
+        case 408: return .retry(reason: "HTTP 408", retryAfter: nil)
+        case 429: return .retry(reason: "HTTP 429", retryAfter: answer.retryAfter)
+        case 500..<600: return .retry(reason: "HTTP \(answer.status)", retryAfter: answer.retryAfter)
+        default: return .refused(status: answer.status)
         }
     }
 }
@@ -196,13 +199,16 @@ actor SinkChannel {
             switch outcome {
             case .delivered(let status):
                 summary.delivered += 1
-                logger.debug("notify sink '\(name)': \(delivery.event) delivered (HTTP \(status), delivery \(delivery.id), attempt \(delivery.attempts))")
+                logger.debug(
+                    "notify sink '\(name)': \(delivery.event) delivered (HTTP \(status), delivery \(delivery.id), attempt \(delivery.attempts))"
+                )
                 finish(delivery)
                 return
             case .refused(let status):
                 summary.refused += 1
                 logger.error(
-                    "notify sink '\(name)' refused \(delivery.event) with HTTP \(status) (delivery \(delivery.id)); not retried. Check the receiver and the sink's URL.")
+                    "notify sink '\(name)' refused \(delivery.event) with HTTP \(status) (delivery \(delivery.id)); not retried. Check the receiver and the sink's URL."
+                )
                 finish(delivery)
                 return
             case .retry(let reason, let retryAfter):

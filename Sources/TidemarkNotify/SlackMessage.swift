@@ -44,16 +44,20 @@ enum SlackBlock: Encodable, Equatable {
         case .header(let text):
             try container.encode("header", forKey: .type)
             // Slack's limit for a header is 150 characters.
-            try container.encode(Text(type: "plain_text", text: SlackFormatter.truncate(text, to: 150), emoji: true), forKey: .text)
+            try container.encode(
+                Text(type: "plain_text", text: SlackFormatter.truncate(text, to: 150), emoji: true), forKey: .text)
         case .section(let text, let fields):
             try container.encode("section", forKey: .type)
             try container.encode(Text(type: "mrkdwn", text: SlackFormatter.truncate(text, to: 3000)), forKey: .text)
             if !fields.isEmpty {
-                try container.encode(fields.prefix(10).map { Text(type: "mrkdwn", text: SlackFormatter.truncate($0, to: 2000)) }, forKey: .fields)
+                try container.encode(
+                    fields.prefix(10).map { Text(type: "mrkdwn", text: SlackFormatter.truncate($0, to: 2000)) },
+                    forKey: .fields)
             }
         case .context(let text):
             try container.encode("context", forKey: .type)
-            try container.encode([Text(type: "mrkdwn", text: SlackFormatter.truncate(text, to: 3000))], forKey: .elements)
+            try container.encode(
+                [Text(type: "mrkdwn", text: SlackFormatter.truncate(text, to: 3000))], forKey: .elements)
         }
     }
 }
@@ -84,7 +88,8 @@ struct SlackFormatter: Sendable {
             let firstLine = event.error?.split(separator: "\n").first.map(String.init) ?? "no error text"
             // A failed target's `to` is where it stopped, not where it was going.
             let action = event.action.map { " during *\($0.rawValue)*" } ?? ""
-            let was = event.fromVersion != event.toVersion ? " (was \(Self.escape(event.fromVersion ?? "nothing")))" : ""
+            let was =
+                event.fromVersion != event.toVersion ? " (was \(Self.escape(event.fromVersion ?? "nothing")))" : ""
             let stopped = "; at version \(Self.escape(event.toVersion ?? "nothing"))\(was)"
             var blocks: [SlackBlock] = [.section(":x: *\(target)* (\(environment)) *failed*\(action)\(stopped)")]
             if let error = event.error, !error.isEmpty {
@@ -92,7 +97,8 @@ struct SlackFormatter: Sendable {
             }
             blocks.append(.context("Inspect: `\(inspectHistory(event))` · \(run) · inventory \(inventory)"))
             return SlackMessage(
-                text: "Tidemark \(event.inventory): \(event.target ?? "?") (\(event.environment ?? "?")) failed: \(Self.truncate(firstLine, to: 300))",
+                text:
+                    "Tidemark \(event.inventory): \(event.target ?? "?") (\(event.environment ?? "?")) failed: \(Self.truncate(firstLine, to: 300))",
                 blocks: blocks)
         case .targetBlocked:
             let at = event.fromVersion.map { " at version \(Self.escape($0))" } ?? ""
@@ -102,14 +108,18 @@ struct SlackFormatter: Sendable {
             }
             blocks.append(.context("Inspect: `\(inspectPlan(event))` · `\(inspectHistory(event))` · \(run)"))
             return SlackMessage(
-                text: "Tidemark \(event.inventory): \(event.target ?? "?") (\(event.environment ?? "?")) is blocked: \(Self.truncate(event.reason ?? "", to: 300))",
+                text:
+                    "Tidemark \(event.inventory): \(event.target ?? "?") (\(event.environment ?? "?")) is blocked: \(Self.truncate(event.reason ?? "", to: 300))",
                 blocks: blocks)
         case .waveHalted:
             let reason = event.reason.map { ": \(Self.escape($0))" } ?? ""
             return SlackMessage(
-                text: "Tidemark \(event.inventory): wave \(event.environment ?? "?") halted; its remaining targets and any later waves were not run.",
+                text:
+                    "Tidemark \(event.inventory): wave \(event.environment ?? "?") halted; its remaining targets and any later waves were not run.",
                 blocks: [
-                    .section(":octagonal_sign: Wave *\(environment)* halted\(reason). Its remaining targets and any later waves were not run."),
+                    .section(
+                        ":octagonal_sign: Wave *\(environment)* halted\(reason). Its remaining targets and any later waves were not run."
+                    ),
                     .context("\(run) · inventory \(inventory)"),
                 ])
         case .runStarted:
@@ -118,29 +128,41 @@ struct SlackFormatter: Sendable {
             // `--override-window`: who wrote outside the change windows, and why (docs/windows.md).
             let note = event.reason.map { " (\(Self.escape(Self.truncate($0, to: 500))))" } ?? ""
             return SlackMessage(
-                text: "Tidemark \(event.inventory): \(event.runID) started: \(planned)\(event.reason.map { " (\(Self.truncate($0, to: 300)))" } ?? "")",
+                text:
+                    "Tidemark \(event.inventory): \(event.runID) started: \(planned)\(event.reason.map { " (\(Self.truncate($0, to: 300)))" } ?? "")",
                 blocks: [.section(":arrow_forward: *\(inventory)*: \(run) started\(to): \(planned)\(note)")])
         case .targetSucceeded:
             return SlackMessage(
                 text: "Tidemark \(event.inventory): \(event.target ?? "?") (\(event.environment ?? "?")) succeeded",
-                blocks: [.section(":white_check_mark: *\(target)* (\(environment)) succeeded: \(change)"), .context(run)])
+                blocks: [
+                    .section(":white_check_mark: *\(target)* (\(environment)) succeeded: \(change)"), .context(run),
+                ])
         case .targetConverged:
             return nil
         case .waveAwaitingApproval:
             let command = event.reason.map { ": `\(Self.escape($0))`" } ?? ""
             return SlackMessage(
                 text: "Tidemark \(event.inventory): wave \(event.environment ?? "?") awaits approval",
-                blocks: [.section(":raised_hand: Wave *\(environment)* awaits approval\(command)"), .context("\(run) · inventory \(inventory)")])
+                blocks: [
+                    .section(":raised_hand: Wave *\(environment)* awaits approval\(command)"),
+                    .context("\(run) · inventory \(inventory)"),
+                ])
         case .stepProgress:
             let progress = Self.escape(event.reason ?? "")
             return SlackMessage(
-                text: "Tidemark \(event.inventory): \(event.target ?? "?") (\(event.environment ?? "?")) backfill: \(event.reason ?? "")",
-                blocks: [.section(":hourglass_flowing_sand: *\(target)* (\(environment)) backfill \(progress)"), .context(run)])
+                text:
+                    "Tidemark \(event.inventory): \(event.target ?? "?") (\(event.environment ?? "?")) backfill: \(event.reason ?? "")",
+                blocks: [
+                    .section(":hourglass_flowing_sand: *\(target)* (\(environment)) backfill \(progress)"),
+                    .context(run),
+                ])
         case .test:
             return SlackMessage(
                 text: "Tidemark test notification for inventory \(event.inventory)",
                 blocks: [
-                    .section(":wave: Test notification from Tidemark for inventory *\(inventory)*: sink *\(Self.escape(sinkName))* is reachable."),
+                    .section(
+                        ":wave: Test notification from Tidemark for inventory *\(inventory)*: sink *\(Self.escape(sinkName))* is reachable."
+                    ),
                     .context("Sent by `tidemark notify test`; nothing was migrated."),
                 ])
         }
@@ -158,7 +180,8 @@ struct SlackFormatter: Sendable {
         if let failed = counts["failed"], failed > 0 {
             headline = ":x: \(event.inventory): \(failed) of \(total) target\(total == 1 ? "" : "s") failed"
         } else if let locked = counts["locked"], locked > 0 {
-            headline = ":lock: \(event.inventory): \(locked) of \(total) target\(total == 1 ? "" : "s") locked by another run"
+            headline =
+                ":lock: \(event.inventory): \(locked) of \(total) target\(total == 1 ? "" : "s") locked by another run"
         } else if let blocked = counts["blocked"], blocked > 0 {
             headline = ":no_entry: \(event.inventory): \(blocked) of \(total) target\(total == 1 ? "" : "s") blocked"
         } else if let skipped = counts["skipped"], skipped > 0 {
@@ -179,21 +202,25 @@ struct SlackFormatter: Sendable {
         let environments = (event.environmentCounts ?? [:]).sorted { $0.key < $1.key }
         if !environments.isEmpty {
             // A section holds 3,000 characters: list the first environments, count the rest.
-            let shown = environments.prefix(25).map { "`\(Self.escape($0.key))` \(Self.countsText($0.value, order: order))" }
+            let shown = environments.prefix(25).map {
+                "`\(Self.escape($0.key))` \(Self.countsText($0.value, order: order))"
+            }
             var text = "*By environment*\n" + shown.joined(separator: "\n")
             if environments.count > shown.count { text += "\n… and \(environments.count - shown.count) more" }
             blocks.append(.section(text))
         }
         var context = "inventory \(Self.escape(event.inventory))"
         if (counts["failed"] ?? 0) + (counts["blocked"] ?? 0) > 0 {
-            context += " · each failed or blocked target has its own message · inspect one: `tidemark history -i \(Self.escape(inventoryFile)) --target <target>`"
+            context +=
+                " · each failed or blocked target has its own message · inspect one: `tidemark history -i \(Self.escape(inventoryFile)) --target <target>`"
         }
         if omitted > 0 {
             context +=
                 " · \(omitted) more target message\(omitted == 1 ? " was" : "s were") left out to keep the channel readable; `tidemark status -i \(Self.escape(inventoryFile))` lists every target"
         }
         blocks.append(.context(context))
-        let text = "Tidemark \(event.inventory): run \(event.runID) finished: \(Self.countsText(counts, order: order)) (\(total) target\(total == 1 ? "" : "s"))"
+        let text =
+            "Tidemark \(event.inventory): run \(event.runID) finished: \(Self.countsText(counts, order: order)) (\(total) target\(total == 1 ? "" : "s"))"
         return SlackMessage(text: text, blocks: blocks)
     }
 
@@ -219,13 +246,16 @@ struct SlackFormatter: Sendable {
 
     static func ordered(_ counts: [String: Int], order: [String]) -> [(word: String, count: Int)] {
         let known = order.compactMap { word in counts[word].flatMap { $0 > 0 ? (word, $0) : nil } }
-        let others = counts.filter { !order.contains($0.key) && $0.value > 0 }.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+        let others = counts.filter { !order.contains($0.key) && $0.value > 0 }.sorted { $0.key < $1.key }.map {
+            ($0.key, $0.value)
+        }
         return known + others
     }
 
     /// Slack's mrkdwn gives `&`, `<` and `>` meaning (links, mentions): escape them.
     static func escape(_ text: String) -> String {
-        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
+        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+            .replacingOccurrences(of: ">", with: "&gt;")
     }
 
     static func truncate(_ text: String, to limit: Int) -> String {

@@ -35,7 +35,8 @@ struct AdaptiveCard: Encodable, Equatable {
     var fallbackText: String
 
     private enum Keys: String, CodingKey {
-        case schema = "$schema", type, version, body, fallbackText
+        case schema = "$schema"
+        case type, version, body, fallbackText
     }
 
     func encode(to encoder: any Encoder) throws {
@@ -57,7 +58,9 @@ enum CardElement: Encodable, Equatable {
 
     enum TextStyle: Equatable { case plain, heading, attention, good, monospace, subtle }
 
-    private enum Keys: String, CodingKey { case type, text, wrap, size, weight, color, fontType, isSubtle, facts, title, value }
+    private enum Keys: String, CodingKey {
+        case type, text, wrap, size, weight, color, fontType, isSubtle, facts, title, value
+    }
 
     static func == (lhs: CardElement, rhs: CardElement) -> Bool {
         switch (lhs, rhs) {
@@ -120,13 +123,21 @@ struct TeamsFormatter: Sendable {
             facts.append(("At version", event.toVersion ?? "nothing"))
             if event.fromVersion != event.toVersion { facts.append(("Was", event.fromVersion ?? "nothing")) }
             var body: [CardElement] = [.text("❌ \(target) (\(environment)) failed", style: .attention), .facts(facts)]
-            if let error = event.error, !error.isEmpty { body.append(.text(SlackFormatter.truncate(error, to: 2000), style: .monospace)) }
+            if let error = event.error, !error.isEmpty {
+                body.append(.text(SlackFormatter.truncate(error, to: 2000), style: .monospace))
+            }
             body.append(.text("\(inspect) · \(run)", style: .subtle))
-            return card(body, fallback: "Tidemark \(event.inventory): \(target) (\(environment)) failed: \(SlackFormatter.truncate(firstLine, to: 300))")
+            return card(
+                body,
+                fallback:
+                    "Tidemark \(event.inventory): \(target) (\(environment)) failed: \(SlackFormatter.truncate(firstLine, to: 300))"
+            )
         case .targetBlocked:
             var body: [CardElement] = [.text("⛔ \(target) (\(environment)) is blocked", style: .attention)]
             if let at = event.fromVersion { body.append(.facts([("Environment", environment), ("At version", at)])) }
-            if let reason = event.reason ?? event.error, !reason.isEmpty { body.append(.text(SlackFormatter.truncate(reason, to: 2000))) }
+            if let reason = event.reason ?? event.error, !reason.isEmpty {
+                body.append(.text(SlackFormatter.truncate(reason, to: 2000)))
+            }
             body.append(.text("Inspect: tidemark plan -i \(inventoryFile) --target \(target) · \(run)", style: .subtle))
             return card(body, fallback: "Tidemark \(event.inventory): \(target) (\(environment)) is blocked")
         case .waveHalted:
@@ -140,10 +151,14 @@ struct TeamsFormatter: Sendable {
         case .runStarted:
             let planned = SlackFormatter.countsText(event.counts ?? [:], order: Action.allCases.map(\.rawValue))
             return card(
-                [.text("▶️ \(event.inventory): run \(event.runID) started"), .text(planned)], fallback: "Tidemark \(event.inventory): \(event.runID) started")
+                [.text("▶️ \(event.inventory): run \(event.runID) started"), .text(planned)],
+                fallback: "Tidemark \(event.inventory): \(event.runID) started")
         case .targetSucceeded:
             return card(
-                [.text("✅ \(target) (\(environment)) succeeded: \(SlackFormatter.change(event))", style: .good), .text(run, style: .subtle)],
+                [
+                    .text("✅ \(target) (\(environment)) succeeded: \(SlackFormatter.change(event))", style: .good),
+                    .text(run, style: .subtle),
+                ],
                 fallback: "Tidemark \(event.inventory): \(target) (\(environment)) succeeded")
         case .test:
             return card(
@@ -182,13 +197,18 @@ struct TeamsFormatter: Sendable {
         if let failed = counts["failed"], failed > 0 {
             (heading, style) = ("❌ \(event.inventory): \(failed) of \(total) target\(plural) failed", .attention)
         } else if let locked = counts["locked"], locked > 0 {
-            (heading, style) = ("🔒 \(event.inventory): \(locked) of \(total) target\(plural) locked by another run", .attention)
+            (heading, style) = (
+                "🔒 \(event.inventory): \(locked) of \(total) target\(plural) locked by another run", .attention
+            )
         } else if let blocked = counts["blocked"], blocked > 0 {
             (heading, style) = ("⛔ \(event.inventory): \(blocked) of \(total) target\(plural) blocked", .attention)
         } else if let skipped = counts["skipped"], skipped > 0 {
             (heading, style) = ("⚠️ \(event.inventory): \(skipped) of \(total) target\(plural) skipped", .attention)
         } else {
-            (heading, style) = ("✅ \(event.inventory): \(total) target\(plural)\(event.toVersion.map { " at version \($0)" } ?? "")", .good)
+            (heading, style) = (
+                "✅ \(event.inventory): \(total) target\(plural)\(event.toVersion.map { " at version \($0)" } ?? "")",
+                .good
+            )
         }
         var intro = "Run \(event.runID)"
         if let to = event.toVersion { intro += " to version \(to)" }
@@ -200,24 +220,34 @@ struct TeamsFormatter: Sendable {
         let order = SlackFormatter.outcomeOrder
         var body: [CardElement] = [
             .text(heading, style: style), .text(intro),
-            .facts(SlackFormatter.ordered(counts, order: order).map { (title: $0.word.capitalized, value: String($0.count)) }),
+            .facts(
+                SlackFormatter.ordered(counts, order: order).map {
+                    (title: $0.word.capitalized, value: String($0.count))
+                }),
         ]
         let environments = (event.environmentCounts ?? [:]).sorted { $0.key < $1.key }
         if !environments.isEmpty {
-            var facts = environments.prefix(25).map { (title: $0.key, value: SlackFormatter.countsText($0.value, order: order)) }
-            if environments.count > 25 { facts.append((title: "…", value: "\(environments.count - 25) more environments")) }
+            var facts = environments.prefix(25).map {
+                (title: $0.key, value: SlackFormatter.countsText($0.value, order: order))
+            }
+            if environments.count > 25 {
+                facts.append((title: "…", value: "\(environments.count - 25) more environments"))
+            }
             body.append(.text("By environment", style: .plain))
             body.append(.facts(facts))
         }
         var context = "inventory \(event.inventory)"
         if (counts["failed"] ?? 0) + (counts["blocked"] ?? 0) > 0 {
-            context += " · each failed or blocked target has its own card · inspect one: tidemark history -i \(inventoryFile) --target <target>"
+            context +=
+                " · each failed or blocked target has its own card · inspect one: tidemark history -i \(inventoryFile) --target <target>"
         }
         if omitted > 0 {
-            context += " · \(omitted) more target card\(omitted == 1 ? " was" : "s were") left out; tidemark status -i \(inventoryFile) lists every target"
+            context +=
+                " · \(omitted) more target card\(omitted == 1 ? " was" : "s were") left out; tidemark status -i \(inventoryFile) lists every target"
         }
         body.append(.text(context, style: .subtle))
-        let fallback = "Tidemark \(event.inventory): run \(event.runID) finished: \(SlackFormatter.countsText(counts, order: order)) (\(total) target\(plural))"
+        let fallback =
+            "Tidemark \(event.inventory): run \(event.runID) finished: \(SlackFormatter.countsText(counts, order: order)) (\(total) target\(plural))"
         return TeamsMessage(card: AdaptiveCard(body: body, fallbackText: fallback))
     }
 }

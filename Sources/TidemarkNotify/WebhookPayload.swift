@@ -14,8 +14,14 @@ struct WebhookPayload: Encodable {
     var event: Event
 
     enum CodingKeys: String, CodingKey {
-        case schema, event, runID = "run_id", inventory, environment, target, from, to, action, error, at, reason
-        case startedAt = "started_at", finishedAt = "finished_at", counts, environments, traceID = "trace_id", progress
+        case schema, event
+        case runID = "run_id"
+        case inventory, environment, target, from, to, action, error, at, reason
+        case startedAt = "started_at"
+        case finishedAt = "finished_at"
+        case counts, environments
+        case traceID = "trace_id"
+        case progress
     }
 
     func encode(to encoder: any Encoder) throws {
@@ -77,7 +83,11 @@ struct ProgressPayload: Encodable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case version, kind, table, rows, batches, lastKey = "last_key", maxKey = "max_key", percent
-        case rowsPerSecond = "rows_per_second", etaSeconds = "eta_seconds"
+        case version, kind, table, rows, batches
+        case lastKey = "last_key"
+        case maxKey = "max_key"
+        case percent
+        case rowsPerSecond = "rows_per_second"
+        case etaSeconds = "eta_seconds"
     }
 }

@@ -1,7 +1,6 @@
 import Foundation
 import TidemarkCore
 
-
 /// The fleet as `status --html` draws it: each environment's targets as cells coloured by
 /// version (the latest usable version green, older ones further from it), dirty targets
 /// outlined red with `!`, drifted ones hatched, unreadable ones grey with `?`. Pure; thread-safe.
@@ -21,7 +20,8 @@ package enum FleetPage {
         package var error: String?
 
         package init(
-            environment: String, target: String, version: String?, pending: [String], dirty: Bool, converged: Bool? = nil,
+            environment: String, target: String, version: String?, pending: [String], dirty: Bool,
+            converged: Bool? = nil,
             drift: DriftResult.Status? = nil, error: String? = nil
         ) {
             self.converged = converged ?? (pending.isEmpty && !dirty)
@@ -36,7 +36,9 @@ package enum FleetPage {
     }
 
     /// `versions` are the plan's versions in order (oldest first); `latest` the latest usable one.
-    package static func render(inventory: String, plan: String, versions: [String], latest: String?, targets: [Target], at date: Date = Date()) -> String {
+    package static func render(
+        inventory: String, plan: String, versions: [String], latest: String?, targets: [Target], at date: Date = Date()
+    ) -> String {
         let palette = colours(versions: versions, latest: latest)
         var body = "<h1>Fleet \(e(inventory))</h1>\n"
         let dirty = targets.filter(\.dirty).count
@@ -46,7 +48,8 @@ package enum FleetPage {
         // quarantined version in effect that the plan will undo or compensate.
         let behind = targets.filter { $0.error == nil && !$0.dirty && !$0.converged }.count
         var meta = [
-            "plan <b>\(e(plan))</b>", "latest usable version <b>\(e(latest ?? "none"))</b>", "<b>\(targets.count)</b> targets",
+            "plan <b>\(e(plan))</b>", "latest usable version <b>\(e(latest ?? "none"))</b>",
+            "<b>\(targets.count)</b> targets",
             "<b>\(behind)</b> behind", "<b>\(dirty)</b> dirty",
         ]
         if targets.contains(where: { $0.drift != nil }) { meta.append("<b>\(drifted)</b> drifted") }
@@ -59,12 +62,14 @@ package enum FleetPage {
         body += "<div class=\"chips\">"
         body += "<span class=\"chip\" style=\"background:\(noVersionColour)\">no version</span>"
         for version in versions where seen.contains(version) {
-            body += "<span class=\"chip\" style=\"background:\(palette[version] ?? noVersionColour)\">v\(e(version))\(version == latest ? " (latest)" : "")</span>"
+            body +=
+                "<span class=\"chip\" style=\"background:\(palette[version] ?? noVersionColour)\">v\(e(version))\(version == latest ? " (latest)" : "")</span>"
         }
         if targets.contains(where: { $0.version.map { palette[$0] == nil } ?? false }) {
             body += "<span class=\"chip\" style=\"background:\(unknownVersionColour)\">not in the plan</span>"
         }
-        body += "<span class=\"chip dirty-key\">! dirty</span><span class=\"chip drift-key\">drift</span><span class=\"chip\" style=\"background:#98a2b3\">? unreadable</span></div>\n"
+        body +=
+            "<span class=\"chip dirty-key\">! dirty</span><span class=\"chip drift-key\">drift</span><span class=\"chip\" style=\"background:#98a2b3\">? unreadable</span></div>\n"
 
         var environments: [String] = []
         var byEnvironment: [String: [Target]] = [:]
@@ -75,22 +80,34 @@ package enum FleetPage {
         for environment in environments {
             let members = byEnvironment[environment] ?? []
             var perVersion: [String: Int] = [:]
-            for target in members { perVersion[target.error == nil ? (target.version.map { "v\($0)" } ?? "no version") : "unreadable", default: 0] += 1 }
+            for target in members {
+                perVersion[
+                    target.error == nil ? (target.version.map { "v\($0)" } ?? "no version") : "unreadable", default: 0] +=
+                    1
+            }
             // No version first, then the plan's order (v9 before v10), versions the plan lacks, unreadable.
             let order = ["no version"] + versions.map { "v\($0)" }
-            let rank = { (key: String) in order.firstIndex(of: key) ?? (key == "unreadable" ? order.count + 1 : order.count) }
-            let summary = perVersion.sorted { (rank($0.key), $0.key) < (rank($1.key), $1.key) }.map { "\($0.value) at \($0.key)" }.joined(separator: ", ")
-            body += "<h2>\(e(environment)) · \(members.count) target\(members.count == 1 ? "" : "s"): \(e(summary))</h2>\n<div class=\"grid named\">"
+            let rank = { (key: String) in
+                order.firstIndex(of: key) ?? (key == "unreadable" ? order.count + 1 : order.count)
+            }
+            let summary = perVersion.sorted { (rank($0.key), $0.key) < (rank($1.key), $1.key) }.map {
+                "\($0.value) at \($0.key)"
+            }.joined(separator: ", ")
+            body +=
+                "<h2>\(e(environment)) · \(members.count) target\(members.count == 1 ? "" : "s"): \(e(summary))</h2>\n<div class=\"grid named\">"
             for target in members {
                 var classes = ["cell"]
                 if target.dirty { classes.append("dirty") }
                 if target.drift == .drift { classes.append("drift") }
                 let colour =
-                    target.error != nil ? "#98a2b3" : target.version.map { palette[$0] ?? unknownVersionColour } ?? noVersionColour
+                    target.error != nil
+                    ? "#98a2b3" : target.version.map { palette[$0] ?? unknownVersionColour } ?? noVersionColour
                 let mark = target.error != nil ? "?" : target.dirty ? "!" : ""
                 let label = target.version.map { "v\($0)" } ?? "–"
-                body += "<span class=\"\(classes.joined(separator: " "))\" data-target=\"\(e(target.target))\" style=\"background:\(colour)\" "
-                body += "title=\"\(e(title(target)))\" data-detail=\"\(e(title(target)))\">\(e(target.target)) \(e(label))\(mark.isEmpty ? "" : " <b>\(mark)</b>")</span>"
+                body +=
+                    "<span class=\"\(classes.joined(separator: " "))\" data-target=\"\(e(target.target))\" style=\"background:\(colour)\" "
+                body +=
+                    "title=\"\(e(title(target)))\" data-detail=\"\(e(title(target)))\">\(e(target.target)) \(e(label))\(mark.isEmpty ? "" : " <b>\(mark)</b>")</span>"
             }
             body += "</div>\n"
         }
@@ -100,7 +117,8 @@ package enum FleetPage {
             .dirty-key{background:#fff;color:var(--fail);outline:2px solid var(--fail)}.drift-key{background:#667085;background-image:repeating-linear-gradient(45deg,#0000 0 4px,#fff6 4px 7px)}
 
             """
-        return HTMLPage.document(title: "tidemark fleet \(inventory)", style: style, body: body, script: HTMLPage.script)
+        return HTMLPage.document(
+            title: "tidemark fleet \(inventory)", style: style, body: body, script: HTMLPage.script)
     }
 
     static let noVersionColour = "#d0d5dd"

@@ -24,7 +24,8 @@ package enum MetricsFile {
         guard rename(temporary.path, url.path) == 0 else {
             let reason = String(cString: strerror(errno))
             try? FileManager.default.removeItem(at: temporary)
-            throw CocoaError(.fileWriteUnknown, userInfo: [NSLocalizedDescriptionKey: "cannot rename into \(path): \(reason)"])
+            throw CocoaError(
+                .fileWriteUnknown, userInfo: [NSLocalizedDescriptionKey: "cannot rename into \(path): \(reason)"])
         }
     }
 
@@ -55,9 +56,11 @@ package enum MetricsFile {
         if let index = document.families.firstIndex(where: { $0.name == RunMetrics.lastFinishedName }),
             let earlier = kept[RunMetrics.lastFinishedName]
         {
-            let now = Set(document.families[index].samples.flatMap { $0.labels.filter { $0.name == "result" }.map(\.value) })
+            let now = Set(
+                document.families[index].samples.flatMap { $0.labels.filter { $0.name == "result" }.map(\.value) })
             for line in earlier where !line.hasPrefix("#") {
-                guard let result = label("result", in: line), !now.contains(result), let value = line.split(separator: " ").last.flatMap({ Double($0) })
+                guard let result = label("result", in: line), !now.contains(result),
+                    let value = line.split(separator: " ").last.flatMap({ Double($0) })
                 else { continue }
                 document.families[index].samples.append(
                     .init(labels: [.init("inventory", inventory), .init("result", result)], value: value))

@@ -29,17 +29,21 @@ package enum OTLPEncoding {
             "resourceSpans": [
                 [
                     "resource": ["attributes": resourceAttributes],
-                    "scopeSpans": [["scope": ["name": scopeName, "version": scopeVersion], "spans": spans.map(jsonSpan)]],
+                    "scopeSpans": [
+                        ["scope": ["name": scopeName, "version": scopeVersion], "spans": spans.map(jsonSpan)]
+                    ],
                 ] as [String: Any]
             ]
         ]
-        return (try? JSONSerialization.data(withJSONObject: document, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
+        return (try? JSONSerialization.data(withJSONObject: document, options: [.sortedKeys, .withoutEscapingSlashes]))
+            ?? Data()
     }
 
     private static func jsonSpan(_ span: Span) -> [String: Any] {
         var object: [String: Any] = [
             "traceId": span.traceID, "spanId": span.spanID, "name": span.name, "kind": internalKind,
-            "startTimeUnixNano": String(Span.nanoseconds(span.start)), "endTimeUnixNano": String(Span.nanoseconds(span.end)),
+            "startTimeUnixNano": String(Span.nanoseconds(span.start)),
+            "endTimeUnixNano": String(Span.nanoseconds(span.end)),
             "attributes": span.attributes.map { attribute($0.key, $0.value) },
         ]
         if let parent = span.parentSpanID { object["parentSpanId"] = parent }
@@ -65,7 +69,9 @@ package enum OTLPEncoding {
 
     static func protobuf(_ spans: [Span], resource: [String: String]) -> Data {
         var resourceMessage = ProtobufWriter()
-        for (key, value) in resource.sorted(by: { $0.key < $1.key }) { resourceMessage.message(1, keyValue(key, .string(value))) }
+        for (key, value) in resource.sorted(by: { $0.key < $1.key }) {
+            resourceMessage.message(1, keyValue(key, .string(value)))
+        }
         var scope = ProtobufWriter()
         scope.string(1, scopeName)
         scope.string(2, scopeVersion)

@@ -1,7 +1,6 @@
 import Foundation
 import TidemarkCore
 
-
 /// The metrics (docs/observing.md#prometheus-metrics) for one run (`apply --metrics-file`) and for
 /// the fleet as `status` reads it (`status --metrics-file`). Pure; thread-safe (no state).
 package enum RunMetrics {
@@ -21,7 +20,9 @@ package enum RunMetrics {
         /// False when the target could not be read: no version gauge is written for it.
         package var reachable: Bool
 
-        package init(environment: String, target: String, version: String?, dirty: Bool, converged: Bool, reachable: Bool = true) {
+        package init(
+            environment: String, target: String, version: String?, dirty: Bool, converged: Bool, reachable: Bool = true
+        ) {
             self.environment = environment
             self.target = target
             self.version = version
@@ -37,7 +38,9 @@ package enum RunMetrics {
     package static func document(report: RunReport, rollout: Rollout?) -> MetricsDocument {
         let inventory = MetricsDocument.Label("inventory", report.inventory)
         var environments: [String] = []
-        for outcome in report.targets where !environments.contains(outcome.environment) { environments.append(outcome.environment) }
+        for outcome in report.targets where !environments.contains(outcome.environment) {
+            environments.append(outcome.environment)
+        }
         var counts: [String: [Outcome: Int]] = [:]
         for outcome in report.targets { counts[outcome.environment, default: [:]][outcome.outcome, default: 0] += 1 }
 
@@ -56,7 +59,11 @@ package enum RunMetrics {
             samples: [.init(labels: [inventory], value: report.finishedAt.timeIntervalSince(report.startedAt))])
         let finished = MetricsDocument.Family(
             name: lastFinishedName, help: "When the last run of each result finished (Unix time).", kind: .gauge,
-            samples: [.init(labels: [inventory, .init("result", result(of: report.status))], value: report.finishedAt.timeIntervalSince1970)])
+            samples: [
+                .init(
+                    labels: [inventory, .init("result", result(of: report.status))],
+                    value: report.finishedAt.timeIntervalSince1970)
+            ])
 
         let dirty = dirtyTargets(report: report, rollout: rollout)
         let samples = report.targets.map { outcome in
@@ -64,12 +71,15 @@ package enum RunMetrics {
                 environment: outcome.environment, target: outcome.target,
                 // A target the run could not read, or that did not start, is where it was.
                 version: outcome.outcome == .succeeded ? outcome.toVersion : (outcome.toVersion ?? outcome.fromVersion),
-                dirty: dirty.contains(outcome.target), converged: outcome.outcome == .succeeded || outcome.outcome == .unchanged,
+                dirty: dirty.contains(outcome.target),
+                converged: outcome.outcome == .succeeded || outcome.outcome == .unchanged,
                 reachable: !(outcome.outcome == .failed && outcome.startedAt == nil))
         }
         let blocked = MetricsDocument.Family(
-            name: "tidemark_targets_blocked", help: "Targets the last run left blocked: a human must decide.", kind: .gauge,
-            samples: [.init(labels: [inventory], value: Double(report.targets.filter { $0.outcome == .blocked }.count))])
+            name: "tidemark_targets_blocked", help: "Targets the last run left blocked: a human must decide.",
+            kind: .gauge,
+            samples: [.init(labels: [inventory], value: Double(report.targets.filter { $0.outcome == .blocked }.count))]
+        )
         return MetricsDocument(
             families: [runTargets, duration, finished] + targetFamilies(inventory: report.inventory, samples)
                 + [blocked, stepDurations(report)] + backfillRows(report))
@@ -80,14 +90,16 @@ package enum RunMetrics {
     /// without backfills reads as before.
     private static func backfillRows(_ report: RunReport) -> [MetricsDocument.Family] {
         var family = MetricsDocument.Family(
-            name: "tidemark_backfill_rows_total", help: "Rows changed by the last run's batched steps (backfills).", kind: .counter)
+            name: "tidemark_backfill_rows_total", help: "Rows changed by the last run's batched steps (backfills).",
+            kind: .counter)
         for outcome in report.targets {
             for step in outcome.steps {
                 guard let rows = step.rows else { continue }
                 family.samples.append(
                     .init(
                         labels: [
-                            .init("inventory", report.inventory), .init("environment", outcome.environment), .init("target", outcome.target),
+                            .init("inventory", report.inventory), .init("environment", outcome.environment),
+                            .init("target", outcome.target),
                             .init("version", step.version),
                         ], value: Double(rows)))
             }
@@ -132,10 +144,12 @@ package enum RunMetrics {
     private static func targetFamilies(inventory name: String, _ samples: [TargetSample]) -> [MetricsDocument.Family] {
         let inventory = MetricsDocument.Label("inventory", name)
         var version = MetricsDocument.Family(
-            name: "tidemark_target_version", help: "The highest schema version in effect on a target (0: none; dotted versions are left out).",
+            name: "tidemark_target_version",
+            help: "The highest schema version in effect on a target (0: none; dotted versions are left out).",
             kind: .gauge)
         var targetDirty = MetricsDocument.Family(
-            name: "tidemark_target_dirty", help: "1 when a target is dirty: a step outside a transaction failed (tidemark repair).",
+            name: "tidemark_target_dirty",
+            help: "1 when a target is dirty: a step outside a transaction failed (tidemark repair).",
             kind: .gauge)
         for sample in samples where sample.reachable {
             let labels = [inventory, .init("environment", sample.environment), .init("target", sample.target)]
@@ -143,10 +157,12 @@ package enum RunMetrics {
             targetDirty.samples.append(.init(labels: labels, value: sample.dirty ? 1 : 0))
         }
         let dirty = MetricsDocument.Family(
-            name: "tidemark_targets_dirty", help: "Dirty targets: a step outside a transaction failed (tidemark repair).", kind: .gauge,
+            name: "tidemark_targets_dirty",
+            help: "Dirty targets: a step outside a transaction failed (tidemark repair).", kind: .gauge,
             samples: [.init(labels: [inventory], value: Double(samples.filter(\.dirty).count))])
         let notConverged = MetricsDocument.Family(
-            name: "tidemark_targets_not_converged", help: "Targets not at the desired state (pending, failed, blocked, dirty or unreadable).",
+            name: "tidemark_targets_not_converged",
+            help: "Targets not at the desired state (pending, failed, blocked, dirty or unreadable).",
             kind: .gauge, samples: [.init(labels: [inventory], value: Double(samples.filter { !$0.converged }.count))])
         return [version, targetDirty, dirty, notConverged]
     }
@@ -160,7 +176,8 @@ package enum RunMetrics {
 
     private static func stepDurations(_ report: RunReport) -> MetricsDocument.Family {
         var family = MetricsDocument.Family(
-            name: "tidemark_step_duration_seconds", help: "How long the last run's steps took, by kind.", kind: .histogram)
+            name: "tidemark_step_duration_seconds", help: "How long the last run's steps took, by kind.",
+            kind: .histogram)
         let steps = report.targets.flatMap(\.steps)
         for kind in StepKind.allCases {
             let seconds = steps.filter { $0.kind == kind }.map { Double($0.executionMS) / 1000 }
@@ -168,9 +185,12 @@ package enum RunMetrics {
             let labels = [MetricsDocument.Label("inventory", report.inventory), .init("kind", kind.rawValue)]
             for bound in stepBuckets {
                 family.samples.append(
-                    .init(suffix: "_bucket", labels: labels + [.init("le", MetricsDocument.number(bound))], value: Double(seconds.filter { $0 <= bound }.count)))
+                    .init(
+                        suffix: "_bucket", labels: labels + [.init("le", MetricsDocument.number(bound))],
+                        value: Double(seconds.filter { $0 <= bound }.count)))
             }
-            family.samples.append(.init(suffix: "_bucket", labels: labels + [.init("le", "+Inf")], value: Double(seconds.count)))
+            family.samples.append(
+                .init(suffix: "_bucket", labels: labels + [.init("le", "+Inf")], value: Double(seconds.count)))
             family.samples.append(.init(suffix: "_sum", labels: labels, value: seconds.reduce(0, +)))
             family.samples.append(.init(suffix: "_count", labels: labels, value: Double(seconds.count)))
         }

@@ -1,7 +1,6 @@
 import Foundation
 import TidemarkCore
 
-
 /// A run report as one self-contained HTML page (`.tidemark/runs/<run-id>.html`): the targets
 /// that need a person first with their reasons, every target's outcome as a grid per wave, a
 /// timeline of the run, the data-losing steps and the backups taken. Readable at a glance for
@@ -19,30 +18,39 @@ package enum RunPage {
     /// The page in pieces, in order, each handed to `piece` (joined by `render`, written as they
     /// come by `RunPageFile`): a runner's page of 25,000 targets built as one string was four
     /// copies of 17 MB at once.
-    package static func emit<Failure: Error>(_ report: RunReport, _ piece: (String) throws(Failure) -> Void) throws(Failure) {
+    package static func emit<Failure: Error>(_ report: RunReport, _ piece: (String) throws(Failure) -> Void)
+        throws(Failure)
+    {
         let seconds = report.finishedAt.timeIntervalSince(report.startedAt)
         let status = RunMetrics.result(of: report.status)
         let marker = "\u{0}body\u{0}"
-        let document = HTMLPage.document(title: "tidemark run \(report.runID) (\(status))", style: "", body: marker, script: HTMLPage.script)
+        let document = HTMLPage.document(
+            title: "tidemark run \(report.runID) (\(status))", style: "", body: marker, script: HTMLPage.script)
         let split = document.range(of: marker) ?? document.endIndex..<document.endIndex
         try piece(String(document[..<split.lowerBound]))
 
-        var head = "<h1>Run \(e(report.runID)) <span class=\"badge\" style=\"background:\(statusColour(report.status))\">\(e(status))</span></h1>\n"
+        var head =
+            "<h1>Run \(e(report.runID)) <span class=\"badge\" style=\"background:\(statusColour(report.status))\">\(e(status))</span></h1>\n"
         var meta = [
             "inventory <b>\(e(report.inventory))</b>", "plan <b>\(e(report.plan))</b>",
             "to version <b>\(e(report.desiredVersion ?? "none"))</b>", "strategy <b>\(e(report.strategy.rawValue))</b>",
             "by <b>\(e(report.appliedBy))</b>",
-            "started <b>\(e(ISO8601Timestamp.string(from: report.startedAt)))</b>", "took <b>\(e(HTMLPage.duration(seconds)))</b>",
+            "started <b>\(e(ISO8601Timestamp.string(from: report.startedAt)))</b>",
+            "took <b>\(e(HTMLPage.duration(seconds)))</b>",
         ]
         if report.interrupted { meta.append("<b>interrupted</b>") }
         if let traceID = report.traceID { meta.append("trace <b><code>\(e(traceID))</code></b>") }
         if let runner = report.runner { meta.append("runner <b>\(e(runner))</b>") }
         // docs/windows.md: who wrote outside the change windows, and why.
         if let override = report.windowOverride {
-            meta.append("<b>window override</b> in \(e(override.environments.joined(separator: ", "))) by <b>\(e(override.by))</b>: \(e(override.reason))")
+            meta.append(
+                "<b>window override</b> in \(e(override.environments.joined(separator: ", "))) by <b>\(e(override.by))</b>: \(e(override.reason))"
+            )
         }
         for acknowledgement in report.lockAcknowledgements ?? [] {
-            meta.append("lock-ok for version \(e(acknowledgement.version)) by <b>\(e(acknowledgement.by))</b>: \(e(acknowledgement.reason))")
+            meta.append(
+                "lock-ok for version \(e(acknowledgement.version)) by <b>\(e(acknowledgement.by))</b>: \(e(acknowledgement.reason))"
+            )
         }
         head += "<p class=\"meta\">\(meta.joined(separator: " · "))</p>\n"
 
@@ -50,7 +58,8 @@ package enum RunPage {
         head += "<div class=\"chips\">"
         for outcome in Outcome.allCases {
             guard let count = counts[outcome] else { continue }
-            head += "<span class=\"chip\" data-outcome=\"\(outcome.rawValue)\" style=\"background:\(HTMLPage.colour(outcome))\" title=\"click to dim or show\">\(count) \(outcome.rawValue)</span>"
+            head +=
+                "<span class=\"chip\" data-outcome=\"\(outcome.rawValue)\" style=\"background:\(HTMLPage.colour(outcome))\" title=\"click to dim or show\">\(count) \(outcome.rawValue)</span>"
         }
         head += "</div>\n"
         try piece(head)
@@ -83,38 +92,52 @@ package enum RunPage {
             .sorted { (order.firstIndex(of: $0.outcome) ?? 0) < (order.firstIndex(of: $1.outcome) ?? 0) }
         var html = "<h2>Needs attention (\(needing.count))</h2>\n"
         guard !needing.isEmpty else { return html + "<p class=\"empty\">Nothing failed or is blocked.</p>\n" }
-        html += "<table><tr><th>target</th><th>environment</th><th>outcome</th><th>action</th><th>versions</th><th>why</th></tr>\n"
+        html +=
+            "<table><tr><th>target</th><th>environment</th><th>outcome</th><th>action</th><th>versions</th><th>why</th></tr>\n"
         for outcome in needing {
             let why = outcome.error ?? outcome.reason
-            let failedStep = outcome.steps.last(where: { !$0.success }).map { "<br><code>\(e($0.kind.rawValue)) \(e($0.version)) \(e($0.script))</code>" } ?? ""
-            html += "<tr id=\"attention-\(e(outcome.target))\"><td><b>\(e(outcome.target))</b></td><td>\(e(outcome.environment))</td>"
-            html += "<td><span class=\"badge\" style=\"background:\(HTMLPage.colour(outcome.outcome))\">\(outcome.outcome.rawValue)</span></td>"
-            html += "<td>\(outcome.action.rawValue)</td><td>\(e(versions(outcome)))</td><td class=\"why\">\(e(why))\(failedStep)</td></tr>\n"
+            let failedStep =
+                outcome.steps.last(where: { !$0.success }).map {
+                    "<br><code>\(e($0.kind.rawValue)) \(e($0.version)) \(e($0.script))</code>"
+                } ?? ""
+            html +=
+                "<tr id=\"attention-\(e(outcome.target))\"><td><b>\(e(outcome.target))</b></td><td>\(e(outcome.environment))</td>"
+            html +=
+                "<td><span class=\"badge\" style=\"background:\(HTMLPage.colour(outcome.outcome))\">\(outcome.outcome.rawValue)</span></td>"
+            html +=
+                "<td>\(outcome.action.rawValue)</td><td>\(e(versions(outcome)))</td><td class=\"why\">\(e(why))\(failedStep)</td></tr>\n"
         }
         return html + "</table>\n"
     }
 
     /// One grid per wave (environment, in run order): a cell per target coloured by outcome.
     /// One grid per wave, handed over a few hundred cells at a time.
-    private static func waves<Failure: Error>(_ outcomes: [TargetOutcome], _ piece: (String) throws(Failure) -> Void) throws(Failure) {
+    private static func waves<Failure: Error>(_ outcomes: [TargetOutcome], _ piece: (String) throws(Failure) -> Void)
+        throws(Failure)
+    {
         var environments: [String] = []
         var byEnvironment: [String: [TargetOutcome]] = [:]
         for outcome in outcomes {
             if byEnvironment[outcome.environment] == nil { environments.append(outcome.environment) }
             byEnvironment[outcome.environment, default: []].append(outcome)
         }
-        var html = "<h2>Targets by wave</h2>\n<p class=\"legend\">One cell per target, in run order; click a cell for its steps.</p>\n"
+        var html =
+            "<h2>Targets by wave</h2>\n<p class=\"legend\">One cell per target, in run order; click a cell for its steps.</p>\n"
         for (index, environment) in environments.enumerated() {
             let members = byEnvironment[environment] ?? []
             var counts: [Outcome: Int] = [:]
             for outcome in members { counts[outcome.outcome, default: 0] += 1 }
-            let summary = Outcome.allCases.compactMap { outcome in counts[outcome].map { "\($0) \(outcome.rawValue)" } }.joined(separator: ", ")
-            html += "<h3>wave \(index + 1): \(e(environment)) · \(members.count) target\(members.count == 1 ? "" : "s"): \(e(summary))</h3>\n"
+            let summary = Outcome.allCases.compactMap { outcome in counts[outcome].map { "\($0) \(outcome.rawValue)" } }
+                .joined(separator: ", ")
+            html +=
+                "<h3>wave \(index + 1): \(e(environment)) · \(members.count) target\(members.count == 1 ? "" : "s"): \(e(summary))</h3>\n"
             let named = members.count <= namedCellLimit
             html += "<div class=\"grid\(named ? " named" : "")\">"
             for outcome in members {
-                html += "<span class=\"cell\" data-target=\"\(e(outcome.target))\" data-outcome=\"\(outcome.outcome.rawValue)\" "
-                html += "style=\"background:\(HTMLPage.colour(outcome.outcome))\" title=\"\(e(title(outcome)))\" data-detail=\"\(e(detail(outcome)))\">"
+                html +=
+                    "<span class=\"cell\" data-target=\"\(e(outcome.target))\" data-outcome=\"\(outcome.outcome.rawValue)\" "
+                html +=
+                    "style=\"background:\(HTMLPage.colour(outcome.outcome))\" title=\"\(e(title(outcome)))\" data-detail=\"\(e(detail(outcome)))\">"
                 html += named ? e(outcome.target) : ""
                 html += "</span>"
                 if html.utf8.count > 1 << 16 {
@@ -142,14 +165,18 @@ package enum RunPage {
         var order: [Shape] = []
         var groups: [Shape: [TargetOutcome]] = [:]
         for outcome in losing {
-            let shape = Shape(environment: outcome.environment, outcome: outcome.outcome, steps: outcome.restoreOnlySteps, backedUp: outcome.backup != nil)
+            let shape = Shape(
+                environment: outcome.environment, outcome: outcome.outcome, steps: outcome.restoreOnlySteps,
+                backedUp: outcome.backup != nil)
             if groups[shape] == nil { order.append(shape) }
             groups[shape, default: []].append(outcome)
         }
-        html += "<table><tr><th>targets</th><th>environment</th><th>outcome</th><th>steps only a restore undoes</th><th>backup</th></tr>\n"
+        html +=
+            "<table><tr><th>targets</th><th>environment</th><th>outcome</th><th>steps only a restore undoes</th><th>backup</th></tr>\n"
         for shape in order {
             let members = groups[shape] ?? []
-            html += "<tr><td>\(e(TargetNames.counted(members.map(\.target))))</td><td>\(e(shape.environment))</td><td>\(shape.outcome.rawValue)</td>"
+            html +=
+                "<tr><td>\(e(TargetNames.counted(members.map(\.target))))</td><td>\(e(shape.environment))</td><td>\(shape.outcome.rawValue)</td>"
             html += "<td>\(shape.steps.map(e).joined(separator: "<br>"))</td><td>\(backupLayout(members))</td></tr>\n"
         }
         return html + "</table>\n"
@@ -161,7 +188,8 @@ package enum RunPage {
         guard let first = paths.first else { return "none" }
         guard paths.count > 1 else { return "<code>\(e(first))</code>" }
         let file = URL(fileURLWithPath: first)
-        let layout = file.deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("<target>").appendingPathComponent(file.lastPathComponent)
+        let layout = file.deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("<target>")
+            .appendingPathComponent(file.lastPathComponent)
         return "<code>\(e(layout.path))</code>"
     }
 
@@ -172,7 +200,9 @@ package enum RunPage {
         guard !taken.isEmpty else { return html + "<p class=\"empty\">No backup was taken in this run.</p>\n" }
         html += taken.count > 10 ? "<details><summary>\(taken.count) files</summary>\n" : ""
         html += "<table><tr><th>target</th><th>file</th></tr>\n"
-        for (target, backup) in taken { html += "<tr><td>\(e(target))</td><td><code>\(e(backup.path))</code></td></tr>\n" }
+        for (target, backup) in taken {
+            html += "<tr><td>\(e(target))</td><td><code>\(e(backup.path))</code></td></tr>\n"
+        }
         return html + "</table>\n" + (taken.count > 10 ? "</details>\n" : "")
     }
 
@@ -193,7 +223,9 @@ package enum RunPage {
     static func detail(_ outcome: TargetOutcome) -> String {
         var lines = [title(outcome) + " (\(outcome.environment))", outcome.error ?? outcome.reason]
         for step in outcome.steps {
-            lines.append("\(step.success ? "✓" : "✗") \(step.kind.rawValue) \(step.version) \(step.script) \(step.executionMS) ms")
+            lines.append(
+                "\(step.success ? "✓" : "✗") \(step.kind.rawValue) \(step.version) \(step.script) \(step.executionMS) ms"
+            )
         }
         return lines.joined(separator: "\n")
     }

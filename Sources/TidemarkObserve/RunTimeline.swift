@@ -1,7 +1,6 @@
 import Foundation
 import TidemarkCore
 
-
 /// The run as an SVG timeline: a lane per wave, each target a bar from start to finish in its
 /// outcome's colour, bars packed into as many rows as ran at once (so the lane's height shows
 /// the concurrency). Pure; thread-safe (no state).
@@ -20,7 +19,11 @@ enum RunTimeline {
         for outcome in report.targets {
             if !environments.contains(outcome.environment) { environments.append(outcome.environment) }
             guard let began = outcome.startedAt, let ended = outcome.finishedAt else { continue }
-            timed[outcome.environment, default: []].append((outcome, began.timeIntervalSince(start), max(ended.timeIntervalSince(start), began.timeIntervalSince(start))))
+            timed[outcome.environment, default: []].append(
+                (
+                    outcome, began.timeIntervalSince(start),
+                    max(ended.timeIntervalSince(start), began.timeIntervalSince(start))
+                ))
         }
         var shapes: [String] = []
         var y = 22.0
@@ -39,7 +42,8 @@ enum RunTimeline {
                 }
             }
             let laneHeight = max(Double(rowEnds.count), 1) * rowHeight
-            shapes.append("<text x=\"0\" y=\"\(f(y + min(laneHeight, 12) - 2))\">\(HTMLPage.escape(environment))</text>")
+            shapes.append(
+                "<text x=\"0\" y=\"\(f(y + min(laneHeight, 12) - 2))\">\(HTMLPage.escape(environment))</text>")
             if bars.isEmpty {
                 shapes.append("<text x=\"\(f(labelWidth))\" y=\"\(f(y + 9))\">nothing ran</text>")
             }
@@ -57,18 +61,23 @@ enum RunTimeline {
             let width = first.timeIntervalSince(start) * scale
             shapes.insert(
                 "<rect x=\"\(f(labelWidth))\" y=\"16\" width=\"\(f(width))\" height=\"\(f(y - laneGap - 14))\" fill=\"#f2f4f7\"/>"
-                    + "<text x=\"\(f(labelWidth + width / 2))\" y=\"\(f(min(y - laneGap, 30)))\" text-anchor=\"middle\">reading and planning</text>", at: 0)
+                    + "<text x=\"\(f(labelWidth + width / 2))\" y=\"\(f(min(y - laneGap, 30)))\" text-anchor=\"middle\">reading and planning</text>",
+                at: 0)
         }
         // Five ticks along the top: 0, a quarter, half, three quarters, the end.
         var axis: [String] = []
         for tick in 0...4 {
             let seconds = total * Double(tick) / 4
             let x = labelWidth + seconds * scale
-            axis.append("<line x1=\"\(f(x))\" y1=\"14\" x2=\"\(f(x))\" y2=\"\(f(y - laneGap + 2))\" stroke=\"#e4e7ec\"/>")
-            axis.append("<text x=\"\(f(x))\" y=\"10\" text-anchor=\"\(tick == 4 ? "end" : tick == 0 ? "start" : "middle")\">\(HTMLPage.duration(seconds))</text>")
+            axis.append(
+                "<line x1=\"\(f(x))\" y1=\"14\" x2=\"\(f(x))\" y2=\"\(f(y - laneGap + 2))\" stroke=\"#e4e7ec\"/>")
+            axis.append(
+                "<text x=\"\(f(x))\" y=\"10\" text-anchor=\"\(tick == 4 ? "end" : tick == 0 ? "start" : "middle")\">\(HTMLPage.duration(seconds))</text>"
+            )
         }
         let height = y - laneGap + 6
-        return "<svg role=\"img\" aria-label=\"timeline\" width=\"\(f(width))\" height=\"\(f(height))\" viewBox=\"0 0 \(f(width)) \(f(height))\">"
+        return
+            "<svg role=\"img\" aria-label=\"timeline\" width=\"\(f(width))\" height=\"\(f(height))\" viewBox=\"0 0 \(f(width)) \(f(height))\">"
             + (axis + shapes).joined() + "</svg>\n"
     }
 

@@ -1,7 +1,6 @@
 import Foundation
 import TidemarkCore
 
-
 /// A finished run as spans: one `tidemark.run`, a `tidemark.wave` child per environment that
 /// ran, a `tidemark.target` child per target, a `tidemark.step` child per step. Attributes
 /// name the target, environment, version, action and outcome; a failed step carries its error
@@ -23,7 +22,8 @@ package enum RunTrace {
             let start = started.min() ?? waveStart
             let end = members.compactMap(\.finishedAt).max() ?? start
             let waveSpanID = Span.newSpanID()
-            let failed = members.filter { $0.outcome == .failed || $0.outcome == .locked || $0.outcome == .interrupted }.count
+            let failed = members.filter { $0.outcome == .failed || $0.outcome == .locked || $0.outcome == .interrupted }
+                .count
             var counts: [(key: String, value: Span.Value)] = []
             for outcome in Outcome.allCases {
                 let count = members.filter { $0.outcome == outcome }.count
@@ -31,7 +31,8 @@ package enum RunTrace {
             }
             spans.append(
                 Span(
-                    traceID: traceID, spanID: waveSpanID, parentSpanID: runSpanID, name: "tidemark.wave", start: start, end: end,
+                    traceID: traceID, spanID: waveSpanID, parentSpanID: runSpanID, name: "tidemark.wave", start: start,
+                    end: end,
                     attributes: [
                         ("tidemark.environment", .string(environment)), ("tidemark.wave.index", .int(Int64(index + 1))),
                         ("tidemark.targets", .int(Int64(members.count))),
@@ -50,10 +51,12 @@ package enum RunTrace {
             ("tidemark.applied_by", .string(report.appliedBy)),
         ]
         if let desired = report.desiredVersion { attributes.append(("tidemark.version.desired", .string(desired))) }
-        let status: Span.Status = report.status == .succeeded ? .ok : report.status == .blocked ? .unset : .error("run \(result)")
+        let status: Span.Status =
+            report.status == .succeeded ? .ok : report.status == .blocked ? .unset : .error("run \(result)")
         spans.insert(
             Span(
-                traceID: traceID, spanID: runSpanID, parentSpanID: nil, name: "tidemark.run", start: report.startedAt, end: report.finishedAt,
+                traceID: traceID, spanID: runSpanID, parentSpanID: nil, name: "tidemark.run", start: report.startedAt,
+                end: report.finishedAt,
                 attributes: attributes, status: status), at: 0)
         return spans
     }
@@ -66,19 +69,27 @@ package enum RunTrace {
         let spanID = Span.newSpanID()
         var attributes: [(key: String, value: Span.Value)] = [
             ("tidemark.target", .string(outcome.target)), ("tidemark.environment", .string(outcome.environment)),
-            ("tidemark.action", .string(outcome.action.rawValue)), ("tidemark.outcome", .string(outcome.outcome.rawValue)),
+            ("tidemark.action", .string(outcome.action.rawValue)),
+            ("tidemark.outcome", .string(outcome.outcome.rawValue)),
         ]
         if let from = outcome.fromVersion { attributes.append(("tidemark.version.from", .string(from))) }
         if let to = outcome.toVersion { attributes.append(("tidemark.version.to", .string(to))) }
-        if outcome.outcome == .blocked || outcome.outcome == .skipped || outcome.outcome == .deferred { attributes.append(("tidemark.reason", .string(Redaction.redactConnectionString(outcome.reason)))) }
+        if outcome.outcome == .blocked || outcome.outcome == .skipped || outcome.outcome == .deferred {
+            attributes.append(("tidemark.reason", .string(Redaction.redactConnectionString(outcome.reason))))
+        }
         if let backup = outcome.backup { attributes.append(("tidemark.backup", .string(backup.path))) }
         let status: Span.Status
         switch outcome.outcome {
-        case .failed, .locked, .interrupted: status = .error(Redaction.redactConnectionString(outcome.error ?? outcome.outcome.rawValue))
+        case .failed, .locked, .interrupted:
+            status = .error(Redaction.redactConnectionString(outcome.error ?? outcome.outcome.rawValue))
         case .succeeded, .unchanged: status = .ok
         case .blocked, .skipped, .deferred: status = .unset
         }
-        var spans = [Span(traceID: traceID, spanID: spanID, parentSpanID: parent, name: "tidemark.target", start: start, end: end, attributes: attributes, status: status)]
+        var spans = [
+            Span(
+                traceID: traceID, spanID: spanID, parentSpanID: parent, name: "tidemark.target", start: start, end: end,
+                attributes: attributes, status: status)
+        ]
         // Reports written before steps recorded their start: laid end to end from the target's start.
         var next = start
         for step in outcome.steps {
@@ -88,14 +99,19 @@ package enum RunTrace {
             var stepAttributes: [(key: String, value: Span.Value)] = [
                 ("tidemark.target", .string(outcome.target)), ("tidemark.environment", .string(outcome.environment)),
                 ("tidemark.version", .string(step.version)), ("tidemark.step.kind", .string(step.kind.rawValue)),
-                ("tidemark.action", .string(outcome.action.rawValue)), ("tidemark.outcome", .string(step.success ? "succeeded" : "failed")),
+                ("tidemark.action", .string(outcome.action.rawValue)),
+                ("tidemark.outcome", .string(step.success ? "succeeded" : "failed")),
             ]
             if !step.script.isEmpty { stepAttributes.append(("tidemark.step.script", .string(step.script))) }
-            let stepStatus: Span.Status = step.success ? .ok : .error(Redaction.redactConnectionString(step.error ?? "failed"))
-            if let error = step.error { stepAttributes.append(("error.message", .string(Redaction.redactConnectionString(error)))) }
+            let stepStatus: Span.Status =
+                step.success ? .ok : .error(Redaction.redactConnectionString(step.error ?? "failed"))
+            if let error = step.error {
+                stepAttributes.append(("error.message", .string(Redaction.redactConnectionString(error))))
+            }
             spans.append(
                 Span(
-                    traceID: traceID, spanID: Span.newSpanID(), parentSpanID: spanID, name: "tidemark.step", start: stepStart, end: stepEnd,
+                    traceID: traceID, spanID: Span.newSpanID(), parentSpanID: spanID, name: "tidemark.step",
+                    start: stepStart, end: stepEnd,
                     attributes: stepAttributes, status: stepStatus))
         }
         return spans

@@ -60,7 +60,9 @@ package enum TargetNames {
         var prefix = 0
         while prefix < shortest, characters.allSatisfy({ $0[prefix] == characters[0][prefix] }) { prefix += 1 }
         var suffix = 0
-        while suffix < shortest - prefix, characters.allSatisfy({ $0[$0.count - 1 - suffix] == characters[0][characters[0].count - 1 - suffix] }) {
+        while suffix < shortest - prefix,
+            characters.allSatisfy({ $0[$0.count - 1 - suffix] == characters[0][characters[0].count - 1 - suffix] })
+        {
             suffix += 1
         }
         // Digits shared at the edges belong to the numbers (`shard-0{01..64}` reads wrong).
@@ -88,7 +90,8 @@ package enum TargetNames {
             let plain = String(number)
             return padded ? String(repeating: "0", count: max(0, width - plain.count)) + plain : plain
         }
-        let body = runs.map { $0.low == $0.high ? text($0.low) : "\(text($0.low))..\(text($0.high))" }.joined(separator: ",")
+        let body = runs.map { $0.low == $0.high ? text($0.low) : "\(text($0.low))..\(text($0.high))" }.joined(
+            separator: ",")
         let head = String(characters[0][0..<prefix])
         let tail = String(characters[0][(characters[0].count - suffix)...])
         return "\(head){\(body)}\(tail)"

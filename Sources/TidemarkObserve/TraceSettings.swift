@@ -35,7 +35,10 @@ package struct TraceSettings: Sendable, Hashable {
             environment[name].map { $0.trimmingCharacters(in: .whitespaces) }.flatMap { $0.isEmpty ? nil : $0 }
         }
         if value("OTEL_SDK_DISABLED")?.lowercased() == "true" { return nil }
-        if let exporters = value("OTEL_TRACES_EXPORTER"), !exporters.lowercased().split(separator: ",").contains("otlp") { return nil }
+        if let exporters = value("OTEL_TRACES_EXPORTER"), !exporters.lowercased().split(separator: ",").contains("otlp")
+        {
+            return nil
+        }
         let endpointText: String
         if let traces = value("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") {
             endpointText = traces
@@ -44,22 +47,34 @@ package struct TraceSettings: Sendable, Hashable {
         } else {
             return nil
         }
-        guard let url = URL(string: endpointText), let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https", url.host != nil else {
+        guard let url = URL(string: endpointText), let scheme = url.scheme?.lowercased(),
+            scheme == "http" || scheme == "https", url.host != nil
+        else {
             // The variable may carry credentials: name it, not its value.
-            throw Problem(description: "OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT is not an http:// or https:// URL; traces are not exported.")
+            throw Problem(
+                description:
+                    "OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT is not an http:// or https:// URL; traces are not exported.")
         }
         endpoint = url
 
-        let protocolName = value("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL") ?? value("OTEL_EXPORTER_OTLP_PROTOCOL") ?? WireFormat.protobuf.rawValue
+        let protocolName =
+            value("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL") ?? value("OTEL_EXPORTER_OTLP_PROTOCOL")
+            ?? WireFormat.protobuf.rawValue
         guard let format = WireFormat(rawValue: protocolName) else {
-            throw Problem(description: "OTEL_EXPORTER_OTLP_PROTOCOL=\(protocolName): tidemark exports over http/protobuf or http/json only; traces are not exported.")
+            throw Problem(
+                description:
+                    "OTEL_EXPORTER_OTLP_PROTOCOL=\(protocolName): tidemark exports over http/protobuf or http/json only; traces are not exported."
+            )
         }
         self.format = format
 
         let timeoutText = value("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT") ?? value("OTEL_EXPORTER_OTLP_TIMEOUT")
         if let timeoutText {
             guard let milliseconds = Int(timeoutText), milliseconds > 0 else {
-                throw Problem(description: "OTEL_EXPORTER_OTLP_TIMEOUT=\(timeoutText): give milliseconds, e.g. 10000; traces are not exported.")
+                throw Problem(
+                    description:
+                        "OTEL_EXPORTER_OTLP_TIMEOUT=\(timeoutText): give milliseconds, e.g. 10000; traces are not exported."
+                )
             }
             timeout = .milliseconds(milliseconds)
         } else {

@@ -39,7 +39,8 @@ package enum DesiredVersionError: Error, Sendable, Hashable, CustomStringConvert
     package var description: String {
         switch self {
         case .unknownVersion(let text, let plan, let versions):
-            let known = "\(versions.prefix(3).joined(separator: ", "))\(versions.count > 3 ? " … \(versions.last ?? "")" : "")"
+            let known =
+                "\(versions.prefix(3).joined(separator: ", "))\(versions.count > 3 ? " … \(versions.last ?? "")" : "")"
             return "plan \(plan) has no version \(text); versions: \(known) (or 0 for no version)"
         }
     }

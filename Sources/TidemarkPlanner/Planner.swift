@@ -63,15 +63,19 @@ package struct Planner: Sendable {
             guard !selected.isEmpty else { continue }
             let plans = selected.map { target in
                 planTarget(
-                    target, in: environment, state: states[target.name] ?? .empty, desired: desired, strategy: options.strategy,
+                    target, in: environment, state: states[target.name] ?? .empty, desired: desired,
+                    strategy: options.strategy,
                     steps: steps)
             }
             waves.append(
                 Wave(
-                    environment: environment.name, tier: environment.tier, live: environment.live, audit: environment.audit,
+                    environment: environment.name, tier: environment.tier, live: environment.live,
+                    audit: environment.audit,
                     canary: environment.canary, targets: plans))
         }
-        return Rollout(inventory: inventory.name, inventoryFile: inventory.file, plan: plan.name, desiredVersion: desired, strategy: options.strategy, waves: waves)
+        return Rollout(
+            inventory: inventory.name, inventoryFile: inventory.file, plan: plan.name, desiredVersion: desired,
+            strategy: options.strategy, waves: waves)
     }
 
     /// The desired base versions at `desired`: not quarantined, not reversed by a compensation up to it.
@@ -100,9 +104,12 @@ package struct Planner: Sendable {
         var inventoryFile: String
 
         /// `to`: the highest version in effect after `steps` (nil: none); without steps the target stays where it is.
-        func callAsFunction(_ decision: Decision, _ steps: [PlannedStep] = [], to: String? = nil, lowest: String? = nil) -> TargetPlan {
+        func callAsFunction(_ decision: Decision, _ steps: [PlannedStep] = [], to: String? = nil, lowest: String? = nil)
+            -> TargetPlan
+        {
             var plan = TargetPlan(
-                target: target.name, environment: environment.name, tier: environment.tier, action: decision.action, reason: "",
+                target: target.name, environment: environment.name, tier: environment.tier, action: decision.action,
+                reason: "",
                 decision: decision, steps: steps, fromVersion: from, toVersion: steps.isEmpty ? from : to,
                 lowestVersion: lowest, plannedFrom: PlannedFrom(state))
             plan.reason = ReasonText.sentence(for: plan, inventoryFile: inventoryFile)
@@ -113,11 +120,14 @@ package struct Planner: Sendable {
     func planTarget(
         _ target: Target, in environment: Environment, state: TargetState, desired: Version?, strategy: Strategy,
         steps memo: StepMemo = StepMemo()
-    ) -> TargetPlan
-    {
-        let result = TargetPlanMaker(target: target, environment: environment, state: state, from: highestVersion(state.applied.map(\.version)), inventoryFile: inventory.file)
-        let plan = planVersions(target, in: environment, state: state, desired: desired, strategy: strategy, memo: memo, result: result)
-        var checked = checkingLocks(plan, target: target, environment: environment, state: state, result: result, memo: memo)
+    ) -> TargetPlan {
+        let result = TargetPlanMaker(
+            target: target, environment: environment, state: state, from: highestVersion(state.applied.map(\.version)),
+            inventoryFile: inventory.file)
+        let plan = planVersions(
+            target, in: environment, state: state, desired: desired, strategy: strategy, memo: memo, result: result)
+        var checked = checkingLocks(
+            plan, target: target, environment: environment, state: state, result: result, memo: memo)
         if target.backendKind == .mysql { checked.steps = markingImplicitCommits(checked.steps, memo: memo) }
         checked.steps = memo.shared(checked.steps)
         return estimatingBatches(checked, state: state)
@@ -126,7 +136,10 @@ package struct Planner: Sendable {
     /// docs/backfills.md#in-the-plan: a batched step gets the target's estimate of its table's
     /// rows (nil where the catalog has none, as on SQLite). Steps are copied only when one changes.
     private func estimatingBatches(_ plan: TargetPlan, state: TargetState) -> TargetPlan {
-        guard plan.steps.contains(where: { step in step.batch.map { state.estimatedRows[$0.table] != step.batchEstimatedRows } ?? false })
+        guard
+            plan.steps.contains(where: { step in
+                step.batch.map { state.estimatedRows[$0.table] != step.batchEstimatedRows } ?? false
+            })
         else { return plan }
         var plan = plan
         plan.steps = plan.steps.map { step in
@@ -143,7 +156,8 @@ package struct Planner: Sendable {
     /// `-- tidemark:lock-ok`. Dev and test only show the risk. SQLite targets have no such locks
     /// (one writer at a time, no catalog estimates): no risk shown.
     private func checkingLocks(
-        _ plan: TargetPlan, target: Target, environment: Environment, state: TargetState, result: TargetPlanMaker, memo: StepMemo
+        _ plan: TargetPlan, target: Target, environment: Environment, state: TargetState, result: TargetPlanMaker,
+        memo: StepMemo
     ) -> TargetPlan {
         var plan = plan
         // docs/mysql.md#online-ddl-classes: on MySQL the risks are the ALTERs the target's
@@ -159,14 +173,19 @@ package struct Planner: Sendable {
         // The steps are written only when something changes: a write copies the target's steps
         // (a kilobyte per target at 100,000 targets), and the copy would be made even for an
         // unchanged value, as the optimizer makes an array unique before a loop that may write it.
-        if sqlite || plan.steps.contains(where: { step in step.lockRisks.contains { estimate($0) != $0.estimatedRows } }) {
+        if sqlite
+            || plan.steps.contains(where: { step in step.lockRisks.contains { estimate($0) != $0.estimatedRows } })
+        {
             plan.steps = plan.steps.map { step in
                 var step = step
-                step.lockRisks = sqlite ? [] : step.lockRisks.map { risk in
-                    var risk = risk
-                    risk.estimatedRows = estimate(risk)
-                    return risk
-                }
+                step.lockRisks =
+                    sqlite
+                    ? []
+                    : step.lockRisks.map { risk in
+                        var risk = risk
+                        risk.estimatedRows = estimate(risk)
+                        return risk
+                    }
                 return step
             }
         }
@@ -175,7 +194,8 @@ package struct Planner: Sendable {
             if let risk = step.lockRisks.first(where: { $0.exceeds(environment.lockRiskRows) }) {
                 return result(
                     .blocked(
-                        reason: .lockRisk(version: step.version, script: step.script, risk: risk, threshold: environment.lockRiskRows),
+                        reason: .lockRisk(
+                            version: step.version, script: step.script, risk: risk, threshold: environment.lockRiskRows),
                         rule: nil))
             }
         }
@@ -240,10 +260,14 @@ package struct Planner: Sendable {
         }
         var applied: [Applied] = []
         for entry in state.applied {
-            guard let version = Version(entry.version, style: plan.versionStyle), let migration = migrationsByVersion[version] else {
+            guard let version = Version(entry.version, style: plan.versionStyle),
+                let migration = migrationsByVersion[version]
+            else {
                 return result(.blocked(reason: .unknownVersion(version: entry.version, plan: plan.name), rule: nil))
             }
-            if (entry.kind == .forward || entry.kind == .compensate) && !migration.forward.matches(recordedChecksum: entry.checksum) {
+            if (entry.kind == .forward || entry.kind == .compensate)
+                && !migration.forward.matches(recordedChecksum: entry.checksum)
+            {
                 return result(
                     .blocked(
                         reason: .checksumMismatch(
@@ -271,15 +295,19 @@ package struct Planner: Sendable {
 
         if toRemove.isEmpty {
             let steps = forwardSteps(
-                pending: pending, appliedVersions: appliedVersions, effectiveAfterRemoval: staying, desired: desired, memo: memo)
+                pending: pending, appliedVersions: appliedVersions, effectiveAfterRemoval: staying, desired: desired,
+                memo: memo)
             guard !steps.isEmpty else { return result(.upToDate) }
-            return result(.applyPending(neverRun: quarantine.neverRun(passedBy: steps)), steps, to: steps.last.map(\.version.text))
+            return result(
+                .applyPending(neverRun: quarantine.neverRun(passedBy: steps)), steps, to: steps.last.map(\.version.text)
+            )
         }
 
         // Versions must go: the rule table says how.
         func rollForward(_ rule: Rule) -> TargetPlan {
             self.rollForward(
-                toRemove: toRemove, pending: pending, appliedVersions: appliedVersions, staying: staying, desired: desired, rule: rule,
+                toRemove: toRemove, pending: pending, appliedVersions: appliedVersions, staying: staying,
+                desired: desired, rule: rule,
                 memo: memo, result: result)
         }
         switch RuleTable.removal(on: environment, strategy: strategy) {
@@ -289,7 +317,8 @@ package struct Planner: Sendable {
             return rollForward(rule)
         case .rollBack(let rule, let fallsBackToRollForward):
             let rolledBack = rollBack(
-                applied: applied, toRemove: toRemove, desiredSet: desiredSet, desired: desired, rule: rule, memo: memo, result: result)
+                applied: applied, toRemove: toRemove, desiredSet: desiredSet, desired: desired, rule: rule, memo: memo,
+                result: result)
             // The undo path is impossible, but every version that must go has a compensation: roll forward instead.
             if fallsBackToRollForward, case .cannotUndo(let obstacle)? = rolledBack.blocked,
                 toRemove.allSatisfy({ compensator[$0] != nil })
@@ -303,9 +332,9 @@ package struct Planner: Sendable {
 
     /// Forward and skip steps for pending base versions and due compensations, in version order.
     private func forwardSteps(
-        pending: Set<Version>, appliedVersions: Set<Version>, effectiveAfterRemoval: Set<Version>, desired: Version?, memo: StepMemo
-    ) -> [PlannedStep]
-    {
+        pending: Set<Version>, appliedVersions: Set<Version>, effectiveAfterRemoval: Set<Version>, desired: Version?,
+        memo: StepMemo
+    ) -> [PlannedStep] {
         guard let desired else { return [] }
         var steps: [PlannedStep] = []
         // Room for the pending versions exactly (skips are rare): each target keeps its steps.
@@ -323,7 +352,8 @@ package struct Planner: Sendable {
     }
 
     private func rollForward(
-        toRemove: Set<Version>, pending: Set<Version>, appliedVersions: Set<Version>, staying: Set<Version>, desired: Version?,
+        toRemove: Set<Version>, pending: Set<Version>, appliedVersions: Set<Version>, staying: Set<Version>,
+        desired: Version?,
         rule: Rule, memo: StepMemo, result: TargetPlanMaker
     ) -> TargetPlan {
         var compensations: [Compensation] = []
@@ -332,25 +362,34 @@ package struct Planner: Sendable {
                 return result(.blocked(reason: .noCompensation(version: version), rule: rule))
             }
             if !quarantine.mayRun(migration.version) {
-                return result(.blocked(reason: .compensationQuarantined(version: version, compensation: migration.version), rule: rule))
+                return result(
+                    .blocked(
+                        reason: .compensationQuarantined(version: version, compensation: migration.version), rule: rule)
+                )
             }
             compensations.append(
-                Compensation(before: staying.filter { $0 < version }.max(), reversed: version, compensation: migration.version))
+                Compensation(
+                    before: staying.filter { $0 < version }.max(), reversed: version, compensation: migration.version))
         }
         let compensating = Set(compensations.map(\.compensation))
         var steps = forwardSteps(
-            pending: pending, appliedVersions: appliedVersions, effectiveAfterRemoval: staying.union(toRemove), desired: desired,
+            pending: pending, appliedVersions: appliedVersions, effectiveAfterRemoval: staying.union(toRemove),
+            desired: desired,
             memo: memo)
         steps.removeAll { compensating.contains($0.version) }
-        steps += compensations.compactMap { item in migrationsByVersion[item.compensation].map { step($0, kind: .compensate, memo: memo) } }
+        steps += compensations.compactMap { item in
+            migrationsByVersion[item.compensation].map { step($0, kind: .compensate, memo: memo) }
+        }
         steps.sort { $0.version < $1.version }
         return result(
-            .rollForward(rule: rule, compensations: compensations, quarantined: quarantine.entries(removing: toRemove)), steps,
+            .rollForward(rule: rule, compensations: compensations, quarantined: quarantine.entries(removing: toRemove)),
+            steps,
             to: highestVersion(Array(appliedVersions.map(\.text)) + steps.map(\.version.text)))
     }
 
     private func rollBack(
-        applied: [Applied], toRemove: Set<Version>, desiredSet: Set<Version>, desired: Version?, rule: Rule, memo: StepMemo,
+        applied: [Applied], toRemove: Set<Version>, desiredSet: Set<Version>, desired: Version?, rule: Rule,
+        memo: StepMemo,
         result: TargetPlanMaker
     ) -> TargetPlan {
         guard let lowest = toRemove.min() else { return result(.upToDate) }
@@ -364,23 +403,30 @@ package struct Planner: Sendable {
             case .skip:
                 steps.append(
                     PlannedStep(
-                        version: item.version, description: item.migration.description, kind: .undo, script: "", checksum: "",
+                        version: item.version, description: item.migration.description, kind: .undo, script: "",
+                        checksum: "",
                         transactional: true))
             case .forward, .compensate, .undo, .repair, .baseline:
                 guard let undo = item.migration.undo else {
-                    return result(.blocked(reason: .cannotUndo(because: .noUndoScript(version: item.version)), rule: rule))
+                    return result(
+                        .blocked(reason: .cannotUndo(because: .noUndoScript(version: item.version)), rule: rule))
                 }
                 if let why = undo.irreversible {
-                    return result(.blocked(reason: .cannotUndo(because: .irreversible(version: item.version, reason: why)), rule: rule))
+                    return result(
+                        .blocked(
+                            reason: .cannotUndo(because: .irreversible(version: item.version, reason: why)), rule: rule)
+                    )
                 }
                 steps.append(step(item.migration, kind: .undo, memo: memo))
             }
         }
         let remaining = Set(applied.map(\.version)).subtracting(unwound.map(\.version))
-        let remainingEffective = Set(applied.filter { remaining.contains($0.version) && $0.migration.compensates == nil }.map(\.version))
+        let remainingEffective = Set(
+            applied.filter { remaining.contains($0.version) && $0.migration.compensates == nil }.map(\.version))
         let reapply = desiredSet.subtracting(remainingEffective)
         steps += forwardSteps(
-            pending: reapply, appliedVersions: remaining, effectiveAfterRemoval: remainingEffective, desired: desired, memo: memo)
+            pending: reapply, appliedVersions: remaining, effectiveAfterRemoval: remainingEffective, desired: desired,
+            memo: memo)
         return result(
             .rollBack(rule: rule, quarantined: quarantine.entries(removing: toRemove)), steps,
             to: highestVersion(remaining.map(\.text) + steps.filter { $0.kind != .undo }.map(\.version.text)),
@@ -397,7 +443,8 @@ package struct Planner: Sendable {
         if kind == .skip {
             // Recorded, not run: nothing to classify.
             return PlannedStep(
-                version: migration.version, description: migration.description, kind: .skip, script: migration.forward.path,
+                version: migration.version, description: migration.description, kind: .skip,
+                script: migration.forward.path,
                 checksum: migration.forward.checksum, transactional: true, compensates: migration.compensates)
         }
         let script = kind == .undo ? (migration.undo ?? migration.forward) : migration.forward
@@ -406,11 +453,14 @@ package struct Planner: Sendable {
         if let acknowledged = script.dataLossAcknowledged { notes.append("acknowledged: \(acknowledged)") }
         var step = PlannedStep(
             version: migration.version, description: migration.description, kind: kind, script: script.path,
-            checksum: script.checksum, transactional: script.isTransactional, dataLosing: !findings.isEmpty, dataLossNotes: notes,
+            checksum: script.checksum, transactional: script.isTransactional, dataLosing: !findings.isEmpty,
+            dataLossNotes: notes,
             compensates: kind == .undo ? nil : migration.compensates)
         // A batched script is the fix for an unbatched data change: its one statement is not one.
-        step.lockRisks = LockRiskClassifier.findings(in: script.sql).filter { script.batch == nil || $0.rule != .unbatchedDataChange }
-            .map(LockRisk.init)
+        step.lockRisks = LockRiskClassifier.findings(in: script.sql).filter {
+            script.batch == nil || $0.rule != .unbatchedDataChange
+        }
+        .map(LockRisk.init)
         step.lockAcknowledged = script.lockAcknowledged
         step.lockAcknowledgedBy = script.lockAcknowledgedBy
         step.batch = script.batch
@@ -437,7 +487,9 @@ final class StepMemo {
     private var mysqlRisks: [String: [LockRisk]] = [:]
 
     /// The MySQL online-DDL risks of `version`'s `kind` step on `server`, classified once per pass.
-    func mysqlRisks(_ version: Version, _ kind: StepKind, _ server: DatabaseServer, compute: () -> [LockRisk]) -> [LockRisk] {
+    func mysqlRisks(_ version: Version, _ kind: StepKind, _ server: DatabaseServer, compute: () -> [LockRisk])
+        -> [LockRisk]
+    {
         let key = "\(version.text)|\(kind.rawValue)|\(server.product.rawValue)|\(server.version)"
         if let known = mysqlRisks[key] { return known }
         let value = compute()

@@ -33,7 +33,9 @@ package struct WavePolicy: Sendable, Hashable {
 
     /// The rule of `wave` (an environment the inventory no longer names: the defaults).
     package func rule(for wave: Wave) -> Rule {
-        rules[wave.environment] ?? Rule(environment: wave.environment, tier: wave.tier, maxFailures: Self.defaultMaxFailures, concurrency: nil)
+        rules[wave.environment]
+            ?? Rule(
+                environment: wave.environment, tier: wave.tier, maxFailures: Self.defaultMaxFailures, concurrency: nil)
     }
 
     /// Worker threads for a run: `--concurrency N`, else the inventory's `concurrency`; at least one.
@@ -82,7 +84,8 @@ package struct WavePolicy: Sendable, Hashable {
         /// Why the wave halts after `failures` failures; nil while they are within its budget.
         package func halt(afterFailures failures: Int) -> String? {
             guard let maxFailures, failures > maxFailures else { return nil }
-            return "wave \(environment) halted after \(failures) failure\(failures == 1 ? "" : "s") (max_failures: \(maxFailures))"
+            return
+                "wave \(environment) halted after \(failures) failure\(failures == 1 ? "" : "s") (max_failures: \(maxFailures))"
         }
 
         /// Why the wave halts when its canary fails, whatever the budget: the canary exists to
@@ -95,7 +98,8 @@ package struct WavePolicy: Sendable, Hashable {
         /// stops nothing (a non-prod wave with no wave after it). `last`: no wave follows.
         package func summary(last: Bool) -> String? {
             guard let maxFailures else {
-                return "failures in wave \(environment) stop nothing (a run opened by an older Tidemark: no max_failures stored)"
+                return
+                    "failures in wave \(environment) stop nothing (a run opened by an older Tidemark: no max_failures stored)"
             }
             let stopped: String
             switch (finishesOwnTargetsAfterHalt, last) {
@@ -104,7 +108,10 @@ package struct WavePolicy: Sendable, Hashable {
             case (false, true): stopped = "its own targets not yet started"
             case (false, false): stopped = "the later waves and its own targets not yet started"
             }
-            let failures = maxFailures == 0 ? "a failure in wave \(environment) stops" : "more than \(maxFailures) failures in wave \(environment) stop"
+            let failures =
+                maxFailures == 0
+                ? "a failure in wave \(environment) stops"
+                : "more than \(maxFailures) failures in wave \(environment) stop"
             return "\(failures) \(stopped) (max_failures \(maxFailures))"
         }
     }

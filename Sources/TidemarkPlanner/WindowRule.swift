@@ -14,7 +14,8 @@ package enum WindowRule {
     /// and every later such wave deferred behind it.
     package static func applied(to rollout: Rollout, inventory: Inventory, at now: Date) -> Rollout {
         var rollout = rollout
-        let environments = Dictionary(inventory.environments.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        let environments = Dictionary(
+            inventory.environments.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         var earlier: String?
         for index in rollout.waves.indices {
             // A saved rollout (`plan --out`) was weighed when it was planned: weighed again now.
@@ -41,9 +42,11 @@ package enum WindowRule {
     /// The environments a run starting at `now` would defer: those `--override-window` overrides.
     /// Each is outside its own window or in a freeze (not merely behind a deferred wave).
     package static func closedEnvironments(of rollout: Rollout, inventory: Inventory, at now: Date) -> [String] {
-        let environments = Dictionary(inventory.environments.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        let environments = Dictionary(
+            inventory.environments.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         return rollout.waves.filter { wave in
-            wave.targets.contains(where: { $0.action.writesTarget }) && deferral(of: environments[wave.environment], at: now) != nil
+            wave.targets.contains(where: { $0.action.writesTarget })
+                && deferral(of: environments[wave.environment], at: now) != nil
         }.map(\.environment)
     }
 }

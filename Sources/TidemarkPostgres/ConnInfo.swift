@@ -106,7 +106,8 @@ struct ConnInfo: Sendable, Hashable {
     /// conninfo requires), leaving out `excluded` keywords: what `pg_dump --dbname` gets.
     static func conninfoString(_ pairs: [ConnectParameters.Pair], excluding excluded: Set<String>) -> String {
         pairs.filter { !excluded.contains($0.keyword) }.map { pair in
-            let escaped = pair.value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "'", with: "\\'")
+            let escaped = pair.value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(
+                of: "'", with: "\\'")
             return "\(pair.keyword)='\(escaped)'"
         }.joined(separator: " ")
     }

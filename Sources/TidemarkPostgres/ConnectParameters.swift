@@ -99,12 +99,15 @@ struct ConnectParameters: Sendable, Hashable {
         var found: [String] = []
         if case .success(let info) = parsed, let password = info.password { found.append(password) }
         if let written = ConnInfo.uriPassword(in: connection) { found.append(written) }
-        if let scheme = connection.range(of: "://"), let written = Redaction.uriPassword(in: connection[scheme.upperBound...]) {
+        if let scheme = connection.range(of: "://"),
+            let written = Redaction.uriPassword(in: connection[scheme.upperBound...])
+        {
             found.append(written)
         }
         var rest = Substring(connection)
         while let keyword = rest.range(of: "password", options: .caseInsensitive) {
-            let inQuery = keyword.lowerBound > rest.startIndex && "?&".contains(rest[rest.index(before: keyword.lowerBound)])
+            let inQuery =
+                keyword.lowerBound > rest.startIndex && "?&".contains(rest[rest.index(before: keyword.lowerBound)])
             var index = keyword.upperBound
             while index < rest.endIndex, rest[index] == " " { index = rest.index(after: index) }
             guard index < rest.endIndex, rest[index] == "=" else {
@@ -125,7 +128,9 @@ struct ConnectParameters: Sendable, Hashable {
                 let quoted = index < rest.endIndex && rest[index] == "'"
                 if quoted { index = rest.index(after: index) }
                 while index < rest.endIndex, quoted ? rest[index] != "'" : !rest[index].isWhitespace {
-                    if rest[index] == "\\", rest.index(after: index) < rest.endIndex { index = rest.index(after: index) }
+                    if rest[index] == "\\", rest.index(after: index) < rest.endIndex {
+                        index = rest.index(after: index)
+                    }
                     value.append(rest[index])
                     index = rest.index(after: index)
                 }
@@ -150,14 +155,14 @@ enum ConnectionFailure {
     /// Wrong credentials, database, role, option or TLS setup: retrying cannot help, and repeated
     /// failed logins may lock an account.
     private static let permanentMarkers = [
-        "password authentication failed",  // 28P01
-        "authentication failed",  // 28000 (peer, ident, cert, ...)
-        "no pg_hba.conf entry",  // 28000
-        "pg_hba.conf rejects",  // 28000
+        "password authentication failed", // 28P01
+        "authentication failed", // 28000 (peer, ident, cert, ...)
+        "no pg_hba.conf entry", // 28000
+        "pg_hba.conf rejects", // 28000
         "no password supplied",
-        "does not exist",  // 3D000 database, 28000 role
-        "permission denied",  // 42501
-        "not currently accepting connections",  // 55000 datallowconn = false
+        "does not exist", // 3D000 database, 28000 role
+        "permission denied", // 42501
+        "not currently accepting connections", // 55000 datallowconn = false
         "invalid connection option",
         "invalid uri",
         "cannot parse the connection string",
@@ -180,17 +185,17 @@ enum ConnectionFailure {
         "connection refused",
         "timeout expired",
         "timed out",
-        "the database system is starting up",  // 57P03
-        "the database system is shutting down",  // 57P03
-        "the database system is in recovery mode",  // 57P03
-        "the database system is not yet accepting connections",  // 57P03
-        "the database system is not accepting connections",  // 57P03
-        "too many clients",  // 53300
-        "too many connections",  // 53300 (per role / database)
-        "remaining connection slots are reserved",  // 53300
-        "server closed the connection unexpectedly",  // 08006
-        "could not receive data from server",  // 08006
-        "could not send data to server",  // 08006
+        "the database system is starting up", // 57P03
+        "the database system is shutting down", // 57P03
+        "the database system is in recovery mode", // 57P03
+        "the database system is not yet accepting connections", // 57P03
+        "the database system is not accepting connections", // 57P03
+        "too many clients", // 53300
+        "too many connections", // 53300 (per role / database)
+        "remaining connection slots are reserved", // 53300
+        "server closed the connection unexpectedly", // 08006
+        "could not receive data from server", // 08006
+        "could not send data to server", // 08006
         "connection reset",
         "broken pipe",
         "network is unreachable",
@@ -198,7 +203,7 @@ enum ConnectionFailure {
         "host is down",
         "temporary failure in name resolution",
         "ssl syscall error",
-        "no such file or directory",  // Unix socket missing: the server is not running
+        "no such file or directory", // Unix socket missing: the server is not running
     ]
 
     /// Whether `message` (libpq's error text) describes a failure worth retrying.

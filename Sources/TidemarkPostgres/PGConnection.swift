@@ -45,8 +45,8 @@ final class PGConnection {
         let keywords = parameters.pairs.map { strdup($0.keyword) }
         let values = parameters.pairs.map { strdup($0.value) }
         defer {
-            keywords.forEach { free($0) }
-            values.forEach { free($0) }
+            for keyword in keywords { free(keyword) }
+            for value in values { free(value) }
         }
         let keywordArray: [UnsafePointer<CChar>?] = keywords.map { $0.map { UnsafePointer($0) } } + [nil]
         let valueArray: [UnsafePointer<CChar>?] = values.map { $0.map { UnsafePointer($0) } } + [nil]
@@ -96,7 +96,7 @@ final class PGConnection {
     @discardableResult
     func query(_ sql: String, _ parameters: [String?] = []) throws(PGError) -> [PGRow] {
         let copies: [UnsafeMutablePointer<CChar>?] = parameters.map { value in value.flatMap { strdup($0) } }
-        defer { copies.forEach { free($0) } }
+        defer { for copy in copies { free(copy) } }
         let values: [UnsafePointer<CChar>?] = copies.map { $0.map { UnsafePointer($0) } }
         let sent = values.withUnsafeBufferPointer { buffer in
             PQsendQueryParams(handle, sql, Int32(buffer.count), nil, buffer.baseAddress, nil, nil, 0)
@@ -114,7 +114,7 @@ final class PGConnection {
         var rows: [PGRow] = []
         affectedRows = 0
         var failure: PGError?
-        var completed = 0  // one final result per statement; COPY's intermediate ones not counted
+        var completed = 0 // one final result per statement; COPY's intermediate ones not counted
         while let result = PQgetResult(handle) {
             defer { PQclear(result) }
             let status = PQresultStatus(result)
@@ -149,7 +149,7 @@ final class PGConnection {
             var buffer: UnsafeMutablePointer<CChar>?
             let count = PQgetCopyData(handle, &buffer, 0)
             if let buffer { PQfreemem(buffer) }
-            if count < 0 { return }  // -1: done, -2: error, reported by the next PQgetResult
+            if count < 0 { return } // -1: done, -2: error, reported by the next PQgetResult
         }
     }
 
@@ -182,7 +182,9 @@ final class NoticeSink {
             PGError.field(result, TIDEMARK_PG_DIAG_MESSAGE_PRIMARY) ?? PGError.clean(PQresultErrorMessage(result))
         var metadata: Logger.Metadata = ["postgres.severity": "\(severity)"]
         if let state = PGError.field(result, TIDEMARK_PG_DIAG_SQLSTATE) { metadata["postgres.sqlstate"] = "\(state)" }
-        if let detail = PGError.field(result, TIDEMARK_PG_DIAG_MESSAGE_DETAIL) { metadata["postgres.detail"] = "\(detail)" }
+        if let detail = PGError.field(result, TIDEMARK_PG_DIAG_MESSAGE_DETAIL) {
+            metadata["postgres.detail"] = "\(detail)"
+        }
         if let hint = PGError.field(result, TIDEMARK_PG_DIAG_MESSAGE_HINT) { metadata["postgres.hint"] = "\(hint)" }
         // A WARNING is something an operator should see; NOTICE/INFO chatter ("… does not exist,
         // skipping") is routine in idempotent scripts and stays at debug.

@@ -21,11 +21,13 @@ package struct PostgresBackend: Backend {
     /// Blocks: call it on an executor-owned thread.
     ///
     /// Read-only sessions refuse every change and create nothing (no schema, no history table).
-    package func connect(to target: Target, access: ConnectionAccess, timeouts: Timeouts, logger: Logger) throws(BackendError)
+    package func connect(to target: Target, access: ConnectionAccess, timeouts: Timeouts, logger: Logger)
+        throws(BackendError)
         -> any BackendConnection
     {
         try PostgresConnection(
-            target: target, access: access, timeouts: timeouts, logger: logger, environment: ProcessInfo.processInfo.environment,
+            target: target, access: access, timeouts: timeouts, logger: logger,
+            environment: ProcessInfo.processInfo.environment,
             pool: timeouts.sessionsPerServer == nil ? nil : pool)
     }
 }
@@ -42,24 +44,33 @@ extension PostgresBackend: DiscoveryCapableBackend {
         }
     }
 
-    package func schemas(matching pattern: String, on target: Target, timeouts: Timeouts, logger: Logger) throws(BackendError) -> [String] {
+    package func schemas(matching pattern: String, on target: Target, timeouts: Timeouts, logger: Logger)
+        throws(BackendError) -> [String]
+    {
         let session = try Self.readOnlySession(target, timeouts: timeouts, logger: logger)
         return try session.query(
-            "SELECT nspname FROM pg_catalog.pg_namespace WHERE nspname LIKE $1 ORDER BY nspname COLLATE \"C\"", [pattern]
+            "SELECT nspname FROM pg_catalog.pg_namespace WHERE nspname LIKE $1 ORDER BY nspname COLLATE \"C\"",
+            [pattern]
         ).compactMap { $0.first ?? nil }
     }
 
-    package func rows(of sql: String, on target: Target, timeouts: Timeouts, logger: Logger) throws(BackendError) -> [String] {
+    package func rows(of sql: String, on target: Target, timeouts: Timeouts, logger: Logger) throws(BackendError)
+        -> [String]
+    {
         let session = try Self.readOnlySession(target, timeouts: timeouts, logger: logger)
         // The query as a subquery, so each row arrives as one JSON object with its column names
         // (a text[] column as a JSON array): the form a command source prints.
         var body = sql.trimmingCharacters(in: .whitespacesAndNewlines)
         while body.hasSuffix(";") { body = String(body.dropLast()).trimmingCharacters(in: .whitespacesAndNewlines) }
-        return try session.query("SELECT row_to_json(discovered)::text FROM (\n\(body)\n) AS discovered").compactMap { $0.first ?? nil }
+        return try session.query("SELECT row_to_json(discovered)::text FROM (\n\(body)\n) AS discovered").compactMap {
+            $0.first ?? nil
+        }
     }
 
     /// A session that cannot write, even if the query tries.
-    private static func readOnlySession(_ target: Target, timeouts: Timeouts, logger: Logger) throws(BackendError) -> PostgresSession {
+    private static func readOnlySession(_ target: Target, timeouts: Timeouts, logger: Logger) throws(BackendError)
+        -> PostgresSession
+    {
         let session = try PostgresSession(target: target, timeouts: timeouts, logger: logger)
         try session.execute("SET default_transaction_read_only = on")
         return session

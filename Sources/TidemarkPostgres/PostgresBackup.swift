@@ -6,7 +6,9 @@ import TidemarkFiles
 extension PostgresBackend: BackupCapableBackend {
     package func backupWait(timeouts: Timeouts) -> String {
         let milliseconds = timeouts.lockTimeout.milliseconds
-        guard milliseconds > 0 else { return "pg_dump waits as long as it takes for a lock on each table (lock_timeout is 0)" }
+        guard milliseconds > 0 else {
+            return "pg_dump waits as long as it takes for a lock on each table (lock_timeout is 0)"
+        }
         return "pg_dump waits at most \(DurationText.text(timeouts.lockTimeout)) for a lock on each table"
     }
 
@@ -20,21 +22,29 @@ extension PostgresBackend: BackupCapableBackend {
     /// The schema goes to pg_dump as an exact name (`--schema="Billing"`: unquoted, pg_dump reads
     /// a pattern, so `billing`, `t?` or `a.b` would pick other schemas or none). The password
     /// reaches the tools only through their environment (see `PostgresTool`).
-    package func backup(_ target: Target, to path: String, timeouts: Timeouts, logger: Logger) throws(BackendError) -> BackupRecord {
+    package func backup(_ target: Target, to path: String, timeouts: Timeouts, logger: Logger) throws(BackendError)
+        -> BackupRecord
+    {
         let invocation = try PostgresTool.invocation(for: target, timeouts: timeouts)
         let expected = try PostgresTool.tables(of: target, invocation: invocation, timeouts: timeouts, logger: logger)
         let partial = try BackupFile.prepare(path, target: target.name)
         do throws(BackendError) {
             var arguments = ["--format=custom", "--file=\(partial)", "--dbname=\(invocation.connection)"]
-            if timeouts.lockTimeout.milliseconds > 0 { arguments.append("--lock-wait-timeout=\(timeouts.lockTimeout.milliseconds)") }
+            if timeouts.lockTimeout.milliseconds > 0 {
+                arguments.append("--lock-wait-timeout=\(timeouts.lockTimeout.milliseconds)")
+            }
             if let schema = target.schema { arguments.append("--schema=\(PostgresTool.exactPattern(schema))") }
-            try PostgresTool.run("pg_dump", arguments, invocation: invocation, target: target, what: "back up to \(path)", timeouts: timeouts)
-            let listing = try PostgresTool.list(partial, schema: target.schema, invocation: invocation, target: target, timeouts: timeouts)
+            try PostgresTool.run(
+                "pg_dump", arguments, invocation: invocation, target: target, what: "back up to \(path)",
+                timeouts: timeouts)
+            let listing = try PostgresTool.list(
+                partial, schema: target.schema, invocation: invocation, target: target, timeouts: timeouts)
             let missing = expected.missing(from: listing)
             guard missing.isEmpty else {
                 throw .backupFailed(
                     target: target.name,
-                    message: "the dump \(target.schema.map { "of schema \(PostgresSQL.quoteIdentifier($0)) " } ?? "")lacks "
+                    message:
+                        "the dump \(target.schema.map { "of schema \(PostgresSQL.quoteIdentifier($0)) " } ?? "")lacks "
                         + "\(missing.prefix(5).joined(separator: ", "))\(missing.count > 5 ? " and \(missing.count - 5) more" : ""), "
                         + "so it is not kept as a backup (pg_restore -l checked it against the catalog)")
             }
@@ -43,10 +53,13 @@ extension PostgresBackend: BackupCapableBackend {
             BackupFile.discard(partial)
             throw error
         }
-        logger.info("backup written and checked", metadata: ["target": "\(target.name)", "path": "\(path)", "tables": "\(expected.tables.count)"])
+        logger.info(
+            "backup written and checked",
+            metadata: ["target": "\(target.name)", "path": "\(path)", "tables": "\(expected.tables.count)"])
         let method = target.schema.map { "pg_dump -Fc --schema=\(PostgresTool.exactPattern($0))" } ?? "pg_dump -Fc"
         return BackupRecord(
-            target: target.name, path: path, method: "\(method), \(expected.tables.count) table\(expected.tables.count == 1 ? "" : "s") checked",
+            target: target.name, path: path,
+            method: "\(method), \(expected.tables.count) table\(expected.tables.count == 1 ? "" : "s") checked",
             bytes: BackupFile.size(of: path))
     }
 
@@ -61,12 +74,15 @@ extension PostgresBackend: BackupCapableBackend {
             throw .backupFailed(target: target.name, message: "cannot restore from \(path): the file does not exist.")
         }
         var invocation = try PostgresTool.invocation(for: target, timeouts: timeouts)
-        let listing = try PostgresTool.list(path, schema: target.schema, invocation: invocation, target: target, timeouts: timeouts)
+        let listing = try PostgresTool.list(
+            path, schema: target.schema, invocation: invocation, target: target, timeouts: timeouts)
         guard listing.contains(where: { $0.isTable }) else {
             let whose = target.schema.map { "of schema \(PostgresSQL.quoteIdentifier($0))" } ?? "at all"
             throw .backupFailed(
                 target: target.name,
-                message: "refusing to restore from \(path): pg_restore -l lists no table \(whose) in it; it is a backup of another schema or database.")
+                message:
+                    "refusing to restore from \(path): pg_restore -l lists no table \(whose) in it; it is a backup of another schema or database."
+            )
         }
         // pg_restore has no --lock-wait-timeout; its DROPs wait for locks within lock_timeout
         // instead of forever (the session setting, through libpq's PGOPTIONS).
@@ -74,11 +90,15 @@ extension PostgresBackend: BackupCapableBackend {
             let options = invocation.environment["PGOPTIONS"].map { $0 + " " } ?? ""
             invocation.environment["PGOPTIONS"] = options + "-c lock_timeout=\(timeouts.lockTimeout.milliseconds)"
         }
-        var arguments = ["--clean", "--if-exists", "--single-transaction", "--no-owner", "--dbname=\(invocation.connection)"]
+        var arguments = [
+            "--clean", "--if-exists", "--single-transaction", "--no-owner", "--dbname=\(invocation.connection)",
+        ]
         // pg_restore takes exact schema names (no pattern), so no quoting.
         if let schema = target.schema { arguments.append("--schema=\(schema)") }
         arguments.append(path)
-        try PostgresTool.run("pg_restore", arguments, invocation: invocation, target: target, what: "restore from \(path)", timeouts: timeouts)
+        try PostgresTool.run(
+            "pg_restore", arguments, invocation: invocation, target: target, what: "restore from \(path)",
+            timeouts: timeouts)
         logger.info("restored", metadata: ["target": "\(target.name)", "path": "\(path)"])
     }
 }
@@ -116,7 +136,8 @@ enum PostgresTool {
         // client_encoding stays the tools' own choice (pg_dump sets it from the archive).
         let connection = ConnInfo.conninfoString(parameters.pairs, excluding: ["password", "client_encoding"])
         if let password = parameters.password { environment["PGPASSWORD"] = password }
-        return Invocation(connection: connection, environment: environment, secrets: parameters.secrets, parameters: parameters)
+        return Invocation(
+            connection: connection, environment: environment, secrets: parameters.secrets, parameters: parameters)
     }
 
     /// `name` as a pg_dump pattern that matches exactly that name: double-quoted, inner `"`
@@ -152,13 +173,17 @@ enum PostgresTool {
     /// every schema but PostgreSQL's own (`pg_catalog`, `information_schema`, `pg_toast…`,
     /// `pg_temp…`), as pg_dump without `--schema` does; tables that belong to an extension are
     /// dumped as the extension, so they are left out.
-    static func tables(of target: Target, invocation: Invocation, timeouts: Timeouts, logger: Logger) throws(BackendError) -> ExpectedTables {
+    static func tables(of target: Target, invocation: Invocation, timeouts: Timeouts, logger: Logger)
+        throws(BackendError) -> ExpectedTables
+    {
         let parameters = invocation.parameters
         let pg: PGConnection
         do {
             pg = try PGConnection.connect(parameters, logger: logger)
         } catch {
-            throw .connectionFailed(target: target.name, message: parameters.redact(error.message), transient: ConnectionFailure.isTransient(error.message))
+            throw .connectionFailed(
+                target: target.name, message: parameters.redact(error.message),
+                transient: ConnectionFailure.isTransient(error.message))
         }
         let filter =
             target.schema == nil
@@ -176,7 +201,10 @@ enum PostgresTool {
             if let schema = target.schema {
                 guard !(try pg.query("SELECT 1 FROM pg_namespace WHERE nspname = $1", [schema])).isEmpty else {
                     throw BackendError.backupFailed(
-                        target: target.name, message: "cannot back up schema \(PostgresSQL.quoteIdentifier(schema)): it does not exist in the database")
+                        target: target.name,
+                        message:
+                            "cannot back up schema \(PostgresSQL.quoteIdentifier(schema)): it does not exist in the database"
+                    )
                 }
             }
             let rows = try pg.query(sql, target.schema.map { [$0] } ?? [])
@@ -185,7 +213,10 @@ enum PostgresTool {
                     ExpectedTables.Table(oid: row[0] ?? "", name: row[2] ?? "", hasData: row[1] == "r")
                 })
         } catch let error as PGError {
-            throw .queryFailed(target: target.name, message: parameters.redact("reading the tables to back up failed: \(error.fullMessage)"), sqlState: error.sqlState)
+            throw .queryFailed(
+                target: target.name,
+                message: parameters.redact("reading the tables to back up failed: \(error.fullMessage)"),
+                sqlState: error.sqlState)
         } catch let error as BackendError {
             throw error
         } catch {
@@ -205,8 +236,11 @@ enum PostgresTool {
         var isTableData: Bool { catalog == "0" && rest.hasPrefix("TABLE DATA ") }
 
         init?(_ line: Substring) {
-            guard let semicolon = line.firstIndex(of: ";"), line[..<semicolon].allSatisfy(\.isNumber), !line[..<semicolon].isEmpty else { return nil }
-            let fields = line[line.index(after: semicolon)...].drop { $0 == " " }.split(separator: " ", maxSplits: 2, omittingEmptySubsequences: false)
+            guard let semicolon = line.firstIndex(of: ";"), line[..<semicolon].allSatisfy(\.isNumber),
+                !line[..<semicolon].isEmpty
+            else { return nil }
+            let fields = line[line.index(after: semicolon)...].drop { $0 == " " }.split(
+                separator: " ", maxSplits: 2, omittingEmptySubsequences: false)
             guard fields.count == 3 else { return nil }
             catalog = String(fields[0])
             oid = String(fields[1])
@@ -216,11 +250,14 @@ enum PostgresTool {
 
     /// `pg_restore -l` of `file`, limited to `schema` when given (the listing honours the same
     /// selection a restore would).
-    static func list(_ file: String, schema: String?, invocation: Invocation, target: Target, timeouts: Timeouts) throws(BackendError) -> [ListEntry] {
+    static func list(_ file: String, schema: String?, invocation: Invocation, target: Target, timeouts: Timeouts)
+        throws(BackendError) -> [ListEntry]
+    {
         var arguments = ["--list"]
         if let schema { arguments.append("--schema=\(schema)") }
         arguments.append(file)
-        let output = try run("pg_restore", arguments, invocation: invocation, target: target, what: "list \(file)", timeouts: timeouts)
+        let output = try run(
+            "pg_restore", arguments, invocation: invocation, target: target, what: "list \(file)", timeouts: timeouts)
         return String(decoding: output, as: UTF8.self).split(whereSeparator: \.isNewline).compactMap(ListEntry.init)
     }
 
@@ -247,10 +284,18 @@ enum PostgresTool {
     /// Runs the tool to completion and returns its standard output; a non-zero exit is an error
     /// carrying its (redacted) standard error.
     @discardableResult
-    static func run(_ name: String, _ arguments: [String], invocation: Invocation, target: Target, what: String, timeouts: Timeouts) throws(BackendError) -> Data {
+    static func run(
+        _ name: String, _ arguments: [String], invocation: Invocation, target: Target, what: String, timeouts: Timeouts
+    ) throws(BackendError) -> Data {
         guard let executable = executable(name) else {
-            let whereLooked = ProcessInfo.processInfo.environment[binDirectoryVariable].map { " in \(binDirectoryVariable)=\($0)" } ?? ""
-            throw .backupFailed(target: target.name, message: "cannot \(what): \(name) not found\(whereLooked); install the PostgreSQL client (apt-get install postgresql-client).")
+            let whereLooked =
+                ProcessInfo.processInfo.environment[binDirectoryVariable].map { " in \(binDirectoryVariable)=\($0)" }
+                ?? ""
+            throw .backupFailed(
+                target: target.name,
+                message:
+                    "cannot \(what): \(name) not found\(whereLooked); install the PostgreSQL client (apt-get install postgresql-client)."
+            )
         }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
@@ -264,7 +309,9 @@ enum PostgresTool {
         do {
             try process.run()
         } catch {
-            throw .backupFailed(target: target.name, message: "cannot \(what): cannot start \(executable): \(error.localizedDescription)")
+            throw .backupFailed(
+                target: target.name,
+                message: "cannot \(what): cannot start \(executable): \(error.localizedDescription)")
         }
         // Both pipes drain at once: a full pipe would stop the tool. The error pipe's reader is a
         // thread of its own (blocking reads never go to Dispatch's shared pools).
@@ -282,14 +329,19 @@ enum PostgresTool {
             }
             // One line: the tools print a line each for the error, its detail and hint.
             message = PGError.clean(message)
-            if name == "pg_dump", let table = lockedTable(in: message), message.contains("statement timeout") || message.contains("lock timeout") {
+            if name == "pg_dump", let table = lockedTable(in: message),
+                message.contains("statement timeout") || message.contains("lock timeout")
+            {
                 throw .backupFailed(
                     target: target.name,
-                    message: "cannot \(what): another session holds a lock on \(table), and pg_dump gave up after the target's "
-                        + "lock_timeout (\(DurationText.text(timeouts.lockTimeout))); retry when that session has finished, or raise lock_timeout")
+                    message:
+                        "cannot \(what): another session holds a lock on \(table), and pg_dump gave up after the target's "
+                        + "lock_timeout (\(DurationText.text(timeouts.lockTimeout))); retry when that session has finished, or raise lock_timeout"
+                )
             }
             throw .backupFailed(
-                target: target.name, message: "cannot \(what): \(name) exited with status \(process.terminationStatus): \(message)")
+                target: target.name,
+                message: "cannot \(what): \(name) exited with status \(process.terminationStatus): \(message)")
         }
         return standardOutput
     }
@@ -298,7 +350,8 @@ enum PostgresTool {
 extension PostgresTool {
     /// The table of `Query was: LOCK TABLE "s".t IN ACCESS SHARE MODE` in pg_dump's error.
     static func lockedTable(in message: String) -> String? {
-        guard let start = message.range(of: "LOCK TABLE "), let end = message.range(of: " IN ACCESS SHARE MODE", range: start.upperBound..<message.endIndex)
+        guard let start = message.range(of: "LOCK TABLE "),
+            let end = message.range(of: " IN ACCESS SHARE MODE", range: start.upperBound..<message.endIndex)
         else { return nil }
         return String(message[start.upperBound..<end.lowerBound])
     }

@@ -35,19 +35,24 @@ package final class PostgresConnection: BackendConnection {
     /// Connects and applies the session settings. Blocks for up to the connect timeout.
     /// Read-only sessions also set `default_transaction_read_only`, so even a bug cannot write.
     init(
-        target: Target, access: ConnectionAccess = .readWrite, timeouts: Timeouts, logger: Logger, environment: [String: String],
+        target: Target, access: ConnectionAccess = .readWrite, timeouts: Timeouts, logger: Logger,
+        environment: [String: String],
         pool: PostgresSessionPool? = nil
     ) throws(BackendError) {
         guard target.backendKind == .postgres else {
             throw .unsupported(
                 target: target.name,
-                message: "\(target.redactedLocation) is not a PostgreSQL connection; use a postgres:// URL, a conninfo string or a service.")
+                message:
+                    "\(target.redactedLocation) is not a PostgreSQL connection; use a postgres:// URL, a conninfo string or a service."
+            )
         }
         let schema = target.schema ?? "public"
         guard !schema.isEmpty, !schema.utf8.contains(0), schema.utf8.count <= PostgresSQL.maximumIdentifierBytes else {
             throw .unsupported(
                 target: target.name,
-                message: "schema name '\(schema)' must be 1 to \(PostgresSQL.maximumIdentifierBytes) bytes without NUL characters; PostgreSQL would truncate or reject it.")
+                message:
+                    "schema name '\(schema)' must be 1 to \(PostgresSQL.maximumIdentifierBytes) bytes without NUL characters; PostgreSQL would truncate or reject it."
+            )
         }
         var logger = logger
         logger[metadataKey: "target"] = "\(target.name)"
@@ -98,7 +103,7 @@ package final class PostgresConnection: BackendConnection {
 
     package func tryLock(timeout: Duration) throws(BackendError) -> Bool {
         let pg = try openWritable("take the migration lock")
-        if holdsLock { return true }  // session advisory locks stack; keep exactly one
+        if holdsLock { return true } // session advisory locks stack; keep exactly one
         let taken = try LockPolling.poll(timeout: timeout) { () throws(BackendError) -> Bool in
             let rows: [PGRow]
             do throws(PGError) {
@@ -145,7 +150,8 @@ package final class PostgresConnection: BackendConnection {
             // Runs may start together on a new target (the executor creates the table before it
             // locks); a short transaction-scoped lock keeps their CREATEs from racing on the catalog.
             try pg.execute("BEGIN")
-            try pg.query("SELECT pg_advisory_xact_lock($1::bigint)", [String(PostgresSQL.creationLockKey(schema: schema))])
+            try pg.query(
+                "SELECT pg_advisory_xact_lock($1::bigint)", [String(PostgresSQL.creationLockKey(schema: schema))])
             // Checked first: CREATE SCHEMA IF NOT EXISTS needs CREATE on the database even when
             // the schema exists, which an application role often lacks.
             let schemaExists = try pg.query("SELECT 1 FROM pg_namespace WHERE nspname = $1", [schema])
@@ -193,7 +199,8 @@ package final class PostgresConnection: BackendConnection {
     private func upgradeHistoryTable(_ pg: PGConnection) throws(BackendError) {
         do throws(PGError) {
             try pg.execute("BEGIN")
-            try pg.query("SELECT pg_advisory_xact_lock($1::bigint)", [String(PostgresSQL.creationLockKey(schema: schema))])
+            try pg.query(
+                "SELECT pg_advisory_xact_lock($1::bigint)", [String(PostgresSQL.creationLockKey(schema: schema))])
             try pg.execute(
                 """
                 ALTER TABLE \(historyTable) ADD COLUMN IF NOT EXISTS attempt integer NOT NULL DEFAULT 1, \
@@ -201,7 +208,9 @@ package final class PostgresConnection: BackendConnection {
                 ALTER COLUMN success DROP NOT NULL
                 """)
             try pg.execute("COMMIT")
-            logger.notice("upgraded \(historyTable) to version 2 (attempt, batch_last_key, batch_rows; written by an older Tidemark)")
+            logger.notice(
+                "upgraded \(historyTable) to version 2 (attempt, batch_last_key, batch_rows; written by an older Tidemark)"
+            )
         } catch {
             if pg.inTransactionBlock { _ = try? pg.execute("ROLLBACK") }
             throw failure("cannot upgrade \(historyTable) to version 2 (written by an older Tidemark)", error)
@@ -240,7 +249,9 @@ package final class PostgresConnection: BackendConnection {
         let pg = try open()
         // Each name part quoted, so a name the script quoted keeps its case; to_regclass is NULL,
         // not an error, for a relation that does not exist (yet).
-        let quoted = relations.map { $0.split(separator: ".").map { PostgresSQL.quoteIdentifier(String($0)) }.joined(separator: ".") }
+        let quoted = relations.map {
+            $0.split(separator: ".").map { PostgresSQL.quoteIdentifier(String($0)) }.joined(separator: ".")
+        }
         let rows: [PGRow]
         do {
             rows = try pg.query(
@@ -256,7 +267,8 @@ package final class PostgresConnection: BackendConnection {
         }
         var result: [String: Double] = [:]
         for row in rows {
-            guard row.count == 2, let position = row[0].flatMap({ Int($0) }), position >= 1, position <= relations.count,
+            guard row.count == 2, let position = row[0].flatMap({ Int($0) }), position >= 1,
+                position <= relations.count,
                 let estimate = row[1].flatMap({ Double($0) })
             else { continue }
             result[relations[position - 1]] = max(0, estimate)
@@ -268,12 +280,14 @@ package final class PostgresConnection: BackendConnection {
     /// tool named none), after `to_regclass` says it exists.
     package func readRows(of table: ForeignTable) throws(BackendError) -> [[String?]]? {
         let pg = try open()
-        let qualified = PostgresSQL.quoteIdentifier(table.schema ?? schema) + "." + PostgresSQL.quoteIdentifier(table.name)
+        let qualified =
+            PostgresSQL.quoteIdentifier(table.schema ?? schema) + "." + PostgresSQL.quoteIdentifier(table.name)
         do {
             let exists = try pg.query("SELECT to_regclass($1) IS NOT NULL", [qualified])
             guard exists.first?.first == "t" else { return nil }
             let present = try pg.query(
-                "SELECT attname FROM pg_attribute WHERE attrelid = to_regclass($1) AND attnum > 0 AND NOT attisdropped", [qualified])
+                "SELECT attname FROM pg_attribute WHERE attrelid = to_regclass($1) AND attnum > 0 AND NOT attisdropped",
+                [qualified])
             guard Set(table.columns).isSubset(of: Set(present.compactMap { $0.first ?? nil })) else { return nil }
             let columns = table.columns.map { "\(PostgresSQL.quoteIdentifier($0))::text" }.joined(separator: ", ")
             return try pg.query("SELECT \(columns) FROM \(qualified)")
@@ -299,10 +313,11 @@ package final class PostgresConnection: BackendConnection {
                 try upgradeHistoryTable(pg)
                 historyIsCurrent = true
             case .current: historyIsCurrent = true
-            case .absent: break  // the row's INSERT names the missing table
+            case .absent: break // the row's INSERT names the missing table
             }
         }
-        let recordOnly = step.kind == .skip || step.kind == .baseline || step.kind == .repair || step.sql.allSatisfy(\.isWhitespace)
+        let recordOnly =
+            step.kind == .skip || step.kind == .baseline || step.kind == .repair || step.sql.allSatisfy(\.isWhitespace)
         if recordOnly { return try record(step, on: pg) }
         return step.transactional ? try runInTransaction(step, on: pg) : try runAsWritten(step, on: pg)
     }
@@ -333,7 +348,7 @@ package final class PostgresConnection: BackendConnection {
             return
         }
         holdsLock = false
-        connection = nil  // PGConnection.deinit frees the cancel handle and calls PQfinish
+        connection = nil // PGConnection.deinit frees the cancel handle and calls PQfinish
     }
 
     deinit {
@@ -413,7 +428,8 @@ package final class PostgresConnection: BackendConnection {
                             success: false, transactional: true, error: historyError(message, error.sqlState))
                     }
                 } catch {
-                    logger.warning("could not record the failed step in \(historyTable): \(parameters.redact(error.fullMessage))")
+                    logger.warning(
+                        "could not record the failed step in \(historyTable): \(parameters.redact(error.fullMessage))")
                 }
             }
             throw .stepFailed(
@@ -422,7 +438,9 @@ package final class PostgresConnection: BackendConnection {
         }
         // The script ended our transaction itself (a COMMIT the planner did not spot): its work
         // is in, so record that honestly as having run outside our transaction.
-        logger.warning("version \(step.version): the script ended Tidemark's transaction itself; recording it as run outside a transaction")
+        logger.warning(
+            "version \(step.version): the script ended Tidemark's transaction itself; recording it as run outside a transaction"
+        )
         return try recordSelfCommitted(step, on: pg, startedAt: startedAt, executionMS: selfCommittedMS)
     }
 
@@ -442,7 +460,8 @@ package final class PostgresConnection: BackendConnection {
             throw .stepFailed(
                 target: target.name, version: step.version, kind: step.kind,
                 message: parameters.redact(
-                    "the script committed its own transaction, but recording it in \(historyTable) failed: \(error.fullMessage)"),
+                    "the script committed its own transaction, but recording it in \(historyTable) failed: \(error.fullMessage)"
+                ),
                 sqlState: error.sqlState, dirty: true)
         }
     }
@@ -473,14 +492,14 @@ package final class PostgresConnection: BackendConnection {
             do throws(PGError) {
                 try pg.execute(statement.text)
             } catch {
-                let where_: (line: Int, column: Int?)
+                let place: (line: Int, column: Int?)
                 if let offset = offsets[index], let position = error.position {
-                    where_ = location(ofScalar: offset + position - 1, in: step.sql)
+                    place = location(ofScalar: offset + position - 1, in: step.sql)
                 } else {
-                    where_ = (statement.line, nil)
+                    place = (statement.line, nil)
                 }
                 let progress = StatementProgress(completed: index, total: statements.count, line: statement.line)
-                failed = (error, "\(progress): \(describe(error, in: step, at: where_))")
+                failed = (error, "\(progress): \(describe(error, in: step, at: place))")
                 break
             }
         }
@@ -509,7 +528,8 @@ package final class PostgresConnection: BackendConnection {
                             error: historyError(message, error.sqlState))
                     }
                 } catch {
-                    logger.warning("could not record the failure in \(historyTable): \(parameters.redact(error.fullMessage))")
+                    logger.warning(
+                        "could not record the failure in \(historyTable): \(parameters.redact(error.fullMessage))")
                 }
             }
             throw .stepFailed(
@@ -525,7 +545,8 @@ package final class PostgresConnection: BackendConnection {
         } catch {
             throw .stepFailed(
                 target: target.name, version: step.version, kind: step.kind,
-                message: "the script ran, but recording its success in \(historyTable) failed: \(parameters.redact(error.fullMessage))",
+                message:
+                    "the script ran, but recording its success in \(historyTable) failed: \(parameters.redact(error.fullMessage))",
                 sqlState: error.sqlState, dirty: true)
         }
     }
@@ -546,19 +567,31 @@ package final class PostgresConnection: BackendConnection {
                               AND i.indnkeyatts = 1 AND i.indpred IS NULL AND i.indexprs IS NULL)
                 """, [table, spec.key])
             guard let row = found.first, row.count == 3, row[0] == "t" else {
-                return .unusable(problem: "table \(spec.table) does not exist here; create it before this version, or correct table= in the directive")
+                return .unusable(
+                    problem:
+                        "table \(spec.table) does not exist here; create it before this version, or correct table= in the directive"
+                )
             }
             guard let type = row[1] else {
-                return .unusable(problem: "table \(spec.table) has no column \(spec.key); correct key= in the directive")
+                return .unusable(
+                    problem: "table \(spec.table) has no column \(spec.key); correct key= in the directive")
             }
             guard ["smallint", "integer", "bigint"].contains(type) else {
-                return .unusable(problem: "key \(spec.table).\(spec.key) is \(type), not an integer; batch on an integer key (the primary key, or add a bigserial column with a unique index)")
+                return .unusable(
+                    problem:
+                        "key \(spec.table).\(spec.key) is \(type), not an integer; batch on an integer key (the primary key, or add a bigserial column with a unique index)"
+                )
             }
             guard row[2] == "t" else {
-                return .unusable(problem: "key \(spec.table).\(spec.key) has no unique index of its own, so batches cannot be found by walking an index; create one (CREATE UNIQUE INDEX CONCURRENTLY …) in an earlier version")
+                return .unusable(
+                    problem:
+                        "key \(spec.table).\(spec.key) has no unique index of its own, so batches cannot be found by walking an index; create one (CREATE UNIQUE INDEX CONCURRENTLY …) in an earlier version"
+                )
             }
             let key = PostgresSQL.quoteIdentifier(spec.key)
-            let bounds = try walkingIndex(pg) { () throws(PGError) -> [PGRow] in try pg.query("SELECT min(\(key))::text, max(\(key))::text FROM \(table)") }
+            let bounds = try walkingIndex(pg) { () throws(PGError) -> [PGRow] in
+                try pg.query("SELECT min(\(key))::text, max(\(key))::text FROM \(table)")
+            }
             let minKey = bounds.first?.first.flatMap { $0 }.flatMap { Int64($0) }
             let maxKey = bounds.first.flatMap { $0.count > 1 ? $0[1] : nil }.flatMap { Int64($0) }
             return .ready(minKey: minKey, maxKey: maxKey)
@@ -597,7 +630,9 @@ package final class PostgresConnection: BackendConnection {
         }
     }
 
-    package func beginBatchedStep(_ step: StepRequest, from checkpoint: BatchCheckpoint) throws(BackendError) -> HistoryEntry {
+    package func beginBatchedStep(_ step: StepRequest, from checkpoint: BatchCheckpoint) throws(BackendError)
+        -> HistoryEntry
+    {
         let pg = try openWritable("run version \(step.version)")
         if pg.inTransactionBlock { _ = try? pg.execute("ROLLBACK") }
         if !historyIsCurrent { try ensureHistoryTable() }
@@ -610,7 +645,8 @@ package final class PostgresConnection: BackendConnection {
                 RETURNING \(Self.columns)
                 """,
                 [
-                    step.version, step.description, step.kind.rawValue, step.scriptPath, step.checksum, step.runID, step.appliedBy,
+                    step.version, step.description, step.kind.rawValue, step.scriptPath, step.checksum, step.runID,
+                    step.appliedBy,
                     String(step.attempt), checkpoint.lastKey.map { String($0) }, String(checkpoint.rows),
                 ])
             return try parsedRow(rows)
@@ -643,7 +679,9 @@ package final class PostgresConnection: BackendConnection {
         return changed
     }
 
-    package func finishBatchedStep(row: Int64, success: Bool, executionMS: Int64, error: String?) throws(BackendError) -> HistoryEntry {
+    package func finishBatchedStep(row: Int64, success: Bool, executionMS: Int64, error: String?) throws(BackendError)
+        -> HistoryEntry
+    {
         let pg = try openWritable("finish a batched step")
         do {
             return try retryingCancelled {
@@ -668,13 +706,16 @@ package final class PostgresConnection: BackendConnection {
         let pg = try open()
         do {
             let rows = try pg.query(
-                "SELECT count(*), count(state), coalesce(max(extract(epoch FROM replay_lag)), 0)::float8 FROM pg_stat_replication")
-            guard let row = rows.first, row.count == 3, let total = row[0].flatMap({ Int($0) }), let visible = row[1].flatMap({ Int($0) }),
+                "SELECT count(*), count(state), coalesce(max(extract(epoch FROM replay_lag)), 0)::float8 FROM pg_stat_replication"
+            )
+            guard let row = rows.first, row.count == 3, let total = row[0].flatMap({ Int($0) }),
+                let visible = row[1].flatMap({ Int($0) }),
                 let seconds = row[2].flatMap({ Double($0) })
             else { return .unreadable(reason: "pg_stat_replication returned nothing readable") }
             if total == 0 { return .noReplicas }
             if visible < total {
-                return .unreadable(reason: "this role cannot read pg_stat_replication's lag columns; grant it pg_monitor")
+                return .unreadable(
+                    reason: "this role cannot read pg_stat_replication's lag columns; grant it pg_monitor")
             }
             return .lag(.milliseconds(Int64(seconds * 1000)))
         } catch {
@@ -750,7 +791,9 @@ package final class PostgresConnection: BackendConnection {
         try Self.entry(from: row[...], target: target.name, historyTable: historyTable)
     }
 
-    static func entry(from row: ArraySlice<String?>, target: String, historyTable: String) throws(BackendError) -> HistoryEntry {
+    static func entry(from row: ArraySlice<String?>, target: String, historyTable: String) throws(BackendError)
+        -> HistoryEntry
+    {
         let base = row.startIndex
         func text(_ index: Int) -> String? { base + index < row.endIndex ? row[base + index] : nil }
         guard let id = text(0).flatMap({ Int64($0) }), let version = text(1), let description = text(2),
@@ -760,7 +803,8 @@ package final class PostgresConnection: BackendConnection {
         else {
             throw .queryFailed(
                 target: target,
-                message: "\(historyTable) holds a row Tidemark cannot read (id \(text(0) ?? "?")); was it edited by hand?",
+                message:
+                    "\(historyTable) holds a row Tidemark cannot read (id \(text(0) ?? "?")); was it edited by hand?",
                 sqlState: nil)
         }
         return HistoryEntry(
@@ -768,7 +812,9 @@ package final class PostgresConnection: BackendConnection {
             runID: runID, appliedBy: appliedBy, startedAt: startedAt, finishedAt: text(9).flatMap(Self.date),
             executionMS: executionMS, success: text(11) == "t", transactional: transactional == "t", error: text(13),
             attempt: text(14).flatMap { Int($0) } ?? 1,
-            batch: text(16).flatMap { Int64($0) }.map { BatchCheckpoint(lastKey: text(15).flatMap { Int64($0) }, rows: $0) })
+            batch: text(16).flatMap { Int64($0) }.map {
+                BatchCheckpoint(lastKey: text(15).flatMap { Int64($0) }, rows: $0)
+            })
     }
 
     // MARK: - Helpers
@@ -821,7 +867,8 @@ package final class PostgresConnection: BackendConnection {
     }
 
     func failure(_ what: String, _ error: PGError) -> BackendError {
-        .queryFailed(target: target.name, message: parameters.redact("\(what): \(error.fullMessage)"), sqlState: error.sqlState)
+        .queryFailed(
+            target: target.name, message: parameters.redact("\(what): \(error.fullMessage)"), sqlState: error.sqlState)
     }
 
     /// `V3__add_email.sql:4:15: relation "x" does not exist (hint: …)`: the script's location first.
@@ -858,7 +905,7 @@ package final class PostgresConnection: BackendConnection {
     private func retryingCancelled<T>(_ body: () throws(PGError) -> T) throws(PGError) -> T {
         do {
             return try body()
-        } catch where error.isQueryCanceled {
+        } catch  where error.isQueryCanceled {
             return try body()
         }
     }

@@ -107,7 +107,9 @@ extension PostgresConnection {
         {
             // An index left by a failed CREATE INDEX CONCURRENTLY is INVALID: not the index the
             // script meant, and what `tidemark repair` names with the DROP that clears it.
-            builder.add("index", "\(text(row, 0)).\(text(row, 1))", text(row, 2) + (text(row, 3) == "f" ? InvalidIndex.marker : ""))
+            builder.add(
+                "index", "\(text(row, 0)).\(text(row, 1))",
+                text(row, 2) + (text(row, 3) == "f" ? InvalidIndex.marker : ""))
         }
 
         for row in try pg.query(
@@ -136,14 +138,17 @@ extension PostgresConnection {
             if owner.hasPrefix(history + ".") { continue }
             builder.add(
                 "sequence", text(row, 0),
-                "\(text(row, 1)) start \(text(row, 2)) increment \(text(row, 3)) min \(text(row, 4)) max \(text(row, 5)) cache \(text(row, 6))\(text(row, 7) == "t" ? " cycle" : "")\(owner.isEmpty ? "" : " owned by \(owner)")")
+                "\(text(row, 1)) start \(text(row, 2)) increment \(text(row, 3)) min \(text(row, 4)) max \(text(row, 5)) cache \(text(row, 6))\(text(row, 7) == "t" ? " cycle" : "")\(owner.isEmpty ? "" : " owned by \(owner)")"
+            )
         }
 
         // The whole definition, as `CREATE FUNCTION` would state it: signature, result, language,
         // volatility, strictness, SECURITY DEFINER, leakproof, parallel safety, cost, rows, the
         // SET clauses (`SET search_path FROM CURRENT` is stored as its value) and the body, whether
         // a string (`prosrc`, or `probin` for C) or a SQL-standard `BEGIN ATOMIC` body (PostgreSQL 14+).
-        let sqlBody = pg.serverVersion >= 140_000 ? "CASE WHEN p.prosqlbody IS NOT NULL THEN md5(pg_get_function_sqlbody(p.oid)) END" : "NULL"
+        let sqlBody =
+            pg.serverVersion >= 140_000
+            ? "CASE WHEN p.prosqlbody IS NOT NULL THEN md5(pg_get_function_sqlbody(p.oid)) END" : "NULL"
         for row in try pg.query(
             """
             SELECT p.proname || '(' || pg_get_function_identity_arguments(p.oid) || ')', p.prokind,
@@ -196,7 +201,8 @@ extension PostgresConnection {
         }
 
         for row in try pg.query(
-            "SELECT e.extname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE n.nspname = $1", [schema])
+            "SELECT e.extname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE n.nspname = $1",
+            [schema])
         {
             builder.add("extension", text(row, 0))
         }
@@ -228,7 +234,8 @@ extension PostgresConnection {
         {
             builder.add(
                 "policy", "\(text(row, 0)).\(text(row, 1))",
-                "\(text(row, 2)) for \(text(row, 4)) to \(text(row, 3)) using (\(text(row, 5))) with check (\(text(row, 6)))")
+                "\(text(row, 2)) for \(text(row, 4)) to \(text(row, 3)) using (\(text(row, 5))) with check (\(text(row, 6)))"
+            )
         }
         for row in try pg.query(
             """

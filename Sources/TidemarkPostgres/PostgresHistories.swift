@@ -6,7 +6,8 @@ extension PostgresBackend: BatchHistoryReading {
     /// Targets with the same connection settings (everything but the schema) read together.
     package func historyGroup(of target: Target, timeouts: Timeouts) -> String? {
         guard target.backendKind == .postgres else { return nil }
-        let parameters = ConnectParameters(target: target, timeouts: timeouts, environment: ProcessInfo.processInfo.environment)
+        let parameters = ConnectParameters(
+            target: target, timeouts: timeouts, environment: ProcessInfo.processInfo.environment)
         guard parameters.problem == nil else { return nil }
         return parameters.pairs.map { "\($0.keyword)=\($0.value)" }.joined(separator: "\u{0}")
     }
@@ -18,11 +19,14 @@ extension PostgresBackend: BatchHistoryReading {
     {
         guard let first = targets.first else { return [:] }
         let connection = try PostgresConnection(
-            target: first, access: .readOnly, timeouts: timeouts, logger: logger, environment: ProcessInfo.processInfo.environment,
+            target: first, access: .readOnly, timeouts: timeouts, logger: logger,
+            environment: ProcessInfo.processInfo.environment,
             pool: timeouts.sessionsPerServer == nil ? nil : pool)
         defer { connection.close() }
         var results: [String: Result<[HistoryEntry], BackendError>] = [:]
-        for chunk in stride(from: 0, to: targets.count, by: Self.historyChunk).map({ targets[$0..<min($0 + Self.historyChunk, targets.count)] }) {
+        for chunk in stride(from: 0, to: targets.count, by: Self.historyChunk).map({
+            targets[$0..<min($0 + Self.historyChunk, targets.count)]
+        }) {
             let schemas = chunk.map { $0.schema ?? "public" }
             let bySchema = try connection.readHistories(ofSchemas: schemas, names: chunk.map(\.name))
             for target in chunk {
@@ -42,7 +46,9 @@ extension PostgresConnection {
     /// instead of a session and four round trips per schema
     /// (docs/tenants.md#shared-sessions-per-server). A schema without the table reads as empty;
     /// a row that cannot be read fails only its schema. `names`: the targets, for messages.
-    func readHistories(ofSchemas schemas: [String], names: [String]) throws(BackendError) -> [String: Result<[HistoryEntry], BackendError>] {
+    func readHistories(ofSchemas schemas: [String], names: [String]) throws(BackendError) -> [String: Result<
+        [HistoryEntry], BackendError
+    >] {
         let pg = try open()
         var results: [String: Result<[HistoryEntry], BackendError>] = [:]
         for schema in schemas { results[schema] = .success([]) }
@@ -81,10 +87,13 @@ extension PostgresConnection {
         var entries: [String: [HistoryEntry]] = [:]
         var broken: [String: BackendError] = [:]
         for row in rows {
-            guard let position = row.first.flatMap({ $0 }).flatMap({ Int($0) }), let schema = schemaAt[position], broken[schema] == nil else { continue }
+            guard let position = row.first.flatMap({ $0 }).flatMap({ Int($0) }), let schema = schemaAt[position],
+                broken[schema] == nil
+            else { continue }
             do {
                 let entry = try Self.entry(
-                    from: row.dropFirst(), target: nameOf[schema] ?? schema, historyTable: PostgresSQL.historyTable(in: schema))
+                    from: row.dropFirst(), target: nameOf[schema] ?? schema,
+                    historyTable: PostgresSQL.historyTable(in: schema))
                 entries[schema, default: []].append(entry)
             } catch {
                 broken[schema] = error
@@ -97,6 +106,10 @@ extension PostgresConnection {
 
     /// A PostgreSQL array literal of `values` (`{"a","b"}`), each quoted, `"` and `\` escaped.
     static func textArray(_ values: [String]) -> String {
-        "{" + values.map { "\"" + $0.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\"" }.joined(separator: ",") + "}"
+        "{"
+            + values.map {
+                "\"" + $0.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+                    + "\""
+            }.joined(separator: ",") + "}"
     }
 }

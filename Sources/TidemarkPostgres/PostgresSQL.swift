@@ -14,7 +14,8 @@ enum PostgresSQL {
     /// `values` as a PostgreSQL text array literal for a `$1::text[]` parameter: `{"a","b\\"c"}`.
     static func textArray(_ values: [String]) -> String {
         let elements = values.map { value in
-            "\"" + value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+            "\"" + value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+                + "\""
         }
         return "{" + elements.joined(separator: ",") + "}"
     }

@@ -27,23 +27,29 @@ package struct PostgresScratchProvider: ScratchDatabaseProvider {
             try admin.execute("CREATE DATABASE \(PostgresSQL.quoteIdentifier(name))")
             logger.debug("scratch database created", metadata: ["database": "\(name)"])
             return scratchTarget(connection: .url(Self.url(url, withDatabase: name)), schema: nil)
-        } catch where error.sqlState == "42501" {
+        } catch  where error.sqlState == "42501" {
             // No CREATEDB privilege: a schema of the URL's database isolates just as well.
             do {
                 try admin.execute("CREATE SCHEMA \(PostgresSQL.quoteIdentifier(name))")
             } catch {
-                throw .queryFailed(target: "scratch", message: "cannot create a scratch database or schema: \(error.fullMessage)", sqlState: error.sqlState)
+                throw .queryFailed(
+                    target: "scratch", message: "cannot create a scratch database or schema: \(error.fullMessage)",
+                    sqlState: error.sqlState)
             }
             logger.debug("scratch schema created (no CREATEDB privilege)", metadata: ["schema": "\(name)"])
             return scratchTarget(connection: .url(url), schema: name)
         } catch {
-            throw .queryFailed(target: "scratch", message: "cannot create a scratch database: \(error.fullMessage)", sqlState: error.sqlState)
+            throw .queryFailed(
+                target: "scratch", message: "cannot create a scratch database: \(error.fullMessage)",
+                sqlState: error.sqlState)
         }
     }
 
     package func drop(_ target: Target) {
         guard let admin = try? connectAdmin() else {
-            logger.warning("cannot connect to drop the scratch database; drop it by hand", metadata: ["target": "\(target.redactedLocation)"])
+            logger.warning(
+                "cannot connect to drop the scratch database; drop it by hand",
+                metadata: ["target": "\(target.redactedLocation)"])
             return
         }
         do {
@@ -59,12 +65,14 @@ package struct PostgresScratchProvider: ScratchDatabaseProvider {
     }
 
     private func scratchTarget(connection: Connection, schema: String?) -> Target {
-        Target(name: "scratch", environment: "rehearse", connection: connection, schema: schema, passwordEnv: passwordEnv)
+        Target(
+            name: "scratch", environment: "rehearse", connection: connection, schema: schema, passwordEnv: passwordEnv)
     }
 
     private func connectAdmin() throws(BackendError) -> PGConnection {
         let target = scratchTarget(connection: .url(url), schema: nil)
-        let parameters = ConnectParameters(target: target, timeouts: .standard, environment: ProcessInfo.processInfo.environment)
+        let parameters = ConnectParameters(
+            target: target, timeouts: .standard, environment: ProcessInfo.processInfo.environment)
         do {
             return try PGConnection.connect(parameters, logger: logger)
         } catch {
@@ -78,7 +86,8 @@ package struct PostgresScratchProvider: ScratchDatabaseProvider {
     /// fails with the parse problem.
     static func url(_ url: String, withDatabase name: String) -> String {
         guard case .success(let info) = ConnInfo.parse(url) else { return url }
-        let pairs = info.options.filter { $0.keyword != "dbname" } + [ConnectParameters.Pair(keyword: "dbname", value: name)]
+        let pairs =
+            info.options.filter { $0.keyword != "dbname" } + [ConnectParameters.Pair(keyword: "dbname", value: name)]
         return ConnInfo.conninfoString(pairs, excluding: [])
     }
 

@@ -17,7 +17,10 @@ package final class PostgresSession {
 
     /// Connects to `target`'s database (its `url`, `service` and `password_env`, as for a
     /// migration target) within `timeouts.connectTimeout`, and sets `statement_timeout`.
-    package init(target: Target, timeouts: Timeouts, logger: Logger, environment: [String: String] = ProcessInfo.processInfo.environment)
+    package init(
+        target: Target, timeouts: Timeouts, logger: Logger,
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    )
         throws(BackendError)
     {
         let parameters = ConnectParameters(target: target, timeouts: timeouts, environment: environment)
@@ -30,7 +33,9 @@ package final class PostgresSession {
         } catch {
             let transient = ConnectionFailure.isTransient(error.message)
             var message = parameters.redact(error.message)
-            if let missing = parameters.missingPasswordEnv, !transient { message += " (password_env \(missing) is not set)" }
+            if let missing = parameters.missingPasswordEnv, !transient {
+                message += " (password_env \(missing) is not set)"
+            }
             throw .connectionFailed(target: target.name, message: message, transient: transient)
         }
     }

@@ -41,7 +41,9 @@ final class PostgresSessionPool: @unchecked Sendable {
     static func keys(of parameters: ConnectParameters) -> (SessionKey, ServerKey) {
         let pairs = parameters.pairs
         func value(_ keyword: String) -> String { pairs.last { $0.keyword == keyword }?.value ?? "" }
-        let host = value("service").isEmpty ? (value("hostaddr").isEmpty ? value("host") : value("hostaddr")) : "service=\(value("service"))"
+        let host =
+            value("service").isEmpty
+            ? (value("hostaddr").isEmpty ? value("host") : value("hostaddr")) : "service=\(value("service"))"
         return (SessionKey(pairs: pairs), ServerKey(host: host, port: value("port")))
     }
 
@@ -68,7 +70,9 @@ final class PostgresSessionPool: @unchecked Sendable {
                 highWater[serverKey] = max(highWater[serverKey] ?? 0, server.inUse + server.idleCount)
                 break
             }
-            if let other = server.idle.first(where: { !$0.value.isEmpty })?.key, var idle = server.idle[other], let surplus = idle.popLast() {
+            if let other = server.idle.first(where: { !$0.value.isEmpty })?.key, var idle = server.idle[other],
+                let surplus = idle.popLast()
+            {
                 closing.append(surplus)
                 server.idle[other] = idle.isEmpty ? nil : idle
                 server.inUse += 1
@@ -78,7 +82,7 @@ final class PostgresSessionPool: @unchecked Sendable {
             condition.wait()
         }
         condition.unlock()
-        closing.removeAll()  // PQfinish of a surplus idle session, outside the lock
+        closing.removeAll() // PQfinish of a surplus idle session, outside the lock
         do {
             return try PGConnection.connect(parameters, logger: logger)
         } catch {

@@ -34,7 +34,9 @@ package enum BatchStatement {
         for index in tokens.indices.dropLast() {
             let colon = tokens[index]
             let word = tokens[index + 1]
-            guard colon.kind == .punctuation, colon.text == ":", word.kind == .word, word.start == colon.end else { continue }
+            guard colon.kind == .punctuation, colon.text == ":", word.kind == .word, word.start == colon.end else {
+                continue
+            }
             if index > 0, tokens[index - 1].text == ":", tokens[index - 1].end == colon.start { continue }
             switch word.text.lowercased() {
             case "batch_start": result.append(Placement(range: colon.start..<word.end, isStart: true))

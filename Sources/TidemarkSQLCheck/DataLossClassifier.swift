@@ -40,9 +40,12 @@ package enum DataLossClassifier {
         // WITH x AS (DELETE …) …: a data-modifying common table expression loses data like the
         // statement would; then judge the statement after the common table expressions.
         if tokens.first?.keyword == "WITH" {
-            guard let main = tokens.indices.first(where: { index in
-                tokens[index].depth == 0 && ["SELECT", "INSERT", "UPDATE", "DELETE", "MERGE"].contains(tokens[index].keyword)
-            }) else { return nil }
+            guard
+                let main = tokens.indices.first(where: { index in
+                    tokens[index].depth == 0
+                        && ["SELECT", "INSERT", "UPDATE", "DELETE", "MERGE"].contains(tokens[index].keyword)
+                })
+            else { return nil }
             for body in commonTableExpressions(tokens[..<main]) {
                 if let found = classify(tokens: body) { return found }
             }
@@ -104,11 +107,12 @@ package enum DataLossClassifier {
 
     /// `ALTER TABLE [IF EXISTS] [ONLY] name action, action…`: each action on its own.
     private static func classifyAlter(_ tokens: [SQLToken]) -> String? {
-        guard tokens.count > 2, tokens[1].keyword == "TABLE" || (tokens[1].keyword == "FOREIGN" && tokens.count > 3) else { return nil }
+        guard tokens.count > 2, tokens[1].keyword == "TABLE" || (tokens[1].keyword == "FOREIGN" && tokens.count > 3)
+        else { return nil }
         var index = tokens[1].keyword == "FOREIGN" ? 3 : 2
         if index + 1 < tokens.count, tokens[index].keyword == "IF", tokens[index + 1].keyword == "EXISTS" { index += 2 }
         if index < tokens.count, tokens[index].keyword == "ONLY" { index += 1 }
-        index += 1  // the table name, maybe schema-qualified
+        index += 1 // the table name, maybe schema-qualified
         while index + 1 < tokens.count && tokens[index].text == "." { index += 2 }
         guard index < tokens.count else { return nil }
         let actions = SQLScanner.commaSeparated(tokens[index...])
@@ -125,7 +129,7 @@ package enum DataLossClassifier {
                 // so a column called `type` is still just a name.
                 var position = 1
                 if words.count > position, words[position].keyword == "COLUMN" { position += 1 }
-                position += 1  // the column name
+                position += 1 // the column name
                 guard words.count > position else { continue }
                 if words[position].keyword == "TYPE" { return "ALTER COLUMN TYPE" }
                 if words.count > position + 2, words[position].keyword == "SET", words[position + 1].keyword == "DATA",

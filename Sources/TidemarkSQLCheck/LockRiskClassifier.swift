@@ -20,7 +20,8 @@ package enum LockRiskClassifier {
             for (rule, relations) in classify(tokens) {
                 if let changed = relations.first, created.contains(baseName(changed)) { continue }
                 let finding = LockRiskFinding(
-                    rule: rule, line: statement.line, endLine: tokens.last?.line ?? statement.line, relations: relations)
+                    rule: rule, line: statement.line, endLine: tokens.last?.line ?? statement.line, relations: relations
+                )
                 if !result.contains(finding) { result.append(finding) }
             }
         }
@@ -58,9 +59,13 @@ package enum LockRiskClassifier {
         let words = tokens.filter { $0.depth == 0 }
         guard words.first?.keyword == "CREATE" else { return nil }
         var index = 1
-        let modifiers: Set<String> = ["OR", "REPLACE", "GLOBAL", "LOCAL", "TEMP", "TEMPORARY", "UNLOGGED", "UNIQUE", "MATERIALIZED"]
+        let modifiers: Set<String> = [
+            "OR", "REPLACE", "GLOBAL", "LOCAL", "TEMP", "TEMPORARY", "UNLOGGED", "UNIQUE", "MATERIALIZED",
+        ]
         while index < words.count, let keyword = words[index].keyword, modifiers.contains(keyword) { index += 1 }
-        guard index < words.count, let object = words[index].keyword, ["TABLE", "INDEX", "VIEW"].contains(object) else { return nil }
+        guard index < words.count, let object = words[index].keyword, ["TABLE", "INDEX", "VIEW"].contains(object) else {
+            return nil
+        }
         index += 1
         if index < words.count, words[index].keyword == "CONCURRENTLY" { index += 1 }
         index = skipIfNotExists(words, at: index)
@@ -121,7 +126,9 @@ package enum LockRiskClassifier {
         }
         if index < words.count, words[index].keyword == "ONLY" { index += 1 }
         guard let table = readName(words, at: index) else { return [] }
-        guard let whereIndex = words.firstIndex(where: { $0.keyword == "WHERE" }) else { return [(.unbatchedDataChange, [table.name])] }
+        guard let whereIndex = words.firstIndex(where: { $0.keyword == "WHERE" }) else {
+            return [(.unbatchedDataChange, [table.name])]
+        }
         // The condition runs to RETURNING or the end of the statement.
         let condition = words[(whereIndex + 1)...].prefix { $0.keyword != "RETURNING" && $0.text != ";" }
         return isKeyLookup(Array(condition)) ? [] : [(.unbatchedDataChange, [table.name])]
@@ -131,22 +138,30 @@ package enum LockRiskClassifier {
     /// parameter), with optional `table.` qualification on the name.
     private static func isKeyLookup(_ condition: [SQLToken]) -> Bool {
         let conjuncts = condition.split { $0.keyword == "AND" }
-        guard !conjuncts.isEmpty, conjuncts.count == condition.filter({ $0.keyword == "AND" }).count + 1 else { return false }
+        guard !conjuncts.isEmpty, conjuncts.count == condition.filter({ $0.keyword == "AND" }).count + 1 else {
+            return false
+        }
         return conjuncts.allSatisfy { part in
             let part = Array(part)
-            guard let equals = part.firstIndex(where: { $0.text == "=" }), equals > 0, equals < part.count - 1 else { return false }
+            guard let equals = part.firstIndex(where: { $0.text == "=" }), equals > 0, equals < part.count - 1 else {
+                return false
+            }
             let left = part[..<equals]
             let right = part[(equals + 1)...]
             let name = left.count == 1 || (left.count == 3 && left[left.startIndex + 1].text == ".")
-            let value = right.count == 1 || (right.count == 2 && right.first?.text == "$") || (right.count == 2 && right.first?.text == ":")
-            return name && value && !["OR", "IN", "LIKE", "BETWEEN"].contains(where: { keyword in part.contains { $0.keyword == keyword } })
+            let value =
+                right.count == 1 || (right.count == 2 && right.first?.text == "$")
+                || (right.count == 2 && right.first?.text == ":")
+            let plain = !["OR", "IN", "LIKE", "BETWEEN"].contains { keyword in part.contains { $0.keyword == keyword } }
+            return name && value && plain
         }
     }
 
     private static func vacuum(_ tokens: [SQLToken]) -> Rules {
         guard tokens.contains(where: { $0.keyword == "FULL" && $0.depth <= 1 }) else { return [] }
         let names = tokens.filter { $0.depth == 0 }.dropFirst().filter {
-            !["FULL", "FREEZE", "VERBOSE", "ANALYZE", "ANALYSE"].contains($0.keyword ?? "") && $0.text != "(" && $0.text != ")"
+            !["FULL", "FREEZE", "VERBOSE", "ANALYZE", "ANALYSE"].contains($0.keyword ?? "") && $0.text != "("
+                && $0.text != ")"
         }
         return [(.rewritingTable, readName(Array(names), at: 0).map { [$0.name] } ?? [])]
     }
@@ -192,12 +207,16 @@ package enum LockRiskClassifier {
         case "ALTER":
             var index = 1
             if index < words.count, words[index].keyword == "COLUMN" { index += 1 }
-            index += 1  // the column name: a column called `type` is still a name
+            index += 1 // the column name: a column called `type` is still a name
             guard index < words.count else { return [] }
             if words[index].keyword == "TYPE" { return [(.changingColumnType, [table])] }
             if index + 2 < words.count, words[index].keyword == "SET" {
-                if words[index + 1].keyword == "DATA", words[index + 2].keyword == "TYPE" { return [(.changingColumnType, [table])] }
-                if words[index + 1].keyword == "NOT", words[index + 2].keyword == "NULL" { return [(.addingNotNullableField, [table])] }
+                if words[index + 1].keyword == "DATA", words[index + 2].keyword == "TYPE" {
+                    return [(.changingColumnType, [table])]
+                }
+                if words[index + 1].keyword == "NOT", words[index + 2].keyword == "NULL" {
+                    return [(.addingNotNullableField, [table])]
+                }
             }
             return []
         case "RENAME":
@@ -208,7 +227,8 @@ package enum LockRiskClassifier {
             default: return [(.renamingColumn, [table])]
             }
         case "SET":
-            guard words.count > 1, let what = words[1].keyword, ["LOGGED", "UNLOGGED", "TABLESPACE"].contains(what) else { return [] }
+            guard words.count > 1, let what = words[1].keyword, ["LOGGED", "UNLOGGED", "TABLESPACE"].contains(what)
+            else { return [] }
             return [(.rewritingTable, [table])]
         default:
             return []
@@ -220,7 +240,7 @@ package enum LockRiskClassifier {
         var index = 1
         if index < action.count, action[index].keyword == "COLUMN" { index += 1 }
         index = skipIfNotExists(action, at: index)
-        index += 1  // the column name
+        index += 1 // the column name
         guard index < action.count else { return [] }
         let rest = Array(action[index...])
         let words = rest.filter { $0.depth == 0 }
@@ -250,7 +270,9 @@ package enum LockRiskClassifier {
     /// The tokens of a column's `DEFAULT` expression, up to the next column constraint.
     private static func expression(after keyword: String, in tokens: [SQLToken]) -> [SQLToken]? {
         guard let start = tokens.firstIndex(where: { $0.depth == 0 && $0.keyword == keyword }) else { return nil }
-        let stops: Set<String> = ["NOT", "NULL", "CONSTRAINT", "CHECK", "REFERENCES", "UNIQUE", "PRIMARY", "GENERATED", "COLLATE"]
+        let stops: Set<String> = [
+            "NOT", "NULL", "CONSTRAINT", "CHECK", "REFERENCES", "UNIQUE", "PRIMARY", "GENERATED", "COLLATE",
+        ]
         var result: [SQLToken] = []
         for token in tokens[(start + 1)...] {
             if token.depth == 0, let word = token.keyword, stops.contains(word) { break }
@@ -262,7 +284,8 @@ package enum LockRiskClassifier {
     /// Functions a default may call without a rewrite: PostgreSQL 11+ evaluates a non-volatile
     /// default once and stores it in the catalog. Anything else is assumed volatile (as squawk does).
     private static let nonVolatileFunctions: Set<String> = [
-        "NOW", "CURRENT_TIMESTAMP", "CURRENT_DATE", "CURRENT_TIME", "LOCALTIME", "LOCALTIMESTAMP", "TRANSACTION_TIMESTAMP",
+        "NOW", "CURRENT_TIMESTAMP", "CURRENT_DATE", "CURRENT_TIME", "LOCALTIME", "LOCALTIMESTAMP",
+        "TRANSACTION_TIMESTAMP",
         "STATEMENT_TIMESTAMP", "CURRENT_USER", "SESSION_USER", "CURRENT_SCHEMA", "CAST", "ARRAY", "ROW",
         "JSONB_BUILD_OBJECT", "JSON_BUILD_OBJECT", "TO_JSONB", "MAKE_INTERVAL", "COALESCE",
     ]
@@ -270,7 +293,9 @@ package enum LockRiskClassifier {
     /// Whether a default expression calls a function not known to be non-volatile.
     private static func isVolatile(_ expression: [SQLToken]) -> Bool {
         for (index, token) in expression.enumerated() where token.kind == .word {
-            guard index + 1 < expression.count, expression[index + 1].text == "(", let name = token.keyword else { continue }
+            guard index + 1 < expression.count, expression[index + 1].text == "(", let name = token.keyword else {
+                continue
+            }
             // `'x'::varchar(20)`, `CAST(x AS numeric(10, 2))`: a type modifier, not a call.
             if index > 0, expression[index - 1].text == ":" || expression[index - 1].keyword == "AS" { continue }
             if !nonVolatileFunctions.contains(name) { return true }
@@ -295,7 +320,8 @@ package enum LockRiskClassifier {
     }
 
     private static func skipIfExists(_ tokens: [SQLToken], at index: Int) -> Int {
-        index + 1 < tokens.count && tokens[index].keyword == "IF" && tokens[index + 1].keyword == "EXISTS" ? index + 2 : index
+        index + 1 < tokens.count && tokens[index].keyword == "IF" && tokens[index + 1].keyword == "EXISTS"
+            ? index + 2 : index
     }
 
     private static func skipIfNotExists(_ tokens: [SQLToken], at index: Int) -> Int {

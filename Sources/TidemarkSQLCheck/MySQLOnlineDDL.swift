@@ -30,10 +30,17 @@ package enum MySQLOnlineDDL {
         var clauses: [(String, OnlineDDLClass, Bool, String?)] = []
         var table = ""
         if first == "CREATE" || first == "DROP" {
-            guard let indexAt = words.prefix(4).firstIndex(of: "INDEX"), let on = words.firstIndex(of: "ON"), on + 1 < tokens.count else { return nil }
+            guard let indexAt = words.prefix(4).firstIndex(of: "INDEX"), let on = words.firstIndex(of: "ON"),
+                on + 1 < tokens.count
+            else { return nil }
             table = name(tokens, on + 1)
-            let kind = words[..<indexAt].contains("FULLTEXT") ? "FULLTEXT" : words[..<indexAt].contains("SPATIAL") ? "SPATIAL" : ""
-            clauses.append(first == "CREATE" ? addIndex(kind, server) : ("DROP INDEX", server.product == .mariadb ? .inplace : .inplace, true, nil))
+            let kind =
+                words[..<indexAt].contains("FULLTEXT")
+                ? "FULLTEXT" : words[..<indexAt].contains("SPATIAL") ? "SPATIAL" : ""
+            clauses.append(
+                first == "CREATE"
+                    ? addIndex(kind, server)
+                    : ("DROP INDEX", server.product == .mariadb ? .inplace : .inplace, true, nil))
         } else if first == "ALTER" {
             var index = 1
             if index < words.count, words[index] == "ONLINE" || words[index] == "IGNORE" { index += 1 }
@@ -42,12 +49,16 @@ package enum MySQLOnlineDDL {
             if index + 1 < words.count, words[index] == "IF", words[index + 1] == "EXISTS" { index += 2 }
             guard index < tokens.count else { return nil }
             table = name(tokens, index)
-            index += (index + 2 < tokens.count && tokens[index + 1].text == "." && tokens[index + 1].kind == .symbol) ? 3 : 1
+            index +=
+                (index + 2 < tokens.count && tokens[index + 1].text == "." && tokens[index + 1].kind == .symbol) ? 3 : 1
             for clause in MySQLToken.clauses(tokens[index...]) {
                 let clauseWords = clause.map(\.keyword)
                 if ["ALGORITHM", "LOCK"].contains(clauseWords.first) {
                     // ALGORITHM=INSTANT: the server refuses anything costlier, so nothing slow can happen by surprise.
-                    if clauseWords.first == "ALGORITHM", clause.dropFirst().contains(where: { $0.keyword == "INSTANT" }) { return nil }
+                    if clauseWords.first == "ALGORITHM", clause.dropFirst().contains(where: { $0.keyword == "INSTANT" })
+                    {
+                        return nil
+                    }
                     continue
                 }
                 clauses.append(classifyClause(Array(clause), server: server))
@@ -60,14 +71,18 @@ package enum MySQLOnlineDDL {
         let concurrent = clauses.allSatisfy(\.2)
         let caveats = clauses.compactMap(\.3)
         return OnlineDDLFinding(
-            line: 1, endLine: 1, table: table, operations: clauses.map(\.0), onlineClass: worst, concurrentDML: concurrent,
-            safeForm: safeForm(worst, concurrent: concurrent, server: server), caveat: caveats.isEmpty ? nil : caveats.joined(separator: "; "))
+            line: 1, endLine: 1, table: table, operations: clauses.map(\.0), onlineClass: worst,
+            concurrentDML: concurrent,
+            safeForm: safeForm(worst, concurrent: concurrent, server: server),
+            caveat: caveats.isEmpty ? nil : caveats.joined(separator: "; "))
     }
 
     // MARK: - Clauses
 
     private static func name(_ tokens: [MySQLToken], _ index: Int) -> String {
-        if index + 2 < tokens.count, tokens[index + 1].text == ".", tokens[index + 1].kind == .symbol { return tokens[index + 2].text }
+        if index + 2 < tokens.count, tokens[index + 1].text == ".", tokens[index + 1].kind == .symbol {
+            return tokens[index + 2].text
+        }
         return tokens[index].text
     }
 
@@ -79,7 +94,9 @@ package enum MySQLOnlineDDL {
             return concurrent
                 ? "ALGORITHM=INPLACE, LOCK=NONE (the table is still rebuilt: run it off-peak, or with pt-online-schema-change / gh-ost on a big table)"
                 : "ALGORITHM=INPLACE, LOCK=SHARED blocks writes while it rebuilds: use pt-online-schema-change / gh-ost on a big table"
-        case .copy: return "pt-online-schema-change or gh-ost on a big table (COPY blocks writes for the whole copy), or a maintenance window"
+        case .copy:
+            return
+                "pt-online-schema-change or gh-ost on a big table (COPY blocks writes for the whole copy), or a maintenance window"
         }
     }
 
@@ -102,14 +119,20 @@ package enum MySQLOnlineDDL {
 
     private static func addIndex(_ kind: String, _ server: DatabaseServer) -> (String, OnlineDDLClass, Bool, String?) {
         switch kind {
-        case "FULLTEXT": return ("ADD FULLTEXT INDEX", .inplaceRebuild, false, "the first FULLTEXT index of a table rebuilds it (a hidden FTS_DOC_ID column)")
+        case "FULLTEXT":
+            return (
+                "ADD FULLTEXT INDEX", .inplaceRebuild, false,
+                "the first FULLTEXT index of a table rebuilds it (a hidden FTS_DOC_ID column)"
+            )
         case "SPATIAL": return ("ADD SPATIAL INDEX", .inplace, false, nil)
         default: return ("ADD INDEX", .inplace, true, nil)
         }
     }
 
     /// One clause: its name, class, whether DML goes on, and what its class depends on.
-    private static func classifyClause(_ clause: [MySQLToken], server: DatabaseServer) -> (String, OnlineDDLClass, Bool, String?) {
+    private static func classifyClause(_ clause: [MySQLToken], server: DatabaseServer) -> (
+        String, OnlineDDLClass, Bool, String?
+    ) {
         let words = clause.map(\.keyword)
         let verb = words.first ?? ""
         let second = words.dropFirst().first ?? ""
@@ -125,7 +148,9 @@ package enum MySQLOnlineDDL {
             case "FOREIGN": return ("ADD FOREIGN KEY", .copy, false, "INPLACE (no copy) only with foreign_key_checks=0")
             case "CHECK": return ("ADD CHECK", .copy, false, nil)
             case "CONSTRAINT":
-                if words.contains("FOREIGN") { return ("ADD FOREIGN KEY", .copy, false, "INPLACE (no copy) only with foreign_key_checks=0") }
+                if words.contains("FOREIGN") {
+                    return ("ADD FOREIGN KEY", .copy, false, "INPLACE (no copy) only with foreign_key_checks=0")
+                }
                 if words.contains("CHECK") { return ("ADD CHECK", .copy, false, nil) }
                 if words.contains("PRIMARY") { return ("ADD PRIMARY KEY", .inplaceRebuild, true, nil) }
                 if words.contains("UNIQUE") { return addIndex("", server) }
@@ -137,12 +162,18 @@ package enum MySQLOnlineDDL {
                 if words.contains("STORED") || words.contains("PERSISTENT") { return (operation, .copy, false, nil) }
                 if words.contains("VIRTUAL") { return (operation, hasInstant(server) ? .instant : .inplace, true, nil) }
                 let positioned = words.contains("FIRST") || words.contains("AFTER")
-                return (operation, instantAddColumn(server, positioned: positioned) ? .instant : .inplaceRebuild, true, nil)
+                return (
+                    operation, instantAddColumn(server, positioned: positioned) ? .instant : .inplaceRebuild, true, nil
+                )
             }
         case "DROP":
             switch second {
             case "INDEX", "KEY": return ("DROP INDEX", .inplace, true, nil)
-            case "PRIMARY": return ("DROP PRIMARY KEY", .copy, false, "INPLACE with rebuild when a new PRIMARY KEY is added in the same statement")
+            case "PRIMARY":
+                return (
+                    "DROP PRIMARY KEY", .copy, false,
+                    "INPLACE with rebuild when a new PRIMARY KEY is added in the same statement"
+                )
             case "FOREIGN": return ("DROP FOREIGN KEY", metadata, true, nil)
             case "CONSTRAINT", "CHECK": return ("DROP CONSTRAINT", metadata, true, nil)
             default:
@@ -157,11 +188,15 @@ package enum MySQLOnlineDDL {
                 let instant = mariadb ? hasInstant(server) : server.isAtLeast([8, 0, 28])
                 return ("RENAME COLUMN \(word(2))", instant ? .instant : .inplace, true, nil)
             }
-            if second == "INDEX" || second == "KEY" { return ("RENAME INDEX", mariadb && hasInstant(server) ? .instant : .inplace, true, nil) }
+            if second == "INDEX" || second == "KEY" {
+                return ("RENAME INDEX", mariadb && hasInstant(server) ? .instant : .inplace, true, nil)
+            }
             return ("RENAME TABLE", hasInstant(server) ? .instant : .inplace, true, nil)
         case "ALTER":
             let column = second == "COLUMN" ? word(2) : word(1)
-            if words.contains("DEFAULT") { return ("ALTER COLUMN \(column) DEFAULT", hasInstant(server) ? .instant : .inplace, true, nil) }
+            if words.contains("DEFAULT") {
+                return ("ALTER COLUMN \(column) DEFAULT", hasInstant(server) ? .instant : .inplace, true, nil)
+            }
             return ("ALTER COLUMN \(column)", .copy, false, nil)
         case "CHANGE", "MODIFY":
             let column = second == "COLUMN" ? word(2) : word(1)

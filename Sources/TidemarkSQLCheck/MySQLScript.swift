@@ -63,18 +63,19 @@ package enum MySQLScript {
         var line = 1
         var start = 0
         var startLine = 1
-        var sawCode = false  // whether the statement has anything but whitespace and comments
-        var words: [String] = []  // the statement's first words, upper case (to spot compound bodies)
-        var depth = 0  // BEGIN/CASE/IF/LOOP/REPEAT/WHILE … END nesting inside a compound body
+        var sawCode = false // whether the statement has anything but whitespace and comments
+        var words: [String] = [] // the statement's first words, upper case (to spot compound bodies)
+        var depth = 0 // BEGIN/CASE/IF/LOOP/REPEAT/WHILE … END nesting inside a compound body
         var compound = false
-        var pendingEnd = false  // just saw END: the next word may be IF, CASE, LOOP, … (consumed)
+        var pendingEnd = false // just saw END: the next word may be IF, CASE, LOOP, … (consumed)
         // The token before a word inside a compound body: IF, REPEAT and WHILE open a block only
         // where a statement starts (`IF(x > 0) THEN` after `;` is a statement, `SET a = IF(x, 1, 2)`
         // a function call).
         var previous = ""
 
         func finish(at end: Int) {
-            let text = String(String.UnicodeScalarView(chars[start..<end])).trimmingCharacters(in: .whitespacesAndNewlines)
+            let text = String(String.UnicodeScalarView(chars[start..<end])).trimmingCharacters(
+                in: .whitespacesAndNewlines)
             if sawCode && !text.isEmpty { statements.append(Statement(text: text, line: startLine)) }
         }
 
@@ -83,8 +84,15 @@ package enum MySQLScript {
             let next: Unicode.Scalar? = index + 1 < chars.count ? chars[index + 1] : nil
             if !sawCode {
                 // Statement start: skip whitespace and comments so its line is its first code.
-                if c == "\n" { line += 1; index += 1; continue }
-                if c.properties.isWhitespace { index += 1; continue }
+                if c == "\n" {
+                    line += 1
+                    index += 1
+                    continue
+                }
+                if c.properties.isWhitespace {
+                    index += 1
+                    continue
+                }
             }
             switch c {
             case "\n":
@@ -96,9 +104,15 @@ package enum MySQLScript {
                 while index < chars.count {
                     let d = chars[index]
                     if d == "\n" { line += 1 }
-                    if d == "\\" && c != "`" { index += 2; continue }
+                    if d == "\\" && c != "`" {
+                        index += 2
+                        continue
+                    }
                     if d == c {
-                        if index + 1 < chars.count && chars[index + 1] == c { index += 2; continue }
+                        if index + 1 < chars.count && chars[index + 1] == c {
+                            index += 2
+                            continue
+                        }
                         break
                     }
                     index += 1
@@ -112,7 +126,9 @@ package enum MySQLScript {
                 let executable = index + 2 < chars.count && chars[index + 2] == "!"
                 if executable && !sawCode { begin(&start, &startLine, index, line, &sawCode) }
                 index += 2
-                while index < chars.count && !(chars[index] == "*" && index + 1 < chars.count && chars[index + 1] == "/") {
+                while index < chars.count
+                    && !(chars[index] == "*" && index + 1 < chars.count && chars[index + 1] == "/")
+                {
                     if chars[index] == "\n" { line += 1 }
                     index += 1
                 }
@@ -148,13 +164,14 @@ package enum MySQLScript {
                                 continue
                             }
                         }
-                        let startsStatement = ["", ";", ":", "BEGIN", "THEN", "ELSE", "DO", "LOOP", "REPEAT"].contains(previous)
+                        let startsStatement = ["", ";", ":", "BEGIN", "THEN", "ELSE", "DO", "LOOP", "REPEAT"].contains(
+                            previous)
                         switch upper {
                         case "BEGIN":
                             // BEGIN opens a block unless it is `BEGIN WORK` (a transaction).
                             if following.map({ !$0.uppercased().hasPrefix("WORK") }) ?? true { depth += 1 }
                         case "CASE":
-                            depth += 1  // a CASE expression ends with END too
+                            depth += 1 // a CASE expression ends with END too
                         case "LOOP":
                             if startsStatement { depth += 1 }
                         case "IF", "REPEAT", "WHILE":
@@ -169,7 +186,11 @@ package enum MySQLScript {
                     }
                     index += word.unicodeScalars.count
                 } else {
-                    if compound && (c == ";" || c == ":") { previous = String(c) } else if compound && !c.properties.isWhitespace { previous = "?" }
+                    if compound && (c == ";" || c == ":") {
+                        previous = String(c)
+                    } else if compound && !c.properties.isWhitespace {
+                        previous = "?"
+                    }
                     index += 1
                 }
             }
@@ -180,7 +201,8 @@ package enum MySQLScript {
 
     /// A cheap first look: whether `script` mentions ALTER or INDEX at all (before splitting it).
     package static func mayHaveDDL(_ script: String) -> Bool {
-        script.range(of: "alter", options: .caseInsensitive) != nil || script.range(of: "index", options: .caseInsensitive) != nil
+        script.range(of: "alter", options: .caseInsensitive) != nil
+            || script.range(of: "index", options: .caseInsensitive) != nil
     }
 
     /// Whether every statement is DML, so the step may run in one transaction.
@@ -190,7 +212,9 @@ package enum MySQLScript {
 
     // MARK: - Helpers
 
-    private static func begin(_ start: inout Int, _ startLine: inout Int, _ index: Int, _ line: Int, _ sawCode: inout Bool) {
+    private static func begin(
+        _ start: inout Int, _ startLine: inout Int, _ index: Int, _ line: Int, _ sawCode: inout Bool
+    ) {
         start = index
         startLine = line
         sawCode = true
@@ -208,7 +232,10 @@ package enum MySQLScript {
 
     private static func leadingWord(_ chars: [Unicode.Scalar], at index: Int) -> String {
         var end = index
-        while end < chars.count, chars[end].properties.isAlphabetic || chars[end].properties.numericType != nil || chars[end] == "_" || chars[end] == "$" {
+        while end < chars.count,
+            chars[end].properties.isAlphabetic || chars[end].properties.numericType != nil || chars[end] == "_"
+                || chars[end] == "$"
+        {
             end += 1
         }
         return String(String.UnicodeScalarView(chars[index..<end]))
@@ -236,7 +263,10 @@ package enum MySQLScript {
             if scalar.properties.isAlphabetic || scalar == "_" {
                 current.unicodeScalars.append(scalar)
             } else {
-                if !current.isEmpty { words.append(current.uppercased()); current = "" }
+                if !current.isEmpty {
+                    words.append(current.uppercased())
+                    current = ""
+                }
                 if words.count >= count || !(scalar.properties.isWhitespace) { break }
             }
         }

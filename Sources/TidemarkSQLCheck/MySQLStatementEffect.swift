@@ -30,18 +30,27 @@ package struct MySQLToken: Sendable, Hashable {
         var tokens: [MySQLToken] = []
         var depth = 0
         var index = 0
-        func isWord(_ c: Unicode.Scalar) -> Bool { c.properties.isAlphabetic || c.properties.numericType != nil || c == "_" || c == "$" || c.value > 0x7F }
+        func isWord(_ c: Unicode.Scalar) -> Bool {
+            c.properties.isAlphabetic || c.properties.numericType != nil || c == "_" || c == "$" || c.value > 0x7F
+        }
         while index < chars.count {
             let c = chars[index]
             let next: Unicode.Scalar? = index + 1 < chars.count ? chars[index + 1] : nil
-            if c.properties.isWhitespace { index += 1; continue }
-            if c == "#" || (c == "-" && next == "-" && (index + 2 >= chars.count || chars[index + 2].properties.isWhitespace)) {
+            if c.properties.isWhitespace {
+                index += 1
+                continue
+            }
+            if c == "#"
+                || (c == "-" && next == "-" && (index + 2 >= chars.count || chars[index + 2].properties.isWhitespace))
+            {
                 while index < chars.count && chars[index] != "\n" { index += 1 }
                 continue
             }
             if c == "/" && next == "*" {
                 index += 2
-                while index < chars.count && !(chars[index] == "*" && index + 1 < chars.count && chars[index + 1] == "/") { index += 1 }
+                while index < chars.count
+                    && !(chars[index] == "*" && index + 1 < chars.count && chars[index + 1] == "/")
+                { index += 1 }
                 index += 2
                 continue
             }
@@ -50,9 +59,17 @@ package struct MySQLToken: Sendable, Hashable {
                 index += 1
                 while index < chars.count {
                     let d = chars[index]
-                    if d == "\\" && c != "`" && index + 1 < chars.count { text.append(chars[index + 1]); index += 2; continue }
+                    if d == "\\" && c != "`" && index + 1 < chars.count {
+                        text.append(chars[index + 1])
+                        index += 2
+                        continue
+                    }
                     if d == c {
-                        if index + 1 < chars.count && chars[index + 1] == c { text.append(c); index += 2; continue }
+                        if index + 1 < chars.count && chars[index + 1] == c {
+                            text.append(c)
+                            index += 2
+                            continue
+                        }
                         break
                     }
                     text.append(d)
@@ -64,7 +81,10 @@ package struct MySQLToken: Sendable, Hashable {
             }
             if isWord(c) {
                 var text = String.UnicodeScalarView()
-                while index < chars.count && isWord(chars[index]) { text.append(chars[index]); index += 1 }
+                while index < chars.count && isWord(chars[index]) {
+                    text.append(chars[index])
+                    index += 1
+                }
                 tokens.append(MySQLToken(kind: .word, text: String(text), depth: depth))
                 continue
             }
@@ -80,7 +100,8 @@ package struct MySQLToken: Sendable, Hashable {
     package static func clauses(_ tokens: ArraySlice<MySQLToken>) -> [ArraySlice<MySQLToken>] {
         var result: [ArraySlice<MySQLToken>] = []
         var start = tokens.startIndex
-        for index in tokens.indices where tokens[index].kind == .symbol && tokens[index].text == "," && tokens[index].depth == 0 {
+        for index in tokens.indices
+        where tokens[index].kind == .symbol && tokens[index].text == "," && tokens[index].depth == 0 {
             result.append(tokens[start..<index])
             start = index + 1
         }
@@ -162,15 +183,20 @@ package struct MySQLStatementEffect: Sendable, Hashable {
             var changes: [Change] = []
             var inverses: [String] = []
             var index = 2
-            while let (from, afterFrom) = name(tokens, index), afterFrom < tokens.count, tokens[afterFrom].keyword == "TO",
+            while let (from, afterFrom) = name(tokens, index), afterFrom < tokens.count,
+                tokens[afterFrom].keyword == "TO",
                 let (to, afterTo) = name(tokens, afterFrom + 1)
             {
-                changes += [Change(object: "table \(from)", present: false), Change(object: "table \(to)", present: true)]
+                changes += [
+                    Change(object: "table \(from)", present: false), Change(object: "table \(to)", present: true),
+                ]
                 inverses.insert("\(q(to)) TO \(q(from))", at: 0)
                 index = afterTo
                 if index < tokens.count, tokens[index].text == "," { index += 1 } else { break }
             }
-            return changes.isEmpty ? nil : MySQLStatementEffect(changes: changes, inverse: "RENAME TABLE " + inverses.joined(separator: ", "))
+            return changes.isEmpty
+                ? nil
+                : MySQLStatementEffect(changes: changes, inverse: "RENAME TABLE " + inverses.joined(separator: ", "))
         default: return nil
         }
     }
@@ -182,7 +208,10 @@ package struct MySQLStatementEffect: Sendable, Hashable {
         var kind = ""
         while index < tokens.count {
             let word = tokens[index].keyword
-            if ["TABLE", "INDEX", "VIEW", "TRIGGER", "PROCEDURE", "FUNCTION", "EVENT"].contains(word) { kind = word; break }
+            if ["TABLE", "INDEX", "VIEW", "TRIGGER", "PROCEDURE", "FUNCTION", "EVENT"].contains(word) {
+                kind = word
+                break
+            }
             if word == "TEMPORARY" || word == "DATABASE" || word == "SCHEMA" || word == "USER" { return nil }
             index += 1
         }
@@ -192,14 +221,21 @@ package struct MySQLStatementEffect: Sendable, Hashable {
         switch kind {
         case "TABLE":
             // CREATE TABLE … LIKE / SELECT makes a table too.
-            return MySQLStatementEffect(changes: [Change(object: "table \(object)", present: true)], inverse: replaces ? nil : "DROP TABLE \(q(object))")
-        case "INDEX":
-            guard after < tokens.count, tokens[after].keyword == "ON", let (table, _) = name(tokens, after + 1) else { return nil }
             return MySQLStatementEffect(
-                changes: [Change(object: "index \(table).\(object)", present: true)], inverse: "DROP INDEX \(q(object)) ON \(q(table))")
+                changes: [Change(object: "table \(object)", present: true)],
+                inverse: replaces ? nil : "DROP TABLE \(q(object))")
+        case "INDEX":
+            guard after < tokens.count, tokens[after].keyword == "ON", let (table, _) = name(tokens, after + 1) else {
+                return nil
+            }
+            return MySQLStatementEffect(
+                changes: [Change(object: "index \(table).\(object)", present: true)],
+                inverse: "DROP INDEX \(q(object)) ON \(q(table))")
         default:
             let lowered = kind.lowercased()
-            return MySQLStatementEffect(changes: [Change(object: "\(lowered) \(object)", present: true)], inverse: replaces ? nil : "DROP \(kind) \(q(object))")
+            return MySQLStatementEffect(
+                changes: [Change(object: "\(lowered) \(object)", present: true)],
+                inverse: replaces ? nil : "DROP \(kind) \(q(object))")
         }
     }
 
@@ -220,10 +256,12 @@ package struct MySQLStatementEffect: Sendable, Hashable {
             guard let (object, after) = name(tokens, index), after < tokens.count, tokens[after].keyword == "ON",
                 let (table, _) = name(tokens, after + 1)
             else { return nil }
-            return MySQLStatementEffect(changes: [Change(object: "index \(table).\(object)", present: false)], inverse: nil)
+            return MySQLStatementEffect(
+                changes: [Change(object: "index \(table).\(object)", present: false)], inverse: nil)
         case "VIEW", "TRIGGER", "PROCEDURE", "FUNCTION", "EVENT":
             guard let (object, _) = name(tokens, index) else { return nil }
-            return MySQLStatementEffect(changes: [Change(object: "\(kind.lowercased()) \(object)", present: false)], inverse: nil)
+            return MySQLStatementEffect(
+                changes: [Change(object: "\(kind.lowercased()) \(object)", present: false)], inverse: nil)
         default:
             return nil
         }
@@ -254,7 +292,9 @@ package struct MySQLStatementEffect: Sendable, Hashable {
     private static func alterClause(_ words: [MySQLToken], table: String) -> ([Change], String?)? {
         guard let verb = words.first?.keyword else { return nil }
         func indexName(_ index: Int) -> String? {
-            guard index < words.count, words[index].isName, !["USING", "ON"].contains(words[index].keyword) else { return nil }
+            guard index < words.count, words[index].isName, !["USING", "ON"].contains(words[index].keyword) else {
+                return nil
+            }
             return words[index].text
         }
         switch verb {
@@ -264,16 +304,29 @@ package struct MySQLStatementEffect: Sendable, Hashable {
             if second == "CONSTRAINT" {
                 index += 1
                 var constraint: String?
-                if index < words.count, words[index].isName, !["FOREIGN", "UNIQUE", "CHECK", "PRIMARY"].contains(words[index].keyword) {
+                if index < words.count, words[index].isName,
+                    !["FOREIGN", "UNIQUE", "CHECK", "PRIMARY"].contains(words[index].keyword)
+                {
                     constraint = words[index].text
                     index += 1
                 }
                 let kind = index < words.count ? words[index].keyword : ""
                 guard let constraint else { return nil }
                 switch kind {
-                case "FOREIGN": return ([Change(object: "constraint \(table).\(constraint)", present: true)], "DROP FOREIGN KEY \(q(constraint))")
-                case "UNIQUE": return ([Change(object: "index \(table).\(constraint)", present: true)], "DROP INDEX \(q(constraint))")
-                case "CHECK": return ([Change(object: "check \(table).\(constraint)", present: true)], "DROP CONSTRAINT \(q(constraint))")
+                case "FOREIGN":
+                    return (
+                        [Change(object: "constraint \(table).\(constraint)", present: true)],
+                        "DROP FOREIGN KEY \(q(constraint))"
+                    )
+                case "UNIQUE":
+                    return (
+                        [Change(object: "index \(table).\(constraint)", present: true)], "DROP INDEX \(q(constraint))"
+                    )
+                case "CHECK":
+                    return (
+                        [Change(object: "check \(table).\(constraint)", present: true)],
+                        "DROP CONSTRAINT \(q(constraint))"
+                    )
                 default: return nil
                 }
             }
@@ -321,28 +374,42 @@ package struct MySQLStatementEffect: Sendable, Hashable {
             if second == "COLUMN", words.count >= 5, words[3].keyword == "TO" {
                 let (from, to) = (words[2].text, words[4].text)
                 return (
-                    [Change(object: "column \(table).\(from)", present: false), Change(object: "column \(table).\(to)", present: true)],
+                    [
+                        Change(object: "column \(table).\(from)", present: false),
+                        Change(object: "column \(table).\(to)", present: true),
+                    ],
                     "RENAME COLUMN \(q(to)) TO \(q(from))"
                 )
             }
             if second == "INDEX" || second == "KEY", words.count >= 5, words[3].keyword == "TO" {
                 let (from, to) = (words[2].text, words[4].text)
                 return (
-                    [Change(object: "index \(table).\(from)", present: false), Change(object: "index \(table).\(to)", present: true)],
+                    [
+                        Change(object: "index \(table).\(from)", present: false),
+                        Change(object: "index \(table).\(to)", present: true),
+                    ],
                     "RENAME INDEX \(q(to)) TO \(q(from))"
                 )
             }
             let at = (second == "TO" || second == "AS") ? 2 : 1
             guard let (to, _) = name(words, at) else { return nil }
-            return ([Change(object: "table \(table)", present: false), Change(object: "table \(to)", present: true)], "RENAME TO \(q(table))")
+            return (
+                [Change(object: "table \(table)", present: false), Change(object: "table \(to)", present: true)],
+                "RENAME TO \(q(table))"
+            )
         case "CHANGE":
             var index = 1
             if index < words.count, words[index].keyword == "COLUMN" { index += 1 }
             index = skip(words, index, ["IF", "EXISTS"])
             guard index + 1 < words.count, words[index].isName, words[index + 1].isName else { return nil }
             let (from, to) = (words[index].text, words[index + 1].text)
-            guard from.lowercased() != to.lowercased() else { return nil }  // a type change: not visible as presence
-            return ([Change(object: "column \(table).\(from)", present: false), Change(object: "column \(table).\(to)", present: true)], nil)
+            guard from.lowercased() != to.lowercased() else { return nil } // a type change: not visible as presence
+            return (
+                [
+                    Change(object: "column \(table).\(from)", present: false),
+                    Change(object: "column \(table).\(to)", present: true),
+                ], nil
+            )
         default:
             return nil
         }

@@ -61,10 +61,14 @@ package enum SQLLexer {
                 var depth = 0
                 var scan = index
                 repeat {
-                    if bytes[scan] == UInt8(ascii: "/") && scan + 1 < bytes.count && bytes[scan + 1] == UInt8(ascii: "*") {
+                    if bytes[scan] == UInt8(ascii: "/") && scan + 1 < bytes.count
+                        && bytes[scan + 1] == UInt8(ascii: "*")
+                    {
                         depth += 1
                         scan += 2
-                    } else if bytes[scan] == UInt8(ascii: "*") && scan + 1 < bytes.count && bytes[scan + 1] == UInt8(ascii: "/") {
+                    } else if bytes[scan] == UInt8(ascii: "*") && scan + 1 < bytes.count
+                        && bytes[scan + 1] == UInt8(ascii: "/")
+                    {
                         depth -= 1
                         scan += 2
                     } else {
@@ -75,7 +79,8 @@ package enum SQLLexer {
             } else if byte == UInt8(ascii: "'") || byte == UInt8(ascii: "\"") {
                 // E'…' allows backslash escapes; every quoted text doubles its quote to escape it.
                 let backslashEscapes =
-                    byte == UInt8(ascii: "'") && tokens.last.map { $0.kind == .word && $0.end == start && $0.text.uppercased() == "E" } == true
+                    byte == UInt8(ascii: "'")
+                    && tokens.last.map { $0.kind == .word && $0.end == start && $0.text.uppercased() == "E" } == true
                 var scan = index + 1
                 while scan < bytes.count {
                     if backslashEscapes && bytes[scan] == UInt8(ascii: "\\") {
@@ -93,9 +98,15 @@ package enum SQLLexer {
                 }
                 advance(to: scan + 1)
                 if backslashEscapes, let prefix = tokens.popLast() {
-                    tokens.append(SQLToken(kind: .quoted, text: text(prefix.start..<index), keyword: nil, line: prefix.line, start: prefix.start, end: index))
+                    tokens.append(
+                        SQLToken(
+                            kind: .quoted, text: text(prefix.start..<index), keyword: nil, line: prefix.line,
+                            start: prefix.start, end: index))
                 } else {
-                    tokens.append(SQLToken(kind: .quoted, text: text(start..<index), keyword: nil, line: startLine, start: start, end: index))
+                    tokens.append(
+                        SQLToken(
+                            kind: .quoted, text: text(start..<index), keyword: nil, line: startLine, start: start,
+                            end: index))
                 }
             } else if byte == UInt8(ascii: "$"), let tagEnd = dollarTagEnd(bytes, from: index) {
                 let tag = Array(bytes[index...tagEnd])
@@ -109,17 +120,25 @@ package enum SQLLexer {
                     scan += 1
                 }
                 advance(to: end)
-                tokens.append(SQLToken(kind: .dollarQuoted, text: text(start..<index), keyword: nil, line: startLine, start: start, end: index))
+                tokens.append(
+                    SQLToken(
+                        kind: .dollarQuoted, text: text(start..<index), keyword: nil, line: startLine, start: start,
+                        end: index))
             } else if isWordByte(byte) {
                 // `$` continues a word (`a$b`), but never starts one: there it opens a dollar quote.
                 var scan = index + 1
                 while scan < bytes.count && (isWordByte(bytes[scan]) || bytes[scan] == UInt8(ascii: "$")) { scan += 1 }
                 advance(to: scan)
                 let word = text(start..<index)
-                tokens.append(SQLToken(kind: .word, text: word, keyword: word.uppercased(), line: startLine, start: start, end: index))
+                tokens.append(
+                    SQLToken(
+                        kind: .word, text: word, keyword: word.uppercased(), line: startLine, start: start, end: index))
             } else {
                 advance(to: index + 1)
-                tokens.append(SQLToken(kind: .punctuation, text: text(start..<index), keyword: nil, line: startLine, start: start, end: index))
+                tokens.append(
+                    SQLToken(
+                        kind: .punctuation, text: text(start..<index), keyword: nil, line: startLine, start: start,
+                        end: index))
             }
         }
         return tokens

@@ -42,7 +42,7 @@ package enum SQLScanner {
         var result: [Statement] = []
         var current: [SQLToken] = []
         var depth = 0
-        var atomicDepth = 0  // inside CREATE FUNCTION … BEGIN ATOMIC … END
+        var atomicDepth = 0 // inside CREATE FUNCTION … BEGIN ATOMIC … END
         var words: [String] = []
 
         func finish(endingAt end: Int) {
@@ -65,7 +65,9 @@ package enum SQLScanner {
             case .word, .punctuation: break
             }
             keywords += current.lazy.compactMap(\.keyword).prefix(max(0, keywordLimit - keywords.count))
-            result.append(Statement(text: text, line: first.line, keywords: Array(keywords.prefix(keywordLimit)), tokens: current))
+            result.append(
+                Statement(text: text, line: first.line, keywords: Array(keywords.prefix(keywordLimit)), tokens: current)
+            )
         }
 
         for var token in SQLLexer.tokens(in: sql) {
@@ -78,7 +80,8 @@ package enum SQLScanner {
             if token.kind == .punctuation && token.text == "(" { depth += 1 }
             if let keyword = token.keyword {
                 // Track BEGIN ATOMIC … END so its inner semicolons do not split the statement.
-                if keyword == "ATOMIC", words.last == "BEGIN", words.contains("FUNCTION") || words.contains("PROCEDURE") {
+                if keyword == "ATOMIC", words.last == "BEGIN", words.contains("FUNCTION") || words.contains("PROCEDURE")
+                {
                     atomicDepth += 1
                 } else if keyword == "END", atomicDepth > 0 {
                     atomicDepth -= 1

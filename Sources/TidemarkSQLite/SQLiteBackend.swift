@@ -17,7 +17,8 @@ package struct SQLiteBackend: Backend {
 
     /// Opens `target`'s database file (read-only never creates it). Blocks: call it on an
     /// executor-owned thread.
-    package func connect(to target: Target, access: ConnectionAccess, timeouts: Timeouts, logger: Logger) throws(BackendError)
+    package func connect(to target: Target, access: ConnectionAccess, timeouts: Timeouts, logger: Logger)
+        throws(BackendError)
         -> any BackendConnection
     {
         try SQLiteConnection(target: target, access: access, timeouts: timeouts, logger: logger)
@@ -63,7 +64,8 @@ package struct SQLiteBackend: Backend {
         // sqlite3_open_v2 hands back a handle even on failure; it must be closed either way.
         defer { sqlite3_close_v2(handle) }
         guard openCode == SQLITE_OK, let handle else {
-            throw .queryFailed(target: target.name, message: "cannot open \(path): \(SQLiteError.text(of: openCode))", sqlState: nil)
+            throw .queryFailed(
+                target: target.name, message: "cannot open \(path): \(SQLiteError.text(of: openCode))", sqlState: nil)
         }
         sqlite3_busy_timeout(handle, 5_000)
         var statement: OpaquePointer?

@@ -11,10 +11,13 @@ extension SQLiteBackend: BackupCapableBackend {
 
     /// Copies the target's database to `path` with SQLite's online backup API: a consistent
     /// copy even while other connections read, page by page, without stopping them.
-    package func backup(_ target: Target, to path: String, timeouts: Timeouts, logger: Logger) throws(BackendError) -> BackupRecord {
+    package func backup(_ target: Target, to path: String, timeouts: Timeouts, logger: Logger) throws(BackendError)
+        -> BackupRecord
+    {
         let source = try Self.databasePath(of: target)
         guard FileManager.default.fileExists(atPath: source) else {
-            throw .backupFailed(target: target.name, message: "cannot back up \(source): the database file does not exist.")
+            throw .backupFailed(
+                target: target.name, message: "cannot back up \(source): the database file does not exist.")
         }
         let partial = try BackupFile.prepare(path, target: target.name)
         do throws(BackendError) {
@@ -25,7 +28,8 @@ extension SQLiteBackend: BackupCapableBackend {
             throw error
         }
         logger.info("backup written", metadata: ["target": "\(target.name)", "path": "\(path)"])
-        return BackupRecord(target: target.name, path: path, method: "sqlite3 online backup", bytes: BackupFile.size(of: path))
+        return BackupRecord(
+            target: target.name, path: path, method: "sqlite3 online backup", bytes: BackupFile.size(of: path))
     }
 
     /// Overwrites the target's database with the backup at `path`, through the same API (the
@@ -40,7 +44,9 @@ extension SQLiteBackend: BackupCapableBackend {
     }
 
     /// Runs `sqlite3_backup_*` from one file to another, waiting for busy pages within the lock timeout.
-    private static func copy(from sourcePath: String, to destinationPath: String, target: Target, timeouts: Timeouts) throws(BackendError) {
+    private static func copy(from sourcePath: String, to destinationPath: String, target: Target, timeouts: Timeouts)
+        throws(BackendError)
+    {
         var sourceHandle: OpaquePointer?
         var destinationHandle: OpaquePointer?
         // sqlite3_open_v2 hands back a handle even on failure; both are closed either way.
@@ -50,17 +56,23 @@ extension SQLiteBackend: BackupCapableBackend {
         }
         let sourceCode = sqlite3_open_v2(sourcePath, &sourceHandle, SQLITE_OPEN_READONLY, nil)
         guard sourceCode == SQLITE_OK, let source = sourceHandle else {
-            throw .backupFailed(target: target.name, message: "cannot open \(sourcePath): \(SQLiteError.text(of: sourceCode))")
+            throw .backupFailed(
+                target: target.name, message: "cannot open \(sourcePath): \(SQLiteError.text(of: sourceCode))")
         }
-        let destinationCode = sqlite3_open_v2(destinationPath, &destinationHandle, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nil)
+        let destinationCode = sqlite3_open_v2(
+            destinationPath, &destinationHandle, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nil)
         guard destinationCode == SQLITE_OK, let destination = destinationHandle else {
-            throw .backupFailed(target: target.name, message: "cannot open \(destinationPath): \(SQLiteError.text(of: destinationCode))")
+            throw .backupFailed(
+                target: target.name, message: "cannot open \(destinationPath): \(SQLiteError.text(of: destinationCode))"
+            )
         }
         let wait = Int32(clamping: max(1_000, timeouts.lockTimeout.milliseconds))
         sqlite3_busy_timeout(source, wait)
         sqlite3_busy_timeout(destination, wait)
         guard let backup = sqlite3_backup_init(destination, "main", source, "main") else {
-            throw .backupFailed(target: target.name, message: "cannot copy \(sourcePath) to \(destinationPath): \(SQLiteError.message(of: destination))")
+            throw .backupFailed(
+                target: target.name,
+                message: "cannot copy \(sourcePath) to \(destinationPath): \(SQLiteError.message(of: destination))")
         }
         var code: Int32
         // Busy pages are waited for within the lock timeout, not forever: a backup never waits
@@ -77,7 +89,9 @@ extension SQLiteBackend: BackupCapableBackend {
         guard code == SQLITE_DONE, finish == SQLITE_OK else {
             throw .backupFailed(
                 target: target.name,
-                message: "cannot copy \(sourcePath) to \(destinationPath): \(SQLiteError.text(of: code == SQLITE_DONE ? finish : code))")
+                message:
+                    "cannot copy \(sourcePath) to \(destinationPath): \(SQLiteError.text(of: code == SQLITE_DONE ? finish : code))"
+            )
         }
     }
 }

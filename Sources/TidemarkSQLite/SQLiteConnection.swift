@@ -19,7 +19,9 @@ package final class SQLiteConnection: BackendConnection {
     /// The path, when this connection created the database file.
     package let createdDatabase: String?
     /// The SQLite library linked in: SQLite has no server, the library is the engine.
-    package var databaseServer: DatabaseServer? { DatabaseServer(product: .sqlite, version: String(cString: sqlite3_libversion())) }
+    package var databaseServer: DatabaseServer? {
+        DatabaseServer(product: .sqlite, version: String(cString: sqlite3_libversion()))
+    }
 
     private(set) var handle: OpaquePointer?
     private let watch: SQLiteStatementWatch
@@ -55,7 +57,8 @@ package final class SQLiteConnection: BackendConnection {
                 }
             } catch {
                 throw .connectionFailed(
-                    target: target.name, message: "cannot create the folder \(directory): \(error.localizedDescription)",
+                    target: target.name,
+                    message: "cannot create the folder \(directory): \(error.localizedDescription)",
                     transient: false)
             }
             flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
@@ -68,7 +71,8 @@ package final class SQLiteConnection: BackendConnection {
             // sqlite3_open_v2 allocates a handle even when it fails; it must still be closed.
             sqlite3_close_v2(opened)
             throw .connectionFailed(
-                target: target.name, message: "cannot open \(path): \(message)", transient: SQLiteError.isTransient(openCode))
+                target: target.name, message: "cannot open \(path): \(message)",
+                transient: SQLiteError.isTransient(openCode))
         }
         sqlite3_extended_result_codes(db, 1)
         // Switching to WAL needs a moment of exclusive access; wait for it within the connect timeout.
@@ -88,7 +92,8 @@ package final class SQLiteConnection: BackendConnection {
         let watch = SQLiteStatementWatch(handle: db)
         // The context is unretained: the connection keeps `watch` alive for as long as the
         // handle exists, and removes the handler before closing.
-        sqlite3_progress_handler(db, Self.progressInterval, sqliteProgressHandler, Unmanaged.passUnretained(watch).toOpaque())
+        sqlite3_progress_handler(
+            db, Self.progressInterval, sqliteProgressHandler, Unmanaged.passUnretained(watch).toOpaque())
 
         self.target = target
         self.databasePath = path
@@ -153,7 +158,7 @@ package final class SQLiteConnection: BackendConnection {
         guard !historyIsCurrent else { return }
         do throws(SQLiteFailure) {
             switch try Self.historyShape(db) {
-            case .absent: return  // the row's INSERT names the missing table
+            case .absent: return // the row's INSERT names the missing table
             case .current: break
             case .withoutAttempt, .version1:
                 if let failure = Self.runScript("BEGIN IMMEDIATE", on: db).failure { throw failure }
@@ -168,13 +173,16 @@ package final class SQLiteConnection: BackendConnection {
                     rollbackIfOpen(db)
                     throw failure
                 }
-                logger.notice("upgraded tidemark_history to version 2 (attempt, batch_last_key, batch_rows; written by an older Tidemark)")
+                logger.notice(
+                    "upgraded tidemark_history to version 2 (attempt, batch_last_key, batch_rows; written by an older Tidemark)"
+                )
             }
             historyIsCurrent = true
         } catch {
             throw .queryFailed(
                 target: target.name,
-                message: "cannot upgrade tidemark_history to version 2 (written by an older Tidemark): \(error.message)",
+                message:
+                    "cannot upgrade tidemark_history to version 2 (written by an older Tidemark): \(error.message)",
                 sqlState: nil)
         }
     }
@@ -196,7 +204,8 @@ package final class SQLiteConnection: BackendConnection {
                 try Self.historyEntry(from: row)
             }
         } catch {
-            throw .queryFailed(target: target.name, message: "cannot read tidemark_history: \(error.message)", sqlState: nil)
+            throw .queryFailed(
+                target: target.name, message: "cannot read tidemark_history: \(error.message)", sqlState: nil)
         }
     }
 
@@ -214,7 +223,8 @@ package final class SQLiteConnection: BackendConnection {
         let code = sqlite3_open_v2(path, &handle, SQLITE_OPEN_READONLY, nil)
         defer { sqlite3_close_v2(handle) }
         guard code == SQLITE_OK, let handle else {
-            throw .queryFailed(target: target.name, message: "cannot open \(path): \(SQLiteError.text(of: code))", sqlState: nil)
+            throw .queryFailed(
+                target: target.name, message: "cannot open \(path): \(SQLiteError.text(of: code))", sqlState: nil)
         }
         sqlite3_busy_timeout(handle, 5_000)
         return try Self.readRows(of: table, on: handle, target: target.name)
@@ -228,12 +238,18 @@ package final class SQLiteConnection: BackendConnection {
         return url.deletingLastPathComponent().appendingPathComponent(sibling).path
     }
 
-    private static func readRows(of table: ForeignTable, on db: OpaquePointer, target: String) throws(BackendError) -> [[String?]]? {
+    private static func readRows(of table: ForeignTable, on db: OpaquePointer, target: String) throws(BackendError)
+        -> [[String?]]?
+    {
         do {
-            let found = try query("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1", [.text(table.name)], on: db) { _ in true }
+            let found = try query(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1", [.text(table.name)], on: db
+            ) { _ in true }
             guard !found.isEmpty else { return nil }
             // A missing column must say so: SQLite would read "version" as a string literal.
-            let present = try query("SELECT name FROM pragma_table_info(?1)", [.text(table.name)], on: db) { row in row.optionalText(0) }
+            let present = try query("SELECT name FROM pragma_table_info(?1)", [.text(table.name)], on: db) { row in
+                row.optionalText(0)
+            }
             guard Set(table.columns).isSubset(of: Set(present.compactMap { $0 })) else { return nil }
             let columns = table.columns.map(quoteIdentifier).joined(separator: ", ")
             let count = Int32(table.columns.count)
@@ -241,7 +257,8 @@ package final class SQLiteConnection: BackendConnection {
                 (0..<count).map { row.optionalText($0) }
             }
         } catch {
-            throw .queryFailed(target: target, message: "cannot read \(table.qualifiedName): \(error.message)", sqlState: nil)
+            throw .queryFailed(
+                target: target, message: "cannot read \(table.qualifiedName): \(error.message)", sqlState: nil)
         }
     }
 
@@ -257,7 +274,9 @@ package final class SQLiteConnection: BackendConnection {
         try upgradeHistoryTable(db)
         logger.debug(
             "running step",
-            metadata: ["version": "\(step.version)", "kind": "\(step.kind.rawValue)", "transactional": "\(step.transactional)"])
+            metadata: [
+                "version": "\(step.version)", "kind": "\(step.kind.rawValue)", "transactional": "\(step.transactional)",
+            ])
         let entry: HistoryEntry
         switch step.kind {
         case .skip, .baseline, .repair:
@@ -267,7 +286,8 @@ package final class SQLiteConnection: BackendConnection {
         case .forward, .undo, .compensate:
             entry = step.transactional ? try runInTransaction(step, on: db) : try runAsWritten(step, on: db)
         }
-        logger.debug("step succeeded", metadata: ["version": "\(step.version)", "execution_ms": "\(entry.executionMS)"])
+        logger.debug(
+            "step succeeded", metadata: ["version": "\(step.version)", "execution_ms": "\(entry.executionMS)"])
         return entry
     }
 
@@ -277,14 +297,17 @@ package final class SQLiteConnection: BackendConnection {
         // Whatever happens, no transaction stays open: a verify changes nothing.
         defer { rollbackIfOpen(db) }
         if request.transactional, let failure = Self.runScript("BEGIN", on: db).failure {
-            throw .verifyFailed(target: target.name, version: request.version, script: request.scriptPath, message: failure.message, sqlState: nil)
+            throw .verifyFailed(
+                target: target.name, version: request.version, script: request.scriptPath, message: failure.message,
+                sqlState: nil)
         }
         watch.arm(timeout: timeouts.statementTimeout)
         let outcome = Self.runScript(request.sql, on: db)
         let stop = watch.disarm()
         if let failure = outcome.failure {
             throw .verifyFailed(
-                target: target.name, version: request.version, script: request.scriptPath, message: describe(failure, stop: stop), sqlState: nil)
+                target: target.name, version: request.version, script: request.scriptPath,
+                message: describe(failure, stop: stop), sqlState: nil)
         }
     }
 
@@ -309,7 +332,9 @@ package final class SQLiteConnection: BackendConnection {
         // IMMEDIATE takes the write lock up front (waiting up to busy_timeout), so the script
         // cannot fail half-way with SQLITE_BUSY when it first writes.
         if let failure = Self.runScript("BEGIN IMMEDIATE", on: db).failure {
-            throw stepFailure(step, "cannot begin a transaction: \(failure.message)", dirty: false, busy: SQLiteError.isTransient(failure.code))
+            throw stepFailure(
+                step, "cannot begin a transaction: \(failure.message)", dirty: false,
+                busy: SQLiteError.isTransient(failure.code))
         }
         watch.arm(timeout: timeouts.statementTimeout)
         let outcome = Self.runScript(step.sql, on: db, tracksTransaction: true)
@@ -323,13 +348,15 @@ package final class SQLiteConnection: BackendConnection {
             var message =
                 "the script ended Tidemark's transaction itself (its own COMMIT, ROLLBACK or END); mark it `-- tidemark:no-transaction`"
             if let failure = outcome.failure { message += "; then \(describe(failure, stop: stop))" }
-            recordFailedRow(step, startedAt: started, executionMS: executionMS, transactional: false, error: message, on: db)
+            recordFailedRow(
+                step, startedAt: started, executionMS: executionMS, transactional: false, error: message, on: db)
             throw stepFailure(step, message, dirty: true)
         }
         if let failure = outcome.failure {
             rollbackIfOpen(db)
             let message = describe(failure, stop: stop)
-            recordFailedRow(step, startedAt: started, executionMS: executionMS, transactional: true, error: message, on: db)
+            recordFailedRow(
+                step, startedAt: started, executionMS: executionMS, transactional: true, error: message, on: db)
             if stop == .cancelled { throw .cancelled(target: target.name, version: step.version) }
             throw stepFailure(step, message, dirty: false, busy: stop == nil && SQLiteError.isTransient(failure.code))
         }
@@ -344,7 +371,8 @@ package final class SQLiteConnection: BackendConnection {
         } catch {
             rollbackIfOpen(db)
             let message = "cannot commit the step and its history row: \(error.message)"
-            recordFailedRow(step, startedAt: started, executionMS: executionMS, transactional: true, error: message, on: db)
+            recordFailedRow(
+                step, startedAt: started, executionMS: executionMS, transactional: true, error: message, on: db)
             throw stepFailure(step, message, dirty: false)
         }
         return entry
@@ -371,7 +399,7 @@ package final class SQLiteConnection: BackendConnection {
             let progress = StatementProgress(
                 completed: outcome.completed, total: SQLScanner.statements(in: step.sql).count, line: failure.line ?? 1)
             var unplaced = failure
-            unplaced.line = nil  // the progress names the line
+            unplaced.line = nil // the progress names the line
             return "\(progress): \(describe(unplaced, stop: stop))"
         }
         if sqlite3_get_autocommit(db) == 0 {
@@ -397,7 +425,8 @@ package final class SQLiteConnection: BackendConnection {
         entry.success = true
         if let updateFailure = update(entry, on: db) {
             throw stepFailure(
-                step, "the script ran but its history row could not be completed: \(updateFailure.message)", dirty: true)
+                step, "the script ran but its history row could not be completed: \(updateFailure.message)", dirty: true
+            )
         }
         return entry
     }
@@ -408,22 +437,33 @@ package final class SQLiteConnection: BackendConnection {
         let db = try openHandle()
         do {
             let exists = try Self.query(
-                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1 COLLATE NOCASE", [.text(spec.table)], on: db
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1 COLLATE NOCASE", [.text(spec.table)],
+                on: db
             ) { _ in true }
             guard !exists.isEmpty else {
-                return .unusable(problem: "table \(spec.table) does not exist here; create it before this version, or correct table= in the directive")
+                return .unusable(
+                    problem:
+                        "table \(spec.table) does not exist here; create it before this version, or correct table= in the directive"
+                )
             }
             let columns = try Self.query(
-                "SELECT type, pk FROM pragma_table_info(?1) WHERE name = ?2 COLLATE NOCASE", [.text(spec.table), .text(spec.key)], on: db
+                "SELECT type, pk FROM pragma_table_info(?1) WHERE name = ?2 COLLATE NOCASE",
+                [.text(spec.table), .text(spec.key)], on: db
             ) { row in (row.text(0), row.integer(1)) }
             guard let column = columns.first else {
-                return .unusable(problem: "table \(spec.table) has no column \(spec.key); correct key= in the directive")
+                return .unusable(
+                    problem: "table \(spec.table) has no column \(spec.key); correct key= in the directive")
             }
             // SQLite's integer affinity: a declared type containing INT.
             guard column.0.uppercased().contains("INT") else {
-                return .unusable(problem: "key \(spec.table).\(spec.key) is \(column.0.isEmpty ? "untyped" : column.0), not an integer; batch on an integer key (the INTEGER PRIMARY KEY, or a unique integer column)")
+                return .unusable(
+                    problem:
+                        "key \(spec.table).\(spec.key) is \(column.0.isEmpty ? "untyped" : column.0), not an integer; batch on an integer key (the INTEGER PRIMARY KEY, or a unique integer column)"
+                )
             }
-            let primaryKeyColumns = try Self.query("SELECT count(*) FROM pragma_table_info(?1) WHERE pk > 0", [.text(spec.table)], on: db) { $0.integer(0) }
+            let primaryKeyColumns = try Self.query(
+                "SELECT count(*) FROM pragma_table_info(?1) WHERE pk > 0", [.text(spec.table)], on: db
+            ) { $0.integer(0) }
             // An INTEGER PRIMARY KEY is the rowid itself: the table is its index.
             let isRowID = column.1 == 1 && primaryKeyColumns.first == 1 && column.0.uppercased() == "INTEGER"
             let uniqueIndexes = try Self.query(
@@ -435,15 +475,22 @@ package final class SQLiteConnection: BackendConnection {
                 """, [.text(spec.table), .text(spec.key)], on: db
             ) { $0.integer(0) }
             guard isRowID || (uniqueIndexes.first ?? 0) > 0 else {
-                return .unusable(problem: "key \(spec.table).\(spec.key) has no unique index of its own, so batches cannot be found by walking an index; create one (CREATE UNIQUE INDEX …) in an earlier version")
+                return .unusable(
+                    problem:
+                        "key \(spec.table).\(spec.key) has no unique index of its own, so batches cannot be found by walking an index; create one (CREATE UNIQUE INDEX …) in an earlier version"
+                )
             }
             let key = Self.quoteIdentifier(spec.key)
-            let bounds = try Self.query("SELECT min(\(key)), max(\(key)) FROM \(Self.quoteIdentifier(spec.table))", on: db) { row in
+            let bounds = try Self.query(
+                "SELECT min(\(key)), max(\(key)) FROM \(Self.quoteIdentifier(spec.table))", on: db
+            ) { row in
                 (row.optionalText(0).flatMap { Int64($0) }, row.optionalText(1).flatMap { Int64($0) })
             }
             return .ready(minKey: bounds.first?.0, maxKey: bounds.first?.1)
         } catch {
-            throw .queryFailed(target: target.name, message: "cannot read \(spec.table) for its batches: \(error.message)", sqlState: nil)
+            throw .queryFailed(
+                target: target.name, message: "cannot read \(spec.table) for its batches: \(error.message)",
+                sqlState: nil)
         }
     }
 
@@ -458,11 +505,15 @@ package final class SQLiteConnection: BackendConnection {
             ) { row in row.integer(0) }
             return rows.first
         } catch {
-            throw .queryFailed(target: target.name, message: "cannot find the next batch of \(spec.table): \(error.message)", sqlState: nil)
+            throw .queryFailed(
+                target: target.name, message: "cannot find the next batch of \(spec.table): \(error.message)",
+                sqlState: nil)
         }
     }
 
-    package func beginBatchedStep(_ step: StepRequest, from checkpoint: BatchCheckpoint) throws(BackendError) -> HistoryEntry {
+    package func beginBatchedStep(_ step: StepRequest, from checkpoint: BatchCheckpoint) throws(BackendError)
+        -> HistoryEntry
+    {
         let db = try writableHandle("run version \(step.version)")
         try upgradeHistoryTable(db)
         rollbackIfOpen(db)
@@ -479,8 +530,10 @@ package final class SQLiteConnection: BackendConnection {
                 """,
                 [
                     .text(entry.version), .text(entry.description), .text(entry.kind.rawValue), .text(entry.script),
-                    .text(entry.checksum), .text(entry.runID), .text(entry.appliedBy), .text(SQLiteTimestamp(entry.startedAt).text),
-                    .integer(Int64(entry.attempt)), checkpoint.lastKey.map { .integer($0) } ?? .null, .integer(checkpoint.rows),
+                    .text(entry.checksum), .text(entry.runID), .text(entry.appliedBy),
+                    .text(SQLiteTimestamp(entry.startedAt).text),
+                    .integer(Int64(entry.attempt)), checkpoint.lastKey.map { .integer($0) } ?? .null,
+                    .integer(checkpoint.rows),
                 ], on: db)
             entry.id = sqlite3_last_insert_rowid(db)
         } catch {
@@ -492,7 +545,9 @@ package final class SQLiteConnection: BackendConnection {
     package func runBatch(_ step: StepRequest, row: Int64, start: Int64, end: Int64) throws(BackendError) -> Int64 {
         let db = try writableHandle("run version \(step.version)")
         if let failure = Self.runScript("BEGIN IMMEDIATE", on: db).failure {
-            throw stepFailure(step, "batch \(start)..<\(end): cannot begin a transaction: \(failure.message)", dirty: false, busy: SQLiteError.isTransient(failure.code))
+            throw stepFailure(
+                step, "batch \(start)..<\(end): cannot begin a transaction: \(failure.message)", dirty: false,
+                busy: SQLiteError.isTransient(failure.code))
         }
         watch.arm(timeout: timeouts.statementTimeout)
         let outcome = Self.runScript(BatchStatement.bind(step.sql, start: start, end: end), on: db)
@@ -512,12 +567,16 @@ package final class SQLiteConnection: BackendConnection {
             if let failure = Self.runScript("COMMIT", on: db).failure { throw failure }
         } catch {
             rollbackIfOpen(db)
-            throw stepFailure(step, "batch \(start)..<\(end): cannot commit the batch with its checkpoint: \(error.message)", dirty: false)
+            throw stepFailure(
+                step, "batch \(start)..<\(end): cannot commit the batch with its checkpoint: \(error.message)",
+                dirty: false)
         }
         return changed
     }
 
-    package func finishBatchedStep(row: Int64, success: Bool, executionMS: Int64, error: String?) throws(BackendError) -> HistoryEntry {
+    package func finishBatchedStep(row: Int64, success: Bool, executionMS: Int64, error: String?) throws(BackendError)
+        -> HistoryEntry
+    {
         let db = try writableHandle("finish a batched step")
         do throws(SQLiteFailure) {
             try Self.execute(
@@ -538,7 +597,9 @@ package final class SQLiteConnection: BackendConnection {
             }
             return entry
         } catch {
-            throw .queryFailed(target: target.name, message: "cannot finish the batched step's row \(row): \(error.message)", sqlState: nil)
+            throw .queryFailed(
+                target: target.name, message: "cannot finish the batched step's row \(row): \(error.message)",
+                sqlState: nil)
         }
     }
 
@@ -549,7 +610,8 @@ package final class SQLiteConnection: BackendConnection {
         HistoryEntry(
             id: 0, version: step.version, description: step.description, kind: step.kind, script: step.scriptPath,
             checksum: step.checksum, runID: step.runID, appliedBy: step.appliedBy, startedAt: startedAt.date,
-            finishedAt: nil, executionMS: 0, success: false, transactional: step.transactional, error: nil, attempt: step.attempt)
+            finishedAt: nil, executionMS: 0, success: false, transactional: step.transactional, error: nil,
+            attempt: step.attempt)
     }
 
     /// Records a failed step in its own (autocommit) transaction; a failure here is logged, not
@@ -597,7 +659,8 @@ package final class SQLiteConnection: BackendConnection {
     private func stepFailure(_ step: StepRequest, _ message: String, dirty: Bool, busy: Bool = false) -> BackendError {
         logger.debug("step failed", metadata: ["version": "\(step.version)", "error": "\(message)"])
         return .stepFailed(
-            target: target.name, version: step.version, kind: step.kind, message: message, sqlState: busy ? "SQLITE_BUSY" : nil,
+            target: target.name, version: step.version, kind: step.kind, message: message,
+            sqlState: busy ? "SQLITE_BUSY" : nil,
             dirty: dirty)
     }
 

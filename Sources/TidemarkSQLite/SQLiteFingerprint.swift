@@ -20,7 +20,9 @@ extension SQLiteConnection {
                 WHERE name NOT LIKE 'sqlite_%' AND tbl_name <> 'tidemark_history'
                 ORDER BY type, name
                 """, on: db
-            ) { row throws(SQLiteFailure) in (type: row.text(0), name: row.text(1), table: row.text(2), sql: row.text(3)) }
+            ) { row throws(SQLiteFailure) in
+                (type: row.text(0), name: row.text(1), table: row.text(2), sql: row.text(3))
+            }
             for object in objects {
                 switch object.type {
                 case "table":
@@ -35,12 +37,18 @@ extension SQLiteConnection {
             }
             return builder.fingerprint
         } catch {
-            throw .queryFailed(target: target.name, message: "cannot read the schema fingerprint: \(error.message)", sqlState: nil)
+            throw .queryFailed(
+                target: target.name, message: "cannot read the schema fingerprint: \(error.message)", sqlState: nil)
         }
     }
 
-    private func describeTable(_ table: String, on db: OpaquePointer, into builder: inout SchemaFingerprintBuilder) throws(SQLiteFailure) {
-        let columns = try Self.query("SELECT name, type, \"notnull\", dflt_value, pk, hidden FROM pragma_table_xinfo(?1) ORDER BY cid", [.text(table)], on: db) {
+    private func describeTable(_ table: String, on db: OpaquePointer, into builder: inout SchemaFingerprintBuilder)
+        throws(SQLiteFailure)
+    {
+        let columns = try Self.query(
+            "SELECT name, type, \"notnull\", dflt_value, pk, hidden FROM pragma_table_xinfo(?1) ORDER BY cid",
+            [.text(table)], on: db
+        ) {
             row throws(SQLiteFailure) -> (name: String, definition: String) in
             var definition = row.text(1).lowercased()
             if row.integer(2) != 0 { definition += " not null" }
@@ -54,26 +62,38 @@ extension SQLiteConnection {
         let foreignKeys = try Self.query(
             "SELECT id, \"table\", \"from\", coalesce(\"to\", ''), on_update, on_delete FROM pragma_foreign_key_list(?1) ORDER BY id, seq",
             [.text(table)], on: db
-        ) { row throws(SQLiteFailure) in (id: row.integer(0), parent: row.text(1), from: row.text(2), to: row.text(3), update: row.text(4), delete: row.text(5)) }
+        ) { row throws(SQLiteFailure) in
+            (
+                id: row.integer(0), parent: row.text(1), from: row.text(2), to: row.text(3), update: row.text(4),
+                delete: row.text(5)
+            )
+        }
         for id in Set(foreignKeys.map(\.id)).sorted() {
             let parts = foreignKeys.filter { $0.id == id }
             guard let first = parts.first else { continue }
             builder.add(
                 "constraint", "\(table).foreign-key(\(parts.map(\.from).joined(separator: ", ")))",
-                "FOREIGN KEY (\(parts.map(\.from).joined(separator: ", "))) REFERENCES \(first.parent)(\(parts.map(\.to).joined(separator: ", "))) ON UPDATE \(first.update) ON DELETE \(first.delete)")
+                "FOREIGN KEY (\(parts.map(\.from).joined(separator: ", "))) REFERENCES \(first.parent)(\(parts.map(\.to).joined(separator: ", "))) ON UPDATE \(first.update) ON DELETE \(first.delete)"
+            )
         }
 
         // Indexes SQLite made for UNIQUE and PRIMARY KEY constraints have generated names
         // (sqlite_autoindex_t_1) that depend on declaration order: describe them by columns.
         let constraintIndexes = try Self.query(
-            "SELECT name, origin FROM pragma_index_list(?1) WHERE origin IN ('u', 'pk') ORDER BY name", [.text(table)], on: db
+            "SELECT name, origin FROM pragma_index_list(?1) WHERE origin IN ('u', 'pk') ORDER BY name", [.text(table)],
+            on: db
         ) { row throws(SQLiteFailure) in (name: row.text(0), origin: row.text(1)) }
         for index in constraintIndexes {
-            let columns = try Self.query("SELECT coalesce(name, '<expression>') FROM pragma_index_info(?1) ORDER BY seqno", [.text(index.name)], on: db) {
+            let columns = try Self.query(
+                "SELECT coalesce(name, '<expression>') FROM pragma_index_info(?1) ORDER BY seqno", [.text(index.name)],
+                on: db
+            ) {
                 row throws(SQLiteFailure) in row.text(0)
             }
             let kind = index.origin == "pk" ? "PRIMARY KEY" : "UNIQUE"
-            builder.add("constraint", "\(table).\(kind.lowercased())(\(columns.joined(separator: ", ")))", "\(kind) (\(columns.joined(separator: ", ")))")
+            builder.add(
+                "constraint", "\(table).\(kind.lowercased())(\(columns.joined(separator: ", ")))",
+                "\(kind) (\(columns.joined(separator: ", ")))")
         }
     }
 

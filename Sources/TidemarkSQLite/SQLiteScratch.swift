@@ -17,7 +17,8 @@ package struct SQLiteScratchProvider: ScratchDatabaseProvider {
     package func create() throws(BackendError) -> Target {
         let name = "tidemark-rehearse-\(UUID().uuidString.lowercased()).db"
         let path = URL(fileURLWithPath: folder).appendingPathComponent(name).path
-        return Target(name: "scratch", environment: "rehearse", connection: ConnectionLocation.sqlite(path: path).connection)
+        return Target(
+            name: "scratch", environment: "rehearse", connection: ConnectionLocation.sqlite(path: path).connection)
     }
 
     package func drop(_ target: Target) {

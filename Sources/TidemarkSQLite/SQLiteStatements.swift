@@ -101,7 +101,9 @@ extension SQLiteConnection {
     /// The line where the statement that SQLite started parsing at `offset` really begins:
     /// blanks and comments before it (left over from the previous statement's tail) skipped.
     private static func lineNumber(in buffer: UnsafeBufferPointer<CChar>, at offset: Int) -> Int {
-        let dash = CChar(UInt8(ascii: "-")), slash = CChar(UInt8(ascii: "/")), star = CChar(UInt8(ascii: "*"))
+        let dash = CChar(UInt8(ascii: "-"))
+        let slash = CChar(UInt8(ascii: "/"))
+        let star = CChar(UInt8(ascii: "*"))
         var start = offset
         while start < buffer.count {
             let byte = buffer[start]
@@ -266,7 +268,8 @@ extension SQLiteConnection {
         }
         let startedText = row.text(8)
         guard let started = SQLiteTimestamp(text: startedText) else {
-            throw SQLiteFailure(code: SQLITE_MISMATCH, message: "row \(id) has an unreadable started_at '\(startedText)'")
+            throw SQLiteFailure(
+                code: SQLITE_MISMATCH, message: "row \(id) has an unreadable started_at '\(startedText)'")
         }
         var finished: Date?
         if let finishedText = row.optionalText(9) {
@@ -279,9 +282,12 @@ extension SQLiteConnection {
         return HistoryEntry(
             id: id, version: row.text(1), description: row.text(2), kind: kind, script: row.text(4),
             checksum: row.text(5), runID: row.text(6), appliedBy: row.text(7), startedAt: started.date,
-            finishedAt: finished, executionMS: row.integer(10), success: row.optionalText(11).map { $0 != "0" } ?? false,
+            finishedAt: finished, executionMS: row.integer(10),
+            success: row.optionalText(11).map { $0 != "0" } ?? false,
             transactional: row.integer(12) != 0, error: row.optionalText(13), attempt: Int(row.integer(14)),
-            batch: row.optionalText(16).flatMap { Int64($0) }.map { BatchCheckpoint(lastKey: row.optionalText(15).flatMap { Int64($0) }, rows: $0) })
+            batch: row.optionalText(16).flatMap { Int64($0) }.map {
+                BatchCheckpoint(lastKey: row.optionalText(15).flatMap { Int64($0) }, rows: $0)
+            })
     }
 
     /// Inserts `entry` (its `id` ignored) and returns the new row id.

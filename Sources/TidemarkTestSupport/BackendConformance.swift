@@ -46,16 +46,21 @@ package enum BackendConformance {
         ConformanceCheck(name: "lockIsExclusiveAcrossConnections", run: lockIsExclusiveAcrossConnections),
         ConformanceCheck(name: "forwardThenUndoFoldsIntoTargetState", run: forwardThenUndoFoldsIntoTargetState),
         ConformanceCheck(name: "failedTransactionalStepLeavesNoTrace", run: failedTransactionalStepLeavesNoTrace),
-        ConformanceCheck(name: "failedNoTransactionStepLeavesTargetDirty", run: failedNoTransactionStepLeavesTargetDirty),
-        ConformanceCheck(name: "failedNoTransactionStepSaysWhereItStopped", run: failedNoTransactionStepSaysWhereItStopped),
-        ConformanceCheck(name: "repairRowRecordsAResolutionWithoutRunningSQL", run: repairRowRecordsAResolutionWithoutRunningSQL),
         ConformanceCheck(
-            name: "failedScriptInsideItsOwnTransactionIsRolledBack", run: failedScriptInsideItsOwnTransactionIsRolledBack),
+            name: "failedNoTransactionStepLeavesTargetDirty", run: failedNoTransactionStepLeavesTargetDirty),
+        ConformanceCheck(
+            name: "failedNoTransactionStepSaysWhereItStopped", run: failedNoTransactionStepSaysWhereItStopped),
+        ConformanceCheck(
+            name: "repairRowRecordsAResolutionWithoutRunningSQL", run: repairRowRecordsAResolutionWithoutRunningSQL),
+        ConformanceCheck(
+            name: "failedScriptInsideItsOwnTransactionIsRolledBack",
+            run: failedScriptInsideItsOwnTransactionIsRolledBack),
         ConformanceCheck(name: "noTransactionStepCompletesItsRow", run: noTransactionStepCompletesItsRow),
         ConformanceCheck(name: "statementTimeoutStopsSlowStatement", run: statementTimeoutStopsSlowStatement),
         ConformanceCheck(name: "cancelStopsRunningStatement", run: cancelStopsRunningStatement),
         ConformanceCheck(name: "cancelWhileIdleIsANoOp", run: cancelWhileIdleIsANoOp),
-        ConformanceCheck(name: "skipAndBaselineRecordRowsWithoutRunningSQL", run: skipAndBaselineRecordRowsWithoutRunningSQL),
+        ConformanceCheck(
+            name: "skipAndBaselineRecordRowsWithoutRunningSQL", run: skipAndBaselineRecordRowsWithoutRunningSQL),
         ConformanceCheck(name: "historyRowsRecordStepDetails", run: historyRowsRecordStepDetails),
         ConformanceCheck(name: "historyPersistsAcrossConnections", run: historyPersistsAcrossConnections),
         ConformanceCheck(name: "closedConnectionRefusesWork", run: closedConnectionRefusesWork),
@@ -63,15 +68,21 @@ package enum BackendConformance {
         ConformanceCheck(name: "fingerprintIgnoresBuildPathAndHistory", run: fingerprintIgnoresBuildPathAndHistory),
         ConformanceCheck(name: "fingerprintNamesEveryDifference", run: fingerprintNamesEveryDifference),
         ConformanceCheck(name: "fingerprintSeesColumnOrderApart", run: fingerprintSeesColumnOrderApart),
-        ConformanceCheck(name: "readOnlyConnectionToANewTargetCreatesNothing", run: readOnlyConnectionToANewTargetCreatesNothing),
-        ConformanceCheck(name: "readOnlyConnectionReadsButRefusesChanges", run: readOnlyConnectionReadsButRefusesChanges),
-        ConformanceCheck(name: "estimatedRowsReadsOnlyAndOmitsMissingRelations", run: estimatedRowsReadsOnlyAndOmitsMissingRelations),
-        ConformanceCheck(name: "foreignTableRowsReadAsTextOnAReadOnlyConnection", run: foreignTableRowsReadAsTextOnAReadOnlyConnection),
+        ConformanceCheck(
+            name: "readOnlyConnectionToANewTargetCreatesNothing", run: readOnlyConnectionToANewTargetCreatesNothing),
+        ConformanceCheck(
+            name: "readOnlyConnectionReadsButRefusesChanges", run: readOnlyConnectionReadsButRefusesChanges),
+        ConformanceCheck(
+            name: "estimatedRowsReadsOnlyAndOmitsMissingRelations", run: estimatedRowsReadsOnlyAndOmitsMissingRelations),
+        ConformanceCheck(
+            name: "foreignTableRowsReadAsTextOnAReadOnlyConnection",
+            run: foreignTableRowsReadAsTextOnAReadOnlyConnection),
         ConformanceCheck(name: "verifyRecordsNothingAndChangesNothing", run: verifyRecordsNothingAndChangesNothing),
     ]
 
     /// Generous timeouts: the checks that test a timeout set their own.
-    package static let timeouts = Timeouts(lockTimeout: .seconds(5), statementTimeout: .seconds(30), connectTimeout: .seconds(10))
+    package static let timeouts = Timeouts(
+        lockTimeout: .seconds(5), statementTimeout: .seconds(30), connectTimeout: .seconds(10))
 
     // MARK: History table
 
@@ -115,7 +126,8 @@ package enum BackendConformance {
             let a = try c.connect(target)
             let b = try c.connect(target)
             try a.ensureHistoryTable()
-            try c.expect(try a.tryLock(timeout: .milliseconds(200)), "the first tryLock on a free target returned false")
+            try c.expect(
+                try a.tryLock(timeout: .milliseconds(200)), "the first tryLock on a free target returned false")
             let started = ContinuousClock.now
             try c.expect(
                 try !b.tryLock(timeout: .milliseconds(200)), "a second connection took the lock the first one holds")
@@ -126,10 +138,12 @@ package enum BackendConformance {
 
             try a.unlock()
             try c.expect(try b.tryLock(timeout: .seconds(2)), "tryLock still fails after the holder called unlock()")
-            try c.expect(try !a.tryLock(timeout: .milliseconds(200)), "the lock was taken twice after being handed over")
+            try c.expect(
+                try !a.tryLock(timeout: .milliseconds(200)), "the lock was taken twice after being handed over")
 
             b.close()
-            try c.expect(try a.tryLock(timeout: .seconds(2)), "closing the holder's connection did not release the lock")
+            try c.expect(
+                try a.tryLock(timeout: .seconds(2)), "closing the holder's connection did not release the lock")
             a.close()
 
             // A connection dropped without close() releases the lock too (deinit closes it).
@@ -159,7 +173,8 @@ package enum BackendConformance {
             try c.expect(forward.success, "the forward row returned by run() is not successful")
             var state = TargetState(history: try connection.readHistory())
             try c.expect(state.isApplied("1"), "version 1 is not applied after its forward step")
-            try c.expect(try fixture.tableExists("tm_forward_undo", in: target), "the forward script's table does not exist")
+            try c.expect(
+                try fixture.tableExists("tm_forward_undo", in: target), "the forward script's table does not exist")
 
             try connection.run(step("1", .undo, sql: "DROP TABLE tm_forward_undo"))
             let rows = try connection.readHistory()
@@ -199,7 +214,8 @@ package enum BackendConformance {
                 throw c.failure("a failed script threw \(error) instead of BackendError.stepFailed")
             }
             try c.expect(name == target.name, "the error names '\(name)', not the target '\(target.name)'")
-            try c.expect(version == "2" && kind == .forward, "the error names version \(version) \(kind), not 2 forward")
+            try c.expect(
+                version == "2" && kind == .forward, "the error names version \(version) \(kind), not 2 forward")
             try c.expect(!dirty, "a failed transactional step was reported dirty")
             try c.expect(!message.isEmpty, "the error has no message")
 
@@ -220,7 +236,8 @@ package enum BackendConformance {
             let state = TargetState(history: rows)
             try c.expect(
                 state.applied.map(\.version) == ["1"] && !state.isDirty,
-                "the state changed after a failed transactional step: applied \(state.applied.map(\.version)), dirty \(state.isDirty)")
+                "the state changed after a failed transactional step: applied \(state.applied.map(\.version)), dirty \(state.isDirty)"
+            )
 
             try connection.run(step("2", .forward, sql: fixture.createTableSQL("tm_partial")))
             try c.expect(
@@ -244,7 +261,9 @@ package enum BackendConformance {
             throw c.failure("a failed DML step threw \(dmlError) instead of BackendError.stepFailed for version 2")
         }
         try c.expect(!dirty, "a failed DML-only step was reported dirty")
-        try c.expect(try connection.readRows(of: table)?.isEmpty == true, "the INSERT before the failing statement survived the rollback")
+        try c.expect(
+            try connection.readRows(of: table)?.isEmpty == true,
+            "the INSERT before the failing statement survived the rollback")
         var rows = try connection.readHistory()
         try c.expect(
             rows.count == 2 && rows.last.map { !$0.success && $0.transactional && $0.finishedAt != nil } == true,
@@ -275,7 +294,8 @@ package enum BackendConformance {
             let connection = try c.connect(target)
             try connection.ensureHistoryTable()
 
-            let script = [fixture.createTableSQL("tm_before"), fixture.failingSQL, fixture.createTableSQL("tm_after")]
+            let script =
+                [fixture.createTableSQL("tm_before"), fixture.failingSQL, fixture.createTableSQL("tm_after")]
                 .joined(separator: ";\n") + ";\n"
             let error = try c.expectFailure("a no-transaction step whose script fails") { () throws(BackendError) in
                 try connection.run(step("1", .forward, sql: script, transactional: false))
@@ -285,7 +305,9 @@ package enum BackendConformance {
             }
             try c.expect(name == target.name, "the error names '\(name)', not the target")
             try c.expect(dirty, "a failed no-transaction step was not reported dirty")
-            try c.expect(try fixture.tableExists("tm_before", in: target), "the statement before the failure did not take effect")
+            try c.expect(
+                try fixture.tableExists("tm_before", in: target), "the statement before the failure did not take effect"
+            )
             try c.expect(try !fixture.tableExists("tm_after", in: target), "a statement after the failure ran")
 
             let rows = try connection.readHistory()
@@ -302,7 +324,8 @@ package enum BackendConformance {
             // A later successful run of the same version (after a human fixed it) clears dirty.
             try connection.run(step("1", .forward, sql: fixture.createTableSQL("tm_after"), transactional: false))
             let repaired = TargetState(history: try connection.readHistory())
-            try c.expect(!repaired.isDirty && repaired.isApplied("1"), "a successful re-run did not clear the dirty state")
+            try c.expect(
+                !repaired.isDirty && repaired.isApplied("1"), "a successful re-run did not clear the dirty state")
         }
     }
 
@@ -314,19 +337,27 @@ package enum BackendConformance {
             let target = try fixture.makeTarget(name: "statement-progress")
             let connection = try c.connect(target)
             try connection.ensureHistoryTable()
-            let script = [fixture.createTableSQL("tm_one"), fixture.createTableSQL("tm_two"), fixture.failingSQL, fixture.createTableSQL("tm_four")]
+            let script =
+                [
+                    fixture.createTableSQL("tm_one"), fixture.createTableSQL("tm_two"), fixture.failingSQL,
+                    fixture.createTableSQL("tm_four"),
+                ]
                 .joined(separator: ";\n") + ";\n"
-            let error = try c.expectFailure("a no-transaction step whose third statement fails") { () throws(BackendError) in
+            let error = try c.expectFailure("a no-transaction step whose third statement fails") {
+                () throws(BackendError) in
                 try connection.run(step("1", .forward, sql: script, transactional: false))
             }
             guard case .stepFailed(_, _, _, let message, _, _) = error else {
                 throw c.failure("expected BackendError.stepFailed, got \(error)")
             }
             let expected = StatementProgress(completed: 2, total: 4, line: 3)
-            try c.expect(StatementProgress(message: message) == expected, "the error does not start with '\(expected)': \(message)")
+            try c.expect(
+                StatementProgress(message: message) == expected,
+                "the error does not start with '\(expected)': \(message)")
             let row = try connection.readHistory().last
             try c.expect(
-                StatementProgress(message: row?.error ?? "") == expected, "the history row's error does not start with '\(expected)': \(c.show(row.map { [$0] } ?? []))")
+                StatementProgress(message: row?.error ?? "") == expected,
+                "the history row's error does not start with '\(expected)': \(c.show(row.map { [$0] } ?? []))")
         }
     }
 
@@ -338,16 +369,23 @@ package enum BackendConformance {
             let connection = try c.connect(target)
             try connection.ensureHistoryTable()
             _ = try? connection.run(step("1", .forward, sql: fixture.failingSQL + ";\n", transactional: false))
-            try c.expect(TargetState(history: try connection.readHistory()).isDirty, "the failed no-transaction step did not leave the target dirty")
+            try c.expect(
+                TargetState(history: try connection.readHistory()).isDirty,
+                "the failed no-transaction step did not leave the target dirty")
             let repair = StepRequest(
-                version: "1", description: RepairResolution.rolledBack.rowDescription("marked by hand"), kind: .repair, scriptPath: "",
-                sql: fixture.createTableSQL("tm_never"), checksum: "c1", transactional: true, runID: "run-r", appliedBy: "tests")
+                version: "1", description: RepairResolution.rolledBack.rowDescription("marked by hand"), kind: .repair,
+                scriptPath: "",
+                sql: fixture.createTableSQL("tm_never"), checksum: "c1", transactional: true, runID: "run-r",
+                appliedBy: "tests")
             let row = try connection.run(repair)
-            try c.expect(row.success && row.kind == .repair && row.repairResolution == .rolledBack, "the repair row reads back as \(c.show([row]))")
+            try c.expect(
+                row.success && row.kind == .repair && row.repairResolution == .rolledBack,
+                "the repair row reads back as \(c.show([row]))")
             try c.expect(try !fixture.tableExists("tm_never", in: target), "a repair step ran its SQL")
             let rows = try connection.readHistory()
             let state = TargetState(history: rows)
-            try c.expect(rows.count == 2 && !state.isDirty && !state.isApplied("1"), "after rolled-back: \(c.show(rows))")
+            try c.expect(
+                rows.count == 2 && !state.isDirty && !state.isApplied("1"), "after rolled-back: \(c.show(rows))")
         }
     }
 
@@ -360,7 +398,8 @@ package enum BackendConformance {
             try connection.ensureHistoryTable()
 
             let script = "BEGIN;\n\(fixture.createTableSQL("tm_inside"));\n\(fixture.failingSQL);\nCOMMIT;\n"
-            let error = try c.expectFailure("a script failing inside its own BEGIN … COMMIT") { () throws(BackendError) in
+            let error = try c.expectFailure("a script failing inside its own BEGIN … COMMIT") {
+                () throws(BackendError) in
                 try connection.run(step("1", .forward, sql: script, transactional: false))
             }
             guard case .stepFailed(_, _, _, _, _, let dirty) = error, dirty else {
@@ -371,7 +410,8 @@ package enum BackendConformance {
             try c.expect(
                 try fixture.tableExists("tm_inside", in: target) == !fixture.transactionalDDL,
                 fixture.transactionalDDL
-                    ? "the script's own transaction was not rolled back" : "the implicitly committed CREATE TABLE is missing")
+                    ? "the script's own transaction was not rolled back"
+                    : "the implicitly committed CREATE TABLE is missing")
             let rows = try connection.readHistory()
             try c.expect(
                 rows.count == 1 && rows.allSatisfy { !$0.success && $0.finishedAt != nil && $0.error != nil },
@@ -392,21 +432,27 @@ package enum BackendConformance {
             let connection = try c.connect(target)
             try connection.ensureHistoryTable()
 
-            let entry = try connection.run(step("1", .forward, sql: fixture.createTableSQL("tm_no_tx"), transactional: false))
+            let entry = try connection.run(
+                step("1", .forward, sql: fixture.createTableSQL("tm_no_tx"), transactional: false))
             try c.expect(
                 entry.success && !entry.transactional && entry.finishedAt != nil && entry.error == nil,
                 "run() returned an incomplete row: \(c.show([entry]))")
             try connection.run(
                 step(
-                    "2", .forward, sql: "BEGIN;\n\(fixture.createTableSQL("tm_own_tx"));\nCOMMIT;\n", transactional: false))
+                    "2", .forward, sql: "BEGIN;\n\(fixture.createTableSQL("tm_own_tx"));\nCOMMIT;\n",
+                    transactional: false))
             let rows = try connection.readHistory()
             try c.expect(
                 rows.count == 2 && rows.allSatisfy { $0.success && !$0.transactional && $0.finishedAt != nil },
                 "expected two completed no-transaction rows, got \(c.show(rows))")
             let state = TargetState(history: rows)
-            try c.expect(state.isApplied("1") && state.isApplied("2") && !state.isDirty, "the state does not show 1 and 2 applied")
-            try c.expect(try fixture.tableExists("tm_no_tx", in: target), "the no-transaction script's table is missing")
-            try c.expect(try fixture.tableExists("tm_own_tx", in: target), "the script's own transaction did not commit")
+            try c.expect(
+                state.isApplied("1") && state.isApplied("2") && !state.isDirty,
+                "the state does not show 1 and 2 applied")
+            try c.expect(
+                try fixture.tableExists("tm_no_tx", in: target), "the no-transaction script's table is missing")
+            try c.expect(
+                try fixture.tableExists("tm_own_tx", in: target), "the script's own transaction did not commit")
         }
     }
 
@@ -422,7 +468,8 @@ package enum BackendConformance {
             try connection.ensureHistoryTable()
 
             let started = ContinuousClock.now
-            let error = try c.expectFailure("a 5 s statement under a 300 ms statement timeout") { () throws(BackendError) in
+            let error = try c.expectFailure("a 5 s statement under a 300 ms statement timeout") {
+                () throws(BackendError) in
                 try connection.run(step("1", .forward, sql: fixture.slowSQL(seconds: 5)))
             }
             let elapsed = started.duration(to: .now)
@@ -441,7 +488,8 @@ package enum BackendConformance {
 
             // The timeout must not stick to the connection.
             try connection.run(step("2", .forward, sql: fixture.createTableSQL("tm_after_timeout")))
-            try c.expect(try fixture.tableExists("tm_after_timeout", in: target), "the step after a timeout did not run")
+            try c.expect(
+                try fixture.tableExists("tm_after_timeout", in: target), "the step after a timeout did not run")
         }
     }
 
@@ -455,7 +503,9 @@ package enum BackendConformance {
 
             // The worker owns its connection (connections are not Sendable); only the canceller
             // and the outcome cross threads.
-            let shared = Mutex<(canceller: (any StatementCanceller)?, outcome: Result<Void, BackendError>?, elapsed: Duration)>(
+            let shared = Mutex<
+                (canceller: (any StatementCanceller)?, outcome: Result<Void, BackendError>?, elapsed: Duration)
+            >(
                 (nil, nil, .zero))
             let finished = DispatchSemaphore(value: 0)
             let worker = Thread {
@@ -510,7 +560,8 @@ package enum BackendConformance {
             connection.canceller.cancel()
             connection.canceller.cancel()
             try connection.run(step("1", .forward, sql: fixture.createTableSQL("tm_idle_cancel")))
-            try connection.run(step("2", .forward, sql: fixture.createTableSQL("tm_idle_cancel_2"), transactional: false))
+            try connection.run(
+                step("2", .forward, sql: fixture.createTableSQL("tm_idle_cancel_2"), transactional: false))
             let state = TargetState(history: try connection.readHistory())
             try c.expect(state.isApplied("1") && state.isApplied("2"), "a cancel sent while idle stopped a later step")
         }
@@ -555,9 +606,12 @@ package enum BackendConformance {
                 step(
                     "1", .forward, sql: fixture.createTableSQL("tm_details"), runID: "run-a", appliedBy: "alice@ci-01",
                     description: "add 'email' — naïve \"quotes\" ✓"),
-                step("1.1", .forward, sql: fixture.createTableSQL("tm_details_2"), transactional: false, runID: "run-a"),
+                step(
+                    "1.1", .forward, sql: fixture.createTableSQL("tm_details_2"), transactional: false, runID: "run-a"),
                 step("1.1", .undo, sql: "DROP TABLE tm_details_2", runID: "run-b", appliedBy: "bob"),
-                step("2", .compensate, sql: fixture.createTableSQL("tm_details_3"), runID: "run-b", appliedBy: "bob", attempt: 3),
+                step(
+                    "2", .compensate, sql: fixture.createTableSQL("tm_details_3"), runID: "run-b", appliedBy: "bob",
+                    attempt: 3),
                 step("3", .skip, sql: "", scriptPath: "", runID: "run-c"),
                 step("4", .baseline, sql: "", scriptPath: "", runID: "run-c"),
             ]
@@ -580,8 +634,11 @@ package enum BackendConformance {
                 // Without transactional DDL a step with DDL runs, and is recorded, outside a transaction.
                 let transactional = request.transactional && (fixture.transactionalDDL || request.sql.isEmpty)
                 try c.expect(row.transactional == transactional, "\(label) has transactional \(row.transactional)")
-                try c.expect(row.attempt == request.attempt, "\(label) has attempt \(row.attempt), not \(request.attempt)")
-                try c.expect(row.startedAt >= before && row.startedAt <= after, "\(label) started_at \(row.startedAt) is not now")
+                try c.expect(
+                    row.attempt == request.attempt, "\(label) has attempt \(row.attempt), not \(request.attempt)")
+                try c.expect(
+                    row.startedAt >= before && row.startedAt <= after, "\(label) started_at \(row.startedAt) is not now"
+                )
                 guard let finished = row.finishedAt else { throw c.failure("\(label) has no finished_at") }
                 try c.expect(finished.timeIntervalSince(row.startedAt) >= -0.001, "\(label) finished before it started")
                 try c.expect(row.executionMS >= 0, "\(label) has a negative execution_ms")
@@ -663,11 +720,14 @@ package enum BackendConformance {
             try c.expect(try b.tryLock(timeout: .milliseconds(200)), "locking one schema locked its sibling too")
 
             try a.run(step("1", .forward, sql: fixture.createTableSQL("tm_same_name")))
-            try c.expect(try !fixture.tableExists("tm_same_name", in: sibling), "a table created in one schema shows in its sibling")
+            try c.expect(
+                try !fixture.tableExists("tm_same_name", in: sibling),
+                "a table created in one schema shows in its sibling")
             try c.expect(try b.readHistory().isEmpty, "a step in one schema wrote to its sibling's history")
             try b.run(step("1", .forward, sql: fixture.createTableSQL("tm_same_name")))
             try c.expect(try fixture.tableExists("tm_same_name", in: sibling), "the sibling's own table is missing")
-            try c.expect(try a.readHistory().count == 1 && b.readHistory().count == 1, "the histories are not one row each")
+            try c.expect(
+                try a.readHistory().count == 1 && b.readHistory().count == 1, "the histories are not one row each")
             try a.unlock()
             try b.unlock()
         }
@@ -699,16 +759,27 @@ package enum BackendConformance {
             try bare.run(step("1", .undo, sql: "DROP TABLE tm_fp_other"))
             let afterHistory = try bare.fingerprint()
             bare.close()
-            try c.expect(afterHistory.compare(to: beforeHistory) == .equal, "tidemark_history changed the fingerprint: \(afterHistory.compare(to: beforeHistory))")
+            try c.expect(
+                afterHistory.compare(to: beforeHistory) == .equal,
+                "tidemark_history changed the fingerprint: \(afterHistory.compare(to: beforeHistory))")
 
             let whole = try fixture.makeTarget(name: "fp-whole")
-            let grown = try fixture.makeSiblingTarget(of: whole, name: "fp-grown") ?? fixture.makeTarget(name: "fp-grown")
+            let grown =
+                try fixture.makeSiblingTarget(of: whole, name: "fp-grown") ?? fixture.makeTarget(name: "fp-grown")
             let a = try build(
                 whole, ["CREATE TABLE tm_fp (id integer, name text); CREATE INDEX tm_fp_name ON tm_fp (name)"], c)
             let b = try build(
-                grown, ["CREATE TABLE tm_fp (id integer)", "ALTER TABLE tm_fp ADD COLUMN name text", "CREATE INDEX tm_fp_name ON tm_fp (name)"], c)
-            try c.expect(b.compare(to: a) == .equal, "equal structures have different fingerprints: \(b.compare(to: a).diff?.lines ?? [])")
-            try c.expect(a.hash == b.hash && a.hash.count == 64, "equal structures have different hashes: \(a.hash) vs \(b.hash)")
+                grown,
+                [
+                    "CREATE TABLE tm_fp (id integer)", "ALTER TABLE tm_fp ADD COLUMN name text",
+                    "CREATE INDEX tm_fp_name ON tm_fp (name)",
+                ], c)
+            try c.expect(
+                b.compare(to: a) == .equal,
+                "equal structures have different fingerprints: \(b.compare(to: a).diff?.lines ?? [])")
+            try c.expect(
+                a.hash == b.hash && a.hash.count == 64, "equal structures have different hashes: \(a.hash) vs \(b.hash)"
+            )
         }
     }
 
@@ -716,7 +787,8 @@ package enum BackendConformance {
     package static func fingerprintNamesEveryDifference(_ fixture: any BackendFixture) throws {
         try check(fixture) { c in
             let base = "CREATE TABLE tm_fpd (id integer, name text)"
-            let reference = try build(try fixture.makeTarget(name: "fpd-ref"), [base, "CREATE INDEX tm_fpd_name ON tm_fpd (name)"], c)
+            let reference = try build(
+                try fixture.makeTarget(name: "fpd-ref"), [base, "CREATE INDEX tm_fpd_name ON tm_fpd (name)"], c)
             let noIndex = try build(try fixture.makeTarget(name: "fpd-noindex"), [base], c)
             guard case .different(let diff) = noIndex.compare(to: reference) else {
                 throw c.failure("a missing index left the fingerprint \(noIndex.compare(to: reference))")
@@ -727,7 +799,8 @@ package enum BackendConformance {
                 "the diff does not name the missing index tm_fpd_name: \(diff.lines)")
 
             let extraColumn = try build(
-                try fixture.makeTarget(name: "fpd-column"), [base, "CREATE INDEX tm_fpd_name ON tm_fpd (name)", "ALTER TABLE tm_fpd ADD COLUMN note text"], c)
+                try fixture.makeTarget(name: "fpd-column"),
+                [base, "CREATE INDEX tm_fpd_name ON tm_fpd (name)", "ALTER TABLE tm_fpd ADD COLUMN note text"], c)
             guard case .different(let columnDiff) = extraColumn.compare(to: reference) else {
                 throw c.failure("an extra column left the fingerprint \(extraColumn.compare(to: reference))")
             }
@@ -741,14 +814,18 @@ package enum BackendConformance {
     /// neither equal nor a structural difference.
     package static func fingerprintSeesColumnOrderApart(_ fixture: any BackendFixture) throws {
         try check(fixture) { c in
-            let ordered = try build(try fixture.makeTarget(name: "fpo-a"), ["CREATE TABLE tm_fpo (id integer, a text, b text)"], c)
+            let ordered = try build(
+                try fixture.makeTarget(name: "fpo-a"), ["CREATE TABLE tm_fpo (id integer, a text, b text)"], c)
             let readded = try build(
-                try fixture.makeTarget(name: "fpo-b"), ["CREATE TABLE tm_fpo (id integer, b text)", "ALTER TABLE tm_fpo ADD COLUMN a text"], c)
+                try fixture.makeTarget(name: "fpo-b"),
+                ["CREATE TABLE tm_fpo (id integer, b text)", "ALTER TABLE tm_fpo ADD COLUMN a text"], c)
             guard case .columnOrder(let diff) = readded.compare(to: ordered) else {
                 throw c.failure("columns in another order compare as \(readded.compare(to: ordered)), not column-order")
             }
             try c.expect(readded.structureHash == ordered.structureHash, "the structure hash depends on column order")
-            try c.expect(diff.lines.contains { $0.contains("tm_fpo") }, "the column-order diff does not name table tm_fpo: \(diff.lines)")
+            try c.expect(
+                diff.lines.contains { $0.contains("tm_fpo") },
+                "the column-order diff does not name table tm_fpo: \(diff.lines)")
         }
     }
 
@@ -769,25 +846,39 @@ package enum BackendConformance {
                 connection = try c.connect(target, access: .readOnly)
             } catch let error as BackendError {
                 guard case .databaseNotFound(let name, _) = error, name == target.name else {
-                    throw c.failure("a read-only connection to a new target failed with \(error), not databaseNotFound naming \(target.name)")
+                    throw c.failure(
+                        "a read-only connection to a new target failed with \(error), not databaseNotFound naming \(target.name)"
+                    )
                 }
-                let again = try c.expectFailure("a second read-only connection after a failed one") { () throws(BackendError) in
-                    try c.fixture.backend.connect(to: target, access: .readOnly, timeouts: BackendConformance.timeouts, logger: Logger.silent).close()
+                let again = try c.expectFailure("a second read-only connection after a failed one") {
+                    () throws(BackendError) in
+                    try c.fixture.backend.connect(
+                        to: target, access: .readOnly, timeouts: BackendConformance.timeouts, logger: Logger.silent
+                    ).close()
                 }
                 guard case .databaseNotFound = again else {
-                    throw c.failure("the failed read-only connection left something behind: the second one failed with \(again)")
+                    throw c.failure(
+                        "the failed read-only connection left something behind: the second one failed with \(again)")
                 }
-                try c.expect(!(try fixture.tableExists("tidemark_history", in: target)), "a failed read-only connection created tidemark_history")
+                try c.expect(
+                    !(try fixture.tableExists("tidemark_history", in: target)),
+                    "a failed read-only connection created tidemark_history")
                 return
             }
             defer { connection.close() }
             let rows = try connection.readHistory()
             try c.expect(rows.isEmpty, "a read-only connection to a new target read \(c.show(rows))")
-            let refused = try c.expectFailure("ensureHistoryTable() on a read-only connection") { () throws(BackendError) in try connection.ensureHistoryTable() }
-            guard case .readOnly(let name, _) = refused, name == target.name else {
-                throw c.failure("ensureHistoryTable() on a read-only connection failed with \(refused), not readOnly naming \(target.name)")
+            let refused = try c.expectFailure("ensureHistoryTable() on a read-only connection") {
+                () throws(BackendError) in try connection.ensureHistoryTable()
             }
-            try c.expect(!(try fixture.tableExists("tidemark_history", in: target)), "a read-only connection created tidemark_history")
+            guard case .readOnly(let name, _) = refused, name == target.name else {
+                throw c.failure(
+                    "ensureHistoryTable() on a read-only connection failed with \(refused), not readOnly naming \(target.name)"
+                )
+            }
+            try c.expect(
+                !(try fixture.tableExists("tidemark_history", in: target)),
+                "a read-only connection created tidemark_history")
         }
     }
 
@@ -811,12 +902,18 @@ package enum BackendConformance {
             let attempts: [(String, () throws(BackendError) -> Void)] = [
                 ("tryLock", { () throws(BackendError) in _ = try reader.tryLock(timeout: .milliseconds(100)) }),
                 ("ensureHistoryTable", { () throws(BackendError) in try reader.ensureHistoryTable() }),
-                ("run", { () throws(BackendError) in try reader.run(step("2", .forward, sql: fixture.createTableSQL("tm_read_only_2"))) }),
+                (
+                    "run",
+                    { () throws(BackendError) in
+                        try reader.run(step("2", .forward, sql: fixture.createTableSQL("tm_read_only_2")))
+                    }
+                ),
             ]
             for (what, attempt) in attempts {
                 let refused = try c.expectFailure("\(what) on a read-only connection", attempt)
                 guard case .readOnly(let name, _) = refused, name == target.name else {
-                    throw c.failure("\(what) on a read-only connection failed with \(refused), not readOnly naming \(target.name)")
+                    throw c.failure(
+                        "\(what) on a read-only connection failed with \(refused), not readOnly naming \(target.name)")
                 }
             }
             try c.expect(try reader.readHistory() == written, "a refused change still changed the history")
@@ -839,7 +936,8 @@ package enum BackendConformance {
             defer { reader.close() }
             try c.expect(try reader.estimatedRows(of: []).isEmpty, "estimates of no relation are not empty")
             let estimates = try reader.estimatedRows(of: ["tm_estimated", "tm_no_such_table"])
-            try c.expect(estimates["tm_no_such_table"] == nil, "a relation that does not exist has an estimate: \(estimates)")
+            try c.expect(
+                estimates["tm_no_such_table"] == nil, "a relation that does not exist has an estimate: \(estimates)")
             try c.expect(estimates.values.allSatisfy { $0 >= 0 }, "a negative estimate: \(estimates)")
         }
     }
@@ -856,11 +954,14 @@ package enum BackendConformance {
             defer { reader.close() }
             let rows = try reader.readRows(of: ForeignTable(name: "tm_foreign_history", columns: ["note", "version"]))
             let sorted = rows?.sorted { ($0.last ?? nil) ?? "" < ($1.last ?? nil) ?? "" }
-            try c.expect(sorted == [["it's first", "1"], [nil, "2"]], "foreign rows read back as \(String(describing: rows))")
+            try c.expect(
+                sorted == [["it's first", "1"], [nil, "2"]], "foreign rows read back as \(String(describing: rows))")
             let missing = try reader.readRows(of: ForeignTable(name: "tm_no_such_history", columns: ["version"]))
             try c.expect(missing == nil, "a missing table read as \(String(describing: missing))")
-            let otherShape = try reader.readRows(of: ForeignTable(name: "tm_foreign_history", columns: ["version", "dirty"]))
-            try c.expect(otherShape == nil, "a table without the column 'dirty' read as \(String(describing: otherShape))")
+            let otherShape = try reader.readRows(
+                of: ForeignTable(name: "tm_foreign_history", columns: ["version", "dirty"]))
+            try c.expect(
+                otherShape == nil, "a table without the column 'dirty' read as \(String(describing: otherShape))")
             try c.expect(try reader.readHistory().isEmpty, "reading a foreign table created Tidemark history")
         }
     }
@@ -877,9 +978,11 @@ package enum BackendConformance {
             try connection.run(step("1", .forward, sql: fixture.createTableSQL("tm_verified")))
 
             let plain = VerifyRequest(
-                version: "1", scriptPath: "verify/plain.sql", sql: fixture.createTableSQL("tm_verify_plain"), transactional: true)
+                version: "1", scriptPath: "verify/plain.sql", sql: fixture.createTableSQL("tm_verify_plain"),
+                transactional: true)
             let own = VerifyRequest(
-                version: "1", scriptPath: "verify/own.sql", sql: "BEGIN;\n\(fixture.createTableSQL("tm_verify_own"));\nROLLBACK;\n",
+                version: "1", scriptPath: "verify/own.sql",
+                sql: "BEGIN;\n\(fixture.createTableSQL("tm_verify_own"));\nROLLBACK;\n",
                 transactional: false)
             if fixture.transactionalDDL {
                 try connection.verify(plain)
@@ -888,21 +991,30 @@ package enum BackendConformance {
                 // DDL would commit implicitly: a verify that could change the schema is refused
                 // before it runs, which is how it changes nothing there.
                 for request in [plain, own] {
-                    let error = try c.expectFailure("a verify with DDL where DDL commits implicitly") { () throws(BackendError) in
+                    let error = try c.expectFailure("a verify with DDL where DDL commits implicitly") {
+                        () throws(BackendError) in
                         try connection.verify(request)
                     }
                     guard case .verifyFailed(_, "1", request.scriptPath, _, _) = error else {
                         throw c.failure("expected BackendError.verifyFailed for \(request.scriptPath), got \(error)")
                     }
                 }
-                try connection.verify(VerifyRequest(version: "1", scriptPath: "verify/read.sql", sql: "SELECT id FROM tm_verified", transactional: true))
+                try connection.verify(
+                    VerifyRequest(
+                        version: "1", scriptPath: "verify/read.sql", sql: "SELECT id FROM tm_verified",
+                        transactional: true))
             }
-            try c.expect(try !fixture.tableExists("tm_verify_plain", in: target), "a verify without its own transaction left a table")
-            try c.expect(try !fixture.tableExists("tm_verify_own", in: target), "a verify with BEGIN … ROLLBACK left a table")
+            try c.expect(
+                try !fixture.tableExists("tm_verify_plain", in: target),
+                "a verify without its own transaction left a table")
+            try c.expect(
+                try !fixture.tableExists("tm_verify_own", in: target), "a verify with BEGIN … ROLLBACK left a table")
 
             let error = try c.expectFailure("a failing verify") { () throws(BackendError) in
                 try connection.verify(
-                    VerifyRequest(version: "1", scriptPath: "verify/bad.sql", sql: "BEGIN;\n\(fixture.failingSQL);\n", transactional: false))
+                    VerifyRequest(
+                        version: "1", scriptPath: "verify/bad.sql", sql: "BEGIN;\n\(fixture.failingSQL);\n",
+                        transactional: false))
             }
             guard case .verifyFailed(let name, "1", "verify/bad.sql", _, _) = error, name == target.name else {
                 throw c.failure("expected BackendError.verifyFailed for verify/bad.sql, got \(error)")
@@ -910,7 +1022,8 @@ package enum BackendConformance {
             let rows = try connection.readHistory()
             try c.expect(rows.count == 1 && rows.allSatisfy(\.success), "verifies wrote history rows: \(c.show(rows))")
             try connection.run(step("2", .forward, sql: fixture.createTableSQL("tm_after_verify")))
-            try c.expect(try fixture.tableExists("tm_after_verify", in: target), "no step could run after a failed verify")
+            try c.expect(
+                try fixture.tableExists("tm_after_verify", in: target), "no step could run after a failed verify")
         }
     }
 
@@ -932,7 +1045,9 @@ package enum BackendConformance {
     }
 
     /// Runs a check's body, turning unexpected errors into a failure that names the check.
-    private static func check(_ fixture: any BackendFixture, name: String = #function, _ body: (CheckContext) throws -> Void)
+    private static func check(
+        _ fixture: any BackendFixture, name: String = #function, _ body: (CheckContext) throws -> Void
+    )
         throws
     {
         let checkName = name.split(separator: "(").first.map(String.init) ?? name
@@ -960,7 +1075,9 @@ struct CheckContext {
         guard try condition() else { throw failure(message()) }
     }
 
-    func connect(_ target: Target, access: ConnectionAccess = .readWrite, timeouts: Timeouts = BackendConformance.timeouts) throws
+    func connect(
+        _ target: Target, access: ConnectionAccess = .readWrite, timeouts: Timeouts = BackendConformance.timeouts
+    ) throws
         -> any BackendConnection
     {
         try fixture.backend.connect(to: target, access: access, timeouts: timeouts, logger: Logger.silent)
@@ -985,9 +1102,10 @@ struct CheckContext {
     /// Rows in one line each, for failure messages.
     func show(_ rows: [HistoryEntry]) -> String {
         if rows.isEmpty { return "[]" }
-        return "[" + rows.map { row in
-            "#\(row.id) \(row.kind.rawValue) \(row.version) success=\(row.success) transactional=\(row.transactional) "
-                + "finished=\(row.finishedAt.map { "\($0)" } ?? "nil") error=\(row.error ?? "nil")"
-        }.joined(separator: "; ") + "]"
+        return "["
+            + rows.map { row in
+                "#\(row.id) \(row.kind.rawValue) \(row.version) success=\(row.success) transactional=\(row.transactional) "
+                    + "finished=\(row.finishedAt.map { "\($0)" } ?? "nil") error=\(row.error ?? "nil")"
+            }.joined(separator: "; ") + "]"
     }
 }

@@ -49,7 +49,9 @@ enum ForeignTableSQL {
         let name = (qualifier.map { quote($0) + "." } ?? "") + quote(table)
         var sql = "CREATE TABLE \(name) (\(columns.map { "\(quote($0)) text" }.joined(separator: ", ")));\n"
         for row in rows {
-            let values = row.map { value in value.map { "'" + $0.replacingOccurrences(of: "'", with: "''") + "'" } ?? "NULL" }
+            let values = row.map { value in
+                value.map { "'" + $0.replacingOccurrences(of: "'", with: "''") + "'" } ?? "NULL"
+            }
             sql += "INSERT INTO \(name) VALUES (\(values.joined(separator: ", ")));\n"
         }
         return sql

@@ -75,7 +75,8 @@ package enum CommandRunner {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Result, any Error>) in
             let thread = Thread {
                 do {
-                    continuation.resume(returning: try run(arguments, in: directory, environment: environment, as: user) as Result)
+                    continuation.resume(
+                        returning: try run(arguments, in: directory, environment: environment, as: user) as Result)
                 } catch {
                     continuation.resume(throwing: error)
                 }
@@ -140,7 +141,8 @@ package enum CommandRunner {
         let process = Process()
         if let user {
             process.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
-            process.arguments = ["--reuid=\(user.name)", "--regid=\(user.group)", "--clear-groups", "--", executable.path] + arguments
+            process.arguments =
+                ["--reuid=\(user.name)", "--regid=\(user.group)", "--clear-groups", "--", executable.path] + arguments
         } else {
             process.executableURL = executable
             process.arguments = arguments

@@ -28,14 +28,20 @@ extension ForwardingConnection {
     package func close() { base.close() }
     package var databaseServer: DatabaseServer? { base.databaseServer }
     package func batchTable(_ spec: BatchSpec) throws(BackendError) -> BatchTable { try base.batchTable(spec) }
-    package func batchEnd(_ spec: BatchSpec, from start: Int64) throws(BackendError) -> Int64? { try base.batchEnd(spec, from: start) }
-    package func beginBatchedStep(_ step: StepRequest, from checkpoint: BatchCheckpoint) throws(BackendError) -> HistoryEntry {
+    package func batchEnd(_ spec: BatchSpec, from start: Int64) throws(BackendError) -> Int64? {
+        try base.batchEnd(spec, from: start)
+    }
+    package func beginBatchedStep(_ step: StepRequest, from checkpoint: BatchCheckpoint) throws(BackendError)
+        -> HistoryEntry
+    {
         try base.beginBatchedStep(step, from: checkpoint)
     }
     package func runBatch(_ step: StepRequest, row: Int64, start: Int64, end: Int64) throws(BackendError) -> Int64 {
         try base.runBatch(step, row: row, start: start, end: end)
     }
-    package func finishBatchedStep(row: Int64, success: Bool, executionMS: Int64, error: String?) throws(BackendError) -> HistoryEntry {
+    package func finishBatchedStep(row: Int64, success: Bool, executionMS: Int64, error: String?) throws(BackendError)
+        -> HistoryEntry
+    {
         try base.finishBatchedStep(row: row, success: success, executionMS: executionMS, error: error)
     }
     package func replicationLag() throws(BackendError) -> ReplicationLag { try base.replicationLag() }

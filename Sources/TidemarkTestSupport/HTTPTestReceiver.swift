@@ -72,7 +72,9 @@ package final class HTTPTestReceiver: Sendable {
 
     /// Listens on the port `closed` has held since it was made (the same socket, so nothing
     /// else can have taken the port in between): the receiver that was down comes back up.
-    package convenience init(reopening closed: ClosedPort, replies: [Reply] = [], otherwise: Reply = .status(200)) throws {
+    package convenience init(reopening closed: ClosedPort, replies: [Reply] = [], otherwise: Reply = .status(200))
+        throws
+    {
         let socket = try closed.take()
         try self.init(listeningOn: (socket, closed.port), replies: replies, otherwise: otherwise)
     }
@@ -162,10 +164,12 @@ package final class HTTPTestReceiver: Sendable {
         }
 
         fileprivate func take() throws -> Int32 {
-            guard let descriptor = socket.withLock({ held -> Int32? in
-                defer { held = nil }
-                return held
-            }) else { throw ReceiverError(description: "port \(port) was already reopened") }
+            guard
+                let descriptor = socket.withLock({ held -> Int32? in
+                    defer { held = nil }
+                    return held
+                })
+            else { throw ReceiverError(description: "port \(port) was already reopened") }
             return descriptor
         }
     }
@@ -195,7 +199,9 @@ package final class HTTPTestReceiver: Sendable {
         address.sin_port = in_port_t(UInt16(port).bigEndian)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
         guard bound == 0 else {
             let message = String(cString: strerror(errno))
@@ -247,7 +253,9 @@ package final class HTTPTestReceiver: Sendable {
             let reply = state.withLock { state -> Reply in
                 let reply = state.replies.isEmpty ? state.otherwise : state.replies.removeFirst()
                 state.requests.append(
-                    Request(method: request.method, path: request.path, headers: request.headers, body: request.body, receivedAt: Date(), reply: reply))
+                    Request(
+                        method: request.method, path: request.path, headers: request.headers, body: request.body,
+                        receivedAt: Date(), reply: reply))
                 return reply
             }
             switch reply {
@@ -264,7 +272,8 @@ package final class HTTPTestReceiver: Sendable {
                 } else if case .json(let code, let text) = reply {
                     (status, body, contentType) = (code, text, "application/json")
                 }
-                var head = "HTTP/1.1 \(status) \(Self.reasonPhrase(status))\r\nContent-Type: \(contentType)\r\nContent-Length: \(body.utf8.count)\r\n"
+                var head =
+                    "HTTP/1.1 \(status) \(Self.reasonPhrase(status))\r\nContent-Type: \(contentType)\r\nContent-Length: \(body.utf8.count)\r\n"
                 for (name, value) in headers.sorted(by: { $0.key < $1.key }) { head += "\(name): \(value)\r\n" }
                 head += "\r\n" + body
                 guard sendAll(client, Data(head.utf8)) else { return }
@@ -277,7 +286,11 @@ package final class HTTPTestReceiver: Sendable {
             case .hangUp:
                 return
             case .trickle(let seconds):
-                guard sendAll(client, Data("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: \(seconds)\r\n\r\n".utf8)) else { return }
+                guard
+                    sendAll(
+                        client,
+                        Data("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: \(seconds)\r\n\r\n".utf8))
+                else { return }
                 for _ in 0..<seconds {
                     Thread.sleep(forTimeInterval: 1)
                     guard sendAll(client, Data("x".utf8)), !state.withLock({ $0.stopped }) else { return }
@@ -312,7 +325,8 @@ package final class HTTPTestReceiver: Sendable {
         var headers: [String: String] = [:]
         for line in lines {
             guard let colon = line.firstIndex(of: ":") else { continue }
-            headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+            headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(
+                in: .whitespaces)
         }
         if headers["expect"]?.lowercased() == "100-continue" {
             guard sendAll(client, Data("HTTP/1.1 100 Continue\r\n\r\n".utf8)) else { return nil }
@@ -328,7 +342,9 @@ package final class HTTPTestReceiver: Sendable {
                 }
                 guard let sizeEnd else { return nil }
                 let sizeText = String(decoding: buffer[buffer.startIndex..<sizeEnd.lowerBound], as: UTF8.self)
-                guard let size = Int(sizeText.split(separator: ";").first.map(String.init) ?? "", radix: 16) else { return nil }
+                guard let size = Int(sizeText.split(separator: ";").first.map(String.init) ?? "", radix: 16) else {
+                    return nil
+                }
                 buffer = Data(buffer[sizeEnd.upperBound...])
                 while buffer.count < size + 2 {
                     guard receive(client, into: &buffer) else { return nil }
@@ -363,7 +379,7 @@ package final class HTTPTestReceiver: Sendable {
 
     private func sendAll(_ client: Int32, _ data: Data) -> Bool {
         #if os(Linux)
-            let flags = Int32(MSG_NOSIGNAL)  // A client that hung up must not kill the test process with SIGPIPE.
+            let flags = Int32(MSG_NOSIGNAL) // A client that hung up must not kill the test process with SIGPIPE.
         #else
             let flags: Int32 = 0
         #endif

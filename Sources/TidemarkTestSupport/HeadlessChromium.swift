@@ -26,12 +26,16 @@ package enum HeadlessChromium {
         }
         let proxy = try HTTPTestReceiver()
         defer { proxy.stop() }
-        let profile = FileManager.default.temporaryDirectory.appendingPathComponent("tidemark-chromium-\(UUID().uuidString)")
+        let profile = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "tidemark-chromium-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: profile) }
         var arguments = [
-            "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--no-default-browser-check", "--disable-extensions",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-domain-reliability",
-            "--user-data-dir=\(profile.path)", "--proxy-server=http://127.0.0.1:\(proxy.port)", "--proxy-bypass-list=<-loopback>",
+            "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--no-default-browser-check",
+            "--disable-extensions",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync",
+            "--disable-domain-reliability",
+            "--user-data-dir=\(profile.path)", "--proxy-server=http://127.0.0.1:\(proxy.port)",
+            "--proxy-bypass-list=<-loopback>",
             "--enable-logging=stderr", "--v=0", "--hide-scrollbars",
         ]
         if let screenshot {
@@ -42,20 +46,24 @@ package enum HeadlessChromium {
         let result = try await ExternalTool.run("chromium", arguments + [page.absoluteString])
         guard result.status == 0 else { throw Failure(description: "chromium failed:\n\(result)") }
         let console = result.standardError.split(separator: "\n").map(String.init).filter { $0.contains(":CONSOLE") }
-        return Load(dom: result.standardOutput, console: console, requests: proxy.requests.filter { !isBrowserService($0) })
+        return Load(
+            dom: result.standardOutput, console: console, requests: proxy.requests.filter { !isBrowserService($0) })
     }
 
     /// Chromium's own background traffic (network time, component updates, sign-in), which
     /// Debian's build sends despite the flags above: not the page's doing. Anything else is.
     static func isBrowserService(_ request: HTTPTestReceiver.Request) -> Bool {
         let host = (request.header("host") ?? "").split(separator: ":").first.map(String.init) ?? ""
-        return ["google.com", "googleapis.com", "gstatic.com", "gvt1.com"].contains { host == $0 || host.hasSuffix("." + $0) }
+        return ["google.com", "googleapis.com", "gstatic.com", "gvt1.com"].contains {
+            host == $0 || host.hasSuffix("." + $0)
+        }
     }
 
     /// Where tests leave what a person may want to look at (screenshots): `.build/test-artifacts`
     /// in the repository, or `TIDEMARK_TEST_ARTIFACTS`.
     package static var artifacts: URL {
-        let url = ProcessInfo.processInfo.environment["TIDEMARK_TEST_ARTIFACTS"].map { URL(fileURLWithPath: $0) }
+        let url =
+            ProcessInfo.processInfo.environment["TIDEMARK_TEST_ARTIFACTS"].map { URL(fileURLWithPath: $0) }
             ?? CommandRunner.repositoryRoot.appendingPathComponent(".build/test-artifacts")
         try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
         return url

@@ -19,7 +19,8 @@ package struct MariaDBFixture: BackendFixture {
     }
 
     package func makeTarget(name: String) throws -> Target {
-        Target(name: name, environment: "test", connection: .url(url), schema: try TestMariaDB.createDatabase(for: name))
+        Target(
+            name: name, environment: "test", connection: .url(url), schema: try TestMariaDB.createDatabase(for: name))
     }
 
     package func makeSiblingTarget(of target: Target, name: String) throws -> Target? {
@@ -41,9 +42,15 @@ package struct MariaDBFixture: BackendFixture {
 
     package func createForeignTable(_ table: String, columns: [String], rows: [[String?]], in target: Target) throws {
         let name = TestMariaDB.quoted(target.schema ?? "") + "." + TestMariaDB.quoted(table)
-        var sql = "CREATE TABLE \(name) (\(columns.map { "\(TestMariaDB.quoted($0)) text" }.joined(separator: ", ")));\n"
+        var sql =
+            "CREATE TABLE \(name) (\(columns.map { "\(TestMariaDB.quoted($0)) text" }.joined(separator: ", ")));\n"
         for row in rows {
-            let values = row.map { value in value.map { "'" + $0.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "'", with: "''") + "'" } ?? "NULL" }
+            let values = row.map { value in
+                value.map {
+                    "'" + $0.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "'", with: "''")
+                        + "'"
+                } ?? "NULL"
+            }
             sql += "INSERT INTO \(name) VALUES (\(values.joined(separator: ", ")));\n"
         }
         try TestMariaDB.execute(sql)

@@ -22,7 +22,8 @@ package struct MemoryBackend: Backend {
 
     /// Read-write creates the target's database on first use, like a SQLite file; read-only
     /// fails with `databaseNotFound` when nothing ever created it.
-    package func connect(to target: Target, access: ConnectionAccess, timeouts: Timeouts, logger: Logger) throws(BackendError)
+    package func connect(to target: Target, access: ConnectionAccess, timeouts: Timeouts, logger: Logger)
+        throws(BackendError)
         -> any BackendConnection
     {
         let database: MemoryDatabase
@@ -31,7 +32,8 @@ package struct MemoryBackend: Backend {
             database = try store.database(of: target)
         case .readOnly:
             guard let existing = try store.storedDatabase(of: target) else {
-                throw .databaseNotFound(target: target.name, location: "memory:\(try MemoryStore.databaseName(of: target))")
+                throw .databaseNotFound(
+                    target: target.name, location: "memory:\(try MemoryStore.databaseName(of: target))")
             }
             database = existing
         }
@@ -52,7 +54,9 @@ package struct MemoryBackend: Backend {
 extension MemoryBackend: BackupCapableBackend {
     /// Keeps a snapshot of the target's schema and history in the store under `path`; no file
     /// is written (the store is the "disk" of this backend).
-    package func backup(_ target: Target, to path: String, timeouts: Timeouts, logger: Logger) throws(BackendError) -> BackupRecord {
+    package func backup(_ target: Target, to path: String, timeouts: Timeouts, logger: Logger) throws(BackendError)
+        -> BackupRecord
+    {
         try store.saveBackup(of: target, at: path)
         return BackupRecord(target: target.name, path: path, method: "memory snapshot", bytes: 0)
     }
@@ -81,7 +85,8 @@ package final class MemoryConnection: BackendConnection {
     private let signal = MemoryCancelSignal()
 
     init(
-        target: Target, database: MemoryDatabase, access: ConnectionAccess, id: UInt64, defaultLatency: Duration, timeouts: Timeouts,
+        target: Target, database: MemoryDatabase, access: ConnectionAccess, id: UInt64, defaultLatency: Duration,
+        timeouts: Timeouts,
         logger: Logger
     ) {
         self.target = target
@@ -151,7 +156,9 @@ package final class MemoryConnection: BackendConnection {
             Set(table.columns).isSubset(of: Set(stored.columns))
         else { return nil }
         let positions = table.columns.map { stored.columns.firstIndex(of: $0) }
-        return stored.rows.map { row in positions.map { position in position.flatMap { $0 < row.count ? row[$0] : nil } } }
+        return stored.rows.map { row in
+            positions.map { position in position.flatMap { $0 < row.count ? row[$0] : nil } }
+        }
     }
 
     /// Tables with their columns in order, and indexes; the dialect has no types, constraints
@@ -176,7 +183,8 @@ package final class MemoryConnection: BackendConnection {
         let hasHistory = database.state.withLock { $0.historyTableExists }
         guard hasHistory else {
             throw .queryFailed(
-                target: target.name, message: "relation \"tidemark_history\" does not exist; call ensureHistoryTable() first",
+                target: target.name,
+                message: "relation \"tidemark_history\" does not exist; call ensureHistoryTable() first",
                 sqlState: "42P01")
         }
         var entry = HistoryEntry(
@@ -210,7 +218,8 @@ package final class MemoryConnection: BackendConnection {
                 try MemorySQL.apply(parsed, to: &schema)
             } catch {
                 throw .verifyFailed(
-                    target: target.name, version: request.version, script: request.scriptPath, message: "line \(line): \(error.message)",
+                    target: target.name, version: request.version, script: request.scriptPath,
+                    message: "line \(line): \(error.message)",
                     sqlState: nil)
             }
         }
@@ -219,7 +228,9 @@ package final class MemoryConnection: BackendConnection {
     /// Runs on a copy of the schema; the copy and the success row are stored together. (A change
     /// another connection made meanwhile would be overwritten; migrations hold the target's lock,
     /// so in use there is none.)
-    private func runInTransaction(_ step: StepRequest, entry: HistoryEntry, latency: Duration, on database: MemoryDatabase)
+    private func runInTransaction(
+        _ step: StepRequest, entry: HistoryEntry, latency: Duration, on database: MemoryDatabase
+    )
         throws(BackendError) -> HistoryEntry
     {
         let clockStart = ContinuousClock.now
@@ -303,7 +314,8 @@ package final class MemoryConnection: BackendConnection {
             }
             if ownTransaction != nil {
                 throw StepFailure(
-                    message: "the script left a transaction open (BEGIN without COMMIT); it was rolled back", cancelled: false)
+                    message: "the script left a transaction open (BEGIN without COMMIT); it was rolled back",
+                    cancelled: false)
             }
         } catch {
             failureMessage = error.message
@@ -431,7 +443,8 @@ final class MemoryCancelSignal: StatementCanceller {
         if isCancelled { return .cancelled }
         let timeout = timeout > .zero ? timeout : duration
         let limit = min(duration, timeout)
-        let nanoseconds = max(0, limit.components.seconds * 1_000_000_000 + limit.components.attoseconds / 1_000_000_000)
+        let nanoseconds = max(
+            0, limit.components.seconds * 1_000_000_000 + limit.components.attoseconds / 1_000_000_000)
         if wake.wait(timeout: .now() + .nanoseconds(Int(clamping: nanoseconds))) == .success {
             state.withLock { $0.signalPending = false }
             return .cancelled
@@ -454,7 +467,9 @@ package struct MemoryScratchProvider: ScratchDatabaseProvider {
     package var location: String { "an in-memory database" }
 
     package func create() throws(BackendError) -> Target {
-        Target(name: "scratch", environment: "rehearse", connection: .url("memory:rehearse-\(UInt64.random(in: 0...UInt64.max))"))
+        Target(
+            name: "scratch", environment: "rehearse",
+            connection: .url("memory:rehearse-\(UInt64.random(in: 0...UInt64.max))"))
     }
 
     package func drop(_ target: Target) {

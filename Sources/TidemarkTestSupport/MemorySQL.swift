@@ -180,7 +180,9 @@ enum MemorySQL {
             if cursor.accept("TO") { return cursor.identifier().map { .renameTable(to: $0) } ?? .other }
             if cursor.peek("CONSTRAINT") { return .other }
             _ = cursor.accept("COLUMN")
-            guard let from = cursor.identifier(), cursor.accept("TO"), let to = cursor.identifier() else { return .other }
+            guard let from = cursor.identifier(), cursor.accept("TO"), let to = cursor.identifier() else {
+                return .other
+            }
             return .renameColumn(from: from, to: to)
         }
         return .other
@@ -335,7 +337,8 @@ enum MemorySQL {
                 }
                 result.append(Token(kind: .number, text: number, upper: number))
             case .word:
-                result.append(Token(kind: .word, text: token.text.lowercased(), upper: token.keyword ?? token.text.uppercased()))
+                result.append(
+                    Token(kind: .word, text: token.text.lowercased(), upper: token.keyword ?? token.text.uppercased()))
             case .quoted:
                 let isName = token.text.hasPrefix("\"")
                 result.append(Token(kind: isName ? .quoted : .string, text: unquoted(token.text), upper: ""))

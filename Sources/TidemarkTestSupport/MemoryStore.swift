@@ -75,7 +75,9 @@ package final class MemoryStore: Sendable {
 
     /// Gives a target a starting schema and history (e.g. a fleet already at version 3), with the
     /// history table in place. Replaces what the database held.
-    package func seed(_ target: Target, schema: MemorySchema = MemorySchema(), history: [HistoryEntry] = []) throws(BackendError) {
+    package func seed(_ target: Target, schema: MemorySchema = MemorySchema(), history: [HistoryEntry] = [])
+        throws(BackendError)
+    {
         let database = try database(of: target)
         database.state.withLock {
             $0.schema = schema
@@ -87,7 +89,9 @@ package final class MemoryStore: Sendable {
 
     /// Gives the target a table another tool keeps (`flyway_schema_history`, …) with these rows,
     /// as text; `name` may be `schema.table`. Replaces a table of that name.
-    package func setForeignTable(_ name: String, columns: [String], rows: [[String?]], for target: Target) throws(BackendError) {
+    package func setForeignTable(_ name: String, columns: [String], rows: [[String?]], for target: Target)
+        throws(BackendError)
+    {
         try database(of: target).state.withLock { $0.foreignTables[name] = (columns, rows) }
     }
 
@@ -226,7 +230,9 @@ final class MemoryDatabase: Sendable {
             nextID += 1
             // Room for one more row at a time while histories are short (a fleet of 100,000 targets
             // keeps 100,000 of them; doubling growth left a third of each unused), doubling beyond.
-            if history.count == history.capacity { history.reserveCapacity(history.count < 16 ? history.count + 1 : history.count * 2) }
+            if history.count == history.capacity {
+                history.reserveCapacity(history.count < 16 ? history.count + 1 : history.count * 2)
+            }
             history.append(entry)
             return entry
         }

@@ -37,7 +37,8 @@ package struct PostgresFixture: BackendFixture {
     package func slowSQL(seconds: Int) -> String { "SELECT pg_sleep(\(seconds))" }
 
     package func createForeignTable(_ table: String, columns: [String], rows: [[String?]], in target: Target) throws {
-        try TestPostgres.execute(ForeignTableSQL.statements(table, columns: columns, rows: rows, qualifier: target.schema ?? "public"))
+        try TestPostgres.execute(
+            ForeignTableSQL.statements(table, columns: columns, rows: rows, qualifier: target.schema ?? "public"))
     }
 
     package func tableExists(_ table: String, in target: Target) throws -> Bool {

@@ -14,7 +14,8 @@ package struct SQLiteFixture: BackendFixture {
     /// One folder per test process; removed at exit so runs leave nothing in the temp folder.
     package static let directory: URL = {
         let url = FileManager.default.temporaryDirectory
-            .appendingPathComponent("tidemark-sqlite-conformance-\(ProcessInfo.processInfo.processIdentifier)-\(UUID().uuidString)")
+            .appendingPathComponent(
+                "tidemark-sqlite-conformance-\(ProcessInfo.processInfo.processIdentifier)-\(UUID().uuidString)")
         try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
         atexit { try? FileManager.default.removeItem(at: SQLiteFixture.directory) }
         return url
@@ -41,12 +42,15 @@ package struct SQLiteFixture: BackendFixture {
     /// so short that a 300 ms timeout or a cancel after 300 ms could miss it.
     package func slowSQL(seconds: Int) -> String {
         let rows = max(1, seconds) * 5_000_000
-        return "WITH RECURSIVE tm_count(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM tm_count WHERE n < \(rows)) SELECT count(*) FROM tm_count"
+        return
+            "WITH RECURSIVE tm_count(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM tm_count WHERE n < \(rows)) SELECT count(*) FROM tm_count"
     }
 
     /// Written by the `sqlite3` shell, a writer outside Tidemark, as another tool would.
     package func createForeignTable(_ table: String, columns: [String], rows: [[String?]], in target: Target) throws {
-        try SQLiteShell.run(ForeignTableSQL.statements(table, columns: columns, rows: rows), on: try SQLiteBackend.databasePath(of: target))
+        try SQLiteShell.run(
+            ForeignTableSQL.statements(table, columns: columns, rows: rows),
+            on: try SQLiteBackend.databasePath(of: target))
     }
 
     package func tableExists(_ table: String, in target: Target) throws -> Bool {

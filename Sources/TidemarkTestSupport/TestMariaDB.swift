@@ -93,7 +93,8 @@ package enum TestMariaDB {
     package static func databases(prefixed prefix: String) throws -> [String] {
         let connection = try MySQLBackend().connect(to: adminTarget(), timeouts: .standard, logger: .silent)
         defer { connection.close() }
-        let rows = try connection.readRows(of: ForeignTable(schema: "information_schema", name: "SCHEMATA", columns: ["SCHEMA_NAME"]))
+        let rows = try connection.readRows(
+            of: ForeignTable(schema: "information_schema", name: "SCHEMATA", columns: ["SCHEMA_NAME"]))
         return (rows ?? []).compactMap { $0.first ?? nil }.filter { $0.hasPrefix(prefix) }
     }
 
@@ -101,7 +102,9 @@ package enum TestMariaDB {
     package static func columnExists(_ column: String, table: String, inDatabase database: String) throws -> Bool {
         let connection = try MySQLBackend().connect(to: adminTarget(), timeouts: .standard, logger: .silent)
         defer { connection.close() }
-        let rows = try connection.readRows(of: ForeignTable(schema: "information_schema", name: "COLUMNS", columns: ["TABLE_SCHEMA", "TABLE_NAME", "COLUMN_NAME"]))
+        let rows = try connection.readRows(
+            of: ForeignTable(
+                schema: "information_schema", name: "COLUMNS", columns: ["TABLE_SCHEMA", "TABLE_NAME", "COLUMN_NAME"]))
         return (rows ?? []).contains { $0 == [database, table, column] }
     }
 
@@ -119,7 +122,8 @@ package enum TestMariaDB {
     }
 
     private static func adminTarget() throws -> Target {
-        Target(name: "test-admin", environment: "test", connection: .url(try requireURL()), schema: "tidemark_test_admin")
+        Target(
+            name: "test-admin", environment: "test", connection: .url(try requireURL()), schema: "tidemark_test_admin")
     }
 }
 

@@ -18,7 +18,8 @@ package enum TestPostgres {
     package static var isAvailable: Bool { url != nil }
 
     /// Why PostgreSQL tests are skipped, for `.enabled(if:_:)` and warnings.
-    package static let skipReason = "\(variable) not set: PostgreSQL tests skipped; run scripts/with-postgres swift test"
+    package static let skipReason =
+        "\(variable) not set: PostgreSQL tests skipped; run scripts/with-postgres swift test"
 
     /// The URL as `environment` sets it; nil when unset or empty.
     package static func url(in environment: [String: String]) -> String? {
@@ -57,7 +58,8 @@ package enum TestPostgres {
         let name = (quoted(schema) + "." + quoted(table)).replacingOccurrences(of: "'", with: "''")
         do {
             try execute(
-                "DO $tm$ BEGIN IF to_regclass('\(name)') IS NULL THEN RAISE EXCEPTION USING ERRCODE = '\(absentState)'; END IF; END $tm$")
+                "DO $tm$ BEGIN IF to_regclass('\(name)') IS NULL THEN RAISE EXCEPTION USING ERRCODE = '\(absentState)'; END IF; END $tm$"
+            )
             return true
         } catch let error as BackendError {
             if case .stepFailed(_, _, _, _, let state, _) = error, state == absentState { return false }
@@ -92,7 +94,8 @@ package enum TestPostgres {
     /// is never a test's target. Errors are the backend's `BackendError`.
     package static func execute(_ sql: String) throws {
         guard let url else { throw BackendError.unsupported(target: "test-admin", message: skipReason) }
-        let admin = Target(name: "test-admin", environment: "test", connection: .url(url), schema: "tidemark_test_admin")
+        let admin = Target(
+            name: "test-admin", environment: "test", connection: .url(url), schema: "tidemark_test_admin")
         let connection = try PostgresBackend().connect(to: admin, timeouts: .standard, logger: .silent)
         defer { connection.close() }
         try connection.ensureHistoryTable()

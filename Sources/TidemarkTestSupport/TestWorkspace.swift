@@ -13,14 +13,18 @@ package struct TestWorkspace: Sendable {
 
     /// Writes `scripts` (path in the plan → SQL) into `plans/app` and the inventory `yaml(id)` returns,
     /// whose `plan:` should be `../plans/app`.
-    package init(prefix: String = "tidemark-workspace", scripts: [String: String], inventory yaml: (_ id: String) -> String) throws {
+    package init(
+        prefix: String = "tidemark-workspace", scripts: [String: String], inventory yaml: (_ id: String) -> String
+    ) throws {
         root = FileManager.default.temporaryDirectory.appendingPathComponent("\(prefix)-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: planDirectory, withIntermediateDirectories: true)
-        try FileManager.default.createDirectory(at: root.appendingPathComponent("inventories"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            at: root.appendingPathComponent("inventories"), withIntermediateDirectories: true)
         for (name, sql) in scripts {
             // Diesel scripts live in a folder per version (`<version>_<name>/up.sql`).
             let file = planDirectory.appendingPathComponent(name)
-            try FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(
+                at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
             try sql.write(to: file, atomically: true, encoding: .utf8)
         }
         try yaml(id).write(toFile: inventory, atomically: true, encoding: .utf8)
@@ -31,7 +35,8 @@ package struct TestWorkspace: Sendable {
     package static func write(_ files: [String: String], under root: URL) throws {
         for (path, text) in files {
             let file = root.appendingPathComponent(path)
-            try FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(
+                at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
             try text.write(to: file, atomically: true, encoding: .utf8)
         }
     }

@@ -40,10 +40,14 @@ enum BenchFleet {
         var first = 0
         for (name, tier, count) in self.environments(targets: targets, environments: environments) {
             let members = (first..<first + count).map { number in
-                Target(name: "\(name)-\(number + 1)", environment: name, connection: .url("memory:bench-\(run)-\(number + 1)"))
+                Target(
+                    name: "\(name)-\(number + 1)", environment: name,
+                    connection: .url("memory:bench-\(run)-\(number + 1)"))
             }
             first += count
-            made.append(Environment(name: name, tier: tier, canary: tier == .prod ? members.first?.name : nil, targets: members))
+            made.append(
+                Environment(name: name, tier: tier, canary: tier == .prod ? members.first?.name : nil, targets: members)
+            )
         }
         return Inventory(
             name: "bench", file: "bench.yaml", planDirectory: "plans/bench", concurrency: concurrency,
@@ -53,7 +57,9 @@ enum BenchFleet {
     /// The same fleet as files a runner reads, in `directory`: `plan/V<n>__bench.sql` and
     /// `bench.yaml` (one brace range per environment, so 100,000 targets are a few lines).
     /// Returns the inventory's path.
-    static func write(into directory: URL, name: String, targets: Int, environments: Int, versions: Int, concurrency: Int) throws -> String {
+    static func write(
+        into directory: URL, name: String, targets: Int, environments: Int, versions: Int, concurrency: Int
+    ) throws -> String {
         let planDirectory = directory.appendingPathComponent("plan")
         try FileManager.default.createDirectory(at: planDirectory, withIntermediateDirectories: true)
         for (index, sql) in scripts.prefix(versions).enumerated() {
@@ -61,7 +67,8 @@ enum BenchFleet {
         }
         var yaml = "inventory: \(name)\nplan: plan\nconcurrency: \(concurrency)\nenvironments:\n"
         var first = 1
-        for (environment, tier, count) in self.environments(targets: targets, environments: environments) where count > 0 {
+        for (environment, tier, count) in self.environments(targets: targets, environments: environments)
+        where count > 0 {
             let range = count == 1 ? "\(first)" : "{\(first)..\(first + count - 1)}"
             yaml += "  \(environment):\n    tier: \(tier.rawValue)\n"
             if tier == .prod { yaml += "    canary: \(environment)-\(first)\n    max_failures: 0\n" }

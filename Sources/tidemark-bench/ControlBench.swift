@@ -29,13 +29,15 @@ enum ControlBench {
     }
 
     static func run(_ settings: BenchSettings, control url: String) async -> Int32 {
-        let directory = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("tidemark-bench-\(UUID().uuidString.prefix(8))")
+        let directory = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent(
+            "tidemark-bench-\(UUID().uuidString.prefix(8))")
         defer { try? FileManager.default.removeItem(at: directory) }
         let name = "bench-\(UUID().uuidString.prefix(8).lowercased())"
         let inventoryFile: String
         do {
             inventoryFile = try BenchFleet.write(
-                into: directory, name: name, targets: settings.targets, environments: settings.environments, versions: settings.versions,
+                into: directory, name: name, targets: settings.targets, environments: settings.environments,
+                versions: settings.versions,
                 concurrency: settings.concurrency)
         } catch {
             return fail("cannot write the fleet into \(directory.path): \(error.localizedDescription)")
@@ -49,9 +51,14 @@ enum ControlBench {
         var runners: [(process: Process, output: Pipe)] = []
         for index in 0..<settings.runners {
             let process = Process()
-            let arguments = ["--runner", inventoryFile, "--control", url, "--concurrency", String(settings.concurrency)]
+            let arguments = [
+                "--runner", inventoryFile, "--control", url, "--concurrency", String(settings.concurrency),
+            ]
             // TIDEMARK_BENCH_WRAPPER="heaptrack -o /tmp/runner": each runner under a profiler.
-            let wrapper = ProcessInfo.processInfo.environment["TIDEMARK_BENCH_WRAPPER"].map { $0.split(separator: " ").map(String.init) } ?? []
+            let wrapper =
+                ProcessInfo.processInfo.environment["TIDEMARK_BENCH_WRAPPER"].map {
+                    $0.split(separator: " ").map(String.init)
+                } ?? []
             if let tool = wrapper.first {
                 process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
                 process.arguments = [tool] + wrapper.dropFirst() + [executable] + arguments
@@ -111,7 +118,8 @@ enum ControlBench {
                     "\(role); \(line.targets) targets in \(String(format: "%.1f", line.seconds)) s; peak memory \(megabytes(line.peakKB))"
                         + (line.error.map { "; error: \($0)" } ?? "")))
         }
-        guard creator != nil, lines.allSatisfy({ $0.error == nil }), claimed == settings.targets, succeeded == settings.targets,
+        guard creator != nil, lines.allSatisfy({ $0.error == nil }), claimed == settings.targets,
+            succeeded == settings.targets,
             steps == settings.targets * settings.versions, database.state == "finished"
         else {
             return fail("expected every target claimed once and succeeded, and the run finished")
@@ -166,15 +174,20 @@ struct DatabaseFacts {
     var databaseKB: Int?
 
     static func read(url: String, inventory: String) throws(BackendError) -> DatabaseFacts {
-        let session = try PostgresSession(target: ControlDatabase(url: url).target, timeouts: .standard, logger: .silent)
+        let session = try PostgresSession(
+            target: ControlDatabase(url: url).target, timeouts: .standard, logger: .silent)
         defer { session.close() }
-        guard let run = try session.query("SELECT run_id, state FROM tidemark_control.runs WHERE inventory = $1", [inventory]).first,
+        guard
+            let run = try session.query(
+                "SELECT run_id, state FROM tidemark_control.runs WHERE inventory = $1", [inventory]
+            ).first,
             let runID = run[0]
         else {
             throw .queryFailed(target: "control database", message: "no run of inventory \(inventory)", sqlState: nil)
         }
         let counts = try session.query(
-            "SELECT coalesce(outcome, state), count(*) FROM tidemark_control.targets WHERE run_id = $1 GROUP BY 1 ORDER BY 1", [runID])
+            "SELECT coalesce(outcome, state), count(*) FROM tidemark_control.targets WHERE run_id = $1 GROUP BY 1 ORDER BY 1",
+            [runID])
         let events = try session.query("SELECT count(*) FROM tidemark_control.events WHERE run_id = $1", [runID])
         let sizes = try session.query(
             """

@@ -13,13 +13,15 @@ enum SingleProcessBench {
         let clock = ContinuousClock()
         let startRSS = memoryKB("VmRSS")
         let total = clock.now
-        let inventory = BenchFleet.inventory(targets: settings.targets, environments: settings.environments, concurrency: settings.concurrency)
+        let inventory = BenchFleet.inventory(
+            targets: settings.targets, environments: settings.environments, concurrency: settings.concurrency)
         let plan = BenchFleet.plan(versions: settings.versions)
         let registry = BackendRegistry([MemoryBackend(store: MemoryStore())])
 
         // Read every target's state as `tidemark apply` does before planning.
         var started = clock.now
-        var snapshot = await FleetSnapshot.read(inventory: inventory, plan: plan, targets: inventory.allTargets, registry: registry, logger: .silent)
+        var snapshot = await FleetSnapshot.read(
+            inventory: inventory, plan: plan, targets: inventory.allTargets, registry: registry, logger: .silent)
         let readTime = clock.now - started
 
         started = clock.now
@@ -36,7 +38,8 @@ enum SingleProcessBench {
 
         started = clock.now
         let executor = RolloutExecutor(
-            inventory: inventory, plan: plan, registry: registry, runID: "bench", appliedBy: "tidemark-bench", logger: .silent)
+            inventory: inventory, plan: plan, registry: registry, runID: "bench", appliedBy: "tidemark-bench",
+            logger: .silent)
         let outcomes = await executor.execute(rollout)
         let executeTime = clock.now - started
         let totalTime = clock.now - total
@@ -54,8 +57,11 @@ enum SingleProcessBench {
             \(row("peak memory (VmHWM)", megabytes(memoryKB("VmHWM"))))
             \(row("memory at start (VmRSS)", megabytes(startRSS)))
             """)
-        guard snapshot.unreachable.isEmpty, succeeded == settings.targets, steps == settings.targets * settings.versions else {
-            let failures = outcomes.lazy.filter { $0.outcome != .succeeded }.prefix(3).map { "\($0.target): \($0.outcome.rawValue) \($0.error ?? $0.reason)" }
+        guard snapshot.unreachable.isEmpty, succeeded == settings.targets, steps == settings.targets * settings.versions
+        else {
+            let failures = outcomes.lazy.filter { $0.outcome != .succeeded }.prefix(3).map {
+                "\($0.target): \($0.outcome.rawValue) \($0.error ?? $0.reason)"
+            }
             FileHandle.standardError.write(
                 Data(
                     "tidemark-bench: expected every target to succeed (\(snapshot.unreachable.count) unreadable); \(failures.joined(separator: "; "))\n"

@@ -31,7 +31,9 @@ struct BenchSettings {
             case "--control": control = text
             case "--runner": runnerOf = text
             case "--targets", "--environments", "--versions", "--concurrency", "--runners":
-                guard let value = Int(text), value > 0 else { throw BenchFailure("\(flag) needs a positive number; \(Self.usage)") }
+                guard let value = Int(text), value > 0 else {
+                    throw BenchFailure("\(flag) needs a positive number; \(Self.usage)")
+                }
                 switch flag {
                 case "--targets": targets = value
                 case "--environments": environments = value

@@ -17,7 +17,9 @@ struct ApprovalOptions: ParsableArguments {
     var environment: String
     @Option(help: "Why, in a sentence, for the report and the sinks.")
     var note: String?
-    @Option(name: .customLong("as"), help: "The name to record beside the operating-system user (a person acting for a team, say).")
+    @Option(
+        name: .customLong("as"),
+        help: "The name to record beside the operating-system user (a person acting for a team, say).")
     var asName: String?
     @OptionGroup var controlDatabase: ControlDatabaseOption
     @OptionGroup var logging: LoggingOptions
@@ -39,32 +41,46 @@ struct ApprovalOptions: ParsableArguments {
         let inventory: String
         do {
             guard let run = try store.run(runID) else {
-                throw CommandFailure(.invalidInput, "no run \(runID) in the control database; `tidemark runs --control <control-url>` lists the runs.")
+                throw CommandFailure(
+                    .invalidInput,
+                    "no run \(runID) in the control database; `tidemark runs --control <control-url>` lists the runs.")
             }
             inventory = run.inventory
         } catch let error as ControlError {
             throw CommandFailure(ExitStatus(error.category), error.description)
         }
-        let decision = ApprovalDecision(runID: runID, environment: environment, verdict: verdict, osUser: Self.osUser, asName: asName, note: note)
+        let decision = ApprovalDecision(
+            runID: runID, environment: environment, verdict: verdict, osUser: Self.osUser, asName: asName, note: note)
         let result: Result<ApprovalDecision, ApprovalRefusal>
-        do { result = try store.decide(decision, inventory: inventory) } catch { throw CommandFailure(ExitStatus(error.category), error.description) }
+        do { result = try store.decide(decision, inventory: inventory) } catch {
+            throw CommandFailure(ExitStatus(error.category), error.description)
+        }
         switch result {
         case .success(let stored):
             let note = stored.note.map { ": \($0)" } ?? ""
             if verdict == .approved {
-                Terminal.standardOutput.write("run \(runID): wave \(environment) approved by \(stored.who)\(note); its runners start it now.")
+                Terminal.standardOutput.write(
+                    "run \(runID): wave \(environment) approved by \(stored.who)\(note); its runners start it now.")
             } else {
                 Terminal.standardOutput.write(
-                    "run \(runID): wave \(environment) rejected by \(stored.who)\(note); no target of it or a later wave starts, and its runners end.")
+                    "run \(runID): wave \(environment) rejected by \(stored.who)\(note); no target of it or a later wave starts, and its runners end."
+                )
             }
         case .failure(.noSuchRun):
-            throw CommandFailure(.invalidInput, "run \(runID) is not running; `tidemark runs --control <control-url>` lists the runs.")
+            throw CommandFailure(
+                .invalidInput, "run \(runID) is not running; `tidemark runs --control <control-url>` lists the runs.")
         case .failure(.notAwaitingApproval(let gated)):
-            let which = gated.isEmpty ? "no wave of it waits for approval" : "the waves that wait for approval are \(gated.joined(separator: ", "))"
-            throw CommandFailure(.invalidInput, "run \(runID): environment \(environment) does not wait for approval; \(which).")
+            let which =
+                gated.isEmpty
+                ? "no wave of it waits for approval"
+                : "the waves that wait for approval are \(gated.joined(separator: ", "))"
+            throw CommandFailure(
+                .invalidInput, "run \(runID): environment \(environment) does not wait for approval; \(which).")
         case .failure(.alreadyDecided(let earlier)):
             throw CommandFailure(
-                .invalidInput, "run \(runID): wave \(environment) was already \(earlier.verdict.rawValue) by \(earlier.who); a decision is final.")
+                .invalidInput,
+                "run \(runID): wave \(environment) was already \(earlier.verdict.rawValue) by \(earlier.who); a decision is final."
+            )
         }
     }
 }
@@ -75,7 +91,9 @@ extension Tidemark {
         static let configuration = CommandConfiguration(
             commandName: "approve",
             abstract: "Let a wave that waits for approval start (an environment with approval: required).",
-            discussion: "Records the operating-system user, --as NAME if given and the control database's session_user; every runner of the run starts the wave.")
+            discussion:
+                "Records the operating-system user, --as NAME if given and the control database's session_user; every runner of the run starts the wave."
+        )
 
         @OptionGroup var options: ApprovalOptions
 

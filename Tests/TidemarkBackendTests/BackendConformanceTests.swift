@@ -52,7 +52,9 @@ struct BackendConformanceTests {
     // Without TIDEMARK_TEST_POSTGRES_URL this test is skipped (and the warning above printed).
     // With it, PostgreSQL must be among the backends of `backendPassesCheck`, every check with it,
     // and its fixture must reach the server: otherwise this fails.
-    @Test("PostgreSQL backend runs the conformance suite", .enabled(if: TestPostgres.isAvailable, Comment(rawValue: TestPostgres.skipReason)))
+    @Test(
+        "PostgreSQL backend runs the conformance suite",
+        .enabled(if: TestPostgres.isAvailable, Comment(rawValue: TestPostgres.skipReason)))
     func postgresRunsConformance() throws {
         let postgres = try #require(
             ConformanceFixtures.all.first { $0.backend.kind == .postgres },
@@ -64,7 +66,9 @@ struct BackendConformanceTests {
     }
 
     // Skipped without a MariaDB server unless scripts/test requires one (then its absence fails).
-    @Test("MariaDB backend runs the conformance suite", .enabled(if: TestMariaDB.isEnabled, Comment(rawValue: TestMariaDB.skipReason)))
+    @Test(
+        "MariaDB backend runs the conformance suite",
+        .enabled(if: TestMariaDB.isEnabled, Comment(rawValue: TestMariaDB.skipReason)))
     func mariadbRunsConformance() throws {
         _ = try TestMariaDB.requireURL()
         let mariadb = try #require(

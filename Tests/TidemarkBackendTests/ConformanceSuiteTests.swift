@@ -69,13 +69,16 @@ struct DefectiveBackend: Backend {
 
     var kind: BackendKind { base.kind }
 
-    func connect(to target: Target, access: ConnectionAccess, timeouts: Timeouts, logger: Logger) throws(BackendError) -> any BackendConnection {
+    func connect(to target: Target, access: ConnectionAccess, timeouts: Timeouts, logger: Logger) throws(BackendError)
+        -> any BackendConnection
+    {
         var target = target
         var timeouts = timeouts
         if defect == .schemaIgnored { target.schema = nil }
         if defect == .statementTimeoutIgnored { timeouts.statementTimeout = .seconds(60) }
         let access = defect == .readOnlyIgnored ? .readWrite : access
-        return DefectiveConnection(base: try base.connect(to: target, access: access, timeouts: timeouts, logger: logger), defect: defect)
+        return DefectiveConnection(
+            base: try base.connect(to: target, access: access, timeouts: timeouts, logger: logger), defect: defect)
     }
 }
 

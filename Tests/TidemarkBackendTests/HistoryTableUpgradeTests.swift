@@ -46,8 +46,10 @@ import TidemarkTestSupport
 
     func stepRequest(_ version: String, attempt: Int, sql: String = "") -> StepRequest {
         StepRequest(
-            version: version, description: "v\(version)", kind: sql.isEmpty ? .baseline : .forward, scriptPath: sql.isEmpty ? "" : "V\(version)__x.sql",
-            sql: sql, checksum: "c\(version)", transactional: true, runID: "new-run", appliedBy: "ops@new", attempt: attempt)
+            version: version, description: "v\(version)", kind: sql.isEmpty ? .baseline : .forward,
+            scriptPath: sql.isEmpty ? "" : "V\(version)__x.sql",
+            sql: sql, checksum: "c\(version)", transactional: true, runID: "new-run", appliedBy: "ops@new",
+            attempt: attempt)
     }
 
     @Test func sqliteTableFromBeforeAttemptIsReadThenUpgradedByTheFirstWriter() throws {
@@ -55,7 +57,8 @@ import TidemarkTestSupport
         let target = Target(name: "legacy", environment: "test", connection: .url("sqlite:\(path)"))
         let backend = SQLiteBackend()
         do {
-            let setup = try #require(try backend.connect(to: target, timeouts: .standard, logger: .silent) as? SQLiteConnection)
+            let setup = try #require(
+                try backend.connect(to: target, timeouts: .standard, logger: .silent) as? SQLiteConnection)
             let db = try #require(setup.handle)
             try SQLiteConnection.execute(Self.sqliteDDLBeforeAttempt, on: db)
             try SQLiteConnection.execute(
@@ -70,7 +73,8 @@ import TidemarkTestSupport
         let reader = try backend.connect(to: target, access: .readOnly, timeouts: .standard, logger: .silent)
         #expect(try reader.readHistory().map(\.attempt) == [1])
         reader.close()
-        let probe = try #require(try backend.connect(to: target, timeouts: .standard, logger: .silent) as? SQLiteConnection)
+        let probe = try #require(
+            try backend.connect(to: target, timeouts: .standard, logger: .silent) as? SQLiteConnection)
         let db = try #require(probe.handle)
         #expect(try SQLiteConnection.historyShape(db) == .withoutAttempt)
 
@@ -87,7 +91,8 @@ import TidemarkTestSupport
                 finished_at, execution_ms, success, transactional, error) VALUES \(Self.legacyRowValues.replacingOccurrences(of: "('1'", with: "('3'"))
             """, on: db)
         probe.close()
-        let rows = try backend.connect(to: target, access: .readOnly, timeouts: .standard, logger: .silent).readHistory()
+        let rows = try backend.connect(to: target, access: .readOnly, timeouts: .standard, logger: .silent)
+            .readHistory()
         #expect(rows.map(\.version) == ["1", "2", "3"])
         #expect(rows.map(\.attempt) == [1, 3, 1])
         #expect(TargetState(history: rows).applied.map(\.version) == ["1", "2", "3"])
@@ -99,7 +104,8 @@ import TidemarkTestSupport
         let target = try fixture.makeTarget(name: "legacy")
         let schema = try #require(target.schema)
         let table = "\(TestPostgres.quoted(schema)).tidemark_history"
-        let columns = "version, description, kind, script, checksum, run_id, applied_by, started_at, finished_at, execution_ms, success, transactional, error"
+        let columns =
+            "version, description, kind, script, checksum, run_id, applied_by, started_at, finished_at, execution_ms, success, transactional, error"
         let row = Self.legacyRowValues.replacingOccurrences(of: ", 1, 1, NULL)", with: ", true, true, NULL)")
         // The DDL Tidemark used before the attempt column, as it was.
         try TestPostgres.execute(
@@ -123,8 +129,10 @@ import TidemarkTestSupport
         writer.close()
         #expect(try TestPostgres.columnExists("attempt", table: "tidemark_history", inSchema: schema))
 
-        try TestPostgres.execute("INSERT INTO \(table) (\(columns)) VALUES \(row.replacingOccurrences(of: "('1'", with: "('3'"))")
-        let rows = try backend.connect(to: target, access: .readOnly, timeouts: .standard, logger: .silent).readHistory()
+        try TestPostgres.execute(
+            "INSERT INTO \(table) (\(columns)) VALUES \(row.replacingOccurrences(of: "('1'", with: "('3'"))")
+        let rows = try backend.connect(to: target, access: .readOnly, timeouts: .standard, logger: .silent)
+            .readHistory()
         #expect(rows.map(\.version) == ["1", "2", "3"])
         #expect(rows.map(\.attempt) == [1, 3, 1])
 
@@ -141,7 +149,8 @@ import TidemarkTestSupport
         let path = SQLiteFixture.directory.appendingPathComponent("v1-\(UUID().uuidString).db").path
         let target = Target(name: "v1", environment: "test", connection: .url("sqlite:\(path)"))
         let backend = SQLiteBackend()
-        let setup = try #require(try backend.connect(to: target, timeouts: .standard, logger: .silent) as? SQLiteConnection)
+        let setup = try #require(
+            try backend.connect(to: target, timeouts: .standard, logger: .silent) as? SQLiteConnection)
         let db = try #require(setup.handle)
         try SQLiteConnection.execute(Self.sqliteDDLVersion1, on: db)
         try SQLiteConnection.execute(
@@ -151,7 +160,8 @@ import TidemarkTestSupport
                 (7, '1', 'create items', 'forward', 'V1__items.sql', 'c1', 'old-run', 'ops@old', '2025-01-02T03:04:05.000Z',
                  '2025-01-02T03:04:05.100Z', 100, 1, 1, NULL, 2)
             """, on: db)
-        try SQLiteConnection.execute("CREATE TABLE items (id INTEGER PRIMARY KEY, n INTEGER NOT NULL DEFAULT 0)", on: db)
+        try SQLiteConnection.execute(
+            "CREATE TABLE items (id INTEGER PRIMARY KEY, n INTEGER NOT NULL DEFAULT 0)", on: db)
         try SQLiteConnection.execute("INSERT INTO items (id) VALUES (1), (2), (3)", on: db)
         #expect(try SQLiteConnection.historyShape(db) == .version1)
         #expect(try setup.readHistory().map(\.batch) == [nil])
@@ -162,7 +172,8 @@ import TidemarkTestSupport
         #expect(upgraded.map(\.id) == [7])
         #expect(upgraded.map(\.attempt) == [2])
 
-        var request = stepRequest("2", attempt: 1, sql: "UPDATE items SET n = n + 1 WHERE id >= :batch_start AND id < :batch_end")
+        var request = stepRequest(
+            "2", attempt: 1, sql: "UPDATE items SET n = n + 1 WHERE id >= :batch_start AND id < :batch_end")
         request.batch = batchSpec()
         let row = try setup.beginBatchedStep(request, from: BatchCheckpoint())
         #expect(row.id == 8, "AUTOINCREMENT continues after the copied rows")
@@ -201,7 +212,8 @@ import TidemarkTestSupport
         try writer.ensureHistoryTable()
         #expect(try TestPostgres.columnExists("batch_last_key", table: "tidemark_history", inSchema: schema))
         #expect(try TestPostgres.columnExists("batch_rows", table: "tidemark_history", inSchema: schema))
-        var request = stepRequest("2", attempt: 1, sql: "UPDATE items SET n = n + 1 WHERE id >= :batch_start AND id < :batch_end")
+        var request = stepRequest(
+            "2", attempt: 1, sql: "UPDATE items SET n = n + 1 WHERE id >= :batch_start AND id < :batch_end")
         request.batch = batchSpec()
         guard case .ready(let low, let high) = try writer.batchTable(request.batch ?? batchSpec()) else {
             Issue.record("items should be walkable")

@@ -1,26 +1,34 @@
 import Foundation
 import Testing
 import TidemarkCore
-@testable import TidemarkMySQL
 import TidemarkTestSupport
+
+@testable import TidemarkMySQL
 
 /// The MySQL backend on the real MariaDB server scripts/test starts: what the conformance suite
 /// does not cover (the server's flavour, passwords, DELIMITER, compound statements, lock names).
 @Suite(.enabled(if: TestMariaDB.isEnabled, Comment(rawValue: TestMariaDB.skipReason)))
 struct MariaDBBackendTests {
-    func target(_ name: String, url: String? = nil, database: String? = nil, passwordEnv: String? = nil) throws -> Target {
+    func target(_ name: String, url: String? = nil, database: String? = nil, passwordEnv: String? = nil) throws
+        -> Target
+    {
         Target(
             name: name, environment: "test", connection: .url(try url ?? TestMariaDB.requireURL()),
             schema: try database ?? TestMariaDB.createDatabase(for: name), passwordEnv: passwordEnv)
     }
 
-    func connect(_ target: Target, access: ConnectionAccess = .readWrite, environment: [String: String] = [:]) throws -> MySQLConnection {
-        try MySQLConnection(target: target, access: access, timeouts: BackendConformance.timeouts, logger: .silent, environment: environment)
+    func connect(_ target: Target, access: ConnectionAccess = .readWrite, environment: [String: String] = [:]) throws
+        -> MySQLConnection
+    {
+        try MySQLConnection(
+            target: target, access: access, timeouts: BackendConformance.timeouts, logger: .silent,
+            environment: environment)
     }
 
     func step(_ version: String, _ sql: String, path: String = "V1__test.sql") -> StepRequest {
         StepRequest(
-            version: version, description: "test", kind: .forward, scriptPath: path, sql: sql, checksum: "c", transactional: true,
+            version: version, description: "test", kind: .forward, scriptPath: path, sql: sql, checksum: "c",
+            transactional: true,
             runID: "r", appliedBy: "tests")
     }
 
@@ -37,7 +45,10 @@ struct MariaDBBackendTests {
         let connection = try connect(target)
         try connection.ensureHistoryTable()
         let error = try #require(throws: BackendError.self) {
-            try connection.run(step("1", "CREATE TABLE a (id int);\nDELIMITER $$\nCREATE PROCEDURE p() BEGIN SELECT 1; END$$\n", path: "V1__proc.sql"))
+            try connection.run(
+                step(
+                    "1", "CREATE TABLE a (id int);\nDELIMITER $$\nCREATE PROCEDURE p() BEGIN SELECT 1; END$$\n",
+                    path: "V1__proc.sql"))
         }
         #expect("\(error)".contains("V1__proc.sql:2: DELIMITER is a command of the mysql client"))
         #expect(try connection.readHistory().isEmpty)
@@ -46,7 +57,9 @@ struct MariaDBBackendTests {
 
     @Test func aWrongPasswordFailsWithoutEchoingItAndPasswordEnvWins() throws {
         let user = "tm_pw_" + UUID().uuidString.prefix(8).lowercased()
-        try TestMariaDB.execute("CREATE USER '\(user)'@'127.0.0.1' IDENTIFIED BY 'right-secret-42';\nGRANT ALL ON *.* TO '\(user)'@'127.0.0.1'")
+        try TestMariaDB.execute(
+            "CREATE USER '\(user)'@'127.0.0.1' IDENTIFIED BY 'right-secret-42';\nGRANT ALL ON *.* TO '\(user)'@'127.0.0.1'"
+        )
         let base = try TestMariaDB.requireURL()
         let hostPort = base.replacingOccurrences(of: "mysql://root@", with: "")
         let wrong = try target("wrong-password", url: "mysql://\(user):wrong-secret-99@\(hostPort)")
@@ -63,7 +76,9 @@ struct MariaDBBackendTests {
 
     @Test func aReadOnlyConnectionToAMissingDatabaseSaysSoAndCreatesNothing() throws {
         let missing = TestMariaDB.uniqueDatabaseName(for: "missing")
-        let error = try #require(throws: BackendError.self) { try connect(try target("missing", database: missing), access: .readOnly) }
+        let error = try #require(throws: BackendError.self) {
+            try connect(try target("missing", database: missing), access: .readOnly)
+        }
         guard case .databaseNotFound = error else { throw error }
         let writer = try connect(try target("missing-rw", database: missing))
         #expect(try writer.readHistory().isEmpty)
@@ -82,12 +97,17 @@ struct MariaDBBackendTests {
 
     /// Mattermost's 109 MySQL versions (procedures without DELIMITER, PREPARE-guarded DDL) apply
     /// one by one through the backend's own splitter.
-    @Test(.enabled(if: FileManager.default.fileExists(atPath: MariaDBBackendTests.corpus.path), "the mattermost-mysql corpus is not in ../shared/corpora"))
+    @Test(
+        .enabled(
+            if: FileManager.default.fileExists(atPath: MariaDBBackendTests.corpus.path),
+            "the mattermost-mysql corpus is not in ../shared/corpora"))
     func theMattermostHistoryAppliesStatementByStatement() throws {
         let target = try target("mattermost")
         let connection = try connect(target)
         try connection.ensureHistoryTable()
-        let files = try FileManager.default.contentsOfDirectory(atPath: Self.corpus.path).filter { $0.hasSuffix(".up.sql") }.sorted()
+        let files = try FileManager.default.contentsOfDirectory(atPath: Self.corpus.path).filter {
+            $0.hasSuffix(".up.sql")
+        }.sorted()
         #expect(files.count == 109)
         for file in files {
             let sql = try String(contentsOf: Self.corpus.appendingPathComponent(file), encoding: .utf8)
@@ -108,7 +128,8 @@ struct MariaDBBackendTests {
 struct MariaDBFingerprintTests {
     @Test func checksGeneratedColumnsPrefixesAndForeignKeyActionsAreSeenCountersAreNot() throws {
         let database = try TestMariaDB.createDatabase(for: "fingerprint")
-        let target = Target(name: "fp", environment: "test", connection: .url(try TestMariaDB.requireURL()), schema: database)
+        let target = Target(
+            name: "fp", environment: "test", connection: .url(try TestMariaDB.requireURL()), schema: database)
         let connection = try MySQLBackend().connect(to: target, timeouts: BackendConformance.timeouts, logger: .silent)
         try connection.ensureHistoryTable()
         try connection.run(
@@ -134,7 +155,8 @@ struct MariaDBFingerprintTests {
         let before = try connection.fingerprint()
         try connection.run(
             StepRequest(
-                version: "2", description: "rows", kind: .forward, scriptPath: "V2__r.sql", sql: "INSERT INTO parent (name) VALUES ('c')",
+                version: "2", description: "rows", kind: .forward, scriptPath: "V2__r.sql",
+                sql: "INSERT INTO parent (name) VALUES ('c')",
                 checksum: "c", transactional: true, runID: "r", appliedBy: "tests"))
         #expect(try connection.fingerprint() == before, "rows and AUTO_INCREMENT counters changed the fingerprint")
     }
@@ -145,19 +167,26 @@ struct MariaDBFingerprintTests {
 struct MariaDBBackupTests {
     @Test func aBackupIsPrivateAndRestoresTablesRowsRoutinesAndHistory() throws {
         let database = try TestMariaDB.createDatabase(for: "backup")
-        let target = Target(name: "bk", environment: "test", connection: .url(try TestMariaDB.requireURL()), schema: database)
+        let target = Target(
+            name: "bk", environment: "test", connection: .url(try TestMariaDB.requireURL()), schema: database)
         let backend = MySQLBackend()
         let connection = try backend.connect(to: target, timeouts: BackendConformance.timeouts, logger: .silent)
         try connection.ensureHistoryTable()
         func step(_ version: String, _ sql: String) -> StepRequest {
             StepRequest(
-                version: version, description: "v\(version)", kind: .forward, scriptPath: "V\(version).sql", sql: sql, checksum: "c",
+                version: version, description: "v\(version)", kind: .forward, scriptPath: "V\(version).sql", sql: sql,
+                checksum: "c",
                 transactional: true, runID: "r", appliedBy: "tests")
         }
-        try connection.run(step("1", "CREATE TABLE kept (id INT PRIMARY KEY, note TEXT);\nINSERT INTO kept VALUES (1, 'it''s kept');\nCREATE PROCEDURE p() BEGIN SELECT 1; END;"))
+        try connection.run(
+            step(
+                "1",
+                "CREATE TABLE kept (id INT PRIMARY KEY, note TEXT);\nINSERT INTO kept VALUES (1, 'it''s kept');\nCREATE PROCEDURE p() BEGIN SELECT 1; END;"
+            ))
         let before = try connection.fingerprint()
 
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("tm-mysql-backup-\(UUID().uuidString)")
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "tm-mysql-backup-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: folder) }
         let path = folder.appendingPathComponent("bk.sql").path
         let record = try backend.backup(target, to: path, timeouts: BackendConformance.timeouts, logger: .silent)
@@ -172,16 +201,22 @@ struct MariaDBBackupTests {
         #expect(try after.readRows(of: ForeignTable(name: "kept", columns: ["note"])) == [["it's kept"]])
         #expect(try after.readHistory().map(\.version) == ["1"], "the history is the backup's again")
         let lines = try after.fingerprint().lines
-        #expect(before.lines.allSatisfy { lines.contains($0) }, "missing after restore: \(before.lines.filter { !lines.contains($0) })")
+        #expect(
+            before.lines.allSatisfy { lines.contains($0) },
+            "missing after restore: \(before.lines.filter { !lines.contains($0) })")
     }
 
     @Test func aFailingDumpNamesTheTargetAndNeverThePassword() throws {
-        let base = try TestMariaDB.requireURL().replacingOccurrences(of: "mysql://root@", with: "mysql://root:not-the-password-77@")
+        let base = try TestMariaDB.requireURL().replacingOccurrences(
+            of: "mysql://root@", with: "mysql://root:not-the-password-77@")
         let target = Target(name: "bk-bad", environment: "test", connection: .url(base), schema: "nope")
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("tm-mysql-backup-\(UUID().uuidString)")
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "tm-mysql-backup-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: folder) }
         let error = try #require(throws: BackendError.self) {
-            try MySQLBackend().backup(target, to: folder.appendingPathComponent("x.sql").path, timeouts: BackendConformance.timeouts, logger: .silent)
+            try MySQLBackend().backup(
+                target, to: folder.appendingPathComponent("x.sql").path, timeouts: BackendConformance.timeouts,
+                logger: .silent)
         }
         #expect("\(error)".contains("bk-bad") && !"\(error)".contains("not-the-password-77"), "\(error)")
     }
@@ -199,20 +234,25 @@ struct MariaDBLockWaitTests {
         try connection.ensureHistoryTable()
         func step(_ version: String, _ sql: String) -> StepRequest {
             StepRequest(
-                version: version, description: "v", kind: .forward, scriptPath: "V\(version).sql", sql: sql, checksum: "c",
+                version: version, description: "v", kind: .forward, scriptPath: "V\(version).sql", sql: sql,
+                checksum: "c",
                 transactional: true, runID: "r", appliedBy: "tests")
         }
         try connection.run(step("1", "CREATE TABLE t (id INT PRIMARY KEY, n INT);\nINSERT INTO t VALUES (1, 0);"))
 
         // Another session holds the row in an open transaction.
         let holder = try MySQLHandle.connect(
-            MySQLConnectOptions(url: try MySQLURL(parsing: url), password: nil, optionFile: nil, optionGroup: nil, connectTimeoutSeconds: 5))
+            MySQLConnectOptions(
+                url: try MySQLURL(parsing: url), password: nil, optionFile: nil, optionGroup: nil,
+                connectTimeoutSeconds: 5))
         try holder.query("START TRANSACTION")
         try holder.query("SELECT n FROM \(TestMariaDB.quoted(database)).t WHERE id = 1 FOR UPDATE")
 
         let clock = ContinuousClock()
         let start = clock.now
-        let error = try #require(throws: BackendError.self) { try connection.run(step("2", "UPDATE t SET n = n + 1 WHERE id = 1")) }
+        let error = try #require(throws: BackendError.self) {
+            try connection.run(step("2", "UPDATE t SET n = n + 1 WHERE id = 1"))
+        }
         #expect(clock.now - start < .seconds(5), "the wait was not bounded by lock_timeout")
         #expect(error.isLockTimeout, "\(error)")
         try holder.query("ROLLBACK")
@@ -226,7 +266,8 @@ struct MariaDBLockWaitTests {
 struct MariaDBConnectOptionTests {
     func connect(_ url: String, optionFile: String? = nil, optionGroup: String? = nil) throws -> any BackendConnection {
         let target = Target(
-            name: "opts", environment: "test", connection: .url(url), schema: "tidemark_test_admin", optionFile: optionFile,
+            name: "opts", environment: "test", connection: .url(url), schema: "tidemark_test_admin",
+            optionFile: optionFile,
             optionGroup: optionGroup)
         return try MySQLBackend().connect(to: target, timeouts: BackendConformance.timeouts, logger: .silent)
     }
@@ -244,7 +285,9 @@ struct MariaDBConnectOptionTests {
 
     @Test func theOptionFileGivesWhatTheURLLeavesOutAndTheURLWins() throws {
         let user = "tm_opt_" + UUID().uuidString.prefix(8).lowercased()
-        try TestMariaDB.execute("CREATE USER '\(user)'@'127.0.0.1' IDENTIFIED BY 'from-the-file-1';\nGRANT ALL ON *.* TO '\(user)'@'127.0.0.1'")
+        try TestMariaDB.execute(
+            "CREATE USER '\(user)'@'127.0.0.1' IDENTIFIED BY 'from-the-file-1';\nGRANT ALL ON *.* TO '\(user)'@'127.0.0.1'"
+        )
         let hostPort = try TestMariaDB.requireURL().replacingOccurrences(of: "mysql://root@", with: "")
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("tm-optfile-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
@@ -254,7 +297,9 @@ struct MariaDBConnectOptionTests {
         try "[tidemark]\nuser=\(user)\npassword=from-the-file-1\nport=1\n[other]\nuser=\(user)\npassword=not-it\n"
             .write(to: file, atomically: true, encoding: .utf8)
         _ = try connect("mysql://\(hostPort)", optionFile: file.path, optionGroup: "tidemark")
-        let error = try #require(throws: BackendError.self) { try connect("mysql://\(hostPort)", optionFile: file.path, optionGroup: "other") }
+        let error = try #require(throws: BackendError.self) {
+            try connect("mysql://\(hostPort)", optionFile: file.path, optionGroup: "other")
+        }
         guard case .connectionFailed = error else { throw error }
     }
 }
@@ -264,12 +309,14 @@ struct MariaDBConnectOptionTests {
 struct MariaDBSessionTests {
     @Test func aScriptsSQLModeIsUndoneBeforeTheNextStep() throws {
         let database = try TestMariaDB.createDatabase(for: "sqlmode")
-        let target = Target(name: "sqlmode", environment: "test", connection: .url(try TestMariaDB.requireURL()), schema: database)
+        let target = Target(
+            name: "sqlmode", environment: "test", connection: .url(try TestMariaDB.requireURL()), schema: database)
         let connection = try MySQLBackend().connect(to: target, timeouts: BackendConformance.timeouts, logger: .silent)
         try connection.ensureHistoryTable()
         func step(_ version: String, _ sql: String) -> StepRequest {
             StepRequest(
-                version: version, description: "v", kind: .forward, scriptPath: "V\(version).sql", sql: sql, checksum: "c",
+                version: version, description: "v", kind: .forward, scriptPath: "V\(version).sql", sql: sql,
+                checksum: "c",
                 transactional: true, runID: "r", appliedBy: "tests")
         }
         try connection.run(step("1", "SET SESSION sql_mode = 'ANSI_QUOTES';\nCREATE TABLE \"quoted\" (id INT);"))

@@ -3,8 +3,9 @@ import Logging
 import Testing
 import TidemarkCore
 import TidemarkSQLCheck
-@testable import TidemarkMySQL
 import TidemarkTestSupport
+
+@testable import TidemarkMySQL
 
 /// docs/mysql.md#locks-and-timeouts: in a step run statement by statement, a statement that
 /// timed out waiting for a lock runs again (up to `lock_retries`), and the ones before it do not.
@@ -27,7 +28,8 @@ struct MariaDBStatementRetryTests {
     /// Holds a metadata lock on `held` (an open transaction that read it), so an ALTER of it
     /// waits; `COMMIT` releases it.
     func holdTable(_ target: Target) throws -> MySQLHandle {
-        let holder = try MySQLConnection(target: target, access: .readWrite, timeouts: .standard, logger: .silent, environment: [:])
+        let holder = try MySQLConnection(
+            target: target, access: .readWrite, timeouts: .standard, logger: .silent, environment: [:])
         let handle = try holder.open()
         try handle.query("START TRANSACTION")
         _ = try handle.query("SELECT * FROM held")
@@ -37,15 +39,18 @@ struct MariaDBStatementRetryTests {
     @Test func aLockTimeoutRetriesOnlyTheStatementThatWaited() throws {
         let database = try TestMariaDB.createDatabase(for: "stmt_retry")
         defer { try? TestMariaDB.dropDatabase(database) }
-        let target = Target(name: "retry", environment: "test", connection: .url(try TestMariaDB.requireURL()), schema: database)
+        let target = Target(
+            name: "retry", environment: "test", connection: .url(try TestMariaDB.requireURL()), schema: database)
         let signal = RetrySignal()
         let logger = Logger(label: "test") { _ in signal }
         let connection = try MySQLConnection(
-            target: target, access: .readWrite, timeouts: Timeouts(lockTimeout: .seconds(1)), logger: logger, environment: [:])
+            target: target, access: .readWrite, timeouts: Timeouts(lockTimeout: .seconds(1)), logger: logger,
+            environment: [:])
         try connection.ensureHistoryTable()
         @Sendable func step(_ version: String, _ sql: String, retries: Int) -> StepRequest {
             var request = StepRequest(
-                version: version, description: "v", kind: .forward, scriptPath: "V\(version).sql", sql: sql, checksum: "c",
+                version: version, description: "v", kind: .forward, scriptPath: "V\(version).sql", sql: sql,
+                checksum: "c",
                 transactional: true, runID: "r", appliedBy: "tests")
             request.lockRetries = retries
             return request
@@ -60,14 +65,17 @@ struct MariaDBStatementRetryTests {
         nonisolated(unsafe) var outcome: Result<HistoryEntry, BackendError>?
         let runner = Thread {
             do throws(BackendError) {
-                outcome = .success(try running.run(step("2", "CREATE TABLE fresh (id INT);\nALTER TABLE held ADD COLUMN c INT;\n", retries: 3)))
+                outcome = .success(
+                    try running.run(
+                        step("2", "CREATE TABLE fresh (id INT);\nALTER TABLE held ADD COLUMN c INT;\n", retries: 3)))
             } catch {
                 outcome = .failure(error)
             }
             done.signal()
         }
         runner.start()
-        #expect(signal.retried.wait(timeout: .now() + 60) == .success, "statement 2 was not retried after its lock wait")
+        #expect(
+            signal.retried.wait(timeout: .now() + 60) == .success, "statement 2 was not retried after its lock wait")
         try holder.query("COMMIT")
         #expect(done.wait(timeout: .now() + 60) == .success)
         let entry = try #require(try outcome?.get())
@@ -79,7 +87,8 @@ struct MariaDBStatementRetryTests {
         // Without retries the step stops at statement 2; statement 1 stays (DDL committed).
         let again = try holdTable(target)
         let error = try #require(throws: BackendError.self) {
-            try connection.run(step("3", "CREATE TABLE later (id INT);\nALTER TABLE held ADD COLUMN d INT;\n", retries: 0))
+            try connection.run(
+                step("3", "CREATE TABLE later (id INT);\nALTER TABLE held ADD COLUMN d INT;\n", retries: 0))
         }
         try again.query("COMMIT")
         #expect("\(error)".contains("stopped at statement 2 of 2, line 2"), "\(error)")
@@ -123,15 +132,18 @@ struct MariaDBOnlineDDLOracleTests {
     func thePredictedClassIsWhatTheServerAccepts(_ statement: String) throws {
         let database = try TestMariaDB.createDatabase(for: "online")
         defer { try? TestMariaDB.dropDatabase(database) }
-        let target = Target(name: "online", environment: "test", connection: .url(try TestMariaDB.requireURL()), schema: database)
-        let connection = try MySQLConnection(target: target, access: .readWrite, timeouts: .standard, logger: .silent, environment: [:])
+        let target = Target(
+            name: "online", environment: "test", connection: .url(try TestMariaDB.requireURL()), schema: database)
+        let connection = try MySQLConnection(
+            target: target, access: .readWrite, timeouts: .standard, logger: .silent, environment: [:])
         let predicted = try #require(MySQLOnlineDDL.classify(statement, server: connection.server.identity)).onlineClass
         let handle = try connection.open()
         func fresh() throws {
             try handle.query("DROP TABLE IF EXISTS t, t_renamed, p")
             try handle.query("CREATE TABLE p (id INT PRIMARY KEY)")
             try handle.query(
-                "CREATE TABLE t (id INT PRIMARY KEY, a INT, b VARCHAR(20), x INT, x2 INT, INDEX ib (b), CONSTRAINT fkx FOREIGN KEY (x) REFERENCES p (id), CONSTRAINT ckx CHECK (a >= 0)) ENGINE=InnoDB")
+                "CREATE TABLE t (id INT PRIMARY KEY, a INT, b VARCHAR(20), x INT, x2 INT, INDEX ib (b), CONSTRAINT fkx FOREIGN KEY (x) REFERENCES p (id), CONSTRAINT ckx CHECK (a >= 0)) ENGINE=InnoDB"
+            )
             try handle.query("INSERT INTO t (id, a, b) VALUES (1, 1, 'one')")
         }
         let server = connection.server.identity
@@ -140,11 +152,16 @@ struct MariaDBOnlineDDLOracleTests {
         }
         if let cheaper = OnlineDDLClass.allCases.last(where: { $0 < predicted }) {
             try fresh()
-            #expect(throws: MySQLFailure.self, "\(statement): the server took ALGORITHM=\(cheaper.algorithm(on: server)), cheaper than the predicted \(predicted)") {
+            #expect(
+                throws: MySQLFailure.self,
+                "\(statement): the server took ALGORITHM=\(cheaper.algorithm(on: server)), cheaper than the predicted \(predicted)"
+            ) {
                 try handle.query(with(cheaper))
             }
         }
         try fresh()
-        #expect(throws: Never.self, "\(statement): refused with the predicted \(predicted)") { try handle.query(with(predicted)) }
+        #expect(throws: Never.self, "\(statement): refused with the predicted \(predicted)") {
+            try handle.query(with(predicted))
+        }
     }
 }

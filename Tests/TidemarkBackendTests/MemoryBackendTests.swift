@@ -39,7 +39,10 @@ struct MemoryBackendTests {
     @Test func createTableRecordsColumnsInOrderAndRefusesDuplicates() throws {
         let t = target()
         let c = try connect(t)
-        #expect(run("CREATE TABLE users (id bigint PRIMARY KEY, email text NOT NULL, CONSTRAINT u UNIQUE (email), created numeric(10, 2))", on: c) == nil)
+        #expect(
+            run(
+                "CREATE TABLE users (id bigint PRIMARY KEY, email text NOT NULL, CONSTRAINT u UNIQUE (email), created numeric(10, 2))",
+                on: c) == nil)
         #expect(store.columns(of: "users", in: t) == ["id", "email", "created"])
         #expect(run("CREATE TABLE users (id int)", on: c) == "line 1: relation \"users\" already exists")
         #expect(run("CREATE TABLE IF NOT EXISTS users (id int)", on: c) == nil)
@@ -52,11 +55,13 @@ struct MemoryBackendTests {
         let c = try connect(t)
         // Nested block comment, doubled quotes in a name, a tagged dollar body holding a `;`,
         // and a decimal pg_sleep: each read the way Core's SQLLexer reads it.
-        #expect(run("""
-            CREATE TABLE b /* outer /* inner */ still comment */ (id int, "Odd""Name" text, note text DEFAULT 'a;b');
-            CREATE FUNCTION f() RETURNS int AS $body$ BEGIN DROP TABLE b; RETURN 1; END $body$ LANGUAGE plpgsql;
-            SELECT pg_sleep(0.01);
-            """, on: c) == nil)
+        #expect(
+            run(
+                """
+                CREATE TABLE b /* outer /* inner */ still comment */ (id int, "Odd""Name" text, note text DEFAULT 'a;b');
+                CREATE FUNCTION f() RETURNS int AS $body$ BEGIN DROP TABLE b; RETURN 1; END $body$ LANGUAGE plpgsql;
+                SELECT pg_sleep(0.01);
+                """, on: c) == nil)
         #expect(store.columns(of: "b", in: t) == ["id", "Odd\"Name", "note"])
     }
 
@@ -78,10 +83,13 @@ struct MemoryBackendTests {
         #expect(run("CREATE TABLE t (id int, name text)", on: c) == nil)
         #expect(run("ALTER TABLE t ADD COLUMN email text, ADD age int", on: c) == nil)
         #expect(store.columns(of: "t", in: t) == ["id", "name", "email", "age"])
-        #expect(run("ALTER TABLE t ADD COLUMN email text", on: c) == "line 1: column \"email\" of relation \"t\" already exists")
+        #expect(
+            run("ALTER TABLE t ADD COLUMN email text", on: c)
+                == "line 1: column \"email\" of relation \"t\" already exists")
         #expect(run("ALTER TABLE t ADD COLUMN IF NOT EXISTS email text", on: c) == nil)
         #expect(run("ALTER TABLE t DROP COLUMN name", on: c) == nil)
-        #expect(run("ALTER TABLE t DROP COLUMN name", on: c) == "line 1: column \"name\" of relation \"t\" does not exist")
+        #expect(
+            run("ALTER TABLE t DROP COLUMN name", on: c) == "line 1: column \"name\" of relation \"t\" does not exist")
         #expect(run("ALTER TABLE t DROP IF EXISTS name", on: c) == nil)
         // Re-adding a dropped column puts it last, as real databases do.
         #expect(run("ALTER TABLE t ADD name text", on: c) == nil)
@@ -102,7 +110,10 @@ struct MemoryBackendTests {
         let c = try connect(t)
         #expect(run("CREATE INDEX i ON missing (id)", on: c) == "line 1: relation \"missing\" does not exist")
         #expect(run("CREATE TABLE t (id int)", on: c) == nil)
-        #expect(run("CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS t_id ON ONLY public.t (id)", on: c, transactional: false) == nil)
+        #expect(
+            run(
+                "CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS t_id ON ONLY public.t (id)", on: c, transactional: false
+            ) == nil)
         #expect(run("CREATE INDEX t_id ON t (id)", on: c) == "line 1: relation \"t_id\" already exists")
         #expect(run("CREATE INDEX ON t (id)", on: c) == nil)
         #expect(run("CREATE INDEX ON t (id)", on: c) == nil)
@@ -154,7 +165,9 @@ struct MemoryBackendTests {
 
     @Test func failureNamesTheLineOfTheFailingStatement() throws {
         let c = try connect(target())
-        #expect(run("CREATE TABLE a (id int);\n\n-- next\nDROP TABLE nope;", on: c) == "line 4: table \"nope\" does not exist")
+        #expect(
+            run("CREATE TABLE a (id int);\n\n-- next\nDROP TABLE nope;", on: c)
+                == "line 4: table \"nope\" does not exist")
     }
 
     @Test func transactionalFailureRestoresTheSchemaAndNoTransactionKeepsEarlierStatements() throws {
@@ -164,11 +177,15 @@ struct MemoryBackendTests {
         #expect(run("ALTER TABLE keep ADD a int; CREATE TABLE x (id int); DROP TABLE nope", on: c) != nil)
         #expect(store.tables(of: t) == ["keep"])
         #expect(store.columns(of: "keep", in: t) == ["id"])
-        #expect(run("ALTER TABLE keep ADD a int; DROP TABLE nope; CREATE TABLE y (id int)", on: c, transactional: false) != nil)
+        #expect(
+            run("ALTER TABLE keep ADD a int; DROP TABLE nope; CREATE TABLE y (id int)", on: c, transactional: false)
+                != nil)
         #expect(store.columns(of: "keep", in: t) == ["id", "a"])
         #expect(store.tables(of: t) == ["keep"])
         // A script's own transaction is honoured outside Tidemark's: ROLLBACK undoes its part.
-        #expect(run("BEGIN; CREATE TABLE z (id int); ROLLBACK; CREATE TABLE w (id int);", on: c, transactional: false) == nil)
+        #expect(
+            run("BEGIN; CREATE TABLE z (id int); ROLLBACK; CREATE TABLE w (id int);", on: c, transactional: false)
+                == nil)
         #expect(store.tables(of: t) == ["keep", "w"])
     }
 
@@ -270,7 +287,8 @@ struct MemoryBackendTests {
     }
 
     @Test func runBeforeTheHistoryTableExistsFails() throws {
-        let c = try MemoryBackend(store: store).connect(to: target("no-history"), timeouts: .standard, logger: Logger.silent)
+        let c = try MemoryBackend(store: store).connect(
+            to: target("no-history"), timeouts: .standard, logger: Logger.silent)
         #expect(throws: BackendError.self) { try c.run(BackendConformance.step("1", .forward, sql: "")) }
     }
 
@@ -293,7 +311,8 @@ struct MemoryBackendTests {
         DispatchQueue.concurrentPerform(iterations: workers) { worker in
             for index in stride(from: worker, to: count, by: workers) {
                 do {
-                    let target = Target(name: "shard-\(index)", environment: "prod", connection: .url("memory:shard-\(index)"))
+                    let target = Target(
+                        name: "shard-\(index)", environment: "prod", connection: .url("memory:shard-\(index)"))
                     let connection = try backend.connect(to: target, timeouts: .standard, logger: Logger.silent)
                     guard try connection.tryLock(timeout: .zero) else { throw BackendError.closed(target: target.name) }
                     try connection.ensureHistoryTable()
@@ -309,7 +328,11 @@ struct MemoryBackendTests {
         let elapsed = started.duration(to: .now)
         #expect(failures.load(ordering: .relaxed) == 0)
         #expect(store.databaseNames.count == count)
-        #expect(store.columns(of: "users", in: Target(name: "x", environment: "prod", connection: .url("memory:shard-9999"))) == ["id", "email", "name"])
+        #expect(
+            store.columns(
+                of: "users", in: Target(name: "x", environment: "prod", connection: .url("memory:shard-9999"))) == [
+                    "id", "email", "name",
+                ])
         // Alone on two cores in a debug build this takes well under a second; the bound leaves
         // room for the rest of the test run sharing those cores, and still catches anything
         // quadratic or a lock held across a whole step.

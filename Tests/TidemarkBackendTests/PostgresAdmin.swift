@@ -1,7 +1,8 @@
 import Logging
 import TidemarkCore
-@testable import TidemarkPostgres
 import TidemarkTestSupport
+
+@testable import TidemarkPostgres
 
 extension PostgresFixture {
     /// Runs `body` on a fresh libpq connection to the test database, outside any target: for the

@@ -1,10 +1,11 @@
 import Foundation
 import Logging
 import Synchronization
-import TidemarkCore
-@testable import TidemarkPostgres
-import TidemarkTestSupport
 import Testing
+import TidemarkCore
+import TidemarkTestSupport
+
+@testable import TidemarkPostgres
 
 #if canImport(Glibc)
     import Glibc
@@ -57,7 +58,8 @@ struct PostgresBackendTests {
 
     @Test func sessionTimeoutsComeFromTimeouts() throws {
         let target = try fixture.makeTarget(name: "timeouts")
-        let timeouts = Timeouts(lockTimeout: .milliseconds(1500), statementTimeout: .seconds(42), connectTimeout: .seconds(3))
+        let timeouts = Timeouts(
+            lockTimeout: .milliseconds(1500), statementTimeout: .seconds(42), connectTimeout: .seconds(3))
         let connection = try backend.connect(to: target, timeouts: timeouts, logger: logger)
         try connection.ensureHistoryTable()
         let check = """
@@ -99,9 +101,12 @@ struct PostgresBackendTests {
             }
         }
         let components = try #require(URLComponents(string: fixture.url))
-        let url = "postgres://\(role)@\(try #require(components.host)):\(try #require(components.port))\(components.path)"
+        let url =
+            "postgres://\(role)@\(try #require(components.host)):\(try #require(components.port))\(components.path)"
         let error = try #require(throws: BackendError.self) {
-            try backend.connect(to: Target(name: "limited", environment: "test", connection: .url(url)), timeouts: .standard, logger: logger)
+            try backend.connect(
+                to: Target(name: "limited", environment: "test", connection: .url(url)), timeouts: .standard,
+                logger: logger)
         }
         guard case .connectionFailed(_, let message, let transient) = error else {
             Issue.record("expected connectionFailed, got \(error)")
@@ -115,11 +120,13 @@ struct PostgresBackendTests {
         let port = try closedPort()
         let password = "s3cret-\(UUID().uuidString)"
         let target = Target(
-            name: "refused", environment: "test", connection: .url("postgres://tidemark:\(password)@127.0.0.1:\(port)/db"),
+            name: "refused", environment: "test",
+            connection: .url("postgres://tidemark:\(password)@127.0.0.1:\(port)/db"),
             schema: "x", passwordEnv: "TM_TEST_PASSWORD")
         let error = try #require(throws: BackendError.self) {
             try PostgresConnection(
-                target: target, timeouts: .standard, logger: logger, environment: ["TM_TEST_PASSWORD": password + "-env"])
+                target: target, timeouts: .standard, logger: logger,
+                environment: ["TM_TEST_PASSWORD": password + "-env"])
         }
         guard case .connectionFailed(_, _, let transient) = error else {
             Issue.record("expected connectionFailed, got \(error)")
@@ -135,8 +142,10 @@ struct PostgresBackendTests {
         let password = "pw-\(UUID().uuidString)"
         try requirePasswordAuthentication(for: role, password: password)
         let components = try #require(URLComponents(string: fixture.url))
-        let url = "postgres://\(role)@\(try #require(components.host)):\(try #require(components.port))\(components.path)"
-        let target = Target(name: "password", environment: "test", connection: .url(url), schema: role, passwordEnv: "TM_PASSWORD")
+        let url =
+            "postgres://\(role)@\(try #require(components.host)):\(try #require(components.port))\(components.path)"
+        let target = Target(
+            name: "password", environment: "test", connection: .url(url), schema: role, passwordEnv: "TM_PASSWORD")
 
         let connection = try PostgresConnection(
             target: target, timeouts: .standard, logger: logger, environment: ["TM_PASSWORD": password])
@@ -146,7 +155,8 @@ struct PostgresBackendTests {
 
         let wrong = "wrong-\(UUID().uuidString)"
         let error = try #require(throws: BackendError.self) {
-            try PostgresConnection(target: target, timeouts: .standard, logger: logger, environment: ["TM_PASSWORD": wrong])
+            try PostgresConnection(
+                target: target, timeouts: .standard, logger: logger, environment: ["TM_PASSWORD": wrong])
         }
         guard case .connectionFailed(_, let message, let transient) = error else {
             Issue.record("expected connectionFailed, got \(error)")
@@ -160,7 +170,9 @@ struct PostgresBackendTests {
         // Through the public API, with the variable missing: the error says which one.
         let missing = try #require(throws: BackendError.self) {
             try backend.connect(
-                to: Target(name: "password", environment: "test", connection: .url(url), passwordEnv: "TM_TEST_UNSET_\(UUID().uuidString.prefix(8))"),
+                to: Target(
+                    name: "password", environment: "test", connection: .url(url),
+                    passwordEnv: "TM_TEST_UNSET_\(UUID().uuidString.prefix(8))"),
                 timeouts: .standard, logger: logger)
         }
         #expect(missing.description.contains("password_env TM_TEST_UNSET_"))
@@ -171,7 +183,8 @@ struct PostgresBackendTests {
         // it), then libpq waits for a reply that never comes.
         let listener = try SilentListener()
         defer { listener.close() }
-        let target = Target(name: "silent", environment: "test", connection: .url("postgres://tidemark@127.0.0.1:\(listener.port)/db"))
+        let target = Target(
+            name: "silent", environment: "test", connection: .url("postgres://tidemark@127.0.0.1:\(listener.port)/db"))
         let clock = ContinuousClock()
         let start = clock.now
         let error = try #require(throws: BackendError.self) {
@@ -213,7 +226,8 @@ struct PostgresBackendTests {
     @Test func createIndexConcurrentlyRunsOutsideATransaction() throws {
         let target = try fixture.makeTarget(name: "concurrently")
         let connection = try connect(target)
-        try connection.run(step("1", "CREATE TABLE items (id integer); INSERT INTO items SELECT generate_series(1, 100);"))
+        try connection.run(
+            step("1", "CREATE TABLE items (id integer); INSERT INTO items SELECT generate_series(1, 100);"))
         let index = "CREATE INDEX CONCURRENTLY items_id ON items (id);\nVACUUM items;"
 
         // Inside a transaction PostgreSQL refuses it, and nothing is left behind.
@@ -275,7 +289,9 @@ struct PostgresBackendTests {
             INSERT INTO unique_things
               VALUES (1);
             """
-        let error = try #require(throws: BackendError.self) { try connection.run(step("2", script, path: "V2__dup.sql")) }
+        let error = try #require(throws: BackendError.self) {
+            try connection.run(step("2", script, path: "V2__dup.sql"))
+        }
         guard case .stepFailed(_, _, _, let message, let state, _) = error else {
             Issue.record("expected stepFailed, got \(error)")
             return
@@ -284,8 +300,13 @@ struct PostgresBackendTests {
         #expect(message.hasPrefix("V2__dup.sql:5: duplicate key value violates unique constraint"), "\(message)")
 
         let plpgsql = "SELECT 1;\nDO $$\nBEGIN\n  RAISE EXCEPTION 'boom %', 7 USING HINT = 'fix it';\nEND\n$$;"
-        let raised = try #require(throws: BackendError.self) { try connection.run(step("3", plpgsql, path: "V3__do.sql")) }
-        #expect(raised.description.contains("V3__do.sql:2: boom 7 (hint: fix it; where: PL/pgSQL function inline_code_block line 3 at RAISE)"), "\(raised)")
+        let raised = try #require(throws: BackendError.self) {
+            try connection.run(step("3", plpgsql, path: "V3__do.sql"))
+        }
+        #expect(
+            raised.description.contains(
+                "V3__do.sql:2: boom 7 (hint: fix it; where: PL/pgSQL function inline_code_block line 3 at RAISE)"),
+            "\(raised)")
     }
 
     @Test func errorLinesCountCharactersNotBytes() throws {
@@ -312,7 +333,10 @@ struct PostgresBackendTests {
         }
         #expect(dirty)
         #expect(state == "42703")
-        #expect(message.hasPrefix("stopped at statement 3 of 3, line 3: V3__dirty.sql:3:11: column \"nope\" does not exist"), "\(message)")
+        #expect(
+            message.hasPrefix(
+                "stopped at statement 3 of 3, line 3: V3__dirty.sql:3:11: column \"nope\" does not exist"), "\(message)"
+        )
         #expect(try fixture.tableExists("half_done", in: target), "statements before the failure stay")
 
         let history = try connection.readHistory()
@@ -465,10 +489,10 @@ struct PostgresBackendTests {
         #expect(try neighbour.tryLock(timeout: .zero), "another schema in the same database is another target")
 
         try holder.unlock()
-        try holder.unlock()  // a no-op when not held
+        try holder.unlock() // a no-op when not held
         #expect(try contender.tryLock(timeout: .seconds(1)))
         holder.close()
-        contender.close()  // closing ends the session and with it the lock
+        contender.close() // closing ends the session and with it the lock
         let later = try connect(first)
         #expect(try later.tryLock(timeout: .seconds(1)))
     }
@@ -479,12 +503,16 @@ struct PostgresBackendTests {
         let capture = LogCapture()
         var logger = Logger(label: "tidemark.test.notices", factory: { _ in CapturingLogHandler(capture: capture) })
         logger.logLevel = .trace
-        let connection = try backend.connect(to: try fixture.makeTarget(name: "notices"), timeouts: .standard, logger: logger)
+        let connection = try backend.connect(
+            to: try fixture.makeTarget(name: "notices"), timeouts: .standard, logger: logger)
         try connection.ensureHistoryTable()
         try connection.run(
             step("1", "DROP TABLE IF EXISTS missing_for_notice;\nDO $$ BEGIN RAISE WARNING 'careful: %', 42; END $$;"))
         let records = capture.records
-        #expect(records.contains { $0.level == .debug && $0.message.contains("\"missing_for_notice\" does not exist, skipping") })
+        #expect(
+            records.contains {
+                $0.level == .debug && $0.message.contains("\"missing_for_notice\" does not exist, skipping")
+            })
         #expect(records.contains { $0.level == .notice && $0.message == "careful: 42" })
     }
 
@@ -502,7 +530,8 @@ struct PostgresBackendTests {
                 try connection.run(
                     StepRequest(
                         version: "1", description: "slow", kind: .forward, scriptPath: "V1__slow.sql",
-                        sql: fixture.slowSQL(seconds: 30), checksum: "c", transactional: true, runID: "r", appliedBy: "t"))
+                        sql: fixture.slowSQL(seconds: 30), checksum: "c", transactional: true, runID: "r",
+                        appliedBy: "t"))
             } catch let error as BackendError {
                 outcome.withLock { $0 = error }
             } catch {
@@ -511,8 +540,10 @@ struct PostgresBackendTests {
         }
         let clock = ContinuousClock()
         let start = clock.now
-        while canceller.withLock({ $0 }) == nil && clock.now - start < .seconds(10) { Thread.sleep(forTimeInterval: 0.05) }
-        Thread.sleep(forTimeInterval: 0.5)  // let the statement start
+        while canceller.withLock({ $0 }) == nil && clock.now - start < .seconds(10) {
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        Thread.sleep(forTimeInterval: 0.5) // let the statement start
         canceller.withLock { $0?.cancel() }
         #expect(done.wait(timeout: .now() + 15) == .success)
         #expect(clock.now - start < .seconds(12))
@@ -527,11 +558,14 @@ struct PostgresBackendTests {
 
     @Test func statementTimeoutFailsTheStep() throws {
         let target = try fixture.makeTarget(name: "statement-timeout")
-        let connection = try backend.connect(to: target, timeouts: Timeouts(statementTimeout: .seconds(1)), logger: logger)
+        let connection = try backend.connect(
+            to: target, timeouts: Timeouts(statementTimeout: .seconds(1)), logger: logger)
         try connection.ensureHistoryTable()
         let clock = ContinuousClock()
         let start = clock.now
-        let error = try #require(throws: BackendError.self) { try connection.run(step("1", fixture.slowSQL(seconds: 10))) }
+        let error = try #require(throws: BackendError.self) {
+            try connection.run(step("1", fixture.slowSQL(seconds: 10)))
+        }
         #expect(clock.now - start < .seconds(5))
         guard case .stepFailed(_, _, _, _, let state, _) = error else {
             Issue.record("expected stepFailed, got \(error)")
@@ -543,7 +577,7 @@ struct PostgresBackendTests {
     @Test func closedConnectionRefusesUse() throws {
         let connection = try connect(try fixture.makeTarget(name: "closed"))
         connection.close()
-        connection.canceller.cancel()  // a no-op once closed
+        connection.canceller.cancel() // a no-op once closed
         #expect(throws: BackendError.closed(target: "closed")) { try connection.readHistory() }
         #expect(throws: BackendError.closed(target: "closed")) { _ = try connection.tryLock(timeout: .zero) }
     }
@@ -556,21 +590,33 @@ struct PostgresBackendTests {
     @Test func functionsAreFingerprintedByTheirWholeDefinition() throws {
         let body = "RETURNS integer LANGUAGE sql AS $$ SELECT 1 $$"
         let original = try connect(try fixture.makeTarget(name: "fn-original"))
-        try original.run(step("1", "CREATE FUNCTION answer() \(body) STABLE SECURITY DEFINER SET search_path FROM CURRENT;"))
+        try original.run(
+            step("1", "CREATE FUNCTION answer() \(body) STABLE SECURITY DEFINER SET search_path FROM CURRENT;"))
         let twin = try connect(try fixture.makeTarget(name: "fn-twin"))
-        try twin.run(step("1", "CREATE FUNCTION answer() \(body) STABLE SECURITY DEFINER SET search_path FROM CURRENT;"))
-        #expect(try twin.fingerprint().compare(to: original.fingerprint()) == .equal, "the schema's own name must not count")
+        try twin.run(
+            step("1", "CREATE FUNCTION answer() \(body) STABLE SECURITY DEFINER SET search_path FROM CURRENT;"))
+        #expect(
+            try twin.fingerprint().compare(to: original.fingerprint()) == .equal, "the schema's own name must not count"
+        )
 
         let recreated = try connect(try fixture.makeTarget(name: "fn-recreated"))
         try recreated.run(step("1", "CREATE FUNCTION answer() \(body) STABLE SECURITY DEFINER;"))
         let diff = try #require(try recreated.fingerprint().compare(to: original.fingerprint()).diff)
-        #expect(diff.missing.contains { $0.contains("security definer") && $0.contains("set search_path=<schema>") }, "\(diff.lines)")
+        #expect(
+            diff.missing.contains { $0.contains("security definer") && $0.contains("set search_path=<schema>") },
+            "\(diff.lines)")
 
-        for (name, change) in [("volatility", "VOLATILE SECURITY DEFINER SET search_path FROM CURRENT"), ("security", "STABLE SET search_path FROM CURRENT"),
-                               ("strict", "STABLE STRICT SECURITY DEFINER SET search_path FROM CURRENT"), ("parallel", "STABLE PARALLEL SAFE SECURITY DEFINER SET search_path FROM CURRENT")] {
+        for (name, change) in [
+            ("volatility", "VOLATILE SECURITY DEFINER SET search_path FROM CURRENT"),
+            ("security", "STABLE SET search_path FROM CURRENT"),
+            ("strict", "STABLE STRICT SECURITY DEFINER SET search_path FROM CURRENT"),
+            ("parallel", "STABLE PARALLEL SAFE SECURITY DEFINER SET search_path FROM CURRENT"),
+        ] {
             let other = try connect(try fixture.makeTarget(name: "fn-\(name)"))
             try other.run(step("1", "CREATE FUNCTION answer() \(body) \(change);"))
-            #expect(try other.fingerprint().compare(to: original.fingerprint()) != .equal, "\(name) must change the fingerprint")
+            #expect(
+                try other.fingerprint().compare(to: original.fingerprint()) != .equal,
+                "\(name) must change the fingerprint")
         }
     }
 
@@ -581,13 +627,18 @@ struct PostgresBackendTests {
         let connection = try connect(target)
         try connection.run(step("1", "CREATE TABLE codes (code text); INSERT INTO codes VALUES ('a'), ('a');"))
         #expect(throws: BackendError.self) {
-            try connection.run(step("2", "CREATE UNIQUE INDEX CONCURRENTLY codes_key ON codes (code);", transactional: false))
+            try connection.run(
+                step("2", "CREATE UNIQUE INDEX CONCURRENTLY codes_key ON codes (code);", transactional: false))
         }
         let print = try connection.fingerprint()
-        #expect(print.lines.contains { $0.hasPrefix("index codes.codes_key:") && $0.hasSuffix(" INVALID") }, "\(print.lines)")
+        #expect(
+            print.lines.contains { $0.hasPrefix("index codes.codes_key:") && $0.hasSuffix(" INVALID") },
+            "\(print.lines)")
         let invalid = InvalidIndex.found(in: print, schema: target.schema)
         #expect(invalid.map(\.name) == ["codes_key"])
-        #expect(invalid.first?.dropStatement == "DROP INDEX CONCURRENTLY IF EXISTS \"\(target.schema ?? "")\".\"codes_key\";")
+        #expect(
+            invalid.first?.dropStatement
+                == "DROP INDEX CONCURRENTLY IF EXISTS \"\(target.schema ?? "")\".\"codes_key\";")
     }
 
     private func connect(_ target: Target) throws -> any BackendConnection {
@@ -596,10 +647,13 @@ struct PostgresBackendTests {
         return connection
     }
 
-    private func step(_ version: String, _ sql: String, path: String? = nil, transactional: Bool = true) -> StepRequest {
+    private func step(_ version: String, _ sql: String, path: String? = nil, transactional: Bool = true) -> StepRequest
+    {
         StepRequest(
-            version: version, description: "step \(version)", kind: .forward, scriptPath: path ?? "V\(version)__step.sql",
-            sql: sql, checksum: "checksum-\(version)", transactional: transactional, runID: "run-test", appliedBy: "tests")
+            version: version, description: "step \(version)", kind: .forward,
+            scriptPath: path ?? "V\(version)__step.sql",
+            sql: sql, checksum: "checksum-\(version)", transactional: transactional, runID: "run-test",
+            appliedBy: "tests")
     }
 
     /// A loopback port nothing listens on.
@@ -624,17 +678,20 @@ struct PostgresBackendTests {
             let current = try #require(try admin.query("SELECT pg_read_file($1)", [file]).first?.first ?? nil)
             let marker = "# tidemark tests: \(role)"
             guard !current.contains(marker) else { return }
-            let lines = "\(marker)\nhost all \(role) 127.0.0.1/32 scram-sha-256\nhost all \(role) ::1/128 scram-sha-256\n"
+            let lines =
+                "\(marker)\nhost all \(role) 127.0.0.1/32 scram-sha-256\nhost all \(role) ::1/128 scram-sha-256\n"
             // lo_export writes the bytes exactly (COPY would escape them); the server owns the file.
             let oid = try #require(
-                try admin.query("SELECT lo_from_bytea(0, convert_to($1, 'UTF8'))", [lines + current]).first?.first ?? nil)
+                try admin.query("SELECT lo_from_bytea(0, convert_to($1, 'UTF8'))", [lines + current]).first?.first
+                    ?? nil)
             try admin.query("SELECT lo_export($1::oid, $2)", [oid, file])
             try admin.query("SELECT lo_unlink($1::oid)", [oid])
             try admin.execute("SELECT pg_reload_conf()")
         }
         // The postmaster reloads on SIGHUP, asynchronously: wait until a password is demanded.
         let components = try #require(URLComponents(string: fixture.url))
-        let url = "postgres://\(role)@\(try #require(components.host)):\(try #require(components.port))\(components.path)"
+        let url =
+            "postgres://\(role)@\(try #require(components.host)):\(try #require(components.port))\(components.path)"
         let probe = Target(name: "probe", environment: "test", connection: .url(url))
         let clock = ContinuousClock()
         let start = clock.now
@@ -654,7 +711,8 @@ struct PostgresBackendTests {
 @Suite("PostgreSQL backend helpers")
 struct PostgresHelperTests {
     @Test func lockKeyIsAStableFNV1aHashOfTheSchema() {
-        #expect(PostgresSQL.advisoryLockKey(schema: "public") == Int64(bitPattern: StableHash.fnv1a64("tidemark:public")))
+        #expect(
+            PostgresSQL.advisoryLockKey(schema: "public") == Int64(bitPattern: StableHash.fnv1a64("tidemark:public")))
         #expect(PostgresSQL.advisoryLockKey(schema: "a") != PostgresSQL.advisoryLockKey(schema: "b"))
     }
 
@@ -677,7 +735,8 @@ struct PostgresHelperTests {
     /// (which it may override) and the inventory's settings (which override it).
     @Test func connectParametersPutTidemarksSettingsAroundTheURL() {
         let target = Target(
-            name: "t", environment: "e", connection: .url("postgres://app:inurl@db/app?sslmode=require"), passwordEnv: "PW")
+            name: "t", environment: "e", connection: .url("postgres://app:inurl@db/app?sslmode=require"),
+            passwordEnv: "PW")
         let parameters = ConnectParameters(
             target: target, timeouts: Timeouts(connectTimeout: .milliseconds(500)), environment: ["PW": "fromenv"])
         #expect(
@@ -711,7 +770,10 @@ struct PostgresHelperTests {
         ("connection to server at \"h\", port 5432 failed: FATAL:  sorry, too many clients already", true),
         ("server closed the connection unexpectedly", true),
         ("could not translate host name \"db\" to address: Temporary failure in name resolution", true),
-        ("connection to server at \"h\", port 5432 failed: FATAL:  password authentication failed for user \"app\"", false),
+        (
+            "connection to server at \"h\", port 5432 failed: FATAL:  password authentication failed for user \"app\"",
+            false
+        ),
         ("connection to server at \"h\", port 5432 failed: FATAL:  database \"nope\" does not exist", false),
         ("connection to server at \"h\", port 5432 failed: FATAL:  no pg_hba.conf entry for host", false),
         ("could not translate host name \"dbx\" to address: Name or service not known", false),
@@ -771,7 +833,9 @@ final class SilentListener {
         address.sin_port = 0
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
         guard bound == 0, listen(fd, 16) == 0 else {
             closeDescriptor(fd)

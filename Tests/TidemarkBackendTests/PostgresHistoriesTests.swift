@@ -8,16 +8,21 @@ import TidemarkTestSupport
 /// Many schemas' histories read together on one session (docs/tenants.md#shared-sessions-per-server)
 /// read exactly what each schema's own connection reads: rows, the table an older Tidemark
 /// wrote, a schema without the table; a row that cannot be read fails only its schema.
-@Suite("PostgreSQL: many schemas' histories at once", .enabled(if: TestPostgres.isAvailable, Comment(rawValue: TestPostgres.skipReason)))
+@Suite(
+    "PostgreSQL: many schemas' histories at once",
+    .enabled(if: TestPostgres.isAvailable, Comment(rawValue: TestPostgres.skipReason)))
 struct PostgresHistoriesTests {
     @Test func historiesReadTogetherEqualEachSchemasOwnRead() throws {
         let url = try #require(TestPostgres.url)
         let backend = PostgresBackend()
         let prefix = "tmh" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(10) + "_"
-        let targets = (1...120).map { Target(name: "h-\($0)", environment: "test", connection: .url(url), schema: "\(prefix)\($0)") }
+        let targets = (1...120).map {
+            Target(name: "h-\($0)", environment: "test", connection: .url(url), schema: "\(prefix)\($0)")
+        }
         defer {
             try? TestPostgres.execute(
-                "DO $tm$ DECLARE s text; BEGIN FOR s IN SELECT nspname FROM pg_namespace WHERE starts_with(nspname, '\(prefix)') LOOP EXECUTE format('DROP SCHEMA %I CASCADE', s); END LOOP; END $tm$")
+                "DO $tm$ DECLARE s text; BEGIN FOR s IN SELECT nspname FROM pg_namespace WHERE starts_with(nspname, '\(prefix)') LOOP EXECUTE format('DROP SCHEMA %I CASCADE', s); END LOOP; END $tm$"
+            )
         }
         // Schemas 1…100 get 1…3 versions; 101…119 exist without a history table; 120 does not exist.
         for (index, target) in targets.enumerated() where index < 100 {
@@ -27,7 +32,8 @@ struct PostgresHistoriesTests {
             for version in 1...(index % 3 + 1) {
                 try connection.run(
                     StepRequest(
-                        version: "\(version)", description: "v\(version)", kind: .forward, scriptPath: "V\(version).sql", sql: "SELECT 1",
+                        version: "\(version)", description: "v\(version)", kind: .forward,
+                        scriptPath: "V\(version).sql", sql: "SELECT 1",
                         checksum: "c\(version)", transactional: true, runID: "r", appliedBy: "test"))
             }
         }
@@ -44,7 +50,8 @@ struct PostgresHistoriesTests {
         for target in targets {
             let alone: Result<[HistoryEntry], BackendError>
             do {
-                let connection = try backend.connect(to: target, access: .readOnly, timeouts: .standard, logger: .silent)
+                let connection = try backend.connect(
+                    to: target, access: .readOnly, timeouts: .standard, logger: .silent)
                 defer { connection.close() }
                 alone = .success(try connection.readHistory())
             } catch {
@@ -53,7 +60,8 @@ struct PostgresHistoriesTests {
             switch (together[target.name], alone) {
             case (.success(let a)?, .success(let b)): #expect(a == b, "\(target.name)")
             case (.failure?, .failure): break
-            default: Issue.record("\(target.name): together \(String(describing: together[target.name])), alone \(alone)")
+            default:
+                Issue.record("\(target.name): together \(String(describing: together[target.name])), alone \(alone)")
             }
         }
         #expect(together["h-1"].flatMap { try? $0.get().count } == 1)

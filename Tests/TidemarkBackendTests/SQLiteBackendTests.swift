@@ -45,7 +45,8 @@ struct SQLiteBackendTests {
         let shop = folder.appendingPathComponent("shop.db").path
         try SQLiteShell.run("CREATE TABLE orders (id integer);", on: shop)
         let registry = ForeignTable(schema: "sqitch", name: "changes", columns: ["change", "project"])
-        let connection = try SQLiteBackend().connect(to: target("shop", path: shop), access: .readOnly, timeouts: .standard, logger: .silent)
+        let connection = try SQLiteBackend().connect(
+            to: target("shop", path: shop), access: .readOnly, timeouts: .standard, logger: .silent)
         defer { connection.close() }
         #expect(try connection.readRows(of: registry) == nil)
         #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent("sqitch.db").path))
@@ -181,7 +182,8 @@ struct SQLiteBackendTests {
     @Test func failingStatementIsNamedByItsLineAfterCommentsAndBlankLines() throws {
         let connection = try connect(target("lines", path: freshFolder().appendingPathComponent("l.db").path))
         try connection.ensureHistoryTable()
-        let script = "CREATE TABLE a (id INTEGER);\n\n-- the next one fails\n/* really */\nSELECT * FROM missing_table;\n"
+        let script =
+            "CREATE TABLE a (id INTEGER);\n\n-- the next one fails\n/* really */\nSELECT * FROM missing_table;\n"
         let error = #expect(throws: BackendError.self) { try connection.run(step("1", script)) }
         guard case .stepFailed(_, _, _, let message, _, let dirty)? = error else {
             Issue.record("expected .stepFailed, got \(String(describing: error))")
@@ -196,7 +198,8 @@ struct SQLiteBackendTests {
     @Test func timeoutFailureSaysWhichLimitWasHit() throws {
         var timeouts = BackendConformance.timeouts
         timeouts.statementTimeout = .milliseconds(200)
-        let connection = try connect(target("slow", path: freshFolder().appendingPathComponent("s.db").path), timeouts: timeouts)
+        let connection = try connect(
+            target("slow", path: freshFolder().appendingPathComponent("s.db").path), timeouts: timeouts)
         try connection.ensureHistoryTable()
         let error = #expect(throws: BackendError.self) { try connection.run(step("1", fixture.slowSQL(seconds: 5))) }
         guard case .stepFailed(_, _, _, let message, _, false)? = error else {
@@ -208,9 +211,11 @@ struct SQLiteBackendTests {
 
     @Test func zeroTimeoutsMeanNoLimitAsInPostgreSQL() throws {
         let timeouts = Timeouts(lockTimeout: .zero, statementTimeout: .zero, connectTimeout: .seconds(5))
-        let connection = try connect(target("unlimited", path: freshFolder().appendingPathComponent("u.db").path), timeouts: timeouts)
+        let connection = try connect(
+            target("unlimited", path: freshFolder().appendingPathComponent("u.db").path), timeouts: timeouts)
         try connection.ensureHistoryTable()
-        let count = "WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c WHERE n < 200000) SELECT count(*) FROM c"
+        let count =
+            "WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c WHERE n < 200000) SELECT count(*) FROM c"
         #expect(try connection.run(step("1", count)).success)
     }
 
@@ -263,7 +268,9 @@ struct SQLiteBackendTests {
         let slowSQL = fixture.slowSQL(seconds: 5)
         let worker = Thread {
             defer { finished.signal() }
-            guard let connection = try? SQLiteBackend().connect(to: t, timeouts: BackendConformance.timeouts, logger: Logger.silent)
+            guard
+                let connection = try? SQLiteBackend().connect(
+                    to: t, timeouts: BackendConformance.timeouts, logger: Logger.silent)
             else { return }
             shared.withLock { $0 = connection.canceller }
             _ = try? connection.run(BackendConformance.step("1", .forward, sql: slowSQL))

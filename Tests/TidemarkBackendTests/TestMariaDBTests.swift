@@ -4,7 +4,9 @@ import TidemarkTestSupport
 /// The test server helper every MariaDB test goes through.
 @Suite struct TestMariaDBTests {
     @Test func urlComesFromTheVariableAndEmptyMeansNone() {
-        #expect(TestMariaDB.url(in: ["TIDEMARK_TEST_MARIADB_URL": "mysql://root@127.0.0.1:3306/"]) == "mysql://root@127.0.0.1:3306/")
+        #expect(
+            TestMariaDB.url(in: ["TIDEMARK_TEST_MARIADB_URL": "mysql://root@127.0.0.1:3306/"])
+                == "mysql://root@127.0.0.1:3306/")
         #expect(TestMariaDB.url(in: ["TIDEMARK_TEST_MARIADB_URL": ""]) == nil)
         #expect(TestMariaDB.url(in: [:]) == nil)
     }

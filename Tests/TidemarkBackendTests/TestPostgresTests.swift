@@ -26,6 +26,8 @@ import TidemarkTestSupport
         #expect(try TestPostgres.tableExists("t", inSchema: schema))
         try TestPostgres.dropSchema(schema)
         #expect(try !TestPostgres.tableExists("t", inSchema: schema))
-        #expect(throws: BackendError.self) { try TestPostgres.execute("SELECT * FROM \(TestPostgres.quoted(schema)).t") }
+        #expect(throws: BackendError.self) {
+            try TestPostgres.execute("SELECT * FROM \(TestPostgres.quoted(schema)).t")
+        }
     }
 }

@@ -75,7 +75,8 @@ import TidemarkTestSupport
         let orders = "\(TestPostgres.quoted(schema)).orders"
         func counter(_ column: String) throws -> Int64 {
             try session.execute("SELECT pg_stat_clear_snapshot()")
-            let rows = try session.query("SELECT \(column) FROM pg_stat_user_tables WHERE relid = '\(orders)'::regclass")
+            let rows = try session.query(
+                "SELECT \(column) FROM pg_stat_user_tables WHERE relid = '\(orders)'::regclass")
             return rows.first?.first.flatMap { $0 }.flatMap { Int64($0) } ?? -1
         }
         let scansBefore = try counter("seq_scan")
@@ -141,7 +142,8 @@ import TidemarkTestSupport
                 """)
         let first = try await CommandRunner.run(["apply", "-i", "inventories/shop.yaml", "--to", "1"], in: root)
         #expect(first.status == 0, "\(first)")
-        let target = Target(name: "lite", environment: "dev", connection: .url("sqlite:\(root.appendingPathComponent("lite.db").path)"))
+        let target = Target(
+            name: "lite", environment: "dev", connection: .url("sqlite:\(root.appendingPathComponent("lite.db").path)"))
         let reader = try SQLiteBackend().connect(to: target, access: .readOnly, timeouts: .standard, logger: .silent)
         defer { reader.close() }
 
@@ -182,48 +184,63 @@ import TidemarkTestSupport
         try TestWorkspace.write(
             [
                 "plans/fleet/V1__bump.sql": """
-                    -- tidemark:batch table=items key=id size=10
-                    UPDATE items SET v = v + 1 WHERE id >= :batch_start AND id < :batch_end;
+                -- tidemark:batch table=items key=id size=10
+                UPDATE items SET v = v + 1 WHERE id >= :batch_start AND id < :batch_end;
 
-                    """,
+                """,
                 "plans/fleet/U1__bump.sql": "UPDATE items SET v = v - 1;\n",
                 "inventories/fleet.yaml": """
-                    inventory: fleet
-                    plan: ../plans/fleet
-                    concurrency: 4
-                    order: [dev, test]
-                    environments:
-                      dev: { tier: dev, targets: [ { name: "dev-{01..10}", url: "sqlite:../dbs/dev-{01..10}.db" } ] }
-                      test: { tier: test, targets: [ { name: "test-{01..10}", url: "sqlite:../dbs/test-{01..10}.db" } ] }
-                    """,
+                inventory: fleet
+                plan: ../plans/fleet
+                concurrency: 4
+                order: [dev, test]
+                environments:
+                  dev: { tier: dev, targets: [ { name: "dev-{01..10}", url: "sqlite:../dbs/dev-{01..10}.db" } ] }
+                  test: { tier: test, targets: [ { name: "test-{01..10}", url: "sqlite:../dbs/test-{01..10}.db" } ] }
+                """,
             ], under: root)
         let names = (1...10).map { String(format: "dev-%02d", $0) } + (1...10).map { String(format: "test-%02d", $0) }
         for name in names {
-            let target = Target(name: name, environment: "x", connection: .url("sqlite:\(root.appendingPathComponent("dbs/\(name).db").path)"))
-            let setup = try #require(try SQLiteBackend().connect(to: target, timeouts: .standard, logger: .silent) as? SQLiteConnection)
+            let target = Target(
+                name: name, environment: "x",
+                connection: .url("sqlite:\(root.appendingPathComponent("dbs/\(name).db").path)"))
+            let setup = try #require(
+                try SQLiteBackend().connect(to: target, timeouts: .standard, logger: .silent) as? SQLiteConnection)
             let db = try #require(setup.handle)
-            try SQLiteConnection.execute("CREATE TABLE items (id INTEGER PRIMARY KEY, v INTEGER NOT NULL CHECK (v < 100))", on: db)
+            try SQLiteConnection.execute(
+                "CREATE TABLE items (id INTEGER PRIMARY KEY, v INTEGER NOT NULL CHECK (v < 100))", on: db)
             // dev-03's row 35 is at the limit: its fourth batch fails.
             let values = (1...50).map { "(\($0), \(name == "dev-03" && $0 == 35 ? 99 : 1))" }.joined(separator: ", ")
             try SQLiteConnection.execute("INSERT INTO items (id, v) VALUES \(values)", on: db)
             setup.close()
         }
-        let run = try await CommandRunner.run(["apply", "-i", "inventories/fleet.yaml", "--report", "report.json"], in: root)
+        let run = try await CommandRunner.run(
+            ["apply", "-i", "inventories/fleet.yaml", "--report", "report.json"], in: root)
         #expect(run.status == 1, "\(run)")
         #expect(run.standardOutput.contains("wave dev halted after 1 failure"), "\(run)")
-        #expect(run.standardOutput.contains("That batch was rolled back; the batches before it committed (30 rows, keys up to 30)"), "\(run)")
+        #expect(
+            run.standardOutput.contains(
+                "That batch was rolled back; the batches before it committed (30 rows, keys up to 30)"), "\(run)")
         let report = try #require(
-            try JSONSerialization.jsonObject(with: Data(contentsOf: root.appendingPathComponent("report.json"))) as? [String: Any])
+            try JSONSerialization.jsonObject(with: Data(contentsOf: root.appendingPathComponent("report.json")))
+                as? [String: Any])
         let outcomes = Dictionary(
-            uniqueKeysWithValues: (report["targets"] as? [[String: Any]] ?? []).compactMap { target -> (String, String)? in
-                guard let name = target["target"] as? String, let outcome = target["outcome"] as? String else { return nil }
+            uniqueKeysWithValues: (report["targets"] as? [[String: Any]] ?? []).compactMap {
+                target -> (String, String)? in
+                guard let name = target["target"] as? String, let outcome = target["outcome"] as? String else {
+                    return nil
+                }
                 return (name, outcome)
             })
         #expect(outcomes["dev-03"] == "failed")
-        #expect(names.filter { $0.hasPrefix("dev") && $0 != "dev-03" }.allSatisfy { outcomes[$0] == "succeeded" }, "\(outcomes)")
+        #expect(
+            names.filter { $0.hasPrefix("dev") && $0 != "dev-03" }.allSatisfy { outcomes[$0] == "succeeded" },
+            "\(outcomes)")
         #expect(names.filter { $0.hasPrefix("test") }.allSatisfy { outcomes[$0] == "skipped" }, "\(outcomes)")
 
-        let failed = Target(name: "dev-03", environment: "dev", connection: .url("sqlite:\(root.appendingPathComponent("dbs/dev-03.db").path)"))
+        let failed = Target(
+            name: "dev-03", environment: "dev",
+            connection: .url("sqlite:\(root.appendingPathComponent("dbs/dev-03.db").path)"))
         let reader = try SQLiteBackend().connect(to: failed, access: .readOnly, timeouts: .standard, logger: .silent)
         defer { reader.close() }
         let row = try #require(try reader.readHistory().last)
@@ -239,28 +256,30 @@ import TidemarkTestSupport
         try TestWorkspace.write(
             [
                 "plans/bad/V1__two.sql": """
-                    -- tidemark:batch table=orders key=id size=100
-                    UPDATE orders SET a = 1 WHERE id >= :batch_start AND id < :batch_end;
-                    UPDATE orders SET b = 1;
+                -- tidemark:batch table=orders key=id size=100
+                UPDATE orders SET a = 1 WHERE id >= :batch_start AND id < :batch_end;
+                UPDATE orders SET b = 1;
 
-                    """,
+                """,
                 "plans/bad/V2__unbound.sql": """
-                    -- tidemark:batch table=orders key=id size=100
-                    UPDATE orders SET a = 1 WHERE id >= :batch_start;
+                -- tidemark:batch table=orders key=id size=100
+                UPDATE orders SET a = 1 WHERE id >= :batch_start;
 
-                    """,
+                """,
                 "plans/bad/V3__zero.sql": """
-                    -- tidemark:batch table=orders key=id size=0
-                    UPDATE orders SET a = 1 WHERE id >= :batch_start AND id < :batch_end;
+                -- tidemark:batch table=orders key=id size=0
+                UPDATE orders SET a = 1 WHERE id >= :batch_start AND id < :batch_end;
 
-                    """,
+                """,
             ], under: root)
         let result = try await CommandRunner.run(["validate", "--plan", "plans/bad"], in: root)
         #expect(result.status == 2, "\(result)")
         let text = result.standardOutput + result.standardError
         #expect(text.contains("V1__two.sql:3:1: a batched script holds exactly one statement"), "\(text)")
         #expect(text.contains("V2__unbound.sql:2:1: a batched statement must use :batch_end"), "\(text)")
-        #expect(text.contains("V3__zero.sql:1:4: tidemark:batch size=0 must be a whole number of rows from 1 to 10000000"), "\(text)")
+        #expect(
+            text.contains("V3__zero.sql:1:4: tidemark:batch size=0 must be a whole number of rows from 1 to 10000000"),
+            "\(text)")
     }
 
     /// A key without a unique index, on one target: that target is blocked with the reason and
@@ -273,24 +292,26 @@ import TidemarkTestSupport
                 "plans/shop/V1__orders.sql": "CREATE TABLE orders (ref INTEGER NOT NULL, a INTEGER);\n",
                 "plans/shop/U1__orders.sql": "DROP TABLE orders;\n",
                 "plans/shop/V2__fill.sql": """
-                    -- tidemark:batch table=orders key=ref size=100
-                    UPDATE orders SET a = 1 WHERE ref >= :batch_start AND ref < :batch_end;
+                -- tidemark:batch table=orders key=ref size=100
+                UPDATE orders SET a = 1 WHERE ref >= :batch_start AND ref < :batch_end;
 
-                    """,
+                """,
                 "plans/shop/U2__fill.sql": "UPDATE orders SET a = NULL;\n",
                 "inventories/shop.yaml": """
-                    inventory: shop
-                    plan: ../plans/shop
-                    environments:
-                      dev: { tier: dev, targets: [ { name: lite, url: "sqlite:../lite.db" } ] }
-                    """,
+                inventory: shop
+                plan: ../plans/shop
+                environments:
+                  dev: { tier: dev, targets: [ { name: lite, url: "sqlite:../lite.db" } ] }
+                """,
             ], under: root)
         let result = try await CommandRunner.run(["apply", "-i", "inventories/shop.yaml"], in: root)
         #expect(result.status == 3, "\(result)")
         #expect(
             result.standardOutput.contains(
-                "cannot run batched version 2 (V2__fill.sql): key orders.ref has no unique index of its own"), "\(result)")
-        let target = Target(name: "lite", environment: "dev", connection: .url("sqlite:\(root.appendingPathComponent("lite.db").path)"))
+                "cannot run batched version 2 (V2__fill.sql): key orders.ref has no unique index of its own"),
+            "\(result)")
+        let target = Target(
+            name: "lite", environment: "dev", connection: .url("sqlite:\(root.appendingPathComponent("lite.db").path)"))
         let reader = try SQLiteBackend().connect(to: target, access: .readOnly, timeouts: .standard, logger: .silent)
         defer { reader.close() }
         #expect(try reader.readHistory().map(\.version) == ["1"])
@@ -320,7 +341,8 @@ import TidemarkTestSupport
                   - { name: everything, type: webhook, url: "\(silent.url())" }
                 """)
         let run = try await CommandRunner.run(
-            ["apply", "-i", "inventories/shop.yaml", "--report", "report.json", "--metrics-file", "metrics.prom"], in: root)
+            ["apply", "-i", "inventories/shop.yaml", "--report", "report.json", "--metrics-file", "metrics.prom"],
+            in: root)
         #expect(run.status == 0, "\(run)")
         #expect(run.standardOutput.contains("forward 2 (5 batches, 5,000 rows)"), "\(run)")
 
@@ -336,7 +358,10 @@ import TidemarkTestSupport
         #expect(report.contains("\"batches\" : 5"), "\(report)")
         #expect(report.contains("\"rows\" : 5000"), "\(report)")
         let metrics = try String(contentsOf: root.appendingPathComponent("metrics.prom"), encoding: .utf8)
-        #expect(metrics.contains("tidemark_backfill_rows_total{inventory=\"shop\",environment=\"dev\",target=\"lite\",version=\"2\"} 5000"), "\(metrics)")
+        #expect(
+            metrics.contains(
+                "tidemark_backfill_rows_total{inventory=\"shop\",environment=\"dev\",target=\"lite\",version=\"2\"} 5000"
+            ), "\(metrics)")
     }
 
     /// On a live environment an unbatched UPDATE over a table above `lock_risk_rows` blocks
@@ -363,20 +388,29 @@ import TidemarkTestSupport
             """
         func plan(_ script: String) async throws -> CommandRunner.Result {
             try? FileManager.default.removeItem(at: root.appendingPathComponent("plans"))
-            try TestWorkspace.write(["plans/shop/V1__cents.sql": script, "inventories/shop.yaml": inventory], under: root)
+            try TestWorkspace.write(
+                ["plans/shop/V1__cents.sql": script, "inventories/shop.yaml": inventory], under: root)
             return try await CommandRunner.run(["plan", "-i", "inventories/shop.yaml"], in: root)
         }
         let unbatched = try await plan("UPDATE orders SET total_cents = total * 100;\n")
         #expect(unbatched.status == 3, "\(unbatched)")
-        #expect(unbatched.standardOutput.contains("(unbatched-data-change), ~5k estimated rows, over lock_risk_rows 1000; instead: batch it: -- tidemark:batch"), "\(unbatched)")
+        #expect(
+            unbatched.standardOutput.contains(
+                "(unbatched-data-change), ~5k estimated rows, over lock_risk_rows 1000; instead: batch it: -- tidemark:batch"
+            ), "\(unbatched)")
         let lookup = try await plan("UPDATE orders SET total_cents = 1 WHERE id = 42;\n")
         #expect(lookup.status == 0, "\(lookup)")
-        let acknowledged = try await plan("-- tidemark:lock-ok orders is written only by the nightly job\nUPDATE orders SET total_cents = total * 100;\n")
+        let acknowledged = try await plan(
+            "-- tidemark:lock-ok orders is written only by the nightly job\nUPDATE orders SET total_cents = total * 100;\n"
+        )
         #expect(acknowledged.status == 0, "\(acknowledged)")
         let batched = try await plan(
-            "-- tidemark:batch table=orders key=id size=1000\nUPDATE orders SET total_cents = total * 100 WHERE id >= :batch_start AND id < :batch_end;\n")
+            "-- tidemark:batch table=orders key=id size=1000\nUPDATE orders SET total_cents = total * 100 WHERE id >= :batch_start AND id < :batch_end;\n"
+        )
         #expect(batched.status == 0, "\(batched)")
-        #expect(batched.standardOutput.contains("[BATCHED: orders by id, 1,000 rows a batch; ~5k rows estimated, ~5 batches]"), "\(batched)")
+        #expect(
+            batched.standardOutput.contains(
+                "[BATCHED: orders by id, 1,000 rows a batch; ~5k rows estimated, ~5 batches]"), "\(batched)")
     }
 
     /// `rehearse` runs a batched forward and a batched undo batch by batch on its scratch
@@ -389,21 +423,21 @@ import TidemarkTestSupport
         try TestWorkspace.write(
             [
                 "plans/shop/V1__orders.sql": """
-                    CREATE TABLE orders (id INTEGER PRIMARY KEY, total INTEGER NOT NULL, total_cents INTEGER);
-                    INSERT INTO orders (id, total) VALUES (1, 10), (2, 20), (3, 30);
+                CREATE TABLE orders (id INTEGER PRIMARY KEY, total INTEGER NOT NULL, total_cents INTEGER);
+                INSERT INTO orders (id, total) VALUES (1, 10), (2, 20), (3, 30);
 
-                    """,
+                """,
                 "plans/shop/U1__orders.sql": "DROP TABLE orders;\n",
                 "plans/shop/V2__cents.sql": """
-                    -- tidemark:batch table=orders key=id size=2
-                    UPDATE orders SET total_cents = total * 100 WHERE id >= :batch_start AND id < :batch_end;
+                -- tidemark:batch table=orders key=id size=2
+                UPDATE orders SET total_cents = total * 100 WHERE id >= :batch_start AND id < :batch_end;
 
-                    """,
+                """,
                 "plans/shop/U2__cents.sql": """
-                    -- tidemark:batch table=orders key=id size=2
-                    UPDATE orders SET total_cents = NULL WHERE id >= :batch_start AND id < :batch_end;
+                -- tidemark:batch table=orders key=id size=2
+                UPDATE orders SET total_cents = NULL WHERE id >= :batch_start AND id < :batch_end;
 
-                    """,
+                """,
             ], under: root)
         let result = try await CommandRunner.run(["rehearse", "--plan", "plans/shop", "--url", url], in: root)
         #expect(result.status == 0, "\(result)")

@@ -31,7 +31,8 @@ struct BackupCommandTests {
                 tier: prod
                 targets: [ { name: shop, \(location) } ]
             """
-        try TestWorkspace.write(TestWorkspace.dataLosingShopPlan.merging(["inventories/shop.yaml": inventory]) { $1 }, under: root)
+        try TestWorkspace.write(
+            TestWorkspace.dataLosingShopPlan.merging(["inventories/shop.yaml": inventory]) { $1 }, under: root)
         let target =
             kind == .sqlite
             ? Target(name: "shop", environment: "prod", connection: .url("sqlite:\(root.path)/dbs/shop.db"))
@@ -49,13 +50,16 @@ struct BackupCommandTests {
         }
         switch kind {
         case .sqlite:
-            let copy = FileManager.default.temporaryDirectory.appendingPathComponent("tidemark-check-\(UUID().uuidString).db").path
+            let copy = FileManager.default.temporaryDirectory.appendingPathComponent(
+                "tidemark-check-\(UUID().uuidString).db"
+            ).path
             defer {
                 for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: copy + suffix) }
             }
             _ = try SQLiteBackend().backup(target, to: copy, timeouts: .standard, logger: .silent)
             let connection = try SQLiteBackend().connect(
-                to: Target(name: "check", environment: "test", connection: .url("sqlite:\(copy)")), timeouts: .standard, logger: .silent)
+                to: Target(name: "check", environment: "test", connection: .url("sqlite:\(copy)")), timeouts: .standard,
+                logger: .silent)
             defer { connection.close() }
             try connection.ensureHistoryTable()
             do {
@@ -87,9 +91,13 @@ struct BackupCommandTests {
             try? FileManager.default.removeItem(at: root)
         }
         let plan = try await CommandRunner.run(["plan", "-i", "inventories/shop.yaml"], in: root)
-        #expect(plan.standardOutput.contains("[DATA-LOSING: DROP COLUMN at line 1; only a backup restores it; backed up first to .tidemark/backups/shop/]"), "\(plan)")
+        #expect(
+            plan.standardOutput.contains(
+                "[DATA-LOSING: DROP COLUMN at line 1; only a backup restores it; backed up first to .tidemark/backups/shop/]"
+            ), "\(plan)")
 
-        let applied = try await CommandRunner.run(["apply", "-i", "inventories/shop.yaml", "--yes", "--report", "report.json"], in: root)
+        let applied = try await CommandRunner.run(
+            ["apply", "-i", "inventories/shop.yaml", "--yes", "--report", "report.json"], in: root)
         #expect(applied.status == 0, "\(applied)")
         #expect(applied.standardOutput.contains("backup of shop before its data-losing steps: "), "\(applied)")
         #expect(try !totalsAreIntact(kind, target), "the data-losing step did not lose the totals")
@@ -97,16 +105,19 @@ struct BackupCommandTests {
         let report = try String(contentsOf: root.appendingPathComponent("report.json"), encoding: .utf8)
         #expect(report.contains("\"restoreOnlySteps\""), "\(report)")
         #expect(report.contains("2 forward (DROP COLUMN at line 1)"), "\(report)")
-        let backups = try FileManager.default.contentsOfDirectory(atPath: root.appendingPathComponent(".tidemark/backups/shop").path)
+        let backups = try FileManager.default.contentsOfDirectory(
+            atPath: root.appendingPathComponent(".tidemark/backups/shop").path)
         let backup = try #require(backups.first { $0.hasSuffix(".dump") })
         let path = root.appendingPathComponent(".tidemark/backups/shop/\(backup)").path
         let mode = try #require(try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? NSNumber)
         #expect(mode.intValue == 0o600)
         #expect(report.contains(backup), "the report does not name the backup")
 
-        let refused = try await CommandRunner.run(["restore", "-i", "inventories/shop.yaml", "--target", "shop", path], in: root)
+        let refused = try await CommandRunner.run(
+            ["restore", "-i", "inventories/shop.yaml", "--target", "shop", path], in: root)
         #expect(refused.status == 2, "\(refused)")
-        let restored = try await CommandRunner.run(["restore", "-i", "inventories/shop.yaml", "--target", "shop", path, "--yes"], in: root)
+        let restored = try await CommandRunner.run(
+            ["restore", "-i", "inventories/shop.yaml", "--target", "shop", path, "--yes"], in: root)
         #expect(restored.status == 0, "\(restored)")
         #expect(try totalsAreIntact(kind, target), "the restore did not bring the rows back")
         // The history is the backup's too: the target is at version 1 again.
@@ -122,7 +133,8 @@ struct BackupCommandTests {
             try? FileManager.default.removeItem(at: root)
         }
         // A file where the backup folder should be: the backup cannot be written.
-        try FileManager.default.createDirectory(at: root.appendingPathComponent(".tidemark"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            at: root.appendingPathComponent(".tidemark"), withIntermediateDirectories: true)
         try Data().write(to: root.appendingPathComponent(".tidemark/backups"))
 
         let failed = try await CommandRunner.run(["apply", "-i", "inventories/shop.yaml", "--yes"], in: root)
@@ -131,7 +143,8 @@ struct BackupCommandTests {
         #expect(text.contains("the backup before data-losing version 2 failed, so that step did not run"), "\(failed)")
         #expect(try totalsAreIntact(kind, target), "the data-losing step ran although its backup failed")
 
-        let forced = try await CommandRunner.run(["apply", "-i", "inventories/shop.yaml", "--yes", "--no-backup"], in: root)
+        let forced = try await CommandRunner.run(
+            ["apply", "-i", "inventories/shop.yaml", "--yes", "--no-backup"], in: root)
         #expect(forced.status == 0, "\(forced)")
         #expect(!forced.standardOutput.contains("backup of shop"), "\(forced)")
         #expect(try !totalsAreIntact(kind, target))
@@ -144,22 +157,29 @@ struct BackupCommandTests {
             dropSchema(kind, target)
             try? FileManager.default.removeItem(at: root)
         }
-        let first = try await CommandRunner.run(["apply", "-i", "inventories/shop.yaml", "--yes", "--to", "1"], in: root)
+        let first = try await CommandRunner.run(
+            ["apply", "-i", "inventories/shop.yaml", "--yes", "--to", "1"], in: root)
         #expect(first.status == 0, "\(first)")
-        let backup = try await CommandRunner.run(["backup", "-i", "inventories/shop.yaml", "--target", "shop", "--out", "shop.dump"], in: root)
+        let backup = try await CommandRunner.run(
+            ["backup", "-i", "inventories/shop.yaml", "--target", "shop", "--out", "shop.dump"], in: root)
         #expect(backup.status == 0, "\(backup)")
         #expect(backup.standardOutput.contains("backup of shop written to shop.dump"), "\(backup)")
-        let mode = try FileManager.default.attributesOfItem(atPath: root.appendingPathComponent("shop.dump").path)[.posixPermissions] as? NSNumber
+        let mode =
+            try FileManager.default.attributesOfItem(atPath: root.appendingPathComponent("shop.dump").path)[
+                .posixPermissions] as? NSNumber
         #expect(mode?.intValue == 0o600)
 
-        let second = try await CommandRunner.run(["apply", "-i", "inventories/shop.yaml", "--yes", "--no-backup"], in: root)
+        let second = try await CommandRunner.run(
+            ["apply", "-i", "inventories/shop.yaml", "--yes", "--no-backup"], in: root)
         #expect(second.status == 0, "\(second)")
         #expect(try !totalsAreIntact(kind, target))
-        let restored = try await CommandRunner.run(["restore", "-i", "inventories/shop.yaml", "--target", "shop", "shop.dump", "--yes"], in: root)
+        let restored = try await CommandRunner.run(
+            ["restore", "-i", "inventories/shop.yaml", "--target", "shop", "shop.dump", "--yes"], in: root)
         #expect(restored.status == 0, "\(restored)")
         #expect(try totalsAreIntact(kind, target))
 
-        let missing = try await CommandRunner.run(["backup", "-i", "inventories/shop.yaml", "--target", "shopp"], in: root)
+        let missing = try await CommandRunner.run(
+            ["backup", "-i", "inventories/shop.yaml", "--target", "shopp"], in: root)
         #expect(missing.status == 2, "\(missing)")
         #expect(missing.standardError.contains("did you mean 'shop'?"), "\(missing)")
     }

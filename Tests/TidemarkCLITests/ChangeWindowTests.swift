@@ -14,50 +14,65 @@ import TidemarkTestSupport
                 "plans/app/V1__t.sql": "CREATE TABLE t (id integer);\n",
                 "plans/app/V2__u.sql": "CREATE TABLE u (id integer);\n",
                 "inventories/shop.yaml": """
-                    inventory: shop
-                    plan: ../plans/app
-                    order: [staging, prod]
-                    defaults:
-                      windows: [ { days: mon-fri, from: "09:00", to: "17:00", tz: Europe/Berlin } ]
-                      freeze: [ { from: 2026-12-20, to: 2027-01-04, reason: year-end, tz: Europe/Berlin } ]
-                    environments:
-                      staging:
-                        tier: staging
-                        targets: [ { name: staging, url: "sqlite:../data/staging.db" } ]
-                      prod:
-                        tier: prod
-                        windows: [ { days: mon-thu, from: "02:00", to: "05:00", tz: Europe/Berlin } ]
-                        targets: [ { name: "prod-{1..2}", url: "sqlite:../data/prod-{1..2}.db" } ]
-                    """,
+                inventory: shop
+                plan: ../plans/app
+                order: [staging, prod]
+                defaults:
+                  windows: [ { days: mon-fri, from: "09:00", to: "17:00", tz: Europe/Berlin } ]
+                  freeze: [ { from: 2026-12-20, to: 2027-01-04, reason: year-end, tz: Europe/Berlin } ]
+                environments:
+                  staging:
+                    tier: staging
+                    targets: [ { name: staging, url: "sqlite:../data/staging.db" } ]
+                  prod:
+                    tier: prod
+                    windows: [ { days: mon-thu, from: "02:00", to: "05:00", tz: Europe/Berlin } ]
+                    targets: [ { name: "prod-{1..2}", url: "sqlite:../data/prod-{1..2}.db" } ]
+                """,
             ], under: root)
-        try FileManager.default.createDirectory(at: root.appendingPathComponent("data"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            at: root.appendingPathComponent("data"), withIntermediateDirectories: true)
         return root
     }
 
-    static func run(_ arguments: [String], at now: String, in root: URL, user: String = "carol@ops") async throws -> CommandRunner.Result {
-        try await CommandRunner.run(arguments, in: root, environment: ["TIDEMARK_NOW": now, "TIDEMARK_APPLIED_BY": user])
+    static func run(_ arguments: [String], at now: String, in root: URL, user: String = "carol@ops") async throws
+        -> CommandRunner.Result
+    {
+        try await CommandRunner.run(
+            arguments, in: root, environment: ["TIDEMARK_NOW": now, "TIDEMARK_APPLIED_BY": user])
     }
 
     static func databases(in root: URL) -> [String] {
-        ((try? FileManager.default.contentsOfDirectory(atPath: root.appendingPathComponent("data").path)) ?? []).filter { $0.hasSuffix(".db") }.sorted()
+        ((try? FileManager.default.contentsOfDirectory(atPath: root.appendingPathComponent("data").path)) ?? []).filter
+        { $0.hasSuffix(".db") }.sorted()
     }
 
     @Test func outsideItsWindowAWaveAndEveryLaterOneIsDeferredWithExit5AndNothingWritten() async throws {
         let root = try Self.workspace()
         defer { try? FileManager.default.removeItem(at: root) }
         // Tuesday 03:00 Berlin: prod's window is open, staging's is not, and staging goes first.
-        let plan = try await Self.run(["plan", "-i", "inventories/shop.yaml"], at: "2026-12-08T03:00:00+01:00", in: root)
+        let plan = try await Self.run(
+            ["plan", "-i", "inventories/shop.yaml"], at: "2026-12-08T03:00:00+01:00", in: root)
         #expect(plan.status == 5, "\(plan)")
         #expect(
             plan.standardOutput.contains(
-                "  deferred: outside its change window (mon-fri 09:00-17:00 Europe/Berlin); writes may start at 2026-12-08 09:00 Europe/Berlin (2026-12-08T08:00:00Z)"),
+                "  deferred: outside its change window (mon-fri 09:00-17:00 Europe/Berlin); writes may start at 2026-12-08 09:00 Europe/Berlin (2026-12-08T08:00:00Z)"
+            ),
             "\(plan)")
-        #expect(plan.standardOutput.contains("  deferred: wave staging before it is deferred, and waves go in order"), "\(plan)")
-        let apply = try await Self.run(["apply", "-i", "inventories/shop.yaml", "--yes", "--report", "run.json"], at: "2026-12-08T03:00:00+01:00", in: root)
+        #expect(
+            plan.standardOutput.contains("  deferred: wave staging before it is deferred, and waves go in order"),
+            "\(plan)")
+        let apply = try await Self.run(
+            ["apply", "-i", "inventories/shop.yaml", "--yes", "--report", "run.json"], at: "2026-12-08T03:00:00+01:00",
+            in: root)
         #expect(apply.status == 5, "\(apply)")
         #expect(apply.standardOutput.contains("3 targets: 3 deferred"), "\(apply)")
-        #expect(Self.databases(in: root).isEmpty, "deferred targets are neither written nor created: \(Self.databases(in: root))")
-        let report = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: root.appendingPathComponent("run.json"))) as? [String: Any])
+        #expect(
+            Self.databases(in: root).isEmpty,
+            "deferred targets are neither written nor created: \(Self.databases(in: root))")
+        let report = try #require(
+            try JSONSerialization.jsonObject(with: Data(contentsOf: root.appendingPathComponent("run.json")))
+                as? [String: Any])
         let outcomes = (report["targets"] as? [[String: Any]] ?? []).compactMap { $0["outcome"] as? String }
         #expect(outcomes == ["deferred", "deferred", "deferred"])
     }
@@ -66,11 +81,13 @@ import TidemarkTestSupport
         let root = try Self.workspace()
         defer { try? FileManager.default.removeItem(at: root) }
         // Tuesday 10:00 Berlin: staging is open; prod (02:00-05:00) is not: staging runs, prod waits.
-        let staging = try await Self.run(["apply", "-i", "inventories/shop.yaml", "--yes"], at: "2026-12-08T10:00:00+01:00", in: root)
+        let staging = try await Self.run(
+            ["apply", "-i", "inventories/shop.yaml", "--yes"], at: "2026-12-08T10:00:00+01:00", in: root)
         #expect(staging.status == 5, "\(staging)")
         #expect(Self.databases(in: root) == ["staging.db"])
         // Wednesday 02:30 Berlin: staging has nothing left to write, prod's window is open.
-        let prod = try await Self.run(["apply", "-i", "inventories/shop.yaml", "--yes"], at: "2026-12-09T02:30:00+01:00", in: root)
+        let prod = try await Self.run(
+            ["apply", "-i", "inventories/shop.yaml", "--yes"], at: "2026-12-09T02:30:00+01:00", in: root)
         #expect(prod.status == 0, "\(prod)")
         #expect(Self.databases(in: root) == ["prod-1.db", "prod-2.db", "staging.db"])
     }
@@ -79,23 +96,28 @@ import TidemarkTestSupport
     @Test func aSavedRolloutIsWeighedWhenItIsApplied() async throws {
         let root = try Self.workspace()
         defer { try? FileManager.default.removeItem(at: root) }
-        let saved = try await Self.run(["plan", "-i", "inventories/shop.yaml", "--out", "rollout.json"], at: "2026-12-08T20:00:00+01:00", in: root)
+        let saved = try await Self.run(
+            ["plan", "-i", "inventories/shop.yaml", "--out", "rollout.json"], at: "2026-12-08T20:00:00+01:00", in: root)
         #expect(saved.status == 5, "\(saved)")
         let applied = try await Self.run(["apply", "rollout.json", "--yes"], at: "2026-12-08T10:00:00+01:00", in: root)
         #expect(applied.status == 5, "\(applied)")
         #expect(applied.standardOutput.contains("succeeded   staging (staging)"), "\(applied)")
-        #expect(!applied.standardOutput.contains("deferred: outside its change window (mon-fri 09:00-17:00"), "saved at 20:00, applied at 10:00: \(applied)")
+        #expect(
+            !applied.standardOutput.contains("deferred: outside its change window (mon-fri 09:00-17:00"),
+            "saved at 20:00, applied at 10:00: \(applied)")
         #expect(Self.databases(in: root) == ["staging.db"])
     }
 
     @Test func aFreezeDefersEvenInsideAWindowUntilTheFirstWindowAfterIt() async throws {
         let root = try Self.workspace()
         defer { try? FileManager.default.removeItem(at: root) }
-        let plan = try await Self.run(["plan", "-i", "inventories/shop.yaml"], at: "2026-12-22T10:00:00+01:00", in: root)
+        let plan = try await Self.run(
+            ["plan", "-i", "inventories/shop.yaml"], at: "2026-12-22T10:00:00+01:00", in: root)
         #expect(plan.status == 5, "\(plan)")
         #expect(
             plan.standardOutput.contains(
-                "deferred: in a freeze (2026-12-20..2027-01-04 (year-end)); writes may start at 2027-01-05 09:00 Europe/Berlin (2027-01-05T08:00:00Z)"),
+                "deferred: in a freeze (2026-12-20..2027-01-04 (year-end)); writes may start at 2027-01-05 09:00 Europe/Berlin (2027-01-05T08:00:00Z)"
+            ),
             "\(plan)")
     }
 
@@ -103,15 +125,21 @@ import TidemarkTestSupport
         let root = try Self.workspace()
         defer { try? FileManager.default.removeItem(at: root) }
         let apply = try await Self.run(
-            ["apply", "-i", "inventories/shop.yaml", "--yes", "--override-window", "INC-42 hotfix", "--report", "run.json"],
+            [
+                "apply", "-i", "inventories/shop.yaml", "--yes", "--override-window", "INC-42 hotfix", "--report",
+                "run.json",
+            ],
             at: "2026-12-22T10:00:00+01:00", in: root)
         #expect(apply.status == 0, "\(apply)")
-        let report = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: root.appendingPathComponent("run.json"))) as? [String: Any])
+        let report = try #require(
+            try JSONSerialization.jsonObject(with: Data(contentsOf: root.appendingPathComponent("run.json")))
+                as? [String: Any])
         let recorded = try #require(report["windowOverride"] as? [String: Any], "\(report)")
         #expect(recorded["reason"] as? String == "INC-42 hotfix")
         #expect(recorded["by"] as? String == "carol@ops")
         #expect(recorded["environments"] as? [String] == ["staging", "prod"])
-        let history = try await CommandRunner.run(["history", "-i", "inventories/shop.yaml", "--target", "prod-1"], in: root)
+        let history = try await CommandRunner.run(
+            ["history", "-i", "inventories/shop.yaml", "--target", "prod-1"], in: root)
         let row = try #require(history.standardOutput.split(separator: "\n").first { $0.hasPrefix("2 ") }, "\(history)")
         #expect(row.hasSuffix("u; window override: INC-42 hotfix (by carol@ops)"), "\(history)")
         let runID = try #require(report["runID"] as? String)
@@ -127,25 +155,29 @@ import TidemarkTestSupport
             [
                 "plans/app/V1__t.sql": "CREATE TABLE t (id integer);\n",
                 "inventories/bad.yaml": """
-                    inventory: bad
-                    plan: ../plans/app
-                    environments:
-                      prod:
-                        tier: prod
-                        windows:
-                          - { days: mon-thu, from: "02:00", to: "05:00", tz: Europe/Berln }
-                          - { from: "02:00", to: "02:00", tz: UTC }
-                        targets: [ { name: p, url: "sqlite:p.db" } ]
-                    """,
+                inventory: bad
+                plan: ../plans/app
+                environments:
+                  prod:
+                    tier: prod
+                    windows:
+                      - { days: mon-thu, from: "02:00", to: "05:00", tz: Europe/Berln }
+                      - { from: "02:00", to: "02:00", tz: UTC }
+                    targets: [ { name: p, url: "sqlite:p.db" } ]
+                """,
             ], under: root)
         for command in ["validate", "plan"] {
             let result = try await CommandRunner.run([command, "-i", "inventories/bad.yaml"], in: root)
             #expect(result.status == 2, "\(result)")
             #expect(
-                result.standardError.contains("inventories/bad.yaml:7:58: unknown time zone 'Europe/Berln'; did you mean 'Europe/Berlin'?")
-                    || result.standardOutput.contains("inventories/bad.yaml:7:58: unknown time zone 'Europe/Berln'; did you mean 'Europe/Berlin'?"),
+                result.standardError.contains(
+                    "inventories/bad.yaml:7:58: unknown time zone 'Europe/Berln'; did you mean 'Europe/Berlin'?")
+                    || result.standardOutput.contains(
+                        "inventories/bad.yaml:7:58: unknown time zone 'Europe/Berln'; did you mean 'Europe/Berlin'?"),
                 "\(result)")
-            #expect((result.standardError + result.standardOutput).contains("inventories/bad.yaml:8:30: a window from 02:00 to 02:00 never opens"), "\(result)")
+            #expect(
+                (result.standardError + result.standardOutput).contains(
+                    "inventories/bad.yaml:8:30: a window from 02:00 to 02:00 never opens"), "\(result)")
         }
     }
 }
@@ -165,25 +197,29 @@ struct ChangeWindowClosingTests {
             [
                 "plans/app/V1__t.sql": "CREATE TABLE t (id integer);\nSELECT pg_sleep(6);\n",
                 "inventories/shop.yaml": """
-                    inventory: shop
-                    plan: ../plans/app
-                    concurrency: 1
-                    environments:
-                      prod:
-                        tier: prod
-                        windows: [ { from: "02:00", to: "05:00", tz: Europe/Berlin } ]
-                        targets:
-                          - { name: p1, url: "\(url)", schema: \(schemas[0]) }
-                          - { name: p2, url: "\(url)", schema: \(schemas[1]) }
-                          - { name: p3, url: "\(url)", schema: \(schemas[2]) }
-                    """,
+                inventory: shop
+                plan: ../plans/app
+                concurrency: 1
+                environments:
+                  prod:
+                    tier: prod
+                    windows: [ { from: "02:00", to: "05:00", tz: Europe/Berlin } ]
+                    targets:
+                      - { name: p1, url: "\(url)", schema: \(schemas[0]) }
+                      - { name: p2, url: "\(url)", schema: \(schemas[1]) }
+                      - { name: p3, url: "\(url)", schema: \(schemas[2]) }
+                """,
             ], under: root)
         let apply = try await CommandRunner.run(
             ["apply", "-i", "inventories/shop.yaml", "--yes", "--report", "run.json"], in: root,
             environment: ["TIDEMARK_NOW": "2026-12-08T04:59:55+01:00"])
         #expect(apply.status == 5, "\(apply)")
-        let report = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: root.appendingPathComponent("run.json"))) as? [String: Any])
-        let outcomes = (report["targets"] as? [[String: Any]] ?? []).map { ($0["target"] as? String ?? "", $0["outcome"] as? String ?? "") }
+        let report = try #require(
+            try JSONSerialization.jsonObject(with: Data(contentsOf: root.appendingPathComponent("run.json")))
+                as? [String: Any])
+        let outcomes = (report["targets"] as? [[String: Any]] ?? []).map {
+            ($0["target"] as? String ?? "", $0["outcome"] as? String ?? "")
+        }
         #expect(outcomes.map(\.1) == ["succeeded", "deferred", "deferred"], "\(outcomes)")
         #expect(try TestPostgres.tableExists("t", inSchema: schemas[0]))
         #expect(try !TestPostgres.tableExists("t", inSchema: schemas[1]))
@@ -199,16 +235,16 @@ struct ChangeWindowClosingTests {
             [
                 "plans/app/V1__t.sql": "CREATE TABLE t (id integer);\n",
                 "inventories/shop.yaml": """
-                    inventory: shop
-                    plan: ../plans/app
-                    environments:
-                      prod:
-                        tier: prod
-                        windows: [ { days: mon-thu, from: "02:00", to: "05:00", tz: Europe/Berlin } ]
-                        targets: [ { name: p, url: "sqlite:p.db" } ]
-                    notify:
-                      - { name: hook, type: webhook, url: "\(hook)" }
-                    """,
+                inventory: shop
+                plan: ../plans/app
+                environments:
+                  prod:
+                    tier: prod
+                    windows: [ { days: mon-thu, from: "02:00", to: "05:00", tz: Europe/Berlin } ]
+                    targets: [ { name: p, url: "sqlite:p.db" } ]
+                notify:
+                  - { name: hook, type: webhook, url: "\(hook)" }
+                """,
             ], under: root)
         return root
     }
@@ -219,7 +255,8 @@ struct ChangeWindowClosingTests {
         let root = try Self.workspace(hook: receiver.url())
         defer { try? FileManager.default.removeItem(at: root) }
         let deferred = try await CommandRunner.run(
-            ["apply", "-i", "inventories/shop.yaml", "--yes"], in: root, environment: ["TIDEMARK_NOW": "2026-12-08T12:00:00+01:00"])
+            ["apply", "-i", "inventories/shop.yaml", "--yes"], in: root,
+            environment: ["TIDEMARK_NOW": "2026-12-08T12:00:00+01:00"])
         #expect(deferred.status == 5, "\(deferred)")
         let first = await receiver.waitForRequests(2)
         let kinds = first.compactMap { $0.jsonObject()?["event"] as? String }
@@ -230,7 +267,8 @@ struct ChangeWindowClosingTests {
             environment: ["TIDEMARK_NOW": "2026-12-08T12:00:00+01:00", "TIDEMARK_APPLIED_BY": "carol@ops"])
         #expect(overridden.status == 0, "\(overridden)")
         let all = await receiver.waitForRequests(5)
-        let started = try #require(all.dropFirst(2).first { $0.jsonObject()?["event"] as? String == "run.started" }?.jsonObject())
+        let started = try #require(
+            all.dropFirst(2).first { $0.jsonObject()?["event"] as? String == "run.started" }?.jsonObject())
         #expect(started["reason"] as? String == "window override: INC-42 hotfix (by carol@ops) in prod", "\(started)")
     }
 }

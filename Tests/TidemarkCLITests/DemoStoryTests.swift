@@ -76,9 +76,12 @@ struct DemoStoryTests {
         let plans = root.appendingPathComponent("plans")
         try FileManager.default.createDirectory(at: plans, withIntermediateDirectories: true)
         try FileManager.default.copyItem(
-            at: CommandRunner.repositoryRoot.appendingPathComponent("plans/demo"), to: plans.appendingPathComponent("demo"))
-        try FileManager.default.createDirectory(at: root.appendingPathComponent("inventories"), withIntermediateDirectories: true)
-        try FileManager.default.createDirectory(at: root.appendingPathComponent("dbs"), withIntermediateDirectories: true)
+            at: CommandRunner.repositoryRoot.appendingPathComponent("plans/demo"),
+            to: plans.appendingPathComponent("demo"))
+        try FileManager.default.createDirectory(
+            at: root.appendingPathComponent("inventories"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            at: root.appendingPathComponent("dbs"), withIntermediateDirectories: true)
         let inventoryFile = root.appendingPathComponent("inventories/story.yaml")
         try Self.inventory(kind: kind, run: run).write(to: inventoryFile, atomically: true, encoding: .utf8)
         func tidemark(_ arguments: String...) async throws -> CommandRunner.Result {
@@ -89,15 +92,19 @@ struct DemoStoryTests {
         #expect(first.status == 0, "\(first)")
         #expect(first.standardOutput.contains("6 targets: 6 succeeded"), "\(first)")
 
-        let quarantine = try await tidemark("quarantine", "4", "--reason", "drops order totals", "-i", "inventories/story.yaml")
+        let quarantine = try await tidemark(
+            "quarantine", "4", "--reason", "drops order totals", "-i", "inventories/story.yaml")
         #expect(quarantine.status == 0, "\(quarantine)")
         let blocked = try await tidemark("plan", "-i", "inventories/story.yaml")
         #expect(blocked.status == 3, "\(blocked)")
-        #expect(blocked.standardOutput.contains("write one with `tidemark revert 4 -i inventories/story.yaml`"), "\(blocked)")
+        #expect(
+            blocked.standardOutput.contains("write one with `tidemark revert 4 -i inventories/story.yaml`"),
+            "\(blocked)")
         #expect(blocked.standardOutput.contains("6 targets: 3 rollback, 3 blocked"), "\(blocked)")
 
         // The hint runs as printed.
-        let hint = try #require(blocked.standardOutput.components(separatedBy: "`tidemark ").dropFirst().first?.prefix { $0 != "`" })
+        let hint = try #require(
+            blocked.standardOutput.components(separatedBy: "`tidemark ").dropFirst().first?.prefix { $0 != "`" })
         #expect(hint == "revert 4 -i inventories/story.yaml")
         let revert = try await CommandRunner.run(hint.split(separator: " ").map(String.init), in: root)
         #expect(revert.status == 0, "\(revert)")
@@ -107,12 +114,13 @@ struct DemoStoryTests {
         let settled = try await tidemark("plan", "-i", "inventories/story.yaml")
         #expect(settled.status == 0 && settled.standardOutput.contains("6 targets: 6 none"), "\(settled)")
 
-        try (Self.inventory(kind: kind, run: run) + """
-              eu-new:
-                tier: test
-                targets: [ { name: eu-new-1, \(Self.location("eu-new-1", kind: kind, run: run)) } ]
+        try
+            (Self.inventory(kind: kind, run: run) + """
+                  eu-new:
+                    tier: test
+                    targets: [ { name: eu-new-1, \(Self.location("eu-new-1", kind: kind, run: run)) } ]
 
-            """).write(to: inventoryFile, atomically: true, encoding: .utf8)
+                """).write(to: inventoryFile, atomically: true, encoding: .utf8)
         let fresh = try await tidemark("apply", "-i", "inventories/story.yaml", "--env", "eu-new")
         #expect(fresh.status == 0, "\(fresh)")
 
@@ -143,7 +151,9 @@ struct DemoStoryTests {
     static func target(named name: String, kind: Kind, run: String, root: URL) -> Target? {
         switch kind {
         case .sqlite:
-            return Target(name: name, environment: "", connection: .url("sqlite:" + root.appendingPathComponent("dbs/\(name).db").path))
+            return Target(
+                name: name, environment: "",
+                connection: .url("sqlite:" + root.appendingPathComponent("dbs/\(name).db").path))
         case .postgres:
             return TestPostgres.url.map {
                 Target(name: name, environment: "", connection: .url($0), schema: schema(name, run: run))

@@ -9,7 +9,8 @@ import TidemarkTestSupport
         let root = try CommandRunner.temporaryDirectory("tidemark-drift")
         for folder in ["inventories", "plans"] {
             try FileManager.default.copyItem(
-                at: CommandRunner.repositoryRoot.appendingPathComponent(folder), to: root.appendingPathComponent(folder))
+                at: CommandRunner.repositoryRoot.appendingPathComponent(folder), to: root.appendingPathComponent(folder)
+            )
         }
         try? FileManager.default.removeItem(at: root.appendingPathComponent("plans/demo/fingerprints.json"))
         return root
@@ -20,7 +21,11 @@ import TidemarkTestSupport
     func alterByHand(_ database: URL, _ sql: String) throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.execute(sys.argv[2]); c.commit()", database.path, sql]
+        process.arguments = [
+            "python3", "-c",
+            "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.execute(sys.argv[2]); c.commit()", database.path,
+            sql,
+        ]
         try process.run()
         process.waitUntilExit()
         #expect(process.terminationStatus == 0)
@@ -32,7 +37,6 @@ import TidemarkTestSupport
         let recorded = try await CommandRunner.run(["rehearse", "--plan", "plans/demo", "--record"], in: root)
         #expect(recorded.standardOutput.contains("fingerprints recorded in"), "\(recorded)")
 
-
         let applied = try await CommandRunner.run(["apply", "-i", "inventories/demo.yaml", "--yes"], in: root)
         #expect(applied.status == 0, "\(applied)")
         let clean = try await CommandRunner.run(["status", "-i", "inventories/demo.yaml", "--drift"], in: root)
@@ -40,13 +44,16 @@ import TidemarkTestSupport
         #expect(clean.standardOutput.contains("prod-shard-2: none"), "\(clean)")
         #expect(!clean.standardOutput.contains("DRIFT"), "\(clean)")
 
-        try alterByHand(root.appendingPathComponent(".tidemark/demo/prod-shard-2.db"), "ALTER TABLE accounts ADD COLUMN nickname text")
+        try alterByHand(
+            root.appendingPathComponent(".tidemark/demo/prod-shard-2.db"),
+            "ALTER TABLE accounts ADD COLUMN nickname text")
         let drifted = try await CommandRunner.run(["status", "-i", "inventories/demo.yaml", "--drift"], in: root)
         #expect(drifted.status == 0, "\(drifted)")
         #expect(drifted.standardOutput.contains("prod-shard-2: DRIFT: + column accounts.nickname: text"), "\(drifted)")
         #expect(drifted.standardOutput.contains("prod-shard-1: none"), "\(drifted)")
 
-        let json = try await CommandRunner.run(["status", "-i", "inventories/demo.yaml", "--drift", "--json"], in: root)
+        let json = try await CommandRunner.run(
+            ["status", "-i", "inventories/demo.yaml", "--drift", "--json"], in: root)
         #expect(json.standardOutput.contains("\"status\" : \"drift\""), "\(json)")
         #expect(json.standardOutput.contains("+ column accounts.nickname: text"), "\(json)")
         let plain = try await CommandRunner.run(["status", "-i", "inventories/demo.yaml", "--json"], in: root)

@@ -11,7 +11,8 @@ import TidemarkTestSupport
         let root = try CommandRunner.temporaryDirectory("tidemark-modes")
         for folder in ["inventories", "plans"] {
             try FileManager.default.copyItem(
-                at: CommandRunner.repositoryRoot.appendingPathComponent(folder), to: root.appendingPathComponent(folder))
+                at: CommandRunner.repositoryRoot.appendingPathComponent(folder), to: root.appendingPathComponent(folder)
+            )
         }
         return root
     }
@@ -33,9 +34,11 @@ import TidemarkTestSupport
         let apply = try await runPermissive(
             ["apply", "-i", "inventories/demo.yaml", "--yes", "--metrics-file", "metrics/tidemark.prom"], in: root)
         #expect(apply.status == 0, "\(apply)")
-        let plan = try await runPermissive(["plan", "-i", "inventories/demo.yaml", "--env", "dev", "--to", "3", "--out", "rollout.json"], in: root)
+        let plan = try await runPermissive(
+            ["plan", "-i", "inventories/demo.yaml", "--env", "dev", "--to", "3", "--out", "rollout.json"], in: root)
         #expect(plan.status == 0, "\(plan)")
-        let status = try await runPermissive(["status", "-i", "inventories/demo.yaml", "--html", "fleet.html"], in: root)
+        let status = try await runPermissive(
+            ["status", "-i", "inventories/demo.yaml", "--html", "fleet.html"], in: root)
         #expect(status.status == 0, "\(status)")
 
         let state = root.appendingPathComponent(".tidemark")
@@ -43,7 +46,8 @@ import TidemarkTestSupport
             let actual = try mode(folder)
             #expect(actual == 0o700, "\(folder.path) is \(String(actual, radix: 8))")
         }
-        let runs = try FileManager.default.contentsOfDirectory(at: state.appendingPathComponent("runs"), includingPropertiesForKeys: nil)
+        let runs = try FileManager.default.contentsOfDirectory(
+            at: state.appendingPathComponent("runs"), includingPropertiesForKeys: nil)
         #expect(runs.contains { $0.pathExtension == "json" } && runs.contains { $0.pathExtension == "html" }, "\(runs)")
         var files = runs
         files += ["dev.db", "prod-eu-1.db", "prod-shard-3.db"].map { state.appendingPathComponent("demo/\($0)") }

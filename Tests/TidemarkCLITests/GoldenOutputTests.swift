@@ -6,7 +6,8 @@ import TidemarkTestSupport
 /// After an intended change, regenerate them with `TIDEMARK_UPDATE_GOLDEN=1 swift test --filter GoldenOutputTests`
 /// and review the diff.
 @Suite struct GoldenOutputTests {
-    static let goldenDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Golden")
+    static let goldenDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
+        "Golden")
 
     func compare(_ actual: String, with name: String) throws {
         let file = Self.goldenDirectory.appendingPathComponent(name)
@@ -15,7 +16,9 @@ import TidemarkTestSupport
             return
         }
         let expected = try String(contentsOf: file, encoding: .utf8)
-        #expect(actual == expected, "\(name) differs; if intended, regenerate with TIDEMARK_UPDATE_GOLDEN=1.\n--- actual\n\(actual)")
+        #expect(
+            actual == expected,
+            "\(name) differs; if intended, regenerate with TIDEMARK_UPDATE_GOLDEN=1.\n--- actual\n\(actual)")
     }
 
     @Test func theQuarantinePlanReadsAsTheReadmeShowsIt() async throws {
@@ -23,12 +26,16 @@ import TidemarkTestSupport
         defer { try? FileManager.default.removeItem(at: root) }
         for folder in ["inventories", "plans"] {
             try FileManager.default.copyItem(
-                at: CommandRunner.repositoryRoot.appendingPathComponent(folder), to: root.appendingPathComponent(folder))
+                at: CommandRunner.repositoryRoot.appendingPathComponent(folder), to: root.appendingPathComponent(folder)
+            )
         }
         // The revert header carries the date it was written: pin the file to compare it.
         let steps: [[String]] = [
             ["apply", "-i", "inventories/demo.yaml", "--yes"],
-            ["quarantine", "4", "--reason", "drops orders.total_cents, still read by invoicing", "-i", "inventories/demo.yaml"],
+            [
+                "quarantine", "4", "--reason", "drops orders.total_cents, still read by invoicing", "-i",
+                "inventories/demo.yaml",
+            ],
         ]
         for step in steps {
             let result = try await CommandRunner.run(step, in: root)

@@ -12,23 +12,25 @@ import TidemarkTestSupport
         let root = try CommandRunner.temporaryDirectory("tidemark-grouped")
         try FileManager.default.copyItem(
             at: CommandRunner.repositoryRoot.appendingPathComponent("plans"), to: root.appendingPathComponent("plans"))
-        try FileManager.default.createDirectory(at: root.appendingPathComponent("inventories"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            at: root.appendingPathComponent("inventories"), withIntermediateDirectories: true)
         try """
-            inventory: fleet
-            plan: ../plans/demo
-            concurrency: 4
-            order: [dev, prod]
-            environments:
-              dev: { tier: dev, targets: [ { name: "dev-{1..2}", url: "sqlite:../.tidemark/fleet/dev-{1..2}.db" } ] }
-              prod:
-                tier: prod
-                live: true
-                canary: shard-01
-                targets:
-                  - { name: "shard-{01..40}", url: "sqlite:../.tidemark/fleet/shard-{01..40}.db" }
-            """.write(to: root.appendingPathComponent("inventories/fleet.yaml"), atomically: true, encoding: .utf8)
+        inventory: fleet
+        plan: ../plans/demo
+        concurrency: 4
+        order: [dev, prod]
+        environments:
+          dev: { tier: dev, targets: [ { name: "dev-{1..2}", url: "sqlite:../.tidemark/fleet/dev-{1..2}.db" } ] }
+          prod:
+            tier: prod
+            live: true
+            canary: shard-01
+            targets:
+              - { name: "shard-{01..40}", url: "sqlite:../.tidemark/fleet/shard-{01..40}.db" }
+        """.write(to: root.appendingPathComponent("inventories/fleet.yaml"), atomically: true, encoding: .utf8)
         let some = (11...20).flatMap { ["--target", "shard-\($0)"] }
-        let first = try await CommandRunner.run(["apply", "-i", "inventories/fleet.yaml", "--to", "2", "--yes"] + some + ["--target", "shard-40"], in: root)
+        let first = try await CommandRunner.run(
+            ["apply", "-i", "inventories/fleet.yaml", "--to", "2", "--yes"] + some + ["--target", "shard-40"], in: root)
         #expect(first.status == 0, "\(first)")
         // A version this plan never had: the planner blocks shard-40 (unknown version).
         let database = root.appendingPathComponent(".tidemark/fleet/shard-40.db").path
@@ -63,16 +65,24 @@ import TidemarkTestSupport
         defer { try? FileManager.default.removeItem(at: root) }
         let refused = try await CommandRunner.run(["apply", "-i", "inventories/fleet.yaml"], in: root)
         #expect(refused.status == 2)
-        #expect(refused.standardError.contains("refusing to write to 39 prod targets (shard-{01..39}) without confirmation"), "\(refused)")
+        #expect(
+            refused.standardError.contains(
+                "refusing to write to 39 prod targets (shard-{01..39}) without confirmation"), "\(refused)")
 
         let apply = try await CommandRunner.run(["apply", "-i", "inventories/fleet.yaml", "--yes"], in: root)
         #expect(apply.status == 3, "\(apply)")
         let lines = apply.standardOutput.split(separator: "\n").map(String.init)
-        #expect(lines.contains("succeeded   dev-{1..2} (2 targets) (dev) forward - → 4: forward 1, forward 2, forward 3, forward 4"), "\(apply)")
-        #expect(lines.contains("succeeded   shard-{01..10,21..39} (29 targets) (prod) forward - → 4: forward 1, forward 2, forward 3, forward 4"))
+        #expect(
+            lines.contains(
+                "succeeded   dev-{1..2} (2 targets) (dev) forward - → 4: forward 1, forward 2, forward 3, forward 4"),
+            "\(apply)")
+        #expect(
+            lines.contains(
+                "succeeded   shard-{01..10,21..39} (29 targets) (prod) forward - → 4: forward 1, forward 2, forward 3, forward 4"
+            ))
         #expect(lines.contains("succeeded   shard-{11..20} (10 targets) (prod) forward 2 → 4: forward 3, forward 4"))
         #expect(!lines.contains { $0.hasPrefix("succeeded   shard-27 ") })
-        #expect(lines.contains { $0.hasPrefix("backups of shard-{01..39} (39 targets) before their data-losing steps: ") })
+        #expect(
+            lines.contains { $0.hasPrefix("backups of shard-{01..39} (39 targets) before their data-losing steps: ") })
     }
 }
-

@@ -10,22 +10,25 @@ import TidemarkTestSupport
         let plan = root.appendingPathComponent("plans/slow")
         try FileManager.default.createDirectory(at: plan, withIntermediateDirectories: true)
         for version in 1...3 {
-            let slow = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 2000000) SELECT count(*) FROM c;"
+            let slow =
+                "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 2000000) SELECT count(*) FROM c;"
             try "CREATE TABLE t\(version) (id int);\n\(slow)\n".write(
                 to: plan.appendingPathComponent("V\(version)__slow.sql"), atomically: true, encoding: .utf8)
-            try "DROP TABLE t\(version);\n".write(to: plan.appendingPathComponent("U\(version)__slow.sql"), atomically: true, encoding: .utf8)
+            try "DROP TABLE t\(version);\n".write(
+                to: plan.appendingPathComponent("U\(version)__slow.sql"), atomically: true, encoding: .utf8)
         }
-        try FileManager.default.createDirectory(at: root.appendingPathComponent("inventories"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            at: root.appendingPathComponent("inventories"), withIntermediateDirectories: true)
         try """
-            inventory: slow
-            plan: ../plans/slow
-            concurrency: 2
-            environments:
-              dev:
-                tier: dev
-                targets:
-                  - { name: "db-{1..4}", url: "sqlite:../dbs/db-{1..4}.db" }
-            """.write(to: root.appendingPathComponent("inventories/slow.yaml"), atomically: true, encoding: .utf8)
+        inventory: slow
+        plan: ../plans/slow
+        concurrency: 2
+        environments:
+          dev:
+            tier: dev
+            targets:
+              - { name: "db-{1..4}", url: "sqlite:../dbs/db-{1..4}.db" }
+        """.write(to: root.appendingPathComponent("inventories/slow.yaml"), atomically: true, encoding: .utf8)
         return root
     }
 
@@ -47,7 +50,9 @@ import TidemarkTestSupport
     /// loaded machine can be interrupted there).
     func waitUntilRunning(_ root: URL) {
         let deadline = Date().addingTimeInterval(30)
-        while !FileManager.default.fileExists(atPath: root.appendingPathComponent("dbs/db-1.db.tidemark-lock").path) && Date() < deadline {
+        while !FileManager.default.fileExists(atPath: root.appendingPathComponent("dbs/db-1.db.tidemark-lock").path)
+            && Date() < deadline
+        {
             Thread.sleep(forTimeInterval: 0.05)
         }
         Thread.sleep(forTimeInterval: 0.3)
@@ -86,7 +91,10 @@ import TidemarkTestSupport
         first.interrupt()
         first.waitUntilExit()
         #expect(second.status == 4, "\(second)")
-        #expect(second.standardError.contains("another tidemark apply of inventories/slow.yaml is running (pid \(first.processIdentifier)"), "\(second)")
+        #expect(
+            second.standardError.contains(
+                "another tidemark apply of inventories/slow.yaml is running (pid \(first.processIdentifier)"),
+            "\(second)")
         #expect(!second.standardOutput.contains("rollout of plan"), "the second run must not plan: \(second)")
     }
 }

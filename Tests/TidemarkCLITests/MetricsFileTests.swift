@@ -26,13 +26,17 @@ import TidemarkTestSupport
         var samples: [Sample]
 
         func value(_ name: String, _ labels: [String: String]) -> Double? {
-            samples.first { sample in sample.name == name && labels.allSatisfy { sample.labels[$0.key] == $0.value } }?.value
+            samples.first { sample in sample.name == name && labels.allSatisfy { sample.labels[$0.key] == $0.value } }?
+                .value
         }
     }
 
     static func parse(_ path: URL) async throws -> Parsed {
         let result = try await ExternalTool.run("python3", ["-c", parser, path.path])
-        try #require(result.status == 0, "prometheus_client could not parse \(path.path) (is it installed? scripts/install-deps --peers):\n\(result)")
+        try #require(
+            result.status == 0,
+            "prometheus_client could not parse \(path.path) (is it installed? scripts/install-deps --peers):\n\(result)"
+        )
         return try JSONDecoder().decode(Parsed.self, from: Data(result.standardOutput.utf8))
     }
 
@@ -41,7 +45,8 @@ import TidemarkTestSupport
         defer { try? FileManager.default.removeItem(at: root) }
         let metrics = root.appendingPathComponent("textfile/tidemark.prom")
         let started = Date().timeIntervalSince1970
-        let apply = try await CommandRunner.run(["apply", "-i", "inventories/fleet.yaml", "--yes", "--metrics-file", metrics.path], in: root)
+        let apply = try await CommandRunner.run(
+            ["apply", "-i", "inventories/fleet.yaml", "--yes", "--metrics-file", metrics.path], in: root)
         #expect(apply.status == 3, "\(apply)")
         #expect(apply.standardOutput.contains("metrics: \(metrics.path)"))
 
@@ -68,7 +73,8 @@ import TidemarkTestSupport
         #expect(parsed.value("tidemark_step_duration_seconds_bucket", ["kind": "forward", "le": "+Inf"]) == 144)
 
         // Status rewrites the version gauges and keeps the run's families in the same file.
-        let status = try await CommandRunner.run(["status", "-i", "inventories/fleet.yaml", "--metrics-file", metrics.path], in: root)
+        let status = try await CommandRunner.run(
+            ["status", "-i", "inventories/fleet.yaml", "--metrics-file", metrics.path], in: root)
         #expect(status.status == 0, "\(status)")
         let after = try await Self.parse(metrics)
         #expect(after.value("tidemark_target_version", ["target": "shard-27"]) == 4)
@@ -78,11 +84,14 @@ import TidemarkTestSupport
 
         // The next run that succeeds adds its own result; the blocked run's time stays for alerts.
         let again = try await CommandRunner.run(
-            ["apply", "-i", "inventories/fleet.yaml", "--yes", "--env", "dev", "--metrics-file", metrics.path], in: root)
+            ["apply", "-i", "inventories/fleet.yaml", "--yes", "--env", "dev", "--metrics-file", metrics.path], in: root
+        )
         #expect(again.status == 0, "\(again)")
         let third = try await Self.parse(metrics)
         #expect(third.value("tidemark_run_last_finished_timestamp_seconds", ["result": "blocked"]) == finished)
-        #expect(try #require(third.value("tidemark_run_last_finished_timestamp_seconds", ["result": "succeeded"])) >= finished)
+        #expect(
+            try #require(third.value("tidemark_run_last_finished_timestamp_seconds", ["result": "succeeded"]))
+                >= finished)
         #expect(third.value("tidemark_run_targets", ["environment": "dev", "outcome": "unchanged"]) == 2)
         let leftovers = try FileManager.default.contentsOfDirectory(atPath: metrics.deletingLastPathComponent().path)
         #expect(leftovers == ["tidemark.prom"], "no temporary file is left beside the metrics")

@@ -56,9 +56,15 @@ import TidemarkTestSupport
         let results = try await withThrowingTaskGroup(of: (Int, CommandRunner.Result).self) { group in
             for index in 0..<count {
                 group.addTask {
-                    (index, try await CommandRunner.run(
-                        ["apply", "-i", "inventories/fleet.yaml", "--partition", "\(index)/\(count)", "--yes", "--json"],
-                        in: workspace.root, environment: ["TIDEMARK_LOCK_DIR": locks]))
+                    (
+                        index,
+                        try await CommandRunner.run(
+                            [
+                                "apply", "-i", "inventories/fleet.yaml", "--partition", "\(index)/\(count)", "--yes",
+                                "--json",
+                            ],
+                            in: workspace.root, environment: ["TIDEMARK_LOCK_DIR": locks])
+                    )
                 }
             }
             var results: [(Int, CommandRunner.Result)] = []
@@ -69,7 +75,9 @@ import TidemarkTestSupport
         for (index, result) in results {
             #expect(result.status == 0, "partition \(index): \(result)")
             let targets = try report(result.standardOutput).targets
-            #expect(targets.allSatisfy { Partition.slice(of: $0.target, count: count) == index }, "partition \(index) ran \(targets.map(\.target))")
+            #expect(
+                targets.allSatisfy { Partition.slice(of: $0.target, count: count) == index },
+                "partition \(index) ran \(targets.map(\.target))")
             #expect(targets.allSatisfy { $0.outcome == .succeeded })
             covered += targets.map(\.target)
         }
@@ -77,16 +85,21 @@ import TidemarkTestSupport
 
         // Every target ran each version once.
         for name in allNames {
-            let target = Target(name: name, environment: "x", connection: .url("sqlite:\(workspace.root.path)/db/\(name).db"))
-            let connection = try SQLiteBackend().connect(to: target, access: .readOnly, timeouts: .standard, logger: .silent)
+            let target = Target(
+                name: name, environment: "x", connection: .url("sqlite:\(workspace.root.path)/db/\(name).db"))
+            let connection = try SQLiteBackend().connect(
+                to: target, access: .readOnly, timeouts: .standard, logger: .silent)
             let rows = try connection.readHistory()
-            #expect(rows.map(\.version) == ["1", "2"] && rows.allSatisfy { $0.kind == .forward && $0.success }, "\(name): \(rows)")
+            #expect(
+                rows.map(\.version) == ["1", "2"] && rows.allSatisfy { $0.kind == .forward && $0.success },
+                "\(name): \(rows)")
         }
 
         // Cut another way (three slices), the fleet is already there: nothing runs twice.
         for index in 0..<3 {
             let again = try await CommandRunner.run(
-                ["apply", "-i", "inventories/fleet.yaml", "--partition", "\(index)/3", "--yes", "--json"], in: workspace.root,
+                ["apply", "-i", "inventories/fleet.yaml", "--partition", "\(index)/3", "--yes", "--json"],
+                in: workspace.root,
                 environment: ["TIDEMARK_LOCK_DIR": locks])
             #expect(again.status == 0, "\(again)")
             #expect(try report(again.standardOutput).targets.allSatisfy { $0.outcome == .unchanged })
@@ -97,24 +110,29 @@ import TidemarkTestSupport
         let workspace = try workspace()
         defer { try? FileManager.default.removeItem(at: workspace.root) }
         let count = 64
-        let empty = try #require((0..<count).first { index in !allNames.contains { Partition.slice(of: $0, count: count) == index } })
+        let empty = try #require(
+            (0..<count).first { index in !allNames.contains { Partition.slice(of: $0, count: count) == index } })
         let result = try await CommandRunner.run(
             ["apply", "-i", "inventories/fleet.yaml", "--partition", "\(empty)/\(count)", "--yes"], in: workspace.root,
             environment: ["TIDEMARK_LOCK_DIR": workspace.root.appendingPathComponent("locks").path])
         #expect(result.status == 0, "\(result)")
-        #expect(result.standardOutput.contains("partition \(empty)/\(count) holds none of the selected targets"), "\(result)")
+        #expect(
+            result.standardOutput.contains("partition \(empty)/\(count) holds none of the selected targets"),
+            "\(result)")
         // No run happened: no report, no database.
         #expect(!FileManager.default.fileExists(atPath: workspace.root.appendingPathComponent(".tidemark/runs").path))
     }
 
     @Test(arguments: [
-        (["--partition", "3/3"], "--partition 3/3: I is 0-based"), (["--partition", "two/3"], "--partition two/3: write it as I/N"),
+        (["--partition", "3/3"], "--partition 3/3: I is 0-based"),
+        (["--partition", "two/3"], "--partition two/3: write it as I/N"),
     ])
     func badPartitionExitsTwo(arguments: [String], message: String) async throws {
         let workspace = try workspace()
         defer { try? FileManager.default.removeItem(at: workspace.root) }
         for command in ["apply", "plan", "status"] {
-            let result = try await CommandRunner.run([command, "-i", "inventories/fleet.yaml"] + arguments, in: workspace.root)
+            let result = try await CommandRunner.run(
+                [command, "-i", "inventories/fleet.yaml"] + arguments, in: workspace.root)
             #expect(result.status == 2, "\(command): \(result)")
             #expect(result.standardError.contains(message), "\(command): \(result)")
         }
@@ -123,9 +141,12 @@ import TidemarkTestSupport
     @Test func aSavedRolloutRefusesAPartition() async throws {
         let workspace = try workspace()
         defer { try? FileManager.default.removeItem(at: workspace.root) }
-        let saved = try await CommandRunner.run(["plan", "-i", "inventories/fleet.yaml", "--partition", "0/2", "--out", "p0.json"], in: workspace.root)
+        let saved = try await CommandRunner.run(
+            ["plan", "-i", "inventories/fleet.yaml", "--partition", "0/2", "--out", "p0.json"], in: workspace.root)
         #expect(saved.status == 0, "\(saved)")
         let result = try await CommandRunner.run(["apply", "p0.json", "--partition", "1/2"], in: workspace.root)
-        #expect(result.status == 2 && result.standardError.contains("drop --to, --strategy, --env, --target and --partition"), "\(result)")
+        #expect(
+            result.status == 2
+                && result.standardError.contains("drop --to, --strategy, --env, --target and --partition"), "\(result)")
     }
 }

@@ -55,12 +55,17 @@ struct PasswordSecrecyTests {
         func connection(user: String, password: String, form: Form) -> String {
             switch form {
             case .encodedURI:
-                let encoded = password.addingPercentEncoding(withAllowedCharacters: CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")) ?? password
+                let encoded =
+                    password.addingPercentEncoding(
+                        withAllowedCharacters: CharacterSet(
+                            charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~"))
+                    ?? password
                 return "postgres://\(user):\(encoded)@\(host):\(port)/\(database)"
             case .rawURI:
                 return "postgres://\(user):\(password)@\(host):\(port)/\(database)"
             case .conninfo:
-                let quoted = password.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "'", with: "\\'")
+                let quoted = password.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(
+                    of: "'", with: "\\'")
                 return "host=\(host) port=\(port) dbname=\(database) user=\(user) password='\(quoted)'"
             }
         }
@@ -84,7 +89,8 @@ struct PasswordSecrecyTests {
                     + "CREATE SCHEMA \(schema) AUTHORIZATION \(role)")
             root = try CommandRunner.temporaryDirectory("tidemark-password")
             let files = [
-                "plans/shop/1_orders.up.sql": "CREATE TABLE orders (id integer PRIMARY KEY, note text);\nINSERT INTO orders VALUES (1, 'a');\n",
+                "plans/shop/1_orders.up.sql":
+                    "CREATE TABLE orders (id integer PRIMARY KEY, note text);\nINSERT INTO orders VALUES (1, 'a');\n",
                 "plans/shop/1_orders.down.sql": "DROP TABLE orders;\n",
                 "plans/shop/2_drop_note.up.sql": "ALTER TABLE orders DROP COLUMN note;\n",
                 "plans/shop/2_drop_note.down.sql": "ALTER TABLE orders ADD COLUMN note text;\n",
@@ -121,47 +127,63 @@ struct PasswordSecrecyTests {
         }
 
         func cleanUp() {
-            try? TestPostgres.execute("DROP SCHEMA IF EXISTS \(schema) CASCADE; DROP OWNED BY \(role); DROP ROLE IF EXISTS \(role)")
+            try? TestPostgres.execute(
+                "DROP SCHEMA IF EXISTS \(schema) CASCADE; DROP OWNED BY \(role); DROP ROLE IF EXISTS \(role)")
             try? FileManager.default.removeItem(at: root)
         }
     }
 
     func expectNoPiece(_ text: String, _ what: String, sourceLocation: Testing.SourceLocation = #_sourceLocation) {
         for piece in Self.pieces {
-            #expect(!text.contains(piece), "\(what) holds part of the password: \(text)", sourceLocation: sourceLocation)
+            #expect(
+                !text.contains(piece), "\(what) holds part of the password: \(text)", sourceLocation: sourceLocation)
         }
     }
 
-    @Test("Backup, restore and rehearse work, and neither a tool's arguments nor any output holds the password", arguments: cases)
+    @Test(
+        "Backup, restore and rehearse work, and neither a tool's arguments nor any output holds the password",
+        arguments: cases)
     func passwordStaysOutOfArgumentsAndOutput(_ testCase: Case) async throws {
         let server = try Server()
-        let fixture = try Fixture(connection: { server.connection(user: $0, password: testCase.password, form: testCase.form) }, password: testCase.password)
+        let fixture = try Fixture(
+            connection: { server.connection(user: $0, password: testCase.password, form: testCase.form) },
+            password: testCase.password)
         defer { fixture.cleanUp() }
         let root = fixture.root
 
         // The server checks the password: a wrong one is refused.
         let wrong = try await CommandRunner.run(
-            ["rehearse", "--plan", "plans/shop", "--url", server.connection(user: fixture.role, password: "nope", form: .encodedURI)], in: root)
-        #expect(wrong.status != 0 && wrong.standardError.contains("password authentication failed"), "the test server does not check passwords: \(wrong)")
+            [
+                "rehearse", "--plan", "plans/shop", "--url",
+                server.connection(user: fixture.role, password: "nope", form: .encodedURI),
+            ], in: root)
+        #expect(
+            wrong.status != 0 && wrong.standardError.contains("password authentication failed"),
+            "the test server does not check passwords: \(wrong)")
 
         var outputs: [(String, CommandRunner.Result)] = []
-        let first = try await CommandRunner.run(["apply", "-i", "inventories/shop.yaml", "--yes", "--to", "1"], in: root, environment: fixture.environment)
+        let first = try await CommandRunner.run(
+            ["apply", "-i", "inventories/shop.yaml", "--yes", "--to", "1"], in: root, environment: fixture.environment)
         #expect(first.status == 0, "\(first)")
         outputs.append(("apply --to 1", first))
         let backup = try await CommandRunner.run(
-            ["backup", "-i", "inventories/shop.yaml", "--target", "shop", "--out", "shop.dump"], in: root, environment: fixture.environment)
+            ["backup", "-i", "inventories/shop.yaml", "--target", "shop", "--out", "shop.dump"], in: root,
+            environment: fixture.environment)
         #expect(backup.status == 0, "\(backup)")
         outputs.append(("backup", backup))
-        let applied = try await CommandRunner.run(["apply", "-i", "inventories/shop.yaml", "--yes"], in: root, environment: fixture.environment)
+        let applied = try await CommandRunner.run(
+            ["apply", "-i", "inventories/shop.yaml", "--yes"], in: root, environment: fixture.environment)
         #expect(applied.status == 0, "\(applied)")
         #expect(applied.standardOutput.contains("backup of shop before its data-losing steps"), "\(applied)")
         outputs.append(("apply", applied))
         let restored = try await CommandRunner.run(
-            ["restore", "-i", "inventories/shop.yaml", "--target", "shop", "shop.dump", "--yes"], in: root, environment: fixture.environment)
+            ["restore", "-i", "inventories/shop.yaml", "--target", "shop", "shop.dump", "--yes"], in: root,
+            environment: fixture.environment)
         #expect(restored.status == 0, "\(restored)")
         outputs.append(("restore", restored))
         let connection = server.connection(user: fixture.role, password: testCase.password, form: testCase.form)
-        let rehearsed = try await CommandRunner.run(["rehearse", "--plan", "plans/shop", "--url", connection], in: root, environment: fixture.environment)
+        let rehearsed = try await CommandRunner.run(
+            ["rehearse", "--plan", "plans/shop", "--url", connection], in: root, environment: fixture.environment)
         #expect(rehearsed.status == 0, "\(rehearsed)")
         #expect(rehearsed.standardOutput.contains("rehearsing plan shop on "), "\(rehearsed)")
         #expect(!rehearsed.standardError.contains("cannot create a scratch database"), "\(rehearsed)")
@@ -174,7 +196,9 @@ struct PasswordSecrecyTests {
         #expect(calls.contains("call pg_dump") && calls.contains("call pg_restore"), "\(calls)")
         #expect(!calls.contains("argument --dbname=postgres"), "\(calls)")
         let callCount = calls.components(separatedBy: "call ").count - 1
-        #expect(calls.components(separatedBy: "PGPASSWORD set").count - 1 == callCount, "a tool ran without the password in its environment: \(calls)")
+        #expect(
+            calls.components(separatedBy: "PGPASSWORD set").count - 1 == callCount,
+            "a tool ran without the password in its environment: \(calls)")
         expectNoPiece(calls, "a tool's arguments")
     }
 
@@ -182,7 +206,8 @@ struct PasswordSecrecyTests {
     func malformedURLErrorsHoldNoPartOfThePassword(_ character: String) async throws {
         let server = try Server()
         let password = "QzK7" + character + "WvJ9"
-        let fixture = try Fixture(connection: { server.connection(user: $0, password: password, form: .rawURI) }, password: password)
+        let fixture = try Fixture(
+            connection: { server.connection(user: $0, password: password, form: .rawURI) }, password: password)
         defer { fixture.cleanUp() }
         let connection = server.connection(user: fixture.role, password: password, form: .rawURI)
         let commands = [
@@ -195,7 +220,8 @@ struct PasswordSecrecyTests {
             #expect(result.status != 0, "\(command): \(result)")
             expectNoPiece(result.standardOutput + result.standardError, command.joined(separator: " "))
             #expect(
-                (result.standardOutput + result.standardError).contains("percent-encode") || result.standardError.contains("cannot parse the connection string"),
+                (result.standardOutput + result.standardError).contains("percent-encode")
+                    || result.standardError.contains("cannot parse the connection string"),
                 "\(command): \(result)")
         }
         #expect(!FileManager.default.fileExists(atPath: fixture.record.path), "a tool ran with a malformed URL")

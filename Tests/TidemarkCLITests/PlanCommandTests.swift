@@ -9,7 +9,8 @@ import TidemarkTestSupport
         let root = try CommandRunner.temporaryDirectory("tidemark-plan")
         for folder in ["inventories", "plans"] {
             try FileManager.default.copyItem(
-                at: CommandRunner.repositoryRoot.appendingPathComponent(folder), to: root.appendingPathComponent(folder))
+                at: CommandRunner.repositoryRoot.appendingPathComponent(folder), to: root.appendingPathComponent(folder)
+            )
         }
         return root
     }
@@ -32,11 +33,17 @@ import TidemarkTestSupport
         #expect(plan.standardOutput.contains("  dev            none        4 → 4"), "\(plan)")
 
         // A row an older Tidemark wrote after the acknowledgement was added holds the whole file's checksum.
-        let whole = try await ExternalTool.run("python3", ["-c", "import hashlib,sys; print(hashlib.sha256(open(sys.argv[1],'rb').read()).hexdigest())", script.path])
+        let whole = try await ExternalTool.run(
+            "python3",
+            ["-c", "import hashlib,sys; print(hashlib.sha256(open(sys.argv[1],'rb').read()).hexdigest())", script.path])
         let checksum = whole.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines)
         let update = try await ExternalTool.run(
-            "python3", ["-c", "import sqlite3,sys; db=sqlite3.connect(sys.argv[1]); db.execute(\"UPDATE tidemark_history SET checksum=? WHERE version='4'\", (sys.argv[2],)); db.commit()",
-                        root.appendingPathComponent(".tidemark/demo/dev.db").path, checksum])
+            "python3",
+            [
+                "-c",
+                "import sqlite3,sys; db=sqlite3.connect(sys.argv[1]); db.execute(\"UPDATE tidemark_history SET checksum=? WHERE version='4'\", (sys.argv[2],)); db.commit()",
+                root.appendingPathComponent(".tidemark/demo/dev.db").path, checksum,
+            ])
         #expect(update.status == 0, "\(update)")
         let legacy = try await CommandRunner.run(["plan", "-i", "inventories/demo.yaml", "--env", "dev"], in: root)
         #expect(legacy.status == 0, "\(legacy)")
@@ -61,12 +68,16 @@ import TidemarkTestSupport
         #expect(lines.first == "rollout of plan demo to no version (strategy auto)", "\(plan)")
         #expect(lines.contains("  dev            rollback    4 → -"), "\(plan)")
         #expect(lines.contains("  prod-eu-1      blocked     4 → 4"), "\(plan)")
-        let devUndo = lines.drop { !$0.hasPrefix("  dev ") }.dropFirst(2).prefix(4).map { $0.split(separator: " ").prefix(2).joined(separator: " ") }
+        let devUndo = lines.drop { !$0.hasPrefix("  dev ") }.dropFirst(2).prefix(4).map {
+            $0.split(separator: " ").prefix(2).joined(separator: " ")
+        }
         #expect(devUndo == ["undo 4", "undo 3", "undo 2", "undo 1"], "\(plan)")
 
-        let down = try await CommandRunner.run(["apply", "-i", "inventories/demo.yaml", "--env", "dev", "--to", "0"], in: root)
+        let down = try await CommandRunner.run(
+            ["apply", "-i", "inventories/demo.yaml", "--env", "dev", "--to", "0"], in: root)
         #expect(down.status == 0, "\(down)")
-        let again = try await CommandRunner.run(["plan", "-i", "inventories/demo.yaml", "--env", "dev", "--to", "0"], in: root)
+        let again = try await CommandRunner.run(
+            ["plan", "-i", "inventories/demo.yaml", "--env", "dev", "--to", "0"], in: root)
         #expect(again.status == 0, "\(again)")
         #expect(again.standardOutput.contains("  dev            none        - → -"), "\(again)")
     }
@@ -78,7 +89,8 @@ import TidemarkTestSupport
         // Each target's "database" is a directory: it exists, so it is not read as a new empty
         // database, and no SQLite file opens there.
         for name in ["t1.db", "t2.db"] {
-            try FileManager.default.createDirectory(at: root.appendingPathComponent(name), withIntermediateDirectories: false)
+            try FileManager.default.createDirectory(
+                at: root.appendingPathComponent(name), withIntermediateDirectories: false)
         }
         let inventory = """
             inventory: gone

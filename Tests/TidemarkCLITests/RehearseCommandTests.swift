@@ -34,7 +34,8 @@ import TidemarkTestSupport
         let files = [
             "1_accounts.up.sql": "CREATE TABLE accounts (id integer PRIMARY KEY, email text NOT NULL);\n",
             "1_accounts.down.sql": "DROP TABLE accounts;\n",
-            "2_orders.up.sql": "CREATE TABLE orders (id integer PRIMARY KEY, account_id integer REFERENCES accounts (id));\nCREATE INDEX accounts_email ON accounts (email);\n",
+            "2_orders.up.sql":
+                "CREATE TABLE orders (id integer PRIMARY KEY, account_id integer REFERENCES accounts (id));\nCREATE INDEX accounts_email ON accounts (email);\n",
             "2_orders.down.sql": fixed ? "DROP INDEX accounts_email;\nDROP TABLE orders;\n" : "DROP TABLE orders;\n",
         ]
         for (name, text) in files {
@@ -47,7 +48,8 @@ import TidemarkTestSupport
         try JSONDecoder().decode(Document.self, from: Data(result.standardOutput.utf8))
     }
 
-    @Test("An undo that forgets an index fails the rehearsal, and the output names the index", arguments: onPostgresCases)
+    @Test(
+        "An undo that forgets an index fails the rehearsal, and the output names the index", arguments: onPostgresCases)
     func forgottenIndexIsFound(onPostgres: Bool) async throws {
         let root = try forgetfulPlan()
         defer { try? FileManager.default.removeItem(at: root) }
@@ -58,14 +60,17 @@ import TidemarkTestSupport
         #expect(text.standardOutput.contains("2 orders: undo-does-not-restore"), "\(text)")
         #expect(text.standardOutput.contains("+ index accounts.accounts_email"), "\(text)")
         #expect(text.standardOutput.contains("rehearsal FAILED: 2"), "\(text)")
-        #expect(!FileManager.default.fileExists(atPath: root.appendingPathComponent("plans/shop/fingerprints.json").path))
+        #expect(
+            !FileManager.default.fileExists(atPath: root.appendingPathComponent("plans/shop/fingerprints.json").path))
 
-        let json = try decode(try await CommandRunner.run(["rehearse", "--plan", "plans/shop", "--json"] + scratch, in: root))
+        let json = try decode(
+            try await CommandRunner.run(["rehearse", "--plan", "plans/shop", "--json"] + scratch, in: root))
         #expect(json.schema == "tidemark.rehearsal/v1")
         #expect(json.results.map(\.verdict) == ["ok", "undo-does-not-restore"])
         #expect(json.results.last?.diff?.unexpected.contains { $0.hasPrefix("index accounts.accounts_email:") } == true)
 
-        let recorded = try await CommandRunner.run(["rehearse", "--plan", "plans/shop", "--record"] + scratch, in: root)
+        let recorded = try await CommandRunner.run(
+            ["rehearse", "--plan", "plans/shop", "--record"] + scratch, in: root)
         #expect(recorded.status == 1, "\(recorded)")
         let file = try String(contentsOf: root.appendingPathComponent("plans/shop/fingerprints.json"), encoding: .utf8)
         #expect(file.contains(onPostgres ? "\"postgres\"" : "\"sqlite\""))
@@ -135,9 +140,11 @@ import TidemarkTestSupport
     @Test(.enabled(if: TestPostgres.isAvailable, Comment(rawValue: TestPostgres.skipReason)))
     func lemmyCorpusFindings() async throws {
         // Beside the repository, as ../shared/corpora/README.md lays it out; TIDEMARK_LEMMY_CORPUS overrides.
-        let corpus = ProcessInfo.processInfo.environment["TIDEMARK_LEMMY_CORPUS"].map { URL(fileURLWithPath: $0) }
+        let corpus =
+            ProcessInfo.processInfo.environment["TIDEMARK_LEMMY_CORPUS"].map { URL(fileURLWithPath: $0) }
             ?? CommandRunner.repositoryRoot.appendingPathComponent("../shared/corpora/lemmy").standardizedFileURL
-        try #require(FileManager.default.fileExists(atPath: corpus.path), "the Lemmy corpus is missing at \(corpus.path)")
+        try #require(
+            FileManager.default.fileExists(atPath: corpus.path), "the Lemmy corpus is missing at \(corpus.path)")
         // A copy: the rehearsal must not write into the shared corpus, and fingerprints.json
         // would be written only if every version passed.
         let root = try CommandRunner.temporaryDirectory("tidemark-lemmy")
@@ -148,7 +155,8 @@ import TidemarkTestSupport
         // About a minute and a half: waited for on a thread of its own, not one of the Swift
         // concurrency pool's few threads, which the other tests running alongside need.
         let arguments = ["rehearse", "--plan", plan.path, "--url", TestPostgres.url ?? "", "--keep-going", "--json"]
-        let run = try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<CommandRunner.Result, any Error>) in
+        let run = try await withCheckedThrowingContinuation {
+            (continuation: CheckedContinuation<CommandRunner.Result, any Error>) in
             Thread.detachNewThread {
                 continuation.resume(with: Result { try CommandRunner.run(arguments, in: root) as CommandRunner.Result })
             }
@@ -171,7 +179,9 @@ import TidemarkTestSupport
         // 0213's undo uses `ADD CONSTRAINT … NOT NULL col`, PostgreSQL 18 syntax.
         #expect(result("0213")?.error?.contains("syntax error at or near \"NOT\"") == true)
         // 0244's undo renames a named NOT NULL constraint, which exists only from PostgreSQL 18.
-        #expect(result("0244")?.error?.contains("constraint \"person_shared_inbox_url_not_null\" for table \"person\" does not exist") == true)
+        #expect(
+            result("0244")?.error?.contains(
+                "constraint \"person_shared_inbox_url_not_null\" for table \"person\" does not exist") == true)
         // 0052's undo puts back refresh_post()/refresh_comment() bodies older than 0048's (no hot_rank_active).
         let fastTriggers = result("0052")?.diff
         #expect(fastTriggers?.missing.contains { $0.hasPrefix("function refresh_post()") } == true)

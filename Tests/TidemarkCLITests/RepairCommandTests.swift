@@ -45,7 +45,8 @@ struct RepairCommandTests {
                 let process = Process()
                 process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
                 process.arguments = [
-                    "python3", "-c", "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.executescript(sys.argv[2]); c.commit()",
+                    "python3", "-c",
+                    "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.executescript(sys.argv[2]); c.commit()",
                     root.appendingPathComponent("dbs/\(target).db").path, sql,
                 ]
                 try process.run()
@@ -60,10 +61,12 @@ struct RepairCommandTests {
         func connect(_ target: String) throws -> any BackendConnection {
             switch kind {
             case .sqlite:
-                let location = Target(name: target, environment: "prod", connection: .url("sqlite:\(root.path)/dbs/\(target).db"))
+                let location = Target(
+                    name: target, environment: "prod", connection: .url("sqlite:\(root.path)/dbs/\(target).db"))
                 return try SQLiteBackend().connect(to: location, timeouts: .standard, logger: .silent)
             case .postgres:
-                let location = Target(name: target, environment: "prod", connection: .url(TestPostgres.url ?? ""), schema: schema(target))
+                let location = Target(
+                    name: target, environment: "prod", connection: .url(TestPostgres.url ?? ""), schema: schema(target))
                 return try PostgresBackend().connect(to: location, timeouts: .standard, logger: .silent)
             }
         }
@@ -83,30 +86,35 @@ struct RepairCommandTests {
             // SQLite cannot add a table constraint; a new column's CHECK is tested against every row.
             : "ALTER TABLE orders ADD COLUMN positive integer NOT NULL DEFAULT 1 CHECK (qty > 0);"
         let uncheck =
-            kind == .postgres ? "ALTER TABLE orders DROP CONSTRAINT orders_qty_positive;" : "ALTER TABLE orders DROP COLUMN positive;"
+            kind == .postgres
+            ? "ALTER TABLE orders DROP CONSTRAINT orders_qty_positive;" : "ALTER TABLE orders DROP COLUMN positive;"
         let files = [
-            "V1__create_orders.sql": "CREATE TABLE orders (id integer PRIMARY KEY, code text NOT NULL, qty integer NOT NULL);\n",
+            "V1__create_orders.sql":
+                "CREATE TABLE orders (id integer PRIMARY KEY, code text NOT NULL, qty integer NOT NULL);\n",
             "U1__create_orders.sql": "DROP TABLE orders;\n",
             "V2__constrain_orders.sql": """
-                -- tidemark:no-transaction
-                \(check)
-                CREATE TABLE order_notes (id integer PRIMARY KEY, order_id integer NOT NULL, note text);
-                CREATE UNIQUE INDEX \(concurrently)orders_code_key ON orders (code);
+            -- tidemark:no-transaction
+            \(check)
+            CREATE TABLE order_notes (id integer PRIMARY KEY, order_id integer NOT NULL, note text);
+            CREATE UNIQUE INDEX \(concurrently)orders_code_key ON orders (code);
 
-                """,
+            """,
             "U2__constrain_orders.sql": """
-                -- tidemark:no-transaction
-                DROP INDEX \(concurrently)orders_code_key;
-                DROP TABLE order_notes;
-                \(uncheck)
+            -- tidemark:no-transaction
+            DROP INDEX \(concurrently)orders_code_key;
+            DROP TABLE order_notes;
+            \(uncheck)
 
-                """,
+            """,
         ]
-        for (name, text) in files { try text.write(to: plan.appendingPathComponent(name), atomically: true, encoding: .utf8) }
+        for (name, text) in files {
+            try text.write(to: plan.appendingPathComponent(name), atomically: true, encoding: .utf8)
+        }
         let targets = Self.targets.map { name in
             switch kind {
             case .sqlite: return "      - { name: \(name), url: \"sqlite:../dbs/\(name).db\" }"
-            case .postgres: return "      - { name: \(name), url: \"\(TestPostgres.url ?? "")\", schema: \(fleet.schema(name)) }"
+            case .postgres:
+                return "      - { name: \(name), url: \"\(TestPostgres.url ?? "")\", schema: \(fleet.schema(name)) }"
             }
         }
         let inventory = """
@@ -136,7 +144,8 @@ struct RepairCommandTests {
     func breakTheFleet(_ fleet: Fleet) async throws {
         let rehearse =
             fleet.kind == .postgres
-            ? try await CommandRunner.run(["rehearse", "--plan", "plans/shop", "--url", TestPostgres.url ?? "", "--record"], in: fleet.root)
+            ? try await CommandRunner.run(
+                ["rehearse", "--plan", "plans/shop", "--url", TestPostgres.url ?? "", "--record"], in: fleet.root)
             : try await fleet.tidemark("rehearse", "--plan", "plans/shop", "--record")
         #expect(rehearse.status == 0, "\(rehearse)")
         let first = try await fleet.tidemark("apply", "-i", "inventories/shop.yaml", "--to", "1", "--yes")
@@ -149,7 +158,8 @@ struct RepairCommandTests {
         #expect(second.status == 1, "\(second)")
         #expect(second.standardOutput.contains("stopped at statement 1 of 3, line 2"), "\(second)")
         #expect(second.standardOutput.contains("stopped at statement 3 of 3, line 4"), "\(second)")
-        #expect(second.standardOutput.contains("`tidemark repair -i inventories/shop.yaml --target shop-3`"), "\(second)")
+        #expect(
+            second.standardOutput.contains("`tidemark repair -i inventories/shop.yaml --target shop-3`"), "\(second)")
     }
 
     @Test("Diagnosis, --auto and a fixed fleet converging", arguments: RepairCommandTests.backends)
@@ -171,7 +181,8 @@ struct RepairCommandTests {
         if kind == .postgres {
             #expect(
                 text.contains("INVALID index orders_code_key on orders")
-                    && text.contains("DROP INDEX CONCURRENTLY IF EXISTS \"\(fleet.schema("shop-3"))\".\"orders_code_key\";"),
+                    && text.contains(
+                        "DROP INDEX CONCURRENTLY IF EXISTS \"\(fleet.schema("shop-3"))\".\"orders_code_key\";"),
                 "\(diagnosis)")
         }
         let json = try await fleet.tidemark("repair", "-i", "inventories/shop.yaml", "--json")
@@ -187,7 +198,8 @@ struct RepairCommandTests {
         #expect(clean.status == 2 && clean.standardError.contains("'shop-1' is not dirty"), "\(clean)")
         let unknown = try await fleet.tidemark("repair", "-i", "inventories/shop.yaml", "--target", "shop-9")
         #expect(unknown.status == 2 && unknown.standardError.contains("did you mean 'shop-1'?"), "\(unknown)")
-        let both = try await fleet.tidemark("repair", "-i", "inventories/shop.yaml", "--auto", "--mark-failed-step", "resolved")
+        let both = try await fleet.tidemark(
+            "repair", "-i", "inventories/shop.yaml", "--auto", "--mark-failed-step", "resolved")
         #expect(both.status == 2, "\(both)")
         let unconfirmed = try await fleet.tidemark("repair", "-i", "inventories/shop.yaml", "--auto")
         #expect(unconfirmed.status == 2 && unconfirmed.standardError.contains("--yes"), "\(unconfirmed)")
@@ -197,16 +209,21 @@ struct RepairCommandTests {
             let holder = try fleet.connect("shop-3")
             defer { holder.close() }
             #expect(try holder.tryLock(timeout: .seconds(1)))
-            let locked = try await fleet.tidemark("repair", "-i", "inventories/shop.yaml", "--target", "shop-3", "--mark-failed-step", "resolved", "--yes")
+            let locked = try await fleet.tidemark(
+                "repair", "-i", "inventories/shop.yaml", "--target", "shop-3", "--mark-failed-step", "resolved", "--yes"
+            )
             #expect(locked.status == 4, "\(locked)")
         }
 
         // A human's decision for shop-4, then --auto: only shop-2 is provable; shop-3 stays dirty.
-        let marked = try await fleet.tidemark("repair", "-i", "inventories/shop.yaml", "--target", "shop-4", "--mark-failed-step", "rolled-back", "--yes")
+        let marked = try await fleet.tidemark(
+            "repair", "-i", "inventories/shop.yaml", "--target", "shop-4", "--mark-failed-step", "rolled-back", "--yes")
         #expect(marked.status == 0 && marked.standardOutput.contains("recorded: rolled-back"), "\(marked)")
         let auto = try await fleet.tidemark("repair", "-i", "inventories/shop.yaml", "--auto", "--yes")
         #expect(auto.status == 3, "\(auto)")
-        #expect(auto.standardOutput.contains("2        forward  equals before (nothing remains)  recorded rolled-back  shop-2"), "\(auto)")
+        #expect(
+            auto.standardOutput.contains(
+                "2        forward  equals before (nothing remains)  recorded rolled-back  shop-2"), "\(auto)")
         #expect(auto.standardOutput.contains("left dirty: the live schema matches neither"), "\(auto)")
 
         // Fix the data; finish shop-3's index by hand: now its schema proves it completed.
@@ -214,7 +231,8 @@ struct RepairCommandTests {
         try fleet.byHand("shop-4", "UPDATE orders SET qty = 1 WHERE qty <= 0;")
         try fleet.byHand(
             "shop-3",
-            "UPDATE orders SET code = 'a2' WHERE id = 2; DROP INDEX IF EXISTS orders_code_key; CREATE UNIQUE INDEX orders_code_key ON orders (code);")
+            "UPDATE orders SET code = 'a2' WHERE id = 2; DROP INDEX IF EXISTS orders_code_key; CREATE UNIQUE INDEX orders_code_key ON orders (code);"
+        )
         let proven = try await fleet.tidemark("repair", "-i", "inventories/shop.yaml", "--auto", "--yes")
         #expect(proven.status == 0, "\(proven)")
         #expect(proven.standardOutput.contains("schema: equals version 2 (it completed)"), "\(proven)")
@@ -229,11 +247,17 @@ struct RepairCommandTests {
 
         // The history keeps every row: the failed one, the repair, the re-run.
         let history = try await fleet.tidemark("history", "-i", "inventories/shop.yaml", "--target", "shop-2", "--json")
-        let rows = (try JSONSerialization.jsonObject(with: Data(history.standardOutput.utf8)) as? [String: Any])?["entries"] as? [[String: Any]]
-        let summary = rows?.map { "\($0["version"] ?? "") \($0["kind"] ?? "") \($0["success"] as? Bool == true ? "ok" : "failed")" }
+        let rows =
+            (try JSONSerialization.jsonObject(with: Data(history.standardOutput.utf8)) as? [String: Any])?["entries"]
+            as? [[String: Any]]
+        let summary = rows?.map {
+            "\($0["version"] ?? "") \($0["kind"] ?? "") \($0["success"] as? Bool == true ? "ok" : "failed")"
+        }
         #expect(summary == ["1 forward ok", "2 forward failed", "2 repair ok", "2 forward ok"], "\(history)")
         let resolved = try await fleet.tidemark("history", "-i", "inventories/shop.yaml", "--target", "shop-3")
-        #expect(resolved.standardOutput.contains("repair   ok") && resolved.standardOutput.contains("resolved: proven"), "\(resolved)")
+        #expect(
+            resolved.standardOutput.contains("repair   ok") && resolved.standardOutput.contains("resolved: proven"),
+            "\(resolved)")
         #expect(resolved.standardOutput.contains("in effect: 1, 2"), "\(resolved)")
     }
 
@@ -253,7 +277,8 @@ struct RepairCommandTests {
         // (it said `tidemark rehearse --record`, which fails: "Say which plan").
         let diagnosis = try await fleet.tidemark("repair", "-i", "inventories/shop.yaml")
         let hint = try #require(
-            diagnosis.standardOutput.components(separatedBy: "(run `tidemark ").dropFirst().first?.prefix { $0 != "`" }, "\(diagnosis)")
+            diagnosis.standardOutput.components(separatedBy: "(run `tidemark ").dropFirst().first?.prefix { $0 != "`" },
+            "\(diagnosis)")
         #expect(hint == "rehearse -i inventories/shop.yaml --record", "\(diagnosis)")
         let record = try await fleet.tidemark(hint.split(separator: " ").map(String.init))
         #expect(record.status == 0, "\(record)")
@@ -261,7 +286,9 @@ struct RepairCommandTests {
         // applied and stays for a human).
         let repaired = try await fleet.tidemark("repair", "-i", "inventories/shop.yaml", "--auto", "--yes")
         #expect(repaired.status == 3, "\(repaired)")
-        #expect(!repaired.standardOutput.contains("no recorded fingerprint") && !repaired.standardError.contains("rehearse"), "\(repaired)")
+        #expect(
+            !repaired.standardOutput.contains("no recorded fingerprint")
+                && !repaired.standardError.contains("rehearse"), "\(repaired)")
     }
 }
 
@@ -280,11 +307,14 @@ struct DriftGateTests {
         // database, other suites' long ones included when the suite runs in parallel: a lock
         // timeout here would test the machine's load, not the drift gate.
         let inventoryFile = fleet.root.appendingPathComponent("inventories/shop.yaml")
-        try String(contentsOf: inventoryFile, encoding: .utf8).replacingOccurrences(of: "    tier: prod\n", with: "    tier: prod\n    lock_timeout: 2m\n")
-            .write(to: inventoryFile, atomically: true, encoding: .utf8)
+        try String(contentsOf: inventoryFile, encoding: .utf8).replacingOccurrences(
+            of: "    tier: prod\n", with: "    tier: prod\n    lock_timeout: 2m\n"
+        )
+        .write(to: inventoryFile, atomically: true, encoding: .utf8)
         let rehearse =
             kind == .postgres
-            ? try await CommandRunner.run(["rehearse", "--plan", "plans/shop", "--url", TestPostgres.url ?? "", "--record"], in: fleet.root)
+            ? try await CommandRunner.run(
+                ["rehearse", "--plan", "plans/shop", "--url", TestPostgres.url ?? "", "--record"], in: fleet.root)
             : try await fleet.tidemark("rehearse", "--plan", "plans/shop", "--record")
         #expect(rehearse.status == 0, "\(rehearse)")
         let first = try await fleet.tidemark("apply", "-i", "inventories/shop.yaml", "--to", "1", "--yes")
@@ -293,7 +323,9 @@ struct DriftGateTests {
 
         let blocked = try await fleet.tidemark("apply", "-i", "inventories/shop.yaml", "--drift", "block", "--yes")
         #expect(blocked.status == 3, "\(blocked)")
-        #expect(blocked.standardOutput.contains("shop-2 has drifted: its live schema is not the one recorded for version 1"), "\(blocked)")
+        #expect(
+            blocked.standardOutput.contains(
+                "shop-2 has drifted: its live schema is not the one recorded for version 1"), "\(blocked)")
         #expect(blocked.standardOutput.contains("+ column orders.nickname: text"), "\(blocked)")
         #expect(blocked.standardOutput.contains("3 succeeded, 1 blocked"), "\(blocked)")
 

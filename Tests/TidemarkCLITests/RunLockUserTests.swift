@@ -12,7 +12,8 @@ struct RunLockUserTests {
         let root = try CommandRunner.temporaryDirectory("tidemark-run-lock")
         for folder in ["inventories", "plans"] {
             try FileManager.default.copyItem(
-                at: CommandRunner.repositoryRoot.appendingPathComponent(folder), to: root.appendingPathComponent(folder))
+                at: CommandRunner.repositoryRoot.appendingPathComponent(folder), to: root.appendingPathComponent(folder)
+            )
         }
         let opened = Process()
         opened.executableURL = URL(fileURLWithPath: "/bin/chmod")
@@ -30,7 +31,8 @@ struct RunLockUserTests {
         let inventory = root.appendingPathComponent("inventories/demo.yaml").path
 
         // Root holds the lock (its cron run, say): the other user is told who holds it, exit 4.
-        var held: RunLock? = try RunLock.acquire(inventoryFile: inventory, runID: "root-cron-run", appliedBy: "root@host", directory: locks)
+        var held: RunLock? = try RunLock.acquire(
+            inventoryFile: inventory, runID: "root-cron-run", appliedBy: "root@host", directory: locks)
         let refused = try await CommandRunner.run(
             ["apply", "-i", "inventories/demo.yaml", "--env", "dev"], in: root, environment: environment, as: .nobody)
         #expect(refused.status == 4, "\(refused)")
@@ -43,7 +45,8 @@ struct RunLockUserTests {
             ["apply", "-i", "inventories/demo.yaml", "--env", "dev"], in: root, environment: environment, as: .nobody)
         #expect(applied.status == 0, "\(applied)")
         // And root after the other user.
-        let again = try await CommandRunner.run(["apply", "-i", "inventories/demo.yaml", "--env", "dev"], in: root, environment: environment)
+        let again = try await CommandRunner.run(
+            ["apply", "-i", "inventories/demo.yaml", "--env", "dev"], in: root, environment: environment)
         #expect(again.status == 0, "\(again)")
     }
 
@@ -52,20 +55,24 @@ struct RunLockUserTests {
         defer { try? FileManager.default.removeItem(at: root) }
         // What earlier versions left behind: a 0755 folder and 0644 lock files owned by root.
         let locks = root.appendingPathComponent("old-locks")
-        try FileManager.default.createDirectory(at: locks, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o755])
+        try FileManager.default.createDirectory(
+            at: locks, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o755])
         let inventory = root.appendingPathComponent("inventories/demo.yaml").path
-        var held: RunLock? = try RunLock.acquire(inventoryFile: inventory, runID: "old-run", appliedBy: "root@host", directory: locks.path)
+        var held: RunLock? = try RunLock.acquire(
+            inventoryFile: inventory, runID: "old-run", appliedBy: "root@host", directory: locks.path)
         let lockFile = try #require(held?.path)
         try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: locks.path)
         try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: lockFile)
 
         let refused = try await CommandRunner.run(
-            ["apply", "-i", "inventories/demo.yaml", "--env", "dev"], in: root, environment: ["TIDEMARK_LOCK_DIR": locks.path], as: .nobody)
+            ["apply", "-i", "inventories/demo.yaml", "--env", "dev"], in: root,
+            environment: ["TIDEMARK_LOCK_DIR": locks.path], as: .nobody)
         #expect(refused.status == 4, "\(refused)")
         withExtendedLifetime(held) {}
         held = nil
         let applied = try await CommandRunner.run(
-            ["apply", "-i", "inventories/demo.yaml", "--env", "dev"], in: root, environment: ["TIDEMARK_LOCK_DIR": locks.path], as: .nobody)
+            ["apply", "-i", "inventories/demo.yaml", "--env", "dev"], in: root,
+            environment: ["TIDEMARK_LOCK_DIR": locks.path], as: .nobody)
         #expect(applied.status == 0, "\(applied)")
     }
 }

@@ -7,7 +7,9 @@ import TidemarkTestSupport
 /// Sessions shared per server (docs/tenants.md#shared-sessions-per-server), seen from the server:
 /// however many workers a run has, `per_server` is the most sessions it holds there at once, and
 /// every target still gets its own history.
-@Suite("Tenant fleets: sessions per server", .serialized, .enabled(if: TestPostgres.isAvailable, "\(TestPostgres.skipReason)"))
+@Suite(
+    "Tenant fleets: sessions per server", .serialized,
+    .enabled(if: TestPostgres.isAvailable, "\(TestPostgres.skipReason)"))
 struct SharedSessionTests {
     /// `url` with `application_name` set, so the run's sessions can be told from every other
     /// session on the shared test server.
@@ -17,16 +19,20 @@ struct SharedSessionTests {
 
     /// The largest number of sessions named `name` seen while `launched` runs, sampled back to
     /// back from a session of its own (on a thread of its own: libpq blocks).
-    static func highestSessionCount(named name: String, while launched: CommandRunner.Launched, url: String) async throws -> (max: Int, samples: Int) {
+    static func highestSessionCount(named name: String, while launched: CommandRunner.Launched, url: String)
+        async throws -> (max: Int, samples: Int)
+    {
         try await withCheckedThrowingContinuation { continuation in
             let thread = Thread {
                 do {
                     let session = try PostgresSession(
-                        target: Target(name: "sampler", environment: "test", connection: .url(url)), timeouts: .standard, logger: .silent)
+                        target: Target(name: "sampler", environment: "test", connection: .url(url)),
+                        timeouts: .standard, logger: .silent)
                     var highest = 0
                     var samples = 0
                     while launched.isRunning {
-                        let rows = try session.query("SELECT count(*) FROM pg_stat_activity WHERE application_name = $1", [name])
+                        let rows = try session.query(
+                            "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1", [name])
                         highest = max(highest, Int(rows.first?.first.flatMap { $0 } ?? "0") ?? 0)
                         samples += 1
                     }
@@ -39,7 +45,9 @@ struct SharedSessionTests {
         }
     }
 
-    @Test("300 schemas with concurrency 32 and per_server 4: never more than 4 sessions on the server, and every schema migrated")
+    @Test(
+        "300 schemas with concurrency 32 and per_server 4: never more than 4 sessions on the server, and every schema migrated"
+    )
     func perServerCapsTheSessionsOneServerGets() async throws {
         let url = try #require(TestPostgres.url)
         let tests = TenantDiscoveryTests()
@@ -58,7 +66,8 @@ struct SharedSessionTests {
                 targets:
                   - discover: { url: \(TenantDiscoveryTests.quoted(Self.tagged(url, as: name))), schemas: "\(prefix)%" }
             """
-        try TestWorkspace.write(TenantDiscoveryTests.plan.merging(["inventories/many.yaml": inventory]) { $1 }, under: root)
+        try TestWorkspace.write(
+            TenantDiscoveryTests.plan.merging(["inventories/many.yaml": inventory]) { $1 }, under: root)
         defer {
             tests.dropTenants(prefix)
             try? FileManager.default.removeItem(at: root)

@@ -51,8 +51,10 @@ import TidemarkTestSupport
     /// SQLite file, or a fresh schema of the test PostgreSQL (returned to be dropped).
     func workspace(onPostgres: Bool) throws -> (root: URL, schema: String?) {
         let root = try CommandRunner.temporaryDirectory("tidemark-sqitch")
-        try FileManager.default.createDirectory(at: root.appendingPathComponent("plans"), withIntermediateDirectories: true)
-        try FileManager.default.createDirectory(at: root.appendingPathComponent("inventories"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            at: root.appendingPathComponent("plans"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            at: root.appendingPathComponent("inventories"), withIntermediateDirectories: true)
         try FileManager.default.copyItem(at: Self.example, to: root.appendingPathComponent("plans/blog"))
         var schema: String?
         let target: String
@@ -81,16 +83,20 @@ import TidemarkTestSupport
     /// Makes verify/users_email.sql check a column the deploy script does not add.
     func breakVerify(in root: URL) throws {
         let verify = root.appendingPathComponent("plans/blog/verify/users_email.sql")
-        let text = try String(contentsOf: verify, encoding: .utf8).replacingOccurrences(of: "SELECT email FROM", with: "SELECT email_address FROM")
+        let text = try String(contentsOf: verify, encoding: .utf8).replacingOccurrences(
+            of: "SELECT email FROM", with: "SELECT email_address FROM")
         try text.write(to: verify, atomically: true, encoding: .utf8)
     }
 
-    @Test("Rehearsing the Sqitch example runs every version forward, verify, undo and forward again", arguments: onPostgresCases)
+    @Test(
+        "Rehearsing the Sqitch example runs every version forward, verify, undo and forward again",
+        arguments: onPostgresCases)
     func rehearsalPasses(onPostgres: Bool) async throws {
         let space = try workspace(onPostgres: onPostgres)
         defer { cleanUp(space) }
         let scratch = onPostgres ? ["--url", TestPostgres.url ?? ""] : []
-        let result = try await CommandRunner.run(["rehearse", "--plan", "plans/blog", "--json"] + scratch, in: space.root)
+        let result = try await CommandRunner.run(
+            ["rehearse", "--plan", "plans/blog", "--json"] + scratch, in: space.root)
         #expect(result.status == 0, "\(result)")
         let document = try JSONDecoder().decode(Rehearsal.self, from: Data(result.standardOutput.utf8))
         #expect(document.results.map(\.version) == ["1", "2", "3", "4", "5"])
@@ -103,7 +109,8 @@ import TidemarkTestSupport
         defer { cleanUp(space) }
         try breakVerify(in: space.root)
         let scratch = onPostgres ? ["--url", TestPostgres.url ?? ""] : []
-        let result = try await CommandRunner.run(["rehearse", "--plan", "plans/blog", "--json"] + scratch, in: space.root)
+        let result = try await CommandRunner.run(
+            ["rehearse", "--plan", "plans/blog", "--json"] + scratch, in: space.root)
         #expect(result.status == 1, "\(result)")
         let document = try JSONDecoder().decode(Rehearsal.self, from: Data(result.standardOutput.utf8))
         #expect(document.results.map(\.verdict) == ["ok", "ok", "ok", "verify-fails", "not-run"])
@@ -116,7 +123,8 @@ import TidemarkTestSupport
     func applyFromEmptyAndBack(onPostgres: Bool) async throws {
         let space = try workspace(onPostgres: onPostgres)
         defer { cleanUp(space) }
-        let up = try await CommandRunner.run(["apply", "-i", "inventories/blog.yaml", "--verify", "--json"], in: space.root)
+        let up = try await CommandRunner.run(
+            ["apply", "-i", "inventories/blog.yaml", "--verify", "--json"], in: space.root)
         #expect(up.status == 0, "\(up)")
         let report = try JSONDecoder().decode(Report.self, from: Data(up.standardOutput.utf8))
         let target = try #require(report.targets.first)
@@ -124,17 +132,20 @@ import TidemarkTestSupport
         #expect(target.toVersion == "5")
         #expect(
             target.steps.map(\.script) == [
-                "deploy/users.sql", "deploy/posts.sql", "deploy/user_posts@v1.0.sql", "deploy/users_email.sql", "deploy/user_posts.sql",
+                "deploy/users.sql", "deploy/posts.sql", "deploy/user_posts@v1.0.sql", "deploy/users_email.sql",
+                "deploy/user_posts.sql",
             ])
         #expect(target.steps.map(\.verified) == [true, true, true, true, true])
 
-        let down = try await CommandRunner.run(["apply", "-i", "inventories/blog.yaml", "--to", "0", "--json"], in: space.root)
+        let down = try await CommandRunner.run(
+            ["apply", "-i", "inventories/blog.yaml", "--to", "0", "--json"], in: space.root)
         #expect(down.status == 0, "\(down)")
         let back = try JSONDecoder().decode(Report.self, from: Data(down.standardOutput.utf8))
         // Version 5's undo is the newest revert/user_posts.sql; version 3's the tagged one.
         #expect(
             back.targets.first?.steps.map(\.script) == [
-                "revert/user_posts.sql", "revert/users_email.sql", "revert/user_posts@v1.0.sql", "revert/posts.sql", "revert/users.sql",
+                "revert/user_posts.sql", "revert/users_email.sql", "revert/user_posts@v1.0.sql", "revert/posts.sql",
+                "revert/users.sql",
             ])
         #expect(back.targets.first?.steps.map(\.verified) == [nil, nil, nil, nil, nil])
         if let schema = space.schema {
@@ -148,12 +159,15 @@ import TidemarkTestSupport
         #expect(again.status == 0, "\(again)")
     }
 
-    @Test("apply --verify: a failing verify fails the target at that version; the step stays committed and recorded", arguments: onPostgresCases)
+    @Test(
+        "apply --verify: a failing verify fails the target at that version; the step stays committed and recorded",
+        arguments: onPostgresCases)
     func applyWithAFailingVerify(onPostgres: Bool) async throws {
         let space = try workspace(onPostgres: onPostgres)
         defer { cleanUp(space) }
         try breakVerify(in: space.root)
-        let result = try await CommandRunner.run(["apply", "-i", "inventories/blog.yaml", "--verify", "--json"], in: space.root)
+        let result = try await CommandRunner.run(
+            ["apply", "-i", "inventories/blog.yaml", "--verify", "--json"], in: space.root)
         #expect(result.status == 1, "\(result)")
         let report = try JSONDecoder().decode(Report.self, from: Data(result.standardOutput.utf8))
         let target = try #require(report.targets.first)
@@ -166,7 +180,8 @@ import TidemarkTestSupport
         #expect(error.contains("dev: verify script verify/users_email.sql of version 4 failed"), "\(error)")
         #expect(target.steps.last?.error == error)
 
-        let history = try await CommandRunner.run(["history", "-i", "inventories/blog.yaml", "--target", "dev", "--json"], in: space.root)
+        let history = try await CommandRunner.run(
+            ["history", "-i", "inventories/blog.yaml", "--target", "dev", "--json"], in: space.root)
         #expect(history.status == 0, "\(history)")
         let entries = try JSONDecoder().decode(History.self, from: Data(history.standardOutput.utf8)).entries
         #expect(entries.map(\.version) == ["1", "2", "3", "4"])
@@ -202,7 +217,8 @@ import TidemarkTestSupport
         let space = try workspace(onPostgres: false)
         defer { cleanUp(space) }
         let plan = space.root.appendingPathComponent("plans/blog/sqitch.plan")
-        let text = try String(contentsOf: plan, encoding: .utf8).replacingOccurrences(of: "%uri=", with: "%engine=pg\n%uri=")
+        let text = try String(contentsOf: plan, encoding: .utf8).replacingOccurrences(
+            of: "%uri=", with: "%engine=pg\n%uri=")
         try text.write(to: plan, atomically: true, encoding: .utf8)
         let result = try await CommandRunner.run(["validate", "--plan", "plans/blog"], in: space.root)
         #expect(result.status == 2, "\(result)")

@@ -9,13 +9,18 @@ import TidemarkTestSupport
 /// except the differences pinned below, each with its reason; and the other way round.
 /// scripts/squawk-compare runs the same comparison over the whole corpus.
 @Suite struct SquawkOracleTests {
-    static let corpus = CommandRunner.repositoryRoot.appendingPathComponent("../shared/corpora/lemmy").standardizedFileURL
-    static let versions = ["0029", "0056", "0105", "0116", "0203", "0213", "0216", "0219", "0225", "0251", "0264", "0317"]
+    static let corpus = CommandRunner.repositoryRoot.appendingPathComponent("../shared/corpora/lemmy")
+        .standardizedFileURL
+    static let versions = [
+        "0029", "0056", "0105", "0116", "0203", "0213", "0216", "0219", "0225", "0251", "0264", "0317",
+    ]
 
     /// squawk's path, or nil when it is not installed.
     static let squawk: String? = {
         let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin"
-        return path.split(separator: ":").map { "\($0)/squawk" }.first { FileManager.default.isExecutableFile(atPath: $0) }
+        return path.split(separator: ":").map { "\($0)/squawk" }.first {
+            FileManager.default.isExecutableFile(atPath: $0)
+        }
     }()
 
     /// Set by scripts/test (after installing squawk), so a missing squawk fails there instead of skipping.
@@ -23,8 +28,13 @@ import TidemarkTestSupport
 
     struct Warning: Decodable {
         var file: String
-        var line: Int  // 0-based
-        var rule_name: String
+        var line: Int // 0-based
+        var ruleName: String
+
+        enum CodingKeys: String, CodingKey {
+            case file, line
+            case ruleName = "rule_name"
+        }
     }
 
     struct Finding: Decodable {
@@ -47,28 +57,36 @@ import TidemarkTestSupport
             .filter { name in Self.versions.contains { name.hasPrefix($0 + "_") } }.sorted()
         #expect(files.count == 2 * Self.versions.count)
         for file in files {
-            try FileManager.default.copyItem(at: Self.corpus.appendingPathComponent(file), to: plan.appendingPathComponent(file))
+            try FileManager.default.copyItem(
+                at: Self.corpus.appendingPathComponent(file), to: plan.appendingPathComponent(file))
         }
 
         let lint = try await CommandRunner.run(["lint", "--plan", plan.path, "--json"])
         #expect(lint.status == 0, "\(lint)")
         let ours = try JSONDecoder().decode(Lint.self, from: Data(lint.standardOutput.utf8)).findings
-        let output = try await Self.run(squawk, ["--assume-in-transaction", "--pg-version", "15", "--reporter", "json"] + files, in: plan)
+        let output = try await Self.run(
+            squawk, ["--assume-in-transaction", "--pg-version", "15", "--reporter", "json"] + files, in: plan)
         let shared = Set(LockRule.allCases.filter(\.isSquawkRule).map(\.rawValue))
-        let theirs = try JSONDecoder().decode([Warning].self, from: Data(output.utf8)).filter { shared.contains($0.rule_name) }
+        let theirs = try JSONDecoder().decode([Warning].self, from: Data(output.utf8)).filter {
+            shared.contains($0.ruleName)
+        }
 
         var matched = Set<Int>()
         var squawkOnly = Set<String>()
         for warning in theirs {
             let line = warning.line + 1
             let hits = ours.indices.filter { index in
-                ours[index].script == warning.file && ours[index].rule == warning.rule_name && (ours[index].line...ours[index].endLine).contains(line)
+                ours[index].script == warning.file && ours[index].rule == warning.ruleName
+                    && (ours[index].line...ours[index].endLine).contains(line)
             }
-            if hits.isEmpty { squawkOnly.insert("\(warning.file):\(line) \(warning.rule_name)") }
+            if hits.isEmpty { squawkOnly.insert("\(warning.file):\(line) \(warning.ruleName)") }
             matched.formUnion(hits)
         }
         // Tidemark's own rules (unbatched-data-change finds the corpus's backfills) have no squawk counterpart to agree with.
-        let tidemarkOnly = Set(ours.indices.filter { shared.contains(ours[$0].rule) && !matched.contains($0) }.map { "\(ours[$0].script):\(ours[$0].line) \(ours[$0].rule)" })
+        let tidemarkOnly = Set(
+            ours.indices.filter { shared.contains(ours[$0].rule) && !matched.contains($0) }.map {
+                "\(ours[$0].script):\(ours[$0].line) \(ours[$0].rule)"
+            })
 
         #expect(
             squawkOnly == [

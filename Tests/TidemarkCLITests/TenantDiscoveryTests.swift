@@ -6,7 +6,9 @@ import TidemarkTestSupport
 /// Discovered targets (docs/tenants.md#discovered-targets) on a real PostgreSQL server: schemas
 /// by pattern, catalog rows and command output become targets; a tenant created after the
 /// inventory was written is in the next run; a failing source stops everything before it starts.
-@Suite("Tenant fleets: discovered targets", .serialized, .enabled(if: TestPostgres.isAvailable, "\(TestPostgres.skipReason)"))
+@Suite(
+    "Tenant fleets: discovered targets", .serialized,
+    .enabled(if: TestPostgres.isAvailable, "\(TestPostgres.skipReason)"))
 struct TenantDiscoveryTests {
     static let plan = [
         "plans/app/V1__create_accounts.sql": "CREATE TABLE accounts (id bigint PRIMARY KEY, email text NOT NULL);\n",
@@ -38,9 +40,11 @@ struct TenantDiscoveryTests {
                 targets:
             \(targets)
             """
-        try TestWorkspace.write(Self.plan.merging(files) { $1 }.merging(["inventories/saas.yaml": inventory]) { $1 }, under: root)
+        try TestWorkspace.write(
+            Self.plan.merging(files) { $1 }.merging(["inventories/saas.yaml": inventory]) { $1 }, under: root)
         for path in files.keys where path.hasPrefix("inventories/bin/") {
-            try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: root.appendingPathComponent(path).path)
+            try FileManager.default.setAttributes(
+                [.posixPermissions: 0o755], ofItemAtPath: root.appendingPathComponent(path).path)
         }
         return root
     }
@@ -48,13 +52,15 @@ struct TenantDiscoveryTests {
     /// Creates `count` empty schemas `<prefix>0001`….
     func createTenants(_ prefix: String, count: Int, from first: Int = 1) throws {
         try TestPostgres.execute(
-            "DO $tm$ BEGIN FOR i IN \(first)..\(first + count - 1) LOOP EXECUTE format('CREATE SCHEMA %I', '\(prefix)' || lpad(i::text, 4, '0')); END LOOP; END $tm$")
+            "DO $tm$ BEGIN FOR i IN \(first)..\(first + count - 1) LOOP EXECUTE format('CREATE SCHEMA %I', '\(prefix)' || lpad(i::text, 4, '0')); END LOOP; END $tm$"
+        )
     }
 
     /// Drops every schema whose name starts with `prefix`.
     func dropTenants(_ prefix: String) {
         try? TestPostgres.execute(
-            "DO $tm$ DECLARE s text; BEGIN FOR s IN SELECT nspname FROM pg_namespace WHERE starts_with(nspname, '\(prefix)') LOOP EXECUTE format('DROP SCHEMA %I CASCADE', s); END LOOP; END $tm$")
+            "DO $tm$ DECLARE s text; BEGIN FOR s IN SELECT nspname FROM pg_namespace WHERE starts_with(nspname, '\(prefix)') LOOP EXECUTE format('DROP SCHEMA %I CASCADE', s); END LOOP; END $tm$"
+        )
     }
 
     /// How many schemas starting with `prefix` hold `accounts.plan` (version 2), compared with
@@ -62,7 +68,8 @@ struct TenantDiscoveryTests {
     func migratedCount(_ prefix: String, is expected: Int) -> Bool {
         do {
             try TestPostgres.execute(
-                "DO $tm$ BEGIN IF (SELECT count(*) FROM information_schema.columns WHERE starts_with(table_schema, '\(prefix)') AND table_name = 'accounts' AND column_name = 'plan') <> \(expected) THEN RAISE EXCEPTION 'not \(expected)'; END IF; END $tm$")
+                "DO $tm$ BEGIN IF (SELECT count(*) FROM information_schema.columns WHERE starts_with(table_schema, '\(prefix)') AND table_name = 'accounts' AND column_name = 'plan') <> \(expected) THEN RAISE EXCEPTION 'not \(expected)'; END IF; END $tm$"
+            )
             return true
         } catch {
             return false
@@ -73,14 +80,17 @@ struct TenantDiscoveryTests {
     func historyCount(_ prefix: String, is expected: Int) -> Bool {
         do {
             try TestPostgres.execute(
-                "DO $tm$ BEGIN IF (SELECT count(*) FROM pg_tables WHERE starts_with(schemaname, '\(prefix)') AND tablename = 'tidemark_history') <> \(expected) THEN RAISE EXCEPTION 'not \(expected)'; END IF; END $tm$")
+                "DO $tm$ BEGIN IF (SELECT count(*) FROM pg_tables WHERE starts_with(schemaname, '\(prefix)') AND tablename = 'tidemark_history') <> \(expected) THEN RAISE EXCEPTION 'not \(expected)'; END IF; END $tm$"
+            )
             return true
         } catch {
             return false
         }
     }
 
-    @Test("500 schemas found by pattern are migrated; a tenant created before the next run is migrated by it, the rest are no-ops")
+    @Test(
+        "500 schemas found by pattern are migrated; a tenant created before the next run is migrated by it, the rest are no-ops"
+    )
     func schemasFoundByPatternAndANewTenantJoinsTheNextRun() async throws {
         let prefix = Self.prefix()
         try createTenants(prefix, count: 500)
@@ -101,17 +111,22 @@ struct TenantDiscoveryTests {
 
         try createTenants(prefix, count: 1, from: 501)
         let plan = try await CommandRunner.run(["plan", "-i", "inventories/saas.yaml"], in: root)
-        #expect(plan.standardOutput.contains("tenants: discover (schemas \(prefix)%) at inventories/saas.yaml:8:9 gave 501 targets"), "\(plan)")
+        #expect(
+            plan.standardOutput.contains(
+                "tenants: discover (schemas \(prefix)%) at inventories/saas.yaml:8:9 gave 501 targets"), "\(plan)")
         let second = try await CommandRunner.run(["apply", "-i", "inventories/saas.yaml"], in: root)
         #expect(second.status == 0, "\(second)")
         #expect(second.standardOutput.contains("501 targets: 1 succeeded, 500 unchanged"), "\(second)")
         #expect(migratedCount(prefix, is: 501))
-        let history = try await CommandRunner.run(["history", "-i", "inventories/saas.yaml", "--target", "t-\(prefix)0501"], in: root)
+        let history = try await CommandRunner.run(
+            ["history", "-i", "inventories/saas.yaml", "--target", "t-\(prefix)0501"], in: root)
         #expect(history.status == 0, "\(history)")
         #expect(history.standardOutput.contains("in effect: 1, 2"), "\(history)")
     }
 
-    @Test("A catalog query and a command's JSON lines give targets with their names, schemas and tags, beside a listed target")
+    @Test(
+        "A catalog query and a command's JSON lines give targets with their names, schemas and tags, beside a listed target"
+    )
     func catalogAndCommandSourcesGiveTargets() async throws {
         let prefix = Self.prefix()
         let catalog = "\(prefix)catalog"
@@ -132,36 +147,46 @@ struct TenantDiscoveryTests {
                 """,
             files: [
                 "inventories/bin/list-tenants": """
-                    #!/bin/sh
-                    # run in the inventory's folder: prove it by reading a file beside the inventory
-                    test -f saas.yaml || { echo "not in the inventory's folder" >&2; exit 3; }
-                    echo '{"name": "eu-acme", "url": "'"$TENANT_DB"'", "schema": "\(prefix)acme", "tags": ["'"$2"'"]}'
-                    """
+                #!/bin/sh
+                # run in the inventory's folder: prove it by reading a file beside the inventory
+                test -f saas.yaml || { echo "not in the inventory's folder" >&2; exit 3; }
+                echo '{"name": "eu-acme", "url": "'"$TENANT_DB"'", "schema": "\(prefix)acme", "tags": ["'"$2"'"]}'
+                """
             ])
         defer {
             dropTenants(prefix)
             try? FileManager.default.removeItem(at: root)
         }
-        let validate = try await CommandRunner.run(["validate", "-i", "inventories/saas.yaml"], in: root, environment: ["TENANT_DB": url])
+        let validate = try await CommandRunner.run(
+            ["validate", "-i", "inventories/saas.yaml"], in: root, environment: ["TENANT_DB": url])
         #expect(validate.status == 0, "\(validate)")
         #expect(validate.standardOutput.contains("4 targets"), "\(validate)")
-        #expect(validate.standardOutput.contains("tenants: discover (query) at inventories/saas.yaml:9:9 gave 2 targets"), "\(validate)")
-        #expect(validate.standardOutput.contains("tenants: discover (command ./bin/list-tenants) at inventories/saas.yaml:12:9 gave 1 target"), "\(validate)")
+        #expect(
+            validate.standardOutput.contains("tenants: discover (query) at inventories/saas.yaml:9:9 gave 2 targets"),
+            "\(validate)")
+        #expect(
+            validate.standardOutput.contains(
+                "tenants: discover (command ./bin/list-tenants) at inventories/saas.yaml:12:9 gave 1 target"),
+            "\(validate)")
 
-        let apply = try await CommandRunner.run(["apply", "-i", "inventories/saas.yaml", "--json"], in: root, environment: ["TENANT_DB": url])
+        let apply = try await CommandRunner.run(
+            ["apply", "-i", "inventories/saas.yaml", "--json"], in: root, environment: ["TENANT_DB": url])
         #expect(apply.status == 0, "\(apply)")
         #expect(migratedCount(prefix, is: 4))
         #expect(historyCount(catalog, is: 0), "the catalog's own schema is not a target")
-        let status = try await CommandRunner.run(["status", "-i", "inventories/saas.yaml", "--json"], in: root, environment: ["TENANT_DB": url])
+        let status = try await CommandRunner.run(
+            ["status", "-i", "inventories/saas.yaml", "--json"], in: root, environment: ["TENANT_DB": url])
         #expect(status.status == 0, "\(status)")
         for name in ["\"own\"", "\"beta\"", "\"gamma\"", "\"eu-acme\""] {
             #expect(status.standardOutput.contains(name), "\(name): \(status)")
         }
-        let tagged = try await CommandRunner.run(["status", "-i", "inventories/saas.yaml", "--target", "eu-acme"], in: root, environment: ["TENANT_DB": url])
+        let tagged = try await CommandRunner.run(
+            ["status", "-i", "inventories/saas.yaml", "--target", "eu-acme"], in: root, environment: ["TENANT_DB": url])
         #expect(tagged.status == 0, "\(tagged)")
     }
 
-    @Test("A failing source stops apply with exit 2 before any target is touched, and shows the command's standard error")
+    @Test(
+        "A failing source stops apply with exit 2 before any target is touched, and shows the command's standard error")
     func failingSourceLeavesEveryTargetUntouched() async throws {
         let prefix = Self.prefix()
         try createTenants(prefix, count: 20)
@@ -172,7 +197,10 @@ struct TenantDiscoveryTests {
                       - discover: { url: \(Self.quoted(url)), schemas: "\(prefix)0%" }
                       - discover: { command: ["./bin/list-tenants"] }
                 """,
-            files: ["inventories/bin/list-tenants": "#!/bin/sh\necho '{\"name\": \"x\", \"url\": \"postgres:///db\"}'\necho 'catalog unreachable: connection refused' >&2\nexit 4\n"])
+            files: [
+                "inventories/bin/list-tenants":
+                    "#!/bin/sh\necho '{\"name\": \"x\", \"url\": \"postgres:///db\"}'\necho 'catalog unreachable: connection refused' >&2\nexit 4\n"
+            ])
         defer {
             dropTenants(prefix)
             try? FileManager.default.removeItem(at: root)
@@ -180,7 +208,9 @@ struct TenantDiscoveryTests {
         let apply = try await CommandRunner.run(["apply", "-i", "inventories/saas.yaml"], in: root)
         #expect(apply.status == 2, "\(apply)")
         #expect(
-            apply.standardError.contains("inventories/saas.yaml:10:9: discover (command ./bin/list-tenants): './bin/list-tenants' exited with status 4; it printed on standard error:"),
+            apply.standardError.contains(
+                "inventories/saas.yaml:10:9: discover (command ./bin/list-tenants): './bin/list-tenants' exited with status 4; it printed on standard error:"
+            ),
             "\(apply)")
         #expect(apply.standardError.contains("    catalog unreachable: connection refused"), "\(apply)")
         #expect(historyCount(prefix, is: 0), "a target was touched")
@@ -191,7 +221,9 @@ struct TenantDiscoveryTests {
         try optional.write(to: root.appendingPathComponent("inventories/saas.yaml"), atomically: true, encoding: .utf8)
         let applied = try await CommandRunner.run(["apply", "-i", "inventories/saas.yaml"], in: root)
         #expect(applied.status == 0, "\(applied)")
-        #expect(applied.standardError.contains("gave no targets (it is optional): './bin/list-tenants' exited with status 4"), "\(applied)")
+        #expect(
+            applied.standardError.contains(
+                "gave no targets (it is optional): './bin/list-tenants' exited with status 4"), "\(applied)")
         #expect(migratedCount(prefix, is: 21))
     }
 
@@ -207,43 +239,69 @@ struct TenantDiscoveryTests {
     static let badSources: [BadSource] = [
         BadSource(
             label: "a query that returns one name twice",
-            entry: { url, prefix in "      - discover: { url: \(quoted(url)), query: \"SELECT 'a' AS name, '\(prefix)a' AS schema UNION ALL SELECT 'a', '\(prefix)b'\" }" },
-            expected: { _ in ["inventories/saas.yaml:8:9: discover (query), row 2: target 'a' is also given by discover (query) at inventories/saas.yaml:8:9, row 1"] }),
+            entry: { url, prefix in
+                "      - discover: { url: \(quoted(url)), query: \"SELECT 'a' AS name, '\(prefix)a' AS schema UNION ALL SELECT 'a', '\(prefix)b'\" }"
+            },
+            expected: { _ in
+                [
+                    "inventories/saas.yaml:8:9: discover (query), row 2: target 'a' is also given by discover (query) at inventories/saas.yaml:8:9, row 1"
+                ]
+            }),
         BadSource(
             label: "a query that returns an empty name",
             entry: { url, _ in "      - discover: { url: \(quoted(url)), query: \"SELECT '' AS name\" }" },
             expected: { _ in ["inventories/saas.yaml:8:9: discover (query): row 1 has an empty name"] }),
         BadSource(
             label: "a name the target-name rule refuses",
-            entry: { url, _ in "      - discover: { url: \(quoted(url)), query: \"SELECT '../etc' AS name, 'x' AS schema\" }" },
+            entry: { url, _ in
+                "      - discover: { url: \(quoted(url)), query: \"SELECT '../etc' AS name, 'x' AS schema\" }"
+            },
             expected: { _ in ["inventories/saas.yaml:8:9: discover (query), row 1: target name '../etc'"] }),
         BadSource(
             label: "a name clashing with a listed target",
-            entry: { url, prefix in "      - { name: own, url: \(quoted(url)), schema: \(prefix)own }\n      - discover: { url: \(quoted(url)), query: \"SELECT 'own' AS name\" }" },
-            expected: { _ in ["inventories/saas.yaml:9:9: discover (query), row 1: target 'own' is also the target listed in environment 'tenants'"] }),
+            entry: { url, prefix in
+                "      - { name: own, url: \(quoted(url)), schema: \(prefix)own }\n      - discover: { url: \(quoted(url)), query: \"SELECT 'own' AS name\" }"
+            },
+            expected: { _ in
+                [
+                    "inventories/saas.yaml:9:9: discover (query), row 1: target 'own' is also the target listed in environment 'tenants'"
+                ]
+            }),
         BadSource(
             label: "a schemas source whose URL names no database",
             entry: { url, prefix in
                 let host = url.components(separatedBy: "@").last?.components(separatedBy: "/").first ?? "127.0.0.1"
                 return "      - discover: { url: \"postgres://\(host)/\", schemas: \"\(prefix)%\" }"
             },
-            expected: { _ in ["inventories/saas.yaml:8:9: discover (schemas", "names no database; name the one to read"] }),
+            expected: { _ in
+                ["inventories/saas.yaml:8:9: discover (schemas", "names no database; name the one to read"]
+            }),
         BadSource(
             label: "a command that prints a line that is not JSON",
             entry: { _, _ in "      - discover: { command: [\"./bin/tenants\"] }" },
             script: "#!/bin/sh\necho '{\"name\": \"a\", \"url\": \"postgres:///db\"}'\necho 'tenant b'\n",
-            expected: { _ in ["inventories/saas.yaml:8:9: discover (command ./bin/tenants): line 2 of its output is not JSON (tenant b)"] }),
+            expected: { _ in
+                [
+                    "inventories/saas.yaml:8:9: discover (command ./bin/tenants): line 2 of its output is not JSON (tenant b)"
+                ]
+            }),
         BadSource(
             label: "a command that outlives its timeout",
             entry: { _, _ in "      - discover: { command: [\"./bin/tenants\"], timeout: 1s }" },
             script: "#!/bin/sh\necho 'still counting tenants' >&2\nexec sleep 30\n",
-            expected: { _ in ["discover (command ./bin/tenants): './bin/tenants' did not finish within 1s and was stopped", "    still counting tenants"] }),
+            expected: { _ in
+                [
+                    "discover (command ./bin/tenants): './bin/tenants' did not finish within 1s and was stopped",
+                    "    still counting tenants",
+                ]
+            }),
     ]
 
     @Test("Each bad source is named with its line and row, exit 2, and nothing runs", arguments: badSources)
     func badSourceExitsTwoNamingTheSourceAndRow(_ bad: BadSource) async throws {
         let prefix = Self.prefix()
-        let root = try workspace(targets: bad.entry(url, prefix), files: bad.script.map { ["inventories/bin/tenants": $0] } ?? [:])
+        let root = try workspace(
+            targets: bad.entry(url, prefix), files: bad.script.map { ["inventories/bin/tenants": $0] } ?? [:])
         defer { try? FileManager.default.removeItem(at: root) }
         let started = Date()
         let validate = try await CommandRunner.run(["validate", "-i", "inventories/saas.yaml"], in: root)

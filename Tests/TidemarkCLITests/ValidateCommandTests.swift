@@ -15,7 +15,10 @@ import TidemarkTestSupport
         #expect(result.standardOutput.contains("7 targets"))
     }
 
-    @Test(.enabled(if: FileManager.default.fileExists(atPath: CommandRunner.repositoryRoot.appendingPathComponent("../shared/corpora/lemmy").path)))
+    @Test(
+        .enabled(
+            if: FileManager.default.fileExists(
+                atPath: CommandRunner.repositoryRoot.appendingPathComponent("../shared/corpora/lemmy").path)))
     func lemmyCorpusLoadsWith342Versions() async throws {
         let result = try await CommandRunner.run(["validate", "--plan", lemmy.path])
         #expect(result.status == 0, "\(result)")
@@ -27,16 +30,16 @@ import TidemarkTestSupport
         defer { try? FileManager.default.removeItem(at: directory) }
         let inventory = directory.appendingPathComponent("bad.yaml")
         try """
-            inventory: bad
-            plan: ../plans/demo
-            concurency: 4
-            environments:
-              dev:
-                tier: dev
-                lock_timeout: 5 seconds
-                targets:
-                  - { name: "db-{3..1}", url: "sqlite:db.db" }
-            """.write(to: inventory, atomically: true, encoding: .utf8)
+        inventory: bad
+        plan: ../plans/demo
+        concurency: 4
+        environments:
+          dev:
+            tier: dev
+            lock_timeout: 5 seconds
+            targets:
+              - { name: "db-{3..1}", url: "sqlite:db.db" }
+        """.write(to: inventory, atomically: true, encoding: .utf8)
         let result = try await CommandRunner.run(["validate", "-i", inventory.path])
         #expect(result.status == 2, "\(result)")
         #expect(result.standardError.contains("\(inventory.path):3:1: "), "\(result)")
@@ -49,13 +52,17 @@ import TidemarkTestSupport
     @Test func planProblemsNameTheFileAndExit2() async throws {
         let directory = try CommandRunner.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
-        try "CREATE TABLE a (id int);".write(to: directory.appendingPathComponent("V1__a.sql"), atomically: true, encoding: .utf8)
-        try "CREATE TABLE b (id int);".write(to: directory.appendingPathComponent("V1__b.sql"), atomically: true, encoding: .utf8)
-        try "-- tidemark:no-transactoin\nSELECT 1;".write(to: directory.appendingPathComponent("V2__c.sql"), atomically: true, encoding: .utf8)
+        try "CREATE TABLE a (id int);".write(
+            to: directory.appendingPathComponent("V1__a.sql"), atomically: true, encoding: .utf8)
+        try "CREATE TABLE b (id int);".write(
+            to: directory.appendingPathComponent("V1__b.sql"), atomically: true, encoding: .utf8)
+        try "-- tidemark:no-transactoin\nSELECT 1;".write(
+            to: directory.appendingPathComponent("V2__c.sql"), atomically: true, encoding: .utf8)
         let result = try await CommandRunner.run(["validate", "--plan", directory.path])
         #expect(result.status == 2, "\(result)")
         #expect(result.standardError.contains("version 1 already has a forward script"), "\(result)")
-        #expect(result.standardError.contains("V2__c.sql:1:4: unknown directive 'tidemark:no-transactoin'"), "\(result)")
+        #expect(
+            result.standardError.contains("V2__c.sql:1:4: unknown directive 'tidemark:no-transactoin'"), "\(result)")
     }
 
     @Test func usageErrorsExit2NotArgumentParsers64() async throws {
@@ -69,6 +76,8 @@ import TidemarkTestSupport
     @Test func historyOfUnknownTargetNamesTheInventory() async throws {
         let result = try await CommandRunner.run(["history", "-i", "inventories/demo.yaml", "--target", "prod-eu-9"])
         #expect(result.status == 2, "\(result)")
-        #expect(result.standardError.contains("inventories/demo.yaml: no target named 'prod-eu-9'; did you mean 'prod-eu-1'?"), "\(result)")
+        #expect(
+            result.standardError.contains(
+                "inventories/demo.yaml: no target named 'prod-eu-9'; did you mean 'prod-eu-1'?"), "\(result)")
     }
 }

@@ -16,7 +16,8 @@ struct ApprovalTests {
         let deadline = clock.now + .seconds(60)
         while clock.now < deadline {
             // The first runner creates the control schema.
-            guard try session.query("SELECT to_regclass('tidemark_control.events') IS NOT NULL").first?.first == "t" else {
+            guard try session.query("SELECT to_regclass('tidemark_control.events') IS NOT NULL").first?.first == "t"
+            else {
                 try await Task.sleep(for: .milliseconds(50))
                 continue
             }
@@ -27,7 +28,8 @@ struct ApprovalTests {
                 """)
             if let row = rows.first, let runID = row[0] {
                 #expect(rows.count == 1, "told once, whatever the number of runners")
-                #expect(row[1]?.hasPrefix("tidemark approve \(runID) --env second --control ") == true, "\(row[1] ?? "")")
+                #expect(
+                    row[1]?.hasPrefix("tidemark approve \(runID) --env second --control ") == true, "\(row[1] ?? "")")
                 return runID
             }
             try await Task.sleep(for: .milliseconds(50))
@@ -47,7 +49,10 @@ struct ApprovalTests {
             #expect(try fleet.history(target.schema, on: session).isEmpty, "\(target.name) started before the approval")
         }
         let approved = try await CommandRunner.run(
-            ["approve", runID, "--env", "second", "--control", fleet.url, "--note", "change 4711", "--as", "Release Manager"], in: fleet.directory)
+            [
+                "approve", runID, "--env", "second", "--control", fleet.url, "--note", "change 4711", "--as",
+                "Release Manager",
+            ], in: fleet.directory)
         #expect(approved.status == 0, "\(approved)")
         #expect(approved.standardOutput.contains("wave second approved by "), "\(approved)")
         #expect(approved.standardOutput.contains("(as Release Manager; database user "), "\(approved)")
@@ -56,12 +61,19 @@ struct ApprovalTests {
             #expect(result.status == 0, "\(result)")
         }
         for target in fleet.targets {
-            #expect(try fleet.history(target.schema, on: session) == ["forward 1", "forward 2", "forward 3", "forward 4"], "\(target.name)")
+            #expect(
+                try fleet.history(target.schema, on: session) == ["forward 1", "forward 2", "forward 3", "forward 4"],
+                "\(target.name)")
         }
-        let row = try session.query("SELECT decision, os_user, as_name, session_user_name, note FROM tidemark_control.approvals WHERE run_id = $1", [runID])
-        #expect(row.first?[0] == "approved" && row.first?[2] == "Release Manager" && row.first?[4] == "change 4711", "\(row)")
+        let row = try session.query(
+            "SELECT decision, os_user, as_name, session_user_name, note FROM tidemark_control.approvals WHERE run_id = $1",
+            [runID])
+        #expect(
+            row.first?[0] == "approved" && row.first?[2] == "Release Manager" && row.first?[4] == "change 4711",
+            "\(row)")
         #expect(row.first?[1].map { !$0.isEmpty } == true && row.first?[3].map { !$0.isEmpty } == true, "\(row)")
-        let again = try await CommandRunner.run(["approve", runID, "--env", "second", "--control", fleet.url], in: fleet.directory)
+        let again = try await CommandRunner.run(
+            ["approve", runID, "--env", "second", "--control", fleet.url], in: fleet.directory)
         #expect(again.status == 2, "\(again)")
     }
 
@@ -70,10 +82,15 @@ struct ApprovalTests {
         defer { fleet.remove() }
         let runners = try (0..<2).map { _ in try CommandRunner.launch(fleet.apply(), in: fleet.directory) }
         let runID = try await awaitingRun(fleet)
-        let wrong = try await CommandRunner.run(["reject", runID, "--env", "first", "--control", fleet.url], in: fleet.directory)
+        let wrong = try await CommandRunner.run(
+            ["reject", runID, "--env", "first", "--control", fleet.url], in: fleet.directory)
         #expect(wrong.status == 2, "\(wrong)")
-        #expect(wrong.standardError.contains("environment first does not wait for approval; the waves that wait for approval are second."), "\(wrong)")
-        let rejected = try await CommandRunner.run(["reject", runID, "--env", "second", "--control", fleet.url, "--note", "freeze"], in: fleet.directory)
+        #expect(
+            wrong.standardError.contains(
+                "environment first does not wait for approval; the waves that wait for approval are second."),
+            "\(wrong)")
+        let rejected = try await CommandRunner.run(
+            ["reject", runID, "--env", "second", "--control", fleet.url, "--note", "freeze"], in: fleet.directory)
         #expect(rejected.status == 0, "\(rejected)")
         #expect(rejected.standardOutput.contains("wave second rejected by "), "\(rejected)")
         var outputs: [String] = []

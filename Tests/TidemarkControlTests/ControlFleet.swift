@@ -18,29 +18,41 @@ struct ControlFleet {
     /// `perWave` targets in each wave; every step sleeps `stepSeconds`; `notifyURL` adds a webhook sink.
     /// `firstMaxFailures`: the first wave's `max_failures` (nil: none, the default);
     /// `firstConcurrency`: its `concurrency`.
-    init(perWave: Int, stepSeconds: Double, maxFailures: Int? = 0, firstConcurrency: Int? = nil, notifyURL: String? = nil, secondApproval: Bool = false) throws {
-        guard let clusterURL = TestPostgres.url else { throw BackendError.unsupported(target: "test", message: TestPostgres.skipReason) }
+    init(
+        perWave: Int, stepSeconds: Double, maxFailures: Int? = 0, firstConcurrency: Int? = nil,
+        notifyURL: String? = nil, secondApproval: Bool = false
+    ) throws {
+        guard let clusterURL = TestPostgres.url else {
+            throw BackendError.unsupported(target: "test", message: TestPostgres.skipReason)
+        }
         directory = try CommandRunner.temporaryDirectory("tidemark-control")
         name = "ctl" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(10)
         // A database of its own for the targets and the control schema: these steps hold
         // transactions open for a while (pg_sleep), and PostgreSQL makes a CREATE INDEX
         // CONCURRENTLY in another test wait for every older transaction of the same database.
-        let admin = try PostgresSession(target: Target(name: "test", environment: "", connection: .url(clusterURL)), timeouts: .standard, logger: .silent)
+        let admin = try PostgresSession(
+            target: Target(name: "test", environment: "", connection: .url(clusterURL)), timeouts: .standard,
+            logger: .silent)
         defer { admin.close() }
         try admin.query("CREATE DATABASE \(TestPostgres.quoted(name))")
         url = try Self.url(of: name, in: clusterURL)
         let plan = directory.appendingPathComponent("plans/app")
         try FileManager.default.createDirectory(at: plan, withIntermediateDirectories: true)
-        try FileManager.default.createDirectory(at: directory.appendingPathComponent("inventories"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            at: directory.appendingPathComponent("inventories"), withIntermediateDirectories: true)
         for version in 1...4 {
             try "CREATE TABLE t\(version) (id int);\nSELECT pg_sleep(\(stepSeconds));\n".write(
                 to: plan.appendingPathComponent("V\(version)__t\(version).sql"), atomically: true, encoding: .utf8)
-            try "DROP TABLE t\(version);\n".write(to: plan.appendingPathComponent("U\(version)__t\(version).sql"), atomically: true, encoding: .utf8)
+            try "DROP TABLE t\(version);\n".write(
+                to: plan.appendingPathComponent("U\(version)__t\(version).sql"), atomically: true, encoding: .utf8)
         }
         let last = String(format: "%02d", perWave)
         var targets: [(String, String)] = []
         for wave in ["a", "b"] {
-            for index in 1...perWave { targets.append(("\(wave)-\(String(format: "%02d", index))", "\(name)_\(wave)_\(String(format: "%02d", index))")) }
+            for index in 1...perWave {
+                targets.append(
+                    ("\(wave)-\(String(format: "%02d", index))", "\(name)_\(wave)_\(String(format: "%02d", index))"))
+            }
         }
         self.targets = targets
         let notify = notifyURL.map { "notify:\n  - { name: hook, type: webhook, url: \"\($0)\" }\n" } ?? ""
@@ -62,7 +74,8 @@ struct ControlFleet {
                   - { name: "b-{01..\(last)}", url: "\(url)", schema: "\(name)_b_{01..\(last)}", tags: [late] }
             \(notify)
             """
-        try inventory.write(to: directory.appendingPathComponent("inventories/fleet.yaml"), atomically: true, encoding: .utf8)
+        try inventory.write(
+            to: directory.appendingPathComponent("inventories/fleet.yaml"), atomically: true, encoding: .utf8)
     }
 
     /// `apply -i inventories/fleet.yaml --control URL --yes` and `extra`.
@@ -73,7 +86,9 @@ struct ControlFleet {
     /// For each target, from its history rows: when its first step started and its last finished.
     func spans(on session: PostgresSession) throws -> [(target: String, start: Double, end: Double)] {
         try targets.compactMap { target in
-            let exists = try session.query("SELECT to_regclass($1) IS NOT NULL", [TestPostgres.quoted(target.schema) + ".tidemark_history"]).first?.first
+            let exists = try session.query(
+                "SELECT to_regclass($1) IS NOT NULL", [TestPostgres.quoted(target.schema) + ".tidemark_history"]
+            ).first?.first
             guard exists == "t" else { return nil }
             let row = try session.query(
                 """
@@ -94,21 +109,27 @@ struct ControlFleet {
 
     /// A session on the test database, for reading history and the control tables.
     func session() throws -> PostgresSession {
-        try PostgresSession(target: Target(name: "test", environment: "", connection: .url(url)), timeouts: .standard, logger: .silent)
+        try PostgresSession(
+            target: Target(name: "test", environment: "", connection: .url(url)), timeouts: .standard, logger: .silent)
     }
 
     /// The successful steps in `schema`'s history, as `kind version`, in order; failed rows as `failed kind version`.
     func history(_ schema: String, on session: PostgresSession) throws -> [String] {
-        let exists = try session.query("SELECT to_regclass($1) IS NOT NULL", [TestPostgres.quoted(schema) + ".tidemark_history"]).first?.first
+        let exists = try session.query(
+            "SELECT to_regclass($1) IS NOT NULL", [TestPostgres.quoted(schema) + ".tidemark_history"]
+        ).first?.first
         guard exists == "t" else { return [] }
-        return try session.query("SELECT kind, version, success FROM \(TestPostgres.quoted(schema)).tidemark_history ORDER BY id").map { row in
+        return try session.query(
+            "SELECT kind, version, success FROM \(TestPostgres.quoted(schema)).tidemark_history ORDER BY id"
+        ).map { row in
             (row[2] == "t" ? "" : "failed ") + "\(row[0] ?? "") \(row[1] ?? "")"
         }
     }
 
     /// The run id a runner printed (`run ID: created as runner …` / `joined`).
     static func runID(in output: String) -> String? {
-        for line in output.split(separator: "\n") where line.hasPrefix("run ") && (line.contains(": created as runner") || line.contains(": joined as runner")) {
+        for line in output.split(separator: "\n")
+        where line.hasPrefix("run ") && (line.contains(": created as runner") || line.contains(": joined as runner")) {
             return line.dropFirst(4).split(separator: ":").first.map(String.init)
         }
         return nil
@@ -117,7 +138,9 @@ struct ControlFleet {
     func remove() {
         try? FileManager.default.removeItem(at: directory)
         guard let clusterURL = TestPostgres.url,
-            let admin = try? PostgresSession(target: Target(name: "test", environment: "", connection: .url(clusterURL)), timeouts: .standard, logger: .silent)
+            let admin = try? PostgresSession(
+                target: Target(name: "test", environment: "", connection: .url(clusterURL)), timeouts: .standard,
+                logger: .silent)
         else { return }
         _ = try? admin.query("DROP DATABASE IF EXISTS \(TestPostgres.quoted(name)) WITH (FORCE)")
         admin.close()
@@ -129,7 +152,9 @@ struct ControlFleet {
             throw BackendError.unsupported(target: "test", message: "cannot read \(TestPostgres.variable) as a URL")
         }
         components.path = "/" + database
-        guard let url = components.string else { throw BackendError.unsupported(target: "test", message: "cannot build a URL for \(database)") }
+        guard let url = components.string else {
+            throw BackendError.unsupported(target: "test", message: "cannot build a URL for \(database)")
+        }
         return url
     }
 
@@ -164,12 +189,15 @@ struct ControlFleet {
             let thread = Thread {
                 do {
                     let session = try PostgresSession(
-                        target: Target(name: "test", environment: "", connection: .url(url)), timeouts: .standard, logger: .silent)
+                        target: Target(name: "test", environment: "", connection: .url(url)), timeouts: .standard,
+                        logger: .silent)
                     defer { session.close() }
                     let deadline = ContinuousClock.now + timeout
                     while ContinuousClock.now < deadline {
                         // The first runner creates the control schema: until then, nothing to read.
-                        if try session.query("SELECT to_regclass('tidemark_control.targets') IS NOT NULL").first?.first == "t" {
+                        if try session.query("SELECT to_regclass('tidemark_control.targets') IS NOT NULL").first?.first
+                            == "t"
+                        {
                             let rows = try session.query(
                                 """
                                 SELECT t.runner FROM tidemark_control.targets t JOIN tidemark_control.runs r USING (run_id)

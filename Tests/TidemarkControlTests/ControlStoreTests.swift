@@ -13,7 +13,8 @@ struct ControlSchemaTests {
     /// A fresh database in the test cluster and its URL; dropped by `drop`.
     static func freshDatabase() throws -> (name: String, url: String, admin: PostgresSession) {
         let url = try #require(TestPostgres.url)
-        let admin = try PostgresSession(target: Target(name: "test", environment: "", connection: .url(url)), timeouts: .standard, logger: .silent)
+        let admin = try PostgresSession(
+            target: Target(name: "test", environment: "", connection: .url(url)), timeouts: .standard, logger: .silent)
         let name = TestPostgres.uniqueSchemaName(for: "control")
         try admin.query("CREATE DATABASE \(TestPostgres.quoted(name))")
         let base = url.split(separator: "?", maxSplits: 1).first.map(String.init) ?? url
@@ -23,14 +24,19 @@ struct ControlSchemaTests {
 
     @Test func schemaIsCreatedOnceAndRecordsItsVersion() throws {
         let database = try Self.freshDatabase()
-        defer { _ = try? database.admin.query("DROP DATABASE IF EXISTS \(TestPostgres.quoted(database.name)) WITH (FORCE)") }
+        defer {
+            _ = try? database.admin.query("DROP DATABASE IF EXISTS \(TestPostgres.quoted(database.name)) WITH (FORCE)")
+        }
         let first = try ControlStore(database: ControlDatabase(url: database.url), appliedBy: "test", logger: .silent)
         first.close()
         let second = try ControlStore(database: ControlDatabase(url: database.url), appliedBy: "test", logger: .silent)
         second.close()
         let session = try PostgresSession(
-            target: Target(name: "control", environment: "", connection: .url(database.url)), timeouts: .standard, logger: .silent)
-        let versions = try session.query("SELECT version FROM tidemark_control.schema_version ORDER BY version").map { $0.first ?? nil }
+            target: Target(name: "control", environment: "", connection: .url(database.url)), timeouts: .standard,
+            logger: .silent)
+        let versions = try session.query("SELECT version FROM tidemark_control.schema_version ORDER BY version").map {
+            $0.first ?? nil
+        }
         #expect(versions == (1...ControlSchema.currentVersion).map { "\($0)" })
         #expect(try session.query("SELECT count(*) FROM tidemark_control.runs").first?.first == "0")
     }
@@ -49,9 +55,12 @@ struct ControlSchemaTests {
         try database.admin.query("CREATE ROLE \(TestPostgres.quoted(runner)) LOGIN")
         try database.admin.query("CREATE ROLE \(TestPostgres.quoted(stranger)) LOGIN")
         let owner = try PostgresSession(
-            target: Target(name: "control", environment: "", connection: .url(database.url)), timeouts: .standard, logger: .silent)
+            target: Target(name: "control", environment: "", connection: .url(database.url)), timeouts: .standard,
+            logger: .silent)
         try owner.query("REVOKE ALL ON DATABASE \(TestPostgres.quoted(database.name)) FROM PUBLIC")
-        try owner.query("GRANT CONNECT ON DATABASE \(TestPostgres.quoted(database.name)) TO \(TestPostgres.quoted(runner)), \(TestPostgres.quoted(stranger))")
+        try owner.query(
+            "GRANT CONNECT ON DATABASE \(TestPostgres.quoted(database.name)) TO \(TestPostgres.quoted(runner)), \(TestPostgres.quoted(stranger))"
+        )
         try owner.query("CREATE SCHEMA tidemark_control AUTHORIZATION \(TestPostgres.quoted(runner))")
         owner.close()
 
@@ -60,14 +69,19 @@ struct ControlSchemaTests {
             components.user = role
             return try #require(components.string)
         }
-        try ControlStore(database: ControlDatabase(url: try url(as: runner)), appliedBy: "test", logger: .silent).close()
+        try ControlStore(database: ControlDatabase(url: try url(as: runner)), appliedBy: "test", logger: .silent)
+            .close()
         let session = try PostgresSession(
-            target: Target(name: "control", environment: "", connection: .url(try url(as: runner))), timeouts: .standard, logger: .silent)
-        #expect(try session.query("SELECT max(version) FROM tidemark_control.schema_version").first?.first == "\(ControlSchema.currentVersion)")
+            target: Target(name: "control", environment: "", connection: .url(try url(as: runner))),
+            timeouts: .standard, logger: .silent)
+        #expect(
+            try session.query("SELECT max(version) FROM tidemark_control.schema_version").first?.first
+                == "\(ControlSchema.currentVersion)")
         session.close()
 
         #expect {
-            _ = try ControlStore(database: ControlDatabase(url: try url(as: stranger)), appliedBy: "test", logger: .silent)
+            _ = try ControlStore(
+                database: ControlDatabase(url: try url(as: stranger)), appliedBy: "test", logger: .silent)
         } throws: { error in
             "\(error)".contains("permission denied for schema tidemark_control")
         }
@@ -75,15 +89,21 @@ struct ControlSchemaTests {
 
     @Test func newerSchemaThanTheBinaryKnowsIsRefused() throws {
         let database = try Self.freshDatabase()
-        defer { _ = try? database.admin.query("DROP DATABASE IF EXISTS \(TestPostgres.quoted(database.name)) WITH (FORCE)") }
+        defer {
+            _ = try? database.admin.query("DROP DATABASE IF EXISTS \(TestPostgres.quoted(database.name)) WITH (FORCE)")
+        }
         try ControlStore(database: ControlDatabase(url: database.url), appliedBy: "test", logger: .silent).close()
         let session = try PostgresSession(
-            target: Target(name: "control", environment: "", connection: .url(database.url)), timeouts: .standard, logger: .silent)
-        try session.query("INSERT INTO tidemark_control.schema_version (version, applied_by) VALUES (99, 'a newer tidemark')")
+            target: Target(name: "control", environment: "", connection: .url(database.url)), timeouts: .standard,
+            logger: .silent)
+        try session.query(
+            "INSERT INTO tidemark_control.schema_version (version, applied_by) VALUES (99, 'a newer tidemark')")
         #expect {
             _ = try ControlStore(database: ControlDatabase(url: database.url), appliedBy: "test", logger: .silent)
         } throws: { error in
-            guard let error = error as? ControlError, case .schemaTooNew(let found, let known) = error else { return false }
+            guard let error = error as? ControlError, case .schemaTooNew(let found, let known) = error else {
+                return false
+            }
             return found == 99 && known == ControlSchema.currentVersion && error.category == .invalidInput
         }
     }
@@ -110,7 +130,8 @@ struct ControlRulesTests {
         let inventory = Inventory(
             name: "fleet", file: "inventories/fleet.yaml", planDirectory: "plans/app",
             environments: [
-                Environment(name: "eu", tier: .prod, targets: [target("eu-1", "eu"), target("eu-2", "eu", tags: ["canary"])]),
+                Environment(
+                    name: "eu", tier: .prod, targets: [target("eu-1", "eu"), target("eu-2", "eu", tags: ["canary"])]),
                 Environment(name: "us", tier: .prod, targets: [target("us-1", "us")]),
             ])
         let fleet = FleetIndex(inventory)
@@ -130,9 +151,14 @@ struct ControlRulesTests {
         #expect(
             notice
                 == "run r-1 waits on wave 2 (eu, us): 3 targets no live runner serves: eu-1, eu-2, us-1 (eu-1 was held by runner host-a/41-9f, "
-                + "whose lease ran out 12 s ago). Start a runner that serves them (--serve eu --serve us), or end the run: tidemark stop r-1 --control …")
-        let many = (1...7).map { WaveWait.Unheld(target: "t-\($0)", environment: "dev", lastRunner: "old", leaseEndedSecondsAgo: 600) }
-        #expect(WaveWait.notice(runID: "r", wave: 0, unserved: many).contains(": t-1, t-2, t-3, t-4, t-5 and 2 more (t-1 was held by runner old, whose lease ran out 10 min ago)"))
+                + "whose lease ran out 12 s ago). Start a runner that serves them (--serve eu --serve us), or end the run: tidemark stop r-1 --control …"
+        )
+        let many = (1...7).map {
+            WaveWait.Unheld(target: "t-\($0)", environment: "dev", lastRunner: "old", leaseEndedSecondsAgo: 600)
+        }
+        #expect(
+            WaveWait.notice(runID: "r", wave: 0, unserved: many).contains(
+                ": t-1, t-2, t-3, t-4, t-5 and 2 more (t-1 was held by runner old, whose lease ran out 10 min ago)"))
     }
 
     /// A waiting runner first looks after `after`, says why again after twice as long each time
@@ -159,12 +185,16 @@ struct ControlRulesTests {
 
     @Test func firstDifferingScriptIsNamedInPathOrder() {
         let run = ControlRun(
-            runID: "r", key: "k", inventory: "i", plan: "p", selection: "env=all target=all", desiredVersion: "3", strategy: .auto,
+            runID: "r", key: "k", inventory: "i", plan: "p", selection: "env=all target=all", desiredVersion: "3",
+            strategy: .auto,
             scripts: ["V1__a.sql": "aa", "V2__b.sql": "bb", "V3__c.sql": "cc"], createdBy: "test")
         #expect(run.firstDifferingScript(from: ["V1__a.sql": "aa", "V2__b.sql": "bb", "V3__c.sql": "cc"]) == nil)
-        #expect(run.firstDifferingScript(from: ["V1__a.sql": "aa", "V2__b.sql": "XX", "V3__c.sql": "YY"]) == "V2__b.sql")
+        #expect(
+            run.firstDifferingScript(from: ["V1__a.sql": "aa", "V2__b.sql": "XX", "V3__c.sql": "YY"]) == "V2__b.sql")
         #expect(run.firstDifferingScript(from: ["V1__a.sql": "aa", "V2__b.sql": "bb"]) == "V3__c.sql")
-        #expect(run.firstDifferingScript(from: ["V0__z.sql": "zz", "V1__a.sql": "aa", "V2__b.sql": "bb", "V3__c.sql": "cc"]) == "V0__z.sql")
+        #expect(
+            run.firstDifferingScript(from: ["V0__z.sql": "zz", "V1__a.sql": "aa", "V2__b.sql": "bb", "V3__c.sql": "cc"])
+                == "V0__z.sql")
     }
 
     @Test func inventoryControlKeyIsReadAndCheckedLikeEveryKey() throws {
@@ -172,31 +202,36 @@ struct ControlRulesTests {
         defer { try? FileManager.default.removeItem(at: directory) }
         let plan = directory.appendingPathComponent("plans/app")
         try FileManager.default.createDirectory(at: plan, withIntermediateDirectories: true)
-        try "CREATE TABLE t (id int);\n".write(to: plan.appendingPathComponent("V1__t.sql"), atomically: true, encoding: .utf8)
+        try "CREATE TABLE t (id int);\n".write(
+            to: plan.appendingPathComponent("V1__t.sql"), atomically: true, encoding: .utf8)
         let good = directory.appendingPathComponent("good.yaml")
         try """
-            inventory: fleet
-            plan: plans/app
-            control: { url: "postgres://tidemark@control.db.internal/tidemark", password_env: CONTROL_PASSWORD }
-            environments:
-              dev: { tier: dev, targets: [ { name: dev, url: "sqlite:dev.db" } ] }
-            """.write(to: good, atomically: true, encoding: .utf8)
+        inventory: fleet
+        plan: plans/app
+        control: { url: "postgres://tidemark@control.db.internal/tidemark", password_env: CONTROL_PASSWORD }
+        environments:
+          dev: { tier: dev, targets: [ { name: dev, url: "sqlite:dev.db" } ] }
+        """.write(to: good, atomically: true, encoding: .utf8)
         let inventory = try FleetInputs.inventory(at: good.path)
-        #expect(inventory.control == ControlDatabase(url: "postgres://tidemark@control.db.internal/tidemark", passwordEnv: "CONTROL_PASSWORD"))
+        #expect(
+            inventory.control
+                == ControlDatabase(
+                    url: "postgres://tidemark@control.db.internal/tidemark", passwordEnv: "CONTROL_PASSWORD"))
 
         let bad = directory.appendingPathComponent("bad.yaml")
         try """
-            inventory: fleet
-            plan: plans/app
-            control: { uri: "postgres://x/y" }
-            environments:
-              dev: { tier: dev, targets: [ { name: dev, url: "sqlite:dev.db" } ] }
-            """.write(to: bad, atomically: true, encoding: .utf8)
+        inventory: fleet
+        plan: plans/app
+        control: { uri: "postgres://x/y" }
+        environments:
+          dev: { tier: dev, targets: [ { name: dev, url: "sqlite:dev.db" } ] }
+        """.write(to: bad, atomically: true, encoding: .utf8)
         #expect {
             _ = try FleetInputs.inventory(at: bad.path)
         } throws: { error in
             let text = "\(error)"
-            return text.contains("bad.yaml:3:") && text.contains("unknown key 'uri' in control") && text.contains("control needs a url")
+            return text.contains("bad.yaml:3:") && text.contains("unknown key 'uri' in control")
+                && text.contains("control needs a url")
         }
     }
 }

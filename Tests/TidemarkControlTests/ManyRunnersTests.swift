@@ -19,12 +19,15 @@ struct ManyRunnersTests {
             defer { receiver.stop() }
             let fleet = try ControlFleet(perWave: 4, stepSeconds: 0.25, notifyURL: receiver.url())
             defer { fleet.remove() }
-            let runners = try (0..<3).map { _ in try CommandRunner.launch(fleet.apply(["--lease", "1s"]), in: fleet.directory) }
+            let runners = try (0..<3).map { _ in
+                try CommandRunner.launch(fleet.apply(["--lease", "1s"]), in: fleet.directory)
+            }
             // The victim: a runner seen holding a claim, after a random pause from the start, killed
             // at once (a pause after the claim could let it finish its last target first).
             try await Task.sleep(for: .milliseconds(Int.random(in: 0...800)))
             let pids = runners.map(\.processIdentifier)
-            let claiming = try #require(try await fleet.claimingRunner(among: pids), "trial \(trial): no runner ever claimed")
+            let claiming = try #require(
+                try await fleet.claimingRunner(among: pids), "trial \(trial): no runner ever claimed")
             let victim = try #require(pids.firstIndex(of: claiming))
             runners[victim].send(SIGKILL)
             var results: [CommandRunner.Result] = []
@@ -32,20 +35,25 @@ struct ManyRunnersTests {
             let survivors = results.enumerated().filter { $0.offset != victim }.map(\.element)
             for result in survivors { #expect(result.status == 0, "trial \(trial): \(result)") }
             #expect(results[victim].status != 0, "trial \(trial): the victim was killed")
-            let runID = try #require(survivors.compactMap { ControlFleet.runID(in: $0.standardOutput) }.first, "trial \(trial)")
+            let runID = try #require(
+                survivors.compactMap { ControlFleet.runID(in: $0.standardOutput) }.first, "trial \(trial)")
 
             // Every target at version 4, each version applied exactly once, nothing failed.
             let session = try fleet.session()
             for target in fleet.targets {
                 #expect(
-                    try fleet.history(target.schema, on: session) == ["forward 1", "forward 2", "forward 3", "forward 4"],
+                    try fleet.history(target.schema, on: session) == [
+                        "forward 1", "forward 2", "forward 3", "forward 4",
+                    ],
                     "trial \(trial): \(target.name)")
             }
 
             // The run's report from the control database: every target once.
-            let report = try await CommandRunner.run(["report", runID, "--control", fleet.url, "--json"], in: fleet.directory)
+            let report = try await CommandRunner.run(
+                ["report", runID, "--control", fleet.url, "--json"], in: fleet.directory)
             #expect(report.status == 0, "\(report)")
-            let document = try #require(try JSONSerialization.jsonObject(with: Data(report.standardOutput.utf8)) as? [String: Any])
+            let document = try #require(
+                try JSONSerialization.jsonObject(with: Data(report.standardOutput.utf8)) as? [String: Any])
             let reported = (document["targets"] as? [[String: Any]] ?? []).compactMap { $0["target"] as? String }
             #expect(reported.sorted() == fleet.targets.map(\.name).sorted(), "trial \(trial)")
             let outcomes = Set((document["targets"] as? [[String: Any]] ?? []).compactMap { $0["outcome"] as? String })
@@ -54,12 +62,15 @@ struct ManyRunnersTests {
             // Events: stored once per run; each delivered once per delivery id (a deliverer killed
             // before confirming is sent again by the next under the same ids, which receivers drop).
             let stored = try session.query(
-                "SELECT event->>'event', coalesce(event->>'target', '') FROM tidemark_control.events WHERE run_id = $1", [runID])
+                "SELECT event->>'event', coalesce(event->>'target', '') FROM tidemark_control.events WHERE run_id = $1",
+                [runID])
             let storedKeys = stored.map { "\($0[0] ?? "") \($0[1] ?? "")" }
             #expect(Set(storedKeys).count == storedKeys.count, "trial \(trial): an event stored twice: \(storedKeys)")
             #expect(storedKeys.filter { $0.hasPrefix("run.finished") }.count == 1)
             #expect(storedKeys.filter { $0.hasPrefix("run.started") }.count == 1)
-            #expect(storedKeys.filter { $0.hasPrefix("target.succeeded") }.count == reported.count - outcomesUnchanged(document))
+            #expect(
+                storedKeys.filter { $0.hasPrefix("target.succeeded") }.count == reported.count
+                    - outcomesUnchanged(document))
             let requests = await receiver.waitForRequests(storedKeys.count, timeout: .seconds(10))
             var byDelivery: [String: String] = [:]
             for request in requests {
@@ -67,8 +78,11 @@ struct ManyRunnersTests {
                 byDelivery[id] = "\(body["event"] as? String ?? "") \(body["target"] as? String ?? "")"
             }
             let delivered = Array(byDelivery.values)
-            #expect(Set(delivered).count == delivered.count, "trial \(trial): one event under two delivery ids: \(delivered.sorted())")
-            #expect(Set(delivered) == Set(storedKeys), "trial \(trial): missing \(Set(storedKeys).subtracting(delivered))")
+            #expect(
+                Set(delivered).count == delivered.count,
+                "trial \(trial): one event under two delivery ids: \(delivered.sorted())")
+            #expect(
+                Set(delivered) == Set(storedKeys), "trial \(trial): missing \(Set(storedKeys).subtracting(delivered))")
         }
     }
 
@@ -84,47 +98,66 @@ struct ManyRunnersTests {
         let fleet = try ControlFleet(perWave: 1, stepSeconds: 1)
         defer { fleet.remove() }
         let doomed = try CommandRunner.launch(fleet.apply(["--serve", "first", "--lease", "1s"]), in: fleet.directory)
-        #expect(try await fleet.claimingRunner(among: [doomed.processIdentifier]) != nil, "the first runner never claimed")
+        #expect(
+            try await fleet.claimingRunner(among: [doomed.processIdentifier]) != nil, "the first runner never claimed")
         doomed.send(SIGKILL)
         _ = await doomed.wait()
         // Its one-second lease runs out: then `tidemark runs` says the run has no live runner.
         try await fleet.waitUntilNoLiveRunner()
         let orphaned = try await CommandRunner.run(["runs", "--control", fleet.url], in: fleet.directory)
         #expect(orphaned.standardOutput.contains(" 1 (0 live) "), "\(orphaned)")
-        #expect(orphaned.standardOutput.contains("    no live runner: the run waits for one; start a runner, or end it with tidemark stop "), "\(orphaned)")
-        let waiting = try CommandRunner.launch(fleet.apply(["--serve", "second", "--lease", "1s"]), in: fleet.directory)
+        #expect(
+            orphaned.standardOutput.contains(
+                "    no live runner: the run waits for one; start a runner, or end it with tidemark stop "),
+            "\(orphaned)")
+        let waiting = try CommandRunner.launch(
+            fleet.apply(["--serve", "second", "--lease", "1s"]), in: fleet.directory)
         // It says so 5 s after it joined without a claim (twice its lease, at least 5 s): wait
         // until it has joined, then give a loaded machine generous room before the rescue starts.
         let session = try fleet.session()
         defer { session.close() }
         let joined = ContinuousClock.now
-        while try session.query("SELECT count(*) FROM tidemark_control.runners").first?.first != "2", ContinuousClock.now - joined < .seconds(60) {
+        while try session.query("SELECT count(*) FROM tidemark_control.runners").first?.first != "2",
+            ContinuousClock.now - joined < .seconds(60)
+        {
             try await Task.sleep(for: .milliseconds(100))
         }
         try await Task.sleep(for: .seconds(9))
         // `tidemark runs` counts the dead runner as seen, not as live.
         let runs = try await CommandRunner.run(["runs", "--control", fleet.url, "--json"], in: fleet.directory)
-        let listed = try #require(try JSONSerialization.jsonObject(with: Data(runs.standardOutput.utf8)) as? [String: Any])
-        let run = try #require((listed["runs"] as? [[String: Any]] ?? []).first { $0["inventory"] as? String == fleet.name })
+        let listed = try #require(
+            try JSONSerialization.jsonObject(with: Data(runs.standardOutput.utf8)) as? [String: Any])
+        let run = try #require(
+            (listed["runs"] as? [[String: Any]] ?? []).first { $0["inventory"] as? String == fleet.name })
         #expect((run["runners"] as? [String])?.count == 2 && run["liveRunners"] as? Int == 1, "\(run)")
         let table = try await CommandRunner.run(["runs", "--control", fleet.url], in: fleet.directory)
         #expect(table.standardOutput.contains(" 2 (1 live) "), "\(table)")
-        let rescue = try await CommandRunner.run(fleet.apply(["--serve", "first", "--lease", "1s"]), in: fleet.directory)
+        let rescue = try await CommandRunner.run(
+            fleet.apply(["--serve", "first", "--lease", "1s"]), in: fleet.directory)
         #expect(rescue.status == 0, "\(rescue)")
         let waited = await waiting.wait()
         #expect(waited.status == 0, "\(waited)")
         let runID = try #require(ControlFleet.runID(in: waited.standardOutput), "\(waited)")
         #expect(
-            waited.standardError.contains("run \(runID) waits on wave 1 (first): 1 target no live runner serves: a-01 (a-01 was held by runner "),
+            waited.standardError.contains(
+                "run \(runID) waits on wave 1 (first): 1 target no live runner serves: a-01 (a-01 was held by runner "),
             "\(waited)")
         #expect(waited.standardError.contains("whose lease ran out"), "\(waited)")
-        #expect(waited.standardError.contains("Start a runner that serves them (--serve first), or end the run: tidemark stop \(runID) --control …"))
+        #expect(
+            waited.standardError.contains(
+                "Start a runner that serves them (--serve first), or end the run: tidemark stop \(runID) --control …"))
         #expect(!rescue.standardError.contains("no live runner serves"), "the rescue claims at once: \(rescue)")
         // Each runner says when it starts on a wave, and only on the waves it ran.
-        #expect(rescue.standardOutput.contains("wave 1/2: first (1 target)") && !rescue.standardOutput.contains("wave 2/2"), "\(rescue)")
-        #expect(waited.standardOutput.contains("wave 2/2: second (1 target)") && !waited.standardOutput.contains("wave 1/2"), "\(waited)")
+        #expect(
+            rescue.standardOutput.contains("wave 1/2: first (1 target)") && !rescue.standardOutput.contains("wave 2/2"),
+            "\(rescue)")
+        #expect(
+            waited.standardOutput.contains("wave 2/2: second (1 target)")
+                && !waited.standardOutput.contains("wave 1/2"), "\(waited)")
         for target in fleet.targets {
-            #expect(try fleet.history(target.schema, on: session) == ["forward 1", "forward 2", "forward 3", "forward 4"], "\(target.name)")
+            #expect(
+                try fleet.history(target.schema, on: session) == ["forward 1", "forward 2", "forward 3", "forward 4"],
+                "\(target.name)")
         }
     }
 
@@ -139,21 +172,30 @@ struct ManyRunnersTests {
         _ = await doomed.wait()
         try await fleet.waitUntilNoLiveRunner()
         let listed = try await CommandRunner.run(["runs", "--control", fleet.url, "--json"], in: fleet.directory)
-        let document = try #require(try JSONSerialization.jsonObject(with: Data(listed.standardOutput.utf8)) as? [String: Any], "\(listed)")
+        let document = try #require(
+            try JSONSerialization.jsonObject(with: Data(listed.standardOutput.utf8)) as? [String: Any], "\(listed)")
         let runID = try #require((document["runs"] as? [[String: Any]])?.first?["runID"] as? String, "\(listed)")
 
         let stop = try await CommandRunner.run(["stop", runID, "--control", fleet.url], in: fleet.directory)
         #expect(stop.status == 0, "\(stop)")
         #expect(stop.standardOutput.contains("no live runner is left to see it: "), "\(stop)")
         #expect(stop.standardOutput.contains(" nobody was running recorded skipped; the run is finished."), "\(stop)")
-        let report = try await CommandRunner.run(["report", runID, "--control", fleet.url, "--json"], in: fleet.directory)
-        let assembled = try #require(try JSONSerialization.jsonObject(with: Data(report.standardOutput.utf8)) as? [String: Any], "\(report)")
+        let report = try await CommandRunner.run(
+            ["report", runID, "--control", fleet.url, "--json"], in: fleet.directory)
+        let assembled = try #require(
+            try JSONSerialization.jsonObject(with: Data(report.standardOutput.utf8)) as? [String: Any], "\(report)")
         let outcomes = (assembled["targets"] as? [[String: Any]] ?? []).compactMap { $0["outcome"] as? String }
         #expect(outcomes.count == fleet.targets.count && outcomes.contains("skipped"), "\(outcomes)")
         let session = try fleet.session()
         defer { session.close() }
-        #expect(try session.query("SELECT state FROM tidemark_control.runs WHERE run_id = $1", [runID]).first?.first == "finished")
-        #expect(try session.query("SELECT count(*) FROM tidemark_control.events WHERE run_id = $1 AND event->>'event' = 'run.finished'", [runID]).first?.first == "1")
+        #expect(
+            try session.query("SELECT state FROM tidemark_control.runs WHERE run_id = $1", [runID]).first?.first
+                == "finished")
+        #expect(
+            try session.query(
+                "SELECT count(*) FROM tidemark_control.events WHERE run_id = $1 AND event->>'event' = 'run.finished'",
+                [runID]
+            ).first?.first == "1")
 
         // The run key is free again: the same command starts a new run (not the stopped one) and
         // converges. The killed runner's server session may still hold a target's lock for a
@@ -166,7 +208,9 @@ struct ManyRunnersTests {
         }
         #expect(again.status == 0, "\(again)")
         for target in fleet.targets {
-            #expect(try fleet.history(target.schema, on: session) == ["forward 1", "forward 2", "forward 3", "forward 4"], "\(target.name)")
+            #expect(
+                try fleet.history(target.schema, on: session) == ["forward 1", "forward 2", "forward 3", "forward 4"],
+                "\(target.name)")
         }
     }
 
@@ -182,7 +226,8 @@ struct ManyRunnersTests {
         #expect(old != recent && first.status == 0 && second.status == 0)
         let session = try fleet.session()
         defer { session.close() }
-        try session.query("UPDATE tidemark_control.runs SET finished_at = now() - interval '100 days' WHERE run_id = $1", [old])
+        try session.query(
+            "UPDATE tidemark_control.runs SET finished_at = now() - interval '100 days' WHERE run_id = $1", [old])
         // A run that is still running is kept, however old.
         try session.query(
             """
@@ -193,19 +238,27 @@ struct ManyRunnersTests {
         let bad = try await CommandRunner.run(["runs", "--control", fleet.url, "--prune", "90"], in: fleet.directory)
         #expect(bad.status == 2 && bad.standardError.contains("--prune 90: not a duration; use e.g. 90d"), "\(bad)")
 
-        let pruned = try await CommandRunner.run(["runs", "--control", fleet.url, "--prune", "90d"], in: fleet.directory)
+        let pruned = try await CommandRunner.run(
+            ["runs", "--control", fleet.url, "--prune", "90d"], in: fleet.directory)
         #expect(pruned.status == 0, "\(pruned)")
-        let oldEvents = 4  // run.started, two target.succeeded, run.finished
+        let oldEvents = 4 // run.started, two target.succeeded, run.finished
         #expect(
-            pruned.standardOutput.contains("pruned 1 run that finished more than 90d ago (2 targets, \(oldEvents) events); 2 runs kept."),
+            pruned.standardOutput.contains(
+                "pruned 1 run that finished more than 90d ago (2 targets, \(oldEvents) events); 2 runs kept."),
             "\(pruned)")
-        let left = try session.query("SELECT run_id FROM tidemark_control.runs ORDER BY run_id").compactMap { $0.first ?? nil }
+        let left = try session.query("SELECT run_id FROM tidemark_control.runs ORDER BY run_id").compactMap {
+            $0.first ?? nil
+        }
         #expect(Set(left) == [recent, "stale-running"])
         for table in ["targets", "runners", "events"] {
-            #expect(try session.query("SELECT count(*) FROM tidemark_control.\(table) WHERE run_id = $1", [old]).first?.first == "0", "\(table)")
+            #expect(
+                try session.query("SELECT count(*) FROM tidemark_control.\(table) WHERE run_id = $1", [old]).first?
+                    .first == "0", "\(table)")
         }
-        let again = try await CommandRunner.run(["runs", "--control", fleet.url, "--prune", "90d", "--json"], in: fleet.directory)
-        let document = try #require(try JSONSerialization.jsonObject(with: Data(again.standardOutput.utf8)) as? [String: Any], "\(again)")
+        let again = try await CommandRunner.run(
+            ["runs", "--control", fleet.url, "--prune", "90d", "--json"], in: fleet.directory)
+        let document = try #require(
+            try JSONSerialization.jsonObject(with: Data(again.standardOutput.utf8)) as? [String: Any], "\(again)")
         #expect(document["schema"] as? String == "tidemark.runs.prune/v1")
         #expect((document["pruned"] as? [String: Any])?["runs"] as? Int == 0)
     }
@@ -217,7 +270,9 @@ struct ManyRunnersTests {
         // a-02 already has t1: its version 1 fails.
         let broken = fleet.targets[1]
         let setup = try fleet.session()
-        try setup.execute("CREATE SCHEMA \(TestPostgres.quoted(broken.schema)); CREATE TABLE \(TestPostgres.quoted(broken.schema)).t1 (id int)")
+        try setup.execute(
+            "CREATE SCHEMA \(TestPostgres.quoted(broken.schema)); CREATE TABLE \(TestPostgres.quoted(broken.schema)).t1 (id int)"
+        )
         setup.close()
         let runners = try (0..<3).map { index in
             try CommandRunner.launch(fleet.apply(index == 0 ? ["--serve", "a-02"] : []), in: fleet.directory)
@@ -231,10 +286,13 @@ struct ManyRunnersTests {
         }
         #expect(try fleet.history(broken.schema, on: session).first == "failed forward 1")
         let runID = try #require(results.compactMap { ControlFleet.runID(in: $0.standardOutput) }.first)
-        let report = try await CommandRunner.run(["report", runID, "--control", fleet.url, "--json"], in: fleet.directory)
+        let report = try await CommandRunner.run(
+            ["report", runID, "--control", fleet.url, "--json"], in: fleet.directory)
         #expect(report.status == 1)
-        let document = try #require(try JSONSerialization.jsonObject(with: Data(report.standardOutput.utf8)) as? [String: Any])
-        for target in document["targets"] as? [[String: Any]] ?? [] where (target["target"] as? String ?? "").hasPrefix("b-") {
+        let document = try #require(
+            try JSONSerialization.jsonObject(with: Data(report.standardOutput.utf8)) as? [String: Any])
+        for target in document["targets"] as? [[String: Any]] ?? []
+        where (target["target"] as? String ?? "").hasPrefix("b-") {
             #expect(target["outcome"] as? String == "skipped")
         }
     }
@@ -246,7 +304,8 @@ struct ManyRunnersTests {
         let port = try HTTPTestReceiver.ClosedPort()
         defer { withExtendedLifetime(port) {} }
         let result = try await CommandRunner.run(
-            fleet.apply(control: "postgres://tidemark:hunter2@127.0.0.1:\(port.port)/control?connect_timeout=2"), in: fleet.directory)
+            fleet.apply(control: "postgres://tidemark:hunter2@127.0.0.1:\(port.port)/control?connect_timeout=2"),
+            in: fleet.directory)
         #expect(result.status == 2, "\(result)")
         #expect(result.standardError.contains("cannot reach the control database, so nothing ran"), "\(result)")
         #expect(!result.standardError.contains("hunter2"))
@@ -264,7 +323,8 @@ struct ManyRunnersTests {
         // Mid-run, whatever the machine's load: once the runner holds a claim.
         #expect(try await fleet.claimingRunner(among: [runner.processIdentifier]) != nil, "the runner never claimed")
         try TestPostgres.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'tm_control_\(fleet.name)'")
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'tm_control_\(fleet.name)'"
+        )
         let first = await runner.wait()
         #expect(first.status == 1, "\(first)")
         #expect(first.standardError.contains("lost the control database"), "\(first)")
@@ -272,7 +332,9 @@ struct ManyRunnersTests {
         #expect(again.status == 0, "\(again)")
         let session = try fleet.session()
         for target in fleet.targets {
-            #expect(try fleet.history(target.schema, on: session) == ["forward 1", "forward 2", "forward 3", "forward 4"], "\(target.name)")
+            #expect(
+                try fleet.history(target.schema, on: session) == ["forward 1", "forward 2", "forward 3", "forward 4"],
+                "\(target.name)")
         }
     }
 
@@ -283,7 +345,8 @@ struct ManyRunnersTests {
         defer { fleet.remove() }
         let first = try CommandRunner.launch(fleet.apply(), in: fleet.directory)
         // The run exists once its first runner holds a claim.
-        #expect(try await fleet.claimingRunner(among: [first.processIdentifier]) != nil, "the first runner never claimed")
+        #expect(
+            try await fleet.claimingRunner(among: [first.processIdentifier]) != nil, "the first runner never claimed")
         let idle = try await CommandRunner.run(fleet.apply(["--serve", "nowhere"]), in: fleet.directory)
         #expect(idle.status == 0, "\(idle)")
         #expect(idle.standardOutput.contains("serves no target of run"), "\(idle)")
@@ -294,7 +357,8 @@ struct ManyRunnersTests {
         #expect(done.status == 0, "\(done)")
         // The first runner may have finished meanwhile; then the changed plan starts a new run and is not refused.
         if differs.status == 2 {
-            #expect(differs.standardError.contains("V2__t2.sql is not the script the run was planned with"), "\(differs)")
+            #expect(
+                differs.standardError.contains("V2__t2.sql is not the script the run was planned with"), "\(differs)")
         }
     }
 
@@ -304,19 +368,26 @@ struct ManyRunnersTests {
         // holds a claim: on a loaded machine starting `runs` and `stop` takes seconds.
         let fleet = try ControlFleet(perWave: 4, stepSeconds: 0.5)
         defer { fleet.remove() }
-        let runners = try (0..<2).map { _ in try CommandRunner.launch(fleet.apply(["--lease", "1s"]), in: fleet.directory) }
-        #expect(try await fleet.claimingRunner(among: runners.map(\.processIdentifier)) != nil, "no runner ever claimed")
+        let runners = try (0..<2).map { _ in
+            try CommandRunner.launch(fleet.apply(["--lease", "1s"]), in: fleet.directory)
+        }
+        #expect(
+            try await fleet.claimingRunner(among: runners.map(\.processIdentifier)) != nil, "no runner ever claimed")
         let runs = try await CommandRunner.run(["runs", "--control", fleet.url, "--json"], in: fleet.directory)
-        let document = try #require(try JSONSerialization.jsonObject(with: Data(runs.standardOutput.utf8)) as? [String: Any])
-        let run = try #require((document["runs"] as? [[String: Any]] ?? []).first { $0["inventory"] as? String == fleet.name })
+        let document = try #require(
+            try JSONSerialization.jsonObject(with: Data(runs.standardOutput.utf8)) as? [String: Any])
+        let run = try #require(
+            (document["runs"] as? [[String: Any]] ?? []).first { $0["inventory"] as? String == fleet.name })
         let runID = try #require(run["runID"] as? String)
         let stop = try await CommandRunner.run(["stop", runID, "--control", fleet.url], in: fleet.directory)
         #expect(stop.status == 0, "\(stop)")
         var results: [CommandRunner.Result] = []
         for runner in runners { results.append(await runner.wait()) }
         for result in results { #expect(result.status == 130 || result.status == 0, "\(result)") }
-        let report = try await CommandRunner.run(["report", runID, "--control", fleet.url, "--json"], in: fleet.directory)
-        let assembled = try #require(try JSONSerialization.jsonObject(with: Data(report.standardOutput.utf8)) as? [String: Any])
+        let report = try await CommandRunner.run(
+            ["report", runID, "--control", fleet.url, "--json"], in: fleet.directory)
+        let assembled = try #require(
+            try JSONSerialization.jsonObject(with: Data(report.standardOutput.utf8)) as? [String: Any])
         let outcomes = (assembled["targets"] as? [[String: Any]] ?? []).compactMap { $0["outcome"] as? String }
         #expect(outcomes.count == fleet.targets.count)
         #expect(outcomes.contains("skipped"), "\(outcomes)")
@@ -340,10 +411,12 @@ struct RunnerInterruptTests {
         defer { fleet.remove() }
         let interrupted = try CommandRunner.launch(fleet.apply(["--lease", "1s"]), in: fleet.directory)
         // The second runner joins the run the first created (not one of its own).
-        #expect(try await fleet.claimingRunner(among: [interrupted.processIdentifier]) != nil, "the runner never claimed")
+        #expect(
+            try await fleet.claimingRunner(among: [interrupted.processIdentifier]) != nil, "the runner never claimed")
         let other = try CommandRunner.launch(fleet.apply(["--lease", "1s"]), in: fleet.directory)
         // Interrupted in the middle of a target, whatever the machine's load.
-        #expect(try await fleet.claimingRunner(among: [interrupted.processIdentifier]) != nil, "the runner never claimed")
+        #expect(
+            try await fleet.claimingRunner(among: [interrupted.processIdentifier]) != nil, "the runner never claimed")
         interrupted.send(SIGINT)
         let first = await interrupted.wait()
         let second = await other.wait()
@@ -351,7 +424,9 @@ struct RunnerInterruptTests {
         #expect(second.status == 0, "\(second)")
         let session = try fleet.session()
         for target in fleet.targets {
-            #expect(try fleet.history(target.schema, on: session) == ["forward 1", "forward 2", "forward 3", "forward 4"], "\(target.name)")
+            #expect(
+                try fleet.history(target.schema, on: session) == ["forward 1", "forward 2", "forward 3", "forward 4"],
+                "\(target.name)")
         }
     }
 

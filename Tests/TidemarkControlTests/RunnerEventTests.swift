@@ -7,8 +7,13 @@ import TidemarkCore
 @Suite struct RunnerEventTests {
     @Test func unchangedTargetIsConvergedOnlyWhenAnIncidentSinkMayResolveIt() {
         let outcome = TargetOutcome(
-            target: "shard-1", environment: "prod", action: .none, outcome: .unchanged, reason: "at the desired state", fromVersion: "2", toVersion: "2")
-        #expect(RunnerLoop.event(for: outcome, runID: "r1", inventory: "shop", tracksIncidents: true)?.kind == .targetConverged)
-        #expect(RunnerLoop.event(for: outcome, runID: "r1", inventory: "shop") == nil, "without an incident sink, nothing is stored")
+            target: "shard-1", environment: "prod", action: .none, outcome: .unchanged, reason: "at the desired state",
+            fromVersion: "2", toVersion: "2")
+        #expect(
+            RunnerLoop.event(for: outcome, runID: "r1", inventory: "shop", tracksIncidents: true)?.kind
+                == .targetConverged)
+        #expect(
+            RunnerLoop.event(for: outcome, runID: "r1", inventory: "shop") == nil,
+            "without an incident sink, nothing is stored")
     }
 }

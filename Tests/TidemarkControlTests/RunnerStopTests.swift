@@ -16,11 +16,13 @@ struct RunnerStopTests {
             let thread = Thread {
                 do {
                     let session = try PostgresSession(
-                        target: Target(name: "test", environment: "", connection: .url(url)), timeouts: .standard, logger: .silent)
+                        target: Target(name: "test", environment: "", connection: .url(url)), timeouts: .standard,
+                        logger: .silent)
                     defer { session.close() }
                     let deadline = ContinuousClock.now + .seconds(60)
                     while ContinuousClock.now < deadline {
-                        if try session.query("SELECT to_regclass('tidemark_control.runs') IS NOT NULL").first?.first == "t",
+                        if try session.query("SELECT to_regclass('tidemark_control.runs') IS NOT NULL").first?.first
+                            == "t",
                             try session.query(sql, parameters).first?.first == "t"
                         {
                             continuation.resume(returning: true)
@@ -44,7 +46,8 @@ struct RunnerStopTests {
         let session = try fleet.session()
         defer { session.close() }
         let rows = try session.query(
-            "UPDATE tidemark_control.runs SET stop_requested = true WHERE inventory = $1 AND state = 'running' RETURNING run_id", [fleet.name])
+            "UPDATE tidemark_control.runs SET stop_requested = true WHERE inventory = $1 AND state = 'running' RETURNING run_id",
+            [fleet.name])
         return try #require(rows.first?.first ?? nil, "the run had finished before the stop")
     }
 
@@ -71,26 +74,37 @@ struct RunnerStopTests {
         for (name, runner) in zip(["r1", "r2"], runners) {
             let result = await runner.wait()
             #expect(result.status == 130, "\(name): \(result)")
-            #expect(result.standardOutput.contains("as runner \(name)/\(runner.processIdentifier)-"), "\(name): \(result)")
-            let summary = try #require(result.standardOutput.split(separator: "\n").first { $0.hasPrefix("run \(runID): ") && $0.contains(" target") })
-            #expect(summary.hasSuffix("; stopped: running steps finished or rolled back, nothing new started"), "\(summary)")
+            #expect(
+                result.standardOutput.contains("as runner \(name)/\(runner.processIdentifier)-"), "\(name): \(result)")
+            let summary = try #require(
+                result.standardOutput.split(separator: "\n").first {
+                    $0.hasPrefix("run \(runID): ") && $0.contains(" target")
+                })
+            #expect(
+                summary.hasSuffix("; stopped: running steps finished or rolled back, nothing new started"), "\(summary)"
+            )
             #expect(result.standardOutput.contains("stopped by `tidemark stop \(runID)`"), "\(name): \(result)")
         }
         let runs = fleet.directory.appendingPathComponent(".tidemark/runs")
         let reports = try FileManager.default.contentsOfDirectory(atPath: runs.path).filter { $0.hasSuffix(".json") }
         #expect(reports.count == 2, "\(reports)")
         for file in reports {
-            let report = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: runs.appendingPathComponent(file))) as? [String: Any])
+            let report = try #require(
+                try JSONSerialization.jsonObject(with: Data(contentsOf: runs.appendingPathComponent(file)))
+                    as? [String: Any])
             #expect(report["interrupted"] as? Bool == true, "\(file)")
             #expect((report["runner"] as? String)?.hasPrefix("r") == true, "\(file)")
         }
         let both = try await CommandRunner.run(["report", runID], in: fleet.directory)
         #expect(both.status == 2, "\(both)")
-        #expect(both.standardError.contains("run \(runID) has no report of its own here but one from each of 2 runners: r1/"), "\(both)")
+        #expect(
+            both.standardError.contains(
+                "run \(runID) has no report of its own here but one from each of 2 runners: r1/"), "\(both)")
         #expect(both.standardError.contains("pick one with --runner NAME (or its runner id)"), "\(both)")
         let one = try await CommandRunner.run(["report", runID, "--runner", "r2", "--json"], in: fleet.directory)
         #expect(one.status == 130, "\(one)")
-        let picked = try #require(try JSONSerialization.jsonObject(with: Data(one.standardOutput.utf8)) as? [String: Any])
+        let picked = try #require(
+            try JSONSerialization.jsonObject(with: Data(one.standardOutput.utf8)) as? [String: Any])
         #expect((picked["runner"] as? String)?.hasPrefix("r2/") == true, "\(picked)")
     }
 
@@ -101,7 +115,9 @@ struct RunnerStopTests {
         defer { fleet.remove() }
         let broken = fleet.targets[1]
         let setup = try fleet.session()
-        try setup.execute("CREATE SCHEMA \(TestPostgres.quoted(broken.schema)); CREATE TABLE \(TestPostgres.quoted(broken.schema)).t1 (id int)")
+        try setup.execute(
+            "CREATE SCHEMA \(TestPostgres.quoted(broken.schema)); CREATE TABLE \(TestPostgres.quoted(broken.schema)).t1 (id int)"
+        )
         setup.close()
         let runner = try CommandRunner.launch(fleet.apply(), in: fleet.directory)
         #expect(
@@ -127,6 +143,8 @@ struct RunnerStopTests {
         #expect(result.standardOutput.contains(": created as runner pod-7/"), "\(result)")
         let bad = try await CommandRunner.run(fleet.apply(["--runner", "a/b"]), in: fleet.directory)
         #expect(bad.status == 2, "\(bad)")
-        #expect(bad.standardError.contains("--runner a/b: a runner name holds only letters, digits, '.', '_', '-' and '@'."), "\(bad)")
+        #expect(
+            bad.standardError.contains(
+                "--runner a/b: a runner name holds only letters, digits, '.', '_', '-' and '@'."), "\(bad)")
     }
 }

@@ -17,9 +17,13 @@ struct SharedWaveTests {
         defer { fleet.remove() }
         let broken = fleet.targets[1]
         let setup = try fleet.session()
-        try setup.execute("CREATE SCHEMA \(TestPostgres.quoted(broken.schema)); CREATE TABLE \(TestPostgres.quoted(broken.schema)).t1 (id int)")
+        try setup.execute(
+            "CREATE SCHEMA \(TestPostgres.quoted(broken.schema)); CREATE TABLE \(TestPostgres.quoted(broken.schema)).t1 (id int)"
+        )
         setup.close()
-        let selections = [["--serve", "a-02"], ["--serve", "a-01", "--serve", "second"], ["--serve", "a-03", "--serve", "second"]]
+        let selections = [
+            ["--serve", "a-02"], ["--serve", "a-01", "--serve", "second"], ["--serve", "a-03", "--serve", "second"],
+        ]
         let runners = try selections.map { try CommandRunner.launch(fleet.apply($0), in: fleet.directory) }
         var results: [CommandRunner.Result] = []
         for runner in runners { results.append(await runner.wait()) }
@@ -44,16 +48,21 @@ struct SharedWaveTests {
         defer { fleet.remove() }
         let broken = fleet.targets[1]
         let setup = try fleet.session()
-        try setup.execute("CREATE SCHEMA \(TestPostgres.quoted(broken.schema)); CREATE TABLE \(TestPostgres.quoted(broken.schema)).t1 (id int)")
+        try setup.execute(
+            "CREATE SCHEMA \(TestPostgres.quoted(broken.schema)); CREATE TABLE \(TestPostgres.quoted(broken.schema)).t1 (id int)"
+        )
         setup.close()
         let failing = try await CommandRunner.run(fleet.apply(["--serve", "a-02"]), in: fleet.directory)
         #expect(failing.status == 1, "\(failing)")
-        let rest = try await CommandRunner.run(fleet.apply(["--serve", "a-01", "--serve", "second"]), in: fleet.directory)
+        let rest = try await CommandRunner.run(
+            fleet.apply(["--serve", "a-01", "--serve", "second"]), in: fleet.directory)
         #expect(rest.status == 0, "\(rest)")
         let session = try fleet.session()
         defer { session.close() }
         for target in fleet.targets where target.name.hasPrefix("b-") {
-            #expect(try fleet.history(target.schema, on: session) == ["forward 1", "forward 2", "forward 3", "forward 4"], "\(target.name)")
+            #expect(
+                try fleet.history(target.schema, on: session) == ["forward 1", "forward 2", "forward 3", "forward 4"],
+                "\(target.name)")
         }
     }
 
@@ -63,7 +72,9 @@ struct SharedWaveTests {
     @Test func anEnvironmentsConcurrencyHoldsAcrossRunners() async throws {
         let fleet = try ControlFleet(perWave: 8, stepSeconds: 0.15, firstConcurrency: 2)
         defer { fleet.remove() }
-        let runners = try (0..<3).map { _ in try CommandRunner.launch(fleet.apply(["--concurrency", "4"]), in: fleet.directory) }
+        let runners = try (0..<3).map { _ in
+            try CommandRunner.launch(fleet.apply(["--concurrency", "4"]), in: fleet.directory)
+        }
         var results: [CommandRunner.Result] = []
         for runner in runners { results.append(await runner.wait()) }
         for result in results { #expect(result.status == 0, "\(result)") }
@@ -85,12 +96,15 @@ struct SharedWaveTests {
         let broken = fleet.targets[1]
         let session = try fleet.session()
         defer { session.close() }
-        try session.execute("CREATE SCHEMA \(TestPostgres.quoted(broken.schema)); CREATE TABLE \(TestPostgres.quoted(broken.schema)).t1 (id int)")
+        try session.execute(
+            "CREATE SCHEMA \(TestPostgres.quoted(broken.schema)); CREATE TABLE \(TestPostgres.quoted(broken.schema)).t1 (id int)"
+        )
         // A runner serving nothing opens the run and leaves it to others.
         let opener = try await CommandRunner.run(fleet.apply(["--serve", "nowhere"]), in: fleet.directory)
         #expect(opener.status == 0, "\(opener)")
         let runID = try #require(ControlFleet.runID(in: opener.standardOutput), "\(opener)")
-        let budgets = try session.query("SELECT environment, max_failures FROM tidemark_control.waves WHERE run_id = $1 ORDER BY wave", [runID])
+        let budgets = try session.query(
+            "SELECT environment, max_failures FROM tidemark_control.waves WHERE run_id = $1 ORDER BY wave", [runID])
         #expect(budgets.map { "\($0[0] ?? "") \($0[1] ?? "null")" } == ["first 0", "second 0"])
 
         // As version 3 of the control schema stored it: no wave rows, no budget outside prod.
@@ -98,10 +112,14 @@ struct SharedWaveTests {
         try session.query("UPDATE tidemark_control.targets SET max_failures = NULL WHERE run_id = $1", [runID])
         let runner = try await CommandRunner.run(fleet.apply(["--run-id", runID]), in: fleet.directory)
         #expect(runner.status == 1, "a-02 failed: \(runner)")
-        let said = (runner.standardOutput + runner.standardError).components(separatedBy: "was opened by an older Tidemark").count - 1
+        let said =
+            (runner.standardOutput + runner.standardError).components(separatedBy: "was opened by an older Tidemark")
+            .count - 1
         #expect(said == 1, "\(runner)")
         for target in fleet.targets where target.name.hasPrefix("b-") {
-            #expect(try fleet.history(target.schema, on: session) == ["forward 1", "forward 2", "forward 3", "forward 4"], "\(target.name)")
+            #expect(
+                try fleet.history(target.schema, on: session) == ["forward 1", "forward 2", "forward 3", "forward 4"],
+                "\(target.name)")
         }
     }
 }

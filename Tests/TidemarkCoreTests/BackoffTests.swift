@@ -16,9 +16,11 @@ import TidemarkCore
 
     @Test func ceilingDoublesFromTheInitialDelayUpToTheMaximum() {
         let backoff = Backoff(initial: .milliseconds(200), maximum: .seconds(5))
-        #expect((1...7).map { backoff.ceiling(beforeRetry: $0) } == [
-            .milliseconds(200), .milliseconds(400), .milliseconds(800), .milliseconds(1600), .milliseconds(3200), .seconds(5), .seconds(5),
-        ])
+        #expect(
+            (1...7).map { backoff.ceiling(beforeRetry: $0) } == [
+                .milliseconds(200), .milliseconds(400), .milliseconds(800), .milliseconds(1600), .milliseconds(3200),
+                .seconds(5), .seconds(5),
+            ])
         #expect(backoff.ceiling(beforeRetry: 0) == .milliseconds(200), "a retry number below 1 is the first")
         #expect(backoff.ceiling(beforeRetry: 10_000) == .seconds(5), "no overflow far past the cap")
     }
@@ -39,8 +41,9 @@ import TidemarkCore
         var second = SeededGenerator(state: 42)
         let delays = (1...5).map { backoff.delay(beforeRetry: $0, using: &first) }
         #expect(delays == (1...5).map { backoff.delay(beforeRetry: $0, using: &second) })
-        #expect(zip(delays, 1...5).allSatisfy { delay, retry in
-            delay >= backoff.ceiling(beforeRetry: retry) / 2 && delay <= backoff.ceiling(beforeRetry: retry)
-        })
+        #expect(
+            zip(delays, 1...5).allSatisfy { delay, retry in
+                delay >= backoff.ceiling(beforeRetry: retry) / 2 && delay <= backoff.ceiling(beforeRetry: retry)
+            })
     }
 }

@@ -9,8 +9,12 @@ import TidemarkCore
         try #require(ISO8601DateFormatter().date(from: text), "\(text)")
     }
 
-    static func window(_ days: [Int] = Array(1...7), _ from: String, _ to: String, _ zone: String = "Europe/Berlin") throws -> ChangeWindow {
-        ChangeWindow(days: days, from: try #require(TimeOfDay(parsing: from)), to: try #require(TimeOfDay(parsing: to)), timeZone: zone)
+    static func window(_ days: [Int] = Array(1...7), _ from: String, _ to: String, _ zone: String = "Europe/Berlin")
+        throws -> ChangeWindow
+    {
+        ChangeWindow(
+            days: days, from: try #require(TimeOfDay(parsing: from)), to: try #require(TimeOfDay(parsing: to)),
+            timeZone: zone)
     }
 
     @Test func aWindowInsideOneDayIsOpenBetweenItsTimesInItsZone() throws {
@@ -31,8 +35,12 @@ import TidemarkCore
         // fri 22:00-02:00 UTC: open Friday 22:00 to Saturday 02:00, not Friday 00:00-02:00.
         let schedule = ChangeSchedule(windows: [try Self.window([6], "22:00", "02:00", "UTC")])
         #expect(schedule.deferral(at: try Self.instant("2026-12-11T23:00:00Z")) == nil, "Friday 23:00")
-        #expect(schedule.deferral(at: try Self.instant("2026-12-12T01:30:00Z")) == nil, "Saturday 01:30, in Friday's window")
-        #expect(schedule.deferral(at: try Self.instant("2026-12-11T01:30:00Z")) != nil, "Friday 01:30 belongs to Thursday, which has none")
+        #expect(
+            schedule.deferral(at: try Self.instant("2026-12-12T01:30:00Z")) == nil, "Saturday 01:30, in Friday's window"
+        )
+        #expect(
+            schedule.deferral(at: try Self.instant("2026-12-11T01:30:00Z")) != nil,
+            "Friday 01:30 belongs to Thursday, which has none")
         #expect(schedule.deferral(at: try Self.instant("2026-12-12T02:00:00Z")) != nil)
     }
 
@@ -58,17 +66,21 @@ import TidemarkCore
 
     @Test func aFreezeDefersInsideAnOpenWindowUntilTheFirstWindowAfterIt() throws {
         let freeze = ChangeFreeze(
-            from: try #require(CalendarDay(parsing: "2026-12-20")), to: try #require(CalendarDay(parsing: "2027-01-04")), reason: "year-end",
+            from: try #require(CalendarDay(parsing: "2026-12-20")),
+            to: try #require(CalendarDay(parsing: "2027-01-04")), reason: "year-end",
             timeZone: "Europe/Berlin")
         let schedule = ChangeSchedule(windows: [try Self.window([2, 3, 4, 5], "02:00", "05:00")], freezes: [freeze])
-        let frozen = try #require(schedule.deferral(at: try Self.instant("2026-12-22T02:00:00Z")), "a Tuesday inside the window")
+        let frozen = try #require(
+            schedule.deferral(at: try Self.instant("2026-12-22T02:00:00Z")), "a Tuesday inside the window")
         #expect(frozen.cause == .frozen(freeze: "2026-12-20..2027-01-04 (year-end)"))
         // The freeze ends at Tuesday 2027-01-05 00:00 Berlin; the window opens at 02:00.
         #expect(frozen.until == (try Self.instant("2027-01-05T01:00:00Z")))
         #expect(schedule.deferral(at: try Self.instant("2026-12-15T02:00:00Z")) == nil)
         // Freezes alone (no windows): writes start when the freeze ends.
         let onlyFrozen = ChangeSchedule(freezes: [freeze])
-        #expect(onlyFrozen.deferral(at: try Self.instant("2026-12-25T12:00:00Z"))?.until == (try Self.instant("2027-01-04T23:00:00Z")))
+        #expect(
+            onlyFrozen.deferral(at: try Self.instant("2026-12-25T12:00:00Z"))?.until
+                == (try Self.instant("2027-01-04T23:00:00Z")))
         #expect(onlyFrozen.deferral(at: try Self.instant("2027-01-04T23:00:00Z")) == nil)
     }
 }

@@ -15,7 +15,9 @@ import TidemarkCore
         #expect(DurationText.parse(" 2s ") == .seconds(2), "surrounding spaces, as an environment variable may carry")
     }
 
-    @Test(arguments: ["", "5", "1.5", "1.5m", "10 s", "30s1m", "1s1s", "5x", "s", "-1s", "5S", "99999999999999h", "12h1d", "1D"])
+    @Test(arguments: [
+        "", "5", "1.5", "1.5m", "10 s", "30s1m", "1s1s", "5x", "s", "-1s", "5S", "99999999999999h", "12h1d", "1D",
+    ])
     func refusesEverythingElse(_ text: String) {
         #expect(DurationText.parse(text) == nil)
     }

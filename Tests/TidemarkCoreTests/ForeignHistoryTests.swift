@@ -5,10 +5,15 @@ import TidemarkCore
 @Suite struct ForeignHistoryTests {
     let plan = ["1", "2", "3", "4", "5"].compactMap { Version(numeric: $0) }
 
-    func versions(_ history: ForeignHistory) -> [String] { history.inEffect.map { "\($0.version) \($0.evidence.rawValue)" } }
+    func versions(_ history: ForeignHistory) -> [String] {
+        history.inEffect.map { "\($0.version) \($0.evidence.rawValue)" }
+    }
 
     /// A Flyway row: installed_rank, version, description, type, script, checksum, success.
-    func flyway(_ rank: Int, _ version: String?, _ type: String, _ script: String, _ checksum: Int32? = nil, success: String = "t") -> [String?] {
+    func flyway(
+        _ rank: Int, _ version: String?, _ type: String, _ script: String, _ checksum: Int32? = nil,
+        success: String = "t"
+    ) -> [String?] {
         [String(rank), version, script, type, script, checksum.map(String.init), success]
     }
 
@@ -19,14 +24,17 @@ import TidemarkCore
     }
 
     @Test func golangMigrateDirtyIsAProblemOnBothDatabases() {
-        #expect(ForeignHistory.read(.golangMigrate, rows: [["4", "t"]], planVersions: plan).problem == .dirty(version: "4"))
+        #expect(
+            ForeignHistory.read(.golangMigrate, rows: [["4", "t"]], planVersions: plan).problem == .dirty(version: "4"))
         // SQLite's golang-migrate driver stores the bool as 1.
-        #expect(ForeignHistory.read(.golangMigrate, rows: [["4", "1"]], planVersions: plan).problem == .dirty(version: "4"))
+        #expect(
+            ForeignHistory.read(.golangMigrate, rows: [["4", "1"]], planVersions: plan).problem == .dirty(version: "4"))
         #expect(ForeignHistory.read(.golangMigrate, rows: [], planVersions: plan).inEffect.isEmpty)
     }
 
     @Test func dieselRowsAreTheVersionsInEffect() {
-        let history = ForeignHistory.read(.diesel, rows: [["20190227170003", "2019-02-27 17:00:03"], ["00000000000000", nil]], planVersions: [])
+        let history = ForeignHistory.read(
+            .diesel, rows: [["20190227170003", "2019-02-27 17:00:03"], ["00000000000000", nil]], planVersions: [])
         #expect(versions(history) == ["00000000000000 recorded", "20190227170003 recorded"])
         #expect(ForeignHistory.read(.diesel, rows: [[nil, nil]], planVersions: []).problem != nil)
     }
@@ -52,13 +60,17 @@ import TidemarkCore
 
     @Test func flywayFailedRowIsAProblem() {
         let rows = [flyway(1, "1", "SQL", "V1__one.sql", 1), flyway(2, "2", "SQL", "V2__two.sql", 2, success: "f")]
-        #expect(ForeignHistory.read(.flyway, rows: rows, planVersions: plan).problem == .failed(version: "2", script: "V2__two.sql"))
+        #expect(
+            ForeignHistory.read(.flyway, rows: rows, planVersions: plan).problem
+                == .failed(version: "2", script: "V2__two.sql"))
     }
 
     @Test func fingerprintWithoutAForeignTableDropsItsLines() {
         var builder = SchemaFingerprintBuilder()
         builder.table("person", columns: [(name: "id", definition: "integer")])
-        builder.table("schema_migrations", columns: [(name: "version", definition: "bigint"), (name: "dirty", definition: "boolean")])
+        builder.table(
+            "schema_migrations",
+            columns: [(name: "version", definition: "bigint"), (name: "dirty", definition: "boolean")])
         builder.add("constraint", "schema_migrations.schema_migrations_pkey", "PRIMARY KEY (version)")
         builder.add("index", "schema_migrations_extra.x", "")
         var expected = SchemaFingerprintBuilder()
@@ -73,7 +85,10 @@ import TidemarkCore
     @Test func changesAreInEffectInDeployOrderWithTheirHashes() {
         let rows: [[String?]] = [
             ["9c3f", "flips", "flipr", "2026-11-29 19:56:13.100", "aa11"],
-            ["e350b6d59f0f07f9462c4eb5ec4ce615a87ac4f0", "users", "flipr", "2026-11-29 19:56:12.897", "b5c0b2f29554b2a5e7d53b9fd63010d89e03777b"],
+            [
+                "e350b6d59f0f07f9462c4eb5ec4ce615a87ac4f0", "users", "flipr", "2026-11-29 19:56:12.897",
+                "b5c0b2f29554b2a5e7d53b9fd63010d89e03777b",
+            ],
         ]
         let history = ForeignHistory.read(.sqitch, rows: rows, planVersions: [])
         #expect(history.problem == nil)

@@ -11,7 +11,8 @@ import TidemarkCore
         name: "shop", file: "inventories/shop.yaml", planDirectory: "plans/shop", order: ["prod", "staging", "gone"],
         environments: [
             Environment(name: "dev", tier: .dev, targets: [target("dev-1", "dev")]),
-            Environment(name: "staging", tier: .staging, targets: [target("stage-1", "staging"), target("stage-2", "staging")]),
+            Environment(
+                name: "staging", tier: .staging, targets: [target("stage-1", "staging"), target("stage-2", "staging")]),
             Environment(name: "prod", tier: .prod, targets: [target("prod-1", "prod"), target("prod-2", "prod")]),
             Environment(name: "eu-new", tier: .test, targets: [target("eu-1", "eu-new")]),
         ])

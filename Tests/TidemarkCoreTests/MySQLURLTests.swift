@@ -4,7 +4,10 @@ import TidemarkCore
 /// The one grammar of `mysql://` and `mariadb://` URLs (docs/mysql.md).
 @Suite struct MySQLURLTests {
     @Test func everyPartIsReadAndPercentDecoded() throws {
-        let url = try MySQLURL(parsing: "mysql://app%40eu:p%40ss%2Fw%3Frd@db.example.com:3307/tenant%2D42?socket=%2Frun%2Fmysqld.sock&ssl-mode=verify_identity&charset=utf8mb4")
+        let url = try MySQLURL(
+            parsing:
+                "mysql://app%40eu:p%40ss%2Fw%3Frd@db.example.com:3307/tenant%2D42?socket=%2Frun%2Fmysqld.sock&ssl-mode=verify_identity&charset=utf8mb4"
+        )
         #expect(url.scheme == "mysql")
         #expect(url.user == "app@eu")
         #expect(url.password == "p@ss/w?rd")
@@ -51,7 +54,10 @@ import TidemarkCore
         ("mysql://h:x/d", "port 'x'"),
         ("mysql://h/a/b", "more than a database"),
         ("mysql://h/d?sslmode=REQUIRED", "parameter 'sslmode' is unknown"),
-        ("mysql://h/d?ssl-mode=ON", "ssl-mode 'ON' is not one of DISABLED, PREFERRED, REQUIRED, VERIFY_CA, VERIFY_IDENTITY"),
+        (
+            "mysql://h/d?ssl-mode=ON",
+            "ssl-mode 'ON' is not one of DISABLED, PREFERRED, REQUIRED, VERIFY_CA, VERIFY_IDENTITY"
+        ),
         ("mysql://h/d?ssl-mode=REQUIRED&ssl-mode=DISABLED", "sets the parameter ssl-mode twice"),
         ("mysql://h/d?socket", "has no value"),
         ("mysql://h/d?charset=utf8;drop", "charset 'utf8;drop'"),
@@ -69,7 +75,8 @@ import TidemarkCore
     /// A password with an unencoded '/', '?', '@' or '%' ends the authority early or breaks the
     /// decoding: the error says so without quoting any of it.
     @Test(arguments: [
-        "mysql://app:s3cr/et@db/app", "mysql://app:s3cr?et@db/app", "mysql://app:s3cr%et@db/app", "mysql://app:s3cr%zzet@db:x/app",
+        "mysql://app:s3cr/et@db/app", "mysql://app:s3cr?et@db/app", "mysql://app:s3cr%et@db/app",
+        "mysql://app:s3cr%zzet@db:x/app",
     ])
     func errorsNeverEchoThePassword(url: String) {
         #expect {
@@ -90,7 +97,9 @@ import TidemarkCore
 
     @Test func printedURLsAreRedacted() {
         #expect(Redaction.redactConnectionString("mysql://app:hunter2@db:3306/app") == "mysql://app:***@db:3306/app")
-        #expect(Redaction.redactConnectionString("mariadb://app:hunter2@db/app?ssl-mode=REQUIRED") == "mariadb://app:***@db/app?ssl-mode=REQUIRED")
+        #expect(
+            Redaction.redactConnectionString("mariadb://app:hunter2@db/app?ssl-mode=REQUIRED")
+                == "mariadb://app:***@db/app?ssl-mode=REQUIRED")
     }
 
     @Test func connectionLocationKnowsBothSchemes() {

@@ -11,25 +11,35 @@ import TidemarkCore
     }
 
     static let cases: [Case] = [
-        Case(connection: "postgres://app:s3cret@db.internal:5432/shop", redacted: "postgres://app:***@db.internal:5432/shop"),
-        Case(connection: "postgresql://app:s3cret@db/shop?sslmode=require", redacted: "postgresql://app:***@db/shop?sslmode=require"),
+        Case(
+            connection: "postgres://app:s3cret@db.internal:5432/shop",
+            redacted: "postgres://app:***@db.internal:5432/shop"),
+        Case(
+            connection: "postgresql://app:s3cret@db/shop?sslmode=require",
+            redacted: "postgresql://app:***@db/shop?sslmode=require"),
         // An `@` in the password: the last `@` of the authority ends it.
         Case(connection: "postgres://app:p@ss@db/shop", redacted: "postgres://app:***@db/shop"),
         Case(connection: "postgres://app:s3cret@", redacted: "postgres://app:***@"),
         Case(
             connection: "postgres://db/shop?sslmode=require&password=s3cret&application_name=tm",
             redacted: "postgres://db/shop?sslmode=require&password=***&application_name=tm"),
-        Case(connection: "host=db port=5432 password=s3cret dbname=shop", redacted: "host=db port=5432 password=*** dbname=shop"),
+        Case(
+            connection: "host=db port=5432 password=s3cret dbname=shop",
+            redacted: "host=db port=5432 password=*** dbname=shop"),
         Case(connection: "password=s3cret", redacted: "password=***"),
-        Case(connection: "host=a password=one host=b password=two", redacted: "host=a password=*** host=b password=***"),
+        Case(
+            connection: "host=a password=one host=b password=two", redacted: "host=a password=*** host=b password=***"),
         // Quoted conninfo values, with spaces and escaped quotes, lose all of the password.
-        Case(connection: "host=db password='s3cret and more' dbname=shop", redacted: "host=db password=*** dbname=shop"),
+        Case(
+            connection: "host=db password='s3cret and more' dbname=shop", redacted: "host=db password=*** dbname=shop"),
         Case(connection: "password='s3cret\\'s' user=app", redacted: "password=*** user=app"),
         // Spaces around `=` are allowed in conninfo.
         Case(connection: "host=db password = s3cret dbname=shop", redacted: "host=db password = *** dbname=shop"),
         Case(connection: "PGPASSWORD=s3cret pg_dump", redacted: "PGPASSWORD=*** pg_dump"),
         // A URI quoted inside a sentence ends at the quote.
-        Case(connection: "cannot reach 'postgres://app:s3cret@db/shop': refused", redacted: "cannot reach 'postgres://app:***@db/shop': refused"),
+        Case(
+            connection: "cannot reach 'postgres://app:s3cret@db/shop': refused",
+            redacted: "cannot reach 'postgres://app:***@db/shop': refused"),
         // Nothing secret: unchanged.
         Case(connection: "postgres://app@db/shop", redacted: "postgres://app@db/shop"),
         Case(connection: "postgres://db:5432/shop", redacted: "postgres://db:5432/shop"),
@@ -71,8 +81,12 @@ import TidemarkCore
             }
         }
         // What is not secret stays readable in the usual forms.
-        #expect(Redaction.redactConnectionString("postgres://app:\(encoded)@db.internal:5432/shop") == "postgres://app:***@db.internal:5432/shop")
-        #expect(Redaction.redactConnectionString("host=db password='\(conninfo)' dbname=shop") == "host=db password=*** dbname=shop")
+        #expect(
+            Redaction.redactConnectionString("postgres://app:\(encoded)@db.internal:5432/shop")
+                == "postgres://app:***@db.internal:5432/shop")
+        #expect(
+            Redaction.redactConnectionString("host=db password='\(conninfo)' dbname=shop")
+                == "host=db password=*** dbname=shop")
     }
 
     @Test func conninfoValuesEndWhereLibpqEndsThem() {
@@ -80,7 +94,9 @@ import TidemarkCore
         #expect(Redaction.redactConnectionString("password=a&b user=app") == "password=*** user=app")
         #expect(Redaction.redactConnectionString("password=a\\ b user=app") == "password=*** user=app")
         // A URI query value ends at `&`.
-        #expect(Redaction.redactConnectionString("postgres://h/db?password=a b&user=app") == "postgres://h/db?password=***&user=app")
+        #expect(
+            Redaction.redactConnectionString("postgres://h/db?password=a b&user=app")
+                == "postgres://h/db?password=***&user=app")
     }
 
     @Test func targetLocationNeverShowsThePassword() {
@@ -91,9 +107,13 @@ import TidemarkCore
     }
 
     @Test func eventTextLosesEveryPasswordItQuotes() {
-        let error = "cannot connect to postgres://app:one@a/db\nthen tried host=b password=two\tand postgres://x:three@c/db"
+        let error =
+            "cannot connect to postgres://app:one@a/db\nthen tried host=b password=two\tand postgres://x:three@c/db"
         let event = Event(kind: .targetFailed, runID: "r", inventory: "shop", error: error, reason: "password=four")
-        #expect(event.error == "cannot connect to postgres://app:***@a/db\nthen tried host=b password=***\tand postgres://x:***@c/db")
+        #expect(
+            event.error
+                == "cannot connect to postgres://app:***@a/db\nthen tried host=b password=***\tand postgres://x:***@c/db"
+        )
         #expect(event.reason == "password=***")
     }
 

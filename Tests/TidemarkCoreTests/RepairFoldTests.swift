@@ -4,13 +4,19 @@ import TidemarkCore
 
 /// `repair` rows in the fold, the diagnosis of a dirty step, statement progress and the repair hint.
 @Suite struct RepairFoldTests {
-    func row(_ id: Int64, _ kind: StepKind, _ version: String, success: Bool = true, transactional: Bool = true, description: String? = nil)
+    func row(
+        _ id: Int64, _ kind: StepKind, _ version: String, success: Bool = true, transactional: Bool = true,
+        description: String? = nil
+    )
         -> HistoryEntry
     {
         HistoryEntry(
-            id: id, version: version, description: description ?? "v\(version)", kind: kind, script: kind == .repair ? "" : "V\(version).sql",
-            checksum: "c\(version)", runID: "run", appliedBy: "test", startedAt: Date(timeIntervalSince1970: TimeInterval(id)),
-            finishedAt: Date(timeIntervalSince1970: TimeInterval(id)), executionMS: 1, success: success, transactional: transactional)
+            id: id, version: version, description: description ?? "v\(version)", kind: kind,
+            script: kind == .repair ? "" : "V\(version).sql",
+            checksum: "c\(version)", runID: "run", appliedBy: "test",
+            startedAt: Date(timeIntervalSince1970: TimeInterval(id)),
+            finishedAt: Date(timeIntervalSince1970: TimeInterval(id)), executionMS: 1, success: success,
+            transactional: transactional)
     }
 
     func dirtyAt2() -> [HistoryEntry] {
@@ -18,7 +24,10 @@ import TidemarkCore
     }
 
     @Test func rolledBackRepairEndsDirtinessWithTheVersionNotApplied() {
-        let history = dirtyAt2() + [row(3, .repair, "2", description: RepairResolution.rolledBack.rowDescription("marked by hand"))]
+        let history =
+            dirtyAt2() + [
+                row(3, .repair, "2", description: RepairResolution.rolledBack.rowDescription("marked by hand"))
+            ]
         let state = TargetState(history: history)
         #expect(!state.isDirty)
         #expect(state.applied.map(\.version) == ["1"])
@@ -30,7 +39,9 @@ import TidemarkCore
         let state = TargetState(history: history)
         #expect(!state.isDirty)
         #expect(state.applied.map(\.version) == ["1", "2"])
-        #expect(state.applied.last?.kind == .forward && state.applied.last?.checksum == "c2" && state.applied.last?.entryID == 3)
+        #expect(
+            state.applied.last?.kind == .forward && state.applied.last?.checksum == "c2"
+                && state.applied.last?.entryID == 3)
     }
 
     @Test func resolvedRepairOfAFailedUndoTakesTheVersionOut() {
@@ -65,7 +76,9 @@ import TidemarkCore
     // MARK: Diagnosis
 
     let v1 = SchemaFingerprint(lines: ["table orders", "column orders.id: integer"])
-    let v2 = SchemaFingerprint(lines: ["table orders", "column orders.id: integer", "index orders.orders_code_key: CREATE UNIQUE INDEX"])
+    let v2 = SchemaFingerprint(lines: [
+        "table orders", "column orders.id: integer", "index orders.orders_code_key: CREATE UNIQUE INDEX",
+    ])
 
     func recorded(_ version: String) -> SchemaFingerprint? { ["1": v1, "2": v2][version] }
 
@@ -98,7 +111,8 @@ import TidemarkCore
     }
 
     @Test func noVersionBeforeMeansTheEmptySchema() {
-        let diagnosis = DirtyDiagnosis.judge(live: SchemaFingerprint(lines: []), before: nil, after: "1", recorded: recorded)
+        let diagnosis = DirtyDiagnosis.judge(
+            live: SchemaFingerprint(lines: []), before: nil, after: "1", recorded: recorded)
         #expect(diagnosis.verdict == .equalsBefore)
     }
 
@@ -106,16 +120,25 @@ import TidemarkCore
         let forward = TargetState(history: dirtyAt2())
         let failedForward = row(2, .forward, "2", success: false, transactional: false)
         #expect(DirtyDiagnosis.bounds(of: failedForward, state: forward, style: .numeric) == ("1", "2"))
-        let undoHistory = [row(1, .forward, "1"), row(2, .forward, "2"), row(3, .undo, "2", success: false, transactional: false)]
+        let undoHistory = [
+            row(1, .forward, "1"), row(2, .forward, "2"), row(3, .undo, "2", success: false, transactional: false),
+        ]
         let failedUndo = row(3, .undo, "2", success: false, transactional: false)
-        #expect(DirtyDiagnosis.bounds(of: failedUndo, state: TargetState(history: undoHistory), style: .numeric) == ("2", "1"))
+        #expect(
+            DirtyDiagnosis.bounds(of: failedUndo, state: TargetState(history: undoHistory), style: .numeric) == (
+                "2", "1"
+            ))
     }
 
     @Test func invalidIndexesAreReadFromTheFingerprint() {
-        let print = SchemaFingerprint(lines: ["index orders.orders_code_key: CREATE UNIQUE INDEX orders_code_key ON orders USING btree (code) INVALID"])
+        let print = SchemaFingerprint(lines: [
+            "index orders.orders_code_key: CREATE UNIQUE INDEX orders_code_key ON orders USING btree (code) INVALID"
+        ])
         #expect(
             InvalidIndex.found(in: print, schema: "app") == [
-                InvalidIndex(table: "orders", name: "orders_code_key", dropStatement: "DROP INDEX CONCURRENTLY IF EXISTS \"app\".\"orders_code_key\";")
+                InvalidIndex(
+                    table: "orders", name: "orders_code_key",
+                    dropStatement: "DROP INDEX CONCURRENTLY IF EXISTS \"app\".\"orders_code_key\";")
             ])
         #expect(InvalidIndex.found(in: v2, schema: "app").isEmpty)
     }
@@ -130,7 +153,11 @@ import TidemarkCore
     }
 
     @Test func repairHintQuotesWhatTheShellWouldSplit() {
-        #expect(RepairHint.command(inventoryFile: "inventories/demo.yaml", target: "dev") == "tidemark repair -i inventories/demo.yaml --target dev")
-        #expect(RepairHint.command(inventoryFile: "my fleet.yaml", target: "it's") == "tidemark repair -i 'my fleet.yaml' --target 'it'\\''s'")
+        #expect(
+            RepairHint.command(inventoryFile: "inventories/demo.yaml", target: "dev")
+                == "tidemark repair -i inventories/demo.yaml --target dev")
+        #expect(
+            RepairHint.command(inventoryFile: "my fleet.yaml", target: "it's")
+                == "tidemark repair -i 'my fleet.yaml' --target 'it'\\''s'")
     }
 }

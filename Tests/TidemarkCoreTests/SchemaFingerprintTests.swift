@@ -12,7 +12,8 @@ import TidemarkCore
         let fingerprint = Self.fingerprint { builder in
             builder.table("accounts", columns: [("id", "integer"), ("name", "text"), ("email", "text")])
             builder.table("empty", columns: [])
-            builder.add("index", "accounts.accounts_email_key", "CREATE UNIQUE INDEX accounts_email_key ON accounts (email)")
+            builder.add(
+                "index", "accounts.accounts_email_key", "CREATE UNIQUE INDEX accounts_email_key ON accounts (email)")
         }
         #expect(fingerprint.columnsByTable == ["accounts": ["id", "name", "email"], "empty": []])
     }

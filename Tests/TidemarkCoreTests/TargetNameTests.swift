@@ -4,13 +4,16 @@ import TidemarkCore
 
 /// Target names become file names: only names that are exactly one safe path component.
 @Suite struct TargetNameTests {
-    @Test(arguments: ["a", "shard-001", "tenant_42", "db.eu-1", "app@eu+1", "_x", "9", "a..b", String(repeating: "a", count: 128)])
+    @Test(arguments: [
+        "a", "shard-001", "tenant_42", "db.eu-1", "app@eu+1", "_x", "9", "a..b", String(repeating: "a", count: 128),
+    ])
     func acceptsNamesThatAreOnePathComponent(_ text: String) {
         #expect(TargetName(text)?.pathComponent == text)
     }
 
     @Test(arguments: [
-        "", ".", "..", "../../escaped-backup", "x/../b", "a/b", "/abs", ".hidden", "-flag", "a b", "a\nb", "a\u{1B}[2Jb", "a\0b",
+        "", ".", "..", "../../escaped-backup", "x/../b", "a/b", "/abs", ".hidden", "-flag", "a b", "a\nb",
+        "a\u{1B}[2Jb", "a\0b",
         "é", "a\u{202E}b", String(repeating: "a", count: 129), "abc\n",
     ])
     func refusesNamesThatAreNotOnePathComponent(_ text: String) {
@@ -56,7 +59,8 @@ import TidemarkCore
     }
 
     @Test func escapesBackendErrorsFromTheServer() {
-        let error = BackendError.queryFailed(target: "t", message: "boom\n  succeeded   t (prod) forward 1 → 2\u{1B}[2J", sqlState: nil)
+        let error = BackendError.queryFailed(
+            target: "t", message: "boom\n  succeeded   t (prod) forward 1 → 2\u{1B}[2J", sqlState: nil)
         #expect(!error.description.contains("\n"))
         #expect(!error.description.contains("\u{1B}"))
         #expect(error.description.contains(#"boom\n  succeeded"#))
@@ -70,7 +74,10 @@ import TidemarkCore
         #expect(ConnectionLocation.unknownScheme(in: "Postgres://app@db/app") == "Postgres")
         #expect(ConnectionLocation.unknownScheme(in: "mysqll://app@db/app") == "mysqll")
         // A MySQL inventory must load: the backend reads these (in any case, as MySQLURL does).
-        for known in ["mysql://app@db/app", "mariadb://db/app", "MySQL://db/app", "postgres://db/app", "postgresql://db/app", "sqlite://x.db", "sqlite:x.db", "memory:x", "host=db dbname=app", "host=db options='-c x://y'"] {
+        for known in [
+            "mysql://app@db/app", "mariadb://db/app", "MySQL://db/app", "postgres://db/app", "postgresql://db/app",
+            "sqlite://x.db", "sqlite:x.db", "memory:x", "host=db dbname=app", "host=db options='-c x://y'",
+        ] {
             #expect(ConnectionLocation.unknownScheme(in: known) == nil, "\(known)")
         }
     }

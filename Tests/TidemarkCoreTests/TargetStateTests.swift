@@ -58,7 +58,8 @@ import TidemarkCore
     @Test func reappliedVersionMovesToTheEndWithItsNewRow() {
         let rows = Rows()
         let history = [
-            rows.row(.forward, "1"), rows.row(.forward, "2"), rows.row(.undo, "2"), rows.row(.forward, "2", checksum: "new"),
+            rows.row(.forward, "1"), rows.row(.forward, "2"), rows.row(.undo, "2"),
+            rows.row(.forward, "2", checksum: "new"),
         ]
         let state = TargetState(history: history)
         #expect(applied(state) == ["forward 1", "forward 2"])
@@ -104,7 +105,9 @@ import TidemarkCore
     @Test func unfinishedNoTransactionRowIsDirty() {
         // The process died mid-step: the row was committed first and never completed.
         let rows = Rows()
-        let state = TargetState(history: [rows.row(.forward, "1", success: false, transactional: false, finished: false)])
+        let state = TargetState(history: [
+            rows.row(.forward, "1", success: false, transactional: false, finished: false)
+        ])
         #expect(state.dirty?.version == "1")
     }
 
@@ -121,7 +124,8 @@ import TidemarkCore
     @Test func applyingRowByRowEqualsFoldingAll() {
         let rows = Rows()
         let history = [
-            rows.row(.forward, "1"), rows.row(.forward, "2", success: false, transactional: false), rows.row(.forward, "2"),
+            rows.row(.forward, "1"), rows.row(.forward, "2", success: false, transactional: false),
+            rows.row(.forward, "2"),
             rows.row(.forward, "3"), rows.row(.undo, "3"), rows.row(.skip, "4"),
         ]
         var state = TargetState.empty

@@ -12,7 +12,9 @@ import TidemarkCore
         #expect(Version(numeric: text)?.text == text)
     }
 
-    @Test("Anything else is not a numeric version", arguments: ["", "1.", ".1", "1..2", "a", "-1", "+1", "1_2", " 1", "1e3", "9999999999999999999", "１"])
+    @Test(
+        "Anything else is not a numeric version",
+        arguments: ["", "1.", ".1", "1..2", "a", "-1", "+1", "1_2", " 1", "1e3", "9999999999999999999", "１"])
     func nonNumericTextIsRefused(_ text: String) {
         #expect(Version(numeric: text) == nil)
     }

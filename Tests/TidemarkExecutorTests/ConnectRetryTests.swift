@@ -14,12 +14,17 @@ import TidemarkTestSupport
     static let plan = Plan(
         name: "p", directory: "plans/p", format: .flyway,
         migrations: Version(numeric: "1").map { version in
-            [Migration(version: version, description: "v1", forward: Script(path: "V1__x.sql", sql: "CREATE TABLE a (id int);", checksum: "c1"), undo: nil)]
+            [
+                Migration(
+                    version: version, description: "v1",
+                    forward: Script(path: "V1__x.sql", sql: "CREATE TABLE a (id int);", checksum: "c1"), undo: nil)
+            ]
         } ?? [])
 
     func forwardPlan(for target: Target) throws -> TargetPlan {
         let inventory = Inventory(
-            name: "i", file: "i.yaml", planDirectory: "plans/p", environments: [Environment(name: "e", tier: .dev, targets: [target])])
+            name: "i", file: "i.yaml", planDirectory: "plans/p",
+            environments: [Environment(name: "e", tier: .dev, targets: [target])])
         return try #require(Planner(inventory: inventory, plan: Self.plan).plan(states: [:]).targets.first)
     }
 
@@ -29,7 +34,8 @@ import TidemarkTestSupport
         try store.failNextConnections(to: target, count: 2)
         let retry = RetryPolicy(attempts: 3, initialDelay: .milliseconds(5), maximumDelay: .milliseconds(10))
         let runner = TargetRunner(plan: Self.plan, runID: "r", appliedBy: "test", retry: retry, logger: Self.logger)
-        let outcome = runner.run(try forwardPlan(for: target), on: target, backend: MemoryBackend(store: store), timeouts: .standard)
+        let outcome = runner.run(
+            try forwardPlan(for: target), on: target, backend: MemoryBackend(store: store), timeouts: .standard)
         #expect(outcome.outcome == .succeeded, "\(outcome)")
         #expect(store.pendingConnectionFailures(for: target) == 0)
     }

@@ -9,8 +9,18 @@ import TidemarkCore
     /// Jobs that block their thread, as libpq and sqlite3 calls do.
     private final class Meter: Sendable {
         private let state = Mutex((current: 0, maximum: 0, done: 0))
-        func enter() { state.withLock { $0.current += 1; $0.maximum = max($0.maximum, $0.current) } }
-        func leave() { state.withLock { $0.current -= 1; $0.done += 1 } }
+        func enter() {
+            state.withLock {
+                $0.current += 1
+                $0.maximum = max($0.maximum, $0.current)
+            }
+        }
+        func leave() {
+            state.withLock {
+                $0.current -= 1
+                $0.done += 1
+            }
+        }
         var maximum: Int { state.withLock { $0.maximum } }
         var current: Int { state.withLock { $0.current } }
         var done: Int { state.withLock { $0.done } }
@@ -39,7 +49,9 @@ import TidemarkCore
             }
         }
         #expect(meter.done == 48)
-        #expect(meter.maximum == 8, "max in flight \(meter.maximum) on \(ProcessInfo.processInfo.activeProcessorCount) cores")
+        #expect(
+            meter.maximum == 8,
+            "max in flight \(meter.maximum) on \(ProcessInfo.processInfo.activeProcessorCount) cores")
     }
 
     @Test func waitingJobsStartInTheOrderTheyCame() async {
@@ -76,12 +88,15 @@ import TidemarkCore
     /// `count` bodies at a time however many targets there are.
     @Test func eachRunsEveryTargetOnceWithItsTimeoutsAndAtMostCountAtATime() async {
         let slow = Timeouts(lockTimeout: .seconds(7), statementTimeout: .seconds(70), connectTimeout: .seconds(3))
-        let targets = (0..<5_000).map { Target(name: "t-\($0)", environment: $0 % 2 == 0 ? "even" : "odd", connection: .url("memory:t-\($0)")) }
+        let targets = (0..<5_000).map {
+            Target(name: "t-\($0)", environment: $0 % 2 == 0 ? "even" : "odd", connection: .url("memory:t-\($0)"))
+        }
         let inventory = Inventory(
             name: "i", file: "i.yaml", planDirectory: "plans/p",
             environments: [
                 Environment(name: "even", tier: .dev, targets: targets.filter { $0.environment == "even" }),
-                Environment(name: "odd", tier: .dev, timeouts: slow, targets: targets.filter { $0.environment == "odd" }),
+                Environment(
+                    name: "odd", tier: .dev, timeouts: slow, targets: targets.filter { $0.environment == "odd" }),
             ])
         let workers = DispatchWorkers(count: 3, label: "test-each")
         let meter = Meter()
@@ -91,7 +106,8 @@ import TidemarkCore
             return "\(target.name) \(timeouts.lockTimeout == slow.lockTimeout ? "slow" : "standard")"
         }
         #expect(results.count == targets.count && meter.done == targets.count)
-        #expect(targets.allSatisfy { results[$0.name] == "\($0.name) \($0.environment == "odd" ? "slow" : "standard")" })
+        #expect(
+            targets.allSatisfy { results[$0.name] == "\($0.name) \($0.environment == "odd" ? "slow" : "standard")" })
         #expect(meter.maximum <= 3)
     }
 }

@@ -19,8 +19,11 @@ struct LockContendedBackend: Backend {
     let sqlState: String
     var kind: BackendKind { .memory }
 
-    func connect(to target: Target, access: ConnectionAccess, timeouts: Timeouts, logger: Logger) throws(BackendError) -> any BackendConnection {
-        LockContendedConnection(base: try base.connect(to: target, access: access, timeouts: timeouts, logger: logger), backend: self)
+    func connect(to target: Target, access: ConnectionAccess, timeouts: Timeouts, logger: Logger) throws(BackendError)
+        -> any BackendConnection
+    {
+        LockContendedConnection(
+            base: try base.connect(to: target, access: access, timeouts: timeouts, logger: logger), backend: self)
     }
 }
 
@@ -41,7 +44,8 @@ final class LockContendedConnection: ForwardingConnection {
         }
         if fail {
             throw .stepFailed(
-                target: target.name, version: step.version, kind: step.kind, message: "canceling statement due to lock timeout",
+                target: target.name, version: step.version, kind: step.kind,
+                message: "canceling statement due to lock timeout",
                 sqlState: backend.sqlState, dirty: !step.transactional)
         }
         return try base.run(step)
@@ -51,7 +55,9 @@ final class LockContendedConnection: ForwardingConnection {
 /// docs/live-production.md#lock-timeout-retries: which failures `lock_retries` retries, and how the
 /// attempts are reported.
 @Suite struct LockRetryTests {
-    func run(failures: Int, lockRetries: Int, transactional: Bool = true, sqlState: String = "55P03") throws -> (TargetOutcome, [RunEvent]) {
+    func run(failures: Int, lockRetries: Int, transactional: Bool = true, sqlState: String = "55P03") throws -> (
+        TargetOutcome, [RunEvent]
+    ) {
         let store = MemoryStore()
         let plan = Plan(
             name: "p", directory: "plans/p", format: .flyway,
@@ -62,16 +68,21 @@ final class LockContendedConnection: ForwardingConnection {
                         path: "V1__x.sql", sql: "CREATE TABLE a (id int);", checksum: "c1",
                         noTransaction: transactional ? nil : .directive), undo: nil)
             ])
-        let target = Target(name: "prod-1", environment: "prod", connection: .url("memory:lock-retry-\(UUID().uuidString)"))
+        let target = Target(
+            name: "prod-1", environment: "prod", connection: .url("memory:lock-retry-\(UUID().uuidString)"))
         let inventory = Inventory(
-            name: "i", file: "i.yaml", planDirectory: "plans/p", environments: [Environment(name: "prod", tier: .prod, targets: [target])])
+            name: "i", file: "i.yaml", planDirectory: "plans/p",
+            environments: [Environment(name: "prod", tier: .prod, targets: [target])])
         let rollout = Planner(inventory: inventory, plan: plan).plan(states: [:])
         let targetPlan = try #require(rollout.targets.first)
         var runner = TargetRunner(plan: plan, runID: "r", appliedBy: "t", logger: .silent)
         runner.lockBackoff = Backoff(initial: .milliseconds(2), maximum: .milliseconds(4))
-        let backend = LockContendedBackend(base: MemoryBackend(store: store), failures: .init(failures), sqlState: sqlState)
+        let backend = LockContendedBackend(
+            base: MemoryBackend(store: store), failures: .init(failures), sqlState: sqlState)
         var events: [RunEvent] = []
-        let outcome = runner.run(targetPlan, on: target, backend: backend, timeouts: .standard, lockRetries: lockRetries, onEvent: { events.append($0) })
+        let outcome = runner.run(
+            targetPlan, on: target, backend: backend, timeouts: .standard, lockRetries: lockRetries,
+            onEvent: { events.append($0) })
         return (outcome, events)
     }
 

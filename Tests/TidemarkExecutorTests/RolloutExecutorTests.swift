@@ -35,8 +35,11 @@ struct MeteredBackend: Backend {
     let meter: InFlightMeter
     var kind: BackendKind { .memory }
 
-    func connect(to target: Target, access: ConnectionAccess, timeouts: Timeouts, logger: Logger) throws(BackendError) -> any BackendConnection {
-        MeteredConnection(base: try base.connect(to: target, access: access, timeouts: timeouts, logger: logger), meter: meter)
+    func connect(to target: Target, access: ConnectionAccess, timeouts: Timeouts, logger: Logger) throws(BackendError)
+        -> any BackendConnection
+    {
+        MeteredConnection(
+            base: try base.connect(to: target, access: access, timeouts: timeouts, logger: logger), meter: meter)
     }
 }
 
@@ -64,7 +67,8 @@ final class MeteredConnection: ForwardingConnection {
             name: "p", directory: "plans/p", format: .flyway,
             migrations: sql.enumerated().map { index, text in
                 Migration(
-                    version: Version(numeric: String(index + 1)) ?? Version(numeric: "0")!, description: "v\(index + 1)",
+                    version: Version(numeric: String(index + 1)) ?? Version(numeric: "0")!,
+                    description: "v\(index + 1)",
                     forward: Script(path: "V\(index + 1)__x.sql", sql: text, checksum: "c\(index + 1)"), undo: nil)
             })
     }
@@ -74,28 +78,42 @@ final class MeteredConnection: ForwardingConnection {
         var store = MemoryStore()
         var meter = InFlightMeter()
 
-        init(_ environments: [(name: String, tier: Tier, count: Int, concurrency: Int?, canary: Bool, maxFailures: Int?)], concurrency: Int) {
+        init(
+            _ environments: [(
+                name: String, tier: Tier, count: Int, concurrency: Int?, canary: Bool, maxFailures: Int?
+            )], concurrency: Int
+        ) {
             let prefix = UUID().uuidString.prefix(8)
             inventory = Inventory(
                 name: "fleet", file: "fleet.yaml", planDirectory: "plans/p", concurrency: concurrency,
                 order: environments.map(\.name),
                 environments: environments.map { spec in
-                    let targets = (1...spec.count).map { Target(name: "\(spec.name)-\($0)", environment: spec.name, connection: .url("memory:\(prefix)-\(spec.name)-\($0)")) }
+                    let targets = (1...spec.count).map {
+                        Target(
+                            name: "\(spec.name)-\($0)", environment: spec.name,
+                            connection: .url("memory:\(prefix)-\(spec.name)-\($0)"))
+                    }
                     return Environment(
                         name: spec.name, tier: spec.tier, live: spec.tier == .prod, concurrency: spec.concurrency,
-                        canary: spec.canary ? targets.first?.name : nil, maxFailures: spec.maxFailures, targets: targets)
+                        canary: spec.canary ? targets.first?.name : nil, maxFailures: spec.maxFailures, targets: targets
+                    )
                 })
         }
 
-        func execute(_ plan: Plan, control: RunControl = RunControl(), latency: Duration? = nil,
-                     onOutcome: @escaping @Sendable (TargetOutcome) -> Void = { _ in }) async -> ([TargetOutcome], [RunEvent]) {
+        func execute(
+            _ plan: Plan, control: RunControl = RunControl(), latency: Duration? = nil,
+            onOutcome: @escaping @Sendable (TargetOutcome) -> Void = { _ in }
+        ) async -> ([TargetOutcome], [RunEvent]) {
             if let latency { store.setDefaultStepLatency(latency) }
             let rollout = Planner(inventory: inventory, plan: plan).plan(states: [:])
             let executor = RolloutExecutor(
-                inventory: inventory, plan: plan, registry: BackendRegistry([MeteredBackend(base: MemoryBackend(store: store), meter: meter)]),
+                inventory: inventory, plan: plan,
+                registry: BackendRegistry([MeteredBackend(base: MemoryBackend(store: store), meter: meter)]),
                 runID: "r", appliedBy: "t", logger: Logger.silent, control: control)
             let events = Mutex<[RunEvent]>([])
-            let outcomes = await executor.execute(rollout, onOutcome: onOutcome) { event in events.withLock { $0.append(event) } }
+            let outcomes = await executor.execute(rollout, onOutcome: onOutcome) { event in
+                events.withLock { $0.append(event) }
+            }
             return (outcomes, events.withLock { $0 })
         }
     }
@@ -105,7 +123,9 @@ final class MeteredConnection: ForwardingConnection {
         let (outcomes, _) = await fleet.execute(Self.plan(), latency: .milliseconds(40))
         #expect(outcomes.count == 40)
         #expect(outcomes.allSatisfy { $0.outcome == .succeeded })
-        #expect(fleet.meter.maximum == 8, "max in flight \(fleet.meter.maximum) on \(ProcessInfo.processInfo.activeProcessorCount) cores")
+        #expect(
+            fleet.meter.maximum == 8,
+            "max in flight \(fleet.meter.maximum) on \(ProcessInfo.processInfo.activeProcessorCount) cores")
     }
 
     @Test func environmentLimitCapsItsWave() async {
@@ -137,7 +157,8 @@ final class MeteredConnection: ForwardingConnection {
             #expect(byName[name]?.outcome == .skipped, "\(name)")
         }
         #expect(byName["prod-2"]?.reason.contains("canary prod-1 of wave prod failed") == true)
-        #expect(events.contains { if case .waveHalted(environment: "prod", _) = $0 { return true } else { return false } })
+        #expect(
+            events.contains { if case .waveHalted(environment: "prod", _) = $0 { return true } else { return false } })
         #expect(fleet.meter.events.allSatisfy { $0.hasSuffix(" prod-1") })
     }
 
@@ -146,7 +167,9 @@ final class MeteredConnection: ForwardingConnection {
     @Test func failuresBeyondTheBudgetStopTheLaterWavesWhileADevWaveFinishesItsOwn() async throws {
         let fleet = Fleet([("dev", .dev, 5, 1, false, 1), ("test", .test, 2, nil, false, nil)], concurrency: 1)
         for name in ["dev-1", "dev-2", "dev-3"] {
-            try fleet.store.seed(try #require(fleet.inventory.target(named: name)), schema: MemorySchema(tables: ["a": MemoryTable(name: "a", columns: ["id"])]))
+            try fleet.store.seed(
+                try #require(fleet.inventory.target(named: name)),
+                schema: MemorySchema(tables: ["a": MemoryTable(name: "a", columns: ["id"])]))
         }
         let (outcomes, _) = await fleet.execute(Self.plan())
         #expect(outcomes.map(\.outcome) == [.failed, .failed, .failed, .succeeded, .succeeded, .skipped, .skipped])
@@ -157,7 +180,9 @@ final class MeteredConnection: ForwardingConnection {
     /// budget is 0 in every environment), and dev finishes its own targets.
     @Test func aDevFailureStopsTheLaterWavesByDefault() async throws {
         let fleet = Fleet([("dev", .dev, 3, 1, false, nil), ("prod", .prod, 3, 1, false, nil)], concurrency: 1)
-        try fleet.store.seed(try #require(fleet.inventory.target(named: "dev-1")), schema: MemorySchema(tables: ["a": MemoryTable(name: "a", columns: ["id"])]))
+        try fleet.store.seed(
+            try #require(fleet.inventory.target(named: "dev-1")),
+            schema: MemorySchema(tables: ["a": MemoryTable(name: "a", columns: ["id"])]))
         let (outcomes, _) = await fleet.execute(Self.plan())
         #expect(outcomes.map(\.outcome) == [.failed, .succeeded, .succeeded, .skipped, .skipped, .skipped])
         #expect(outcomes[3].reason == "not run: wave dev halted after 1 failure (max_failures: 0)")
@@ -166,7 +191,9 @@ final class MeteredConnection: ForwardingConnection {
     /// A prod wave starts no new target of its own once its budget is spent.
     @Test func aProdWaveStartsNoNewTargetAfterItsFirstFailure() async throws {
         let fleet = Fleet([("prod", .prod, 3, 1, false, nil)], concurrency: 1)
-        try fleet.store.seed(try #require(fleet.inventory.target(named: "prod-1")), schema: MemorySchema(tables: ["a": MemoryTable(name: "a", columns: ["id"])]))
+        try fleet.store.seed(
+            try #require(fleet.inventory.target(named: "prod-1")),
+            schema: MemorySchema(tables: ["a": MemoryTable(name: "a", columns: ["id"])]))
         let (outcomes, _) = await fleet.execute(Self.plan())
         #expect(outcomes.map(\.outcome) == [.failed, .skipped, .skipped])
     }
@@ -174,7 +201,9 @@ final class MeteredConnection: ForwardingConnection {
     /// `max_failures: 1`: one failure lets the later waves run.
     @Test func aBudgetLetsLaterWavesRunDespiteThatManyFailures() async throws {
         let fleet = Fleet([("dev", .dev, 3, 1, false, 1), ("test", .test, 2, nil, false, nil)], concurrency: 1)
-        try fleet.store.seed(try #require(fleet.inventory.target(named: "dev-1")), schema: MemorySchema(tables: ["a": MemoryTable(name: "a", columns: ["id"])]))
+        try fleet.store.seed(
+            try #require(fleet.inventory.target(named: "dev-1")),
+            schema: MemorySchema(tables: ["a": MemoryTable(name: "a", columns: ["id"])]))
         let (outcomes, _) = await fleet.execute(Self.plan())
         #expect(outcomes.map(\.outcome) == [.failed, .succeeded, .succeeded, .succeeded, .succeeded])
     }

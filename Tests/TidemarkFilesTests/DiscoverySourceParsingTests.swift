@@ -24,13 +24,17 @@ struct DiscoverySourceParsingTests {
         #expect(
             environment.discover == [
                 DiscoverySource(
-                    kind: .schemas(pattern: "tenant_%"), url: "postgres://app@db-1/app", passwordEnv: "TENANTS_PASSWORD", nameTemplate: "tenant-{schema}",
-                    tags: ["shared"], environment: "tenants", location: SourceLocation(file: inventoryFile, line: 7, column: 9), position: 1),
+                    kind: .schemas(pattern: "tenant_%"), url: "postgres://app@db-1/app",
+                    passwordEnv: "TENANTS_PASSWORD", nameTemplate: "tenant-{schema}",
+                    tags: ["shared"], environment: "tenants",
+                    location: SourceLocation(file: inventoryFile, line: 7, column: 9), position: 1),
                 DiscoverySource(
-                    kind: .query(sql: "SELECT name, schema FROM tenants"), url: "postgres://app@catalog/app", optional: true, environment: "tenants",
+                    kind: .query(sql: "SELECT name, schema FROM tenants"), url: "postgres://app@catalog/app",
+                    optional: true, environment: "tenants",
                     location: SourceLocation(file: inventoryFile, line: 10, column: 9), position: 1),
                 DiscoverySource(
-                    kind: .command(arguments: ["./bin/list-tenants", "--region", "eu"], timeout: .seconds(5)), environment: "tenants",
+                    kind: .command(arguments: ["./bin/list-tenants", "--region", "eu"], timeout: .seconds(5)),
+                    environment: "tenants",
                     location: SourceLocation(file: inventoryFile, line: 11, column: 9), position: 1),
             ])
     }

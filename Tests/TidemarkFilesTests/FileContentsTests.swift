@@ -13,7 +13,8 @@ import TidemarkFiles
     let folder: URL
 
     init() throws {
-        folder = FileManager.default.temporaryDirectory.appendingPathComponent("tidemark-file-contents-\(UUID().uuidString)")
+        folder = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "tidemark-file-contents-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
     }
 
@@ -24,7 +25,9 @@ import TidemarkFiles
         try Data("CREATE TABLE a (id int);\n".utf8).write(to: script)
         #expect(try FileContents.data(atPath: empty.path) == Data())
         #expect(try FileContents.data(at: script) == Data(contentsOf: script))
-        #expect(throws: (any Error).self) { try FileContents.data(atPath: folder.appendingPathComponent("missing.sql").path) }
+        #expect(throws: (any Error).self) {
+            try FileContents.data(atPath: folder.appendingPathComponent("missing.sql").path)
+        }
         try FileManager.default.removeItem(at: folder)
     }
 
@@ -50,7 +53,9 @@ import TidemarkFiles
             for _ in 0..<10_000 { _ = try FileContents.data(atPath: empty.path) }
             growths.append(try residentKB() - before)
         }
-        #expect(try #require(growths.min()) < 20_000, "resident memory grew \(growths) KB per 10,000 reads of an empty file")
+        #expect(
+            try #require(growths.min()) < 20_000, "resident memory grew \(growths) KB per 10,000 reads of an empty file"
+        )
         try FileManager.default.removeItem(at: folder)
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import TidemarkCore
+
 @testable import TidemarkFiles
 
 /// What one input may cost (docs/reference.md#limits): past each bound, a clean error with its position.
@@ -18,7 +19,8 @@ import TidemarkCore
         // Each level merges the previous one ten times: 10^8 keys without the limit.
         var mappings = ["&m0 {tier: dev}"]
         for level in 1...8 {
-            mappings.append("&m\(level) {<<: [" + Array(repeating: "*m\(level - 1)", count: 10).joined(separator: ", ") + "]}")
+            mappings.append(
+                "&m\(level) {<<: [" + Array(repeating: "*m\(level - 1)", count: 10).joined(separator: ", ") + "]}")
         }
         let yaml = """
             plan: p
@@ -31,7 +33,10 @@ import TidemarkCore
         let clock = ContinuousClock()
         var errors: [String] = []
         let elapsed = clock.measure { errors = inventoryErrors(yaml) }
-        #expect(errors.contains { $0.contains("<< merges in this inventory bring in more than \(InputLimits.mergedKeys) keys") })
+        #expect(
+            errors.contains {
+                $0.contains("<< merges in this inventory bring in more than \(InputLimits.mergedKeys) keys")
+            })
         #expect(elapsed < .seconds(10))
     }
 
@@ -55,10 +60,12 @@ import TidemarkCore
     @Test func yamlNestedPastLibyamlsLimitIsASyntaxErrorInsideTheFile() {
         // libyaml counts a little more than brackets: 1,012 nested lists pass, 1,013 do not.
         let depth = InputLimits.yamlNesting * 2
-        let errors = inventoryErrors("plan: " + String(repeating: "[", count: depth) + String(repeating: "]", count: depth) + "\n")
-        #expect(errors == [
-            "fleet.yaml:1:8: YAML syntax error: Maximum nesting level reached, set with yaml_set_max_nest_level()) (while parsing at line 1, column 8); check the indentation, quoting and brackets here."
-        ])
+        let errors = inventoryErrors(
+            "plan: " + String(repeating: "[", count: depth) + String(repeating: "]", count: depth) + "\n")
+        #expect(
+            errors == [
+                "fleet.yaml:1:8: YAML syntax error: Maximum nesting level reached, set with yaml_set_max_nest_level()) (while parsing at line 1, column 8); check the indentation, quoting and brackets here."
+            ])
     }
 
     @Test func yamlNestedToLibyamlsLimitParsesOnTheConcurrencyPool() async {
@@ -73,7 +80,8 @@ import TidemarkCore
     @Test func aScriptPastTheSizeLimitIsRefusedUnread() throws {
         let directory = try TestPaths.temporaryDirectory()
         defer { TestPaths.remove(directory) }
-        try Data(repeating: 0x28, count: InputLimits.scriptBytes + 1).write(to: URL(fileURLWithPath: directory + "/V1__big.sql"))
+        try Data(repeating: 0x28, count: InputLimits.scriptBytes + 1).write(
+            to: URL(fileURLWithPath: directory + "/V1__big.sql"))
         #expect(
             planProblems(at: directory) == [
                 "\(directory)/V1__big.sql: cannot read: it is 8388609 bytes; Tidemark reads scripts up to 8 MiB: split it (load bulk data with COPY from a file)."

@@ -35,7 +35,8 @@ import Testing
 
     /// The crash itself: the plan's error names a file of the plan directory.
     @Test func anUnparsableMarkedNameIsReportedInsideThePlanDirectory() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tidemark-marked-\(UUID().uuidString)")
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "tidemark-marked-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         try Data("SELECT 1;\n".utf8).write(to: directory.appendingPathComponent("\u{6DC}V1__a.sql"))
@@ -43,7 +44,8 @@ import Testing
             _ = try PlanDirectory.load(at: directory.path)
         } throws: { error in
             let text = "\(error)"
-            return text.contains(directory.path + "/\u{6DC}V1__a.sql") && text.contains("cannot read a version from this name")
+            return text.contains(directory.path + "/\u{6DC}V1__a.sql")
+                && text.contains("cannot read a version from this name")
         }
     }
 }

@@ -7,7 +7,9 @@ import TidemarkFiles
 func planProblems(at path: String, sourceLocation: Testing.SourceLocation = #_sourceLocation) -> [String] {
     do {
         let plan = try PlanDirectory.load(at: path)
-        Issue.record("expected problems, but \(path) loaded with \(plan.migrations.count) versions", sourceLocation: sourceLocation)
+        Issue.record(
+            "expected problems, but \(path) loaded with \(plan.migrations.count) versions",
+            sourceLocation: sourceLocation)
         return []
     } catch {
         return error.errors.map(\.description)
@@ -93,13 +95,15 @@ struct PlanFormatTests {
 struct PlanChecksumTests {
     @Test func checksumIsSHA256HexOfTheBytes() {
         #expect(Checksum.sha256(of: Data()) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
-        #expect(Checksum.sha256(of: Data("abc".utf8)) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        #expect(
+            Checksum.sha256(of: Data("abc".utf8)) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
     }
 
     @Test func crlfAndLfScriptsHaveTheSameChecksum() throws {
         let directory = try TestPaths.temporaryDirectory()
         defer { TestPaths.remove(directory) }
-        try TestPaths.write("CREATE TABLE a (id int);\r\nCREATE TABLE b (id int);\r\n", to: "V1__crlf.sql", in: directory)
+        try TestPaths.write(
+            "CREATE TABLE a (id int);\r\nCREATE TABLE b (id int);\r\n", to: "V1__crlf.sql", in: directory)
         try TestPaths.write("CREATE TABLE a (id int);\nCREATE TABLE b (id int);\n", to: "V2__lf.sql", in: directory)
         let plan = try PlanDirectory.load(at: directory)
         #expect(plan.migrations[0].forward.checksum == plan.migrations[1].forward.checksum)
@@ -117,14 +121,16 @@ struct PlanChecksumTests {
         let directory = try TestPaths.temporaryDirectory()
         defer { TestPaths.remove(directory) }
         let body = "ALTER TABLE orders DROP COLUMN total;\n"
-        let acknowledged = "-- tidemark:lock-ok orders is tiny\r\n-- a note\n-- tidemark:data-loss-ok unused since 2023\n"
+        let acknowledged =
+            "-- tidemark:lock-ok orders is tiny\r\n-- a note\n-- tidemark:data-loss-ok unused since 2023\n"
         try TestPaths.write(body, to: "V1__plain.sql", in: directory)
         try TestPaths.write(acknowledged + body, to: "V2__acknowledged.sql", in: directory)
         try TestPaths.write("-- tidemark:no-transaction\n" + body, to: "V3__no_transaction.sql", in: directory)
         try TestPaths.write("-- a note\n" + body, to: "V4__noted.sql", in: directory)
         let plan = try PlanDirectory.load(at: directory)
         let (plain, withAcknowledgements, noTransaction, noted) = (
-            plan.migrations[0].forward, plan.migrations[1].forward, plan.migrations[2].forward, plan.migrations[3].forward
+            plan.migrations[0].forward, plan.migrations[1].forward, plan.migrations[2].forward,
+            plan.migrations[3].forward
         )
         #expect(plain.wholeFileChecksum == nil)
         #expect(withAcknowledgements.checksum == noted.checksum, "only the two acknowledgement lines are left out")
@@ -157,7 +163,8 @@ struct WindowsLineEndingTests {
     @Test func crlfScriptReportsADirectiveErrorOnItsOwnLine() throws {
         let directory = try TestPaths.temporaryDirectory()
         defer { TestPaths.remove(directory) }
-        try TestPaths.write("-- a comment\r\n-- tidemark:no-transaction now\r\nSELECT 1;\r\n", to: "V1__a.sql", in: directory)
+        try TestPaths.write(
+            "-- a comment\r\n-- tidemark:no-transaction now\r\nSELECT 1;\r\n", to: "V1__a.sql", in: directory)
         #expect(
             planProblems(at: directory) == [
                 "\(directory)/V1__a.sql:2:4: tidemark:no-transaction takes no arguments; remove 'now'."
@@ -170,7 +177,9 @@ struct WindowsLineEndingTests {
         let migration = "2019-02-26-002946_add_index"
         try TestPaths.write("CREATE INDEX CONCURRENTLY i ON t (a);\r\n", to: "\(migration)/up.sql", in: directory)
         try TestPaths.write("DROP INDEX CONCURRENTLY i;\r\n", to: "\(migration)/down.sql", in: directory)
-        try TestPaths.write("# CONCURRENTLY cannot run in a transaction\r\nrun_in_transaction = false\r\n", to: "\(migration)/metadata.toml", in: directory)
+        try TestPaths.write(
+            "# CONCURRENTLY cannot run in a transaction\r\nrun_in_transaction = false\r\n",
+            to: "\(migration)/metadata.toml", in: directory)
         let forward = try PlanDirectory.load(at: directory).migrations[0].forward
         #expect(forward.noTransaction == .dieselMetadata)
     }
@@ -180,7 +189,8 @@ struct WindowsLineEndingTests {
         defer { TestPaths.remove(directory) }
         let migration = "2019-02-26-002946_add_index"
         try TestPaths.write("SELECT 1;\r\n", to: "\(migration)/up.sql", in: directory)
-        try TestPaths.write("# a comment\r\nrun_in_transaction = maybe\r\n", to: "\(migration)/metadata.toml", in: directory)
+        try TestPaths.write(
+            "# a comment\r\nrun_in_transaction = maybe\r\n", to: "\(migration)/metadata.toml", in: directory)
         #expect(
             planProblems(at: directory) == [
                 "\(directory)/\(migration)/metadata.toml:2:22: run_in_transaction must be true or false, not 'maybe'."
@@ -311,7 +321,10 @@ struct TransactionDetectionTests {
             ("CREATE SUBSCRIPTION s CONNECTION 'host=a' PUBLICATION p;", "refused:CREATE SUBSCRIPTION at line 1"),
             ("CREATE SUBSCRIPTION s CONNECTION 'host=a' PUBLICATION p WITH (create_slot = false);", nil),
             ("DROP SUBSCRIPTION s;", "refused:DROP SUBSCRIPTION at line 1"),
-            ("ALTER TABLE m DETACH PARTITION m_2020 CONCURRENTLY;", "refused:ALTER TABLE DETACH PARTITION CONCURRENTLY at line 1"),
+            (
+                "ALTER TABLE m DETACH PARTITION m_2020 CONCURRENTLY;",
+                "refused:ALTER TABLE DETACH PARTITION CONCURRENTLY at line 1"
+            ),
             ("ALTER TABLE m DETACH PARTITION m_2020;", nil),
             ("SELECT 1;\nROLLBACK;", "own:ROLLBACK at line 2"),
             ("ABORT;", "own:ABORT at line 1"),
@@ -459,7 +472,8 @@ struct PlanErrorTests {
         let directory = try TestPaths.temporaryDirectory()
         defer { TestPaths.remove(directory) }
         try TestPaths.write("SELECT 1;\n", to: "V1__a.sql", in: directory)
-        try TestPaths.write("quarantine:\n  - { version: 7, reason: broke it, at: 2025-01-01 }\n", to: "plan.yaml", in: directory)
+        try TestPaths.write(
+            "quarantine:\n  - { version: 7, reason: broke it, at: 2025-01-01 }\n", to: "plan.yaml", in: directory)
         #expect(
             planProblems(at: directory) == [
                 "\(directory)/plan.yaml:2:16: quarantined version 7 is not in this plan; remove it from plan.yaml or restore its scripts."
@@ -474,7 +488,8 @@ struct PlanErrorTests {
         try TestPaths.write("SELECT 1;\n", to: "V1__a.sql", in: directory)
         try TestPaths.write("quarantine: []\n? name", to: "plan.yaml", in: directory)
         let problems = planProblems(at: directory)
-        #expect(problems.count == 1 && problems.allSatisfy { $0.hasPrefix("\(directory)/plan.yaml:2:7: ") }, "\(problems)")
+        #expect(
+            problems.count == 1 && problems.allSatisfy { $0.hasPrefix("\(directory)/plan.yaml:2:7: ") }, "\(problems)")
     }
 
     @Test func dieselDirectoryWithoutANumericVersionIsUnparsable() throws {

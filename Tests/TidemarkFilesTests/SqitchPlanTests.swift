@@ -16,7 +16,9 @@ private func location(of error: PlanError) -> TidemarkCore.SourceLocation? {
 }
 
 /// The errors of a plan that must not load.
-private func sqitchErrors(_ planText: String, scripts: [String] = [], sourceLocation: Testing.SourceLocation = #_sourceLocation)
+private func sqitchErrors(
+    _ planText: String, scripts: [String] = [], sourceLocation: Testing.SourceLocation = #_sourceLocation
+)
     throws -> (directory: String, errors: [PlanError])
 {
     let directory = try TestPaths.temporaryDirectory()
@@ -26,7 +28,9 @@ private func sqitchErrors(_ planText: String, scripts: [String] = [], sourceLoca
     }
     do {
         let plan = try PlanDirectory.load(at: directory)
-        Issue.record("expected problems, but the plan loaded with \(plan.migrations.count) versions", sourceLocation: sourceLocation)
+        Issue.record(
+            "expected problems, but the plan loaded with \(plan.migrations.count) versions",
+            sourceLocation: sourceLocation)
         return (directory, [])
     } catch {
         return (directory, error.errors)
@@ -73,7 +77,10 @@ struct SqitchPlanTests {
                 "verify/user_posts.sql",
             ])
         #expect(plan.migrations.map { $0.sqitch?.tags ?? [] } == [[], [], ["v1.0"], [], ["v1.1"]])
-        #expect(plan.migrations.map { $0.sqitch?.qualifiedName } == ["users", "posts", "user_posts@v1.0", "users_email", "user_posts"])
+        #expect(
+            plan.migrations.map { $0.sqitch?.qualifiedName } == [
+                "users", "posts", "user_posts@v1.0", "users_email", "user_posts",
+            ])
         #expect(plan.migrations.allSatisfy { $0.sqitch?.project == "blog" })
         #expect(plan.migrations.map { $0.sqitch?.line } == [5, 6, 7, 10, 11])
     }
@@ -89,7 +96,9 @@ struct SqitchPlanTests {
             for script in [migration.forward, migration.undo, migration.verify].compactMap({ $0 }) {
                 // sqitch's templates put BEGIN; after the header comments.
                 let begin = try #require(script.sql.components(separatedBy: "\n").firstIndex(of: "BEGIN;"))
-                #expect(script.noTransaction == .managesOwnTransaction(statement: "BEGIN at line \(begin + 1)"), "\(script.path)")
+                #expect(
+                    script.noTransaction == .managesOwnTransaction(statement: "BEGIN at line \(begin + 1)"),
+                    "\(script.path)")
             }
         }
     }
@@ -116,7 +125,8 @@ struct SqitchPlanTests {
         #expect(plan.changes[1].plannerName == "Ann  Example")
         #expect(plan.changes[1].tags == ["v1"])
         #expect(plan.tags.map { [$0.name, "\($0.line)", "\($0.change)"] } == [["v1", "8", "1"]])
-        let first = "project shop\nchange base\nplanner Ann Example <ann@example.test>\ndate 2024-02-29T23:59:59Z\n\nfirst\nline \\ two"
+        let first =
+            "project shop\nchange base\nplanner Ann Example <ann@example.test>\ndate 2024-02-29T23:59:59Z\n\nfirst\nline \\ two"
         #expect(plan.changes[0].id == SqitchChange.id(info: first))
         let second =
             "project shop\nchange more\nparent \(plan.changes[0].id)\nplanner Ann  Example <ann@example.test>\ndate 2024-03-01T00:00:00Z\nrequires\n  + base\n  + other:thing\nconflicts\n  - old"
@@ -138,13 +148,16 @@ struct SqitchPlanTests {
     // MARK: bad plans: each names file:line:column
 
     @Test func unknownPragmaIsRefusedAtItsName() throws {
-        let (directory, errors) = try sqitchErrors("%syntax-version=1.0.0\n%project=shop\n%engine=pg\n\nusers 2024-01-01T00:00:00Z \(planner)\n", scripts: ["deploy/users.sql"])
+        let (directory, errors) = try sqitchErrors(
+            "%syntax-version=1.0.0\n%project=shop\n%engine=pg\n\nusers 2024-01-01T00:00:00Z \(planner)\n",
+            scripts: ["deploy/users.sql"])
         defer { TestPaths.remove(directory) }
         #expect(errors.map(location) == [SourceLocation(file: directory + "/sqitch.plan", line: 3, column: 2)])
     }
 
     @Test func missingProjectPragmaIsRefused() throws {
-        let (directory, errors) = try sqitchErrors("%syntax-version=1.0.0\n\nusers 2024-01-01T00:00:00Z \(planner)\n", scripts: ["deploy/users.sql"])
+        let (directory, errors) = try sqitchErrors(
+            "%syntax-version=1.0.0\n\nusers 2024-01-01T00:00:00Z \(planner)\n", scripts: ["deploy/users.sql"])
         defer { TestPaths.remove(directory) }
         #expect(errors.map(location) == [SourceLocation(file: directory + "/sqitch.plan", line: 1, column: 1)])
     }
@@ -161,14 +174,18 @@ struct SqitchPlanTests {
             header
             + "users 2024-01-01T00:00:00Z \(planner)\n@v1 2024-01-01T00:00:01Z \(planner)\nposts 2024-01-01T00:00:02Z \(planner)\n"
             + "users [users@v2] 2024-01-02T00:00:00Z \(planner)\n"
-        let (directory, errors) = try sqitchErrors(text, scripts: ["deploy/users@v1.sql", "deploy/users.sql", "deploy/posts.sql"])
+        let (directory, errors) = try sqitchErrors(
+            text, scripts: ["deploy/users@v1.sql", "deploy/users.sql", "deploy/posts.sql"])
         defer { TestPaths.remove(directory) }
         #expect(errors.map(location) == [SourceLocation(file: directory + "/sqitch.plan", line: 7, column: 1)])
     }
 
     @Test func badTimestampIsRefusedWhereItStarts() throws {
-        let text = header + "users 2024-01-01T00:00:00Z \(planner)\n  posts [users] 2024-13-01T00:00:00Z \(planner)\ntags 2024-01-01 \(planner)\n"
-        let (directory, errors) = try sqitchErrors(text, scripts: ["deploy/users.sql", "deploy/posts.sql", "deploy/tags.sql"])
+        let text =
+            header
+            + "users 2024-01-01T00:00:00Z \(planner)\n  posts [users] 2024-13-01T00:00:00Z \(planner)\ntags 2024-01-01 \(planner)\n"
+        let (directory, errors) = try sqitchErrors(
+            text, scripts: ["deploy/users.sql", "deploy/posts.sql", "deploy/tags.sql"])
         defer { TestPaths.remove(directory) }
         #expect(
             errors.map(location) == [
@@ -199,7 +216,9 @@ struct SqitchPlanTests {
     }
 
     @Test func duplicateChangeNameWithoutReworkIsRefused() throws {
-        let text = header + "users 2024-01-01T00:00:00Z \(planner)\nposts 2024-01-01T00:00:01Z \(planner)\n users 2024-01-02T00:00:00Z \(planner)\n"
+        let text =
+            header
+            + "users 2024-01-01T00:00:00Z \(planner)\nposts 2024-01-01T00:00:01Z \(planner)\n users 2024-01-02T00:00:00Z \(planner)\n"
         let (directory, errors) = try sqitchErrors(text, scripts: ["deploy/users.sql", "deploy/posts.sql"])
         defer { TestPaths.remove(directory) }
         #expect(errors.map(location) == [SourceLocation(file: directory + "/sqitch.plan", line: 6, column: 2)])
@@ -208,13 +227,13 @@ struct SqitchPlanTests {
     @Test func otherMistakesAreRefusedWithTheirColumn() throws {
         let text =
             header
-            + "@v0 2024-01-01T00:00:00Z \(planner)\n"  // 4: tag before any change
-            + "users 2024-01-01T00:00:00Z\n"  // 5: no planner
-            + "posts [users 2024-01-01T00:00:00Z \(planner)\n"  // 6: unclosed dependency list
-            + "-gone 2024-01-01T00:00:00Z \(planner)\n"  // 7: the - operator
-            + "bad@name 2024-01-01T00:00:00Z \(planner)\n"  // 8: invalid name
-            + "%uri=x\n"  // 9: a pragma after the header
-            + "ok [missing] 2024-01-01T00:00:00Z \(planner)\n"  // 10: unknown requirement
+            + "@v0 2024-01-01T00:00:00Z \(planner)\n" // 4: tag before any change
+            + "users 2024-01-01T00:00:00Z\n" // 5: no planner
+            + "posts [users 2024-01-01T00:00:00Z \(planner)\n" // 6: unclosed dependency list
+            + "-gone 2024-01-01T00:00:00Z \(planner)\n" // 7: the - operator
+            + "bad@name 2024-01-01T00:00:00Z \(planner)\n" // 8: invalid name
+            + "%uri=x\n" // 9: a pragma after the header
+            + "ok [missing] 2024-01-01T00:00:00Z \(planner)\n" // 10: unknown requirement
         let (directory, errors) = try sqitchErrors(text)
         defer { TestPaths.remove(directory) }
         let file = directory + "/sqitch.plan"
@@ -240,7 +259,9 @@ struct SqitchPlanTests {
         defer { TestPaths.remove(directory) }
         #expect(
             errors == [
-                .mixedFormats(path: directory, first: "sqitch.plan", firstFormat: .sqitch, second: "V2__more.sql", secondFormat: .flyway)
+                .mixedFormats(
+                    path: directory, first: "sqitch.plan", firstFormat: .sqitch, second: "V2__more.sql",
+                    secondFormat: .flyway)
             ])
     }
 
@@ -253,7 +274,8 @@ struct SqitchPlanTests {
     @Test(.enabled(if: sqitchInstalled || required, "sqitch is not installed: run scripts/install-deps --peers"))
     func examplePlanReadsAsSqitchPlanPrintsIt() async throws {
         let printed = try await ExternalTool.run(
-            "sqitch", ["plan", "--no-headers", "--format", "format:%n %h%t", "--reverse"], in: URL(fileURLWithPath: Self.example))
+            "sqitch", ["plan", "--no-headers", "--format", "format:%n %h%t", "--reverse"],
+            in: URL(fileURLWithPath: Self.example))
         #expect(printed.status == 0, "\(printed)")
         let plan = try PlanDirectory.load(at: Self.example)
         let ours = plan.migrations.reversed().map { migration in
@@ -268,7 +290,11 @@ struct SqitchPlanTests {
     @Test(.enabled(if: sqitchInstalled || required, "sqitch is not installed: run scripts/install-deps --peers"))
     func plansSqitchRefusesAreRefused() async throws {
         let cases: [(plan: String, line: Int)] = [
-            (header + "users 2024-01-01T00:00:00Z \(planner)\nposts 2024-01-01T00:00:01Z \(planner)\nusers 2024-01-02T00:00:00Z \(planner)\n", 6),
+            (
+                header
+                    + "users 2024-01-01T00:00:00Z \(planner)\nposts 2024-01-01T00:00:01Z \(planner)\nusers 2024-01-02T00:00:00Z \(planner)\n",
+                6
+            ),
             (
                 header + "users 2024-01-01T00:00:00Z \(planner)\n@v1 2024-01-01T00:00:01Z \(planner)\n"
                     + "posts 2024-01-01T00:00:02Z \(planner)\nusers [users@v2] 2024-01-02T00:00:00Z \(planner)\n", 7
@@ -285,7 +311,8 @@ struct SqitchPlanTests {
             for name in ["users", "posts", "users@v1"] {
                 try TestPaths.write("SELECT 1;\n", to: "deploy/\(name).sql", in: directory)
             }
-            let theirs = try await ExternalTool.run("sqitch", ["plan", "--no-headers"], in: URL(fileURLWithPath: directory))
+            let theirs = try await ExternalTool.run(
+                "sqitch", ["plan", "--no-headers"], in: URL(fileURLWithPath: directory))
             #expect(theirs.status != 0, "sqitch accepted:\n\(text)\n\(theirs)")
             do {
                 _ = try PlanDirectory.load(at: directory)
@@ -306,7 +333,10 @@ struct SqitchPlanTests {
         let commands: [[String]] = [
             ["init", "shop", "--engine", "sqlite", "--uri", "https://example.test/shop"],
             ["add", "users", "-n", "Users: with a note # that has a hash\nand a second line"],
-            ["add", "orders", "--requires", "users", "--conflicts", "legacy_orders", "--requires", "auth:roles", "-n", "Orders."],
+            [
+                "add", "orders", "--requires", "users", "--conflicts", "legacy_orders", "--requires", "auth:roles",
+                "-n", "Orders.",
+            ],
             ["tag", "v1.0", "-n", "First."],
             ["add", "schema/audit", "-n", "0"],
             ["rework", "users", "-n", "Users, reworked."],
@@ -324,7 +354,8 @@ struct SqitchPlanTests {
         #expect(plan.migrations.map(\.description) == ["users", "orders", "schema/audit", "users", "users"])
         #expect(
             plan.migrations.map(\.forward.path) == [
-                "deploy/users@v1.0.sql", "deploy/orders.sql", "deploy/schema/audit.sql", "deploy/users@v2.0.sql", "deploy/users.sql",
+                "deploy/users@v1.0.sql", "deploy/orders.sql", "deploy/schema/audit.sql", "deploy/users@v2.0.sql",
+                "deploy/users.sql",
             ])
         let ours = plan.migrations.reversed().map { "\($0.description) \($0.sqitch?.id ?? "")" }
         #expect(printed.standardOutput.split(separator: "\n").map(String.init) == ours)

@@ -37,12 +37,15 @@ import TidemarkTestSupport
     }
 
     func target(_ name: String) -> Target {
-        Target(name: name, environment: name.hasPrefix("dev") ? "dev" : "prod", connection: .url("memory:\(files.id)-\(name)"))
+        Target(
+            name: name, environment: name.hasPrefix("dev") ? "dev" : "prod",
+            connection: .url("memory:\(files.id)-\(name)"))
     }
 
     func request(_ targets: [String], source: AdoptRequest.Source = .auto, dryRun: Bool = false) -> AdoptRequest {
         var request = AdoptRequest(
-            inventoryFile: files.inventory, selection: TargetSelection(targets: targets), source: source, dryRun: dryRun,
+            inventoryFile: files.inventory, selection: TargetSelection(targets: targets), source: source,
+            dryRun: dryRun,
             confirmation: .unavailable, runID: "adopt-run-test", appliedBy: "test@host")
         request.stateDirectory = state
         request.lockWait = .milliseconds(50)
@@ -57,16 +60,23 @@ import TidemarkTestSupport
     static let flywayColumns = ForeignTool.flyway.historyTable.columns
 
     @Test func twoToolsOnOneTargetAreRefusedNamingBoth() async throws {
-        try store.seed(target("dev-1"), schema: MemorySchema(tables: ["users": MemoryTable(name: "users", columns: ["id"])]))
-        try store.setForeignTable("schema_migrations", columns: ["version", "dirty"], rows: [["1", "f"]], for: target("dev-1"))
-        try store.setForeignTable("flyway_schema_history", columns: Self.flywayColumns, rows: [try flywayRow(1, "1", "V1__users.sql")], for: target("dev-1"))
+        try store.seed(
+            target("dev-1"), schema: MemorySchema(tables: ["users": MemoryTable(name: "users", columns: ["id"])]))
+        try store.setForeignTable(
+            "schema_migrations", columns: ["version", "dirty"], rows: [["1", "f"]], for: target("dev-1"))
+        try store.setForeignTable(
+            "flyway_schema_history", columns: Self.flywayColumns, rows: [try flywayRow(1, "1", "V1__users.sql")],
+            for: target("dev-1"))
         let report = try await AdoptRun(registry: registry, logger: .silent).run(request(["dev-1"]))
         #expect(report.targets.map(\.outcome) == [.refused])
         #expect(report.targets.first?.refusal == "two-tools")
-        #expect(report.targets.first?.reason?.contains("flyway (flyway_schema_history) and golang-migrate (schema_migrations)") == true)
+        #expect(
+            report.targets.first?.reason?.contains(
+                "flyway (flyway_schema_history) and golang-migrate (schema_migrations)") == true)
         #expect(report.status == .refused)
         // --from chooses one.
-        let chosen = try await AdoptRun(registry: registry, logger: .silent).run(request(["dev-1"], source: .tool(.golangMigrate)))
+        let chosen = try await AdoptRun(registry: registry, logger: .silent).run(
+            request(["dev-1"], source: .tool(.golangMigrate)))
         #expect(chosen.targets.first?.outcome == .adopted && chosen.targets.first?.source == "golang-migrate")
         #expect(store.foreignRows(of: "schema_migrations", in: target("dev-1")) == [["1", "f"]])
     }
@@ -74,22 +84,28 @@ import TidemarkTestSupport
     @Test func adoptedVersionsFoldIntoTheTargetStateAsApplied() async throws {
         try store.setForeignTable(
             "flyway_schema_history", columns: Self.flywayColumns,
-            rows: [try flywayRow(1, "1", "V1__users.sql"), try flywayRow(2, "2", "V2__orders.sql")], for: target("dev-2"))
+            rows: [try flywayRow(1, "1", "V1__users.sql"), try flywayRow(2, "2", "V2__orders.sql")],
+            for: target("dev-2"))
         let report = try await AdoptRun(registry: registry, logger: .silent).run(request(["dev-2"]))
         #expect(report.status == .succeeded)
         #expect(report.targets.first?.versions.map(\.version) == ["1", "2"])
         let state = TargetState(history: store.history(of: target("dev-2")))
         #expect(state.applied.map { "\($0.kind.rawValue) \($0.version)" } == ["baseline 1", "baseline 2"])
-        #expect(store.history(of: target("dev-2")).allSatisfy { $0.description == "adopted from flyway" && $0.appliedBy == "test@host" })
+        #expect(
+            store.history(of: target("dev-2")).allSatisfy {
+                $0.description == "adopted from flyway" && $0.appliedBy == "test@host"
+            })
         let path = try #require(report.reportPath)
-        let written = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as? [String: Any]
+        let written =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as? [String: Any]
         #expect(written?["schema"] as? String == "tidemark.adopt/v1")
         let mode = try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int
         #expect(mode == 0o600)
     }
 
     @Test func aTargetWhoseLockIsHeldIsLeftAlone() async throws {
-        try store.setForeignTable("schema_migrations", columns: ["version", "dirty"], rows: [["2", "f"]], for: target("dev-3"))
+        try store.setForeignTable(
+            "schema_migrations", columns: ["version", "dirty"], rows: [["2", "f"]], for: target("dev-3"))
         let holder = try MemoryBackend(store: store).connect(to: target("dev-3"), timeouts: .standard, logger: .silent)
         defer { holder.close() }
         #expect(try holder.tryLock(timeout: .seconds(1)))
@@ -100,7 +116,8 @@ import TidemarkTestSupport
     }
 
     @Test func dryRunAndProdConfirmationWriteNothing() async throws {
-        try store.setForeignTable("schema_migrations", columns: ["version", "dirty"], rows: [["3", "f"]], for: target("prod-1"))
+        try store.setForeignTable(
+            "schema_migrations", columns: ["version", "dirty"], rows: [["3", "f"]], for: target("prod-1"))
         let dry = try await AdoptRun(registry: registry, logger: .silent).run(request(["prod-1"], dryRun: true))
         #expect(dry.targets.first?.outcome == .wouldAdopt && dry.reportPath == nil)
         await #expect(throws: FleetError.self) {
@@ -117,12 +134,14 @@ import TidemarkTestSupport
         }
         let missing = try await AdoptRun(registry: registry, logger: .silent).run(request(["dev-4"]))
         #expect(missing.targets.first?.refusal == "database-missing")
-        try store.seed(target("dev-4"), schema: MemorySchema(tables: ["users": MemoryTable(name: "users", columns: ["id"])]))
+        try store.seed(
+            target("dev-4"), schema: MemorySchema(tables: ["users": MemoryTable(name: "users", columns: ["id"])]))
         var known = request(["dev-4"])
         known.baseline = "2"
         let report = try await AdoptRun(registry: registry, logger: .silent).run(known)
         #expect(report.targets.first?.versions.map(\.evidence) == ["baseline", "baseline"])
-        #expect(store.history(of: target("dev-4")).map(\.description) == ["baseline --baseline 2", "baseline --baseline 2"])
+        #expect(
+            store.history(of: target("dev-4")).map(\.description) == ["baseline --baseline 2", "baseline --baseline 2"])
     }
 }
 

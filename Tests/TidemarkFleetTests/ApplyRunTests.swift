@@ -43,13 +43,19 @@ import TidemarkTestSupport
             }
         }
 
-        func request(_ source: ApplyRequest.Source, confirmation: ApplyRequest.ProductionConfirmation = .given) -> ApplyRequest {
-            var request = ApplyRequest(source: source, confirmation: confirmation, runID: "run-\(UUID().uuidString.prefix(8))", appliedBy: "test@host", environment: [:])
+        func request(_ source: ApplyRequest.Source, confirmation: ApplyRequest.ProductionConfirmation = .given)
+            -> ApplyRequest
+        {
+            var request = ApplyRequest(
+                source: source, confirmation: confirmation, runID: "run-\(UUID().uuidString.prefix(8))",
+                appliedBy: "test@host", environment: [:])
             request.stateDirectory = state
             return request
         }
 
-        func run(_ request: ApplyRequest, observer: some ApplyObserver = SilentApplyObserver()) async throws(FleetError) -> ApplyResult {
+        func run(_ request: ApplyRequest, observer: some ApplyObserver = SilentApplyObserver()) async throws(FleetError)
+            -> ApplyResult
+        {
             try await ApplyRun(registry: registry, logger: Logger.silent).run(request, observer: observer)
         }
 
@@ -63,10 +69,14 @@ import TidemarkTestSupport
     /// Records what the run tells its observer.
     final class Recorder: ApplyObserver {
         let log = Mutex<[String]>([])
-        func planned(_ rollout: Rollout, unreachable: [String: BackendError], policy: WavePolicy) { log.withLock { $0.append("planned \(rollout.targets.count)") } }
+        func planned(_ rollout: Rollout, unreachable: [String: BackendError], policy: WavePolicy) {
+            log.withLock { $0.append("planned \(rollout.targets.count)") }
+        }
         func executionStarted(writes: Int) { log.withLock { $0.append("started \(writes)") } }
         func handle(_ event: RunEvent) {
-            if case .targetFinished(let outcome) = event { log.withLock { $0.append("finished \(outcome.target) \(outcome.outcome.rawValue)") } }
+            if case .targetFinished(let outcome) = event {
+                log.withLock { $0.append("finished \(outcome.target) \(outcome.outcome.rawValue)") }
+            }
         }
         func finished(_ result: ApplyResult) { log.withLock { $0.append("reported") } }
         var entries: [String] { log.withLock { $0 } }
@@ -79,13 +89,18 @@ import TidemarkTestSupport
 
         #expect(result.status == .succeeded)
         #expect(result.report?.targets.map(\.outcome) == [.succeeded, .succeeded, .succeeded])
-        for target in ["dev-1", "dev-2", "prod-1"] { #expect(try workspace.tables(of: target) == ["users", "orders", "items"]) }
+        for target in ["dev-1", "dev-2", "prod-1"] {
+            #expect(try workspace.tables(of: target) == ["users", "orders", "items"])
+        }
         let path = try #require(result.reportPath)
         let written = try JSONDecoder.iso8601.decode(RunReport.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
         #expect(written.runID == result.report?.runID)
         // Times are kept to the millisecond: the saved report says how long the run took.
         let report = try #require(result.report)
-        #expect(abs(written.finishedAt.timeIntervalSince(written.startedAt) - report.finishedAt.timeIntervalSince(report.startedAt)) < 0.002)
+        #expect(
+            abs(
+                written.finishedAt.timeIntervalSince(written.startedAt)
+                    - report.finishedAt.timeIntervalSince(report.startedAt)) < 0.002)
         #expect(recorder.entries.first == "planned 3")
         #expect(recorder.entries.contains("started 3"))
         #expect(recorder.entries.last == "reported")
@@ -105,7 +120,12 @@ import TidemarkTestSupport
         let asked = Mutex<[String]>([])
         await #expect(throws: FleetError.self) {
             try await workspace.run(
-                workspace.request(.inventory(workspace.inventory), confirmation: .ask { targets, _ in asked.withLock { $0 = targets }; return false }))
+                workspace.request(
+                    .inventory(workspace.inventory),
+                    confirmation: .ask { targets, _ in
+                        asked.withLock { $0 = targets }
+                        return false
+                    }))
         }
         #expect(asked.withLock { $0 } == ["prod-1"])
         // Refused before anything was written, dev included.
@@ -114,18 +134,22 @@ import TidemarkTestSupport
 
         // Dev alone needs no confirmation.
         let dev = try await workspace.run(
-            workspace.request(.inventory(workspace.inventory, selection: TargetSelection(environments: ["dev"])), confirmation: .unavailable))
+            workspace.request(
+                .inventory(workspace.inventory, selection: TargetSelection(environments: ["dev"])),
+                confirmation: .unavailable))
         #expect(dev.status == .succeeded)
         #expect(try workspace.tables(of: "dev-2") == ["users", "orders", "items"])
     }
 
     @Test func dryRunChangesNothingAndWritesNoReport() async throws {
         let workspace = try Workspace()
-        let result = try await workspace.run({
-            var request = workspace.request(.inventory(workspace.inventory, desiredVersion: "2"), confirmation: .unavailable)
-            request.dryRun = true
-            return request
-        }())
+        let result = try await workspace.run(
+            {
+                var request = workspace.request(
+                    .inventory(workspace.inventory, desiredVersion: "2"), confirmation: .unavailable)
+                request.dryRun = true
+                return request
+            }())
         #expect(result.report == nil)
         #expect(result.writes.map(\.target) == ["dev-1", "dev-2", "prod-1"])
         #expect(result.rollout.desiredVersion?.text == "2")
@@ -136,13 +160,16 @@ import TidemarkTestSupport
     @Test func savedRolloutRunsAsPlannedAndAStaleOneRunsNothing() async throws {
         let workspace = try Workspace()
         let snapshot = try await FleetSnapshot.load(
-            inventoryFile: workspace.inventory, selection: TargetSelection(environments: ["dev"]), registry: workspace.registry,
+            inventoryFile: workspace.inventory, selection: TargetSelection(environments: ["dev"]),
+            registry: workspace.registry,
             logger: .silent)
         let path = workspace.root.appendingPathComponent("rollout.json").path
         try RolloutFile.write(try snapshot.rollout(to: "1"), to: path)
 
         // Someone moves dev-2 on after the rollout was saved: the saved rollout is stale.
-        _ = try await workspace.run(workspace.request(.inventory(workspace.inventory, selection: TargetSelection(targets: ["dev-2"]), desiredVersion: "2")))
+        _ = try await workspace.run(
+            workspace.request(
+                .inventory(workspace.inventory, selection: TargetSelection(targets: ["dev-2"]), desiredVersion: "2")))
         await #expect {
             try await workspace.run(workspace.request(.savedRollout(path: path)))
         } throws: { error in
@@ -152,7 +179,8 @@ import TidemarkTestSupport
         #expect(try workspace.tables(of: "dev-1").isEmpty)
 
         let fresh = try await FleetSnapshot.load(
-            inventoryFile: workspace.inventory, selection: TargetSelection(targets: ["dev-1"]), registry: workspace.registry, logger: .silent)
+            inventoryFile: workspace.inventory, selection: TargetSelection(targets: ["dev-1"]),
+            registry: workspace.registry, logger: .silent)
         try RolloutFile.write(try fresh.rollout(to: "1"), to: path)
         let result = try await workspace.run(workspace.request(.savedRollout(path: path)))
         #expect(result.status == .succeeded)
@@ -176,16 +204,21 @@ import TidemarkTestSupport
     /// partition twice is refused naming it.
     @Test func eachPartitionHasItsOwnRunLock() async throws {
         let workspace = try Workspace()
-        let held = try RunLock.acquire(inventoryFile: workspace.inventory, scope: "partition 0/2", runID: "first", appliedBy: "someone@else")
+        let held = try RunLock.acquire(
+            inventoryFile: workspace.inventory, scope: "partition 0/2", runID: "first", appliedBy: "someone@else")
         await #expect {
             try await workspace.run(
-                workspace.request(.inventory(workspace.inventory, selection: TargetSelection(partition: try Partition(index: 0, count: 2)))))
+                workspace.request(
+                    .inventory(
+                        workspace.inventory, selection: TargetSelection(partition: try Partition(index: 0, count: 2)))))
         } throws: { error in
             guard case FleetError.runLockHeld(let holder) = error else { return false }
             return holder.description.contains("(partition 0/2)") && holder.holder.contains("run first")
         }
         let other = try await workspace.run(
-            workspace.request(.inventory(workspace.inventory, selection: TargetSelection(partition: try Partition(index: 1, count: 2)))))
+            workspace.request(
+                .inventory(
+                    workspace.inventory, selection: TargetSelection(partition: try Partition(index: 1, count: 2)))))
         #expect(other.status == .succeeded)
         withExtendedLifetime(held) {}
     }
@@ -217,8 +250,10 @@ extension JSONDecoder {
         let files = try TestWorkspace(
             prefix: "tidemark-diesel-rollout",
             scripts: [
-                "20190301000000_users/up.sql": "CREATE TABLE users (id INTEGER)", "20190301000000_users/down.sql": "DROP TABLE users",
-                "20190302000000_orders/up.sql": "CREATE TABLE orders (id INTEGER)", "20190302000000_orders/down.sql": "DROP TABLE orders",
+                "20190301000000_users/up.sql": "CREATE TABLE users (id INTEGER)",
+                "20190301000000_users/down.sql": "DROP TABLE users",
+                "20190302000000_orders/up.sql": "CREATE TABLE orders (id INTEGER)",
+                "20190302000000_orders/down.sql": "DROP TABLE orders",
             ]
         ) { id in
             """
@@ -230,12 +265,15 @@ extension JSONDecoder {
         }
         let store = MemoryStore()
         let registry = BackendRegistry([MemoryBackend(store: store)])
-        let snapshot = try await FleetSnapshot.load(inventoryFile: files.inventory, selection: .all, registry: registry, logger: .silent)
+        let snapshot = try await FleetSnapshot.load(
+            inventoryFile: files.inventory, selection: .all, registry: registry, logger: .silent)
         #expect(snapshot.plan.versionStyle == .diesel)
         let path = files.root.appendingPathComponent("rollout.json").path
         try RolloutFile.write(try snapshot.rollout(), to: path)
 
-        var request = ApplyRequest(source: .savedRollout(path: path), confirmation: .given, runID: "diesel", appliedBy: "test@host", environment: [:])
+        var request = ApplyRequest(
+            source: .savedRollout(path: path), confirmation: .given, runID: "diesel", appliedBy: "test@host",
+            environment: [:])
         request.stateDirectory = StateDirectory(root: files.root.appendingPathComponent(".tidemark"))
         let result = try await ApplyRun(registry: registry, logger: .silent).run(request)
         #expect(result.status == .succeeded, "\(result.report?.targets.map { $0.error ?? "" } ?? [])")

@@ -24,20 +24,23 @@ struct LockRetryPostgresTests {
 
         init(lockRetries: Int?) throws {
             let url = try #require(TestPostgres.url)
-            root = FileManager.default.temporaryDirectory.appendingPathComponent("tidemark-lock-retry-\(UUID().uuidString)")
-            try FileManager.default.createDirectory(at: root.appendingPathComponent("plans/app"), withIntermediateDirectories: true)
-            try FileManager.default.createDirectory(at: root.appendingPathComponent("inventories"), withIntermediateDirectories: true)
+            root = FileManager.default.temporaryDirectory.appendingPathComponent(
+                "tidemark-lock-retry-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(
+                at: root.appendingPathComponent("plans/app"), withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(
+                at: root.appendingPathComponent("inventories"), withIntermediateDirectories: true)
             schema = try TestPostgres.createSchema(for: "lockretry")
             try TestPostgres.execute("CREATE TABLE \(TestPostgres.quoted(schema)).orders (id bigint PRIMARY KEY)")
             try "ALTER TABLE orders ADD COLUMN note text;\n".write(
                 to: root.appendingPathComponent("plans/app/V1__orders_note.sql"), atomically: true, encoding: .utf8)
             let retries = lockRetries.map { ", lock_retries: \($0)" } ?? ""
             try """
-                inventory: fleet
-                plan: ../plans/app
-                environments:
-                  prod: { tier: prod, live: true, lock_timeout: 1s\(retries), targets: [ { name: prod-1, url: "\(url)", schema: \(schema) } ] }
-                """.write(toFile: inventory, atomically: true, encoding: .utf8)
+            inventory: fleet
+            plan: ../plans/app
+            environments:
+              prod: { tier: prod, live: true, lock_timeout: 1s\(retries), targets: [ { name: prod-1, url: "\(url)", schema: \(schema) } ] }
+            """.write(toFile: inventory, atomically: true, encoding: .utf8)
         }
 
         /// Holds ACCESS EXCLUSIVE on `orders` from another connection until `releaseTableLock()`
@@ -46,7 +49,8 @@ struct LockRetryPostgresTests {
             let table = TestPostgres.quoted(schema) + ".orders"
             let holder = Task.detached {
                 // Ended by pg_terminate_backend: its error is the expected end.
-                _ = try? TestPostgres.execute("LOCK TABLE \(table) IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(60) /* \(schema) holder */")
+                _ = try? TestPostgres.execute(
+                    "LOCK TABLE \(table) IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(60) /* \(schema) holder */")
             }
             let held = """
                 DO $tm$ BEGIN IF NOT EXISTS (
@@ -65,21 +69,25 @@ struct LockRetryPostgresTests {
         /// Ends the holder's session, releasing its lock.
         func releaseTableLock() throws {
             try TestPostgres.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE '%\(schema) holder%' AND pid <> pg_backend_pid()")
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE '%\(schema) holder%' AND pid <> pg_backend_pid()"
+            )
         }
 
         func apply(observer: some ApplyObserver = SilentApplyObserver()) async throws -> ApplyResult {
             var request = ApplyRequest(
-                source: .inventory(inventory), confirmation: .given, runID: "lock-retry-\(UUID().uuidString.prefix(8))", appliedBy: "test@host",
+                source: .inventory(inventory), confirmation: .given, runID: "lock-retry-\(UUID().uuidString.prefix(8))",
+                appliedBy: "test@host",
                 environment: [:])
             request.stateDirectory = StateDirectory(root: root.appendingPathComponent(".tidemark"))
-            return try await ApplyRun(registry: BackendRegistry([PostgresBackend()]), logger: .silent).run(request, observer: observer)
+            return try await ApplyRun(registry: BackendRegistry([PostgresBackend()]), logger: .silent).run(
+                request, observer: observer)
         }
 
         func history() throws -> [HistoryEntry] {
             let url = try #require(TestPostgres.url)
             let target = TidemarkCore.Target(name: "prod-1", environment: "prod", connection: .url(url), schema: schema)
-            let connection = try PostgresBackend().connect(to: target, access: .readOnly, timeouts: .standard, logger: .silent)
+            let connection = try PostgresBackend().connect(
+                to: target, access: .readOnly, timeouts: .standard, logger: .silent)
             defer { connection.close() }
             return try connection.readHistory()
         }
@@ -95,12 +103,14 @@ struct LockRetryPostgresTests {
         let target: Target
         init(_ target: Target) { self.target = target }
         func handle(_ event: RunEvent) {
-            if case .stepRetrying(_, _, _, let attempt, _, _, _) = event, attempt == 2 { try? target.releaseTableLock() }
+            if case .stepRetrying(_, _, _, let attempt, _, _, _) = event, attempt == 2 {
+                try? target.releaseTableLock()
+            }
         }
     }
 
     @Test func aStepThatTimesOutOnALockIsRetriedUntilItGetsTheLockAndRecordedOnce() async throws {
-        let target = try Target(lockRetries: nil)  // live: 5 by default
+        let target = try Target(lockRetries: nil) // live: 5 by default
         defer { target.cleanUp() }
         let holder = try await target.holdTableLock()
         let result = try await target.apply(observer: ReleaseOnRetry(target))

@@ -25,9 +25,12 @@ struct LockRiskPostgresTests {
 
         init() throws {
             let url = try #require(TestPostgres.url)
-            root = FileManager.default.temporaryDirectory.appendingPathComponent("tidemark-lock-risk-\(UUID().uuidString)")
-            try FileManager.default.createDirectory(at: root.appendingPathComponent("plans/app"), withIntermediateDirectories: true)
-            try FileManager.default.createDirectory(at: root.appendingPathComponent("inventories"), withIntermediateDirectories: true)
+            root = FileManager.default.temporaryDirectory.appendingPathComponent(
+                "tidemark-lock-risk-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(
+                at: root.appendingPathComponent("plans/app"), withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(
+                at: root.appendingPathComponent("inventories"), withIntermediateDirectories: true)
             prodSchema = try TestPostgres.createSchema(for: "lockrisk_prod")
             devSchema = try TestPostgres.createSchema(for: "lockrisk_dev")
             for (schema, rows) in [(prodSchema, 200_000), (devSchema, 10)] {
@@ -40,23 +43,27 @@ struct LockRiskPostgresTests {
                     """)
             }
             try """
-                inventory: fleet
-                plan: ../plans/app
-                order: [dev, prod]
-                environments:
-                  dev: { tier: dev, targets: [ { name: dev-1, url: "\(url)", schema: \(devSchema) } ] }
-                  prod: { tier: prod, live: true, targets: [ { name: prod-1, url: "\(url)", schema: \(prodSchema) } ] }
-                """.write(toFile: inventory, atomically: true, encoding: .utf8)
+            inventory: fleet
+            plan: ../plans/app
+            order: [dev, prod]
+            environments:
+              dev: { tier: dev, targets: [ { name: dev-1, url: "\(url)", schema: \(devSchema) } ] }
+              prod: { tier: prod, live: true, targets: [ { name: prod-1, url: "\(url)", schema: \(prodSchema) } ] }
+            """.write(toFile: inventory, atomically: true, encoding: .utf8)
             try writeScript(acknowledged: false)
         }
 
         func writeScript(acknowledged: Bool) throws {
-            let directive = acknowledged ? "-- tidemark:lock-ok orders is written by one batch job, paused for this deployment\n" : ""
-            try (directive + "CREATE INDEX orders_status ON orders (status);\n").write(to: script, atomically: true, encoding: .utf8)
+            let directive =
+                acknowledged
+                ? "-- tidemark:lock-ok orders is written by one batch job, paused for this deployment\n" : ""
+            try (directive + "CREATE INDEX orders_status ON orders (status);\n").write(
+                to: script, atomically: true, encoding: .utf8)
         }
 
         func rollout() async throws -> Rollout {
-            try await FleetSnapshot.load(inventoryFile: inventory, selection: .all, registry: registry, logger: .silent).rollout()
+            try await FleetSnapshot.load(inventoryFile: inventory, selection: .all, registry: registry, logger: .silent)
+                .rollout()
         }
 
         func cleanUp() {
@@ -96,7 +103,8 @@ struct LockRiskPostgresTests {
         #expect(acknowledged.targets.map(\.action) == [.forward, .forward])
         #expect(acknowledged.targets.allSatisfy { $0.steps.first?.lockAcknowledged != nil })
         var request = ApplyRequest(
-            source: .inventory(fleet.inventory), confirmation: .given, runID: "lock-risk-\(UUID().uuidString.prefix(8))",
+            source: .inventory(fleet.inventory), confirmation: .given,
+            runID: "lock-risk-\(UUID().uuidString.prefix(8))",
             appliedBy: "test@host", environment: [:])
         request.stateDirectory = StateDirectory(root: fleet.root.appendingPathComponent(".tidemark"))
         let result = try await ApplyRun(registry: fleet.registry, logger: .silent).run(request)

@@ -11,7 +11,9 @@ import TidemarkFleet
     func slicesCoverEveryTargetExactlyOnce(count: Int) throws {
         let partitions = try (0..<count).map { try Partition(index: $0, count: count) }
         for name in names {
-            #expect(partitions.filter { $0.contains(name) }.count == 1, "\(name) is in \(partitions.filter { $0.contains(name) })")
+            #expect(
+                partitions.filter { $0.contains(name) }.count == 1,
+                "\(name) is in \(partitions.filter { $0.contains(name) })")
         }
         // Balanced enough that N runners share the work: each slice within 25% of the mean.
         let mean = Double(names.count) / Double(count)
@@ -30,7 +32,8 @@ import TidemarkFleet
     }
 
     @Test(arguments: [
-        ("3/3", "I is 0-based: the slices of 3 are 0/3 to 2/3"), ("-1/3", "I is 0-based"), ("0/0", "N must be between 1 and 10000"),
+        ("3/3", "I is 0-based: the slices of 3 are 0/3 to 2/3"), ("-1/3", "I is 0-based"),
+        ("0/0", "N must be between 1 and 10000"),
         ("1", "write it as I/N"), ("a/b", "write it as I/N"), ("1/2/3", "write it as I/N"), ("/4", "write it as I/N"),
         ("0/10001", "N must be between 1"),
     ])
@@ -39,12 +42,15 @@ import TidemarkFleet
             _ = try Partition(parsing: text)
         } throws: { error in
             guard let error = error as? FleetError, case .partition = error else { return false }
-            return error.description.hasPrefix("--partition \(text): ") && error.description.contains(reason) && error.category == .invalidInput
+            return error.description.hasPrefix("--partition \(text): ") && error.description.contains(reason)
+                && error.category == .invalidInput
         }
     }
 
     @Test func aSelectionKeepsOnlyItsSliceOfTheSelectedTargets() throws {
-        let targets = (1...12).map { Target(name: "t-\($0)", environment: $0 <= 4 ? "dev" : "prod", connection: .url("memory:p-\($0)")) }
+        let targets = (1...12).map {
+            Target(name: "t-\($0)", environment: $0 <= 4 ? "dev" : "prod", connection: .url("memory:p-\($0)"))
+        }
         let inventory = Inventory(
             name: "i", file: "i.yaml", planDirectory: "plans/p",
             environments: [

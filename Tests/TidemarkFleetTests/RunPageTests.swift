@@ -26,7 +26,8 @@ struct ThousandTargetRun {
             scripts: [
                 "V1__users.sql": "CREATE TABLE users (id INTEGER, nick TEXT)", "U1__users.sql": "DROP TABLE users",
                 "V2__orders.sql": "CREATE TABLE orders (id INTEGER)", "U2__orders.sql": "DROP TABLE orders",
-                "V3__drop_nick.sql": "ALTER TABLE users DROP COLUMN nick", "U3__drop_nick.sql": "ALTER TABLE users ADD COLUMN nick TEXT",
+                "V3__drop_nick.sql": "ALTER TABLE users DROP COLUMN nick",
+                "U3__drop_nick.sql": "ALTER TABLE users ADD COLUMN nick TEXT",
             ]
         ) { id in
             """
@@ -46,28 +47,35 @@ struct ThousandTargetRun {
 
         let fleet = try FleetInputs.inventory(at: inventory)
         func target(_ name: String) throws -> Target { try #require(fleet.target(named: name)) }
-        for name in ["shard-005", "shard-006"] { try store.failNextConnections(to: try target(name), count: 100, transient: false) }
+        for name in ["shard-005", "shard-006"] {
+            try store.failNextConnections(to: try target(name), count: 100, transient: false)
+        }
         let at = Date(timeIntervalSince1970: 1_700_000_000)
         try store.seed(
             try target("shard-007"),
             history: [
                 HistoryEntry(
-                    id: 1, version: "9", description: "elsewhere", kind: .forward, script: "V9__elsewhere.sql", checksum: "x", runID: "old",
-                    appliedBy: "someone", startedAt: at, finishedAt: at, executionMS: 1, success: true, transactional: true)
+                    id: 1, version: "9", description: "elsewhere", kind: .forward, script: "V9__elsewhere.sql",
+                    checksum: "x", runID: "old",
+                    appliedBy: "someone", startedAt: at, finishedAt: at, executionMS: 1, success: true,
+                    transactional: true)
             ])
         try store.seed(
             try target("shard-008"),
             history: [
                 HistoryEntry(
-                    id: 1, version: "1", description: "users", kind: .forward, script: "V1__users.sql", checksum: "x", runID: "old",
-                    appliedBy: "someone", startedAt: at, finishedAt: at, executionMS: 1, success: false, transactional: false,
+                    id: 1, version: "1", description: "users", kind: .forward, script: "V1__users.sql", checksum: "x",
+                    runID: "old",
+                    appliedBy: "someone", startedAt: at, finishedAt: at, executionMS: 1, success: false,
+                    transactional: false,
                     error: "statement 2 of 3 failed")
             ])
     }
 
     func request(environment: [String: String] = [:]) -> ApplyRequest {
         var request = ApplyRequest(
-            source: .inventory(inventory), confirmation: .given, runID: "run-\(UUID().uuidString.prefix(8))", appliedBy: "test@host",
+            source: .inventory(inventory), confirmation: .given, runID: "run-\(UUID().uuidString.prefix(8))",
+            appliedBy: "test@host",
             environment: environment)
         request.stateDirectory = state
         request.backups = BackupPolicy(directory: root.appendingPathComponent("backups").path)
@@ -75,7 +83,8 @@ struct ThousandTargetRun {
     }
 
     func run(environment: [String: String] = [:]) async throws -> ApplyResult {
-        try await ApplyRun(registry: BackendRegistry([MemoryBackend(store: store)]), logger: .silent).run(request(environment: environment))
+        try await ApplyRun(registry: BackendRegistry([MemoryBackend(store: store)]), logger: .silent).run(
+            request(environment: environment))
     }
 }
 
@@ -101,7 +110,9 @@ struct ThousandTargetRun {
         let dom = load.dom
         // A closure, so a failure prints the text looked for, not the whole page.
         let has = { (text: String) in dom.contains(text) }
-        let missing = report.targets.filter { !has("data-target=\"\($0.target)\" data-outcome=\"\($0.outcome.rawValue)\"") }
+        let missing = report.targets.filter {
+            !has("data-target=\"\($0.target)\" data-outcome=\"\($0.outcome.rawValue)\"")
+        }
         #expect(missing.isEmpty, "not in the DOM: \(missing.prefix(5).map(\.target))")
         // The four that need a person come first, with their reasons.
         if let attention = dom.range(of: "Needs attention (4)"), let grid = dom.range(of: "Targets by wave") {

@@ -18,15 +18,15 @@ struct TargetDiscoveryTests {
             [
                 "inventories/bin/tenants": script,
                 "inventories/saas.yaml": """
-                    plan: ../plans/app
-                    environments:
-                      tenants:
-                        tier: dev
-                        targets:
-                          - { name: first, url: "memory:first" }
-                    \(entry)
-                          - { name: last, url: "memory:last" }
-                    """,
+                plan: ../plans/app
+                environments:
+                  tenants:
+                    tier: dev
+                    targets:
+                      - { name: first, url: "memory:first" }
+                \(entry)
+                      - { name: last, url: "memory:last" }
+                """,
             ], under: root)
         try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: program.path)
         return (try InventoryFile.load(at: root.appendingPathComponent("inventories/saas.yaml").path), root)
@@ -37,7 +37,8 @@ struct TargetDiscoveryTests {
             "#!/bin/sh\necho '{\"id\": 7, \"url\": \"memory:t7\", \"tags\": [\"gold\"]}'\necho\necho '{\"id\": 8, \"url\": \"memory:t8\"}'\n",
             entry: "      - discover: { command: [\"./bin/tenants\"], name: \"tenant-{id}\", tags: [eu] }")
         defer { try? FileManager.default.removeItem(at: root) }
-        let resolved = try await TargetDiscovery(registry: BackendRegistry([MemoryBackend()]), logger: .silent).resolve(parsed)
+        let resolved = try await TargetDiscovery(registry: BackendRegistry([MemoryBackend()]), logger: .silent).resolve(
+            parsed)
         let targets = try #require(resolved.environment(named: "tenants")).targets
         #expect(targets.map(\.name) == ["first", "tenant-7", "tenant-8", "last"])
         #expect(targets[1].tags == ["eu", "gold"])
@@ -55,7 +56,10 @@ struct TargetDiscoveryTests {
             _ = try await TargetDiscovery(registry: BackendRegistry([MemoryBackend()]), logger: .silent).resolve(parsed)
             Issue.record("a row without the template's field was accepted")
         } catch {
-            guard case .discovery(let problems) = error else { Issue.record("\(error)"); return }
+            guard case .discovery(let problems) = error else {
+                Issue.record("\(error)")
+                return
+            }
             #expect(
                 problems == [
                     "\(parsed.file):7:9: discover (command ./bin/tenants), line 1 of its output: name template 'tenant-{id}' uses {id}, which the row does not have (its fields: name, url)"

@@ -44,15 +44,18 @@ import TidemarkTestSupport
             }
             let fleet = try FleetInputs.inventory(at: inventory)
             let prod3 = try #require(fleet.target(named: "prod-3"))
-            try store.seed(prod3, schema: MemorySchema(tables: ["orders": MemoryTable(name: "orders", columns: ["id"])]))
+            try store.seed(
+                prod3, schema: MemorySchema(tables: ["orders": MemoryTable(name: "orders", columns: ["id"])]))
         }
 
         func run(environment: [String: String]) async throws -> ApplyResult {
             var request = ApplyRequest(
-                source: .inventory(inventory), confirmation: .given, runID: "run-\(UUID().uuidString.prefix(8))", appliedBy: "test@host",
+                source: .inventory(inventory), confirmation: .given, runID: "run-\(UUID().uuidString.prefix(8))",
+                appliedBy: "test@host",
                 environment: environment)
             request.stateDirectory = StateDirectory(root: root.appendingPathComponent(".tidemark"))
-            return try await ApplyRun(registry: BackendRegistry([MemoryBackend(store: store)]), logger: .silent).run(request)
+            return try await ApplyRun(registry: BackendRegistry([MemoryBackend(store: store)]), logger: .silent).run(
+                request)
         }
     }
 
@@ -117,7 +120,9 @@ import TidemarkTestSupport
         try body.write(to: file)
         defer { try? FileManager.default.removeItem(at: file) }
         let result = try await ExternalTool.run("python3", ["-c", decoder, file.path, format])
-        try #require(result.status == 0, "opentelemetry-proto could not decode the body (installed? scripts/install-deps --peers):\n\(result)")
+        try #require(
+            result.status == 0,
+            "opentelemetry-proto could not decode the body (installed? scripts/install-deps --peers):\n\(result)")
         return try JSONDecoder().decode(Decoded.self, from: Data(result.standardOutput.utf8))
     }
 
@@ -136,10 +141,14 @@ import TidemarkTestSupport
         #expect(waves.map { $0.attributes["tidemark.environment"] ?? "" } == ["dev", "prod"])
         #expect(waves.allSatisfy { $0.parentSpanId == run.spanId })
         let targets = spans.filter { $0.name == "tidemark.target" }
-        #expect(Set(targets.map { $0.attributes["tidemark.target"] ?? "" }) == ["dev-1", "dev-2", "prod-1", "prod-2", "prod-3"])
+        #expect(
+            Set(targets.map { $0.attributes["tidemark.target"] ?? "" }) == [
+                "dev-1", "dev-2", "prod-1", "prod-2", "prod-3",
+            ])
         for target in targets {
             let wave = waves.first { $0.spanId == target.parentSpanId }
-            #expect(wave?.attributes["tidemark.environment"] == target.attributes["tidemark.environment"], "\(target.name)")
+            #expect(
+                wave?.attributes["tidemark.environment"] == target.attributes["tidemark.environment"], "\(target.name)")
             #expect(target.attributes["tidemark.action"] == "forward")
             #expect(target.start >= run.start && target.end <= run.end + 0.001)
         }
@@ -173,7 +182,8 @@ import TidemarkTestSupport
         defer { try? FileManager.default.removeItem(at: fleet.root) }
         let result = try await fleet.run(environment: [
             "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:\(collector.port)/", "OTEL_SERVICE_NAME": "tidemark-ci",
-            "OTEL_RESOURCE_ATTRIBUTES": "deployment.environment=ci,team=platform%20db", "OTEL_EXPORTER_OTLP_HEADERS": "x-api-key=k%3D1",
+            "OTEL_RESOURCE_ATTRIBUTES": "deployment.environment=ci,team=platform%20db",
+            "OTEL_EXPORTER_OTLP_HEADERS": "x-api-key=k%3D1",
         ])
         let report = try #require(result.report)
         #expect(result.traceExport == .sent(spans: 1 + 2 + 5 + 10))
@@ -183,11 +193,13 @@ import TidemarkTestSupport
         #expect(request.header("content-type") == "application/x-protobuf")
         #expect(request.header("x-api-key") == "k=1")
         let decoded = try await Self.decode(request.body, format: "protobuf")
-        #expect(decoded.resource == ["service.name": "tidemark-ci", "deployment.environment": "ci", "team": "platform db"])
+        #expect(
+            decoded.resource == ["service.name": "tidemark-ci", "deployment.environment": "ci", "team": "platform db"])
         try checkTree(decoded, report: report)
 
         // The saved report and every webhook carry the trace id.
-        let saved = try SavedRun.read(report.runID, in: StateDirectory(root: fleet.root.appendingPathComponent(".tidemark")))
+        let saved = try SavedRun.read(
+            report.runID, in: StateDirectory(root: fleet.root.appendingPathComponent(".tidemark")))
         #expect(saved.traceID == report.traceID)
         let deliveries = await hooks.waitForRequests(1)
         #expect(!deliveries.isEmpty)
@@ -202,7 +214,8 @@ import TidemarkTestSupport
         let fleet = try Fleet(webhook: deadHook.url(path: "/hook"))
         defer { try? FileManager.default.removeItem(at: fleet.root) }
         let result = try await fleet.run(environment: [
-            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": collector.url(path: "/custom/traces"), "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:1",
+            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": collector.url(path: "/custom/traces"),
+            "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:1",
             "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": "http/json", "TIDEMARK_NOTIFY_FLUSH_TIMEOUT": "1s",
         ])
         let request = try #require(collector.requests.first)
@@ -220,7 +233,9 @@ import TidemarkTestSupport
         defer { try? FileManager.default.removeItem(at: fleet.root) }
         let clock = ContinuousClock()
         let started = clock.now
-        let result = try await fleet.run(environment: ["OTEL_EXPORTER_OTLP_ENDPOINT": collector.url(path: "/"), "OTEL_EXPORTER_OTLP_TIMEOUT": "700"])
+        let result = try await fleet.run(environment: [
+            "OTEL_EXPORTER_OTLP_ENDPOINT": collector.url(path: "/"), "OTEL_EXPORTER_OTLP_TIMEOUT": "700",
+        ])
         let elapsed = clock.now - started
         let report = try #require(result.report)
         // The run itself is as it would be without a collector.
@@ -236,16 +251,33 @@ import TidemarkTestSupport
         // goal: a loaded shared machine stretched 0.7 s to over 3 s once; one request shows there
         // was no second attempt.
         let afterReport = elapsed - .milliseconds(Int64(report.finishedAt.timeIntervalSince(report.startedAt) * 1000))
-        #expect(afterReport >= .milliseconds(600) && afterReport < .seconds(30), "waited \(afterReport) after the report, \(elapsed) in all")
+        #expect(
+            afterReport >= .milliseconds(600) && afterReport < .seconds(30),
+            "waited \(afterReport) after the report, \(elapsed) in all")
     }
 
     @Test func badOrAbsentSettingsExportNothingAndNeverStopTheRun() throws {
         #expect(try TraceSettings(environment: [:]) == nil)
-        #expect(try TraceSettings(environment: ["OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4318", "OTEL_SDK_DISABLED": "true"]) == nil)
-        #expect(try TraceSettings(environment: ["OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4318", "OTEL_TRACES_EXPORTER": "none"]) == nil)
-        #expect(throws: TraceSettings.Problem.self) { try TraceSettings(environment: ["OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4317", "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"]) }
-        #expect(throws: TraceSettings.Problem.self) { try TraceSettings(environment: ["OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4318", "OTEL_EXPORTER_OTLP_TIMEOUT": "10s"]) }
-        let settings = try #require(try TraceSettings(environment: ["OTEL_EXPORTER_OTLP_ENDPOINT": "https://c:4318/base"]))
+        #expect(
+            try TraceSettings(environment: [
+                "OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4318", "OTEL_SDK_DISABLED": "true",
+            ]) == nil)
+        #expect(
+            try TraceSettings(environment: [
+                "OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4318", "OTEL_TRACES_EXPORTER": "none",
+            ]) == nil)
+        #expect(throws: TraceSettings.Problem.self) {
+            try TraceSettings(environment: [
+                "OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4317", "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc",
+            ])
+        }
+        #expect(throws: TraceSettings.Problem.self) {
+            try TraceSettings(environment: [
+                "OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4318", "OTEL_EXPORTER_OTLP_TIMEOUT": "10s",
+            ])
+        }
+        let settings = try #require(
+            try TraceSettings(environment: ["OTEL_EXPORTER_OTLP_ENDPOINT": "https://c:4318/base"]))
         #expect(settings.endpoint.absoluteString == "https://c:4318/base/v1/traces")
         #expect(settings.format == .protobuf && settings.timeout == .seconds(10) && settings.serviceName == "tidemark")
     }

@@ -25,7 +25,8 @@ import TidemarkFuzz
     }
 
     @Test func everySeedKeepsTheContract() throws {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
         let seeds = Self.inputs(in: root.appendingPathComponent("Fuzz/Seeds"))
         #expect(seeds.count >= FuzzTarget.allCases.count)
         for (target, file) in seeds {

@@ -1,9 +1,10 @@
 import Foundation
+import Testing
+import TidemarkTestSupport
+
 #if canImport(FoundationNetworking)
     import FoundationNetworking
 #endif
-import Testing
-import TidemarkTestSupport
 
 /// The "receiver down" port the delivery tests rely on: refused while held, and nobody else's.
 @Suite struct ClosedPortTests {

@@ -1,14 +1,14 @@
 import Foundation
 import Synchronization
-
-#if canImport(Glibc)
-    import Glibc
-#endif
 import Testing
 import TidemarkCore
 import TidemarkTestSupport
 
 @testable import TidemarkNotify
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// A real SMTP server (PyPI aiosmtpd) on 127.0.0.1, started as its own process for one test.
 /// Thread-safe: the process handle is only read after `start`.
@@ -28,7 +28,9 @@ final class SMTPTestServer: Sendable {
 
     /// Starts the server (requiring `login` when given) and waits, on a thread of its own, for
     /// the port it prints.
-    static func start(login: (user: String, password: String)? = nil, host: String = "127.0.0.1") async throws -> SMTPTestServer {
+    static func start(login: (user: String, password: String)? = nil, host: String = "127.0.0.1") async throws
+        -> SMTPTestServer
+    {
         let folder = try temporaryFolder("tidemark-smtp")
         let script = try #require(Bundle.module.url(forResource: "Fixtures/smtp_receiver.py", withExtension: nil))
         let process = Process()
@@ -54,7 +56,8 @@ final class SMTPTestServer: Sendable {
             }
             thread.start()
         }
-        let port = try #require(Int(line.trimmingCharacters(in: .whitespacesAndNewlines)), "smtp_receiver.py printed \(line)")
+        let port = try #require(
+            Int(line.trimmingCharacters(in: .whitespacesAndNewlines)), "smtp_receiver.py printed \(line)")
         return SMTPTestServer(port: port, host: host, folder: folder, process: process, input: input)
     }
 
@@ -69,7 +72,9 @@ final class SMTPTestServer: Sendable {
         var entry: UnsafeMutablePointer<ifaddrs>? = first
         while let current = entry {
             defer { entry = current.pointee.ifa_next }
-            guard let address = current.pointee.ifa_addr, address.pointee.sa_family == sa_family_t(AF_INET) else { continue }
+            guard let address = current.pointee.ifa_addr, address.pointee.sa_family == sa_family_t(AF_INET) else {
+                continue
+            }
             var text = [CChar](repeating: 0, count: Int(INET_ADDRSTRLEN))
             address.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { ipv4 in
                 var raw = ipv4.pointee.sin_addr
@@ -83,9 +88,13 @@ final class SMTPTestServer: Sendable {
 
     /// Every message received so far, oldest first.
     var messages: [[String: Any]] {
-        let names = ((try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []).filter { $0.hasSuffix(".json") }.sorted()
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []).filter {
+            $0.hasSuffix(".json")
+        }.sorted()
         return names.compactMap { name in
-            (try? Data(contentsOf: folder.appendingPathComponent(name))).flatMap { (try? JSONSerialization.jsonObject(with: $0)) as? [String: Any] }
+            (try? Data(contentsOf: folder.appendingPathComponent(name))).flatMap {
+                (try? JSONSerialization.jsonObject(with: $0)) as? [String: Any]
+            }
         }
     }
 
@@ -113,19 +122,30 @@ final class SMTPTestServer: Sendable {
 @Suite struct EmailSinkTests {
     func sink(_ server: SMTPTestServer, login: Bool = false) -> NotifySink {
         NotifySink(
-            name: "mail", kind: .email, serviceURL: server.url, from: "tidemark@example.test", to: ["oncall@example.test", "dba@example.test"],
+            name: "mail", kind: .email, serviceURL: server.url, from: "tidemark@example.test",
+            to: ["oncall@example.test", "dba@example.test"],
             usernameEnv: login ? "TM_SMTP_USER" : nil, passwordEnv: login ? "TM_SMTP_PASSWORD" : nil)
     }
 
-    func run(_ sinks: [NotifySink], state: URL, environment: [String: String] = [:], flush: Duration = .seconds(30)) async -> DeliverySummary {
+    func run(_ sinks: [NotifySink], state: URL, environment: [String: String] = [:], flush: Duration = .seconds(30))
+        async -> DeliverySummary
+    {
         let notifier = Notifier(
-            sinks: sinks, inventory: "demo", inventoryFile: "inventories/demo.yaml", outbox: state.appendingPathComponent("outbox"),
+            sinks: sinks, inventory: "demo", inventoryFile: "inventories/demo.yaml",
+            outbox: state.appendingPathComponent("outbox"),
             environment: environment, logger: LogCapture().logger,
-            options: DeliveryOptions(requestTimeout: .seconds(5), flushTimeout: flush, initialBackoff: .milliseconds(50)))
+            options: DeliveryOptions(
+                requestTimeout: .seconds(5), flushTimeout: flush, initialBackoff: .milliseconds(50)))
         await notifier.start()
         notifier.post(SampleEvents.target(.targetSucceeded, "dev-1", environment: "dev"))
-        notifier.post(SampleEvents.target(.targetFailed, "shard-2", environment: "prod", error: "shard-2: forward step of version 4 failed: line 1: boom"))
-        notifier.post(Event(kind: .waveHalted, runID: SampleEvents.runID, inventory: "demo", environment: "prod", reason: "canary shard-2 of wave prod failed"))
+        notifier.post(
+            SampleEvents.target(
+                .targetFailed, "shard-2", environment: "prod",
+                error: "shard-2: forward step of version 4 failed: line 1: boom"))
+        notifier.post(
+            Event(
+                kind: .waveHalted, runID: SampleEvents.runID, inventory: "demo", environment: "prod",
+                reason: "canary shard-2 of wave prod failed"))
         notifier.post(SampleEvents.finished([("dev", "succeeded"), ("prod", "failed"), ("prod", "skipped")]))
         return await notifier.finish()
     }
@@ -151,7 +171,9 @@ final class SMTPTestServer: Sendable {
         let failed = try #require(body.range(of: "FAILED (1)"))
         let halted = try #require(body.range(of: "HALTED WAVES (1)"))
         let environments = try #require(body.range(of: "BY ENVIRONMENT"))
-        #expect(failed.lowerBound < halted.lowerBound && halted.lowerBound < environments.lowerBound, "failures first:\n\(body)")
+        #expect(
+            failed.lowerBound < halted.lowerBound && halted.lowerBound < environments.lowerBound,
+            "failures first:\n\(body)")
         #expect(body.contains("    shard-2: forward step of version 4 failed: line 1: boom\r\n"))
         #expect(body.contains("    inspect: tidemark history -i inventories/demo.yaml --target shard-2"))
     }
@@ -161,7 +183,9 @@ final class SMTPTestServer: Sendable {
         defer { server.stop() }
         let state = try temporaryFolder()
         defer { try? FileManager.default.removeItem(at: state) }
-        let summary = await run([sink(server, login: true)], state: state, environment: ["TM_SMTP_USER": "tidemark", "TM_SMTP_PASSWORD": "mail-pass-0123"])
+        let summary = await run(
+            [sink(server, login: true)], state: state,
+            environment: ["TM_SMTP_USER": "tidemark", "TM_SMTP_PASSWORD": "mail-pass-0123"])
         #expect(summary.delivered == 1, "\(summary)")
         let messages = await server.waitForMessages(1)
         #expect(messages.first?["login"] as? String == "tidemark")
@@ -174,7 +198,8 @@ final class SMTPTestServer: Sendable {
         let state = try temporaryFolder()
         defer { try? FileManager.default.removeItem(at: state) }
         let summary = await run(
-            [sink(server, login: true)], state: state, environment: ["TM_SMTP_USER": "tidemark", "TM_SMTP_PASSWORD": "a-wrong-password"],
+            [sink(server, login: true)], state: state,
+            environment: ["TM_SMTP_USER": "tidemark", "TM_SMTP_PASSWORD": "a-wrong-password"],
             flush: .milliseconds(600))
         #expect(summary.delivered == 0 && summary.kept == 1, "\(summary)")
         #expect(server.messages.isEmpty)
@@ -186,7 +211,8 @@ final class SMTPTestServer: Sendable {
 
         // The password is fixed: the next run sends the kept message first.
         let notifier = Notifier(
-            sinks: [sink(server, login: true)], inventory: "demo", inventoryFile: nil, outbox: state.appendingPathComponent("outbox"),
+            sinks: [sink(server, login: true)], inventory: "demo", inventoryFile: nil,
+            outbox: state.appendingPathComponent("outbox"),
             environment: ["TM_SMTP_USER": "tidemark", "TM_SMTP_PASSWORD": "the-right-one"], logger: LogCapture().logger,
             options: DeliveryOptions(flushTimeout: .seconds(30)))
         await notifier.start()
@@ -200,12 +226,15 @@ final class SMTPTestServer: Sendable {
         let inventory = Inventory(
             name: "demo", file: "inventories/demo.yaml", planDirectory: "plan", environments: [],
             notify: [
-                NotifySink(name: "mail", kind: .email, serviceURL: "smtp://127.0.0.1:1", from: "a@b.test", to: ["c@d.test"], usernameEnv: "U", passwordEnv: "P")
+                NotifySink(
+                    name: "mail", kind: .email, serviceURL: "smtp://127.0.0.1:1", from: "a@b.test", to: ["c@d.test"],
+                    usernameEnv: "U", passwordEnv: "P")
             ])
         let folder = try temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         #expect(throws: NotifyError.missingKey(sink: "mail", kind: "email", field: "password_env", variable: "P")) {
-            _ = try RunNotifications.makeNotifier(for: inventory, environment: ["U": "me"], outbox: folder, logger: LogCapture().logger)
+            _ = try RunNotifications.makeNotifier(
+                for: inventory, environment: ["U": "me"], outbox: folder, logger: LogCapture().logger)
         }
     }
 
@@ -216,25 +245,32 @@ final class SMTPTestServer: Sendable {
         let state = try temporaryFolder()
         defer { try? FileManager.default.removeItem(at: state) }
         let summary = await run(
-            [sink(server, login: true)], state: state, environment: ["TM_SMTP_USER": "tidemark", "TM_SMTP_PASSWORD": "mail-pass-0123"],
+            [sink(server, login: true)], state: state,
+            environment: ["TM_SMTP_USER": "tidemark", "TM_SMTP_PASSWORD": "mail-pass-0123"],
             flush: .milliseconds(600))
         #expect(summary.delivered == 0 && summary.kept == 1, "the server offers no STARTTLS: \(summary)")
         #expect(server.messages.isEmpty)
-        let stored = try String(contentsOf: try #require(outboxFiles(state.appendingPathComponent("outbox")).first), encoding: .utf8)
+        let stored = try String(
+            contentsOf: try #require(outboxFiles(state.appendingPathComponent("outbox")).first), encoding: .utf8)
         #expect(stored.contains("does not offer STARTTLS"), "\(stored)")
     }
 
     @Test func passwordGoesOnlyOverTLSExceptToThisMachine() {
-        #expect(SMTPMailer.isLoopback("127.0.0.1") && SMTPMailer.isLoopback("localhost") && SMTPMailer.isLoopback("[::1]"))
+        #expect(
+            SMTPMailer.isLoopback("127.0.0.1") && SMTPMailer.isLoopback("localhost") && SMTPMailer.isLoopback("[::1]"))
         #expect(!SMTPMailer.isLoopback("mail.example.com") && !SMTPMailer.isLoopback("10.0.0.1"))
     }
 
     @Test func noLineOfTheMessageIsLongerThanSMTPAllows() {
         let error = String(repeating: "relation \"accounts_ü\" does not exist; ", count: 100)
-        let message = EmailMessage(from: "a@b.test", to: ["c@d.test"], subject: "s", text: "FAILED (1)\n    \(error)\nend", date: Date(), id: "x")
+        let message = EmailMessage(
+            from: "a@b.test", to: ["c@d.test"], subject: "s", text: "FAILED (1)\n    \(error)\nend", date: Date(),
+            id: "x")
         let lines = String(decoding: message.data(event: "run.finished"), as: UTF8.self).components(separatedBy: "\r\n")
         #expect(lines.allSatisfy { $0.utf8.count <= 998 }, "\(lines.map(\.utf8.count))")
-        #expect(lines.filter { $0.hasPrefix("  relation") || $0.hasPrefix("    relation") }.count > 1, "the long line is continued, not dropped")
+        #expect(
+            lines.filter { $0.hasPrefix("  relation") || $0.hasPrefix("    relation") }.count > 1,
+            "the long line is continued, not dropped")
         #expect(lines.last(where: { !$0.isEmpty }) == "end")
     }
 

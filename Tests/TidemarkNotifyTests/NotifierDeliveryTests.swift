@@ -10,16 +10,21 @@ import TidemarkTestSupport
 @Suite struct NotifierDeliveryTests {
     let secret = "s3cret-for-tests-only"
 
-    func webhook(_ name: String = "audit", secretEnv: String? = "HOOK_SECRET", on: [String] = [], environments: [String] = []) -> NotifySink {
-        NotifySink(name: name, kind: .webhook, urlEnv: "HOOK_URL", secretEnv: secretEnv, on: on, environments: environments)
+    func webhook(
+        _ name: String = "audit", secretEnv: String? = "HOOK_SECRET", on: [String] = [], environments: [String] = []
+    ) -> NotifySink {
+        NotifySink(
+            name: name, kind: .webhook, urlEnv: "HOOK_URL", secretEnv: secretEnv, on: on, environments: environments)
     }
 
     func notifier(
         _ sinks: [NotifySink], environment: [String: String], outbox: URL, log: LogCapture = LogCapture(),
-        options: DeliveryOptions = DeliveryOptions(requestTimeout: .seconds(5), flushTimeout: .seconds(120), initialBackoff: .milliseconds(100))
+        options: DeliveryOptions = DeliveryOptions(
+            requestTimeout: .seconds(5), flushTimeout: .seconds(120), initialBackoff: .milliseconds(100))
     ) -> Notifier {
         Notifier(
-            sinks: sinks, inventory: "demo", inventoryFile: "inventories/demo.yaml", outbox: outbox, environment: environment, logger: log.logger,
+            sinks: sinks, inventory: "demo", inventoryFile: "inventories/demo.yaml", outbox: outbox,
+            environment: environment, logger: log.logger,
             options: options)
     }
 
@@ -27,10 +32,13 @@ import TidemarkTestSupport
         let receiver = try HTTPTestReceiver()
         let folder = try temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
-        let notifier = notifier([webhook()], environment: ["HOOK_URL": receiver.url(), "HOOK_SECRET": secret], outbox: folder)
+        let notifier = notifier(
+            [webhook()], environment: ["HOOK_URL": receiver.url(), "HOOK_SECRET": secret], outbox: folder)
         await notifier.start()
         notifier.post(
-            SampleEvents.target(.targetFailed, "prod-eu-1", environment: "prod", error: "connect postgres://app:hunter2@db.internal/app failed"))
+            SampleEvents.target(
+                .targetFailed, "prod-eu-1", environment: "prod",
+                error: "connect postgres://app:hunter2@db.internal/app failed"))
         let summary = await notifier.finish()
 
         #expect(summary.delivered == 1 && summary.kept == 0)
@@ -45,7 +53,9 @@ import TidemarkTestSupport
         #expect(request.header("X-Tidemark-Signature") == "sha256=" + hmacHex(request.body, secret: secret))
 
         let body = try #require(request.jsonObject())
-        for key in ["schema", "event", "run_id", "inventory", "environment", "target", "from", "to", "action", "error", "at"] {
+        for key in [
+            "schema", "event", "run_id", "inventory", "environment", "target", "from", "to", "action", "error", "at",
+        ] {
             #expect(body.keys.contains(key), "tidemark.event/v1 key \(key) present")
         }
         #expect(body["schema"] as? String == "tidemark.event/v1")
@@ -57,7 +67,9 @@ import TidemarkTestSupport
         #expect(body["from"] as? String == "3")
         #expect(body["action"] as? String == "forward")
         let at = try #require(body["at"] as? String)
-        #expect((try? Date(at, strategy: Date.ISO8601FormatStyle(includingFractionalSeconds: true))) != nil, "at is ISO 8601: \(at)")
+        #expect(
+            (try? Date(at, strategy: Date.ISO8601FormatStyle(includingFractionalSeconds: true))) != nil,
+            "at is ISO 8601: \(at)")
         let error = try #require(body["error"] as? String)
         #expect(error.contains("postgres://app:***@db.internal/app"), "\(error)")
         #expect(!request.bodyText.contains("hunter2"))
@@ -69,14 +81,16 @@ import TidemarkTestSupport
         let receiver = try HTTPTestReceiver(replies: [.status(500)])
         let folder = try temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
-        let notifier = notifier([webhook()], environment: ["HOOK_URL": receiver.url(), "HOOK_SECRET": secret], outbox: folder)
+        let notifier = notifier(
+            [webhook()], environment: ["HOOK_URL": receiver.url(), "HOOK_SECRET": secret], outbox: folder)
         await notifier.start()
         notifier.post(SampleEvents.finished([("dev", "succeeded")]))
         let summary = await notifier.finish()
 
         let requests = receiver.requests
         try #require(requests.map(\.reply) == [.status(500), .status(200)])
-        #expect(Set(requests.compactMap { $0.header("X-Tidemark-Delivery") }).count == 1, "a retry keeps its delivery id")
+        #expect(
+            Set(requests.compactMap { $0.header("X-Tidemark-Delivery") }).count == 1, "a retry keeps its delivery id")
         #expect(requests[1].header("X-Tidemark-Signature") == "sha256=" + hmacHex(requests[1].body, secret: secret))
         #expect(summary.sinks.first?.delivered == 1)
         #expect(summary.sinks.first?.retries == 1)
@@ -88,7 +102,8 @@ import TidemarkTestSupport
         let receiver = try HTTPTestReceiver(replies: [.status(429, headers: ["Retry-After": "1"])])
         let folder = try temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
-        let notifier = notifier([webhook()], environment: ["HOOK_URL": receiver.url(), "HOOK_SECRET": secret], outbox: folder)
+        let notifier = notifier(
+            [webhook()], environment: ["HOOK_URL": receiver.url(), "HOOK_SECRET": secret], outbox: folder)
         await notifier.start()
         notifier.post(SampleEvents.started(["dev"]))
         let summary = await notifier.finish()
@@ -105,7 +120,8 @@ import TidemarkTestSupport
         let folder = try temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let log = LogCapture()
-        let notifier = notifier([webhook()], environment: ["HOOK_URL": receiver.url(), "HOOK_SECRET": secret], outbox: folder, log: log)
+        let notifier = notifier(
+            [webhook()], environment: ["HOOK_URL": receiver.url(), "HOOK_SECRET": secret], outbox: folder, log: log)
         await notifier.start()
         notifier.post(SampleEvents.started(["dev"]))
         let summary = await notifier.finish()
@@ -131,8 +147,11 @@ import TidemarkTestSupport
         let folder = try temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let log = LogCapture()
-        let options = DeliveryOptions(requestTimeout: .seconds(2), flushTimeout: .seconds(1), initialBackoff: .milliseconds(100))
-        let notifier = notifier([webhook()], environment: ["HOOK_URL": receiver.url(), "HOOK_SECRET": secret], outbox: folder, log: log, options: options)
+        let options = DeliveryOptions(
+            requestTimeout: .seconds(2), flushTimeout: .seconds(1), initialBackoff: .milliseconds(100))
+        let notifier = notifier(
+            [webhook()], environment: ["HOOK_URL": receiver.url(), "HOOK_SECRET": secret], outbox: folder, log: log,
+            options: options)
         await notifier.start()
         notifier.post(SampleEvents.started(["dev"]))
         // The first attempt's outcome, however long a loaded machine takes to reach it; then the
@@ -146,7 +165,9 @@ import TidemarkTestSupport
         #expect(receiver.requests.count >= 1)
         #expect(summary.delivered == 0 && summary.kept == 1, "\(summary)")
         #expect(outboxFiles(folder).count == 1, "a redirected event is kept for the next run")
-        #expect(log.text.contains("HTTP \(status) redirect to http://127.0.0.1:\(elsewhere.port) (not followed)"), "\(log.text)")
+        #expect(
+            log.text.contains("HTTP \(status) redirect to http://127.0.0.1:\(elsewhere.port) (not followed)"),
+            "\(log.text)")
         #expect(!log.text.contains("secret-path"), "the redirect's path is never printed: \(log.text)")
     }
 
@@ -159,12 +180,15 @@ import TidemarkTestSupport
         let log = LogCapture()
         let notifier = notifier(
             [webhook()], environment: ["HOOK_URL": receiver.url(), "HOOK_SECRET": secret], outbox: folder, log: log,
-            options: DeliveryOptions(requestTimeout: .seconds(1), flushTimeout: .seconds(2), initialBackoff: .milliseconds(100)))
+            options: DeliveryOptions(
+                requestTimeout: .seconds(1), flushTimeout: .seconds(2), initialBackoff: .milliseconds(100)))
         await notifier.start()
         let clock = ContinuousClock()
         let posting = clock.now
         notifier.post(SampleEvents.started(["prod"]))
-        for index in 1...200 { notifier.post(SampleEvents.target(.targetSucceeded, "shard-\(index)", environment: "prod")) }
+        for index in 1...200 {
+            notifier.post(SampleEvents.target(.targetSucceeded, "shard-\(index)", environment: "prod"))
+        }
         notifier.post(SampleEvents.finished([("prod", "succeeded")]))
         #expect(clock.now - posting < .seconds(30), "post never waits for the receiver")
         _ = await receiver.waitForRequests(1)
@@ -174,9 +198,13 @@ import TidemarkTestSupport
         // Generous (shared, noisy machines): the receiver would stall forever.
         #expect(clock.now - finishing < .seconds(90), "finish is bounded by the 2 s flush")
         #expect(summary.kept == 202 && summary.delivered == 0)
-        #expect(summary.warnings.first?.contains("notify sink 'audit': 202 messages not delivered within 2.00 s; kept in") == true, "\(summary.warnings)")
+        #expect(
+            summary.warnings.first?.contains("notify sink 'audit': 202 messages not delivered within 2.00 s; kept in")
+                == true, "\(summary.warnings)")
         // The request timeout ended the stalled request: the log says so, by sink name.
-        #expect(log.text.contains("notify sink 'audit': run.started not delivered (no answer within 1.00 s)"), "\(log.text)")
+        #expect(
+            log.text.contains("notify sink 'audit': run.started not delivered (no answer within 1.00 s)"), "\(log.text)"
+        )
 
         let files = outboxFiles(folder)
         #expect(files.count == 202)
@@ -197,7 +225,8 @@ import TidemarkTestSupport
         let log = LogCapture()
         let notifier = notifier(
             [webhook()], environment: ["HOOK_URL": receiver.url(), "HOOK_SECRET": secret], outbox: folder, log: log,
-            options: DeliveryOptions(requestTimeout: .seconds(1), flushTimeout: .seconds(200), initialBackoff: .milliseconds(100)))
+            options: DeliveryOptions(
+                requestTimeout: .seconds(1), flushTimeout: .seconds(200), initialBackoff: .milliseconds(100)))
         await notifier.start()
         notifier.post(SampleEvents.started(["dev"]))
         let summary = await notifier.finish()
@@ -205,7 +234,9 @@ import TidemarkTestSupport
         #expect(requests.map(\.reply) == [.trickle(seconds: 300), .status(200)])
         // Generous: other suites may hold the test process's threads for a while, but not for the trickle's 300 s.
         if requests.count == 2 {
-            #expect(requests[1].receivedAt.timeIntervalSince(requests[0].receivedAt) < 120, "the retry came long before the trickle ended")
+            #expect(
+                requests[1].receivedAt.timeIntervalSince(requests[0].receivedAt) < 120,
+                "the retry came long before the trickle ended")
         }
         #expect(summary.delivered == 1 && summary.sinks.first?.retries == 1)
         #expect(log.text.contains("not delivered (no answer within 1.00 s)"), "\(log.text)")
@@ -216,10 +247,12 @@ import TidemarkTestSupport
         let url = port.url(path: "/hook")
         let folder = try temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
-        let options = DeliveryOptions(requestTimeout: .seconds(1), flushTimeout: .seconds(1), initialBackoff: .milliseconds(100))
+        let options = DeliveryOptions(
+            requestTimeout: .seconds(1), flushTimeout: .seconds(1), initialBackoff: .milliseconds(100))
 
         // Run 1: nothing listens, every event ends in the outbox (signed with the old secret: none stored).
-        let first = notifier([webhook()], environment: ["HOOK_URL": url, "HOOK_SECRET": "old-secret"], outbox: folder, options: options)
+        let first = notifier(
+            [webhook()], environment: ["HOOK_URL": url, "HOOK_SECRET": "old-secret"], outbox: folder, options: options)
         await first.start()
         first.post(SampleEvents.started(["dev"]))
         first.post(SampleEvents.target(.targetFailed, "dev", environment: "dev", error: "boom"))
@@ -240,16 +273,24 @@ import TidemarkTestSupport
         // costs nothing and keeps a loaded machine from turning slowness into a failure.
         var liveOptions = options
         liveOptions.flushTimeout = .seconds(30)
-        let second = notifier([webhook()], environment: ["HOOK_URL": url, "HOOK_SECRET": secret], outbox: folder, options: liveOptions)
+        let second = notifier(
+            [webhook()], environment: ["HOOK_URL": url, "HOOK_SECRET": secret], outbox: folder, options: liveOptions)
         await second.start()
         second.post(SampleEvents.started(["dev"]))
         let secondSummary = await second.finish()
 
         let requests = receiver.requests
-        #expect(requests.compactMap { $0.header("X-Tidemark-Event") } == ["run.started", "target.failed", "run.finished", "run.started"])
-        #expect(Array(requests.prefix(3).compactMap { $0.header("X-Tidemark-Delivery") }) == keptIDs, "outbox first, ids unchanged")
+        #expect(
+            requests.compactMap { $0.header("X-Tidemark-Event") } == [
+                "run.started", "target.failed", "run.finished", "run.started",
+            ])
+        #expect(
+            Array(requests.prefix(3).compactMap { $0.header("X-Tidemark-Delivery") }) == keptIDs,
+            "outbox first, ids unchanged")
         for request in requests {
-            #expect(request.header("X-Tidemark-Signature") == "sha256=" + hmacHex(request.body, secret: secret), "re-signed at send time")
+            #expect(
+                request.header("X-Tidemark-Signature") == "sha256=" + hmacHex(request.body, secret: secret),
+                "re-signed at send time")
         }
         #expect(Set(requests.compactMap { $0.header("X-Tidemark-Delivery") }).count == 4, "nothing sent twice")
         #expect(secondSummary.delivered == 4 && secondSummary.kept == 0)
@@ -289,14 +330,19 @@ import TidemarkTestSupport
             NotifySink(name: "audit", kind: .webhook, urlEnv: "HOOK_URL", secretEnv: "HOOK_SECRET"),
             NotifySink(name: "local", kind: .webhook, url: "ftp://127.0.0.1/x"),
         ]
-        let notifier = notifier(sinks, environment: ["HOOK_URL": "http://127.0.0.1:9/very-secret-path"], outbox: folder, log: log)
+        let notifier = notifier(
+            sinks, environment: ["HOOK_URL": "http://127.0.0.1:9/very-secret-path"], outbox: folder, log: log)
         await notifier.start()
         notifier.post(SampleEvents.started(["dev"]))
         let summary = await notifier.finish()
         let problems = summary.sinks.map { $0.problem ?? "" }
-        #expect(problems[0].contains("notify sink 'oncall': environment variable ONCALL_WEBHOOK_URL (its url_env) is not set"))
-        #expect(problems[1].contains("notify sink 'audit': environment variable HOOK_SECRET (its secret_env) is not set"))
-        #expect(problems[2].contains("notify sink 'local': the URL in its url is not an absolute http:// or https:// URL"))
+        #expect(
+            problems[0].contains(
+                "notify sink 'oncall': environment variable ONCALL_WEBHOOK_URL (its url_env) is not set"))
+        #expect(
+            problems[1].contains("notify sink 'audit': environment variable HOOK_SECRET (its secret_env) is not set"))
+        #expect(
+            problems[2].contains("notify sink 'local': the URL in its url is not an absolute http:// or https:// URL"))
         #expect(!log.text.contains("very-secret-path") && !log.text.contains("ftp://"))
         #expect(outboxFiles(folder).isEmpty, "nothing is kept for a sink that cannot be used")
     }
@@ -314,8 +360,11 @@ import TidemarkTestSupport
             NotifySink(name: "dead", kind: .webhook, url: down.url(path: "/hook")),
         ]
         let notifier = notifier(
-            sinks, environment: ["SLACK_URL": up.url(path: "/slack"), "HOOK_URL": refusing.url(), "HOOK_SECRET": secret], outbox: folder,
-            options: DeliveryOptions(requestTimeout: .seconds(5), flushTimeout: .seconds(5), initialBackoff: .milliseconds(100)))
+            sinks,
+            environment: ["SLACK_URL": up.url(path: "/slack"), "HOOK_URL": refusing.url(), "HOOK_SECRET": secret],
+            outbox: folder,
+            options: DeliveryOptions(
+                requestTimeout: .seconds(5), flushTimeout: .seconds(5), initialBackoff: .milliseconds(100)))
         let results = await notifier.sendTest(runID: "test-1")
         #expect(results.map(\.sink) == ["oncall", "audit", "dead"])
         #expect(results[0].delivered && results[0].status == 200)
@@ -327,7 +376,8 @@ import TidemarkTestSupport
     }
 
     @Test func backoffGrowsIsCappedAndJittered() {
-        let options = DeliveryOptions(initialBackoff: .milliseconds(500), maximumBackoff: .seconds(8), maximumRetryAfter: .seconds(30))
+        let options = DeliveryOptions(
+            initialBackoff: .milliseconds(500), maximumBackoff: .seconds(8), maximumRetryAfter: .seconds(30))
         for retry in 1...12 {
             let ceiling = min(Duration.milliseconds(500) * (1 << min(retry - 1, 20)), .seconds(8))
             let delays = (0..<50).map { _ in options.backoff(retry: retry, retryAfter: nil) }
@@ -339,9 +389,12 @@ import TidemarkTestSupport
     }
 
     @Test func timeoutsComeFromTheEnvironment() throws {
-        let options = try DeliveryOptions(environment: ["TIDEMARK_NOTIFY_FLUSH_TIMEOUT": "2s", "TIDEMARK_NOTIFY_REQUEST_TIMEOUT": "500ms"])
+        let options = try DeliveryOptions(environment: [
+            "TIDEMARK_NOTIFY_FLUSH_TIMEOUT": "2s", "TIDEMARK_NOTIFY_REQUEST_TIMEOUT": "500ms",
+        ])
         #expect(options.flushTimeout == .seconds(2) && options.requestTimeout == .milliseconds(500))
-        #expect(try DeliveryOptions(environment: ["TIDEMARK_NOTIFY_FLUSH_TIMEOUT": "1m30s"]).flushTimeout == .seconds(90))
+        #expect(
+            try DeliveryOptions(environment: ["TIDEMARK_NOTIFY_FLUSH_TIMEOUT": "1m30s"]).flushTimeout == .seconds(90))
         // The inventory's grammar: a bare number has no unit and is refused.
         #expect(throws: NotifyError.badDuration(variable: "TIDEMARK_NOTIFY_FLUSH_TIMEOUT", value: "2")) {
             try DeliveryOptions(environment: ["TIDEMARK_NOTIFY_FLUSH_TIMEOUT": "2"])

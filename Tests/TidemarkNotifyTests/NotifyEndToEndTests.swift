@@ -19,34 +19,40 @@ import TidemarkTestSupport
             let fileManager = FileManager.default
             let plan = root.appendingPathComponent("plans/app")
             try fileManager.createDirectory(at: plan, withIntermediateDirectories: true)
-            try fileManager.createDirectory(at: root.appendingPathComponent("inventories"), withIntermediateDirectories: true)
+            try fileManager.createDirectory(
+                at: root.appendingPathComponent("inventories"), withIntermediateDirectories: true)
             try fileManager.createDirectory(at: root.appendingPathComponent("dbs"), withIntermediateDirectories: true)
-            let first = brokenPlan ? "CREATE TABLE (;" : "CREATE TABLE accounts (id INTEGER PRIMARY KEY, name TEXT NOT NULL);"
-            try first.write(to: plan.appendingPathComponent("V1__create_accounts.sql"), atomically: true, encoding: .utf8)
-            try "DROP TABLE accounts;".write(to: plan.appendingPathComponent("U1__create_accounts.sql"), atomically: true, encoding: .utf8)
-            try "ALTER TABLE accounts ADD COLUMN email TEXT;".write(to: plan.appendingPathComponent("V2__add_email.sql"), atomically: true, encoding: .utf8)
-            try "ALTER TABLE accounts DROP COLUMN email;".write(to: plan.appendingPathComponent("U2__add_email.sql"), atomically: true, encoding: .utf8)
+            let first =
+                brokenPlan ? "CREATE TABLE (;" : "CREATE TABLE accounts (id INTEGER PRIMARY KEY, name TEXT NOT NULL);"
+            try first.write(
+                to: plan.appendingPathComponent("V1__create_accounts.sql"), atomically: true, encoding: .utf8)
+            try "DROP TABLE accounts;".write(
+                to: plan.appendingPathComponent("U1__create_accounts.sql"), atomically: true, encoding: .utf8)
+            try "ALTER TABLE accounts ADD COLUMN email TEXT;".write(
+                to: plan.appendingPathComponent("V2__add_email.sql"), atomically: true, encoding: .utf8)
+            try "ALTER TABLE accounts DROP COLUMN email;".write(
+                to: plan.appendingPathComponent("U2__add_email.sql"), atomically: true, encoding: .utf8)
             let width = String(prodTargets).count
             let last = String(prodTargets)
             let firstIndex = String(repeating: "0", count: width - 1) + "1"
             try """
-                inventory: fleet
-                plan: ../plans/app
-                concurrency: 4
-                order: [dev, prod]
-                environments:
-                  dev:
-                    tier: dev
-                    max_failures: 0
-                    targets:
-                      - { name: dev, url: "sqlite:../dbs/dev.db" }
-                  prod:
-                    tier: prod
-                    targets:
-                      - { name: "prod-{\(firstIndex)..\(last)}", url: "sqlite:../dbs/prod-{\(firstIndex)..\(last)}.db" }
-                notify:
-                \(notify)
-                """.write(to: root.appendingPathComponent(inventory), atomically: true, encoding: .utf8)
+            inventory: fleet
+            plan: ../plans/app
+            concurrency: 4
+            order: [dev, prod]
+            environments:
+              dev:
+                tier: dev
+                max_failures: 0
+                targets:
+                  - { name: dev, url: "sqlite:../dbs/dev.db" }
+              prod:
+                tier: prod
+                targets:
+                  - { name: "prod-{\(firstIndex)..\(last)}", url: "sqlite:../dbs/prod-{\(firstIndex)..\(last)}.db" }
+            notify:
+            \(notify)
+            """.write(to: root.appendingPathComponent(inventory), atomically: true, encoding: .utf8)
         }
 
         func run(_ arguments: [String], environment: [String: String]) async throws -> CommandRunner.Result {
@@ -54,7 +60,9 @@ import TidemarkTestSupport
         }
 
         /// The result, and how long the process ran.
-        func timedRun(_ arguments: [String], environment: [String: String]) async throws -> (result: CommandRunner.Result, elapsed: Duration) {
+        func timedRun(_ arguments: [String], environment: [String: String]) async throws -> (
+            result: CommandRunner.Result, elapsed: Duration
+        ) {
             try await runTidemark(arguments, in: root, environment: environment)
         }
 
@@ -86,7 +94,10 @@ import TidemarkTestSupport
         let slack = try HTTPTestReceiver()
         let workspace = try Workspace(notify: Self.sinks)
         defer { workspace.remove() }
-        let environment = ["TM_TEST_HOOK_URL": hook.url(), "TM_TEST_HOOK_SECRET": Self.secret, "TM_TEST_SLACK_URL": slack.url(path: "/slack")]
+        let environment = [
+            "TM_TEST_HOOK_URL": hook.url(), "TM_TEST_HOOK_SECRET": Self.secret,
+            "TM_TEST_SLACK_URL": slack.url(path: "/slack"),
+        ]
 
         let result = try await workspace.run(["apply", "-i", workspace.inventory, "--yes"], environment: environment)
         #expect(result.status == 0, "\(result)")
@@ -99,18 +110,22 @@ import TidemarkTestSupport
         #expect(events.filter { $0 == "target.succeeded" }.count == 4, "\(events)")
         #expect(events.count == 6, "each event delivered once: \(events)")
         try #require(requests.count >= 2, "\(requests.count) requests")
-        #expect(requests[0].header("X-Tidemark-Delivery") == requests[1].header("X-Tidemark-Delivery"), "the retry of the 500 keeps its id")
+        #expect(
+            requests[0].header("X-Tidemark-Delivery") == requests[1].header("X-Tidemark-Delivery"),
+            "the retry of the 500 keeps its id")
         #expect(Set(delivered.compactMap { $0.header("X-Tidemark-Delivery") }).count == 6)
         for request in requests {
             #expect(request.header("X-Tidemark-Signature") == "sha256=" + hmacHex(request.body, secret: Self.secret))
         }
-        let succeeded = try #require(delivered.first { $0.header("X-Tidemark-Event") == "target.succeeded" }?.jsonObject())
+        let succeeded = try #require(
+            delivered.first { $0.header("X-Tidemark-Event") == "target.succeeded" }?.jsonObject())
         #expect(succeeded["schema"] as? String == "tidemark.event/v1")
         #expect(succeeded["inventory"] as? String == "fleet")
         #expect(succeeded["to"] as? String == "2")
         let finished = try #require(delivered.last?.jsonObject())
         #expect(finished["counts"] as? [String: Int] == ["succeeded": 4])
-        #expect(finished["environments"] as? [String: [String: Int]] == ["dev": ["succeeded": 1], "prod": ["succeeded": 3]])
+        #expect(
+            finished["environments"] as? [String: [String: Int]] == ["dev": ["succeeded": 1], "prod": ["succeeded": 3]])
 
         let messages = slack.requests
         #expect(messages.count == 1, "one summary for a run where everything succeeded: \(messages.map(\.bodyText))")
@@ -137,15 +152,23 @@ import TidemarkTestSupport
         // Run 1: dev fails, the dev wave halts, prod is skipped; nobody is listening.
         let first = try await workspace.run(["apply", "-i", workspace.inventory, "--yes"], environment: environment)
         #expect(first.status == 1, "exit by the run's own outcome: \(first)")
-        #expect(first.standardError.contains("notify sink 'audit': 4 messages not delivered within 1.00 s; kept in"), "\(first)")
+        #expect(
+            first.standardError.contains("notify sink 'audit': 4 messages not delivered within 1.00 s; kept in"),
+            "\(first)")
         #expect(first.standardError.contains("notify sink 'oncall': 3 messages not delivered"), "\(first)")
         try expectNoSecrets(first, in: workspace, urls: [hookURL, slackURL])
         let kept = try outboxFiles(workspace.outbox).map { file -> (sink: String, id: String, event: String) in
             #expect(permissions(file) == 0o600)
             let entry = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: file)) as? [String: Any])
-            return (try #require(entry["sink"] as? String), try #require(entry["delivery_id"] as? String), try #require(entry["event"] as? String))
+            return (
+                try #require(entry["sink"] as? String), try #require(entry["delivery_id"] as? String),
+                try #require(entry["event"] as? String)
+            )
         }
-        #expect(kept.filter { $0.sink == "audit" }.map(\.event) == ["run.started", "target.failed", "wave.halted", "run.finished"])
+        #expect(
+            kept.filter { $0.sink == "audit" }.map(\.event) == [
+                "run.started", "target.failed", "wave.halted", "run.finished",
+            ])
         #expect(kept.filter { $0.sink == "oncall" }.map(\.event) == ["target.failed", "wave.halted", "run.finished"])
 
         // Run 2: the receivers are up again on the same ports.
@@ -155,12 +178,15 @@ import TidemarkTestSupport
         // and keeps a loaded machine from turning slowness into a failure.
         var liveEnvironment = environment
         liveEnvironment["TIDEMARK_NOTIFY_FLUSH_TIMEOUT"] = "30s"
-        let second = try await workspace.run(["apply", "-i", workspace.inventory, "--yes"], environment: liveEnvironment)
+        let second = try await workspace.run(
+            ["apply", "-i", workspace.inventory, "--yes"], environment: liveEnvironment)
         #expect(second.status == 1, "\(second)")
 
         let hookRequests = hook.requests
         let ids = hookRequests.compactMap { $0.header("X-Tidemark-Delivery") }
-        #expect(Array(ids.prefix(4)) == kept.filter { $0.sink == "audit" }.map(\.id), "the outbox goes first, with its delivery ids")
+        #expect(
+            Array(ids.prefix(4)) == kept.filter { $0.sink == "audit" }.map(\.id),
+            "the outbox goes first, with its delivery ids")
         #expect(hookRequests.compactMap { $0.header("X-Tidemark-Event") }.count == 8, "4 kept + 4 new")
         #expect(Set(ids).count == ids.count, "nothing delivered twice")
         for request in hookRequests {
@@ -176,7 +202,8 @@ import TidemarkTestSupport
         #expect(Array(slackIDs.prefix(3)) == kept.filter { $0.sink == "oncall" }.map(\.id))
         let failure = try #require(slack.requests.first?.jsonObject())
         #expect((failure["text"] as? String)?.contains("dev (dev) failed") == true, "\(failure)")
-        #expect(slack.requests.first?.bodyText.contains("tidemark history -i inventories/fleet.yaml --target dev") == true)
+        #expect(
+            slack.requests.first?.bodyText.contains("tidemark history -i inventories/fleet.yaml --target dev") == true)
         #expect(outboxFiles(workspace.outbox).isEmpty)
     }
 
@@ -187,10 +214,12 @@ import TidemarkTestSupport
         defer { workspace.remove() }
         // The request timeout stays at its 5 s default: the 2 s flush alone must bound the run.
         let environment = [
-            "TM_TEST_HOOK_URL": hook.url(), "TM_TEST_HOOK_SECRET": Self.secret, "TM_TEST_SLACK_URL": hook.url(path: "/slack"),
+            "TM_TEST_HOOK_URL": hook.url(), "TM_TEST_HOOK_SECRET": Self.secret,
+            "TM_TEST_SLACK_URL": hook.url(path: "/slack"),
             "TIDEMARK_NOTIFY_FLUSH_TIMEOUT": "2s",
         ]
-        let (result, elapsed) = try await workspace.timedRun(["apply", "-i", workspace.inventory, "--yes"], environment: environment)
+        let (result, elapsed) = try await workspace.timedRun(
+            ["apply", "-i", workspace.inventory, "--yes"], environment: environment)
         #expect(result.status == 0, "\(result)")
         // Generous for a loaded machine; without the flush bound the run would never end, as the receiver never answers.
         #expect(elapsed < .seconds(30), "the run ended within the flush bound (took \(elapsed))")
@@ -201,9 +230,12 @@ import TidemarkTestSupport
 
     @Test func hundredSuccessfulTargetsMakeOneSlackMessage() async throws {
         let slack = try HTTPTestReceiver()
-        let workspace = try Workspace(prodTargets: 100, notify: "  - { name: oncall, type: slack, url_env: TM_TEST_SLACK_URL }")
+        let workspace = try Workspace(
+            prodTargets: 100, notify: "  - { name: oncall, type: slack, url_env: TM_TEST_SLACK_URL }")
         defer { workspace.remove() }
-        let result = try await workspace.run(["apply", "-i", workspace.inventory, "--yes"], environment: ["TM_TEST_SLACK_URL": slack.url(path: "/slack")])
+        let result = try await workspace.run(
+            ["apply", "-i", workspace.inventory, "--yes"], environment: ["TM_TEST_SLACK_URL": slack.url(path: "/slack")]
+        )
         #expect(result.status == 0, "\(result)")
         #expect(slack.requests.count == 1, "\(slack.requests.map(\.bodyText))")
         let text = try #require(slack.requests.first?.jsonObject()?["text"] as? String)
@@ -215,15 +247,26 @@ import TidemarkTestSupport
         let hook = try HTTPTestReceiver(otherwise: .status(403))
         let workspace = try Workspace(notify: Self.sinks)
         defer { workspace.remove() }
-        let environment = ["TM_TEST_HOOK_URL": hook.url(), "TM_TEST_HOOK_SECRET": Self.secret, "TM_TEST_SLACK_URL": slack.url(path: "/slack")]
+        let environment = [
+            "TM_TEST_HOOK_URL": hook.url(), "TM_TEST_HOOK_SECRET": Self.secret,
+            "TM_TEST_SLACK_URL": slack.url(path: "/slack"),
+        ]
 
         let result = try await workspace.run(["notify", "test", "-i", workspace.inventory], environment: environment)
         #expect(result.status == 1, "\(result)")
         let lines = result.standardOutput.split(separator: "\n").map(String.init)
-        #expect(lines.contains { $0.hasPrefix("audit ") && $0.contains("webhook") && $0.contains("failed") && $0.contains("403") }, "\(result)")
-        #expect(lines.contains { $0.hasPrefix("oncall ") && $0.contains("slack") && $0.contains("delivered") && $0.contains("200") }, "\(result)")
+        #expect(
+            lines.contains {
+                $0.hasPrefix("audit ") && $0.contains("webhook") && $0.contains("failed") && $0.contains("403")
+            }, "\(result)")
+        #expect(
+            lines.contains {
+                $0.hasPrefix("oncall ") && $0.contains("slack") && $0.contains("delivered") && $0.contains("200")
+            }, "\(result)")
         #expect(result.standardOutput.contains("1 of 2 sinks did not get the test event."))
-        #expect(hook.requests.first?.header("X-Tidemark-Signature") == "sha256=" + hmacHex(hook.requests.first?.body ?? Data(), secret: Self.secret))
+        #expect(
+            hook.requests.first?.header("X-Tidemark-Signature") == "sha256="
+                + hmacHex(hook.requests.first?.body ?? Data(), secret: Self.secret))
         try expectNoSecrets(result, in: workspace, urls: [hook.url(), slack.url(path: "/slack")])
 
         hook.script([], otherwise: .status(204))
@@ -238,9 +281,14 @@ import TidemarkTestSupport
         defer { workspace.remove() }
         let result = try await workspace.run(
             ["apply", "-i", workspace.inventory, "--yes"],
-            environment: ["TM_TEST_HOOK_URL": "http://127.0.0.1:9/x", "TM_TEST_HOOK_SECRET": "x", "TIDEMARK_NOTIFY_FLUSH_TIMEOUT": "soon"])
+            environment: [
+                "TM_TEST_HOOK_URL": "http://127.0.0.1:9/x", "TM_TEST_HOOK_SECRET": "x",
+                "TIDEMARK_NOTIFY_FLUSH_TIMEOUT": "soon",
+            ])
         #expect(result.status == 2, "\(result)")
         #expect(result.standardError.contains("TIDEMARK_NOTIFY_FLUSH_TIMEOUT=soon is not a duration"), "\(result)")
-        #expect(!FileManager.default.fileExists(atPath: workspace.root.appendingPathComponent(".tidemark/runs").path), "nothing ran")
+        #expect(
+            !FileManager.default.fileExists(atPath: workspace.root.appendingPathComponent(".tidemark/runs").path),
+            "nothing ran")
     }
 }

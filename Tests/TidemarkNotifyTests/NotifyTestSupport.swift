@@ -47,7 +47,9 @@ func hmacHex(_ body: Data, secret: String) -> String {
 /// measured on that thread: a test waiting for the process must not hold one of the few threads
 /// of Swift's concurrency pool (two on a two-core machine), and the time must not include how
 /// long the awaiting test then waits for a pool thread while other suites hold them all.
-func runTidemark(_ arguments: [String], in directory: URL, environment: [String: String]) async throws -> (result: CommandRunner.Result, elapsed: Duration) {
+func runTidemark(_ arguments: [String], in directory: URL, environment: [String: String]) async throws -> (
+    result: CommandRunner.Result, elapsed: Duration
+) {
     try await withCheckedThrowingContinuation { continuation in
         let thread = Thread {
             let clock = ContinuousClock()
@@ -84,22 +86,27 @@ enum SampleEvents {
     static let runID = "20261124T230512Z-0000abcd"
 
     static func target(
-        _ kind: EventKind, _ target: String, environment: String, action: Action = .forward, error: String? = nil, reason: String? = nil
+        _ kind: EventKind, _ target: String, environment: String, action: Action = .forward, error: String? = nil,
+        reason: String? = nil
     ) -> Event {
         Event(
-            kind: kind, runID: runID, inventory: "demo", environment: environment, target: target, fromVersion: "3", toVersion: kind == .targetSucceeded ? "4" : "3",
+            kind: kind, runID: runID, inventory: "demo", environment: environment, target: target, fromVersion: "3",
+            toVersion: kind == .targetSucceeded ? "4" : "3",
             action: action, error: error, reason: reason, startedAt: Date(), finishedAt: Date())
     }
 
     static func finished(_ outcomes: [(environment: String, outcome: String)]) -> Event {
         let tally = Event.tally(outcomes.map { ($0.environment, $0.outcome) })
         return Event(
-            kind: .runFinished, runID: runID, inventory: "demo", toVersion: "4", startedAt: Date(timeIntervalSinceNow: -2), finishedAt: Date(),
+            kind: .runFinished, runID: runID, inventory: "demo", toVersion: "4",
+            startedAt: Date(timeIntervalSinceNow: -2), finishedAt: Date(),
             counts: tally.counts, environmentCounts: tally.environments)
     }
 
     static func started(_ environments: [String]) -> Event {
         let tally = Event.tally(environments.map { ($0, "forward") })
-        return Event(kind: .runStarted, runID: runID, inventory: "demo", toVersion: "4", counts: tally.counts, environmentCounts: tally.environments)
+        return Event(
+            kind: .runStarted, runID: runID, inventory: "demo", toVersion: "4", counts: tally.counts,
+            environmentCounts: tally.environments)
     }
 }

@@ -15,8 +15,12 @@ import Testing
     }
 
     @Test func namesOfDifferentShapesAreListedEachCompressed() {
-        #expect(TargetNames.compressed(["prod-eu-1", "prod-shard-1", "prod-shard-2", "prod-shard-3"]) == "prod-eu-1, prod-shard-{1..3}")
-        #expect(TargetNames.compressed(["alpha", "beta", "gamma", "delta", "epsilon", "zeta"]) == "alpha, beta, gamma and 3 more")
+        #expect(
+            TargetNames.compressed(["prod-eu-1", "prod-shard-1", "prod-shard-2", "prod-shard-3"])
+                == "prod-eu-1, prod-shard-{1..3}")
+        #expect(
+            TargetNames.compressed(["alpha", "beta", "gamma", "delta", "epsilon", "zeta"])
+                == "alpha, beta, gamma and 3 more")
         #expect(TargetNames.counted(["solo"]) == "solo")
     }
 

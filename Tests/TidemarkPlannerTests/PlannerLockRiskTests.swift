@@ -9,16 +9,24 @@ import TidemarkPlanner
     typealias B = PlanBuilder
 
     func plan(acknowledged: String? = nil) -> Plan {
-        var index = B.migration(2, "orders status index", forward: "CREATE INDEX orders_status ON orders (status);", undo: "DROP INDEX orders_status;")
+        var index = B.migration(
+            2, "orders status index", forward: "CREATE INDEX orders_status ON orders (status);",
+            undo: "DROP INDEX orders_status;")
         index.forward.lockAcknowledged = acknowledged
         return B.plan([B.migration(1), index])
     }
 
-    func plans(_ plan: Plan, rows: [String: Double], lockRiskRows: Int? = nil, sqliteTarget: Bool = false) -> [String: TargetPlan] {
+    func plans(_ plan: Plan, rows: [String: Double], lockRiskRows: Int? = nil, sqliteTarget: Bool = false) -> [String:
+        TargetPlan]
+    {
         let environments = [
             Environment(
                 name: "dev", tier: .dev,
-                targets: [Target(name: "dev-1", environment: "dev", connection: .url(sqliteTarget ? "sqlite:dev.db" : "memory:dev-1"))]),
+                targets: [
+                    Target(
+                        name: "dev-1", environment: "dev",
+                        connection: .url(sqliteTarget ? "sqlite:dev.db" : "memory:dev-1"))
+                ]),
             Environment(
                 name: "prod", tier: .prod, live: true, lockRiskRows: lockRiskRows,
                 targets: [
@@ -41,8 +49,11 @@ import TidemarkPlanner
 
     @Test func aLiveTargetOverTheThresholdIsBlockedWithTheRuleTheSizeAndTheThreshold() {
         let result = plans(plan(), rows: Self.sizes)
-        let risk = LockRisk(rule: .requireConcurrentIndexCreation, line: 1, relations: ["orders"], estimatedRows: 12_400_000)
-        #expect(result["prod-big"]?.blocked == .lockRisk(version: B.v(2), script: "V2__x.sql", risk: risk, threshold: 100_000))
+        let risk = LockRisk(
+            rule: .requireConcurrentIndexCreation, line: 1, relations: ["orders"], estimatedRows: 12_400_000)
+        #expect(
+            result["prod-big"]?.blocked
+                == .lockRisk(version: B.v(2), script: "V2__x.sql", risk: risk, threshold: 100_000))
         #expect(result["prod-big"]?.reason.contains("~12.4M estimated rows, over lock_risk_rows 100000") == true)
         // The small live target and the big dev one go forward, the risk shown with their own size.
         #expect(result["prod-small"]?.action == .forward)
@@ -65,7 +76,8 @@ import TidemarkPlanner
     @Test func briefLocksAndUnknownSizesDoNotBlock() {
         // DROP INDEX holds its lock briefly: shown, never blocking by size.
         let drop = B.plan([B.migration(1), B.migration(2, forward: "DROP INDEX orders_status;")])
-        #expect(plans(drop, rows: ["prod-big": 12_400_000, "orders_status": 12_400_000])["prod-big"]?.action == .forward)
+        #expect(
+            plans(drop, rows: ["prod-big": 12_400_000, "orders_status": 12_400_000])["prod-big"]?.action == .forward)
         // No estimate (the table does not exist yet on the target): nothing to weigh.
         let result = plans(plan(), rows: [:])
         #expect(result["prod-big"]?.action == .forward)

@@ -32,8 +32,11 @@ struct GeneratedCase: CustomStringConvertible {
         let migrations = plan.migrations.map { migration in
             "\(migration.version)\(migration.compensates.map { "(comp \($0))" } ?? "")\(migration.undo == nil ? "(no undo)" : "")"
         }
-        let environments = inventory.environments.map { "\($0.name):\($0.tier.rawValue)\($0.live ? ",live" : "")\($0.audit ? ",audit" : "")" }
-        return "seed \(seed): plan [\(migrations.joined(separator: " "))], quarantine \(plan.quarantine.map(\.version.text)), envs \(environments), to \(options.desiredVersion), strategy \(options.strategy)"
+        let environments = inventory.environments.map {
+            "\($0.name):\($0.tier.rawValue)\($0.live ? ",live" : "")\($0.audit ? ",audit" : "")"
+        }
+        return
+            "seed \(seed): plan [\(migrations.joined(separator: " "))], quarantine \(plan.quarantine.map(\.version.text)), envs \(environments), to \(options.desiredVersion), strategy \(options.strategy)"
     }
 }
 
@@ -53,12 +56,17 @@ struct GeneratedCase: CustomStringConvertible {
     static func compensation(_ number: Int, of reversed: Int) -> Migration {
         Migration(
             version: v(number), description: "revert t\(reversed)",
-            forward: Script(path: "V\(number)__revert.sql", sql: "DROP TABLE t\(reversed);", checksum: "f\(number)", compensates: v(reversed)),
-            undo: Script(path: "U\(number)__revert.sql", sql: "CREATE TABLE t\(reversed) (id int);", checksum: "u\(number)"))
+            forward: Script(
+                path: "V\(number)__revert.sql", sql: "DROP TABLE t\(reversed);", checksum: "f\(number)",
+                compensates: v(reversed)),
+            undo: Script(
+                path: "U\(number)__revert.sql", sql: "CREATE TABLE t\(reversed) (id int);", checksum: "u\(number)"))
     }
 
     /// Runs a rollout on the memory backend; returns the outcomes.
-    static func execute(_ rollout: Rollout, inventory: Inventory, plan: Plan, store: MemoryStore) async -> [TargetOutcome] {
+    static func execute(_ rollout: Rollout, inventory: Inventory, plan: Plan, store: MemoryStore) async
+        -> [TargetOutcome]
+    {
         let executor = RolloutExecutor(
             inventory: inventory, plan: plan, registry: BackendRegistry([MemoryBackend(store: store)]), runID: "prop",
             appliedBy: "property@test", logger: .silent)
@@ -66,7 +74,8 @@ struct GeneratedCase: CustomStringConvertible {
     }
 
     static func states(_ inventory: Inventory, store: MemoryStore) -> [String: TargetState] {
-        Dictionary(uniqueKeysWithValues: inventory.allTargets.map { ($0.name, TargetState(history: store.history(of: $0))) })
+        Dictionary(
+            uniqueKeysWithValues: inventory.allTargets.map { ($0.name, TargetState(history: store.history(of: $0))) })
     }
 
     /// A plan that grew, a fleet that followed it part of the way, then quarantines and compensations.
@@ -81,14 +90,16 @@ struct GeneratedCase: CustomStringConvertible {
             let tier = Tier.allCases.randomElement(using: &random) ?? .dev
             let name = "env\(index)"
             let targets = (0..<Int.random(in: 1...3, using: &random)).map { number in
-                Target(name: "\(name)-t\(number)", environment: name, connection: .url("memory:\(seed)-\(name)-\(number)"))
+                Target(
+                    name: "\(name)-t\(number)", environment: name, connection: .url("memory:\(seed)-\(name)-\(number)"))
             }
             environments.append(
                 Environment(
                     name: name, tier: tier, live: tier == .prod ? Bool.random(using: &random) : false,
                     audit: Double.random(in: 0..<1, using: &random) < 0.15, maxFailures: Int.max, targets: targets))
         }
-        let inventory = Inventory(name: "prop", file: "prop.yaml", planDirectory: "plans/prop", environments: environments)
+        let inventory = Inventory(
+            name: "prop", file: "prop.yaml", planDirectory: "plans/prop", environments: environments)
 
         // History: each target was brought to a random version of the early plan, for real.
         let early = Plan(name: "prop", directory: "plans/prop", format: .flyway, migrations: migrations)
@@ -114,16 +125,21 @@ struct GeneratedCase: CustomStringConvertible {
             migrations.append(base(next, undo: true))
             next += 1
         }
-        let plan = Plan(name: "prop", directory: "plans/prop", format: .flyway, migrations: migrations, quarantine: quarantine)
+        let plan = Plan(
+            name: "prop", directory: "plans/prop", format: .flyway, migrations: migrations, quarantine: quarantine)
 
-        let strategy: Strategy = Double.random(in: 0..<1, using: &random) < 0.6 ? .auto : (Bool.random(using: &random) ? .rollback : .rollforward)
+        let strategy: Strategy =
+            Double.random(in: 0..<1, using: &random) < 0.6
+            ? .auto : (Bool.random(using: &random) ? .rollback : .rollforward)
         // Mostly the latest; sometimes a version of the plan; sometimes no version at all (`--to 0`).
         let roll = Double.random(in: 0..<1, using: &random)
         let desired: DesiredVersion =
-            if roll < 0.15, let version = plan.migrations.randomElement(using: &random)?.version { .version(version) }
-            else if roll < 0.2 { .empty }
-            else { .latest }
-        return GeneratedCase(seed: seed, inventory: inventory, plan: plan, options: PlannerOptions(desiredVersion: desired, strategy: strategy), store: store)
+            if roll < 0.15, let version = plan.migrations.randomElement(using: &random)?.version {
+                .version(version)
+            } else if roll < 0.2 { .empty } else { .latest }
+        return GeneratedCase(
+            seed: seed, inventory: inventory, plan: plan,
+            options: PlannerOptions(desiredVersion: desired, strategy: strategy), store: store)
     }
 
     @Test func invariantsHoldOverGeneratedFleetsAndPlans() async throws {
@@ -144,14 +160,20 @@ struct GeneratedCase: CustomStringConvertible {
                 #expect(target.decision?.action == target.action, "\(world): \(target.target)")
                 #expect((target.blocked != nil) == (target.action == .blocked), "\(world): \(target.target)")
                 // Never a quarantined forward step.
-                let quarantinedRuns = target.steps.filter { ($0.kind == .forward || $0.kind == .compensate) && world.plan.isQuarantined($0.version) }
-                #expect(quarantinedRuns.isEmpty, "\(world): \(target.target) runs quarantined \(quarantinedRuns.map(\.version))")
+                let quarantinedRuns = target.steps.filter {
+                    ($0.kind == .forward || $0.kind == .compensate) && world.plan.isQuarantined($0.version)
+                }
+                #expect(
+                    quarantinedRuns.isEmpty,
+                    "\(world): \(target.target) runs quarantined \(quarantinedRuns.map(\.version))")
                 // Live prod and audited targets never get an undo step.
                 // (The rule restated here, not asked of RuleTable, so a broken table cannot vouch for itself.)
                 if let environment = world.inventory.environment(named: target.environment),
                     environment.audit || (environment.tier == .prod && environment.live)
                 {
-                    #expect(!target.steps.contains { $0.kind == .undo }, "\(world): \(target.target) (\(environment.name)) gets an undo step")
+                    #expect(
+                        !target.steps.contains { $0.kind == .undo },
+                        "\(world): \(target.target) (\(environment.name)) gets an undo step")
                 }
             }
 
@@ -162,17 +184,21 @@ struct GeneratedCase: CustomStringConvertible {
             }
 
             // Re-planning gives none for every target that was not blocked.
-            let replanned = planner.plan(states: Self.states(world.inventory, store: world.store), options: world.options)
+            let replanned = planner.plan(
+                states: Self.states(world.inventory, store: world.store), options: world.options)
             let blocked = Set(rollout.targets.filter { $0.action == .blocked }.map(\.target))
             blockedTotal += blocked.count
             for target in replanned.targets where !blocked.contains(target.target) {
-                #expect(target.action == .none, "\(world): \(target.target) re-planned \(target.action): \(target.reason)")
+                #expect(
+                    target.action == .none, "\(world): \(target.target) re-planned \(target.action): \(target.reason)")
             }
 
             // Every converged target has the same schema effect, whatever path it took.
             let expected = planner.desiredBaseVersions(upTo: rollout.desiredVersion).map { "t\($0)" }.sorted()
             for target in world.inventory.allTargets where !blocked.contains(target.name) {
-                #expect(world.store.tables(of: target).sorted() == expected, "\(world): \(target.name) has \(world.store.tables(of: target).sorted()), expected \(expected)")
+                #expect(
+                    world.store.tables(of: target).sorted() == expected,
+                    "\(world): \(target.name) has \(world.store.tables(of: target).sorted()), expected \(expected)")
             }
         }
         // The generator must reach every kind of decision, or the properties prove little.

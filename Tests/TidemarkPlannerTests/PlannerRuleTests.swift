@@ -11,17 +11,26 @@ import TidemarkPlanner
     func demoPlan(quarantine4: Bool = true, withV5: Bool = true) -> Plan {
         var migrations = [
             B.migration(1), B.migration(2), B.migration(3),
-            B.migration(4, "drop totals", forward: "ALTER TABLE orders DROP COLUMN total;", undo: "ALTER TABLE orders ADD COLUMN total int;"),
+            B.migration(
+                4, "drop totals", forward: "ALTER TABLE orders DROP COLUMN total;",
+                undo: "ALTER TABLE orders ADD COLUMN total int;"),
         ]
         if withV5 {
-            migrations.append(B.migration(5, "revert drop totals", forward: "ALTER TABLE orders ADD COLUMN total int;", undo: "ALTER TABLE orders DROP COLUMN total;", compensates: 4))
+            migrations.append(
+                B.migration(
+                    5, "revert drop totals", forward: "ALTER TABLE orders ADD COLUMN total int;",
+                    undo: "ALTER TABLE orders DROP COLUMN total;", compensates: 4))
         }
         return B.plan(migrations, quarantine: quarantine4 ? [4] : [])
     }
 
-    func plans(_ plan: Plan, applied: [Int], strategy: Strategy = .auto, to desired: DesiredVersion = .latest) -> [String: TargetPlan] {
+    func plans(_ plan: Plan, applied: [Int], strategy: Strategy = .auto, to desired: DesiredVersion = .latest)
+        -> [String: TargetPlan]
+    {
         let inventory = B.inventory(extraEnvironments: [
-            Environment(name: "fresh", tier: .test, targets: [Target(name: "fresh-1", environment: "fresh", connection: .url("memory:fresh-1"))])
+            Environment(
+                name: "fresh", tier: .test,
+                targets: [Target(name: "fresh-1", environment: "fresh", connection: .url("memory:fresh-1"))])
         ])
         var states: [String: TargetState] = [:]
         for target in inventory.allTargets where target.name != "fresh-1" {
@@ -50,18 +59,24 @@ import TidemarkPlanner
         #expect(
             result?.decision
                 == .rollForward(
-                    rule: .liveProduction, compensations: [Compensation(before: B.v(3), reversed: B.v(4), compensation: B.v(5))],
+                    rule: .liveProduction,
+                    compensations: [Compensation(before: B.v(3), reversed: B.v(4), compensation: B.v(5))],
                     quarantined: plan.quarantine))
         #expect(kinds(result) == ["compensate 5"])
         #expect(result?.steps.first?.compensates == B.v(4))
-        #expect(result?.reason == "prod-eu-1 is live production: roll forward keeps the audit trail v3 → v4 → v5 (v5 reverses v4); v4 is quarantined: bad 4.")
+        #expect(
+            result?.reason
+                == "prod-eu-1 is live production: roll forward keeps the audit trail v3 → v4 → v5 (v5 reverses v4); v4 is quarantined: bad 4."
+        )
         #expect(result?.toVersion == "5")
     }
 
     @Test func devTestAndDowntimeProdRollBackTheQuarantinedVersion() {
         let plan = demoPlan()
         let result = plans(plan, applied: [1, 2, 3, 4])
-        let rules: [String: Rule] = ["dev": .nonProduction(tier: .dev), "test": .nonProduction(tier: .test), "prod-ap-1": .downtimeWindow]
+        let rules: [String: Rule] = [
+            "dev": .nonProduction(tier: .dev), "test": .nonProduction(tier: .test), "prod-ap-1": .downtimeWindow,
+        ]
         for (name, rule) in rules {
             #expect(result[name]?.decision == .rollBack(rule: rule, quarantined: plan.quarantine), "\(name)")
             #expect(kinds(result[name]) == ["undo 4", "skip 5"], "\(name)")
@@ -87,7 +102,8 @@ import TidemarkPlanner
 
     @Test func quarantineWithoutCompensationBlocksLiveProdWithRevertHint() {
         let result = plans(demoPlan(withV5: false), applied: [1, 2, 3, 4])
-        #expect(result["prod-eu-1"]?.decision == .blocked(reason: .noCompensation(version: B.v(4)), rule: .liveProduction))
+        #expect(
+            result["prod-eu-1"]?.decision == .blocked(reason: .noCompensation(version: B.v(4)), rule: .liveProduction))
         #expect(result["dev"]?.action == .rollback)
         #expect(kinds(result["dev"]) == ["undo 4"])
     }
@@ -111,7 +127,8 @@ import TidemarkPlanner
         #expect(result["dev"]?.decision == .rollBack(rule: .nonProduction(tier: .dev), quarantined: []))
         #expect(kinds(result["dev"]) == ["undo 4", "undo 3"])
         #expect(result["dev"]?.toVersion == "2")
-        #expect(result["prod-eu-1"]?.decision == .blocked(reason: .noCompensation(version: B.v(3)), rule: .liveProduction))
+        #expect(
+            result["prod-eu-1"]?.decision == .blocked(reason: .noCompensation(version: B.v(3)), rule: .liveProduction))
     }
 
     @Test func devRollsBackToEmptyButLiveProdDoesNot() {
@@ -122,7 +139,8 @@ import TidemarkPlanner
             #expect(result[name]?.toVersion == nil, "\(name)")
             #expect(result[name]?.lowestVersion == nil, "\(name)")
         }
-        #expect(result["prod-eu-1"]?.decision == .blocked(reason: .noCompensation(version: B.v(1)), rule: .liveProduction))
+        #expect(
+            result["prod-eu-1"]?.decision == .blocked(reason: .noCompensation(version: B.v(1)), rule: .liveProduction))
         #expect(result["audit-1"]?.decision == .blocked(reason: .noCompensation(version: B.v(1)), rule: .audited))
         #expect(result["fresh-1"]?.decision == .upToDate)
     }
@@ -141,19 +159,27 @@ import TidemarkPlanner
     @Test func missingUndoBlocksRollbackSayingRestoreIsTheWayBack() {
         let plan = B.plan([B.migration(1), B.migration(2, undo: .none)], quarantine: [2])
         let result = plans(plan, applied: [1, 2])
-        #expect(result["dev"]?.decision == .blocked(reason: .cannotUndo(because: .noUndoScript(version: B.v(2))), rule: .nonProduction(tier: .dev)))
+        #expect(
+            result["dev"]?.decision
+                == .blocked(
+                    reason: .cannotUndo(because: .noUndoScript(version: B.v(2))), rule: .nonProduction(tier: .dev)))
     }
 
     @Test func irreversibleUndoBlocksWithItsReason() {
-        let plan = B.plan([B.migration(1), B.migration(2, undo: "SELECT 1;", irreversible: "ALTER TYPE … ADD VALUE")], quarantine: [2])
+        let plan = B.plan(
+            [B.migration(1), B.migration(2, undo: "SELECT 1;", irreversible: "ALTER TYPE … ADD VALUE")], quarantine: [2]
+        )
         let result = plans(plan, applied: [1, 2])
         #expect(
             result["dev"]?.decision
-                == .blocked(reason: .cannotUndo(because: .irreversible(version: B.v(2), reason: "ALTER TYPE … ADD VALUE")), rule: .nonProduction(tier: .dev)))
+                == .blocked(
+                    reason: .cannotUndo(because: .irreversible(version: B.v(2), reason: "ALTER TYPE … ADD VALUE")),
+                    rule: .nonProduction(tier: .dev)))
     }
 
     @Test func autoRollsForwardWhereTheUndoIsImpossibleButACompensationExists() {
-        let plan = B.plan([B.migration(1), B.migration(2, undo: .none), B.migration(3, compensates: 2)], quarantine: [2])
+        let plan = B.plan(
+            [B.migration(1), B.migration(2, undo: .none), B.migration(3, compensates: 2)], quarantine: [2])
         let result = plans(plan, applied: [1, 2])
         #expect(result["dev"]?.rule == .undoImpossible(because: .noUndoScript(version: B.v(2))))
         #expect(result["dev"]?.action == .rollforward)
@@ -166,7 +192,10 @@ import TidemarkPlanner
     @Test func quarantinedCompensationCannotRollForward() {
         let plan = B.plan([B.migration(1), B.migration(2), B.migration(3, compensates: 2)], quarantine: [2, 3])
         let result = plans(plan, applied: [1, 2])
-        #expect(result["prod-eu-1"]?.decision == .blocked(reason: .compensationQuarantined(version: B.v(2), compensation: B.v(3)), rule: .liveProduction))
+        #expect(
+            result["prod-eu-1"]?.decision
+                == .blocked(
+                    reason: .compensationQuarantined(version: B.v(2), compensation: B.v(3)), rule: .liveProduction))
         #expect(kinds(result["dev"]) == ["undo 2"])
     }
 
@@ -176,8 +205,10 @@ import TidemarkPlanner
         var dirty = B.history(plan, applied: [1])
         dirty.apply(
             HistoryEntry(
-                id: 9, version: "2", description: "v2", kind: .forward, script: "V2", checksum: "x", runID: "r", appliedBy: "t",
-                startedAt: Date(timeIntervalSince1970: 0), finishedAt: nil, executionMS: 0, success: false, transactional: false))
+                id: 9, version: "2", description: "v2", kind: .forward, script: "V2", checksum: "x", runID: "r",
+                appliedBy: "t",
+                startedAt: Date(timeIntervalSince1970: 0), finishedAt: nil, executionMS: 0, success: false,
+                transactional: false))
         var mismatch = B.history(plan, applied: [1])
         mismatch.applied[0].checksum = "edited"
         var unknown = B.history(plan, applied: [1])
@@ -189,7 +220,8 @@ import TidemarkPlanner
         #expect(byName["dev"]?.decision == .blocked(reason: .dirty(version: "2", historyRow: 9), rule: nil))
         #expect(
             byName["test"]?.blocked
-                == .checksumMismatch(version: "1", applied: "edited", script: "V1__x.sql", current: plan.migrations[0].forward.checksum))
+                == .checksumMismatch(
+                    version: "1", applied: "edited", script: "V1__x.sql", current: plan.migrations[0].forward.checksum))
         #expect(byName["prod-ap-1"]?.blocked == .unknownVersion(version: "9", plan: "test"))
         #expect(byName["prod-eu-1"]?.blocked == .outOfOrderGap(applied: B.v(3), missing: B.v(2)))
         for name in ["dev", "test", "prod-ap-1", "prod-eu-1"] {
@@ -203,8 +235,10 @@ import TidemarkPlanner
         var rolledForward = B.history(plan, applied: [1, 2, 3, 4])
         rolledForward.apply(
             HistoryEntry(
-                id: 10, version: "5", description: "v5", kind: .compensate, script: "V5", checksum: plan.migrations[4].forward.checksum,
-                runID: "r", appliedBy: "t", startedAt: Date(timeIntervalSince1970: 0), finishedAt: Date(timeIntervalSince1970: 0),
+                id: 10, version: "5", description: "v5", kind: .compensate, script: "V5",
+                checksum: plan.migrations[4].forward.checksum,
+                runID: "r", appliedBy: "t", startedAt: Date(timeIntervalSince1970: 0),
+                finishedAt: Date(timeIntervalSince1970: 0),
                 executionMS: 1, success: true, transactional: true))
         let rollout = Planner(inventory: B.inventory(), plan: plan).plan(
             states: ["prod-eu-1": rolledForward, "dev": B.history(plan, applied: [1, 2, 3, 5], kinds: [5: .skip])],
@@ -221,9 +255,16 @@ import TidemarkPlanner
         #expect(RuleTable.rule(for: environment(.prod, live: false, audit: true)) == .audited)
         #expect(RuleTable.rule(for: environment(.dev, audit: true)) == .audited)
         #expect(RuleTable.rule(for: environment(.staging)) == .nonProduction(tier: .staging))
-        #expect(RuleTable.removal(on: environment(.prod, live: true), strategy: .rollback) == .refused(rule: .liveProduction))
-        #expect(RuleTable.removal(on: environment(.dev), strategy: .rollforward) == .rollForward(rule: .forcedRollForward))
-        #expect(RuleTable.removal(on: environment(.dev), strategy: .auto) == .rollBack(rule: .nonProduction(tier: .dev), fallsBackToRollForward: true))
-        #expect(RuleTable.removal(on: environment(.test), strategy: .rollback) == .rollBack(rule: .nonProduction(tier: .test), fallsBackToRollForward: false))
+        #expect(
+            RuleTable.removal(on: environment(.prod, live: true), strategy: .rollback)
+                == .refused(rule: .liveProduction))
+        #expect(
+            RuleTable.removal(on: environment(.dev), strategy: .rollforward) == .rollForward(rule: .forcedRollForward))
+        #expect(
+            RuleTable.removal(on: environment(.dev), strategy: .auto)
+                == .rollBack(rule: .nonProduction(tier: .dev), fallsBackToRollForward: true))
+        #expect(
+            RuleTable.removal(on: environment(.test), strategy: .rollback)
+                == .rollBack(rule: .nonProduction(tier: .test), fallsBackToRollForward: false))
     }
 }

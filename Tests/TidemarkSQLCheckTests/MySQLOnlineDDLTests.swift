@@ -19,8 +19,9 @@ import TidemarkSQLCheck
         #expect(onlineClass(add, Self.mariadb) == .instant)
         #expect(onlineClass(addFirst, Self.mariadb) == .instant)
         #expect(onlineClass(add, Self.mysql80) == .instant)
-        #expect(onlineClass(addFirst, Self.mysql8020) == .inplaceRebuild)  // INSTANT anywhere only from 8.0.29
-        #expect(onlineClass(addFirst, DatabaseServer(dialect: "mysql-8.0") ?? Self.mysql57) == .instant)  // the 8.0 series as it stands
+        #expect(onlineClass(addFirst, Self.mysql8020) == .inplaceRebuild) // INSTANT anywhere only from 8.0.29
+        // the 8.0 series as it stands
+        #expect(onlineClass(addFirst, DatabaseServer(dialect: "mysql-8.0") ?? Self.mysql57) == .instant)
         #expect(onlineClass(add, Self.mysql8020) == .instant)
         #expect(onlineClass(add, Self.mysql57) == .inplaceRebuild)
         #expect(onlineClass("ALTER TABLE t DROP COLUMN c", Self.mysql8020) == .inplaceRebuild)
@@ -47,12 +48,17 @@ import TidemarkSQLCheck
     }
 
     @Test func theCostliestClauseDecidesAndExplicitInstantIsSafe() {
-        let finding = MySQLOnlineDDL.classify("ALTER TABLE `shop`.`orders` ADD COLUMN note TEXT, MODIFY total BIGINT", server: Self.mariadb)
-        #expect(finding?.onlineClass == .copy && finding?.table == "orders" && finding?.operations == ["ADD COLUMN note", "MODIFY total"])
+        let finding = MySQLOnlineDDL.classify(
+            "ALTER TABLE `shop`.`orders` ADD COLUMN note TEXT, MODIFY total BIGINT", server: Self.mariadb)
+        #expect(
+            finding?.onlineClass == .copy && finding?.table == "orders"
+                && finding?.operations == ["ADD COLUMN note", "MODIFY total"])
         #expect(finding?.concurrentDML == false)
-        #expect(MySQLOnlineDDL.classify("ALTER TABLE t ADD COLUMN c INT, ALGORITHM=INSTANT", server: Self.mariadb) == nil)
+        #expect(
+            MySQLOnlineDDL.classify("ALTER TABLE t ADD COLUMN c INT, ALGORITHM=INSTANT", server: Self.mariadb) == nil)
         #expect(MySQLOnlineDDL.classify("INSERT INTO t VALUES (1)", server: Self.mariadb) == nil)
-        let found = MySQLOnlineDDL.findings(in: "CREATE TABLE t (id INT);\n\nALTER TABLE t\n  MODIFY id BIGINT;\n", server: Self.mysql80)
+        let found = MySQLOnlineDDL.findings(
+            in: "CREATE TABLE t (id INT);\n\nALTER TABLE t\n  MODIFY id BIGINT;\n", server: Self.mysql80)
         #expect(found.map(\.line) == [3] && found.map(\.endLine) == [4])
         #expect(LockRisk(found[0])?.rule == .mysqlCopy)
     }

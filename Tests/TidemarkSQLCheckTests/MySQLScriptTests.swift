@@ -55,7 +55,8 @@ import TidemarkSQLCheck
 
     @Test(arguments: [
         ("SELECT 1", true), ("insert into t values (1)", true), ("UPDATE t SET a = 1", true), ("DELETE FROM t", true),
-        ("REPLACE INTO t VALUES (1)", true), ("SET @a = 1, @b := (SELECT 2)", true), ("SET @@session.sql_mode = ''", false),
+        ("REPLACE INTO t VALUES (1)", true), ("SET @a = 1, @b := (SELECT 2)", true),
+        ("SET @@session.sql_mode = ''", false),
         ("SET @a = 1, sql_mode = ''", false), ("SET NAMES utf8mb4", false), ("CREATE TABLE t (id int)", false),
         ("CALL p()", false), ("PREPARE s FROM @x", false), ("EXECUTE s", false), ("ALTER TABLE t ADD c int", false),
         ("/* c */ SELECT 1", true),
@@ -71,9 +72,14 @@ import TidemarkSQLCheck
 
     /// Mattermost's MySQL history creates procedures without DELIMITER: each file's procedure
     /// bodies stay whole, so no statement starts inside one.
-    @Test(.enabled(if: FileManager.default.fileExists(atPath: corpus.path), "the mattermost-mysql corpus is not in ../shared/corpora"))
+    @Test(
+        .enabled(
+            if: FileManager.default.fileExists(atPath: corpus.path),
+            "the mattermost-mysql corpus is not in ../shared/corpora"))
     func everyMattermostFileSplitsIntoWholeStatements() throws {
-        let files = try FileManager.default.contentsOfDirectory(atPath: Self.corpus.path).filter { $0.hasSuffix(".sql") }.sorted()
+        let files = try FileManager.default.contentsOfDirectory(atPath: Self.corpus.path).filter {
+            $0.hasSuffix(".sql")
+        }.sorted()
         #expect(files.count == 218)
         let bodyWords: Set<String> = ["DECLARE", "END", "IF", "ELSE", "ELSEIF", "LEAVE", "ITERATE", "RETURN", "THEN"]
         for file in files {
@@ -81,10 +87,13 @@ import TidemarkSQLCheck
             let statements = try MySQLScript.statements(in: text)
             for statement in statements {
                 let first = statement.text.prefix { $0.isLetter }.uppercased()
-                #expect(!bodyWords.contains(first), "\(file):\(statement.line) starts inside a compound body: \(statement.text.prefix(60))")
+                #expect(
+                    !bodyWords.contains(first),
+                    "\(file):\(statement.line) starts inside a compound body: \(statement.text.prefix(60))")
             }
         }
-        let commands = try String(contentsOf: Self.corpus.appendingPathComponent("0012_create_commands.up.sql"), encoding: .utf8)
+        let commands = try String(
+            contentsOf: Self.corpus.appendingPathComponent("0012_create_commands.up.sql"), encoding: .utf8)
         let kinds = try MySQLScript.statements(in: commands).map { $0.text.prefix { $0.isLetter }.uppercased() }
         #expect(kinds == ["CREATE", "SET", "PREPARE", "EXECUTE", "DEALLOCATE", "CREATE", "CALL", "DROP"])
     }

@@ -34,7 +34,10 @@ import TidemarkSQLCheck
 
     @Test func quotedIdentifierIsNeverAKeyword() {
         let tokens = SQLLexer.tokens(in: "ALTER TABLE \"we\"\"ird\" ADD COLUMN \"type\" text, type int")
-        #expect(tokens.map(\.text) == ["ALTER", "TABLE", "\"we\"\"ird\"", "ADD", "COLUMN", "\"type\"", "text", ",", "type", "int"])
+        #expect(
+            tokens.map(\.text) == [
+                "ALTER", "TABLE", "\"we\"\"ird\"", "ADD", "COLUMN", "\"type\"", "text", ",", "type", "int",
+            ])
         #expect(tokens[5].kind == .quoted && tokens[5].keyword == nil)
         #expect(tokens[8].kind == .word && tokens[8].keyword == "TYPE")
     }

@@ -83,7 +83,11 @@ import TidemarkSQLCheck
     @Test func tokensCarryTheirParenthesisDepth() throws {
         let statement = try #require(SQLScanner.statements(in: "INSERT INTO t (a) VALUES ((1), 2)").first)
         let depths = statement.tokens.map { "\($0.text)@\($0.depth)" }
-        #expect(depths == ["INSERT@0", "INTO@0", "t@0", "(@0", "a@1", ")@0", "VALUES@0", "(@0", "(@1", "1@2", ")@1", ",@1", "2@1", ")@0"])
+        #expect(
+            depths == [
+                "INSERT@0", "INTO@0", "t@0", "(@0", "a@1", ")@0", "VALUES@0", "(@0", "(@1", "1@2", ")@1", ",@1", "2@1",
+                ")@0",
+            ])
     }
 
     @Test func depthStartsAgainAtZeroInTheNextStatementAndNeverGoesNegative() {

@@ -5,7 +5,9 @@ import TidemarkFleet
 
 /// `--from`: which tool's history `adopt` reads.
 enum AdoptSourceOption: String, ExpressibleByArgument, CaseIterable {
-    case auto, flyway, golangMigrate = "golang-migrate", diesel, sqitch
+    case auto, flyway
+    case golangMigrate = "golang-migrate"
+    case diesel, sqitch
 
     var source: AdoptRequest.Source {
         switch self {
@@ -23,7 +25,8 @@ extension Tidemark {
     struct AdoptCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "adopt",
-            abstract: "Record baseline rows for the versions another tool (Flyway, golang-migrate, Diesel, Sqitch) already applied.",
+            abstract:
+                "Record baseline rows for the versions another tool (Flyway, golang-migrate, Diesel, Sqitch) already applied.",
             discussion: """
                 Per selected target (all of the inventory when none is selected), reads the other tool's \
                 history table (Sqitch: its registry), maps it onto the plan, checks Flyway checksums and Sqitch \
@@ -53,8 +56,10 @@ extension Tidemark {
 
         func run() async throws {
             var request = AdoptRequest(
-                inventoryFile: inventoryOption.inventory, selection: selection.selection, source: from.source, baseline: baseline,
-                force: force, dryRun: dryRun, confirmation: .fromTerminal(yes: yes, doing: "This records baseline rows on", grouped: false))
+                inventoryFile: inventoryOption.inventory, selection: selection.selection, source: from.source,
+                baseline: baseline,
+                force: force, dryRun: dryRun,
+                confirmation: .fromTerminal(yes: yes, doing: "This records baseline rows on", grouped: false))
             request.lockWait = .seconds(1)
             let report = try await AdoptRun(registry: Backends.standard, logger: logging.makeLogger()).run(request)
             if json {

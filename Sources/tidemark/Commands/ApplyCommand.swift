@@ -20,7 +20,8 @@ extension Tidemark {
 
         @Argument(help: "A rollout saved by `tidemark plan --out FILE`.")
         var rolloutFile: String?
-        @Option(name: [.customShort("i"), .customLong("inventory")], help: "The inventory file (inventories/NAME.yaml).")
+        @Option(
+            name: [.customShort("i"), .customLong("inventory")], help: "The inventory file (inventories/NAME.yaml).")
         var inventory: String?
         @OptionGroup var selection: SelectionOptions
         @OptionGroup var planning: PlanningOptions
@@ -35,13 +36,25 @@ extension Tidemark {
         var concurrency: Int?
         @Option(name: .customLong("report"), help: "Write the run report here instead of .tidemark/runs/<run-id>.json.")
         var reportPath: String?
-        @Option(help: "At the end, write the run's Prometheus metrics here (atomically, for node_exporter's textfile collector).")
+        @Option(
+            help:
+                "At the end, write the run's Prometheus metrics here (atomically, for node_exporter's textfile collector)."
+        )
         var metricsFile: String?
-        @Option(help: "Fingerprint each target before touching it: warn reports drift, block leaves a drifted target blocked (overrides drift: in the inventory; off disables it).")
+        @Option(
+            help:
+                "Fingerprint each target before touching it: warn reports drift, block leaves a drifted target blocked (overrides drift: in the inventory; off disables it)."
+        )
         var drift: DriftPolicy?
-        @Flag(help: "Run each version's verify script (Sqitch's verify/) after its forward step; a failing verify fails the target (the step stays committed).")
+        @Flag(
+            help:
+                "Run each version's verify script (Sqitch's verify/) after its forward step; a failing verify fails the target (the step stays committed)."
+        )
         var verify = false
-        @Option(help: "Write even outside change windows and in freezes; the reason, with who gave it, goes into the history rows, the report and the page.")
+        @Option(
+            help:
+                "Write even outside change windows and in freezes; the reason, with who gave it, goes into the history rows, the report and the page."
+        )
         var overrideWindow: String?
         @Flag(help: "Print the run report as JSON (schema tidemark.report/v1).")
         var json = false
@@ -56,22 +69,33 @@ extension Tidemark {
                 throw ValidationError("--lease \(runner.lease): not a duration; use \(DurationText.examples).")
             }
             if rolloutFile != nil && (controlDatabase.control != nil || runner.isGiven) {
-                throw ValidationError("A saved rollout runs in one process; --control, --run-id, --serve, --lease and --runner take -i INVENTORY.")
+                throw ValidationError(
+                    "A saved rollout runs in one process; --control, --run-id, --serve, --lease and --runner take -i INVENTORY."
+                )
             }
             if dryRun && (controlDatabase.control != nil || runner.isGiven) {
-                throw ValidationError("--dry-run changes nothing and joins no run; drop --control, --run-id, --serve, --lease and --runner (or use `tidemark plan`).")
+                throw ValidationError(
+                    "--dry-run changes nothing and joins no run; drop --control, --run-id, --serve, --lease and --runner (or use `tidemark plan`)."
+                )
             }
             if rolloutFile == nil && inventory == nil {
-                throw ValidationError("Say what to apply: -i INVENTORY, or a rollout FILE saved by `tidemark plan --out`.")
+                throw ValidationError(
+                    "Say what to apply: -i INVENTORY, or a rollout FILE saved by `tidemark plan --out`.")
             }
-            if rolloutFile != nil && (planning.desiredVersion != nil || planning.strategy != .auto || selection.isGiven) {
-                throw ValidationError("A saved rollout already fixes targets, version and strategy; drop --to, --strategy, --env, --target and --partition.")
+            if rolloutFile != nil && (planning.desiredVersion != nil || planning.strategy != .auto || selection.isGiven)
+            {
+                throw ValidationError(
+                    "A saved rollout already fixes targets, version and strategy; drop --to, --strategy, --env, --target and --partition."
+                )
             }
             if rolloutFile != nil && !lockOk.versions.isEmpty {
-                throw ValidationError("A saved rollout already fixes what runs; give --lock-ok to the `tidemark plan --out` that saves it.")
+                throw ValidationError(
+                    "A saved rollout already fixes what runs; give --lock-ok to the `tidemark plan --out` that saves it."
+                )
             }
             if let overrideWindow, overrideWindow.trimmingCharacters(in: .whitespaces).isEmpty {
-                throw ValidationError("--override-window needs a reason: say why this run may write outside its change windows.")
+                throw ValidationError(
+                    "--override-window needs a reason: say why this run may write outside its change windows.")
             }
             if let concurrency, concurrency < 1 { throw ValidationError("--concurrency must be at least 1.") }
         }
@@ -79,7 +103,9 @@ extension Tidemark {
         func run() async throws {
             let source: ApplyRequest.Source =
                 rolloutFile.map { .savedRollout(path: $0, inventory: inventory) }
-                ?? .inventory(inventory ?? "", selection: selection.selection, desiredVersion: planning.desiredVersion, strategy: planning.strategy)
+                ?? .inventory(
+                    inventory ?? "", selection: selection.selection, desiredVersion: planning.desiredVersion,
+                    strategy: planning.strategy)
             var apply = ApplyRequest(source: source, confirmation: confirmation)
             apply.dryRun = dryRun
             apply.concurrency = concurrency
@@ -100,24 +126,35 @@ extension Tidemark {
             let outcome: ApplyOutcome
             do {
                 outcome = try await FleetApply(registry: Backends.standard, logger: logging.makeLogger())
-                    .run(request, sharingAsked: runner.isGiven, observer: ApplyPrinter(json: json, perTarget: perTarget || logging.verbose))
+                    .run(
+                        request, sharingAsked: runner.isGiven,
+                        observer: ApplyPrinter(json: json, perTarget: perTarget || logging.verbose))
             } catch {
                 throw CommandFailure(ExitStatus(error.category), error.description)
             }
             switch outcome {
             case .local(let result):
-                if !json, let note = selection.emptyPartitionNote(inventory: inventory ?? "", targetsPlanned: result.rollout.targets.count) {
+                if !json,
+                    let note = selection.emptyPartitionNote(
+                        inventory: inventory ?? "", targetsPlanned: result.rollout.targets.count)
+                {
                     Terminal.standardOutput.write(note)
                     return
                 }
                 if dryRun {
-                    if !json { Terminal.standardOutput.write("\ndry run: nothing was changed (\(result.writes.count) target\(result.writes.count == 1 ? "" : "s") would be written).") }
+                    if !json {
+                        Terminal.standardOutput.write(
+                            "\ndry run: nothing was changed (\(result.writes.count) target\(result.writes.count == 1 ? "" : "s") would be written)."
+                        )
+                    }
                     return
                 }
             case .shared(let result):
                 if !json { Terminal.standardOutput.write(ControlText.runnerSummary(result)) }
                 if result.servedNothing { return }
-                if let lost = result.lost, result.status != .interrupted { throw CommandFailure(.failed, lost.description) }
+                if let lost = result.lost, result.status != .interrupted {
+                    throw CommandFailure(.failed, lost.description)
+                }
             }
             throw ExitStatus(outcome.status).exitCode
         }

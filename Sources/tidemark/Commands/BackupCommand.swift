@@ -14,7 +14,8 @@ extension Tidemark {
         @OptionGroup var inventoryOption: InventoryOption
         @Option(name: .customLong("target"), help: "The target to back up.")
         var target: String
-        @Option(name: .customLong("out"), help: "The backup file (default .tidemark/backups/<target>/<timestamp>.dump).")
+        @Option(
+            name: .customLong("out"), help: "The backup file (default .tidemark/backups/<target>/<timestamp>.dump).")
         var out: String?
         @OptionGroup var logging: LoggingOptions
 
@@ -27,7 +28,8 @@ extension Tidemark {
                 Terminal.standardOutput.write("backing up \(target.name) to \(path) (\(waits))")
             }
             let record = try await backups.backup(target, to: path)
-            Terminal.standardOutput.write("backup of \(record.target) written to \(record.path) (\(record.method), \(record.bytes) bytes)")
+            Terminal.standardOutput.write(
+                "backup of \(record.target) written to \(record.path) (\(record.method), \(record.bytes) bytes)")
         }
     }
 

@@ -20,7 +20,8 @@ extension Tidemark {
 
         func run() async throws {
             let (target, entries) = try await TargetHistory.read(
-                target: target, inventoryFile: inventoryOption.inventory, registry: Backends.standard, logger: logging.makeLogger())
+                target: target, inventoryFile: inventoryOption.inventory, registry: Backends.standard,
+                logger: logging.makeLogger())
             let inventoryFile = inventoryOption.inventory
             let state = TargetState(history: entries)
             if json {
@@ -29,20 +30,24 @@ extension Tidemark {
                     applied: state.applied.map(\.version), dirty: state.dirty?.version)
                 Terminal.standardOutput.write(try renderJSON(document))
             } else {
-                Terminal.standardOutput.write(Self.render(target: target, entries: entries, state: state, inventoryFile: inventoryFile))
+                Terminal.standardOutput.write(
+                    Self.render(target: target, entries: entries, state: state, inventoryFile: inventoryFile))
             }
         }
 
-        static func render(target: Target, entries: [HistoryEntry], state: TargetState, inventoryFile: String) -> String {
+        static func render(target: Target, entries: [HistoryEntry], state: TargetState, inventoryFile: String) -> String
+        {
             guard !entries.isEmpty else {
-                return "\(PrintableText.escaped(target.name)) (\(PrintableText.escaped(target.environment))): no history yet; nothing has been applied."
+                return
+                    "\(PrintableText.escaped(target.name)) (\(PrintableText.escaped(target.environment))): no history yet; nothing has been applied."
             }
             var table = TextTable("id", "version", "kind", "result", "started", "ms", "run", "description")
             for entry in entries {
                 var result: String
                 if entry.isBackfillInProgress {
                     // docs/backfills.md#resuming: the next apply continues after this key.
-                    result = "in progress (backfill: \(entry.batch?.rows ?? 0) rows, after key \(entry.batch?.lastKey.map(String.init) ?? "none"))"
+                    result =
+                        "in progress (backfill: \(entry.batch?.rows ?? 0) rows, after key \(entry.batch?.lastKey.map(String.init) ?? "none"))"
                 } else if entry.success {
                     result = "ok"
                 } else if entry.finishedAt == nil {
@@ -54,17 +59,22 @@ extension Tidemark {
                 if entry.attempt > 1 { result += " (attempt \(entry.attempt))" }
                 if let batch = entry.batch, !entry.isBackfillInProgress { result += " (\(batch.rows) rows)" }
                 table.add([
-                    String(entry.id), entry.version, entry.kind.rawValue, result, ISO8601Timestamp.string(from: entry.startedAt),
+                    String(entry.id), entry.version, entry.kind.rawValue, result,
+                    ISO8601Timestamp.string(from: entry.startedAt),
                     String(entry.executionMS), entry.runID, entry.description,
                 ])
             }
             // The table escapes its cells (rows are read from the database); the header too.
-            var lines = ["\(PrintableText.escaped(target.name)) (\(PrintableText.escaped(target.environment)))", table.render()]
+            var lines = [
+                "\(PrintableText.escaped(target.name)) (\(PrintableText.escaped(target.environment)))", table.render(),
+            ]
             let applied = state.applied.map(\.version)
-            lines.append("in effect: \(applied.isEmpty ? "nothing" : PrintableText.escaped(applied.joined(separator: ", ")))")
+            lines.append(
+                "in effect: \(applied.isEmpty ? "nothing" : PrintableText.escaped(applied.joined(separator: ", ")))")
             if let dirty = state.dirty {
                 lines.append(
-                    "DIRTY: version \(PrintableText.escaped(dirty.version)) failed outside a transaction (row \(dirty.id)); \(RepairHint.sentence(inventoryFile: inventoryFile, target: target.name)).")
+                    "DIRTY: version \(PrintableText.escaped(dirty.version)) failed outside a transaction (row \(dirty.id)); \(RepairHint.sentence(inventoryFile: inventoryFile, target: target.name))."
+                )
             }
             return lines.joined(separator: "\n")
         }

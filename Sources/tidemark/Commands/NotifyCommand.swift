@@ -35,12 +35,14 @@ extension Tidemark {
             guard !inventory.notify.isEmpty else {
                 throw CommandFailure(
                     .invalidInput,
-                    "\(inventory.file): no notify sinks to test; add a notify: list, e.g. notify: [ { name: oncall, type: slack, url_env: ONCALL_WEBHOOK_URL } ].")
+                    "\(inventory.file): no notify sinks to test; add a notify: list, e.g. notify: [ { name: oncall, type: slack, url_env: ONCALL_WEBHOOK_URL } ]."
+                )
             }
             let notifier: Notifier
             do {
                 notifier = try RunNotifications.makeNotifier(
-                    for: inventory, environment: ProcessInfo.processInfo.environment, outbox: StateDirectory().outbox, logger: logging.makeLogger())
+                    for: inventory, environment: ProcessInfo.processInfo.environment, outbox: StateDirectory().outbox,
+                    logger: logging.makeLogger())
             } catch {
                 throw CommandFailure(.invalidInput, error.description)
             }
@@ -52,7 +54,8 @@ extension Tidemark {
                 table.add([
                     result.sink, result.kind,
                     result.delivered ? "delivered" : "failed",
-                    result.status.map(String.init) ?? "-", String(result.attempts), Self.seconds(result.elapsed), Self.detail(result),
+                    result.status.map(String.init) ?? "-", String(result.attempts), Self.seconds(result.elapsed),
+                    Self.detail(result),
                 ])
             }
             out.write("notify test: inventory \(inventory.name), \(results.count) sink\(results.count == 1 ? "" : "s")")

@@ -54,7 +54,9 @@ struct SelectionOptions: ParsableArguments {
 
     @Option(
         name: .customLong("partition"),
-        help: "Only slice I of N of the selected targets (0-based, by a stable hash of each name): N runners given 0/N … N-1/N cover every target once.")
+        help:
+            "Only slice I of N of the selected targets (0-based, by a stable hash of each name): N runners given 0/N … N-1/N cover every target once."
+    )
     var partition: String?
 
     func validate() throws {
@@ -69,13 +71,15 @@ struct SelectionOptions: ParsableArguments {
 
     /// The selection; `validate()` has checked `--partition`.
     var selection: TargetSelection {
-        TargetSelection(environments: environments, targets: targets, partition: partition.flatMap { try? Partition(parsing: $0) })
+        TargetSelection(
+            environments: environments, targets: targets, partition: partition.flatMap { try? Partition(parsing: $0) })
     }
 
     /// What to say when `--partition` left nothing to do (nil when it did not).
     func emptyPartitionNote(inventory: String, targetsPlanned: Int) -> String? {
         guard targetsPlanned == 0, let partition = selection.partition else { return nil }
-        return "partition \(partition) holds none of the selected targets of \(inventory) (each target's slice is a stable hash of its name); nothing to do."
+        return
+            "partition \(partition) holds none of the selected targets of \(inventory) (each target's slice is a stable hash of its name); nothing to do."
     }
 
     /// Whether any of these options narrows the fleet.
@@ -84,7 +88,9 @@ struct SelectionOptions: ParsableArguments {
 
 /// `--to V` and `--strategy S`.
 struct PlanningOptions: ParsableArguments {
-    @Option(name: .customLong("to"), help: "The desired version, 0 for no version (default: the latest that is not quarantined).")
+    @Option(
+        name: .customLong("to"),
+        help: "The desired version, 0 for no version (default: the latest that is not quarantined).")
     var desiredVersion: String?
     @Option(help: "auto (follow the rules), rollback, or rollforward.")
     var strategy: Strategy = .auto
@@ -103,7 +109,8 @@ struct LoggingOptions: ParsableArguments {
 
     /// The logger of a command without `--verbose`, or of one with it.
     static func logger(label: String = "tidemark", verbose: Bool) -> Logger {
-        let environmentLevel = ProcessInfo.processInfo.environment["TIDEMARK_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:))
+        let environmentLevel = ProcessInfo.processInfo.environment["TIDEMARK_LOG_LEVEL"].flatMap(
+            Logger.Level.init(rawValue:))
         var logger = Logger(label: label) { EscapingLogHandler(label: $0) }
         logger.logLevel = verbose ? .debug : environmentLevel ?? .warning
         return logger
@@ -129,7 +136,9 @@ extension ApplyRequest.ProductionConfirmation {
 /// `--control URL`: the PostgreSQL control database that coordinates many runners
 /// (docs/many-runners.md#one-run-across-runners-a-control-database).
 struct ControlDatabaseOption: ParsableArguments {
-    @Option(name: .customLong("control"), help: "The PostgreSQL control database (a libpq URL; its password from PGPASSWORD or .pgpass).")
+    @Option(
+        name: .customLong("control"),
+        help: "The PostgreSQL control database (a libpq URL; its password from PGPASSWORD or .pgpass).")
     var control: String?
 
     var database: ControlDatabase? { control.map { ControlDatabase(url: $0) } }
@@ -137,14 +146,25 @@ struct ControlDatabaseOption: ParsableArguments {
 
 /// `--run-id`, `--serve`, `--lease`: how a runner takes part in a many-runner rollout.
 struct RunnerOptions: ParsableArguments {
-    @Option(name: .customLong("run-id"), help: "Join this run (default: the open run for the same inventory, plan, selectors and --to, or a new one).")
+    @Option(
+        name: .customLong("run-id"),
+        help: "Join this run (default: the open run for the same inventory, plan, selectors and --to, or a new one).")
     var runID: String?
-    @Option(name: .customLong("serve"), help: "Claim only these targets: an environment, tag:NAME or a target name (repeatable; default: all).")
+    @Option(
+        name: .customLong("serve"),
+        help: "Claim only these targets: an environment, tag:NAME or a target name (repeatable; default: all).")
     var serve: [String] = []
-    @Option(help: "How long a claim holds without renewal (\(DurationText.examples)); a runner that dies loses its targets after it.")
+    @Option(
+        help:
+            "How long a claim holds without renewal (\(DurationText.examples)); a runner that dies loses its targets after it."
+    )
     var lease: String = "30s"
 
-    @Option(name: .customLong("runner"), help: "This runner's name in the control database (default: the pod's or host's name, HOSTNAME); its id is NAME/<pid>-<random>.")
+    @Option(
+        name: .customLong("runner"),
+        help:
+            "This runner's name in the control database (default: the pod's or host's name, HOSTNAME); its id is NAME/<pid>-<random>."
+    )
     var runnerName: String?
 
     var leaseDuration: Duration? { DurationText.parse(lease).flatMap { $0 > .zero ? $0 : nil } }
@@ -165,18 +185,27 @@ extension DriftPolicy: ExpressibleByArgument {}
 struct LockOkOptions: ParsableArguments {
     @Option(
         name: .customLong("lock-ok"),
-        help: "Accept the lock risk of this version's forward script on live environments for this run, as `-- tidemark:lock-ok` in the script would (repeatable; each needs a --reason).")
+        help:
+            "Accept the lock risk of this version's forward script on live environments for this run, as `-- tidemark:lock-ok` in the script would (repeatable; each needs a --reason)."
+    )
     var versions: [String] = []
-    @Option(name: .customLong("reason"), help: "Why the lock is acceptable (one per --lock-ok, in the same order); recorded in the report and the history rows.")
+    @Option(
+        name: .customLong("reason"),
+        help:
+            "Why the lock is acceptable (one per --lock-ok, in the same order); recorded in the report and the history rows."
+    )
     var reasons: [String] = []
 
     func validate() throws {
         if versions.count > reasons.count {
             let missing = versions[reasons.count...].map { "--lock-ok \($0)" }.joined(separator: ", ")
-            throw ValidationError("\(missing) has no --reason: give one after each, e.g. --lock-ok \(versions[reasons.count]) --reason \"orders is written only by the nightly batch\".")
+            throw ValidationError(
+                "\(missing) has no --reason: give one after each, e.g. --lock-ok \(versions[reasons.count]) --reason \"orders is written only by the nightly batch\"."
+            )
         }
         if reasons.count > versions.count {
-            throw ValidationError("--reason without --lock-ok: say which version's lock risk it accepts, e.g. --lock-ok 2 --reason TEXT.")
+            throw ValidationError(
+                "--reason without --lock-ok: say which version's lock risk it accepts, e.g. --lock-ok 2 --reason TEXT.")
         }
         if let blank = zip(versions, reasons).first(where: { $0.1.trimmingCharacters(in: .whitespaces).isEmpty }) {
             throw ValidationError("--lock-ok \(blank.0) has an empty --reason: say why the lock is acceptable.")

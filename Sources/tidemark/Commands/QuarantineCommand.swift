@@ -1,8 +1,8 @@
 import ArgumentParser
 import Foundation
 import TidemarkCore
-import TidemarkFleet
 import TidemarkFiles
+import TidemarkFleet
 
 extension Tidemark {
     /// `tidemark quarantine V --reason TEXT`: V must never run again anywhere.
@@ -10,7 +10,9 @@ extension Tidemark {
         static let configuration = CommandConfiguration(
             commandName: "quarantine",
             abstract: "Mark a version as never to run again (written to the plan's plan.yaml).",
-            discussion: "Afterwards `tidemark plan` undoes it where roll back is allowed, compensates it where roll forward is required (see `tidemark revert`), and never applies it to a target that has not run it.")
+            discussion:
+                "Afterwards `tidemark plan` undoes it where roll back is allowed, compensates it where roll forward is required (see `tidemark revert`), and never applies it to a target that has not run it."
+        )
 
         @Argument(help: "The version to quarantine.")
         var version: String
@@ -19,7 +21,9 @@ extension Tidemark {
         @OptionGroup var source: PlanSourceOptions
 
         func validate() throws {
-            if reason.trimmingCharacters(in: .whitespaces).isEmpty { throw ValidationError("--reason must say why the version is quarantined.") }
+            if reason.trimmingCharacters(in: .whitespaces).isEmpty {
+                throw ValidationError("--reason must say why the version is quarantined.")
+            }
         }
 
         func run() async throws {
@@ -32,21 +36,25 @@ extension Tidemark {
                 Terminal.standardOutput.write("version \(migration.version) is already quarantined; nothing changed.")
                 return
             }
-            let entry = QuarantineEntry(version: migration.version, reason: reason, at: ISO8601Timestamp.string(from: Date()))
+            let entry = QuarantineEntry(
+                version: migration.version, reason: reason, at: ISO8601Timestamp.string(from: Date()))
             do {
                 try PlanDirectory.saveManifest(name: plan.name, quarantine: plan.quarantine + [entry], to: directory)
             } catch {
                 throw CommandFailure(.failed, "\(error)")
             }
             let compensated = plan.migrations.first { $0.compensates == migration.version }
-            Terminal.standardOutput.write(PrintableText.escaped("quarantined version \(migration.version) (\(migration.description)): \(reason)"))
+            Terminal.standardOutput.write(
+                PrintableText.escaped("quarantined version \(migration.version) (\(migration.description)): \(reason)"))
             Terminal.standardOutput.write("  written to \(directory)/plan.yaml")
             if let compensated {
                 Terminal.standardOutput.write(
-                    "  version \(compensated.version) compensates it; next: `tidemark plan \(source.source.inventoryArguments)` shows who rolls back and who rolls forward.")
+                    "  version \(compensated.version) compensates it; next: `tidemark plan \(source.source.inventoryArguments)` shows who rolls back and who rolls forward."
+                )
             } else {
                 Terminal.standardOutput.write(
-                    "  next: `tidemark revert \(migration.version) \(source.source.commandArguments)` writes its compensating version for targets that must roll forward; then `tidemark plan \(source.source.inventoryArguments)`.")
+                    "  next: `tidemark revert \(migration.version) \(source.source.commandArguments)` writes its compensating version for targets that must roll forward; then `tidemark plan \(source.source.inventoryArguments)`."
+                )
             }
         }
     }
@@ -56,7 +64,9 @@ extension Tidemark {
         static let configuration = CommandConfiguration(
             commandName: "revert",
             abstract: "Write the next version as the roll-forward of VERSION, from its undo script.",
-            discussion: "The new forward script starts with `-- tidemark:compensates VERSION` and a header saying where it came from; its undo re-does VERSION.")
+            discussion:
+                "The new forward script starts with `-- tidemark:compensates VERSION` and a header saying where it came from; its undo re-does VERSION."
+        )
 
         @Argument(help: "The version to compensate.")
         var version: String
@@ -75,7 +85,8 @@ extension Tidemark {
             Terminal.standardOutput.write("  \(directory)/\(written.forward)")
             Terminal.standardOutput.write("  \(directory)/\(written.undo)")
             Terminal.standardOutput.write(
-                "review it (an undo script restores structure, not data), commit it, then `tidemark plan \(source.source.inventoryArguments)`.")
+                "review it (an undo script restores structure, not data), commit it, then `tidemark plan \(source.source.inventoryArguments)`."
+            )
         }
     }
 }

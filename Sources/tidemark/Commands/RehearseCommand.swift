@@ -12,7 +12,8 @@ extension Tidemark {
     struct RehearseCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "rehearse",
-            abstract: "On a scratch database, run forward, undo and forward again for every version, checking the schema each time.",
+            abstract:
+                "On a scratch database, run forward, undo and forward again for every version, checking the schema each time.",
             discussion: """
                 Verdicts per version: ok, column-order, undo-does-not-restore (with the difference), forward-fails, verify-fails (the version's verify script failed after its forward), \
                 undo-fails, re-apply-fails, re-apply-differs, irreversible, no-undo. Exits 1 when any version fails. \
@@ -20,9 +21,14 @@ extension Tidemark {
                 """)
 
         @OptionGroup var source: PlanSourceOptions
-        @Option(name: .customLong("url"), help: "A PostgreSQL, MySQL or MariaDB server (mysql://, mariadb://) for the scratch database (default: a temporary SQLite file).")
+        @Option(
+            name: .customLong("url"),
+            help:
+                "A PostgreSQL, MySQL or MariaDB server (mysql://, mariadb://) for the scratch database (default: a temporary SQLite file)."
+        )
         var scratchURL: String?
-        @Option(name: .customLong("from"), help: "Rehearse from this version (earlier versions are only applied forward).")
+        @Option(
+            name: .customLong("from"), help: "Rehearse from this version (earlier versions are only applied forward).")
         var fromVersion: String?
         @Option(name: .customLong("to"), help: "Rehearse up to and including this version.")
         var toVersion: String?
@@ -39,17 +45,21 @@ extension Tidemark {
             let plan = try FleetInputs.plan(at: try source.source.directory())
             let scratch: any ScratchDatabaseProvider =
                 scratchURL.map { url -> any ScratchDatabaseProvider in
-                    MySQLURL.hasMySQLScheme(url) ? MySQLScratchProvider(url: url, logger: logger) : PostgresScratchProvider(url: url, logger: logger)
+                    MySQLURL.hasMySQLScheme(url)
+                        ? MySQLScratchProvider(url: url, logger: logger)
+                        : PostgresScratchProvider(url: url, logger: logger)
                 } ?? SQLiteScratchProvider()
             let rehearse = RehearseRun(
-                plan: plan, scratch: scratch, from: fromVersion, to: toVersion, keepGoing: keepGoing, record: record, logger: logger)
+                plan: plan, scratch: scratch, from: fromVersion, to: toVersion, keepGoing: keepGoing, record: record,
+                logger: logger)
             let out = Terminal.standardOutput
             let json = self.json
             if !json { out.write("rehearsing plan \(plan.name) on \(scratch.location)") }
             let result = try await rehearse.run { result in
                 if !json { out.write(Self.line(for: result)) }
             }
-            out.write(json ? try renderJSON(result.report) : Self.summary(result.report, recordedPath: result.recordedPath))
+            out.write(
+                json ? try renderJSON(result.report) : Self.summary(result.report, recordedPath: result.recordedPath))
             if !result.report.failures.isEmpty { throw ExitStatus.failed.exitCode }
         }
 
@@ -67,10 +77,15 @@ extension Tidemark {
         static func summary(_ report: RehearsalReport, recordedPath: String?) -> String {
             var counts: [RehearsalVerdict: Int] = [:]
             for result in report.results { counts[result.verdict, default: 0] += 1 }
-            let tally = RehearsalVerdict.allCases.compactMap { verdict in counts[verdict].map { "\($0) \(verdict.rawValue)" } }
-            var text = "\(report.results.count) versions: \(tally.joined(separator: ", ")); \(report.rebuilds) rebuilds; \(report.elapsedMS) ms"
+            let tally = RehearsalVerdict.allCases.compactMap { verdict in
+                counts[verdict].map { "\($0) \(verdict.rawValue)" }
+            }
+            var text =
+                "\(report.results.count) versions: \(tally.joined(separator: ", ")); \(report.rebuilds) rebuilds; \(report.elapsedMS) ms"
             if let recordedPath { text += "\nfingerprints recorded in \(recordedPath)" }
-            text += report.failures.isEmpty ? "\nrehearsal passed" : "\nrehearsal FAILED: \(report.failures.map(\.version).joined(separator: ", "))"
+            text +=
+                report.failures.isEmpty
+                ? "\nrehearsal passed" : "\nrehearsal FAILED: \(report.failures.map(\.version).joined(separator: ", "))"
             return text
         }
     }

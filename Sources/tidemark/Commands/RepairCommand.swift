@@ -10,7 +10,8 @@ extension Tidemark {
     struct RepairCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "repair",
-            abstract: "Diagnose dirty targets from their live schema; record how a failed step ends (never deletes history).",
+            abstract:
+                "Diagnose dirty targets from their live schema; record how a failed step ends (never deletes history).",
             discussion: """
                 Without --auto or --mark-failed-step, diagnoses every selected dirty target (all dirty \
                 targets of the inventory when none is selected) and changes nothing: the failed statement, \
@@ -24,7 +25,10 @@ extension Tidemark {
         @OptionGroup var selection: SelectionOptions
         @Flag(help: "Record rolled-back or resolved only where the live schema proves it.")
         var auto = false
-        @Option(help: "Record a decision for the failed step: resolved (it counts as applied) or rolled-back (it runs again).")
+        @Option(
+            help:
+                "Record a decision for the failed step: resolved (it counts as applied) or rolled-back (it runs again)."
+        )
         var markFailedStep: RepairResolution?
         @Flag(help: "Do not ask: confirm writing to prod targets (required when not on a terminal).")
         var yes = false
@@ -34,14 +38,16 @@ extension Tidemark {
 
         func validate() throws {
             if auto && markFailedStep != nil {
-                throw ValidationError("Give either --auto or --mark-failed-step, not both: --auto records only what the schema proves.")
+                throw ValidationError(
+                    "Give either --auto or --mark-failed-step, not both: --auto records only what the schema proves.")
             }
         }
 
         func run() async throws {
             let mode: RepairRequest.Mode = auto ? .auto : markFailedStep.map { .mark($0) } ?? .diagnose
             let request = RepairRequest(
-                inventoryFile: inventoryOption.inventory, selection: selection.selection, mode: mode, confirmation: confirmation)
+                inventoryFile: inventoryOption.inventory, selection: selection.selection, mode: mode,
+                confirmation: confirmation)
             let report = try await RepairRun(registry: Backends.standard, logger: logging.makeLogger()).run(request)
             if json {
                 Terminal.standardOutput.write(try renderJSON(report))

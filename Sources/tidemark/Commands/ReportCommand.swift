@@ -10,8 +10,10 @@ extension Tidemark {
     struct ReportCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "report",
-            abstract: "Show a finished run from its saved report (.tidemark/runs/RUN_ID.json), or write it as an HTML page.",
-            discussion: "Exits 0 when the run succeeded, 1 when a target failed, 3 when some were blocked, as apply did.")
+            abstract:
+                "Show a finished run from its saved report (.tidemark/runs/RUN_ID.json), or write it as an HTML page.",
+            discussion:
+                "Exits 0 when the run succeeded, 1 when a target failed, 3 when some were blocked, as apply did.")
 
         @Argument(help: "The run id (as `tidemark apply` printed it), or a report file written with --report.")
         var runID: String
@@ -21,14 +23,18 @@ extension Tidemark {
         var html: String?
         @Option(
             name: .customLong("runner"),
-            help: "Of a shared run's reports kept here (RUN_ID-RUNNER.json, one per runner), the one of this runner (its --runner NAME or its runner id).")
+            help:
+                "Of a shared run's reports kept here (RUN_ID-RUNNER.json, one per runner), the one of this runner (its --runner NAME or its runner id)."
+        )
         var runner: String?
         @OptionGroup var controlDatabase: ControlDatabaseOption
         @OptionGroup var logging: LoggingOptions
 
         func validate() throws {
             if runner != nil && controlDatabase.control != nil {
-                throw ValidationError("--control assembles the whole run from every runner; drop --runner (or --control to read one runner's report kept here).")
+                throw ValidationError(
+                    "--control assembles the whole run from every runner; drop --runner (or --control to read one runner's report kept here)."
+                )
             }
         }
 
@@ -67,7 +73,8 @@ enum ReportText {
         var lines = [PrintableText.escaped(report.summaryLine)]
         if let traceID = report.traceID { lines.append("trace \(PrintableText.escaped(traceID))") }
         for group in OutcomeGroup.groups(of: report.targets) {
-            lines.append(ProgressDisplay.line(for: group.representative, name: group.countedName, terminal: .standardOutput))
+            lines.append(
+                ProgressDisplay.line(for: group.representative, name: group.countedName, terminal: .standardOutput))
         }
         return lines.joined(separator: "\n")
     }

@@ -16,7 +16,8 @@ struct Tidemark: AsyncParsableCommand {
         subcommands: [
             ValidateCommand.self, StatusCommand.self, PlanCommand.self, ApplyCommand.self, QuarantineCommand.self,
             RevertCommand.self, HistoryCommand.self, NotifyCommand.self, RehearseCommand.self, BackupCommand.self,
-            RestoreCommand.self, ReportCommand.self, RepairCommand.self, AdoptCommand.self, LintCommand.self, RunsCommand.self,
+            RestoreCommand.self, ReportCommand.self, RepairCommand.self, AdoptCommand.self, LintCommand.self,
+            RunsCommand.self,
             StopCommand.self, ApproveCommand.self, RejectCommand.self,
         ]
     )

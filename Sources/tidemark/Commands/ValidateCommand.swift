@@ -10,7 +10,8 @@ extension Tidemark {
         static let configuration = CommandConfiguration(
             commandName: "validate",
             abstract: "Check a plan and an inventory; list every problem.",
-            discussion: "Exits 0 when both are valid, 2 with one `file:line:column: message` line per problem otherwise."
+            discussion:
+                "Exits 0 when both are valid, 2 with one `file:line:column: message` line per problem otherwise."
         )
 
         @OptionGroup var source: PlanSourceOptions
@@ -27,7 +28,9 @@ extension Tidemark {
                     // Discovery sources are read here too (a command source runs): a source that
                     // fails is a problem of the inventory, said before the plan's.
                     do {
-                        inventory = try await TargetDiscovery(registry: Backends.standard, logger: LoggingOptions.logger(verbose: false)).resolve(inventory)
+                        inventory = try await TargetDiscovery(
+                            registry: Backends.standard, logger: LoggingOptions.logger(verbose: false)
+                        ).resolve(inventory)
                         out.write(PrintableText.escaped(Self.summary(of: inventory)))
                         for count in inventory.discovery { out.write("  \(PrintableText.escaped(count.line))") }
                     } catch {
@@ -66,7 +69,8 @@ extension Tidemark {
             let versions = plan.migrations.count
             let withoutUndo = plan.migrations.filter { $0.undo == nil }.count
             let latest = plan.migrations.last.map { ", latest \($0.version)" } ?? ""
-            var line = "plan \(plan.name) (\(plan.directory)): \(versions) version\(versions == 1 ? "" : "s"), \(plan.format.rawValue) layout\(latest)"
+            var line =
+                "plan \(plan.name) (\(plan.directory)): \(versions) version\(versions == 1 ? "" : "s"), \(plan.format.rawValue) layout\(latest)"
             if withoutUndo > 0 { line += ", \(withoutUndo) without undo script" }
             if !plan.quarantine.isEmpty {
                 line += ", quarantined: \(plan.quarantine.map(\.version.text).joined(separator: ", "))"
@@ -77,7 +81,8 @@ extension Tidemark {
         static func summary(of inventory: Inventory) -> String {
             let targets = inventory.allTargets.count
             let waves = inventory.waves.map(\.name).joined(separator: " → ")
-            return "inventory \(inventory.name) (\(inventory.file)): \(inventory.environments.count) environment\(inventory.environments.count == 1 ? "" : "s"), \(targets) target\(targets == 1 ? "" : "s"), waves \(waves)"
+            return
+                "inventory \(inventory.name) (\(inventory.file)): \(inventory.environments.count) environment\(inventory.environments.count == 1 ? "" : "s"), \(targets) target\(targets == 1 ? "" : "s"), waves \(waves)"
         }
     }
 }

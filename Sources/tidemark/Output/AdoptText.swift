@@ -14,8 +14,11 @@ extension Tidemark.AdoptCommand {
         lines.append("")
         let counts = Dictionary(grouping: report.targets, by: \.outcome).mapValues(\.count)
         let order: [AdoptedTarget.Outcome] = [.adopted, .wouldAdopt, .refused, .locked, .failed]
-        let summary = order.compactMap { outcome in counts[outcome].map { "\($0) \(outcome.rawValue)" } }.joined(separator: ", ")
-        lines.append("\(report.dryRun ? "Dry run, nothing recorded" : "Adopt \(report.runID)"): \(summary.isEmpty ? "no targets" : summary).")
+        let summary = order.compactMap { outcome in counts[outcome].map { "\($0) \(outcome.rawValue)" } }.joined(
+            separator: ", ")
+        lines.append(
+            "\(report.dryRun ? "Dry run, nothing recorded" : "Adopt \(report.runID)"): \(summary.isEmpty ? "no targets" : summary)."
+        )
         if let path = report.reportPath { lines.append("Report: \(path)") }
         return lines.joined(separator: "\n")
     }
@@ -33,7 +36,8 @@ extension Tidemark.AdoptCommand {
             if !target.versions.isEmpty {
                 let byEvidence = Dictionary(grouping: target.versions, by: \.evidence)
                 for evidence in byEvidence.keys.sorted() {
-                    lines.append("  \(evidence): \((byEvidence[evidence] ?? []).map(\.version).joined(separator: ", "))")
+                    lines.append(
+                        "  \(evidence): \((byEvidence[evidence] ?? []).map(\.version).joined(separator: ", "))")
                 }
             }
             if let forced = target.forced { lines.append("  forced over: \(forced)") }

@@ -1,8 +1,8 @@
 import Foundation
 import TidemarkCore
 import TidemarkFleet
-import TidemarkPlanner
 import TidemarkObserve
+import TidemarkPlanner
 
 /// Prints a run as it goes: the rollout, live progress, the summary and where the report is.
 /// With `--json`, only the report at the end. Thread-safe: events arrive from worker tasks.
@@ -20,7 +20,9 @@ struct ApplyPrinter: ApplyObserver {
     }
 
     func planned(_ rollout: Rollout, unreachable: [String: BackendError], policy: WavePolicy) {
-        if !json { out.write(RolloutText.render(rollout, unreachable: unreachable, policy: policy, perTarget: perTarget)) }
+        if !json {
+            out.write(RolloutText.render(rollout, unreachable: unreachable, policy: policy, perTarget: perTarget))
+        }
     }
 
     func executionStarted(writes: Int) {
@@ -53,15 +55,23 @@ struct ApplyPrinter: ApplyObserver {
         let backedUp = report.targets.filter { $0.backup != nil }
         if perTarget || backedUp.count <= 3 {
             for outcome in backedUp {
-                if let backup = outcome.backup { out.write("backup of \(PrintableText.escaped(outcome.target)) before its data-losing steps: \(backup.path)") }
+                if let backup = outcome.backup {
+                    out.write(
+                        "backup of \(PrintableText.escaped(outcome.target)) before its data-losing steps: \(backup.path)"
+                    )
+                }
             }
         } else if let first = backedUp.first?.backup {
             // One folder per target under the same root (BackupPolicy): say the layout once.
             let file = URL(fileURLWithPath: first.path)
-            let layout = file.deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("<target>").appendingPathComponent(file.lastPathComponent).path
-            out.write("backups of \(TargetNames.counted(backedUp.map(\.target))) before their data-losing steps: \(layout)")
+            let layout = file.deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("<target>")
+                .appendingPathComponent(file.lastPathComponent).path
+            out.write(
+                "backups of \(TargetNames.counted(backedUp.map(\.target))) before their data-losing steps: \(layout)")
         }
-        if let path = result.reportPath { out.write("report: \(path)\(result.pagePath.map { " (page: \($0))" } ?? "")") }
+        if let path = result.reportPath {
+            out.write("report: \(path)\(result.pagePath.map { " (page: \($0))" } ?? "")")
+        }
         if let path = result.metricsPath { out.write("metrics: \(path)") }
     }
 }

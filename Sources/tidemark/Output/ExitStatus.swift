@@ -1,5 +1,5 @@
-import TidemarkCore
 import ArgumentParser
+import TidemarkCore
 import TidemarkFleet
 
 /// The documented exit codes (docs/reference.md#exit-codes).

@@ -74,9 +74,15 @@ final class ProgressDisplay: Sendable {
         switch event {
         case .waveStarted(let environment, let index, let count, let targets):
             state.withLock { state in
-                state = State(wave: environment, waveIndex: index, waveCount: count, waveTargets: targets, statusShown: state.statusShown)
+                state = State(
+                    wave: environment, waveIndex: index, waveCount: count, waveTargets: targets,
+                    statusShown: state.statusShown)
             }
-            if !live { terminal.write("wave \(index + 1)/\(count): \(PrintableText.escaped(environment)) (\(targets) target\(targets == 1 ? "" : "s"))") }
+            if !live {
+                terminal.write(
+                    "wave \(index + 1)/\(count): \(PrintableText.escaped(environment)) (\(targets) target\(targets == 1 ? "" : "s"))"
+                )
+            }
         case .targetStarted(let target, _):
             state.withLock { $0.running[target] = ContinuousClock.now }
         case .targetFinished(let outcome):
@@ -96,7 +102,9 @@ final class ProgressDisplay: Sendable {
             guard perTarget || OutcomeGroup.standsAlone(outcome.outcome) || outcome.driftWarning != nil else { return }
             print(Self.line(for: outcome, terminal: terminal))
         case .waveHalted(let environment, let reason):
-            print(terminal.styled("wave \(PrintableText.escaped(environment)) halted: \(PrintableText.escaped(reason))", .red))
+            print(
+                terminal.styled(
+                    "wave \(PrintableText.escaped(environment)) halted: \(PrintableText.escaped(reason))", .red))
         case .stepRetrying(let target, let version, let kind, let attempt, let of, let delay, _):
             print(
                 terminal.styled(
@@ -120,7 +128,9 @@ final class ProgressDisplay: Sendable {
 
     /// `5 v7 orders 37% · 1,234,567 rows · 45,000 rows/s · ETA 1m20s`.
     static func backfillText(_ progress: BackfillProgress) -> String {
-        var parts = ["\(progress.kind.rawValue) \(PrintableText.escaped(progress.version)) \(PrintableText.escaped(progress.table))"]
+        var parts = [
+            "\(progress.kind.rawValue) \(PrintableText.escaped(progress.version)) \(PrintableText.escaped(progress.table))"
+        ]
         if let fraction = progress.fraction { parts[0] += " \(Int((fraction * 100).rounded(.down)))%" }
         parts.append("\(progress.rows.formatted()) rows")
         parts.append("\(Int(progress.rowsPerSecond.rounded()).formatted()) rows/s")
@@ -148,7 +158,8 @@ final class ProgressDisplay: Sendable {
             guard !state.wave.isEmpty, !state.stopped else { return }
             let now = ContinuousClock.now
             var parts = [
-                "wave \(state.waveIndex + 1)/\(state.waveCount) \(PrintableText.escaped(state.wave))", "\(state.done)/\(state.waveTargets) done",
+                "wave \(state.waveIndex + 1)/\(state.waveCount) \(PrintableText.escaped(state.wave))",
+                "\(state.done)/\(state.waveTargets) done",
                 "\(state.running.count) running", "\(state.failed) failed", "\(state.skipped) skipped",
             ]
             if let backfill = state.backfills.values.min(by: { ($0.fraction ?? 0) < ($1.fraction ?? 0) }) {
@@ -173,12 +184,19 @@ final class ProgressDisplay: Sendable {
     static func line(for outcome: TargetOutcome, name: String? = nil, terminal: Terminal) -> String {
         let versions =
             outcome.action == .rollback && outcome.outcome == .succeeded
-            ? RolloutText.path(from: outcome.fromVersion, lowest: outcome.lowestVersion, to: outcome.toVersion, steps: outcome.steps.map { ($0.kind, $0.version) })
+            ? RolloutText.path(
+                from: outcome.fromVersion, lowest: outcome.lowestVersion, to: outcome.toVersion,
+                steps: outcome.steps.map { ($0.kind, $0.version) })
             : "\(outcome.fromVersion ?? "-") → \(outcome.toVersion ?? "-")"
         let steps = outcome.steps.map { step in
-            let attempts = step.attempts.map { " (\($0) attempts, \(step.lockTimeouts?.count ?? 0) lock timeout\(step.lockTimeouts?.count == 1 ? "" : "s"))" } ?? ""
-            let batches = step.batches.map { " (\($0) batch\($0 == 1 ? "" : "es"), \((step.rows ?? 0).formatted()) rows)" } ?? ""
-            return "\(step.kind.rawValue) \(PrintableText.escaped(step.version))\(step.success ? "" : " FAILED")\(attempts)\(batches)"
+            let attempts =
+                step.attempts.map {
+                    " (\($0) attempts, \(step.lockTimeouts?.count ?? 0) lock timeout\(step.lockTimeouts?.count == 1 ? "" : "s"))"
+                } ?? ""
+            let batches =
+                step.batches.map { " (\($0) batch\($0 == 1 ? "" : "es"), \((step.rows ?? 0).formatted()) rows)" } ?? ""
+            return
+                "\(step.kind.rawValue) \(PrintableText.escaped(step.version))\(step.success ? "" : " FAILED")\(attempts)\(batches)"
         }.joined(separator: ", ")
         let style: Terminal.Style =
             switch outcome.outcome {
@@ -188,12 +206,19 @@ final class ProgressDisplay: Sendable {
             }
         // Every field may come from a saved report or a server: escaped, so none adds a line.
         let shown = PrintableText.escaped(name ?? outcome.target)
-        var line = "\(terminal.styled(outcome.outcome.rawValue.padding(toLength: 11, withPad: " ", startingAt: 0), style)) \(shown) (\(PrintableText.escaped(outcome.environment))) \(outcome.action.rawValue) \(PrintableText.escaped(versions))"
+        var line =
+            "\(terminal.styled(outcome.outcome.rawValue.padding(toLength: 11, withPad: " ", startingAt: 0), style)) \(shown) (\(PrintableText.escaped(outcome.environment))) \(outcome.action.rawValue) \(PrintableText.escaped(versions))"
         if !steps.isEmpty { line += ": \(steps)" }
         if let error = outcome.error { line += "\n            \(PrintableText.escaped(error))" }
-        if outcome.outcome == .skipped || outcome.outcome == .deferred { line += ": \(PrintableText.escaped(outcome.reason))" }
-        if outcome.outcome == .blocked, !outcome.reason.isEmpty { line += "\n            \(PrintableText.escaped(outcome.reason))" }
-        if let warning = outcome.driftWarning { line += "\n            drift (warn): \(PrintableText.escaped(warning))" }
+        if outcome.outcome == .skipped || outcome.outcome == .deferred {
+            line += ": \(PrintableText.escaped(outcome.reason))"
+        }
+        if outcome.outcome == .blocked, !outcome.reason.isEmpty {
+            line += "\n            \(PrintableText.escaped(outcome.reason))"
+        }
+        if let warning = outcome.driftWarning {
+            line += "\n            drift (warn): \(PrintableText.escaped(warning))"
+        }
         return line
     }
 }

@@ -30,7 +30,9 @@ extension Tidemark.RepairCommand {
 
     /// One target: the failed step, its error, the verdict with the first differences, invalid indexes, what was done.
     static func block(_ dirty: DirtyTarget, inventoryFile: String) -> [String] {
-        var lines = ["\(dirty.target) (\(dirty.environment)): version \(dirty.version) \(dirty.kind.rawValue) failed outside a transaction (history row \(dirty.historyRow), \(ISO8601Timestamp.string(from: dirty.failedAt)))"]
+        var lines = [
+            "\(dirty.target) (\(dirty.environment)): version \(dirty.version) \(dirty.kind.rawValue) failed outside a transaction (history row \(dirty.historyRow), \(ISO8601Timestamp.string(from: dirty.failedAt)))"
+        ]
         lines.append("  error:  \(dirty.error ?? "none recorded (the run died before the row was completed)")")
         lines.append("  schema: \(verdict(dirty, inventoryFile: inventoryFile))")
         let diagnosis = dirty.diagnosis
@@ -58,17 +60,24 @@ extension Tidemark.RepairCommand {
             if statements.nothingApplied {
                 lines.append("  proven: none of its statements took effect; `--auto` records it rolled back")
             } else if statements.isCleanBreak {
-                let undo = statements.undo == nil ? "" : ", or, if that fails again, undoes 1-\(statements.failedAt - 1)"
-                lines.append("  proven: statements 1-\(statements.failedAt - 1) took effect and the rest did not; `--auto` finishes the step (runs \(statements.failedAt)-\(statements.statements.count))\(undo)")
+                let undo =
+                    statements.undo == nil ? "" : ", or, if that fails again, undoes 1-\(statements.failedAt - 1)"
+                lines.append(
+                    "  proven: statements 1-\(statements.failedAt - 1) took effect and the rest did not; `--auto` finishes the step (runs \(statements.failedAt)-\(statements.statements.count))\(undo)"
+                )
             }
         }
         for index in dirty.invalidIndexes {
-            lines.append("  INVALID index \(index.name) on \(index.table) (a failed CREATE INDEX CONCURRENTLY); drop it with: \(index.dropStatement)")
+            lines.append(
+                "  INVALID index \(index.name) on \(index.table) (a failed CREATE INDEX CONCURRENTLY); drop it with: \(index.dropStatement)"
+            )
         }
         switch dirty.outcome {
         case .diagnosed: break
         case .repaired:
-            lines.append("  recorded: \(dirty.resolution?.rawValue ?? "") (history row \(dirty.repairRow.map(String.init) ?? "?")); the target is no longer dirty")
+            lines.append(
+                "  recorded: \(dirty.resolution?.rawValue ?? "") (history row \(dirty.repairRow.map(String.init) ?? "?")); the target is no longer dirty"
+            )
             if let note = dirty.note { lines.append("  \(note)") }
         case .leftDirty: lines.append("  left dirty: \(dirty.note ?? "")")
         case .locked: lines.append("  locked: \(dirty.note ?? "")")
@@ -83,15 +92,18 @@ extension Tidemark.RepairCommand {
         let undo = dirty.kind == .undo
         switch diagnosis.verdict {
         case .equalsBefore:
-            return "equals \(name(diagnosis.beforeVersion)) (\(undo ? "the undo of \(dirty.version) left nothing" : "nothing of \(dirty.version) remains"))"
+            return
+                "equals \(name(diagnosis.beforeVersion)) (\(undo ? "the undo of \(dirty.version) left nothing" : "nothing of \(dirty.version) remains"))"
         case .equalsAfter:
             return "equals \(name(diagnosis.afterVersion)) (\(undo ? "the undo completed" : "it completed"))"
         case .neither:
             return "neither \(name(diagnosis.beforeVersion)) nor \(name(diagnosis.afterVersion)) (partly applied)"
         case .indistinguishable:
-            return "cannot tell: \(name(diagnosis.beforeVersion)) and \(name(diagnosis.afterVersion)) have the same recorded fingerprint"
+            return
+                "cannot tell: \(name(diagnosis.beforeVersion)) and \(name(diagnosis.afterVersion)) have the same recorded fingerprint"
         case .unrecorded:
-            return "unknown: no recorded fingerprint for version \(diagnosis.unrecordedVersions.joined(separator: ", ")) (run `\(RepairHint.rehearseRecord(inventoryFile: inventoryFile, planDirectory: ""))`)"
+            return
+                "unknown: no recorded fingerprint for version \(diagnosis.unrecordedVersions.joined(separator: ", ")) (run `\(RepairHint.rehearseRecord(inventoryFile: inventoryFile, planDirectory: ""))`)"
         case .unreadable:
             return "unknown: \(diagnosis.error ?? "the schema could not be read")"
         }
@@ -109,15 +121,20 @@ extension Tidemark.RepairCommand {
         var groups: [Key: [String]] = [:]
         var order: [Key] = []
         for dirty in targets {
-            let outcome = dirty.outcome == .repaired ? "recorded \(dirty.resolution?.rawValue ?? "")" : dirty.outcome.rawValue
-            let key = Key(version: dirty.version, kind: dirty.kind, verdict: shortVerdict(dirty.diagnosis.verdict), outcome: outcome)
+            let outcome =
+                dirty.outcome == .repaired ? "recorded \(dirty.resolution?.rawValue ?? "")" : dirty.outcome.rawValue
+            let key = Key(
+                version: dirty.version, kind: dirty.kind, verdict: shortVerdict(dirty.diagnosis.verdict),
+                outcome: outcome)
             if groups[key] == nil { order.append(key) }
             groups[key, default: []].append(dirty.target)
         }
         var table = TextTable("version", "step", "schema", "outcome", "targets")
         for key in order {
             let names = groups[key] ?? []
-            let shown = names.count > 6 ? names.prefix(6).joined(separator: ", ") + ", … (\(names.count))" : names.joined(separator: ", ")
+            let shown =
+                names.count > 6
+                ? names.prefix(6).joined(separator: ", ") + ", … (\(names.count))" : names.joined(separator: ", ")
             table.add([key.version, key.kind.rawValue, key.verdict, key.outcome, shown])
         }
         return ["\(targets.count) dirty targets:", table.render()]
@@ -142,23 +159,32 @@ extension Tidemark.RepairCommand {
         var lines: [String] = []
         let repaired = report.targets.filter { $0.outcome == .repaired }
         if !repaired.isEmpty {
-            lines.append("Repaired \(repaired.count) of \(report.targets.count); `tidemark apply -i \(inventory)` takes them on from here (rolled-back versions run again).")
+            lines.append(
+                "Repaired \(repaired.count) of \(report.targets.count); `tidemark apply -i \(inventory)` takes them on from here (rolled-back versions run again)."
+            )
         }
         if report.mode == "diagnose" && !diagnosed.isEmpty {
             lines.append("Nothing was changed.")
-            let provable = diagnosed.filter { $0.diagnosis.provenResolution != nil || $0.statements?.autoResolution != nil }
+            let provable = diagnosed.filter {
+                $0.diagnosis.provenResolution != nil || $0.statements?.autoResolution != nil
+            }
             if !provable.isEmpty {
-                lines.append("The schema proves \(provable.count) of \(diagnosed.count): `tidemark repair -i \(inventory) --auto` records them.")
+                lines.append(
+                    "The schema proves \(provable.count) of \(diagnosed.count): `tidemark repair -i \(inventory) --auto` records them."
+                )
             }
             if let first = remaining.first(where: { $0.diagnosis.provenResolution == nil }) ?? remaining.first {
                 let target = RepairHint.shellWord(first.target)
-                lines.append("To decide by hand, e.g.: `tidemark repair -i \(inventory) --target \(target) --mark-failed-step rolled-back` (or `--mark-failed-step resolved`).")
+                lines.append(
+                    "To decide by hand, e.g.: `tidemark repair -i \(inventory) --target \(target) --mark-failed-step rolled-back` (or `--mark-failed-step resolved`)."
+                )
             }
         } else if report.mode != "diagnose" {
             let left = report.targets.filter { $0.outcome == .leftDirty }
             if let first = left.first {
                 lines.append(
-                    "\(left.count) still dirty; fix each by hand (the differences above), then mark it, e.g. `tidemark repair -i \(inventory) --target \(RepairHint.shellWord(first.target)) --mark-failed-step rolled-back` (or `--mark-failed-step resolved`).")
+                    "\(left.count) still dirty; fix each by hand (the differences above), then mark it, e.g. `tidemark repair -i \(inventory) --target \(RepairHint.shellWord(first.target)) --mark-failed-step rolled-back` (or `--mark-failed-step resolved`)."
+                )
             }
         }
         return lines

@@ -17,8 +17,11 @@ enum StatusDrift {
         case .none: return "  \(row.target): none"
         case .unrecorded, .unreadable: return "  \(row.target): \(drift.status.rawValue): \(drift.error ?? "")"
         case .drift, .columnOrder:
-            let more = drift.differenceCount > drift.differences.count ? "; … \(drift.differenceCount - drift.differences.count) more" : ""
-            return "  \(row.target): \(drift.status == .drift ? "DRIFT" : "column-order"): \(drift.differences.joined(separator: "; "))\(more)"
+            let more =
+                drift.differenceCount > drift.differences.count
+                ? "; … \(drift.differenceCount - drift.differences.count) more" : ""
+            return
+                "  \(row.target): \(drift.status == .drift ? "DRIFT" : "column-order"): \(drift.differences.joined(separator: "; "))\(more)"
         }
     }
 }

@@ -30,7 +30,9 @@ struct Terminal: Sendable {
     /// `text` with every control character escaped (`PrintableText`) except `\n`, `\t` and the
     /// colour sequences `styled(_:_:)` writes (`ESC [ digits m`).
     static func neutralized(_ text: String) -> String {
-        guard text.unicodeScalars.contains(where: { PrintableText.isControl($0) && $0 != "\n" && $0 != "\t" }) else { return text }
+        guard text.unicodeScalars.contains(where: { PrintableText.isControl($0) && $0 != "\n" && $0 != "\t" }) else {
+            return text
+        }
         let scalars = Array(text.unicodeScalars)
         var result = String.UnicodeScalarView()
         var index = 0
@@ -66,7 +68,12 @@ struct Terminal: Sendable {
     }
 
     enum Style: String {
-        case bold = "1", dim = "2", red = "31", green = "32", yellow = "33", cyan = "36"
+        case bold = "1"
+        case dim = "2"
+        case red = "31"
+        case green = "32"
+        case yellow = "33"
+        case cyan = "36"
     }
 
     func styled(_ text: String, _ style: Style) -> String {
@@ -108,4 +115,3 @@ func renderJSON<T: Encodable>(_ value: T) throws -> String {
     encoder.dateEncodingStrategy = .iso8601Milliseconds
     return String(decoding: try encoder.encode(value), as: UTF8.self)
 }
-
