@@ -74,7 +74,8 @@ extension PostgresConnection {
             // The table's shape: version 2 (batch columns), version 1, or before `attempt`.
             let hasAttempt = row.count > 1 && row[1] == "t"
             let hasBatch = row.count > 2 && row[2] == "t"
-            let columns = hasBatch ? Self.columns : hasAttempt ? Self.columnsOfVersion1 : Self.columnsBeforeAttempt
+            var columns = hasBatch ? Self.columns : Self.columnsOfVersion1
+            if !hasAttempt { columns = columns.replacingOccurrences(of: ", attempt,", with: ", 1,") }
             selects.append("SELECT \(position) AS tm_schema, \(columns) FROM \(PostgresSQL.historyTable(in: schema))")
         }
         let rows: [PGRow]

@@ -444,8 +444,10 @@ struct PostgresBackendTests {
             described == [
                 "id bigint NO", "version text NO", "description text NO", "kind text NO", "script text NO",
                 "checksum text NO", "run_id text NO", "applied_by text NO", "started_at timestamp with time zone NO",
-                "finished_at timestamp with time zone YES", "execution_ms bigint NO", "success boolean NO",
+                "finished_at timestamp with time zone YES", "execution_ms bigint NO", "success boolean YES",
                 "transactional boolean NO", "error text YES", "attempt integer NO",
+                // History table version 2: a batched step in progress has no success yet, and its checkpoint.
+                "batch_last_key bigint YES", "batch_rows bigint YES",
             ])
     }
 

@@ -40,7 +40,9 @@ struct PostgresHistoriesTests {
         try TestPostgres.execute(
             (100..<119).map { "CREATE SCHEMA \(TestPostgres.quoted("\(prefix)\($0 + 1)"))" }.joined(separator: "; ")
                 // Schema 2 as an older Tidemark wrote it (no attempt column); schema 3 with a row nobody can read.
-                + "; ALTER TABLE \(TestPostgres.quoted("\(prefix)2")).tidemark_history DROP COLUMN attempt"
+                + "; ALTER TABLE \(TestPostgres.quoted("\(prefix)2")).tidemark_history DROP COLUMN attempt, DROP COLUMN batch_last_key, DROP COLUMN batch_rows"
+                // Schema 4 at history table version 1 (attempt, no batch columns).
+                + "; ALTER TABLE \(TestPostgres.quoted("\(prefix)4")).tidemark_history DROP COLUMN batch_last_key, DROP COLUMN batch_rows"
                 + "; UPDATE \(TestPostgres.quoted("\(prefix)3")).tidemark_history SET kind = 'sideways' WHERE id = 1")
 
         var timeouts = Timeouts.standard

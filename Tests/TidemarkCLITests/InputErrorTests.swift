@@ -67,7 +67,7 @@ import TidemarkTestSupport
             name: "unknown notification event",
             body: "environments:\n  \(targetA)\nnotify:\n  - { name: n, type: webhook, url_env: HOOK, on: [exploded] }",
             message:
-                ":6:51: unknown event 'exploded' in on; events are run.started, target.succeeded, target.failed, target.blocked, wave.halted, run.finished, step.progress, or their last word (started, succeeded, failed, blocked, halted, finished, progress)."
+                ":6:51: unknown event 'exploded' in on; events are run.started, target.succeeded, target.failed, target.blocked, wave.halted, wave.awaiting_approval, run.finished, step.progress, or their last word (started, succeeded, failed, blocked, halted, awaiting_approval, finished, progress)."
         ),
         InventoryCase(
             name: "YAML syntax error",

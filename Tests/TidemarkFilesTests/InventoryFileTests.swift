@@ -550,8 +550,8 @@ struct InventoryErrorTests {
                   - { name: oncall, type: pager, url: "http://x", url_env: X }
                   - { name: leak, type: webhook, url_env: "https://hooks.example/T000/secret" }
                 """) == [
-                    "inventories/test.yaml:4:60: unknown event 'failure' in on; events are run.started, target.succeeded, target.failed, target.blocked, wave.halted, wave.awaiting_approval, run.finished, step.progress, or their last word (started, succeeded, failed, blocked, halted, awaiting_approval, finished).",
-                    "inventories/test.yaml:4:79: unknown event 'run.exploded' in on; events are run.started, target.succeeded, target.failed, target.blocked, wave.halted, wave.awaiting_approval, run.finished, step.progress, or their last word (started, succeeded, failed, blocked, halted, awaiting_approval, finished).",
+                    "inventories/test.yaml:4:60: unknown event 'failure' in on; events are run.started, target.succeeded, target.failed, target.blocked, wave.halted, wave.awaiting_approval, run.finished, step.progress, or their last word (started, succeeded, failed, blocked, halted, awaiting_approval, finished, progress).",
+                    "inventories/test.yaml:4:79: unknown event 'run.exploded' in on; events are run.started, target.succeeded, target.failed, target.blocked, wave.halted, wave.awaiting_approval, run.finished, step.progress, or their last word (started, succeeded, failed, blocked, halted, awaiting_approval, finished, progress).",
                     "inventories/test.yaml:4:109: notify sink 'oncall' names unknown environment 'prd'; did you mean 'prod'?",
                     "inventories/test.yaml:5:13: duplicate notify sink name 'oncall' (first at line 4); rename one.",
                     "inventories/test.yaml:5:27: unknown notify type 'pager'; use one of slack, webhook, pagerduty, opsgenie, teams, email.",

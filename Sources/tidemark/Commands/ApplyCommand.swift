@@ -26,36 +26,7 @@ extension Tidemark {
         @OptionGroup var selection: SelectionOptions
         @OptionGroup var planning: PlanningOptions
         @OptionGroup var lockOk: LockOkOptions
-        @Flag(help: "Do not ask: confirm writing to prod targets (required when not on a terminal).")
-        var yes = false
-        @Flag(help: "Show what would run; change nothing.")
-        var dryRun = false
-        @Flag(help: "Do not back up prod targets before data-losing steps (only a restore undoes those steps).")
-        var noBackup = false
-        @Option(help: "Fleet-wide worker limit (overrides the inventory's concurrency).")
-        var concurrency: Int?
-        @Option(name: .customLong("report"), help: "Write the run report here instead of .tidemark/runs/<run-id>.json.")
-        var reportPath: String?
-        @Option(
-            help:
-                "At the end, write the run's Prometheus metrics here (atomically, for node_exporter's textfile collector)."
-        )
-        var metricsFile: String?
-        @Option(
-            help:
-                "Fingerprint each target before touching it: warn reports drift, block leaves a drifted target blocked (overrides drift: in the inventory; off disables it)."
-        )
-        var drift: DriftPolicy?
-        @Flag(
-            help:
-                "Run each version's verify script (Sqitch's verify/) after its forward step; a failing verify fails the target (the step stays committed)."
-        )
-        var verify = false
-        @Option(
-            help:
-                "Write even outside change windows and in freezes; the reason, with who gave it, goes into the history rows, the report and the page."
-        )
-        var overrideWindow: String?
+        @OptionGroup var options: ApplyOptions
         @Flag(help: "Print the run report as JSON (schema tidemark.report/v1).")
         var json = false
         @Flag(help: "List every target, instead of one entry per group of identical plans and outcomes (also -v).")
@@ -73,7 +44,7 @@ extension Tidemark {
                     "A saved rollout runs in one process; --control, --run-id, --serve, --lease and --runner take -i INVENTORY."
                 )
             }
-            if dryRun && (controlDatabase.control != nil || runner.isGiven) {
+            if options.dryRun && (controlDatabase.control != nil || runner.isGiven) {
                 throw ValidationError(
                     "--dry-run changes nothing and joins no run; drop --control, --run-id, --serve, --lease and --runner (or use `tidemark plan`)."
                 )
@@ -93,11 +64,6 @@ extension Tidemark {
                     "A saved rollout already fixes what runs; give --lock-ok to the `tidemark plan --out` that saves it."
                 )
             }
-            if let overrideWindow, overrideWindow.trimmingCharacters(in: .whitespaces).isEmpty {
-                throw ValidationError(
-                    "--override-window needs a reason: say why this run may write outside its change windows.")
-            }
-            if let concurrency, concurrency < 1 { throw ValidationError("--concurrency must be at least 1.") }
         }
 
         func run() async throws {
@@ -107,15 +73,8 @@ extension Tidemark {
                     inventory ?? "", selection: selection.selection, desiredVersion: planning.desiredVersion,
                     strategy: planning.strategy)
             var apply = ApplyRequest(source: source, confirmation: confirmation)
-            apply.dryRun = dryRun
-            apply.concurrency = concurrency
-            apply.backups = noBackup ? .disabled : BackupPolicy()
-            apply.reportPath = reportPath
-            apply.metricsPath = metricsFile
-            apply.drift = drift
-            apply.verify = verify
+            options.configure(&apply)
             apply.lockAcknowledgements = lockOk.acknowledgements(by: apply.appliedBy)
-            apply.windowOverride = overrideWindow
             apply.clock = try RunClock.make()
             apply.trapsSignals = true
             var request = ControlledApplyRequest(apply: apply, database: controlDatabase.database)
@@ -132,29 +91,11 @@ extension Tidemark {
             } catch {
                 throw CommandFailure(ExitStatus(error.category), error.description)
             }
-            switch outcome {
-            case .local(let result):
-                if !json,
-                    let note = selection.emptyPartitionNote(
-                        inventory: inventory ?? "", targetsPlanned: result.rollout.targets.count)
-                {
-                    Terminal.standardOutput.write(note)
-                    return
-                }
-                if dryRun {
-                    if !json {
-                        Terminal.standardOutput.write(
-                            "\ndry run: nothing was changed (\(result.writes.count) target\(result.writes.count == 1 ? "" : "s") would be written)."
-                        )
-                    }
-                    return
-                }
-            case .shared(let result):
-                if !json { Terminal.standardOutput.write(ControlText.runnerSummary(result)) }
-                if result.servedNothing { return }
-                if let lost = result.lost, result.status != .interrupted {
-                    throw CommandFailure(.failed, lost.description)
-                }
+            if try ApplyPrinter.finish(
+                outcome, json: json, dryRun: options.dryRun,
+                emptyPartitionNote: { selection.emptyPartitionNote(inventory: inventory ?? "", targetsPlanned: $0) })
+            {
+                return
             }
             throw ExitStatus(outcome.status).exitCode
         }
@@ -162,7 +103,7 @@ extension Tidemark {
         /// `--yes`; otherwise the inventory's name typed on a terminal; otherwise a refusal.
         private var confirmation: ApplyRequest.ProductionConfirmation {
             // Counts and grouped names: a fleet of 500 shards is one line, not 500 names.
-            .fromTerminal(yes: yes, doing: "This writes to", grouped: !(perTarget || logging.verbose))
+            .fromTerminal(yes: options.yes, doing: "This writes to", grouped: !(perTarget || logging.verbose))
         }
     }
 }

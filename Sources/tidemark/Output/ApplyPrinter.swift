@@ -1,4 +1,5 @@
 import Foundation
+import TidemarkControl
 import TidemarkCore
 import TidemarkFleet
 import TidemarkObserve
@@ -73,5 +74,36 @@ struct ApplyPrinter: ApplyObserver {
             out.write("report: \(path)\(result.pagePath.map { " (page: \($0))" } ?? "")")
         }
         if let path = result.metricsPath { out.write("metrics: \(path)") }
+    }
+}
+
+extension ApplyPrinter {
+    /// What `apply` prints after a run beyond the observer's lines: an empty partition's note, a
+    /// dry run's count, a runner's summary. True when the command ends here with exit 0.
+    static func finish(
+        _ outcome: ApplyOutcome, json: Bool, dryRun: Bool, emptyPartitionNote: (Int) -> String?
+    ) throws -> Bool {
+        switch outcome {
+        case .local(let result):
+            if !json, let note = emptyPartitionNote(result.rollout.targets.count) {
+                Terminal.standardOutput.write(note)
+                return true
+            }
+            if dryRun {
+                if !json {
+                    let count = result.writes.count
+                    Terminal.standardOutput.write(
+                        "\ndry run: nothing was changed (\(count) target\(count == 1 ? "" : "s") would be written).")
+                }
+                return true
+            }
+        case .shared(let result):
+            if !json { Terminal.standardOutput.write(ControlText.runnerSummary(result)) }
+            if result.servedNothing { return true }
+            if let lost = result.lost, result.status != .interrupted {
+                throw CommandFailure(.failed, lost.description)
+            }
+        }
+        return false
     }
 }
