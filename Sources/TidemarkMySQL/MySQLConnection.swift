@@ -237,6 +237,19 @@ package final class MySQLConnection: BackendConnection {
         return result
     }
 
+    /// Runs one query and returns its rows as text. Visible inside this package only: the test
+    /// helpers read `information_schema` with it directly, since `readRows(of:)` answers nil
+    /// (not an error) when the connection's own database is absent, which let a catalog check
+    /// pass by reading nothing.
+    package func catalogRows(_ sql: String) throws(BackendError) -> [[String?]] {
+        let handle = try open()
+        do {
+            return try handle.query(sql)
+        } catch {
+            throw failure("cannot read the catalog", error)
+        }
+    }
+
     package func readRows(of table: ForeignTable) throws(BackendError) -> [[String?]]? {
         let handle = try open()
         guard databaseExists else { return nil }

@@ -82,30 +82,43 @@ package enum TestMariaDB {
         try execute("DROP DATABASE IF EXISTS \(quoted(database))")
     }
 
-    /// Whether `table` exists in `database`, read from the catalog.
+    /// Whether `table` exists in `database`, read from `information_schema.TABLES`.
     package static func tableExists(_ table: String, inDatabase database: String) throws -> Bool {
-        let connection = try MySQLBackend().connect(to: adminTarget(), timeouts: .standard, logger: .silent)
-        defer { connection.close() }
-        return try connection.readRows(of: ForeignTable(schema: database, name: table, columns: [])) != nil
+        try !catalog(
+            "SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = \(literal(database)) AND TABLE_NAME = \(literal(table))"
+        ).isEmpty
     }
 
-    /// The databases on the server whose names start with `prefix`.
+    /// The databases on the server whose names start with `prefix`, read from
+    /// `information_schema.SCHEMATA`.
     package static func databases(prefixed prefix: String) throws -> [String] {
-        let connection = try MySQLBackend().connect(to: adminTarget(), timeouts: .standard, logger: .silent)
-        defer { connection.close() }
-        let rows = try connection.readRows(
-            of: ForeignTable(schema: "information_schema", name: "SCHEMATA", columns: ["SCHEMA_NAME"]))
-        return (rows ?? []).compactMap { $0.first ?? nil }.filter { $0.hasPrefix(prefix) }
+        try catalog("SELECT SCHEMA_NAME FROM information_schema.SCHEMATA ORDER BY SCHEMA_NAME")
+            .compactMap { $0.first ?? nil }.filter { $0.hasPrefix(prefix) }
     }
 
-    /// Whether `database`.`table` has a column `column`.
+    /// Whether `database`.`table` has a column `column`, read from `information_schema.COLUMNS`.
     package static func columnExists(_ column: String, table: String, inDatabase database: String) throws -> Bool {
-        let connection = try MySQLBackend().connect(to: adminTarget(), timeouts: .standard, logger: .silent)
-        defer { connection.close() }
-        let rows = try connection.readRows(
-            of: ForeignTable(
-                schema: "information_schema", name: "COLUMNS", columns: ["TABLE_SCHEMA", "TABLE_NAME", "COLUMN_NAME"]))
-        return (rows ?? []).contains { $0 == [database, table, column] }
+        try !catalog(
+            """
+            SELECT 1 FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = \(literal(database))
+            AND TABLE_NAME = \(literal(table)) AND COLUMN_NAME = \(literal(column))
+            """
+        ).isEmpty
+    }
+
+    /// The rows of one catalog query, run on a fresh connection to the server.
+    package static func catalog(_ sql: String) throws -> [[String?]] {
+        let opened = try MySQLBackend().connect(to: adminTarget(), timeouts: .standard, logger: .silent)
+        defer { opened.close() }
+        guard let connection = opened as? MySQLConnection else {
+            throw TestMariaDBError.noServer("the MySQL backend returned a \(type(of: opened)), not a MySQLConnection")
+        }
+        return try connection.catalogRows(sql)
+    }
+
+    /// `text` as a MySQL string literal (backslashes and quotes escaped).
+    package static func literal(_ text: String) -> String {
+        "'" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "'", with: "''") + "'"
     }
 
     /// Runs `sql` (statements split as the backend splits them) as the URL's user, outside every
