@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import Testing
 import TidemarkCore
+import TidemarkMySQL
 import TidemarkPostgres
 import TidemarkSQLite
 import TidemarkTestSupport
@@ -9,15 +10,24 @@ import TidemarkTestSupport
 /// The README's story (README.md#the-demo-one-bad-migration-forty-databases-3-am), run with the
 /// real binary against real databases: apply v1–v4, quarantine v4, `revert 4`, converge
 /// (dev/test/downtime roll back, live prod rolls forward), then a new environment that never runs
-/// v4. Asserts every target's history rows and schema.
+/// v4. Asserts every target's history rows and schema. On MariaDB (docs/mysql.md) the plan is the
+/// same story in MySQL's dialect: a VARCHAR email (an index on TEXT needs a prefix length there)
+/// and `DROP INDEX … ON accounts`.
 @Suite("Demo story", .serialized)
 struct DemoStoryTests {
     enum Kind: String, CaseIterable, CustomTestStringConvertible {
-        case sqlite, postgres
+        case sqlite, postgres, mariadb
         var testDescription: String { rawValue }
     }
 
-    static let backends: [Kind] = TestPostgres.isAvailable ? [.sqlite, .postgres] : [.sqlite]
+    static let backends: [Kind] =
+        [.sqlite] + (TestPostgres.isAvailable ? [.postgres] : []) + (TestMariaDB.isEnabled ? [.mariadb] : [])
+
+    /// The demo plan's files MySQL reads otherwise.
+    static let mysqlFiles = [
+        "V2__add_email.sql": "ALTER TABLE accounts ADD COLUMN email VARCHAR(200);\nCREATE INDEX accounts_email ON accounts (email);\n",
+        "U2__add_email.sql": "DROP INDEX accounts_email ON accounts;\nALTER TABLE accounts DROP COLUMN email;\n",
+    ]
 
     /// Every target the story creates.
     static let targetNames = ["dev", "test", "prod-ap-1", "prod-eu-1", "prod-shard-1", "prod-shard-2", "eu-new-1"]
@@ -32,6 +42,7 @@ struct DemoStoryTests {
         switch kind {
         case .sqlite: return "url: \"sqlite:../dbs/\(name).db\""
         case .postgres: return "url: \"\(TestPostgres.url ?? "")\", schema: \(schema(name, run: run))"
+        case .mariadb: return "url: \"\(TestMariaDB.url ?? "")\", schema: \(schema(name, run: run))"
         }
     }
 
@@ -72,16 +83,22 @@ struct DemoStoryTests {
             if kind == .postgres {
                 for name in Self.targetNames { try? TestPostgres.dropSchema(Self.schema(name, run: run)) }
             }
+            if kind == .mariadb {
+                for name in Self.targetNames { try? TestMariaDB.dropDatabase(Self.schema(name, run: run)) }
+            }
         }
         let plans = root.appendingPathComponent("plans")
         try FileManager.default.createDirectory(at: plans, withIntermediateDirectories: true)
         try FileManager.default.copyItem(
-            at: CommandRunner.repositoryRoot.appendingPathComponent("plans/demo"),
-            to: plans.appendingPathComponent("demo"))
-        try FileManager.default.createDirectory(
-            at: root.appendingPathComponent("inventories"), withIntermediateDirectories: true)
-        try FileManager.default.createDirectory(
-            at: root.appendingPathComponent("dbs"), withIntermediateDirectories: true)
+            at: CommandRunner.repositoryRoot.appendingPathComponent("plans/demo"), to: plans.appendingPathComponent("demo"))
+        if kind == .mariadb {
+            _ = try TestMariaDB.requireURL()
+            for (file, sql) in Self.mysqlFiles {
+                try sql.write(to: plans.appendingPathComponent("demo/\(file)"), atomically: true, encoding: .utf8)
+            }
+        }
+        try FileManager.default.createDirectory(at: root.appendingPathComponent("inventories"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(at: root.appendingPathComponent("dbs"), withIntermediateDirectories: true)
         let inventoryFile = root.appendingPathComponent("inventories/story.yaml")
         try Self.inventory(kind: kind, run: run).write(to: inventoryFile, atomically: true, encoding: .utf8)
         func tidemark(_ arguments: String...) async throws -> CommandRunner.Result {
@@ -102,9 +119,9 @@ struct DemoStoryTests {
             "\(blocked)")
         #expect(blocked.standardOutput.contains("6 targets: 3 rollback, 3 blocked"), "\(blocked)")
 
-        // The hint runs as printed.
+        // The hint runs as printed (on MySQL the undo's NON-TRANSACTIONAL note names `tidemark repair` first).
         let hint = try #require(
-            blocked.standardOutput.components(separatedBy: "`tidemark ").dropFirst().first?.prefix { $0 != "`" })
+            blocked.standardOutput.components(separatedBy: "`tidemark ").dropFirst().first { $0.hasPrefix("revert ") }?.prefix { $0 != "`" })
         #expect(hint == "revert 4 -i inventories/story.yaml")
         let revert = try await CommandRunner.run(hint.split(separator: " ").map(String.init), in: root)
         #expect(revert.status == 0, "\(revert)")
@@ -135,7 +152,12 @@ struct DemoStoryTests {
         let inventoryText = try String(contentsOf: inventoryFile, encoding: .utf8)
         for (name, rows) in expected {
             let target = try #require(Self.target(named: name, kind: kind, run: run, root: root), "\(inventoryText)")
-            let backend: any Backend = kind == .sqlite ? SQLiteBackend() : PostgresBackend()
+            let backend: any Backend =
+                switch kind {
+                case .sqlite: SQLiteBackend()
+                case .postgres: PostgresBackend()
+                case .mariadb: MySQLBackend()
+                }
             let connection = try backend.connect(to: target, timeouts: .standard, logger: .silent)
             defer { connection.close() }
             let history = try connection.readHistory()
@@ -156,6 +178,10 @@ struct DemoStoryTests {
                 connection: .url("sqlite:" + root.appendingPathComponent("dbs/\(name).db").path))
         case .postgres:
             return TestPostgres.url.map {
+                Target(name: name, environment: "", connection: .url($0), schema: schema(name, run: run))
+            }
+        case .mariadb:
+            return TestMariaDB.url.map {
                 Target(name: name, environment: "", connection: .url($0), schema: schema(name, run: run))
             }
         }
