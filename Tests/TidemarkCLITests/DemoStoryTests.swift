@@ -25,7 +25,8 @@ struct DemoStoryTests {
 
     /// The demo plan's files MySQL reads otherwise.
     static let mysqlFiles = [
-        "V2__add_email.sql": "ALTER TABLE accounts ADD COLUMN email VARCHAR(200);\nCREATE INDEX accounts_email ON accounts (email);\n",
+        "V2__add_email.sql":
+            "ALTER TABLE accounts ADD COLUMN email VARCHAR(200);\nCREATE INDEX accounts_email ON accounts (email);\n",
         "U2__add_email.sql": "DROP INDEX accounts_email ON accounts;\nALTER TABLE accounts DROP COLUMN email;\n",
     ]
 
@@ -90,15 +91,18 @@ struct DemoStoryTests {
         let plans = root.appendingPathComponent("plans")
         try FileManager.default.createDirectory(at: plans, withIntermediateDirectories: true)
         try FileManager.default.copyItem(
-            at: CommandRunner.repositoryRoot.appendingPathComponent("plans/demo"), to: plans.appendingPathComponent("demo"))
+            at: CommandRunner.repositoryRoot.appendingPathComponent("plans/demo"),
+            to: plans.appendingPathComponent("demo"))
         if kind == .mariadb {
             _ = try TestMariaDB.requireURL()
             for (file, sql) in Self.mysqlFiles {
                 try sql.write(to: plans.appendingPathComponent("demo/\(file)"), atomically: true, encoding: .utf8)
             }
         }
-        try FileManager.default.createDirectory(at: root.appendingPathComponent("inventories"), withIntermediateDirectories: true)
-        try FileManager.default.createDirectory(at: root.appendingPathComponent("dbs"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            at: root.appendingPathComponent("inventories"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            at: root.appendingPathComponent("dbs"), withIntermediateDirectories: true)
         let inventoryFile = root.appendingPathComponent("inventories/story.yaml")
         try Self.inventory(kind: kind, run: run).write(to: inventoryFile, atomically: true, encoding: .utf8)
         func tidemark(_ arguments: String...) async throws -> CommandRunner.Result {
@@ -121,7 +125,8 @@ struct DemoStoryTests {
 
         // The hint runs as printed (on MySQL the undo's NON-TRANSACTIONAL note names `tidemark repair` first).
         let hint = try #require(
-            blocked.standardOutput.components(separatedBy: "`tidemark ").dropFirst().first { $0.hasPrefix("revert ") }?.prefix { $0 != "`" })
+            blocked.standardOutput.components(separatedBy: "`tidemark ").dropFirst().first { $0.hasPrefix("revert ") }?
+                .prefix { $0 != "`" })
         #expect(hint == "revert 4 -i inventories/story.yaml")
         let revert = try await CommandRunner.run(hint.split(separator: " ").map(String.init), in: root)
         #expect(revert.status == 0, "\(revert)")

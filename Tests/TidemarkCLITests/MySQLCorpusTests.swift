@@ -8,7 +8,8 @@ import TidemarkTestSupport
 /// names the undo scripts that do not undo.
 @Suite("MySQL corpus", .serialized, .enabled(if: TestMariaDB.isEnabled, Comment(rawValue: TestMariaDB.skipReason)))
 struct MySQLCorpusTests {
-    static let corpus = CommandRunner.repositoryRoot.appendingPathComponent("../shared/corpora/mattermost-mysql").standardizedFileURL
+    static let corpus = CommandRunner.repositoryRoot.appendingPathComponent("../shared/corpora/mattermost-mysql")
+        .standardizedFileURL
 
     struct Document: Decodable {
         struct Result: Decodable {
@@ -26,12 +27,17 @@ struct MySQLCorpusTests {
 
     /// A copy of the corpus as a plan and an inventory of one target database.
     func workspace(database: String) throws -> URL {
-        try #require(FileManager.default.fileExists(atPath: Self.corpus.path), "the Mattermost corpus is missing at \(Self.corpus.path)")
+        try #require(
+            FileManager.default.fileExists(atPath: Self.corpus.path),
+            "the Mattermost corpus is missing at \(Self.corpus.path)")
         let root = try CommandRunner.temporaryDirectory("tidemark-mattermost")
-        try FileManager.default.createDirectory(at: root.appendingPathComponent("plans"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            at: root.appendingPathComponent("plans"), withIntermediateDirectories: true)
         let plan = root.appendingPathComponent("plans/mattermost")
         try FileManager.default.copyItem(at: Self.corpus, to: plan)
-        for extra in ["MAPPING.tsv", "PROVENANCE.txt"] { try? FileManager.default.removeItem(at: plan.appendingPathComponent(extra)) }
+        for extra in ["MAPPING.tsv", "PROVENANCE.txt"] {
+            try? FileManager.default.removeItem(at: plan.appendingPathComponent(extra))
+        }
         try TestWorkspace.write(
             [
                 "inventories/mm.yaml": """
@@ -86,7 +92,8 @@ struct MySQLCorpusTests {
         #expect(applied.status == 0, "\(applied)")
         let script = CommandRunner.repositoryRoot.appendingPathComponent("scripts/pymysql-apply").path
         let python = try await ExternalTool.run(
-            "python3", [script, "--url", try TestMariaDB.requireURL(), "--dir", Self.corpus.path, "--create", reference])
+            "python3",
+            [script, "--url", try TestMariaDB.requireURL(), "--dir", Self.corpus.path, "--create", reference])
         #expect(python.status == 0, "\(python)")
         #expect(python.standardOutput.hasPrefix("applied 109 versions to 1 databases"), "\(python)")
 
@@ -95,6 +102,9 @@ struct MySQLCorpusTests {
         #expect(mine.filter { $0.hasPrefix("table |") }.count == theirs.filter { $0.hasPrefix("table |") }.count)
         #expect(theirs.filter { $0.hasPrefix("table |") }.count > 40, "\(theirs)")
         #expect(mine.filter { $0.hasPrefix("column |") }.count > 400, "\(mine.count)")
-        #expect(mine == theirs, "only Tidemark: \(Set(mine).subtracting(theirs).sorted())\nonly PyMySQL: \(Set(theirs).subtracting(mine).sorted())")
+        #expect(
+            mine == theirs,
+            "only Tidemark: \(Set(mine).subtracting(theirs).sorted())\nonly PyMySQL: \(Set(theirs).subtracting(mine).sorted())"
+        )
     }
 }
