@@ -331,7 +331,8 @@ package actor Notifier {
                 body = try WebhookPayload(event: event).body()
             case .pagerduty, .opsgenie, .email:
                 return []
-            case .teams:
+            case .slack, .teams:
+                // Chat sinks share one limit on per-target messages; the rest is counted in the summary.
                 var tally = slackTargetMessages[sink.name] ?? (0, 0)
                 if event.target != nil {
                     guard tally.made < options.slackTargetMessageLimit else {
@@ -340,25 +341,16 @@ package actor Notifier {
                         return []
                     }
                 }
-                let formatter = TeamsFormatter(inventoryFile: inventoryFile, sinkName: sink.name)
-                guard let message = formatter.message(for: event, omitted: tally.omitted) else { return [] }
+                let rendered =
+                    sink.sink.kind == .teams
+                    ? try TeamsFormatter(inventoryFile: inventoryFile, sinkName: sink.name)
+                        .message(for: event, omitted: tally.omitted)?.body()
+                    : try SlackFormatter(inventoryFile: inventoryFile, sinkName: sink.name)
+                        .message(for: event, omitted: tally.omitted)?.body()
+                guard let rendered else { return [] }
                 if event.target != nil { tally.made += 1 }
                 slackTargetMessages[sink.name] = tally
-                body = try message.body()
-            case .slack:
-                var tally = slackTargetMessages[sink.name] ?? (0, 0)
-                if event.target != nil {
-                    guard tally.made < options.slackTargetMessageLimit else {
-                        tally.omitted += 1
-                        slackTargetMessages[sink.name] = tally
-                        return []
-                    }
-                }
-                let formatter = SlackFormatter(inventoryFile: inventoryFile, sinkName: sink.name)
-                guard let message = formatter.message(for: event, omitted: tally.omitted) else { return [] }
-                if event.target != nil { tally.made += 1 }
-                slackTargetMessages[sink.name] = tally
-                body = try message.body()
+                body = rendered
             }
         } catch {
             logger.error("notify sink '\(sink.name)': cannot encode \(event.kind.rawValue): \(error)")
