@@ -123,6 +123,8 @@ final class RunnerOutcomes: OutcomeSource, RunSinks {
         var servedNothing = false
         /// A worker found the run stopped (`tidemark stop`) before the lease keeper did.
         var stopSeen = false
+        /// The run creator's `--override-window` (every runner honours it); nil: windows are weighed.
+        var windowOverride: WindowOverride?
     }
     private let joined = Mutex(Joined())
 
@@ -196,14 +198,24 @@ final class RunnerOutcomes: OutcomeSource, RunSinks {
             )
         }
         let servedList: String? = served.count == plans.count ? nil : ControlStore.textArray(served.map(\.target))
+        // docs/windows.md#shared-runs: the creator's --override-window holds for every runner.
+        let windowOverride = try await control.call { () throws(ControlError) in try store.windowOverride(runID) }
+        if windowOverride == nil, apply.windowOverride != nil, !created {
+            logger.warning(
+                "run \(runID) was opened without --override-window; this runner's is ignored and the change windows are weighed (the override is given by whoever opens the run)"
+            )
+        }
+        let displayed =
+            windowOverride == nil ? WindowRule.applied(to: rollout, inventory: inventory, at: apply.clock()) : rollout
         joined.withLock { [run, created] in
+            $0.windowOverride = windowOverride
             $0.run = run
             $0.created = created
             $0.servedList = servedList
             $0.servedNothing = served.isEmpty
         }
         var prepared = PreparedRun(
-            runID: runID, inventory: inventory, plan: plan, rollout: rollout, policy: policy,
+            runID: runID, inventory: inventory, plan: plan, rollout: displayed, policy: policy,
             writes: served.filter(\.action.writes),
             // Each runner writes its own part; `tidemark report RUN_ID --control URL` assembles the run.
             reportPath: apply.stateDirectory.runs.appendingPathComponent("\(runID)-\(RunKey.fileSafe(runner)).json")
@@ -212,6 +224,7 @@ final class RunnerOutcomes: OutcomeSource, RunSinks {
         prepared.executes = !served.isEmpty
         prepared.traces = false
         prepared.runner = runner
+        if let windowOverride, !windowOverride.environments.isEmpty { prepared.windowOverride = windowOverride }
         return prepared
     }
 
@@ -299,7 +312,10 @@ final class RunnerOutcomes: OutcomeSource, RunSinks {
                 limited: prepared.policy.rules.values.contains { $0.concurrency != nil }, registry: registry,
                 logger: logger,
                 runControl: apply.control, keeper: keeper, targetRunner: targetRunner,
-                pool: DispatchWorkers(count: concurrency, label: "tidemark-worker"), observer: observer))
+                pool: DispatchWorkers(count: concurrency, label: "tidemark-worker"), observer: observer,
+                windowClock: state.windowOverride == nil
+                    && prepared.inventory.environments.contains { !$0.schedule.isUnrestricted } ? apply.clock : nil,
+                windowOverride: state.windowOverride))
         let outcomes = await worker.work()
 
         let lost = worker.lost ?? keeper.lost
@@ -322,6 +338,12 @@ final class RunnerOutcomes: OutcomeSource, RunSinks {
             lost == nil
             ? try? await control.call { () throws(ControlError) in try store.servedOutcomes(runID, served: servedList) }
             : nil
+        // docs/on-call.md#approvals: the run's decisions, whoever made them, in this runner's report.
+        if lost == nil,
+            let decisions = try? await control.call({ () throws(ControlError) in try store.decisions(runID) })
+        {
+            apply.approvals.replace(with: decisions)
+        }
         joined.withLock {
             $0.lost = lost
             $0.stopSeen = worker.stopSeen
@@ -439,9 +461,19 @@ extension RunnerOutcomes {
             kind: .runStarted, runID: fresh.runID, inventory: inventory.name, toVersion: fresh.desiredVersion,
             at: startedAt,
             startedAt: startedAt, counts: planned.counts, environmentCounts: planned.environments)
-        return try await control.call { () throws(ControlError) in
+        let stored = try await control.call { () throws(ControlError) in
             try store.create(fresh, rollout: rollout, inventory: inventory, unread: unread, startedEvent: started)
         }
+        // docs/windows.md#shared-runs: stored before the creation lock is released, so every runner sees it.
+        if let reason = request.apply.windowOverride, stored.runID == fresh.runID {
+            let override = WindowOverride(
+                reason: reason, by: request.apply.appliedBy,
+                environments: WindowRule.closedEnvironments(
+                    of: rollout, inventory: inventory, at: request.apply.clock()))
+            let runID = stored.runID
+            try await control.call { () throws(ControlError) in try store.setWindowOverride(runID, override) }
+        }
+        return stored
     }
 }
 
