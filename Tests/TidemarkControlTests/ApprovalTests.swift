@@ -75,6 +75,31 @@ struct ApprovalTests {
         let again = try await CommandRunner.run(
             ["approve", runID, "--env", "second", "--control", fleet.url], in: fleet.directory)
         #expect(again.status == 2, "\(again)")
+        // Who, when, the note: in the run's report and on its page (docs/on-call.md#approvals).
+        let shown = try await CommandRunner.run(
+            ["report", runID, "--control", fleet.url, "--json", "--html", "run.html"], in: fleet.directory)
+        #expect(shown.status == 0, "\(shown)")
+        let report = try #require(
+            try JSONSerialization.jsonObject(with: Data(shown.standardOutput.utf8)) as? [String: Any])
+        let approvals = try #require(report["approvals"] as? [[String: Any]], "\(shown)")
+        #expect(approvals.count == 1)
+        let recorded = try #require(approvals.first)
+        #expect(recorded["environment"] as? String == "second" && recorded["decision"] as? String == "approved")
+        #expect(recorded["as"] as? String == "Release Manager" && recorded["note"] as? String == "change 4711")
+        #expect(recorded["channel"] as? String == "command" && recorded["decidedAt"] is String, "\(recorded)")
+        #expect((recorded["sessionUser"] as? String)?.isEmpty == false && recorded["osUser"] is String, "\(recorded)")
+        let page = try String(contentsOf: fleet.directory.appendingPathComponent("run.html"), encoding: .utf8)
+        #expect(page.contains("<h2>Approvals</h2>") && page.contains("change 4711"))
+        // Each runner's own report holds them too.
+        let runs = fleet.directory.appendingPathComponent(".tidemark/runs")
+        let own = try FileManager.default.contentsOfDirectory(atPath: runs.path).filter {
+            $0.hasPrefix(runID) && $0.hasSuffix(".json")
+        }
+        #expect(own.count == 2, "\(own)")
+        for file in own {
+            let text = try String(contentsOf: runs.appendingPathComponent(file), encoding: .utf8)
+            #expect(text.contains("\"approvals\"") && text.contains("Release Manager"), "\(file)")
+        }
     }
 
     @Test func rejectHaltsTheRunAtTheWaveAndItsRunnersEnd() async throws {
