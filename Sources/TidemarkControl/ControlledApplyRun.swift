@@ -125,6 +125,10 @@ final class RunnerOutcomes: OutcomeSource, RunSinks {
         var stopSeen = false
         /// The run creator's `--override-window` (every runner honours it); nil: windows are weighed.
         var windowOverride: WindowOverride?
+        /// The open incidents as read from the control database when the notifier started (nil:
+        /// no incident sink).
+        var incidents: [String: [String: OpenIncident]]?
+        var inventoryName = ""
     }
     private let joined = Mutex(Joined())
 
@@ -243,13 +247,20 @@ final class RunnerOutcomes: OutcomeSource, RunSinks {
             try store.join(runID, runner: runner, serves: serves, lease: lease)
         }
         let notifier: Notifier?
+        // docs/on-call.md#incidents-open-and-resolve: a shared run's open incidents live in the
+        // control database, so whichever runner delivers its events resolves them.
+        let inventoryName = prepared.inventory.name
+        let incidents: [String: [String: OpenIncident]]? =
+            prepared.inventory.notify.contains { $0.kind.tracksIncidents }
+            ? try await control.call { () throws(ControlError) in try store.openIncidents(inventory: inventoryName) }
+            : nil
         if prepared.inventory.notify.isEmpty {
             notifier = nil
         } else {
             do {
                 let made = try RunNotifications.makeNotifier(
                     for: prepared.inventory, environment: apply.environment, outbox: apply.stateDirectory.outbox,
-                    logger: logger)
+                    logger: logger, sharedIncidents: incidents)
                 await made.start()
                 notifier = made
             } catch {
@@ -268,6 +279,8 @@ final class RunnerOutcomes: OutcomeSource, RunSinks {
         joined.withLock {
             $0.notifier = notifier
             $0.keeper = keeper
+            $0.incidents = incidents
+            $0.inventoryName = inventoryName
         }
         return self
     }
@@ -367,6 +380,20 @@ final class RunnerOutcomes: OutcomeSource, RunSinks {
         guard let keeper else { return }
         await keeper.stop(drain: lost == nil)
         if let notifier { _ = await notifier.finish() }
+        let (before, inventory, store) = joined.withLock { ($0.incidents, $0.inventoryName, $0.store) }
+        if let notifier, let before, let store {
+            // What this runner's deliveries opened and resolved, stored for the runs that follow.
+            let after = await notifier.openIncidents()
+            do {
+                try await control.call { () throws(ControlError) in
+                    try store.updateIncidents(inventory: inventory, before: before, after: after)
+                }
+            } catch {
+                logger.warning(
+                    "notify incidents: cannot store the open incidents in the control database (\(error)); a later run cannot resolve the ones this runner opened automatically."
+                )
+            }
+        }
         _ = try? await control.call { () throws(ControlError) in keeper.finishDelivery() }
     }
 
