@@ -13,6 +13,10 @@ enum ApprovalPrompt {
             let count = "\(question.targets.count) target\(question.targets.count == 1 ? "" : "s")"
             let environment = PrintableText.escaped(question.environment)
             let terminal = Terminal.standardOutput
+            // The live status line stays still (and is cleared) while the question waits.
+            ProgressDisplay.prompting.store(true, ordering: .relaxed)
+            defer { ProgressDisplay.prompting.store(false, ordering: .relaxed) }
+            terminal.writeRaw("\r\u{1B}[K")
             terminal.write(
                 "\n"
                     + terminal.styled(
