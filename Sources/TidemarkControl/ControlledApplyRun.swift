@@ -145,6 +145,7 @@ final class RunnerOutcomes: OutcomeSource, RunSinks {
     /// Inputs: the inventory and plan read, the run joined (or created and planned), what this
     /// runner serves, the rule the run's waves follow.
     func prepare(_ apply: ApplyRequest, startedAt: Date) async throws(ControlError) -> PreparedRun {
+        if !apply.approve.isEmpty { throw .approveInSharedRun(environments: apply.approve.sorted()) }
         guard case .inventory(let inventoryFile, let selection, let desiredText, let strategy) = apply.source else {
             throw .fleet(
                 .rolloutFile(

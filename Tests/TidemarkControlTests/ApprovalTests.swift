@@ -131,4 +131,21 @@ struct ApprovalTests {
             #expect(try fleet.history(target.schema, on: session).isEmpty, "\(target.name) started after the rejection")
         }
     }
+
+    @Test func approveIsAUsageErrorForARunSharedThroughTheInventorysControlDatabase() async throws {
+        let fleet = try ControlFleet(perWave: 1, stepSeconds: 0, secondApproval: true)
+        defer { fleet.remove() }
+        let inventory = fleet.directory.appendingPathComponent("inventories/fleet.yaml")
+        try (String(contentsOf: inventory, encoding: .utf8) + "control: { url: \"\(fleet.url)\" }\n").write(
+            to: inventory, atomically: true, encoding: .utf8)
+        let result = try await CommandRunner.run(
+            ["apply", "-i", "inventories/fleet.yaml", "--yes", "--approve", "second"], in: fleet.directory)
+        #expect(result.status == 2, "\(result)")
+        #expect(
+            result.standardError.contains("--approve second: this run is shared through the control database"),
+            "\(result)")
+        let session = try fleet.session()
+        defer { session.close() }
+        for target in fleet.targets { #expect(try fleet.history(target.schema, on: session).isEmpty) }
+    }
 }
