@@ -485,19 +485,25 @@ extension RunnerOutcomes {
             desiredVersion: rollout.desiredVersion?.text ?? desiredText, strategy: strategy, scripts: scripts,
             createdBy: request.apply.appliedBy)
         let planned = Event.tally(rollout.targets.map { ($0.environment, $0.action.rawValue) })
-        let started = Event(
-            kind: .runStarted, runID: fresh.runID, inventory: inventory.name, toVersion: fresh.desiredVersion,
-            at: startedAt,
-            startedAt: startedAt, counts: planned.counts, environmentCounts: planned.environments)
-        let stored = try await control.call { () throws(ControlError) in
-            try store.create(fresh, rollout: rollout, inventory: inventory, unread: unread, startedEvent: started)
-        }
-        // docs/windows.md#shared-runs: stored before the creation lock is released, so every runner sees it.
-        if let reason = request.apply.windowOverride, stored.runID == fresh.runID {
-            let override = WindowOverride(
+        let override = request.apply.windowOverride.map { reason in
+            WindowOverride(
                 reason: reason, by: request.apply.appliedBy,
                 environments: WindowRule.closedEnvironments(
                     of: rollout, inventory: inventory, at: request.apply.clock()))
+        }
+        var started = Event(
+            kind: .runStarted, runID: fresh.runID, inventory: inventory.name, toVersion: fresh.desiredVersion,
+            at: startedAt,
+            startedAt: startedAt, counts: planned.counts, environmentCounts: planned.environments)
+        // As a local run's `run.started` says it (docs/windows.md): who overrode which windows, and why.
+        if let override, !override.environments.isEmpty {
+            started.reason = "\(override.historyNote) in \(override.environments.joined(separator: ", "))"
+        }
+        let stored = try await control.call { [started] () throws(ControlError) in
+            try store.create(fresh, rollout: rollout, inventory: inventory, unread: unread, startedEvent: started)
+        }
+        // docs/windows.md#shared-runs: stored before the creation lock is released, so every runner sees it.
+        if let override, stored.runID == fresh.runID {
             let runID = stored.runID
             try await control.call { () throws(ControlError) in try store.setWindowOverride(runID, override) }
         }

@@ -103,5 +103,12 @@ struct SharedWindowTests {
         let override = try #require(shown["windowOverride"] as? [String: Any])
         #expect(override["environments"] as? [String] == ["second"], "\(override)")
         #expect(override["by"] as? String == "carol@ops", "\(override)")
+        // And the sinks' run.started says who overrode which windows, and why.
+        let started = try session.query(
+            "SELECT event->>'reason' FROM tidemark_control.events WHERE run_id = $1 AND event->>'event' = 'run.started'",
+            [id])
+        #expect(
+            started.first?.first == "window override: INC-7: the index fixes checkout (by carol@ops) in second",
+            "\(started)")
     }
 }
