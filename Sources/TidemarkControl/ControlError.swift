@@ -23,10 +23,13 @@ package enum ControlError: Error, Sendable, CustomStringConvertible {
     case fleet(FleetError)
     /// What the control database holds cannot be read back (written by a different version).
     case corrupt(runID: String, what: String)
+    /// `--approve ENV` given to a run shared through a control database (`control:` in the inventory).
+    case approveInSharedRun(environments: [String])
 
     package var category: FleetError.Category {
         switch self {
-        case .unreachable, .schemaTooNew, .planDiffers, .unknownRun, .runMismatch, .noControlDatabase:
+        case .unreachable, .schemaTooNew, .planDiffers, .unknownRun, .runMismatch, .noControlDatabase,
+            .approveInSharedRun:
             return .invalidInput
         case .lost, .corrupt: return .failed
         case .fleet(let error): return error.category
@@ -56,6 +59,9 @@ package enum ControlError: Error, Sendable, CustomStringConvertible {
             return "no control database: give --control URL or control: { url: … } in the inventory."
         case .fleet(let error):
             return error.description
+        case .approveInSharedRun(let environments):
+            return
+                "--approve \(environments.joined(separator: ", ")): this run is shared through the control database (control: in the inventory), where a wave is approved once for every runner; drop --approve and run `tidemark approve RUN_ID --env ENV --control URL` when the runners wait."
         case .corrupt(let runID, let what):
             return
                 "run \(runID) in the control database cannot be read back (\(what)); it was written by a different Tidemark version. Start a new run."

@@ -21,10 +21,16 @@ package enum ControlReport {
                 ? "running on \(row.runner ?? "a runner whose lease ran out")" : "waiting to be claimed"
             return TargetOutcome(plan: plan, outcome: .skipped, reason: "not finished: \(place)")
         }
-        return RunReport(
+        var report = RunReport(
             runID: run.runID, inventory: run.inventory, plan: run.plan, desiredVersion: run.desiredVersion,
             strategy: run.strategy,
             appliedBy: run.createdBy, dryRun: false, startedAt: run.createdAt, finishedAt: finishedAt,
             interrupted: run.stopRequested, targets: targets)
+        if let override = try store.windowOverride(runID), !override.environments.isEmpty {
+            report.windowOverride = override
+        }
+        let approvals = try store.decisions(runID)
+        report.approvals = approvals.isEmpty ? nil : approvals
+        return report
     }
 }

@@ -107,6 +107,27 @@ package enum ControlSchema {
             PRIMARY KEY (run_id, environment)
         );
         """,
+        // 6: PLACEHOLDER for another branch's version 6; the lead replaces this entry with that
+        // migration when the branches merge. It changes nothing.
+        """
+        SELECT 1;
+        """,
+        // 7: a shared run's `--override-window` (docs/windows.md#shared-runs), given by the
+        // run's creator and honoured by every runner; and the incidents the on-call sinks have
+        // open for shared runs (docs/on-call.md#incidents-open-and-resolve), so the run that
+        // fixes a target resolves its incident whichever runner delivers it. Idempotent and
+        // independent of version 6, so it applies after any version 6.
+        """
+        ALTER TABLE tidemark_control.runs ADD COLUMN IF NOT EXISTS window_override jsonb;
+        CREATE TABLE IF NOT EXISTS tidemark_control.incidents (
+            inventory text NOT NULL,
+            sink text NOT NULL,
+            key text NOT NULL,
+            incident jsonb NOT NULL,
+            updated_at timestamptz NOT NULL DEFAULT now(),
+            PRIMARY KEY (inventory, sink, key)
+        );
+        """,
     ]
 
     /// The newest schema version this binary writes.

@@ -2,48 +2,6 @@ import Foundation
 import TidemarkCore
 import TidemarkPostgres
 
-/// One person's decision on a wave that waits for approval. Thread-safe value.
-package struct ApprovalDecision: Sendable, Hashable {
-    package enum Verdict: String, Sendable, Hashable { case approved, rejected }
-
-    package var runID: String
-    package var environment: String
-    package var verdict: Verdict
-    /// The operating-system user who ran `tidemark approve` (getpwuid).
-    package var osUser: String
-    /// `--as NAME`, when the person approves on someone's behalf or under another name.
-    package var asName: String?
-    /// The control database's `session_user` for the connection that recorded it.
-    package var sessionUser: String
-    package var note: String?
-    package var decidedAt: Date?
-
-    package init(
-        runID: String, environment: String, verdict: Verdict, osUser: String, asName: String? = nil,
-        sessionUser: String = "", note: String? = nil,
-        decidedAt: Date? = nil
-    ) {
-        self.runID = runID
-        self.environment = environment
-        self.verdict = verdict
-        self.osUser = osUser
-        self.asName = asName
-        self.sessionUser = sessionUser
-        self.note = note
-        self.decidedAt = decidedAt
-    }
-
-    /// `alice (as Release Manager; database user tidemark)`.
-    package var who: String {
-        var text = osUser
-        var extras: [String] = []
-        if let asName { extras.append("as \(asName)") }
-        if !sessionUser.isEmpty { extras.append("database user \(sessionUser)") }
-        if !extras.isEmpty { text += " (\(extras.joined(separator: "; ")))" }
-        return text
-    }
-}
-
 /// Why `approve` or `reject` did nothing. Thread-safe value.
 package enum ApprovalRefusal: Error, Sendable, Hashable {
     /// No open run has that id.

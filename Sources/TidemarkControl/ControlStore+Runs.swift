@@ -227,7 +227,7 @@ extension ControlStore {
     static func waveRules(_ runID: String, on session: PostgresSession) throws(BackendError) -> [Int: WavePolicy.Rule] {
         var rules: [Int: WavePolicy.Rule] = [:]
         for row in try session.query(
-            "SELECT wave, environment, tier, max_failures, concurrency FROM tidemark_control.waves WHERE run_id = $1",
+            "SELECT wave, environment, tier, max_failures, concurrency, approval_required FROM tidemark_control.waves WHERE run_id = $1",
             [runID])
         {
             guard let wave = row[0].flatMap({ Int($0) }), let environment = row[1],
@@ -235,7 +235,7 @@ extension ControlStore {
             else { continue }
             rules[wave] = WavePolicy.Rule(
                 environment: environment, tier: tier, maxFailures: row[3].flatMap { Int($0) },
-                concurrency: row[4].flatMap { Int($0) })
+                concurrency: row[4].flatMap { Int($0) }, approvalRequired: row[5] == "t")
         }
         return rules
     }

@@ -123,6 +123,12 @@ final class RunnerOutcomes: OutcomeSource, RunSinks {
         var servedNothing = false
         /// A worker found the run stopped (`tidemark stop`) before the lease keeper did.
         var stopSeen = false
+        /// The run creator's `--override-window` (every runner honours it); nil: windows are weighed.
+        var windowOverride: WindowOverride?
+        /// The open incidents as read from the control database when the notifier started (nil:
+        /// no incident sink).
+        var incidents: [String: [String: OpenIncident]]?
+        var inventoryName = ""
     }
     private let joined = Mutex(Joined())
 
@@ -139,6 +145,7 @@ final class RunnerOutcomes: OutcomeSource, RunSinks {
     /// Inputs: the inventory and plan read, the run joined (or created and planned), what this
     /// runner serves, the rule the run's waves follow.
     func prepare(_ apply: ApplyRequest, startedAt: Date) async throws(ControlError) -> PreparedRun {
+        if !apply.approve.isEmpty { throw .approveInSharedRun(environments: apply.approve.sorted()) }
         guard case .inventory(let inventoryFile, let selection, let desiredText, let strategy) = apply.source else {
             throw .fleet(
                 .rolloutFile(
@@ -196,14 +203,24 @@ final class RunnerOutcomes: OutcomeSource, RunSinks {
             )
         }
         let servedList: String? = served.count == plans.count ? nil : ControlStore.textArray(served.map(\.target))
+        // docs/windows.md#shared-runs: the creator's --override-window holds for every runner.
+        let windowOverride = try await control.call { () throws(ControlError) in try store.windowOverride(runID) }
+        if windowOverride == nil, apply.windowOverride != nil, !created {
+            logger.warning(
+                "run \(runID) was opened without --override-window; this runner's is ignored and the change windows are weighed (the override is given by whoever opens the run)"
+            )
+        }
+        let displayed =
+            windowOverride == nil ? WindowRule.applied(to: rollout, inventory: inventory, at: apply.clock()) : rollout
         joined.withLock { [run, created] in
+            $0.windowOverride = windowOverride
             $0.run = run
             $0.created = created
             $0.servedList = servedList
             $0.servedNothing = served.isEmpty
         }
         var prepared = PreparedRun(
-            runID: runID, inventory: inventory, plan: plan, rollout: rollout, policy: policy,
+            runID: runID, inventory: inventory, plan: plan, rollout: displayed, policy: policy,
             writes: served.filter(\.action.writes),
             // Each runner writes its own part; `tidemark report RUN_ID --control URL` assembles the run.
             reportPath: apply.stateDirectory.runs.appendingPathComponent("\(runID)-\(RunKey.fileSafe(runner)).json")
@@ -212,6 +229,7 @@ final class RunnerOutcomes: OutcomeSource, RunSinks {
         prepared.executes = !served.isEmpty
         prepared.traces = false
         prepared.runner = runner
+        if let windowOverride, !windowOverride.environments.isEmpty { prepared.windowOverride = windowOverride }
         return prepared
     }
 
@@ -230,13 +248,20 @@ final class RunnerOutcomes: OutcomeSource, RunSinks {
             try store.join(runID, runner: runner, serves: serves, lease: lease)
         }
         let notifier: Notifier?
+        // docs/on-call.md#incidents-open-and-resolve: a shared run's open incidents live in the
+        // control database, so whichever runner delivers its events resolves them.
+        let inventoryName = prepared.inventory.name
+        let incidents: [String: [String: OpenIncident]]? =
+            prepared.inventory.notify.contains { $0.kind.tracksIncidents }
+            ? try await control.call { () throws(ControlError) in try store.openIncidents(inventory: inventoryName) }
+            : nil
         if prepared.inventory.notify.isEmpty {
             notifier = nil
         } else {
             do {
                 let made = try RunNotifications.makeNotifier(
                     for: prepared.inventory, environment: apply.environment, outbox: apply.stateDirectory.outbox,
-                    logger: logger)
+                    logger: logger, sharedIncidents: incidents)
                 await made.start()
                 notifier = made
             } catch {
@@ -255,6 +280,8 @@ final class RunnerOutcomes: OutcomeSource, RunSinks {
         joined.withLock {
             $0.notifier = notifier
             $0.keeper = keeper
+            $0.incidents = incidents
+            $0.inventoryName = inventoryName
         }
         return self
     }
@@ -299,7 +326,10 @@ final class RunnerOutcomes: OutcomeSource, RunSinks {
                 limited: prepared.policy.rules.values.contains { $0.concurrency != nil }, registry: registry,
                 logger: logger,
                 runControl: apply.control, keeper: keeper, targetRunner: targetRunner,
-                pool: DispatchWorkers(count: concurrency, label: "tidemark-worker"), observer: observer))
+                pool: DispatchWorkers(count: concurrency, label: "tidemark-worker"), observer: observer,
+                windowClock: state.windowOverride == nil
+                    && prepared.inventory.environments.contains { !$0.schedule.isUnrestricted } ? apply.clock : nil,
+                windowOverride: state.windowOverride))
         let outcomes = await worker.work()
 
         let lost = worker.lost ?? keeper.lost
@@ -322,6 +352,12 @@ final class RunnerOutcomes: OutcomeSource, RunSinks {
             lost == nil
             ? try? await control.call { () throws(ControlError) in try store.servedOutcomes(runID, served: servedList) }
             : nil
+        // docs/on-call.md#approvals: the run's decisions, whoever made them, in this runner's report.
+        if lost == nil,
+            let decisions = try? await control.call({ () throws(ControlError) in try store.decisions(runID) })
+        {
+            apply.approvals.replace(with: decisions)
+        }
         joined.withLock {
             $0.lost = lost
             $0.stopSeen = worker.stopSeen
@@ -345,6 +381,20 @@ final class RunnerOutcomes: OutcomeSource, RunSinks {
         guard let keeper else { return }
         await keeper.stop(drain: lost == nil)
         if let notifier { _ = await notifier.finish() }
+        let (before, inventory, store) = joined.withLock { ($0.incidents, $0.inventoryName, $0.store) }
+        if let notifier, let before, let store {
+            // What this runner's deliveries opened and resolved, stored for the runs that follow.
+            let after = await notifier.openIncidents()
+            do {
+                try await control.call { () throws(ControlError) in
+                    try store.updateIncidents(inventory: inventory, before: before, after: after)
+                }
+            } catch {
+                logger.warning(
+                    "notify incidents: cannot store the open incidents in the control database (\(error)); a later run cannot resolve the ones this runner opened automatically."
+                )
+            }
+        }
         _ = try? await control.call { () throws(ControlError) in keeper.finishDelivery() }
     }
 
@@ -435,13 +485,29 @@ extension RunnerOutcomes {
             desiredVersion: rollout.desiredVersion?.text ?? desiredText, strategy: strategy, scripts: scripts,
             createdBy: request.apply.appliedBy)
         let planned = Event.tally(rollout.targets.map { ($0.environment, $0.action.rawValue) })
-        let started = Event(
+        let override = request.apply.windowOverride.map { reason in
+            WindowOverride(
+                reason: reason, by: request.apply.appliedBy,
+                environments: WindowRule.closedEnvironments(
+                    of: rollout, inventory: inventory, at: request.apply.clock()))
+        }
+        var started = Event(
             kind: .runStarted, runID: fresh.runID, inventory: inventory.name, toVersion: fresh.desiredVersion,
             at: startedAt,
             startedAt: startedAt, counts: planned.counts, environmentCounts: planned.environments)
-        return try await control.call { () throws(ControlError) in
+        // As a local run's `run.started` says it (docs/windows.md): who overrode which windows, and why.
+        if let override, !override.environments.isEmpty {
+            started.reason = "\(override.historyNote) in \(override.environments.joined(separator: ", "))"
+        }
+        let stored = try await control.call { [started] () throws(ControlError) in
             try store.create(fresh, rollout: rollout, inventory: inventory, unread: unread, startedEvent: started)
         }
+        // docs/windows.md#shared-runs: stored before the creation lock is released, so every runner sees it.
+        if let override, stored.runID == fresh.runID {
+            let runID = stored.runID
+            try await control.call { () throws(ControlError) in try store.setWindowOverride(runID, override) }
+        }
+        return stored
     }
 }
 

@@ -34,6 +34,11 @@ final class RunnerLoop: Sendable {
     let targetRunner: TargetRunner
     let pool: DispatchWorkers
     let observer: any ApplyObserver
+    /// The clock change windows are weighed against before each claim (docs/windows.md#shared-runs);
+    /// nil: none is weighed (the run's creator gave `--override-window`, or no environment has a window).
+    let windowClock: (@Sendable () -> Date)?
+    /// The run's `--override-window`: the environments whose history rows say so.
+    let windowOverride: WindowOverride?
 
     private struct State {
         var outcomes: [TargetOutcome] = []
@@ -45,6 +50,8 @@ final class RunnerLoop: Sendable {
         var announcedWaves: Set<String> = []
         /// Waves this runner said wait for approval.
         var announcedApprovals: Set<String> = []
+        /// Waves this runner deferred (outside their change window).
+        var announcedDeferrals: Set<String> = []
     }
     /// Each wave's place in the run's rollout and its size, by environment (one per wave), for
     /// the `wave 2/3: prod (40 targets)` line when this runner first claims in it.
@@ -79,6 +86,8 @@ final class RunnerLoop: Sendable {
         var targetRunner: TargetRunner
         var pool: DispatchWorkers
         var observer: any ApplyObserver
+        var windowClock: (@Sendable () -> Date)?
+        var windowOverride: WindowOverride?
     }
 
     init(_ context: Context) {
@@ -108,6 +117,8 @@ final class RunnerLoop: Sendable {
         self.targetRunner = context.targetRunner
         self.pool = context.pool
         self.observer = context.observer
+        self.windowClock = context.windowClock
+        self.windowOverride = context.windowOverride
         self.state = Mutex(State(notices: NoticeSchedule(after: max(context.lease * 2, .seconds(5)), now: .now)))
     }
 
@@ -139,6 +150,14 @@ final class RunnerLoop: Sendable {
 
     private func workerLoop(store: ControlStore) async {
         while !shouldStop {
+            if windowClock != nil {
+                do {
+                    try await deferIfOutsideWindow(store: store)
+                } catch {
+                    loseControl(error)
+                    return
+                }
+            }
             let claim: Claim?
             do {
                 claim = try await control.call {
@@ -223,6 +242,28 @@ final class RunnerLoop: Sendable {
         logger.warning("wave \(environment) awaits approval; to let it start: \(command(environment))")
     }
 
+    /// Before claiming: when the lowest open wave's environment may not start writes now (outside
+    /// its change window, in a freeze), what nobody runs of it and of every later wave ends
+    /// `deferred`; running targets finish (docs/windows.md#shared-runs).
+    private func deferIfOutsideWindow(store: ControlStore) async throws(ControlError) {
+        guard let windowClock else { return }
+        let runID = self.runID
+        guard let open = try await control.call({ [store] () throws(ControlError) in try store.lowestOpenWave(runID) }),
+            let deferral = WindowRule.deferral(of: fleet.environments[open.environment], at: windowClock())
+        else { return }
+        let deferred = try await control.call { [store] () throws(ControlError) in
+            try store.deferRemaining(runID, fromWave: open.wave, environment: open.environment, deferral: deferral)
+        }
+        guard !deferred.isEmpty else { return }
+        // This runner ended them: they are in its report (and count toward its exit code, 5).
+        state.withLock { $0.outcomes += deferred }
+        for outcome in deferred { observer.handle(.targetFinished(outcome)) }
+        guard state.withLock({ $0.announcedDeferrals.insert(open.environment).inserted }) else { return }
+        logger.notice(
+            "wave \(open.environment) deferred (\(deferred.count) target\(deferred.count == 1 ? "" : "s") not started, with the later waves'): \(deferral.sentence)"
+        )
+    }
+
     /// The first claim of this runner in a wave starts that wave for it (waves go in order fleet-wide).
     private func announceWave(of planned: TargetPlan) {
         guard let wave = waves[planned.environment] else { return }
@@ -281,7 +322,11 @@ final class RunnerLoop: Sendable {
                 await record(TargetOutcome(plan: targetPlan, outcome: .failed, error: error.description), store: store)
                 return
             }
-            let runner = targetRunner
+            var configured = targetRunner
+            if let windowOverride, windowOverride.environments.contains(target.environment) {
+                configured.descriptionNote = windowOverride.historyNote
+            }
+            let runner = configured
             let runControl = self.runControl
             let lockRetries = inventory.environment(named: target.environment)?.lockRetries ?? 0
             let observer = self.observer

@@ -138,6 +138,9 @@ package struct Deferral: Sendable, Hashable, Codable {
         case frozen(freeze: String)
         /// An earlier wave was deferred: waves go in order.
         case earlierWave(environment: String)
+        /// The environment has `approval: required` and nobody approved its wave: no terminal
+        /// to ask and no `--approve ENV` (docs/on-call.md#approvals).
+        case awaitingApproval(environment: String)
     }
 
     package var cause: Cause
@@ -306,6 +309,9 @@ extension Deferral {
             why = "outside its change window\(windows.count == 1 ? "" : "s") (\(windows.joined(separator: "; ")))"
         case .frozen(let freeze): why = "in a freeze (\(freeze))"
         case .earlierWave(let environment): why = "wave \(environment) before it is deferred, and waves go in order"
+        case .awaitingApproval(let environment):
+            return
+                "awaits approval (approval: required) and no terminal asked; run on a terminal to answer, or give --approve \(environment)"
         }
         guard let until else { return cause.isEarlierWave ? why : "\(why); no window opens within 400 days" }
         return "\(why); writes may start at \(Self.local(until, timeZone: timeZone))"

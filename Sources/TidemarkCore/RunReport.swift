@@ -22,6 +22,9 @@ package struct RunReport: Sendable, Codable {
     /// `apply --override-window REASON`: the run wrote outside a change window or in a freeze
     /// (docs/windows.md); nil: it did not.
     package var windowOverride: WindowOverride?
+    /// Decisions on waves that wait for approval (`approval: required`), in the order they were
+    /// made (docs/on-call.md#approvals); nil: none.
+    package var approvals: [ApprovalDecision]?
     /// `--lock-ok VERSION --reason TEXT`: the lock risks acknowledged for this run only (nil: none).
     package var lockAcknowledgements: [LockAcknowledgement]?
     package var targets: [TargetOutcome]

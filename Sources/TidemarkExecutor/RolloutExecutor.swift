@@ -33,6 +33,9 @@ package struct RolloutExecutor: Sendable {
     package var windowClock: (@Sendable () -> Date)?
     /// `--override-window`: the environments it overrode, and the note their history rows add.
     package var windowOverride: WindowOverride?
+    /// Waves whose environment has `approval: required` start only once this approves them
+    /// (docs/on-call.md#approvals); nil: no wave waits (an executor without a person to ask).
+    package var approvals: ApprovalGate?
 
     package init(
         inventory: Inventory, plan: Plan, registry: BackendRegistry, runID: String, appliedBy: String, logger: Logger,
@@ -84,6 +87,26 @@ package struct RolloutExecutor: Sendable {
                     outcomes.append(outcome)
                     report(outcome)
                 }
+                continue
+            }
+            switch await approval(of: wave, index: index, count: rollout.waves.count, pool: pool) {
+            case .approved: break
+            case .deferred(let deferral):
+                for targetPlan in wave.targets {
+                    let outcome = Self.deferredOrNothing(targetPlan, deferral: deferral)
+                    outcomes.append(outcome)
+                    report(outcome)
+                }
+                deferredBy = Deferral(cause: .earlierWave(environment: wave.environment), until: nil)
+                continue
+            case .rejected(let reason):
+                haltedBy = reason
+                for targetPlan in wave.targets {
+                    let outcome = TargetOutcome(plan: targetPlan, outcome: .skipped, reason: "not run: \(reason)")
+                    outcomes.append(outcome)
+                    report(outcome)
+                }
+                onEvent(.waveHalted(environment: wave.environment, reason: reason))
                 continue
             }
             onEvent(
@@ -162,6 +185,20 @@ package struct RolloutExecutor: Sendable {
         return (wave.targets.compactMap { byTarget[$0.target] }, progress.haltReason)
     }
 
+    /// Whether `wave` may start: approved (or it needs no approval, or writes nothing), rejected
+    /// by a person on a terminal, or deferred for want of anyone to ask. The question blocks for
+    /// its answer on a worker thread, never on the Swift concurrency pool.
+    private func approval(of wave: Wave, index: Int, count: Int, pool: DispatchWorkers) async -> ApprovalGate.Verdict {
+        guard let approvals,
+            inventory.environments.first(where: { $0.name == wave.environment })?.approvalRequired == true
+        else { return .approved }
+        let writes = wave.targets.filter(\.action.writesTarget).map(\.target)
+        guard !writes.isEmpty else { return .approved }
+        let question = ApprovalGate.Question(
+            runID: runID, environment: wave.environment, index: index, count: count, targets: writes)
+        return await pool.run { approvals.decide(question) }
+    }
+
     /// Why `environment` may not start writes now (nil: it may, or no window is weighed).
     private func windowDeferral(of environment: String) -> Deferral? {
         guard let windowClock else { return nil }
@@ -169,7 +206,7 @@ package struct RolloutExecutor: Sendable {
     }
 
     /// A deferred target that would write, or what a target with nothing to write ends as anyway.
-    static func deferredOrNothing(_ targetPlan: TargetPlan, deferral: Deferral) -> TargetOutcome {
+    package static func deferredOrNothing(_ targetPlan: TargetPlan, deferral: Deferral) -> TargetOutcome {
         switch targetPlan.action {
         case .none: return TargetOutcome(plan: targetPlan, outcome: .unchanged)
         case .blocked: return TargetOutcome(plan: targetPlan, outcome: .blocked)

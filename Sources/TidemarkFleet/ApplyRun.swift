@@ -46,6 +46,14 @@ package struct ApplyRequest: Sendable {
     /// `--override-window REASON`: write even outside change windows and in freezes, recording
     /// who and why (docs/windows.md); nil: windows and freezes defer.
     package var windowOverride: String?
+    /// `--approve ENV`…: waves of these environments (`approval: required`) are approved before
+    /// the run, in the invoking user's name (docs/on-call.md#approvals).
+    package var approve: Set<String> = []
+    /// Asks a person at the boundary of a wave that waits for approval; nil: nobody to ask (not
+    /// on a terminal), so such a wave is deferred unless `approve` names it.
+    package var askApproval: (@Sendable (ApprovalGate.Question) -> ApprovalGate.Answer?)?
+    /// The decisions on waves that wait for approval, made or found while the run runs (the report's).
+    package var approvals = ApprovalLedger()
     /// The clock windows are weighed against (`RunClock`).
     package var clock: @Sendable () -> Date = { Date() }
     /// Where the report goes; nil: `<state>/runs/<run-id>.json`. Its HTML page goes beside it.
@@ -239,6 +247,12 @@ struct LocalOutcomes: OutcomeSource {
             guard changes.isEmpty else { throw .staleRollout(path: path, changes: changes) }
             rollout = saved.versions(readAs: snapshot.plan.versionStyle)
         }
+        if let unknown = request.approve.sorted().first(where: { name in
+            !snapshot.inventory.environments.contains { $0.name == name }
+        }) {
+            throw .unknownEnvironment(
+                unknown, inventory: source.inventoryFile, known: snapshot.inventory.environments.map(\.name))
+        }
         // Planned: the states are not needed again (at 100,000 targets they are 50 MB), and each
         // target's runner reads its state again under the target's lock.
         snapshot.states = [:]
@@ -294,6 +308,9 @@ struct LocalOutcomes: OutcomeSource {
         executor.driftGate = driftGate
         executor.windowClock = request.windowOverride == nil ? request.clock : nil
         executor.windowOverride = prepared.windowOverride
+        executor.approvals = ApprovalGate(
+            approved: request.approve, osUser: RunIdentity.osUser() ?? "uid \(geteuid())", ask: request.askApproval,
+            ledger: request.approvals)
         return await executor.execute(
             prepared.rollout,
             onEvent: { event in

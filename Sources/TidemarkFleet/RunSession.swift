@@ -136,6 +136,8 @@ package struct RunSession: Sendable {
         report.lockAcknowledgements = request.lockAcknowledgements.isEmpty ? nil : request.lockAcknowledgements
         report.runner = prepared.runner
         report.windowOverride = prepared.windowOverride
+        let approvals = request.approvals.all
+        report.approvals = approvals.isEmpty ? nil : approvals
         result.report = report
         let reportPath = request.reportPath ?? prepared.reportPath
         do {

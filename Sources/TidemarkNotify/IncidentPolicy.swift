@@ -27,7 +27,7 @@ enum IncidentSeverity: String, Sendable, Codable, Hashable {
 }
 
 /// An incident a sink opened and has not resolved yet. Thread-safe value.
-struct OpenIncident: Sendable, Codable, Hashable {
+package struct OpenIncident: Sendable, Codable, Hashable {
     /// A target's name; nil for a halted wave.
     var target: String?
     var environment: String

@@ -49,29 +49,40 @@ package actor Notifier {
     ///   - tiers: each environment's tier, for an incident's severity.
     ///   - incidents: the folder of open incidents (`.tidemark/incidents`); nil: none remembered,
     ///     so no incident is ever resolved automatically.
+    ///   - sharedIncidents: a shared run's open incidents, read from its control database; when
+    ///     given, they replace the folder, and `openIncidents()` says what they are at the end.
     package init(
         sinks: [NotifySink], inventory: String, inventoryFile: String? = nil, outbox: URL,
         environment: [String: String], logger: Logger,
-        options: DeliveryOptions = DeliveryOptions(), tiers: [String: Tier] = [:], incidents: URL? = nil
+        options: DeliveryOptions = DeliveryOptions(), tiers: [String: Tier] = [:], incidents: URL? = nil,
+        sharedIncidents: [String: [String: OpenIncident]]? = nil
     ) {
         self.init(
             sinks: sinks, inventory: inventory, inventoryFile: inventoryFile, outbox: outbox, environment: environment,
             logger: logger,
             options: options, transport: URLSessionTransport(timeout: options.requestTimeout), tiers: tiers,
-            incidents: incidents)
+            incidents: incidents, sharedIncidents: sharedIncidents)
     }
 
     init(
         sinks: [NotifySink], inventory: String, inventoryFile: String?, outbox: URL, environment: [String: String],
         logger: Logger,
-        options: DeliveryOptions, transport: any HTTPTransport, tiers: [String: Tier] = [:], incidents: URL? = nil
+        options: DeliveryOptions, transport: any HTTPTransport, tiers: [String: Tier] = [:], incidents: URL? = nil,
+        sharedIncidents: [String: [String: OpenIncident]]? = nil
     ) {
         self.tiers = tiers
         let tracks = sinks.contains { $0.kind.tracksIncidents }
-        let loaded = IncidentLedger.load(
-            tracks ? incidents.map { IncidentLedger.file(in: $0, inventory: inventory) } : nil, inventory: inventory)
-        self.incidents = loaded.ledger
-        self.incidentProblem = loaded.problem
+        if let sharedIncidents {
+            self.incidents = IncidentLedger(
+                file: nil, contents: IncidentLedger.Contents(inventory: inventory, open: sharedIncidents))
+            self.incidentProblem = nil
+        } else {
+            let loaded = IncidentLedger.load(
+                tracks ? incidents.map { IncidentLedger.file(in: $0, inventory: inventory) } : nil,
+                inventory: inventory)
+            self.incidents = loaded.ledger
+            self.incidentProblem = loaded.problem
+        }
         self.inventory = inventory
         self.inventoryFile = inventoryFile ?? "inventories/\(inventory).yaml"
         self.options = options
@@ -99,6 +110,10 @@ package actor Notifier {
         self.confidential = confidential.sorted { $0.count > $1.count }
         (events, continuation) = AsyncStream.makeStream(of: Event.self, bufferingPolicy: .unbounded)
     }
+
+    /// The incidents each sink has open now, by sink and key (a shared run stores them back in
+    /// its control database when its notifier is done).
+    package func openIncidents() -> [String: [String: OpenIncident]] { incidents.contents.open }
 
     /// Why sinks cannot be used (a variable not set, a URL that is not http), in inventory order.
     package var sinkProblems: [NotifyError] {

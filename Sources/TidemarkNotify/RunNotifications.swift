@@ -45,7 +45,8 @@ package final class RunNotifications: Sendable {
     /// A notifier for the inventory's sinks, with timeouts from `TIDEMARK_NOTIFY_*` in
     /// `environment`. Shared by `apply` and `notify test`.
     package static func makeNotifier(
-        for inventory: Inventory, environment: [String: String], outbox: URL, logger: Logger
+        for inventory: Inventory, environment: [String: String], outbox: URL, logger: Logger,
+        sharedIncidents: [String: [String: OpenIncident]]? = nil
     ) throws(NotifyError) -> Notifier {
         let options = try DeliveryOptions(environment: environment)
         // An incident sink without its key would page nobody: the run does not start.
@@ -61,7 +62,7 @@ package final class RunNotifications: Sendable {
             environment: environment, logger: logger, options: options,
             tiers: Dictionary(
                 inventory.environments.map { ($0.name, $0.tier) }, uniquingKeysWith: { first, _ in first }),
-            incidents: incidents)
+            incidents: incidents, sharedIncidents: sharedIncidents)
     }
 
     /// Starts delivery to the inventory's sinks (the outbox of earlier runs goes first) and

@@ -53,6 +53,7 @@ package enum RunPage {
             )
         }
         head += "<p class=\"meta\">\(meta.joined(separator: " · "))</p>\n"
+        head += approvals(report.approvals ?? [])
 
         let counts = report.counts
         head += "<div class=\"chips\">"
@@ -228,5 +229,25 @@ package enum RunPage {
             )
         }
         return lines.joined(separator: "\n")
+    }
+
+    /// docs/on-call.md#approvals: each decision on a wave that waited for a person: who, when,
+    /// how, the note.
+    static func approvals(_ decisions: [ApprovalDecision]) -> String {
+        guard !decisions.isEmpty else { return "" }
+        var html =
+            "<h2>Approvals</h2>\n<table class=\"approvals\"><tr><th>wave</th><th>decision</th><th>by</th><th>at</th><th>how</th><th>note</th></tr>\n"
+        for decision in decisions {
+            let how: String
+            switch decision.channel {
+            case .command: how = "tidemark \(decision.verdict == .approved ? "approve" : "reject")"
+            case .terminal: how = "answered on a terminal"
+            case .flag: how = "--approve \(decision.environment)"
+            }
+            let colour = decision.verdict == .approved ? HTMLPage.colour(.succeeded) : HTMLPage.colour(.failed)
+            html +=
+                "<tr><td>\(e(decision.environment))</td><td><b style=\"color:\(colour)\">\(e(decision.verdict.rawValue))</b></td><td>\(e(decision.who))</td><td>\(e(decision.decidedAt.map { ISO8601Timestamp.string(from: $0) } ?? "-"))</td><td>\(e(how))</td><td>\(e(decision.note ?? ""))</td></tr>\n"
+        }
+        return html + "</table>\n"
     }
 }

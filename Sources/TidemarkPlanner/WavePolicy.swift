@@ -21,7 +21,8 @@ package struct WavePolicy: Sendable, Hashable {
         for environment in inventory.environments {
             rules[environment.name] = Rule(
                 environment: environment.name, tier: environment.tier,
-                maxFailures: environment.maxFailures ?? Self.defaultMaxFailures, concurrency: environment.concurrency)
+                maxFailures: environment.maxFailures ?? Self.defaultMaxFailures, concurrency: environment.concurrency,
+                approvalRequired: environment.approvalRequired)
         }
         self.rules = rules
     }
@@ -60,12 +61,18 @@ package struct WavePolicy: Sendable, Hashable {
         /// The environment's own limit on targets in flight, across every runner of a run; nil:
         /// only the fleet-wide limit.
         package var concurrency: Int?
+        /// `approval: required`: the wave starts only once a person approves it
+        /// (docs/on-call.md#approvals).
+        package var approvalRequired: Bool
 
-        package init(environment: String, tier: Tier, maxFailures: Int?, concurrency: Int?) {
+        package init(
+            environment: String, tier: Tier, maxFailures: Int?, concurrency: Int?, approvalRequired: Bool = false
+        ) {
             self.environment = environment
             self.tier = tier
             self.maxFailures = maxFailures
             self.concurrency = concurrency
+            self.approvalRequired = approvalRequired
         }
 
         /// Targets of this wave in flight at once with `workers` worker threads.

@@ -75,6 +75,31 @@ struct ApprovalTests {
         let again = try await CommandRunner.run(
             ["approve", runID, "--env", "second", "--control", fleet.url], in: fleet.directory)
         #expect(again.status == 2, "\(again)")
+        // Who, when, the note: in the run's report and on its page (docs/on-call.md#approvals).
+        let shown = try await CommandRunner.run(
+            ["report", runID, "--control", fleet.url, "--json", "--html", "run.html"], in: fleet.directory)
+        #expect(shown.status == 0, "\(shown)")
+        let report = try #require(
+            try JSONSerialization.jsonObject(with: Data(shown.standardOutput.utf8)) as? [String: Any])
+        let approvals = try #require(report["approvals"] as? [[String: Any]], "\(shown)")
+        #expect(approvals.count == 1)
+        let recorded = try #require(approvals.first)
+        #expect(recorded["environment"] as? String == "second" && recorded["decision"] as? String == "approved")
+        #expect(recorded["as"] as? String == "Release Manager" && recorded["note"] as? String == "change 4711")
+        #expect(recorded["channel"] as? String == "command" && recorded["decidedAt"] is String, "\(recorded)")
+        #expect((recorded["sessionUser"] as? String)?.isEmpty == false && recorded["osUser"] is String, "\(recorded)")
+        let page = try String(contentsOf: fleet.directory.appendingPathComponent("run.html"), encoding: .utf8)
+        #expect(page.contains("<h2>Approvals</h2>") && page.contains("change 4711"))
+        // Each runner's own report holds them too.
+        let runs = fleet.directory.appendingPathComponent(".tidemark/runs")
+        let own = try FileManager.default.contentsOfDirectory(atPath: runs.path).filter {
+            $0.hasPrefix(runID) && $0.hasSuffix(".json")
+        }
+        #expect(own.count == 2, "\(own)")
+        for file in own {
+            let text = try String(contentsOf: runs.appendingPathComponent(file), encoding: .utf8)
+            #expect(text.contains("\"approvals\"") && text.contains("Release Manager"), "\(file)")
+        }
     }
 
     @Test func rejectHaltsTheRunAtTheWaveAndItsRunnersEnd() async throws {
@@ -105,5 +130,22 @@ struct ApprovalTests {
         for target in fleet.targets where target.name.hasPrefix("b-") {
             #expect(try fleet.history(target.schema, on: session).isEmpty, "\(target.name) started after the rejection")
         }
+    }
+
+    @Test func approveIsAUsageErrorForARunSharedThroughTheInventorysControlDatabase() async throws {
+        let fleet = try ControlFleet(perWave: 1, stepSeconds: 0, secondApproval: true)
+        defer { fleet.remove() }
+        let inventory = fleet.directory.appendingPathComponent("inventories/fleet.yaml")
+        try (String(contentsOf: inventory, encoding: .utf8) + "control: { url: \"\(fleet.url)\" }\n").write(
+            to: inventory, atomically: true, encoding: .utf8)
+        let result = try await CommandRunner.run(
+            ["apply", "-i", "inventories/fleet.yaml", "--yes", "--approve", "second"], in: fleet.directory)
+        #expect(result.status == 2, "\(result)")
+        #expect(
+            result.standardError.contains("--approve second: this run is shared through the control database"),
+            "\(result)")
+        let session = try fleet.session()
+        defer { session.close() }
+        for target in fleet.targets { #expect(try fleet.history(target.schema, on: session).isEmpty) }
     }
 }

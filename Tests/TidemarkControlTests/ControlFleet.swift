@@ -20,7 +20,8 @@ struct ControlFleet {
     /// `firstConcurrency`: its `concurrency`.
     init(
         perWave: Int, stepSeconds: Double, maxFailures: Int? = 0, firstConcurrency: Int? = nil,
-        notifyURL: String? = nil, secondApproval: Bool = false
+        notifyURL: String? = nil, secondApproval: Bool = false, secondWindows: String? = nil,
+        notifySinks: [String] = []
     ) throws {
         guard let clusterURL = TestPostgres.url else {
             throw BackendError.unsupported(target: "test", message: TestPostgres.skipReason)
@@ -55,7 +56,8 @@ struct ControlFleet {
             }
         }
         self.targets = targets
-        let notify = notifyURL.map { "notify:\n  - { name: hook, type: webhook, url: \"\($0)\" }\n" } ?? ""
+        let sinks = (notifyURL.map { ["{ name: hook, type: webhook, url: \"\($0)\" }"] } ?? []) + notifySinks
+        let notify = sinks.isEmpty ? "" : "notify:\n" + sinks.map { "  - \($0)\n" }.joined()
         let inventory = """
             inventory: \(name)
             plan: ../plans/app
@@ -69,7 +71,7 @@ struct ControlFleet {
                   - { name: "a-{01..\(last)}", url: "\(url)", schema: "\(name)_a_{01..\(last)}" }
               second:
                 tier: test
-            \(secondApproval ? "    approval: required\n" : "")\
+            \(secondApproval ? "    approval: required\n" : "")\(secondWindows.map { "    windows: \($0)\n" } ?? "")\
                 targets:
                   - { name: "b-{01..\(last)}", url: "\(url)", schema: "\(name)_b_{01..\(last)}", tags: [late] }
             \(notify)

@@ -49,6 +49,11 @@ extension Tidemark {
                     "--dry-run changes nothing and joins no run; drop --control, --run-id, --serve, --lease and --runner (or use `tidemark plan`)."
                 )
             }
+            if !options.approve.isEmpty && (controlDatabase.control != nil || runner.isGiven) {
+                throw ValidationError(
+                    "--approve is for a run without a control database; a shared run's wave is approved with `tidemark approve RUN_ID --env ENV --control URL`."
+                )
+            }
             if rolloutFile == nil && inventory == nil {
                 throw ValidationError(
                     "Say what to apply: -i INVENTORY, or a rollout FILE saved by `tidemark plan --out`.")

@@ -36,6 +36,12 @@ struct ApplyOptions: ParsableArguments {
             "Write even outside change windows and in freezes; the reason, with who gave it, goes into the history rows, the report and the page."
     )
     var overrideWindow: String?
+    @Option(
+        name: .customLong("approve"),
+        help: ArgumentHelp(
+            "Approve the wave of ENV (approval: required) in your name, for a run off a terminal (repeatable).",
+            valueName: "ENV"))
+    var approve: [String] = []
 
     func validate() throws {
         if let overrideWindow, overrideWindow.trimmingCharacters(in: .whitespaces).isEmpty {
@@ -55,5 +61,7 @@ struct ApplyOptions: ParsableArguments {
         apply.drift = drift
         apply.verify = verify
         apply.windowOverride = overrideWindow
+        apply.approve = Set(approve)
+        apply.askApproval = ApprovalPrompt.make()
     }
 }

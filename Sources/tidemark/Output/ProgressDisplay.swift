@@ -32,6 +32,9 @@ final class ProgressDisplay: Sendable {
     private let started = ContinuousClock.now
     private let state = Mutex(State())
     private let ticker = Mutex<Task<Void, Never>?>(nil)
+    /// A question waits for a person's answer on the terminal (`ApprovalPrompt`): the status
+    /// line is not redrawn over it.
+    static let prompting = Atomic<Bool>(false)
 
     /// `quiet` prints nothing (for `--json`); `live` needs a terminal. Without `perTarget`, only
     /// targets that stand alone (failed, locked, interrupted) are printed as they finish; the
@@ -153,7 +156,7 @@ final class ProgressDisplay: Sendable {
     }
 
     private func redraw() {
-        guard live else { return }
+        guard live, !Self.prompting.load(ordering: .relaxed) else { return }
         state.withLock { state in
             guard !state.wave.isEmpty, !state.stopped else { return }
             let now = ContinuousClock.now

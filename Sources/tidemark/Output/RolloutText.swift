@@ -33,6 +33,16 @@ enum RolloutText {
             // docs/windows.md: why this wave writes nothing now, and when it may.
             if let deferral = wave.deferral {
                 lines.append("  " + terminal.styled("deferred: \(PrintableText.escaped(deferral.sentence))", .yellow))
+            } else if policy?.rule(for: wave).approvalRequired == true,
+                wave.targets.contains(where: \.action.writesTarget)
+            {
+                // docs/on-call.md#approvals: who must say yes before this wave starts.
+                let environment = PrintableText.escaped(wave.environment)
+                lines.append(
+                    "  "
+                        + terminal.styled(
+                            "needs approval (approval: required): apply asks on a terminal at this wave; off one it defers unless --approve \(environment) (shared runs: tidemark approve RUN_ID --env \(environment))",
+                            .yellow))
             }
             // Identical plans read as one entry; --per-target lists every target (blocked ones always are).
             for group in TargetGroup.groups(of: wave, perTarget: perTarget) {
