@@ -28,7 +28,9 @@ struct MySQLTenantTests {
     }
 
     /// A workspace with the two-version plan and `inventories/saas.yaml` holding `targets`.
-    static func workspace(targets: String, concurrency: Int = 8, defaults: String = "") throws -> URL {
+    static func workspace(
+        targets: String, concurrency: Int = 8, defaults: String = "", extra: [String: String] = [:]
+    ) throws -> URL {
         let root = try CommandRunner.temporaryDirectory("tidemark-mysql-tenants")
         let inventory = """
             inventory: saas
@@ -40,7 +42,8 @@ struct MySQLTenantTests {
                 targets:
             \(targets)
             """
-        try TestWorkspace.write(Self.plan.merging(["inventories/saas.yaml": inventory]) { $1 }, under: root)
+        try TestWorkspace.write(
+            Self.plan.merging(extra) { $1 }.merging(["inventories/saas.yaml": inventory]) { $1 }, under: root)
         return root
     }
 
