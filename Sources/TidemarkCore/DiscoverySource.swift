@@ -146,4 +146,17 @@ package protocol BatchHistoryReading: Backend {
     /// when the session cannot be had at all; then the caller reads each target on its own.
     func readHistories(of targets: [Target], timeouts: Timeouts, logger: Logger) throws(BackendError)
         -> [String: Result<[HistoryEntry], BackendError>]
+
+    /// `readHistories`, with the server the session reached (what `status` shows); nil when the
+    /// backend does not say.
+    func readHistoriesAndServer(of targets: [Target], timeouts: Timeouts, logger: Logger) throws(BackendError)
+        -> (histories: [String: Result<[HistoryEntry], BackendError>], server: DatabaseServer?)
+}
+
+extension BatchHistoryReading {
+    package func readHistoriesAndServer(of targets: [Target], timeouts: Timeouts, logger: Logger)
+        throws(BackendError) -> (histories: [String: Result<[HistoryEntry], BackendError>], server: DatabaseServer?)
+    {
+        (try readHistories(of: targets, timeouts: timeouts, logger: logger), nil)
+    }
 }

@@ -87,10 +87,16 @@ package struct FleetReader: Sendable {
             return nil
         }
         guard
-            let histories = try? reader.readHistories(
+            let (histories, server) = try? reader.readHistoriesAndServer(
                 of: chunk, timeouts: inventory.timeouts(for: first), logger: logger)
         else { return nil }
-        return histories.mapValues { $0.map { TargetState(history: $0) } }
+        return histories.mapValues {
+            $0.map {
+                var state = TargetState(history: $0)
+                state.server = server
+                return state
+            }
+        }
     }
 
     /// One target's state on a connection of its own.

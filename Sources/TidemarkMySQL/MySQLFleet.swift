@@ -111,7 +111,14 @@ extension MySQLBackend: BatchHistoryReading {
     package func readHistories(of targets: [Target], timeouts: Timeouts, logger: Logger) throws(BackendError)
         -> [String: Result<[HistoryEntry], BackendError>]
     {
-        guard let first = targets.first else { return [:] }
+        try readHistoriesAndServer(of: targets, timeouts: timeouts, logger: logger).histories
+    }
+
+    /// The histories and the server they were read from (flavour and version, for `status`).
+    package func readHistoriesAndServer(of targets: [Target], timeouts: Timeouts, logger: Logger)
+        throws(BackendError) -> (histories: [String: Result<[HistoryEntry], BackendError>], server: DatabaseServer?)
+    {
+        guard let first = targets.first else { return ([:], nil) }
         let (options, _) = try MySQLConnection.connectOptions(
             for: first, timeouts: timeouts, environment: ProcessInfo.processInfo.environment)
         let handle: MySQLHandle
@@ -143,7 +150,7 @@ extension MySQLBackend: BatchHistoryReading {
                     "cannot read the history of \(targets.count) databases: \(error.fullMessage)",
                     password: options.password), sqlState: error.sqlState)
         }
-        return results
+        return (results, MySQLServer(versionText: handle.serverVersion).identity)
     }
 
     /// Databases per `UNION ALL`.

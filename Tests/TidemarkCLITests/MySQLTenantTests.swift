@@ -178,6 +178,33 @@ struct MySQLTenantTests {
         #expect(targets.map(\.schema) == ["\(prefix)0001", "\(prefix)0002"])
     }
 
+    @Test("Status of databases read together still names each one's server")
+    func statusOfDatabasesReadTogetherNamesTheServer() async throws {
+        let url = try TestMariaDB.requireURL()
+        let prefix = Self.prefix()
+        try Self.createTenants(prefix, count: 3)
+        // A plan without lock-risky statements: the histories are read together, not one by one.
+        let root = try Self.workspace(
+            targets: """
+                      - discover: { url: \(Self.quoted(url)), databases: "\(prefix)%" }
+                """,
+            extra: [
+                "plans/app/V2__add_plan.sql": "CREATE TABLE plans (id BIGINT PRIMARY KEY);\n",
+                "plans/app/U2__add_plan.sql": "DROP TABLE plans;\n",
+            ])
+        defer {
+            Self.dropTenants(prefix)
+            try? FileManager.default.removeItem(at: root)
+        }
+        let apply = try await CommandRunner.run(["apply", "-i", "inventories/saas.yaml"], in: root)
+        #expect(apply.status == 0, "\(apply)")
+        let status = try await CommandRunner.run(["status", "-i", "inventories/saas.yaml"], in: root)
+        #expect(status.status == 0, "\(status)")
+        let rows = status.standardOutput.split(separator: "\n").filter { $0.contains(prefix) }
+        #expect(rows.count == 3, "\(status)")
+        #expect(rows.allSatisfy { $0.contains("MariaDB 1") }, "\(status)")
+    }
+
     struct BadSource: Sendable, CustomTestStringConvertible {
         var name: String
         var query: String
