@@ -7,6 +7,9 @@ package struct DiscoverySource: Sendable, Hashable, Codable {
     package enum Kind: Sendable, Hashable, Codable {
         /// Schemas whose name matches a `LIKE` pattern, on the server and database `url` names.
         case schemas(pattern: String)
+        /// Databases whose name matches a `LIKE` pattern on the MySQL or MariaDB server `url`
+        /// names; each is a target on that server with it as its `schema`.
+        case databases(pattern: String)
         /// The rows of a SQL query on the catalog database `url` names; columns `name`, `url`,
         /// `schema`, `tags` (any may be absent).
         case query(sql: String)
@@ -62,6 +65,7 @@ package struct DiscoverySource: Sendable, Hashable, Codable {
     package var summary: String {
         switch kind {
         case .schemas(let pattern): return "schemas \(PrintableText.escaped(pattern))"
+        case .databases(let pattern): return "databases \(PrintableText.escaped(pattern))"
         case .query: return "query"
         case .command(let arguments, _): return "command \(PrintableText.escaped(arguments.first ?? ""))"
         }
@@ -111,6 +115,23 @@ package protocol DiscoveryCapableBackend: Backend {
     /// The rows of `sql`, run read-only on `target`'s database, each as one JSON object of its
     /// columns (arrays stay arrays): the same form a command source prints.
     func rows(of sql: String, on target: Target, timeouts: Timeouts, logger: Logger) throws(BackendError) -> [String]
+
+    /// The databases of `target`'s server whose name matches the `LIKE` pattern, in name order
+    /// (MySQL and MariaDB, where a tenant is a database); the URL need not name one.
+    func databases(matching pattern: String, on target: Target, timeouts: Timeouts, logger: Logger)
+        throws(BackendError) -> [String]
+}
+
+extension DiscoveryCapableBackend {
+    package func databases(matching pattern: String, on target: Target, timeouts: Timeouts, logger: Logger)
+        throws(BackendError) -> [String]
+    {
+        throw .unsupported(
+            target: target.name,
+            message:
+                "a \(target.backendKind.rawValue) server has no databases: source; use schemas: on PostgreSQL, databases: on a mysql:// URL"
+        )
+    }
 }
 
 /// A backend that reads the history of many targets on one database at once
@@ -125,4 +146,17 @@ package protocol BatchHistoryReading: Backend {
     /// when the session cannot be had at all; then the caller reads each target on its own.
     func readHistories(of targets: [Target], timeouts: Timeouts, logger: Logger) throws(BackendError)
         -> [String: Result<[HistoryEntry], BackendError>]
+
+    /// `readHistories`, with the server the session reached (what `status` shows); nil when the
+    /// backend does not say.
+    func readHistoriesAndServer(of targets: [Target], timeouts: Timeouts, logger: Logger) throws(BackendError)
+        -> (histories: [String: Result<[HistoryEntry], BackendError>], server: DatabaseServer?)
+}
+
+extension BatchHistoryReading {
+    package func readHistoriesAndServer(of targets: [Target], timeouts: Timeouts, logger: Logger)
+        throws(BackendError) -> (histories: [String: Result<[HistoryEntry], BackendError>], server: DatabaseServer?)
+    {
+        (try readHistories(of: targets, timeouts: timeouts, logger: logger), nil)
+    }
 }

@@ -87,10 +87,16 @@ package struct FleetReader: Sendable {
             return nil
         }
         guard
-            let histories = try? reader.readHistories(
+            let (histories, server) = try? reader.readHistoriesAndServer(
                 of: chunk, timeouts: inventory.timeouts(for: first), logger: logger)
         else { return nil }
-        return histories.mapValues { $0.map { TargetState(history: $0) } }
+        return histories.mapValues {
+            $0.map {
+                var state = TargetState(history: $0)
+                state.server = server
+                return state
+            }
+        }
     }
 
     /// One target's state on a connection of its own.
@@ -128,7 +134,14 @@ extension FleetReader {
     /// Read only for targets with no Tidemark version in effect, so a Tidemark fleet pays nothing.
     static func foreignHistory(on connection: any BackendConnection) throws(BackendError) -> ForeignTool? {
         for tool in ForeignTool.readable {
-            if let rows = try connection.readRows(of: tool.historyTable), !rows.isEmpty { return tool }
+            guard let rows = try connection.readRows(of: tool.historyTable), !rows.isEmpty else { continue }
+            // Sqitch's MySQL registry is the server's database `sqitch`, shared by every database
+            // there: a database with no table or view is not one Sqitch deployed to
+            // (docs/mysql.md#adopting-on-mysql).
+            if tool == .sqitch, connection.target.backendKind == .mysql, try connection.fingerprint().lines.isEmpty {
+                continue
+            }
+            return tool
         }
         return nil
     }

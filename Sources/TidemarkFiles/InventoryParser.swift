@@ -627,7 +627,7 @@ struct InventoryParser {
             if kinds.isEmpty {
                 fail(
                     inner,
-                    "discover needs one source: schemas (a LIKE pattern), query (SQL on a catalog database) or command (a list: the program and its arguments), e.g. \(example)."
+                    "discover needs one source: schemas (a LIKE pattern), databases (a LIKE pattern, on a MySQL server), query (SQL on a catalog database) or command (a list: the program and its arguments), e.g. \(example)."
                 )
             } else {
                 let later = kinds.compactMap { fields.keyNode($0) }.max { ($0.line, $0.column) < ($1.line, $1.column) }
@@ -636,9 +636,7 @@ struct InventoryParser {
             return nil
         }
         let url = fields["url"].flatMap { text($0, "url", example: "url: \"postgres://app@db-1/app\"") }
-        if kinds[0] != "databases", let url, let urlNode = fields["url"],
-            let scheme = ConnectionLocation.unknownScheme(in: url)
-        {
+        if let url, let urlNode = fields["url"], let scheme = ConnectionLocation.unknownScheme(in: url) {
             failUnknownScheme(scheme, at: urlNode, known: ConnectionLocation.knownSchemes)
         }
         let kind: DiscoverySource.Kind?
@@ -650,6 +648,12 @@ struct InventoryParser {
             if url == nil, fields["url"] == nil {
                 fail(inner, "discover with schemas needs the url of the database to read, e.g. \(example).")
             }
+            if let url, let node = fields.keyNode("schemas"), MySQLURL.hasMySQLScheme(url) {
+                fail(
+                    node,
+                    "on a MySQL or MariaDB server a tenant is a database: write databases: instead of schemas:, e.g. - discover: { url: \"mysql://app@db-2/\", databases: \"tenant_%\" }."
+                )
+            }
         case "query":
             kind = fields["query"].flatMap { text($0, "query", example: "query: \"SELECT name, schema FROM tenants\"") }
                 .map { .query(sql: $0) }
@@ -660,13 +664,21 @@ struct InventoryParser {
                 )
             }
         case "databases":
-            if let node = fields.keyNode("databases") {
+            let mysqlExample = "- discover: { url: \"mysql://app@db-2/\", databases: \"tenant_%\" }"
+            kind = fields["databases"].flatMap { text($0, "databases", example: "databases: \"tenant_%\"") }.map {
+                .databases(pattern: $0)
+            }
+            if url == nil, fields["url"] == nil {
+                fail(inner, "discover with databases needs the url of the MySQL server to read, e.g. \(mysqlExample).")
+            }
+            if let url, let node = fields["url"], !MySQLURL.hasMySQLScheme(url),
+                ConnectionLocation.unknownScheme(in: url) == nil
+            {
                 fail(
                     node,
-                    "discover with databases (databases on a MySQL server) is not available yet; list those targets, or print them from a command source."
+                    "discover with databases reads a MySQL or MariaDB server; use a mysql:// or mariadb:// URL (on PostgreSQL, schemas: finds tenant schemas), e.g. \(mysqlExample)."
                 )
             }
-            kind = nil
         default:
             var arguments: [String] = []
             if let node = fields["command"] {

@@ -466,6 +466,19 @@ private struct Adopter: Sendable {
                     )
                 }
                 inEffect.removeAll { $0.project != project }
+                // docs/mysql.md#adopting-on-mysql: on MySQL the registry is the server's
+                // database `sqitch`, shared by every database there, and never says which one a
+                // change was deployed to. A database with no table or view cannot be the one.
+                if target.backendKind == .mysql, !inEffect.isEmpty,
+                    try connection.fingerprint().lines.isEmpty
+                {
+                    return .failure(
+                        .foreignHistory(
+                            tool,
+                            .unreadable(
+                                "the registry (database sqitch on this server) lists \(inEffect.count) deployed change\(inEffect.count == 1 ? "" : "s") of project \(project ?? "?"), but this database holds no table or view; Sqitch's MySQL registry serves every database on the server, so they were deployed to another one; pass --baseline V if this database is at version V, or leave it to apply"
+                            )))
+                }
             }
             for version in inEffect {
                 guard let migration = Self.migration(of: version, tool: tool, in: plan) else {

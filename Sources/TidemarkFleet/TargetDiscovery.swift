@@ -166,6 +166,15 @@ package struct TargetDiscovery: Sendable {
                         place: "schema '\(PrintableText.escaped(schema))' (row \(index + 1))")
                 }
             }
+        case .databases(let pattern):
+            return catalog(source, needsDatabase: false) { backend, target in
+                try backend.databases(matching: pattern, on: target, timeouts: timeouts, logger: logger).enumerated()
+                    .map { index, database in
+                        DiscoveredRow(
+                            fields: ["database": database, "schema": database], tags: [],
+                            place: "database '\(PrintableText.escaped(database))' (row \(index + 1))")
+                    }
+            }
         case .query(let sql):
             return catalog(source) { backend, target in
                 var rows: [DiscoveredRow] = []
@@ -184,7 +193,8 @@ package struct TargetDiscovery: Sendable {
 
     /// Runs `body` against the source's database, after checking it names one.
     private func catalog(
-        _ source: DiscoverySource, _ body: (any DiscoveryCapableBackend, Target) throws -> [DiscoveredRow]
+        _ source: DiscoverySource, needsDatabase: Bool = true,
+        _ body: (any DiscoveryCapableBackend, Target) throws -> [DiscoveredRow]
     ) -> Result<[DiscoveredRow], DiscoveryProblem> {
         guard let target = source.catalogTarget else { return .failure(DiscoveryProblem("it needs a url")) }
         let backend: any Backend
@@ -196,13 +206,14 @@ package struct TargetDiscovery: Sendable {
         guard let reader = backend as? any DiscoveryCapableBackend else {
             return .failure(
                 DiscoveryProblem(
-                    "a \(target.backendKind.rawValue) database cannot be a discovery source; use a postgres:// URL"))
+                    "a \(target.backendKind.rawValue) database cannot be a discovery source; use a postgres:// or mysql:// URL"
+                ))
         }
-        guard reader.databaseName(of: target) != nil else {
+        guard !needsDatabase || reader.databaseName(of: target) != nil else {
+            let example = target.backendKind == .mysql ? "mysql://app@db-2/catalog" : "postgres://app@db-1/app"
             return .failure(
                 DiscoveryProblem(
-                    "its url \(target.redactedLocation) names no database; name the one to read, e.g. postgres://app@db-1/app"
-                ))
+                    "its url \(target.redactedLocation) names no database; name the one to read, e.g. \(example)"))
         }
         do {
             return .success(try body(reader, target))
@@ -245,7 +256,9 @@ package struct TargetDiscovery: Sendable {
                 ))
         }
         let schema = row.fields["schema"]
-        if let schema, let problem = InventoryFile.schemaProblem(schema) {
+        // A MySQL database name is checked when its target connects (64 characters, not 63 bytes).
+        let isMySQL = MySQLURL.hasMySQLScheme(url)
+        if !isMySQL, let schema, let problem = InventoryFile.schemaProblem(schema) {
             return .failure(
                 DiscoveryProblem("schema '\(PrintableText.escaped(schema))' of target '\(name)' \(problem)"))
         }
@@ -358,6 +371,10 @@ struct DiscoveredRow: Sendable, Hashable {
             return texts.count == list.count ? texts : nil
         }
         if let text = value as? String {
+            // A MySQL catalog has no arrays: JSON_ARRAY('eu', 'beta') arrives as its text.
+            if text.hasPrefix("["), let list = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [Any] {
+                return tags(list)
+            }
             let trimmed = text.hasPrefix("{") && text.hasSuffix("}") ? String(text.dropFirst().dropLast()) : text
             return trimmed.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         }

@@ -8,6 +8,9 @@ import TidemarkCore
 /// Thread-safe value: it holds no state. Each connection it opens belongs to the thread that
 /// opened it.
 package struct MySQLBackend: Backend {
+    /// Sessions shared per server when a target's `Timeouts.sessionsPerServer` is set.
+    let pool = MySQLSessionPool()
+
     package init() {}
 
     package var kind: BackendKind { .mysql }
@@ -22,6 +25,7 @@ package struct MySQLBackend: Backend {
     {
         try MySQLConnection(
             target: target, access: access, timeouts: timeouts, logger: logger,
-            environment: ProcessInfo.processInfo.environment)
+            environment: ProcessInfo.processInfo.environment,
+            pool: timeouts.sessionsPerServer == nil ? nil : pool)
     }
 }

@@ -31,25 +31,18 @@ package final class MySQLConnection: BackendConnection {
     /// The session's `sql_mode` when it connected, a literal: restored after every step, so a
     /// script's `SET sql_mode` (a dump header's, say) does not change how the next step parses.
     private var sqlMode = "''"
+    /// Where the session came from and goes back to when it is shared (nil: this target's own).
+    private let pool: MySQLSessionPool?
+    private let options: MySQLConnectOptions
 
-    init(target: Target, access: ConnectionAccess, timeouts: Timeouts, logger: Logger, environment: [String: String])
-        throws(BackendError)
-    {
-        guard case .mysql(let text) = target.location else {
-            throw .unsupported(
-                target: target.name,
-                message: "\(target.redactedLocation) is not a MySQL connection; use a mysql:// or mariadb:// URL.")
-        }
-        let url: MySQLURL
-        do {
-            url = try MySQLURL(parsing: text)
-        } catch {
-            throw .unsupported(
-                target: target.name,
-                message:
-                    "url \(MySQLURLError.echo(text)) is not a valid MySQL URL: \(error.description) (see docs/mysql.md)."
-            )
-        }
+    init(
+        target: Target, access: ConnectionAccess, timeouts: Timeouts, logger: Logger, environment: [String: String],
+        pool: MySQLSessionPool? = nil
+    ) throws(BackendError) {
+        let (options, missingPasswordEnv) = try Self.connectOptions(
+            for: target, timeouts: timeouts, environment: environment)
+        let url = options.url
+        let password = options.password
         guard let database = target.schema ?? url.database, !database.isEmpty else {
             throw .unsupported(
                 target: target.name,
@@ -68,24 +61,19 @@ package final class MySQLConnection: BackendConnection {
         }
         var logger = logger
         logger[metadataKey: "target"] = "\(target.name)"
-        var password = url.password
-        var missingPasswordEnv: String?
-        if let variable = target.passwordEnv {
-            if let value = environment[variable] { password = value } else { missingPasswordEnv = variable }
-        }
         if let missingPasswordEnv {
             logger.warning(
                 "password_env \(missingPasswordEnv) is not set; the client library falls back to its option files")
         }
-        let seconds = max(1, Int((timeouts.connectTimeout.milliseconds + 999) / 1000))
-        let options = MySQLConnectOptions(
-            url: url, password: password, optionFile: target.optionFile, optionGroup: target.optionGroup,
-            connectTimeoutSeconds: UInt32(clamping: seconds))
         self.redactedPassword = password.flatMap { $0.isEmpty ? nil : $0 }
 
         let handle: MySQLHandle
         do {
-            handle = try MySQLHandle.connect(options)
+            if let pool, let limit = timeouts.sessionsPerServer {
+                handle = try pool.take(options, limit: limit)
+            } else {
+                handle = try MySQLHandle.connect(options)
+            }
         } catch {
             var message = Self.redact(error.fullMessage, password: password)
             if let missingPasswordEnv, error.code == 1045 {
@@ -104,6 +92,8 @@ package final class MySQLConnection: BackendConnection {
         self.canceller = MySQLCanceller(options: options, threadID: handle.threadID, logger: logger)
         self.connection = handle
         self.databaseExists = false
+        self.pool = pool
+        self.options = options
 
         do {
             try handle.query(sessionSettings())
@@ -114,14 +104,47 @@ package final class MySQLConnection: BackendConnection {
             databaseExists = try Self.exists(database, on: handle)
             if databaseExists { try handle.query("USE \(MySQLSQL.quoteIdentifier(database))") }
         } catch {
-            connection = nil
+            close()
             throw failure("cannot apply the session settings (timeouts, time zone)", error)
         }
         if !databaseExists && access == .readOnly {
-            connection = nil
+            close()
             throw .databaseNotFound(target: target.name, location: "\(target.redactedLocation) (database \(database))")
         }
         logger.debug("connected", metadata: ["mysql.server": "\(server)", "database": "\(database)"])
+    }
+
+    /// What a session for `target` is opened with: its URL parsed, the password from the
+    /// variable `password_env` names (else the URL's), its option files; and the variable named
+    /// but unset, if any.
+    static func connectOptions(for target: Target, timeouts: Timeouts, environment: [String: String])
+        throws(BackendError) -> (MySQLConnectOptions, missingPasswordEnv: String?)
+    {
+        guard case .mysql(let text) = target.location else {
+            throw .unsupported(
+                target: target.name,
+                message: "\(target.redactedLocation) is not a MySQL connection; use a mysql:// or mariadb:// URL.")
+        }
+        let url: MySQLURL
+        do {
+            url = try MySQLURL(parsing: text)
+        } catch {
+            throw .unsupported(
+                target: target.name,
+                message:
+                    "url \(MySQLURLError.echo(text)) is not a valid MySQL URL: \(error.description) (see docs/mysql.md)."
+            )
+        }
+        var password = url.password
+        var missingPasswordEnv: String?
+        if let variable = target.passwordEnv {
+            if let value = environment[variable] { password = value } else { missingPasswordEnv = variable }
+        }
+        let seconds = max(1, Int((timeouts.connectTimeout.milliseconds + 999) / 1000))
+        let options = MySQLConnectOptions(
+            url: url, password: password, optionFile: target.optionFile, optionGroup: target.optionGroup,
+            connectTimeoutSeconds: UInt32(clamping: seconds))
+        return (options, missingPasswordEnv)
     }
 
     // MARK: - Lock
@@ -225,7 +248,8 @@ package final class MySQLConnection: BackendConnection {
                     UNION ALL
                     SELECT t.TABLE_ROWS FROM information_schema.STATISTICS s JOIN information_schema.TABLES t
                     ON t.TABLE_SCHEMA = s.TABLE_SCHEMA AND t.TABLE_NAME = s.TABLE_NAME
-                    WHERE s.TABLE_SCHEMA = \(MySQLSQL.literal(schema)) AND s.INDEX_NAME = \(MySQLSQL.literal(name)) LIMIT 1
+                    WHERE s.TABLE_SCHEMA = \(MySQLSQL.literal(schema)) AND s.INDEX_NAME = \(MySQLSQL.literal(name))
+                    AND t.TABLE_SCHEMA = \(MySQLSQL.literal(schema)) LIMIT 1
                     """)
                 if let value = rows.first?.first.flatMap({ $0 }).flatMap(Double.init) {
                     result[relation] = max(0, value)
@@ -278,6 +302,13 @@ package final class MySQLConnection: BackendConnection {
     @discardableResult
     package func run(_ step: StepRequest) throws(BackendError) -> HistoryEntry {
         let handle = try openWritable("run version \(step.version)")
+        // A shared session still has the previous target's database selected until this one's
+        // exists: never run a script there.
+        guard databaseExists else {
+            throw .queryFailed(
+                target: target.name,
+                message: "database \(database) does not exist yet; create its history table first", sqlState: nil)
+        }
         let recordOnly =
             step.kind == .skip || step.kind == .baseline || step.kind == .repair || step.sql.allSatisfy(\.isWhitespace)
         if recordOnly { return try record(step, on: handle) }
@@ -345,7 +376,21 @@ package final class MySQLConnection: BackendConnection {
 
     package func close() {
         holdsLock = false
+        if let pool {
+            // A shared session goes back reset (mysql_reset_connection also releases GET_LOCK),
+            // or closed when it broke.
+            let session = connection
+            connection = nil
+            if let session { pool.giveBack(session, options: options) }
+            return
+        }
         connection = nil // MySQLHandle.deinit calls mysql_close; the server drops GET_LOCK with the session
+    }
+
+    deinit {
+        // A shared session must go back even when nobody called close(), or its server's count
+        // would never come down.
+        if pool != nil { close() }
     }
 
     /// `skip`, `baseline`, `repair` and empty scripts: only a row, in autocommit.
@@ -497,7 +542,7 @@ package final class MySQLConnection: BackendConnection {
 
     /// The columns every history query returns, in `entry(from:)` order; times as epoch seconds
     /// with microseconds (the session's time zone is UTC).
-    private static let columns = """
+    static let columns = """
         id, version, description, kind, script, checksum, run_id, applied_by, \
         UNIX_TIMESTAMP(started_at), UNIX_TIMESTAMP(finished_at), execution_ms, success, transactional, error, attempt
         """
@@ -549,6 +594,17 @@ package final class MySQLConnection: BackendConnection {
     }
 
     private func entry(from row: MySQLRow) throws(BackendError) -> HistoryEntry {
+        try Self.entry(from: row, target: target.name, historyTable: historyTable)
+    }
+
+    /// A history row read with `columns`, in its order.
+    static func entry(from row: ArraySlice<String?>, target: String, historyTable: String) throws(BackendError)
+        -> HistoryEntry
+    {
+        try entry(from: Array(row), target: target, historyTable: historyTable)
+    }
+
+    static func entry(from row: MySQLRow, target: String, historyTable: String) throws(BackendError) -> HistoryEntry {
         func text(_ index: Int) -> String? { index < row.count ? row[index] : nil }
         guard let id = text(0).flatMap({ Int64($0) }), let version = text(1), let description = text(2),
             let kind = text(3).flatMap(StepKind.init(rawValue:)), let script = text(4), let checksum = text(5),
@@ -556,7 +612,7 @@ package final class MySQLConnection: BackendConnection {
             let executionMS = text(10).flatMap({ Int64($0) }), let success = text(11), let transactional = text(12)
         else {
             throw .queryFailed(
-                target: target.name,
+                target: target,
                 message:
                     "\(historyTable) holds a row Tidemark cannot read (id \(text(0) ?? "?")); was it edited by hand?",
                 sqlState: nil)
@@ -640,7 +696,7 @@ package final class MySQLConnection: BackendConnection {
         [2002, 2003, 2005, 2006, 2013, 1040, 1203].contains(error.code)
     }
 
-    private static func date(_ epoch: String) -> Date? {
+    static func date(_ epoch: String) -> Date? {
         Double(epoch).map { Date(timeIntervalSince1970: $0) }
     }
 

@@ -128,32 +128,65 @@ final class MySQLHandle {
     /// The session's id on the server, for `KILL QUERY`.
     var threadID: UInt { UInt(mysql_thread_id(handle)) }
 
+    /// Set once a call failed because the connection is gone: a shared session that broke is
+    /// closed, never handed to another target.
+    private(set) var isBroken = false
+
     /// Runs one statement and returns the rows of its first result set (empty when it returns
     /// none); the further results of a `CALL` are read and dropped.
     @discardableResult
     func query(_ sql: String) throws(MySQLFailure) -> [MySQLRow] {
+        try queryWithColumns(sql).rows
+    }
+
+    /// `query`, with the first result set's column names (a catalog query's rows become JSON
+    /// objects by them).
+    func queryWithColumns(_ sql: String) throws(MySQLFailure) -> (columns: [String], rows: [MySQLRow]) {
         let bytes = Array(sql.utf8)
         let status = bytes.withUnsafeBufferPointer { buffer in
             buffer.withMemoryRebound(to: CChar.self) { chars in
                 mysql_real_query(handle, chars.baseAddress, UInt(chars.count))
             }
         }
-        guard status == 0 else { throw Self.failure(of: handle) }
+        guard status == 0 else { throw failure() }
         var rows: [MySQLRow] = []
+        var columns: [String] = []
         var first = true
         while true {
             if let result = mysql_store_result(handle) {
-                if first { rows = Self.rows(of: result) }
+                if first {
+                    rows = Self.rows(of: result)
+                    columns = Self.columns(of: result)
+                }
                 mysql_free_result(result)
             } else if mysql_field_count(handle) != 0 {
-                throw Self.failure(of: handle)
+                throw failure()
             }
             first = false
             let next = mysql_next_result(handle)
             if next == -1 { break }
-            if next > 0 { throw Self.failure(of: handle) }
+            if next > 0 { throw failure() }
         }
-        return rows
+        return (columns, rows)
+    }
+
+    /// `mysql_reset_connection`: rolls back an open transaction, releases `GET_LOCK` locks and
+    /// table locks, drops temporary tables and prepared statements, and sets the session's
+    /// variables back to the server's defaults, without a new connection.
+    func reset() throws(MySQLFailure) {
+        guard mysql_reset_connection(handle) == 0 else { throw failure() }
+    }
+
+    private func failure() -> MySQLFailure {
+        let failure = Self.failure(of: handle)
+        if failure.connectionLost { isBroken = true }
+        return failure
+    }
+
+    private static func columns(of result: UnsafeMutablePointer<MYSQL_RES>) -> [String] {
+        let count = Int(mysql_num_fields(result))
+        guard let fields = mysql_fetch_fields(result) else { return [] }
+        return (0..<count).map { fields[$0].name.map { String(cString: $0) } ?? "" }
     }
 
     private static func rows(of result: UnsafeMutablePointer<MYSQL_RES>) -> [MySQLRow] {

@@ -67,6 +67,9 @@ struct DiscoverySourceParsingTests {
                   - discover: { url: "postgres://app@db-1/app", schemas: "t_%", optinal: true }
                   - discover: "postgres://app@db-1/app"
                   - discover: { url: "mysql://app@db-2/", databases: "tenant_%" }
+                  - discover: { url: "mysql://app@db-2/app", schemas: "tenant_%" }
+                  - discover: { url: "postgres://app@db-1/app", databases: "tenant_%" }
+                  - discover: { databases: "tenant_%" }
             """)
         #expect(
             problems == [
@@ -77,7 +80,9 @@ struct DiscoverySourceParsingTests {
                 "inventories/test.yaml:10:48: bad duration 'soon' for timeout; write a number and a unit, e.g. \(DurationText.examples).",
                 "inventories/test.yaml:11:69: unknown key 'optinal' in discover; did you mean 'optional'?",
                 "inventories/test.yaml:12:19: discover must be a mapping naming one source, e.g. - discover: { url: \"postgres://app@db-1/app\", schemas: \"tenant_%\" }.",
-                "inventories/test.yaml:13:47: discover with databases (databases on a MySQL server) is not available yet; list those targets, or print them from a command source.",
+                "inventories/test.yaml:14:50: on a MySQL or MariaDB server a tenant is a database: write databases: instead of schemas:, e.g. - discover: { url: \"mysql://app@db-2/\", databases: \"tenant_%\" }.",
+                "inventories/test.yaml:15:26: discover with databases reads a MySQL or MariaDB server; use a mysql:// or mariadb:// URL (on PostgreSQL, schemas: finds tenant schemas), e.g. - discover: { url: \"mysql://app@db-2/\", databases: \"tenant_%\" }.",
+                "inventories/test.yaml:16:19: discover with databases needs the url of the MySQL server to read, e.g. - discover: { url: \"mysql://app@db-2/\", databases: \"tenant_%\" }.",
             ])
     }
 }
