@@ -229,7 +229,7 @@ package struct TargetRunner: Sendable {
             guard takenBack else { continue }
             let checkpoint = row.batch ?? BatchCheckpoint()
             let note =
-                "abandoned after key \(checkpoint.lastKey.map(String.init) ?? "none") (\(checkpoint.rows) rows): run \(runID) ran the \(step.kind.rawValue) step of version \(step.version) instead"
+                "\(HistoryEntry.abandonedPrefix) \(checkpoint.lastKey.map(String.init) ?? "none") (\(checkpoint.rows) rows): run \(runID) ran the \(step.kind.rawValue) step of version \(step.version) instead"
             _ = try connection.finishBatchedStep(row: row.id, success: false, executionMS: 0, error: note)
             logger.notice(
                 "\(row.kind.rawValue) \(row.version): the unfinished backfill (history row \(row.id)) is \(note)")

@@ -129,6 +129,9 @@ import TidemarkTestSupport
         #expect(afterBack.first?.error?.contains("abandoned after key") == true, "\(afterBack)")
         #expect(afterBack.first?.batch?.rows == Int64(changed), "the checkpoint is kept: \(afterBack)")
         #expect(afterBack.last?.success == true)
+        let history = try await CommandRunner.run(
+            ["history", "-i", "inventories/shop.yaml", "--target", "db"], in: root)
+        #expect(history.standardOutput.contains("forward  abandoned (\(changed) rows)"), "\(history)")
 
         // The next forward starts again at the first key, not at the abandoned checkpoint.
         let again = try await CommandRunner.run(["apply", "-i", "inventories/shop.yaml"], in: root)
