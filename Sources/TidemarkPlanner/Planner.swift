@@ -275,7 +275,11 @@ package struct Planner: Sendable {
         // it takes it back as if it were in effect (the undo, resuming an undo; or a compensation,
         // as the rule table chooses).
         var entries = state.applied
-        if let unfinished = state.backfill, let version = Version(unfinished.version, style: plan.versionStyle) {
+        // A compensating step stopped mid-way is left to the compensation rules (it resumes).
+        if let unfinished = state.backfill, unfinished.kind == .forward || unfinished.kind == .undo,
+            let version = Version(unfinished.version, style: plan.versionStyle),
+            migrationsByVersion[version]?.compensates == nil
+        {
             if desiredSet.contains(version) {
                 entries.removeAll { $0.version == unfinished.version }
             } else if !entries.contains(where: { $0.version == unfinished.version }) {
