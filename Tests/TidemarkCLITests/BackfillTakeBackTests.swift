@@ -114,6 +114,17 @@ import TidemarkTestSupport
         try await interrupted([], kind: .forward)
         let changed = try cents().compactMap { $0 }.count
         #expect(changed > 0 && changed < 2000)
+        // Quarantining the version is a plan below it too.
+        let quarantine = try await CommandRunner.run(
+            ["quarantine", "2", "--reason", "totals are wrong", "-i", "inventories/shop.yaml"], in: root)
+        #expect(quarantine.status == 0, "\(quarantine)")
+        let quarantined = try await CommandRunner.run(["plan", "-i", "inventories/shop.yaml"], in: root)
+        #expect(quarantined.status == 0, "\(quarantined)")
+        #expect(quarantined.standardOutput.contains("undo       2"), "\(quarantined)")
+        #expect(
+            quarantined.standardOutput.contains("[UNFINISHED BACKFILL: the forward of version 2 stopped after key"),
+            "\(quarantined)")
+        try FileManager.default.removeItem(at: root.appendingPathComponent("plans/shop/plan.yaml"))
         let plan = try await CommandRunner.run(["plan", "-i", "inventories/shop.yaml", "--to", "1"], in: root)
         #expect(plan.status == 0, "\(plan)")
         #expect(plan.standardOutput.contains("undo       2"), "\(plan)")
