@@ -116,6 +116,8 @@ final class RunnerOutcomes: OutcomeSource, RunSinks {
         var strategy: Strategy = .auto
         var database: ControlDatabase?
         var notifier: Notifier?
+        /// Posts this runner's `step.progress` straight to its sinks.
+        var progress: RunNotifications?
         var keeper: LeaseKeeper?
         var lost: ControlError?
         var halted: String?
@@ -277,8 +279,13 @@ final class RunnerOutcomes: OutcomeSource, RunSinks {
                 environment: apply.environment, notifier: notifier, onStop: { runControl.requestStop() })
         }
         keeper.start()
+        let progress = notifier.map {
+            RunNotifications.progressOnly(
+                notifier: $0, runID: runID, inventory: prepared.inventory.name, traceID: traceID)
+        }
         joined.withLock {
             $0.notifier = notifier
+            $0.progress = progress
             $0.keeper = keeper
             $0.incidents = incidents
             $0.inventoryName = inventoryName
@@ -326,7 +333,8 @@ final class RunnerOutcomes: OutcomeSource, RunSinks {
                 limited: prepared.policy.rules.values.contains { $0.concurrency != nil }, registry: registry,
                 logger: logger,
                 runControl: apply.control, keeper: keeper, targetRunner: targetRunner,
-                pool: DispatchWorkers(count: concurrency, label: "tidemark-worker"), observer: observer,
+                pool: DispatchWorkers(count: concurrency, label: "tidemark-worker"),
+                observer: state.progress.map { ProgressPosting(observer, to: $0) } ?? observer,
                 windowClock: state.windowOverride == nil
                     && prepared.inventory.environments.contains { !$0.schedule.isUnrestricted } ? apply.clock : nil,
                 windowOverride: state.windowOverride))
@@ -522,4 +530,27 @@ struct ControlCalls: Sendable {
         }
         return try result.get()
     }
+}
+
+/// The runner's observer, with each `step.progress` of its targets also posted to its sinks
+/// (rate-limited by `RunNotifications`, never stored with the run's events).
+struct ProgressPosting: ApplyObserver {
+    let inner: any ApplyObserver
+    let notifications: RunNotifications
+
+    init(_ inner: any ApplyObserver, to notifications: RunNotifications) {
+        self.inner = inner
+        self.notifications = notifications
+    }
+
+    func planned(_ rollout: Rollout, unreachable: [String: BackendError], policy: WavePolicy) {
+        inner.planned(rollout, unreachable: unreachable, policy: policy)
+    }
+    func executionStarted(writes: Int) { inner.executionStarted(writes: writes) }
+    func handle(_ event: RunEvent) {
+        if case .stepProgress(let progress) = event { notifications.stepProgress(progress) }
+        inner.handle(event)
+    }
+    func interrupted(_ message: String) { inner.interrupted(message) }
+    func finished(_ result: ApplyResult) { inner.finished(result) }
 }

@@ -118,6 +118,16 @@ package struct HistoryEntry: Sendable, Hashable, Codable {
     /// apply resumes it at its checkpoint. The target is in progress, not dirty.
     package var isBackfillInProgress: Bool { batch != nil && finishedAt == nil && !success }
 
+    /// How the error of a batched row taken back by another step begins
+    /// (docs/backfills.md#going-back-below-an-unfinished-backfill).
+    package static let abandonedPrefix = "abandoned after key"
+
+    /// A batched step stopped mid-way and then taken back by its undo (or the forward, for an
+    /// undo): finished as failed, never resumed.
+    package var isAbandonedBackfill: Bool {
+        batch != nil && !success && finishedAt != nil && error?.hasPrefix(Self.abandonedPrefix) == true
+    }
+
     /// A failed step outside a transaction may have left part of its work behind.
     package var leavesTargetDirty: Bool { !success && !transactional && kind != .repair }
 

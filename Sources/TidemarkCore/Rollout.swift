@@ -109,6 +109,10 @@ package struct TargetPlan: Sendable, Hashable, Codable {
     /// forward or skip step (nil: no version, or not a roll back). The way down, said before the way up.
     package var lowestVersion: String?
     package var plannedFrom: PlannedFrom
+    /// The unfinished batched step (its history row, in progress) whose version this plan takes
+    /// back, or whose interrupted undo it reverses by running the forward script again; the run
+    /// finishes that row as abandoned first (docs/backfills.md#going-back-below-an-unfinished-backfill).
+    package var abandonsBackfill: HistoryEntry?
 
     package init(
         target: String, environment: String, tier: Tier, action: Action, reason: String, decision: Decision? = nil,

@@ -42,6 +42,9 @@ package struct StepResult: Sendable, Hashable, Codable {
     /// changed; nil for other steps.
     package var batches: Int?
     package var rows: Int64?
+    /// A batched step's checkpoint when this run left it: the last key done (nil: none yet, or
+    /// not batched). For a step that did not finish, where the next apply resumes.
+    package var lastKey: Int64?
 
     package init(
         version: String, kind: StepKind, script: String, success: Bool, executionMS: Int64, error: String? = nil,

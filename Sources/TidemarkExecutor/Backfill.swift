@@ -20,15 +20,16 @@ struct Backfill {
     /// How often progress is told to the run's observers.
     var progressInterval: Duration = .seconds(1)
 
-    /// The row and checkpoint to continue from: the last batched row of this step, when it did
-    /// not succeed and ran the same script. A row left in progress (a killed run) is reused; a
-    /// failed one is followed by a new attempt that starts at its checkpoint. Anything else
-    /// starts at the first key.
+    /// The row and checkpoint to continue from: the version's newest row, when it is a batched
+    /// row of this step that did not succeed and ran the same script. A row left in progress (a
+    /// killed run) is reused; a failed one is followed by a new attempt that starts at its
+    /// checkpoint. Anything else starts at the first key: a row followed by another step of the
+    /// version (the undo that took a stopped forward back,
+    /// docs/backfills.md#going-back-below-an-unfinished-backfill) says nothing about the table now.
     func resumePoint() -> (row: HistoryEntry?, checkpoint: BatchCheckpoint, attempt: Int) {
         guard
-            let last = history.last(where: {
-                $0.version == request.version && $0.kind == request.kind && $0.batch != nil
-            }),
+            let last = history.filter({ $0.version == request.version }).max(by: { $0.id < $1.id }),
+            last.kind == request.kind, last.batch != nil,
             !last.success, last.checksum == request.checksum, let checkpoint = last.batch
         else { return (nil, BatchCheckpoint(), 1) }
         return last.isBackfillInProgress ? (last, checkpoint, last.attempt) : (nil, checkpoint, last.attempt + 1)
@@ -80,7 +81,7 @@ struct Backfill {
             attempts: resume.attempt > 1 ? resume.attempt : nil)
         result.batches = 0
         result.rows = 0
-        var lagUnreadableSaid = false
+        var lagSaid = LagSaid()
         var lastProgress: ContinuousClock.Instant?
         let rowsBefore = checkpoint.rows
 
@@ -113,6 +114,7 @@ struct Backfill {
             result.success = success
             result.executionMS = elapsed
             result.error = error
+            result.lastKey = checkpoint.lastKey
             outcome.steps.append(result)
         }
 
@@ -126,13 +128,13 @@ struct Backfill {
                 // Every key up to the largest is done (a run killed after its last batch committed).
                 break
             }
-            if shouldStop() { return interrupted(&outcome, result: result, checkpoint: checkpoint) }
+            if shouldStop() { return interrupted(&outcome, result: result, checkpoint: checkpoint, started: started) }
             if let maxLag = spec.maxLag {
                 guard
                     waitForReplicas(
-                        maxLag, on: connection, lagUnreadableSaid: &lagUnreadableSaid, shouldStop: shouldStop)
+                        maxLag, on: connection, said: &lagSaid, shouldStop: shouldStop)
                 else {
-                    return interrupted(&outcome, result: result, checkpoint: checkpoint)
+                    return interrupted(&outcome, result: result, checkpoint: checkpoint, started: started)
                 }
             }
             let found = try connection.batchEnd(spec, from: start)
@@ -152,7 +154,7 @@ struct Backfill {
                     break
                 } catch {
                     if shouldStop() || isCancel(error) {
-                        return interrupted(&outcome, result: result, checkpoint: checkpoint)
+                        return interrupted(&outcome, result: result, checkpoint: checkpoint, started: started)
                     }
                     if error.isLockTimeout, lockTimeouts < lockRetries {
                         lockTimeouts += 1
@@ -161,7 +163,7 @@ struct Backfill {
                             "batch \(start)..<\(end) of \(step.version) timed out waiting for a lock; retrying in \(pause.milliseconds) ms"
                         )
                         if RetryPolicy.wait(pause, unless: shouldStop) { continue }
-                        return interrupted(&outcome, result: result, checkpoint: checkpoint)
+                        return interrupted(&outcome, result: result, checkpoint: checkpoint, started: started)
                     }
                     let failure = ExecutionError.batchFailed(
                         target: target, version: step.version.text, kind: step.kind, message: Self.batchMessage(error),
@@ -178,7 +180,7 @@ struct Backfill {
             if found == nil { break }
             start = end
             if !throttle(rowsThisRun: checkpoint.rows - rowsBefore, since: started, shouldStop: shouldStop) {
-                return interrupted(&outcome, result: result, checkpoint: checkpoint)
+                return interrupted(&outcome, result: result, checkpoint: checkpoint, started: started)
             }
         }
         try finishRow(success: true, error: nil)
@@ -203,8 +205,13 @@ struct Backfill {
     }
 
     /// Leaves the row in progress (the next apply resumes at `checkpoint`) and says so.
-    private func interrupted(_ outcome: inout TargetOutcome, result: StepResult, checkpoint: BatchCheckpoint) -> Bool {
+    private func interrupted(
+        _ outcome: inout TargetOutcome, result: StepResult, checkpoint: BatchCheckpoint,
+        started: ContinuousClock.Instant
+    ) -> Bool {
         var result = result
+        result.executionMS = (ContinuousClock.now - started).milliseconds
+        result.lastKey = checkpoint.lastKey
         result.error =
             "interrupted after key \(checkpoint.lastKey.map(String.init) ?? "none"); the next apply resumes there"
         outcome.steps.append(result)
@@ -225,10 +232,14 @@ struct Backfill {
     }
 
     /// Waits while a replica lags more than `maxLag`. No replica: no wait. A lag that cannot be
-    /// read is said once (a warning), and the backfill goes on. False on a stop.
+    /// read is said once (a warning), and the backfill goes on. The step's first wait is a
+    /// warning (a backfill that stops moving should say why at the default level); later ones,
+    /// and each wait's end, are notices, so a lag that comes and goes does not fill the log.
+    /// False on a stop.
     private func waitForReplicas(
-        _ maxLag: Duration, on connection: any BackendConnection, lagUnreadableSaid: inout Bool, shouldStop: () -> Bool
+        _ maxLag: Duration, on connection: any BackendConnection, said: inout LagSaid, shouldStop: () -> Bool
     ) -> Bool {
+        var waitStarted: ContinuousClock.Instant?
         while true {
             let lag: ReplicationLag
             do {
@@ -240,19 +251,38 @@ struct Backfill {
             case .noReplicas:
                 return true
             case .unreadable(let reason):
-                if !lagUnreadableSaid {
+                if !said.unreadable {
                     logger.warning(
                         "\(target): max_lag cannot be checked, so version \(step.version) does not wait for replicas: \(reason)"
                     )
-                    lagUnreadableSaid = true
+                    said.unreadable = true
                 }
                 return true
             case .lag(let current):
-                if current <= maxLag { return true }
-                logger.notice(
-                    "replica lag \(DurationText.text(current)) is over max_lag \(DurationText.text(maxLag)); waiting")
+                if current <= maxLag {
+                    if let waitStarted {
+                        logger.notice(
+                            "\(target): replica lag \(DurationText.seconds(current.seconds)) is back under max_lag after \(DurationText.seconds((ContinuousClock.now - waitStarted).seconds)); version \(step.version) goes on"
+                        )
+                    }
+                    return true
+                }
+                if waitStarted == nil {
+                    waitStarted = ContinuousClock.now
+                    let message: Logger.Message =
+                        "\(target): replica lag \(DurationText.seconds(current.seconds)) is over max_lag \(DurationText.text(maxLag)); version \(step.version) waits before its next batch"
+                    if said.waited { logger.notice(message) } else { logger.warning(message) }
+                    said.waited = true
+                }
                 if !RetryPolicy.wait(.milliseconds(500), unless: shouldStop) { return false }
             }
         }
     }
+}
+
+/// What a backfill has said about its replicas: an unreadable lag is said once, and only the
+/// first wait is a warning.
+private struct LagSaid {
+    var unreadable = false
+    var waited = false
 }

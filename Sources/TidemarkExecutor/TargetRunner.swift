@@ -143,6 +143,7 @@ package struct TargetRunner: Sendable {
                         return finish(outcome)
                     }
                     outcome.toVersion = highest(outcome.toVersion, after: step)
+                    try abandonTakenBack(history, by: step, on: connection, logger: logger)
                     try verifyStep(step, on: connection, into: &outcome, logger: logger)
                     continue
                 }
@@ -189,6 +190,7 @@ package struct TargetRunner: Sendable {
                         throw error
                     }
                 }
+                try abandonTakenBack(history, by: step, on: connection, logger: logger)
                 // After the step's loop: a verify failure is not the step's failure (it committed).
                 try verifyStep(step, on: connection, into: &outcome, logger: logger)
             }
@@ -206,6 +208,32 @@ package struct TargetRunner: Sendable {
             outcome.error = "\(target.name): \(error)"
         }
         return finish(outcome)
+    }
+
+    /// After `step` succeeded: finishes as failed each unfinished batched row it took back (the
+    /// undo or a compensation of a forward stopped mid-way, or the forward again after an undo
+    /// stopped mid-way), its checkpoint kept and the error saying which run abandoned it, so no
+    /// later apply resumes it (docs/backfills.md#going-back-below-an-unfinished-backfill). Done
+    /// after the step, not before: a step that fails leaves the row unfinished, and the next plan
+    /// takes it back again.
+    private func abandonTakenBack(
+        _ history: [HistoryEntry], by step: PlannedStep, on connection: any BackendConnection, logger: Logger
+    ) throws(BackendError) {
+        for row in history where row.isBackfillInProgress {
+            let takenBack: Bool
+            switch (row.kind, step.kind) {
+            case (.forward, .undo), (.undo, .forward): takenBack = step.version.text == row.version
+            case (.forward, .compensate): takenBack = step.compensates?.text == row.version
+            default: takenBack = false
+            }
+            guard takenBack else { continue }
+            let checkpoint = row.batch ?? BatchCheckpoint()
+            let note =
+                "\(HistoryEntry.abandonedPrefix) \(checkpoint.lastKey.map(String.init) ?? "none") (\(checkpoint.rows) rows): run \(runID) ran the \(step.kind.rawValue) step of version \(step.version) instead"
+            _ = try connection.finishBatchedStep(row: row.id, success: false, executionMS: 0, error: note)
+            logger.notice(
+                "\(row.kind.rawValue) \(row.version): the unfinished backfill (history row \(row.id)) is \(note)")
+        }
     }
 
     /// With `verify`, runs the verify script of a forward or compensating step that just

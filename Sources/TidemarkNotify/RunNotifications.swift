@@ -42,6 +42,18 @@ package final class RunNotifications: Sendable {
         self.startedAt = startedAt
     }
 
+    /// Posts only `step.progress` (rate-limited per target as in a local run) to `notifier`: a
+    /// runner of a shared run posts its own targets' progress straight to its sinks, since the
+    /// run's stored events are for what must not be lost, and a progress report is stale by the
+    /// time another runner would deliver it (docs/backfills.md#watching-a-backfill).
+    package static func progressOnly(notifier: Notifier, runID: String, inventory: String, traceID: String?)
+        -> RunNotifications
+    {
+        RunNotifications(
+            notifier: notifier, runID: runID, inventory: inventory, desiredVersion: nil, startedAt: Date(),
+            traceID: traceID)
+    }
+
     /// A notifier for the inventory's sinks, with timeouts from `TIDEMARK_NOTIFY_*` in
     /// `environment`. Shared by `apply` and `notify test`.
     package static func makeNotifier(

@@ -67,6 +67,7 @@ package enum RunPage {
         try piece(attention(report.targets))
         try waves(report.targets, piece)
         try piece("<h2>Timeline</h2>\n" + RunTimeline.svg(report))
+        try piece(backfills(report.targets))
         try piece(dataLosing(report.targets))
         try piece(backups(report.targets))
         try piece("<div id=\"detail\"></div>\n")
@@ -151,6 +152,45 @@ package enum RunPage {
         try piece(html)
     }
 
+    /// docs/backfills.md#watching-a-backfill: each batched step of the run with the batches it
+    /// committed, the rows they changed, its rate, and how it ended: finished, or stopped at a
+    /// checkpoint the next apply resumes after (interrupted, or a batch failed). Folded away when
+    /// there are many.
+    private static func backfills(_ outcomes: [TargetOutcome]) -> String {
+        let batched = outcomes.flatMap { outcome in
+            outcome.steps.filter { $0.batches != nil }.map { (outcome, $0) }
+        }
+        guard !batched.isEmpty else { return "" }
+        var html = "<h2 id=\"backfills\">Backfills (\(batched.count) step\(batched.count == 1 ? "" : "s"))</h2>\n"
+        html += batched.count > 20 ? "<details><summary>\(batched.count) batched steps</summary>\n" : ""
+        html +=
+            "<table class=\"backfills\"><tr><th>target</th><th>environment</th><th>step</th><th>batches</th><th>rows changed</th><th>rows/s</th><th>ended</th></tr>\n"
+        for (outcome, step) in batched {
+            html +=
+                "<tr data-target=\"\(e(outcome.target))\"><td>\(e(outcome.target))</td><td>\(e(outcome.environment))</td><td>\(step.kind.rawValue) \(e(step.version))</td>"
+            html +=
+                "<td class=\"num\">\((step.batches ?? 0).formatted())</td><td class=\"num\">\((step.rows ?? 0).formatted())</td><td class=\"num\">\(rate(step))</td><td>\(e(ending(step, of: outcome)))</td></tr>\n"
+        }
+        return html + "</table>\n" + (batched.count > 20 ? "</details>\n" : "")
+    }
+
+    /// Rows changed per second of the step's time in this run; a dash when it took no time.
+    static func rate(_ step: StepResult) -> String {
+        guard let rows = step.rows, step.executionMS > 0 else { return "-" }
+        return Int((Double(rows) * 1000 / Double(step.executionMS)).rounded()).formatted()
+    }
+
+    /// `finished`, or where it stopped and why.
+    static func ending(_ step: StepResult, of outcome: TargetOutcome) -> String {
+        if step.success { return "finished" }
+        let resumes =
+            step.lastKey.map { "the next apply resumes after key \($0)" } ?? "the next apply starts at the first key"
+        if outcome.outcome == .interrupted {
+            return "stopped at a checkpoint (interrupted); \(resumes)"
+        }
+        return "failed; the batches before it committed and \(resumes)"
+    }
+
     /// Steps only a restore undoes, targets with the same steps and backup state grouped
     /// (`shard-{001..064} (64 targets)`), and whether a backup was taken first.
     private static func dataLosing(_ outcomes: [TargetOutcome]) -> String {
@@ -224,9 +264,13 @@ package enum RunPage {
     static func detail(_ outcome: TargetOutcome) -> String {
         var lines = [title(outcome) + " (\(outcome.environment))", outcome.error ?? outcome.reason]
         for step in outcome.steps {
-            lines.append(
+            var line =
                 "\(step.success ? "✓" : "✗") \(step.kind.rawValue) \(step.version) \(step.script) \(step.executionMS) ms"
-            )
+            if let batches = step.batches {
+                line +=
+                    " · \(batches.formatted()) batches, \((step.rows ?? 0).formatted()) rows, \(rate(step)) rows/s, \(ending(step, of: outcome))"
+            }
+            lines.append(line)
         }
         return lines.joined(separator: "\n")
     }

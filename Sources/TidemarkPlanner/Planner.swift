@@ -124,8 +124,17 @@ package struct Planner: Sendable {
         let result = TargetPlanMaker(
             target: target, environment: environment, state: state, from: highestVersion(state.applied.map(\.version)),
             inventoryFile: inventory.file)
-        let plan = planVersions(
+        var plan = planVersions(
             target, in: environment, state: state, desired: desired, strategy: strategy, memo: memo, result: result)
+        if let unfinished = state.backfill,
+            plan.steps.contains(where: { step in
+                step.version.text == unfinished.version
+                    && (unfinished.kind == .forward ? step.kind == .undo : step.kind == .forward)
+                    || step.kind == .compensate && step.compensates?.text == unfinished.version
+            })
+        {
+            plan.abandonsBackfill = unfinished
+        }
         var checked = checkingLocks(
             plan, target: target, environment: environment, state: state, result: result, memo: memo)
         if target.backendKind == .mysql { checked.steps = markingImplicitCommits(checked.steps, memo: memo) }
@@ -259,14 +268,35 @@ package struct Planner: Sendable {
             return result(.blocked(reason: .adoptFirst(tool: tool, table: tool.historyTable.qualifiedName), rule: nil))
         }
         var applied: [Applied] = []
-        for entry in state.applied {
+        let desiredSet = desiredBaseVersions(upTo: desired)
+        // docs/backfills.md#going-back-below-an-unfinished-backfill: a batched step stopped
+        // mid-way has changed part of its table. A plan that keeps its version runs the forward
+        // (resuming a forward; an undo's part is reversed by the forward run again); a plan below
+        // it takes it back as if it were in effect (the undo, resuming an undo; or a compensation,
+        // as the rule table chooses).
+        var entries = state.applied
+        // A compensating step stopped mid-way is left to the compensation rules (it resumes).
+        if let unfinished = state.backfill, unfinished.kind == .forward || unfinished.kind == .undo,
+            let version = Version(unfinished.version, style: plan.versionStyle),
+            migrationsByVersion[version]?.compensates == nil
+        {
+            if desiredSet.contains(version) {
+                entries.removeAll { $0.version == unfinished.version }
+            } else if !entries.contains(where: { $0.version == unfinished.version }) {
+                entries.append(
+                    AppliedVersion(
+                        version: unfinished.version, kind: .forward, checksum: unfinished.checksum,
+                        entryID: unfinished.id))
+            }
+        }
+        for entry in entries {
             guard let version = Version(entry.version, style: plan.versionStyle),
                 let migration = migrationsByVersion[version]
             else {
                 return result(.blocked(reason: .unknownVersion(version: entry.version, plan: plan.name), rule: nil))
             }
             if (entry.kind == .forward || entry.kind == .compensate)
-                && !migration.forward.matches(recordedChecksum: entry.checksum)
+                && !migration.forward.matches(recordedChecksum: entry.checksum) && entry.entryID != state.backfill?.id
             {
                 return result(
                     .blocked(
@@ -283,7 +313,6 @@ package struct Planner: Sendable {
             applied.compactMap { item in item.entry.kind == .compensate ? item.migration.compensates : nil })
         let effective = Set(
             applied.filter { $0.migration.compensates == nil && !compensatedHere.contains($0.version) }.map(\.version))
-        let desiredSet = desiredBaseVersions(upTo: desired)
         let toRemove = effective.subtracting(desiredSet)
         let staying = effective.intersection(desiredSet)
         let pending = desiredSet.subtracting(effective)

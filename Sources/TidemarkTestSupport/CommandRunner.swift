@@ -93,12 +93,20 @@ package enum CommandRunner {
         // reads each pipe once, on the thread `wait()` starts.
         private let process: Process
         private let output: Pipe
-        private let errors: Pipe
+        private let errors: Pipe?
+        private let errorFile: URL?
 
-        init(process: Process, output: Pipe, errors: Pipe) {
+        init(process: Process, output: Pipe, errors: Pipe?, errorFile: URL? = nil) {
             self.process = process
             self.output = output
             self.errors = errors
+            self.errorFile = errorFile
+        }
+
+        /// What the process has written to standard error so far, when it writes to a file
+        /// (`launch(…, standardErrorFile:)`): a test can wait for a line while it runs.
+        package var standardErrorSoFar: String {
+            errorFile.flatMap { try? String(contentsOf: $0, encoding: .utf8) } ?? ""
         }
 
         package var processIdentifier: Int32 { process.processIdentifier }
@@ -124,19 +132,21 @@ package enum CommandRunner {
         /// waiting, so a large output cannot fill a pipe and deadlock.
         func collect() -> Result {
             let outputData = output.fileHandleForReading.readDataToEndOfFile()
-            let errorData = errors.fileHandleForReading.readDataToEndOfFile()
+            let errorData = errors?.fileHandleForReading.readDataToEndOfFile()
             process.waitUntilExit()
             return Result(
                 status: process.terminationStatus, standardOutput: String(decoding: outputData, as: UTF8.self),
-                standardError: String(decoding: errorData, as: UTF8.self))
+                standardError: errorData.map { String(decoding: $0, as: UTF8.self) } ?? standardErrorSoFar)
         }
     }
 
     /// Starts `tidemark arguments…` in `directory` with `environment` added to this process's
     /// environment, standard input closed (as under cron or CI), as `user` if one is given,
-    /// without waiting for it.
+    /// without waiting for it. With `standardErrorFile`, standard error goes to that file (read
+    /// while the process runs with `standardErrorSoFar`).
     package static func launch(
-        _ arguments: [String], in directory: URL? = nil, environment: [String: String] = [:], as user: User? = nil
+        _ arguments: [String], in directory: URL? = nil, environment: [String: String] = [:], as user: User? = nil,
+        standardErrorFile: URL? = nil
     ) throws -> Launched {
         let process = Process()
         if let user {
@@ -153,10 +163,20 @@ package enum CommandRunner {
         merged["NO_COLOR"] = "1"
         process.environment = merged
         let output = Pipe()
-        let errors = Pipe()
         process.standardOutput = output
-        process.standardError = errors
         process.standardInput = FileHandle.nullDevice
+        if let standardErrorFile {
+            guard FileManager.default.createFile(atPath: standardErrorFile.path, contents: nil) else {
+                throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: standardErrorFile.path])
+            }
+            let handle = try FileHandle(forWritingTo: standardErrorFile)
+            defer { try? handle.close() }
+            process.standardError = handle
+            try process.run()
+            return Launched(process: process, output: output, errors: nil, errorFile: standardErrorFile)
+        }
+        let errors = Pipe()
+        process.standardError = errors
         try process.run()
         return Launched(process: process, output: output, errors: errors)
     }

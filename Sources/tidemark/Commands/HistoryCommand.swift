@@ -50,6 +50,9 @@ extension Tidemark {
                         "in progress (backfill: \(entry.batch?.rows ?? 0) rows, after key \(entry.batch?.lastKey.map(String.init) ?? "none"))"
                 } else if entry.success {
                     result = "ok"
+                } else if entry.isAbandonedBackfill {
+                    // docs/backfills.md#going-back-below-an-unfinished-backfill
+                    result = "abandoned"
                 } else if entry.finishedAt == nil {
                     result = "unfinished"
                 } else {

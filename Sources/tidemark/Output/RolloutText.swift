@@ -84,6 +84,20 @@ enum RolloutText {
                             "        [BATCHED: \(PrintableText.escaped(batch.table)) by \(PrintableText.escaped(batch.key)), \(size)\(estimate)]"
                         )
                     }
+                    if let unfinished = target.abandonsBackfill,
+                        step.kind == .compensate
+                            ? step.compensates?.text == unfinished.version
+                            : step.version.text == unfinished.version && step.kind != unfinished.kind
+                    {
+                        // docs/backfills.md#going-back-below-an-unfinished-backfill
+                        let stopped =
+                            unfinished.batch.map { batch in
+                                "after key \(batch.lastKey.map(String.init) ?? "none") (\(batch.rows.formatted()) rows)"
+                            } ?? ""
+                        lines.append(
+                            "        [UNFINISHED BACKFILL: the \(unfinished.kind.rawValue) of version \(PrintableText.escaped(unfinished.version)) stopped \(stopped); this step takes it back and that run is abandoned, not resumed]"
+                        )
+                    }
                     // docs/live-production.md#lint-and-lock-risk-in-the-plan: each lock-risky
                     // statement with this target's size; the acknowledgement if any.
                     for risk in step.lockRisks {
