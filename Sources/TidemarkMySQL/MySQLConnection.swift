@@ -28,6 +28,10 @@ package final class MySQLConnection: BackendConnection {
     private let lockName: String
     /// Whether `tidemark_history` is known to be version 2 on this connection.
     var historyIsCurrent = false
+    /// The process environment: the replicas' `password_env` are read from it.
+    let environment: [String: String]
+    /// Open sessions to the target's replicas, by URL (`max_lag`).
+    var replicaHandles: [String: MySQLHandle] = [:]
     /// The unique index each batched table's key is walked by (`table.key` → index name).
     var batchIndexes: [String: String] = [:]
     private var holdsLock = false
@@ -98,6 +102,7 @@ package final class MySQLConnection: BackendConnection {
             throw .connectionFailed(target: target.name, message: message, transient: Self.isTransient(error))
         }
         self.target = target
+        self.environment = environment
         self.database = database
         self.access = access
         self.timeouts = timeouts
@@ -432,6 +437,7 @@ package final class MySQLConnection: BackendConnection {
 
     package func close() {
         holdsLock = false
+        replicaHandles = [:]
         connection = nil // MySQLHandle.deinit calls mysql_close; the server drops GET_LOCK with the session
     }
 
