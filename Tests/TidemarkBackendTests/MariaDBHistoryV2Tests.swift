@@ -58,8 +58,9 @@ struct MariaDBHistoryV2Tests {
         defer { try? TestMariaDB.dropDatabase(database) }
         let table = "\(TestMariaDB.quoted(database)).tidemark_history"
         try TestMariaDB.execute(
-            "USE \(TestMariaDB.quoted(database));\n" + Self.version1DDL.replacingOccurrences(
-                of: "CREATE TABLE tidemark_history", with: "CREATE TABLE \(table)"))
+            "USE \(TestMariaDB.quoted(database));\n"
+                + Self.version1DDL.replacingOccurrences(
+                    of: "CREATE TABLE tidemark_history", with: "CREATE TABLE \(table)"))
         try TestMariaDB.execute(
             """
             INSERT INTO \(table) (version, description, kind, script, checksum, run_id, applied_by, started_at,
@@ -153,5 +154,38 @@ struct MariaDBHistoryV2Tests {
         }
         #expect("\(error)".contains("V3__test.sql:1: a batched script must be an INSERT, UPDATE, DELETE or REPLACE"))
         #expect(try connection.readHistory().count == 2)
+    }
+
+    /// docs/backfills.md#mysql-and-mariadb: no replicas named, no wait; a named server that is
+    /// not a replica, or one that cannot be reached, makes the lag unreadable, saying which.
+    /// (A real replica is not started here: see the page.)
+    @Test func replicationLagReadsTheNamedReplicasAndSaysWhyOneCannotBeRead() throws {
+        let database = try TestMariaDB.createDatabase(for: "lag")
+        defer { try? TestMariaDB.dropDatabase(database) }
+        let url = try TestMariaDB.requireURL()
+        var target = Target(name: "lag", environment: "test", connection: .url(url), schema: database)
+        func lag(_ replicas: [TargetReplica]?, environment: [String: String] = [:]) throws -> ReplicationLag {
+            target.replicas = replicas
+            let connection = try MySQLConnection(
+                target: target, access: .readOnly, timeouts: BackendConformance.timeouts, logger: .silent,
+                environment: environment)
+            return try connection.replicationLag()
+        }
+        #expect(try lag(nil) == .noReplicas)
+        #expect(try lag([]) == .noReplicas)
+        guard case .unreadable(let notReplica) = try lag([TargetReplica(url: url)]) else {
+            Issue.record("a primary named as a replica read as a lag")
+            return
+        }
+        #expect(notReplica.contains("is not replicating (SHOW REPLICA STATUS is empty)"), "\(notReplica)")
+        let closed = try lag(
+            [TargetReplica(url: "mysql://tidemark@127.0.0.1:1/app", passwordEnv: "TM_REPLICA_PW")],
+            environment: ["TM_REPLICA_PW": "replica-secret-77"])
+        guard case .unreadable(let unreachable) = closed else {
+            Issue.record("an unreachable replica read as \(closed)")
+            return
+        }
+        #expect(unreachable.contains("cannot reach replica mysql://tidemark@127.0.0.1:1/app"), "\(unreachable)")
+        #expect(!unreachable.contains("replica-secret-77"))
     }
 }

@@ -101,4 +101,67 @@ struct MySQLKillTests {
         let again = try await fleet.tidemark("apply", "-i", "inventories/shop.yaml", "--yes")
         #expect(again.status == 0 && again.standardOutput.contains("nothing to do"), "\(again)")
     }
+
+    /// docs/backfills.md#mysql-and-mariadb: `max_lag` on a MySQL target needs its replicas
+    /// named; without them `validate`, `plan` and `apply` refuse (exit 2) at the directive's
+    /// line, before anything runs; with them the backfill runs and the unreadable replica is said.
+    @Test func maxLagOnAMySQLTargetWithoutReplicasIsRefusedAndReplicasAreRead() async throws {
+        let batched = """
+            -- tidemark:batch table=accounts key=id size=2 max_lag=5s
+            UPDATE accounts SET name = 'x' WHERE id >= :batch_start AND id < :batch_end;
+
+            """
+        let fleet = try MySQLCommandTests().makeFleet(
+            [
+                "V1__accounts.sql":
+                    "CREATE TABLE accounts (id INT PRIMARY KEY, name VARCHAR(40));\nINSERT INTO accounts VALUES (1, 'a'), (2, 'b'), (3, 'c');\n",
+                "V2__names.sql": batched,
+            ], targets: ["dev-1"])
+        defer { fleet.cleanUp() }
+        for command in [["validate"], ["plan"], ["apply", "--yes"]] {
+            let result = try await CommandRunner.run(command + ["-i", "inventories/shop.yaml"], in: fleet.root)
+            #expect(result.status == 2, "\(result)")
+            #expect(
+                result.standardError.contains(
+                    "V2__names.sql:1: max_lag=5s cannot be checked on MySQL target dev-1: a MySQL server does not know its replicas' lag; name them on each target in inventories/shop.yaml"
+                ), "\(result)")
+        }
+        #expect(try !TestMariaDB.tableExists("accounts", inDatabase: fleet.databases["dev-1"] ?? ""))
+
+        // Named: read before each batch. The primary named as its own replica is not replicating:
+        // said once, and the backfill goes on.
+        let url = try TestMariaDB.requireURL()
+        let inventory = fleet.root.appendingPathComponent("inventories/shop.yaml")
+        let text = try String(contentsOf: inventory, encoding: .utf8).replacingOccurrences(
+            of: "schema: \(fleet.databases["dev-1"] ?? "") }",
+            with:
+                "schema: \(fleet.databases["dev-1"] ?? ""), replicas: [ { url: \"\(url)\", password_env: TM_NONE } ] }")
+        try text.write(to: inventory, atomically: true, encoding: .utf8)
+        let applied = try await fleet.tidemark("apply", "-i", "inventories/shop.yaml", "--yes")
+        #expect(applied.status == 0, "\(applied)")
+        let said = applied.standardError.components(separatedBy: "max_lag cannot be checked").count - 1
+        #expect(said == 1, "\(applied)")
+        #expect(applied.standardError.contains("is not replicating (SHOW REPLICA STATUS is empty)"), "\(applied)")
+
+        // Replicas on a SQLite target, and a password written in a replica's URL, are refused.
+        try TestWorkspace.write(
+            [
+                "inventories/bad.yaml": """
+                inventory: bad
+                plan: ../plans/shop
+                environments:
+                  dev:
+                    tier: dev
+                    targets:
+                      - { name: lite, url: "sqlite:lite.db", replicas: ["mysql://r1/app"] }
+                      - { name: my, url: "mysql://app@db1/app", replicas: ["mysql://app:hunter2@r1/app"] }
+
+                """
+            ], under: fleet.root)
+        let bad = try await fleet.tidemark("validate", "-i", "inventories/bad.yaml")
+        #expect(bad.status == 2, "\(bad)")
+        #expect(bad.standardError.contains("target 'lite' sets replicas, which only a mysql://"), "\(bad)")
+        #expect(bad.standardError.contains("has a password in its URL; move it to an environment variable"), "\(bad)")
+        #expect(!bad.standardError.contains("hunter2"), "\(bad)")
+    }
 }
