@@ -262,7 +262,7 @@ extension BackendConnection {
     package func replicationLag() throws(BackendError) -> ReplicationLag { .noReplicas }
 
     private static var noBatches: String {
-        "this backend cannot run batched steps (-- tidemark:batch) yet; run the step on PostgreSQL or SQLite, or remove the directive."
+        "this backend cannot run batched steps (-- tidemark:batch) yet; run the step on PostgreSQL, SQLite or MySQL, or remove the directive."
     }
 }
 

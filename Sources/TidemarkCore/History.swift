@@ -66,6 +66,11 @@ package struct HistoryEntry: Sendable, Hashable, Codable {
     /// A batched step's checkpoint (`batch_last_key`, `batch_rows`, history table version 2,
     /// docs/backfills.md); nil for every other step.
     package var batch: BatchCheckpoint?
+    /// A step run statement by statement (MySQL DDL): how many of its statements completed,
+    /// recorded after each one (MySQL history table version 2, docs/mysql.md#a-half-applied-step).
+    /// A run killed mid-step leaves it with no error: `repair` reads where it stopped from this.
+    /// Nil for every other step and backend.
+    package var statementsDone: Int?
 
     package init(
         id: Int64, version: String, description: String, kind: StepKind, script: String, checksum: String,
@@ -92,7 +97,7 @@ package struct HistoryEntry: Sendable, Hashable, Codable {
 
     private enum CodingKeys: String, CodingKey {
         case id, version, description, kind, script, checksum, runID, appliedBy, startedAt, finishedAt, executionMS
-        case success, transactional, error, attempt, batch
+        case success, transactional, error, attempt, batch, statementsDone
     }
 
     /// Saved rollouts and reports written before `attempt` existed decode with attempt 1.
@@ -112,6 +117,7 @@ package struct HistoryEntry: Sendable, Hashable, Codable {
             error: try c.decodeIfPresent(String.self, forKey: .error),
             attempt: try c.decodeIfPresent(Int.self, forKey: .attempt) ?? 1,
             batch: try c.decodeIfPresent(BatchCheckpoint.self, forKey: .batch))
+        statementsDone = try c.decodeIfPresent(Int.self, forKey: .statementsDone)
     }
 
     /// A batched step still running, or killed mid-way (`success` NULL in the table): the next

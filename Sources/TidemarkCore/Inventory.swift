@@ -76,6 +76,9 @@ package struct Target: Sendable, Hashable, Codable {
     package var optionFile: String?
     /// MySQL: the option-file group to read (`option_group`; default `client`).
     package var optionGroup: String?
+    /// MySQL: the replicas `max_lag` reads (`replicas:`, docs/backfills.md#mysql-and-mariadb);
+    /// nil or empty: none named.
+    package var replicas: [TargetReplica]?
 
     package init(
         name: String, environment: String, connection: Connection, schema: String? = nil,
@@ -327,5 +330,18 @@ package struct Inventory: Sendable, Hashable, Codable {
         let listed = order.compactMap { environment(named: $0) }
         let rest = environments.filter { !order.contains($0.name) }
         return listed + rest
+    }
+}
+
+/// A replica of a MySQL target, read for its lag (`Seconds_Behind_Master`) by `max_lag`: its URL
+/// and, optionally, the environment variable holding its password (else the URL's, else the
+/// target's option files). Thread-safe value.
+package struct TargetReplica: Sendable, Hashable, Codable {
+    package var url: String
+    package var passwordEnv: String?
+
+    package init(url: String, passwordEnv: String? = nil) {
+        self.url = url
+        self.passwordEnv = passwordEnv
     }
 }

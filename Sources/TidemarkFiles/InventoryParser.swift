@@ -17,7 +17,9 @@ struct InventoryParser {
     static let environmentKeys =
         ["tier", "live", "audit", "concurrency", "canary", "max_failures", "drift", "approval"] + timeoutKeys + lockKeys
         + scheduleKeys + ["targets"]
-    static let targetKeys = ["name", "url", "service", "schema", "tags", "password_env", "option_file", "option_group"]
+    static let targetKeys = [
+        "name", "url", "service", "schema", "tags", "password_env", "option_file", "option_group", "replicas",
+    ]
     static let notifyKeys = [
         "name", "type", "url", "url_env", "secret_env", "on", "environments", "routing_key_env", "api_key_env",
         "events_url", "api_url", "smtp_url", "from", "to", "username_env", "password_env",
@@ -787,6 +789,7 @@ struct InventoryParser {
                 fail(node, "target '\(name)' sets \(key), which only a mysql:// or mariadb:// target reads; remove it.")
             }
         }
+        let replicas = fields["replicas"].map { replicaList($0, target: name, url: url) }
         if let path = optionFile {
             let expandedHome =
                 path.hasPrefix("~/") ? (ProcessInfo.processInfo.environment["HOME"] ?? "~") + path.dropFirst(1) : path
@@ -890,8 +893,62 @@ struct InventoryParser {
                     name: targetName, environment: environment, connection: connection,
                     schema: targetSchema, tags: tags, passwordEnv: passwordEnv, optionFile: optionFile,
                     optionGroup: optionGroup))
+            targets[targets.count - 1].replicas = replicas
         }
         return targets
+    }
+
+    /// `replicas:` of a MySQL target (docs/backfills.md#mysql-and-mariadb): URLs, or mappings
+    /// `{ url: …, password_env: … }`; a password is never written here but in the URL's
+    /// password_env or the option files.
+    mutating func replicaList(_ node: Node, target name: String, url: String?) -> [TargetReplica] {
+        let example = "replicas: [\"mysql://tidemark@replica-1/app\"]"
+        if url.map({ !MySQLURL.hasMySQLScheme($0) }) ?? true {
+            fail(
+                node,
+                "target '\(name)' sets replicas, which only a mysql:// or mariadb:// target reads (PostgreSQL's replicas are read from pg_stat_replication); remove it."
+            )
+            return []
+        }
+        guard case .sequence(let sequence) = node else {
+            fail(node, "replicas of target '\(name)' must be a list, e.g. \(example).")
+            return []
+        }
+        var replicas: [TargetReplica] = []
+        for item in sequence {
+            var replica: TargetReplica?
+            if case .mapping(let mapping) = item {
+                let fields = fields(of: mapping, in: "a replica of target '\(name)'", known: ["url", "password_env"])
+                if let urlNode = fields["url"], let text = text(urlNode, "url", example: example) {
+                    replica = TargetReplica(
+                        url: text,
+                        passwordEnv: fields["password_env"].flatMap {
+                            environmentVariableName($0, "password_env", example: "REPLICA_PASSWORD")
+                        })
+                } else {
+                    fail(item, "each replica of target '\(name)' needs a url, e.g. { url: \"mysql://replica-1/app\" }.")
+                }
+            } else if let text = item.text, !text.isEmpty {
+                replica = TargetReplica(url: text)
+            } else {
+                fail(item, "each replica of target '\(name)' is a URL or { url: …, password_env: … }, e.g. \(example).")
+            }
+            guard let replica else { continue }
+            do {
+                let parsed = try MySQLURL(parsing: replica.url)
+                if parsed.password?.isEmpty == false {
+                    fail(
+                        item,
+                        "replica \(Redaction.redactConnectionString(replica.url)) of target '\(name)' has a password in its URL; move it to an environment variable named by password_env, or to an option file."
+                    )
+                    continue
+                }
+                replicas.append(replica)
+            } catch {
+                fail(item, error.sentence(target: name, url: replica.url))
+            }
+        }
+        return replicas
     }
 
     /// PostgreSQL keeps identifiers in NAMEDATALEN (64) bytes, the last one a NUL: a longer name

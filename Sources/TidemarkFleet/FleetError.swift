@@ -64,6 +64,8 @@ package enum FleetError: Error, Sendable, CustomStringConvertible {
     case badClock(String)
     /// `--lock-ok V` names no version of the plan.
     case unknownLockOkVersion(String, planDirectory: String, versions: [String])
+    /// `max_lag` in a batched script that MySQL targets without `replicas:` would run.
+    case maxLagNeedsReplicas([String])
     /// `discover:` sources of the inventory failed or gave targets that cannot be used (each
     /// problem names its source, `file:line:column`, and the row); nothing ran.
     case discovery([String])
@@ -152,6 +154,8 @@ package enum FleetError: Error, Sendable, CustomStringConvertible {
         case .badClock(let text):
             return
                 "TIDEMARK_NOW='\(PrintableText.escaped(text))' is not an ISO 8601 instant; write e.g. TIDEMARK_NOW=2026-12-08T03:30:00+01:00, or unset it."
+        case .maxLagNeedsReplicas(let problems):
+            return problems.joined(separator: "\n")
         case .unknownLockOkVersion(let text, let directory, let versions):
             let known = versions.isEmpty ? "it has no versions" : "its versions: \(versions.joined(separator: ", "))"
             return

@@ -36,8 +36,11 @@ package struct FleetSnapshot: Sendable {
     ) async throws(FleetError) -> FleetSnapshot {
         let inventory = try await FleetInputs.fleet(at: inventoryFile, registry: registry, logger: logger)
         let plan = try FleetInputs.plan(at: inventory.planDirectory)
+        let targets = try selection.select(from: inventory)
+        let lagProblems = MaxLagCheck.problems(plan: plan, targets: targets, inventoryFile: inventoryFile)
+        if !lagProblems.isEmpty { throw .maxLagNeedsReplicas(lagProblems) }
         return await read(
-            inventory: inventory, plan: plan, targets: try selection.select(from: inventory),
+            inventory: inventory, plan: plan, targets: targets,
             missingDatabases: missingDatabases,
             registry: registry, logger: logger)
     }

@@ -449,7 +449,8 @@ private struct Examiner: Sendable {
         return DirtyTarget(
             target: target.name, environment: target.environment, tier: tier?.rawValue ?? "", version: failed.version,
             kind: failed.kind,
-            historyRow: failed.id, error: failed.error, failedAt: failed.startedAt, diagnosis: diagnosis,
+            historyRow: failed.id, error: failed.error ?? Self.interruptedError(failed, statements: statements),
+            failedAt: failed.startedAt, diagnosis: diagnosis,
             statements: statements,
             invalidIndexes: invalid, outcome: .diagnosed)
     }
@@ -458,14 +459,41 @@ private struct Examiner: Sendable {
     /// failing statement from the row's `stopped at statement N of M` (a row that was finishing
     /// a step counts from where it started).
     private func statementDiagnosis(_ failed: HistoryEntry, live: SchemaFingerprint) -> StatementDiagnosis? {
-        guard let progress = StatementProgress(message: failed.error ?? ""),
-            let version = Version(failed.version, style: style),
-            let migration = plan.migration(version)
+        guard let version = Version(failed.version, style: style), let migration = plan.migration(version),
+            let script = failed.kind == .undo ? migration.undo : migration.forward
         else { return nil }
-        let script = failed.kind == .undo ? migration.undo : migration.forward
-        guard let script else { return nil }
-        let failedAt = StatementDiagnosis.finishOffset(of: failed.description) + progress.completed + 1
-        return StatementDiagnosis(script: script.sql, failedAt: failedAt, live: live)
+        let offset = StatementDiagnosis.finishOffset(of: failed.description)
+        if let progress = StatementProgress(message: failed.error ?? "") {
+            return StatementDiagnosis(script: script.sql, failedAt: offset + progress.completed + 1, live: live)
+        }
+        // A run killed mid-step left no error, but the row counts the statements that completed
+        // (docs/mysql.md#a-half-applied-step). The one running when it died may have completed
+        // on the server after the client was gone: when the schema shows it in place and the
+        // rest not, the step stopped after it.
+        guard failed.finishedAt == nil, let done = failed.statementsDone,
+            let diagnosis = StatementDiagnosis(script: script.sql, failedAt: offset + done + 1, live: live)
+        else { return nil }
+        if !diagnosis.isCleanBreak, diagnosis.failedAt < diagnosis.statements.count,
+            let after = StatementDiagnosis(script: script.sql, failedAt: diagnosis.failedAt + 1, live: live),
+            after.isCleanBreak
+        {
+            return after
+        }
+        return diagnosis
+    }
+
+    /// What a row left by a killed run says instead of an error: where it stopped.
+    static func interruptedError(_ failed: HistoryEntry, statements: StatementDiagnosis?) -> String? {
+        guard failed.error == nil, failed.finishedAt == nil, let done = failed.statementsDone else { return nil }
+        let offset = StatementDiagnosis.finishOffset(of: failed.description)
+        guard let statements, let running = statements.statements.first(where: { $0.number == offset + done + 1 })
+        else {
+            return
+                "none recorded: the run died (killed, or its connection lost) after \(done) statement\(done == 1 ? "" : "s") completed"
+        }
+        let completed = offset + done
+        return
+            "none recorded: the run died (killed, or its connection lost) during statement \(running.number) of \(statements.statements.count), line \(running.line); \(completed == 0 ? "no statement had completed" : "statements 1-\(completed) had completed")"
     }
 
     /// A dirty target known from its history alone (its lock is held elsewhere).

@@ -20,12 +20,20 @@ package final class MySQLConnection: BackendConnection {
     package var databaseServer: DatabaseServer? { server.identity }
 
     private var connection: MySQLHandle?
-    private let timeouts: Timeouts
-    private let logger: Logger
+    let timeouts: Timeouts
+    let logger: Logger
     private let redactedPassword: String?
     /// `` `db`.`tidemark_history` ``: always qualified, so a script's `USE` cannot send a row elsewhere.
-    private let historyTable: String
+    let historyTable: String
     private let lockName: String
+    /// Whether `tidemark_history` is known to be version 2 on this connection.
+    var historyIsCurrent = false
+    /// The process environment: the replicas' `password_env` are read from it.
+    let environment: [String: String]
+    /// Open sessions to the target's replicas, by URL (`max_lag`).
+    var replicaHandles: [String: MySQLHandle] = [:]
+    /// The unique index each batched table's key is walked by (`table.key` → index name).
+    var batchIndexes: [String: String] = [:]
     private var holdsLock = false
     private var databaseExists: Bool
     /// The session's `sql_mode` when it connected, a literal: restored after every step, so a
@@ -82,6 +90,7 @@ package final class MySQLConnection: BackendConnection {
             throw .connectionFailed(target: target.name, message: message, transient: Self.isTransient(error))
         }
         self.target = target
+        self.environment = environment
         self.database = database
         self.access = access
         self.timeouts = timeouts
@@ -183,6 +192,19 @@ package final class MySQLConnection: BackendConnection {
 
     package func ensureHistoryTable() throws(BackendError) {
         let handle = try openWritable("create \(historyTable)")
+        if historyIsCurrent { return }
+        if databaseExists {
+            switch try historyShape(handle) {
+            case .current:
+                historyIsCurrent = true
+                return
+            case .version1:
+                try upgradeHistoryTable(handle)
+                historyIsCurrent = true
+                return
+            case .absent: break
+            }
+        }
         do throws(MySQLFailure) {
             if !databaseExists {
                 try handle.query(
@@ -204,24 +226,93 @@ package final class MySQLConnection: BackendConnection {
                     started_at DATETIME(6) NOT NULL,
                     finished_at DATETIME(6) NULL,
                     execution_ms BIGINT NOT NULL DEFAULT 0,
-                    success BOOLEAN NOT NULL,
+                    success BOOLEAN NULL,
                     transactional BOOLEAN NOT NULL,
                     error TEXT NULL,
-                    attempt INT NOT NULL DEFAULT 1
+                    attempt INT NOT NULL DEFAULT 1,
+                    batch_last_key BIGINT NULL,
+                    batch_rows BIGINT NULL,
+                    statements_done INT NULL
                 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin
                 """)
         } catch {
             throw failure("cannot create \(historyTable)", error)
+        }
+        // A table another run created a moment ago (IF NOT EXISTS kept it) may still be version 1.
+        if try historyShape(handle) == .version1 { try upgradeHistoryTable(handle) }
+        historyIsCurrent = true
+    }
+
+    /// What `tidemark_history` looks like here: missing, version 1 (before the batch and
+    /// progress columns), or version 2.
+    enum HistoryShape {
+        case absent, version1, current
+    }
+
+    func historyShape(_ handle: MySQLHandle) throws(BackendError) -> HistoryShape {
+        do {
+            let rows = try handle.query(
+                """
+                SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = \(MySQLSQL.literal(database))
+                AND TABLE_NAME = 'tidemark_history'
+                """)
+            let names = Set(rows.compactMap { $0.first ?? nil }.map { $0.lowercased() })
+            if names.isEmpty { return .absent }
+            return names.contains("statements_done") ? .current : .version1
+        } catch {
+            throw failure("cannot look for \(historyTable)", error)
+        }
+    }
+
+    /// Brings a version 1 table (written by an older Tidemark) to version 2, in place: the
+    /// checkpoint columns `batch_last_key` and `batch_rows` (NULL: not a batched step),
+    /// `statements_done` (NULL: not recorded), and `success` nullable (NULL: a batched step in
+    /// progress); docs/mysql.md#the-history-table. Under a `GET_LOCK` of its own, so two runs
+    /// starting together do not both alter it; the columns are read again once it is held.
+    /// Older binaries keep working: they name their columns and the new ones default to NULL.
+    private func upgradeHistoryTable(_ handle: MySQLHandle) throws(BackendError) {
+        let lock = MySQLSQL.literal(MySQLSQL.creationLockName(database: database))
+        do throws(MySQLFailure) {
+            let taken = try handle.query(
+                "SELECT GET_LOCK(\(lock), \(max(1, timeouts.lockTimeout.milliseconds / 1000)))")
+            guard taken.first?.first == "1" else {
+                throw MySQLFailure(
+                    code: 0, sqlState: nil, message: "another session holds the history table's upgrade lock; run again"
+                )
+            }
+            defer { _ = try? handle.query("SELECT RELEASE_LOCK(\(lock))") }
+            let rows = try handle.query(
+                """
+                SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = \(MySQLSQL.literal(database))
+                AND TABLE_NAME = 'tidemark_history'
+                """)
+            let names = Set(rows.compactMap { $0.first ?? nil }.map { $0.lowercased() })
+            var changes: [String] = []
+            if !names.contains("batch_last_key") { changes.append("ADD COLUMN batch_last_key BIGINT NULL") }
+            if !names.contains("batch_rows") { changes.append("ADD COLUMN batch_rows BIGINT NULL") }
+            if !names.contains("statements_done") { changes.append("ADD COLUMN statements_done INT NULL") }
+            guard !changes.isEmpty else { return }
+            changes.append("MODIFY COLUMN success BOOLEAN NULL")
+            try handle.query("ALTER TABLE \(historyTable) \(changes.joined(separator: ", "))")
+            logger.notice(
+                "upgraded \(historyTable) to version 2 (batch_last_key, batch_rows, statements_done; written by an older Tidemark)"
+            )
+        } catch {
+            throw failure("cannot upgrade \(historyTable) to version 2 (written by an older Tidemark)", error)
         }
     }
 
     package func readHistory() throws(BackendError) -> [HistoryEntry] {
         let handle = try open()
         guard databaseExists else { return [] }
+        let shape = try historyShape(handle)
+        guard shape != .absent else { return [] }
+        // A read-only connection cannot upgrade a version 1 table: its rows read without
+        // checkpoints or progress.
+        let columns = shape == .current ? Self.columns : Self.columnsOfVersion1
         let rows: [MySQLRow]
         do {
-            guard try tableExists("tidemark_history", on: handle) else { return [] }
-            rows = try handle.query("SELECT \(Self.columns) FROM \(historyTable) ORDER BY id")
+            rows = try handle.query("SELECT \(columns) FROM \(historyTable) ORDER BY id")
         } catch {
             throw failure("cannot read \(historyTable)", error)
         }
@@ -302,6 +393,7 @@ package final class MySQLConnection: BackendConnection {
     @discardableResult
     package func run(_ step: StepRequest) throws(BackendError) -> HistoryEntry {
         let handle = try openWritable("run version \(step.version)")
+        if !historyIsCurrent { try ensureHistoryTable() }
         // A shared session still has the previous target's database selected until this one's
         // exists: never run a script there.
         guard databaseExists else {
@@ -376,6 +468,7 @@ package final class MySQLConnection: BackendConnection {
 
     package func close() {
         holdsLock = false
+        replicaHandles = [:]
         if let pool {
             // A shared session goes back reset (mysql_reset_connection also releases GET_LOCK),
             // or closed when it broke.
@@ -469,7 +562,7 @@ package final class MySQLConnection: BackendConnection {
             running = try insertRow(
                 step, on: handle, startedAt: startedAt, finishedAt: nil, executionMS: 0, success: false,
                 transactional: false,
-                error: nil)
+                error: nil, statementsDone: 0)
         } catch {
             throw failure("cannot record the start of version \(step.version) in \(historyTable)", error)
         }
@@ -479,6 +572,7 @@ package final class MySQLConnection: BackendConnection {
             while true {
                 do throws(MySQLFailure) {
                     try handle.query(statement.text)
+                    recordProgress(index + 1, of: running.id, on: handle)
                     break
                 } catch {
                     // docs/mysql.md#locks-and-timeouts: a lock wait (1205) or deadlock (1213)
@@ -538,19 +632,38 @@ package final class MySQLConnection: BackendConnection {
         }
     }
 
+    /// Records that `done` statements of the step in row `id` completed: each DDL statement
+    /// committed as it ran, so a run killed before the next one leaves the row saying exactly
+    /// where it stopped (docs/mysql.md#a-half-applied-step). In autocommit, or inside a
+    /// transaction the script opened, where it commits (or rolls back) with the statements it
+    /// counts. Not being able to record it is a warning: the step itself goes on.
+    private func recordProgress(_ done: Int, of id: Int64, on handle: MySQLHandle) {
+        do {
+            try handle.query("UPDATE \(historyTable) SET statements_done = \(done) WHERE id = \(id)")
+        } catch {
+            logger.warning(
+                "could not record statement \(done)'s completion in \(historyTable): \(redact(error.fullMessage))")
+        }
+    }
+
     // MARK: - Rows
 
     /// The columns every history query returns, in `entry(from:)` order; times as epoch seconds
     /// with microseconds (the session's time zone is UTC).
     static let columns = """
         id, version, description, kind, script, checksum, run_id, applied_by, \
-        UNIX_TIMESTAMP(started_at), UNIX_TIMESTAMP(finished_at), execution_ms, success, transactional, error, attempt
+        UNIX_TIMESTAMP(started_at), UNIX_TIMESTAMP(finished_at), execution_ms, success, transactional, error, attempt, \
+        batch_last_key, batch_rows, statements_done
         """
+
+    /// `columns` for a version 1 table (before the checkpoint and progress columns).
+    static let columnsOfVersion1 = columns.replacingOccurrences(
+        of: "batch_last_key, batch_rows, statements_done", with: "NULL, NULL, NULL")
 
     private func insertRow(
         _ step: StepRequest, on handle: MySQLHandle, startedAt: Date, finishedAt: Date?, executionMS: Int64,
         success: Bool,
-        transactional: Bool, error: String?
+        transactional: Bool, error: String?, statementsDone: Int? = nil
     ) throws(MySQLFailure) -> HistoryEntry {
         let values = [
             MySQLSQL.literal(step.version), MySQLSQL.literal(step.description), MySQLSQL.literal(step.kind.rawValue),
@@ -559,12 +672,12 @@ package final class MySQLConnection: BackendConnection {
             finishedAt.map(MySQLSQL.timestamp) ?? "NULL",
             String(executionMS), success ? "TRUE" : "FALSE", transactional ? "TRUE" : "FALSE",
             error.map(MySQLSQL.literal) ?? "NULL",
-            String(step.attempt),
+            String(step.attempt), statementsDone.map(String.init) ?? "NULL",
         ]
         try handle.query(
             """
             INSERT INTO \(historyTable) (version, description, kind, script, checksum, run_id, applied_by, started_at,
-                finished_at, execution_ms, success, transactional, error, attempt)
+                finished_at, execution_ms, success, transactional, error, attempt, statements_done)
             VALUES (\(values.joined(separator: ", ")))
             """)
         return try parsedRow(handle.query("SELECT \(Self.columns) FROM \(historyTable) WHERE id = LAST_INSERT_ID()"))
@@ -582,7 +695,7 @@ package final class MySQLConnection: BackendConnection {
         return try parsedRow(handle.query("SELECT \(Self.columns) FROM \(historyTable) WHERE id = \(id)"))
     }
 
-    private func parsedRow(_ rows: [MySQLRow]) throws(MySQLFailure) -> HistoryEntry {
+    func parsedRow(_ rows: [MySQLRow]) throws(MySQLFailure) -> HistoryEntry {
         guard let row = rows.first else {
             throw MySQLFailure(code: 0, sqlState: nil, message: "\(historyTable) returned no row")
         }
@@ -609,7 +722,7 @@ package final class MySQLConnection: BackendConnection {
         guard let id = text(0).flatMap({ Int64($0) }), let version = text(1), let description = text(2),
             let kind = text(3).flatMap(StepKind.init(rawValue:)), let script = text(4), let checksum = text(5),
             let runID = text(6), let appliedBy = text(7), let startedAt = text(8).flatMap(Self.date),
-            let executionMS = text(10).flatMap({ Int64($0) }), let success = text(11), let transactional = text(12)
+            let executionMS = text(10).flatMap({ Int64($0) }), let transactional = text(12)
         else {
             throw .queryFailed(
                 target: target,
@@ -617,13 +730,20 @@ package final class MySQLConnection: BackendConnection {
                     "\(historyTable) holds a row Tidemark cannot read (id \(text(0) ?? "?")); was it edited by hand?",
                 sqlState: nil)
         }
-        return HistoryEntry(
+        var entry = HistoryEntry(
             id: id, version: version, description: description, kind: kind, script: script, checksum: checksum,
             runID: runID,
             appliedBy: appliedBy, startedAt: startedAt, finishedAt: text(9).flatMap(Self.date),
             executionMS: executionMS,
-            success: success == "1", transactional: transactional == "1", error: text(13),
-            attempt: text(14).flatMap { Int($0) } ?? 1)
+            // NULL success: a batched step in progress (version 2).
+            success: text(11) == "1", transactional: transactional == "1", error: text(13),
+            attempt: text(14).flatMap { Int($0) } ?? 1,
+            batch: text(16).flatMap { Int64($0) }.map {
+                BatchCheckpoint(lastKey: text(15).flatMap { Int64($0) }, rows: $0)
+            }
+        )
+        entry.statementsDone = text(17).flatMap { Int($0) }
+        return entry
     }
 
     // MARK: - Helpers
@@ -633,19 +753,10 @@ package final class MySQLConnection: BackendConnection {
         return connection
     }
 
-    private func openWritable(_ operation: String) throws(BackendError) -> MySQLHandle {
+    func openWritable(_ operation: String) throws(BackendError) -> MySQLHandle {
         let handle = try open()
         guard access == .readWrite else { throw .readOnly(target: target.name, operation: operation) }
         return handle
-    }
-
-    private func tableExists(_ table: String, on handle: MySQLHandle) throws(MySQLFailure) -> Bool {
-        try !handle.query(
-            """
-            SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = \(MySQLSQL.literal(database))
-            AND TABLE_NAME = \(MySQLSQL.literal(table))
-            """
-        ).isEmpty
     }
 
     private static func exists(_ database: String, on handle: MySQLHandle) throws(MySQLFailure) -> Bool {
@@ -667,7 +778,7 @@ package final class MySQLConnection: BackendConnection {
         return "SET SESSION " + settings.joined(separator: ", ")
     }
 
-    private func failure(_ what: String, _ error: MySQLFailure) -> BackendError {
+    func failure(_ what: String, _ error: MySQLFailure) -> BackendError {
         .queryFailed(target: target.name, message: redact("\(what): \(error.fullMessage)"), sqlState: error.sqlState)
     }
 
@@ -681,7 +792,7 @@ package final class MySQLConnection: BackendConnection {
         error.sqlState.map { "\(message) (SQLSTATE \($0))" } ?? message
     }
 
-    private func redact(_ text: String) -> String {
+    func redact(_ text: String) -> String {
         Self.redact(text, password: redactedPassword)
     }
 

@@ -189,6 +189,34 @@ final class MySQLHandle {
         return (0..<count).map { fields[$0].name.map { String(cString: $0) } ?? "" }
     }
 
+    /// Runs one statement and returns its first result set's rows keyed by column name
+    /// (`SHOW REPLICA STATUS`, whose columns differ by server and version).
+    func namedRows(_ sql: String) throws(MySQLFailure) -> [[String: String?]] {
+        let bytes = Array(sql.utf8)
+        let status = bytes.withUnsafeBufferPointer { buffer in
+            buffer.withMemoryRebound(to: CChar.self) { chars in
+                mysql_real_query(handle, chars.baseAddress, UInt(chars.count))
+            }
+        }
+        guard status == 0 else { throw Self.failure(of: handle) }
+        guard let result = mysql_store_result(handle) else {
+            if mysql_field_count(handle) != 0 { throw Self.failure(of: handle) }
+            return []
+        }
+        defer { mysql_free_result(result) }
+        var names: [String] = []
+        if let fields = mysql_fetch_fields(result) {
+            for index in 0..<Int(mysql_num_fields(result)) {
+                names.append(fields[index].name.map { String(cString: $0) } ?? "")
+            }
+        }
+        return Self.rows(of: result).map { row in
+            var named: [String: String?] = [:]
+            for (index, name) in names.enumerated() where index < row.count { named[name] = row[index] }
+            return named
+        }
+    }
+
     private static func rows(of result: UnsafeMutablePointer<MYSQL_RES>) -> [MySQLRow] {
         let columns = Int(mysql_num_fields(result))
         var rows: [MySQLRow] = []

@@ -29,6 +29,12 @@ enum MySQLSQL {
         "FROM_UNIXTIME(\(String(format: "%.6f", date.timeIntervalSince1970)))"
     }
 
+    /// The lock that serialises creating and upgrading a database's `tidemark_history`:
+    /// apart from the migration lock, which runs take after the table exists.
+    static func creationLockName(database: String) -> String {
+        lockName(database: "#history:" + database)
+    }
+
     /// `tidemark:<database>`; a name that would pass `GET_LOCK`'s 64 characters is hashed
     /// (`tidemark:#` and FNV-1a 64 of the whole name in hex), the same on every machine.
     static func lockName(database: String) -> String {

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import TidemarkCore
+import TidemarkMySQL
 import TidemarkPostgres
 import TidemarkTestSupport
 
@@ -114,6 +115,79 @@ import TidemarkTestSupport
         #expect(try counter("seq_scan") == scansBefore, "a batch scanned the table")
 
         let touched = try session.query("SELECT touched, count(*) FROM \(orders) GROUP BY touched")
+        #expect(touched.map { $0.compactMap { $0 } } == [["1", "100000"]], "every row changed exactly once")
+        let rows = try backfillRows(reader)
+        #expect(rows.count == 1, "one history row, reused by every resumed run: \(rows)")
+        #expect(rows.last?.success == true)
+        #expect(rows.last?.batch == BatchCheckpoint(lastKey: 100_000, rows: 100_000))
+        #expect(TargetState(history: try reader.readHistory()).applied.map(\.version) == ["1", "2"])
+    }
+
+    /// docs/backfills.md#mysql-and-mariadb: the same on MariaDB. The table's own read counter
+    /// (`information_schema.TABLE_STATISTICS`, `userstat`) shows no batch scanned it: walking
+    /// and updating read each row about twice, a scan per batch would read it 500 times.
+    @Test(.enabled(if: TestMariaDB.isEnabled, Comment(rawValue: TestMariaDB.skipReason)))
+    func mariadbBackfillKilledFiveTimesChangesEveryRowOnceWithoutAScan() async throws {
+        let root = try CommandRunner.temporaryDirectory("tidemark-backfill-maria")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let url = try TestMariaDB.requireURL()
+        let database = TestMariaDB.uniqueDatabaseName(for: "backfill")
+        defer { try? TestMariaDB.dropDatabase(database) }
+        try writePlan(
+            at: root,
+            create: """
+                CREATE TABLE orders (id BIGINT PRIMARY KEY, total INT NOT NULL, total_cents INT NULL, touched INT NOT NULL DEFAULT 0);
+                INSERT INTO orders (id, total) SELECT seq, seq % 1000 FROM seq_1_to_100000;
+
+                """, size: 200, pause: "5ms",
+            inventory: """
+                inventory: shop
+                plan: ../plans/shop
+                environments:
+                  dev: { tier: dev, targets: [ { name: maria, url: "\(url)", schema: \(database) } ] }
+                """)
+        let first = try await CommandRunner.run(["apply", "-i", "inventories/shop.yaml", "--to", "1"], in: root)
+        #expect(first.status == 0, "\(first)")
+        try TestMariaDB.execute("SET GLOBAL userstat = 1")
+        func rowsRead() throws -> Int64 {
+            try TestMariaDB.catalog(
+                """
+                SELECT ROWS_READ FROM information_schema.TABLE_STATISTICS
+                WHERE TABLE_SCHEMA = \(TestMariaDB.literal(database)) AND TABLE_NAME = 'orders'
+                """
+            ).first?.first.flatMap { $0 }.flatMap { Int64($0) } ?? 0
+        }
+        let readBefore = try rowsRead()
+        let target = Target(name: "maria", environment: "dev", connection: .url(url), schema: database)
+        let reader = try MySQLBackend().connect(to: target, access: .readOnly, timeouts: .standard, logger: .silent)
+        defer { reader.close() }
+
+        var kills = 0
+        var runs = 0
+        while kills < 5 && runs < 20 {
+            runs += 1
+            let rowsBefore = try backfillRows(reader).last?.batch?.rows ?? 0
+            let apply = try CommandRunner.launch(["apply", "-i", "inventories/shop.yaml"], in: root)
+            let progressed = try waitUntil { try (backfillRows(reader).last?.batch?.rows ?? 0) > rowsBefore }
+            usleep(UInt32.random(in: 0...150_000))
+            apply.send(SIGKILL)
+            let result = await apply.wait()
+            #expect(result.status != 0 || !progressed, "\(result)")
+            let last = try #require(try backfillRows(reader).last)
+            if last.isBackfillInProgress { kills += 1 } else { break }
+        }
+        #expect(kills >= 5, "only \(kills) of \(runs) kills landed mid-backfill")
+        let status = try await CommandRunner.run(["status", "-i", "inventories/shop.yaml"], in: root)
+        #expect(status.standardOutput.contains("backfill ") && !status.standardOutput.contains("DIRTY"), "\(status)")
+
+        let resumed = try await CommandRunner.run(["apply", "-i", "inventories/shop.yaml"], in: root)
+        #expect(resumed.status == 0, "\(resumed)")
+        #expect(resumed.standardOutput.contains("forward 2 ("), "\(resumed)")
+        let read = try rowsRead() - readBefore
+        #expect(read < 500_000, "the batches read \(read) rows of a 100,000-row table: one scanned it")
+
+        let touched = try TestMariaDB.catalog(
+            "SELECT touched, COUNT(*) FROM \(TestMariaDB.quoted(database)).orders GROUP BY touched")
         #expect(touched.map { $0.compactMap { $0 } } == [["1", "100000"]], "every row changed exactly once")
         let rows = try backfillRows(reader)
         #expect(rows.count == 1, "one history row, reused by every resumed run: \(rows)")

@@ -20,6 +20,7 @@ extension Tidemark {
             let out = Terminal.standardOutput
             var problems: [String] = []
             var planDirectory = source.plan
+            var targets: [Target] = []
 
             if let inventoryPath = source.inventory {
                 do {
@@ -31,6 +32,7 @@ extension Tidemark {
                         inventory = try await TargetDiscovery(
                             registry: Backends.standard, logger: LoggingOptions.logger(verbose: false)
                         ).resolve(inventory)
+                        targets = inventory.environments.flatMap(\.targets)
                         out.write(PrintableText.escaped(Self.summary(of: inventory)))
                         for count in inventory.discovery { out.write("  \(PrintableText.escaped(count.line))") }
                     } catch {
@@ -51,6 +53,8 @@ extension Tidemark {
                     for notice in PlanDirectory.notices(for: plan) {
                         out.write("  note: \(PrintableText.escaped(notice))")
                     }
+                    problems += MaxLagCheck.problems(
+                        plan: plan, targets: targets, inventoryFile: source.inventory ?? "the inventory")
                 } catch {
                     problems += error.errors.map(\.description)
                 }

@@ -54,7 +54,10 @@ extension Tidemark.RepairCommand {
                 case .notApplied: state = "not there"
                 case .unknown: state = "cannot tell"
                 }
-                let failed = check.number == statements.failedAt ? " (failed)" : ""
+                // A row left by a killed run has no failing statement: the step stopped before this one.
+                let stopped =
+                    dirty.error?.hasPrefix("none recorded: the run died") == true ? " (stopped here)" : " (failed)"
+                let failed = check.number == statements.failedAt ? stopped : ""
                 lines.append("    \(check.number). line \(check.line): \(state)\(failed): \(check.summary)")
             }
             if statements.nothingApplied {
