@@ -107,6 +107,12 @@ package enum ControlSchema {
             PRIMARY KEY (run_id, environment)
         );
         """,
+        // 6: the fleet the run's first runner read from its inventory's `discover:` sources
+        // (docs/tenants.md#a-shared-run-stores-its-fleet): every runner that joins works on it
+        // instead of reading the sources again. Connection strings are stored without passwords.
+        """
+        ALTER TABLE tidemark_control.runs ADD COLUMN IF NOT EXISTS fleet jsonb;
+        """,
     ]
 
     /// The newest schema version this binary writes.

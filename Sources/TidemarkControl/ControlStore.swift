@@ -86,6 +86,14 @@ package final class ControlStore: Sendable {
         return "{" + quoted.joined(separator: ",") + "}"
     }
 
+    /// A PostgreSQL text array literal whose nil elements are `NULL`.
+    static func optionalTextArray(_ values: [String?]) -> String {
+        let quoted = values.map { value in
+            value.map { textArray([$0]).dropFirst().dropLast() }.map(String.init) ?? "NULL"
+        }
+        return "{" + quoted.joined(separator: ",") + "}"
+    }
+
     /// `30000 milliseconds`: an interval parameter.
     static func interval(_ duration: Duration) -> String { "\(max(0, duration.milliseconds)) milliseconds" }
 }
