@@ -301,8 +301,11 @@ extension ControlStore {
         try with { session throws(BackendError) in
             try session.query(
                 """
-                UPDATE tidemark_control.targets SET runner = NULL, lease_until = now()
-                WHERE run_id = $1 AND target = ANY($2::text[]) AND runner = $3 AND state = 'claimed'
+                UPDATE tidemark_control.targets t SET runner = NULL, lease_until = now()
+                FROM (SELECT target FROM tidemark_control.targets
+                      WHERE run_id = $1 AND target = ANY($2::text[]) AND runner = $3 AND state = 'claimed'
+                      ORDER BY target FOR UPDATE) l
+                WHERE t.run_id = $1 AND t.target = l.target
                 """, [runID, ControlStore.textArray(targets), runner])
         }
     }
@@ -336,9 +339,13 @@ extension ControlStore {
                 """
                 WITH u AS (
                     SELECT * FROM unnest($3::text[], $4::text[], $5::text[], $6::text[]) WITH ORDINALITY AS u(n, o, r, e, i)),
+                locked AS (
+                    SELECT target FROM tidemark_control.targets
+                    WHERE run_id = $1 AND target IN (SELECT n FROM u) AND runner = $2 AND state = 'claimed'
+                    ORDER BY target FOR UPDATE),
                 done AS (
                     UPDATE tidemark_control.targets t SET state = 'done', outcome = u.o, result = u.r::jsonb, finished_at = now(), lease_until = NULL
-                    FROM u WHERE t.run_id = $1 AND t.target = u.n AND t.runner = $2 AND t.state = 'claimed' RETURNING t.target),
+                    FROM u, locked WHERE t.run_id = $1 AND t.target = u.n AND locked.target = u.n RETURNING t.target),
                 event AS (
                     INSERT INTO tidemark_control.events (run_id, event)
                     SELECT $1, u.e::jsonb FROM u JOIN done ON done.target = u.n WHERE u.e IS NOT NULL ORDER BY u.i)
@@ -589,10 +596,14 @@ extension ControlStore {
     /// Renews `runner`'s leases and heartbeat; returns whether `tidemark stop` asked the run to stop.
     package func renew(_ runID: String, runner: String, lease: Duration) throws(ControlError) -> Bool {
         try with { session throws(BackendError) in
+            // SKIP LOCKED: a row locked now is being recorded or put back by this runner's workers
+            // (or taken over); waiting for it could deadlock with a batch locking rows in another order.
             try session.query(
                 """
-                UPDATE tidemark_control.targets SET lease_until = now() + $3::interval
-                WHERE run_id = $1 AND runner = $2 AND state = 'claimed'
+                UPDATE tidemark_control.targets t SET lease_until = now() + $3::interval
+                FROM (SELECT target FROM tidemark_control.targets
+                      WHERE run_id = $1 AND runner = $2 AND state = 'claimed' ORDER BY target FOR UPDATE SKIP LOCKED) l
+                WHERE t.run_id = $1 AND t.target = l.target
                 """, [runID, runner, ControlStore.interval(lease)])
             let rows = try session.query(
                 """

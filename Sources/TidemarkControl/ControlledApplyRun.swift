@@ -174,7 +174,7 @@ final class RunnerOutcomes: OutcomeSource, RunSinks {
         let key = RunKey.digest(
             inventory: listed, plan: plan, selection: selection, desired: desiredText, strategy: strategy)
         let scripts = RunKey.scripts(of: plan)
-        let (run, created, inventory) = try await joinOrCreate(
+        let (run, created, inventory, planned) = try await joinOrCreate(
             key: key, scripts: scripts, listed: listed, plan: plan, selection: selection,
             desired: desired,
             desiredText: desiredText, strategy: strategy, startedAt: startedAt, store: store, runID: apply.runID)
@@ -184,8 +184,13 @@ final class RunnerOutcomes: OutcomeSource, RunSinks {
         let runID = run.runID
 
         // What this runner serves, and the run's rollout as stored.
-        let stored = try await control.call { () throws(ControlError) in try store.outcomes(runID) }
-        let plans = stored.compactMap(\.plan)
+        // The creator has the rollout it stored; a runner that joins reads it back.
+        let plans: [TargetPlan]
+        if let planned {
+            plans = planned
+        } else {
+            plans = try await control.call { () throws(ControlError) in try store.outcomes(runID) }.compactMap(\.plan)
+        }
         let fleet = FleetIndex(inventory)
         let served = plans.filter { ServeSelector.serves(request.serve, target: fleet.targets[$0.target]) }
         let rollout = RunKey.rollout(of: plans, inventory: inventory, plan: plan, run: run)
@@ -378,7 +383,7 @@ extension RunnerOutcomes {
         key: String, scripts: [String: String], listed: Inventory, plan: Plan, selection: TargetSelection,
         desired: DesiredVersion, desiredText: String?, strategy: Strategy, startedAt: Date, store: ControlStore,
         runID: String
-    ) async throws(ControlError) -> (ControlRun, created: Bool, inventory: Inventory) {
+    ) async throws(ControlError) -> (ControlRun, created: Bool, inventory: Inventory, planned: [TargetPlan]?) {
         if let joining = request.joinRunID {
             guard let found = try await control.call({ () throws(ControlError) in try store.run(joining) }) else {
                 throw .unknownRun(joining)
@@ -390,13 +395,13 @@ extension RunnerOutcomes {
                         "\(found.inventory) (plan \(found.plan), \(found.selection), --to \(found.desiredVersion ?? "latest"))"
                 )
             }
-            return (found, false, try await fleet(of: found, listed: listed, store: store))
+            return (found, false, try await fleet(of: found, listed: listed, store: store), nil)
         }
         try await control.call { () throws(ControlError) in try store.lockCreation(key: key) }
         do throws(ControlError) {
-            let result: (ControlRun, created: Bool, inventory: Inventory)
+            let result: (ControlRun, created: Bool, inventory: Inventory, planned: [TargetPlan]?)
             if let open = try await control.call({ () throws(ControlError) in try store.openRun(key: key) }) {
-                result = (open, false, try await fleet(of: open, listed: listed, store: store))
+                result = (open, false, try await fleet(of: open, listed: listed, store: store), nil)
             } else {
                 let inventory = try await discover(listed)
                 let selected: [Target]
@@ -405,13 +410,16 @@ extension RunnerOutcomes {
                 } catch {
                     throw .fleet(error)
                 }
-                let run = try await create(
+                let (run, rollout) = try await create(
                     key: key, scripts: scripts, inventory: inventory,
                     fleet: StoredFleet(resolved: inventory, listed: listed),
                     plan: plan, selected: selected, selection: selection, desired: desired,
                     desiredText: desiredText, strategy: strategy, startedAt: startedAt, store: store)
                 let created = run.runID == runID
-                result = (run, created, created ? inventory : try await fleet(of: run, listed: listed, store: store))
+                result =
+                    created
+                    ? (run, true, inventory, rollout.targets)
+                    : (run, false, try await fleet(of: run, listed: listed, store: store), nil)
             }
             try await control.call { () throws(ControlError) in try store.unlockCreation(key: key) }
             return result
@@ -449,7 +457,7 @@ extension RunnerOutcomes {
         key: String, scripts: [String: String], inventory: Inventory, fleet: StoredFleet?, plan: Plan,
         selected: [Target], selection: TargetSelection,
         desired: DesiredVersion, desiredText: String?, strategy: Strategy, startedAt: Date, store: ControlStore
-    ) async throws(ControlError) -> ControlRun {
+    ) async throws(ControlError) -> (ControlRun, Rollout) {
         let snapshot = await FleetSnapshot.read(
             inventory: inventory, plan: plan, targets: selected, registry: registry, logger: logger)
         // A target this runner cannot reach is planned from an empty state and marked: whoever
@@ -470,10 +478,11 @@ extension RunnerOutcomes {
             kind: .runStarted, runID: fresh.runID, inventory: inventory.name, toVersion: fresh.desiredVersion,
             at: startedAt,
             startedAt: startedAt, counts: planned.counts, environmentCounts: planned.environments)
-        return try await control.call { () throws(ControlError) in
+        let run = try await control.call { () throws(ControlError) in
             try store.create(
                 fresh, rollout: rollout, inventory: inventory, unread: unread, startedEvent: started, fleet: fleet)
         }
+        return (run, rollout)
     }
 }
 

@@ -102,6 +102,12 @@ struct BatchedClaimTests {
 
 /// The stored fleet's shape, without a database.
 @Suite struct StoredFleetTests {
+    @Test func textArrayLiteralsEscapeQuotesAndBackslashesOnly() {
+        #expect(ControlStore.textArray(["a\"b", "c\\d", "é,{}", ""]) == #"{"a\"b","c\\d","é,{}",""}"#)
+        #expect(ControlStore.optionalTextArray(["x", nil]) == #"{"x",NULL}"#)
+        #expect(ControlStore.textArray([]) == "{}")
+    }
+
     @Test func passwordsAreRemovedFromStoredConnectionStrings() {
         #expect(StoredFleet.withoutPassword("postgres://app:s3cr%40t@db-1:5432/app") == "postgres://app@db-1:5432/app")
         #expect(
