@@ -683,6 +683,45 @@ extension ControlStore {
         }
     }
 
+    /// Every target's stored plan, in rollout order: what a runner that joins a run reads back.
+    /// Plans differ mostly in their target's name and environment, so the server blanks those
+    /// two and each distinct remainder is decoded once (100,000 plans were minutes of JSON
+    /// decoding per joining runner on a loaded machine, while the creator ran every target).
+    package func plans(_ runID: String) throws(ControlError) -> [TargetPlan] {
+        var decoded: [String: TargetPlan] = [:]
+        var all: [TargetPlan] = []
+        var after = -1
+        while true {
+            let rows = try with { session throws(BackendError) in
+                try session.query(
+                    """
+                    SELECT position, target, environment,
+                        jsonb_set(jsonb_set(plan, '{target}', '""'), '{environment}', '""')::text
+                    FROM tidemark_control.targets
+                    WHERE run_id = $1 AND position > $2 ORDER BY position LIMIT $3
+                    """, [runID, String(after), String(Self.outcomePage)])
+            }
+            for row in rows {
+                guard let target = row[1], let environment = row[2], let text = row[3] else { continue }
+                var plan: TargetPlan
+                if let known = decoded[text] {
+                    plan = known
+                } else {
+                    guard let fresh = ControlStore.decode(TargetPlan.self, text) else {
+                        throw .corrupt(runID: runID, what: "the plan of target \(target)")
+                    }
+                    decoded[text] = fresh
+                    plan = fresh
+                }
+                plan.target = target
+                plan.environment = environment
+                all.append(plan)
+            }
+            guard rows.count == Self.outcomePage, let last = rows.last?[0].flatMap({ Int($0) }) else { return all }
+            after = last
+        }
+    }
+
     /// Rows per query when a run's targets are read back.
     static let outcomePage = 2_000
 

@@ -189,7 +189,7 @@ final class RunnerOutcomes: OutcomeSource, RunSinks {
         if let planned {
             plans = planned
         } else {
-            plans = try await control.call { () throws(ControlError) in try store.outcomes(runID) }.compactMap(\.plan)
+            plans = try await control.call { () throws(ControlError) in try store.plans(runID) }
         }
         let fleet = FleetIndex(inventory)
         let served = plans.filter { ServeSelector.serves(request.serve, target: fleet.targets[$0.target]) }
