@@ -684,8 +684,8 @@ extension ControlStore {
     }
 
     /// Every target's stored plan, in rollout order: what a runner that joins a run reads back.
-    /// Plans differ mostly in their target's name and environment, so the server blanks those
-    /// two and each distinct remainder is decoded once (100,000 plans were minutes of JSON
+    /// Plans differ mostly in their target's name, environment and reason (which names the
+    /// target), so the server blanks those three and each distinct remainder is decoded once (100,000 plans were minutes of JSON
     /// decoding per joining runner on a loaded machine, while the creator ran every target).
     package func plans(_ runID: String) throws(ControlError) -> [TargetPlan] {
         var decoded: [String: TargetPlan] = [:]
@@ -695,14 +695,14 @@ extension ControlStore {
             let rows = try with { session throws(BackendError) in
                 try session.query(
                     """
-                    SELECT position, target, environment,
-                        jsonb_set(jsonb_set(plan, '{target}', '""'), '{environment}', '""')::text
+                    SELECT position, target, environment, plan->>'reason',
+                        jsonb_set(jsonb_set(jsonb_set(plan, '{target}', '""'), '{environment}', '""'), '{reason}', '""')::text
                     FROM tidemark_control.targets
                     WHERE run_id = $1 AND position > $2 ORDER BY position LIMIT $3
                     """, [runID, String(after), String(Self.outcomePage)])
             }
             for row in rows {
-                guard let target = row[1], let environment = row[2], let text = row[3] else { continue }
+                guard let target = row[1], let environment = row[2], let text = row[4] else { continue }
                 var plan: TargetPlan
                 if let known = decoded[text] {
                     plan = known
@@ -715,6 +715,7 @@ extension ControlStore {
                 }
                 plan.target = target
                 plan.environment = environment
+                plan.reason = row[3] ?? ""
                 all.append(plan)
             }
             guard rows.count == Self.outcomePage, let last = rows.last?[0].flatMap({ Int($0) }) else { return all }

@@ -57,6 +57,22 @@ struct BatchedClaimTests {
         #expect(next.allSatisfy { $0.wave == 1 })
     }
 
+    /// A joining runner reads the stored plans back with each distinct one decoded once: the same
+    /// plans, in rollout order, as decoding every row.
+    @Test func plansReadBackAreTheStoredPlansInRolloutOrder() async throws {
+        let (fleet, runID, store) = try await storedRun()
+        defer {
+            store.close()
+            fleet.remove()
+        }
+        let whole = try store.outcomes(runID).compactMap(\.plan)
+        let shared = try store.plans(runID)
+        #expect(whole.count == 8)
+        #expect(shared == whole)
+        #expect(shared.map(\.target) == ["a-01", "a-02", "a-03", "a-04", "b-01", "b-02", "b-03", "b-04"])
+        #expect(shared.allSatisfy { $0.reason.hasPrefix($0.target) })
+    }
+
     /// A runner that dies with targets in its buffer loses them with its leases: another runner
     /// takes them over once the lease ran out, reading their state again; a live runner's
     /// renewals keep its buffered targets.
