@@ -81,10 +81,26 @@ package struct Claim: Sendable, Hashable {
     package var claims: Int
     /// Planned from an empty state because its creator could not read it.
     package var mustReadState = false
+    /// Its wave's index in the run (a claimed batch is all of one wave).
+    package var wave = 0
 
     /// Whether the target's real state must be read and the target planned again before it runs:
     /// claimed before (a runner died or was interrupted with it), or never read.
     package var needsFreshState: Bool { claims > 1 || mustReadState }
+}
+
+/// What a runner learns of its run with each outcome it records: whether a buffered target may
+/// still start (docs/tenants.md#batched-claims). Thread-safe value.
+package struct RunState: Sendable, Hashable {
+    package var halted: String?
+    /// After a halt, the wave that still finishes its own targets.
+    package var finishingWave: Int?
+    package var stopRequested = false
+
+    /// Whether a claimed target of `wave` may still start.
+    package func allows(wave: Int) -> Bool {
+        !stopRequested && (halted == nil || finishingWave == wave)
+    }
 }
 
 /// Where a run stands, for a runner deciding whether to wait, stop or leave. Thread-safe value.

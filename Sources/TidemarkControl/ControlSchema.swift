@@ -107,10 +107,11 @@ package enum ControlSchema {
             PRIMARY KEY (run_id, environment)
         );
         """,
-        // 6: PLACEHOLDER for another branch's version 6; the lead replaces this entry with that
-        // migration when the branches merge. It changes nothing.
+        // 6: the fleet the run's first runner read from its inventory's `discover:` sources
+        // (docs/tenants.md#a-shared-run-stores-its-fleet): every runner that joins works on it
+        // instead of reading the sources again. Connection strings are stored without passwords.
         """
-        SELECT 1;
+        ALTER TABLE tidemark_control.runs ADD COLUMN IF NOT EXISTS fleet jsonb;
         """,
         // 7: a shared run's `--override-window` (docs/windows.md#shared-runs), given by the
         // run's creator and honoured by every runner; and the incidents the on-call sinks have

@@ -27,7 +27,8 @@ extension ControlStore {
     /// event, unless an open run with the same key appeared meanwhile: then that one is returned.
     /// Serialized per key by a transaction-scoped advisory lock.
     package func create(
-        _ run: ControlRun, rollout: Rollout, inventory: Inventory, unread: Set<String> = [], startedEvent: Event?
+        _ run: ControlRun, rollout: Rollout, inventory: Inventory, unread: Set<String> = [], startedEvent: Event?,
+        fleet: StoredFleet? = nil
     ) throws(ControlError) -> ControlRun {
         try with { session throws(BackendError) in
             try session.transaction { session throws(BackendError) in
@@ -40,13 +41,13 @@ extension ControlStore {
                 }
                 try session.query(
                     """
-                    INSERT INTO tidemark_control.runs (run_id, run_key, inventory, plan, selection, desired_version, strategy, scripts, created_by)
-                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9)
+                    INSERT INTO tidemark_control.runs (run_id, run_key, inventory, plan, selection, desired_version, strategy, scripts, created_by, fleet)
+                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, $10::jsonb)
                     """,
                     [
                         run.runID, run.key, run.inventory, run.plan, run.selection, run.desiredVersion,
                         run.strategy.rawValue,
-                        ControlStore.json(run.scripts), run.createdBy,
+                        ControlStore.json(run.scripts), run.createdBy, fleet.map { ControlStore.json($0) },
                     ])
                 var position = 0
                 var rows:
@@ -153,42 +154,59 @@ extension ControlStore {
         }
     }
 
-    /// Claims the next target `runner` may serve: in the lowest wave that is not done everywhere,
-    /// the canary alone while it is not done, never after a halt or a stop; a pending target or
-    /// one whose lease ran out (its runner died). `FOR UPDATE SKIP LOCKED`: runners claiming at
-    /// once never wait for each other and never get the same target. Every condition that does
-    /// not depend on the row is a scalar subquery (one InitPlan), so the server walks the open
-    /// targets' index in position order and stops at the first claimable one.
+    /// Claims up to `limit` targets `runner` may serve, in one statement
+    /// (docs/tenants.md#batched-claims): in the lowest wave that is not done everywhere, the
+    /// canary alone while it is not done, never after a halt or a stop; pending targets or ones
+    /// whose lease ran out (their runner died), in rollout order. `FOR UPDATE SKIP LOCKED`:
+    /// runners claiming at once never wait for each other and never get the same target. Every
+    /// condition that does not depend on the row is a scalar subquery (one InitPlan), so the
+    /// server walks the open targets' index in position order and stops after `limit` claimable ones.
     ///
     /// `limited`: some wave of the run has an environment `concurrency`. Then claims of the run
     /// are serialized by a transaction-scoped advisory lock and a claim in that wave counts its
     /// targets in flight (claimed under a live lease) first, so the limit holds across every
-    /// runner; without the lock two claims at once could each see room for one more.
-    package func claim(_ runID: String, runner: String, served: String?, lease: Duration, limited: Bool = false)
-        throws(ControlError) -> Claim?
-    {
-        let row = try with { session throws(BackendError) in
+    /// runner; without the lock two claims at once could each see room for one more. Such a run
+    /// claims one target at a time (a buffered target would count as in flight while it waits).
+    package func claim(
+        _ runID: String, runner: String, served: String?, lease: Duration, limited: Bool = false, limit: Int = 1
+    ) throws(ControlError) -> [Claim] {
+        let rows = try with { session throws(BackendError) in
             guard limited else {
-                return try Self.claim(runID, runner: runner, served: served, lease: lease, limited: false, on: session)
+                return try Self.claim(
+                    runID, runner: runner, served: served, lease: lease, limited: false, limit: max(1, limit),
+                    on: session)
             }
             return try session.transaction { session throws(BackendError) in
                 try session.query("SELECT pg_advisory_xact_lock(hashtextextended($1, 8))", [runID])
-                return try Self.claim(runID, runner: runner, served: served, lease: lease, limited: true, on: session)
+                return try Self.claim(
+                    runID, runner: runner, served: served, lease: lease, limited: true, limit: 1, on: session)
             }
         }
-        guard let row else { return nil }
-        guard let plan = ControlStore.decode(TargetPlan.self, row[0]) else {
-            throw .corrupt(runID: runID, what: "a target's plan")
+        var claims: [(position: Int, claim: Claim)] = []
+        claims.reserveCapacity(rows.count)
+        for row in rows {
+            guard let plan = ControlStore.decode(TargetPlan.self, row[0]) else {
+                throw .corrupt(runID: runID, what: "a target's plan")
+            }
+            claims.append(
+                (
+                    Int(row[4] ?? "0") ?? 0,
+                    Claim(
+                        plan: plan, previousRunner: row[1], claims: Int(row[2] ?? "1") ?? 1,
+                        mustReadState: row[3] == "t",
+                        wave: Int(row[5] ?? "0") ?? 0)
+                ))
         }
-        return Claim(plan: plan, previousRunner: row[1], claims: Int(row[2] ?? "1") ?? 1, mustReadState: row[3] == "t")
+        return claims.sorted { $0.position < $1.position }.map(\.claim)
     }
 
     /// The claim statement: after a halt, only the wave that finishes its own targets
     /// (`finishing_wave`) is still claimed from; `limited`: the wave's environment `concurrency`
     /// counted against its targets in flight.
     private static func claim(
-        _ runID: String, runner: String, served: String?, lease: Duration, limited: Bool, on session: PostgresSession
-    ) throws(BackendError) -> [String?]? {
+        _ runID: String, runner: String, served: String?, lease: Duration, limited: Bool, limit: Int,
+        on session: PostgresSession
+    ) throws(BackendError) -> [[String?]] {
         let lowest = "(SELECT min(wave) FROM tidemark_control.targets WHERE run_id = $1 AND state <> 'done')"
         let room =
             limited
@@ -212,14 +230,14 @@ extension ControlStore {
                   AND (t.canary OR NOT EXISTS (
                       SELECT 1 FROM tidemark_control.targets c WHERE c.run_id = $1 AND c.canary AND c.state <> 'done'
                         AND c.wave = (SELECT min(wave) FROM tidemark_control.targets WHERE run_id = $1 AND state <> 'done')))
-                ORDER BY t.position LIMIT 1
+                ORDER BY t.position LIMIT $5
                 FOR UPDATE OF t SKIP LOCKED)
             UPDATE tidemark_control.targets t
             SET state = 'claimed', runner = $3, lease_until = now() + $4::interval, claims = t.claims + 1
             FROM pick WHERE t.run_id = $1 AND t.target = pick.target
-            RETURNING t.plan::text, pick.previous, t.claims, t.replan
-            """, [runID, served, runner, ControlStore.interval(lease)]
-        ).first
+            RETURNING t.plan::text, pick.previous, t.claims, t.replan, t.position, t.wave
+            """, [runID, served, runner, ControlStore.interval(lease), String(limit)]
+        )
     }
 
     /// Each wave's rule as the run was opened, by wave index; empty for a run opened before
@@ -273,6 +291,72 @@ extension ControlStore {
                 WHERE run_id = $1 AND target = $2 AND runner = $3 AND state = 'claimed'
                 """, [runID, target, runner, ControlStore.interval(lease)])
         }
+    }
+
+    /// Puts claimed targets this runner never started back at once (a stop, a halt, or the
+    /// runner leaving with targets in its buffer): any runner may claim them, and a stop or halt
+    /// may skip them.
+    package func release(_ runID: String, targets: [String], runner: String) throws(ControlError) {
+        guard !targets.isEmpty else { return }
+        try with { session throws(BackendError) in
+            try session.query(
+                """
+                UPDATE tidemark_control.targets t SET runner = NULL, lease_until = now()
+                FROM (SELECT target FROM tidemark_control.targets
+                      WHERE run_id = $1 AND target = ANY($2::text[]) AND runner = $3 AND state = 'claimed'
+                      ORDER BY target FOR UPDATE) l
+                WHERE t.run_id = $1 AND t.target = l.target
+                """, [runID, ControlStore.textArray(targets), runner])
+        }
+    }
+
+    /// Where the run stands for a runner holding claimed targets it has not started.
+    package func runState(_ runID: String) throws(ControlError) -> RunState {
+        try with { session throws(BackendError) in try Self.runState(runID, on: session) }
+    }
+
+    static func runState(_ runID: String, on session: PostgresSession) throws(BackendError) -> RunState {
+        let row = try session.query(
+            "SELECT halted, finishing_wave, stop_requested FROM tidemark_control.runs WHERE run_id = $1", [runID]
+        ).first
+        return RunState(
+            halted: row?[0] ?? nil, finishingWave: row?[1].flatMap { Int($0) }, stopRequested: row?[2] == "t")
+    }
+
+    /// Records outcomes that cannot halt anything (not `failed`) with their events, in one
+    /// statement, for the targets `runner` still holds; returns the targets recorded and where the
+    /// run stands (docs/tenants.md#batched-claims).
+    package func record(
+        _ outcomes: [(outcome: TargetOutcome, event: Event?)], runID: String, runner: String
+    ) throws(ControlError) -> (recorded: Set<String>, run: RunState) {
+        guard !outcomes.isEmpty else { return ([], try runState(runID)) }
+        let names = ControlStore.textArray(outcomes.map(\.outcome.target))
+        let kinds = ControlStore.textArray(outcomes.map(\.outcome.outcome.rawValue))
+        let results = ControlStore.textArray(outcomes.map { ControlStore.json($0.outcome) })
+        let events = ControlStore.optionalTextArray(outcomes.map { $0.event.map { ControlStore.json($0) } })
+        let rows = try with { session throws(BackendError) in
+            try session.query(
+                """
+                WITH u AS (
+                    SELECT * FROM unnest($3::text[], $4::text[], $5::text[], $6::text[]) WITH ORDINALITY AS u(n, o, r, e, i)),
+                locked AS (
+                    SELECT target FROM tidemark_control.targets
+                    WHERE run_id = $1 AND target IN (SELECT n FROM u) AND runner = $2 AND state = 'claimed'
+                    ORDER BY target FOR UPDATE),
+                done AS (
+                    UPDATE tidemark_control.targets t SET state = 'done', outcome = u.o, result = u.r::jsonb, finished_at = now(), lease_until = NULL
+                    FROM u, locked WHERE t.run_id = $1 AND t.target = u.n AND locked.target = u.n RETURNING t.target),
+                event AS (
+                    INSERT INTO tidemark_control.events (run_id, event)
+                    SELECT $1, u.e::jsonb FROM u JOIN done ON done.target = u.n WHERE u.e IS NOT NULL ORDER BY u.i)
+                SELECT d.target, r.halted, r.finishing_wave, r.stop_requested
+                FROM tidemark_control.runs r LEFT JOIN done d ON true WHERE r.run_id = $1
+                """, [runID, runner, names, kinds, results, events])
+        }
+        let first = rows.first
+        let run = RunState(
+            halted: first?[1] ?? nil, finishingWave: first?[2].flatMap { Int($0) }, stopRequested: first?[3] == "t")
+        return (Set(rows.compactMap { $0[0] }), run)
     }
 
     /// Records a target's outcome (if `runner` still holds it) with its event; a failure that
@@ -512,10 +596,14 @@ extension ControlStore {
     /// Renews `runner`'s leases and heartbeat; returns whether `tidemark stop` asked the run to stop.
     package func renew(_ runID: String, runner: String, lease: Duration) throws(ControlError) -> Bool {
         try with { session throws(BackendError) in
+            // SKIP LOCKED: a row locked now is being recorded or put back by this runner's workers
+            // (or taken over); waiting for it could deadlock with a batch locking rows in another order.
             try session.query(
                 """
-                UPDATE tidemark_control.targets SET lease_until = now() + $3::interval
-                WHERE run_id = $1 AND runner = $2 AND state = 'claimed'
+                UPDATE tidemark_control.targets t SET lease_until = now() + $3::interval
+                FROM (SELECT target FROM tidemark_control.targets
+                      WHERE run_id = $1 AND runner = $2 AND state = 'claimed' ORDER BY target FOR UPDATE SKIP LOCKED) l
+                WHERE t.run_id = $1 AND t.target = l.target
                 """, [runID, runner, ControlStore.interval(lease)])
             let rows = try session.query(
                 """
@@ -589,6 +677,46 @@ extension ControlStore {
                         ControlStore.decode(TargetPlan.self, row[1]).map(steps.sharing), row[2] ?? "", row[3],
                         ControlStore.decode(TargetOutcome.self, row[4])
                     ))
+            }
+            guard rows.count == Self.outcomePage, let last = rows.last?[0].flatMap({ Int($0) }) else { return all }
+            after = last
+        }
+    }
+
+    /// Every target's stored plan, in rollout order: what a runner that joins a run reads back.
+    /// Plans differ mostly in their target's name, environment and reason (which names the
+    /// target), so the server blanks those three and each distinct remainder is decoded once (100,000 plans were minutes of JSON
+    /// decoding per joining runner on a loaded machine, while the creator ran every target).
+    package func plans(_ runID: String) throws(ControlError) -> [TargetPlan] {
+        var decoded: [String: TargetPlan] = [:]
+        var all: [TargetPlan] = []
+        var after = -1
+        while true {
+            let rows = try with { session throws(BackendError) in
+                try session.query(
+                    """
+                    SELECT position, target, environment, plan->>'reason',
+                        jsonb_set(jsonb_set(jsonb_set(plan, '{target}', '""'), '{environment}', '""'), '{reason}', '""')::text
+                    FROM tidemark_control.targets
+                    WHERE run_id = $1 AND position > $2 ORDER BY position LIMIT $3
+                    """, [runID, String(after), String(Self.outcomePage)])
+            }
+            for row in rows {
+                guard let target = row[1], let environment = row[2], let text = row[4] else { continue }
+                var plan: TargetPlan
+                if let known = decoded[text] {
+                    plan = known
+                } else {
+                    guard let fresh = ControlStore.decode(TargetPlan.self, text) else {
+                        throw .corrupt(runID: runID, what: "the plan of target \(target)")
+                    }
+                    decoded[text] = fresh
+                    plan = fresh
+                }
+                plan.target = target
+                plan.environment = environment
+                plan.reason = row[3] ?? ""
+                all.append(plan)
             }
             guard rows.count == Self.outcomePage, let last = rows.last?[0].flatMap({ Int($0) }) else { return all }
             after = last

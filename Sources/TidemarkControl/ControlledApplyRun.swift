@@ -153,20 +153,20 @@ final class RunnerOutcomes: OutcomeSource, RunSinks {
                 .rolloutFile(
                     .unreadable(path: "", message: "a saved rollout cannot be run with --control; give -i INVENTORY")))
         }
-        let inventory: Inventory
+        // The inventory as written: its `discover:` sources are read only by the runner that
+        // creates the run; the others take the fleet it stored (docs/tenants.md#a-shared-run-stores-its-fleet).
+        let listed: Inventory
         let plan: Plan
-        let selected: [Target]
         let desired: DesiredVersion
         do {
-            inventory = try await FleetInputs.fleet(at: inventoryFile, registry: registry, logger: logger)
+            listed = try FleetInputs.inventory(at: inventoryFile)
             plan = try FleetInputs.acknowledging(
-                apply.lockAcknowledgements, in: FleetInputs.plan(at: inventory.planDirectory))
-            selected = try selection.select(from: inventory)
+                apply.lockAcknowledgements, in: FleetInputs.plan(at: listed.planDirectory))
             desired = try FleetInputs.desiredVersion(desiredText, in: plan)
         } catch {
             throw .fleet(error)
         }
-        guard let database = request.database ?? inventory.control else { throw .noControlDatabase }
+        guard let database = request.database ?? listed.control else { throw .noControlDatabase }
         let appliedBy = apply.appliedBy
         let logger = self.logger
         let store = try await control.call { () throws(ControlError) in
@@ -181,18 +181,25 @@ final class RunnerOutcomes: OutcomeSource, RunSinks {
 
         // Join or create.
         let key = RunKey.digest(
-            inventory: inventory, plan: plan, selection: selection, desired: desiredText, strategy: strategy)
+            inventory: listed, plan: plan, selection: selection, desired: desiredText, strategy: strategy)
         let scripts = RunKey.scripts(of: plan)
-        let (run, created) = try await joinOrCreate(
-            key: key, scripts: scripts, inventory: inventory, plan: plan, selected: selected, selection: selection,
+        let (run, created, inventory, planned) = try await joinOrCreate(
+            key: key, scripts: scripts, listed: listed, plan: plan, selection: selection,
             desired: desired,
             desiredText: desiredText, strategy: strategy, startedAt: startedAt, store: store, runID: apply.runID)
         if let script = run.firstDifferingScript(from: scripts) { throw .planDiffers(runID: run.runID, script: script) }
+        // `--target NAME` names a target of the fleet the run works on, whoever read it.
+        do { _ = try selection.select(from: inventory) } catch { throw .fleet(error) }
         let runID = run.runID
 
         // What this runner serves, and the run's rollout as stored.
-        let stored = try await control.call { () throws(ControlError) in try store.outcomes(runID) }
-        let plans = stored.compactMap(\.plan)
+        // The creator has the rollout it stored; a runner that joins reads it back.
+        let plans: [TargetPlan]
+        if let planned {
+            plans = planned
+        } else {
+            plans = try await control.call { () throws(ControlError) in try store.plans(runID) }
+        }
         let fleet = FleetIndex(inventory)
         let served = plans.filter { ServeSelector.serves(request.serve, target: fleet.targets[$0.target]) }
         let rollout = RunKey.rollout(of: plans, inventory: inventory, plan: plan, run: run)
@@ -431,13 +438,10 @@ extension RunnerOutcomes {
     /// (under the key's creation lock, so runners starting together plan it once); `created`:
     /// this runner stored it.
     fileprivate func joinOrCreate(
-        key: String, scripts: [String: String], inventory: Inventory, plan: Plan, selected: [Target],
-        selection: TargetSelection,
+        key: String, scripts: [String: String], listed: Inventory, plan: Plan, selection: TargetSelection,
         desired: DesiredVersion, desiredText: String?, strategy: Strategy, startedAt: Date, store: ControlStore,
         runID: String
-    ) async throws(ControlError) -> (ControlRun, created: Bool) {
-        var created = false
-        var run: ControlRun
+    ) async throws(ControlError) -> (ControlRun, created: Bool, inventory: Inventory, planned: [TargetPlan]?) {
         if let joining = request.joinRunID {
             guard let found = try await control.call({ () throws(ControlError) in try store.run(joining) }) else {
                 throw .unknownRun(joining)
@@ -449,34 +453,69 @@ extension RunnerOutcomes {
                         "\(found.inventory) (plan \(found.plan), \(found.selection), --to \(found.desiredVersion ?? "latest"))"
                 )
             }
-            run = found
-        } else {
-            try await control.call { () throws(ControlError) in try store.lockCreation(key: key) }
-            do throws(ControlError) {
-                if let open = try await control.call({ () throws(ControlError) in try store.openRun(key: key) }) {
-                    run = open
-                } else {
-                    run = try await create(
-                        key: key, scripts: scripts, inventory: inventory, plan: plan, selected: selected,
-                        selection: selection, desired: desired,
-                        desiredText: desiredText, strategy: strategy, startedAt: startedAt, store: store)
-                    created = run.runID == runID
-                }
-                try await control.call { () throws(ControlError) in try store.unlockCreation(key: key) }
-            } catch {
-                _ = try? await control.call { () throws(ControlError) in try store.unlockCreation(key: key) }
-                throw error
-            }
+            return (found, false, try await fleet(of: found, listed: listed, store: store), nil)
         }
-        return (run, created)
+        try await control.call { () throws(ControlError) in try store.lockCreation(key: key) }
+        do throws(ControlError) {
+            let result: (ControlRun, created: Bool, inventory: Inventory, planned: [TargetPlan]?)
+            if let open = try await control.call({ () throws(ControlError) in try store.openRun(key: key) }) {
+                result = (open, false, try await fleet(of: open, listed: listed, store: store), nil)
+            } else {
+                let inventory = try await discover(listed)
+                let selected: [Target]
+                do {
+                    selected = try selection.select(from: inventory)
+                } catch {
+                    throw .fleet(error)
+                }
+                let (run, rollout) = try await create(
+                    key: key, scripts: scripts, inventory: inventory,
+                    fleet: StoredFleet(resolved: inventory, listed: listed),
+                    plan: plan, selected: selected, selection: selection, desired: desired,
+                    desiredText: desiredText, strategy: strategy, startedAt: startedAt, store: store)
+                let created = run.runID == runID
+                result =
+                    created
+                    ? (run, true, inventory, rollout.targets)
+                    : (run, false, try await fleet(of: run, listed: listed, store: store), nil)
+            }
+            try await control.call { () throws(ControlError) in try store.unlockCreation(key: key) }
+            return result
+        } catch {
+            _ = try? await control.call { () throws(ControlError) in try store.unlockCreation(key: key) }
+            throw error
+        }
+    }
+
+    /// The inventory's `discover:` sources read (every source, or exit 2 before anything runs).
+    private func discover(_ listed: Inventory) async throws(ControlError) -> Inventory {
+        do {
+            return try await TargetDiscovery(registry: registry, logger: logger, environment: request.apply.environment)
+                .resolve(listed)
+        } catch {
+            throw .fleet(error)
+        }
+    }
+
+    /// The fleet a joining runner works on: the one the run's creator stored, or, for a run
+    /// stored without one (an inventory without sources, or a Tidemark before control schema
+    /// version 6), the sources read again here.
+    private func fleet(of run: ControlRun, listed: Inventory, store: ControlStore) async throws(ControlError)
+        -> Inventory
+    {
+        let runID = run.runID
+        if let stored = try await control.call({ () throws(ControlError) in try store.storedFleet(runID) }) {
+            return stored.applied(to: listed)
+        }
+        return try await discover(listed)
     }
 
     /// Reads the selected targets, plans them and stores the run (under the key's creation lock).
     fileprivate func create(
-        key: String, scripts: [String: String], inventory: Inventory, plan: Plan, selected: [Target],
-        selection: TargetSelection,
+        key: String, scripts: [String: String], inventory: Inventory, fleet: StoredFleet?, plan: Plan,
+        selected: [Target], selection: TargetSelection,
         desired: DesiredVersion, desiredText: String?, strategy: Strategy, startedAt: Date, store: ControlStore
-    ) async throws(ControlError) -> ControlRun {
+    ) async throws(ControlError) -> (ControlRun, Rollout) {
         let snapshot = await FleetSnapshot.read(
             inventory: inventory, plan: plan, targets: selected, registry: registry, logger: logger)
         // A target this runner cannot reach is planned from an empty state and marked: whoever
@@ -507,15 +546,16 @@ extension RunnerOutcomes {
         if let override, !override.environments.isEmpty {
             started.reason = "\(override.historyNote) in \(override.environments.joined(separator: ", "))"
         }
-        let stored = try await control.call { [started] () throws(ControlError) in
-            try store.create(fresh, rollout: rollout, inventory: inventory, unread: unread, startedEvent: started)
+        let run = try await control.call { [started] () throws(ControlError) in
+            try store.create(
+                fresh, rollout: rollout, inventory: inventory, unread: unread, startedEvent: started, fleet: fleet)
         }
         // docs/windows.md#shared-runs: stored before the creation lock is released, so every runner sees it.
-        if let override, stored.runID == fresh.runID {
-            let runID = stored.runID
+        if let override, run.runID == fresh.runID {
+            let runID = run.runID
             try await control.call { () throws(ControlError) in try store.setWindowOverride(runID, override) }
         }
-        return stored
+        return (run, rollout)
     }
 }
 

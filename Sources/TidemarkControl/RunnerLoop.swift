@@ -52,6 +52,12 @@ final class RunnerLoop: Sendable {
         var announcedApprovals: Set<String> = []
         /// Waves this runner deferred (outside their change window).
         var announcedDeferrals: Set<String> = []
+        /// Targets claimed in a batch and not started yet, in rollout order; any worker takes the
+        /// next (docs/tenants.md#batched-claims). Their leases are renewed with the others.
+        var buffer: [Claim] = []
+        /// How long a target took here, on average (nil: none finished yet): how many a batch may
+        /// hold so that each starts within its lease.
+        var averageSeconds: Double?
     }
     /// Each wave's place in the run's rollout and its size, by environment (one per wave), for
     /// the `wave 2/3: prod (40 targets)` line when this runner first claims in it.
@@ -148,7 +154,34 @@ final class RunnerLoop: Sendable {
 
     private var shouldStop: Bool { runControl.isStopRequested || lost != nil || keeper.lost != nil }
 
+    /// The most targets one claim takes.
+    static let largestBatch = 64
+    /// Outcomes of fast targets a worker records in one statement, at most.
+    static let recordBatch = 64
+    /// A target that took less than this is fast: its outcome may wait for the worker's next
+    /// ones (at most `recordBatch`, and never past the worker's next claim).
+    static let fastTarget: Duration = .milliseconds(50)
+
+    /// How many targets the next claim may take: one for every worker at first; once targets
+    /// have finished here, as many as the runner's workers start within half a lease (a
+    /// dead runner's buffer waits one lease for another runner), less those already buffered;
+    /// at least one, at most `largestBatch`. A run that limits an environment's concurrency
+    /// claims one at a time (see `ControlStore.claim`).
+    func batchSize() -> Int {
+        // A run with change windows claims one at a time: a target claimed into the buffer is
+        // not started yet, and must still be deferred when its window closes.
+        if limited || windowClock != nil { return 1 }
+        let workers = stores.count
+        let (average, buffered) = state.withLock { ($0.averageSeconds, $0.buffer.count) }
+        let perWorker = average.map { max(1, Int((lease.seconds / 2) / max($0, 0.000_1))) } ?? 1
+        let wanted = workers.multipliedReportingOverflow(by: min(perWorker, Self.largestBatch))
+        return min(Self.largestBatch, max(1, (wanted.overflow ? Self.largestBatch : wanted.partialValue) - buffered))
+    }
+
+    /// One worker: takes the next buffered target, or claims a batch when the buffer is empty
+    /// (recording its waiting outcomes first), runs it, until nothing it serves is left.
     private func workerLoop(store: ControlStore) async {
+        var pending = PendingRecords()
         while !shouldStop {
             if windowClock != nil {
                 do {
@@ -158,19 +191,29 @@ final class RunnerLoop: Sendable {
                     return
                 }
             }
-            let claim: Claim?
+            if let next = state.withLock({ $0.buffer.isEmpty ? nil : $0.buffer.removeFirst() }) {
+                await handle(next, store: store, pending: &pending)
+                continue
+            }
+            // The wave barrier and the halt rule read the recorded outcomes: record before claiming.
+            guard await flush(&pending, store: store) else { return }
+            let claims: [Claim]
             do {
-                claim = try await control.call {
+                let limit = batchSize()
+                claims = try await control.call {
                     [store, runID, runner, served, lease, limited] () throws(ControlError) in
-                    try store.claim(runID, runner: runner, served: served, lease: lease, limited: limited)
+                    try store.claim(runID, runner: runner, served: served, lease: lease, limited: limited, limit: limit)
                 }
             } catch {
                 loseControl(error)
                 return
             }
-            if let claim {
-                state.withLock { $0.notices.claimed(at: .now) }
-                await handle(claim, store: store)
+            if let first = claims.first {
+                state.withLock {
+                    $0.notices.claimed(at: .now)
+                    $0.buffer += claims.dropFirst()
+                }
+                await handle(first, store: store, pending: &pending)
                 continue
             }
             let progress: RunProgress
@@ -187,6 +230,7 @@ final class RunnerLoop: Sendable {
                 // all the same (exit 130, `interrupted` in its report), not done.
                 state.withLock { $0.stopSeen = true }
                 runControl.requestStop()
+                await releaseBuffer(store: store) { _ in true }
                 let reason = "the run was stopped (tidemark stop)"
                 _ = try? await control.call { [store, runID] () throws(ControlError) in
                     try store.skipRemaining(runID, reason: reason)
@@ -205,6 +249,32 @@ final class RunnerLoop: Sendable {
             await sayWhyTheRunWaits(store: store)
             try? await Task.sleep(for: poll)
         }
+        // Stopping (SIGINT, `tidemark stop`, a lost control database): what this worker ran is
+        // recorded, and what the runner claimed but never started goes back at once.
+        guard lost == nil, keeper.lost == nil else { return }
+        _ = await flush(&pending, store: store)
+        await releaseBuffer(store: store) { _ in true }
+    }
+
+    /// Puts the buffered targets `matching` says back, in one statement.
+    private func releaseBuffer(store: ControlStore, matching: (Claim) -> Bool) async {
+        let released = state.withLock { state -> [String] in
+            let (gone, kept) = (state.buffer.filter(matching), state.buffer.filter { !matching($0) })
+            state.buffer = kept
+            return gone.map(\.plan.target)
+        }
+        guard !released.isEmpty else { return }
+        _ = try? await control.call { [store, runID, runner] () throws(ControlError) in
+            try store.release(runID, targets: released, runner: runner)
+        }
+    }
+
+    /// What a recorded outcome says of the run: after a stop or a halt, the buffered targets
+    /// that may no longer start go back (a claim then finds nothing, and the stop or the halt
+    /// skips them as it skips every target nobody runs).
+    private func heed(_ run: RunState, store: ControlStore) async {
+        guard run.stopRequested || run.halted != nil else { return }
+        await releaseBuffer(store: store) { !run.allows(wave: $0.wave) }
     }
 
     /// When the schedule says so (twice the lease without a claim), one worker looks at the
@@ -275,14 +345,16 @@ final class RunnerLoop: Sendable {
 
     /// Runs one claimed target: its real state read first, re-planned when it differs from the
     /// stored plan; the outcome recorded with its event.
-    private func handle(_ claim: Claim, store: ControlStore) async {
+    private func handle(_ claim: Claim, store: ControlStore, pending: inout PendingRecords) async {
+        let started = ContinuousClock.now
+        defer { learn(ContinuousClock.now - started) }
         let planned = claim.plan
         guard let target = fleet.targets[planned.target] else {
             await record(
                 TargetOutcome(
                     plan: planned, outcome: .failed,
                     error: ExecutionError.unknownInRollout(target: planned.target, what: "target \(planned.target)")
-                        .description), store: store)
+                        .description), store: store, pending: &pending)
             return
         }
         announceWave(of: planned)
@@ -297,7 +369,9 @@ final class RunnerLoop: Sendable {
             switch read {
             case .success(let state): current = state
             case .failure(let error):
-                await record(TargetOutcome(plan: planned, outcome: .failed, error: error.description), store: store)
+                await record(
+                    TargetOutcome(plan: planned, outcome: .failed, error: error.description), store: store,
+                    pending: &pending)
                 return
             }
             if planned.staleness(found: current) != nil {
@@ -319,7 +393,9 @@ final class RunnerLoop: Sendable {
             do {
                 backend = try registry.backend(for: target)
             } catch {
-                await record(TargetOutcome(plan: targetPlan, outcome: .failed, error: error.description), store: store)
+                await record(
+                    TargetOutcome(plan: targetPlan, outcome: .failed, error: error.description), store: store,
+                    pending: &pending)
                 return
             }
             var configured = targetRunner
@@ -359,7 +435,7 @@ final class RunnerLoop: Sendable {
             }
             return
         }
-        await record(outcome, store: store)
+        await record(outcome, store: store, pending: &pending, fast: ContinuousClock.now - started < Self.fastTarget)
     }
 
     /// The target's history, read on a worker thread (a missing database reads as empty).
@@ -380,7 +456,22 @@ final class RunnerLoop: Sendable {
         }
     }
 
-    private func record(_ outcome: TargetOutcome, store: ControlStore) async {
+    /// A target finished here in `duration`: the average a batch is sized by.
+    private func learn(_ duration: Duration) {
+        let seconds = duration.seconds
+        state.withLock { state in
+            state.averageSeconds = state.averageSeconds.map { $0 * 0.8 + seconds * 0.2 } ?? seconds
+        }
+    }
+
+    /// Records a finished target: a failure at once (it may halt the run), after the outcomes
+    /// waiting before it; a fast target's outcome waits for the worker's next ones, up to
+    /// `recordBatch` (one statement records them all); any other at once.
+    private func record(
+        _ outcome: TargetOutcome, store: ControlStore, pending: inout PendingRecords, fast: Bool = false
+    )
+        async
+    {
         var outcome = outcome
         if outcome.finishedAt == nil { outcome.finishedAt = Date() }
         let finished = outcome
@@ -389,6 +480,12 @@ final class RunnerLoop: Sendable {
         let event = Self.event(
             for: finished, runID: runID, inventory: inventory.name,
             tracksIncidents: inventory.notify.contains { $0.kind.tracksIncidents })
+        if finished.outcome != .failed {
+            pending.add(finished, event: event)
+            if !fast || pending.count >= Self.recordBatch { _ = await flush(&pending, store: store) }
+            return
+        }
+        guard await flush(&pending, store: store) else { return }
         let inventoryName = inventory.name
         let runID = self.runID
         do {
@@ -402,14 +499,34 @@ final class RunnerLoop: Sendable {
             if let halted = result.halted {
                 observer.handle(.waveHalted(environment: finished.environment, reason: halted))
             }
-            if !result.recorded {
-                logger.warning(
-                    "\(finished.target): its lease ran out before the outcome was recorded; another runner took it over"
-                )
-            }
+            if !result.recorded { warnTakenOver(finished.target) }
+            let run = try await control.call { [store] () throws(ControlError) in try store.runState(runID) }
+            await heed(run, store: store)
         } catch {
             loseControl(error)
         }
+    }
+
+    /// Records the outcomes waiting in `pending` in one statement; false when the control
+    /// database was lost.
+    private func flush(_ pending: inout PendingRecords, store: ControlStore) async -> Bool {
+        guard !pending.isEmpty else { return true }
+        let batch = pending.take()
+        do {
+            let (recorded, run) = try await control.call { [store, runID, runner] () throws(ControlError) in
+                try store.record(batch, runID: runID, runner: runner)
+            }
+            for entry in batch where !recorded.contains(entry.outcome.target) { warnTakenOver(entry.outcome.target) }
+            await heed(run, store: store)
+            return true
+        } catch {
+            loseControl(error)
+            return false
+        }
+    }
+
+    private func warnTakenOver(_ target: String) {
+        logger.warning("\(target): its lease ran out before the outcome was recorded; another runner took it over")
     }
 
     /// The notification a finished target means (as `RunNotifications.record`): none for
@@ -434,6 +551,20 @@ final class RunnerLoop: Sendable {
             error: kind == .targetFailed
                 ? (outcome.error ?? "\(outcome.outcome.rawValue): \(outcome.reason)") : outcome.error,
             reason: outcome.reason, startedAt: outcome.startedAt, finishedAt: outcome.finishedAt)
+    }
+}
+
+/// A worker's outcomes of fast targets not recorded yet, in the order they finished. Pure value.
+struct PendingRecords {
+    private var entries: [(outcome: TargetOutcome, event: Event?)] = []
+    var isEmpty: Bool { entries.isEmpty }
+    var count: Int { entries.count }
+
+    mutating func add(_ outcome: TargetOutcome, event: Event?) { entries.append((outcome, event)) }
+
+    mutating func take() -> [(outcome: TargetOutcome, event: Event?)] {
+        defer { entries = [] }
+        return entries
     }
 }
 

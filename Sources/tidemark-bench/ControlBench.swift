@@ -107,6 +107,7 @@ enum ControlBench {
             \(row("total wall time", String(format: "%.1f s", wall)))
             \(row("run", "\(database.runID): \(database.state), \(database.targets) targets stored, \(database.counts)"))
             \(row("claimed and finished by runners", "\(claimed) targets (\(succeeded) succeeded), \(steps) steps, \(String(format: "%.0f", Double(claimed) / wall)) targets/s"))
+            \(row("claimed and recorded", "\(database.targets) targets between the first outcome and the last: \(String(format: "%.1f", database.spanSeconds)) s, \(String(format: "%.0f", Double(database.targets) / max(database.spanSeconds, 0.001))) targets/s"))
             \(row("events stored", "\(database.events)"))
             \(row("control database size", "\(megabytes(database.schemaKB)) in tidemark_control (database \(megabytes(database.databaseKB)))"))
             """)
@@ -172,6 +173,8 @@ struct DatabaseFacts {
     var events: Int
     var schemaKB: Int?
     var databaseKB: Int?
+    /// From the first target's outcome to the last: the run's claim-and-record throughput.
+    var spanSeconds: Double
 
     static func read(url: String, inventory: String) throws(BackendError) -> DatabaseFacts {
         let session = try PostgresSession(
@@ -189,6 +192,9 @@ struct DatabaseFacts {
             "SELECT coalesce(outcome, state), count(*) FROM tidemark_control.targets WHERE run_id = $1 GROUP BY 1 ORDER BY 1",
             [runID])
         let events = try session.query("SELECT count(*) FROM tidemark_control.events WHERE run_id = $1", [runID])
+        let span = try session.query(
+            "SELECT extract(epoch FROM max(finished_at) - min(finished_at))::float8 FROM tidemark_control.targets WHERE run_id = $1",
+            [runID])
         let sizes = try session.query(
             """
             SELECT (SELECT sum(pg_total_relation_size(c.oid)) / 1024 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -200,6 +206,7 @@ struct DatabaseFacts {
             targets: counts.reduce(0) { $0 + (Int($1[1] ?? "0") ?? 0) },
             counts: counts.map { "\($0[0] ?? "?") \($0[1] ?? "0")" }.joined(separator: ", "),
             events: Int(events.first?[0] ?? "0") ?? 0,
-            schemaKB: sizes.first?[0].flatMap { Int($0) }, databaseKB: sizes.first?[1].flatMap { Int($0) })
+            schemaKB: sizes.first?[0].flatMap { Int($0) }, databaseKB: sizes.first?[1].flatMap { Int($0) },
+            spanSeconds: span.first?[0].flatMap { Double($0) } ?? 0)
     }
 }
