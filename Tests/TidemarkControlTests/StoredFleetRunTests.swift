@@ -77,8 +77,9 @@ struct StoredFleetRunTests {
     }
 }
 
-/// Control schema version 6 upgrades a version-5 database in place; a run a version-5 Tidemark
-/// opened has no stored fleet, so a runner joining it reads the sources itself.
+/// A version-5 control database is upgraded in place (through version 6, the stored fleet, to the
+/// newest); a run a version-5 Tidemark opened has no stored fleet, so a runner joining it reads the
+/// sources itself.
 @Suite(.enabled(if: TestPostgres.isAvailable, Comment(rawValue: TestPostgres.skipReason)))
 struct ControlSchemaUpgradeTests {
     @Test func aVersionFiveDatabaseIsUpgradedInPlaceKeepingItsRuns() throws {
@@ -106,12 +107,12 @@ struct ControlSchemaUpgradeTests {
             INSERT INTO tidemark_control.runs (run_id, run_key, inventory, plan, selection, strategy, scripts, created_by)
             VALUES ('old', 'k', 'fleet', 'app', 'env=all target=all', 'auto', '{}', 'v5')
             """)
-        #expect(ControlSchema.currentVersion == 6)
 
         let store = try ControlStore(database: ControlDatabase(url: database.url), appliedBy: "v6", logger: .silent)
         defer { store.close() }
         #expect(
-            try session.query("SELECT max(version) FROM tidemark_control.schema_version").first?.first == "6")
+            try session.query("SELECT max(version) FROM tidemark_control.schema_version").first?.first
+                == String(ControlSchema.currentVersion))
         #expect(try store.run("old")?.inventory == "fleet")
         #expect(try store.storedFleet("old") == nil)
     }
