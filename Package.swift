@@ -62,7 +62,7 @@ let package = Package(
         ),
         .target(
             name: "TidemarkPostgres",
-            dependencies: ["TidemarkCore", "TidemarkSQLCheck", "TidemarkFiles", "CLibPQ", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["TidemarkCore", "TidemarkSQLCheck", "TidemarkFiles", "TidemarkSessions", "CLibPQ", .product(name: "Logging", package: "swift-log")]
         ),
         .target(
             name: "TidemarkSQLite",
@@ -70,8 +70,10 @@ let package = Package(
         ),
         .target(
             name: "TidemarkMySQL",
-            dependencies: ["TidemarkCore", "TidemarkSQLCheck", "TidemarkFiles", "CMariaDB", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["TidemarkCore", "TidemarkSQLCheck", "TidemarkFiles", "TidemarkSessions", "CMariaDB", .product(name: "Logging", package: "swift-log")]
         ),
+        // Sessions shared per server, for the backends that pool them (PostgreSQL, MySQL).
+        .target(name: "TidemarkSessions"),
         // One HTTP POST with a deadline and no redirects, for the sinks and the trace exporter.
         .target(name: "TidemarkHTTP", dependencies: ["TidemarkCore"]),
         .target(
