@@ -77,19 +77,7 @@ enum MySQLTool {
     /// Writes `[client]` settings from the target's URL (what it names wins over the target's
     /// own option file, which is included first) into a private temporary folder.
     static func invocation(for target: Target, timeouts: Timeouts) throws(BackendError) -> Invocation {
-        guard case .mysql(let text) = target.location else {
-            throw .unsupported(target: target.name, message: "\(target.redactedLocation) is not a MySQL connection.")
-        }
-        let url: MySQLURL
-        do {
-            url = try MySQLURL(parsing: text)
-        } catch {
-            throw .unsupported(
-                target: target.name,
-                message:
-                    "url \(MySQLURLError.echo(text)) is not a valid MySQL URL: \(error.description) (see docs/mysql.md)."
-            )
-        }
+        let url = try MySQLURL(of: target)
         guard let database = target.schema ?? url.database else {
             throw .unsupported(
                 target: target.name,

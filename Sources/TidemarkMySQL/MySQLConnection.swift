@@ -129,21 +129,7 @@ package final class MySQLConnection: BackendConnection {
     static func connectOptions(for target: Target, timeouts: Timeouts, environment: [String: String])
         throws(BackendError) -> (MySQLConnectOptions, missingPasswordEnv: String?)
     {
-        guard case .mysql(let text) = target.location else {
-            throw .unsupported(
-                target: target.name,
-                message: "\(target.redactedLocation) is not a MySQL connection; use a mysql:// or mariadb:// URL.")
-        }
-        let url: MySQLURL
-        do {
-            url = try MySQLURL(parsing: text)
-        } catch {
-            throw .unsupported(
-                target: target.name,
-                message:
-                    "url \(MySQLURLError.echo(text)) is not a valid MySQL URL: \(error.description) (see docs/mysql.md)."
-            )
-        }
+        let url = try MySQLURL(of: target)
         var password = url.password
         var missingPasswordEnv: String?
         if let variable = target.passwordEnv {
@@ -811,4 +797,25 @@ package final class MySQLConnection: BackendConnection {
         Double(epoch).map { Date(timeIntervalSince1970: $0) }
     }
 
+}
+
+extension MySQLURL {
+    /// The target's `mysql://` or `mariadb://` URL, parsed; a clear error naming the target when
+    /// it is not one or does not parse.
+    init(of target: Target) throws(BackendError) {
+        guard case .mysql(let text) = target.location else {
+            throw .unsupported(
+                target: target.name,
+                message: "\(target.redactedLocation) is not a MySQL connection; use a mysql:// or mariadb:// URL.")
+        }
+        do {
+            self = try MySQLURL(parsing: text)
+        } catch {
+            throw .unsupported(
+                target: target.name,
+                message:
+                    "url \(MySQLURLError.echo(text)) is not a valid MySQL URL: \(error.description) (see docs/mysql.md)."
+            )
+        }
+    }
 }
