@@ -11,6 +11,8 @@ import TidemarkTestSupport
 @Suite(.serialized) struct BackfillRunPageTests {
     @Test func theRunPageShowsBatchesRowsRateAndWhereTheBackfillStopped() async throws {
         let root = try CommandRunner.temporaryDirectory("tidemark-backfill-page")
+        // 20 batches 250 ms apart: the whole backfill takes seconds, so the interrupt below lands
+        // in the middle of it even on a loaded machine (at 40 ms it once finished first).
         defer { try? FileManager.default.removeItem(at: root) }
         try TestWorkspace.write(
             [
@@ -20,7 +22,7 @@ import TidemarkTestSupport
 
                 """,
                 "plans/shop/V2__cents.sql": """
-                -- tidemark:batch table=orders key=id size=100 pause=40ms
+                -- tidemark:batch table=orders key=id size=100 pause=250ms
                 UPDATE orders SET total_cents = total * 100 WHERE id >= :batch_start AND id < :batch_end;
 
                 """,
