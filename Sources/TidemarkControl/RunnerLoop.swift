@@ -183,6 +183,15 @@ final class RunnerLoop: Sendable {
     private func workerLoop(store: ControlStore) async {
         var pending = PendingRecords()
         while !shouldStop {
+            if let next = state.withLock({ $0.buffer.isEmpty ? nil : $0.buffer.removeFirst() }) {
+                await handle(next, store: store, pending: &pending)
+                continue
+            }
+            // The wave barrier and the halt rule read the recorded outcomes: record before claiming.
+            guard await flush(&pending, store: store) else { return }
+            // The window of the lowest unfinished wave, read after this worker's outcomes are
+            // recorded (else a finished wave still looks open and the next one is claimed
+            // unchecked). A run with windows has no buffer: it claims one target at a time.
             if windowClock != nil {
                 do {
                     try await deferIfOutsideWindow(store: store)
@@ -191,12 +200,6 @@ final class RunnerLoop: Sendable {
                     return
                 }
             }
-            if let next = state.withLock({ $0.buffer.isEmpty ? nil : $0.buffer.removeFirst() }) {
-                await handle(next, store: store, pending: &pending)
-                continue
-            }
-            // The wave barrier and the halt rule read the recorded outcomes: record before claiming.
-            guard await flush(&pending, store: store) else { return }
             let claims: [Claim]
             do {
                 let limit = batchSize()
