@@ -212,6 +212,24 @@ final class RunnerLoop: Sendable {
                 return
             }
             if let first = claims.first {
+                // Another worker may have finished the wave before it between the window check and
+                // this claim: a target of a wave whose window is closed ends deferred, unstarted,
+                // and the rest of its wave and the later ones with it.
+                if let windowClock,
+                    let deferral = WindowRule.deferral(
+                        of: fleet.environments[first.plan.environment], at: windowClock())
+                {
+                    await record(
+                        RolloutExecutor.deferredOrNothing(first.plan, deferral: deferral), store: store,
+                        pending: &pending)
+                    do {
+                        try await deferIfOutsideWindow(store: store)
+                    } catch {
+                        loseControl(error)
+                        return
+                    }
+                    continue
+                }
                 state.withLock {
                     $0.notices.claimed(at: .now)
                     $0.buffer += claims.dropFirst()
