@@ -11,8 +11,7 @@ import TidemarkTestSupport
 @Suite(.serialized) struct BackfillRunPageTests {
     @Test func theRunPageShowsBatchesRowsRateAndWhereTheBackfillStopped() async throws {
         let root = try CommandRunner.temporaryDirectory("tidemark-backfill-page")
-        // 20 batches 250 ms apart: the whole backfill takes seconds, so the interrupt below lands
-        // in the middle of it even on a loaded machine (at 40 ms it once finished first).
+        // 20 batches 250 ms apart: the backfill takes seconds, so the interrupt lands in its middle.
         defer { try? FileManager.default.removeItem(at: root) }
         try TestWorkspace.write(
             [
@@ -42,12 +41,27 @@ import TidemarkTestSupport
 
         let apply = try CommandRunner.launch(
             ["apply", "-i", "inventories/shop.yaml", "--report", "interrupted.json"], in: root)
-        let deadline = Date().addingTimeInterval(60)
-        while try (reader.readHistory().last(where: { $0.version == "2" })?.batch?.rows ?? 0) == 0, Date() < deadline {
-            try await Task.sleep(for: .milliseconds(10))
-        }
-        apply.send(SIGINT)
+        // The interrupt comes from a watcher process, not from a test task: with every suite
+        // running in one test process on a loaded machine, a polling task could be scheduled too
+        // late and the backfill finish first (as it did in CI). The `sqlite3` shell is a test peer.
+        let watcher = Process()
+        watcher.executableURL = URL(fileURLWithPath: "/bin/sh")
+        watcher.arguments = [
+            "-c",
+            """
+            end=$(( $(date +%s) + 300 ))
+            until [ "$(sqlite3 "$1" "SELECT coalesce(max(batch_rows), 0) FROM tidemark_history WHERE version = '2'" 2>/dev/null || echo 0)" -gt 0 ]; do
+              [ "$(date +%s)" -gt "$end" ] && exit 1
+              sleep 0.01
+            done
+            kill -INT "$2"
+            """,
+            "watcher", root.appendingPathComponent("lite.db").path, String(apply.processIdentifier),
+        ]
+        try watcher.run()
         let stopped = await apply.wait()
+        watcher.waitUntilExit()
+        #expect(watcher.terminationStatus == 0, "the watcher saw the first batch and interrupted the run")
         #expect(stopped.status == 130, "\(stopped)")
         let stoppedAt = try #require(try reader.readHistory().last(where: { $0.version == "2" })?.batch)
         let stoppedKey = try #require(stoppedAt.lastKey)
