@@ -51,8 +51,16 @@ package struct MySQLURL: Sendable, Hashable {
 
     /// Whether `text` starts with a MySQL scheme (`mysql:` or `mariadb:`, any case).
     package static func hasMySQLScheme(_ text: String) -> Bool {
-        guard let colon = text.firstIndex(of: ":") else { return false }
-        return schemes.contains(text[..<colon].lowercased())
+        // Bytes, ASCII case folded: asked for every target a fleet reads, so no lowercased copy.
+        let bytes = text.utf8
+        guard let colon = bytes.firstIndex(of: UInt8(ascii: ":")) else { return false }
+        let scheme = bytes[..<colon]
+        return schemes.contains { name in
+            name.utf8.count == scheme.count
+                && zip(name.utf8, scheme).allSatisfy { expected, byte in
+                    expected == (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte)
+                }
+        }
     }
 
     /// Parses `text`; the error says what is wrong and how to write it, never the password.

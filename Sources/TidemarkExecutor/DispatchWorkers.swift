@@ -88,25 +88,39 @@ package final class DispatchWorkers: Sendable {
 
 extension DispatchWorkers {
     /// Runs `body` for each target on a worker, with the target's timeouts, and returns the
-    /// results by target name. The blocking work is the body's; the awaiting is a sliding
-    /// window of a few child tasks per worker, because the Swift runtime keeps a task group's
-    /// children in a list it walks to remove each finished one: 100,000 children at once cost
-    /// quadratic time (115 s to read 100,000 in-memory targets' states, 0.24 s for 10,000).
+    /// results by target name, the targets taken in order.
+    ///
+    /// A job takes a run of consecutive targets: at most 64, and few enough that every worker
+    /// gets eight jobs or more, so a small fleet still has `count` targets in flight and a slow
+    /// target holds back at most its own run. A job, a continuation and a thread wake-up per
+    /// target were most of the time taken to read 100,000 in-memory targets (1.0 s with runs of
+    /// 64, 2.5 s one by one). The jobs are awaited through a sliding window of a few child tasks
+    /// per worker, because the Swift runtime keeps a task group's children in a list it walks to
+    /// remove each finished one: 100,000 children at once cost quadratic time (115 s to read
+    /// 100,000 in-memory targets' states, 0.24 s for 10,000).
     package func each<Value: Sendable>(
         _ targets: [Target], inventory: Inventory, _ body: @escaping @Sendable (Target, Timeouts) -> Value
     ) async -> [String: Value] {
-        await withTaskGroup(of: (String, Value).self) { group in
-            var pending = targets[...]
+        let run = max(1, min(64, targets.count / (count * 8)))
+        return await withTaskGroup(of: [(String, Value)].self) { group in
+            var next = 0
             func addNext() {
-                guard let target = pending.popFirst() else { return }
-                let timeouts = inventory.timeouts(for: target)
-                group.addTask { (target.name, await self.run { body(target, timeouts) }) }
+                guard next < targets.count else { return }
+                let indices = next..<min(next + run, targets.count)
+                next = indices.upperBound
+                group.addTask {
+                    await self.run {
+                        indices.map { index in
+                            (targets[index].name, body(targets[index], inventory.timeouts(for: targets[index])))
+                        }
+                    }
+                }
             }
-            for _ in 0..<count * 4 { addNext() }
+            for _ in 0..<count * 2 { addNext() }
             var results: [String: Value] = [:]
             results.reserveCapacity(targets.count)
-            for await (name, value) in group {
-                results[name] = value
+            for await part in group {
+                for (name, value) in part { results[name] = value }
                 addNext()
             }
             return results

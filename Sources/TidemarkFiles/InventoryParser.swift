@@ -997,6 +997,7 @@ struct InventoryParser {
 
     static func environmentHint(_ name: String, declared: [String]) -> String {
         if let close = Suggestion.closest(to: name, among: declared) { return "; did you mean '\(close)'?" }
+        if declared.isEmpty { return "; no environment is declared under 'environments'." }
         return "; environments are \(declared.joined(separator: ", "))."
     }
 

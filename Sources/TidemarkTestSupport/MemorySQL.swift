@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 import TidemarkCore
 import TidemarkSQLCheck
 
@@ -45,31 +44,48 @@ enum MemorySQL {
     // MARK: Parsing
 
     /// A script's statements with their lines, split by `SQLScanner` and parsed. Fleet tests run
-    /// the same few scripts on thousands of targets, so results are cached by script text.
-    ///
-    /// The text is hashed before the lock is taken, and compared under it (the same string
-    /// storage compares at once): hashing a whole script under one lock made eight workers
-    /// queue on it, a quarter of a 100,000-target benchmark's CPU.
+    /// the same few scripts on thousands of targets, so results are cached by script text, in a
+    /// cache of each worker thread's own: one cache behind a lock made eight workers queue on it
+    /// (a fifth of a 100,000-target benchmark's CPU went to the lock even with the text hashed
+    /// outside it).
     static func statements(in script: String) -> [(line: Int, statement: Statement)] {
+        let cache = ScriptCache.current
         let key = script.hashValue
-        let cached = cache.withLock { cache in cache[key]?.first { $0.script == script }?.statements }
-        if let cached { return cached }
+        if let cached = cache.scripts[key]?.first(where: { $0.script == script }) { return cached.statements }
         let parsed = SQLScanner.statements(in: script).map { (line: $0.line, statement: parse($0.tokens)) }
-        cache.withLock { cache in
-            // A bound, not an LRU: tests use few distinct scripts; a flood just starts over.
-            if cache.count >= 4_096 { cache.removeAll(keepingCapacity: true) }
-            cache[key, default: []].append(CachedScript(script: script, statements: parsed))
-        }
+        // A bound, not an LRU: tests use few distinct scripts; a flood just starts over.
+        if cache.scripts.count >= 4_096 { cache.scripts.removeAll(keepingCapacity: true) }
+        cache.scripts[key, default: []].append(CachedScript(script: script, statements: parsed))
         return parsed
     }
 
-    private struct CachedScript {
+    fileprivate struct CachedScript {
         var script: String
         var statements: [(line: Int, statement: Statement)]
     }
 
-    /// Parsed scripts by the hash of their text (a list: two texts may share a hash).
-    private static let cache = Mutex<[Int: [CachedScript]]>([:])
+    /// One thread's parsed scripts by the hash of their text (a list: two texts may share a
+    /// hash). Used only by the thread it belongs to (a pthread key), released when it exits.
+    private final class ScriptCache {
+        var scripts: [Int: [CachedScript]] = [:]
+
+        private static let key: pthread_key_t = {
+            var key = pthread_key_t()
+            pthread_key_create(&key) { pointer in
+                if let pointer { Unmanaged<ScriptCache>.fromOpaque(pointer).release() }
+            }
+            return key
+        }()
+
+        static var current: ScriptCache {
+            if let pointer = pthread_getspecific(key) {
+                return Unmanaged<ScriptCache>.fromOpaque(pointer).takeUnretainedValue()
+            }
+            let cache = ScriptCache()
+            pthread_setspecific(key, Unmanaged.passRetained(cache).toOpaque())
+            return cache
+        }
+    }
 
     /// One statement's tokens, as `SQLScanner` split them.
     static func parse(_ statement: [SQLToken]) -> Statement {

@@ -539,6 +539,20 @@ struct InventoryErrorTests {
                 ])
     }
 
+    @Test func orderWithNoEnvironmentDeclaredSaysSo() {
+        #expect(
+            inventoryProblems(
+                """
+                plan: p
+                order: [dev]
+                enviroments:
+                  dev: { tier: dev, targets: [ { name: d, url: "memory:d" } ] }
+                """
+            ).contains(
+                "inventories/test.yaml:2:9: unknown environment 'dev' in order; no environment is declared under 'environments'."
+            ))
+    }
+
     @Test func badNotifyEventsTypesUrlsAndEnvironments() {
         #expect(
             inventoryProblems(
