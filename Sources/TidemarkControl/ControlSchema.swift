@@ -129,6 +129,23 @@ package enum ControlSchema {
             PRIMARY KEY (inventory, sink, key)
         );
         """,
+        // 8: each distinct plan of a run stored once (docs/tenants.md#batched-claims): a tenant
+        // fleet's targets mostly share one plan but for their name, environment and reason, so a
+        // target row holds those and the number of its plan, and is small (a row carrying its
+        // 1.7 KB plan was rewritten whole by every claim and every outcome, and a joining runner
+        // read 100,000 plans). Rows of runs stored before keep their own `plan` (then `plan_id`
+        // is NULL).
+        """
+        CREATE TABLE IF NOT EXISTS tidemark_control.plans (
+            run_id text NOT NULL REFERENCES tidemark_control.runs ON DELETE CASCADE,
+            plan_id integer NOT NULL,
+            plan jsonb NOT NULL,
+            PRIMARY KEY (run_id, plan_id)
+        );
+        ALTER TABLE tidemark_control.targets ALTER COLUMN plan DROP NOT NULL;
+        ALTER TABLE tidemark_control.targets ADD COLUMN IF NOT EXISTS plan_id integer;
+        ALTER TABLE tidemark_control.targets ADD COLUMN IF NOT EXISTS reason text;
+        """,
     ]
 
     /// The newest schema version this binary writes.

@@ -64,22 +64,22 @@ extension ControlStore {
                         position += 1
                     }
                 }
-                // In batches through unnest: 1,000 targets are a handful of statements, not 1,000.
-                // Each batch's plans are encoded as it goes (100,000 plans as JSON at once were 170 MB).
+                // Each distinct plan once; the targets in batches through unnest: 1,000 targets are
+                // a handful of statements, not 1,000.
+                let planNumbers = try Self.insertPlans(rows.map(\.target), runID: run.runID, on: session)
                 for start in stride(from: 0, to: rows.count, by: 500) {
-                    let batch = rows[start..<min(rows.count, start + 500)].map { row in
+                    let batch = rows[start..<min(rows.count, start + 500)].enumerated().map { index, row in
                         (
                             row.target.target, row.environment, row.wave, row.position, row.canary, row.maxFailures,
-                            ControlStore.json(row.target),
-                            unread.contains(row.target.target)
+                            planNumbers[start + index], row.target.reason, unread.contains(row.target.target)
                         )
                     }
                     try session.query(
                         """
-                        INSERT INTO tidemark_control.targets (run_id, target, environment, wave, position, canary, max_failures, plan, replan)
-                        SELECT $1, t, e, w, p, c, m, j::jsonb, r
-                        FROM unnest($2::text[], $3::text[], $4::int[], $5::int[], $6::boolean[], $7::int[], $8::text[], $9::boolean[])
-                            AS u(t, e, w, p, c, m, j, r)
+                        INSERT INTO tidemark_control.targets (run_id, target, environment, wave, position, canary, max_failures, plan_id, reason, replan)
+                        SELECT $1, t, e, w, p, c, m, n, rs, r
+                        FROM unnest($2::text[], $3::text[], $4::int[], $5::int[], $6::boolean[], $7::int[], $8::int[], $9::text[], $10::boolean[])
+                            AS u(t, e, w, p, c, m, n, rs, r)
                         """,
                         [
                             run.runID, ControlStore.textArray(batch.map(\.0)), ControlStore.textArray(batch.map(\.1)),
@@ -87,8 +87,9 @@ extension ControlStore {
                             "{" + batch.map { String($0.3) }.joined(separator: ",") + "}",
                             "{" + batch.map { $0.4 ? "t" : "f" }.joined(separator: ",") + "}",
                             "{" + batch.map { $0.5.map(String.init) ?? "NULL" }.joined(separator: ",") + "}",
-                            ControlStore.textArray(batch.map(\.6)),
-                            "{" + batch.map { $0.7 ? "t" : "f" }.joined(separator: ",") + "}",
+                            "{" + batch.map { String($0.6) }.joined(separator: ",") + "}",
+                            ControlStore.textArray(batch.map(\.7)),
+                            "{" + batch.map { $0.8 ? "t" : "f" }.joined(separator: ",") + "}",
                         ])
                 }
                 // Each wave's rule, so every runner of the run follows the one it was opened with.
@@ -170,31 +171,35 @@ extension ControlStore {
     package func claim(
         _ runID: String, runner: String, served: String?, lease: Duration, limited: Bool = false, limit: Int = 1
     ) throws(ControlError) -> [Claim] {
-        let rows = try with { session throws(BackendError) in
-            guard limited else {
-                return try Self.claim(
+        let (rows, plans) = try with { session throws(BackendError) in
+            let rows: [[String?]]
+            if limited {
+                rows = try session.transaction { session throws(BackendError) in
+                    try session.query("SELECT pg_advisory_xact_lock(hashtextextended($1, 8))", [runID])
+                    return try Self.claim(
+                        runID, runner: runner, served: served, lease: lease, limited: true, limit: 1, on: session)
+                }
+            } else {
+                rows = try Self.claim(
                     runID, runner: runner, served: served, lease: lease, limited: false, limit: max(1, limit),
                     on: session)
             }
-            return try session.transaction { session throws(BackendError) in
-                try session.query("SELECT pg_advisory_xact_lock(hashtextextended($1, 8))", [runID])
-                return try Self.claim(
-                    runID, runner: runner, served: served, lease: lease, limited: true, limit: 1, on: session)
-            }
+            return (
+                rows, try rows.map { row throws(BackendError) in try storedPlan(row, at: 0, runID: runID, on: session) }
+            )
         }
         var claims: [(position: Int, claim: Claim)] = []
         claims.reserveCapacity(rows.count)
-        for row in rows {
-            guard let plan = ControlStore.decode(TargetPlan.self, row[0]) else {
-                throw .corrupt(runID: runID, what: "a target's plan")
-            }
+        let next = Self.planColumnCount
+        for (row, plan) in zip(rows, plans) {
+            guard let plan else { throw .corrupt(runID: runID, what: "a target's plan") }
             claims.append(
                 (
-                    Int(row[4] ?? "0") ?? 0,
+                    Int(row[next + 3] ?? "0") ?? 0,
                     Claim(
-                        plan: plan, previousRunner: row[1], claims: Int(row[2] ?? "1") ?? 1,
-                        mustReadState: row[3] == "t",
-                        wave: Int(row[5] ?? "0") ?? 0)
+                        plan: plan, previousRunner: row[next], claims: Int(row[next + 1] ?? "1") ?? 1,
+                        mustReadState: row[next + 2] == "t",
+                        wave: Int(row[next + 4] ?? "0") ?? 0)
                 ))
         }
         return claims.sorted { $0.position < $1.position }.map(\.claim)
@@ -235,7 +240,7 @@ extension ControlStore {
             UPDATE tidemark_control.targets t
             SET state = 'claimed', runner = $3, lease_until = now() + $4::interval, claims = t.claims + 1
             FROM pick WHERE t.run_id = $1 AND t.target = pick.target
-            RETURNING t.plan::text, pick.previous, t.claims, t.replan, t.position, t.wave
+            RETURNING \(planColumns), pick.previous, t.claims, t.replan, t.position, t.wave
             """, [runID, served, runner, ControlStore.interval(lease), String(limit)]
         )
     }
@@ -267,8 +272,8 @@ extension ControlStore {
             if !stored.isEmpty { return (WavePolicy(rules: Array(stored.values)), false) }
             let rows = try session.query(
                 """
-                SELECT DISTINCT ON (wave) environment, plan->>'tier', max_failures FROM tidemark_control.targets
-                WHERE run_id = $1 ORDER BY wave, position
+                SELECT DISTINCT ON (t.wave) t.environment, \(Self.planTier), t.max_failures FROM tidemark_control.targets t
+                WHERE t.run_id = $1 ORDER BY t.wave, t.position
                 """, [runID])
             let rules = rows.compactMap { row -> WavePolicy.Rule? in
                 guard let environment = row[0] else { return nil }
@@ -386,9 +391,9 @@ extension ControlStore {
             return try session.transaction { session throws(BackendError) in
                 let updated = try session.query(
                     """
-                    UPDATE tidemark_control.targets SET state = 'done', outcome = $4, result = $5::jsonb, finished_at = now(), lease_until = NULL
-                    WHERE run_id = $1 AND target = $2 AND runner = $3 AND state = 'claimed'
-                    RETURNING wave, canary, max_failures, environment, plan->>'tier'
+                    UPDATE tidemark_control.targets t SET state = 'done', outcome = $4, result = $5::jsonb, finished_at = now(), lease_until = NULL
+                    WHERE t.run_id = $1 AND t.target = $2 AND t.runner = $3 AND t.state = 'claimed'
+                    RETURNING t.wave, t.canary, t.max_failures, t.environment, \(Self.planTier)
                     """, [runID, outcome.target, runner, outcome.outcome.rawValue, ControlStore.json(outcome)])
                 guard let row = updated.first else { return (false, nil) }
                 if let event { try Self.insertEvent(event, runID: runID, on: session) }
@@ -438,15 +443,17 @@ extension ControlStore {
             try session.transaction { session throws(BackendError) in
                 let rows = try session.query(
                     """
-                    SELECT target, plan::text FROM tidemark_control.targets
-                    WHERE run_id = $1 AND (state = 'pending' OR (state = 'claimed' AND (runner IS NULL OR lease_until < now())))
-                      AND (NOT $2 OR wave IS DISTINCT FROM (SELECT finishing_wave FROM tidemark_control.runs WHERE run_id = $1))
-                    ORDER BY position FOR UPDATE SKIP LOCKED
+                    SELECT \(Self.planColumns) FROM tidemark_control.targets t
+                    WHERE t.run_id = $1 AND (t.state = 'pending' OR (t.state = 'claimed' AND (t.runner IS NULL OR t.lease_until < now())))
+                      AND (NOT $2 OR t.wave IS DISTINCT FROM (SELECT finishing_wave FROM tidemark_control.runs WHERE run_id = $1))
+                    ORDER BY t.position FOR UPDATE OF t SKIP LOCKED
                     """, [runID, keepingFinishingWave ? "t" : "f"])
                 var names: [String] = []
                 var results: [String] = []
                 for row in rows {
-                    guard let name = row[0], let plan = ControlStore.decode(TargetPlan.self, row[1]) else { continue }
+                    guard let name = row[0], let plan = try storedPlan(row, at: 0, runID: runID, on: session) else {
+                        continue
+                    }
                     names.append(name)
                     var outcome = TargetOutcome(plan: plan, outcome: .skipped, reason: "not run: \(reason)")
                     outcome.finishedAt = Date()
@@ -664,18 +671,23 @@ extension ControlStore {
         var all: [(plan: TargetPlan?, state: String, runner: String?, outcome: TargetOutcome?)] = []
         var after = -1
         while true {
-            let rows = try with { session throws(BackendError) in
-                try session.query(
+            let (rows, plans) = try with { session throws(BackendError) in
+                let rows = try session.query(
                     """
-                    SELECT position, plan::text, state, runner, result::text FROM tidemark_control.targets
-                    WHERE run_id = $1 AND position > $2 ORDER BY position LIMIT $3
+                    SELECT t.position, \(Self.planColumns), t.state, t.runner, t.result::text FROM tidemark_control.targets t
+                    WHERE t.run_id = $1 AND t.position > $2 ORDER BY t.position LIMIT $3
                     """, [runID, String(after), String(Self.outcomePage)])
+                return (
+                    rows,
+                    try rows.map { row throws(BackendError) in try storedPlan(row, at: 1, runID: runID, on: session) }
+                )
             }
-            for row in rows {
+            let next = 1 + Self.planColumnCount
+            for (row, plan) in zip(rows, plans) {
                 all.append(
                     (
-                        ControlStore.decode(TargetPlan.self, row[1]).map(steps.sharing), row[2] ?? "", row[3],
-                        ControlStore.decode(TargetOutcome.self, row[4])
+                        plan.map(steps.sharing), row[next] ?? "", row[next + 1],
+                        ControlStore.decode(TargetOutcome.self, row[next + 2])
                     ))
             }
             guard rows.count == Self.outcomePage, let last = rows.last?[0].flatMap({ Int($0) }) else { return all }
@@ -684,25 +696,42 @@ extension ControlStore {
     }
 
     /// Every target's stored plan, in rollout order: what a runner that joins a run reads back.
-    /// Plans differ mostly in their target's name, environment and reason (which names the
-    /// target), so the server blanks those three and each distinct remainder is decoded once (100,000 plans were minutes of JSON
-    /// decoding per joining runner on a loaded machine, while the creator ran every target).
+    /// Each distinct plan is decoded once (`storedPlan`); a run stored before control schema
+    /// version 8 has a plan per target, which differ mostly in their target's name, environment
+    /// and reason (which names the target), so the server blanks those three and each distinct
+    /// remainder is decoded once (100,000 plans were minutes of JSON decoding per joining runner
+    /// on a loaded machine, while the creator ran every target).
     package func plans(_ runID: String) throws(ControlError) -> [TargetPlan] {
         var decoded: [String: TargetPlan] = [:]
         var all: [TargetPlan] = []
         var after = -1
         while true {
-            let rows = try with { session throws(BackendError) in
-                try session.query(
+            let (rows, shared) = try with { session throws(BackendError) in
+                let rows = try session.query(
                     """
-                    SELECT position, target, environment, plan->>'reason',
-                        jsonb_set(jsonb_set(jsonb_set(plan, '{target}', '""'), '{environment}', '""'), '{reason}', '""')::text
-                    FROM tidemark_control.targets
-                    WHERE run_id = $1 AND position > $2 ORDER BY position LIMIT $3
+                    SELECT t.position, t.target, t.environment, t.reason, t.plan_id,
+                        CASE WHEN t.plan_id IS NULL
+                            THEN jsonb_set(jsonb_set(jsonb_set(t.plan, '{target}', '""'), '{environment}', '""'), '{reason}', '""')::text
+                        END,
+                        CASE WHEN t.plan_id IS NULL THEN t.plan->>'reason' END
+                    FROM tidemark_control.targets t
+                    WHERE t.run_id = $1 AND t.position > $2 ORDER BY t.position LIMIT $3
                     """, [runID, String(after), String(Self.outcomePage)])
+                return (
+                    rows,
+                    try rows.map { row throws(BackendError) in
+                        row[4] == nil ? nil : try storedPlan(row, at: 1, runID: runID, on: session)
+                    }
+                )
             }
-            for row in rows {
-                guard let target = row[1], let environment = row[2], let text = row[4] else { continue }
+            for (row, stored) in zip(rows, shared) {
+                guard let target = row[1], let environment = row[2] else { continue }
+                if row[4] != nil {
+                    guard let stored else { throw .corrupt(runID: runID, what: "the plan of target \(target)") }
+                    all.append(stored)
+                    continue
+                }
+                guard let text = row[5] else { continue }
                 var plan: TargetPlan
                 if let known = decoded[text] {
                     plan = known
@@ -715,7 +744,7 @@ extension ControlStore {
                 }
                 plan.target = target
                 plan.environment = environment
-                plan.reason = row[3] ?? ""
+                plan.reason = row[6] ?? ""
                 all.append(plan)
             }
             guard rows.count == Self.outcomePage, let last = rows.last?[0].flatMap({ Int($0) }) else { return all }

@@ -49,10 +49,10 @@ extension ControlStore {
             try session.transaction { session throws(BackendError) in
                 let rows = try session.query(
                     """
-                    SELECT target, plan::text, wave FROM tidemark_control.targets
-                    WHERE run_id = $1 AND wave >= $2
-                      AND (state = 'pending' OR (state = 'claimed' AND (runner IS NULL OR lease_until < now())))
-                    ORDER BY position FOR UPDATE SKIP LOCKED
+                    SELECT \(Self.planColumns), t.wave FROM tidemark_control.targets t
+                    WHERE t.run_id = $1 AND t.wave >= $2
+                      AND (t.state = 'pending' OR (t.state = 'claimed' AND (t.runner IS NULL OR t.lease_until < now())))
+                    ORDER BY t.position FOR UPDATE OF t SKIP LOCKED
                     """, [runID, String(wave)])
                 let behind = Deferral(cause: .earlierWave(environment: environment), until: nil)
                 var names: [String] = []
@@ -60,8 +60,10 @@ extension ControlStore {
                 var results: [String] = []
                 var ended: [TargetOutcome] = []
                 for row in rows {
-                    guard let name = row[0], let plan = ControlStore.decode(TargetPlan.self, row[1]) else { continue }
-                    let own = row[2].flatMap { Int($0) } == wave
+                    guard let name = row[0], let plan = try storedPlan(row, at: 0, runID: runID, on: session) else {
+                        continue
+                    }
+                    let own = row[Self.planColumnCount].flatMap { Int($0) } == wave
                     var outcome = RolloutExecutor.deferredOrNothing(plan, deferral: own ? deferral : behind)
                     outcome.finishedAt = Date()
                     names.append(name)

@@ -13,6 +13,8 @@ import TidemarkPostgres
 /// The database's clock (`now()`) decides every lease, never a runner's.
 package final class ControlStore: Sendable {
     private let session: Mutex<PostgresSession>
+    /// The shared plans of the run this session last read (`storedPlan`).
+    let planCache = Mutex(PlanCache())
     /// Who the control database is in messages.
     package let name: String
     /// Its URL with any password redacted, for the commands Tidemark suggests (`tidemark approve … --control URL`).
