@@ -4,6 +4,7 @@ import Synchronization
 import TidemarkCore
 import TidemarkExecutor
 import TidemarkFleet
+import TidemarkNotify
 import TidemarkPlanner
 
 /// One runner's workers: each claims a target, runs it, records the outcome, and claims the next,
@@ -498,9 +499,12 @@ final class RunnerLoop: Sendable {
         let finished = outcome
         state.withLock { $0.outcomes.append(finished) }
         observer.handle(.targetFinished(finished))
+        // Stored only when a sink of the inventory takes it: the run's events are there for the
+        // runner that delivers them (a fleet without sinks stores none per target).
         let event = Self.event(
             for: finished, runID: runID, inventory: inventory.name,
-            tracksIncidents: inventory.notify.contains { $0.kind.tracksIncidents })
+            tracksIncidents: inventory.notify.contains { $0.kind.tracksIncidents }
+        ).flatMap { event in inventory.notify.contains { $0.accepts(event) != nil } ? event : nil }
         if finished.outcome != .failed {
             pending.add(finished, event: event)
             if !fast || pending.count >= Self.recordBatch { _ = await flush(&pending, store: store) }

@@ -101,42 +101,8 @@ struct ResolvedSink: Sendable {
     }
 
     /// The event as this sink should see it, or nil when its `on:` and `environments:` lists
-    /// leave it out. Without `on:`, a webhook gets every event; a Slack channel gets what
-    /// on-call acts on (failures, blocked targets, halted waves, the run summary) and must name
-    /// `started` or `succeeded` to get those, so a run of 100 targets is one message, not 100.
-    ///
-    /// An incident sink (PagerDuty, Opsgenie) pages by default for failures, blocked targets and
-    /// halted waves, and always sees what can resolve an incident it opened (a target that
-    /// succeeded or was already converged, the run's end), whatever its `on:` says.
-    func accepts(_ event: Event) -> Event? {
-        if event.kind == .test { return event }
-        if sink.kind.tracksIncidents, [.targetSucceeded, .targetConverged, .runFinished].contains(event.kind) {
-            return event.restricted(to: sink.environments)
-        }
-        if event.kind == .targetConverged { return nil }
-        // An email is one summary per run, failures first: it collects what went wrong as the
-        // run goes and sends at the end, whatever `on:` says.
-        if sink.kind == .email {
-            guard [.targetFailed, .targetBlocked, .waveHalted, .runFinished].contains(event.kind) else { return nil }
-            return event.restricted(to: sink.environments)
-        }
-        let wanted: Bool
-        if event.kind == .stepProgress {
-            // Progress goes only where it was asked for by name: a sink without `on:` is not flooded.
-            wanted = sink.on.contains(where: event.kind.isNamed(by:))
-        } else if sink.on.isEmpty {
-            switch sink.kind {
-            case .webhook: wanted = true
-            case .slack, .teams: wanted = event.kind != .runStarted && event.kind != .targetSucceeded
-            case .pagerduty, .opsgenie: wanted = [.targetFailed, .targetBlocked, .waveHalted].contains(event.kind)
-            case .email: wanted = false
-            }
-        } else {
-            wanted = sink.on.contains(where: event.kind.isNamed(by:))
-        }
-        guard wanted else { return nil }
-        return event.restricted(to: sink.environments)
-    }
+    /// leave it out (`NotifySink.accepts`).
+    func accepts(_ event: Event) -> Event? { sink.accepts(event) }
 
     /// Strings that must never leave the process in a payload: the URL (whole, and its path
     /// and query, where Slack puts its token) and the secret.
@@ -147,5 +113,45 @@ struct ResolvedSink: Sendable {
         if let secret, secret.count >= 4 { strings.append(String(decoding: secret, as: UTF8.self)) }
         if let key, key.count >= 4 { strings.append(key) }
         return strings
+    }
+}
+
+extension NotifySink {
+    /// The event as this sink should see it, or nil when its `on:` and `environments:` lists
+    /// leave it out. Without `on:`, a webhook gets every event; a Slack channel gets what
+    /// on-call acts on (failures, blocked targets, halted waves, the run summary) and must name
+    /// `started` or `succeeded` to get those, so a run of 100 targets is one message, not 100.
+    ///
+    /// An incident sink (PagerDuty, Opsgenie) pages by default for failures, blocked targets and
+    /// halted waves, and always sees what can resolve an incident it opened (a target that
+    /// succeeded or was already converged, the run's end), whatever its `on:` says.
+    package func accepts(_ event: Event) -> Event? {
+        if event.kind == .test { return event }
+        if kind.tracksIncidents, [.targetSucceeded, .targetConverged, .runFinished].contains(event.kind) {
+            return event.restricted(to: environments)
+        }
+        if event.kind == .targetConverged { return nil }
+        // An email is one summary per run, failures first: it collects what went wrong as the
+        // run goes and sends at the end, whatever `on:` says.
+        if kind == .email {
+            guard [.targetFailed, .targetBlocked, .waveHalted, .runFinished].contains(event.kind) else { return nil }
+            return event.restricted(to: environments)
+        }
+        let wanted: Bool
+        if event.kind == .stepProgress {
+            // Progress goes only where it was asked for by name: a sink without `on:` is not flooded.
+            wanted = on.contains(where: event.kind.isNamed(by:))
+        } else if on.isEmpty {
+            switch kind {
+            case .webhook: wanted = true
+            case .slack, .teams: wanted = event.kind != .runStarted && event.kind != .targetSucceeded
+            case .pagerduty, .opsgenie: wanted = [.targetFailed, .targetBlocked, .waveHalted].contains(event.kind)
+            case .email: wanted = false
+            }
+        } else {
+            wanted = on.contains(where: event.kind.isNamed(by:))
+        }
+        guard wanted else { return nil }
+        return event.restricted(to: environments)
     }
 }
