@@ -107,10 +107,8 @@ package struct RunState: Sendable, Hashable {
 package struct RunProgress: Sendable, Hashable {
     package var halted: String?
     package var stopRequested: Bool
-    /// Targets of the run not done yet.
-    package var open: Int
-    /// Targets this runner serves that are not done yet.
-    package var openServed: Int
+    /// Some target this runner serves is not done yet.
+    package var servesOpen: Bool
 }
 
 /// One row of `tidemark runs`. Thread-safe value.

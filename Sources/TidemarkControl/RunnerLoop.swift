@@ -183,6 +183,7 @@ final class RunnerLoop: Sendable {
     /// (recording its waiting outcomes first), runs it, until nothing it serves is left.
     private func workerLoop(store: ControlStore) async {
         var pending = PendingRecords()
+        var idle = IdleBackoff(longest: poll)
         while !shouldStop {
             if let next = state.withLock({ $0.buffer.isEmpty ? nil : $0.buffer.removeFirst() }) {
                 await handle(next, store: store, pending: &pending)
@@ -235,6 +236,7 @@ final class RunnerLoop: Sendable {
                     $0.notices.claimed(at: .now)
                     $0.buffer += claims.dropFirst()
                 }
+                idle.reset()
                 await handle(first, store: store, pending: &pending)
                 continue
             }
@@ -265,11 +267,11 @@ final class RunnerLoop: Sendable {
                     try store.skipRemaining(runID, reason: reason, keepingFinishingWave: true)
                 }
             }
-            if progress.openServed == 0 { return }
+            if !progress.servesOpen { return }
             // Targets of this runner wait for an earlier wave, a canary, a lease to run out, or a person's approval.
             await sayIfTheWaveAwaitsApproval(store: store)
             await sayWhyTheRunWaits(store: store)
-            try? await Task.sleep(for: poll)
+            try? await Task.sleep(for: idle.next())
         }
         // Stopping (SIGINT, `tidemark stop`, a lost control database): what this worker ran is
         // recorded, and what the runner claimed but never started goes back at once.
@@ -591,6 +593,31 @@ struct PendingRecords {
         defer { entries = [] }
         return entries
     }
+}
+
+/// How long a worker with nothing to claim waits before asking again: 10 ms at first, twice as
+/// long each time nothing comes, up to the poll interval; a claim starts over. At a wave's end the
+/// next wave opens as soon as its last target is recorded, which a fixed 200 ms wait missed by
+/// 100 ms on average at every wave and canary (a fifth of a 20,000-target run's time). Pure value.
+struct IdleBackoff {
+    let first: Duration
+    let longest: Duration
+    private var current: Duration
+
+    init(longest: Duration, first: Duration = .milliseconds(10)) {
+        self.first = min(first, longest)
+        self.longest = longest
+        current = self.first
+    }
+
+    /// The next wait; the one after is twice as long (at most `longest`).
+    mutating func next() -> Duration {
+        defer { current = min(current * 2, longest) }
+        return current
+    }
+
+    /// A target was claimed: the next wait is the first again.
+    mutating func reset() { current = first }
 }
 
 /// When a waiting runner next looks for targets no live runner serves: `after` without a claim,

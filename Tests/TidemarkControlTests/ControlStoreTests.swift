@@ -163,6 +163,17 @@ struct ControlRulesTests {
 
     /// A waiting runner first looks after `after`, says why again after twice as long each time
     /// (up to `longest`), looks again `after` later when it had nothing to say, and starts over on a claim.
+    @Test func idleWorkerAsksAgainSoonThenLessOftenUpToThePollAndStartsOverOnAClaim() {
+        var idle = IdleBackoff(longest: .milliseconds(200))
+        let waits = (0..<7).map { _ in idle.next() }
+        #expect(waits == [10, 20, 40, 80, 160, 200, 200].map { Duration.milliseconds($0) })
+        idle.reset()
+        #expect(idle.next() == .milliseconds(10))
+        // A poll shorter than the first wait is never exceeded.
+        var short = IdleBackoff(longest: .milliseconds(5))
+        #expect([short.next(), short.next()] == [.milliseconds(5), .milliseconds(5)])
+    }
+
     @Test func noticeScheduleDoublesAfterEachNoticeAndStartsOverOnAClaim() {
         let start = ContinuousClock.now
         func at(_ seconds: Int) -> ContinuousClock.Instant { start + .seconds(seconds) }
