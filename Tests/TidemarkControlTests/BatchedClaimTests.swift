@@ -73,6 +73,44 @@ struct BatchedClaimTests {
         #expect(shared.allSatisfy { $0.reason.hasPrefix($0.target) })
     }
 
+    /// Control schema version 8 stores each distinct plan once; a run stored before, with a plan
+    /// in every target row, is read back and claimed as it was.
+    @Test func distinctPlansAreStoredOnceAndRowsOfOlderRunsStillRead() async throws {
+        let (fleet, runID, store) = try await storedRun()
+        defer {
+            store.close()
+            fleet.remove()
+        }
+        let session = try fleet.session()
+        defer { session.close() }
+        let stored = try store.plans(runID)
+        let counts = try session.query(
+            """
+            SELECT (SELECT count(*) FROM tidemark_control.plans WHERE run_id = $1),
+                   (SELECT count(*) FROM tidemark_control.targets WHERE run_id = $1 AND plan IS NULL AND plan_id IS NOT NULL)
+            """, [runID]
+        ).first
+        // Eight targets of two test environments planned alike but for their names: one plan.
+        #expect(counts?[0] == "1" && counts?[1] == "8", "\(String(describing: counts))")
+
+        // The same run as a Tidemark before version 8 stored it: its whole plan in every row.
+        try session.query(
+            """
+            UPDATE tidemark_control.targets t
+            SET plan = jsonb_set(jsonb_set(jsonb_set(p.plan, '{target}', to_jsonb(t.target)),
+                    '{environment}', to_jsonb(t.environment)), '{reason}', to_jsonb(t.reason)),
+                plan_id = NULL, reason = NULL
+            FROM tidemark_control.plans p WHERE t.run_id = $1 AND p.run_id = $1 AND p.plan_id = t.plan_id
+            """, [runID])
+        try session.query("DELETE FROM tidemark_control.plans WHERE run_id = $1", [runID])
+        let older = try ControlStore(database: ControlDatabase(url: fleet.url), appliedBy: "test", logger: .silent)
+        defer { older.close() }
+        #expect(try older.plans(runID) == stored)
+        #expect(try older.outcomes(runID).compactMap(\.plan) == stored)
+        let claimed = try older.claim(runID, runner: "r1", served: nil, lease: .seconds(30), limit: 2)
+        #expect(claimed.map(\.plan) == Array(stored.prefix(2)))
+    }
+
     /// A runner that dies with targets in its buffer loses them with its leases: another runner
     /// takes them over once the lease ran out, reading their state again; a live runner's
     /// renewals keep its buffered targets.
