@@ -57,13 +57,13 @@ extension ControlStore {
     /// Stores the distinct plans of `plans` (their target, environment and reason blanked) for
     /// `runID`; returns each plan's number, in the order given. Each distinct plan is encoded
     /// once (100,000 plans encoded one by one were most of the time a runner took to store a run).
-    static func insertPlans(_ plans: [TargetPlan], runID: String, on session: PostgresSession) throws(BackendError)
-        -> [Int]
+    static func insertPlans(_ plans: some Sequence<TargetPlan>, runID: String, on session: PostgresSession)
+        throws(BackendError) -> [Int]
     {
         var numbers: [TargetPlan: Int] = [:]
         var distinct: [String] = []
         var assigned: [Int] = []
-        assigned.reserveCapacity(plans.count)
+        assigned.reserveCapacity(plans.underestimatedCount)
         for plan in plans {
             var shared = plan
             shared.target = ""

@@ -66,7 +66,7 @@ extension ControlStore {
                 }
                 // Each distinct plan once; the targets in batches through unnest: 1,000 targets are
                 // a handful of statements, not 1,000.
-                let planNumbers = try Self.insertPlans(rows.map(\.target), runID: run.runID, on: session)
+                let planNumbers = try Self.insertPlans(rows.lazy.map(\.target), runID: run.runID, on: session)
                 for start in stride(from: 0, to: rows.count, by: 500) {
                     let batch = rows[start..<min(rows.count, start + 500)].enumerated().map { index, row in
                         (
